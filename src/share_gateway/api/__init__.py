@@ -1,0 +1,1 @@
+"""gRPC: servicers that convert and delegate, authentication from certificates, one error mapping."""

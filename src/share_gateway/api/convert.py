@@ -1,0 +1,155 @@
+"""Conversions between the wire contract and domain objects; generated types stop here."""
+
+from __future__ import annotations
+
+from share_gateway.crypto.disclosure import Disclosure, FieldOpening
+from share_gateway.crypto.envelope import Envelope
+from share_gateway.domain.catalog import Catalog, FieldType
+from share_gateway.domain.errors import Citation, FieldViolation, InvalidInput
+from share_gateway.domain.identifiers import Subject, SubjectKind
+from share_gateway.domain.records import (
+    FieldValue,
+    LegalDocument,
+    LegalDocumentDraft,
+    RecordDraft,
+    RecordStatus,
+    TypedValue,
+    parse_canonical,
+)
+from share_gateway.store.repository import StoredRecord
+from share_gateway.v1 import common_pb2 as pb
+from share_gateway.v1 import registry_pb2
+
+SUBJECT_KINDS = {
+    SubjectKind.LEGAL_ENTITY: pb.SUBJECT_KIND_LEGAL_ENTITY,
+    SubjectKind.INDIVIDUAL: pb.SUBJECT_KIND_INDIVIDUAL,
+}
+_KIND_TEXT = {wire: kind.value for kind, wire in SUBJECT_KINDS.items()}
+_CASES = {
+    "text": FieldType.STRING,
+    "integer": FieldType.INTEGER,
+    "money": FieldType.MONEY,
+    "date": FieldType.DATE,
+    "boolean": FieldType.BOOLEAN,
+}
+_TYPE_CASE = {field_type: case for case, field_type in _CASES.items()}
+STATUSES = {status: pb.RecordStatus.Value(f"RECORD_STATUS_{status.name}") for status in RecordStatus}
+
+
+def subject_kind_text(kind: pb.SubjectKind.ValueType) -> str:
+    """The domain name of a wire subject kind ("" when unspecified, which the domain refuses)."""
+    return _KIND_TEXT.get(kind, "")
+
+
+def subject_to_wire(subject: Subject) -> pb.Subject:
+    return pb.Subject(kind=SUBJECT_KINDS[subject.kind], identifier=subject.identifier)
+
+
+def envelope_to_wire(envelope: Envelope) -> pb.SignedEnvelope:
+    return pb.SignedEnvelope(
+        payload=envelope.payload,
+        payload_type=envelope.payload_type,
+        key_id=envelope.key_id.hex(),
+        signature=envelope.signature,
+    )
+
+
+def envelope_from_wire(message: pb.SignedEnvelope) -> Envelope:
+    try:
+        key_id = bytes.fromhex(message.key_id)
+    except ValueError:
+        key_id = b""
+    return Envelope(message.payload, message.payload_type, key_id, message.signature)
+
+
+def disclosure_to_wire(disclosure: Disclosure) -> pb.RecordDisclosure:
+    return pb.RecordDisclosure(
+        statement=envelope_to_wire(disclosure.statement),
+        fields=[pb.FieldDisclosure(name=o.name, value=o.value, salt=o.salt) for o in disclosure.fields],
+    )
+
+
+def disclosure_from_wire(message: pb.RecordDisclosure) -> Disclosure:
+    return Disclosure(
+        envelope_from_wire(message.statement),
+        tuple(FieldOpening(f.name, f.value, f.salt) for f in message.fields),
+    )
+
+
+def citation_to_wire(citation: Citation) -> pb.Citation:
+    return pb.Citation(rule=citation.rule, legal_basis=citation.legal_basis)
+
+
+def value_to_wire(field_type: FieldType, value: FieldValue) -> pb.FieldValue:
+    case = _TYPE_CASE[field_type]
+    wire = str(value) if field_type in (FieldType.MONEY, FieldType.DATE) else value
+    return pb.FieldValue(**{case: wire})
+
+
+def document_to_wire(document: LegalDocument | None) -> pb.LegalDocument | None:
+    if document is None:
+        return None
+    return pb.LegalDocument(
+        number=document.number,
+        issuer=document.issuer,
+        kind=document.kind,
+        issued_on=document.issued_on.isoformat(),
+        effective_on=document.effective_on.isoformat(),
+    )
+
+
+def document_from_wire(message: pb.LegalDocument) -> LegalDocumentDraft:
+    return LegalDocumentDraft(
+        message.number, message.issuer, message.kind, message.issued_on, message.effective_on
+    )
+
+
+def record_to_wire(stored: StoredRecord, catalog: Catalog) -> pb.Record:
+    """The full record for its agency; values typed by the catalog (text for fields it no longer has)."""
+    record = stored.record
+    specs = catalog.record_types[record.record_type].fields if record.record_type in catalog.record_types else {}
+    fields = {}
+    for name, text in record.fields.items():
+        spec = specs.get(name)
+        fields[name] = value_to_wire(spec.type, parse_canonical(spec.type, text)) if spec else pb.FieldValue(text=text)
+    message = pb.Record(
+        record_id=record.record_id,
+        record_type=record.record_type,
+        subject=subject_to_wire(record.subject),
+        origin_region=record.origin_region,
+        fields=fields,
+        legal_document=document_to_wire(record.legal_document),
+        severity=record.severity or "",
+        decided_on=record.decided_on.isoformat(),
+        disclose_until="" if record.disclose_until is None else record.disclose_until.isoformat(),
+        status=STATUSES[record.status],
+        version=record.version,
+        submitted_by=record.submitted_by,
+        catalog_version=record.catalog_version,
+        disclosure=disclosure_to_wire(Disclosure(stored.sealed.statement, tuple(stored.sealed.openings.values()))),
+    )
+    message.recorded_at.FromDatetime(record.recorded_at)
+    return message
+
+
+def draft_from_wire(request: registry_pb2.SubmitRecordRequest) -> RecordDraft:
+    """A draft from a submission; a field without a value is a violation here already."""
+    fields: dict[str, TypedValue] = {}
+    violations: list[FieldViolation] = []
+    for name, value in request.fields.items():
+        case = value.WhichOneof("value")
+        if case is None:
+            violations.append(FieldViolation(f"fields.{name}", "has no value"))
+            continue
+        fields[name] = TypedValue(_CASES[case], getattr(value, case))
+    if violations:
+        raise InvalidInput(violations)
+    return RecordDraft(
+        record_type=request.record_type,
+        subject_kind=subject_kind_text(request.subject.kind),
+        subject_identifier=request.subject.identifier,
+        fields=fields,
+        legal_document=document_from_wire(request.legal_document) if request.HasField("legal_document") else None,
+        severity=request.severity,
+        disclosure_days=request.disclosure_days if request.HasField("disclosure_days") else None,
+    )

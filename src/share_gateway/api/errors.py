@@ -1,0 +1,87 @@
+"""Domain errors become gRPC statuses here and nowhere else.
+
+Details follow google.rpc: ``BadRequest`` with field violations for bad
+input, ``ErrorInfo`` with a machine reason (and the citations that refused)
+for refusals. An unexpected error is INTERNAL and never echoes its text.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import grpc
+from google.protobuf import any_pb2
+from google.rpc import code_pb2, error_details_pb2, status_pb2
+from grpc_status import rpc_status
+
+from share_gateway.crypto.errors import VerificationError
+from share_gateway.domain.errors import (
+    CatalogInvalid,
+    Conflict,
+    DomainError,
+    InvalidInput,
+    InvalidState,
+    NotFound,
+    Refused,
+)
+
+ERROR_DOMAIN = "share-gateway"
+log = logging.getLogger(__name__)
+Handler = TypeVar("Handler", bound=Callable[..., Awaitable[Any]])
+
+
+def _pack(message: Any) -> any_pb2.Any:
+    packed = any_pb2.Any()
+    packed.Pack(message)
+    return packed
+
+
+def status_for(error: Exception) -> status_pb2.Status:
+    """The google.rpc.Status a domain error is sent as."""
+    if isinstance(error, InvalidInput | CatalogInvalid):
+        violations = error.violations if isinstance(error, InvalidInput) else error.problems
+        bad = error_details_pb2.BadRequest(
+            field_violations=[
+                error_details_pb2.BadRequest.FieldViolation(field=v.field, description=v.description)
+                for v in violations
+            ]
+        )
+        return status_pb2.Status(code=code_pb2.INVALID_ARGUMENT, message=str(error), details=[_pack(bad)])
+    if isinstance(error, Refused):
+        info = error_details_pb2.ErrorInfo(
+            reason=str(error.reason),
+            domain=ERROR_DOMAIN,
+            metadata={c.rule: c.legal_basis for c in error.citations},
+        )
+        return status_pb2.Status(code=code_pb2.PERMISSION_DENIED, message=error.message, details=[_pack(info)])
+    if isinstance(error, NotFound):
+        return status_pb2.Status(code=code_pb2.NOT_FOUND, message=str(error))
+    if isinstance(error, InvalidState):
+        return status_pb2.Status(code=code_pb2.FAILED_PRECONDITION, message=str(error))
+    if isinstance(error, Conflict):
+        return status_pb2.Status(code=code_pb2.ALREADY_EXISTS, message=str(error))
+    if isinstance(error, VerificationError):
+        return status_pb2.Status(code=code_pb2.DATA_LOSS, message="stored data failed verification")
+    return status_pb2.Status(code=code_pb2.INTERNAL, message="internal error")
+
+
+def handles_errors(handler: Handler) -> Handler:
+    """Turn what a servicer method raises into the right status with rich details."""
+
+    @functools.wraps(handler)
+    async def wrapper(self: Any, request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
+        try:
+            return await handler(self, request, context)
+        except (DomainError, VerificationError) as error:
+            status = status_for(error)
+        except (grpc.aio.AbortError, TimeoutError, KeyboardInterrupt):
+            raise
+        except Exception:
+            log.exception("unexpected error in %s", handler.__qualname__)
+            status = status_for(RuntimeError())
+        await context.abort_with_status(rpc_status.to_status(status))
+
+    return wrapper  # type: ignore[return-value]

@@ -1,0 +1,40 @@
+"""InquiryService: requesters ask about one subject for one declared purpose."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import grpc
+
+from share_gateway.api.auth import caller
+from share_gateway.api.convert import citation_to_wire, disclosure_to_wire, envelope_to_wire, subject_kind_text
+from share_gateway.api.errors import handles_errors
+from share_gateway.gateway import Gateway, InquiryRequest
+from share_gateway.v1 import inquiry_pb2, inquiry_pb2_grpc
+
+Context = grpc.aio.ServicerContext[Any, Any]
+
+
+class InquiryServicer(inquiry_pb2_grpc.InquiryServiceServicer):
+    def __init__(self, gateway: Gateway) -> None:
+        self.gateway = gateway
+
+    @handles_errors
+    async def Inquire(self, request: inquiry_pb2.InquireRequest, context: Context) -> inquiry_pb2.InquireResponse:
+        requester = await self.gateway.principal(await caller(context))
+        answer = await self.gateway.inquire(
+            requester,
+            InquiryRequest(
+                subject_kind=subject_kind_text(request.subject.kind),
+                subject_identifier=request.subject.identifier,
+                purpose=request.purpose,
+                consent_reference=request.consent_reference,
+                record_types=tuple(request.record_types),
+            ),
+        )
+        return inquiry_pb2.InquireResponse(
+            inquiry_id=answer.inquiry_id,
+            records=[disclosure_to_wire(d) for d in answer.disclosures],
+            citations=[citation_to_wire(c) for c in answer.citations],
+            receipt=envelope_to_wire(answer.receipt),
+        )

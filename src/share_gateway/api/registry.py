@@ -1,0 +1,44 @@
+"""RegistryService: agencies submit, read and withdraw records."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import grpc
+
+from share_gateway.api.auth import caller
+from share_gateway.api.convert import record_to_wire, draft_from_wire
+from share_gateway.api.errors import handles_errors
+from share_gateway.gateway import Gateway
+from share_gateway.v1 import registry_pb2, registry_pb2_grpc
+
+Context = grpc.aio.ServicerContext[Any, Any]
+
+
+class RegistryServicer(registry_pb2_grpc.RegistryServiceServicer):
+    def __init__(self, gateway: Gateway) -> None:
+        self.gateway = gateway
+
+    @handles_errors
+    async def SubmitRecord(
+        self, request: registry_pb2.SubmitRecordRequest, context: Context
+    ) -> registry_pb2.SubmitRecordResponse:
+        agency = await self.gateway.principal(await caller(context))
+        stored = await self.gateway.submit_record(agency, request.request_id, draft_from_wire(request))
+        return registry_pb2.SubmitRecordResponse(record=record_to_wire(stored, self.gateway.catalog.catalog))
+
+    @handles_errors
+    async def GetRecord(self, request: registry_pb2.GetRecordRequest, context: Context) -> registry_pb2.GetRecordResponse:
+        agency = await self.gateway.principal(await caller(context))
+        stored = await self.gateway.get_record(agency, request.record_id)
+        return registry_pb2.GetRecordResponse(record=record_to_wire(stored, self.gateway.catalog.catalog))
+
+    @handles_errors
+    async def WithdrawRecord(
+        self, request: registry_pb2.WithdrawRecordRequest, context: Context
+    ) -> registry_pb2.WithdrawRecordResponse:
+        agency = await self.gateway.principal(await caller(context))
+        document = request.revoking_document
+        reference = f"{document.kind} {document.number} ({document.issuer})" if document.number else ""
+        stored = await self.gateway.withdraw_record(agency, request.record_id, request.reason, reference)
+        return registry_pb2.WithdrawRecordResponse(record=record_to_wire(stored, self.gateway.catalog.catalog))

@@ -1,0 +1,88 @@
+"""Building, starting and stopping the gRPC server, in one small place.
+
+Two listeners share one server: the main port requires a client certificate
+from the federation CA (mTLS); the public port only proves the server (or is
+plaintext for probes) and serves what anyone may read: the catalog, health
+and reflection. Calls to other services there fail UNAUTHENTICATED, because
+they find no verified certificate.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from share_gateway.api.catalog import CatalogServicer
+from share_gateway.api.inquiry import InquiryServicer
+from share_gateway.api.registry import RegistryServicer
+from share_gateway.gateway import Gateway
+from share_gateway.v1 import catalog_pb2, catalog_pb2_grpc, inquiry_pb2, inquiry_pb2_grpc, registry_pb2, registry_pb2_grpc
+
+SERVICES = (
+    catalog_pb2.DESCRIPTOR.services_by_name["CatalogService"].full_name,
+    inquiry_pb2.DESCRIPTOR.services_by_name["InquiryService"].full_name,
+    registry_pb2.DESCRIPTOR.services_by_name["RegistryService"].full_name,
+)
+
+
+@dataclass(frozen=True)
+class TlsMaterial:
+    certificate: bytes
+    key: bytes
+    ca: bytes
+
+
+@dataclass
+class RunningServer:
+    server: grpc.aio.Server
+    health: health.aio.HealthServicer
+    port: int
+    public_port: int | None
+
+    async def stop(self, grace: float = 5.0) -> None:
+        await self.health.enter_graceful_shutdown()
+        await self.server.stop(grace)
+
+
+async def start_server(
+    gateway: Gateway,
+    tls: TlsMaterial,
+    listen: str,
+    public_listen: str | None = None,
+    public_plaintext: bool = False,
+    max_message_bytes: int = 1 << 20,
+) -> RunningServer:
+    server = grpc.aio.server(
+        options=[
+            # Two servers must never silently share a port.
+            ("grpc.so_reuseport", 0),
+            ("grpc.max_receive_message_length", max_message_bytes),
+            ("grpc.max_send_message_length", 4 * max_message_bytes),
+        ]
+    )
+    catalog_pb2_grpc.add_CatalogServiceServicer_to_server(CatalogServicer(gateway.catalog), server)
+    inquiry_pb2_grpc.add_InquiryServiceServicer_to_server(InquiryServicer(gateway), server)
+    registry_pb2_grpc.add_RegistryServiceServicer_to_server(RegistryServicer(gateway), server)
+    health_servicer = health.aio.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    reflection.enable_server_reflection((*SERVICES, health.SERVICE_NAME, reflection.SERVICE_NAME), server)
+
+    identity = [(tls.key, tls.certificate)]
+    port = server.add_secure_port(
+        listen, grpc.ssl_server_credentials(identity, root_certificates=tls.ca, require_client_auth=True)
+    )
+    public_port = None
+    if public_listen:
+        credentials = None if public_plaintext else grpc.ssl_server_credentials(identity)
+        public_port = (
+            server.add_insecure_port(public_listen)
+            if credentials is None
+            else server.add_secure_port(public_listen, credentials)
+        )
+    await server.start()
+    for name in (*SERVICES, ""):
+        await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
+    return RunningServer(server, health_servicer, port, public_port)

@@ -1,0 +1,44 @@
+"""What a client of a node needs: channels with its certificate, and verification of answers.
+
+``verify_record_disclosure`` is the function a bank's or utility's system
+calls on each record of an answer: it checks the origin's signature over the
+exact statement bytes and every disclosed value against its salted digest.
+``verify_receipt`` checks the node's signed receipt of an answer.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import grpc
+
+from share_gateway.api.convert import disclosure_from_wire, envelope_from_wire
+from share_gateway.crypto.disclosure import VerifiedDisclosure, verify_disclosure
+from share_gateway.crypto.keys import KeyRing
+from share_gateway.domain.events import EVENT_MEDIA_TYPE, Event
+from share_gateway.v1 import common_pb2
+
+
+def credentials(certificate: Path | None, key: Path | None, ca: Path) -> grpc.ChannelCredentials:
+    """mTLS credentials from PEM files; without a certificate, server-authenticated TLS only."""
+    return grpc.ssl_channel_credentials(
+        root_certificates=ca.read_bytes(),
+        private_key=key.read_bytes() if key else None,
+        certificate_chain=certificate.read_bytes() if certificate else None,
+    )
+
+
+def open_channel(target: str, channel_credentials: grpc.ChannelCredentials, max_message_bytes: int = 4 << 20) -> grpc.aio.Channel:
+    return grpc.aio.secure_channel(
+        target, channel_credentials, options=[("grpc.max_receive_message_length", max_message_bytes)]
+    )
+
+
+def verify_record_disclosure(message: common_pb2.RecordDisclosure, keys: KeyRing) -> VerifiedDisclosure:
+    """Verify one disclosed record against the origin nodes' keys; raises ``VerificationError``."""
+    return verify_disclosure(disclosure_from_wire(message), keys)
+
+
+def verify_receipt(message: common_pb2.SignedEnvelope, keys: KeyRing) -> Event:
+    """Verify a node's signed inquiry receipt and return the logged event it carries."""
+    return envelope_from_wire(message).open(keys, EVENT_MEDIA_TYPE, Event.from_bytes)

@@ -1,0 +1,65 @@
+"""Node configuration: one YAML file; relative paths are relative to the file."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from share_gateway.domain.identifiers import validate_region
+
+
+@dataclass(frozen=True)
+class NodeConfig:
+    region: str
+    listen: str
+    database: str
+    tls_certificate: Path
+    tls_key: Path
+    ca_certificate: Path
+    signing_key: Path
+    authority_key: Path
+    catalog: Path
+    public_listen: str | None = None
+    public_plaintext: bool = False
+    max_message_bytes: int = 1 << 20
+    principal_ttl_seconds: float = 2.0
+
+    @property
+    def key_name(self) -> str:
+        return node_key_name(self.region)
+
+    @classmethod
+    def load(cls, path: Path) -> NodeConfig:
+        base = path.resolve().parent
+        raw: dict[str, Any] = yaml.safe_load(path.read_text())
+
+        def file(value: str) -> Path:
+            candidate = Path(value)
+            return candidate if candidate.is_absolute() else base / candidate
+
+        database = raw["database"]
+        if database.startswith("sqlite:///") and not database.startswith("sqlite:////"):
+            database = f"sqlite:///{file(database.removeprefix('sqlite:///'))}"
+        return cls(
+            region=validate_region(str(raw["region"])),
+            listen=raw["listen"],
+            public_listen=raw.get("public_listen"),
+            public_plaintext=bool(raw.get("public_plaintext", False)),
+            database=database,
+            tls_certificate=file(raw["tls"]["certificate"]),
+            tls_key=file(raw["tls"]["key"]),
+            ca_certificate=file(raw["tls"]["ca"]),
+            signing_key=file(raw["signing_key"]),
+            authority_key=file(raw["authority_key"]),
+            catalog=file(raw["catalog"]),
+            max_message_bytes=int(raw.get("max_message_bytes", 1 << 20)),
+            principal_ttl_seconds=float(raw.get("principal_ttl_seconds", 2.0)),
+        )
+
+
+def node_key_name(region: str) -> str:
+    """The signed-note key name of a node's Ed25519 key."""
+    return f"share-gateway/node/{region}"

@@ -1,0 +1,1 @@
+"""Keys, signed envelopes and notes, verifiable selective disclosure, and PKI helpers."""

@@ -1,0 +1,207 @@
+"""Verifiable selective disclosure of records (DESIGN section 5, the SD-JWT idea).
+
+At submission the origin node signs a *record statement* that holds, instead
+of field values, one salted digest per field::
+
+    digest = SHA-256(salt || u32(len(name)) || name || u32(len(value)) || value)
+
+with a fresh 16-byte salt per field, UTF-8 name and canonical value text,
+lengths big-endian (so no two (name, value) pairs share an encoding). The
+digests are listed sorted and without names, so a withheld field leaves
+neither its name nor its value on the wire. A disclosure is the signed
+statement plus the (name, value, salt) triples the policy allows; anyone with
+the origin's public key checks each value against the statement.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from share_gateway.crypto.envelope import Envelope
+from share_gateway.crypto.errors import DigestMismatch, MalformedPayload
+from share_gateway.crypto.keys import KeyRing, SigningKey
+from share_gateway.domain.canonical import canonical_json, parse_json
+from share_gateway.domain.events import format_instant, parse_instant
+from share_gateway.domain.identifiers import Subject, SubjectKind
+from share_gateway.domain.records import LegalDocument, Record
+
+STATEMENT_TYPE = "application/vnd.share-gateway.record-statement+json"
+STATEMENT_FORMAT = 1
+SALT_BYTES = 16
+
+
+def field_digest(salt: bytes, name: str, value: str) -> bytes:
+    encoded_name, encoded_value = name.encode(), value.encode()
+    return hashlib.sha256(
+        salt
+        + len(encoded_name).to_bytes(4, "big")
+        + encoded_name
+        + len(encoded_value).to_bytes(4, "big")
+        + encoded_value
+    ).digest()
+
+
+@dataclass(frozen=True, slots=True)
+class FieldOpening:
+    """What proves one field: its name, canonical value text and salt."""
+
+    name: str
+    value: str
+    salt: bytes
+
+    @property
+    def digest(self) -> bytes:
+        return field_digest(self.salt, self.name, self.value)
+
+
+@dataclass(frozen=True, slots=True)
+class RecordStatement:
+    """What the origin signs about a record: everything but the field values."""
+
+    record_id: str
+    record_type: str
+    subject: Subject
+    origin_region: str
+    catalog_version: int
+    severity: str | None
+    decided_on: date
+    disclose_until: date | None
+    legal_document: LegalDocument | None
+    recorded_at: datetime
+    version: int
+    digests: frozenset[bytes]
+
+    def to_bytes(self) -> bytes:
+        doc = self.legal_document
+        return canonical_json(
+            {
+                "v": STATEMENT_FORMAT,
+                "record_id": self.record_id,
+                "record_type": self.record_type,
+                "subject": {"kind": self.subject.kind.value, "id": self.subject.identifier},
+                "origin": self.origin_region,
+                "catalog_version": self.catalog_version,
+                "severity": self.severity,
+                "decided_on": self.decided_on.isoformat(),
+                "disclose_until": None if self.disclose_until is None else self.disclose_until.isoformat(),
+                "legal_document": None
+                if doc is None
+                else {
+                    "number": doc.number,
+                    "issuer": doc.issuer,
+                    "kind": doc.kind,
+                    "issued_on": doc.issued_on.isoformat(),
+                    "effective_on": doc.effective_on.isoformat(),
+                },
+                "recorded_at": format_instant(self.recorded_at),
+                "version": self.version,
+                "digests": sorted(d.hex() for d in self.digests),
+            }
+        )
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> RecordStatement:
+        raw: dict[str, Any] = parse_json(data)
+        if raw["v"] != STATEMENT_FORMAT:
+            raise ValueError(f"unknown statement format {raw['v']!r}")
+        doc = raw["legal_document"]
+        return cls(
+            record_id=raw["record_id"],
+            record_type=raw["record_type"],
+            subject=Subject(SubjectKind(raw["subject"]["kind"]), raw["subject"]["id"]),
+            origin_region=raw["origin"],
+            catalog_version=raw["catalog_version"],
+            severity=raw["severity"],
+            decided_on=date.fromisoformat(raw["decided_on"]),
+            disclose_until=None if raw["disclose_until"] is None else date.fromisoformat(raw["disclose_until"]),
+            legal_document=None
+            if doc is None
+            else LegalDocument(
+                doc["number"],
+                doc["issuer"],
+                doc["kind"],
+                date.fromisoformat(doc["issued_on"]),
+                date.fromisoformat(doc["effective_on"]),
+            ),
+            recorded_at=parse_instant(raw["recorded_at"]),
+            version=raw["version"],
+            digests=frozenset(bytes.fromhex(d) for d in raw["digests"]),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class SealedRecord:
+    """A signed statement and every opening: what the origin stores."""
+
+    statement: Envelope
+    openings: Mapping[str, FieldOpening]
+
+
+@dataclass(frozen=True, slots=True)
+class Disclosure:
+    """The signed statement and only the openings a purpose may see."""
+
+    statement: Envelope
+    fields: tuple[FieldOpening, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class VerifiedDisclosure:
+    statement: RecordStatement
+    fields: Mapping[str, str]
+
+
+def seal_record(
+    record: Record,
+    key: SigningKey,
+    salt: Callable[[int], bytes] = os.urandom,
+) -> SealedRecord:
+    """Salt and digest every field, then sign the statement with the origin's key."""
+    openings = {name: FieldOpening(name, value, salt(SALT_BYTES)) for name, value in record.fields.items()}
+    statement = RecordStatement(
+        record_id=record.record_id,
+        record_type=record.record_type,
+        subject=record.subject,
+        origin_region=record.origin_region,
+        catalog_version=record.catalog_version,
+        severity=record.severity,
+        decided_on=record.decided_on,
+        disclose_until=record.disclose_until,
+        legal_document=record.legal_document,
+        recorded_at=record.recorded_at,
+        version=record.version,
+        digests=frozenset(o.digest for o in openings.values()),
+    )
+    return SealedRecord(Envelope.seal(key, STATEMENT_TYPE, statement.to_bytes()), openings)
+
+
+def disclose(sealed: SealedRecord, allowed: frozenset[str]) -> Disclosure:
+    return Disclosure(
+        sealed.statement, tuple(sealed.openings[name] for name in sorted(allowed) if name in sealed.openings)
+    )
+
+
+def verify_disclosure(disclosure: Disclosure, keys: KeyRing) -> VerifiedDisclosure:
+    """Check a disclosure against the origin's key; return the statement and the verified values.
+
+    1. The statement's signature holds for its exact bytes under a trusted key.
+    2. The statement parses.
+    3. Every disclosed (name, value, salt) hashes to a digest the statement lists,
+       each name at most once.
+    """
+    statement = disclosure.statement.open(keys, STATEMENT_TYPE, RecordStatement.from_bytes)
+    fields: dict[str, str] = {}
+    for opening in disclosure.fields:
+        if len(opening.salt) != SALT_BYTES:
+            raise MalformedPayload(f"field {opening.name!r}: salt must be {SALT_BYTES} bytes")
+        if opening.name in fields:
+            raise MalformedPayload(f"field {opening.name!r} disclosed twice")
+        if opening.digest not in statement.digests:
+            raise DigestMismatch(f"field {opening.name!r} does not match the signed statement")
+        fields[opening.name] = opening.value
+    return VerifiedDisclosure(statement, fields)

@@ -1,0 +1,124 @@
+"""Ed25519 signing keys with C2SP signed-note key names and ids.
+
+The key id is ``SHA-256(name || 0x0A || 0x01 || public key)[:4]``
+(c2sp.org/signed-note, Ed25519 signature type 0x01). The same id names the
+key in envelopes, so one key ring serves notes and envelopes alike.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from share_gateway.crypto.errors import BadSignature, UnknownKey
+
+ED25519_TYPE = b"\x01"
+
+
+def _check_name(name: str) -> str:
+    if not name or any(c.isspace() or c == "+" for c in name):
+        raise ValueError(f"key name {name!r} must be non-empty without spaces or '+'")
+    return name
+
+
+def key_id(name: str, public: Ed25519PublicKey) -> bytes:
+    raw = public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return hashlib.sha256(name.encode() + b"\n" + ED25519_TYPE + raw).digest()[:4]
+
+
+@dataclass(frozen=True)
+class VerifyingKey:
+    name: str
+    public: Ed25519PublicKey
+
+    def __post_init__(self) -> None:
+        _check_name(self.name)
+
+    @property
+    def key_id(self) -> bytes:
+        return key_id(self.name, self.public)
+
+    @property
+    def raw(self) -> bytes:
+        return self.public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+
+    def verify(self, signature: bytes, message: bytes) -> None:
+        try:
+            self.public.verify(signature, message)
+        except InvalidSignature as error:
+            raise BadSignature(f"signature by {self.name} does not verify") from error
+
+    def to_pem(self) -> bytes:
+        return self.public.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+
+    @classmethod
+    def from_pem(cls, name: str, pem: bytes) -> VerifyingKey:
+        public = serialization.load_pem_public_key(pem)
+        if not isinstance(public, Ed25519PublicKey):
+            raise ValueError(f"{name}: not an Ed25519 public key")
+        return cls(name, public)
+
+
+@dataclass(frozen=True)
+class SigningKey:
+    name: str
+    private: Ed25519PrivateKey
+
+    def __post_init__(self) -> None:
+        _check_name(self.name)
+
+    @classmethod
+    def generate(cls, name: str) -> SigningKey:
+        return cls(name, Ed25519PrivateKey.generate())
+
+    @property
+    def verifying_key(self) -> VerifyingKey:
+        return VerifyingKey(self.name, self.private.public_key())
+
+    @property
+    def key_id(self) -> bytes:
+        return key_id(self.name, self.private.public_key())
+
+    def sign(self, message: bytes) -> bytes:
+        return self.private.sign(message)
+
+    def to_pem(self) -> bytes:
+        return self.private.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+
+    @classmethod
+    def from_pem(cls, name: str, pem: bytes) -> SigningKey:
+        private = serialization.load_pem_private_key(pem, password=None)
+        if not isinstance(private, Ed25519PrivateKey):
+            raise ValueError(f"{name}: not an Ed25519 private key")
+        return cls(name, private)
+
+    @classmethod
+    def load(cls, name: str, path: Path) -> SigningKey:
+        return cls.from_pem(name, path.read_bytes())
+
+
+class KeyRing(Mapping[bytes, VerifyingKey]):
+    """The keys a verifier trusts, by key id."""
+
+    def __init__(self, keys: Iterable[VerifyingKey] = ()) -> None:
+        self._keys = {key.key_id: key for key in keys}
+
+    def __getitem__(self, kid: bytes) -> VerifyingKey:
+        try:
+            return self._keys[kid]
+        except KeyError:
+            raise UnknownKey(f"no trusted key with id {kid.hex()}") from None
+
+    def __iter__(self) -> Iterator[bytes]:
+        return iter(self._keys)
+
+    def __len__(self) -> int:
+        return len(self._keys)

@@ -1,0 +1,176 @@
+"""A development federation on disk: what ``pki init`` and the demo create.
+
+Layout under one directory::
+
+    authority/authority.key, authority.pub   federation authority (Ed25519)
+    ca/ca.key, ca.crt                        federation CA (ECDSA P-256)
+    catalog.signed                           the catalog, signed by the authority
+    nodes/<region>/tls.key, tls.crt          node TLS (URI SAN sgw://node/<region>)
+    nodes/<region>/signing.key, signing.pub  node payload key (Ed25519)
+    nodes/<region>/node.yaml                 node configuration
+    clients/<name>/tls.key, tls.crt, ca.crt  client identities (sgw://institution/.. or sgw://person/..)
+
+Keys are written unencrypted with mode 0600: this is for development and
+demonstrations, not for production key custody.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import yaml
+
+from share_gateway.catalog import AUTHORITY_KEY_NAME, sample_catalog_text, sign_catalog
+from share_gateway.config import node_key_name
+from share_gateway.crypto.keys import SigningKey, VerifyingKey
+from share_gateway.crypto.pki import Issued, create_ca, issue_certificate
+from share_gateway.domain.principals import Identity, IdentityKind
+
+
+def _write(path: Path, data: bytes, secret: bool = False) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    if secret:
+        os.chmod(path, 0o600)
+
+
+@dataclass(frozen=True)
+class ClientFiles:
+    directory: Path
+
+    @property
+    def certificate(self) -> Path:
+        return self.directory / "tls.crt"
+
+    @property
+    def key(self) -> Path:
+        return self.directory / "tls.key"
+
+    @property
+    def ca(self) -> Path:
+        return self.directory / "ca.crt"
+
+
+@dataclass(frozen=True)
+class Layout:
+    root: Path
+
+    @property
+    def authority_key(self) -> Path:
+        return self.root / "authority" / "authority.key"
+
+    @property
+    def authority_public_key(self) -> Path:
+        return self.root / "authority" / "authority.pub"
+
+    @property
+    def ca_certificate(self) -> Path:
+        return self.root / "ca" / "ca.crt"
+
+    @property
+    def ca_key(self) -> Path:
+        return self.root / "ca" / "ca.key"
+
+    @property
+    def catalog(self) -> Path:
+        return self.root / "catalog.signed"
+
+    def node_dir(self, region: str) -> Path:
+        return self.root / "nodes" / region
+
+    def node_config(self, region: str) -> Path:
+        return self.node_dir(region) / "node.yaml"
+
+    def node_public_key(self, region: str) -> Path:
+        return self.node_dir(region) / "signing.pub"
+
+    def client(self, name: str) -> ClientFiles:
+        return ClientFiles(self.root / "clients" / name)
+
+    def ca(self) -> Issued:
+        return Issued(self.ca_key.read_bytes(), self.ca_certificate.read_bytes())
+
+    def authority(self) -> SigningKey:
+        return SigningKey.load(AUTHORITY_KEY_NAME, self.authority_key)
+
+    def node_verifying_key(self, region: str) -> VerifyingKey:
+        return VerifyingKey.from_pem(node_key_name(region), self.node_public_key(region).read_bytes())
+
+
+def init_authority(layout: Layout, now: datetime) -> None:
+    """Create the federation authority key and CA (once)."""
+    authority = SigningKey.generate(AUTHORITY_KEY_NAME)
+    _write(layout.authority_key, authority.to_pem(), secret=True)
+    _write(layout.authority_public_key, authority.verifying_key.to_pem())
+    ca = create_ca("share-gateway federation CA", now)
+    _write(layout.ca_key, ca.key_pem, secret=True)
+    _write(layout.ca_certificate, ca.cert_pem)
+
+
+def add_node(
+    layout: Layout,
+    region: str,
+    now: datetime,
+    *,
+    listen: str = "127.0.0.1:0",
+    public_listen: str | None = "127.0.0.1:0",
+    database: str | None = None,
+) -> Path:
+    """TLS certificate, signing key and configuration of one regional node; returns the config path."""
+    directory = layout.node_dir(region)
+    tls = issue_certificate(
+        layout.ca(), Identity(IdentityKind.NODE, region), now, server=True,
+        dns_names=["localhost"], ip_addresses=["127.0.0.1", "::1"],
+    )
+    _write(directory / "tls.key", tls.key_pem, secret=True)
+    _write(directory / "tls.crt", tls.cert_pem)
+    signing = SigningKey.generate(node_key_name(region))
+    _write(directory / "signing.key", signing.to_pem(), secret=True)
+    _write(directory / "signing.pub", signing.verifying_key.to_pem())
+    config = {
+        "region": region,
+        "listen": listen,
+        "public_listen": public_listen,
+        "database": database or f"sqlite:///{region}.db",
+        "tls": {"certificate": "tls.crt", "key": "tls.key", "ca": os.path.relpath(layout.ca_certificate, directory)},
+        "signing_key": "signing.key",
+        "authority_key": os.path.relpath(layout.authority_public_key, directory),
+        "catalog": os.path.relpath(layout.catalog, directory),
+    }
+    _write(layout.node_config(region), yaml.safe_dump(config, sort_keys=False).encode())
+    return layout.node_config(region)
+
+
+def add_client(layout: Layout, name: str, identity: Identity, now: datetime) -> ClientFiles:
+    files = layout.client(name)
+    issued = issue_certificate(layout.ca(), identity, now)
+    _write(files.key, issued.key_pem, secret=True)
+    _write(files.certificate, issued.cert_pem)
+    _write(files.ca, layout.ca_certificate.read_bytes())
+    return files
+
+
+def sign_sample_catalog(layout: Layout, text: str | None = None) -> None:
+    _write(layout.catalog, sign_catalog(text or sample_catalog_text(), layout.authority()))
+
+
+def create_federation(
+    root: Path,
+    regions: Iterable[str],
+    clients: Mapping[str, Identity],
+    now: datetime,
+    databases: Mapping[str, str] | None = None,
+) -> Layout:
+    """Everything a local federation needs: authority, CA, signed catalog, nodes and clients."""
+    layout = Layout(root)
+    init_authority(layout, now)
+    sign_sample_catalog(layout)
+    for region in regions:
+        add_node(layout, region, now, database=(databases or {}).get(region))
+    for name, identity in clients.items():
+        add_client(layout, name, identity, now)
+    return layout

@@ -1,0 +1,48 @@
+"""Canonical JSON: the one byte encoding of everything we sign or log.
+
+A subset of RFC 8785 (JCS) that needs no number formatting rules: keys sorted,
+no insignificant white space, UTF-8, and only strings, integers, booleans,
+null, lists and objects. Floats are refused, so the bytes never depend on a
+float printer.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+Json = None | bool | int | str | Sequence["Json"] | Mapping[str, "Json"]
+
+
+def _check(value: Any, path: str) -> None:
+    if value is None or isinstance(value, bool | int | str):
+        return
+    if isinstance(value, float):
+        raise TypeError(f"{path}: floats have no canonical form here")
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise TypeError(f"{path}: object keys must be strings")
+            _check(item, f"{path}.{key}")
+        return
+    if isinstance(value, list | tuple):
+        for index, item in enumerate(value):
+            _check(item, f"{path}[{index}]")
+        return
+    raise TypeError(f"{path}: {type(value).__name__} is not canonical JSON")
+
+
+def canonical_json(value: Json) -> bytes:
+    """Encode ``value`` canonically; equal values always give equal bytes."""
+    _check(value, "$")
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def parse_json(data: bytes) -> Any:
+    """Parse bytes that claim to be canonical JSON (floats refused)."""
+
+    def no_float(text: str) -> float:
+        raise ValueError(f"float {text!r} in canonical JSON")
+
+    return json.loads(data.decode(), parse_float=no_float)

@@ -1,0 +1,68 @@
+"""Errors of the domain, by failure domain. The API layer maps each to one gRPC status."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class FieldViolation:
+    """One bad field of a request, named by its path (``fields.penalty_amount``)."""
+
+    field: str
+    description: str
+
+
+@dataclass(frozen=True)
+class Citation:
+    """A legal basis that justified, or refused, part of an answer."""
+
+    rule: str
+    legal_basis: str
+
+
+class DomainError(Exception):
+    """Base of everything the domain refuses."""
+
+
+class InvalidInput(DomainError):
+    """The request itself is malformed or breaks the catalog: nothing is written."""
+
+    def __init__(self, violations: Iterable[FieldViolation]) -> None:
+        self.violations = tuple(violations)
+        super().__init__("; ".join(f"{v.field}: {v.description}" for v in self.violations))
+
+    @classmethod
+    def one(cls, field: str, description: str) -> InvalidInput:
+        return cls([FieldViolation(field, description)])
+
+
+class Refused(DomainError):
+    """The request is well formed but not lawful: a machine reason plus the rules that refused it."""
+
+    def __init__(self, reason: str, message: str, citations: Iterable[Citation] = ()) -> None:
+        self.reason = reason
+        self.message = message
+        self.citations = tuple(citations)
+        super().__init__(message)
+
+
+class NotFound(DomainError):
+    """The named thing does not exist (or the caller may not know that it does)."""
+
+
+class InvalidState(DomainError):
+    """The thing exists but is not in a state that allows the operation."""
+
+
+class Conflict(DomainError):
+    """The request collides with something that already exists (a reused request id)."""
+
+
+class CatalogInvalid(DomainError):
+    """A catalog document breaks the catalog format; each problem names its exact path."""
+
+    def __init__(self, problems: Iterable[FieldViolation]) -> None:
+        self.problems = tuple(problems)
+        super().__init__("\n".join(f"{p.field}: {p.description}" for p in self.problems))

@@ -1,0 +1,125 @@
+"""Events of the accountability log and their canonical bytes.
+
+Every inquiry (allowed or denied), submission and withdrawal becomes one
+``Event``. Its canonical JSON bytes are what is stored, what the node signs
+as an inquiry receipt, and (next) the leaf of the Merkle log, so the bytes
+must never depend on anything but the event's content.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from share_gateway.domain.canonical import canonical_json, parse_json
+from share_gateway.domain.errors import Citation
+from share_gateway.domain.identifiers import Subject, SubjectKind
+
+EVENT_FORMAT = 1
+EVENT_MEDIA_TYPE = "application/vnd.share-gateway.event+json"
+
+
+class EventKind(StrEnum):
+    INQUIRY = "inquiry"
+    RECORD_SUBMITTED = "record_submitted"
+    RECORD_READ = "record_read"
+    RECORD_WITHDRAWN = "record_withdrawn"
+
+
+class Outcome(StrEnum):
+    ALLOWED = "allowed"
+    DENIED = "denied"
+
+
+@dataclass(frozen=True, slots=True)
+class DisclosedRecord:
+    """Which record went out (or was changed) and which of its fields."""
+
+    record_id: str
+    record_type: str
+    origin_region: str
+    fields: tuple[str, ...] = ()
+
+
+def format_instant(at: datetime) -> str:
+    """RFC 3339 UTC with microseconds: one text per instant."""
+    if at.tzinfo is None:
+        raise ValueError("instants must be timezone-aware")
+    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def parse_instant(text: str) -> datetime:
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    event_id: str
+    kind: EventKind
+    at: datetime
+    node: str
+    actor: str
+    outcome: Outcome
+    subject: Subject | None = None
+    purpose: str = ""
+    reason: str = ""
+    citations: tuple[Citation, ...] = ()
+    records: tuple[DisclosedRecord, ...] = ()
+    details: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.at.tzinfo is None:
+            raise ValueError("event time must be timezone-aware")
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "v": EVENT_FORMAT,
+            "id": self.event_id,
+            "kind": self.kind.value,
+            "at": format_instant(self.at),
+            "node": self.node,
+            "actor": self.actor,
+            "outcome": self.outcome.value,
+            "subject": None if self.subject is None else {"kind": self.subject.kind.value, "id": self.subject.identifier},
+            "purpose": self.purpose,
+            "reason": self.reason,
+            "citations": [{"rule": c.rule, "legal_basis": c.legal_basis} for c in self.citations],
+            "records": [
+                {"id": r.record_id, "type": r.record_type, "origin": r.origin_region, "fields": list(r.fields)}
+                for r in self.records
+            ],
+            "details": dict(self.details),
+        }
+
+    def canonical_bytes(self) -> bytes:
+        return canonical_json(self.to_json())
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> Event:
+        """Read an event back from its canonical bytes (which must round-trip exactly)."""
+        doc = parse_json(data)
+        if doc.get("v") != EVENT_FORMAT:
+            raise ValueError(f"unknown event format {doc.get('v')!r}")
+        subject = doc["subject"]
+        event = cls(
+            event_id=doc["id"],
+            kind=EventKind(doc["kind"]),
+            at=parse_instant(doc["at"]),
+            node=doc["node"],
+            actor=doc["actor"],
+            outcome=Outcome(doc["outcome"]),
+            subject=None if subject is None else Subject(SubjectKind(subject["kind"]), subject["id"]),
+            purpose=doc["purpose"],
+            reason=doc["reason"],
+            citations=tuple(Citation(c["rule"], c["legal_basis"]) for c in doc["citations"]),
+            records=tuple(
+                DisclosedRecord(r["id"], r["type"], r["origin"], tuple(r["fields"])) for r in doc["records"]
+            ),
+            details=doc["details"],
+        )
+        if event.canonical_bytes() != data:
+            raise ValueError("event bytes are not canonical")
+        return event

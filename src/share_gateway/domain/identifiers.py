@@ -1,0 +1,86 @@
+"""Identifiers of subjects and regions, check digits verified by python-stdnum.
+
+* Unified Social Credit Code, GB 32100-2015 (``stdnum.cn.uscc``);
+* resident ID number, GB 11643-1999, ISO 7064 MOD 11-2 (``stdnum.cn.ric``);
+* region codes, GB/T 2260 six-digit division codes.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+
+from stdnum.cn import ric, uscc
+from stdnum.exceptions import InvalidChecksum, InvalidComponent, InvalidFormat, InvalidLength, ValidationError
+
+from share_gateway.domain.errors import InvalidInput
+
+_REGION = re.compile(r"^[1-9][0-9]{5}$")
+
+
+class SubjectKind(StrEnum):
+    LEGAL_ENTITY = "legal_entity"
+    INDIVIDUAL = "individual"
+
+
+def _explain(error: ValidationError, what: str) -> str:
+    if isinstance(error, InvalidChecksum):
+        return f"{what} has a wrong check character"
+    if isinstance(error, InvalidLength):
+        return f"{what} must be 18 characters"
+    if isinstance(error, InvalidFormat):
+        return f"{what} has characters outside its alphabet"
+    if isinstance(error, InvalidComponent):
+        return f"{what} has an invalid birth date or division code"
+    return f"{what} is not valid"
+
+
+def validate_uscc(value: str, field: str = "identifier") -> str:
+    """Return the compact USCC or raise ``InvalidInput`` naming ``field``."""
+    try:
+        return str(uscc.validate(value.upper()))
+    except ValidationError as error:
+        raise InvalidInput.one(field, _explain(error, "Unified Social Credit Code")) from error
+
+
+def validate_resident_id(value: str, field: str = "identifier") -> str:
+    """Return the compact resident ID number or raise ``InvalidInput`` naming ``field``."""
+    try:
+        return str(ric.validate(value.upper()))
+    except ValidationError as error:
+        raise InvalidInput.one(field, _explain(error, "resident ID number")) from error
+
+
+def validate_region(value: str, field: str = "region") -> str:
+    if not _REGION.match(value):
+        raise InvalidInput.one(field, f"{value!r} is not a GB/T 2260 six-digit division code")
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class Subject:
+    """Who a record is about. Only valid subjects can be built."""
+
+    kind: SubjectKind
+    identifier: str
+
+    @classmethod
+    def parse(cls, kind: str, identifier: str, field: str = "subject") -> Subject:
+        """Build a subject from untrusted text; violations name ``field``."""
+        try:
+            subject_kind = SubjectKind(kind)
+        except ValueError as error:
+            raise InvalidInput.one(
+                f"{field}.kind", f"must be one of {', '.join(k.value for k in SubjectKind)}"
+            ) from error
+        validate = validate_uscc if subject_kind is SubjectKind.LEGAL_ENTITY else validate_resident_id
+        return cls(subject_kind, validate(identifier.strip(), f"{field}.identifier"))
+
+    @property
+    def region(self) -> str:
+        """The GB/T 2260 division the identifier was issued in."""
+        return self.identifier[2:8] if self.kind is SubjectKind.LEGAL_ENTITY else self.identifier[:6]
+
+    def __str__(self) -> str:
+        return f"{self.kind.value}:{self.identifier}"

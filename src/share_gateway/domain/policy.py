@@ -1,0 +1,171 @@
+"""Lawfulness and necessity (DESIGN section 4): deny by default, cite every basis.
+
+The catalog is compiled once per version into lookup tables, so a decision on
+the inquiry path is a few dictionary lookups. ``authorise`` settles what
+depends only on the purpose (kind, grant, consent, self-only); ``rule_for``
+settles each record type (scope reached, necessary fields); ``decide`` is the
+two together.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from share_gateway.domain.catalog import Catalog, DisclosureScope, Purpose
+from share_gateway.domain.errors import Citation, InvalidInput, Refused
+from share_gateway.domain.identifiers import Subject
+
+MAX_CONSENT_REFERENCE = 200
+
+
+class GrantRole(StrEnum):
+    """What a grant lets an institution do: inquire for a purpose, or submit a record type."""
+
+    INQUIRE = "inquire"
+    SUBMIT = "submit"
+
+
+class Denial(StrEnum):
+    """Machine-readable reasons for a refusal (sent as ``google.rpc.ErrorInfo.reason``)."""
+
+    REQUESTER_KIND_NOT_ALLOWED = "REQUESTER_KIND_NOT_ALLOWED"
+    NO_GRANT = "NO_GRANT"
+    CONSENT_REQUIRED = "CONSENT_REQUIRED"
+    NOT_THE_SUBJECT = "NOT_THE_SUBJECT"
+    SCOPE_NOT_REACHED = "SCOPE_NOT_REACHED"
+    NOT_NECESSARY = "NOT_NECESSARY"
+    RECORD_TYPE_NOT_GRANTED = "RECORD_TYPE_NOT_GRANTED"
+
+
+@dataclass(frozen=True, slots=True)
+class Grant:
+    role: GrantRole
+    scope: str
+    valid_from: datetime
+    valid_until: datetime | None = None
+
+    def covers(self, role: GrantRole, scope: str, now: datetime) -> bool:
+        return (
+            self.role is role
+            and self.scope == scope
+            and self.valid_from <= now
+            and (self.valid_until is None or now < self.valid_until)
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """An institution or person as its verified certificate and the node's grants describe it."""
+
+    identity: str
+    uri: str
+    kind: str
+    grants: tuple[Grant, ...] = ()
+
+    def holds(self, role: GrantRole, scope: str, now: datetime) -> bool:
+        return any(grant.covers(role, scope, now) for grant in self.grants)
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    lawful: bool
+    fields: frozenset[str]
+    citations: tuple[Citation, ...]
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class _Rule:
+    scope: DisclosureScope
+    fields: frozenset[str]
+    citation: Citation
+
+
+def _purpose_citation(purpose: Purpose) -> Citation:
+    return Citation(f"purpose/{purpose.name}", purpose.legal_basis)
+
+
+class Policy:
+    """The catalog's rules compiled for one catalog version."""
+
+    def __init__(self, catalog: Catalog) -> None:
+        self.catalog = catalog
+        self._purposes: Mapping[str, Purpose] = dict(catalog.purposes)
+        self._rules: dict[tuple[str, str], _Rule] = {}
+        for record_type in catalog.record_types.values():
+            citation = Citation(f"record_type/{record_type.name}", record_type.legal_basis)
+            for purpose, fields in record_type.necessity.items():
+                self._rules[(purpose, record_type.name)] = _Rule(record_type.disclosure, fields, citation)
+
+    def authorise(
+        self, requester: Principal, purpose_name: str, subject: Subject, consent_reference: str, now: datetime
+    ) -> Citation:
+        """Settle the purpose-level conditions or raise; return the purpose's citation."""
+        purpose = self._purposes.get(purpose_name)
+        if purpose is None:
+            raise InvalidInput.one("purpose", f"{purpose_name!r} is not a purpose of catalog {self.catalog.version}")
+        if len(consent_reference) > MAX_CONSENT_REFERENCE:
+            raise InvalidInput.one("consent_reference", f"is longer than {MAX_CONSENT_REFERENCE} characters")
+        citation = _purpose_citation(purpose)
+        if requester.kind not in purpose.requester_kinds:
+            raise Refused(
+                Denial.REQUESTER_KIND_NOT_ALLOWED,
+                f"a requester of kind {requester.kind!r} may not inquire for {purpose.name}",
+                [citation],
+            )
+        if purpose.grant_required and not requester.holds(GrantRole.INQUIRE, purpose.name, now):
+            raise Refused(Denial.NO_GRANT, f"no current grant for {purpose.name}", [citation])
+        if purpose.self_only and requester.identity != subject.identifier:
+            raise Refused(Denial.NOT_THE_SUBJECT, f"{purpose.name} is only for the subject itself", [citation])
+        if purpose.consent_required and not consent_reference.strip():
+            raise Refused(
+                Denial.CONSENT_REQUIRED, f"{purpose.name} needs the subject's consent reference", [citation]
+            )
+        return citation
+
+    def rule_for(self, purpose_name: str, record_type: str, consent_reference: str) -> Decision:
+        """Whether records of a type may go out for an authorised purpose, and which fields."""
+        purpose = self._purposes[purpose_name]
+        rule = self._rules.get((purpose_name, record_type))
+        if rule is None:
+            return Decision(False, frozenset(), (), Denial.NOT_NECESSARY)
+        if rule.scope not in purpose.reaches:
+            return Decision(False, frozenset(), (rule.citation,), Denial.SCOPE_NOT_REACHED)
+        if rule.scope is DisclosureScope.AUTHORISED and not (purpose.self_only or consent_reference.strip()):
+            return Decision(False, frozenset(), (rule.citation,), Denial.CONSENT_REQUIRED)
+        return Decision(True, rule.fields, (rule.citation,))
+
+    def decide(
+        self,
+        requester: Principal,
+        purpose_name: str,
+        record_type: str,
+        subject: Subject,
+        consent_reference: str,
+        now: datetime,
+    ) -> Decision:
+        """The whole decision for one (requester, purpose, record type); never raises a refusal."""
+        try:
+            purpose_citation = self.authorise(requester, purpose_name, subject, consent_reference, now)
+        except Refused as refusal:
+            return Decision(False, frozenset(), refusal.citations, refusal.reason)
+        decision = self.rule_for(purpose_name, record_type, consent_reference)
+        return Decision(decision.lawful, decision.fields, (purpose_citation, *decision.citations), decision.reason)
+
+    def authorise_submission(self, agency: Principal, record_type: str, now: datetime) -> Citation:
+        """An agency may submit only the record types its grant lists."""
+        definition = self.catalog.record_types.get(record_type)
+        if definition is None:
+            raise InvalidInput.one("record_type", f"{record_type!r} is not in catalog version {self.catalog.version}")
+        citation = Citation(f"record_type/{record_type}", definition.legal_basis)
+        if not agency.holds(GrantRole.SUBMIT, record_type, now):
+            raise Refused(Denial.RECORD_TYPE_NOT_GRANTED, f"no current grant to submit {record_type}", [citation])
+        return citation
+
+
+def unique_citations(citations: Iterable[Citation]) -> tuple[Citation, ...]:
+    """Citations in first-seen order without repeats."""
+    return tuple(dict.fromkeys(citations))

@@ -1,0 +1,285 @@
+"""Credit records: admitted only as the catalog defines them, on a legally effective document.
+
+``admit_record`` is the single gate: it checks a draft against the catalog
+and returns a ``Record`` or raises ``InvalidInput`` with every violation, each
+named by its request path. Disclosure windows follow the severity periods of
+the catalog (State Council General Office 2025 No. 22: the clock starts at
+the decision date).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from enum import StrEnum
+
+from share_gateway.domain.catalog import Catalog, FieldSpec, FieldType, RecordType
+from share_gateway.domain.errors import FieldViolation, InvalidInput, InvalidState
+from share_gateway.domain.identifiers import Subject
+
+FieldValue = str | int | Decimal | date | bool
+_CENT = Decimal("0.01")
+MAX_DOCUMENT_TEXT = 200
+
+
+class RecordStatus(StrEnum):
+    ACTIVE = "active"
+    REPAIRED = "repaired"
+    EXPIRED = "expired"
+    WITHDRAWN = "withdrawn"
+    QUARANTINED = "quarantined"
+
+
+@dataclass(frozen=True, slots=True)
+class TypedValue:
+    """A value as a client sent it: the type it claims and its raw content."""
+
+    type: FieldType
+    raw: str | int | bool
+
+
+def canonical_text(field_type: FieldType, value: FieldValue) -> str:
+    """The one text form of a value: what is hashed, stored and disclosed."""
+    if field_type is FieldType.BOOLEAN:
+        return "true" if value else "false"
+    if field_type is FieldType.MONEY:
+        assert isinstance(value, Decimal)
+        return str(value.quantize(_CENT))
+    if field_type is FieldType.DATE:
+        assert isinstance(value, date)
+        return value.isoformat()
+    return str(value)
+
+
+def parse_canonical(field_type: FieldType, text: str) -> FieldValue:
+    """Inverse of ``canonical_text`` for text we wrote ourselves (or verified)."""
+    if field_type is FieldType.BOOLEAN:
+        return text == "true"
+    if field_type is FieldType.MONEY:
+        return Decimal(text)
+    if field_type is FieldType.DATE:
+        return date.fromisoformat(text)
+    if field_type is FieldType.INTEGER:
+        return int(text)
+    return text
+
+
+def _parse_date(text: str, path: str, violations: list[FieldViolation]) -> date | None:
+    try:
+        if len(text) != 10:
+            raise ValueError(text)
+        return date.fromisoformat(text)
+    except ValueError:
+        violations.append(FieldViolation(path, f"{text!r} is not an ISO 8601 date (YYYY-MM-DD)"))
+        return None
+
+
+def _coerce(spec: FieldSpec, value: TypedValue, path: str, violations: list[FieldViolation]) -> FieldValue | None:
+    if value.type is not spec.type:
+        violations.append(FieldViolation(path, f"must be of type {spec.type.value}, not {value.type.value}"))
+        return None
+    raw = value.raw
+    if spec.type is FieldType.STRING:
+        assert isinstance(raw, str)
+        if not raw.strip():
+            violations.append(FieldViolation(path, "must not be empty"))
+        elif len(raw) > spec.max_length:
+            violations.append(FieldViolation(path, f"is longer than {spec.max_length} characters"))
+        else:
+            return raw
+        return None
+    if spec.type is FieldType.MONEY:
+        assert isinstance(raw, str)
+        try:
+            amount = Decimal(raw)
+        except InvalidOperation:
+            amount = Decimal("NaN")
+        if not amount.is_finite() or amount < 0 or amount != amount.quantize(_CENT):
+            violations.append(FieldViolation(path, f"{raw!r} is not an amount in yuan with at most two decimals"))
+            return None
+        return amount.quantize(_CENT)
+    if spec.type is FieldType.DATE:
+        assert isinstance(raw, str)
+        return _parse_date(raw, path, violations)
+    return raw
+
+
+@dataclass(frozen=True, slots=True)
+class LegalDocument:
+    """The legally effective document a record rests on."""
+
+    number: str
+    issuer: str
+    kind: str
+    issued_on: date
+    effective_on: date
+
+
+@dataclass(frozen=True, slots=True)
+class LegalDocumentDraft:
+    number: str
+    issuer: str
+    kind: str
+    issued_on: str
+    effective_on: str
+
+
+def admit_legal_document(
+    draft: LegalDocumentDraft, today: date, path: str, violations: list[FieldViolation]
+) -> LegalDocument | None:
+    """Check a document is complete and already in effect (a future one grounds nothing yet)."""
+    before = len(violations)
+    for name in ("number", "issuer", "kind"):
+        text = getattr(draft, name)
+        if not text.strip():
+            violations.append(FieldViolation(f"{path}.{name}", "is required"))
+        elif len(text) > MAX_DOCUMENT_TEXT:
+            violations.append(FieldViolation(f"{path}.{name}", f"is longer than {MAX_DOCUMENT_TEXT} characters"))
+    issued = _parse_date(draft.issued_on, f"{path}.issued_on", violations)
+    effective = _parse_date(draft.effective_on, f"{path}.effective_on", violations)
+    if issued and effective:
+        if effective < issued:
+            violations.append(FieldViolation(f"{path}.effective_on", "precedes the issue date"))
+        if effective > today:
+            violations.append(FieldViolation(f"{path}.effective_on", "the document is not yet legally effective"))
+    if len(violations) > before or issued is None or effective is None:
+        return None
+    return LegalDocument(draft.number.strip(), draft.issuer.strip(), draft.kind.strip(), issued, effective)
+
+
+@dataclass(frozen=True, slots=True)
+class RecordDraft:
+    """A submission as received, not yet trusted."""
+
+    record_type: str
+    subject_kind: str
+    subject_identifier: str
+    fields: Mapping[str, TypedValue]
+    legal_document: LegalDocumentDraft | None = None
+    severity: str = ""
+    disclosure_days: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    record_id: str
+    record_type: str
+    subject: Subject
+    origin_region: str
+    # Canonical text of each value (``canonical_text``): what is hashed, stored and disclosed.
+    fields: Mapping[str, str]
+    legal_document: LegalDocument | None
+    severity: str | None
+    decided_on: date
+    disclose_until: date | None
+    status: RecordStatus
+    recorded_at: datetime
+    version: int
+    submitted_by: str
+    catalog_version: int
+
+    def is_disclosable(self, today: date) -> bool:
+        """Active and inside its disclosure window (which ends at, and excludes, ``disclose_until``)."""
+        return self.status is RecordStatus.ACTIVE and (self.disclose_until is None or today < self.disclose_until)
+
+
+def _disclosure_window(
+    record_type: RecordType, draft: RecordDraft, decided_on: date, today: date, violations: list[FieldViolation]
+) -> tuple[str | None, date | None]:
+    periods = record_type.severity_periods
+    if not periods:
+        if draft.severity:
+            violations.append(FieldViolation("severity", f"{record_type.name} has no severity levels"))
+        if draft.disclosure_days is not None:
+            violations.append(FieldViolation("disclosure_days", f"{record_type.name} has no disclosure period"))
+        return None, None
+    period = periods.get(draft.severity)
+    if period is None:
+        violations.append(FieldViolation("severity", f"must be one of {', '.join(periods)}"))
+        return None, None
+    days = period.maximum_days if draft.disclosure_days is None else draft.disclosure_days
+    if not period.minimum_days <= days <= period.maximum_days:
+        violations.append(
+            FieldViolation(
+                "disclosure_days",
+                f"{draft.severity} allows {period.minimum_days} to {period.maximum_days} days, not {days}",
+            )
+        )
+        return draft.severity, None
+    until = decided_on + timedelta(days=days)
+    if until <= today and days > 0:
+        violations.append(FieldViolation("legal_document.issued_on", f"the disclosure period already ended on {until}"))
+    return draft.severity, until
+
+
+def admit_record(
+    catalog: Catalog, draft: RecordDraft, *, record_id: str, origin_region: str, submitted_by: str, now: datetime
+) -> Record:
+    """Admit a draft as a record of the catalog, or raise ``InvalidInput`` with every violation."""
+    record_type = catalog.record_types.get(draft.record_type)
+    if record_type is None:
+        raise InvalidInput.one("record_type", f"{draft.record_type!r} is not in catalog version {catalog.version}")
+    violations: list[FieldViolation] = []
+    today = now.date()
+    subject: Subject | None = None
+    try:
+        subject = Subject.parse(draft.subject_kind, draft.subject_identifier)
+        if subject.kind not in record_type.subject_kinds:
+            violations.append(FieldViolation("subject.kind", f"{record_type.name} is not recorded about {subject.kind}"))
+    except InvalidInput as error:
+        violations.extend(error.violations)
+    fields: dict[str, str] = {}
+    for name, value in draft.fields.items():
+        spec = record_type.fields.get(name)
+        if spec is None:
+            violations.append(FieldViolation(f"fields.{name}", f"is not a field of {record_type.name}"))
+            continue
+        coerced = _coerce(spec, value, f"fields.{name}", violations)
+        if coerced is not None:
+            fields[name] = canonical_text(spec.type, coerced)
+    for name, spec in record_type.fields.items():
+        if spec.required and name not in draft.fields:
+            violations.append(FieldViolation(f"fields.{name}", "is required"))
+    document: LegalDocument | None = None
+    if draft.legal_document is not None:
+        document = admit_legal_document(draft.legal_document, today, "legal_document", violations)
+    elif record_type.legal_document_required:
+        violations.append(
+            FieldViolation("legal_document", f"{record_type.name} must rest on a legally effective document")
+        )
+    decided_on = document.issued_on if document else today
+    severity, until = _disclosure_window(record_type, draft, decided_on, today, violations)
+    if violations or subject is None:
+        raise InvalidInput(violations)
+    return Record(
+        record_id=record_id,
+        record_type=record_type.name,
+        subject=subject,
+        origin_region=origin_region,
+        fields=fields,
+        legal_document=document,
+        severity=severity,
+        decided_on=decided_on,
+        disclose_until=until,
+        status=RecordStatus.ACTIVE,
+        recorded_at=now,
+        version=1,
+        submitted_by=submitted_by,
+        catalog_version=catalog.version,
+    )
+
+
+# Which status changes are allowed; every other change is refused.
+_TRANSITIONS: Mapping[RecordStatus, frozenset[RecordStatus]] = {
+    RecordStatus.ACTIVE: frozenset({RecordStatus.WITHDRAWN}),
+}
+
+
+def change_status(record: Record, to: RecordStatus) -> Record:
+    """The record with its new status and version, or ``InvalidState`` for a change the table does not allow."""
+    if to not in _TRANSITIONS.get(record.status, frozenset()):
+        raise InvalidState(f"a {record.status} record cannot become {to}")
+    return replace(record, status=to, version=record.version + 1)
+

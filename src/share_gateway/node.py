@@ -1,0 +1,67 @@
+"""Wiring of one node: database, catalog, keys, gateway, server."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from share_gateway.api.server import RunningServer, TlsMaterial, start_server
+from share_gateway.catalog import AUTHORITY_KEY_NAME, open_catalog
+from share_gateway.config import NodeConfig
+from share_gateway.crypto.keys import KeyRing, SigningKey, VerifyingKey
+from share_gateway.gateway import Clock, Gateway, utc_now
+from share_gateway.store.database import Database, migrate, open_database
+from share_gateway.store.repository import Store
+
+
+@dataclass
+class Node:
+    config: NodeConfig
+    database: Database
+    gateway: Gateway
+    server: RunningServer
+
+    @property
+    def port(self) -> int:
+        return self.server.port
+
+    @property
+    def public_port(self) -> int | None:
+        return self.server.public_port
+
+    async def stop(self, grace: float = 5.0) -> None:
+        await self.server.stop(grace)
+        await self.gateway.close()
+        self.database.dispose()
+
+
+def prepare_gateway(config: NodeConfig, clock: Clock = utc_now) -> tuple[Database, Gateway]:
+    """Open and migrate the database, verify and install the catalog, load the node key."""
+    authority = KeyRing([VerifyingKey.from_pem(AUTHORITY_KEY_NAME, config.authority_key.read_bytes())])
+    signed = open_catalog(config.catalog.read_bytes(), authority)
+    database = open_database(config.database)
+    try:
+        migrate(database)
+        store = Store(database)
+        store.install_catalog(signed, clock())
+        key = SigningKey.load(config.key_name, config.signing_key)
+        gateway = Gateway(config.region, key, store, signed, clock=clock, principal_ttl=config.principal_ttl_seconds)
+    except BaseException:
+        database.dispose()
+        raise
+    return database, gateway
+
+
+async def start_node(config: NodeConfig, clock: Clock = utc_now) -> Node:
+    database, gateway = prepare_gateway(config, clock)
+    tls = TlsMaterial(
+        config.tls_certificate.read_bytes(), config.tls_key.read_bytes(), config.ca_certificate.read_bytes()
+    )
+    try:
+        server = await start_server(
+            gateway, tls, config.listen, config.public_listen, config.public_plaintext, config.max_message_bytes
+        )
+    except BaseException:
+        await gateway.close()
+        database.dispose()
+        raise
+    return Node(config, database, gateway, server)

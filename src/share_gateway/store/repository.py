@@ -1,0 +1,286 @@
+"""Repositories: the only code that speaks SQL. Synchronous; the gateway runs them off the event loop.
+
+Every change is written in one transaction together with the event that
+records it, so there is never a change without its log entry or a log entry
+without its change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Connection, Row, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from share_gateway.catalog import SignedCatalog
+from share_gateway.crypto.disclosure import FieldOpening, SealedRecord
+from share_gateway.crypto.envelope import Envelope
+from share_gateway.crypto.disclosure import STATEMENT_TYPE
+from share_gateway.domain.errors import InvalidState
+from share_gateway.domain.events import Event
+from share_gateway.domain.identifiers import Subject, SubjectKind
+from share_gateway.domain.policy import Grant, GrantRole
+from share_gateway.domain.records import LegalDocument, Record, RecordStatus
+from share_gateway.store import schema
+from share_gateway.store.database import Database
+
+
+@dataclass(frozen=True, slots=True)
+class StoredRecord:
+    record: Record
+    sealed: SealedRecord
+
+
+@dataclass(frozen=True, slots=True)
+class GrantRow:
+    grant_id: int
+    institution: str
+    institution_kind: str
+    grant: Grant
+    revoked_at: datetime | None
+
+
+def _document_json(document: LegalDocument | None) -> dict[str, str] | None:
+    if document is None:
+        return None
+    return {
+        "number": document.number,
+        "issuer": document.issuer,
+        "kind": document.kind,
+        "issued_on": document.issued_on.isoformat(),
+        "effective_on": document.effective_on.isoformat(),
+    }
+
+
+def _document(raw: dict[str, str] | None) -> LegalDocument | None:
+    if raw is None:
+        return None
+    return LegalDocument(
+        raw["number"], raw["issuer"], raw["kind"], date.fromisoformat(raw["issued_on"]),
+        date.fromisoformat(raw["effective_on"]),
+    )
+
+
+def _stored(row: Row[Any]) -> StoredRecord:
+    openings = {name: FieldOpening(name, value, bytes.fromhex(salt)) for name, (value, salt) in row.openings.items()}
+    record = Record(
+        record_id=row.record_id,
+        record_type=row.record_type,
+        subject=Subject(SubjectKind(row.subject_kind), row.subject_id),
+        origin_region=row.origin_region,
+        fields={name: opening.value for name, opening in openings.items()},
+        legal_document=_document(row.legal_document),
+        severity=row.severity,
+        decided_on=row.decided_on,
+        disclose_until=row.disclose_until,
+        status=RecordStatus(row.status),
+        recorded_at=row.recorded_at,
+        version=row.version,
+        submitted_by=row.submitted_by,
+        catalog_version=row.catalog_version,
+    )
+    envelope = Envelope(row.statement, STATEMENT_TYPE, bytes.fromhex(row.key_id), row.signature)
+    return StoredRecord(record, SealedRecord(envelope, openings))
+
+
+def _event_row(event: Event) -> dict[str, Any]:
+    return {
+        "event_id": event.event_id,
+        "kind": event.kind.value,
+        "occurred_at": event.at,
+        "actor": event.actor,
+        "subject_id": None if event.subject is None else event.subject.identifier,
+        "purpose": event.purpose or None,
+        "outcome": event.outcome.value,
+        "body": event.canonical_bytes(),
+    }
+
+
+class Store:
+    def __init__(self, database: Database) -> None:
+        self.database = database
+
+    # --- catalogs -------------------------------------------------------
+
+    def install_catalog(self, signed: SignedCatalog, now: datetime) -> None:
+        """Install a verified catalog; refuse one older than the newest installed (rollback protection)."""
+        with self.database.writer.begin() as connection:
+            newest = connection.execute(
+                select(schema.catalogs.c.version, schema.catalogs.c.digest)
+                .order_by(schema.catalogs.c.version.desc())
+                .limit(1)
+            ).first()
+            version = signed.catalog.version
+            if newest is not None and newest.version > version:
+                raise InvalidState(f"catalog version {version} is older than the installed version {newest.version}")
+            if newest is not None and newest.version == version:
+                if newest.digest != signed.digest:
+                    raise InvalidState(f"a different catalog version {version} is already installed")
+                return
+            connection.execute(
+                insert(schema.catalogs).values(
+                    version=version, digest=signed.digest, document=signed.document, installed_at=now
+                )
+            )
+
+    def installed_catalog(self) -> bytes | None:
+        with self.database.reader.begin() as connection:
+            return connection.execute(
+                select(schema.catalogs.c.document).order_by(schema.catalogs.c.version.desc()).limit(1)
+            ).scalar()
+
+    # --- grants ---------------------------------------------------------
+
+    def add_grant(
+        self, institution: str, institution_kind: str, grant: Grant, now: datetime
+    ) -> int:
+        with self.database.writer.begin() as connection:
+            result = connection.execute(
+                insert(schema.grants).values(
+                    institution=institution,
+                    institution_kind=institution_kind,
+                    role=grant.role.value,
+                    scope=grant.scope,
+                    valid_from=grant.valid_from,
+                    valid_until=grant.valid_until,
+                    granted_at=now,
+                )
+            )
+            return int(result.inserted_primary_key[0])
+
+    def revoke_grant(self, grant_id: int, now: datetime) -> None:
+        with self.database.writer.begin() as connection:
+            done = connection.execute(
+                update(schema.grants)
+                .where(schema.grants.c.grant_id == grant_id, schema.grants.c.revoked_at.is_(None))
+                .values(revoked_at=now)
+            )
+            if done.rowcount != 1:
+                raise InvalidState(f"grant {grant_id} does not exist or is already revoked")
+
+    def grants(self, institution: str | None = None) -> list[GrantRow]:
+        query = select(schema.grants).order_by(schema.grants.c.grant_id)
+        if institution is not None:
+            query = query.where(schema.grants.c.institution == institution)
+        with self.database.reader.begin() as connection:
+            return [
+                GrantRow(
+                    row.grant_id,
+                    row.institution,
+                    row.institution_kind,
+                    Grant(GrantRole(row.role), row.scope, row.valid_from, row.valid_until),
+                    row.revoked_at,
+                )
+                for row in connection.execute(query)
+            ]
+
+    def institution(self, institution: str) -> tuple[str | None, tuple[Grant, ...]]:
+        """The kind the node registered for an institution and its unrevoked grants."""
+        rows = [row for row in self.grants(institution) if row.revoked_at is None]
+        if not rows:
+            return None, ()
+        return rows[-1].institution_kind, tuple(row.grant for row in rows)
+
+    # --- records --------------------------------------------------------
+
+    def submit(self, record: Record, sealed: SealedRecord, request_key: str, event: Event) -> StoredRecord:
+        """Store a new record and its event; a repeated request key returns the first record instead."""
+        row = {
+            "record_id": record.record_id,
+            "request_key": request_key,
+            "record_type": record.record_type,
+            "subject_kind": record.subject.kind.value,
+            "subject_id": record.subject.identifier,
+            "origin_region": record.origin_region,
+            "status": record.status.value,
+            "severity": record.severity,
+            "decided_on": record.decided_on,
+            "disclose_until": record.disclose_until,
+            "recorded_at": record.recorded_at,
+            "version": record.version,
+            "catalog_version": record.catalog_version,
+            "submitted_by": record.submitted_by,
+            "legal_document": _document_json(record.legal_document),
+            "openings": {name: [o.value, o.salt.hex()] for name, o in sealed.openings.items()},
+            "statement": sealed.statement.payload,
+            "key_id": sealed.statement.key_id.hex(),
+            "signature": sealed.statement.signature,
+        }
+        try:
+            with self.database.writer.begin() as connection:
+                connection.execute(insert(schema.records).values(**row))
+                connection.execute(insert(schema.events).values(**_event_row(event)))
+        except IntegrityError:
+            existing = self.by_request_key(request_key)
+            if existing is None:
+                raise
+            return existing
+        return StoredRecord(record, sealed)
+
+    def by_request_key(self, request_key: str) -> StoredRecord | None:
+        with self.database.reader.begin() as connection:
+            row = connection.execute(select(schema.records).where(schema.records.c.request_key == request_key)).first()
+        return None if row is None else _stored(row)
+
+    def get(self, record_id: str) -> StoredRecord | None:
+        with self.database.reader.begin() as connection:
+            row = connection.execute(select(schema.records).where(schema.records.c.record_id == record_id)).first()
+        return None if row is None else _stored(row)
+
+    def for_subject(self, subject: Subject) -> list[StoredRecord]:
+        query = (
+            select(schema.records)
+            .where(schema.records.c.subject_id == subject.identifier, schema.records.c.subject_kind == subject.kind.value)
+            .order_by(schema.records.c.recorded_at, schema.records.c.record_id)
+        )
+        with self.database.reader.begin() as connection:
+            return [_stored(row) for row in connection.execute(query)]
+
+    def change_status(self, changed: Record, reason: str, event: Event) -> None:
+        """Write a status change if nobody changed the record meanwhile (optimistic, by version)."""
+        with self.database.writer.begin() as connection:
+            done = connection.execute(
+                update(schema.records)
+                .where(
+                    schema.records.c.record_id == changed.record_id,
+                    schema.records.c.version == changed.version - 1,
+                )
+                .values(status=changed.status.value, version=changed.version, changed_at=event.at, change_reason=reason)
+            )
+            if done.rowcount != 1:
+                raise InvalidState(f"record {changed.record_id} was changed meanwhile; read it again")
+            connection.execute(insert(schema.events).values(**_event_row(event)))
+
+    # --- events ---------------------------------------------------------
+
+    def append_events(self, events: Sequence[Event]) -> None:
+        """Append events in one transaction (the group commit of the inquiry path)."""
+        if not events:
+            return
+        with self.database.writer.begin() as connection:
+            connection.execute(insert(schema.events), [_event_row(e) for e in events])
+
+    def events(self, after: int = 0, limit: int = 1000) -> list[tuple[int, bytes]]:
+        query = select(schema.events.c.seq, schema.events.c.body).where(schema.events.c.seq > after)
+        with self.database.reader.begin() as connection:
+            return [(row.seq, row.body) for row in connection.execute(query.order_by(schema.events.c.seq).limit(limit))]
+
+    def count(self, table: str) -> int:
+        from sqlalchemy import func
+
+        with self.database.reader.begin() as connection:
+            return int(connection.execute(select(func.count()).select_from(schema.metadata.tables[table])).scalar_one())
+
+
+def iter_chunks(items: Iterable[Any], size: int) -> Iterable[list[Any]]:
+    chunk: list[Any] = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk

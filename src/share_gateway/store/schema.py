@@ -1,0 +1,126 @@
+"""The tables. Alembic migrations create them; a test checks the two agree on both databases."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    Date,
+    DateTime,
+    Dialect,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.types import TypeDecorator
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+
+class Instant(TypeDecorator[datetime]):
+    """A UTC instant: aware datetimes in, aware datetimes out, on SQLite as on PostgreSQL."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetimes are not stored")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+# An autoincrementing 64-bit key that SQLite also accepts as its rowid alias.
+Sequence64 = BigInteger().with_variant(Integer(), "sqlite")
+
+catalogs = Table(
+    "catalogs",
+    metadata,
+    Column("version", Integer, primary_key=True, autoincrement=False),
+    Column("digest", String(64), nullable=False),
+    Column("document", LargeBinary, nullable=False),
+    Column("installed_at", Instant, nullable=False),
+)
+
+grants = Table(
+    "grants",
+    metadata,
+    Column("grant_id", Sequence64, primary_key=True, autoincrement=True),
+    Column("institution", String(64), nullable=False),
+    Column("institution_kind", String(64), nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("scope", String(64), nullable=False),
+    Column("valid_from", Instant, nullable=False),
+    Column("valid_until", Instant),
+    Column("revoked_at", Instant),
+    Column("granted_at", Instant, nullable=False),
+    Index(None, "institution"),
+)
+
+records = Table(
+    "records",
+    metadata,
+    Column("record_id", String(36), primary_key=True),
+    Column("request_key", String(200), nullable=False),
+    Column("record_type", String(64), nullable=False),
+    Column("subject_kind", String(16), nullable=False),
+    Column("subject_id", String(18), nullable=False),
+    Column("origin_region", String(6), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("severity", String(32)),
+    Column("decided_on", Date, nullable=False),
+    Column("disclose_until", Date),
+    Column("recorded_at", Instant, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("catalog_version", Integer, nullable=False),
+    Column("submitted_by", String(200), nullable=False),
+    Column("legal_document", JSON),
+    # name -> [canonical value text, salt hex]: what opens each digest of the statement.
+    Column("openings", JSON, nullable=False),
+    Column("statement", LargeBinary, nullable=False),
+    Column("key_id", String(8), nullable=False),
+    Column("signature", LargeBinary, nullable=False),
+    Column("changed_at", Instant),
+    Column("change_reason", Text),
+    UniqueConstraint("request_key"),
+    Index(None, "subject_id", "subject_kind"),
+)
+
+events = Table(
+    "events",
+    metadata,
+    Column("seq", Sequence64, primary_key=True, autoincrement=True),
+    Column("event_id", String(36), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("occurred_at", Instant, nullable=False),
+    Column("actor", String(200), nullable=False),
+    Column("subject_id", String(18)),
+    Column("purpose", String(64)),
+    Column("outcome", String(16), nullable=False),
+    # The canonical bytes: the event itself. The columns above only index it.
+    Column("body", LargeBinary, nullable=False),
+    UniqueConstraint("event_id"),
+    Index(None, "actor", "occurred_at"),
+    Index(None, "subject_id", "occurred_at"),
+)

@@ -1,0 +1,136 @@
+"""Shared fixtures: a development federation on disk, real nodes on port 0, real channels."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import AsyncIterator, Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import grpc
+import pytest
+import sqlalchemy
+
+from share_gateway.client import credentials, open_channel
+from share_gateway.config import NodeConfig
+from share_gateway.devkit import Layout, create_federation
+from share_gateway.domain.policy import Grant, GrantRole
+from share_gateway.domain.principals import Identity, IdentityKind
+from share_gateway.node import Node, start_node
+from share_gateway.store.database import open_database
+from share_gateway.store.repository import Store
+
+REGION = "110000"
+POSTGRES_URL = os.environ.get("SHARE_GATEWAY_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+# Callers of the test federation: (identity, kind registered by the node, grants as (role, scope)).
+CALLERS: dict[str, tuple[Identity, str | None, tuple[tuple[GrantRole, str], ...]]] = {
+    "bank": (Identity(IdentityKind.INSTITUTION, "91110000MA0000001L"), "bank",
+             ((GrantRole.INQUIRE, "loan_underwriting"),)),
+    "utility": (Identity(IdentityKind.INSTITUTION, "91310000MA00000025"), "utility",
+                ((GrantRole.INQUIRE, "utility_connection"),)),
+    "procurement": (Identity(IdentityKind.INSTITUTION, "12440000MA0000003G"), "government_department",
+                    ((GrantRole.INQUIRE, "public_procurement_review"),)),
+    "regulator": (Identity(IdentityKind.INSTITUTION, "11110000MB00000048"), "public_agency",
+                  tuple((GrantRole.SUBMIT, t) for t in (
+                      "business_registration", "administrative_penalty", "administrative_licence",
+                      "credit_commitment", "tax_arrears", "loan_default", "utility_arrears"))),
+    "court": (Identity(IdentityKind.INSTITUTION, "11110000MB0000005B"), "public_agency",
+              ((GrantRole.SUBMIT, "dishonest_judgment_debtor"),)),
+    "bank_without_grant": (Identity(IdentityKind.INSTITUTION, "91110105MA01ABCD00"), "bank", ()),
+    "person": (Identity(IdentityKind.PERSON, "110105198001011238"), None, ()),
+}
+
+
+@pytest.fixture(scope="session")
+def federation(tmp_path_factory: pytest.TempPathFactory) -> Layout:
+    root = tmp_path_factory.mktemp("federation")
+    return create_federation(root, [REGION], {name: c[0] for name, c in CALLERS.items()}, datetime.now(UTC))
+
+
+@pytest.fixture(scope="session")
+def foreign_client(tmp_path_factory: pytest.TempPathFactory) -> Layout:
+    """A client whose certificate comes from another CA (same identity as the bank)."""
+    root = tmp_path_factory.mktemp("foreign")
+    return create_federation(root, [], {"bank": CALLERS["bank"][0]}, datetime.now(UTC))
+
+
+def seed_grants(store: Store) -> None:
+    now = datetime.now(UTC)
+    for identity, kind, grants in CALLERS.values():
+        for role, scope in grants:
+            store.add_grant(identity.identifier, kind or "", Grant(role, scope, now - timedelta(days=1)), now)
+
+
+@pytest.fixture
+def node_config(federation: Layout, tmp_path: Path) -> NodeConfig:
+    config = NodeConfig.load(federation.node_config(REGION))
+    return dataclasses.replace(config, database=f"sqlite:///{tmp_path / 'node.db'}")
+
+
+@pytest.fixture
+async def node(node_config: NodeConfig) -> AsyncIterator[Node]:
+    started = await start_node(node_config)
+    seed_grants(started.gateway.store)
+    yield started
+    await started.stop(grace=0)
+
+
+ChannelFactory = Callable[[str], grpc.aio.Channel]
+
+
+@pytest.fixture
+async def connect(node: Node, federation: Layout) -> AsyncIterator[ChannelFactory]:
+    """Open an mTLS channel to the node as one of ``CALLERS``."""
+    channels: list[grpc.aio.Channel] = []
+
+    def factory(name: str) -> grpc.aio.Channel:
+        files = federation.client(name)
+        channel = open_channel(f"localhost:{node.port}", credentials(files.certificate, files.key, files.ca))
+        channels.append(channel)
+        return channel
+
+    yield factory
+    for channel in channels:
+        await channel.close()
+
+
+def count_rows(node: Node, table: str) -> int:
+    return node.gateway.store.count(table)
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """The real PostgreSQL server; skipped only when none is reachable and CI is unset."""
+    engine = sqlalchemy.create_engine(POSTGRES_URL)
+    try:
+        with engine.connect():
+            pass
+    except sqlalchemy.exc.OperationalError as error:
+        if os.environ.get("CI"):
+            raise
+        pytest.skip(f"no PostgreSQL reachable at {POSTGRES_URL}: {error}")
+    finally:
+        engine.dispose()
+    yield POSTGRES_URL
+
+
+@pytest.fixture
+def fresh_postgres(postgres_url: str) -> Iterator[str]:
+    """An empty schema of its own on the real server, dropped afterwards."""
+    schema = f"t_{os.getpid()}_{datetime.now(UTC).strftime('%H%M%S%f')}"
+    admin = sqlalchemy.create_engine(postgres_url)
+    with admin.begin() as connection:
+        connection.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
+    url = f"{postgres_url}?options=-csearch_path%3D{schema}"
+    try:
+        yield url
+    finally:
+        with admin.begin() as connection:
+            connection.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
+        admin.dispose()
+
+
+def open_store(url: str) -> Store:
+    return Store(open_database(url))
