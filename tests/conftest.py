@@ -26,18 +26,42 @@ POSTGRES_URL = os.environ.get("SHARE_GATEWAY_TEST_POSTGRES", "postgresql+psycopg
 
 # Callers of the test federation: (identity, kind registered by the node, grants as (role, scope)).
 CALLERS: dict[str, tuple[Identity, str | None, tuple[tuple[GrantRole, str], ...]]] = {
-    "bank": (Identity(IdentityKind.INSTITUTION, "91110000MA0000001L"), "bank",
-             ((GrantRole.INQUIRE, "loan_underwriting"),)),
-    "utility": (Identity(IdentityKind.INSTITUTION, "91310000MA00000025"), "utility",
-                ((GrantRole.INQUIRE, "utility_connection"),)),
-    "procurement": (Identity(IdentityKind.INSTITUTION, "12440000MA0000003G"), "government_department",
-                    ((GrantRole.INQUIRE, "public_procurement_review"),)),
-    "regulator": (Identity(IdentityKind.INSTITUTION, "11110000MB00000048"), "public_agency",
-                  tuple((GrantRole.SUBMIT, t) for t in (
-                      "business_registration", "administrative_penalty", "administrative_licence",
-                      "credit_commitment", "tax_arrears", "loan_default", "utility_arrears"))),
-    "court": (Identity(IdentityKind.INSTITUTION, "11110000MB0000005B"), "public_agency",
-              ((GrantRole.SUBMIT, "dishonest_judgment_debtor"),)),
+    "bank": (
+        Identity(IdentityKind.INSTITUTION, "91110000MA0000001L"),
+        "bank",
+        ((GrantRole.INQUIRE, "loan_underwriting"),),
+    ),
+    "utility": (
+        Identity(IdentityKind.INSTITUTION, "91310000MA00000025"),
+        "utility",
+        ((GrantRole.INQUIRE, "utility_connection"),),
+    ),
+    "procurement": (
+        Identity(IdentityKind.INSTITUTION, "12440000MA0000003G"),
+        "government_department",
+        ((GrantRole.INQUIRE, "public_procurement_review"),),
+    ),
+    "regulator": (
+        Identity(IdentityKind.INSTITUTION, "11110000MB00000048"),
+        "public_agency",
+        tuple(
+            (GrantRole.SUBMIT, t)
+            for t in (
+                "business_registration",
+                "administrative_penalty",
+                "administrative_licence",
+                "credit_commitment",
+                "tax_arrears",
+                "loan_default",
+                "utility_arrears",
+            )
+        ),
+    ),
+    "court": (
+        Identity(IdentityKind.INSTITUTION, "11110000MB0000005B"),
+        "public_agency",
+        ((GrantRole.SUBMIT, "dishonest_judgment_debtor"),),
+    ),
     "bank_without_grant": (Identity(IdentityKind.INSTITUTION, "91110105MA01ABCD00"), "bank", ()),
     "person": (Identity(IdentityKind.PERSON, "110105198001011238"), None, ()),
 }
@@ -101,7 +125,7 @@ def count_rows(node: Node, table: str) -> int:
 
 
 @pytest.fixture(scope="session")
-def postgres_url() -> Iterator[str]:
+def postgres_url() -> str:
     """The real PostgreSQL server; skipped only when none is reachable and CI is unset."""
     engine = sqlalchemy.create_engine(POSTGRES_URL)
     try:
@@ -113,7 +137,7 @@ def postgres_url() -> Iterator[str]:
         pytest.skip(f"no PostgreSQL reachable at {POSTGRES_URL}: {error}")
     finally:
         engine.dispose()
-    yield POSTGRES_URL
+    return POSTGRES_URL
 
 
 @pytest.fixture

@@ -28,7 +28,9 @@ def credentials(certificate: Path | None, key: Path | None, ca: Path) -> grpc.Ch
     )
 
 
-def open_channel(target: str, channel_credentials: grpc.ChannelCredentials, max_message_bytes: int = 4 << 20) -> grpc.aio.Channel:
+def open_channel(
+    target: str, channel_credentials: grpc.ChannelCredentials, max_message_bytes: int = 4 << 20
+) -> grpc.aio.Channel:
     return grpc.aio.secure_channel(
         target, channel_credentials, options=[("grpc.max_receive_message_length", max_message_bytes)]
     )

@@ -123,8 +123,12 @@ def add_node(
     """TLS certificate, signing key and configuration of one regional node; returns the config path."""
     directory = layout.node_dir(region)
     tls = issue_certificate(
-        layout.ca(), Identity(IdentityKind.NODE, region), now, server=True,
-        dns_names=["localhost"], ip_addresses=["127.0.0.1", "::1"],
+        layout.ca(),
+        Identity(IdentityKind.NODE, region),
+        now,
+        server=True,
+        dns_names=["localhost"],
+        ip_addresses=["127.0.0.1", "::1"],
     )
     _write(directory / "tls.key", tls.key_pem, secret=True)
     _write(directory / "tls.crt", tls.cert_pem)

@@ -35,7 +35,7 @@ def identity_of_certificate(pem: bytes) -> Identity | None:
 
 async def caller(context: grpc.aio.ServicerContext[Any, Any]) -> Identity:
     """The verified caller, or abort UNAUTHENTICATED."""
-    pems = context.auth_context().get(PEM_KEY)
+    pems = list(context.auth_context().get(PEM_KEY, ()))
     identity = identity_of_certificate(pems[0]) if pems else None
     if identity is None:
         await context.abort_with_status(

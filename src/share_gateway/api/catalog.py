@@ -54,5 +54,7 @@ class CatalogServicer(catalog_pb2_grpc.CatalogServiceServicer):
         self._response = catalog_to_wire(signed)
 
     @handles_errors
-    async def GetCatalog(self, request: catalog_pb2.GetCatalogRequest, context: Context) -> catalog_pb2.GetCatalogResponse:
+    async def GetCatalog(
+        self, request: catalog_pb2.GetCatalogRequest, context: Context
+    ) -> catalog_pb2.GetCatalogResponse:
         return self._response

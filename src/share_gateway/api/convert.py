@@ -8,13 +8,11 @@ from share_gateway.domain.catalog import Catalog, FieldType
 from share_gateway.domain.errors import Citation, FieldViolation, InvalidInput
 from share_gateway.domain.identifiers import Subject, SubjectKind
 from share_gateway.domain.records import (
-    FieldValue,
     LegalDocument,
     LegalDocumentDraft,
     RecordDraft,
     RecordStatus,
     TypedValue,
-    parse_canonical,
 )
 from share_gateway.store.repository import StoredRecord
 from share_gateway.v1 import common_pb2 as pb
@@ -80,10 +78,16 @@ def citation_to_wire(citation: Citation) -> pb.Citation:
     return pb.Citation(rule=citation.rule, legal_basis=citation.legal_basis)
 
 
-def value_to_wire(field_type: FieldType, value: FieldValue) -> pb.FieldValue:
-    case = _TYPE_CASE[field_type]
-    wire = str(value) if field_type in (FieldType.MONEY, FieldType.DATE) else value
-    return pb.FieldValue(**{case: wire})
+def value_to_wire(field_type: FieldType, text: str) -> pb.FieldValue:
+    """A canonical text as the typed wire value the catalog gives its field."""
+    value = pb.FieldValue()
+    if field_type is FieldType.INTEGER:
+        value.integer = int(text)
+    elif field_type is FieldType.BOOLEAN:
+        value.boolean = text == "true"
+    else:
+        setattr(value, _TYPE_CASE[field_type], text)
+    return value
 
 
 def document_to_wire(document: LegalDocument | None) -> pb.LegalDocument | None:
@@ -99,9 +103,7 @@ def document_to_wire(document: LegalDocument | None) -> pb.LegalDocument | None:
 
 
 def document_from_wire(message: pb.LegalDocument) -> LegalDocumentDraft:
-    return LegalDocumentDraft(
-        message.number, message.issuer, message.kind, message.issued_on, message.effective_on
-    )
+    return LegalDocumentDraft(message.number, message.issuer, message.kind, message.issued_on, message.effective_on)
 
 
 def record_to_wire(stored: StoredRecord, catalog: Catalog) -> pb.Record:
@@ -111,7 +113,7 @@ def record_to_wire(stored: StoredRecord, catalog: Catalog) -> pb.Record:
     fields = {}
     for name, text in record.fields.items():
         spec = specs.get(name)
-        fields[name] = value_to_wire(spec.type, parse_canonical(spec.type, text)) if spec else pb.FieldValue(text=text)
+        fields[name] = value_to_wire(spec.type, text) if spec else pb.FieldValue(text=text)
     message = pb.Record(
         record_id=record.record_id,
         record_type=record.record_type,

@@ -83,5 +83,6 @@ def handles_errors(handler: Handler) -> Handler:
             log.exception("unexpected error in %s", handler.__qualname__)
             status = status_for(RuntimeError())
         await context.abort_with_status(rpc_status.to_status(status))
+        raise AssertionError("abort_with_status raises")
 
     return wrapper  # type: ignore[return-value]

@@ -7,7 +7,7 @@ from typing import Any
 import grpc
 
 from share_gateway.api.auth import caller
-from share_gateway.api.convert import record_to_wire, draft_from_wire
+from share_gateway.api.convert import draft_from_wire, record_to_wire
 from share_gateway.api.errors import handles_errors
 from share_gateway.gateway import Gateway
 from share_gateway.v1 import registry_pb2, registry_pb2_grpc
@@ -28,7 +28,9 @@ class RegistryServicer(registry_pb2_grpc.RegistryServiceServicer):
         return registry_pb2.SubmitRecordResponse(record=record_to_wire(stored, self.gateway.catalog.catalog))
 
     @handles_errors
-    async def GetRecord(self, request: registry_pb2.GetRecordRequest, context: Context) -> registry_pb2.GetRecordResponse:
+    async def GetRecord(
+        self, request: registry_pb2.GetRecordRequest, context: Context
+    ) -> registry_pb2.GetRecordResponse:
         agency = await self.gateway.principal(await caller(context))
         stored = await self.gateway.get_record(agency, request.record_id)
         return registry_pb2.GetRecordResponse(record=record_to_wire(stored, self.gateway.catalog.catalog))

@@ -19,7 +19,14 @@ from share_gateway.api.catalog import CatalogServicer
 from share_gateway.api.inquiry import InquiryServicer
 from share_gateway.api.registry import RegistryServicer
 from share_gateway.gateway import Gateway
-from share_gateway.v1 import catalog_pb2, catalog_pb2_grpc, inquiry_pb2, inquiry_pb2_grpc, registry_pb2, registry_pb2_grpc
+from share_gateway.v1 import (
+    catalog_pb2,
+    catalog_pb2_grpc,
+    inquiry_pb2,
+    inquiry_pb2_grpc,
+    registry_pb2,
+    registry_pb2_grpc,
+)
 
 SERVICES = (
     catalog_pb2.DESCRIPTOR.services_by_name["CatalogService"].full_name,

@@ -61,7 +61,7 @@ class VerifyingKey:
     def from_pem(cls, name: str, pem: bytes) -> VerifyingKey:
         public = serialization.load_pem_public_key(pem)
         if not isinstance(public, Ed25519PublicKey):
-            raise ValueError(f"{name}: not an Ed25519 public key")
+            raise TypeError(f"{name}: not an Ed25519 public key")
         return cls(name, public)
 
 
@@ -97,7 +97,7 @@ class SigningKey:
     def from_pem(cls, name: str, pem: bytes) -> SigningKey:
         private = serialization.load_pem_private_key(pem, password=None)
         if not isinstance(private, Ed25519PrivateKey):
-            raise ValueError(f"{name}: not an Ed25519 private key")
+            raise TypeError(f"{name}: not an Ed25519 private key")
         return cls(name, private)
 
     @classmethod

@@ -305,12 +305,20 @@ def _parse_periods(r: _Reader) -> dict[str, DisclosurePeriod]:
     return periods
 
 
-def _parse_record_type(
-    name: str, r: _Reader, purposes: Mapping[str, Purpose]
-) -> RecordType:
+def _parse_record_type(name: str, r: _Reader, purposes: Mapping[str, Purpose]) -> RecordType:
     r.allow_only(
-        "category", "subject_kinds", "legal_basis", "legal_document_required", "disclosure", "severity_periods",
-        "repairable", "list_eligible", "shared_nationwide", "fields", "necessity", "description",
+        "category",
+        "subject_kinds",
+        "legal_basis",
+        "legal_document_required",
+        "disclosure",
+        "severity_periods",
+        "repairable",
+        "list_eligible",
+        "shared_nationwide",
+        "fields",
+        "necessity",
+        "description",
     )
     fields = {field_name: _parse_field(field_name, fr) for field_name, fr in r.section("fields").items()}
     if not fields:
@@ -345,13 +353,19 @@ def _parse_record_type(
 
 
 def _parse_measure(
-    name: str, r: _Reader, lists: Mapping[str, Any], record_types: Mapping[str, RecordType], purposes: Mapping[str, Purpose]
+    name: str,
+    r: _Reader,
+    lists: Mapping[str, Any],
+    record_types: Mapping[str, RecordType],
+    purposes: Mapping[str, Purpose],
 ) -> Measure:
     r.allow_only("legal_basis", "triggered_by", "purposes", "description")
     triggers = _Reader(r.raw("triggered_by", True) or {}, r.at("triggered_by"), r.faults)
     triggers.allow_only("lists", "record_types")
     by_lists = triggers.names("lists", lists, "list") if "lists" in triggers.value else frozenset()
-    by_types = triggers.names("record_types", record_types, "record type") if "record_types" in triggers.value else frozenset()
+    by_types = (
+        triggers.names("record_types", record_types, "record type") if "record_types" in triggers.value else frozenset()
+    )
     if not by_lists and not by_types:
         r.fault("triggered_by", "a measure needs at least one list or record type that triggers it")
     return Measure(
@@ -383,7 +397,9 @@ def _parse_list(name: str, r: _Reader, record_types: Mapping[str, RecordType]) -
         if not record_type.list_eligible:
             cr.fault("record_type", f"{type_name!r} is not list-eligible")
         severities = (
-            cr.names("severities", record_type.severity_periods, "severity") if "severities" in cr.value else frozenset()
+            cr.names("severities", record_type.severity_periods, "severity")
+            if "severities" in cr.value
+            else frozenset()
         )
         criteria.append(ListCriterion(type_name, severities))
     raw_duration = r.raw("duration", True)

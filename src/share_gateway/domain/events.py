@@ -83,7 +83,9 @@ class Event:
             "node": self.node,
             "actor": self.actor,
             "outcome": self.outcome.value,
-            "subject": None if self.subject is None else {"kind": self.subject.kind.value, "id": self.subject.identifier},
+            "subject": None
+            if self.subject is None
+            else {"kind": self.subject.kind.value, "id": self.subject.identifier},
             "purpose": self.purpose,
             "reason": self.reason,
             "citations": [{"rule": c.rule, "legal_basis": c.legal_basis} for c in self.citations],
@@ -115,9 +117,7 @@ class Event:
             purpose=doc["purpose"],
             reason=doc["reason"],
             citations=tuple(Citation(c["rule"], c["legal_basis"]) for c in doc["citations"]),
-            records=tuple(
-                DisclosedRecord(r["id"], r["type"], r["origin"], tuple(r["fields"])) for r in doc["records"]
-            ),
+            records=tuple(DisclosedRecord(r["id"], r["type"], r["origin"], tuple(r["fields"])) for r in doc["records"]),
             details=doc["details"],
         )
         if event.canonical_bytes() != data:

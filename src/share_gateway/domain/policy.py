@@ -121,9 +121,7 @@ class Policy:
         if purpose.self_only and requester.identity != subject.identifier:
             raise Refused(Denial.NOT_THE_SUBJECT, f"{purpose.name} is only for the subject itself", [citation])
         if purpose.consent_required and not consent_reference.strip():
-            raise Refused(
-                Denial.CONSENT_REQUIRED, f"{purpose.name} needs the subject's consent reference", [citation]
-            )
+            raise Refused(Denial.CONSENT_REQUIRED, f"{purpose.name} needs the subject's consent reference", [citation])
         return citation
 
     def rule_for(self, purpose_name: str, record_type: str, consent_reference: str) -> Decision:

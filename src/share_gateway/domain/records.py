@@ -68,12 +68,12 @@ def parse_canonical(field_type: FieldType, text: str) -> FieldValue:
 
 def _parse_date(text: str, path: str, violations: list[FieldViolation]) -> date | None:
     try:
-        if len(text) != 10:
-            raise ValueError(text)
-        return date.fromisoformat(text)
+        parsed = date.fromisoformat(text) if len(text) == 10 else None
     except ValueError:
+        parsed = None
+    if parsed is None:
         violations.append(FieldViolation(path, f"{text!r} is not an ISO 8601 date (YYYY-MM-DD)"))
-        return None
+    return parsed
 
 
 def _coerce(spec: FieldSpec, value: TypedValue, path: str, violations: list[FieldViolation]) -> FieldValue | None:
@@ -227,7 +227,9 @@ def admit_record(
     try:
         subject = Subject.parse(draft.subject_kind, draft.subject_identifier)
         if subject.kind not in record_type.subject_kinds:
-            violations.append(FieldViolation("subject.kind", f"{record_type.name} is not recorded about {subject.kind}"))
+            violations.append(
+                FieldViolation("subject.kind", f"{record_type.name} is not recorded about {subject.kind}")
+            )
     except InvalidInput as error:
         violations.extend(error.violations)
     fields: dict[str, str] = {}
@@ -282,4 +284,3 @@ def change_status(record: Record, to: RecordStatus) -> Record:
     if to not in _TRANSITIONS.get(record.status, frozenset()):
         raise InvalidState(f"a {record.status} record cannot become {to}")
     return replace(record, status=to, version=record.version + 1)
-

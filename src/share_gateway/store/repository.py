@@ -7,18 +7,17 @@ without its change.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, insert, select, update
+from sqlalchemy import Row, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from share_gateway.catalog import SignedCatalog
-from share_gateway.crypto.disclosure import FieldOpening, SealedRecord
+from share_gateway.crypto.disclosure import STATEMENT_TYPE, FieldOpening, SealedRecord
 from share_gateway.crypto.envelope import Envelope
-from share_gateway.crypto.disclosure import STATEMENT_TYPE
 from share_gateway.domain.errors import InvalidState
 from share_gateway.domain.events import Event
 from share_gateway.domain.identifiers import Subject, SubjectKind
@@ -59,7 +58,10 @@ def _document(raw: dict[str, str] | None) -> LegalDocument | None:
     if raw is None:
         return None
     return LegalDocument(
-        raw["number"], raw["issuer"], raw["kind"], date.fromisoformat(raw["issued_on"]),
+        raw["number"],
+        raw["issuer"],
+        raw["kind"],
+        date.fromisoformat(raw["issued_on"]),
         date.fromisoformat(raw["effective_on"]),
     )
 
@@ -134,9 +136,7 @@ class Store:
 
     # --- grants ---------------------------------------------------------
 
-    def add_grant(
-        self, institution: str, institution_kind: str, grant: Grant, now: datetime
-    ) -> int:
+    def add_grant(self, institution: str, institution_kind: str, grant: Grant, now: datetime) -> int:
         with self.database.writer.begin() as connection:
             result = connection.execute(
                 insert(schema.grants).values(
@@ -149,7 +149,9 @@ class Store:
                     granted_at=now,
                 )
             )
-            return int(result.inserted_primary_key[0])
+            key = result.inserted_primary_key
+            assert key is not None
+            return int(key[0])
 
     def revoke_grant(self, grant_id: int, now: datetime) -> None:
         with self.database.writer.begin() as connection:
@@ -233,7 +235,9 @@ class Store:
     def for_subject(self, subject: Subject) -> list[StoredRecord]:
         query = (
             select(schema.records)
-            .where(schema.records.c.subject_id == subject.identifier, schema.records.c.subject_kind == subject.kind.value)
+            .where(
+                schema.records.c.subject_id == subject.identifier, schema.records.c.subject_kind == subject.kind.value
+            )
             .order_by(schema.records.c.recorded_at, schema.records.c.record_id)
         )
         with self.database.reader.begin() as connection:
@@ -269,18 +273,5 @@ class Store:
             return [(row.seq, row.body) for row in connection.execute(query.order_by(schema.events.c.seq).limit(limit))]
 
     def count(self, table: str) -> int:
-        from sqlalchemy import func
-
         with self.database.reader.begin() as connection:
             return int(connection.execute(select(func.count()).select_from(schema.metadata.tables[table])).scalar_one())
-
-
-def iter_chunks(items: Iterable[Any], size: int) -> Iterable[list[Any]]:
-    chunk: list[Any] = []
-    for item in items:
-        chunk.append(item)
-        if len(chunk) == size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
