@@ -15,56 +15,13 @@ import sqlalchemy
 from share_gateway.client import credentials, open_channel
 from share_gateway.config import NodeConfig
 from share_gateway.devkit import Layout, create_federation
-from share_gateway.domain.policy import Grant, GrantRole
-from share_gateway.domain.principals import Identity, IdentityKind
+from share_gateway.domain.policy import Grant
 from share_gateway.node import Node, start_node
 from share_gateway.store.database import open_database
 from share_gateway.store.repository import Store
+from tests.support import CALLERS, REGION
 
-REGION = "110000"
 POSTGRES_URL = os.environ.get("SHARE_GATEWAY_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-
-# Callers of the test federation: (identity, kind registered by the node, grants as (role, scope)).
-CALLERS: dict[str, tuple[Identity, str | None, tuple[tuple[GrantRole, str], ...]]] = {
-    "bank": (
-        Identity(IdentityKind.INSTITUTION, "91110000MA0000001L"),
-        "bank",
-        ((GrantRole.INQUIRE, "loan_underwriting"),),
-    ),
-    "utility": (
-        Identity(IdentityKind.INSTITUTION, "91310000MA00000025"),
-        "utility",
-        ((GrantRole.INQUIRE, "utility_connection"),),
-    ),
-    "procurement": (
-        Identity(IdentityKind.INSTITUTION, "12440000MA0000003G"),
-        "government_department",
-        ((GrantRole.INQUIRE, "public_procurement_review"),),
-    ),
-    "regulator": (
-        Identity(IdentityKind.INSTITUTION, "11110000MB00000048"),
-        "public_agency",
-        tuple(
-            (GrantRole.SUBMIT, t)
-            for t in (
-                "business_registration",
-                "administrative_penalty",
-                "administrative_licence",
-                "credit_commitment",
-                "tax_arrears",
-                "loan_default",
-                "utility_arrears",
-            )
-        ),
-    ),
-    "court": (
-        Identity(IdentityKind.INSTITUTION, "11110000MB0000005B"),
-        "public_agency",
-        ((GrantRole.SUBMIT, "dishonest_judgment_debtor"),),
-    ),
-    "bank_without_grant": (Identity(IdentityKind.INSTITUTION, "91110105MA01ABCD00"), "bank", ()),
-    "person": (Identity(IdentityKind.PERSON, "110105198001011238"), None, ()),
-}
 
 
 @pytest.fixture(scope="session")
@@ -81,10 +38,14 @@ def foreign_client(tmp_path_factory: pytest.TempPathFactory) -> Layout:
 
 
 def seed_grants(store: Store) -> None:
+    """Register the test callers that have a kind and give them their grants."""
     now = datetime.now(UTC)
-    for identity, kind, grants in CALLERS.values():
+    for name, (identity, kind, grants) in CALLERS.items():
+        if kind is None:
+            continue
+        store.register_institution(identity.identifier, kind, name, now)
         for role, scope in grants:
-            store.add_grant(identity.identifier, kind or "", Grant(role, scope, now - timedelta(days=1)), now)
+            store.add_grant(identity.identifier, Grant(role, scope, now - timedelta(days=1)), now)
 
 
 @pytest.fixture

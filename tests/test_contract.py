@@ -20,7 +20,8 @@ def test_buf_lint_is_clean() -> None:
 
 def test_generated_code_is_current(tmp_path: Path) -> None:
     spec = importlib.util.spec_from_file_location("generate", PROTOS / "generate.py")
-    assert spec is not None and spec.loader is not None
+    assert spec is not None
+    assert spec.loader is not None
     generate = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(generate)
     fresh = {p.relative_to(tmp_path): p.read_bytes() for p in generate.generate(tmp_path)}

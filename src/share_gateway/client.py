@@ -12,10 +12,13 @@ from pathlib import Path
 
 import grpc
 
-from share_gateway.api.convert import disclosure_from_wire, envelope_from_wire
+from share_gateway.api.convert import SUBJECT_KINDS, disclosure_from_wire, envelope_from_wire
 from share_gateway.crypto.disclosure import VerifiedDisclosure, verify_disclosure
 from share_gateway.crypto.keys import KeyRing
+from share_gateway.domain.catalog import FieldType
+from share_gateway.domain.errors import InvalidInput
 from share_gateway.domain.events import EVENT_MEDIA_TYPE, Event
+from share_gateway.domain.identifiers import Subject, SubjectKind
 from share_gateway.v1 import common_pb2
 
 
@@ -44,3 +47,34 @@ def verify_record_disclosure(message: common_pb2.RecordDisclosure, keys: KeyRing
 def verify_receipt(message: common_pb2.SignedEnvelope, keys: KeyRing) -> Event:
     """Verify a node's signed inquiry receipt and return the logged event it carries."""
     return envelope_from_wire(message).open(keys, EVENT_MEDIA_TYPE, Event.from_bytes)
+
+
+def subject_from_text(text: str) -> common_pb2.Subject:
+    """``legal_entity:<USCC>``, ``individual:<resident ID>``, or a bare identifier (kind inferred)."""
+    kind_text, _, identifier = text.rpartition(":")
+    if not kind_text:
+        try:
+            Subject.parse(SubjectKind.INDIVIDUAL.value, identifier)
+            kind_text = SubjectKind.INDIVIDUAL.value
+        except InvalidInput:
+            kind_text = SubjectKind.LEGAL_ENTITY.value
+    try:
+        kind = SUBJECT_KINDS[SubjectKind(kind_text)]
+    except ValueError:
+        raise ValueError(f"unknown subject kind {kind_text!r}: use legal_entity or individual") from None
+    return common_pb2.Subject(kind=kind, identifier=identifier)
+
+
+def typed_value(field_type: str | None, raw: str) -> common_pb2.FieldValue:
+    """A command-line value as the wire type the catalog gives its field (text when unknown)."""
+    if field_type == FieldType.INTEGER:
+        return common_pb2.FieldValue(integer=int(raw))
+    if field_type == FieldType.BOOLEAN:
+        if raw.lower() not in {"true", "false"}:
+            raise ValueError(f"{raw!r} is not true or false")
+        return common_pb2.FieldValue(boolean=raw.lower() == "true")
+    if field_type == FieldType.MONEY:
+        return common_pb2.FieldValue(money=raw)
+    if field_type == FieldType.DATE:
+        return common_pb2.FieldValue(date=raw)
+    return common_pb2.FieldValue(text=raw)

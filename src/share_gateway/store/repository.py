@@ -134,14 +134,33 @@ class Store:
                 select(schema.catalogs.c.document).order_by(schema.catalogs.c.version.desc()).limit(1)
             ).scalar()
 
-    # --- grants ---------------------------------------------------------
+    # --- institutions and grants ----------------------------------------
 
-    def add_grant(self, institution: str, institution_kind: str, grant: Grant, now: datetime) -> int:
+    def register_institution(self, institution: str, kind: str, name: str, now: datetime) -> None:
+        """Register an institution's kind (a catalog requester kind), or change it."""
         with self.database.writer.begin() as connection:
+            changed = connection.execute(
+                update(schema.institutions)
+                .where(schema.institutions.c.institution == institution)
+                .values(kind=kind, name=name)
+            )
+            if changed.rowcount == 0:
+                connection.execute(
+                    insert(schema.institutions).values(institution=institution, kind=kind, name=name, registered_at=now)
+                )
+
+    def add_grant(self, institution: str, grant: Grant, now: datetime) -> int:
+        with self.database.writer.begin() as connection:
+            if (
+                connection.execute(
+                    select(schema.institutions.c.kind).where(schema.institutions.c.institution == institution)
+                ).first()
+                is None
+            ):
+                raise InvalidState(f"institution {institution} is not registered")
             result = connection.execute(
                 insert(schema.grants).values(
                     institution=institution,
-                    institution_kind=institution_kind,
                     role=grant.role.value,
                     scope=grant.scope,
                     valid_from=grant.valid_from,
@@ -164,7 +183,11 @@ class Store:
                 raise InvalidState(f"grant {grant_id} does not exist or is already revoked")
 
     def grants(self, institution: str | None = None) -> list[GrantRow]:
-        query = select(schema.grants).order_by(schema.grants.c.grant_id)
+        query = (
+            select(schema.grants, schema.institutions.c.kind)
+            .join(schema.institutions)
+            .order_by(schema.grants.c.grant_id)
+        )
         if institution is not None:
             query = query.where(schema.grants.c.institution == institution)
         with self.database.reader.begin() as connection:
@@ -172,7 +195,7 @@ class Store:
                 GrantRow(
                     row.grant_id,
                     row.institution,
-                    row.institution_kind,
+                    row.kind,
                     Grant(GrantRole(row.role), row.scope, row.valid_from, row.valid_until),
                     row.revoked_at,
                 )
@@ -180,11 +203,18 @@ class Store:
             ]
 
     def institution(self, institution: str) -> tuple[str | None, tuple[Grant, ...]]:
-        """The kind the node registered for an institution and its unrevoked grants."""
-        rows = [row for row in self.grants(institution) if row.revoked_at is None]
-        if not rows:
-            return None, ()
-        return rows[-1].institution_kind, tuple(row.grant for row in rows)
+        """The kind the node registered for an institution (None if unregistered) and its unrevoked grants."""
+        with self.database.reader.begin() as connection:
+            kind = connection.execute(
+                select(schema.institutions.c.kind).where(schema.institutions.c.institution == institution)
+            ).scalar()
+            rows = connection.execute(
+                select(schema.grants).where(
+                    schema.grants.c.institution == institution, schema.grants.c.revoked_at.is_(None)
+                )
+            )
+            grants = tuple(Grant(GrantRole(r.role), r.scope, r.valid_from, r.valid_until) for r in rows)
+        return kind, grants
 
     # --- records --------------------------------------------------------
 

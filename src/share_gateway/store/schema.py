@@ -11,6 +11,7 @@ from sqlalchemy import (
     Date,
     DateTime,
     Dialect,
+    ForeignKey,
     Index,
     Integer,
     LargeBinary,
@@ -27,6 +28,7 @@ metadata = MetaData(
         "ix": "ix_%(table_name)s_%(column_0_N_name)s",
         "uq": "uq_%(table_name)s_%(column_0_N_name)s",
         "pk": "pk_%(table_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     }
 )
 
@@ -63,12 +65,20 @@ catalogs = Table(
     Column("installed_at", Instant, nullable=False),
 )
 
+institutions = Table(
+    "institutions",
+    metadata,
+    Column("institution", String(18), primary_key=True),
+    Column("kind", String(64), nullable=False),
+    Column("name", Text, nullable=False),
+    Column("registered_at", Instant, nullable=False),
+)
+
 grants = Table(
     "grants",
     metadata,
     Column("grant_id", Sequence64, primary_key=True, autoincrement=True),
-    Column("institution", String(64), nullable=False),
-    Column("institution_kind", String(64), nullable=False),
+    Column("institution", String(18), ForeignKey("institutions.institution"), nullable=False),
     Column("role", String(16), nullable=False),
     Column("scope", String(64), nullable=False),
     Column("valid_from", Instant, nullable=False),

@@ -1,4 +1,4 @@
-"""Foundation: catalogs, grants, records and the event table.
+"""Foundation: catalogs, institutions and grants, records and the event table.
 
 Revision ID: 0001
 Revises:
@@ -28,10 +28,17 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("version", name="pk_catalogs"),
     )
     op.create_table(
+        "institutions",
+        sa.Column("institution", sa.String(18), nullable=False),
+        sa.Column("kind", sa.String(64), nullable=False),
+        sa.Column("name", sa.Text(), nullable=False),
+        sa.Column("registered_at", Instant(), nullable=False),
+        sa.PrimaryKeyConstraint("institution", name="pk_institutions"),
+    )
+    op.create_table(
         "grants",
         sa.Column("grant_id", Sequence64, autoincrement=True, nullable=False),
-        sa.Column("institution", sa.String(64), nullable=False),
-        sa.Column("institution_kind", sa.String(64), nullable=False),
+        sa.Column("institution", sa.String(18), nullable=False),
         sa.Column("role", sa.String(16), nullable=False),
         sa.Column("scope", sa.String(64), nullable=False),
         sa.Column("valid_from", Instant(), nullable=False),
@@ -39,6 +46,9 @@ def upgrade() -> None:
         sa.Column("revoked_at", Instant()),
         sa.Column("granted_at", Instant(), nullable=False),
         sa.PrimaryKeyConstraint("grant_id", name="pk_grants"),
+        sa.ForeignKeyConstraint(
+            ["institution"], ["institutions.institution"], name="fk_grants_institution_institutions"
+        ),
     )
     op.create_index("ix_grants_institution", "grants", ["institution"])
     op.create_table(
@@ -90,4 +100,5 @@ def downgrade() -> None:
     op.drop_table("events")
     op.drop_table("records")
     op.drop_table("grants")
+    op.drop_table("institutions")
     op.drop_table("catalogs")

@@ -1,0 +1,482 @@
+"""The ``share-gateway`` command: run a node, make PKI, sign catalogs, manage grants, call a node."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+from collections.abc import Sequence
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import grpc
+from grpc_status import rpc_status
+
+from share_gateway.catalog import AUTHORITY_KEY_NAME, open_catalog, sample_catalog_text, sign_catalog
+from share_gateway.client import (
+    credentials,
+    open_channel,
+    subject_from_text,
+    typed_value,
+    verify_receipt,
+    verify_record_disclosure,
+)
+from share_gateway.config import NodeConfig, node_key_name
+from share_gateway.crypto.errors import VerificationError
+from share_gateway.crypto.keys import KeyRing, SigningKey, VerifyingKey
+from share_gateway.devkit import Layout, add_client, add_node, init_authority, sign_sample_catalog
+from share_gateway.domain.canonical import parse_json
+from share_gateway.domain.errors import CatalogInvalid, DomainError
+from share_gateway.domain.policy import Grant, GrantRole
+from share_gateway.domain.principals import Identity
+from share_gateway.store.database import migrate, open_database
+from share_gateway.store.repository import Store
+from share_gateway.tables import render_table
+from share_gateway.v1 import (
+    catalog_pb2,
+    catalog_pb2_grpc,
+    common_pb2,
+    inquiry_pb2,
+    inquiry_pb2_grpc,
+    registry_pb2,
+    registry_pb2_grpc,
+)
+
+log = logging.getLogger("share_gateway")
+
+
+class CommandError(Exception):
+    """A failure to report in one line, without a traceback."""
+
+
+# --- serve ------------------------------------------------------------------
+
+
+async def _serve(config: NodeConfig) -> None:
+    from share_gateway.node import start_node  # noqa: PLC0415 - keep client commands light
+
+    node = await start_node(config)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    public = f", public port {node.public_port}" if node.public_port else ""
+    log.info("node %s serving mTLS on port %d%s", config.region, node.port, public)
+    print(f"node {config.region} listening: mTLS port {node.port}{public}", flush=True)
+    await stop.wait()
+    log.info("node %s stopping", config.region)
+    await node.stop()
+
+
+def cmd_serve(args: argparse.Namespace) -> None:
+    asyncio.run(_serve(NodeConfig.load(args.config)))
+
+
+# --- pki --------------------------------------------------------------------
+
+
+def _client_spec(text: str) -> tuple[str, Identity]:
+    name, _, uri = text.partition("=")
+    if not uri:
+        raise CommandError(f"--client wants NAME=sgw://institution/<USCC> or NAME=sgw://person/<ID>, not {text!r}")
+    try:
+        return name, Identity.from_uri(uri)
+    except DomainError as error:
+        raise CommandError(str(error)) from error
+
+
+def cmd_pki_init(args: argparse.Namespace) -> None:
+    layout = Layout(args.dir)
+    now = datetime.now(UTC)
+    if not layout.authority_key.exists():
+        init_authority(layout, now)
+        sign_sample_catalog(layout)
+        print(f"federation authority and CA created in {args.dir}")
+    for region in args.region:
+        add_node(layout, region, now, listen=f"127.0.0.1:{args.base_port}" if args.base_port else "127.0.0.1:0")
+        print(f"node {region}: {layout.node_config(region)}")
+        if args.base_port:
+            args.base_port += 1
+    for spec in args.client:
+        name, identity = _client_spec(spec)
+        files = add_client(layout, name, identity, now)
+        print(f"client {name} ({identity.uri}): {files.directory}")
+
+
+# --- catalog ----------------------------------------------------------------
+
+
+def _authority_ring(path: Path) -> KeyRing:
+    return KeyRing([VerifyingKey.from_pem(AUTHORITY_KEY_NAME, path.read_bytes())])
+
+
+def cmd_catalog_sign(args: argparse.Namespace) -> None:
+    text = args.catalog.read_text(encoding="utf-8") if args.catalog else sample_catalog_text()
+    try:
+        signed = sign_catalog(text, SigningKey.load(AUTHORITY_KEY_NAME, args.authority_key))
+    except CatalogInvalid as error:
+        raise CommandError(f"catalog refused:\n{error}") from error
+    args.out.write_bytes(signed)
+    print(f"signed catalog written to {args.out}")
+
+
+def cmd_catalog_verify(args: argparse.Namespace) -> None:
+    try:
+        signed = open_catalog(args.document.read_bytes(), _authority_ring(args.authority))
+    except (VerificationError, CatalogInvalid) as error:
+        raise CommandError(f"catalog refused: {error}") from error
+    print(f"catalog version {signed.catalog.version} verifies; digest {signed.digest}")
+
+
+def cmd_catalog_show(args: argparse.Namespace) -> None:
+    if args.node:
+        response = asyncio.run(_get_catalog(args))
+        document = response.signed_document
+    else:
+        document = args.document.read_bytes()
+    catalog = open_catalog(document, _authority_ring(args.authority)).catalog
+    print(f"catalog version {catalog.version} — {catalog.authority}\n")
+    print(
+        render_table(
+            ["purpose", "requester kinds", "consent", "reaches"],
+            [
+                (
+                    p.name,
+                    ", ".join(sorted(p.requester_kinds)),
+                    "yes" if p.consent_required else "no",
+                    ", ".join(sorted(p.reaches)),
+                )
+                for p in catalog.purposes.values()
+            ],
+        )
+    )
+    print()
+    print(
+        render_table(
+            ["record type", "category", "disclosure", "fields", "severities"],
+            [
+                (t.name, t.category.value, t.disclosure.value, len(t.fields), ", ".join(t.severity_periods) or "—")
+                for t in catalog.record_types.values()
+            ],
+        )
+    )
+
+
+async def _get_catalog(args: argparse.Namespace) -> catalog_pb2.GetCatalogResponse:
+    async with _channel(args) as channel:
+        return await catalog_pb2_grpc.CatalogServiceStub(channel).GetCatalog(
+            catalog_pb2.GetCatalogRequest(), timeout=args.timeout
+        )
+
+
+# --- grants -----------------------------------------------------------------
+
+
+def _store(config_path: Path) -> Store:
+    config = NodeConfig.load(config_path)
+    database = open_database(config.database)
+    migrate(database)
+    return Store(database)
+
+
+def cmd_grant_add(args: argparse.Namespace) -> None:
+    store = _store(args.config)
+    now = datetime.now(UTC)
+    until = datetime.combine(args.until, datetime.min.time(), UTC) if args.until else None
+    scopes = [(GrantRole.INQUIRE, p) for p in args.inquire] + [(GrantRole.SUBMIT, t) for t in args.submit]
+    if args.kind:
+        store.register_institution(args.institution, args.kind, args.name or args.institution, now)
+        print(f"institution {args.institution} registered as {args.kind}")
+    for role, scope in scopes:
+        try:
+            grant_id = store.add_grant(args.institution, Grant(role, scope, now, until), now)
+        except DomainError as error:
+            raise CommandError(f"{error}: register it with --kind") from error
+        print(f"grant {grant_id}: {args.institution} may {role.value} {scope}")
+
+
+def cmd_grant_list(args: argparse.Namespace) -> None:
+    rows = _store(args.config).grants(args.institution)
+    print(
+        render_table(
+            ["id", "institution", "kind", "may", "scope", "valid until", "revoked"],
+            [
+                (
+                    r.grant_id,
+                    r.institution,
+                    r.institution_kind,
+                    r.grant.role.value,
+                    r.grant.scope,
+                    r.grant.valid_until.date() if r.grant.valid_until else "—",
+                    r.revoked_at.strftime("%Y-%m-%d %H:%M") if r.revoked_at else "",
+                )
+                for r in rows
+            ],
+        )
+    )
+
+
+def cmd_grant_revoke(args: argparse.Namespace) -> None:
+    try:
+        _store(args.config).revoke_grant(args.grant_id, datetime.now(UTC))
+    except DomainError as error:
+        raise CommandError(str(error)) from error
+    print(f"grant {args.grant_id} revoked")
+
+
+# --- client calls -----------------------------------------------------------
+
+
+def _channel(args: argparse.Namespace) -> grpc.aio.Channel:
+    identity: Path | None = args.identity
+    ca = args.ca or (identity / "ca.crt" if identity else None)
+    if ca is None:
+        raise CommandError("give --identity DIR (tls.crt, tls.key, ca.crt) or at least --ca")
+    cert = identity / "tls.crt" if identity else None
+    key = identity / "tls.key" if identity else None
+    return open_channel(args.node, credentials(cert, key, ca))
+
+
+def _describe_rpc_error(error: grpc.aio.AioRpcError) -> str:
+    lines = [f"{error.code().name}: {error.details()}"]
+    status = rpc_status.from_call(error)
+    if status is not None:
+        from google.rpc import error_details_pb2  # noqa: PLC0415
+
+        for detail in status.details:
+            bad = error_details_pb2.BadRequest()
+            info = error_details_pb2.ErrorInfo()
+            if detail.Unpack(bad):
+                lines += [f"  {v.field}: {v.description}" for v in bad.field_violations]
+            elif detail.Unpack(info):
+                lines.append(f"  reason {info.reason}")
+                lines += [f"  {rule}: {basis}" for rule, basis in info.metadata.items()]
+    return "\n".join(lines)
+
+
+def _parse_assignments(pairs: Sequence[str], what: str) -> dict[str, str]:
+    values = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep:
+            raise CommandError(f"{what} wants NAME=VALUE, not {pair!r}")
+        values[name] = value
+    return values
+
+
+async def _submit(args: argparse.Namespace) -> registry_pb2.SubmitRecordResponse:
+    async with _channel(args) as channel:
+        catalog = await catalog_pb2_grpc.CatalogServiceStub(channel).GetCatalog(
+            catalog_pb2.GetCatalogRequest(), timeout=args.timeout
+        )
+        types = {t.name: {f.name: f.type for f in t.fields} for t in catalog.record_types}.get(args.type, {})
+        request = registry_pb2.SubmitRecordRequest(
+            request_id=args.request_id or f"cli-{datetime.now(UTC).strftime('%Y%m%d%H%M%S%f')}",
+            record_type=args.type,
+            subject=subject_from_text(args.subject),
+            fields={n: typed_value(types.get(n), v) for n, v in _parse_assignments(args.field, "--field").items()},
+            severity=args.severity or "",
+        )
+        if args.document:
+            request.legal_document.CopyFrom(
+                common_pb2.LegalDocument(**_parse_assignments(args.document.split(","), "--document"))
+            )
+        if args.disclosure_days is not None:
+            request.disclosure_days = args.disclosure_days
+        return await registry_pb2_grpc.RegistryServiceStub(channel).SubmitRecord(request, timeout=args.timeout)
+
+
+def cmd_submit(args: argparse.Namespace) -> None:
+    record = asyncio.run(_submit(args)).record
+    print(f"recorded {record.record_type} {record.record_id} about {record.subject.identifier}")
+    print(
+        render_table(
+            ["field", "value"],
+            [(name, _value_text(value)) for name, value in sorted(record.fields.items())]
+            + [("decided on", record.decided_on), ("disclosed until", record.disclose_until or "—")],
+        )
+    )
+
+
+def _value_text(value: common_pb2.FieldValue) -> str:
+    case = value.WhichOneof("value")
+    return "" if case is None else str(getattr(value, case))
+
+
+async def _inquire(args: argparse.Namespace) -> inquiry_pb2.InquireResponse:
+    async with _channel(args) as channel:
+        return await inquiry_pb2_grpc.InquiryServiceStub(channel).Inquire(
+            inquiry_pb2.InquireRequest(
+                subject=subject_from_text(args.subject),
+                purpose=args.purpose,
+                consent_reference=args.consent or "",
+                record_types=args.record_type,
+            ),
+            timeout=args.timeout,
+        )
+
+
+def print_answer(answer: inquiry_pb2.InquireResponse, keys: KeyRing | None) -> None:
+    """An inquiry answer as tables: each record with its disclosed fields, verified when keys are given."""
+    print(f"inquiry {answer.inquiry_id}: {len(answer.records)} record(s)")
+    for record in answer.records:
+        verified = "not checked (no --node-key)"
+        if keys is not None:
+            try:
+                verify_record_disclosure(record, keys)
+                verified = "signature and every value verified"
+            except VerificationError as error:
+                verified = f"VERIFICATION FAILED: {error}"
+        statement = parse_json(record.statement.payload)
+        print(
+            f"\n{statement['record_type']} {statement['record_id']} from region {statement['origin']},"
+            f" decided {statement['decided_on']} ({verified})"
+        )
+        print(render_table(["field", "value"], [(f.name, f.value) for f in record.fields]))
+    print("\nlegal bases:")
+    for citation in answer.citations:
+        print(f"  {citation.rule}: {citation.legal_basis}")
+    if keys is not None:
+        event = verify_receipt(answer.receipt, keys)
+        print(f"\nsigned receipt verified: logged at {event.at:%Y-%m-%d %H:%M:%S} UTC by node {event.node}")
+
+
+def cmd_inquire(args: argparse.Namespace) -> None:
+    keys = None
+    if args.node_key:
+        keys = KeyRing(
+            VerifyingKey.from_pem(node_key_name(region), path.read_bytes())
+            for region, path in (_region_key(spec) for spec in args.node_key)
+        )
+    print_answer(asyncio.run(_inquire(args)), keys)
+
+
+def _region_key(spec: str) -> tuple[str, Path]:
+    region, sep, path = spec.partition("=")
+    if not sep:
+        raise CommandError(f"--node-key wants REGION=PATH to the node's signing.pub, not {spec!r}")
+    return region, Path(path)
+
+
+# --- demo -------------------------------------------------------------------
+
+
+def cmd_demo(args: argparse.Namespace) -> None:
+    from share_gateway.demo import run_demo  # noqa: PLC0415
+
+    asyncio.run(run_demo(args.dir, keep_running=args.keep_running, records_per_region=args.records))
+
+
+# --- wiring -----------------------------------------------------------------
+
+
+def _client_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--node", required=True, help="host:port of the node's mTLS port")
+    parser.add_argument("--identity", type=Path, help="directory holding tls.crt, tls.key and ca.crt")
+    parser.add_argument("--ca", type=Path, help="CA certificate (defaults to the identity's ca.crt)")
+    parser.add_argument("--timeout", type=float, default=10.0, help="deadline of the call in seconds")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="share-gateway", description=__doc__)
+    parser.add_argument("-v", "--verbose", action="store_true")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="run a regional node")
+    serve.add_argument("--config", type=Path, required=True)
+    serve.set_defaults(run=cmd_serve)
+
+    pki = commands.add_parser("pki", help="development PKI").add_subparsers(dest="pki", required=True)
+    init = pki.add_parser("init", help="authority key, CA, signed sample catalog, node and client certificates")
+    init.add_argument("--dir", type=Path, required=True)
+    init.add_argument("--region", action="append", default=[], help="GB/T 2260 region code of a node (repeat)")
+    init.add_argument("--client", action="append", default=[], help="NAME=sgw://institution/<USCC> (repeat)")
+    init.add_argument("--base-port", type=int, default=0, help="fixed mTLS ports from here (default: any free)")
+    init.set_defaults(run=cmd_pki_init)
+
+    catalog = commands.add_parser("catalog", help="the signed catalog").add_subparsers(dest="catalog", required=True)
+    show = catalog.add_parser("show", help="print a signed catalog (a file or a node's)")
+    show.add_argument("document", type=Path, nargs="?")
+    show.add_argument("--authority", type=Path, required=True, help="authority.pub")
+    show.add_argument("--node")
+    show.add_argument("--ca", type=Path)
+    show.add_argument("--identity", type=Path)
+    show.add_argument("--timeout", type=float, default=10.0)
+    show.set_defaults(run=cmd_catalog_show)
+    sign = catalog.add_parser("sign", help="sign a catalog YAML (default: the sample) with the authority key")
+    sign.add_argument("catalog", type=Path, nargs="?")
+    sign.add_argument("--authority-key", type=Path, required=True)
+    sign.add_argument("--out", type=Path, required=True)
+    sign.set_defaults(run=cmd_catalog_sign)
+    verify = catalog.add_parser("verify", help="verify a signed catalog")
+    verify.add_argument("document", type=Path)
+    verify.add_argument("--authority", type=Path, required=True, help="authority.pub")
+    verify.set_defaults(run=cmd_catalog_verify)
+
+    grant = commands.add_parser("grant", help="what institutions may do").add_subparsers(dest="grant", required=True)
+    add = grant.add_parser("add")
+    add.add_argument("--config", type=Path, required=True)
+    add.add_argument("--institution", required=True, help="USCC of the institution")
+    add.add_argument("--kind", help="register the institution as this catalog requester kind (bank, utility, ...)")
+    add.add_argument("--name", help="the institution's name, when registering it")
+    add.add_argument("--inquire", action="append", default=[], metavar="PURPOSE")
+    add.add_argument("--submit", action="append", default=[], metavar="RECORD_TYPE")
+    add.add_argument("--until", type=date.fromisoformat)
+    add.set_defaults(run=cmd_grant_add)
+    listing = grant.add_parser("list")
+    listing.add_argument("--config", type=Path, required=True)
+    listing.add_argument("--institution")
+    listing.set_defaults(run=cmd_grant_list)
+    revoke = grant.add_parser("revoke")
+    revoke.add_argument("--config", type=Path, required=True)
+    revoke.add_argument("grant_id", type=int)
+    revoke.set_defaults(run=cmd_grant_revoke)
+
+    submit = commands.add_parser("submit", help="submit a record (agencies)")
+    _client_options(submit)
+    submit.add_argument("--type", required=True)
+    submit.add_argument("--subject", required=True, help="legal_entity:<USCC> or individual:<resident ID>")
+    submit.add_argument("--field", action="append", default=[], metavar="NAME=VALUE")
+    submit.add_argument("--document", help="number=..,issuer=..,kind=..,issued_on=YYYY-MM-DD,effective_on=YYYY-MM-DD")
+    submit.add_argument("--severity")
+    submit.add_argument("--disclosure-days", type=int)
+    submit.add_argument("--request-id")
+    submit.set_defaults(run=cmd_submit)
+
+    inquire = commands.add_parser("inquire", help="ask about a subject for a purpose (requesters)")
+    _client_options(inquire)
+    inquire.add_argument("--subject", required=True)
+    inquire.add_argument("--purpose", required=True)
+    inquire.add_argument("--consent")
+    inquire.add_argument("--record-type", action="append", default=[])
+    inquire.add_argument("--node-key", action="append", default=[], metavar="REGION=signing.pub")
+    inquire.set_defaults(run=cmd_inquire)
+
+    demo = commands.add_parser("demo", help="start three regional nodes and run a guided scenario")
+    demo.add_argument("--dir", type=Path, default=Path("demo-data"))
+    demo.add_argument("--records", type=int, default=200, help="synthetic records per region")
+    demo.add_argument("--keep-running", action="store_true", help="keep the nodes up for grpcurl")
+    demo.set_defaults(run=cmd_demo)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(message)s")
+    try:
+        args.run(args)
+    except CommandError as error:
+        print(f"share-gateway: {error}", file=sys.stderr)
+        raise SystemExit(2) from error
+    except grpc.aio.AioRpcError as error:
+        print(f"share-gateway: the node refused: {_describe_rpc_error(error)}", file=sys.stderr)
+        raise SystemExit(1) from error
+    except (DomainError, VerificationError, FileNotFoundError) as error:
+        print(f"share-gateway: {error}", file=sys.stderr)
+        raise SystemExit(1) from error
+
+
+if __name__ == "__main__":
+    main()
