@@ -110,7 +110,7 @@ class RecordStatement:
         if raw["v"] != STATEMENT_FORMAT:
             raise ValueError(f"unknown statement format {raw['v']!r}")
         doc = raw["legal_document"]
-        return cls(
+        statement = cls(
             record_id=raw["record_id"],
             record_type=raw["record_type"],
             subject=Subject(SubjectKind(raw["subject"]["kind"]), raw["subject"]["id"]),
@@ -132,6 +132,9 @@ class RecordStatement:
             version=raw["version"],
             digests=frozenset(bytes.fromhex(d) for d in raw["digests"]),
         )
+        if statement.to_bytes() != data:
+            raise ValueError("statement bytes are not canonical")
+        return statement
 
 
 @dataclass(frozen=True, slots=True)

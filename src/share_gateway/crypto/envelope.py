@@ -45,5 +45,5 @@ class Envelope:
         self.verify(keys, payload_type)
         try:
             return parse(self.payload)
-        except (ValueError, KeyError, TypeError) as error:
+        except (ValueError, KeyError, TypeError, AttributeError) as error:
             raise MalformedPayload(f"{payload_type} does not parse: {error}") from error

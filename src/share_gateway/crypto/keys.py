@@ -11,6 +11,7 @@ import hashlib
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar, overload
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
@@ -19,6 +20,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from share_gateway.crypto.errors import BadSignature, UnknownKey
 
 ED25519_TYPE = b"\x01"
+T = TypeVar("T")
 
 
 def _check_name(name: str) -> str:
@@ -116,6 +118,17 @@ class KeyRing(Mapping[bytes, VerifyingKey]):
             return self._keys[kid]
         except KeyError:
             raise UnknownKey(f"no trusted key with id {kid.hex()}") from None
+
+    def __contains__(self, kid: object) -> bool:
+        # Mapping's default catches only KeyError; UnknownKey must not escape a membership test.
+        return kid in self._keys
+
+    @overload
+    def get(self, kid: bytes, /) -> VerifyingKey | None: ...
+    @overload
+    def get(self, kid: bytes, /, default: VerifyingKey | T) -> VerifyingKey | T: ...
+    def get(self, kid: bytes, /, default: object = None) -> object:
+        return self._keys.get(kid, default)
 
     def __iter__(self) -> Iterator[bytes]:
         return iter(self._keys)

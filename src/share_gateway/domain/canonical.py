@@ -45,4 +45,7 @@ def parse_json(data: bytes) -> Any:
     def no_float(text: str) -> float:
         raise ValueError(f"float {text!r} in canonical JSON")
 
-    return json.loads(data.decode(), parse_float=no_float)
+    def no_constant(name: str) -> float:
+        raise ValueError(f"{name} in canonical JSON")
+
+    return json.loads(data.decode(), parse_float=no_float, parse_constant=no_constant)

@@ -14,6 +14,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+from types import MappingProxyType
 from typing import Any, TypeVar
 
 import yaml
@@ -136,10 +137,23 @@ class Catalog:
     def from_yaml(cls, text: str | bytes) -> Catalog:
         """Parse a catalog document; raise ``CatalogInvalid`` listing every fault by path."""
         try:
-            document = yaml.safe_load(text)
+            document = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
         except yaml.YAMLError as error:
             raise CatalogInvalid([FieldViolation("$", f"not YAML: {error}")]) from error
         return parse_catalog(document)
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """A safe loader that refuses duplicate keys: in a signed document, the last one must not silently win."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}", key_node.start_mark)
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
 
 
 class _Reader:
@@ -444,9 +458,9 @@ def parse_catalog(document: Any) -> Catalog:
     return Catalog(
         version=version,
         authority=authority,
-        requester_kinds=kinds,
-        purposes=purposes,
-        record_types=record_types,
-        measures=measures,
-        lists=lists,
+        requester_kinds=MappingProxyType(kinds),
+        purposes=MappingProxyType(purposes),
+        record_types=MappingProxyType(record_types),
+        measures=MappingProxyType(measures),
+        lists=MappingProxyType(lists),
     )

@@ -103,23 +103,30 @@ class Event:
     def from_bytes(cls, data: bytes) -> Event:
         """Read an event back from its canonical bytes (which must round-trip exactly)."""
         doc = parse_json(data)
-        if doc.get("v") != EVENT_FORMAT:
-            raise ValueError(f"unknown event format {doc.get('v')!r}")
-        subject = doc["subject"]
-        event = cls(
-            event_id=doc["id"],
-            kind=EventKind(doc["kind"]),
-            at=parse_instant(doc["at"]),
-            node=doc["node"],
-            actor=doc["actor"],
-            outcome=Outcome(doc["outcome"]),
-            subject=None if subject is None else Subject(SubjectKind(subject["kind"]), subject["id"]),
-            purpose=doc["purpose"],
-            reason=doc["reason"],
-            citations=tuple(Citation(c["rule"], c["legal_basis"]) for c in doc["citations"]),
-            records=tuple(DisclosedRecord(r["id"], r["type"], r["origin"], tuple(r["fields"])) for r in doc["records"]),
-            details=doc["details"],
-        )
+        if not isinstance(doc, dict):
+            raise ValueError("an event is a JSON object")  # noqa: TRY004 - bad data, not a bad call
+        try:
+            if doc.get("v") != EVENT_FORMAT:
+                raise ValueError(f"unknown event format {doc.get('v')!r}")
+            subject = doc["subject"]
+            event = cls(
+                event_id=doc["id"],
+                kind=EventKind(doc["kind"]),
+                at=parse_instant(doc["at"]),
+                node=doc["node"],
+                actor=doc["actor"],
+                outcome=Outcome(doc["outcome"]),
+                subject=None if subject is None else Subject(SubjectKind(subject["kind"]), subject["id"]),
+                purpose=doc["purpose"],
+                reason=doc["reason"],
+                citations=tuple(Citation(c["rule"], c["legal_basis"]) for c in doc["citations"]),
+                records=tuple(
+                    DisclosedRecord(r["id"], r["type"], r["origin"], tuple(r["fields"])) for r in doc["records"]
+                ),
+                details=doc["details"],
+            )
+        except (KeyError, TypeError, AttributeError) as error:
+            raise ValueError(f"malformed event: {error!r}") from error
         if event.canonical_bytes() != data:
             raise ValueError("event bytes are not canonical")
         return event

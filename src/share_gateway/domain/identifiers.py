@@ -16,7 +16,7 @@ from stdnum.exceptions import InvalidChecksum, InvalidComponent, InvalidFormat, 
 
 from share_gateway.domain.errors import InvalidInput
 
-_REGION = re.compile(r"^[1-9][0-9]{5}$")
+_REGION = re.compile(r"[1-9][0-9]{5}")
 
 
 class SubjectKind(StrEnum):
@@ -45,15 +45,28 @@ def validate_uscc(value: str, field: str = "identifier") -> str:
 
 
 def validate_resident_id(value: str, field: str = "identifier") -> str:
-    """Return the compact resident ID number or raise ``InvalidInput`` naming ``field``."""
+    """Return the compact resident ID number or raise ``InvalidInput`` naming ``field``.
+
+    Checked: length, digits, birth date and the MOD 11-2 check digit. Not checked:
+    whether the division code existed in the birth year, as ``ric.validate`` does,
+    because real numbers carry the code in force when they were issued.
+    """
+    number = ric.compact(value.upper())
     try:
-        return str(ric.validate(value.upper()))
+        if len(number) != 18:
+            raise InvalidLength()
+        if not number[:-1].isdigit() or not number[:-1].isascii():
+            raise InvalidFormat()
+        if number[-1] != ric.calc_check_digit(number):
+            raise InvalidChecksum()
+        ric.get_birth_date(number)
     except ValidationError as error:
         raise InvalidInput.one(field, _explain(error, "resident ID number")) from error
+    return str(number)
 
 
 def validate_region(value: str, field: str = "region") -> str:
-    if not _REGION.match(value):
+    if not _REGION.fullmatch(value):
         raise InvalidInput.one(field, f"{value!r} is not a GB/T 2260 six-digit division code")
     return value
 

@@ -9,10 +9,11 @@ the decision date).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from enum import StrEnum
 
 from share_gateway.domain.catalog import Catalog, FieldSpec, FieldType, RecordType
@@ -21,6 +22,11 @@ from share_gateway.domain.identifiers import Subject
 
 FieldValue = str | int | Decimal | date | bool
 _CENT = Decimal("0.01")
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+# Amounts below a quadrillion yuan: far above any real penalty, far below Decimal's 28 digits.
+MAX_MONEY_DIGITS = 15
+_MONEY = re.compile(rf"(0|[1-9][0-9]{{0,{MAX_MONEY_DIGITS - 1}}})(\.[0-9]{{1,2}})?")
+MAX_INTEGER = 2**63 - 1
 MAX_DOCUMENT_TEXT = 200
 
 
@@ -68,7 +74,7 @@ def parse_canonical(field_type: FieldType, text: str) -> FieldValue:
 
 def _parse_date(text: str, path: str, violations: list[FieldViolation]) -> date | None:
     try:
-        parsed = date.fromisoformat(text) if len(text) == 10 else None
+        parsed = date.fromisoformat(text) if _ISO_DATE.fullmatch(text) else None
     except ValueError:
         parsed = None
     if parsed is None:
@@ -76,13 +82,29 @@ def _parse_date(text: str, path: str, violations: list[FieldViolation]) -> date 
     return parsed
 
 
+_RAW_TYPES: Mapping[FieldType, type] = {
+    FieldType.STRING: str,
+    FieldType.MONEY: str,
+    FieldType.DATE: str,
+    FieldType.INTEGER: int,
+    FieldType.BOOLEAN: bool,
+}
+
+
 def _coerce(spec: FieldSpec, value: TypedValue, path: str, violations: list[FieldViolation]) -> FieldValue | None:
-    if value.type is not spec.type:
+    raw = value.raw
+    # bool is an int in Python; an integer field must not take True.
+    if value.type is not spec.type or type(raw) is not _RAW_TYPES[spec.type]:
         violations.append(FieldViolation(path, f"must be of type {spec.type.value}, not {value.type.value}"))
         return None
-    raw = value.raw
+    if isinstance(raw, bool):
+        return raw
+    if isinstance(raw, int):
+        if not 0 <= raw <= MAX_INTEGER:
+            violations.append(FieldViolation(path, f"must be a count from 0 to {MAX_INTEGER}"))
+            return None
+        return raw
     if spec.type is FieldType.STRING:
-        assert isinstance(raw, str)
         if not raw.strip():
             violations.append(FieldViolation(path, "must not be empty"))
         elif len(raw) > spec.max_length:
@@ -91,19 +113,13 @@ def _coerce(spec: FieldSpec, value: TypedValue, path: str, violations: list[Fiel
             return raw
         return None
     if spec.type is FieldType.MONEY:
-        assert isinstance(raw, str)
-        try:
-            amount = Decimal(raw)
-        except InvalidOperation:
-            amount = Decimal("NaN")
-        if not amount.is_finite() or amount < 0 or amount != amount.quantize(_CENT):
-            violations.append(FieldViolation(path, f"{raw!r} is not an amount in yuan with at most two decimals"))
+        if not _MONEY.fullmatch(raw):
+            violations.append(
+                FieldViolation(path, f"{raw!r} is not an amount in yuan below 10^{MAX_MONEY_DIGITS} with two decimals")
+            )
             return None
-        return amount.quantize(_CENT)
-    if spec.type is FieldType.DATE:
-        assert isinstance(raw, str)
-        return _parse_date(raw, path, violations)
-    return raw
+        return Decimal(raw).quantize(_CENT)
+    return _parse_date(raw, path, violations)
 
 
 @dataclass(frozen=True, slots=True)
