@@ -1,0 +1,178 @@
+"""Storage on both databases: the migration builds exactly the declared schema, and the repositories behave."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import uuid
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import text
+
+from share_gateway.catalog import open_catalog, sample_catalog_text, sign_catalog
+from share_gateway.config import NodeConfig
+from share_gateway.crypto.disclosure import seal_record
+from share_gateway.crypto.keys import KeyRing, SigningKey
+from share_gateway.domain.catalog import Catalog
+from share_gateway.domain.errors import InvalidState
+from share_gateway.domain.events import Event, EventKind, Outcome
+from share_gateway.domain.policy import Grant, GrantRole
+from share_gateway.domain.records import RecordStatus, admit_record, change_status
+from share_gateway.gateway.group_commit import GroupCommit
+from share_gateway.node import start_node
+from share_gateway.store.database import migrate, open_database
+from share_gateway.store.repository import Store
+from share_gateway.store.schema import metadata
+from share_gateway.synthetic import Population
+from tests.conftest import seed_grants
+from tests.support import REGION
+
+NOW = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
+KEY = SigningKey.generate("share-gateway/node/110000")
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    url = (
+        f"sqlite:///{tmp_path / 'store.db'}" if request.param == "sqlite" else request.getfixturevalue("fresh_postgres")
+    )
+    database = open_database(url)
+    migrate(database)
+    yield Store(database)
+    database.dispose()
+
+
+def event(kind: EventKind = EventKind.INQUIRY, at: datetime = NOW) -> Event:
+    return Event(str(uuid.uuid4()), kind, at, REGION, "sgw://institution/91110000MA0000001L", Outcome.ALLOWED)
+
+
+def test_the_migration_builds_exactly_the_declared_schema(store: Store) -> None:
+    with store.database.writer.connect() as connection:
+        differences = compare_metadata(MigrationContext.configure(connection), metadata)
+    assert differences == []
+
+
+def test_migrating_twice_changes_nothing(store: Store) -> None:
+    migrate(store.database)
+    with store.database.reader.connect() as connection:
+        assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0001"
+
+
+def test_records_round_trip_with_their_signed_statement(store: Store) -> None:
+    population = Population(seed=7, today=NOW.date())
+    parsed = Catalog.from_yaml(sample_catalog_text())
+    company = population.company(REGION)
+    draft = population.record_draft(company, "administrative_penalty")
+    record = admit_record(
+        parsed, draft, record_id="r-1", origin_region=REGION, submitted_by="sgw://institution/x", now=NOW
+    )
+    sealed = seal_record(record, KEY)
+    stored = store.submit(record, sealed, "agency#1", event(EventKind.RECORD_SUBMITTED))
+    again = store.get("r-1")
+    assert again == stored
+    assert store.for_subject(record.subject) == [stored]
+    assert store.by_request_key("agency#1") == stored
+    # The same request key returns the first record and writes nothing.
+    assert store.submit(dataclasses.replace(record, record_id="r-2"), sealed, "agency#1", event()) == stored
+    assert store.count("records") == 1
+    assert store.count("events") == 1
+    withdrawn = change_status(record, RecordStatus.WITHDRAWN)
+    store.change_status(withdrawn, "revoked", event(EventKind.RECORD_WITHDRAWN))
+    assert store.get("r-1").record.status is RecordStatus.WITHDRAWN  # type: ignore[union-attr]
+    with pytest.raises(InvalidState):
+        store.change_status(withdrawn, "twice", event(EventKind.RECORD_WITHDRAWN))
+    assert store.count("events") == 2
+
+
+def test_an_older_or_different_catalog_is_never_installed(store: Store) -> None:
+    authority = SigningKey.generate("share-gateway-authority")
+    ring = KeyRing([authority.verifying_key])
+    text_v1 = sample_catalog_text()
+    v1 = open_catalog(sign_catalog(text_v1, authority), ring)
+    v2 = open_catalog(sign_catalog(text_v1.replace("version: 1", "version: 2", 1), authority), ring)
+    store.install_catalog(v2, NOW)
+    with pytest.raises(InvalidState, match="older"):
+        store.install_catalog(v1, NOW)
+    other_v2 = open_catalog(
+        sign_catalog(text_v1.replace("version: 1", "version: 2", 1) + "# edited\n", authority), ring
+    )
+    with pytest.raises(InvalidState, match="different"):
+        store.install_catalog(other_v2, NOW)
+    store.install_catalog(v2, NOW)  # the same document again is fine
+    assert store.installed_catalog() == v2.document
+
+
+def test_grants_need_a_registered_institution_and_can_be_revoked(store: Store) -> None:
+    with pytest.raises(InvalidState):
+        store.add_grant("91110000MA0000001L", Grant(GrantRole.INQUIRE, "loan_underwriting", NOW), NOW)
+    store.register_institution("91110000MA0000001L", "bank", "某银行", NOW)
+    grant_id = store.add_grant("91110000MA0000001L", Grant(GrantRole.INQUIRE, "loan_underwriting", NOW), NOW)
+    assert store.institution("91110000MA0000001L") == (
+        "bank",
+        (Grant(GrantRole.INQUIRE, "loan_underwriting", NOW),),
+    )
+    store.revoke_grant(grant_id, NOW + timedelta(hours=1))
+    assert store.institution("91110000MA0000001L") == ("bank", ())
+    with pytest.raises(InvalidState):
+        store.revoke_grant(grant_id, NOW)
+
+
+async def test_group_commit_writes_concurrent_events_in_order_of_arrival(store: Store) -> None:
+    batches: list[int] = []
+
+    async def write(events: Sequence[Event]) -> None:
+        batches.append(len(events))
+        await asyncio.to_thread(store.append_events, events)
+
+    log = GroupCommit(write)
+    events = [event(at=NOW + timedelta(microseconds=i)) for i in range(200)]
+    await asyncio.gather(*(log.append(e) for e in events))
+    stored = [Event.from_bytes(body) for _, body in store.events(limit=1000)]
+    assert [e.event_id for e in stored] == [e.event_id for e in events]
+    assert sum(batches) == 200
+    assert len(batches) < 200, "concurrent appends should share transactions"
+
+
+async def test_a_failed_batch_fails_every_waiter(store: Store) -> None:
+    async def broken(events: Sequence[Event]) -> None:
+        raise OSError("disk gone")
+
+    log = GroupCommit(broken)
+    results = await asyncio.gather(*(log.append(event()) for _ in range(5)), return_exceptions=True)
+    assert all(isinstance(r, OSError) for r in results)
+
+
+@pytest.mark.postgres
+async def test_a_node_runs_on_postgresql(fresh_postgres: str, node_config: NodeConfig) -> None:
+    """The whole path on the real server: submit, inquire, and the events in PostgreSQL."""
+    from share_gateway.client import credentials, open_channel  # noqa: PLC0415
+    from share_gateway.v1 import inquiry_pb2_grpc, registry_pb2_grpc  # noqa: PLC0415
+    from tests.support import inquiry, penalty_request  # noqa: PLC0415
+
+    node = await start_node(dataclasses.replace(node_config, database=fresh_postgres))
+    try:
+        seed_grants(node.gateway.store)
+        layout_root = node_config.ca_certificate.parent.parent
+        from share_gateway.devkit import Layout  # noqa: PLC0415
+
+        layout = Layout(layout_root)
+
+        def channel(name: str) -> object:
+            files = layout.client(name)
+            return open_channel(f"localhost:{node.port}", credentials(files.certificate, files.key, files.ca))
+
+        async with channel("regulator") as agency, channel("bank") as bank:  # type: ignore[attr-defined]
+            await registry_pb2_grpc.RegistryServiceStub(agency).SubmitRecord(penalty_request(), timeout=5)
+            answer = await inquiry_pb2_grpc.InquiryServiceStub(bank).Inquire(
+                inquiry("loan_underwriting", consent="AUTH-1"), timeout=5
+            )
+        assert len(answer.records) == 1
+        assert node.database.writer.dialect.name == "postgresql"
+        assert node.gateway.store.count("events") == 2
+    finally:
+        await node.stop(grace=0)
