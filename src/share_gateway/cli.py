@@ -12,7 +12,6 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import grpc
-from grpc_status import rpc_status
 
 from share_gateway.catalog import AUTHORITY_KEY_NAME, open_catalog, sample_catalog_text, sign_catalog
 from share_gateway.client import (
@@ -20,14 +19,11 @@ from share_gateway.client import (
     open_channel,
     subject_from_text,
     typed_value,
-    verify_receipt,
-    verify_record_disclosure,
 )
 from share_gateway.config import NodeConfig, node_key_name
 from share_gateway.crypto.errors import VerificationError
 from share_gateway.crypto.keys import KeyRing, SigningKey, VerifyingKey
 from share_gateway.devkit import Layout, add_client, add_node, init_authority, sign_sample_catalog
-from share_gateway.domain.canonical import parse_json
 from share_gateway.domain.errors import CatalogInvalid, DomainError
 from share_gateway.domain.policy import Grant, GrantRole
 from share_gateway.domain.principals import Identity
@@ -43,6 +39,7 @@ from share_gateway.v1 import (
     registry_pb2,
     registry_pb2_grpc,
 )
+from share_gateway.views import answer_view, record_view, rpc_error_view
 
 log = logging.getLogger("share_gateway")
 
@@ -239,23 +236,6 @@ def _channel(args: argparse.Namespace) -> grpc.aio.Channel:
     return open_channel(args.node, credentials(cert, key, ca))
 
 
-def _describe_rpc_error(error: grpc.aio.AioRpcError) -> str:
-    lines = [f"{error.code().name}: {error.details()}"]
-    status = rpc_status.from_call(error)
-    if status is not None:
-        from google.rpc import error_details_pb2  # noqa: PLC0415
-
-        for detail in status.details:
-            bad = error_details_pb2.BadRequest()
-            info = error_details_pb2.ErrorInfo()
-            if detail.Unpack(bad):
-                lines += [f"  {v.field}: {v.description}" for v in bad.field_violations]
-            elif detail.Unpack(info):
-                lines.append(f"  reason {info.reason}")
-                lines += [f"  {rule}: {basis}" for rule, basis in info.metadata.items()]
-    return "\n".join(lines)
-
-
 def _parse_assignments(pairs: Sequence[str], what: str) -> dict[str, str]:
     values = {}
     for pair in pairs:
@@ -290,19 +270,7 @@ async def _submit(args: argparse.Namespace) -> registry_pb2.SubmitRecordResponse
 
 def cmd_submit(args: argparse.Namespace) -> None:
     record = asyncio.run(_submit(args)).record
-    print(f"recorded {record.record_type} {record.record_id} about {record.subject.identifier}")
-    print(
-        render_table(
-            ["field", "value"],
-            [(name, _value_text(value)) for name, value in sorted(record.fields.items())]
-            + [("decided on", record.decided_on), ("disclosed until", record.disclose_until or "—")],
-        )
-    )
-
-
-def _value_text(value: common_pb2.FieldValue) -> str:
-    case = value.WhichOneof("value")
-    return "" if case is None else str(getattr(value, case))
+    print("recorded " + record_view(record))
 
 
 async def _inquire(args: argparse.Namespace) -> inquiry_pb2.InquireResponse:
@@ -318,31 +286,6 @@ async def _inquire(args: argparse.Namespace) -> inquiry_pb2.InquireResponse:
         )
 
 
-def print_answer(answer: inquiry_pb2.InquireResponse, keys: KeyRing | None) -> None:
-    """An inquiry answer as tables: each record with its disclosed fields, verified when keys are given."""
-    print(f"inquiry {answer.inquiry_id}: {len(answer.records)} record(s)")
-    for record in answer.records:
-        verified = "not checked (no --node-key)"
-        if keys is not None:
-            try:
-                verify_record_disclosure(record, keys)
-                verified = "signature and every value verified"
-            except VerificationError as error:
-                verified = f"VERIFICATION FAILED: {error}"
-        statement = parse_json(record.statement.payload)
-        print(
-            f"\n{statement['record_type']} {statement['record_id']} from region {statement['origin']},"
-            f" decided {statement['decided_on']} ({verified})"
-        )
-        print(render_table(["field", "value"], [(f.name, f.value) for f in record.fields]))
-    print("\nlegal bases:")
-    for citation in answer.citations:
-        print(f"  {citation.rule}: {citation.legal_basis}")
-    if keys is not None:
-        event = verify_receipt(answer.receipt, keys)
-        print(f"\nsigned receipt verified: logged at {event.at:%Y-%m-%d %H:%M:%S} UTC by node {event.node}")
-
-
 def cmd_inquire(args: argparse.Namespace) -> None:
     keys = None
     if args.node_key:
@@ -350,7 +293,7 @@ def cmd_inquire(args: argparse.Namespace) -> None:
             VerifyingKey.from_pem(node_key_name(region), path.read_bytes())
             for region, path in (_region_key(spec) for spec in args.node_key)
         )
-    print_answer(asyncio.run(_inquire(args)), keys)
+    print(answer_view(asyncio.run(_inquire(args)), keys))
 
 
 def _region_key(spec: str) -> tuple[str, Path]:
@@ -366,7 +309,7 @@ def _region_key(spec: str) -> tuple[str, Path]:
 def cmd_demo(args: argparse.Namespace) -> None:
     from share_gateway.demo import run_demo  # noqa: PLC0415
 
-    asyncio.run(run_demo(args.dir, keep_running=args.keep_running, records_per_region=args.records))
+    run_demo(args.dir, keep_running=args.keep_running, records_per_region=args.records)
 
 
 # --- wiring -----------------------------------------------------------------
@@ -471,7 +414,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         print(f"share-gateway: {error}", file=sys.stderr)
         raise SystemExit(2) from error
     except grpc.aio.AioRpcError as error:
-        print(f"share-gateway: the node refused: {_describe_rpc_error(error)}", file=sys.stderr)
+        print(f"share-gateway: the node refused: {rpc_error_view(error)}", file=sys.stderr)
         raise SystemExit(1) from error
     except (DomainError, VerificationError, FileNotFoundError) as error:
         print(f"share-gateway: {error}", file=sys.stderr)

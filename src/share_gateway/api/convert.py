@@ -134,6 +134,32 @@ def record_to_wire(stored: StoredRecord, catalog: Catalog) -> pb.Record:
     return message
 
 
+def draft_to_wire(request_id: str, draft: RecordDraft) -> registry_pb2.SubmitRecordRequest:
+    """A submission for a draft: what an agency's client sends (the inverse of ``draft_from_wire``)."""
+    request = registry_pb2.SubmitRecordRequest(
+        request_id=request_id,
+        record_type=draft.record_type,
+        subject=pb.Subject(kind=SUBJECT_KINDS[SubjectKind(draft.subject_kind)], identifier=draft.subject_identifier),
+        severity=draft.severity,
+    )
+    for name, value in draft.fields.items():
+        setattr(request.fields[name], _TYPE_CASE[value.type], value.raw)
+    if draft.legal_document is not None:
+        document = draft.legal_document
+        request.legal_document.CopyFrom(
+            pb.LegalDocument(
+                number=document.number,
+                issuer=document.issuer,
+                kind=document.kind,
+                issued_on=document.issued_on,
+                effective_on=document.effective_on,
+            )
+        )
+    if draft.disclosure_days is not None:
+        request.disclosure_days = draft.disclosure_days
+    return request
+
+
 def draft_from_wire(request: registry_pb2.SubmitRecordRequest) -> RecordDraft:
     """A draft from a submission; a field without a value is a violation here already."""
     fields: dict[str, TypedValue] = {}

@@ -1,0 +1,151 @@
+"""The command line as its users run it: separate processes, real files, a node served by `share-gateway serve`."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support import COMPANY, days_ago
+
+BANK = "91110000MA0000001L"
+AGENCY = "11110000MB00000048"
+
+
+def run(*args: str, check: bool = True, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run(
+        [sys.executable, "-m", "share_gateway.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        cwd=cwd,
+    )
+    if check and result.returncode != 0:
+        raise AssertionError(f"{args} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
+    return result
+
+
+@pytest.fixture
+def pki(tmp_path: Path) -> Path:
+    run(
+        "pki", "init", "--dir", str(tmp_path), "--region", "110000",
+        "--client", f"bank=sgw://institution/{BANK}", "--client", f"agency=sgw://institution/{AGENCY}",
+    )  # fmt: skip
+    return tmp_path
+
+
+@pytest.fixture
+def served(pki: Path) -> Iterator[tuple[Path, str]]:
+    """`share-gateway serve` in its own process; yields the PKI directory and the node's address."""
+    config = pki / "nodes" / "110000" / "node.yaml"
+    for args in (
+        ("--institution", AGENCY, "--kind", "public_agency", "--submit", "administrative_penalty"),
+        ("--institution", BANK, "--kind", "bank", "--inquire", "loan_underwriting"),
+    ):
+        run("grant", "add", "--config", str(config), *args)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "share_gateway.cli", "serve", "--config", str(config)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        match = re.search(r"mTLS port (\d+)", line)
+        assert match, f"serve printed {line!r}; stderr: {process.stderr.read() if process.stderr else ''}"
+        yield pki, f"localhost:{match.group(1)}"
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def test_catalog_sign_and_verify_refuse_tampering(pki: Path) -> None:
+    authority = pki / "authority"
+    signed = pki / "catalog.signed"
+    assert "verifies" in run("catalog", "verify", str(signed), "--authority", str(authority / "authority.pub")).stdout
+    tampered = pki / "tampered.signed"
+    tampered.write_bytes(signed.read_bytes().replace(b"consent_required: true", b"consent_required: false", 1))
+    result = run("catalog", "verify", str(tampered), "--authority", str(authority / "authority.pub"), check=False)
+    assert result.returncode != 0
+    assert "refused" in result.stderr
+    plain = pki / "plain.yaml"
+    plain.write_bytes(signed.read_bytes().split(b"\n\n\xe2\x80\x94")[0])
+    assert run("catalog", "verify", str(plain), "--authority", str(authority / "authority.pub"), check=False).returncode
+
+
+def test_a_node_refuses_to_start_on_a_tampered_catalog(pki: Path) -> None:
+    signed = pki / "catalog.signed"
+    signed.write_bytes(signed.read_bytes().replace(b"version: 1", b"version: 9", 1))
+    result = subprocess.run(
+        [sys.executable, "-m", "share_gateway.cli", "serve", "--config", str(pki / "nodes/110000/node.yaml")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode != 0
+    assert "signature" in result.stderr
+
+
+def test_submit_and_inquire_through_a_served_node(served: tuple[Path, str]) -> None:
+    pki, address = served
+    submitted = run(
+        "submit", "--node", address, "--identity", str(pki / "clients/agency"),
+        "--type", "administrative_penalty", "--subject", f"legal_entity:{COMPANY}",
+        "--field", "decision_number=京市监罚〔2026〕7号", "--field", "party_name=北京恒信科技有限公司",
+        "--field", "violation_type=虚假宣传", "--field", "penalty=罚款", "--field", "penalty_amount=12000",
+        "--field", "issuing_authority=北京市市场监督管理局", "--severity", "general",
+        "--document", f"number=京市监罚〔2026〕7号,issuer=北京市市场监督管理局,kind=administrative_penalty_decision,"
+        f"issued_on={days_ago(10)},effective_on={days_ago(10)}",
+    )  # fmt: skip
+    assert "12000.00" in submitted.stdout
+    answer = run(
+        "inquire", "--node", address, "--identity", str(pki / "clients/bank"),
+        "--subject", COMPANY, "--purpose", "loan_underwriting", "--consent", "AUTH-7",
+        "--node-key", f"110000={pki / 'nodes/110000/signing.pub'}",
+    )  # fmt: skip
+    assert "signature and every value verified" in answer.stdout
+    assert "signed receipt verified" in answer.stdout
+    refused = run(
+        "inquire", "--node", address, "--identity", str(pki / "clients/bank"),
+        "--subject", COMPANY, "--purpose", "loan_underwriting", check=False,
+    )  # fmt: skip
+    assert refused.returncode == 1
+    assert "CONSENT_REQUIRED" in refused.stderr
+    bad = run(
+        "submit", "--node", address, "--identity", str(pki / "clients/agency"),
+        "--type", "administrative_penalty", "--subject", f"legal_entity:{COMPANY[:-1]}1", check=False,
+    )  # fmt: skip
+    assert bad.returncode == 1
+    assert "subject.identifier" in bad.stderr
+    assert "legal_document" in bad.stderr
+
+
+def test_grants_are_listed_and_revoked(pki: Path) -> None:
+    config = str(pki / "nodes" / "110000" / "node.yaml")
+    added = run(
+        "grant", "add", "--config", config, "--institution", BANK, "--kind", "bank", "--inquire", "loan_underwriting"
+    )
+    grant_id = re.search(r"grant (\d+):", added.stdout)
+    assert grant_id
+    run("grant", "revoke", "--config", config, grant_id.group(1))
+    listed = run("grant", "list", "--config", config).stdout
+    assert BANK in listed
+    assert "loan_underwriting" in listed
+    assert run("grant", "revoke", "--config", config, grant_id.group(1), check=False).returncode == 2
+
+
+def test_the_demo_runs_its_scenario(tmp_path: Path) -> None:
+    result = run("demo", "--dir", str(tmp_path / "demo"), "--records", "12")
+    out = result.stdout
+    assert out.count("signature and every value verified") >= 5
+    assert "CONSENT_REQUIRED" in out
+    assert "What each node logged" in out
