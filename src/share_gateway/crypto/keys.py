@@ -74,6 +74,8 @@ class SigningKey:
 
     def __post_init__(self) -> None:
         _check_name(self.name)
+        # Computed once: every envelope names it, and deriving it costs more than the signature.
+        object.__setattr__(self, "_key_id", key_id(self.name, self.private.public_key()))
 
     @classmethod
     def generate(cls, name: str) -> SigningKey:
@@ -85,7 +87,7 @@ class SigningKey:
 
     @property
     def key_id(self) -> bytes:
-        return key_id(self.name, self.private.public_key())
+        return self._key_id  # type: ignore[no-any-return,attr-defined]
 
     def sign(self, message: bytes) -> bytes:
         return self.private.sign(message)

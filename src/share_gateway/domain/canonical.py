@@ -33,9 +33,33 @@ def _check(value: Any, path: str) -> None:
     raise TypeError(f"{path}: {type(value).__name__} is not canonical JSON")
 
 
+_PLAIN = frozenset({str, int, bool, type(None)})
+
+
+def _plain(value: Any) -> bool:
+    """A fast walk for the common case of plain dicts, lists and scalars (the hot path logs every inquiry)."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        kind = type(item)
+        if kind in _PLAIN:
+            continue
+        if kind is dict:
+            for key in item:
+                if type(key) is not str:
+                    return False
+            stack.extend(item.values())
+        elif kind is list or kind is tuple:
+            stack.extend(item)
+        else:
+            return False
+    return True
+
+
 def canonical_json(value: Json) -> bytes:
     """Encode ``value`` canonically; equal values always give equal bytes."""
-    _check(value, "$")
+    if not _plain(value):
+        _check(value, "$")  # the slow walk names the offending path, or admits subclasses
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
+from functools import cached_property
 from typing import Any
 
 from share_gateway.domain.canonical import canonical_json, parse_json
@@ -55,7 +56,7 @@ def parse_instant(text: str) -> datetime:
     return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Event:
     event_id: str
     kind: EventKind
@@ -96,8 +97,13 @@ class Event:
             "details": dict(self.details),
         }
 
-    def canonical_bytes(self) -> bytes:
+    @cached_property
+    def _bytes(self) -> bytes:
         return canonical_json(self.to_json())
+
+    def canonical_bytes(self) -> bytes:
+        """Computed once per event: the receipt signs and the log stores the same bytes."""
+        return self._bytes
 
     @classmethod
     def from_bytes(cls, data: bytes) -> Event:

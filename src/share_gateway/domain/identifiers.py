@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from enum import StrEnum
@@ -81,14 +82,7 @@ class Subject:
     @classmethod
     def parse(cls, kind: str, identifier: str, field: str = "subject") -> Subject:
         """Build a subject from untrusted text; violations name ``field``."""
-        try:
-            subject_kind = SubjectKind(kind)
-        except ValueError as error:
-            raise InvalidInput.one(
-                f"{field}.kind", f"must be one of {', '.join(k.value for k in SubjectKind)}"
-            ) from error
-        validate = validate_uscc if subject_kind is SubjectKind.LEGAL_ENTITY else validate_resident_id
-        return cls(subject_kind, validate(identifier.strip(), f"{field}.identifier"))
+        return _parse_subject(kind, identifier, field)
 
     @property
     def region(self) -> str:
@@ -97,3 +91,14 @@ class Subject:
 
     def __str__(self) -> str:
         return f"{self.kind.value}:{self.identifier}"
+
+
+@functools.lru_cache(maxsize=65536)
+def _parse_subject(kind: str, identifier: str, field: str) -> Subject:
+    """Cached: the same subjects are asked about again and again, and check digits cost more than a lookup."""
+    try:
+        subject_kind = SubjectKind(kind)
+    except ValueError as error:
+        raise InvalidInput.one(f"{field}.kind", f"must be one of {', '.join(k.value for k in SubjectKind)}") from error
+    validate = validate_uscc if subject_kind is SubjectKind.LEGAL_ENTITY else validate_resident_id
+    return Subject(subject_kind, validate(identifier.strip(), f"{field}.identifier"))

@@ -197,8 +197,12 @@ class Record:
     catalog_version: int
 
     def is_disclosable(self, today: date) -> bool:
-        """Active and inside its disclosure window (which ends at, and excludes, ``disclose_until``)."""
-        return self.status is RecordStatus.ACTIVE and (self.disclose_until is None or today < self.disclose_until)
+        return is_disclosable(self.status, self.disclose_until, today)
+
+
+def is_disclosable(status: RecordStatus, disclose_until: date | None, today: date) -> bool:
+    """Active and inside its disclosure window (which ends at, and excludes, ``disclose_until``)."""
+    return status is RecordStatus.ACTIVE and (disclose_until is None or today < disclose_until)
 
 
 def _disclosure_window(

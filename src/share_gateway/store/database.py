@@ -2,13 +2,17 @@
 
 SQLite allows one writer: writes go through a one-connection engine that
 starts every transaction with ``BEGIN IMMEDIATE`` (so a reader never has to
-upgrade its lock and deadlock), while reads use a pool of deferred
-connections that WAL lets run beside the writer.
+upgrade its lock and deadlock), while reads use a pool of connections that
+WAL lets run beside the writer. Reads are single statements, each its own
+snapshot, so they need no BEGIN round trip.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
 
@@ -25,18 +29,49 @@ class Database:
     url: str
     writer: Engine
     reader: Engine
+    _local: threading.local = field(default_factory=threading.local, repr=False, compare=False)
 
     @property
     def is_sqlite(self) -> bool:
         return self.writer.dialect.name == "sqlite"
 
+    @property
+    def reads_never_wait(self) -> bool:
+        """SQLite in WAL mode: readers see a snapshot and never wait for the writer."""
+        return self.is_sqlite
+
+    @contextmanager
+    def read_cursor(self) -> Iterator[Any]:
+        """A DBAPI cursor for the hot read: on SQLite a connection per thread kept open, else from the pool."""
+        if self.reads_never_wait:
+            connection = getattr(self._local, "connection", None)
+            if connection is None:
+                connection = self._local.connection = self.reader.raw_connection()
+            cursor = connection.cursor()
+            try:
+                yield cursor
+            finally:
+                cursor.close()
+            return
+        with self.reader.connect() as pooled:
+            cursor = pooled.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+            try:
+                yield cursor
+            finally:
+                cursor.close()
+
     def dispose(self) -> None:
+        connection = getattr(self._local, "connection", None)
+        if connection is not None:
+            connection.close()
+            self._local.connection = None
         self.writer.dispose()
         if self.reader is not self.writer:
             self.reader.dispose()
 
 
-def _sqlite_engine(url: str, begin: str, pool_size: int) -> Engine:
+def _sqlite_engine(url: str, begin: str | None, pool_size: int) -> Engine:
+    """An engine whose transactions start with ``begin``; with None every statement is its own snapshot."""
     engine = create_engine(url, poolclass=QueuePool, pool_size=pool_size, max_overflow=0, pool_timeout=60)
 
     @event.listens_for(engine, "connect")
@@ -49,9 +84,11 @@ def _sqlite_engine(url: str, begin: str, pool_size: int) -> Engine:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
 
-    @event.listens_for(engine, "begin")
-    def start(connection: Any) -> None:
-        connection.exec_driver_sql(begin)
+    if begin is not None:
+
+        @event.listens_for(engine, "begin")
+        def start(connection: Any) -> None:
+            connection.exec_driver_sql(begin)
 
     return engine
 
@@ -62,7 +99,7 @@ def open_database(url: str, pool_size: int = 8) -> Database:
     if parsed.get_backend_name() == "sqlite":
         if parsed.database in (None, "", ":memory:"):
             raise ValueError("use a SQLite file: an in-memory database is not shared between connections")
-        return Database(url, _sqlite_engine(url, "BEGIN IMMEDIATE", 1), _sqlite_engine(url, "BEGIN", pool_size))
+        return Database(url, _sqlite_engine(url, "BEGIN IMMEDIATE", 1), _sqlite_engine(url, None, pool_size))
     if parsed.get_backend_name() != "postgresql":
         raise ValueError(f"unsupported database {parsed.get_backend_name()!r}: use sqlite or postgresql")
     engine = create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
@@ -81,3 +118,54 @@ def migrate(database: Database, revision: str = "head") -> None:
     with database.writer.begin() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A statement compiled once and run on the DBAPI cursor, with SQLAlchemy's own type conversions.
+
+    Only for the inquiry path's two statements (read a subject's records,
+    append events), where SQLAlchemy's per-execution machinery costs several
+    times the query itself. Values still pass through the column types' bind
+    and result processors, so what is stored and read is exactly what the
+    regular repositories store and read.
+    """
+
+    sql: str
+    order: tuple[str, ...] | None
+    defaults: dict[str, Any]
+    binds: dict[str, Any]
+    results: tuple[tuple[int, Any], ...]
+
+    @classmethod
+    def compile(cls, statement: Any, engine: Engine) -> Prepared:
+        dialect = engine.dialect
+        compiled = statement.compile(dialect=dialect)
+        binds = {
+            name: processor
+            for name, parameter in compiled.binds.items()
+            if (processor := parameter.type.dialect_impl(dialect).bind_processor(dialect)) is not None
+        }
+        columns = getattr(statement, "selected_columns", ())
+        processors = (column.type.dialect_impl(dialect).result_processor(dialect, None) for column in columns)
+        results = tuple((index, p) for index, p in enumerate(processors) if p is not None)
+        order = tuple(compiled.positiontup) if compiled.positiontup else None
+        defaults = {name: p.value for name, p in compiled.binds.items() if not p.required}
+        return cls(compiled.string, order, defaults, binds, results)
+
+    def parameters(self, values: dict[str, Any]) -> tuple[Any, ...] | dict[str, Any]:
+        merged = {**self.defaults, **values}
+        for name, processor in self.binds.items():
+            merged[name] = processor(merged[name])
+        return tuple(merged[name] for name in self.order) if self.order is not None else merged
+
+    def rows(self, cursor: Any, values: dict[str, Any]) -> list[list[Any]]:
+        cursor.execute(self.sql, self.parameters(values))
+        rows = [list(row) for row in cursor.fetchall()]
+        for index, processor in self.results:
+            for row in rows:
+                row[index] = processor(row[index])
+        return rows
+
+    def execute_many(self, cursor: Any, values: list[dict[str, Any]]) -> None:
+        cursor.executemany(self.sql, [self.parameters(v) for v in values])

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Row, func, insert, select, update
+from sqlalchemy import Row, bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from share_gateway.catalog import SignedCatalog
@@ -24,12 +24,28 @@ from share_gateway.domain.identifiers import Subject, SubjectKind
 from share_gateway.domain.policy import Grant, GrantRole
 from share_gateway.domain.records import LegalDocument, Record, RecordStatus
 from share_gateway.store import schema
-from share_gateway.store.database import Database
+from share_gateway.store.database import Database, Prepared
 
 
 @dataclass(frozen=True, slots=True)
 class StoredRecord:
     record: Record
+    sealed: SealedRecord
+
+
+@dataclass(frozen=True, slots=True)
+class Disclosable:
+    """What an inquiry needs of a stored record: what to decide on, and the sealed statement to disclose from.
+
+    Lighter than ``StoredRecord`` on purpose: the inquiry path reads it for every
+    record of a subject and needs neither the typed record nor its legal document.
+    """
+
+    record_id: str
+    record_type: str
+    origin_region: str
+    status: RecordStatus
+    disclose_until: date | None
     sealed: SealedRecord
 
 
@@ -66,8 +82,20 @@ def _document(raw: dict[str, str] | None) -> LegalDocument | None:
     )
 
 
+def _seal(statement: bytes, key_id: str, signature: bytes, openings: dict[str, list[str]]) -> SealedRecord:
+    return SealedRecord(
+        Envelope(statement, STATEMENT_TYPE, bytes.fromhex(key_id), signature),
+        {name: FieldOpening(name, value, bytes.fromhex(salt)) for name, (value, salt) in openings.items()},
+    )
+
+
+def _sealed(row: Row[Any]) -> SealedRecord:
+    return _seal(row.statement, row.key_id, row.signature, row.openings)
+
+
 def _stored(row: Row[Any]) -> StoredRecord:
-    openings = {name: FieldOpening(name, value, bytes.fromhex(salt)) for name, (value, salt) in row.openings.items()}
+    sealed = _sealed(row)
+    openings = sealed.openings
     record = Record(
         record_id=row.record_id,
         record_type=row.record_type,
@@ -84,8 +112,7 @@ def _stored(row: Row[Any]) -> StoredRecord:
         submitted_by=row.submitted_by,
         catalog_version=row.catalog_version,
     )
-    envelope = Envelope(row.statement, STATEMENT_TYPE, bytes.fromhex(row.key_id), row.signature)
-    return StoredRecord(record, SealedRecord(envelope, openings))
+    return StoredRecord(record, sealed)
 
 
 def _event_row(event: Event) -> dict[str, Any]:
@@ -101,9 +128,60 @@ def _event_row(event: Event) -> dict[str, Any]:
     }
 
 
+# Statements of the inquiry path, built once: building a statement costs more than running it.
+_FOR_SUBJECT = (
+    select(schema.records)
+    .where(schema.records.c.subject_id == bindparam("id"), schema.records.c.subject_kind == bindparam("kind"))
+    .order_by(schema.records.c.recorded_at, schema.records.c.record_id)
+)
+_DISCLOSABLE = (
+    select(
+        schema.records.c.record_id,
+        schema.records.c.record_type,
+        schema.records.c.origin_region,
+        schema.records.c.status,
+        schema.records.c.disclose_until,
+        schema.records.c.statement,
+        schema.records.c.key_id,
+        schema.records.c.signature,
+        schema.records.c.openings,
+    )
+    .where(
+        schema.records.c.subject_id == bindparam("id"),
+        schema.records.c.subject_kind == bindparam("kind"),
+        schema.records.c.status == RecordStatus.ACTIVE.value,
+    )
+    .order_by(schema.records.c.recorded_at, schema.records.c.record_id)
+)
+_APPEND_EVENT = insert(schema.events).values(
+    {
+        name: bindparam(name)
+        for name in ("event_id", "kind", "occurred_at", "actor", "subject_id", "purpose", "outcome", "body")
+    }
+)
+_INSTITUTION = (
+    select(
+        schema.institutions.c.kind,
+        schema.grants.c.role,
+        schema.grants.c.scope,
+        schema.grants.c.valid_from,
+        schema.grants.c.valid_until,
+    )
+    .select_from(
+        schema.institutions.outerjoin(
+            schema.grants,
+            (schema.grants.c.institution == schema.institutions.c.institution) & schema.grants.c.revoked_at.is_(None),
+        )
+    )
+    .where(schema.institutions.c.institution == bindparam("institution"))
+)
+
+
 class Store:
     def __init__(self, database: Database) -> None:
         self.database = database
+        self._disclosable = Prepared.compile(_DISCLOSABLE, database.reader)
+        self._append_event = Prepared.compile(_APPEND_EVENT, database.writer)
 
     # --- catalogs -------------------------------------------------------
 
@@ -204,17 +282,14 @@ class Store:
 
     def institution(self, institution: str) -> tuple[str | None, tuple[Grant, ...]]:
         """The kind the node registered for an institution (None if unregistered) and its unrevoked grants."""
-        with self.database.reader.begin() as connection:
-            kind = connection.execute(
-                select(schema.institutions.c.kind).where(schema.institutions.c.institution == institution)
-            ).scalar()
-            rows = connection.execute(
-                select(schema.grants).where(
-                    schema.grants.c.institution == institution, schema.grants.c.revoked_at.is_(None)
-                )
-            )
-            grants = tuple(Grant(GrantRole(r.role), r.scope, r.valid_from, r.valid_until) for r in rows)
-        return kind, grants
+        with self.database.reader.connect() as connection:
+            rows = connection.execute(_INSTITUTION, {"institution": institution}).all()
+        if not rows:
+            return None, ()
+        grants = tuple(
+            Grant(GrantRole(r.role), r.scope, r.valid_from, r.valid_until) for r in rows if r.role is not None
+        )
+        return rows[0].kind, grants
 
     # --- records --------------------------------------------------------
 
@@ -263,15 +338,20 @@ class Store:
         return None if row is None else _stored(row)
 
     def for_subject(self, subject: Subject) -> list[StoredRecord]:
-        query = (
-            select(schema.records)
-            .where(
-                schema.records.c.subject_id == subject.identifier, schema.records.c.subject_kind == subject.kind.value
+        with self.database.reader.connect() as connection:
+            rows = connection.execute(_FOR_SUBJECT, {"id": subject.identifier, "kind": subject.kind.value})
+            return [_stored(row) for row in rows]
+
+    def disclosable(self, subject: Subject) -> list[Disclosable]:
+        """The active records of a subject, as the inquiry path needs them."""
+        with self.database.read_cursor() as cursor:
+            rows = self._disclosable.rows(cursor, {"id": subject.identifier, "kind": subject.kind.value})
+        return [
+            Disclosable(
+                record_id, kind, origin, RecordStatus(status), until, _seal(statement, key_id, signature, openings)
             )
-            .order_by(schema.records.c.recorded_at, schema.records.c.record_id)
-        )
-        with self.database.reader.begin() as connection:
-            return [_stored(row) for row in connection.execute(query)]
+            for record_id, kind, origin, status, until, statement, key_id, signature, openings in rows
+        ]
 
     def change_status(self, changed: Record, reason: str, event: Event) -> None:
         """Write a status change if nobody changed the record meanwhile (optimistic, by version)."""
@@ -295,7 +375,11 @@ class Store:
         if not events:
             return
         with self.database.writer.begin() as connection:
-            connection.execute(insert(schema.events), [_event_row(e) for e in events])
+            cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+            try:
+                self._append_event.execute_many(cursor, [_event_row(e) for e in events])
+            finally:
+                cursor.close()
 
     def events(self, after: int = 0, limit: int = 1000) -> list[tuple[int, bytes]]:
         query = select(schema.events.c.seq, schema.events.c.body).where(schema.events.c.seq > after)

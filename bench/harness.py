@@ -1,0 +1,98 @@
+"""What every benchmark shares: servers in child processes, a closed-loop load generator, statistics.
+
+Servers run in their own process so the load generator (this process) and
+the server do not share one interpreter lock; a benchmark and its baseline
+always run in the same invocation, one after the other, and the ratio is
+what to read, because these machines are noisy.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import statistics
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
+from typing import Any
+
+Call = Callable[[int], Awaitable[Any]]
+
+
+@dataclass(frozen=True)
+class Result:
+    name: str
+    calls: int
+    seconds: float
+    latencies_ms: list[float]
+
+    @property
+    def qps(self) -> float:
+        return self.calls / self.seconds
+
+    def percentile(self, p: float) -> float:
+        ordered = sorted(self.latencies_ms)
+        return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))]
+
+    def line(self) -> str:
+        return (
+            f"{self.name:<28} {self.qps:>9.0f} QPS   p50 {self.percentile(50):6.2f} ms   "
+            f"p99 {self.percentile(99):6.2f} ms   ({self.calls} calls)"
+        )
+
+
+async def closed_loop(name: str, call: Call, concurrency: int, seconds: float, warmup: float = 1.0) -> Result:
+    """``concurrency`` workers call back to back for ``seconds`` after ``warmup``; every error is fatal."""
+    latencies: list[float] = []
+    measuring = False
+    stop_at = time.monotonic() + warmup + seconds
+
+    async def worker(index: int) -> None:
+        n = index
+        while time.monotonic() < stop_at:
+            started = time.perf_counter()
+            await call(n)
+            if measuring:
+                latencies.append((time.perf_counter() - started) * 1000)
+            n += concurrency
+
+    tasks = [asyncio.create_task(worker(i)) for i in range(concurrency)]
+    await asyncio.sleep(warmup)
+    measuring = True
+    began = time.monotonic()
+    await asyncio.gather(*tasks)
+    return Result(name, len(latencies), time.monotonic() - began, latencies)
+
+
+def spawn(target: Callable[[Connection, Any], None], argument: Any) -> tuple[BaseProcess, int]:
+    """Start ``target(pipe, argument)`` in a fresh process; it sends its port once serving."""
+    context = multiprocessing.get_context("spawn")
+    parent, child = context.Pipe()
+    process = context.Process(target=target, args=(child, argument), daemon=True)
+    process.start()
+    if not parent.poll(120):
+        process.kill()
+        raise RuntimeError("the server did not start within 120 s")
+    port = parent.recv()
+    if isinstance(port, BaseException):
+        raise port
+    return process, int(port)
+
+
+def stop(process: BaseProcess) -> None:
+    process.terminate()
+    process.join(10)
+
+
+def ratio_line(measured: Result, baseline: Result) -> str:
+    return (
+        f"ratio {measured.name} / {baseline.name}: QPS {measured.qps / baseline.qps:.2f}x, "
+        f"p50 {measured.percentile(50) / baseline.percentile(50):.2f}x, "
+        f"p99 {measured.percentile(99) / baseline.percentile(99):.2f}x"
+    )
+
+
+def median_ratio(pairs: list[tuple[Result, Result]]) -> float:
+    return statistics.median(m.qps / b.qps for m, b in pairs)

@@ -1,0 +1,154 @@
+"""Full-path inquiry against a bare echo server with the same mTLS, in one run.
+
+The full path is everything a real inquiry does: mTLS, identify the caller
+from its certificate, load its grants, authorise the purpose, decide per
+record type, read the subject's records, filter fields, sign the receipt,
+and commit the event before replying. The baseline is a ``grpc.aio`` server
+that echoes the same request bytes over the same mTLS. Goal: full path at
+least 0.5 x the echo QPS.
+
+    python -m bench.inquiry_path [--records 10000] [--seconds 8] [--concurrency 32] [--rounds 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import tempfile
+from datetime import UTC, datetime, timedelta
+from multiprocessing.connection import Connection
+from pathlib import Path
+
+import grpc
+
+from bench.harness import Result, closed_loop, median_ratio, ratio_line, spawn, stop
+from share_gateway.client import credentials, open_channel
+from share_gateway.config import NodeConfig
+from share_gateway.devkit import Layout, create_federation
+from share_gateway.domain.policy import Grant, GrantRole
+from share_gateway.domain.principals import Identity, IdentityKind
+from share_gateway.node import prepare_gateway, start_node
+from share_gateway.synthetic import Population
+from share_gateway.v1 import common_pb2, inquiry_pb2, inquiry_pb2_grpc
+
+REGION = "110000"
+BANK = Identity(IdentityKind.INSTITUTION, "91110000MA0000001L")
+AGENCY = Identity(IdentityKind.INSTITUTION, "11110000MB00000048")
+ECHO_METHOD = "/bench.Echo/Echo"
+
+
+async def _seed(config: NodeConfig, records: int) -> list[common_pb2.Subject]:
+    """Record ``records`` synthetic records through the gateway (events included); return their subjects."""
+    database, gateway = prepare_gateway(config)
+    now = datetime.now(UTC)
+    store = gateway.store
+    store.register_institution(BANK.identifier, "bank", "bench bank", now)
+    store.add_grant(BANK.identifier, Grant(GrantRole.INQUIRE, "loan_underwriting", now - timedelta(days=1)), now)
+    store.register_institution(AGENCY.identifier, "public_agency", "bench agency", now)
+    population = Population(seed=1, today=now.date())
+    for record_type in [*population.record_types_for(population.company(REGION).kind), "loan_default"]:
+        store.add_grant(AGENCY.identifier, Grant(GrantRole.SUBMIT, record_type, now - timedelta(days=1)), now)
+    agency = await gateway.principal(AGENCY)
+    subjects = population.subjects(max(1, records // 5), regions=[REGION])
+    drafts = population.drafts(subjects, per_subject=5)[:records]
+    for index, draft in enumerate(drafts):
+        await gateway.submit_record(agency, f"bench-{index}", draft)
+    await gateway.close()
+    database.dispose()
+    kinds = {"legal_entity": common_pb2.SUBJECT_KIND_LEGAL_ENTITY, "individual": common_pb2.SUBJECT_KIND_INDIVIDUAL}
+    return [common_pb2.Subject(kind=kinds[s.kind.value], identifier=s.identifier) for s in subjects]
+
+
+def serve_node(pipe: Connection, config_path: str) -> None:
+    async def main() -> None:
+        node = await start_node(NodeConfig.load(Path(config_path)))
+        pipe.send(node.port)
+        await asyncio.Event().wait()
+
+    asyncio.run(main())
+
+
+def serve_echo(pipe: Connection, config_path: str) -> None:
+    config = NodeConfig.load(Path(config_path))
+
+    async def main() -> None:
+        server = grpc.aio.server(options=[("grpc.so_reuseport", 0)])
+        handler: grpc.RpcMethodHandler[bytes, bytes] = grpc.unary_unary_rpc_method_handler(_echo)
+        server.add_generic_rpc_handlers([grpc.method_handlers_generic_handler("bench.Echo", {"Echo": handler})])
+        port = server.add_secure_port(
+            "127.0.0.1:0",
+            grpc.ssl_server_credentials(
+                [(config.tls_key.read_bytes(), config.tls_certificate.read_bytes())],
+                root_certificates=config.ca_certificate.read_bytes(),
+                require_client_auth=True,
+            ),
+        )
+        await server.start()
+        pipe.send(port)
+        await server.wait_for_termination()
+
+    asyncio.run(main())
+
+
+async def _echo(request: bytes, context: grpc.aio.ServicerContext[bytes, bytes]) -> bytes:
+    return request
+
+
+async def _measure(
+    layout: Layout, port: int, subjects: list[common_pb2.Subject], echo: bool, seconds: float, concurrency: int
+) -> Result:
+    files = layout.client("bank")
+    rng = random.Random(7)
+    requests = [
+        inquiry_pb2.InquireRequest(subject=rng.choice(subjects), purpose="loan_underwriting", consent_reference="A-1")
+        for _ in range(1024)
+    ]
+    async with open_channel(f"localhost:{port}", credentials(files.certificate, files.key, files.ca)) as channel:
+        if echo:
+            method: grpc.aio.UnaryUnaryMultiCallable[bytes, bytes] = channel.unary_unary(ECHO_METHOD)
+            payloads = [r.SerializeToString() for r in requests]
+
+            async def call(n: int) -> object:
+                return await method(payloads[n % len(payloads)], timeout=10)
+
+            return await closed_loop("echo (bare grpc.aio, mTLS)", call, concurrency, seconds)
+        stub = inquiry_pb2_grpc.InquiryServiceStub(channel)
+
+        async def inquire(n: int) -> object:
+            return await stub.Inquire(requests[n % len(requests)], timeout=10)
+
+        return await closed_loop("full inquiry path", inquire, concurrency, seconds)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--records", type=int, default=10_000)
+    parser.add_argument("--seconds", type=float, default=8.0)
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--rounds", type=int, default=2)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="sgw-bench-") as directory:
+        layout = create_federation(Path(directory), [REGION], {"bank": BANK, "agency": AGENCY}, datetime.now(UTC))
+        config_path = str(layout.node_config(REGION))
+        print(f"seeding {args.records} records on SQLite ...", flush=True)
+        subjects = asyncio.run(_seed(NodeConfig.load(Path(config_path)), args.records))
+        pairs: list[tuple[Result, Result]] = []
+        for round_number in range(1, args.rounds + 1):
+            results = {}
+            for echo, target in ((True, serve_echo), (False, serve_node)):
+                process, port = spawn(target, config_path)
+                try:
+                    results[echo] = asyncio.run(_measure(layout, port, subjects, echo, args.seconds, args.concurrency))
+                finally:
+                    stop(process)
+            print(f"round {round_number}:")
+            print("  " + results[True].line())
+            print("  " + results[False].line())
+            print("  " + ratio_line(results[False], results[True]))
+            pairs.append((results[False], results[True]))
+        print(f"median QPS ratio full/echo over {len(pairs)} rounds: {median_ratio(pairs):.2f} (goal >= 0.50)")
+
+
+if __name__ == "__main__":
+    main()
