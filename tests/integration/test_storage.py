@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import sqlite3
 import uuid
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
@@ -25,7 +26,7 @@ from share_gateway.domain.policy import Grant, GrantRole
 from share_gateway.domain.records import RecordStatus, admit_record, change_status
 from share_gateway.gateway.group_commit import GroupCommit
 from share_gateway.node import start_node
-from share_gateway.store.database import migrate, open_database
+from share_gateway.store.database import WriterBusy, migrate, open_database
 from share_gateway.store.repository import Store
 from share_gateway.store.schema import metadata
 from share_gateway.synthetic import Population
@@ -176,3 +177,38 @@ async def test_a_node_runs_on_postgresql(fresh_postgres: str, node_config: NodeC
         assert node.gateway.store.count("events") == 2
     finally:
         await node.stop(grace=0)
+
+
+def test_sqlite_appends_now_when_the_lock_is_free_and_says_so_when_it_is_not(tmp_path: Path) -> None:
+    database = open_database(f"sqlite:///{tmp_path / 'now.db'}")
+    migrate(database)
+    store = Store(database)
+    try:
+        assert database.can_write_now
+        store.append_events_now([event()])
+        assert store.count("events") == 1
+        blocker = sqlite3.connect(tmp_path / "now.db", isolation_level=None)
+        blocker.execute("BEGIN IMMEDIATE")
+        try:
+            with pytest.raises(WriterBusy):
+                store.append_events_now([event()])
+        finally:
+            blocker.execute("ROLLBACK")
+            blocker.close()
+        assert store.count("events") == 1, "a refused append writes nothing"
+        database.checkpoint()
+        store.append_events_now([event()])
+        assert store.count("events") == 2
+    finally:
+        database.dispose()
+
+
+@pytest.mark.postgres
+def test_postgresql_never_writes_without_waiting(fresh_postgres: str) -> None:
+    database = open_database(fresh_postgres)
+    try:
+        assert not database.can_write_now
+        with pytest.raises(WriterBusy):
+            database.write_now(lambda cursor: None)
+    finally:
+        database.dispose()

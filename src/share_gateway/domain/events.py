@@ -49,7 +49,7 @@ def format_instant(at: datetime) -> str:
     """RFC 3339 UTC with microseconds: one text per instant."""
     if at.tzinfo is None:
         raise ValueError("instants must be timezone-aware")
-    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return at.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 def parse_instant(text: str) -> datetime:

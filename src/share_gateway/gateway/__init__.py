@@ -8,6 +8,7 @@ nothing of gRPC: servicers convert and delegate here.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -34,12 +35,16 @@ from share_gateway.domain.records import (
     is_disclosable,
 )
 from share_gateway.gateway.group_commit import GroupCommit
+from share_gateway.store.database import WriterBusy
 from share_gateway.store.repository import Store, StoredRecord
 
+log = logging.getLogger(__name__)
 P = ParamSpec("P")
 R = TypeVar("R")
 Clock = Callable[[], datetime]
 MAX_REQUEST_ID = 100
+# SQLite's own default is a checkpoint every 1000 pages; a batch of events is a few pages.
+CHECKPOINT_EVERY_COMMITS = 300
 MAX_REASON = 1000
 # Kinds given to callers the node has not registered: they may use purposes open to anyone.
 DEFAULT_KINDS = {IdentityKind.INSTITUTION: "legal_entity", IdentityKind.PERSON: "individual", IdentityKind.NODE: "node"}
@@ -85,6 +90,8 @@ class Gateway:
     def __post_init__(self) -> None:
         self.policy = Policy(self.catalog.catalog)
         self.log = GroupCommit(self._write_events)
+        self._commits_since_checkpoint = 0
+        self._checkpoint: asyncio.Future[None] | None = None
         self._principals: dict[Identity, _CachedPrincipal] = {}
 
     async def run(self, function: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
@@ -103,10 +110,36 @@ class Gateway:
         return await self.run(function, *args, **kwargs)
 
     async def _write_events(self, events: Sequence[Event]) -> None:
-        await self.run(self.store.append_events, events)
+        """Commit on the loop when SQLite's lock is free (no thread handoff), else from a thread that waits.
+
+        Handing each small batch to a thread cost more interpreter-lock traffic
+        than the commit itself; a free lock means the commit never blocks the loop
+        on another writer. Checkpoints, the only slow part, run from a thread.
+        """
+        if not self.store.database.can_write_now:
+            await self.run(self.store.append_events, events)
+            return
+        try:
+            self.store.append_events_now(events)
+        except WriterBusy:
+            await self.run(self.store.append_events, events)
+            return
+        self._commits_since_checkpoint += 1
+        if self._commits_since_checkpoint >= CHECKPOINT_EVERY_COMMITS:
+            self._commits_since_checkpoint = 0
+            self._checkpoint = asyncio.ensure_future(self.run(self._checkpoint_quietly))
+
+    def _checkpoint_quietly(self) -> None:
+        """A failed checkpoint loses nothing (the log stays in the WAL); the next one retries."""
+        try:
+            self.store.database.checkpoint()
+        except Exception:
+            log.warning("SQLite checkpoint failed; retrying later", exc_info=True)
 
     async def close(self) -> None:
         await self.log.drain()
+        if self._checkpoint is not None:
+            await self._checkpoint
         self.executor.shutdown(wait=True)
 
     # --- who is calling -----------------------------------------------------

@@ -5,12 +5,19 @@ starts every transaction with ``BEGIN IMMEDIATE`` (so a reader never has to
 upgrade its lock and deadlock), while reads use a pool of connections that
 WAL lets run beside the writer. Reads are single statements, each its own
 snapshot, so they need no BEGIN round trip.
+
+For the log's appends SQLite also offers ``write_now``: a write on the
+calling thread that never waits for the lock (busy timeout zero) and leaves
+checkpoints to ``checkpoint``, so an event loop can commit without handing
+work to a thread, and falls back to one only when another writer holds the
+lock.
 """
 
 from __future__ import annotations
 
+import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from importlib import resources
@@ -24,11 +31,16 @@ from sqlalchemy.pool import QueuePool
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 
 
+class WriterBusy(Exception):
+    """Another connection holds the write lock right now: write from a thread that may wait."""
+
+
 @dataclass(frozen=True)
 class Database:
     url: str
     writer: Engine
     reader: Engine
+    nowait: Engine | None = None
     _local: threading.local = field(default_factory=threading.local, repr=False, compare=False)
 
     @property
@@ -44,10 +56,7 @@ class Database:
     def read_cursor(self) -> Iterator[Any]:
         """A DBAPI cursor for the hot read: on SQLite a connection per thread kept open, else from the pool."""
         if self.reads_never_wait:
-            connection = getattr(self._local, "connection", None)
-            if connection is None:
-                connection = self._local.connection = self.reader.raw_connection()
-            cursor = connection.cursor()
+            cursor = self._kept("connection", self.reader).cursor()
             try:
                 yield cursor
             finally:
@@ -60,17 +69,60 @@ class Database:
             finally:
                 cursor.close()
 
+    @property
+    def can_write_now(self) -> bool:
+        return self.nowait is not None
+
+    def _kept(self, name: str, engine: Engine) -> Any:
+        """A raw connection of ``engine`` kept open for this thread."""
+        connection = getattr(self._local, name, None)
+        if connection is None:
+            connection = engine.raw_connection()
+            setattr(self._local, name, connection)
+        return connection
+
+    def write_now(self, work: Callable[[Any], None]) -> None:
+        """Run ``work(cursor)`` in a write transaction on this thread, or raise ``WriterBusy`` at once."""
+        if self.nowait is None:
+            raise WriterBusy("only SQLite writes without waiting")
+        cursor = self._kept("nowait_connection", self.nowait).cursor()
+        try:
+            try:
+                cursor.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError as error:
+                raise WriterBusy(str(error)) from error
+            try:
+                work(cursor)
+                cursor.execute("COMMIT")
+            except BaseException:
+                cursor.execute("ROLLBACK")
+                raise
+        finally:
+            cursor.close()
+
+    def checkpoint(self) -> None:
+        """Move the SQLite write-ahead log into the database without blocking anyone (PASSIVE)."""
+        if self.is_sqlite:
+            connection = self.writer.raw_connection()  # outside any transaction: a checkpoint cannot run inside one
+            try:
+                connection.cursor().execute("PRAGMA wal_checkpoint(PASSIVE)")
+            finally:
+                connection.close()
+
     def dispose(self) -> None:
-        connection = getattr(self._local, "connection", None)
-        if connection is not None:
-            connection.close()
-            self._local.connection = None
-        self.writer.dispose()
-        if self.reader is not self.writer:
-            self.reader.dispose()
+        for name in ("connection", "nowait_connection"):
+            connection = getattr(self._local, name, None)
+            if connection is not None:
+                connection.close()
+                setattr(self._local, name, None)
+        for engine in {self.writer, self.reader, self.nowait} - {None}:
+            assert engine is not None
+            engine.dispose()
 
 
-def _sqlite_engine(url: str, begin: str | None, pool_size: int) -> Engine:
+def _sqlite_engine(
+    url: str, begin: str | None, pool_size: int, busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS, checkpoints: bool = True
+) -> Engine:
     """An engine whose transactions start with ``begin``; with None every statement is its own snapshot."""
     engine = create_engine(url, poolclass=QueuePool, pool_size=pool_size, max_overflow=0, pool_timeout=60)
 
@@ -80,8 +132,10 @@ def _sqlite_engine(url: str, begin: str | None, pool_size: int) -> Engine:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute(f"PRAGMA busy_timeout={busy_timeout_ms}")
         cursor.execute("PRAGMA foreign_keys=ON")
+        if not checkpoints:
+            cursor.execute("PRAGMA wal_autocheckpoint=0")
         cursor.close()
 
     if begin is not None:
@@ -99,7 +153,12 @@ def open_database(url: str, pool_size: int = 8) -> Database:
     if parsed.get_backend_name() == "sqlite":
         if parsed.database in (None, "", ":memory:"):
             raise ValueError("use a SQLite file: an in-memory database is not shared between connections")
-        return Database(url, _sqlite_engine(url, "BEGIN IMMEDIATE", 1), _sqlite_engine(url, None, pool_size))
+        return Database(
+            url,
+            writer=_sqlite_engine(url, "BEGIN IMMEDIATE", 1),
+            reader=_sqlite_engine(url, None, pool_size),
+            nowait=_sqlite_engine(url, None, 1, busy_timeout_ms=0, checkpoints=False),
+        )
     if parsed.get_backend_name() != "postgresql":
         raise ValueError(f"unsupported database {parsed.get_backend_name()!r}: use sqlite or postgresql")
     engine = create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)

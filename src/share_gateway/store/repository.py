@@ -371,7 +371,7 @@ class Store:
     # --- events ---------------------------------------------------------
 
     def append_events(self, events: Sequence[Event]) -> None:
-        """Append events in one transaction (the group commit of the inquiry path)."""
+        """Append events in one transaction (the group commit of the inquiry path), waiting for the lock."""
         if not events:
             return
         with self.database.writer.begin() as connection:
@@ -380,6 +380,11 @@ class Store:
                 self._append_event.execute_many(cursor, [_event_row(e) for e in events])
             finally:
                 cursor.close()
+
+    def append_events_now(self, events: Sequence[Event]) -> None:
+        """The same append on the calling thread, or ``WriterBusy`` at once if the lock is taken."""
+        rows = [_event_row(e) for e in events]
+        self.database.write_now(lambda cursor: self._append_event.execute_many(cursor, rows))
 
     def events(self, after: int = 0, limit: int = 1000) -> list[tuple[int, bytes]]:
         query = select(schema.events.c.seq, schema.events.c.body).where(schema.events.c.seq > after)

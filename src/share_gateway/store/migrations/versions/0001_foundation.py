@@ -90,10 +90,7 @@ def upgrade() -> None:
         sa.Column("outcome", sa.String(16), nullable=False),
         sa.Column("body", sa.LargeBinary(), nullable=False),
         sa.PrimaryKeyConstraint("seq", name="pk_events"),
-        sa.UniqueConstraint("event_id", name="uq_events_event_id"),
     )
-    op.create_index("ix_events_actor_occurred_at", "events", ["actor", "occurred_at"])
-    op.create_index("ix_events_subject_id_occurred_at", "events", ["subject_id", "occurred_at"])
 
 
 def downgrade() -> None:
