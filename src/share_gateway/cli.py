@@ -24,8 +24,8 @@ from share_gateway.config import NodeConfig, node_key_name
 from share_gateway.crypto.errors import VerificationError
 from share_gateway.crypto.keys import KeyRing, SigningKey, VerifyingKey
 from share_gateway.devkit import Layout, add_client, add_node, init_authority, sign_sample_catalog
-from share_gateway.domain.errors import CatalogInvalid, DomainError
-from share_gateway.domain.policy import Grant, GrantRole
+from share_gateway.domain.errors import CatalogInvalid, DomainError, InvalidInput
+from share_gateway.domain.policy import Grant, GrantRole, check_registration
 from share_gateway.domain.principals import Identity
 from share_gateway.store.database import migrate, open_database
 from share_gateway.store.repository import Store
@@ -179,10 +179,16 @@ def _store(config_path: Path) -> Store:
 
 
 def cmd_grant_add(args: argparse.Namespace) -> None:
+    config = NodeConfig.load(args.config)
+    catalog = open_catalog(config.catalog.read_bytes(), _authority_ring(config.authority_key)).catalog
     store = _store(args.config)
     now = datetime.now(UTC)
     until = datetime.combine(args.until, datetime.min.time(), UTC) if args.until else None
     scopes = [(GrantRole.INQUIRE, p) for p in args.inquire] + [(GrantRole.SUBMIT, t) for t in args.submit]
+    try:
+        check_registration(catalog, args.institution, args.kind, [Grant(r, s, now, until) for r, s in scopes])
+    except InvalidInput as error:
+        raise CommandError(f"refused: {error}") from error
     if args.kind:
         store.register_institution(args.institution, args.kind, args.name or args.institution, now)
         print(f"institution {args.institution} registered as {args.kind}")

@@ -26,6 +26,7 @@ from share_gateway.domain.policy import (
     GrantRole,
     Policy,
     Principal,
+    check_registration,
     unique_citations,
 )
 
@@ -385,3 +386,17 @@ def test_submission_of_an_unknown_type_is_invalid_input_naming_record_type() -> 
     with pytest.raises(InvalidInput) as error:
         POLICY.authorise_submission(REGULATOR, "bankruptcy", NOW)
     assert [v.field for v in error.value.violations] == ["record_type"]
+
+
+def test_a_registration_names_only_what_the_catalog_knows() -> None:
+    catalog = CATALOG
+    grants = [
+        Grant(GrantRole.INQUIRE, "loan_underwriting", NOW),
+        Grant(GrantRole.INQUIRE, "marketing", NOW),
+        Grant(GrantRole.SUBMIT, "gossip", NOW),
+        Grant(GrantRole.SUBMIT, "loan_default", NOW, NOW),
+    ]
+    with pytest.raises(InvalidInput) as refused:
+        check_registration(catalog, "91110000MA0000001X", "casino", grants)
+    assert [v.field for v in refused.value.violations] == ["institution", "kind", "inquire", "submit", "valid_until"]
+    check_registration(catalog, "91110000MA0000001L", "bank", grants[:1])

@@ -15,8 +15,8 @@ from datetime import datetime
 from enum import StrEnum
 
 from share_gateway.domain.catalog import Catalog, DisclosureScope, Purpose
-from share_gateway.domain.errors import Citation, InvalidInput, Refused
-from share_gateway.domain.identifiers import Subject
+from share_gateway.domain.errors import Citation, FieldViolation, InvalidInput, Refused
+from share_gateway.domain.identifiers import Subject, validate_uscc
 
 MAX_CONSENT_REFERENCE = 200
 
@@ -162,6 +162,26 @@ class Policy:
         if not agency.holds(GrantRole.SUBMIT, record_type, now):
             raise Refused(Denial.RECORD_TYPE_NOT_GRANTED, f"no current grant to submit {record_type}", [citation])
         return citation
+
+
+def check_registration(catalog: Catalog, institution: str, kind: str | None, grants: Iterable[Grant]) -> None:
+    """Refuse what the catalog does not know: a registration is checked before it is stored."""
+    violations: list[FieldViolation] = []
+    try:
+        validate_uscc(institution, "institution")
+    except InvalidInput as error:
+        violations.extend(error.violations)
+    if kind is not None and kind not in catalog.requester_kinds:
+        violations.append(FieldViolation("kind", f"{kind!r} is not a requester kind of catalog {catalog.version}"))
+    known = {GrantRole.INQUIRE: (catalog.purposes, "purpose"), GrantRole.SUBMIT: (catalog.record_types, "record type")}
+    for grant in grants:
+        names, what = known[grant.role]
+        if grant.scope not in names:
+            violations.append(FieldViolation(grant.role.value, f"{grant.scope!r} is not a {what} of the catalog"))
+        if grant.valid_until is not None and grant.valid_until <= grant.valid_from:
+            violations.append(FieldViolation("valid_until", "a grant must end after it starts"))
+    if violations:
+        raise InvalidInput(violations)
 
 
 def unique_citations(citations: Iterable[Citation]) -> tuple[Citation, ...]:
