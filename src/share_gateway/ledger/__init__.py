@@ -1,0 +1,1 @@
+"""The verifiable log: RFC 9162 Merkle tree, proofs, checkpoints. Pure: storage feeds it node hashes."""
