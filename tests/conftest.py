@@ -17,7 +17,6 @@ from share_gateway.config import NodeConfig
 from share_gateway.devkit import Layout, create_federation
 from share_gateway.domain.policy import Grant
 from share_gateway.node import Node, start_node
-from share_gateway.store.database import open_database
 from share_gateway.store.repository import Store
 from tests.support import CALLERS, REGION
 
@@ -81,10 +80,6 @@ async def connect(node: Node, federation: Layout) -> AsyncIterator[ChannelFactor
         await channel.close()
 
 
-def count_rows(node: Node, table: str) -> int:
-    return node.gateway.store.count(table)
-
-
 @pytest.fixture(scope="session")
 def postgres_url() -> str:
     """The real PostgreSQL server; skipped only when none is reachable and CI is unset."""
@@ -115,7 +110,3 @@ def fresh_postgres(postgres_url: str) -> Iterator[str]:
         with admin.begin() as connection:
             connection.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
         admin.dispose()
-
-
-def open_store(url: str) -> Store:
-    return Store(open_database(url))

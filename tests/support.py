@@ -18,6 +18,7 @@ COMPANY = "91110105MA01ABCD00"
 OTHER_COMPANY = "91310000MA00000025"
 PERSON = "110105198001011238"
 OTHER_PERSON = "310104199003074561"
+TWIN = "11010519800101122X"
 
 # Callers of the test federation: (identity, kind registered by the node, grants as (role, scope)).
 CALLERS: dict[str, tuple[Identity, str | None, tuple[tuple[GrantRole, str], ...]]] = {
@@ -58,6 +59,19 @@ CALLERS: dict[str, tuple[Identity, str | None, tuple[tuple[GrantRole, str], ...]
         ((GrantRole.SUBMIT, "dishonest_judgment_debtor"),),
     ),
     "bank_without_grant": (Identity(IdentityKind.INSTITUTION, "91110000MA00000064"), "bank", ()),
+    # Another agency holding the same grant as the regulator: it must not touch the regulator's records.
+    "regulator_branch": (
+        Identity(IdentityKind.INSTITUTION, "11110000MB0000007H"),
+        "public_agency",
+        ((GrantRole.SUBMIT, "administrative_penalty"),),
+    ),
+    # One string valid both as a USCC and as a resident ID: a bank and, unrelated, a person.
+    "twin_bank": (
+        Identity(IdentityKind.INSTITUTION, TWIN),
+        "bank",
+        ((GrantRole.INQUIRE, "loan_underwriting"),),
+    ),
+    "twin_person": (Identity(IdentityKind.PERSON, TWIN), None, ()),
     "person": (Identity(IdentityKind.PERSON, PERSON), None, ()),
 }
 

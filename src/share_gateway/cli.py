@@ -129,10 +129,11 @@ def cmd_catalog_verify(args: argparse.Namespace) -> None:
 
 def cmd_catalog_show(args: argparse.Namespace) -> None:
     if args.node:
-        response = asyncio.run(_get_catalog(args))
-        document = response.signed_document
-    else:
+        document = asyncio.run(_get_catalog(args)).signed_document
+    elif args.document:
         document = args.document.read_bytes()
+    else:
+        raise CommandError("give a signed catalog file or --node")
     catalog = open_catalog(document, _authority_ring(args.authority)).catalog
     print(f"catalog version {catalog.version} — {catalog.authority}\n")
     print(

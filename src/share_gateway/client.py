@@ -12,7 +12,7 @@ from pathlib import Path
 
 import grpc
 
-from share_gateway.api.convert import SUBJECT_KINDS, disclosure_from_wire, envelope_from_wire
+from share_gateway.api.convert import SUBJECT_KINDS, disclosure_from_wire, envelope_from_wire, value_to_wire
 from share_gateway.crypto.disclosure import VerifiedDisclosure, verify_disclosure
 from share_gateway.crypto.keys import KeyRing
 from share_gateway.domain.catalog import FieldType
@@ -66,15 +66,12 @@ def subject_from_text(text: str) -> common_pb2.Subject:
 
 
 def typed_value(field_type: str | None, raw: str) -> common_pb2.FieldValue:
-    """A command-line value as the wire type the catalog gives its field (text when unknown)."""
-    if field_type == FieldType.INTEGER:
-        return common_pb2.FieldValue(integer=int(raw))
-    if field_type == FieldType.BOOLEAN:
+    """A command-line value as the wire type the catalog gives its field (text when the catalog has none)."""
+    if field_type is None:
+        return common_pb2.FieldValue(text=raw)
+    kind = FieldType(field_type)
+    if kind is FieldType.BOOLEAN:
         if raw.lower() not in {"true", "false"}:
             raise ValueError(f"{raw!r} is not true or false")
-        return common_pb2.FieldValue(boolean=raw.lower() == "true")
-    if field_type == FieldType.MONEY:
-        return common_pb2.FieldValue(money=raw)
-    if field_type == FieldType.DATE:
-        return common_pb2.FieldValue(date=raw)
-    return common_pb2.FieldValue(text=raw)
+        raw = raw.lower()
+    return value_to_wire(kind, raw)

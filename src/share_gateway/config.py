@@ -26,6 +26,7 @@ class NodeConfig:
     public_plaintext: bool = False
     max_message_bytes: int = 1 << 20
     principal_ttl_seconds: float = 2.0
+    sqlite_synchronous: str = "FULL"
 
     @property
     def key_name(self) -> str:
@@ -57,6 +58,7 @@ class NodeConfig:
             catalog=file(raw["catalog"]),
             max_message_bytes=int(raw.get("max_message_bytes", 1 << 20)),
             principal_ttl_seconds=float(raw.get("principal_ttl_seconds", 2.0)),
+            sqlite_synchronous=str(raw.get("sqlite_synchronous", "FULL")).upper(),
         )
 
 

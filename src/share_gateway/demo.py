@@ -22,17 +22,18 @@ from pathlib import Path
 import grpc
 from stdnum.cn import uscc
 
-from share_gateway.api.convert import draft_to_wire
+from share_gateway.api.convert import draft_to_wire, subject_to_wire
 from share_gateway.client import credentials, open_channel
 from share_gateway.config import NodeConfig
 from share_gateway.crypto.keys import KeyRing
 from share_gateway.devkit import Layout, create_federation
+from share_gateway.domain.identifiers import Subject
 from share_gateway.domain.policy import Grant, GrantRole
 from share_gateway.domain.principals import Identity, IdentityKind
 from share_gateway.node import Node, start_node
 from share_gateway.synthetic import Population, SyntheticCompany, SyntheticPerson
 from share_gateway.tables import render_table
-from share_gateway.v1 import common_pb2, inquiry_pb2, inquiry_pb2_grpc, registry_pb2_grpc
+from share_gateway.v1 import inquiry_pb2, inquiry_pb2_grpc, registry_pb2_grpc
 from share_gateway.views import answer_view, record_view, rpc_error_view
 
 REGIONS = {"110000": "Beijing", "310000": "Shanghai", "440000": "Guangdong"}
@@ -132,15 +133,15 @@ async def _seed(demo: Demo, population: Population, records_per_region: int) -> 
             for role, scope in member.grants:
                 store.add_grant(member.identity.identifier, Grant(role, scope, now - timedelta(days=1)), now)
     for region, node in demo.nodes.items():
-        agency = await node.gateway.principal(demo.members[f"agency-{region}"].identity)
+        agency = await node.gateway.runtime.principal(demo.members[f"agency-{region}"].identity)
         subjects = population.subjects(max(1, records_per_region // 4), regions=[region])
         drafts = population.drafts(subjects, per_subject=4)[:records_per_region]
         for index, draft in enumerate(drafts):
-            await node.gateway.submit_record(agency, f"seed-{index}", draft)
+            await node.gateway.registry.submit(agency, f"seed-{index}", draft)
 
 
 async def _scenario(demo: Demo, company: SyntheticCompany, person: SyntheticPerson, population: Population) -> None:
-    subject = common_pb2.Subject(kind=common_pb2.SUBJECT_KIND_LEGAL_ENTITY, identifier=company.uscc)
+    subject = subject_to_wire(Subject(company.kind, company.identifier))
 
     _heading("1. A Beijing agency records an administrative penalty on a legally effective document")
     penalty = population.record_draft(company, "administrative_penalty")
@@ -188,7 +189,7 @@ async def _scenario(demo: Demo, company: SyntheticCompany, person: SyntheticPers
         _heading(f"5. {person.name} reads their own records (self inquiry)")
         answer = await inquiry_pb2_grpc.InquiryServiceStub(channel).Inquire(
             inquiry_pb2.InquireRequest(
-                subject=common_pb2.Subject(kind=common_pb2.SUBJECT_KIND_INDIVIDUAL, identifier=person.resident_id),
+                subject=subject_to_wire(Subject(person.kind, person.identifier)),
                 purpose="self_inquiry",
             ),
             timeout=10,
@@ -264,8 +265,8 @@ async def _run(
         _heading(f"Recording {records_per_region} synthetic records in each region")
         await _seed(demo, population, records_per_region)
         own = population.record_draft(person, "loan_default")
-        agency = await nodes["110000"].gateway.principal(members["agency-110000"].identity)
-        await nodes["110000"].gateway.submit_record(agency, "demo-person", own)
+        agency = await nodes["110000"].gateway.runtime.principal(members["agency-110000"].identity)
+        await nodes["110000"].gateway.registry.submit(agency, "demo-person", own)
         await _scenario(demo, company, person, population)
         if keep_running:
             print(_grpcurl_help(demo))

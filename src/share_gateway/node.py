@@ -8,7 +8,7 @@ from share_gateway.api.server import RunningServer, TlsMaterial, start_server
 from share_gateway.catalog import AUTHORITY_KEY_NAME, open_catalog
 from share_gateway.config import NodeConfig
 from share_gateway.crypto.keys import KeyRing, SigningKey, VerifyingKey
-from share_gateway.gateway import Clock, Gateway, utc_now
+from share_gateway.gateway import Clock, Gateway, NodeRuntime, utc_now
 from share_gateway.store.database import Database, migrate, open_database
 from share_gateway.store.repository import Store
 
@@ -38,13 +38,14 @@ def prepare_gateway(config: NodeConfig, clock: Clock = utc_now) -> tuple[Databas
     """Open and migrate the database, verify and install the catalog, load the node key."""
     authority = KeyRing([VerifyingKey.from_pem(AUTHORITY_KEY_NAME, config.authority_key.read_bytes())])
     signed = open_catalog(config.catalog.read_bytes(), authority)
-    database = open_database(config.database)
+    database = open_database(config.database, sqlite_synchronous=config.sqlite_synchronous)
     try:
         migrate(database)
         store = Store(database)
         store.install_catalog(signed, clock())
         key = SigningKey.load(config.key_name, config.signing_key)
-        gateway = Gateway(config.region, key, store, signed, clock=clock, principal_ttl=config.principal_ttl_seconds)
+        runtime = NodeRuntime(config.region, key, store, clock=clock, principal_ttl=config.principal_ttl_seconds)
+        gateway = Gateway(runtime, signed)
     except BaseException:
         database.dispose()
         raise

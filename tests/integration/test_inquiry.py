@@ -12,6 +12,7 @@ from share_gateway.devkit import Layout
 from share_gateway.domain.catalog import Catalog
 from share_gateway.domain.events import Event, EventKind, Outcome
 from share_gateway.node import Node
+from share_gateway.v1 import common_pb2 as pb
 from share_gateway.v1 import inquiry_pb2, inquiry_pb2_grpc, registry_pb2_grpc
 from tests.conftest import ChannelFactory
 from tests.support import (
@@ -181,6 +182,20 @@ DENIALS = [
         "subject.identifier",
     ),
     (
+        "subject kind unspecified",
+        "bank",
+        inquiry("loan_underwriting", subject=pb.Subject(identifier=COMPANY), consent="A"),
+        grpc.StatusCode.INVALID_ARGUMENT,
+        "subject.kind",
+    ),
+    (
+        "a person whose number is also a bank's USCC borrows nothing from the bank",
+        "twin_person",
+        inquiry("loan_underwriting", consent="A"),
+        grpc.StatusCode.PERMISSION_DENIED,
+        "REQUESTER_KIND_NOT_ALLOWED",
+    ),
+    (
         "record type not in the catalog",
         "bank",
         inquiry("loan_underwriting", consent="A", record_types=("gossip",)),
@@ -202,6 +217,7 @@ async def test_denied_inquiries_are_refused_and_logged(
 ) -> None:
     await seed(connect)
     records_before = node.gateway.store.count("records")
+    events_before = node.gateway.store.count("events")
     with pytest.raises(grpc.aio.AioRpcError) as raised:
         await ask(connect, caller, request_)
     assert raised.value.code() is code, case
@@ -211,9 +227,33 @@ async def test_denied_inquiries_are_refused_and_logged(
         assert error_reason(raised.value) == detail
     # Nothing written but the denied-inquiry event.
     assert node.gateway.store.count("records") == records_before
+    assert node.gateway.store.count("events") == events_before + 1
     [event] = inquiry_events(node)
     assert event.outcome is Outcome.DENIED
     assert event.records == ()
     if code is grpc.StatusCode.PERMISSION_DENIED:
         assert event.reason == detail
         assert event.citations, "a refusal cites the rule that refused"
+
+
+async def test_no_answer_leaves_before_its_log_entry(
+    node: Node, connect: ChannelFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """If the event cannot be committed the requester gets INTERNAL, no records, and no internal text."""
+    await seed(connect)
+
+    def disk_gone(*_: object) -> None:
+        raise OSError("disk gone: /var/lib/secret/path")
+
+    monkeypatch.setattr(node.gateway.store, "append_events_now", disk_gone)
+    monkeypatch.setattr(node.gateway.store, "append_events", disk_gone)
+    with pytest.raises(grpc.aio.AioRpcError) as raised:
+        await ask(connect, "bank", inquiry("loan_underwriting", consent="A"))
+    assert raised.value.code() is grpc.StatusCode.INTERNAL
+    assert raised.value.details() == "internal error"
+    assert inquiry_events(node) == []
+
+
+async def test_the_twin_bank_itself_keeps_its_grant(node: Node, connect: ChannelFactory, keys: KeyRing) -> None:
+    await seed(connect)
+    assert by_type(await ask(connect, "twin_bank", inquiry("loan_underwriting", consent="A")), keys)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 
 import grpc
@@ -17,6 +18,7 @@ from share_gateway.v1 import registry_pb2, registry_pb2_grpc
 from tests.conftest import ChannelFactory
 from tests.support import (
     REGION,
+    days_ago,
     error_reason,
     field_violations,
     loan_default_request,
@@ -167,7 +169,9 @@ async def test_a_requester_cannot_submit(node: Node, connect: ChannelFactory) ->
     with pytest.raises(grpc.aio.AioRpcError) as raised:
         await registry(connect, "bank").SubmitRecord(penalty_request(), timeout=5)
     assert raised.value.code() is grpc.StatusCode.PERMISSION_DENIED
+    assert error_reason(raised.value) == "RECORD_TYPE_NOT_GRANTED"
     assert node.gateway.store.count("records") == 0
+    assert node.gateway.store.count("events") == 0
 
 
 async def test_get_record_is_logged_and_hidden_from_other_agencies(node: Node, connect: ChannelFactory) -> None:
@@ -186,7 +190,13 @@ async def test_withdrawal_changes_status_once_and_is_logged(node: Node, connect:
     request = registry_pb2.WithdrawRecordRequest(
         record_id=submitted.record_id,
         reason="penalty decision revoked on administrative reconsideration",
-        revoking_document=pb.LegalDocument(number="京政复〔2026〕7号", issuer="北京市人民政府", kind="reconsideration"),
+        revoking_document=pb.LegalDocument(
+            number="京政复〔2026〕7号",
+            issuer="北京市人民政府",
+            kind="reconsideration",
+            issued_on=days_ago(2),
+            effective_on=days_ago(2),
+        ),
     )
     withdrawn = (await stub.WithdrawRecord(request, timeout=5)).record
     assert withdrawn.status == pb.RECORD_STATUS_WITHDRAWN
@@ -207,3 +217,60 @@ async def test_a_withdrawal_states_its_reason(node: Node, connect: ChannelFactor
     assert raised.value.code() is grpc.StatusCode.INVALID_ARGUMENT
     assert "reason" in field_violations(raised.value)
     assert node.gateway.store.count("events") == 1
+
+
+async def test_an_agency_cannot_read_or_withdraw_another_agency_s_record(node: Node, connect: ChannelFactory) -> None:
+    """Holding the same grant is not owning the record: the record id is in every disclosure."""
+    submitted = (await registry(connect).SubmitRecord(penalty_request(), timeout=5)).record
+    other = registry(connect, "regulator_branch")
+    for call in (
+        other.GetRecord(registry_pb2.GetRecordRequest(record_id=submitted.record_id), timeout=5),
+        other.WithdrawRecord(
+            registry_pb2.WithdrawRecordRequest(record_id=submitted.record_id, reason="not mine"), timeout=5
+        ),
+    ):
+        with pytest.raises(grpc.aio.AioRpcError) as raised:
+            await call
+        assert raised.value.code() is grpc.StatusCode.NOT_FOUND
+    assert [e.kind for e in logged(node)] == [EventKind.RECORD_SUBMITTED]
+    assert (await registry(connect).GetRecord(registry_pb2.GetRecordRequest(record_id=submitted.record_id))).record
+
+
+async def test_a_retry_with_another_legal_document_is_refused(node: Node, connect: ChannelFactory) -> None:
+    stub = registry(connect)
+    await stub.SubmitRecord(penalty_request("doc"), timeout=5)
+    changed = penalty_request("doc")
+    changed.legal_document.number = "京市监罚〔2026〕119号"
+    with pytest.raises(grpc.aio.AioRpcError) as raised:
+        await stub.SubmitRecord(changed, timeout=5)
+    assert raised.value.code() is grpc.StatusCode.ALREADY_EXISTS
+
+
+async def test_concurrent_identical_submissions_make_one_record(node: Node, connect: ChannelFactory) -> None:
+    stub = registry(connect)
+    answers = await asyncio.gather(*(stub.SubmitRecord(penalty_request("race"), timeout=10) for _ in range(6)))
+    assert len({a.record.record_id for a in answers}) == 1
+    assert node.gateway.store.count("records") == 1
+    assert node.gateway.store.count("events") == 1
+
+
+async def test_concurrent_withdrawals_change_the_record_once(node: Node, connect: ChannelFactory) -> None:
+    stub = registry(connect)
+    submitted = (await stub.SubmitRecord(penalty_request(), timeout=5)).record
+    request = registry_pb2.WithdrawRecordRequest(record_id=submitted.record_id, reason="revoked")
+    results = await asyncio.gather(
+        *(stub.WithdrawRecord(request, timeout=10) for _ in range(4)), return_exceptions=True
+    )
+    assert sum(not isinstance(r, BaseException) for r in results) == 1
+    assert all(r.code() is grpc.StatusCode.FAILED_PRECONDITION for r in results if isinstance(r, grpc.aio.AioRpcError))
+    assert [e.kind for e in logged(node)] == [EventKind.RECORD_SUBMITTED, EventKind.RECORD_WITHDRAWN]
+
+
+async def test_a_field_without_a_value_is_refused(node: Node, connect: ChannelFactory) -> None:
+    request = penalty_request()
+    request.fields["penalty"].Clear()
+    with pytest.raises(grpc.aio.AioRpcError) as raised:
+        await registry(connect).SubmitRecord(request, timeout=5)
+    assert raised.value.code() is grpc.StatusCode.INVALID_ARGUMENT
+    assert "fields.penalty" in field_violations(raised.value)
+    assert node.gateway.store.count("records") == 0

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import text
 
 from share_gateway.catalog import open_catalog, sample_catalog_text, sign_catalog
@@ -26,7 +27,7 @@ from share_gateway.domain.policy import Grant, GrantRole
 from share_gateway.domain.records import RecordStatus, admit_record, change_status
 from share_gateway.gateway.group_commit import GroupCommit
 from share_gateway.node import start_node
-from share_gateway.store.database import WriterBusy, migrate, open_database
+from share_gateway.store.database import StoreBusy, alembic_config, migrate, open_database
 from share_gateway.store.repository import Store
 from share_gateway.store.schema import metadata
 from share_gateway.synthetic import Population
@@ -61,7 +62,8 @@ def test_the_migration_builds_exactly_the_declared_schema(store: Store) -> None:
 def test_migrating_twice_changes_nothing(store: Store) -> None:
     migrate(store.database)
     with store.database.reader.connect() as connection:
-        assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0001"
+        current = connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    assert current == ScriptDirectory.from_config(alembic_config()).get_current_head()
 
 
 def test_records_round_trip_with_their_signed_statement(store: Store) -> None:
@@ -76,7 +78,9 @@ def test_records_round_trip_with_their_signed_statement(store: Store) -> None:
     stored = store.submit(record, sealed, "agency#1", event(EventKind.RECORD_SUBMITTED))
     again = store.get("r-1")
     assert again == stored
-    assert store.for_subject(record.subject) == [stored]
+    [disclosable] = store.disclosable(record.subject)
+    assert disclosable.sealed == stored.sealed
+    assert disclosable.record_id == record.record_id
     assert store.by_request_key("agency#1") == stored
     # The same request key returns the first record and writes nothing.
     assert store.submit(dataclasses.replace(record, record_id="r-2"), sealed, "agency#1", event()) == stored
@@ -180,7 +184,7 @@ async def test_a_node_runs_on_postgresql(fresh_postgres: str, node_config: NodeC
 
 
 def test_sqlite_appends_now_when_the_lock_is_free_and_says_so_when_it_is_not(tmp_path: Path) -> None:
-    database = open_database(f"sqlite:///{tmp_path / 'now.db'}")
+    database = open_database(f"sqlite:///{tmp_path / 'now.db'}", sqlite_synchronous="NORMAL")
     migrate(database)
     store = Store(database)
     try:
@@ -190,15 +194,24 @@ def test_sqlite_appends_now_when_the_lock_is_free_and_says_so_when_it_is_not(tmp
         blocker = sqlite3.connect(tmp_path / "now.db", isolation_level=None)
         blocker.execute("BEGIN IMMEDIATE")
         try:
-            with pytest.raises(WriterBusy):
+            with pytest.raises(StoreBusy):
                 store.append_events_now([event()])
         finally:
             blocker.execute("ROLLBACK")
             blocker.close()
         assert store.count("events") == 1, "a refused append writes nothing"
-        database.checkpoint()
+        database.checkpoint_wal()
         store.append_events_now([event()])
         assert store.count("events") == 2
+    finally:
+        database.dispose()
+
+
+def test_with_full_sync_appends_commit_from_a_thread(tmp_path: Path) -> None:
+    database = open_database(f"sqlite:///{tmp_path / 'full.db'}")
+    try:
+        assert database.reads_never_wait
+        assert not database.can_write_now, "a commit that waits for the disk must not block the event loop"
     finally:
         database.dispose()
 
@@ -208,7 +221,7 @@ def test_postgresql_never_writes_without_waiting(fresh_postgres: str) -> None:
     database = open_database(fresh_postgres)
     try:
         assert not database.can_write_now
-        with pytest.raises(WriterBusy):
+        with pytest.raises(StoreBusy):
             database.write_now(lambda cursor: None)
     finally:
         database.dispose()

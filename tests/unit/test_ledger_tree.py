@@ -37,7 +37,7 @@ def mth(leaves: list[bytes]) -> bytes:
     return _mth(tuple(leaves))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _mth(leaves: tuple[bytes, ...]) -> bytes:
     """MTH of RFC 9162 2.1.1, memoised so that the oracle can check every size up to a few hundred."""
     if not leaves:
@@ -141,7 +141,8 @@ def test_every_consistency_proof_matches_the_oracle_and_verifies() -> None:
 def test_perfect_subtrees_cover_a_range_exactly_once() -> None:
     for start in range(0, 40):
         for end in range(start, 80):
-            covered = [leaf for node in perfect_subtrees(start, end) for leaf in range(node.start, node.start + (1 << node.level))]
+            nodes = perfect_subtrees(start, end)
+            covered = [leaf for node in nodes for leaf in range(node.start, node.start + (1 << node.level))]
             assert covered == list(range(start, end))
 
 

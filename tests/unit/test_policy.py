@@ -47,13 +47,19 @@ def grant(scope: str, role: GrantRole = GrantRole.INQUIRE, **window: datetime | 
     return Grant(role, scope, valid_from, window.get("valid_until"))
 
 
-def principal(kind: str, *grants: Grant, identity: str = BANK_ID) -> Principal:
-    return Principal(identity=identity, uri=f"sgw://institution/{identity}", kind=kind, grants=grants)
+def principal(kind: str, *grants: Grant, identity: str = BANK_ID, itself: Subject | None = None) -> Principal:
+    return Principal(
+        identity=identity,
+        uri=f"sgw://institution/{identity}",
+        kind=kind,
+        grants=grants,
+        itself=itself or Subject(SubjectKind.LEGAL_ENTITY, identity),
+    )
 
 
 BANK = principal("bank", grant("loan_underwriting"))
 UTILITY = principal("utility", grant("utility_connection"), identity="91310000MA00000025")
-PERSON_ITSELF = Principal(PERSON.identifier, f"sgw://person/{PERSON.identifier}", "individual")
+PERSON_ITSELF = Principal(PERSON.identifier, f"sgw://person/{PERSON.identifier}", "individual", itself=PERSON)
 
 
 def purpose_citation(purpose: str) -> Citation:
@@ -96,8 +102,9 @@ def qualified_requester(purpose: str, subject: Subject) -> Principal:
     """A requester that meets every purpose-level condition of ``purpose``."""
     definition = CATALOG.purposes[purpose]
     kind = sorted(definition.requester_kinds)[0]
-    identity = subject.identifier if definition.self_only else BANK_ID
-    return principal(kind, grant(purpose), identity=identity)
+    if definition.self_only:
+        return principal(kind, grant(purpose), identity=subject.identifier, itself=subject)
+    return principal(kind, grant(purpose))
 
 
 # --- Lawful decisions give exactly the necessity set ------------------------------
@@ -254,6 +261,15 @@ def test_institution_may_self_inquire_about_itself_only() -> None:
     )
 
 
+def test_self_only_compares_the_kind_of_subject_too() -> None:
+    """About 3% of valid resident ID numbers are also valid USCCs: a person is never the company."""
+    same_digits = Subject(SubjectKind.LEGAL_ENTITY, PERSON.identifier)
+    refused(
+        decide(PERSON_ITSELF, "self_inquiry", "administrative_penalty", subject=same_digits, consent=""),
+        Denial.NOT_THE_SUBJECT,
+    )
+
+
 # --- Disclosure scope --------------------------------------------------------------
 
 
@@ -270,7 +286,7 @@ def test_public_lookup_does_not_reach_authorised_or_shared_records(record_type: 
     decision = decide(principal("individual"), "public_lookup", record_type, consent="")
     assert decision.lawful is False
     assert decision.fields == frozenset()
-    assert decision.reason in {Denial.NOT_NECESSARY, Denial.SCOPE_NOT_REACHED}
+    assert decision.reason == Denial.NOT_NECESSARY
 
 
 def catalog_with_public_lookup_necessity() -> Catalog:

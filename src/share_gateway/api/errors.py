@@ -17,15 +17,14 @@ from google.protobuf import any_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
-from share_gateway.crypto.errors import VerificationError
 from share_gateway.domain.errors import (
-    CatalogInvalid,
     Conflict,
     DomainError,
     InvalidInput,
     InvalidState,
     NotFound,
     Refused,
+    Unauthenticated,
 )
 
 ERROR_DOMAIN = "share-gateway"
@@ -41,8 +40,8 @@ def _pack(message: Any) -> any_pb2.Any:
 
 def status_for(error: Exception) -> status_pb2.Status:
     """The google.rpc.Status a domain error is sent as."""
-    if isinstance(error, InvalidInput | CatalogInvalid):
-        violations = error.violations if isinstance(error, InvalidInput) else error.problems
+    if isinstance(error, InvalidInput):
+        violations = error.violations
         bad = error_details_pb2.BadRequest(
             field_violations=[
                 error_details_pb2.BadRequest.FieldViolation(field=v.field, description=v.description)
@@ -63,8 +62,8 @@ def status_for(error: Exception) -> status_pb2.Status:
         return status_pb2.Status(code=code_pb2.FAILED_PRECONDITION, message=str(error))
     if isinstance(error, Conflict):
         return status_pb2.Status(code=code_pb2.ALREADY_EXISTS, message=str(error))
-    if isinstance(error, VerificationError):
-        return status_pb2.Status(code=code_pb2.DATA_LOSS, message="stored data failed verification")
+    if isinstance(error, Unauthenticated):
+        return status_pb2.Status(code=code_pb2.UNAUTHENTICATED, message=str(error))
     return status_pb2.Status(code=code_pb2.INTERNAL, message="internal error")
 
 
@@ -75,9 +74,9 @@ def handles_errors(handler: Handler) -> Handler:
     async def wrapper(self: Any, request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
         try:
             return await handler(self, request, context)
-        except (DomainError, VerificationError) as error:
+        except DomainError as error:
             status = status_for(error)
-        except (grpc.aio.AbortError, TimeoutError, KeyboardInterrupt):
+        except grpc.aio.AbortError:
             raise
         except Exception:
             log.exception("unexpected error in %s", handler.__qualname__)

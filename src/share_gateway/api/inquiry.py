@@ -21,8 +21,8 @@ class InquiryServicer(inquiry_pb2_grpc.InquiryServiceServicer):
 
     @handles_errors
     async def Inquire(self, request: inquiry_pb2.InquireRequest, context: Context) -> inquiry_pb2.InquireResponse:
-        requester = await self.gateway.principal(await caller(context))
-        answer = await self.gateway.inquire(
+        requester = await self.gateway.runtime.principal(caller(context))
+        answer = await self.gateway.inquiries.inquire(
             requester,
             InquiryRequest(
                 subject_kind=subject_kind_text(request.subject.kind),

@@ -89,15 +89,7 @@ class RecordStatement:
                 "severity": self.severity,
                 "decided_on": self.decided_on.isoformat(),
                 "disclose_until": None if self.disclose_until is None else self.disclose_until.isoformat(),
-                "legal_document": None
-                if doc is None
-                else {
-                    "number": doc.number,
-                    "issuer": doc.issuer,
-                    "kind": doc.kind,
-                    "issued_on": doc.issued_on.isoformat(),
-                    "effective_on": doc.effective_on.isoformat(),
-                },
+                "legal_document": None if doc is None else doc.to_json(),
                 "recorded_at": format_instant(self.recorded_at),
                 "version": self.version,
                 "digests": sorted(d.hex() for d in self.digests),
@@ -119,15 +111,7 @@ class RecordStatement:
             severity=raw["severity"],
             decided_on=date.fromisoformat(raw["decided_on"]),
             disclose_until=None if raw["disclose_until"] is None else date.fromisoformat(raw["disclose_until"]),
-            legal_document=None
-            if doc is None
-            else LegalDocument(
-                doc["number"],
-                doc["issuer"],
-                doc["kind"],
-                date.fromisoformat(doc["issued_on"]),
-                date.fromisoformat(doc["effective_on"]),
-            ),
+            legal_document=None if doc is None else LegalDocument.from_json(doc),
             recorded_at=parse_instant(raw["recorded_at"]),
             version=raw["version"],
             digests=frozenset(bytes.fromhex(d) for d in raw["digests"]),

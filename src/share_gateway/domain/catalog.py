@@ -22,7 +22,8 @@ import yaml
 from share_gateway.domain.errors import CatalogInvalid, FieldViolation
 from share_gateway.domain.identifiers import SubjectKind
 
-_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+# Names fit the 64-character columns they are stored in.
+_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 _DAYS = re.compile(r"^([0-9]+)d$")
 DEFAULT_MAX_TEXT = 2000
 _E = TypeVar("_E", bound=StrEnum)

@@ -48,6 +48,10 @@ class Refused(DomainError):
         super().__init__(message)
 
 
+class Unauthenticated(DomainError):
+    """The caller presented no verified certificate carrying one identity."""
+
+
 class NotFound(DomainError):
     """The named thing does not exist (or the caller may not know that it does)."""
 

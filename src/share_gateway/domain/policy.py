@@ -64,6 +64,8 @@ class Principal:
     uri: str
     kind: str
     grants: tuple[Grant, ...] = ()
+    # The subject the caller itself is (its own records), if any: what self-only purposes compare.
+    itself: Subject | None = None
 
     def holds(self, role: GrantRole, scope: str, now: datetime) -> bool:
         return any(grant.covers(role, scope, now) for grant in self.grants)
@@ -118,7 +120,7 @@ class Policy:
             )
         if purpose.grant_required and not requester.holds(GrantRole.INQUIRE, purpose.name, now):
             raise Refused(Denial.NO_GRANT, f"no current grant for {purpose.name}", [citation])
-        if purpose.self_only and requester.identity != subject.identifier:
+        if purpose.self_only and requester.itself != subject:
             raise Refused(Denial.NOT_THE_SUBJECT, f"{purpose.name} is only for the subject itself", [citation])
         if purpose.consent_required and not consent_reference.strip():
             raise Refused(Denial.CONSENT_REQUIRED, f"{purpose.name} needs the subject's consent reference", [citation])

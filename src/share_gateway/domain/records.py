@@ -132,6 +132,25 @@ class LegalDocument:
     issued_on: date
     effective_on: date
 
+    def to_json(self) -> dict[str, str]:
+        return {
+            "number": self.number,
+            "issuer": self.issuer,
+            "kind": self.kind,
+            "issued_on": self.issued_on.isoformat(),
+            "effective_on": self.effective_on.isoformat(),
+        }
+
+    @classmethod
+    def from_json(cls, raw: Mapping[str, str]) -> LegalDocument:
+        return cls(
+            raw["number"],
+            raw["issuer"],
+            raw["kind"],
+            date.fromisoformat(raw["issued_on"]),
+            date.fromisoformat(raw["effective_on"]),
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class LegalDocumentDraft:

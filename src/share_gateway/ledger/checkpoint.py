@@ -123,4 +123,3 @@ class TlogProof:
         checkpoint = open_checkpoint(self.checkpoint, keys, origin)
         verify_inclusion(self.index, checkpoint.size, leaf_hash(entry), self.proof, checkpoint.root)
         return checkpoint
-

@@ -61,9 +61,7 @@ def verify_inclusion(index: int, size: int, leaf: bytes, proof: Sequence[bytes],
         raise RootMismatch(f"inclusion of leaf {index} in tree of size {size}", root, calculated)
 
 
-def roots_from_consistency_proof(
-    old: int, new: int, old_root: bytes, proof: Sequence[bytes]
-) -> tuple[bytes, bytes]:
+def roots_from_consistency_proof(old: int, new: int, old_root: bytes, proof: Sequence[bytes]) -> tuple[bytes, bytes]:
     """The (old, new) roots the proof commits to, given the old root it claims to extend."""
     if not 0 < old < new:
         raise MalformedProof(f"no non-trivial consistency proof from size {old} to size {new}")

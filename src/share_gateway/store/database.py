@@ -6,11 +6,19 @@ upgrade its lock and deadlock), while reads use a pool of connections that
 WAL lets run beside the writer. Reads are single statements, each its own
 snapshot, so they need no BEGIN round trip.
 
-For the log's appends SQLite also offers ``write_now``: a write on the
-calling thread that never waits for the lock (busy timeout zero) and leaves
-checkpoints to ``checkpoint``, so an event loop can commit without handing
-work to a thread, and falls back to one only when another writer holds the
-lock.
+SQLite also serves the inquiry path's two hot statements on a connection the
+calling thread keeps (``hot_cursor`` to read, ``write_now`` to append to the
+log). Neither ever waits: a busy file raises ``StoreBusy`` at once, and the
+caller retries from a thread that may wait. So an event loop can read and
+commit without handing work to a thread, and is never blocked behind another
+writer. Checkpoints of the write-ahead log, the one slow part of writing,
+run on demand (``checkpoint_wal``) rather than inside those commits.
+
+The writers commit with ``synchronous=FULL`` unless configured otherwise: an
+answered inquiry's event survives a power loss, not only a crash of the
+process. Such a commit waits for the disk, so it is made from a thread (which
+releases the interpreter lock meanwhile) while the loop gathers the next
+batch; only with ``NORMAL`` do appends commit on the loop itself.
 """
 
 from __future__ import annotations
@@ -26,13 +34,13 @@ from typing import Any
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, make_url
-from sqlalchemy.pool import QueuePool
+from sqlalchemy.pool import NullPool, QueuePool
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 
 
-class WriterBusy(Exception):
-    """Another connection holds the write lock right now: write from a thread that may wait."""
+class StoreBusy(Exception):
+    """The database file is busy right now; retry from a thread that may wait."""
 
 
 @dataclass(frozen=True)
@@ -40,8 +48,13 @@ class Database:
     url: str
     writer: Engine
     reader: Engine
-    nowait: Engine | None = None
+    # SQLite only: connections that never wait, one kept per thread (NullPool: each its own).
+    hot: Engine | None = None
+    # Commits wait for the disk (synchronous=FULL): better made from a thread, while the loop gathers the next batch.
+    commits_sync_to_disk: bool = False
     _local: threading.local = field(default_factory=threading.local, repr=False, compare=False)
+    _kept: list[Any] = field(default_factory=list, repr=False, compare=False)
+    _kept_lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     @property
     def is_sqlite(self) -> bool:
@@ -49,89 +62,125 @@ class Database:
 
     @property
     def reads_never_wait(self) -> bool:
-        """SQLite in WAL mode: readers see a snapshot and never wait for the writer."""
-        return self.is_sqlite
-
-    @contextmanager
-    def read_cursor(self) -> Iterator[Any]:
-        """A DBAPI cursor for the hot read: on SQLite a connection per thread kept open, else from the pool."""
-        if self.reads_never_wait:
-            cursor = self._kept("connection", self.reader).cursor()
-            try:
-                yield cursor
-            finally:
-                cursor.close()
-            return
-        with self.reader.connect() as pooled:
-            cursor = pooled.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-            try:
-                yield cursor
-            finally:
-                cursor.close()
+        """SQLite in WAL mode: readers see a snapshot and do not wait for the writer."""
+        return self.hot is not None
 
     @property
     def can_write_now(self) -> bool:
-        return self.nowait is not None
+        """Appends can commit on the calling thread without waiting (SQLite, and no disk sync per commit)."""
+        return self.hot is not None and not self.commits_sync_to_disk
 
-    def _kept(self, name: str, engine: Engine) -> Any:
-        """A raw connection of ``engine`` kept open for this thread."""
-        connection = getattr(self._local, name, None)
+    def _connection(self) -> Any:
+        """This thread's kept connection of the ``hot`` engine."""
+        assert self.hot is not None
+        connection = getattr(self._local, "connection", None)
         if connection is None:
-            connection = engine.raw_connection()
-            setattr(self._local, name, connection)
+            connection = self.hot.raw_connection()
+            self._local.connection = connection
+            with self._kept_lock:
+                self._kept.append(connection)
         return connection
 
+    def _drop_connection(self) -> None:
+        connection = getattr(self._local, "connection", None)
+        self._local.connection = None
+        if connection is not None:
+            with self._kept_lock:
+                self._kept.remove(connection)
+            connection.invalidate()
+
+    @contextmanager
+    def hot_cursor(self) -> Iterator[Any]:
+        """A DBAPI cursor for the hot read: on SQLite this thread's kept connection, else from the pool."""
+        if self.hot is None:
+            with self.reader.connect() as pooled:
+                cursor = pooled.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+                try:
+                    yield cursor
+                finally:
+                    cursor.close()
+            return
+        cursor = self._connection().cursor()
+        try:
+            yield cursor
+        except sqlite3.OperationalError as error:
+            raise StoreBusy(str(error)) from error
+        finally:
+            cursor.close()
+
     def write_now(self, work: Callable[[Any], None]) -> None:
-        """Run ``work(cursor)`` in a write transaction on this thread, or raise ``WriterBusy`` at once."""
-        if self.nowait is None:
-            raise WriterBusy("only SQLite writes without waiting")
-        cursor = self._kept("nowait_connection", self.nowait).cursor()
+        """Run ``work(cursor)`` in a write transaction on this thread, or raise ``StoreBusy`` at once."""
+        if self.hot is None:
+            raise StoreBusy("only SQLite writes without waiting")
+        connection = self._connection()
+        cursor = connection.cursor()
         try:
             try:
                 cursor.execute("BEGIN IMMEDIATE")
             except sqlite3.OperationalError as error:
-                raise WriterBusy(str(error)) from error
+                raise StoreBusy(str(error)) from error
             try:
                 work(cursor)
                 cursor.execute("COMMIT")
             except BaseException:
-                cursor.execute("ROLLBACK")
+                self._roll_back(connection)
                 raise
         finally:
             cursor.close()
 
-    def checkpoint(self) -> None:
-        """Move the SQLite write-ahead log into the database without blocking anyone (PASSIVE)."""
+    def _roll_back(self, connection: Any) -> None:
+        """Roll back; a connection that cannot is dropped, so it can never keep holding the write lock."""
+        try:
+            if connection.in_transaction:
+                connection.cursor().execute("ROLLBACK")
+        except sqlite3.Error:
+            self._drop_connection()
+
+    def checkpoint_wal(self) -> None:
+        """Move SQLite's write-ahead log into the database without blocking anyone (PASSIVE)."""
         if self.is_sqlite:
-            connection = self.writer.raw_connection()  # outside any transaction: a checkpoint cannot run inside one
+            connection = self.writer.raw_connection()  # outside any transaction: a checkpoint cannot run in one
             try:
                 connection.cursor().execute("PRAGMA wal_checkpoint(PASSIVE)")
             finally:
                 connection.close()
 
     def dispose(self) -> None:
-        for name in ("connection", "nowait_connection"):
-            connection = getattr(self._local, name, None)
-            if connection is not None:
-                connection.close()
-                setattr(self._local, name, None)
-        for engine in {self.writer, self.reader, self.nowait} - {None}:
+        with self._kept_lock:
+            kept, self._kept[:] = list(self._kept), []
+        for connection in kept:
+            connection.invalidate()
+        self._local.connection = None
+        for engine in {self.writer, self.reader, self.hot} - {None}:
             assert engine is not None
             engine.dispose()
 
 
 def _sqlite_engine(
-    url: str, begin: str | None, pool_size: int, busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS, checkpoints: bool = True
+    url: str,
+    begin: str | None,
+    pool_size: int,
+    busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS,
+    synchronous: str = "NORMAL",
+    checkpoints: bool = True,
 ) -> Engine:
-    """An engine whose transactions start with ``begin``; with None every statement is its own snapshot."""
-    engine = create_engine(url, poolclass=QueuePool, pool_size=pool_size, max_overflow=0, pool_timeout=60)
+    """An engine whose transactions start with ``begin``; with None every statement is its own snapshot.
+
+    ``pool_size`` 0 means no pool: every connection is its own (for connections kept per thread).
+    """
+    pool: dict[str, Any] = (
+        {"poolclass": NullPool}
+        if pool_size == 0
+        else {"poolclass": QueuePool, "pool_size": pool_size, "max_overflow": 0, "pool_timeout": 60}
+    )
+    engine = create_engine(url, connect_args={"check_same_thread": False}, **pool)
 
     @event.listens_for(engine, "connect")
     def configure(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute(f"PRAGMA synchronous={synchronous}")
         cursor.execute(f"PRAGMA busy_timeout={busy_timeout_ms}")
         cursor.execute("PRAGMA foreign_keys=ON")
         if not checkpoints:
@@ -147,17 +196,24 @@ def _sqlite_engine(
     return engine
 
 
-def open_database(url: str, pool_size: int = 8) -> Database:
-    """Open ``sqlite:///path`` or ``postgresql+psycopg://...``."""
+def open_database(url: str, pool_size: int = 8, sqlite_synchronous: str = "FULL") -> Database:
+    """Open ``sqlite:///path`` or ``postgresql+psycopg://...``.
+
+    ``sqlite_synchronous`` FULL syncs every commit to disk (an answered inquiry's
+    event survives a power loss); NORMAL survives a crash of the process only.
+    """
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
+        if sqlite_synchronous not in {"FULL", "NORMAL"}:
+            raise ValueError(f"sqlite_synchronous is FULL or NORMAL, not {sqlite_synchronous!r}")
         if parsed.database in (None, "", ":memory:"):
             raise ValueError("use a SQLite file: an in-memory database is not shared between connections")
         return Database(
             url,
-            writer=_sqlite_engine(url, "BEGIN IMMEDIATE", 1),
+            writer=_sqlite_engine(url, "BEGIN IMMEDIATE", 1, synchronous=sqlite_synchronous),
             reader=_sqlite_engine(url, None, pool_size),
-            nowait=_sqlite_engine(url, None, 1, busy_timeout_ms=0, checkpoints=False),
+            hot=_sqlite_engine(url, None, 0, busy_timeout_ms=0, synchronous=sqlite_synchronous, checkpoints=False),
+            commits_sync_to_disk=sqlite_synchronous == "FULL",
         )
     if parsed.get_backend_name() != "postgresql":
         raise ValueError(f"unsupported database {parsed.get_backend_name()!r}: use sqlite or postgresql")

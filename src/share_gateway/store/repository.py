@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Row, bindparam, func, insert, select, update
+from sqlalchemy import Connection, Row, bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from share_gateway.catalog import SignedCatalog
@@ -25,6 +25,7 @@ from share_gateway.domain.policy import Grant, GrantRole
 from share_gateway.domain.records import LegalDocument, Record, RecordStatus
 from share_gateway.store import schema
 from share_gateway.store.database import Database, Prepared
+from share_gateway.store.log import APPEND_LOCK, lock
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,30 +59,6 @@ class GrantRow:
     revoked_at: datetime | None
 
 
-def _document_json(document: LegalDocument | None) -> dict[str, str] | None:
-    if document is None:
-        return None
-    return {
-        "number": document.number,
-        "issuer": document.issuer,
-        "kind": document.kind,
-        "issued_on": document.issued_on.isoformat(),
-        "effective_on": document.effective_on.isoformat(),
-    }
-
-
-def _document(raw: dict[str, str] | None) -> LegalDocument | None:
-    if raw is None:
-        return None
-    return LegalDocument(
-        raw["number"],
-        raw["issuer"],
-        raw["kind"],
-        date.fromisoformat(raw["issued_on"]),
-        date.fromisoformat(raw["effective_on"]),
-    )
-
-
 def _seal(statement: bytes, key_id: str, signature: bytes, openings: dict[str, list[str]]) -> SealedRecord:
     return SealedRecord(
         Envelope(statement, STATEMENT_TYPE, bytes.fromhex(key_id), signature),
@@ -102,7 +79,7 @@ def _stored(row: Row[Any]) -> StoredRecord:
         subject=Subject(SubjectKind(row.subject_kind), row.subject_id),
         origin_region=row.origin_region,
         fields={name: opening.value for name, opening in openings.items()},
-        legal_document=_document(row.legal_document),
+        legal_document=None if row.legal_document is None else LegalDocument.from_json(row.legal_document),
         severity=row.severity,
         decided_on=row.decided_on,
         disclose_until=row.disclose_until,
@@ -116,24 +93,10 @@ def _stored(row: Row[Any]) -> StoredRecord:
 
 
 def _event_row(event: Event) -> dict[str, Any]:
-    return {
-        "event_id": event.event_id,
-        "kind": event.kind.value,
-        "occurred_at": event.at,
-        "actor": event.actor,
-        "subject_id": None if event.subject is None else event.subject.identifier,
-        "purpose": event.purpose or None,
-        "outcome": event.outcome.value,
-        "body": event.canonical_bytes(),
-    }
+    return {"body": event.canonical_bytes()}
 
 
 # Statements of the inquiry path, built once: building a statement costs more than running it.
-_FOR_SUBJECT = (
-    select(schema.records)
-    .where(schema.records.c.subject_id == bindparam("id"), schema.records.c.subject_kind == bindparam("kind"))
-    .order_by(schema.records.c.recorded_at, schema.records.c.record_id)
-)
 _DISCLOSABLE = (
     select(
         schema.records.c.record_id,
@@ -153,12 +116,7 @@ _DISCLOSABLE = (
     )
     .order_by(schema.records.c.recorded_at, schema.records.c.record_id)
 )
-_APPEND_EVENT = insert(schema.events).values(
-    {
-        name: bindparam(name)
-        for name in ("event_id", "kind", "occurred_at", "actor", "subject_id", "purpose", "outcome", "body")
-    }
-)
+_APPEND_EVENT = insert(schema.events).values(body=bindparam("body"))
 _INSTITUTION = (
     select(
         schema.institutions.c.kind,
@@ -310,7 +268,7 @@ class Store:
             "version": record.version,
             "catalog_version": record.catalog_version,
             "submitted_by": record.submitted_by,
-            "legal_document": _document_json(record.legal_document),
+            "legal_document": None if record.legal_document is None else record.legal_document.to_json(),
             "openings": {name: [o.value, o.salt.hex()] for name, o in sealed.openings.items()},
             "statement": sealed.statement.payload,
             "key_id": sealed.statement.key_id.hex(),
@@ -319,7 +277,7 @@ class Store:
         try:
             with self.database.writer.begin() as connection:
                 connection.execute(insert(schema.records).values(**row))
-                connection.execute(insert(schema.events).values(**_event_row(event)))
+                self._append_in(connection, [event])
         except IntegrityError:
             existing = self.by_request_key(request_key)
             if existing is None:
@@ -337,14 +295,9 @@ class Store:
             row = connection.execute(select(schema.records).where(schema.records.c.record_id == record_id)).first()
         return None if row is None else _stored(row)
 
-    def for_subject(self, subject: Subject) -> list[StoredRecord]:
-        with self.database.reader.connect() as connection:
-            rows = connection.execute(_FOR_SUBJECT, {"id": subject.identifier, "kind": subject.kind.value})
-            return [_stored(row) for row in rows]
-
     def disclosable(self, subject: Subject) -> list[Disclosable]:
         """The active records of a subject, as the inquiry path needs them."""
-        with self.database.read_cursor() as cursor:
+        with self.database.hot_cursor() as cursor:
             rows = self._disclosable.rows(cursor, {"id": subject.identifier, "kind": subject.kind.value})
         return [
             Disclosable(
@@ -366,23 +319,27 @@ class Store:
             )
             if done.rowcount != 1:
                 raise InvalidState(f"record {changed.record_id} was changed meanwhile; read it again")
-            connection.execute(insert(schema.events).values(**_event_row(event)))
+            self._append_in(connection, [event])
 
     # --- events ---------------------------------------------------------
 
+    def _append_in(self, connection: Connection, events: Sequence[Event]) -> None:
+        """Append events within a transaction of the writer: the one way events are written but ``write_now``."""
+        lock(connection, APPEND_LOCK)
+        cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        try:
+            self._append_event.execute_many(cursor, [_event_row(e) for e in events])
+        finally:
+            cursor.close()
+
     def append_events(self, events: Sequence[Event]) -> None:
         """Append events in one transaction (the group commit of the inquiry path), waiting for the lock."""
-        if not events:
-            return
-        with self.database.writer.begin() as connection:
-            cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-            try:
-                self._append_event.execute_many(cursor, [_event_row(e) for e in events])
-            finally:
-                cursor.close()
+        if events:
+            with self.database.writer.begin() as connection:
+                self._append_in(connection, events)
 
     def append_events_now(self, events: Sequence[Event]) -> None:
-        """The same append on the calling thread, or ``WriterBusy`` at once if the lock is taken."""
+        """The same append on the calling thread, or ``StoreBusy`` at once if the lock is taken."""
         rows = [_event_row(e) for e in events]
         self.database.write_now(lambda cursor: self._append_event.execute_many(cursor, rows))
 

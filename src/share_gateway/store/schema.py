@@ -16,6 +16,7 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     MetaData,
+    SmallInteger,
     String,
     Table,
     Text,
@@ -117,13 +118,23 @@ records = Table(
     Index(None, "subject_id", "subject_kind"),
 )
 
-# The log's hot table: appends are plain inserts with no secondary index to maintain, because
-# every inquiry waits for its event's commit. Searching the log is served by indexes the
-# sequencer builds in batches, off the request path.
+# The log's hot table: an append is one plain insert with no secondary index to maintain,
+# because every inquiry waits for its event's commit. The event's fields live in its
+# canonical bytes; the sequencer copies what searching needs into ``log_entries``.
 events = Table(
     "events",
     metadata,
     Column("seq", Sequence64, primary_key=True, autoincrement=True),
+    Column("body", LargeBinary, nullable=False),
+)
+
+# One row per integrated event: its leaf index in the Merkle log, and the fields compliance
+# officers search by. Written by the sequencer in batches, off the request path.
+log_entries = Table(
+    "log_entries",
+    metadata,
+    Column("leaf_index", BigInteger, primary_key=True, autoincrement=False),
+    Column("event_seq", BigInteger, nullable=False),
     Column("event_id", String(36), nullable=False),
     Column("kind", String(32), nullable=False),
     Column("occurred_at", Instant, nullable=False),
@@ -131,6 +142,29 @@ events = Table(
     Column("subject_id", String(18)),
     Column("purpose", String(64)),
     Column("outcome", String(16), nullable=False),
-    # The canonical bytes: the event itself. The columns above only describe it.
-    Column("body", LargeBinary, nullable=False),
+    Column("redacted_at", Instant),
+    UniqueConstraint("event_seq"),
+    UniqueConstraint("event_id"),
+    Index(None, "actor", "occurred_at"),
+    Index(None, "subject_id", "occurred_at"),
+    Index(None, "occurred_at"),
+)
+
+# Every perfect subtree of the log: (level, index) covers leaves [index * 2**level, (index + 1) * 2**level).
+log_nodes = Table(
+    "log_nodes",
+    metadata,
+    Column("level", SmallInteger, primary_key=True, autoincrement=False),
+    Column("idx", BigInteger, primary_key=True, autoincrement=False),
+    Column("hash", LargeBinary, nullable=False),
+)
+
+# Signed checkpoints as published, one per tree size.
+log_checkpoints = Table(
+    "log_checkpoints",
+    metadata,
+    Column("size", BigInteger, primary_key=True, autoincrement=False),
+    Column("root", LargeBinary, nullable=False),
+    Column("note", LargeBinary, nullable=False),
+    Column("published_at", Instant, nullable=False),
 )

@@ -1,0 +1,123 @@
+"""Records: agencies submit what the catalog defines, read what they submitted, and withdraw it."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from share_gateway.catalog import SignedCatalog
+from share_gateway.crypto.disclosure import seal_record
+from share_gateway.domain.errors import Conflict, FieldViolation, InvalidInput, NotFound
+from share_gateway.domain.events import EventKind, Outcome
+from share_gateway.domain.policy import Policy, Principal
+from share_gateway.domain.records import (
+    LegalDocumentDraft,
+    RecordDraft,
+    RecordStatus,
+    admit_legal_document,
+    admit_record,
+    change_status,
+)
+from share_gateway.gateway.runtime import NodeRuntime, record_ref
+from share_gateway.store.repository import StoredRecord
+
+MAX_REQUEST_ID = 100
+MAX_REASON = 1000
+
+
+@dataclass
+class RecordRegistry:
+    runtime: NodeRuntime
+    catalog: SignedCatalog
+    policy: Policy
+
+    async def submit(self, agency: Principal, request_id: str, draft: RecordDraft) -> StoredRecord:
+        """Admit, seal and store a record with its event; a retried request id returns the first result."""
+        runtime = self.runtime
+        now = runtime.clock()
+        citation = self.policy.authorise_submission(agency, draft.record_type, now)
+        if not request_id.strip() or len(request_id) > MAX_REQUEST_ID:
+            raise InvalidInput.one("request_id", f"must be 1 to {MAX_REQUEST_ID} characters")
+        record = admit_record(
+            self.catalog.catalog,
+            draft,
+            record_id=str(uuid.uuid4()),
+            origin_region=runtime.region,
+            submitted_by=agency.uri,
+            now=now,
+        )
+        sealed = seal_record(record, runtime.signing_key)
+        event = runtime.event(
+            EventKind.RECORD_SUBMITTED,
+            agency,
+            Outcome.ALLOWED,
+            subject=record.subject,
+            citations=(citation,),
+            records=(record_ref(record, tuple(sorted(record.fields))),),
+            details={"request_id": request_id},
+        )
+        stored = await runtime.off_loop(runtime.store.submit, record, sealed, f"{agency.uri}#{request_id}", event)
+        first = stored.record
+        if first.record_id != record.record_id and (
+            first.record_type,
+            first.subject,
+            first.fields,
+            first.legal_document,
+            first.severity,
+        ) != (record.record_type, record.subject, record.fields, record.legal_document, record.severity):
+            raise Conflict(f"request id {request_id!r} was already used for a different record")
+        return stored
+
+    async def _own(self, agency: Principal, record_id: str) -> StoredRecord:
+        """A record its agency submitted; to anyone else it does not exist."""
+        stored = await self.runtime.read(self.runtime.store.get, record_id)
+        if stored is None or stored.record.submitted_by != agency.uri:
+            raise NotFound(f"no record {record_id!r}")
+        return stored
+
+    async def get(self, agency: Principal, record_id: str) -> StoredRecord:
+        stored = await self._own(agency, record_id)
+        record = stored.record
+        await self.runtime.event_log.append(
+            self.runtime.event(
+                EventKind.RECORD_READ,
+                agency,
+                Outcome.ALLOWED,
+                subject=record.subject,
+                records=(record_ref(record, tuple(sorted(record.fields))),),
+            )
+        )
+        return stored
+
+    async def withdraw(
+        self, agency: Principal, record_id: str, reason: str, document: LegalDocumentDraft | None
+    ) -> StoredRecord:
+        """Withdraw an active record, stating why and, where there is one, the document that revoked it."""
+        violations: list[FieldViolation] = []
+        if not reason.strip() or len(reason) > MAX_REASON:
+            violations.append(FieldViolation("reason", f"states why, in 1 to {MAX_REASON} characters"))
+        revoking = (
+            None
+            if document is None
+            else admit_legal_document(document, self.runtime.clock().date(), "revoking_document", violations)
+        )
+        if violations:
+            raise InvalidInput(violations)
+        stored = await self._own(agency, record_id)
+        changed = change_status(stored.record, RecordStatus.WITHDRAWN)
+        details = {"reason": reason}
+        if revoking is not None:
+            details |= {
+                "revoking_document": f"{revoking.kind} {revoking.number} ({revoking.issuer})",
+                "revoked_on": revoking.issued_on.isoformat(),
+            }
+        event = self.runtime.event(
+            EventKind.RECORD_WITHDRAWN,
+            agency,
+            Outcome.ALLOWED,
+            subject=changed.subject,
+            records=(record_ref(changed),),
+            details=details,
+        )
+        await self.runtime.off_loop(self.runtime.store.change_status, changed, reason, event)
+        return StoredRecord(changed, stored.sealed)

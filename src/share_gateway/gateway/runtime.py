@@ -1,0 +1,157 @@
+"""What every use case of a node shares: where blocking work runs, who is calling, and the event log.
+
+Store work runs off the event loop, except where it can never wait:
+SQLite readers in WAL mode, and log appends while SQLite's write lock is
+free. Handing such sub-millisecond work to a thread cost more in
+interpreter-lock traffic than the work itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import ParamSpec, TypeVar
+
+from share_gateway.crypto.keys import SigningKey
+from share_gateway.domain.events import DisclosedRecord, Event, EventKind, Outcome
+from share_gateway.domain.identifiers import Subject, SubjectKind
+from share_gateway.domain.policy import Grant, Principal
+from share_gateway.domain.principals import Identity, IdentityKind
+from share_gateway.domain.records import Record
+from share_gateway.gateway.group_commit import GroupCommit
+from share_gateway.store.database import StoreBusy
+from share_gateway.store.repository import Store
+
+log = logging.getLogger(__name__)
+P = ParamSpec("P")
+R = TypeVar("R")
+Clock = Callable[[], datetime]
+# SQLite's own default folds its write-ahead log every 1000 pages; a batch of events is a few pages.
+WAL_CHECKPOINT_EVERY_COMMITS = 300
+# The kind a caller has when the node registered none: enough for purposes open to anyone.
+UNREGISTERED_KINDS = {IdentityKind.INSTITUTION: "legal_entity", IdentityKind.PERSON: "individual"}
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def record_ref(record: Record, fields: tuple[str, ...] = ()) -> DisclosedRecord:
+    """How an event names a record (and which of its fields the step touched)."""
+    return DisclosedRecord(record.record_id, record.record_type, record.origin_region, fields)
+
+
+@dataclass
+class _CachedPrincipal:
+    principal: Principal
+    expires: float
+
+
+@dataclass
+class NodeRuntime:
+    region: str
+    signing_key: SigningKey
+    store: Store
+    clock: Clock = utc_now
+    principal_ttl: float = 2.0
+    executor: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(8, "store"))
+
+    def __post_init__(self) -> None:
+        self.event_log = GroupCommit(self._write_events)
+        self._commits_since_wal_checkpoint = 0
+        self._wal_checkpoint: asyncio.Future[None] | None = None
+        self._principals: dict[Identity, _CachedPrincipal] = {}
+
+    # --- where work runs ----------------------------------------------------
+
+    async def off_loop(self, function: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
+        """Run blocking store work (writes, reads that may wait) on the store's threads."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.executor, lambda: function(*args, **kwargs))
+
+    async def read(self, function: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
+        """A read: inline where readers never wait (SQLite, WAL), from a thread if it found the file busy."""
+        if self.store.database.reads_never_wait:
+            try:
+                return function(*args, **kwargs)
+            except StoreBusy:
+                pass
+        return await self.off_loop(function, *args, **kwargs)
+
+    async def _write_events(self, events: Sequence[Event]) -> None:
+        """Commit on the loop while SQLite's write lock is free, else from a thread that waits for it."""
+        if self.store.database.can_write_now:
+            try:
+                self.store.append_events_now(events)
+            except StoreBusy:
+                pass
+            else:
+                self._after_inline_commit()
+                return
+        await self.off_loop(self.store.append_events, events)
+
+    def _after_inline_commit(self) -> None:
+        self._commits_since_wal_checkpoint += 1
+        if self._commits_since_wal_checkpoint >= WAL_CHECKPOINT_EVERY_COMMITS:
+            self._commits_since_wal_checkpoint = 0
+            self._wal_checkpoint = asyncio.ensure_future(self.off_loop(self._checkpoint_wal_quietly))
+
+    def _checkpoint_wal_quietly(self) -> None:
+        """A failed WAL checkpoint loses nothing (the data stays in the WAL); the next one retries."""
+        try:
+            self.store.database.checkpoint_wal()
+        except Exception:
+            log.warning("SQLite WAL checkpoint failed; retrying later", exc_info=True)
+
+    async def close(self) -> None:
+        await self.event_log.drain()
+        if self._wal_checkpoint is not None:
+            await self._wal_checkpoint
+        self.executor.shutdown(wait=True)
+
+    # --- who is calling -----------------------------------------------------
+
+    async def principal(self, identity: Identity) -> Principal:
+        """The caller as the node's registry describes it (cached briefly; the database is the truth).
+
+        Only institutions are looked up: a person's resident ID number may also
+        be a valid USCC, and must never borrow an institution's grants.
+        """
+        cached = self._principals.get(identity)
+        if cached is not None and cached.expires > time.monotonic():
+            return cached.principal
+        kind: str | None = None
+        grants: tuple[Grant, ...] = ()
+        itself: Subject | None = None
+        if identity.kind is IdentityKind.INSTITUTION:
+            kind, grants = await self.read(self.store.institution, identity.identifier)
+            itself = Subject(SubjectKind.LEGAL_ENTITY, identity.identifier)
+        elif identity.kind is IdentityKind.PERSON:
+            itself = Subject(SubjectKind.INDIVIDUAL, identity.identifier)
+        principal = Principal(
+            identity.identifier,
+            identity.uri,
+            kind or UNREGISTERED_KINDS.get(identity.kind, identity.kind.value),
+            grants,
+            itself,
+        )
+        self._principals[identity] = _CachedPrincipal(principal, time.monotonic() + self.principal_ttl)
+        return principal
+
+    def event(self, kind: EventKind, actor: Principal, outcome: Outcome, **values: object) -> Event:
+        """A new event of this node, at the clock's now, by ``actor``."""
+        return Event(
+            event_id=str(uuid.uuid4()),
+            kind=kind,
+            at=self.clock(),
+            node=self.region,
+            actor=actor.uri,
+            outcome=outcome,
+            **values,  # type: ignore[arg-type]
+        )

@@ -1,0 +1,280 @@
+"""Storage of the verifiable log: integration of appended events, tree nodes, checkpoints, search.
+
+Appends are plain inserts into ``events`` (see ``repository``). The sequencer
+integrates them in batches: it gives each event the next leaf index, stores
+the leaf hash and every perfect subtree the leaf completes, and copies the
+fields compliance officers search by into ``log_entries``. Integration runs in
+one transaction at a time (SQLite's single writer; on PostgreSQL a
+transaction-scoped advisory lock), so replicas may all try and never clash.
+On PostgreSQL appends take the same kind of lock, so an event's ``seq`` order
+is its commit order and none is skipped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, and_, func, insert, select, tuple_
+
+from share_gateway.domain.errors import InvalidState
+from share_gateway.domain.events import summarise
+from share_gateway.ledger.hashing import leaf_hash
+from share_gateway.ledger.tree import Frontier, NodeId, consistency_proof, inclusion_proof, root
+from share_gateway.store import schema
+from share_gateway.store.database import Database
+
+# pg_advisory_xact_lock keys: one for integration, one serialising appends.
+INTEGRATION_LOCK = 0x5347_0001
+APPEND_LOCK = 0x5347_0002
+
+
+def lock(connection: Connection, key: int) -> None:
+    """On PostgreSQL, serialise this transaction with others taking ``key``; SQLite already has one writer."""
+    if connection.dialect.name == "postgresql":
+        connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({key})")
+
+
+@dataclass(frozen=True, slots=True)
+class Integration:
+    size: int
+    root: bytes
+    added: int
+
+
+@dataclass(frozen=True, slots=True)
+class StoredCheckpoint:
+    size: int
+    root: bytes
+    note: bytes
+    published_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class LoggedEvent:
+    leaf_index: int
+    body: bytes
+    redacted: bool
+
+
+@dataclass(frozen=True, slots=True)
+class LeafRow:
+    """One leaf as audit verification reads it: the event bytes (None if missing) and the stored leaf hash."""
+
+    leaf_index: int
+    event_seq: int
+    body: bytes | None
+    stored_hash: bytes | None
+    redacted: bool
+
+
+def _fetcher(connection: Connection) -> Any:
+    def fetch(ids: Iterable[NodeId]) -> dict[NodeId, bytes]:
+        wanted = list(ids)
+        if not wanted:
+            return {}
+        nodes = schema.log_nodes.c
+        rows = connection.execute(
+            select(nodes.level, nodes.idx, nodes.hash).where(
+                tuple_(nodes.level, nodes.idx).in_([(n.level, n.index) for n in wanted])
+            )
+        )
+        return {NodeId(row.level, row.idx): row.hash for row in rows}
+
+    return fetch
+
+
+class LogStore:
+    def __init__(self, database: Database) -> None:
+        self.database = database
+
+    # --- integration --------------------------------------------------------
+
+    def size(self) -> int:
+        with self.database.reader.connect() as connection:
+            return _size(connection)
+
+    def integrate(self, limit: int = 10_000) -> Integration:
+        """Give the next appended events (at most ``limit``) their leaves; return the new tree head."""
+        with self.database.writer.begin() as connection:
+            lock(connection, INTEGRATION_LOCK)
+            size = _size(connection)
+            last_seq = connection.execute(select(func.max(schema.log_entries.c.event_seq))).scalar() or 0
+            pending = connection.execute(
+                select(schema.events.c.seq, schema.events.c.body)
+                .where(schema.events.c.seq > last_seq)
+                .order_by(schema.events.c.seq)
+                .limit(limit)
+            ).all()
+            frontier = Frontier.load(size, _fetcher(connection))
+            if not pending:
+                return Integration(size, frontier.root, 0)
+            entries: list[dict[str, Any]] = []
+            nodes: list[dict[str, Any]] = []
+            for seq, body in pending:
+                summary = summarise(body)
+                entries.append(
+                    {
+                        "leaf_index": frontier.size,
+                        "event_seq": seq,
+                        "event_id": summary.event_id,
+                        "kind": summary.kind,
+                        "occurred_at": summary.at,
+                        "actor": summary.actor,
+                        "subject_id": summary.subject_id,
+                        "purpose": summary.purpose or None,
+                        "outcome": summary.outcome,
+                    }
+                )
+                nodes += [{"level": n.level, "idx": n.index, "hash": h} for n, h in frontier.append(leaf_hash(body))]
+            connection.execute(insert(schema.log_entries), entries)
+            connection.execute(insert(schema.log_nodes), nodes)
+            return Integration(frontier.size, frontier.root, len(pending))
+
+    def pending(self) -> int:
+        """How many appended events wait for integration."""
+        with self.database.reader.connect() as connection:
+            last_seq = connection.execute(select(func.max(schema.log_entries.c.event_seq))).scalar() or 0
+            return int(
+                connection.execute(
+                    select(func.count()).select_from(schema.events).where(schema.events.c.seq > last_seq)
+                ).scalar_one()
+            )
+
+    # --- tree heads and proofs ---------------------------------------------
+
+    def root(self, size: int) -> bytes:
+        with self.database.reader.connect() as connection:
+            return root(size, _fetcher(connection))
+
+    def inclusion_proof(self, index: int, size: int) -> list[bytes]:
+        with self.database.reader.connect() as connection:
+            return inclusion_proof(index, size, _fetcher(connection))
+
+    def consistency_proof(self, old: int, new: int) -> list[bytes]:
+        with self.database.reader.connect() as connection:
+            return consistency_proof(old, new, _fetcher(connection))
+
+    # --- checkpoints --------------------------------------------------------
+
+    def add_checkpoint(self, size: int, tree_root: bytes, note: bytes, now: datetime) -> None:
+        """Store a signed checkpoint; a second one for the same size must carry the same root."""
+        with self.database.writer.begin() as connection:
+            existing = connection.execute(
+                select(schema.log_checkpoints.c.root).where(schema.log_checkpoints.c.size == size)
+            ).scalar()
+            if existing is not None:
+                if existing != tree_root:
+                    raise InvalidState(f"a checkpoint of size {size} with another root exists")
+                return
+            connection.execute(
+                insert(schema.log_checkpoints).values(size=size, root=tree_root, note=note, published_at=now)
+            )
+
+    def latest_checkpoint(self) -> StoredCheckpoint | None:
+        with self.database.reader.connect() as connection:
+            row = connection.execute(
+                select(schema.log_checkpoints).order_by(schema.log_checkpoints.c.size.desc()).limit(1)
+            ).first()
+        return None if row is None else StoredCheckpoint(row.size, row.root, row.note, row.published_at)
+
+    def checkpoints(self) -> list[StoredCheckpoint]:
+        with self.database.reader.connect() as connection:
+            rows = connection.execute(select(schema.log_checkpoints).order_by(schema.log_checkpoints.c.size))
+            return [StoredCheckpoint(r.size, r.root, r.note, r.published_at) for r in rows]
+
+    # --- reading the log ----------------------------------------------------
+
+    def entry(self, event_id: str) -> LoggedEvent | None:
+        entries, events = schema.log_entries.c, schema.events.c
+        with self.database.reader.connect() as connection:
+            row = connection.execute(
+                select(entries.leaf_index, events.body, entries.redacted_at)
+                .join_from(schema.log_entries, schema.events, entries.event_seq == events.seq)
+                .where(entries.event_id == event_id)
+            ).first()
+        return None if row is None else LoggedEvent(row.leaf_index, row.body, row.redacted_at is not None)
+
+    def at(self, leaf_index: int) -> LoggedEvent | None:
+        entries, events = schema.log_entries.c, schema.events.c
+        with self.database.reader.connect() as connection:
+            row = connection.execute(
+                select(entries.leaf_index, events.body, entries.redacted_at)
+                .join_from(schema.log_entries, schema.events, entries.event_seq == events.seq)
+                .where(entries.leaf_index == leaf_index)
+            ).first()
+        return None if row is None else LoggedEvent(row.leaf_index, row.body, row.redacted_at is not None)
+
+    def search(
+        self,
+        *,
+        actor: str | None = None,
+        subject_id: str | None = None,
+        purpose: str | None = None,
+        outcome: str | None = None,
+        kind: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        after_leaf: int = -1,
+        limit: int = 100,
+    ) -> list[LoggedEvent]:
+        """Integrated events matching every given filter, by leaf index after ``after_leaf``."""
+        entries, events = schema.log_entries.c, schema.events.c
+        conditions = [entries.leaf_index > after_leaf]
+        for column, value in (
+            (entries.actor, actor),
+            (entries.subject_id, subject_id),
+            (entries.purpose, purpose),
+            (entries.outcome, outcome),
+            (entries.kind, kind),
+        ):
+            if value is not None:
+                conditions.append(column == value)
+        if since is not None:
+            conditions.append(entries.occurred_at >= since)
+        if until is not None:
+            conditions.append(entries.occurred_at < until)
+        query = (
+            select(entries.leaf_index, events.body, entries.redacted_at)
+            .join_from(schema.log_entries, schema.events, entries.event_seq == events.seq)
+            .where(and_(*conditions))
+            .order_by(entries.leaf_index)
+            .limit(limit)
+        )
+        with self.database.reader.connect() as connection:
+            return [LoggedEvent(r.leaf_index, r.body, r.redacted_at is not None) for r in connection.execute(query)]
+
+    def leaves(self, start: int, end: int) -> list[LeafRow]:
+        """Leaves ``[start, end)`` with their event bytes and stored leaf hashes, for verification."""
+        entries, events, nodes = schema.log_entries.c, schema.events.c, schema.log_nodes.c
+        query = (
+            select(entries.leaf_index, entries.event_seq, events.body, nodes.hash, entries.redacted_at)
+            .select_from(
+                schema.log_entries.outerjoin(schema.events, entries.event_seq == events.seq).outerjoin(
+                    schema.log_nodes, and_(nodes.level == 0, nodes.idx == entries.leaf_index)
+                )
+            )
+            .where(entries.leaf_index >= start, entries.leaf_index < end)
+            .order_by(entries.leaf_index)
+        )
+        with self.database.reader.connect() as connection:
+            return [
+                LeafRow(r.leaf_index, r.event_seq, r.body, r.hash, r.redacted_at is not None)
+                for r in connection.execute(query)
+            ]
+
+    def interior_nodes(self, level: int, first: int, last: int) -> dict[int, bytes]:
+        """Stored nodes of one level with index in ``[first, last)``."""
+        nodes = schema.log_nodes.c
+        with self.database.reader.connect() as connection:
+            rows = connection.execute(
+                select(nodes.idx, nodes.hash).where(nodes.level == level, nodes.idx >= first, nodes.idx < last)
+            )
+            return {row.idx: row.hash for row in rows}
+
+
+def _size(connection: Connection) -> int:
+    last = connection.execute(select(func.max(schema.log_entries.c.leaf_index))).scalar()
+    return 0 if last is None else int(last) + 1
