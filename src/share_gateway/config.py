@@ -2,13 +2,32 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from share_gateway.domain.identifiers import validate_region
+
+
+@dataclass(frozen=True)
+class LogSettings:
+    """How the accountability log is integrated, published and read back."""
+
+    integrate_interval_seconds: float = 0.2
+    # A checkpoint is published within this long of new activity, or after this many new leaves.
+    checkpoint_interval_seconds: float = 1.0
+    checkpoint_every_leaves: int = 10_000
+    # How far back a subject's "who looked at me" reaches (FCRA 1681g(a)(3): two years for employment).
+    history_days: int = 730
+
+    @classmethod
+    def from_mapping(cls, raw: dict[str, Any]) -> LogSettings:
+        unknown = set(raw) - set(cls.__dataclass_fields__)
+        if unknown:
+            raise ValueError(f"unknown log settings: {', '.join(sorted(unknown))}")
+        return cls(**raw)
 
 
 @dataclass(frozen=True)
@@ -27,6 +46,7 @@ class NodeConfig:
     max_message_bytes: int = 1 << 20
     principal_ttl_seconds: float = 2.0
     sqlite_synchronous: str = "FULL"
+    log: LogSettings = field(default_factory=LogSettings)
 
     @property
     def key_name(self) -> str:
@@ -59,6 +79,7 @@ class NodeConfig:
             max_message_bytes=int(raw.get("max_message_bytes", 1 << 20)),
             principal_ttl_seconds=float(raw.get("principal_ttl_seconds", 2.0)),
             sqlite_synchronous=str(raw.get("sqlite_synchronous", "FULL")).upper(),
+            log=LogSettings.from_mapping(raw.get("log") or {}),
         )
 
 

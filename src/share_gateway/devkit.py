@@ -17,7 +17,7 @@ demonstrations, not for production key custody.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -28,7 +28,7 @@ from share_gateway.catalog import AUTHORITY_KEY_NAME, sample_catalog_text, sign_
 from share_gateway.config import node_key_name
 from share_gateway.crypto.keys import SigningKey, VerifyingKey
 from share_gateway.crypto.pki import Issued, create_ca, issue_certificate
-from share_gateway.domain.principals import Identity, IdentityKind
+from share_gateway.domain.principals import Identity, IdentityKind, Role
 
 
 def _write(path: Path, data: bytes, secret: bool = False) -> None:
@@ -149,9 +149,9 @@ def add_node(
     return layout.node_config(region)
 
 
-def add_client(layout: Layout, name: str, identity: Identity, now: datetime) -> ClientFiles:
+def add_client(layout: Layout, name: str, identity: Identity, now: datetime, roles: Sequence[Role] = ()) -> ClientFiles:
     files = layout.client(name)
-    issued = issue_certificate(layout.ca(), identity, now)
+    issued = issue_certificate(layout.ca(), identity, now, roles=roles)
     _write(files.key, issued.key_pem, secret=True)
     _write(files.certificate, issued.cert_pem)
     _write(files.ca, layout.ca_certificate.read_bytes())
@@ -168,6 +168,7 @@ def create_federation(
     clients: Mapping[str, Identity],
     now: datetime,
     databases: Mapping[str, str] | None = None,
+    roles: Mapping[str, Sequence[Role]] | None = None,
 ) -> Layout:
     """Everything a local federation needs: authority, CA, signed catalog, nodes and clients."""
     layout = Layout(root)
@@ -176,5 +177,5 @@ def create_federation(
     for region in regions:
         add_node(layout, region, now, database=(databases or {}).get(region))
     for name, identity in clients.items():
-        add_client(layout, name, identity, now)
+        add_client(layout, name, identity, now, (roles or {}).get(name, ()))
     return layout

@@ -45,7 +45,7 @@ def prepare_gateway(config: NodeConfig, clock: Clock = utc_now) -> tuple[Databas
         store.install_catalog(signed, clock())
         key = SigningKey.load(config.key_name, config.signing_key)
         runtime = NodeRuntime(config.region, key, store, clock=clock, principal_ttl=config.principal_ttl_seconds)
-        gateway = Gateway(runtime, signed)
+        gateway = Gateway(runtime, signed, config.log)
     except BaseException:
         database.dispose()
         raise
@@ -57,6 +57,7 @@ async def start_node(config: NodeConfig, clock: Clock = utc_now) -> Node:
     tls = TlsMaterial(
         config.tls_certificate.read_bytes(), config.tls_key.read_bytes(), config.ca_certificate.read_bytes()
     )
+    gateway.start()
     try:
         server = await start_server(
             gateway, tls, config.listen, config.public_listen, config.public_plaintext, config.max_message_bytes

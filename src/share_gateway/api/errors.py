@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar
 
 import grpc
@@ -83,5 +83,30 @@ def handles_errors(handler: Handler) -> Handler:
             status = status_for(RuntimeError())
         await context.abort_with_status(rpc_status.to_status(status))
         raise AssertionError("abort_with_status raises")
+
+    return wrapper  # type: ignore[return-value]
+
+
+StreamHandler = TypeVar("StreamHandler", bound=Callable[..., AsyncIterator[Any]])
+
+
+def streams_errors(handler: StreamHandler) -> StreamHandler:
+    """``handles_errors`` for server-streaming methods."""
+
+    @functools.wraps(handler)
+    async def wrapper(self: Any, request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> AsyncIterator[Any]:
+        try:
+            async for message in handler(self, request, context):
+                yield message
+        except DomainError as error:
+            status = status_for(error)
+        except grpc.aio.AbortError:
+            raise
+        except Exception:
+            log.exception("unexpected error in %s", handler.__qualname__)
+            status = status_for(RuntimeError())
+        else:
+            return
+        await context.abort_with_status(rpc_status.to_status(status))
 
     return wrapper  # type: ignore[return-value]

@@ -6,7 +6,7 @@ from typing import Any
 
 import grpc
 
-from share_gateway.api.auth import caller
+from share_gateway.api.auth import calling_principal
 from share_gateway.api.convert import citation_to_wire, disclosure_to_wire, envelope_to_wire, subject_kind_text
 from share_gateway.api.errors import handles_errors
 from share_gateway.gateway import Gateway, InquiryRequest
@@ -21,7 +21,7 @@ class InquiryServicer(inquiry_pb2_grpc.InquiryServiceServicer):
 
     @handles_errors
     async def Inquire(self, request: inquiry_pb2.InquireRequest, context: Context) -> inquiry_pb2.InquireResponse:
-        requester = await self.gateway.runtime.principal(caller(context))
+        requester = await calling_principal(self.gateway, context)
         answer = await self.gateway.inquiries.inquire(
             requester,
             InquiryRequest(
@@ -38,3 +38,23 @@ class InquiryServicer(inquiry_pb2_grpc.InquiryServiceServicer):
             citations=[citation_to_wire(c) for c in answer.citations],
             receipt=envelope_to_wire(answer.receipt),
         )
+
+    @handles_errors
+    async def GetInquiryHistory(
+        self, request: inquiry_pb2.GetInquiryHistoryRequest, context: Context
+    ) -> inquiry_pb2.GetInquiryHistoryResponse:
+        requester = await calling_principal(self.gateway, context)
+        entries = await self.gateway.history.read(
+            requester, subject_kind_text(request.subject.kind), request.subject.identifier, request.purpose
+        )
+        response = inquiry_pb2.GetInquiryHistoryResponse(days=self.gateway.history.days)
+        for entry in entries:
+            item = response.entries.add(
+                institution=entry.institution,
+                purpose=entry.purpose,
+                outcome=entry.outcome,
+                node=entry.node,
+                leaf_index=entry.leaf_index,
+            )
+            item.at.FromDatetime(entry.at)
+        return response

@@ -6,7 +6,7 @@ from typing import Any
 
 import grpc
 
-from share_gateway.api.auth import caller
+from share_gateway.api.auth import calling_principal
 from share_gateway.api.convert import document_from_wire, draft_from_wire, record_to_wire
 from share_gateway.api.errors import handles_errors
 from share_gateway.gateway import Gateway
@@ -23,7 +23,7 @@ class RegistryServicer(registry_pb2_grpc.RegistryServiceServicer):
     async def SubmitRecord(
         self, request: registry_pb2.SubmitRecordRequest, context: Context
     ) -> registry_pb2.SubmitRecordResponse:
-        agency = await self.gateway.runtime.principal(caller(context))
+        agency = await calling_principal(self.gateway, context)
         stored = await self.gateway.registry.submit(agency, request.request_id, draft_from_wire(request))
         return registry_pb2.SubmitRecordResponse(record=record_to_wire(stored, self.gateway.catalog.catalog))
 
@@ -31,7 +31,7 @@ class RegistryServicer(registry_pb2_grpc.RegistryServiceServicer):
     async def GetRecord(
         self, request: registry_pb2.GetRecordRequest, context: Context
     ) -> registry_pb2.GetRecordResponse:
-        agency = await self.gateway.runtime.principal(caller(context))
+        agency = await calling_principal(self.gateway, context)
         stored = await self.gateway.registry.get(agency, request.record_id)
         return registry_pb2.GetRecordResponse(record=record_to_wire(stored, self.gateway.catalog.catalog))
 
@@ -39,7 +39,7 @@ class RegistryServicer(registry_pb2_grpc.RegistryServiceServicer):
     async def WithdrawRecord(
         self, request: registry_pb2.WithdrawRecordRequest, context: Context
     ) -> registry_pb2.WithdrawRecordResponse:
-        agency = await self.gateway.runtime.principal(caller(context))
+        agency = await calling_principal(self.gateway, context)
         document = document_from_wire(request.revoking_document) if request.HasField("revoking_document") else None
         stored = await self.gateway.registry.withdraw(agency, request.record_id, request.reason, document)
         return registry_pb2.WithdrawRecordResponse(record=record_to_wire(stored, self.gateway.catalog.catalog))

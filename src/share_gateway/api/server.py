@@ -16,12 +16,15 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from share_gateway.api.catalog import CatalogServicer
+from share_gateway.api.compliance import ComplianceServicer
 from share_gateway.api.inquiry import InquiryServicer
 from share_gateway.api.registry import RegistryServicer
 from share_gateway.gateway import Gateway
 from share_gateway.v1 import (
     catalog_pb2,
     catalog_pb2_grpc,
+    compliance_pb2,
+    compliance_pb2_grpc,
     inquiry_pb2,
     inquiry_pb2_grpc,
     registry_pb2,
@@ -32,6 +35,7 @@ SERVICES = (
     catalog_pb2.DESCRIPTOR.services_by_name["CatalogService"].full_name,
     inquiry_pb2.DESCRIPTOR.services_by_name["InquiryService"].full_name,
     registry_pb2.DESCRIPTOR.services_by_name["RegistryService"].full_name,
+    compliance_pb2.DESCRIPTOR.services_by_name["ComplianceService"].full_name,
 )
 
 
@@ -73,6 +77,7 @@ async def start_server(
     catalog_pb2_grpc.add_CatalogServiceServicer_to_server(CatalogServicer(gateway.catalog), server)
     inquiry_pb2_grpc.add_InquiryServiceServicer_to_server(InquiryServicer(gateway), server)
     registry_pb2_grpc.add_RegistryServiceServicer_to_server(RegistryServicer(gateway), server)
+    compliance_pb2_grpc.add_ComplianceServiceServicer_to_server(ComplianceServicer(gateway), server)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection((*SERVICES, health.SERVICE_NAME, reflection.SERVICE_NAME), server)

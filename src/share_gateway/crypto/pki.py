@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from share_gateway.domain.principals import Identity
+from share_gateway.domain.principals import Identity, Role, role_uri
 
 
 @dataclass(frozen=True)
@@ -86,14 +86,16 @@ def issue_certificate(
     server: bool = False,
     dns_names: Sequence[str] = (),
     ip_addresses: Sequence[str] = (),
+    roles: Sequence[Role] = (),
     days: int = 825,
 ) -> Issued:
-    """A leaf certificate for ``identity``; servers also get DNS/IP names for hostname checks."""
+    """A leaf certificate for ``identity`` (and its roles); servers also get DNS/IP names for hostname checks."""
     ca_key = serialization.load_pem_private_key(ca.key_pem, password=None)
     assert isinstance(ca_key, ec.EllipticCurvePrivateKey)
     ca_cert = ca.certificate
     key = ec.generate_private_key(ec.SECP256R1())
     names: list[x509.GeneralName] = [x509.UniformResourceIdentifier(identity.uri)]
+    names += [x509.UniformResourceIdentifier(role_uri(role)) for role in roles]
     names += [x509.DNSName(n) for n in dns_names]
     names += [x509.IPAddress(ipaddress.ip_address(a)) for a in ip_addresses]
     usages = [ExtendedKeyUsageOID.CLIENT_AUTH] + ([ExtendedKeyUsageOID.SERVER_AUTH] if server else [])

@@ -28,6 +28,9 @@ class EventKind(StrEnum):
     RECORD_SUBMITTED = "record_submitted"
     RECORD_READ = "record_read"
     RECORD_WITHDRAWN = "record_withdrawn"
+    INQUIRY_HISTORY = "inquiry_history"
+    AUDIT = "audit"
+    LOG_REDACTED = "log_redacted"
 
 
 class Outcome(StrEnum):
@@ -145,7 +148,9 @@ class EventSummary:
     event_id: str
     kind: str
     at: datetime
+    node: str
     actor: str
+    subject_kind: str | None
     subject_id: str | None
     purpose: str
     outcome: str
@@ -160,7 +165,9 @@ def summarise(data: bytes) -> EventSummary:
             doc["id"],
             doc["kind"],
             parse_instant(doc["at"]),
+            doc["node"],
             doc["actor"],
+            None if subject is None else subject["kind"],
             None if subject is None else subject["id"],
             doc["purpose"],
             doc["outcome"],

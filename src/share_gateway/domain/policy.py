@@ -17,6 +17,7 @@ from enum import StrEnum
 from share_gateway.domain.catalog import Catalog, DisclosureScope, Purpose
 from share_gateway.domain.errors import Citation, FieldViolation, InvalidInput, Refused
 from share_gateway.domain.identifiers import Subject, validate_uscc
+from share_gateway.domain.principals import Role
 
 MAX_CONSENT_REFERENCE = 200
 
@@ -38,6 +39,8 @@ class Denial(StrEnum):
     SCOPE_NOT_REACHED = "SCOPE_NOT_REACHED"
     NOT_NECESSARY = "NOT_NECESSARY"
     RECORD_TYPE_NOT_GRANTED = "RECORD_TYPE_NOT_GRANTED"
+    NOT_A_COMPLIANCE_OFFICER = "NOT_A_COMPLIANCE_OFFICER"
+    NOT_SELF_ONLY = "NOT_SELF_ONLY"
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +69,7 @@ class Principal:
     grants: tuple[Grant, ...] = ()
     # The subject the caller itself is (its own records), if any: what self-only purposes compare.
     itself: Subject | None = None
+    roles: frozenset[Role] = frozenset()
 
     def holds(self, role: GrantRole, scope: str, now: datetime) -> bool:
         return any(grant.covers(role, scope, now) for grant in self.grants)

@@ -1,13 +1,15 @@
-"""Who is calling: identities carried in certificate URI SANs.
+"""Who is calling: identities and roles carried in certificate URI SANs.
 
 ``sgw://node/<region>`` for nodes, ``sgw://institution/<USCC>`` for
-institutions and agencies, ``sgw://person/<resident ID>`` for data subjects.
-Identity always comes from a verified certificate, never from request
-metadata; this module only reads the URI the certificate carries.
+institutions and agencies, ``sgw://person/<resident ID>`` for data subjects;
+``sgw://role/<role>`` for roles such as ``compliance_officer``. Identity
+always comes from a verified certificate, never from request metadata; this
+module only reads the URIs the certificate carries.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -15,6 +17,21 @@ from share_gateway.domain.errors import InvalidInput
 from share_gateway.domain.identifiers import validate_region, validate_resident_id, validate_uscc
 
 SCHEME = "sgw://"
+ROLE_PREFIX = f"{SCHEME}role/"
+
+
+class Role(StrEnum):
+    COMPLIANCE_OFFICER = "compliance_officer"
+
+
+def role_uri(role: Role) -> str:
+    return f"{ROLE_PREFIX}{role.value}"
+
+
+def roles_of(uris: Iterable[str]) -> frozenset[Role]:
+    """The known roles among a certificate's URIs (unknown ones grant nothing)."""
+    known = {role_uri(role): role for role in Role}
+    return frozenset(known[uri] for uri in uris if uri in known)
 
 
 class IdentityKind(StrEnum):

@@ -6,13 +6,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from share_gateway.catalog import SignedCatalog
+from share_gateway.config import LogSettings
 from share_gateway.domain.policy import Policy
-from share_gateway.gateway.inquiries import Answer, InquiryDesk, InquiryRequest
+from share_gateway.gateway.audit import AuditDesk
+from share_gateway.gateway.inquiries import Answer, InquiryDesk, InquiryHistory, InquiryRequest
 from share_gateway.gateway.registry import RecordRegistry
 from share_gateway.gateway.runtime import Clock, NodeRuntime, utc_now
+from share_gateway.gateway.sequencer import Sequencer, SequencerSettings
+from share_gateway.store.log import LogStore
 from share_gateway.store.repository import Store
 
 __all__ = ["Answer", "Clock", "Gateway", "InquiryDesk", "InquiryRequest", "NodeRuntime", "RecordRegistry", "utc_now"]
@@ -20,19 +24,40 @@ __all__ = ["Answer", "Clock", "Gateway", "InquiryDesk", "InquiryRequest", "NodeR
 
 @dataclass
 class Gateway:
-    """One node's use cases over one catalog."""
+    """One node's use cases over one catalog, and the sequencer of its log."""
 
     runtime: NodeRuntime
     catalog: SignedCatalog
+    log_settings: LogSettings = field(default_factory=LogSettings)
 
     def __post_init__(self) -> None:
         self.policy = Policy(self.catalog.catalog)
+        self.log = LogStore(self.runtime.store.database)
         self.registry = RecordRegistry(self.runtime, self.catalog, self.policy)
         self.inquiries = InquiryDesk(self.runtime, self.policy)
+        self.history = InquiryHistory(self.runtime, self.policy, self.log, self.log_settings.history_days)
+        self.audit = AuditDesk(self.runtime, self.log)
+        self.sequencer = Sequencer(
+            self.log,
+            self.runtime.signing_key,
+            self.runtime.off_loop,
+            self.runtime.clock,
+            SequencerSettings(
+                interval=self.log_settings.integrate_interval_seconds,
+                checkpoint_interval=self.log_settings.checkpoint_interval_seconds,
+                checkpoint_leaves=self.log_settings.checkpoint_every_leaves,
+            ),
+        )
+
+    def start(self) -> None:
+        self.sequencer.start()
 
     @property
     def store(self) -> Store:
         return self.runtime.store
 
     async def close(self) -> None:
+        """Commit every pending event, integrate and checkpoint them, then release the threads."""
+        await self.runtime.event_log.drain()
+        await self.sequencer.stop()
         await self.runtime.close()

@@ -22,7 +22,7 @@ from share_gateway.crypto.keys import SigningKey
 from share_gateway.domain.events import DisclosedRecord, Event, EventKind, Outcome
 from share_gateway.domain.identifiers import Subject, SubjectKind
 from share_gateway.domain.policy import Grant, Principal
-from share_gateway.domain.principals import Identity, IdentityKind
+from share_gateway.domain.principals import Identity, IdentityKind, Role
 from share_gateway.domain.records import Record
 from share_gateway.gateway.group_commit import GroupCommit
 from share_gateway.store.database import StoreBusy
@@ -66,7 +66,7 @@ class NodeRuntime:
         self.event_log = GroupCommit(self._write_events)
         self._commits_since_wal_checkpoint = 0
         self._wal_checkpoint: asyncio.Future[None] | None = None
-        self._principals: dict[Identity, _CachedPrincipal] = {}
+        self._principals: dict[tuple[Identity, frozenset[Role]], _CachedPrincipal] = {}
 
     # --- where work runs ----------------------------------------------------
 
@@ -117,13 +117,13 @@ class NodeRuntime:
 
     # --- who is calling -----------------------------------------------------
 
-    async def principal(self, identity: Identity) -> Principal:
+    async def principal(self, identity: Identity, roles: frozenset[Role] = frozenset()) -> Principal:
         """The caller as the node's registry describes it (cached briefly; the database is the truth).
 
         Only institutions are looked up: a person's resident ID number may also
         be a valid USCC, and must never borrow an institution's grants.
         """
-        cached = self._principals.get(identity)
+        cached = self._principals.get((identity, roles))
         if cached is not None and cached.expires > time.monotonic():
             return cached.principal
         kind: str | None = None
@@ -140,8 +140,9 @@ class NodeRuntime:
             kind or UNREGISTERED_KINDS.get(identity.kind, identity.kind.value),
             grants,
             itself,
+            roles,
         )
-        self._principals[identity] = _CachedPrincipal(principal, time.monotonic() + self.principal_ttl)
+        self._principals[(identity, roles)] = _CachedPrincipal(principal, time.monotonic() + self.principal_ttl)
         return principal
 
     def event(self, kind: EventKind, actor: Principal, outcome: Outcome, **values: object) -> Event:

@@ -118,8 +118,11 @@ class TlogProof:
         index = _decimal(lines[position][6:], "index")
         return cls(index, tuple(_hash(line) for line in lines[position + 1 :]), checkpoint.encode(), extra)
 
+    def verify_checkpoint(self, keys: KeyRing, origin: str) -> Checkpoint:
+        return open_checkpoint(self.checkpoint, keys, origin)
+
     def verify(self, entry: bytes, keys: KeyRing, origin: str) -> Checkpoint:
         """Verify offline: the checkpoint's signature, then that ``entry`` is the leaf at ``index`` under its root."""
-        checkpoint = open_checkpoint(self.checkpoint, keys, origin)
+        checkpoint = self.verify_checkpoint(keys, origin)
         verify_inclusion(self.index, checkpoint.size, leaf_hash(entry), self.proof, checkpoint.root)
         return checkpoint

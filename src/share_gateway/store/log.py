@@ -53,6 +53,22 @@ class StoredCheckpoint:
 
 
 @dataclass(frozen=True, slots=True)
+class LogQuery:
+    """What a compliance officer (or a subject's history) searches the log by; empty fields match all."""
+
+    actor: str = ""
+    subject_kind: str = ""
+    subject_id: str = ""
+    purpose: str = ""
+    outcome: str = ""
+    kind: str = ""
+    since: datetime | None = None
+    until: datetime | None = None
+    # Only leaves of the tree of this size (the one a checkpoint signs).
+    below_size: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class LoggedEvent:
     leaf_index: int
     body: bytes
@@ -122,7 +138,9 @@ class LogStore:
                         "event_id": summary.event_id,
                         "kind": summary.kind,
                         "occurred_at": summary.at,
+                        "node": summary.node,
                         "actor": summary.actor,
+                        "subject_kind": summary.subject_kind,
                         "subject_id": summary.subject_id,
                         "purpose": summary.purpose or None,
                         "outcome": summary.outcome,
@@ -207,36 +225,27 @@ class LogStore:
             ).first()
         return None if row is None else LoggedEvent(row.leaf_index, row.body, row.redacted_at is not None)
 
-    def search(
-        self,
-        *,
-        actor: str | None = None,
-        subject_id: str | None = None,
-        purpose: str | None = None,
-        outcome: str | None = None,
-        kind: str | None = None,
-        since: datetime | None = None,
-        until: datetime | None = None,
-        after_leaf: int = -1,
-        limit: int = 100,
-    ) -> list[LoggedEvent]:
-        """Integrated events matching every given filter, by leaf index after ``after_leaf``."""
+    def search(self, query: LogQuery, after_leaf: int = -1, limit: int = 100) -> list[LoggedEvent]:
+        """Integrated events matching every field ``query`` sets, by leaf index after ``after_leaf``."""
         entries, events = schema.log_entries.c, schema.events.c
         conditions = [entries.leaf_index > after_leaf]
         for column, value in (
-            (entries.actor, actor),
-            (entries.subject_id, subject_id),
-            (entries.purpose, purpose),
-            (entries.outcome, outcome),
-            (entries.kind, kind),
+            (entries.actor, query.actor),
+            (entries.subject_kind, query.subject_kind),
+            (entries.subject_id, query.subject_id),
+            (entries.purpose, query.purpose),
+            (entries.outcome, query.outcome),
+            (entries.kind, query.kind),
         ):
-            if value is not None:
+            if value:
                 conditions.append(column == value)
-        if since is not None:
-            conditions.append(entries.occurred_at >= since)
-        if until is not None:
-            conditions.append(entries.occurred_at < until)
-        query = (
+        if query.since is not None:
+            conditions.append(entries.occurred_at >= query.since)
+        if query.until is not None:
+            conditions.append(entries.occurred_at < query.until)
+        if query.below_size is not None:
+            conditions.append(entries.leaf_index < query.below_size)
+        statement = (
             select(entries.leaf_index, events.body, entries.redacted_at)
             .join_from(schema.log_entries, schema.events, entries.event_seq == events.seq)
             .where(and_(*conditions))
@@ -244,7 +253,15 @@ class LogStore:
             .limit(limit)
         )
         with self.database.reader.connect() as connection:
-            return [LoggedEvent(r.leaf_index, r.body, r.redacted_at is not None) for r in connection.execute(query)]
+            return [LoggedEvent(r.leaf_index, r.body, r.redacted_at is not None) for r in connection.execute(statement)]
+
+    def leaf_hash(self, leaf_index: int) -> bytes | None:
+        nodes = schema.log_nodes.c
+        with self.database.reader.connect() as connection:
+            value: bytes | None = connection.execute(
+                select(nodes.hash).where(nodes.level == 0, nodes.idx == leaf_index)
+            ).scalar()
+            return value
 
     def leaves(self, start: int, end: int) -> list[LeafRow]:
         """Leaves ``[start, end)`` with their event bytes and stored leaf hashes, for verification."""

@@ -22,20 +22,27 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 from share_gateway.v1 import common_pb2 as share__gateway_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1eshare_gateway/v1/inquiry.proto\x12\x10share_gateway.v1\x1a\x1dshare_gateway/v1/common.proto\"~\n\x0eInquireRequest\x12*\n\x07subject\x18\x01 \x01(\x0b\x32\x19.share_gateway.v1.Subject\x12\x0f\n\x07purpose\x18\x02 \x01(\t\x12\x19\n\x11\x63onsent_reference\x18\x03 \x01(\t\x12\x14\n\x0crecord_types\x18\x04 \x03(\t\"\xbc\x01\n\x0fInquireResponse\x12\x12\n\ninquiry_id\x18\x01 \x01(\t\x12\x33\n\x07records\x18\x02 \x03(\x0b\x32\".share_gateway.v1.RecordDisclosure\x12-\n\tcitations\x18\x03 \x03(\x0b\x32\x1a.share_gateway.v1.Citation\x12\x31\n\x07receipt\x18\x04 \x01(\x0b\x32 .share_gateway.v1.SignedEnvelope2`\n\x0eInquiryService\x12N\n\x07Inquire\x12 .share_gateway.v1.InquireRequest\x1a!.share_gateway.v1.InquireResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1eshare_gateway/v1/inquiry.proto\x12\x10share_gateway.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1dshare_gateway/v1/common.proto\"~\n\x0eInquireRequest\x12*\n\x07subject\x18\x01 \x01(\x0b\x32\x19.share_gateway.v1.Subject\x12\x0f\n\x07purpose\x18\x02 \x01(\t\x12\x19\n\x11\x63onsent_reference\x18\x03 \x01(\t\x12\x14\n\x0crecord_types\x18\x04 \x03(\t\"\xbc\x01\n\x0fInquireResponse\x12\x12\n\ninquiry_id\x18\x01 \x01(\t\x12\x33\n\x07records\x18\x02 \x03(\x0b\x32\".share_gateway.v1.RecordDisclosure\x12-\n\tcitations\x18\x03 \x03(\x0b\x32\x1a.share_gateway.v1.Citation\x12\x31\n\x07receipt\x18\x04 \x01(\x0b\x32 .share_gateway.v1.SignedEnvelope\"W\n\x18GetInquiryHistoryRequest\x12*\n\x07subject\x18\x01 \x01(\x0b\x32\x19.share_gateway.v1.Subject\x12\x0f\n\x07purpose\x18\x02 \x01(\t\"\x96\x01\n\x13InquiryHistoryEntry\x12&\n\x02\x61t\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x13\n\x0binstitution\x18\x02 \x01(\t\x12\x0f\n\x07purpose\x18\x03 \x01(\t\x12\x0f\n\x07outcome\x18\x04 \x01(\t\x12\x0c\n\x04node\x18\x05 \x01(\t\x12\x12\n\nleaf_index\x18\x06 \x01(\x04\"a\n\x19GetInquiryHistoryResponse\x12\x36\n\x07\x65ntries\x18\x01 \x03(\x0b\x32%.share_gateway.v1.InquiryHistoryEntry\x12\x0c\n\x04\x64\x61ys\x18\x02 \x01(\r2\xce\x01\n\x0eInquiryService\x12N\n\x07Inquire\x12 .share_gateway.v1.InquireRequest\x1a!.share_gateway.v1.InquireResponse\x12l\n\x11GetInquiryHistory\x12*.share_gateway.v1.GetInquiryHistoryRequest\x1a+.share_gateway.v1.GetInquiryHistoryResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'share_gateway.v1.inquiry_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_INQUIREREQUEST']._serialized_start=83
-  _globals['_INQUIREREQUEST']._serialized_end=209
-  _globals['_INQUIRERESPONSE']._serialized_start=212
-  _globals['_INQUIRERESPONSE']._serialized_end=400
-  _globals['_INQUIRYSERVICE']._serialized_start=402
-  _globals['_INQUIRYSERVICE']._serialized_end=498
+  _globals['_INQUIREREQUEST']._serialized_start=116
+  _globals['_INQUIREREQUEST']._serialized_end=242
+  _globals['_INQUIRERESPONSE']._serialized_start=245
+  _globals['_INQUIRERESPONSE']._serialized_end=433
+  _globals['_GETINQUIRYHISTORYREQUEST']._serialized_start=435
+  _globals['_GETINQUIRYHISTORYREQUEST']._serialized_end=522
+  _globals['_INQUIRYHISTORYENTRY']._serialized_start=525
+  _globals['_INQUIRYHISTORYENTRY']._serialized_end=675
+  _globals['_GETINQUIRYHISTORYRESPONSE']._serialized_start=677
+  _globals['_GETINQUIRYHISTORYRESPONSE']._serialized_end=774
+  _globals['_INQUIRYSERVICE']._serialized_start=777
+  _globals['_INQUIRYSERVICE']._serialized_end=983
 # @@protoc_insertion_point(module_scope)

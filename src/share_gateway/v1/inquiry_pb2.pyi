@@ -6,6 +6,7 @@ isort:skip_file
 from collections import abc as _abc
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
 from share_gateway.v1 import common_pb2 as _common_pb2
 import builtins as _builtins
@@ -89,3 +90,91 @@ class InquireResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___InquireResponse: _TypeAlias = InquireResponse  # noqa: Y015
+
+@_typing.final
+class GetInquiryHistoryRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SUBJECT_FIELD_NUMBER: _builtins.int
+    PURPOSE_FIELD_NUMBER: _builtins.int
+    purpose: _builtins.str
+    """A self-only purpose of the catalog, e.g. "self_inquiry"."""
+    @_builtins.property
+    def subject(self) -> _common_pb2.Subject:
+        """The caller itself."""
+
+    def __init__(
+        self,
+        *,
+        subject: _common_pb2.Subject | None = ...,
+        purpose: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["subject", b"subject"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["purpose", b"purpose", "subject", b"subject"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetInquiryHistoryRequest: _TypeAlias = GetInquiryHistoryRequest  # noqa: Y015
+
+@_typing.final
+class InquiryHistoryEntry(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    AT_FIELD_NUMBER: _builtins.int
+    INSTITUTION_FIELD_NUMBER: _builtins.int
+    PURPOSE_FIELD_NUMBER: _builtins.int
+    OUTCOME_FIELD_NUMBER: _builtins.int
+    NODE_FIELD_NUMBER: _builtins.int
+    LEAF_INDEX_FIELD_NUMBER: _builtins.int
+    institution: _builtins.str
+    """Certificate identity URI of the institution that inquired."""
+    purpose: _builtins.str
+    outcome: _builtins.str
+    """"allowed" or "denied"."""
+    node: _builtins.str
+    """Region code of the node that answered."""
+    leaf_index: _builtins.int
+    @_builtins.property
+    def at(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        at: _timestamp_pb2.Timestamp | None = ...,
+        institution: _builtins.str = ...,
+        purpose: _builtins.str = ...,
+        outcome: _builtins.str = ...,
+        node: _builtins.str = ...,
+        leaf_index: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["at", b"at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["at", b"at", "institution", b"institution", "leaf_index", b"leaf_index", "node", b"node", "outcome", b"outcome", "purpose", b"purpose"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___InquiryHistoryEntry: _TypeAlias = InquiryHistoryEntry  # noqa: Y015
+
+@_typing.final
+class GetInquiryHistoryResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ENTRIES_FIELD_NUMBER: _builtins.int
+    DAYS_FIELD_NUMBER: _builtins.int
+    days: _builtins.int
+    """How far back the history reaches, in days."""
+    @_builtins.property
+    def entries(self) -> _containers.RepeatedCompositeFieldContainer[Global___InquiryHistoryEntry]: ...
+    def __init__(
+        self,
+        *,
+        entries: _abc.Iterable[Global___InquiryHistoryEntry] | None = ...,
+        days: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["days", b"days", "entries", b"entries"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetInquiryHistoryResponse: _TypeAlias = GetInquiryHistoryResponse  # noqa: Y015

@@ -40,6 +40,11 @@ class InquiryServiceStub:
                 request_serializer=share__gateway_dot_v1_dot_inquiry__pb2.InquireRequest.SerializeToString,
                 response_deserializer=share__gateway_dot_v1_dot_inquiry__pb2.InquireResponse.FromString,
                 _registered_method=True)
+        self.GetInquiryHistory = channel.unary_unary(
+                '/share_gateway.v1.InquiryService/GetInquiryHistory',
+                request_serializer=share__gateway_dot_v1_dot_inquiry__pb2.GetInquiryHistoryRequest.SerializeToString,
+                response_deserializer=share__gateway_dot_v1_dot_inquiry__pb2.GetInquiryHistoryResponse.FromString,
+                _registered_method=True)
 
 
 class InquiryServiceServicer:
@@ -52,6 +57,13 @@ class InquiryServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetInquiryHistory(self, request, context):
+        """"Who looked at me": the inquiries about the caller itself, through a self-only purpose.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_InquiryServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -59,6 +71,11 @@ def add_InquiryServiceServicer_to_server(servicer, server):
                     servicer.Inquire,
                     request_deserializer=share__gateway_dot_v1_dot_inquiry__pb2.InquireRequest.FromString,
                     response_serializer=share__gateway_dot_v1_dot_inquiry__pb2.InquireResponse.SerializeToString,
+            ),
+            'GetInquiryHistory': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetInquiryHistory,
+                    request_deserializer=share__gateway_dot_v1_dot_inquiry__pb2.GetInquiryHistoryRequest.FromString,
+                    response_serializer=share__gateway_dot_v1_dot_inquiry__pb2.GetInquiryHistoryResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -89,6 +106,33 @@ class InquiryService:
             '/share_gateway.v1.InquiryService/Inquire',
             share__gateway_dot_v1_dot_inquiry__pb2.InquireRequest.SerializeToString,
             share__gateway_dot_v1_dot_inquiry__pb2.InquireResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetInquiryHistory(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/share_gateway.v1.InquiryService/GetInquiryHistory',
+            share__gateway_dot_v1_dot_inquiry__pb2.GetInquiryHistoryRequest.SerializeToString,
+            share__gateway_dot_v1_dot_inquiry__pb2.GetInquiryHistoryResponse.FromString,
             options,
             channel_credentials,
             insecure,

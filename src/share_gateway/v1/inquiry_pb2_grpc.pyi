@@ -34,6 +34,8 @@ class InquiryServiceStub:
     @_typing.overload
     def __new__(cls, channel: _aio.Channel) -> InquiryServiceAsyncStub: ...
     Inquire: _grpc.UnaryUnaryMultiCallable[_inquiry_pb2.InquireRequest, _inquiry_pb2.InquireResponse]
+    GetInquiryHistory: _grpc.UnaryUnaryMultiCallable[_inquiry_pb2.GetInquiryHistoryRequest, _inquiry_pb2.GetInquiryHistoryResponse]
+    """"Who looked at me": the inquiries about the caller itself, through a self-only purpose."""
 
 @_typing.type_check_only
 class InquiryServiceAsyncStub(InquiryServiceStub):
@@ -41,6 +43,8 @@ class InquiryServiceAsyncStub(InquiryServiceStub):
 
     def __init__(self, channel: _aio.Channel) -> None: ...
     Inquire: _aio.UnaryUnaryMultiCallable[_inquiry_pb2.InquireRequest, _inquiry_pb2.InquireResponse]  # type: ignore[assignment]
+    GetInquiryHistory: _aio.UnaryUnaryMultiCallable[_inquiry_pb2.GetInquiryHistoryRequest, _inquiry_pb2.GetInquiryHistoryResponse]  # type: ignore[assignment]
+    """"Who looked at me": the inquiries about the caller itself, through a self-only purpose."""
 
 class InquiryServiceServicer(metaclass=_abc_1.ABCMeta):
     """For banks, utilities and government departments: ask about one subject for one declared purpose."""
@@ -51,5 +55,13 @@ class InquiryServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _inquiry_pb2.InquireRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_inquiry_pb2.InquireResponse, _abc.Awaitable[_inquiry_pb2.InquireResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def GetInquiryHistory(
+        self,
+        request: _inquiry_pb2.GetInquiryHistoryRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_inquiry_pb2.GetInquiryHistoryResponse, _abc.Awaitable[_inquiry_pb2.GetInquiryHistoryResponse]]:
+        """"Who looked at me": the inquiries about the caller itself, through a self-only purpose."""
 
 def add_InquiryServiceServicer_to_server(servicer: InquiryServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

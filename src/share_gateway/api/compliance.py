@@ -1,0 +1,122 @@
+"""ComplianceService: officers search the log and obtain proofs and offline bundles."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import AsyncIterator
+from datetime import UTC
+from typing import Any
+
+import grpc
+
+from share_gateway.api.auth import calling_principal
+from share_gateway.api.errors import handles_errors, streams_errors
+from share_gateway.domain.errors import InvalidInput
+from share_gateway.gateway import Gateway
+from share_gateway.store.log import LogQuery
+from share_gateway.v1 import compliance_pb2, compliance_pb2_grpc
+
+Context = grpc.aio.ServicerContext[Any, Any]
+CHUNK = 500
+
+
+def query_from_wire(wire: compliance_pb2.EventFilter) -> LogQuery:
+    return LogQuery(
+        actor=wire.actor,
+        subject_id=wire.subject_identifier,
+        purpose=wire.purpose,
+        outcome=wire.outcome,
+        kind=wire.kind,
+        since=wire.since.ToDatetime(UTC) if wire.HasField("since") else None,
+        until=wire.until.ToDatetime(UTC) if wire.HasField("until") else None,
+    )
+
+
+def _page_token(after_leaf: int) -> str:
+    return base64.urlsafe_b64encode(f"after:{after_leaf}".encode()).decode()
+
+
+def _after(token: str) -> int:
+    if not token:
+        return -1
+    try:
+        kind, _, value = base64.urlsafe_b64decode(token.encode()).decode().partition(":")
+        after = int(value)
+    except (ValueError, binascii.Error, UnicodeDecodeError) as error:
+        raise InvalidInput.one("page_token", "is not a token this service issued") from error
+    if kind != "after":
+        raise InvalidInput.one("page_token", "is not a token this service issued")
+    return after
+
+
+class ComplianceServicer(compliance_pb2_grpc.ComplianceServiceServicer):
+    def __init__(self, gateway: Gateway) -> None:
+        self.gateway = gateway
+
+    @streams_errors
+    async def SearchEvents(
+        self, request: compliance_pb2.SearchEventsRequest, context: Context
+    ) -> AsyncIterator[compliance_pb2.SearchEventsResponse]:
+        officer = await calling_principal(self.gateway, context)
+        limit = request.page_size or 100
+        events = await self.gateway.audit.search(
+            officer, query_from_wire(request.filter), _after(request.page_token), limit
+        )
+        for start in range(0, max(len(events), 1), CHUNK):
+            chunk = events[start : start + CHUNK]
+            message = compliance_pb2.SearchEventsResponse(
+                events=[
+                    compliance_pb2.LoggedEvent(leaf_index=e.leaf_index, event=e.body, redacted=e.redacted)
+                    for e in chunk
+                ]
+            )
+            if start + CHUNK >= len(events) and len(events) == limit:
+                message.next_page_token = _page_token(events[-1].leaf_index)
+            yield message
+
+    @handles_errors
+    async def GetCheckpoint(
+        self, request: compliance_pb2.GetCheckpointRequest, context: Context
+    ) -> compliance_pb2.GetCheckpointResponse:
+        officer = await calling_principal(self.gateway, context)
+        checkpoint = await self.gateway.audit.latest_checkpoint(officer)
+        return compliance_pb2.GetCheckpointResponse(size=checkpoint.size, checkpoint=checkpoint.note)
+
+    @handles_errors
+    async def GetInclusionProof(
+        self, request: compliance_pb2.GetInclusionProofRequest, context: Context
+    ) -> compliance_pb2.GetInclusionProofResponse:
+        officer = await calling_principal(self.gateway, context)
+        answer = await self.gateway.audit.inclusion(
+            officer,
+            leaf_index=request.leaf_index if request.WhichOneof("entry") == "leaf_index" else None,
+            event_id=request.event_id,
+            tree_size=request.tree_size,
+        )
+        return compliance_pb2.GetInclusionProofResponse(
+            leaf_index=answer.leaf_index,
+            tree_size=answer.checkpoint.size,
+            proof=list(answer.proof),
+            event=answer.event.body,
+            checkpoint=answer.checkpoint.note,
+            tlog_proof=answer.tlog_proof.encode(),
+        )
+
+    @handles_errors
+    async def GetConsistencyProof(
+        self, request: compliance_pb2.GetConsistencyProofRequest, context: Context
+    ) -> compliance_pb2.GetConsistencyProofResponse:
+        officer = await calling_principal(self.gateway, context)
+        answer = await self.gateway.audit.consistency(officer, request.from_size, request.to_size)
+        return compliance_pb2.GetConsistencyProofResponse(
+            proof=list(answer.proof), from_checkpoint=answer.old.note, to_checkpoint=answer.new.note
+        )
+
+    @handles_errors
+    async def ExportBundle(
+        self, request: compliance_pb2.ExportBundleRequest, context: Context
+    ) -> compliance_pb2.ExportBundleResponse:
+        officer = await calling_principal(self.gateway, context)
+        bundle, count = await self.gateway.audit.export(officer, query_from_wire(request.filter), request.limit or 1000)
+        return compliance_pb2.ExportBundleResponse(bundle=bundle, events=count)

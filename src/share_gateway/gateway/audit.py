@@ -1,0 +1,134 @@
+"""Compliance review of the log: search, checkpoints, proofs and offline bundles, for compliance officers only.
+
+Every step is itself logged (kind ``audit``), allowed or refused: who reviewed
+the log is as accountable as who inquired.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, replace
+
+from share_gateway.domain.errors import InvalidInput, InvalidState, NotFound, Refused
+from share_gateway.domain.events import EventKind, Outcome
+from share_gateway.domain.policy import Denial, Principal
+from share_gateway.domain.principals import Role
+from share_gateway.gateway.runtime import NodeRuntime
+from share_gateway.ledger.bundle import BundleEntry, encode_bundle
+from share_gateway.ledger.checkpoint import TlogProof
+from share_gateway.store.log import LoggedEvent, LogQuery, LogStore, StoredCheckpoint
+
+MAX_PAGE = 10_000
+
+
+@dataclass(frozen=True, slots=True)
+class InclusionAnswer:
+    leaf_index: int
+    checkpoint: StoredCheckpoint
+    proof: tuple[bytes, ...]
+    event: LoggedEvent
+
+    @property
+    def tlog_proof(self) -> TlogProof:
+        return TlogProof(self.leaf_index, self.proof, self.checkpoint.note)
+
+
+@dataclass(frozen=True, slots=True)
+class ConsistencyAnswer:
+    proof: tuple[bytes, ...]
+    old: StoredCheckpoint
+    new: StoredCheckpoint
+
+
+@dataclass
+class AuditDesk:
+    runtime: NodeRuntime
+    log: LogStore
+
+    async def _admit(self, officer: Principal, action: str, **details: str) -> None:
+        """Log the review step; refuse (and log the refusal) unless the certificate carries the officer role."""
+        allowed = Role.COMPLIANCE_OFFICER in officer.roles
+        event = self.runtime.event(
+            EventKind.AUDIT,
+            officer,
+            Outcome.ALLOWED if allowed else Outcome.DENIED,
+            reason="" if allowed else Denial.NOT_A_COMPLIANCE_OFFICER,
+            details={"action": action} | {k: v for k, v in details.items() if v},
+        )
+        await self.runtime.event_log.append(event)
+        if not allowed:
+            raise Refused(
+                Denial.NOT_A_COMPLIANCE_OFFICER, "the log is reviewed with a compliance officer's certificate"
+            )
+
+    async def search(self, officer: Principal, query: LogQuery, after_leaf: int, limit: int) -> list[LoggedEvent]:
+        await self._admit(officer, "search", query=_describe(query))
+        return await self.runtime.read(self.log.search, query, after_leaf, _page(limit))
+
+    async def latest_checkpoint(self, officer: Principal) -> StoredCheckpoint:
+        await self._admit(officer, "checkpoint")
+        return await self._checkpoint(0)
+
+    async def _checkpoint(self, size: int) -> StoredCheckpoint:
+        """The published checkpoint of ``size`` (the latest for 0): proofs only ever refer to a signed head."""
+        if size == 0:
+            latest = await self.runtime.read(self.log.latest_checkpoint)
+            if latest is None:
+                raise InvalidState("no checkpoint has been published yet")
+            return latest
+        for checkpoint in await self.runtime.read(self.log.checkpoints):
+            if checkpoint.size == size:
+                return checkpoint
+        raise NotFound(f"no checkpoint of size {size} was published")
+
+    async def inclusion(
+        self, officer: Principal, *, leaf_index: int | None, event_id: str, tree_size: int
+    ) -> InclusionAnswer:
+        await self._admit(officer, "inclusion_proof", event_id=event_id, leaf_index=str(leaf_index or ""))
+        if leaf_index is None and not event_id:
+            raise InvalidInput.one("entry", "name the entry by leaf index or event id")
+        if leaf_index is not None:
+            event = await self.runtime.read(self.log.at, leaf_index)
+        else:
+            event = await self.runtime.read(self.log.entry, event_id)
+        if event is None:
+            raise NotFound("no such entry in the log (it may not be integrated yet)")
+        checkpoint = await self._checkpoint(tree_size)
+        if event.leaf_index >= checkpoint.size:
+            raise InvalidState(f"leaf {event.leaf_index} is not yet under a checkpoint (size {checkpoint.size})")
+        proof = await self.runtime.read(self.log.inclusion_proof, event.leaf_index, checkpoint.size)
+        return InclusionAnswer(event.leaf_index, checkpoint, tuple(proof), event)
+
+    async def consistency(self, officer: Principal, old_size: int, new_size: int) -> ConsistencyAnswer:
+        await self._admit(officer, "consistency_proof", sizes=f"{old_size}..{new_size}")
+        new = await self._checkpoint(new_size)
+        old = await self._checkpoint(old_size)
+        if old.size > new.size:
+            raise InvalidInput.one("from_size", "a consistency proof goes from an older checkpoint to a newer one")
+        proof = await self.runtime.read(self.log.consistency_proof, old.size, new.size)
+        return ConsistencyAnswer(tuple(proof), old, new)
+
+    async def export(self, officer: Principal, query: LogQuery, limit: int) -> tuple[bytes, int]:
+        """A bundle of the matching events under the latest checkpoint, verifiable offline."""
+        await self._admit(officer, "export", query=_describe(query))
+        checkpoint = await self._checkpoint(0)
+        events = await self.runtime.read(self.log.search, replace(query, below_size=checkpoint.size), -1, _page(limit))
+        entries = []
+        for event in events:
+            proof = await self.runtime.read(self.log.inclusion_proof, event.leaf_index, checkpoint.size)
+            tlog = TlogProof(event.leaf_index, tuple(proof), checkpoint.note)
+            if event.redacted:
+                stored = await self.runtime.read(self.log.leaf_hash, event.leaf_index)
+                entries.append(BundleEntry(event.leaf_index, tlog, leaf_hash=stored))
+            else:
+                entries.append(BundleEntry(event.leaf_index, tlog, event=event.body))
+        return encode_bundle(self.runtime.signing_key.name, entries), len(entries)
+
+
+def _page(limit: int) -> int:
+    if limit < 0 or limit > MAX_PAGE:
+        raise InvalidInput.one("page_size", f"at most {MAX_PAGE}")
+    return limit or 100
+
+
+def _describe(query: LogQuery) -> str:
+    return ", ".join(f"{name}={value}" for name, value in asdict(query).items() if value not in ("", None))[:500]

@@ -1,0 +1,112 @@
+"""Offline audit bundles: events, each with a C2SP tlog-proof under one checkpoint.
+
+A bundle is canonical JSON::
+
+    {"format": "share-gateway/audit-bundle@v1", "origin": "<log origin>",
+     "entries": [{"leaf_index": n, "event": "<base64 event bytes>", "proof": "<tlog-proof>"}, ...]}
+
+A redacted event travels as ``"leaf_hash"`` instead of ``"event"``: its
+inclusion still verifies, its content no longer exists. Verification needs
+only the bundle, the origin and the node's public key.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from share_gateway.crypto.keys import KeyRing
+from share_gateway.domain.canonical import Json, canonical_json, parse_json
+from share_gateway.domain.events import Event
+from share_gateway.ledger.checkpoint import Checkpoint, MalformedCheckpoint, TlogProof
+from share_gateway.ledger.hashing import leaf_hash
+from share_gateway.ledger.verify import ProofError, verify_inclusion
+
+BUNDLE_FORMAT = "share-gateway/audit-bundle@v1"
+
+
+class BundleError(ProofError):
+    """The bundle does not verify; the message names the entry and why."""
+
+
+@dataclass(frozen=True, slots=True)
+class BundleEntry:
+    leaf_index: int
+    proof: TlogProof
+    event: bytes | None = None
+    leaf_hash: bytes | None = None
+
+    def to_json(self) -> dict[str, Json]:
+        entry: dict[str, Json] = {"leaf_index": self.leaf_index, "proof": self.proof.encode().decode()}
+        if self.event is not None:
+            entry["event"] = base64.b64encode(self.event).decode()
+        else:
+            assert self.leaf_hash is not None
+            entry["leaf_hash"] = base64.b64encode(self.leaf_hash).decode()
+        return entry
+
+
+def encode_bundle(origin: str, entries: Sequence[BundleEntry]) -> bytes:
+    return canonical_json({"format": BUNDLE_FORMAT, "origin": origin, "entries": [e.to_json() for e in entries]})
+
+
+@dataclass(frozen=True, slots=True)
+class VerifiedBundle:
+    checkpoint: Checkpoint
+    events: tuple[Event, ...]
+    redacted: tuple[int, ...]
+
+
+def verify_bundle(data: bytes, keys: KeyRing, origin: str) -> VerifiedBundle:
+    """Verify every entry offline; all entries must rest on one checkpoint.
+
+    1. The bundle parses and names the expected origin.
+    2. Each proof's checkpoint is signed by the origin's key, and all are the same.
+    3. Each event's leaf hash (or a redacted entry's stored hash) is included at its index.
+    4. Each event is canonical event JSON.
+    """
+    try:
+        doc = parse_json(data)
+        if doc.get("format") != BUNDLE_FORMAT:
+            raise BundleError(f"not a {BUNDLE_FORMAT} bundle")
+        if doc.get("origin") != origin:
+            raise BundleError(f"bundle of {doc.get('origin')!r}, expected {origin!r}")
+        raw_entries = doc["entries"]
+    except (ValueError, KeyError, TypeError, AttributeError) as error:
+        raise BundleError(f"malformed bundle: {error}") from error
+    checkpoint: Checkpoint | None = None
+    events: list[Event] = []
+    redacted: list[int] = []
+    for position, raw in enumerate(raw_entries):
+        try:
+            this, event = _verify_entry(raw, keys, origin)
+        except (ProofError, MalformedCheckpoint, ValueError, KeyError, TypeError, AttributeError) as error:
+            raise BundleError(f"entry {position}: {error}") from error
+        if checkpoint is None:
+            checkpoint = this
+        elif this != checkpoint:
+            raise BundleError(f"entry {position} rests on another checkpoint than entry 0")
+        if event is None:
+            redacted.append(raw["leaf_index"])
+        else:
+            events.append(event)
+    if checkpoint is None:
+        raise BundleError("the bundle holds no entries")
+    return VerifiedBundle(checkpoint, tuple(events), tuple(redacted))
+
+
+def _verify_entry(raw: dict[str, Any], keys: KeyRing, origin: str) -> tuple[Checkpoint, Event | None]:
+    """One entry's checkpoint and, unless redacted, its event; raises if anything does not verify."""
+    proof = TlogProof.parse(raw["proof"].encode())
+    if proof.index != raw["leaf_index"]:
+        raise BundleError(f"proof is for leaf {proof.index}, the entry says {raw['leaf_index']}")
+    checkpoint = proof.verify_checkpoint(keys, origin)
+    if "event" not in raw:
+        stored = base64.b64decode(raw["leaf_hash"], validate=True)
+        verify_inclusion(proof.index, checkpoint.size, stored, proof.proof, checkpoint.root)
+        return checkpoint, None
+    body = base64.b64decode(raw["event"], validate=True)
+    verify_inclusion(proof.index, checkpoint.size, leaf_hash(body), proof.proof, checkpoint.root)
+    return checkpoint, Event.from_bytes(body)
