@@ -282,6 +282,24 @@ class LogStore:
                 for r in connection.execute(query)
             ]
 
+    def checkpoint_notes(self) -> list[bytes]:
+        return [c.note for c in self.checkpoints()]
+
+    def orphans(self) -> list[int]:
+        """Events that sit before the last integrated one yet have no leaf: inserted after the fact."""
+        entries, events = schema.log_entries.c, schema.events.c
+        with self.database.reader.connect() as connection:
+            last = connection.execute(select(func.max(entries.event_seq))).scalar()
+            if last is None:
+                return []
+            rows = connection.execute(
+                select(events.seq)
+                .outerjoin(schema.log_entries, entries.event_seq == events.seq)
+                .where(events.seq < last, entries.event_seq.is_(None))
+                .order_by(events.seq)
+            )
+            return [row.seq for row in rows]
+
     def interior_nodes(self, level: int, first: int, last: int) -> dict[int, bytes]:
         """Stored nodes of one level with index in ``[first, last)``."""
         nodes = schema.log_nodes.c
