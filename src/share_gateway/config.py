@@ -15,6 +15,8 @@ from share_gateway.domain.identifiers import validate_region
 class LogSettings:
     """How the accountability log is integrated, published and read back."""
 
+    # Whether this process integrates and checkpoints the log; replicas sharing one PostgreSQL may leave it to one.
+    sequencer: bool = True
     integrate_interval_seconds: float = 0.2
     # A checkpoint is published within this long of new activity, or after this many new leaves.
     checkpoint_interval_seconds: float = 1.0

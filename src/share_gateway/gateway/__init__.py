@@ -50,7 +50,8 @@ class Gateway:
         )
 
     def start(self) -> None:
-        self.sequencer.start()
+        if self.log_settings.sequencer:
+            self.sequencer.start()
 
     @property
     def store(self) -> Store:
@@ -59,5 +60,6 @@ class Gateway:
     async def close(self) -> None:
         """Commit every pending event, integrate and checkpoint them, then release the threads."""
         await self.runtime.event_log.drain()
-        await self.sequencer.stop()
+        if self.log_settings.sequencer:
+            await self.sequencer.stop()
         await self.runtime.close()
