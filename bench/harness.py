@@ -10,13 +10,18 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
+import os
 import statistics
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from typing import Any
+
+import sqlalchemy
 
 Call = Callable[[int], Awaitable[Any]]
 
@@ -27,6 +32,7 @@ class Result:
     calls: int
     seconds: float
     latencies_ms: list[float]
+    unit: str = "QPS"
 
     @property
     def qps(self) -> float:
@@ -38,7 +44,7 @@ class Result:
 
     def line(self) -> str:
         return (
-            f"{self.name:<28} {self.qps:>9.0f} QPS   p50 {self.percentile(50):6.2f} ms   "
+            f"{self.name:<28} {self.qps:>9.0f} {self.unit}   p50 {self.percentile(50):6.2f} ms   "
             f"p99 {self.percentile(99):6.2f} ms   ({self.calls} calls)"
         )
 
@@ -96,3 +102,33 @@ def ratio_line(measured: Result, baseline: Result) -> str:
 
 def median_ratio(pairs: list[tuple[Result, Result]]) -> float:
     return statistics.median(m.qps / b.qps for m, b in pairs)
+
+
+@contextmanager
+def postgres_schema(url: str) -> Iterator[str]:
+    """A throwaway schema on the PostgreSQL server at ``url``: yields a URL that uses it, drops it afterwards."""
+    schema = f"bench_{os.getpid()}_{datetime.now(UTC).strftime('%H%M%S%f')}"
+    admin = sqlalchemy.create_engine(url)
+    try:
+        with admin.begin() as connection:
+            connection.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
+        separator = "&" if "?" in url else "?"
+        try:
+            yield f"{url}{separator}options=-csearch_path%3D{schema}"
+        finally:
+            with admin.begin() as connection:
+                connection.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
+    finally:
+        admin.dispose()
+
+
+def postgres_reachable(url: str) -> str | None:
+    """None if a connection to ``url`` opens, else why not."""
+    engine = sqlalchemy.create_engine(url)
+    try:
+        with engine.connect():
+            return None
+    except sqlalchemy.exc.OperationalError as error:
+        return str(error).splitlines()[0]
+    finally:
+        engine.dispose()

@@ -18,7 +18,7 @@ from share_gateway.devkit import Layout, create_federation
 from share_gateway.domain.policy import Grant
 from share_gateway.node import Node, start_node
 from share_gateway.store.repository import Store
-from tests.support import CALLERS, REGION
+from tests.support import CALLERS, REGION, ROLES
 
 POSTGRES_URL = os.environ.get("SHARE_GATEWAY_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
@@ -26,7 +26,9 @@ POSTGRES_URL = os.environ.get("SHARE_GATEWAY_TEST_POSTGRES", "postgresql+psycopg
 @pytest.fixture(scope="session")
 def federation(tmp_path_factory: pytest.TempPathFactory) -> Layout:
     root = tmp_path_factory.mktemp("federation")
-    return create_federation(root, [REGION], {name: c[0] for name, c in CALLERS.items()}, datetime.now(UTC))
+    return create_federation(
+        root, [REGION], {name: c[0] for name, c in CALLERS.items()}, datetime.now(UTC), roles=ROLES
+    )
 
 
 @pytest.fixture(scope="session")

@@ -9,7 +9,7 @@ from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
 from share_gateway.domain.policy import GrantRole
-from share_gateway.domain.principals import Identity, IdentityKind
+from share_gateway.domain.principals import Identity, IdentityKind, Role
 from share_gateway.v1 import common_pb2 as pb
 from share_gateway.v1 import inquiry_pb2, registry_pb2
 
@@ -19,6 +19,7 @@ OTHER_COMPANY = "91310000MA00000025"
 PERSON = "110105198001011238"
 OTHER_PERSON = "310104199003074561"
 TWIN = "11010519800101122X"
+OFFICER = "12010119850505123X"
 
 # Callers of the test federation: (identity, kind registered by the node, grants as (role, scope)).
 CALLERS: dict[str, tuple[Identity, str | None, tuple[tuple[GrantRole, str], ...]]] = {
@@ -72,8 +73,11 @@ CALLERS: dict[str, tuple[Identity, str | None, tuple[tuple[GrantRole, str], ...]
         ((GrantRole.INQUIRE, "loan_underwriting"),),
     ),
     "twin_person": (Identity(IdentityKind.PERSON, TWIN), None, ()),
+    "officer": (Identity(IdentityKind.PERSON, OFFICER), None, ()),
     "person": (Identity(IdentityKind.PERSON, PERSON), None, ()),
 }
+# Roles carried in certificates (sgw://role/...), by caller.
+ROLES = {"officer": (Role.COMPLIANCE_OFFICER,)}
 
 
 def days_ago(days: int) -> str:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import grpc
 
+from share_gateway.audit_cli import AuditFailed, add_audit_commands
 from share_gateway.catalog import AUTHORITY_KEY_NAME, open_catalog, sample_catalog_text, sign_catalog
 from share_gateway.client import (
     credentials,
@@ -26,7 +27,8 @@ from share_gateway.crypto.keys import KeyRing, SigningKey, VerifyingKey
 from share_gateway.devkit import Layout, add_client, add_node, init_authority, sign_sample_catalog
 from share_gateway.domain.errors import CatalogInvalid, DomainError, InvalidInput
 from share_gateway.domain.policy import Grant, GrantRole, check_registration
-from share_gateway.domain.principals import Identity
+from share_gateway.domain.principals import Identity, Role
+from share_gateway.ledger.verify import ProofError
 from share_gateway.store.database import migrate, open_database
 from share_gateway.store.repository import Store
 from share_gateway.tables import render_table
@@ -96,10 +98,18 @@ def cmd_pki_init(args: argparse.Namespace) -> None:
         print(f"node {region}: {layout.node_config(region)}")
         if args.base_port:
             args.base_port += 1
+    roles: dict[str, list[Role]] = {}
+    for spec in args.role:
+        name, _, role = spec.partition("=")
+        try:
+            roles.setdefault(name, []).append(Role(role))
+        except ValueError as error:
+            raise CommandError(f"--role wants NAME={'|'.join(Role)}, not {spec!r}") from error
     for spec in args.client:
         name, identity = _client_spec(spec)
-        files = add_client(layout, name, identity, now)
-        print(f"client {name} ({identity.uri}): {files.directory}")
+        files = add_client(layout, name, identity, now, roles.get(name, ()))
+        extra = f" with roles {', '.join(roles[name])}" if name in roles else ""
+        print(f"client {name} ({identity.uri}){extra}: {files.directory}")
 
 
 # --- catalog ----------------------------------------------------------------
@@ -343,6 +353,7 @@ def build_parser() -> argparse.ArgumentParser:
     init.add_argument("--dir", type=Path, required=True)
     init.add_argument("--region", action="append", default=[], help="GB/T 2260 region code of a node (repeat)")
     init.add_argument("--client", action="append", default=[], help="NAME=sgw://institution/<USCC> (repeat)")
+    init.add_argument("--role", action="append", default=[], help="NAME=compliance_officer: a role for a client")
     init.add_argument("--base-port", type=int, default=0, help="fixed mTLS ports from here (default: any free)")
     init.set_defaults(run=cmd_pki_init)
 
@@ -404,6 +415,8 @@ def build_parser() -> argparse.ArgumentParser:
     inquire.add_argument("--node-key", action="append", default=[], metavar="REGION=signing.pub")
     inquire.set_defaults(run=cmd_inquire)
 
+    add_audit_commands(commands)
+
     demo = commands.add_parser("demo", help="start three regional nodes and run a guided scenario")
     demo.add_argument("--dir", type=Path, default=Path("demo-data"))
     demo.add_argument("--records", type=int, default=200, help="synthetic records per region")
@@ -420,6 +433,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     except CommandError as error:
         print(f"share-gateway: {error}", file=sys.stderr)
         raise SystemExit(2) from error
+    except (AuditFailed, ProofError) as error:
+        print(f"share-gateway: {error}", file=sys.stderr)
+        raise SystemExit(1) from error
     except grpc.aio.AioRpcError as error:
         print(f"share-gateway: the node refused: {rpc_error_view(error)}", file=sys.stderr)
         raise SystemExit(1) from error

@@ -23,6 +23,9 @@ class LogSettings:
     checkpoint_every_leaves: int = 10_000
     # How far back a subject's "who looked at me" reaches (FCRA 1681g(a)(3): two years for employment).
     history_days: int = 730
+    # After this long an event's personal payload may be redacted (``audit redact``); its leaf hash stays.
+    # Default: five years, as the Credit Reporting Industry Regulation (Art. 16) keeps negative information.
+    redact_after_days: int = 1825
 
     @classmethod
     def from_mapping(cls, raw: dict[str, Any]) -> LogSettings:

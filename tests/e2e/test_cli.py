@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import os
 import re
+import sqlite3
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.support import COMPANY, days_ago
+from tests.support import COMPANY, OFFICER, days_ago
 
 BANK = "91110000MA0000001L"
 AGENCY = "11110000MB00000048"
@@ -36,6 +38,7 @@ def pki(tmp_path: Path) -> Path:
     run(
         "pki", "init", "--dir", str(tmp_path), "--region", "110000",
         "--client", f"bank=sgw://institution/{BANK}", "--client", f"agency=sgw://institution/{AGENCY}",
+        "--client", f"officer=sgw://person/{OFFICER}", "--role", "officer=compliance_officer",
     )  # fmt: skip
     return tmp_path
 
@@ -64,7 +67,7 @@ def served(pki: Path) -> Iterator[tuple[Path, str]]:
         yield pki, f"localhost:{match.group(1)}"
     finally:
         process.terminate()
-        process.wait(timeout=10)
+        process.wait(timeout=20)
 
 
 def test_catalog_sign_and_verify_refuse_tampering(pki: Path) -> None:
@@ -149,3 +152,46 @@ def test_the_demo_runs_its_scenario(tmp_path: Path) -> None:
     assert out.count("signature and every value verified") >= 5
     assert "CONSENT_REQUIRED" in out
     assert "What each node logged" in out
+
+
+def test_a_compliance_officer_audits_the_log(served: tuple[Path, str], tmp_path: Path) -> None:
+    pki, address = served
+    officer = ("--node", address, "--identity", str(pki / "clients/officer"))
+    node_key = ("--node-key", f"110000={pki / 'nodes/110000/signing.pub'}")
+    for consent in ("AUTH-1", "AUTH-2"):
+        run("inquire", "--node", address, "--identity", str(pki / "clients/bank"), "--subject", COMPANY,
+            "--purpose", "loan_underwriting", "--consent", consent)  # fmt: skip
+    time.sleep(1.5)  # a checkpoint follows activity within a second
+    found = run("audit", "search", *officer, "--kind", "inquiry").stdout
+    assert "2 event(s)" in found
+    assert "loan_underwriting" in found
+    proof = tmp_path / "entry.tlog-proof"
+    proved = run("audit", "prove", *officer, *node_key, "--leaf", "0", "--out", str(proof)).stdout
+    assert "verified" in proved
+    assert proof.read_bytes().startswith(b"c2sp.org/tlog-proof@v1\nindex 0\n")
+    bundle = tmp_path / "bundle.json"
+    assert "2 event(s)" in run("audit", "export", *officer, "--kind", "inquiry", "--out", str(bundle)).stdout
+    assert "verified offline" in run("audit", "verify-bundle", str(bundle), *node_key).stdout
+    refused = run("audit", "search", "--node", address, "--identity", str(pki / "clients/bank"), check=False)
+    assert refused.returncode == 1
+    assert "NOT_A_COMPLIANCE_OFFICER" in refused.stderr
+
+
+def test_audit_verify_finds_an_edited_event_on_the_database(served: tuple[Path, str]) -> None:
+    pki, address = served
+    run("inquire", "--node", address, "--identity", str(pki / "clients/bank"), "--subject", COMPANY,
+        "--purpose", "loan_underwriting", "--consent", "AUTH-1")  # fmt: skip
+    time.sleep(1.5)
+    config = str(pki / "nodes/110000/node.yaml")
+    verified = run("audit", "verify", "--config", config)
+    assert "verifies" in verified.stdout
+    assert "verifying" in verified.stderr, "a progress line"
+    database = pki / "nodes/110000/110000.db"
+    with sqlite3.connect(database) as connection:
+        seq, body = connection.execute(
+            "SELECT e.seq, e.body FROM events e JOIN log_entries l ON l.event_seq = e.seq WHERE l.leaf_index = 0"
+        ).fetchone()
+        connection.execute("UPDATE events SET body = ? WHERE seq = ?", (body.replace(b"AUTH-1", b"AUTH-9"), seq))
+    failed = run("audit", "verify", "--config", config, check=False)
+    assert failed.returncode == 1
+    assert "leaf 0: event bytes do not match the stored leaf hash (edited)" in failed.stdout + failed.stderr

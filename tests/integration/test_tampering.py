@@ -220,3 +220,45 @@ async def test_the_sequencer_refuses_to_sign_a_tree_that_does_not_extend_its_las
         await sequencer.step(force=True)
     assert sequencer.alarm is not None
     assert [c.size for c in logs.checkpoints()] == list(SIZES), "nothing was signed"
+
+
+async def test_redaction_keeps_leaf_hashes_and_the_log_still_verifies(
+    log: tuple[Database, LogStore, list[bytes]],
+) -> None:
+    """Retention: personal payload goes, the leaf hash stays; redaction is itself an event; editing a stub is caught."""
+    database, logs, notes = log
+    store = Store(database)
+
+    def note(count: int, first_leaf: int, last_leaf: int) -> Event:
+        return Event(
+            str(uuid.uuid4()),
+            EventKind.LOG_REDACTED,
+            NOW + timedelta(days=1),
+            "110000",
+            "sgw://node/110000",
+            Outcome.ALLOWED,
+            details={"count": str(count), "leaves": f"{first_leaf}..{last_leaf}"},
+        )
+
+    assert store.redact(NOW + timedelta(seconds=10), NOW + timedelta(days=1), note) == 10
+    assert store.redact(NOW + timedelta(seconds=10), NOW + timedelta(days=1), note) == 0, "nothing twice"
+    stub = logs.at(3)
+    assert stub is not None
+    assert stub.redacted
+    assert b"91110105MA01ABCD00" not in stub.body, "the subject is gone"
+    sequencer = Sequencer(logs, KEY, inline, lambda: NOW, SequencerSettings(checkpoint_interval=0))
+    await sequencer.step(force=True)
+    report = audit(logs, notes)
+    assert report.ok, report.findings
+    assert report.redacted == 10
+    redaction = Event.from_bytes(logs.at(41).body)  # type: ignore[union-attr]
+    assert redaction.kind is EventKind.LOG_REDACTED
+    assert redaction.details["count"] == "10"
+    # A redacted leaf still has an inclusion proof, from its stored hash.
+    checkpoint = open_checkpoint(logs.latest_checkpoint().note, KEYS, KEY.name)  # type: ignore[union-attr]
+    proof = logs.inclusion_proof(3, checkpoint.size)
+    verify_inclusion(3, checkpoint.size, logs.leaf_hash(3) or b"", proof, checkpoint.root)
+    # The stub is not a licence to edit: a changed stored hash under it breaks the signed roots.
+    execute(database, "UPDATE log_nodes SET hash = :h WHERE level = 0 AND idx = 3", h=leaf_hash(b"forged"))
+    findings = [str(f) for f in audit(logs, notes).findings]
+    assert "leaf 4: the signed checkpoint of size 5 does not match the log" in findings

@@ -174,3 +174,15 @@ def summarise(data: bytes) -> EventSummary:
         )
     except (KeyError, TypeError) as error:
         raise ValueError(f"malformed event: {error!r}") from error
+
+
+# What a redacted event keeps: enough to show that an event of this kind happened, when, where and by whom;
+# the subject, the records and fields it touched, the consent reference and the rest go.
+_KEPT_WHEN_REDACTED = ("v", "id", "kind", "at", "node", "actor", "outcome", "purpose")
+
+
+def redacted(data: bytes, on: datetime) -> bytes:
+    """The stub that replaces an event's bytes once its retention period is over (its leaf hash stays)."""
+    doc = parse_json(data)
+    stub = {key: doc[key] for key in _KEPT_WHEN_REDACTED if key in doc}
+    return canonical_json({**stub, "redacted": True, "redacted_on": on.date().isoformat()})

@@ -7,7 +7,7 @@ without its change.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -19,7 +19,7 @@ from share_gateway.catalog import SignedCatalog
 from share_gateway.crypto.disclosure import STATEMENT_TYPE, FieldOpening, SealedRecord
 from share_gateway.crypto.envelope import Envelope
 from share_gateway.domain.errors import InvalidState
-from share_gateway.domain.events import Event
+from share_gateway.domain.events import Event, redacted
 from share_gateway.domain.identifiers import Subject, SubjectKind
 from share_gateway.domain.policy import Grant, GrantRole
 from share_gateway.domain.records import LegalDocument, Record, RecordStatus
@@ -331,6 +331,32 @@ class Store:
             self._append_event.execute_many(cursor, [_event_row(e) for e in events])
         finally:
             cursor.close()
+
+    def redact(self, before: datetime, now: datetime, note: Callable[[int, int, int], Event]) -> int:
+        """Replace the bytes of integrated events older than ``before`` by stubs; their leaf hashes stay.
+
+        The redaction is itself an event (``note(count, first_leaf, last_leaf)``), appended in the
+        same transaction. Returns how many events were redacted.
+        """
+        entries, events = schema.log_entries.c, schema.events.c
+        with self.database.writer.begin() as connection:
+            rows = connection.execute(
+                select(entries.leaf_index, entries.event_seq, events.body)
+                .join_from(schema.log_entries, schema.events, entries.event_seq == events.seq)
+                .where(entries.occurred_at < before, entries.redacted_at.is_(None))
+                .order_by(entries.leaf_index)
+            ).all()
+            if not rows:
+                return 0
+            for _, seq, body in rows:
+                connection.execute(update(schema.events).where(events.seq == seq).values(body=redacted(body, now)))
+            connection.execute(
+                update(schema.log_entries)
+                .where(entries.leaf_index.in_([row.leaf_index for row in rows]))
+                .values(redacted_at=now, subject_kind=None, subject_id=None)
+            )
+            self._append_in(connection, [note(len(rows), rows[0].leaf_index, rows[-1].leaf_index)])
+            return len(rows)
 
     def append_events(self, events: Sequence[Event]) -> None:
         """Append events in one transaction (the group commit of the inquiry path), waiting for the lock."""
