@@ -24,19 +24,21 @@ from stdnum.cn import uscc
 
 from share_gateway.api.convert import draft_to_wire, subject_to_wire
 from share_gateway.client import credentials, open_channel
-from share_gateway.config import NodeConfig
+from share_gateway.config import NodeConfig, node_key_name
 from share_gateway.crypto.keys import KeyRing
 from share_gateway.devkit import Layout, create_federation
 from share_gateway.domain.identifiers import Subject
 from share_gateway.domain.policy import Grant, GrantRole
-from share_gateway.domain.principals import Identity, IdentityKind
+from share_gateway.domain.principals import Identity, IdentityKind, Role
+from share_gateway.ledger.checkpoint import TlogProof
 from share_gateway.node import Node, start_node
 from share_gateway.synthetic import Population, SyntheticCompany, SyntheticPerson
 from share_gateway.tables import render_table
-from share_gateway.v1 import inquiry_pb2, inquiry_pb2_grpc, registry_pb2_grpc
+from share_gateway.v1 import compliance_pb2, compliance_pb2_grpc, inquiry_pb2, inquiry_pb2_grpc, registry_pb2_grpc
 from share_gateway.views import answer_view, record_view, rpc_error_view
 
 REGIONS = {"110000": "Beijing", "310000": "Shanghai", "440000": "Guangdong"}
+OFFICER = "12010119850505123X"
 SEED = 2026
 ALL_TYPES = (
     "business_registration",
@@ -62,6 +64,7 @@ class Member:
     identity: Identity
     kind: str
     grants: tuple[tuple[GrantRole, str], ...]
+    roles: tuple[Role, ...] = ()
 
 
 def cast(person: SyntheticPerson) -> list[Member]:
@@ -94,6 +97,7 @@ def cast(person: SyntheticPerson) -> list[Member]:
             ((GrantRole.INQUIRE, "public_procurement_review"),),
         ),
         Member("person", Identity(IdentityKind.PERSON, person.resident_id), "individual", ()),
+        Member("officer", Identity(IdentityKind.PERSON, OFFICER), "individual", (), (Role.COMPLIANCE_OFFICER,)),
     ]
     return members
 
@@ -167,6 +171,7 @@ async def _scenario(demo: Demo, company: SyntheticCompany, person: SyntheticPers
             timeout=10,
         )
         print(answer_view(answer, demo.keys))
+        bank_inquiry = answer.inquiry_id
 
         _heading("3. The same bank asks without the company's consent")
         try:
@@ -185,27 +190,66 @@ async def _scenario(demo: Demo, company: SyntheticCompany, person: SyntheticPers
             "connection never reaches, and the penalty shows only what the catalog deems necessary."
         )
 
-    async with demo.channel("person", "110000") as channel:
-        _heading(f"5. {person.name} reads their own records (self inquiry)")
-        answer = await inquiry_pb2_grpc.InquiryServiceStub(channel).Inquire(
-            inquiry_pb2.InquireRequest(
-                subject=subject_to_wire(Subject(person.kind, person.identifier)),
-                purpose="self_inquiry",
-            ),
+    myself = subject_to_wire(Subject(person.kind, person.identifier))
+    async with demo.channel("bank", "110000") as channel:
+        await inquiry_pb2_grpc.InquiryServiceStub(channel).Inquire(
+            inquiry_pb2.InquireRequest(subject=myself, purpose="loan_underwriting", consent_reference="AUTH-2026-311"),
             timeout=10,
         )
+    await demo.nodes["110000"].gateway.sequencer.step(force=True)  # history reads integrated leaves (within 0.2 s)
+    async with demo.channel("person", "110000") as channel:
+        stub = inquiry_pb2_grpc.InquiryServiceStub(channel)
+        _heading(f"5. {person.name} reads their own records (self inquiry)")
+        answer = await stub.Inquire(inquiry_pb2.InquireRequest(subject=myself, purpose="self_inquiry"), timeout=10)
         print(answer_view(answer, demo.keys))
+        _heading(f"6. {person.name} asks who looked at them")
+        history = await stub.GetInquiryHistory(
+            inquiry_pb2.GetInquiryHistoryRequest(subject=myself, purpose="self_inquiry"), timeout=10
+        )
+        print(f"inquiries about {person.name} in the last {history.days} days:")
+        print(
+            render_table(
+                ["when (UTC)", "institution", "purpose", "outcome", "node"],
+                [
+                    (e.at.ToDatetime().strftime("%Y-%m-%d %H:%M:%S"), e.institution, e.purpose, e.outcome, e.node)
+                    for e in history.entries
+                ],
+            )
+        )
 
-    _heading("6. What each node logged")
+    _heading("7. A compliance officer proves the bank's inquiry is in the log, offline")
+    await demo.nodes["110000"].gateway.sequencer.step(force=True)
+    async with demo.channel("officer", "110000") as channel:
+        proof = await compliance_pb2_grpc.ComplianceServiceStub(channel).GetInclusionProof(
+            compliance_pb2.GetInclusionProofRequest(event_id=bank_inquiry), timeout=10
+        )
+    origin = node_key_name("110000")
+    checkpoint = TlogProof.parse(proof.tlog_proof).verify(proof.event, demo.keys, origin)
+    print(f"inquiry {bank_inquiry} is leaf {proof.leaf_index} of the log {origin}, size {checkpoint.size}")
+    print("verified with only the signed checkpoint and the node's public key:\n")
+    print(textwrap.indent(proof.tlog_proof.decode(), "    "))
+
+    _heading("8. What each node logged")
     print(
         render_table(
-            ["region", "node", "records", "log events"],
+            ["region", "node", "records", "log events", "signed checkpoint"],
             [
-                (region, REGIONS[region], node.gateway.store.count("records"), node.gateway.store.count("events"))
+                (
+                    region,
+                    REGIONS[region],
+                    node.gateway.store.count("records"),
+                    node.gateway.store.count("events"),
+                    _checkpoint_size(node),
+                )
                 for region, node in demo.nodes.items()
             ],
         )
     )
+
+
+def _checkpoint_size(node: Node) -> str:
+    latest = node.gateway.log.latest_checkpoint()
+    return "—" if latest is None else f"size {latest.size}"
 
 
 def _grpcurl_help(demo: Demo) -> str:
@@ -235,7 +279,13 @@ def run_demo(root: Path, keep_running: bool = False, records_per_region: int = 2
     company = population.company("110000")
     members = {m.name: m for m in cast(person)}
     _heading(f"Creating a federation of {len(REGIONS)} regions in {root}")
-    layout = create_federation(root, REGIONS, {m.name: m.identity for m in members.values()}, datetime.now(UTC))
+    layout = create_federation(
+        root,
+        REGIONS,
+        {m.name: m.identity for m in members.values()},
+        datetime.now(UTC),
+        roles={m.name: m.roles for m in members.values() if m.roles},
+    )
     print("federation authority key, CA, signed catalog, node and client certificates: done")
     configs = {region: NodeConfig.load(layout.node_config(region)) for region in REGIONS}
     asyncio.run(_run(layout, configs, members, population, company, person, keep_running, records_per_region))
