@@ -75,10 +75,10 @@ class AuditDesk:
             if latest is None:
                 raise InvalidState("no checkpoint has been published yet")
             return latest
-        for checkpoint in await self.runtime.read(self.log.checkpoints):
-            if checkpoint.size == size:
-                return checkpoint
-        raise NotFound(f"no checkpoint of size {size} was published")
+        checkpoint = await self.runtime.read(self.log.checkpoint, size)
+        if checkpoint is None:
+            raise NotFound(f"no checkpoint of size {size} was published")
+        return checkpoint
 
     async def inclusion(
         self, officer: Principal, *, leaf_index: int | None, event_id: str, tree_size: int

@@ -198,6 +198,13 @@ class LogStore:
             ).first()
         return None if row is None else StoredCheckpoint(row.size, row.root, row.note, row.published_at)
 
+    def checkpoint(self, size: int) -> StoredCheckpoint | None:
+        with self.database.reader.connect() as connection:
+            row = connection.execute(
+                select(schema.log_checkpoints).where(schema.log_checkpoints.c.size == size)
+            ).first()
+        return None if row is None else StoredCheckpoint(row.size, row.root, row.note, row.published_at)
+
     def checkpoints(self) -> list[StoredCheckpoint]:
         with self.database.reader.connect() as connection:
             rows = connection.execute(select(schema.log_checkpoints).order_by(schema.log_checkpoints.c.size))
