@@ -67,6 +67,13 @@ def status_for(error: Exception) -> status_pb2.Status:
     return status_pb2.Status(code=code_pb2.INTERNAL, message="internal error")
 
 
+async def _abort(error: Exception, handler: Callable[..., Any], context: grpc.aio.ServicerContext[Any, Any]) -> None:
+    """Abort the call with the status ``error`` maps to; an unexpected error is logged, never echoed."""
+    if not isinstance(error, DomainError):
+        log.error("unexpected error in %s", handler.__qualname__, exc_info=error)
+    await context.abort_with_status(rpc_status.to_status(status_for(error)))
+
+
 def handles_errors(handler: Handler) -> Handler:
     """Turn what a servicer method raises into the right status with rich details."""
 
@@ -74,14 +81,10 @@ def handles_errors(handler: Handler) -> Handler:
     async def wrapper(self: Any, request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
         try:
             return await handler(self, request, context)
-        except DomainError as error:
-            status = status_for(error)
         except grpc.aio.AbortError:
             raise
-        except Exception:
-            log.exception("unexpected error in %s", handler.__qualname__)
-            status = status_for(RuntimeError())
-        await context.abort_with_status(rpc_status.to_status(status))
+        except Exception as error:  # noqa: BLE001 - every error becomes a status
+            await _abort(error, handler, context)
         raise AssertionError("abort_with_status raises")
 
     return wrapper  # type: ignore[return-value]
@@ -98,15 +101,9 @@ def streams_errors(handler: StreamHandler) -> StreamHandler:
         try:
             async for message in handler(self, request, context):
                 yield message
-        except DomainError as error:
-            status = status_for(error)
         except grpc.aio.AbortError:
             raise
-        except Exception:
-            log.exception("unexpected error in %s", handler.__qualname__)
-            status = status_for(RuntimeError())
-        else:
-            return
-        await context.abort_with_status(rpc_status.to_status(status))
+        except Exception as error:  # noqa: BLE001 - every error becomes a status
+            await _abort(error, handler, context)
 
     return wrapper  # type: ignore[return-value]
