@@ -37,7 +37,8 @@ class SequencerSettings:
     interval: float = 0.2
     checkpoint_interval: float = 1.0
     checkpoint_leaves: int = 10_000
-    batch: int = 10_000
+    # Leaves per write transaction: appends wait for SQLite's one writer while it is held.
+    batch: int = 2_000
 
 
 class Sequencer:

@@ -217,8 +217,10 @@ def open_database(url: str, pool_size: int = 8, sqlite_synchronous: str = "FULL"
         )
     if parsed.get_backend_name() != "postgresql":
         raise ValueError(f"unsupported database {parsed.get_backend_name()!r}: use sqlite or postgresql")
-    engine = create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
-    return Database(url, engine, engine)
+    writer = create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+    # Reads are single statements: in autocommit they need no BEGIN and ROLLBACK round trips.
+    reader = writer.execution_options(isolation_level="AUTOCOMMIT")
+    return Database(url, writer, reader)
 
 
 def alembic_config() -> Config:

@@ -17,14 +17,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, insert, select, tuple_
+from sqlalchemy import Connection, and_, bindparam, func, insert, select
 
 from share_gateway.domain.errors import InvalidState
 from share_gateway.domain.events import summarise
 from share_gateway.ledger.hashing import leaf_hash
-from share_gateway.ledger.tree import Frontier, NodeId, consistency_proof, inclusion_proof, root
+from share_gateway.ledger.tree import Fetch, Frontier, NodeId, consistency_proof, inclusion_proof, root
 from share_gateway.store import schema
-from share_gateway.store.database import Database
+from share_gateway.store.database import Database, Prepared
 
 # pg_advisory_xact_lock keys: one for integration, one serialising appends.
 INTEGRATION_LOCK = 0x5347_0001
@@ -86,25 +86,50 @@ class LeafRow:
     redacted: bool
 
 
-def _fetcher(connection: Connection) -> Any:
+def _placeholder(connection: Connection) -> str:
+    return "?" if connection.dialect.name == "sqlite" else "%s"
+
+
+def _fetcher(connection: Connection) -> Fetch:
+    """Stored nodes by id, in one statement that the primary key answers.
+
+    Written as plain SQL, one ``level = ? AND idx IN (...)`` term per level:
+    SQLite scans the whole table for a row-value ``(level, idx) IN (...)``, and
+    building the expression per call costs more than running the query.
+    """
+    mark = _placeholder(connection)
+
     def fetch(ids: Iterable[NodeId]) -> dict[NodeId, bytes]:
-        wanted = list(ids)
-        if not wanted:
+        by_level: dict[int, list[int]] = {}
+        for node in ids:
+            by_level.setdefault(node.level, []).append(node.index)
+        if not by_level:
             return {}
-        nodes = schema.log_nodes.c
-        rows = connection.execute(
-            select(nodes.level, nodes.idx, nodes.hash).where(
-                tuple_(nodes.level, nodes.idx).in_([(n.level, n.index) for n in wanted])
-            )
-        )
-        return {NodeId(row.level, row.idx): row.hash for row in rows}
+        terms, parameters = [], []
+        for level, indexes in by_level.items():
+            terms.append(f"(level = {mark} AND idx IN ({', '.join([mark] * len(indexes))}))")
+            parameters += [level, *indexes]
+        cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        try:
+            cursor.execute(f"SELECT level, idx, hash FROM log_nodes WHERE {' OR '.join(terms)}", parameters)  # noqa: S608 - only placeholders
+            return {NodeId(level, index): bytes(value) for level, index, value in cursor.fetchall()}
+        finally:
+            cursor.close()
 
     return fetch
+
+
+_INSERT_ENTRY = insert(schema.log_entries).values(
+    {column.name: bindparam(column.name) for column in schema.log_entries.c if column.name != "redacted_at"}
+)
+_INSERT_NODE = insert(schema.log_nodes).values(level=bindparam("level"), idx=bindparam("idx"), hash=bindparam("hash"))
 
 
 class LogStore:
     def __init__(self, database: Database) -> None:
         self.database = database
+        self._insert_entry = Prepared.compile(_INSERT_ENTRY, database.writer)
+        self._insert_node = Prepared.compile(_INSERT_NODE, database.writer)
 
     # --- integration --------------------------------------------------------
 
@@ -112,11 +137,14 @@ class LogStore:
         with self.database.reader.connect() as connection:
             return _size(connection)
 
-    def integrate(self, limit: int = 10_000) -> Integration:
-        """Give the next appended events (at most ``limit``) their leaves; return the new tree head."""
-        with self.database.writer.begin() as connection:
-            lock(connection, INTEGRATION_LOCK)
-            size = _size(connection)
+    def integrate(self, limit: int = 2_000) -> Integration:
+        """Give the next appended events (at most ``limit``) their leaves; return the new tree head.
+
+        Events are read, summarised and hashed before the write lock is taken, so
+        appends wait only for the inserts; inside the lock the tree's size is read
+        again and the batch is dropped (to be redone) if another integrator moved it.
+        """
+        with self.database.reader.connect() as connection:
             last_seq = connection.execute(select(func.max(schema.log_entries.c.event_seq))).scalar() or 0
             pending = connection.execute(
                 select(schema.events.c.seq, schema.events.c.body)
@@ -124,13 +152,17 @@ class LogStore:
                 .order_by(schema.events.c.seq)
                 .limit(limit)
             ).all()
+        prepared = [(seq, summarise(body), leaf_hash(body)) for seq, body in pending]
+        with self.database.writer.begin() as connection:
+            lock(connection, INTEGRATION_LOCK)
+            size = _size(connection)
             frontier = Frontier.load(size, _fetcher(connection))
-            if not pending:
+            now_last = connection.execute(select(func.max(schema.log_entries.c.event_seq))).scalar() or 0
+            if not prepared or now_last != last_seq:
                 return Integration(size, frontier.root, 0)
             entries: list[dict[str, Any]] = []
             nodes: list[dict[str, Any]] = []
-            for seq, body in pending:
-                summary = summarise(body)
+            for seq, summary, hashed in prepared:
                 entries.append(
                     {
                         "leaf_index": frontier.size,
@@ -146,10 +178,14 @@ class LogStore:
                         "outcome": summary.outcome,
                     }
                 )
-                nodes += [{"level": n.level, "idx": n.index, "hash": h} for n, h in frontier.append(leaf_hash(body))]
-            connection.execute(insert(schema.log_entries), entries)
-            connection.execute(insert(schema.log_nodes), nodes)
-            return Integration(frontier.size, frontier.root, len(pending))
+                nodes += [{"level": n.level, "idx": n.index, "hash": h} for n, h in frontier.append(hashed)]
+            cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+            try:
+                self._insert_entry.execute_many(cursor, entries)
+                self._insert_node.execute_many(cursor, nodes)
+            finally:
+                cursor.close()
+            return Integration(frontier.size, frontier.root, len(prepared))
 
     def pending(self) -> int:
         """How many appended events wait for integration."""
@@ -271,23 +307,29 @@ class LogStore:
             return value
 
     def leaves(self, start: int, end: int) -> list[LeafRow]:
-        """Leaves ``[start, end)`` with their event bytes and stored leaf hashes, for verification."""
-        entries, events, nodes = schema.log_entries.c, schema.events.c, schema.log_nodes.c
-        query = (
-            select(entries.leaf_index, entries.event_seq, events.body, nodes.hash, entries.redacted_at)
-            .select_from(
-                schema.log_entries.outerjoin(schema.events, entries.event_seq == events.seq).outerjoin(
-                    schema.log_nodes, and_(nodes.level == 0, nodes.idx == entries.leaf_index)
-                )
-            )
-            .where(entries.leaf_index >= start, entries.leaf_index < end)
-            .order_by(entries.leaf_index)
+        """Leaves ``[start, end)`` with their event bytes and stored leaf hashes, for verification.
+
+        Plain SQL fetched at once: verification reads every leaf, and per-row
+        result processing would cost more than the hashing.
+        """
+        mark = "?" if self.database.is_sqlite else "%s"
+        statement = (
+            "SELECT e.leaf_index, e.event_seq, v.body, n.hash, e.redacted_at IS NOT NULL"  # noqa: S608 - placeholders
+            " FROM log_entries e LEFT JOIN events v ON v.seq = e.event_seq"
+            " LEFT JOIN log_nodes n ON n.level = 0 AND n.idx = e.leaf_index"
+            f" WHERE e.leaf_index >= {mark} AND e.leaf_index < {mark} ORDER BY e.leaf_index"
         )
         with self.database.reader.connect() as connection:
-            return [
-                LeafRow(r.leaf_index, r.event_seq, r.body, r.hash, r.redacted_at is not None)
-                for r in connection.execute(query)
-            ]
+            cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+            try:
+                cursor.execute(statement, (start, end))
+                rows = cursor.fetchall()
+            finally:
+                cursor.close()
+        return [
+            LeafRow(index, seq, None if body is None else bytes(body), None if h is None else bytes(h), bool(red))
+            for index, seq, body, h, red in rows
+        ]
 
     def checkpoint_notes(self) -> list[bytes]:
         return [c.note for c in self.checkpoints()]
