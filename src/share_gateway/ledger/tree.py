@@ -46,6 +46,19 @@ def perfect_subtrees(start: int, end: int) -> list[NodeId]:
     return nodes
 
 
+def levels_of(leaves: Sequence[bytes]) -> list[list[bytes]]:
+    """Every complete interior level above ``leaves`` (which start at an aligned index): level 0 is ``leaves``.
+
+    Whole levels at a time, for verification: a comprehension per level costs far
+    less than a frontier step per leaf.
+    """
+    levels = [list(leaves)]
+    while len(levels[-1]) > 1:
+        below = levels[-1]
+        levels.append([node_hash(below[i], below[i + 1]) for i in range(0, len(below) - 1, 2)])
+    return levels
+
+
 def fold(hashes: Sequence[bytes]) -> bytes:
     """The hash of consecutive perfect subtrees of decreasing size: fold from the right (RFC 9162 MTH)."""
     result = hashes[-1]
@@ -141,17 +154,27 @@ class Frontier:
 
     def append(self, leaf: bytes) -> list[tuple[NodeId, bytes]]:
         """Add one leaf hash; return it and every interior node it completes."""
-        node = NodeId(0, self.size)
-        created = [(node, leaf)]
-        current = leaf
+        return self.push(NodeId(0, self.size), leaf)
+
+    def push(self, node: NodeId, value: bytes) -> list[tuple[NodeId, bytes]]:
+        """Add a whole perfect subtree that starts where the tree ends; return it and the nodes it completes."""
+        if node.start != self.size:
+            raise ValueError(f"subtree {node} does not start at the tree's end, leaf {self.size}")
+        created = [(node, value)]
+        current = value
         while self._edge and self._edge[-1][0].level == node.level:
             left_node, left = self._edge.pop()
             node = NodeId(node.level + 1, left_node.index >> 1)
             current = node_hash(left, current)
             created.append((node, current))
         self._edge.append((node, current))
-        self.size += 1
+        self.size += 1 << created[0][0].level
         return created
+
+    @property
+    def edge(self) -> list[bytes]:
+        """The hashes of the perfect subtrees that make the tree, left to right."""
+        return [value for _, value in self._edge]
 
     @property
     def root(self) -> bytes:

@@ -350,13 +350,18 @@ class LogStore:
             return [row.seq for row in rows]
 
     def interior_nodes(self, level: int, first: int, last: int) -> dict[int, bytes]:
-        """Stored nodes of one level with index in ``[first, last)``."""
-        nodes = schema.log_nodes.c
+        """Stored nodes of one level with index in ``[first, last)`` (plain SQL: verification reads them all)."""
+        mark = "?" if self.database.is_sqlite else "%s"
         with self.database.reader.connect() as connection:
-            rows = connection.execute(
-                select(nodes.idx, nodes.hash).where(nodes.level == level, nodes.idx >= first, nodes.idx < last)
-            )
-            return {row.idx: row.hash for row in rows}
+            cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+            try:
+                cursor.execute(
+                    f"SELECT idx, hash FROM log_nodes WHERE level = {mark} AND idx >= {mark} AND idx < {mark}",  # noqa: S608
+                    (level, first, last),
+                )
+                return {index: bytes(value) for index, value in cursor.fetchall()}
+            finally:
+                cursor.close()
 
 
 def _size(connection: Connection) -> int:
