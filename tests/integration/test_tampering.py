@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import insert, text
 
 from share_gateway.crypto.keys import KeyRing, SigningKey
 from share_gateway.domain.events import Event, EventKind, Outcome
@@ -18,9 +18,10 @@ from share_gateway.ledger.audit import AuditReport, audit_log
 from share_gateway.ledger.checkpoint import Checkpoint, open_checkpoint
 from share_gateway.ledger.hashing import leaf_hash
 from share_gateway.ledger.verify import ProofError, verify_consistency, verify_inclusion
+from share_gateway.store import schema
 from share_gateway.store.database import Database, migrate, open_database
 from share_gateway.store.log import LogStore
-from share_gateway.store.repository import Store
+from share_gateway.store.repository import Store, _event_row
 
 NOW = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
 KEY = SigningKey.generate("share-gateway/node/110000")
@@ -78,6 +79,13 @@ def replace_event(database: Database, leaf_index: int, body: bytes) -> None:
     )
 
 
+def insert_event(database: Database, added: Event, seq: int | None = None) -> None:
+    """An event written straight into the table, as someone with database access could."""
+    row = _event_row(added) | ({} if seq is None else {"seq": seq})
+    with database.writer.begin() as connection:
+        connection.execute(insert(schema.events).values(**row))
+
+
 def execute(database: Database, sql: str, **params: object) -> None:
     with database.writer.begin() as connection:
         connection.execute(text(sql), params)
@@ -130,7 +138,7 @@ async def test_an_event_inserted_in_the_middle_is_caught(log: tuple[Database, Lo
     with database.writer.begin() as connection:
         freed = connection.execute(text("SELECT event_seq FROM log_entries WHERE leaf_index = 9")).scalar()
         connection.execute(text("DELETE FROM log_entries WHERE leaf_index = 9"))
-    execute(database, "INSERT INTO events (seq, body) VALUES (:s, :b)", s=freed, b=event(99).canonical_bytes())
+    insert_event(database, event(99), seq=freed)
     findings = [str(f) for f in audit(logs).findings]
     assert f"event seq {freed} sits among integrated events but has no leaf (inserted)" in findings
     assert findings[0].startswith("leaf 9: missing from the log")
@@ -214,7 +222,7 @@ async def test_the_sequencer_refuses_to_sign_a_tree_that_does_not_extend_its_las
     database, logs, _ = log
     # Leaves 32-39 form the subtree the next root is built on.
     execute(database, "UPDATE log_nodes SET hash = :h WHERE level = 3 AND idx = 4", h=leaf_hash(b"forged"))
-    execute(database, "INSERT INTO events (body) VALUES (:b)", b=event(100).canonical_bytes())
+    insert_event(database, event(100))
     sequencer = Sequencer(logs, KEY, inline, lambda: NOW, SequencerSettings(checkpoint_interval=0))
     with pytest.raises(InconsistentLog):
         await sequencer.step(force=True)

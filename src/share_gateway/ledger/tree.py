@@ -10,15 +10,16 @@ Computing which nodes are needed is separate from fetching them.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from share_gateway.ledger.hashing import EMPTY_ROOT, node_hash
 
 
-@dataclass(frozen=True, slots=True, order=True)
-class NodeId:
+class NodeId(NamedTuple):
+    """A tuple, not a dataclass: integration and audits create two per leaf."""
+
     level: int
-    index: int
+    index: int  # type: ignore[assignment]  # shadows tuple.index, which nothing here uses
 
     @property
     def start(self) -> int:
@@ -158,17 +159,19 @@ class Frontier:
 
     def push(self, node: NodeId, value: bytes) -> list[tuple[NodeId, bytes]]:
         """Add a whole perfect subtree that starts where the tree ends; return it and the nodes it completes."""
-        if node.start != self.size:
+        level, index = node
+        if index << level != self.size:
             raise ValueError(f"subtree {node} does not start at the tree's end, leaf {self.size}")
+        self.size += 1 << level
         created = [(node, value)]
-        current = value
-        while self._edge and self._edge[-1][0].level == node.level:
-            left_node, left = self._edge.pop()
-            node = NodeId(node.level + 1, left_node.index >> 1)
-            current = node_hash(left, current)
-            created.append((node, current))
-        self._edge.append((node, current))
-        self.size += 1 << created[0][0].level
+        edge = self._edge
+        while edge and edge[-1][0][0] == level:
+            (_, left_index), left = edge.pop()
+            level, index = level + 1, left_index >> 1
+            value = node_hash(left, value)
+            node = NodeId(level, index)
+            created.append((node, value))
+        edge.append((node, value))
         return created
 
     @property

@@ -270,11 +270,27 @@ class Prepared:
         defaults = {name: p.value for name, p in compiled.binds.items() if not p.required}
         return cls(compiled.string, order, defaults, binds, results)
 
+    @property
+    def _plan(self) -> list[tuple[str, Any, Any]]:
+        """(name, default, bind processor) per parameter, in the order the statement takes them."""
+        plan = self.__dict__.get("_plan_cache")
+        if plan is None:
+            names = self.order if self.order is not None else tuple(self.defaults.keys() | self.binds.keys())
+            plan = [(name, self.defaults.get(name), self.binds.get(name)) for name in names]
+            object.__setattr__(self, "_plan_cache", plan)
+        return plan
+
     def parameters(self, values: dict[str, Any]) -> tuple[Any, ...] | dict[str, Any]:
-        merged = {**self.defaults, **values}
-        for name, processor in self.binds.items():
-            merged[name] = processor(merged[name])
-        return tuple(merged[name] for name in self.order) if self.order is not None else merged
+        if self.order is None:
+            merged = {**self.defaults, **values}
+            for name, processor in self.binds.items():
+                merged[name] = processor(merged[name])
+            return merged
+        get = values.get
+        return tuple(
+            get(name, default) if processor is None else processor(get(name, default))
+            for name, default, processor in self._plan
+        )
 
     def rows(self, cursor: Any, values: dict[str, Any]) -> list[list[Any]]:
         cursor.execute(self.sql, self.parameters(values))

@@ -15,12 +15,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, func, insert, select
+from sqlalchemy import BigInteger, Connection, and_, bindparam, func, insert, select
 
 from share_gateway.domain.errors import InvalidState
-from share_gateway.domain.events import summarise
 from share_gateway.ledger.hashing import leaf_hash
 from share_gateway.ledger.tree import Fetch, Frontier, NodeId, consistency_proof, inclusion_proof, root
 from share_gateway.store import schema
@@ -119,8 +117,16 @@ def _fetcher(connection: Connection) -> Fetch:
     return fetch
 
 
-_INSERT_ENTRY = insert(schema.log_entries).values(
-    {column.name: bindparam(column.name) for column in schema.log_entries.c if column.name != "redacted_at"}
+_COPIED = ("event_id", "kind", "occurred_at", "node", "actor", "subject_kind", "subject_id", "purpose", "outcome")
+_COPY_ENTRIES = insert(schema.log_entries).from_select(
+    ["leaf_index", "event_seq", *_COPIED],
+    select(
+        (bindparam("size", type_=BigInteger) + func.row_number().over(order_by=schema.events.c.seq) - 1).label(
+            "leaf_index"
+        ),
+        schema.events.c.seq,
+        *(schema.events.c[name] for name in _COPIED),
+    ).where(schema.events.c.seq > bindparam("last"), schema.events.c.seq <= bindparam("upto")),
 )
 _INSERT_NODE = insert(schema.log_nodes).values(level=bindparam("level"), idx=bindparam("idx"), hash=bindparam("hash"))
 
@@ -128,7 +134,6 @@ _INSERT_NODE = insert(schema.log_nodes).values(level=bindparam("level"), idx=bin
 class LogStore:
     def __init__(self, database: Database) -> None:
         self.database = database
-        self._insert_entry = Prepared.compile(_INSERT_ENTRY, database.writer)
         self._insert_node = Prepared.compile(_INSERT_NODE, database.writer)
 
     # --- integration --------------------------------------------------------
@@ -140,52 +145,44 @@ class LogStore:
     def integrate(self, limit: int = 2_000) -> Integration:
         """Give the next appended events (at most ``limit``) their leaves; return the new tree head.
 
-        Events are read, summarised and hashed before the write lock is taken, so
-        appends wait only for the inserts; inside the lock the tree's size is read
-        again and the batch is dropped (to be redone) if another integrator moved it.
+        Events are read and hashed before the write lock is taken, so appends wait
+        only for the inserts; inside the lock the tree's size is read again and the
+        batch is dropped (to be redone) if another integrator moved it. The
+        searchable fields are copied in SQL from the columns the append wrote.
         """
+        mark = "?" if self.database.is_sqlite else "%s"
         with self.database.reader.connect() as connection:
             last_seq = connection.execute(select(func.max(schema.log_entries.c.event_seq))).scalar() or 0
-            pending = connection.execute(
-                select(schema.events.c.seq, schema.events.c.body)
-                .where(schema.events.c.seq > last_seq)
-                .order_by(schema.events.c.seq)
-                .limit(limit)
-            ).all()
-        prepared = [(seq, summarise(body), leaf_hash(body)) for seq, body in pending]
+            cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+            try:
+                cursor.execute(
+                    f"SELECT seq, body FROM events WHERE seq > {mark} ORDER BY seq LIMIT {mark}",  # noqa: S608
+                    (last_seq, limit),
+                )
+                pending = [(seq, bytes(body)) for seq, body in cursor.fetchall()]
+            finally:
+                cursor.close()
+        hashes = [leaf_hash(body) for _, body in pending]
         with self.database.writer.begin() as connection:
             lock(connection, INTEGRATION_LOCK)
             size = _size(connection)
             frontier = Frontier.load(size, _fetcher(connection))
             now_last = connection.execute(select(func.max(schema.log_entries.c.event_seq))).scalar() or 0
-            if not prepared or now_last != last_seq:
+            if not pending or now_last != last_seq:
                 return Integration(size, frontier.root, 0)
-            entries: list[dict[str, Any]] = []
-            nodes: list[dict[str, Any]] = []
-            for seq, summary, hashed in prepared:
-                entries.append(
-                    {
-                        "leaf_index": frontier.size,
-                        "event_seq": seq,
-                        "event_id": summary.event_id,
-                        "kind": summary.kind,
-                        "occurred_at": summary.at,
-                        "node": summary.node,
-                        "actor": summary.actor,
-                        "subject_kind": summary.subject_kind,
-                        "subject_id": summary.subject_id,
-                        "purpose": summary.purpose or None,
-                        "outcome": summary.outcome,
-                    }
-                )
-                nodes += [{"level": n.level, "idx": n.index, "hash": h} for n, h in frontier.append(hashed)]
+            nodes = [
+                {"level": node.level, "idx": node.index, "hash": value}
+                for hashed in hashes
+                for node, value in frontier.append(hashed)
+            ]
+            # The searchable copy, in SQL: leaf i is the i-th of these events in seq order.
+            connection.execute(_COPY_ENTRIES, {"size": size, "last": last_seq, "upto": pending[-1][0]})
             cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
             try:
-                self._insert_entry.execute_many(cursor, entries)
                 self._insert_node.execute_many(cursor, nodes)
             finally:
                 cursor.close()
-            return Integration(frontier.size, frontier.root, len(prepared))
+            return Integration(frontier.size, frontier.root, len(pending))
 
     def pending(self) -> int:
         """How many appended events wait for integration."""

@@ -93,7 +93,19 @@ def _stored(row: Row[Any]) -> StoredRecord:
 
 
 def _event_row(event: Event) -> dict[str, Any]:
-    return {"body": event.canonical_bytes()}
+    subject = event.subject
+    return {
+        "event_id": event.event_id,
+        "kind": event.kind.value,
+        "occurred_at": event.at,
+        "node": event.node,
+        "actor": event.actor,
+        "subject_kind": None if subject is None else subject.kind.value,
+        "subject_id": None if subject is None else subject.identifier,
+        "purpose": event.purpose or None,
+        "outcome": event.outcome.value,
+        "body": event.canonical_bytes(),
+    }
 
 
 # Statements of the inquiry path, built once: building a statement costs more than running it.
@@ -116,7 +128,9 @@ _DISCLOSABLE = (
     )
     .order_by(schema.records.c.recorded_at, schema.records.c.record_id)
 )
-_APPEND_EVENT = insert(schema.events).values(body=bindparam("body"))
+_APPEND_EVENT = insert(schema.events).values(
+    {column.name: bindparam(column.name) for column in schema.events.c if column.name != "seq"}
+)
 _INSTITUTION = (
     select(
         schema.institutions.c.kind,
@@ -349,7 +363,11 @@ class Store:
             if not rows:
                 return 0
             for _, seq, body in rows:
-                connection.execute(update(schema.events).where(events.seq == seq).values(body=redacted(body, now)))
+                connection.execute(
+                    update(schema.events)
+                    .where(events.seq == seq)
+                    .values(body=redacted(body, now), subject_kind=None, subject_id=None)
+                )
             connection.execute(
                 update(schema.log_entries)
                 .where(entries.leaf_index.in_([row.leaf_index for row in rows]))

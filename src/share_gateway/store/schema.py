@@ -119,12 +119,22 @@ records = Table(
 )
 
 # The log's hot table: an append is one plain insert with no secondary index to maintain,
-# because every inquiry waits for its event's commit. The event's fields live in its
-# canonical bytes; the sequencer copies what searching needs into ``log_entries``.
+# because every inquiry waits for its event's commit. The canonical bytes are the event; the
+# columns beside them are copied from the event in memory at append time, so the sequencer
+# moves them into the searchable ``log_entries`` in SQL instead of parsing every event again.
 events = Table(
     "events",
     metadata,
     Column("seq", Sequence64, primary_key=True, autoincrement=True),
+    Column("event_id", String(36), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("occurred_at", Instant, nullable=False),
+    Column("node", String(6), nullable=False),
+    Column("actor", String(200), nullable=False),
+    Column("subject_kind", String(16)),
+    Column("subject_id", String(18)),
+    Column("purpose", String(64)),
+    Column("outcome", String(16), nullable=False),
     Column("body", LargeBinary, nullable=False),
 )
 

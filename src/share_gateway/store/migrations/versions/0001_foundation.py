@@ -81,6 +81,15 @@ def upgrade() -> None:
     op.create_table(
         "events",
         sa.Column("seq", Sequence64, autoincrement=True, nullable=False),
+        sa.Column("event_id", sa.String(36), nullable=False),
+        sa.Column("kind", sa.String(32), nullable=False),
+        sa.Column("occurred_at", Instant(), nullable=False),
+        sa.Column("node", sa.String(6), nullable=False),
+        sa.Column("actor", sa.String(200), nullable=False),
+        sa.Column("subject_kind", sa.String(16)),
+        sa.Column("subject_id", sa.String(18)),
+        sa.Column("purpose", sa.String(64)),
+        sa.Column("outcome", sa.String(16), nullable=False),
         sa.Column("body", sa.LargeBinary(), nullable=False),
         sa.PrimaryKeyConstraint("seq", name="pk_events"),
     )
