@@ -87,6 +87,19 @@ def spawn(target: Callable[[Connection, Any], None], argument: Any) -> tuple[Bas
     return process, int(port)
 
 
+def spawn_with_pipe(target: Callable[[Connection, Any], None], argument: Any) -> tuple[BaseProcess, Connection]:
+    """Like ``spawn``, keeping the pipe to talk to the child after it is ready."""
+    context = multiprocessing.get_context("spawn")
+    parent, child = context.Pipe()
+    process = context.Process(target=target, args=(child, argument), daemon=True)
+    process.start()
+    if not parent.poll(120):
+        process.kill()
+        raise RuntimeError("the child did not start within 120 s")
+    parent.recv()
+    return process, parent
+
+
 def stop(process: BaseProcess) -> None:
     process.terminate()
     process.join(10)

@@ -55,12 +55,22 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from datetime import UTC, date, datetime
 from importlib import resources
+from multiprocessing.connection import Connection
 from pathlib import Path
 
 import yaml
 from sqlalchemy import make_url
 
-from bench.harness import Result, median_ratio, postgres_reachable, postgres_schema, ratio_line, spawn, stop
+from bench.harness import (
+    Result,
+    median_ratio,
+    postgres_reachable,
+    postgres_schema,
+    ratio_line,
+    spawn,
+    spawn_with_pipe,
+    stop,
+)
 from bench.inquiry_path import AGENCY, BANK, REGION, _measure, _seed, serve_node
 from share_gateway.config import LogSettings, NodeConfig, node_key_name
 from share_gateway.crypto.keys import KeyRing, SigningKey
@@ -260,8 +270,34 @@ class AppendRun:
         return self.result.calls / self.total_seconds
 
 
+def _sequencer_process(pipe: Connection, argument: tuple[str, str, bytes]) -> None:
+    """A sequencer in a process of its own, as ``share-gateway sequencer`` runs one; stops when told."""
+    url, synchronous, key_pem = argument
+
+    async def main() -> None:
+        database = _open(url, synchronous)
+        key = SigningKey.from_pem(ORIGIN, key_pem)
+        runtime = NodeRuntime(REGION, key, Store(database))
+        sequencer = _sequencer(LogStore(database), key, runtime)
+        sequencer.start()
+        pipe.send(0)  # ready (spawn() reads a port; any number will do)
+        await asyncio.get_running_loop().run_in_executor(None, pipe.recv)
+        await sequencer.stop()
+        await runtime.close()
+        database.dispose()
+        pipe.send(sequencer.alarm or "")
+
+    asyncio.run(main())
+
+
 async def _append_run(
-    name: str, url: str, synchronous: str, events: Sequence[Event], appenders: int, sequencer_on: bool
+    name: str,
+    url: str,
+    synchronous: str,
+    events: Sequence[Event],
+    appenders: int,
+    sequencer_on: bool,
+    own_process: bool = False,
 ) -> AppendRun:
     database = _open(url, synchronous)
     try:
@@ -280,18 +316,26 @@ async def _append_run(
                 latencies.append((time.perf_counter() - started) * 1000)
 
         began = time.perf_counter()
-        if sequencer_on:
+        child = None
+        if own_process:
+            child, pipe = spawn_with_pipe(_sequencer_process, (url, synchronous, key.to_pem()))
+        elif sequencer_on:
             sequencer.start()
         await asyncio.gather(*(appender() for _ in range(appenders)))
         appended = time.perf_counter()
-        backlog = log.pending() if sequencer_on else len(events)
-        if sequencer_on:
+        backlog = log.pending() if sequencer_on or own_process else len(events)
+        if child is not None:
+            pipe.send("stop")
+            alarm = await asyncio.get_running_loop().run_in_executor(None, pipe.recv)
+            _check(not alarm, f"{name}: the sequencer raised an alarm: {alarm}")
+            stop(child)
+        elif sequencer_on:
             await sequencer.stop()
         finished = time.perf_counter()
         await runtime.close()
         stored = store.count("events")
         _check(stored == len(events), f"{name}: {len(events)} appends returned but {stored} events are stored")
-        if sequencer_on:
+        if sequencer_on or own_process:
             _check(sequencer.alarm is None, f"{name}: the sequencer raised an alarm: {sequencer.alarm}")
             _check_checkpointed(log, key, len(events))
         result = Result(name, len(latencies), appended - began, latencies, unit="appends/s")
@@ -335,6 +379,16 @@ def appends(args: argparse.Namespace, directory: Path) -> None:
             flush=True,
         )
         print(f"  goal >= 10000 appends/s sustained with integration on ({label}): {_goal(on.end_to_end >= 10_000)}")
+        name = f"{label}, sequencer process"
+        with _database_context(server, directory, f"appends-{label.replace(' ', '-')}-process") as url:
+            apart = asyncio.run(_append_run(name, url, synchronous, events, args.appenders, False, own_process=True))
+        print("  " + apart.result.line(), flush=True)
+        print(
+            f"  {'':<28} {apart.end_to_end:>9.0f} leaves/s end to end with the sequencer in its own process "
+            f"(share-gateway sequencer); ratio to sequencer off {apart.end_to_end / off.end_to_end:.2f}x; "
+            f"goal: {_goal(apart.end_to_end >= 10_000)}",
+            flush=True,
+        )
 
 
 # --- 2. verify --------------------------------------------------------------------

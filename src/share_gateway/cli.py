@@ -73,6 +73,21 @@ def cmd_serve(args: argparse.Namespace) -> None:
     asyncio.run(_serve(NodeConfig.load(args.config)))
 
 
+async def _sequence(config: NodeConfig) -> None:
+    from share_gateway.node import run_sequencer  # noqa: PLC0415
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    print(f"sequencer of node {config.region} running", flush=True)
+    await run_sequencer(config, stop)
+
+
+def cmd_sequencer(args: argparse.Namespace) -> None:
+    asyncio.run(_sequence(NodeConfig.load(args.config)))
+
+
 # --- pki --------------------------------------------------------------------
 
 
@@ -347,6 +362,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="run a regional node")
     serve.add_argument("--config", type=Path, required=True)
     serve.set_defaults(run=cmd_serve)
+
+    sequencer = commands.add_parser("sequencer", help="run only the log's sequencer (with log.sequencer: false)")
+    sequencer.add_argument("--config", type=Path, required=True)
+    sequencer.set_defaults(run=cmd_sequencer)
 
     pki = commands.add_parser("pki", help="development PKI").add_subparsers(dest="pki", required=True)
     init = pki.add_parser("init", help="authority key, CA, signed sample catalog, node and client certificates")

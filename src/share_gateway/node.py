@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 from dataclasses import dataclass
 
 from share_gateway.api.server import RunningServer, TlsMaterial, start_server
@@ -34,10 +36,13 @@ class Node:
         self.database.dispose()
 
 
+def _authority(config: NodeConfig) -> KeyRing:
+    return KeyRing([VerifyingKey.from_pem(AUTHORITY_KEY_NAME, config.authority_key.read_bytes())])
+
+
 def prepare_gateway(config: NodeConfig, clock: Clock = utc_now) -> tuple[Database, Gateway]:
     """Open and migrate the database, verify and install the catalog, load the node key."""
-    authority = KeyRing([VerifyingKey.from_pem(AUTHORITY_KEY_NAME, config.authority_key.read_bytes())])
-    signed = open_catalog(config.catalog.read_bytes(), authority)
+    signed = open_catalog(config.catalog.read_bytes(), _authority(config))
     database = open_database(config.database, sqlite_synchronous=config.sqlite_synchronous)
     try:
         migrate(database)
@@ -67,3 +72,24 @@ async def start_node(config: NodeConfig, clock: Clock = utc_now) -> Node:
         database.dispose()
         raise
     return Node(config, database, gateway, server)
+
+
+async def run_sequencer(config: NodeConfig, stop: asyncio.Event, clock: Clock = utc_now) -> None:
+    """Only the log's sequencer, as its own process beside nodes configured with ``log.sequencer: false``.
+
+    Integration is CPU work in Python; in a process of its own it does not share
+    an interpreter lock with the request path.
+    """
+    database = open_database(config.database, sqlite_synchronous=config.sqlite_synchronous)
+    try:
+        migrate(database)
+        key = SigningKey.load(config.key_name, config.signing_key)
+        runtime = NodeRuntime(config.region, key, Store(database), clock=clock)
+        settings = dataclasses.replace(config.log, sequencer=True)
+        sequencer = Gateway(runtime, open_catalog(config.catalog.read_bytes(), _authority(config)), settings).sequencer
+        sequencer.start()
+        await stop.wait()
+        await sequencer.stop()
+        await runtime.close()
+    finally:
+        database.dispose()
