@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import yaml
 
 from tests.support import COMPANY, OFFICER, days_ago
 
@@ -198,3 +199,49 @@ def test_audit_verify_finds_an_edited_event_on_the_database(served: tuple[Path, 
     failed = run("audit", "verify", "--config", config, check=False)
     assert failed.returncode == 1
     assert "leaf 0: event bytes do not match the stored leaf hash (edited)" in failed.stdout + failed.stderr
+
+
+def test_the_sequencer_runs_as_its_own_process(pki: Path) -> None:
+    config = pki / "nodes" / "110000" / "node.yaml"
+    settings = yaml.safe_load(config.read_text())
+    config.write_text(yaml.safe_dump({**settings, "log": {"sequencer": False}}))
+    run(
+        "grant",
+        "add",
+        "--config",
+        str(config),
+        "--institution",
+        BANK,
+        "--kind",
+        "bank",
+        "--inquire",
+        "loan_underwriting",
+    )
+    database = pki / "nodes" / "110000" / "110000.db"
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-m", "share_gateway.cli", command, "--config", str(config)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+        for command in ("serve", "sequencer")
+    ]
+    try:
+        line = processes[0].stdout.readline() if processes[0].stdout else ""
+        match = re.search(r"mTLS port (\d+)", line)
+        assert match, line
+        run("inquire", "--node", f"localhost:{match.group(1)}", "--identity", str(pki / "clients/bank"),
+            "--subject", COMPANY, "--purpose", "loan_underwriting", "--consent", "AUTH-1")  # fmt: skip
+        for _ in range(50):
+            with sqlite3.connect(database) as connection:
+                size = connection.execute("SELECT max(size) FROM log_checkpoints").fetchone()[0]
+            if size:
+                break
+            time.sleep(0.1)
+        assert size == 1, "the separate sequencer integrated and checkpointed the inquiry"
+    finally:
+        for process in processes:
+            process.terminate()
+            process.wait(timeout=20)
