@@ -72,23 +72,8 @@ async def closed_loop(name: str, call: Call, concurrency: int, seconds: float, w
     return Result(name, len(latencies), time.monotonic() - began, latencies)
 
 
-def spawn(target: Callable[[Connection, Any], None], argument: Any) -> tuple[BaseProcess, int]:
-    """Start ``target(pipe, argument)`` in a fresh process; it sends its port once serving."""
-    context = multiprocessing.get_context("spawn")
-    parent, child = context.Pipe()
-    process = context.Process(target=target, args=(child, argument), daemon=True)
-    process.start()
-    if not parent.poll(120):
-        process.kill()
-        raise RuntimeError("the server did not start within 120 s")
-    port = parent.recv()
-    if isinstance(port, BaseException):
-        raise port
-    return process, int(port)
-
-
 def spawn_with_pipe(target: Callable[[Connection, Any], None], argument: Any) -> tuple[BaseProcess, Connection]:
-    """Like ``spawn``, keeping the pipe to talk to the child after it is ready."""
+    """Start ``target(pipe, argument)`` in a fresh process; return once it sends its first message (kept)."""
     context = multiprocessing.get_context("spawn")
     parent, child = context.Pipe()
     process = context.Process(target=target, args=(child, argument), daemon=True)
@@ -96,8 +81,16 @@ def spawn_with_pipe(target: Callable[[Connection, Any], None], argument: Any) ->
     if not parent.poll(120):
         process.kill()
         raise RuntimeError("the child did not start within 120 s")
-    parent.recv()
     return process, parent
+
+
+def spawn(target: Callable[[Connection, Any], None], argument: Any) -> tuple[BaseProcess, int]:
+    """Start a server ``target(pipe, argument)`` in a fresh process; it sends its port once serving."""
+    process, pipe = spawn_with_pipe(target, argument)
+    port = pipe.recv()
+    if isinstance(port, BaseException):
+        raise port
+    return process, int(port)
 
 
 def stop(process: BaseProcess) -> None:

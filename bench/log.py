@@ -319,6 +319,7 @@ async def _append_run(
         child = None
         if own_process:
             child, pipe = spawn_with_pipe(_sequencer_process, (url, synchronous, key.to_pem()))
+            pipe.recv()  # ready
         elif sequencer_on:
             sequencer.start()
         await asyncio.gather(*(appender() for _ in range(appenders)))

@@ -117,15 +117,14 @@ def _fetcher(connection: Connection) -> Fetch:
     return fetch
 
 
-_COPIED = ("event_id", "kind", "occurred_at", "node", "actor", "subject_kind", "subject_id", "purpose", "outcome")
 _COPY_ENTRIES = insert(schema.log_entries).from_select(
-    ["leaf_index", "event_seq", *_COPIED],
+    ["leaf_index", "event_seq", *schema.EVENT_FIELDS],
     select(
         (bindparam("size", type_=BigInteger) + func.row_number().over(order_by=schema.events.c.seq) - 1).label(
             "leaf_index"
         ),
         schema.events.c.seq,
-        *(schema.events.c[name] for name in _COPIED),
+        *(schema.events.c[name] for name in schema.EVENT_FIELDS),
     ).where(schema.events.c.seq > bindparam("last"), schema.events.c.seq <= bindparam("upto")),
 )
 _INSERT_NODE = insert(schema.log_nodes).values(level=bindparam("level"), idx=bindparam("idx"), hash=bindparam("hash"))

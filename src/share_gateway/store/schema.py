@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import (
     JSON,
@@ -118,23 +119,33 @@ records = Table(
     Index(None, "subject_id", "subject_kind"),
 )
 
+
 # The log's hot table: an append is one plain insert with no secondary index to maintain,
 # because every inquiry waits for its event's commit. The canonical bytes are the event; the
 # columns beside them are copied from the event in memory at append time, so the sequencer
 # moves them into the searchable ``log_entries`` in SQL instead of parsing every event again.
+def _event_fields() -> list[Column[Any]]:
+    """The fields of an event that are searched by: in ``events`` as appended, in ``log_entries`` once integrated."""
+    return [
+        Column("event_id", String(36), nullable=False),
+        Column("kind", String(32), nullable=False),
+        Column("occurred_at", Instant, nullable=False),
+        Column("node", String(6), nullable=False),
+        Column("actor", String(200), nullable=False),
+        Column("subject_kind", String(16)),
+        Column("subject_id", String(18)),
+        Column("purpose", String(64)),
+        Column("outcome", String(16), nullable=False),
+    ]
+
+
+EVENT_FIELDS = tuple(column.name for column in _event_fields())
+
 events = Table(
     "events",
     metadata,
     Column("seq", Sequence64, primary_key=True, autoincrement=True),
-    Column("event_id", String(36), nullable=False),
-    Column("kind", String(32), nullable=False),
-    Column("occurred_at", Instant, nullable=False),
-    Column("node", String(6), nullable=False),
-    Column("actor", String(200), nullable=False),
-    Column("subject_kind", String(16)),
-    Column("subject_id", String(18)),
-    Column("purpose", String(64)),
-    Column("outcome", String(16), nullable=False),
+    *_event_fields(),
     Column("body", LargeBinary, nullable=False),
 )
 
@@ -145,15 +156,7 @@ log_entries = Table(
     metadata,
     Column("leaf_index", BigInteger, primary_key=True, autoincrement=False),
     Column("event_seq", BigInteger, nullable=False),
-    Column("event_id", String(36), nullable=False),
-    Column("kind", String(32), nullable=False),
-    Column("occurred_at", Instant, nullable=False),
-    Column("node", String(6), nullable=False),
-    Column("actor", String(200), nullable=False),
-    Column("subject_kind", String(16)),
-    Column("subject_id", String(18)),
-    Column("purpose", String(64)),
-    Column("outcome", String(16), nullable=False),
+    *_event_fields(),
     Column("redacted_at", Instant),
     UniqueConstraint("event_seq"),
     UniqueConstraint("event_id"),
