@@ -8,7 +8,7 @@ import logging
 import signal
 import sys
 from collections.abc import Sequence
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import grpc
@@ -24,10 +24,19 @@ from share_gateway.client import (
 from share_gateway.config import NodeConfig, node_key_name
 from share_gateway.crypto.errors import VerificationError
 from share_gateway.crypto.keys import KeyRing, SigningKey, VerifyingKey
-from share_gateway.devkit import Layout, add_client, add_node, init_authority, sign_sample_catalog
+from share_gateway.devkit import (
+    MANIFEST_DAYS,
+    Layout,
+    add_client,
+    add_node,
+    init_authority,
+    sign_sample_catalog,
+    write_manifest,
+)
 from share_gateway.domain.errors import CatalogInvalid, DomainError, InvalidInput
 from share_gateway.domain.policy import Grant, GrantRole, check_registration
 from share_gateway.domain.principals import Identity, Role
+from share_gateway.federation.manifest import SignedManifest, open_manifest
 from share_gateway.ledger.verify import ProofError
 from share_gateway.store.database import migrate, open_database
 from share_gateway.store.repository import Store
@@ -101,6 +110,14 @@ def _client_spec(text: str) -> tuple[str, Identity]:
         raise CommandError(str(error)) from error
 
 
+def _next_manifest_version(layout: Layout) -> int:
+    if not layout.manifest.exists():
+        return 1
+    return (
+        open_manifest(layout.manifest.read_bytes(), _authority_ring(layout.authority_public_key)).manifest.version + 1
+    )
+
+
 def cmd_pki_init(args: argparse.Namespace) -> None:
     layout = Layout(args.dir)
     now = datetime.now(UTC)
@@ -113,6 +130,10 @@ def cmd_pki_init(args: argparse.Namespace) -> None:
         print(f"node {region}: {layout.node_config(region)}")
         if args.base_port:
             args.base_port += 1
+    if args.region:
+        version = _next_manifest_version(layout)
+        write_manifest(layout, version, now + timedelta(days=MANIFEST_DAYS))
+        print(f"federation manifest version {version}: {layout.manifest}")
     roles: dict[str, list[Role]] = {}
     for spec in args.role:
         name, _, role = spec.partition("=")
@@ -192,6 +213,58 @@ async def _get_catalog(args: argparse.Namespace) -> catalog_pb2.GetCatalogRespon
         return await catalog_pb2_grpc.CatalogServiceStub(channel).GetCatalog(
             catalog_pb2.GetCatalogRequest(), timeout=args.timeout
         )
+
+
+# --- federation ---------------------------------------------------------------
+
+
+def cmd_federation_sign(args: argparse.Namespace) -> None:
+    """Re-sign the manifest of a development federation, one version up."""
+    layout = Layout(args.dir)
+    version = args.version or _next_manifest_version(layout)
+    endpoints = dict(_assignment(spec, "--endpoint") for spec in args.endpoint)
+    write_manifest(layout, version, datetime.now(UTC) + timedelta(days=args.days), endpoints)
+    print(f"federation manifest version {version} written to {layout.manifest}")
+
+
+def _assignment(spec: str, flag: str) -> tuple[str, str]:
+    name, sep, value = spec.partition("=")
+    if not sep:
+        raise CommandError(f"{flag} wants NAME=VALUE, not {spec!r}")
+    return name, value
+
+
+def _open_manifest(args: argparse.Namespace) -> SignedManifest:
+    try:
+        return open_manifest(args.manifest.read_bytes(), _authority_ring(args.authority))
+    except (VerificationError, DomainError) as error:
+        raise CommandError(f"manifest refused: {error}") from error
+
+
+def cmd_federation_verify(args: argparse.Namespace) -> None:
+    signed = _open_manifest(args)
+    manifest = signed.manifest
+    try:
+        manifest.require_current(datetime.now(UTC))
+    except DomainError as error:
+        raise CommandError(str(error)) from error
+    nodes = len(manifest.nodes)
+    print(f"manifest version {manifest.version} verifies; {nodes} nodes; expires {manifest.expires:%Y-%m-%d}")
+
+
+def cmd_federation_show(args: argparse.Namespace) -> None:
+    manifest = _open_manifest(args).manifest
+    print(f"manifest version {manifest.version}, expires {manifest.expires:%Y-%m-%d %H:%M} UTC")
+    print(f"catalog digest {manifest.catalog_digest}")
+    print(
+        render_table(
+            ["region", "endpoint", "signing key id", "TLS certificate SHA-256"],
+            [
+                (n.region, n.endpoint, n.signing_key.key_id.hex(), n.tls_fingerprint[:16] + "…")
+                for n in manifest.nodes.values()
+            ],
+        )
+    )
 
 
 # --- grants -----------------------------------------------------------------
@@ -394,6 +467,24 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument("document", type=Path)
     verify.add_argument("--authority", type=Path, required=True, help="authority.pub")
     verify.set_defaults(run=cmd_catalog_verify)
+
+    federation = commands.add_parser("federation", help="the signed federation manifest").add_subparsers(
+        dest="federation", required=True
+    )
+    fsign = federation.add_parser("sign", help="sign the manifest of a development federation (pki init dir)")
+    fsign.add_argument("--dir", type=Path, required=True)
+    fsign.add_argument("--version", type=int, help="default: one above the current manifest")
+    fsign.add_argument("--days", type=int, default=30, help="days until it expires")
+    fsign.add_argument("--endpoint", action="append", default=[], metavar="REGION=HOST:PORT")
+    fsign.set_defaults(run=cmd_federation_sign)
+    for name, run, text in (
+        ("verify", cmd_federation_verify, "verify a manifest's signature and expiry"),
+        ("show", cmd_federation_show, "print a manifest's nodes"),
+    ):
+        command = federation.add_parser(name, help=text)
+        command.add_argument("manifest", type=Path)
+        command.add_argument("--authority", type=Path, required=True, help="authority.pub")
+        command.set_defaults(run=run)
 
     grant = commands.add_parser("grant", help="what institutions may do").add_subparsers(dest="grant", required=True)
     add = grant.add_parser("add")

@@ -51,6 +51,8 @@ class NodeConfig:
     max_message_bytes: int = 1 << 20
     principal_ttl_seconds: float = 2.0
     sqlite_synchronous: str = "FULL"
+    # The federation manifest; without one the node serves its region only.
+    manifest: Path | None = None
     log: LogSettings = field(default_factory=LogSettings)
 
     @property
@@ -84,6 +86,7 @@ class NodeConfig:
             max_message_bytes=int(raw.get("max_message_bytes", 1 << 20)),
             principal_ttl_seconds=float(raw.get("principal_ttl_seconds", 2.0)),
             sqlite_synchronous=str(raw.get("sqlite_synchronous", "FULL")).upper(),
+            manifest=file(raw["manifest"]) if raw.get("manifest") else None,
             log=LogSettings.from_mapping(raw.get("log") or {}),
         )
 

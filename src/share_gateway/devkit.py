@@ -19,16 +19,20 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import yaml
 
-from share_gateway.catalog import AUTHORITY_KEY_NAME, sample_catalog_text, sign_catalog
+from share_gateway.catalog import AUTHORITY_KEY_NAME, open_catalog, sample_catalog_text, sign_catalog
 from share_gateway.config import node_key_name
-from share_gateway.crypto.keys import SigningKey, VerifyingKey
-from share_gateway.crypto.pki import Issued, create_ca, issue_certificate
+from share_gateway.crypto.keys import KeyRing, SigningKey, VerifyingKey
+from share_gateway.crypto.pki import Issued, certificate_fingerprint, create_ca, issue_certificate
 from share_gateway.domain.principals import Identity, IdentityKind, Role
+from share_gateway.federation.manifest import Manifest, ManifestNode, sign_manifest
+
+# A development manifest lasts this long; production ones are re-signed far more often.
+MANIFEST_DAYS = 30
 
 
 def _write(path: Path, data: bytes, secret: bool = False) -> None:
@@ -78,6 +82,10 @@ class Layout:
     @property
     def catalog(self) -> Path:
         return self.root / "catalog.signed"
+
+    @property
+    def manifest(self) -> Path:
+        return self.root / "manifest.signed"
 
     def node_dir(self, region: str) -> Path:
         return self.root / "nodes" / region
@@ -144,6 +152,7 @@ def add_node(
         "signing_key": "signing.key",
         "authority_key": os.path.relpath(layout.authority_public_key, directory),
         "catalog": os.path.relpath(layout.catalog, directory),
+        "manifest": os.path.relpath(layout.manifest, directory),
     }
     _write(layout.node_config(region), yaml.safe_dump(config, sort_keys=False).encode())
     return layout.node_config(region)
@@ -178,4 +187,26 @@ def create_federation(
         add_node(layout, region, now, database=(databases or {}).get(region))
     for name, identity in clients.items():
         add_client(layout, name, identity, now, (roles or {}).get(name, ()))
+    write_manifest(layout, 1, now + timedelta(days=MANIFEST_DAYS))
     return layout
+
+
+def write_manifest(layout: Layout, version: int, expires: datetime, endpoints: Mapping[str, str] | None = None) -> Path:
+    """Sign a manifest of every node under ``layout``: endpoint (from its configuration unless given),
+    signing key, TLS certificate fingerprint, and the digest of the catalog in force."""
+    authority = layout.authority()
+    catalog = open_catalog(layout.catalog.read_bytes(), KeyRing([authority.verifying_key]))
+    nodes = {}
+    node_directories = layout.root / "nodes"
+    for directory in sorted(node_directories.iterdir() if node_directories.exists() else ()):
+        region = directory.name
+        config = yaml.safe_load((directory / "node.yaml").read_text())
+        nodes[region] = ManifestNode(
+            region,
+            (endpoints or {}).get(region, config["listen"]),
+            layout.node_verifying_key(region),
+            certificate_fingerprint((directory / "tls.crt").read_bytes()),
+        )
+    manifest = Manifest(version, expires, catalog.digest, nodes)
+    _write(layout.manifest, sign_manifest(manifest, authority))
+    return layout.manifest

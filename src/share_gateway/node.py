@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 from dataclasses import dataclass
+from datetime import datetime
 
 from share_gateway.api.server import RunningServer, TlsMaterial, start_server
 from share_gateway.catalog import AUTHORITY_KEY_NAME, open_catalog
 from share_gateway.config import NodeConfig
 from share_gateway.crypto.keys import KeyRing, SigningKey, VerifyingKey
+from share_gateway.federation.manifest import ManifestInvalid, SignedManifest, open_manifest
 from share_gateway.gateway import Clock, Gateway, NodeRuntime, utc_now
 from share_gateway.store.database import Database, migrate, open_database
 from share_gateway.store.repository import Store
@@ -40,6 +42,22 @@ def _authority(config: NodeConfig) -> KeyRing:
     return KeyRing([VerifyingKey.from_pem(AUTHORITY_KEY_NAME, config.authority_key.read_bytes())])
 
 
+def _install_manifest(config: NodeConfig, store: Store, catalog_digest: str, now: datetime) -> SignedManifest | None:
+    """Verify and install the configured manifest; refuse an older one, or one pinning another catalog."""
+    if config.manifest is None:
+        return None
+    signed = open_manifest(config.manifest.read_bytes(), _authority(config))
+    if signed.manifest.catalog_digest != catalog_digest:
+        raise ManifestInvalid(
+            f"manifest version {signed.manifest.version} pins catalog {signed.manifest.catalog_digest[:12]}…, "
+            f"this node holds {catalog_digest[:12]}…"
+        )
+    if config.region not in signed.manifest.nodes:
+        raise ManifestInvalid(f"manifest version {signed.manifest.version} does not list region {config.region}")
+    store.install_manifest(signed, now)
+    return signed
+
+
 def prepare_gateway(config: NodeConfig, clock: Clock = utc_now) -> tuple[Database, Gateway]:
     """Open and migrate the database, verify and install the catalog, load the node key."""
     signed = open_catalog(config.catalog.read_bytes(), _authority(config))
@@ -48,9 +66,10 @@ def prepare_gateway(config: NodeConfig, clock: Clock = utc_now) -> tuple[Databas
         migrate(database)
         store = Store(database)
         store.install_catalog(signed, clock())
+        manifest = _install_manifest(config, store, signed.digest, clock())
         key = SigningKey.load(config.key_name, config.signing_key)
         runtime = NodeRuntime(config.region, key, store, clock=clock, principal_ttl=config.principal_ttl_seconds)
-        gateway = Gateway(runtime, signed, config.log)
+        gateway = Gateway(runtime, signed, config.log, manifest)
     except BaseException:
         database.dispose()
         raise

@@ -245,3 +245,20 @@ def test_the_sequencer_runs_as_its_own_process(pki: Path) -> None:
         for process in processes:
             process.terminate()
             process.wait(timeout=20)
+
+
+def test_the_federation_manifest_is_signed_verified_and_shown(pki: Path) -> None:
+    authority = str(pki / "authority" / "authority.pub")
+    manifest = str(pki / "manifest.signed")
+    assert (
+        "manifest version 1 verifies; 1 nodes" in run("federation", "verify", manifest, "--authority", authority).stdout
+    )
+    run("federation", "sign", "--dir", str(pki), "--endpoint", "110000=gw.bj.example:7443")
+    shown = run("federation", "show", manifest, "--authority", authority).stdout
+    assert "manifest version 2" in shown
+    assert "gw.bj.example:7443" in shown
+    expired = run("federation", "sign", "--dir", str(pki), "--days", "0")
+    assert "version 3" in expired.stdout
+    refused = run("federation", "verify", manifest, "--authority", authority, check=False)
+    assert refused.returncode == 2
+    assert "expired" in refused.stderr

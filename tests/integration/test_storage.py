@@ -20,6 +20,7 @@ from share_gateway.catalog import open_catalog, sample_catalog_text, sign_catalo
 from share_gateway.config import NodeConfig
 from share_gateway.crypto.disclosure import seal_record
 from share_gateway.crypto.keys import KeyRing, SigningKey
+from share_gateway.devkit import Layout
 from share_gateway.domain.catalog import Catalog
 from share_gateway.domain.errors import InvalidState
 from share_gateway.domain.events import Event, EventKind, Outcome
@@ -225,3 +226,28 @@ def test_postgresql_never_writes_without_waiting(fresh_postgres: str) -> None:
             database.write_now(lambda cursor: None)
     finally:
         database.dispose()
+
+
+def test_a_node_refuses_an_older_manifest_or_one_pinning_another_catalog(
+    federation: Layout, node_config: NodeConfig
+) -> None:
+    from share_gateway.devkit import write_manifest  # noqa: PLC0415
+    from share_gateway.federation.manifest import ManifestInvalid  # noqa: PLC0415
+    from share_gateway.node import prepare_gateway  # noqa: PLC0415
+
+    held = federation.manifest.read_bytes()
+    try:
+        write_manifest(federation, 5, NOW + timedelta(days=400))
+        database, gateway = prepare_gateway(node_config)
+        assert gateway.manifest is not None
+        assert gateway.manifest.manifest.version == 5
+        database.dispose()
+        write_manifest(federation, 4, NOW + timedelta(days=400))
+        with pytest.raises(InvalidState, match="older"):
+            prepare_gateway(node_config)
+        stranger = dataclasses.replace(node_config, region="650000")
+        write_manifest(federation, 6, NOW + timedelta(days=400))
+        with pytest.raises(ManifestInvalid, match="650000"):
+            prepare_gateway(stranger)
+    finally:
+        federation.manifest.write_bytes(held)

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from share_gateway.catalog import SignedCatalog
 from share_gateway.config import LogSettings
 from share_gateway.domain.policy import Policy
+from share_gateway.federation.manifest import SignedManifest
 from share_gateway.gateway.audit import AuditDesk
 from share_gateway.gateway.inquiries import Answer, InquiryDesk, InquiryHistory, InquiryRequest
 from share_gateway.gateway.registry import RecordRegistry
@@ -29,6 +30,7 @@ class Gateway:
     runtime: NodeRuntime
     catalog: SignedCatalog
     log_settings: LogSettings = field(default_factory=LogSettings)
+    manifest: SignedManifest | None = None
 
     def __post_init__(self) -> None:
         self.policy = Policy(self.catalog.catalog)

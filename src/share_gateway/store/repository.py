@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, bindparam, func, insert, select, update
+from sqlalchemy import Connection, Row, Table, bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from share_gateway.catalog import SignedCatalog
@@ -23,6 +23,7 @@ from share_gateway.domain.events import Event, redacted
 from share_gateway.domain.identifiers import Subject, SubjectKind
 from share_gateway.domain.policy import Grant, GrantRole
 from share_gateway.domain.records import LegalDocument, Record, RecordStatus
+from share_gateway.federation.manifest import SignedManifest
 from share_gateway.store import schema
 from share_gateway.store.database import Database, Prepared
 from share_gateway.store.log import APPEND_LOCK, lock
@@ -159,30 +160,40 @@ class Store:
 
     def install_catalog(self, signed: SignedCatalog, now: datetime) -> None:
         """Install a verified catalog; refuse one older than the newest installed (rollback protection)."""
+        self._install(schema.catalogs, "catalog", signed.catalog.version, signed.digest, signed.document, now)
+
+    def install_manifest(self, signed: SignedManifest, now: datetime) -> None:
+        """Install a verified federation manifest, with the same rollback protection."""
+        self._install(schema.manifests, "manifest", signed.manifest.version, signed.digest, signed.document, now)
+
+    def installed_manifest(self) -> bytes | None:
+        return self._newest(schema.manifests)
+
+    def _install(self, table: Table, what: str, version: int, digest: str, document: bytes, now: datetime) -> None:
+        """Signed documents only move forward: an older version, or another one of the same version, is refused."""
         with self.database.writer.begin() as connection:
             newest = connection.execute(
-                select(schema.catalogs.c.version, schema.catalogs.c.digest)
-                .order_by(schema.catalogs.c.version.desc())
-                .limit(1)
+                select(table.c.version, table.c.digest).order_by(table.c.version.desc()).limit(1)
             ).first()
-            version = signed.catalog.version
             if newest is not None and newest.version > version:
-                raise InvalidState(f"catalog version {version} is older than the installed version {newest.version}")
+                raise InvalidState(f"{what} version {version} is older than the installed version {newest.version}")
             if newest is not None and newest.version == version:
-                if newest.digest != signed.digest:
-                    raise InvalidState(f"a different catalog version {version} is already installed")
+                if newest.digest != digest:
+                    raise InvalidState(f"a different {what} version {version} is already installed")
                 return
             connection.execute(
-                insert(schema.catalogs).values(
-                    version=version, digest=signed.digest, document=signed.document, installed_at=now
-                )
+                insert(table).values(version=version, digest=digest, document=document, installed_at=now)
             )
 
-    def installed_catalog(self) -> bytes | None:
+    def _newest(self, table: Table) -> bytes | None:
         with self.database.reader.begin() as connection:
-            return connection.execute(
-                select(schema.catalogs.c.document).order_by(schema.catalogs.c.version.desc()).limit(1)
+            document: bytes | None = connection.execute(
+                select(table.c.document).order_by(table.c.version.desc()).limit(1)
             ).scalar()
+            return document
+
+    def installed_catalog(self) -> bytes | None:
+        return self._newest(schema.catalogs)
 
     # --- institutions and grants ----------------------------------------
 

@@ -58,14 +58,21 @@ class Instant(TypeDecorator[datetime]):
 # An autoincrementing 64-bit key that SQLite also accepts as its rowid alias.
 Sequence64 = BigInteger().with_variant(Integer(), "sqlite")
 
-catalogs = Table(
-    "catalogs",
-    metadata,
-    Column("version", Integer, primary_key=True, autoincrement=False),
-    Column("digest", String(64), nullable=False),
-    Column("document", LargeBinary, nullable=False),
-    Column("installed_at", Instant, nullable=False),
-)
+
+def _signed_documents(name: str) -> Table:
+    """A history of one kind of authority-signed document; versions only move forward."""
+    return Table(
+        name,
+        metadata,
+        Column("version", Integer, primary_key=True, autoincrement=False),
+        Column("digest", String(64), nullable=False),
+        Column("document", LargeBinary, nullable=False),
+        Column("installed_at", Instant, nullable=False),
+    )
+
+
+catalogs = _signed_documents("catalogs")
+manifests = _signed_documents("manifests")
 
 institutions = Table(
     "institutions",

@@ -1,0 +1,1 @@
+"""Federation: the signed manifest of nodes (and, next, peers, fan-out, outbox and witnessing)."""

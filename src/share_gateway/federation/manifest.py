@@ -1,0 +1,135 @@
+"""The federation manifest: which nodes exist, where, with which keys, under which catalog.
+
+Signed by the federation authority as a C2SP signed note whose text is
+canonical JSON. A node accepts a manifest only when the signature holds and
+its version is not lower than the one it holds (rollback protection, as in
+TUF), and refuses federation traffic once it has expired (it fails closed,
+as X-Road does with its global configuration).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from types import MappingProxyType
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from share_gateway.config import node_key_name
+from share_gateway.crypto.keys import KeyRing, SigningKey, VerifyingKey
+from share_gateway.crypto.note import open_note, sign_note
+from share_gateway.domain.canonical import canonical_json, parse_json
+from share_gateway.domain.errors import DomainError, InvalidInput
+from share_gateway.domain.events import format_instant, parse_instant
+from share_gateway.domain.identifiers import validate_region
+
+MANIFEST_FORMAT = 1
+
+
+class ManifestInvalid(DomainError):
+    """The manifest does not parse, or breaks a rule of its format."""
+
+
+class ManifestExpired(DomainError):
+    """The manifest in force has expired: federation traffic is refused until a new one is installed."""
+
+
+@dataclass(frozen=True)
+class ManifestNode:
+    region: str
+    endpoint: str
+    signing_key: VerifyingKey
+    # SHA-256 of the node's TLS certificate (DER), hex: what a peer's certificate must match.
+    tls_fingerprint: str
+
+    def to_json(self) -> dict[str, str]:
+        return {
+            "endpoint": self.endpoint,
+            "signing_key": base64.b64encode(self.signing_key.raw).decode(),
+            "tls_fingerprint": self.tls_fingerprint,
+        }
+
+
+@dataclass(frozen=True)
+class Manifest:
+    version: int
+    expires: datetime
+    catalog_digest: str
+    nodes: Mapping[str, ManifestNode]
+
+    def __post_init__(self) -> None:
+        if self.version < 1:
+            raise ManifestInvalid("a manifest's version is at least 1")
+        if self.expires.tzinfo is None:
+            raise ManifestInvalid("a manifest expires at an instant with a time zone")
+
+    def text(self) -> str:
+        return (
+            canonical_json(
+                {
+                    "v": MANIFEST_FORMAT,
+                    "version": self.version,
+                    "expires": format_instant(self.expires),
+                    "catalog_digest": self.catalog_digest,
+                    "nodes": {region: node.to_json() for region, node in sorted(self.nodes.items())},
+                }
+            ).decode()
+            + "\n"
+        )
+
+    def require_current(self, now: datetime) -> None:
+        if now >= self.expires:
+            raise ManifestExpired(f"manifest version {self.version} expired at {format_instant(self.expires)}")
+
+    @property
+    def keys(self) -> KeyRing:
+        """Every node's payload key: what verifies a peer's statements, receipts and checkpoints."""
+        return KeyRing(node.signing_key for node in self.nodes.values())
+
+    @classmethod
+    def parse(cls, text: str) -> Manifest:
+        try:
+            raw: dict[str, Any] = parse_json(text.encode())
+            if raw["v"] != MANIFEST_FORMAT:
+                raise ManifestInvalid(f"unknown manifest format {raw['v']!r}")
+            nodes = {region: _node(region, body) for region, body in raw["nodes"].items()}
+            return cls(
+                int(raw["version"]), parse_instant(raw["expires"]), str(raw["catalog_digest"]), MappingProxyType(nodes)
+            )
+        except (KeyError, TypeError, ValueError, AttributeError, InvalidInput) as error:
+            raise ManifestInvalid(f"malformed manifest: {error}") from error
+
+
+def _node(region: str, body: Mapping[str, str]) -> ManifestNode:
+    validate_region(region, f"nodes.{region}")
+    try:
+        raw_key = base64.b64decode(body["signing_key"], validate=True)
+        public = Ed25519PublicKey.from_public_bytes(raw_key)
+    except (binascii.Error, ValueError) as error:
+        raise ManifestInvalid(f"nodes.{region}.signing_key is not an Ed25519 public key") from error
+    fingerprint = body["tls_fingerprint"]
+    if len(fingerprint) != 64 or any(c not in "0123456789abcdef" for c in fingerprint):
+        raise ManifestInvalid(f"nodes.{region}.tls_fingerprint is not a hex SHA-256")
+    return ManifestNode(region, body["endpoint"], VerifyingKey(node_key_name(region), public), fingerprint)
+
+
+@dataclass(frozen=True)
+class SignedManifest:
+    manifest: Manifest
+    document: bytes
+    digest: str
+
+
+def sign_manifest(manifest: Manifest, authority: SigningKey) -> bytes:
+    return sign_note(manifest.text(), authority).encode()
+
+
+def open_manifest(document: bytes, authority: KeyRing) -> SignedManifest:
+    """Verify the authority's signature, then parse; raise on either failure."""
+    text, _ = open_note(document, authority)
+    return SignedManifest(Manifest.parse(text), document, hashlib.sha256(text.encode()).hexdigest())
