@@ -12,6 +12,15 @@ from share_gateway.domain.identifiers import validate_region
 
 
 @dataclass(frozen=True)
+class TlsMaterial:
+    """A node's certificate and key (served to clients, presented to peers) and the federation CA, PEM."""
+
+    certificate: bytes
+    key: bytes
+    ca: bytes
+
+
+@dataclass(frozen=True)
 class LogSettings:
     """How the accountability log is integrated, published and read back."""
 
@@ -58,6 +67,11 @@ class NodeConfig:
     @property
     def key_name(self) -> str:
         return node_key_name(self.region)
+
+    def tls(self) -> TlsMaterial:
+        return TlsMaterial(
+            self.tls_certificate.read_bytes(), self.tls_key.read_bytes(), self.ca_certificate.read_bytes()
+        )
 
     @classmethod
     def load(cls, path: Path) -> NodeConfig:

@@ -7,7 +7,7 @@ import dataclasses
 from dataclasses import dataclass
 from datetime import datetime
 
-from share_gateway.api.server import RunningServer, TlsMaterial, start_server
+from share_gateway.api.server import RunningServer, start_server
 from share_gateway.catalog import AUTHORITY_KEY_NAME, open_catalog
 from share_gateway.config import NodeConfig
 from share_gateway.crypto.keys import KeyRing, SigningKey, VerifyingKey
@@ -69,7 +69,7 @@ def prepare_gateway(config: NodeConfig, clock: Clock = utc_now) -> tuple[Databas
         manifest = _install_manifest(config, store, signed.digest, clock())
         key = SigningKey.load(config.key_name, config.signing_key)
         runtime = NodeRuntime(config.region, key, store, clock=clock, principal_ttl=config.principal_ttl_seconds)
-        gateway = Gateway(runtime, signed, config.log, manifest)
+        gateway = Gateway(runtime, signed, config.log, manifest, config.tls())
     except BaseException:
         database.dispose()
         raise
@@ -78,9 +78,7 @@ def prepare_gateway(config: NodeConfig, clock: Clock = utc_now) -> tuple[Databas
 
 async def start_node(config: NodeConfig, clock: Clock = utc_now) -> Node:
     database, gateway = prepare_gateway(config, clock)
-    tls = TlsMaterial(
-        config.tls_certificate.read_bytes(), config.tls_key.read_bytes(), config.ca_certificate.read_bytes()
-    )
+    tls = config.tls()
     gateway.start()
     try:
         server = await start_server(

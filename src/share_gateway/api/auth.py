@@ -13,7 +13,7 @@ from typing import Any
 
 import grpc
 
-from share_gateway.crypto.pki import identity_uris
+from share_gateway.crypto.pki import certificate_fingerprint, identity_uris
 from share_gateway.domain.errors import InvalidInput, Unauthenticated
 from share_gateway.domain.policy import Principal
 from share_gateway.domain.principals import Identity, Role, roles_of
@@ -26,6 +26,8 @@ PEM_KEY = "x509_pem_cert"
 class Caller:
     identity: Identity
     roles: frozenset[Role]
+    # SHA-256 of the certificate (DER), hex: what a federation manifest pins for a node.
+    fingerprint: str
 
 
 @functools.lru_cache(maxsize=4096)
@@ -38,7 +40,9 @@ def caller_of_certificate(pem: bytes) -> Caller | None:
             identities.append(Identity.from_uri(uri))
         except InvalidInput:
             continue
-    return Caller(identities[0], roles_of(uris)) if len(identities) == 1 else None
+    if len(identities) != 1:
+        return None
+    return Caller(identities[0], roles_of(uris), certificate_fingerprint(pem))
 
 
 def caller(context: grpc.aio.ServicerContext[Any, Any]) -> Caller:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import grpc
@@ -10,9 +11,23 @@ from share_gateway.api.auth import calling_principal
 from share_gateway.api.convert import citation_to_wire, disclosure_to_wire, envelope_to_wire, subject_kind_text
 from share_gateway.api.errors import handles_errors
 from share_gateway.gateway import Gateway, InquiryRequest
+from share_gateway.gateway.federation import RegionStatus
 from share_gateway.v1 import inquiry_pb2, inquiry_pb2_grpc
 
 Context = grpc.aio.ServicerContext[Any, Any]
+REGION_STATUSES = {
+    RegionStatus.OK: inquiry_pb2.REGION_STATUS_OK,
+    RegionStatus.TIMEOUT: inquiry_pb2.REGION_STATUS_TIMEOUT,
+    RegionStatus.UNAVAILABLE: inquiry_pb2.REGION_STATUS_UNAVAILABLE,
+    RegionStatus.REFUSED: inquiry_pb2.REGION_STATUS_REFUSED,
+    RegionStatus.INVALID: inquiry_pb2.REGION_STATUS_INVALID,
+}
+
+
+def _deadline(context: Context) -> float | None:
+    """The client's deadline on this process's monotonic clock, to pass on to peers."""
+    remaining = context.time_remaining()
+    return None if remaining is None else time.monotonic() + remaining
 
 
 class InquiryServicer(inquiry_pb2_grpc.InquiryServiceServicer):
@@ -30,6 +45,8 @@ class InquiryServicer(inquiry_pb2_grpc.InquiryServiceServicer):
                 purpose=request.purpose,
                 consent_reference=request.consent_reference,
                 record_types=tuple(request.record_types),
+                federated=request.scope == inquiry_pb2.INQUIRY_SCOPE_FEDERATION,
+                deadline=_deadline(context),
             ),
         )
         return inquiry_pb2.InquireResponse(
@@ -37,6 +54,15 @@ class InquiryServicer(inquiry_pb2_grpc.InquiryServiceServicer):
             records=[disclosure_to_wire(d) for d in answer.disclosures],
             citations=[citation_to_wire(c) for c in answer.citations],
             receipt=envelope_to_wire(answer.receipt),
+            regions=[
+                inquiry_pb2.RegionAnswer(
+                    region=o.region,
+                    status=REGION_STATUSES[o.status],
+                    detail=o.detail,
+                    records=len(o.disclosures),
+                )
+                for o in answer.regions
+            ],
         )
 
     @handles_errors

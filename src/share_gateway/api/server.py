@@ -18,7 +18,9 @@ from grpc_reflection.v1alpha import reflection
 from share_gateway.api.catalog import CatalogServicer
 from share_gateway.api.compliance import ComplianceServicer
 from share_gateway.api.inquiry import InquiryServicer
+from share_gateway.api.peer import PeerServicer
 from share_gateway.api.registry import RegistryServicer
+from share_gateway.config import TlsMaterial
 from share_gateway.gateway import Gateway
 from share_gateway.v1 import (
     catalog_pb2,
@@ -27,6 +29,8 @@ from share_gateway.v1 import (
     compliance_pb2_grpc,
     inquiry_pb2,
     inquiry_pb2_grpc,
+    peer_pb2,
+    peer_pb2_grpc,
     registry_pb2,
     registry_pb2_grpc,
 )
@@ -36,14 +40,8 @@ SERVICES = (
     inquiry_pb2.DESCRIPTOR.services_by_name["InquiryService"].full_name,
     registry_pb2.DESCRIPTOR.services_by_name["RegistryService"].full_name,
     compliance_pb2.DESCRIPTOR.services_by_name["ComplianceService"].full_name,
+    peer_pb2.DESCRIPTOR.services_by_name["PeerService"].full_name,
 )
-
-
-@dataclass(frozen=True)
-class TlsMaterial:
-    certificate: bytes
-    key: bytes
-    ca: bytes
 
 
 @dataclass
@@ -78,6 +76,7 @@ async def start_server(
     inquiry_pb2_grpc.add_InquiryServiceServicer_to_server(InquiryServicer(gateway), server)
     registry_pb2_grpc.add_RegistryServiceServicer_to_server(RegistryServicer(gateway), server)
     compliance_pb2_grpc.add_ComplianceServiceServicer_to_server(ComplianceServicer(gateway), server)
+    peer_pb2_grpc.add_PeerServiceServicer_to_server(PeerServicer(gateway), server)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection((*SERVICES, health.SERVICE_NAME, reflection.SERVICE_NAME), server)

@@ -24,7 +24,7 @@ from share_gateway.config import node_key_name
 from share_gateway.crypto.keys import KeyRing, SigningKey, VerifyingKey
 from share_gateway.crypto.note import open_note, sign_note
 from share_gateway.domain.canonical import canonical_json, parse_json
-from share_gateway.domain.errors import DomainError, InvalidInput
+from share_gateway.domain.errors import DomainError, InvalidInput, InvalidState
 from share_gateway.domain.events import format_instant, parse_instant
 from share_gateway.domain.identifiers import validate_region
 
@@ -35,7 +35,7 @@ class ManifestInvalid(DomainError):
     """The manifest does not parse, or breaks a rule of its format."""
 
 
-class ManifestExpired(DomainError):
+class ManifestExpired(InvalidState):
     """The manifest in force has expired: federation traffic is refused until a new one is installed."""
 
 

@@ -9,10 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from share_gateway.catalog import SignedCatalog
-from share_gateway.config import LogSettings
+from share_gateway.config import LogSettings, TlsMaterial
 from share_gateway.domain.policy import Policy
 from share_gateway.federation.manifest import SignedManifest
+from share_gateway.federation.peers import PeerClients
 from share_gateway.gateway.audit import AuditDesk
+from share_gateway.gateway.federation import FederationDesk
 from share_gateway.gateway.inquiries import Answer, InquiryDesk, InquiryHistory, InquiryRequest
 from share_gateway.gateway.registry import RecordRegistry
 from share_gateway.gateway.runtime import Clock, NodeRuntime, utc_now
@@ -31,12 +33,19 @@ class Gateway:
     catalog: SignedCatalog
     log_settings: LogSettings = field(default_factory=LogSettings)
     manifest: SignedManifest | None = None
+    # This node's TLS material, presented to peers as its client certificate.
+    peer_tls: TlsMaterial | None = None
 
     def __post_init__(self) -> None:
         self.policy = Policy(self.catalog.catalog)
         self.log = LogStore(self.runtime.store.database)
         self.registry = RecordRegistry(self.runtime, self.catalog, self.policy)
-        self.inquiries = InquiryDesk(self.runtime, self.policy)
+        self.federation = (
+            None
+            if self.manifest is None or self.peer_tls is None
+            else FederationDesk(self.runtime, self.manifest, self.catalog.digest, PeerClients(self.peer_tls))
+        )
+        self.inquiries = InquiryDesk(self.runtime, self.policy, self.federation)
         self.history = InquiryHistory(self.runtime, self.policy, self.log, self.log_settings.history_days)
         self.audit = AuditDesk(self.runtime, self.log)
         self.sequencer = Sequencer(
@@ -62,6 +71,8 @@ class Gateway:
     async def close(self) -> None:
         """Commit every pending event, integrate and checkpoint them, then release the threads."""
         await self.runtime.event_log.drain()
+        if self.federation is not None:
+            await self.federation.clients.close()
         if self.log_settings.sequencer:
             await self.sequencer.stop()
         await self.runtime.close()

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import asyncio
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from share_gateway.crypto.disclosure import Disclosure, disclose
@@ -12,6 +14,7 @@ from share_gateway.domain.events import EVENT_MEDIA_TYPE, DisclosedRecord, Event
 from share_gateway.domain.identifiers import Subject
 from share_gateway.domain.policy import Denial, Policy, Principal, unique_citations
 from share_gateway.domain.records import is_disclosable
+from share_gateway.gateway.federation import FederationDesk, RegionOutcome, RegionStatus
 from share_gateway.gateway.runtime import NodeRuntime
 from share_gateway.store.log import LogQuery, LogStore
 
@@ -23,6 +26,12 @@ class InquiryRequest:
     purpose: str
     consent_reference: str = ""
     record_types: tuple[str, ...] = ()
+    # Ask every region of the federation too.
+    federated: bool = False
+    # The client's deadline (time.monotonic()), which the fan-out passes on.
+    deadline: float | None = None
+    # For an inquiry a peer forwarded: who forwarded it and the digest of its signed request, for the log.
+    exchange: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,12 +40,15 @@ class Answer:
     disclosures: tuple[Disclosure, ...]
     citations: tuple[Citation, ...]
     receipt: Envelope
+    # For a federated inquiry: how each region answered, this one included.
+    regions: tuple[RegionOutcome, ...] = ()
 
 
 @dataclass
 class InquiryDesk:
     runtime: NodeRuntime
     policy: Policy
+    federation: FederationDesk | None = None
 
     async def inquire(self, requester: Principal, request: InquiryRequest) -> Answer:
         """Answer one inquiry; log it whatever the outcome, and answer only once the event is committed.
@@ -58,12 +70,62 @@ class InquiryDesk:
         except (InvalidInput, Refused) as error:
             await runtime.event_log.append(self._denied(requester, request, error))
             raise
-        candidates = await runtime.read(runtime.store.disclosable, subject)
+        if request.federated:
+            if self.federation is None:
+                raise InvalidInput.one("scope", "this node is not part of a federation")
+            self.federation.require_current()
+            local, remote = await asyncio.gather(
+                self._local(subject, request, now),
+                self.federation.fan_out(
+                    requester,
+                    subject,
+                    request.purpose,
+                    request.consent_reference,
+                    request.record_types,
+                    request.deadline,
+                ),
+            )
+        else:
+            local, remote = await self._local(subject, request, now), []
+        disclosures, disclosed, citations = local
+        details = _consent(request) | dict(request.exchange)
+        seen = {d.statement.payload for d in disclosures}
+        for outcome in remote:
+            details[f"region:{outcome.region}"] = f"{outcome.status} {outcome.receipt_digest or outcome.detail}"[:300]
+            for disclosure, record in zip(outcome.disclosures, outcome.records, strict=True):
+                if disclosure.statement.payload not in seen:
+                    seen.add(disclosure.statement.payload)
+                    disclosures.append(disclosure)
+                    disclosed.append(record)
+            citations.extend(outcome.citations)
+        event = runtime.event(
+            EventKind.INQUIRY,
+            requester,
+            Outcome.ALLOWED,
+            subject=subject,
+            purpose=request.purpose,
+            citations=unique_citations([purpose_citation, *citations]),
+            records=tuple(disclosed),
+            details=details,
+        )
+        receipt = Envelope.seal(runtime.signing_key, EVENT_MEDIA_TYPE, event.canonical_bytes())
+        await runtime.event_log.append(event)
+        regions: tuple[RegionOutcome, ...] = ()
+        if request.federated:
+            own = RegionOutcome(runtime.region, RegionStatus.OK, disclosures=tuple(local[0]))
+            regions = (own, *remote)
+        return Answer(event.event_id, tuple(disclosures), event.citations, receipt, regions)
+
+    async def _local(
+        self, subject: Subject, request: InquiryRequest, now: datetime
+    ) -> tuple[list[Disclosure], list[DisclosedRecord], list[Citation]]:
+        """This node's lawful records about the subject, each with only the necessary fields."""
+        candidates = await self.runtime.read(self.runtime.store.disclosable, subject)
         today = now.date()
         wanted = frozenset(request.record_types)
         disclosures: list[Disclosure] = []
         disclosed: list[DisclosedRecord] = []
-        citations: list[Citation] = [purpose_citation]
+        citations: list[Citation] = []
         for item in candidates:
             if not is_disclosable(item.status, item.disclose_until, today) or (
                 wanted and item.record_type not in wanted
@@ -80,19 +142,7 @@ class InquiryDesk:
                 )
             )
             citations.extend(decision.citations)
-        event = runtime.event(
-            EventKind.INQUIRY,
-            requester,
-            Outcome.ALLOWED,
-            subject=subject,
-            purpose=request.purpose,
-            citations=unique_citations(citations),
-            records=tuple(disclosed),
-            details=_consent(request),
-        )
-        receipt = Envelope.seal(runtime.signing_key, EVENT_MEDIA_TYPE, event.canonical_bytes())
-        await runtime.event_log.append(event)
-        return Answer(event.event_id, tuple(disclosures), event.citations, receipt)
+        return disclosures, disclosed, citations
 
     def _denied(self, requester: Principal, request: InquiryRequest, error: InvalidInput | Refused) -> Event:
         return _denied_event(self.runtime, requester, request, error, EventKind.INQUIRY)
@@ -104,10 +154,10 @@ def _denied_event(
     """The logged refusal: the subject as asked (if it parses), the reason and the rule that refused."""
     try:
         subject: Subject | None = Subject.parse(request.subject_kind, request.subject_identifier)
-        details = _consent(request)
+        details = _consent(request) | dict(request.exchange)
     except InvalidInput:
         subject = None
-        details = _consent(request) | {"subject_identifier": request.subject_identifier[:64]}
+        details = _consent(request) | dict(request.exchange) | {"subject_identifier": request.subject_identifier[:64]}
     if isinstance(error, Refused):
         reason, citations = str(error.reason), error.citations
     else:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, Table, bindparam, func, insert, select, update
+from sqlalchemy import Connection, Row, Table, bindparam, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from share_gateway.catalog import SignedCatalog
@@ -168,6 +168,16 @@ class Store:
 
     def installed_manifest(self) -> bytes | None:
         return self._newest(schema.manifests)
+
+    def remember_nonce(self, nonce: str, origin: str, seen_at: datetime, forget_before: datetime) -> bool:
+        """Record a peer inquiry's nonce; False if it was seen before (a replay). Old nonces are forgotten."""
+        try:
+            with self.database.writer.begin() as connection:
+                connection.execute(delete(schema.peer_nonces).where(schema.peer_nonces.c.seen_at < forget_before))
+                connection.execute(insert(schema.peer_nonces).values(nonce=nonce, origin=origin, seen_at=seen_at))
+        except IntegrityError:
+            return False
+        return True
 
     def _install(self, table: Table, what: str, version: int, digest: str, document: bytes, now: datetime) -> None:
         """Signed documents only move forward: an older version, or another one of the same version, is refused."""

@@ -74,6 +74,16 @@ def _signed_documents(name: str) -> Table:
 catalogs = _signed_documents("catalogs")
 manifests = _signed_documents("manifests")
 
+# Nonces of peer inquiries already answered: in the database, so every replica refuses a replay.
+peer_nonces = Table(
+    "peer_nonces",
+    metadata,
+    Column("nonce", String(64), primary_key=True),
+    Column("origin", String(6), nullable=False),
+    Column("seen_at", Instant, nullable=False),
+    Index(None, "seen_at"),
+)
+
 institutions = Table(
     "institutions",
     metadata,

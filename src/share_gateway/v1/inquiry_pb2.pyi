@@ -8,6 +8,7 @@ from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from share_gateway.v1 import common_pb2 as _common_pb2
 import builtins as _builtins
 import sys
@@ -20,6 +21,48 @@ else:
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
+class _InquiryScope:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _InquiryScopeEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_InquiryScope.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    INQUIRY_SCOPE_UNSPECIFIED: _InquiryScope.ValueType  # 0
+    INQUIRY_SCOPE_LOCAL: _InquiryScope.ValueType  # 1
+    INQUIRY_SCOPE_FEDERATION: _InquiryScope.ValueType  # 2
+
+class InquiryScope(_InquiryScope, metaclass=_InquiryScopeEnumTypeWrapper): ...
+
+INQUIRY_SCOPE_UNSPECIFIED: InquiryScope.ValueType  # 0
+INQUIRY_SCOPE_LOCAL: InquiryScope.ValueType  # 1
+INQUIRY_SCOPE_FEDERATION: InquiryScope.ValueType  # 2
+Global___InquiryScope: _TypeAlias = InquiryScope  # noqa: Y015
+
+class _RegionStatus:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _RegionStatusEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_RegionStatus.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    REGION_STATUS_UNSPECIFIED: _RegionStatus.ValueType  # 0
+    REGION_STATUS_OK: _RegionStatus.ValueType  # 1
+    REGION_STATUS_TIMEOUT: _RegionStatus.ValueType  # 2
+    REGION_STATUS_UNAVAILABLE: _RegionStatus.ValueType  # 3
+    REGION_STATUS_REFUSED: _RegionStatus.ValueType  # 4
+    REGION_STATUS_INVALID: _RegionStatus.ValueType  # 5
+    """The region answered, but a signature or digest did not verify: nothing of it is used."""
+
+class RegionStatus(_RegionStatus, metaclass=_RegionStatusEnumTypeWrapper): ...
+
+REGION_STATUS_UNSPECIFIED: RegionStatus.ValueType  # 0
+REGION_STATUS_OK: RegionStatus.ValueType  # 1
+REGION_STATUS_TIMEOUT: RegionStatus.ValueType  # 2
+REGION_STATUS_UNAVAILABLE: RegionStatus.ValueType  # 3
+REGION_STATUS_REFUSED: RegionStatus.ValueType  # 4
+REGION_STATUS_INVALID: RegionStatus.ValueType  # 5
+"""The region answered, but a signature or digest did not verify: nothing of it is used."""
+Global___RegionStatus: _TypeAlias = RegionStatus  # noqa: Y015
+
 @_typing.final
 class InquireRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
@@ -28,10 +71,13 @@ class InquireRequest(_message.Message):
     PURPOSE_FIELD_NUMBER: _builtins.int
     CONSENT_REFERENCE_FIELD_NUMBER: _builtins.int
     RECORD_TYPES_FIELD_NUMBER: _builtins.int
+    SCOPE_FIELD_NUMBER: _builtins.int
     purpose: _builtins.str
     """A purpose named in the published catalog."""
     consent_reference: _builtins.str
     """Reference of the subject's authorisation, required where the purpose requires consent."""
+    scope: Global___InquiryScope.ValueType
+    """This node only (the default), or every region of the federation."""
     @_builtins.property
     def subject(self) -> _common_pb2.Subject: ...
     @_builtins.property
@@ -45,14 +91,46 @@ class InquireRequest(_message.Message):
         purpose: _builtins.str = ...,
         consent_reference: _builtins.str = ...,
         record_types: _abc.Iterable[_builtins.str] | None = ...,
+        scope: Global___InquiryScope.ValueType = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["subject", b"subject"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["consent_reference", b"consent_reference", "purpose", b"purpose", "record_types", b"record_types", "subject", b"subject"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["consent_reference", b"consent_reference", "purpose", b"purpose", "record_types", b"record_types", "scope", b"scope", "subject", b"subject"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___InquireRequest: _TypeAlias = InquireRequest  # noqa: Y015
+
+@_typing.final
+class RegionAnswer(_message.Message):
+    """How one region answered a federated inquiry: a partial answer is never silent."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REGION_FIELD_NUMBER: _builtins.int
+    STATUS_FIELD_NUMBER: _builtins.int
+    DETAIL_FIELD_NUMBER: _builtins.int
+    RECORDS_FIELD_NUMBER: _builtins.int
+    region: _builtins.str
+    status: Global___RegionStatus.ValueType
+    detail: _builtins.str
+    """Why, when not ok."""
+    records: _builtins.int
+    def __init__(
+        self,
+        *,
+        region: _builtins.str = ...,
+        status: Global___RegionStatus.ValueType = ...,
+        detail: _builtins.str = ...,
+        records: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["detail", b"detail", "records", b"records", "region", b"region", "status", b"status"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RegionAnswer: _TypeAlias = RegionAnswer  # noqa: Y015
 
 @_typing.final
 class InquireResponse(_message.Message):
@@ -62,6 +140,7 @@ class InquireResponse(_message.Message):
     RECORDS_FIELD_NUMBER: _builtins.int
     CITATIONS_FIELD_NUMBER: _builtins.int
     RECEIPT_FIELD_NUMBER: _builtins.int
+    REGIONS_FIELD_NUMBER: _builtins.int
     inquiry_id: _builtins.str
     @_builtins.property
     def records(self) -> _containers.RepeatedCompositeFieldContainer[_common_pb2.RecordDisclosure]:
@@ -73,7 +152,11 @@ class InquireResponse(_message.Message):
 
     @_builtins.property
     def receipt(self) -> _common_pb2.SignedEnvelope:
-        """The node's signed receipt of this answer (payload type "application/vnd.share-gateway.inquiry-receipt+json")."""
+        """The node's signed receipt of this answer (payload type "application/vnd.share-gateway.event+json")."""
+
+    @_builtins.property
+    def regions(self) -> _containers.RepeatedCompositeFieldContainer[Global___RegionAnswer]:
+        """For a federated inquiry: each region's status, this node's included."""
 
     def __init__(
         self,
@@ -82,10 +165,11 @@ class InquireResponse(_message.Message):
         records: _abc.Iterable[_common_pb2.RecordDisclosure] | None = ...,
         citations: _abc.Iterable[_common_pb2.Citation] | None = ...,
         receipt: _common_pb2.SignedEnvelope | None = ...,
+        regions: _abc.Iterable[Global___RegionAnswer] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["receipt", b"receipt"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["citations", b"citations", "inquiry_id", b"inquiry_id", "receipt", b"receipt", "records", b"records"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["citations", b"citations", "inquiry_id", b"inquiry_id", "receipt", b"receipt", "records", b"records", "regions", b"regions"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -1,4 +1,4 @@
-"""Federation manifests, installed with rollback protection like catalogs.
+"""Federation: manifests (installed with rollback protection like catalogs) and peer nonces.
 
 Revision ID: 0003
 Revises: 0002
@@ -27,7 +27,16 @@ def upgrade() -> None:
         sa.Column("installed_at", Instant(), nullable=False),
         sa.PrimaryKeyConstraint("version", name="pk_manifests"),
     )
+    op.create_table(
+        "peer_nonces",
+        sa.Column("nonce", sa.String(64), nullable=False),
+        sa.Column("origin", sa.String(6), nullable=False),
+        sa.Column("seen_at", Instant(), nullable=False),
+        sa.PrimaryKeyConstraint("nonce", name="pk_peer_nonces"),
+    )
+    op.create_index("ix_peer_nonces_seen_at", "peer_nonces", ["seen_at"])
 
 
 def downgrade() -> None:
+    op.drop_table("peer_nonces")
     op.drop_table("manifests")

@@ -1,0 +1,51 @@
+"""PeerService: a federated inquiry forwarded by another region's node."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import grpc
+
+from share_gateway.api.auth import caller
+from share_gateway.api.convert import citation_to_wire, disclosure_to_wire, envelope_to_wire
+from share_gateway.api.errors import handles_errors
+from share_gateway.domain.errors import Refused
+from share_gateway.domain.policy import Denial
+from share_gateway.domain.principals import IdentityKind
+from share_gateway.gateway import Gateway, InquiryRequest
+from share_gateway.v1 import peer_pb2, peer_pb2_grpc
+
+Context = grpc.aio.ServicerContext[Any, Any]
+
+
+class PeerServicer(peer_pb2_grpc.PeerServiceServicer):
+    def __init__(self, gateway: Gateway) -> None:
+        self.gateway = gateway
+
+    @handles_errors
+    async def Inquire(
+        self, request: peer_pb2.PeerServiceInquireRequest, context: Context
+    ) -> peer_pb2.PeerServiceInquireResponse:
+        peer = caller(context)
+        federation = self.gateway.federation
+        if peer.identity.kind is not IdentityKind.NODE or federation is None:
+            raise Refused(Denial.PEER_NOT_ADMITTED, "only nodes of this node's federation exchange inquiries")
+        region = peer.identity.identifier
+        federation.admit(region, peer.fingerprint)
+        inquiry, requester, request_digest = await federation.accept(region, request.inquiry)
+        answer = await self.gateway.inquiries.inquire(
+            requester,
+            InquiryRequest(
+                subject_kind=inquiry.subject.kind.value,
+                subject_identifier=inquiry.subject.identifier,
+                purpose=inquiry.purpose,
+                consent_reference=inquiry.consent_reference,
+                record_types=inquiry.record_types,
+                exchange={"via": peer.identity.uri, "request_digest": request_digest},
+            ),
+        )
+        return peer_pb2.PeerServiceInquireResponse(
+            records=[disclosure_to_wire(d) for d in answer.disclosures],
+            citations=[citation_to_wire(c) for c in answer.citations],
+            receipt=envelope_to_wire(answer.receipt),
+        )

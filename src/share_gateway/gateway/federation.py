@@ -1,0 +1,214 @@
+"""Federated inquiries: forward a signed inquiry to every peer, and answer peers under this node's own policy.
+
+Asking: each peer gets the inquiry signed by this node (requester, purpose,
+consent, nonce, time) and answers with signed disclosures and its signed
+receipt; every signature is verified against the manifest before anything
+is used, and each region's outcome is reported: ok, timeout, unavailable,
+refused or invalid. Answering: the peer is admitted only when its
+certificate is the one the manifest pins for its region; the inquiry must
+verify under that region's key, be fresh, carry an unseen nonce and name the
+same catalog; then this node's own policy decides, and the exchange is
+logged with the digest of the peer's signed request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+
+import grpc
+from google.rpc import error_details_pb2
+from grpc_status import rpc_status
+
+from share_gateway.api.convert import disclosure_from_wire, envelope_from_wire, envelope_to_wire
+from share_gateway.crypto.disclosure import Disclosure, verify_disclosure
+from share_gateway.crypto.envelope import Envelope
+from share_gateway.crypto.errors import VerificationError
+from share_gateway.domain.errors import Citation, Refused
+from share_gateway.domain.events import EVENT_MEDIA_TYPE, DisclosedRecord, Event
+from share_gateway.domain.identifiers import Subject
+from share_gateway.domain.policy import Denial, Grant, GrantRole, Principal
+from share_gateway.federation.manifest import SignedManifest
+from share_gateway.federation.messages import PEER_INQUIRY_TYPE, REPLAY_WINDOW, PeerInquiry, digest
+from share_gateway.federation.peers import PeerClients
+from share_gateway.gateway.runtime import NodeRuntime
+from share_gateway.v1 import common_pb2, peer_pb2
+
+# Time kept back from the client's deadline for merging, logging and replying.
+DEADLINE_MARGIN = 0.05
+
+
+class RegionStatus:
+    OK = "ok"
+    TIMEOUT = "timeout"
+    UNAVAILABLE = "unavailable"
+    REFUSED = "refused"
+    INVALID = "invalid"
+
+
+@dataclass(frozen=True, slots=True)
+class RegionOutcome:
+    region: str
+    status: str
+    detail: str = ""
+    disclosures: tuple[Disclosure, ...] = ()
+    records: tuple[DisclosedRecord, ...] = ()
+    citations: tuple[Citation, ...] = ()
+    receipt_digest: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class _Question:
+    request: peer_pb2.PeerServiceInquireRequest
+    request_digest: str
+    subject: Subject
+    seconds: float
+
+
+@dataclass
+class FederationDesk:
+    runtime: NodeRuntime
+    manifest: SignedManifest
+    catalog_digest: str
+    clients: PeerClients
+    peer_timeout: float = 5.0
+    _fingerprints: dict[str, str] = field(default_factory=dict)
+
+    def require_current(self) -> None:
+        self.manifest.manifest.require_current(self.runtime.clock())
+
+    # --- asking ---------------------------------------------------------------
+
+    async def fan_out(
+        self,
+        requester: Principal,
+        subject: Subject,
+        purpose: str,
+        consent: str,
+        record_types: tuple[str, ...],
+        deadline: float | None,
+    ) -> list[RegionOutcome]:
+        """Ask every peer at once; each answer is verified, and no region can hold the others past the deadline."""
+        self.require_current()
+        inquiry = PeerInquiry.new(
+            origin=self.runtime.region,
+            requester_uri=requester.uri,
+            requester_kind=requester.kind,
+            granted=requester.holds(GrantRole.INQUIRE, purpose, self.runtime.clock()),
+            subject=subject,
+            purpose=purpose,
+            consent_reference=consent,
+            record_types=record_types,
+            catalog_digest=self.catalog_digest,
+            at=self.runtime.clock(),
+        )
+        envelope = Envelope.seal(self.runtime.signing_key, PEER_INQUIRY_TYPE, inquiry.to_bytes())
+        request = peer_pb2.PeerServiceInquireRequest(inquiry=envelope_to_wire(envelope))
+        remaining = self.peer_timeout if deadline is None else deadline - time.monotonic() - DEADLINE_MARGIN
+        question = _Question(request, digest(envelope.payload), subject, max(0.01, min(self.peer_timeout, remaining)))
+        peers = [region for region in self.manifest.manifest.nodes if region != self.runtime.region]
+        return list(await asyncio.gather(*(self._ask(region, question) for region in peers)))
+
+    async def _ask(self, region: str, question: _Question) -> RegionOutcome:
+        try:
+            async with asyncio.timeout(question.seconds):
+                answer = await self.clients.inquire(self.manifest.manifest, region, question.request, question.seconds)
+        except TimeoutError:
+            return RegionOutcome(region, RegionStatus.TIMEOUT, f"no answer within {question.seconds:.2f} s")
+        except grpc.aio.AioRpcError as error:
+            return _failed(region, error)
+        try:
+            return self._verified(region, answer, question.request_digest, question.subject)
+        except (VerificationError, ValueError, KeyError) as error:
+            return RegionOutcome(region, RegionStatus.INVALID, str(error))
+
+    def _verified(
+        self, region: str, answer: peer_pb2.PeerServiceInquireResponse, request_digest: str, subject: Subject
+    ) -> RegionOutcome:
+        """Everything a region sent, checked against the manifest's keys before any of it is used."""
+        keys = self.manifest.manifest.keys
+        region_key = self.manifest.manifest.nodes[region].signing_key
+        receipt = envelope_from_wire(answer.receipt)
+        if receipt.key_id != region_key.key_id:
+            raise VerificationError(f"the receipt is not signed by region {region}")
+        event = receipt.open(keys, EVENT_MEDIA_TYPE, Event.from_bytes)
+        if event.node != region or event.details.get("request_digest") != request_digest:
+            raise VerificationError("the receipt is not for this request")
+        disclosures, records = [], []
+        for wire in answer.records:
+            disclosure = disclosure_from_wire(wire)
+            verified = verify_disclosure(disclosure, keys)
+            statement = verified.statement
+            if statement.subject != subject:
+                raise VerificationError(f"record {statement.record_id} is about another subject")
+            disclosures.append(disclosure)
+            records.append(
+                DisclosedRecord(
+                    statement.record_id, statement.record_type, statement.origin_region, tuple(verified.fields)
+                )
+            )
+        citations = tuple(Citation(c.rule, c.legal_basis) for c in answer.citations)
+        return RegionOutcome(
+            region, RegionStatus.OK, "", tuple(disclosures), tuple(records), citations, digest(receipt.payload)
+        )
+
+    # --- answering --------------------------------------------------------------
+
+    def admit(self, region: str, certificate_fingerprint: str) -> None:
+        """A peer is the node the manifest names, with the very certificate it pins."""
+        self.require_current()
+        node = self.manifest.manifest.nodes.get(region)
+        if node is None or node.tls_fingerprint != certificate_fingerprint:
+            raise Refused(Denial.PEER_NOT_ADMITTED, f"region {region}'s certificate is not the one the manifest pins")
+
+    async def accept(self, region: str, wire: common_pb2.SignedEnvelope) -> tuple[PeerInquiry, Principal, str]:
+        """Verify a forwarded inquiry; return it, the requester it vouches for, and its digest."""
+        envelope = envelope_from_wire(wire)
+        key = self.manifest.manifest.nodes[region].signing_key
+        if envelope.key_id != key.key_id:
+            raise Refused(Denial.PEER_NOT_ADMITTED, f"the inquiry is not signed by region {region}")
+        inquiry = envelope.open(self.manifest.manifest.keys, PEER_INQUIRY_TYPE, PeerInquiry.from_bytes)
+        now = self.runtime.clock()
+        if inquiry.origin != region:
+            raise Refused(Denial.PEER_NOT_ADMITTED, "the inquiry names another origin than its sender")
+        if inquiry.catalog_digest != self.catalog_digest:
+            raise Refused(Denial.CATALOG_MISMATCH, "the peers hold different catalogs: nothing is exchanged")
+        if abs(now - inquiry.at) > REPLAY_WINDOW:
+            raise Refused(Denial.REPLAYED, "the inquiry is too old or too new")
+        fresh = await self.runtime.off_loop(
+            self.runtime.store.remember_nonce, inquiry.nonce, region, now, now - 2 * REPLAY_WINDOW
+        )
+        if not fresh:
+            raise Refused(Denial.REPLAYED, "this inquiry was already answered")
+        grants = (Grant(GrantRole.INQUIRE, inquiry.purpose, inquiry.at),) if inquiry.granted else ()
+        requester = Principal(
+            identity=inquiry.requester_uri.rsplit("/", 1)[-1],
+            uri=inquiry.requester_uri,
+            kind=inquiry.requester_kind,
+            grants=grants,
+        )
+        return inquiry, requester, digest(envelope.payload)
+
+
+def _failed(region: str, error: grpc.aio.AioRpcError) -> RegionOutcome:
+    code = error.code()
+    if code is grpc.StatusCode.DEADLINE_EXCEEDED:
+        return RegionOutcome(region, RegionStatus.TIMEOUT, "deadline exceeded")
+    if code in (
+        grpc.StatusCode.PERMISSION_DENIED,
+        grpc.StatusCode.FAILED_PRECONDITION,
+        grpc.StatusCode.INVALID_ARGUMENT,
+        grpc.StatusCode.UNAUTHENTICATED,
+    ):
+        return RegionOutcome(region, RegionStatus.REFUSED, _reason(error))
+    return RegionOutcome(region, RegionStatus.UNAVAILABLE, f"{code.name}: {error.details()}"[:200])
+
+
+def _reason(error: grpc.aio.AioRpcError) -> str:
+    status = rpc_status.from_call(error)
+    for detail in status.details if status is not None else ():
+        info = error_details_pb2.ErrorInfo()
+        if detail.Unpack(info):
+            return f"{info.reason}: {error.details()}"[:200]
+    return f"{error.code().name}: {error.details()}"[:200]
