@@ -1,0 +1,228 @@
+"""Three regions exchange signed, filtered records: fan-out, verification, per-region status, refusals."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import grpc
+import pytest
+
+from share_gateway.api.convert import envelope_to_wire
+from share_gateway.catalog import open_catalog
+from share_gateway.client import credentials, open_channel, verify_record_disclosure
+from share_gateway.config import NodeConfig
+from share_gateway.crypto.envelope import Envelope
+from share_gateway.crypto.keys import KeyRing, SigningKey
+from share_gateway.devkit import Layout, add_node, create_federation, write_manifest
+from share_gateway.domain.events import Event, EventKind
+from share_gateway.domain.identifiers import Subject
+from share_gateway.federation.messages import PEER_INQUIRY_TYPE, PeerInquiry, digest
+from share_gateway.node import Node, start_node
+from share_gateway.v1 import inquiry_pb2, inquiry_pb2_grpc, peer_pb2, peer_pb2_grpc, registry_pb2_grpc
+from tests.conftest import seed_grants
+from tests.support import CALLERS, COMPANY, ROLES, entity, error_reason, inquiry, penalty_request
+
+REGIONS = ("110000", "310000", "440000")
+OK, TIMEOUT, UNAVAILABLE, REFUSED, INVALID = (
+    inquiry_pb2.REGION_STATUS_OK,
+    inquiry_pb2.REGION_STATUS_TIMEOUT,
+    inquiry_pb2.REGION_STATUS_UNAVAILABLE,
+    inquiry_pb2.REGION_STATUS_REFUSED,
+    inquiry_pb2.REGION_STATUS_INVALID,
+)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture
+def layout(tmp_path: Path) -> Layout:
+    ports = {region: free_port() for region in REGIONS}
+    built = create_federation(tmp_path, [], {name: c[0] for name, c in CALLERS.items()}, datetime.now(UTC), roles=ROLES)
+    for region in REGIONS:
+        add_node(built, region, datetime.now(UTC), listen=f"127.0.0.1:{ports[region]}")
+    write_manifest(built, 2, datetime.now(UTC) + timedelta(days=1))
+    return built
+
+
+Nodes = dict[str, Node]
+
+
+@pytest.fixture
+async def nodes(layout: Layout) -> AsyncIterator[Nodes]:
+    started: Nodes = {}
+    try:
+        for region in REGIONS:
+            started[region] = await start_node(NodeConfig.load(layout.node_config(region)))
+            seed_grants(started[region].gateway.store)
+        yield started
+    finally:
+        for node in started.values():
+            await node.stop(grace=0)
+
+
+def channel(layout: Layout, node: Node, name: str) -> grpc.aio.Channel:
+    files = layout.client(name)
+    return open_channel(f"localhost:{node.port}", credentials(files.certificate, files.key, files.ca))
+
+
+async def seed(layout: Layout, nodes: Nodes) -> None:
+    """One penalty about the same company recorded in each region."""
+    for region, node in nodes.items():
+        async with channel(layout, node, "regulator") as agency:
+            await registry_pb2_grpc.RegistryServiceStub(agency).SubmitRecord(penalty_request(f"p-{region}"), timeout=5)
+
+
+async def federated(layout: Layout, node: Node, deadline: float = 10) -> inquiry_pb2.InquireResponse:
+    request = inquiry("loan_underwriting", consent="AUTH-1")
+    request.scope = inquiry_pb2.INQUIRY_SCOPE_FEDERATION
+    async with channel(layout, node, "bank") as bank:
+        return await inquiry_pb2_grpc.InquiryServiceStub(bank).Inquire(request, timeout=deadline)
+
+
+def statuses(answer: inquiry_pb2.InquireResponse) -> dict[str, int]:
+    return {r.region: r.status for r in answer.regions}
+
+
+def events(node: Node) -> list[Event]:
+    return [Event.from_bytes(body) for _, body in node.gateway.store.events()]
+
+
+async def test_a_bank_gets_one_verified_answer_from_three_regions(layout: Layout, nodes: Nodes) -> None:
+    await seed(layout, nodes)
+    answer = await federated(layout, nodes["110000"])
+    assert statuses(answer) == dict.fromkeys(REGIONS, OK)
+    keys = nodes["110000"].gateway.manifest.manifest.keys  # type: ignore[union-attr]
+    origins = sorted(verify_record_disclosure(r, keys).statement.origin_region for r in answer.records)
+    assert origins == sorted(REGIONS)
+    # Both sides log the exchange, each holding the digest of the other side's signed message.
+    [asked] = [e for e in events(nodes["110000"]) if e.kind is EventKind.INQUIRY]
+    [answered] = [e for e in events(nodes["310000"]) if e.kind is EventKind.INQUIRY]
+    assert answered.details["via"] == "sgw://node/110000"
+    assert asked.details["region:310000"].split() == ["ok", digest(Event.canonical_bytes(answered))]
+    assert {r.origin_region for r in asked.records} == set(REGIONS)
+
+
+async def test_a_stopped_peer_is_reported_unavailable(layout: Layout, nodes: Nodes) -> None:
+    await seed(layout, nodes)
+    await nodes.pop("440000").stop(grace=0)
+    answer = await federated(layout, nodes["110000"])
+    assert statuses(answer) == {"110000": OK, "310000": OK, "440000": UNAVAILABLE}
+    assert len(answer.records) == 2
+
+
+async def test_a_slow_peer_never_stalls_the_answer_past_the_deadline(
+    layout: Layout, nodes: Nodes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await seed(layout, nodes)
+    slow = nodes["440000"].gateway.federation
+    assert slow is not None
+    accept = slow.accept
+
+    async def late(*args: object) -> object:
+        await asyncio.sleep(3)
+        return await accept(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(slow, "accept", late)
+    started = asyncio.get_running_loop().time()
+    answer = await federated(layout, nodes["110000"], deadline=1.0)
+    assert asyncio.get_running_loop().time() - started < 1.0
+    assert statuses(answer)["440000"] == TIMEOUT
+    assert statuses(answer)["310000"] == OK
+
+
+async def test_a_peer_with_a_bad_signature_is_invalid_and_nothing_of_it_is_used(layout: Layout, nodes: Nodes) -> None:
+    forger = nodes["310000"].gateway.runtime
+    forger.signing_key = SigningKey.generate(forger.signing_key.name)  # not the key the manifest lists
+    await seed(layout, nodes)
+    answer = await federated(layout, nodes["110000"])
+    assert statuses(answer)["310000"] == INVALID
+    keys = nodes["110000"].gateway.manifest.manifest.keys  # type: ignore[union-attr]
+    assert sorted(verify_record_disclosure(r, keys).statement.origin_region for r in answer.records) == [
+        "110000",
+        "440000",
+    ]
+
+
+def peer_call(layout: Layout, node: Node, as_region: str) -> peer_pb2_grpc.PeerServiceAsyncStub:
+    directory = layout.node_dir(as_region)
+    creds = credentials(directory / "tls.crt", directory / "tls.key", layout.ca_certificate)
+    return peer_pb2_grpc.PeerServiceStub(open_channel(f"localhost:{node.port}", creds))
+
+
+def signed_inquiry(layout: Layout, origin: str, **changes: object) -> peer_pb2.PeerServiceInquireRequest:
+    """A peer inquiry as ``origin``'s node signs one (with ``changes`` to what it says)."""
+    catalog = open_catalog(layout.catalog.read_bytes(), KeyRing([layout.authority().verifying_key]))
+    values: dict[str, object] = {
+        "origin": origin,
+        "requester_uri": "sgw://institution/91110000MA0000001L",
+        "requester_kind": "bank",
+        "granted": True,
+        "subject": Subject.parse("legal_entity", COMPANY),
+        "purpose": "loan_underwriting",
+        "consent_reference": "AUTH-1",
+        "record_types": (),
+        "catalog_digest": catalog.digest,
+        "at": datetime.now(UTC),
+    } | changes
+    key = SigningKey.load(f"share-gateway/node/{origin}", layout.node_dir(origin) / "signing.key")
+    envelope = Envelope.seal(key, PEER_INQUIRY_TYPE, PeerInquiry.new(**values).to_bytes())
+    return peer_pb2.PeerServiceInquireRequest(inquiry=envelope_to_wire(envelope))
+
+
+async def test_a_replayed_peer_request_is_refused(layout: Layout, nodes: Nodes) -> None:
+    await seed(layout, nodes)
+    request = signed_inquiry(layout, "110000")
+    stub = peer_call(layout, nodes["310000"], "110000")
+    first = await stub.Inquire(request, timeout=5)
+    assert len(first.records) == 1
+    with pytest.raises(grpc.aio.AioRpcError) as raised:
+        await stub.Inquire(request, timeout=5)
+    assert error_reason(raised.value) == "REPLAYED"
+    with pytest.raises(grpc.aio.AioRpcError) as raised:
+        await stub.Inquire(signed_inquiry(layout, "110000", at=datetime.now(UTC) - timedelta(minutes=5)), timeout=5)
+    assert error_reason(raised.value) == "REPLAYED"
+
+
+async def test_peers_refuse_another_catalog_and_a_certificate_not_pinned(layout: Layout, nodes: Nodes) -> None:
+    stub = peer_call(layout, nodes["310000"], "110000")
+    with pytest.raises(grpc.aio.AioRpcError) as raised:
+        await stub.Inquire(signed_inquiry(layout, "110000", catalog_digest="00" * 32), timeout=5)
+    assert error_reason(raised.value) == "CATALOG_MISMATCH"
+    # A second certificate for region 110000, from the same CA but not the one the manifest pins.
+    add_node(layout, "110000", datetime.now(UTC))
+    with pytest.raises(grpc.aio.AioRpcError) as raised:
+        await peer_call(layout, nodes["310000"], "110000").Inquire(signed_inquiry(layout, "110000"), timeout=5)
+    assert raised.value.code() is grpc.StatusCode.PERMISSION_DENIED
+    assert error_reason(raised.value) == "PEER_NOT_ADMITTED"
+    # A requester's certificate is no peer's.
+    async with channel(layout, nodes["310000"], "bank") as bank:
+        with pytest.raises(grpc.aio.AioRpcError) as raised:
+            await peer_pb2_grpc.PeerServiceStub(bank).Inquire(signed_inquiry(layout, "110000"), timeout=5)
+    assert error_reason(raised.value) == "PEER_NOT_ADMITTED"
+
+
+async def test_an_expired_manifest_fails_closed(layout: Layout, tmp_path: Path) -> None:
+    write_manifest(layout, 3, datetime.now(UTC) - timedelta(seconds=1))
+    node = await start_node(NodeConfig.load(layout.node_config("110000")))
+    try:
+        seed_grants(node.gateway.store)
+        with pytest.raises(grpc.aio.AioRpcError) as raised:
+            await federated(layout, node)
+        assert raised.value.code() is grpc.StatusCode.FAILED_PRECONDITION
+        assert "expired" in (raised.value.details() or "")
+        # Local inquiries go on.
+        async with channel(layout, node, "bank") as bank:
+            local = await inquiry_pb2_grpc.InquiryServiceStub(bank).Inquire(
+                inquiry("loan_underwriting", subject=entity(COMPANY), consent="A"), timeout=5
+            )
+        assert local.regions == []
+    finally:
+        await node.stop(grace=0)
