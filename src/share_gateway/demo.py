@@ -26,7 +26,7 @@ from share_gateway.api.convert import draft_to_wire, subject_to_wire
 from share_gateway.client import credentials, open_channel
 from share_gateway.config import NodeConfig, node_key_name
 from share_gateway.crypto.keys import KeyRing
-from share_gateway.devkit import Layout, create_federation
+from share_gateway.devkit import Layout, create_federation, free_ports
 from share_gateway.domain.identifiers import Subject
 from share_gateway.domain.policy import Grant, GrantRole
 from share_gateway.domain.principals import Identity, IdentityKind, Role
@@ -158,16 +158,28 @@ async def _scenario(demo: Demo, company: SyntheticCompany, person: SyntheticPers
             record = (await registry.SubmitRecord(request, timeout=10)).record
             if index == 0:
                 print(record_view(record))
+    for region, record_type in (("310000", "tax_arrears"), ("440000", "credit_commitment")):
+        async with demo.channel(f"agency-{region}", region) as channel:
+            draft = population.record_draft(company, record_type)
+            await registry_pb2_grpc.RegistryServiceStub(channel).SubmitRecord(
+                draft_to_wire(f"demo-{region}", draft), timeout=10
+            )
     _explain(
-        f"The node also holds a loan default and utility arrears about {company.name}. Each record was "
-        "signed at submission: the statement carries a salted digest per field, never a value."
+        f"Beijing also holds a loan default and utility arrears about {company.name}; Shanghai recorded tax "
+        "arrears and Guangdong a credit commitment. Each record was signed at submission by its region's node: "
+        "the statement carries a salted digest per field, never a value."
     )
 
     async with demo.channel("bank", "110000") as channel:
         inquiry = inquiry_pb2_grpc.InquiryServiceStub(channel)
-        _heading("2. A bank asks for loan underwriting, with the company's consent")
+        _heading("2. A bank asks Beijing for loan underwriting across all regions, with the company's consent")
         answer = await inquiry.Inquire(
-            inquiry_pb2.InquireRequest(subject=subject, purpose="loan_underwriting", consent_reference="AUTH-2026-118"),
+            inquiry_pb2.InquireRequest(
+                subject=subject,
+                purpose="loan_underwriting",
+                consent_reference="AUTH-2026-118",
+                scope=inquiry_pb2.INQUIRY_SCOPE_FEDERATION,
+            ),
             timeout=10,
         )
         print(answer_view(answer, demo.keys))
@@ -285,6 +297,7 @@ def run_demo(root: Path, keep_running: bool = False, records_per_region: int = 2
         {m.name: m.identity for m in members.values()},
         datetime.now(UTC),
         roles={m.name: m.roles for m in members.values() if m.roles},
+        ports=dict(zip(REGIONS, free_ports(len(REGIONS)), strict=True)),
     )
     print("federation authority key, CA, signed catalog, node and client certificates: done")
     configs = {region: NodeConfig.load(layout.node_config(region)) for region in REGIONS}

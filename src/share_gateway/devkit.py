@@ -17,6 +17,7 @@ demonstrations, not for production key custody.
 from __future__ import annotations
 
 import os
+import socket
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -178,13 +179,18 @@ def create_federation(
     now: datetime,
     databases: Mapping[str, str] | None = None,
     roles: Mapping[str, Sequence[Role]] | None = None,
+    ports: Mapping[str, int] | None = None,
 ) -> Layout:
-    """Everything a local federation needs: authority, CA, signed catalog, nodes and clients."""
+    """Everything a local federation needs: authority, CA, signed catalog, nodes, clients and manifest.
+
+    Nodes listen on ``ports`` where given (a manifest needs endpoints its peers can reach), else on any free port.
+    """
     layout = Layout(root)
     init_authority(layout, now)
     sign_sample_catalog(layout)
     for region in regions:
-        add_node(layout, region, now, database=(databases or {}).get(region))
+        port = (ports or {}).get(region, 0)
+        add_node(layout, region, now, listen=f"127.0.0.1:{port}", database=(databases or {}).get(region))
     for name, identity in clients.items():
         add_client(layout, name, identity, now, (roles or {}).get(name, ()))
     write_manifest(layout, 1, now + timedelta(days=MANIFEST_DAYS))
@@ -210,3 +216,15 @@ def write_manifest(layout: Layout, version: int, expires: datetime, endpoints: M
     manifest = Manifest(version, expires, catalog.digest, nodes)
     _write(layout.manifest, sign_manifest(manifest, authority))
     return layout.manifest
+
+
+def free_ports(count: int) -> list[int]:
+    """Ports free right now on the loopback interface, for a local federation's endpoints."""
+    probes = [socket.socket() for _ in range(count)]
+    try:
+        for probe in probes:
+            probe.bind(("127.0.0.1", 0))
+        return [int(probe.getsockname()[1]) for probe in probes]
+    finally:
+        for probe in probes:
+            probe.close()

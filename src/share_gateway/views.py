@@ -49,6 +49,21 @@ def record_view(record: common_pb2.Record) -> str:
 def answer_view(answer: inquiry_pb2.InquireResponse, keys: KeyRing | None) -> str:
     """Each disclosed record with its fields, verified against the origin's key when ``keys`` are given."""
     lines = [f"inquiry {answer.inquiry_id}: {len(answer.records)} record(s)"]
+    if answer.regions:
+        lines.append(
+            render_table(
+                ["region", "answer", "records", "detail"],
+                [
+                    (
+                        r.region,
+                        inquiry_pb2.RegionStatus.Name(r.status).removeprefix("REGION_STATUS_").lower(),
+                        r.records,
+                        r.detail,
+                    )
+                    for r in answer.regions
+                ],
+            )
+        )
     for record in answer.records:
         verified = "not checked: no node key given"
         if keys is not None:

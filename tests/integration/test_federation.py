@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -17,7 +16,7 @@ from share_gateway.client import credentials, open_channel, verify_record_disclo
 from share_gateway.config import NodeConfig
 from share_gateway.crypto.envelope import Envelope
 from share_gateway.crypto.keys import KeyRing, SigningKey
-from share_gateway.devkit import Layout, add_node, create_federation, write_manifest
+from share_gateway.devkit import Layout, add_node, create_federation, free_ports, write_manifest
 from share_gateway.domain.events import Event, EventKind
 from share_gateway.domain.identifiers import Subject
 from share_gateway.federation.messages import PEER_INQUIRY_TYPE, PeerInquiry, digest
@@ -36,20 +35,11 @@ OK, TIMEOUT, UNAVAILABLE, REFUSED, INVALID = (
 )
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture
 def layout(tmp_path: Path) -> Layout:
-    ports = {region: free_port() for region in REGIONS}
-    built = create_federation(tmp_path, [], {name: c[0] for name, c in CALLERS.items()}, datetime.now(UTC), roles=ROLES)
-    for region in REGIONS:
-        add_node(built, region, datetime.now(UTC), listen=f"127.0.0.1:{ports[region]}")
-    write_manifest(built, 2, datetime.now(UTC) + timedelta(days=1))
-    return built
+    clients = {name: c[0] for name, c in CALLERS.items()}
+    ports = dict(zip(REGIONS, free_ports(len(REGIONS)), strict=True))
+    return create_federation(tmp_path, REGIONS, clients, datetime.now(UTC), roles=ROLES, ports=ports)
 
 
 Nodes = dict[str, Node]
@@ -99,6 +89,7 @@ async def test_a_bank_gets_one_verified_answer_from_three_regions(layout: Layout
     await seed(layout, nodes)
     answer = await federated(layout, nodes["110000"])
     assert statuses(answer) == dict.fromkeys(REGIONS, OK)
+    assert [r.records for r in answer.regions] == [1, 1, 1]
     keys = nodes["110000"].gateway.manifest.manifest.keys  # type: ignore[union-attr]
     origins = sorted(verify_record_disclosure(r, keys).statement.origin_region for r in answer.records)
     assert origins == sorted(REGIONS)

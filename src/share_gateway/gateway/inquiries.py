@@ -88,6 +88,7 @@ class InquiryDesk:
         else:
             local, remote = await self._local(subject, request, now), []
         disclosures, disclosed, citations = local
+        own = RegionOutcome(runtime.region, RegionStatus.OK, disclosures=tuple(disclosures))
         details = _consent(request) | dict(request.exchange)
         seen = {d.statement.payload for d in disclosures}
         for outcome in remote:
@@ -112,7 +113,6 @@ class InquiryDesk:
         await runtime.event_log.append(event)
         regions: tuple[RegionOutcome, ...] = ()
         if request.federated:
-            own = RegionOutcome(runtime.region, RegionStatus.OK, disclosures=tuple(local[0]))
             regions = (own, *remote)
         return Answer(event.event_id, tuple(disclosures), event.citations, receipt, regions)
 
