@@ -9,6 +9,7 @@ from pathlib import Path
 
 import grpc
 import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from share_gateway.api.convert import envelope_to_wire
 from share_gateway.catalog import open_catalog
@@ -215,5 +216,11 @@ async def test_an_expired_manifest_fails_closed(layout: Layout, tmp_path: Path) 
                 inquiry("loan_underwriting", subject=entity(COMPANY), consent="A"), timeout=5
             )
         assert local.regions == []
+        # Health says so.
+        async with channel(layout, node, "bank") as probe:
+            reply = await health_pb2_grpc.HealthStub(probe).Check(
+                health_pb2.HealthCheckRequest(service="share_gateway.v1.PeerService"), timeout=5
+            )
+        assert reply.status == health_pb2.HealthCheckResponse.NOT_SERVING
     finally:
         await node.stop(grace=0)

@@ -9,6 +9,7 @@ they find no verified certificate.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 
 import grpc
@@ -21,6 +22,7 @@ from share_gateway.api.inquiry import InquiryServicer
 from share_gateway.api.peer import PeerServicer
 from share_gateway.api.registry import RegistryServicer
 from share_gateway.config import TlsMaterial
+from share_gateway.federation.manifest import ManifestExpired
 from share_gateway.gateway import Gateway
 from share_gateway.v1 import (
     catalog_pb2,
@@ -50,10 +52,30 @@ class RunningServer:
     health: health.aio.HealthServicer
     port: int
     public_port: int | None
+    watcher: asyncio.Task[None] | None = None
 
     async def stop(self, grace: float = 5.0) -> None:
+        if self.watcher is not None:
+            self.watcher.cancel()
         await self.health.enter_graceful_shutdown()
         await self.server.stop(grace)
+
+
+PEER_SERVICE = peer_pb2.DESCRIPTOR.services_by_name["PeerService"].full_name
+
+
+async def _watch_manifest(gateway: Gateway, health_servicer: health.aio.HealthServicer, every: float = 1.0) -> None:
+    """Health says whether federation traffic is served: NOT_SERVING for PeerService once the manifest expires."""
+    federation = gateway.federation
+    assert federation is not None
+    while True:
+        try:
+            federation.require_current()
+            status = health_pb2.HealthCheckResponse.SERVING
+        except ManifestExpired:
+            status = health_pb2.HealthCheckResponse.NOT_SERVING
+        await health_servicer.set(PEER_SERVICE, status)
+        await asyncio.sleep(every)
 
 
 async def start_server(
@@ -96,4 +118,9 @@ async def start_server(
     await server.start()
     for name in (*SERVICES, ""):
         await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
-    return RunningServer(server, health_servicer, port, public_port)
+    watcher = None
+    if gateway.federation is not None:
+        watcher = asyncio.create_task(_watch_manifest(gateway, health_servicer))
+    else:
+        await health_servicer.set(PEER_SERVICE, health_pb2.HealthCheckResponse.NOT_SERVING)
+    return RunningServer(server, health_servicer, port, public_port, watcher)
