@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -13,20 +12,20 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from share_gateway.api.convert import envelope_to_wire
 from share_gateway.catalog import open_catalog
-from share_gateway.client import credentials, open_channel, verify_record_disclosure
+from share_gateway.client import verify_record_disclosure
 from share_gateway.config import NodeConfig
 from share_gateway.crypto.envelope import Envelope
 from share_gateway.crypto.keys import KeyRing, SigningKey
-from share_gateway.devkit import Layout, add_node, create_federation, free_ports, write_manifest
+from share_gateway.devkit import Layout, add_node, write_manifest
 from share_gateway.domain.events import Event, EventKind
 from share_gateway.domain.identifiers import Subject
 from share_gateway.federation.messages import PEER_INQUIRY_TYPE, PeerInquiry, digest
 from share_gateway.node import Node, start_node
 from share_gateway.v1 import inquiry_pb2, inquiry_pb2_grpc, peer_pb2, peer_pb2_grpc, registry_pb2_grpc
 from tests.conftest import seed_grants
-from tests.support import CALLERS, COMPANY, ROLES, entity, error_reason, inquiry, penalty_request
+from tests.federation import REGIONS, Nodes, channel, events, peer_call
+from tests.support import COMPANY, entity, error_reason, inquiry, penalty_request
 
-REGIONS = ("110000", "310000", "440000")
 OK, TIMEOUT, UNAVAILABLE, REFUSED, INVALID = (
     inquiry_pb2.REGION_STATUS_OK,
     inquiry_pb2.REGION_STATUS_TIMEOUT,
@@ -34,34 +33,6 @@ OK, TIMEOUT, UNAVAILABLE, REFUSED, INVALID = (
     inquiry_pb2.REGION_STATUS_REFUSED,
     inquiry_pb2.REGION_STATUS_INVALID,
 )
-
-
-@pytest.fixture
-def layout(tmp_path: Path) -> Layout:
-    clients = {name: c[0] for name, c in CALLERS.items()}
-    ports = dict(zip(REGIONS, free_ports(len(REGIONS)), strict=True))
-    return create_federation(tmp_path, REGIONS, clients, datetime.now(UTC), roles=ROLES, ports=ports)
-
-
-Nodes = dict[str, Node]
-
-
-@pytest.fixture
-async def nodes(layout: Layout) -> AsyncIterator[Nodes]:
-    started: Nodes = {}
-    try:
-        for region in REGIONS:
-            started[region] = await start_node(NodeConfig.load(layout.node_config(region)))
-            seed_grants(started[region].gateway.store)
-        yield started
-    finally:
-        for node in started.values():
-            await node.stop(grace=0)
-
-
-def channel(layout: Layout, node: Node, name: str) -> grpc.aio.Channel:
-    files = layout.client(name)
-    return open_channel(f"localhost:{node.port}", credentials(files.certificate, files.key, files.ca))
 
 
 async def seed(layout: Layout, nodes: Nodes) -> None:
@@ -80,10 +51,6 @@ async def federated(layout: Layout, node: Node, deadline: float = 10) -> inquiry
 
 def statuses(answer: inquiry_pb2.InquireResponse) -> dict[str, int]:
     return {r.region: r.status for r in answer.regions}
-
-
-def events(node: Node) -> list[Event]:
-    return [Event.from_bytes(body) for _, body in node.gateway.store.events()]
 
 
 async def test_a_bank_gets_one_verified_answer_from_three_regions(layout: Layout, nodes: Nodes) -> None:
@@ -141,12 +108,6 @@ async def test_a_peer_with_a_bad_signature_is_invalid_and_nothing_of_it_is_used(
         "110000",
         "440000",
     ]
-
-
-def peer_call(layout: Layout, node: Node, as_region: str) -> peer_pb2_grpc.PeerServiceAsyncStub:
-    directory = layout.node_dir(as_region)
-    creds = credentials(directory / "tls.crt", directory / "tls.key", layout.ca_certificate)
-    return peer_pb2_grpc.PeerServiceStub(open_channel(f"localhost:{node.port}", creds))
 
 
 def signed_inquiry(layout: Layout, origin: str, **changes: object) -> peer_pb2.PeerServiceInquireRequest:
