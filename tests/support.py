@@ -163,6 +163,35 @@ def utility_arrears_request(
     )
 
 
+def debtor_request(request_id: str = "debtor-1", subject: pb.Subject | None = None) -> registry_pb2.SubmitRecordRequest:
+    """A dishonest judgment debtor: a type the sample catalog shares nationwide."""
+    return registry_pb2.SubmitRecordRequest(
+        request_id=request_id,
+        record_type="dishonest_judgment_debtor",
+        subject=subject or entity(),
+        fields={
+            "debtor_name": text("北京恒信科技有限公司"),
+            "legal_representative": text("王建国"),
+            "obligation": text("支付货款人民币120万元及利息"),
+            "performance": text("全部未履行"),
+            "conduct": text("有履行能力而拒不履行生效法律文书确定义务"),
+            "enforcement_basis_issuer": text("北京市朝阳区人民法院"),
+            "enforcement_basis_number": text("(2025)京0105民初1234号"),
+            "case_number": text("(2026)京0105执567号"),
+            "filed_on": pb.FieldValue(date=days_ago(90)),
+            "court": text("北京市朝阳区人民法院"),
+        },
+        legal_document=pb.LegalDocument(
+            number="(2026)京0105执567号之一",
+            issuer="北京市朝阳区人民法院",
+            kind="court_decision",
+            issued_on=days_ago(60),
+            effective_on=days_ago(60),
+        ),
+        severity="standard",
+    )
+
+
 def inquiry(
     purpose: str, subject: pb.Subject | None = None, consent: str = "", record_types: tuple[str, ...] = ()
 ) -> inquiry_pb2.InquireRequest:

@@ -95,6 +95,26 @@ def test_records_round_trip_with_their_signed_statement(store: Store) -> None:
     assert store.count("events") == 2
 
 
+def test_the_outbox_is_written_with_the_record_and_delivered_once(store: Store) -> None:
+    population = Population(seed=8, today=NOW.date())
+    parsed = Catalog.from_yaml(sample_catalog_text())
+    draft = population.record_draft(population.company(REGION), "dishonest_judgment_debtor")
+    record = admit_record(parsed, draft, record_id="d-1", origin_region=REGION, submitted_by="sgw://x", now=NOW)
+    sealed = seal_record(record, KEY)
+    store.submit(record, sealed, "court#1", event(EventKind.RECORD_SUBMITTED), publish_to=("310000", "440000"))
+    # A retried request queues nothing more.
+    store.submit(record, sealed, "court#1", event(EventKind.RECORD_SUBMITTED), publish_to=("310000", "440000"))
+    assert store.count("outbox") == 2
+    assert store.due_deliveries(NOW - timedelta(seconds=1)) == []
+    first, second = store.due_deliveries(NOW)
+    assert [first[1:], second[1:]] == [("310000", "d-1", 0), ("440000", "d-1", 0)]
+    store.delivery_failed(first[0], NOW + timedelta(seconds=30), "UNAVAILABLE: peer down")
+    store.delivered(second[0], event(EventKind.RECORD_PUBLISHED))
+    assert store.due_deliveries(NOW + timedelta(seconds=29)) == []
+    assert store.due_deliveries(NOW + timedelta(seconds=30)) == [(first[0], "310000", "d-1", 1)]
+    assert store.count("events") == 2  # the submission and the acknowledged delivery
+
+
 def test_an_older_or_different_catalog_is_never_installed(store: Store) -> None:
     authority = SigningKey.generate("share-gateway-authority")
     ring = KeyRing([authority.verifying_key])

@@ -1,4 +1,4 @@
-"""PeerService: a federated inquiry forwarded by another region's node."""
+"""PeerService: what another region's node asks of this one (an inquiry) or gives it (a published record)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from share_gateway.domain.errors import Refused
 from share_gateway.domain.policy import Denial
 from share_gateway.domain.principals import IdentityKind
 from share_gateway.gateway import Gateway, InquiryRequest
+from share_gateway.gateway.federation import FederationDesk, node_principal
 from share_gateway.v1 import peer_pb2, peer_pb2_grpc
 
 Context = grpc.aio.ServicerContext[Any, Any]
@@ -22,16 +23,21 @@ class PeerServicer(peer_pb2_grpc.PeerServiceServicer):
     def __init__(self, gateway: Gateway) -> None:
         self.gateway = gateway
 
+    def _admitted(self, context: Context) -> tuple[FederationDesk, str]:
+        """The calling node's region, once the manifest admits its certificate."""
+        peer = caller(context)
+        federation = self.gateway.federation
+        if peer.identity.kind is not IdentityKind.NODE or federation is None:
+            raise Refused(Denial.PEER_NOT_ADMITTED, "only nodes of this node's federation exchange records")
+        region = peer.identity.identifier
+        federation.admit(region, peer.fingerprint)
+        return federation, region
+
     @handles_errors
     async def Inquire(
         self, request: peer_pb2.PeerServiceInquireRequest, context: Context
     ) -> peer_pb2.PeerServiceInquireResponse:
-        peer = caller(context)
-        federation = self.gateway.federation
-        if peer.identity.kind is not IdentityKind.NODE or federation is None:
-            raise Refused(Denial.PEER_NOT_ADMITTED, "only nodes of this node's federation exchange inquiries")
-        region = peer.identity.identifier
-        federation.admit(region, peer.fingerprint)
+        federation, region = self._admitted(context)
         inquiry, requester, request_digest = await federation.accept(region, request.inquiry)
         answer = await self.gateway.inquiries.inquire(
             requester,
@@ -41,7 +47,7 @@ class PeerServicer(peer_pb2_grpc.PeerServiceServicer):
                 purpose=inquiry.purpose,
                 consent_reference=inquiry.consent_reference,
                 record_types=inquiry.record_types,
-                exchange={"via": peer.identity.uri, "request_digest": request_digest},
+                exchange={"via": node_principal(region).uri, "request_digest": request_digest},
             ),
         )
         return peer_pb2.PeerServiceInquireResponse(
@@ -49,3 +55,9 @@ class PeerServicer(peer_pb2_grpc.PeerServiceServicer):
             citations=[citation_to_wire(c) for c in answer.citations],
             receipt=envelope_to_wire(answer.receipt),
         )
+
+    @handles_errors
+    async def Publish(self, request: peer_pb2.PublishRequest, context: Context) -> peer_pb2.PublishResponse:
+        federation, region = self._admitted(context)
+        receipt = await federation.receive(region, request.record)
+        return peer_pb2.PublishResponse(receipt=envelope_to_wire(receipt))

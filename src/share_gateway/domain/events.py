@@ -32,6 +32,8 @@ class EventKind(StrEnum):
     INQUIRY_HISTORY = "inquiry_history"
     AUDIT = "audit"
     LOG_REDACTED = "log_redacted"
+    RECORD_PUBLISHED = "record_published"
+    RECORD_RECEIVED = "record_received"
 
 
 class Outcome(StrEnum):

@@ -45,6 +45,7 @@ class Denial(StrEnum):
     CATALOG_MISMATCH = "CATALOG_MISMATCH"
     REPLAYED = "REPLAYED"
     MANIFEST_EXPIRED = "MANIFEST_EXPIRED"
+    NOT_SHARED = "NOT_SHARED"
 
 
 @dataclass(frozen=True, slots=True)

@@ -86,6 +86,10 @@ class Manifest:
         if now >= self.expires:
             raise ManifestExpired(f"manifest version {self.version} expired at {format_instant(self.expires)}")
 
+    def peers_of(self, region: str) -> tuple[str, ...]:
+        """Every other region of the federation, in a stable order."""
+        return tuple(sorted(r for r in self.nodes if r != region))
+
     @property
     def keys(self) -> KeyRing:
         """Every node's payload key: what verifies a peer's statements, receipts and checkpoints."""

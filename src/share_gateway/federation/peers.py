@@ -38,6 +38,12 @@ class PeerClients:
         )
         return response
 
+    async def publish(
+        self, manifest: Manifest, region: str, request: peer_pb2.PublishRequest, seconds: float
+    ) -> peer_pb2.PublishResponse:
+        response: peer_pb2.PublishResponse = await self._stub(manifest, region).Publish(request, timeout=seconds)
+        return response
+
     async def close(self) -> None:
         for _, channel, _ in self._stubs.values():
             await channel.close()

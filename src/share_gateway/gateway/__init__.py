@@ -16,6 +16,7 @@ from share_gateway.federation.peers import PeerClients
 from share_gateway.gateway.audit import AuditDesk
 from share_gateway.gateway.federation import FederationDesk
 from share_gateway.gateway.inquiries import Answer, InquiryDesk, InquiryHistory, InquiryRequest
+from share_gateway.gateway.outbox import Courier, CourierSettings
 from share_gateway.gateway.registry import RecordRegistry
 from share_gateway.gateway.runtime import Clock, NodeRuntime, utc_now
 from share_gateway.gateway.sequencer import Sequencer, SequencerSettings
@@ -35,16 +36,27 @@ class Gateway:
     manifest: SignedManifest | None = None
     # This node's TLS material, presented to peers as its client certificate.
     peer_tls: TlsMaterial | None = None
+    courier_settings: CourierSettings = field(default_factory=CourierSettings)
 
     def __post_init__(self) -> None:
         self.policy = Policy(self.catalog.catalog)
         self.log = LogStore(self.runtime.store.database)
-        self.registry = RecordRegistry(self.runtime, self.catalog, self.policy)
+        peers = () if self.manifest is None else self.manifest.manifest.peers_of(self.runtime.region)
+        self.registry = RecordRegistry(self.runtime, self.catalog, self.policy, peers)
         self.federation = (
             None
             if self.manifest is None or self.peer_tls is None
-            else FederationDesk(self.runtime, self.manifest, self.catalog.digest, PeerClients(self.peer_tls))
+            else FederationDesk(
+                self.runtime,
+                self.manifest,
+                self.catalog.digest,
+                PeerClients(self.peer_tls),
+                frozenset(name for name, kind in self.catalog.catalog.record_types.items() if kind.shared_nationwide),
+            )
         )
+        self.courier = None if self.federation is None else Courier(self.federation, self.courier_settings)
+        if self.courier is not None:
+            self.registry.on_queued = self.courier.wake
         self.inquiries = InquiryDesk(self.runtime, self.policy, self.federation)
         self.history = InquiryHistory(self.runtime, self.policy, self.log, self.log_settings.history_days)
         self.audit = AuditDesk(self.runtime, self.log)
@@ -63,6 +75,8 @@ class Gateway:
     def start(self) -> None:
         if self.log_settings.sequencer:
             self.sequencer.start()
+        if self.courier is not None:
+            self.courier.start()
 
     @property
     def store(self) -> Store:
@@ -70,6 +84,8 @@ class Gateway:
 
     async def close(self) -> None:
         """Commit every pending event, integrate and checkpoint them, then release the threads."""
+        if self.courier is not None:
+            await self.courier.stop()
         await self.runtime.event_log.drain()
         if self.federation is not None:
             await self.federation.clients.close()

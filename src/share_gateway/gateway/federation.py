@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import grpc
@@ -22,17 +23,19 @@ from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
 from share_gateway.api.convert import disclosure_from_wire, envelope_from_wire, envelope_to_wire
-from share_gateway.crypto.disclosure import Disclosure, verify_disclosure
+from share_gateway.crypto.disclosure import Disclosure, RecordStatement, SealedRecord, verify_disclosure
 from share_gateway.crypto.envelope import Envelope
 from share_gateway.crypto.errors import VerificationError
 from share_gateway.domain.errors import Citation, Refused
-from share_gateway.domain.events import EVENT_MEDIA_TYPE, DisclosedRecord, Event
+from share_gateway.domain.events import EVENT_MEDIA_TYPE, DisclosedRecord, Event, EventKind, Outcome
 from share_gateway.domain.identifiers import Subject
 from share_gateway.domain.policy import Denial, Grant, GrantRole, Principal
+from share_gateway.domain.principals import Identity, IdentityKind
+from share_gateway.domain.records import Record, RecordStatus
 from share_gateway.federation.manifest import SignedManifest
 from share_gateway.federation.messages import PEER_INQUIRY_TYPE, REPLAY_WINDOW, PeerInquiry, digest
 from share_gateway.federation.peers import PeerClients
-from share_gateway.gateway.runtime import NodeRuntime
+from share_gateway.gateway.runtime import NodeRuntime, record_ref
 from share_gateway.v1 import common_pb2, peer_pb2
 
 # Time kept back from the client's deadline for merging, logging and replying.
@@ -72,6 +75,8 @@ class FederationDesk:
     manifest: SignedManifest
     catalog_digest: str
     clients: PeerClients
+    # The record types the catalog shares nationwide: the only ones a peer may publish here.
+    shared_types: frozenset[str] = frozenset()
     peer_timeout: float = 5.0
     _fingerprints: dict[str, str] = field(default_factory=dict)
 
@@ -107,7 +112,7 @@ class FederationDesk:
         request = peer_pb2.PeerServiceInquireRequest(inquiry=envelope_to_wire(envelope))
         remaining = self.peer_timeout if deadline is None else deadline - time.monotonic() - DEADLINE_MARGIN
         question = _Question(request, digest(envelope.payload), subject, max(0.01, min(self.peer_timeout, remaining)))
-        peers = [region for region in self.manifest.manifest.nodes if region != self.runtime.region]
+        peers = self.manifest.manifest.peers_of(self.runtime.region)
         return list(await asyncio.gather(*(self._ask(region, question) for region in peers)))
 
     async def _ask(self, region: str, question: _Question) -> RegionOutcome:
@@ -152,6 +157,44 @@ class FederationDesk:
         return RegionOutcome(
             region, RegionStatus.OK, "", tuple(disclosures), tuple(records), citations, digest(receipt.payload)
         )
+
+    # --- publication --------------------------------------------------------------
+
+    async def receive(self, region: str, wire: common_pb2.RecordDisclosure) -> Envelope:
+        """Store a record a peer published (only its own, of a nationally shared type); return the signed receipt."""
+        disclosure = disclosure_from_wire(wire)
+        try:
+            verified = verify_disclosure(disclosure, self.manifest.manifest.keys)
+        except VerificationError as error:
+            raise Refused(Denial.PEER_NOT_ADMITTED, f"the published record does not verify: {error}") from error
+        statement = verified.statement
+        if statement.origin_region != region:
+            raise Refused(Denial.PEER_NOT_ADMITTED, "a region publishes only its own records")
+        if statement.record_type not in self.shared_types or set(verified.fields) != set(statement_fields(disclosure)):
+            raise Refused(Denial.NOT_SHARED, f"{statement.record_type} is not shared nationwide, or incomplete")
+        publisher = node_principal(region)
+        record = record_of(statement, verified.fields, publisher.uri)
+        sealed = SealedRecord(disclosure.statement, {o.name: o for o in disclosure.fields})
+        event = self.runtime.event(
+            EventKind.RECORD_RECEIVED,
+            publisher,
+            Outcome.ALLOWED,
+            subject=record.subject,
+            records=(record_ref(record, tuple(sorted(record.fields))),),
+            details={"via": publisher.uri, "statement_digest": digest(disclosure.statement.payload)},
+        )
+        await self.runtime.off_loop(self.runtime.store.receive, record, sealed, event)
+        return Envelope.seal(self.runtime.signing_key, EVENT_MEDIA_TYPE, event.canonical_bytes())
+
+    def acknowledged(self, region: str, record_id: str, answer: peer_pb2.PublishResponse) -> str:
+        """Verify a peer's acknowledgement of a publication; return its digest for the log."""
+        receipt = envelope_from_wire(answer.receipt)
+        if receipt.key_id != self.manifest.manifest.nodes[region].signing_key.key_id:
+            raise VerificationError(f"the acknowledgement is not signed by region {region}")
+        event = receipt.open(self.manifest.manifest.keys, EVENT_MEDIA_TYPE, Event.from_bytes)
+        if event.kind is not EventKind.RECORD_RECEIVED or [r.record_id for r in event.records] != [record_id]:
+            raise VerificationError("the acknowledgement is for another record")
+        return digest(receipt.payload)
 
     # --- answering --------------------------------------------------------------
 
@@ -212,3 +255,38 @@ def _reason(error: grpc.aio.AioRpcError) -> str:
         if detail.Unpack(info):
             return f"{info.reason}: {error.details()}"[:200]
     return f"{error.code().name}: {error.details()}"[:200]
+
+
+def node_principal(region: str) -> Principal:
+    """A node acting on its own account (publishing, receiving)."""
+    identity = Identity(IdentityKind.NODE, region)
+    return Principal(identity=region, uri=identity.uri, kind=identity.kind.value)
+
+
+def record_of(statement: RecordStatement, fields: Mapping[str, str], publisher: str) -> Record:
+    """A published record as the origin signed it: everything but the values is in the statement."""
+    return Record(
+        record_id=statement.record_id,
+        record_type=statement.record_type,
+        subject=statement.subject,
+        origin_region=statement.origin_region,
+        fields=dict(fields),
+        legal_document=statement.legal_document,
+        severity=statement.severity,
+        decided_on=statement.decided_on,
+        disclose_until=statement.disclose_until,
+        status=RecordStatus.ACTIVE,
+        recorded_at=statement.recorded_at,
+        version=statement.version,
+        submitted_by=publisher,
+        catalog_version=statement.catalog_version,
+    )
+
+
+def statement_fields(disclosure: Disclosure) -> list[str]:
+    """The names a complete disclosure opens: one per digest of its statement."""
+    return (
+        [o.name for o in disclosure.fields]
+        if len(disclosure.fields) == len(RecordStatement.from_bytes(disclosure.statement.payload).digests)
+        else []
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from share_gateway.catalog import SignedCatalog
@@ -30,6 +31,10 @@ class RecordRegistry:
     runtime: NodeRuntime
     catalog: SignedCatalog
     policy: Policy
+    # The other regions of the federation: records of nationally shared types are queued for each.
+    peers: tuple[str, ...] = ()
+    # Told when deliveries were queued, so they leave at once rather than at the courier's next round.
+    on_queued: Callable[[], None] | None = None
 
     async def submit(self, agency: Principal, request_id: str, draft: RecordDraft) -> StoredRecord:
         """Admit, seal and store a record with its event; a retried request id returns the first result."""
@@ -56,7 +61,17 @@ class RecordRegistry:
             records=(record_ref(record, tuple(sorted(record.fields))),),
             details={"request_id": request_id},
         )
-        stored = await runtime.off_loop(runtime.store.submit, record, sealed, f"{agency.uri}#{request_id}", event)
+        shared = self.catalog.catalog.record_types[record.record_type].shared_nationwide
+        stored = await runtime.off_loop(
+            runtime.store.submit,
+            record,
+            sealed,
+            f"{agency.uri}#{request_id}",
+            event,
+            self.peers if shared else (),
+        )
+        if shared and self.peers and self.on_queued is not None and stored.record is record:
+            self.on_queued()
         first = stored.record
         if first.record_id != record.record_id and (
             first.record_type,

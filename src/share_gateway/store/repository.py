@@ -169,6 +169,44 @@ class Store:
     def installed_manifest(self) -> bytes | None:
         return self._newest(schema.manifests)
 
+    def receive(self, record: Record, sealed: SealedRecord, event: Event) -> bool:
+        """Store a record a peer published, with its event; True if new. A repeat logs only its event."""
+        stored = self.submit(record, sealed, f"publication:{record.record_id}", event)
+        if stored.record is record:
+            return True
+        self.append_events([event])
+        return False
+
+    # --- the outbox ---------------------------------------------------------
+
+    def due_deliveries(self, now: datetime, limit: int = 100) -> list[tuple[int, str, str, int]]:
+        """Undelivered (seq, peer, record id, attempts) whose next attempt is due."""
+        box = schema.outbox.c
+        with self.database.reader.connect() as connection:
+            rows = connection.execute(
+                select(box.seq, box.peer, box.record_id, box.attempts)
+                .where(box.delivered_at.is_(None), box.next_attempt_at <= now)
+                .order_by(box.seq)
+                .limit(limit)
+            )
+            return [(r.seq, r.peer, r.record_id, r.attempts) for r in rows]
+
+    def delivered(self, seq: int, event: Event) -> None:
+        """Mark one delivery acknowledged, logging the peer's acknowledgement in the same transaction."""
+        with self.database.writer.begin() as connection:
+            connection.execute(
+                update(schema.outbox).where(schema.outbox.c.seq == seq).values(delivered_at=event.at, last_error=None)
+            )
+            self._append_in(connection, [event])
+
+    def delivery_failed(self, seq: int, next_attempt_at: datetime, error: str) -> None:
+        with self.database.writer.begin() as connection:
+            connection.execute(
+                update(schema.outbox)
+                .where(schema.outbox.c.seq == seq)
+                .values(attempts=schema.outbox.c.attempts + 1, next_attempt_at=next_attempt_at, last_error=error[:500])
+            )
+
     def remember_nonce(self, nonce: str, origin: str, seen_at: datetime, forget_before: datetime) -> bool:
         """Record a peer inquiry's nonce; False if it was seen before (a replay). Old nonces are forgotten."""
         try:
@@ -286,8 +324,13 @@ class Store:
 
     # --- records --------------------------------------------------------
 
-    def submit(self, record: Record, sealed: SealedRecord, request_key: str, event: Event) -> StoredRecord:
-        """Store a new record and its event; a repeated request key returns the first record instead."""
+    def submit(
+        self, record: Record, sealed: SealedRecord, request_key: str, event: Event, publish_to: Sequence[str] = ()
+    ) -> StoredRecord:
+        """Store a new record and its event, and queue it for ``publish_to`` peers, in one transaction.
+
+        A repeated request key returns the first record instead.
+        """
         row = {
             "record_id": record.record_id,
             "request_key": request_key,
@@ -313,6 +356,20 @@ class Store:
             with self.database.writer.begin() as connection:
                 connection.execute(insert(schema.records).values(**row))
                 self._append_in(connection, [event])
+                if publish_to:
+                    connection.execute(
+                        insert(schema.outbox),
+                        [
+                            {
+                                "peer": peer,
+                                "record_id": record.record_id,
+                                "created_at": event.at,
+                                "attempts": 0,
+                                "next_attempt_at": event.at,
+                            }
+                            for peer in publish_to
+                        ],
+                    )
         except IntegrityError:
             existing = self.by_request_key(request_key)
             if existing is None:

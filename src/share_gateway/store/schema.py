@@ -74,6 +74,22 @@ def _signed_documents(name: str) -> Table:
 catalogs = _signed_documents("catalogs")
 manifests = _signed_documents("manifests")
 
+# Records of nationally shared types waiting to reach each peer: written in the same transaction as
+# the record, delivered with retries until the peer acknowledges.
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("seq", Sequence64, primary_key=True, autoincrement=True),
+    Column("peer", String(6), nullable=False),
+    Column("record_id", String(36), nullable=False),
+    Column("created_at", Instant, nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", Instant, nullable=False),
+    Column("delivered_at", Instant),
+    Column("last_error", Text),
+    Index(None, "delivered_at", "next_attempt_at"),
+)
+
 # Nonces of peer inquiries already answered: in the database, so every replica refuses a replay.
 peer_nonces = Table(
     "peer_nonces",

@@ -40,6 +40,11 @@ class PeerServiceStub:
                 request_serializer=share__gateway_dot_v1_dot_peer__pb2.PeerServiceInquireRequest.SerializeToString,
                 response_deserializer=share__gateway_dot_v1_dot_peer__pb2.PeerServiceInquireResponse.FromString,
                 _registered_method=True)
+        self.Publish = channel.unary_unary(
+                '/share_gateway.v1.PeerService/Publish',
+                request_serializer=share__gateway_dot_v1_dot_peer__pb2.PublishRequest.SerializeToString,
+                response_deserializer=share__gateway_dot_v1_dot_peer__pb2.PublishResponse.FromString,
+                _registered_method=True)
 
 
 class PeerServiceServicer:
@@ -53,6 +58,13 @@ class PeerServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Publish(self, request, context):
+        """A record of a nationally shared type, published by the region that holds it; retried until acknowledged.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_PeerServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -60,6 +72,11 @@ def add_PeerServiceServicer_to_server(servicer, server):
                     servicer.Inquire,
                     request_deserializer=share__gateway_dot_v1_dot_peer__pb2.PeerServiceInquireRequest.FromString,
                     response_serializer=share__gateway_dot_v1_dot_peer__pb2.PeerServiceInquireResponse.SerializeToString,
+            ),
+            'Publish': grpc.unary_unary_rpc_method_handler(
+                    servicer.Publish,
+                    request_deserializer=share__gateway_dot_v1_dot_peer__pb2.PublishRequest.FromString,
+                    response_serializer=share__gateway_dot_v1_dot_peer__pb2.PublishResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -90,6 +107,33 @@ class PeerService:
             '/share_gateway.v1.PeerService/Inquire',
             share__gateway_dot_v1_dot_peer__pb2.PeerServiceInquireRequest.SerializeToString,
             share__gateway_dot_v1_dot_peer__pb2.PeerServiceInquireResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Publish(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/share_gateway.v1.PeerService/Publish',
+            share__gateway_dot_v1_dot_peer__pb2.PublishRequest.SerializeToString,
+            share__gateway_dot_v1_dot_peer__pb2.PublishResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -35,6 +35,8 @@ class PeerServiceStub:
     def __new__(cls, channel: _aio.Channel) -> PeerServiceAsyncStub: ...
     Inquire: _grpc.UnaryUnaryMultiCallable[_peer_pb2.PeerServiceInquireRequest, _peer_pb2.PeerServiceInquireResponse]
     """A federated inquiry forwarded by the requester's node, answered under this node's own policy."""
+    Publish: _grpc.UnaryUnaryMultiCallable[_peer_pb2.PublishRequest, _peer_pb2.PublishResponse]
+    """A record of a nationally shared type, published by the region that holds it; retried until acknowledged."""
 
 @_typing.type_check_only
 class PeerServiceAsyncStub(PeerServiceStub):
@@ -43,6 +45,8 @@ class PeerServiceAsyncStub(PeerServiceStub):
     def __init__(self, channel: _aio.Channel) -> None: ...
     Inquire: _aio.UnaryUnaryMultiCallable[_peer_pb2.PeerServiceInquireRequest, _peer_pb2.PeerServiceInquireResponse]  # type: ignore[assignment]
     """A federated inquiry forwarded by the requester's node, answered under this node's own policy."""
+    Publish: _aio.UnaryUnaryMultiCallable[_peer_pb2.PublishRequest, _peer_pb2.PublishResponse]  # type: ignore[assignment]
+    """A record of a nationally shared type, published by the region that holds it; retried until acknowledged."""
 
 class PeerServiceServicer(metaclass=_abc_1.ABCMeta):
     """Node to node, over mTLS: a peer is admitted only when its certificate matches its manifest entry."""
@@ -54,5 +58,13 @@ class PeerServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_peer_pb2.PeerServiceInquireResponse, _abc.Awaitable[_peer_pb2.PeerServiceInquireResponse]]:
         """A federated inquiry forwarded by the requester's node, answered under this node's own policy."""
+
+    @_abc_1.abstractmethod
+    def Publish(
+        self,
+        request: _peer_pb2.PublishRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_peer_pb2.PublishResponse, _abc.Awaitable[_peer_pb2.PublishResponse]]:
+        """A record of a nationally shared type, published by the region that holds it; retried until acknowledged."""
 
 def add_PeerServiceServicer_to_server(servicer: PeerServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -1,0 +1,146 @@
+"""The courier: delivers queued records of nationally shared types to every peer until each acknowledges.
+
+The queue is the ``outbox`` table, written in the same transaction as the
+record, so a record is never stored without its deliveries or delivered
+without being stored, and a restart loses nothing. Each delivery sends the
+origin's signed statement with every field opened; the peer verifies it,
+stores it and answers with its signed receipt, which this node verifies and
+logs (``record_published``) in the transaction that marks the delivery done.
+A peer that fails rests for a backoff that doubles up to ``max_backoff``;
+the others go on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+import grpc
+
+from share_gateway.api.convert import disclosure_to_wire
+from share_gateway.crypto.disclosure import disclose
+from share_gateway.crypto.errors import VerificationError
+from share_gateway.domain.events import EventKind, Outcome
+from share_gateway.gateway.federation import FederationDesk, node_principal
+from share_gateway.gateway.runtime import record_ref
+from share_gateway.v1 import peer_pb2
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class CourierSettings:
+    interval: float = 0.5
+    first_backoff: float = 0.5
+    max_backoff: float = 30.0
+    timeout: float = 5.0
+    batch: int = 100
+
+
+def backoff(attempts: int, settings: CourierSettings) -> float:
+    """Seconds to wait after the ``attempts``-th failure in a row."""
+    return float(min(settings.max_backoff, settings.first_backoff * 2 ** max(0, attempts - 1)))
+
+
+@dataclass
+class Courier:
+    federation: FederationDesk
+    settings: CourierSettings = field(default_factory=CourierSettings)
+    _failures: dict[str, int] = field(default_factory=dict)
+    _resting_until: dict[str, float] = field(default_factory=dict)
+    _task: asyncio.Task[None] | None = None
+    _stopping: asyncio.Event = field(default_factory=asyncio.Event)
+    _wake: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def wake(self) -> None:
+        """Deliver now rather than at the next interval (a record was just queued)."""
+        self._wake.set()
+
+    async def deliver_due(self) -> int:
+        """One round: every due delivery to every peer not resting; return how many were acknowledged."""
+        runtime = self.federation.runtime
+        due = await runtime.read(runtime.store.due_deliveries, runtime.clock(), self.settings.batch)
+        by_peer: dict[str, list[tuple[int, str]]] = defaultdict(list)
+        now = time.monotonic()
+        for seq, peer, record_id, _ in due:
+            if self._resting_until.get(peer, 0.0) <= now:
+                by_peer[peer].append((seq, record_id))
+        counts = await asyncio.gather(*(self._deliver_to(peer, rows) for peer, rows in by_peer.items()))
+        return sum(counts)
+
+    async def _deliver_to(self, peer: str, rows: list[tuple[int, str]]) -> int:
+        """Deliver in queue order; on the first failure the peer rests and the rest waits."""
+        runtime = self.federation.runtime
+        delivered = 0
+        for seq, record_id in rows:
+            try:
+                await self._deliver(seq, peer, record_id)
+            except (grpc.aio.AioRpcError, VerificationError, TimeoutError, LookupError) as error:
+                failures = self._failures.get(peer, 0) + 1
+                self._failures[peer] = failures
+                wait = backoff(failures, self.settings)
+                self._resting_until[peer] = time.monotonic() + wait
+                reason = _describe(error)
+                log.warning("delivery of %s to %s failed (%s); next try in %.1f s", record_id, peer, reason, wait)
+                await runtime.off_loop(
+                    runtime.store.delivery_failed, seq, runtime.clock() + timedelta(seconds=wait), reason
+                )
+                return delivered
+            self._failures.pop(peer, None)
+            delivered += 1
+        return delivered
+
+    async def _deliver(self, seq: int, peer: str, record_id: str) -> None:
+        runtime = self.federation.runtime
+        stored = await runtime.read(runtime.store.get, record_id)
+        if stored is None:
+            raise LookupError(f"record {record_id} is not in the store")
+        disclosure = disclose(stored.sealed, frozenset(stored.record.fields))
+        request = peer_pb2.PublishRequest(record=disclosure_to_wire(disclosure))
+        federation = self.federation
+        async with asyncio.timeout(self.settings.timeout):
+            answer = await federation.clients.publish(
+                federation.manifest.manifest, peer, request, self.settings.timeout
+            )
+        receipt_digest = federation.acknowledged(peer, record_id, answer)
+        event = runtime.event(
+            EventKind.RECORD_PUBLISHED,
+            node_principal(runtime.region),
+            Outcome.ALLOWED,
+            subject=stored.record.subject,
+            records=(record_ref(stored.record, tuple(sorted(stored.record.fields))),),
+            details={"to": node_principal(peer).uri, "receipt_digest": receipt_digest},
+        )
+        await runtime.off_loop(runtime.store.delivered, seq, event)
+
+    async def _loop(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                await self.deliver_due()
+            except Exception:
+                log.exception("outbox round failed; retrying")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.settings.interval)
+            self._wake.clear()
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._loop(), name="courier")
+
+    async def stop(self) -> None:
+        """Stop at once; what is unacknowledged stays queued, and a repeated delivery is stored only once."""
+        self._stopping.set()
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+
+def _describe(error: Exception) -> str:
+    if isinstance(error, grpc.aio.AioRpcError):
+        return f"{error.code().name}: {error.details()}"
+    return f"{type(error).__name__}: {error}"
