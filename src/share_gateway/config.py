@@ -30,6 +30,8 @@ class LogSettings:
     # A checkpoint is published within this long of new activity, or after this many new leaves.
     checkpoint_interval_seconds: float = 1.0
     checkpoint_every_leaves: int = 10_000
+    # How often the sequencing process asks peers to cosign its latest checkpoint (when federated).
+    witness_interval_seconds: float = 1.0
     # How far back a subject's "who looked at me" reaches (FCRA 1681g(a)(3): two years for employment).
     history_days: int = 730
     # After this long an event's personal payload may be redacted (``audit redact``); its leaf hash stays.

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from share_gateway.crypto.keys import KeyRing, SigningKey
+from share_gateway.crypto.note import open_note, parse_note, sign_note
 from share_gateway.domain.errors import InvalidState
 from share_gateway.domain.events import Event, EventKind, Outcome
 from share_gateway.domain.identifiers import Subject, SubjectKind
@@ -17,6 +18,7 @@ from share_gateway.gateway.sequencer import Sequencer, SequencerSettings
 from share_gateway.ledger.checkpoint import open_checkpoint
 from share_gateway.ledger.hashing import leaf_hash
 from share_gateway.ledger.verify import verify_consistency, verify_inclusion
+from share_gateway.ledger.witness import SizeMismatch, Witnessed
 from share_gateway.store.database import migrate, open_database
 from share_gateway.store.log import LogQuery, LogStore
 from share_gateway.store.repository import Store
@@ -108,6 +110,36 @@ def test_checkpoints_of_one_size_never_disagree(stores: tuple[Store, LogStore]) 
     with pytest.raises(InvalidState):
         log.add_checkpoint(head.size, leaf_hash(b"another root"), b"forged", NOW)
     assert [c.size for c in log.checkpoints()] == [5]
+
+
+def test_cosignatures_join_the_published_checkpoint_once_each(stores: tuple[Store, LogStore]) -> None:
+    _, log = stores
+    log.add_checkpoint(3, leaf_hash(b"root"), sign_note("share-gateway/node/110000\n3\nroot\n", KEY).encode(), NOW)
+    witnesses = [SigningKey.generate(f"share-gateway/node/{region}") for region in ("310000", "440000")]
+    text = parse_note(log.checkpoint(3).note).text  # type: ignore[union-attr]
+    for witness in [*witnesses, witnesses[0]]:
+        log.add_cosignature(3, sign_note(text, witness).signatures[0])
+    note = log.checkpoint(3).note  # type: ignore[union-attr]
+    _, signers = open_note(note, KeyRing([KEY.verifying_key, *(w.verifying_key for w in witnesses)]))
+    assert [k.name for k in signers] == [KEY.name, *(w.name for w in witnesses)]
+    with pytest.raises(LookupError):
+        log.add_cosignature(4, sign_note(text, witnesses[0]).signatures[0])
+
+
+def test_the_witnessed_state_moves_only_from_the_size_it_holds(stores: tuple[Store, LogStore]) -> None:
+    store, _ = stores
+    assert store.witnessed("310000") is None
+    store.advance_witnessed("310000", 0, Witnessed(5, leaf_hash(b"5")), b"note 5", NOW)
+    with pytest.raises(SizeMismatch) as raised:
+        store.advance_witnessed("310000", 0, Witnessed(6, leaf_hash(b"6")), b"note 6", NOW)
+    assert raised.value.known_size == 5
+    store.advance_witnessed("310000", 5, Witnessed(9, leaf_hash(b"9")), b"note 9", NOW)
+    with pytest.raises(SizeMismatch) as raised:
+        store.advance_witnessed("310000", 5, Witnessed(12, leaf_hash(b"12")), b"note 12", NOW)
+    assert raised.value.known_size == 9
+    assert store.witnessed("310000") == Witnessed(9, leaf_hash(b"9"))
+    assert store.witnessed_note("310000") == b"note 9"
+    assert store.witnessed("440000") is None
 
 
 async def test_the_sequencer_publishes_signed_consistent_checkpoints(stores: tuple[Store, LogStore]) -> None:

@@ -17,7 +17,16 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 from share_gateway.crypto.errors import BadSignature, UnknownKey, VerificationError
 from share_gateway.crypto.keys import KeyRing, SigningKey, VerifyingKey, key_id
-from share_gateway.crypto.note import MalformedNote, Note, cosign, open_note, parse_note, sign_note
+from share_gateway.crypto.note import (
+    MalformedNote,
+    Note,
+    add_signature,
+    cosign,
+    open_note,
+    parse_note,
+    sign_note,
+    verify_cosignature,
+)
 
 # --- vectors from golang.org/x/mod/sumdb/note/note_test.go ---------------------------------------
 
@@ -316,3 +325,20 @@ def test_malformed_no_trailing_newline(author: SigningKey) -> None:
 
 def test_malformed_note_is_a_verification_error() -> None:
     assert issubclass(MalformedNote, VerificationError)
+
+
+def test_a_witness_cosignature_line_verifies_and_is_added_once(author: SigningKey, witness: SigningKey) -> None:
+    note = sign_note("checkpoint\n7\n", author)
+    line = cosign(note, witness).signatures[-1].line()
+    signature = verify_cosignature(note.text, line, witness.verifying_key)
+    with_witness = add_signature(note.encode(), signature)
+    assert add_signature(with_witness, signature) == with_witness
+    _, signers = open_note(with_witness, KeyRing([author.verifying_key, witness.verifying_key]))
+    assert [k.name for k in signers] == [author.name, witness.name]
+    # Over another text, or by another key than the one expected, it is refused.
+    with pytest.raises(BadSignature):
+        verify_cosignature("checkpoint\n8\n", line, witness.verifying_key)
+    with pytest.raises(UnknownKey):
+        verify_cosignature(note.text, line, author.verifying_key)
+    with pytest.raises(MalformedNote):
+        verify_cosignature(note.text, line.replace(" ", "  ", 1), witness.verifying_key)

@@ -59,7 +59,12 @@ def status_for(error: Exception) -> status_pb2.Status:
     if isinstance(error, NotFound):
         return status_pb2.Status(code=code_pb2.NOT_FOUND, message=str(error))
     if isinstance(error, InvalidState):
-        return status_pb2.Status(code=code_pb2.FAILED_PRECONDITION, message=str(error))
+        details = (
+            [_pack(error_details_pb2.ErrorInfo(reason=error.reason, domain=ERROR_DOMAIN, metadata=error.metadata))]
+            if error.reason
+            else []
+        )
+        return status_pb2.Status(code=code_pb2.FAILED_PRECONDITION, message=str(error), details=details)
     if isinstance(error, Conflict):
         return status_pb2.Status(code=code_pb2.ALREADY_EXISTS, message=str(error))
     if isinstance(error, Unauthenticated):

@@ -1,4 +1,4 @@
-"""PeerService: what another region's node asks of this one (an inquiry) or gives it (a published record)."""
+"""PeerService: what another region's node asks of this one (an inquiry, a cosignature) or gives it (a record)."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from share_gateway.domain.policy import Denial
 from share_gateway.domain.principals import IdentityKind
 from share_gateway.gateway import Gateway, InquiryRequest
 from share_gateway.gateway.federation import FederationDesk, node_principal
+from share_gateway.gateway.witness import WitnessDesk
 from share_gateway.v1 import peer_pb2, peer_pb2_grpc
 
 Context = grpc.aio.ServicerContext[Any, Any]
@@ -61,3 +62,11 @@ class PeerServicer(peer_pb2_grpc.PeerServiceServicer):
         federation, region = self._admitted(context)
         receipt = await federation.receive(region, request.record)
         return peer_pb2.PublishResponse(receipt=envelope_to_wire(receipt))
+
+    @handles_errors
+    async def Witness(self, request: peer_pb2.WitnessRequest, context: Context) -> peer_pb2.WitnessResponse:
+        federation, region = self._admitted(context)
+        cosignature = await WitnessDesk(federation).cosign(
+            region, request.checkpoint, request.old_size, list(request.consistency_proof)
+        )
+        return peer_pb2.WitnessResponse(cosignature=cosignature)

@@ -56,6 +56,36 @@ def cosign(note: Note, key: SigningKey) -> Note:
     return Note(note.text, (*note.signatures, NoteSignature(key.name, key.key_id, key.sign(note.text.encode()))))
 
 
+def parse_signature_line(line: str) -> NoteSignature:
+    parts = line.rstrip("\n").split(" ")
+    if len(parts) != 3 or parts[0] != _DASH:
+        raise MalformedNote(f"bad signature line {line!r}")
+    try:
+        blob = base64.b64decode(parts[2], validate=True)
+    except ValueError as error:
+        raise MalformedNote(f"bad signature encoding in {line!r}") from error
+    if len(blob) < 5:
+        raise MalformedNote(f"signature too short in {line!r}")
+    return NoteSignature(parts[1], blob[:4], blob[4:])
+
+
+def verify_cosignature(text: str, line: str, key: VerifyingKey) -> NoteSignature:
+    """One signature line by exactly ``key`` over ``text``: what a witness returns for a checkpoint."""
+    signature = parse_signature_line(line)
+    if (signature.name, signature.key_id) != (key.name, key.key_id):
+        raise UnknownKey(f"the cosignature is by {signature.name!r}, not {key.name!r}")
+    key.verify(signature.signature, text.encode())
+    return signature
+
+
+def add_signature(data: bytes, signature: NoteSignature) -> bytes:
+    """The note with one more signature line; unchanged if that key already signed it."""
+    note = parse_note(data)
+    if any(s.key_id == signature.key_id and s.name == signature.name for s in note.signatures):
+        return data
+    return Note(note.text, (*note.signatures, signature)).encode()
+
+
 def parse_note(data: bytes) -> Note:
     try:
         message = data.decode()
@@ -65,18 +95,7 @@ def parse_note(data: bytes) -> Note:
     if split < 0 or not message.endswith("\n"):
         raise MalformedNote("no signature block after a blank line")
     text, block = message[: split + 1], message[split + 2 :]
-    signatures = []
-    for line in block.splitlines():
-        parts = line.split(" ")
-        if len(parts) != 3 or parts[0] != _DASH:
-            raise MalformedNote(f"bad signature line {line!r}")
-        try:
-            blob = base64.b64decode(parts[2], validate=True)
-        except ValueError as error:
-            raise MalformedNote(f"bad signature encoding in {line!r}") from error
-        if len(blob) < 5:
-            raise MalformedNote(f"signature too short in {line!r}")
-        signatures.append(NoteSignature(parts[1], blob[:4], blob[4:]))
+    signatures = [parse_signature_line(line) for line in block.splitlines()]
     if not signatures:
         raise MalformedNote("a note needs at least one signature")
     return Note(text, tuple(signatures))

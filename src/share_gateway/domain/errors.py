@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 
@@ -57,7 +57,15 @@ class NotFound(DomainError):
 
 
 class InvalidState(DomainError):
-    """The thing exists but is not in a state that allows the operation."""
+    """The thing exists but is not in a state that allows the operation.
+
+    A ``reason`` (with ``metadata``) tells a program which state and what to do next.
+    """
+
+    def __init__(self, message: str, reason: str = "", metadata: Mapping[str, str] | None = None) -> None:
+        self.reason = reason
+        self.metadata = dict(metadata or {})
+        super().__init__(message)
 
 
 class Conflict(DomainError):

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import grpc
+from google.rpc import error_details_pb2
+from grpc_status import rpc_status
 
 from share_gateway.config import TlsMaterial
 from share_gateway.federation.manifest import Manifest
@@ -44,7 +46,23 @@ class PeerClients:
         response: peer_pb2.PublishResponse = await self._stub(manifest, region).Publish(request, timeout=seconds)
         return response
 
+    async def witness(
+        self, manifest: Manifest, region: str, request: peer_pb2.WitnessRequest, seconds: float
+    ) -> peer_pb2.WitnessResponse:
+        response: peer_pb2.WitnessResponse = await self._stub(manifest, region).Witness(request, timeout=seconds)
+        return response
+
     async def close(self) -> None:
         for _, channel, _ in self._stubs.values():
             await channel.close()
         self._stubs.clear()
+
+
+def error_info(error: grpc.aio.AioRpcError) -> error_details_pb2.ErrorInfo | None:
+    """The google.rpc.ErrorInfo a peer's error carries, if any: its machine reason and metadata."""
+    status = rpc_status.from_call(error)
+    for detail in status.details if status is not None else ():
+        info = error_details_pb2.ErrorInfo()
+        if detail.Unpack(info):
+            return info
+    return None

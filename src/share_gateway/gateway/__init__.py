@@ -20,6 +20,7 @@ from share_gateway.gateway.outbox import Courier, CourierSettings
 from share_gateway.gateway.registry import RecordRegistry
 from share_gateway.gateway.runtime import Clock, NodeRuntime, utc_now
 from share_gateway.gateway.sequencer import Sequencer, SequencerSettings
+from share_gateway.gateway.witness import Cosigner
 from share_gateway.store.log import LogStore
 from share_gateway.store.repository import Store
 
@@ -56,7 +57,12 @@ class Gateway:
         )
         self.courier = None if self.federation is None else Courier(self.federation, self.courier_settings)
         if self.courier is not None:
-            self.registry.on_queued = self.courier.wake
+            self.registry.on_queued = self.courier.loop.wake
+        self.cosigner = (
+            None
+            if self.federation is None or not self.log_settings.sequencer
+            else Cosigner(self.federation, self.log, self.log_settings.witness_interval_seconds)
+        )
         self.inquiries = InquiryDesk(self.runtime, self.policy, self.federation)
         self.history = InquiryHistory(self.runtime, self.policy, self.log, self.log_settings.history_days)
         self.audit = AuditDesk(self.runtime, self.log)
@@ -76,7 +82,9 @@ class Gateway:
         if self.log_settings.sequencer:
             self.sequencer.start()
         if self.courier is not None:
-            self.courier.start()
+            self.courier.loop.start()
+        if self.cosigner is not None:
+            self.cosigner.loop.start()
 
     @property
     def store(self) -> Store:
@@ -84,8 +92,9 @@ class Gateway:
 
     async def close(self) -> None:
         """Commit every pending event, integrate and checkpoint them, then release the threads."""
-        if self.courier is not None:
-            await self.courier.stop()
+        for worker in (self.courier, self.cosigner):
+            if worker is not None:
+                await worker.loop.stop()
         await self.runtime.event_log.drain()
         if self.federation is not None:
             await self.federation.clients.close()

@@ -19,8 +19,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import grpc
-from google.rpc import error_details_pb2
-from grpc_status import rpc_status
 
 from share_gateway.api.convert import disclosure_from_wire, envelope_from_wire, envelope_to_wire
 from share_gateway.crypto.disclosure import Disclosure, RecordStatement, SealedRecord, verify_disclosure
@@ -34,7 +32,7 @@ from share_gateway.domain.principals import Identity, IdentityKind
 from share_gateway.domain.records import Record, RecordStatus
 from share_gateway.federation.manifest import SignedManifest
 from share_gateway.federation.messages import PEER_INQUIRY_TYPE, REPLAY_WINDOW, PeerInquiry, digest
-from share_gateway.federation.peers import PeerClients
+from share_gateway.federation.peers import PeerClients, error_info
 from share_gateway.gateway.runtime import NodeRuntime, record_ref
 from share_gateway.v1 import common_pb2, peer_pb2
 
@@ -249,12 +247,8 @@ def _failed(region: str, error: grpc.aio.AioRpcError) -> RegionOutcome:
 
 
 def _reason(error: grpc.aio.AioRpcError) -> str:
-    status = rpc_status.from_call(error)
-    for detail in status.details if status is not None else ():
-        info = error_details_pb2.ErrorInfo()
-        if detail.Unpack(info):
-            return f"{info.reason}: {error.details()}"[:200]
-    return f"{error.code().name}: {error.details()}"[:200]
+    info = error_info(error)
+    return f"{error.code().name if info is None else info.reason}: {error.details()}"[:200]
 
 
 def node_principal(region: str) -> Principal:

@@ -13,7 +13,6 @@ the others go on.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections import defaultdict
@@ -27,6 +26,7 @@ from share_gateway.crypto.disclosure import disclose
 from share_gateway.crypto.errors import VerificationError
 from share_gateway.domain.events import EventKind, Outcome
 from share_gateway.gateway.federation import FederationDesk, node_principal
+from share_gateway.gateway.periodic import Periodic
 from share_gateway.gateway.runtime import record_ref
 from share_gateway.v1 import peer_pb2
 
@@ -53,13 +53,11 @@ class Courier:
     settings: CourierSettings = field(default_factory=CourierSettings)
     _failures: dict[str, int] = field(default_factory=dict)
     _resting_until: dict[str, float] = field(default_factory=dict)
-    _task: asyncio.Task[None] | None = None
-    _stopping: asyncio.Event = field(default_factory=asyncio.Event)
-    _wake: asyncio.Event = field(default_factory=asyncio.Event)
 
-    def wake(self) -> None:
-        """Deliver now rather than at the next interval (a record was just queued)."""
-        self._wake.set()
+    def __post_init__(self) -> None:
+        # Stopping cancels a round at any await: a delivery the peer stored but this node did not mark
+        # done is sent again after the restart, and the peer stores it only once.
+        self.loop = Periodic("courier", self.deliver_due, self.settings.interval)
 
     async def deliver_due(self) -> int:
         """One round: every due delivery to every peer not resting; return how many were acknowledged."""
@@ -117,27 +115,6 @@ class Courier:
             details={"to": node_principal(peer).uri, "receipt_digest": receipt_digest},
         )
         await runtime.off_loop(runtime.store.delivered, seq, event)
-
-    async def _loop(self) -> None:
-        while not self._stopping.is_set():
-            try:
-                await self.deliver_due()
-            except Exception:
-                log.exception("outbox round failed; retrying")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.settings.interval)
-            self._wake.clear()
-
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._loop(), name="courier")
-
-    async def stop(self) -> None:
-        """Stop at once; what is unacknowledged stays queued, and a repeated delivery is stored only once."""
-        self._stopping.set()
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
 
 
 def _describe(error: Exception) -> str:

@@ -16,8 +16,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Connection, and_, bindparam, func, insert, select
+from sqlalchemy import BigInteger, Connection, and_, bindparam, func, insert, select, update
 
+from share_gateway.crypto.note import NoteSignature, add_signature
 from share_gateway.domain.errors import InvalidState
 from share_gateway.ledger.hashing import leaf_hash
 from share_gateway.ledger.tree import Fetch, Frontier, NodeId, consistency_proof, inclusion_proof, root
@@ -222,6 +223,16 @@ class LogStore:
             connection.execute(
                 insert(schema.log_checkpoints).values(size=size, root=tree_root, note=note, published_at=now)
             )
+
+    def add_cosignature(self, size: int, signature: NoteSignature) -> None:
+        """Append a witness's cosignature to the published checkpoint of ``size`` (once per witness)."""
+        table = schema.log_checkpoints
+        with self.database.writer.begin() as connection:
+            # FOR UPDATE: two witnesses answering at once must not lose one another's line (PostgreSQL).
+            note = connection.execute(select(table.c.note).where(table.c.size == size).with_for_update()).scalar()
+            if note is None:
+                raise LookupError(f"no checkpoint of size {size}")
+            connection.execute(update(table).where(table.c.size == size).values(note=add_signature(note, signature)))
 
     def latest_checkpoint(self) -> StoredCheckpoint | None:
         with self.database.reader.connect() as connection:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, Table, bindparam, delete, func, insert, select, update
+from sqlalchemy import Connection, Engine, Row, Table, bindparam, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from share_gateway.catalog import SignedCatalog
@@ -24,6 +24,7 @@ from share_gateway.domain.identifiers import Subject, SubjectKind
 from share_gateway.domain.policy import Grant, GrantRole
 from share_gateway.domain.records import LegalDocument, Record, RecordStatus
 from share_gateway.federation.manifest import SignedManifest
+from share_gateway.ledger.witness import SizeMismatch, Witnessed
 from share_gateway.store import schema
 from share_gateway.store.database import Database, Prepared
 from share_gateway.store.log import APPEND_LOCK, lock
@@ -206,6 +207,41 @@ class Store:
                 .where(schema.outbox.c.seq == seq)
                 .values(attempts=schema.outbox.c.attempts + 1, next_attempt_at=next_attempt_at, last_error=error[:500])
             )
+
+    # --- witnessing -------------------------------------------------------------
+
+    def witnessed(self, origin: str) -> Witnessed | None:
+        """What this node last cosigned of ``origin``'s log."""
+        row = self._witnessed_row(self.database.reader, origin)
+        return None if row is None else Witnessed(row.size, row.root)
+
+    def witnessed_note(self, origin: str) -> bytes | None:
+        """The checkpoint of ``origin`` this node last cosigned, as it arrived."""
+        row = self._witnessed_row(self.database.reader, origin)
+        return None if row is None else bytes(row.note)
+
+    def _witnessed_row(self, engine: Engine, origin: str) -> Row[Any] | None:
+        with engine.connect() as connection:
+            return connection.execute(select(schema.witnessed).where(schema.witnessed.c.origin == origin)).first()
+
+    def advance_witnessed(self, origin: str, old_size: int, new: Witnessed, note: bytes, now: datetime) -> None:
+        """Move the witnessed state from ``old_size`` to ``new``; if another request moved it first, say where to."""
+        values = {"size": new.size, "root": new.root, "note": note, "cosigned_at": now}
+        table = schema.witnessed
+        try:
+            with self.database.writer.begin() as connection:
+                if old_size == 0:
+                    connection.execute(insert(table).values(origin=origin, **values))
+                    return
+                moved = connection.execute(
+                    update(table).where(table.c.origin == origin, table.c.size == old_size).values(**values)
+                ).rowcount
+                if moved == 1:
+                    return
+        except IntegrityError:
+            pass
+        current = self.witnessed(origin)
+        raise SizeMismatch(0 if current is None else current.size)
 
     def remember_nonce(self, nonce: str, origin: str, seen_at: datetime, forget_before: datetime) -> bool:
         """Record a peer inquiry's nonce; False if it was seen before (a replay). Old nonces are forgotten."""

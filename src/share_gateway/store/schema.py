@@ -90,6 +90,17 @@ outbox = Table(
     Index(None, "delivered_at", "next_attempt_at"),
 )
 
+# What this node last cosigned of each peer's log, as a witness: a new checkpoint must extend it.
+witnessed = Table(
+    "witnessed",
+    metadata,
+    Column("origin", String(6), primary_key=True),
+    Column("size", BigInteger, nullable=False),
+    Column("root", LargeBinary, nullable=False),
+    Column("note", LargeBinary, nullable=False),
+    Column("cosigned_at", Instant, nullable=False),
+)
+
 # Nonces of peer inquiries already answered: in the database, so every replica refuses a replay.
 peer_nonces = Table(
     "peer_nonces",

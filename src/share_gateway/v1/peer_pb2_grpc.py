@@ -45,6 +45,11 @@ class PeerServiceStub:
                 request_serializer=share__gateway_dot_v1_dot_peer__pb2.PublishRequest.SerializeToString,
                 response_deserializer=share__gateway_dot_v1_dot_peer__pb2.PublishResponse.FromString,
                 _registered_method=True)
+        self.Witness = channel.unary_unary(
+                '/share_gateway.v1.PeerService/Witness',
+                request_serializer=share__gateway_dot_v1_dot_peer__pb2.WitnessRequest.SerializeToString,
+                response_deserializer=share__gateway_dot_v1_dot_peer__pb2.WitnessResponse.FromString,
+                _registered_method=True)
 
 
 class PeerServiceServicer:
@@ -65,6 +70,15 @@ class PeerServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Witness(self, request, context):
+        """Cosign the caller's new checkpoint if it extends the one this node last cosigned (c2sp.org/tlog-witness).
+        A wrong old_size fails with FAILED_PRECONDITION, reason WITNESS_SIZE_MISMATCH and metadata known_size;
+        a checkpoint that does not extend the last one fails with reason INCONSISTENT_CHECKPOINT and is logged as an alarm.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_PeerServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -77,6 +91,11 @@ def add_PeerServiceServicer_to_server(servicer, server):
                     servicer.Publish,
                     request_deserializer=share__gateway_dot_v1_dot_peer__pb2.PublishRequest.FromString,
                     response_serializer=share__gateway_dot_v1_dot_peer__pb2.PublishResponse.SerializeToString,
+            ),
+            'Witness': grpc.unary_unary_rpc_method_handler(
+                    servicer.Witness,
+                    request_deserializer=share__gateway_dot_v1_dot_peer__pb2.WitnessRequest.FromString,
+                    response_serializer=share__gateway_dot_v1_dot_peer__pb2.WitnessResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -134,6 +153,33 @@ class PeerService:
             '/share_gateway.v1.PeerService/Publish',
             share__gateway_dot_v1_dot_peer__pb2.PublishRequest.SerializeToString,
             share__gateway_dot_v1_dot_peer__pb2.PublishResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Witness(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/share_gateway.v1.PeerService/Witness',
+            share__gateway_dot_v1_dot_peer__pb2.WitnessRequest.SerializeToString,
+            share__gateway_dot_v1_dot_peer__pb2.WitnessResponse.FromString,
             options,
             channel_credentials,
             insecure,

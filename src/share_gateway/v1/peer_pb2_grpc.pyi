@@ -37,6 +37,11 @@ class PeerServiceStub:
     """A federated inquiry forwarded by the requester's node, answered under this node's own policy."""
     Publish: _grpc.UnaryUnaryMultiCallable[_peer_pb2.PublishRequest, _peer_pb2.PublishResponse]
     """A record of a nationally shared type, published by the region that holds it; retried until acknowledged."""
+    Witness: _grpc.UnaryUnaryMultiCallable[_peer_pb2.WitnessRequest, _peer_pb2.WitnessResponse]
+    """Cosign the caller's new checkpoint if it extends the one this node last cosigned (c2sp.org/tlog-witness).
+    A wrong old_size fails with FAILED_PRECONDITION, reason WITNESS_SIZE_MISMATCH and metadata known_size;
+    a checkpoint that does not extend the last one fails with reason INCONSISTENT_CHECKPOINT and is logged as an alarm.
+    """
 
 @_typing.type_check_only
 class PeerServiceAsyncStub(PeerServiceStub):
@@ -47,6 +52,11 @@ class PeerServiceAsyncStub(PeerServiceStub):
     """A federated inquiry forwarded by the requester's node, answered under this node's own policy."""
     Publish: _aio.UnaryUnaryMultiCallable[_peer_pb2.PublishRequest, _peer_pb2.PublishResponse]  # type: ignore[assignment]
     """A record of a nationally shared type, published by the region that holds it; retried until acknowledged."""
+    Witness: _aio.UnaryUnaryMultiCallable[_peer_pb2.WitnessRequest, _peer_pb2.WitnessResponse]  # type: ignore[assignment]
+    """Cosign the caller's new checkpoint if it extends the one this node last cosigned (c2sp.org/tlog-witness).
+    A wrong old_size fails with FAILED_PRECONDITION, reason WITNESS_SIZE_MISMATCH and metadata known_size;
+    a checkpoint that does not extend the last one fails with reason INCONSISTENT_CHECKPOINT and is logged as an alarm.
+    """
 
 class PeerServiceServicer(metaclass=_abc_1.ABCMeta):
     """Node to node, over mTLS: a peer is admitted only when its certificate matches its manifest entry."""
@@ -66,5 +76,16 @@ class PeerServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_peer_pb2.PublishResponse, _abc.Awaitable[_peer_pb2.PublishResponse]]:
         """A record of a nationally shared type, published by the region that holds it; retried until acknowledged."""
+
+    @_abc_1.abstractmethod
+    def Witness(
+        self,
+        request: _peer_pb2.WitnessRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_peer_pb2.WitnessResponse, _abc.Awaitable[_peer_pb2.WitnessResponse]]:
+        """Cosign the caller's new checkpoint if it extends the one this node last cosigned (c2sp.org/tlog-witness).
+        A wrong old_size fails with FAILED_PRECONDITION, reason WITNESS_SIZE_MISMATCH and metadata known_size;
+        a checkpoint that does not extend the last one fails with reason INCONSISTENT_CHECKPOINT and is logged as an alarm.
+        """
 
 def add_PeerServiceServicer_to_server(servicer: PeerServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

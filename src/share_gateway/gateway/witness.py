@@ -1,0 +1,139 @@
+"""Witnessing: peers cosign each other's checkpoints, and catch a log that rewrote its history.
+
+As a witness (``WitnessDesk``), this node cosigns a peer's checkpoint only
+when it extends the one it last cosigned for that peer, proved by a
+consistency proof; otherwise it logs an alarm event holding the evidence
+(the presented signed checkpoint and what it had cosigned) and refuses. As an
+origin (``Cosigner``), it sends each new checkpoint to every peer and appends
+the verified cosignatures to the published note, so any reader of a
+checkpoint sees who witnessed it. Routine cosignatures are not logged as
+events: each would grow the log and call for a new checkpoint, forever.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import grpc
+
+from share_gateway.crypto.errors import VerificationError
+from share_gateway.crypto.note import cosign, parse_note, verify_cosignature
+from share_gateway.domain.errors import InvalidInput, InvalidState
+from share_gateway.domain.events import EventKind, Outcome
+from share_gateway.federation.peers import error_info
+from share_gateway.gateway.federation import FederationDesk, node_principal
+from share_gateway.gateway.periodic import Periodic
+from share_gateway.ledger.checkpoint import open_checkpoint
+from share_gateway.ledger.witness import SIZE_MISMATCH, InconsistentCheckpoint, Witnessed, check_extends
+from share_gateway.store.log import LogStore, StoredCheckpoint
+from share_gateway.v1 import peer_pb2
+
+INCONSISTENT = "INCONSISTENT_CHECKPOINT"
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class WitnessDesk:
+    federation: FederationDesk
+
+    async def cosign(self, region: str, note: bytes, old_size: int, proof: Sequence[bytes]) -> str:
+        """This node's cosignature line for ``region``'s checkpoint, if it extends the last one cosigned."""
+        runtime, manifest = self.federation.runtime, self.federation.manifest.manifest
+        origin = manifest.nodes[region].signing_key.name
+        try:
+            checkpoint = open_checkpoint(note, manifest.keys, origin)
+        except VerificationError as error:
+            raise InvalidInput.one("checkpoint", f"not a checkpoint signed by {origin}: {error}") from error
+        last = await runtime.read(runtime.store.witnessed, region)
+        try:
+            check_extends(last, old_size, checkpoint, proof)
+        except InconsistentCheckpoint as error:
+            await self._alarm(region, note, last, str(error))
+            raise InvalidState(f"region {region}'s log was rewritten: {error}", INCONSISTENT) from error
+        await runtime.off_loop(
+            runtime.store.advance_witnessed,
+            region,
+            old_size,
+            Witnessed(checkpoint.size, checkpoint.root),
+            note,
+            runtime.clock(),
+        )
+        return cosign(parse_note(note), runtime.signing_key).signatures[-1].line()
+
+    async def _alarm(self, region: str, note: bytes, last: Witnessed | None, why: str) -> None:
+        runtime = self.federation.runtime
+        log.error("witness alarm for region %s: %s", region, why)
+        cosigned = await runtime.read(runtime.store.witnessed_note, region)
+        await runtime.event_log.append(
+            runtime.event(
+                EventKind.CHECKPOINT_INCONSISTENT,
+                node_principal(region),
+                Outcome.DENIED,
+                reason=INCONSISTENT,
+                details={
+                    "why": why[:300],
+                    "presented": base64.b64encode(note[:4096]).decode(),
+                    "cosigned": "" if cosigned is None else base64.b64encode(cosigned[:4096]).decode(),
+                    "cosigned_size": str(0 if last is None else last.size),
+                },
+            )
+        )
+
+
+@dataclass
+class Cosigner:
+    """Gathers peers' cosignatures on this node's latest checkpoint."""
+
+    federation: FederationDesk
+    log: LogStore
+    interval: float = 1.0
+    timeout: float = 5.0
+    # What each witness last cosigned, as far as this node knows; a witness corrects it when wrong.
+    _known: dict[str, int] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.loop = Periodic("cosigner", self.collect, self.interval)
+
+    async def collect(self) -> int:
+        """Ask every peer that has not cosigned the latest checkpoint; return how many did."""
+        runtime = self.federation.runtime
+        latest = await runtime.read(self.log.latest_checkpoint)
+        if latest is None:
+            return 0
+        manifest = self.federation.manifest.manifest
+        signed = {s.key_id for s in parse_note(latest.note).signatures}
+        peers = [p for p in manifest.peers_of(runtime.region) if manifest.nodes[p].signing_key.key_id not in signed]
+        return sum(await asyncio.gather(*(self._ask(peer, latest) for peer in peers)))
+
+    async def _ask(self, peer: str, latest: StoredCheckpoint) -> int:
+        runtime, federation = self.federation.runtime, self.federation
+        for _ in range(2):  # a second time from the size the witness names
+            old = self._known.get(peer, 0)
+            if old > latest.size:
+                log.error("witness %s cosigned size %d, beyond this log's %d", peer, old, latest.size)
+                return 0
+            proof = await runtime.read(self.log.consistency_proof, old, latest.size) if old else []
+            request = peer_pb2.WitnessRequest(checkpoint=latest.note, old_size=old, consistency_proof=proof)
+            try:
+                answer = await federation.clients.witness(federation.manifest.manifest, peer, request, self.timeout)
+            except grpc.aio.AioRpcError as error:
+                info = error_info(error)
+                if info is None or info.reason != SIZE_MISMATCH:
+                    log.warning("witness %s did not cosign size %d: %s", peer, latest.size, error.details())
+                    return 0
+                self._known[peer] = int(info.metadata["known_size"])
+                continue
+            key = federation.manifest.manifest.nodes[peer].signing_key
+            try:
+                signature = verify_cosignature(parse_note(latest.note).text, answer.cosignature, key)
+            except VerificationError as error:
+                log.warning("witness %s sent a cosignature that does not verify: %s", peer, error)
+                return 0
+            await runtime.off_loop(self.log.add_cosignature, latest.size, signature)
+            self._known[peer] = latest.size
+            return 1
+        return 0

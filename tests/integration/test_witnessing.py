@@ -1,0 +1,124 @@
+"""Peers witness each other's logs: cosigned checkpoints, and an alarm when a log's history was rewritten."""
+
+from __future__ import annotations
+
+import base64
+import functools
+
+import grpc
+import pytest
+
+from share_gateway.crypto.keys import SigningKey
+from share_gateway.crypto.note import open_note, parse_note
+from share_gateway.devkit import Layout
+from share_gateway.domain.events import EventKind
+from share_gateway.federation.peers import error_info
+from share_gateway.ledger.checkpoint import Checkpoint
+from share_gateway.ledger.witness import Witnessed
+from share_gateway.node import Node
+from share_gateway.v1 import compliance_pb2, compliance_pb2_grpc, peer_pb2, registry_pb2_grpc
+from tests.federation import REGIONS, Nodes, channel, events, eventually, peer_call
+from tests.support import penalty_request
+
+ORIGIN, WITNESS = "110000", "310000"
+
+
+def key_of(layout: Layout, region: str) -> SigningKey:
+    return SigningKey.load(f"share-gateway/node/{region}", layout.node_dir(region) / "signing.key")
+
+
+def signers(node: Node, note: bytes) -> list[str]:
+    _, keys = open_note(note, node.gateway.manifest.manifest.keys)  # type: ignore[union-attr]
+    return sorted(k.name.rsplit("/", 1)[-1] for k in keys)
+
+
+async def activity(layout: Layout, nodes: Nodes) -> None:
+    for region, node in nodes.items():
+        async with channel(layout, node, "regulator") as agency:
+            await registry_pb2_grpc.RegistryServiceStub(agency).SubmitRecord(penalty_request(f"p-{region}"), timeout=5)
+
+
+def latest_note(node: Node) -> bytes:
+    latest = node.gateway.log.latest_checkpoint()
+    return b"" if latest is None else latest.note
+
+
+def fully_cosigned(node: Node) -> bool:
+    """The latest checkpoint carries a signature by every region (the origin's own included)."""
+    note = latest_note(node)
+    return note != b"" and len(parse_note(note).signatures) == len(REGIONS)
+
+
+async def witnessed_then_quiet(layout: Layout, nodes: Nodes) -> Witnessed:
+    """Wait until the witness cosigned something of the origin, then stop the origin asking for more."""
+    await activity(layout, nodes)
+    witness = nodes[WITNESS].gateway.store
+    await eventually(lambda: witness.witnessed(ORIGIN) is not None)
+    await nodes[ORIGIN].gateway.cosigner.loop.stop()  # type: ignore[union-attr]
+    known = witness.witnessed(ORIGIN)
+    assert known is not None
+    return known
+
+
+async def test_every_checkpoint_is_cosigned_by_the_other_regions(layout: Layout, nodes: Nodes) -> None:
+    await activity(layout, nodes)
+    for region in REGIONS:
+        node = nodes[region]
+        await eventually(functools.partial(fully_cosigned, node))
+        assert signers(node, latest_note(node)) == sorted(REGIONS)
+    # Each witness holds what it cosigned, and a compliance officer reads the cosigned checkpoint.
+    witnessed = nodes[WITNESS].gateway.store.witnessed(ORIGIN)
+    assert witnessed is not None
+    assert nodes[ORIGIN].gateway.log.root(witnessed.size) == witnessed.root
+    async with channel(layout, nodes[ORIGIN], "officer") as officer:
+        head = await compliance_pb2_grpc.ComplianceServiceStub(officer).GetCheckpoint(
+            compliance_pb2.GetCheckpointRequest(), timeout=5
+        )
+    assert signers(nodes[ORIGIN], head.checkpoint) == sorted(REGIONS)
+
+
+async def test_a_rewritten_history_raises_the_witness_alarm(layout: Layout, nodes: Nodes) -> None:
+    before = await witnessed_then_quiet(layout, nodes)
+    witness = nodes[WITNESS]
+    # The origin's operator signs another history with the origin's own key: same size, other root.
+    forged = Checkpoint(f"share-gateway/node/{ORIGIN}", before.size, bytes(32)).sign(key_of(layout, ORIGIN))
+    stub = peer_call(layout, witness, ORIGIN)
+    with pytest.raises(grpc.aio.AioRpcError) as raised:
+        await stub.Witness(peer_pb2.WitnessRequest(checkpoint=forged, old_size=before.size), timeout=5)
+    assert raised.value.code() is grpc.StatusCode.FAILED_PRECONDITION
+    info = error_info(raised.value)
+    assert info is not None
+    assert info.reason == "INCONSISTENT_CHECKPOINT"
+    # A bigger tree whose proof cannot lead from the cosigned root.
+    bigger = Checkpoint(f"share-gateway/node/{ORIGIN}", before.size + 5, bytes(32)).sign(key_of(layout, ORIGIN))
+    with pytest.raises(grpc.aio.AioRpcError) as raised:
+        await stub.Witness(
+            peer_pb2.WitnessRequest(checkpoint=bigger, old_size=before.size, consistency_proof=[bytes(32)] * 3),
+            timeout=5,
+        )
+    assert error_info(raised.value).reason == "INCONSISTENT_CHECKPOINT"  # type: ignore[union-attr]
+    # Nothing moved, and the alarm is in the witness's log with the evidence.
+    assert witness.gateway.store.witnessed(ORIGIN) == before
+    alarms = [e for e in events(witness) if e.kind is EventKind.CHECKPOINT_INCONSISTENT]
+    assert [base64.b64decode(a.details["presented"]) for a in alarms] == [forged, bigger]
+    assert {a.actor for a in alarms} == {f"sgw://node/{ORIGIN}"}
+
+
+async def test_a_wrong_old_size_or_a_checkpoint_of_another_log_is_refused(layout: Layout, nodes: Nodes) -> None:
+    known = await witnessed_then_quiet(layout, nodes)
+    witness = nodes[WITNESS]
+    latest = nodes[ORIGIN].gateway.log.latest_checkpoint()
+    assert latest is not None
+    stub = peer_call(layout, witness, ORIGIN)
+    with pytest.raises(grpc.aio.AioRpcError) as raised:
+        await stub.Witness(peer_pb2.WitnessRequest(checkpoint=latest.note, old_size=0), timeout=5)
+    info = error_info(raised.value)
+    assert info is not None
+    assert info.reason == "WITNESS_SIZE_MISMATCH"
+    assert int(info.metadata["known_size"]) == known.size
+    # Region 440000's checkpoint, sent as 110000's: not signed by the log it claims.
+    other = nodes["440000"].gateway.log.latest_checkpoint()
+    assert other is not None
+    with pytest.raises(grpc.aio.AioRpcError) as raised:
+        await stub.Witness(peer_pb2.WitnessRequest(checkpoint=other.note, old_size=known.size), timeout=5)
+    assert raised.value.code() is grpc.StatusCode.INVALID_ARGUMENT
