@@ -170,6 +170,27 @@ async def _scenario(demo: Demo, company: SyntheticCompany, person: SyntheticPers
         "the statement carries a salted digest per field, never a value."
     )
 
+    _heading("1b. A Guangdong court lists the company as a dishonest judgment debtor: shared nationwide")
+    async with demo.channel("agency-440000", "440000") as channel:
+        debtor = population.record_draft(company, "dishonest_judgment_debtor")
+        record = (
+            await registry_pb2_grpc.RegistryServiceStub(channel).SubmitRecord(
+                draft_to_wire("demo-debtor", debtor), timeout=10
+            )
+        ).record
+    arrived = await _published(demo, record.record_id)
+    print(
+        render_table(
+            ["region", "holds the court's record"],
+            [(region, "yes" if region in arrived else "not yet (queued in the outbox)") for region in demo.nodes],
+        )
+    )
+    _explain(
+        "The catalog marks dishonest judgment debtors as shared nationwide: Guangdong queued the record for every "
+        "peer in the transaction that stored it, and each peer verified Guangdong's signature, stored it and "
+        "returned a signed receipt, which Guangdong logged."
+    )
+
     async with demo.channel("bank", "110000") as channel:
         inquiry = inquiry_pb2_grpc.InquiryServiceStub(channel)
         _heading("2. A bank asks Beijing for loan underwriting across all regions, with the company's consent")
@@ -230,7 +251,9 @@ async def _scenario(demo: Demo, company: SyntheticCompany, person: SyntheticPers
         )
 
     _heading("7. A compliance officer proves the bank's inquiry is in the log, offline")
-    await demo.nodes["110000"].gateway.sequencer.step(force=True)
+    beijing = demo.nodes["110000"].gateway
+    await beijing.sequencer.step(force=True)
+    witnesses = await beijing.cosigner.collect() if beijing.cosigner is not None else 0
     async with demo.channel("officer", "110000") as channel:
         proof = await compliance_pb2_grpc.ComplianceServiceStub(channel).GetInclusionProof(
             compliance_pb2.GetInclusionProofRequest(event_id=bank_inquiry), timeout=10
@@ -238,7 +261,10 @@ async def _scenario(demo: Demo, company: SyntheticCompany, person: SyntheticPers
     origin = node_key_name("110000")
     checkpoint = TlogProof.parse(proof.tlog_proof).verify(proof.event, demo.keys, origin)
     print(f"inquiry {bank_inquiry} is leaf {proof.leaf_index} of the log {origin}, size {checkpoint.size}")
-    print("verified with only the signed checkpoint and the node's public key:\n")
+    print(
+        f"verified with only the signed checkpoint and the node's public key; {witnesses} peer(s) checked that "
+        "this checkpoint extends the last one they cosigned, and added their cosignature below it:\n"
+    )
     print(textwrap.indent(proof.tlog_proof.decode(), "    "))
 
     _heading("8. What each node logged")
@@ -257,6 +283,16 @@ async def _scenario(demo: Demo, company: SyntheticCompany, person: SyntheticPers
             ],
         )
     )
+
+
+async def _published(demo: Demo, record_id: str, seconds: float = 10.0) -> set[str]:
+    """The regions holding ``record_id``, once all do or ``seconds`` have passed."""
+    deadline = asyncio.get_running_loop().time() + seconds
+    while True:
+        holding = {r for r, node in demo.nodes.items() if node.gateway.store.get(record_id) is not None}
+        if len(holding) == len(demo.nodes) or asyncio.get_running_loop().time() > deadline:
+            return holding
+        await asyncio.sleep(0.05)
 
 
 def _checkpoint_size(node: Node) -> str:

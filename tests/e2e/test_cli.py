@@ -152,10 +152,13 @@ def test_the_demo_runs_its_scenario(tmp_path: Path) -> None:
     out = result.stdout
     assert out.count("signature and every value verified") >= 5
     assert "CONSENT_REQUIRED" in out
-    assert re.search(r"│ 310000 │ ok +│ 1 ", out), "a federated answer names each region"
+    # Shanghai answers with its tax arrears and the debtor listing Guangdong published to it.
+    assert re.search(r"│ 310000 │ ok +│ 2 ", out), "a federated answer names each region"
+    assert re.search(r"│ 110000 │ yes +│", out), "the court's record reached Beijing"
     assert re.search(r"sgw://institution/\w+ +│ loan_underwriting │ allowed", out), "who looked at me"
     assert "verified with only the signed checkpoint and the node's public key" in out
     assert "c2sp.org/tlog-proof@v1" in out
+    assert "— share-gateway/node/310000 " in out, "Shanghai cosigned Beijing's checkpoint"
     assert "What each node logged" in out
 
 
