@@ -1,33 +1,56 @@
-"""Helpers for tests of a three-region federation (fixtures ``layout`` and ``nodes`` in tests/integration)."""
+"""Helpers for tests of a three-region federation (fixtures ``layout`` and ``nodes`` in tests/integration).
+
+A node is addressed by its ``Node`` (in this process) or by its port (a node in its own process).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
 
 import grpc
 
+from share_gateway.api.convert import envelope_to_wire
+from share_gateway.catalog import open_catalog
 from share_gateway.client import credentials, open_channel
+from share_gateway.crypto.envelope import Envelope
+from share_gateway.crypto.keys import KeyRing, SigningKey
 from share_gateway.devkit import Layout
 from share_gateway.domain.events import Event
+from share_gateway.domain.identifiers import Subject
+from share_gateway.federation.messages import PEER_INQUIRY_TYPE, PeerInquiry
 from share_gateway.node import Node
-from share_gateway.v1 import peer_pb2_grpc
+from share_gateway.v1 import inquiry_pb2, inquiry_pb2_grpc, peer_pb2, peer_pb2_grpc, registry_pb2_grpc
+from tests.support import COMPANY, inquiry, penalty_request
 
 REGIONS = ("110000", "310000", "440000")
 Nodes = dict[str, Node]
+Target = Node | int
+OK, TIMEOUT, UNAVAILABLE, REFUSED, INVALID = (
+    inquiry_pb2.REGION_STATUS_OK,
+    inquiry_pb2.REGION_STATUS_TIMEOUT,
+    inquiry_pb2.REGION_STATUS_UNAVAILABLE,
+    inquiry_pb2.REGION_STATUS_REFUSED,
+    inquiry_pb2.REGION_STATUS_INVALID,
+)
 
 
-def channel(layout: Layout, node: Node, name: str) -> grpc.aio.Channel:
+def _address(target: Target) -> str:
+    return f"localhost:{target.port if isinstance(target, Node) else target}"
+
+
+def channel(layout: Layout, target: Target, name: str) -> grpc.aio.Channel:
     files = layout.client(name)
-    return open_channel(f"localhost:{node.port}", credentials(files.certificate, files.key, files.ca))
+    return open_channel(_address(target), credentials(files.certificate, files.key, files.ca))
 
 
-def peer_call(layout: Layout, node: Node, as_region: str) -> peer_pb2_grpc.PeerServiceAsyncStub:
+def peer_call(layout: Layout, target: Target, as_region: str) -> peer_pb2_grpc.PeerServiceAsyncStub:
     """A PeerService stub presenting ``as_region``'s node certificate."""
     directory = layout.node_dir(as_region)
     creds = credentials(directory / "tls.crt", directory / "tls.key", layout.ca_certificate)
-    return peer_pb2_grpc.PeerServiceStub(open_channel(f"localhost:{node.port}", creds))
+    return peer_pb2_grpc.PeerServiceStub(open_channel(_address(target), creds))
 
 
 def events(node: Node) -> list[Event]:
@@ -41,3 +64,42 @@ async def eventually(condition: Callable[[], bool], seconds: float = 15.0) -> No
         if time.monotonic() > deadline:
             raise AssertionError(f"not within {seconds} s")
         await asyncio.sleep(0.05)
+
+
+async def seed(layout: Layout, targets: Mapping[str, Target]) -> None:
+    """One penalty about the same company recorded in each region."""
+    for region, target in targets.items():
+        async with channel(layout, target, "regulator") as agency:
+            await registry_pb2_grpc.RegistryServiceStub(agency).SubmitRecord(penalty_request(f"p-{region}"), timeout=5)
+
+
+async def federated(layout: Layout, target: Target, deadline: float = 10) -> inquiry_pb2.InquireResponse:
+    """The bank's loan-underwriting inquiry about the company, across the federation."""
+    request = inquiry("loan_underwriting", consent="AUTH-1")
+    request.scope = inquiry_pb2.INQUIRY_SCOPE_FEDERATION
+    async with channel(layout, target, "bank") as bank:
+        return await inquiry_pb2_grpc.InquiryServiceStub(bank).Inquire(request, timeout=deadline)
+
+
+def statuses(answer: inquiry_pb2.InquireResponse) -> dict[str, int]:
+    return {r.region: r.status for r in answer.regions}
+
+
+def signed_inquiry(layout: Layout, origin: str, **changes: object) -> peer_pb2.PeerServiceInquireRequest:
+    """A peer inquiry as ``origin``'s node signs one (with ``changes`` to what it says)."""
+    catalog = open_catalog(layout.catalog.read_bytes(), KeyRing([layout.authority().verifying_key]))
+    values: dict[str, object] = {
+        "origin": origin,
+        "requester_uri": "sgw://institution/91110000MA0000001L",
+        "requester_kind": "bank",
+        "granted": True,
+        "subject": Subject.parse("legal_entity", COMPANY),
+        "purpose": "loan_underwriting",
+        "consent_reference": "AUTH-1",
+        "record_types": (),
+        "catalog_digest": catalog.digest,
+        "at": datetime.now(UTC),
+    } | changes
+    key = SigningKey.load(f"share-gateway/node/{origin}", layout.node_dir(origin) / "signing.key")
+    envelope = Envelope.seal(key, PEER_INQUIRY_TYPE, PeerInquiry.new(**values).to_bytes())
+    return peer_pb2.PeerServiceInquireRequest(inquiry=envelope_to_wire(envelope))

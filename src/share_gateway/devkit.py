@@ -29,7 +29,7 @@ from share_gateway.catalog import AUTHORITY_KEY_NAME, open_catalog, sample_catal
 from share_gateway.config import node_key_name
 from share_gateway.crypto.keys import KeyRing, SigningKey, VerifyingKey
 from share_gateway.crypto.pki import Issued, certificate_fingerprint, create_ca, issue_certificate
-from share_gateway.domain.principals import Identity, IdentityKind, Role
+from share_gateway.domain.principals import Identity, IdentityKind, Role, node_host_name
 from share_gateway.federation.manifest import Manifest, ManifestNode, sign_manifest
 
 # A development manifest lasts this long; production ones are re-signed far more often.
@@ -136,7 +136,7 @@ def add_node(
         Identity(IdentityKind.NODE, region),
         now,
         server=True,
-        dns_names=["localhost"],
+        dns_names=["localhost", node_host_name(region)],
         ip_addresses=["127.0.0.1", "::1"],
     )
     _write(directory / "tls.key", tls.key_pem, secret=True)

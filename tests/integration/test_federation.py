@@ -10,47 +10,31 @@ import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from share_gateway.api.convert import envelope_to_wire
-from share_gateway.catalog import open_catalog
 from share_gateway.client import verify_record_disclosure
 from share_gateway.config import NodeConfig
-from share_gateway.crypto.envelope import Envelope
-from share_gateway.crypto.keys import KeyRing, SigningKey
+from share_gateway.crypto.keys import SigningKey
 from share_gateway.devkit import Layout, add_node, write_manifest
 from share_gateway.domain.events import Event, EventKind
-from share_gateway.domain.identifiers import Subject
-from share_gateway.federation.messages import PEER_INQUIRY_TYPE, PeerInquiry, digest
-from share_gateway.node import Node, start_node
-from share_gateway.v1 import inquiry_pb2, inquiry_pb2_grpc, peer_pb2, peer_pb2_grpc, registry_pb2_grpc
+from share_gateway.federation.messages import digest
+from share_gateway.node import start_node
+from share_gateway.v1 import inquiry_pb2_grpc, peer_pb2_grpc
 from tests.conftest import seed_grants
-from tests.federation import REGIONS, Nodes, channel, events, peer_call
-from tests.support import COMPANY, entity, error_reason, inquiry, penalty_request
-
-OK, TIMEOUT, UNAVAILABLE, REFUSED, INVALID = (
-    inquiry_pb2.REGION_STATUS_OK,
-    inquiry_pb2.REGION_STATUS_TIMEOUT,
-    inquiry_pb2.REGION_STATUS_UNAVAILABLE,
-    inquiry_pb2.REGION_STATUS_REFUSED,
-    inquiry_pb2.REGION_STATUS_INVALID,
+from tests.federation import (
+    INVALID,
+    OK,
+    REGIONS,
+    TIMEOUT,
+    UNAVAILABLE,
+    Nodes,
+    channel,
+    events,
+    federated,
+    peer_call,
+    seed,
+    signed_inquiry,
+    statuses,
 )
-
-
-async def seed(layout: Layout, nodes: Nodes) -> None:
-    """One penalty about the same company recorded in each region."""
-    for region, node in nodes.items():
-        async with channel(layout, node, "regulator") as agency:
-            await registry_pb2_grpc.RegistryServiceStub(agency).SubmitRecord(penalty_request(f"p-{region}"), timeout=5)
-
-
-async def federated(layout: Layout, node: Node, deadline: float = 10) -> inquiry_pb2.InquireResponse:
-    request = inquiry("loan_underwriting", consent="AUTH-1")
-    request.scope = inquiry_pb2.INQUIRY_SCOPE_FEDERATION
-    async with channel(layout, node, "bank") as bank:
-        return await inquiry_pb2_grpc.InquiryServiceStub(bank).Inquire(request, timeout=deadline)
-
-
-def statuses(answer: inquiry_pb2.InquireResponse) -> dict[str, int]:
-    return {r.region: r.status for r in answer.regions}
+from tests.support import COMPANY, entity, error_reason, inquiry
 
 
 async def test_a_bank_gets_one_verified_answer_from_three_regions(layout: Layout, nodes: Nodes) -> None:
@@ -108,26 +92,6 @@ async def test_a_peer_with_a_bad_signature_is_invalid_and_nothing_of_it_is_used(
         "110000",
         "440000",
     ]
-
-
-def signed_inquiry(layout: Layout, origin: str, **changes: object) -> peer_pb2.PeerServiceInquireRequest:
-    """A peer inquiry as ``origin``'s node signs one (with ``changes`` to what it says)."""
-    catalog = open_catalog(layout.catalog.read_bytes(), KeyRing([layout.authority().verifying_key]))
-    values: dict[str, object] = {
-        "origin": origin,
-        "requester_uri": "sgw://institution/91110000MA0000001L",
-        "requester_kind": "bank",
-        "granted": True,
-        "subject": Subject.parse("legal_entity", COMPANY),
-        "purpose": "loan_underwriting",
-        "consent_reference": "AUTH-1",
-        "record_types": (),
-        "catalog_digest": catalog.digest,
-        "at": datetime.now(UTC),
-    } | changes
-    key = SigningKey.load(f"share-gateway/node/{origin}", layout.node_dir(origin) / "signing.key")
-    envelope = Envelope.seal(key, PEER_INQUIRY_TYPE, PeerInquiry.new(**values).to_bytes())
-    return peer_pb2.PeerServiceInquireRequest(inquiry=envelope_to_wire(envelope))
 
 
 async def test_a_replayed_peer_request_is_refused(layout: Layout, nodes: Nodes) -> None:

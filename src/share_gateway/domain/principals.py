@@ -24,6 +24,14 @@ class Role(StrEnum):
     COMPLIANCE_OFFICER = "compliance_officer"
 
 
+def node_host_name(region: str) -> str:
+    """The DNS name a node's certificate carries for peers to check, whatever address it is reached at.
+
+    Under ``.invalid`` (RFC 6761): it never resolves, it only names the node in its certificate.
+    """
+    return f"{region}.node.share-gateway.invalid"
+
+
 def role_uri(role: Role) -> str:
     return f"{ROLE_PREFIX}{role.value}"
 

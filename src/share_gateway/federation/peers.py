@@ -9,6 +9,7 @@ from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
 from share_gateway.config import TlsMaterial
+from share_gateway.domain.principals import node_host_name
 from share_gateway.federation.manifest import Manifest
 from share_gateway.v1 import peer_pb2, peer_pb2_grpc
 
@@ -25,7 +26,11 @@ class PeerClients:
         if known is not None and known[0] == endpoint:
             return known[2]
         credentials = grpc.ssl_channel_credentials(self.tls.ca, self.tls.key, self.tls.certificate)
-        options = [("grpc.max_receive_message_length", 16 << 20)]
+        # The peer must present a certificate naming its region, not merely one from the federation's CA.
+        options = [
+            ("grpc.max_receive_message_length", 16 << 20),
+            ("grpc.ssl_target_name_override", node_host_name(region)),
+        ]
         channel = grpc.aio.secure_channel(endpoint, credentials, options=options)
         stub = peer_pb2_grpc.PeerServiceStub(channel)
         self._stubs[region] = (endpoint, channel, stub)
