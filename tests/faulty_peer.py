@@ -1,0 +1,120 @@
+"""A misbehaving peer in its own process, holding one region's manifest entry (its certificate and signing key).
+
+    python -m tests.faulty_peer <federation dir> <region> <behaviour> [seconds]
+
+It listens on the region's endpoint with mTLS and answers PeerService.Inquire:
+
+* ``slow``: says "received" on stdout, then answers only after ``seconds``;
+* ``forged``: answers at once with a correct receipt but a record whose value was changed after signing;
+* ``impostor:<other region>``: answers honestly-shaped, but presents the other region's TLS certificate.
+
+It prints "listening" once it accepts calls.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import grpc
+import yaml
+
+from share_gateway.api.convert import disclosure_to_wire, draft_from_wire, envelope_from_wire, envelope_to_wire
+from share_gateway.catalog import open_catalog
+from share_gateway.config import node_key_name
+from share_gateway.crypto.disclosure import disclose, seal_record
+from share_gateway.crypto.envelope import Envelope
+from share_gateway.crypto.keys import KeyRing, SigningKey
+from share_gateway.devkit import Layout
+from share_gateway.domain.events import EVENT_MEDIA_TYPE, Event, EventKind, Outcome
+from share_gateway.domain.records import admit_record
+from share_gateway.federation.messages import PeerInquiry, digest
+from share_gateway.v1 import common_pb2, peer_pb2, peer_pb2_grpc
+from tests.support import penalty_request
+
+
+class FaultyPeer(peer_pb2_grpc.PeerServiceServicer):
+    def __init__(self, layout: Layout, region: str, behaviour: str, seconds: float) -> None:
+        self.layout = layout
+        self.region = region
+        self.behaviour = behaviour
+        self.seconds = seconds
+        self.key = SigningKey.load(node_key_name(region), layout.node_dir(region) / "signing.key")
+        self.catalog = open_catalog(layout.catalog.read_bytes(), KeyRing([layout.authority().verifying_key]))
+
+    async def Inquire(
+        self, request: peer_pb2.PeerServiceInquireRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> peer_pb2.PeerServiceInquireResponse:
+        envelope = envelope_from_wire(request.inquiry)
+        inquiry = PeerInquiry.from_bytes(envelope.payload)
+        print("received", flush=True)
+        if self.behaviour == "slow":
+            await asyncio.sleep(self.seconds)
+        receipt = Event(
+            event_id=str(uuid.uuid4()),
+            kind=EventKind.INQUIRY,
+            at=datetime.now(UTC),
+            node=self.region,
+            actor=inquiry.requester_uri,
+            outcome=Outcome.ALLOWED,
+            details={"request_digest": digest(envelope.payload)},
+        )
+        records = [self._tampered_record()] if self.behaviour == "forged" else []
+        return peer_pb2.PeerServiceInquireResponse(
+            records=records,
+            receipt=envelope_to_wire(Envelope.seal(self.key, EVENT_MEDIA_TYPE, receipt.canonical_bytes())),
+        )
+
+    async def Publish(
+        self, request: peer_pb2.PublishRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> peer_pb2.PublishResponse:
+        await context.abort(grpc.StatusCode.UNIMPLEMENTED, "a faulty peer takes no publications")
+
+    async def Witness(
+        self, request: peer_pb2.WitnessRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> peer_pb2.WitnessResponse:
+        await context.abort(grpc.StatusCode.UNIMPLEMENTED, "a faulty peer witnesses nothing")
+
+    def _tampered_record(self) -> common_pb2.RecordDisclosure:
+        """A penalty this region really signed, with its amount changed on the way out."""
+        draft = draft_from_wire(penalty_request(f"forged-{uuid.uuid4()}"))
+        record = admit_record(
+            self.catalog.catalog,
+            draft,
+            record_id=str(uuid.uuid4()),
+            origin_region=self.region,
+            submitted_by="sgw://institution/11110000MB00000048",
+            now=datetime.now(UTC),
+        )
+        sealed = seal_record(record, self.key)
+        wire = disclosure_to_wire(disclose(sealed, frozenset(record.fields)))
+        for field in wire.fields:
+            if field.name == "penalty_amount":
+                field.value = "50.00"
+        return wire
+
+
+async def serve(root: Path, region: str, behaviour: str, seconds: float) -> None:
+    layout = Layout(root)
+    presented = behaviour.split(":", 1)[1] if behaviour.startswith("impostor:") else region
+    directory = layout.node_dir(presented)
+    listen = yaml.safe_load(layout.node_config(region).read_text())["listen"]
+    credentials = grpc.ssl_server_credentials(
+        [((directory / "tls.key").read_bytes(), (directory / "tls.crt").read_bytes())],
+        root_certificates=layout.ca_certificate.read_bytes(),
+        require_client_auth=True,
+    )
+    server = grpc.aio.server()
+    peer_pb2_grpc.add_PeerServiceServicer_to_server(FaultyPeer(layout, region, behaviour, seconds), server)
+    server.add_secure_port(listen, credentials)
+    await server.start()
+    print("listening", flush=True)
+    await server.wait_for_termination()
+
+
+if __name__ == "__main__":
+    asyncio.run(serve(Path(sys.argv[1]), sys.argv[2], sys.argv[3], float(sys.argv[4]) if len(sys.argv) > 4 else 0))
