@@ -1,0 +1,159 @@
+"""Federated inquiry across three local nodes against a local-only inquiry on the same nodes and data, in one run.
+
+Three regional nodes, each in its own process, hold records about the same
+companies. The baseline asks region 110000 with local scope; the measured
+call asks it with federation scope, so it also signs a peer inquiry, asks
+both peers in parallel over mTLS, verifies their signed disclosures and
+receipts, and logs the digests. A third line times one peer hop alone (a
+signed PeerService.Inquire from this process), to show what dominates.
+Goal: federated p50 at most 1.5 x local p50.
+
+    python -m bench.federated [--records 3000] [--seconds 8] [--concurrency 16] [--rounds 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import statistics
+import tempfile
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from bench.harness import Result, closed_loop, ratio_line, spawn, stop
+from bench.inquiry_path import AGENCY, BANK, serve_node
+from share_gateway.api.convert import envelope_to_wire, subject_kind_text, subject_to_wire
+from share_gateway.catalog import open_catalog
+from share_gateway.client import credentials, open_channel
+from share_gateway.config import NodeConfig, node_key_name
+from share_gateway.crypto.envelope import Envelope
+from share_gateway.crypto.keys import KeyRing, SigningKey
+from share_gateway.devkit import Layout, create_federation, free_ports
+from share_gateway.domain.identifiers import Subject
+from share_gateway.domain.policy import Grant, GrantRole
+from share_gateway.federation.messages import PEER_INQUIRY_TYPE, PeerInquiry
+from share_gateway.node import prepare_gateway
+from share_gateway.synthetic import Population, SyntheticSubject
+from share_gateway.v1 import common_pb2, inquiry_pb2, inquiry_pb2_grpc, peer_pb2, peer_pb2_grpc
+
+REGIONS = ("110000", "310000", "440000")
+ASKER, PEER = REGIONS[0], REGIONS[1]
+
+
+async def _seed(config: NodeConfig, subjects: list[SyntheticSubject], records: int, seed: int) -> None:
+    """Register the bench callers and record ``records`` synthetic records about ``subjects`` on one node."""
+    database, gateway = prepare_gateway(config)
+    now = datetime.now(UTC)
+    store = gateway.store
+    store.register_institution(BANK.identifier, "bank", "bench bank", now)
+    store.add_grant(BANK.identifier, Grant(GrantRole.INQUIRE, "loan_underwriting", now - timedelta(days=1)), now)
+    store.register_institution(AGENCY.identifier, "public_agency", "bench agency", now)
+    population = Population(seed=seed, today=now.date())
+    for record_type in population.catalog.record_types:
+        store.add_grant(AGENCY.identifier, Grant(GrantRole.SUBMIT, record_type, now - timedelta(days=1)), now)
+    agency = await gateway.runtime.principal(AGENCY)
+    drafts = population.drafts(subjects, per_subject=max(1, records // len(subjects)))[:records]
+    for index, draft in enumerate(drafts):
+        await gateway.registry.submit(agency, f"bench-{index}", draft)
+    await gateway.close()
+    database.dispose()
+
+
+def _peer_inquiry(
+    layout: Layout, subject: common_pb2.Subject, catalog_digest: str
+) -> peer_pb2.PeerServiceInquireRequest:
+    key = SigningKey.load(node_key_name(ASKER), layout.node_dir(ASKER) / "signing.key")
+    inquiry = PeerInquiry.new(
+        origin=ASKER,
+        requester_uri=BANK.uri,
+        requester_kind="bank",
+        granted=True,
+        subject=Subject.parse(subject_kind_text(subject.kind), subject.identifier),
+        purpose="loan_underwriting",
+        consent_reference="A-1",
+        record_types=(),
+        catalog_digest=catalog_digest,
+        at=datetime.now(UTC),
+    )
+    envelope = Envelope.seal(key, PEER_INQUIRY_TYPE, inquiry.to_bytes())
+    return peer_pb2.PeerServiceInquireRequest(inquiry=envelope_to_wire(envelope))
+
+
+async def _measure(
+    layout: Layout, ports: dict[str, int], subjects: list[common_pb2.Subject], seconds: float, concurrency: int
+) -> dict[str, Result]:
+    files = layout.client("bank")
+    rng = random.Random(7)
+    chosen = [rng.choice(subjects) for _ in range(1024)]
+    results: dict[str, Result] = {}
+    async with open_channel(f"localhost:{ports[ASKER]}", credentials(files.certificate, files.key, files.ca)) as ch:
+        stub = inquiry_pb2_grpc.InquiryServiceStub(ch)
+        for name, scope in (
+            ("local inquiry", inquiry_pb2.INQUIRY_SCOPE_LOCAL),
+            ("federated inquiry", inquiry_pb2.INQUIRY_SCOPE_FEDERATION),
+        ):
+            requests = [
+                inquiry_pb2.InquireRequest(subject=s, purpose="loan_underwriting", consent_reference="A-1", scope=scope)
+                for s in chosen
+            ]
+            sample = await stub.Inquire(requests[0], timeout=10)
+            if scope == inquiry_pb2.INQUIRY_SCOPE_FEDERATION and any(
+                r.status != inquiry_pb2.REGION_STATUS_OK for r in sample.regions
+            ):
+                raise SystemExit(f"a region did not answer: {sample.regions}")
+
+            async def inquire(n: int, requests: list[inquiry_pb2.InquireRequest] = requests) -> object:
+                return await stub.Inquire(requests[n % len(requests)], timeout=10)
+
+            results[name] = await closed_loop(name, inquire, concurrency, seconds)
+    catalog = open_catalog(layout.catalog.read_bytes(), KeyRing([layout.authority().verifying_key]))
+    node = layout.node_dir(ASKER)
+    peer_credentials = credentials(node / "tls.crt", node / "tls.key", layout.ca_certificate)
+    async with open_channel(f"localhost:{ports[PEER]}", peer_credentials) as ch:
+        peer = peer_pb2_grpc.PeerServiceStub(ch)
+
+        async def hop(n: int) -> object:
+            return await peer.Inquire(_peer_inquiry(layout, chosen[n % len(chosen)], catalog.digest), timeout=10)
+
+        results["one peer hop"] = await closed_loop("one peer hop (signed)", hop, concurrency, seconds)
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--records", type=int, default=3000, help="records per region")
+    parser.add_argument("--seconds", type=float, default=8.0)
+    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--rounds", type=int, default=2)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="sgw-bench-") as directory:
+        ports = dict(zip(REGIONS, free_ports(len(REGIONS)), strict=True))
+        clients = {"bank": BANK, "agency": AGENCY}
+        layout = create_federation(Path(directory), REGIONS, clients, datetime.now(UTC), ports=ports)
+        subjects = Population(seed=1, today=datetime.now(UTC).date()).subjects(max(1, args.records // 5), [ASKER])
+        print(f"seeding {args.records} records per region about {len(subjects)} subjects ...", flush=True)
+        for seed, region in enumerate(REGIONS, start=1):
+            asyncio.run(_seed(NodeConfig.load(layout.node_config(region)), subjects, args.records, seed))
+        wire = [subject_to_wire(Subject(s.kind, s.identifier)) for s in subjects]
+        ratios: list[float] = []
+        for round_number in range(1, args.rounds + 1):
+            processes = [spawn(serve_node, str(layout.node_config(region)))[0] for region in REGIONS]
+            try:
+                results = asyncio.run(_measure(layout, ports, wire, args.seconds, args.concurrency))
+            finally:
+                for process in processes:
+                    stop(process)
+            local, federated, hop = results["local inquiry"], results["federated inquiry"], results["one peer hop"]
+            print(f"round {round_number}:")
+            for result in (local, federated, hop):
+                print("  " + result.line())
+            print("  " + ratio_line(federated, local))
+            ratios.append(federated.percentile(50) / local.percentile(50))
+        print(
+            f"median p50 ratio federated/local over {len(ratios)} rounds: {statistics.median(ratios):.2f} (goal <= 1.5)"
+        )
+
+
+if __name__ == "__main__":
+    main()
