@@ -18,11 +18,11 @@ import asyncio
 import random
 import statistics
 import tempfile
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 from bench.harness import Result, closed_loop, ratio_line, spawn, stop
-from bench.inquiry_path import AGENCY, BANK, serve_node
+from bench.inquiry_path import AGENCY, BANK, register_callers, serve_node
 from share_gateway.api.convert import envelope_to_wire, subject_kind_text, subject_to_wire
 from share_gateway.catalog import open_catalog
 from share_gateway.client import credentials, open_channel
@@ -31,7 +31,6 @@ from share_gateway.crypto.envelope import Envelope
 from share_gateway.crypto.keys import KeyRing, SigningKey
 from share_gateway.devkit import Layout, create_federation, free_ports
 from share_gateway.domain.identifiers import Subject
-from share_gateway.domain.policy import Grant, GrantRole
 from share_gateway.federation.messages import PEER_INQUIRY_TYPE, PeerInquiry
 from share_gateway.node import prepare_gateway
 from share_gateway.synthetic import Population, SyntheticSubject
@@ -45,13 +44,8 @@ async def _seed(config: NodeConfig, subjects: list[SyntheticSubject], records: i
     """Register the bench callers and record ``records`` synthetic records about ``subjects`` on one node."""
     database, gateway = prepare_gateway(config)
     now = datetime.now(UTC)
-    store = gateway.store
-    store.register_institution(BANK.identifier, "bank", "bench bank", now)
-    store.add_grant(BANK.identifier, Grant(GrantRole.INQUIRE, "loan_underwriting", now - timedelta(days=1)), now)
-    store.register_institution(AGENCY.identifier, "public_agency", "bench agency", now)
     population = Population(seed=seed, today=now.date())
-    for record_type in population.catalog.record_types:
-        store.add_grant(AGENCY.identifier, Grant(GrantRole.SUBMIT, record_type, now - timedelta(days=1)), now)
+    register_callers(gateway.store, population.catalog.record_types, now)
     agency = await gateway.runtime.principal(AGENCY)
     drafts = population.drafts(subjects, per_subject=max(1, records // len(subjects)))[:records]
     for index, draft in enumerate(drafts):

@@ -16,6 +16,7 @@ import argparse
 import asyncio
 import random
 import tempfile
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -32,6 +33,7 @@ from share_gateway.domain.identifiers import Subject
 from share_gateway.domain.policy import Grant, GrantRole
 from share_gateway.domain.principals import Identity, IdentityKind
 from share_gateway.node import prepare_gateway, start_node
+from share_gateway.store.repository import Store
 from share_gateway.synthetic import Population
 from share_gateway.v1 import common_pb2, inquiry_pb2, inquiry_pb2_grpc
 
@@ -45,13 +47,8 @@ async def _seed(config: NodeConfig, records: int) -> list[common_pb2.Subject]:
     """Record ``records`` synthetic records through the gateway (events included); return their subjects."""
     database, gateway = prepare_gateway(config)
     now = datetime.now(UTC)
-    store = gateway.store
-    store.register_institution(BANK.identifier, "bank", "bench bank", now)
-    store.add_grant(BANK.identifier, Grant(GrantRole.INQUIRE, "loan_underwriting", now - timedelta(days=1)), now)
-    store.register_institution(AGENCY.identifier, "public_agency", "bench agency", now)
     population = Population(seed=1, today=now.date())
-    for record_type in [*population.record_types_for(population.company(REGION).kind), "loan_default"]:
-        store.add_grant(AGENCY.identifier, Grant(GrantRole.SUBMIT, record_type, now - timedelta(days=1)), now)
+    register_callers(gateway.store, population.catalog.record_types, now)
     agency = await gateway.runtime.principal(AGENCY)
     subjects = population.subjects(max(1, records // 5), regions=[REGION])
     drafts = population.drafts(subjects, per_subject=5)[:records]
@@ -60,6 +57,16 @@ async def _seed(config: NodeConfig, records: int) -> list[common_pb2.Subject]:
     await gateway.close()
     database.dispose()
     return [subject_to_wire(Subject(s.kind, s.identifier)) for s in subjects]
+
+
+def register_callers(store: Store, record_types: Iterable[str], now: datetime) -> None:
+    """The bench bank may inquire for loan underwriting; the bench agency may submit ``record_types``."""
+    since = now - timedelta(days=1)
+    store.register_institution(BANK.identifier, "bank", "bench bank", now)
+    store.add_grant(BANK.identifier, Grant(GrantRole.INQUIRE, "loan_underwriting", since), now)
+    store.register_institution(AGENCY.identifier, "public_agency", "bench agency", now)
+    for record_type in record_types:
+        store.add_grant(AGENCY.identifier, Grant(GrantRole.SUBMIT, record_type, since), now)
 
 
 def serve_node(pipe: Connection, config_path: str) -> None:
