@@ -69,7 +69,7 @@ def prepare_gateway(config: NodeConfig, clock: Clock = utc_now) -> tuple[Databas
         manifest = _install_manifest(config, store, signed.digest, clock())
         key = SigningKey.load(config.key_name, config.signing_key)
         runtime = NodeRuntime(config.region, key, store, clock=clock, principal_ttl=config.principal_ttl_seconds)
-        gateway = Gateway(runtime, signed, config.log, manifest, config.tls())
+        gateway = Gateway(runtime, signed, config.log, manifest, config.tls(), procedures=config.procedures)
     except BaseException:
         database.dispose()
         raise

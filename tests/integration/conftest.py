@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -11,9 +11,23 @@ import pytest
 from share_gateway.config import NodeConfig
 from share_gateway.devkit import Layout, create_federation, free_ports
 from share_gateway.node import start_node
+from share_gateway.store.database import migrate, open_database
+from share_gateway.store.repository import Store
 from tests.conftest import seed_grants
 from tests.federation import REGIONS, Nodes
 from tests.support import CALLERS, ROLES
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    """A migrated store on SQLite and, as a second parameter, on the real PostgreSQL server."""
+    url = (
+        f"sqlite:///{tmp_path / 'store.db'}" if request.param == "sqlite" else request.getfixturevalue("fresh_postgres")
+    )
+    database = open_database(url)
+    migrate(database)
+    yield Store(database)
+    database.dispose()
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ import asyncio
 import dataclasses
 import sqlite3
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -37,17 +37,6 @@ from tests.support import REGION
 
 NOW = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
 KEY = SigningKey.generate("share-gateway/node/110000")
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    url = (
-        f"sqlite:///{tmp_path / 'store.db'}" if request.param == "sqlite" else request.getfixturevalue("fresh_postgres")
-    )
-    database = open_database(url)
-    migrate(database)
-    yield Store(database)
-    database.dispose()
 
 
 def event(kind: EventKind = EventKind.INQUIRY, at: datetime = NOW) -> Event:

@@ -13,7 +13,8 @@ from share_gateway.domain.errors import Refused
 from share_gateway.domain.policy import Denial
 from share_gateway.domain.principals import IdentityKind
 from share_gateway.gateway import Gateway, InquiryRequest
-from share_gateway.gateway.federation import FederationDesk, node_principal
+from share_gateway.gateway.federation import FederationDesk
+from share_gateway.gateway.runtime import node_principal
 from share_gateway.gateway.witness import WitnessDesk
 from share_gateway.v1 import peer_pb2, peer_pb2_grpc
 

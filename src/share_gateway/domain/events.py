@@ -34,6 +34,7 @@ class EventKind(StrEnum):
     LOG_REDACTED = "log_redacted"
     RECORD_PUBLISHED = "record_published"
     RECORD_RECEIVED = "record_received"
+    RECORD_EXPIRED = "record_expired"
     # A witness's alarm: a peer presented a checkpoint that does not extend the one this node cosigned.
     CHECKPOINT_INCONSISTENT = "checkpoint_inconsistent"
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from share_gateway.catalog import SignedCatalog
-from share_gateway.config import LogSettings, TlsMaterial
+from share_gateway.config import LogSettings, ProcedureSettings, TlsMaterial
 from share_gateway.domain.policy import Policy
 from share_gateway.federation.manifest import SignedManifest
 from share_gateway.federation.peers import PeerClients
@@ -20,6 +20,7 @@ from share_gateway.gateway.outbox import Courier, CourierSettings
 from share_gateway.gateway.registry import RecordRegistry
 from share_gateway.gateway.runtime import Clock, NodeRuntime, utc_now
 from share_gateway.gateway.sequencer import Sequencer, SequencerSettings
+from share_gateway.gateway.sweeper import DisclosureSweeper
 from share_gateway.gateway.witness import Cosigner
 from share_gateway.store.log import LogStore
 from share_gateway.store.repository import Store
@@ -38,6 +39,7 @@ class Gateway:
     # This node's TLS material, presented to peers as its client certificate.
     peer_tls: TlsMaterial | None = None
     courier_settings: CourierSettings = field(default_factory=CourierSettings)
+    procedures: ProcedureSettings = field(default_factory=ProcedureSettings)
 
     def __post_init__(self) -> None:
         self.policy = Policy(self.catalog.catalog)
@@ -63,6 +65,7 @@ class Gateway:
             if self.federation is None or not self.log_settings.sequencer
             else Cosigner(self.federation, self.log, self.log_settings.witness_interval_seconds)
         )
+        self.sweeper = DisclosureSweeper(self.runtime, self.procedures.sweep_interval_seconds)
         self.inquiries = InquiryDesk(self.runtime, self.policy, self.federation)
         self.history = InquiryHistory(self.runtime, self.policy, self.log, self.log_settings.history_days)
         self.audit = AuditDesk(self.runtime, self.log)
@@ -81,6 +84,7 @@ class Gateway:
     def start(self) -> None:
         if self.log_settings.sequencer:
             self.sequencer.start()
+            self.sweeper.loop.start()
         if self.courier is not None:
             self.courier.loop.start()
         if self.cosigner is not None:
@@ -92,7 +96,7 @@ class Gateway:
 
     async def close(self) -> None:
         """Commit every pending event, integrate and checkpoint them, then release the threads."""
-        for worker in (self.courier, self.cosigner):
+        for worker in (self.courier, self.cosigner, self.sweeper):
             if worker is not None:
                 await worker.loop.stop()
         await self.runtime.event_log.drain()

@@ -28,12 +28,11 @@ from share_gateway.domain.errors import Citation, Refused
 from share_gateway.domain.events import EVENT_MEDIA_TYPE, DisclosedRecord, Event, EventKind, Outcome
 from share_gateway.domain.identifiers import Subject
 from share_gateway.domain.policy import Denial, Grant, GrantRole, Principal
-from share_gateway.domain.principals import Identity, IdentityKind
 from share_gateway.domain.records import Record, RecordStatus
 from share_gateway.federation.manifest import SignedManifest
 from share_gateway.federation.messages import PEER_INQUIRY_TYPE, REPLAY_WINDOW, PeerInquiry, digest
 from share_gateway.federation.peers import PeerClients, error_info
-from share_gateway.gateway.runtime import NodeRuntime, record_ref
+from share_gateway.gateway.runtime import NodeRuntime, node_principal, record_ref
 from share_gateway.v1 import common_pb2, peer_pb2
 
 # Time kept back from the client's deadline for merging, logging and replying.
@@ -249,12 +248,6 @@ def _failed(region: str, error: grpc.aio.AioRpcError) -> RegionOutcome:
 def _reason(error: grpc.aio.AioRpcError) -> str:
     info = error_info(error)
     return f"{error.code().name if info is None else info.reason}: {error.details()}"[:200]
-
-
-def node_principal(region: str) -> Principal:
-    """A node acting on its own account (publishing, receiving)."""
-    identity = Identity(IdentityKind.NODE, region)
-    return Principal(identity=region, uri=identity.uri, kind=identity.kind.value)
 
 
 def record_of(statement: RecordStatement, fields: Mapping[str, str], publisher: str) -> Record:

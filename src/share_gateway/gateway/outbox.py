@@ -25,9 +25,9 @@ from share_gateway.api.convert import disclosure_to_wire
 from share_gateway.crypto.disclosure import disclose
 from share_gateway.crypto.errors import VerificationError
 from share_gateway.domain.events import EventKind, Outcome
-from share_gateway.gateway.federation import FederationDesk, node_principal
+from share_gateway.gateway.federation import FederationDesk
 from share_gateway.gateway.periodic import Periodic
-from share_gateway.gateway.runtime import record_ref
+from share_gateway.gateway.runtime import node_principal, record_ref
 from share_gateway.v1 import peer_pb2
 
 log = logging.getLogger(__name__)

@@ -42,6 +42,12 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+def node_principal(region: str) -> Principal:
+    """A node acting on its own account (publishing, receiving)."""
+    identity = Identity(IdentityKind.NODE, region)
+    return Principal(identity=region, uri=identity.uri, kind=identity.kind.value)
+
+
 def record_ref(record: Record, fields: tuple[str, ...] = ()) -> DisclosedRecord:
     """How an event names a record (and which of its fields the step touched)."""
     return DisclosedRecord(record.record_id, record.record_type, record.origin_region, fields)

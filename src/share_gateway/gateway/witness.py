@@ -25,8 +25,9 @@ from share_gateway.crypto.note import cosign, parse_note, verify_cosignature
 from share_gateway.domain.errors import InvalidInput, InvalidState
 from share_gateway.domain.events import EventKind, Outcome
 from share_gateway.federation.peers import error_info
-from share_gateway.gateway.federation import FederationDesk, node_principal
+from share_gateway.gateway.federation import FederationDesk
 from share_gateway.gateway.periodic import Periodic
+from share_gateway.gateway.runtime import node_principal
 from share_gateway.ledger.checkpoint import open_checkpoint
 from share_gateway.ledger.witness import SIZE_MISMATCH, InconsistentCheckpoint, Witnessed, check_extends
 from share_gateway.store.log import LogStore, StoredCheckpoint

@@ -22,7 +22,7 @@ from share_gateway.domain.errors import InvalidState
 from share_gateway.domain.events import Event, redacted
 from share_gateway.domain.identifiers import Subject, SubjectKind
 from share_gateway.domain.policy import Grant, GrantRole
-from share_gateway.domain.records import LegalDocument, Record, RecordStatus
+from share_gateway.domain.records import LegalDocument, Record, RecordStatus, change_status
 from share_gateway.federation.manifest import SignedManifest
 from share_gateway.ledger.witness import SizeMismatch, Witnessed
 from share_gateway.store import schema
@@ -448,6 +448,37 @@ class Store:
             if done.rowcount != 1:
                 raise InvalidState(f"record {changed.record_id} was changed meanwhile; read it again")
             self._append_in(connection, [event])
+
+    def expire_due(self, today: date, expired: Callable[[Record], Event], limit: int = 500) -> int:
+        """End the disclosure of active records past their period, each with its event, in one transaction.
+
+        Returns how many records expired; call again while it returns ``limit``.
+        """
+        records = schema.records.c
+        with self.database.writer.begin() as connection:
+            rows = connection.execute(
+                select(schema.records)
+                .where(records.status == RecordStatus.ACTIVE.value, records.disclose_until <= today)
+                .limit(limit)
+            ).all()
+            events = []
+            for row in rows:
+                changed = change_status(_stored(row).record, RecordStatus.EXPIRED)
+                event = expired(changed)
+                done = connection.execute(
+                    update(schema.records)
+                    .where(records.record_id == changed.record_id, records.version == changed.version - 1)
+                    .values(
+                        status=changed.status.value,
+                        version=changed.version,
+                        changed_at=event.at,
+                        change_reason="the disclosure period ended",
+                    )
+                )
+                if done.rowcount == 1:  # else another replica expired it first, and logged it
+                    events.append(event)
+            self._append_in(connection, events)
+        return len(rows)
 
     # --- events ---------------------------------------------------------
 

@@ -161,6 +161,8 @@ records = Table(
     Column("change_reason", Text),
     UniqueConstraint("request_key"),
     Index(None, "subject_id", "subject_kind"),
+    # What the disclosure sweeper looks for: active records whose period ended.
+    Index(None, "status", "disclose_until"),
 )
 
 

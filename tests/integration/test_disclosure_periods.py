@@ -1,0 +1,124 @@
+"""Disclosure periods (2025 No. 22, NDRC Order 36): by severity from the decision date, ended by the sweeper.
+
+The record stays stored, marked expired, and the end is an event in the log.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+
+from share_gateway.api.convert import draft_from_wire
+from share_gateway.catalog import sample_catalog_text
+from share_gateway.crypto.disclosure import seal_record
+from share_gateway.crypto.keys import SigningKey
+from share_gateway.domain.catalog import Catalog
+from share_gateway.domain.events import Event, EventKind, Outcome
+from share_gateway.domain.records import Record, RecordStatus, admit_record, change_status
+from share_gateway.gateway.runtime import NodeRuntime
+from share_gateway.gateway.sweeper import DisclosureSweeper
+from share_gateway.store.repository import Store
+from tests.support import REGION, penalty_request
+
+CATALOG = Catalog.from_yaml(sample_catalog_text())
+KEY = SigningKey.generate("share-gateway/node/110000")
+DECIDED = date(2026, 1, 10)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = datetime(2026, 1, 11, 9, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def at(self, day: date) -> None:
+        self.now = datetime(day.year, day.month, day.day, 9, 0, tzinfo=UTC)
+
+
+def penalty(store: Store, severity: str, request_id: str, disclosure_days: int | None = None) -> Record:
+    """An administrative penalty decided on 10 January 2026, recorded the next day."""
+    request = penalty_request(request_id, severity=severity)
+    request.legal_document.issued_on = request.legal_document.effective_on = DECIDED.isoformat()
+    if disclosure_days is not None:
+        request.disclosure_days = disclosure_days
+    now = datetime(2026, 1, 11, 9, 0, tzinfo=UTC)
+    record = admit_record(
+        CATALOG, draft_from_wire(request), record_id=request_id, origin_region=REGION, submitted_by="sgw://x", now=now
+    )
+    event = Event(request_id, EventKind.RECORD_SUBMITTED, now, REGION, "sgw://x", Outcome.ALLOWED)
+    store.submit(record, seal_record(record, KEY), request_id, event)
+    return record
+
+
+def statuses(store: Store, *ids: str) -> list[RecordStatus]:
+    return [store.get(i).record.status for i in ids]  # type: ignore[union-attr]
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+async def sweeper(store: Store, clock: Clock) -> DisclosureSweeper:
+    return DisclosureSweeper(NodeRuntime(REGION, KEY, store, clock=clock))
+
+
+async def test_rule_2025_no_22_each_severity_stops_at_its_maximum(
+    store: Store, clock: Clock, sweeper: DisclosureSweeper
+) -> None:
+    minor, general, serious = (penalty(store, s, s) for s in ("minor", "general", "serious"))
+    assert minor.disclose_until == DECIDED + timedelta(days=90)  # minor: at most 3 months
+    assert general.disclose_until == DECIDED + timedelta(days=365)  # general: at most 1 year
+    assert serious.disclose_until == DECIDED + timedelta(days=1095)  # serious: at most 3 years
+    ids = ("minor", "general", "serious")
+    clock.at(DECIDED + timedelta(days=89))
+    assert await sweeper.sweep() == 0
+    clock.at(DECIDED + timedelta(days=90))
+    assert await sweeper.sweep() == 1
+    assert statuses(store, *ids) == [RecordStatus.EXPIRED, RecordStatus.ACTIVE, RecordStatus.ACTIVE]
+    clock.at(DECIDED + timedelta(days=365))
+    assert await sweeper.sweep() == 1
+    clock.at(DECIDED + timedelta(days=1094))
+    assert await sweeper.sweep() == 0
+    clock.at(DECIDED + timedelta(days=1095))
+    assert await sweeper.sweep() == 1
+    assert statuses(store, *ids) == [RecordStatus.EXPIRED] * 3
+    # Stored still, never disclosed, and each end logged once with its date.
+    assert store.disclosable(minor.subject) == []
+    ended = [Event.from_bytes(body) for _, body in store.events() if b"record_expired" in body]
+    assert [(e.records[0].record_id, e.details["disclose_until"]) for e in ended] == [
+        ("minor", "2026-04-10"),
+        ("general", "2027-01-10"),
+        ("serious", "2029-01-09"),
+    ]
+    assert await sweeper.sweep() == 0
+
+
+async def test_rule_2025_no_22_a_period_chosen_within_the_range_ends_when_chosen(
+    store: Store, clock: Clock, sweeper: DisclosureSweeper
+) -> None:
+    penalty(store, "general", "general-100", disclosure_days=100)
+    clock.at(DECIDED + timedelta(days=100))
+    assert await sweeper.sweep() == 1
+    assert statuses(store, "general-100") == [RecordStatus.EXPIRED]
+
+
+async def test_the_sweeper_works_in_batches_and_leaves_withdrawn_records_alone(
+    store: Store, clock: Clock, sweeper: DisclosureSweeper, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("share_gateway.gateway.sweeper.BATCH", 2)
+    for n in range(5):
+        penalty(store, "minor", f"minor-{n}")
+    withdrawn = store.get("minor-4")
+    assert withdrawn is not None
+    store.change_status(change_status(withdrawn.record, RecordStatus.WITHDRAWN), "revoked", event_of("w"))
+    clock.at(DECIDED + timedelta(days=90))
+    assert await sweeper.sweep() == 4
+    assert statuses(store, *(f"minor-{n}" for n in range(5))) == [RecordStatus.EXPIRED] * 4 + [RecordStatus.WITHDRAWN]
+
+
+def event_of(event_id: str) -> Event:
+    return Event(event_id, EventKind.RECORD_WITHDRAWN, datetime.now(UTC), REGION, "sgw://x", Outcome.ALLOWED)
