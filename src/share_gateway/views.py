@@ -78,6 +78,9 @@ def answer_view(answer: inquiry_pb2.InquireResponse, keys: KeyRing | None) -> st
             f" ({verified})"
         )
         lines.append(render_table(["field", "value"], [(f.name, f.value) for f in record.fields]))
+    if answer.measures:
+        lines.append("\ndisciplinary measures:")
+        lines += [f"  {m.name}: {m.description} (because of {', '.join(m.grounds)})" for m in answer.measures]
     lines.append("\nlegal bases:")
     lines += [f"  {c.rule}: {c.legal_basis}" for c in answer.citations]
     if keys is not None:

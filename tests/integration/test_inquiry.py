@@ -20,6 +20,7 @@ from tests.support import (
     OTHER_PERSON,
     PERSON,
     REGION,
+    debtor_request,
     entity,
     error_reason,
     field_violations,
@@ -257,3 +258,22 @@ async def test_no_answer_leaves_before_its_log_entry(
 async def test_the_twin_bank_itself_keeps_its_grant(node: Node, connect: ChannelFactory, keys: KeyRing) -> None:
     await seed(connect)
     assert by_type(await ask(connect, "twin_bank", inquiry("loan_underwriting", consent="A")), keys)
+
+
+async def test_rule_measures_an_answer_lists_the_catalog_measures_its_records_trigger(
+    node: Node, connect: ChannelFactory
+) -> None:
+    await seed(connect)
+    await registry_pb2_grpc.RegistryServiceStub(connect("court")).SubmitRecord(debtor_request(), timeout=5)
+    answer = await ask(connect, "procurement", inquiry("public_procurement_review"))
+    assert {m.name: list(m.grounds) for m in answer.measures} == {
+        "exclude_from_public_procurement": ["record_type/dishonest_judgment_debtor"],
+        "restrict_high_consumption": ["record_type/dishonest_judgment_debtor"],
+    }
+    assert all(m.legal_basis == CATALOG.measures[m.name].legal_basis for m in answer.measures)
+    assert {c.rule for c in answer.citations} >= {f"measure/{m.name}" for m in answer.measures}
+    # The log holds what was applied; a utility's purpose names no measure, so it gets none.
+    assert inquiry_events(node)[-1].details["measures"] == "exclude_from_public_procurement,restrict_high_consumption"
+    utility = await ask(connect, "utility", inquiry("utility_connection"))
+    assert len(utility.records) > 0
+    assert list(utility.measures) == []

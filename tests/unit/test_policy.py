@@ -416,3 +416,40 @@ def test_a_registration_names_only_what_the_catalog_knows() -> None:
         check_registration(catalog, "91110000MA0000001X", "casino", grants)
     assert [v.field for v in refused.value.violations] == ["institution", "kind", "inquire", "submit", "valid_until"]
     check_registration(catalog, "91110000MA0000001L", "bank", grants[:1])
+
+
+# --- disciplinary measures (Guo Ban Fa [2020] No. 49, principle 4: only the catalog's measures) ----------
+
+
+def test_rule_measures_only_catalog_measures_for_the_purposes_they_name() -> None:
+    policy = POLICY
+    applied = policy.measures_for("public_procurement_review", {"dishonest_judgment_debtor", "tax_arrears"}, ())
+    assert {m.measure.name: m.grounds for m in applied} == {
+        "exclude_from_public_procurement": ("record_type/dishonest_judgment_debtor",),
+        "restrict_high_consumption": ("record_type/dishonest_judgment_debtor",),
+    }
+    assert [m.citation.rule for m in applied] == [
+        "measure/exclude_from_public_procurement",
+        "measure/restrict_high_consumption",
+    ]
+    # The same records for a purpose no measure names: nothing.
+    assert policy.measures_for("utility_connection", {"dishonest_judgment_debtor"}, ()) == ()
+    # A listing triggers the measures that name its list.
+    listed = policy.measures_for("administrative_licensing_review", (), {"serious_untrustworthy"})
+    assert [(m.measure.name, m.grounds) for m in listed] == [
+        ("no_simplified_licensing", ("list/serious_untrustworthy",))
+    ]
+    # Nothing triggers without grounds, and unknown names ground nothing.
+    assert policy.measures_for("public_procurement_review", {"administrative_penalty"}, {"some_list"}) == ()
+    assert policy.measures_for("no_such_purpose", {"dishonest_judgment_debtor"}, ()) == ()
+
+
+def test_rule_measures_every_measure_returned_is_in_the_catalog_for_that_purpose() -> None:
+    every_type, every_list = set(CATALOG.record_types), set(CATALOG.lists)
+    returned = 0
+    for purpose in CATALOG.purposes:
+        for applied in POLICY.measures_for(purpose, every_type, every_list):
+            returned += 1
+            assert CATALOG.measures[applied.measure.name] == applied.measure
+            assert purpose in applied.measure.purposes
+    assert returned == sum(len(m.purposes) for m in CATALOG.measures.values())

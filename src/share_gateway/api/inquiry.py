@@ -54,6 +54,15 @@ class InquiryServicer(inquiry_pb2_grpc.InquiryServiceServicer):
             records=[disclosure_to_wire(d) for d in answer.disclosures],
             citations=[citation_to_wire(c) for c in answer.citations],
             receipt=envelope_to_wire(answer.receipt),
+            measures=[
+                inquiry_pb2.AppliedMeasure(
+                    name=m.measure.name,
+                    description=m.measure.description,
+                    legal_basis=m.measure.legal_basis,
+                    grounds=m.grounds,
+                )
+                for m in answer.measures
+            ],
             regions=[
                 inquiry_pb2.RegionAnswer(
                     region=o.region,

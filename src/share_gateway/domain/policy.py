@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from share_gateway.domain.catalog import Catalog, DisclosureScope, Purpose
+from share_gateway.domain.catalog import Catalog, DisclosureScope, Measure, Purpose
 from share_gateway.domain.errors import Citation, FieldViolation, InvalidInput, Refused
 from share_gateway.domain.identifiers import Subject, validate_uscc
 from share_gateway.domain.principals import Role
@@ -95,6 +95,18 @@ class _Rule:
     citation: Citation
 
 
+@dataclass(frozen=True, slots=True)
+class AppliedMeasure:
+    """A catalog measure whose triggers hold, with what triggered it (``record_type/…``, ``list/…``)."""
+
+    measure: Measure
+    grounds: tuple[str, ...]
+
+    @property
+    def citation(self) -> Citation:
+        return Citation(f"measure/{self.measure.name}", self.measure.legal_basis)
+
+
 def _purpose_citation(purpose: Purpose) -> Citation:
     return Citation(f"purpose/{purpose.name}", purpose.legal_basis)
 
@@ -110,6 +122,10 @@ class Policy:
             citation = Citation(f"record_type/{record_type.name}", record_type.legal_basis)
             for purpose, fields in record_type.necessity.items():
                 self._rules[(purpose, record_type.name)] = _Rule(record_type.disclosure, fields, citation)
+        self._measures: dict[str, tuple[Measure, ...]] = {
+            purpose: tuple(m for _, m in sorted(catalog.measures.items()) if purpose in m.purposes)
+            for purpose in catalog.purposes
+        }
 
     def authorise(
         self, requester: Principal, purpose_name: str, subject: Subject, consent_reference: str, now: datetime
@@ -163,6 +179,23 @@ class Policy:
             return Decision(False, frozenset(), refusal.citations, refusal.reason)
         decision = self.rule_for(purpose_name, record_type, consent_reference)
         return Decision(decision.lawful, decision.fields, (purpose_citation, *decision.citations), decision.reason)
+
+    def measures_for(
+        self, purpose_name: str, record_types: Iterable[str], lists: Iterable[str]
+    ) -> tuple[AppliedMeasure, ...]:
+        """The catalog's measures for this purpose whose triggers hold: nothing else can ever be returned.
+
+        ``record_types`` are the types of the records the answer discloses, ``lists`` the lists the
+        subject is on: a measure is only ever shown with grounds the requester may see.
+        """
+        types, listed = frozenset(record_types), frozenset(lists)
+        applied = []
+        for measure in self._measures.get(purpose_name, ()):
+            grounds = [f"record_type/{t}" for t in sorted(measure.triggered_by_record_types & types)]
+            grounds += [f"list/{name}" for name in sorted(measure.triggered_by_lists & listed)]
+            if grounds:
+                applied.append(AppliedMeasure(measure, tuple(grounds)))
+        return tuple(applied)
 
     def authorise_submission(self, agency: Principal, record_type: str, now: datetime) -> Citation:
         """An agency may submit only the record types its grant lists."""

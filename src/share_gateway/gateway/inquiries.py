@@ -12,7 +12,7 @@ from share_gateway.crypto.envelope import Envelope
 from share_gateway.domain.errors import Citation, InvalidInput, Refused
 from share_gateway.domain.events import EVENT_MEDIA_TYPE, DisclosedRecord, Event, EventKind, Outcome, summarise
 from share_gateway.domain.identifiers import Subject
-from share_gateway.domain.policy import Denial, Policy, Principal, unique_citations
+from share_gateway.domain.policy import AppliedMeasure, Denial, Policy, Principal, unique_citations
 from share_gateway.domain.records import is_disclosable
 from share_gateway.gateway.federation import FederationDesk, RegionOutcome, RegionStatus
 from share_gateway.gateway.runtime import NodeRuntime
@@ -42,6 +42,7 @@ class Answer:
     receipt: Envelope
     # For a federated inquiry: how each region answered, this one included.
     regions: tuple[RegionOutcome, ...] = ()
+    measures: tuple[AppliedMeasure, ...] = ()
 
 
 @dataclass
@@ -99,13 +100,16 @@ class InquiryDesk:
                     disclosures.append(disclosure)
                     disclosed.append(record)
             citations.extend(outcome.citations)
+        measures = self.policy.measures_for(request.purpose, {r.record_type for r in disclosed}, ())
+        if measures:
+            details["measures"] = ",".join(m.measure.name for m in measures)
         event = runtime.event(
             EventKind.INQUIRY,
             requester,
             Outcome.ALLOWED,
             subject=subject,
             purpose=request.purpose,
-            citations=unique_citations([purpose_citation, *citations]),
+            citations=unique_citations([purpose_citation, *citations, *(m.citation for m in measures)]),
             records=tuple(disclosed),
             details=details,
         )
@@ -114,7 +118,7 @@ class InquiryDesk:
         regions: tuple[RegionOutcome, ...] = ()
         if request.federated:
             regions = (own, *remote)
-        return Answer(event.event_id, tuple(disclosures), event.citations, receipt, regions)
+        return Answer(event.event_id, tuple(disclosures), event.citations, receipt, regions, measures)
 
     async def _local(
         self, subject: Subject, request: InquiryRequest, now: datetime

@@ -26,29 +26,31 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from share_gateway.v1 import common_pb2 as share__gateway_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1eshare_gateway/v1/inquiry.proto\x12\x10share_gateway.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1dshare_gateway/v1/common.proto\"\xad\x01\n\x0eInquireRequest\x12*\n\x07subject\x18\x01 \x01(\x0b\x32\x19.share_gateway.v1.Subject\x12\x0f\n\x07purpose\x18\x02 \x01(\t\x12\x19\n\x11\x63onsent_reference\x18\x03 \x01(\t\x12\x14\n\x0crecord_types\x18\x04 \x03(\t\x12-\n\x05scope\x18\x05 \x01(\x0e\x32\x1e.share_gateway.v1.InquiryScope\"o\n\x0cRegionAnswer\x12\x0e\n\x06region\x18\x01 \x01(\t\x12.\n\x06status\x18\x02 \x01(\x0e\x32\x1e.share_gateway.v1.RegionStatus\x12\x0e\n\x06\x64\x65tail\x18\x03 \x01(\t\x12\x0f\n\x07records\x18\x04 \x01(\r\"\xed\x01\n\x0fInquireResponse\x12\x12\n\ninquiry_id\x18\x01 \x01(\t\x12\x33\n\x07records\x18\x02 \x03(\x0b\x32\".share_gateway.v1.RecordDisclosure\x12-\n\tcitations\x18\x03 \x03(\x0b\x32\x1a.share_gateway.v1.Citation\x12\x31\n\x07receipt\x18\x04 \x01(\x0b\x32 .share_gateway.v1.SignedEnvelope\x12/\n\x07regions\x18\x05 \x03(\x0b\x32\x1e.share_gateway.v1.RegionAnswer\"W\n\x18GetInquiryHistoryRequest\x12*\n\x07subject\x18\x01 \x01(\x0b\x32\x19.share_gateway.v1.Subject\x12\x0f\n\x07purpose\x18\x02 \x01(\t\"\x96\x01\n\x13InquiryHistoryEntry\x12&\n\x02\x61t\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x13\n\x0binstitution\x18\x02 \x01(\t\x12\x0f\n\x07purpose\x18\x03 \x01(\t\x12\x0f\n\x07outcome\x18\x04 \x01(\t\x12\x0c\n\x04node\x18\x05 \x01(\t\x12\x12\n\nleaf_index\x18\x06 \x01(\x04\"a\n\x19GetInquiryHistoryResponse\x12\x36\n\x07\x65ntries\x18\x01 \x03(\x0b\x32%.share_gateway.v1.InquiryHistoryEntry\x12\x0c\n\x04\x64\x61ys\x18\x02 \x01(\r*d\n\x0cInquiryScope\x12\x1d\n\x19INQUIRY_SCOPE_UNSPECIFIED\x10\x00\x12\x17\n\x13INQUIRY_SCOPE_LOCAL\x10\x01\x12\x1c\n\x18INQUIRY_SCOPE_FEDERATION\x10\x02*\xb3\x01\n\x0cRegionStatus\x12\x1d\n\x19REGION_STATUS_UNSPECIFIED\x10\x00\x12\x14\n\x10REGION_STATUS_OK\x10\x01\x12\x19\n\x15REGION_STATUS_TIMEOUT\x10\x02\x12\x1d\n\x19REGION_STATUS_UNAVAILABLE\x10\x03\x12\x19\n\x15REGION_STATUS_REFUSED\x10\x04\x12\x19\n\x15REGION_STATUS_INVALID\x10\x05\x32\xce\x01\n\x0eInquiryService\x12N\n\x07Inquire\x12 .share_gateway.v1.InquireRequest\x1a!.share_gateway.v1.InquireResponse\x12l\n\x11GetInquiryHistory\x12*.share_gateway.v1.GetInquiryHistoryRequest\x1a+.share_gateway.v1.GetInquiryHistoryResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1eshare_gateway/v1/inquiry.proto\x12\x10share_gateway.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1dshare_gateway/v1/common.proto\"\xad\x01\n\x0eInquireRequest\x12*\n\x07subject\x18\x01 \x01(\x0b\x32\x19.share_gateway.v1.Subject\x12\x0f\n\x07purpose\x18\x02 \x01(\t\x12\x19\n\x11\x63onsent_reference\x18\x03 \x01(\t\x12\x14\n\x0crecord_types\x18\x04 \x03(\t\x12-\n\x05scope\x18\x05 \x01(\x0e\x32\x1e.share_gateway.v1.InquiryScope\"o\n\x0cRegionAnswer\x12\x0e\n\x06region\x18\x01 \x01(\t\x12.\n\x06status\x18\x02 \x01(\x0e\x32\x1e.share_gateway.v1.RegionStatus\x12\x0e\n\x06\x64\x65tail\x18\x03 \x01(\t\x12\x0f\n\x07records\x18\x04 \x01(\r\"\xa1\x02\n\x0fInquireResponse\x12\x12\n\ninquiry_id\x18\x01 \x01(\t\x12\x33\n\x07records\x18\x02 \x03(\x0b\x32\".share_gateway.v1.RecordDisclosure\x12-\n\tcitations\x18\x03 \x03(\x0b\x32\x1a.share_gateway.v1.Citation\x12\x31\n\x07receipt\x18\x04 \x01(\x0b\x32 .share_gateway.v1.SignedEnvelope\x12/\n\x07regions\x18\x05 \x03(\x0b\x32\x1e.share_gateway.v1.RegionAnswer\x12\x32\n\x08measures\x18\x06 \x03(\x0b\x32 .share_gateway.v1.AppliedMeasure\"Y\n\x0e\x41ppliedMeasure\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\x12\x13\n\x0blegal_basis\x18\x03 \x01(\t\x12\x0f\n\x07grounds\x18\x04 \x03(\t\"W\n\x18GetInquiryHistoryRequest\x12*\n\x07subject\x18\x01 \x01(\x0b\x32\x19.share_gateway.v1.Subject\x12\x0f\n\x07purpose\x18\x02 \x01(\t\"\x96\x01\n\x13InquiryHistoryEntry\x12&\n\x02\x61t\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x13\n\x0binstitution\x18\x02 \x01(\t\x12\x0f\n\x07purpose\x18\x03 \x01(\t\x12\x0f\n\x07outcome\x18\x04 \x01(\t\x12\x0c\n\x04node\x18\x05 \x01(\t\x12\x12\n\nleaf_index\x18\x06 \x01(\x04\"a\n\x19GetInquiryHistoryResponse\x12\x36\n\x07\x65ntries\x18\x01 \x03(\x0b\x32%.share_gateway.v1.InquiryHistoryEntry\x12\x0c\n\x04\x64\x61ys\x18\x02 \x01(\r*d\n\x0cInquiryScope\x12\x1d\n\x19INQUIRY_SCOPE_UNSPECIFIED\x10\x00\x12\x17\n\x13INQUIRY_SCOPE_LOCAL\x10\x01\x12\x1c\n\x18INQUIRY_SCOPE_FEDERATION\x10\x02*\xb3\x01\n\x0cRegionStatus\x12\x1d\n\x19REGION_STATUS_UNSPECIFIED\x10\x00\x12\x14\n\x10REGION_STATUS_OK\x10\x01\x12\x19\n\x15REGION_STATUS_TIMEOUT\x10\x02\x12\x1d\n\x19REGION_STATUS_UNAVAILABLE\x10\x03\x12\x19\n\x15REGION_STATUS_REFUSED\x10\x04\x12\x19\n\x15REGION_STATUS_INVALID\x10\x05\x32\xce\x01\n\x0eInquiryService\x12N\n\x07Inquire\x12 .share_gateway.v1.InquireRequest\x1a!.share_gateway.v1.InquireResponse\x12l\n\x11GetInquiryHistory\x12*.share_gateway.v1.GetInquiryHistoryRequest\x1a+.share_gateway.v1.GetInquiryHistoryResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'share_gateway.v1.inquiry_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_INQUIRYSCOPE']._serialized_start=986
-  _globals['_INQUIRYSCOPE']._serialized_end=1086
-  _globals['_REGIONSTATUS']._serialized_start=1089
-  _globals['_REGIONSTATUS']._serialized_end=1268
+  _globals['_INQUIRYSCOPE']._serialized_start=1129
+  _globals['_INQUIRYSCOPE']._serialized_end=1229
+  _globals['_REGIONSTATUS']._serialized_start=1232
+  _globals['_REGIONSTATUS']._serialized_end=1411
   _globals['_INQUIREREQUEST']._serialized_start=117
   _globals['_INQUIREREQUEST']._serialized_end=290
   _globals['_REGIONANSWER']._serialized_start=292
   _globals['_REGIONANSWER']._serialized_end=403
   _globals['_INQUIRERESPONSE']._serialized_start=406
-  _globals['_INQUIRERESPONSE']._serialized_end=643
-  _globals['_GETINQUIRYHISTORYREQUEST']._serialized_start=645
-  _globals['_GETINQUIRYHISTORYREQUEST']._serialized_end=732
-  _globals['_INQUIRYHISTORYENTRY']._serialized_start=735
-  _globals['_INQUIRYHISTORYENTRY']._serialized_end=885
-  _globals['_GETINQUIRYHISTORYRESPONSE']._serialized_start=887
-  _globals['_GETINQUIRYHISTORYRESPONSE']._serialized_end=984
-  _globals['_INQUIRYSERVICE']._serialized_start=1271
-  _globals['_INQUIRYSERVICE']._serialized_end=1477
+  _globals['_INQUIRERESPONSE']._serialized_end=695
+  _globals['_APPLIEDMEASURE']._serialized_start=697
+  _globals['_APPLIEDMEASURE']._serialized_end=786
+  _globals['_GETINQUIRYHISTORYREQUEST']._serialized_start=788
+  _globals['_GETINQUIRYHISTORYREQUEST']._serialized_end=875
+  _globals['_INQUIRYHISTORYENTRY']._serialized_start=878
+  _globals['_INQUIRYHISTORYENTRY']._serialized_end=1028
+  _globals['_GETINQUIRYHISTORYRESPONSE']._serialized_start=1030
+  _globals['_GETINQUIRYHISTORYRESPONSE']._serialized_end=1127
+  _globals['_INQUIRYSERVICE']._serialized_start=1414
+  _globals['_INQUIRYSERVICE']._serialized_end=1620
 # @@protoc_insertion_point(module_scope)

@@ -141,6 +141,7 @@ class InquireResponse(_message.Message):
     CITATIONS_FIELD_NUMBER: _builtins.int
     RECEIPT_FIELD_NUMBER: _builtins.int
     REGIONS_FIELD_NUMBER: _builtins.int
+    MEASURES_FIELD_NUMBER: _builtins.int
     inquiry_id: _builtins.str
     @_builtins.property
     def records(self) -> _containers.RepeatedCompositeFieldContainer[_common_pb2.RecordDisclosure]:
@@ -158,6 +159,10 @@ class InquireResponse(_message.Message):
     def regions(self) -> _containers.RepeatedCompositeFieldContainer[Global___RegionAnswer]:
         """For a federated inquiry: each region's status, this node's included."""
 
+    @_builtins.property
+    def measures(self) -> _containers.RepeatedCompositeFieldContainer[Global___AppliedMeasure]:
+        """Disciplinary measures of the catalog that apply to the subject for this purpose."""
+
     def __init__(
         self,
         *,
@@ -166,14 +171,48 @@ class InquireResponse(_message.Message):
         citations: _abc.Iterable[_common_pb2.Citation] | None = ...,
         receipt: _common_pb2.SignedEnvelope | None = ...,
         regions: _abc.Iterable[Global___RegionAnswer] | None = ...,
+        measures: _abc.Iterable[Global___AppliedMeasure] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["receipt", b"receipt"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["citations", b"citations", "inquiry_id", b"inquiry_id", "receipt", b"receipt", "records", b"records", "regions", b"regions"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["citations", b"citations", "inquiry_id", b"inquiry_id", "measures", b"measures", "receipt", b"receipt", "records", b"records", "regions", b"regions"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___InquireResponse: _TypeAlias = InquireResponse  # noqa: Y015
+
+@_typing.final
+class AppliedMeasure(_message.Message):
+    """A disciplinary measure of the catalog whose triggers hold for the subject, with its legal basis."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NAME_FIELD_NUMBER: _builtins.int
+    DESCRIPTION_FIELD_NUMBER: _builtins.int
+    LEGAL_BASIS_FIELD_NUMBER: _builtins.int
+    GROUNDS_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    description: _builtins.str
+    legal_basis: _builtins.str
+    @_builtins.property
+    def grounds(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """What triggered it: "record_type/<type>" of a disclosed record, or "list/<list>" the subject is on."""
+
+    def __init__(
+        self,
+        *,
+        name: _builtins.str = ...,
+        description: _builtins.str = ...,
+        legal_basis: _builtins.str = ...,
+        grounds: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["description", b"description", "grounds", b"grounds", "legal_basis", b"legal_basis", "name", b"name"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AppliedMeasure: _TypeAlias = AppliedMeasure  # noqa: Y015
 
 @_typing.final
 class GetInquiryHistoryRequest(_message.Message):
