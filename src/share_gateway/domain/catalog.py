@@ -93,6 +93,8 @@ class RecordType:
     necessity: Mapping[str, frozenset[str]]
     severity_periods: Mapping[str, DisclosurePeriod] = field(default_factory=dict)
     repairable: bool = False
+    # Repairable as soon as the obligation is performed, before the minimum period (the courts' debtor list).
+    repair_on_performance: bool = False
     list_eligible: bool = False
     shared_nationwide: bool = False
     description: str = ""
@@ -329,6 +331,7 @@ def _parse_record_type(name: str, r: _Reader, purposes: Mapping[str, Purpose]) -
         "disclosure",
         "severity_periods",
         "repairable",
+        "repair_on_performance",
         "list_eligible",
         "shared_nationwide",
         "fields",
@@ -361,6 +364,7 @@ def _parse_record_type(name: str, r: _Reader, purposes: Mapping[str, Purpose]) -
         necessity=necessity,
         severity_periods=_parse_periods(r),
         repairable=r.flag("repairable", False),
+        repair_on_performance=r.flag("repair_on_performance", False),
         list_eligible=r.flag("list_eligible", False),
         shared_nationwide=r.flag("shared_nationwide", False),
         description=r.text("description", required=False),
