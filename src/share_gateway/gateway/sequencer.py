@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -51,7 +52,7 @@ class Sequencer:
         self._run = run
         self._clock = clock
         self._published_size = -1
-        self._published_at = 0.0
+        self._published_at = -math.inf  # never: monotonic time starts near zero after a boot
         self._task: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
         self.alarm: str | None = None
