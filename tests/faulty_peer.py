@@ -79,6 +79,11 @@ class FaultyPeer(peer_pb2_grpc.PeerServiceServicer):
     ) -> peer_pb2.WitnessResponse:
         await context.abort(grpc.StatusCode.UNIMPLEMENTED, "a faulty peer witnesses nothing")
 
+    async def Revoke(
+        self, request: peer_pb2.RevokeRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> peer_pb2.RevokeResponse:
+        await context.abort(grpc.StatusCode.UNIMPLEMENTED, "a faulty peer takes no revocations")
+
     def _tampered_record(self) -> common_pb2.RecordDisclosure:
         """A penalty this region really signed, with its amount changed on the way out."""
         draft = draft_from_wire(penalty_request(f"forged-{uuid.uuid4()}"))

@@ -73,6 +73,8 @@ CALLERS: dict[str, tuple[Identity, str | None, tuple[tuple[GrantRole, str], ...]
         ((GrantRole.INQUIRE, "loan_underwriting"),),
     ),
     "twin_person": (Identity(IdentityKind.PERSON, TWIN), None, ()),
+    # The company most records are about, acting for itself (credit repair).
+    "company": (Identity(IdentityKind.INSTITUTION, COMPANY), None, ()),
     "officer": (Identity(IdentityKind.PERSON, OFFICER), None, ()),
     "person": (Identity(IdentityKind.PERSON, PERSON), None, ()),
 }

@@ -29,7 +29,7 @@ from share_gateway.domain.records import RecordStatus, admit_record, change_stat
 from share_gateway.gateway.group_commit import GroupCommit
 from share_gateway.node import start_node
 from share_gateway.store.database import StoreBusy, alembic_config, migrate, open_database
-from share_gateway.store.repository import Store
+from share_gateway.store.repository import Delivery, DeliveryKind, Store
 from share_gateway.store.schema import metadata
 from share_gateway.synthetic import Population
 from tests.conftest import seed_grants
@@ -96,11 +96,16 @@ def test_the_outbox_is_written_with_the_record_and_delivered_once(store: Store) 
     assert store.count("outbox") == 2
     assert store.due_deliveries(NOW - timedelta(seconds=1)) == []
     first, second = store.due_deliveries(NOW)
-    assert [first[1:], second[1:]] == [("310000", "d-1", 0), ("440000", "d-1", 0)]
-    store.delivery_failed(first[0], NOW + timedelta(seconds=30), "UNAVAILABLE: peer down")
-    store.delivered(second[0], event(EventKind.RECORD_PUBLISHED))
+    assert [first[1:], second[1:]] == [
+        ("310000", DeliveryKind.RECORD, "d-1", 0),
+        ("440000", DeliveryKind.RECORD, "d-1", 0),
+    ]
+    store.delivery_failed(first.seq, NOW + timedelta(seconds=30), "UNAVAILABLE: peer down")
+    store.delivered(second.seq, event(EventKind.RECORD_PUBLISHED))
     assert store.due_deliveries(NOW + timedelta(seconds=29)) == []
-    assert store.due_deliveries(NOW + timedelta(seconds=30)) == [(first[0], "310000", "d-1", 1)]
+    assert store.due_deliveries(NOW + timedelta(seconds=30)) == [
+        Delivery(first.seq, "310000", DeliveryKind.RECORD, "d-1", 1)
+    ]
     assert store.count("events") == 2  # the submission and the acknowledged delivery
 
 

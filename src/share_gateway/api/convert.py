@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from share_gateway.crypto.disclosure import Disclosure, FieldOpening
 from share_gateway.crypto.envelope import Envelope
 from share_gateway.domain.catalog import Catalog, FieldType
@@ -14,6 +16,7 @@ from share_gateway.domain.records import (
     RecordStatus,
     TypedValue,
 )
+from share_gateway.domain.repair import RepairApplication, RepairState
 from share_gateway.store.repository import StoredRecord
 from share_gateway.v1 import common_pb2 as pb
 from share_gateway.v1 import registry_pb2
@@ -181,3 +184,29 @@ def draft_from_wire(request: registry_pb2.SubmitRecordRequest) -> RecordDraft:
         severity=request.severity,
         disclosure_days=request.disclosure_days if request.HasField("disclosure_days") else None,
     )
+
+
+def repair_to_wire(application: RepairApplication, today: date) -> pb.RepairApplication:
+    message = pb.RepairApplication(
+        application_id=application.application_id,
+        record_id=application.record_id,
+        subject=subject_to_wire(application.subject),
+        applicant=application.applicant,
+        state=_REPAIR_STATES[application.state],
+        reply_due=application.reply_due.isoformat(),
+        decision_due="" if application.decision_due is None else application.decision_due.isoformat(),
+        reason=application.reason,
+        overdue=application.overdue(today) or "",
+    )
+    message.submitted_at.FromDatetime(application.submitted_at)
+    if application.decided_at is not None:
+        message.decided_at.FromDatetime(application.decided_at)
+    return message
+
+
+_REPAIR_STATES = {
+    RepairState.SUBMITTED: pb.REPAIR_STATE_SUBMITTED,
+    RepairState.ACCEPTED: pb.REPAIR_STATE_ACCEPTED,
+    RepairState.APPROVED: pb.REPAIR_STATE_APPROVED,
+    RepairState.REJECTED: pb.REPAIR_STATE_REJECTED,
+}

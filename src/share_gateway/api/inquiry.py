@@ -8,7 +8,13 @@ from typing import Any
 import grpc
 
 from share_gateway.api.auth import calling_principal
-from share_gateway.api.convert import citation_to_wire, disclosure_to_wire, envelope_to_wire, subject_kind_text
+from share_gateway.api.convert import (
+    citation_to_wire,
+    disclosure_to_wire,
+    envelope_to_wire,
+    repair_to_wire,
+    subject_kind_text,
+)
 from share_gateway.api.errors import handles_errors
 from share_gateway.gateway import Gateway, InquiryRequest
 from share_gateway.gateway.federation import RegionStatus
@@ -93,3 +99,34 @@ class InquiryServicer(inquiry_pb2_grpc.InquiryServiceServicer):
             )
             item.at.FromDatetime(entry.at)
         return response
+
+    @handles_errors
+    async def ApplyForRepair(
+        self, request: inquiry_pb2.ApplyForRepairRequest, context: Context
+    ) -> inquiry_pb2.ApplyForRepairResponse:
+        subject = await calling_principal(self.gateway, context)
+        application = await self.gateway.repairs.apply(subject, request.record_id, request.evidence, request.commitment)
+        today = self.gateway.runtime.clock().date()
+        return inquiry_pb2.ApplyForRepairResponse(application=repair_to_wire(application, today))
+
+    @handles_errors
+    async def GetRepairApplication(
+        self, request: inquiry_pb2.GetRepairApplicationRequest, context: Context
+    ) -> inquiry_pb2.GetRepairApplicationResponse:
+        caller = await calling_principal(self.gateway, context)
+        application = await self.gateway.repairs.application(caller, request.application_id)
+        today = self.gateway.runtime.clock().date()
+        return inquiry_pb2.GetRepairApplicationResponse(application=repair_to_wire(application, today))
+
+    @handles_errors
+    async def ListRevocations(
+        self, request: inquiry_pb2.ListRevocationsRequest, context: Context
+    ) -> inquiry_pb2.ListRevocationsResponse:
+        requester = await calling_principal(self.gateway, context)
+        entries = await self.gateway.revocations.since(requester, request.after, request.limit)
+        return inquiry_pb2.ListRevocationsResponse(
+            revocations=[
+                inquiry_pb2.RevocationEntry(position=position, revocation=envelope_to_wire(envelope))
+                for position, envelope in entries
+            ]
+        )

@@ -71,3 +71,9 @@ class PeerServicer(peer_pb2_grpc.PeerServiceServicer):
             region, request.checkpoint, request.old_size, list(request.consistency_proof)
         )
         return peer_pb2.WitnessResponse(cosignature=cosignature)
+
+    @handles_errors
+    async def Revoke(self, request: peer_pb2.RevokeRequest, context: Context) -> peer_pb2.RevokeResponse:
+        federation, region = self._admitted(context)
+        receipt = await federation.revoke(region, request.revocation)
+        return peer_pb2.RevokeResponse(receipt=envelope_to_wire(receipt))

@@ -1,13 +1,14 @@
-"""RegistryService: agencies submit, read and withdraw records."""
+"""RegistryService: agencies submit, read and withdraw records, and decide repair applications about them."""
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 import grpc
 
 from share_gateway.api.auth import calling_principal
-from share_gateway.api.convert import document_from_wire, draft_from_wire, record_to_wire
+from share_gateway.api.convert import document_from_wire, draft_from_wire, record_to_wire, repair_to_wire
 from share_gateway.api.errors import handles_errors
 from share_gateway.gateway import Gateway
 from share_gateway.v1 import registry_pb2, registry_pb2_grpc
@@ -43,3 +44,31 @@ class RegistryServicer(registry_pb2_grpc.RegistryServiceServicer):
         document = document_from_wire(request.revoking_document) if request.HasField("revoking_document") else None
         stored = await self.gateway.registry.withdraw(agency, request.record_id, request.reason, document)
         return registry_pb2.WithdrawRecordResponse(record=record_to_wire(stored, self.gateway.catalog.catalog))
+
+    @handles_errors
+    async def AcceptRepair(
+        self, request: registry_pb2.AcceptRepairRequest, context: Context
+    ) -> registry_pb2.AcceptRepairResponse:
+        agency = await calling_principal(self.gateway, context)
+        accepted = await self.gateway.repairs.accept(agency, request.application_id)
+        return registry_pb2.AcceptRepairResponse(application=repair_to_wire(accepted, self._today()))
+
+    @handles_errors
+    async def DecideRepair(
+        self, request: registry_pb2.DecideRepairRequest, context: Context
+    ) -> registry_pb2.DecideRepairResponse:
+        agency = await calling_principal(self.gateway, context)
+        decided = await self.gateway.repairs.decide(agency, request.application_id, request.approve, request.reason)
+        return registry_pb2.DecideRepairResponse(application=repair_to_wire(decided, self._today()))
+
+    @handles_errors
+    async def ListRepairApplications(
+        self, request: registry_pb2.ListRepairApplicationsRequest, context: Context
+    ) -> registry_pb2.ListRepairApplicationsResponse:
+        agency = await calling_principal(self.gateway, context)
+        pending = await self.gateway.repairs.applications(agency, request.overdue_only)
+        today = self._today()
+        return registry_pb2.ListRepairApplicationsResponse(applications=[repair_to_wire(a, today) for a in pending])
+
+    def _today(self) -> date:
+        return self.gateway.runtime.clock().date()

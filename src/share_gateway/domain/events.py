@@ -35,6 +35,14 @@ class EventKind(StrEnum):
     RECORD_PUBLISHED = "record_published"
     RECORD_RECEIVED = "record_received"
     RECORD_EXPIRED = "record_expired"
+    REPAIR_APPLIED = "repair_applied"
+    REPAIR_ACCEPTED = "repair_accepted"
+    REPAIR_REJECTED = "repair_rejected"
+    # Approval: the record is repaired and its revocation queued, in one transaction.
+    RECORD_REPAIRED = "record_repaired"
+    RECORD_REVOKED = "record_revoked"
+    REVOCATION_DELIVERED = "revocation_delivered"
+    REVOCATIONS_READ = "revocations_read"
     # A witness's alarm: a peer presented a checkpoint that does not extend the one this node cosigned.
     CHECKPOINT_INCONSISTENT = "checkpoint_inconsistent"
 

@@ -83,6 +83,12 @@ class PeerClients:
         response: peer_pb2.WitnessResponse = await self._call(manifest, region, "Witness", request, seconds)
         return response
 
+    async def revoke(
+        self, manifest: Manifest, region: str, request: peer_pb2.RevokeRequest, seconds: float
+    ) -> peer_pb2.RevokeResponse:
+        response: peer_pb2.RevokeResponse = await self._call(manifest, region, "Revoke", request, seconds)
+        return response
+
     async def close(self) -> None:
         for _, channel, _ in self._stubs.values():
             await channel.close()

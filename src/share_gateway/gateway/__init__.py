@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from share_gateway.catalog import SignedCatalog
 from share_gateway.config import LogSettings, ProcedureSettings, TlsMaterial
 from share_gateway.domain.policy import Policy
+from share_gateway.domain.repair import RepairDeadlines
 from share_gateway.federation.manifest import SignedManifest
 from share_gateway.federation.peers import PeerClients
 from share_gateway.gateway.audit import AuditDesk
@@ -18,6 +19,7 @@ from share_gateway.gateway.federation import FederationDesk
 from share_gateway.gateway.inquiries import Answer, InquiryDesk, InquiryHistory, InquiryRequest
 from share_gateway.gateway.outbox import Courier, CourierSettings
 from share_gateway.gateway.registry import RecordRegistry
+from share_gateway.gateway.repair import RepairDesk, RevocationFeed
 from share_gateway.gateway.runtime import Clock, NodeRuntime, utc_now
 from share_gateway.gateway.sequencer import Sequencer, SequencerSettings
 from share_gateway.gateway.sweeper import DisclosureSweeper
@@ -65,6 +67,16 @@ class Gateway:
             if self.federation is None or not self.log_settings.sequencer
             else Cosigner(self.federation, self.log, self.log_settings.witness_interval_seconds)
         )
+        procedures = self.procedures
+        self.repairs = RepairDesk(
+            self.runtime,
+            self.catalog.catalog,
+            procedures.calendar(),
+            RepairDeadlines(procedures.repair_reply_working_days, procedures.repair_decision_working_days),
+            peers if self.courier is not None else (),
+            None if self.courier is None else self.courier.loop.wake,
+        )
+        self.revocations = RevocationFeed(self.runtime)
         self.sweeper = DisclosureSweeper(self.runtime, self.procedures.sweep_interval_seconds)
         self.inquiries = InquiryDesk(self.runtime, self.policy, self.federation)
         self.history = InquiryHistory(self.runtime, self.policy, self.log, self.log_settings.history_days)

@@ -29,6 +29,7 @@ from share_gateway.domain.events import EVENT_MEDIA_TYPE, DisclosedRecord, Event
 from share_gateway.domain.identifiers import Subject
 from share_gateway.domain.policy import Denial, Grant, GrantRole, Principal
 from share_gateway.domain.records import Record, RecordStatus
+from share_gateway.domain.repair import REVOCATION_TYPE, Revocation
 from share_gateway.federation.manifest import SignedManifest
 from share_gateway.federation.messages import PEER_INQUIRY_TYPE, REPLAY_WINDOW, PeerInquiry, digest
 from share_gateway.federation.peers import PeerClients, error_info
@@ -183,14 +184,45 @@ class FederationDesk:
         await self.runtime.off_loop(self.runtime.store.receive, record, sealed, event)
         return Envelope.seal(self.runtime.signing_key, EVENT_MEDIA_TYPE, event.canonical_bytes())
 
-    def acknowledged(self, region: str, record_id: str, answer: peer_pb2.PublishResponse) -> str:
-        """Verify a peer's acknowledgement of a publication; return its digest for the log."""
-        receipt = envelope_from_wire(answer.receipt)
+    async def revoke(self, region: str, wire: common_pb2.SignedEnvelope) -> Envelope:
+        """Take a revocation its origin signed: stop disclosing any copy, keep it for the feed, sign a receipt."""
+        envelope = envelope_from_wire(wire)
+        if envelope.key_id != self.manifest.manifest.nodes[region].signing_key.key_id:
+            raise Refused(Denial.PEER_NOT_ADMITTED, f"the revocation is not signed by region {region}")
+        try:
+            revocation = envelope.open(self.manifest.manifest.keys, REVOCATION_TYPE, Revocation.from_bytes)
+        except (VerificationError, ValueError, KeyError) as error:
+            raise Refused(Denial.PEER_NOT_ADMITTED, f"the revocation does not verify: {error}") from error
+        if revocation.origin_region != region:
+            raise Refused(Denial.PEER_NOT_ADMITTED, "a region revokes only its own records")
+        origin = node_principal(region)
+        event = self.runtime.event(
+            EventKind.RECORD_REVOKED,
+            origin,
+            Outcome.ALLOWED,
+            subject=revocation.subject,
+            records=(DisclosedRecord(revocation.record_id, revocation.record_type, region),),
+            details={
+                "via": origin.uri,
+                "status": revocation.status.value,
+                "statement_digest": digest(envelope.payload),
+            },
+        )
+        await self.runtime.off_loop(
+            self.runtime.store.receive_revocation, revocation.record_id, region, envelope, event
+        )
+        return Envelope.seal(self.runtime.signing_key, EVENT_MEDIA_TYPE, event.canonical_bytes())
+
+    def acknowledged(
+        self, region: str, record_id: str, receipt_wire: common_pb2.SignedEnvelope, kind: EventKind
+    ) -> str:
+        """Verify a peer's signed receipt of a delivery (``kind`` of event, about ``record_id``); return its digest."""
+        receipt = envelope_from_wire(receipt_wire)
         if receipt.key_id != self.manifest.manifest.nodes[region].signing_key.key_id:
             raise VerificationError(f"the acknowledgement is not signed by region {region}")
         event = receipt.open(self.manifest.manifest.keys, EVENT_MEDIA_TYPE, Event.from_bytes)
-        if event.kind is not EventKind.RECORD_RECEIVED or [r.record_id for r in event.records] != [record_id]:
-            raise VerificationError("the acknowledgement is for another record")
+        if event.kind is not kind or [r.record_id for r in event.records] != [record_id]:
+            raise VerificationError("the acknowledgement is for another delivery")
         return digest(receipt.payload)
 
     # --- answering --------------------------------------------------------------

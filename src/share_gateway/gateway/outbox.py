@@ -21,13 +21,14 @@ from datetime import timedelta
 
 import grpc
 
-from share_gateway.api.convert import disclosure_to_wire
+from share_gateway.api.convert import disclosure_to_wire, envelope_to_wire
 from share_gateway.crypto.disclosure import disclose
 from share_gateway.crypto.errors import VerificationError
 from share_gateway.domain.events import EventKind, Outcome
 from share_gateway.gateway.federation import FederationDesk
 from share_gateway.gateway.periodic import Periodic
 from share_gateway.gateway.runtime import node_principal, record_ref
+from share_gateway.store.repository import Delivery, DeliveryKind
 from share_gateway.v1 import peer_pb2
 
 log = logging.getLogger(__name__)
@@ -63,58 +64,73 @@ class Courier:
         """One round: every due delivery to every peer not resting; return how many were acknowledged."""
         runtime = self.federation.runtime
         due = await runtime.read(runtime.store.due_deliveries, runtime.clock(), self.settings.batch)
-        by_peer: dict[str, list[tuple[int, str]]] = defaultdict(list)
+        by_peer: dict[str, list[Delivery]] = defaultdict(list)
         now = time.monotonic()
-        for seq, peer, record_id, _ in due:
-            if self._resting_until.get(peer, 0.0) <= now:
-                by_peer[peer].append((seq, record_id))
+        for delivery in due:
+            if self._resting_until.get(delivery.peer, 0.0) <= now:
+                by_peer[delivery.peer].append(delivery)
         counts = await asyncio.gather(*(self._deliver_to(peer, rows) for peer, rows in by_peer.items()))
         return sum(counts)
 
-    async def _deliver_to(self, peer: str, rows: list[tuple[int, str]]) -> int:
+    async def _deliver_to(self, peer: str, rows: list[Delivery]) -> int:
         """Deliver in queue order; on the first failure the peer rests and the rest waits."""
         runtime = self.federation.runtime
         delivered = 0
-        for seq, record_id in rows:
+        for delivery in rows:
             try:
-                await self._deliver(seq, peer, record_id)
+                await self._deliver(delivery)
             except (grpc.aio.AioRpcError, VerificationError, TimeoutError, LookupError) as error:
                 failures = self._failures.get(peer, 0) + 1
                 self._failures[peer] = failures
                 wait = backoff(failures, self.settings)
                 self._resting_until[peer] = time.monotonic() + wait
                 reason = _describe(error)
-                log.warning("delivery of %s to %s failed (%s); next try in %.1f s", record_id, peer, reason, wait)
+                log.warning(
+                    "delivery of %s %s to %s failed (%s); next try in %.1f s",
+                    delivery.kind,
+                    delivery.record_id,
+                    peer,
+                    reason,
+                    wait,
+                )
                 await runtime.off_loop(
-                    runtime.store.delivery_failed, seq, runtime.clock() + timedelta(seconds=wait), reason
+                    runtime.store.delivery_failed, delivery.seq, runtime.clock() + timedelta(seconds=wait), reason
                 )
                 return delivered
             self._failures.pop(peer, None)
             delivered += 1
         return delivered
 
-    async def _deliver(self, seq: int, peer: str, record_id: str) -> None:
-        runtime = self.federation.runtime
-        stored = await runtime.read(runtime.store.get, record_id)
+    async def _deliver(self, delivery: Delivery) -> None:
+        """Send one delivery, verify the peer's signed receipt, and mark it done with the receipt's digest."""
+        runtime, federation = self.federation.runtime, self.federation
+        stored = await runtime.read(runtime.store.get, delivery.record_id)
         if stored is None:
-            raise LookupError(f"record {record_id} is not in the store")
-        disclosure = disclose(stored.sealed, frozenset(stored.record.fields))
-        request = peer_pb2.PublishRequest(record=disclosure_to_wire(disclosure))
-        federation = self.federation
-        async with asyncio.timeout(self.settings.timeout):
-            answer = await federation.clients.publish(
-                federation.manifest.manifest, peer, request, self.settings.timeout
-            )
-        receipt_digest = federation.acknowledged(peer, record_id, answer)
+            raise LookupError(f"record {delivery.record_id} is not in the store")
+        manifest, peer, seconds = federation.manifest.manifest, delivery.peer, self.settings.timeout
+        async with asyncio.timeout(seconds):
+            if delivery.kind is DeliveryKind.RECORD:
+                disclosure = disclose(stored.sealed, frozenset(stored.record.fields))
+                publication = peer_pb2.PublishRequest(record=disclosure_to_wire(disclosure))
+                receipt = (await federation.clients.publish(manifest, peer, publication, seconds)).receipt
+                acknowledged, logged = EventKind.RECORD_RECEIVED, EventKind.RECORD_PUBLISHED
+            else:
+                revocation = await runtime.read(runtime.store.revocation, delivery.record_id)
+                if revocation is None:
+                    raise LookupError(f"no revocation of {delivery.record_id} is kept")
+                request = peer_pb2.RevokeRequest(revocation=envelope_to_wire(revocation))
+                receipt = (await federation.clients.revoke(manifest, peer, request, seconds)).receipt
+                acknowledged, logged = EventKind.RECORD_REVOKED, EventKind.REVOCATION_DELIVERED
+        receipt_digest = federation.acknowledged(peer, delivery.record_id, receipt, acknowledged)
         event = runtime.event(
-            EventKind.RECORD_PUBLISHED,
+            logged,
             node_principal(runtime.region),
             Outcome.ALLOWED,
             subject=stored.record.subject,
             records=(record_ref(stored.record, tuple(sorted(stored.record.fields))),),
             details={"to": node_principal(peer).uri, "receipt_digest": receipt_digest},
         )
-        await runtime.off_loop(runtime.store.delivered, seq, event)
+        await runtime.off_loop(runtime.store.delivered, delivery.seq, event)
 
 
 def _describe(error: Exception) -> str:

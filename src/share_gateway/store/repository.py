@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from enum import StrEnum
+from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, Engine, Row, Table, bindparam, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
@@ -19,15 +20,29 @@ from share_gateway.catalog import SignedCatalog
 from share_gateway.crypto.disclosure import STATEMENT_TYPE, FieldOpening, SealedRecord
 from share_gateway.crypto.envelope import Envelope
 from share_gateway.domain.errors import InvalidState
-from share_gateway.domain.events import Event, redacted
+from share_gateway.domain.events import Event, EventKind, Outcome, redacted
 from share_gateway.domain.identifiers import Subject, SubjectKind
 from share_gateway.domain.policy import Grant, GrantRole
 from share_gateway.domain.records import LegalDocument, Record, RecordStatus, change_status
+from share_gateway.domain.repair import REVOCATION_TYPE, RepairApplication, RepairState
 from share_gateway.federation.manifest import SignedManifest
 from share_gateway.ledger.witness import SizeMismatch, Witnessed
 from share_gateway.store import schema
 from share_gateway.store.database import Database, Prepared
 from share_gateway.store.log import APPEND_LOCK, lock
+
+
+class DeliveryKind(StrEnum):
+    RECORD = "record"
+    REVOCATION = "revocation"
+
+
+class Delivery(NamedTuple):
+    seq: int
+    peer: str
+    kind: DeliveryKind
+    record_id: str
+    attempts: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +109,85 @@ def _stored(row: Row[Any]) -> StoredRecord:
     return StoredRecord(record, sealed)
 
 
+def _ledger_rows(events: Sequence[Event]) -> list[dict[str, Any]]:
+    """Who received which record: one row per record an allowed inquiry disclosed."""
+    return [
+        {
+            "record_id": record.record_id,
+            "origin_region": record.origin_region,
+            "recipient": event.actor,
+            "via": event.details.get("via", ""),
+            "event_id": event.event_id,
+            "disclosed_at": event.at,
+        }
+        for event in events
+        if event.kind is EventKind.INQUIRY and event.outcome is Outcome.ALLOWED
+        for record in event.records
+    ]
+
+
+def _queue(connection: Connection, kind: DeliveryKind, record_id: str, peers: Sequence[str], at: datetime) -> None:
+    """Queue a delivery to each peer, in the caller's transaction."""
+    if peers:
+        connection.execute(
+            insert(schema.outbox),
+            [
+                {
+                    "peer": peer,
+                    "kind": kind.value,
+                    "record_id": record_id,
+                    "created_at": at,
+                    "attempts": 0,
+                    "next_attempt_at": at,
+                }
+                for peer in peers
+            ],
+        )
+
+
+def _revocation_envelope(row: Row[Any]) -> Envelope:
+    return Envelope(row.statement, REVOCATION_TYPE, bytes.fromhex(row.key_id), row.signature)
+
+
+def _application_row(application: RepairApplication) -> dict[str, Any]:
+    return {
+        "application_id": application.application_id,
+        "record_id": application.record_id,
+        "subject_kind": application.subject.kind.value,
+        "subject_id": application.subject.identifier,
+        "applicant": application.applicant,
+        "evidence": application.evidence,
+        "commitment": application.commitment,
+        "state": application.state.value,
+        "submitted_at": application.submitted_at,
+        "reply_due": application.reply_due,
+        "decision_due": application.decision_due,
+        "decided_at": application.decided_at,
+        "decided_by": application.decided_by,
+        "reason": application.reason,
+        "version": application.version,
+    }
+
+
+def _application(row: Row[Any]) -> RepairApplication:
+    return RepairApplication(
+        application_id=row.application_id,
+        record_id=row.record_id,
+        subject=Subject(SubjectKind(row.subject_kind), row.subject_id),
+        applicant=row.applicant,
+        evidence=row.evidence,
+        commitment=row.commitment,
+        state=RepairState(row.state),
+        submitted_at=row.submitted_at,
+        reply_due=row.reply_due,
+        decision_due=row.decision_due,
+        decided_at=row.decided_at,
+        decided_by=row.decided_by,
+        reason=row.reason,
+        version=row.version,
+    )
+
+
 def _event_row(event: Event) -> dict[str, Any]:
     subject = event.subject
     return {
@@ -133,6 +227,9 @@ _DISCLOSABLE = (
 _APPEND_EVENT = insert(schema.events).values(
     {column.name: bindparam(column.name) for column in schema.events.c if column.name != "seq"}
 )
+_APPEND_LEDGER = insert(schema.disclosure_ledger).values(
+    {column.name: bindparam(column.name) for column in schema.disclosure_ledger.c if column.name != "seq"}
+)
 _INSTITUTION = (
     select(
         schema.institutions.c.kind,
@@ -156,6 +253,7 @@ class Store:
         self.database = database
         self._disclosable = Prepared.compile(_DISCLOSABLE, database.reader)
         self._append_event = Prepared.compile(_APPEND_EVENT, database.writer)
+        self._append_ledger = Prepared.compile(_APPEND_LEDGER, database.writer)
 
     # --- catalogs -------------------------------------------------------
 
@@ -178,19 +276,152 @@ class Store:
         self.append_events([event])
         return False
 
+    # --- credit repair and revocations ----------------------------------------
+
+    def add_repair_application(self, application: RepairApplication, event: Event) -> None:
+        with self.database.writer.begin() as connection:
+            connection.execute(insert(schema.repair_applications).values(**_application_row(application)))
+            self._append_in(connection, [event])
+
+    def repair_application(self, application_id: str) -> RepairApplication | None:
+        table = schema.repair_applications
+        with self.database.reader.connect() as connection:
+            row = connection.execute(select(table).where(table.c.application_id == application_id)).first()
+        return None if row is None else _application(row)
+
+    def repair_applications(
+        self, states: Sequence[RepairState] = (), record_ids: Sequence[str] = ()
+    ) -> list[RepairApplication]:
+        """Applications in ``states`` (all if empty) about ``record_ids`` (any if empty), oldest first."""
+        table = schema.repair_applications
+        query = select(table).order_by(table.c.submitted_at, table.c.application_id)
+        if states:
+            query = query.where(table.c.state.in_([s.value for s in states]))
+        if record_ids:
+            query = query.where(table.c.record_id.in_(list(record_ids)))
+        with self.database.reader.connect() as connection:
+            return [_application(row) for row in connection.execute(query)]
+
+    def change_application(
+        self,
+        changed: RepairApplication,
+        event: Event,
+        record: Record | None = None,
+        revocation: Envelope | None = None,
+        revoke_to: Sequence[str] = (),
+    ) -> None:
+        """Move an application on; on approval also repair the record, keep the origin's signed revocation
+        and queue it for every peer, all in one transaction (each change refused if made meanwhile)."""
+        table = schema.repair_applications
+        with self.database.writer.begin() as connection:
+            row = _application_row(changed)
+            done = connection.execute(
+                update(table)
+                .where(table.c.application_id == changed.application_id, table.c.version == changed.version - 1)
+                .values(**{k: v for k, v in row.items() if k != "application_id"})
+            )
+            if done.rowcount != 1:
+                raise InvalidState(f"application {changed.application_id} was changed meanwhile; read it again")
+            if record is not None:
+                self._write_status(connection, record, changed.reason, event.at)
+            if revocation is not None and record is not None:
+                self._keep_revocation(connection, record.record_id, record.origin_region, revocation, event.at)
+                _queue(connection, DeliveryKind.REVOCATION, record.record_id, revoke_to, event.at)
+            self._append_in(connection, [event])
+
+    def _write_status(self, connection: Connection, changed: Record, reason: str, at: datetime) -> None:
+        records = schema.records.c
+        done = connection.execute(
+            update(schema.records)
+            .where(records.record_id == changed.record_id, records.version == changed.version - 1)
+            .values(status=changed.status.value, version=changed.version, changed_at=at, change_reason=reason)
+        )
+        if done.rowcount != 1:
+            raise InvalidState(f"record {changed.record_id} was changed meanwhile; read it again")
+
+    def _keep_revocation(
+        self, connection: Connection, record_id: str, origin: str, envelope: Envelope, at: datetime
+    ) -> bool:
+        """Keep a signed revocation for the feed; False if this record's revocation is already kept."""
+        try:
+            with connection.begin_nested():
+                connection.execute(
+                    insert(schema.revocations).values(
+                        record_id=record_id,
+                        origin_region=origin,
+                        statement=envelope.payload,
+                        key_id=envelope.key_id.hex(),
+                        signature=envelope.signature,
+                        received_at=at,
+                    )
+                )
+        except IntegrityError:
+            return False
+        return True
+
+    def receive_revocation(self, record_id: str, origin: str, envelope: Envelope, event: Event) -> Record | None:
+        """Keep a peer's revocation and stop disclosing the local copy of the record, if there is one.
+
+        Returns the copy as repaired (None without a copy or when it was revoked already); the event is
+        logged either way, so every delivery, repeated or not, is accounted for.
+        """
+        with self.database.writer.begin() as connection:
+            fresh = self._keep_revocation(connection, record_id, origin, envelope, event.at)
+            changed = None
+            row = connection.execute(select(schema.records).where(schema.records.c.record_id == record_id)).first()
+            if fresh and row is not None:
+                copy = _stored(row).record
+                if copy.status is RecordStatus.ACTIVE:
+                    changed = change_status(copy, RecordStatus.REPAIRED)
+                    self._write_status(connection, changed, "revoked by its origin", event.at)
+            self._append_in(connection, [event])
+        return changed
+
+    def revocation(self, record_id: str) -> Envelope | None:
+        table = schema.revocations
+        with self.database.reader.connect() as connection:
+            row = connection.execute(select(table).where(table.c.record_id == record_id)).first()
+        return (
+            None if row is None else Envelope(row.statement, REVOCATION_TYPE, bytes.fromhex(row.key_id), row.signature)
+        )
+
+    def revocations_for(self, recipient: str, after: int = 0, limit: int = 100) -> list[tuple[int, Envelope]]:
+        """(seq, signed revocation) of records ``recipient`` received, after ``after``, in feed order."""
+        revoked, ledger = schema.revocations.c, schema.disclosure_ledger.c
+        received = select(ledger.record_id).where(ledger.recipient == recipient)
+        query = (
+            select(schema.revocations)
+            .where(revoked.seq > after, revoked.record_id.in_(received))
+            .order_by(revoked.seq)
+            .limit(limit)
+        )
+        with self.database.reader.connect() as connection:
+            return [(row.seq, _revocation_envelope(row)) for row in connection.execute(query)]
+
+    def recipients(self, record_id: str) -> list[tuple[str, str, datetime]]:
+        """(recipient, via, when) of every disclosure of a record, oldest first."""
+        ledger = schema.disclosure_ledger.c
+        with self.database.reader.connect() as connection:
+            rows = connection.execute(
+                select(ledger.recipient, ledger.via, ledger.disclosed_at)
+                .where(ledger.record_id == record_id)
+                .order_by(ledger.seq)
+            )
+            return [(r.recipient, r.via, r.disclosed_at) for r in rows]
+
     # --- the outbox ---------------------------------------------------------
 
-    def due_deliveries(self, now: datetime, limit: int = 100) -> list[tuple[int, str, str, int]]:
-        """Undelivered (seq, peer, record id, attempts) whose next attempt is due."""
+    def due_deliveries(self, now: datetime, limit: int = 100) -> list[Delivery]:
+        """Undelivered deliveries whose next attempt is due, in queue order."""
         box = schema.outbox.c
         with self.database.reader.connect() as connection:
             rows = connection.execute(
-                select(box.seq, box.peer, box.record_id, box.attempts)
+                select(box.seq, box.peer, box.kind, box.record_id, box.attempts)
                 .where(box.delivered_at.is_(None), box.next_attempt_at <= now)
                 .order_by(box.seq)
                 .limit(limit)
             )
-            return [(r.seq, r.peer, r.record_id, r.attempts) for r in rows]
+            return [Delivery(r.seq, r.peer, DeliveryKind(r.kind), r.record_id, r.attempts) for r in rows]
 
     def delivered(self, seq: int, event: Event) -> None:
         """Mark one delivery acknowledged, logging the peer's acknowledgement in the same transaction."""
@@ -392,20 +623,7 @@ class Store:
             with self.database.writer.begin() as connection:
                 connection.execute(insert(schema.records).values(**row))
                 self._append_in(connection, [event])
-                if publish_to:
-                    connection.execute(
-                        insert(schema.outbox),
-                        [
-                            {
-                                "peer": peer,
-                                "record_id": record.record_id,
-                                "created_at": event.at,
-                                "attempts": 0,
-                                "next_attempt_at": event.at,
-                            }
-                            for peer in publish_to
-                        ],
-                    )
+                _queue(connection, DeliveryKind.RECORD, record.record_id, publish_to, event.at)
         except IntegrityError:
             existing = self.by_request_key(request_key)
             if existing is None:
@@ -487,9 +705,15 @@ class Store:
         lock(connection, APPEND_LOCK)
         cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
         try:
-            self._append_event.execute_many(cursor, [_event_row(e) for e in events])
+            self._write_events(cursor, [_event_row(e) for e in events], _ledger_rows(events))
         finally:
             cursor.close()
+
+    def _write_events(self, cursor: Any, rows: list[dict[str, Any]], ledger: list[dict[str, Any]]) -> None:
+        """The events, and the disclosure ledger's rows for what they disclosed, on one cursor."""
+        self._append_event.execute_many(cursor, rows)
+        if ledger:
+            self._append_ledger.execute_many(cursor, ledger)
 
     def redact(self, before: datetime, now: datetime, note: Callable[[int, int, int], Event]) -> int:
         """Replace the bytes of integrated events older than ``before`` by stubs; their leaf hashes stay.
@@ -529,8 +753,8 @@ class Store:
 
     def append_events_now(self, events: Sequence[Event]) -> None:
         """The same append on the calling thread, or ``StoreBusy`` at once if the lock is taken."""
-        rows = [_event_row(e) for e in events]
-        self.database.write_now(lambda cursor: self._append_event.execute_many(cursor, rows))
+        rows, ledger = [_event_row(e) for e in events], _ledger_rows(events)
+        self.database.write_now(lambda cursor: self._write_events(cursor, rows, ledger))
 
     def events(self, after: int = 0, limit: int = 1000) -> list[tuple[int, bytes]]:
         query = select(schema.events.c.seq, schema.events.c.body).where(schema.events.c.seq > after)

@@ -81,6 +81,8 @@ outbox = Table(
     metadata,
     Column("seq", Sequence64, primary_key=True, autoincrement=True),
     Column("peer", String(6), nullable=False),
+    # "record": publish the record; "revocation": tell the peer it no longer may be disclosed.
+    Column("kind", String(16), nullable=False, server_default="record"),
     Column("record_id", String(36), nullable=False),
     Column("created_at", Instant, nullable=False),
     Column("attempts", Integer, nullable=False),
@@ -88,6 +90,58 @@ outbox = Table(
     Column("delivered_at", Instant),
     Column("last_error", Text),
     Index(None, "delivered_at", "next_attempt_at"),
+)
+
+# Who received which record, when: written with the inquiry's event, so a revocation reaches every recipient.
+disclosure_ledger = Table(
+    "disclosure_ledger",
+    metadata,
+    Column("seq", Sequence64, primary_key=True, autoincrement=True),
+    Column("record_id", String(36), nullable=False),
+    Column("origin_region", String(6), nullable=False),
+    # The requester's certificate identity, and the asking node when the inquiry came through a peer.
+    Column("recipient", String(200), nullable=False),
+    Column("via", String(200), nullable=False),
+    Column("event_id", String(36), nullable=False),
+    Column("disclosed_at", Instant, nullable=False),
+    Index(None, "record_id"),
+    Index(None, "recipient", "record_id"),
+)
+
+# Revocations signed by each record's origin (this node's own and its peers'): the feed requesters read.
+revocations = Table(
+    "revocations",
+    metadata,
+    Column("seq", Sequence64, primary_key=True, autoincrement=True),
+    Column("record_id", String(36), nullable=False),
+    Column("origin_region", String(6), nullable=False),
+    Column("statement", LargeBinary, nullable=False),
+    Column("key_id", String(8), nullable=False),
+    Column("signature", LargeBinary, nullable=False),
+    Column("received_at", Instant, nullable=False),
+    UniqueConstraint("record_id"),
+)
+
+repair_applications = Table(
+    "repair_applications",
+    metadata,
+    Column("application_id", String(36), primary_key=True),
+    Column("record_id", String(36), nullable=False),
+    Column("subject_kind", String(16), nullable=False),
+    Column("subject_id", String(18), nullable=False),
+    Column("applicant", String(200), nullable=False),
+    Column("evidence", Text, nullable=False),
+    Column("commitment", Text, nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("submitted_at", Instant, nullable=False),
+    Column("reply_due", Date, nullable=False),
+    Column("decision_due", Date),
+    Column("decided_at", Instant),
+    Column("decided_by", String(200), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("version", Integer, nullable=False),
+    Index(None, "record_id"),
+    Index(None, "state"),
 )
 
 # What this node last cosigned of each peer's log, as a witness: a new checkpoint must extend it.

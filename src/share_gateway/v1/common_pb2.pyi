@@ -65,6 +65,27 @@ RECORD_STATUS_WITHDRAWN: RecordStatus.ValueType  # 4
 RECORD_STATUS_QUARANTINED: RecordStatus.ValueType  # 5
 Global___RecordStatus: _TypeAlias = RecordStatus  # noqa: Y015
 
+class _RepairState:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _RepairStateEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_RepairState.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    REPAIR_STATE_UNSPECIFIED: _RepairState.ValueType  # 0
+    REPAIR_STATE_SUBMITTED: _RepairState.ValueType  # 1
+    REPAIR_STATE_ACCEPTED: _RepairState.ValueType  # 2
+    REPAIR_STATE_APPROVED: _RepairState.ValueType  # 3
+    REPAIR_STATE_REJECTED: _RepairState.ValueType  # 4
+
+class RepairState(_RepairState, metaclass=_RepairStateEnumTypeWrapper): ...
+
+REPAIR_STATE_UNSPECIFIED: RepairState.ValueType  # 0
+REPAIR_STATE_SUBMITTED: RepairState.ValueType  # 1
+REPAIR_STATE_ACCEPTED: RepairState.ValueType  # 2
+REPAIR_STATE_APPROVED: RepairState.ValueType  # 3
+REPAIR_STATE_REJECTED: RepairState.ValueType  # 4
+Global___RepairState: _TypeAlias = RepairState  # noqa: Y015
+
 @_typing.final
 class Subject(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
@@ -365,3 +386,62 @@ class Record(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___Record: _TypeAlias = Record  # noqa: Y015
+
+@_typing.final
+class RepairApplication(_message.Message):
+    """A credit repair application (State Council General Office 2025 No. 22) and its deadlines."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    APPLICATION_ID_FIELD_NUMBER: _builtins.int
+    RECORD_ID_FIELD_NUMBER: _builtins.int
+    SUBJECT_FIELD_NUMBER: _builtins.int
+    APPLICANT_FIELD_NUMBER: _builtins.int
+    STATE_FIELD_NUMBER: _builtins.int
+    SUBMITTED_AT_FIELD_NUMBER: _builtins.int
+    REPLY_DUE_FIELD_NUMBER: _builtins.int
+    DECISION_DUE_FIELD_NUMBER: _builtins.int
+    DECIDED_AT_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    OVERDUE_FIELD_NUMBER: _builtins.int
+    application_id: _builtins.str
+    record_id: _builtins.str
+    applicant: _builtins.str
+    """Certificate identity URI of the applicant (the subject itself)."""
+    state: Global___RepairState.ValueType
+    reply_due: _builtins.str
+    """The date (YYYY-MM-DD) by which the intake replies, in working days of the node's calendar."""
+    decision_due: _builtins.str
+    """Once accepted: the date by which the department decides."""
+    reason: _builtins.str
+    """Why it was approved or rejected."""
+    overdue: _builtins.str
+    """"reply" or "decision" when that deadline passed unmet; empty otherwise."""
+    @_builtins.property
+    def subject(self) -> Global___Subject: ...
+    @_builtins.property
+    def submitted_at(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def decided_at(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        application_id: _builtins.str = ...,
+        record_id: _builtins.str = ...,
+        subject: Global___Subject | None = ...,
+        applicant: _builtins.str = ...,
+        state: Global___RepairState.ValueType = ...,
+        submitted_at: _timestamp_pb2.Timestamp | None = ...,
+        reply_due: _builtins.str = ...,
+        decision_due: _builtins.str = ...,
+        decided_at: _timestamp_pb2.Timestamp | None = ...,
+        reason: _builtins.str = ...,
+        overdue: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["decided_at", b"decided_at", "subject", b"subject", "submitted_at", b"submitted_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["applicant", b"applicant", "application_id", b"application_id", "decided_at", b"decided_at", "decision_due", b"decision_due", "overdue", b"overdue", "reason", b"reason", "record_id", b"record_id", "reply_due", b"reply_due", "state", b"state", "subject", b"subject", "submitted_at", b"submitted_at"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RepairApplication: _TypeAlias = RepairApplication  # noqa: Y015

@@ -26,17 +26,17 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from share_gateway.v1 import common_pb2 as share__gateway_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1eshare_gateway/v1/inquiry.proto\x12\x10share_gateway.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1dshare_gateway/v1/common.proto\"\xad\x01\n\x0eInquireRequest\x12*\n\x07subject\x18\x01 \x01(\x0b\x32\x19.share_gateway.v1.Subject\x12\x0f\n\x07purpose\x18\x02 \x01(\t\x12\x19\n\x11\x63onsent_reference\x18\x03 \x01(\t\x12\x14\n\x0crecord_types\x18\x04 \x03(\t\x12-\n\x05scope\x18\x05 \x01(\x0e\x32\x1e.share_gateway.v1.InquiryScope\"o\n\x0cRegionAnswer\x12\x0e\n\x06region\x18\x01 \x01(\t\x12.\n\x06status\x18\x02 \x01(\x0e\x32\x1e.share_gateway.v1.RegionStatus\x12\x0e\n\x06\x64\x65tail\x18\x03 \x01(\t\x12\x0f\n\x07records\x18\x04 \x01(\r\"\xa1\x02\n\x0fInquireResponse\x12\x12\n\ninquiry_id\x18\x01 \x01(\t\x12\x33\n\x07records\x18\x02 \x03(\x0b\x32\".share_gateway.v1.RecordDisclosure\x12-\n\tcitations\x18\x03 \x03(\x0b\x32\x1a.share_gateway.v1.Citation\x12\x31\n\x07receipt\x18\x04 \x01(\x0b\x32 .share_gateway.v1.SignedEnvelope\x12/\n\x07regions\x18\x05 \x03(\x0b\x32\x1e.share_gateway.v1.RegionAnswer\x12\x32\n\x08measures\x18\x06 \x03(\x0b\x32 .share_gateway.v1.AppliedMeasure\"Y\n\x0e\x41ppliedMeasure\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\x12\x13\n\x0blegal_basis\x18\x03 \x01(\t\x12\x0f\n\x07grounds\x18\x04 \x03(\t\"W\n\x18GetInquiryHistoryRequest\x12*\n\x07subject\x18\x01 \x01(\x0b\x32\x19.share_gateway.v1.Subject\x12\x0f\n\x07purpose\x18\x02 \x01(\t\"\x96\x01\n\x13InquiryHistoryEntry\x12&\n\x02\x61t\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x13\n\x0binstitution\x18\x02 \x01(\t\x12\x0f\n\x07purpose\x18\x03 \x01(\t\x12\x0f\n\x07outcome\x18\x04 \x01(\t\x12\x0c\n\x04node\x18\x05 \x01(\t\x12\x12\n\nleaf_index\x18\x06 \x01(\x04\"a\n\x19GetInquiryHistoryResponse\x12\x36\n\x07\x65ntries\x18\x01 \x03(\x0b\x32%.share_gateway.v1.InquiryHistoryEntry\x12\x0c\n\x04\x64\x61ys\x18\x02 \x01(\r*d\n\x0cInquiryScope\x12\x1d\n\x19INQUIRY_SCOPE_UNSPECIFIED\x10\x00\x12\x17\n\x13INQUIRY_SCOPE_LOCAL\x10\x01\x12\x1c\n\x18INQUIRY_SCOPE_FEDERATION\x10\x02*\xb3\x01\n\x0cRegionStatus\x12\x1d\n\x19REGION_STATUS_UNSPECIFIED\x10\x00\x12\x14\n\x10REGION_STATUS_OK\x10\x01\x12\x19\n\x15REGION_STATUS_TIMEOUT\x10\x02\x12\x1d\n\x19REGION_STATUS_UNAVAILABLE\x10\x03\x12\x19\n\x15REGION_STATUS_REFUSED\x10\x04\x12\x19\n\x15REGION_STATUS_INVALID\x10\x05\x32\xce\x01\n\x0eInquiryService\x12N\n\x07Inquire\x12 .share_gateway.v1.InquireRequest\x1a!.share_gateway.v1.InquireResponse\x12l\n\x11GetInquiryHistory\x12*.share_gateway.v1.GetInquiryHistoryRequest\x1a+.share_gateway.v1.GetInquiryHistoryResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1eshare_gateway/v1/inquiry.proto\x12\x10share_gateway.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1dshare_gateway/v1/common.proto\"\xad\x01\n\x0eInquireRequest\x12*\n\x07subject\x18\x01 \x01(\x0b\x32\x19.share_gateway.v1.Subject\x12\x0f\n\x07purpose\x18\x02 \x01(\t\x12\x19\n\x11\x63onsent_reference\x18\x03 \x01(\t\x12\x14\n\x0crecord_types\x18\x04 \x03(\t\x12-\n\x05scope\x18\x05 \x01(\x0e\x32\x1e.share_gateway.v1.InquiryScope\"o\n\x0cRegionAnswer\x12\x0e\n\x06region\x18\x01 \x01(\t\x12.\n\x06status\x18\x02 \x01(\x0e\x32\x1e.share_gateway.v1.RegionStatus\x12\x0e\n\x06\x64\x65tail\x18\x03 \x01(\t\x12\x0f\n\x07records\x18\x04 \x01(\r\"\xa1\x02\n\x0fInquireResponse\x12\x12\n\ninquiry_id\x18\x01 \x01(\t\x12\x33\n\x07records\x18\x02 \x03(\x0b\x32\".share_gateway.v1.RecordDisclosure\x12-\n\tcitations\x18\x03 \x03(\x0b\x32\x1a.share_gateway.v1.Citation\x12\x31\n\x07receipt\x18\x04 \x01(\x0b\x32 .share_gateway.v1.SignedEnvelope\x12/\n\x07regions\x18\x05 \x03(\x0b\x32\x1e.share_gateway.v1.RegionAnswer\x12\x32\n\x08measures\x18\x06 \x03(\x0b\x32 .share_gateway.v1.AppliedMeasure\"Y\n\x0e\x41ppliedMeasure\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\x12\x13\n\x0blegal_basis\x18\x03 \x01(\t\x12\x0f\n\x07grounds\x18\x04 \x03(\t\"W\n\x18GetInquiryHistoryRequest\x12*\n\x07subject\x18\x01 \x01(\x0b\x32\x19.share_gateway.v1.Subject\x12\x0f\n\x07purpose\x18\x02 \x01(\t\"\x96\x01\n\x13InquiryHistoryEntry\x12&\n\x02\x61t\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x13\n\x0binstitution\x18\x02 \x01(\t\x12\x0f\n\x07purpose\x18\x03 \x01(\t\x12\x0f\n\x07outcome\x18\x04 \x01(\t\x12\x0c\n\x04node\x18\x05 \x01(\t\x12\x12\n\nleaf_index\x18\x06 \x01(\x04\"a\n\x19GetInquiryHistoryResponse\x12\x36\n\x07\x65ntries\x18\x01 \x03(\x0b\x32%.share_gateway.v1.InquiryHistoryEntry\x12\x0c\n\x04\x64\x61ys\x18\x02 \x01(\r\"P\n\x15\x41pplyForRepairRequest\x12\x11\n\trecord_id\x18\x01 \x01(\t\x12\x10\n\x08\x65vidence\x18\x02 \x01(\t\x12\x12\n\ncommitment\x18\x03 \x01(\t\"R\n\x16\x41pplyForRepairResponse\x12\x38\n\x0b\x61pplication\x18\x01 \x01(\x0b\x32#.share_gateway.v1.RepairApplication\"5\n\x1bGetRepairApplicationRequest\x12\x16\n\x0e\x61pplication_id\x18\x01 \x01(\t\"X\n\x1cGetRepairApplicationResponse\x12\x38\n\x0b\x61pplication\x18\x01 \x01(\x0b\x32#.share_gateway.v1.RepairApplication\"6\n\x16ListRevocationsRequest\x12\r\n\x05\x61\x66ter\x18\x01 \x01(\x04\x12\r\n\x05limit\x18\x02 \x01(\r\"Y\n\x0fRevocationEntry\x12\x10\n\x08position\x18\x01 \x01(\x04\x12\x34\n\nrevocation\x18\x02 \x01(\x0b\x32 .share_gateway.v1.SignedEnvelope\"Q\n\x17ListRevocationsResponse\x12\x36\n\x0brevocations\x18\x01 \x03(\x0b\x32!.share_gateway.v1.RevocationEntry*d\n\x0cInquiryScope\x12\x1d\n\x19INQUIRY_SCOPE_UNSPECIFIED\x10\x00\x12\x17\n\x13INQUIRY_SCOPE_LOCAL\x10\x01\x12\x1c\n\x18INQUIRY_SCOPE_FEDERATION\x10\x02*\xb3\x01\n\x0cRegionStatus\x12\x1d\n\x19REGION_STATUS_UNSPECIFIED\x10\x00\x12\x14\n\x10REGION_STATUS_OK\x10\x01\x12\x19\n\x15REGION_STATUS_TIMEOUT\x10\x02\x12\x1d\n\x19REGION_STATUS_UNAVAILABLE\x10\x03\x12\x19\n\x15REGION_STATUS_REFUSED\x10\x04\x12\x19\n\x15REGION_STATUS_INVALID\x10\x05\x32\x92\x04\n\x0eInquiryService\x12N\n\x07Inquire\x12 .share_gateway.v1.InquireRequest\x1a!.share_gateway.v1.InquireResponse\x12l\n\x11GetInquiryHistory\x12*.share_gateway.v1.GetInquiryHistoryRequest\x1a+.share_gateway.v1.GetInquiryHistoryResponse\x12\x63\n\x0e\x41pplyForRepair\x12\'.share_gateway.v1.ApplyForRepairRequest\x1a(.share_gateway.v1.ApplyForRepairResponse\x12u\n\x14GetRepairApplication\x12-.share_gateway.v1.GetRepairApplicationRequest\x1a..share_gateway.v1.GetRepairApplicationResponse\x12\x66\n\x0fListRevocations\x12(.share_gateway.v1.ListRevocationsRequest\x1a).share_gateway.v1.ListRevocationsResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'share_gateway.v1.inquiry_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_INQUIRYSCOPE']._serialized_start=1129
-  _globals['_INQUIRYSCOPE']._serialized_end=1229
-  _globals['_REGIONSTATUS']._serialized_start=1232
-  _globals['_REGIONSTATUS']._serialized_end=1411
+  _globals['_INQUIRYSCOPE']._serialized_start=1670
+  _globals['_INQUIRYSCOPE']._serialized_end=1770
+  _globals['_REGIONSTATUS']._serialized_start=1773
+  _globals['_REGIONSTATUS']._serialized_end=1952
   _globals['_INQUIREREQUEST']._serialized_start=117
   _globals['_INQUIREREQUEST']._serialized_end=290
   _globals['_REGIONANSWER']._serialized_start=292
@@ -51,6 +51,20 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_INQUIRYHISTORYENTRY']._serialized_end=1028
   _globals['_GETINQUIRYHISTORYRESPONSE']._serialized_start=1030
   _globals['_GETINQUIRYHISTORYRESPONSE']._serialized_end=1127
-  _globals['_INQUIRYSERVICE']._serialized_start=1414
-  _globals['_INQUIRYSERVICE']._serialized_end=1620
+  _globals['_APPLYFORREPAIRREQUEST']._serialized_start=1129
+  _globals['_APPLYFORREPAIRREQUEST']._serialized_end=1209
+  _globals['_APPLYFORREPAIRRESPONSE']._serialized_start=1211
+  _globals['_APPLYFORREPAIRRESPONSE']._serialized_end=1293
+  _globals['_GETREPAIRAPPLICATIONREQUEST']._serialized_start=1295
+  _globals['_GETREPAIRAPPLICATIONREQUEST']._serialized_end=1348
+  _globals['_GETREPAIRAPPLICATIONRESPONSE']._serialized_start=1350
+  _globals['_GETREPAIRAPPLICATIONRESPONSE']._serialized_end=1438
+  _globals['_LISTREVOCATIONSREQUEST']._serialized_start=1440
+  _globals['_LISTREVOCATIONSREQUEST']._serialized_end=1494
+  _globals['_REVOCATIONENTRY']._serialized_start=1496
+  _globals['_REVOCATIONENTRY']._serialized_end=1585
+  _globals['_LISTREVOCATIONSRESPONSE']._serialized_start=1587
+  _globals['_LISTREVOCATIONSRESPONSE']._serialized_end=1668
+  _globals['_INQUIRYSERVICE']._serialized_start=1955
+  _globals['_INQUIRYSERVICE']._serialized_end=2485
 # @@protoc_insertion_point(module_scope)

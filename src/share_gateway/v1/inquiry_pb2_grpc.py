@@ -45,6 +45,21 @@ class InquiryServiceStub:
                 request_serializer=share__gateway_dot_v1_dot_inquiry__pb2.GetInquiryHistoryRequest.SerializeToString,
                 response_deserializer=share__gateway_dot_v1_dot_inquiry__pb2.GetInquiryHistoryResponse.FromString,
                 _registered_method=True)
+        self.ApplyForRepair = channel.unary_unary(
+                '/share_gateway.v1.InquiryService/ApplyForRepair',
+                request_serializer=share__gateway_dot_v1_dot_inquiry__pb2.ApplyForRepairRequest.SerializeToString,
+                response_deserializer=share__gateway_dot_v1_dot_inquiry__pb2.ApplyForRepairResponse.FromString,
+                _registered_method=True)
+        self.GetRepairApplication = channel.unary_unary(
+                '/share_gateway.v1.InquiryService/GetRepairApplication',
+                request_serializer=share__gateway_dot_v1_dot_inquiry__pb2.GetRepairApplicationRequest.SerializeToString,
+                response_deserializer=share__gateway_dot_v1_dot_inquiry__pb2.GetRepairApplicationResponse.FromString,
+                _registered_method=True)
+        self.ListRevocations = channel.unary_unary(
+                '/share_gateway.v1.InquiryService/ListRevocations',
+                request_serializer=share__gateway_dot_v1_dot_inquiry__pb2.ListRevocationsRequest.SerializeToString,
+                response_deserializer=share__gateway_dot_v1_dot_inquiry__pb2.ListRevocationsResponse.FromString,
+                _registered_method=True)
 
 
 class InquiryServiceServicer:
@@ -64,6 +79,27 @@ class InquiryServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ApplyForRepair(self, request, context):
+        """Credit repair, for the subject itself, at the node of the region that made the record.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetRepairApplication(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListRevocations(self, request, context):
+        """Revocations of records the caller received, after a feed position ("changes since"), so a
+        requester's systems can delete what they hold.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_InquiryServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -76,6 +112,21 @@ def add_InquiryServiceServicer_to_server(servicer, server):
                     servicer.GetInquiryHistory,
                     request_deserializer=share__gateway_dot_v1_dot_inquiry__pb2.GetInquiryHistoryRequest.FromString,
                     response_serializer=share__gateway_dot_v1_dot_inquiry__pb2.GetInquiryHistoryResponse.SerializeToString,
+            ),
+            'ApplyForRepair': grpc.unary_unary_rpc_method_handler(
+                    servicer.ApplyForRepair,
+                    request_deserializer=share__gateway_dot_v1_dot_inquiry__pb2.ApplyForRepairRequest.FromString,
+                    response_serializer=share__gateway_dot_v1_dot_inquiry__pb2.ApplyForRepairResponse.SerializeToString,
+            ),
+            'GetRepairApplication': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetRepairApplication,
+                    request_deserializer=share__gateway_dot_v1_dot_inquiry__pb2.GetRepairApplicationRequest.FromString,
+                    response_serializer=share__gateway_dot_v1_dot_inquiry__pb2.GetRepairApplicationResponse.SerializeToString,
+            ),
+            'ListRevocations': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListRevocations,
+                    request_deserializer=share__gateway_dot_v1_dot_inquiry__pb2.ListRevocationsRequest.FromString,
+                    response_serializer=share__gateway_dot_v1_dot_inquiry__pb2.ListRevocationsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -133,6 +184,87 @@ class InquiryService:
             '/share_gateway.v1.InquiryService/GetInquiryHistory',
             share__gateway_dot_v1_dot_inquiry__pb2.GetInquiryHistoryRequest.SerializeToString,
             share__gateway_dot_v1_dot_inquiry__pb2.GetInquiryHistoryResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ApplyForRepair(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/share_gateway.v1.InquiryService/ApplyForRepair',
+            share__gateway_dot_v1_dot_inquiry__pb2.ApplyForRepairRequest.SerializeToString,
+            share__gateway_dot_v1_dot_inquiry__pb2.ApplyForRepairResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetRepairApplication(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/share_gateway.v1.InquiryService/GetRepairApplication',
+            share__gateway_dot_v1_dot_inquiry__pb2.GetRepairApplicationRequest.SerializeToString,
+            share__gateway_dot_v1_dot_inquiry__pb2.GetRepairApplicationResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListRevocations(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/share_gateway.v1.InquiryService/ListRevocations',
+            share__gateway_dot_v1_dot_inquiry__pb2.ListRevocationsRequest.SerializeToString,
+            share__gateway_dot_v1_dot_inquiry__pb2.ListRevocationsResponse.FromString,
             options,
             channel_credentials,
             insecure,

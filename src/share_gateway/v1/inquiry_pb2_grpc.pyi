@@ -36,6 +36,13 @@ class InquiryServiceStub:
     Inquire: _grpc.UnaryUnaryMultiCallable[_inquiry_pb2.InquireRequest, _inquiry_pb2.InquireResponse]
     GetInquiryHistory: _grpc.UnaryUnaryMultiCallable[_inquiry_pb2.GetInquiryHistoryRequest, _inquiry_pb2.GetInquiryHistoryResponse]
     """"Who looked at me": the inquiries about the caller itself, through a self-only purpose."""
+    ApplyForRepair: _grpc.UnaryUnaryMultiCallable[_inquiry_pb2.ApplyForRepairRequest, _inquiry_pb2.ApplyForRepairResponse]
+    """Credit repair, for the subject itself, at the node of the region that made the record."""
+    GetRepairApplication: _grpc.UnaryUnaryMultiCallable[_inquiry_pb2.GetRepairApplicationRequest, _inquiry_pb2.GetRepairApplicationResponse]
+    ListRevocations: _grpc.UnaryUnaryMultiCallable[_inquiry_pb2.ListRevocationsRequest, _inquiry_pb2.ListRevocationsResponse]
+    """Revocations of records the caller received, after a feed position ("changes since"), so a
+    requester's systems can delete what they hold.
+    """
 
 @_typing.type_check_only
 class InquiryServiceAsyncStub(InquiryServiceStub):
@@ -45,6 +52,13 @@ class InquiryServiceAsyncStub(InquiryServiceStub):
     Inquire: _aio.UnaryUnaryMultiCallable[_inquiry_pb2.InquireRequest, _inquiry_pb2.InquireResponse]  # type: ignore[assignment]
     GetInquiryHistory: _aio.UnaryUnaryMultiCallable[_inquiry_pb2.GetInquiryHistoryRequest, _inquiry_pb2.GetInquiryHistoryResponse]  # type: ignore[assignment]
     """"Who looked at me": the inquiries about the caller itself, through a self-only purpose."""
+    ApplyForRepair: _aio.UnaryUnaryMultiCallable[_inquiry_pb2.ApplyForRepairRequest, _inquiry_pb2.ApplyForRepairResponse]  # type: ignore[assignment]
+    """Credit repair, for the subject itself, at the node of the region that made the record."""
+    GetRepairApplication: _aio.UnaryUnaryMultiCallable[_inquiry_pb2.GetRepairApplicationRequest, _inquiry_pb2.GetRepairApplicationResponse]  # type: ignore[assignment]
+    ListRevocations: _aio.UnaryUnaryMultiCallable[_inquiry_pb2.ListRevocationsRequest, _inquiry_pb2.ListRevocationsResponse]  # type: ignore[assignment]
+    """Revocations of records the caller received, after a feed position ("changes since"), so a
+    requester's systems can delete what they hold.
+    """
 
 class InquiryServiceServicer(metaclass=_abc_1.ABCMeta):
     """For banks, utilities and government departments: ask about one subject for one declared purpose."""
@@ -63,5 +77,30 @@ class InquiryServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_inquiry_pb2.GetInquiryHistoryResponse, _abc.Awaitable[_inquiry_pb2.GetInquiryHistoryResponse]]:
         """"Who looked at me": the inquiries about the caller itself, through a self-only purpose."""
+
+    @_abc_1.abstractmethod
+    def ApplyForRepair(
+        self,
+        request: _inquiry_pb2.ApplyForRepairRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_inquiry_pb2.ApplyForRepairResponse, _abc.Awaitable[_inquiry_pb2.ApplyForRepairResponse]]:
+        """Credit repair, for the subject itself, at the node of the region that made the record."""
+
+    @_abc_1.abstractmethod
+    def GetRepairApplication(
+        self,
+        request: _inquiry_pb2.GetRepairApplicationRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_inquiry_pb2.GetRepairApplicationResponse, _abc.Awaitable[_inquiry_pb2.GetRepairApplicationResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def ListRevocations(
+        self,
+        request: _inquiry_pb2.ListRevocationsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_inquiry_pb2.ListRevocationsResponse, _abc.Awaitable[_inquiry_pb2.ListRevocationsResponse]]:
+        """Revocations of records the caller received, after a feed position ("changes since"), so a
+        requester's systems can delete what they hold.
+        """
 
 def add_InquiryServiceServicer_to_server(servicer: InquiryServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from share_gateway.v1 import common_pb2 as share__gateway_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1bshare_gateway/v1/peer.proto\x12\x10share_gateway.v1\x1a\x1dshare_gateway/v1/common.proto\"N\n\x19PeerServiceInquireRequest\x12\x31\n\x07inquiry\x18\x01 \x01(\x0b\x32 .share_gateway.v1.SignedEnvelope\"\xb3\x01\n\x1aPeerServiceInquireResponse\x12\x33\n\x07records\x18\x01 \x03(\x0b\x32\".share_gateway.v1.RecordDisclosure\x12-\n\tcitations\x18\x02 \x03(\x0b\x32\x1a.share_gateway.v1.Citation\x12\x31\n\x07receipt\x18\x03 \x01(\x0b\x32 .share_gateway.v1.SignedEnvelope\"D\n\x0ePublishRequest\x12\x32\n\x06record\x18\x01 \x01(\x0b\x32\".share_gateway.v1.RecordDisclosure\"D\n\x0fPublishResponse\x12\x31\n\x07receipt\x18\x01 \x01(\x0b\x32 .share_gateway.v1.SignedEnvelope\"Q\n\x0eWitnessRequest\x12\x12\n\ncheckpoint\x18\x01 \x01(\x0c\x12\x10\n\x08old_size\x18\x02 \x01(\x04\x12\x19\n\x11\x63onsistency_proof\x18\x03 \x03(\x0c\"&\n\x0fWitnessResponse\x12\x13\n\x0b\x63osignature\x18\x01 \x01(\t2\x93\x02\n\x0bPeerService\x12\x64\n\x07Inquire\x12+.share_gateway.v1.PeerServiceInquireRequest\x1a,.share_gateway.v1.PeerServiceInquireResponse\x12N\n\x07Publish\x12 .share_gateway.v1.PublishRequest\x1a!.share_gateway.v1.PublishResponse\x12N\n\x07Witness\x12 .share_gateway.v1.WitnessRequest\x1a!.share_gateway.v1.WitnessResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1bshare_gateway/v1/peer.proto\x12\x10share_gateway.v1\x1a\x1dshare_gateway/v1/common.proto\"N\n\x19PeerServiceInquireRequest\x12\x31\n\x07inquiry\x18\x01 \x01(\x0b\x32 .share_gateway.v1.SignedEnvelope\"\xb3\x01\n\x1aPeerServiceInquireResponse\x12\x33\n\x07records\x18\x01 \x03(\x0b\x32\".share_gateway.v1.RecordDisclosure\x12-\n\tcitations\x18\x02 \x03(\x0b\x32\x1a.share_gateway.v1.Citation\x12\x31\n\x07receipt\x18\x03 \x01(\x0b\x32 .share_gateway.v1.SignedEnvelope\"D\n\x0ePublishRequest\x12\x32\n\x06record\x18\x01 \x01(\x0b\x32\".share_gateway.v1.RecordDisclosure\"D\n\x0fPublishResponse\x12\x31\n\x07receipt\x18\x01 \x01(\x0b\x32 .share_gateway.v1.SignedEnvelope\"Q\n\x0eWitnessRequest\x12\x12\n\ncheckpoint\x18\x01 \x01(\x0c\x12\x10\n\x08old_size\x18\x02 \x01(\x04\x12\x19\n\x11\x63onsistency_proof\x18\x03 \x03(\x0c\"&\n\x0fWitnessResponse\x12\x13\n\x0b\x63osignature\x18\x01 \x01(\t\"E\n\rRevokeRequest\x12\x34\n\nrevocation\x18\x01 \x01(\x0b\x32 .share_gateway.v1.SignedEnvelope\"C\n\x0eRevokeResponse\x12\x31\n\x07receipt\x18\x01 \x01(\x0b\x32 .share_gateway.v1.SignedEnvelope2\xe0\x02\n\x0bPeerService\x12\x64\n\x07Inquire\x12+.share_gateway.v1.PeerServiceInquireRequest\x1a,.share_gateway.v1.PeerServiceInquireResponse\x12N\n\x07Publish\x12 .share_gateway.v1.PublishRequest\x1a!.share_gateway.v1.PublishResponse\x12N\n\x07Witness\x12 .share_gateway.v1.WitnessRequest\x1a!.share_gateway.v1.WitnessResponse\x12K\n\x06Revoke\x12\x1f.share_gateway.v1.RevokeRequest\x1a .share_gateway.v1.RevokeResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -44,6 +44,10 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_WITNESSREQUEST']._serialized_end=563
   _globals['_WITNESSRESPONSE']._serialized_start=565
   _globals['_WITNESSRESPONSE']._serialized_end=603
-  _globals['_PEERSERVICE']._serialized_start=606
-  _globals['_PEERSERVICE']._serialized_end=881
+  _globals['_REVOKEREQUEST']._serialized_start=605
+  _globals['_REVOKEREQUEST']._serialized_end=674
+  _globals['_REVOKERESPONSE']._serialized_start=676
+  _globals['_REVOKERESPONSE']._serialized_end=743
+  _globals['_PEERSERVICE']._serialized_start=746
+  _globals['_PEERSERVICE']._serialized_end=1098
 # @@protoc_insertion_point(module_scope)

@@ -50,6 +50,11 @@ class PeerServiceStub:
                 request_serializer=share__gateway_dot_v1_dot_peer__pb2.WitnessRequest.SerializeToString,
                 response_deserializer=share__gateway_dot_v1_dot_peer__pb2.WitnessResponse.FromString,
                 _registered_method=True)
+        self.Revoke = channel.unary_unary(
+                '/share_gateway.v1.PeerService/Revoke',
+                request_serializer=share__gateway_dot_v1_dot_peer__pb2.RevokeRequest.SerializeToString,
+                response_deserializer=share__gateway_dot_v1_dot_peer__pb2.RevokeResponse.FromString,
+                _registered_method=True)
 
 
 class PeerServiceServicer:
@@ -79,6 +84,14 @@ class PeerServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Revoke(self, request, context):
+        """A record its origin no longer discloses (repaired): this node stops disclosing its copy and tells
+        the requesters that received it. Retried by the origin until acknowledged.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_PeerServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -96,6 +109,11 @@ def add_PeerServiceServicer_to_server(servicer, server):
                     servicer.Witness,
                     request_deserializer=share__gateway_dot_v1_dot_peer__pb2.WitnessRequest.FromString,
                     response_serializer=share__gateway_dot_v1_dot_peer__pb2.WitnessResponse.SerializeToString,
+            ),
+            'Revoke': grpc.unary_unary_rpc_method_handler(
+                    servicer.Revoke,
+                    request_deserializer=share__gateway_dot_v1_dot_peer__pb2.RevokeRequest.FromString,
+                    response_serializer=share__gateway_dot_v1_dot_peer__pb2.RevokeResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -180,6 +198,33 @@ class PeerService:
             '/share_gateway.v1.PeerService/Witness',
             share__gateway_dot_v1_dot_peer__pb2.WitnessRequest.SerializeToString,
             share__gateway_dot_v1_dot_peer__pb2.WitnessResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Revoke(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/share_gateway.v1.PeerService/Revoke',
+            share__gateway_dot_v1_dot_peer__pb2.RevokeRequest.SerializeToString,
+            share__gateway_dot_v1_dot_peer__pb2.RevokeResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -42,6 +42,10 @@ class PeerServiceStub:
     A wrong old_size fails with FAILED_PRECONDITION, reason WITNESS_SIZE_MISMATCH and metadata known_size;
     a checkpoint that does not extend the last one fails with reason INCONSISTENT_CHECKPOINT and is logged as an alarm.
     """
+    Revoke: _grpc.UnaryUnaryMultiCallable[_peer_pb2.RevokeRequest, _peer_pb2.RevokeResponse]
+    """A record its origin no longer discloses (repaired): this node stops disclosing its copy and tells
+    the requesters that received it. Retried by the origin until acknowledged.
+    """
 
 @_typing.type_check_only
 class PeerServiceAsyncStub(PeerServiceStub):
@@ -56,6 +60,10 @@ class PeerServiceAsyncStub(PeerServiceStub):
     """Cosign the caller's new checkpoint if it extends the one this node last cosigned (c2sp.org/tlog-witness).
     A wrong old_size fails with FAILED_PRECONDITION, reason WITNESS_SIZE_MISMATCH and metadata known_size;
     a checkpoint that does not extend the last one fails with reason INCONSISTENT_CHECKPOINT and is logged as an alarm.
+    """
+    Revoke: _aio.UnaryUnaryMultiCallable[_peer_pb2.RevokeRequest, _peer_pb2.RevokeResponse]  # type: ignore[assignment]
+    """A record its origin no longer discloses (repaired): this node stops disclosing its copy and tells
+    the requesters that received it. Retried by the origin until acknowledged.
     """
 
 class PeerServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -86,6 +94,16 @@ class PeerServiceServicer(metaclass=_abc_1.ABCMeta):
         """Cosign the caller's new checkpoint if it extends the one this node last cosigned (c2sp.org/tlog-witness).
         A wrong old_size fails with FAILED_PRECONDITION, reason WITNESS_SIZE_MISMATCH and metadata known_size;
         a checkpoint that does not extend the last one fails with reason INCONSISTENT_CHECKPOINT and is logged as an alarm.
+        """
+
+    @_abc_1.abstractmethod
+    def Revoke(
+        self,
+        request: _peer_pb2.RevokeRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_peer_pb2.RevokeResponse, _abc.Awaitable[_peer_pb2.RevokeResponse]]:
+        """A record its origin no longer discloses (repaired): this node stops disclosing its copy and tells
+        the requesters that received it. Retried by the origin until acknowledged.
         """
 
 def add_PeerServiceServicer_to_server(servicer: PeerServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from share_gateway.v1 import common_pb2 as share__gateway_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1fshare_gateway/v1/registry.proto\x12\x10share_gateway.v1\x1a\x1dshare_gateway/v1/common.proto\"\xf7\x02\n\x13SubmitRecordRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x13\n\x0brecord_type\x18\x02 \x01(\t\x12*\n\x07subject\x18\x03 \x01(\x0b\x32\x19.share_gateway.v1.Subject\x12\x41\n\x06\x66ields\x18\x04 \x03(\x0b\x32\x31.share_gateway.v1.SubmitRecordRequest.FieldsEntry\x12\x37\n\x0elegal_document\x18\x05 \x01(\x0b\x32\x1f.share_gateway.v1.LegalDocument\x12\x10\n\x08severity\x18\x06 \x01(\t\x12\x1c\n\x0f\x64isclosure_days\x18\x07 \x01(\rH\x00\x88\x01\x01\x1aK\n\x0b\x46ieldsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12+\n\x05value\x18\x02 \x01(\x0b\x32\x1c.share_gateway.v1.FieldValue:\x02\x38\x01\x42\x12\n\x10_disclosure_days\"@\n\x14SubmitRecordResponse\x12(\n\x06record\x18\x01 \x01(\x0b\x32\x18.share_gateway.v1.Record\"%\n\x10GetRecordRequest\x12\x11\n\trecord_id\x18\x01 \x01(\t\"=\n\x11GetRecordResponse\x12(\n\x06record\x18\x01 \x01(\x0b\x32\x18.share_gateway.v1.Record\"v\n\x15WithdrawRecordRequest\x12\x11\n\trecord_id\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\x12:\n\x11revoking_document\x18\x03 \x01(\x0b\x32\x1f.share_gateway.v1.LegalDocument\"B\n\x16WithdrawRecordResponse\x12(\n\x06record\x18\x01 \x01(\x0b\x32\x18.share_gateway.v1.Record2\xab\x02\n\x0fRegistryService\x12]\n\x0cSubmitRecord\x12%.share_gateway.v1.SubmitRecordRequest\x1a&.share_gateway.v1.SubmitRecordResponse\x12T\n\tGetRecord\x12\".share_gateway.v1.GetRecordRequest\x1a#.share_gateway.v1.GetRecordResponse\x12\x63\n\x0eWithdrawRecord\x12\'.share_gateway.v1.WithdrawRecordRequest\x1a(.share_gateway.v1.WithdrawRecordResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1fshare_gateway/v1/registry.proto\x12\x10share_gateway.v1\x1a\x1dshare_gateway/v1/common.proto\"\xf7\x02\n\x13SubmitRecordRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x13\n\x0brecord_type\x18\x02 \x01(\t\x12*\n\x07subject\x18\x03 \x01(\x0b\x32\x19.share_gateway.v1.Subject\x12\x41\n\x06\x66ields\x18\x04 \x03(\x0b\x32\x31.share_gateway.v1.SubmitRecordRequest.FieldsEntry\x12\x37\n\x0elegal_document\x18\x05 \x01(\x0b\x32\x1f.share_gateway.v1.LegalDocument\x12\x10\n\x08severity\x18\x06 \x01(\t\x12\x1c\n\x0f\x64isclosure_days\x18\x07 \x01(\rH\x00\x88\x01\x01\x1aK\n\x0b\x46ieldsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12+\n\x05value\x18\x02 \x01(\x0b\x32\x1c.share_gateway.v1.FieldValue:\x02\x38\x01\x42\x12\n\x10_disclosure_days\"@\n\x14SubmitRecordResponse\x12(\n\x06record\x18\x01 \x01(\x0b\x32\x18.share_gateway.v1.Record\"%\n\x10GetRecordRequest\x12\x11\n\trecord_id\x18\x01 \x01(\t\"=\n\x11GetRecordResponse\x12(\n\x06record\x18\x01 \x01(\x0b\x32\x18.share_gateway.v1.Record\"v\n\x15WithdrawRecordRequest\x12\x11\n\trecord_id\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\x12:\n\x11revoking_document\x18\x03 \x01(\x0b\x32\x1f.share_gateway.v1.LegalDocument\"B\n\x16WithdrawRecordResponse\x12(\n\x06record\x18\x01 \x01(\x0b\x32\x18.share_gateway.v1.Record\"-\n\x13\x41\x63\x63\x65ptRepairRequest\x12\x16\n\x0e\x61pplication_id\x18\x01 \x01(\t\"P\n\x14\x41\x63\x63\x65ptRepairResponse\x12\x38\n\x0b\x61pplication\x18\x01 \x01(\x0b\x32#.share_gateway.v1.RepairApplication\"N\n\x13\x44\x65\x63ideRepairRequest\x12\x16\n\x0e\x61pplication_id\x18\x01 \x01(\t\x12\x0f\n\x07\x61pprove\x18\x02 \x01(\x08\x12\x0e\n\x06reason\x18\x03 \x01(\t\"P\n\x14\x44\x65\x63ideRepairResponse\x12\x38\n\x0b\x61pplication\x18\x01 \x01(\x0b\x32#.share_gateway.v1.RepairApplication\"5\n\x1dListRepairApplicationsRequest\x12\x14\n\x0coverdue_only\x18\x01 \x01(\x08\"[\n\x1eListRepairApplicationsResponse\x12\x39\n\x0c\x61pplications\x18\x01 \x03(\x0b\x32#.share_gateway.v1.RepairApplication2\xe6\x04\n\x0fRegistryService\x12]\n\x0cSubmitRecord\x12%.share_gateway.v1.SubmitRecordRequest\x1a&.share_gateway.v1.SubmitRecordResponse\x12T\n\tGetRecord\x12\".share_gateway.v1.GetRecordRequest\x1a#.share_gateway.v1.GetRecordResponse\x12\x63\n\x0eWithdrawRecord\x12\'.share_gateway.v1.WithdrawRecordRequest\x1a(.share_gateway.v1.WithdrawRecordResponse\x12]\n\x0c\x41\x63\x63\x65ptRepair\x12%.share_gateway.v1.AcceptRepairRequest\x1a&.share_gateway.v1.AcceptRepairResponse\x12]\n\x0c\x44\x65\x63ideRepair\x12%.share_gateway.v1.DecideRepairRequest\x1a&.share_gateway.v1.DecideRepairResponse\x12{\n\x16ListRepairApplications\x12/.share_gateway.v1.ListRepairApplicationsRequest\x1a\x30.share_gateway.v1.ListRepairApplicationsResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -48,6 +48,18 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_WITHDRAWRECORDREQUEST']._serialized_end=748
   _globals['_WITHDRAWRECORDRESPONSE']._serialized_start=750
   _globals['_WITHDRAWRECORDRESPONSE']._serialized_end=816
-  _globals['_REGISTRYSERVICE']._serialized_start=819
-  _globals['_REGISTRYSERVICE']._serialized_end=1118
+  _globals['_ACCEPTREPAIRREQUEST']._serialized_start=818
+  _globals['_ACCEPTREPAIRREQUEST']._serialized_end=863
+  _globals['_ACCEPTREPAIRRESPONSE']._serialized_start=865
+  _globals['_ACCEPTREPAIRRESPONSE']._serialized_end=945
+  _globals['_DECIDEREPAIRREQUEST']._serialized_start=947
+  _globals['_DECIDEREPAIRREQUEST']._serialized_end=1025
+  _globals['_DECIDEREPAIRRESPONSE']._serialized_start=1027
+  _globals['_DECIDEREPAIRRESPONSE']._serialized_end=1107
+  _globals['_LISTREPAIRAPPLICATIONSREQUEST']._serialized_start=1109
+  _globals['_LISTREPAIRAPPLICATIONSREQUEST']._serialized_end=1162
+  _globals['_LISTREPAIRAPPLICATIONSRESPONSE']._serialized_start=1164
+  _globals['_LISTREPAIRAPPLICATIONSRESPONSE']._serialized_end=1255
+  _globals['_REGISTRYSERVICE']._serialized_start=1258
+  _globals['_REGISTRYSERVICE']._serialized_end=1872
 # @@protoc_insertion_point(module_scope)

@@ -191,3 +191,127 @@ class WithdrawRecordResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___WithdrawRecordResponse: _TypeAlias = WithdrawRecordResponse  # noqa: Y015
+
+@_typing.final
+class AcceptRepairRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    APPLICATION_ID_FIELD_NUMBER: _builtins.int
+    application_id: _builtins.str
+    def __init__(
+        self,
+        *,
+        application_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["application_id", b"application_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AcceptRepairRequest: _TypeAlias = AcceptRepairRequest  # noqa: Y015
+
+@_typing.final
+class AcceptRepairResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    APPLICATION_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def application(self) -> _common_pb2.RepairApplication: ...
+    def __init__(
+        self,
+        *,
+        application: _common_pb2.RepairApplication | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["application", b"application"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["application", b"application"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AcceptRepairResponse: _TypeAlias = AcceptRepairResponse  # noqa: Y015
+
+@_typing.final
+class DecideRepairRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    APPLICATION_ID_FIELD_NUMBER: _builtins.int
+    APPROVE_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    application_id: _builtins.str
+    approve: _builtins.bool
+    reason: _builtins.str
+    """Why: stated in the decision, the log and the revocation."""
+    def __init__(
+        self,
+        *,
+        application_id: _builtins.str = ...,
+        approve: _builtins.bool = ...,
+        reason: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["application_id", b"application_id", "approve", b"approve", "reason", b"reason"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DecideRepairRequest: _TypeAlias = DecideRepairRequest  # noqa: Y015
+
+@_typing.final
+class DecideRepairResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    APPLICATION_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def application(self) -> _common_pb2.RepairApplication: ...
+    def __init__(
+        self,
+        *,
+        application: _common_pb2.RepairApplication | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["application", b"application"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["application", b"application"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DecideRepairResponse: _TypeAlias = DecideRepairResponse  # noqa: Y015
+
+@_typing.final
+class ListRepairApplicationsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    OVERDUE_ONLY_FIELD_NUMBER: _builtins.int
+    overdue_only: _builtins.bool
+    def __init__(
+        self,
+        *,
+        overdue_only: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["overdue_only", b"overdue_only"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListRepairApplicationsRequest: _TypeAlias = ListRepairApplicationsRequest  # noqa: Y015
+
+@_typing.final
+class ListRepairApplicationsResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    APPLICATIONS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def applications(self) -> _containers.RepeatedCompositeFieldContainer[_common_pb2.RepairApplication]: ...
+    def __init__(
+        self,
+        *,
+        applications: _abc.Iterable[_common_pb2.RepairApplication] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["applications", b"applications"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListRepairApplicationsResponse: _TypeAlias = ListRepairApplicationsResponse  # noqa: Y015

@@ -50,6 +50,21 @@ class RegistryServiceStub:
                 request_serializer=share__gateway_dot_v1_dot_registry__pb2.WithdrawRecordRequest.SerializeToString,
                 response_deserializer=share__gateway_dot_v1_dot_registry__pb2.WithdrawRecordResponse.FromString,
                 _registered_method=True)
+        self.AcceptRepair = channel.unary_unary(
+                '/share_gateway.v1.RegistryService/AcceptRepair',
+                request_serializer=share__gateway_dot_v1_dot_registry__pb2.AcceptRepairRequest.SerializeToString,
+                response_deserializer=share__gateway_dot_v1_dot_registry__pb2.AcceptRepairResponse.FromString,
+                _registered_method=True)
+        self.DecideRepair = channel.unary_unary(
+                '/share_gateway.v1.RegistryService/DecideRepair',
+                request_serializer=share__gateway_dot_v1_dot_registry__pb2.DecideRepairRequest.SerializeToString,
+                response_deserializer=share__gateway_dot_v1_dot_registry__pb2.DecideRepairResponse.FromString,
+                _registered_method=True)
+        self.ListRepairApplications = channel.unary_unary(
+                '/share_gateway.v1.RegistryService/ListRepairApplications',
+                request_serializer=share__gateway_dot_v1_dot_registry__pb2.ListRepairApplicationsRequest.SerializeToString,
+                response_deserializer=share__gateway_dot_v1_dot_registry__pb2.ListRepairApplicationsResponse.FromString,
+                _registered_method=True)
 
 
 class RegistryServiceServicer:
@@ -74,6 +89,28 @@ class RegistryServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def AcceptRepair(self, request, context):
+        """Credit repair, for the agency that made the record: accept an application (the decision is then due
+        within the configured working days), then approve or reject it. Approval repairs the record and
+        revokes it on every node and for every requester that received it.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DecideRepair(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListRepairApplications(self, request, context):
+        """Open applications about the agency's records; with overdue_only, those past a deadline.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_RegistryServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -91,6 +128,21 @@ def add_RegistryServiceServicer_to_server(servicer, server):
                     servicer.WithdrawRecord,
                     request_deserializer=share__gateway_dot_v1_dot_registry__pb2.WithdrawRecordRequest.FromString,
                     response_serializer=share__gateway_dot_v1_dot_registry__pb2.WithdrawRecordResponse.SerializeToString,
+            ),
+            'AcceptRepair': grpc.unary_unary_rpc_method_handler(
+                    servicer.AcceptRepair,
+                    request_deserializer=share__gateway_dot_v1_dot_registry__pb2.AcceptRepairRequest.FromString,
+                    response_serializer=share__gateway_dot_v1_dot_registry__pb2.AcceptRepairResponse.SerializeToString,
+            ),
+            'DecideRepair': grpc.unary_unary_rpc_method_handler(
+                    servicer.DecideRepair,
+                    request_deserializer=share__gateway_dot_v1_dot_registry__pb2.DecideRepairRequest.FromString,
+                    response_serializer=share__gateway_dot_v1_dot_registry__pb2.DecideRepairResponse.SerializeToString,
+            ),
+            'ListRepairApplications': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListRepairApplications,
+                    request_deserializer=share__gateway_dot_v1_dot_registry__pb2.ListRepairApplicationsRequest.FromString,
+                    response_serializer=share__gateway_dot_v1_dot_registry__pb2.ListRepairApplicationsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -175,6 +227,87 @@ class RegistryService:
             '/share_gateway.v1.RegistryService/WithdrawRecord',
             share__gateway_dot_v1_dot_registry__pb2.WithdrawRecordRequest.SerializeToString,
             share__gateway_dot_v1_dot_registry__pb2.WithdrawRecordResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AcceptRepair(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/share_gateway.v1.RegistryService/AcceptRepair',
+            share__gateway_dot_v1_dot_registry__pb2.AcceptRepairRequest.SerializeToString,
+            share__gateway_dot_v1_dot_registry__pb2.AcceptRepairResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DecideRepair(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/share_gateway.v1.RegistryService/DecideRepair',
+            share__gateway_dot_v1_dot_registry__pb2.DecideRepairRequest.SerializeToString,
+            share__gateway_dot_v1_dot_registry__pb2.DecideRepairResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListRepairApplications(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/share_gateway.v1.RegistryService/ListRepairApplications',
+            share__gateway_dot_v1_dot_registry__pb2.ListRepairApplicationsRequest.SerializeToString,
+            share__gateway_dot_v1_dot_registry__pb2.ListRepairApplicationsResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -36,6 +36,14 @@ class RegistryServiceStub:
     SubmitRecord: _grpc.UnaryUnaryMultiCallable[_registry_pb2.SubmitRecordRequest, _registry_pb2.SubmitRecordResponse]
     GetRecord: _grpc.UnaryUnaryMultiCallable[_registry_pb2.GetRecordRequest, _registry_pb2.GetRecordResponse]
     WithdrawRecord: _grpc.UnaryUnaryMultiCallable[_registry_pb2.WithdrawRecordRequest, _registry_pb2.WithdrawRecordResponse]
+    AcceptRepair: _grpc.UnaryUnaryMultiCallable[_registry_pb2.AcceptRepairRequest, _registry_pb2.AcceptRepairResponse]
+    """Credit repair, for the agency that made the record: accept an application (the decision is then due
+    within the configured working days), then approve or reject it. Approval repairs the record and
+    revokes it on every node and for every requester that received it.
+    """
+    DecideRepair: _grpc.UnaryUnaryMultiCallable[_registry_pb2.DecideRepairRequest, _registry_pb2.DecideRepairResponse]
+    ListRepairApplications: _grpc.UnaryUnaryMultiCallable[_registry_pb2.ListRepairApplicationsRequest, _registry_pb2.ListRepairApplicationsResponse]
+    """Open applications about the agency's records; with overdue_only, those past a deadline."""
 
 @_typing.type_check_only
 class RegistryServiceAsyncStub(RegistryServiceStub):
@@ -45,6 +53,14 @@ class RegistryServiceAsyncStub(RegistryServiceStub):
     SubmitRecord: _aio.UnaryUnaryMultiCallable[_registry_pb2.SubmitRecordRequest, _registry_pb2.SubmitRecordResponse]  # type: ignore[assignment]
     GetRecord: _aio.UnaryUnaryMultiCallable[_registry_pb2.GetRecordRequest, _registry_pb2.GetRecordResponse]  # type: ignore[assignment]
     WithdrawRecord: _aio.UnaryUnaryMultiCallable[_registry_pb2.WithdrawRecordRequest, _registry_pb2.WithdrawRecordResponse]  # type: ignore[assignment]
+    AcceptRepair: _aio.UnaryUnaryMultiCallable[_registry_pb2.AcceptRepairRequest, _registry_pb2.AcceptRepairResponse]  # type: ignore[assignment]
+    """Credit repair, for the agency that made the record: accept an application (the decision is then due
+    within the configured working days), then approve or reject it. Approval repairs the record and
+    revokes it on every node and for every requester that received it.
+    """
+    DecideRepair: _aio.UnaryUnaryMultiCallable[_registry_pb2.DecideRepairRequest, _registry_pb2.DecideRepairResponse]  # type: ignore[assignment]
+    ListRepairApplications: _aio.UnaryUnaryMultiCallable[_registry_pb2.ListRepairApplicationsRequest, _registry_pb2.ListRepairApplicationsResponse]  # type: ignore[assignment]
+    """Open applications about the agency's records; with overdue_only, those past a deadline."""
 
 class RegistryServiceServicer(metaclass=_abc_1.ABCMeta):
     """For regional agencies: record what the catalog lists, on a legally effective document."""
@@ -69,5 +85,31 @@ class RegistryServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _registry_pb2.WithdrawRecordRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_registry_pb2.WithdrawRecordResponse, _abc.Awaitable[_registry_pb2.WithdrawRecordResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def AcceptRepair(
+        self,
+        request: _registry_pb2.AcceptRepairRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_registry_pb2.AcceptRepairResponse, _abc.Awaitable[_registry_pb2.AcceptRepairResponse]]:
+        """Credit repair, for the agency that made the record: accept an application (the decision is then due
+        within the configured working days), then approve or reject it. Approval repairs the record and
+        revokes it on every node and for every requester that received it.
+        """
+
+    @_abc_1.abstractmethod
+    def DecideRepair(
+        self,
+        request: _registry_pb2.DecideRepairRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_registry_pb2.DecideRepairResponse, _abc.Awaitable[_registry_pb2.DecideRepairResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def ListRepairApplications(
+        self,
+        request: _registry_pb2.ListRepairApplicationsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_registry_pb2.ListRepairApplicationsResponse, _abc.Awaitable[_registry_pb2.ListRepairApplicationsResponse]]:
+        """Open applications about the agency's records; with overdue_only, those past a deadline."""
 
 def add_RegistryServiceServicer_to_server(servicer: RegistryServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -1,0 +1,169 @@
+"""Credit repair at a record's origin node, and the revocation feed every node keeps for its requesters.
+
+The subject applies for one of its own records; the agency that recorded it
+(the responsible department) accepts, then approves or rejects. Approval is
+one transaction: the application is approved, the record is repaired (no
+longer disclosed), the origin's signed revocation is kept for this node's
+feed and queued for every peer. A requester reads the revocations of the
+records it received ("changes since"), so its systems can delete them.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from share_gateway.crypto.envelope import Envelope
+from share_gateway.domain.calendar import WorkingCalendar
+from share_gateway.domain.catalog import Catalog
+from share_gateway.domain.errors import InvalidState, NotFound
+from share_gateway.domain.events import Event, EventKind, Outcome
+from share_gateway.domain.policy import Principal
+from share_gateway.domain.records import RecordStatus, change_status
+from share_gateway.domain.repair import (
+    REVOCATION_TYPE,
+    RepairApplication,
+    RepairDeadlines,
+    RepairState,
+    Revocation,
+    accept,
+    apply_for_repair,
+    decide,
+)
+from share_gateway.gateway.runtime import NodeRuntime, record_ref
+from share_gateway.store.repository import StoredRecord
+
+MAX_FEED_PAGE = 1000
+
+
+@dataclass
+class RepairDesk:
+    runtime: NodeRuntime
+    catalog: Catalog
+    calendar: WorkingCalendar
+    deadlines: RepairDeadlines
+    # Every other region: each gets the revocation of a repaired record.
+    peers: tuple[str, ...] = ()
+    # Told when revocations were queued, so the courier sends them at once.
+    on_queued: Callable[[], None] | None = None
+
+    async def apply(self, subject: Principal, record_id: str, evidence: str, commitment: str) -> RepairApplication:
+        """The subject itself applies for one of its records, at the record's origin node."""
+        stored = await self._record(record_id)
+        if subject.itself != stored.record.subject:
+            raise NotFound(f"no record {record_id!r} about the caller")
+        if stored.record.origin_region != self.runtime.region:
+            raise InvalidState(
+                f"apply at the node of region {stored.record.origin_region}, where the record was made",
+                "NOT_THE_ORIGIN",
+                {"origin_region": stored.record.origin_region},
+            )
+        application = apply_for_repair(
+            stored.record,
+            self.catalog.record_types[stored.record.record_type],
+            application_id=str(uuid.uuid4()),
+            applicant=subject.uri,
+            evidence=evidence,
+            commitment=commitment,
+            now=self.runtime.clock(),
+            calendar=self.calendar,
+            deadlines=self.deadlines,
+        )
+        event = self._event(EventKind.REPAIR_APPLIED, subject, stored, application)
+        await self.runtime.off_loop(self.runtime.store.add_repair_application, application, event)
+        return application
+
+    async def accept(self, agency: Principal, application_id: str) -> RepairApplication:
+        application, stored = await self._decidable(agency, application_id)
+        accepted = accept(application, self.runtime.clock(), self.calendar, self.deadlines)
+        event = self._event(EventKind.REPAIR_ACCEPTED, agency, stored, accepted)
+        await self.runtime.off_loop(self.runtime.store.change_application, accepted, event)
+        return accepted
+
+    async def decide(self, agency: Principal, application_id: str, approve: bool, reason: str) -> RepairApplication:
+        """Approve (repair the record and revoke it everywhere) or reject, stating why."""
+        application, stored = await self._decidable(agency, application_id)
+        now = self.runtime.clock()
+        decided = decide(application, approve, agency.uri, reason, now)
+        if not approve:
+            event = self._event(EventKind.REPAIR_REJECTED, agency, stored, decided)
+            await self.runtime.off_loop(self.runtime.store.change_application, decided, event)
+            return decided
+        repaired = change_status(stored.record, RecordStatus.REPAIRED)
+        revocation = Revocation.of(repaired, reason, now)
+        signed = Envelope.seal(self.runtime.signing_key, REVOCATION_TYPE, revocation.to_bytes())
+        event = self._event(EventKind.RECORD_REPAIRED, agency, StoredRecord(repaired, stored.sealed), decided)
+        await self.runtime.off_loop(self.runtime.store.change_application, decided, event, repaired, signed, self.peers)
+        if self.peers and self.on_queued is not None:
+            self.on_queued()
+        return decided
+
+    async def applications(self, agency: Principal, overdue_only: bool) -> list[RepairApplication]:
+        """Open applications about the agency's records (only those past a deadline, if asked)."""
+        store, today = self.runtime.store, self.runtime.clock().date()
+        pending = await self.runtime.read(store.repair_applications, (RepairState.SUBMITTED, RepairState.ACCEPTED))
+        mine = []
+        for application in pending:
+            stored = await self.runtime.read(store.get, application.record_id)
+            ours = stored is not None and stored.record.submitted_by == agency.uri
+            if ours and (not overdue_only or application.overdue(today)):
+                mine.append(application)
+        return mine
+
+    async def application(self, caller: Principal, application_id: str) -> RepairApplication:
+        """An application as its applicant or the deciding agency sees it; to anyone else it does not exist."""
+        application = await self.runtime.read(self.runtime.store.repair_application, application_id)
+        if application is not None and application.applicant == caller.uri:
+            return application
+        return (await self._decidable(caller, application_id))[0]
+
+    async def _record(self, record_id: str) -> StoredRecord:
+        stored = await self.runtime.read(self.runtime.store.get, record_id)
+        if stored is None:
+            raise NotFound(f"no record {record_id!r}")
+        return stored
+
+    async def _decidable(self, agency: Principal, application_id: str) -> tuple[RepairApplication, StoredRecord]:
+        """An application about a record the agency made; to any other caller it does not exist."""
+        application = await self.runtime.read(self.runtime.store.repair_application, application_id)
+        stored = None if application is None else await self.runtime.read(self.runtime.store.get, application.record_id)
+        if application is None or stored is None or stored.record.submitted_by != agency.uri:
+            raise NotFound(f"no repair application {application_id!r}")
+        return application, stored
+
+    def _event(self, kind: EventKind, actor: Principal, stored: StoredRecord, application: RepairApplication) -> Event:
+        return self.runtime.event(
+            kind,
+            actor,
+            Outcome.ALLOWED,
+            subject=stored.record.subject,
+            records=(record_ref(stored.record),),
+            details={"application_id": application.application_id, "state": application.state.value}
+            | ({"reason": application.reason[:500]} if application.reason else {})
+            | ({"decision_due": str(application.decision_due)} if application.decision_due else {}),
+        )
+
+
+@dataclass
+class RevocationFeed:
+    runtime: NodeRuntime
+
+    async def since(self, requester: Principal, after: int, limit: int) -> list[tuple[int, Envelope]]:
+        """Revocations of the records this requester received, after feed position ``after``; reading is logged."""
+        page = max(1, min(limit or 100, MAX_FEED_PAGE))
+        entries = await self.runtime.read(self.runtime.store.revocations_for, requester.uri, after, page)
+        if entries:
+            revoked = [Revocation.from_bytes(envelope.payload) for _, envelope in entries]
+            await self.runtime.event_log.append(
+                self.runtime.event(
+                    EventKind.REVOCATIONS_READ,
+                    requester,
+                    Outcome.ALLOWED,
+                    details={
+                        "after": str(after),
+                        "records": ",".join(r.record_id for r in revoked)[:2000],
+                    },
+                )
+            )
+        return entries
