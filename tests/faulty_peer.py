@@ -84,6 +84,11 @@ class FaultyPeer(peer_pb2_grpc.PeerServiceServicer):
     ) -> peer_pb2.RevokeResponse:
         await context.abort(grpc.StatusCode.UNIMPLEMENTED, "a faulty peer takes no revocations")
 
+    async def ShareListing(
+        self, request: peer_pb2.ShareListingRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> peer_pb2.ShareListingResponse:
+        await context.abort(grpc.StatusCode.UNIMPLEMENTED, "a faulty peer takes no listings")
+
     def _tampered_record(self) -> common_pb2.RecordDisclosure:
         """A penalty this region really signed, with its amount changed on the way out."""
         draft = draft_from_wire(penalty_request(f"forged-{uuid.uuid4()}"))

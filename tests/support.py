@@ -38,6 +38,11 @@ CALLERS: dict[str, tuple[Identity, str | None, tuple[tuple[GrantRole, str], ...]
         "government_department",
         ((GrantRole.INQUIRE, "public_procurement_review"),),
     ),
+    "licensing": (
+        Identity(IdentityKind.INSTITUTION, "11440000MB0000000C"),
+        "government_department",
+        ((GrantRole.INQUIRE, "administrative_licensing_review"),),
+    ),
     "regulator": (
         Identity(IdentityKind.INSTITUTION, "11110000MB00000048"),
         "public_agency",

@@ -97,8 +97,8 @@ def test_the_outbox_is_written_with_the_record_and_delivered_once(store: Store) 
     assert store.due_deliveries(NOW - timedelta(seconds=1)) == []
     first, second = store.due_deliveries(NOW)
     assert [first[1:], second[1:]] == [
-        ("310000", DeliveryKind.RECORD, "d-1", 0),
-        ("440000", DeliveryKind.RECORD, "d-1", 0),
+        ("310000", DeliveryKind.RECORD, "d-1", 0, None),
+        ("440000", DeliveryKind.RECORD, "d-1", 0, None),
     ]
     store.delivery_failed(first.seq, NOW + timedelta(seconds=30), "UNAVAILABLE: peer down")
     store.delivered(second.seq, event(EventKind.RECORD_PUBLISHED))

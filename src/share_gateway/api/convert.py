@@ -9,6 +9,7 @@ from share_gateway.crypto.envelope import Envelope
 from share_gateway.domain.catalog import Catalog, FieldType
 from share_gateway.domain.errors import Citation, FieldViolation, InvalidInput
 from share_gateway.domain.identifiers import Subject, SubjectKind
+from share_gateway.domain.listings import Listing
 from share_gateway.domain.records import (
     LegalDocument,
     LegalDocumentDraft,
@@ -194,13 +195,54 @@ def repair_to_wire(application: RepairApplication, today: date) -> pb.RepairAppl
         applicant=application.applicant,
         state=_REPAIR_STATES[application.state],
         reply_due=application.reply_due.isoformat(),
-        decision_due="" if application.decision_due is None else application.decision_due.isoformat(),
+        decision_due=_day(application.decision_due),
         reason=application.reason,
         overdue=application.overdue(today) or "",
     )
     message.submitted_at.FromDatetime(application.submitted_at)
     if application.decided_at is not None:
         message.decided_at.FromDatetime(application.decided_at)
+    return message
+
+
+def _day(value: date | None) -> str:
+    return "" if value is None else value.isoformat()
+
+
+def listing_to_wire(listing: Listing, today: date) -> pb.Listing:
+    decision = listing.decision
+    message = pb.Listing(
+        listing_id=listing.listing_id,
+        list_name=listing.list_name,
+        record_id=listing.record_id,
+        origin_region=listing.origin_region,
+        record_type=listing.record_type,
+        subject=subject_to_wire(listing.subject),
+        state=pb.ListingState.Value(f"LISTING_STATE_{listing.state.name}"),
+        decision=pb.ListingDecision(
+            reason=decision.reason,
+            basis=decision.basis,
+            measures=decision.measures,
+            removal_conditions=decision.removal_conditions,
+            remedies=decision.remedies,
+        ),
+        notice_due=listing.notice_due.isoformat(),
+        objection_due=_day(listing.objection_due),
+        review_due=_day(listing.review_due),
+        listed_on=_day(listing.listed_on),
+        ends_on=_day(listing.ends_on),
+        removal_due=_day(listing.removal_due),
+        removal_cause="" if listing.removal_cause is None else listing.removal_cause.value,
+        overdue=listing.overdue(today) or "",
+    )
+    for step in listing.history:
+        transition = message.history.add(
+            state=pb.ListingState.Value(f"LISTING_STATE_{step.state.name}"),
+            actor=step.actor,
+            document=step.document,
+            reason=step.reason,
+        )
+        transition.at.FromDatetime(step.at)
     return message
 
 

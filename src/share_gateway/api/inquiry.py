@@ -12,6 +12,7 @@ from share_gateway.api.convert import (
     citation_to_wire,
     disclosure_to_wire,
     envelope_to_wire,
+    listing_to_wire,
     repair_to_wire,
     subject_kind_text,
 )
@@ -130,3 +131,21 @@ class InquiryServicer(inquiry_pb2_grpc.InquiryServiceServicer):
                 for position, envelope in entries
             ]
         )
+
+    @handles_errors
+    async def ListMyListings(
+        self, request: inquiry_pb2.ListMyListingsRequest, context: Context
+    ) -> inquiry_pb2.ListMyListingsResponse:
+        party = await calling_principal(self.gateway, context)
+        listings = await self.gateway.listings.about(party)
+        today = self.gateway.runtime.clock().date()
+        return inquiry_pb2.ListMyListingsResponse(listings=[listing_to_wire(x, today) for x in listings])
+
+    @handles_errors
+    async def ObjectToListing(
+        self, request: inquiry_pb2.ObjectToListingRequest, context: Context
+    ) -> inquiry_pb2.ObjectToListingResponse:
+        party = await calling_principal(self.gateway, context)
+        listing = await self.gateway.listings.object(party, request.listing_id, request.statement)
+        today = self.gateway.runtime.clock().date()
+        return inquiry_pb2.ObjectToListingResponse(listing=listing_to_wire(listing, today))

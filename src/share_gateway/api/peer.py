@@ -77,3 +77,11 @@ class PeerServicer(peer_pb2_grpc.PeerServiceServicer):
         federation, region = self._admitted(context)
         receipt = await federation.revoke(region, request.revocation)
         return peer_pb2.RevokeResponse(receipt=envelope_to_wire(receipt))
+
+    @handles_errors
+    async def ShareListing(
+        self, request: peer_pb2.ShareListingRequest, context: Context
+    ) -> peer_pb2.ShareListingResponse:
+        federation, region = self._admitted(context)
+        receipt = await federation.receive_listing(region, request.listing)
+        return peer_pb2.ShareListingResponse(receipt=envelope_to_wire(receipt))

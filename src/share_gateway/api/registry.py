@@ -8,7 +8,13 @@ from typing import Any
 import grpc
 
 from share_gateway.api.auth import calling_principal
-from share_gateway.api.convert import document_from_wire, draft_from_wire, record_to_wire, repair_to_wire
+from share_gateway.api.convert import (
+    document_from_wire,
+    draft_from_wire,
+    listing_to_wire,
+    record_to_wire,
+    repair_to_wire,
+)
 from share_gateway.api.errors import handles_errors
 from share_gateway.gateway import Gateway
 from share_gateway.v1 import registry_pb2, registry_pb2_grpc
@@ -69,6 +75,65 @@ class RegistryServicer(registry_pb2_grpc.RegistryServiceServicer):
         pending = await self.gateway.repairs.applications(agency, request.overdue_only)
         today = self._today()
         return registry_pb2.ListRepairApplicationsResponse(applications=[repair_to_wire(a, today) for a in pending])
+
+    @handles_errors
+    async def ProposeListing(
+        self, request: registry_pb2.ProposeListingRequest, context: Context
+    ) -> registry_pb2.ProposeListingResponse:
+        agency = await calling_principal(self.gateway, context)
+        listing = await self.gateway.listings.propose(
+            agency,
+            request.record_id,
+            request.list_name,
+            request.document,
+            request.reason,
+            request.removal_conditions,
+            request.remedies,
+        )
+        return registry_pb2.ProposeListingResponse(listing=listing_to_wire(listing, self._today()))
+
+    @handles_errors
+    async def NotifyListing(
+        self, request: registry_pb2.NotifyListingRequest, context: Context
+    ) -> registry_pb2.NotifyListingResponse:
+        agency = await calling_principal(self.gateway, context)
+        listing = await self.gateway.listings.notify(agency, request.listing_id, request.document, request.reason)
+        return registry_pb2.NotifyListingResponse(listing=listing_to_wire(listing, self._today()))
+
+    @handles_errors
+    async def ReviewObjection(
+        self, request: registry_pb2.ReviewObjectionRequest, context: Context
+    ) -> registry_pb2.ReviewObjectionResponse:
+        agency = await calling_principal(self.gateway, context)
+        listing = await self.gateway.listings.review(
+            agency, request.listing_id, request.upheld, request.document, request.reason
+        )
+        return registry_pb2.ReviewObjectionResponse(listing=listing_to_wire(listing, self._today()))
+
+    @handles_errors
+    async def ConfirmListing(
+        self, request: registry_pb2.ConfirmListingRequest, context: Context
+    ) -> registry_pb2.ConfirmListingResponse:
+        agency = await calling_principal(self.gateway, context)
+        listing = await self.gateway.listings.confirm(agency, request.listing_id, request.document, request.reason)
+        return registry_pb2.ConfirmListingResponse(listing=listing_to_wire(listing, self._today()))
+
+    @handles_errors
+    async def GetListing(
+        self, request: registry_pb2.GetListingRequest, context: Context
+    ) -> registry_pb2.GetListingResponse:
+        caller = await calling_principal(self.gateway, context)
+        listing = await self.gateway.listings.listing(caller, request.listing_id)
+        return registry_pb2.GetListingResponse(listing=listing_to_wire(listing, self._today()))
+
+    @handles_errors
+    async def ListListings(
+        self, request: registry_pb2.ListListingsRequest, context: Context
+    ) -> registry_pb2.ListListingsResponse:
+        agency = await calling_principal(self.gateway, context)
+        listings = await self.gateway.listings.listings(agency, request.overdue_only)
+        today = self._today()
+        return registry_pb2.ListListingsResponse(listings=[listing_to_wire(x, today) for x in listings])
 
     def _today(self) -> date:
         return self.gateway.runtime.clock().date()

@@ -43,6 +43,15 @@ class EventKind(StrEnum):
     RECORD_REVOKED = "record_revoked"
     REVOCATION_DELIVERED = "revocation_delivered"
     REVOCATIONS_READ = "revocations_read"
+    # Each step of a listing on a catalog list (the seriously-untrustworthy list), with its document.
+    LISTING_PROPOSED = "listing_proposed"
+    LISTING_NOTIFIED = "listing_notified"
+    LISTING_OBJECTED = "listing_objected"
+    LISTING_REVIEWED = "listing_reviewed"
+    LISTING_LISTED = "listing_listed"
+    LISTING_REMOVED = "listing_removed"
+    LISTING_SHARED = "listing_shared"
+    LISTING_RECEIVED = "listing_received"
     # A witness's alarm: a peer presented a checkpoint that does not extend the one this node cosigned.
     CHECKPOINT_INCONSISTENT = "checkpoint_inconsistent"
 

@@ -89,6 +89,12 @@ class PeerClients:
         response: peer_pb2.RevokeResponse = await self._call(manifest, region, "Revoke", request, seconds)
         return response
 
+    async def share_listing(
+        self, manifest: Manifest, region: str, request: peer_pb2.ShareListingRequest, seconds: float
+    ) -> peer_pb2.ShareListingResponse:
+        response: peer_pb2.ShareListingResponse = await self._call(manifest, region, "ShareListing", request, seconds)
+        return response
+
     async def close(self) -> None:
         for _, channel, _ in self._stubs.values():
             await channel.close()

@@ -17,6 +17,7 @@ from share_gateway.federation.peers import PeerClients
 from share_gateway.gateway.audit import AuditDesk
 from share_gateway.gateway.federation import FederationDesk
 from share_gateway.gateway.inquiries import Answer, InquiryDesk, InquiryHistory, InquiryRequest
+from share_gateway.gateway.listings import ListingDesk
 from share_gateway.gateway.outbox import Courier, CourierSettings
 from share_gateway.gateway.registry import RecordRegistry
 from share_gateway.gateway.repair import RepairDesk, RevocationFeed
@@ -47,7 +48,6 @@ class Gateway:
         self.policy = Policy(self.catalog.catalog)
         self.log = LogStore(self.runtime.store.database)
         peers = () if self.manifest is None else self.manifest.manifest.peers_of(self.runtime.region)
-        self.registry = RecordRegistry(self.runtime, self.catalog, self.policy, peers)
         self.federation = (
             None
             if self.manifest is None or self.peer_tls is None
@@ -60,21 +60,34 @@ class Gateway:
             )
         )
         self.courier = None if self.federation is None else Courier(self.federation, self.courier_settings)
-        if self.courier is not None:
-            self.registry.on_queued = self.courier.loop.wake
+        wake = None if self.courier is None else self.courier.loop.wake
+        # Revocations and listings go to the peers only through a courier; records are queued regardless.
+        delivered_to = peers if self.courier is not None else ()
+        procedures = self.procedures
+        calendar = procedures.calendar()
+        self.listings = ListingDesk(
+            self.runtime,
+            self.catalog.catalog,
+            calendar,
+            procedures.revoked_listing_removal_working_days,
+            delivered_to,
+            wake,
+            procedures.sweep_interval_seconds,
+        )
+        self.registry = RecordRegistry(self.runtime, self.catalog, self.policy, self.listings, peers, wake)
         self.cosigner = (
             None
             if self.federation is None or not self.log_settings.sequencer
             else Cosigner(self.federation, self.log, self.log_settings.witness_interval_seconds)
         )
-        procedures = self.procedures
         self.repairs = RepairDesk(
             self.runtime,
             self.catalog.catalog,
-            procedures.calendar(),
+            calendar,
             RepairDeadlines(procedures.repair_reply_working_days, procedures.repair_decision_working_days),
-            peers if self.courier is not None else (),
-            None if self.courier is None else self.courier.loop.wake,
+            self.listings,
+            delivered_to,
+            wake,
         )
         self.revocations = RevocationFeed(self.runtime)
         self.sweeper = DisclosureSweeper(self.runtime, self.procedures.sweep_interval_seconds)
@@ -97,6 +110,7 @@ class Gateway:
         if self.log_settings.sequencer:
             self.sequencer.start()
             self.sweeper.loop.start()
+            self.listings.loop.start()
         if self.courier is not None:
             self.courier.loop.start()
         if self.cosigner is not None:
@@ -108,7 +122,7 @@ class Gateway:
 
     async def close(self) -> None:
         """Commit every pending event, integrate and checkpoint them, then release the threads."""
-        for worker in (self.courier, self.cosigner, self.sweeper):
+        for worker in (self.courier, self.cosigner, self.sweeper, self.listings):
             if worker is not None:
                 await worker.loop.stop()
         await self.runtime.event_log.drain()

@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 import grpc
 
@@ -27,6 +28,7 @@ from share_gateway.crypto.errors import VerificationError
 from share_gateway.domain.errors import Citation, Refused
 from share_gateway.domain.events import EVENT_MEDIA_TYPE, DisclosedRecord, Event, EventKind, Outcome
 from share_gateway.domain.identifiers import Subject
+from share_gateway.domain.listings import LISTING_TYPE, Listing
 from share_gateway.domain.policy import Denial, Grant, GrantRole, Principal
 from share_gateway.domain.records import Record, RecordStatus
 from share_gateway.domain.repair import REVOCATION_TYPE, Revocation
@@ -38,6 +40,7 @@ from share_gateway.v1 import common_pb2, peer_pb2
 
 # Time kept back from the client's deadline for merging, logging and replying.
 DEADLINE_MARGIN = 0.05
+T = TypeVar("T")
 
 
 class RegionStatus:
@@ -187,12 +190,7 @@ class FederationDesk:
     async def revoke(self, region: str, wire: common_pb2.SignedEnvelope) -> Envelope:
         """Take a revocation its origin signed: stop disclosing any copy, keep it for the feed, sign a receipt."""
         envelope = envelope_from_wire(wire)
-        if envelope.key_id != self.manifest.manifest.nodes[region].signing_key.key_id:
-            raise Refused(Denial.PEER_NOT_ADMITTED, f"the revocation is not signed by region {region}")
-        try:
-            revocation = envelope.open(self.manifest.manifest.keys, REVOCATION_TYPE, Revocation.from_bytes)
-        except (VerificationError, ValueError, KeyError) as error:
-            raise Refused(Denial.PEER_NOT_ADMITTED, f"the revocation does not verify: {error}") from error
+        revocation = self._opened(region, envelope, REVOCATION_TYPE, Revocation.from_bytes, "revocation")
         if revocation.origin_region != region:
             raise Refused(Denial.PEER_NOT_ADMITTED, "a region revokes only its own records")
         origin = node_principal(region)
@@ -212,6 +210,42 @@ class FederationDesk:
             self.runtime.store.receive_revocation, revocation.record_id, region, envelope, event
         )
         return Envelope.seal(self.runtime.signing_key, EVENT_MEDIA_TYPE, event.canonical_bytes())
+
+    async def receive_listing(self, region: str, wire: common_pb2.SignedEnvelope) -> Envelope:
+        """Take a listing its origin signed, of a nationally shared type; keep it if newer; sign a receipt."""
+        envelope = envelope_from_wire(wire)
+        listing = self._opened(region, envelope, LISTING_TYPE, Listing.from_bytes, "listing")
+        if listing.origin_region != region:
+            raise Refused(Denial.PEER_NOT_ADMITTED, "a region shares only its own listings")
+        if listing.record_type not in self.shared_types:
+            raise Refused(Denial.NOT_SHARED, f"listings on {listing.record_type} records are not shared nationwide")
+        origin = node_principal(region)
+        event = self.runtime.event(
+            EventKind.LISTING_RECEIVED,
+            origin,
+            Outcome.ALLOWED,
+            subject=listing.subject,
+            records=(DisclosedRecord(listing.record_id, listing.record_type, region),),
+            details={
+                "via": origin.uri,
+                "listing_id": listing.listing_id,
+                "list": listing.list_name,
+                "state": listing.state.value,
+                "version": str(listing.version),
+                "statement_digest": digest(envelope.payload),
+            },
+        )
+        await self.runtime.off_loop(self.runtime.store.receive_listing, listing, event)
+        return Envelope.seal(self.runtime.signing_key, EVENT_MEDIA_TYPE, event.canonical_bytes())
+
+    def _opened(self, region: str, envelope: Envelope, media_type: str, parse: Callable[[bytes], T], what: str) -> T:
+        """The payload of an envelope that region's node key signed, or ``Refused``."""
+        if envelope.key_id != self.manifest.manifest.nodes[region].signing_key.key_id:
+            raise Refused(Denial.PEER_NOT_ADMITTED, f"the {what} is not signed by region {region}")
+        try:
+            return envelope.open(self.manifest.manifest.keys, media_type, parse)
+        except (VerificationError, ValueError, KeyError) as error:
+            raise Refused(Denial.PEER_NOT_ADMITTED, f"the {what} does not verify: {error}") from error
 
     def acknowledged(
         self, region: str, record_id: str, receipt_wire: common_pb2.SignedEnvelope, kind: EventKind

@@ -100,7 +100,8 @@ class InquiryDesk:
                     disclosures.append(disclosure)
                     disclosed.append(record)
             citations.extend(outcome.citations)
-        measures = self.policy.measures_for(request.purpose, {r.record_type for r in disclosed}, ())
+        lists = await runtime.read(runtime.store.lists_of, subject, now.date())
+        measures = self.policy.measures_for(request.purpose, {r.record_type for r in disclosed}, lists)
         if measures:
             details["measures"] = ",".join(m.measure.name for m in measures)
         event = runtime.event(

@@ -1,4 +1,5 @@
-"""The courier: delivers queued records of nationally shared types to every peer until each acknowledges.
+"""The courier: delivers queued records of nationally shared types, their revocations and their listings
+to every peer until each acknowledges.
 
 The queue is the ``outbox`` table, written in the same transaction as the
 record, so a record is never stored without its deliveries or delivered
@@ -23,8 +24,10 @@ import grpc
 
 from share_gateway.api.convert import disclosure_to_wire, envelope_to_wire
 from share_gateway.crypto.disclosure import disclose
+from share_gateway.crypto.envelope import Envelope
 from share_gateway.crypto.errors import VerificationError
 from share_gateway.domain.events import EventKind, Outcome
+from share_gateway.domain.listings import LISTING_TYPE
 from share_gateway.gateway.federation import FederationDesk
 from share_gateway.gateway.periodic import Periodic
 from share_gateway.gateway.runtime import node_principal, record_ref
@@ -114,13 +117,22 @@ class Courier:
                 publication = peer_pb2.PublishRequest(record=disclosure_to_wire(disclosure))
                 receipt = (await federation.clients.publish(manifest, peer, publication, seconds)).receipt
                 acknowledged, logged = EventKind.RECORD_RECEIVED, EventKind.RECORD_PUBLISHED
-            else:
+            elif delivery.kind is DeliveryKind.REVOCATION:
                 revocation = await runtime.read(runtime.store.revocation, delivery.record_id)
                 if revocation is None:
                     raise LookupError(f"no revocation of {delivery.record_id} is kept")
                 request = peer_pb2.RevokeRequest(revocation=envelope_to_wire(revocation))
                 receipt = (await federation.clients.revoke(manifest, peer, request, seconds)).receipt
                 acknowledged, logged = EventKind.RECORD_REVOKED, EventKind.REVOCATION_DELIVERED
+            else:
+                # The listing as it stands now: a later change supersedes what an earlier delivery carried.
+                listing = await runtime.read(runtime.store.listing, delivery.listing_id or "")
+                if listing is None:
+                    raise LookupError(f"no listing {delivery.listing_id} is kept")
+                signed = Envelope.seal(runtime.signing_key, LISTING_TYPE, listing.to_bytes())
+                sharing = peer_pb2.ShareListingRequest(listing=envelope_to_wire(signed))
+                receipt = (await federation.clients.share_listing(manifest, peer, sharing, seconds)).receipt
+                acknowledged, logged = EventKind.LISTING_RECEIVED, EventKind.LISTING_SHARED
         receipt_digest = federation.acknowledged(peer, delivery.record_id, receipt, acknowledged)
         event = runtime.event(
             logged,

@@ -10,6 +10,7 @@ from share_gateway.catalog import SignedCatalog
 from share_gateway.crypto.disclosure import seal_record
 from share_gateway.domain.errors import Conflict, FieldViolation, InvalidInput, NotFound
 from share_gateway.domain.events import EventKind, Outcome
+from share_gateway.domain.listings import RemovalCause
 from share_gateway.domain.policy import Policy, Principal
 from share_gateway.domain.records import (
     LegalDocumentDraft,
@@ -19,6 +20,7 @@ from share_gateway.domain.records import (
     admit_record,
     change_status,
 )
+from share_gateway.gateway.listings import ListingDesk
 from share_gateway.gateway.runtime import NodeRuntime, record_ref
 from share_gateway.store.repository import StoredRecord
 
@@ -31,6 +33,8 @@ class RecordRegistry:
     runtime: NodeRuntime
     catalog: SignedCatalog
     policy: Policy
+    # Withdrawing a record revokes its decision: the listings resting on it end with it.
+    listings: ListingDesk
     # The other regions of the federation: records of nationally shared types are queued for each.
     peers: tuple[str, ...] = ()
     # Told when deliveries were queued, so they leave at once rather than at the courier's next round.
@@ -134,5 +138,9 @@ class RecordRegistry:
             records=(record_ref(changed),),
             details=details,
         )
-        await self.runtime.off_loop(self.runtime.store.change_status, changed, reason, event)
+        ended = await self.listings.endings(
+            changed, RemovalCause.DECISION_REVOKED, agency, details.get("revoking_document", ""), reason
+        )
+        await self.runtime.off_loop(self.runtime.store.change_status, changed, reason, event, ended)
+        self.listings.queued(ended)
         return StoredRecord(changed, stored.sealed)

@@ -19,6 +19,7 @@ from share_gateway.domain.calendar import WorkingCalendar
 from share_gateway.domain.catalog import Catalog
 from share_gateway.domain.errors import InvalidState, NotFound
 from share_gateway.domain.events import Event, EventKind, Outcome
+from share_gateway.domain.listings import RemovalCause
 from share_gateway.domain.policy import Principal
 from share_gateway.domain.records import RecordStatus, change_status
 from share_gateway.domain.repair import (
@@ -31,6 +32,7 @@ from share_gateway.domain.repair import (
     apply_for_repair,
     decide,
 )
+from share_gateway.gateway.listings import ListingDesk
 from share_gateway.gateway.runtime import NodeRuntime, record_ref
 from share_gateway.store.repository import StoredRecord
 
@@ -43,6 +45,8 @@ class RepairDesk:
     catalog: Catalog
     calendar: WorkingCalendar
     deadlines: RepairDeadlines
+    # Approval removes the listings the record grounded, in the same transaction.
+    listings: ListingDesk
     # Every other region: each gets the revocation of a repaired record.
     peers: tuple[str, ...] = ()
     # Told when revocations were queued, so the courier sends them at once.
@@ -94,7 +98,10 @@ class RepairDesk:
         revocation = Revocation.of(repaired, reason, now)
         signed = Envelope.seal(self.runtime.signing_key, REVOCATION_TYPE, revocation.to_bytes())
         event = self._event(EventKind.RECORD_REPAIRED, agency, StoredRecord(repaired, stored.sealed), decided)
-        await self.runtime.off_loop(self.runtime.store.change_application, decided, event, repaired, signed, self.peers)
+        ended = await self.listings.endings(repaired, RemovalCause.REPAIR, agency, application.application_id, reason)
+        await self.runtime.off_loop(
+            self.runtime.store.change_application, decided, event, repaired, signed, self.peers, ended
+        )
         if self.peers and self.on_queued is not None:
             self.on_queued()
         return decided

@@ -22,6 +22,7 @@ from share_gateway.crypto.envelope import Envelope
 from share_gateway.domain.errors import InvalidState
 from share_gateway.domain.events import Event, EventKind, Outcome, redacted
 from share_gateway.domain.identifiers import Subject, SubjectKind
+from share_gateway.domain.listings import Listing, ListingState
 from share_gateway.domain.policy import Grant, GrantRole
 from share_gateway.domain.records import LegalDocument, Record, RecordStatus, change_status
 from share_gateway.domain.repair import REVOCATION_TYPE, RepairApplication, RepairState
@@ -35,6 +36,7 @@ from share_gateway.store.log import APPEND_LOCK, lock
 class DeliveryKind(StrEnum):
     RECORD = "record"
     REVOCATION = "revocation"
+    LISTING = "listing"
 
 
 class Delivery(NamedTuple):
@@ -43,6 +45,15 @@ class Delivery(NamedTuple):
     kind: DeliveryKind
     record_id: str
     attempts: int
+    listing_id: str | None = None
+
+
+class ListingChange(NamedTuple):
+    """A listing as changed, the event that logs the change, and the peers to share it with (none: kept here)."""
+
+    listing: Listing
+    event: Event
+    share_to: Sequence[str] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,7 +137,14 @@ def _ledger_rows(events: Sequence[Event]) -> list[dict[str, Any]]:
     ]
 
 
-def _queue(connection: Connection, kind: DeliveryKind, record_id: str, peers: Sequence[str], at: datetime) -> None:
+def _queue(
+    connection: Connection,
+    kind: DeliveryKind,
+    record_id: str,
+    peers: Sequence[str],
+    at: datetime,
+    listing_id: str | None = None,
+) -> None:
     """Queue a delivery to each peer, in the caller's transaction."""
     if peers:
         connection.execute(
@@ -136,6 +154,7 @@ def _queue(connection: Connection, kind: DeliveryKind, record_id: str, peers: Se
                     "peer": peer,
                     "kind": kind.value,
                     "record_id": record_id,
+                    "listing_id": listing_id,
                     "created_at": at,
                     "attempts": 0,
                     "next_attempt_at": at,
@@ -186,6 +205,22 @@ def _application(row: Row[Any]) -> RepairApplication:
         reason=row.reason,
         version=row.version,
     )
+
+
+def _listing_row(listing: Listing, at: datetime) -> dict[str, Any]:
+    return {
+        "listing_id": listing.listing_id,
+        "list_name": listing.list_name,
+        "record_id": listing.record_id,
+        "origin_region": listing.origin_region,
+        "subject_kind": listing.subject.kind.value,
+        "subject_id": listing.subject.identifier,
+        "state": listing.state.value,
+        "ends_on": listing.ends_on,
+        "version": listing.version,
+        "body": listing.to_bytes(),
+        "changed_at": at,
+    }
 
 
 def _event_row(event: Event) -> dict[str, Any]:
@@ -257,9 +292,20 @@ class Store:
 
     # --- catalogs -------------------------------------------------------
 
-    def install_catalog(self, signed: SignedCatalog, now: datetime) -> None:
-        """Install a verified catalog; refuse one older than the newest installed (rollback protection)."""
-        self._install(schema.catalogs, "catalog", signed.catalog.version, signed.digest, signed.document, now)
+    def install_catalog(self, signed: SignedCatalog, now: datetime, events: Sequence[Event] = ()) -> bool:
+        """Install a verified catalog; refuse one older than the newest installed (rollback protection).
+
+        True if this version is new here; ``events`` (the conformance sweep's report) are then
+        appended in the same transaction, so a version counts as installed only once swept.
+        """
+        return self._install(
+            schema.catalogs, "catalog", signed.catalog.version, signed.digest, signed.document, now, events
+        )
+
+    def installed_catalog_version(self) -> int | None:
+        with self.database.reader.begin() as connection:
+            version: int | None = connection.execute(select(func.max(schema.catalogs.c.version))).scalar()
+        return version
 
     def install_manifest(self, signed: SignedManifest, now: datetime) -> None:
         """Install a verified federation manifest, with the same rollback protection."""
@@ -275,6 +321,121 @@ class Store:
             return True
         self.append_events([event])
         return False
+
+    # --- listings -------------------------------------------------------------
+
+    def add_listing(self, listing: Listing, event: Event) -> None:
+        """Keep a new proposal, refusing a second open listing of the record on the same list."""
+        table = schema.listings.c
+        with self.database.writer.begin() as connection:
+            open_already = connection.execute(
+                select(table.listing_id).where(
+                    table.record_id == listing.record_id,
+                    table.list_name == listing.list_name,
+                    table.state != ListingState.REMOVED.value,
+                )
+            ).first()
+            if open_already is not None:
+                raise InvalidState(
+                    f"the record already grounds listing {open_already.listing_id} on {listing.list_name}",
+                    "ALREADY_LISTED",
+                    {"listing_id": open_already.listing_id},
+                )
+            connection.execute(insert(schema.listings).values(**_listing_row(listing, event.at)))
+            self._append_in(connection, [event])
+
+    def listing(self, listing_id: str) -> Listing | None:
+        table = schema.listings
+        with self.database.reader.connect() as connection:
+            body = connection.execute(select(table.c.body).where(table.c.listing_id == listing_id)).scalar()
+        return None if body is None else Listing.from_bytes(body)
+
+    def listings(
+        self,
+        *,
+        states: Sequence[ListingState] = (),
+        record_ids: Sequence[str] = (),
+        subject: Subject | None = None,
+        origin: str | None = None,
+    ) -> list[Listing]:
+        """Listings matching every filter given, in the order they were changed."""
+        table = schema.listings.c
+        query = select(table.body).order_by(table.changed_at, table.listing_id)
+        if states:
+            query = query.where(table.state.in_([state.value for state in states]))
+        if record_ids:
+            query = query.where(table.record_id.in_(list(record_ids)))
+        if subject is not None:
+            query = query.where(table.subject_kind == subject.kind.value, table.subject_id == subject.identifier)
+        if origin is not None:
+            query = query.where(table.origin_region == origin)
+        with self.database.reader.connect() as connection:
+            return [Listing.from_bytes(body) for body in connection.execute(query).scalars()]
+
+    def lists_of(self, subject: Subject, today: date) -> frozenset[str]:
+        """The lists the subject is on today, here or as a peer shared: the lists whose measures follow."""
+        table = schema.listings.c
+        query = select(table.list_name).where(
+            table.subject_kind == subject.kind.value,
+            table.subject_id == subject.identifier,
+            table.state == ListingState.LISTED.value,
+            (table.ends_on.is_(None)) | (table.ends_on > today),
+        )
+        with self.database.reader.connect() as connection:
+            return frozenset(connection.execute(query).scalars())
+
+    def listings_to_end(self, origin: str, today: date, limit: int = 500) -> list[tuple[Listing, RecordStatus]]:
+        """This node's open listings that must end: run out, or resting on a repaired or withdrawn record."""
+        table, records = schema.listings.c, schema.records.c
+        query = (
+            select(table.body, records.status)
+            .join_from(schema.listings, schema.records, table.record_id == records.record_id)
+            .where(
+                table.origin_region == origin,
+                table.state != ListingState.REMOVED.value,
+                (records.status.in_([RecordStatus.REPAIRED.value, RecordStatus.WITHDRAWN.value]))
+                | ((table.state == ListingState.LISTED.value) & (table.ends_on <= today)),
+            )
+            .limit(limit)
+        )
+        with self.database.reader.connect() as connection:
+            return [(Listing.from_bytes(r.body), RecordStatus(r.status)) for r in connection.execute(query)]
+
+    def change_listings(self, changes: Sequence[ListingChange]) -> None:
+        with self.database.writer.begin() as connection:
+            self._write_listings(connection, changes)
+
+    def _write_listings(self, connection: Connection, changes: Sequence[ListingChange]) -> None:
+        """Each change if nobody changed that listing meanwhile, its event, and its deliveries to peers."""
+        table = schema.listings.c
+        for listing, event, share_to in changes:
+            row = _listing_row(listing, event.at)
+            done = connection.execute(
+                update(schema.listings)
+                .where(table.listing_id == listing.listing_id, table.version == listing.version - 1)
+                .values(**{k: v for k, v in row.items() if k != "listing_id"})
+            )
+            if done.rowcount != 1:
+                raise InvalidState(f"listing {listing.listing_id} was changed meanwhile; read it again")
+            _queue(connection, DeliveryKind.LISTING, listing.record_id, share_to, event.at, listing.listing_id)
+        self._append_in(connection, [change.event for change in changes])
+
+    def receive_listing(self, listing: Listing, event: Event) -> bool:
+        """Keep a peer's listing if it is newer than the copy held; the event is logged either way."""
+        table = schema.listings.c
+        row = _listing_row(listing, event.at)
+        with self.database.writer.begin() as connection:
+            held = connection.execute(select(table.version).where(table.listing_id == listing.listing_id)).scalar()
+            if held is None:
+                connection.execute(insert(schema.listings).values(**row))
+            elif held < listing.version:
+                connection.execute(
+                    update(schema.listings)
+                    .where(table.listing_id == listing.listing_id, table.version == held)
+                    .values(**{k: v for k, v in row.items() if k != "listing_id"})
+                )
+            self._append_in(connection, [event])
+        return held is None or held < listing.version
 
     # --- credit repair and revocations ----------------------------------------
 
@@ -309,9 +470,11 @@ class Store:
         record: Record | None = None,
         revocation: Envelope | None = None,
         revoke_to: Sequence[str] = (),
+        listings: Sequence[ListingChange] = (),
     ) -> None:
         """Move an application on; on approval also repair the record, keep the origin's signed revocation
-        and queue it for every peer, all in one transaction (each change refused if made meanwhile)."""
+        and queue it for every peer, and remove the listings it grounded, all in one transaction (each
+        change refused if made meanwhile)."""
         table = schema.repair_applications
         with self.database.writer.begin() as connection:
             row = _application_row(changed)
@@ -328,6 +491,7 @@ class Store:
                 self._keep_revocation(connection, record.record_id, record.origin_region, revocation, event.at)
                 _queue(connection, DeliveryKind.REVOCATION, record.record_id, revoke_to, event.at)
             self._append_in(connection, [event])
+            self._write_listings(connection, listings)
 
     def _write_status(self, connection: Connection, changed: Record, reason: str, at: datetime) -> None:
         records = schema.records.c
@@ -416,12 +580,12 @@ class Store:
         box = schema.outbox.c
         with self.database.reader.connect() as connection:
             rows = connection.execute(
-                select(box.seq, box.peer, box.kind, box.record_id, box.attempts)
+                select(box.seq, box.peer, box.kind, box.record_id, box.attempts, box.listing_id)
                 .where(box.delivered_at.is_(None), box.next_attempt_at <= now)
                 .order_by(box.seq)
                 .limit(limit)
             )
-            return [Delivery(r.seq, r.peer, DeliveryKind(r.kind), r.record_id, r.attempts) for r in rows]
+            return [Delivery(r.seq, r.peer, DeliveryKind(r.kind), r.record_id, r.attempts, r.listing_id) for r in rows]
 
     def delivered(self, seq: int, event: Event) -> None:
         """Mark one delivery acknowledged, logging the peer's acknowledgement in the same transaction."""
@@ -484,8 +648,20 @@ class Store:
             return False
         return True
 
-    def _install(self, table: Table, what: str, version: int, digest: str, document: bytes, now: datetime) -> None:
-        """Signed documents only move forward: an older version, or another one of the same version, is refused."""
+    def _install(
+        self,
+        table: Table,
+        what: str,
+        version: int,
+        digest: str,
+        document: bytes,
+        now: datetime,
+        events: Sequence[Event] = (),
+    ) -> bool:
+        """Signed documents only move forward: an older version, or another one of the same version, is refused.
+
+        True if the version was new and is now installed, with ``events`` appended alongside.
+        """
         with self.database.writer.begin() as connection:
             newest = connection.execute(
                 select(table.c.version, table.c.digest).order_by(table.c.version.desc()).limit(1)
@@ -495,10 +671,13 @@ class Store:
             if newest is not None and newest.version == version:
                 if newest.digest != digest:
                     raise InvalidState(f"a different {what} version {version} is already installed")
-                return
+                return False
             connection.execute(
                 insert(table).values(version=version, digest=digest, document=document, installed_at=now)
             )
+            if events:
+                self._append_in(connection, events)
+            return True
 
     def _newest(self, table: Table) -> bytes | None:
         with self.database.reader.begin() as connection:
@@ -652,20 +831,13 @@ class Store:
             for record_id, kind, origin, status, until, statement, key_id, signature, openings in rows
         ]
 
-    def change_status(self, changed: Record, reason: str, event: Event) -> None:
-        """Write a status change if nobody changed the record meanwhile (optimistic, by version)."""
+    def change_status(self, changed: Record, reason: str, event: Event, listings: Sequence[ListingChange] = ()) -> None:
+        """Write a status change if nobody changed the record meanwhile (optimistic, by version), with the
+        listings the change ends."""
         with self.database.writer.begin() as connection:
-            done = connection.execute(
-                update(schema.records)
-                .where(
-                    schema.records.c.record_id == changed.record_id,
-                    schema.records.c.version == changed.version - 1,
-                )
-                .values(status=changed.status.value, version=changed.version, changed_at=event.at, change_reason=reason)
-            )
-            if done.rowcount != 1:
-                raise InvalidState(f"record {changed.record_id} was changed meanwhile; read it again")
+            self._write_status(connection, changed, reason, event.at)
             self._append_in(connection, [event])
+            self._write_listings(connection, listings)
 
     def expire_due(self, today: date, expired: Callable[[Record], Event], limit: int = 500) -> int:
         """End the disclosure of active records past their period, each with its event, in one transaction.
@@ -697,6 +869,51 @@ class Store:
                     events.append(event)
             self._append_in(connection, events)
         return len(rows)
+
+    # --- catalog conformance ----------------------------------------------
+
+    def active_records(self, after: str = "", limit: int = 500) -> list[Record]:
+        """Active records in id order from just after ``after``: one batch of a conformance sweep."""
+        records = schema.records.c
+        with self.database.reader.begin() as connection:
+            rows = connection.execute(
+                select(schema.records)
+                .where(records.status == RecordStatus.ACTIVE.value, records.record_id > after)
+                .order_by(records.record_id)
+                .limit(limit)
+            ).all()
+        return [_stored(row).record for row in rows]
+
+    def quarantine(self, changes: Sequence[tuple[Record, Event]], reason: str) -> list[str]:
+        """Write quarantined records, each with its event, in one transaction; return the ids written.
+
+        A record changed meanwhile (by another replica's sweep, a withdrawal...) is
+        left as it is, and its event dropped: the change that won is logged already.
+        """
+        written: list[str] = []
+        with self.database.writer.begin() as connection:
+            events = []
+            for changed, event in changes:
+                try:
+                    self._write_status(connection, changed, reason, event.at)
+                except InvalidState:
+                    continue
+                written.append(changed.record_id)
+                events.append(event)
+            self._append_in(connection, events)
+        return written
+
+    def quarantined_because(self, reason: str) -> list[str]:
+        """Ids of the records quarantined with this change reason (a sweep of one catalog version), in id order."""
+        records = schema.records.c
+        with self.database.reader.begin() as connection:
+            return list(
+                connection.execute(
+                    select(records.record_id)
+                    .where(records.status == RecordStatus.QUARANTINED.value, records.change_reason == reason)
+                    .order_by(records.record_id)
+                ).scalars()
+            )
 
     # --- events ---------------------------------------------------------
 

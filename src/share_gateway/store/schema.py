@@ -81,9 +81,11 @@ outbox = Table(
     metadata,
     Column("seq", Sequence64, primary_key=True, autoincrement=True),
     Column("peer", String(6), nullable=False),
-    # "record": publish the record; "revocation": tell the peer it no longer may be disclosed.
+    # "record": publish the record; "revocation": tell the peer it no longer may be disclosed;
+    # "listing": share the listing ``listing_id`` (resting on the record) as it stands when delivered.
     Column("kind", String(16), nullable=False, server_default="record"),
     Column("record_id", String(36), nullable=False),
+    Column("listing_id", String(36)),
     Column("created_at", Instant, nullable=False),
     Column("attempts", Integer, nullable=False),
     Column("next_attempt_at", Instant, nullable=False),
@@ -142,6 +144,27 @@ repair_applications = Table(
     Column("version", Integer, nullable=False),
     Index(None, "record_id"),
     Index(None, "state"),
+)
+
+# Listings on the seriously-untrustworthy list (and the other catalog lists): this node's own, and
+# copies its peers shared. ``body`` is the listing's canonical bytes, history included.
+listings = Table(
+    "listings",
+    metadata,
+    Column("listing_id", String(36), primary_key=True),
+    Column("list_name", String(64), nullable=False),
+    Column("record_id", String(36), nullable=False),
+    Column("origin_region", String(6), nullable=False),
+    Column("subject_kind", String(16), nullable=False),
+    Column("subject_id", String(18), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("ends_on", Date),
+    Column("version", Integer, nullable=False),
+    Column("body", LargeBinary, nullable=False),
+    Column("changed_at", Instant, nullable=False),
+    Index(None, "subject_kind", "subject_id"),
+    Index(None, "record_id"),
+    Index(None, "state", "ends_on"),
 )
 
 # What this node last cosigned of each peer's log, as a witness: a new checkpoint must extend it.

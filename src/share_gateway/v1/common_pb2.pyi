@@ -86,6 +86,35 @@ REPAIR_STATE_APPROVED: RepairState.ValueType  # 3
 REPAIR_STATE_REJECTED: RepairState.ValueType  # 4
 Global___RepairState: _TypeAlias = RepairState  # noqa: Y015
 
+class _ListingState:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _ListingStateEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ListingState.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    LISTING_STATE_UNSPECIFIED: _ListingState.ValueType  # 0
+    LISTING_STATE_PROPOSED: _ListingState.ValueType  # 1
+    LISTING_STATE_NOTIFIED: _ListingState.ValueType  # 2
+    """The party was told the reasons, basis and its rights; its objection window is open."""
+    LISTING_STATE_OBJECTED: _ListingState.ValueType  # 3
+    LISTING_STATE_REVIEWED: _ListingState.ValueType  # 4
+    """The objection was heard and dismissed; the listing may go ahead."""
+    LISTING_STATE_LISTED: _ListingState.ValueType  # 5
+    LISTING_STATE_REMOVED: _ListingState.ValueType  # 6
+
+class ListingState(_ListingState, metaclass=_ListingStateEnumTypeWrapper): ...
+
+LISTING_STATE_UNSPECIFIED: ListingState.ValueType  # 0
+LISTING_STATE_PROPOSED: ListingState.ValueType  # 1
+LISTING_STATE_NOTIFIED: ListingState.ValueType  # 2
+"""The party was told the reasons, basis and its rights; its objection window is open."""
+LISTING_STATE_OBJECTED: ListingState.ValueType  # 3
+LISTING_STATE_REVIEWED: ListingState.ValueType  # 4
+"""The objection was heard and dismissed; the listing may go ahead."""
+LISTING_STATE_LISTED: ListingState.ValueType  # 5
+LISTING_STATE_REMOVED: ListingState.ValueType  # 6
+Global___ListingState: _TypeAlias = ListingState  # noqa: Y015
+
 @_typing.final
 class Subject(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
@@ -445,3 +474,154 @@ class RepairApplication(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___RepairApplication: _TypeAlias = RepairApplication  # noqa: Y015
+
+@_typing.final
+class ListingDecision(_message.Message):
+    """What a listing decision states (Guo Ban Fa [2020] No. 49)."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REASON_FIELD_NUMBER: _builtins.int
+    BASIS_FIELD_NUMBER: _builtins.int
+    MEASURES_FIELD_NUMBER: _builtins.int
+    REMOVAL_CONDITIONS_FIELD_NUMBER: _builtins.int
+    REMEDIES_FIELD_NUMBER: _builtins.int
+    reason: _builtins.str
+    basis: _builtins.str
+    """The list's legal basis, from the catalog."""
+    removal_conditions: _builtins.str
+    remedies: _builtins.str
+    """How the party may seek a remedy (review, litigation)."""
+    @_builtins.property
+    def measures(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """The catalog measures that follow from the listing."""
+
+    def __init__(
+        self,
+        *,
+        reason: _builtins.str = ...,
+        basis: _builtins.str = ...,
+        measures: _abc.Iterable[_builtins.str] | None = ...,
+        removal_conditions: _builtins.str = ...,
+        remedies: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["basis", b"basis", "measures", b"measures", "reason", b"reason", "remedies", b"remedies", "removal_conditions", b"removal_conditions"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListingDecision: _TypeAlias = ListingDecision  # noqa: Y015
+
+@_typing.final
+class ListingTransition(_message.Message):
+    """One step of a listing: who took it, when, on what document and why."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    STATE_FIELD_NUMBER: _builtins.int
+    ACTOR_FIELD_NUMBER: _builtins.int
+    AT_FIELD_NUMBER: _builtins.int
+    DOCUMENT_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    state: Global___ListingState.ValueType
+    actor: _builtins.str
+    document: _builtins.str
+    reason: _builtins.str
+    @_builtins.property
+    def at(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        state: Global___ListingState.ValueType = ...,
+        actor: _builtins.str = ...,
+        at: _timestamp_pb2.Timestamp | None = ...,
+        document: _builtins.str = ...,
+        reason: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["at", b"at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "at", b"at", "document", b"document", "reason", b"reason", "state", b"state"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListingTransition: _TypeAlias = ListingTransition  # noqa: Y015
+
+@_typing.final
+class Listing(_message.Message):
+    """A listing on a catalog list (the seriously-untrustworthy list), resting on one record. Dates are YYYY-MM-DD."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    LISTING_ID_FIELD_NUMBER: _builtins.int
+    LIST_NAME_FIELD_NUMBER: _builtins.int
+    RECORD_ID_FIELD_NUMBER: _builtins.int
+    ORIGIN_REGION_FIELD_NUMBER: _builtins.int
+    RECORD_TYPE_FIELD_NUMBER: _builtins.int
+    SUBJECT_FIELD_NUMBER: _builtins.int
+    STATE_FIELD_NUMBER: _builtins.int
+    DECISION_FIELD_NUMBER: _builtins.int
+    NOTICE_DUE_FIELD_NUMBER: _builtins.int
+    OBJECTION_DUE_FIELD_NUMBER: _builtins.int
+    REVIEW_DUE_FIELD_NUMBER: _builtins.int
+    LISTED_ON_FIELD_NUMBER: _builtins.int
+    ENDS_ON_FIELD_NUMBER: _builtins.int
+    REMOVAL_DUE_FIELD_NUMBER: _builtins.int
+    REMOVAL_CAUSE_FIELD_NUMBER: _builtins.int
+    HISTORY_FIELD_NUMBER: _builtins.int
+    OVERDUE_FIELD_NUMBER: _builtins.int
+    listing_id: _builtins.str
+    list_name: _builtins.str
+    record_id: _builtins.str
+    origin_region: _builtins.str
+    record_type: _builtins.str
+    state: Global___ListingState.ValueType
+    notice_due: _builtins.str
+    """The party must be notified by this date."""
+    objection_due: _builtins.str
+    """The party may object until this date."""
+    review_due: _builtins.str
+    """An objection is answered by this date."""
+    listed_on: _builtins.str
+    ends_on: _builtins.str
+    """The listing runs out on this date; empty when the list sets no duration."""
+    removal_due: _builtins.str
+    """Set when the decision behind the record was revoked: the listing is gone by this date."""
+    removal_cause: _builtins.str
+    """duration, repair, decision_revoked or objection_upheld, once removed."""
+    overdue: _builtins.str
+    """"notice", "review" or "removal" when that step is late; empty otherwise."""
+    @_builtins.property
+    def subject(self) -> Global___Subject: ...
+    @_builtins.property
+    def decision(self) -> Global___ListingDecision: ...
+    @_builtins.property
+    def history(self) -> _containers.RepeatedCompositeFieldContainer[Global___ListingTransition]: ...
+    def __init__(
+        self,
+        *,
+        listing_id: _builtins.str = ...,
+        list_name: _builtins.str = ...,
+        record_id: _builtins.str = ...,
+        origin_region: _builtins.str = ...,
+        record_type: _builtins.str = ...,
+        subject: Global___Subject | None = ...,
+        state: Global___ListingState.ValueType = ...,
+        decision: Global___ListingDecision | None = ...,
+        notice_due: _builtins.str = ...,
+        objection_due: _builtins.str = ...,
+        review_due: _builtins.str = ...,
+        listed_on: _builtins.str = ...,
+        ends_on: _builtins.str = ...,
+        removal_due: _builtins.str = ...,
+        removal_cause: _builtins.str = ...,
+        history: _abc.Iterable[Global___ListingTransition] | None = ...,
+        overdue: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["decision", b"decision", "subject", b"subject"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["decision", b"decision", "ends_on", b"ends_on", "history", b"history", "list_name", b"list_name", "listed_on", b"listed_on", "listing_id", b"listing_id", "notice_due", b"notice_due", "objection_due", b"objection_due", "origin_region", b"origin_region", "overdue", b"overdue", "record_id", b"record_id", "record_type", b"record_type", "removal_cause", b"removal_cause", "removal_due", b"removal_due", "review_due", b"review_due", "state", b"state", "subject", b"subject"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Listing: _TypeAlias = Listing  # noqa: Y015

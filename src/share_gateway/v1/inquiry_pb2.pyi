@@ -456,3 +456,81 @@ class ListRevocationsResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ListRevocationsResponse: _TypeAlias = ListRevocationsResponse  # noqa: Y015
+
+@_typing.final
+class ListMyListingsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListMyListingsRequest: _TypeAlias = ListMyListingsRequest  # noqa: Y015
+
+@_typing.final
+class ListMyListingsResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    LISTINGS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def listings(self) -> _containers.RepeatedCompositeFieldContainer[_common_pb2.Listing]: ...
+    def __init__(
+        self,
+        *,
+        listings: _abc.Iterable[_common_pb2.Listing] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["listings", b"listings"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListMyListingsResponse: _TypeAlias = ListMyListingsResponse  # noqa: Y015
+
+@_typing.final
+class ObjectToListingRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    LISTING_ID_FIELD_NUMBER: _builtins.int
+    STATEMENT_FIELD_NUMBER: _builtins.int
+    listing_id: _builtins.str
+    statement: _builtins.str
+    """The party's statement and evidence."""
+    def __init__(
+        self,
+        *,
+        listing_id: _builtins.str = ...,
+        statement: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["listing_id", b"listing_id", "statement", b"statement"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ObjectToListingRequest: _TypeAlias = ObjectToListingRequest  # noqa: Y015
+
+@_typing.final
+class ObjectToListingResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    LISTING_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def listing(self) -> _common_pb2.Listing: ...
+    def __init__(
+        self,
+        *,
+        listing: _common_pb2.Listing | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["listing", b"listing"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["listing", b"listing"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ObjectToListingResponse: _TypeAlias = ObjectToListingResponse  # noqa: Y015

@@ -60,6 +60,16 @@ class InquiryServiceStub:
                 request_serializer=share__gateway_dot_v1_dot_inquiry__pb2.ListRevocationsRequest.SerializeToString,
                 response_deserializer=share__gateway_dot_v1_dot_inquiry__pb2.ListRevocationsResponse.FromString,
                 _registered_method=True)
+        self.ListMyListings = channel.unary_unary(
+                '/share_gateway.v1.InquiryService/ListMyListings',
+                request_serializer=share__gateway_dot_v1_dot_inquiry__pb2.ListMyListingsRequest.SerializeToString,
+                response_deserializer=share__gateway_dot_v1_dot_inquiry__pb2.ListMyListingsResponse.FromString,
+                _registered_method=True)
+        self.ObjectToListing = channel.unary_unary(
+                '/share_gateway.v1.InquiryService/ObjectToListing',
+                request_serializer=share__gateway_dot_v1_dot_inquiry__pb2.ObjectToListingRequest.SerializeToString,
+                response_deserializer=share__gateway_dot_v1_dot_inquiry__pb2.ObjectToListingResponse.FromString,
+                _registered_method=True)
 
 
 class InquiryServiceServicer:
@@ -100,6 +110,20 @@ class InquiryServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListMyListings(self, request, context):
+        """For a party: every listing about it this node holds, and its objection within the window, at
+        the node that proposed the listing.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ObjectToListing(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_InquiryServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -127,6 +151,16 @@ def add_InquiryServiceServicer_to_server(servicer, server):
                     servicer.ListRevocations,
                     request_deserializer=share__gateway_dot_v1_dot_inquiry__pb2.ListRevocationsRequest.FromString,
                     response_serializer=share__gateway_dot_v1_dot_inquiry__pb2.ListRevocationsResponse.SerializeToString,
+            ),
+            'ListMyListings': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListMyListings,
+                    request_deserializer=share__gateway_dot_v1_dot_inquiry__pb2.ListMyListingsRequest.FromString,
+                    response_serializer=share__gateway_dot_v1_dot_inquiry__pb2.ListMyListingsResponse.SerializeToString,
+            ),
+            'ObjectToListing': grpc.unary_unary_rpc_method_handler(
+                    servicer.ObjectToListing,
+                    request_deserializer=share__gateway_dot_v1_dot_inquiry__pb2.ObjectToListingRequest.FromString,
+                    response_serializer=share__gateway_dot_v1_dot_inquiry__pb2.ObjectToListingResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -265,6 +299,60 @@ class InquiryService:
             '/share_gateway.v1.InquiryService/ListRevocations',
             share__gateway_dot_v1_dot_inquiry__pb2.ListRevocationsRequest.SerializeToString,
             share__gateway_dot_v1_dot_inquiry__pb2.ListRevocationsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListMyListings(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/share_gateway.v1.InquiryService/ListMyListings',
+            share__gateway_dot_v1_dot_inquiry__pb2.ListMyListingsRequest.SerializeToString,
+            share__gateway_dot_v1_dot_inquiry__pb2.ListMyListingsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ObjectToListing(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/share_gateway.v1.InquiryService/ObjectToListing',
+            share__gateway_dot_v1_dot_inquiry__pb2.ObjectToListingRequest.SerializeToString,
+            share__gateway_dot_v1_dot_inquiry__pb2.ObjectToListingResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -43,6 +43,11 @@ class InquiryServiceStub:
     """Revocations of records the caller received, after a feed position ("changes since"), so a
     requester's systems can delete what they hold.
     """
+    ListMyListings: _grpc.UnaryUnaryMultiCallable[_inquiry_pb2.ListMyListingsRequest, _inquiry_pb2.ListMyListingsResponse]
+    """For a party: every listing about it this node holds, and its objection within the window, at
+    the node that proposed the listing.
+    """
+    ObjectToListing: _grpc.UnaryUnaryMultiCallable[_inquiry_pb2.ObjectToListingRequest, _inquiry_pb2.ObjectToListingResponse]
 
 @_typing.type_check_only
 class InquiryServiceAsyncStub(InquiryServiceStub):
@@ -59,6 +64,11 @@ class InquiryServiceAsyncStub(InquiryServiceStub):
     """Revocations of records the caller received, after a feed position ("changes since"), so a
     requester's systems can delete what they hold.
     """
+    ListMyListings: _aio.UnaryUnaryMultiCallable[_inquiry_pb2.ListMyListingsRequest, _inquiry_pb2.ListMyListingsResponse]  # type: ignore[assignment]
+    """For a party: every listing about it this node holds, and its objection within the window, at
+    the node that proposed the listing.
+    """
+    ObjectToListing: _aio.UnaryUnaryMultiCallable[_inquiry_pb2.ObjectToListingRequest, _inquiry_pb2.ObjectToListingResponse]  # type: ignore[assignment]
 
 class InquiryServiceServicer(metaclass=_abc_1.ABCMeta):
     """For banks, utilities and government departments: ask about one subject for one declared purpose."""
@@ -102,5 +112,22 @@ class InquiryServiceServicer(metaclass=_abc_1.ABCMeta):
         """Revocations of records the caller received, after a feed position ("changes since"), so a
         requester's systems can delete what they hold.
         """
+
+    @_abc_1.abstractmethod
+    def ListMyListings(
+        self,
+        request: _inquiry_pb2.ListMyListingsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_inquiry_pb2.ListMyListingsResponse, _abc.Awaitable[_inquiry_pb2.ListMyListingsResponse]]:
+        """For a party: every listing about it this node holds, and its objection within the window, at
+        the node that proposed the listing.
+        """
+
+    @_abc_1.abstractmethod
+    def ObjectToListing(
+        self,
+        request: _inquiry_pb2.ObjectToListingRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_inquiry_pb2.ObjectToListingResponse, _abc.Awaitable[_inquiry_pb2.ObjectToListingResponse]]: ...
 
 def add_InquiryServiceServicer_to_server(servicer: InquiryServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

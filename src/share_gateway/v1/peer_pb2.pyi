@@ -208,3 +208,47 @@ class RevokeResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___RevokeResponse: _TypeAlias = RevokeResponse  # noqa: Y015
+
+@_typing.final
+class ShareListingRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    LISTING_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def listing(self) -> _common_pb2.SignedEnvelope:
+        """The origin's signed listing (payload type "application/vnd.share-gateway.listing+json")."""
+
+    def __init__(
+        self,
+        *,
+        listing: _common_pb2.SignedEnvelope | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["listing", b"listing"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["listing", b"listing"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ShareListingRequest: _TypeAlias = ShareListingRequest  # noqa: Y015
+
+@_typing.final
+class ShareListingResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RECEIPT_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def receipt(self) -> _common_pb2.SignedEnvelope:
+        """The receiving node's signed receipt: the event it logged on taking the listing."""
+
+    def __init__(
+        self,
+        *,
+        receipt: _common_pb2.SignedEnvelope | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["receipt", b"receipt"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["receipt", b"receipt"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ShareListingResponse: _TypeAlias = ShareListingResponse  # noqa: Y015

@@ -55,6 +55,11 @@ class PeerServiceStub:
                 request_serializer=share__gateway_dot_v1_dot_peer__pb2.RevokeRequest.SerializeToString,
                 response_deserializer=share__gateway_dot_v1_dot_peer__pb2.RevokeResponse.FromString,
                 _registered_method=True)
+        self.ShareListing = channel.unary_unary(
+                '/share_gateway.v1.PeerService/ShareListing',
+                request_serializer=share__gateway_dot_v1_dot_peer__pb2.ShareListingRequest.SerializeToString,
+                response_deserializer=share__gateway_dot_v1_dot_peer__pb2.ShareListingResponse.FromString,
+                _registered_method=True)
 
 
 class PeerServiceServicer:
@@ -92,6 +97,14 @@ class PeerServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ShareListing(self, request, context):
+        """A listing of a nationally shared record type, as its origin decided it (in force, or ended):
+        this node applies the same list's measures. Retried by the origin until acknowledged.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_PeerServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -114,6 +127,11 @@ def add_PeerServiceServicer_to_server(servicer, server):
                     servicer.Revoke,
                     request_deserializer=share__gateway_dot_v1_dot_peer__pb2.RevokeRequest.FromString,
                     response_serializer=share__gateway_dot_v1_dot_peer__pb2.RevokeResponse.SerializeToString,
+            ),
+            'ShareListing': grpc.unary_unary_rpc_method_handler(
+                    servicer.ShareListing,
+                    request_deserializer=share__gateway_dot_v1_dot_peer__pb2.ShareListingRequest.FromString,
+                    response_serializer=share__gateway_dot_v1_dot_peer__pb2.ShareListingResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -225,6 +243,33 @@ class PeerService:
             '/share_gateway.v1.PeerService/Revoke',
             share__gateway_dot_v1_dot_peer__pb2.RevokeRequest.SerializeToString,
             share__gateway_dot_v1_dot_peer__pb2.RevokeResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ShareListing(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/share_gateway.v1.PeerService/ShareListing',
+            share__gateway_dot_v1_dot_peer__pb2.ShareListingRequest.SerializeToString,
+            share__gateway_dot_v1_dot_peer__pb2.ShareListingResponse.FromString,
             options,
             channel_credentials,
             insecure,

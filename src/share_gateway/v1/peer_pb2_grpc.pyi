@@ -46,6 +46,10 @@ class PeerServiceStub:
     """A record its origin no longer discloses (repaired): this node stops disclosing its copy and tells
     the requesters that received it. Retried by the origin until acknowledged.
     """
+    ShareListing: _grpc.UnaryUnaryMultiCallable[_peer_pb2.ShareListingRequest, _peer_pb2.ShareListingResponse]
+    """A listing of a nationally shared record type, as its origin decided it (in force, or ended):
+    this node applies the same list's measures. Retried by the origin until acknowledged.
+    """
 
 @_typing.type_check_only
 class PeerServiceAsyncStub(PeerServiceStub):
@@ -64,6 +68,10 @@ class PeerServiceAsyncStub(PeerServiceStub):
     Revoke: _aio.UnaryUnaryMultiCallable[_peer_pb2.RevokeRequest, _peer_pb2.RevokeResponse]  # type: ignore[assignment]
     """A record its origin no longer discloses (repaired): this node stops disclosing its copy and tells
     the requesters that received it. Retried by the origin until acknowledged.
+    """
+    ShareListing: _aio.UnaryUnaryMultiCallable[_peer_pb2.ShareListingRequest, _peer_pb2.ShareListingResponse]  # type: ignore[assignment]
+    """A listing of a nationally shared record type, as its origin decided it (in force, or ended):
+    this node applies the same list's measures. Retried by the origin until acknowledged.
     """
 
 class PeerServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -104,6 +112,16 @@ class PeerServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_peer_pb2.RevokeResponse, _abc.Awaitable[_peer_pb2.RevokeResponse]]:
         """A record its origin no longer discloses (repaired): this node stops disclosing its copy and tells
         the requesters that received it. Retried by the origin until acknowledged.
+        """
+
+    @_abc_1.abstractmethod
+    def ShareListing(
+        self,
+        request: _peer_pb2.ShareListingRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_peer_pb2.ShareListingResponse, _abc.Awaitable[_peer_pb2.ShareListingResponse]]:
+        """A listing of a nationally shared record type, as its origin decided it (in force, or ended):
+        this node applies the same list's measures. Retried by the origin until acknowledged.
         """
 
 def add_PeerServiceServicer_to_server(servicer: PeerServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -315,3 +315,278 @@ class ListRepairApplicationsResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ListRepairApplicationsResponse: _TypeAlias = ListRepairApplicationsResponse  # noqa: Y015
+
+@_typing.final
+class ProposeListingRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RECORD_ID_FIELD_NUMBER: _builtins.int
+    LIST_NAME_FIELD_NUMBER: _builtins.int
+    DOCUMENT_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    REMOVAL_CONDITIONS_FIELD_NUMBER: _builtins.int
+    REMEDIES_FIELD_NUMBER: _builtins.int
+    record_id: _builtins.str
+    list_name: _builtins.str
+    """A list of the published catalog."""
+    document: _builtins.str
+    """Number of the proposal document."""
+    reason: _builtins.str
+    removal_conditions: _builtins.str
+    remedies: _builtins.str
+    def __init__(
+        self,
+        *,
+        record_id: _builtins.str = ...,
+        list_name: _builtins.str = ...,
+        document: _builtins.str = ...,
+        reason: _builtins.str = ...,
+        removal_conditions: _builtins.str = ...,
+        remedies: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["document", b"document", "list_name", b"list_name", "reason", b"reason", "record_id", b"record_id", "remedies", b"remedies", "removal_conditions", b"removal_conditions"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ProposeListingRequest: _TypeAlias = ProposeListingRequest  # noqa: Y015
+
+@_typing.final
+class ProposeListingResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    LISTING_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def listing(self) -> _common_pb2.Listing: ...
+    def __init__(
+        self,
+        *,
+        listing: _common_pb2.Listing | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["listing", b"listing"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["listing", b"listing"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ProposeListingResponse: _TypeAlias = ProposeListingResponse  # noqa: Y015
+
+@_typing.final
+class NotifyListingRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    LISTING_ID_FIELD_NUMBER: _builtins.int
+    DOCUMENT_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    listing_id: _builtins.str
+    document: _builtins.str
+    """Number of the notice that told the party the reasons, basis and its rights."""
+    reason: _builtins.str
+    def __init__(
+        self,
+        *,
+        listing_id: _builtins.str = ...,
+        document: _builtins.str = ...,
+        reason: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["document", b"document", "listing_id", b"listing_id", "reason", b"reason"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___NotifyListingRequest: _TypeAlias = NotifyListingRequest  # noqa: Y015
+
+@_typing.final
+class NotifyListingResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    LISTING_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def listing(self) -> _common_pb2.Listing: ...
+    def __init__(
+        self,
+        *,
+        listing: _common_pb2.Listing | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["listing", b"listing"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["listing", b"listing"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___NotifyListingResponse: _TypeAlias = NotifyListingResponse  # noqa: Y015
+
+@_typing.final
+class ConfirmListingRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    LISTING_ID_FIELD_NUMBER: _builtins.int
+    DOCUMENT_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    listing_id: _builtins.str
+    document: _builtins.str
+    """Number of the listing decision."""
+    reason: _builtins.str
+    def __init__(
+        self,
+        *,
+        listing_id: _builtins.str = ...,
+        document: _builtins.str = ...,
+        reason: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["document", b"document", "listing_id", b"listing_id", "reason", b"reason"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ConfirmListingRequest: _TypeAlias = ConfirmListingRequest  # noqa: Y015
+
+@_typing.final
+class ConfirmListingResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    LISTING_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def listing(self) -> _common_pb2.Listing: ...
+    def __init__(
+        self,
+        *,
+        listing: _common_pb2.Listing | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["listing", b"listing"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["listing", b"listing"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ConfirmListingResponse: _TypeAlias = ConfirmListingResponse  # noqa: Y015
+
+@_typing.final
+class ReviewObjectionRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    LISTING_ID_FIELD_NUMBER: _builtins.int
+    UPHELD_FIELD_NUMBER: _builtins.int
+    DOCUMENT_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    listing_id: _builtins.str
+    upheld: _builtins.bool
+    """True ends the proposal; false dismisses the objection so the listing may go ahead."""
+    document: _builtins.str
+    reason: _builtins.str
+    def __init__(
+        self,
+        *,
+        listing_id: _builtins.str = ...,
+        upheld: _builtins.bool = ...,
+        document: _builtins.str = ...,
+        reason: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["document", b"document", "listing_id", b"listing_id", "reason", b"reason", "upheld", b"upheld"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ReviewObjectionRequest: _TypeAlias = ReviewObjectionRequest  # noqa: Y015
+
+@_typing.final
+class ReviewObjectionResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    LISTING_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def listing(self) -> _common_pb2.Listing: ...
+    def __init__(
+        self,
+        *,
+        listing: _common_pb2.Listing | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["listing", b"listing"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["listing", b"listing"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ReviewObjectionResponse: _TypeAlias = ReviewObjectionResponse  # noqa: Y015
+
+@_typing.final
+class GetListingRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    LISTING_ID_FIELD_NUMBER: _builtins.int
+    listing_id: _builtins.str
+    def __init__(
+        self,
+        *,
+        listing_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["listing_id", b"listing_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetListingRequest: _TypeAlias = GetListingRequest  # noqa: Y015
+
+@_typing.final
+class GetListingResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    LISTING_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def listing(self) -> _common_pb2.Listing: ...
+    def __init__(
+        self,
+        *,
+        listing: _common_pb2.Listing | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["listing", b"listing"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["listing", b"listing"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetListingResponse: _TypeAlias = GetListingResponse  # noqa: Y015
+
+@_typing.final
+class ListListingsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    OVERDUE_ONLY_FIELD_NUMBER: _builtins.int
+    overdue_only: _builtins.bool
+    def __init__(
+        self,
+        *,
+        overdue_only: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["overdue_only", b"overdue_only"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListListingsRequest: _TypeAlias = ListListingsRequest  # noqa: Y015
+
+@_typing.final
+class ListListingsResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    LISTINGS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def listings(self) -> _containers.RepeatedCompositeFieldContainer[_common_pb2.Listing]: ...
+    def __init__(
+        self,
+        *,
+        listings: _abc.Iterable[_common_pb2.Listing] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["listings", b"listings"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListListingsResponse: _TypeAlias = ListListingsResponse  # noqa: Y015

@@ -65,6 +65,36 @@ class RegistryServiceStub:
                 request_serializer=share__gateway_dot_v1_dot_registry__pb2.ListRepairApplicationsRequest.SerializeToString,
                 response_deserializer=share__gateway_dot_v1_dot_registry__pb2.ListRepairApplicationsResponse.FromString,
                 _registered_method=True)
+        self.ProposeListing = channel.unary_unary(
+                '/share_gateway.v1.RegistryService/ProposeListing',
+                request_serializer=share__gateway_dot_v1_dot_registry__pb2.ProposeListingRequest.SerializeToString,
+                response_deserializer=share__gateway_dot_v1_dot_registry__pb2.ProposeListingResponse.FromString,
+                _registered_method=True)
+        self.NotifyListing = channel.unary_unary(
+                '/share_gateway.v1.RegistryService/NotifyListing',
+                request_serializer=share__gateway_dot_v1_dot_registry__pb2.NotifyListingRequest.SerializeToString,
+                response_deserializer=share__gateway_dot_v1_dot_registry__pb2.NotifyListingResponse.FromString,
+                _registered_method=True)
+        self.ReviewObjection = channel.unary_unary(
+                '/share_gateway.v1.RegistryService/ReviewObjection',
+                request_serializer=share__gateway_dot_v1_dot_registry__pb2.ReviewObjectionRequest.SerializeToString,
+                response_deserializer=share__gateway_dot_v1_dot_registry__pb2.ReviewObjectionResponse.FromString,
+                _registered_method=True)
+        self.ConfirmListing = channel.unary_unary(
+                '/share_gateway.v1.RegistryService/ConfirmListing',
+                request_serializer=share__gateway_dot_v1_dot_registry__pb2.ConfirmListingRequest.SerializeToString,
+                response_deserializer=share__gateway_dot_v1_dot_registry__pb2.ConfirmListingResponse.FromString,
+                _registered_method=True)
+        self.GetListing = channel.unary_unary(
+                '/share_gateway.v1.RegistryService/GetListing',
+                request_serializer=share__gateway_dot_v1_dot_registry__pb2.GetListingRequest.SerializeToString,
+                response_deserializer=share__gateway_dot_v1_dot_registry__pb2.GetListingResponse.FromString,
+                _registered_method=True)
+        self.ListListings = channel.unary_unary(
+                '/share_gateway.v1.RegistryService/ListListings',
+                request_serializer=share__gateway_dot_v1_dot_registry__pb2.ListListingsRequest.SerializeToString,
+                response_deserializer=share__gateway_dot_v1_dot_registry__pb2.ListListingsResponse.FromString,
+                _registered_method=True)
 
 
 class RegistryServiceServicer:
@@ -111,6 +141,47 @@ class RegistryServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ProposeListing(self, request, context):
+        """The seriously-untrustworthy list, for the agency that made the record: propose a listing (only on a
+        record the list's criteria name), notify the party, answer its objection, then list. Each step
+        states its document and reason and is logged; an illegal step fails with FAILED_PRECONDITION,
+        reason ILLEGAL_TRANSITION (or OBJECTION_WINDOW_OPEN, NOT_LIST_ELIGIBLE, CRITERIA_NOT_MET).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def NotifyListing(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ReviewObjection(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ConfirmListing(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetListing(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListListings(self, request, context):
+        """Open listings on the agency's records; with overdue_only, those with a late step.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_RegistryServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -143,6 +214,36 @@ def add_RegistryServiceServicer_to_server(servicer, server):
                     servicer.ListRepairApplications,
                     request_deserializer=share__gateway_dot_v1_dot_registry__pb2.ListRepairApplicationsRequest.FromString,
                     response_serializer=share__gateway_dot_v1_dot_registry__pb2.ListRepairApplicationsResponse.SerializeToString,
+            ),
+            'ProposeListing': grpc.unary_unary_rpc_method_handler(
+                    servicer.ProposeListing,
+                    request_deserializer=share__gateway_dot_v1_dot_registry__pb2.ProposeListingRequest.FromString,
+                    response_serializer=share__gateway_dot_v1_dot_registry__pb2.ProposeListingResponse.SerializeToString,
+            ),
+            'NotifyListing': grpc.unary_unary_rpc_method_handler(
+                    servicer.NotifyListing,
+                    request_deserializer=share__gateway_dot_v1_dot_registry__pb2.NotifyListingRequest.FromString,
+                    response_serializer=share__gateway_dot_v1_dot_registry__pb2.NotifyListingResponse.SerializeToString,
+            ),
+            'ReviewObjection': grpc.unary_unary_rpc_method_handler(
+                    servicer.ReviewObjection,
+                    request_deserializer=share__gateway_dot_v1_dot_registry__pb2.ReviewObjectionRequest.FromString,
+                    response_serializer=share__gateway_dot_v1_dot_registry__pb2.ReviewObjectionResponse.SerializeToString,
+            ),
+            'ConfirmListing': grpc.unary_unary_rpc_method_handler(
+                    servicer.ConfirmListing,
+                    request_deserializer=share__gateway_dot_v1_dot_registry__pb2.ConfirmListingRequest.FromString,
+                    response_serializer=share__gateway_dot_v1_dot_registry__pb2.ConfirmListingResponse.SerializeToString,
+            ),
+            'GetListing': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetListing,
+                    request_deserializer=share__gateway_dot_v1_dot_registry__pb2.GetListingRequest.FromString,
+                    response_serializer=share__gateway_dot_v1_dot_registry__pb2.GetListingResponse.SerializeToString,
+            ),
+            'ListListings': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListListings,
+                    request_deserializer=share__gateway_dot_v1_dot_registry__pb2.ListListingsRequest.FromString,
+                    response_serializer=share__gateway_dot_v1_dot_registry__pb2.ListListingsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -308,6 +409,168 @@ class RegistryService:
             '/share_gateway.v1.RegistryService/ListRepairApplications',
             share__gateway_dot_v1_dot_registry__pb2.ListRepairApplicationsRequest.SerializeToString,
             share__gateway_dot_v1_dot_registry__pb2.ListRepairApplicationsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ProposeListing(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/share_gateway.v1.RegistryService/ProposeListing',
+            share__gateway_dot_v1_dot_registry__pb2.ProposeListingRequest.SerializeToString,
+            share__gateway_dot_v1_dot_registry__pb2.ProposeListingResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def NotifyListing(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/share_gateway.v1.RegistryService/NotifyListing',
+            share__gateway_dot_v1_dot_registry__pb2.NotifyListingRequest.SerializeToString,
+            share__gateway_dot_v1_dot_registry__pb2.NotifyListingResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReviewObjection(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/share_gateway.v1.RegistryService/ReviewObjection',
+            share__gateway_dot_v1_dot_registry__pb2.ReviewObjectionRequest.SerializeToString,
+            share__gateway_dot_v1_dot_registry__pb2.ReviewObjectionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ConfirmListing(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/share_gateway.v1.RegistryService/ConfirmListing',
+            share__gateway_dot_v1_dot_registry__pb2.ConfirmListingRequest.SerializeToString,
+            share__gateway_dot_v1_dot_registry__pb2.ConfirmListingResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetListing(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/share_gateway.v1.RegistryService/GetListing',
+            share__gateway_dot_v1_dot_registry__pb2.GetListingRequest.SerializeToString,
+            share__gateway_dot_v1_dot_registry__pb2.GetListingResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListListings(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/share_gateway.v1.RegistryService/ListListings',
+            share__gateway_dot_v1_dot_registry__pb2.ListListingsRequest.SerializeToString,
+            share__gateway_dot_v1_dot_registry__pb2.ListListingsResponse.FromString,
             options,
             channel_credentials,
             insecure,

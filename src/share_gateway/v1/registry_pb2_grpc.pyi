@@ -44,6 +44,18 @@ class RegistryServiceStub:
     DecideRepair: _grpc.UnaryUnaryMultiCallable[_registry_pb2.DecideRepairRequest, _registry_pb2.DecideRepairResponse]
     ListRepairApplications: _grpc.UnaryUnaryMultiCallable[_registry_pb2.ListRepairApplicationsRequest, _registry_pb2.ListRepairApplicationsResponse]
     """Open applications about the agency's records; with overdue_only, those past a deadline."""
+    ProposeListing: _grpc.UnaryUnaryMultiCallable[_registry_pb2.ProposeListingRequest, _registry_pb2.ProposeListingResponse]
+    """The seriously-untrustworthy list, for the agency that made the record: propose a listing (only on a
+    record the list's criteria name), notify the party, answer its objection, then list. Each step
+    states its document and reason and is logged; an illegal step fails with FAILED_PRECONDITION,
+    reason ILLEGAL_TRANSITION (or OBJECTION_WINDOW_OPEN, NOT_LIST_ELIGIBLE, CRITERIA_NOT_MET).
+    """
+    NotifyListing: _grpc.UnaryUnaryMultiCallable[_registry_pb2.NotifyListingRequest, _registry_pb2.NotifyListingResponse]
+    ReviewObjection: _grpc.UnaryUnaryMultiCallable[_registry_pb2.ReviewObjectionRequest, _registry_pb2.ReviewObjectionResponse]
+    ConfirmListing: _grpc.UnaryUnaryMultiCallable[_registry_pb2.ConfirmListingRequest, _registry_pb2.ConfirmListingResponse]
+    GetListing: _grpc.UnaryUnaryMultiCallable[_registry_pb2.GetListingRequest, _registry_pb2.GetListingResponse]
+    ListListings: _grpc.UnaryUnaryMultiCallable[_registry_pb2.ListListingsRequest, _registry_pb2.ListListingsResponse]
+    """Open listings on the agency's records; with overdue_only, those with a late step."""
 
 @_typing.type_check_only
 class RegistryServiceAsyncStub(RegistryServiceStub):
@@ -61,6 +73,18 @@ class RegistryServiceAsyncStub(RegistryServiceStub):
     DecideRepair: _aio.UnaryUnaryMultiCallable[_registry_pb2.DecideRepairRequest, _registry_pb2.DecideRepairResponse]  # type: ignore[assignment]
     ListRepairApplications: _aio.UnaryUnaryMultiCallable[_registry_pb2.ListRepairApplicationsRequest, _registry_pb2.ListRepairApplicationsResponse]  # type: ignore[assignment]
     """Open applications about the agency's records; with overdue_only, those past a deadline."""
+    ProposeListing: _aio.UnaryUnaryMultiCallable[_registry_pb2.ProposeListingRequest, _registry_pb2.ProposeListingResponse]  # type: ignore[assignment]
+    """The seriously-untrustworthy list, for the agency that made the record: propose a listing (only on a
+    record the list's criteria name), notify the party, answer its objection, then list. Each step
+    states its document and reason and is logged; an illegal step fails with FAILED_PRECONDITION,
+    reason ILLEGAL_TRANSITION (or OBJECTION_WINDOW_OPEN, NOT_LIST_ELIGIBLE, CRITERIA_NOT_MET).
+    """
+    NotifyListing: _aio.UnaryUnaryMultiCallable[_registry_pb2.NotifyListingRequest, _registry_pb2.NotifyListingResponse]  # type: ignore[assignment]
+    ReviewObjection: _aio.UnaryUnaryMultiCallable[_registry_pb2.ReviewObjectionRequest, _registry_pb2.ReviewObjectionResponse]  # type: ignore[assignment]
+    ConfirmListing: _aio.UnaryUnaryMultiCallable[_registry_pb2.ConfirmListingRequest, _registry_pb2.ConfirmListingResponse]  # type: ignore[assignment]
+    GetListing: _aio.UnaryUnaryMultiCallable[_registry_pb2.GetListingRequest, _registry_pb2.GetListingResponse]  # type: ignore[assignment]
+    ListListings: _aio.UnaryUnaryMultiCallable[_registry_pb2.ListListingsRequest, _registry_pb2.ListListingsResponse]  # type: ignore[assignment]
+    """Open listings on the agency's records; with overdue_only, those with a late step."""
 
 class RegistryServiceServicer(metaclass=_abc_1.ABCMeta):
     """For regional agencies: record what the catalog lists, on a legally effective document."""
@@ -111,5 +135,53 @@ class RegistryServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_registry_pb2.ListRepairApplicationsResponse, _abc.Awaitable[_registry_pb2.ListRepairApplicationsResponse]]:
         """Open applications about the agency's records; with overdue_only, those past a deadline."""
+
+    @_abc_1.abstractmethod
+    def ProposeListing(
+        self,
+        request: _registry_pb2.ProposeListingRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_registry_pb2.ProposeListingResponse, _abc.Awaitable[_registry_pb2.ProposeListingResponse]]:
+        """The seriously-untrustworthy list, for the agency that made the record: propose a listing (only on a
+        record the list's criteria name), notify the party, answer its objection, then list. Each step
+        states its document and reason and is logged; an illegal step fails with FAILED_PRECONDITION,
+        reason ILLEGAL_TRANSITION (or OBJECTION_WINDOW_OPEN, NOT_LIST_ELIGIBLE, CRITERIA_NOT_MET).
+        """
+
+    @_abc_1.abstractmethod
+    def NotifyListing(
+        self,
+        request: _registry_pb2.NotifyListingRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_registry_pb2.NotifyListingResponse, _abc.Awaitable[_registry_pb2.NotifyListingResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def ReviewObjection(
+        self,
+        request: _registry_pb2.ReviewObjectionRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_registry_pb2.ReviewObjectionResponse, _abc.Awaitable[_registry_pb2.ReviewObjectionResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def ConfirmListing(
+        self,
+        request: _registry_pb2.ConfirmListingRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_registry_pb2.ConfirmListingResponse, _abc.Awaitable[_registry_pb2.ConfirmListingResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def GetListing(
+        self,
+        request: _registry_pb2.GetListingRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_registry_pb2.GetListingResponse, _abc.Awaitable[_registry_pb2.GetListingResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def ListListings(
+        self,
+        request: _registry_pb2.ListListingsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_registry_pb2.ListListingsResponse, _abc.Awaitable[_registry_pb2.ListListingsResponse]]:
+        """Open listings on the agency's records; with overdue_only, those with a late step."""
 
 def add_RegistryServiceServicer_to_server(servicer: RegistryServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -1,0 +1,265 @@
+"""The seriously-untrustworthy list at a node: the agency's steps, the party's objection, and the endings.
+
+The agency that made a record proposes, notifies, reviews an objection and
+lists, each step with its document and reason; the party objects in its
+window. A listing ends when the record it rests on is repaired or withdrawn
+(in the transaction that changes the record) or when its duration runs out
+(the sweeper). A listing of a nationally shared record type goes to every
+peer when it comes into force and when it ends, signed by this node, so
+every region applies the same measures.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+from share_gateway.crypto.envelope import Envelope
+from share_gateway.domain.calendar import WorkingCalendar
+from share_gateway.domain.catalog import Catalog
+from share_gateway.domain.errors import NotFound
+from share_gateway.domain.events import DisclosedRecord, Event, EventKind, Outcome
+from share_gateway.domain.listings import (
+    LISTING_TYPE,
+    Listing,
+    ListingState,
+    RemovalCause,
+    confirm,
+    due_for_removal,
+    list_definition,
+    notify,
+    object_to,
+    propose,
+    remove,
+    review,
+)
+from share_gateway.domain.policy import Principal
+from share_gateway.domain.records import Record
+from share_gateway.gateway.periodic import Periodic
+from share_gateway.gateway.runtime import NodeRuntime, node_principal
+from share_gateway.store.repository import ListingChange
+
+BATCH = 500
+OPEN = tuple(state for state in ListingState if state is not ListingState.REMOVED)
+
+_LOGGED_AS = {
+    ListingState.PROPOSED: EventKind.LISTING_PROPOSED,
+    ListingState.NOTIFIED: EventKind.LISTING_NOTIFIED,
+    ListingState.OBJECTED: EventKind.LISTING_OBJECTED,
+    ListingState.REVIEWED: EventKind.LISTING_REVIEWED,
+    ListingState.LISTED: EventKind.LISTING_LISTED,
+    ListingState.REMOVED: EventKind.LISTING_REMOVED,
+}
+
+
+def listing_event(runtime: NodeRuntime, kind: EventKind, actor: Principal, listing: Listing) -> Event:
+    """How the log records a listing's step: who, on what document, why, and the deadlines it set."""
+    step = listing.history[-1]
+    dates = {
+        "notice_due": listing.notice_due,
+        "objection_due": listing.objection_due,
+        "review_due": listing.review_due,
+        "ends_on": listing.ends_on,
+        "removal_due": listing.removal_due,
+    }
+    return runtime.event(
+        kind,
+        actor,
+        Outcome.ALLOWED,
+        subject=listing.subject,
+        records=(DisclosedRecord(listing.record_id, listing.record_type, listing.origin_region),),
+        details={
+            "listing_id": listing.listing_id,
+            "list": listing.list_name,
+            "state": listing.state.value,
+            "version": str(listing.version),
+            "document": step.document,
+            "reason": step.reason[:500],
+        }
+        | ({"removal_cause": listing.removal_cause.value} if listing.removal_cause else {})
+        | {name: day.isoformat() for name, day in dates.items() if day is not None},
+    )
+
+
+@dataclass
+class ListingDesk:
+    runtime: NodeRuntime
+    catalog: Catalog
+    calendar: WorkingCalendar
+    # A listing whose underlying decision is revoked must be gone within this many working days.
+    removal_working_days: int = 3
+    peers: tuple[str, ...] = ()
+    on_queued: Callable[[], None] | None = None
+    sweep_interval: float = 60.0
+
+    def __post_init__(self) -> None:
+        self.loop = Periodic("listing sweeper", self.sweep, self.sweep_interval)
+
+    # --- the agency's steps ----------------------------------------------------------
+
+    async def propose(
+        self,
+        agency: Principal,
+        record_id: str,
+        list_name: str,
+        document: str,
+        reason: str,
+        removal_conditions: str,
+        remedies: str,
+    ) -> Listing:
+        """Propose listing the subject of one of the agency's records, on the catalog's criteria only."""
+        record = await self._own_record(agency, record_id)
+        listing = propose(
+            self.catalog,
+            record,
+            list_name,
+            listing_id=str(uuid.uuid4()),
+            actor=agency.uri,
+            document=document,
+            reason=reason,
+            removal_conditions=removal_conditions,
+            remedies=remedies,
+            now=self.runtime.clock(),
+            calendar=self.calendar,
+        )
+        event = listing_event(self.runtime, EventKind.LISTING_PROPOSED, agency, listing)
+        await self.runtime.off_loop(self.runtime.store.add_listing, listing, event)
+        return listing
+
+    async def notify(self, agency: Principal, listing_id: str, document: str, reason: str) -> Listing:
+        listing = await self._own_listing(agency, listing_id)
+        definition = list_definition(self.catalog, listing.list_name)
+        now = self.runtime.clock()
+        changed = notify(
+            listing, definition, actor=agency.uri, document=document, reason=reason, now=now, calendar=self.calendar
+        )
+        return await self._write(agency, changed)
+
+    async def review(self, agency: Principal, listing_id: str, upheld: bool, document: str, reason: str) -> Listing:
+        listing = await self._own_listing(agency, listing_id)
+        changed = review(
+            listing, upheld=upheld, actor=agency.uri, document=document, reason=reason, now=self.runtime.clock()
+        )
+        return await self._write(agency, changed)
+
+    async def confirm(self, agency: Principal, listing_id: str, document: str, reason: str) -> Listing:
+        listing = await self._own_listing(agency, listing_id)
+        definition = list_definition(self.catalog, listing.list_name)
+        changed = confirm(
+            listing, definition, actor=agency.uri, document=document, reason=reason, now=self.runtime.clock()
+        )
+        return await self._write(agency, changed)
+
+    async def listings(self, agency: Principal, overdue_only: bool) -> list[Listing]:
+        """The open listings on the agency's records (only those with a step overdue, if asked)."""
+        store, today = self.runtime.store, self.runtime.clock().date()
+        mine = []
+        for listing in await self.runtime.read(store.listings, states=OPEN, origin=self.runtime.region):
+            stored = await self.runtime.read(store.get, listing.record_id)
+            ours = stored is not None and stored.record.submitted_by == agency.uri
+            if ours and (not overdue_only or listing.overdue(today)):
+                mine.append(listing)
+        return mine
+
+    # --- the party's side ------------------------------------------------------------
+
+    async def object(self, party: Principal, listing_id: str, statement: str) -> Listing:
+        """The listed party objects, within its window, at the node that proposed the listing."""
+        listing = await self.runtime.read(self.runtime.store.listing, listing_id)
+        if listing is None or listing.subject != party.itself or listing.origin_region != self.runtime.region:
+            raise NotFound(f"no listing {listing_id!r} about the caller at this node")
+        definition = list_definition(self.catalog, listing.list_name)
+        changed = object_to(
+            listing, definition, actor=party.uri, statement=statement, now=self.runtime.clock(), calendar=self.calendar
+        )
+        return await self._write(party, changed)
+
+    async def about(self, party: Principal) -> list[Listing]:
+        """Every listing about the caller this node holds, whatever its state: the party's own view."""
+        if party.itself is None:
+            return []
+        return await self.runtime.read(self.runtime.store.listings, subject=party.itself)
+
+    async def listing(self, caller: Principal, listing_id: str) -> Listing:
+        """A listing as the deciding agency or the party sees it; to anyone else it does not exist."""
+        listing = await self.runtime.read(self.runtime.store.listing, listing_id)
+        if listing is not None and listing.subject == caller.itself:
+            return listing
+        return await self._own_listing(caller, listing_id)
+
+    # --- endings ---------------------------------------------------------------------
+
+    async def endings(
+        self, record: Record, cause: RemovalCause, actor: Principal, document: str, reason: str
+    ) -> list[ListingChange]:
+        """The removal of every open listing resting on ``record``, for the transaction that changes it."""
+        store, now = self.runtime.store, self.runtime.clock()
+        resting = await self.runtime.read(store.listings, states=OPEN, record_ids=(record.record_id,))
+        due = self.calendar.add_working_days(now.date(), self.removal_working_days)
+        changes = []
+        for listing in resting:
+            marked = replace(listing, removal_due=due) if cause is RemovalCause.DECISION_REVOKED else listing
+            ended = remove(marked, cause, actor=actor.uri, document=document, reason=reason, now=now)
+            changes.append(self._change(actor, ended))
+        return changes
+
+    async def sweep(self) -> int:
+        """End the listings that ran out, and any resting on a record repaired or withdrawn meanwhile."""
+        store, now = self.runtime.store, self.runtime.clock()
+        node = node_principal(self.runtime.region)
+        total = 0
+        while True:
+            due = await self.runtime.read(store.listings_to_end, self.runtime.region, now.date(), BATCH)
+            changes = []
+            for listing, status in due:
+                cause = due_for_removal(listing, status, now.date())
+                if cause is not None:
+                    reason = f"the listing ended: {cause.value.replace('_', ' ')}"
+                    ended = remove(listing, cause, actor=node.uri, document="", reason=reason, now=now)
+                    changes.append(self._change(node, ended))
+            if changes:
+                await self.runtime.off_loop(store.change_listings, changes)
+                self.queued(changes)
+            total += len(changes)
+            if len(due) < BATCH:
+                return total
+
+    def queued(self, changes: list[ListingChange]) -> None:
+        """Wake the courier when any change was queued for peers."""
+        if any(change.share_to for change in changes) and self.on_queued is not None:
+            self.on_queued()
+
+    def signed(self, listing: Listing) -> Envelope:
+        return Envelope.seal(self.runtime.signing_key, LISTING_TYPE, listing.to_bytes())
+
+    # --- helpers ---------------------------------------------------------------------
+
+    def _change(self, actor: Principal, listing: Listing) -> ListingChange:
+        """The change with its event, shared with every peer when the listing comes into force or ends
+        after being in force, if its record type is shared nationwide."""
+        shared = self.catalog.record_types[listing.record_type].shared_nationwide
+        was_listed = any(step.state is ListingState.LISTED for step in listing.history)
+        share_to = self.peers if shared and was_listed else ()
+        return ListingChange(listing, listing_event(self.runtime, _LOGGED_AS[listing.state], actor, listing), share_to)
+
+    async def _write(self, actor: Principal, changed: Listing) -> Listing:
+        changes = [self._change(actor, changed)]
+        await self.runtime.off_loop(self.runtime.store.change_listings, changes)
+        self.queued(changes)
+        return changed
+
+    async def _own_record(self, agency: Principal, record_id: str) -> Record:
+        stored = await self.runtime.read(self.runtime.store.get, record_id)
+        if stored is None or stored.record.submitted_by != agency.uri:
+            raise NotFound(f"no record {record_id!r} of the caller")
+        return stored.record
+
+    async def _own_listing(self, agency: Principal, listing_id: str) -> Listing:
+        """A listing on one of the agency's records; to any other caller it does not exist."""
+        store = self.runtime.store
+        listing = await self.runtime.read(store.listing, listing_id)
+        stored = None if listing is None else await self.runtime.read(store.get, listing.record_id)
+        if listing is None or stored is None or stored.record.submitted_by != agency.uri:
+            raise NotFound(f"no listing {listing_id!r}")
+        return listing

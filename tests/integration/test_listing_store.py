@@ -1,0 +1,99 @@
+"""Listings on both databases: the sweeper ends them at their duration, a peer's copy only moves forward,
+and the lists in force are what an inquiry's measures see."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import timedelta
+
+import pytest
+
+from share_gateway.domain.calendar import WorkingCalendar
+from share_gateway.domain.errors import InvalidState
+from share_gateway.domain.events import Event, EventKind, Outcome
+from share_gateway.domain.listings import ListingState, RemovalCause
+from share_gateway.domain.policy import Principal
+from share_gateway.gateway.listings import ListingDesk
+from share_gateway.gateway.runtime import NodeRuntime
+from share_gateway.store.repository import Store
+from tests.integration.test_disclosure_periods import CATALOG, KEY, Clock, penalty
+from tests.support import REGION
+
+AGENCY = Principal("11110000MB00000048", "sgw://x", "public_agency")
+LIST = "serious_untrustworthy"
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def desk(store: Store, clock: Clock) -> ListingDesk:
+    return ListingDesk(NodeRuntime(REGION, KEY, store, clock=clock), CATALOG, WorkingCalendar())
+
+
+async def listed(desk: ListingDesk, clock: Clock, request_id: str) -> str:
+    """A serious penalty's subject listed after an unanswered objection window; returns the listing id."""
+    record = penalty(desk.runtime.store, "serious", request_id)
+    listing = await desk.propose(
+        AGENCY, record.record_id, "serious_untrustworthy", "拟列入告知书", "严重违法", "履行", "复议"
+    )
+    told = await desk.notify(AGENCY, listing.listing_id, "告知书", "告知")
+    assert told.objection_due is not None
+    clock.at(told.objection_due + timedelta(days=1))
+    done = await desk.confirm(AGENCY, listing.listing_id, "决定书", "期满无异议")
+    assert done.ends_on == told.objection_due + timedelta(days=1 + 1095)
+    return listing.listing_id
+
+
+async def test_rule_2020_49_a_listing_ends_at_its_duration_and_its_measures_with_it(
+    store: Store, clock: Clock, desk: ListingDesk
+) -> None:
+    listing_id = await listed(desk, clock, "p-1")
+    listing = store.listing(listing_id)
+    assert listing is not None
+    assert listing.ends_on is not None
+    subject = listing.subject
+    assert store.lists_of(subject, listing.ends_on - timedelta(days=1)) == {"serious_untrustworthy"}
+    clock.at(listing.ends_on - timedelta(days=1))
+    assert await desk.sweep() == 0
+    clock.at(listing.ends_on)
+    assert await desk.sweep() == 1
+    ended = store.listing(listing_id)
+    assert ended is not None
+    assert (ended.state, ended.removal_cause) == (ListingState.REMOVED, RemovalCause.DURATION)
+    assert store.lists_of(subject, listing.ends_on) == frozenset()
+    assert await desk.sweep() == 0, "an ended listing is not ended twice"
+    removed = [Event.from_bytes(body) for _, body in store.events() if b"listing_removed" in body]
+    assert [(e.kind, e.details["removal_cause"]) for e in removed] == [(EventKind.LISTING_REMOVED, "duration")]
+
+
+async def test_a_peers_copy_of_a_listing_only_moves_forward(store: Store, clock: Clock, desk: ListingDesk) -> None:
+    listing_id = await listed(desk, clock, "p-2")
+    listing = store.listing(listing_id)
+    assert listing is not None
+    copy = replace(listing, listing_id="copy-1", origin_region="310000")
+    received = Event("e-1", EventKind.LISTING_RECEIVED, clock(), REGION, "sgw://node/310000", Outcome.ALLOWED)
+    assert store.receive_listing(copy, received)
+    older = replace(copy, state=ListingState.NOTIFIED, version=copy.version - 1)
+    assert not store.receive_listing(older, replace(received, event_id="e-2"))
+    again = store.listing("copy-1")
+    assert again is not None
+    assert again.state is ListingState.LISTED
+    # Every delivery is logged, even the one that changed nothing.
+    assert sum(1 for _, body in store.events() if b"listing_received" in body) == 2
+
+
+async def test_a_listing_changed_meanwhile_is_refused(store: Store, clock: Clock, desk: ListingDesk) -> None:
+    record = penalty(store, "serious", "p-3")
+    listing = await desk.propose(
+        AGENCY, record.record_id, "serious_untrustworthy", "告知书", "严重违法", "履行", "复议"
+    )
+    await desk.notify(AGENCY, listing.listing_id, "告知书", "告知")
+    stale = desk._change(AGENCY, replace(listing, state=ListingState.REMOVED, version=2))
+    with pytest.raises(InvalidState, match="changed meanwhile"):
+        store.change_listings([stale])
+    current = store.listing(listing.listing_id)
+    assert current is not None
+    assert current.state is ListingState.NOTIFIED

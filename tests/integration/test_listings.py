@@ -1,0 +1,194 @@
+"""The seriously-untrustworthy list across three regions (Guo Ban Fa [2020] No. 49): the court lists a
+dishonest debtor after notice and hearing, every region applies the list's measures, and the listing ends
+on repair or when the decision behind it is revoked."""
+
+from __future__ import annotations
+
+import grpc
+import pytest
+
+from share_gateway.devkit import Layout
+from share_gateway.domain.calendar import WorkingCalendar
+from share_gateway.domain.events import EventKind
+from share_gateway.domain.identifiers import Subject, SubjectKind
+from share_gateway.domain.listings import ListingState, RemovalCause
+from share_gateway.node import Node
+from share_gateway.v1 import common_pb2, inquiry_pb2, registry_pb2
+from tests.federation import Nodes, events, eventually
+from tests.integration.test_repair import (
+    ORIGIN,
+    PEERS,
+    apply,
+    approve,
+    inquiries,
+    published_debtor,
+    registry,
+)
+from tests.support import COMPANY, error_reason, field_violations, inquiry, penalty_request
+
+LIST = "serious_untrustworthy"
+PARTY = Subject(SubjectKind.LEGAL_ENTITY, COMPANY)
+
+
+def proposal(record_id: str, list_name: str = LIST) -> registry_pb2.ProposeListingRequest:
+    return registry_pb2.ProposeListingRequest(
+        record_id=record_id,
+        list_name=list_name,
+        document="(2026)京0105执567号之二 拟列入失信被执行人名单告知书",
+        reason="有履行能力而拒不履行生效法律文书确定的义务",
+        removal_conditions="全部履行义务，或与申请执行人达成和解并履行完毕",
+        remedies="收到告知后五个工作日内可提出书面异议；对决定不服的，可申请复议",
+    )
+
+
+async def licensing_measures(layout: Layout, node: Node) -> dict[str, list[str]]:
+    """The measures a licensing authority is told of for the company, with their grounds."""
+    request = inquiry("administrative_licensing_review")
+    answer = await inquiries(layout, node, "licensing").Inquire(request, timeout=10)
+    return {m.name: list(m.grounds) for m in answer.measures}
+
+
+def lists_of(node: Node) -> frozenset[str]:
+    return node.gateway.store.lists_of(PARTY, node.gateway.runtime.clock().date())
+
+
+async def listed_after_hearing(layout: Layout, nodes: Nodes, record_id: str) -> str:
+    """Propose, notify, hear and dismiss the company's objection, then list it; return the listing id."""
+    court, company = registry(layout, nodes[ORIGIN]), inquiries(layout, nodes[ORIGIN], "company")
+    proposed = (await court.ProposeListing(proposal(record_id), timeout=5)).listing
+    assert proposed.state == common_pb2.LISTING_STATE_PROPOSED
+    assert proposed.notice_due
+    assert "no_simplified_licensing" in proposed.decision.measures
+    listing_id = proposed.listing_id
+    notice = registry_pb2.NotifyListingRequest(listing_id=listing_id, document="告知书 118", reason="告知理由和权利")
+    told = (await court.NotifyListing(notice, timeout=5)).listing
+    assert told.objection_due
+    # The party sees the proposal about itself, and objects within its window.
+    mine = await company.ListMyListings(inquiry_pb2.ListMyListingsRequest(), timeout=5)
+    assert [x.listing_id for x in mine.listings] == [listing_id]
+    objection = inquiry_pb2.ObjectToListingRequest(listing_id=listing_id, statement="已部分履行，附还款凭证")
+    objected = (await company.ObjectToListing(objection, timeout=5)).listing
+    assert (objected.state, bool(objected.review_due)) == (common_pb2.LISTING_STATE_OBJECTED, True)
+    review = registry_pb2.ReviewObjectionRequest(
+        listing_id=listing_id, upheld=False, document="复核决定书 7", reason="部分履行不足以免除列入"
+    )
+    assert (await court.ReviewObjection(review, timeout=5)).listing.state == common_pb2.LISTING_STATE_REVIEWED
+    decision = registry_pb2.ConfirmListingRequest(listing_id=listing_id, document="决定书 9", reason="依法列入")
+    listed = (await court.ConfirmListing(decision, timeout=5)).listing
+    assert (listed.state, listed.listed_on, bool(listed.ends_on)) == (
+        common_pb2.LISTING_STATE_LISTED,
+        listed.history[-1].at.ToDatetime().date().isoformat(),
+        True,
+    )
+    assert [(h.state, h.document) for h in listed.history] == [
+        (common_pb2.LISTING_STATE_PROPOSED, proposal(record_id).document),
+        (common_pb2.LISTING_STATE_NOTIFIED, "告知书 118"),
+        (common_pb2.LISTING_STATE_OBJECTED, ""),
+        (common_pb2.LISTING_STATE_REVIEWED, "复核决定书 7"),
+        (common_pb2.LISTING_STATE_LISTED, "决定书 9"),
+    ]
+    return listing_id
+
+
+async def test_rule_2020_49_a_listing_after_notice_and_hearing_reaches_every_region_and_ends_on_repair(
+    layout: Layout, nodes: Nodes
+) -> None:
+    record_id = await published_debtor(layout, nodes)
+    # Before any listing, no region applies the list's measure.
+    for region in (ORIGIN, *PEERS):
+        assert "no_simplified_licensing" not in await licensing_measures(layout, nodes[region])
+    listing_id = await listed_after_hearing(layout, nodes, record_id)
+    # Every region holds the origin's signed listing and applies the measure, citing the list.
+    await eventually(lambda: all(lists_of(nodes[r]) == {LIST} for r in (ORIGIN, *PEERS)))
+    for region in (ORIGIN, *PEERS):
+        measures = await licensing_measures(layout, nodes[region])
+        assert measures["no_simplified_licensing"] == [f"list/{LIST}"]
+    # Repair approved: in the same transaction the listing ends, and the end reaches every region.
+    application = await apply(layout, nodes, record_id)
+    await approve(layout, nodes, application.application_id)
+    ended = nodes[ORIGIN].gateway.store.listing(listing_id)
+    assert ended is not None
+    assert (ended.state, ended.removal_cause) == (ListingState.REMOVED, RemovalCause.REPAIR)
+    await eventually(lambda: all(lists_of(nodes[r]) == frozenset() for r in (ORIGIN, *PEERS)))
+    for region in (ORIGIN, *PEERS):
+        assert "no_simplified_licensing" not in await licensing_measures(layout, nodes[region])
+    # Every step is an event at the origin; every peer logged both versions it took.
+    kinds = [e.kind for e in events(nodes[ORIGIN])]
+    for kind in (
+        EventKind.LISTING_PROPOSED,
+        EventKind.LISTING_NOTIFIED,
+        EventKind.LISTING_OBJECTED,
+        EventKind.LISTING_REVIEWED,
+        EventKind.LISTING_LISTED,
+        EventKind.LISTING_REMOVED,
+    ):
+        assert kinds.count(kind) == 1, kind
+    await eventually(lambda: [e.kind for e in events(nodes[ORIGIN])].count(EventKind.LISTING_SHARED) == 4)
+    for peer in PEERS:
+        assert [e.kind for e in events(nodes[peer])].count(EventKind.LISTING_RECEIVED) == 2
+
+
+async def test_rule_2020_49_a_revoked_decisions_listing_is_removed_within_3_working_days(
+    layout: Layout, nodes: Nodes
+) -> None:
+    record_id = await published_debtor(layout, nodes)
+    listing_id = await listed_after_hearing(layout, nodes, record_id)
+    await eventually(lambda: all(lists_of(nodes[r]) == {LIST} for r in PEERS))
+    withdrawal = registry_pb2.WithdrawRecordRequest(record_id=record_id, reason="原执行依据被撤销")
+    await registry(layout, nodes[ORIGIN]).WithdrawRecord(withdrawal, timeout=5)
+    ended = nodes[ORIGIN].gateway.store.listing(listing_id)
+    assert ended is not None
+    assert (ended.state, ended.removal_cause) == (ListingState.REMOVED, RemovalCause.DECISION_REVOKED)
+    removed_on = ended.history[-1].at.date()
+    assert ended.removal_due == WorkingCalendar().add_working_days(removed_on, 3)
+    assert removed_on <= ended.removal_due
+    await eventually(lambda: all(lists_of(nodes[r]) == frozenset() for r in (ORIGIN, *PEERS)))
+
+
+async def test_rule_2020_49_no_listing_outside_the_criteria_and_no_step_out_of_order(
+    layout: Layout, nodes: Nodes
+) -> None:
+    court = registry(layout, nodes[ORIGIN])
+    regulator = registry(layout, nodes[ORIGIN], "regulator")
+    general = (await regulator.SubmitRecord(penalty_request("p-general"), timeout=5)).record.record_id
+    before = len(events(nodes[ORIGIN]))
+    with pytest.raises(grpc.aio.AioRpcError) as not_serious:
+        await regulator.ProposeListing(proposal(general), timeout=5)
+    assert not_serious.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert error_reason(not_serious.value) == "CRITERIA_NOT_MET"
+    with pytest.raises(grpc.aio.AioRpcError) as unknown_list:
+        await regulator.ProposeListing(proposal(general, "my_own_blacklist"), timeout=5)
+    assert unknown_list.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "list_name" in field_violations(unknown_list.value)
+    # Another agency's record does not exist for the caller.
+    with pytest.raises(grpc.aio.AioRpcError) as not_theirs:
+        await court.ProposeListing(proposal(general), timeout=5)
+    assert not_theirs.value.code() == grpc.StatusCode.NOT_FOUND
+    # Nothing was written: no listing, no event.
+    assert nodes[ORIGIN].gateway.store.listings() == []
+    assert len(events(nodes[ORIGIN])) == before
+    # A listing straight from proposed, skipping notice and hearing, is refused.
+    serious = (await regulator.SubmitRecord(penalty_request("p-serious", severity="serious"), timeout=5)).record
+    proposed = (await regulator.ProposeListing(proposal(serious.record_id), timeout=5)).listing
+    confirm = registry_pb2.ConfirmListingRequest(listing_id=proposed.listing_id, document="决定书", reason="列入")
+    with pytest.raises(grpc.aio.AioRpcError) as skipped:
+        await regulator.ConfirmListing(confirm, timeout=5)
+    assert skipped.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert error_reason(skipped.value) == "ILLEGAL_TRANSITION"
+    # Within the objection window the listing must wait.
+    notice = registry_pb2.NotifyListingRequest(listing_id=proposed.listing_id, document="告知书", reason="告知")
+    await regulator.NotifyListing(notice, timeout=5)
+    with pytest.raises(grpc.aio.AioRpcError) as too_early:
+        await regulator.ConfirmListing(confirm, timeout=5)
+    assert error_reason(too_early.value) == "OBJECTION_WINDOW_OPEN"
+    # A second open listing of the same record on the same list is refused.
+    with pytest.raises(grpc.aio.AioRpcError) as twice:
+        await regulator.ProposeListing(proposal(serious.record_id), timeout=5)
+    assert error_reason(twice.value) == "ALREADY_LISTED"
+    # The listing of a type not shared nationwide stays at its origin: nothing is queued for peers.
+    assert nodes[ORIGIN].gateway.store.count("outbox") == 0
+    [kept] = nodes[ORIGIN].gateway.store.listings()
+    assert (kept.listing_id, kept.state) == (proposed.listing_id, ListingState.NOTIFIED)
+    listed = await regulator.ListListings(registry_pb2.ListListingsRequest(), timeout=5)
+    assert [x.listing_id for x in listed.listings] == [proposed.listing_id]
+    assert (await court.ListListings(registry_pb2.ListListingsRequest(), timeout=5)).listings == []
