@@ -208,6 +208,26 @@ def cmd_catalog_show(args: argparse.Namespace) -> None:
     )
 
 
+def cmd_catalog_sweep(args: argparse.Namespace) -> None:
+    """Check every active record against the installed catalog again; quarantine and report what it no longer admits."""
+    from share_gateway.gateway.conformance import ConformanceSweep  # noqa: PLC0415 - keep client commands light
+    from share_gateway.gateway.runtime import NodeRuntime  # noqa: PLC0415
+
+    config = NodeConfig.load(args.config)
+    store = _store(args.config)
+    document = store.installed_catalog()
+    if document is None:
+        raise CommandError("this node has no catalog installed yet: start it once with `serve`")
+    signed = open_catalog(document, _authority_ring(config.authority_key))
+    runtime = NodeRuntime(config.region, SigningKey.load(config.key_name, config.signing_key), store)
+    try:
+        report = ConformanceSweep(runtime).sweep_installed(signed)
+    finally:
+        runtime.executor.shutdown()
+        store.database.dispose()
+    print(report.describe())
+
+
 async def _get_catalog(args: argparse.Namespace) -> catalog_pb2.GetCatalogResponse:
     async with _channel(args) as channel:
         return await catalog_pb2_grpc.CatalogServiceStub(channel).GetCatalog(
@@ -467,6 +487,9 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument("document", type=Path)
     verify.add_argument("--authority", type=Path, required=True, help="authority.pub")
     verify.set_defaults(run=cmd_catalog_verify)
+    sweep = catalog.add_parser("sweep", help="check a node's records against its installed catalog, quarantine misfits")
+    sweep.add_argument("--config", type=Path, required=True)
+    sweep.set_defaults(run=cmd_catalog_sweep)
 
     federation = commands.add_parser("federation", help="the signed federation manifest").add_subparsers(
         dest="federation", required=True

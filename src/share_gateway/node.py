@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import logging
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -11,10 +12,14 @@ from share_gateway.api.server import RunningServer, start_server
 from share_gateway.catalog import AUTHORITY_KEY_NAME, open_catalog
 from share_gateway.config import NodeConfig
 from share_gateway.crypto.keys import KeyRing, SigningKey, VerifyingKey
+from share_gateway.domain.conformance import SweepReport
 from share_gateway.federation.manifest import ManifestInvalid, SignedManifest, open_manifest
 from share_gateway.gateway import Clock, Gateway, NodeRuntime, utc_now
+from share_gateway.gateway.conformance import ConformanceSweep
 from share_gateway.store.database import Database, migrate, open_database
 from share_gateway.store.repository import Store
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -58,17 +63,23 @@ def _install_manifest(config: NodeConfig, store: Store, catalog_digest: str, now
     return signed
 
 
+def _log_sweep(report: SweepReport | None) -> None:
+    """A newer catalog was installed: say what its sweep quarantined (a warning, so operators see it)."""
+    if report is not None:
+        log.log(logging.WARNING if report.record_ids else logging.INFO, "conformance sweep: %s", report.describe())
+
+
 def prepare_gateway(config: NodeConfig, clock: Clock = utc_now) -> tuple[Database, Gateway]:
-    """Open and migrate the database, verify and install the catalog, load the node key."""
+    """Open and migrate the database, load the node key, verify and install the catalog (sweeping if newer)."""
     signed = open_catalog(config.catalog.read_bytes(), _authority(config))
     database = open_database(config.database, sqlite_synchronous=config.sqlite_synchronous)
     try:
         migrate(database)
         store = Store(database)
-        store.install_catalog(signed, clock())
-        manifest = _install_manifest(config, store, signed.digest, clock())
         key = SigningKey.load(config.key_name, config.signing_key)
         runtime = NodeRuntime(config.region, key, store, clock=clock, principal_ttl=config.principal_ttl_seconds)
+        _log_sweep(ConformanceSweep(runtime).install(signed))
+        manifest = _install_manifest(config, store, signed.digest, clock())
         gateway = Gateway(runtime, signed, config.log, manifest, config.tls(), procedures=config.procedures)
     except BaseException:
         database.dispose()

@@ -35,6 +35,10 @@ class EventKind(StrEnum):
     RECORD_PUBLISHED = "record_published"
     RECORD_RECEIVED = "record_received"
     RECORD_EXPIRED = "record_expired"
+    # A new catalog version no longer admits the record: kept, never disclosed (with the reasons).
+    RECORD_QUARANTINED = "record_quarantined"
+    # The report of checking every active record against a catalog version.
+    CATALOG_SWEPT = "catalog_swept"
     REPAIR_APPLIED = "repair_applied"
     REPAIR_ACCEPTED = "repair_accepted"
     REPAIR_REJECTED = "repair_rejected"

@@ -10,7 +10,7 @@ the decision date).
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -18,7 +18,7 @@ from enum import StrEnum
 
 from share_gateway.domain.catalog import Catalog, FieldSpec, FieldType, RecordType
 from share_gateway.domain.errors import FieldViolation, InvalidInput, InvalidState
-from share_gateway.domain.identifiers import Subject
+from share_gateway.domain.identifiers import Subject, SubjectKind
 
 FieldValue = str | int | Decimal | date | bool
 _CENT = Decimal("0.01")
@@ -229,72 +229,131 @@ def is_disclosable(status: RecordStatus, disclose_until: date | None, today: dat
     return status is RecordStatus.ACTIVE and (disclose_until is None or today < disclose_until)
 
 
-def _disclosure_window(
-    record_type: RecordType, draft: RecordDraft, decided_on: date, today: date, violations: list[FieldViolation]
-) -> tuple[str | None, date | None]:
+def check_disclosure_period(
+    record_type: RecordType, severity: str, days: int | None, violations: list[FieldViolation]
+) -> tuple[str | None, int | None]:
+    """The severity and the days of disclosure if the record type allows them (``days`` None: its maximum)."""
     periods = record_type.severity_periods
     if not periods:
-        if draft.severity:
+        if severity:
             violations.append(FieldViolation("severity", f"{record_type.name} has no severity levels"))
-        if draft.disclosure_days is not None:
+        if days is not None:
             violations.append(FieldViolation("disclosure_days", f"{record_type.name} has no disclosure period"))
         return None, None
-    period = periods.get(draft.severity)
+    period = periods.get(severity)
     if period is None:
         violations.append(FieldViolation("severity", f"must be one of {', '.join(periods)}"))
         return None, None
-    days = period.maximum_days if draft.disclosure_days is None else draft.disclosure_days
-    if not period.minimum_days <= days <= period.maximum_days:
+    chosen = period.maximum_days if days is None else days
+    if not period.minimum_days <= chosen <= period.maximum_days:
         violations.append(
             FieldViolation(
                 "disclosure_days",
-                f"{draft.severity} allows {period.minimum_days} to {period.maximum_days} days, not {days}",
+                f"{severity} allows {period.minimum_days} to {period.maximum_days} days, not {chosen}",
             )
         )
-        return draft.severity, None
+        return severity, None
+    return severity, chosen
+
+
+def _disclosure_window(
+    record_type: RecordType, draft: RecordDraft, decided_on: date, today: date, violations: list[FieldViolation]
+) -> tuple[str | None, date | None]:
+    severity, days = check_disclosure_period(record_type, draft.severity, draft.disclosure_days, violations)
+    if days is None:
+        return severity, None
     until = decided_on + timedelta(days=days)
     if until <= today and days > 0:
         violations.append(FieldViolation("legal_document.issued_on", f"the disclosure period already ended on {until}"))
-    return draft.severity, until
+    return severity, until
+
+
+# --- the checks a record must pass against a catalog: at admission, and again when a new catalog is installed ---
+
+
+def find_record_type(catalog: Catalog, name: str, violations: list[FieldViolation]) -> RecordType | None:
+    """The catalog's record type of that name, or None with the violation recorded."""
+    record_type = catalog.record_types.get(name)
+    if record_type is None:
+        violations.append(FieldViolation("record_type", f"{name!r} is not in catalog version {catalog.version}"))
+    return record_type
+
+
+def check_subject_kind(record_type: RecordType, kind: SubjectKind, violations: list[FieldViolation]) -> None:
+    if kind not in record_type.subject_kinds:
+        violations.append(FieldViolation("subject.kind", f"{record_type.name} is not recorded about {kind}"))
+
+
+def field_spec(record_type: RecordType, name: str, violations: list[FieldViolation]) -> FieldSpec | None:
+    """The catalog's definition of a field, or None with the violation recorded."""
+    spec = record_type.fields.get(name)
+    if spec is None:
+        violations.append(FieldViolation(f"fields.{name}", f"is not a field of {record_type.name}"))
+    return spec
+
+
+def check_required_fields(record_type: RecordType, present: Collection[str], violations: list[FieldViolation]) -> None:
+    for name, spec in record_type.fields.items():
+        if spec.required and name not in present:
+            violations.append(FieldViolation(f"fields.{name}", "is required"))
+
+
+def check_legal_document(record_type: RecordType, has_document: bool, violations: list[FieldViolation]) -> None:
+    if not has_document and record_type.legal_document_required:
+        violations.append(
+            FieldViolation("legal_document", f"{record_type.name} must rest on a legally effective document")
+        )
+
+
+_STORED_INTEGER = re.compile(r"0|[1-9][0-9]{0,18}")
+
+
+def _as_sent(field_type: FieldType, text: str) -> TypedValue:
+    """A stored text as a client would have sent it for a field of ``field_type`` (as text if it cannot be)."""
+    if field_type is FieldType.INTEGER and _STORED_INTEGER.fullmatch(text):
+        return TypedValue(field_type, int(text))
+    if field_type is FieldType.BOOLEAN and text in ("true", "false"):
+        return TypedValue(field_type, text == "true")
+    if field_type in (FieldType.INTEGER, FieldType.BOOLEAN):
+        return TypedValue(FieldType.STRING, text)
+    return TypedValue(field_type, text)
+
+
+def check_stored_value(spec: FieldSpec, text: str, path: str, violations: list[FieldViolation]) -> None:
+    """Whether a stored value (canonical text) would still be admitted for ``spec``, by the admission checks."""
+    coerced = _coerce(spec, _as_sent(spec.type, text), path, violations)
+    if coerced is not None and canonical_text(spec.type, coerced) != text:
+        violations.append(FieldViolation(path, f"{text!r} is not the canonical text of a {spec.type.value}"))
 
 
 def admit_record(
     catalog: Catalog, draft: RecordDraft, *, record_id: str, origin_region: str, submitted_by: str, now: datetime
 ) -> Record:
     """Admit a draft as a record of the catalog, or raise ``InvalidInput`` with every violation."""
-    record_type = catalog.record_types.get(draft.record_type)
-    if record_type is None:
-        raise InvalidInput.one("record_type", f"{draft.record_type!r} is not in catalog version {catalog.version}")
     violations: list[FieldViolation] = []
+    record_type = find_record_type(catalog, draft.record_type, violations)
+    if record_type is None:
+        raise InvalidInput(violations)
     today = now.date()
     subject: Subject | None = None
     try:
         subject = Subject.parse(draft.subject_kind, draft.subject_identifier)
-        if subject.kind not in record_type.subject_kinds:
-            violations.append(
-                FieldViolation("subject.kind", f"{record_type.name} is not recorded about {subject.kind}")
-            )
+        check_subject_kind(record_type, subject.kind, violations)
     except InvalidInput as error:
         violations.extend(error.violations)
     fields: dict[str, str] = {}
     for name, value in draft.fields.items():
-        spec = record_type.fields.get(name)
+        spec = field_spec(record_type, name, violations)
         if spec is None:
-            violations.append(FieldViolation(f"fields.{name}", f"is not a field of {record_type.name}"))
             continue
         coerced = _coerce(spec, value, f"fields.{name}", violations)
         if coerced is not None:
             fields[name] = canonical_text(spec.type, coerced)
-    for name, spec in record_type.fields.items():
-        if spec.required and name not in draft.fields:
-            violations.append(FieldViolation(f"fields.{name}", "is required"))
+    check_required_fields(record_type, draft.fields, violations)
     document: LegalDocument | None = None
     if draft.legal_document is not None:
         document = admit_legal_document(draft.legal_document, today, "legal_document", violations)
-    elif record_type.legal_document_required:
-        violations.append(
-            FieldViolation("legal_document", f"{record_type.name} must rest on a legally effective document")
-        )
+    check_legal_document(record_type, draft.legal_document is not None, violations)
     decided_on = document.issued_on if document else today
     severity, until = _disclosure_window(record_type, draft, decided_on, today, violations)
     if violations or subject is None:
