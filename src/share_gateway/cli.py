@@ -50,7 +50,7 @@ from share_gateway.v1 import (
     registry_pb2,
     registry_pb2_grpc,
 )
-from share_gateway.views import answer_view, record_view, rpc_error_view
+from share_gateway.views import answer_view, record_view, repair_view, repairs_view, revocations_view, rpc_error_view
 
 log = logging.getLogger("share_gateway")
 
@@ -412,13 +412,17 @@ async def _inquire(args: argparse.Namespace) -> inquiry_pb2.InquireResponse:
 
 
 def cmd_inquire(args: argparse.Namespace) -> None:
-    keys = None
-    if args.node_key:
-        keys = KeyRing(
-            VerifyingKey.from_pem(node_key_name(region), path.read_bytes())
-            for region, path in (_region_key(spec) for spec in args.node_key)
-        )
-    print(answer_view(asyncio.run(_inquire(args)), keys))
+    print(answer_view(asyncio.run(_inquire(args)), _node_keys(args.node_key)))
+
+
+def _node_keys(specs: Sequence[str]) -> KeyRing | None:
+    """The nodes' signing keys given as ``--node-key REGION=signing.pub``; None (nothing to verify with) if none."""
+    if not specs:
+        return None
+    return KeyRing(
+        VerifyingKey.from_pem(node_key_name(region), path.read_bytes())
+        for region, path in (_region_key(spec) for spec in specs)
+    )
 
 
 def _region_key(spec: str) -> tuple[str, Path]:
@@ -426,6 +430,64 @@ def _region_key(spec: str) -> tuple[str, Path]:
     if not sep:
         raise CommandError(f"--node-key wants REGION=PATH to the node's signing.pub, not {spec!r}")
     return region, Path(path)
+
+
+# --- credit repair and revocations --------------------------------------------
+
+
+async def _repair(args: argparse.Namespace) -> list[common_pb2.RepairApplication]:
+    """One repair step: the subject applies or reads its application; the recording agency accepts, decides, lists."""
+    async with _channel(args) as channel:
+        inquiry = inquiry_pb2_grpc.InquiryServiceStub(channel)
+        registry = registry_pb2_grpc.RegistryServiceStub(channel)
+        match args.repair:
+            case "apply":
+                applied = await inquiry.ApplyForRepair(
+                    inquiry_pb2.ApplyForRepairRequest(
+                        record_id=args.record_id, evidence=args.evidence, commitment=args.commitment
+                    ),
+                    timeout=args.timeout,
+                )
+                return [applied.application]
+            case "show":
+                got = await inquiry.GetRepairApplication(
+                    inquiry_pb2.GetRepairApplicationRequest(application_id=args.application_id), timeout=args.timeout
+                )
+                return [got.application]
+            case "accept":
+                accepted = await registry.AcceptRepair(
+                    registry_pb2.AcceptRepairRequest(application_id=args.application_id), timeout=args.timeout
+                )
+                return [accepted.application]
+            case "approve" | "reject":
+                decided = await registry.DecideRepair(
+                    registry_pb2.DecideRepairRequest(
+                        application_id=args.application_id, approve=args.repair == "approve", reason=args.reason
+                    ),
+                    timeout=args.timeout,
+                )
+                return [decided.application]
+        listed = await registry.ListRepairApplications(
+            registry_pb2.ListRepairApplicationsRequest(overdue_only=args.overdue), timeout=args.timeout
+        )
+        return list(listed.applications)
+
+
+def cmd_repair(args: argparse.Namespace) -> None:
+    applications = asyncio.run(_repair(args))
+    print(repairs_view(applications) if args.repair == "list" else repair_view(applications[0]))
+
+
+async def _revocations(args: argparse.Namespace) -> inquiry_pb2.ListRevocationsResponse:
+    async with _channel(args) as channel:
+        return await inquiry_pb2_grpc.InquiryServiceStub(channel).ListRevocations(
+            inquiry_pb2.ListRevocationsRequest(after=args.after, limit=args.limit), timeout=args.timeout
+        )
+
+
+def cmd_revocations(args: argparse.Namespace) -> None:
+    """The requester's "changes since": records it received that it must now delete."""
+    print(revocations_view(asyncio.run(_revocations(args)).revocations, _node_keys(args.node_key)))
 
 
 # --- demo -------------------------------------------------------------------
@@ -547,6 +609,38 @@ def build_parser() -> argparse.ArgumentParser:
     inquire.add_argument("--record-type", action="append", default=[])
     inquire.add_argument("--node-key", action="append", default=[], metavar="REGION=signing.pub")
     inquire.set_defaults(run=cmd_inquire)
+
+    repair = commands.add_parser("repair", help="credit repair: the subject applies, the recording agency decides")
+    steps = repair.add_subparsers(dest="repair", required=True)
+    applying = steps.add_parser("apply", help="apply for repair of a record about you (at its origin node)")
+    _client_options(applying)
+    applying.add_argument("--record-id", required=True)
+    applying.add_argument("--evidence", required=True, help="proof the obligations were met (payment, court receipt)")
+    applying.add_argument("--commitment", required=True, help="your credit commitment")
+    applying.set_defaults(run=cmd_repair)
+    for name, text in (
+        ("show", "one application (its applicant or the recording agency)"),
+        ("accept", "accept an application for examination (the recording agency)"),
+        ("approve", "approve: the record stops being disclosed everywhere (the recording agency)"),
+        ("reject", "reject, stating why (the recording agency)"),
+    ):
+        step = steps.add_parser(name, help=text)
+        _client_options(step)
+        step.add_argument("application_id")
+        if name in {"approve", "reject"}:
+            step.add_argument("--reason", required=True, help="stated in the decision, the log and the revocation")
+        step.set_defaults(run=cmd_repair)
+    listing = steps.add_parser("list", help="open applications about your records (the recording agency)")
+    _client_options(listing)
+    listing.add_argument("--overdue", action="store_true", help="only those past their reply or decision date")
+    listing.set_defaults(run=cmd_repair)
+
+    revocations = commands.add_parser("revocations", help="revoked records you received, to delete (requesters)")
+    _client_options(revocations)
+    revocations.add_argument("--after", type=int, default=0, help="feed position already read (default: start)")
+    revocations.add_argument("--limit", type=int, default=0, help="at most this many (default: the node's, 100)")
+    revocations.add_argument("--node-key", action="append", default=[], metavar="REGION=signing.pub")
+    revocations.set_defaults(run=cmd_revocations)
 
     add_audit_commands(commands)
 

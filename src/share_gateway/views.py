@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import grpc
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
+from share_gateway.api.convert import envelope_from_wire
 from share_gateway.client import verify_receipt, verify_record_disclosure
-from share_gateway.crypto.errors import VerificationError
+from share_gateway.crypto.errors import MalformedPayload, VerificationError
 from share_gateway.crypto.keys import KeyRing
 from share_gateway.domain.canonical import parse_json
+from share_gateway.domain.repair import REVOCATION_TYPE, Revocation
 from share_gateway.tables import render_table
 from share_gateway.v1 import common_pb2, inquiry_pb2
 
@@ -86,4 +90,82 @@ def answer_view(answer: inquiry_pb2.InquireResponse, keys: KeyRing | None) -> st
     if keys is not None:
         event = verify_receipt(answer.receipt, keys)
         lines.append(f"\nsigned receipt verified: logged at {event.at:%Y-%m-%d %H:%M:%S} UTC by node {event.node}")
+    return "\n".join(lines)
+
+
+def repair_state_text(state: common_pb2.RepairState.ValueType) -> str:
+    return common_pb2.RepairState.Name(state).removeprefix("REPAIR_STATE_").lower()
+
+
+def repair_view(application: common_pb2.RepairApplication) -> str:
+    """One application: where it stands, its deadlines and, once decided, why."""
+    rows: list[tuple[str, str]] = [
+        ("record", application.record_id),
+        ("subject", application.subject.identifier),
+        ("applicant", application.applicant),
+        ("submitted", f"{application.submitted_at.ToDatetime():%Y-%m-%d %H:%M} UTC"),
+        ("reply due", application.reply_due or "—"),
+        ("decision due", application.decision_due or "—"),
+    ]
+    if application.HasField("decided_at"):
+        rows.append(("decided", f"{application.decided_at.ToDatetime():%Y-%m-%d %H:%M} UTC"))
+    if application.reason:
+        rows.append(("reason", application.reason))
+    if application.overdue:
+        rows.append(("OVERDUE", f"the {application.overdue} deadline passed"))
+    header = f"repair application {application.application_id}: {repair_state_text(application.state)}"
+    return "\n".join([header, *(f"  {name:<13} {value}" for name, value in rows)])
+
+
+def repairs_view(applications: Sequence[common_pb2.RepairApplication]) -> str:
+    """Open applications as one table: their deadlines and what is overdue at a glance."""
+    lines = [f"{len(applications)} open repair application(s)"]
+    if applications:
+        lines.append(
+            render_table(
+                ["application", "record", "state", "reply due", "decision due", "overdue"],
+                [
+                    (
+                        a.application_id,
+                        a.record_id,
+                        repair_state_text(a.state),
+                        a.reply_due or "—",
+                        a.decision_due or "—",
+                        a.overdue or "",
+                    )
+                    for a in applications
+                ],
+            )
+        )
+    return "\n".join(lines)
+
+
+def revocations_view(entries: Sequence[inquiry_pb2.RevocationEntry], keys: KeyRing | None) -> str:
+    """Each revocation with the origin's signature checked when ``keys`` are given, and where to read on from."""
+    rows = []
+    for entry in entries:
+        envelope = envelope_from_wire(entry.revocation)
+        if keys is not None:
+            revocation = envelope.open(keys, REVOCATION_TYPE, Revocation.from_bytes)
+        else:
+            try:
+                revocation = Revocation.from_bytes(envelope.payload)
+            except (ValueError, KeyError, TypeError) as error:
+                raise MalformedPayload(f"revocation at position {entry.position} does not parse: {error}") from error
+        rows.append(
+            (
+                entry.position,
+                revocation.record_id,
+                revocation.record_type,
+                revocation.origin_region,
+                revocation.status.value,
+                f"{revocation.at:%Y-%m-%d %H:%M}",
+                revocation.reason,
+            )
+        )
+    checked = "origin signatures verified" if keys is not None else "not checked: no node key given"
+    lines = [f"{len(entries)} revocation(s) ({checked})" if entries else "0 revocation(s)"]
+    if rows:
+        lines.append(render_table(["position", "record", "type", "origin", "status", "at (UTC)", "reason"], rows))
+        lines.append(f"delete these records; next time read on with --after {entries[-1].position}")
     return "\n".join(lines)

@@ -40,6 +40,7 @@ def pki(tmp_path: Path) -> Path:
         "pki", "init", "--dir", str(tmp_path), "--region", "110000",
         "--client", f"bank=sgw://institution/{BANK}", "--client", f"agency=sgw://institution/{AGENCY}",
         "--client", f"officer=sgw://person/{OFFICER}", "--role", "officer=compliance_officer",
+        "--client", f"company=sgw://institution/{COMPANY}",
     )  # fmt: skip
     return tmp_path
 
@@ -50,6 +51,7 @@ def served(pki: Path) -> Iterator[tuple[Path, str]]:
     config = pki / "nodes" / "110000" / "node.yaml"
     for args in (
         ("--institution", AGENCY, "--kind", "public_agency", "--submit", "administrative_penalty"),
+        ("--institution", AGENCY, "--submit", "dishonest_judgment_debtor"),
         ("--institution", BANK, "--kind", "bank", "--inquire", "loan_underwriting"),
     ):
         run("grant", "add", "--config", str(config), *args)
@@ -131,6 +133,62 @@ def test_submit_and_inquire_through_a_served_node(served: tuple[Path, str]) -> N
     assert bad.returncode == 1
     assert "subject.identifier" in bad.stderr
     assert "legal_document" in bad.stderr
+
+
+def test_credit_repair_and_the_revocation_feed_through_a_served_node(served: tuple[Path, str]) -> None:
+    pki, address = served
+    agency = ("--node", address, "--identity", str(pki / "clients/agency"))
+    bank = ("--node", address, "--identity", str(pki / "clients/bank"))
+    company = ("--node", address, "--identity", str(pki / "clients/company"))
+    node_key = ("--node-key", f"110000={pki / 'nodes/110000/signing.pub'}")
+    inquire = ("inquire", *bank, "--subject", COMPANY, "--purpose", "loan_underwriting", "--consent", "AUTH-1")
+    submitted = run(
+        "submit", *agency, "--type", "dishonest_judgment_debtor", "--subject", f"legal_entity:{COMPANY}",
+        "--field", "debtor_name=北京恒信科技有限公司", "--field", "obligation=支付货款人民币120万元及利息",
+        "--field", "performance=全部未履行", "--field", "conduct=有履行能力而拒不履行生效法律文书确定义务",
+        "--field", "enforcement_basis_issuer=北京市朝阳区人民法院",
+        "--field", "enforcement_basis_number=(2025)京0105民初1234号", "--field", "case_number=(2026)京0105执567号",
+        "--field", f"filed_on={days_ago(90)}", "--field", "court=北京市朝阳区人民法院", "--severity", "standard",
+        "--document", f"number=(2026)京0105执567号之一,issuer=北京市朝阳区人民法院,kind=court_decision,"
+        f"issued_on={days_ago(60)},effective_on={days_ago(60)}",
+    )  # fmt: skip
+    recorded = re.search(r"dishonest_judgment_debtor (\S+) about", submitted.stdout)
+    assert recorded, submitted.stdout
+    record_id = recorded.group(1)
+    # The bank receives the record, so it is owed its revocation later; nothing is revoked yet.
+    assert "1 record(s)" in run(*inquire, *node_key).stdout
+    assert "0 revocation(s)" in run("revocations", *bank).stdout
+    applied = run(
+        "repair", "apply", *company, "--record-id", record_id,
+        "--evidence", "(2026)京0105执567号 结案通知书：已全部履行", "--commitment", "本单位承诺依法履行义务",
+    )  # fmt: skip
+    submitted_application = re.search(r"repair application (\S+): submitted", applied.stdout)
+    assert submitted_application, applied.stdout
+    application_id = submitted_application.group(1)
+    assert application_id in run("repair", "list", *agency).stdout
+    # No decision before the agency accepts; the status and the reason say so.
+    early = run("repair", "approve", application_id, *agency, "--reason", "judgment performed", check=False)
+    assert early.returncode == 1
+    assert "FAILED_PRECONDITION" in early.stderr
+    assert "ILLEGAL_TRANSITION" in early.stderr
+    accepted = run("repair", "accept", application_id, *agency).stdout
+    assert f"repair application {application_id}: accepted" in accepted
+    approved = run("repair", "approve", application_id, *agency, "--reason", "judgment performed").stdout
+    assert f"repair application {application_id}: approved" in approved
+    assert "judgment performed" in approved
+    assert ": approved" in run("repair", "show", application_id, *company).stdout
+    assert "0 open repair application(s)" in run("repair", "list", *agency).stdout
+    # The record is no longer disclosed, and the bank's feed tells it to delete its copy, signed by the origin.
+    assert "0 record(s)" in run(*inquire).stdout
+    feed = run("revocations", *bank, *node_key).stdout
+    assert "1 revocation(s) (origin signatures verified)" in feed
+    assert record_id in feed
+    assert "repaired" in feed
+    position = re.search(r"--after (\d+)", feed)
+    assert position, feed
+    assert "0 revocation(s)" in run("revocations", *bank, "--after", position.group(1)).stdout
+    # A caller that never received the record is told nothing.
+    assert "0 revocation(s)" in run("revocations", *company).stdout
 
 
 def test_grants_are_listed_and_revoked(pki: Path) -> None:
