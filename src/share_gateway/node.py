@@ -78,8 +78,10 @@ def prepare_gateway(config: NodeConfig, clock: Clock = utc_now) -> tuple[Databas
         store = Store(database)
         key = SigningKey.load(config.key_name, config.signing_key)
         runtime = NodeRuntime(config.region, key, store, clock=clock, principal_ttl=config.principal_ttl_seconds)
-        _log_sweep(ConformanceSweep(runtime).install(signed))
+        # The manifest first: a node whose federation pins another catalog must refuse to start before
+        # its records are swept against this one.
         manifest = _install_manifest(config, store, signed.digest, clock())
+        _log_sweep(ConformanceSweep(runtime).install(signed))
         gateway = Gateway(runtime, signed, config.log, manifest, config.tls(), procedures=config.procedures)
     except BaseException:
         database.dispose()
