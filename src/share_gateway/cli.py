@@ -50,7 +50,16 @@ from share_gateway.v1 import (
     registry_pb2,
     registry_pb2_grpc,
 )
-from share_gateway.views import answer_view, record_view, repair_view, repairs_view, revocations_view, rpc_error_view
+from share_gateway.views import (
+    answer_view,
+    listing_view,
+    listings_view,
+    record_view,
+    repair_view,
+    repairs_view,
+    revocations_view,
+    rpc_error_view,
+)
 
 log = logging.getLogger("share_gateway")
 
@@ -490,6 +499,122 @@ def cmd_revocations(args: argparse.Namespace) -> None:
     print(revocations_view(asyncio.run(_revocations(args)).revocations, _node_keys(args.node_key)))
 
 
+# --- the seriously-untrustworthy list ------------------------------------------
+
+
+async def _listing(args: argparse.Namespace) -> list[common_pb2.Listing]:
+    """One listing step: the recording agency proposes, notifies, reviews, confirms; the party objects."""
+    async with _channel(args) as channel:
+        inquiry = inquiry_pb2_grpc.InquiryServiceStub(channel)
+        registry = registry_pb2_grpc.RegistryServiceStub(channel)
+        match args.listing:
+            case "propose":
+                proposed = await registry.ProposeListing(
+                    registry_pb2.ProposeListingRequest(
+                        record_id=args.record_id,
+                        list_name=args.list,
+                        document=args.document,
+                        reason=args.reason,
+                        removal_conditions=args.removal_conditions,
+                        remedies=args.remedies,
+                    ),
+                    timeout=args.timeout,
+                )
+                return [proposed.listing]
+            case "notify":
+                told = await registry.NotifyListing(
+                    registry_pb2.NotifyListingRequest(
+                        listing_id=args.listing_id, document=args.document, reason=args.reason
+                    ),
+                    timeout=args.timeout,
+                )
+                return [told.listing]
+            case "uphold" | "dismiss":
+                reviewed = await registry.ReviewObjection(
+                    registry_pb2.ReviewObjectionRequest(
+                        listing_id=args.listing_id,
+                        upheld=args.listing == "uphold",
+                        document=args.document,
+                        reason=args.reason,
+                    ),
+                    timeout=args.timeout,
+                )
+                return [reviewed.listing]
+            case "confirm":
+                confirmed = await registry.ConfirmListing(
+                    registry_pb2.ConfirmListingRequest(
+                        listing_id=args.listing_id, document=args.document, reason=args.reason
+                    ),
+                    timeout=args.timeout,
+                )
+                return [confirmed.listing]
+            case "object":
+                objected = await inquiry.ObjectToListing(
+                    inquiry_pb2.ObjectToListingRequest(listing_id=args.listing_id, statement=args.statement),
+                    timeout=args.timeout,
+                )
+                return [objected.listing]
+            case "show":
+                got = await registry.GetListing(
+                    registry_pb2.GetListingRequest(listing_id=args.listing_id), timeout=args.timeout
+                )
+                return [got.listing]
+            case "mine":
+                mine = await inquiry.ListMyListings(inquiry_pb2.ListMyListingsRequest(), timeout=args.timeout)
+                return list(mine.listings)
+        listed = await registry.ListListings(
+            registry_pb2.ListListingsRequest(overdue_only=args.overdue), timeout=args.timeout
+        )
+        return list(listed.listings)
+
+
+def cmd_listing(args: argparse.Namespace) -> None:
+    listings = asyncio.run(_listing(args))
+    print(listings_view(listings) if args.listing in {"list", "mine"} else listing_view(listings[0]))
+
+
+def _listing_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    listing = commands.add_parser("listing", help="the seriously-untrustworthy list: propose, hear, list")
+    steps = listing.add_subparsers(dest="listing", required=True)
+    proposing = steps.add_parser("propose", help="propose listing the subject of one of your records")
+    _client_options(proposing)
+    proposing.add_argument("--record-id", required=True)
+    proposing.add_argument("--list", default="serious_untrustworthy", help="a list of the published catalog")
+    proposing.add_argument("--document", required=True, help="number of the proposal document")
+    proposing.add_argument("--reason", required=True)
+    proposing.add_argument("--removal-conditions", required=True, help="what ends the listing early")
+    proposing.add_argument("--remedies", required=True, help="how the party may object, seek review or sue")
+    proposing.set_defaults(run=cmd_listing)
+    for name, text in (
+        ("notify", "the party was told the reasons, basis and its rights (opens its objection window)"),
+        ("uphold", "the party's objection holds: the proposal ends"),
+        ("dismiss", "the party's objection fails: the listing may go ahead"),
+        ("confirm", "list the party (after its window closed, or its objection was dismissed)"),
+    ):
+        step = steps.add_parser(name, help=text)
+        _client_options(step)
+        step.add_argument("listing_id")
+        step.add_argument("--document", required=True, help="number of this step's document")
+        step.add_argument("--reason", required=True)
+        step.set_defaults(run=cmd_listing)
+    objecting = steps.add_parser("object", help="object to a listing about you, within your window")
+    _client_options(objecting)
+    objecting.add_argument("listing_id")
+    objecting.add_argument("--statement", required=True, help="your statement and evidence")
+    objecting.set_defaults(run=cmd_listing)
+    showing = steps.add_parser("show", help="one listing (the recording agency or the party)")
+    _client_options(showing)
+    showing.add_argument("listing_id")
+    showing.set_defaults(run=cmd_listing)
+    mine = steps.add_parser("mine", help="every listing about you this node holds")
+    _client_options(mine)
+    mine.set_defaults(run=cmd_listing)
+    listing_all = steps.add_parser("list", help="open listings on your records (the recording agency)")
+    _client_options(listing_all)
+    listing_all.add_argument("--overdue", action="store_true", help="only those with a late step")
+    listing_all.set_defaults(run=cmd_listing)
+
+
 # --- demo -------------------------------------------------------------------
 
 
@@ -642,6 +767,7 @@ def build_parser() -> argparse.ArgumentParser:
     revocations.add_argument("--node-key", action="append", default=[], metavar="REGION=signing.pub")
     revocations.set_defaults(run=cmd_revocations)
 
+    _listing_commands(commands)
     add_audit_commands(commands)
 
     demo = commands.add_parser("demo", help="start three regional nodes and run a guided scenario")

@@ -140,6 +140,67 @@ def repairs_view(applications: Sequence[common_pb2.RepairApplication]) -> str:
     return "\n".join(lines)
 
 
+def listing_state_text(state: common_pb2.ListingState.ValueType) -> str:
+    return common_pb2.ListingState.Name(state).removeprefix("LISTING_STATE_").lower()
+
+
+def listing_view(listing: common_pb2.Listing) -> str:
+    """One listing: the decision it states, its deadlines, and every step with its document."""
+    decision = listing.decision
+    rows: list[tuple[str, str]] = [
+        ("list", listing.list_name),
+        ("record", f"{listing.record_type} {listing.record_id} ({listing.origin_region})"),
+        ("subject", listing.subject.identifier),
+        ("reason", decision.reason),
+        ("basis", decision.basis),
+        ("measures", ", ".join(decision.measures) or "—"),
+        ("removal", decision.removal_conditions),
+        ("remedies", decision.remedies),
+    ]
+    dates = (
+        ("notice due", listing.notice_due),
+        ("objection due", listing.objection_due),
+        ("review due", listing.review_due),
+        ("listed on", listing.listed_on),
+        ("ends on", listing.ends_on),
+        ("removal due", listing.removal_due),
+    )
+    rows += [(name, day) for name, day in dates if day]
+    if listing.removal_cause:
+        rows.append(("removed for", listing.removal_cause.replace("_", " ")))
+    if listing.overdue:
+        rows.append(("OVERDUE", f"the {listing.overdue} step is late"))
+    steps = [
+        f"    {step.at.ToDatetime():%Y-%m-%d %H:%M} {listing_state_text(step.state):<9} {step.actor}"
+        f" {step.document or '—'}: {step.reason}"
+        for step in listing.history
+    ]
+    header = f"listing {listing.listing_id}: {listing_state_text(listing.state)}"
+    return "\n".join([header, *(f"  {name:<13} {value}" for name, value in rows), "  history", *steps])
+
+
+def listings_view(listings: Sequence[common_pb2.Listing]) -> str:
+    lines = [f"{len(listings)} listing(s)"]
+    if listings:
+        lines.append(
+            render_table(
+                ["listing", "list", "record", "state", "next date", "overdue"],
+                [
+                    (
+                        x.listing_id,
+                        x.list_name,
+                        x.record_id,
+                        listing_state_text(x.state),
+                        x.ends_on or x.review_due or x.objection_due or x.notice_due,
+                        x.overdue or "",
+                    )
+                    for x in listings
+                ],
+            )
+        )
+    return "\n".join(lines)
+
+
 def revocations_view(entries: Sequence[inquiry_pb2.RevocationEntry], keys: KeyRing | None) -> str:
     """Each revocation with the origin's signature checked when ``keys`` are given, and where to read on from."""
     rows = []

@@ -191,6 +191,48 @@ def test_credit_repair_and_the_revocation_feed_through_a_served_node(served: tup
     assert "0 revocation(s)" in run("revocations", *company).stdout
 
 
+def test_the_untrustworthy_list_procedure_through_a_served_node(served: tuple[Path, str]) -> None:
+    """Guo Ban Fa [2020] No. 49: propose, notify, hear the objection, list; each step's document shown."""
+    pki, address = served
+    agency = ("--node", address, "--identity", str(pki / "clients/agency"))
+    company = ("--node", address, "--identity", str(pki / "clients/company"))
+    submitted = run(
+        "submit", *agency, "--type", "administrative_penalty", "--subject", f"legal_entity:{COMPANY}",
+        "--field", "decision_number=京市监罚〔2026〕118号", "--field", "party_name=北京恒信科技有限公司",
+        "--field", "violation_type=虚假宣传", "--field", "violation_facts=在官网发布未经证实的产品功效",
+        "--field", "penalty=罚款", "--field", "penalty_amount=50000.00",
+        "--field", "issuing_authority=北京市市场监督管理局", "--severity", "serious",
+        "--document", f"number=京市监罚〔2026〕118号,issuer=北京市市场监督管理局,"
+        f"kind=administrative_penalty_decision,issued_on={days_ago(30)},effective_on={days_ago(30)}",
+    )  # fmt: skip
+    recorded = re.search(r"administrative_penalty (\S+) about", submitted.stdout)
+    assert recorded, submitted.stdout
+    proposed = run(
+        "listing", "propose", *agency, "--record-id", recorded.group(1), "--document", "拟列入告知书 1",
+        "--reason", "严重虚假宣传", "--removal-conditions", "整改完毕并申请信用修复",
+        "--remedies", "五个工作日内可提出异议",
+    ).stdout  # fmt: skip
+    found = re.search(r"listing (\S+): proposed", proposed)
+    assert found, proposed
+    listing_id = found.group(1)
+    assert "no_simplified_licensing" in proposed
+    # Listing before notice and hearing is refused, with the rule's reason.
+    early = run("listing", "confirm", listing_id, *agency, "--document", "决定书", "--reason", "列入", check=False)
+    assert early.returncode == 1
+    assert "ILLEGAL_TRANSITION" in early.stderr
+    run("listing", "notify", listing_id, *agency, "--document", "告知书 118", "--reason", "告知理由和权利")
+    assert listing_id in run("listing", "mine", *company).stdout
+    objected = run("listing", "object", listing_id, *company, "--statement", "已整改").stdout
+    assert f"listing {listing_id}: objected" in objected
+    run("listing", "dismiss", listing_id, *agency, "--document", "复核决定 7", "--reason", "整改不足")
+    listed = run("listing", "confirm", listing_id, *agency, "--document", "决定书 9", "--reason", "依法列入").stdout
+    assert f"listing {listing_id}: listed" in listed
+    for document in ("拟列入告知书 1", "告知书 118", "复核决定 7", "决定书 9"):
+        assert document in listed
+    assert "1 listing(s)" in run("listing", "list", *agency).stdout
+    assert f"listing {listing_id}: listed" in run("listing", "show", listing_id, *company).stdout
+
+
 def test_grants_are_listed_and_revoked(pki: Path) -> None:
     config = str(pki / "nodes" / "110000" / "node.yaml")
     added = run(
