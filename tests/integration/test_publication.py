@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import time
+from datetime import timedelta
+
 import grpc
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from share_gateway.api.convert import disclosure_to_wire
 from share_gateway.client import verify_record_disclosure
@@ -84,6 +87,27 @@ async def test_a_peer_that_was_down_receives_everything_when_it_returns(layout: 
     nodes["440000"] = returned
     await eventually(lambda: holds(returned, first, second))
     await eventually(lambda: all(delivered for *_, delivered, _ in outbox(nodes[ORIGIN])))
+
+
+async def test_a_returning_peer_is_served_at_once_not_after_the_couriers_backoff(layout: Layout, nodes: Nodes) -> None:
+    """The witness loop hears the peer answer again; the courier ends the peer's rest and delivers."""
+    await nodes.pop("440000").stop(grace=0)
+    record = await submit(layout, nodes[ORIGIN], "debtor-1")
+    await eventually(lambda: any(peer == "440000" and attempts > 0 for peer, _, attempts, *_ in outbox(nodes[ORIGIN])))
+    # As after many failures in a row: the peer rests for ten minutes, in memory and in the outbox.
+    origin = nodes[ORIGIN].gateway
+    courier = origin.courier
+    assert courier is not None
+    courier._resting_until["440000"] = time.monotonic() + 600
+    with origin.store.database.writer.begin() as connection:
+        box = schema.outbox.c
+        connection.execute(
+            update(schema.outbox)
+            .where(box.peer == "440000")
+            .values(next_attempt_at=origin.runtime.clock() + timedelta(minutes=10))
+        )
+    nodes["440000"] = await start_node(NodeConfig.load(layout.node_config("440000")))
+    await eventually(lambda: holds(nodes["440000"], record), seconds=8)
 
 
 async def test_an_origin_restarted_with_undelivered_records_loses_nothing(layout: Layout, nodes: Nodes) -> None:

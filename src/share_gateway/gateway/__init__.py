@@ -78,7 +78,12 @@ class Gateway:
         self.cosigner = (
             None
             if self.federation is None or not self.log_settings.sequencer
-            else Cosigner(self.federation, self.log, self.log_settings.witness_interval_seconds)
+            else Cosigner(
+                self.federation,
+                self.log,
+                self.log_settings.witness_interval_seconds,
+                on_answer=None if self.courier is None else self.courier.peer_back,
+            )
         )
         self.repairs = RepairDesk(
             self.runtime,

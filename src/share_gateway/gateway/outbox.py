@@ -57,6 +57,7 @@ class Courier:
     settings: CourierSettings = field(default_factory=CourierSettings)
     _failures: dict[str, int] = field(default_factory=dict)
     _resting_until: dict[str, float] = field(default_factory=dict)
+    _resuming: set[asyncio.Task[None]] = field(default_factory=set)
 
     def __post_init__(self) -> None:
         # Stopping cancels a round at any await: a delivery the peer stored but this node did not mark
@@ -74,6 +75,22 @@ class Courier:
                 by_peer[delivery.peer].append(delivery)
         counts = await asyncio.gather(*(self._deliver_to(peer, rows) for peer, rows in by_peer.items()))
         return sum(counts)
+
+    def peer_back(self, peer: str) -> None:
+        """A resting peer answered another call: end its rest and deliver at once, instead of waiting out a
+        backoff that can reach ``max_backoff`` (a restarted peer would otherwise sit idle)."""
+        if self._resting_until.get(peer, 0.0) <= time.monotonic():
+            return
+        self._resting_until.pop(peer, None)
+        runtime = self.federation.runtime
+
+        async def resume() -> None:
+            await runtime.off_loop(runtime.store.retry_now, peer, runtime.clock())
+            self.loop.wake()
+
+        task = asyncio.get_running_loop().create_task(resume())
+        self._resuming.add(task)
+        task.add_done_callback(self._resuming.discard)
 
     async def _deliver_to(self, peer: str, rows: list[Delivery]) -> int:
         """Deliver in queue order; on the first failure the peer rests and the rest waits."""

@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import grpc
@@ -93,6 +93,8 @@ class Cosigner:
     log: LogStore
     interval: float = 1.0
     timeout: float = 5.0
+    # Told of each peer that answered: a peer the courier rests may be back (see ``Courier.peer_back``).
+    on_answer: Callable[[str], None] | None = None
     # What each witness last cosigned, as far as this node knows; a witness corrects it when wrong.
     _known: dict[str, int] = field(default_factory=dict)
 
@@ -136,5 +138,7 @@ class Cosigner:
                 return 0
             await runtime.off_loop(self.log.add_cosignature, latest.size, signature)
             self._known[peer] = latest.size
+            if self.on_answer is not None:
+                self.on_answer(peer)
             return 1
         return 0

@@ -603,6 +603,17 @@ class Store:
                 .values(attempts=schema.outbox.c.attempts + 1, next_attempt_at=next_attempt_at, last_error=error[:500])
             )
 
+    def retry_now(self, peer: str, now: datetime) -> int:
+        """Make every undelivered delivery to ``peer`` due now (the peer is back); return how many."""
+        box = schema.outbox.c
+        with self.database.writer.begin() as connection:
+            done = connection.execute(
+                update(schema.outbox)
+                .where(box.peer == peer, box.delivered_at.is_(None), box.next_attempt_at > now)
+                .values(next_attempt_at=now)
+            )
+        return int(done.rowcount)
+
     # --- witnessing -------------------------------------------------------------
 
     def witnessed(self, origin: str) -> Witnessed | None:
