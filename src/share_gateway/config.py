@@ -66,7 +66,7 @@ class ProcedureSettings:
     repair_decision_working_days: int = 3
     # A listing whose underlying decision is revoked is removed within 3 working days.
     revoked_listing_removal_working_days: int = 3
-    # How often records past their disclosure period are marked expired.
+    # How often records past their disclosure period are marked expired, and run-out listings ended.
     sweep_interval_seconds: float = 60.0
 
     @classmethod
