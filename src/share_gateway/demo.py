@@ -14,7 +14,7 @@ import asyncio
 import shutil
 import signal
 import textwrap
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -30,12 +30,20 @@ from share_gateway.devkit import Layout, create_federation, free_ports
 from share_gateway.domain.identifiers import Subject
 from share_gateway.domain.policy import Grant, GrantRole
 from share_gateway.domain.principals import Identity, IdentityKind, Role
+from share_gateway.domain.records import RecordStatus
 from share_gateway.ledger.checkpoint import TlogProof
 from share_gateway.node import Node, start_node
 from share_gateway.synthetic import Population, SyntheticCompany, SyntheticPerson
 from share_gateway.tables import render_table
-from share_gateway.v1 import compliance_pb2, compliance_pb2_grpc, inquiry_pb2, inquiry_pb2_grpc, registry_pb2_grpc
-from share_gateway.views import answer_view, record_view, rpc_error_view
+from share_gateway.v1 import (
+    compliance_pb2,
+    compliance_pb2_grpc,
+    inquiry_pb2,
+    inquiry_pb2_grpc,
+    registry_pb2,
+    registry_pb2_grpc,
+)
+from share_gateway.views import answer_view, record_view, repair_view, revocations_view, rpc_error_view
 
 REGIONS = {"110000": "Beijing", "310000": "Shanghai", "440000": "Guangdong"}
 OFFICER = "12010119850505123X"
@@ -67,7 +75,7 @@ class Member:
     roles: tuple[Role, ...] = ()
 
 
-def cast(person: SyntheticPerson) -> list[Member]:
+def cast(person: SyntheticPerson, company: SyntheticCompany) -> list[Member]:
     members = [
         Member(
             f"agency-{region}",
@@ -97,6 +105,8 @@ def cast(person: SyntheticPerson) -> list[Member]:
             ((GrantRole.INQUIRE, "public_procurement_review"),),
         ),
         Member("person", Identity(IdentityKind.PERSON, person.resident_id), "individual", ()),
+        # The company acting for itself (credit repair): a party, not a registered requester.
+        Member("company", Identity(IdentityKind.INSTITUTION, company.identifier), "", ()),
         Member("officer", Identity(IdentityKind.PERSON, OFFICER), "individual", (), (Role.COMPLIANCE_OFFICER,)),
     ]
     return members
@@ -131,7 +141,7 @@ async def _seed(demo: Demo, population: Population, records_per_region: int) -> 
     for node in demo.nodes.values():
         store = node.gateway.store
         for member in demo.members.values():
-            if member.kind == "individual":
+            if member.kind in {"individual", ""}:
                 continue
             store.register_institution(member.identity.identifier, member.kind, member.name, now)
             for role, scope in member.grants:
@@ -178,7 +188,8 @@ async def _scenario(demo: Demo, company: SyntheticCompany, person: SyntheticPers
                 draft_to_wire("demo-debtor", debtor), timeout=10
             )
         ).record
-    arrived = await _published(demo, record.record_id)
+    debtor_id = record.record_id
+    arrived = await _regions_where(demo, lambda node: _status(node, debtor_id) is not None)
     print(
         render_table(
             ["region", "holds the court's record"],
@@ -267,7 +278,46 @@ async def _scenario(demo: Demo, company: SyntheticCompany, person: SyntheticPers
     )
     print(textwrap.indent(proof.tlog_proof.decode(), "    "))
 
-    _heading("8. What each node logged")
+    _heading("8. The company performs the judgment and applies for repair in Guangdong; the court approves")
+    async with demo.channel("company", "440000") as channel:
+        applied = await inquiry_pb2_grpc.InquiryServiceStub(channel).ApplyForRepair(
+            inquiry_pb2.ApplyForRepairRequest(
+                record_id=debtor_id,
+                evidence="Enforcement closed: the judgment was performed in full (court receipt 2026-118)",
+                commitment="The company commits to perform every effective judgment in time",
+            ),
+            timeout=10,
+        )
+    async with demo.channel("agency-440000", "440000") as channel:
+        court = registry_pb2_grpc.RegistryServiceStub(channel)
+        application_id = applied.application.application_id
+        await court.AcceptRepair(registry_pb2.AcceptRepairRequest(application_id=application_id), timeout=10)
+        decided = await court.DecideRepair(
+            registry_pb2.DecideRepairRequest(
+                application_id=application_id, approve=True, reason="the judgment was performed in full"
+            ),
+            timeout=10,
+        )
+    print(repair_view(decided.application))
+    stopped = await _regions_where(demo, lambda node: _status(node, debtor_id) is RecordStatus.REPAIRED)
+    print(
+        render_table(
+            ["region", "stopped disclosing the debtor record"],
+            [(region, "yes" if region in stopped else "not yet (revocation queued)") for region in demo.nodes],
+        )
+    )
+    async with demo.channel("bank", "110000") as channel:
+        feed = await inquiry_pb2_grpc.InquiryServiceStub(channel).ListRevocations(
+            inquiry_pb2.ListRevocationsRequest(), timeout=10
+        )
+    print(revocations_view(feed.revocations, demo.keys))
+    _explain(
+        "In one transaction Guangdong marked the record repaired and queued its signed revocation for every peer; "
+        "each peer stopped disclosing its copy and acknowledged. The bank received the record in step 2, so "
+        "Beijing's ledger of disclosures puts the revocation in the bank's feed: its systems can delete the copy."
+    )
+
+    _heading("9. What each node logged")
     print(
         render_table(
             ["region", "node", "records", "log events", "signed checkpoint"],
@@ -285,14 +335,19 @@ async def _scenario(demo: Demo, company: SyntheticCompany, person: SyntheticPers
     )
 
 
-async def _published(demo: Demo, record_id: str, seconds: float = 10.0) -> set[str]:
-    """The regions holding ``record_id``, once all do or ``seconds`` have passed."""
+async def _regions_where(demo: Demo, holds: Callable[[Node], bool], seconds: float = 10.0) -> set[str]:
+    """The regions whose node ``holds``, once all do or ``seconds`` have passed (deliveries are asynchronous)."""
     deadline = asyncio.get_running_loop().time() + seconds
     while True:
-        holding = {r for r, node in demo.nodes.items() if node.gateway.store.get(record_id) is not None}
-        if len(holding) == len(demo.nodes) or asyncio.get_running_loop().time() > deadline:
-            return holding
+        regions = {region for region, node in demo.nodes.items() if holds(node)}
+        if len(regions) == len(demo.nodes) or asyncio.get_running_loop().time() > deadline:
+            return regions
         await asyncio.sleep(0.05)
+
+
+def _status(node: Node, record_id: str) -> RecordStatus | None:
+    stored = node.gateway.store.get(record_id)
+    return None if stored is None else stored.record.status
 
 
 def _checkpoint_size(node: Node) -> str:
@@ -325,7 +380,7 @@ def run_demo(root: Path, keep_running: bool = False, records_per_region: int = 2
     population = Population(seed=SEED, today=datetime.now(UTC).date())
     person = population.person("110000")
     company = population.company("110000")
-    members = {m.name: m for m in cast(person)}
+    members = {m.name: m for m in cast(person, company)}
     _heading(f"Creating a federation of {len(REGIONS)} regions in {root}")
     layout = create_federation(
         root,

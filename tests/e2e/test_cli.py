@@ -259,6 +259,11 @@ def test_the_demo_runs_its_scenario(tmp_path: Path) -> None:
     assert "verified with only the signed checkpoint and the node's public key" in out
     assert "c2sp.org/tlog-proof@v1" in out
     assert "— share-gateway/node/310000 " in out, "Shanghai cosigned Beijing's checkpoint"
+    # The repair: approved at the origin, every region stopped disclosing, the bank's feed tells it.
+    assert re.search(r"repair application \S+: approved", out)
+    assert "stopped disclosing the debtor record" in out
+    assert len(re.findall(r"│ \d{6} │ yes +│", out)) == 6, "every region received the record, then stopped"
+    assert "1 revocation(s) (origin signatures verified)" in out
     assert "What each node logged" in out
 
 
