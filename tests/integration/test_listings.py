@@ -192,3 +192,9 @@ async def test_rule_2020_49_no_listing_outside_the_criteria_and_no_step_out_of_o
     listed = await regulator.ListListings(registry_pb2.ListListingsRequest(), timeout=5)
     assert [x.listing_id for x in listed.listings] == [proposed.listing_id]
     assert (await court.ListListings(registry_pb2.ListListingsRequest(), timeout=5)).listings == []
+    # A compliance officer oversees every agency's listings; the review is itself logged.
+    officer = registry(layout, nodes[ORIGIN], "officer")
+    overseen = await officer.ListListings(registry_pb2.ListListingsRequest(), timeout=5)
+    assert [x.listing_id for x in overseen.listings] == [proposed.listing_id]
+    [review] = [e for e in events(nodes[ORIGIN]) if e.kind is EventKind.AUDIT]
+    assert review.details["action"] == "listings"

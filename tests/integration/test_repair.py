@@ -187,3 +187,13 @@ async def test_repair_is_refused_with_the_reason_and_changes_nothing(layout: Lay
         registry_pb2.ListRepairApplicationsRequest(overdue_only=True), timeout=5
     )
     assert list(overdue.applications) == []
+    # Another agency sees none of them; a compliance officer oversees them all, and that review is logged.
+    regulator = registry(layout, nodes[ORIGIN], "regulator")
+    assert (
+        list((await regulator.ListRepairApplications(registry_pb2.ListRepairApplicationsRequest())).applications) == []
+    )
+    officer = registry(layout, nodes[ORIGIN], "officer")
+    overseen = await officer.ListRepairApplications(registry_pb2.ListRepairApplicationsRequest(), timeout=5)
+    assert [a.application_id for a in overseen.applications] == [application.application_id]
+    reviews = [e.details["action"] for e in events(nodes[ORIGIN]) if e.kind is EventKind.AUDIT]
+    assert reviews == ["repair_applications"]

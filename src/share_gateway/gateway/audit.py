@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, replace
 
 from share_gateway.domain.errors import InvalidInput, InvalidState, NotFound, Refused
-from share_gateway.domain.events import EventKind, Outcome
+from share_gateway.domain.events import Event, EventKind, Outcome
 from share_gateway.domain.policy import Denial, Principal
 from share_gateway.domain.principals import Role
 from share_gateway.gateway.runtime import NodeRuntime
@@ -39,6 +39,22 @@ class ConsistencyAnswer:
     new: StoredCheckpoint
 
 
+def is_officer(principal: Principal) -> bool:
+    return Role.COMPLIANCE_OFFICER in principal.roles
+
+
+def review_event(runtime: NodeRuntime, officer: Principal, action: str, **details: str) -> Event:
+    """An officer's review step as the log records it: denied without the officer role."""
+    allowed = is_officer(officer)
+    return runtime.event(
+        EventKind.AUDIT,
+        officer,
+        Outcome.ALLOWED if allowed else Outcome.DENIED,
+        reason="" if allowed else Denial.NOT_A_COMPLIANCE_OFFICER,
+        details={"action": action} | {k: v for k, v in details.items() if v},
+    )
+
+
 @dataclass
 class AuditDesk:
     runtime: NodeRuntime
@@ -46,15 +62,8 @@ class AuditDesk:
 
     async def _admit(self, officer: Principal, action: str, **details: str) -> None:
         """Log the review step; refuse (and log the refusal) unless the certificate carries the officer role."""
-        allowed = Role.COMPLIANCE_OFFICER in officer.roles
-        event = self.runtime.event(
-            EventKind.AUDIT,
-            officer,
-            Outcome.ALLOWED if allowed else Outcome.DENIED,
-            reason="" if allowed else Denial.NOT_A_COMPLIANCE_OFFICER,
-            details={"action": action} | {k: v for k, v in details.items() if v},
-        )
-        await self.runtime.event_log.append(event)
+        allowed = is_officer(officer)
+        await self.runtime.event_log.append(review_event(self.runtime, officer, action, **details))
         if not allowed:
             raise Refused(
                 Denial.NOT_A_COMPLIANCE_OFFICER, "the log is reviewed with a compliance officer's certificate"

@@ -36,6 +36,7 @@ from share_gateway.domain.listings import (
 )
 from share_gateway.domain.policy import Principal
 from share_gateway.domain.records import Record
+from share_gateway.gateway.audit import is_officer, review_event
 from share_gateway.gateway.periodic import Periodic
 from share_gateway.gateway.runtime import NodeRuntime, node_principal
 from share_gateway.store.repository import ListingChange
@@ -151,16 +152,21 @@ class ListingDesk:
         )
         return await self._write(agency, changed)
 
-    async def listings(self, agency: Principal, overdue_only: bool) -> list[Listing]:
-        """The open listings on the agency's records (only those with a step overdue, if asked)."""
+    async def listings(self, caller: Principal, overdue_only: bool) -> list[Listing]:
+        """The open listings on the agency's records, or all this node decided for a compliance officer (a
+        review step, logged); only those with a step overdue, if asked."""
         store, today = self.runtime.store, self.runtime.clock().date()
-        mine = []
+        officer = is_officer(caller)
+        if officer:
+            review = review_event(self.runtime, caller, "listings", overdue_only=str(overdue_only))
+            await self.runtime.event_log.append(review)
+        shown = []
         for listing in await self.runtime.read(store.listings, states=OPEN, origin=self.runtime.region):
             stored = await self.runtime.read(store.get, listing.record_id)
-            ours = stored is not None and stored.record.submitted_by == agency.uri
+            ours = officer or (stored is not None and stored.record.submitted_by == caller.uri)
             if ours and (not overdue_only or listing.overdue(today)):
-                mine.append(listing)
-        return mine
+                shown.append(listing)
+        return shown
 
     # --- the party's side ------------------------------------------------------------
 

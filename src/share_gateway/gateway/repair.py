@@ -32,6 +32,7 @@ from share_gateway.domain.repair import (
     apply_for_repair,
     decide,
 )
+from share_gateway.gateway.audit import is_officer, review_event
 from share_gateway.gateway.listings import ListingDesk
 from share_gateway.gateway.runtime import NodeRuntime, record_ref
 from share_gateway.store.repository import StoredRecord
@@ -106,17 +107,22 @@ class RepairDesk:
             self.on_queued()
         return decided
 
-    async def applications(self, agency: Principal, overdue_only: bool) -> list[RepairApplication]:
-        """Open applications about the agency's records (only those past a deadline, if asked)."""
+    async def applications(self, caller: Principal, overdue_only: bool) -> list[RepairApplication]:
+        """Open applications about the agency's records, or all of them for a compliance officer (a review
+        step, logged); only those past a deadline, if asked."""
         store, today = self.runtime.store, self.runtime.clock().date()
+        officer = is_officer(caller)
+        if officer:
+            review = review_event(self.runtime, caller, "repair_applications", overdue_only=str(overdue_only))
+            await self.runtime.event_log.append(review)
         pending = await self.runtime.read(store.repair_applications, (RepairState.SUBMITTED, RepairState.ACCEPTED))
-        mine = []
+        shown = []
         for application in pending:
             stored = await self.runtime.read(store.get, application.record_id)
-            ours = stored is not None and stored.record.submitted_by == agency.uri
+            ours = officer or (stored is not None and stored.record.submitted_by == caller.uri)
             if ours and (not overdue_only or application.overdue(today)):
-                mine.append(application)
-        return mine
+                shown.append(application)
+        return shown
 
     async def application(self, caller: Principal, application_id: str) -> RepairApplication:
         """An application as its applicant or the deciding agency sees it; to anyone else it does not exist."""
