@@ -135,7 +135,8 @@ class RegistryServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ListRepairApplications(self, request, context):
-        """Open applications about the agency's records; with overdue_only, those past a deadline.
+        """Open applications about the agency's records (every agency's, for a compliance officer: a logged
+        review); with overdue_only, those past a deadline.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -176,7 +177,8 @@ class RegistryServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ListListings(self, request, context):
-        """Open listings on the agency's records; with overdue_only, those with a late step.
+        """Open listings on the agency's records (every agency's, for a compliance officer: a logged review);
+        with overdue_only, those with a late step.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -43,7 +43,9 @@ class RegistryServiceStub:
     """
     DecideRepair: _grpc.UnaryUnaryMultiCallable[_registry_pb2.DecideRepairRequest, _registry_pb2.DecideRepairResponse]
     ListRepairApplications: _grpc.UnaryUnaryMultiCallable[_registry_pb2.ListRepairApplicationsRequest, _registry_pb2.ListRepairApplicationsResponse]
-    """Open applications about the agency's records; with overdue_only, those past a deadline."""
+    """Open applications about the agency's records (every agency's, for a compliance officer: a logged
+    review); with overdue_only, those past a deadline.
+    """
     ProposeListing: _grpc.UnaryUnaryMultiCallable[_registry_pb2.ProposeListingRequest, _registry_pb2.ProposeListingResponse]
     """The seriously-untrustworthy list, for the agency that made the record: propose a listing (only on a
     record the list's criteria name), notify the party, answer its objection, then list. Each step
@@ -55,7 +57,9 @@ class RegistryServiceStub:
     ConfirmListing: _grpc.UnaryUnaryMultiCallable[_registry_pb2.ConfirmListingRequest, _registry_pb2.ConfirmListingResponse]
     GetListing: _grpc.UnaryUnaryMultiCallable[_registry_pb2.GetListingRequest, _registry_pb2.GetListingResponse]
     ListListings: _grpc.UnaryUnaryMultiCallable[_registry_pb2.ListListingsRequest, _registry_pb2.ListListingsResponse]
-    """Open listings on the agency's records; with overdue_only, those with a late step."""
+    """Open listings on the agency's records (every agency's, for a compliance officer: a logged review);
+    with overdue_only, those with a late step.
+    """
 
 @_typing.type_check_only
 class RegistryServiceAsyncStub(RegistryServiceStub):
@@ -72,7 +76,9 @@ class RegistryServiceAsyncStub(RegistryServiceStub):
     """
     DecideRepair: _aio.UnaryUnaryMultiCallable[_registry_pb2.DecideRepairRequest, _registry_pb2.DecideRepairResponse]  # type: ignore[assignment]
     ListRepairApplications: _aio.UnaryUnaryMultiCallable[_registry_pb2.ListRepairApplicationsRequest, _registry_pb2.ListRepairApplicationsResponse]  # type: ignore[assignment]
-    """Open applications about the agency's records; with overdue_only, those past a deadline."""
+    """Open applications about the agency's records (every agency's, for a compliance officer: a logged
+    review); with overdue_only, those past a deadline.
+    """
     ProposeListing: _aio.UnaryUnaryMultiCallable[_registry_pb2.ProposeListingRequest, _registry_pb2.ProposeListingResponse]  # type: ignore[assignment]
     """The seriously-untrustworthy list, for the agency that made the record: propose a listing (only on a
     record the list's criteria name), notify the party, answer its objection, then list. Each step
@@ -84,7 +90,9 @@ class RegistryServiceAsyncStub(RegistryServiceStub):
     ConfirmListing: _aio.UnaryUnaryMultiCallable[_registry_pb2.ConfirmListingRequest, _registry_pb2.ConfirmListingResponse]  # type: ignore[assignment]
     GetListing: _aio.UnaryUnaryMultiCallable[_registry_pb2.GetListingRequest, _registry_pb2.GetListingResponse]  # type: ignore[assignment]
     ListListings: _aio.UnaryUnaryMultiCallable[_registry_pb2.ListListingsRequest, _registry_pb2.ListListingsResponse]  # type: ignore[assignment]
-    """Open listings on the agency's records; with overdue_only, those with a late step."""
+    """Open listings on the agency's records (every agency's, for a compliance officer: a logged review);
+    with overdue_only, those with a late step.
+    """
 
 class RegistryServiceServicer(metaclass=_abc_1.ABCMeta):
     """For regional agencies: record what the catalog lists, on a legally effective document."""
@@ -134,7 +142,9 @@ class RegistryServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _registry_pb2.ListRepairApplicationsRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_registry_pb2.ListRepairApplicationsResponse, _abc.Awaitable[_registry_pb2.ListRepairApplicationsResponse]]:
-        """Open applications about the agency's records; with overdue_only, those past a deadline."""
+        """Open applications about the agency's records (every agency's, for a compliance officer: a logged
+        review); with overdue_only, those past a deadline.
+        """
 
     @_abc_1.abstractmethod
     def ProposeListing(
@@ -182,6 +192,8 @@ class RegistryServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _registry_pb2.ListListingsRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_registry_pb2.ListListingsResponse, _abc.Awaitable[_registry_pb2.ListListingsResponse]]:
-        """Open listings on the agency's records; with overdue_only, those with a late step."""
+        """Open listings on the agency's records (every agency's, for a compliance officer: a logged review);
+        with overdue_only, those with a late step.
+        """
 
 def add_RegistryServiceServicer_to_server(servicer: RegistryServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
