@@ -453,3 +453,11 @@ def test_rule_measures_every_measure_returned_is_in_the_catalog_for_that_purpose
             assert CATALOG.measures[applied.measure.name] == applied.measure
             assert purpose in applied.measure.purposes
     assert returned == sum(len(m.purposes) for m in CATALOG.measures.values())
+
+
+def test_rule_measures_the_subjects_lists_are_looked_up_only_where_a_list_triggers_a_measure() -> None:
+    assert POLICY.lists_matter("administrative_licensing_review")
+    assert POLICY.lists_matter("public_procurement_review")
+    # Loan underwriting's only measure follows from a record type, never from a list.
+    assert not POLICY.lists_matter("loan_underwriting")
+    assert not POLICY.lists_matter("utility_connection")

@@ -180,6 +180,10 @@ class Policy:
         decision = self.rule_for(purpose_name, record_type, consent_reference)
         return Decision(decision.lawful, decision.fields, (purpose_citation, *decision.citations), decision.reason)
 
+    def lists_matter(self, purpose_name: str) -> bool:
+        """Whether a list can trigger a measure for this purpose: if not, nobody need look the subject up."""
+        return any(measure.triggered_by_lists for measure in self._measures.get(purpose_name, ()))
+
     def measures_for(
         self, purpose_name: str, record_types: Iterable[str], lists: Iterable[str]
     ) -> tuple[AppliedMeasure, ...]:

@@ -100,7 +100,11 @@ class InquiryDesk:
                     disclosures.append(disclosure)
                     disclosed.append(record)
             citations.extend(outcome.citations)
-        lists = await runtime.read(runtime.store.lists_of, subject, now.date())
+        lists = (
+            await runtime.read(runtime.store.lists_of, subject, now.date())
+            if self.policy.lists_matter(request.purpose)
+            else frozenset()
+        )
         measures = self.policy.measures_for(request.purpose, {r.record_type for r in disclosed}, lists)
         if measures:
             details["measures"] = ",".join(m.measure.name for m in measures)
