@@ -3,7 +3,8 @@
 ``verify_record_disclosure`` is the function a bank's or utility's system
 calls on each record of an answer: it checks the origin's signature over the
 exact statement bytes and every disclosed value against its salted digest.
-``verify_receipt`` checks the node's signed receipt of an answer.
+``verify_receipt`` checks the node's signed receipt of an answer, and
+``verify_revocation`` a revocation from the feed (records to delete).
 """
 
 from __future__ import annotations
@@ -13,12 +14,16 @@ from pathlib import Path
 import grpc
 
 from share_gateway.api.convert import SUBJECT_KINDS, disclosure_from_wire, envelope_from_wire, value_to_wire
+from share_gateway.config import node_key_name
 from share_gateway.crypto.disclosure import VerifiedDisclosure, verify_disclosure
+from share_gateway.crypto.envelope import Envelope
+from share_gateway.crypto.errors import VerificationError
 from share_gateway.crypto.keys import KeyRing
 from share_gateway.domain.catalog import FieldType
 from share_gateway.domain.errors import InvalidInput
 from share_gateway.domain.events import EVENT_MEDIA_TYPE, Event
 from share_gateway.domain.identifiers import Subject, SubjectKind
+from share_gateway.domain.repair import REVOCATION_TYPE, Revocation
 from share_gateway.v1 import common_pb2
 
 
@@ -40,8 +45,26 @@ def open_channel(
 
 
 def verify_record_disclosure(message: common_pb2.RecordDisclosure, keys: KeyRing) -> VerifiedDisclosure:
-    """Verify one disclosed record against the origin nodes' keys; raises ``VerificationError``."""
-    return verify_disclosure(disclosure_from_wire(message), keys)
+    """Verify one disclosed record against its origin node's key; raises ``VerificationError``."""
+    disclosure = disclosure_from_wire(message)
+    verified = verify_disclosure(disclosure, keys)
+    _signed_by(disclosure.statement, keys, verified.statement.origin_region)
+    return verified
+
+
+def verify_revocation(message: common_pb2.SignedEnvelope, keys: KeyRing) -> Revocation:
+    """Verify a revocation from the feed against its origin node's key; raises ``VerificationError``."""
+    envelope = envelope_from_wire(message)
+    revocation = envelope.open(keys, REVOCATION_TYPE, Revocation.from_bytes)
+    _signed_by(envelope, keys, revocation.origin_region)
+    return revocation
+
+
+def _signed_by(envelope: Envelope, keys: KeyRing, region: str) -> None:
+    """Any node of the federation can sign; only the region a payload names as its origin may sign it."""
+    signer = keys[envelope.key_id]
+    if signer.name != node_key_name(region):
+        raise VerificationError(f"signed by {signer.name}, not by the origin {node_key_name(region)}")
 
 
 def verify_receipt(message: common_pb2.SignedEnvelope, keys: KeyRing) -> Event:

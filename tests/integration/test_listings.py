@@ -4,17 +4,22 @@ on repair or when the decision behind it is revoked."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import grpc
 import pytest
 
+from share_gateway.api.convert import envelope_to_wire
+from share_gateway.crypto.envelope import Envelope
 from share_gateway.devkit import Layout
 from share_gateway.domain.calendar import WorkingCalendar
 from share_gateway.domain.events import EventKind
 from share_gateway.domain.identifiers import Subject, SubjectKind
-from share_gateway.domain.listings import ListingState, RemovalCause
+from share_gateway.domain.listings import LISTING_TYPE, ListingState, RemovalCause
+from share_gateway.domain.records import RecordStatus
 from share_gateway.node import Node
-from share_gateway.v1 import common_pb2, inquiry_pb2, registry_pb2
-from tests.federation import Nodes, events, eventually
+from share_gateway.v1 import common_pb2, inquiry_pb2, peer_pb2, registry_pb2
+from tests.federation import Nodes, events, eventually, peer_call
 from tests.integration.test_repair import (
     ORIGIN,
     PEERS,
@@ -23,6 +28,8 @@ from tests.integration.test_repair import (
     inquiries,
     published_debtor,
     registry,
+    revoked_for,
+    status,
 )
 from tests.support import COMPANY, error_reason, field_violations, inquiry, penalty_request
 
@@ -103,6 +110,17 @@ async def test_rule_2020_49_a_listing_after_notice_and_hearing_reaches_every_reg
     for region in (ORIGIN, *PEERS):
         measures = await licensing_measures(layout, nodes[region])
         assert measures["no_simplified_licensing"] == [f"list/{LIST}"]
+    # Another region cannot take the listing over, even signing with its own key.
+    held = nodes["440000"].gateway.store.listing(listing_id)
+    assert held is not None
+    takeover = replace(held, origin_region="310000", state=ListingState.REMOVED, version=held.version + 1)
+    signed = Envelope.seal(nodes["310000"].gateway.runtime.signing_key, LISTING_TYPE, takeover.to_bytes())
+    with pytest.raises(grpc.aio.AioRpcError) as refused:
+        await peer_call(layout, nodes["440000"], "310000").ShareListing(
+            peer_pb2.ShareListingRequest(listing=envelope_to_wire(signed)), timeout=5
+        )
+    assert error_reason(refused.value) == "PEER_NOT_ADMITTED"
+    assert lists_of(nodes["440000"]) == {LIST}
     # Repair approved: in the same transaction the listing ends, and the end reaches every region.
     application = await apply(layout, nodes, record_id)
     await approve(layout, nodes, application.application_id)
@@ -142,7 +160,13 @@ async def test_rule_2020_49_a_revoked_decisions_listing_is_removed_within_3_work
     removed_on = ended.history[-1].at.date()
     assert ended.removal_due == WorkingCalendar().add_working_days(removed_on, 3)
     assert removed_on <= ended.removal_due
+    assert ended.history[-1].document.startswith("withdrawal ")
     await eventually(lambda: all(lists_of(nodes[r]) == frozenset() for r in (ORIGIN, *PEERS)))
+    # The withdrawn record itself stops everywhere too, and the bank, which received it, is told.
+    await eventually(lambda: all(status(nodes[p], record_id) is RecordStatus.WITHDRAWN for p in PEERS))
+    for region in (ORIGIN, *PEERS):
+        [revocation] = await revoked_for(layout, nodes[region])
+        assert (revocation.record_id, revocation.status) == (record_id, RecordStatus.WITHDRAWN)
 
 
 async def test_rule_2020_49_no_listing_outside_the_criteria_and_no_step_out_of_order(

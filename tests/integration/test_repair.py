@@ -3,20 +3,25 @@ stops being disclosed on every node and reaches every past recipient as a signed
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import grpc
 import pytest
 
-from share_gateway.api.convert import envelope_from_wire
-from share_gateway.client import verify_record_disclosure
+from share_gateway.api.convert import disclosure_to_wire, envelope_to_wire
+from share_gateway.client import verify_record_disclosure, verify_revocation
 from share_gateway.config import NodeConfig
+from share_gateway.crypto.disclosure import disclose
+from share_gateway.crypto.envelope import Envelope
 from share_gateway.crypto.keys import KeyRing
 from share_gateway.devkit import Layout
 from share_gateway.domain.events import EventKind
 from share_gateway.domain.records import RecordStatus
 from share_gateway.domain.repair import REVOCATION_TYPE, Revocation
 from share_gateway.node import Node, start_node
-from share_gateway.v1 import common_pb2, inquiry_pb2, inquiry_pb2_grpc, registry_pb2, registry_pb2_grpc
-from tests.federation import Nodes, Target, channel, events, eventually
+from share_gateway.v1 import common_pb2, inquiry_pb2, inquiry_pb2_grpc, peer_pb2, registry_pb2, registry_pb2_grpc
+from tests.conftest import seed_grants
+from tests.federation import Nodes, Target, channel, events, eventually, peer_call
 from tests.support import debtor_request, error_reason, field_violations, inquiry, penalty_request
 
 ORIGIN, PEERS = "110000", ("310000", "440000")
@@ -81,9 +86,7 @@ async def revoked_for(layout: Layout, node: Node, caller: str = "bank") -> list[
     feed = await inquiries(layout, node, caller).ListRevocations(inquiry_pb2.ListRevocationsRequest(), timeout=5)
     assert [e.position for e in feed.revocations] == sorted(e.position for e in feed.revocations)
     keys = node.gateway.manifest.manifest.keys  # type: ignore[union-attr]
-    return [
-        envelope_from_wire(e.revocation).open(keys, REVOCATION_TYPE, Revocation.from_bytes) for e in feed.revocations
-    ]
+    return [verify_revocation(e.revocation, keys) for e in feed.revocations]
 
 
 async def test_an_approved_repair_stops_disclosure_everywhere_and_reaches_every_recipient(
@@ -170,6 +173,13 @@ async def test_repair_is_refused_with_the_reason_and_changes_nothing(layout: Lay
         )
     assert raised.value.code() is grpc.StatusCode.FAILED_PRECONDITION
     assert error_reason(raised.value) == "ILLEGAL_TRANSITION"
+    # One open application per record at a time.
+    with pytest.raises(grpc.aio.AioRpcError) as raised:
+        await apply(layout, nodes, record_id)
+    assert (raised.value.code(), error_reason(raised.value)) == (
+        grpc.StatusCode.FAILED_PRECONDITION,
+        "APPLICATION_PENDING",
+    )
     with pytest.raises(grpc.aio.AioRpcError) as raised:
         await registry(layout, nodes[ORIGIN], "regulator").AcceptRepair(
             registry_pb2.AcceptRepairRequest(application_id=application.application_id), timeout=5
@@ -197,3 +207,57 @@ async def test_repair_is_refused_with_the_reason_and_changes_nothing(layout: Lay
     assert [a.application_id for a in overseen.applications] == [application.application_id]
     reviews = [e.details["action"] for e in events(nodes[ORIGIN]) if e.kind is EventKind.AUDIT]
     assert reviews == ["repair_applications"]
+
+
+def forged_revocation(nodes: Nodes, record_id: str, signer: str) -> peer_pb2.RevokeRequest:
+    """A revocation of another region's record, signed by ``signer`` and naming itself as the origin."""
+    stored = nodes[ORIGIN].gateway.store.get(record_id)
+    assert stored is not None
+    record = stored.record
+    claim = Revocation(
+        record_id, signer, record.record_type, record.subject, RecordStatus.REPAIRED, "forged", datetime.now(UTC)
+    )
+    envelope = Envelope.seal(nodes[signer].gateway.runtime.signing_key, REVOCATION_TYPE, claim.to_bytes())
+    return peer_pb2.RevokeRequest(revocation=envelope_to_wire(envelope))
+
+
+async def test_a_peer_cannot_revoke_a_record_another_region_made(layout: Layout, nodes: Nodes) -> None:
+    record_id = await published_debtor(layout, nodes)
+    # Shanghai, admitted and signing with its own key, claims Beijing's record at Guangdong and at Beijing.
+    for target in ("440000", ORIGIN):
+        with pytest.raises(grpc.aio.AioRpcError) as raised:
+            await peer_call(layout, nodes[target], "310000").Revoke(forged_revocation(nodes, record_id, "310000"))
+        assert (raised.value.code(), error_reason(raised.value)) == (
+            grpc.StatusCode.PERMISSION_DENIED,
+            "PEER_NOT_ADMITTED",
+        )
+        assert status(nodes[target], record_id) is RecordStatus.ACTIVE
+    assert await debtor_ids(layout, nodes, "440000") == [record_id]
+    # The real origin's revocation still applies afterwards: the forgery took nobody's place.
+    application = await apply(layout, nodes, record_id)
+    await approve(layout, nodes, application.application_id)
+    await eventually(lambda: status(nodes["440000"], record_id) is RecordStatus.REPAIRED)
+
+
+async def test_a_record_repaired_before_its_publication_left_never_becomes_disclosable_at_a_peer(
+    layout: Layout, nodes: Nodes
+) -> None:
+    await nodes.pop("440000").stop(grace=0)
+    record_id = (await registry(layout, nodes[ORIGIN]).SubmitRecord(debtor_request(), timeout=5)).record.record_id
+    application = await apply(layout, nodes, record_id)
+    await approve(layout, nodes, application.application_id)
+    nodes["440000"] = await start_node(NodeConfig.load(layout.node_config("440000")))
+    seed_grants(nodes["440000"].gateway.store)
+    # The queued publication is closed unsent; the revocation is delivered and kept for the feed.
+    await eventually(lambda: nodes["440000"].gateway.store.revocation(ORIGIN, record_id) is not None, seconds=30)
+    assert nodes["440000"].gateway.store.get(record_id) is None
+    assert await debtor_ids(layout, nodes, "440000") == []
+    # Deliveries that crossed: the publication arriving after the revocation is stored as repaired.
+    stored = nodes[ORIGIN].gateway.store.get(record_id)
+    assert stored is not None
+    publication = peer_pb2.PublishRequest(
+        record=disclosure_to_wire(disclose(stored.sealed, frozenset(stored.record.fields)))
+    )
+    await peer_call(layout, nodes["440000"], ORIGIN).Publish(publication, timeout=5)
+    assert status(nodes["440000"], record_id) is RecordStatus.REPAIRED
+    assert await debtor_ids(layout, nodes, "440000") == []

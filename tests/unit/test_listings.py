@@ -127,11 +127,8 @@ def test_rule_2020_49_the_decision_states_reason_basis_catalog_measures_removal_
     assert all((decision.reason, decision.removal_conditions, decision.remedies))
     # Only catalog measures, those the list or the record's type triggers; never one made up.
     assert set(decision.measures) <= set(CATALOG.measures)
-    assert decision.measures == (
-        "exclude_from_public_procurement",
-        "no_simplified_licensing",
-        "restrict_high_consumption",
-    )
+    # The list's own measures: restricting high consumption follows from the debtor record, listed or not.
+    assert decision.measures == ("exclude_from_public_procurement", "no_simplified_licensing")
     with pytest.raises(InvalidInput) as missing:
         propose(
             CATALOG,
@@ -250,6 +247,7 @@ def test_rule_2020_49_a_listing_ends_at_its_duration_on_repair_or_when_its_decis
     assert not listed.in_force(listed.ends_on)
     assert due_for_removal(listed, RecordStatus.REPAIRED, NOW.date()) is RemovalCause.REPAIR
     assert due_for_removal(listed, RecordStatus.WITHDRAWN, NOW.date()) is RemovalCause.DECISION_REVOKED
+    assert due_for_removal(listed, RecordStatus.QUARANTINED, NOW.date()) is RemovalCause.RECORD_QUARANTINED
     # A proposal resting on a revoked decision ends too, before it was ever listed.
     assert due_for_removal(proposed(), RecordStatus.WITHDRAWN, NOW.date()) is RemovalCause.DECISION_REVOKED
     ended = remove(listed, RemovalCause.DURATION, actor=COURT, document="", reason="期满", now=NOW)

@@ -6,6 +6,7 @@ from datetime import date
 
 from share_gateway.crypto.disclosure import Disclosure, FieldOpening
 from share_gateway.crypto.envelope import Envelope
+from share_gateway.domain.canonical import day_text
 from share_gateway.domain.catalog import Catalog, FieldType
 from share_gateway.domain.errors import Citation, FieldViolation, InvalidInput
 from share_gateway.domain.identifiers import Subject, SubjectKind
@@ -195,7 +196,7 @@ def repair_to_wire(application: RepairApplication, today: date) -> pb.RepairAppl
         applicant=application.applicant,
         state=_REPAIR_STATES[application.state],
         reply_due=application.reply_due.isoformat(),
-        decision_due=_day(application.decision_due),
+        decision_due=day_text(application.decision_due),
         reason=application.reason,
         overdue=application.overdue(today) or "",
     )
@@ -203,10 +204,6 @@ def repair_to_wire(application: RepairApplication, today: date) -> pb.RepairAppl
     if application.decided_at is not None:
         message.decided_at.FromDatetime(application.decided_at)
     return message
-
-
-def _day(value: date | None) -> str:
-    return "" if value is None else value.isoformat()
 
 
 def listing_to_wire(listing: Listing, today: date) -> pb.Listing:
@@ -227,11 +224,11 @@ def listing_to_wire(listing: Listing, today: date) -> pb.Listing:
             remedies=decision.remedies,
         ),
         notice_due=listing.notice_due.isoformat(),
-        objection_due=_day(listing.objection_due),
-        review_due=_day(listing.review_due),
-        listed_on=_day(listing.listed_on),
-        ends_on=_day(listing.ends_on),
-        removal_due=_day(listing.removal_due),
+        objection_due=day_text(listing.objection_due),
+        review_due=day_text(listing.review_due),
+        listed_on=day_text(listing.listed_on),
+        ends_on=day_text(listing.ends_on),
+        removal_due=day_text(listing.removal_due),
         removal_cause="" if listing.removal_cause is None else listing.removal_cause.value,
         overdue=listing.overdue(today) or "",
     )

@@ -18,6 +18,7 @@ from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
 from share_gateway.domain.errors import (
+    ChangedMeanwhile,
     Conflict,
     DomainError,
     InvalidInput,
@@ -58,6 +59,9 @@ def status_for(error: Exception) -> status_pb2.Status:
         return status_pb2.Status(code=code_pb2.PERMISSION_DENIED, message=error.message, details=[_pack(info)])
     if isinstance(error, NotFound):
         return status_pb2.Status(code=code_pb2.NOT_FOUND, message=str(error))
+    if isinstance(error, ChangedMeanwhile):
+        info = error_details_pb2.ErrorInfo(reason=error.reason, domain=ERROR_DOMAIN)
+        return status_pb2.Status(code=code_pb2.ABORTED, message=str(error), details=[_pack(info)])
     if isinstance(error, InvalidState):
         details = (
             [_pack(error_details_pb2.ErrorInfo(reason=error.reason, domain=ERROR_DOMAIN, metadata=error.metadata))]

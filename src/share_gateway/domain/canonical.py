@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from datetime import date
 from typing import Any
 
 Json = None | bool | int | str | Sequence["Json"] | Mapping[str, "Json"]
@@ -73,3 +74,8 @@ def parse_json(data: bytes) -> Any:
         raise ValueError(f"{name} in canonical JSON")
 
     return json.loads(data.decode(), parse_float=no_float, parse_constant=no_constant)
+
+
+def day_text(value: date | None) -> str:
+    """A date as it is written in payloads and messages (ISO 8601), or empty for none."""
+    return "" if value is None else value.isoformat()

@@ -68,6 +68,13 @@ class InvalidState(DomainError):
         super().__init__(message)
 
 
+class ChangedMeanwhile(InvalidState):
+    """Someone changed the thing between the caller's read and its write: read it again and retry."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, "CHANGED_MEANWHILE")
+
+
 class Conflict(DomainError):
     """The request collides with something that already exists (a reused request id)."""
 

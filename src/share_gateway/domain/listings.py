@@ -22,7 +22,7 @@ from enum import StrEnum
 from typing import Any
 
 from share_gateway.domain.calendar import WorkingCalendar
-from share_gateway.domain.canonical import canonical_json, parse_json
+from share_gateway.domain.canonical import canonical_json, day_text, parse_json
 from share_gateway.domain.catalog import Catalog, ListDefinition
 from share_gateway.domain.errors import FieldViolation, InvalidInput, InvalidState
 from share_gateway.domain.events import format_instant, parse_instant
@@ -48,6 +48,8 @@ class RemovalCause(StrEnum):
     DURATION = "duration"
     REPAIR = "repair"
     DECISION_REVOKED = "decision_revoked"
+    # A newer catalog no longer admits the record the listing rests on.
+    RECORD_QUARANTINED = "record_quarantined"
     OBJECTION_UPHELD = "objection_upheld"
 
 
@@ -127,11 +129,11 @@ class Listing:
                     "remedies": self.decision.remedies,
                 },
                 "notice_due": self.notice_due.isoformat(),
-                "objection_due": _day(self.objection_due),
-                "review_due": _day(self.review_due),
-                "listed_on": _day(self.listed_on),
-                "ends_on": _day(self.ends_on),
-                "removal_due": _day(self.removal_due),
+                "objection_due": day_text(self.objection_due),
+                "review_due": day_text(self.review_due),
+                "listed_on": day_text(self.listed_on),
+                "ends_on": day_text(self.ends_on),
+                "removal_due": day_text(self.removal_due),
                 "removal_cause": self.removal_cause.value if self.removal_cause else "",
                 "history": [
                     {
@@ -184,10 +186,6 @@ class Listing:
         if listing.to_bytes() != data:
             raise ValueError("listing bytes are not canonical")
         return listing
-
-
-def _day(value: date | None) -> str:
-    return value.isoformat() if value else ""
 
 
 def _parse_day(value: str) -> date | None:
@@ -251,12 +249,9 @@ def propose(
     _texts(document=document, reason=reason, removal_conditions=removal_conditions, remedies=remedies)
     definition = list_definition(catalog, list_name)
     check_criteria(definition, record)
+    # The measures that follow from the listing itself (those of the record's type follow without it).
     measures = tuple(
-        sorted(
-            name
-            for name, measure in catalog.measures.items()
-            if list_name in measure.triggered_by_lists or record.record_type in measure.triggered_by_record_types
-        )
+        sorted(name for name, measure in catalog.measures.items() if list_name in measure.triggered_by_lists)
     )
     return Listing(
         listing_id=listing_id,
@@ -370,13 +365,15 @@ def remove(listing: Listing, cause: RemovalCause, *, actor: str, document: str, 
 
 def due_for_removal(listing: Listing, record_status: RecordStatus, today: date) -> RemovalCause | None:
     """Why a listing must end now, if it must: its duration ran out, or the record it rests on was
-    repaired or its decision revoked."""
+    repaired, its decision revoked, or a newer catalog no longer admits it."""
     if listing.state is ListingState.REMOVED:
         return None
     if record_status is RecordStatus.REPAIRED:
         return RemovalCause.REPAIR
     if record_status is RecordStatus.WITHDRAWN:
         return RemovalCause.DECISION_REVOKED
+    if record_status is RecordStatus.QUARANTINED:
+        return RemovalCause.RECORD_QUARANTINED
     if listing.state is ListingState.LISTED and listing.ends_on is not None and today >= listing.ends_on:
         return RemovalCause.DURATION
     return None

@@ -193,6 +193,17 @@ class FederationDesk:
         revocation = self._opened(region, envelope, REVOCATION_TYPE, Revocation.from_bytes, "revocation")
         if revocation.origin_region != region:
             raise Refused(Denial.PEER_NOT_ADMITTED, "a region revokes only its own records")
+        if revocation.status not in (RecordStatus.REPAIRED, RecordStatus.WITHDRAWN):
+            raise Refused(
+                Denial.PEER_NOT_ADMITTED, f"a revocation ends disclosure; it cannot make a record {revocation.status}"
+            )
+        copy = await self.runtime.read(self.runtime.store.get, revocation.record_id)
+        if copy is not None and (
+            copy.record.origin_region != region
+            or copy.record.subject != revocation.subject
+            or copy.record.record_type != revocation.record_type
+        ):
+            raise Refused(Denial.PEER_NOT_ADMITTED, "the revocation names a record this region did not make")
         origin = node_principal(region)
         event = self.runtime.event(
             EventKind.RECORD_REVOKED,
@@ -207,7 +218,7 @@ class FederationDesk:
             },
         )
         await self.runtime.off_loop(
-            self.runtime.store.receive_revocation, revocation.record_id, region, envelope, event
+            self.runtime.store.receive_revocation, revocation.record_id, region, revocation.status, envelope, event
         )
         return Envelope.seal(self.runtime.signing_key, EVENT_MEDIA_TYPE, event.canonical_bytes())
 
@@ -219,6 +230,9 @@ class FederationDesk:
             raise Refused(Denial.PEER_NOT_ADMITTED, "a region shares only its own listings")
         if listing.record_type not in self.shared_types:
             raise Refused(Denial.NOT_SHARED, f"listings on {listing.record_type} records are not shared nationwide")
+        held = await self.runtime.read(self.runtime.store.listing, listing.listing_id)
+        if held is not None and held.origin_region != region:
+            raise Refused(Denial.PEER_NOT_ADMITTED, "the listing id belongs to another region's listing")
         origin = node_principal(region)
         event = self.runtime.event(
             EventKind.LISTING_RECEIVED,
@@ -244,7 +258,7 @@ class FederationDesk:
             raise Refused(Denial.PEER_NOT_ADMITTED, f"the {what} is not signed by region {region}")
         try:
             return envelope.open(self.manifest.manifest.keys, media_type, parse)
-        except (VerificationError, ValueError, KeyError) as error:
+        except (VerificationError, ValueError, KeyError, TypeError) as error:
             raise Refused(Denial.PEER_NOT_ADMITTED, f"the {what} does not verify: {error}") from error
 
     def acknowledged(

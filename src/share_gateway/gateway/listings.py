@@ -83,6 +83,13 @@ def listing_event(runtime: NodeRuntime, kind: EventKind, actor: Principal, listi
     )
 
 
+def _ground(listing: Listing, cause: RemovalCause) -> str:
+    """The document an automatic ending rests on: the listing decision whose duration ran out, or the record."""
+    if cause is RemovalCause.DURATION:
+        return next((t.document for t in reversed(listing.history) if t.state is ListingState.LISTED), "")
+    return f"record {listing.record_id} ({cause.value.replace('_', ' ')})"
+
+
 @dataclass
 class ListingDesk:
     runtime: NodeRuntime
@@ -222,7 +229,9 @@ class ListingDesk:
                 cause = due_for_removal(listing, status, now.date())
                 if cause is not None:
                     reason = f"the listing ended: {cause.value.replace('_', ' ')}"
-                    ended = remove(listing, cause, actor=node.uri, document="", reason=reason, now=now)
+                    ended = remove(
+                        listing, cause, actor=node.uri, document=_ground(listing, cause), reason=reason, now=now
+                    )
                     changes.append(self._change(node, ended))
             if changes:
                 await self.runtime.off_loop(store.change_listings, changes)
@@ -244,7 +253,9 @@ class ListingDesk:
     def _change(self, actor: Principal, listing: Listing) -> ListingChange:
         """The change with its event, shared with every peer when the listing comes into force or ends
         after being in force, if its record type is shared nationwide."""
-        shared = self.catalog.record_types[listing.record_type].shared_nationwide
+        # A type a newer catalog dropped is shared no more (and its listings must still be able to end).
+        record_type = self.catalog.record_types.get(listing.record_type)
+        shared = record_type is not None and record_type.shared_nationwide
         was_listed = any(step.state is ListingState.LISTED for step in listing.history)
         share_to = self.peers if shared and was_listed else ()
         return ListingChange(listing, listing_event(self.runtime, _LOGGED_AS[listing.state], actor, listing), share_to)

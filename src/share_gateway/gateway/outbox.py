@@ -28,6 +28,7 @@ from share_gateway.crypto.envelope import Envelope
 from share_gateway.crypto.errors import VerificationError
 from share_gateway.domain.events import EventKind, Outcome
 from share_gateway.domain.listings import LISTING_TYPE
+from share_gateway.domain.records import RecordStatus
 from share_gateway.gateway.federation import FederationDesk
 from share_gateway.gateway.periodic import Periodic
 from share_gateway.gateway.runtime import node_principal, record_ref
@@ -128,6 +129,11 @@ class Courier:
         if stored is None:
             raise LookupError(f"record {delivery.record_id} is not in the store")
         manifest, peer, seconds = federation.manifest.manifest, delivery.peer, self.settings.timeout
+        if delivery.kind is DeliveryKind.RECORD and stored.record.status is not RecordStatus.ACTIVE:
+            # Repaired or withdrawn before it left: a peer must never hold it as disclosable.
+            why = f"not published: the record is {stored.record.status}"
+            await runtime.off_loop(runtime.store.delivery_skipped, delivery.seq, runtime.clock(), why)
+            return
         async with asyncio.timeout(seconds):
             if delivery.kind is DeliveryKind.RECORD:
                 disclosure = disclose(stored.sealed, frozenset(stored.record.fields))
@@ -135,7 +141,7 @@ class Courier:
                 receipt = (await federation.clients.publish(manifest, peer, publication, seconds)).receipt
                 acknowledged, logged = EventKind.RECORD_RECEIVED, EventKind.RECORD_PUBLISHED
             elif delivery.kind is DeliveryKind.REVOCATION:
-                revocation = await runtime.read(runtime.store.revocation, delivery.record_id)
+                revocation = await runtime.read(runtime.store.revocation, runtime.region, delivery.record_id)
                 if revocation is None:
                     raise LookupError(f"no revocation of {delivery.record_id} is kept")
                 request = peer_pb2.RevokeRequest(revocation=envelope_to_wire(revocation))

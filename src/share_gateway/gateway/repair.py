@@ -64,9 +64,12 @@ class RepairDesk:
                 "NOT_THE_ORIGIN",
                 {"origin_region": stored.record.origin_region},
             )
+        record_type = self.catalog.record_types.get(stored.record.record_type)
+        if record_type is None:
+            raise InvalidState(f"{stored.record.record_type} is no longer in the catalog", "NOT_REPAIRABLE")
         application = apply_for_repair(
             stored.record,
-            self.catalog.record_types[stored.record.record_type],
+            record_type,
             application_id=str(uuid.uuid4()),
             applicant=subject.uri,
             evidence=evidence,

@@ -19,7 +19,8 @@ from sqlalchemy.exc import IntegrityError
 from share_gateway.catalog import SignedCatalog
 from share_gateway.crypto.disclosure import STATEMENT_TYPE, FieldOpening, SealedRecord
 from share_gateway.crypto.envelope import Envelope
-from share_gateway.domain.errors import InvalidState
+from share_gateway.domain.canonical import parse_json
+from share_gateway.domain.errors import ChangedMeanwhile, InvalidState
 from share_gateway.domain.events import Event, EventKind, Outcome, redacted
 from share_gateway.domain.identifiers import Subject, SubjectKind
 from share_gateway.domain.listings import Listing, ListingState
@@ -31,6 +32,9 @@ from share_gateway.ledger.witness import SizeMismatch, Witnessed
 from share_gateway.store import schema
 from share_gateway.store.database import Database, Prepared
 from share_gateway.store.log import APPEND_LOCK, lock
+
+# A record in one of these states no longer grounds a listing.
+ENDS_LISTINGS = (RecordStatus.REPAIRED, RecordStatus.WITHDRAWN, RecordStatus.QUARANTINED)
 
 
 class DeliveryKind(StrEnum):
@@ -315,8 +319,11 @@ class Store:
         return self._newest(schema.manifests)
 
     def receive(self, record: Record, sealed: SealedRecord, event: Event) -> bool:
-        """Store a record a peer published, with its event; True if new. A repeat logs only its event."""
-        stored = self.submit(record, sealed, f"publication:{record.record_id}", event)
+        """Store a record a peer published, with its event; True if new. A repeat logs only its event.
+
+        A revocation its origin sent before the record itself (deliveries may cross) applies at once.
+        """
+        stored = self.submit(record, sealed, f"publication:{record.record_id}", event, revocable=True)
         if stored.record is record:
             return True
         self.append_events([event])
@@ -393,7 +400,7 @@ class Store:
             .where(
                 table.origin_region == origin,
                 table.state != ListingState.REMOVED.value,
-                (records.status.in_([RecordStatus.REPAIRED.value, RecordStatus.WITHDRAWN.value]))
+                records.status.in_([s.value for s in ENDS_LISTINGS])
                 | ((table.state == ListingState.LISTED.value) & (table.ends_on <= today)),
             )
             .limit(limit)
@@ -416,7 +423,7 @@ class Store:
                 .values(**{k: v for k, v in row.items() if k != "listing_id"})
             )
             if done.rowcount != 1:
-                raise InvalidState(f"listing {listing.listing_id} was changed meanwhile; read it again")
+                raise ChangedMeanwhile(f"listing {listing.listing_id} was changed meanwhile; read it again")
             _queue(connection, DeliveryKind.LISTING, listing.record_id, share_to, event.at, listing.listing_id)
         self._append_in(connection, [change.event for change in changes])
 
@@ -431,7 +438,11 @@ class Store:
             elif held < listing.version:
                 connection.execute(
                     update(schema.listings)
-                    .where(table.listing_id == listing.listing_id, table.version == held)
+                    .where(
+                        table.listing_id == listing.listing_id,
+                        table.version == held,
+                        table.origin_region == listing.origin_region,
+                    )
                     .values(**{k: v for k, v in row.items() if k != "listing_id"})
                 )
             self._append_in(connection, [event])
@@ -440,7 +451,22 @@ class Store:
     # --- credit repair and revocations ----------------------------------------
 
     def add_repair_application(self, application: RepairApplication, event: Event) -> None:
+        """Keep a new application, refusing a second one while another about the record is open."""
+        table = schema.repair_applications.c
+        open_states = [RepairState.SUBMITTED.value, RepairState.ACCEPTED.value]
         with self.database.writer.begin() as connection:
+            lock(connection, APPEND_LOCK)  # two applications at once: the second sees the first
+            pending = connection.execute(
+                select(table.application_id).where(
+                    table.record_id == application.record_id, table.state.in_(open_states)
+                )
+            ).scalar()
+            if pending is not None:
+                raise InvalidState(
+                    f"application {pending} about this record is still open",
+                    "APPLICATION_PENDING",
+                    {"application_id": pending},
+                )
             connection.execute(insert(schema.repair_applications).values(**_application_row(application)))
             self._append_in(connection, [event])
 
@@ -484,12 +510,10 @@ class Store:
                 .values(**{k: v for k, v in row.items() if k != "application_id"})
             )
             if done.rowcount != 1:
-                raise InvalidState(f"application {changed.application_id} was changed meanwhile; read it again")
+                raise ChangedMeanwhile(f"application {changed.application_id} was changed meanwhile; read it again")
             if record is not None:
                 self._write_status(connection, record, changed.reason, event.at)
-            if revocation is not None and record is not None:
-                self._keep_revocation(connection, record.record_id, record.origin_region, revocation, event.at)
-                _queue(connection, DeliveryKind.REVOCATION, record.record_id, revoke_to, event.at)
+                self._revoke(connection, record, revocation, revoke_to, event.at)
             self._append_in(connection, [event])
             self._write_listings(connection, listings)
 
@@ -501,12 +525,20 @@ class Store:
             .values(status=changed.status.value, version=changed.version, changed_at=at, change_reason=reason)
         )
         if done.rowcount != 1:
-            raise InvalidState(f"record {changed.record_id} was changed meanwhile; read it again")
+            raise ChangedMeanwhile(f"record {changed.record_id} was changed meanwhile; read it again")
+
+    def _revoke(
+        self, connection: Connection, record: Record, revocation: Envelope | None, peers: Sequence[str], at: datetime
+    ) -> None:
+        """Keep the origin's signed revocation of its own record for the feed, and queue it for ``peers``."""
+        if revocation is not None:
+            self._keep_revocation(connection, record.record_id, record.origin_region, revocation, at)
+            _queue(connection, DeliveryKind.REVOCATION, record.record_id, peers, at)
 
     def _keep_revocation(
         self, connection: Connection, record_id: str, origin: str, envelope: Envelope, at: datetime
     ) -> bool:
-        """Keep a signed revocation for the feed; False if this record's revocation is already kept."""
+        """Keep a signed revocation for the feed; False if this origin's revocation of the record is kept."""
         try:
             with connection.begin_nested():
                 connection.execute(
@@ -523,42 +555,63 @@ class Store:
             return False
         return True
 
-    def receive_revocation(self, record_id: str, origin: str, envelope: Envelope, event: Event) -> Record | None:
-        """Keep a peer's revocation and stop disclosing the local copy of the record, if there is one.
+    def receive_revocation(
+        self, record_id: str, origin: str, status: RecordStatus, envelope: Envelope, event: Event
+    ) -> Record | None:
+        """Keep a peer's revocation of its own record and stop disclosing the local copy, if there is one.
 
-        Returns the copy as repaired (None without a copy or when it was revoked already); the event is
-        logged either way, so every delivery, repeated or not, is accounted for.
+        Only a copy that ``origin`` made changes. Returns the copy as changed (None without an active copy);
+        the event is logged either way, so every delivery, repeated or not, is accounted for.
         """
         with self.database.writer.begin() as connection:
-            fresh = self._keep_revocation(connection, record_id, origin, envelope, event.at)
-            changed = None
-            row = connection.execute(select(schema.records).where(schema.records.c.record_id == record_id)).first()
-            if fresh and row is not None:
-                copy = _stored(row).record
-                if copy.status is RecordStatus.ACTIVE:
-                    changed = change_status(copy, RecordStatus.REPAIRED)
-                    self._write_status(connection, changed, "revoked by its origin", event.at)
+            lock(connection, APPEND_LOCK)  # against a publication of the record committing meanwhile
+            self._keep_revocation(connection, record_id, origin, envelope, event.at)
+            changed = self._apply_revocation(connection, record_id, origin, status, event.at)
             self._append_in(connection, [event])
         return changed
 
-    def revocation(self, record_id: str) -> Envelope | None:
-        table = schema.revocations
+    def _apply_revocation(
+        self, connection: Connection, record_id: str, origin: str, status: RecordStatus, at: datetime
+    ) -> Record | None:
+        records = schema.records.c
+        row = connection.execute(
+            select(schema.records).where(records.record_id == record_id, records.origin_region == origin)
+        ).first()
+        if row is None or row.status != RecordStatus.ACTIVE.value:
+            return None
+        changed = change_status(_stored(row).record, status)
+        self._write_status(connection, changed, f"{status} at its origin", at)
+        return changed
+
+    def _held_revocation(self, connection: Connection, record_id: str, origin: str) -> RecordStatus | None:
+        """The status a revocation already kept gives the record (it came before the record itself)."""
+        revoked = schema.revocations.c
+        statement = connection.execute(
+            select(revoked.statement).where(revoked.record_id == record_id, revoked.origin_region == origin)
+        ).scalar()
+        return None if statement is None else RecordStatus(parse_json(statement)["status"])
+
+    def revocation(self, origin: str, record_id: str) -> Envelope | None:
+        table = schema.revocations.c
         with self.database.reader.connect() as connection:
-            row = connection.execute(select(table).where(table.c.record_id == record_id)).first()
-        return (
-            None if row is None else Envelope(row.statement, REVOCATION_TYPE, bytes.fromhex(row.key_id), row.signature)
-        )
+            row = connection.execute(
+                select(schema.revocations).where(table.record_id == record_id, table.origin_region == origin)
+            ).first()
+        return None if row is None else _revocation_envelope(row)
 
     def revocations_for(self, recipient: str, after: int = 0, limit: int = 100) -> list[tuple[int, Envelope]]:
         """(seq, signed revocation) of records ``recipient`` received, after ``after``, in feed order."""
         revoked, ledger = schema.revocations.c, schema.disclosure_ledger.c
-        received = select(ledger.record_id).where(ledger.recipient == recipient)
-        query = (
-            select(schema.revocations)
-            .where(revoked.seq > after, revoked.record_id.in_(received))
-            .order_by(revoked.seq)
-            .limit(limit)
+        received = (
+            select(ledger.seq)
+            .where(
+                ledger.recipient == recipient,
+                ledger.record_id == revoked.record_id,
+                ledger.origin_region == revoked.origin_region,
+            )
+            .exists()
         )
+        query = select(schema.revocations).where(revoked.seq > after, received).order_by(revoked.seq).limit(limit)
         with self.database.reader.connect() as connection:
             return [(row.seq, _revocation_envelope(row)) for row in connection.execute(query)]
 
@@ -594,6 +647,13 @@ class Store:
                 update(schema.outbox).where(schema.outbox.c.seq == seq).values(delivered_at=event.at, last_error=None)
             )
             self._append_in(connection, [event])
+
+    def delivery_skipped(self, seq: int, at: datetime, why: str) -> None:
+        """Close a delivery that must not be sent (its record stopped being disclosed before it left)."""
+        with self.database.writer.begin() as connection:
+            connection.execute(
+                update(schema.outbox).where(schema.outbox.c.seq == seq).values(delivered_at=at, last_error=why[:500])
+            )
 
     def delivery_failed(self, seq: int, next_attempt_at: datetime, error: str) -> None:
         with self.database.writer.begin() as connection:
@@ -782,7 +842,13 @@ class Store:
     # --- records --------------------------------------------------------
 
     def submit(
-        self, record: Record, sealed: SealedRecord, request_key: str, event: Event, publish_to: Sequence[str] = ()
+        self,
+        record: Record,
+        sealed: SealedRecord,
+        request_key: str,
+        event: Event,
+        publish_to: Sequence[str] = (),
+        revocable: bool = False,
     ) -> StoredRecord:
         """Store a new record and its event, and queue it for ``publish_to`` peers, in one transaction.
 
@@ -812,8 +878,11 @@ class Store:
         try:
             with self.database.writer.begin() as connection:
                 connection.execute(insert(schema.records).values(**row))
-                self._append_in(connection, [event])
+                self._append_in(connection, [event])  # holds the append lock: revocations wait for it
                 _queue(connection, DeliveryKind.RECORD, record.record_id, publish_to, event.at)
+                held = self._held_revocation(connection, record.record_id, record.origin_region) if revocable else None
+                if held is not None:
+                    self._apply_revocation(connection, record.record_id, record.origin_region, held, event.at)
         except IntegrityError:
             existing = self.by_request_key(request_key)
             if existing is None:
@@ -842,11 +911,20 @@ class Store:
             for record_id, kind, origin, status, until, statement, key_id, signature, openings in rows
         ]
 
-    def change_status(self, changed: Record, reason: str, event: Event, listings: Sequence[ListingChange] = ()) -> None:
+    def change_status(
+        self,
+        changed: Record,
+        reason: str,
+        event: Event,
+        listings: Sequence[ListingChange] = (),
+        revocation: Envelope | None = None,
+        revoke_to: Sequence[str] = (),
+    ) -> None:
         """Write a status change if nobody changed the record meanwhile (optimistic, by version), with the
-        listings the change ends."""
+        listings the change ends and the origin's signed revocation for the feed and ``revoke_to`` peers."""
         with self.database.writer.begin() as connection:
             self._write_status(connection, changed, reason, event.at)
+            self._revoke(connection, changed, revocation, revoke_to, event.at)
             self._append_in(connection, [event])
             self._write_listings(connection, listings)
 

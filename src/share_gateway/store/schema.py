@@ -121,7 +121,8 @@ revocations = Table(
     Column("key_id", String(8), nullable=False),
     Column("signature", LargeBinary, nullable=False),
     Column("received_at", Instant, nullable=False),
-    UniqueConstraint("record_id"),
+    # One revocation per record of each origin: a peer cannot take the place of another origin's.
+    UniqueConstraint("origin_region", "record_id"),
 )
 
 repair_applications = Table(

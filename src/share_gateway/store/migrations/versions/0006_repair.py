@@ -44,7 +44,7 @@ def upgrade() -> None:
         sa.Column("signature", sa.LargeBinary(), nullable=False),
         sa.Column("received_at", Instant(), nullable=False),
         sa.PrimaryKeyConstraint("seq", name="pk_revocations"),
-        sa.UniqueConstraint("record_id", name="uq_revocations_record_id"),
+        sa.UniqueConstraint("origin_region", "record_id", name="uq_revocations_origin_region_record_id"),
     )
     op.create_table(
         "repair_applications",
