@@ -588,7 +588,7 @@ class Listing(_message.Message):
     removal_due: _builtins.str
     """Set when the decision behind the record was revoked: the listing is gone by this date."""
     removal_cause: _builtins.str
-    """duration, repair, decision_revoked or objection_upheld, once removed."""
+    """duration, repair, decision_revoked, record_quarantined or objection_upheld, once removed."""
     overdue: _builtins.str
     """"notice", "review" or "removal" when that step is late; empty otherwise."""
     @_builtins.property

@@ -90,8 +90,9 @@ class PeerServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def Revoke(self, request, context):
-        """A record its origin no longer discloses (repaired): this node stops disclosing its copy and tells
-        the requesters that received it. Retried by the origin until acknowledged.
+        """A record its origin no longer discloses (repaired, or withdrawn when its decision was revoked): this
+        node stops disclosing its copy and tells the requesters that received it. Only the region that made
+        the record may revoke it. Retried by the origin until acknowledged.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

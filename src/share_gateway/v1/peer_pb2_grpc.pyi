@@ -43,8 +43,9 @@ class PeerServiceStub:
     a checkpoint that does not extend the last one fails with reason INCONSISTENT_CHECKPOINT and is logged as an alarm.
     """
     Revoke: _grpc.UnaryUnaryMultiCallable[_peer_pb2.RevokeRequest, _peer_pb2.RevokeResponse]
-    """A record its origin no longer discloses (repaired): this node stops disclosing its copy and tells
-    the requesters that received it. Retried by the origin until acknowledged.
+    """A record its origin no longer discloses (repaired, or withdrawn when its decision was revoked): this
+    node stops disclosing its copy and tells the requesters that received it. Only the region that made
+    the record may revoke it. Retried by the origin until acknowledged.
     """
     ShareListing: _grpc.UnaryUnaryMultiCallable[_peer_pb2.ShareListingRequest, _peer_pb2.ShareListingResponse]
     """A listing of a nationally shared record type, as its origin decided it (in force, or ended):
@@ -66,8 +67,9 @@ class PeerServiceAsyncStub(PeerServiceStub):
     a checkpoint that does not extend the last one fails with reason INCONSISTENT_CHECKPOINT and is logged as an alarm.
     """
     Revoke: _aio.UnaryUnaryMultiCallable[_peer_pb2.RevokeRequest, _peer_pb2.RevokeResponse]  # type: ignore[assignment]
-    """A record its origin no longer discloses (repaired): this node stops disclosing its copy and tells
-    the requesters that received it. Retried by the origin until acknowledged.
+    """A record its origin no longer discloses (repaired, or withdrawn when its decision was revoked): this
+    node stops disclosing its copy and tells the requesters that received it. Only the region that made
+    the record may revoke it. Retried by the origin until acknowledged.
     """
     ShareListing: _aio.UnaryUnaryMultiCallable[_peer_pb2.ShareListingRequest, _peer_pb2.ShareListingResponse]  # type: ignore[assignment]
     """A listing of a nationally shared record type, as its origin decided it (in force, or ended):
@@ -110,8 +112,9 @@ class PeerServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _peer_pb2.RevokeRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_peer_pb2.RevokeResponse, _abc.Awaitable[_peer_pb2.RevokeResponse]]:
-        """A record its origin no longer discloses (repaired): this node stops disclosing its copy and tells
-        the requesters that received it. Retried by the origin until acknowledged.
+        """A record its origin no longer discloses (repaired, or withdrawn when its decision was revoked): this
+        node stops disclosing its copy and tells the requesters that received it. Only the region that made
+        the record may revoke it. Retried by the origin until acknowledged.
         """
 
     @_abc_1.abstractmethod
