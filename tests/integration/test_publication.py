@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from datetime import timedelta
 
 import grpc
@@ -12,7 +13,7 @@ from sqlalchemy import select, update
 from share_gateway.api.convert import disclosure_to_wire
 from share_gateway.client import verify_record_disclosure
 from share_gateway.config import NodeConfig
-from share_gateway.crypto.disclosure import disclose
+from share_gateway.crypto.disclosure import disclose, seal_record
 from share_gateway.devkit import Layout
 from share_gateway.domain.events import EventKind
 from share_gateway.federation.messages import digest
@@ -157,6 +158,17 @@ async def test_a_peer_publishes_only_its_own_complete_records_of_shared_types(la
     with pytest.raises(grpc.aio.AioRpcError) as raised:
         await peer_call(layout, receiver, ORIGIN).Publish(forged, timeout=5)
     assert error_reason(raised.value) == "PEER_NOT_ADMITTED"
+    # Signed by the origin, but with a field the catalog in force here does not list (as from a region
+    # still on another catalog version): refused, so it is never stored or disclosed here.
+    unlisted = replace(stored.record, record_id="unlisted-1", fields={**stored.record.fields, "nickname": "x"})
+    resealed = seal_record(unlisted, nodes[ORIGIN].gateway.runtime.signing_key)
+    with pytest.raises(grpc.aio.AioRpcError) as raised:
+        await peer_call(layout, receiver, ORIGIN).Publish(
+            peer_pb2.PublishRequest(record=disclosure_to_wire(disclose(resealed, frozenset(unlisted.fields)))),
+            timeout=5,
+        )
+    assert error_reason(raised.value) == "CATALOG_MISMATCH"
+    assert receiver.gateway.store.get("unlisted-1") is None
     # The courier's own delivery arrives intact; the same publication again is acknowledged, stored once.
     await eventually(lambda: holds(receiver, debtor))
     kept = receiver.gateway.store.get(debtor)

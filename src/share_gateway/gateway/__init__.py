@@ -54,9 +54,8 @@ class Gateway:
             else FederationDesk(
                 self.runtime,
                 self.manifest,
-                self.catalog.digest,
+                self.catalog,
                 PeerClients(self.peer_tls),
-                frozenset(name for name, kind in self.catalog.catalog.record_types.items() if kind.shared_nationwide),
             )
         )
         self.courier = None if self.federation is None else Courier(self.federation, self.courier_settings)

@@ -22,9 +22,11 @@ from typing import TypeVar
 import grpc
 
 from share_gateway.api.convert import disclosure_from_wire, envelope_from_wire, envelope_to_wire
+from share_gateway.catalog import SignedCatalog
 from share_gateway.crypto.disclosure import Disclosure, RecordStatement, SealedRecord, verify_disclosure
 from share_gateway.crypto.envelope import Envelope
 from share_gateway.crypto.errors import VerificationError
+from share_gateway.domain.conformance import describe_violations, nonconformities
 from share_gateway.domain.errors import Citation, Refused
 from share_gateway.domain.events import EVENT_MEDIA_TYPE, DisclosedRecord, Event, EventKind, Outcome
 from share_gateway.domain.identifiers import Subject
@@ -74,12 +76,17 @@ class _Question:
 class FederationDesk:
     runtime: NodeRuntime
     manifest: SignedManifest
-    catalog_digest: str
+    catalog: SignedCatalog
     clients: PeerClients
-    # The record types the catalog shares nationwide: the only ones a peer may publish here.
-    shared_types: frozenset[str] = frozenset()
     peer_timeout: float = 5.0
     _fingerprints: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.catalog_digest = self.catalog.digest
+        # The record types the catalog shares nationwide: the only ones a peer may publish here.
+        self.shared_types = frozenset(
+            name for name, kind in self.catalog.catalog.record_types.items() if kind.shared_nationwide
+        )
 
     def require_current(self) -> None:
         self.manifest.manifest.require_current(self.runtime.clock())
@@ -175,6 +182,13 @@ class FederationDesk:
             raise Refused(Denial.NOT_SHARED, f"{statement.record_type} is not shared nationwide, or incomplete")
         publisher = node_principal(region)
         record = record_of(statement, verified.fields, publisher.uri)
+        # A region still on an older catalog may publish what this one no longer admits: refused, retried
+        # until the origin's own conformance sweep quarantines it (and its courier stops sending it).
+        faults = nonconformities(self.catalog.catalog, record)
+        if faults:
+            raise Refused(
+                Denial.CATALOG_MISMATCH, f"the catalog in force no longer admits it: {describe_violations(faults)}"
+            )
         sealed = SealedRecord(disclosure.statement, {o.name: o for o in disclosure.fields})
         event = self.runtime.event(
             EventKind.RECORD_RECEIVED,
