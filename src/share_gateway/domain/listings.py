@@ -54,7 +54,7 @@ class RemovalCause(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
-class Decision:
+class ListingDecision:
     """What the listing decision must state (Guo Ban Fa [2020] No. 49)."""
 
     reason: str
@@ -82,7 +82,7 @@ class Listing:
     record_type: str
     subject: Subject
     state: ListingState
-    decision: Decision
+    decision: ListingDecision
     # The party must be notified by this day.
     notice_due: date
     objection_due: date | None = None
@@ -163,7 +163,7 @@ class Listing:
             record_type=raw["record_type"],
             subject=Subject(SubjectKind(raw["subject"]["kind"]), raw["subject"]["id"]),
             state=ListingState(raw["state"]),
-            decision=Decision(
+            decision=ListingDecision(
                 decision["reason"],
                 decision["basis"],
                 tuple(decision["measures"]),
@@ -261,7 +261,7 @@ def propose(
         record_type=record.record_type,
         subject=record.subject,
         state=ListingState.PROPOSED,
-        decision=Decision(reason, definition.legal_basis, measures, removal_conditions, remedies),
+        decision=ListingDecision(reason, definition.legal_basis, measures, removal_conditions, remedies),
         notice_due=calendar.add_working_days(now.date(), definition.notice_working_days),
         history=(Transition(ListingState.PROPOSED, actor, now, document, reason),),
     )

@@ -30,7 +30,9 @@ from share_gateway.domain.repair import (
     Revocation,
     accept,
     apply_for_repair,
-    decide,
+)
+from share_gateway.domain.repair import (
+    decide as decide_application,
 )
 from share_gateway.gateway.audit import is_officer, review_event
 from share_gateway.gateway.listings import ListingDesk
@@ -93,7 +95,7 @@ class RepairDesk:
         """Approve (repair the record and revoke it everywhere) or reject, stating why."""
         application, stored = await self._decidable(agency, application_id)
         now = self.runtime.clock()
-        decided = decide(application, approve, agency.uri, reason, now)
+        decided = decide_application(application, approve, agency.uri, reason, now)
         if not approve:
             event = self._event(EventKind.REPAIR_REJECTED, agency, stored, decided)
             await self.runtime.off_loop(self.runtime.store.change_application, decided, event)
