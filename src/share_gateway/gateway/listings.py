@@ -169,8 +169,7 @@ class ListingDesk:
             await self.runtime.event_log.append(review)
         shown = []
         for listing in await self.runtime.read(store.listings, states=OPEN, origin=self.runtime.region):
-            stored = await self.runtime.read(store.get, listing.record_id)
-            ours = officer or (stored is not None and stored.record.submitted_by == caller.uri)
+            ours = officer or await self.runtime.made_by(caller, listing.record_id) is not None
             if ours and (not overdue_only or listing.overdue(today)):
                 shown.append(listing)
         return shown
@@ -267,16 +266,14 @@ class ListingDesk:
         return changed
 
     async def _own_record(self, agency: Principal, record_id: str) -> Record:
-        stored = await self.runtime.read(self.runtime.store.get, record_id)
-        if stored is None or stored.record.submitted_by != agency.uri:
+        stored = await self.runtime.made_by(agency, record_id)
+        if stored is None:
             raise NotFound(f"no record {record_id!r} of the caller")
         return stored.record
 
     async def _own_listing(self, agency: Principal, listing_id: str) -> Listing:
         """A listing on one of the agency's records; to any other caller it does not exist."""
-        store = self.runtime.store
-        listing = await self.runtime.read(store.listing, listing_id)
-        stored = None if listing is None else await self.runtime.read(store.get, listing.record_id)
-        if listing is None or stored is None or stored.record.submitted_by != agency.uri:
+        listing = await self.runtime.read(self.runtime.store.listing, listing_id)
+        if listing is None or await self.runtime.made_by(agency, listing.record_id) is None:
             raise NotFound(f"no listing {listing_id!r}")
         return listing

@@ -91,8 +91,8 @@ class RecordRegistry:
 
     async def _own(self, agency: Principal, record_id: str) -> StoredRecord:
         """A record its agency submitted; to anyone else it does not exist."""
-        stored = await self.runtime.read(self.runtime.store.get, record_id)
-        if stored is None or stored.record.submitted_by != agency.uri:
+        stored = await self.runtime.made_by(agency, record_id)
+        if stored is None:
             raise NotFound(f"no record {record_id!r}")
         return stored
 

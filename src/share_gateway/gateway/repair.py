@@ -123,8 +123,7 @@ class RepairDesk:
         pending = await self.runtime.read(store.repair_applications, (RepairState.SUBMITTED, RepairState.ACCEPTED))
         shown = []
         for application in pending:
-            stored = await self.runtime.read(store.get, application.record_id)
-            ours = officer or (stored is not None and stored.record.submitted_by == caller.uri)
+            ours = officer or await self.runtime.made_by(caller, application.record_id) is not None
             if ours and (not overdue_only or application.overdue(today)):
                 shown.append(application)
         return shown
@@ -145,8 +144,8 @@ class RepairDesk:
     async def _decidable(self, agency: Principal, application_id: str) -> tuple[RepairApplication, StoredRecord]:
         """An application about a record the agency made; to any other caller it does not exist."""
         application = await self.runtime.read(self.runtime.store.repair_application, application_id)
-        stored = None if application is None else await self.runtime.read(self.runtime.store.get, application.record_id)
-        if application is None or stored is None or stored.record.submitted_by != agency.uri:
+        stored = None if application is None else await self.runtime.made_by(agency, application.record_id)
+        if application is None or stored is None:
             raise NotFound(f"no repair application {application_id!r}")
         return application, stored
 

@@ -26,7 +26,7 @@ from share_gateway.domain.principals import Identity, IdentityKind, Role
 from share_gateway.domain.records import Record
 from share_gateway.gateway.group_commit import GroupCommit
 from share_gateway.store.database import StoreBusy
-from share_gateway.store.repository import Store
+from share_gateway.store.repository import Store, StoredRecord
 
 log = logging.getLogger(__name__)
 P = ParamSpec("P")
@@ -150,6 +150,11 @@ class NodeRuntime:
         )
         self._principals[(identity, roles)] = _CachedPrincipal(principal, time.monotonic() + self.principal_ttl)
         return principal
+
+    async def made_by(self, agency: Principal, record_id: str) -> StoredRecord | None:
+        """The record if ``agency`` submitted it: to any other caller an agency's record does not exist."""
+        stored = await self.read(self.store.get, record_id)
+        return stored if stored is not None and stored.record.submitted_by == agency.uri else None
 
     def event(self, kind: EventKind, actor: Principal, outcome: Outcome, **values: object) -> Event:
         """A new event of this node, at the clock's now, by ``actor``."""
