@@ -17,9 +17,10 @@ within 1 s.
 The second scenario stops one peer (SIGKILL by default) before the
 approval, keeps it down ``--down-seconds`` after it, restarts it and times
 both approval -> every peer stopped and restart -> that peer stopped. The
-courier's backoff for a failing peer (CourierSettings: 0.5 s doubling to
-30 s) decides when the returned peer is tried again; the schedule is
-printed with the figures.
+courier retries a failing peer on a backoff (CourierSettings: 0.5 s doubling
+to 30 s), printed with the figures; a peer that answers the origin's witness
+requests again is resumed at once, so a returned peer does not wait for the
+next retry.
 
     python -m bench.repair [--runs 20] [--down-runs 5] [--down-seconds 2] [--signal kill|term] [--poll-ms 5]
 """
@@ -347,7 +348,8 @@ async def bench(layout: Layout, ports: dict[str, int], args: argparse.Namespace)
             print(ratio("every peer stopped / approve RPC", [d.all_ms for d in downs], [d.approve_ms for d in downs]))
             horizon = max(d.all_ms for d in downs) / 1000
             schedule = ", ".join(f"{s:.1f}" for s in retry_schedule(CourierSettings(), horizon))
-            print(f"  courier tries a down peer at about these seconds after the approval: {schedule}")
+            print(f"  courier retries a down peer at about these seconds after the approval: {schedule}")
+            print("  (and at once when the returned peer cosigns the origin's checkpoint again)")
     finally:
         await federation.close()
 
