@@ -115,6 +115,9 @@ def test_rule_2025_no_22_intake_replies_within_10_and_decides_within_3_working_d
     assert accepted.decision_due == date(2026, 10, 21)
     assert accepted.overdue(date(2026, 10, 21)) is None
     assert accepted.overdue(date(2026, 10, 22)) == "decision"
+    # Accepted on Wednesday 30 September, across the National Day holidays and their weekend: 8, 9, 10 October.
+    before_holidays = accept(submitted, datetime(2026, 9, 30, 11, 0, tzinfo=UTC), CALENDAR, DEADLINES)
+    assert before_holidays.decision_due == date(2026, 10, 10)
     approved = decide(accepted, True, "sgw://institution/11110000MB00000048", "fine paid", NOW)
     assert (approved.state, approved.version, approved.overdue(date(2027, 1, 1))) == (RepairState.APPROVED, 3, None)
 
