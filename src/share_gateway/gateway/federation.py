@@ -190,16 +190,14 @@ class FederationDesk:
                 Denial.CATALOG_MISMATCH, f"the catalog in force no longer admits it: {describe_violations(faults)}"
             )
         sealed = SealedRecord(disclosure.statement, {o.name: o for o in disclosure.fields})
-        event = self.runtime.event(
+        return await self._acknowledge(
             EventKind.RECORD_RECEIVED,
-            publisher,
-            Outcome.ALLOWED,
-            subject=record.subject,
-            records=(record_ref(record, tuple(sorted(record.fields))),),
-            details={"via": publisher.uri, "statement_digest": digest(disclosure.statement.payload)},
+            region,
+            record.subject,
+            record_ref(record, tuple(sorted(record.fields))),
+            disclosure.statement.payload,
+            lambda event: self.runtime.store.receive(record, sealed, event),
         )
-        await self.runtime.off_loop(self.runtime.store.receive, record, sealed, event)
-        return Envelope.seal(self.runtime.signing_key, EVENT_MEDIA_TYPE, event.canonical_bytes())
 
     async def revoke(self, region: str, wire: common_pb2.SignedEnvelope) -> Envelope:
         """Take a revocation its origin signed: stop disclosing any copy, keep it for the feed, sign a receipt."""
@@ -218,23 +216,17 @@ class FederationDesk:
             or copy.record.record_type != revocation.record_type
         ):
             raise Refused(Denial.PEER_NOT_ADMITTED, "the revocation names a record this region did not make")
-        origin = node_principal(region)
-        event = self.runtime.event(
+        return await self._acknowledge(
             EventKind.RECORD_REVOKED,
-            origin,
-            Outcome.ALLOWED,
-            subject=revocation.subject,
-            records=(DisclosedRecord(revocation.record_id, revocation.record_type, region),),
-            details={
-                "via": origin.uri,
-                "status": revocation.status.value,
-                "statement_digest": digest(envelope.payload),
-            },
+            region,
+            revocation.subject,
+            DisclosedRecord(revocation.record_id, revocation.record_type, region),
+            envelope.payload,
+            lambda event: self.runtime.store.receive_revocation(
+                revocation.record_id, region, revocation.status, envelope, event
+            ),
+            status=revocation.status.value,
         )
-        await self.runtime.off_loop(
-            self.runtime.store.receive_revocation, revocation.record_id, region, revocation.status, envelope, event
-        )
-        return Envelope.seal(self.runtime.signing_key, EVENT_MEDIA_TYPE, event.canonical_bytes())
 
     async def receive_listing(self, region: str, wire: common_pb2.SignedEnvelope) -> Envelope:
         """Take a listing its origin signed, of a nationally shared type; keep it if newer; sign a receipt."""
@@ -247,23 +239,41 @@ class FederationDesk:
         held = await self.runtime.read(self.runtime.store.listing, listing.listing_id)
         if held is not None and held.origin_region != region:
             raise Refused(Denial.PEER_NOT_ADMITTED, "the listing id belongs to another region's listing")
+        return await self._acknowledge(
+            EventKind.LISTING_RECEIVED,
+            region,
+            listing.subject,
+            DisclosedRecord(listing.record_id, listing.record_type, region),
+            envelope.payload,
+            lambda event: self.runtime.store.receive_listing(listing, event),
+            listing_id=listing.listing_id,
+            list=listing.list_name,
+            state=listing.state.value,
+            version=str(listing.version),
+        )
+
+    async def _acknowledge(
+        self,
+        kind: EventKind,
+        region: str,
+        subject: Subject,
+        record: DisclosedRecord,
+        payload: bytes,
+        keep: Callable[[Event], object],
+        **details: str,
+    ) -> Envelope:
+        """Log what a peer delivered (with the digest of its signed payload) in the transaction ``keep``
+        stores it in, and return this node's signed receipt: the logged event."""
         origin = node_principal(region)
         event = self.runtime.event(
-            EventKind.LISTING_RECEIVED,
+            kind,
             origin,
             Outcome.ALLOWED,
-            subject=listing.subject,
-            records=(DisclosedRecord(listing.record_id, listing.record_type, region),),
-            details={
-                "via": origin.uri,
-                "listing_id": listing.listing_id,
-                "list": listing.list_name,
-                "state": listing.state.value,
-                "version": str(listing.version),
-                "statement_digest": digest(envelope.payload),
-            },
+            subject=subject,
+            records=(record,),
+            details={"via": origin.uri, **details, "statement_digest": digest(payload)},
         )
-        await self.runtime.off_loop(self.runtime.store.receive_listing, listing, event)
+        await self.runtime.off_loop(keep, event)
         return Envelope.seal(self.runtime.signing_key, EVENT_MEDIA_TYPE, event.canonical_bytes())
 
     def _opened(self, region: str, envelope: Envelope, media_type: str, parse: Callable[[bytes], T], what: str) -> T:
