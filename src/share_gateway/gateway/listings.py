@@ -15,13 +15,11 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from share_gateway.crypto.envelope import Envelope
 from share_gateway.domain.calendar import WorkingCalendar
 from share_gateway.domain.catalog import Catalog
 from share_gateway.domain.errors import NotFound
 from share_gateway.domain.events import DisclosedRecord, Event, EventKind, Outcome
 from share_gateway.domain.listings import (
-    LISTING_TYPE,
     Listing,
     ListingState,
     RemovalCause,
@@ -243,9 +241,6 @@ class ListingDesk:
         """Wake the courier when any change was queued for peers."""
         if any(change.share_to for change in changes) and self.on_queued is not None:
             self.on_queued()
-
-    def signed(self, listing: Listing) -> Envelope:
-        return Envelope.seal(self.runtime.signing_key, LISTING_TYPE, listing.to_bytes())
 
     # --- helpers ---------------------------------------------------------------------
 

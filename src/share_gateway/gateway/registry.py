@@ -8,7 +8,6 @@ from dataclasses import dataclass
 
 from share_gateway.catalog import SignedCatalog
 from share_gateway.crypto.disclosure import seal_record
-from share_gateway.crypto.envelope import Envelope
 from share_gateway.domain.errors import Conflict, FieldViolation, InvalidInput, NotFound
 from share_gateway.domain.events import EventKind, Outcome
 from share_gateway.domain.listings import RemovalCause
@@ -21,7 +20,6 @@ from share_gateway.domain.records import (
     admit_record,
     change_status,
 )
-from share_gateway.domain.repair import REVOCATION_TYPE, Revocation
 from share_gateway.gateway.listings import ListingDesk
 from share_gateway.gateway.runtime import NodeRuntime, record_ref
 from share_gateway.store.repository import StoredRecord
@@ -143,8 +141,7 @@ class RecordRegistry:
         ground = details.get("revoking_document") or f"withdrawal {event.event_id}"
         ended = await self.listings.endings(changed, RemovalCause.DECISION_REVOKED, agency, ground, reason)
         # Every holder must stop too: peers holding a copy, and requesters that received it (the feed).
-        revocation = Revocation.of(changed, reason, event.at)
-        signed = Envelope.seal(self.runtime.signing_key, REVOCATION_TYPE, revocation.to_bytes())
+        signed = self.runtime.revocation(changed, reason, event.at)
         shared = self.catalog.catalog.record_types[changed.record_type].shared_nationwide
         revoke_to = self.peers if shared else ()
         await self.runtime.off_loop(self.runtime.store.change_status, changed, reason, event, ended, signed, revoke_to)

@@ -23,7 +23,6 @@ from share_gateway.domain.listings import RemovalCause
 from share_gateway.domain.policy import Principal
 from share_gateway.domain.records import RecordStatus, change_status
 from share_gateway.domain.repair import (
-    REVOCATION_TYPE,
     RepairApplication,
     RepairDeadlines,
     RepairState,
@@ -101,8 +100,7 @@ class RepairDesk:
             await self.runtime.off_loop(self.runtime.store.change_application, decided, event)
             return decided
         repaired = change_status(stored.record, RecordStatus.REPAIRED)
-        revocation = Revocation.of(repaired, reason, now)
-        signed = Envelope.seal(self.runtime.signing_key, REVOCATION_TYPE, revocation.to_bytes())
+        signed = self.runtime.revocation(repaired, reason, now)
         event = self._event(EventKind.RECORD_REPAIRED, agency, StoredRecord(repaired, stored.sealed), decided)
         ended = await self.listings.endings(repaired, RemovalCause.REPAIR, agency, application.application_id, reason)
         await self.runtime.off_loop(

@@ -18,12 +18,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import ParamSpec, TypeVar
 
+from share_gateway.crypto.envelope import Envelope
 from share_gateway.crypto.keys import SigningKey
 from share_gateway.domain.events import DisclosedRecord, Event, EventKind, Outcome
 from share_gateway.domain.identifiers import Subject, SubjectKind
 from share_gateway.domain.policy import Grant, Principal
 from share_gateway.domain.principals import Identity, IdentityKind, Role
 from share_gateway.domain.records import Record
+from share_gateway.domain.repair import REVOCATION_TYPE, Revocation
 from share_gateway.gateway.group_commit import GroupCommit
 from share_gateway.store.database import StoreBusy
 from share_gateway.store.repository import Store, StoredRecord
@@ -155,6 +157,10 @@ class NodeRuntime:
         """The record if ``agency`` submitted it: to any other caller an agency's record does not exist."""
         stored = await self.read(self.store.get, record_id)
         return stored if stored is not None and stored.record.submitted_by == agency.uri else None
+
+    def revocation(self, record: Record, reason: str, at: datetime) -> Envelope:
+        """This node's signed revocation of one of its records (repaired or withdrawn): every holder must stop."""
+        return Envelope.seal(self.signing_key, REVOCATION_TYPE, Revocation.of(record, reason, at).to_bytes())
 
     def event(self, kind: EventKind, actor: Principal, outcome: Outcome, **values: object) -> Event:
         """A new event of this node, at the clock's now, by ``actor``."""

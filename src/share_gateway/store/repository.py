@@ -615,17 +615,6 @@ class Store:
         with self.database.reader.connect() as connection:
             return [(row.seq, _revocation_envelope(row)) for row in connection.execute(query)]
 
-    def recipients(self, record_id: str) -> list[tuple[str, str, datetime]]:
-        """(recipient, via, when) of every disclosure of a record, oldest first."""
-        ledger = schema.disclosure_ledger.c
-        with self.database.reader.connect() as connection:
-            rows = connection.execute(
-                select(ledger.recipient, ledger.via, ledger.disclosed_at)
-                .where(ledger.record_id == record_id)
-                .order_by(ledger.seq)
-            )
-            return [(r.recipient, r.via, r.disclosed_at) for r in rows]
-
     # --- the outbox ---------------------------------------------------------
 
     def due_deliveries(self, now: datetime, limit: int = 100) -> list[Delivery]:
