@@ -23,7 +23,7 @@ from pathlib import Path
 
 from bench.harness import Result, closed_loop, ratio_line, spawn, stop
 from bench.inquiry_path import AGENCY, BANK, register_callers, serve_node
-from share_gateway.api.convert import envelope_to_wire, subject_kind_text, subject_to_wire
+from share_gateway.api.convert import subject_kind_text, subject_to_wire
 from share_gateway.catalog import open_catalog
 from share_gateway.client import credentials, open_channel
 from share_gateway.config import NodeConfig, node_key_name
@@ -32,6 +32,7 @@ from share_gateway.crypto.keys import KeyRing, SigningKey
 from share_gateway.devkit import Layout, create_federation, free_ports
 from share_gateway.domain.identifiers import Subject
 from share_gateway.federation.messages import PEER_INQUIRY_TYPE, PeerInquiry
+from share_gateway.federation.wire import envelope_to_wire
 from share_gateway.node import prepare_gateway
 from share_gateway.synthetic import Population, SyntheticSubject
 from share_gateway.v1 import common_pb2, inquiry_pb2, inquiry_pb2_grpc, peer_pb2, peer_pb2_grpc

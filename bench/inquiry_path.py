@@ -32,8 +32,9 @@ from share_gateway.devkit import Layout, create_federation
 from share_gateway.domain.identifiers import Subject
 from share_gateway.domain.policy import Grant, GrantRole
 from share_gateway.domain.principals import Identity, IdentityKind
+from share_gateway.gateway.grants import enrol
 from share_gateway.node import prepare_gateway, start_node
-from share_gateway.store.repository import Store
+from share_gateway.store.repositories import Store
 from share_gateway.synthetic import Population
 from share_gateway.v1 import common_pb2, inquiry_pb2, inquiry_pb2_grpc
 
@@ -62,11 +63,9 @@ async def _seed(config: NodeConfig, records: int) -> list[common_pb2.Subject]:
 def register_callers(store: Store, record_types: Iterable[str], now: datetime) -> None:
     """The bench bank may inquire for loan underwriting; the bench agency may submit ``record_types``."""
     since = now - timedelta(days=1)
-    store.register_institution(BANK.identifier, "bank", "bench bank", now)
-    store.add_grant(BANK.identifier, Grant(GrantRole.INQUIRE, "loan_underwriting", since), now)
-    store.register_institution(AGENCY.identifier, "public_agency", "bench agency", now)
-    for record_type in record_types:
-        store.add_grant(AGENCY.identifier, Grant(GrantRole.SUBMIT, record_type, since), now)
+    enrol(store, BANK.identifier, [Grant(GrantRole.INQUIRE, "loan_underwriting", since)], now, "bank", "bench bank")
+    submits = [Grant(GrantRole.SUBMIT, record_type, since) for record_type in record_types]
+    enrol(store, AGENCY.identifier, submits, now, "public_agency", "bench agency")
 
 
 def serve_node(pipe: Connection, config_path: str) -> None:

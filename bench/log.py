@@ -88,7 +88,7 @@ from share_gateway.ledger.tree import Frontier, NodeId, inclusion_proof
 from share_gateway.ledger.verify import verify_inclusion
 from share_gateway.store.database import Database, migrate, open_database
 from share_gateway.store.log import LogStore
-from share_gateway.store.repository import Store
+from share_gateway.store.repositories import Store
 from share_gateway.synthetic import Population
 
 PARTS = ("appends", "verify", "proof", "inquiry")
@@ -404,10 +404,10 @@ def _build_log(
     started = time.perf_counter()
     for first in range(0, leaves, batch):
         events = list(generator.clones(min(batch, leaves - first)))
-        store.append_events(events)
+        store.append(events)
         bodies += [e.canonical_bytes() for e in events]
     appended = time.perf_counter()
-    print(f"  appended {leaves} events in {appended - started:.1f} s (Store.append_events, {batch} a batch)")
+    print(f"  appended {leaves} events in {appended - started:.1f} s (Store.append, {batch} a batch)")
     head = log.integrate(integrate_batch)
     while head.added:
         print(f"    integrated {head.size}/{leaves} ({time.perf_counter() - appended:.1f} s)", flush=True)

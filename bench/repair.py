@@ -52,7 +52,7 @@ from share_gateway.domain.canonical import parse_json
 from share_gateway.domain.principals import Identity, IdentityKind
 from share_gateway.gateway.outbox import CourierSettings, backoff
 from share_gateway.store.database import migrate, open_database
-from share_gateway.store.repository import Store
+from share_gateway.store.repositories import Store
 from share_gateway.v1 import common_pb2, inquiry_pb2, inquiry_pb2_grpc, registry_pb2, registry_pb2_grpc
 
 REGIONS = ("110000", "310000", "440000", "510000")

@@ -16,8 +16,9 @@ from share_gateway.client import credentials, open_channel
 from share_gateway.config import NodeConfig
 from share_gateway.devkit import Layout, create_federation
 from share_gateway.domain.policy import Grant
+from share_gateway.gateway.grants import enrol
 from share_gateway.node import Node, start_node
-from share_gateway.store.repository import Store
+from share_gateway.store.repositories import Store
 from tests.support import CALLERS, REGION, ROLES
 
 POSTGRES_URL = os.environ.get("SHARE_GATEWAY_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
@@ -44,9 +45,14 @@ def seed_grants(store: Store) -> None:
     for name, (identity, kind, grants) in CALLERS.items():
         if kind is None:
             continue
-        store.register_institution(identity.identifier, kind, name, now)
-        for role, scope in grants:
-            store.add_grant(identity.identifier, Grant(role, scope, now - timedelta(days=1)), now)
+        enrol(
+            store,
+            identity.identifier,
+            [Grant(role, scope, now - timedelta(days=1)) for role, scope in grants],
+            now,
+            kind,
+            name,
+        )
 
 
 @pytest.fixture

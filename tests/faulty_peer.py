@@ -23,7 +23,7 @@ from typing import Any
 import grpc
 import yaml
 
-from share_gateway.api.convert import disclosure_to_wire, draft_from_wire, envelope_from_wire, envelope_to_wire
+from share_gateway.api.convert import draft_from_wire
 from share_gateway.catalog import open_catalog
 from share_gateway.config import node_key_name
 from share_gateway.crypto.disclosure import disclose, seal_record
@@ -33,6 +33,7 @@ from share_gateway.devkit import Layout
 from share_gateway.domain.events import EVENT_MEDIA_TYPE, Event, EventKind, Outcome
 from share_gateway.domain.records import admit_record
 from share_gateway.federation.messages import PeerInquiry, digest
+from share_gateway.federation.wire import disclosure_to_wire, envelope_from_wire, envelope_to_wire
 from share_gateway.v1 import common_pb2, peer_pb2, peer_pb2_grpc
 from tests.support import penalty_request
 

@@ -12,7 +12,6 @@ from datetime import UTC, datetime
 
 import grpc
 
-from share_gateway.api.convert import envelope_to_wire
 from share_gateway.catalog import open_catalog
 from share_gateway.client import credentials, open_channel
 from share_gateway.crypto.envelope import Envelope
@@ -21,6 +20,7 @@ from share_gateway.devkit import Layout
 from share_gateway.domain.events import Event
 from share_gateway.domain.identifiers import Subject
 from share_gateway.federation.messages import PEER_INQUIRY_TYPE, PeerInquiry
+from share_gateway.federation.wire import envelope_to_wire
 from share_gateway.node import Node
 from share_gateway.v1 import inquiry_pb2, inquiry_pb2_grpc, peer_pb2, peer_pb2_grpc, registry_pb2_grpc
 from tests.support import COMPANY, inquiry, penalty_request
@@ -54,7 +54,7 @@ def peer_call(layout: Layout, target: Target, as_region: str) -> peer_pb2_grpc.P
 
 
 def events(node: Node) -> list[Event]:
-    return [Event.from_bytes(body) for _, body in node.gateway.store.events()]
+    return [Event.from_bytes(body) for _, body in node.gateway.store.events.read()]
 
 
 async def eventually(condition: Callable[[], bool], seconds: float = 15.0) -> None:

@@ -15,7 +15,7 @@ from pathlib import Path
 from share_gateway.config import NodeConfig
 from share_gateway.devkit import Layout
 from share_gateway.store.database import migrate, open_database
-from share_gateway.store.repository import Store
+from share_gateway.store.repositories import Store
 from tests.conftest import seed_grants
 
 READY_SECONDS = 60.0

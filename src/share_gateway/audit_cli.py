@@ -17,6 +17,7 @@ from share_gateway.client import credentials, open_channel
 from share_gateway.config import NodeConfig, node_key_name
 from share_gateway.crypto.keys import KeyRing, SigningKey, VerifyingKey
 from share_gateway.domain.events import Event, EventKind, Outcome, summarise
+from share_gateway.gateway.audit import redact_log
 from share_gateway.ledger.audit import audit_log
 from share_gateway.ledger.bundle import verify_bundle
 from share_gateway.ledger.checkpoint import TlogProof, open_checkpoint
@@ -24,7 +25,7 @@ from share_gateway.ledger.hashing import leaf_hash
 from share_gateway.ledger.verify import verify_consistency, verify_inclusion
 from share_gateway.store.database import open_database
 from share_gateway.store.log import LogStore
-from share_gateway.store.repository import Store
+from share_gateway.store.repositories import Store
 from share_gateway.tables import render_table
 from share_gateway.v1 import compliance_pb2, compliance_pb2_grpc
 
@@ -113,7 +114,7 @@ def cmd_redact(args: argparse.Namespace) -> None:
                 details={"count": str(count), "before": before.date().isoformat(), "leaves": f"{first}..{last}"},
             )
 
-        count = Store(database).redact(before, now, note)
+        count = redact_log(Store(database), before, now, note)
     finally:
         database.dispose()
     print(f"redacted {count} events logged before {before.date()}; their leaf hashes stay and the log still verifies")

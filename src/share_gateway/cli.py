@@ -37,9 +37,10 @@ from share_gateway.domain.errors import CatalogInvalid, DomainError, InvalidInpu
 from share_gateway.domain.policy import Grant, GrantRole, check_registration
 from share_gateway.domain.principals import Identity, Role
 from share_gateway.federation.manifest import SignedManifest, open_manifest
+from share_gateway.gateway.grants import enrol, revoke_grant
 from share_gateway.ledger.verify import ProofError
 from share_gateway.store.database import migrate, open_database
-from share_gateway.store.repository import Store
+from share_gateway.store.repositories import Store
 from share_gateway.tables import render_table
 from share_gateway.v1 import (
     catalog_pb2,
@@ -224,7 +225,7 @@ def cmd_catalog_sweep(args: argparse.Namespace) -> None:
 
     config = NodeConfig.load(args.config)
     store = _store(args.config)
-    document = store.installed_catalog()
+    document = store.trust.catalog()
     if document is None:
         raise CommandError("this node has no catalog installed yet: start it once with `serve`")
     signed = open_catalog(document, _authority_ring(config.authority_key))
@@ -317,19 +318,19 @@ def cmd_grant_add(args: argparse.Namespace) -> None:
         check_registration(catalog, args.institution, args.kind, [Grant(r, s, now, until) for r, s in scopes])
     except InvalidInput as error:
         raise CommandError(f"refused: {error}") from error
+    grants = [Grant(role, scope, now, until) for role, scope in scopes]
+    try:
+        grant_ids = enrol(store, args.institution, grants, now, args.kind, args.name or args.institution)
+    except DomainError as error:
+        raise CommandError(f"{error}: register it with --kind") from error
     if args.kind:
-        store.register_institution(args.institution, args.kind, args.name or args.institution, now)
         print(f"institution {args.institution} registered as {args.kind}")
-    for role, scope in scopes:
-        try:
-            grant_id = store.add_grant(args.institution, Grant(role, scope, now, until), now)
-        except DomainError as error:
-            raise CommandError(f"{error}: register it with --kind") from error
+    for grant_id, (role, scope) in zip(grant_ids, scopes, strict=True):
         print(f"grant {grant_id}: {args.institution} may {role.value} {scope}")
 
 
 def cmd_grant_list(args: argparse.Namespace) -> None:
-    rows = _store(args.config).grants(args.institution)
+    rows = _store(args.config).grants.rows(args.institution)
     print(
         render_table(
             ["id", "institution", "kind", "may", "scope", "valid until", "revoked"],
@@ -351,7 +352,7 @@ def cmd_grant_list(args: argparse.Namespace) -> None:
 
 def cmd_grant_revoke(args: argparse.Namespace) -> None:
     try:
-        _store(args.config).revoke_grant(args.grant_id, datetime.now(UTC))
+        revoke_grant(_store(args.config), args.grant_id, datetime.now(UTC))
     except DomainError as error:
         raise CommandError(str(error)) from error
     print(f"grant {args.grant_id} revoked")

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import grpc
 
-from share_gateway.api.convert import SUBJECT_KINDS, disclosure_from_wire, envelope_from_wire, value_to_wire
+from share_gateway.api.convert import SUBJECT_KINDS, value_to_wire
 from share_gateway.config import node_key_name
 from share_gateway.crypto.disclosure import VerifiedDisclosure, verify_disclosure
 from share_gateway.crypto.envelope import Envelope
@@ -24,6 +24,7 @@ from share_gateway.domain.errors import InvalidInput
 from share_gateway.domain.events import EVENT_MEDIA_TYPE, Event
 from share_gateway.domain.identifiers import Subject, SubjectKind
 from share_gateway.domain.repair import REVOCATION_TYPE, Revocation
+from share_gateway.federation.wire import disclosure_from_wire, envelope_from_wire
 from share_gateway.v1 import common_pb2
 
 

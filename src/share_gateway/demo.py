@@ -31,6 +31,7 @@ from share_gateway.domain.identifiers import Subject
 from share_gateway.domain.policy import Grant, GrantRole
 from share_gateway.domain.principals import Identity, IdentityKind, Role
 from share_gateway.domain.records import RecordStatus
+from share_gateway.gateway.grants import enrol
 from share_gateway.ledger.checkpoint import TlogProof
 from share_gateway.node import Node, start_node
 from share_gateway.synthetic import Population, SyntheticCompany, SyntheticPerson
@@ -143,9 +144,8 @@ async def _seed(demo: Demo, population: Population, records_per_region: int) -> 
         for member in demo.members.values():
             if member.kind in {"individual", ""}:
                 continue
-            store.register_institution(member.identity.identifier, member.kind, member.name, now)
-            for role, scope in member.grants:
-                store.add_grant(member.identity.identifier, Grant(role, scope, now - timedelta(days=1)), now)
+            grants = [Grant(role, scope, now - timedelta(days=1)) for role, scope in member.grants]
+            enrol(store, member.identity.identifier, grants, now, member.kind, member.name)
     for region, node in demo.nodes.items():
         agency = await node.gateway.runtime.principal(demo.members[f"agency-{region}"].identity)
         subjects = population.subjects(max(1, records_per_region // 4), regions=[region])
@@ -346,7 +346,7 @@ async def _regions_where(demo: Demo, holds: Callable[[Node], bool], seconds: flo
 
 
 def _status(node: Node, record_id: str) -> RecordStatus | None:
-    stored = node.gateway.store.get(record_id)
+    stored = node.gateway.store.records.get(record_id)
     return None if stored is None else stored.record.status
 
 

@@ -17,7 +17,7 @@ from share_gateway.federation.manifest import ManifestInvalid, SignedManifest, o
 from share_gateway.gateway import Clock, Gateway, NodeRuntime, utc_now
 from share_gateway.gateway.conformance import ConformanceSweep
 from share_gateway.store.database import Database, migrate, open_database
-from share_gateway.store.repository import Store
+from share_gateway.store.repositories import Store
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +59,7 @@ def _install_manifest(config: NodeConfig, store: Store, catalog_digest: str, now
         )
     if config.region not in signed.manifest.nodes:
         raise ManifestInvalid(f"manifest version {signed.manifest.version} does not list region {config.region}")
-    store.install_manifest(signed, now)
+    store.write(lambda tx: store.trust.install_manifest(tx, signed, now))
     return signed
 
 

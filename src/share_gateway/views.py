@@ -8,12 +8,12 @@ import grpc
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
-from share_gateway.api.convert import envelope_from_wire
 from share_gateway.client import verify_receipt, verify_record_disclosure, verify_revocation
 from share_gateway.crypto.errors import MalformedPayload, VerificationError
 from share_gateway.crypto.keys import KeyRing
 from share_gateway.domain.canonical import parse_json
 from share_gateway.domain.repair import Revocation
+from share_gateway.federation.wire import envelope_from_wire
 from share_gateway.tables import render_table
 from share_gateway.v1 import common_pb2, inquiry_pb2
 

@@ -12,7 +12,7 @@ from share_gateway.config import NodeConfig
 from share_gateway.devkit import Layout, create_federation, free_ports
 from share_gateway.node import start_node
 from share_gateway.store.database import migrate, open_database
-from share_gateway.store.repository import Store
+from share_gateway.store.repositories import Store
 from tests.conftest import seed_grants
 from tests.federation import REGIONS, Nodes
 from tests.support import CALLERS, ROLES

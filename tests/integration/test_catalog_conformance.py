@@ -39,10 +39,11 @@ from share_gateway.domain.records import (
     change_status,
 )
 from share_gateway.gateway.conformance import ConformanceSweep
+from share_gateway.gateway.registry import keep_submission
 from share_gateway.gateway.runtime import NodeRuntime
 from share_gateway.node import start_node
 from share_gateway.store.database import migrate, open_database
-from share_gateway.store.repository import Store
+from share_gateway.store.repositories import Store
 from share_gateway.v1 import inquiry_pb2_grpc, registry_pb2, registry_pb2_grpc
 from tests.conftest import seed_grants
 from tests.support import (
@@ -106,7 +107,7 @@ def commitment_draft() -> RecordDraft:
 def store_record(store: Store, record_id: str, draft: RecordDraft) -> Record:
     record = admit_record(V1.catalog, draft, record_id=record_id, origin_region=REGION, submitted_by="sgw://x", now=NOW)
     event = Event(f"submitted-{record_id}", EventKind.RECORD_SUBMITTED, NOW, REGION, "sgw://x", Outcome.ALLOWED)
-    store.submit(record, seal_record(record, KEY), record_id, event)
+    store.write(lambda tx: keep_submission(store, tx, record, seal_record(record, KEY), record_id, event))
     return record
 
 
@@ -119,7 +120,8 @@ def seed(store: Store) -> None:
     """Six records about one company: three version 2 no longer admits, two it does, one withdrawn."""
     store_record(store, "commitment", commitment_draft())
     withdrawn = store_record(store, "commitment-withdrawn", commitment_draft())
-    store.change_status(change_status(withdrawn, RecordStatus.WITHDRAWN), "withdrawn", logged("withdrawal"))
+    changed, withdrawal = change_status(withdrawn, RecordStatus.WITHDRAWN), logged("withdrawal")
+    store.write_logged(lambda tx: store.records.change_status(tx, changed, "withdrawn", withdrawal.at), withdrawal)
     store_record(store, "loan", draft_from_wire(loan_default_request()))
     store_record(store, "penalty-amount", draft_from_wire(penalty_request()))
     store_record(store, "penalty-plain", draft_from_wire(without_amount(penalty_request())))
@@ -132,12 +134,12 @@ def logged(event_id: str) -> Event:
 
 def statuses(store: Store) -> dict[str, tuple[RecordStatus, int]]:
     ids = ("commitment", "commitment-withdrawn", "loan", "penalty-amount", "penalty-plain", "utility")
-    found = {i: store.get(i) for i in ids}
+    found = {i: store.records.get(i) for i in ids}
     return {i: (s.record.status, s.record.version) for i, s in found.items() if s is not None}
 
 
 def events_of(store: Store, kind: EventKind) -> list[Event]:
-    return [e for e in (Event.from_bytes(body) for _, body in store.events()) if e.kind is kind]
+    return [e for e in (Event.from_bytes(body) for _, body in store.events.read()) if e.kind is kind]
 
 
 def sweeper(store: Store) -> ConformanceSweep:
@@ -156,7 +158,7 @@ def test_catalog_conformance_records_a_newer_catalog_no_longer_admits_are_quaran
     seed(store)
     report = sweeper(store).install(V2)
     assert report is not None
-    assert store.installed_catalog() == V2.document
+    assert store.trust.catalog() == V2.document
     # Every active record checked; the withdrawn one is not active and is left alone.
     assert report.checked == 5
     assert {q.record_id: "; ".join(f"{v.field}: {v.description}" for v in q.reasons) for q in report.quarantined} == (
@@ -171,7 +173,7 @@ def test_catalog_conformance_records_a_newer_catalog_no_longer_admits_are_quaran
         "utility": (RecordStatus.QUARANTINED, 2),
     }
     # Kept, never disclosed.
-    assert sorted(d.record_id for d in store.disclosable(SUBJECT)) == ["loan", "penalty-plain"]
+    assert sorted(d.record_id for d in store.records.disclosable(SUBJECT)) == ["loan", "penalty-plain"]
     # One event per quarantined record, with its reasons; one report of the sweep.
     quarantined = events_of(store, EventKind.RECORD_QUARANTINED)
     assert {e.records[0].record_id: e.details["reasons"] for e in quarantined} == QUARANTINED_BY_V2
@@ -216,7 +218,7 @@ def test_catalog_conformance_an_interrupted_sweep_resumes_at_the_next_start(
     sweeper(store).install(V1)
     seed(store)
     monkeypatch.setattr("share_gateway.gateway.conformance.BATCH", 2)
-    real = store.quarantine
+    real = ConformanceSweep._quarantine
     calls = []
 
     def crash_on_second_batch(*args: Any) -> list[str]:
@@ -225,21 +227,21 @@ def test_catalog_conformance_an_interrupted_sweep_resumes_at_the_next_start(
             raise RuntimeError("power cut")
         return real(*args)
 
-    monkeypatch.setattr(store, "quarantine", crash_on_second_batch)
+    monkeypatch.setattr(ConformanceSweep, "_quarantine", crash_on_second_batch)
     with pytest.raises(RuntimeError, match="power cut"):
         sweeper(store).install(V2)
     # The first batch is quarantined and logged; version 2 is not installed, and no report was logged.
-    assert store.installed_catalog_version() == 1
+    assert store.trust.catalog_version() == 1
     assert statuses(store)["commitment"] == (RecordStatus.QUARANTINED, 2)
     assert statuses(store)["penalty-amount"] == (RecordStatus.ACTIVE, 1)
     assert events_of(store, EventKind.CATALOG_SWEPT) == []
-    monkeypatch.setattr(store, "quarantine", real)
+    monkeypatch.setattr(ConformanceSweep, "_quarantine", real)
     report = sweeper(store).install(V2)
     assert report is not None
     assert report.quarantined_before == ("commitment",)
     assert [q.record_id for q in report.quarantined] == ["penalty-amount", "utility"]
     assert report.checked == 5
-    assert store.installed_catalog_version() == 2
+    assert store.trust.catalog_version() == 2
     assert sorted(e.records[0].record_id for e in events_of(store, EventKind.RECORD_QUARANTINED)) == sorted(
         QUARANTINED_BY_V2
     )
@@ -305,10 +307,12 @@ def test_catalog_conformance_the_sweep_command_checks_the_installed_catalog_and_
     migrate(store.database)
     signer = federation.authority()
     trusted = KeyRing([signer.verifying_key])
-    store.install_catalog(open_catalog(sign_catalog(catalog_text(), signer), trusted), NOW)
+    first = open_catalog(sign_catalog(catalog_text(), signer), trusted)
+    store.write(lambda tx: store.trust.install_catalog(tx, first, NOW))
     seed(store)
     # Version 2 installed without a sweep (as by a node older than the sweep): the command catches up.
-    store.install_catalog(open_catalog(sign_catalog(catalog_text(version_2), signer), trusted), NOW)
+    second = open_catalog(sign_catalog(catalog_text(version_2), signer), trusted)
+    store.write(lambda tx: store.trust.install_catalog(tx, second, NOW))
     store.database.dispose()
     main(["catalog", "sweep", "--config", str(config)])
     printed = capsys.readouterr().out.splitlines()

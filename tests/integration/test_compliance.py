@@ -137,7 +137,7 @@ async def test_only_compliance_officers_review_the_log_and_refusals_are_logged(
     with pytest.raises(grpc.aio.AioRpcError) as raised:
         _ = [m async for m in officer(connect, "bank").SearchEvents(compliance_pb2.SearchEventsRequest(), timeout=5)]
     assert raised.value.code() is grpc.StatusCode.PERMISSION_DENIED
-    audits = [Event.from_bytes(b) for _, b in node.gateway.store.events() if b'"kind":"audit"' in b]
+    audits = [Event.from_bytes(b) for _, b in node.gateway.store.events.read() if b'"kind":"audit"' in b]
     assert [e.outcome for e in audits] == [Outcome.DENIED, Outcome.DENIED]
     assert audits[0].actor == "sgw://institution/91110000MA0000001L"
 

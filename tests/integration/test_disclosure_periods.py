@@ -16,9 +16,10 @@ from share_gateway.crypto.keys import SigningKey
 from share_gateway.domain.catalog import Catalog
 from share_gateway.domain.events import Event, EventKind, Outcome
 from share_gateway.domain.records import Record, RecordStatus, admit_record, change_status
+from share_gateway.gateway.registry import keep_submission
 from share_gateway.gateway.runtime import NodeRuntime
 from share_gateway.gateway.sweeper import DisclosureSweeper
-from share_gateway.store.repository import Store
+from share_gateway.store.repositories import Store
 from tests.support import REGION, penalty_request
 
 CATALOG = Catalog.from_yaml(sample_catalog_text())
@@ -48,12 +49,12 @@ def penalty(store: Store, severity: str, request_id: str, disclosure_days: int |
         CATALOG, draft_from_wire(request), record_id=request_id, origin_region=REGION, submitted_by="sgw://x", now=now
     )
     event = Event(request_id, EventKind.RECORD_SUBMITTED, now, REGION, "sgw://x", Outcome.ALLOWED)
-    store.submit(record, seal_record(record, KEY), request_id, event)
+    store.write(lambda tx: keep_submission(store, tx, record, seal_record(record, KEY), request_id, event))
     return record
 
 
 def statuses(store: Store, *ids: str) -> list[RecordStatus]:
-    return [store.get(i).record.status for i in ids]  # type: ignore[union-attr]
+    return [store.records.get(i).record.status for i in ids]  # type: ignore[union-attr]
 
 
 @pytest.fixture
@@ -87,8 +88,8 @@ async def test_rule_2025_no_22_each_severity_stops_at_its_maximum(
     assert await sweeper.sweep() == 1
     assert statuses(store, *ids) == [RecordStatus.EXPIRED] * 3
     # Stored still, never disclosed, and each end logged once with its date.
-    assert store.disclosable(minor.subject) == []
-    ended = [Event.from_bytes(body) for _, body in store.events() if b"record_expired" in body]
+    assert store.records.disclosable(minor.subject) == []
+    ended = [Event.from_bytes(body) for _, body in store.events.read() if b"record_expired" in body]
     assert [(e.records[0].record_id, e.details["disclose_until"]) for e in ended] == [
         ("minor", "2026-04-10"),
         ("general", "2027-01-10"),
@@ -112,9 +113,10 @@ async def test_the_sweeper_works_in_batches_and_leaves_withdrawn_records_alone(
     monkeypatch.setattr("share_gateway.gateway.sweeper.BATCH", 2)
     for n in range(5):
         penalty(store, "minor", f"minor-{n}")
-    withdrawn = store.get("minor-4")
+    withdrawn = store.records.get("minor-4")
     assert withdrawn is not None
-    store.change_status(change_status(withdrawn.record, RecordStatus.WITHDRAWN), "revoked", event_of("w"))
+    changed, logged = change_status(withdrawn.record, RecordStatus.WITHDRAWN), event_of("w")
+    store.write_logged(lambda tx: store.records.change_status(tx, changed, "revoked", logged.at), logged)
     clock.at(DECIDED + timedelta(days=90))
     assert await sweeper.sweep() == 4
     assert statuses(store, *(f"minor-{n}" for n in range(5))) == [RecordStatus.EXPIRED] * 4 + [RecordStatus.WITHDRAWN]

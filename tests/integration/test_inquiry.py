@@ -57,7 +57,7 @@ def necessity(record_type: str, purpose: str) -> set[str]:
 
 
 def inquiry_events(node: Node) -> list[Event]:
-    events = [Event.from_bytes(body) for _, body in node.gateway.store.events()]
+    events = [Event.from_bytes(body) for _, body in node.gateway.store.events.read()]
     return [e for e in events if e.kind is EventKind.INQUIRY]
 
 
@@ -88,7 +88,9 @@ async def test_the_receipt_is_the_signed_log_entry(node: Node, connect: ChannelF
     await seed(connect)
     answer = await ask(connect, "bank", inquiry("loan_underwriting", consent="AUTH-1"))
     receipt = verify_receipt(answer.receipt, keys)
-    [(_, stored)] = [row for row in node.gateway.store.events() if Event.from_bytes(row[1]).kind is EventKind.INQUIRY]
+    [(_, stored)] = [
+        row for row in node.gateway.store.events.read() if Event.from_bytes(row[1]).kind is EventKind.INQUIRY
+    ]
     assert receipt.canonical_bytes() == stored
 
 
@@ -246,8 +248,8 @@ async def test_no_answer_leaves_before_its_log_entry(
     def disk_gone(*_: object) -> None:
         raise OSError("disk gone: /var/lib/secret/path")
 
-    monkeypatch.setattr(node.gateway.store, "append_events_now", disk_gone)
-    monkeypatch.setattr(node.gateway.store, "append_events", disk_gone)
+    monkeypatch.setattr(node.gateway.store.events, "append_now", disk_gone)
+    monkeypatch.setattr(node.gateway.store.events, "append", disk_gone)
     with pytest.raises(grpc.aio.AioRpcError) as raised:
         await ask(connect, "bank", inquiry("loan_underwriting", consent="A"))
     assert raised.value.code() is grpc.StatusCode.INTERNAL

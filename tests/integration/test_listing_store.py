@@ -11,11 +11,11 @@ import pytest
 from share_gateway.domain.calendar import WorkingCalendar
 from share_gateway.domain.errors import InvalidState
 from share_gateway.domain.events import Event, EventKind, Outcome
-from share_gateway.domain.listings import ListingState, RemovalCause
+from share_gateway.domain.listings import Listing, ListingState, RemovalCause
 from share_gateway.domain.policy import Principal
 from share_gateway.gateway.listings import ListingDesk
 from share_gateway.gateway.runtime import NodeRuntime
-from share_gateway.store.repository import Store
+from share_gateway.store.repositories import Store
 from tests.integration.test_disclosure_periods import CATALOG, KEY, Clock, penalty
 from tests.support import REGION
 
@@ -51,38 +51,43 @@ async def test_rule_2020_49_a_listing_ends_at_its_duration_and_its_measures_with
     store: Store, clock: Clock, desk: ListingDesk
 ) -> None:
     listing_id = await listed(desk, clock, "p-1")
-    listing = store.listing(listing_id)
+    listing = store.listings.get(listing_id)
     assert listing is not None
     assert listing.ends_on is not None
     subject = listing.subject
-    assert store.lists_of(subject, listing.ends_on - timedelta(days=1)) == {"serious_untrustworthy"}
+    assert store.listings.lists_of(subject, listing.ends_on - timedelta(days=1)) == {"serious_untrustworthy"}
     clock.at(listing.ends_on - timedelta(days=1))
     assert await desk.sweep() == 0
     clock.at(listing.ends_on)
     assert await desk.sweep() == 1
-    ended = store.listing(listing_id)
+    ended = store.listings.get(listing_id)
     assert ended is not None
     assert (ended.state, ended.removal_cause) == (ListingState.REMOVED, RemovalCause.DURATION)
-    assert store.lists_of(subject, listing.ends_on) == frozenset()
+    assert store.listings.lists_of(subject, listing.ends_on) == frozenset()
     assert await desk.sweep() == 0, "an ended listing is not ended twice"
-    removed = [Event.from_bytes(body) for _, body in store.events() if b"listing_removed" in body]
+    removed = [Event.from_bytes(body) for _, body in store.events.read() if b"listing_removed" in body]
     assert [(e.kind, e.details["removal_cause"]) for e in removed] == [(EventKind.LISTING_REMOVED, "duration")]
+
+
+def receive(store: Store, listing: Listing, logged: Event) -> bool:
+    """A peer's listing kept as the federation desk keeps it: with its event, newer or not."""
+    return store.write_logged(lambda tx: store.listings.receive(tx, listing, logged.at), logged)
 
 
 async def test_a_peers_copy_of_a_listing_only_moves_forward(store: Store, clock: Clock, desk: ListingDesk) -> None:
     listing_id = await listed(desk, clock, "p-2")
-    listing = store.listing(listing_id)
+    listing = store.listings.get(listing_id)
     assert listing is not None
     copy = replace(listing, listing_id="copy-1", origin_region="310000")
     received = Event("e-1", EventKind.LISTING_RECEIVED, clock(), REGION, "sgw://node/310000", Outcome.ALLOWED)
-    assert store.receive_listing(copy, received)
+    assert receive(store, copy, received)
     older = replace(copy, state=ListingState.NOTIFIED, version=copy.version - 1)
-    assert not store.receive_listing(older, replace(received, event_id="e-2"))
-    again = store.listing("copy-1")
+    assert not receive(store, older, replace(received, event_id="e-2"))
+    again = store.listings.get("copy-1")
     assert again is not None
     assert again.state is ListingState.LISTED
     # Every delivery is logged, even the one that changed nothing.
-    assert sum(1 for _, body in store.events() if b"listing_received" in body) == 2
+    assert sum(1 for _, body in store.events.read() if b"listing_received" in body) == 2
 
 
 async def test_a_listing_changed_meanwhile_is_refused(store: Store, clock: Clock, desk: ListingDesk) -> None:
@@ -93,7 +98,7 @@ async def test_a_listing_changed_meanwhile_is_refused(store: Store, clock: Clock
     await desk.notify(AGENCY, listing.listing_id, "告知书", "告知")
     stale = desk._change(AGENCY, replace(listing, state=ListingState.REMOVED, version=2))
     with pytest.raises(InvalidState, match="changed meanwhile"):
-        store.change_listings([stale])
-    current = store.listing(listing.listing_id)
+        store.write(lambda tx: desk.write(tx, [stale]))
+    current = store.listings.get(listing.listing_id)
     assert current is not None
     assert current.state is ListingState.NOTIFIED

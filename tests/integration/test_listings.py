@@ -9,7 +9,6 @@ from dataclasses import replace
 import grpc
 import pytest
 
-from share_gateway.api.convert import envelope_to_wire
 from share_gateway.crypto.envelope import Envelope
 from share_gateway.devkit import Layout
 from share_gateway.domain.calendar import WorkingCalendar
@@ -17,6 +16,7 @@ from share_gateway.domain.events import EventKind
 from share_gateway.domain.identifiers import Subject, SubjectKind
 from share_gateway.domain.listings import LISTING_TYPE, ListingState, RemovalCause
 from share_gateway.domain.records import RecordStatus
+from share_gateway.federation.wire import envelope_to_wire
 from share_gateway.node import Node
 from share_gateway.v1 import common_pb2, inquiry_pb2, peer_pb2, registry_pb2
 from tests.federation import Nodes, events, eventually, peer_call
@@ -56,7 +56,7 @@ async def licensing_measures(layout: Layout, node: Node) -> dict[str, list[str]]
 
 
 def lists_of(node: Node) -> frozenset[str]:
-    return node.gateway.store.lists_of(PARTY, node.gateway.runtime.clock().date())
+    return node.gateway.store.listings.lists_of(PARTY, node.gateway.runtime.clock().date())
 
 
 async def listed_after_hearing(layout: Layout, nodes: Nodes, record_id: str) -> str:
@@ -111,7 +111,7 @@ async def test_rule_2020_49_a_listing_after_notice_and_hearing_reaches_every_reg
         measures = await licensing_measures(layout, nodes[region])
         assert measures["no_simplified_licensing"] == [f"list/{LIST}"]
     # Another region cannot take the listing over, even signing with its own key.
-    held = nodes["440000"].gateway.store.listing(listing_id)
+    held = nodes["440000"].gateway.store.listings.get(listing_id)
     assert held is not None
     takeover = replace(held, origin_region="310000", state=ListingState.REMOVED, version=held.version + 1)
     signed = Envelope.seal(nodes["310000"].gateway.runtime.signing_key, LISTING_TYPE, takeover.to_bytes())
@@ -124,7 +124,7 @@ async def test_rule_2020_49_a_listing_after_notice_and_hearing_reaches_every_reg
     # Repair approved: in the same transaction the listing ends, and the end reaches every region.
     application = await apply(layout, nodes, record_id)
     await approve(layout, nodes, application.application_id)
-    ended = nodes[ORIGIN].gateway.store.listing(listing_id)
+    ended = nodes[ORIGIN].gateway.store.listings.get(listing_id)
     assert ended is not None
     assert (ended.state, ended.removal_cause) == (ListingState.REMOVED, RemovalCause.REPAIR)
     await eventually(lambda: all(lists_of(nodes[r]) == frozenset() for r in (ORIGIN, *PEERS)))
@@ -154,7 +154,7 @@ async def test_rule_2020_49_a_revoked_decisions_listing_is_removed_within_3_work
     await eventually(lambda: all(lists_of(nodes[r]) == {LIST} for r in PEERS))
     withdrawal = registry_pb2.WithdrawRecordRequest(record_id=record_id, reason="原执行依据被撤销")
     await registry(layout, nodes[ORIGIN]).WithdrawRecord(withdrawal, timeout=5)
-    ended = nodes[ORIGIN].gateway.store.listing(listing_id)
+    ended = nodes[ORIGIN].gateway.store.listings.get(listing_id)
     assert ended is not None
     assert (ended.state, ended.removal_cause) == (ListingState.REMOVED, RemovalCause.DECISION_REVOKED)
     removed_on = ended.history[-1].at.date()
@@ -189,7 +189,7 @@ async def test_rule_2020_49_no_listing_outside_the_criteria_and_no_step_out_of_o
         await court.ProposeListing(proposal(general), timeout=5)
     assert not_theirs.value.code() == grpc.StatusCode.NOT_FOUND
     # Nothing was written: no listing, no event.
-    assert nodes[ORIGIN].gateway.store.listings() == []
+    assert nodes[ORIGIN].gateway.store.listings.find() == []
     assert len(events(nodes[ORIGIN])) == before
     # A listing straight from proposed, skipping notice and hearing, is refused.
     serious = (await regulator.SubmitRecord(penalty_request("p-serious", severity="serious"), timeout=5)).record
@@ -211,7 +211,7 @@ async def test_rule_2020_49_no_listing_outside_the_criteria_and_no_step_out_of_o
     assert error_reason(twice.value) == "ALREADY_LISTED"
     # The listing of a type not shared nationwide stays at its origin: nothing is queued for peers.
     assert nodes[ORIGIN].gateway.store.count("outbox") == 0
-    [kept] = nodes[ORIGIN].gateway.store.listings()
+    [kept] = nodes[ORIGIN].gateway.store.listings.find()
     assert (kept.listing_id, kept.state) == (proposed.listing_id, ListingState.NOTIFIED)
     listed = await regulator.ListListings(registry_pb2.ListListingsRequest(), timeout=5)
     assert [x.listing_id for x in listed.listings] == [proposed.listing_id]

@@ -21,7 +21,7 @@ from share_gateway.ledger.verify import verify_consistency, verify_inclusion
 from share_gateway.ledger.witness import SizeMismatch, Witnessed
 from share_gateway.store.database import migrate, open_database
 from share_gateway.store.log import LogQuery, LogStore
-from share_gateway.store.repository import Store
+from share_gateway.store.repositories import Store
 
 NOW = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
 KEY = SigningKey.generate("share-gateway/node/110000")
@@ -49,6 +49,10 @@ def event(i: int, actor: str = "sgw://institution/91110000MA0000001L", subject: 
     )
 
 
+def advance(store: Store, origin: str, old_size: int, new: Witnessed, note: bytes, now: datetime) -> None:
+    store.write(lambda tx: store.witness.advance(tx, origin, old_size, new, note, now))
+
+
 async def run(function, *args):  # type: ignore[no-untyped-def]
     return function(*args)
 
@@ -56,10 +60,10 @@ async def run(function, *args):  # type: ignore[no-untyped-def]
 def test_integration_assigns_dense_leaves_in_append_order(stores: tuple[Store, LogStore]) -> None:
     store, log = stores
     events = [event(i) for i in range(37)]
-    store.append_events(events[:20])
+    store.append(events[:20])
     first = log.integrate(limit=8)
     assert (first.size, first.added) == (8, 8)
-    store.append_events(events[20:])
+    store.append(events[20:])
     assert log.pending() == 29
     while log.integrate(limit=8).added:
         pass
@@ -77,7 +81,7 @@ def test_integration_assigns_dense_leaves_in_append_order(stores: tuple[Store, L
 def test_proofs_from_stored_nodes_verify(stores: tuple[Store, LogStore]) -> None:
     store, log = stores
     events = [event(i) for i in range(53)]
-    store.append_events(events)
+    store.append(events)
     head = log.integrate()
     assert log.root(53) == head.root
     for index in (0, 1, 17, 52):
@@ -89,7 +93,7 @@ def test_proofs_from_stored_nodes_verify(stores: tuple[Store, LogStore]) -> None
 
 def test_search_filters_by_every_field(stores: tuple[Store, LogStore]) -> None:
     store, log = stores
-    store.append_events([event(i, actor=f"sgw://institution/a{i % 2}", subject=f"s{i % 3}") for i in range(30)])
+    store.append([event(i, actor=f"sgw://institution/a{i % 2}", subject=f"s{i % 3}") for i in range(30)])
     log.integrate()
     found = log.search(LogQuery(actor="sgw://institution/a1", subject_id="s2"))
     assert [e.leaf_index for e in found] == [i for i in range(30) if i % 2 == 1 and i % 3 == 2]
@@ -103,7 +107,7 @@ def test_search_filters_by_every_field(stores: tuple[Store, LogStore]) -> None:
 
 def test_checkpoints_of_one_size_never_disagree(stores: tuple[Store, LogStore]) -> None:
     store, log = stores
-    store.append_events([event(i) for i in range(5)])
+    store.append([event(i) for i in range(5)])
     head = log.integrate()
     log.add_checkpoint(head.size, head.root, b"note", NOW)
     log.add_checkpoint(head.size, head.root, b"note again", NOW)  # the same head twice is harmless
@@ -128,29 +132,29 @@ def test_cosignatures_join_the_published_checkpoint_once_each(stores: tuple[Stor
 
 def test_the_witnessed_state_moves_only_from_the_size_it_holds(stores: tuple[Store, LogStore]) -> None:
     store, _ = stores
-    assert store.witnessed("310000") is None
-    store.advance_witnessed("310000", 0, Witnessed(5, leaf_hash(b"5")), b"note 5", NOW)
+    assert store.witness.witnessed("310000") is None
+    advance(store, "310000", 0, Witnessed(5, leaf_hash(b"5")), b"note 5", NOW)
     with pytest.raises(SizeMismatch) as raised:
-        store.advance_witnessed("310000", 0, Witnessed(6, leaf_hash(b"6")), b"note 6", NOW)
+        advance(store, "310000", 0, Witnessed(6, leaf_hash(b"6")), b"note 6", NOW)
     assert raised.value.known_size == 5
-    store.advance_witnessed("310000", 5, Witnessed(9, leaf_hash(b"9")), b"note 9", NOW)
+    advance(store, "310000", 5, Witnessed(9, leaf_hash(b"9")), b"note 9", NOW)
     with pytest.raises(SizeMismatch) as raised:
-        store.advance_witnessed("310000", 5, Witnessed(12, leaf_hash(b"12")), b"note 12", NOW)
+        advance(store, "310000", 5, Witnessed(12, leaf_hash(b"12")), b"note 12", NOW)
     assert raised.value.known_size == 9
-    assert store.witnessed("310000") == Witnessed(9, leaf_hash(b"9"))
-    assert store.witnessed_note("310000") == b"note 9"
-    assert store.witnessed("440000") is None
+    assert store.witness.witnessed("310000") == Witnessed(9, leaf_hash(b"9"))
+    assert store.witness.note("310000") == b"note 9"
+    assert store.witness.witnessed("440000") is None
 
 
 async def test_the_sequencer_publishes_signed_consistent_checkpoints(stores: tuple[Store, LogStore]) -> None:
     store, log = stores
     sequencer = Sequencer(log, KEY, run, lambda: NOW, SequencerSettings(checkpoint_interval=3600, checkpoint_leaves=10))
-    store.append_events([event(i) for i in range(4)])
+    store.append([event(i) for i in range(4)])
     first = await sequencer.step()
     assert first is not None, "the first checkpoint is due at once"
-    store.append_events([event(i) for i in range(4, 9)])
+    store.append([event(i) for i in range(4, 9)])
     assert await sequencer.step() is None, "neither an hour nor ten leaves have passed"
-    store.append_events([event(i) for i in range(9, 20)])
+    store.append([event(i) for i in range(9, 20)])
     second = await sequencer.step()
     assert second is not None
     assert second.size == 20

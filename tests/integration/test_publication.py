@@ -10,13 +10,13 @@ import grpc
 import pytest
 from sqlalchemy import select, update
 
-from share_gateway.api.convert import disclosure_to_wire
 from share_gateway.client import verify_record_disclosure
 from share_gateway.config import NodeConfig
 from share_gateway.crypto.disclosure import disclose, seal_record
 from share_gateway.devkit import Layout
 from share_gateway.domain.events import EventKind
 from share_gateway.federation.messages import digest
+from share_gateway.federation.wire import disclosure_to_wire
 from share_gateway.node import Node, start_node
 from share_gateway.store import schema
 from share_gateway.v1 import inquiry_pb2_grpc, peer_pb2, registry_pb2_grpc
@@ -35,7 +35,7 @@ async def submit(layout: Layout, node: Node, request_id: str, agency: str = "cou
 
 
 def holds(node: Node, *record_ids: str) -> bool:
-    return all(node.gateway.store.get(record_id) is not None for record_id in record_ids)
+    return all(node.gateway.store.records.get(record_id) is not None for record_id in record_ids)
 
 
 def outbox(node: Node) -> list[tuple[str, str, int, bool, str | None]]:
@@ -126,7 +126,7 @@ async def test_an_origin_restarted_with_undelivered_records_loses_nothing(layout
 
 
 def published_wire(node: Node, record_id: str) -> peer_pb2.PublishRequest:
-    stored = node.gateway.store.get(record_id)
+    stored = node.gateway.store.records.get(record_id)
     assert stored is not None
     return peer_pb2.PublishRequest(record=disclosure_to_wire(disclose(stored.sealed, frozenset(stored.record.fields))))
 
@@ -144,7 +144,7 @@ async def test_a_peer_publishes_only_its_own_complete_records_of_shared_types(la
         await peer_call(layout, receiver, "310000").Publish(published_wire(nodes["310000"], penalty), timeout=5)
     assert error_reason(raised.value) == "NOT_SHARED"
     # A record with a field withheld is not a publication.
-    stored = nodes[ORIGIN].gateway.store.get(debtor)
+    stored = nodes[ORIGIN].gateway.store.records.get(debtor)
     assert stored is not None
     partial = disclose(stored.sealed, frozenset(stored.record.fields) - {"court"})
     with pytest.raises(grpc.aio.AioRpcError) as raised:
@@ -168,10 +168,10 @@ async def test_a_peer_publishes_only_its_own_complete_records_of_shared_types(la
             timeout=5,
         )
     assert error_reason(raised.value) == "CATALOG_MISMATCH"
-    assert receiver.gateway.store.get("unlisted-1") is None
+    assert receiver.gateway.store.records.get("unlisted-1") is None
     # The courier's own delivery arrives intact; the same publication again is acknowledged, stored once.
     await eventually(lambda: holds(receiver, debtor))
-    kept = receiver.gateway.store.get(debtor)
+    kept = receiver.gateway.store.records.get(debtor)
     assert kept is not None
     assert kept.record.fields == stored.record.fields
     again = await peer_call(layout, receiver, ORIGIN).Publish(published_wire(nodes[ORIGIN], debtor), timeout=5)

@@ -33,7 +33,7 @@ def registry(connect: ChannelFactory, caller: str = "regulator") -> registry_pb2
 
 
 def logged(node: Node) -> list[Event]:
-    return [Event.from_bytes(body) for _, body in node.gateway.store.events()]
+    return [Event.from_bytes(body) for _, body in node.gateway.store.events.read()]
 
 
 async def test_submission_is_signed_stored_and_logged(node: Node, connect: ChannelFactory, federation: Layout) -> None:

@@ -8,7 +8,6 @@ from datetime import UTC, datetime
 import grpc
 import pytest
 
-from share_gateway.api.convert import disclosure_to_wire, envelope_to_wire
 from share_gateway.client import verify_record_disclosure, verify_revocation
 from share_gateway.config import NodeConfig
 from share_gateway.crypto.disclosure import disclose
@@ -18,6 +17,7 @@ from share_gateway.devkit import Layout
 from share_gateway.domain.events import EventKind
 from share_gateway.domain.records import RecordStatus
 from share_gateway.domain.repair import REVOCATION_TYPE, Revocation
+from share_gateway.federation.wire import disclosure_to_wire, envelope_to_wire
 from share_gateway.node import Node, start_node
 from share_gateway.v1 import common_pb2, inquiry_pb2, inquiry_pb2_grpc, peer_pb2, registry_pb2, registry_pb2_grpc
 from tests.conftest import seed_grants
@@ -51,7 +51,7 @@ async def debtor_ids(layout: Layout, nodes: Nodes, region: str, federated: bool 
 
 
 def status(node: Node, record_id: str) -> RecordStatus | None:
-    stored = node.gateway.store.get(record_id)
+    stored = node.gateway.store.records.get(record_id)
     return None if stored is None else stored.record.status
 
 
@@ -211,7 +211,7 @@ async def test_repair_is_refused_with_the_reason_and_changes_nothing(layout: Lay
 
 def forged_revocation(nodes: Nodes, record_id: str, signer: str) -> peer_pb2.RevokeRequest:
     """A revocation of another region's record, signed by ``signer`` and naming itself as the origin."""
-    stored = nodes[ORIGIN].gateway.store.get(record_id)
+    stored = nodes[ORIGIN].gateway.store.records.get(record_id)
     assert stored is not None
     record = stored.record
     claim = Revocation(
@@ -249,11 +249,11 @@ async def test_a_record_repaired_before_its_publication_left_never_becomes_discl
     nodes["440000"] = await start_node(NodeConfig.load(layout.node_config("440000")))
     seed_grants(nodes["440000"].gateway.store)
     # The queued publication is closed unsent; the revocation is delivered and kept for the feed.
-    await eventually(lambda: nodes["440000"].gateway.store.revocation(ORIGIN, record_id) is not None, seconds=30)
-    assert nodes["440000"].gateway.store.get(record_id) is None
+    await eventually(lambda: nodes["440000"].gateway.store.revocations.get(ORIGIN, record_id) is not None, seconds=30)
+    assert nodes["440000"].gateway.store.records.get(record_id) is None
     assert await debtor_ids(layout, nodes, "440000") == []
     # Deliveries that crossed: the publication arriving after the revocation is stored as repaired.
-    stored = nodes[ORIGIN].gateway.store.get(record_id)
+    stored = nodes[ORIGIN].gateway.store.records.get(record_id)
     assert stored is not None
     publication = peer_pb2.PublishRequest(
         record=disclosure_to_wire(disclose(stored.sealed, frozenset(stored.record.fields)))

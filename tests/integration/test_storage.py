@@ -16,20 +16,24 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import text
 
-from share_gateway.catalog import open_catalog, sample_catalog_text, sign_catalog
+from share_gateway.catalog import SignedCatalog, open_catalog, sample_catalog_text, sign_catalog
 from share_gateway.config import NodeConfig
-from share_gateway.crypto.disclosure import seal_record
+from share_gateway.crypto.disclosure import SealedRecord, seal_record
 from share_gateway.crypto.keys import KeyRing, SigningKey
 from share_gateway.devkit import Layout
 from share_gateway.domain.catalog import Catalog
 from share_gateway.domain.errors import InvalidState
 from share_gateway.domain.events import Event, EventKind, Outcome
 from share_gateway.domain.policy import Grant, GrantRole
-from share_gateway.domain.records import RecordStatus, admit_record, change_status
+from share_gateway.domain.records import Record, RecordStatus, admit_record, change_status
+from share_gateway.gateway.grants import enrol, revoke_grant
 from share_gateway.gateway.group_commit import GroupCommit
+from share_gateway.gateway.registry import keep_submission
 from share_gateway.node import start_node
 from share_gateway.store.database import StoreBusy, alembic_config, migrate, open_database
-from share_gateway.store.repository import Delivery, DeliveryKind, Store
+from share_gateway.store.deliveries import Delivery, DeliveryKind
+from share_gateway.store.records import StoredRecord
+from share_gateway.store.repositories import Store
 from share_gateway.store.schema import metadata
 from share_gateway.synthetic import Population
 from tests.conftest import seed_grants
@@ -41,6 +45,16 @@ KEY = SigningKey.generate("share-gateway/node/110000")
 
 def event(kind: EventKind = EventKind.INQUIRY, at: datetime = NOW) -> Event:
     return Event(str(uuid.uuid4()), kind, at, REGION, "sgw://institution/91110000MA0000001L", Outcome.ALLOWED)
+
+
+def submit(
+    store: Store, record: Record, sealed: SealedRecord, key: str, logged: Event, publish_to: Sequence[str] = ()
+) -> StoredRecord:
+    return store.write(lambda tx: keep_submission(store, tx, record, sealed, key, logged, publish_to))
+
+
+def withdraw(store: Store, changed: Record, reason: str, logged: Event) -> None:
+    store.write_logged(lambda tx: store.records.change_status(tx, changed, reason, logged.at), logged)
 
 
 def test_the_migration_builds_exactly_the_declared_schema(store: Store) -> None:
@@ -65,22 +79,22 @@ def test_records_round_trip_with_their_signed_statement(store: Store) -> None:
         parsed, draft, record_id="r-1", origin_region=REGION, submitted_by="sgw://institution/x", now=NOW
     )
     sealed = seal_record(record, KEY)
-    stored = store.submit(record, sealed, "agency#1", event(EventKind.RECORD_SUBMITTED))
-    again = store.get("r-1")
+    stored = submit(store, record, sealed, "agency#1", event(EventKind.RECORD_SUBMITTED))
+    again = store.records.get("r-1")
     assert again == stored
-    [disclosable] = store.disclosable(record.subject)
+    [disclosable] = store.records.disclosable(record.subject)
     assert disclosable.sealed == stored.sealed
     assert disclosable.record_id == record.record_id
-    assert store.by_request_key("agency#1") == stored
+    assert store.records.by_request_key("agency#1") == stored
     # The same request key returns the first record and writes nothing.
-    assert store.submit(dataclasses.replace(record, record_id="r-2"), sealed, "agency#1", event()) == stored
+    assert submit(store, dataclasses.replace(record, record_id="r-2"), sealed, "agency#1", event()) == stored
     assert store.count("records") == 1
     assert store.count("events") == 1
     withdrawn = change_status(record, RecordStatus.WITHDRAWN)
-    store.change_status(withdrawn, "revoked", event(EventKind.RECORD_WITHDRAWN))
-    assert store.get("r-1").record.status is RecordStatus.WITHDRAWN  # type: ignore[union-attr]
+    withdraw(store, withdrawn, "revoked", event(EventKind.RECORD_WITHDRAWN))
+    assert store.records.get("r-1").record.status is RecordStatus.WITHDRAWN  # type: ignore[union-attr]
     with pytest.raises(InvalidState):
-        store.change_status(withdrawn, "twice", event(EventKind.RECORD_WITHDRAWN))
+        withdraw(store, withdrawn, "twice", event(EventKind.RECORD_WITHDRAWN))
     assert store.count("events") == 2
 
 
@@ -90,23 +104,28 @@ def test_the_outbox_is_written_with_the_record_and_delivered_once(store: Store) 
     draft = population.record_draft(population.company(REGION), "dishonest_judgment_debtor")
     record = admit_record(parsed, draft, record_id="d-1", origin_region=REGION, submitted_by="sgw://x", now=NOW)
     sealed = seal_record(record, KEY)
-    store.submit(record, sealed, "court#1", event(EventKind.RECORD_SUBMITTED), publish_to=("310000", "440000"))
+    submit(store, record, sealed, "court#1", event(EventKind.RECORD_SUBMITTED), publish_to=("310000", "440000"))
     # A retried request queues nothing more.
-    store.submit(record, sealed, "court#1", event(EventKind.RECORD_SUBMITTED), publish_to=("310000", "440000"))
+    submit(store, record, sealed, "court#1", event(EventKind.RECORD_SUBMITTED), publish_to=("310000", "440000"))
     assert store.count("outbox") == 2
-    assert store.due_deliveries(NOW - timedelta(seconds=1)) == []
-    first, second = store.due_deliveries(NOW)
+    assert store.outbox.due(NOW - timedelta(seconds=1)) == []
+    first, second = store.outbox.due(NOW)
     assert [first[1:], second[1:]] == [
         ("310000", DeliveryKind.RECORD, "d-1", 0, None),
         ("440000", DeliveryKind.RECORD, "d-1", 0, None),
     ]
-    store.delivery_failed(first.seq, NOW + timedelta(seconds=30), "UNAVAILABLE: peer down")
-    store.delivered(second.seq, event(EventKind.RECORD_PUBLISHED))
-    assert store.due_deliveries(NOW + timedelta(seconds=29)) == []
-    assert store.due_deliveries(NOW + timedelta(seconds=30)) == [
+    store.write(lambda tx: store.outbox.failed(tx, first.seq, NOW + timedelta(seconds=30), "UNAVAILABLE: peer down"))
+    published = event(EventKind.RECORD_PUBLISHED)
+    store.write_logged(lambda tx: store.outbox.delivered(tx, second.seq, published.at), published)
+    assert store.outbox.due(NOW + timedelta(seconds=29)) == []
+    assert store.outbox.due(NOW + timedelta(seconds=30)) == [
         Delivery(first.seq, "310000", DeliveryKind.RECORD, "d-1", 1)
     ]
     assert store.count("events") == 2  # the submission and the acknowledged delivery
+
+
+def install(store: Store, signed: SignedCatalog, now: datetime) -> bool:
+    return store.write(lambda tx: store.trust.install_catalog(tx, signed, now))
 
 
 def test_an_older_or_different_catalog_is_never_installed(store: Store) -> None:
@@ -115,31 +134,31 @@ def test_an_older_or_different_catalog_is_never_installed(store: Store) -> None:
     text_v1 = sample_catalog_text()
     v1 = open_catalog(sign_catalog(text_v1, authority), ring)
     v2 = open_catalog(sign_catalog(text_v1.replace("version: 1", "version: 2", 1), authority), ring)
-    store.install_catalog(v2, NOW)
+    install(store, v2, NOW)
     with pytest.raises(InvalidState, match="older"):
-        store.install_catalog(v1, NOW)
+        install(store, v1, NOW)
     other_v2 = open_catalog(
         sign_catalog(text_v1.replace("version: 1", "version: 2", 1) + "# edited\n", authority), ring
     )
     with pytest.raises(InvalidState, match="different"):
-        store.install_catalog(other_v2, NOW)
-    store.install_catalog(v2, NOW)  # the same document again is fine
-    assert store.installed_catalog() == v2.document
+        install(store, other_v2, NOW)
+    install(store, v2, NOW)  # the same document again is fine
+    assert store.trust.catalog() == v2.document
 
 
 def test_grants_need_a_registered_institution_and_can_be_revoked(store: Store) -> None:
     with pytest.raises(InvalidState):
-        store.add_grant("91110000MA0000001L", Grant(GrantRole.INQUIRE, "loan_underwriting", NOW), NOW)
-    store.register_institution("91110000MA0000001L", "bank", "某银行", NOW)
-    grant_id = store.add_grant("91110000MA0000001L", Grant(GrantRole.INQUIRE, "loan_underwriting", NOW), NOW)
-    assert store.institution("91110000MA0000001L") == (
+        enrol(store, "91110000MA0000001L", [Grant(GrantRole.INQUIRE, "loan_underwriting", NOW)], NOW)
+    enrol(store, "91110000MA0000001L", [], NOW, "bank", "某银行")
+    [grant_id] = enrol(store, "91110000MA0000001L", [Grant(GrantRole.INQUIRE, "loan_underwriting", NOW)], NOW)
+    assert store.grants.institution("91110000MA0000001L") == (
         "bank",
         (Grant(GrantRole.INQUIRE, "loan_underwriting", NOW),),
     )
-    store.revoke_grant(grant_id, NOW + timedelta(hours=1))
-    assert store.institution("91110000MA0000001L") == ("bank", ())
+    revoke_grant(store, grant_id, NOW + timedelta(hours=1))
+    assert store.grants.institution("91110000MA0000001L") == ("bank", ())
     with pytest.raises(InvalidState):
-        store.revoke_grant(grant_id, NOW)
+        revoke_grant(store, grant_id, NOW)
 
 
 async def test_group_commit_writes_concurrent_events_in_order_of_arrival(store: Store) -> None:
@@ -147,12 +166,12 @@ async def test_group_commit_writes_concurrent_events_in_order_of_arrival(store: 
 
     async def write(events: Sequence[Event]) -> None:
         batches.append(len(events))
-        await asyncio.to_thread(store.append_events, events)
+        await asyncio.to_thread(store.append, events)
 
     log = GroupCommit(write)
     events = [event(at=NOW + timedelta(microseconds=i)) for i in range(200)]
     await asyncio.gather(*(log.append(e) for e in events))
-    stored = [Event.from_bytes(body) for _, body in store.events(limit=1000)]
+    stored = [Event.from_bytes(body) for _, body in store.events.read(limit=1000)]
     assert [e.event_id for e in stored] == [e.event_id for e in events]
     assert sum(batches) == 200
     assert len(batches) < 200, "concurrent appends should share transactions"
@@ -204,19 +223,19 @@ def test_sqlite_appends_now_when_the_lock_is_free_and_says_so_when_it_is_not(tmp
     store = Store(database)
     try:
         assert database.can_write_now
-        store.append_events_now([event()])
+        store.events.append_now([event()])
         assert store.count("events") == 1
         blocker = sqlite3.connect(tmp_path / "now.db", isolation_level=None)
         blocker.execute("BEGIN IMMEDIATE")
         try:
             with pytest.raises(StoreBusy):
-                store.append_events_now([event()])
+                store.events.append_now([event()])
         finally:
             blocker.execute("ROLLBACK")
             blocker.close()
         assert store.count("events") == 1, "a refused append writes nothing"
         database.checkpoint_wal()
-        store.append_events_now([event()])
+        store.events.append_now([event()])
         assert store.count("events") == 2
     finally:
         database.dispose()

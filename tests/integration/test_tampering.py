@@ -13,6 +13,7 @@ from sqlalchemy import insert, text
 from share_gateway.crypto.keys import KeyRing, SigningKey
 from share_gateway.domain.events import Event, EventKind, Outcome
 from share_gateway.domain.identifiers import Subject, SubjectKind
+from share_gateway.gateway.audit import redact_log
 from share_gateway.gateway.sequencer import InconsistentLog, Sequencer, SequencerSettings
 from share_gateway.ledger.audit import AuditReport, audit_log
 from share_gateway.ledger.checkpoint import Checkpoint, open_checkpoint
@@ -20,8 +21,9 @@ from share_gateway.ledger.hashing import leaf_hash
 from share_gateway.ledger.verify import ProofError, verify_consistency, verify_inclusion
 from share_gateway.store import schema
 from share_gateway.store.database import Database, migrate, open_database
+from share_gateway.store.events import _event_row
 from share_gateway.store.log import LogStore
-from share_gateway.store.repository import Store, _event_row
+from share_gateway.store.repositories import Store
 
 NOW = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
 KEY = SigningKey.generate("share-gateway/node/110000")
@@ -58,7 +60,7 @@ async def log(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[t
     notes = []
     appended = 0
     for size in SIZES:
-        store.append_events([event(i) for i in range(appended, size)])
+        store.append([event(i) for i in range(appended, size)])
         appended = size
         await sequencer.step(force=True)
         notes.append(logs.latest_checkpoint().note)  # type: ignore[union-attr]
@@ -248,8 +250,8 @@ async def test_redaction_keeps_leaf_hashes_and_the_log_still_verifies(
             details={"count": str(count), "leaves": f"{first_leaf}..{last_leaf}"},
         )
 
-    assert store.redact(NOW + timedelta(seconds=10), NOW + timedelta(days=1), note) == 10
-    assert store.redact(NOW + timedelta(seconds=10), NOW + timedelta(days=1), note) == 0, "nothing twice"
+    assert redact_log(store, NOW + timedelta(seconds=10), NOW + timedelta(days=1), note) == 10
+    assert redact_log(store, NOW + timedelta(seconds=10), NOW + timedelta(days=1), note) == 0, "nothing twice"
     stub = logs.at(3)
     assert stub is not None
     assert stub.redacted

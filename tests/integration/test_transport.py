@@ -127,7 +127,7 @@ async def test_a_deadline_is_honoured_while_the_database_is_busy(
         if node.gateway.store.count("events"):
             break
         await asyncio.sleep(0.05)
-    [(_, body)] = node.gateway.store.events()
+    [(_, body)] = node.gateway.store.events.read()
     assert Event.from_bytes(body).kind is EventKind.INQUIRY
 
 

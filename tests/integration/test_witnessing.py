@@ -52,7 +52,7 @@ def fully_cosigned(node: Node) -> bool:
 async def witnessed_then_quiet(layout: Layout, nodes: Nodes) -> Witnessed:
     """Wait until the witness cosigned something of the origin, then stop the origin asking for more."""
     await activity(layout, nodes)
-    witness = nodes[WITNESS].gateway.store
+    witness = nodes[WITNESS].gateway.store.witness
     await eventually(lambda: witness.witnessed(ORIGIN) is not None)
     await nodes[ORIGIN].gateway.cosigner.loop.stop()  # type: ignore[union-attr]
     known = witness.witnessed(ORIGIN)
@@ -67,7 +67,7 @@ async def test_every_checkpoint_is_cosigned_by_the_other_regions(layout: Layout,
         await eventually(functools.partial(fully_cosigned, node))
         assert signers(node, latest_note(node)) == sorted(REGIONS)
     # Each witness holds what it cosigned, and a compliance officer reads the cosigned checkpoint.
-    witnessed = nodes[WITNESS].gateway.store.witnessed(ORIGIN)
+    witnessed = nodes[WITNESS].gateway.store.witness.witnessed(ORIGIN)
     assert witnessed is not None
     assert nodes[ORIGIN].gateway.log.root(witnessed.size) == witnessed.root
     async with channel(layout, nodes[ORIGIN], "officer") as officer:
@@ -98,7 +98,7 @@ async def test_a_rewritten_history_raises_the_witness_alarm(layout: Layout, node
         )
     assert error_info(raised.value).reason == "INCONSISTENT_CHECKPOINT"  # type: ignore[union-attr]
     # Nothing moved, and the alarm is in the witness's log with the evidence.
-    assert witness.gateway.store.witnessed(ORIGIN) == before
+    assert witness.gateway.store.witness.witnessed(ORIGIN) == before
     alarms = [e for e in events(witness) if e.kind is EventKind.CHECKPOINT_INCONSISTENT]
     assert [base64.b64decode(a.details["presented"]) for a in alarms] == [forged, bigger]
     assert {a.actor for a in alarms} == {f"sgw://node/{ORIGIN}"}

@@ -8,7 +8,6 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from share_gateway.api.convert import disclosure_from_wire, disclosure_to_wire
 from share_gateway.catalog import sample_catalog_text
 from share_gateway.crypto.disclosure import (
     SALT_BYTES,
@@ -28,6 +27,7 @@ from share_gateway.crypto.keys import KeyRing, SigningKey
 from share_gateway.domain.catalog import Catalog, FieldType
 from share_gateway.domain.identifiers import SubjectKind
 from share_gateway.domain.records import LegalDocumentDraft, Record, RecordDraft, TypedValue, admit_record
+from share_gateway.federation.wire import disclosure_from_wire, disclosure_to_wire
 from share_gateway.v1 import common_pb2
 
 NOW = datetime(2025, 6, 1, 9, 30, tzinfo=UTC)

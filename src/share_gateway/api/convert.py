@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from datetime import date
 
-from share_gateway.crypto.disclosure import Disclosure, FieldOpening
-from share_gateway.crypto.envelope import Envelope
+from share_gateway.crypto.disclosure import Disclosure
 from share_gateway.domain.canonical import day_text
 from share_gateway.domain.catalog import Catalog, FieldType
-from share_gateway.domain.errors import Citation, FieldViolation, InvalidInput
+from share_gateway.domain.errors import FieldViolation, InvalidInput
 from share_gateway.domain.identifiers import Subject, SubjectKind
 from share_gateway.domain.listings import Listing
 from share_gateway.domain.records import (
@@ -19,7 +18,8 @@ from share_gateway.domain.records import (
     TypedValue,
 )
 from share_gateway.domain.repair import RepairApplication, RepairState
-from share_gateway.store.repository import StoredRecord
+from share_gateway.federation.wire import disclosure_to_wire
+from share_gateway.store.records import StoredRecord
 from share_gateway.v1 import common_pb2 as pb
 from share_gateway.v1 import registry_pb2
 
@@ -46,41 +46,6 @@ def subject_kind_text(kind: pb.SubjectKind.ValueType) -> str:
 
 def subject_to_wire(subject: Subject) -> pb.Subject:
     return pb.Subject(kind=SUBJECT_KINDS[subject.kind], identifier=subject.identifier)
-
-
-def envelope_to_wire(envelope: Envelope) -> pb.SignedEnvelope:
-    return pb.SignedEnvelope(
-        payload=envelope.payload,
-        payload_type=envelope.payload_type,
-        key_id=envelope.key_id.hex(),
-        signature=envelope.signature,
-    )
-
-
-def envelope_from_wire(message: pb.SignedEnvelope) -> Envelope:
-    try:
-        key_id = bytes.fromhex(message.key_id)
-    except ValueError:
-        key_id = b""
-    return Envelope(message.payload, message.payload_type, key_id, message.signature)
-
-
-def disclosure_to_wire(disclosure: Disclosure) -> pb.RecordDisclosure:
-    return pb.RecordDisclosure(
-        statement=envelope_to_wire(disclosure.statement),
-        fields=[pb.FieldDisclosure(name=o.name, value=o.value, salt=o.salt) for o in disclosure.fields],
-    )
-
-
-def disclosure_from_wire(message: pb.RecordDisclosure) -> Disclosure:
-    return Disclosure(
-        envelope_from_wire(message.statement),
-        tuple(FieldOpening(f.name, f.value, f.salt) for f in message.fields),
-    )
-
-
-def citation_to_wire(citation: Citation) -> pb.Citation:
-    return pb.Citation(rule=citation.rule, legal_basis=citation.legal_basis)
 
 
 def value_to_wire(field_type: FieldType, text: str) -> pb.FieldValue:

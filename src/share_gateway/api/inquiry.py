@@ -8,15 +8,9 @@ from typing import Any
 import grpc
 
 from share_gateway.api.auth import calling_principal
-from share_gateway.api.convert import (
-    citation_to_wire,
-    disclosure_to_wire,
-    envelope_to_wire,
-    listing_to_wire,
-    repair_to_wire,
-    subject_kind_text,
-)
+from share_gateway.api.convert import listing_to_wire, repair_to_wire, subject_kind_text
 from share_gateway.api.errors import handles_errors
+from share_gateway.federation.wire import citation_to_wire, disclosure_to_wire, envelope_to_wire
 from share_gateway.gateway import Gateway, InquiryRequest
 from share_gateway.gateway.federation import RegionStatus
 from share_gateway.v1 import inquiry_pb2, inquiry_pb2_grpc

@@ -7,11 +7,17 @@ from typing import Any
 import grpc
 
 from share_gateway.api.auth import caller
-from share_gateway.api.convert import citation_to_wire, disclosure_to_wire, envelope_to_wire
 from share_gateway.api.errors import handles_errors
 from share_gateway.domain.errors import Refused
 from share_gateway.domain.policy import Denial
 from share_gateway.domain.principals import IdentityKind
+from share_gateway.federation.wire import (
+    citation_to_wire,
+    disclosure_from_wire,
+    disclosure_to_wire,
+    envelope_from_wire,
+    envelope_to_wire,
+)
 from share_gateway.gateway import Gateway, InquiryRequest
 from share_gateway.gateway.federation import FederationDesk
 from share_gateway.gateway.runtime import node_principal
@@ -40,7 +46,7 @@ class PeerServicer(peer_pb2_grpc.PeerServiceServicer):
         self, request: peer_pb2.PeerServiceInquireRequest, context: Context
     ) -> peer_pb2.PeerServiceInquireResponse:
         federation, region = self._admitted(context)
-        inquiry, requester, request_digest = await federation.accept(region, request.inquiry)
+        inquiry, requester, request_digest = await federation.accept(region, envelope_from_wire(request.inquiry))
         answer = await self.gateway.inquiries.inquire(
             requester,
             InquiryRequest(
@@ -61,7 +67,7 @@ class PeerServicer(peer_pb2_grpc.PeerServiceServicer):
     @handles_errors
     async def Publish(self, request: peer_pb2.PublishRequest, context: Context) -> peer_pb2.PublishResponse:
         federation, region = self._admitted(context)
-        receipt = await federation.receive(region, request.record)
+        receipt = await federation.receive(region, disclosure_from_wire(request.record))
         return peer_pb2.PublishResponse(receipt=envelope_to_wire(receipt))
 
     @handles_errors
@@ -75,7 +81,7 @@ class PeerServicer(peer_pb2_grpc.PeerServiceServicer):
     @handles_errors
     async def Revoke(self, request: peer_pb2.RevokeRequest, context: Context) -> peer_pb2.RevokeResponse:
         federation, region = self._admitted(context)
-        receipt = await federation.revoke(region, request.revocation)
+        receipt = await federation.revoke(region, envelope_from_wire(request.revocation))
         return peer_pb2.RevokeResponse(receipt=envelope_to_wire(receipt))
 
     @handles_errors
@@ -83,5 +89,5 @@ class PeerServicer(peer_pb2_grpc.PeerServiceServicer):
         self, request: peer_pb2.ShareListingRequest, context: Context
     ) -> peer_pb2.ShareListingResponse:
         federation, region = self._admitted(context)
-        receipt = await federation.receive_listing(region, request.listing)
+        receipt = await federation.receive_listing(region, envelope_from_wire(request.listing))
         return peer_pb2.ShareListingResponse(receipt=envelope_to_wire(receipt))

@@ -1,4 +1,9 @@
-"""Channels to peer nodes, each presenting this node's own certificate (its identity is sgw://node/<region>)."""
+"""Channels to peer nodes, each presenting this node's own certificate (its identity is sgw://node/<region>).
+
+``PeerClients`` is the one place a node speaks PeerService as a client: it
+takes and returns signed domain objects (envelopes, disclosures) and turns a
+failed call into ``PeerError``, so the use cases above never see gRPC.
+"""
 
 from __future__ import annotations
 
@@ -12,12 +17,60 @@ from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
 from share_gateway.config import TlsMaterial
+from share_gateway.crypto.disclosure import Disclosure
+from share_gateway.crypto.envelope import Envelope
+from share_gateway.domain.errors import Citation
 from share_gateway.domain.principals import node_host_name
 from share_gateway.federation.manifest import Manifest
+from share_gateway.federation.wire import (
+    citation_from_wire,
+    disclosure_from_wire,
+    disclosure_to_wire,
+    envelope_from_wire,
+    envelope_to_wire,
+)
 from share_gateway.v1 import peer_pb2, peer_pb2_grpc
 
 # What a retired channel's calls in flight may still take before it is closed under them.
 RETIRE_GRACE = 30.0
+# Status codes by which a peer refuses a request (it answered, and said no), as against failing to answer.
+_REFUSALS = frozenset(
+    {
+        grpc.StatusCode.PERMISSION_DENIED,
+        grpc.StatusCode.FAILED_PRECONDITION,
+        grpc.StatusCode.INVALID_ARGUMENT,
+        grpc.StatusCode.UNAUTHENTICATED,
+    }
+)
+
+
+class PeerError(Exception):
+    """A call to a peer that did not succeed: the status it ended with and, if the peer said, why."""
+
+    def __init__(self, code: str, details: str, reason: str | None = None, metadata: dict[str, str] | None = None):
+        super().__init__(f"{code}: {details}")
+        self.code = code
+        self.details = details
+        # The machine reason of the peer's google.rpc.ErrorInfo (such as CATALOG_MISMATCH), if it sent one.
+        self.reason = reason
+        self.metadata = metadata or {}
+        self.timed_out = code == grpc.StatusCode.DEADLINE_EXCEEDED.name
+        self.refused = code in {status.name for status in _REFUSALS}
+
+    @classmethod
+    def of(cls, error: grpc.aio.AioRpcError) -> PeerError:
+        info = error_info(error)
+        reason = None if info is None else info.reason
+        return cls(error.code().name, error.details() or "", reason, None if info is None else dict(info.metadata))
+
+
+@dataclass(frozen=True, slots=True)
+class PeerAnswer:
+    """A peer's answer to a forwarded inquiry, as received: nothing of it is verified yet."""
+
+    receipt: Envelope
+    disclosures: tuple[Disclosure, ...]
+    citations: tuple[Citation, ...]
 
 
 @dataclass
@@ -63,37 +116,43 @@ class PeerClients:
         except grpc.aio.AioRpcError as error:
             if error.code() is grpc.StatusCode.UNAVAILABLE:
                 self._retire(region)
-            raise
+            raise PeerError.of(error) from error
 
-    async def inquire(
-        self, manifest: Manifest, region: str, request: peer_pb2.PeerServiceInquireRequest, seconds: float
-    ) -> peer_pb2.PeerServiceInquireResponse:
-        response: peer_pb2.PeerServiceInquireResponse = await self._call(manifest, region, "Inquire", request, seconds)
-        return response
+    async def inquire(self, manifest: Manifest, region: str, inquiry: Envelope, seconds: float) -> PeerAnswer:
+        """Forward a signed inquiry; the answer's signed disclosures, citations and receipt."""
+        request = peer_pb2.PeerServiceInquireRequest(inquiry=envelope_to_wire(inquiry))
+        answer: peer_pb2.PeerServiceInquireResponse = await self._call(manifest, region, "Inquire", request, seconds)
+        return PeerAnswer(
+            envelope_from_wire(answer.receipt),
+            tuple(disclosure_from_wire(wire) for wire in answer.records),
+            tuple(citation_from_wire(wire) for wire in answer.citations),
+        )
 
-    async def publish(
-        self, manifest: Manifest, region: str, request: peer_pb2.PublishRequest, seconds: float
-    ) -> peer_pb2.PublishResponse:
+    async def publish(self, manifest: Manifest, region: str, record: Disclosure, seconds: float) -> Envelope:
+        """Publish a record (every field opened); the peer's signed receipt."""
+        request = peer_pb2.PublishRequest(record=disclosure_to_wire(record))
         response: peer_pb2.PublishResponse = await self._call(manifest, region, "Publish", request, seconds)
-        return response
+        return envelope_from_wire(response.receipt)
+
+    async def revoke(self, manifest: Manifest, region: str, revocation: Envelope, seconds: float) -> Envelope:
+        """Deliver this node's signed revocation of one of its records; the peer's signed receipt."""
+        request = peer_pb2.RevokeRequest(revocation=envelope_to_wire(revocation))
+        response: peer_pb2.RevokeResponse = await self._call(manifest, region, "Revoke", request, seconds)
+        return envelope_from_wire(response.receipt)
+
+    async def share_listing(self, manifest: Manifest, region: str, listing: Envelope, seconds: float) -> Envelope:
+        """Share this node's signed listing; the peer's signed receipt."""
+        request = peer_pb2.ShareListingRequest(listing=envelope_to_wire(listing))
+        response: peer_pb2.ShareListingResponse = await self._call(manifest, region, "ShareListing", request, seconds)
+        return envelope_from_wire(response.receipt)
 
     async def witness(
-        self, manifest: Manifest, region: str, request: peer_pb2.WitnessRequest, seconds: float
-    ) -> peer_pb2.WitnessResponse:
+        self, manifest: Manifest, region: str, note: bytes, old_size: int, proof: list[bytes], seconds: float
+    ) -> str:
+        """Ask a peer to cosign this node's checkpoint, proved consistent from ``old_size``; its cosignature line."""
+        request = peer_pb2.WitnessRequest(checkpoint=note, old_size=old_size, consistency_proof=proof)
         response: peer_pb2.WitnessResponse = await self._call(manifest, region, "Witness", request, seconds)
-        return response
-
-    async def revoke(
-        self, manifest: Manifest, region: str, request: peer_pb2.RevokeRequest, seconds: float
-    ) -> peer_pb2.RevokeResponse:
-        response: peer_pb2.RevokeResponse = await self._call(manifest, region, "Revoke", request, seconds)
-        return response
-
-    async def share_listing(
-        self, manifest: Manifest, region: str, request: peer_pb2.ShareListingRequest, seconds: float
-    ) -> peer_pb2.ShareListingResponse:
-        response: peer_pb2.ShareListingResponse = await self._call(manifest, region, "ShareListing", request, seconds)
-        return response
+        return response.cosignature
 
     async def close(self) -> None:
         for _, channel, _ in self._stubs.values():

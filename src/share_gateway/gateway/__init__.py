@@ -25,8 +25,7 @@ from share_gateway.gateway.runtime import Clock, NodeRuntime, utc_now
 from share_gateway.gateway.sequencer import Sequencer, SequencerSettings
 from share_gateway.gateway.sweeper import DisclosureSweeper
 from share_gateway.gateway.witness import Cosigner
-from share_gateway.store.log import LogStore
-from share_gateway.store.repository import Store
+from share_gateway.store.repositories import Store
 
 __all__ = ["Answer", "Clock", "Gateway", "InquiryDesk", "InquiryRequest", "NodeRuntime", "RecordRegistry", "utc_now"]
 
@@ -46,7 +45,7 @@ class Gateway:
 
     def __post_init__(self) -> None:
         self.policy = Policy(self.catalog.catalog)
-        self.log = LogStore(self.runtime.store.database)
+        self.log = self.runtime.store.log
         peers = () if self.manifest is None else self.manifest.manifest.peers_of(self.runtime.region)
         self.federation = (
             None

@@ -6,7 +6,9 @@ the log is as accountable as who inquired.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
+from datetime import datetime
 
 from share_gateway.domain.errors import InvalidInput, InvalidState, NotFound, Refused
 from share_gateway.domain.events import Event, EventKind, Outcome
@@ -16,6 +18,8 @@ from share_gateway.gateway.runtime import NodeRuntime
 from share_gateway.ledger.bundle import BundleEntry, encode_bundle
 from share_gateway.ledger.checkpoint import TlogProof
 from share_gateway.store.log import LoggedEvent, LogQuery, LogStore, StoredCheckpoint
+from share_gateway.store.repositories import Store
+from share_gateway.store.unit_of_work import UnitOfWork
 
 MAX_PAGE = 10_000
 
@@ -53,6 +57,23 @@ def review_event(runtime: NodeRuntime, officer: Principal, action: str, **detail
         reason="" if allowed else Denial.NOT_A_COMPLIANCE_OFFICER,
         details={"action": action} | {k: v for k, v in details.items() if v},
     )
+
+
+def redact_log(store: Store, before: datetime, now: datetime, note: Callable[[int, int, int], Event]) -> int:
+    """Replace the bytes of integrated events older than ``before`` by stubs; their leaf hashes stay, so the log
+    still verifies. The redaction is itself an event (``note(count, first_leaf, last_leaf)``), appended in the same
+    transaction. Returns how many events were redacted."""
+
+    def redact(tx: UnitOfWork) -> int:
+        leaves = store.log.redactable(tx, before)
+        if not leaves:
+            return 0
+        store.events.redact(tx, [(seq, body) for _, seq, body in leaves], now)
+        store.log.mark_redacted(tx, [leaf for leaf, _, _ in leaves], now)
+        store.events.append(tx, [note(len(leaves), leaves[0][0], leaves[-1][0])])
+        return len(leaves)
+
+    return store.write(redact)
 
 
 @dataclass

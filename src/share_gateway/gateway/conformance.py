@@ -20,10 +20,11 @@ from share_gateway.domain.conformance import (
     nonconformities,
     quarantine_reason,
 )
-from share_gateway.domain.errors import FieldViolation
+from share_gateway.domain.errors import ChangedMeanwhile, FieldViolation
 from share_gateway.domain.events import Event, EventKind, Outcome
 from share_gateway.domain.records import Record, RecordStatus, change_status
 from share_gateway.gateway.runtime import NodeRuntime, node_principal, record_ref
+from share_gateway.store.unit_of_work import UnitOfWork
 
 BATCH = 500
 
@@ -39,28 +40,34 @@ class ConformanceSweep:
         older one is refused by the store before anything changes.
         """
         store = self.runtime.store
-        previous = store.installed_catalog_version()
+        previous = store.trust.catalog_version()
         if previous is None or signed.catalog.version <= previous:
-            store.install_catalog(signed, self.runtime.clock())
+            store.write(lambda tx: store.trust.install_catalog(tx, signed, self.runtime.clock()))
             return None
         report = self._sweep(signed, resume=True)
-        # False if another replica installed it meanwhile: its report is logged, and our quarantines are.
-        store.install_catalog(signed, self.runtime.clock(), [self._swept(report, "installed")])
+        swept, now = self._swept(report, "installed"), self.runtime.clock()
+
+        def install(tx: UnitOfWork) -> None:
+            # Not new if another replica installed it meanwhile: its report is logged, and our quarantines are.
+            if store.trust.install_catalog(tx, signed, now):
+                store.events.append(tx, [swept])
+
+        store.write(install)
         return report
 
     def sweep_installed(self, signed: SignedCatalog) -> SweepReport:
         """Check every active record against the installed catalog again (an operator's sweep), and log the report."""
         report = self._sweep(signed, resume=False)
-        self.runtime.store.append_events([self._swept(report, "requested")])
+        self.runtime.store.append([self._swept(report, "requested")])
         return report
 
     def _sweep(self, signed: SignedCatalog, *, resume: bool) -> SweepReport:
-        store, catalog = self.runtime.store, signed.catalog
+        records, catalog = self.runtime.store.records, signed.catalog
         reason = quarantine_reason(catalog.version)
-        before = tuple(store.quarantined_because(reason)) if resume else ()
+        before = tuple(records.quarantined_because(reason)) if resume else ()
         checked, after = 0, ""
         quarantined: list[Quarantined] = []
-        while batch := store.active_records(after, BATCH):
+        while batch := records.active(after, BATCH):
             found = {r.record_id: v for r in batch if (v := nonconformities(catalog, r))}
             changes = [
                 (change_status(r, RecordStatus.QUARANTINED), self._quarantined(r, signed, found[r.record_id]))
@@ -68,10 +75,32 @@ class ConformanceSweep:
                 if r.record_id in found
             ]
             if changes:
-                quarantined += [Quarantined(i, found[i]) for i in store.quarantine(changes, reason)]
+                quarantined += [Quarantined(i, found[i]) for i in self._quarantine(changes, reason)]
             checked += len(batch)
             after = batch[-1].record_id
         return SweepReport(catalog.version, signed.digest, checked + len(before), tuple(quarantined), before)
+
+    def _quarantine(self, changes: list[tuple[Record, Event]], reason: str) -> list[str]:
+        """Write quarantined records, each with its event, in one transaction; return the ids written.
+
+        A record changed meanwhile (by another replica's sweep, a withdrawal...) is
+        left as it is, and its event dropped: the change that won is logged already.
+        """
+        store = self.runtime.store
+
+        def quarantine(tx: UnitOfWork) -> list[str]:
+            written, events = [], []
+            for changed, event in changes:
+                try:
+                    store.records.change_status(tx, changed, reason, event.at)
+                except ChangedMeanwhile:
+                    continue
+                written.append(changed.record_id)
+                events.append(event)
+            store.events.append(tx, events)
+            return written
+
+        return store.write(quarantine)
 
     def _quarantined(self, record: Record, signed: SignedCatalog, reasons: tuple[FieldViolation, ...]) -> Event:
         return self.runtime.event(

@@ -19,9 +19,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-import grpc
-
-from share_gateway.api.convert import disclosure_from_wire, envelope_from_wire, envelope_to_wire
 from share_gateway.catalog import SignedCatalog
 from share_gateway.crypto.disclosure import Disclosure, RecordStatement, SealedRecord, verify_disclosure
 from share_gateway.crypto.envelope import Envelope
@@ -36,9 +33,9 @@ from share_gateway.domain.records import Record, RecordStatus
 from share_gateway.domain.repair import REVOCATION_TYPE, Revocation
 from share_gateway.federation.manifest import SignedManifest
 from share_gateway.federation.messages import PEER_INQUIRY_TYPE, REPLAY_WINDOW, PeerInquiry, digest
-from share_gateway.federation.peers import PeerClients, error_info
+from share_gateway.federation.peers import PeerAnswer, PeerClients, PeerError
 from share_gateway.gateway.runtime import NodeRuntime, node_principal, record_ref
-from share_gateway.v1 import common_pb2, peer_pb2
+from share_gateway.store.unit_of_work import UnitOfWork
 
 # Time kept back from the client's deadline for merging, logging and replying.
 DEADLINE_MARGIN = 0.05
@@ -66,7 +63,7 @@ class RegionOutcome:
 
 @dataclass(frozen=True, slots=True)
 class _Question:
-    request: peer_pb2.PeerServiceInquireRequest
+    inquiry: Envelope
     request_digest: str
     subject: Subject
     seconds: float
@@ -117,40 +114,36 @@ class FederationDesk:
             at=self.runtime.clock(),
         )
         envelope = Envelope.seal(self.runtime.signing_key, PEER_INQUIRY_TYPE, inquiry.to_bytes())
-        request = peer_pb2.PeerServiceInquireRequest(inquiry=envelope_to_wire(envelope))
         remaining = self.peer_timeout if deadline is None else deadline - time.monotonic() - DEADLINE_MARGIN
-        question = _Question(request, digest(envelope.payload), subject, max(0.01, min(self.peer_timeout, remaining)))
+        question = _Question(envelope, digest(envelope.payload), subject, max(0.01, min(self.peer_timeout, remaining)))
         peers = self.manifest.manifest.peers_of(self.runtime.region)
         return list(await asyncio.gather(*(self._ask(region, question) for region in peers)))
 
     async def _ask(self, region: str, question: _Question) -> RegionOutcome:
         try:
             async with asyncio.timeout(question.seconds):
-                answer = await self.clients.inquire(self.manifest.manifest, region, question.request, question.seconds)
+                answer = await self.clients.inquire(self.manifest.manifest, region, question.inquiry, question.seconds)
         except TimeoutError:
             return RegionOutcome(region, RegionStatus.TIMEOUT, f"no answer within {question.seconds:.2f} s")
-        except grpc.aio.AioRpcError as error:
+        except PeerError as error:
             return _failed(region, error)
         try:
             return self._verified(region, answer, question.request_digest, question.subject)
         except (VerificationError, ValueError, KeyError) as error:
             return RegionOutcome(region, RegionStatus.INVALID, str(error))
 
-    def _verified(
-        self, region: str, answer: peer_pb2.PeerServiceInquireResponse, request_digest: str, subject: Subject
-    ) -> RegionOutcome:
+    def _verified(self, region: str, answer: PeerAnswer, request_digest: str, subject: Subject) -> RegionOutcome:
         """Everything a region sent, checked against the manifest's keys before any of it is used."""
         keys = self.manifest.manifest.keys
         region_key = self.manifest.manifest.nodes[region].signing_key
-        receipt = envelope_from_wire(answer.receipt)
+        receipt = answer.receipt
         if receipt.key_id != region_key.key_id:
             raise VerificationError(f"the receipt is not signed by region {region}")
         event = receipt.open(keys, EVENT_MEDIA_TYPE, Event.from_bytes)
         if event.node != region or event.details.get("request_digest") != request_digest:
             raise VerificationError("the receipt is not for this request")
         disclosures, records = [], []
-        for wire in answer.records:
-            disclosure = disclosure_from_wire(wire)
+        for disclosure in answer.disclosures:
             verified = verify_disclosure(disclosure, keys)
             statement = verified.statement
             if statement.subject != subject:
@@ -161,16 +154,14 @@ class FederationDesk:
                     statement.record_id, statement.record_type, statement.origin_region, tuple(verified.fields)
                 )
             )
-        citations = tuple(Citation(c.rule, c.legal_basis) for c in answer.citations)
         return RegionOutcome(
-            region, RegionStatus.OK, "", tuple(disclosures), tuple(records), citations, digest(receipt.payload)
+            region, RegionStatus.OK, "", tuple(disclosures), tuple(records), answer.citations, digest(receipt.payload)
         )
 
     # --- publication --------------------------------------------------------------
 
-    async def receive(self, region: str, wire: common_pb2.RecordDisclosure) -> Envelope:
+    async def receive(self, region: str, disclosure: Disclosure) -> Envelope:
         """Store a record a peer published (only its own, of a nationally shared type); return the signed receipt."""
-        disclosure = disclosure_from_wire(wire)
         try:
             verified = verify_disclosure(disclosure, self.manifest.manifest.keys)
         except VerificationError as error:
@@ -196,12 +187,26 @@ class FederationDesk:
             record.subject,
             record_ref(record, tuple(sorted(record.fields))),
             disclosure.statement.payload,
-            lambda event: self.runtime.store.receive(record, sealed, event),
+            lambda event: self._keep_published(record, sealed, event),
         )
 
-    async def revoke(self, region: str, wire: common_pb2.SignedEnvelope) -> Envelope:
+    def _keep_published(self, record: Record, sealed: SealedRecord, event: Event) -> None:
+        """Store a published record with its event; a repeat logs only its event. A revocation its origin sent
+        before the record itself (deliveries may cross) applies at once."""
+        store = self.runtime.store
+
+        def keep(tx: UnitOfWork) -> None:
+            stored = store.records.add(tx, record, sealed, f"publication:{record.record_id}")
+            store.events.append(tx, [event])  # holds the append lock: a crossing revocation waits for it
+            if stored.record is record:
+                held = store.revocations.held_status(tx, record.record_id, record.origin_region)
+                if held is not None:
+                    store.records.revoke_copy(tx, record.record_id, record.origin_region, held, event.at)
+
+        store.write(keep)
+
+    async def revoke(self, region: str, envelope: Envelope) -> Envelope:
         """Take a revocation its origin signed: stop disclosing any copy, keep it for the feed, sign a receipt."""
-        envelope = envelope_from_wire(wire)
         revocation = self._opened(region, envelope, REVOCATION_TYPE, Revocation.from_bytes, "revocation")
         if revocation.origin_region != region:
             raise Refused(Denial.PEER_NOT_ADMITTED, "a region revokes only its own records")
@@ -209,7 +214,7 @@ class FederationDesk:
             raise Refused(
                 Denial.PEER_NOT_ADMITTED, f"a revocation ends disclosure; it cannot make a record {revocation.status}"
             )
-        copy = await self.runtime.read(self.runtime.store.get, revocation.record_id)
+        copy = await self.runtime.read(self.runtime.store.records.get, revocation.record_id)
         if copy is not None and (
             copy.record.origin_region != region
             or copy.record.subject != revocation.subject
@@ -222,21 +227,18 @@ class FederationDesk:
             revocation.subject,
             DisclosedRecord(revocation.record_id, revocation.record_type, region),
             envelope.payload,
-            lambda event: self.runtime.store.receive_revocation(
-                revocation.record_id, region, revocation.status, envelope, event
-            ),
+            lambda event: self._keep_revocation(revocation, envelope, event),
             status=revocation.status.value,
         )
 
-    async def receive_listing(self, region: str, wire: common_pb2.SignedEnvelope) -> Envelope:
+    async def receive_listing(self, region: str, envelope: Envelope) -> Envelope:
         """Take a listing its origin signed, of a nationally shared type; keep it if newer; sign a receipt."""
-        envelope = envelope_from_wire(wire)
         listing = self._opened(region, envelope, LISTING_TYPE, Listing.from_bytes, "listing")
         if listing.origin_region != region:
             raise Refused(Denial.PEER_NOT_ADMITTED, "a region shares only its own listings")
         if listing.record_type not in self.shared_types:
             raise Refused(Denial.NOT_SHARED, f"listings on {listing.record_type} records are not shared nationwide")
-        held = await self.runtime.read(self.runtime.store.listing, listing.listing_id)
+        held = await self.runtime.read(self.runtime.store.listings.get, listing.listing_id)
         if held is not None and held.origin_region != region:
             raise Refused(Denial.PEER_NOT_ADMITTED, "the listing id belongs to another region's listing")
         return await self._acknowledge(
@@ -245,12 +247,30 @@ class FederationDesk:
             listing.subject,
             DisclosedRecord(listing.record_id, listing.record_type, region),
             envelope.payload,
-            lambda event: self.runtime.store.receive_listing(listing, event),
+            lambda event: self._keep_listing(listing, event),
             listing_id=listing.listing_id,
             list=listing.list_name,
             state=listing.state.value,
             version=str(listing.version),
         )
+
+    def _keep_revocation(self, revocation: Revocation, envelope: Envelope, event: Event) -> None:
+        """Keep a peer's revocation of its own record for the feed and stop disclosing the local copy, if there
+        is one; the event is logged either way, so every delivery, repeated or not, is accounted for."""
+        store, origin = self.runtime.store, revocation.origin_region
+
+        def keep(tx: UnitOfWork) -> None:
+            tx.serialise()  # against a publication of the record committing meanwhile
+            store.revocations.keep(tx, revocation.record_id, origin, envelope, event.at)
+            store.records.revoke_copy(tx, revocation.record_id, origin, revocation.status, event.at)
+            store.events.append(tx, [event])
+
+        store.write(keep)
+
+    def _keep_listing(self, listing: Listing, event: Event) -> None:
+        """Keep a peer's listing if newer than the copy held; the event is logged either way."""
+        store = self.runtime.store
+        store.write_logged(lambda tx: store.listings.receive(tx, listing, event.at), event)
 
     async def _acknowledge(
         self,
@@ -285,11 +305,8 @@ class FederationDesk:
         except (VerificationError, ValueError, KeyError, TypeError) as error:
             raise Refused(Denial.PEER_NOT_ADMITTED, f"the {what} does not verify: {error}") from error
 
-    def acknowledged(
-        self, region: str, record_id: str, receipt_wire: common_pb2.SignedEnvelope, kind: EventKind
-    ) -> str:
+    def acknowledged(self, region: str, record_id: str, receipt: Envelope, kind: EventKind) -> str:
         """Verify a peer's signed receipt of a delivery (``kind`` of event, about ``record_id``); return its digest."""
-        receipt = envelope_from_wire(receipt_wire)
         if receipt.key_id != self.manifest.manifest.nodes[region].signing_key.key_id:
             raise VerificationError(f"the acknowledgement is not signed by region {region}")
         event = receipt.open(self.manifest.manifest.keys, EVENT_MEDIA_TYPE, Event.from_bytes)
@@ -306,9 +323,8 @@ class FederationDesk:
         if node is None or node.tls_fingerprint != certificate_fingerprint:
             raise Refused(Denial.PEER_NOT_ADMITTED, f"region {region}'s certificate is not the one the manifest pins")
 
-    async def accept(self, region: str, wire: common_pb2.SignedEnvelope) -> tuple[PeerInquiry, Principal, str]:
+    async def accept(self, region: str, envelope: Envelope) -> tuple[PeerInquiry, Principal, str]:
         """Verify a forwarded inquiry; return it, the requester it vouches for, and its digest."""
-        envelope = envelope_from_wire(wire)
         key = self.manifest.manifest.nodes[region].signing_key
         if envelope.key_id != key.key_id:
             raise Refused(Denial.PEER_NOT_ADMITTED, f"the inquiry is not signed by region {region}")
@@ -320,8 +336,8 @@ class FederationDesk:
             raise Refused(Denial.CATALOG_MISMATCH, "the peers hold different catalogs: nothing is exchanged")
         if abs(now - inquiry.at) > REPLAY_WINDOW:
             raise Refused(Denial.REPLAYED, "the inquiry is too old or too new")
-        fresh = await self.runtime.off_loop(
-            self.runtime.store.remember_nonce, inquiry.nonce, region, now, now - 2 * REPLAY_WINDOW
+        fresh = await self.runtime.write(
+            lambda tx: self.runtime.store.nonces.remember(tx, inquiry.nonce, region, now, now - 2 * REPLAY_WINDOW)
         )
         if not fresh:
             raise Refused(Denial.REPLAYED, "this inquiry was already answered")
@@ -335,23 +351,13 @@ class FederationDesk:
         return inquiry, requester, digest(envelope.payload)
 
 
-def _failed(region: str, error: grpc.aio.AioRpcError) -> RegionOutcome:
-    code = error.code()
-    if code is grpc.StatusCode.DEADLINE_EXCEEDED:
+def _failed(region: str, error: PeerError) -> RegionOutcome:
+    if error.timed_out:
         return RegionOutcome(region, RegionStatus.TIMEOUT, "deadline exceeded")
-    if code in (
-        grpc.StatusCode.PERMISSION_DENIED,
-        grpc.StatusCode.FAILED_PRECONDITION,
-        grpc.StatusCode.INVALID_ARGUMENT,
-        grpc.StatusCode.UNAUTHENTICATED,
-    ):
-        return RegionOutcome(region, RegionStatus.REFUSED, _reason(error))
-    return RegionOutcome(region, RegionStatus.UNAVAILABLE, f"{code.name}: {error.details()}"[:200])
-
-
-def _reason(error: grpc.aio.AioRpcError) -> str:
-    info = error_info(error)
-    return f"{error.code().name if info is None else info.reason}: {error.details()}"[:200]
+    if error.refused:
+        said = error.code if error.reason is None else error.reason
+        return RegionOutcome(region, RegionStatus.REFUSED, f"{said}: {error.details}"[:200])
+    return RegionOutcome(region, RegionStatus.UNAVAILABLE, f"{error.code}: {error.details}"[:200])
 
 
 def record_of(statement: RecordStatement, fields: Mapping[str, str], publisher: str) -> Record:

@@ -101,7 +101,7 @@ class InquiryDesk:
                     disclosed.append(record)
             citations.extend(outcome.citations)
         lists = (
-            await runtime.read(runtime.store.lists_of, subject, now.date())
+            await runtime.read(runtime.store.listings.lists_of, subject, now.date())
             if self.policy.lists_matter(request.purpose)
             else frozenset()
         )
@@ -129,7 +129,7 @@ class InquiryDesk:
         self, subject: Subject, request: InquiryRequest, now: datetime
     ) -> tuple[list[Disclosure], list[DisclosedRecord], list[Citation]]:
         """This node's lawful records about the subject, each with only the necessary fields."""
-        candidates = await self.runtime.read(self.runtime.store.disclosable, subject)
+        candidates = await self.runtime.read(self.runtime.store.records.disclosable, subject)
         today = now.date()
         wanted = frozenset(request.record_types)
         disclosures: list[Disclosure] = []

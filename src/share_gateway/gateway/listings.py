@@ -12,8 +12,9 @@ every region applies the same measures.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from typing import NamedTuple
 
 from share_gateway.domain.calendar import WorkingCalendar
 from share_gateway.domain.catalog import Catalog
@@ -37,10 +38,20 @@ from share_gateway.domain.records import Record
 from share_gateway.gateway.audit import is_officer, review_event
 from share_gateway.gateway.periodic import Periodic
 from share_gateway.gateway.runtime import NodeRuntime, node_principal
-from share_gateway.store.repository import ListingChange
+from share_gateway.store.deliveries import DeliveryKind
+from share_gateway.store.unit_of_work import UnitOfWork
 
 BATCH = 500
 OPEN = tuple(state for state in ListingState if state is not ListingState.REMOVED)
+
+
+class ListingChange(NamedTuple):
+    """A listing as changed, the event that logs the change, and the peers to share it with (none: kept here)."""
+
+    listing: Listing
+    event: Event
+    share_to: Sequence[str] = ()
+
 
 _LOGGED_AS = {
     ListingState.PROPOSED: EventKind.LISTING_PROPOSED,
@@ -130,7 +141,7 @@ class ListingDesk:
             calendar=self.calendar,
         )
         event = listing_event(self.runtime, EventKind.LISTING_PROPOSED, agency, listing)
-        await self.runtime.off_loop(self.runtime.store.add_listing, listing, event)
+        await self.runtime.write_logged(lambda tx: self.runtime.store.listings.add(tx, listing, event.at), event)
         return listing
 
     async def notify(self, agency: Principal, listing_id: str, document: str, reason: str) -> Listing:
@@ -160,13 +171,13 @@ class ListingDesk:
     async def listings(self, caller: Principal, overdue_only: bool) -> list[Listing]:
         """The open listings on the agency's records, or all this node decided for a compliance officer (a
         review step, logged); only those with a step overdue, if asked."""
-        store, today = self.runtime.store, self.runtime.clock().date()
+        listings, today = self.runtime.store.listings, self.runtime.clock().date()
         officer = is_officer(caller)
         if officer:
             review = review_event(self.runtime, caller, "listings", overdue_only=str(overdue_only))
             await self.runtime.event_log.append(review)
         shown = []
-        for listing in await self.runtime.read(store.listings, states=OPEN, origin=self.runtime.region):
+        for listing in await self.runtime.read(listings.find, states=OPEN, origin=self.runtime.region):
             ours = officer or await self.runtime.made_by(caller, listing.record_id) is not None
             if ours and (not overdue_only or listing.overdue(today)):
                 shown.append(listing)
@@ -176,7 +187,7 @@ class ListingDesk:
 
     async def object(self, party: Principal, listing_id: str, statement: str) -> Listing:
         """The listed party objects, within its window, at the node that proposed the listing."""
-        listing = await self.runtime.read(self.runtime.store.listing, listing_id)
+        listing = await self.runtime.read(self.runtime.store.listings.get, listing_id)
         if listing is None or listing.subject != party.itself or listing.origin_region != self.runtime.region:
             raise NotFound(f"no listing {listing_id!r} about the caller at this node")
         definition = list_definition(self.catalog, listing.list_name)
@@ -189,11 +200,11 @@ class ListingDesk:
         """Every listing about the caller this node holds, whatever its state: the party's own view."""
         if party.itself is None:
             return []
-        return await self.runtime.read(self.runtime.store.listings, subject=party.itself)
+        return await self.runtime.read(self.runtime.store.listings.find, subject=party.itself)
 
     async def listing(self, caller: Principal, listing_id: str) -> Listing:
         """A listing as the deciding agency or the party sees it; to anyone else it does not exist."""
-        listing = await self.runtime.read(self.runtime.store.listing, listing_id)
+        listing = await self.runtime.read(self.runtime.store.listings.get, listing_id)
         if listing is not None and listing.subject == caller.itself:
             return listing
         return await self._own_listing(caller, listing_id)
@@ -204,8 +215,8 @@ class ListingDesk:
         self, record: Record, cause: RemovalCause, actor: Principal, document: str, reason: str
     ) -> list[ListingChange]:
         """The removal of every open listing resting on ``record``, for the transaction that changes it."""
-        store, now = self.runtime.store, self.runtime.clock()
-        resting = await self.runtime.read(store.listings, states=OPEN, record_ids=(record.record_id,))
+        listings, now = self.runtime.store.listings, self.runtime.clock()
+        resting = await self.runtime.read(listings.find, states=OPEN, record_ids=(record.record_id,))
         due = self.calendar.add_working_days(now.date(), self.removal_working_days)
         changes = []
         for listing in resting:
@@ -216,11 +227,11 @@ class ListingDesk:
 
     async def sweep(self) -> int:
         """End the listings that ran out, and any resting on a record repaired or withdrawn meanwhile."""
-        store, now = self.runtime.store, self.runtime.clock()
+        listings, now = self.runtime.store.listings, self.runtime.clock()
         node = node_principal(self.runtime.region)
         total = 0
         while True:
-            due = await self.runtime.read(store.listings_to_end, self.runtime.region, now.date(), BATCH)
+            due = await self.runtime.read(listings.to_end, self.runtime.region, now.date(), BATCH)
             changes = []
             for listing, status in due:
                 cause = due_for_removal(listing, status, now.date())
@@ -231,13 +242,21 @@ class ListingDesk:
                     )
                     changes.append(self._change(node, ended))
             if changes:
-                await self.runtime.off_loop(store.change_listings, changes)
-                self.queued(changes)
+                await self._write_all(changes)
             total += len(changes)
             if len(due) < BATCH:
                 return total
 
-    def queued(self, changes: list[ListingChange]) -> None:
+    def write(self, tx: UnitOfWork, changes: Sequence[ListingChange]) -> None:
+        """Write each change (refused if that listing changed meanwhile) and its deliveries to peers, then the
+        events, in the caller's unit of work: the one way a listing changes."""
+        store = self.runtime.store
+        for listing, event, share_to in changes:
+            store.listings.change(tx, listing, event.at)
+            store.outbox.queue(tx, DeliveryKind.LISTING, listing.record_id, share_to, event.at, listing.listing_id)
+        store.events.append(tx, [change.event for change in changes])
+
+    def queued(self, changes: Sequence[ListingChange]) -> None:
         """Wake the courier when any change was queued for peers."""
         if any(change.share_to for change in changes) and self.on_queued is not None:
             self.on_queued()
@@ -255,10 +274,12 @@ class ListingDesk:
         return ListingChange(listing, listing_event(self.runtime, _LOGGED_AS[listing.state], actor, listing), share_to)
 
     async def _write(self, actor: Principal, changed: Listing) -> Listing:
-        changes = [self._change(actor, changed)]
-        await self.runtime.off_loop(self.runtime.store.change_listings, changes)
-        self.queued(changes)
+        await self._write_all([self._change(actor, changed)])
         return changed
+
+    async def _write_all(self, changes: list[ListingChange]) -> None:
+        await self.runtime.write(lambda tx: self.write(tx, changes))
+        self.queued(changes)
 
     async def _own_record(self, agency: Principal, record_id: str) -> Record:
         stored = await self.runtime.made_by(agency, record_id)
@@ -268,7 +289,7 @@ class ListingDesk:
 
     async def _own_listing(self, agency: Principal, listing_id: str) -> Listing:
         """A listing on one of the agency's records; to any other caller it does not exist."""
-        listing = await self.runtime.read(self.runtime.store.listing, listing_id)
+        listing = await self.runtime.read(self.runtime.store.listings.get, listing_id)
         if listing is None or await self.runtime.made_by(agency, listing.record_id) is None:
             raise NotFound(f"no listing {listing_id!r}")
         return listing

@@ -20,20 +20,17 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-import grpc
-
-from share_gateway.api.convert import disclosure_to_wire, envelope_to_wire
 from share_gateway.crypto.disclosure import disclose
 from share_gateway.crypto.envelope import Envelope
 from share_gateway.crypto.errors import VerificationError
 from share_gateway.domain.events import EventKind, Outcome
 from share_gateway.domain.listings import LISTING_TYPE
 from share_gateway.domain.records import RecordStatus
+from share_gateway.federation.peers import PeerError
 from share_gateway.gateway.federation import FederationDesk
 from share_gateway.gateway.periodic import Periodic
 from share_gateway.gateway.runtime import node_principal, record_ref
-from share_gateway.store.repository import Delivery, DeliveryKind
-from share_gateway.v1 import peer_pb2
+from share_gateway.store.deliveries import Delivery, DeliveryKind
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +65,7 @@ class Courier:
     async def deliver_due(self) -> int:
         """One round: every due delivery to every peer not resting; return how many were acknowledged."""
         runtime = self.federation.runtime
-        due = await runtime.read(runtime.store.due_deliveries, runtime.clock(), self.settings.batch)
+        due = await runtime.read(runtime.store.outbox.due, runtime.clock(), self.settings.batch)
         by_peer: dict[str, list[Delivery]] = defaultdict(list)
         now = time.monotonic()
         for delivery in due:
@@ -86,7 +83,7 @@ class Courier:
         runtime = self.federation.runtime
 
         async def resume() -> None:
-            await runtime.off_loop(runtime.store.retry_now, peer, runtime.clock())
+            await runtime.write(lambda tx: runtime.store.outbox.retry_now(tx, peer, runtime.clock()))
             self.loop.wake()
 
         task = asyncio.get_running_loop().create_task(resume())
@@ -95,66 +92,66 @@ class Courier:
 
     async def _deliver_to(self, peer: str, rows: list[Delivery]) -> int:
         """Deliver in queue order; on the first failure the peer rests and the rest waits."""
-        runtime = self.federation.runtime
         delivered = 0
         for delivery in rows:
             try:
                 await self._deliver(delivery)
-            except (grpc.aio.AioRpcError, VerificationError, TimeoutError, LookupError) as error:
-                failures = self._failures.get(peer, 0) + 1
-                self._failures[peer] = failures
-                wait = backoff(failures, self.settings)
-                self._resting_until[peer] = time.monotonic() + wait
-                reason = _describe(error)
-                log.warning(
-                    "delivery of %s %s to %s failed (%s); next try in %.1f s",
-                    delivery.kind,
-                    delivery.record_id,
-                    peer,
-                    reason,
-                    wait,
-                )
-                await runtime.off_loop(
-                    runtime.store.delivery_failed, delivery.seq, runtime.clock() + timedelta(seconds=wait), reason
-                )
+            except (PeerError, VerificationError, TimeoutError, LookupError) as error:
+                await self._failed(delivery, error)
                 return delivered
             self._failures.pop(peer, None)
             delivered += 1
         return delivered
 
+    async def _failed(self, delivery: Delivery, error: Exception) -> None:
+        """The peer rests for a backoff that grows with its failures in a row; the delivery is due after it."""
+        runtime, peer = self.federation.runtime, delivery.peer
+        failures = self._failures.get(peer, 0) + 1
+        self._failures[peer] = failures
+        wait = backoff(failures, self.settings)
+        self._resting_until[peer] = time.monotonic() + wait
+        reason = _describe(error)
+        log.warning(
+            "delivery of %s %s to %s failed (%s); next try in %.1f s",
+            delivery.kind,
+            delivery.record_id,
+            peer,
+            reason,
+            wait,
+        )
+        retry_at = runtime.clock() + timedelta(seconds=wait)
+        await runtime.write(lambda tx: runtime.store.outbox.failed(tx, delivery.seq, retry_at, reason))
+
     async def _deliver(self, delivery: Delivery) -> None:
         """Send one delivery, verify the peer's signed receipt, and mark it done with the receipt's digest."""
         runtime, federation = self.federation.runtime, self.federation
-        stored = await runtime.read(runtime.store.get, delivery.record_id)
+        stored = await runtime.read(runtime.store.records.get, delivery.record_id)
         if stored is None:
             raise LookupError(f"record {delivery.record_id} is not in the store")
         manifest, peer, seconds = federation.manifest.manifest, delivery.peer, self.settings.timeout
         if delivery.kind is DeliveryKind.RECORD and stored.record.status is not RecordStatus.ACTIVE:
             # Repaired or withdrawn before it left: a peer must never hold it as disclosable.
             why = f"not published: the record is {stored.record.status}"
-            await runtime.off_loop(runtime.store.delivery_skipped, delivery.seq, runtime.clock(), why)
+            await runtime.write(lambda tx: runtime.store.outbox.skipped(tx, delivery.seq, runtime.clock(), why))
             return
         async with asyncio.timeout(seconds):
             if delivery.kind is DeliveryKind.RECORD:
                 disclosure = disclose(stored.sealed, frozenset(stored.record.fields))
-                publication = peer_pb2.PublishRequest(record=disclosure_to_wire(disclosure))
-                receipt = (await federation.clients.publish(manifest, peer, publication, seconds)).receipt
+                receipt = await federation.clients.publish(manifest, peer, disclosure, seconds)
                 acknowledged, logged = EventKind.RECORD_RECEIVED, EventKind.RECORD_PUBLISHED
             elif delivery.kind is DeliveryKind.REVOCATION:
-                revocation = await runtime.read(runtime.store.revocation, runtime.region, delivery.record_id)
+                revocation = await runtime.read(runtime.store.revocations.get, runtime.region, delivery.record_id)
                 if revocation is None:
                     raise LookupError(f"no revocation of {delivery.record_id} is kept")
-                request = peer_pb2.RevokeRequest(revocation=envelope_to_wire(revocation))
-                receipt = (await federation.clients.revoke(manifest, peer, request, seconds)).receipt
+                receipt = await federation.clients.revoke(manifest, peer, revocation, seconds)
                 acknowledged, logged = EventKind.RECORD_REVOKED, EventKind.REVOCATION_DELIVERED
             else:
                 # The listing as it stands now: a later change supersedes what an earlier delivery carried.
-                listing = await runtime.read(runtime.store.listing, delivery.listing_id or "")
+                listing = await runtime.read(runtime.store.listings.get, delivery.listing_id or "")
                 if listing is None:
                     raise LookupError(f"no listing {delivery.listing_id} is kept")
                 signed = Envelope.seal(runtime.signing_key, LISTING_TYPE, listing.to_bytes())
-                sharing = peer_pb2.ShareListingRequest(listing=envelope_to_wire(signed))
-                receipt = (await federation.clients.share_listing(manifest, peer, sharing, seconds)).receipt
+                receipt = await federation.clients.share_listing(manifest, peer, signed, seconds)
                 acknowledged, logged = EventKind.LISTING_RECEIVED, EventKind.LISTING_SHARED
         receipt_digest = federation.acknowledged(peer, delivery.record_id, receipt, acknowledged)
         event = runtime.event(
@@ -165,10 +162,10 @@ class Courier:
             records=(record_ref(stored.record, tuple(sorted(stored.record.fields))),),
             details={"to": node_principal(peer).uri, "receipt_digest": receipt_digest},
         )
-        await runtime.off_loop(runtime.store.delivered, delivery.seq, event)
+        await runtime.write_logged(lambda tx: runtime.store.outbox.delivered(tx, delivery.seq, event.at), event)
 
 
 def _describe(error: Exception) -> str:
-    if isinstance(error, grpc.aio.AioRpcError):
-        return f"{error.code().name}: {error.details()}"
+    if isinstance(error, PeerError):
+        return str(error)
     return f"{type(error).__name__}: {error}"

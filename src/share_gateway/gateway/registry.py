@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from share_gateway.catalog import SignedCatalog
-from share_gateway.crypto.disclosure import seal_record
+from share_gateway.crypto.disclosure import SealedRecord, seal_record
 from share_gateway.domain.errors import Conflict, FieldViolation, InvalidInput, NotFound
-from share_gateway.domain.events import EventKind, Outcome
+from share_gateway.domain.events import Event, EventKind, Outcome
 from share_gateway.domain.listings import RemovalCause
 from share_gateway.domain.policy import Policy, Principal
 from share_gateway.domain.records import (
     LegalDocumentDraft,
+    Record,
     RecordDraft,
     RecordStatus,
     admit_legal_document,
@@ -22,10 +23,33 @@ from share_gateway.domain.records import (
 )
 from share_gateway.gateway.listings import ListingDesk
 from share_gateway.gateway.runtime import NodeRuntime, record_ref
-from share_gateway.store.repository import StoredRecord
+from share_gateway.store.deliveries import DeliveryKind
+from share_gateway.store.records import StoredRecord
+from share_gateway.store.repositories import Store
+from share_gateway.store.unit_of_work import UnitOfWork
 
 MAX_REQUEST_ID = 100
 MAX_REASON = 1000
+
+
+def keep_submission(
+    store: Store,
+    tx: UnitOfWork,
+    record: Record,
+    sealed: SealedRecord,
+    request_key: str,
+    event: Event,
+    publish_to: Sequence[str] = (),
+) -> StoredRecord:
+    """Store a submitted record with its event and its deliveries to ``publish_to`` peers, in ``tx``.
+
+    A retried request (its key used before) writes nothing and returns the first record.
+    """
+    stored = store.records.add(tx, record, sealed, request_key)
+    if stored.record is record:
+        store.events.append(tx, [event])
+        store.outbox.queue(tx, DeliveryKind.RECORD, record.record_id, publish_to, event.at)
+    return stored
 
 
 @dataclass
@@ -66,15 +90,12 @@ class RecordRegistry:
             details={"request_id": request_id},
         )
         shared = self.catalog.catalog.record_types[record.record_type].shared_nationwide
-        stored = await runtime.off_loop(
-            runtime.store.submit,
-            record,
-            sealed,
-            f"{agency.uri}#{request_id}",
-            event,
-            self.peers if shared else (),
+        publish_to = self.peers if shared else ()
+        request_key = f"{agency.uri}#{request_id}"
+        stored = await runtime.write(
+            lambda tx: keep_submission(runtime.store, tx, record, sealed, request_key, event, publish_to)
         )
-        if shared and self.peers and self.on_queued is not None and stored.record is record:
+        if stored.record is record and publish_to and self.on_queued is not None:
             self.on_queued()
         first = stored.record
         if first.record_id != record.record_id and (
@@ -140,11 +161,18 @@ class RecordRegistry:
         )
         ground = details.get("revoking_document") or f"withdrawal {event.event_id}"
         ended = await self.listings.endings(changed, RemovalCause.DECISION_REVOKED, agency, ground, reason)
-        # Every holder must stop too: peers holding a copy, and requesters that received it (the feed).
-        signed = self.runtime.revocation(changed, reason, event.at)
         shared = self.catalog.catalog.record_types[changed.record_type].shared_nationwide
         revoke_to = self.peers if shared else ()
-        await self.runtime.off_loop(self.runtime.store.change_status, changed, reason, event, ended, signed, revoke_to)
+        store = self.runtime.store
+
+        def withdraw(tx: UnitOfWork) -> None:
+            store.records.change_status(tx, changed, reason, event.at)
+            # Every holder must stop too: peers holding a copy, and requesters that received it (the feed).
+            self.runtime.revoke(tx, changed, reason, event.at, revoke_to)
+            store.events.append(tx, [event])
+            self.listings.write(tx, ended)
+
+        await self.runtime.write(withdraw)
         self.listings.queued(ended)
         if revoke_to and self.on_queued is not None:
             self.on_queued()

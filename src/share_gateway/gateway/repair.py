@@ -25,7 +25,6 @@ from share_gateway.domain.records import RecordStatus, change_status
 from share_gateway.domain.repair import (
     RepairApplication,
     RepairDeadlines,
-    RepairState,
     Revocation,
     accept,
     apply_for_repair,
@@ -36,7 +35,9 @@ from share_gateway.domain.repair import (
 from share_gateway.gateway.audit import is_officer, review_event
 from share_gateway.gateway.listings import ListingDesk
 from share_gateway.gateway.runtime import NodeRuntime, record_ref
-from share_gateway.store.repository import StoredRecord
+from share_gateway.store.records import StoredRecord
+from share_gateway.store.repairs import OPEN
+from share_gateway.store.unit_of_work import UnitOfWork
 
 MAX_FEED_PAGE = 1000
 
@@ -80,14 +81,14 @@ class RepairDesk:
             deadlines=self.deadlines,
         )
         event = self._event(EventKind.REPAIR_APPLIED, subject, stored, application)
-        await self.runtime.off_loop(self.runtime.store.add_repair_application, application, event)
+        await self.runtime.write_logged(lambda tx: self.runtime.store.repairs.add(tx, application), event)
         return application
 
     async def accept(self, agency: Principal, application_id: str) -> RepairApplication:
         application, stored = await self._decidable(agency, application_id)
         accepted = accept(application, self.runtime.clock(), self.calendar, self.deadlines)
         event = self._event(EventKind.REPAIR_ACCEPTED, agency, stored, accepted)
-        await self.runtime.off_loop(self.runtime.store.change_application, accepted, event)
+        await self._write(accepted, event)
         return accepted
 
     async def decide(self, agency: Principal, application_id: str, approve: bool, reason: str) -> RepairApplication:
@@ -97,15 +98,23 @@ class RepairDesk:
         decided = decide_application(application, approve, agency.uri, reason, now)
         if not approve:
             event = self._event(EventKind.REPAIR_REJECTED, agency, stored, decided)
-            await self.runtime.off_loop(self.runtime.store.change_application, decided, event)
+            await self._write(decided, event)
             return decided
         repaired = change_status(stored.record, RecordStatus.REPAIRED)
-        signed = self.runtime.revocation(repaired, reason, now)
         event = self._event(EventKind.RECORD_REPAIRED, agency, StoredRecord(repaired, stored.sealed), decided)
         ended = await self.listings.endings(repaired, RemovalCause.REPAIR, agency, application.application_id, reason)
-        await self.runtime.off_loop(
-            self.runtime.store.change_application, decided, event, repaired, signed, self.peers, ended
-        )
+        store = self.runtime.store
+
+        def approve_and_repair(tx: UnitOfWork) -> None:
+            """One transaction: the application approved, the record repaired, its revocation kept for the feed
+            and queued for every peer, and the listings it grounded removed (each refused if changed meanwhile)."""
+            store.repairs.change(tx, decided)
+            store.records.change_status(tx, repaired, decided.reason, event.at)
+            self.runtime.revoke(tx, repaired, reason, now, self.peers)
+            store.events.append(tx, [event])
+            self.listings.write(tx, ended)
+
+        await self.runtime.write(approve_and_repair)
         if self.peers and self.on_queued is not None:
             self.on_queued()
         return decided
@@ -113,12 +122,12 @@ class RepairDesk:
     async def applications(self, caller: Principal, overdue_only: bool) -> list[RepairApplication]:
         """Open applications about the agency's records, or all of them for a compliance officer (a review
         step, logged); only those past a deadline, if asked."""
-        store, today = self.runtime.store, self.runtime.clock().date()
+        today = self.runtime.clock().date()
         officer = is_officer(caller)
         if officer:
             review = review_event(self.runtime, caller, "repair_applications", overdue_only=str(overdue_only))
             await self.runtime.event_log.append(review)
-        pending = await self.runtime.read(store.repair_applications, (RepairState.SUBMITTED, RepairState.ACCEPTED))
+        pending = await self.runtime.read(self.runtime.store.repairs.find, OPEN)
         shown = []
         for application in pending:
             ours = officer or await self.runtime.made_by(caller, application.record_id) is not None
@@ -128,24 +137,28 @@ class RepairDesk:
 
     async def application(self, caller: Principal, application_id: str) -> RepairApplication:
         """An application as its applicant or the deciding agency sees it; to anyone else it does not exist."""
-        application = await self.runtime.read(self.runtime.store.repair_application, application_id)
+        application = await self.runtime.read(self.runtime.store.repairs.get, application_id)
         if application is not None and application.applicant == caller.uri:
             return application
         return (await self._decidable(caller, application_id))[0]
 
     async def _record(self, record_id: str) -> StoredRecord:
-        stored = await self.runtime.read(self.runtime.store.get, record_id)
+        stored = await self.runtime.read(self.runtime.store.records.get, record_id)
         if stored is None:
             raise NotFound(f"no record {record_id!r}")
         return stored
 
     async def _decidable(self, agency: Principal, application_id: str) -> tuple[RepairApplication, StoredRecord]:
         """An application about a record the agency made; to any other caller it does not exist."""
-        application = await self.runtime.read(self.runtime.store.repair_application, application_id)
+        application = await self.runtime.read(self.runtime.store.repairs.get, application_id)
         stored = None if application is None else await self.runtime.made_by(agency, application.record_id)
         if application is None or stored is None:
             raise NotFound(f"no repair application {application_id!r}")
         return application, stored
+
+    async def _write(self, application: RepairApplication, event: Event) -> None:
+        """Keep an application's next step with the event that logs it."""
+        await self.runtime.write_logged(lambda tx: self.runtime.store.repairs.change(tx, application), event)
 
     def _event(self, kind: EventKind, actor: Principal, stored: StoredRecord, application: RepairApplication) -> Event:
         return self.runtime.event(
@@ -167,7 +180,7 @@ class RevocationFeed:
     async def since(self, requester: Principal, after: int, limit: int) -> list[tuple[int, Envelope]]:
         """Revocations of the records this requester received, after feed position ``after``; reading is logged."""
         page = max(1, min(limit or 100, MAX_FEED_PAGE))
-        entries = await self.runtime.read(self.runtime.store.revocations_for, requester.uri, after, page)
+        entries = await self.runtime.read(self.runtime.store.revocations.feed, requester.uri, after, page)
         if entries:
             revoked = [Revocation.from_bytes(envelope.payload) for _, envelope in entries]
             await self.runtime.event_log.append(

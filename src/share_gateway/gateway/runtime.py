@@ -28,7 +28,10 @@ from share_gateway.domain.records import Record
 from share_gateway.domain.repair import REVOCATION_TYPE, Revocation
 from share_gateway.gateway.group_commit import GroupCommit
 from share_gateway.store.database import StoreBusy
-from share_gateway.store.repository import Store, StoredRecord
+from share_gateway.store.deliveries import DeliveryKind
+from share_gateway.store.records import StoredRecord
+from share_gateway.store.repositories import Store
+from share_gateway.store.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
 P = ParamSpec("P")
@@ -83,6 +86,14 @@ class NodeRuntime:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self.executor, lambda: function(*args, **kwargs))
 
+    async def write(self, work: Callable[[UnitOfWork], R]) -> R:
+        """Run ``work`` in one unit of work on the store's threads: the use case's transaction boundary."""
+        return await self.off_loop(self.store.write, work)
+
+    async def write_logged(self, change: Callable[[UnitOfWork], R], *events: Event) -> R:
+        """Run ``change`` and append ``events`` after it in one unit of work: a change commits with its log entry."""
+        return await self.off_loop(self.store.write_logged, change, *events)
+
     async def read(self, function: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
         """A read: inline where readers never wait (SQLite, WAL), from a thread if it found the file busy."""
         if self.store.database.reads_never_wait:
@@ -94,15 +105,17 @@ class NodeRuntime:
 
     async def _write_events(self, events: Sequence[Event]) -> None:
         """Commit on the loop while SQLite's write lock is free, else from a thread that waits for it."""
+        if not events:
+            return
         if self.store.database.can_write_now:
             try:
-                self.store.append_events_now(events)
+                self.store.events.append_now(events)
             except StoreBusy:
                 pass
             else:
                 self._after_inline_commit()
                 return
-        await self.off_loop(self.store.append_events, events)
+        await self.off_loop(self.store.append, events)
 
     def _after_inline_commit(self) -> None:
         self._commits_since_wal_checkpoint += 1
@@ -138,7 +151,7 @@ class NodeRuntime:
         grants: tuple[Grant, ...] = ()
         itself: Subject | None = None
         if identity.kind is IdentityKind.INSTITUTION:
-            kind, grants = await self.read(self.store.institution, identity.identifier)
+            kind, grants = await self.read(self.store.grants.institution, identity.identifier)
             itself = Subject(SubjectKind.LEGAL_ENTITY, identity.identifier)
         elif identity.kind is IdentityKind.PERSON:
             itself = Subject(SubjectKind.INDIVIDUAL, identity.identifier)
@@ -155,12 +168,15 @@ class NodeRuntime:
 
     async def made_by(self, agency: Principal, record_id: str) -> StoredRecord | None:
         """The record if ``agency`` submitted it: to any other caller an agency's record does not exist."""
-        stored = await self.read(self.store.get, record_id)
+        stored = await self.read(self.store.records.get, record_id)
         return stored if stored is not None and stored.record.submitted_by == agency.uri else None
 
-    def revocation(self, record: Record, reason: str, at: datetime) -> Envelope:
-        """This node's signed revocation of one of its records (repaired or withdrawn): every holder must stop."""
-        return Envelope.seal(self.signing_key, REVOCATION_TYPE, Revocation.of(record, reason, at).to_bytes())
+    def revoke(self, tx: UnitOfWork, record: Record, reason: str, at: datetime, peers: Sequence[str]) -> None:
+        """Sign this node's revocation of one of its records (repaired or withdrawn), keep it for the requesters'
+        feed and queue it for ``peers``, in ``tx``: every holder must stop disclosing the record."""
+        signed = Envelope.seal(self.signing_key, REVOCATION_TYPE, Revocation.of(record, reason, at).to_bytes())
+        self.store.revocations.keep(tx, record.record_id, record.origin_region, signed, at)
+        self.store.outbox.queue(tx, DeliveryKind.REVOCATION, record.record_id, peers, at)
 
     def event(self, kind: EventKind, actor: Principal, outcome: Outcome, **values: object) -> Event:
         """A new event of this node, at the clock's now, by ``actor``."""

@@ -8,11 +8,14 @@ stored) and the change is an event in the log, with the date it ended.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
+from share_gateway.domain.errors import ChangedMeanwhile
 from share_gateway.domain.events import Event, EventKind, Outcome
-from share_gateway.domain.records import Record
+from share_gateway.domain.records import Record, RecordStatus, change_status
 from share_gateway.gateway.periodic import Periodic
 from share_gateway.gateway.runtime import NodeRuntime, node_principal, record_ref
+from share_gateway.store.unit_of_work import UnitOfWork
 
 BATCH = 500
 
@@ -30,10 +33,26 @@ class DisclosureSweeper:
         today = self.runtime.clock().date()
         total = 0
         while True:
-            expired = await self.runtime.off_loop(self.runtime.store.expire_due, today, self._event, BATCH)
+            expired = await self.runtime.write(lambda tx: self._expire(tx, today))
             total += expired
             if expired < BATCH:
                 return total
+
+    def _expire(self, tx: UnitOfWork, today: date) -> int:
+        """End one batch of records past their period, each with its event; return how many were due."""
+        records = self.runtime.store.records
+        due = records.due_to_expire(tx, today, BATCH)
+        events = []
+        for record in due:
+            changed = change_status(record, RecordStatus.EXPIRED)
+            event = self._event(changed)
+            try:
+                records.change_status(tx, changed, "the disclosure period ended", event.at)
+            except ChangedMeanwhile:
+                continue  # another replica expired it first, and logged it
+            events.append(event)
+        self.runtime.store.events.append(tx, events)
+        return len(due)
 
     def _event(self, record: Record) -> Event:
         return self.runtime.event(

@@ -18,20 +18,17 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-import grpc
-
 from share_gateway.crypto.errors import VerificationError
 from share_gateway.crypto.note import cosign, parse_note, verify_cosignature
 from share_gateway.domain.errors import InvalidInput, InvalidState
 from share_gateway.domain.events import EventKind, Outcome
-from share_gateway.federation.peers import error_info
+from share_gateway.federation.peers import PeerError
 from share_gateway.gateway.federation import FederationDesk
 from share_gateway.gateway.periodic import Periodic
 from share_gateway.gateway.runtime import node_principal
 from share_gateway.ledger.checkpoint import open_checkpoint
 from share_gateway.ledger.witness import SIZE_MISMATCH, InconsistentCheckpoint, Witnessed, check_extends
 from share_gateway.store.log import LogStore, StoredCheckpoint
-from share_gateway.v1 import peer_pb2
 
 INCONSISTENT = "INCONSISTENT_CHECKPOINT"
 log = logging.getLogger(__name__)
@@ -49,26 +46,22 @@ class WitnessDesk:
             checkpoint = open_checkpoint(note, manifest.keys, origin)
         except VerificationError as error:
             raise InvalidInput.one("checkpoint", f"not a checkpoint signed by {origin}: {error}") from error
-        last = await runtime.read(runtime.store.witnessed, region)
+        last = await runtime.read(runtime.store.witness.witnessed, region)
         try:
             check_extends(last, old_size, checkpoint, proof)
         except InconsistentCheckpoint as error:
             await self._alarm(region, note, last, str(error))
             raise InvalidState(f"region {region}'s log was rewritten: {error}", INCONSISTENT) from error
-        await runtime.off_loop(
-            runtime.store.advance_witnessed,
-            region,
-            old_size,
-            Witnessed(checkpoint.size, checkpoint.root),
-            note,
-            runtime.clock(),
+        cosigned = Witnessed(checkpoint.size, checkpoint.root)
+        await runtime.write(
+            lambda tx: runtime.store.witness.advance(tx, region, old_size, cosigned, note, runtime.clock())
         )
         return cosign(parse_note(note), runtime.signing_key).signatures[-1].line()
 
     async def _alarm(self, region: str, note: bytes, last: Witnessed | None, why: str) -> None:
         runtime = self.federation.runtime
         log.error("witness alarm for region %s: %s", region, why)
-        cosigned = await runtime.read(runtime.store.witnessed_note, region)
+        cosigned = await runtime.read(runtime.store.witness.note, region)
         await runtime.event_log.append(
             runtime.event(
                 EventKind.CHECKPOINT_INCONSISTENT,
@@ -120,19 +113,19 @@ class Cosigner:
                 log.error("witness %s cosigned size %d, beyond this log's %d", peer, old, latest.size)
                 return 0
             proof = await runtime.read(self.log.consistency_proof, old, latest.size) if old else []
-            request = peer_pb2.WitnessRequest(checkpoint=latest.note, old_size=old, consistency_proof=proof)
             try:
-                answer = await federation.clients.witness(federation.manifest.manifest, peer, request, self.timeout)
-            except grpc.aio.AioRpcError as error:
-                info = error_info(error)
-                if info is None or info.reason != SIZE_MISMATCH:
-                    log.warning("witness %s did not cosign size %d: %s", peer, latest.size, error.details())
+                cosignature = await federation.clients.witness(
+                    federation.manifest.manifest, peer, latest.note, old, proof, self.timeout
+                )
+            except PeerError as error:
+                if error.reason != SIZE_MISMATCH:
+                    log.warning("witness %s did not cosign size %d: %s", peer, latest.size, error.details)
                     return 0
-                self._known[peer] = int(info.metadata["known_size"])
+                self._known[peer] = int(error.metadata["known_size"])
                 continue
             key = federation.manifest.manifest.nodes[peer].signing_key
             try:
-                signature = verify_cosignature(parse_note(latest.note).text, answer.cosignature, key)
+                signature = verify_cosignature(parse_note(latest.note).text, cosignature, key)
             except VerificationError as error:
                 log.warning("witness %s sent a cosignature that does not verify: %s", peer, error)
                 return 0

@@ -1,13 +1,16 @@
 """Storage of the verifiable log: integration of appended events, tree nodes, checkpoints, search.
 
-Appends are plain inserts into ``events`` (see ``repository``). The sequencer
+Appends are plain inserts into ``events`` (see ``store.events``). The sequencer
 integrates them in batches: it gives each event the next leaf index, stores
 the leaf hash and every perfect subtree the leaf completes, and copies the
 fields compliance officers search by into ``log_entries``. Integration runs in
 one transaction at a time (SQLite's single writer; on PostgreSQL a
 transaction-scoped advisory lock), so replicas may all try and never clash.
 On PostgreSQL appends take the same kind of lock, so an event's ``seq`` order
-is its commit order and none is skipped.
+is its commit order and none is skipped. Integration, checkpoints and
+cosignatures are the sequencer's and cosigner's own writes and join no other
+work, so they open their transactions here; redaction, which changes events
+too, runs in the caller's unit of work.
 """
 
 from __future__ import annotations
@@ -24,16 +27,7 @@ from share_gateway.ledger.hashing import leaf_hash
 from share_gateway.ledger.tree import Fetch, Frontier, NodeId, consistency_proof, inclusion_proof, root
 from share_gateway.store import schema
 from share_gateway.store.database import Database, Prepared
-
-# pg_advisory_xact_lock keys: one for integration, one serialising appends.
-INTEGRATION_LOCK = 0x5347_0001
-APPEND_LOCK = 0x5347_0002
-
-
-def lock(connection: Connection, key: int) -> None:
-    """On PostgreSQL, serialise this transaction with others taking ``key``; SQLite already has one writer."""
-    if connection.dialect.name == "postgresql":
-        connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({key})")
+from share_gateway.store.unit_of_work import INTEGRATION_LOCK, UnitOfWork, lock
 
 
 @dataclass(frozen=True, slots=True)
@@ -355,6 +349,28 @@ class LogStore:
                 .order_by(events.seq)
             )
             return [row.seq for row in rows]
+
+    # --- redaction ----------------------------------------------------------
+
+    def redactable(self, tx: UnitOfWork, before: datetime) -> list[tuple[int, int, bytes]]:
+        """(leaf index, event seq, event bytes) of the integrated events older than ``before`` not yet redacted."""
+        entries, events = schema.log_entries.c, schema.events.c
+        rows = tx.connection.execute(
+            select(entries.leaf_index, entries.event_seq, events.body)
+            .join_from(schema.log_entries, schema.events, entries.event_seq == events.seq)
+            .where(entries.occurred_at < before, entries.redacted_at.is_(None))
+            .order_by(entries.leaf_index)
+        ).all()
+        return [(row.leaf_index, row.event_seq, row.body) for row in rows]
+
+    def mark_redacted(self, tx: UnitOfWork, leaf_indexes: list[int], now: datetime) -> None:
+        """Mark leaves redacted and forget the subject they were about; their leaf hashes stay."""
+        entries = schema.log_entries.c
+        tx.connection.execute(
+            update(schema.log_entries)
+            .where(entries.leaf_index.in_(leaf_indexes))
+            .values(redacted_at=now, subject_kind=None, subject_id=None)
+        )
 
     def interior_nodes(self, level: int, first: int, last: int) -> dict[int, bytes]:
         """Stored nodes of one level with index in ``[first, last)`` (plain SQL: verification reads them all)."""

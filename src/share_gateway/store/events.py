@@ -1,0 +1,106 @@
+"""The log's appends: events, and the disclosure ledger of who received which record.
+
+Every change is written in one unit of work together with the event that
+records it, so there is never a change without its log entry or a log entry
+without its change. Appends are plain inserts; the sequencer integrates them
+into the tree later (``store.log``). On PostgreSQL appends take an advisory
+lock, so an event's ``seq`` order is its commit order and none is skipped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import bindparam, insert, select, update
+
+from share_gateway.domain.events import Event, EventKind, Outcome, redacted
+from share_gateway.store import schema
+from share_gateway.store.database import Database, Prepared
+from share_gateway.store.unit_of_work import APPEND_LOCK, UnitOfWork, lock
+
+
+def _event_row(event: Event) -> dict[str, Any]:
+    subject = event.subject
+    return {
+        "event_id": event.event_id,
+        "kind": event.kind.value,
+        "occurred_at": event.at,
+        "node": event.node,
+        "actor": event.actor,
+        "subject_kind": None if subject is None else subject.kind.value,
+        "subject_id": None if subject is None else subject.identifier,
+        "purpose": event.purpose or None,
+        "outcome": event.outcome.value,
+        "body": event.canonical_bytes(),
+    }
+
+
+def _ledger_rows(events: Sequence[Event]) -> list[dict[str, Any]]:
+    """Who received which record: one row per record an allowed inquiry disclosed."""
+    return [
+        {
+            "record_id": record.record_id,
+            "origin_region": record.origin_region,
+            "recipient": event.actor,
+            "via": event.details.get("via", ""),
+            "event_id": event.event_id,
+            "disclosed_at": event.at,
+        }
+        for event in events
+        if event.kind is EventKind.INQUIRY and event.outcome is Outcome.ALLOWED
+        for record in event.records
+    ]
+
+
+# The inquiry path's appends, built once: building a statement costs more than running it.
+_APPEND_EVENT = insert(schema.events).values(
+    {column.name: bindparam(column.name) for column in schema.events.c if column.name != "seq"}
+)
+_APPEND_LEDGER = insert(schema.disclosure_ledger).values(
+    {column.name: bindparam(column.name) for column in schema.disclosure_ledger.c if column.name != "seq"}
+)
+
+
+class EventLog:
+    def __init__(self, database: Database) -> None:
+        self.database = database
+        self._append_event = Prepared.compile(_APPEND_EVENT, database.writer)
+        self._append_ledger = Prepared.compile(_APPEND_LEDGER, database.writer)
+
+    def append(self, tx: UnitOfWork, events: Sequence[Event]) -> None:
+        """Append events in ``tx``, after the changes they record; holds the append lock until it commits."""
+        if not events:
+            return
+        lock(tx.connection, APPEND_LOCK)
+        with tx.cursor() as cursor:
+            self._write(cursor, [_event_row(e) for e in events], _ledger_rows(events))
+
+    def append_now(self, events: Sequence[Event]) -> None:
+        """The same append as a transaction of its own on the calling thread, or ``StoreBusy`` at once if the
+        lock is taken (SQLite only: the group commit of the inquiry path)."""
+        rows, ledger = [_event_row(e) for e in events], _ledger_rows(events)
+        self.database.write_now(lambda cursor: self._write(cursor, rows, ledger))
+
+    def _write(self, cursor: Any, rows: list[dict[str, Any]], ledger: list[dict[str, Any]]) -> None:
+        """The events, and the disclosure ledger's rows for what they disclosed, on one cursor."""
+        self._append_event.execute_many(cursor, rows)
+        if ledger:
+            self._append_ledger.execute_many(cursor, ledger)
+
+    def redact(self, tx: UnitOfWork, bodies: Sequence[tuple[int, bytes]], now: datetime) -> None:
+        """Replace the bytes of these events (``(seq, body)``) by stubs that keep what the log must keep."""
+        events = schema.events.c
+        for seq, body in bodies:
+            tx.connection.execute(
+                update(schema.events)
+                .where(events.seq == seq)
+                .values(body=redacted(body, now), subject_kind=None, subject_id=None)
+            )
+
+    def read(self, after: int = 0, limit: int = 1000) -> list[tuple[int, bytes]]:
+        """(seq, canonical bytes) of the events appended after ``after``, in append order."""
+        query = select(schema.events.c.seq, schema.events.c.body).where(schema.events.c.seq > after)
+        with self.database.reader.begin() as connection:
+            return [(row.seq, row.body) for row in connection.execute(query.order_by(schema.events.c.seq).limit(limit))]

@@ -1,0 +1,217 @@
+"""The records repository: a record, its signed statement and its openings, and its status over time."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Row, bindparam, insert, select, update
+
+from share_gateway.crypto.disclosure import STATEMENT_TYPE, FieldOpening, SealedRecord
+from share_gateway.crypto.envelope import Envelope
+from share_gateway.domain.errors import ChangedMeanwhile
+from share_gateway.domain.identifiers import Subject, SubjectKind
+from share_gateway.domain.records import LegalDocument, Record, RecordStatus, change_status
+from share_gateway.store import schema
+from share_gateway.store.database import Database, Prepared
+from share_gateway.store.unit_of_work import Duplicate, UnitOfWork
+
+
+@dataclass(frozen=True, slots=True)
+class StoredRecord:
+    record: Record
+    sealed: SealedRecord
+
+
+@dataclass(frozen=True, slots=True)
+class Disclosable:
+    """What an inquiry needs of a stored record: what to decide on, and the sealed statement to disclose from.
+
+    Lighter than ``StoredRecord`` on purpose: the inquiry path reads it for every
+    record of a subject and needs neither the typed record nor its legal document.
+    """
+
+    record_id: str
+    record_type: str
+    origin_region: str
+    status: RecordStatus
+    disclose_until: date | None
+    sealed: SealedRecord
+
+
+def _seal(statement: bytes, key_id: str, signature: bytes, openings: dict[str, list[str]]) -> SealedRecord:
+    return SealedRecord(
+        Envelope(statement, STATEMENT_TYPE, bytes.fromhex(key_id), signature),
+        {name: FieldOpening(name, value, bytes.fromhex(salt)) for name, (value, salt) in openings.items()},
+    )
+
+
+def _stored(row: Row[Any]) -> StoredRecord:
+    sealed = _seal(row.statement, row.key_id, row.signature, row.openings)
+    record = Record(
+        record_id=row.record_id,
+        record_type=row.record_type,
+        subject=Subject(SubjectKind(row.subject_kind), row.subject_id),
+        origin_region=row.origin_region,
+        fields={name: opening.value for name, opening in sealed.openings.items()},
+        legal_document=None if row.legal_document is None else LegalDocument.from_json(row.legal_document),
+        severity=row.severity,
+        decided_on=row.decided_on,
+        disclose_until=row.disclose_until,
+        status=RecordStatus(row.status),
+        recorded_at=row.recorded_at,
+        version=row.version,
+        submitted_by=row.submitted_by,
+        catalog_version=row.catalog_version,
+    )
+    return StoredRecord(record, sealed)
+
+
+def _row(record: Record, sealed: SealedRecord, request_key: str) -> dict[str, Any]:
+    return {
+        "record_id": record.record_id,
+        "request_key": request_key,
+        "record_type": record.record_type,
+        "subject_kind": record.subject.kind.value,
+        "subject_id": record.subject.identifier,
+        "origin_region": record.origin_region,
+        "status": record.status.value,
+        "severity": record.severity,
+        "decided_on": record.decided_on,
+        "disclose_until": record.disclose_until,
+        "recorded_at": record.recorded_at,
+        "version": record.version,
+        "catalog_version": record.catalog_version,
+        "submitted_by": record.submitted_by,
+        "legal_document": None if record.legal_document is None else record.legal_document.to_json(),
+        "openings": {name: [o.value, o.salt.hex()] for name, o in sealed.openings.items()},
+        "statement": sealed.statement.payload,
+        "key_id": sealed.statement.key_id.hex(),
+        "signature": sealed.statement.signature,
+    }
+
+
+# The inquiry path's read, built once: building a statement costs more than running it.
+_DISCLOSABLE = (
+    select(
+        schema.records.c.record_id,
+        schema.records.c.record_type,
+        schema.records.c.origin_region,
+        schema.records.c.status,
+        schema.records.c.disclose_until,
+        schema.records.c.statement,
+        schema.records.c.key_id,
+        schema.records.c.signature,
+        schema.records.c.openings,
+    )
+    .where(
+        schema.records.c.subject_id == bindparam("id"),
+        schema.records.c.subject_kind == bindparam("kind"),
+        schema.records.c.status == RecordStatus.ACTIVE.value,
+    )
+    .order_by(schema.records.c.recorded_at, schema.records.c.record_id)
+)
+
+
+class Records:
+    def __init__(self, database: Database) -> None:
+        self.database = database
+        self._disclosable = Prepared.compile(_DISCLOSABLE, database.reader)
+
+    # --- writing ------------------------------------------------------------
+
+    def add(self, tx: UnitOfWork, record: Record, sealed: SealedRecord, request_key: str) -> StoredRecord:
+        """Store a new record, or return the one stored first under the same request key (a retried request).
+
+        The caller checks ``stored.record is record`` to tell the two apart. A record id taken under another
+        request key is ``Duplicate``.
+        """
+        if tx.insert_new(insert(schema.records).values(**_row(record, sealed, request_key))):
+            return StoredRecord(record, sealed)
+        row = tx.connection.execute(select(schema.records).where(schema.records.c.request_key == request_key)).first()
+        if row is None:
+            raise Duplicate(f"record {record.record_id} exists under another request")
+        return _stored(row)
+
+    def change_status(self, tx: UnitOfWork, changed: Record, reason: str, at: datetime) -> None:
+        """Write a status change if nobody changed the record meanwhile (optimistic, by version)."""
+        records = schema.records.c
+        done = tx.connection.execute(
+            update(schema.records)
+            .where(records.record_id == changed.record_id, records.version == changed.version - 1)
+            .values(status=changed.status.value, version=changed.version, changed_at=at, change_reason=reason)
+        )
+        if done.rowcount != 1:
+            raise ChangedMeanwhile(f"record {changed.record_id} was changed meanwhile; read it again")
+
+    def revoke_copy(
+        self, tx: UnitOfWork, record_id: str, origin: str, status: RecordStatus, at: datetime
+    ) -> Record | None:
+        """Stop disclosing the active copy ``origin`` made of a record, if there is one; return it as changed."""
+        records = schema.records.c
+        row = tx.connection.execute(
+            select(schema.records).where(records.record_id == record_id, records.origin_region == origin)
+        ).first()
+        if row is None or row.status != RecordStatus.ACTIVE.value:
+            return None
+        changed = change_status(_stored(row).record, status)
+        self.change_status(tx, changed, f"{status} at its origin", at)
+        return changed
+
+    def due_to_expire(self, tx: UnitOfWork, today: date, limit: int) -> list[Record]:
+        """Active records whose disclosure period ended by ``today`` (at most ``limit``), read in ``tx``."""
+        records = schema.records.c
+        rows = tx.connection.execute(
+            select(schema.records)
+            .where(records.status == RecordStatus.ACTIVE.value, records.disclose_until <= today)
+            .limit(limit)
+        ).all()
+        return [_stored(row).record for row in rows]
+
+    # --- reading ------------------------------------------------------------
+
+    def get(self, record_id: str) -> StoredRecord | None:
+        with self.database.reader.begin() as connection:
+            row = connection.execute(select(schema.records).where(schema.records.c.record_id == record_id)).first()
+        return None if row is None else _stored(row)
+
+    def by_request_key(self, request_key: str) -> StoredRecord | None:
+        with self.database.reader.begin() as connection:
+            row = connection.execute(select(schema.records).where(schema.records.c.request_key == request_key)).first()
+        return None if row is None else _stored(row)
+
+    def disclosable(self, subject: Subject) -> list[Disclosable]:
+        """The active records of a subject, as the inquiry path needs them."""
+        with self.database.hot_cursor() as cursor:
+            rows = self._disclosable.rows(cursor, {"id": subject.identifier, "kind": subject.kind.value})
+        return [
+            Disclosable(
+                record_id, kind, origin, RecordStatus(status), until, _seal(statement, key_id, signature, openings)
+            )
+            for record_id, kind, origin, status, until, statement, key_id, signature, openings in rows
+        ]
+
+    def active(self, after: str = "", limit: int = 500) -> list[Record]:
+        """Active records in id order from just after ``after``: one batch of a conformance sweep."""
+        records = schema.records.c
+        with self.database.reader.begin() as connection:
+            rows = connection.execute(
+                select(schema.records)
+                .where(records.status == RecordStatus.ACTIVE.value, records.record_id > after)
+                .order_by(records.record_id)
+                .limit(limit)
+            ).all()
+        return [_stored(row).record for row in rows]
+
+    def quarantined_because(self, reason: str) -> list[str]:
+        """Ids of the records quarantined with this change reason (a sweep of one catalog version), in id order."""
+        records = schema.records.c
+        with self.database.reader.begin() as connection:
+            return list(
+                connection.execute(
+                    select(records.record_id)
+                    .where(records.status == RecordStatus.QUARANTINED.value, records.change_reason == reason)
+                    .order_by(records.record_id)
+                ).scalars()
+            )

@@ -1,0 +1,79 @@
+"""One node's repositories over one database, and the unit of work they write in.
+
+Each repository owns its tables and statements; none knows the others. A
+use case that changes several aggregates opens one unit of work
+(``transaction`` or ``write``) and passes it to every repository it writes
+through. Reads need no unit of work: each is a single statement.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import TypeVar
+
+from sqlalchemy import func, select
+
+from share_gateway.domain.events import Event
+from share_gateway.store import schema
+from share_gateway.store.database import Database
+from share_gateway.store.deliveries import Outbox
+from share_gateway.store.events import EventLog
+from share_gateway.store.grants import Grants
+from share_gateway.store.listings import Listings
+from share_gateway.store.log import LogStore
+from share_gateway.store.nonces import ReplayNonces
+from share_gateway.store.records import Records
+from share_gateway.store.repairs import RepairApplications
+from share_gateway.store.revocations import Revocations
+from share_gateway.store.trust import TrustMaterial
+from share_gateway.store.unit_of_work import UnitOfWork, transaction
+from share_gateway.store.witness import WitnessState
+
+R = TypeVar("R")
+
+
+class Store:
+    def __init__(self, database: Database) -> None:
+        self.database = database
+        self.trust = TrustMaterial(database)
+        self.grants = Grants(database)
+        self.records = Records(database)
+        self.events = EventLog(database)
+        self.log = LogStore(database)
+        self.listings = Listings(database)
+        self.repairs = RepairApplications(database)
+        self.revocations = Revocations(database)
+        self.outbox = Outbox(database)
+        self.witness = WitnessState(database)
+        self.nonces = ReplayNonces(database)
+
+    @contextmanager
+    def transaction(self) -> Iterator[UnitOfWork]:
+        """One unit of work: committed when the block ends, rolled back if it raises."""
+        with transaction(self.database) as tx:
+            yield tx
+
+    def write(self, work: Callable[[UnitOfWork], R]) -> R:
+        """Run ``work`` in one unit of work and return what it returns (the form use cases hand to a thread)."""
+        with self.transaction() as tx:
+            return work(tx)
+
+    def write_logged(self, change: Callable[[UnitOfWork], R], *events: Event) -> R:
+        """Run ``change``, then append ``events``, in one unit of work: a change commits with its log entry."""
+
+        def work(tx: UnitOfWork) -> R:
+            done = change(tx)
+            self.events.append(tx, events)
+            return done
+
+        return self.write(work)
+
+    def append(self, events: Sequence[Event]) -> None:
+        """Append events that record no change of their own (a batch of the group commit, a report) alone."""
+        self.write(lambda tx: self.events.append(tx, events))
+
+    def count(self, table: str) -> int:
+        """Rows in one table, by name: for operators' figures and tests, never for decisions."""
+        with self.database.reader.begin() as connection:
+            return int(connection.execute(select(func.count()).select_from(schema.metadata.tables[table])).scalar_one())

@@ -1,0 +1,79 @@
+"""The revocations repository: each origin's signed revocation of its record, and the feed requesters read.
+
+A revocation is kept once per (origin, record): the origin's own when it
+repaired or withdrew its record, a peer's when it told this node to stop
+disclosing its copy. Requesters read the revocations of the records the
+disclosure ledger says they received.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Row, insert, select
+
+from share_gateway.crypto.envelope import Envelope
+from share_gateway.domain.canonical import parse_json
+from share_gateway.domain.records import RecordStatus
+from share_gateway.domain.repair import REVOCATION_TYPE
+from share_gateway.store import schema
+from share_gateway.store.database import Database
+from share_gateway.store.unit_of_work import UnitOfWork
+
+
+def _envelope(row: Row[Any]) -> Envelope:
+    return Envelope(row.statement, REVOCATION_TYPE, bytes.fromhex(row.key_id), row.signature)
+
+
+class Revocations:
+    def __init__(self, database: Database) -> None:
+        self.database = database
+
+    def keep(self, tx: UnitOfWork, record_id: str, origin: str, envelope: Envelope, at: datetime) -> bool:
+        """Keep a signed revocation for the feed; False if this origin's revocation of the record is kept."""
+        return tx.insert_new(
+            insert(schema.revocations).values(
+                record_id=record_id,
+                origin_region=origin,
+                statement=envelope.payload,
+                key_id=envelope.key_id.hex(),
+                signature=envelope.signature,
+                received_at=at,
+            )
+        )
+
+    def held_status(self, tx: UnitOfWork, record_id: str, origin: str) -> RecordStatus | None:
+        """The status a revocation already kept gives the record (it came before the record itself)."""
+        revoked = schema.revocations.c
+        statement = tx.connection.execute(
+            select(revoked.statement).where(revoked.record_id == record_id, revoked.origin_region == origin)
+        ).scalar()
+        return None if statement is None else RecordStatus(parse_json(statement)["status"])
+
+    def get(self, origin: str, record_id: str) -> Envelope | None:
+        table = schema.revocations.c
+        with self.database.reader.connect() as connection:
+            row = connection.execute(
+                select(schema.revocations).where(table.record_id == record_id, table.origin_region == origin)
+            ).first()
+        return None if row is None else _envelope(row)
+
+    def feed(self, recipient: str, after: int = 0, limit: int = 100) -> list[tuple[int, Envelope]]:
+        """(seq, signed revocation) of records ``recipient`` received, after ``after``, in feed order.
+
+        What a recipient received is the disclosure ledger's (``store.events``); it is read here, not written.
+        """
+        revoked, ledger = schema.revocations.c, schema.disclosure_ledger.c
+        received = (
+            select(ledger.seq)
+            .where(
+                ledger.recipient == recipient,
+                ledger.record_id == revoked.record_id,
+                ledger.origin_region == revoked.origin_region,
+            )
+            .exists()
+        )
+        query = select(schema.revocations).where(revoked.seq > after, received).order_by(revoked.seq).limit(limit)
+        with self.database.reader.connect() as connection:
+            return [(row.seq, _envelope(row)) for row in connection.execute(query)]

@@ -1,0 +1,67 @@
+"""Trust material: the authority-signed catalogs and federation manifests this node installed, newest last.
+
+Signed documents only move forward (rollback protection, as TUF does): an
+older version, or another document of the version installed, is refused.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Table, func, insert, select
+
+from share_gateway.catalog import SignedCatalog
+from share_gateway.domain.errors import InvalidState
+from share_gateway.federation.manifest import SignedManifest
+from share_gateway.store import schema
+from share_gateway.store.database import Database
+from share_gateway.store.unit_of_work import UnitOfWork
+
+
+class TrustMaterial:
+    def __init__(self, database: Database) -> None:
+        self.database = database
+
+    def install_catalog(self, tx: UnitOfWork, signed: SignedCatalog, now: datetime) -> bool:
+        """Install a verified catalog; True if this version is new here (the caller logs its sweep in ``tx``)."""
+        return _install(tx, schema.catalogs, "catalog", signed.catalog.version, signed.digest, signed.document, now)
+
+    def install_manifest(self, tx: UnitOfWork, signed: SignedManifest, now: datetime) -> bool:
+        """Install a verified federation manifest; True if this version is new here."""
+        return _install(tx, schema.manifests, "manifest", signed.manifest.version, signed.digest, signed.document, now)
+
+    def catalog(self) -> bytes | None:
+        """The newest installed catalog, as signed."""
+        return self._newest(schema.catalogs)
+
+    def catalog_version(self) -> int | None:
+        with self.database.reader.begin() as connection:
+            version: int | None = connection.execute(select(func.max(schema.catalogs.c.version))).scalar()
+        return version
+
+    def manifest(self) -> bytes | None:
+        """The newest installed federation manifest, as signed."""
+        return self._newest(schema.manifests)
+
+    def _newest(self, table: Table) -> bytes | None:
+        with self.database.reader.begin() as connection:
+            document: bytes | None = connection.execute(
+                select(table.c.document).order_by(table.c.version.desc()).limit(1)
+            ).scalar()
+            return document
+
+
+def _install(
+    tx: UnitOfWork, table: Table, what: str, version: int, digest: str, document: bytes, now: datetime
+) -> bool:
+    newest = tx.connection.execute(
+        select(table.c.version, table.c.digest).order_by(table.c.version.desc()).limit(1)
+    ).first()
+    if newest is not None and newest.version > version:
+        raise InvalidState(f"{what} version {version} is older than the installed version {newest.version}")
+    if newest is not None and newest.version == version:
+        if newest.digest != digest:
+            raise InvalidState(f"a different {what} version {version} is already installed")
+        return False
+    tx.connection.execute(insert(table).values(version=version, digest=digest, document=document, installed_at=now))
+    return True
