@@ -26,8 +26,8 @@ from share_gateway.domain.catalog import (
     DisclosureScope,
     FieldType,
     ListCriterion,
-    parse_catalog,
 )
+from share_gateway.domain.catalog_document import parse_catalog
 from share_gateway.domain.errors import CatalogInvalid
 from share_gateway.domain.identifiers import SubjectKind
 

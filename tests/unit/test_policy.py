@@ -15,7 +15,8 @@ from importlib import resources
 import pytest
 import yaml
 
-from share_gateway.domain.catalog import Catalog, DisclosureScope, parse_catalog
+from share_gateway.domain.catalog import Catalog, DisclosureScope
+from share_gateway.domain.catalog_document import parse_catalog
 from share_gateway.domain.errors import Citation, InvalidInput, Refused
 from share_gateway.domain.identifiers import Subject, SubjectKind
 from share_gateway.domain.policy import (
