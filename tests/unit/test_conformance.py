@@ -12,7 +12,8 @@ import yaml
 
 from share_gateway.api.convert import draft_from_wire
 from share_gateway.catalog import sample_catalog_text
-from share_gateway.domain.catalog import Catalog, parse_catalog
+from share_gateway.domain.catalog import Catalog
+from share_gateway.domain.catalog_document import parse_catalog
 from share_gateway.domain.conformance import MAX_REPORTED_IDS, Quarantined, SweepReport, nonconformities
 from share_gateway.domain.errors import FieldViolation
 from share_gateway.domain.identifiers import Subject, SubjectKind
