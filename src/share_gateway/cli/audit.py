@@ -3,38 +3,107 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 import time
 import uuid
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING, TypeAlias
 
-import grpc
+if TYPE_CHECKING:
+    import grpc
 
-from share_gateway.api.compliance import query_from_wire
-from share_gateway.client import credentials, open_channel
-from share_gateway.config import NodeConfig, node_key_name
-from share_gateway.crypto.keys import KeyRing, SigningKey, VerifyingKey
-from share_gateway.domain.events import Event, EventKind, Outcome, summarise
-from share_gateway.ledger.audit import audit_log
-from share_gateway.ledger.bundle import verify_bundle
-from share_gateway.ledger.checkpoint import TlogProof, open_checkpoint
-from share_gateway.ledger.hashing import leaf_hash
-from share_gateway.ledger.verify import verify_consistency, verify_inclusion
-from share_gateway.store.database import open_database
-from share_gateway.store.log import LogStore
-from share_gateway.store.repository import Store
-from share_gateway.tables import render_table
-from share_gateway.v1 import compliance_pb2, compliance_pb2_grpc
+    from share_gateway.cli.common import Commands
+    from share_gateway.config import NodeConfig
+    from share_gateway.crypto.keys import KeyRing
+    from share_gateway.domain.events import Event
+    from share_gateway.v1 import compliance_pb2
 
 
 class AuditFailed(Exception):
     """The log or a proof did not verify: the message says where."""
 
 
+def add_commands(commands: Commands) -> None:
+    audit = commands.add_parser("audit", help="review and verify the accountability log").add_subparsers(
+        dest="audit", required=True
+    )
+    verify = audit.add_parser("verify", help="verify the whole log on the node's database")
+    verify.add_argument("--config", type=Path, required=True, help="the node's configuration (node.yaml)")
+    verify.add_argument("--node-key", help="REGION=signing.pub (default: the key of the configuration)")
+    verify.add_argument(
+        "--checkpoint", type=Path, action="append", default=[], help="a checkpoint kept earlier (repeat)"
+    )
+    verify.set_defaults(run=cmd_verify)
+    redact = audit.add_parser("redact", help="redact events past their retention period (leaf hashes stay)")
+    redact.add_argument("--config", type=Path, required=True, help="the node's configuration (node.yaml)")
+    redact.add_argument(
+        "--before",
+        type=date.fromisoformat,
+        metavar="YYYY-MM-DD",
+        help="events logged before this day, UTC (default: now minus log.redact_after_days)",
+    )
+    redact.set_defaults(run=cmd_redact)
+    search = audit.add_parser("search", help="search the log (compliance officers)")
+    _officer_options(search)
+    _filter_options(search)
+    search.set_defaults(run=cmd_search)
+    prove = audit.add_parser("prove", help="fetch and verify an inclusion or consistency proof")
+    _officer_options(prove)
+    prove.add_argument("--node-key", required=True, help="REGION=signing.pub")
+    prove.add_argument("--event-id", help="the entry to prove, by its event id")
+    prove.add_argument("--leaf", type=int, help="the entry to prove, by its leaf index")
+    prove.add_argument(
+        "--consistency", type=int, metavar="FROM_SIZE", help="prove the log extends its checkpoint of this size"
+    )
+    prove.add_argument("--tree-size", type=int, default=0, help="a published checkpoint's size (default: latest)")
+    prove.add_argument("--out", type=Path, help="write the inclusion proof as a .tlog-proof file")
+    prove.set_defaults(run=cmd_prove)
+    export = audit.add_parser("export", help="export events with proofs as an offline-verifiable bundle")
+    _officer_options(export)
+    _filter_options(export)
+    export.add_argument("--out", type=Path, required=True, help="where to write the bundle (JSON)")
+    export.set_defaults(run=cmd_export)
+    bundle = audit.add_parser("verify-bundle", help="verify an exported bundle offline (no node needed)")
+    bundle.add_argument("bundle", type=Path, help="the bundle file, as export wrote it")
+    bundle.add_argument("--node-key", required=True, help="REGION=signing.pub")
+    bundle.set_defaults(run=cmd_verify_bundle)
+
+
+def _officer_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--node", required=True, help="host:port of the node's mTLS port")
+    parser.add_argument(
+        "--identity", type=Path, required=True, help="the officer's directory: tls.crt, tls.key, ca.crt"
+    )
+    parser.add_argument("--timeout", type=float, default=30.0, help="deadline of each call in seconds")
+
+
+def _filter_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--actor", help="sgw://institution/<USCC>")
+    parser.add_argument("--subject", help="USCC or resident ID the events are about")
+    parser.add_argument("--purpose", help="only events of this catalog purpose")
+    parser.add_argument("--outcome", choices=["allowed", "denied"], help="only allowed or only denied events")
+    parser.add_argument("--kind", help="inquiry, record_submitted, audit, ...")
+    parser.add_argument(
+        "--since",
+        type=date.fromisoformat,
+        metavar="YYYY-MM-DD",
+        help="only events logged from the start of this day, UTC (ISO 8601 date)",
+    )
+    parser.add_argument(
+        "--until",
+        type=date.fromisoformat,
+        metavar="YYYY-MM-DD",
+        help="only events logged before the start of this day, UTC (ISO 8601 date)",
+    )
+    parser.add_argument("--limit", type=int, default=100, help="at most this many events")
+
+
 def _node_key(spec: str) -> tuple[str, KeyRing]:
     """``REGION=signing.pub``: the log's origin (its key name) and a ring with its key."""
+    from share_gateway.config import node_key_name
+    from share_gateway.crypto.keys import KeyRing, VerifyingKey
+
     region, sep, path = spec.partition("=")
     if not sep:
         raise AuditFailed(f"--node-key wants REGION=PATH to the node's signing.pub, not {spec!r}")
@@ -43,6 +112,8 @@ def _node_key(spec: str) -> tuple[str, KeyRing]:
 
 
 def _own_key(config: NodeConfig) -> tuple[str, KeyRing]:
+    from share_gateway.crypto.keys import KeyRing, SigningKey
+
     key = SigningKey.load(config.key_name, config.signing_key).verifying_key
     return key.name, KeyRing([key])
 
@@ -58,16 +129,18 @@ class _Progress:
 
 
 def cmd_verify(args: argparse.Namespace) -> None:
+    from share_gateway.cli.database import NodeDatabase
+    from share_gateway.config import NodeConfig
+    from share_gateway.ledger.audit import audit_log
+    from share_gateway.tables import render_table
+
     config = NodeConfig.load(args.config)
     origin, keys = _node_key(args.node_key) if args.node_key else _own_key(config)
-    database = open_database(config.database)
-    try:
+    with NodeDatabase(config, migrated=False) as database:
         kept = [path.read_bytes() for path in args.checkpoint]
         progress = _Progress()
-        report = audit_log(LogStore(database), keys, origin, kept, progress=progress)
+        report = audit_log(database.log(), keys, origin, kept, progress=progress)
         print(file=sys.stderr)
-    finally:
-        database.dispose()
     seconds = time.monotonic() - progress.started
     print(
         render_table(
@@ -92,6 +165,10 @@ def cmd_verify(args: argparse.Namespace) -> None:
 
 
 def cmd_redact(args: argparse.Namespace) -> None:
+    from share_gateway.cli.database import NodeDatabase
+    from share_gateway.config import NodeConfig
+    from share_gateway.domain.events import Event, EventKind, Outcome
+
     config = NodeConfig.load(args.config)
     now = datetime.now(UTC)
     before = (
@@ -99,27 +176,27 @@ def cmd_redact(args: argparse.Namespace) -> None:
         if args.before
         else now - timedelta(days=config.log.redact_after_days)
     )
-    database = open_database(config.database)
-    try:
 
-        def note(count: int, first: int, last: int) -> Event:
-            return Event(
-                event_id=str(uuid.uuid4()),
-                kind=EventKind.LOG_REDACTED,
-                at=now,
-                node=config.region,
-                actor=f"sgw://node/{config.region}",
-                outcome=Outcome.ALLOWED,
-                details={"count": str(count), "before": before.date().isoformat(), "leaves": f"{first}..{last}"},
-            )
+    def note(count: int, first: int, last: int) -> Event:
+        return Event(
+            event_id=str(uuid.uuid4()),
+            kind=EventKind.LOG_REDACTED,
+            at=now,
+            node=config.region,
+            actor=f"sgw://node/{config.region}",
+            outcome=Outcome.ALLOWED,
+            details={"count": str(count), "before": before.date().isoformat(), "leaves": f"{first}..{last}"},
+        )
 
-        count = Store(database).redact(before, now, note)
-    finally:
-        database.dispose()
+    with NodeDatabase(config, migrated=False) as database:
+        count = database.redact(before, now, note)
     print(f"redacted {count} events logged before {before.date()}; their leaf hashes stay and the log still verifies")
 
 
 def _filter(args: argparse.Namespace) -> compliance_pb2.EventFilter:
+    from share_gateway.api.compliance import query_from_wire
+    from share_gateway.v1 import compliance_pb2
+
     wire = compliance_pb2.EventFilter(
         actor=args.actor or "",
         subject_identifier=args.subject or "",
@@ -136,11 +213,15 @@ def _filter(args: argparse.Namespace) -> compliance_pb2.EventFilter:
 
 
 def _channel(args: argparse.Namespace) -> grpc.aio.Channel:
+    from share_gateway.client import credentials, open_channel
+
     files = args.identity
     return open_channel(args.node, credentials(files / "tls.crt", files / "tls.key", files / "ca.crt"))
 
 
 async def _search(args: argparse.Namespace) -> list[compliance_pb2.LoggedEvent]:
+    from share_gateway.v1 import compliance_pb2, compliance_pb2_grpc
+
     async with _channel(args) as channel:
         stub = compliance_pb2_grpc.ComplianceServiceStub(channel)
         found: list[compliance_pb2.LoggedEvent] = []
@@ -157,6 +238,11 @@ async def _search(args: argparse.Namespace) -> list[compliance_pb2.LoggedEvent]:
 
 
 def cmd_search(args: argparse.Namespace) -> None:
+    import asyncio
+
+    from share_gateway.domain.events import summarise
+    from share_gateway.tables import render_table
+
     rows = []
     for logged in asyncio.run(_search(args)):
         summary = summarise(logged.event)
@@ -175,10 +261,14 @@ def cmd_search(args: argparse.Namespace) -> None:
     print(f"{len(rows)} event(s)")
 
 
-Proofs = tuple[compliance_pb2.GetInclusionProofResponse | None, compliance_pb2.GetConsistencyProofResponse | None]
+Proofs: TypeAlias = (
+    "tuple[compliance_pb2.GetInclusionProofResponse | None, compliance_pb2.GetConsistencyProofResponse | None]"
+)
 
 
 async def _prove(args: argparse.Namespace) -> Proofs:
+    from share_gateway.v1 import compliance_pb2, compliance_pb2_grpc
+
     async with _channel(args) as channel:
         stub = compliance_pb2_grpc.ComplianceServiceStub(channel)
         inclusion = None
@@ -199,6 +289,12 @@ async def _prove(args: argparse.Namespace) -> Proofs:
 
 
 def cmd_prove(args: argparse.Namespace) -> None:
+    import asyncio
+
+    from share_gateway.ledger.checkpoint import TlogProof, open_checkpoint
+    from share_gateway.ledger.hashing import leaf_hash
+    from share_gateway.ledger.verify import verify_consistency, verify_inclusion
+
     if not (args.event_id or args.leaf is not None or args.consistency is not None):
         raise AuditFailed("name an entry (--event-id or --leaf) or --consistency FROM_SIZE")
     origin, keys = _node_key(args.node_key)
@@ -220,6 +316,8 @@ def cmd_prove(args: argparse.Namespace) -> None:
 
 
 async def _export(args: argparse.Namespace) -> compliance_pb2.ExportBundleResponse:
+    from share_gateway.v1 import compliance_pb2, compliance_pb2_grpc
+
     async with _channel(args) as channel:
         response: compliance_pb2.ExportBundleResponse = await compliance_pb2_grpc.ComplianceServiceStub(
             channel
@@ -228,71 +326,19 @@ async def _export(args: argparse.Namespace) -> compliance_pb2.ExportBundleRespon
 
 
 def cmd_export(args: argparse.Namespace) -> None:
+    import asyncio
+
     response = asyncio.run(_export(args))
     args.out.write_bytes(response.bundle)
     print(f"{response.events} event(s) with their proofs written to {args.out}")
 
 
 def cmd_verify_bundle(args: argparse.Namespace) -> None:
+    from share_gateway.ledger.bundle import verify_bundle
+
     origin, keys = _node_key(args.node_key)
     verified = verify_bundle(args.bundle.read_bytes(), keys, origin)
     print(
         f"{len(verified.events)} event(s) and {len(verified.redacted)} redacted leaf(s) are in the log of {origin} "
         f"of size {verified.checkpoint.size}: verified offline"
     )
-
-
-def _officer_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--node", required=True, help="host:port of the node's mTLS port")
-    parser.add_argument(
-        "--identity", type=Path, required=True, help="the officer's directory: tls.crt, tls.key, ca.crt"
-    )
-    parser.add_argument("--timeout", type=float, default=30.0)
-
-
-def _filter_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--actor", help="sgw://institution/<USCC>")
-    parser.add_argument("--subject", help="USCC or resident ID the events are about")
-    parser.add_argument("--purpose")
-    parser.add_argument("--outcome", choices=["allowed", "denied"])
-    parser.add_argument("--kind", help="inquiry, record_submitted, audit, ...")
-    parser.add_argument("--since", type=date.fromisoformat)
-    parser.add_argument("--until", type=date.fromisoformat)
-    parser.add_argument("--limit", type=int, default=100)
-
-
-def add_audit_commands(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    audit = commands.add_parser("audit", help="review and verify the accountability log").add_subparsers(
-        dest="audit", required=True
-    )
-    verify = audit.add_parser("verify", help="verify the whole log on the node's database")
-    verify.add_argument("--config", type=Path, required=True)
-    verify.add_argument("--node-key", help="REGION=signing.pub (default: the key of the configuration)")
-    verify.add_argument("--checkpoint", type=Path, action="append", default=[], help="a checkpoint kept earlier")
-    verify.set_defaults(run=cmd_verify)
-    redact = audit.add_parser("redact", help="redact events past their retention period (leaf hashes stay)")
-    redact.add_argument("--config", type=Path, required=True)
-    redact.add_argument("--before", type=date.fromisoformat, help="default: now minus log.redact_after_days")
-    redact.set_defaults(run=cmd_redact)
-    search = audit.add_parser("search", help="search the log (compliance officers)")
-    _officer_options(search)
-    _filter_options(search)
-    search.set_defaults(run=cmd_search)
-    prove = audit.add_parser("prove", help="fetch and verify an inclusion or consistency proof")
-    _officer_options(prove)
-    prove.add_argument("--node-key", required=True, help="REGION=signing.pub")
-    prove.add_argument("--event-id")
-    prove.add_argument("--leaf", type=int)
-    prove.add_argument("--consistency", type=int, metavar="FROM_SIZE")
-    prove.add_argument("--tree-size", type=int, default=0, help="a published checkpoint's size (default: latest)")
-    prove.add_argument("--out", type=Path, help="write the inclusion proof as a .tlog-proof file")
-    prove.set_defaults(run=cmd_prove)
-    export = audit.add_parser("export", help="export events with proofs as an offline-verifiable bundle")
-    _officer_options(export)
-    _filter_options(export)
-    export.add_argument("--out", type=Path, required=True)
-    export.set_defaults(run=cmd_export)
-    bundle = audit.add_parser("verify-bundle", help="verify an exported bundle offline (no node needed)")
-    bundle.add_argument("bundle", type=Path)
-    bundle.add_argument("--node-key", required=True, help="REGION=signing.pub")
-    bundle.set_defaults(run=cmd_verify_bundle)
