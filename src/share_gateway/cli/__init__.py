@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import sys
 from collections.abc import Sequence
 
 from share_gateway.cli import (
@@ -51,6 +50,7 @@ def _run(args: argparse.Namespace) -> None:
     import grpc
 
     from share_gateway.cli.audit import AuditFailed
+    from share_gateway.cli.console import warn
     from share_gateway.crypto.errors import VerificationError
     from share_gateway.domain.errors import DomainError
     from share_gateway.ledger.verify import ProofError
@@ -58,16 +58,16 @@ def _run(args: argparse.Namespace) -> None:
     try:
         args.run(args)
     except CommandError as error:
-        print(f"share-gateway: {error}", file=sys.stderr)
+        warn(f"share-gateway: {error}")
         raise SystemExit(2) from error
     except (AuditFailed, ProofError) as error:
-        print(f"share-gateway: {error}", file=sys.stderr)
+        warn(f"share-gateway: {error}")
         raise SystemExit(1) from error
     except grpc.aio.AioRpcError as error:
         from share_gateway.cli.views import rpc_error_view
 
-        print(f"share-gateway: the node refused: {rpc_error_view(error)}", file=sys.stderr)
+        warn(rpc_error_view(error, lead="share-gateway: the node refused: "))
         raise SystemExit(1) from error
     except (DomainError, VerificationError, FileNotFoundError) as error:
-        print(f"share-gateway: {error}", file=sys.stderr)
+        warn(f"share-gateway: {error}")
         raise SystemExit(1) from error

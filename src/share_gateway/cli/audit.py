@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 import uuid
 from datetime import UTC, date, datetime, timedelta
@@ -118,32 +117,28 @@ def _own_key(config: NodeConfig) -> tuple[str, KeyRing]:
     return key.name, KeyRing([key])
 
 
-class _Progress:
-    def __init__(self) -> None:
-        self.started = time.monotonic()
-
-    def __call__(self, done: int, total: int) -> None:
-        rate = done / max(time.monotonic() - self.started, 1e-9)
-        bar = "#" * int(30 * done / max(total, 1))
-        print(f"\rverifying {bar:<30} {done}/{total} leaves, {rate:,.0f}/s", end="", file=sys.stderr, flush=True)
-
-
 def cmd_verify(args: argparse.Namespace) -> None:
+    from share_gateway.cli.console import progress_bar, show, table
     from share_gateway.cli.database import NodeDatabase
     from share_gateway.config import NodeConfig
     from share_gateway.ledger.audit import audit_log
-    from share_gateway.tables import render_table
 
     config = NodeConfig.load(args.config)
     origin, keys = _node_key(args.node_key) if args.node_key else _own_key(config)
-    with NodeDatabase(config, migrated=False) as database:
+    with NodeDatabase(config, migrated=False) as database, progress_bar("verifying", "leaves") as progress:
         kept = [path.read_bytes() for path in args.checkpoint]
-        progress = _Progress()
-        report = audit_log(database.log(), keys, origin, kept, progress=progress)
-        print(file=sys.stderr)
-    seconds = time.monotonic() - progress.started
-    print(
-        render_table(
+        leaves = progress.add_task("verifying", total=None, visible=False)  # shown from the first leaf on
+        started = time.monotonic()
+        report = audit_log(
+            database.log(),
+            keys,
+            origin,
+            kept,
+            progress=lambda done, total: progress.update(leaves, completed=done, total=total, visible=True),
+        )
+    seconds = time.monotonic() - started
+    show(
+        table(
             ["leaves", "verified", "redacted", "checkpoints", "findings", "seconds"],
             [
                 (
@@ -159,12 +154,13 @@ def cmd_verify(args: argparse.Namespace) -> None:
     )
     if not report.ok:
         for finding in report.findings[:20]:
-            print(f"  {finding}")
+            show(f"  {finding}")
         raise AuditFailed(f"the log does not verify; first: {report.first}")
-    print(f"the log of {origin} verifies: {report.size} leaves under {len(report.checkpoints)} signed checkpoints")
+    show(f"the log of {origin} verifies: {report.size} leaves under {len(report.checkpoints)} signed checkpoints")
 
 
 def cmd_redact(args: argparse.Namespace) -> None:
+    from share_gateway.cli.console import show
     from share_gateway.cli.database import NodeDatabase
     from share_gateway.config import NodeConfig
     from share_gateway.domain.events import Event, EventKind, Outcome
@@ -190,7 +186,7 @@ def cmd_redact(args: argparse.Namespace) -> None:
 
     with NodeDatabase(config, migrated=False) as database:
         count = database.redact(before, now, note)
-    print(f"redacted {count} events logged before {before.date()}; their leaf hashes stay and the log still verifies")
+    show(f"redacted {count} events logged before {before.date()}; their leaf hashes stay and the log still verifies")
 
 
 def _filter(args: argparse.Namespace) -> compliance_pb2.EventFilter:
@@ -240,8 +236,8 @@ async def _search(args: argparse.Namespace) -> list[compliance_pb2.LoggedEvent]:
 def cmd_search(args: argparse.Namespace) -> None:
     import asyncio
 
+    from share_gateway.cli.console import show, table
     from share_gateway.domain.events import summarise
-    from share_gateway.tables import render_table
 
     rows = []
     for logged in asyncio.run(_search(args)):
@@ -257,8 +253,8 @@ def cmd_search(args: argparse.Namespace) -> None:
                 summary.outcome,
             )
         )
-    print(render_table(["leaf", "at (UTC)", "kind", "actor", "subject", "purpose", "outcome"], rows))
-    print(f"{len(rows)} event(s)")
+    show(table(["leaf", "at (UTC)", "kind", "actor", "subject", "purpose", "outcome"], rows))
+    show(f"{len(rows)} event(s)")
 
 
 Proofs: TypeAlias = (
@@ -291,6 +287,7 @@ async def _prove(args: argparse.Namespace) -> Proofs:
 def cmd_prove(args: argparse.Namespace) -> None:
     import asyncio
 
+    from share_gateway.cli.console import show
     from share_gateway.ledger.checkpoint import TlogProof, open_checkpoint
     from share_gateway.ledger.hashing import leaf_hash
     from share_gateway.ledger.verify import verify_consistency, verify_inclusion
@@ -304,15 +301,15 @@ def cmd_prove(args: argparse.Namespace) -> None:
         verify_inclusion(
             inclusion.leaf_index, checkpoint.size, leaf_hash(inclusion.event), list(inclusion.proof), checkpoint.root
         )
-        print(f"leaf {inclusion.leaf_index} is in the log of size {checkpoint.size}, signed by {origin}: verified")
+        show(f"leaf {inclusion.leaf_index} is in the log of size {checkpoint.size}, signed by {origin}: verified")
         if args.out:
             args.out.write_bytes(TlogProof.parse(inclusion.tlog_proof).encode())
-            print(f"tlog-proof written to {args.out}")
+            show(f"tlog-proof written to {args.out}")
     if consistency is not None:
         old = open_checkpoint(consistency.from_checkpoint, keys, origin)
         new = open_checkpoint(consistency.to_checkpoint, keys, origin)
         verify_consistency(old.size, new.size, old.root, new.root, list(consistency.proof))
-        print(f"the log of size {new.size} extends the one of size {old.size}: verified")
+        show(f"the log of size {new.size} extends the one of size {old.size}: verified")
 
 
 async def _export(args: argparse.Namespace) -> compliance_pb2.ExportBundleResponse:
@@ -328,17 +325,20 @@ async def _export(args: argparse.Namespace) -> compliance_pb2.ExportBundleRespon
 def cmd_export(args: argparse.Namespace) -> None:
     import asyncio
 
+    from share_gateway.cli.console import show
+
     response = asyncio.run(_export(args))
     args.out.write_bytes(response.bundle)
-    print(f"{response.events} event(s) with their proofs written to {args.out}")
+    show(f"{response.events} event(s) with their proofs written to {args.out}")
 
 
 def cmd_verify_bundle(args: argparse.Namespace) -> None:
+    from share_gateway.cli.console import show
     from share_gateway.ledger.bundle import verify_bundle
 
     origin, keys = _node_key(args.node_key)
     verified = verify_bundle(args.bundle.read_bytes(), keys, origin)
-    print(
+    show(
         f"{len(verified.events)} event(s) and {len(verified.redacted)} redacted leaf(s) are in the log of {origin} "
         f"of size {verified.checkpoint.size}: verified offline"
     )

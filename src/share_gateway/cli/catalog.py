@@ -39,6 +39,7 @@ def add_commands(commands: Commands) -> None:
 
 def cmd_catalog_sign(args: argparse.Namespace) -> None:
     from share_gateway.catalog import AUTHORITY_KEY_NAME, sample_catalog_text, sign_catalog
+    from share_gateway.cli.console import show
     from share_gateway.crypto.keys import SigningKey
     from share_gateway.domain.errors import CatalogInvalid
 
@@ -48,11 +49,12 @@ def cmd_catalog_sign(args: argparse.Namespace) -> None:
     except CatalogInvalid as error:
         raise CommandError(f"catalog refused:\n{error}") from error
     args.out.write_bytes(signed)
-    print(f"signed catalog written to {args.out}")
+    show(f"signed catalog written to {args.out}")
 
 
 def cmd_catalog_verify(args: argparse.Namespace) -> None:
     from share_gateway.catalog import open_catalog
+    from share_gateway.cli.console import show
     from share_gateway.crypto.errors import VerificationError
     from share_gateway.domain.errors import CatalogInvalid
 
@@ -60,14 +62,14 @@ def cmd_catalog_verify(args: argparse.Namespace) -> None:
         signed = open_catalog(args.document.read_bytes(), authority_ring(args.authority))
     except (VerificationError, CatalogInvalid) as error:
         raise CommandError(f"catalog refused: {error}") from error
-    print(f"catalog version {signed.catalog.version} verifies; digest {signed.digest}")
+    show(f"catalog version {signed.catalog.version} verifies; digest {signed.digest}")
 
 
 def cmd_catalog_show(args: argparse.Namespace) -> None:
     import asyncio
 
     from share_gateway.catalog import open_catalog
-    from share_gateway.tables import render_table
+    from share_gateway.cli.console import show, table
 
     if args.node:
         document = asyncio.run(_get_catalog(args)).signed_document
@@ -76,9 +78,9 @@ def cmd_catalog_show(args: argparse.Namespace) -> None:
     else:
         raise CommandError("give a signed catalog file or --node")
     catalog = open_catalog(document, authority_ring(args.authority)).catalog
-    print(f"catalog version {catalog.version} — {catalog.authority}\n")
-    print(
-        render_table(
+    show(f"catalog version {catalog.version} — {catalog.authority}\n")
+    show(
+        table(
             ["purpose", "requester kinds", "consent", "reaches"],
             [
                 (
@@ -91,9 +93,9 @@ def cmd_catalog_show(args: argparse.Namespace) -> None:
             ],
         )
     )
-    print()
-    print(
-        render_table(
+    show("")
+    show(
+        table(
             ["record type", "category", "disclosure", "fields", "severities"],
             [
                 (t.name, t.category.value, t.disclosure.value, len(t.fields), ", ".join(t.severity_periods) or "—")
@@ -106,6 +108,7 @@ def cmd_catalog_show(args: argparse.Namespace) -> None:
 def cmd_catalog_sweep(args: argparse.Namespace) -> None:
     """Check every active record against the installed catalog again; quarantine and report what it no longer admits."""
     from share_gateway.catalog import open_catalog
+    from share_gateway.cli.console import show
     from share_gateway.cli.database import NodeDatabase
     from share_gateway.config import NodeConfig
     from share_gateway.crypto.keys import SigningKey
@@ -122,7 +125,7 @@ def cmd_catalog_sweep(args: argparse.Namespace) -> None:
             report = ConformanceSweep(runtime).sweep_installed(signed)
         finally:
             runtime.executor.shutdown()
-    print(report.describe())
+    show(report.describe())
 
 
 async def _get_catalog(args: argparse.Namespace) -> catalog_pb2.GetCatalogResponse:

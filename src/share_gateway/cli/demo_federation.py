@@ -17,6 +17,7 @@ from pathlib import Path
 
 from stdnum.cn import uscc
 
+from share_gateway.cli.console import show, table
 from share_gateway.cli.demo_scenario import REGIONS, Demo, Member, heading, play
 from share_gateway.config import NodeConfig
 from share_gateway.devkit import Layout, create_federation, free_ports
@@ -24,7 +25,6 @@ from share_gateway.domain.policy import Grant, GrantRole
 from share_gateway.domain.principals import Identity, IdentityKind, Role
 from share_gateway.node import Node, start_node
 from share_gateway.synthetic import Population, SyntheticCompany, SyntheticPerson
-from share_gateway.tables import render_table
 
 OFFICER = "12010119850505123X"
 SEED = 2026
@@ -135,7 +135,7 @@ def run_demo(root: Path, keep_running: bool = False, records_per_region: int = 2
         roles={m.name: m.roles for m in members.values() if m.roles},
         ports=dict(zip(REGIONS, free_ports(len(REGIONS)), strict=True)),
     )
-    print("federation authority key, CA, signed catalog, node and client certificates: done")
+    show("federation authority key, CA, signed catalog, node and client certificates: done")
     configs = {region: NodeConfig.load(layout.node_config(region)) for region in REGIONS}
     asyncio.run(_run(layout, configs, members, population, company, person, keep_running, records_per_region))
 
@@ -155,8 +155,8 @@ async def _run(
         for region, config in configs.items():
             nodes[region] = await start_node(config)
         demo = Demo(layout, nodes, members)
-        print(
-            render_table(
+        show(
+            table(
                 ["region", "node", "mTLS port", "public port"],
                 [(r, REGIONS[r], n.port, n.public_port) for r, n in nodes.items()],
             )
@@ -168,7 +168,7 @@ async def _run(
         await nodes["110000"].gateway.registry.submit(agency, "demo-person", own)
         await play(demo, company, person, population)
         if keep_running:
-            print(_grpcurl_help(demo))
+            show(_grpcurl_help(demo))
             await _wait_for_signal()
     finally:
         for node in nodes.values():

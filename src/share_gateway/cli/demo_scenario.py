@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import grpc
 
 from share_gateway.api.convert import draft_to_wire, subject_to_wire
+from share_gateway.cli.console import line, show, table
 from share_gateway.cli.views import answer_view, record_view, repair_view, revocations_view, rpc_error_view
 from share_gateway.client import credentials, open_channel
 from share_gateway.config import node_key_name
@@ -29,7 +30,6 @@ from share_gateway.domain.records import RecordStatus
 from share_gateway.ledger.checkpoint import TlogProof
 from share_gateway.node import Node
 from share_gateway.synthetic import Population, SyntheticCompany, SyntheticPerson
-from share_gateway.tables import render_table
 from share_gateway.v1 import (
     compliance_pb2,
     compliance_pb2_grpc,
@@ -54,11 +54,13 @@ class Member:
 
 
 def heading(text: str) -> None:
-    print(f"\n\033[1m== {text}\033[0m")
+    title = line(f"== {text}")
+    title.stylize("bold")
+    show("", title)
 
 
 def explain(text: str) -> None:
-    print(textwrap.fill(text, width=100))
+    show(textwrap.fill(text, width=100))
 
 
 @dataclass
@@ -89,7 +91,7 @@ async def play(demo: Demo, company: SyntheticCompany, person: SyntheticPerson, p
             request = draft_to_wire(f"demo-{index}", draft)
             record = (await registry.SubmitRecord(request, timeout=10)).record
             if index == 0:
-                print(record_view(record))
+                show(record_view(record))
     for region, record_type in (("310000", "tax_arrears"), ("440000", "credit_commitment")):
         async with demo.channel(f"agency-{region}", region) as channel:
             draft = population.record_draft(company, record_type)
@@ -112,8 +114,8 @@ async def play(demo: Demo, company: SyntheticCompany, person: SyntheticPerson, p
         ).record
     debtor_id = record.record_id
     arrived = await _regions_where(demo, lambda node: _status(node, debtor_id) is not None)
-    print(
-        render_table(
+    show(
+        table(
             ["region", "holds the court's record"],
             [(region, "yes" if region in arrived else "not yet (queued in the outbox)") for region in demo.nodes],
         )
@@ -136,21 +138,21 @@ async def play(demo: Demo, company: SyntheticCompany, person: SyntheticPerson, p
             ),
             timeout=10,
         )
-        print(answer_view(answer, demo.keys))
+        show(answer_view(answer, demo.keys))
         bank_inquiry = answer.inquiry_id
 
         heading("3. The same bank asks without the company's consent")
         try:
             await inquiry.Inquire(inquiry_pb2.InquireRequest(subject=subject, purpose="loan_underwriting"), timeout=10)
         except grpc.aio.AioRpcError as error:
-            print(rpc_error_view(error))
+            show(rpc_error_view(error))
 
     async with demo.channel("utility", "110000") as channel:
         heading("4. A utility asks the same node for a connection decision")
         answer = await inquiry_pb2_grpc.InquiryServiceStub(channel).Inquire(
             inquiry_pb2.InquireRequest(subject=subject, purpose="utility_connection"), timeout=10
         )
-        print(answer_view(answer, demo.keys))
+        show(answer_view(answer, demo.keys))
         explain(
             "Fewer records and fewer fields: the loan default is 'authorised' information that a utility "
             "connection never reaches, and the penalty shows only what the catalog deems necessary."
@@ -167,14 +169,14 @@ async def play(demo: Demo, company: SyntheticCompany, person: SyntheticPerson, p
         stub = inquiry_pb2_grpc.InquiryServiceStub(channel)
         heading(f"5. {person.name} reads their own records (self inquiry)")
         answer = await stub.Inquire(inquiry_pb2.InquireRequest(subject=myself, purpose="self_inquiry"), timeout=10)
-        print(answer_view(answer, demo.keys))
+        show(answer_view(answer, demo.keys))
         heading(f"6. {person.name} asks who looked at them")
         history = await stub.GetInquiryHistory(
             inquiry_pb2.GetInquiryHistoryRequest(subject=myself, purpose="self_inquiry"), timeout=10
         )
-        print(f"inquiries about {person.name} in the last {history.days} days:")
-        print(
-            render_table(
+        show(f"inquiries about {person.name} in the last {history.days} days:")
+        show(
+            table(
                 ["when (UTC)", "institution", "purpose", "outcome", "node"],
                 [
                     (e.at.ToDatetime().strftime("%Y-%m-%d %H:%M:%S"), e.institution, e.purpose, e.outcome, e.node)
@@ -193,12 +195,12 @@ async def play(demo: Demo, company: SyntheticCompany, person: SyntheticPerson, p
         )
     origin = node_key_name("110000")
     checkpoint = TlogProof.parse(proof.tlog_proof).verify(proof.event, demo.keys, origin)
-    print(f"inquiry {bank_inquiry} is leaf {proof.leaf_index} of the log {origin}, size {checkpoint.size}")
-    print(
+    show(f"inquiry {bank_inquiry} is leaf {proof.leaf_index} of the log {origin}, size {checkpoint.size}")
+    show(
         f"verified with only the signed checkpoint and the node's public key; {witnesses} peer(s) checked that "
         "this checkpoint extends the last one they cosigned, and added their cosignature below it:\n"
     )
-    print(textwrap.indent(proof.tlog_proof.decode(), "    "))
+    show(textwrap.indent(proof.tlog_proof.decode(), "    "))
 
     heading("8. The company performs the judgment and applies for repair in Guangdong; the court approves")
     async with demo.channel("company", "440000") as channel:
@@ -220,10 +222,10 @@ async def play(demo: Demo, company: SyntheticCompany, person: SyntheticPerson, p
             ),
             timeout=10,
         )
-    print(repair_view(decided.application))
+    show(repair_view(decided.application))
     stopped = await _regions_where(demo, lambda node: _status(node, debtor_id) is RecordStatus.REPAIRED)
-    print(
-        render_table(
+    show(
+        table(
             ["region", "stopped disclosing the debtor record"],
             [(region, "yes" if region in stopped else "not yet (revocation queued)") for region in demo.nodes],
         )
@@ -232,7 +234,7 @@ async def play(demo: Demo, company: SyntheticCompany, person: SyntheticPerson, p
         feed = await inquiry_pb2_grpc.InquiryServiceStub(channel).ListRevocations(
             inquiry_pb2.ListRevocationsRequest(), timeout=10
         )
-    print(revocations_view(feed.revocations, demo.keys))
+    show(revocations_view(feed.revocations, demo.keys))
     explain(
         "In one transaction Guangdong marked the record repaired and queued its signed revocation for every peer; "
         "each peer stopped disclosing its copy and acknowledged. The bank received the record in step 2, so "
@@ -240,8 +242,8 @@ async def play(demo: Demo, company: SyntheticCompany, person: SyntheticPerson, p
     )
 
     heading("9. What each node logged")
-    print(
-        render_table(
+    show(
+        table(
             ["region", "node", "records", "log events", "signed checkpoint"],
             [
                 (

@@ -52,13 +52,14 @@ def next_manifest_version(layout: Layout) -> int:
 
 def cmd_federation_sign(args: argparse.Namespace) -> None:
     """Re-sign the manifest of a development federation, one version up."""
+    from share_gateway.cli.console import show
     from share_gateway.devkit import Layout, write_manifest
 
     layout = Layout(args.dir)
     version = args.version or next_manifest_version(layout)
     endpoints = dict(_assignment(spec, "--endpoint") for spec in args.endpoint)
     write_manifest(layout, version, datetime.now(UTC) + timedelta(days=args.days), endpoints)
-    print(f"federation manifest version {version} written to {layout.manifest}")
+    show(f"federation manifest version {version} written to {layout.manifest}")
 
 
 def _assignment(spec: str, flag: str) -> tuple[str, str]:
@@ -80,6 +81,7 @@ def _open_manifest(args: argparse.Namespace) -> SignedManifest:
 
 
 def cmd_federation_verify(args: argparse.Namespace) -> None:
+    from share_gateway.cli.console import show
     from share_gateway.domain.errors import DomainError
 
     signed = _open_manifest(args)
@@ -89,17 +91,17 @@ def cmd_federation_verify(args: argparse.Namespace) -> None:
     except DomainError as error:
         raise CommandError(str(error)) from error
     nodes = len(manifest.nodes)
-    print(f"manifest version {manifest.version} verifies; {nodes} nodes; expires {manifest.expires:%Y-%m-%d}")
+    show(f"manifest version {manifest.version} verifies; {nodes} nodes; expires {manifest.expires:%Y-%m-%d}")
 
 
 def cmd_federation_show(args: argparse.Namespace) -> None:
-    from share_gateway.tables import render_table
+    from share_gateway.cli.console import show, table
 
     manifest = _open_manifest(args).manifest
-    print(f"manifest version {manifest.version}, expires {manifest.expires:%Y-%m-%d %H:%M} UTC")
-    print(f"catalog digest {manifest.catalog_digest}")
-    print(
-        render_table(
+    show(f"manifest version {manifest.version}, expires {manifest.expires:%Y-%m-%d %H:%M} UTC")
+    show(f"catalog digest {manifest.catalog_digest}")
+    show(
+        table(
             ["region", "endpoint", "signing key id", "TLS certificate SHA-256"],
             [
                 (n.region, n.endpoint, n.signing_key.key_id.hex(), n.tls_fingerprint[:16] + "…")

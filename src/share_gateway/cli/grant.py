@@ -45,6 +45,7 @@ def add_commands(commands: Commands) -> None:
 
 def cmd_grant_add(args: argparse.Namespace) -> None:
     from share_gateway.catalog import open_catalog
+    from share_gateway.cli.console import show
     from share_gateway.cli.database import NodeDatabase
     from share_gateway.config import NodeConfig
     from share_gateway.domain.errors import DomainError, InvalidInput
@@ -62,24 +63,24 @@ def cmd_grant_add(args: argparse.Namespace) -> None:
             raise CommandError(f"refused: {error}") from error
         if args.kind:
             database.register_institution(args.institution, args.kind, args.name or args.institution, now)
-            print(f"institution {args.institution} registered as {args.kind}")
+            show(f"institution {args.institution} registered as {args.kind}")
         for role, scope in scopes:
             try:
                 grant_id = database.add_grant(args.institution, Grant(role, scope, now, until), now)
             except DomainError as error:
                 raise CommandError(f"{error}: register it with --kind") from error
-            print(f"grant {grant_id}: {args.institution} may {role.value} {scope}")
+            show(f"grant {grant_id}: {args.institution} may {role.value} {scope}")
 
 
 def cmd_grant_list(args: argparse.Namespace) -> None:
+    from share_gateway.cli.console import show, table
     from share_gateway.cli.database import NodeDatabase
     from share_gateway.config import NodeConfig
-    from share_gateway.tables import render_table
 
     with NodeDatabase(NodeConfig.load(args.config), migrated=True) as database:
         rows = database.grants(args.institution)
-    print(
-        render_table(
+    show(
+        table(
             ["id", "institution", "kind", "may", "scope", "valid until", "revoked"],
             [
                 (
@@ -98,6 +99,7 @@ def cmd_grant_list(args: argparse.Namespace) -> None:
 
 
 def cmd_grant_revoke(args: argparse.Namespace) -> None:
+    from share_gateway.cli.console import show
     from share_gateway.cli.database import NodeDatabase
     from share_gateway.config import NodeConfig
     from share_gateway.domain.errors import DomainError
@@ -107,4 +109,4 @@ def cmd_grant_revoke(args: argparse.Namespace) -> None:
             database.revoke_grant(args.grant_id, datetime.now(UTC))
         except DomainError as error:
             raise CommandError(str(error)) from error
-    print(f"grant {args.grant_id} revoked")
+    show(f"grant {args.grant_id} revoked")

@@ -52,6 +52,7 @@ async def _inquire(args: argparse.Namespace) -> inquiry_pb2.InquireResponse:
 def cmd_inquire(args: argparse.Namespace) -> None:
     import asyncio
 
+    from share_gateway.cli.console import show
     from share_gateway.cli.views import answer_view
 
-    print(answer_view(asyncio.run(_inquire(args)), node_keys(args.node_key)))
+    show(answer_view(asyncio.run(_inquire(args)), node_keys(args.node_key)))

@@ -126,7 +126,8 @@ async def _listing(args: argparse.Namespace) -> list[common_pb2.Listing]:
 def cmd_listing(args: argparse.Namespace) -> None:
     import asyncio
 
+    from share_gateway.cli.console import show
     from share_gateway.cli.views import listing_view, listings_view
 
     listings = asyncio.run(_listing(args))
-    print(listings_view(listings) if args.listing in {"list", "mine"} else listing_view(listings[0]))
+    show(listings_view(listings) if args.listing in {"list", "mine"} else listing_view(listings[0]))

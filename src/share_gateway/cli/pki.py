@@ -39,6 +39,7 @@ def _client_spec(text: str) -> tuple[str, Identity]:
 
 
 def cmd_pki_init(args: argparse.Namespace) -> None:
+    from share_gateway.cli.console import show
     from share_gateway.cli.federation import next_manifest_version
     from share_gateway.devkit import (
         MANIFEST_DAYS,
@@ -56,16 +57,16 @@ def cmd_pki_init(args: argparse.Namespace) -> None:
     if not layout.authority_key.exists():
         init_authority(layout, now)
         sign_sample_catalog(layout)
-        print(f"federation authority and CA created in {args.dir}")
+        show(f"federation authority and CA created in {args.dir}")
     for region in args.region:
         add_node(layout, region, now, listen=f"127.0.0.1:{args.base_port}" if args.base_port else "127.0.0.1:0")
-        print(f"node {region}: {layout.node_config(region)}")
+        show(f"node {region}: {layout.node_config(region)}")
         if args.base_port:
             args.base_port += 1
     if args.region:
         version = next_manifest_version(layout)
         write_manifest(layout, version, now + timedelta(days=MANIFEST_DAYS))
-        print(f"federation manifest version {version}: {layout.manifest}")
+        show(f"federation manifest version {version}: {layout.manifest}")
     roles: dict[str, list[Role]] = {}
     for spec in args.role:
         name, _, role = spec.partition("=")
@@ -77,4 +78,4 @@ def cmd_pki_init(args: argparse.Namespace) -> None:
         name, identity = _client_spec(spec)
         files = add_client(layout, name, identity, now, roles.get(name, ()))
         extra = f" with roles {', '.join(roles[name])}" if name in roles else ""
-        print(f"client {name} ({identity.uri}){extra}: {files.directory}")
+        show(f"client {name} ({identity.uri}){extra}: {files.directory}")

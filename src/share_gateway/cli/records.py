@@ -64,7 +64,8 @@ async def _submit(args: argparse.Namespace) -> registry_pb2.SubmitRecordResponse
 def cmd_submit(args: argparse.Namespace) -> None:
     import asyncio
 
+    from share_gateway.cli.console import show
     from share_gateway.cli.views import record_view
 
     record = asyncio.run(_submit(args)).record
-    print("recorded " + record_view(record))
+    show(record_view(record, lead="recorded "))

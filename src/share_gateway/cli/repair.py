@@ -96,10 +96,11 @@ async def _repair(args: argparse.Namespace) -> list[common_pb2.RepairApplication
 def cmd_repair(args: argparse.Namespace) -> None:
     import asyncio
 
+    from share_gateway.cli.console import show
     from share_gateway.cli.views import repair_view, repairs_view
 
     applications = asyncio.run(_repair(args))
-    print(repairs_view(applications) if args.repair == "list" else repair_view(applications[0]))
+    show(repairs_view(applications) if args.repair == "list" else repair_view(applications[0]))
 
 
 async def _revocations(args: argparse.Namespace) -> inquiry_pb2.ListRevocationsResponse:
@@ -115,6 +116,7 @@ def cmd_revocations(args: argparse.Namespace) -> None:
     """The requester's "changes since": records it received that it must now delete."""
     import asyncio
 
+    from share_gateway.cli.console import show
     from share_gateway.cli.views import revocations_view
 
-    print(revocations_view(asyncio.run(_revocations(args)).revocations, node_keys(args.node_key)))
+    show(revocations_view(asyncio.run(_revocations(args)).revocations, node_keys(args.node_key)))
