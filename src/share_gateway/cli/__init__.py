@@ -2,6 +2,9 @@
 
 Each verb group has its module, which adds its commands to the parser; a command imports what it needs (grpc, the
 ``v1`` stubs, SQLAlchemy, cryptography, rich) only when it runs, so that ``--help`` stays fast.
+
+The parser is argparse's, on purpose: Click would add its own import to every ``--help`` and parse dates more
+narrowly than ``date.fromisoformat``, for help texts argparse writes as well once each option has one.
 """
 
 from __future__ import annotations

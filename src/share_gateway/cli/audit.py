@@ -74,7 +74,7 @@ def _officer_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--identity", type=Path, required=True, help="the officer's directory: tls.crt, tls.key, ca.crt"
     )
-    parser.add_argument("--timeout", type=float, default=30.0, help="deadline of each call in seconds")
+    parser.add_argument("--timeout", type=float, default=30.0, help="deadline of each call in seconds (default: 30)")
 
 
 def _filter_options(parser: argparse.ArgumentParser) -> None:

@@ -21,7 +21,7 @@ def add_commands(commands: Commands) -> None:
     show.add_argument("--node", help="host:port of a node's mTLS port: print the catalog it serves")
     show.add_argument("--ca", type=Path, help="CA certificate (defaults to the identity's ca.crt)")
     show.add_argument("--identity", type=Path, help="directory holding tls.crt, tls.key and ca.crt")
-    show.add_argument("--timeout", type=float, default=10.0, help="deadline of the call in seconds")
+    show.add_argument("--timeout", type=float, default=10.0, help="deadline of the call in seconds (default: 10)")
     show.set_defaults(run=cmd_catalog_show)
     sign = catalog.add_parser("sign", help="sign a catalog YAML (default: the sample) with the authority key")
     sign.add_argument("catalog", type=Path, nargs="?", help="the catalog YAML (default: the sample catalog)")

@@ -29,7 +29,7 @@ def client_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--node", required=True, help="host:port of the node's mTLS port")
     parser.add_argument("--identity", type=Path, help="directory holding tls.crt, tls.key and ca.crt")
     parser.add_argument("--ca", type=Path, help="CA certificate (defaults to the identity's ca.crt)")
-    parser.add_argument("--timeout", type=float, default=10.0, help="deadline of the call in seconds")
+    parser.add_argument("--timeout", type=float, default=10.0, help="deadline of the call in seconds (default: 10)")
 
 
 def channel(args: argparse.Namespace) -> grpc.aio.Channel:
