@@ -1,4 +1,8 @@
-"""Readable renderings of what nodes answer, shared by the CLI and the demo."""
+"""Readable renderings of what nodes answer, shared by the commands and the demo.
+
+Each view is a rich renderable: lines and tables built with ``console.line`` and ``console.table``, so every value
+a node sent is inert by the time it reaches the terminal.
+"""
 
 from __future__ import annotations
 
@@ -7,20 +11,21 @@ from collections.abc import Sequence
 import grpc
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
+from rich.console import Group, RenderableType
 
+from share_gateway.cli.console import line, table
 from share_gateway.client import verify_receipt, verify_record_disclosure, verify_revocation
 from share_gateway.crypto.errors import MalformedPayload, VerificationError
 from share_gateway.crypto.keys import KeyRing
 from share_gateway.domain.canonical import parse_json
 from share_gateway.domain.repair import Revocation
 from share_gateway.federation.wire import envelope_from_wire
-from share_gateway.tables import render_table
 from share_gateway.v1 import common_pb2, inquiry_pb2
 
 
-def rpc_error_view(error: grpc.aio.AioRpcError) -> str:
-    """The status, then each field violation or the refusal's reason and legal bases."""
-    lines = [f"{error.code().name}: {error.details()}"]
+def rpc_error_view(error: grpc.aio.AioRpcError, lead: str = "") -> Group:
+    """The status after ``lead``, then each field violation or the refusal's reason and legal bases."""
+    lines = [f"{lead}{error.code().name}: {error.details()}"]
     status = rpc_status.from_call(error)
     for detail in status.details if status is not None else ():
         bad = error_details_pb2.BadRequest()
@@ -30,7 +35,7 @@ def rpc_error_view(error: grpc.aio.AioRpcError) -> str:
         elif detail.Unpack(info):
             lines.append(f"  reason {info.reason}")
             lines += [f"  {rule}: {basis}" for rule, basis in info.metadata.items()]
-    return "\n".join(lines)
+    return Group(*map(line, lines))
 
 
 def value_text(value: common_pb2.FieldValue) -> str:
@@ -42,20 +47,22 @@ def value_text(value: common_pb2.FieldValue) -> str:
     return str(getattr(value, case))
 
 
-def record_view(record: common_pb2.Record) -> str:
+def record_view(record: common_pb2.Record, lead: str = "") -> Group:
+    """A record's type, id and subject after ``lead``, then its fields and disclosure dates."""
     rows: list[tuple[str, str]] = [(name, value_text(value)) for name, value in sorted(record.fields.items())]
     rows += [("decided on", record.decided_on), ("disclosed until", record.disclose_until or "—")]
-    return f"{record.record_type} {record.record_id} about {record.subject.identifier}\n" + render_table(
-        ["field", "value"], rows
+    return Group(
+        line(f"{lead}{record.record_type} {record.record_id} about {record.subject.identifier}"),
+        table(["field", "value"], rows),
     )
 
 
-def answer_view(answer: inquiry_pb2.InquireResponse, keys: KeyRing | None) -> str:
+def answer_view(answer: inquiry_pb2.InquireResponse, keys: KeyRing | None) -> Group:
     """Each disclosed record with its fields, verified against the origin's key when ``keys`` are given."""
-    lines = [f"inquiry {answer.inquiry_id}: {len(answer.records)} record(s)"]
+    parts: list[RenderableType] = [line(f"inquiry {answer.inquiry_id}: {len(answer.records)} record(s)")]
     if answer.regions:
-        lines.append(
-            render_table(
+        parts.append(
+            table(
                 ["region", "answer", "records", "detail"],
                 [
                     (
@@ -77,27 +84,33 @@ def answer_view(answer: inquiry_pb2.InquireResponse, keys: KeyRing | None) -> st
             except VerificationError as error:
                 verified = f"VERIFICATION FAILED: {error}"
         statement = parse_json(record.statement.payload)
-        lines.append(
-            f"\n{statement['record_type']} from region {statement['origin']}, decided {statement['decided_on']}"
-            f" ({verified})"
-        )
-        lines.append(render_table(["field", "value"], [(f.name, f.value) for f in record.fields]))
+        parts += [
+            line(""),
+            line(
+                f"{statement['record_type']} from region {statement['origin']}, decided {statement['decided_on']}"
+                f" ({verified})"
+            ),
+            table(["field", "value"], [(f.name, f.value) for f in record.fields]),
+        ]
     if answer.measures:
-        lines.append("\ndisciplinary measures:")
-        lines += [f"  {m.name}: {m.description} (because of {', '.join(m.grounds)})" for m in answer.measures]
-    lines.append("\nlegal bases:")
-    lines += [f"  {c.rule}: {c.legal_basis}" for c in answer.citations]
+        parts += [line(""), line("disciplinary measures:")]
+        parts += [line(f"  {m.name}: {m.description} (because of {', '.join(m.grounds)})") for m in answer.measures]
+    parts += [line(""), line("legal bases:")]
+    parts += [line(f"  {c.rule}: {c.legal_basis}") for c in answer.citations]
     if keys is not None:
         event = verify_receipt(answer.receipt, keys)
-        lines.append(f"\nsigned receipt verified: logged at {event.at:%Y-%m-%d %H:%M:%S} UTC by node {event.node}")
-    return "\n".join(lines)
+        parts += [
+            line(""),
+            line(f"signed receipt verified: logged at {event.at:%Y-%m-%d %H:%M:%S} UTC by node {event.node}"),
+        ]
+    return Group(*parts)
 
 
 def repair_state_text(state: common_pb2.RepairState.ValueType) -> str:
     return common_pb2.RepairState.Name(state).removeprefix("REPAIR_STATE_").lower()
 
 
-def repair_view(application: common_pb2.RepairApplication) -> str:
+def repair_view(application: common_pb2.RepairApplication) -> Group:
     """One application: where it stands, its deadlines and, once decided, why."""
     rows: list[tuple[str, str]] = [
         ("record", application.record_id),
@@ -114,15 +127,15 @@ def repair_view(application: common_pb2.RepairApplication) -> str:
     if application.overdue:
         rows.append(("OVERDUE", f"the {application.overdue} deadline passed"))
     header = f"repair application {application.application_id}: {repair_state_text(application.state)}"
-    return "\n".join([header, *(f"  {name:<13} {value}" for name, value in rows)])
+    return Group(line(header), *(line(f"  {name:<13} {value}") for name, value in rows))
 
 
-def repairs_view(applications: Sequence[common_pb2.RepairApplication]) -> str:
+def repairs_view(applications: Sequence[common_pb2.RepairApplication]) -> Group:
     """Open applications as one table: their deadlines and what is overdue at a glance."""
-    lines = [f"{len(applications)} open repair application(s)"]
+    parts: list[RenderableType] = [line(f"{len(applications)} open repair application(s)")]
     if applications:
-        lines.append(
-            render_table(
+        parts.append(
+            table(
                 ["application", "record", "state", "reply due", "decision due", "overdue"],
                 [
                     (
@@ -137,14 +150,14 @@ def repairs_view(applications: Sequence[common_pb2.RepairApplication]) -> str:
                 ],
             )
         )
-    return "\n".join(lines)
+    return Group(*parts)
 
 
 def listing_state_text(state: common_pb2.ListingState.ValueType) -> str:
     return common_pb2.ListingState.Name(state).removeprefix("LISTING_STATE_").lower()
 
 
-def listing_view(listing: common_pb2.Listing) -> str:
+def listing_view(listing: common_pb2.Listing) -> Group:
     """One listing: the decision it states, its deadlines, and every step with its document."""
     decision = listing.decision
     rows: list[tuple[str, str]] = [
@@ -176,14 +189,16 @@ def listing_view(listing: common_pb2.Listing) -> str:
         for step in listing.history
     ]
     header = f"listing {listing.listing_id}: {listing_state_text(listing.state)}"
-    return "\n".join([header, *(f"  {name:<13} {value}" for name, value in rows), "  history", *steps])
+    return Group(
+        line(header), *(line(f"  {name:<13} {value}") for name, value in rows), line("  history"), *map(line, steps)
+    )
 
 
-def listings_view(listings: Sequence[common_pb2.Listing]) -> str:
-    lines = [f"{len(listings)} listing(s)"]
+def listings_view(listings: Sequence[common_pb2.Listing]) -> Group:
+    parts: list[RenderableType] = [line(f"{len(listings)} listing(s)")]
     if listings:
-        lines.append(
-            render_table(
+        parts.append(
+            table(
                 ["listing", "list", "record", "state", "next date", "overdue"],
                 [
                     (
@@ -198,10 +213,10 @@ def listings_view(listings: Sequence[common_pb2.Listing]) -> str:
                 ],
             )
         )
-    return "\n".join(lines)
+    return Group(*parts)
 
 
-def revocations_view(entries: Sequence[inquiry_pb2.RevocationEntry], keys: KeyRing | None) -> str:
+def revocations_view(entries: Sequence[inquiry_pb2.RevocationEntry], keys: KeyRing | None) -> Group:
     """Each revocation with the origin's signature checked when ``keys`` are given, and where to read on from."""
     rows = []
     for entry in entries:
@@ -225,8 +240,8 @@ def revocations_view(entries: Sequence[inquiry_pb2.RevocationEntry], keys: KeyRi
             )
         )
     checked = "origin signatures verified" if keys is not None else "not checked: no node key given"
-    lines = [f"{len(entries)} revocation(s) ({checked})" if entries else "0 revocation(s)"]
+    parts: list[RenderableType] = [line(f"{len(entries)} revocation(s) ({checked})" if entries else "0 revocation(s)")]
     if rows:
-        lines.append(render_table(["position", "record", "type", "origin", "status", "at (UTC)", "reason"], rows))
-        lines.append(f"delete these records; next time read on with --after {entries[-1].position}")
-    return "\n".join(lines)
+        parts.append(table(["position", "record", "type", "origin", "status", "at (UTC)", "reason"], rows))
+        parts.append(line(f"delete these records; next time read on with --after {entries[-1].position}"))
+    return Group(*parts)

@@ -1,41 +1,35 @@
-"""The local multi-region demo: three regional nodes on SQLite and a guided scenario.
+"""The guided scenario of ``share-gateway demo``, step by step over gRPC against three running nodes.
 
-What it shows, step by step: an agency records a penalty on a legally
-effective document; a bank asks for loan underwriting with the subject's
-consent and receives only the fields that purpose needs, each verified
-against the origin's signature; a utility asks the same node and sees less; a
-request without consent is refused with the rule that refused it; a person
-reads their own records. Every step is logged by the node that served it.
+An agency records a penalty on a legally effective document; a bank asks for loan underwriting with the
+subject's consent and receives only the fields that purpose needs, each verified against the origin's
+signature; a utility asks the same node and sees less; a request without consent is refused with the rule
+that refused it; a person reads their own records and who looked at them; an officer proves an inquiry is in
+the log; a court approves a repair and every region stops disclosing the record.
 """
 
 from __future__ import annotations
 
 import asyncio
-import shutil
-import signal
 import textwrap
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import grpc
-from stdnum.cn import uscc
 
 from share_gateway.api.convert import draft_to_wire, subject_to_wire
+from share_gateway.cli.console import line, show, table
+from share_gateway.cli.views import answer_view, record_view, repair_view, revocations_view, rpc_error_view
 from share_gateway.client import credentials, open_channel
-from share_gateway.config import NodeConfig, node_key_name
+from share_gateway.config import node_key_name
 from share_gateway.crypto.keys import KeyRing
-from share_gateway.devkit import Layout, create_federation, free_ports
+from share_gateway.devkit import Layout
 from share_gateway.domain.identifiers import Subject
-from share_gateway.domain.policy import Grant, GrantRole
-from share_gateway.domain.principals import Identity, IdentityKind, Role
+from share_gateway.domain.policy import GrantRole
+from share_gateway.domain.principals import Identity, Role
 from share_gateway.domain.records import RecordStatus
-from share_gateway.gateway.grants import enrol
 from share_gateway.ledger.checkpoint import TlogProof
-from share_gateway.node import Node, start_node
+from share_gateway.node import Node
 from share_gateway.synthetic import Population, SyntheticCompany, SyntheticPerson
-from share_gateway.tables import render_table
 from share_gateway.v1 import (
     compliance_pb2,
     compliance_pb2_grpc,
@@ -44,25 +38,8 @@ from share_gateway.v1 import (
     registry_pb2,
     registry_pb2_grpc,
 )
-from share_gateway.views import answer_view, record_view, repair_view, revocations_view, rpc_error_view
 
 REGIONS = {"110000": "Beijing", "310000": "Shanghai", "440000": "Guangdong"}
-OFFICER = "12010119850505123X"
-SEED = 2026
-ALL_TYPES = (
-    "business_registration",
-    "administrative_penalty",
-    "administrative_licence",
-    "tax_arrears",
-    "loan_default",
-    "utility_arrears",
-    "credit_commitment",
-    "dishonest_judgment_debtor",
-)
-
-
-def _uscc(first_seventeen: str) -> str:
-    return first_seventeen + uscc.calc_check_digit(first_seventeen + "0")
 
 
 @dataclass(frozen=True)
@@ -76,49 +53,14 @@ class Member:
     roles: tuple[Role, ...] = ()
 
 
-def cast(person: SyntheticPerson, company: SyntheticCompany) -> list[Member]:
-    members = [
-        Member(
-            f"agency-{region}",
-            Identity(IdentityKind.INSTITUTION, _uscc(f"11{region}MB{index:07d}")),
-            "public_agency",
-            tuple((GrantRole.SUBMIT, t) for t in ALL_TYPES),
-        )
-        for index, region in enumerate(REGIONS, start=1)
-    ]
-    members += [
-        Member(
-            "bank",
-            Identity(IdentityKind.INSTITUTION, _uscc("91110000MA0000001")),
-            "bank",
-            ((GrantRole.INQUIRE, "loan_underwriting"),),
-        ),
-        Member(
-            "utility",
-            Identity(IdentityKind.INSTITUTION, _uscc("91310000MA0000002")),
-            "utility",
-            ((GrantRole.INQUIRE, "utility_connection"),),
-        ),
-        Member(
-            "procurement",
-            Identity(IdentityKind.INSTITUTION, _uscc("11440000MB0000009")),
-            "government_department",
-            ((GrantRole.INQUIRE, "public_procurement_review"),),
-        ),
-        Member("person", Identity(IdentityKind.PERSON, person.resident_id), "individual", ()),
-        # The company acting for itself (credit repair): a party, not a registered requester.
-        Member("company", Identity(IdentityKind.INSTITUTION, company.identifier), "", ()),
-        Member("officer", Identity(IdentityKind.PERSON, OFFICER), "individual", (), (Role.COMPLIANCE_OFFICER,)),
-    ]
-    return members
+def heading(text: str) -> None:
+    title = line(f"== {text}")
+    title.stylize("bold")
+    show("", title)
 
 
-def _heading(text: str) -> None:
-    print(f"\n\033[1m== {text}\033[0m")
-
-
-def _explain(text: str) -> None:
-    print(textwrap.fill(text, width=100))
+def explain(text: str) -> None:
+    show(textwrap.fill(text, width=100))
 
 
 @dataclass
@@ -136,28 +78,10 @@ class Demo:
         return KeyRing(self.layout.node_verifying_key(region) for region in self.nodes)
 
 
-async def _seed(demo: Demo, population: Population, records_per_region: int) -> None:
-    """Register the cast on every node, then record synthetic subjects through each region's own agency."""
-    now = datetime.now(UTC)
-    for node in demo.nodes.values():
-        store = node.gateway.store
-        for member in demo.members.values():
-            if member.kind in {"individual", ""}:
-                continue
-            grants = [Grant(role, scope, now - timedelta(days=1)) for role, scope in member.grants]
-            enrol(store, member.identity.identifier, grants, now, member.kind, member.name)
-    for region, node in demo.nodes.items():
-        agency = await node.gateway.runtime.principal(demo.members[f"agency-{region}"].identity)
-        subjects = population.subjects(max(1, records_per_region // 4), regions=[region])
-        drafts = population.drafts(subjects, per_subject=4)[:records_per_region]
-        for index, draft in enumerate(drafts):
-            await node.gateway.registry.submit(agency, f"seed-{index}", draft)
-
-
-async def _scenario(demo: Demo, company: SyntheticCompany, person: SyntheticPerson, population: Population) -> None:
+async def play(demo: Demo, company: SyntheticCompany, person: SyntheticPerson, population: Population) -> None:
     subject = subject_to_wire(Subject(company.kind, company.identifier))
 
-    _heading("1. A Beijing agency records an administrative penalty on a legally effective document")
+    heading("1. A Beijing agency records an administrative penalty on a legally effective document")
     penalty = population.record_draft(company, "administrative_penalty")
     loan = population.record_draft(company, "loan_default")
     arrears = population.record_draft(company, "utility_arrears")
@@ -167,20 +91,20 @@ async def _scenario(demo: Demo, company: SyntheticCompany, person: SyntheticPers
             request = draft_to_wire(f"demo-{index}", draft)
             record = (await registry.SubmitRecord(request, timeout=10)).record
             if index == 0:
-                print(record_view(record))
+                show(record_view(record))
     for region, record_type in (("310000", "tax_arrears"), ("440000", "credit_commitment")):
         async with demo.channel(f"agency-{region}", region) as channel:
             draft = population.record_draft(company, record_type)
             await registry_pb2_grpc.RegistryServiceStub(channel).SubmitRecord(
                 draft_to_wire(f"demo-{region}", draft), timeout=10
             )
-    _explain(
+    explain(
         f"Beijing also holds a loan default and utility arrears about {company.name}; Shanghai recorded tax "
         "arrears and Guangdong a credit commitment. Each record was signed at submission by its region's node: "
         "the statement carries a salted digest per field, never a value."
     )
 
-    _heading("1b. A Guangdong court lists the company as a dishonest judgment debtor: shared nationwide")
+    heading("1b. A Guangdong court lists the company as a dishonest judgment debtor: shared nationwide")
     async with demo.channel("agency-440000", "440000") as channel:
         debtor = population.record_draft(company, "dishonest_judgment_debtor")
         record = (
@@ -190,13 +114,13 @@ async def _scenario(demo: Demo, company: SyntheticCompany, person: SyntheticPers
         ).record
     debtor_id = record.record_id
     arrived = await _regions_where(demo, lambda node: _status(node, debtor_id) is not None)
-    print(
-        render_table(
+    show(
+        table(
             ["region", "holds the court's record"],
             [(region, "yes" if region in arrived else "not yet (queued in the outbox)") for region in demo.nodes],
         )
     )
-    _explain(
+    explain(
         "The catalog marks dishonest judgment debtors as shared nationwide: Guangdong queued the record for every "
         "peer in the transaction that stored it, and each peer verified Guangdong's signature, stored it and "
         "returned a signed receipt, which Guangdong logged."
@@ -204,7 +128,7 @@ async def _scenario(demo: Demo, company: SyntheticCompany, person: SyntheticPers
 
     async with demo.channel("bank", "110000") as channel:
         inquiry = inquiry_pb2_grpc.InquiryServiceStub(channel)
-        _heading("2. A bank asks Beijing for loan underwriting across all regions, with the company's consent")
+        heading("2. A bank asks Beijing for loan underwriting across all regions, with the company's consent")
         answer = await inquiry.Inquire(
             inquiry_pb2.InquireRequest(
                 subject=subject,
@@ -214,22 +138,22 @@ async def _scenario(demo: Demo, company: SyntheticCompany, person: SyntheticPers
             ),
             timeout=10,
         )
-        print(answer_view(answer, demo.keys))
+        show(answer_view(answer, demo.keys))
         bank_inquiry = answer.inquiry_id
 
-        _heading("3. The same bank asks without the company's consent")
+        heading("3. The same bank asks without the company's consent")
         try:
             await inquiry.Inquire(inquiry_pb2.InquireRequest(subject=subject, purpose="loan_underwriting"), timeout=10)
         except grpc.aio.AioRpcError as error:
-            print(rpc_error_view(error))
+            show(rpc_error_view(error))
 
     async with demo.channel("utility", "110000") as channel:
-        _heading("4. A utility asks the same node for a connection decision")
+        heading("4. A utility asks the same node for a connection decision")
         answer = await inquiry_pb2_grpc.InquiryServiceStub(channel).Inquire(
             inquiry_pb2.InquireRequest(subject=subject, purpose="utility_connection"), timeout=10
         )
-        print(answer_view(answer, demo.keys))
-        _explain(
+        show(answer_view(answer, demo.keys))
+        explain(
             "Fewer records and fewer fields: the loan default is 'authorised' information that a utility "
             "connection never reaches, and the penalty shows only what the catalog deems necessary."
         )
@@ -243,16 +167,16 @@ async def _scenario(demo: Demo, company: SyntheticCompany, person: SyntheticPers
     await demo.nodes["110000"].gateway.sequencer.step(force=True)  # history reads integrated leaves (within 0.2 s)
     async with demo.channel("person", "110000") as channel:
         stub = inquiry_pb2_grpc.InquiryServiceStub(channel)
-        _heading(f"5. {person.name} reads their own records (self inquiry)")
+        heading(f"5. {person.name} reads their own records (self inquiry)")
         answer = await stub.Inquire(inquiry_pb2.InquireRequest(subject=myself, purpose="self_inquiry"), timeout=10)
-        print(answer_view(answer, demo.keys))
-        _heading(f"6. {person.name} asks who looked at them")
+        show(answer_view(answer, demo.keys))
+        heading(f"6. {person.name} asks who looked at them")
         history = await stub.GetInquiryHistory(
             inquiry_pb2.GetInquiryHistoryRequest(subject=myself, purpose="self_inquiry"), timeout=10
         )
-        print(f"inquiries about {person.name} in the last {history.days} days:")
-        print(
-            render_table(
+        show(f"inquiries about {person.name} in the last {history.days} days:")
+        show(
+            table(
                 ["when (UTC)", "institution", "purpose", "outcome", "node"],
                 [
                     (e.at.ToDatetime().strftime("%Y-%m-%d %H:%M:%S"), e.institution, e.purpose, e.outcome, e.node)
@@ -261,7 +185,7 @@ async def _scenario(demo: Demo, company: SyntheticCompany, person: SyntheticPers
             )
         )
 
-    _heading("7. A compliance officer proves the bank's inquiry is in the log, offline")
+    heading("7. A compliance officer proves the bank's inquiry is in the log, offline")
     beijing = demo.nodes["110000"].gateway
     await beijing.sequencer.step(force=True)
     witnesses = await beijing.cosigner.collect() if beijing.cosigner is not None else 0
@@ -271,14 +195,14 @@ async def _scenario(demo: Demo, company: SyntheticCompany, person: SyntheticPers
         )
     origin = node_key_name("110000")
     checkpoint = TlogProof.parse(proof.tlog_proof).verify(proof.event, demo.keys, origin)
-    print(f"inquiry {bank_inquiry} is leaf {proof.leaf_index} of the log {origin}, size {checkpoint.size}")
-    print(
+    show(f"inquiry {bank_inquiry} is leaf {proof.leaf_index} of the log {origin}, size {checkpoint.size}")
+    show(
         f"verified with only the signed checkpoint and the node's public key; {witnesses} peer(s) checked that "
         "this checkpoint extends the last one they cosigned, and added their cosignature below it:\n"
     )
-    print(textwrap.indent(proof.tlog_proof.decode(), "    "))
+    show(textwrap.indent(proof.tlog_proof.decode(), "    "))
 
-    _heading("8. The company performs the judgment and applies for repair in Guangdong; the court approves")
+    heading("8. The company performs the judgment and applies for repair in Guangdong; the court approves")
     async with demo.channel("company", "440000") as channel:
         applied = await inquiry_pb2_grpc.InquiryServiceStub(channel).ApplyForRepair(
             inquiry_pb2.ApplyForRepairRequest(
@@ -298,10 +222,10 @@ async def _scenario(demo: Demo, company: SyntheticCompany, person: SyntheticPers
             ),
             timeout=10,
         )
-    print(repair_view(decided.application))
+    show(repair_view(decided.application))
     stopped = await _regions_where(demo, lambda node: _status(node, debtor_id) is RecordStatus.REPAIRED)
-    print(
-        render_table(
+    show(
+        table(
             ["region", "stopped disclosing the debtor record"],
             [(region, "yes" if region in stopped else "not yet (revocation queued)") for region in demo.nodes],
         )
@@ -310,16 +234,16 @@ async def _scenario(demo: Demo, company: SyntheticCompany, person: SyntheticPers
         feed = await inquiry_pb2_grpc.InquiryServiceStub(channel).ListRevocations(
             inquiry_pb2.ListRevocationsRequest(), timeout=10
         )
-    print(revocations_view(feed.revocations, demo.keys))
-    _explain(
+    show(revocations_view(feed.revocations, demo.keys))
+    explain(
         "In one transaction Guangdong marked the record repaired and queued its signed revocation for every peer; "
         "each peer stopped disclosing its copy and acknowledged. The bank received the record in step 2, so "
         "Beijing's ledger of disclosures puts the revocation in the bank's feed: its systems can delete the copy."
     )
 
-    _heading("9. What each node logged")
-    print(
-        render_table(
+    heading("9. What each node logged")
+    show(
+        table(
             ["region", "node", "records", "log events", "signed checkpoint"],
             [
                 (
@@ -353,86 +277,3 @@ def _status(node: Node, record_id: str) -> RecordStatus | None:
 def _checkpoint_size(node: Node) -> str:
     latest = node.gateway.log.latest_checkpoint()
     return "—" if latest is None else f"size {latest.size}"
-
-
-def _grpcurl_help(demo: Demo) -> str:
-    node = demo.nodes["110000"]
-    files = demo.layout.client("bank")
-    return textwrap.dedent(
-        f"""
-        The nodes keep running (Ctrl-C stops them). Try them with grpcurl:
-
-          grpcurl -cacert {files.ca} localhost:{node.public_port} list
-          grpcurl -cacert {files.ca} -cert {files.certificate} -key {files.key} \\
-            -d '{{"subject": {{"kind": "SUBJECT_KIND_LEGAL_ENTITY", "identifier": "<USCC>"}},
-                 "purpose": "loan_underwriting", "consent_reference": "AUTH-1"}}' \\
-            localhost:{node.port} share_gateway.v1.InquiryService/Inquire
-
-        mTLS ports: {", ".join(f"{r} {n.port}" for r, n in demo.nodes.items())}
-        """
-    )
-
-
-def run_demo(root: Path, keep_running: bool = False, records_per_region: int = 200) -> None:
-    """Create a fresh federation under ``root``, then run the nodes and the scenario."""
-    if root.exists():
-        shutil.rmtree(root)
-    population = Population(seed=SEED, today=datetime.now(UTC).date())
-    person = population.person("110000")
-    company = population.company("110000")
-    members = {m.name: m for m in cast(person, company)}
-    _heading(f"Creating a federation of {len(REGIONS)} regions in {root}")
-    layout = create_federation(
-        root,
-        REGIONS,
-        {m.name: m.identity for m in members.values()},
-        datetime.now(UTC),
-        roles={m.name: m.roles for m in members.values() if m.roles},
-        ports=dict(zip(REGIONS, free_ports(len(REGIONS)), strict=True)),
-    )
-    print("federation authority key, CA, signed catalog, node and client certificates: done")
-    configs = {region: NodeConfig.load(layout.node_config(region)) for region in REGIONS}
-    asyncio.run(_run(layout, configs, members, population, company, person, keep_running, records_per_region))
-
-
-async def _run(
-    layout: Layout,
-    configs: dict[str, NodeConfig],
-    members: dict[str, Member],
-    population: Population,
-    company: SyntheticCompany,
-    person: SyntheticPerson,
-    keep_running: bool,
-    records_per_region: int,
-) -> None:
-    nodes: dict[str, Node] = {}
-    try:
-        for region, config in configs.items():
-            nodes[region] = await start_node(config)
-        demo = Demo(layout, nodes, members)
-        print(
-            render_table(
-                ["region", "node", "mTLS port", "public port"],
-                [(r, REGIONS[r], n.port, n.public_port) for r, n in nodes.items()],
-            )
-        )
-        _heading(f"Recording {records_per_region} synthetic records in each region")
-        await _seed(demo, population, records_per_region)
-        own = population.record_draft(person, "loan_default")
-        agency = await nodes["110000"].gateway.runtime.principal(members["agency-110000"].identity)
-        await nodes["110000"].gateway.registry.submit(agency, "demo-person", own)
-        await _scenario(demo, company, person, population)
-        if keep_running:
-            print(_grpcurl_help(demo))
-            await _wait_for_signal()
-    finally:
-        for node in nodes.values():
-            await node.stop(grace=1)
-
-
-async def _wait_for_signal(signals: Sequence[signal.Signals] = (signal.SIGINT, signal.SIGTERM)) -> None:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in signals:
-        loop.add_signal_handler(signum, stop.set)
-    await stop.wait()

@@ -1,0 +1,76 @@
+"""The ``share-gateway`` command: run a node, make PKI, sign catalogs, manage grants, call a node.
+
+Each verb group has its module, which adds its commands to the parser; a command imports what it needs (grpc, the
+``v1`` stubs, SQLAlchemy, cryptography, rich) only when it runs, so that ``--help`` stays fast.
+
+The parser is argparse's, on purpose: Click would add its own import to every ``--help`` and parse dates more
+narrowly than ``date.fromisoformat``, for help texts argparse writes as well once each option has one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from collections.abc import Sequence
+
+from share_gateway.cli import (
+    audit,
+    catalog,
+    demo,
+    federation,
+    grant,
+    inquire,
+    listing,
+    node,
+    pki,
+    records,
+    repair,
+)
+from share_gateway.cli.common import CommandError
+
+DESCRIPTION = "The ``share-gateway`` command: run a node, make PKI, sign catalogs, manage grants, call a node."
+VERB_GROUPS = (node, pki, catalog, federation, grant, records, inquire, repair, listing, audit, demo)
+"""In the order ``--help`` lists them."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="share-gateway", description=DESCRIPTION)
+    parser.add_argument("-v", "--verbose", action="store_true", help="log what the node and the command do (INFO)")
+    commands = parser.add_subparsers(dest="command", required=True)
+    for group in VERB_GROUPS:
+        group.add_commands(commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(message)s")
+    _run(args)
+
+
+def _run(args: argparse.Namespace) -> None:
+    """Run the chosen command; a failure the user can act on is one line on stderr and an exit status."""
+    import grpc
+
+    from share_gateway.cli.audit import AuditFailed
+    from share_gateway.cli.console import warn
+    from share_gateway.crypto.errors import VerificationError
+    from share_gateway.domain.errors import DomainError
+    from share_gateway.ledger.verify import ProofError
+
+    try:
+        args.run(args)
+    except CommandError as error:
+        warn(f"share-gateway: {error}")
+        raise SystemExit(2) from error
+    except (AuditFailed, ProofError) as error:
+        warn(f"share-gateway: {error}")
+        raise SystemExit(1) from error
+    except grpc.aio.AioRpcError as error:
+        from share_gateway.cli.views import rpc_error_view
+
+        warn(rpc_error_view(error, lead="share-gateway: the node refused: "))
+        raise SystemExit(1) from error
+    except (DomainError, VerificationError, FileNotFoundError) as error:
+        warn(f"share-gateway: {error}")
+        raise SystemExit(1) from error

@@ -1,0 +1,345 @@
+"""``share-gateway audit``: what compliance officers run, on a node's database or over gRPC, or offline."""
+
+from __future__ import annotations
+
+import argparse
+import time
+import uuid
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, TypeAlias
+
+if TYPE_CHECKING:
+    import grpc
+
+    from share_gateway.cli.common import Commands
+    from share_gateway.config import NodeConfig
+    from share_gateway.crypto.keys import KeyRing
+    from share_gateway.domain.events import Event
+    from share_gateway.v1 import compliance_pb2
+
+
+class AuditFailed(Exception):
+    """The log or a proof did not verify: the message says where."""
+
+
+def add_commands(commands: Commands) -> None:
+    audit = commands.add_parser("audit", help="review and verify the accountability log").add_subparsers(
+        dest="audit", required=True
+    )
+    verify = audit.add_parser("verify", help="verify the whole log on the node's database")
+    verify.add_argument("--config", type=Path, required=True, help="the node's configuration (node.yaml)")
+    verify.add_argument("--node-key", help="REGION=signing.pub (default: the key of the configuration)")
+    verify.add_argument(
+        "--checkpoint", type=Path, action="append", default=[], help="a checkpoint kept earlier (repeat)"
+    )
+    verify.set_defaults(run=cmd_verify)
+    redact = audit.add_parser("redact", help="redact events past their retention period (leaf hashes stay)")
+    redact.add_argument("--config", type=Path, required=True, help="the node's configuration (node.yaml)")
+    redact.add_argument(
+        "--before",
+        type=date.fromisoformat,
+        metavar="YYYY-MM-DD",
+        help="events logged before this day, UTC (default: now minus log.redact_after_days)",
+    )
+    redact.set_defaults(run=cmd_redact)
+    search = audit.add_parser("search", help="search the log (compliance officers)")
+    _officer_options(search)
+    _filter_options(search)
+    search.set_defaults(run=cmd_search)
+    prove = audit.add_parser("prove", help="fetch and verify an inclusion or consistency proof")
+    _officer_options(prove)
+    prove.add_argument("--node-key", required=True, help="REGION=signing.pub")
+    prove.add_argument("--event-id", help="the entry to prove, by its event id")
+    prove.add_argument("--leaf", type=int, help="the entry to prove, by its leaf index")
+    prove.add_argument(
+        "--consistency", type=int, metavar="FROM_SIZE", help="prove the log extends its checkpoint of this size"
+    )
+    prove.add_argument("--tree-size", type=int, default=0, help="a published checkpoint's size (default: latest)")
+    prove.add_argument("--out", type=Path, help="write the inclusion proof as a .tlog-proof file")
+    prove.set_defaults(run=cmd_prove)
+    export = audit.add_parser("export", help="export events with proofs as an offline-verifiable bundle")
+    _officer_options(export)
+    _filter_options(export)
+    export.add_argument("--out", type=Path, required=True, help="where to write the bundle (JSON)")
+    export.set_defaults(run=cmd_export)
+    bundle = audit.add_parser("verify-bundle", help="verify an exported bundle offline (no node needed)")
+    bundle.add_argument("bundle", type=Path, help="the bundle file, as export wrote it")
+    bundle.add_argument("--node-key", required=True, help="REGION=signing.pub")
+    bundle.set_defaults(run=cmd_verify_bundle)
+
+
+def _officer_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--node", required=True, help="host:port of the node's mTLS port")
+    parser.add_argument(
+        "--identity", type=Path, required=True, help="the officer's directory: tls.crt, tls.key, ca.crt"
+    )
+    parser.add_argument("--timeout", type=float, default=30.0, help="deadline of each call in seconds (default: 30)")
+
+
+def _filter_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--actor", help="sgw://institution/<USCC>")
+    parser.add_argument("--subject", help="USCC or resident ID the events are about")
+    parser.add_argument("--purpose", help="only events of this catalog purpose")
+    parser.add_argument("--outcome", choices=["allowed", "denied"], help="only allowed or only denied events")
+    parser.add_argument("--kind", help="inquiry, record_submitted, audit, ...")
+    parser.add_argument(
+        "--since",
+        type=date.fromisoformat,
+        metavar="YYYY-MM-DD",
+        help="only events logged from the start of this day, UTC (ISO 8601 date)",
+    )
+    parser.add_argument(
+        "--until",
+        type=date.fromisoformat,
+        metavar="YYYY-MM-DD",
+        help="only events logged before the start of this day, UTC (ISO 8601 date)",
+    )
+    parser.add_argument("--limit", type=int, default=100, help="at most this many events")
+
+
+def _node_key(spec: str) -> tuple[str, KeyRing]:
+    """``REGION=signing.pub``: the log's origin (its key name) and a ring with its key."""
+    from share_gateway.config import node_key_name
+    from share_gateway.crypto.keys import KeyRing, VerifyingKey
+
+    region, sep, path = spec.partition("=")
+    if not sep:
+        raise AuditFailed(f"--node-key wants REGION=PATH to the node's signing.pub, not {spec!r}")
+    name = node_key_name(region)
+    return name, KeyRing([VerifyingKey.from_pem(name, Path(path).read_bytes())])
+
+
+def _own_key(config: NodeConfig) -> tuple[str, KeyRing]:
+    from share_gateway.crypto.keys import KeyRing, SigningKey
+
+    key = SigningKey.load(config.key_name, config.signing_key).verifying_key
+    return key.name, KeyRing([key])
+
+
+def cmd_verify(args: argparse.Namespace) -> None:
+    from share_gateway.cli.console import progress_bar, show, table
+    from share_gateway.cli.database import node_store
+    from share_gateway.config import NodeConfig
+    from share_gateway.ledger.audit import audit_log
+
+    config = NodeConfig.load(args.config)
+    origin, keys = _node_key(args.node_key) if args.node_key else _own_key(config)
+    with node_store(config, migrated=False) as store, progress_bar("verifying", "leaves") as progress:
+        kept = [path.read_bytes() for path in args.checkpoint]
+        leaves = progress.add_task("verifying", total=None, visible=False)  # shown from the first leaf on
+        started = time.monotonic()
+        report = audit_log(
+            store.log,
+            keys,
+            origin,
+            kept,
+            progress=lambda done, total: progress.update(leaves, completed=done, total=total, visible=True),
+        )
+    seconds = time.monotonic() - started
+    show(
+        table(
+            ["leaves", "verified", "redacted", "checkpoints", "findings", "seconds"],
+            [
+                (
+                    report.size,
+                    report.checked,
+                    report.redacted,
+                    len(report.checkpoints),
+                    len(report.findings),
+                    f"{seconds:.1f}",
+                )
+            ],
+        )
+    )
+    if not report.ok:
+        for finding in report.findings[:20]:
+            show(f"  {finding}")
+        raise AuditFailed(f"the log does not verify; first: {report.first}")
+    show(f"the log of {origin} verifies: {report.size} leaves under {len(report.checkpoints)} signed checkpoints")
+
+
+def cmd_redact(args: argparse.Namespace) -> None:
+    from share_gateway.cli.console import show
+    from share_gateway.cli.database import node_store
+    from share_gateway.config import NodeConfig
+    from share_gateway.domain.events import Event, EventKind, Outcome
+    from share_gateway.gateway.audit import redact_log
+
+    config = NodeConfig.load(args.config)
+    now = datetime.now(UTC)
+    before = (
+        datetime.combine(args.before, datetime.min.time(), UTC)
+        if args.before
+        else now - timedelta(days=config.log.redact_after_days)
+    )
+
+    def note(count: int, first: int, last: int) -> Event:
+        return Event(
+            event_id=str(uuid.uuid4()),
+            kind=EventKind.LOG_REDACTED,
+            at=now,
+            node=config.region,
+            actor=f"sgw://node/{config.region}",
+            outcome=Outcome.ALLOWED,
+            details={"count": str(count), "before": before.date().isoformat(), "leaves": f"{first}..{last}"},
+        )
+
+    with node_store(config, migrated=False) as store:
+        count = redact_log(store, before, now, note)
+    show(f"redacted {count} events logged before {before.date()}; their leaf hashes stay and the log still verifies")
+
+
+def _filter(args: argparse.Namespace) -> compliance_pb2.EventFilter:
+    from share_gateway.api.compliance import query_from_wire
+    from share_gateway.v1 import compliance_pb2
+
+    wire = compliance_pb2.EventFilter(
+        actor=args.actor or "",
+        subject_identifier=args.subject or "",
+        purpose=args.purpose or "",
+        outcome=args.outcome or "",
+        kind=args.kind or "",
+    )
+    if args.since:
+        wire.since.FromDatetime(datetime.combine(args.since, datetime.min.time(), UTC))
+    if args.until:
+        wire.until.FromDatetime(datetime.combine(args.until, datetime.min.time(), UTC))
+    query_from_wire(wire)  # the same conversion the node applies: fail early on what it would refuse
+    return wire
+
+
+def _channel(args: argparse.Namespace) -> grpc.aio.Channel:
+    from share_gateway.client import credentials, open_channel
+
+    files = args.identity
+    return open_channel(args.node, credentials(files / "tls.crt", files / "tls.key", files / "ca.crt"))
+
+
+async def _search(args: argparse.Namespace) -> list[compliance_pb2.LoggedEvent]:
+    from share_gateway.v1 import compliance_pb2, compliance_pb2_grpc
+
+    async with _channel(args) as channel:
+        stub = compliance_pb2_grpc.ComplianceServiceStub(channel)
+        found: list[compliance_pb2.LoggedEvent] = []
+        request = compliance_pb2.SearchEventsRequest(filter=_filter(args), page_size=min(args.limit, 1000))
+        while len(found) < args.limit:
+            token = ""
+            async for message in stub.SearchEvents(request, timeout=args.timeout):
+                found += message.events
+                token = message.next_page_token or token
+            if not token:
+                break
+            request.page_token = token
+        return found[: args.limit]
+
+
+def cmd_search(args: argparse.Namespace) -> None:
+    import asyncio
+
+    from share_gateway.cli.console import show, table
+    from share_gateway.domain.events import summarise
+
+    rows = []
+    for logged in asyncio.run(_search(args)):
+        summary = summarise(logged.event)
+        rows.append(
+            (
+                logged.leaf_index,
+                summary.at.strftime("%Y-%m-%d %H:%M:%S"),
+                summary.kind,
+                summary.actor.removeprefix("sgw://"),
+                summary.subject_id or ("(redacted)" if logged.redacted else ""),
+                summary.purpose,
+                summary.outcome,
+            )
+        )
+    show(table(["leaf", "at (UTC)", "kind", "actor", "subject", "purpose", "outcome"], rows))
+    show(f"{len(rows)} event(s)")
+
+
+Proofs: TypeAlias = (
+    "tuple[compliance_pb2.GetInclusionProofResponse | None, compliance_pb2.GetConsistencyProofResponse | None]"
+)
+
+
+async def _prove(args: argparse.Namespace) -> Proofs:
+    from share_gateway.v1 import compliance_pb2, compliance_pb2_grpc
+
+    async with _channel(args) as channel:
+        stub = compliance_pb2_grpc.ComplianceServiceStub(channel)
+        inclusion = None
+        consistency = None
+        if args.event_id or args.leaf is not None:
+            request = compliance_pb2.GetInclusionProofRequest(tree_size=args.tree_size)
+            if args.event_id:
+                request.event_id = args.event_id
+            else:
+                request.leaf_index = args.leaf
+            inclusion = await stub.GetInclusionProof(request, timeout=args.timeout)
+        if args.consistency is not None:
+            consistency = await stub.GetConsistencyProof(
+                compliance_pb2.GetConsistencyProofRequest(from_size=args.consistency, to_size=args.tree_size),
+                timeout=args.timeout,
+            )
+        return inclusion, consistency
+
+
+def cmd_prove(args: argparse.Namespace) -> None:
+    import asyncio
+
+    from share_gateway.cli.console import show
+    from share_gateway.ledger.checkpoint import TlogProof, open_checkpoint
+    from share_gateway.ledger.hashing import leaf_hash
+    from share_gateway.ledger.verify import verify_consistency, verify_inclusion
+
+    if not (args.event_id or args.leaf is not None or args.consistency is not None):
+        raise AuditFailed("name an entry (--event-id or --leaf) or --consistency FROM_SIZE")
+    origin, keys = _node_key(args.node_key)
+    inclusion, consistency = asyncio.run(_prove(args))
+    if inclusion is not None:
+        checkpoint = open_checkpoint(inclusion.checkpoint, keys, origin)
+        verify_inclusion(
+            inclusion.leaf_index, checkpoint.size, leaf_hash(inclusion.event), list(inclusion.proof), checkpoint.root
+        )
+        show(f"leaf {inclusion.leaf_index} is in the log of size {checkpoint.size}, signed by {origin}: verified")
+        if args.out:
+            args.out.write_bytes(TlogProof.parse(inclusion.tlog_proof).encode())
+            show(f"tlog-proof written to {args.out}")
+    if consistency is not None:
+        old = open_checkpoint(consistency.from_checkpoint, keys, origin)
+        new = open_checkpoint(consistency.to_checkpoint, keys, origin)
+        verify_consistency(old.size, new.size, old.root, new.root, list(consistency.proof))
+        show(f"the log of size {new.size} extends the one of size {old.size}: verified")
+
+
+async def _export(args: argparse.Namespace) -> compliance_pb2.ExportBundleResponse:
+    from share_gateway.v1 import compliance_pb2, compliance_pb2_grpc
+
+    async with _channel(args) as channel:
+        response: compliance_pb2.ExportBundleResponse = await compliance_pb2_grpc.ComplianceServiceStub(
+            channel
+        ).ExportBundle(compliance_pb2.ExportBundleRequest(filter=_filter(args), limit=args.limit), timeout=args.timeout)
+        return response
+
+
+def cmd_export(args: argparse.Namespace) -> None:
+    import asyncio
+
+    from share_gateway.cli.console import show
+
+    response = asyncio.run(_export(args))
+    args.out.write_bytes(response.bundle)
+    show(f"{response.events} event(s) with their proofs written to {args.out}")
+
+
+def cmd_verify_bundle(args: argparse.Namespace) -> None:
+    from share_gateway.cli.console import show
+    from share_gateway.ledger.bundle import verify_bundle
+
+    origin, keys = _node_key(args.node_key)
+    verified = verify_bundle(args.bundle.read_bytes(), keys, origin)
+    show(
+        f"{len(verified.events)} event(s) and {len(verified.redacted)} redacted leaf(s) are in the log of {origin} "
+        f"of size {verified.checkpoint.size}: verified offline"
+    )

@@ -1,0 +1,111 @@
+"""``federation sign|verify|show``: the signed federation manifest (which nodes, where, with which keys)."""
+
+from __future__ import annotations
+
+import argparse
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from share_gateway.cli.common import CommandError, authority_ring
+
+if TYPE_CHECKING:
+    from share_gateway.cli.common import Commands
+    from share_gateway.devkit import Layout
+    from share_gateway.federation.manifest import SignedManifest
+
+
+def add_commands(commands: Commands) -> None:
+    federation = commands.add_parser("federation", help="the signed federation manifest").add_subparsers(
+        dest="federation", required=True
+    )
+    fsign = federation.add_parser("sign", help="sign the manifest of a development federation (pki init dir)")
+    fsign.add_argument("--dir", type=Path, required=True, help="the federation's directory (made by pki init)")
+    fsign.add_argument("--version", type=int, help="default: one above the current manifest")
+    fsign.add_argument("--days", type=int, default=30, help="days until it expires")
+    fsign.add_argument(
+        "--endpoint",
+        action="append",
+        default=[],
+        metavar="REGION=HOST:PORT",
+        help="where peers reach a region's node (repeat; default: its configured address)",
+    )
+    fsign.set_defaults(run=cmd_federation_sign)
+    for name, run, text in (
+        ("verify", cmd_federation_verify, "verify a manifest's signature and expiry"),
+        ("show", cmd_federation_show, "print a manifest's nodes"),
+    ):
+        command = federation.add_parser(name, help=text)
+        command.add_argument("manifest", type=Path, help="the signed manifest file")
+        command.add_argument("--authority", type=Path, required=True, help="authority.pub")
+        command.set_defaults(run=run)
+
+
+def next_manifest_version(layout: Layout) -> int:
+    """One above the development federation's current manifest, or 1 if it has none yet."""
+    from share_gateway.federation.manifest import open_manifest
+
+    if not layout.manifest.exists():
+        return 1
+    return open_manifest(layout.manifest.read_bytes(), authority_ring(layout.authority_public_key)).manifest.version + 1
+
+
+def cmd_federation_sign(args: argparse.Namespace) -> None:
+    """Re-sign the manifest of a development federation, one version up."""
+    from share_gateway.cli.console import show
+    from share_gateway.devkit import Layout, write_manifest
+
+    layout = Layout(args.dir)
+    version = args.version or next_manifest_version(layout)
+    endpoints = dict(_assignment(spec, "--endpoint") for spec in args.endpoint)
+    write_manifest(layout, version, datetime.now(UTC) + timedelta(days=args.days), endpoints)
+    show(f"federation manifest version {version} written to {layout.manifest}")
+
+
+def _assignment(spec: str, flag: str) -> tuple[str, str]:
+    name, sep, value = spec.partition("=")
+    if not sep:
+        raise CommandError(f"{flag} wants NAME=VALUE, not {spec!r}")
+    return name, value
+
+
+def _open_manifest(args: argparse.Namespace) -> SignedManifest:
+    from share_gateway.crypto.errors import VerificationError
+    from share_gateway.domain.errors import DomainError
+    from share_gateway.federation.manifest import open_manifest
+
+    try:
+        return open_manifest(args.manifest.read_bytes(), authority_ring(args.authority))
+    except (VerificationError, DomainError) as error:
+        raise CommandError(f"manifest refused: {error}") from error
+
+
+def cmd_federation_verify(args: argparse.Namespace) -> None:
+    from share_gateway.cli.console import show
+    from share_gateway.domain.errors import DomainError
+
+    signed = _open_manifest(args)
+    manifest = signed.manifest
+    try:
+        manifest.require_current(datetime.now(UTC))
+    except DomainError as error:
+        raise CommandError(str(error)) from error
+    nodes = len(manifest.nodes)
+    show(f"manifest version {manifest.version} verifies; {nodes} nodes; expires {manifest.expires:%Y-%m-%d}")
+
+
+def cmd_federation_show(args: argparse.Namespace) -> None:
+    from share_gateway.cli.console import show, table
+
+    manifest = _open_manifest(args).manifest
+    show(f"manifest version {manifest.version}, expires {manifest.expires:%Y-%m-%d %H:%M} UTC")
+    show(f"catalog digest {manifest.catalog_digest}")
+    show(
+        table(
+            ["region", "endpoint", "signing key id", "TLS certificate SHA-256"],
+            [
+                (n.region, n.endpoint, n.signing_key.key_id.hex(), n.tls_fingerprint[:16] + "…")
+                for n in manifest.nodes.values()
+            ],
+        )
+    )

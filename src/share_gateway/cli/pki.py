@@ -1,0 +1,81 @@
+"""``pki init``: a development federation's authority key, CA, signed sample catalog, node and client certificates."""
+
+from __future__ import annotations
+
+import argparse
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from share_gateway.cli.common import CommandError
+
+if TYPE_CHECKING:
+    from share_gateway.cli.common import Commands
+    from share_gateway.domain.principals import Identity, Role
+
+
+def add_commands(commands: Commands) -> None:
+    pki = commands.add_parser("pki", help="development PKI").add_subparsers(dest="pki", required=True)
+    init = pki.add_parser("init", help="authority key, CA, signed sample catalog, node and client certificates")
+    init.add_argument("--dir", type=Path, required=True, help="directory of the federation (created if missing)")
+    init.add_argument("--region", action="append", default=[], help="GB/T 2260 region code of a node (repeat)")
+    init.add_argument("--client", action="append", default=[], help="NAME=sgw://institution/<USCC> (repeat)")
+    init.add_argument("--role", action="append", default=[], help="NAME=compliance_officer: a role for a client")
+    init.add_argument("--base-port", type=int, default=0, help="fixed mTLS ports from here (default: any free)")
+    init.set_defaults(run=cmd_pki_init)
+
+
+def _client_spec(text: str) -> tuple[str, Identity]:
+    from share_gateway.domain.errors import DomainError
+    from share_gateway.domain.principals import Identity
+
+    name, _, uri = text.partition("=")
+    if not uri:
+        raise CommandError(f"--client wants NAME=sgw://institution/<USCC> or NAME=sgw://person/<ID>, not {text!r}")
+    try:
+        return name, Identity.from_uri(uri)
+    except DomainError as error:
+        raise CommandError(str(error)) from error
+
+
+def cmd_pki_init(args: argparse.Namespace) -> None:
+    from share_gateway.cli.console import show
+    from share_gateway.cli.federation import next_manifest_version
+    from share_gateway.devkit import (
+        MANIFEST_DAYS,
+        Layout,
+        add_client,
+        add_node,
+        init_authority,
+        sign_sample_catalog,
+        write_manifest,
+    )
+    from share_gateway.domain.principals import Role
+
+    layout = Layout(args.dir)
+    now = datetime.now(UTC)
+    if not layout.authority_key.exists():
+        init_authority(layout, now)
+        sign_sample_catalog(layout)
+        show(f"federation authority and CA created in {args.dir}")
+    for region in args.region:
+        add_node(layout, region, now, listen=f"127.0.0.1:{args.base_port}" if args.base_port else "127.0.0.1:0")
+        show(f"node {region}: {layout.node_config(region)}")
+        if args.base_port:
+            args.base_port += 1
+    if args.region:
+        version = next_manifest_version(layout)
+        write_manifest(layout, version, now + timedelta(days=MANIFEST_DAYS))
+        show(f"federation manifest version {version}: {layout.manifest}")
+    roles: dict[str, list[Role]] = {}
+    for spec in args.role:
+        name, _, role = spec.partition("=")
+        try:
+            roles.setdefault(name, []).append(Role(role))
+        except ValueError as error:
+            raise CommandError(f"--role wants NAME={'|'.join(Role)}, not {spec!r}") from error
+    for spec in args.client:
+        name, identity = _client_spec(spec)
+        files = add_client(layout, name, identity, now, roles.get(name, ()))
+        extra = f" with roles {', '.join(roles[name])}" if name in roles else ""
+        show(f"client {name} ({identity.uri}){extra}: {files.directory}")
