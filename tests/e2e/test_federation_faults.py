@@ -35,7 +35,6 @@ from tests.federation import (
     TIMEOUT,
     UNAVAILABLE,
     channel,
-    eventually,
     federated,
     peer_call,
     seed,
@@ -44,6 +43,7 @@ from tests.federation import (
 )
 from tests.processes import Cluster, Process, prepare, serve_node
 from tests.support import CALLERS, ROLES, debtor_request, error_reason, inquiry
+from tests.waiting import eventually
 
 ASKER, HONEST, FAULTY = REGIONS
 
@@ -216,7 +216,7 @@ async def test_a_node_crashed_with_undelivered_records_loses_nothing(cluster: Cl
     cluster.start(HONEST, FAULTY)
     assert not await holds_the_listing(cluster, HONEST)
     cluster.start(ASKER)
-    await eventually(lambda: undelivered(config) == [], seconds=30)
+    await eventually(lambda: undelivered(config) == [])
     for region in (HONEST, FAULTY):
         assert await holds_the_listing(cluster, region)
 
