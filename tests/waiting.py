@@ -18,6 +18,10 @@ from collections.abc import Callable
 PATIENCE = 60.0
 # Seconds between two looks at the condition.
 POLL = 0.05
+# pytest-timeout of a test that starts processes, instead of the suite's 120 s: each `share-gateway`
+# command imports grpc, SQLAlchemy and alembic (about 2 s of a quiet machine, over 20 s of a loaded
+# one), and a command-line test runs up to 19 of them.
+PROCESS_TEST_SECONDS = 600
 
 
 def _expired(deadline: float, seconds: float) -> None:

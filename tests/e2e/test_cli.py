@@ -15,10 +15,12 @@ import yaml
 
 from tests.processes import Process, serve_node
 from tests.support import COMPANY, OFFICER, days_ago
-from tests.waiting import wait_until
+from tests.waiting import PROCESS_TEST_SECONDS, wait_until
 
 BANK = "91110000MA0000001L"
 AGENCY = "11110000MB00000048"
+
+pytestmark = pytest.mark.timeout(PROCESS_TEST_SECONDS)  # every command is a process of its own
 
 
 def run(*args: str, check: bool = True, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:

@@ -43,11 +43,13 @@ from tests.federation import (
 )
 from tests.processes import Cluster, Process, prepare, serve_node
 from tests.support import CALLERS, ROLES, debtor_request, error_reason, inquiry
-from tests.waiting import eventually
+from tests.waiting import PROCESS_TEST_SECONDS, eventually
 
 ASKER, HONEST, FAULTY = REGIONS
 # Far beyond the node's own deadline for a peer (5 s), so that one binds.
 CLIENT_DEADLINE = 30.0
+
+pytestmark = pytest.mark.timeout(PROCESS_TEST_SECONDS)  # three nodes, each a process of its own
 
 
 @pytest.fixture
