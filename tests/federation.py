@@ -5,9 +5,7 @@ A node is addressed by its ``Node`` (in this process) or by its port (a node in 
 
 from __future__ import annotations
 
-import asyncio
-import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import UTC, datetime
 
 import grpc
@@ -55,15 +53,6 @@ def peer_call(layout: Layout, target: Target, as_region: str) -> peer_pb2_grpc.P
 
 def events(node: Node) -> list[Event]:
     return [Event.from_bytes(body) for _, body in node.gateway.store.events.read()]
-
-
-async def eventually(condition: Callable[[], bool], seconds: float = 15.0) -> None:
-    """Wait until ``condition`` holds; fail after ``seconds``."""
-    deadline = time.monotonic() + seconds
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not within {seconds} s")
-        await asyncio.sleep(0.05)
 
 
 async def seed(layout: Layout, targets: Mapping[str, Target]) -> None:

@@ -17,8 +17,7 @@ from share_gateway.devkit import Layout
 from share_gateway.store.database import migrate, open_database
 from share_gateway.store.repositories import Store
 from tests.conftest import seed_grants
-
-READY_SECONDS = 60.0
+from tests.waiting import PATIENCE
 
 
 class Process:
@@ -39,7 +38,7 @@ class Process:
         threading.Thread(target=self._read, daemon=True).start()
 
     def wait_ready(self) -> str:
-        return self.wait_for(self.ready, READY_SECONDS)
+        return self.wait_for(self.ready)
 
     def _read(self) -> None:
         assert self.popen.stdout is not None
@@ -48,7 +47,7 @@ class Process:
             self._lines.put(line)
         self._lines.put("")  # end of output
 
-    def wait_for(self, text: str, seconds: float = 15.0) -> str:
+    def wait_for(self, text: str, seconds: float = PATIENCE) -> str:
         """The first further line containing ``text``; fails if the process ends or stays silent too long."""
         while True:
             try:

@@ -219,12 +219,24 @@ def write_manifest(layout: Layout, version: int, expires: datetime, endpoints: M
 
 
 def free_ports(count: int) -> list[int]:
-    """Ports free right now on the loopback interface, for a local federation's endpoints."""
-    probes = [socket.socket() for _ in range(count)]
-    try:
-        for probe in probes:
-            probe.bind(("127.0.0.1", 0))
-        return [int(probe.getsockname()[1]) for probe in probes]
-    finally:
-        for probe in probes:
-            probe.close()
+    """Ports free on the loopback interface for a local federation's endpoints, kept from others for a minute.
+
+    A port that was only found free goes back to the pool at once: another program binding port 0,
+    or the local end of any outgoing connection, could take it before the node binds it (which then
+    fails with "Address already in use"; seen with two test suites on one machine). Each port is
+    left in TIME_WAIT instead, as ephemeral-port-reserve does: for 60 s the kernel hands it to no
+    one, while a server that binds it with SO_REUSEADDR, as gRPC does, still can.
+    """
+    return [_reserve_port() for _ in range(count)]
+
+
+def _reserve_port() -> int:
+    with socket.socket() as listener:
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(1)
+        address = listener.getsockname()
+        with socket.create_connection(address):
+            accepted, _ = listener.accept()
+            accepted.close()  # closed first, this end of the connection holds the port in TIME_WAIT
+        return int(address[1])

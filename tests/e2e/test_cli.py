@@ -2,22 +2,25 @@
 
 from __future__ import annotations
 
-import os
 import re
 import sqlite3
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
+from contextlib import ExitStack, closing
 from pathlib import Path
 
 import pytest
 import yaml
 
+from tests.processes import Process, serve_node
 from tests.support import COMPANY, OFFICER, days_ago
+from tests.waiting import PROCESS_TEST_SECONDS, wait_until
 
 BANK = "91110000MA0000001L"
 AGENCY = "11110000MB00000048"
+
+pytestmark = pytest.mark.timeout(PROCESS_TEST_SECONDS)  # every command is a process of its own
 
 
 def run(*args: str, check: bool = True, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
@@ -32,6 +35,21 @@ def run(*args: str, check: bool = True, cwd: Path | None = None) -> subprocess.C
     if check and result.returncode != 0:
         raise AssertionError(f"{args} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
     return result
+
+
+def checkpoint_size(database: Path) -> int | None:
+    """The size of the latest checkpoint the node's sequencer published, read from its SQLite file."""
+    with closing(sqlite3.connect(database)) as connection:
+        size: int | None = connection.execute("SELECT max(size) FROM log_checkpoints").fetchone()[0]
+    return size
+
+
+def checkpointed(database: Path) -> bool:
+    """Whether a published checkpoint covers every event the node has logged so far."""
+    with closing(sqlite3.connect(database)) as connection:
+        logged: int = connection.execute("SELECT count(*) FROM events").fetchone()[0]
+    size = checkpoint_size(database)
+    return logged > 0 and size is not None and size >= logged
 
 
 @pytest.fixture
@@ -55,22 +73,13 @@ def served(pki: Path) -> Iterator[tuple[Path, str]]:
         ("--institution", BANK, "--kind", "bank", "--inquire", "loan_underwriting"),
     ):
         run("grant", "add", "--config", str(config), *args)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "share_gateway.cli", "serve", "--config", str(config)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
+    server = serve_node(config)
     try:
-        assert process.stdout is not None
-        line = process.stdout.readline()
-        match = re.search(r"mTLS port (\d+)", line)
-        assert match, f"serve printed {line!r}; stderr: {process.stderr.read() if process.stderr else ''}"
+        match = re.search(r"mTLS port (\d+)", server.wait_ready())
+        assert match, "".join(server.output)
         yield pki, f"localhost:{match.group(1)}"
     finally:
-        process.terminate()
-        process.wait(timeout=20)
+        server.stop()
 
 
 def test_catalog_sign_and_verify_refuse_tampering(pki: Path) -> None:
@@ -274,7 +283,7 @@ def test_a_compliance_officer_audits_the_log(served: tuple[Path, str], tmp_path:
     for consent in ("AUTH-1", "AUTH-2"):
         run("inquire", "--node", address, "--identity", str(pki / "clients/bank"), "--subject", COMPANY,
             "--purpose", "loan_underwriting", "--consent", consent)  # fmt: skip
-    time.sleep(1.5)  # a checkpoint follows activity within a second
+    wait_until(lambda: checkpointed(pki / "nodes/110000/110000.db"))  # the sequencer's checkpoint follows activity
     found = run("audit", "search", *officer, "--kind", "inquiry").stdout
     assert "2 event(s)" in found
     assert "loan_underwriting" in found
@@ -294,12 +303,12 @@ def test_audit_verify_finds_an_edited_event_on_the_database(served: tuple[Path, 
     pki, address = served
     run("inquire", "--node", address, "--identity", str(pki / "clients/bank"), "--subject", COMPANY,
         "--purpose", "loan_underwriting", "--consent", "AUTH-1")  # fmt: skip
-    time.sleep(1.5)
+    database = pki / "nodes/110000/110000.db"
+    wait_until(lambda: checkpointed(database))
     config = str(pki / "nodes/110000/node.yaml")
     verified = run("audit", "verify", "--config", config)
     assert "verifies" in verified.stdout
     assert "verifying" in verified.stderr, "a progress line"
-    database = pki / "nodes/110000/110000.db"
     with sqlite3.connect(database) as connection:
         seq, body = connection.execute(
             "SELECT e.seq, e.body FROM events e JOIN log_entries l ON l.event_seq = e.seq WHERE l.leaf_index = 0"
@@ -327,33 +336,19 @@ def test_the_sequencer_runs_as_its_own_process(pki: Path) -> None:
         "loan_underwriting",
     )
     database = pki / "nodes" / "110000" / "110000.db"
-    processes = [
-        subprocess.Popen(
-            [sys.executable, "-m", "share_gateway.cli", command, "--config", str(config)],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    with ExitStack() as running:  # each process is stopped, even if stopping another one fails
+        server = serve_node(config)
+        running.callback(server.stop)
+        sequencer = Process(
+            [sys.executable, "-m", "share_gateway.cli", "sequencer", "--config", str(config)], "running"
         )
-        for command in ("serve", "sequencer")
-    ]
-    try:
-        line = processes[0].stdout.readline() if processes[0].stdout else ""
-        match = re.search(r"mTLS port (\d+)", line)
-        assert match, line
+        running.callback(sequencer.stop)
+        match = re.search(r"mTLS port (\d+)", server.wait_ready())
+        assert match, "".join(server.output)
         run("inquire", "--node", f"localhost:{match.group(1)}", "--identity", str(pki / "clients/bank"),
             "--subject", COMPANY, "--purpose", "loan_underwriting", "--consent", "AUTH-1")  # fmt: skip
-        for _ in range(50):
-            with sqlite3.connect(database) as connection:
-                size = connection.execute("SELECT max(size) FROM log_checkpoints").fetchone()[0]
-            if size:
-                break
-            time.sleep(0.1)
-        assert size == 1, "the separate sequencer integrated and checkpointed the inquiry"
-    finally:
-        for process in processes:
-            process.terminate()
-            process.wait(timeout=20)
+        wait_until(lambda: bool(checkpoint_size(database)))
+        assert checkpoint_size(database) == 1, "the separate sequencer integrated and checkpointed the inquiry"
 
 
 def test_the_federation_manifest_is_signed_verified_and_shown(pki: Path) -> None:

@@ -19,7 +19,7 @@ from share_gateway.domain.records import RecordStatus
 from share_gateway.federation.wire import envelope_to_wire
 from share_gateway.node import Node
 from share_gateway.v1 import common_pb2, inquiry_pb2, peer_pb2, registry_pb2
-from tests.federation import Nodes, events, eventually, peer_call
+from tests.federation import Nodes, events, peer_call
 from tests.integration.test_repair import (
     ORIGIN,
     PEERS,
@@ -32,6 +32,7 @@ from tests.integration.test_repair import (
     status,
 )
 from tests.support import COMPANY, error_reason, field_violations, inquiry, penalty_request
+from tests.waiting import eventually
 
 LIST = "serious_untrustworthy"
 PARTY = Subject(SubjectKind.LEGAL_ENTITY, COMPANY)

@@ -21,8 +21,9 @@ from share_gateway.federation.wire import disclosure_to_wire, envelope_to_wire
 from share_gateway.node import Node, start_node
 from share_gateway.v1 import common_pb2, inquiry_pb2, inquiry_pb2_grpc, peer_pb2, registry_pb2, registry_pb2_grpc
 from tests.conftest import seed_grants
-from tests.federation import Nodes, Target, channel, events, eventually, peer_call
+from tests.federation import Nodes, Target, channel, events, peer_call
 from tests.support import debtor_request, error_reason, field_violations, inquiry, penalty_request
+from tests.waiting import eventually
 
 ORIGIN, PEERS = "110000", ("310000", "440000")
 EVIDENCE = "(2026)京0105执567号 结案通知书：已全部履行"
@@ -133,7 +134,7 @@ async def test_a_peer_down_during_approval_receives_the_revocation_when_it_retur
     await eventually(lambda: status(nodes["310000"], record_id) is RecordStatus.REPAIRED)
     returned = await start_node(NodeConfig.load(layout.node_config("440000")))
     nodes["440000"] = returned
-    await eventually(lambda: status(returned, record_id) is RecordStatus.REPAIRED, seconds=30)
+    await eventually(lambda: status(returned, record_id) is RecordStatus.REPAIRED)
     assert await debtor_ids(layout, nodes, "440000") == []
     assert [r.record_id for r in await revoked_for(layout, returned)] == [record_id]
 
@@ -249,7 +250,7 @@ async def test_a_record_repaired_before_its_publication_left_never_becomes_discl
     nodes["440000"] = await start_node(NodeConfig.load(layout.node_config("440000")))
     seed_grants(nodes["440000"].gateway.store)
     # The queued publication is closed unsent; the revocation is delivered and kept for the feed.
-    await eventually(lambda: nodes["440000"].gateway.store.revocations.get(ORIGIN, record_id) is not None, seconds=30)
+    await eventually(lambda: nodes["440000"].gateway.store.revocations.get(ORIGIN, record_id) is not None)
     assert nodes["440000"].gateway.store.records.get(record_id) is None
     assert await debtor_ids(layout, nodes, "440000") == []
     # Deliveries that crossed: the publication arriving after the revocation is stored as repaired.

@@ -17,8 +17,9 @@ from share_gateway.ledger.checkpoint import Checkpoint
 from share_gateway.ledger.witness import Witnessed
 from share_gateway.node import Node
 from share_gateway.v1 import compliance_pb2, compliance_pb2_grpc, peer_pb2, registry_pb2_grpc
-from tests.federation import REGIONS, Nodes, channel, events, eventually, peer_call
+from tests.federation import REGIONS, Nodes, channel, events, peer_call
 from tests.support import penalty_request
+from tests.waiting import eventually
 
 ORIGIN, WITNESS = "110000", "310000"
 

@@ -259,7 +259,7 @@ async def play(demo: Demo, company: SyntheticCompany, person: SyntheticPerson, p
     )
 
 
-async def _regions_where(demo: Demo, holds: Callable[[Node], bool], seconds: float = 10.0) -> set[str]:
+async def _regions_where(demo: Demo, holds: Callable[[Node], bool], seconds: float = 60.0) -> set[str]:
     """The regions whose node ``holds``, once all do or ``seconds`` have passed (deliveries are asynchronous)."""
     deadline = asyncio.get_running_loop().time() + seconds
     while True:
