@@ -13,6 +13,8 @@ from collections.abc import Iterable
 
 import pytest
 
+from share_gateway.domain.errors import InvalidInput
+from share_gateway.ledger.checkpoint import Checkpoint
 from share_gateway.ledger.hashing import leaf_hash, node_hash
 from share_gateway.ledger.tree import Frontier, NodeId, consistency_proof, inclusion_proof
 from share_gateway.ledger.verify import (
@@ -22,6 +24,7 @@ from share_gateway.ledger.verify import (
     verify_consistency,
     verify_inclusion,
 )
+from share_gateway.ledger.witness import Witnessed, check_extends
 
 LEAF = leaf_hash(b"event 0")
 
@@ -155,3 +158,16 @@ def test_a_consistency_proof_fold_is_what_rfc_9162_computes() -> None:
     old_root = node_hash(leaf_hash(b"event 0"), leaf_hash(b"event 1"))
     new_root = node_hash(old_root, leaf_hash(b"event 2"))
     assert roots_from_consistency_proof(2, 3, old_root, [leaf_hash(b"event 2")]) == (old_root, new_root)
+
+
+# --- a witness: a proof where nothing was cosigned is malformed input, not evidence of a fork ---------------
+
+
+def test_a_witness_that_cosigned_the_empty_tree_takes_no_proof() -> None:
+    empty = Witnessed(0, hashlib.sha256(b"").digest())
+    check_extends(empty, 0, Checkpoint("share-gateway/node/110000", NEW, tree_root(NEW)), [])
+    with pytest.raises(InvalidInput) as refused:
+        check_extends(empty, 0, Checkpoint("share-gateway/node/110000", NEW, tree_root(NEW)), PROOF)
+    assert [(v.field, v.description) for v in refused.value.violations] == [
+        ("consistency_proof", "must be empty when nothing was cosigned before")
+    ]
