@@ -219,6 +219,29 @@ def test_a_decision_reason_is_taken_up_to_1000_characters() -> None:
     ]
 
 
+def test_a_decision_keeps_who_decided_when_and_why() -> None:
+    application = apply_for_repair(
+        stored_record("administrative_penalty", "minor"),
+        CATALOG.record_types["administrative_penalty"],
+        application_id="a-1",
+        applicant=PARTY,
+        evidence="缴款书",
+        commitment="承诺",
+        now=NOW,
+        calendar=CALENDAR,
+        deadlines=RepairDeadlines(),
+    )
+    later = NOW + timedelta(days=2)
+    rejected = decide(application, False, COURT, "证据不足", later)
+    assert (rejected.state, rejected.decided_at, rejected.decided_by, rejected.reason, rejected.version) == (
+        RepairState.REJECTED,
+        later,
+        COURT,
+        "证据不足",
+        2,
+    )
+
+
 def test_a_repairable_record_without_severity_periods_is_repairable_from_its_decision() -> None:
     """Tax arrears are repairable and have no severity levels: no minimum period to wait for."""
     tax = CATALOG.record_types["tax_arrears"]

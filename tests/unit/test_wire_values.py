@@ -126,7 +126,7 @@ NOTIFIED = listings.Listing(
 )
 
 
-def _repair(record: records.Record) -> object:
+def _repair(record: records.Record) -> repair.RepairApplication:
     return repair.apply_for_repair(
         record,
         CATALOG.record_types[record.record_type],
@@ -187,6 +187,17 @@ STATE_REASONS: list[tuple[Callable[[], object], str, dict[str, str]]] = [
         {"from": "notified", "to": "notified"},
     ),
     (lambda: _repair(LOAN_DEFAULT), "NOT_REPAIRABLE", {}),
+    (
+        lambda: repair.decide(
+            _repair(replace(LOAN_DEFAULT, record_type="administrative_penalty")),
+            True,
+            "by",
+            "why",
+            NOW,
+        ),
+        "ILLEGAL_TRANSITION",
+        {"from": "submitted", "to": "approved"},
+    ),
     (
         lambda: _repair(replace(LOAN_DEFAULT, record_type="administrative_penalty", status=RecordStatus.REPAIRED)),
         "RECORD_NOT_ACTIVE",
