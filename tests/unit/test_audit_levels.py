@@ -173,3 +173,66 @@ def test_progress_is_reported_after_every_chunk(chunk: int) -> None:
     calls: list[tuple[int, int]] = []
     audit_log(honest_log()[0], KEYS, KEY.name, chunk=chunk, progress=lambda done, total: calls.append((done, total)))
     assert calls == [(min(end, SIZE), SIZE) for end in range(chunk, SIZE + chunk, chunk)]
+
+
+# --- what a single leaf can be: deleted, redacted, reordered, without its hash ------------------------------
+
+
+def test_a_deleted_event_is_named_and_its_stored_hash_still_builds_the_tree() -> None:
+    log, _ = honest_log()
+    log.rows[7] = replace(log.rows[7], body=None)
+    assert audit(log, 8).findings == [Finding(7, "the event was deleted")]
+
+
+def test_a_redacted_event_with_its_stub_and_hash_is_counted_not_reported() -> None:
+    log, _ = honest_log()
+    stub = b'{"id":"event 7","redacted":true,"redacted_on":"2031-01-01"}'
+    log.rows[7] = replace(log.rows[7], body=stub, redacted=True)
+    log.rows[9] = replace(log.rows[9], body=stub, redacted=True)
+    report = audit(log, 8)
+    assert (report.findings, report.redacted, report.checked) == ([], 2, SIZE)
+
+
+@pytest.mark.parametrize(
+    ("body", "stored"),
+    [
+        (b'{"id":"event 7","redacted":false}', True),  # not a stub
+        (b'["redacted"]', True),
+        (b"not json", True),
+        (b'{"id":"event 7","redacted":true}', False),  # its leaf hash is gone
+    ],
+)
+def test_a_redaction_without_its_stub_or_leaf_hash_is_reported(body: bytes, stored: bool) -> None:
+    log, _ = honest_log()
+    row = log.rows[7]
+    log.rows[7] = replace(row, body=body, redacted=True, stored_hash=row.stored_hash if stored else None)
+    findings = audit(log, 8).findings
+    assert findings[0] == Finding(7, "redacted without its stored leaf hash or stub")
+
+
+def test_an_event_out_of_order_is_named_at_its_leaf() -> None:
+    log, _ = honest_log()
+    log.rows[12] = replace(log.rows[12], event_seq=log.rows[11].event_seq)  # the same seq again
+    assert audit(log, 8).findings == [Finding(12, "events out of order: reordered or re-inserted")]
+
+
+def test_a_missing_stored_leaf_hash_is_named_and_the_event_bytes_build_the_tree() -> None:
+    log, _ = honest_log()
+    log.rows[3] = replace(log.rows[3], stored_hash=None)
+    assert audit(log, 8).findings == [Finding(3, "its stored leaf hash is missing")]
+
+
+def test_checkpoints_that_do_not_verify_or_disagree_are_findings_about_no_leaf() -> None:
+    log, roots = honest_log()
+    stranger = SigningKey.generate(KEY.name)  # the same name, another key
+    log.notes.append(Checkpoint(KEY.name, 5, roots[5]).sign(stranger))
+    log.notes.append(b"not a note")
+    report = audit(log, 8, [signed(5, roots[6])])
+    assert [(f.leaf_index, f.problem.split(":")[0]) for f in report.findings] == [
+        (-1, "stored checkpoint of size 5 does not verify"),
+        (-1, "stored checkpoint does not verify"),
+        (-1, "two signed checkpoints of size 5 disagree"),
+    ]
+    assert [str(f) for f in report.findings][2] == "two signed checkpoints of size 5 disagree"
+    assert str(Finding(4, "x")) == "leaf 4: x"
+    assert str(Finding(0, "x")) == "leaf 0: x"

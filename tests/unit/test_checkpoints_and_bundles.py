@@ -53,6 +53,8 @@ def test_a_checkpoint_is_origin_size_and_base64_root_one_per_line() -> None:
     "text",
     [
         f"{ORIGIN}\n923748\n{ROOT_B64}",  # no final newline
+        f"{ORIGIN}\n923748\n{ROOT_B64}\nextension",  # no final newline after an extension line
+        f"{ORIGIN}\n5\n{ROOT_B64[:10]}!{ROOT_B64[10:]}\n",  # a stray character in the root
         f"{ORIGIN}\n923748\n",  # no root
         f"\n923748\n{ROOT_B64}\n",  # no origin
         f"{ORIGIN}\n0923748\n{ROOT_B64}\n",  # leading zero
@@ -193,6 +195,10 @@ def _tampered(change: str) -> bytes:
         document["entries"][0]["leaf_index"] = 2
     elif change == "event":
         document["entries"][2]["event"] = base64.b64encode(BODIES[4]).decode()
+    elif change == "stray character in an event":
+        document["entries"][0]["event"] = "!" + document["entries"][0]["event"]
+    elif change == "stray character in a leaf hash":
+        document["entries"][1]["leaf_hash"] = "!" + document["entries"][1]["leaf_hash"]
     elif change == "leaf hash":
         document["entries"][1]["leaf_hash"] = base64.b64encode(leaf_hash(b"other")).decode()
     return json.dumps(document).encode()
@@ -207,6 +213,8 @@ def _tampered(change: str) -> bytes:
         ("index", "entry 0: proof is for leaf 1, the entry says 2"),
         ("event", "entry 2: inclusion"),
         ("leaf hash", "entry 1: inclusion"),
+        ("stray character in an event", "entry 0: "),
+        ("stray character in a leaf hash", "entry 1: "),
     ],
 )
 def test_a_bundle_that_does_not_verify_names_the_entry_and_why(change: str, message: str) -> None:

@@ -22,12 +22,15 @@ from share_gateway.domain.identifiers import Subject, SubjectKind
 from share_gateway.domain.listings import (
     Listing,
     ListingState,
+    RemovalCause,
     confirm,
     due_for_removal,
     list_definition,
     notify,
     object_to,
     propose,
+    remove,
+    review,
 )
 from share_gateway.domain.policy import Grant, GrantRole, check_registration
 from share_gateway.domain.records import Record, RecordStatus
@@ -295,3 +298,44 @@ def test_a_registration_without_a_requester_kind_is_registered() -> None:
     with pytest.raises(InvalidInput) as refused:
         check_registration(CATALOG, USCC, "", [])
     assert [v.field for v in refused.value.violations] == ["kind"]
+
+
+@pytest.mark.parametrize("missing", ["document", "reason", "removal_conditions", "remedies"])
+def test_a_proposal_states_its_document_reason_removal_conditions_and_remedies(missing: str) -> None:
+    texts = {"document": "拟列入通知", "reason": "理由", "removal_conditions": "全部履行", "remedies": "可提出异议"}
+    with pytest.raises(InvalidInput) as refused:
+        propose(
+            CATALOG,
+            stored_record("dishonest_judgment_debtor", None),
+            "serious_untrustworthy",
+            listing_id="l-1",
+            actor=COURT,
+            now=NOW,
+            calendar=CALENDAR,
+            **{**texts, missing: " "},
+        )
+    assert [v.field for v in refused.value.violations] == [missing]
+
+
+@pytest.mark.parametrize("missing", ["document", "reason"])
+def test_a_notice_and_a_review_state_their_document_and_reason(missing: str) -> None:
+    texts = {"document": "告知书", "reason": "告知", **{missing: ""}}
+    with pytest.raises(InvalidInput) as refused:
+        notify(proposed(), DEFINITION, actor=COURT, now=NOW, calendar=CALENDAR, **texts)
+    assert [v.field for v in refused.value.violations] == [missing]
+    objected = object_to(notified(), DEFINITION, actor=PARTY, statement="已履行", now=NOW, calendar=CALENDAR)
+    for upheld in (True, False):
+        with pytest.raises(InvalidInput) as refused:
+            review(objected, upheld=upheld, actor=COURT, now=NOW, **texts)
+        assert [v.field for v in refused.value.violations] == [missing]
+
+
+def test_a_removal_keeps_its_cause_and_round_trips_through_the_signed_bytes() -> None:
+    listed = confirm(notified(), DEFINITION, actor=COURT, document="决定书", reason="列入", now=AFTER_WINDOW)
+    revoked = replace(listed, removal_due=date(2026, 12, 18))
+    removed = remove(revoked, RemovalCause.DECISION_REVOKED, actor=COURT, document="撤销", reason="决定撤销", now=NOW)
+    assert (removed.state, removed.removal_cause) == (ListingState.REMOVED, RemovalCause.DECISION_REVOKED)
+    data = removed.to_bytes()
+    assert b'"removal_cause":"decision_revoked"' in data
+    assert b'"removal_due":"2026-12-18"' in data
+    assert Listing.from_bytes(data) == removed

@@ -16,9 +16,17 @@ import pytest
 from share_gateway.domain.errors import InvalidInput
 from share_gateway.ledger.checkpoint import Checkpoint
 from share_gateway.ledger.hashing import leaf_hash, node_hash
-from share_gateway.ledger.tree import Frontier, NodeId, consistency_proof, inclusion_proof
+from share_gateway.ledger.tree import (
+    Frontier,
+    NodeId,
+    consistency_proof,
+    consistency_ranges,
+    inclusion_proof,
+    inclusion_ranges,
+)
 from share_gateway.ledger.verify import (
     MalformedProof,
+    RootMismatch,
     root_from_inclusion_proof,
     roots_from_consistency_proof,
     verify_consistency,
@@ -171,3 +179,26 @@ def test_a_witness_that_cosigned_the_empty_tree_takes_no_proof() -> None:
     assert [(v.field, v.description) for v in refused.value.violations] == [
         ("consistency_proof", "must be empty when nothing was cosigned before")
     ]
+
+
+def test_roots_from_a_consistency_proof_need_two_different_sizes() -> None:
+    with pytest.raises(MalformedProof, match=f"from size {NEW} to size {NEW}"):
+        roots_from_consistency_proof(NEW, NEW, tree_root(NEW), PROOF)
+
+
+def test_a_root_mismatch_carries_the_expected_and_the_calculated_root() -> None:
+    wrong = b"\x09" * 32
+    with pytest.raises(RootMismatch) as mismatch:
+        verify_consistency(OLD, NEW, tree_root(OLD), wrong, PROOF)
+    assert (mismatch.value.expected, mismatch.value.calculated) == (wrong, tree_root(NEW))
+
+
+def test_proof_ranges_exist_only_inside_the_tree() -> None:
+    assert inclusion_ranges(0, 1) == []
+    assert consistency_ranges(NEW, NEW) == []
+    for index, size in ((1, 1), (5, 5), (-1, 5)):
+        with pytest.raises(ValueError, match="is not in a tree"):
+            inclusion_ranges(index, size)
+    for old, new in ((0, 5), (6, 5)):
+        with pytest.raises(ValueError, match="no consistency proof"):
+            consistency_ranges(old, new)
