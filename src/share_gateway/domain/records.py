@@ -219,11 +219,6 @@ class Record:
         return is_disclosable(self.status, self.disclose_until, today)
 
 
-def disclosure_ended(record: Record, today: date) -> bool:
-    """Active but past its disclosure period: publication stops automatically at the maximum (2025 No. 22)."""
-    return record.status is RecordStatus.ACTIVE and record.disclose_until is not None and today >= record.disclose_until
-
-
 def is_disclosable(status: RecordStatus, disclose_until: date | None, today: date) -> bool:
     """Active and inside its disclosure window (which ends at, and excludes, ``disclose_until``)."""
     return status is RecordStatus.ACTIVE and (disclose_until is None or today < disclose_until)
