@@ -35,12 +35,13 @@ from share_gateway.v1 import peer_pb2, peer_pb2_grpc
 RETIRE_GRACE = 30.0
 # Status codes by which a peer refuses a request (it answered, and said no), as against failing to answer.
 _REFUSALS = frozenset(
-    {
+    code.name
+    for code in (
         grpc.StatusCode.PERMISSION_DENIED,
         grpc.StatusCode.FAILED_PRECONDITION,
         grpc.StatusCode.INVALID_ARGUMENT,
         grpc.StatusCode.UNAUTHENTICATED,
-    }
+    )
 )
 
 
@@ -55,7 +56,7 @@ class PeerError(Exception):
         self.reason = reason
         self.metadata = metadata or {}
         self.timed_out = code == grpc.StatusCode.DEADLINE_EXCEEDED.name
-        self.refused = code in {status.name for status in _REFUSALS}
+        self.refused = code in _REFUSALS
 
     @classmethod
     def of(cls, error: grpc.aio.AioRpcError) -> PeerError:

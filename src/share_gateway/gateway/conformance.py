@@ -20,7 +20,7 @@ from share_gateway.domain.conformance import (
     nonconformities,
     quarantine_reason,
 )
-from share_gateway.domain.errors import ChangedMeanwhile, FieldViolation
+from share_gateway.domain.errors import FieldViolation
 from share_gateway.domain.events import Event, EventKind, Outcome
 from share_gateway.domain.records import Record, RecordStatus, change_status
 from share_gateway.gateway.runtime import NodeRuntime, node_principal, record_ref
@@ -81,26 +81,10 @@ class ConformanceSweep:
         return SweepReport(catalog.version, signed.digest, checked + len(before), tuple(quarantined), before)
 
     def _quarantine(self, changes: list[tuple[Record, Event]], reason: str) -> list[str]:
-        """Write quarantined records, each with its event, in one transaction; return the ids written.
-
-        A record changed meanwhile (by another replica's sweep, a withdrawal...) is
-        left as it is, and its event dropped: the change that won is logged already.
-        """
-        store = self.runtime.store
-
-        def quarantine(tx: UnitOfWork) -> list[str]:
-            written, events = [], []
-            for changed, event in changes:
-                try:
-                    store.records.change_status(tx, changed, reason, event.at)
-                except ChangedMeanwhile:
-                    continue
-                written.append(changed.record_id)
-                events.append(event)
-            store.events.append(tx, events)
-            return written
-
-        return store.write(quarantine)
+        """Write quarantined records, each with its event, in one transaction; return the ids written (a record
+        changed meanwhile stays as it is)."""
+        written = self.runtime.store.write(lambda tx: self.runtime.change_statuses(tx, changes, reason))
+        return [record.record_id for record in written]
 
     def _quarantined(self, record: Record, signed: SignedCatalog, reasons: tuple[FieldViolation, ...]) -> Event:
         return self.runtime.event(

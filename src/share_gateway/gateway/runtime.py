@@ -20,6 +20,7 @@ from typing import ParamSpec, TypeVar
 
 from share_gateway.crypto.envelope import Envelope
 from share_gateway.crypto.keys import SigningKey
+from share_gateway.domain.errors import ChangedMeanwhile
 from share_gateway.domain.events import DisclosedRecord, Event, EventKind, Outcome
 from share_gateway.domain.identifiers import Subject, SubjectKind
 from share_gateway.domain.policy import Grant, Principal
@@ -105,8 +106,6 @@ class NodeRuntime:
 
     async def _write_events(self, events: Sequence[Event]) -> None:
         """Commit on the loop while SQLite's write lock is free, else from a thread that waits for it."""
-        if not events:
-            return
         if self.store.database.can_write_now:
             try:
                 self.store.events.append_now(events)
@@ -177,6 +176,23 @@ class NodeRuntime:
         signed = Envelope.seal(self.signing_key, REVOCATION_TYPE, Revocation.of(record, reason, at).to_bytes())
         self.store.revocations.keep(tx, record.record_id, record.origin_region, signed, at)
         self.store.outbox.queue(tx, DeliveryKind.REVOCATION, record.record_id, peers, at)
+
+    def change_statuses(self, tx: UnitOfWork, changes: Sequence[tuple[Record, Event]], reason: str) -> list[Record]:
+        """Write each record's status change with its event, in ``tx``; return the records written.
+
+        A record changed meanwhile (by another replica's sweep, a withdrawal...) is left as
+        it is, and its event dropped: the change that won is logged already.
+        """
+        written, events = [], []
+        for changed, event in changes:
+            try:
+                self.store.records.change_status(tx, changed, reason, event.at)
+            except ChangedMeanwhile:
+                continue
+            written.append(changed)
+            events.append(event)
+        self.store.events.append(tx, events)
+        return written
 
     def event(self, kind: EventKind, actor: Principal, outcome: Outcome, **values: object) -> Event:
         """A new event of this node, at the clock's now, by ``actor``."""

@@ -10,7 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from share_gateway.domain.errors import ChangedMeanwhile
 from share_gateway.domain.events import Event, EventKind, Outcome
 from share_gateway.domain.records import Record, RecordStatus, change_status
 from share_gateway.gateway.periodic import Periodic
@@ -40,18 +39,9 @@ class DisclosureSweeper:
 
     def _expire(self, tx: UnitOfWork, today: date) -> int:
         """End one batch of records past their period, each with its event; return how many were due."""
-        records = self.runtime.store.records
-        due = records.due_to_expire(tx, today, BATCH)
-        events = []
-        for record in due:
-            changed = change_status(record, RecordStatus.EXPIRED)
-            event = self._event(changed)
-            try:
-                records.change_status(tx, changed, "the disclosure period ended", event.at)
-            except ChangedMeanwhile:
-                continue  # another replica expired it first, and logged it
-            events.append(event)
-        self.runtime.store.events.append(tx, events)
+        due = self.runtime.store.records.due_to_expire(tx, today, BATCH)
+        expired = [change_status(record, RecordStatus.EXPIRED) for record in due]
+        self.runtime.change_statuses(tx, [(r, self._event(r)) for r in expired], "the disclosure period ended")
         return len(due)
 
     def _event(self, record: Record) -> Event:

@@ -2,14 +2,13 @@
 
 Each repository owns its tables and statements; none knows the others. A
 use case that changes several aggregates opens one unit of work
-(``transaction`` or ``write``) and passes it to every repository it writes
+(``write``) and passes it to every repository it writes
 through. Reads need no unit of work: each is a single statement.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from typing import TypeVar
 
 from sqlalchemy import func, select
@@ -27,7 +26,7 @@ from share_gateway.store.records import Records
 from share_gateway.store.repairs import RepairApplications
 from share_gateway.store.revocations import Revocations
 from share_gateway.store.trust import TrustMaterial
-from share_gateway.store.unit_of_work import UnitOfWork, transaction
+from share_gateway.store.unit_of_work import UnitOfWork
 from share_gateway.store.witness import WitnessState
 
 R = TypeVar("R")
@@ -48,16 +47,10 @@ class Store:
         self.witness = WitnessState(database)
         self.nonces = ReplayNonces(database)
 
-    @contextmanager
-    def transaction(self) -> Iterator[UnitOfWork]:
-        """One unit of work: committed when the block ends, rolled back if it raises."""
-        with transaction(self.database) as tx:
-            yield tx
-
     def write(self, work: Callable[[UnitOfWork], R]) -> R:
-        """Run ``work`` in one unit of work and return what it returns (the form use cases hand to a thread)."""
-        with self.transaction() as tx:
-            return work(tx)
+        """Run ``work`` in one unit of work, committed when it returns and rolled back if it raises."""
+        with self.database.writer.begin() as connection:
+            return work(UnitOfWork(connection))
 
     def write_logged(self, change: Callable[[UnitOfWork], R], *events: Event) -> R:
         """Run ``change``, then append ``events``, in one unit of work: a change commits with its log entry."""

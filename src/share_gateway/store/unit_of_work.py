@@ -20,8 +20,6 @@ from typing import Any
 from sqlalchemy import Connection, Executable
 from sqlalchemy.exc import IntegrityError
 
-from share_gateway.store.database import Database
-
 # pg_advisory_xact_lock keys: one for integration, one serialising appends to the log.
 INTEGRATION_LOCK = 0x5347_0001
 APPEND_LOCK = 0x5347_0002
@@ -68,10 +66,3 @@ class UnitOfWork:
         except IntegrityError:
             return False
         return True
-
-
-@contextmanager
-def transaction(database: Database) -> Iterator[UnitOfWork]:
-    """A unit of work on the writer: committed when the block ends, rolled back if it raises."""
-    with database.writer.begin() as connection:
-        yield UnitOfWork(connection)
