@@ -143,3 +143,18 @@ class InquiryServicer(inquiry_pb2_grpc.InquiryServiceServicer):
         listing = await self.gateway.listings.object(party, request.listing_id, request.statement)
         today = self.gateway.runtime.clock().date()
         return inquiry_pb2.ObjectToListingResponse(listing=listing_to_wire(listing, today))
+
+    @handles_errors
+    async def GetReceiptProof(
+        self, request: inquiry_pb2.GetReceiptProofRequest, context: Context
+    ) -> inquiry_pb2.GetReceiptProofResponse:
+        caller = await calling_principal(self.gateway, context)
+        answer = await self.gateway.receipts.prove(caller, request.event_id, request.tree_size)
+        return inquiry_pb2.GetReceiptProofResponse(
+            leaf_index=answer.leaf_index,
+            tree_size=answer.checkpoint.size,
+            event=answer.event.body,
+            redacted=answer.event.redacted,
+            checkpoint=answer.checkpoint.note,
+            tlog_proof=answer.tlog_proof.encode(),
+        )

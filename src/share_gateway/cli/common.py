@@ -24,9 +24,10 @@ class CommandError(Exception):
     """A failure to report in one line, without a traceback."""
 
 
-def client_options(parser: argparse.ArgumentParser) -> None:
-    """The options of every command that calls a node over mTLS."""
-    parser.add_argument("--node", required=True, help="host:port of the node's mTLS port")
+def client_options(parser: argparse.ArgumentParser, *, node_required: bool = True) -> None:
+    """The options of every command that calls a node over mTLS (``--node`` checked by the command itself where
+    the parser also has subcommands, which argparse would otherwise ask it of)."""
+    parser.add_argument("--node", required=node_required, help="host:port of the node's mTLS port")
     parser.add_argument("--identity", type=Path, help="directory holding tls.crt, tls.key and ca.crt")
     parser.add_argument("--ca", type=Path, help="CA certificate (defaults to the identity's ca.crt)")
     parser.add_argument("--timeout", type=float, default=10.0, help="deadline of the call in seconds (default: 10)")

@@ -1,11 +1,12 @@
-"""``inquire``: a requester asks about a subject for a purpose, and checks what comes back."""
+"""``inquire``: a requester asks about a subject for a purpose, checks what comes back, and proves its receipt."""
 
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import TYPE_CHECKING
 
-from share_gateway.cli.common import channel, client_options, node_keys
+from share_gateway.cli.common import CommandError, channel, client_options, node_keys
 
 if TYPE_CHECKING:
     from share_gateway.cli.common import Commands
@@ -13,12 +14,17 @@ if TYPE_CHECKING:
 
 
 def add_commands(commands: Commands) -> None:
-    inquire = commands.add_parser("inquire", help="ask about a subject for a purpose (requesters)")
-    client_options(inquire)
-    inquire.add_argument(
-        "--subject", required=True, help="USCC, resident ID, legal_entity:<USCC> or individual:<resident ID>"
+    inquire = commands.add_parser(
+        "inquire",
+        help="ask about a subject for a purpose (requesters); `inquire prove` proves an answer's receipt",
+        description="Ask with --node, --identity, --subject and --purpose; or prove a receipt: inquire prove ID.",
     )
-    inquire.add_argument("--purpose", required=True, help="a purpose of the catalog you hold a grant for")
+    # --node, --subject and --purpose are checked by cmd_inquire: `inquire prove` has options of its own.
+    client_options(inquire, node_required=False)
+    inquire.add_argument(
+        "--subject", help="USCC, resident ID, legal_entity:<USCC> or individual:<resident ID> (required to inquire)"
+    )
+    inquire.add_argument("--purpose", help="a purpose of the catalog you hold a grant for (required to inquire)")
     inquire.add_argument("--consent", help="reference of the subject's consent, where the purpose requires it")
     inquire.add_argument(
         "--record-type", action="append", default=[], help="only records of this type (repeat; default: all)"
@@ -31,6 +37,21 @@ def add_commands(commands: Commands) -> None:
         help="a node's public signing key: verify what it signed (repeat; default: nothing verified)",
     )
     inquire.set_defaults(run=cmd_inquire)
+    steps = inquire.add_subparsers(dest="step", metavar="prove", help="prove a receipt instead of inquiring")
+    prove = steps.add_parser(
+        "prove", help="fetch, verify and save the log's inclusion proof of an event you made (an inquiry's receipt)"
+    )
+    prove.add_argument("event_id", metavar="EVENT_ID", help="the event's id: the inquiry id an answer shows")
+    client_options(prove)
+    prove.add_argument(
+        "--node-key", required=True, metavar="REGION=signing.pub", help="the node's public signing key (signing.pub)"
+    )
+    prove.add_argument("--out", type=Path, required=True, help="where to write the proof (C2SP tlog-proof text)")
+    prove.add_argument(
+        "--bundle", type=Path, help="also write the event with its proof as a bundle `audit verify-bundle` checks"
+    )
+    prove.add_argument("--tree-size", type=int, default=0, help="a published checkpoint's size (default: latest)")
+    prove.set_defaults(run=cmd_prove)
 
 
 async def _inquire(args: argparse.Namespace) -> inquiry_pb2.InquireResponse:
@@ -55,4 +76,56 @@ def cmd_inquire(args: argparse.Namespace) -> None:
     from share_gateway.cli.console import show
     from share_gateway.cli.views import answer_view
 
+    missing = [option for option in ("node", "subject", "purpose") if not getattr(args, option)]
+    if missing:
+        raise CommandError(f"inquire needs {', '.join('--' + m for m in missing)} (or: inquire prove EVENT_ID ...)")
     show(answer_view(asyncio.run(_inquire(args)), node_keys(args.node_key)))
+
+
+async def _receipt_proof(args: argparse.Namespace) -> inquiry_pb2.GetReceiptProofResponse:
+    from share_gateway.v1 import inquiry_pb2, inquiry_pb2_grpc
+
+    request = inquiry_pb2.GetReceiptProofRequest(event_id=args.event_id, tree_size=args.tree_size)
+    async with channel(args) as node:
+        stub = inquiry_pb2_grpc.InquiryServiceStub(node)
+        response: inquiry_pb2.GetReceiptProofResponse = await stub.GetReceiptProof(request, timeout=args.timeout)
+        return response
+
+
+def cmd_prove(args: argparse.Namespace) -> None:
+    """Verify the proof before saving it: a file that says "proof" must be one, under the node's own key."""
+    import asyncio
+
+    from share_gateway.cli.console import show, warn
+    from share_gateway.config import node_key_name
+    from share_gateway.domain.events import Event
+    from share_gateway.ledger.bundle import BundleEntry, encode_bundle
+    from share_gateway.ledger.checkpoint import TlogProof
+
+    region = args.node_key.partition("=")[0]
+    keys = node_keys([args.node_key])
+    if keys is None:
+        raise CommandError("--node-key REGION=signing.pub is required")
+    origin = node_key_name(region)
+    answer = asyncio.run(_receipt_proof(args))
+    proof = TlogProof.parse(answer.tlog_proof)
+    if answer.redacted:
+        checkpoint = proof.verify_checkpoint(keys, origin)
+        warn(
+            f"the node holds only a redacted stub of event {args.event_id}: the checkpoint's signature is verified; "
+            "the inclusion verifies against your receipt's payload"
+        )
+    else:
+        if Event.from_bytes(answer.event).event_id != args.event_id:
+            raise CommandError(f"the node proved another event than {args.event_id}")
+        checkpoint = proof.verify(answer.event, keys, origin)
+    args.out.write_bytes(proof.encode())
+    show(f"event {args.event_id} is leaf {proof.index} of the log of {origin} of size {checkpoint.size}: verified")
+    show(f"tlog-proof written to {args.out}: it proves SHA-256(0x00 || the receipt's payload) is that leaf")
+    if not args.bundle:
+        show("for a file anyone can verify offline with `share-gateway audit verify-bundle`, add --bundle FILE")
+    elif answer.redacted:
+        warn("no bundle written: the node no longer holds the event's bytes")
+    else:
+        args.bundle.write_bytes(encode_bundle(origin, [BundleEntry(proof.index, proof, event=answer.event)]))
+        show(f"verify it offline: share-gateway audit verify-bundle {args.bundle} --node-key {args.node_key}")

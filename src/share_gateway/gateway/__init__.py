@@ -19,6 +19,7 @@ from share_gateway.gateway.federation import FederationDesk
 from share_gateway.gateway.inquiries import Answer, InquiryDesk, InquiryHistory, InquiryRequest
 from share_gateway.gateway.listings import ListingDesk
 from share_gateway.gateway.outbox import Courier, CourierSettings
+from share_gateway.gateway.receipts import ReceiptProofs
 from share_gateway.gateway.registry import RecordRegistry
 from share_gateway.gateway.repair import RepairDesk, RevocationFeed
 from share_gateway.gateway.runtime import Clock, NodeRuntime, utc_now
@@ -97,6 +98,7 @@ class Gateway:
         self.inquiries = InquiryDesk(self.runtime, self.policy, self.federation)
         self.history = InquiryHistory(self.runtime, self.policy, self.log, self.log_settings.history_days)
         self.audit = AuditDesk(self.runtime, self.log)
+        self.receipts = ReceiptProofs(self.runtime)
         self.sequencer = Sequencer(
             self.log,
             self.runtime.signing_key,

@@ -59,6 +59,19 @@ def review_event(runtime: NodeRuntime, officer: Principal, action: str, **detail
     )
 
 
+async def published_checkpoint(runtime: NodeRuntime, log: LogStore, size: int) -> StoredCheckpoint:
+    """The published checkpoint of ``size`` (the latest for 0): proofs only ever refer to a signed head."""
+    if size == 0:
+        latest = await runtime.read(log.latest_checkpoint)
+        if latest is None:
+            raise InvalidState("no checkpoint has been published yet")
+        return latest
+    checkpoint = await runtime.read(log.checkpoint, size)
+    if checkpoint is None:
+        raise NotFound(f"no checkpoint of size {size} was published")
+    return checkpoint
+
+
 def redact_log(store: Store, before: datetime, now: datetime, note: Callable[[int, int, int], Event]) -> int:
     """Replace the bytes of integrated events older than ``before`` by stubs; their leaf hashes stay, so the log
     still verifies. The redaction is itself an event (``note(count, first_leaf, last_leaf)``), appended in the same
@@ -99,16 +112,7 @@ class AuditDesk:
         return await self._checkpoint(0)
 
     async def _checkpoint(self, size: int) -> StoredCheckpoint:
-        """The published checkpoint of ``size`` (the latest for 0): proofs only ever refer to a signed head."""
-        if size == 0:
-            latest = await self.runtime.read(self.log.latest_checkpoint)
-            if latest is None:
-                raise InvalidState("no checkpoint has been published yet")
-            return latest
-        checkpoint = await self.runtime.read(self.log.checkpoint, size)
-        if checkpoint is None:
-            raise NotFound(f"no checkpoint of size {size} was published")
-        return checkpoint
+        return await published_checkpoint(self.runtime, self.log, size)
 
     async def inclusion(
         self, officer: Principal, *, leaf_index: int | None, event_id: str, tree_size: int

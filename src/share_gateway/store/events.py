@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 
 from share_gateway.domain.events import Event, EventKind, Outcome, redacted
 from share_gateway.store import schema
@@ -104,3 +104,16 @@ class EventLog:
         query = select(schema.events.c.seq, schema.events.c.body).where(schema.events.c.seq > after)
         with self.database.reader.begin() as connection:
             return [(row.seq, row.body) for row in connection.execute(query.order_by(schema.events.c.seq).limit(limit))]
+
+    def pending_actor(self, event_id: str) -> str | None:
+        """The actor of event ``event_id`` if it is appended but not yet integrated into the log, else None.
+
+        Only the tail after the last integrated event is searched (by primary key): the sequencer keeps it short,
+        and ``events`` has no index on the event id, which ``log_entries`` holds for integrated events.
+        """
+        events = schema.events.c
+        last = select(func.coalesce(func.max(schema.log_entries.c.event_seq), 0)).scalar_subquery()
+        query = select(events.actor).where(events.seq > last, events.event_id == event_id).limit(1)
+        with self.database.reader.connect() as connection:
+            actor: str | None = connection.execute(query).scalar()
+            return actor

@@ -534,3 +534,64 @@ class ObjectToListingResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ObjectToListingResponse: _TypeAlias = ObjectToListingResponse  # noqa: Y015
+
+@_typing.final
+class GetReceiptProofRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    EVENT_ID_FIELD_NUMBER: _builtins.int
+    TREE_SIZE_FIELD_NUMBER: _builtins.int
+    event_id: _builtins.str
+    """The event's id: an answer's inquiry_id, the id in a receipt's payload."""
+    tree_size: _builtins.int
+    """Size of a published checkpoint to prove against; the latest when zero."""
+    def __init__(
+        self,
+        *,
+        event_id: _builtins.str = ...,
+        tree_size: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["event_id", b"event_id", "tree_size", b"tree_size"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetReceiptProofRequest: _TypeAlias = GetReceiptProofRequest  # noqa: Y015
+
+@_typing.final
+class GetReceiptProofResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    LEAF_INDEX_FIELD_NUMBER: _builtins.int
+    TREE_SIZE_FIELD_NUMBER: _builtins.int
+    EVENT_FIELD_NUMBER: _builtins.int
+    REDACTED_FIELD_NUMBER: _builtins.int
+    CHECKPOINT_FIELD_NUMBER: _builtins.int
+    TLOG_PROOF_FIELD_NUMBER: _builtins.int
+    leaf_index: _builtins.int
+    tree_size: _builtins.int
+    event: _builtins.bytes
+    """The event's bytes as the log holds them (the receipt's payload; a stub once redacted)."""
+    redacted: _builtins.bool
+    checkpoint: _builtins.bytes
+    """The signed checkpoint (with its witnesses' cosignatures) the proof rests on."""
+    tlog_proof: _builtins.bytes
+    """The proof in C2SP tlog-proof form (c2sp.org/tlog-proof@v1): index, hashes, the checkpoint."""
+    def __init__(
+        self,
+        *,
+        leaf_index: _builtins.int = ...,
+        tree_size: _builtins.int = ...,
+        event: _builtins.bytes = ...,
+        redacted: _builtins.bool = ...,
+        checkpoint: _builtins.bytes = ...,
+        tlog_proof: _builtins.bytes = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["checkpoint", b"checkpoint", "event", b"event", "leaf_index", b"leaf_index", "redacted", b"redacted", "tlog_proof", b"tlog_proof", "tree_size", b"tree_size"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetReceiptProofResponse: _TypeAlias = GetReceiptProofResponse  # noqa: Y015

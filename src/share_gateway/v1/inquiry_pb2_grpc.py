@@ -70,6 +70,11 @@ class InquiryServiceStub:
                 request_serializer=share__gateway_dot_v1_dot_inquiry__pb2.ObjectToListingRequest.SerializeToString,
                 response_deserializer=share__gateway_dot_v1_dot_inquiry__pb2.ObjectToListingResponse.FromString,
                 _registered_method=True)
+        self.GetReceiptProof = channel.unary_unary(
+                '/share_gateway.v1.InquiryService/GetReceiptProof',
+                request_serializer=share__gateway_dot_v1_dot_inquiry__pb2.GetReceiptProofRequest.SerializeToString,
+                response_deserializer=share__gateway_dot_v1_dot_inquiry__pb2.GetReceiptProofResponse.FromString,
+                _registered_method=True)
 
 
 class InquiryServiceServicer:
@@ -124,6 +129,17 @@ class InquiryServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetReceiptProof(self, request, context):
+        """The inclusion proof of one event the caller itself made (its actor is the caller's identity), such
+        as an inquiry's receipt, in the C2SP tlog-proof form officers get. Added in v1, optional to use.
+        NOT_FOUND, with one message, for an unknown id and for another caller's event alike.
+        FAILED_PRECONDITION with ErrorInfo reason NOT_YET_IN_LOG while the event waits for its leaf or for a
+        checkpoint over it: retryable, ask again after the next checkpoint (about a second).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_InquiryServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -161,6 +177,11 @@ def add_InquiryServiceServicer_to_server(servicer, server):
                     servicer.ObjectToListing,
                     request_deserializer=share__gateway_dot_v1_dot_inquiry__pb2.ObjectToListingRequest.FromString,
                     response_serializer=share__gateway_dot_v1_dot_inquiry__pb2.ObjectToListingResponse.SerializeToString,
+            ),
+            'GetReceiptProof': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetReceiptProof,
+                    request_deserializer=share__gateway_dot_v1_dot_inquiry__pb2.GetReceiptProofRequest.FromString,
+                    response_serializer=share__gateway_dot_v1_dot_inquiry__pb2.GetReceiptProofResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -353,6 +374,33 @@ class InquiryService:
             '/share_gateway.v1.InquiryService/ObjectToListing',
             share__gateway_dot_v1_dot_inquiry__pb2.ObjectToListingRequest.SerializeToString,
             share__gateway_dot_v1_dot_inquiry__pb2.ObjectToListingResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetReceiptProof(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/share_gateway.v1.InquiryService/GetReceiptProof',
+            share__gateway_dot_v1_dot_inquiry__pb2.GetReceiptProofRequest.SerializeToString,
+            share__gateway_dot_v1_dot_inquiry__pb2.GetReceiptProofResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -48,6 +48,13 @@ class InquiryServiceStub:
     the node that proposed the listing.
     """
     ObjectToListing: _grpc.UnaryUnaryMultiCallable[_inquiry_pb2.ObjectToListingRequest, _inquiry_pb2.ObjectToListingResponse]
+    GetReceiptProof: _grpc.UnaryUnaryMultiCallable[_inquiry_pb2.GetReceiptProofRequest, _inquiry_pb2.GetReceiptProofResponse]
+    """The inclusion proof of one event the caller itself made (its actor is the caller's identity), such
+    as an inquiry's receipt, in the C2SP tlog-proof form officers get. Added in v1, optional to use.
+    NOT_FOUND, with one message, for an unknown id and for another caller's event alike.
+    FAILED_PRECONDITION with ErrorInfo reason NOT_YET_IN_LOG while the event waits for its leaf or for a
+    checkpoint over it: retryable, ask again after the next checkpoint (about a second).
+    """
 
 @_typing.type_check_only
 class InquiryServiceAsyncStub(InquiryServiceStub):
@@ -69,6 +76,13 @@ class InquiryServiceAsyncStub(InquiryServiceStub):
     the node that proposed the listing.
     """
     ObjectToListing: _aio.UnaryUnaryMultiCallable[_inquiry_pb2.ObjectToListingRequest, _inquiry_pb2.ObjectToListingResponse]  # type: ignore[assignment]
+    GetReceiptProof: _aio.UnaryUnaryMultiCallable[_inquiry_pb2.GetReceiptProofRequest, _inquiry_pb2.GetReceiptProofResponse]  # type: ignore[assignment]
+    """The inclusion proof of one event the caller itself made (its actor is the caller's identity), such
+    as an inquiry's receipt, in the C2SP tlog-proof form officers get. Added in v1, optional to use.
+    NOT_FOUND, with one message, for an unknown id and for another caller's event alike.
+    FAILED_PRECONDITION with ErrorInfo reason NOT_YET_IN_LOG while the event waits for its leaf or for a
+    checkpoint over it: retryable, ask again after the next checkpoint (about a second).
+    """
 
 class InquiryServiceServicer(metaclass=_abc_1.ABCMeta):
     """For banks, utilities and government departments: ask about one subject for one declared purpose."""
@@ -129,5 +143,18 @@ class InquiryServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _inquiry_pb2.ObjectToListingRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_inquiry_pb2.ObjectToListingResponse, _abc.Awaitable[_inquiry_pb2.ObjectToListingResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def GetReceiptProof(
+        self,
+        request: _inquiry_pb2.GetReceiptProofRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_inquiry_pb2.GetReceiptProofResponse, _abc.Awaitable[_inquiry_pb2.GetReceiptProofResponse]]:
+        """The inclusion proof of one event the caller itself made (its actor is the caller's identity), such
+        as an inquiry's receipt, in the C2SP tlog-proof form officers get. Added in v1, optional to use.
+        NOT_FOUND, with one message, for an unknown id and for another caller's event alike.
+        FAILED_PRECONDITION with ErrorInfo reason NOT_YET_IN_LOG while the event waits for its leaf or for a
+        checkpoint over it: retryable, ask again after the next checkpoint (about a second).
+        """
 
 def add_InquiryServiceServicer_to_server(servicer: InquiryServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
