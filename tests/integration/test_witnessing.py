@@ -9,11 +9,12 @@ import grpc
 import pytest
 
 from share_gateway.crypto.keys import SigningKey
-from share_gateway.crypto.note import open_note, parse_note
+from share_gateway.crypto.note import open_note
 from share_gateway.devkit import Layout
 from share_gateway.domain.events import EventKind
 from share_gateway.federation.peers import error_info
 from share_gateway.ledger.checkpoint import Checkpoint
+from share_gateway.ledger.cosignatures import check_cosignatures
 from share_gateway.ledger.witness import Witnessed
 from share_gateway.node import Node
 from share_gateway.v1 import compliance_pb2, compliance_pb2_grpc, peer_pb2, registry_pb2_grpc
@@ -29,8 +30,12 @@ def key_of(layout: Layout, region: str) -> SigningKey:
 
 
 def signers(node: Node, note: bytes) -> list[str]:
-    _, keys = open_note(note, node.gateway.manifest.manifest.keys)  # type: ignore[union-attr]
-    return sorted(k.name.rsplit("/", 1)[-1] for k in keys)
+    """The origin (by its log key) and every witness whose C2SP cosignature verifies, by region."""
+    manifest = node.gateway.manifest.manifest  # type: ignore[union-attr]
+    _, keys = open_note(note, manifest.keys)
+    witnessing = check_cosignatures(note, manifest.witnesses_of(node.config.region))
+    assert not witnessing.invalid, witnessing
+    return sorted([k.name.rsplit("/", 1)[-1] for k in keys] + list(witnessing.valid))
 
 
 async def activity(layout: Layout, nodes: Nodes) -> None:
@@ -47,7 +52,7 @@ def latest_note(node: Node) -> bytes:
 def fully_cosigned(node: Node) -> bool:
     """The latest checkpoint carries a signature by every region (the origin's own included)."""
     note = latest_note(node)
-    return note != b"" and len(parse_note(note).signatures) == len(REGIONS)
+    return note != b"" and len(signers(node, note)) == len(REGIONS)
 
 
 async def witnessed_then_quiet(layout: Layout, nodes: Nodes) -> Witnessed:
