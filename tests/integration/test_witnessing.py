@@ -9,12 +9,12 @@ import grpc
 import pytest
 
 from share_gateway.crypto.keys import SigningKey
-from share_gateway.crypto.note import open_note
+from share_gateway.crypto.note import NoteSignature, open_note, parse_note
 from share_gateway.devkit import Layout
 from share_gateway.domain.events import EventKind
 from share_gateway.federation.peers import error_info
 from share_gateway.ledger.checkpoint import Checkpoint
-from share_gateway.ledger.cosignatures import check_cosignatures
+from share_gateway.ledger.cosignatures import Status, check_cosignatures
 from share_gateway.ledger.witness import Witnessed
 from share_gateway.node import Node
 from share_gateway.v1 import compliance_pb2, compliance_pb2_grpc, peer_pb2, registry_pb2_grpc
@@ -128,3 +128,31 @@ async def test_a_wrong_old_size_or_a_checkpoint_of_another_log_is_refused(layout
     with pytest.raises(grpc.aio.AioRpcError) as raised:
         await stub.Witness(peer_pb2.WitnessRequest(checkpoint=other.note, old_size=known.size), timeout=5)
     assert raised.value.code() is grpc.StatusCode.INVALID_ARGUMENT
+
+
+async def test_a_checkpoint_cosigned_the_old_way_is_witnessed_again_in_c2sp_form(layout: Layout, nodes: Nodes) -> None:
+    """A line stored before cosignature/v1 (a plain signature by the peer's log key) verifies as legacy only;
+    the cosigner asks that peer again, and the same checkpoint gains its C2SP cosignature."""
+    await witnessed_then_quiet(layout, nodes)
+    origin = nodes[ORIGIN].gateway
+    async with channel(layout, nodes[ORIGIN], "officer") as officer:  # a review step: one more event to log
+        await compliance_pb2_grpc.ComplianceServiceStub(officer).GetCheckpoint(
+            compliance_pb2.GetCheckpointRequest(), timeout=5
+        )
+    await origin.runtime.event_log.drain()
+    await origin.sequencer.step(force=True)
+    latest = origin.log.latest_checkpoint()
+    assert latest is not None
+    assert signers(nodes[ORIGIN], latest.note) == [ORIGIN]
+    peer_log_key = key_of(layout, WITNESS)
+    text = parse_note(latest.note).text
+    origin.log.add_cosignature(
+        latest.size, NoteSignature(peer_log_key.name, peer_log_key.key_id, peer_log_key.sign(text.encode()))
+    )
+    manifest = origin.manifest.manifest  # type: ignore[union-attr]
+    legacy = check_cosignatures(origin.log.latest_checkpoint().note, manifest.witnesses_of(ORIGIN))  # type: ignore[union-attr]
+    assert [(c.witness, c.status) for c in legacy.cosigned] == [("310000", Status.LEGACY), ("440000", Status.MISSING)]
+    assert await origin.cosigner.collect() == 2  # type: ignore[union-attr]
+    now = check_cosignatures(origin.log.latest_checkpoint().note, manifest.witnesses_of(ORIGIN))  # type: ignore[union-attr]
+    assert now.valid == {"310000", "440000"}
+    assert Status.LEGACY in {c.status for c in now.cosigned}, "the old line stays, as what it is"

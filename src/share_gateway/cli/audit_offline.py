@@ -103,14 +103,16 @@ def _trust(args: argparse.Namespace, region: str, fallback: Sequence[VerifyingKe
     return Trust(keys, witnesses, quorum)
 
 
-def _warn_unwitnessed(trust: Trust, origin: str) -> None:
+def _warn_unwitnessed(trust: Trust, origin: str, manifests: int) -> None:
     from share_gateway.cli.console import warn
 
-    if not trust.witnesses:
-        warn(
-            f"warning: no peer witnesses the log of {origin} (no manifest lists another node with a witness key): "
-            "a history rewritten and re-signed with the node's own key would not be caught by cosignatures"
-        )
+    if trust.witnesses:
+        return
+    why = "no manifest lists another node with a witness key" if manifests else "no --manifest names its witnesses"
+    warn(
+        f"warning: no peer witnesses the log of {origin} ({why}): cosignatures are not checked, and a history "
+        "rewritten and re-signed with the node's own key would not be caught by them"
+    )
 
 
 def _config_trust(args: argparse.Namespace, config: NodeConfig) -> Trust:
@@ -133,7 +135,7 @@ def cmd_verify(args: argparse.Namespace) -> None:
     config = NodeConfig.load(args.config)
     trust = _config_trust(args, config)
     origin = config.key_name
-    _warn_unwitnessed(trust, origin)
+    _warn_unwitnessed(trust, origin, len(args.manifest))
     with node_store(config, migrated=False) as store, progress_bar("verifying", "leaves") as progress:
         kept = [path.read_bytes() for path in args.checkpoint]
         leaves = progress.add_task("verifying", total=None, visible=False)  # shown from the first leaf on
@@ -182,7 +184,7 @@ def _show_witnessing(cosigned: dict[int, frozenset[str]], legacy: int, trust: Tr
     unwitnessed = sorted(size for size, regions in cosigned.items() if not regions)
     if unwitnessed:
         sizes = ", ".join(str(s) for s in unwitnessed[:10]) + (" …" if len(unwitnessed) > 10 else "")
-        show(f"{len(unwitnessed)} checkpoint(s) no witness cosigned (sizes {sizes}); a later cosigned one covers them")
+        show(f"{len(unwitnessed)} checkpoint(s) no witness cosigned (sizes {sizes})")
     if legacy:
         show(
             f"{legacy} legacy cosignature(s) (plain log-key signatures from before cosignature/v1) verify "
@@ -202,7 +204,7 @@ def cmd_verify_bundle(args: argparse.Namespace) -> None:
     trust = _trust(args, region)
     if not any(key.name == origin for key in trust.keys.values()):
         raise _fail(f"the bundle is of {origin}; no --node-key or manifest gives that node's key")
-    _warn_unwitnessed(trust, origin)
+    _warn_unwitnessed(trust, origin, len(args.manifest))
     verified = verify_bundle(data, trust.keys, origin, trust.witnesses, trust.quorum)
     show(
         f"{len(verified.events)} event(s) and {len(verified.redacted)} redacted leaf(s) are in the log of {origin} "

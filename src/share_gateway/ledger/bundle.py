@@ -124,7 +124,7 @@ def _witnessing(position: int, note: bytes, witnesses: Sequence[Witness], quorum
     """The checkpoint note's cosignatures; raise naming the witness if one does not verify or too few cosigned."""
     witnessing = check_cosignatures(note, witnesses)
     for invalid in witnessing.invalid:
-        raise BundleError(f"entry {position}: the cosignature of {invalid} does not verify")
+        raise BundleError(f"entry {position}: the cosignature of {invalid}")
     shortfall = witnessing.shortfall(quorum)
     if shortfall:
         raise BundleError(f"entry {position}: the checkpoint is {shortfall}")

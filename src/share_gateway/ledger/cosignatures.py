@@ -80,8 +80,13 @@ class Witnessing:
 
     @property
     def missing(self) -> tuple[Cosigned, ...]:
-        absent = (Status.MISSING, Status.LEGACY)
-        return tuple(c for c in self.cosigned if c.status in absent and c.witness not in self.valid)
+        """One entry per witness with no valid cosignature here: missing, legacy only, or invalid."""
+        valid, seen, absent = self.valid, set(), []
+        for cosigned in self.cosigned:
+            if cosigned.witness not in valid and cosigned.witness not in seen:
+                seen.add(cosigned.witness)
+                absent.append(cosigned)
+        return tuple(absent)
 
     def shortfall(self, quorum: int) -> str:
         """Empty when at least ``quorum`` witnesses cosigned validly, else why not, naming who did not."""
