@@ -257,3 +257,20 @@ async def test_the_cosigner_keeps_only_cosignatures_by_the_peers_witness_key(clu
     assert notes
     assert not any(f"share-gateway/node/{WITNESS_B} ".encode() in note for note in notes)
     assert not any(f"share-gateway/witness/{WITNESS_B} ".encode() in note for note in notes)
+
+
+def test_a_stored_cosignature_changed_on_the_database_fails_audit_verify_naming_the_witness(
+    federation: Federation,
+) -> None:
+    database = Path(NodeConfig.load(federation.config).database.removeprefix("sqlite:///"))
+    prefix = f"\u2014 share-gateway/witness/{WITNESS_A} ".encode()
+    with closing(sqlite3.connect(database)) as connection, connection:
+        size, note = connection.execute("SELECT size, note FROM log_checkpoints ORDER BY size LIMIT 1").fetchone()
+        start = note.index(prefix) + len(prefix)
+        blob = bytearray(base64.b64decode(note[start : note.index(b"\n", start)]))
+        blob[20] ^= 1  # inside the Ed25519 signature
+        changed = note[:start] + base64.b64encode(bytes(blob)) + note[note.index(b"\n", start) :]
+        connection.execute("UPDATE log_checkpoints SET note = ? WHERE size = ?", (changed, size))
+    failed = run("audit", "verify", "--config", str(federation.config), "--witnesses", "0", check=False)
+    assert failed.returncode == 1
+    assert f"stored checkpoint of size 5: the cosignature of witness {WITNESS_A}" in failed.stdout + failed.stderr
