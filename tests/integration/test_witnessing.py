@@ -156,3 +156,16 @@ async def test_a_checkpoint_cosigned_the_old_way_is_witnessed_again_in_c2sp_form
     now = check_cosignatures(origin.log.latest_checkpoint().note, manifest.witnesses_of(ORIGIN))  # type: ignore[union-attr]
     assert now.valid == {"310000", "440000"}
     assert Status.LEGACY in {c.status for c in now.cosigned}, "the old line stays, as what it is"
+
+
+async def test_a_node_without_a_witness_key_refuses_to_witness(layout: Layout, nodes: Nodes) -> None:
+    """It never falls back to its log key: that would be the plain signature nobody can tell from its own."""
+    witness = nodes[WITNESS]
+    await witnessed_then_quiet(layout, nodes)
+    witness.gateway.runtime.witness_key = None
+    latest = nodes[ORIGIN].gateway.log.latest_checkpoint()
+    assert latest is not None
+    with pytest.raises(grpc.aio.AioRpcError) as raised:
+        await peer_call(layout, witness, ORIGIN).Witness(peer_pb2.WitnessRequest(checkpoint=latest.note), timeout=5)
+    assert raised.value.code() is grpc.StatusCode.FAILED_PRECONDITION
+    assert error_info(raised.value).reason == "NO_WITNESS_KEY"  # type: ignore[union-attr]
