@@ -6,7 +6,10 @@ It listens on the region's endpoint with mTLS and answers PeerService.Inquire:
 
 * ``slow``: says "received" on stdout, then answers only after ``seconds``;
 * ``forged``: answers at once with a correct receipt but a record whose value was changed after signing;
-* ``impostor:<other region>``: answers honestly-shaped, but presents the other region's TLS certificate.
+* ``impostor:<other region>``: answers honestly-shaped, but presents the other region's TLS certificate;
+* ``witness-legacy``: cosigns any checkpoint with a plain signature by its *log* key (the pre-C2SP form);
+* ``witness-forged``: cosigns with its witness key, but over another checkpoint body (a bad signature).
+  Either says "witnessed" on stdout after answering.
 
 It prints "listening" once it accepts calls.
 """
@@ -25,10 +28,12 @@ import yaml
 
 from share_gateway.api.convert import draft_from_wire
 from share_gateway.catalog import open_catalog
-from share_gateway.config import node_key_name
+from share_gateway.config import node_key_name, witness_key_name
+from share_gateway.crypto.cosignature import cosign_checkpoint
 from share_gateway.crypto.disclosure import disclose, seal_record
 from share_gateway.crypto.envelope import Envelope
 from share_gateway.crypto.keys import KeyRing, SigningKey
+from share_gateway.crypto.note import NoteSignature, parse_note
 from share_gateway.devkit import Layout
 from share_gateway.domain.events import EVENT_MEDIA_TYPE, Event, EventKind, Outcome
 from share_gateway.domain.records import admit_record
@@ -78,7 +83,16 @@ class FaultyPeer(peer_pb2_grpc.PeerServiceServicer):
     async def Witness(
         self, request: peer_pb2.WitnessRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> peer_pb2.WitnessResponse:
-        await context.abort(grpc.StatusCode.UNIMPLEMENTED, "a faulty peer witnesses nothing")
+        text = parse_note(request.checkpoint).text
+        if self.behaviour == "witness-legacy":
+            line = NoteSignature(self.key.name, self.key.key_id, self.key.sign(text.encode())).line()
+        elif self.behaviour == "witness-forged":
+            witness = SigningKey.load(witness_key_name(self.region), self.layout.node_dir(self.region) / "witness.key")
+            line = cosign_checkpoint(text.replace("\n", "\n0", 1), witness, int(datetime.now(UTC).timestamp())).line()
+        else:
+            await context.abort(grpc.StatusCode.UNIMPLEMENTED, "a faulty peer witnesses nothing")
+        print("witnessed", flush=True)
+        return peer_pb2.WitnessResponse(cosignature=line)
 
     async def Revoke(
         self, request: peer_pb2.RevokeRequest, context: grpc.aio.ServicerContext[Any, Any]

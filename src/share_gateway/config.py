@@ -99,12 +99,19 @@ class NodeConfig:
     sqlite_synchronous: str = "FULL"
     # The federation manifest; without one the node serves its region only.
     manifest: Path | None = None
+    # The key this node cosigns its peers' checkpoints with (c2sp.org/tlog-cosignature); without one it witnesses
+    # nothing. Distinct from ``signing_key``: a witness statement must not be confusable with the node's own.
+    witness_key: Path | None = None
     log: LogSettings = field(default_factory=LogSettings)
     procedures: ProcedureSettings = field(default_factory=ProcedureSettings)
 
     @property
     def key_name(self) -> str:
         return node_key_name(self.region)
+
+    @property
+    def witness_key_name(self) -> str:
+        return witness_key_name(self.region)
 
     def tls(self) -> TlsMaterial:
         return TlsMaterial(
@@ -139,6 +146,7 @@ class NodeConfig:
             principal_ttl_seconds=float(raw.get("principal_ttl_seconds", 2.0)),
             sqlite_synchronous=str(raw.get("sqlite_synchronous", "FULL")).upper(),
             manifest=file(raw["manifest"]) if raw.get("manifest") else None,
+            witness_key=file(raw["witness_key"]) if raw.get("witness_key") else None,
             log=LogSettings.from_mapping(raw.get("log") or {}),
             procedures=ProcedureSettings.from_mapping(raw.get("procedures") or {}),
         )
@@ -147,3 +155,8 @@ class NodeConfig:
 def node_key_name(region: str) -> str:
     """The signed-note key name of a node's Ed25519 key."""
     return f"share-gateway/node/{region}"
+
+
+def witness_key_name(region: str) -> str:
+    """The key name a node cosigns its peers' checkpoints under: never its log key's name."""
+    return f"share-gateway/witness/{region}"

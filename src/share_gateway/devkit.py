@@ -7,6 +7,7 @@ Layout under one directory::
     catalog.signed                           the catalog, signed by the authority
     nodes/<region>/tls.key, tls.crt          node TLS (URI SAN sgw://node/<region>)
     nodes/<region>/signing.key, signing.pub  node payload key (Ed25519)
+    nodes/<region>/witness.key, witness.pub  node witness key (Ed25519, cosigns peers' checkpoints)
     nodes/<region>/node.yaml                 node configuration
     clients/<name>/tls.key, tls.crt, ca.crt  client identities (sgw://institution/.. or sgw://person/..)
 
@@ -26,7 +27,7 @@ from pathlib import Path
 import yaml
 
 from share_gateway.catalog import AUTHORITY_KEY_NAME, open_catalog, sample_catalog_text, sign_catalog
-from share_gateway.config import node_key_name
+from share_gateway.config import node_key_name, witness_key_name
 from share_gateway.crypto.keys import KeyRing, SigningKey, VerifyingKey
 from share_gateway.crypto.pki import Issued, certificate_fingerprint, create_ca, issue_certificate
 from share_gateway.domain.principals import Identity, IdentityKind, Role, node_host_name
@@ -97,6 +98,9 @@ class Layout:
     def node_public_key(self, region: str) -> Path:
         return self.node_dir(region) / "signing.pub"
 
+    def node_witness_key(self, region: str) -> Path:
+        return self.node_dir(region) / "witness.pub"
+
     def client(self, name: str) -> ClientFiles:
         return ClientFiles(self.root / "clients" / name)
 
@@ -108,6 +112,11 @@ class Layout:
 
     def node_verifying_key(self, region: str) -> VerifyingKey:
         return VerifyingKey.from_pem(node_key_name(region), self.node_public_key(region).read_bytes())
+
+    def witness_verifying_key(self, region: str) -> VerifyingKey | None:
+        """The node's witness key, if it has one (nodes created before witness keys have none)."""
+        path = self.node_witness_key(region)
+        return VerifyingKey.from_pem(witness_key_name(region), path.read_bytes()) if path.exists() else None
 
 
 def init_authority(layout: Layout, now: datetime) -> None:
@@ -144,6 +153,9 @@ def add_node(
     signing = SigningKey.generate(node_key_name(region))
     _write(directory / "signing.key", signing.to_pem(), secret=True)
     _write(directory / "signing.pub", signing.verifying_key.to_pem())
+    witness = SigningKey.generate(witness_key_name(region))
+    _write(directory / "witness.key", witness.to_pem(), secret=True)
+    _write(directory / "witness.pub", witness.verifying_key.to_pem())
     config = {
         "region": region,
         "listen": listen,
@@ -151,6 +163,7 @@ def add_node(
         "database": database or f"sqlite:///{region}.db",
         "tls": {"certificate": "tls.crt", "key": "tls.key", "ca": os.path.relpath(layout.ca_certificate, directory)},
         "signing_key": "signing.key",
+        "witness_key": "witness.key",
         "authority_key": os.path.relpath(layout.authority_public_key, directory),
         "catalog": os.path.relpath(layout.catalog, directory),
         "manifest": os.path.relpath(layout.manifest, directory),
@@ -199,7 +212,7 @@ def create_federation(
 
 def write_manifest(layout: Layout, version: int, expires: datetime, endpoints: Mapping[str, str] | None = None) -> Path:
     """Sign a manifest of every node under ``layout``: endpoint (from its configuration unless given),
-    signing key, TLS certificate fingerprint, and the digest of the catalog in force."""
+    signing key, TLS certificate fingerprint, witness key, and the digest of the catalog in force."""
     authority = layout.authority()
     catalog = open_catalog(layout.catalog.read_bytes(), KeyRing([authority.verifying_key]))
     nodes = {}
@@ -212,6 +225,7 @@ def write_manifest(layout: Layout, version: int, expires: datetime, endpoints: M
             (endpoints or {}).get(region, config["listen"]),
             layout.node_verifying_key(region),
             certificate_fingerprint((directory / "tls.crt").read_bytes()),
+            layout.witness_verifying_key(region),
         )
     manifest = Manifest(version, expires, catalog.digest, nodes)
     _write(layout.manifest, sign_manifest(manifest, authority))

@@ -63,6 +63,16 @@ def _install_manifest(config: NodeConfig, store: Store, catalog_digest: str, now
     return signed
 
 
+def _witness_key(config: NodeConfig) -> SigningKey | None:
+    """The node's witness key, if configured; it must differ from its log key (C2SP: distinct cosigner keys)."""
+    if config.witness_key is None:
+        return None
+    key = SigningKey.load(config.witness_key_name, config.witness_key)
+    if key.verifying_key.raw == SigningKey.load(config.key_name, config.signing_key).verifying_key.raw:
+        raise ValueError("witness_key must not be the node's signing_key")
+    return key
+
+
 def _log_sweep(report: SweepReport | None) -> None:
     """A newer catalog was installed: say what its sweep quarantined (a warning, so operators see it)."""
     if report is not None:
@@ -77,7 +87,14 @@ def prepare_gateway(config: NodeConfig, clock: Clock = utc_now) -> tuple[Databas
         migrate(database)
         store = Store(database)
         key = SigningKey.load(config.key_name, config.signing_key)
-        runtime = NodeRuntime(config.region, key, store, clock=clock, principal_ttl=config.principal_ttl_seconds)
+        runtime = NodeRuntime(
+            config.region,
+            key,
+            store,
+            clock=clock,
+            principal_ttl=config.principal_ttl_seconds,
+            witness_key=_witness_key(config),
+        )
         # The manifest first: a node whose federation pins another catalog must refuse to start before
         # its records are swept against this one.
         manifest = _install_manifest(config, store, signed.digest, clock())

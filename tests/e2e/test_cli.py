@@ -267,7 +267,7 @@ def test_the_demo_runs_its_scenario(tmp_path: Path) -> None:
     assert re.search(r"sgw://institution/\w+ +│ loan_underwriting │ allowed", out), "who looked at me"
     assert "verified with only the signed checkpoint and the node's public key" in out
     assert "c2sp.org/tlog-proof@v1" in out
-    assert "— share-gateway/node/310000 " in out, "Shanghai cosigned Beijing's checkpoint"
+    assert "— share-gateway/witness/310000 " in out, "Shanghai cosigned Beijing's checkpoint with its witness key"
     # The repair: approved at the origin, every region stopped disclosing, the bank's feed tells it.
     assert re.search(r"repair application \S+: approved", out)
     assert "stopped disclosing the debtor record" in out

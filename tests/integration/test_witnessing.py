@@ -9,11 +9,12 @@ import grpc
 import pytest
 
 from share_gateway.crypto.keys import SigningKey
-from share_gateway.crypto.note import open_note, parse_note
+from share_gateway.crypto.note import NoteSignature, open_note, parse_note
 from share_gateway.devkit import Layout
 from share_gateway.domain.events import EventKind
 from share_gateway.federation.peers import error_info
 from share_gateway.ledger.checkpoint import Checkpoint
+from share_gateway.ledger.cosignatures import Status, check_cosignatures
 from share_gateway.ledger.witness import Witnessed
 from share_gateway.node import Node
 from share_gateway.v1 import compliance_pb2, compliance_pb2_grpc, peer_pb2, registry_pb2_grpc
@@ -29,8 +30,12 @@ def key_of(layout: Layout, region: str) -> SigningKey:
 
 
 def signers(node: Node, note: bytes) -> list[str]:
-    _, keys = open_note(note, node.gateway.manifest.manifest.keys)  # type: ignore[union-attr]
-    return sorted(k.name.rsplit("/", 1)[-1] for k in keys)
+    """The origin (by its log key) and every witness whose C2SP cosignature verifies, by region."""
+    manifest = node.gateway.manifest.manifest  # type: ignore[union-attr]
+    _, keys = open_note(note, manifest.keys)
+    witnessing = check_cosignatures(note, manifest.witnesses_of(node.config.region))
+    assert not witnessing.invalid, witnessing
+    return sorted([k.name.rsplit("/", 1)[-1] for k in keys] + list(witnessing.valid))
 
 
 async def activity(layout: Layout, nodes: Nodes) -> None:
@@ -47,7 +52,7 @@ def latest_note(node: Node) -> bytes:
 def fully_cosigned(node: Node) -> bool:
     """The latest checkpoint carries a signature by every region (the origin's own included)."""
     note = latest_note(node)
-    return note != b"" and len(parse_note(note).signatures) == len(REGIONS)
+    return note != b"" and len(signers(node, note)) == len(REGIONS)
 
 
 async def witnessed_then_quiet(layout: Layout, nodes: Nodes) -> Witnessed:
@@ -123,3 +128,44 @@ async def test_a_wrong_old_size_or_a_checkpoint_of_another_log_is_refused(layout
     with pytest.raises(grpc.aio.AioRpcError) as raised:
         await stub.Witness(peer_pb2.WitnessRequest(checkpoint=other.note, old_size=known.size), timeout=5)
     assert raised.value.code() is grpc.StatusCode.INVALID_ARGUMENT
+
+
+async def test_a_checkpoint_cosigned_the_old_way_is_witnessed_again_in_c2sp_form(layout: Layout, nodes: Nodes) -> None:
+    """A line stored before cosignature/v1 (a plain signature by the peer's log key) verifies as legacy only;
+    the cosigner asks that peer again, and the same checkpoint gains its C2SP cosignature."""
+    await witnessed_then_quiet(layout, nodes)
+    origin = nodes[ORIGIN].gateway
+    async with channel(layout, nodes[ORIGIN], "officer") as officer:  # a review step: one more event to log
+        await compliance_pb2_grpc.ComplianceServiceStub(officer).GetCheckpoint(
+            compliance_pb2.GetCheckpointRequest(), timeout=5
+        )
+    await origin.runtime.event_log.drain()
+    await origin.sequencer.step(force=True)
+    latest = origin.log.latest_checkpoint()
+    assert latest is not None
+    assert signers(nodes[ORIGIN], latest.note) == [ORIGIN]
+    peer_log_key = key_of(layout, WITNESS)
+    text = parse_note(latest.note).text
+    origin.log.add_cosignature(
+        latest.size, NoteSignature(peer_log_key.name, peer_log_key.key_id, peer_log_key.sign(text.encode()))
+    )
+    manifest = origin.manifest.manifest  # type: ignore[union-attr]
+    legacy = check_cosignatures(origin.log.latest_checkpoint().note, manifest.witnesses_of(ORIGIN))  # type: ignore[union-attr]
+    assert [(c.witness, c.status) for c in legacy.cosigned] == [("310000", Status.LEGACY), ("440000", Status.MISSING)]
+    assert await origin.cosigner.collect() == 2  # type: ignore[union-attr]
+    now = check_cosignatures(origin.log.latest_checkpoint().note, manifest.witnesses_of(ORIGIN))  # type: ignore[union-attr]
+    assert now.valid == {"310000", "440000"}
+    assert Status.LEGACY in {c.status for c in now.cosigned}, "the old line stays, as what it is"
+
+
+async def test_a_node_without_a_witness_key_refuses_to_witness(layout: Layout, nodes: Nodes) -> None:
+    """It never falls back to its log key: that would be the plain signature nobody can tell from its own."""
+    witness = nodes[WITNESS]
+    await witnessed_then_quiet(layout, nodes)
+    witness.gateway.runtime.witness_key = None
+    latest = nodes[ORIGIN].gateway.log.latest_checkpoint()
+    assert latest is not None
+    with pytest.raises(grpc.aio.AioRpcError) as raised:
+        await peer_call(layout, witness, ORIGIN).Witness(peer_pb2.WitnessRequest(checkpoint=latest.note), timeout=5)
+    assert raised.value.code() is grpc.StatusCode.FAILED_PRECONDITION
+    assert error_info(raised.value).reason == "NO_WITNESS_KEY"  # type: ignore[union-attr]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -57,7 +59,7 @@ def test_an_expired_manifest_fails_closed() -> None:
 @pytest.mark.parametrize(
     ("mutation", "message"),
     [
-        (lambda t: t.replace('"v":1', '"v":2'), "unknown manifest format"),
+        (lambda t: t.replace('"v":1', '"v":3'), "unknown manifest format"),
         (lambda t: t.replace('"version":1', '"version":"one"'), "malformed"),
         (lambda t: t.replace("ab" * 32, "zz" * 32, 1), "tls_fingerprint"),
         (lambda t: t.replace('"110000"', '"11000X"', 1), "malformed"),
@@ -73,3 +75,46 @@ def test_malformed_manifests_are_refused(mutation, message: str) -> None:  # typ
 def test_versions_start_at_one() -> None:
     with pytest.raises(ManifestInvalid):
         manifest(version=0)
+
+
+WITNESSES = {region: SigningKey.generate(f"share-gateway/witness/{region}").verifying_key for region in NODES}
+
+
+def witnessed(version: int = 1) -> Manifest:
+    nodes = {region: replace(node, witness_key=WITNESSES[region]) for region, node in NODES.items()}
+    return Manifest(version, NOW + timedelta(days=30), "cd" * 32, nodes)
+
+
+def test_format_two_lists_each_nodes_witness_key_and_the_peers_that_witness_a_log() -> None:
+    opened = open_manifest(sign_manifest(witnessed(4), AUTHORITY), RING).manifest
+    assert '"v":2' in opened.text()
+    assert opened == witnessed(4)
+    witnesses = opened.witnesses_of("110000")
+    assert [w.region for w in witnesses] == ["310000", "440000"]
+    assert [k.name for w in witnesses for k in w.keys] == [f"share-gateway/witness/{r}" for r in ("310000", "440000")]
+    assert witnesses[0].keys[0].raw == WITNESSES["310000"].raw
+    assert witnesses[0].log_key == NODES["310000"].signing_key  # what a legacy cosignature line was signed with
+
+
+def test_a_format_one_manifest_still_parses_with_no_witnesses() -> None:
+    text = manifest().text()
+    assert '"v":1' in text, "a manifest without witness keys is written as before"
+    old = open_manifest(sign_manifest(manifest(), AUTHORITY), RING).manifest
+    assert all(node.witness_key is None for node in old.nodes.values())
+    assert old.witnesses_of("110000") == ()
+    # A format-1 document is read by its own rules: a witness key there is nothing the authority meant.
+    injected = witnessed().text().replace('"v":2', '"v":1')
+    assert Manifest.parse(injected).witnesses_of("110000") == ()
+
+
+def test_a_witness_key_must_not_be_the_log_key() -> None:
+    node = NODES["110000"]
+    with pytest.raises(ManifestInvalid, match="witness key must not be the log key"):
+        replace(node, witness_key=node.signing_key)
+    text = (
+        witnessed()
+        .text()
+        .replace(base64.b64encode(WITNESSES["110000"].raw).decode(), base64.b64encode(node.signing_key.raw).decode())
+    )
+    with pytest.raises(ManifestInvalid, match="witness key must not be the log key"):
+        Manifest.parse(text)

@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import argparse
-import time
 import uuid
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeAlias
 
+from share_gateway.cli import audit_offline
+
 if TYPE_CHECKING:
     import grpc
 
     from share_gateway.cli.common import Commands
-    from share_gateway.config import NodeConfig
     from share_gateway.crypto.keys import KeyRing
     from share_gateway.domain.events import Event
     from share_gateway.v1 import compliance_pb2
@@ -27,13 +27,7 @@ def add_commands(commands: Commands) -> None:
     audit = commands.add_parser("audit", help="review and verify the accountability log").add_subparsers(
         dest="audit", required=True
     )
-    verify = audit.add_parser("verify", help="verify the whole log on the node's database")
-    verify.add_argument("--config", type=Path, required=True, help="the node's configuration (node.yaml)")
-    verify.add_argument("--node-key", help="REGION=signing.pub (default: the key of the configuration)")
-    verify.add_argument(
-        "--checkpoint", type=Path, action="append", default=[], help="a checkpoint kept earlier (repeat)"
-    )
-    verify.set_defaults(run=cmd_verify)
+    audit_offline.add_commands(audit)
     redact = audit.add_parser("redact", help="redact events past their retention period (leaf hashes stay)")
     redact.add_argument("--config", type=Path, required=True, help="the node's configuration (node.yaml)")
     redact.add_argument(
@@ -63,10 +57,6 @@ def add_commands(commands: Commands) -> None:
     _filter_options(export)
     export.add_argument("--out", type=Path, required=True, help="where to write the bundle (JSON)")
     export.set_defaults(run=cmd_export)
-    bundle = audit.add_parser("verify-bundle", help="verify an exported bundle offline (no node needed)")
-    bundle.add_argument("bundle", type=Path, help="the bundle file, as export wrote it")
-    bundle.add_argument("--node-key", required=True, help="REGION=signing.pub")
-    bundle.set_defaults(run=cmd_verify_bundle)
 
 
 def _officer_options(parser: argparse.ArgumentParser) -> None:
@@ -108,55 +98,6 @@ def _node_key(spec: str) -> tuple[str, KeyRing]:
         raise AuditFailed(f"--node-key wants REGION=PATH to the node's signing.pub, not {spec!r}")
     name = node_key_name(region)
     return name, KeyRing([VerifyingKey.from_pem(name, Path(path).read_bytes())])
-
-
-def _own_key(config: NodeConfig) -> tuple[str, KeyRing]:
-    from share_gateway.crypto.keys import KeyRing, SigningKey
-
-    key = SigningKey.load(config.key_name, config.signing_key).verifying_key
-    return key.name, KeyRing([key])
-
-
-def cmd_verify(args: argparse.Namespace) -> None:
-    from share_gateway.cli.console import progress_bar, show, table
-    from share_gateway.cli.database import node_store
-    from share_gateway.config import NodeConfig
-    from share_gateway.ledger.audit import audit_log
-
-    config = NodeConfig.load(args.config)
-    origin, keys = _node_key(args.node_key) if args.node_key else _own_key(config)
-    with node_store(config, migrated=False) as store, progress_bar("verifying", "leaves") as progress:
-        kept = [path.read_bytes() for path in args.checkpoint]
-        leaves = progress.add_task("verifying", total=None, visible=False)  # shown from the first leaf on
-        started = time.monotonic()
-        report = audit_log(
-            store.log,
-            keys,
-            origin,
-            kept,
-            progress=lambda done, total: progress.update(leaves, completed=done, total=total, visible=True),
-        )
-    seconds = time.monotonic() - started
-    show(
-        table(
-            ["leaves", "verified", "redacted", "checkpoints", "findings", "seconds"],
-            [
-                (
-                    report.size,
-                    report.checked,
-                    report.redacted,
-                    len(report.checkpoints),
-                    len(report.findings),
-                    f"{seconds:.1f}",
-                )
-            ],
-        )
-    )
-    if not report.ok:
-        for finding in report.findings[:20]:
-            show(f"  {finding}")
-        raise AuditFailed(f"the log does not verify; first: {report.first}")
-    show(f"the log of {origin} verifies: {report.size} leaves under {len(report.checkpoints)} signed checkpoints")
 
 
 def cmd_redact(args: argparse.Namespace) -> None:
@@ -331,15 +272,3 @@ def cmd_export(args: argparse.Namespace) -> None:
     response = asyncio.run(_export(args))
     args.out.write_bytes(response.bundle)
     show(f"{response.events} event(s) with their proofs written to {args.out}")
-
-
-def cmd_verify_bundle(args: argparse.Namespace) -> None:
-    from share_gateway.cli.console import show
-    from share_gateway.ledger.bundle import verify_bundle
-
-    origin, keys = _node_key(args.node_key)
-    verified = verify_bundle(args.bundle.read_bytes(), keys, origin)
-    show(
-        f"{len(verified.events)} event(s) and {len(verified.redacted)} redacted leaf(s) are in the log of {origin} "
-        f"of size {verified.checkpoint.size}: verified offline"
-    )

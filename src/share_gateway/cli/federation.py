@@ -96,15 +96,22 @@ def cmd_federation_verify(args: argparse.Namespace) -> None:
 
 def cmd_federation_show(args: argparse.Namespace) -> None:
     from share_gateway.cli.console import show, table
+    from share_gateway.crypto.cosignature import CosignerKey
 
     manifest = _open_manifest(args).manifest
     show(f"manifest version {manifest.version}, expires {manifest.expires:%Y-%m-%d %H:%M} UTC")
     show(f"catalog digest {manifest.catalog_digest}")
     show(
         table(
-            ["region", "endpoint", "signing key id", "TLS certificate SHA-256"],
+            ["region", "endpoint", "signing key id", "witness key id", "TLS certificate SHA-256"],
             [
-                (n.region, n.endpoint, n.signing_key.key_id.hex(), n.tls_fingerprint[:16] + "…")
+                (
+                    n.region,
+                    n.endpoint,
+                    n.signing_key.key_id.hex(),
+                    "none" if n.witness_key is None else CosignerKey.of(n.witness_key).key_id.hex(),
+                    n.tls_fingerprint[:16] + "…",
+                )
                 for n in manifest.nodes.values()
             ],
         )

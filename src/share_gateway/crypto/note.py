@@ -52,7 +52,10 @@ def sign_note(text: str, *keys: SigningKey) -> Note:
 
 
 def cosign(note: Note, key: SigningKey) -> Note:
-    """Add one more signature (a witness's) to a note whose text it vouches for."""
+    """Add one more plain signature to a note whose text it vouches for.
+
+    Witnesses no longer cosign this way (see ``crypto/cosignature.py``); lines made so before still verify.
+    """
     return Note(note.text, (*note.signatures, NoteSignature(key.name, key.key_id, key.sign(note.text.encode()))))
 
 
@@ -70,7 +73,7 @@ def parse_signature_line(line: str) -> NoteSignature:
 
 
 def verify_cosignature(text: str, line: str, key: VerifyingKey) -> NoteSignature:
-    """One signature line by exactly ``key`` over ``text``: what a witness returns for a checkpoint."""
+    """One plain signature line by exactly ``key`` over ``text`` (the legacy form of a witness's answer)."""
     signature = parse_signature_line(line)
     if (signature.name, signature.key_id) != (key.name, key.key_id):
         raise UnknownKey(f"the cosignature is by {signature.name!r}, not {key.name!r}")

@@ -5,6 +5,10 @@ canonical JSON. A node accepts a manifest only when the signature holds and
 its version is not lower than the one it holds (rollback protection, as in
 TUF), and refuses federation traffic once it has expired (it fails closed,
 as X-Road does with its global configuration).
+
+Format 2 adds each node's witness key (c2sp.org/tlog-cosignature), distinct
+from its log key; a format-1 manifest still parses, with no witness keys,
+and so names no witnesses.
 """
 
 from __future__ import annotations
@@ -20,15 +24,18 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from share_gateway.config import node_key_name
+from share_gateway.config import node_key_name, witness_key_name
+from share_gateway.crypto.cosignature import CosignerKey
 from share_gateway.crypto.keys import KeyRing, SigningKey, VerifyingKey
 from share_gateway.crypto.note import open_note, sign_note
 from share_gateway.domain.canonical import canonical_json, parse_json
 from share_gateway.domain.errors import DomainError, InvalidInput, InvalidState
 from share_gateway.domain.events import format_instant, parse_instant
 from share_gateway.domain.identifiers import validate_region
+from share_gateway.ledger.cosignatures import Witness
 
-MANIFEST_FORMAT = 1
+MANIFEST_FORMAT = 2  # written when any node has a witness key; format 1 otherwise, as before
+READABLE_FORMATS = (1, 2)
 
 
 class ManifestInvalid(DomainError):
@@ -46,13 +53,27 @@ class ManifestNode:
     signing_key: VerifyingKey
     # SHA-256 of the node's TLS certificate (DER), hex: what a peer's certificate must match.
     tls_fingerprint: str
+    # The key this node cosigns its peers' checkpoints with (format 2); None: it witnesses nothing.
+    witness_key: VerifyingKey | None = None
+
+    def __post_init__(self) -> None:
+        if self.witness_key is not None and self.witness_key.raw == self.signing_key.raw:
+            raise ManifestInvalid(f"nodes.{self.region}: the witness key must not be the log key")
 
     def to_json(self) -> dict[str, str]:
-        return {
+        body = {
             "endpoint": self.endpoint,
             "signing_key": base64.b64encode(self.signing_key.raw).decode(),
             "tls_fingerprint": self.tls_fingerprint,
         }
+        if self.witness_key is not None:
+            body["witness_key"] = base64.b64encode(self.witness_key.raw).decode()
+        return body
+
+    def as_witness(self) -> Witness:
+        """This node as a verifier sees it among a log's witnesses (its log key checks legacy lines)."""
+        keys = () if self.witness_key is None else (CosignerKey.of(self.witness_key),)
+        return Witness(self.region, keys, self.signing_key)
 
 
 @dataclass(frozen=True)
@@ -69,10 +90,11 @@ class Manifest:
             raise ManifestInvalid("a manifest expires at an instant with a time zone")
 
     def text(self) -> str:
+        witnessed = any(node.witness_key is not None for node in self.nodes.values())
         return (
             canonical_json(
                 {
-                    "v": MANIFEST_FORMAT,
+                    "v": MANIFEST_FORMAT if witnessed else 1,
                     "version": self.version,
                     "expires": format_instant(self.expires),
                     "catalog_digest": self.catalog_digest,
@@ -90,6 +112,10 @@ class Manifest:
         """Every other region of the federation, in a stable order."""
         return tuple(sorted(r for r in self.nodes if r != region))
 
+    def witnesses_of(self, region: str) -> tuple[Witness, ...]:
+        """Every peer that can cosign ``region``'s checkpoints: each other node with a witness key."""
+        return tuple(self.nodes[p].as_witness() for p in self.peers_of(region) if self.nodes[p].witness_key is not None)
+
     @property
     def keys(self) -> KeyRing:
         """Every node's payload key: what verifies a peer's statements, receipts and checkpoints."""
@@ -99,9 +125,9 @@ class Manifest:
     def parse(cls, text: str) -> Manifest:
         try:
             raw: dict[str, Any] = parse_json(text.encode())
-            if raw["v"] != MANIFEST_FORMAT:
+            if raw["v"] not in READABLE_FORMATS:
                 raise ManifestInvalid(f"unknown manifest format {raw['v']!r}")
-            nodes = {region: _node(region, body) for region, body in raw["nodes"].items()}
+            nodes = {region: _node(region, body, raw["v"]) for region, body in raw["nodes"].items()}
             return cls(
                 int(raw["version"]), parse_instant(raw["expires"]), str(raw["catalog_digest"]), MappingProxyType(nodes)
             )
@@ -109,17 +135,23 @@ class Manifest:
             raise ManifestInvalid(f"malformed manifest: {error}") from error
 
 
-def _node(region: str, body: Mapping[str, str]) -> ManifestNode:
-    validate_region(region, f"nodes.{region}")
+def _public_key(region: str, body: Mapping[str, str], name: str) -> Ed25519PublicKey:
     try:
-        raw_key = base64.b64decode(body["signing_key"], validate=True)
-        public = Ed25519PublicKey.from_public_bytes(raw_key)
+        return Ed25519PublicKey.from_public_bytes(base64.b64decode(body[name], validate=True))
     except (binascii.Error, ValueError) as error:
-        raise ManifestInvalid(f"nodes.{region}.signing_key is not an Ed25519 public key") from error
+        raise ManifestInvalid(f"nodes.{region}.{name} is not an Ed25519 public key") from error
+
+
+def _node(region: str, body: Mapping[str, str], version: int) -> ManifestNode:
+    validate_region(region, f"nodes.{region}")
+    public = _public_key(region, body, "signing_key")
     fingerprint = body["tls_fingerprint"]
     if len(fingerprint) != 64 or any(c not in "0123456789abcdef" for c in fingerprint):
         raise ManifestInvalid(f"nodes.{region}.tls_fingerprint is not a hex SHA-256")
-    return ManifestNode(region, body["endpoint"], VerifyingKey(node_key_name(region), public), fingerprint)
+    witness = None
+    if version >= 2 and "witness_key" in body:  # format 1 had none: whatever such a manifest holds there is not one
+        witness = VerifyingKey(witness_key_name(region), _public_key(region, body, "witness_key"))
+    return ManifestNode(region, body["endpoint"], VerifyingKey(node_key_name(region), public), fingerprint, witness)
 
 
 @dataclass(frozen=True)

@@ -73,6 +73,8 @@ class NodeRuntime:
     clock: Clock = utc_now
     principal_ttl: float = 2.0
     executor: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(8, "store"))
+    # The key this node cosigns its peers' checkpoints with; None: it refuses to witness.
+    witness_key: SigningKey | None = None
 
     def __post_init__(self) -> None:
         self.event_log = GroupCommit(self._write_events)

@@ -5,8 +5,10 @@ when it extends the one it last cosigned for that peer, proved by a
 consistency proof; otherwise it logs an alarm event holding the evidence
 (the presented signed checkpoint and what it had cosigned) and refuses. As an
 origin (``Cosigner``), it sends each new checkpoint to every peer and appends
-the verified cosignatures to the published note, so any reader of a
-checkpoint sees who witnessed it. Routine cosignatures are not logged as
+the cosignatures, each verified against that peer's witness key in the
+manifest, to the published note, so any reader of a checkpoint sees who
+witnessed it. Cosignatures are c2sp.org/tlog-cosignature ``cosignature/v1``
+lines under the node's witness key, never its log key. Routine cosignatures are not logged as
 events: each would grow the log and call for a new checkpoint, forever.
 """
 
@@ -18,8 +20,10 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from share_gateway.crypto.cosignature import CosignerKey, cosign_checkpoint, open_cosignature
 from share_gateway.crypto.errors import VerificationError
-from share_gateway.crypto.note import cosign, parse_note, verify_cosignature
+from share_gateway.crypto.keys import SigningKey
+from share_gateway.crypto.note import parse_note
 from share_gateway.domain.errors import InvalidInput, InvalidState
 from share_gateway.domain.events import EventKind, Outcome
 from share_gateway.federation.peers import PeerError
@@ -31,6 +35,7 @@ from share_gateway.ledger.witness import SIZE_MISMATCH, InconsistentCheckpoint, 
 from share_gateway.store.log import LogStore, StoredCheckpoint
 
 INCONSISTENT = "INCONSISTENT_CHECKPOINT"
+NO_WITNESS_KEY = "NO_WITNESS_KEY"
 log = logging.getLogger(__name__)
 
 
@@ -41,6 +46,7 @@ class WitnessDesk:
     async def cosign(self, region: str, note: bytes, old_size: int, proof: Sequence[bytes]) -> str:
         """This node's cosignature line for ``region``'s checkpoint, if it extends the last one cosigned."""
         runtime, manifest = self.federation.runtime, self.federation.manifest.manifest
+        key = self._witness_key()
         origin = manifest.nodes[region].signing_key.name
         try:
             checkpoint = open_checkpoint(note, manifest.keys, origin)
@@ -56,7 +62,20 @@ class WitnessDesk:
         await runtime.write(
             lambda tx: runtime.store.witness.advance(tx, region, old_size, cosigned, note, runtime.clock())
         )
-        return cosign(parse_note(note), runtime.signing_key).signatures[-1].line()
+        timestamp = int(runtime.clock().timestamp())
+        return cosign_checkpoint(parse_note(note).text, key, timestamp).line()
+
+    def _witness_key(self) -> SigningKey:
+        """The key to cosign with: configured, and the one the manifest lists for this node (else peers reject it)."""
+        runtime = self.federation.runtime
+        key = runtime.witness_key
+        listed = self.federation.manifest.manifest.nodes[runtime.region].witness_key
+        if key is None or listed is None:
+            raise InvalidState("this node has no witness key in its configuration and the manifest", NO_WITNESS_KEY)
+        if listed.raw != key.verifying_key.raw:
+            log.error("this node's witness key is not the one the manifest lists for region %s", runtime.region)
+            raise InvalidState("this node's witness key is not the one the manifest lists", NO_WITNESS_KEY)
+        return key
 
     async def _alarm(self, region: str, note: bytes, last: Witnessed | None, why: str) -> None:
         runtime = self.federation.runtime
@@ -101,8 +120,12 @@ class Cosigner:
         if latest is None:
             return 0
         manifest = self.federation.manifest.manifest
-        signed = {s.key_id for s in parse_note(latest.note).signatures}
-        peers = [p for p in manifest.peers_of(runtime.region) if manifest.nodes[p].signing_key.key_id not in signed]
+        signatures = parse_note(latest.note).signatures
+        peers = [
+            witness.region
+            for witness in manifest.witnesses_of(runtime.region)
+            if not any(key.matches(s) for key in witness.keys for s in signatures)
+        ]
         return sum(await asyncio.gather(*(self._ask(peer, latest) for peer in peers)))
 
     async def _ask(self, peer: str, latest: StoredCheckpoint) -> int:
@@ -123,9 +146,12 @@ class Cosigner:
                     return 0
                 self._known[peer] = int(error.metadata["known_size"])
                 continue
-            key = federation.manifest.manifest.nodes[peer].signing_key
+            listed = federation.manifest.manifest.nodes[peer].witness_key
+            if listed is None:
+                log.warning("witness %s is no longer listed with a witness key", peer)
+                return 0
             try:
-                signature = verify_cosignature(parse_note(latest.note).text, cosignature, key)
+                signature, _ = open_cosignature(parse_note(latest.note).text, cosignature, CosignerKey.of(listed))
             except VerificationError as error:
                 log.warning("witness %s sent a cosignature that does not verify: %s", peer, error)
                 return 0

@@ -5,6 +5,14 @@ earlier audits), it finds: an event edited, deleted, inserted or reordered;
 stored tree nodes replaced; a checkpoint signed by another key, or whose
 root is not the log's; and history rewritten and re-signed, which a kept
 older checkpoint exposes. Each finding names the first leaf it concerns.
+
+Given the log's witnesses, every cosignature on every checkpoint is checked
+(one that does not verify is a finding naming the witness), and a quorum can
+be demanded of the latest checkpoint: an operator who rewrites the history
+and re-signs it with the node's own key cannot get the witnesses, who hold
+the old roots, to cosign it. Intermediate checkpoints are often never
+cosigned (witnesses are asked about the latest only), so those are listed,
+not found wrong; a witnessed checkpoint vouches for every leaf below it.
 """
 
 from __future__ import annotations
@@ -17,6 +25,7 @@ from share_gateway.crypto.errors import VerificationError
 from share_gateway.crypto.keys import KeyRing
 from share_gateway.domain.canonical import parse_json
 from share_gateway.ledger.checkpoint import Checkpoint, open_checkpoint, unverified_checkpoint
+from share_gateway.ledger.cosignatures import Status, Witness, check_cosignatures
 from share_gateway.ledger.hashing import leaf_hash
 from share_gateway.ledger.tree import Frontier, NodeId, fold, levels_of, perfect_subtrees
 
@@ -62,6 +71,15 @@ class AuditReport:
     redacted: int = 0
     checkpoints: list[Checkpoint] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
+    # Which witnesses validly cosigned a checkpoint of each size (only when witnesses were given).
+    cosigned: dict[int, frozenset[str]] = field(default_factory=dict)
+    # Plain log-key cosignatures from before cosignature/v1 that verify: reported, never counted.
+    legacy: int = 0
+
+    @property
+    def unwitnessed(self) -> list[int]:
+        """Sizes of the checkpoints no witness cosigned."""
+        return sorted(size for size, regions in self.cosigned.items() if not regions)
 
     @property
     def ok(self) -> bool:
@@ -74,7 +92,7 @@ class AuditReport:
 
 
 def _checkpoints(
-    notes: Iterable[tuple[str, bytes]], keys: KeyRing, origin: str, report: AuditReport
+    notes: Iterable[tuple[str, bytes]], keys: KeyRing, origin: str, report: AuditReport, witnesses: Sequence[Witness]
 ) -> dict[int, bytes]:
     """Verified checkpoints by size; unverifiable or disagreeing ones become findings."""
     roots: dict[int, bytes] = {}
@@ -92,7 +110,35 @@ def _checkpoints(
         if known != checkpoint.root:
             report.findings.append(Finding(-1, f"two signed checkpoints of size {checkpoint.size} disagree"))
         report.checkpoints.append(checkpoint)
+        if witnesses:
+            _cosignatures(where, note, checkpoint.size, witnesses, report)
     return roots
+
+
+def _cosignatures(where: str, note: bytes, size: int, witnesses: Sequence[Witness], report: AuditReport) -> None:
+    witnessing = check_cosignatures(note, witnesses)
+    for invalid in witnessing.invalid:
+        report.findings.append(Finding(-1, f"{where} checkpoint of size {size}: the cosignature of {invalid}"))
+    report.cosigned[size] = report.cosigned.get(size, frozenset()) | witnessing.valid
+    report.legacy += len(witnessing.with_status(Status.LEGACY))
+
+
+def _quorum(report: AuditReport, witnesses: Sequence[Witness], quorum: int) -> None:
+    """The latest checkpoint must carry ``quorum`` valid cosignatures: it vouches for the whole log below it."""
+    if quorum <= 0 or not report.checkpoints:
+        return
+    latest = max(c.size for c in report.checkpoints)
+    valid = report.cosigned.get(latest, frozenset())
+    if len(valid) >= quorum:
+        return
+    absent = ", ".join(w.region for w in witnesses if w.region not in valid) or "none listed"
+    report.findings.append(
+        Finding(
+            -1,
+            f"the latest checkpoint, of size {latest}, is cosigned by {len(valid)} of the {quorum} witness(es) "
+            f"required (not by: {absent}): its history may have been rewritten and re-signed",
+        )
+    )
 
 
 def _check_leaf(leaf: Leaf, expected_index: int, last_seq: int, report: AuditReport) -> bytes | None:
@@ -135,6 +181,8 @@ def audit_log(
     kept_checkpoints: Sequence[bytes] = (),
     chunk: int = 65_536,
     progress: Progress | None = None,
+    witnesses: Sequence[Witness] = (),
+    quorum: int = 0,
 ) -> AuditReport:
     """Verify the whole log; the report lists every finding, the first by leaf index.
 
@@ -145,7 +193,8 @@ def audit_log(
         raise ValueError("the chunk is a power of two, so that chunks are perfect subtrees")
     report = AuditReport(size=source.size())
     notes = [("stored", n) for n in source.checkpoint_notes()] + [("kept", n) for n in kept_checkpoints]
-    roots = _checkpoints(notes, keys, origin, report)
+    roots = _checkpoints(notes, keys, origin, report, witnesses)
+    _quorum(report, witnesses, quorum)
     frontier = Frontier(0, [])
     last_seq, next_index = 0, 0
     aligned = True

@@ -7,20 +7,23 @@ A bundle is canonical JSON::
 
 A redacted event travels as ``"leaf_hash"`` instead of ``"event"``: its
 inclusion still verifies, its content no longer exists. Verification needs
-only the bundle, the origin and the node's public key.
+only the bundle, the origin and the node's public key; given the log's
+witnesses (from the manifest), every cosignature on the checkpoint is checked
+too, and a quorum of them can be demanded.
 """
 
 from __future__ import annotations
 
 import base64
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from share_gateway.crypto.keys import KeyRing
 from share_gateway.domain.canonical import Json, canonical_json, parse_json
 from share_gateway.domain.events import Event
 from share_gateway.ledger.checkpoint import Checkpoint, MalformedCheckpoint, TlogProof
+from share_gateway.ledger.cosignatures import Witness, Witnessing, check_cosignatures
 from share_gateway.ledger.hashing import leaf_hash
 from share_gateway.ledger.verify import ProofError, verify_inclusion
 
@@ -57,15 +60,31 @@ class VerifiedBundle:
     checkpoint: Checkpoint
     events: tuple[Event, ...]
     redacted: tuple[int, ...]
+    # The cosignatures of the entries' checkpoint notes (one per distinct note), as checked.
+    witnessing: tuple[Witnessing, ...] = field(default_factory=tuple)
 
 
-def verify_bundle(data: bytes, keys: KeyRing, origin: str) -> VerifiedBundle:
+def bundle_origin(data: bytes) -> str:
+    """The origin a bundle claims, to choose the key to verify it with; nothing is verified."""
+    try:
+        doc = parse_json(data)
+        if doc.get("format") != BUNDLE_FORMAT:
+            raise BundleError(f"not a {BUNDLE_FORMAT} bundle")
+        return str(doc["origin"])
+    except (ValueError, KeyError, TypeError, AttributeError) as error:
+        raise BundleError(f"malformed bundle: {error}") from error
+
+
+def verify_bundle(
+    data: bytes, keys: KeyRing, origin: str, witnesses: Sequence[Witness] = (), quorum: int = 0
+) -> VerifiedBundle:
     """Verify every entry offline; all entries must rest on one checkpoint.
 
     1. The bundle parses and names the expected origin.
     2. Each proof's checkpoint is signed by the origin's key, and all are the same.
     3. Each event's leaf hash (or a redacted entry's stored hash) is included at its index.
     4. Each event is canonical event JSON.
+    5. Every cosignature by one of ``witnesses`` verifies, and at least ``quorum`` of them cosigned.
     """
     try:
         doc = parse_json(data)
@@ -76,6 +95,7 @@ def verify_bundle(data: bytes, keys: KeyRing, origin: str) -> VerifiedBundle:
         raw_entries = doc["entries"]
     except (ValueError, KeyError, TypeError, AttributeError) as error:
         raise BundleError(f"malformed bundle: {error}") from error
+    witnessed: dict[bytes, Witnessing] = {}
     checkpoint: Checkpoint | None = None
     events: list[Event] = []
     redacted: list[int] = []
@@ -88,13 +108,27 @@ def verify_bundle(data: bytes, keys: KeyRing, origin: str) -> VerifiedBundle:
             checkpoint = this
         elif this != checkpoint:
             raise BundleError(f"entry {position} rests on another checkpoint than entry 0")
+        note = TlogProof.parse(raw["proof"].encode()).checkpoint
+        if note not in witnessed:
+            witnessed[note] = _witnessing(position, note, witnesses, quorum)
         if event is None:
             redacted.append(raw["leaf_index"])
         else:
             events.append(event)
     if checkpoint is None:
         raise BundleError("the bundle holds no entries")
-    return VerifiedBundle(checkpoint, tuple(events), tuple(redacted))
+    return VerifiedBundle(checkpoint, tuple(events), tuple(redacted), tuple(witnessed.values()))
+
+
+def _witnessing(position: int, note: bytes, witnesses: Sequence[Witness], quorum: int) -> Witnessing:
+    """The checkpoint note's cosignatures; raise naming the witness if one does not verify or too few cosigned."""
+    witnessing = check_cosignatures(note, witnesses)
+    for invalid in witnessing.invalid:
+        raise BundleError(f"entry {position}: the cosignature of {invalid}")
+    shortfall = witnessing.shortfall(quorum)
+    if shortfall:
+        raise BundleError(f"entry {position}: the checkpoint is {shortfall}")
+    return witnessing
 
 
 def _verify_entry(raw: dict[str, Any], keys: KeyRing, origin: str) -> tuple[Checkpoint, Event | None]:
