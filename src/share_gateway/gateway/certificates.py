@@ -17,6 +17,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import NoReturn
 
@@ -29,6 +30,7 @@ from share_gateway.domain.principals import Identity
 from share_gateway.federation.revocation_list import SignedRevocationList, open_revocation_list
 from share_gateway.gateway.periodic import Periodic
 from share_gateway.gateway.runtime import NodeRuntime
+from share_gateway.store.repositories import Store
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +46,17 @@ class RevocationSettings:
     poll_seconds: float = 5.0
     # A revoked certificate's refusals are logged once per this many seconds.
     refusal_window_seconds: float = 60.0
+
+
+def install_revocation_list(
+    store: Store, document: bytes, authority: KeyRing, now: datetime
+) -> tuple[SignedRevocationList, bool]:
+    """Verify a signed list and install it in ``store`` (rollback refused); whether this version is new there.
+
+    The node, the ``pki install-revocations`` command and every replica over one database share what is installed.
+    """
+    signed = open_revocation_list(document, authority)
+    return signed, store.write(lambda tx: store.trust.install_revocation_list(tx, signed, now))
 
 
 @dataclass
@@ -80,9 +93,9 @@ class CertificateGuard:
         """
         if self.settings.authority is None:
             raise VerificationError("this node holds no authority key to verify a revocation list with")
-        signed = open_revocation_list(document, self.settings.authority)
-        store = self.runtime.store
-        new = store.write(lambda tx: store.trust.install_revocation_list(tx, signed, self.runtime.clock()))
+        signed, new = install_revocation_list(
+            self.runtime.store, document, self.settings.authority, self.runtime.clock()
+        )
         self._put_in_force(signed)
         return new
 
