@@ -3,7 +3,8 @@ very certificate the manifest pins for its region; it never acts as a local agen
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import asyncio
+from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -66,7 +67,6 @@ def federation(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Federation]
 
 def _published_copy(cluster: Cluster) -> str:
     """A court at ORIGIN records a judgment debtor (shared nationwide); wait until HERE holds its copy."""
-    import asyncio
 
     async def submit() -> str:
         async with channel(cluster.layout, cluster.ports[ORIGIN], "court") as court:
@@ -97,7 +97,7 @@ async def _client_calls(chan: grpc.aio.Channel, record_id: str) -> dict[str, grp
     async def search() -> object:
         return [page async for page in compliance.SearchEvents(compliance_pb2.SearchEventsRequest(), timeout=10)]
 
-    calls = {
+    calls: dict[str, Callable[[], Awaitable[object]]] = {
         "GetRecord": lambda: registry.GetRecord(registry_pb2.GetRecordRequest(record_id=record_id), timeout=10),
         "ProposeListing": lambda: registry.ProposeListing(
             registry_pb2.ProposeListingRequest(
@@ -147,7 +147,8 @@ async def test_a_peer_node_certificate_is_refused_on_every_client_service(federa
     store = federation.store()
     try:
         copy = store.records.get(federation.record_id)
-        assert copy is not None and copy.record.status is RecordStatus.ACTIVE  # nothing withdrawn, nothing revoked
+        assert copy is not None
+        assert copy.record.status is RecordStatus.ACTIVE
         assert store.count("revocations") == 0  # HERE signed no revocation of a record it did not make
         assert store.count("listings") == 0
     finally:

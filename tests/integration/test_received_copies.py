@@ -42,7 +42,8 @@ async def test_no_caller_of_the_receiving_node_acts_on_a_received_copy(layout: L
     for caller in (as_stored, same_agency_here):
         await _refused_everything(gateway, caller, record_id)
     copy = gateway.store.records.get(record_id)
-    assert copy is not None and copy.record.status is RecordStatus.ACTIVE
+    assert copy is not None
+    assert copy.record.status is RecordStatus.ACTIVE
     assert gateway.store.revocations.get(ORIGIN, record_id) is None  # HERE signed no revocation of it
     assert gateway.store.count("listings") == 0
     # At its origin the same agency still acts on it.
