@@ -120,8 +120,12 @@ class CertificateGuard:
         if seen == self._seen_file:
             return
         try:
-            if self.install(path.read_bytes()):
-                log.warning("certificate revocation list version %d installed", self._version())
+            if self.install(path.read_bytes()) and self.revoked:
+                log.warning(
+                    "certificate revocation list version %d installed: %d certificate(s) revoked",
+                    self._version(),
+                    len(self.revoked),
+                )
         except (DomainError, VerificationError) as error:
             # Never fatal: the list in force stays, and the operator sees why the file was not taken.
             log.warning("revocation list %s not installed: %s", path, error)
