@@ -13,6 +13,8 @@ from sqlalchemy import insert, select
 from share_gateway.catalog import sample_catalog_text, sign_catalog
 from share_gateway.crypto.errors import UnknownKey
 from share_gateway.crypto.keys import KeyRing, SigningKey
+from share_gateway.crypto.pki import certificate_fingerprint
+from share_gateway.devkit import Layout
 from share_gateway.domain.errors import InvalidState, Unauthenticated
 from share_gateway.domain.events import Event, EventKind, Outcome
 from share_gateway.domain.principals import Identity, IdentityKind
@@ -27,6 +29,7 @@ from share_gateway.gateway.runtime import NodeRuntime
 from share_gateway.store import schema
 from share_gateway.store.database import migrate, open_database
 from share_gateway.store.repositories import Store
+from tests.federation import OK, REGIONS, UNAVAILABLE, Nodes, federated, statuses
 
 NOW = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)
 AUTHORITY = SigningKey.generate("share-gateway-authority")
@@ -162,3 +165,16 @@ async def test_an_older_or_foreign_list_never_replaces_the_one_in_force(runtime:
     assert guard.revoked == {BANK_CERTIFICATE}
     assert guard.in_force is not None
     assert guard.in_force.revocation_list.version == 2
+
+
+async def test_a_node_calls_no_peer_whose_pinned_certificate_is_revoked(layout: Layout, nodes: Nodes) -> None:
+    """grpcio does not show a client the server's certificate; what it can check is the one the manifest pins."""
+    asker, stolen = nodes[REGIONS[0]], REGIONS[2]
+    pinned = certificate_fingerprint((layout.node_dir(stolen) / "tls.crt").read_bytes())
+    revoked = RevocationList(2, NOW, (RevokedCertificate(pinned, "", "node key stolen", NOW),))
+    await asker.gateway.runtime.off_loop(
+        asker.gateway.certificates.install, sign_revocation_list(revoked, layout.authority())
+    )
+    answer = await federated(layout, asker)
+    assert statuses(answer) == {REGIONS[0]: OK, REGIONS[1]: OK, stolen: UNAVAILABLE}
+    assert "revoked" in next(r.detail for r in answer.regions if r.region == stolen)

@@ -58,7 +58,7 @@ class Gateway:
                 self.runtime,
                 self.manifest,
                 self.catalog,
-                PeerClients(self.peer_tls),
+                PeerClients(self.peer_tls, lambda: self.certificates.revoked),
             )
         )
         self.courier = None if self.federation is None else Courier(self.federation, self.courier_settings)
