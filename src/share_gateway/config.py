@@ -102,6 +102,12 @@ class NodeConfig:
     # The key this node cosigns its peers' checkpoints with (c2sp.org/tlog-cosignature); without one it witnesses
     # nothing. Distinct from ``signing_key``: a witness statement must not be confusable with the node's own.
     witness_key: Path | None = None
+    # The authority's certificate revocation list, watched: a newer one written there is installed
+    # within ``revocation_poll_seconds``, without a restart.
+    revocation_list: Path | None = None
+    revocation_poll_seconds: float = 5.0
+    # A revoked certificate's refused calls are logged once per this many seconds.
+    certificate_refusal_log_seconds: float = 60.0
     log: LogSettings = field(default_factory=LogSettings)
     procedures: ProcedureSettings = field(default_factory=ProcedureSettings)
 
@@ -147,6 +153,9 @@ class NodeConfig:
             sqlite_synchronous=str(raw.get("sqlite_synchronous", "FULL")).upper(),
             manifest=file(raw["manifest"]) if raw.get("manifest") else None,
             witness_key=file(raw["witness_key"]) if raw.get("witness_key") else None,
+            revocation_list=file(raw["revocation_list"]) if raw.get("revocation_list") else None,
+            revocation_poll_seconds=float(raw.get("revocation_poll_seconds", 5.0)),
+            certificate_refusal_log_seconds=float(raw.get("certificate_refusal_log_seconds", 60.0)),
             log=LogSettings.from_mapping(raw.get("log") or {}),
             procedures=ProcedureSettings.from_mapping(raw.get("procedures") or {}),
         )

@@ -5,6 +5,7 @@ Layout under one directory::
     authority/authority.key, authority.pub   federation authority (Ed25519)
     ca/ca.key, ca.crt                        federation CA (ECDSA P-256)
     catalog.signed                           the catalog, signed by the authority
+    revocations.signed                       the certificate revocation list, signed by the authority
     nodes/<region>/tls.key, tls.crt          node TLS (URI SAN sgw://node/<region>)
     nodes/<region>/signing.key, signing.pub  node payload key (Ed25519)
     nodes/<region>/witness.key, witness.pub  node witness key (Ed25519, cosigns peers' checkpoints)
@@ -32,6 +33,12 @@ from share_gateway.crypto.keys import KeyRing, SigningKey, VerifyingKey
 from share_gateway.crypto.pki import Issued, certificate_fingerprint, create_ca, issue_certificate
 from share_gateway.domain.principals import Identity, IdentityKind, Role, node_host_name
 from share_gateway.federation.manifest import Manifest, ManifestNode, sign_manifest
+from share_gateway.federation.revocation_list import (
+    RevocationList,
+    RevokedCertificate,
+    open_revocation_list,
+    sign_revocation_list,
+)
 
 # A development manifest lasts this long; production ones are re-signed far more often.
 MANIFEST_DAYS = 30
@@ -89,6 +96,10 @@ class Layout:
     def manifest(self) -> Path:
         return self.root / "manifest.signed"
 
+    @property
+    def revocation_list(self) -> Path:
+        return self.root / "revocations.signed"
+
     def node_dir(self, region: str) -> Path:
         return self.root / "nodes" / region
 
@@ -127,6 +138,26 @@ def init_authority(layout: Layout, now: datetime) -> None:
     ca = create_ca("share-gateway federation CA", now)
     _write(layout.ca_key, ca.key_pem, secret=True)
     _write(layout.ca_certificate, ca.cert_pem)
+    _publish(layout.revocation_list, sign_revocation_list(RevocationList(1, now), authority))
+
+
+def _publish(path: Path, data: bytes) -> None:
+    """Replace a file nodes watch in one rename, so that none ever reads half of it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.name}.partial")
+    partial.write_bytes(data)
+    partial.replace(path)
+
+
+def revoke_certificate(layout: Layout, revoked: RevokedCertificate, now: datetime) -> RevocationList:
+    """Sign the next revocation list with ``revoked`` on it, where every node of the federation watches it."""
+    authority = layout.authority()
+    current = open_revocation_list(layout.revocation_list.read_bytes(), KeyRing([authority.verifying_key]))
+    if revoked.fingerprint in current.revocation_list.fingerprints:
+        return current.revocation_list
+    following = current.revocation_list.revoking([revoked], now)
+    _publish(layout.revocation_list, sign_revocation_list(following, authority))
+    return following
 
 
 def add_node(
@@ -167,6 +198,7 @@ def add_node(
         "authority_key": os.path.relpath(layout.authority_public_key, directory),
         "catalog": os.path.relpath(layout.catalog, directory),
         "manifest": os.path.relpath(layout.manifest, directory),
+        "revocation_list": os.path.relpath(layout.revocation_list, directory),
     }
     _write(layout.node_config(region), yaml.safe_dump(config, sort_keys=False).encode())
     return layout.node_config(region)

@@ -15,6 +15,7 @@ from share_gateway.crypto.keys import KeyRing, SigningKey, VerifyingKey
 from share_gateway.domain.conformance import SweepReport
 from share_gateway.federation.manifest import ManifestInvalid, SignedManifest, open_manifest
 from share_gateway.gateway import Clock, Gateway, NodeRuntime, utc_now
+from share_gateway.gateway.certificates import RevocationSettings
 from share_gateway.gateway.conformance import ConformanceSweep
 from share_gateway.store.database import Database, migrate, open_database
 from share_gateway.store.repositories import Store
@@ -99,7 +100,23 @@ def prepare_gateway(config: NodeConfig, clock: Clock = utc_now) -> tuple[Databas
         # its records are swept against this one.
         manifest = _install_manifest(config, store, signed.digest, clock())
         _log_sweep(ConformanceSweep(runtime).install(signed))
-        gateway = Gateway(runtime, signed, config.log, manifest, config.tls(), procedures=config.procedures)
+        revocations = RevocationSettings(
+            _authority(config),
+            config.revocation_list,
+            config.revocation_poll_seconds,
+            config.certificate_refusal_log_seconds,
+        )
+        gateway = Gateway(
+            runtime,
+            signed,
+            config.log,
+            manifest,
+            config.tls(),
+            procedures=config.procedures,
+            revocation_settings=revocations,
+        )
+        # Before serving: no call is answered under an older list than the one installed.
+        gateway.certificates.load()
     except BaseException:
         database.dispose()
         raise

@@ -15,3 +15,4 @@ def test_the_postgres_example_is_a_valid_node_configuration() -> None:
     assert config.database.startswith("postgresql+psycopg://")
     assert config.tls_certificate == DEPLOY / "tls.crt"
     assert config.public_listen == "0.0.0.0:7080"
+    assert config.revocation_list == DEPLOY / "revocations.signed"

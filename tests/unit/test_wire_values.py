@@ -69,6 +69,7 @@ def test_every_refusal_reason_is_spelled_as_callers_expect() -> None:
         "REPLAYED": "REPLAYED",
         "MANIFEST_EXPIRED": "MANIFEST_EXPIRED",
         "NOT_SHARED": "NOT_SHARED",
+        "NOT_A_CLIENT": "NOT_A_CLIENT",
     }
 
 
@@ -300,6 +301,7 @@ def test_enum_values_written_into_signed_payloads_and_the_log() -> None:
         "listing_shared",
         "listing_received",
         "checkpoint_inconsistent",
+        "certificate_refused",
     ]
 
 

@@ -1,8 +1,12 @@
 """Identity from the verified peer certificate, never from request metadata.
 
 asyncio interceptors cannot see the peer certificate, so servicers call
-``caller`` with their context; it reads the certificate that the TLS layer
-verified against the federation CA and parses its ``sgw://`` URI SAN.
+``calling_principal`` (client services) or ``calling_peer`` (PeerService)
+with their context; both read the certificate that the TLS layer verified
+against the federation CA, parse its ``sgw://`` URI SAN, refuse it if the
+authority's revocation list revokes it (grpcio has no CRL hook), and apply
+the roles: node identities call PeerService only, and only with the
+certificate the manifest pins for their region; clients never call it.
 """
 
 from __future__ import annotations
@@ -14,10 +18,11 @@ from typing import Any
 import grpc
 
 from share_gateway.crypto.pki import certificate_fingerprint, identity_uris
-from share_gateway.domain.errors import InvalidInput, Unauthenticated
-from share_gateway.domain.policy import Principal
-from share_gateway.domain.principals import Identity, Role, roles_of
+from share_gateway.domain.errors import InvalidInput, Refused, Unauthenticated
+from share_gateway.domain.policy import Denial, Principal
+from share_gateway.domain.principals import Identity, IdentityKind, Role, roles_of
 from share_gateway.gateway import Gateway
+from share_gateway.gateway.federation import FederationDesk
 
 PEM_KEY = "x509_pem_cert"
 
@@ -45,8 +50,8 @@ def caller_of_certificate(pem: bytes) -> Caller | None:
     return Caller(identities[0], roles_of(uris), certificate_fingerprint(pem))
 
 
-def caller(context: grpc.aio.ServicerContext[Any, Any]) -> Caller:
-    """The verified caller; ``Unauthenticated`` (mapped like every domain error) if there is none."""
+def _certified(context: grpc.aio.ServicerContext[Any, Any]) -> Caller:
+    """The caller the TLS layer verified; ``Unauthenticated`` (mapped like every domain error) if there is none."""
     pems = list(context.auth_context().get(PEM_KEY, ()))
     verified = caller_of_certificate(pems[0]) if pems else None
     if verified is None:
@@ -54,7 +59,35 @@ def caller(context: grpc.aio.ServicerContext[Any, Any]) -> Caller:
     return verified
 
 
+async def caller(gateway: Gateway, context: grpc.aio.ServicerContext[Any, Any]) -> Caller:
+    """The verified caller, unless the authority revoked its certificate (refused, and logged once per window)."""
+    verified = _certified(context)
+    if verified.fingerprint in gateway.certificates.revoked:
+        await gateway.certificates.refuse(verified.identity, verified.fingerprint)
+    return verified
+
+
 async def calling_principal(gateway: Gateway, context: grpc.aio.ServicerContext[Any, Any]) -> Principal:
-    """The verified caller as the node's registry describes it."""
-    verified = caller(context)
+    """The verified client as the node's registry describes it: a node identity is no client.
+
+    A node acts for its region on PeerService only; anywhere else its certificate (a peer's, or a
+    stolen or re-issued one) would act as a local agency, requester or officer.
+    """
+    verified = await caller(gateway, context)
+    if verified.identity.kind is IdentityKind.NODE:
+        raise Refused(
+            Denial.NOT_A_CLIENT,
+            f"{verified.identity.uri} is a node identity: node certificates call PeerService only",
+        )
     return await gateway.runtime.principal(verified.identity, verified.roles)
+
+
+async def calling_peer(gateway: Gateway, context: grpc.aio.ServicerContext[Any, Any]) -> tuple[FederationDesk, str]:
+    """The calling node's region, once the manifest admits the very certificate it presents; clients never."""
+    verified = await caller(gateway, context)
+    federation = gateway.federation
+    if verified.identity.kind is not IdentityKind.NODE or federation is None:
+        raise Refused(Denial.PEER_NOT_ADMITTED, "only nodes of this node's federation exchange records")
+    region = verified.identity.identifier
+    federation.admit(region, verified.fingerprint)
+    return federation, region

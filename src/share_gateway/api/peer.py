@@ -6,11 +6,8 @@ from typing import Any
 
 import grpc
 
-from share_gateway.api.auth import caller
+from share_gateway.api.auth import calling_peer
 from share_gateway.api.errors import handles_errors
-from share_gateway.domain.errors import Refused
-from share_gateway.domain.policy import Denial
-from share_gateway.domain.principals import IdentityKind
 from share_gateway.federation.wire import (
     citation_to_wire,
     disclosure_from_wire,
@@ -19,7 +16,6 @@ from share_gateway.federation.wire import (
     envelope_to_wire,
 )
 from share_gateway.gateway import Gateway, InquiryRequest
-from share_gateway.gateway.federation import FederationDesk
 from share_gateway.gateway.runtime import node_principal
 from share_gateway.gateway.witness import WitnessDesk
 from share_gateway.v1 import peer_pb2, peer_pb2_grpc
@@ -31,21 +27,11 @@ class PeerServicer(peer_pb2_grpc.PeerServiceServicer):
     def __init__(self, gateway: Gateway) -> None:
         self.gateway = gateway
 
-    def _admitted(self, context: Context) -> tuple[FederationDesk, str]:
-        """The calling node's region, once the manifest admits its certificate."""
-        peer = caller(context)
-        federation = self.gateway.federation
-        if peer.identity.kind is not IdentityKind.NODE or federation is None:
-            raise Refused(Denial.PEER_NOT_ADMITTED, "only nodes of this node's federation exchange records")
-        region = peer.identity.identifier
-        federation.admit(region, peer.fingerprint)
-        return federation, region
-
     @handles_errors
     async def Inquire(
         self, request: peer_pb2.PeerServiceInquireRequest, context: Context
     ) -> peer_pb2.PeerServiceInquireResponse:
-        federation, region = self._admitted(context)
+        federation, region = await calling_peer(self.gateway, context)
         inquiry, requester, request_digest = await federation.accept(region, envelope_from_wire(request.inquiry))
         answer = await self.gateway.inquiries.inquire(
             requester,
@@ -66,13 +52,13 @@ class PeerServicer(peer_pb2_grpc.PeerServiceServicer):
 
     @handles_errors
     async def Publish(self, request: peer_pb2.PublishRequest, context: Context) -> peer_pb2.PublishResponse:
-        federation, region = self._admitted(context)
+        federation, region = await calling_peer(self.gateway, context)
         receipt = await federation.receive(region, disclosure_from_wire(request.record))
         return peer_pb2.PublishResponse(receipt=envelope_to_wire(receipt))
 
     @handles_errors
     async def Witness(self, request: peer_pb2.WitnessRequest, context: Context) -> peer_pb2.WitnessResponse:
-        federation, region = self._admitted(context)
+        federation, region = await calling_peer(self.gateway, context)
         cosignature = await WitnessDesk(federation).cosign(
             region, request.checkpoint, request.old_size, list(request.consistency_proof)
         )
@@ -80,7 +66,7 @@ class PeerServicer(peer_pb2_grpc.PeerServiceServicer):
 
     @handles_errors
     async def Revoke(self, request: peer_pb2.RevokeRequest, context: Context) -> peer_pb2.RevokeResponse:
-        federation, region = self._admitted(context)
+        federation, region = await calling_peer(self.gateway, context)
         receipt = await federation.revoke(region, envelope_from_wire(request.revocation))
         return peer_pb2.RevokeResponse(receipt=envelope_to_wire(receipt))
 
@@ -88,6 +74,6 @@ class PeerServicer(peer_pb2_grpc.PeerServiceServicer):
     async def ShareListing(
         self, request: peer_pb2.ShareListingRequest, context: Context
     ) -> peer_pb2.ShareListingResponse:
-        federation, region = self._admitted(context)
+        federation, region = await calling_peer(self.gateway, context)
         receipt = await federation.receive_listing(region, envelope_from_wire(request.listing))
         return peer_pb2.ShareListingResponse(receipt=envelope_to_wire(receipt))

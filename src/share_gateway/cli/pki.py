@@ -1,4 +1,6 @@
-"""``pki init``: a development federation's authority key, CA, signed sample catalog, node and client certificates."""
+"""``pki init``: a development federation's authority key, CA, signed sample catalog, node and client certificates,
+and its (empty) certificate revocation list; ``pki revoke``: the next list, revoking one certificate;
+``pki install-revocations``: install a list into a node's database (a running node takes it at its next poll)."""
 
 from __future__ import annotations
 
@@ -23,6 +25,19 @@ def add_commands(commands: Commands) -> None:
     init.add_argument("--role", action="append", default=[], help="NAME=compliance_officer: a role for a client")
     init.add_argument("--base-port", type=int, default=0, help="fixed mTLS ports from here (default: any free)")
     init.set_defaults(run=cmd_pki_init)
+
+    revoke = pki.add_parser("revoke", help="sign the next certificate revocation list, revoking one certificate")
+    which = revoke.add_mutually_exclusive_group(required=True)
+    which.add_argument("certificate", type=Path, nargs="?", help="the certificate to revoke (PEM)")
+    which.add_argument("--fingerprint", help="or its SHA-256 fingerprint (hex of the DER)")
+    revoke.add_argument("--reason", required=True, help="why it is revoked (key compromise, superseded...)")
+    revoke.add_argument("--federation", type=Path, required=True, help="the federation's directory (pki init)")
+    revoke.set_defaults(run=cmd_pki_revoke)
+
+    install = pki.add_parser("install-revocations", help="install a signed revocation list into a node's database")
+    install.add_argument("revocation_list", type=Path, help="the signed revocation list")
+    install.add_argument("--config", type=Path, required=True, help="the node's configuration (node.yaml)")
+    install.set_defaults(run=cmd_pki_install_revocations)
 
 
 def _client_spec(text: str) -> tuple[str, Identity]:
@@ -79,3 +94,39 @@ def cmd_pki_init(args: argparse.Namespace) -> None:
         files = add_client(layout, name, identity, now, roles.get(name, ()))
         extra = f" with roles {', '.join(roles[name])}" if name in roles else ""
         show(f"client {name} ({identity.uri}){extra}: {files.directory}")
+
+
+def cmd_pki_revoke(args: argparse.Namespace) -> None:
+    from share_gateway.cli.console import show
+    from share_gateway.crypto.pki import certificate_fingerprint, certificate_serial
+    from share_gateway.devkit import Layout, revoke_certificate
+    from share_gateway.federation.revocation_list import RevokedCertificate
+
+    if args.certificate is not None:
+        pem = args.certificate.read_bytes()
+        fingerprint, serial = certificate_fingerprint(pem), certificate_serial(pem)
+    else:
+        fingerprint, serial = args.fingerprint.strip().lower().replace(":", ""), ""
+    now = datetime.now(UTC)
+    layout = Layout(args.federation)
+    following = revoke_certificate(layout, RevokedCertificate(fingerprint, serial, args.reason, now), now)
+    show(
+        f"revocation list version {following.version}: {len(following.revoked)} certificate(s) revoked, "
+        f"{fingerprint} among them: {layout.revocation_list}"
+    )
+
+
+def cmd_pki_install_revocations(args: argparse.Namespace) -> None:
+    from share_gateway.catalog import AUTHORITY_KEY_NAME
+    from share_gateway.cli.console import show
+    from share_gateway.cli.database import node_store
+    from share_gateway.config import NodeConfig
+    from share_gateway.crypto.keys import KeyRing, VerifyingKey
+    from share_gateway.gateway.certificates import install_revocation_list
+
+    config = NodeConfig.load(args.config)
+    authority = KeyRing([VerifyingKey.from_pem(AUTHORITY_KEY_NAME, config.authority_key.read_bytes())])
+    with node_store(config, migrated=True) as store:
+        signed, new = install_revocation_list(store, args.revocation_list.read_bytes(), authority, datetime.now(UTC))
+    version = signed.revocation_list.version
+    show(f"revocation list version {version} {'installed' if new else 'was installed already'}")

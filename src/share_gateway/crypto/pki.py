@@ -129,3 +129,8 @@ def identity_uris(cert_pem: bytes) -> list[str]:
 def certificate_fingerprint(cert_pem: bytes) -> str:
     """SHA-256 of the DER certificate, hex: how a manifest pins a node's TLS certificate."""
     return x509.load_pem_x509_certificate(cert_pem).fingerprint(hashes.SHA256()).hex()
+
+
+def certificate_serial(cert_pem: bytes) -> str:
+    """The certificate's serial number, lowercase hex: how a revocation list names it for people."""
+    return format(x509.load_pem_x509_certificate(cert_pem).serial_number, "x")

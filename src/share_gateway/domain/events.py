@@ -58,6 +58,8 @@ class EventKind(StrEnum):
     LISTING_RECEIVED = "listing_received"
     # A witness's alarm: a peer presented a checkpoint that does not extend the one this node cosigned.
     CHECKPOINT_INCONSISTENT = "checkpoint_inconsistent"
+    # A call presented a certificate the authority's revocation list revokes (once per window per certificate).
+    CERTIFICATE_REFUSED = "certificate_refused"
 
 
 class Outcome(StrEnum):

@@ -46,6 +46,8 @@ class Denial(StrEnum):
     REPLAYED = "REPLAYED"
     MANIFEST_EXPIRED = "MANIFEST_EXPIRED"
     NOT_SHARED = "NOT_SHARED"
+    # A node identity called a service of clients: node certificates call PeerService only.
+    NOT_A_CLIENT = "NOT_A_CLIENT"
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,6 +8,7 @@ failed call into ``PeerError``, so the use cases above never see gRPC.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -74,9 +75,18 @@ class PeerAnswer:
     citations: tuple[Citation, ...]
 
 
+def _none_revoked() -> frozenset[str]:
+    return frozenset()
+
+
 @dataclass
 class PeerClients:
     tls: TlsMaterial
+    # The certificate fingerprints the authority revoked (read at each call: a newer list applies at once).
+    # grpcio does not show a client the certificate the server presented, so a peer is refused only when the
+    # certificate its manifest pins is revoked; a thief presenting a revoked certificate as the server still
+    # receives calls, signed ones it cannot forge answers to without the peer's signing key.
+    revoked: Callable[[], frozenset[str]] = _none_revoked
     # region -> (endpoint, channel, stub); a new manifest may move a peer to another endpoint.
     _stubs: dict[str, tuple[str, grpc.aio.Channel, peer_pb2_grpc.PeerServiceAsyncStub]] = field(default_factory=dict)
     _closing: dict[asyncio.Task[None], grpc.aio.Channel] = field(default_factory=dict)
@@ -112,6 +122,11 @@ class PeerClients:
         A peer that could not be reached loses its channel: gRPC would otherwise fail every call
         at once until its reconnect backoff (up to two minutes) ran out, long after the peer returned.
         """
+        if manifest.nodes[region].tls_fingerprint in self.revoked():
+            raise PeerError(
+                grpc.StatusCode.UNAVAILABLE.name,
+                f"the certificate the manifest pins for region {region} is revoked: no call until a new one is pinned",
+            )
         try:
             return await getattr(self._stub(manifest, region), method)(request, timeout=seconds)
         except grpc.aio.AioRpcError as error:

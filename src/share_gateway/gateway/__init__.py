@@ -15,6 +15,7 @@ from share_gateway.domain.repair import RepairDeadlines
 from share_gateway.federation.manifest import SignedManifest
 from share_gateway.federation.peers import PeerClients
 from share_gateway.gateway.audit import AuditDesk
+from share_gateway.gateway.certificates import CertificateGuard, RevocationSettings
 from share_gateway.gateway.federation import FederationDesk
 from share_gateway.gateway.inquiries import Answer, InquiryDesk, InquiryHistory, InquiryRequest
 from share_gateway.gateway.listings import ListingDesk
@@ -43,9 +44,12 @@ class Gateway:
     peer_tls: TlsMaterial | None = None
     courier_settings: CourierSettings = field(default_factory=CourierSettings)
     procedures: ProcedureSettings = field(default_factory=ProcedureSettings)
+    revocation_settings: RevocationSettings = field(default_factory=RevocationSettings)
 
     def __post_init__(self) -> None:
         self.policy = Policy(self.catalog.catalog)
+        # The authority's certificate revocation list in force: checked on every mTLS call.
+        self.certificates = CertificateGuard(self.runtime, self.revocation_settings)
         self.log = self.runtime.store.log
         peers = () if self.manifest is None else self.manifest.manifest.peers_of(self.runtime.region)
         self.federation = (
@@ -55,7 +59,7 @@ class Gateway:
                 self.runtime,
                 self.manifest,
                 self.catalog,
-                PeerClients(self.peer_tls),
+                PeerClients(self.peer_tls, lambda: self.certificates.revoked),
             )
         )
         self.courier = None if self.federation is None else Courier(self.federation, self.courier_settings)
@@ -120,6 +124,8 @@ class Gateway:
             self.courier.loop.start()
         if self.cosigner is not None:
             self.cosigner.loop.start()
+        if self.certificates.watching:
+            self.certificates.loop.start()
 
     @property
     def store(self) -> Store:
@@ -127,7 +133,7 @@ class Gateway:
 
     async def close(self) -> None:
         """Commit every pending event, integrate and checkpoint them, then release the threads."""
-        for worker in (self.courier, self.cosigner, self.sweeper, self.listings):
+        for worker in (self.courier, self.cosigner, self.sweeper, self.listings, self.certificates):
             if worker is not None:
                 await worker.loop.stop()
         await self.runtime.event_log.drain()

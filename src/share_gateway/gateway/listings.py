@@ -290,6 +290,10 @@ class ListingDesk:
     async def _own_listing(self, agency: Principal, listing_id: str) -> Listing:
         """A listing on one of the agency's records; to any other caller it does not exist."""
         listing = await self.runtime.read(self.runtime.store.listings.get, listing_id)
-        if listing is None or await self.runtime.made_by(agency, listing.record_id) is None:
+        if (
+            listing is None
+            or listing.origin_region != self.runtime.region
+            or await self.runtime.made_by(agency, listing.record_id) is None
+        ):
             raise NotFound(f"no listing {listing_id!r}")
         return listing

@@ -73,6 +73,8 @@ def _signed_documents(name: str) -> Table:
 
 catalogs = _signed_documents("catalogs")
 manifests = _signed_documents("manifests")
+# The authority's certificate revocation lists, beside the manifests.
+revocation_lists = _signed_documents("revocation_lists")
 
 # Records of nationally shared types waiting to reach each peer: written in the same transaction as
 # the record, delivered with retries until the peer acknowledges.

@@ -1,4 +1,5 @@
-"""Trust material: the authority-signed catalogs and federation manifests this node installed, newest last.
+"""Trust material: the authority-signed catalogs, federation manifests and certificate revocation lists this
+node installed, newest last.
 
 Signed documents only move forward (rollback protection, as TUF does): an
 older version, or another document of the version installed, is refused.
@@ -13,6 +14,7 @@ from sqlalchemy import Table, func, insert, select
 from share_gateway.catalog import SignedCatalog
 from share_gateway.domain.errors import InvalidState
 from share_gateway.federation.manifest import SignedManifest
+from share_gateway.federation.revocation_list import SignedRevocationList
 from share_gateway.store import schema
 from share_gateway.store.database import Database
 from share_gateway.store.unit_of_work import UnitOfWork
@@ -29,6 +31,21 @@ class TrustMaterial:
     def install_manifest(self, tx: UnitOfWork, signed: SignedManifest, now: datetime) -> bool:
         """Install a verified federation manifest; True if this version is new here."""
         return _install(tx, schema.manifests, "manifest", signed.manifest.version, signed.digest, signed.document, now)
+
+    def install_revocation_list(self, tx: UnitOfWork, signed: SignedRevocationList, now: datetime) -> bool:
+        """Install a verified certificate revocation list; True if this version is new here."""
+        version = signed.revocation_list.version
+        return _install(tx, schema.revocation_lists, "revocation list", version, signed.digest, signed.document, now)
+
+    def revocation_list(self) -> bytes | None:
+        """The newest installed certificate revocation list, as signed."""
+        return self._newest(schema.revocation_lists)
+
+    def revocation_list_version(self) -> int | None:
+        """The newest installed list's version: what a node polls to see that another process installed one."""
+        with self.database.reader.begin() as connection:
+            version: int | None = connection.execute(select(func.max(schema.revocation_lists.c.version))).scalar()
+        return version
 
     def catalog(self) -> bytes | None:
         """The newest installed catalog, as signed."""
