@@ -82,7 +82,15 @@ def prepare_gateway(config: NodeConfig, clock: Clock = utc_now) -> tuple[Databas
         # its records are swept against this one.
         manifest = _install_manifest(config, store, signed.digest, clock())
         _log_sweep(ConformanceSweep(runtime).install(signed))
-        gateway = Gateway(runtime, signed, config.log, manifest, config.tls(), procedures=config.procedures)
+        gateway = Gateway(
+            runtime,
+            signed,
+            config.log,
+            manifest,
+            config.tls(),
+            procedures=config.procedures,
+            federation_settings=config.federation,
+        )
     except BaseException:
         database.dispose()
         raise

@@ -299,6 +299,7 @@ def test_enum_values_written_into_signed_payloads_and_the_log() -> None:
         "listing_shared",
         "listing_received",
         "checkpoint_inconsistent",
+        "peer_refused",
     ]
 
 

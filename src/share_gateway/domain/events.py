@@ -58,6 +58,8 @@ class EventKind(StrEnum):
     LISTING_RECEIVED = "listing_received"
     # A witness's alarm: a peer presented a checkpoint that does not extend the one this node cosigned.
     CHECKPOINT_INCONSISTENT = "checkpoint_inconsistent"
+    # What peers were refused (by region and reason), counted over a window so a hostile peer cannot flood the log.
+    PEER_REFUSED = "peer_refused"
 
 
 class Outcome(StrEnum):

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from share_gateway.catalog import SignedCatalog
-from share_gateway.config import LogSettings, ProcedureSettings, TlsMaterial
+from share_gateway.config import FederationSettings, LogSettings, ProcedureSettings, TlsMaterial
 from share_gateway.domain.policy import Policy
 from share_gateway.domain.repair import RepairDeadlines
 from share_gateway.federation.manifest import SignedManifest
@@ -19,6 +19,7 @@ from share_gateway.gateway.federation import FederationDesk
 from share_gateway.gateway.inquiries import Answer, InquiryDesk, InquiryHistory, InquiryRequest
 from share_gateway.gateway.listings import ListingDesk
 from share_gateway.gateway.outbox import Courier, CourierSettings
+from share_gateway.gateway.peer_refusals import PeerRefusals
 from share_gateway.gateway.registry import RecordRegistry
 from share_gateway.gateway.repair import RepairDesk, RevocationFeed
 from share_gateway.gateway.runtime import Clock, NodeRuntime, utc_now
@@ -42,6 +43,7 @@ class Gateway:
     peer_tls: TlsMaterial | None = None
     courier_settings: CourierSettings = field(default_factory=CourierSettings)
     procedures: ProcedureSettings = field(default_factory=ProcedureSettings)
+    federation_settings: FederationSettings = field(default_factory=FederationSettings)
 
     def __post_init__(self) -> None:
         self.policy = Policy(self.catalog.catalog)
@@ -55,8 +57,10 @@ class Gateway:
                 self.manifest,
                 self.catalog,
                 PeerClients(self.peer_tls),
+                clock_skew=self.federation_settings.clock_skew,
             )
         )
+        self.peer_refusals = PeerRefusals(self.runtime, self.federation_settings.peer_refusal_window)
         self.courier = None if self.federation is None else Courier(self.federation, self.courier_settings)
         wake = None if self.courier is None else self.courier.loop.wake
         # Revocations and listings go to the peers only through a courier; records are queued regardless.
@@ -114,6 +118,7 @@ class Gateway:
             self.sequencer.start()
             self.sweeper.loop.start()
             self.listings.loop.start()
+        self.peer_refusals.loop.start()
         if self.courier is not None:
             self.courier.loop.start()
         if self.cosigner is not None:
@@ -128,6 +133,7 @@ class Gateway:
         for worker in (self.courier, self.cosigner, self.sweeper, self.listings):
             if worker is not None:
                 await worker.loop.stop()
+        await self.peer_refusals.close()  # after the server stopped: no refusal comes after it
         await self.runtime.event_log.drain()
         if self.federation is not None:
             await self.federation.clients.close()
