@@ -28,6 +28,7 @@ from dataclasses import dataclass
 
 from share_gateway.crypto.disclosure import Disclosure, verify_disclosure
 from share_gateway.crypto.errors import VerificationError
+from share_gateway.crypto.keys import KeyRing
 from share_gateway.domain.errors import Citation
 from share_gateway.domain.events import EVENT_MEDIA_TYPE, DisclosedRecord, Event
 from share_gateway.domain.identifiers import Subject
@@ -64,27 +65,36 @@ class CheckedAnswer:
     receipt_digest: str
 
 
-@dataclass(frozen=True, slots=True)
 class RelayRules:
     """The rules of the module docstring, for one catalog."""
 
-    policy: Policy
-    # The record types the catalog shares nationwide: the only ones a region holds copies of.
-    shared_types: frozenset[str]
+    def __init__(self, policy: Policy, shared_types: frozenset[str]) -> None:
+        self.policy = policy
+        # The record types the catalog shares nationwide: the only ones a region holds copies of.
+        self.shared_types = shared_types
+        # The manifest last checked against, its key ring and each region's key id (computing them is a hash each).
+        self._trust: tuple[Manifest, KeyRing, dict[str, bytes]] | None = None
+
+    def _keys(self, manifest: Manifest) -> tuple[KeyRing, dict[str, bytes]]:
+        if self._trust is None or self._trust[0] is not manifest:
+            ids = {region: node.signing_key.key_id for region, node in manifest.nodes.items()}
+            self._trust = (manifest, manifest.keys, ids)
+        return self._trust[1], self._trust[2]
 
     def check(self, manifest: Manifest, region: str, answer: PeerAnswer, asked: Asked) -> CheckedAnswer:
         """The answer of ``region``, checked against the manifest and this node's policy, or ``VerificationError``."""
+        keys, key_ids = self._keys(manifest)
         # 1. The receipt: the answering region's, for this request.
         receipt = answer.receipt
-        if receipt.key_id != manifest.nodes[region].signing_key.key_id:
+        if receipt.key_id != key_ids[region]:
             raise UntrustedAnswer(f"the receipt is not signed by region {region}")
-        event = receipt.open(manifest.keys, EVENT_MEDIA_TYPE, Event.from_bytes)
+        event = receipt.open(keys, EVENT_MEDIA_TYPE, Event.from_bytes)
         if event.node != region or event.details.get("request_digest") != asked.request_digest:
             raise UntrustedAnswer("the receipt is not for this request")
         records: list[DisclosedRecord] = []
         citations: list[Citation] = []
         for disclosure in answer.disclosures:
-            record, cited = self._checked(manifest, region, disclosure, asked)
+            record, cited = self._checked(keys, key_ids, region, disclosure, asked)
             records.append(record)
             citations.extend(cited)
         return CheckedAnswer(
@@ -92,14 +102,13 @@ class RelayRules:
         )
 
     def _checked(
-        self, manifest: Manifest, region: str, disclosure: Disclosure, asked: Asked
+        self, keys: KeyRing, key_ids: dict[str, bytes], region: str, disclosure: Disclosure, asked: Asked
     ) -> tuple[DisclosedRecord, tuple[Citation, ...]]:
         # 2. Signed by the origin it names (the signature itself is checked under the manifest's keys).
-        verified = verify_disclosure(disclosure, manifest.keys)
+        verified = verify_disclosure(disclosure, keys)
         statement = verified.statement
         name = f"record {statement.record_id[:64]}"
-        origin = manifest.nodes.get(statement.origin_region)
-        if origin is None or disclosure.statement.key_id != origin.signing_key.key_id:
+        if disclosure.statement.key_id != key_ids.get(statement.origin_region):
             raise UntrustedAnswer(f"{name} is not signed by region {statement.origin_region[:16]}, its origin")
         if statement.origin_region != region and statement.record_type not in self.shared_types:
             raise UntrustedAnswer(f"{name} of region {statement.origin_region} is not shared nationwide")
