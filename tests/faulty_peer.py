@@ -10,6 +10,10 @@ It listens on the region's endpoint with mTLS and answers PeerService.Inquire:
 * ``witness-legacy``: cosigns any checkpoint with a plain signature by its *log* key (the pre-C2SP form);
 * ``witness-forged``: cosigns with its witness key, but over another checkpoint body (a bad signature).
   Either says "witnessed" on stdout after answering.
+* ``third-origin:<other region>``: answers with a nationally shared record that claims the other region as its
+  origin, signed with this region's own key (opening only the fields the purpose may see);
+* ``overreach``: answers with its own penalty opening every field, the ones the purpose may not see too;
+* ``unasked``: answers with its own penalty (only the fields the purpose may see) whatever types were asked for.
 
 It prints "listening" once it accepts calls.
 """
@@ -36,11 +40,12 @@ from share_gateway.crypto.keys import KeyRing, SigningKey
 from share_gateway.crypto.note import NoteSignature, parse_note
 from share_gateway.devkit import Layout
 from share_gateway.domain.events import EVENT_MEDIA_TYPE, Event, EventKind, Outcome
+from share_gateway.domain.policy import Policy
 from share_gateway.domain.records import admit_record
 from share_gateway.federation.messages import PeerInquiry, digest
 from share_gateway.federation.wire import disclosure_to_wire, envelope_from_wire, envelope_to_wire
-from share_gateway.v1 import common_pb2, peer_pb2, peer_pb2_grpc
-from tests.support import penalty_request
+from share_gateway.v1 import common_pb2, peer_pb2, peer_pb2_grpc, registry_pb2
+from tests.support import debtor_request, penalty_request
 
 
 class FaultyPeer(peer_pb2_grpc.PeerServiceServicer):
@@ -69,7 +74,7 @@ class FaultyPeer(peer_pb2_grpc.PeerServiceServicer):
             outcome=Outcome.ALLOWED,
             details={"request_digest": digest(envelope.payload)},
         )
-        records = [self._tampered_record()] if self.behaviour == "forged" else []
+        records = self._records(inquiry)
         return peer_pb2.PeerServiceInquireResponse(
             records=records,
             receipt=envelope_to_wire(Envelope.seal(self.key, EVENT_MEDIA_TYPE, receipt.canonical_bytes())),
@@ -103,6 +108,40 @@ class FaultyPeer(peer_pb2_grpc.PeerServiceServicer):
         self, request: peer_pb2.ShareListingRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> peer_pb2.ShareListingResponse:
         await context.abort(grpc.StatusCode.UNIMPLEMENTED, "a faulty peer takes no listings")
+
+    def _records(self, inquiry: PeerInquiry) -> list[common_pb2.RecordDisclosure]:
+        """What this peer sends back, by behaviour: nothing but its receipt unless it is one that lies."""
+        behaviour, _, other = self.behaviour.partition(":")
+        if behaviour == "forged":
+            return [self._tampered_record()]
+        if behaviour == "third-origin":
+            return [self._signed(debtor_request(f"debtor-{uuid.uuid4()}"), other, inquiry.purpose)]
+        if behaviour == "overreach":
+            return [self._signed(penalty_request(f"penalty-{uuid.uuid4()}"), self.region, None)]
+        if behaviour == "unasked":
+            return [self._signed(penalty_request(f"penalty-{uuid.uuid4()}"), self.region, inquiry.purpose)]
+        return []
+
+    def _signed(
+        self, request: registry_pb2.SubmitRecordRequest, origin: str, purpose: str | None
+    ) -> common_pb2.RecordDisclosure:
+        """A record naming ``origin`` and signed with this region's key, opening the fields ``purpose`` may see
+        (every field if None)."""
+        draft = draft_from_wire(request)
+        record = admit_record(
+            self.catalog.catalog,
+            draft,
+            record_id=str(uuid.uuid4()),
+            origin_region=origin,
+            submitted_by="sgw://institution/11110000MB00000048",
+            now=datetime.now(UTC),
+        )
+        opened = (
+            frozenset(record.fields)
+            if purpose is None
+            else Policy(self.catalog.catalog).rule_for(purpose, record.record_type, "AUTH-1").fields
+        )
+        return disclosure_to_wire(disclose(seal_record(record, self.key), opened))
 
     def _tampered_record(self) -> common_pb2.RecordDisclosure:
         """A penalty this region really signed, with its amount changed on the way out."""

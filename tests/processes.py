@@ -87,6 +87,11 @@ def serve_node(config: Path) -> Process:
     return Process([sys.executable, "-m", "share_gateway.cli", "serve", "--config", str(config)], "mTLS port")
 
 
+def serve_skewed_node(config: Path, seconds: float) -> Process:
+    """A node whose clock runs ``seconds`` ahead of the machine's (see tests/skewed_node.py)."""
+    return Process([sys.executable, "-m", "tests.skewed_node", str(config), str(seconds)], "mTLS port")
+
+
 def faulty_peer(layout: Layout, region: str, behaviour: str, seconds: float = 0.0) -> Process:
     args = [sys.executable, "-m", "tests.faulty_peer", str(layout.root), region, behaviour, str(seconds)]
     return Process(args, "listening")

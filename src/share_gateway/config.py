@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -82,6 +84,42 @@ class ProcedureSettings:
 
 
 @dataclass(frozen=True)
+class FederationSettings:
+    """How this node deals with its peers' clocks and refusals."""
+
+    # How far two nodes' clocks may disagree: every time one node compares with another's (a forwarded inquiry's
+    # freshness and the grant it vouches for). The default is the replay window of peer inquiries (60 s).
+    clock_skew_seconds: float = 60.0
+    # Refusals of one reason from one peer are logged as one event per window, with their count.
+    peer_refusal_window_seconds: float = 60.0
+
+    def __post_init__(self) -> None:
+        # A skew of zero would refuse every inquiry from a clock a microsecond off; over a day, replays live long.
+        for name, value, most in (
+            ("clock_skew_seconds", self.clock_skew_seconds, 3600.0),
+            ("peer_refusal_window_seconds", self.peer_refusal_window_seconds, 86400.0),
+        ):
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, int | float)
+                or not (math.isfinite(value) and 0 < value <= most)
+            ):
+                raise ValueError(f"federation.{name} must be a number of seconds above 0 and at most {most:g}")
+
+    @property
+    def clock_skew(self) -> timedelta:
+        return timedelta(seconds=self.clock_skew_seconds)
+
+    @property
+    def peer_refusal_window(self) -> timedelta:
+        return timedelta(seconds=self.peer_refusal_window_seconds)
+
+    @classmethod
+    def from_mapping(cls, raw: dict[str, Any]) -> FederationSettings:
+        return cls(**_known(cls, raw, "federation"))
+
+
+@dataclass(frozen=True)
 class NodeConfig:
     region: str
     listen: str
@@ -110,6 +148,7 @@ class NodeConfig:
     certificate_refusal_log_seconds: float = 60.0
     log: LogSettings = field(default_factory=LogSettings)
     procedures: ProcedureSettings = field(default_factory=ProcedureSettings)
+    federation: FederationSettings = field(default_factory=FederationSettings)
 
     @property
     def key_name(self) -> str:
@@ -158,6 +197,7 @@ class NodeConfig:
             certificate_refusal_log_seconds=float(raw.get("certificate_refusal_log_seconds", 60.0)),
             log=LogSettings.from_mapping(raw.get("log") or {}),
             procedures=ProcedureSettings.from_mapping(raw.get("procedures") or {}),
+            federation=FederationSettings.from_mapping(raw.get("federation") or {}),
         )
 
 

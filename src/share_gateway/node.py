@@ -114,6 +114,7 @@ def prepare_gateway(config: NodeConfig, clock: Clock = utc_now) -> tuple[Databas
             config.tls(),
             procedures=config.procedures,
             revocation_settings=revocations,
+            federation_settings=config.federation,
         )
         # Before serving: no call is answered under an older list than the one installed.
         gateway.certificates.load()

@@ -302,6 +302,7 @@ def test_enum_values_written_into_signed_payloads_and_the_log() -> None:
         "listing_received",
         "checkpoint_inconsistent",
         "certificate_refused",
+        "peer_refused",
     ]
 
 

@@ -50,7 +50,7 @@ def caller_of_certificate(pem: bytes) -> Caller | None:
     return Caller(identities[0], roles_of(uris), certificate_fingerprint(pem))
 
 
-def _certified(context: grpc.aio.ServicerContext[Any, Any]) -> Caller:
+def certified_caller(context: grpc.aio.ServicerContext[Any, Any]) -> Caller:
     """The caller the TLS layer verified; ``Unauthenticated`` (mapped like every domain error) if there is none."""
     pems = list(context.auth_context().get(PEM_KEY, ()))
     verified = caller_of_certificate(pems[0]) if pems else None
@@ -61,7 +61,7 @@ def _certified(context: grpc.aio.ServicerContext[Any, Any]) -> Caller:
 
 async def caller(gateway: Gateway, context: grpc.aio.ServicerContext[Any, Any]) -> Caller:
     """The verified caller, unless the authority revoked its certificate (refused, and logged once per window)."""
-    verified = _certified(context)
+    verified = certified_caller(context)
     if verified.fingerprint in gateway.certificates.revoked:
         await gateway.certificates.refuse(verified.identity, verified.fingerprint)
     return verified

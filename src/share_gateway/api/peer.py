@@ -1,13 +1,21 @@
-"""PeerService: what another region's node asks of this one (an inquiry, a cosignature) or gives it (a record)."""
+"""PeerService: what another region's node asks of this one (an inquiry, a cosignature) or gives it (a record).
+
+Every call refused (``Refused``, or input refused as invalid) is counted at this edge, once for all methods,
+into the gateway's ``PeerRefusals``: the log shows who was refused, why, and the digest of what they sent.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import functools
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 import grpc
+from google.protobuf.message import Message
 
-from share_gateway.api.auth import calling_peer
+from share_gateway.api.auth import calling_peer, certified_caller
 from share_gateway.api.errors import handles_errors
+from share_gateway.domain.errors import InvalidInput, Refused, Unauthenticated
 from share_gateway.federation.wire import (
     citation_to_wire,
     disclosure_from_wire,
@@ -21,6 +29,41 @@ from share_gateway.gateway.witness import WitnessDesk
 from share_gateway.v1 import peer_pb2, peer_pb2_grpc
 
 Context = grpc.aio.ServicerContext[Any, Any]
+Handler = TypeVar("Handler", bound=Callable[..., Awaitable[Any]])
+
+
+def _signed_message(request: Message) -> bytes:
+    """The signed bytes a peer sent, which its own log names by their digest; else the whole request."""
+    if isinstance(request, peer_pb2.PeerServiceInquireRequest):
+        return request.inquiry.payload
+    if isinstance(request, peer_pb2.PublishRequest):
+        return request.record.statement.payload
+    if isinstance(request, peer_pb2.RevokeRequest):
+        return request.revocation.payload
+    if isinstance(request, peer_pb2.ShareListingRequest):
+        return request.listing.payload
+    if isinstance(request, peer_pb2.WitnessRequest):
+        return request.checkpoint
+    return request.SerializeToString(deterministic=True)
+
+
+def records_refusals(handler: Handler) -> Handler:
+    """Count a refused call (by the caller's certificate identity) before the refusal goes back to it."""
+
+    @functools.wraps(handler)
+    async def wrapper(self: PeerServicer, request: Message, context: Context) -> Any:
+        try:
+            return await handler(self, request, context)
+        except (Refused, InvalidInput) as error:
+            try:
+                identity = certified_caller(context).identity
+            except Unauthenticated:
+                raise error from None  # no identity to count it against: the TLS layer let no one in
+            reason = str(error.reason) if isinstance(error, Refused) else "INVALID_ARGUMENT"
+            self.gateway.peer_refusals.refused(identity, reason, handler.__name__, _signed_message(request), str(error))
+            raise
+
+    return wrapper  # type: ignore[return-value]
 
 
 class PeerServicer(peer_pb2_grpc.PeerServiceServicer):
@@ -28,6 +71,7 @@ class PeerServicer(peer_pb2_grpc.PeerServiceServicer):
         self.gateway = gateway
 
     @handles_errors
+    @records_refusals
     async def Inquire(
         self, request: peer_pb2.PeerServiceInquireRequest, context: Context
     ) -> peer_pb2.PeerServiceInquireResponse:
@@ -51,12 +95,14 @@ class PeerServicer(peer_pb2_grpc.PeerServiceServicer):
         )
 
     @handles_errors
+    @records_refusals
     async def Publish(self, request: peer_pb2.PublishRequest, context: Context) -> peer_pb2.PublishResponse:
         federation, region = await calling_peer(self.gateway, context)
         receipt = await federation.receive(region, disclosure_from_wire(request.record))
         return peer_pb2.PublishResponse(receipt=envelope_to_wire(receipt))
 
     @handles_errors
+    @records_refusals
     async def Witness(self, request: peer_pb2.WitnessRequest, context: Context) -> peer_pb2.WitnessResponse:
         federation, region = await calling_peer(self.gateway, context)
         cosignature = await WitnessDesk(federation).cosign(
@@ -65,12 +111,14 @@ class PeerServicer(peer_pb2_grpc.PeerServiceServicer):
         return peer_pb2.WitnessResponse(cosignature=cosignature)
 
     @handles_errors
+    @records_refusals
     async def Revoke(self, request: peer_pb2.RevokeRequest, context: Context) -> peer_pb2.RevokeResponse:
         federation, region = await calling_peer(self.gateway, context)
         receipt = await federation.revoke(region, envelope_from_wire(request.revocation))
         return peer_pb2.RevokeResponse(receipt=envelope_to_wire(receipt))
 
     @handles_errors
+    @records_refusals
     async def ShareListing(
         self, request: peer_pb2.ShareListingRequest, context: Context
     ) -> peer_pb2.ShareListingResponse:

@@ -60,6 +60,8 @@ class EventKind(StrEnum):
     CHECKPOINT_INCONSISTENT = "checkpoint_inconsistent"
     # A call presented a certificate the authority's revocation list revokes (once per window per certificate).
     CERTIFICATE_REFUSED = "certificate_refused"
+    # What peers were refused (by region and reason), counted over a window so a hostile peer cannot flood the log.
+    PEER_REFUSED = "peer_refused"
 
 
 class Outcome(StrEnum):

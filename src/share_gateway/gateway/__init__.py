@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from share_gateway.catalog import SignedCatalog
-from share_gateway.config import LogSettings, ProcedureSettings, TlsMaterial
+from share_gateway.config import FederationSettings, LogSettings, ProcedureSettings, TlsMaterial
 from share_gateway.domain.policy import Policy
 from share_gateway.domain.repair import RepairDeadlines
 from share_gateway.federation.manifest import SignedManifest
@@ -20,6 +20,7 @@ from share_gateway.gateway.federation import FederationDesk
 from share_gateway.gateway.inquiries import Answer, InquiryDesk, InquiryHistory, InquiryRequest
 from share_gateway.gateway.listings import ListingDesk
 from share_gateway.gateway.outbox import Courier, CourierSettings
+from share_gateway.gateway.peer_refusals import PeerRefusals
 from share_gateway.gateway.receipts import ReceiptProofs
 from share_gateway.gateway.registry import RecordRegistry
 from share_gateway.gateway.repair import RepairDesk, RevocationFeed
@@ -45,6 +46,7 @@ class Gateway:
     courier_settings: CourierSettings = field(default_factory=CourierSettings)
     procedures: ProcedureSettings = field(default_factory=ProcedureSettings)
     revocation_settings: RevocationSettings = field(default_factory=RevocationSettings)
+    federation_settings: FederationSettings = field(default_factory=FederationSettings)
 
     def __post_init__(self) -> None:
         self.policy = Policy(self.catalog.catalog)
@@ -60,8 +62,10 @@ class Gateway:
                 self.manifest,
                 self.catalog,
                 PeerClients(self.peer_tls, lambda: self.certificates.revoked),
+                clock_skew=self.federation_settings.clock_skew,
             )
         )
+        self.peer_refusals = PeerRefusals(self.runtime, self.federation_settings.peer_refusal_window)
         self.courier = None if self.federation is None else Courier(self.federation, self.courier_settings)
         wake = None if self.courier is None else self.courier.loop.wake
         # Revocations and listings go to the peers only through a courier; records are queued regardless.
@@ -120,6 +124,7 @@ class Gateway:
             self.sequencer.start()
             self.sweeper.loop.start()
             self.listings.loop.start()
+        self.peer_refusals.loop.start()
         if self.courier is not None:
             self.courier.loop.start()
         if self.cosigner is not None:
@@ -136,6 +141,7 @@ class Gateway:
         for worker in (self.courier, self.cosigner, self.sweeper, self.listings, self.certificates):
             if worker is not None:
                 await worker.loop.stop()
+        await self.peer_refusals.close()  # after the server stopped: no refusal comes after it
         await self.runtime.event_log.drain()
         if self.federation is not None:
             await self.federation.clients.close()

@@ -17,6 +17,7 @@ import asyncio
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import TypeVar
 
 from share_gateway.catalog import SignedCatalog
@@ -28,12 +29,13 @@ from share_gateway.domain.errors import Citation, Refused
 from share_gateway.domain.events import EVENT_MEDIA_TYPE, DisclosedRecord, Event, EventKind, Outcome
 from share_gateway.domain.identifiers import Subject
 from share_gateway.domain.listings import LISTING_TYPE, Listing
-from share_gateway.domain.policy import Denial, Grant, GrantRole, Principal
+from share_gateway.domain.policy import Denial, Grant, GrantRole, Policy, Principal
 from share_gateway.domain.records import Record, RecordStatus
 from share_gateway.domain.repair import REVOCATION_TYPE, Revocation
 from share_gateway.federation.manifest import SignedManifest
 from share_gateway.federation.messages import PEER_INQUIRY_TYPE, REPLAY_WINDOW, PeerInquiry, digest
-from share_gateway.federation.peers import PeerAnswer, PeerClients, PeerError
+from share_gateway.federation.peers import PeerClients, PeerError
+from share_gateway.gateway.answers import Asked, RelayRules
 from share_gateway.gateway.runtime import NodeRuntime, node_principal, record_ref
 from share_gateway.store.unit_of_work import UnitOfWork
 
@@ -64,8 +66,7 @@ class RegionOutcome:
 @dataclass(frozen=True, slots=True)
 class _Question:
     inquiry: Envelope
-    request_digest: str
-    subject: Subject
+    asked: Asked
     seconds: float
 
 
@@ -76,6 +77,8 @@ class FederationDesk:
     catalog: SignedCatalog
     clients: PeerClients
     peer_timeout: float = 5.0
+    # How far apart two nodes' clocks may be: every time one node compares with another's (config.federation).
+    clock_skew: timedelta = REPLAY_WINDOW
     _fingerprints: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -84,6 +87,7 @@ class FederationDesk:
         self.shared_types = frozenset(
             name for name, kind in self.catalog.catalog.record_types.items() if kind.shared_nationwide
         )
+        self.relay = RelayRules(Policy(self.catalog.catalog), self.shared_types)
 
     def require_current(self) -> None:
         self.manifest.manifest.require_current(self.runtime.clock())
@@ -115,7 +119,8 @@ class FederationDesk:
         )
         envelope = Envelope.seal(self.runtime.signing_key, PEER_INQUIRY_TYPE, inquiry.to_bytes())
         remaining = self.peer_timeout if deadline is None else deadline - time.monotonic() - DEADLINE_MARGIN
-        question = _Question(envelope, digest(envelope.payload), subject, max(0.01, min(self.peer_timeout, remaining)))
+        asked = Asked(digest(envelope.payload), subject, purpose, consent, frozenset(record_types))
+        question = _Question(envelope, asked, max(0.01, min(self.peer_timeout, remaining)))
         peers = self.manifest.manifest.peers_of(self.runtime.region)
         return list(await asyncio.gather(*(self._ask(region, question) for region in peers)))
 
@@ -128,34 +133,12 @@ class FederationDesk:
         except PeerError as error:
             return _failed(region, error)
         try:
-            return self._verified(region, answer, question.request_digest, question.subject)
+            # Everything a region sent, checked against the manifest and this node's policy before any of it is used.
+            checked = self.relay.check(self.manifest.manifest, region, answer, question.asked)
         except (VerificationError, ValueError, KeyError) as error:
-            return RegionOutcome(region, RegionStatus.INVALID, str(error))
-
-    def _verified(self, region: str, answer: PeerAnswer, request_digest: str, subject: Subject) -> RegionOutcome:
-        """Everything a region sent, checked against the manifest's keys before any of it is used."""
-        keys = self.manifest.manifest.keys
-        region_key = self.manifest.manifest.nodes[region].signing_key
-        receipt = answer.receipt
-        if receipt.key_id != region_key.key_id:
-            raise VerificationError(f"the receipt is not signed by region {region}")
-        event = receipt.open(keys, EVENT_MEDIA_TYPE, Event.from_bytes)
-        if event.node != region or event.details.get("request_digest") != request_digest:
-            raise VerificationError("the receipt is not for this request")
-        disclosures, records = [], []
-        for disclosure in answer.disclosures:
-            verified = verify_disclosure(disclosure, keys)
-            statement = verified.statement
-            if statement.subject != subject:
-                raise VerificationError(f"record {statement.record_id} is about another subject")
-            disclosures.append(disclosure)
-            records.append(
-                DisclosedRecord(
-                    statement.record_id, statement.record_type, statement.origin_region, tuple(verified.fields)
-                )
-            )
+            return RegionOutcome(region, RegionStatus.INVALID, str(error)[:300])
         return RegionOutcome(
-            region, RegionStatus.OK, "", tuple(disclosures), tuple(records), answer.citations, digest(receipt.payload)
+            region, RegionStatus.OK, "", checked.disclosures, checked.records, checked.citations, checked.receipt_digest
         )
 
     # --- publication --------------------------------------------------------------
@@ -328,20 +311,26 @@ class FederationDesk:
         key = self.manifest.manifest.nodes[region].signing_key
         if envelope.key_id != key.key_id:
             raise Refused(Denial.PEER_NOT_ADMITTED, f"the inquiry is not signed by region {region}")
-        inquiry = envelope.open(self.manifest.manifest.keys, PEER_INQUIRY_TYPE, PeerInquiry.from_bytes)
+        try:
+            inquiry = envelope.open(self.manifest.manifest.keys, PEER_INQUIRY_TYPE, PeerInquiry.from_bytes)
+        except VerificationError as error:
+            raise Refused(Denial.PEER_NOT_ADMITTED, f"the inquiry does not verify: {error}") from error
         now = self.runtime.clock()
         if inquiry.origin != region:
             raise Refused(Denial.PEER_NOT_ADMITTED, "the inquiry names another origin than its sender")
         if inquiry.catalog_digest != self.catalog_digest:
             raise Refused(Denial.CATALOG_MISMATCH, "the peers hold different catalogs: nothing is exchanged")
-        if abs(now - inquiry.at) > REPLAY_WINDOW:
+        skew = self.clock_skew
+        if abs(now - inquiry.at) > skew:
             raise Refused(Denial.REPLAYED, "the inquiry is too old or too new")
+        # A nonce is kept as long as its inquiry could still pass as fresh: `at` may lie a skew either side of now.
         fresh = await self.runtime.write(
-            lambda tx: self.runtime.store.nonces.remember(tx, inquiry.nonce, region, now, now - 2 * REPLAY_WINDOW)
+            lambda tx: self.runtime.store.nonces.remember(tx, inquiry.nonce, region, now, now - 2 * skew)
         )
         if not fresh:
             raise Refused(Denial.REPLAYED, "this inquiry was already answered")
-        grants = (Grant(GrantRole.INQUIRE, inquiry.purpose, inquiry.at),) if inquiry.granted else ()
+        # The asking node vouches for a grant current by its own clock, which may run ahead of this one's.
+        grants = (Grant(GrantRole.INQUIRE, inquiry.purpose, inquiry.at - skew),) if inquiry.granted else ()
         requester = Principal(
             identity=inquiry.requester_uri.rsplit("/", 1)[-1],
             uri=inquiry.requester_uri,

@@ -94,6 +94,8 @@ class InquiryDesk:
         seen = {d.statement.payload for d in disclosures}
         for outcome in remote:
             details[f"region:{outcome.region}"] = f"{outcome.status} {outcome.receipt_digest or outcome.detail}"[:300]
+            if outcome.status != RegionStatus.OK:
+                continue  # nothing of a region that failed its checks is relayed, logged as disclosed or acted on
             for disclosure, record in zip(outcome.disclosures, outcome.records, strict=True):
                 if disclosure.statement.payload not in seen:
                     seen.add(disclosure.statement.payload)

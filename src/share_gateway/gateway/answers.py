@@ -1,0 +1,133 @@
+"""A peer's answer to a forwarded inquiry, checked before any of it is relayed to the requester.
+
+A region answers with the records it holds about the subject: its own, and the
+copies it received of other regions' nationally shared records. The asking
+node believes none of it until:
+
+1. the receipt is signed by the answering region and is for this very request;
+
+and each disclosure
+
+2. verifies under the key of the origin region its statement names (from the
+   manifest), not merely under some key of the federation; a record of another
+   region than the one answering must be of a nationally shared type (only
+   those are ever published to a peer);
+3. is about the subject asked about;
+4. is of a record type of the catalog and, when the request named types, of
+   one of them;
+5. opens only fields this node's own policy lets the purpose see: the rule the
+   answering node applies (``Policy.rule_for``), applied again here.
+
+A region that breaks one rule is believed on nothing: ``UntrustedAnswer``
+names the broken rule, and the caller reports the region ``invalid``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from share_gateway.crypto.disclosure import Disclosure, verify_disclosure
+from share_gateway.crypto.errors import VerificationError
+from share_gateway.crypto.keys import KeyRing
+from share_gateway.domain.errors import Citation
+from share_gateway.domain.events import EVENT_MEDIA_TYPE, DisclosedRecord, Event
+from share_gateway.domain.identifiers import Subject
+from share_gateway.domain.policy import Policy, unique_citations
+from share_gateway.federation.manifest import Manifest
+from share_gateway.federation.messages import digest
+from share_gateway.federation.peers import PeerAnswer
+
+
+class UntrustedAnswer(VerificationError):
+    """A peer's answer breaks a rule of what a region may relay: nothing of it is used."""
+
+
+@dataclass(frozen=True, slots=True)
+class Asked:
+    """What the asking node forwarded, as far as the checks of the answers need it."""
+
+    request_digest: str
+    subject: Subject
+    purpose: str
+    consent_reference: str
+    # Empty: every type the purpose may see.
+    record_types: frozenset[str]
+
+
+@dataclass(frozen=True, slots=True)
+class CheckedAnswer:
+    """What a region answered, every part of it checked: safe to relay, log and act on."""
+
+    disclosures: tuple[Disclosure, ...]
+    records: tuple[DisclosedRecord, ...]
+    # This node's own citations for the records (a peer's citations are unsigned text).
+    citations: tuple[Citation, ...]
+    receipt_digest: str
+
+
+class RelayRules:
+    """The rules of the module docstring, for one catalog."""
+
+    def __init__(self, policy: Policy, shared_types: frozenset[str]) -> None:
+        self.policy = policy
+        # The record types the catalog shares nationwide: the only ones a region holds copies of.
+        self.shared_types = shared_types
+        # The manifest last checked against, its key ring and each region's key id (computing them is a hash each).
+        self._trust: tuple[Manifest, KeyRing, dict[str, bytes]] | None = None
+
+    def _keys(self, manifest: Manifest) -> tuple[KeyRing, dict[str, bytes]]:
+        if self._trust is None or self._trust[0] is not manifest:
+            ids = {region: node.signing_key.key_id for region, node in manifest.nodes.items()}
+            self._trust = (manifest, manifest.keys, ids)
+        return self._trust[1], self._trust[2]
+
+    def check(self, manifest: Manifest, region: str, answer: PeerAnswer, asked: Asked) -> CheckedAnswer:
+        """The answer of ``region``, checked against the manifest and this node's policy, or ``VerificationError``."""
+        keys, key_ids = self._keys(manifest)
+        # 1. The receipt: the answering region's, for this request.
+        receipt = answer.receipt
+        if receipt.key_id != key_ids[region]:
+            raise UntrustedAnswer(f"the receipt is not signed by region {region}")
+        event = receipt.open(keys, EVENT_MEDIA_TYPE, Event.from_bytes)
+        if event.node != region or event.details.get("request_digest") != asked.request_digest:
+            raise UntrustedAnswer("the receipt is not for this request")
+        records: list[DisclosedRecord] = []
+        citations: list[Citation] = []
+        for disclosure in answer.disclosures:
+            record, cited = self._checked(keys, key_ids, region, disclosure, asked)
+            records.append(record)
+            citations.extend(cited)
+        return CheckedAnswer(
+            tuple(answer.disclosures), tuple(records), unique_citations(citations), digest(receipt.payload)
+        )
+
+    def _checked(
+        self, keys: KeyRing, key_ids: dict[str, bytes], region: str, disclosure: Disclosure, asked: Asked
+    ) -> tuple[DisclosedRecord, tuple[Citation, ...]]:
+        # 2. Signed by the origin it names (the signature itself is checked under the manifest's keys).
+        verified = verify_disclosure(disclosure, keys)
+        statement = verified.statement
+        name = f"record {statement.record_id[:64]}"
+        if disclosure.statement.key_id != key_ids.get(statement.origin_region):
+            raise UntrustedAnswer(f"{name} is not signed by region {statement.origin_region[:16]}, its origin")
+        if statement.origin_region != region and statement.record_type not in self.shared_types:
+            raise UntrustedAnswer(f"{name} of region {statement.origin_region} is not shared nationwide")
+        # 3. About the subject asked about.
+        if statement.subject != asked.subject:
+            raise UntrustedAnswer(f"{name} is about another subject")
+        # 4. A type of the catalog, and one the request named.
+        if statement.record_type not in self.policy.catalog.record_types:
+            raise UntrustedAnswer(f"{name} is of type {statement.record_type[:64]!r}, not in the catalog")
+        if asked.record_types and statement.record_type not in asked.record_types:
+            raise UntrustedAnswer(f"{name} is of type {statement.record_type}, which was not asked for")
+        # 5. Only the fields the purpose may see.
+        decision = self.policy.rule_for(asked.purpose, statement.record_type, asked.consent_reference)
+        if not decision.lawful:
+            raise UntrustedAnswer(f"{name}: {statement.record_type} may not go out for {asked.purpose}")
+        extra = set(verified.fields) - decision.fields
+        if extra:
+            raise UntrustedAnswer(f"{name} opens fields {asked.purpose} may not see: {', '.join(sorted(extra))[:200]}")
+        record = DisclosedRecord(
+            statement.record_id, statement.record_type, statement.origin_region, tuple(verified.fields)
+        )
+        return record, decision.citations
