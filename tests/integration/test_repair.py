@@ -52,7 +52,7 @@ async def debtor_ids(layout: Layout, nodes: Nodes, region: str, federated: bool 
 
 
 def status(node: Node, record_id: str) -> RecordStatus | None:
-    stored = node.gateway.store.records.get(record_id)
+    stored = node.gateway.store.records.get(ORIGIN, record_id)
     return None if stored is None else stored.record.status
 
 
@@ -212,7 +212,7 @@ async def test_repair_is_refused_with_the_reason_and_changes_nothing(layout: Lay
 
 def forged_revocation(nodes: Nodes, record_id: str, signer: str) -> peer_pb2.RevokeRequest:
     """A revocation of another region's record, signed by ``signer`` and naming itself as the origin."""
-    stored = nodes[ORIGIN].gateway.store.records.get(record_id)
+    stored = nodes[ORIGIN].gateway.store.records.get(ORIGIN, record_id)
     assert stored is not None
     record = stored.record
     claim = Revocation(
@@ -251,10 +251,10 @@ async def test_a_record_repaired_before_its_publication_left_never_becomes_discl
     seed_grants(nodes["440000"].gateway.store)
     # The queued publication is closed unsent; the revocation is delivered and kept for the feed.
     await eventually(lambda: nodes["440000"].gateway.store.revocations.get(ORIGIN, record_id) is not None)
-    assert nodes["440000"].gateway.store.records.get(record_id) is None
+    assert nodes["440000"].gateway.store.records.get(ORIGIN, record_id) is None
     assert await debtor_ids(layout, nodes, "440000") == []
     # Deliveries that crossed: the publication arriving after the revocation is stored as repaired.
-    stored = nodes[ORIGIN].gateway.store.records.get(record_id)
+    stored = nodes[ORIGIN].gateway.store.records.get(ORIGIN, record_id)
     assert stored is not None
     publication = peer_pb2.PublishRequest(
         record=disclosure_to_wire(disclose(stored.sealed, frozenset(stored.record.fields)))

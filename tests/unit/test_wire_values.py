@@ -69,6 +69,8 @@ def test_every_refusal_reason_is_spelled_as_callers_expect() -> None:
         "REPLAYED": "REPLAYED",
         "MANIFEST_EXPIRED": "MANIFEST_EXPIRED",
         "NOT_SHARED": "NOT_SHARED",
+        "RECORD_NOT_HELD": "RECORD_NOT_HELD",
+        "LISTING_MISMATCH": "LISTING_MISMATCH",
     }
 
 

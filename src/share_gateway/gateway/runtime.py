@@ -166,8 +166,12 @@ class NodeRuntime:
         return principal
 
     async def made_by(self, agency: Principal, record_id: str) -> StoredRecord | None:
-        """The record if ``agency`` submitted it: to any other caller an agency's record does not exist."""
-        stored = await self.read(self.store.records.get, record_id)
+        """The record if ``agency`` submitted it: to any other caller an agency's record does not exist.
+
+        A local caller names a record of this node's own region: another region's record under the same id
+        is another record.
+        """
+        stored = await self.read(self.store.records.get, self.region, record_id)
         return stored if stored is not None and stored.record.submitted_by == agency.uri else None
 
     def revoke(self, tx: UnitOfWork, record: Record, reason: str, at: datetime, peers: Sequence[str]) -> None:
