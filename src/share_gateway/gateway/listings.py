@@ -211,9 +211,8 @@ class ListingDesk:
             about = await self.runtime.read(
                 self.runtime.store.listings.find, subject=caller.itself, listing_id=listing_id
             )
-            ours = [listing for listing in about if listing.origin_region == self.runtime.region]
-            if ours or about:
-                return (ours or about)[0]
+            if about:
+                return min(about, key=lambda listing: listing.origin_region != self.runtime.region)
         return await self._own_listing(caller, listing_id)
 
     # --- endings ---------------------------------------------------------------------
