@@ -76,7 +76,7 @@ def _published_copy(cluster: Cluster) -> str:
         record_id = answer.record.record_id
         store = Store(open_database(NodeConfig.load(cluster.layout.node_config(HERE)).database))
         try:
-            await eventually(lambda: store.records.get(record_id) is not None)
+            await eventually(lambda: store.records.get(ORIGIN, record_id) is not None)
         finally:
             store.database.dispose()
         return record_id
@@ -146,7 +146,7 @@ async def test_a_peer_node_certificate_is_refused_on_every_client_service(federa
     _refused_as_no_client(ended)
     store = federation.store()
     try:
-        copy = store.records.get(federation.record_id)
+        copy = store.records.get(ORIGIN, federation.record_id)
         assert copy is not None
         assert copy.record.status is RecordStatus.ACTIVE
         assert store.count("revocations") == 0  # HERE signed no revocation of a record it did not make

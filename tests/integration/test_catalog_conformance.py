@@ -134,7 +134,7 @@ def logged(event_id: str) -> Event:
 
 def statuses(store: Store) -> dict[str, tuple[RecordStatus, int]]:
     ids = ("commitment", "commitment-withdrawn", "loan", "penalty-amount", "penalty-plain", "utility")
-    found = {i: store.records.get(i) for i in ids}
+    found = {i: store.records.get(REGION, i) for i in ids}
     return {i: (s.record.status, s.record.version) for i, s in found.items() if s is not None}
 
 
@@ -221,7 +221,7 @@ def test_catalog_conformance_an_interrupted_sweep_resumes_at_the_next_start(
     real = ConformanceSweep._quarantine
     calls = []
 
-    def crash_on_second_batch(*args: Any) -> list[str]:
+    def crash_on_second_batch(*args: Any) -> list[Record]:
         calls.append(args)
         if len(calls) == 2:
             raise RuntimeError("power cut")

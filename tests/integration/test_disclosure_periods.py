@@ -54,7 +54,7 @@ def penalty(store: Store, severity: str, request_id: str, disclosure_days: int |
 
 
 def statuses(store: Store, *ids: str) -> list[RecordStatus]:
-    return [store.records.get(i).record.status for i in ids]  # type: ignore[union-attr]
+    return [store.records.get(REGION, i).record.status for i in ids]  # type: ignore[union-attr]
 
 
 @pytest.fixture
@@ -113,7 +113,7 @@ async def test_the_sweeper_works_in_batches_and_leaves_withdrawn_records_alone(
     monkeypatch.setattr("share_gateway.gateway.sweeper.BATCH", 2)
     for n in range(5):
         penalty(store, "minor", f"minor-{n}")
-    withdrawn = store.records.get("minor-4")
+    withdrawn = store.records.get(REGION, "minor-4")
     assert withdrawn is not None
     changed, logged = change_status(withdrawn.record, RecordStatus.WITHDRAWN), event_of("w")
     store.write_logged(lambda tx: store.records.change_status(tx, changed, "revoked", logged.at), logged)

@@ -51,7 +51,7 @@ async def test_rule_2020_49_a_listing_ends_at_its_duration_and_its_measures_with
     store: Store, clock: Clock, desk: ListingDesk
 ) -> None:
     listing_id = await listed(desk, clock, "p-1")
-    listing = store.listings.get(listing_id)
+    listing = store.listings.get(REGION, listing_id)
     assert listing is not None
     assert listing.ends_on is not None
     subject = listing.subject
@@ -60,7 +60,7 @@ async def test_rule_2020_49_a_listing_ends_at_its_duration_and_its_measures_with
     assert await desk.sweep() == 0
     clock.at(listing.ends_on)
     assert await desk.sweep() == 1
-    ended = store.listings.get(listing_id)
+    ended = store.listings.get(REGION, listing_id)
     assert ended is not None
     assert (ended.state, ended.removal_cause) == (ListingState.REMOVED, RemovalCause.DURATION)
     assert store.listings.lists_of(subject, listing.ends_on) == frozenset()
@@ -76,14 +76,14 @@ def receive(store: Store, listing: Listing, logged: Event) -> bool:
 
 async def test_a_peers_copy_of_a_listing_only_moves_forward(store: Store, clock: Clock, desk: ListingDesk) -> None:
     listing_id = await listed(desk, clock, "p-2")
-    listing = store.listings.get(listing_id)
+    listing = store.listings.get(REGION, listing_id)
     assert listing is not None
     copy = replace(listing, listing_id="copy-1", origin_region="310000")
     received = Event("e-1", EventKind.LISTING_RECEIVED, clock(), REGION, "sgw://node/310000", Outcome.ALLOWED)
     assert receive(store, copy, received)
     older = replace(copy, state=ListingState.NOTIFIED, version=copy.version - 1)
     assert not receive(store, older, replace(received, event_id="e-2"))
-    again = store.listings.get("copy-1")
+    again = store.listings.get("310000", "copy-1")
     assert again is not None
     assert again.state is ListingState.LISTED
     # Every delivery is logged, even the one that changed nothing.
@@ -99,6 +99,6 @@ async def test_a_listing_changed_meanwhile_is_refused(store: Store, clock: Clock
     stale = desk._change(AGENCY, replace(listing, state=ListingState.REMOVED, version=2))
     with pytest.raises(InvalidState, match="changed meanwhile"):
         store.write(lambda tx: desk.write(tx, [stale]))
-    current = store.listings.get(listing.listing_id)
+    current = store.listings.get(REGION, listing.listing_id)
     assert current is not None
     assert current.state is ListingState.NOTIFIED

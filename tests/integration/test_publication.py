@@ -35,8 +35,8 @@ async def submit(layout: Layout, node: Node, request_id: str, agency: str = "cou
     return response.record.record_id
 
 
-def holds(node: Node, *record_ids: str) -> bool:
-    return all(node.gateway.store.records.get(record_id) is not None for record_id in record_ids)
+def holds(node: Node, *record_ids: str, origin: str = ORIGIN) -> bool:
+    return all(node.gateway.store.records.get(origin, record_id) is not None for record_id in record_ids)
 
 
 def outbox(node: Node) -> list[tuple[str, str, int, bool, str | None]]:
@@ -127,7 +127,7 @@ async def test_an_origin_restarted_with_undelivered_records_loses_nothing(layout
 
 
 def published_wire(node: Node, record_id: str) -> peer_pb2.PublishRequest:
-    stored = node.gateway.store.records.get(record_id)
+    stored = node.gateway.store.records.get(node.gateway.runtime.region, record_id)
     assert stored is not None
     return peer_pb2.PublishRequest(record=disclosure_to_wire(disclose(stored.sealed, frozenset(stored.record.fields))))
 
@@ -145,7 +145,7 @@ async def test_a_peer_publishes_only_its_own_complete_records_of_shared_types(la
         await peer_call(layout, receiver, "310000").Publish(published_wire(nodes["310000"], penalty), timeout=5)
     assert error_reason(raised.value) == "NOT_SHARED"
     # A record with a field withheld is not a publication.
-    stored = nodes[ORIGIN].gateway.store.records.get(debtor)
+    stored = nodes[ORIGIN].gateway.store.records.get(ORIGIN, debtor)
     assert stored is not None
     partial = disclose(stored.sealed, frozenset(stored.record.fields) - {"court"})
     with pytest.raises(grpc.aio.AioRpcError) as raised:
@@ -169,13 +169,13 @@ async def test_a_peer_publishes_only_its_own_complete_records_of_shared_types(la
             timeout=5,
         )
     assert error_reason(raised.value) == "CATALOG_MISMATCH"
-    assert receiver.gateway.store.records.get("unlisted-1") is None
+    assert receiver.gateway.store.records.get(ORIGIN, "unlisted-1") is None
     # The courier's own delivery arrives intact; the same publication again is acknowledged, stored once.
     await eventually(lambda: holds(receiver, debtor))
-    kept = receiver.gateway.store.records.get(debtor)
+    kept = receiver.gateway.store.records.get(ORIGIN, debtor)
     assert kept is not None
     assert kept.record.fields == stored.record.fields
     again = await peer_call(layout, receiver, ORIGIN).Publish(published_wire(nodes[ORIGIN], debtor), timeout=5)
     assert again.receipt.payload
     assert len([e for e in events(receiver) if e.kind is EventKind.RECORD_RECEIVED]) == 2
-    assert not holds(receiver, penalty)
+    assert not holds(receiver, penalty, origin="310000")

@@ -35,13 +35,13 @@ async def test_no_caller_of_the_receiving_node_acts_on_a_received_copy(layout: L
         submitted = await registry_pb2_grpc.RegistryServiceStub(court).SubmitRecord(debtor_request("copy-1"), timeout=5)
     record_id = submitted.record.record_id
     gateway = nodes[HERE].gateway
-    await eventually(lambda: gateway.store.records.get(record_id) is not None)
+    await eventually(lambda: gateway.store.records.get(ORIGIN, record_id) is not None)
     # The copy names the origin's node as its maker; and the court's own identity is the same at every node.
     as_stored = node_principal(ORIGIN)
     same_agency_here = await gateway.runtime.principal(CALLERS["court"][0])
     for caller in (as_stored, same_agency_here):
         await _refused_everything(gateway, caller, record_id)
-    copy = gateway.store.records.get(record_id)
+    copy = gateway.store.records.get(ORIGIN, record_id)
     assert copy is not None
     assert copy.record.status is RecordStatus.ACTIVE
     assert gateway.store.revocations.get(ORIGIN, record_id) is None  # HERE signed no revocation of it

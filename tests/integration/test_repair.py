@@ -52,7 +52,7 @@ async def debtor_ids(layout: Layout, nodes: Nodes, region: str, federated: bool 
 
 
 def status(node: Node, record_id: str) -> RecordStatus | None:
-    stored = node.gateway.store.records.get(record_id)
+    stored = node.gateway.store.records.get(ORIGIN, record_id)
     return None if stored is None else stored.record.status
 
 
@@ -210,13 +210,20 @@ async def test_repair_is_refused_with_the_reason_and_changes_nothing(layout: Lay
     assert reviews == ["repair_applications"]
 
 
-def forged_revocation(nodes: Nodes, record_id: str, signer: str) -> peer_pb2.RevokeRequest:
-    """A revocation of another region's record, signed by ``signer`` and naming itself as the origin."""
-    stored = nodes[ORIGIN].gateway.store.records.get(record_id)
+def forged_revocation(nodes: Nodes, record_id: str, signer: str, origin: str | None = None) -> peer_pb2.RevokeRequest:
+    """A revocation of another region's record id, signed by ``signer`` and naming ``origin`` (itself unless
+    given) as the origin."""
+    stored = nodes[ORIGIN].gateway.store.records.get(ORIGIN, record_id)
     assert stored is not None
     record = stored.record
     claim = Revocation(
-        record_id, signer, record.record_type, record.subject, RecordStatus.REPAIRED, "forged", datetime.now(UTC)
+        record_id,
+        origin or signer,
+        record.record_type,
+        record.subject,
+        RecordStatus.REPAIRED,
+        "forged",
+        datetime.now(UTC),
     )
     envelope = Envelope.seal(nodes[signer].gateway.runtime.signing_key, REVOCATION_TYPE, claim.to_bytes())
     return peer_pb2.RevokeRequest(revocation=envelope_to_wire(envelope))
@@ -224,10 +231,16 @@ def forged_revocation(nodes: Nodes, record_id: str, signer: str) -> peer_pb2.Rev
 
 async def test_a_peer_cannot_revoke_a_record_another_region_made(layout: Layout, nodes: Nodes) -> None:
     record_id = await published_debtor(layout, nodes)
-    # Shanghai, admitted and signing with its own key, claims Beijing's record at Guangdong and at Beijing.
+    # Shanghai, admitted and signing with its own key, revokes Beijing's record id at Guangdong and at Beijing:
+    # a revocation is its origin's, so this one names Shanghai's record of that id (kept, should Shanghai ever
+    # publish one) and Beijing's record is another record, untouched.
     for target in ("440000", ORIGIN):
+        await peer_call(layout, nodes[target], "310000").Revoke(forged_revocation(nodes, record_id, "310000"))
+        assert status(nodes[target], record_id) is RecordStatus.ACTIVE
+        # Claiming Beijing as the origin is refused: a region revokes only its own records.
+        claim = forged_revocation(nodes, record_id, "310000", origin=ORIGIN)
         with pytest.raises(grpc.aio.AioRpcError) as raised:
-            await peer_call(layout, nodes[target], "310000").Revoke(forged_revocation(nodes, record_id, "310000"))
+            await peer_call(layout, nodes[target], "310000").Revoke(claim)
         assert (raised.value.code(), error_reason(raised.value)) == (
             grpc.StatusCode.PERMISSION_DENIED,
             "PEER_NOT_ADMITTED",
@@ -251,10 +264,10 @@ async def test_a_record_repaired_before_its_publication_left_never_becomes_discl
     seed_grants(nodes["440000"].gateway.store)
     # The queued publication is closed unsent; the revocation is delivered and kept for the feed.
     await eventually(lambda: nodes["440000"].gateway.store.revocations.get(ORIGIN, record_id) is not None)
-    assert nodes["440000"].gateway.store.records.get(record_id) is None
+    assert nodes["440000"].gateway.store.records.get(ORIGIN, record_id) is None
     assert await debtor_ids(layout, nodes, "440000") == []
     # Deliveries that crossed: the publication arriving after the revocation is stored as repaired.
-    stored = nodes[ORIGIN].gateway.store.records.get(record_id)
+    stored = nodes[ORIGIN].gateway.store.records.get(ORIGIN, record_id)
     assert stored is not None
     publication = peer_pb2.PublishRequest(
         record=disclosure_to_wire(disclose(stored.sealed, frozenset(stored.record.fields)))

@@ -80,7 +80,7 @@ def test_records_round_trip_with_their_signed_statement(store: Store) -> None:
     )
     sealed = seal_record(record, KEY)
     stored = submit(store, record, sealed, "agency#1", event(EventKind.RECORD_SUBMITTED))
-    again = store.records.get("r-1")
+    again = store.records.get(REGION, "r-1")
     assert again == stored
     [disclosable] = store.records.disclosable(record.subject)
     assert disclosable.sealed == stored.sealed
@@ -92,7 +92,7 @@ def test_records_round_trip_with_their_signed_statement(store: Store) -> None:
     assert store.count("events") == 1
     withdrawn = change_status(record, RecordStatus.WITHDRAWN)
     withdraw(store, withdrawn, "revoked", event(EventKind.RECORD_WITHDRAWN))
-    assert store.records.get("r-1").record.status is RecordStatus.WITHDRAWN  # type: ignore[union-attr]
+    assert store.records.get(REGION, "r-1").record.status is RecordStatus.WITHDRAWN  # type: ignore[union-attr]
     with pytest.raises(InvalidState):
         withdraw(store, withdrawn, "twice", event(EventKind.RECORD_WITHDRAWN))
     assert store.count("events") == 2

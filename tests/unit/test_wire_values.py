@@ -70,6 +70,8 @@ def test_every_refusal_reason_is_spelled_as_callers_expect() -> None:
         "MANIFEST_EXPIRED": "MANIFEST_EXPIRED",
         "NOT_SHARED": "NOT_SHARED",
         "NOT_A_CLIENT": "NOT_A_CLIENT",
+        "RECORD_NOT_HELD": "RECORD_NOT_HELD",
+        "LISTING_MISMATCH": "LISTING_MISMATCH",
     }
 
 

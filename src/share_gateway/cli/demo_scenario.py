@@ -112,8 +112,8 @@ async def play(demo: Demo, company: SyntheticCompany, person: SyntheticPerson, p
                 draft_to_wire("demo-debtor", debtor), timeout=10
             )
         ).record
-    debtor_id = record.record_id
-    arrived = await _regions_where(demo, lambda node: _status(node, debtor_id) is not None)
+    debtor_id, debtor_origin = record.record_id, record.origin_region
+    arrived = await _regions_where(demo, lambda node: _status(node, debtor_origin, debtor_id) is not None)
     show(
         table(
             ["region", "holds the court's record"],
@@ -223,7 +223,7 @@ async def play(demo: Demo, company: SyntheticCompany, person: SyntheticPerson, p
             timeout=10,
         )
     show(repair_view(decided.application))
-    stopped = await _regions_where(demo, lambda node: _status(node, debtor_id) is RecordStatus.REPAIRED)
+    stopped = await _regions_where(demo, lambda node: _status(node, debtor_origin, debtor_id) is RecordStatus.REPAIRED)
     show(
         table(
             ["region", "stopped disclosing the debtor record"],
@@ -269,8 +269,8 @@ async def _regions_where(demo: Demo, holds: Callable[[Node], bool], seconds: flo
         await asyncio.sleep(0.05)
 
 
-def _status(node: Node, record_id: str) -> RecordStatus | None:
-    stored = node.gateway.store.records.get(record_id)
+def _status(node: Node, origin: str, record_id: str) -> RecordStatus | None:
+    stored = node.gateway.store.records.get(origin, record_id)
     return None if stored is None else stored.record.status
 
 

@@ -48,6 +48,10 @@ class Denial(StrEnum):
     NOT_SHARED = "NOT_SHARED"
     # A node identity called a service of clients: node certificates call PeerService only.
     NOT_A_CLIENT = "NOT_A_CLIENT"
+    # A peer's delivery rests on a record of its own that is not here yet (retryable: it may arrive).
+    RECORD_NOT_HELD = "RECORD_NOT_HELD"
+    # A peer's listing names another subject or type than the record it rests on (permanent).
+    LISTING_MISMATCH = "LISTING_MISMATCH"
 
 
 @dataclass(frozen=True, slots=True)

@@ -65,26 +65,27 @@ class ConformanceSweep:
         records, catalog = self.runtime.store.records, signed.catalog
         reason = quarantine_reason(catalog.version)
         before = tuple(records.quarantined_because(reason)) if resume else ()
-        checked, after = 0, ""
+        checked, after = 0, ("", "")
         quarantined: list[Quarantined] = []
         while batch := records.active(after, BATCH):
-            found = {r.record_id: v for r in batch if (v := nonconformities(catalog, r))}
+            # Keyed by (origin, id): two regions' records may share an id.
+            found = {(r.origin_region, r.record_id): v for r in batch if (v := nonconformities(catalog, r))}
             changes = [
-                (change_status(r, RecordStatus.QUARANTINED), self._quarantined(r, signed, found[r.record_id]))
+                (change_status(r, RecordStatus.QUARANTINED), self._quarantined(r, signed, faults))
                 for r in batch
-                if r.record_id in found
+                if (faults := found.get((r.origin_region, r.record_id)))
             ]
             if changes:
-                quarantined += [Quarantined(i, found[i]) for i in self._quarantine(changes, reason)]
+                written = self._quarantine(changes, reason)
+                quarantined += [Quarantined(r.record_id, found[r.origin_region, r.record_id]) for r in written]
             checked += len(batch)
-            after = batch[-1].record_id
+            after = (batch[-1].record_id, batch[-1].origin_region)
         return SweepReport(catalog.version, signed.digest, checked + len(before), tuple(quarantined), before)
 
-    def _quarantine(self, changes: list[tuple[Record, Event]], reason: str) -> list[str]:
-        """Write quarantined records, each with its event, in one transaction; return the ids written (a record
-        changed meanwhile stays as it is)."""
-        written = self.runtime.store.write(lambda tx: self.runtime.change_statuses(tx, changes, reason))
-        return [record.record_id for record in written]
+    def _quarantine(self, changes: list[tuple[Record, Event]], reason: str) -> list[Record]:
+        """Write quarantined records, each with its event, in one transaction; return the records written (a
+        record changed meanwhile stays as it is)."""
+        return self.runtime.store.write(lambda tx: self.runtime.change_statuses(tx, changes, reason))
 
     def _quarantined(self, record: Record, signed: SignedCatalog, reasons: tuple[FieldViolation, ...]) -> Event:
         return self.runtime.event(

@@ -37,6 +37,7 @@ from share_gateway.federation.messages import PEER_INQUIRY_TYPE, REPLAY_WINDOW, 
 from share_gateway.federation.peers import PeerClients, PeerError
 from share_gateway.gateway.answers import Asked, RelayRules
 from share_gateway.gateway.runtime import NodeRuntime, node_principal, record_ref
+from share_gateway.store.records import publication_key
 from share_gateway.store.unit_of_work import UnitOfWork
 
 # Time kept back from the client's deadline for merging, logging and replying.
@@ -179,7 +180,7 @@ class FederationDesk:
         store = self.runtime.store
 
         def keep(tx: UnitOfWork) -> None:
-            stored = store.records.add(tx, record, sealed, f"publication:{record.record_id}")
+            stored = store.records.add(tx, record, sealed, publication_key(record.origin_region, record.record_id))
             store.events.append(tx, [event])  # holds the append lock: a crossing revocation waits for it
             if stored.record is record:
                 held = store.revocations.held_status(tx, record.record_id, record.origin_region)
@@ -197,13 +198,12 @@ class FederationDesk:
             raise Refused(
                 Denial.PEER_NOT_ADMITTED, f"a revocation ends disclosure; it cannot make a record {revocation.status}"
             )
-        copy = await self.runtime.read(self.runtime.store.records.get, revocation.record_id)
+        # The region's own record under that id: another region's record of the same id is not this one.
+        copy = await self.runtime.read(self.runtime.store.records.get, region, revocation.record_id)
         if copy is not None and (
-            copy.record.origin_region != region
-            or copy.record.subject != revocation.subject
-            or copy.record.record_type != revocation.record_type
+            copy.record.subject != revocation.subject or copy.record.record_type != revocation.record_type
         ):
-            raise Refused(Denial.PEER_NOT_ADMITTED, "the revocation names a record this region did not make")
+            raise Refused(Denial.PEER_NOT_ADMITTED, "the revocation names another subject or type than the record")
         return await self._acknowledge(
             EventKind.RECORD_REVOKED,
             region,
@@ -215,15 +215,21 @@ class FederationDesk:
         )
 
     async def receive_listing(self, region: str, envelope: Envelope) -> Envelope:
-        """Take a listing its origin signed, of a nationally shared type; keep it if newer; sign a receipt."""
+        """Take a listing its origin signed, of a nationally shared type, resting on a record of that origin held
+        here and about that record's subject; keep it if newer; sign a receipt."""
         listing = self._opened(region, envelope, LISTING_TYPE, Listing.from_bytes, "listing")
         if listing.origin_region != region:
             raise Refused(Denial.PEER_NOT_ADMITTED, "a region shares only its own listings")
         if listing.record_type not in self.shared_types:
             raise Refused(Denial.NOT_SHARED, f"listings on {listing.record_type} records are not shared nationwide")
-        held = await self.runtime.read(self.runtime.store.listings.get, listing.listing_id)
-        if held is not None and held.origin_region != region:
-            raise Refused(Denial.PEER_NOT_ADMITTED, "the listing id belongs to another region's listing")
+        # A listing stands only on its origin's record: else a region could list anyone, record or not.
+        record = await self.runtime.read(self.runtime.store.records.get, region, listing.record_id)
+        if record is None:
+            raise Refused(
+                Denial.RECORD_NOT_HELD, f"record {listing.record_id} of region {region} is not held here (yet)"
+            )
+        if (record.record.subject, record.record.record_type) != (listing.subject, listing.record_type):
+            raise Refused(Denial.LISTING_MISMATCH, "the listing names another subject or type than its record")
         return await self._acknowledge(
             EventKind.LISTING_RECEIVED,
             region,
@@ -289,11 +295,13 @@ class FederationDesk:
             raise Refused(Denial.PEER_NOT_ADMITTED, f"the {what} does not verify: {error}") from error
 
     def acknowledged(self, region: str, record_id: str, receipt: Envelope, kind: EventKind) -> str:
-        """Verify a peer's signed receipt of a delivery (``kind`` of event, about ``record_id``); return its digest."""
+        """Verify a peer's signed receipt of a delivery (``kind`` of event, about this node's record
+        ``record_id``: deliveries are of this node's own records); return its digest."""
         if receipt.key_id != self.manifest.manifest.nodes[region].signing_key.key_id:
             raise VerificationError(f"the acknowledgement is not signed by region {region}")
         event = receipt.open(self.manifest.manifest.keys, EVENT_MEDIA_TYPE, Event.from_bytes)
-        if event.kind is not kind or [r.record_id for r in event.records] != [record_id]:
+        delivered = [(self.runtime.region, record_id)]
+        if event.kind is not kind or [(r.origin_region, r.record_id) for r in event.records] != delivered:
             raise VerificationError("the acknowledgement is for another delivery")
         return digest(receipt.payload)
 

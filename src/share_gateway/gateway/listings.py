@@ -187,7 +187,7 @@ class ListingDesk:
 
     async def object(self, party: Principal, listing_id: str, statement: str) -> Listing:
         """The listed party objects, within its window, at the node that proposed the listing."""
-        listing = await self.runtime.read(self.runtime.store.listings.get, listing_id)
+        listing = await self.runtime.read(self.runtime.store.listings.get, self.runtime.region, listing_id)
         if listing is None or listing.subject != party.itself or listing.origin_region != self.runtime.region:
             raise NotFound(f"no listing {listing_id!r} about the caller at this node")
         definition = list_definition(self.catalog, listing.list_name)
@@ -203,10 +203,16 @@ class ListingDesk:
         return await self.runtime.read(self.runtime.store.listings.find, subject=party.itself)
 
     async def listing(self, caller: Principal, listing_id: str) -> Listing:
-        """A listing as the deciding agency or the party sees it; to anyone else it does not exist."""
-        listing = await self.runtime.read(self.runtime.store.listings.get, listing_id)
-        if listing is not None and listing.subject == caller.itself:
-            return listing
+        """A listing as the deciding agency or the party sees it; to anyone else it does not exist.
+
+        The party sees this node's listing of that id about it, or else a peer's (another origin's id).
+        """
+        if caller.itself is not None:
+            about = await self.runtime.read(
+                self.runtime.store.listings.find, subject=caller.itself, listing_id=listing_id
+            )
+            if about:
+                return min(about, key=lambda listing: listing.origin_region != self.runtime.region)
         return await self._own_listing(caller, listing_id)
 
     # --- endings ---------------------------------------------------------------------
@@ -216,7 +222,9 @@ class ListingDesk:
     ) -> list[ListingChange]:
         """The removal of every open listing resting on ``record``, for the transaction that changes it."""
         listings, now = self.runtime.store.listings, self.runtime.clock()
-        resting = await self.runtime.read(listings.find, states=OPEN, record_ids=(record.record_id,))
+        resting = await self.runtime.read(
+            listings.find, states=OPEN, record_ids=(record.record_id,), origin=record.origin_region
+        )
         due = self.calendar.add_working_days(now.date(), self.removal_working_days)
         changes = []
         for listing in resting:
@@ -289,11 +297,7 @@ class ListingDesk:
 
     async def _own_listing(self, agency: Principal, listing_id: str) -> Listing:
         """A listing on one of the agency's records; to any other caller it does not exist."""
-        listing = await self.runtime.read(self.runtime.store.listings.get, listing_id)
-        if (
-            listing is None
-            or listing.origin_region != self.runtime.region
-            or await self.runtime.made_by(agency, listing.record_id) is None
-        ):
+        listing = await self.runtime.read(self.runtime.store.listings.get, self.runtime.region, listing_id)
+        if listing is None or await self.runtime.made_by(agency, listing.record_id) is None:
             raise NotFound(f"no listing {listing_id!r}")
         return listing

@@ -125,7 +125,8 @@ class Courier:
     async def _deliver(self, delivery: Delivery) -> None:
         """Send one delivery, verify the peer's signed receipt, and mark it done with the receipt's digest."""
         runtime, federation = self.federation.runtime, self.federation
-        stored = await runtime.read(runtime.store.records.get, delivery.record_id)
+        # The outbox holds this node's own deliveries: each names a record (and listing) of this region.
+        stored = await runtime.read(runtime.store.records.get, runtime.region, delivery.record_id)
         if stored is None:
             raise LookupError(f"record {delivery.record_id} is not in the store")
         manifest, peer, seconds = federation.manifest.manifest, delivery.peer, self.settings.timeout
@@ -147,7 +148,7 @@ class Courier:
                 acknowledged, logged = EventKind.RECORD_REVOKED, EventKind.REVOCATION_DELIVERED
             else:
                 # The listing as it stands now: a later change supersedes what an earlier delivery carried.
-                listing = await runtime.read(runtime.store.listings.get, delivery.listing_id or "")
+                listing = await runtime.read(runtime.store.listings.get, runtime.region, delivery.listing_id or "")
                 if listing is None:
                     raise LookupError(f"no listing {delivery.listing_id} is kept")
                 signed = Envelope.seal(runtime.signing_key, LISTING_TYPE, listing.to_bytes())

@@ -19,6 +19,7 @@ from share_gateway.domain.calendar import WorkingCalendar
 from share_gateway.domain.catalog import Catalog
 from share_gateway.domain.errors import InvalidState, NotFound
 from share_gateway.domain.events import Event, EventKind, Outcome
+from share_gateway.domain.identifiers import Subject
 from share_gateway.domain.listings import RemovalCause
 from share_gateway.domain.policy import Principal
 from share_gateway.domain.records import RecordStatus, change_status
@@ -56,15 +57,21 @@ class RepairDesk:
     on_queued: Callable[[], None] | None = None
 
     async def apply(self, subject: Principal, record_id: str, evidence: str, commitment: str) -> RepairApplication:
-        """The subject itself applies for one of its records, at the record's origin node."""
-        stored = await self._record(record_id)
-        if subject.itself != stored.record.subject:
-            raise NotFound(f"no record {record_id!r} about the caller")
-        if stored.record.origin_region != self.runtime.region:
+        """The subject itself applies for one of its records, at the record's origin node.
+
+        The application names a record of this node's region (applications live at the origin, so an
+        application's record is always (this region, record_id)); a copy of another region's record is
+        answered with where to apply.
+        """
+        stored = await self.runtime.read(self.runtime.store.records.get, self.runtime.region, record_id)
+        if stored is None or subject.itself != stored.record.subject:
+            elsewhere = [] if subject.itself is None else await self._origins(record_id, subject.itself)
+            if not elsewhere:
+                raise NotFound(f"no record {record_id!r} about the caller")
             raise InvalidState(
-                f"apply at the node of region {stored.record.origin_region}, where the record was made",
+                f"apply at the node of region {elsewhere[0]}, where the record was made",
                 "NOT_THE_ORIGIN",
-                {"origin_region": stored.record.origin_region},
+                {"origin_region": elsewhere[0]},
             )
         record_type = self.catalog.record_types.get(stored.record.record_type)
         if record_type is None:
@@ -142,11 +149,10 @@ class RepairDesk:
             return application
         return (await self._decidable(caller, application_id))[0]
 
-    async def _record(self, record_id: str) -> StoredRecord:
-        stored = await self.runtime.read(self.runtime.store.records.get, record_id)
-        if stored is None:
-            raise NotFound(f"no record {record_id!r}")
-        return stored
+    async def _origins(self, record_id: str, subject: Subject) -> list[str]:
+        """The other regions whose record about ``subject`` this node holds a copy of under ``record_id``."""
+        origins = await self.runtime.read(self.runtime.store.records.origins_of, record_id, subject)
+        return [origin for origin in origins if origin != self.runtime.region]
 
     async def _decidable(self, agency: Principal, application_id: str) -> tuple[RepairApplication, StoredRecord]:
         """An application about a record the agency made; to any other caller it does not exist."""

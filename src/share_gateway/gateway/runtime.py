@@ -170,13 +170,12 @@ class NodeRuntime:
     async def made_by(self, agency: Principal, record_id: str) -> StoredRecord | None:
         """The record if ``agency`` made it here: to any other caller an agency's record does not exist.
 
-        A record's maker is (origin region, agency): a copy received from a peer was made elsewhere, so no
-        caller of this node may read its salts, change, list or revoke it; only its origin can.
+        A record's maker is (origin region, agency): a local caller names a record of this node's own region,
+        so a copy received from a peer (made elsewhere) is never read with its salts, changed, listed or
+        revoked here, and another region's record under the same id is another record.
         """
-        stored = await self.read(self.store.records.get, record_id)
-        if stored is None or stored.record.origin_region != self.region or stored.record.submitted_by != agency.uri:
-            return None
-        return stored
+        stored = await self.read(self.store.records.get, self.region, record_id)
+        return stored if stored is not None and stored.record.submitted_by == agency.uri else None
 
     def revoke(self, tx: UnitOfWork, record: Record, reason: str, at: datetime, peers: Sequence[str]) -> None:
         """Sign this node's revocation of one of its records (repaired or withdrawn), keep it for the requesters'

@@ -37,8 +37,13 @@ def _row(listing: Listing, at: datetime) -> dict[str, Any]:
 
 
 def _changes(listing: Listing, at: datetime) -> dict[str, Any]:
-    """The columns an update of the listing writes (all but its id)."""
-    return {k: v for k, v in _row(listing, at).items() if k != "listing_id"}
+    """The columns an update of the listing writes (all but its key, origin and id)."""
+    return {k: v for k, v in _row(listing, at).items() if k not in ("listing_id", "origin_region")}
+
+
+def _is(origin: str, listing_id: str) -> Any:
+    """The one listing ``origin`` decided under ``listing_id``: a listing is identified by both."""
+    return (schema.listings.c.origin_region == origin) & (schema.listings.c.listing_id == listing_id)
 
 
 class Listings:
@@ -53,6 +58,7 @@ class Listings:
         open_already = tx.connection.execute(
             select(table.listing_id).where(
                 table.record_id == listing.record_id,
+                table.origin_region == listing.origin_region,
                 table.list_name == listing.list_name,
                 table.state != ListingState.REMOVED.value,
             )
@@ -70,7 +76,7 @@ class Listings:
         table = schema.listings.c
         done = tx.connection.execute(
             update(schema.listings)
-            .where(table.listing_id == listing.listing_id, table.version == listing.version - 1)
+            .where(_is(listing.origin_region, listing.listing_id), table.version == listing.version - 1)
             .values(**_changes(listing, at))
         )
         if done.rowcount != 1:
@@ -79,27 +85,23 @@ class Listings:
     def receive(self, tx: UnitOfWork, listing: Listing, at: datetime) -> bool:
         """Keep a peer's listing if it is newer than the copy held; True if kept."""
         table = schema.listings.c
-        held = tx.connection.execute(select(table.version).where(table.listing_id == listing.listing_id)).scalar()
+        key = _is(listing.origin_region, listing.listing_id)
+        held = tx.connection.execute(select(table.version).where(key)).scalar()
         if held is None:
             tx.connection.execute(insert(schema.listings).values(**_row(listing, at)))
         elif held < listing.version:
             tx.connection.execute(
-                update(schema.listings)
-                .where(
-                    table.listing_id == listing.listing_id,
-                    table.version == held,
-                    table.origin_region == listing.origin_region,
-                )
-                .values(**_changes(listing, at))
+                update(schema.listings).where(key, table.version == held).values(**_changes(listing, at))
             )
         return held is None or held < listing.version
 
     # --- reading ------------------------------------------------------------
 
-    def get(self, listing_id: str) -> Listing | None:
+    def get(self, origin: str, listing_id: str) -> Listing | None:
+        """The listing ``origin`` decided under ``listing_id`` (this node's region for a local caller's)."""
         table = schema.listings
         with self.database.reader.connect() as connection:
-            body = connection.execute(select(table.c.body).where(table.c.listing_id == listing_id)).scalar()
+            body = connection.execute(select(table.c.body).where(_is(origin, listing_id))).scalar()
         return None if body is None else Listing.from_bytes(body)
 
     def find(
@@ -109,10 +111,12 @@ class Listings:
         record_ids: Sequence[str] = (),
         subject: Subject | None = None,
         origin: str | None = None,
+        listing_id: str | None = None,
     ) -> list[Listing]:
-        """Listings matching every filter given, in the order they were changed."""
+        """Listings matching every filter given, in the order they were changed (``record_ids`` are records of
+        ``origin``: give both to find the listings resting on one record)."""
         table = schema.listings.c
-        query = select(table.body).order_by(table.changed_at, table.listing_id)
+        query = select(table.body).order_by(table.changed_at, table.listing_id, table.origin_region)
         if states:
             query = query.where(table.state.in_([state.value for state in states]))
         if record_ids:
@@ -121,6 +125,8 @@ class Listings:
             query = query.where(table.subject_kind == subject.kind.value, table.subject_id == subject.identifier)
         if origin is not None:
             query = query.where(table.origin_region == origin)
+        if listing_id is not None:
+            query = query.where(table.listing_id == listing_id)
         with self.database.reader.connect() as connection:
             return [Listing.from_bytes(body) for body in connection.execute(query).scalars()]
 
@@ -145,7 +151,11 @@ class Listings:
         table, records = schema.listings.c, schema.records.c
         query = (
             select(table.body, records.status)
-            .join_from(schema.listings, schema.records, table.record_id == records.record_id)
+            .join_from(
+                schema.listings,
+                schema.records,
+                (table.record_id == records.record_id) & (table.origin_region == records.origin_region),
+            )
             .where(
                 table.origin_region == origin,
                 table.state != ListingState.REMOVED.value,

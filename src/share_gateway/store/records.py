@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Row, bindparam, insert, select, update
+from sqlalchemy import Row, bindparam, insert, select, tuple_, update
 
 from share_gateway.crypto.disclosure import STATEMENT_TYPE, FieldOpening, SealedRecord
 from share_gateway.crypto.envelope import Envelope
@@ -110,8 +110,18 @@ _DISCLOSABLE = (
         schema.records.c.subject_kind == bindparam("kind"),
         schema.records.c.status == RecordStatus.ACTIVE.value,
     )
-    .order_by(schema.records.c.recorded_at, schema.records.c.record_id)
+    .order_by(schema.records.c.recorded_at, schema.records.c.record_id, schema.records.c.origin_region)
 )
+
+
+def publication_key(origin: str, record_id: str) -> str:
+    """The request key a peer's publication is kept under: its origin's, so no region's id blocks another's."""
+    return f"publication:{origin}:{record_id}"
+
+
+def _is(origin: str, record_id: str) -> Any:
+    """The one record ``origin`` made under ``record_id``: a record is identified by both."""
+    return (schema.records.c.origin_region == origin) & (schema.records.c.record_id == record_id)
 
 
 class Records:
@@ -124,14 +134,15 @@ class Records:
     def add(self, tx: UnitOfWork, record: Record, sealed: SealedRecord, request_key: str) -> StoredRecord:
         """Store a new record, or return the one stored first under the same request key (a retried request).
 
-        The caller checks ``stored.record is record`` to tell the two apart. A record id taken under another
-        request key is ``Duplicate``.
+        The caller checks ``stored.record is record`` to tell the two apart. A record of the same origin and id
+        taken under another request key is ``Duplicate``; another origin's record under the same id is another
+        record, and is no obstacle.
         """
         if tx.insert_new(insert(schema.records).values(**_row(record, sealed, request_key))):
             return StoredRecord(record, sealed)
         row = tx.connection.execute(select(schema.records).where(schema.records.c.request_key == request_key)).first()
         if row is None:
-            raise Duplicate(f"record {record.record_id} exists under another request")
+            raise Duplicate(f"record {record.record_id} of {record.origin_region} exists under another request")
         return _stored(row)
 
     def change_status(self, tx: UnitOfWork, changed: Record, reason: str, at: datetime) -> None:
@@ -139,7 +150,7 @@ class Records:
         records = schema.records.c
         done = tx.connection.execute(
             update(schema.records)
-            .where(records.record_id == changed.record_id, records.version == changed.version - 1)
+            .where(_is(changed.origin_region, changed.record_id), records.version == changed.version - 1)
             .values(status=changed.status.value, version=changed.version, changed_at=at, change_reason=reason)
         )
         if done.rowcount != 1:
@@ -149,10 +160,7 @@ class Records:
         self, tx: UnitOfWork, record_id: str, origin: str, status: RecordStatus, at: datetime
     ) -> Record | None:
         """Stop disclosing the active copy ``origin`` made of a record, if there is one; return it as changed."""
-        records = schema.records.c
-        row = tx.connection.execute(
-            select(schema.records).where(records.record_id == record_id, records.origin_region == origin)
-        ).first()
+        row = tx.connection.execute(select(schema.records).where(_is(origin, record_id))).first()
         if row is None or row.status != RecordStatus.ACTIVE.value:
             return None
         changed = change_status(_stored(row).record, status)
@@ -171,10 +179,23 @@ class Records:
 
     # --- reading ------------------------------------------------------------
 
-    def get(self, record_id: str) -> StoredRecord | None:
+    def get(self, origin: str, record_id: str) -> StoredRecord | None:
+        """The record ``origin`` made under ``record_id`` (this node's region for a local caller's record)."""
         with self.database.reader.begin() as connection:
-            row = connection.execute(select(schema.records).where(schema.records.c.record_id == record_id)).first()
+            row = connection.execute(select(schema.records).where(_is(origin, record_id))).first()
         return None if row is None else _stored(row)
+
+    def origins_of(self, record_id: str, subject: Subject) -> list[str]:
+        """The origins whose record about ``subject`` this node holds under ``record_id``: for telling a subject
+        where to turn, never for acting on a record."""
+        records = schema.records.c
+        query = select(records.origin_region).where(
+            records.record_id == record_id,
+            records.subject_kind == subject.kind.value,
+            records.subject_id == subject.identifier,
+        )
+        with self.database.reader.begin() as connection:
+            return list(connection.execute(query.order_by(records.origin_region)).scalars())
 
     def by_request_key(self, request_key: str) -> StoredRecord | None:
         with self.database.reader.begin() as connection:
@@ -192,14 +213,18 @@ class Records:
             for record_id, kind, origin, status, until, statement, key_id, signature, openings in rows
         ]
 
-    def active(self, after: str = "", limit: int = 500) -> list[Record]:
-        """Active records in id order from just after ``after``: one batch of a conformance sweep."""
+    def active(self, after: tuple[str, str] = ("", ""), limit: int = 500) -> list[Record]:
+        """Active records in (id, origin) order from just after ``after``: one batch of a conformance sweep (two
+        origins may share an id, so the id alone would skip one at a batch's edge)."""
         records = schema.records.c
         with self.database.reader.begin() as connection:
             rows = connection.execute(
                 select(schema.records)
-                .where(records.status == RecordStatus.ACTIVE.value, records.record_id > after)
-                .order_by(records.record_id)
+                .where(
+                    records.status == RecordStatus.ACTIVE.value,
+                    tuple_(records.record_id, records.origin_region) > tuple_(*after),
+                )
+                .order_by(records.record_id, records.origin_region)
                 .limit(limit)
             ).all()
         return [_stored(row).record for row in rows]

@@ -154,10 +154,12 @@ repair_applications = Table(
 listings = Table(
     "listings",
     metadata,
+    # A listing is its origin's: (origin_region, listing_id), so no region's id can take another's place.
+    Column("origin_region", String(6), primary_key=True),
     Column("listing_id", String(36), primary_key=True),
     Column("list_name", String(64), nullable=False),
+    # The record it rests on: (origin_region, record_id), a record of the listing's own origin.
     Column("record_id", String(36), nullable=False),
-    Column("origin_region", String(6), nullable=False),
     Column("subject_kind", String(16), nullable=False),
     Column("subject_id", String(18), nullable=False),
     Column("state", String(16), nullable=False),
@@ -166,7 +168,7 @@ listings = Table(
     Column("body", LargeBinary, nullable=False),
     Column("changed_at", Instant, nullable=False),
     Index(None, "subject_kind", "subject_id"),
-    Index(None, "record_id"),
+    Index(None, "record_id", "origin_region"),
     Index(None, "state", "ends_on"),
 )
 
@@ -214,15 +216,17 @@ grants = Table(
     Index(None, "institution"),
 )
 
+# A record is identified by (origin_region, record_id): the id is its origin's, and another region's record
+# under the same id is another record (it can never replace, block or pass for this one).
 records = Table(
     "records",
     metadata,
+    Column("origin_region", String(6), primary_key=True),
     Column("record_id", String(36), primary_key=True),
     Column("request_key", String(200), nullable=False),
     Column("record_type", String(64), nullable=False),
     Column("subject_kind", String(16), nullable=False),
     Column("subject_id", String(18), nullable=False),
-    Column("origin_region", String(6), nullable=False),
     Column("status", String(16), nullable=False),
     Column("severity", String(32)),
     Column("decided_on", Date, nullable=False),
