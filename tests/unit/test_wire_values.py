@@ -299,6 +299,8 @@ def test_enum_values_written_into_signed_payloads_and_the_log() -> None:
         "listing_shared",
         "listing_received",
         "checkpoint_inconsistent",
+        "delivery_dead_lettered",
+        "delivery_redelivered",
     ]
 
 

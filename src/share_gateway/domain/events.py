@@ -58,6 +58,10 @@ class EventKind(StrEnum):
     LISTING_RECEIVED = "listing_received"
     # A witness's alarm: a peer presented a checkpoint that does not extend the one this node cosigned.
     CHECKPOINT_INCONSISTENT = "checkpoint_inconsistent"
+    # An alarm: a peer refused a delivery for a reason that cannot change; it waits as a dead letter.
+    DELIVERY_DEAD_LETTERED = "delivery_dead_lettered"
+    # An operator made a dead letter due again (who, and why).
+    DELIVERY_REDELIVERED = "delivery_redelivered"
 
 
 class Outcome(StrEnum):

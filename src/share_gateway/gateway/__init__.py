@@ -15,6 +15,7 @@ from share_gateway.domain.repair import RepairDeadlines
 from share_gateway.federation.manifest import SignedManifest
 from share_gateway.federation.peers import PeerClients
 from share_gateway.gateway.audit import AuditDesk
+from share_gateway.gateway.dead_letters import DeliveryReview
 from share_gateway.gateway.federation import FederationDesk
 from share_gateway.gateway.inquiries import Answer, InquiryDesk, InquiryHistory, InquiryRequest
 from share_gateway.gateway.listings import ListingDesk
@@ -97,6 +98,7 @@ class Gateway:
         self.inquiries = InquiryDesk(self.runtime, self.policy, self.federation)
         self.history = InquiryHistory(self.runtime, self.policy, self.log, self.log_settings.history_days)
         self.audit = AuditDesk(self.runtime, self.log)
+        self.deliveries = DeliveryReview(self.runtime)
         self.sequencer = Sequencer(
             self.log,
             self.runtime.signing_key,
