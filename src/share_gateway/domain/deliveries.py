@@ -30,8 +30,11 @@ RETRYABLE_REASONS = frozenset({"CATALOG_MISMATCH", "RECORD_NOT_HELD", "REPLAYED"
 PEER_REASONS = frozenset({"MANIFEST_EXPIRED"})
 # Machine reasons that cannot change for this item: a dead letter.
 PERMANENT_REASONS = frozenset({"NOT_SHARED", "PEER_NOT_ADMITTED"})
-# Status codes of a call the peer did not answer, or could not serve at all (another version, overloaded).
-PEER_CODES = frozenset({"UNAVAILABLE", "DEADLINE_EXCEEDED", "CANCELLED", "RESOURCE_EXHAUSTED", "UNIMPLEMENTED"})
+# Status codes of a call the peer did not answer, or could not serve at all (another version, overloaded, or
+# this node's certificate not accepted): nothing about the item.
+PEER_CODES = frozenset(
+    {"UNAVAILABLE", "DEADLINE_EXCEEDED", "CANCELLED", "RESOURCE_EXHAUSTED", "UNIMPLEMENTED", "UNAUTHENTICATED"}
+)
 # Status codes of a peer that answered and refused the item itself.
 REFUSAL_CODES = frozenset({"PERMISSION_DENIED", "FAILED_PRECONDITION", "INVALID_ARGUMENT"})
 

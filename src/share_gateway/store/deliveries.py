@@ -16,7 +16,7 @@ from typing import Any, NamedTuple
 
 from sqlalchemy import ColumnElement, and_, exists, false, func, insert, or_, select, true, update
 
-from share_gateway.domain.deliveries import WAITS_FOR, DeliveryKind, DeliveryState
+from share_gateway.domain.deliveries import WAITS_FOR, DeliveryKind, DeliveryState, require_transition
 from share_gateway.domain.errors import InvalidState, NotFound
 from share_gateway.store import schema
 from share_gateway.store.database import Database
@@ -165,8 +165,12 @@ class Outbox:
         dead = self.get(seq, tx)
         if dead is None:
             raise NotFound(f"no delivery {seq} is in the outbox")
-        if dead.state is not DeliveryState.DEAD:
-            raise InvalidState(f"delivery {seq} is {dead.state}: only a dead letter is redelivered", "NOT_DEAD")
+        try:
+            require_transition(dead.state, DeliveryState.PENDING)
+            if dead.state is not DeliveryState.DEAD:
+                raise ValueError(f"a {dead.state} delivery is due already")
+        except ValueError as error:
+            raise InvalidState(f"delivery {seq}: only a dead letter is redelivered ({error})", "NOT_DEAD") from error
         box = schema.outbox.c
         done = tx.connection.execute(
             update(schema.outbox)
