@@ -165,12 +165,9 @@ class Outbox:
         dead = self.get(seq, tx)
         if dead is None:
             raise NotFound(f"no delivery {seq} is in the outbox")
-        try:
-            require_transition(dead.state, DeliveryState.PENDING)
-            if dead.state is not DeliveryState.DEAD:
-                raise ValueError(f"a {dead.state} delivery is due already")
-        except ValueError as error:
-            raise InvalidState(f"delivery {seq}: only a dead letter is redelivered ({error})", "NOT_DEAD") from error
+        if dead.state is not DeliveryState.DEAD:
+            raise InvalidState(f"delivery {seq} is {dead.state}: only a dead letter is redelivered", "NOT_DEAD")
+        require_transition(dead.state, DeliveryState.PENDING)
         box = schema.outbox.c
         done = tx.connection.execute(
             update(schema.outbox)
