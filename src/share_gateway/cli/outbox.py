@@ -37,7 +37,10 @@ def add_commands(commands: Commands) -> None:
     listing.set_defaults(run=cmd_outbox_list)
     again = outbox.add_parser("redeliver", help="make a dead letter due again, once its cause is fixed")
     again.add_argument("--config", type=Path, required=True, help="the node's configuration (node.yaml)")
-    again.add_argument("seq", type=int, help="the delivery's number, as outbox list prints it")
+    again.add_argument("seq", type=int, nargs="*", help="the delivery's number, as outbox list prints it (repeat)")
+    again.add_argument(
+        "--peer", metavar="REGION", help="every dead letter to this peer (after a rollout that refused them all)"
+    )
     again.add_argument("--reason", required=True, help="why it may succeed now (logged)")
     again.add_argument("--operator", help="who asks (logged; default: the user running the command)")
     again.set_defaults(run=cmd_outbox_redeliver)
@@ -66,15 +69,21 @@ def cmd_outbox_redeliver(args: argparse.Namespace) -> None:
     reason = args.reason.strip()
     if not reason or len(reason) > MAX_REASON:
         raise CommandError(f"--reason must say why, in at most {MAX_REASON} characters")
+    if bool(args.seq) == bool(args.peer):
+        raise CommandError("name the dead letters by SEQ, or all of one peer's with --peer")
     operator = args.operator or _user()
     config = NodeConfig.load(args.config)
     now = datetime.now(UTC)
     with node_store(config, migrated=True) as store:
+        seqs = args.seq or [d.seq for d in store.outbox.undelivered(args.peer, dead_only=True)]
+        if not seqs:
+            raise CommandError(f"no dead letter to {args.peer} is in the outbox")
         try:
-            dead = redeliver(store, args.seq, now, lambda d: _note(config, d, now, operator, reason))
+            revived = redeliver(store, seqs, now, lambda d: _note(config, d, now, operator, reason))
         except DomainError as error:
             raise CommandError(str(error)) from error
-    show(f"delivery {dead.seq} of {dead.kind.value} {dead.record_id} to {dead.peer} is due again")
+    for dead in revived:
+        show(f"delivery {dead.seq} of {dead.kind.value} {dead.record_id} to {dead.peer} is due again")
 
 
 def _user() -> str:

@@ -9,7 +9,7 @@ other look at the node's accountability.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -23,16 +23,19 @@ from share_gateway.store.repositories import Store
 from share_gateway.store.unit_of_work import UnitOfWork
 
 
-def redeliver(store: Store, seq: int, now: datetime, note: Callable[[QueuedDelivery], Event]) -> QueuedDelivery:
-    """Make dead letter ``seq`` due now and log ``note(dead letter)`` with it; return the dead letter as it was.
+def redeliver(
+    store: Store, seqs: Sequence[int], now: datetime, note: Callable[[QueuedDelivery], Event]
+) -> list[QueuedDelivery]:
+    """Make dead letters ``seqs`` due now, each logged with ``note(dead letter)``, in one transaction: all or none.
+    Return the dead letters as they were.
 
     Raises ``NotFound`` for no such delivery, ``InvalidState`` for one that is not a dead letter.
     """
 
-    def revive(tx: UnitOfWork) -> QueuedDelivery:
-        dead = store.outbox.redeliver(tx, seq, now)
-        store.events.append(tx, [note(dead)])
-        return dead
+    def revive(tx: UnitOfWork) -> list[QueuedDelivery]:
+        revived = [store.outbox.redeliver(tx, seq, now) for seq in seqs]
+        store.events.append(tx, [note(dead) for dead in revived])
+        return revived
 
     return store.write(revive)
 
