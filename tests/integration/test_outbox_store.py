@@ -102,6 +102,16 @@ def test_a_peer_back_makes_its_pending_deliveries_due_but_leaves_dead_letters_de
     assert due(store) == [(RECORD, "r-1")]
 
 
+def test_a_resting_peer_takes_no_place_in_the_batch(store: Store) -> None:
+    for record_id in ("r-1", "r-2", "r-3"):
+        queue(store, RECORD, record_id)
+    queue(store, RECORD, "r-1", peer=OTHER)
+    assert [d.peer for d in store.outbox.due(NOW, limit=1)] == [PEER]
+    assert store.write(lambda tx: store.outbox.rest_peer(tx, PEER, NOW + timedelta(seconds=8))) == 3
+    assert [d.peer for d in store.outbox.due(NOW, limit=1)] == [OTHER]
+    assert [d.peer for d in store.outbox.due(NOW + timedelta(seconds=8), limit=1)] == [PEER]
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":

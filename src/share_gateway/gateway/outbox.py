@@ -128,13 +128,14 @@ class Courier:
         self._failures[peer] = failures
         wait = backoff(failures, self.settings)
         self._resting_until[peer] = time.monotonic() + wait
-        await self._retry_later(delivery, error, wait)
+        await self._retry_later(delivery, error, wait, whole_peer=True)
 
     async def _item_failed(self, delivery: Delivery, error: Exception) -> None:
         """The peer refused this item for now: it alone waits, for a backoff that grows with its own attempts."""
-        await self._retry_later(delivery, error, backoff(delivery.attempts + 1, self.settings))
+        await self._retry_later(delivery, error, backoff(delivery.attempts + 1, self.settings), whole_peer=False)
 
-    async def _retry_later(self, delivery: Delivery, error: Exception, wait: float) -> None:
+    async def _retry_later(self, delivery: Delivery, error: Exception, wait: float, *, whole_peer: bool) -> None:
+        """Count the failed attempt; with ``whole_peer``, none of the peer's deliveries is due before the retry."""
         runtime, reason = self.federation.runtime, _describe(error)
         log.warning(
             "delivery of %s %s to %s failed (%s); next try in %.1f s",
@@ -145,7 +146,13 @@ class Courier:
             wait,
         )
         retry_at = runtime.clock() + timedelta(seconds=wait)
-        await runtime.write(lambda tx: runtime.store.outbox.failed(tx, delivery.seq, retry_at, reason))
+
+        def later(tx: UnitOfWork) -> None:
+            runtime.store.outbox.failed(tx, delivery.seq, retry_at, reason)
+            if whole_peer:
+                runtime.store.outbox.rest_peer(tx, delivery.peer, retry_at)
+
+        await runtime.write(later)
 
     async def _dead_letter(self, delivery: Delivery, reason: str, error: str) -> None:
         """Keep the delivery as a dead letter with why and when, and log the alarm in the same transaction."""

@@ -178,6 +178,17 @@ class Outbox:
             raise InvalidState(f"delivery {seq} changed meanwhile", "NOT_DEAD")
         return dead
 
+    def rest_peer(self, tx: UnitOfWork, peer: str, until: datetime) -> int:
+        """No pending delivery to ``peer`` is due before ``until`` (it did not answer): a peer that is down takes
+        no place in the courier's batches, so it never crowds out the peers that answer. Return how many."""
+        box = schema.outbox.c
+        done = tx.connection.execute(
+            update(schema.outbox)
+            .where(box.peer == peer, box.state == DeliveryState.PENDING.value, box.next_attempt_at < until)
+            .values(next_attempt_at=until)
+        )
+        return int(done.rowcount)
+
     def retry_now(self, tx: UnitOfWork, peer: str, now: datetime) -> int:
         """Make every pending delivery to ``peer`` due now (the peer is back); return how many."""
         box = schema.outbox.c
