@@ -14,6 +14,10 @@ It listens on the region's endpoint with mTLS and answers PeerService.Inquire:
   origin, signed with this region's own key (opening only the fields the purpose may see);
 * ``overreach``: answers with its own penalty opening every field, the ones the purpose may not see too;
 * ``unasked``: answers with its own penalty (only the fields the purpose may see) whatever types were asked for.
+* ``picky``: takes publications, revocations and listings with a signed receipt, except a publication about a
+  subject named by a file in ``<federation dir>/refusals/``: refused (PERMISSION_DENIED) with the machine
+  reason the file holds, for as long as the file is there. It says ``publish|revoke|listing <record id> ok``
+  or ``publish <record id> refused <reason>`` on stdout for each call.
 
 It prints "listening" once it accepts calls.
 """
@@ -29,21 +33,31 @@ from typing import Any
 
 import grpc
 import yaml
+from google.protobuf import any_pb2
+from google.rpc import code_pb2, error_details_pb2, status_pb2
+from grpc_status import rpc_status
 
 from share_gateway.api.convert import draft_from_wire
 from share_gateway.catalog import open_catalog
 from share_gateway.config import node_key_name, witness_key_name
 from share_gateway.crypto.cosignature import cosign_checkpoint
-from share_gateway.crypto.disclosure import disclose, seal_record
+from share_gateway.crypto.disclosure import disclose, seal_record, verify_disclosure
 from share_gateway.crypto.envelope import Envelope
 from share_gateway.crypto.keys import KeyRing, SigningKey
 from share_gateway.crypto.note import NoteSignature, parse_note
 from share_gateway.devkit import Layout
-from share_gateway.domain.events import EVENT_MEDIA_TYPE, Event, EventKind, Outcome
+from share_gateway.domain.events import EVENT_MEDIA_TYPE, DisclosedRecord, Event, EventKind, Outcome
+from share_gateway.domain.listings import LISTING_TYPE, Listing
 from share_gateway.domain.policy import Policy
 from share_gateway.domain.records import admit_record
+from share_gateway.domain.repair import REVOCATION_TYPE, Revocation
 from share_gateway.federation.messages import PeerInquiry, digest
-from share_gateway.federation.wire import disclosure_to_wire, envelope_from_wire, envelope_to_wire
+from share_gateway.federation.wire import (
+    disclosure_from_wire,
+    disclosure_to_wire,
+    envelope_from_wire,
+    envelope_to_wire,
+)
 from share_gateway.v1 import common_pb2, peer_pb2, peer_pb2_grpc, registry_pb2
 from tests.support import debtor_request, penalty_request
 
@@ -56,6 +70,7 @@ class FaultyPeer(peer_pb2_grpc.PeerServiceServicer):
         self.seconds = seconds
         self.key = SigningKey.load(node_key_name(region), layout.node_dir(region) / "signing.key")
         self.catalog = open_catalog(layout.catalog.read_bytes(), KeyRing([layout.authority().verifying_key]))
+        self.keys = KeyRing(layout.node_verifying_key(node) for node in _regions(layout))
 
     async def Inquire(
         self, request: peer_pb2.PeerServiceInquireRequest, context: grpc.aio.ServicerContext[Any, Any]
@@ -83,7 +98,34 @@ class FaultyPeer(peer_pb2_grpc.PeerServiceServicer):
     async def Publish(
         self, request: peer_pb2.PublishRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> peer_pb2.PublishResponse:
-        await context.abort(grpc.StatusCode.UNIMPLEMENTED, "a faulty peer takes no publications")
+        if self.behaviour != "picky":
+            await context.abort(grpc.StatusCode.UNIMPLEMENTED, "a faulty peer takes no publications")
+        statement = verify_disclosure(disclosure_from_wire(request.record), self.keys).statement
+        refusal = self.layout.root / "refusals" / statement.subject.identifier
+        if refusal.exists():
+            reason = refusal.read_text().strip()
+            print(f"publish {statement.record_id} refused {reason}", flush=True)
+            info = error_details_pb2.ErrorInfo(reason=reason, domain="share-gateway")
+            status = status_pb2.Status(
+                code=code_pb2.PERMISSION_DENIED, message=f"refused: {reason}", details=[_packed(info)]
+            )
+            await context.abort_with_status(rpc_status.to_status(status))
+        print(f"publish {statement.record_id} ok", flush=True)
+        receipt = self._receipt(EventKind.RECORD_RECEIVED, statement.record_id, statement.record_type)
+        return peer_pb2.PublishResponse(receipt=receipt)
+
+    def _receipt(self, kind: EventKind, record_id: str, record_type: str) -> common_pb2.SignedEnvelope:
+        """This region's signed receipt of a delivery, as a real node signs one."""
+        event = Event(
+            event_id=str(uuid.uuid4()),
+            kind=kind,
+            at=datetime.now(UTC),
+            node=self.region,
+            actor="sgw://node/" + self.region,
+            outcome=Outcome.ALLOWED,
+            records=(DisclosedRecord(record_id, record_type, self.region),),
+        )
+        return envelope_to_wire(Envelope.seal(self.key, EVENT_MEDIA_TYPE, event.canonical_bytes()))
 
     async def Witness(
         self, request: peer_pb2.WitnessRequest, context: grpc.aio.ServicerContext[Any, Any]
@@ -102,12 +144,22 @@ class FaultyPeer(peer_pb2_grpc.PeerServiceServicer):
     async def Revoke(
         self, request: peer_pb2.RevokeRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> peer_pb2.RevokeResponse:
-        await context.abort(grpc.StatusCode.UNIMPLEMENTED, "a faulty peer takes no revocations")
+        if self.behaviour != "picky":
+            await context.abort(grpc.StatusCode.UNIMPLEMENTED, "a faulty peer takes no revocations")
+        revocation = envelope_from_wire(request.revocation).open(self.keys, REVOCATION_TYPE, Revocation.from_bytes)
+        print(f"revoke {revocation.record_id} ok", flush=True)
+        receipt = self._receipt(EventKind.RECORD_REVOKED, revocation.record_id, revocation.record_type)
+        return peer_pb2.RevokeResponse(receipt=receipt)
 
     async def ShareListing(
         self, request: peer_pb2.ShareListingRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> peer_pb2.ShareListingResponse:
-        await context.abort(grpc.StatusCode.UNIMPLEMENTED, "a faulty peer takes no listings")
+        if self.behaviour != "picky":
+            await context.abort(grpc.StatusCode.UNIMPLEMENTED, "a faulty peer takes no listings")
+        listing = envelope_from_wire(request.listing).open(self.keys, LISTING_TYPE, Listing.from_bytes)
+        print(f"listing {listing.record_id} ok", flush=True)
+        receipt = self._receipt(EventKind.LISTING_RECEIVED, listing.record_id, listing.record_type)
+        return peer_pb2.ShareListingResponse(receipt=receipt)
 
     def _records(self, inquiry: PeerInquiry) -> list[common_pb2.RecordDisclosure]:
         """What this peer sends back, by behaviour: nothing but its receipt unless it is one that lies."""
@@ -160,6 +212,17 @@ class FaultyPeer(peer_pb2_grpc.PeerServiceServicer):
             if field.name == "penalty_amount":
                 field.value = "50.00"
         return wire
+
+
+def _regions(layout: Layout) -> list[str]:
+    """Every region with a node directory in the federation."""
+    return sorted(path.parent.name for path in layout.root.glob("nodes/*/signing.key"))
+
+
+def _packed(message: Any) -> any_pb2.Any:
+    packed = any_pb2.Any()
+    packed.Pack(message)
+    return packed
 
 
 async def serve(root: Path, region: str, behaviour: str, seconds: float) -> None:

@@ -305,6 +305,8 @@ def test_enum_values_written_into_signed_payloads_and_the_log() -> None:
         "checkpoint_inconsistent",
         "certificate_refused",
         "peer_refused",
+        "delivery_dead_lettered",
+        "delivery_redelivered",
     ]
 
 

@@ -120,3 +120,16 @@ class ComplianceServicer(compliance_pb2_grpc.ComplianceServiceServicer):
         officer = await calling_principal(self.gateway, context)
         bundle, count = await self.gateway.audit.export(officer, query_from_wire(request.filter), request.limit or 1000)
         return compliance_pb2.ExportBundleResponse(bundle=bundle, events=count)
+
+    @handles_errors
+    async def GetDeliveryBacklog(
+        self, request: compliance_pb2.GetDeliveryBacklogRequest, context: Context
+    ) -> compliance_pb2.GetDeliveryBacklogResponse:
+        officer = await calling_principal(self.gateway, context)
+        backlog = await self.gateway.deliveries.backlog(officer)
+        return compliance_pb2.GetDeliveryBacklogResponse(
+            peers=[
+                compliance_pb2.PeerDeliveryBacklog(region=b.peer, pending=b.pending, dead_letters=b.dead)
+                for b in backlog
+            ]
+        )

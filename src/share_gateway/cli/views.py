@@ -7,6 +7,7 @@ a node sent is inert by the time it reaches the terminal.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import grpc
 from google.rpc import error_details_pb2
@@ -21,6 +22,9 @@ from share_gateway.domain.canonical import parse_json
 from share_gateway.domain.repair import Revocation
 from share_gateway.federation.wire import envelope_from_wire
 from share_gateway.v1 import common_pb2, inquiry_pb2
+
+if TYPE_CHECKING:
+    from share_gateway.store.deliveries import QueuedDelivery
 
 
 def rpc_error_view(error: grpc.aio.AioRpcError, lead: str = "") -> Group:
@@ -244,4 +248,28 @@ def revocations_view(entries: Sequence[inquiry_pb2.RevocationEntry], keys: KeyRi
     if rows:
         parts.append(table(["position", "record", "type", "origin", "status", "at (UTC)", "reason"], rows))
         parts.append(line(f"delete these records; next time read on with --after {entries[-1].position}"))
+    return Group(*parts)
+
+
+def outbox_view(deliveries: Sequence[QueuedDelivery], dead_only: bool) -> Group:
+    """Undelivered deliveries: a dead letter with why and when, a pending one with what it waits for."""
+    what = "dead letter(s)" if dead_only else "undelivered deliveries"
+    parts: list[RenderableType] = [line(f"{len(deliveries)} {what}")]
+    if deliveries:
+        rows = []
+        for d in deliveries:
+            if d.dead_at is not None:
+                status = f"dead since {d.dead_at:%Y-%m-%d %H:%M:%S}"
+            elif d.waiting_on is not None:
+                status = f"waits for {d.waiting_on}"
+            else:
+                status = f"next try {d.next_attempt_at:%Y-%m-%d %H:%M:%S}"
+            item = d.record_id if d.listing_id is None else f"{d.listing_id} (record {d.record_id})"
+            reason = d.dead_reason or d.last_error or ""
+            rows.append((d.seq, d.peer, d.kind.value, item, d.state.value, d.attempts, status, reason))
+        parts.append(table(["seq", "peer", "kind", "item", "state", "attempts", "when (UTC)", "reason"], rows))
+        if any(d.dead_at is not None for d in deliveries):
+            parts.append(
+                line("once the cause is fixed: share-gateway outbox redeliver --config node.yaml SEQ --reason ...")
+            )
     return Group(*parts)

@@ -62,6 +62,10 @@ class EventKind(StrEnum):
     CERTIFICATE_REFUSED = "certificate_refused"
     # What peers were refused (by region and reason), counted over a window so a hostile peer cannot flood the log.
     PEER_REFUSED = "peer_refused"
+    # An alarm: a peer refused a delivery for a reason that cannot change; it waits as a dead letter.
+    DELIVERY_DEAD_LETTERED = "delivery_dead_lettered"
+    # An operator made a dead letter due again (who, and why).
+    DELIVERY_REDELIVERED = "delivery_redelivered"
 
 
 class Outcome(StrEnum):

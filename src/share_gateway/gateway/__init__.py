@@ -16,6 +16,7 @@ from share_gateway.federation.manifest import SignedManifest
 from share_gateway.federation.peers import PeerClients
 from share_gateway.gateway.audit import AuditDesk
 from share_gateway.gateway.certificates import CertificateGuard, RevocationSettings
+from share_gateway.gateway.dead_letters import DeliveryReview
 from share_gateway.gateway.federation import FederationDesk
 from share_gateway.gateway.inquiries import Answer, InquiryDesk, InquiryHistory, InquiryRequest
 from share_gateway.gateway.listings import ListingDesk
@@ -107,6 +108,7 @@ class Gateway:
         self.history = InquiryHistory(self.runtime, self.policy, self.log, self.log_settings.history_days)
         self.audit = AuditDesk(self.runtime, self.log)
         self.receipts = ReceiptProofs(self.runtime)
+        self.deliveries = DeliveryReview(self.runtime)
         self.sequencer = Sequencer(
             self.log,
             self.runtime.signing_key,

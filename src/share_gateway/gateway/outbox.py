@@ -7,8 +7,13 @@ without being stored, and a restart loses nothing. Each delivery sends the
 origin's signed statement with every field opened; the peer verifies it,
 stores it and answers with its signed receipt, which this node verifies and
 logs (``record_published``) in the transaction that marks the delivery done.
-A peer that fails rests for a backoff that doubles up to ``max_backoff``;
-the others go on.
+
+A failure is classified (``domain.deliveries.classify``): a peer that did
+not answer rests for a backoff that doubles up to ``max_backoff`` (the other
+peers go on); a refusal of one item that may pass backs off that item only
+(the peer's other items go on); a refusal that cannot change makes the item a
+dead letter, with an alarm event (``delivery_dead_lettered``) in the same
+transaction. Only what causally follows an item waits for it (see the outbox).
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from datetime import timedelta
 from share_gateway.crypto.disclosure import disclose
 from share_gateway.crypto.envelope import Envelope
 from share_gateway.crypto.errors import VerificationError
+from share_gateway.domain.deliveries import NOT_KEPT, RECEIPT_NOT_VERIFIED, Failure, classify
 from share_gateway.domain.events import EventKind, Outcome
 from share_gateway.domain.listings import LISTING_TYPE
 from share_gateway.domain.records import RecordStatus
@@ -30,9 +36,12 @@ from share_gateway.federation.peers import PeerError
 from share_gateway.gateway.federation import FederationDesk
 from share_gateway.gateway.periodic import Periodic
 from share_gateway.gateway.runtime import node_principal, record_ref
-from share_gateway.store.deliveries import Delivery, DeliveryKind
+from share_gateway.store.deliveries import MAX_ERROR, Delivery, DeliveryKind
+from share_gateway.store.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
+# Why a delivery is dead when its peer is no longer a node of the manifest in force.
+NOT_IN_MANIFEST = "NOT_IN_MANIFEST"
 
 
 @dataclass
@@ -91,36 +100,93 @@ class Courier:
         task.add_done_callback(self._resuming.discard)
 
     async def _deliver_to(self, peer: str, rows: list[Delivery]) -> int:
-        """Deliver in queue order; on the first failure the peer rests and the rest waits."""
+        """Deliver in queue order; a peer that does not answer rests (its other items wait for it), an item the
+        peer refuses is backed off or dead-lettered and the next one goes on."""
         delivered = 0
         for delivery in rows:
             try:
                 await self._deliver(delivery)
-            except (PeerError, VerificationError, TimeoutError, LookupError) as error:
-                await self._failed(delivery, error)
-                return delivered
+            except (PeerError, VerificationError, TimeoutError, Undeliverable) as error:
+                failure, reason = failure_of(error)
+                if failure is Failure.PEER:
+                    await self._peer_failed(delivery, error)
+                    return delivered
+                self._failures.pop(peer, None)  # it answered
+                if failure is Failure.ITEM:
+                    await self._item_failed(delivery, error)
+                else:
+                    await self._dead_letter(delivery, reason, _describe(error))
+                continue
             self._failures.pop(peer, None)
             delivered += 1
         return delivered
 
-    async def _failed(self, delivery: Delivery, error: Exception) -> None:
+    async def _peer_failed(self, delivery: Delivery, error: Exception) -> None:
         """The peer rests for a backoff that grows with its failures in a row; the delivery is due after it."""
-        runtime, peer = self.federation.runtime, delivery.peer
+        peer = delivery.peer
         failures = self._failures.get(peer, 0) + 1
         self._failures[peer] = failures
         wait = backoff(failures, self.settings)
         self._resting_until[peer] = time.monotonic() + wait
-        reason = _describe(error)
+        await self._retry_later(delivery, error, wait, whole_peer=True)
+
+    async def _item_failed(self, delivery: Delivery, error: Exception) -> None:
+        """The peer refused this item for now: it alone waits, for a backoff that grows with its own attempts."""
+        await self._retry_later(delivery, error, backoff(delivery.attempts + 1, self.settings), whole_peer=False)
+
+    async def _retry_later(self, delivery: Delivery, error: Exception, wait: float, *, whole_peer: bool) -> None:
+        """Count the failed attempt; with ``whole_peer``, none of the peer's deliveries is due before the retry."""
+        runtime, reason = self.federation.runtime, _describe(error)
         log.warning(
             "delivery of %s %s to %s failed (%s); next try in %.1f s",
             delivery.kind,
             delivery.record_id,
-            peer,
+            delivery.peer,
             reason,
             wait,
         )
         retry_at = runtime.clock() + timedelta(seconds=wait)
-        await runtime.write(lambda tx: runtime.store.outbox.failed(tx, delivery.seq, retry_at, reason))
+
+        def later(tx: UnitOfWork) -> None:
+            runtime.store.outbox.failed(tx, delivery.seq, retry_at, reason)
+            if whole_peer:
+                runtime.store.outbox.rest_peer(tx, delivery.peer, retry_at)
+
+        await runtime.write(later)
+
+    async def _dead_letter(self, delivery: Delivery, reason: str, error: str) -> None:
+        """Keep the delivery as a dead letter with why and when, and log the alarm in the same transaction."""
+        runtime = self.federation.runtime
+        stored = await runtime.read(runtime.store.records.get, runtime.region, delivery.record_id)
+        log.error(
+            "delivery %d of %s %s to %s is a dead letter: %s",
+            delivery.seq,
+            delivery.kind,
+            delivery.record_id,
+            delivery.peer,
+            error,
+        )
+        details = {
+            "to": node_principal(delivery.peer).uri,
+            "seq": str(delivery.seq),
+            "delivery": delivery.kind.value,
+            "error": error[:MAX_ERROR],
+        } | ({} if delivery.listing_id is None else {"listing_id": delivery.listing_id})
+        alarm = runtime.event(
+            EventKind.DELIVERY_DEAD_LETTERED,
+            node_principal(runtime.region),
+            Outcome.DENIED,
+            subject=None if stored is None else stored.record.subject,
+            reason=reason,
+            records=() if stored is None else (record_ref(stored.record),),
+            details=details,
+        )
+
+        def bury(tx: UnitOfWork) -> None:
+            if runtime.store.outbox.dead_lettered(tx, delivery.seq, alarm.at, f"{reason}: {error}"):
+                runtime.store.events.append(tx, [alarm])
+
+        await runtime.write(bury)
 
     async def _deliver(self, delivery: Delivery) -> None:
         """Send one delivery, verify the peer's signed receipt, and mark it done with the receipt's digest."""
@@ -128,8 +194,10 @@ class Courier:
         # The outbox holds this node's own deliveries: each names a record (and listing) of this region.
         stored = await runtime.read(runtime.store.records.get, runtime.region, delivery.record_id)
         if stored is None:
-            raise LookupError(f"record {delivery.record_id} is not in the store")
+            raise Undeliverable(NOT_KEPT, f"record {delivery.record_id} is not in the store")
         manifest, peer, seconds = federation.manifest.manifest, delivery.peer, self.settings.timeout
+        if peer not in manifest.nodes:
+            raise Undeliverable(NOT_IN_MANIFEST, f"region {peer} is not a node of the manifest in force")
         if delivery.kind is DeliveryKind.RECORD and stored.record.status is not RecordStatus.ACTIVE:
             # Repaired or withdrawn before it left: a peer must never hold it as disclosable.
             why = f"not published: the record is {stored.record.status}"
@@ -143,14 +211,14 @@ class Courier:
             elif delivery.kind is DeliveryKind.REVOCATION:
                 revocation = await runtime.read(runtime.store.revocations.get, runtime.region, delivery.record_id)
                 if revocation is None:
-                    raise LookupError(f"no revocation of {delivery.record_id} is kept")
+                    raise Undeliverable(NOT_KEPT, f"no revocation of {delivery.record_id} is kept")
                 receipt = await federation.clients.revoke(manifest, peer, revocation, seconds)
                 acknowledged, logged = EventKind.RECORD_REVOKED, EventKind.REVOCATION_DELIVERED
             else:
                 # The listing as it stands now: a later change supersedes what an earlier delivery carried.
                 listing = await runtime.read(runtime.store.listings.get, runtime.region, delivery.listing_id or "")
                 if listing is None:
-                    raise LookupError(f"no listing {delivery.listing_id} is kept")
+                    raise Undeliverable(NOT_KEPT, f"no listing {delivery.listing_id} is kept")
                 signed = Envelope.seal(runtime.signing_key, LISTING_TYPE, listing.to_bytes())
                 receipt = await federation.clients.share_listing(manifest, peer, signed, seconds)
                 acknowledged, logged = EventKind.LISTING_RECEIVED, EventKind.LISTING_SHARED
@@ -164,6 +232,28 @@ class Courier:
             details={"to": node_principal(peer).uri, "receipt_digest": receipt_digest},
         )
         await runtime.write_logged(lambda tx: runtime.store.outbox.delivered(tx, delivery.seq, event.at), event)
+
+
+class Undeliverable(Exception):
+    """This node cannot send the item at all (what it delivers is not kept, the peer left the manifest)."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+def failure_of(error: Exception) -> tuple[Failure, str]:
+    """What a failed attempt does (``domain.deliveries.Failure``) and its machine reason."""
+    if isinstance(error, PeerError):
+        return classify(error.code, error.reason), error.reason or error.code
+    if isinstance(error, TimeoutError):
+        return Failure.PEER, "DEADLINE_EXCEEDED"
+    if isinstance(error, VerificationError):
+        # The peer's receipt for this item does not verify: sending the item again will not change the key.
+        return Failure.PERMANENT, RECEIPT_NOT_VERIFIED
+    if isinstance(error, Undeliverable):
+        return Failure.PERMANENT, error.reason
+    return Failure.ITEM, type(error).__name__
 
 
 def _describe(error: Exception) -> str:

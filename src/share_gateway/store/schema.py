@@ -93,7 +93,14 @@ outbox = Table(
     Column("next_attempt_at", Instant, nullable=False),
     Column("delivered_at", Instant),
     Column("last_error", Text),
+    # domain.deliveries.DeliveryState: pending, delivered, skipped, or dead (refused for a reason that cannot
+    # change: kept with that reason and time until an operator redelivers it).
+    Column("state", String(16), nullable=False, server_default="pending"),
+    Column("dead_reason", Text),
+    Column("dead_at", Instant),
     Index(None, "delivered_at", "next_attempt_at"),
+    Index(None, "state", "next_attempt_at"),
+    Index(None, "peer", "record_id"),
 )
 
 # Who received which record, when: written with the inquiry's event, so a revocation reaches every recipient.

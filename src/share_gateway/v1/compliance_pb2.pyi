@@ -336,3 +336,67 @@ class ExportBundleResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ExportBundleResponse: _TypeAlias = ExportBundleResponse  # noqa: Y015
+
+@_typing.final
+class GetDeliveryBacklogRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetDeliveryBacklogRequest: _TypeAlias = GetDeliveryBacklogRequest  # noqa: Y015
+
+@_typing.final
+class PeerDeliveryBacklog(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REGION_FIELD_NUMBER: _builtins.int
+    PENDING_FIELD_NUMBER: _builtins.int
+    DEAD_LETTERS_FIELD_NUMBER: _builtins.int
+    region: _builtins.str
+    """The peer's region code."""
+    pending: _builtins.int
+    """Deliveries still to be acknowledged: due, backing off, or waiting for an earlier one."""
+    dead_letters: _builtins.int
+    def __init__(
+        self,
+        *,
+        region: _builtins.str = ...,
+        pending: _builtins.int = ...,
+        dead_letters: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["dead_letters", b"dead_letters", "pending", b"pending", "region", b"region"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PeerDeliveryBacklog: _TypeAlias = PeerDeliveryBacklog  # noqa: Y015
+
+@_typing.final
+class GetDeliveryBacklogResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PEERS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def peers(self) -> _containers.RepeatedCompositeFieldContainer[Global___PeerDeliveryBacklog]:
+        """Only peers with something undelivered, by region."""
+
+    def __init__(
+        self,
+        *,
+        peers: _abc.Iterable[Global___PeerDeliveryBacklog] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["peers", b"peers"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetDeliveryBacklogResponse: _TypeAlias = GetDeliveryBacklogResponse  # noqa: Y015

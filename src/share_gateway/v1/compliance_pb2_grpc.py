@@ -61,6 +61,11 @@ class ComplianceServiceStub:
                 request_serializer=share__gateway_dot_v1_dot_compliance__pb2.ExportBundleRequest.SerializeToString,
                 response_deserializer=share__gateway_dot_v1_dot_compliance__pb2.ExportBundleResponse.FromString,
                 _registered_method=True)
+        self.GetDeliveryBacklog = channel.unary_unary(
+                '/share_gateway.v1.ComplianceService/GetDeliveryBacklog',
+                request_serializer=share__gateway_dot_v1_dot_compliance__pb2.GetDeliveryBacklogRequest.SerializeToString,
+                response_deserializer=share__gateway_dot_v1_dot_compliance__pb2.GetDeliveryBacklogResponse.FromString,
+                _registered_method=True)
 
 
 class ComplianceServiceServicer:
@@ -103,6 +108,14 @@ class ComplianceServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetDeliveryBacklog(self, request, context):
+        """Per peer, how many deliveries (records, revocations, listings) still wait and how many are dead
+        letters: refused for a reason that cannot change, kept until an operator redelivers them.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ComplianceServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -130,6 +143,11 @@ def add_ComplianceServiceServicer_to_server(servicer, server):
                     servicer.ExportBundle,
                     request_deserializer=share__gateway_dot_v1_dot_compliance__pb2.ExportBundleRequest.FromString,
                     response_serializer=share__gateway_dot_v1_dot_compliance__pb2.ExportBundleResponse.SerializeToString,
+            ),
+            'GetDeliveryBacklog': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetDeliveryBacklog,
+                    request_deserializer=share__gateway_dot_v1_dot_compliance__pb2.GetDeliveryBacklogRequest.FromString,
+                    response_serializer=share__gateway_dot_v1_dot_compliance__pb2.GetDeliveryBacklogResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -269,6 +287,33 @@ class ComplianceService:
             '/share_gateway.v1.ComplianceService/ExportBundle',
             share__gateway_dot_v1_dot_compliance__pb2.ExportBundleRequest.SerializeToString,
             share__gateway_dot_v1_dot_compliance__pb2.ExportBundleResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetDeliveryBacklog(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/share_gateway.v1.ComplianceService/GetDeliveryBacklog',
+            share__gateway_dot_v1_dot_compliance__pb2.GetDeliveryBacklogRequest.SerializeToString,
+            share__gateway_dot_v1_dot_compliance__pb2.GetDeliveryBacklogResponse.FromString,
             options,
             channel_credentials,
             insecure,

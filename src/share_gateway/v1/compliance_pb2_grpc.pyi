@@ -45,6 +45,10 @@ class ComplianceServiceStub:
     """Proof that a later published checkpoint extends an earlier one."""
     ExportBundle: _grpc.UnaryUnaryMultiCallable[_compliance_pb2.ExportBundleRequest, _compliance_pb2.ExportBundleResponse]
     """Events with their inclusion proofs (C2SP tlog-proof) under one checkpoint, verifiable offline."""
+    GetDeliveryBacklog: _grpc.UnaryUnaryMultiCallable[_compliance_pb2.GetDeliveryBacklogRequest, _compliance_pb2.GetDeliveryBacklogResponse]
+    """Per peer, how many deliveries (records, revocations, listings) still wait and how many are dead
+    letters: refused for a reason that cannot change, kept until an operator redelivers them.
+    """
 
 @_typing.type_check_only
 class ComplianceServiceAsyncStub(ComplianceServiceStub):
@@ -63,6 +67,10 @@ class ComplianceServiceAsyncStub(ComplianceServiceStub):
     """Proof that a later published checkpoint extends an earlier one."""
     ExportBundle: _aio.UnaryUnaryMultiCallable[_compliance_pb2.ExportBundleRequest, _compliance_pb2.ExportBundleResponse]  # type: ignore[assignment]
     """Events with their inclusion proofs (C2SP tlog-proof) under one checkpoint, verifiable offline."""
+    GetDeliveryBacklog: _aio.UnaryUnaryMultiCallable[_compliance_pb2.GetDeliveryBacklogRequest, _compliance_pb2.GetDeliveryBacklogResponse]  # type: ignore[assignment]
+    """Per peer, how many deliveries (records, revocations, listings) still wait and how many are dead
+    letters: refused for a reason that cannot change, kept until an operator redelivers them.
+    """
 
 class ComplianceServiceServicer(metaclass=_abc_1.ABCMeta):
     """For compliance officers (certificates carrying the compliance_officer role): review the
@@ -108,5 +116,15 @@ class ComplianceServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_compliance_pb2.ExportBundleResponse, _abc.Awaitable[_compliance_pb2.ExportBundleResponse]]:
         """Events with their inclusion proofs (C2SP tlog-proof) under one checkpoint, verifiable offline."""
+
+    @_abc_1.abstractmethod
+    def GetDeliveryBacklog(
+        self,
+        request: _compliance_pb2.GetDeliveryBacklogRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_compliance_pb2.GetDeliveryBacklogResponse, _abc.Awaitable[_compliance_pb2.GetDeliveryBacklogResponse]]:
+        """Per peer, how many deliveries (records, revocations, listings) still wait and how many are dead
+        letters: refused for a reason that cannot change, kept until an operator redelivers them.
+        """
 
 def add_ComplianceServiceServicer_to_server(servicer: ComplianceServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

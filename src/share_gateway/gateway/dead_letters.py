@@ -1,0 +1,54 @@
+"""Dead letters: deliveries a peer refused for a reason that cannot change, until an operator sends them again.
+
+``redeliver`` is the operator's step (``share-gateway outbox redeliver``): the
+dead letter is pending and due again, and an event says who asked and why, in
+the same transaction. ``DeliveryReview`` tells a compliance officer how many
+deliveries wait and how many are dead, per peer: a logged review like every
+other look at the node's accountability.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from share_gateway.domain.errors import Refused
+from share_gateway.domain.events import Event
+from share_gateway.domain.policy import Denial, Principal
+from share_gateway.gateway.audit import is_officer, review_event
+from share_gateway.gateway.runtime import NodeRuntime
+from share_gateway.store.deliveries import PeerBacklog, QueuedDelivery
+from share_gateway.store.repositories import Store
+from share_gateway.store.unit_of_work import UnitOfWork
+
+
+def redeliver(
+    store: Store, seqs: Sequence[int], now: datetime, note: Callable[[QueuedDelivery], Event]
+) -> list[QueuedDelivery]:
+    """Make dead letters ``seqs`` due now, each logged with ``note(dead letter)``, in one transaction: all or none.
+    Return the dead letters as they were.
+
+    Raises ``NotFound`` for no such delivery, ``InvalidState`` for one that is not a dead letter.
+    """
+
+    def revive(tx: UnitOfWork) -> list[QueuedDelivery]:
+        revived = [store.outbox.redeliver(tx, seq, now) for seq in seqs]
+        store.events.append(tx, [note(dead) for dead in revived])
+        return revived
+
+    return store.write(revive)
+
+
+@dataclass
+class DeliveryReview:
+    runtime: NodeRuntime
+
+    async def backlog(self, officer: Principal) -> list[PeerBacklog]:
+        """Per peer, pending deliveries and dead letters; for compliance officers, and logged either way."""
+        await self.runtime.event_log.append(review_event(self.runtime, officer, "delivery_backlog"))
+        if not is_officer(officer):
+            raise Refused(
+                Denial.NOT_A_COMPLIANCE_OFFICER, "the outbox is reviewed with a compliance officer's certificate"
+            )
+        return await self.runtime.read(self.runtime.store.outbox.backlog)
