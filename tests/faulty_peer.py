@@ -111,11 +111,13 @@ class FaultyPeer(peer_pb2_grpc.PeerServiceServicer):
             )
             await context.abort_with_status(rpc_status.to_status(status))
         print(f"publish {statement.record_id} ok", flush=True)
-        receipt = self._receipt(EventKind.RECORD_RECEIVED, statement.record_id, statement.record_type)
+        receipt = self._receipt(
+            EventKind.RECORD_RECEIVED, statement.origin_region, statement.record_id, statement.record_type
+        )
         return peer_pb2.PublishResponse(receipt=receipt)
 
-    def _receipt(self, kind: EventKind, record_id: str, record_type: str) -> common_pb2.SignedEnvelope:
-        """This region's signed receipt of a delivery, as a real node signs one."""
+    def _receipt(self, kind: EventKind, origin: str, record_id: str, record_type: str) -> common_pb2.SignedEnvelope:
+        """This region's signed receipt of a delivery of ``origin``'s record, as a real node signs one."""
         event = Event(
             event_id=str(uuid.uuid4()),
             kind=kind,
@@ -123,7 +125,7 @@ class FaultyPeer(peer_pb2_grpc.PeerServiceServicer):
             node=self.region,
             actor="sgw://node/" + self.region,
             outcome=Outcome.ALLOWED,
-            records=(DisclosedRecord(record_id, record_type, self.region),),
+            records=(DisclosedRecord(record_id, record_type, origin),),
         )
         return envelope_to_wire(Envelope.seal(self.key, EVENT_MEDIA_TYPE, event.canonical_bytes()))
 
@@ -148,7 +150,9 @@ class FaultyPeer(peer_pb2_grpc.PeerServiceServicer):
             await context.abort(grpc.StatusCode.UNIMPLEMENTED, "a faulty peer takes no revocations")
         revocation = envelope_from_wire(request.revocation).open(self.keys, REVOCATION_TYPE, Revocation.from_bytes)
         print(f"revoke {revocation.record_id} ok", flush=True)
-        receipt = self._receipt(EventKind.RECORD_REVOKED, revocation.record_id, revocation.record_type)
+        receipt = self._receipt(
+            EventKind.RECORD_REVOKED, revocation.origin_region, revocation.record_id, revocation.record_type
+        )
         return peer_pb2.RevokeResponse(receipt=receipt)
 
     async def ShareListing(
@@ -158,7 +162,9 @@ class FaultyPeer(peer_pb2_grpc.PeerServiceServicer):
             await context.abort(grpc.StatusCode.UNIMPLEMENTED, "a faulty peer takes no listings")
         listing = envelope_from_wire(request.listing).open(self.keys, LISTING_TYPE, Listing.from_bytes)
         print(f"listing {listing.record_id} ok", flush=True)
-        receipt = self._receipt(EventKind.LISTING_RECEIVED, listing.record_id, listing.record_type)
+        receipt = self._receipt(
+            EventKind.LISTING_RECEIVED, listing.origin_region, listing.record_id, listing.record_type
+        )
         return peer_pb2.ShareListingResponse(receipt=receipt)
 
     def _records(self, inquiry: PeerInquiry) -> list[common_pb2.RecordDisclosure]:
