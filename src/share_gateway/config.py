@@ -83,36 +83,31 @@ class ProcedureSettings:
         return WorkingCalendar.of(self.holidays, self.working_days)
 
 
+def require_seconds(name: str, value: object, most: float) -> None:
+    """A setting in seconds is a finite number above 0 and at most ``most`` (a bool or a text is refused)."""
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not (math.isfinite(value) and 0 < value <= most)
+    ):
+        raise ValueError(f"{name} must be a number of seconds above 0 and at most {most:g}")
+
+
 @dataclass(frozen=True)
 class FederationSettings:
-    """How this node deals with its peers' clocks and refusals."""
+    """How this node deals with its peers' clocks."""
 
     # How far two nodes' clocks may disagree: every time one node compares with another's (a forwarded inquiry's
     # freshness and the grant it vouches for). The default is the replay window of peer inquiries (60 s).
     clock_skew_seconds: float = 60.0
-    # Refusals of one reason from one peer are logged as one event per window, with their count.
-    peer_refusal_window_seconds: float = 60.0
 
     def __post_init__(self) -> None:
-        # A skew of zero would refuse every inquiry from a clock a microsecond off; over a day, replays live long.
-        for name, value, most in (
-            ("clock_skew_seconds", self.clock_skew_seconds, 3600.0),
-            ("peer_refusal_window_seconds", self.peer_refusal_window_seconds, 86400.0),
-        ):
-            if (
-                isinstance(value, bool)
-                or not isinstance(value, int | float)
-                or not (math.isfinite(value) and 0 < value <= most)
-            ):
-                raise ValueError(f"federation.{name} must be a number of seconds above 0 and at most {most:g}")
+        # A skew of zero would refuse every inquiry from a clock a microsecond off; over an hour, replays live long.
+        require_seconds("federation.clock_skew_seconds", self.clock_skew_seconds, 3600.0)
 
     @property
     def clock_skew(self) -> timedelta:
         return timedelta(seconds=self.clock_skew_seconds)
-
-    @property
-    def peer_refusal_window(self) -> timedelta:
-        return timedelta(seconds=self.peer_refusal_window_seconds)
 
     @classmethod
     def from_mapping(cls, raw: dict[str, Any]) -> FederationSettings:
@@ -144,11 +139,15 @@ class NodeConfig:
     # within ``revocation_poll_seconds``, without a restart.
     revocation_list: Path | None = None
     revocation_poll_seconds: float = 5.0
-    # A revoked certificate's refused calls are logged once per this many seconds.
-    certificate_refusal_log_seconds: float = 60.0
+    # Refused calls of one kind and reason from one caller (a peer's, a revoked certificate's): the first is
+    # logged at once, the rest as one event with their count per this many seconds.
+    refusal_window_seconds: float = 60.0
     log: LogSettings = field(default_factory=LogSettings)
     procedures: ProcedureSettings = field(default_factory=ProcedureSettings)
     federation: FederationSettings = field(default_factory=FederationSettings)
+
+    def __post_init__(self) -> None:
+        require_seconds("refusal_window_seconds", self.refusal_window_seconds, 86400.0)
 
     @property
     def key_name(self) -> str:
@@ -194,7 +193,7 @@ class NodeConfig:
             witness_key=file(raw["witness_key"]) if raw.get("witness_key") else None,
             revocation_list=file(raw["revocation_list"]) if raw.get("revocation_list") else None,
             revocation_poll_seconds=float(raw.get("revocation_poll_seconds", 5.0)),
-            certificate_refusal_log_seconds=float(raw.get("certificate_refusal_log_seconds", 60.0)),
+            refusal_window_seconds=raw.get("refusal_window_seconds", 60.0),
             log=LogSettings.from_mapping(raw.get("log") or {}),
             procedures=ProcedureSettings.from_mapping(raw.get("procedures") or {}),
             federation=FederationSettings.from_mapping(raw.get("federation") or {}),

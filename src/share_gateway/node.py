@@ -104,7 +104,6 @@ def prepare_gateway(config: NodeConfig, clock: Clock = utc_now) -> tuple[Databas
             _authority(config),
             config.revocation_list,
             config.revocation_poll_seconds,
-            config.certificate_refusal_log_seconds,
         )
         gateway = Gateway(
             runtime,
@@ -115,6 +114,7 @@ def prepare_gateway(config: NodeConfig, clock: Clock = utc_now) -> tuple[Databas
             procedures=config.procedures,
             revocation_settings=revocations,
             federation_settings=config.federation,
+            refusal_window_seconds=config.refusal_window_seconds,
         )
         # Before serving: no call is answered under an older list than the one installed.
         gateway.certificates.load()

@@ -46,7 +46,7 @@ def cluster(tmp_path: Path) -> Iterator[Cluster]:
     layout = create_federation(tmp_path / "federation", REGIONS, clients, datetime.now(UTC), roles=ROLES, ports=ports)
     config = layout.node_config(HERE)
     raw = yaml.safe_load(config.read_text())
-    raw |= {"revocation_poll_seconds": 0.1, "certificate_refusal_log_seconds": 3600}
+    raw |= {"revocation_poll_seconds": 0.1, "refusal_window_seconds": 3600}
     config.write_text(yaml.safe_dump(raw))
     prepare(config)
     running = Cluster(layout, ports)

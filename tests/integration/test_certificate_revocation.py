@@ -25,6 +25,7 @@ from share_gateway.federation.revocation_list import (
     sign_revocation_list,
 )
 from share_gateway.gateway.certificates import CertificateGuard, RevocationSettings
+from share_gateway.gateway.refusals import Refusals
 from share_gateway.gateway.runtime import NodeRuntime
 from share_gateway.store import schema
 from share_gateway.store.database import migrate, open_database
@@ -88,16 +89,6 @@ def test_the_upgrade_to_revocation_lists_keeps_the_trust_material_already_instal
         database.dispose()
 
 
-class Ticks:
-    """A monotonic clock the test moves."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 @pytest.fixture
 def runtime(tmp_path: Path) -> Iterator[NodeRuntime]:
     database = open_database(f"sqlite:///{tmp_path / 'node.db'}")
@@ -111,24 +102,31 @@ def refusals(runtime: NodeRuntime) -> list[Event]:
     return [event for event in events if event.kind is EventKind.CERTIFICATE_REFUSED]
 
 
-async def test_a_revoked_certificate_is_refused_and_logged_once_per_window(runtime: NodeRuntime) -> None:
-    ticks = Ticks()
-    guard = CertificateGuard(runtime, RevocationSettings(RING, refusal_window_seconds=60), ticks)
-    guard.install(signed(2, REVOKED))
-    assert BANK_CERTIFICATE in guard.revoked
-    for at in (0, 1, 59):
-        ticks.now = at
-        with pytest.raises(Unauthenticated, match="revoked by the federation authority"):
-            await guard.refuse(BANK, BANK_CERTIFICATE)
-    [first] = refusals(runtime)
-    assert (first.actor, first.outcome, first.reason) == (BANK.uri, Outcome.DENIED, "CERTIFICATE_REVOKED")
-    assert first.details == {"fingerprint": BANK_CERTIFICATE, "revocation_list": "2"}
-    ticks.now = 60
-    with pytest.raises(Unauthenticated):
-        await guard.refuse(BANK, BANK_CERTIFICATE)
-    second = refusals(runtime)[1]
-    assert second.details["refused_since_last_event"] == "2"  # the two refusals the window held back
-    await runtime.event_log.drain()
+async def test_a_revoked_certificate_is_refused_and_logged_at_once_then_once_per_window(tmp_path: Path) -> None:
+    database = open_database(f"sqlite:///{tmp_path / 'node.db'}")
+    migrate(database)
+    now = [NOW]
+    runtime = NodeRuntime("110000", SigningKey.generate("share-gateway/node/110000"), Store(database), lambda: now[0])
+    guard = CertificateGuard(runtime, Refusals(runtime, timedelta(seconds=60)), RevocationSettings(RING))
+    try:
+        guard.install(signed(2, REVOKED))
+        assert BANK_CERTIFICATE in guard.revoked
+        for second in (0, 1, 59):
+            now[0] = NOW + timedelta(seconds=second)
+            with pytest.raises(Unauthenticated, match="revoked by the federation authority"):
+                await guard.refuse(BANK, BANK_CERTIFICATE)
+        await runtime.event_log.drain()
+        [first] = refusals(runtime)
+        assert (first.actor, first.outcome, first.reason) == (BANK.uri, Outcome.DENIED, "CERTIFICATE_REVOKED")
+        assert first.details["fingerprint"] == BANK_CERTIFICATE
+        assert (first.details["revocation_list"], first.details["count"]) == ("2", "1")
+        now[0] = NOW + timedelta(seconds=60)
+        assert await guard.refusals.log_ended() == 1
+        held = refusals(runtime)[1]
+        assert (held.details["count"], held.details["fingerprint"]) == ("2", BANK_CERTIFICATE)  # the two held back
+    finally:
+        await runtime.close()
+        database.dispose()
 
 
 async def test_a_newer_list_is_put_in_force_from_the_watched_file_or_the_database(
@@ -136,7 +134,7 @@ async def test_a_newer_list_is_put_in_force_from_the_watched_file_or_the_databas
 ) -> None:
     watched = tmp_path / "revocations.signed"
     watched.write_bytes(signed(1))
-    guard = CertificateGuard(runtime, RevocationSettings(RING, watched))
+    guard = CertificateGuard(runtime, Refusals(runtime, timedelta(seconds=60)), RevocationSettings(RING, watched))
     guard.load()
     assert (guard.revoked, runtime.store.trust.revocation_list_version()) == (frozenset(), 1)
     watched.write_bytes(signed(2, REVOKED))
@@ -153,7 +151,7 @@ async def test_a_newer_list_is_put_in_force_from_the_watched_file_or_the_databas
 async def test_an_older_or_foreign_list_never_replaces_the_one_in_force(runtime: NodeRuntime, tmp_path: Path) -> None:
     watched = tmp_path / "revocations.signed"
     watched.write_bytes(signed(2, REVOKED))
-    guard = CertificateGuard(runtime, RevocationSettings(RING, watched))
+    guard = CertificateGuard(runtime, Refusals(runtime, timedelta(seconds=60)), RevocationSettings(RING, watched))
     guard.load()
     with pytest.raises(InvalidState, match="older"):
         guard.install(signed(1))

@@ -1,7 +1,7 @@
 """PeerService: what another region's node asks of this one (an inquiry, a cosignature) or gives it (a record).
 
 Every call refused (``Refused``, or input refused as invalid) is counted at this edge, once for all methods,
-into the gateway's ``PeerRefusals``: the log shows who was refused, why, and the digest of what they sent.
+into the gateway's ``Refusals``: the log shows who was refused, why, and the digest of what they sent.
 """
 
 from __future__ import annotations
@@ -16,6 +16,8 @@ from google.protobuf.message import Message
 from share_gateway.api.auth import calling_peer, certified_caller
 from share_gateway.api.errors import handles_errors
 from share_gateway.domain.errors import InvalidInput, Refused, Unauthenticated
+from share_gateway.domain.events import EventKind
+from share_gateway.federation.messages import digest
 from share_gateway.federation.wire import (
     citation_to_wire,
     disclosure_from_wire,
@@ -60,7 +62,14 @@ def records_refusals(handler: Handler) -> Handler:
             except Unauthenticated:
                 raise error from None  # no identity to count it against: the TLS layer let no one in
             reason = str(error.reason) if isinstance(error, Refused) else "INVALID_ARGUMENT"
-            self.gateway.peer_refusals.refused(identity, reason, handler.__name__, _signed_message(request), str(error))
+            await self.gateway.refusals.refused(
+                EventKind.PEER_REFUSED,
+                identity,
+                reason,
+                str(error),
+                call=handler.__name__,
+                message_digest=digest(_signed_message(request)),
+            )
             raise
 
     return wrapper  # type: ignore[return-value]

@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from share_gateway.catalog import SignedCatalog
 from share_gateway.config import FederationSettings, LogSettings, ProcedureSettings, TlsMaterial
@@ -21,8 +22,8 @@ from share_gateway.gateway.federation import FederationDesk
 from share_gateway.gateway.inquiries import Answer, InquiryDesk, InquiryHistory, InquiryRequest
 from share_gateway.gateway.listings import ListingDesk
 from share_gateway.gateway.outbox import Courier, CourierSettings
-from share_gateway.gateway.peer_refusals import PeerRefusals
 from share_gateway.gateway.receipts import ReceiptProofs
+from share_gateway.gateway.refusals import Refusals
 from share_gateway.gateway.registry import RecordRegistry
 from share_gateway.gateway.repair import RepairDesk, RevocationFeed
 from share_gateway.gateway.runtime import Clock, NodeRuntime, utc_now
@@ -48,11 +49,14 @@ class Gateway:
     procedures: ProcedureSettings = field(default_factory=ProcedureSettings)
     revocation_settings: RevocationSettings = field(default_factory=RevocationSettings)
     federation_settings: FederationSettings = field(default_factory=FederationSettings)
+    refusal_window_seconds: float = 60.0
 
     def __post_init__(self) -> None:
         self.policy = Policy(self.catalog.catalog)
         # The authority's certificate revocation list in force: checked on every mTLS call.
-        self.certificates = CertificateGuard(self.runtime, self.revocation_settings)
+        # Refused calls (a peer's, a revoked certificate's), logged without letting a caller flood the log.
+        self.refusals = Refusals(self.runtime, timedelta(seconds=self.refusal_window_seconds))
+        self.certificates = CertificateGuard(self.runtime, self.refusals, self.revocation_settings)
         self.log = self.runtime.store.log
         peers = () if self.manifest is None else self.manifest.manifest.peers_of(self.runtime.region)
         self.federation = (
@@ -66,7 +70,6 @@ class Gateway:
                 clock_skew=self.federation_settings.clock_skew,
             )
         )
-        self.peer_refusals = PeerRefusals(self.runtime, self.federation_settings.peer_refusal_window)
         self.courier = None if self.federation is None else Courier(self.federation, self.courier_settings)
         wake = None if self.courier is None else self.courier.loop.wake
         # Revocations and listings go to the peers only through a courier; records are queued regardless.
@@ -126,7 +129,7 @@ class Gateway:
             self.sequencer.start()
             self.sweeper.loop.start()
             self.listings.loop.start()
-        self.peer_refusals.loop.start()
+        self.refusals.loop.start()
         if self.courier is not None:
             self.courier.loop.start()
         if self.cosigner is not None:
@@ -143,7 +146,7 @@ class Gateway:
         for worker in (self.courier, self.cosigner, self.sweeper, self.listings, self.certificates):
             if worker is not None:
                 await worker.loop.stop()
-        await self.peer_refusals.close()  # after the server stopped: no refusal comes after it
+        await self.refusals.close()  # after the server stopped: no refusal comes after it
         await self.runtime.event_log.drain()
         if self.federation is not None:
             await self.federation.clients.close()

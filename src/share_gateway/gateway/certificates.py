@@ -7,15 +7,14 @@ when a newer list is installed) where it reads the caller's identity, on
 every mTLS call. A newer list arrives from the watched file (its
 modification time polled) or from the database, where another process (the
 ``revocations install`` command, another replica) installed it. A revoked
-caller is logged at most once per window per certificate, with the count of
-its refusals since, so a revoked client cannot flood the log.
+caller's refusals are logged as ``gateway.refusals`` logs every refusal: the
+first at once, the rest counted per window, so a revoked client cannot flood
+the log.
 """
 
 from __future__ import annotations
 
 import logging
-import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -24,11 +23,11 @@ from typing import NoReturn
 from share_gateway.crypto.errors import VerificationError
 from share_gateway.crypto.keys import KeyRing
 from share_gateway.domain.errors import DomainError, Unauthenticated
-from share_gateway.domain.events import EventKind, Outcome
-from share_gateway.domain.policy import Principal
+from share_gateway.domain.events import EventKind
 from share_gateway.domain.principals import Identity
 from share_gateway.federation.revocation_list import SignedRevocationList, open_revocation_list
 from share_gateway.gateway.periodic import Periodic
+from share_gateway.gateway.refusals import Refusals
 from share_gateway.gateway.runtime import NodeRuntime
 from share_gateway.store.repositories import Store
 
@@ -44,8 +43,6 @@ class RevocationSettings:
     # The signed list the node watches; a newer one written there is installed within ``poll_seconds``.
     watched: Path | None = None
     poll_seconds: float = 5.0
-    # A revoked certificate's refusals are logged once per this many seconds.
-    refusal_window_seconds: float = 60.0
 
 
 def install_revocation_list(
@@ -60,24 +57,16 @@ def install_revocation_list(
 
 
 @dataclass
-class _Refusals:
-    logged_at: float
-    since: int = 0
-
-
-@dataclass
 class CertificateGuard:
     runtime: NodeRuntime
+    refusals: Refusals
     settings: RevocationSettings = field(default_factory=RevocationSettings)
-    # Seconds on a clock that only moves forward: when each refusal window starts (injectable for tests).
-    monotonic: Callable[[], float] = time.monotonic
 
     def __post_init__(self) -> None:
         # The fingerprints (SHA-256 of the DER, hex) no call may present: the hot path's one lookup.
         self.revoked: frozenset[str] = frozenset()
         self.in_force: SignedRevocationList | None = None
         self._seen_file: tuple[int, int] | None = None
-        self._refusals: dict[str, _Refusals] = {}
         self.loop = Periodic("certificate revocation watch", self.refresh, self.settings.poll_seconds)
 
     @property
@@ -152,23 +141,17 @@ class CertificateGuard:
     # --- refusing ---------------------------------------------------------------------
 
     async def refuse(self, identity: Identity, fingerprint: str) -> NoReturn:
-        """Refuse a revoked certificate; log it unless it was logged within the window."""
-        now = self.monotonic()
-        seen = self._refusals.get(fingerprint)
-        if seen is None or now - seen.logged_at >= self.settings.refusal_window_seconds:
-            self._refusals[fingerprint] = _Refusals(now)
-            details = {"fingerprint": fingerprint, "revocation_list": str(self._version())}
-            if seen is not None:
-                details["refused_since_last_event"] = str(seen.since)
-            actor = Principal(identity.identifier, identity.uri, identity.kind.value)
-            await self.runtime.event_log.append(
-                self.runtime.event(
-                    EventKind.CERTIFICATE_REFUSED, actor, Outcome.DENIED, reason="CERTIFICATE_REVOKED", details=details
-                )
-            )
-        else:
-            seen.since += 1
-        raise Unauthenticated(
+        """Refuse a revoked certificate, and count the refusal in the log."""
+        why = (
             f"certificate {fingerprint[:16]}… of {identity.uri} is revoked by the federation authority "
             f"(revocation list version {self._version()})"
         )
+        await self.refusals.refused(
+            EventKind.CERTIFICATE_REFUSED,
+            identity,
+            "CERTIFICATE_REVOKED",
+            why,
+            fingerprint=fingerprint,
+            revocation_list=str(self._version()),
+        )
+        raise Unauthenticated(why)
