@@ -134,7 +134,7 @@ async def test_a_peer_presenting_another_regions_certificate_is_refused_both_way
         await peer_call(cluster.layout, cluster.ports[HONEST], ASKER).Inquire(
             signed_inquiry(cluster.layout, ASKER), timeout=5
         )
-    assert error_reason(raised.value) == "PEER_NOT_ADMITTED"
+    assert error_reason(raised.value) == "CERTIFICATE_NOT_PINNED"
 
 
 async def test_a_replayed_peer_request_is_refused_by_every_replica(cluster: Cluster, tmp_path: Path) -> None:

@@ -175,7 +175,7 @@ async def test_a_reissued_node_certificate_the_manifest_does_not_pin_is_refused_
             await peer_pb2_grpc.PeerServiceStub(chan).Inquire(signed_inquiry(layout, ORIGIN), timeout=10)
     _refused_as_no_client(ended)
     assert peer_refused.value.code() is grpc.StatusCode.PERMISSION_DENIED
-    assert error_reason(peer_refused.value) == "PEER_NOT_ADMITTED"
+    assert error_reason(peer_refused.value) == "CERTIFICATE_NOT_PINNED"
     assert "pins" in (peer_refused.value.details() or "")
 
 

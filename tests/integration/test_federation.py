@@ -130,7 +130,7 @@ async def test_peers_refuse_another_catalog_and_a_certificate_not_pinned(layout:
     with pytest.raises(grpc.aio.AioRpcError) as raised:
         await peer_call(layout, nodes["310000"], "110000").Inquire(signed_inquiry(layout, "110000"), timeout=5)
     assert raised.value.code() is grpc.StatusCode.PERMISSION_DENIED
-    assert error_reason(raised.value) == "PEER_NOT_ADMITTED"
+    assert error_reason(raised.value) == "CERTIFICATE_NOT_PINNED"
     # A requester's certificate is no peer's.
     async with channel(layout, nodes["310000"], "bank") as bank:
         with pytest.raises(grpc.aio.AioRpcError) as raised:

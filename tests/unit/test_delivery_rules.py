@@ -40,6 +40,7 @@ RECORD, REVOCATION, LISTING = DeliveryKind.RECORD, DeliveryKind.REVOCATION, Deli
         # Refused for a reason that cannot change: a dead letter.
         ("PERMISSION_DENIED", "NOT_SHARED", Failure.PERMANENT),
         ("PERMISSION_DENIED", "PEER_NOT_ADMITTED", Failure.PERMANENT),
+        ("PERMISSION_DENIED", "CERTIFICATE_NOT_PINNED", Failure.PEER),
         ("INVALID_ARGUMENT", None, Failure.PERMANENT),
     ],
 )

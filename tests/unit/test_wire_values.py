@@ -65,6 +65,7 @@ def test_every_refusal_reason_is_spelled_as_callers_expect() -> None:
         "NOT_A_COMPLIANCE_OFFICER": "NOT_A_COMPLIANCE_OFFICER",
         "NOT_SELF_ONLY": "NOT_SELF_ONLY",
         "PEER_NOT_ADMITTED": "PEER_NOT_ADMITTED",
+        "CERTIFICATE_NOT_PINNED": "CERTIFICATE_NOT_PINNED",
         "CATALOG_MISMATCH": "CATALOG_MISMATCH",
         "REPLAYED": "REPLAYED",
         "MANIFEST_EXPIRED": "MANIFEST_EXPIRED",

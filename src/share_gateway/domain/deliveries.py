@@ -26,8 +26,9 @@ from enum import StrEnum
 
 # Machine reasons (google.rpc.ErrorInfo.reason) a peer refuses one item with, for now: retried with backoff.
 RETRYABLE_REASONS = frozenset({"CATALOG_MISMATCH", "RECORD_NOT_HELD", "REPLAYED"})
-# Machine reasons that say the peer as a whole cannot take anything now: it rests like a peer that is down.
-PEER_REASONS = frozenset({"MANIFEST_EXPIRED"})
+# Machine reasons that say the peer as a whole cannot take anything now (its manifest expired, or it does not
+# pin this node's certificate yet): it rests like a peer that is down, and no item becomes a dead letter.
+PEER_REASONS = frozenset({"MANIFEST_EXPIRED", "CERTIFICATE_NOT_PINNED"})
 # Machine reasons that cannot change for this item: a dead letter.
 PERMANENT_REASONS = frozenset({"NOT_SHARED", "PEER_NOT_ADMITTED"})
 # Status codes of a call the peer did not answer, or could not serve at all (another version, overloaded, or

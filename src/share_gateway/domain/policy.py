@@ -42,6 +42,9 @@ class Denial(StrEnum):
     NOT_A_COMPLIANCE_OFFICER = "NOT_A_COMPLIANCE_OFFICER"
     NOT_SELF_ONLY = "NOT_SELF_ONLY"
     PEER_NOT_ADMITTED = "PEER_NOT_ADMITTED"
+    # The calling node's certificate is not the one the manifest pins for its region (an unpinned re-issue, or
+    # manifests not yet alike during a rollout): about the caller, not about what it sent.
+    CERTIFICATE_NOT_PINNED = "CERTIFICATE_NOT_PINNED"
     CATALOG_MISMATCH = "CATALOG_MISMATCH"
     REPLAYED = "REPLAYED"
     MANIFEST_EXPIRED = "MANIFEST_EXPIRED"

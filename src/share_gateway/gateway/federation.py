@@ -312,7 +312,9 @@ class FederationDesk:
         self.require_current()
         node = self.manifest.manifest.nodes.get(region)
         if node is None or node.tls_fingerprint != certificate_fingerprint:
-            raise Refused(Denial.PEER_NOT_ADMITTED, f"region {region}'s certificate is not the one the manifest pins")
+            raise Refused(
+                Denial.CERTIFICATE_NOT_PINNED, f"region {region}'s certificate is not the one the manifest pins"
+            )
 
     async def accept(self, region: str, envelope: Envelope) -> tuple[PeerInquiry, Principal, str]:
         """Verify a forwarded inquiry; return it, the requester it vouches for, and its digest."""
