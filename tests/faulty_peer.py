@@ -8,7 +8,8 @@ It listens on the region's endpoint with mTLS and answers PeerService.Inquire:
 * ``forged``: answers at once with a correct receipt but a record whose value was changed after signing;
 * ``impostor:<other region>``: answers honestly-shaped, but presents the other region's TLS certificate;
 * ``witness-legacy``: cosigns any checkpoint with a plain signature by its *log* key (the pre-C2SP form);
-* ``witness-forged``: cosigns with its witness key, but over another checkpoint body (a bad signature).
+* ``witness-forged``: cosigns with its witness key, but over another checkpoint body (a bad signature);
+* ``witness-future``: cosigns correctly with its witness key, but dated a day ahead.
   Either says "witnessed" on stdout after answering.
 * ``third-origin:<other region>``: answers with a nationally shared record that claims the other region as its
   origin, signed with this region's own key (opening only the fields the purpose may see);
@@ -138,6 +139,9 @@ class FaultyPeer(peer_pb2_grpc.PeerServiceServicer):
         elif self.behaviour == "witness-forged":
             witness = SigningKey.load(witness_key_name(self.region), self.layout.node_dir(self.region) / "witness.key")
             line = cosign_checkpoint(text.replace("\n", "\n0", 1), witness, int(datetime.now(UTC).timestamp())).line()
+        elif self.behaviour == "witness-future":
+            witness = SigningKey.load(witness_key_name(self.region), self.layout.node_dir(self.region) / "witness.key")
+            line = cosign_checkpoint(text, witness, int(datetime.now(UTC).timestamp()) + 86_400).line()
         else:
             await context.abort(grpc.StatusCode.UNIMPLEMENTED, "a faulty peer witnesses nothing")
         print("witnessed", flush=True)

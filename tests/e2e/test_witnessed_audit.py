@@ -243,9 +243,10 @@ async def test_nodes_in_their_own_processes_cosign_in_c2sp_form(cluster: Cluster
     assert "verifies" in verified.stdout
 
 
-@pytest.mark.parametrize("behaviour", ["witness-legacy", "witness-forged"])
+@pytest.mark.parametrize("behaviour", ["witness-legacy", "witness-forged", "witness-future"])
 async def test_the_cosigner_keeps_only_cosignatures_by_the_peers_witness_key(cluster: Cluster, behaviour: str) -> None:
-    """A peer answering with its log key (the old form) or a bad signature: nothing of it is added to the note."""
+    """A peer answering with its log key (the old form), a bad signature, or a date beyond the clock skew:
+    nothing of it is added to the note."""
     faulty = cluster.replace(WITNESS_B, behaviour)
     database = cluster.layout.node_dir(ORIGIN) / f"{ORIGIN}.db"
     await seed(cluster.layout, {ORIGIN: cluster.ports[ORIGIN]})

@@ -151,9 +151,16 @@ class Cosigner:
                 log.warning("witness %s is no longer listed with a witness key", peer)
                 return 0
             try:
-                signature, _ = open_cosignature(parse_note(latest.note).text, cosignature, CosignerKey.of(listed))
+                signature, timestamp = open_cosignature(
+                    parse_note(latest.note).text, cosignature, CosignerKey.of(listed)
+                )
             except VerificationError as error:
                 log.warning("witness %s sent a cosignature that does not verify: %s", peer, error)
+                return 0
+            # A witness says when it saw the checkpoint: not later than now, give or take the clocks' skew.
+            latest_credible = runtime.clock() + federation.clock_skew
+            if timestamp > latest_credible.timestamp():
+                log.warning("witness %s dated its cosignature %d, ahead of this node's clock", peer, timestamp)
                 return 0
             await runtime.off_loop(self.log.add_cosignature, latest.size, signature)
             self._known[peer] = latest.size
