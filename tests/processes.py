@@ -9,14 +9,21 @@ import signal
 import subprocess
 import sys
 import threading
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
+import yaml
+
 from share_gateway.config import NodeConfig
-from share_gateway.devkit import Layout
+from share_gateway.devkit import Layout, create_federation, free_ports
 from share_gateway.store.database import migrate, open_database
 from share_gateway.store.repositories import Store
 from tests.conftest import seed_grants
+from tests.federation import REGIONS
+from tests.support import CALLERS, ROLES
 from tests.waiting import PATIENCE
 
 
@@ -128,3 +135,28 @@ class Cluster:
     def close(self) -> None:
         for process in self.processes.values():
             process.stop()
+
+
+@contextmanager
+def federation_cluster(
+    root: Path,
+    start: Sequence[str] = REGIONS,
+    prepared: Sequence[str] = REGIONS,
+    settings: Mapping[str, object] | None = None,
+) -> Iterator[Cluster]:
+    """The test federation made in ``root`` (every node's config given ``settings``), the ``prepared`` nodes'
+    databases ready, and the nodes ``start`` names serving, each in its own process; all stopped after."""
+    ports = dict(zip(REGIONS, free_ports(len(REGIONS)), strict=True))
+    clients = {name: c[0] for name, c in CALLERS.items()}
+    layout = create_federation(root, REGIONS, clients, datetime.now(UTC), roles=ROLES, ports=ports)
+    for region in prepared:
+        config = layout.node_config(region)
+        if settings:
+            config.write_text(yaml.safe_dump(yaml.safe_load(config.read_text()) | dict(settings)))
+        prepare(config)
+    cluster = Cluster(layout, ports)
+    try:
+        cluster.start(*start)
+        yield cluster
+    finally:
+        cluster.close()

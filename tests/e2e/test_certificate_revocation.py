@@ -6,17 +6,15 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable, Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 
 import grpc
 import pytest
-import yaml
 
 from share_gateway.cli import main
 from share_gateway.config import NodeConfig
 from share_gateway.crypto.pki import certificate_fingerprint
-from share_gateway.devkit import Layout, create_federation, free_ports
+from share_gateway.devkit import Layout
 from share_gateway.domain.events import Event, EventKind
 from share_gateway.store.database import open_database
 from share_gateway.store.repositories import Store
@@ -30,8 +28,8 @@ from share_gateway.v1 import (
     registry_pb2_grpc,
 )
 from tests.federation import REGIONS, channel, peer_call, signed_inquiry
-from tests.processes import Cluster, prepare
-from tests.support import CALLERS, ROLES, inquiry, penalty_request
+from tests.processes import Cluster, federation_cluster
+from tests.support import CALLERS, inquiry, penalty_request
 from tests.waiting import PATIENCE, PROCESS_TEST_SECONDS
 
 HERE, PEER, _ = REGIONS
@@ -41,20 +39,9 @@ pytestmark = pytest.mark.timeout(PROCESS_TEST_SECONDS)
 @pytest.fixture
 def cluster(tmp_path: Path) -> Iterator[Cluster]:
     """One node serving (its peers down: nothing here needs them), polling its revocation list often."""
-    ports = dict(zip(REGIONS, free_ports(len(REGIONS)), strict=True))
-    clients = {name: c[0] for name, c in CALLERS.items()}
-    layout = create_federation(tmp_path / "federation", REGIONS, clients, datetime.now(UTC), roles=ROLES, ports=ports)
-    config = layout.node_config(HERE)
-    raw = yaml.safe_load(config.read_text())
-    raw |= {"revocation_poll_seconds": 0.1, "refusal_window_seconds": 3600}
-    config.write_text(yaml.safe_dump(raw))
-    prepare(config)
-    running = Cluster(layout, ports)
-    try:
-        running.start(HERE)
+    settings = {"revocation_poll_seconds": 0.1, "refusal_window_seconds": 3600}
+    with federation_cluster(tmp_path / "federation", (HERE,), (HERE,), settings) as running:
         yield running
-    finally:
-        running.close()
 
 
 async def _every_call(layout: Layout, port: int, name: str) -> dict[str, grpc.aio.AioRpcError | None]:

@@ -11,13 +11,11 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from share_gateway.config import NodeConfig
-from share_gateway.devkit import create_federation, free_ports
 from share_gateway.domain.deliveries import DeliveryState
 from share_gateway.domain.events import Event
 from share_gateway.domain.identifiers import Subject
@@ -26,8 +24,8 @@ from share_gateway.store.deliveries import DeliveryKind, QueuedDelivery
 from share_gateway.store.repositories import Store
 from share_gateway.v1 import compliance_pb2, compliance_pb2_grpc, registry_pb2, registry_pb2_grpc
 from tests.federation import REGIONS, channel
-from tests.processes import Cluster, Process, prepare
-from tests.support import CALLERS, OTHER_COMPANY, ROLES, debtor_request, entity
+from tests.processes import Cluster, Process, federation_cluster
+from tests.support import OTHER_COMPANY, debtor_request, entity
 from tests.waiting import PATIENCE, PROCESS_TEST_SECONDS, eventually
 
 ASKER, HONEST, PICKY = REGIONS
@@ -37,17 +35,8 @@ pytestmark = pytest.mark.timeout(PROCESS_TEST_SECONDS)  # three nodes, each a pr
 
 @pytest.fixture
 def cluster(tmp_path: Path) -> Iterator[Cluster]:
-    ports = dict(zip(REGIONS, free_ports(len(REGIONS)), strict=True))
-    clients = {name: c[0] for name, c in CALLERS.items()}
-    layout = create_federation(tmp_path / "federation", REGIONS, clients, datetime.now(UTC), roles=ROLES, ports=ports)
-    for region in REGIONS:
-        prepare(layout.node_config(region))
-    running = Cluster(layout, ports)
-    try:
-        running.start(*REGIONS)
+    with federation_cluster(tmp_path / "federation") as running:
         yield running
-    finally:
-        running.close()
 
 
 def refuse(cluster: Cluster, subject: str, reason: str | None) -> None:

@@ -23,7 +23,7 @@ from share_gateway.catalog import sample_catalog_text, sign_catalog
 from share_gateway.client import verify_record_disclosure
 from share_gateway.config import NodeConfig
 from share_gateway.crypto.keys import KeyRing
-from share_gateway.devkit import MANIFEST_DAYS, Layout, add_node, create_federation, free_ports, write_manifest
+from share_gateway.devkit import MANIFEST_DAYS, Layout, add_node, free_ports, write_manifest
 from share_gateway.store import schema
 from share_gateway.store.database import open_database
 from share_gateway.v1 import inquiry_pb2, inquiry_pb2_grpc, registry_pb2_grpc
@@ -41,8 +41,8 @@ from tests.federation import (
     signed_inquiry,
     statuses,
 )
-from tests.processes import Cluster, Process, prepare, serve_node
-from tests.support import CALLERS, ROLES, debtor_request, error_reason, inquiry
+from tests.processes import Cluster, Process, federation_cluster, prepare, serve_node
+from tests.support import debtor_request, error_reason, inquiry
 from tests.waiting import PROCESS_TEST_SECONDS, eventually
 
 ASKER, HONEST, FAULTY = REGIONS
@@ -54,17 +54,8 @@ pytestmark = pytest.mark.timeout(PROCESS_TEST_SECONDS)  # three nodes, each a pr
 
 @pytest.fixture
 def cluster(tmp_path: Path) -> Iterator[Cluster]:
-    ports = dict(zip(REGIONS, free_ports(len(REGIONS)), strict=True))
-    clients = {name: c[0] for name, c in CALLERS.items()}
-    layout = create_federation(tmp_path / "federation", REGIONS, clients, datetime.now(UTC), roles=ROLES, ports=ports)
-    for region in REGIONS:
-        prepare(layout.node_config(region))
-    running = Cluster(layout, ports)
-    try:
-        running.start(*REGIONS)
+    with federation_cluster(tmp_path / "federation") as running:
         yield running
-    finally:
-        running.close()
 
 
 def region_detail(answer: inquiry_pb2.InquireResponse, region: str) -> str:

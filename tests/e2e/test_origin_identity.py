@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -17,14 +16,13 @@ from sqlalchemy import select
 from share_gateway.client import verify_record_disclosure
 from share_gateway.config import NodeConfig
 from share_gateway.crypto.keys import KeyRing
-from share_gateway.devkit import create_federation, free_ports
 from share_gateway.store import schema
 from share_gateway.store.database import open_database
 from share_gateway.store.repositories import Store
 from share_gateway.v1 import inquiry_pb2_grpc, registry_pb2, registry_pb2_grpc
 from tests.federation import REGIONS, channel
-from tests.processes import Cluster, Process, prepare
-from tests.support import CALLERS, COMPANY, OTHER_COMPANY, ROLES, debtor_request, entity, inquiry
+from tests.processes import Cluster, Process, federation_cluster
+from tests.support import COMPANY, OTHER_COMPANY, debtor_request, entity, inquiry
 from tests.waiting import PROCESS_TEST_SECONDS, eventually
 
 GENUINE, RECEIVER, HOSTILE = REGIONS
@@ -35,16 +33,8 @@ pytestmark = pytest.mark.timeout(PROCESS_TEST_SECONDS)
 @pytest.fixture
 def cluster(tmp_path: Path) -> Iterator[Cluster]:
     """Three regions' databases ready; each test starts the nodes it needs."""
-    ports = dict(zip(REGIONS, free_ports(len(REGIONS)), strict=True))
-    clients = {name: c[0] for name, c in CALLERS.items()}
-    layout = create_federation(tmp_path / "federation", REGIONS, clients, datetime.now(UTC), roles=ROLES, ports=ports)
-    for region in REGIONS:
-        prepare(layout.node_config(region))
-    running = Cluster(layout, ports)
-    try:
+    with federation_cluster(tmp_path / "federation", start=()) as running:
         yield running
-    finally:
-        running.close()
 
 
 def hostile(cluster: Cluster, action: str, record_id: str, company: str) -> str:

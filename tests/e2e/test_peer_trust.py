@@ -13,13 +13,12 @@ from pathlib import Path
 
 import grpc
 import pytest
-import yaml
 from sqlalchemy import select
 
 from share_gateway.client import verify_record_disclosure
 from share_gateway.config import NodeConfig
 from share_gateway.crypto.keys import KeyRing
-from share_gateway.devkit import Layout, create_federation, free_ports
+from share_gateway.devkit import Layout
 from share_gateway.domain.events import Event, EventKind
 from share_gateway.federation.messages import digest
 from share_gateway.store import schema
@@ -37,8 +36,8 @@ from tests.federation import (
     signed_inquiry,
     statuses,
 )
-from tests.processes import Cluster, prepare, serve_skewed_node
-from tests.support import CALLERS, ROLES, error_reason, inquiry
+from tests.processes import Cluster, federation_cluster, serve_skewed_node
+from tests.support import CALLERS, error_reason, inquiry
 from tests.waiting import PROCESS_TEST_SECONDS
 
 ASKER, HONEST, FAULTY = REGIONS
@@ -50,20 +49,8 @@ pytestmark = pytest.mark.timeout(PROCESS_TEST_SECONDS)
 @pytest.fixture
 def cluster(tmp_path: Path) -> Iterator[Cluster]:
     """Three regions, prepared but not started; refusal windows last an hour, so only a stop logs what they hold."""
-    ports = dict(zip(REGIONS, free_ports(len(REGIONS)), strict=True))
-    clients = {name: c[0] for name, c in CALLERS.items()}
-    layout = create_federation(tmp_path / "federation", REGIONS, clients, datetime.now(UTC), roles=ROLES, ports=ports)
-    for region in REGIONS:
-        config_path = layout.node_config(region)
-        config = yaml.safe_load(config_path.read_text())
-        config["refusal_window_seconds"] = 3600
-        config_path.write_text(yaml.safe_dump(config))
-        prepare(config_path)
-    running = Cluster(layout, ports)
-    try:
+    with federation_cluster(tmp_path / "federation", start=(), settings={"refusal_window_seconds": 3600}) as running:
         yield running
-    finally:
-        running.close()
 
 
 def logged(layout: Layout, region: str) -> list[Event]:

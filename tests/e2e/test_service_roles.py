@@ -14,7 +14,6 @@ import pytest
 from share_gateway.client import credentials, open_channel
 from share_gateway.config import NodeConfig
 from share_gateway.crypto.pki import issue_certificate
-from share_gateway.devkit import create_federation, free_ports
 from share_gateway.domain.principals import Identity, IdentityKind, node_host_name
 from share_gateway.domain.records import RecordStatus
 from share_gateway.store.database import open_database
@@ -28,8 +27,8 @@ from share_gateway.v1 import (
     registry_pb2_grpc,
 )
 from tests.federation import REGIONS, channel, signed_inquiry
-from tests.processes import Cluster, prepare
-from tests.support import CALLERS, ROLES, debtor_request, error_reason, inquiry, penalty_request
+from tests.processes import Cluster, federation_cluster
+from tests.support import debtor_request, error_reason, inquiry, penalty_request
 from tests.waiting import PROCESS_TEST_SECONDS, eventually
 
 HERE, ORIGIN, _ = REGIONS
@@ -51,18 +50,8 @@ class Federation:
 
 @pytest.fixture(scope="module")
 def federation(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Federation]:
-    root = tmp_path_factory.mktemp("roles")
-    ports = dict(zip(REGIONS, free_ports(len(REGIONS)), strict=True))
-    clients = {name: c[0] for name, c in CALLERS.items()}
-    layout = create_federation(root, REGIONS, clients, datetime.now(UTC), roles=ROLES, ports=ports)
-    for region in (HERE, ORIGIN):
-        prepare(layout.node_config(region))
-    cluster = Cluster(layout, ports)
-    try:
-        cluster.start(HERE, ORIGIN)
+    with federation_cluster(tmp_path_factory.mktemp("roles"), (HERE, ORIGIN), (HERE, ORIGIN)) as cluster:
         yield Federation(cluster, _published_copy(cluster))
-    finally:
-        cluster.close()
 
 
 def _published_copy(cluster: Cluster) -> str:

@@ -22,7 +22,7 @@ from share_gateway.config import NodeConfig
 from share_gateway.crypto.cosignature import cosign_checkpoint
 from share_gateway.crypto.keys import KeyRing, SigningKey, VerifyingKey
 from share_gateway.crypto.note import parse_note
-from share_gateway.devkit import Layout, create_federation, free_ports
+from share_gateway.devkit import Layout, create_federation
 from share_gateway.domain.events import Event, EventKind, Outcome
 from share_gateway.federation.manifest import open_manifest
 from share_gateway.gateway.sequencer import Sequencer, SequencerSettings
@@ -34,8 +34,7 @@ from share_gateway.store.log import LogStore
 from share_gateway.store.repositories import Store
 from tests.e2e.test_cli import run
 from tests.federation import REGIONS, seed
-from tests.processes import Cluster, prepare
-from tests.support import CALLERS, ROLES
+from tests.processes import Cluster, federation_cluster
 from tests.unit.test_cosignature_interop import hand_verify
 from tests.waiting import PROCESS_TEST_SECONDS, eventually
 
@@ -189,17 +188,8 @@ def test_every_node_key_given_is_used(federation: Federation, tmp_path: Path) ->
 
 @pytest.fixture
 def cluster(tmp_path: Path) -> Iterator[Cluster]:
-    ports = dict(zip(REGIONS, free_ports(len(REGIONS)), strict=True))
-    clients = {name: c[0] for name, c in CALLERS.items()}
-    layout = create_federation(tmp_path / "federation", REGIONS, clients, datetime.now(UTC), roles=ROLES, ports=ports)
-    for region in REGIONS:
-        prepare(layout.node_config(region))
-    running = Cluster(layout, ports)
-    try:
-        running.start(*REGIONS)
+    with federation_cluster(tmp_path / "federation") as running:
         yield running
-    finally:
-        running.close()
 
 
 def latest_note(database: Path) -> bytes:
