@@ -6,80 +6,19 @@ import re
 import sqlite3
 import subprocess
 import sys
-from collections.abc import Iterator
-from contextlib import ExitStack, closing
+from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
 import yaml
 
+from tests.e2e.conftest import BANK, checkpoint_size, checkpointed
+from tests.e2e.conftest import run as run  # noqa: PLC0414 - re-exported: test_witnessed_audit.py imports it here
 from tests.processes import Process, serve_node
-from tests.support import COMPANY, OFFICER, days_ago
+from tests.support import COMPANY, days_ago
 from tests.waiting import PROCESS_TEST_SECONDS, wait_until
 
-BANK = "91110000MA0000001L"
-AGENCY = "11110000MB00000048"
-
 pytestmark = pytest.mark.timeout(PROCESS_TEST_SECONDS)  # every command is a process of its own
-
-
-def run(*args: str, check: bool = True, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run(
-        [sys.executable, "-m", "share_gateway.cli", *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-        cwd=cwd,
-    )
-    if check and result.returncode != 0:
-        raise AssertionError(f"{args} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
-    return result
-
-
-def checkpoint_size(database: Path) -> int | None:
-    """The size of the latest checkpoint the node's sequencer published, read from its SQLite file."""
-    with closing(sqlite3.connect(database)) as connection:
-        size: int | None = connection.execute("SELECT max(size) FROM log_checkpoints").fetchone()[0]
-    return size
-
-
-def checkpointed(database: Path) -> bool:
-    """Whether a published checkpoint covers every event the node has logged so far."""
-    with closing(sqlite3.connect(database)) as connection:
-        logged: int = connection.execute("SELECT count(*) FROM events").fetchone()[0]
-    size = checkpoint_size(database)
-    return logged > 0 and size is not None and size >= logged
-
-
-@pytest.fixture
-def pki(tmp_path: Path) -> Path:
-    run(
-        "pki", "init", "--dir", str(tmp_path), "--region", "110000",
-        "--client", f"bank=sgw://institution/{BANK}", "--client", f"agency=sgw://institution/{AGENCY}",
-        "--client", f"officer=sgw://person/{OFFICER}", "--role", "officer=compliance_officer",
-        "--client", f"company=sgw://institution/{COMPANY}",
-    )  # fmt: skip
-    return tmp_path
-
-
-@pytest.fixture
-def served(pki: Path) -> Iterator[tuple[Path, str]]:
-    """`share-gateway serve` in its own process; yields the PKI directory and the node's address."""
-    config = pki / "nodes" / "110000" / "node.yaml"
-    for args in (
-        ("--institution", AGENCY, "--kind", "public_agency", "--submit", "administrative_penalty"),
-        ("--institution", AGENCY, "--submit", "dishonest_judgment_debtor"),
-        ("--institution", BANK, "--kind", "bank", "--inquire", "loan_underwriting"),
-    ):
-        run("grant", "add", "--config", str(config), *args)
-    server = serve_node(config)
-    try:
-        match = re.search(r"mTLS port (\d+)", server.wait_ready())
-        assert match, "".join(server.output)
-        yield pki, f"localhost:{match.group(1)}"
-    finally:
-        server.stop()
 
 
 def test_catalog_sign_and_verify_refuse_tampering(pki: Path) -> None:

@@ -12,7 +12,7 @@ import pytest
 from share_gateway.config import node_key_name
 from share_gateway.crypto.keys import KeyRing, VerifyingKey
 from share_gateway.ledger.checkpoint import TlogProof
-from tests.e2e.test_cli import checkpointed, pki, run, served  # noqa: F401 - pki and served are fixtures
+from tests.e2e.conftest import checkpointed, run
 from tests.support import COMPANY
 from tests.waiting import PROCESS_TEST_SECONDS, wait_until
 
@@ -20,10 +20,9 @@ pytestmark = pytest.mark.timeout(PROCESS_TEST_SECONDS)
 
 
 def test_a_requester_writes_a_proof_of_its_inquiry_that_verifies_offline(
-    served: tuple[Path, str],  # noqa: F811 - the fixture
-    tmp_path: Path,
+    served: tuple[Path, str], tmp_path: Path
 ) -> None:
-    pki, address = served  # noqa: F811 - the fixture's directory
+    pki, address = served
     signing = pki / "nodes/110000/signing.pub"
     node_key = ("--node-key", f"110000={signing}")
     bank = ("--node", address, "--identity", str(pki / "clients/bank"))
