@@ -8,13 +8,18 @@ receipts, and logs the digests. A third line times one peer hop alone (a
 signed PeerService.Inquire from this process), to show what dominates.
 Goal: federated p50 at most 1.5 x local p50.
 
-    python -m bench.federated [--records 3000] [--seconds 8] [--concurrency 16] [--rounds 2]
+    python -m bench.federated [--records 3000] [--seconds 8] [--concurrency 16] [--rounds 2] [--ab]
+
+With ``--ab`` each round also runs the three nodes without the checks issue 10
+added at the trust boundaries (``bench.boundary_checks``), the two in
+alternating order, and prints what the checks cost on the federated path.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import random
 import statistics
 import tempfile
@@ -22,7 +27,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bench.harness import Result, closed_loop, ratio_line, spawn, stop
-from bench.inquiry_path import AGENCY, BANK, register_callers, serve_node
+from bench.inquiry_path import AGENCY, BANK, register_callers, serve_node, serve_node_without_boundary_checks
 from share_gateway.api.convert import subject_kind_text, subject_to_wire
 from share_gateway.catalog import open_catalog
 from share_gateway.client import credentials, open_channel
@@ -121,6 +126,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=8.0)
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--ab", action="store_true", help="also measure nodes without the boundary checks")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="sgw-bench-") as directory:
         ports = dict(zip(REGIONS, free_ports(len(REGIONS)), strict=True))
@@ -131,23 +137,41 @@ def main() -> None:
         for seed, region in enumerate(REGIONS, start=1):
             asyncio.run(_seed(NodeConfig.load(layout.node_config(region)), subjects, args.records, seed))
         wire = [subject_to_wire(Subject(s.kind, s.identifier)) for s in subjects]
+        sides = [("", serve_node)] + (
+            [(" without boundary checks", serve_node_without_boundary_checks)] if args.ab else []
+        )
         ratios: list[float] = []
+        checks: list[tuple[float, float]] = []
         for round_number in range(1, args.rounds + 1):
-            processes = [spawn(serve_node, str(layout.node_config(region)))[0] for region in REGIONS]
-            try:
-                results = asyncio.run(_measure(layout, ports, wire, args.seconds, args.concurrency))
-            finally:
-                for process in processes:
-                    stop(process)
-            local, federated, hop = results["local inquiry"], results["federated inquiry"], results["one peer hop"]
             print(f"round {round_number}:")
-            for result in (local, federated, hop):
-                print("  " + result.line())
-            print("  " + ratio_line(federated, local))
-            ratios.append(federated.percentile(50) / local.percentile(50))
+            federated: dict[str, Result] = {}
+            # The A and B sides take turns going first, so neither always runs on a machine just warmed up.
+            for side, target in sides if round_number % 2 else sides[::-1]:
+                processes = [spawn(target, str(layout.node_config(region)))[0] for region in REGIONS]
+                try:
+                    results = asyncio.run(_measure(layout, ports, wire, args.seconds, args.concurrency))
+                finally:
+                    for process in processes:
+                        stop(process)
+                local, federated[side] = results["local inquiry"], results["federated inquiry"]
+                for result in results.values():
+                    print("  " + dataclasses.replace(result, name=result.name + side).line())
+                if not side:
+                    print("  " + ratio_line(federated[side], local))
+                    ratios.append(federated[side].percentile(50) / local.percentile(50))
+            if args.ab:
+                with_checks, without = federated[""], federated[sides[1][0]]
+                print("  " + ratio_line(with_checks, dataclasses.replace(without, name="federated without checks")))
+                checks.append((with_checks.qps / without.qps, with_checks.percentile(50) / without.percentile(50)))
         print(
             f"median p50 ratio federated/local over {len(ratios)} rounds: {statistics.median(ratios):.2f} (goal <= 1.5)"
         )
+        if checks:
+            qps, p50 = statistics.median(c[0] for c in checks), statistics.median(c[1] for c in checks)
+            print(
+                f"boundary checks on the federated path over {len(checks)} rounds: median QPS ratio with/without "
+                f"{qps:.3f} (budget >= 0.95), median p50 ratio {p50:.3f} (budget <= 1.05)"
+            )
 
 
 if __name__ == "__main__":

@@ -7,7 +7,11 @@ and commit the event before replying. The baseline is a ``grpc.aio`` server
 that echoes the same request bytes over the same mTLS. Goal: full path at
 least 0.5 x the echo QPS.
 
-    python -m bench.inquiry_path [--records 10000] [--seconds 8] [--concurrency 32] [--rounds 2]
+    python -m bench.inquiry_path [--records 10000] [--seconds 8] [--concurrency 32] [--rounds 2] [--ab]
+
+With ``--ab`` each round also measures the full path on a node without the
+checks issue 10 added at the trust boundaries (``bench.boundary_checks``),
+the two in alternating order, and prints what the checks cost.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from pathlib import Path
 import grpc
 import yaml
 
+from bench import boundary_checks
 from bench.harness import Result, closed_loop, median_ratio, ratio_line, spawn, stop
 from share_gateway.api.convert import subject_to_wire
 from share_gateway.client import credentials, open_channel
@@ -69,12 +74,19 @@ def register_callers(store: Store, record_types: Iterable[str], now: datetime) -
 
 
 def serve_node(pipe: Connection, config_path: str) -> None:
-    async def main() -> None:
-        node = await start_node(NodeConfig.load(Path(config_path)))
-        pipe.send(node.port)
-        await asyncio.Event().wait()
+    asyncio.run(_serve(pipe, config_path))
 
-    asyncio.run(main())
+
+def serve_node_without_boundary_checks(pipe: Connection, config_path: str) -> None:
+    """A node as before issue 10's boundary checks: the B side of ``--ab`` (bench-only)."""
+    boundary_checks.take_out()
+    asyncio.run(_serve(pipe, config_path))
+
+
+async def _serve(pipe: Connection, config_path: str) -> None:
+    node = await start_node(NodeConfig.load(Path(config_path)))
+    pipe.send(node.port)
+    await asyncio.Event().wait()
 
 
 def serve_echo(pipe: Connection, config_path: str) -> None:
@@ -103,8 +115,15 @@ async def _echo(request: bytes, context: grpc.aio.ServicerContext[bytes, bytes])
     return request
 
 
+NAMES = {
+    "echo": "echo (bare grpc.aio, mTLS)",
+    "full": "full inquiry path",
+    "without": "full path without boundary checks",
+}
+
+
 async def _measure(
-    layout: Layout, port: int, subjects: list[common_pb2.Subject], echo: bool, seconds: float, concurrency: int
+    layout: Layout, port: int, subjects: list[common_pb2.Subject], name: str, seconds: float, concurrency: int
 ) -> Result:
     files = layout.client("bank")
     rng = random.Random(7)
@@ -113,14 +132,14 @@ async def _measure(
         for _ in range(1024)
     ]
     async with open_channel(f"localhost:{port}", credentials(files.certificate, files.key, files.ca)) as channel:
-        if echo:
+        if name == "echo":
             method: grpc.aio.UnaryUnaryMultiCallable[bytes, bytes] = channel.unary_unary(ECHO_METHOD)
             payloads = [r.SerializeToString() for r in requests]
 
             async def call(n: int) -> object:
                 return await method(payloads[n % len(payloads)], timeout=10)
 
-            return await closed_loop("echo (bare grpc.aio, mTLS)", call, concurrency, seconds)
+            return await closed_loop(NAMES[name], call, concurrency, seconds)
         stub = inquiry_pb2_grpc.InquiryServiceStub(channel)
         sample = [await stub.Inquire(r, timeout=10) for r in requests[:20]]
         if not any(answer.records for answer in sample):
@@ -129,7 +148,7 @@ async def _measure(
         async def inquire(n: int) -> object:
             return await stub.Inquire(requests[n % len(requests)], timeout=10)
 
-        return await closed_loop("full inquiry path", inquire, concurrency, seconds)
+        return await closed_loop(NAMES[name], inquire, concurrency, seconds)
 
 
 def main() -> None:
@@ -139,6 +158,7 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--sqlite-synchronous", choices=["FULL", "NORMAL"], default="FULL")
+    parser.add_argument("--ab", action="store_true", help="also measure a node without the boundary checks")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="sgw-bench-") as directory:
         layout = create_federation(Path(directory), [REGION], {"bank": BANK, "agency": AGENCY}, datetime.now(UTC))
@@ -147,21 +167,32 @@ def main() -> None:
         Path(config_path).write_text(yaml.safe_dump({**settings, "sqlite_synchronous": args.sqlite_synchronous}))
         print(f"seeding {args.records} records on SQLite (synchronous={args.sqlite_synchronous}) ...", flush=True)
         subjects = asyncio.run(_seed(NodeConfig.load(Path(config_path)), args.records))
+        nodes = [("full", serve_node)] + ([("without", serve_node_without_boundary_checks)] if args.ab else [])
         pairs: list[tuple[Result, Result]] = []
+        checks: list[tuple[Result, Result]] = []
         for round_number in range(1, args.rounds + 1):
             results = {}
-            for echo, target in ((True, serve_echo), (False, serve_node)):
+            # The A and B sides take turns going first, so neither always runs on a machine just warmed up.
+            for name, target in [("echo", serve_echo), *(nodes if round_number % 2 else nodes[::-1])]:
                 process, port = spawn(target, config_path)
                 try:
-                    results[echo] = asyncio.run(_measure(layout, port, subjects, echo, args.seconds, args.concurrency))
+                    results[name] = asyncio.run(_measure(layout, port, subjects, name, args.seconds, args.concurrency))
                 finally:
                     stop(process)
             print(f"round {round_number}:")
-            print("  " + results[True].line())
-            print("  " + results[False].line())
-            print("  " + ratio_line(results[False], results[True]))
-            pairs.append((results[False], results[True]))
+            for result in results.values():
+                print("  " + result.line())
+            print("  " + ratio_line(results["full"], results["echo"]))
+            pairs.append((results["full"], results["echo"]))
+            if args.ab:
+                print("  " + ratio_line(results["full"], results["without"]))
+                checks.append((results["full"], results["without"]))
         print(f"median QPS ratio full/echo over {len(pairs)} rounds: {median_ratio(pairs):.2f} (goal >= 0.50)")
+        if checks:
+            print(
+                f"median QPS ratio with/without the boundary checks over {len(checks)} rounds: "
+                f"{median_ratio(checks):.3f} (budget >= 0.95)"
+            )
 
 
 if __name__ == "__main__":

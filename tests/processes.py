@@ -19,6 +19,7 @@ import yaml
 
 from share_gateway.config import NodeConfig
 from share_gateway.devkit import Layout, create_federation, free_ports
+from share_gateway.domain.events import Event
 from share_gateway.store.database import migrate, open_database
 from share_gateway.store.repositories import Store
 from tests.conftest import seed_grants
@@ -86,6 +87,15 @@ def prepare(config: Path) -> None:
     try:
         migrate(database)
         seed_grants(Store(database))
+    finally:
+        database.dispose()
+
+
+def logged(layout: Layout, region: str) -> list[Event]:
+    """Every event in a region's database, read as an auditor would (the node may be running)."""
+    database = open_database(NodeConfig.load(layout.node_config(region)).database)
+    try:
+        return [Event.from_bytes(body) for _, body in Store(database).events.read(limit=100_000)]
     finally:
         database.dispose()
 

@@ -59,7 +59,7 @@ def run(args: argparse.Namespace, directory: Path) -> None:
             variant = _variant(config_path, settings, seeded, name, sequencer_on)
             process, port = spawn(serve_node, str(variant))
             try:
-                measured = asyncio.run(_measure(layout, port, subjects, False, args.seconds, args.concurrency))
+                measured = asyncio.run(_measure(layout, port, subjects, "full", args.seconds, args.concurrency))
             finally:
                 stop(process)
             label = f"inquiry, log {'on' if sequencer_on else 'off'}"

@@ -12,8 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.e2e.conftest import BANK, checkpoint_size, checkpointed
-from tests.e2e.conftest import run as run  # noqa: PLC0414 - re-exported: test_witnessed_audit.py imports it here
+from tests.e2e.conftest import BANK, checkpoint_size, checkpointed, run
 from tests.processes import Process, serve_node
 from tests.support import COMPANY, days_ago
 from tests.waiting import PROCESS_TEST_SECONDS, wait_until
@@ -247,6 +246,7 @@ def test_audit_verify_finds_an_edited_event_on_the_database(served: tuple[Path, 
     config = str(pki / "nodes/110000/node.yaml")
     verified = run("audit", "verify", "--config", config)
     assert "verifies" in verified.stdout
+    assert "warning: no peer witnesses the log of share-gateway/node/110000" in verified.stderr, "a node alone"
     assert "verifying" in verified.stderr, "a progress line"
     with sqlite3.connect(database) as connection:
         seq, body = connection.execute(

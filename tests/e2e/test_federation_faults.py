@@ -24,6 +24,7 @@ from share_gateway.client import verify_record_disclosure
 from share_gateway.config import NodeConfig
 from share_gateway.crypto.keys import KeyRing
 from share_gateway.devkit import MANIFEST_DAYS, Layout, add_node, free_ports, write_manifest
+from share_gateway.domain.events import EventKind
 from share_gateway.store import schema
 from share_gateway.store.database import open_database
 from share_gateway.v1 import inquiry_pb2, inquiry_pb2_grpc, registry_pb2_grpc
@@ -41,7 +42,7 @@ from tests.federation import (
     signed_inquiry,
     statuses,
 )
-from tests.processes import Cluster, Process, federation_cluster, prepare, serve_node
+from tests.processes import Cluster, Process, federation_cluster, logged, prepare, serve_node
 from tests.support import debtor_request, error_reason, inquiry
 from tests.waiting import PROCESS_TEST_SECONDS, eventually
 
@@ -158,6 +159,18 @@ async def test_an_expired_manifest_fails_closed(cluster: Cluster) -> None:
         await federated(cluster.layout, cluster.ports[ASKER])
     assert raised.value.code() is grpc.StatusCode.FAILED_PRECONDITION
     assert "expired" in (raised.value.details() or "")
+    # A peer calling it is told why, in the reason its courier reads as "the whole node, for now".
+    with pytest.raises(grpc.aio.AioRpcError) as refused:
+        await peer_call(cluster.layout, cluster.ports[ASKER], HONEST).Inquire(
+            signed_inquiry(cluster.layout, HONEST), timeout=5
+        )
+    assert error_reason(refused.value) == "MANIFEST_EXPIRED"
+    await eventually(
+        lambda: any(
+            e.kind is EventKind.PEER_REFUSED and e.reason == "MANIFEST_EXPIRED" and e.details["region"] == HONEST
+            for e in logged(cluster.layout, ASKER)
+        )
+    )
     async with channel(cluster.layout, cluster.ports[ASKER], "bank") as probe:
         reply = await health_pb2_grpc.HealthStub(probe).Check(
             health_pb2.HealthCheckRequest(service="share_gateway.v1.PeerService"), timeout=5

@@ -19,11 +19,10 @@ from share_gateway.client import verify_record_disclosure
 from share_gateway.config import NodeConfig
 from share_gateway.crypto.keys import KeyRing
 from share_gateway.devkit import Layout
-from share_gateway.domain.events import Event, EventKind
+from share_gateway.domain.events import EventKind
 from share_gateway.federation.messages import digest
 from share_gateway.store import schema
 from share_gateway.store.database import open_database
-from share_gateway.store.repositories import Store
 from share_gateway.v1 import inquiry_pb2, inquiry_pb2_grpc
 from tests.federation import (
     INVALID,
@@ -36,7 +35,7 @@ from tests.federation import (
     signed_inquiry,
     statuses,
 )
-from tests.processes import Cluster, federation_cluster, serve_skewed_node
+from tests.processes import Cluster, federation_cluster, logged, serve_skewed_node
 from tests.support import CALLERS, error_reason, inquiry
 from tests.waiting import PROCESS_TEST_SECONDS
 
@@ -51,15 +50,6 @@ def cluster(tmp_path: Path) -> Iterator[Cluster]:
     """Three regions, prepared but not started; refusal windows last an hour, so only a stop logs what they hold."""
     with federation_cluster(tmp_path / "federation", start=(), settings={"refusal_window_seconds": 3600}) as running:
         yield running
-
-
-def logged(layout: Layout, region: str) -> list[Event]:
-    """Every event in the region's database, read as an auditor would."""
-    database = open_database(NodeConfig.load(layout.node_config(region)).database)
-    try:
-        return [Event.from_bytes(body) for _, body in Store(database).events.read(limit=100_000)]
-    finally:
-        database.dispose()
 
 
 def ledger(layout: Layout, region: str) -> set[tuple[str, str]]:

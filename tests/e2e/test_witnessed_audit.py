@@ -32,7 +32,7 @@ from share_gateway.ledger.cosignatures import check_cosignatures
 from share_gateway.store.database import migrate, open_database
 from share_gateway.store.log import LogStore
 from share_gateway.store.repositories import Store
-from tests.e2e.test_cli import run
+from tests.e2e.conftest import run
 from tests.federation import REGIONS, seed
 from tests.processes import Cluster, federation_cluster
 from tests.unit.test_cosignature_interop import hand_verify

@@ -1,7 +1,10 @@
 """PeerService: what another region's node asks of this one (an inquiry, a cosignature) or gives it (a record).
 
-Every call refused (``Refused``, or input refused as invalid) is counted at this edge, once for all methods,
-into the gateway's ``Refusals``: the log shows who was refused, why, and the digest of what they sent.
+Every call refused (``Refused``, input refused as invalid, or a state that refuses it, such as an expired
+manifest) is counted at this edge, once for all methods, into the gateway's ``Refusals``: the log shows who
+was refused, why, and the digest of what they sent. Two answers are not counted: a witness naming the size it
+last cosigned (a step of the tlog-witness protocol, not a refusal) and a rewritten history (logged already, as
+an alarm holding the evidence).
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from google.protobuf.message import Message
 
 from share_gateway.api.auth import calling_peer, certified_caller
 from share_gateway.api.errors import handles_errors
-from share_gateway.domain.errors import InvalidInput, Refused, Unauthenticated
+from share_gateway.domain.errors import InvalidInput, InvalidState, Refused, Unauthenticated
 from share_gateway.domain.events import EventKind
 from share_gateway.federation.messages import digest
 from share_gateway.federation.wire import (
@@ -27,10 +30,13 @@ from share_gateway.federation.wire import (
 )
 from share_gateway.gateway import Gateway, InquiryRequest
 from share_gateway.gateway.runtime import node_principal
-from share_gateway.gateway.witness import WitnessDesk
+from share_gateway.gateway.witness import INCONSISTENT, WitnessDesk
+from share_gateway.ledger.witness import SIZE_MISMATCH
 from share_gateway.v1 import peer_pb2, peer_pb2_grpc
 
 Context = grpc.aio.ServicerContext[Any, Any]
+# Answers in the refused states' form that are no refusal to count (see the module docstring).
+NOT_REFUSALS = frozenset({SIZE_MISMATCH, INCONSISTENT})
 Handler = TypeVar("Handler", bound=Callable[..., Awaitable[Any]])
 
 
@@ -56,12 +62,16 @@ def records_refusals(handler: Handler) -> Handler:
     async def wrapper(self: PeerServicer, request: Message, context: Context) -> Any:
         try:
             return await handler(self, request, context)
-        except (Refused, InvalidInput) as error:
+        except (Refused, InvalidInput, InvalidState) as error:
+            if isinstance(error, InvalidState) and error.reason in NOT_REFUSALS:
+                raise
             try:
                 identity = certified_caller(context).identity
             except Unauthenticated:
                 raise error from None  # no identity to count it against: the TLS layer let no one in
-            reason = str(error.reason) if isinstance(error, Refused) else "INVALID_ARGUMENT"
+            reason = (
+                "INVALID_ARGUMENT" if isinstance(error, InvalidInput) else str(error.reason or "FAILED_PRECONDITION")
+            )
             await self.gateway.refusals.refused(
                 EventKind.PEER_REFUSED,
                 identity,

@@ -30,7 +30,7 @@ RETRYABLE_REASONS = frozenset({"CATALOG_MISMATCH", "RECORD_NOT_HELD", "REPLAYED"
 # pin this node's certificate yet): it rests like a peer that is down, and no item becomes a dead letter.
 PEER_REASONS = frozenset({"MANIFEST_EXPIRED", "CERTIFICATE_NOT_PINNED"})
 # Machine reasons that cannot change for this item: a dead letter.
-PERMANENT_REASONS = frozenset({"NOT_SHARED", "PEER_NOT_ADMITTED"})
+PERMANENT_REASONS = frozenset({"NOT_SHARED", "PEER_NOT_ADMITTED", "LISTING_MISMATCH"})
 # Status codes of a call the peer did not answer, or could not serve at all (another version, overloaded, or
 # this node's certificate not accepted): nothing about the item.
 PEER_CODES = frozenset(

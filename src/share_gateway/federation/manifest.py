@@ -32,6 +32,7 @@ from share_gateway.domain.canonical import canonical_json, parse_json
 from share_gateway.domain.errors import DomainError, InvalidInput, InvalidState
 from share_gateway.domain.events import format_instant, parse_instant
 from share_gateway.domain.identifiers import validate_region
+from share_gateway.domain.policy import Denial
 from share_gateway.ledger.cosignatures import Witness
 
 MANIFEST_FORMAT = 2  # written when any node has a witness key; format 1 otherwise, as before
@@ -44,6 +45,10 @@ class ManifestInvalid(DomainError):
 
 class ManifestExpired(InvalidState):
     """The manifest in force has expired: federation traffic is refused until a new one is installed."""
+
+    def __init__(self, message: str) -> None:
+        # The reason a peer's courier reads: the whole node refuses for now, not this one item.
+        super().__init__(message, Denial.MANIFEST_EXPIRED.value)
 
 
 @dataclass(frozen=True)

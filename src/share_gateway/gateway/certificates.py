@@ -6,7 +6,7 @@ caller's certificate fingerprint up in ``revoked`` (a set, replaced whole
 when a newer list is installed) where it reads the caller's identity, on
 every mTLS call. A newer list arrives from the watched file (its
 modification time polled) or from the database, where another process (the
-``revocations install`` command, another replica) installed it. A revoked
+``pki install-revocations`` command, another replica) installed it. A revoked
 caller's refusals are logged as ``gateway.refusals`` logs every refusal: the
 first at once, the rest counted per window, so a revoked client cannot flood
 the log.

@@ -1,0 +1,68 @@
+"""A bench-only switch: the checks issue 10 added at the trust boundaries, taken out of one node process.
+
+``bench.inquiry_path --ab`` and ``bench.federated --ab`` interleave rounds of
+nodes with these checks and nodes without them, so their cost is measured
+against the same moment of the same machine. Without them, as before issue 10:
+
+* a caller is identified from its certificate alone: no revocation-list
+  lookup and no node-role check (``api.auth``);
+* a peer's answer is believed once its receipt and signatures verify and it is
+  about the subject: no check of the origin's own key, of the record type or
+  of the purpose's fields (``gateway.answers``).
+
+Nothing of the project imports this module; a node calls ``take_out`` only in
+a bench's child process.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import grpc
+
+from share_gateway.api import auth, compliance, inquiry, peer, registry
+from share_gateway.crypto.disclosure import Disclosure, verify_disclosure
+from share_gateway.crypto.keys import KeyRing
+from share_gateway.domain.errors import Citation
+from share_gateway.domain.events import DisclosedRecord
+from share_gateway.domain.policy import Principal
+from share_gateway.gateway import Gateway
+from share_gateway.gateway.answers import Asked, RelayRules, UntrustedAnswer
+from share_gateway.gateway.federation import FederationDesk
+
+Context = grpc.aio.ServicerContext[Any, Any]
+
+
+async def _calling_principal(gateway: Gateway, context: Context) -> Principal:
+    verified = auth.certified_caller(context)
+    return await gateway.runtime.principal(verified.identity, verified.roles)
+
+
+async def _calling_peer(gateway: Gateway, context: Context) -> tuple[FederationDesk, str]:
+    verified = auth.certified_caller(context)
+    federation = gateway.federation
+    assert federation is not None
+    region = verified.identity.identifier
+    federation.admit(region, verified.fingerprint)
+    return federation, region
+
+
+def _signatures_and_subject_only(
+    self: RelayRules, keys: KeyRing, key_ids: dict[str, bytes], region: str, disclosure: Disclosure, asked: Asked
+) -> tuple[DisclosedRecord, tuple[Citation, ...]]:
+    verified = verify_disclosure(disclosure, keys)
+    statement = verified.statement
+    if statement.subject != asked.subject:
+        raise UntrustedAnswer(f"record {statement.record_id} is about another subject")
+    record = DisclosedRecord(
+        statement.record_id, statement.record_type, statement.origin_region, tuple(verified.fields)
+    )
+    return record, ()
+
+
+def take_out() -> None:
+    """Serve, in this process, without the boundary checks (see the module docstring)."""
+    for servicer in (inquiry, registry, compliance):
+        servicer.calling_principal = _calling_principal  # type: ignore[attr-defined]
+    peer.calling_peer = _calling_peer  # type: ignore[attr-defined]
+    RelayRules._checked = _signatures_and_subject_only  # type: ignore[method-assign]
