@@ -137,9 +137,7 @@ def main() -> None:
         for seed, region in enumerate(REGIONS, start=1):
             asyncio.run(_seed(NodeConfig.load(layout.node_config(region)), subjects, args.records, seed))
         wire = [subject_to_wire(Subject(s.kind, s.identifier)) for s in subjects]
-        sides = [("", serve_node)] + (
-            [(" without boundary checks", serve_node_without_boundary_checks)] if args.ab else []
-        )
+        sides = [("", serve_node)] + ([(" w/o checks", serve_node_without_boundary_checks)] if args.ab else [])
         ratios: list[float] = []
         checks: list[tuple[float, float]] = []
         for round_number in range(1, args.rounds + 1):
@@ -161,7 +159,7 @@ def main() -> None:
                     ratios.append(federated[side].percentile(50) / local.percentile(50))
             if args.ab:
                 with_checks, without = federated[""], federated[sides[1][0]]
-                print("  " + ratio_line(with_checks, dataclasses.replace(without, name="federated without checks")))
+                print("  " + ratio_line(with_checks, dataclasses.replace(without, name="federated inquiry w/o checks")))
                 checks.append((with_checks.qps / without.qps, with_checks.percentile(50) / without.percentile(50)))
         print(
             f"median p50 ratio federated/local over {len(ratios)} rounds: {statistics.median(ratios):.2f} (goal <= 1.5)"

@@ -118,7 +118,7 @@ async def _echo(request: bytes, context: grpc.aio.ServicerContext[bytes, bytes])
 NAMES = {
     "echo": "echo (bare grpc.aio, mTLS)",
     "full": "full inquiry path",
-    "without": "full path without boundary checks",
+    "without": "full path w/o checks",
 }
 
 
