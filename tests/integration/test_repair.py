@@ -113,6 +113,8 @@ async def test_an_approved_repair_stops_disclosure_everywhere_and_reaches_every_
             RecordStatus.REPAIRED,
             ORIGIN,
         )
+    read = [e for e in events(nodes[ORIGIN]) if e.kind is EventKind.REVOCATIONS_READ]
+    assert read[-1].details["records"] == f"{ORIGIN}/{record_id}", "the read is logged with each record's origin"
     # A requester that never received it is told nothing.
     assert await revoked_for(layout, nodes[ORIGIN], "utility") == []
     # Every step is logged: the decision at the origin, each peer's receipt, each acknowledged delivery.

@@ -196,7 +196,8 @@ class RevocationFeed:
                     Outcome.ALLOWED,
                     details={
                         "after": str(after),
-                        "records": ",".join(r.record_id for r in revoked)[:2000],
+                        # Each as origin/id: another region's record may carry the same id.
+                        "records": ",".join(f"{r.origin_region}/{r.record_id}" for r in revoked)[:2000],
                     },
                 )
             )
