@@ -168,3 +168,24 @@ def test_0010_a_database_holding_records_and_listings_upgrades_to_origin_scoped_
     assert keep(store, theirs, theirs_sealed, publication_key(OTHER, SHARED_ID)).record is theirs
     assert store.write_logged(lambda tx: store.listings.receive(tx, listing_on(theirs, "L-1"), NOW), logged())
     assert (store.count("records"), store.count("listings")) == (3, 2)
+
+
+def test_0011_a_nonce_is_its_origins_and_held_nonces_survive_the_upgrade(tmp_path: Path) -> None:
+    """One region replaying another's nonce first must not get that region's genuine inquiry refused."""
+    database = open_database(f"sqlite:///{tmp_path / 'nonces.db'}")
+    try:
+        migrate(database, "0010")
+        with database.writer.begin() as connection:
+            connection.execute(insert(schema.peer_nonces).values(nonce="n-1", origin=PEER, seen_at=NOW))
+        migrate(database)
+        store = Store(database)
+        assert inspect(database.writer).get_pk_constraint("peer_nonces")["constrained_columns"] == ["origin", "nonce"]
+
+        def remember(origin: str, nonce: str) -> bool:
+            return store.write(lambda tx: store.nonces.remember(tx, nonce, origin, NOW, NOW.replace(year=2000)))
+
+        assert not remember(PEER, "n-1"), "held before the upgrade: still a replay"
+        assert remember(OTHER, "n-1"), "the same nonce from another region is that region's own"
+        assert not remember(OTHER, "n-1")
+    finally:
+        database.dispose()

@@ -118,3 +118,14 @@ def test_a_witness_key_must_not_be_the_log_key() -> None:
     )
     with pytest.raises(ManifestInvalid, match="witness key must not be the log key"):
         Manifest.parse(text)
+
+
+def test_two_keys_under_one_key_id_are_refused() -> None:
+    """A verifier finds a key by its 4-byte id: a second key under one id would stand in for the first."""
+    nodes = dict(NODES)
+    nodes["310000"] = replace(NODES["310000"], signing_key=NODES["110000"].signing_key)
+    with pytest.raises(ManifestInvalid, match="share a key id"):
+        Manifest(1, NOW + timedelta(days=30), "cd" * 32, nodes)
+    nodes = {region: replace(node, witness_key=WITNESSES["110000"]) for region, node in NODES.items()}
+    with pytest.raises(ManifestInvalid, match="share a key id"):
+        Manifest(1, NOW + timedelta(days=30), "cd" * 32, nodes)

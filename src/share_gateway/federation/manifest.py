@@ -93,6 +93,12 @@ class Manifest:
             raise ManifestInvalid("a manifest's version is at least 1")
         if self.expires.tzinfo is None:
             raise ManifestInvalid("a manifest expires at an instant with a time zone")
+        # Signatures name their key by a 4-byte id: two keys under one id would let one region's key stand in
+        # for another's wherever a verifier looks a key up by id (one key ring for the federation).
+        keys = [k for node in self.nodes.values() for k in (node.signing_key, node.witness_key) if k is not None]
+        ids = [key.key_id for key in keys]
+        if len(set(ids)) != len(ids):
+            raise ManifestInvalid("two keys of the manifest share a key id: each key must be told apart by its id")
 
     def text(self) -> str:
         witnessed = any(node.witness_key is not None for node in self.nodes.values())

@@ -194,8 +194,9 @@ witnessed = Table(
 peer_nonces = Table(
     "peer_nonces",
     metadata,
+    # A nonce is the asking region's: one region's nonce never blocks another's inquiry.
+    Column("origin", String(6), primary_key=True),
     Column("nonce", String(64), primary_key=True),
-    Column("origin", String(6), nullable=False),
     Column("seen_at", Instant, nullable=False),
     Index(None, "seen_at"),
 )
