@@ -16,6 +16,7 @@ a bench's child process.
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 import grpc
@@ -49,7 +50,7 @@ async def _calling_peer(gateway: Gateway, context: Context) -> tuple[FederationD
 
 def _signatures_and_subject_only(
     self: RelayRules, keys: KeyRing, key_ids: dict[str, bytes], region: str, disclosure: Disclosure, asked: Asked
-) -> tuple[DisclosedRecord, tuple[Citation, ...]]:
+) -> tuple[DisclosedRecord, tuple[Citation, ...], date | None]:
     verified = verify_disclosure(disclosure, keys)
     statement = verified.statement
     if statement.subject != asked.subject:
@@ -57,7 +58,7 @@ def _signatures_and_subject_only(
     record = DisclosedRecord(
         statement.record_id, statement.record_type, statement.origin_region, tuple(verified.fields)
     )
-    return record, ()
+    return record, (), statement.disclose_until
 
 
 def take_out() -> None:

@@ -14,6 +14,7 @@ from sqlalchemy import insert, inspect
 
 from share_gateway.catalog import sample_catalog_text
 from share_gateway.crypto.disclosure import SealedRecord, seal_record
+from share_gateway.crypto.envelope import Envelope
 from share_gateway.crypto.keys import SigningKey
 from share_gateway.domain.calendar import WorkingCalendar
 from share_gateway.domain.catalog import Catalog
@@ -189,3 +190,11 @@ def test_0011_a_nonce_is_its_origins_and_held_nonces_survive_the_upgrade(tmp_pat
         assert not remember(OTHER, "n-1")
     finally:
         database.dispose()
+
+
+def test_the_revocations_kept_are_found_by_origin_and_id(store: Store) -> None:
+    envelope = Envelope.seal(KEYS[PEER], "application/x-test", b"{}")
+    store.write(lambda tx: store.revocations.keep(tx, SHARED_ID, PEER, envelope, NOW))
+    asked = [(PEER, SHARED_ID), (OTHER, SHARED_ID), (PEER, "another-id")]
+    assert store.revocations.revoked_among(asked) == {(PEER, SHARED_ID)}
+    assert store.revocations.revoked_among([]) == set()

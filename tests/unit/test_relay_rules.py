@@ -57,14 +57,14 @@ def answer(*disclosures: Disclosure, region: str = ANSWERING, request_digest: st
 
 def refused(reply: PeerAnswer, asked: Asked = ASKED) -> str:
     with pytest.raises(UntrustedAnswer) as raised:
-        RULES.check(MANIFEST, ANSWERING, reply, asked)
+        RULES.check(MANIFEST, ASKER, ANSWERING, reply, asked, NOW.date())
     return str(raised.value)
 
 
 def test_a_region_answering_with_its_own_records_and_copies_of_shared_records_is_believed() -> None:
     own = disclosed(record())
     copy = disclosed(record(THIRD, record_type="dishonest_judgment_debtor", record_id="rec-0002"))
-    checked = RULES.check(MANIFEST, ANSWERING, answer(own, copy), ASKED)
+    checked = RULES.check(MANIFEST, ASKER, ANSWERING, answer(own, copy), ASKED, NOW.date())
     assert [(r.origin_region, r.record_type) for r in checked.records] == [
         (ANSWERING, "administrative_penalty"),
         (THIRD, "dishonest_judgment_debtor"),
@@ -122,3 +122,21 @@ def test_a_type_the_purpose_may_not_see_at_all_is_refused() -> None:
 def test_one_bad_record_makes_the_whole_answer_untrusted() -> None:
     good, bad = disclosed(record()), disclosed(record(THIRD, record_id="rec-0002"), signer=ANSWERING)
     refused(answer(good, bad))
+
+
+def test_a_copy_of_this_nodes_own_record_or_one_past_its_period_is_not_relayed_and_the_region_stays_ok() -> None:
+    """An honest region may still hold them (this node may have withdrawn its record; a peer's sweep may lag)."""
+    fresh = disclosed(record())
+    own_copy = disclosed(record(ASKER, record_type="dishonest_judgment_debtor", record_id="rec-0003"))
+    lapsed = disclosed(record(record_id="rec-0004", disclose_until=NOW.date()))
+    checked = RULES.check(MANIFEST, ASKER, ANSWERING, answer(fresh, own_copy, lapsed), ASKED, NOW.date())
+    assert checked.disclosures == (fresh,)
+    assert [r.record_id for r in checked.records] == [record().record_id]
+
+
+def test_a_record_whose_revocation_this_node_keeps_is_dropped() -> None:
+    first, second = disclosed(record()), disclosed(record(record_id="rec-0005"))
+    checked = RULES.check(MANIFEST, ASKER, ANSWERING, answer(first, second), ASKED, NOW.date())
+    kept = RULES.without(checked, {(ANSWERING, "rec-0005")})
+    assert (kept.disclosures, [r.record_id for r in kept.records]) == ((first,), [record().record_id])
+    assert RULES.without(checked, set()) is checked

@@ -20,11 +20,18 @@ and each disclosure
 
 A region that breaks one rule is believed on nothing: ``UntrustedAnswer``
 names the broken rule, and the caller reports the region ``invalid``.
+
+A record an honest region may still hold is not relayed either, without
+making the region invalid: a copy of this node's own record (this node
+answers for its own records itself: a copy may be one it withdrew), one past
+its disclosure period here (the peer's sweep may lag), and one whose origin's
+revocation this node keeps (the caller drops those, from the store).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
 from share_gateway.crypto.disclosure import Disclosure, verify_disclosure
 from share_gateway.crypto.errors import VerificationError
@@ -33,6 +40,7 @@ from share_gateway.domain.errors import Citation
 from share_gateway.domain.events import EVENT_MEDIA_TYPE, DisclosedRecord, Event
 from share_gateway.domain.identifiers import Subject
 from share_gateway.domain.policy import Policy, unique_citations
+from share_gateway.domain.records import RecordStatus, is_disclosable
 from share_gateway.federation.manifest import Manifest
 from share_gateway.federation.messages import digest
 from share_gateway.federation.peers import PeerAnswer
@@ -81,8 +89,11 @@ class RelayRules:
             self._trust = (manifest, manifest.keys, ids)
         return self._trust[1], self._trust[2]
 
-    def check(self, manifest: Manifest, region: str, answer: PeerAnswer, asked: Asked) -> CheckedAnswer:
-        """The answer of ``region``, checked against the manifest and this node's policy, or ``VerificationError``."""
+    def check(
+        self, manifest: Manifest, here: str, region: str, answer: PeerAnswer, asked: Asked, today: date
+    ) -> CheckedAnswer:
+        """The answer of ``region`` to node ``here``, checked against the manifest and this node's policy, or
+        ``VerificationError``; without the records this node does not relay (see the module docstring)."""
         keys, key_ids = self._keys(manifest)
         # 1. The receipt: the answering region's, for this request.
         receipt = answer.receipt
@@ -91,19 +102,34 @@ class RelayRules:
         event = receipt.open(keys, EVENT_MEDIA_TYPE, Event.from_bytes)
         if event.node != region or event.details.get("request_digest") != asked.request_digest:
             raise UntrustedAnswer("the receipt is not for this request")
+        kept: list[Disclosure] = []
         records: list[DisclosedRecord] = []
         citations: list[Citation] = []
         for disclosure in answer.disclosures:
-            record, cited = self._checked(keys, key_ids, region, disclosure, asked)
+            record, cited, disclose_until = self._checked(keys, key_ids, region, disclosure, asked)
+            if record.origin_region == here or not is_disclosable(RecordStatus.ACTIVE, disclose_until, today):
+                continue
+            kept.append(disclosure)
             records.append(record)
             citations.extend(cited)
+        return CheckedAnswer(tuple(kept), tuple(records), unique_citations(citations), digest(receipt.payload))
+
+    def without(self, answer: CheckedAnswer, revoked: set[tuple[str, str]]) -> CheckedAnswer:
+        """The answer without the records whose (origin, id) ``revoked`` names."""
+        if not revoked:
+            return answer
+        pairs = [
+            (disclosure, record)
+            for disclosure, record in zip(answer.disclosures, answer.records, strict=True)
+            if (record.origin_region, record.record_id) not in revoked
+        ]
         return CheckedAnswer(
-            tuple(answer.disclosures), tuple(records), unique_citations(citations), digest(receipt.payload)
+            tuple(d for d, _ in pairs), tuple(r for _, r in pairs), answer.citations, answer.receipt_digest
         )
 
     def _checked(
         self, keys: KeyRing, key_ids: dict[str, bytes], region: str, disclosure: Disclosure, asked: Asked
-    ) -> tuple[DisclosedRecord, tuple[Citation, ...]]:
+    ) -> tuple[DisclosedRecord, tuple[Citation, ...], date | None]:
         # 2. Signed by the origin it names (the signature itself is checked under the manifest's keys).
         verified = verify_disclosure(disclosure, keys)
         statement = verified.statement
@@ -130,4 +156,4 @@ class RelayRules:
         record = DisclosedRecord(
             statement.record_id, statement.record_type, statement.origin_region, tuple(verified.fields)
         )
-        return record, decision.citations
+        return record, decision.citations, statement.disclose_until

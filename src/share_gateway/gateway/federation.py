@@ -90,6 +90,11 @@ class FederationDesk:
         )
         self.relay = RelayRules(Policy(self.catalog.catalog), self.shared_types)
 
+    def _key_id(self, region: str) -> bytes:
+        """The id of ``region``'s signing key: a manifest gives each key an id of its own, so what names this
+        id and verifies under the manifest's keys was signed by that region."""
+        return self.manifest.manifest.nodes[region].signing_key.key_id
+
     def require_current(self) -> None:
         self.manifest.manifest.require_current(self.runtime.clock())
 
@@ -135,9 +140,16 @@ class FederationDesk:
             return _failed(region, error)
         try:
             # Everything a region sent, checked against the manifest and this node's policy before any of it is used.
-            checked = self.relay.check(self.manifest.manifest, region, answer, question.asked)
+            checked = self.relay.check(
+                self.manifest.manifest, self.runtime.region, region, answer, question.asked, self.runtime.clock().date()
+            )
         except (VerificationError, ValueError, KeyError) as error:
             return RegionOutcome(region, RegionStatus.INVALID, str(error)[:300])
+        if checked.records:
+            pairs = [(r.origin_region, r.record_id) for r in checked.records]
+            checked = self.relay.without(
+                checked, await self.runtime.read(self.runtime.store.revocations.revoked_among, pairs)
+            )
         return RegionOutcome(
             region, RegionStatus.OK, "", checked.disclosures, checked.records, checked.citations, checked.receipt_digest
         )
@@ -151,8 +163,8 @@ class FederationDesk:
         except VerificationError as error:
             raise Refused(Denial.PEER_NOT_ADMITTED, f"the published record does not verify: {error}") from error
         statement = verified.statement
-        if statement.origin_region != region:
-            raise Refused(Denial.PEER_NOT_ADMITTED, "a region publishes only its own records")
+        if statement.origin_region != region or disclosure.statement.key_id != self._key_id(region):
+            raise Refused(Denial.PEER_NOT_ADMITTED, "a region publishes only its own records, signed with its key")
         if statement.record_type not in self.shared_types or set(verified.fields) != set(statement_fields(disclosure)):
             raise Refused(Denial.NOT_SHARED, f"{statement.record_type} is not shared nationwide, or incomplete")
         publisher = node_principal(region)
@@ -287,7 +299,7 @@ class FederationDesk:
 
     def _opened(self, region: str, envelope: Envelope, media_type: str, parse: Callable[[bytes], T], what: str) -> T:
         """The payload of an envelope that region's node key signed, or ``Refused``."""
-        if envelope.key_id != self.manifest.manifest.nodes[region].signing_key.key_id:
+        if envelope.key_id != self._key_id(region):
             raise Refused(Denial.PEER_NOT_ADMITTED, f"the {what} is not signed by region {region}")
         try:
             return envelope.open(self.manifest.manifest.keys, media_type, parse)
@@ -297,7 +309,7 @@ class FederationDesk:
     def acknowledged(self, region: str, record_id: str, receipt: Envelope, kind: EventKind) -> str:
         """Verify a peer's signed receipt of a delivery (``kind`` of event, about this node's record
         ``record_id``: deliveries are of this node's own records); return its digest."""
-        if receipt.key_id != self.manifest.manifest.nodes[region].signing_key.key_id:
+        if receipt.key_id != self._key_id(region):
             raise VerificationError(f"the acknowledgement is not signed by region {region}")
         event = receipt.open(self.manifest.manifest.keys, EVENT_MEDIA_TYPE, Event.from_bytes)
         delivered = [(self.runtime.region, record_id)]
@@ -318,8 +330,7 @@ class FederationDesk:
 
     async def accept(self, region: str, envelope: Envelope) -> tuple[PeerInquiry, Principal, str]:
         """Verify a forwarded inquiry; return it, the requester it vouches for, and its digest."""
-        key = self.manifest.manifest.nodes[region].signing_key
-        if envelope.key_id != key.key_id:
+        if envelope.key_id != self._key_id(region):
             raise Refused(Denial.PEER_NOT_ADMITTED, f"the inquiry is not signed by region {region}")
         try:
             inquiry = envelope.open(self.manifest.manifest.keys, PEER_INQUIRY_TYPE, PeerInquiry.from_bytes)

@@ -8,6 +8,7 @@ disclosure ledger says they received.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -50,6 +51,19 @@ class Revocations:
             select(revoked.statement).where(revoked.record_id == record_id, revoked.origin_region == origin)
         ).scalar()
         return None if statement is None else RecordStatus(parse_json(statement)["status"])
+
+    def revoked_among(self, records: Iterable[tuple[str, str]]) -> set[tuple[str, str]]:
+        """Which of the (origin, record id) pairs a kept revocation ends: a peer's copy of them is not relayed."""
+        pairs = set(records)
+        if not pairs:
+            return set()
+        table = schema.revocations.c
+        ids = {record_id for _, record_id in pairs}
+        with self.database.reader.connect() as connection:
+            rows = connection.execute(
+                select(table.origin_region, table.record_id).where(table.record_id.in_(ids))
+            ).all()
+        return {(row.origin_region, row.record_id) for row in rows} & pairs
 
     def get(self, origin: str, record_id: str) -> Envelope | None:
         table = schema.revocations.c
