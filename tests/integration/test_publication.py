@@ -170,6 +170,16 @@ async def test_a_peer_publishes_only_its_own_complete_records_of_shared_types(la
         )
     assert error_reason(raised.value) == "CATALOG_MISMATCH"
     assert receiver.gateway.store.records.get(ORIGIN, "unlisted-1") is None
+    # An id no node keeps (longer than 36 characters, or odd characters), signed by its origin: refused as
+    # invalid on every database alike, where PostgreSQL would fail to store it.
+    for odd in ("x" * 37, "id with spaces", "\u202eevil"):
+        renamed = seal_record(replace(stored.record, record_id=odd), nodes[ORIGIN].gateway.runtime.signing_key)
+        with pytest.raises(grpc.aio.AioRpcError) as raised:
+            await peer_call(layout, receiver, ORIGIN).Publish(
+                peer_pb2.PublishRequest(record=disclosure_to_wire(disclose(renamed, frozenset(stored.record.fields)))),
+                timeout=5,
+            )
+        assert raised.value.code() is grpc.StatusCode.INVALID_ARGUMENT, odd
     # The courier's own delivery arrives intact; the same publication again is acknowledged, stored once.
     await eventually(lambda: holds(receiver, debtor))
     kept = receiver.gateway.store.records.get(ORIGIN, debtor)

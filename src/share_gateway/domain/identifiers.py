@@ -66,6 +66,18 @@ def validate_resident_id(value: str, field: str = "identifier") -> str:
     return str(number)
 
 
+# A record's, listing's or application's id as its origin made it: a UUID at every node, but a peer's is only
+# text it signed; it must fit where every node keeps ids (36 characters) and be plain to log and show.
+_ITEM_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,35}")
+
+
+def validate_item_id(value: str, field: str) -> str:
+    """An id a peer names its record, listing or revocation by, or ``InvalidInput``."""
+    if not _ITEM_ID.fullmatch(value):
+        raise InvalidInput.one(field, "an id is 1 to 36 letters, digits or ._:- starting with a letter or digit")
+    return value
+
+
 def validate_region(value: str, field: str = "region") -> str:
     if not _REGION.fullmatch(value):
         raise InvalidInput.one(field, f"{value!r} is not a GB/T 2260 six-digit division code")

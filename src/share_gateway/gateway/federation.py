@@ -27,7 +27,7 @@ from share_gateway.crypto.errors import VerificationError
 from share_gateway.domain.conformance import describe_violations, nonconformities
 from share_gateway.domain.errors import Citation, Refused
 from share_gateway.domain.events import EVENT_MEDIA_TYPE, DisclosedRecord, Event, EventKind, Outcome
-from share_gateway.domain.identifiers import Subject
+from share_gateway.domain.identifiers import Subject, validate_item_id
 from share_gateway.domain.listings import LISTING_TYPE, Listing
 from share_gateway.domain.policy import Denial, Grant, GrantRole, Policy, Principal
 from share_gateway.domain.records import Record, RecordStatus
@@ -91,8 +91,7 @@ class FederationDesk:
         self.relay = RelayRules(Policy(self.catalog.catalog), self.shared_types)
 
     def _key_id(self, region: str) -> bytes:
-        """The id of ``region``'s signing key: a manifest gives each key an id of its own, so what names this
-        id and verifies under the manifest's keys was signed by that region."""
+        """``region``'s signing key id: the manifest gives each key its own id, so it names the signer."""
         return self.manifest.manifest.nodes[region].signing_key.key_id
 
     def require_current(self) -> None:
@@ -163,6 +162,7 @@ class FederationDesk:
         except VerificationError as error:
             raise Refused(Denial.PEER_NOT_ADMITTED, f"the published record does not verify: {error}") from error
         statement = verified.statement
+        validate_item_id(statement.record_id, "record.statement.record_id")
         if statement.origin_region != region or disclosure.statement.key_id != self._key_id(region):
             raise Refused(Denial.PEER_NOT_ADMITTED, "a region publishes only its own records, signed with its key")
         if statement.record_type not in self.shared_types or set(verified.fields) != set(statement_fields(disclosure)):
@@ -204,6 +204,7 @@ class FederationDesk:
     async def revoke(self, region: str, envelope: Envelope) -> Envelope:
         """Take a revocation its origin signed: stop disclosing any copy, keep it for the feed, sign a receipt."""
         revocation = self._opened(region, envelope, REVOCATION_TYPE, Revocation.from_bytes, "revocation")
+        validate_item_id(revocation.record_id, "revocation.record_id")
         if revocation.origin_region != region:
             raise Refused(Denial.PEER_NOT_ADMITTED, "a region revokes only its own records")
         if revocation.status not in (RecordStatus.REPAIRED, RecordStatus.WITHDRAWN):
@@ -230,6 +231,8 @@ class FederationDesk:
         """Take a listing its origin signed, of a nationally shared type, resting on a record of that origin held
         here and about that record's subject; keep it if newer; sign a receipt."""
         listing = self._opened(region, envelope, LISTING_TYPE, Listing.from_bytes, "listing")
+        validate_item_id(listing.listing_id, "listing.listing_id")
+        validate_item_id(listing.record_id, "listing.record_id")
         if listing.origin_region != region:
             raise Refused(Denial.PEER_NOT_ADMITTED, "a region shares only its own listings")
         if listing.record_type not in self.shared_types:
