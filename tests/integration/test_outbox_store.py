@@ -112,6 +112,23 @@ def test_a_resting_peer_takes_no_place_in_the_batch(store: Store) -> None:
     assert [d.peer for d in store.outbox.due(NOW + timedelta(seconds=8), limit=1)] == [PEER]
 
 
+def test_a_delivery_is_closed_once_so_its_acknowledgement_is_logged_once(store: Store) -> None:
+    """Two replicas' couriers may both deliver an item: only the first to close it logs the acknowledgement."""
+    seq = queue(store, RECORD, "r-1")
+    assert store.write(lambda tx: store.outbox.delivered(tx, seq, NOW))
+    assert not store.write(lambda tx: store.outbox.delivered(tx, seq, NOW))
+
+
+def test_a_publication_closed_unsent_is_known_per_peer(store: Store) -> None:
+    """A listing resting on a record never published to a peer can never be taken there."""
+    skipped, sent = queue(store, RECORD, "r-1"), queue(store, RECORD, "r-1", peer=OTHER)
+    store.write(lambda tx: store.outbox.skipped(tx, skipped, NOW, "not published: the record is withdrawn"))
+    store.write(lambda tx: store.outbox.delivered(tx, sent, NOW))
+    assert store.outbox.skipped_publication(PEER, "r-1")
+    assert not store.outbox.skipped_publication(OTHER, "r-1")
+    assert not store.outbox.skipped_publication(PEER, "r-2")
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":

@@ -198,9 +198,8 @@ class Courier:
         manifest, peer, seconds = federation.manifest.manifest, delivery.peer, self.settings.timeout
         if peer not in manifest.nodes:
             raise Undeliverable(NOT_IN_MANIFEST, f"region {peer} is not a node of the manifest in force")
-        if delivery.kind is DeliveryKind.RECORD and stored.record.status is not RecordStatus.ACTIVE:
-            # Repaired or withdrawn before it left: a peer must never hold it as disclosable.
-            why = f"not published: the record is {stored.record.status}"
+        why = await self._not_to_send(delivery, stored.record.status)
+        if why:
             await runtime.write(lambda tx: runtime.store.outbox.skipped(tx, delivery.seq, runtime.clock(), why))
             return
         async with asyncio.timeout(seconds):
@@ -231,7 +230,25 @@ class Courier:
             records=(record_ref(stored.record, tuple(sorted(stored.record.fields))),),
             details={"to": node_principal(peer).uri, "receipt_digest": receipt_digest},
         )
-        await runtime.write_logged(lambda tx: runtime.store.outbox.delivered(tx, delivery.seq, event.at), event)
+
+        def done(tx: UnitOfWork) -> None:
+            if runtime.store.outbox.delivered(tx, delivery.seq, event.at):  # else another replica logged it
+                runtime.store.events.append(tx, [event])
+
+        await runtime.write(done)
+
+    async def _not_to_send(self, delivery: Delivery, status: RecordStatus) -> str:
+        """Why a delivery is closed unsent, or "" to send it."""
+        runtime = self.federation.runtime
+        if delivery.kind is DeliveryKind.RECORD and status is not RecordStatus.ACTIVE:
+            # Repaired or withdrawn before it left: a peer must never hold it as disclosable.
+            return f"not published: the record is {status}"
+        if delivery.kind is DeliveryKind.LISTING and await runtime.read(
+            runtime.store.outbox.skipped_publication, delivery.peer, delivery.record_id
+        ):
+            # The peer never held the record, and would refuse the listing as RECORD_NOT_HELD for ever.
+            return "not shared: the record it rests on was never published to this peer"
+        return ""
 
 
 class Undeliverable(Exception):

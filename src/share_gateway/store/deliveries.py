@@ -135,9 +135,25 @@ class Outbox:
         )
         return bool(done.rowcount)
 
-    def delivered(self, tx: UnitOfWork, seq: int, at: datetime) -> None:
-        """Mark one delivery acknowledged (the caller logs the peer's acknowledgement in ``tx``)."""
-        self._pending(tx, seq, state=DeliveryState.DELIVERED.value, delivered_at=at, last_error=None)
+    def delivered(self, tx: UnitOfWork, seq: int, at: datetime) -> bool:
+        """Mark one delivery acknowledged; False if another replica's courier already closed it (then the caller
+        must not log the acknowledgement a second time)."""
+        return self._pending(tx, seq, state=DeliveryState.DELIVERED.value, delivered_at=at, last_error=None)
+
+    def skipped_publication(self, peer: str, record_id: str) -> bool:
+        """Whether the record's publication to ``peer`` was closed unsent (the record stopped being disclosable
+        before it left): the peer never holds it, so nothing resting on it can be delivered there."""
+        box = schema.outbox.c
+        with self.database.reader.connect() as connection:
+            found = connection.execute(
+                select(box.seq).where(
+                    box.peer == peer,
+                    box.kind == DeliveryKind.RECORD.value,
+                    box.record_id == record_id,
+                    box.state == DeliveryState.SKIPPED.value,
+                )
+            ).first()
+        return found is not None
 
     def skipped(self, tx: UnitOfWork, seq: int, at: datetime, why: str) -> None:
         """Close a delivery that must not be sent (its record stopped being disclosed before it left)."""
