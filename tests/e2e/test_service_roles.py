@@ -14,6 +14,7 @@ import pytest
 from share_gateway.client import credentials, open_channel
 from share_gateway.config import NodeConfig
 from share_gateway.crypto.pki import issue_certificate
+from share_gateway.domain.events import EventKind
 from share_gateway.domain.principals import Identity, IdentityKind, node_host_name
 from share_gateway.domain.records import RecordStatus
 from share_gateway.store.database import open_database
@@ -27,7 +28,7 @@ from share_gateway.v1 import (
     registry_pb2_grpc,
 )
 from tests.federation import REGIONS, channel, signed_inquiry
-from tests.processes import Cluster, federation_cluster
+from tests.processes import Cluster, federation_cluster, logged
 from tests.support import debtor_request, error_reason, inquiry, penalty_request
 from tests.waiting import PROCESS_TEST_SECONDS, eventually
 
@@ -133,6 +134,13 @@ async def test_a_peer_node_certificate_is_refused_on_every_client_service(federa
     async with _channel(federation.port, node / "tls.crt", node / "tls.key", federation.layout.ca_certificate) as peer:
         ended = await _client_calls(peer, federation.record_id)
     _refused_as_no_client(ended)
+    # The probing is in the log (the first refusal at once; the rest counted in its window).
+    await eventually(
+        lambda: any(
+            e.kind is EventKind.PEER_REFUSED and e.reason == "NOT_A_CLIENT" and e.actor == f"sgw://node/{ORIGIN}"
+            for e in logged(federation.layout, HERE)
+        )
+    )
     store = federation.store()
     try:
         copy = store.records.get(ORIGIN, federation.record_id)

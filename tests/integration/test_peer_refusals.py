@@ -106,6 +106,11 @@ async def test_every_peer_service_method_counts_what_it_refuses(layout: Layout, 
     for call in calls:
         with pytest.raises(grpc.aio.AioRpcError):
             await call
+    # A forwarded inquiry the policy denies (no grant for the purpose) is a denied inquiry event, not a refusal.
+    ungranted = signed_inquiry(layout, "110000", granted=False)
+    with pytest.raises(grpc.aio.AioRpcError) as denied:
+        await stub.Inquire(ungranted, timeout=5)
+    assert denied.value.code() is grpc.StatusCode.PERMISSION_DENIED
     forwarded = signed_inquiry(layout, "110000")
     async with channel(layout, nodes["310000"], "bank") as bank:  # a requester's certificate is no peer's
         with pytest.raises(grpc.aio.AioRpcError):

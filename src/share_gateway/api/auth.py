@@ -19,6 +19,7 @@ import grpc
 
 from share_gateway.crypto.pki import certificate_fingerprint, identity_uris
 from share_gateway.domain.errors import InvalidInput, Refused, Unauthenticated
+from share_gateway.domain.events import EventKind
 from share_gateway.domain.policy import Denial, Principal
 from share_gateway.domain.principals import Identity, IdentityKind, Role, roles_of
 from share_gateway.gateway import Gateway
@@ -75,10 +76,10 @@ async def calling_principal(gateway: Gateway, context: grpc.aio.ServicerContext[
     """
     verified = await caller(gateway, context)
     if verified.identity.kind is IdentityKind.NODE:
-        raise Refused(
-            Denial.NOT_A_CLIENT,
-            f"{verified.identity.uri} is a node identity: node certificates call PeerService only",
-        )
+        # A peer's node certificate, or a stolen one, probing client services: logged like a peer's refusal.
+        why = f"{verified.identity.uri} is a node identity: node certificates call PeerService only"
+        await gateway.refusals.refused(EventKind.PEER_REFUSED, verified.identity, Denial.NOT_A_CLIENT.value, why)
+        raise Refused(Denial.NOT_A_CLIENT, why)
     return await gateway.runtime.principal(verified.identity, verified.roles)
 
 

@@ -2,9 +2,10 @@
 
 Every call refused (``Refused``, input refused as invalid, or a state that refuses it, such as an expired
 manifest) is counted at this edge, once for all methods, into the gateway's ``Refusals``: the log shows who
-was refused, why, and the digest of what they sent. Two answers are not counted: a witness naming the size it
-last cosigned (a step of the tlog-witness protocol, not a refusal) and a rewritten history (logged already, as
-an alarm holding the evidence).
+was refused, why, and the digest of what they sent. Not counted: a refusal the use case logged itself (a forwarded
+inquiry the policy denied is a denied inquiry event), a witness naming the size it last cosigned (a step of the
+tlog-witness protocol, not a refusal) and a rewritten history (logged already, as an alarm holding the
+evidence).
 """
 
 from __future__ import annotations
@@ -63,7 +64,7 @@ def records_refusals(handler: Handler) -> Handler:
         try:
             return await handler(self, request, context)
         except (Refused, InvalidInput, InvalidState) as error:
-            if isinstance(error, InvalidState) and error.reason in NOT_REFUSALS:
+            if error.logged or (isinstance(error, InvalidState) and error.reason in NOT_REFUSALS):
                 raise
             try:
                 identity = certified_caller(context).identity

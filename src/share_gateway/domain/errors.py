@@ -25,6 +25,10 @@ class Citation:
 class DomainError(Exception):
     """Base of everything the domain refuses."""
 
+    # True once a use case logged the refusal itself (as a denied inquiry, say): an edge that logs refusals
+    # must not log it a second time.
+    logged = False
+
 
 class InvalidInput(DomainError):
     """The request itself is malformed or breaks the catalog: nothing is written."""

@@ -70,6 +70,7 @@ class InquiryDesk:
             )
         except (InvalidInput, Refused) as error:
             await runtime.event_log.append(self._denied(requester, request, error))
+            error.logged = True
             raise
         if request.federated:
             if self.federation is None:
