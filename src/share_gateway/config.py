@@ -148,6 +148,7 @@ class NodeConfig:
 
     def __post_init__(self) -> None:
         require_seconds("refusal_window_seconds", self.refusal_window_seconds, 86400.0)
+        require_seconds("revocation_poll_seconds", self.revocation_poll_seconds, 3600.0)
 
     @property
     def key_name(self) -> str:
@@ -192,7 +193,7 @@ class NodeConfig:
             manifest=file(raw["manifest"]) if raw.get("manifest") else None,
             witness_key=file(raw["witness_key"]) if raw.get("witness_key") else None,
             revocation_list=file(raw["revocation_list"]) if raw.get("revocation_list") else None,
-            revocation_poll_seconds=float(raw.get("revocation_poll_seconds", 5.0)),
+            revocation_poll_seconds=raw.get("revocation_poll_seconds", 5.0),
             refusal_window_seconds=raw.get("refusal_window_seconds", 60.0),
             log=LogSettings.from_mapping(raw.get("log") or {}),
             procedures=ProcedureSettings.from_mapping(raw.get("procedures") or {}),

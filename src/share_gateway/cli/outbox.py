@@ -18,9 +18,6 @@ from share_gateway.cli.common import CommandError
 
 if TYPE_CHECKING:
     from share_gateway.cli.common import Commands
-    from share_gateway.config import NodeConfig
-    from share_gateway.domain.events import Event
-    from share_gateway.store.deliveries import QueuedDelivery
 
 MAX_REASON = 1000
 
@@ -79,7 +76,7 @@ def cmd_outbox_redeliver(args: argparse.Namespace) -> None:
         if not seqs:
             raise CommandError(f"no dead letter to {args.peer} is in the outbox")
         try:
-            revived = redeliver(store, seqs, now, lambda d: _note(config, d, now, operator, reason))
+            revived = redeliver(store, config.region, seqs, now, operator, reason)
         except DomainError as error:
             raise CommandError(str(error)) from error
     for dead in revived:
@@ -92,28 +89,3 @@ def _user() -> str:
         return getpass.getuser()
     except (KeyError, OSError) as error:
         raise CommandError("name who asks with --operator: the user running the command has no name") from error
-
-
-def _note(config: NodeConfig, dead: QueuedDelivery, now: datetime, operator: str, reason: str) -> Event:
-    """The event of the redelivery: the node acts, on an operator's word, for a stated reason."""
-    import uuid
-
-    from share_gateway.domain.events import Event, EventKind, Outcome
-
-    details = {
-        "to": f"sgw://node/{dead.peer}",
-        "seq": str(dead.seq),
-        "delivery": dead.kind.value,
-        "operator": operator,
-        "was": (dead.dead_reason or "")[:500],
-    } | ({} if dead.listing_id is None else {"listing_id": dead.listing_id})
-    return Event(
-        event_id=str(uuid.uuid4()),
-        kind=EventKind.DELIVERY_REDELIVERED,
-        at=now,
-        node=config.region,
-        actor=f"sgw://node/{config.region}",
-        outcome=Outcome.ALLOWED,
-        reason=reason,
-        details=details,
-    )

@@ -117,15 +117,14 @@ def cmd_pki_revoke(args: argparse.Namespace) -> None:
 
 
 def cmd_pki_install_revocations(args: argparse.Namespace) -> None:
-    from share_gateway.catalog import AUTHORITY_KEY_NAME
+    from share_gateway.cli.common import authority_ring
     from share_gateway.cli.console import show
     from share_gateway.cli.database import node_store
     from share_gateway.config import NodeConfig
-    from share_gateway.crypto.keys import KeyRing, VerifyingKey
     from share_gateway.gateway.certificates import install_revocation_list
 
     config = NodeConfig.load(args.config)
-    authority = KeyRing([VerifyingKey.from_pem(AUTHORITY_KEY_NAME, config.authority_key.read_bytes())])
+    authority = authority_ring(config.authority_key)
     with node_store(config, migrated=True) as store:
         signed, new = install_revocation_list(store, args.revocation_list.read_bytes(), authority, datetime.now(UTC))
     version = signed.revocation_list.version

@@ -91,6 +91,8 @@ def classify(code: str, reason: str | None) -> Failure:
     """
     if reason in PEER_REASONS or code in PEER_CODES:
         return Failure.PEER
+    if reason in RETRYABLE_REASONS:
+        return Failure.ITEM
     if code in REFUSAL_CODES and reason in PERMANENT_REASONS:
         return Failure.PERMANENT
     if code == "INVALID_ARGUMENT" and reason is None:

@@ -67,6 +67,7 @@ class Gateway:
                 self.manifest,
                 self.catalog,
                 PeerClients(self.peer_tls, lambda: self.certificates.revoked),
+                self.policy,
                 clock_skew=self.federation_settings.clock_skew,
             )
         )

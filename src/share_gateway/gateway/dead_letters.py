@@ -9,35 +9,58 @@ other look at the node's accountability.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from share_gateway.domain.errors import Refused
-from share_gateway.domain.events import Event
+from share_gateway.domain.events import Event, EventKind, Outcome
 from share_gateway.domain.policy import Denial, Principal
 from share_gateway.gateway.audit import is_officer, review_event
-from share_gateway.gateway.runtime import NodeRuntime
+from share_gateway.gateway.runtime import NodeRuntime, node_principal
 from share_gateway.store.deliveries import PeerBacklog, QueuedDelivery
 from share_gateway.store.repositories import Store
 from share_gateway.store.unit_of_work import UnitOfWork
 
 
 def redeliver(
-    store: Store, seqs: Sequence[int], now: datetime, note: Callable[[QueuedDelivery], Event]
+    store: Store, region: str, seqs: Sequence[int], now: datetime, operator: str, reason: str
 ) -> list[QueuedDelivery]:
-    """Make dead letters ``seqs`` due now, each logged with ``note(dead letter)``, in one transaction: all or none.
-    Return the dead letters as they were.
+    """Make dead letters ``seqs`` of node ``region`` due now, each logged as redelivered on ``operator``'s word for
+    ``reason``, in one transaction: all or none. Return the dead letters as they were.
 
     Raises ``NotFound`` for no such delivery, ``InvalidState`` for one that is not a dead letter.
     """
 
     def revive(tx: UnitOfWork) -> list[QueuedDelivery]:
         revived = [store.outbox.redeliver(tx, seq, now) for seq in seqs]
-        store.events.append(tx, [note(dead) for dead in revived])
+        store.events.append(tx, [_redelivered(region, dead, now, operator, reason) for dead in revived])
         return revived
 
     return store.write(revive)
+
+
+def _redelivered(region: str, dead: QueuedDelivery, now: datetime, operator: str, reason: str) -> Event:
+    """The event of one redelivery: the node acts, on an operator's word, for a stated reason."""
+    details = {
+        "to": node_principal(dead.peer).uri,
+        "seq": str(dead.seq),
+        "delivery": dead.kind.value,
+        "operator": operator,
+        "was": (dead.dead_reason or "")[:500],
+    } | ({} if dead.listing_id is None else {"listing_id": dead.listing_id})
+    node = node_principal(region)
+    return Event(
+        event_id=str(uuid.uuid4()),
+        kind=EventKind.DELIVERY_REDELIVERED,
+        at=now,
+        node=region,
+        actor=node.uri,
+        outcome=Outcome.ALLOWED,
+        reason=reason,
+        details=details,
+    )
 
 
 @dataclass

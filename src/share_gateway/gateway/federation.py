@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import TypeVar
 
@@ -77,10 +77,11 @@ class FederationDesk:
     manifest: SignedManifest
     catalog: SignedCatalog
     clients: PeerClients
+    # The node's own policy: what it re-applies to what peers return.
+    policy: Policy
     peer_timeout: float = 5.0
     # How far apart two nodes' clocks may be: every time one node compares with another's (config.federation).
     clock_skew: timedelta = REPLAY_WINDOW
-    _fingerprints: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.catalog_digest = self.catalog.digest
@@ -88,7 +89,7 @@ class FederationDesk:
         self.shared_types = frozenset(
             name for name, kind in self.catalog.catalog.record_types.items() if kind.shared_nationwide
         )
-        self.relay = RelayRules(Policy(self.catalog.catalog), self.shared_types)
+        self.relay = RelayRules(self.policy, self.shared_types)
 
     def _key_id(self, region: str) -> bytes:
         """``region``'s signing key id: the manifest gives each key its own id, so it names the signer."""
