@@ -171,6 +171,13 @@ class FaultyPeer(peer_pb2_grpc.PeerServiceServicer):
         )
         return peer_pb2.ShareListingResponse(receipt=receipt)
 
+    async def GetHistory(
+        self, request: peer_pb2.GetHistoryRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> peer_pb2.GetHistoryResponse:
+        """As a node from before the method: its region is reported unavailable, the others still answer."""
+        await context.abort(grpc.StatusCode.UNIMPLEMENTED, "a faulty peer keeps no history")
+        raise AssertionError("abort raises")
+
     def _records(self, inquiry: PeerInquiry) -> list[common_pb2.RecordDisclosure]:
         """What this peer sends back, by behaviour: nothing but its receipt unless it is one that lies."""
         behaviour, _, other = self.behaviour.partition(":")

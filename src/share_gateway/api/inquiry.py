@@ -13,6 +13,7 @@ from share_gateway.api.errors import handles_errors
 from share_gateway.federation.wire import citation_to_wire, disclosure_to_wire, envelope_to_wire
 from share_gateway.gateway import Gateway, InquiryRequest
 from share_gateway.gateway.federation import RegionStatus
+from share_gateway.gateway.history import HistoryRequest
 from share_gateway.v1 import inquiry_pb2, inquiry_pb2_grpc
 
 Context = grpc.aio.ServicerContext[Any, Any]
@@ -80,19 +81,41 @@ class InquiryServicer(inquiry_pb2_grpc.InquiryServiceServicer):
         self, request: inquiry_pb2.GetInquiryHistoryRequest, context: Context
     ) -> inquiry_pb2.GetInquiryHistoryResponse:
         requester = await calling_principal(self.gateway, context)
-        entries = await self.gateway.history.read(
-            requester, subject_kind_text(request.subject.kind), request.subject.identifier, request.purpose
+        answer = await self.gateway.history.read(
+            requester,
+            HistoryRequest(
+                subject_kind=subject_kind_text(request.subject.kind),
+                subject_identifier=request.subject.identifier,
+                purpose=request.purpose,
+                page_size=request.page_size,
+                page_token=request.page_token,
+                federated=request.scope == inquiry_pb2.INQUIRY_SCOPE_FEDERATION,
+                deadline=_deadline(context),
+            ),
         )
-        response = inquiry_pb2.GetInquiryHistoryResponse(days=self.gateway.history.days)
-        for entry in entries:
+        response = inquiry_pb2.GetInquiryHistoryResponse(
+            days=self.gateway.history.days, next_page_token=answer.next_page_token, total=answer.total
+        )
+        for entry in answer.entries:
             item = response.entries.add(
-                institution=entry.institution,
+                institution=entry.actor.uri,
                 purpose=entry.purpose,
                 outcome=entry.outcome,
                 node=entry.node,
                 leaf_index=entry.leaf_index,
+                actor_kind=entry.actor.kind,
+                actor_id=entry.actor.identifier,
+                actor_name=entry.actor.name,
+                reason=entry.reason,
             )
             item.at.FromDatetime(entry.at)
+        for outcome in answer.regions:
+            response.regions.add(
+                region=outcome.region,
+                status=REGION_STATUSES[outcome.status],
+                detail=outcome.detail,
+                records=sum(1 for e in answer.entries if e.node == outcome.region),
+            )
         return response
 
     @handles_errors

@@ -53,6 +53,8 @@ def _signed_message(request: Message) -> bytes:
         return request.listing.payload
     if isinstance(request, peer_pb2.WitnessRequest):
         return request.checkpoint
+    if isinstance(request, peer_pb2.GetHistoryRequest):
+        return request.request.payload
     return request.SerializeToString(deterministic=True)
 
 
@@ -145,3 +147,12 @@ class PeerServicer(peer_pb2_grpc.PeerServiceServicer):
         federation, region = await calling_peer(self.gateway, context)
         receipt = await federation.receive_listing(region, envelope_from_wire(request.listing))
         return peer_pb2.ShareListingResponse(receipt=envelope_to_wire(receipt))
+
+    @handles_errors
+    @records_refusals
+    async def GetHistory(self, request: peer_pb2.GetHistoryRequest, context: Context) -> peer_pb2.GetHistoryResponse:
+        _, region = await calling_peer(self.gateway, context)
+        peers = self.gateway.history.peers
+        assert peers is not None  # calling_peer admits no one where this node has no federation
+        page = await peers.answer(region, envelope_from_wire(request.request))
+        return peer_pb2.GetHistoryResponse(page=envelope_to_wire(page))

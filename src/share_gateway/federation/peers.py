@@ -162,6 +162,12 @@ class PeerClients:
         response: peer_pb2.ShareListingResponse = await self._call(manifest, region, "ShareListing", request, seconds)
         return envelope_from_wire(response.receipt)
 
+    async def history(self, manifest: Manifest, region: str, request: Envelope, seconds: float) -> Envelope:
+        """Ask for a page of a subject's history with this node's signed request; the peer's signed page."""
+        message = peer_pb2.GetHistoryRequest(request=envelope_to_wire(request))
+        response: peer_pb2.GetHistoryResponse = await self._call(manifest, region, "GetHistory", message, seconds)
+        return envelope_from_wire(response.page)
+
     async def witness(
         self, manifest: Manifest, region: str, note: bytes, old_size: int, proof: list[bytes], seconds: float
     ) -> str:

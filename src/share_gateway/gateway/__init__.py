@@ -19,7 +19,8 @@ from share_gateway.gateway.audit import AuditDesk
 from share_gateway.gateway.certificates import CertificateGuard, RevocationSettings
 from share_gateway.gateway.dead_letters import DeliveryReview
 from share_gateway.gateway.federation import FederationDesk
-from share_gateway.gateway.inquiries import Answer, InquiryDesk, InquiryHistory, InquiryRequest
+from share_gateway.gateway.history import InquiryHistory
+from share_gateway.gateway.inquiries import Answer, InquiryDesk, InquiryRequest
 from share_gateway.gateway.listings import ListingDesk
 from share_gateway.gateway.outbox import Courier, CourierSettings
 from share_gateway.gateway.receipts import ReceiptProofs
@@ -109,7 +110,7 @@ class Gateway:
         self.revocations = RevocationFeed(self.runtime)
         self.sweeper = DisclosureSweeper(self.runtime, self.procedures.sweep_interval_seconds)
         self.inquiries = InquiryDesk(self.runtime, self.policy, self.federation)
-        self.history = InquiryHistory(self.runtime, self.policy, self.log, self.log_settings.history_days)
+        self.history = InquiryHistory(self.runtime, self.policy, self.log_settings.history_days, self.federation)
         self.audit = AuditDesk(self.runtime, self.log)
         self.receipts = ReceiptProofs(self.runtime)
         self.deliveries = DeliveryReview(self.runtime)

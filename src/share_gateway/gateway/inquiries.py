@@ -5,18 +5,17 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from share_gateway.crypto.disclosure import Disclosure, disclose
 from share_gateway.crypto.envelope import Envelope
 from share_gateway.domain.errors import Citation, InvalidInput, Refused
-from share_gateway.domain.events import EVENT_MEDIA_TYPE, DisclosedRecord, Event, EventKind, Outcome, summarise
+from share_gateway.domain.events import EVENT_MEDIA_TYPE, DisclosedRecord, Event, EventKind, Outcome
 from share_gateway.domain.identifiers import Subject
-from share_gateway.domain.policy import AppliedMeasure, Denial, Policy, Principal, unique_citations
+from share_gateway.domain.policy import AppliedMeasure, Policy, Principal, unique_citations
 from share_gateway.domain.records import is_disclosable
 from share_gateway.gateway.federation import FederationDesk, RegionOutcome, RegionStatus
 from share_gateway.gateway.runtime import NodeRuntime
-from share_gateway.store.log import LogQuery, LogStore
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,72 +188,3 @@ def _denied_event(
 
 def _consent(request: InquiryRequest) -> dict[str, str]:
     return {"consent_reference": request.consent_reference[:200]} if request.consent_reference else {}
-
-
-@dataclass(frozen=True, slots=True)
-class HistoryEntry:
-    at: datetime
-    institution: str
-    purpose: str
-    outcome: str
-    node: str
-    leaf_index: int
-
-
-@dataclass
-class InquiryHistory:
-    """ "Who looked at me": a subject reads, through a self-only purpose, who inquired about it and why."""
-
-    runtime: NodeRuntime
-    policy: Policy
-    log: LogStore
-    days: int
-
-    async def read(
-        self, requester: Principal, subject_kind: str, subject_identifier: str, purpose: str
-    ) -> list[HistoryEntry]:
-        now = self.runtime.clock()
-        request = InquiryRequest(subject_kind, subject_identifier, purpose)
-        try:
-            subject = Subject.parse(subject_kind, subject_identifier)
-            _require_self_only(self.policy, purpose)
-            citation = self.policy.authorise(requester, purpose, subject, "", now)
-        except (InvalidInput, Refused) as error:
-            await self.runtime.event_log.append(
-                _denied_event(self.runtime, requester, request, error, EventKind.INQUIRY_HISTORY)
-            )
-            raise
-        query = LogQuery(
-            kind=EventKind.INQUIRY.value,
-            subject_kind=subject.kind.value,
-            subject_id=subject.identifier,
-            since=now - timedelta(days=self.days),
-        )
-        found = await self.runtime.read(self.log.search, query, -1, 10_000)
-        entries = []
-        for logged in found:
-            summary = summarise(logged.body)
-            if summary.actor != requester.uri:  # one's own lookups are not "who looked at me"
-                entries.append(
-                    HistoryEntry(
-                        summary.at, summary.actor, summary.purpose, summary.outcome, summary.node, logged.leaf_index
-                    )
-                )
-        await self.runtime.event_log.append(
-            self.runtime.event(
-                EventKind.INQUIRY_HISTORY,
-                requester,
-                Outcome.ALLOWED,
-                subject=subject,
-                purpose=purpose,
-                citations=(citation,),
-                details={"entries": str(len(entries))},
-            )
-        )
-        return entries
-
-
-def _require_self_only(policy: Policy, purpose: str) -> None:
-    definition = policy.catalog.purposes.get(purpose)
-    if definition is not None and not definition.self_only:
-        raise Refused(Denial.NOT_SELF_ONLY, f"{purpose} is not a purpose for reading one's own history")

@@ -300,6 +300,8 @@ log_entries = Table(
     UniqueConstraint("event_id"),
     Index(None, "actor", "occurred_at"),
     Index(None, "subject_id", "occurred_at"),
+    # A subject's history, newest first (migration 0013).
+    Index(None, "subject_id", "leaf_index"),
     Index(None, "occurred_at"),
 )
 

@@ -220,8 +220,17 @@ class GetInquiryHistoryRequest(_message.Message):
 
     SUBJECT_FIELD_NUMBER: _builtins.int
     PURPOSE_FIELD_NUMBER: _builtins.int
+    PAGE_SIZE_FIELD_NUMBER: _builtins.int
+    PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    SCOPE_FIELD_NUMBER: _builtins.int
     purpose: _builtins.str
     """A self-only purpose of the catalog, e.g. "self_inquiry"."""
+    page_size: _builtins.int
+    """Entries per page: 100 when zero, at most 1000. Added in v1, optional."""
+    page_token: _builtins.str
+    """The next_page_token of the previous page; empty for the newest entries. Added in v1, optional."""
+    scope: Global___InquiryScope.ValueType
+    """This node only (the default), or every region of the federation. Added in v1, optional."""
     @_builtins.property
     def subject(self) -> _common_pb2.Subject:
         """The caller itself."""
@@ -231,10 +240,13 @@ class GetInquiryHistoryRequest(_message.Message):
         *,
         subject: _common_pb2.Subject | None = ...,
         purpose: _builtins.str = ...,
+        page_size: _builtins.int = ...,
+        page_token: _builtins.str = ...,
+        scope: Global___InquiryScope.ValueType = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["subject", b"subject"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["purpose", b"purpose", "subject", b"subject"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["page_size", b"page_size", "page_token", b"page_token", "purpose", b"purpose", "scope", b"scope", "subject", b"subject"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -250,14 +262,29 @@ class InquiryHistoryEntry(_message.Message):
     OUTCOME_FIELD_NUMBER: _builtins.int
     NODE_FIELD_NUMBER: _builtins.int
     LEAF_INDEX_FIELD_NUMBER: _builtins.int
+    ACTOR_KIND_FIELD_NUMBER: _builtins.int
+    ACTOR_ID_FIELD_NUMBER: _builtins.int
+    ACTOR_NAME_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
     institution: _builtins.str
-    """Certificate identity URI of the institution that inquired."""
+    """Certificate identity URI of who inquired; a person's resident ID number in it is masked
+    (110105********002X: the birth date hidden).
+    """
     purpose: _builtins.str
     outcome: _builtins.str
     """"allowed" or "denied"."""
     node: _builtins.str
     """Region code of the node that answered."""
     leaf_index: _builtins.int
+    """The entry's leaf in the log of the region named by node."""
+    actor_kind: _builtins.str
+    """"institution", "person" or "node". Added in v1, optional."""
+    actor_id: _builtins.str
+    """The institution's USCC, or the person's masked resident ID number. Added in v1, optional."""
+    actor_name: _builtins.str
+    """The name the node registered for the institution, if any. Added in v1, optional."""
+    reason: _builtins.str
+    """For a refused inquiry, the refusal's reason code (never the caller's own text). Added in v1, optional."""
     @_builtins.property
     def at(self) -> _timestamp_pb2.Timestamp: ...
     def __init__(
@@ -269,10 +296,14 @@ class InquiryHistoryEntry(_message.Message):
         outcome: _builtins.str = ...,
         node: _builtins.str = ...,
         leaf_index: _builtins.int = ...,
+        actor_kind: _builtins.str = ...,
+        actor_id: _builtins.str = ...,
+        actor_name: _builtins.str = ...,
+        reason: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["at", b"at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["at", b"at", "institution", b"institution", "leaf_index", b"leaf_index", "node", b"node", "outcome", b"outcome", "purpose", b"purpose"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor_id", b"actor_id", "actor_kind", b"actor_kind", "actor_name", b"actor_name", "at", b"at", "institution", b"institution", "leaf_index", b"leaf_index", "node", b"node", "outcome", b"outcome", "purpose", b"purpose", "reason", b"reason"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -284,19 +315,33 @@ class GetInquiryHistoryResponse(_message.Message):
 
     ENTRIES_FIELD_NUMBER: _builtins.int
     DAYS_FIELD_NUMBER: _builtins.int
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    TOTAL_FIELD_NUMBER: _builtins.int
+    REGIONS_FIELD_NUMBER: _builtins.int
     days: _builtins.int
     """How far back the history reaches, in days."""
+    next_page_token: _builtins.str
+    """Empty on the last page. Added in v1, optional."""
+    total: _builtins.int
+    """How many entries the whole history holds (every page, every region that answered). Added in v1."""
     @_builtins.property
     def entries(self) -> _containers.RepeatedCompositeFieldContainer[Global___InquiryHistoryEntry]: ...
+    @_builtins.property
+    def regions(self) -> _containers.RepeatedCompositeFieldContainer[Global___RegionAnswer]:
+        """For scope federation: each region's status, this node's included; records counts its entries on this page."""
+
     def __init__(
         self,
         *,
         entries: _abc.Iterable[Global___InquiryHistoryEntry] | None = ...,
         days: _builtins.int = ...,
+        next_page_token: _builtins.str = ...,
+        total: _builtins.int = ...,
+        regions: _abc.Iterable[Global___RegionAnswer] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["days", b"days", "entries", b"entries"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["days", b"days", "entries", b"entries", "next_page_token", b"next_page_token", "regions", b"regions", "total", b"total"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -88,7 +88,9 @@ class InquiryServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def GetInquiryHistory(self, request, context):
-        """"Who looked at me": the inquiries about the caller itself, through a self-only purpose.
+        """"Who looked at me": the inquiries about the caller itself, through a self-only purpose, newest first,
+        a page at a time (next_page_token), from this node or every region (scope). A page_token this node did
+        not issue for this caller and subject is INVALID_ARGUMENT.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

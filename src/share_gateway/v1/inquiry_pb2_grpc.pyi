@@ -35,7 +35,10 @@ class InquiryServiceStub:
     def __new__(cls, channel: _aio.Channel) -> InquiryServiceAsyncStub: ...
     Inquire: _grpc.UnaryUnaryMultiCallable[_inquiry_pb2.InquireRequest, _inquiry_pb2.InquireResponse]
     GetInquiryHistory: _grpc.UnaryUnaryMultiCallable[_inquiry_pb2.GetInquiryHistoryRequest, _inquiry_pb2.GetInquiryHistoryResponse]
-    """"Who looked at me": the inquiries about the caller itself, through a self-only purpose."""
+    """"Who looked at me": the inquiries about the caller itself, through a self-only purpose, newest first,
+    a page at a time (next_page_token), from this node or every region (scope). A page_token this node did
+    not issue for this caller and subject is INVALID_ARGUMENT.
+    """
     ApplyForRepair: _grpc.UnaryUnaryMultiCallable[_inquiry_pb2.ApplyForRepairRequest, _inquiry_pb2.ApplyForRepairResponse]
     """Credit repair, for the subject itself, at the node of the region that made the record."""
     GetRepairApplication: _grpc.UnaryUnaryMultiCallable[_inquiry_pb2.GetRepairApplicationRequest, _inquiry_pb2.GetRepairApplicationResponse]
@@ -63,7 +66,10 @@ class InquiryServiceAsyncStub(InquiryServiceStub):
     def __init__(self, channel: _aio.Channel) -> None: ...
     Inquire: _aio.UnaryUnaryMultiCallable[_inquiry_pb2.InquireRequest, _inquiry_pb2.InquireResponse]  # type: ignore[assignment]
     GetInquiryHistory: _aio.UnaryUnaryMultiCallable[_inquiry_pb2.GetInquiryHistoryRequest, _inquiry_pb2.GetInquiryHistoryResponse]  # type: ignore[assignment]
-    """"Who looked at me": the inquiries about the caller itself, through a self-only purpose."""
+    """"Who looked at me": the inquiries about the caller itself, through a self-only purpose, newest first,
+    a page at a time (next_page_token), from this node or every region (scope). A page_token this node did
+    not issue for this caller and subject is INVALID_ARGUMENT.
+    """
     ApplyForRepair: _aio.UnaryUnaryMultiCallable[_inquiry_pb2.ApplyForRepairRequest, _inquiry_pb2.ApplyForRepairResponse]  # type: ignore[assignment]
     """Credit repair, for the subject itself, at the node of the region that made the record."""
     GetRepairApplication: _aio.UnaryUnaryMultiCallable[_inquiry_pb2.GetRepairApplicationRequest, _inquiry_pb2.GetRepairApplicationResponse]  # type: ignore[assignment]
@@ -100,7 +106,10 @@ class InquiryServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _inquiry_pb2.GetInquiryHistoryRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_inquiry_pb2.GetInquiryHistoryResponse, _abc.Awaitable[_inquiry_pb2.GetInquiryHistoryResponse]]:
-        """"Who looked at me": the inquiries about the caller itself, through a self-only purpose."""
+        """"Who looked at me": the inquiries about the caller itself, through a self-only purpose, newest first,
+        a page at a time (next_page_token), from this node or every region (scope). A page_token this node did
+        not issue for this caller and subject is INVALID_ARGUMENT.
+        """
 
     @_abc_1.abstractmethod
     def ApplyForRepair(

@@ -60,6 +60,11 @@ class PeerServiceStub:
                 request_serializer=share__gateway_dot_v1_dot_peer__pb2.ShareListingRequest.SerializeToString,
                 response_deserializer=share__gateway_dot_v1_dot_peer__pb2.ShareListingResponse.FromString,
                 _registered_method=True)
+        self.GetHistory = channel.unary_unary(
+                '/share_gateway.v1.PeerService/GetHistory',
+                request_serializer=share__gateway_dot_v1_dot_peer__pb2.GetHistoryRequest.SerializeToString,
+                response_deserializer=share__gateway_dot_v1_dot_peer__pb2.GetHistoryResponse.FromString,
+                _registered_method=True)
 
 
 class PeerServiceServicer:
@@ -106,6 +111,15 @@ class PeerServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetHistory(self, request, context):
+        """One page of a subject's "who looked at me" in this region, asked by the subject's node on its behalf
+        (the subject is the requester's certificate identity there). Added in v1: a node without it answers
+        UNIMPLEMENTED, which the asking node reports as that region unavailable.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_PeerServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -133,6 +147,11 @@ def add_PeerServiceServicer_to_server(servicer, server):
                     servicer.ShareListing,
                     request_deserializer=share__gateway_dot_v1_dot_peer__pb2.ShareListingRequest.FromString,
                     response_serializer=share__gateway_dot_v1_dot_peer__pb2.ShareListingResponse.SerializeToString,
+            ),
+            'GetHistory': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetHistory,
+                    request_deserializer=share__gateway_dot_v1_dot_peer__pb2.GetHistoryRequest.FromString,
+                    response_serializer=share__gateway_dot_v1_dot_peer__pb2.GetHistoryResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -271,6 +290,33 @@ class PeerService:
             '/share_gateway.v1.PeerService/ShareListing',
             share__gateway_dot_v1_dot_peer__pb2.ShareListingRequest.SerializeToString,
             share__gateway_dot_v1_dot_peer__pb2.ShareListingResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetHistory(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/share_gateway.v1.PeerService/GetHistory',
+            share__gateway_dot_v1_dot_peer__pb2.GetHistoryRequest.SerializeToString,
+            share__gateway_dot_v1_dot_peer__pb2.GetHistoryResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -51,6 +51,11 @@ class PeerServiceStub:
     """A listing of a nationally shared record type, as its origin decided it (in force, or ended):
     this node applies the same list's measures. Retried by the origin until acknowledged.
     """
+    GetHistory: _grpc.UnaryUnaryMultiCallable[_peer_pb2.GetHistoryRequest, _peer_pb2.GetHistoryResponse]
+    """One page of a subject's "who looked at me" in this region, asked by the subject's node on its behalf
+    (the subject is the requester's certificate identity there). Added in v1: a node without it answers
+    UNIMPLEMENTED, which the asking node reports as that region unavailable.
+    """
 
 @_typing.type_check_only
 class PeerServiceAsyncStub(PeerServiceStub):
@@ -74,6 +79,11 @@ class PeerServiceAsyncStub(PeerServiceStub):
     ShareListing: _aio.UnaryUnaryMultiCallable[_peer_pb2.ShareListingRequest, _peer_pb2.ShareListingResponse]  # type: ignore[assignment]
     """A listing of a nationally shared record type, as its origin decided it (in force, or ended):
     this node applies the same list's measures. Retried by the origin until acknowledged.
+    """
+    GetHistory: _aio.UnaryUnaryMultiCallable[_peer_pb2.GetHistoryRequest, _peer_pb2.GetHistoryResponse]  # type: ignore[assignment]
+    """One page of a subject's "who looked at me" in this region, asked by the subject's node on its behalf
+    (the subject is the requester's certificate identity there). Added in v1: a node without it answers
+    UNIMPLEMENTED, which the asking node reports as that region unavailable.
     """
 
 class PeerServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -125,6 +135,17 @@ class PeerServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_peer_pb2.ShareListingResponse, _abc.Awaitable[_peer_pb2.ShareListingResponse]]:
         """A listing of a nationally shared record type, as its origin decided it (in force, or ended):
         this node applies the same list's measures. Retried by the origin until acknowledged.
+        """
+
+    @_abc_1.abstractmethod
+    def GetHistory(
+        self,
+        request: _peer_pb2.GetHistoryRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_peer_pb2.GetHistoryResponse, _abc.Awaitable[_peer_pb2.GetHistoryResponse]]:
+        """One page of a subject's "who looked at me" in this region, asked by the subject's node on its behalf
+        (the subject is the requester's certificate identity there). Added in v1: a node without it answers
+        UNIMPLEMENTED, which the asking node reports as that region unavailable.
         """
 
 def add_PeerServiceServicer_to_server(servicer: PeerServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
