@@ -88,7 +88,7 @@ class QuotaDesk:
         self.suspected = 0
 
     def limits(self, requester: str, purpose: str) -> QuotaLimits:
-        """The catalog's quota for ``purpose``, with this node's override for the grant, if any."""
+        """The catalog's quota for ``purpose``, with this node's override for the grant (or region), if any."""
         definition = self.catalog.purposes.get(purpose)
         limits = DEFAULT_QUOTA if definition is None else definition.quota
         override = self._overrides.get((requester, purpose))
@@ -104,9 +104,12 @@ class QuotaDesk:
         scopes = [(requester.uri, limits, self.settings.concurrent_calls)]
         if region:
             factor = self.settings.region_factor
-            scopes.append(
-                (Identity(IdentityKind.NODE, region).uri, limits.times(factor), factor * self.settings.concurrent_calls)
+            asking = Identity(IdentityKind.NODE, region).uri
+            own = self._overrides.get((asking, purpose_key))
+            region_limits = (
+                self.limits("", purpose_key).times(factor) if own is None else self.limits(asking, purpose_key)
             )
+            scopes.append((asking, region_limits, factor * self.settings.concurrent_calls))
         ticket = Ticket(requester)
         for scope, _, cap in scopes:
             if self._in_flight[scope] >= cap:
