@@ -10,6 +10,10 @@ against the same moment of the same machine. Without them, as before issue 10:
   about the subject: no check of the origin's own key, of the record type or
   of the purpose's fields (``gateway.answers``).
 
+``take_out_quotas`` (called by ``take_out`` too) serves inquiries without the
+quota checks (``gateway.quotas``): no tokens spent, no calls in flight counted,
+no harvesting watch.
+
 Nothing of the project imports this module; a node calls ``take_out`` only in
 a bench's child process.
 """
@@ -30,6 +34,7 @@ from share_gateway.domain.policy import Principal
 from share_gateway.gateway import Gateway
 from share_gateway.gateway.answers import Asked, RelayRules, UntrustedAnswer
 from share_gateway.gateway.federation import FederationDesk
+from share_gateway.gateway.inquiries import InquiryDesk
 
 Context = grpc.aio.ServicerContext[Any, Any]
 
@@ -67,3 +72,9 @@ def take_out() -> None:
         servicer.calling_principal = _calling_principal  # type: ignore[attr-defined]
     peer.calling_peer = _calling_peer  # type: ignore[attr-defined]
     RelayRules._checked = _signatures_and_subject_only  # type: ignore[method-assign]
+    take_out_quotas()
+
+
+def take_out_quotas() -> None:
+    """Serve, in this process, without the quota checks: an inquiry goes straight to its answer."""
+    InquiryDesk.inquire = InquiryDesk._answer  # type: ignore[method-assign]

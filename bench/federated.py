@@ -26,8 +26,17 @@ import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
+import yaml
+
 from bench.harness import Result, closed_loop, ratio_line, spawn, stop
-from bench.inquiry_path import AGENCY, BANK, register_callers, serve_node, serve_node_without_boundary_checks
+from bench.inquiry_path import (
+    AGENCY,
+    BANK,
+    register_callers,
+    serve_node,
+    serve_node_without_boundary_checks,
+    unlimited_quota,
+)
 from share_gateway.api.convert import subject_kind_text, subject_to_wire
 from share_gateway.catalog import open_catalog
 from share_gateway.client import credentials, open_channel
@@ -132,6 +141,10 @@ def main() -> None:
         ports = dict(zip(REGIONS, free_ports(len(REGIONS)), strict=True))
         clients = {"bank": BANK, "agency": AGENCY}
         layout = create_federation(Path(directory), REGIONS, clients, datetime.now(UTC), ports=ports)
+        quotas = unlimited_quota(BANK.uri, *(f"sgw://node/{region}" for region in REGIONS))
+        for region in REGIONS:
+            config = layout.node_config(region)
+            config.write_text(yaml.safe_dump({**yaml.safe_load(config.read_text()), "quotas": quotas}))
         subjects = Population(seed=1, today=datetime.now(UTC).date()).subjects(max(1, args.records // 5), [ASKER])
         print(f"seeding {args.records} records per region about {len(subjects)} subjects ...", flush=True)
         for seed, region in enumerate(REGIONS, start=1):

@@ -10,7 +10,9 @@ least 0.5 x the echo QPS.
     python -m bench.inquiry_path [--records 10000] [--seconds 8] [--concurrency 32] [--rounds 2] [--ab]
 
 With ``--ab`` each round also measures the full path on a node without the
-checks issue 10 added at the trust boundaries (``bench.boundary_checks``),
+checks issue 10 added at the trust boundaries and issue 11's quota checks
+(``bench.boundary_checks``; the bench bank's quota is set out of reach, so the
+checks run and refuse nothing),
 the two in alternating order, and prints what the checks cost.
 """
 
@@ -71,6 +73,15 @@ def register_callers(store: Store, record_types: Iterable[str], now: datetime) -
     enrol(store, BANK.identifier, [Grant(GrantRole.INQUIRE, "loan_underwriting", since)], now, "bank", "bench bank")
     submits = [Grant(GrantRole.SUBMIT, record_type, since) for record_type in record_types]
     enrol(store, AGENCY.identifier, submits, now, "public_agency", "bench agency")
+
+
+def unlimited_quota(*requesters: str, purpose: str = "loan_underwriting") -> dict[str, object]:
+    """The bench bank's grant (and a bench peer region) carries an override no bench reaches: the checks run,
+    and refuse nothing."""
+    big = 10**9
+    limits = {"per_minute": big, "burst": big, "per_day": big, "distinct_subjects": big}
+    overrides = [{"requester": requester, "purpose": purpose, **limits} for requester in requesters]
+    return {"concurrent_calls": 10_000, "overrides": overrides}
 
 
 def serve_node(pipe: Connection, config_path: str) -> None:
@@ -164,7 +175,11 @@ def main() -> None:
         layout = create_federation(Path(directory), [REGION], {"bank": BANK, "agency": AGENCY}, datetime.now(UTC))
         config_path = str(layout.node_config(REGION))
         settings = yaml.safe_load(Path(config_path).read_text())
-        Path(config_path).write_text(yaml.safe_dump({**settings, "sqlite_synchronous": args.sqlite_synchronous}))
+        Path(config_path).write_text(
+            yaml.safe_dump(
+                {**settings, "sqlite_synchronous": args.sqlite_synchronous, "quotas": unlimited_quota(BANK.uri)}
+            )
+        )
         print(f"seeding {args.records} records on SQLite (synchronous={args.sqlite_synchronous}) ...", flush=True)
         subjects = asyncio.run(_seed(NodeConfig.load(Path(config_path)), args.records))
         nodes = [("full", serve_node)] + ([("without", serve_node_without_boundary_checks)] if args.ab else [])

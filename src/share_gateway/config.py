@@ -12,7 +12,9 @@ from typing import Any
 import yaml
 
 from share_gateway.domain.calendar import WorkingCalendar
+from share_gateway.domain.harvesting import HarvestingThresholds
 from share_gateway.domain.identifiers import validate_region
+from share_gateway.domain.quotas import QUOTA_FIELDS
 
 
 @dataclass(frozen=True)
@@ -115,6 +117,55 @@ class FederationSettings:
 
 
 @dataclass(frozen=True)
+class QuotaOverride:
+    """One grant's own limits (requester URI and purpose), replacing the catalog's for that pair only."""
+
+    requester: str
+    purpose: str
+    limits: tuple[tuple[str, int], ...]
+
+    @classmethod
+    def from_mapping(cls, raw: dict[str, Any]) -> QuotaOverride:
+        unknown = set(raw) - {"requester", "purpose", *QUOTA_FIELDS}
+        if unknown or "requester" not in raw or "purpose" not in raw:
+            raise ValueError(f"a quota override names requester, purpose and {', '.join(QUOTA_FIELDS)} only")
+        limits = tuple((name, raw[name]) for name in QUOTA_FIELDS if name in raw)
+        for name, value in limits:
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"quotas.overrides: {name} must be a whole number of at least 1")
+        return cls(str(raw["requester"]), str(raw["purpose"]), limits)
+
+
+@dataclass(frozen=True)
+class QuotaSettings:
+    """How a node holds requesters to their purposes' quotas (README, "Quotas and harvesting")."""
+
+    # Calls one identity may have in flight at once at this process (a peer region: this times region_factor).
+    concurrent_calls: int = 8
+    # A peer region's total per purpose, as a multiple of one requester's: it asks for many requesters.
+    region_factor: int = 50
+    # The most tokens one lease takes from the shared bucket (and so the most one replica may hold unspent).
+    lease_batch_most: int = 100
+    overrides: tuple[QuotaOverride, ...] = ()
+    harvesting: HarvestingThresholds = field(default_factory=HarvestingThresholds)
+
+    def __post_init__(self) -> None:
+        for name in ("concurrent_calls", "region_factor", "lease_batch_most"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"quotas.{name} must be a whole number of at least 1")
+
+    @classmethod
+    def from_mapping(cls, raw: dict[str, Any]) -> QuotaSettings:
+        values = _known(cls, raw, "quotas")
+        values["overrides"] = tuple(QuotaOverride.from_mapping(o) for o in values.get("overrides") or ())
+        values["harvesting"] = HarvestingThresholds(
+            **_known(HarvestingThresholds, values.get("harvesting") or {}, "quotas.harvesting")
+        )
+        return cls(**values)
+
+
+@dataclass(frozen=True)
 class NodeConfig:
     region: str
     listen: str
@@ -145,6 +196,7 @@ class NodeConfig:
     log: LogSettings = field(default_factory=LogSettings)
     procedures: ProcedureSettings = field(default_factory=ProcedureSettings)
     federation: FederationSettings = field(default_factory=FederationSettings)
+    quotas: QuotaSettings = field(default_factory=QuotaSettings)
 
     def __post_init__(self) -> None:
         require_seconds("refusal_window_seconds", self.refusal_window_seconds, 86400.0)
@@ -198,6 +250,7 @@ class NodeConfig:
             log=LogSettings.from_mapping(raw.get("log") or {}),
             procedures=ProcedureSettings.from_mapping(raw.get("procedures") or {}),
             federation=FederationSettings.from_mapping(raw.get("federation") or {}),
+            quotas=QuotaSettings.from_mapping(raw.get("quotas") or {}),
         )
 
 

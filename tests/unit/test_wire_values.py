@@ -308,6 +308,8 @@ def test_enum_values_written_into_signed_payloads_and_the_log() -> None:
         "peer_refused",
         "delivery_dead_lettered",
         "delivery_redelivered",
+        "quota_refused",
+        "harvesting_suspected",
     ]
 
 

@@ -21,6 +21,7 @@ from share_gateway.domain.errors import (
     ChangedMeanwhile,
     Conflict,
     DomainError,
+    Exhausted,
     InvalidInput,
     InvalidState,
     NotFound,
@@ -57,6 +58,8 @@ def status_for(error: Exception) -> status_pb2.Status:
             metadata={c.rule: c.legal_basis for c in error.citations},
         )
         return status_pb2.Status(code=code_pb2.PERMISSION_DENIED, message=error.message, details=[_pack(info)])
+    if isinstance(error, Exhausted):
+        return _exhausted(error)
     if isinstance(error, NotFound):
         return status_pb2.Status(code=code_pb2.NOT_FOUND, message=str(error))
     if isinstance(error, ChangedMeanwhile):
@@ -74,6 +77,19 @@ def status_for(error: Exception) -> status_pb2.Status:
     if isinstance(error, Unauthenticated):
         return status_pb2.Status(code=code_pb2.UNAUTHENTICATED, message=str(error))
     return status_pb2.Status(code=code_pb2.INTERNAL, message="internal error")
+
+
+def _exhausted(error: Exhausted) -> status_pb2.Status:
+    """RESOURCE_EXHAUSTED: which quota (QuotaFailure), when to retry (RetryInfo), and the machine reason."""
+    failure = error_details_pb2.QuotaFailure(
+        violations=[error_details_pb2.QuotaFailure.Violation(subject=error.subject, description=error.message)]
+    )
+    retry = error_details_pb2.RetryInfo()
+    retry.retry_delay.FromNanoseconds(max(1, round(error.retry_after * 1e9)))
+    info = error_details_pb2.ErrorInfo(reason=error.reason, domain=ERROR_DOMAIN)
+    return status_pb2.Status(
+        code=code_pb2.RESOURCE_EXHAUSTED, message=error.message, details=[_pack(failure), _pack(retry), _pack(info)]
+    )
 
 
 async def _abort(error: Exception, handler: Callable[..., Any], context: grpc.aio.ServicerContext[Any, Any]) -> None:

@@ -108,6 +108,7 @@ class PeerServicer(peer_pb2_grpc.PeerServiceServicer):
                 consent_reference=inquiry.consent_reference,
                 record_types=inquiry.record_types,
                 exchange={"via": node_principal(region).uri, "request_digest": request_digest},
+                asking_region=region,
             ),
         )
         return peer_pb2.PeerServiceInquireResponse(

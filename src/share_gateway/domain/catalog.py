@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from share_gateway.domain.identifiers import SubjectKind
+from share_gateway.domain.quotas import DEFAULT_QUOTA, QuotaLimits
 
 DEFAULT_MAX_TEXT = 2000
 
@@ -67,6 +68,8 @@ class Purpose:
     grant_required: bool = True
     self_only: bool = False
     description: str = ""
+    # What one requester may take for this purpose before a node refuses it (optional in the document).
+    quota: QuotaLimits = DEFAULT_QUOTA
 
 
 @dataclass(frozen=True, slots=True)

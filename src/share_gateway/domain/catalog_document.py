@@ -33,6 +33,7 @@ from share_gateway.domain.catalog import (
 )
 from share_gateway.domain.errors import CatalogInvalid, FieldViolation
 from share_gateway.domain.identifiers import SubjectKind
+from share_gateway.domain.quotas import DEFAULT_QUOTA, QUOTA_FIELDS, QuotaLimits
 
 __all__ = ["load_yaml", "parse_catalog"]
 
@@ -174,7 +175,14 @@ class _Reader:
 
 def _parse_purpose(name: str, r: _Reader, kinds: Mapping[str, str]) -> Purpose:
     r.allow_only(
-        "legal_basis", "requester_kinds", "consent_required", "reaches", "grant_required", "self_only", "description"
+        "legal_basis",
+        "requester_kinds",
+        "consent_required",
+        "reaches",
+        "grant_required",
+        "self_only",
+        "description",
+        "quota",
     )
     reaches = frozenset(DisclosureScope(s) for s in r.names("reaches", {s.value: s for s in DisclosureScope}, "scope"))
     purpose = Purpose(
@@ -186,10 +194,21 @@ def _parse_purpose(name: str, r: _Reader, kinds: Mapping[str, str]) -> Purpose:
         grant_required=r.flag("grant_required", True),
         self_only=r.flag("self_only", False),
         description=r.text("description", required=False),
+        quota=_parse_quota(r),
     )
     if DisclosureScope.AUTHORISED in reaches and not (purpose.consent_required or purpose.self_only):
         r.fault("reaches", "a purpose reaching 'authorised' records must require consent or be self-only")
     return purpose
+
+
+def _parse_quota(r: _Reader) -> QuotaLimits:
+    """A purpose's quota: each number optional, the rest from ``DEFAULT_QUOTA`` (older catalogs have none)."""
+    if r.raw("quota", False) is None:
+        return DEFAULT_QUOTA
+    qr = _Reader(r.value["quota"], r.at("quota"), r.faults)
+    qr.allow_only(*QUOTA_FIELDS)
+    given = {name: qr.count(name, minimum=1) for name in QUOTA_FIELDS if name in qr.value}
+    return DEFAULT_QUOTA.replaced(**given)
 
 
 def _parse_field(name: str, r: _Reader) -> FieldSpec:

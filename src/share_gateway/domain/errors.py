@@ -52,6 +52,18 @@ class Refused(DomainError):
         super().__init__(message)
 
 
+class Exhausted(DomainError):
+    """A quota of the caller is spent: well formed and lawful, but not now; retry after ``retry_after`` seconds."""
+
+    def __init__(self, reason: str, subject: str, message: str, retry_after: float) -> None:
+        self.reason = reason
+        # Whose quota, as google.rpc.QuotaFailure names it (``sgw://…/purpose``).
+        self.subject = subject
+        self.message = message
+        self.retry_after = retry_after
+        super().__init__(message)
+
+
 class Unauthenticated(DomainError):
     """The caller presented no verified certificate carrying one identity."""
 

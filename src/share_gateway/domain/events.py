@@ -66,6 +66,10 @@ class EventKind(StrEnum):
     DELIVERY_DEAD_LETTERED = "delivery_dead_lettered"
     # An operator made a dead letter due again (who, and why).
     DELIVERY_REDELIVERED = "delivery_redelivered"
+    # Calls refused by a quota (per requester, reason and window, with the count), never one event per call.
+    QUOTA_REFUSED = "quota_refused"
+    # An alarm for officers: a requester's window crossed a harvesting threshold (which one, with its figures).
+    HARVESTING_SUSPECTED = "harvesting_suspected"
 
 
 class Outcome(StrEnum):

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from share_gateway.catalog import SignedCatalog
-from share_gateway.config import FederationSettings, LogSettings, ProcedureSettings, TlsMaterial
+from share_gateway.config import FederationSettings, LogSettings, ProcedureSettings, QuotaSettings, TlsMaterial
 from share_gateway.domain.policy import Policy
 from share_gateway.domain.repair import RepairDeadlines
 from share_gateway.federation.manifest import SignedManifest
@@ -23,6 +23,7 @@ from share_gateway.gateway.history import InquiryHistory
 from share_gateway.gateway.inquiries import Answer, InquiryDesk, InquiryRequest
 from share_gateway.gateway.listings import ListingDesk
 from share_gateway.gateway.outbox import Courier, CourierSettings
+from share_gateway.gateway.quotas import QuotaDesk
 from share_gateway.gateway.receipts import ReceiptProofs
 from share_gateway.gateway.refusals import Refusals
 from share_gateway.gateway.registry import RecordRegistry
@@ -51,6 +52,7 @@ class Gateway:
     revocation_settings: RevocationSettings = field(default_factory=RevocationSettings)
     federation_settings: FederationSettings = field(default_factory=FederationSettings)
     refusal_window_seconds: float = 60.0
+    quota_settings: QuotaSettings = field(default_factory=QuotaSettings)
 
     def __post_init__(self) -> None:
         self.policy = Policy(self.catalog.catalog)
@@ -109,7 +111,9 @@ class Gateway:
         )
         self.revocations = RevocationFeed(self.runtime)
         self.sweeper = DisclosureSweeper(self.runtime, self.procedures.sweep_interval_seconds)
-        self.inquiries = InquiryDesk(self.runtime, self.policy, self.federation)
+        # Every inquiry, local or a peer's, spends its requester's quotas first (harvesting_suspected: .quotas).
+        self.quotas = QuotaDesk(self.runtime, self.catalog.catalog, self.refusals, self.quota_settings)
+        self.inquiries = InquiryDesk(self.runtime, self.policy, self.federation, self.quotas)
         self.history = InquiryHistory(self.runtime, self.policy, self.log_settings.history_days, self.federation)
         self.audit = AuditDesk(self.runtime, self.log)
         self.receipts = ReceiptProofs(self.runtime)

@@ -15,6 +15,7 @@ from share_gateway.domain.identifiers import Subject
 from share_gateway.domain.policy import AppliedMeasure, Policy, Principal, unique_citations
 from share_gateway.domain.records import is_disclosable
 from share_gateway.gateway.federation import FederationDesk, RegionOutcome, RegionStatus
+from share_gateway.gateway.quotas import QuotaDesk
 from share_gateway.gateway.runtime import NodeRuntime
 
 
@@ -31,6 +32,8 @@ class InquiryRequest:
     deadline: float | None = None
     # For an inquiry a peer forwarded: who forwarded it and the digest of its signed request, for the log.
     exchange: Mapping[str, str] = field(default_factory=dict)
+    # For an inquiry a peer forwarded: the asking region, whose quota it spends besides its requester's.
+    asking_region: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,8 +52,27 @@ class InquiryDesk:
     runtime: NodeRuntime
     policy: Policy
     federation: FederationDesk | None = None
+    quotas: QuotaDesk | None = None
 
     async def inquire(self, requester: Principal, request: InquiryRequest) -> Answer:
+        """Admit the inquiry under its requester's quotas (``Exhausted`` if spent), then answer it."""
+        quotas = self.quotas
+        if quotas is None:
+            return await self._answer(requester, request)
+        region = request.asking_region
+        ticket = await quotas.admit(
+            requester, request.purpose, request.subject_kind, request.subject_identifier, region
+        )
+        refused = False  # only the policy's refusal counts: a cancellation or failure here is not the requester's
+        try:
+            return await self._answer(requester, request)
+        except (InvalidInput, Refused):
+            refused = True
+            raise
+        finally:
+            await quotas.finished(ticket, request.purpose, refused, region)
+
+    async def _answer(self, requester: Principal, request: InquiryRequest) -> Answer:
         """Answer one inquiry; log it whatever the outcome, and answer only once the event is committed.
 
         A call cancelled (say, by its deadline) after the decision is still logged

@@ -22,6 +22,7 @@ from share_gateway.store.grants import Grants
 from share_gateway.store.listings import Listings
 from share_gateway.store.log import LogStore
 from share_gateway.store.nonces import ReplayNonces
+from share_gateway.store.quotas import QuotaBuckets
 from share_gateway.store.records import Records
 from share_gateway.store.repairs import RepairApplications
 from share_gateway.store.revocations import Revocations
@@ -46,6 +47,7 @@ class Store:
         self.outbox = Outbox(database)
         self.witness = WitnessState(database)
         self.nonces = ReplayNonces(database)
+        self.quotas = QuotaBuckets(database)
 
     def write(self, work: Callable[[UnitOfWork], R]) -> R:
         """Run ``work`` in one unit of work, committed when it returns and rolled back if it raises."""

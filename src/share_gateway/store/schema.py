@@ -12,6 +12,7 @@ from sqlalchemy import (
     Date,
     DateTime,
     Dialect,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -199,6 +200,17 @@ peer_nonces = Table(
     Column("nonce", String(64), primary_key=True),
     Column("seen_at", Instant, nullable=False),
     Index(None, "seen_at"),
+)
+
+# Quota buckets (domain.quotas), one per requester, purpose and meter: shared by every replica, which lease
+# tokens from them in batches.
+quota_buckets = Table(
+    "quota_buckets",
+    metadata,
+    Column("bucket", String(200), primary_key=True),
+    Column("period", String(32), nullable=False),
+    Column("level", Float, nullable=False),
+    Column("updated_at", Instant, nullable=False),
 )
 
 institutions = Table(

@@ -1,0 +1,168 @@
+"""A harvesting client at full speed against another requester's latency, in one run.
+
+A person enumerates sequential resident ID numbers on ``public_lookup`` as fast
+as its connections allow; it is cut off by its quotas (the sample catalog's
+public_lookup quota) and keeps pushing, refused. Meanwhile the bench bank
+inquires for loan underwriting at a steady closed loop. Each round measures the
+bank alone and the bank beside the harvester (the two in alternating order) on
+the same node process, and reports the bank's p99 with and without the
+harvester. Goal: the harvester raises the bank's p99 by at most 20 %.
+
+    python -m bench.harvesting [--records 3000] [--seconds 8] [--concurrency 8] [--harvesters 32] [--rounds 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import itertools
+import multiprocessing
+import random
+import statistics
+import tempfile
+from datetime import UTC, datetime
+from multiprocessing.synchronize import Event as EventType
+from pathlib import Path
+from typing import Any
+
+import grpc
+import yaml
+
+from bench.harness import Result, closed_loop, spawn, stop
+from bench.inquiry_path import AGENCY, BANK, REGION, _seed, serve_node, unlimited_quota
+from share_gateway.client import credentials, open_channel
+from share_gateway.config import NodeConfig
+from share_gateway.devkit import Layout, create_federation
+from share_gateway.domain.principals import Identity, IdentityKind
+from share_gateway.v1 import common_pb2, inquiry_pb2, inquiry_pb2_grpc
+
+HARVESTER = Identity(IdentityKind.PERSON, "110105198001011238")
+WEIGHTS = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
+
+
+def _resident_id(serial: int) -> str:
+    """The ``serial``-th valid resident ID number of people born 1980-01-01 onwards (order codes counted through)."""
+    body = f"110105{19800101 + serial // 1000:08d}{serial % 1000:03d}"
+    return body + "10X98765432"[sum(int(d) * w for d, w in zip(body, WEIGHTS, strict=True)) % 11]
+
+
+async def _harvest(layout: Layout, port: int, concurrency: int, stopped: asyncio.Event) -> tuple[int, int]:
+    """Enumerate at full speed until ``stopped``; (answered, refused)."""
+    files = layout.client("harvester")
+    counts = {"answered": 0, "refused": 0}
+    serials = itertools.count(1)
+    async with open_channel(f"localhost:{port}", credentials(files.certificate, files.key, files.ca)) as channel:
+        stub = inquiry_pb2_grpc.InquiryServiceStub(channel)
+
+        async def worker() -> None:
+            while not stopped.is_set():
+                subject = common_pb2.Subject(
+                    kind=common_pb2.SUBJECT_KIND_INDIVIDUAL, identifier=_resident_id(next(serials) % 28000)
+                )
+                try:
+                    await stub.Inquire(inquiry_pb2.InquireRequest(subject=subject, purpose="public_lookup"), timeout=10)
+                    counts["answered"] += 1
+                except grpc.aio.AioRpcError:
+                    counts["refused"] += 1
+
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return counts["answered"], counts["refused"]
+
+
+async def _bank(
+    layout: Layout, port: int, subjects: list[common_pb2.Subject], seconds: float, concurrency: int, name: str
+) -> Result:
+    files = layout.client("bank")
+    rng = random.Random(7)
+    requests = [
+        inquiry_pb2.InquireRequest(subject=rng.choice(subjects), purpose="loan_underwriting", consent_reference="A-1")
+        for _ in range(1024)
+    ]
+    async with open_channel(f"localhost:{port}", credentials(files.certificate, files.key, files.ca)) as channel:
+        stub = inquiry_pb2_grpc.InquiryServiceStub(channel)
+
+        async def inquire(n: int) -> object:
+            return await stub.Inquire(requests[n % len(requests)], timeout=10)
+
+        return await closed_loop(name, inquire, concurrency, seconds)
+
+
+def _harvester_process(root: str, port: int, concurrency: int, stop_flag: EventType, counts: Any) -> None:
+    """The harvester in a process of its own: its client work must not slow the bank's client."""
+    layout = Layout(Path(root))
+
+    async def run() -> None:
+        stopped = asyncio.Event()
+
+        async def watch() -> None:
+            # A multiprocessing event cannot be awaited: its wait runs on a thread.
+            await asyncio.to_thread(stop_flag.wait)
+            stopped.set()
+
+        watcher = asyncio.ensure_future(watch())
+        counts[0], counts[1] = await _harvest(layout, port, concurrency, stopped)
+        await watcher
+
+    asyncio.run(run())
+
+
+def _round(
+    layout: Layout, port: int, subjects: list[common_pb2.Subject], args: argparse.Namespace, harvested: bool
+) -> tuple[Result, tuple[int, int]]:
+    if not harvested:
+        return asyncio.run(_bank(layout, port, subjects, args.seconds, args.concurrency, "bank alone")), (0, 0)
+    context = multiprocessing.get_context("spawn")
+    stop_flag, counts = context.Event(), context.Array("q", 2)
+    harvester = context.Process(
+        target=_harvester_process, args=(str(layout.root), port, args.harvesters, stop_flag, counts)
+    )
+    harvester.start()
+    try:
+        result = asyncio.run(_bank(layout, port, subjects, args.seconds, args.concurrency, "bank beside a harvester"))
+    finally:
+        stop_flag.set()
+        harvester.join(30)
+    return result, (counts[0], counts[1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--records", type=int, default=3000)
+    parser.add_argument("--seconds", type=float, default=8.0)
+    parser.add_argument("--concurrency", type=int, default=8, help="the bank's calls in flight")
+    parser.add_argument("--harvesters", type=int, default=32, help="the harvester's calls in flight")
+    parser.add_argument("--rounds", type=int, default=2)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="sgw-bench-") as directory:
+        clients = {"bank": BANK, "agency": AGENCY, "harvester": HARVESTER}
+        layout = create_federation(Path(directory), [REGION], clients, datetime.now(UTC))
+        config_path = layout.node_config(REGION)
+        settings = yaml.safe_load(config_path.read_text())
+        # The bank's quota is out of reach; the harvester has the catalog's public_lookup quota, as anyone has.
+        config_path.write_text(yaml.safe_dump({**settings, "quotas": unlimited_quota(BANK.uri)}))
+        print(f"seeding {args.records} records ...", flush=True)
+        subjects = asyncio.run(_seed(NodeConfig.load(config_path), args.records))
+        ratios: list[float] = []
+        for round_number in range(1, args.rounds + 1):
+            process, port = spawn(serve_node, str(config_path))
+            try:
+                print(f"round {round_number}:")
+                results: dict[bool, Result] = {}
+                # Alone and beside the harvester take turns going first.
+                for harvested in (False, True) if round_number % 2 else (True, False):
+                    result, (answered, refused) = _round(layout, port, subjects, args, harvested)
+                    results[harvested] = result
+                    print("  " + result.line())
+                    if harvested:
+                        print(f"  harvester: {answered} answered, {refused} refused")
+            finally:
+                stop(process)
+            ratio = results[True].percentile(99) / results[False].percentile(99)
+            ratios.append(ratio)
+            print(f"  bank p99 beside/alone: {ratio:.2f}x")
+        median = statistics.median(ratios)
+        print(f"median bank p99 ratio beside a harvester over {len(ratios)} rounds: {median:.2f} (goal <= 1.20)")
+
+
+if __name__ == "__main__":
+    main()

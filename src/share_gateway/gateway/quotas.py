@@ -1,0 +1,271 @@
+"""Holding requesters to their purposes' quotas, and telling officers when one looks like a harvester.
+
+Every inquiry, local or forwarded by a peer, is admitted here before the
+policy looks at it. It spends one token of each meter of its requester and
+purpose (``domain.quotas``: rate, daily volume, and a distinct-subject token
+when the subject is new in the window); an inquiry a peer forwards spends
+them for the requester it names **and** for the asking region as a whole
+(``region_factor`` times one requester's limits). A call beyond a quota is
+refused as ``Exhausted`` (RESOURCE_EXHAUSTED, with when to retry) and counted
+into the node's ``Refusals``: one event per requester, reason and window,
+never one per call.
+
+The buckets are rows in the database, shared by every replica; each replica
+leases tokens in batches (``MeterSpec.batch``) and spends them in memory, so
+the database sees about two leases a second per busy bucket, not one write per
+inquiry. The bound this gives: across replicas a requester never gets more
+than a daily volume or a distinct-subject limit (every token spent was taken
+from the shared bucket first), and over any span T at most
+``burst + rate × T + replicas × batch`` of the rate (a batch leased before the
+span and spent in it). In return, up to one batch per other replica may lie
+unspent while this one refuses. An empty bucket is not asked again before its
+next token is due (at most ``RECHECK_SECONDS`` for the day's and window's), so
+a refused harvester costs the database almost nothing.
+
+The cap on calls in flight per identity is per process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from share_gateway.config import QuotaSettings
+from share_gateway.domain.catalog import Catalog
+from share_gateway.domain.errors import Exhausted
+from share_gateway.domain.events import EventKind, Outcome, format_instant
+from share_gateway.domain.harvesting import HarvestingWatch, Suspicion
+from share_gateway.domain.policy import Principal
+from share_gateway.domain.principals import Identity, IdentityKind
+from share_gateway.domain.quotas import CONCURRENCY, DEFAULT_QUOTA, REASONS, MeterSpec, QuotaLimits, meter_specs
+from share_gateway.gateway.refusals import Refusals
+from share_gateway.gateway.runtime import NodeRuntime
+
+# An empty day's or window's bucket is asked again after at most this long (an operator may have raised it).
+RECHECK_SECONDS = 5.0
+# How long a caller over its concurrency cap is told to wait.
+CONCURRENCY_RETRY_SECONDS = 1.0
+# Past this many buckets held in memory, they are dropped (their unspent tokens are lost: stricter, never laxer).
+MEMORY_MOST = 100_000
+UNKNOWN_PURPOSE = "unknown_purpose"
+
+
+@dataclass(slots=True)
+class _Held:
+    period: str
+    tokens: int = 0
+    # An empty bucket: not asked again before ``recheck_at``; the caller is told ``retry_at``.
+    recheck_at: datetime | None = None
+    retry_at: datetime | None = None
+
+
+@dataclass(slots=True)
+class Ticket:
+    """An admitted call: the calls in flight it holds, for ``QuotaDesk.finished``."""
+
+    requester: Principal
+    in_flight: tuple[str, ...] = ()
+    done: bool = False
+
+
+@dataclass
+class QuotaDesk:
+    runtime: NodeRuntime
+    catalog: Catalog
+    refusals: Refusals
+    settings: QuotaSettings = field(default_factory=QuotaSettings)
+
+    def __post_init__(self) -> None:
+        self._overrides = {(o.requester, o.purpose): dict(o.limits) for o in self.settings.overrides}
+        self._held: dict[str, _Held] = {}
+        self._subjects: dict[str, tuple[str, set[str]]] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._in_flight: Counter[str] = Counter()
+        self.watch = HarvestingWatch(self.settings.harvesting)
+        # How many harvesting_suspected events this process logged: for health and metrics to read.
+        self.suspected = 0
+
+    def limits(self, requester: str, purpose: str) -> QuotaLimits:
+        """The catalog's quota for ``purpose``, with this node's override for the grant (or region), if any."""
+        definition = self.catalog.purposes.get(purpose)
+        limits = DEFAULT_QUOTA if definition is None else definition.quota
+        override = self._overrides.get((requester, purpose))
+        return limits if override is None else limits.replaced(**override)
+
+    async def admit(
+        self, requester: Principal, purpose: str, subject_kind: str, subject_identifier: str, region: str = ""
+    ) -> Ticket:
+        """Admit one inquiry or raise ``Exhausted`` (the refusal counted, any suspicion logged)."""
+        now = self.runtime.clock()
+        purpose_key = purpose if purpose in self.catalog.purposes else UNKNOWN_PURPOSE
+        limits = self.limits(requester.uri, purpose_key)
+        scopes = [(requester.uri, limits, self.settings.concurrent_calls)]
+        if region:
+            factor = self.settings.region_factor
+            asking = Identity(IdentityKind.NODE, region).uri
+            own = self._overrides.get((asking, purpose_key))
+            region_limits = (
+                self.limits("", purpose_key).times(factor) if own is None else self.limits(asking, purpose_key)
+            )
+            scopes.append((asking, region_limits, factor * self.settings.concurrent_calls))
+        ticket = Ticket(requester)
+        for scope, _, cap in scopes:
+            if self._in_flight[scope] >= cap:
+                self._release(ticket)
+                await self._refuse(
+                    requester,
+                    purpose_key,
+                    region,
+                    CONCURRENCY,
+                    scope,
+                    CONCURRENCY_RETRY_SECONDS,
+                    f"{scope} has {cap} calls in flight already",
+                    now,
+                )
+            self._in_flight[scope] += 1
+            ticket.in_flight += (scope,)
+        subject = f"{subject_kind}:{subject_identifier.strip().upper()[:64]}"
+        for scope, scope_limits, _ in scopes:
+            refusal = await self._spend(scope, purpose_key, scope_limits, subject, now)
+            if refusal is not None:
+                self._release(ticket)
+                spec, retry_after = refusal
+                await self._refuse(
+                    requester,
+                    purpose_key,
+                    region,
+                    REASONS[spec.meter],
+                    scope,
+                    retry_after,
+                    f"{scope} has spent its {spec.meter} quota for {purpose_key}",
+                    now,
+                )
+        await self._log(requester, purpose_key, region, self.watch.asked(requester.uri, subject_identifier, now))
+        seen = len(self._subjects[_key(requester.uri, purpose_key)][1])
+        await self._log(
+            requester, purpose_key, region, self.watch.distinct(requester.uri, seen, limits.distinct_subjects, now)
+        )
+        return ticket
+
+    async def finished(self, ticket: Ticket, purpose: str, refused: bool, region: str = "") -> None:
+        """The admitted call ended; ``refused`` by the policy counts toward the requester's refusal ratio."""
+        self._release(ticket)
+        if refused:
+            now = self.runtime.clock()
+            purpose_key = purpose if purpose in self.catalog.purposes else UNKNOWN_PURPOSE
+            suspicions = self.watch.refused(ticket.requester.uri, now, asked=True)
+            await self._log(ticket.requester, purpose_key, region, suspicions)
+
+    def _release(self, ticket: Ticket) -> None:
+        if ticket.done:
+            return
+        ticket.done = True
+        for scope in ticket.in_flight:
+            self._in_flight[scope] -= 1
+            if self._in_flight[scope] <= 0:
+                del self._in_flight[scope]
+
+    async def _spend(
+        self, scope: str, purpose: str, limits: QuotaLimits, subject: str, now: datetime
+    ) -> tuple[MeterSpec, float] | None:
+        """Spend a token of each meter; the meter that had none and when to retry, or None."""
+        rate, daily, distinct = meter_specs(limits, now, self.settings.lease_batch_most)
+        for spec in (rate, daily):
+            retry_after = await self._take(_key(scope, purpose, spec.meter), spec, now)
+            if retry_after is not None:
+                return spec, retry_after
+        key = _key(scope, purpose)
+        period, seen = self._subjects.get(key, ("", set()))
+        if period != distinct.period:
+            if len(self._subjects) > MEMORY_MOST:
+                self._subjects.clear()
+            period, seen = distinct.period, set()
+            self._subjects[key] = (period, seen)
+        if subject not in seen:
+            retry_after = await self._take(_key(scope, purpose, distinct.meter), distinct, now)
+            if retry_after is not None:
+                return distinct, retry_after
+            seen.add(subject)
+        return None
+
+    async def _take(self, bucket: str, spec: MeterSpec, now: datetime) -> float | None:
+        """One token of ``bucket``, from what this replica holds or a new lease; else seconds until retry."""
+        if self._spend_held(bucket, spec):
+            return None
+        lock = self._locks.setdefault(bucket, asyncio.Lock())
+        async with lock:
+            if self._spend_held(bucket, spec):  # leased meanwhile by a call that held the lock
+                return None
+            held = self._held.get(bucket)
+            if (
+                held is not None
+                and held.period == spec.period
+                and held.recheck_at is not None
+                and now < held.recheck_at
+            ):
+                return max((held.retry_at or now) - now, timedelta(milliseconds=1)).total_seconds()
+            quotas = self.runtime.store.quotas
+            leased = await self.runtime.write(lambda tx: quotas.lease(tx, bucket, spec, now))
+            if len(self._held) > MEMORY_MOST:
+                self._held.clear()
+                self._locks = {bucket: lock}
+            if leased.taken == 0:
+                retry = timedelta(seconds=leased.retry_after)
+                recheck = min(retry, timedelta(seconds=RECHECK_SECONDS))
+                self._held[bucket] = _Held(spec.period, 0, now + recheck, now + retry)
+                return leased.retry_after
+            self._held[bucket] = _Held(spec.period, leased.taken - 1)
+            return None
+
+    def _spend_held(self, bucket: str, spec: MeterSpec) -> bool:
+        held = self._held.get(bucket)
+        if held is None or held.period != spec.period or held.tokens <= 0:
+            return False
+        held.tokens -= 1
+        return True
+
+    async def _refuse(
+        self,
+        requester: Principal,
+        purpose: str,
+        region: str,
+        reason: str,
+        scope: str,
+        retry_after: float,
+        message: str,
+        now: datetime,
+    ) -> None:
+        """Count the refusal (aggregated per window), log any suspicion it completes, and raise."""
+        extra = {"purpose": purpose, "quota": scope} | ({"via": region} if region else {})
+        await self.refusals.refused(EventKind.QUOTA_REFUSED, Identity.from_uri(requester.uri), reason, message, **extra)
+        await self._log(requester, purpose, region, self.watch.refused(requester.uri, now))
+        raise Exhausted(reason, f"{scope}/{purpose}", message, retry_after)
+
+    async def _log(self, requester: Principal, purpose: str, region: str, suspicions: list[Suspicion]) -> None:
+        for suspicion in suspicions:
+            self.suspected += 1
+            details = {
+                "signal": suspicion.signal.value,
+                "window_opened_at": format_instant(suspicion.opened_at),
+                "calls": str(suspicion.calls),
+                "refused": str(suspicion.refused),
+                "sequential_steps": str(suspicion.sequential_steps),
+                "distinct_subjects": str(suspicion.distinct_subjects),
+            } | ({"via": region} if region else {})
+            await self.runtime.event_log.append(
+                self.runtime.event(
+                    EventKind.HARVESTING_SUSPECTED,
+                    requester,
+                    Outcome.DENIED,
+                    purpose=purpose,
+                    reason=suspicion.signal.name,
+                    details=details,
+                )
+            )
+
+
+def _key(scope: str, purpose: str, meter: str = "subjects") -> str:
+    """A bucket's name: the meter, the purpose and whose (an sgw:// URI), within the 200-character column."""
+    return f"{meter}|{purpose[:64]}|{scope[:120]}"

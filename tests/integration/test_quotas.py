@@ -1,0 +1,183 @@
+"""Quotas and anti-harvesting: a harvester is cut off within its window (RESOURCE_EXHAUSTED with QuotaFailure and
+RetryInfo), its refusals are logged aggregated, officers find the harvesting_suspected event; a cap on calls in
+flight; a peer applies its quotas to the asking region and the requester it names. The node's clock is injected."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+
+import grpc
+import pytest
+from google.rpc import error_details_pb2
+from grpc_status import rpc_status
+
+from share_gateway.config import NodeConfig, QuotaOverride, QuotaSettings
+from share_gateway.devkit import Layout
+from share_gateway.domain.events import Event, EventKind
+from share_gateway.domain.policy import Principal
+from share_gateway.node import Node, start_node
+from share_gateway.v1 import compliance_pb2, compliance_pb2_grpc, inquiry_pb2_grpc
+from tests.conftest import ChannelFactory, seed_grants
+from tests.federation import REGIONS, events, peer_call, signed_inquiry
+from tests.support import CALLERS, COMPANY, error_reason, inquiry, person
+
+HARVESTER = CALLERS["person"][0]
+DISTINCT_LIMIT = 30
+
+
+class Clock:
+    """The node's clock, moved by the test."""
+
+    def __init__(self) -> None:
+        self.now = datetime.now(UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, delta: timedelta) -> None:
+        self.now += delta
+
+
+def resident_id(serial: int) -> str:
+    """A valid resident ID number of 1980-01-01 with order code ``serial``: what an enumerator counts through."""
+    body = f"11010519800101{serial:03d}"
+    weights = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
+    check = "10X98765432"[sum(int(d) * w for d, w in zip(body, weights, strict=True)) % 11]
+    return body + check
+
+
+def quota_details(error: grpc.aio.AioRpcError) -> tuple[error_details_pb2.QuotaFailure, error_details_pb2.RetryInfo]:
+    status = rpc_status.from_call(error)
+    assert status is not None
+    failure, retry = error_details_pb2.QuotaFailure(), error_details_pb2.RetryInfo()
+    unpacked = [d.Unpack(failure) or d.Unpack(retry) for d in status.details]
+    assert sum(unpacked) >= 2, "QuotaFailure and RetryInfo expected"
+    return failure, retry
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+async def node(node_config: NodeConfig, clock: Clock) -> AsyncIterator[Node]:
+    """The test node with a small distinct-subject quota for the person on public_lookup, a cap of 1 call in flight."""
+    settings = QuotaSettings(
+        concurrent_calls=1,
+        overrides=(
+            QuotaOverride(
+                HARVESTER.uri, "public_lookup", (("per_minute", 6000), ("burst", 1000), ("distinct_subjects", 30))
+            ),
+        ),
+    )
+    started = await start_node(dataclasses.replace(node_config, quotas=settings), clock)
+    seed_grants(started.gateway.store)
+    yield started
+    await started.stop(grace=0)
+
+
+async def test_a_harvesting_client_is_cut_off_within_its_window_and_officers_find_it(
+    node: Node, connect: ChannelFactory, clock: Clock
+) -> None:
+    stub = inquiry_pb2_grpc.InquiryServiceStub(connect("person"))
+    refused: list[grpc.aio.AioRpcError] = []
+    for serial in range(1, 41):  # an enumeration of sequential resident IDs at full speed
+        try:
+            await stub.Inquire(inquiry("public_lookup", person(resident_id(serial))), timeout=5)
+        except grpc.aio.AioRpcError as error:
+            refused.append(error)
+    assert len(refused) == 40 - DISTINCT_LIMIT
+    first = refused[0]
+    assert first.code() is grpc.StatusCode.RESOURCE_EXHAUSTED
+    assert error_reason(first) == "QUOTA_DISTINCT_SUBJECTS"
+    failure, retry = quota_details(first)
+    assert failure.violations[0].subject == f"{HARVESTER.uri}/public_lookup"
+    window_ends = datetime.fromtimestamp((int(clock.now.timestamp()) // 86400 + 1) * 86400, UTC)
+    assert retry.retry_delay.ToTimedelta() == pytest.approx(window_ends - clock.now, abs=timedelta(seconds=1))
+    # A subject already asked about in the window is still answered: the limit is on new subjects.
+    await stub.Inquire(inquiry("public_lookup", person(resident_id(1))), timeout=5)
+    # The officer finds the suspicion (sequential identifiers, then many distinct subjects) by its kind.
+    officer = compliance_pb2_grpc.ComplianceServiceStub(connect("officer"))
+
+    await node.gateway.runtime.event_log.drain()
+    await node.gateway.sequencer.step(force=True)
+    request = compliance_pb2.SearchEventsRequest(
+        filter=compliance_pb2.EventFilter(kind=EventKind.HARVESTING_SUSPECTED.value)
+    )
+    pages = [page async for page in officer.SearchEvents(request, timeout=5)]
+    found = [Event.from_bytes(logged.event) for page in pages for logged in page.events]
+    assert {e.reason for e in found} == {"SEQUENTIAL_IDENTIFIERS", "DISTINCT_SUBJECTS"}
+    assert {e.actor for e in found} == {HARVESTER.uri}
+    assert node.gateway.quotas.suspected == 2
+    # Ten refusals, logged as one event at once and, when the refusal window ends, one with the other nine.
+    quota_refused = [e for e in events(node) if e.kind is EventKind.QUOTA_REFUSED]
+    assert [(e.actor, e.details["count"]) for e in quota_refused] == [(HARVESTER.uri, "1")]
+    clock.advance(timedelta(seconds=node.config.refusal_window_seconds))
+    await node.gateway.refusals.log_ended()
+    quota_refused = [e for e in events(node) if e.kind is EventKind.QUOTA_REFUSED]
+    assert [e.details["count"] for e in quota_refused] == ["1", str(len(refused) - 1)]
+    # Within its window the harvester stays cut off; the next window lets it ask again.
+    with pytest.raises(grpc.aio.AioRpcError):
+        await stub.Inquire(inquiry("public_lookup", person(resident_id(99))), timeout=5)
+    clock.advance(timedelta(days=1))
+    await stub.Inquire(inquiry("public_lookup", person(resident_id(99))), timeout=5)
+
+
+async def test_calls_in_flight_beyond_the_cap_are_refused_until_one_ends(node: Node, connect: ChannelFactory) -> None:
+    bank = CALLERS["bank"][0]
+    gateway = node.gateway
+    requester = Principal(bank.identifier, bank.uri, "bank")
+    held = await gateway.quotas.admit(requester, "public_lookup", "legal_entity", COMPANY)  # a call in flight
+    stub = inquiry_pb2_grpc.InquiryServiceStub(connect("bank"))
+    with pytest.raises(grpc.aio.AioRpcError) as raised:
+        await stub.Inquire(inquiry("public_lookup"), timeout=5)
+    assert raised.value.code() is grpc.StatusCode.RESOURCE_EXHAUSTED
+    assert error_reason(raised.value) == "QUOTA_CONCURRENT_CALLS"
+    _, retry = quota_details(raised.value)
+    assert retry.retry_delay.ToTimedelta() > timedelta(0)
+    await gateway.quotas.finished(held, "public_lookup", refused=False)
+    await stub.Inquire(inquiry("public_lookup"), timeout=5)
+
+
+@pytest.fixture
+async def peer_node(layout: Layout) -> AsyncIterator[Node]:
+    """The first region's node, whose peers' requesters get three inquiries a day, and each region nine."""
+    asked, asker = REGIONS[0], REGIONS[1]
+    config = NodeConfig.load(layout.node_config(asked))
+    settings = QuotaSettings(
+        overrides=(
+            QuotaOverride(CALLERS["bank"][0].uri, "loan_underwriting", (("per_day", 3),)),
+            QuotaOverride(f"sgw://node/{asker}", "loan_underwriting", (("per_day", 4),)),
+        )
+    )
+    started = await start_node(dataclasses.replace(config, quotas=settings))
+    seed_grants(started.gateway.store)
+    yield started
+    await started.stop(grace=0)
+
+
+async def test_a_peer_applies_its_quotas_to_the_asking_region_and_the_requester_it_names(
+    layout: Layout, peer_node: Node
+) -> None:
+    asker = REGIONS[1]
+    stub = peer_call(layout, peer_node.port, asker)
+    for _ in range(3):
+        await stub.Inquire(signed_inquiry(layout, asker), timeout=5)
+    with pytest.raises(grpc.aio.AioRpcError) as raised:
+        await stub.Inquire(signed_inquiry(layout, asker), timeout=5)
+    assert raised.value.code() is grpc.StatusCode.RESOURCE_EXHAUSTED
+    assert error_reason(raised.value) == "QUOTA_DAILY_VOLUME"
+    failure, _ = quota_details(raised.value)
+    assert failure.violations[0].subject == f"{CALLERS['bank'][0].uri}/loan_underwriting"
+    # Another requester of the same region has its own quota, but the region's total (4) is spent after one more.
+    other = CALLERS["twin_bank"][0].uri
+    await stub.Inquire(signed_inquiry(layout, asker, requester_uri=other), timeout=5)
+    with pytest.raises(grpc.aio.AioRpcError) as region_spent:
+        await stub.Inquire(signed_inquiry(layout, asker, requester_uri=other), timeout=5)
+    failure, _ = quota_details(region_spent.value)
+    assert failure.violations[0].subject == f"sgw://node/{asker}/loan_underwriting"
+    refusals = [e for e in events(peer_node) if e.kind is EventKind.QUOTA_REFUSED]
+    assert {e.details["via"] for e in refusals} == {asker}

@@ -1,0 +1,62 @@
+"""Quota arithmetic, the catalog's optional quota field, and the harvesting signals: pure, the time passed in."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from share_gateway.catalog import sample_catalog_text
+from share_gateway.domain.catalog import Catalog
+from share_gateway.domain.errors import CatalogInvalid
+from share_gateway.domain.harvesting import HarvestingThresholds, HarvestingWatch, Signal, serial_number
+from share_gateway.domain.quotas import DEFAULT_QUOTA, lease, meter_specs
+
+NOW = datetime(2026, 12, 1, 23, 59, 30, tzinfo=UTC)
+
+
+def test_a_catalog_without_quotas_stays_valid_with_the_default() -> None:
+    text = "\n".join(line for line in sample_catalog_text().splitlines() if "quota:" not in line)
+    catalog = Catalog.from_yaml(text)
+    assert {p.quota for p in catalog.purposes.values()} == {DEFAULT_QUOTA}
+    sample = Catalog.from_yaml(sample_catalog_text())
+    assert sample.purposes["public_lookup"].quota.distinct_subjects == 200
+
+
+def test_a_bad_quota_is_named_by_its_path() -> None:
+    text = sample_catalog_text().replace("quota: {per_minute: 30,", "quota: {per_minute: 0, sideways: 1,", 1)
+    with pytest.raises(CatalogInvalid) as raised:
+        Catalog.from_yaml(text)
+    fields = {p.field for p in raised.value.problems}
+    assert {"purposes.public_lookup.quota.per_minute", "purposes.public_lookup.quota.sideways"} <= fields
+
+
+def test_a_day_bucket_is_void_at_midnight_and_says_when_to_retry() -> None:
+    _, daily, _ = meter_specs(DEFAULT_QUOTA.replaced(per_day=2), NOW, 100)
+    first = lease(None, daily, 5, NOW)
+    assert first.taken == 2
+    empty = lease(first.bucket, daily, 5, NOW)
+    assert empty.taken == 0
+    assert empty.retry_after == pytest.approx(30.0)
+    tomorrow = meter_specs(DEFAULT_QUOTA.replaced(per_day=2), NOW + timedelta(minutes=1), 100)[1]
+    assert lease(empty.bucket, tomorrow, 5, NOW + timedelta(minutes=1)).taken == 2
+
+
+def test_sequential_identifiers_and_a_refusal_ratio_raise_once_per_window() -> None:
+    watch = HarvestingWatch(HarvestingThresholds(sequential_steps=3, refusal_calls=4, refusal_share=0.5))
+    raised = [s.signal for n in range(1, 6) for s in watch.asked("r", f"11010519800101{n:03d}X", NOW)]
+    assert raised == [Signal.SEQUENTIAL_IDENTIFIERS]
+    assert [s.signal for _ in range(5) for s in watch.refused("r", NOW)] == [Signal.REFUSAL_RATIO]
+    later = NOW + timedelta(hours=1)
+    assert [s.signal for n in (1, 2, 3, 4) for s in watch.asked("r", f"11010519800101{n:03d}X", later)] == [
+        Signal.SEQUENTIAL_IDENTIFIERS
+    ]
+
+
+def test_serial_numbers_leave_the_check_characters_out() -> None:
+    assert serial_number("110105198001011238") == 11010519800101123
+    assert serial_number("not an id") is None
+    # A USCC's organisation code counts in its 16th character; its own check (17th) and the final one are left out.
+    a, b = serial_number("91110000MA0000010L"), serial_number("91110000MA0000020L")
+    assert a is not None
+    assert b == a + 1
