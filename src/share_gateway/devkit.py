@@ -12,8 +12,9 @@ Layout under one directory::
     nodes/<region>/node.yaml                 node configuration
     clients/<name>/tls.key, tls.crt, ca.crt  client identities (sgw://institution/.. or sgw://person/..)
 
-Keys are written unencrypted with mode 0600: this is for development and
-demonstrations, not for production key custody.
+Keys are written unencrypted with mode 0600 from their first byte, in
+directories of mode 0700: this is for development and demonstrations, not for
+production key custody.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ import yaml
 
 from share_gateway.catalog import AUTHORITY_KEY_NAME, open_catalog, sample_catalog_text, sign_catalog
 from share_gateway.config import node_key_name, witness_key_name
+from share_gateway.crypto.keyfiles import private_directory, write_private
 from share_gateway.crypto.keys import KeyRing, SigningKey, VerifyingKey
 from share_gateway.crypto.pki import Issued, certificate_fingerprint, create_ca, issue_certificate
 from share_gateway.domain.principals import Identity, IdentityKind, Role, node_host_name
@@ -45,10 +47,12 @@ MANIFEST_DAYS = 30
 
 
 def _write(path: Path, data: bytes, secret: bool = False) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(data)
+    """A key is 0600 from its first byte; every directory made on the way, the federation's own included, is 0700."""
     if secret:
-        os.chmod(path, 0o600)
+        write_private(path, data)
+        return
+    private_directory(path.parent)
+    path.write_bytes(data)
 
 
 @dataclass(frozen=True)
@@ -143,7 +147,7 @@ def init_authority(layout: Layout, now: datetime) -> None:
 
 def _publish(path: Path, data: bytes) -> None:
     """Replace a file nodes watch in one rename, so that none ever reads half of it."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_directory(path.parent)
     partial = path.with_name(f".{path.name}.partial")
     partial.write_bytes(data)
     partial.replace(path)

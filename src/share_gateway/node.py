@@ -11,6 +11,7 @@ from datetime import datetime
 from share_gateway.api.server import RunningServer, start_server
 from share_gateway.catalog import AUTHORITY_KEY_NAME, open_catalog
 from share_gateway.config import NodeConfig
+from share_gateway.crypto.keyfiles import check_private_key
 from share_gateway.crypto.keys import KeyRing, SigningKey, VerifyingKey
 from share_gateway.domain.conformance import SweepReport
 from share_gateway.federation.manifest import ManifestInvalid, SignedManifest, open_manifest
@@ -64,6 +65,14 @@ def _install_manifest(config: NodeConfig, store: Store, catalog_digest: str, now
     return signed
 
 
+def check_private_keys(config: NodeConfig) -> None:
+    """Refuse to start on a private key others may read (``KeyExposed``); warn of one a group reads as a mounted
+    secret. Before anything is opened: a node must not serve with keys someone else may already hold."""
+    for path in (config.tls_key, config.signing_key, config.witness_key):
+        if path is not None and (warning := check_private_key(path)) is not None:
+            log.warning("%s", warning)
+
+
 def _witness_key(config: NodeConfig) -> SigningKey | None:
     """The node's witness key, if configured; it must differ from its log key (C2SP: distinct cosigner keys)."""
     if config.witness_key is None:
@@ -82,6 +91,7 @@ def _log_sweep(report: SweepReport | None) -> None:
 
 def prepare_gateway(config: NodeConfig, clock: Clock = utc_now) -> tuple[Database, Gateway]:
     """Open and migrate the database, load the node key, verify and install the catalog (sweeping if newer)."""
+    check_private_keys(config)
     signed = open_catalog(config.catalog.read_bytes(), _authority(config))
     database = open_database(config.database, sqlite_synchronous=config.sqlite_synchronous)
     try:
@@ -146,6 +156,7 @@ async def run_sequencer(config: NodeConfig, stop: asyncio.Event, clock: Clock = 
     Integration is CPU work in Python; in a process of its own it does not share
     an interpreter lock with the request path.
     """
+    check_private_keys(config)
     database = open_database(config.database, sqlite_synchronous=config.sqlite_synchronous)
     try:
         migrate(database)

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import io
+import logging
 
 import pytest
 from rich.cells import cell_len
 from rich.console import Console, RenderableType
 
-from share_gateway.cli.console import inert, line, show, table
+from share_gateway.cli.console import inert, line, log_to_stderr, show, table
 from share_gateway.cli.views import record_view, rpc_error_view
 from share_gateway.v1 import common_pb2
 
@@ -116,3 +117,42 @@ def test_chinese_text_lines_up(capsys: pytest.CaptureFixture[str]) -> None:
     printed = capsys.readouterr().out.splitlines()
     assert len({cell_len(row) for row in printed}) == 1, printed
     assert len({row.index("│", 1) for row in printed if row.startswith("│")}) == 1, "the column rule is at one place"
+
+
+@pytest.mark.parametrize(
+    ("raw", "visible"),
+    [
+        ("AUTH\u200b-1", "AUTH\\u200b-1"),  # a zero-width space: a value that looks like another
+        ("\ufeffx", "\\ufeffx"),
+        ("a\u2028b\u2029c", "a\\u2028b\\u2029c"),  # line and paragraph separators
+        ("\U000e0041\U000e007f", "\\U000e0041\\U000e007f"),  # tag characters
+        ("\ud800", "\\ud800"),  # a lone surrogate (from a JSON escape) could not even be encoded
+        ("\ue000", "\\ue000"),
+    ],
+)
+def test_invisible_format_and_separator_characters_are_shown(raw: str, visible: str) -> None:
+    assert line(raw).plain == visible
+
+
+def test_a_lone_surrogate_prints_rather_than_failing_the_command(capsys: pytest.CaptureFixture[str]) -> None:
+    show(table(["reason"], [("\udcff",)]))
+    assert "\\udcff" in capsys.readouterr().out.encode("utf-8").decode()
+
+
+def test_a_log_message_cannot_forge_a_line_or_send_escapes(capsys: pytest.CaptureFixture[str]) -> None:
+    """A peer's text in a node's warning (a witness's refusal, a revocation list's error) reaches the log as is."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    root.handlers = []
+    try:
+        log_to_stderr(verbose=False)
+        logging.getLogger("share_gateway.gateway.witness").warning(
+            "witness %s did not cosign: %s", "440000", "\x1b]0;owned\x07\x1b[2J\nERROR forged line \u202eexe.txt"
+        )
+    finally:
+        root.handlers, root.level = handlers, level
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1, err
+    assert "\x1b" not in err
+    assert "\u202e" not in err
+    assert "\u241b]0;owned\u2407\u241b[2J\u240aERROR forged line \\u202eexe.txt" in err

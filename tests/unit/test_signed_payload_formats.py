@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -47,6 +48,7 @@ STATEMENT = RecordStatement(
     recorded_at=AT,
     version=1,
     digests=frozenset({bytes(32), bytes([1]) * 32}),
+    format=1,
 )
 STATEMENT_JSON: dict[str, Any] = {
     "v": 1,
@@ -129,12 +131,17 @@ REVOCATION_JSON: dict[str, Any] = {
     "at": "2026-11-26T10:00:00.250000Z",
 }
 
+# Format 2 (decoy digests among the real ones) differs only in its number: padding is in what the list holds.
+PADDED_STATEMENT = replace(STATEMENT, digests=STATEMENT.digests | {bytes([2]) * 32}, format=2)
+PADDED_STATEMENT_JSON: dict[str, Any] = {**STATEMENT_JSON, "v": 2, "digests": ["00" * 32, "01" * 32, "02" * 32]}
+
 CASES: list[tuple[str, Any, dict[str, Any], Callable[[bytes], Any], str]] = [
     ("statement", STATEMENT, STATEMENT_JSON, RecordStatement.from_bytes, STATEMENT_TYPE),
+    ("statement", PADDED_STATEMENT, PADDED_STATEMENT_JSON, RecordStatement.from_bytes, STATEMENT_TYPE),
     ("listing", LISTING, LISTING_JSON, Listing.from_bytes, LISTING_TYPE),
     ("revocation", REVOCATION, REVOCATION_JSON, Revocation.from_bytes, REVOCATION_TYPE),
 ]
-IDS = [case[0] for case in CASES]
+IDS = ["statement-v1", "statement-v2", "listing", "revocation"]
 
 
 def canonical(document: dict[str, Any]) -> bytes:
@@ -150,7 +157,7 @@ def test_the_signed_bytes_are_exactly_the_documented_json_and_read_back(
     assert parse(canonical(document)) == value
 
 
-@pytest.mark.parametrize("version", [0, 2, "1", None])
+@pytest.mark.parametrize("version", [0, 3, "1", None])
 @pytest.mark.parametrize(("name", "value", "document", "parse", "media_type"), CASES, ids=IDS)
 def test_an_unknown_format_version_is_refused_as_such(
     name: str, value: Any, document: dict[str, Any], parse: Callable[[bytes], Any], media_type: str, version: object
@@ -201,7 +208,7 @@ def test_a_signed_envelope_over_other_bytes_does_not_open(
 ) -> None:
     """The signature holds (the origin signed these very bytes), yet the payload is refused."""
     assert Envelope.seal(ORIGIN, media_type, canonical(document)).open(KEYS, media_type, parse) == value
-    for data in (_spaced(document), canonical({**document, "v": 2})):
+    for data in (_spaced(document), canonical({**document, "v": 3})):
         envelope = Envelope.seal(ORIGIN, media_type, data)
         envelope.verify(KEYS, media_type)
         with pytest.raises(MalformedPayload, match=re.escape(f"{media_type} does not parse")):
@@ -209,7 +216,7 @@ def test_a_signed_envelope_over_other_bytes_does_not_open(
 
 
 def test_a_disclosure_whose_statement_is_not_canonical_does_not_verify() -> None:
-    for data in (_spaced(STATEMENT_JSON), canonical({**STATEMENT_JSON, "v": 2})):
+    for data in (_spaced(STATEMENT_JSON), canonical({**STATEMENT_JSON, "v": 3})):
         disclosure = Disclosure(Envelope.seal(ORIGIN, STATEMENT_TYPE, data), ())
         with pytest.raises(MalformedPayload):
             verify_disclosure(disclosure, KEYS)

@@ -251,7 +251,8 @@ def test_format_numbers_and_format_names() -> None:
         events.EVENT_FORMAT,
         manifest.MANIFEST_FORMAT,
         messages.PEER_INQUIRY_FORMAT,
-    ) == (1, 1, 1, 1, 2, 1)
+    ) == (2, 1, 1, 1, 2, 1)
+    assert disclosure.READABLE_STATEMENT_FORMATS == (1, 2), "format 2 pads with decoy digests; format 1 still reads"
     assert manifest.READABLE_FORMATS == (1, 2), "format 2 added witness keys; format 1 manifests still read"
     assert bundle.BUNDLE_FORMAT == "share-gateway/audit-bundle@v1"
     assert checkpoint.PROOF_HEADER == "c2sp.org/tlog-proof@v1"

@@ -5,8 +5,8 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import AsyncIterator
-from datetime import UTC
-from typing import Any
+from datetime import UTC, datetime
+from typing import Any, Literal
 
 import grpc
 
@@ -28,9 +28,20 @@ def query_from_wire(wire: compliance_pb2.EventFilter) -> LogQuery:
         purpose=wire.purpose,
         outcome=wire.outcome,
         kind=wire.kind,
-        since=wire.since.ToDatetime(UTC) if wire.HasField("since") else None,
-        until=wire.until.ToDatetime(UTC) if wire.HasField("until") else None,
+        since=_instant(wire, "since"),
+        until=_instant(wire, "until"),
     )
+
+
+def _instant(wire: compliance_pb2.EventFilter, name: Literal["since", "until"]) -> datetime | None:
+    """A bound of the filter; one outside the years 1 to 9999 is the caller's error, not INTERNAL."""
+    if not wire.HasField(name):
+        return None
+    try:
+        instant: datetime = getattr(wire, name).ToDatetime(UTC)
+    except (ValueError, OverflowError) as error:
+        raise InvalidInput.one(f"filter.{name}", "is not a valid timestamp") from error
+    return instant
 
 
 def _page_token(after_leaf: int) -> str:

@@ -10,7 +10,6 @@ narrowly than ``date.fromisoformat``, for help texts argparse writes as well onc
 from __future__ import annotations
 
 import argparse
-import logging
 from collections.abc import Sequence
 
 from share_gateway.cli import (
@@ -45,7 +44,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(message)s")
+    from share_gateway.cli.console import log_to_stderr
+
+    log_to_stderr(args.verbose)
     _run(args)
 
 

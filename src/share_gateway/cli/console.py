@@ -8,7 +8,9 @@ names from registrations, error details from nodes and peers. Rich does not stri
 
 from __future__ import annotations
 
+import logging
 import sys
+import unicodedata
 from collections.abc import Iterable, Sequence
 from typing import TextIO
 
@@ -31,12 +33,40 @@ _VISIBLE: dict[int, str] = {
 }
 
 
+# Invisible or line-breaking characters beyond those: format characters (zero-width spaces and joiners, the byte
+# order mark, tag characters), line and paragraph separators, lone surrogates (which no terminal can even be sent)
+# and private-use characters. A value that looks like another, or a line that seems to end, shows what it holds.
+_ESCAPED_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp", "Cs", "Co"})
+
+
+class _Visible(dict[int, str]):
+    """``str.translate`` table: the fixed pictures above, and an escape for every other character of those
+    categories, found when first met (a table of every code point would be large and slow to build)."""
+
+    def __missing__(self, code: int) -> str:
+        character = chr(code)
+        if unicodedata.category(character) not in _ESCAPED_CATEGORIES:
+            shown = character  # kept as it is (None would delete it)
+        else:
+            shown = f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"
+        self[code] = shown
+        return shown
+
+
+_TABLE = _Visible(_VISIBLE)
+
+
+def visible(value: object) -> str:
+    """``value`` with every control, bidi, format and separator character shown as a symbol or an escape."""
+    return str(value).translate(_TABLE)
+
+
 def inert(value: object) -> str:
     """``value`` as rich markup that shows exactly its text: controls replaced by visible symbols, markup escaped.
 
     Nothing in the result moves the cursor, changes colours, reorders the line, or styles what follows.
     """
-    text = str(value).translate(_VISIBLE)
+    text = visible(value)
     escaped = escape(text)
     # escape() doubles a lone trailing backslash so that markup appended later stays markup; nothing is ever
     # appended to a value here, and the doubled backslash would show. Dropping it cannot make markup live.
@@ -83,6 +113,22 @@ def _print(file: TextIO, parts: Sequence[RenderableType | str]) -> None:
     console = _console(file)
     for part in parts:
         console.print(lines(part) if isinstance(part, str) else part)
+
+
+class InertLogFormatter(logging.Formatter):
+    """Log lines whose message shows its controls: a peer's text in a warning cannot forge a line or send
+    escapes to the operator's terminal (a traceback appended to it is ours and keeps its lines)."""
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        record.message = visible(record.message)
+        return super().formatMessage(record)
+
+
+def log_to_stderr(verbose: bool) -> None:
+    """Where the command and a node it runs log: stderr, INFO with ``verbose`` else WARNING, each message inert."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(InertLogFormatter("%(levelname)s %(message)s"))
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, handlers=[handler])
 
 
 class _Rate(ProgressColumn):

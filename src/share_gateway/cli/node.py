@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import logging
 import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -56,7 +58,8 @@ def cmd_serve(args: argparse.Namespace) -> None:
 
     from share_gateway.config import NodeConfig
 
-    asyncio.run(_serve(NodeConfig.load(args.config)))
+    with _keys_checked():
+        asyncio.run(_serve(NodeConfig.load(args.config)))
 
 
 async def _sequence(config: NodeConfig) -> None:
@@ -72,4 +75,17 @@ def cmd_sequencer(args: argparse.Namespace) -> None:
 
     from share_gateway.config import NodeConfig
 
-    asyncio.run(_sequence(NodeConfig.load(args.config)))
+    with _keys_checked():
+        asyncio.run(_sequence(NodeConfig.load(args.config)))
+
+
+@contextmanager
+def _keys_checked() -> Iterator[None]:
+    """A key others may read stops the node with one line, not a traceback."""
+    from share_gateway.cli.common import CommandError
+    from share_gateway.crypto.keyfiles import KeyExposed
+
+    try:
+        yield
+    except KeyExposed as error:
+        raise CommandError(str(error)) from error

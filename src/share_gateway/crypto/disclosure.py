@@ -11,13 +11,20 @@ digests are listed sorted and without names, so a withheld field leaves
 neither its name nor its value on the wire. A disclosure is the signed
 statement plus the (name, value, salt) triples the policy allows; anyone with
 the origin's public key checks each value against the statement.
+
+Format 2 pads the digests of every statement of a record type to one count
+(the number of fields the type has in the catalog) with decoy digests, random
+32-byte strings, as SD-JWT does: the count no longer tells which optional
+fields a record has, nor how many a disclosure withheld. A decoy looks like any
+other digest and no opening can match it (that would take a SHA-256 preimage).
+Format 1 statements, unpadded, are still read and verified.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -31,8 +38,11 @@ from share_gateway.domain.identifiers import Subject, SubjectKind
 from share_gateway.domain.records import LegalDocument, Record
 
 STATEMENT_TYPE = "application/vnd.share-gateway.record-statement+json"
-STATEMENT_FORMAT = 1
+STATEMENT_FORMAT = 2
+READABLE_STATEMENT_FORMATS = (1, 2)
+"""Format 1 listed one digest per field; format 2 adds decoys. Every statement ever signed stays readable."""
 SALT_BYTES = 16
+DIGEST_BYTES = 32
 
 
 def field_digest(salt: bytes, name: str, value: str) -> bytes:
@@ -75,12 +85,18 @@ class RecordStatement:
     recorded_at: datetime
     version: int
     digests: frozenset[bytes]
+    format: int = STATEMENT_FORMAT
+
+    @property
+    def padded(self) -> bool:
+        """Whether decoys may be among the digests: then their count says nothing of how many fields there are."""
+        return self.format >= 2
 
     def to_bytes(self) -> bytes:
         doc = self.legal_document
         return canonical_json(
             {
-                "v": STATEMENT_FORMAT,
+                "v": self.format,
                 "record_id": self.record_id,
                 "record_type": self.record_type,
                 "subject": {"kind": self.subject.kind.value, "id": self.subject.identifier},
@@ -99,7 +115,7 @@ class RecordStatement:
     @classmethod
     def from_bytes(cls, data: bytes) -> RecordStatement:
         raw: dict[str, Any] = parse_json(data)
-        if raw["v"] != STATEMENT_FORMAT:
+        if type(raw["v"]) is not int or raw["v"] not in READABLE_STATEMENT_FORMATS:
             raise ValueError(f"unknown statement format {raw['v']!r}")
         doc = raw["legal_document"]
         statement = cls(
@@ -115,6 +131,7 @@ class RecordStatement:
             recorded_at=parse_instant(raw["recorded_at"]),
             version=raw["version"],
             digests=frozenset(bytes.fromhex(d) for d in raw["digests"]),
+            format=raw["v"],
         )
         if statement.to_bytes() != data:
             raise ValueError("statement bytes are not canonical")
@@ -142,14 +159,39 @@ class VerifiedDisclosure:
     statement: RecordStatement
     fields: Mapping[str, str]
 
+    def complete(self, required: Collection[str]) -> bool:
+        """Whether it opens the whole record, as far as can be seen (a publication must).
+
+        A format-1 statement lists one digest per field: complete means one opening per digest. A padded
+        statement (format 2) hides, on purpose, how many of its digests are decoys, so counting proves nothing
+        there: it is complete when it opens every field its type requires (``required``, from the catalog). An
+        optional field left out cannot be told from one the record never had; only the origin can publish its
+        record, and it could as well have sealed the record without that field.
+        """
+        if self.statement.padded:
+            return set(required) <= set(self.fields)
+        return len(self.fields) == len(self.statement.digests)
+
 
 def seal_record(
     record: Record,
     key: SigningKey,
     salt: Callable[[int], bytes] = os.urandom,
+    *,
+    pad_to: int = 0,
+    decoy: Callable[[int], bytes] = os.urandom,
 ) -> SealedRecord:
-    """Salt and digest every field, then sign the statement with the origin's key."""
+    """Salt and digest every field, add decoys up to ``pad_to`` digests, then sign the statement.
+
+    ``pad_to`` is the number of fields the record's type has in the catalog, so that every statement of the type
+    lists as many digests. Decoys are fresh random bytes (never derived from anything an opening could reveal).
+    """
     openings = {name: FieldOpening(name, value, salt(SALT_BYTES)) for name, value in record.fields.items()}
+    if pad_to and pad_to < len(openings):
+        raise ValueError(f"{record.record_type}: {len(openings)} fields cannot be padded to {pad_to} digests")
+    digests = {o.digest for o in openings.values()}
+    while len(digests) < pad_to:
+        digests.add(decoy(DIGEST_BYTES))
     statement = RecordStatement(
         record_id=record.record_id,
         record_type=record.record_type,
@@ -162,7 +204,7 @@ def seal_record(
         legal_document=record.legal_document,
         recorded_at=record.recorded_at,
         version=record.version,
-        digests=frozenset(o.digest for o in openings.values()),
+        digests=frozenset(digests),
     )
     return SealedRecord(Envelope.seal(key, STATEMENT_TYPE, statement.to_bytes()), openings)
 

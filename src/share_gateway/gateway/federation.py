@@ -21,7 +21,12 @@ from datetime import timedelta
 from typing import TypeVar
 
 from share_gateway.catalog import SignedCatalog
-from share_gateway.crypto.disclosure import Disclosure, RecordStatement, SealedRecord, verify_disclosure
+from share_gateway.crypto.disclosure import (
+    Disclosure,
+    RecordStatement,
+    SealedRecord,
+    verify_disclosure,
+)
 from share_gateway.crypto.envelope import Envelope
 from share_gateway.crypto.errors import VerificationError
 from share_gateway.domain.conformance import describe_violations, nonconformities
@@ -166,7 +171,7 @@ class FederationDesk:
         validate_item_id(statement.record_id, "record.statement.record_id")
         if statement.origin_region != region or disclosure.statement.key_id != self._key_id(region):
             raise Refused(Denial.PEER_NOT_ADMITTED, "a region publishes only its own records, signed with its key")
-        if statement.record_type not in self.shared_types or set(verified.fields) != set(statement_fields(disclosure)):
+        if statement.record_type not in self.shared_types or not verified.complete(self._required(statement)):
             raise Refused(Denial.NOT_SHARED, f"{statement.record_type} is not shared nationwide, or incomplete")
         publisher = node_principal(region)
         record = record_of(statement, verified.fields, publisher.uri)
@@ -301,6 +306,11 @@ class FederationDesk:
         await self.runtime.off_loop(keep, event)
         return Envelope.seal(self.runtime.signing_key, EVENT_MEDIA_TYPE, event.canonical_bytes())
 
+    def _required(self, statement: RecordStatement) -> frozenset[str]:
+        """The fields the catalog in force here requires of the statement's type (none for a type it lacks)."""
+        kind = self.catalog.catalog.record_types.get(statement.record_type)
+        return frozenset() if kind is None else frozenset(n for n, spec in kind.fields.items() if spec.required)
+
     def _opened(self, region: str, envelope: Envelope, media_type: str, parse: Callable[[bytes], T], what: str) -> T:
         """The payload of an envelope that region's node key signed, or ``Refused``."""
         if envelope.key_id != self._key_id(region):
@@ -391,13 +401,4 @@ def record_of(statement: RecordStatement, fields: Mapping[str, str], publisher: 
         version=statement.version,
         submitted_by=publisher,
         catalog_version=statement.catalog_version,
-    )
-
-
-def statement_fields(disclosure: Disclosure) -> list[str]:
-    """The names a complete disclosure opens: one per digest of its statement."""
-    return (
-        [o.name for o in disclosure.fields]
-        if len(disclosure.fields) == len(RecordStatement.from_bytes(disclosure.statement.payload).digests)
-        else []
     )

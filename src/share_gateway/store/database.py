@@ -23,12 +23,16 @@ batch; only with ``NORMAL`` do appends commit on the loop itself.
 
 from __future__ import annotations
 
+import logging
+import os
 import sqlite3
+import stat
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 from alembic import command
@@ -37,6 +41,8 @@ from sqlalchemy import Engine, create_engine, event, make_url
 from sqlalchemy.pool import NullPool, QueuePool
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+
+log = logging.getLogger(__name__)
 
 
 class StoreBusy(Exception):
@@ -196,6 +202,28 @@ def _sqlite_engine(
     return engine
 
 
+def _create_private(path: Path) -> None:
+    """Create a missing SQLite file with mode 0600 (its directory 0700) before SQLite opens it.
+
+    It holds every value and salt. SQLite gives its ``-wal`` and ``-shm`` files
+    the database file's own mode, so these are private from their first byte
+    too; left to SQLite, all three would follow the umask (world-readable). A
+    database made before is left as it is, with a warning if others may read it.
+    """
+    if path.exists():
+        mode = stat.S_IMODE(path.stat().st_mode)
+        if mode & 0o077:
+            log.warning("database %s has mode %04o: others may read it (chmod 600 it, its -wal and -shm)", path, mode)
+        return
+    missing = [p for p in (path.parent, *path.parent.parents) if not p.exists()]
+    for directory in reversed(missing):
+        os.makedirs(directory, mode=0o700, exist_ok=True)
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600))
+    except FileExistsError:
+        return  # another process made it at the same moment, with the same mode
+
+
 def open_database(url: str, pool_size: int = 8, sqlite_synchronous: str = "FULL") -> Database:
     """Open ``sqlite:///path`` or ``postgresql+psycopg://...``.
 
@@ -208,6 +236,7 @@ def open_database(url: str, pool_size: int = 8, sqlite_synchronous: str = "FULL"
             raise ValueError(f"sqlite_synchronous is FULL or NORMAL, not {sqlite_synchronous!r}")
         if parsed.database in (None, "", ":memory:"):
             raise ValueError("use a SQLite file: an in-memory database is not shared between connections")
+        _create_private(Path(parsed.database))
         return Database(
             url,
             writer=_sqlite_engine(url, "BEGIN IMMEDIATE", 1, synchronous=sqlite_synchronous),
