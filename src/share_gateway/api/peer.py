@@ -50,6 +50,8 @@ def _signed_message(request: Message) -> bytes:
         return request.revocation.payload
     if isinstance(request, peer_pb2.ShareListingRequest):
         return request.listing.payload
+    if isinstance(request, peer_pb2.ShareConsentRevocationRequest):
+        return request.revocation.payload
     if isinstance(request, peer_pb2.WitnessRequest):
         return request.checkpoint
     return request.SerializeToString(deterministic=True)
@@ -103,6 +105,7 @@ class PeerServicer(peer_pb2_grpc.PeerServiceServicer):
                 subject_identifier=inquiry.subject.identifier,
                 purpose=inquiry.purpose,
                 consent_reference=inquiry.consent_reference,
+                consent=inquiry.consent,
                 record_types=inquiry.record_types,
                 exchange={"via": node_principal(region).uri, "request_digest": request_digest},
             ),
@@ -144,3 +147,14 @@ class PeerServicer(peer_pb2_grpc.PeerServiceServicer):
         federation, region = await calling_peer(self.gateway, context)
         receipt = await federation.receive_listing(region, envelope_from_wire(request.listing))
         return peer_pb2.ShareListingResponse(receipt=envelope_to_wire(receipt))
+
+    @handles_errors
+    @records_refusals
+    async def ShareConsentRevocation(
+        self, request: peer_pb2.ShareConsentRevocationRequest, context: Context
+    ) -> peer_pb2.ShareConsentRevocationResponse:
+        federation, region = await calling_peer(self.gateway, context)
+        receipt = await self.gateway.consents.receive_revocation(
+            federation, region, envelope_from_wire(request.revocation)
+        )
+        return peer_pb2.ShareConsentRevocationResponse(receipt=envelope_to_wire(receipt))

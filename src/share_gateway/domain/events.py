@@ -66,6 +66,10 @@ class EventKind(StrEnum):
     DELIVERY_DEAD_LETTERED = "delivery_dead_lettered"
     # An operator made a dead letter due again (who, and why).
     DELIVERY_REDELIVERED = "delivery_redelivered"
+    # A subject withdrew a consent (at its node); a peer took the withdrawal; it was delivered to a peer.
+    CONSENT_REVOKED = "consent_revoked"
+    CONSENT_REVOCATION_RECEIVED = "consent_revocation_received"
+    CONSENT_REVOCATION_DELIVERED = "consent_revocation_delivered"
 
 
 class Outcome(StrEnum):

@@ -17,6 +17,7 @@ from share_gateway.federation.manifest import SignedManifest
 from share_gateway.federation.peers import PeerClients
 from share_gateway.gateway.audit import AuditDesk
 from share_gateway.gateway.certificates import CertificateGuard, RevocationSettings
+from share_gateway.gateway.consents import ConsentDesk
 from share_gateway.gateway.dead_letters import DeliveryReview
 from share_gateway.gateway.federation import FederationDesk
 from share_gateway.gateway.inquiries import Answer, InquiryDesk, InquiryHistory, InquiryRequest
@@ -107,7 +108,15 @@ class Gateway:
         )
         self.revocations = RevocationFeed(self.runtime)
         self.sweeper = DisclosureSweeper(self.runtime, self.procedures.sweep_interval_seconds)
-        self.inquiries = InquiryDesk(self.runtime, self.policy, self.federation)
+        self.consents = ConsentDesk(
+            self.runtime,
+            () if self.peer_tls is None else (self.peer_tls.ca,),
+            self.federation_settings.clock_skew,
+            lambda: self.certificates.revoked,
+            delivered_to,
+            wake,
+        )
+        self.inquiries = InquiryDesk(self.runtime, self.policy, self.federation, self.consents)
         self.history = InquiryHistory(self.runtime, self.policy, self.log, self.log_settings.history_days)
         self.audit = AuditDesk(self.runtime, self.log)
         self.receipts = ReceiptProofs(self.runtime)

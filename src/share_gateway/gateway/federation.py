@@ -21,6 +21,7 @@ from datetime import timedelta
 from typing import TypeVar
 
 from share_gateway.catalog import SignedCatalog
+from share_gateway.crypto.consent import SignedConsent
 from share_gateway.crypto.disclosure import Disclosure, RecordStatement, SealedRecord, verify_disclosure
 from share_gateway.crypto.envelope import Envelope
 from share_gateway.crypto.errors import VerificationError
@@ -103,8 +104,12 @@ class FederationDesk:
         consent: str,
         record_types: tuple[str, ...],
         deadline: float | None,
+        signed_consent: SignedConsent | None = None,
     ) -> list[RegionOutcome]:
-        """Ask every peer at once; each answer is verified, and no region can hold the others past the deadline."""
+        """Ask every peer at once; each answer is verified, and no region can hold the others past the deadline.
+
+        ``consent`` is the id of the consent this node accepted; ``signed_consent`` travels for peers to verify.
+        """
         self.require_current()
         inquiry = PeerInquiry.new(
             origin=self.runtime.region,
@@ -117,6 +122,7 @@ class FederationDesk:
             record_types=record_types,
             catalog_digest=self.catalog_digest,
             at=self.runtime.clock(),
+            consent=signed_consent,
         )
         envelope = Envelope.seal(self.runtime.signing_key, PEER_INQUIRY_TYPE, inquiry.to_bytes())
         remaining = self.peer_timeout if deadline is None else deadline - time.monotonic() - DEADLINE_MARGIN
@@ -165,7 +171,7 @@ class FederationDesk:
                 Denial.CATALOG_MISMATCH, f"the catalog in force no longer admits it: {describe_violations(faults)}"
             )
         sealed = SealedRecord(disclosure.statement, {o.name: o for o in disclosure.fields})
-        return await self._acknowledge(
+        return await self.acknowledge(
             EventKind.RECORD_RECEIVED,
             region,
             record.subject,
@@ -191,7 +197,7 @@ class FederationDesk:
 
     async def revoke(self, region: str, envelope: Envelope) -> Envelope:
         """Take a revocation its origin signed: stop disclosing any copy, keep it for the feed, sign a receipt."""
-        revocation = self._opened(region, envelope, REVOCATION_TYPE, Revocation.from_bytes, "revocation")
+        revocation = self.opened(region, envelope, REVOCATION_TYPE, Revocation.from_bytes, "revocation")
         if revocation.origin_region != region:
             raise Refused(Denial.PEER_NOT_ADMITTED, "a region revokes only its own records")
         if revocation.status not in (RecordStatus.REPAIRED, RecordStatus.WITHDRAWN):
@@ -204,7 +210,7 @@ class FederationDesk:
             copy.record.subject != revocation.subject or copy.record.record_type != revocation.record_type
         ):
             raise Refused(Denial.PEER_NOT_ADMITTED, "the revocation names another subject or type than the record")
-        return await self._acknowledge(
+        return await self.acknowledge(
             EventKind.RECORD_REVOKED,
             region,
             revocation.subject,
@@ -217,7 +223,7 @@ class FederationDesk:
     async def receive_listing(self, region: str, envelope: Envelope) -> Envelope:
         """Take a listing its origin signed, of a nationally shared type, resting on a record of that origin held
         here and about that record's subject; keep it if newer; sign a receipt."""
-        listing = self._opened(region, envelope, LISTING_TYPE, Listing.from_bytes, "listing")
+        listing = self.opened(region, envelope, LISTING_TYPE, Listing.from_bytes, "listing")
         if listing.origin_region != region:
             raise Refused(Denial.PEER_NOT_ADMITTED, "a region shares only its own listings")
         if listing.record_type not in self.shared_types:
@@ -230,7 +236,7 @@ class FederationDesk:
             )
         if (record.record.subject, record.record.record_type) != (listing.subject, listing.record_type):
             raise Refused(Denial.LISTING_MISMATCH, "the listing names another subject or type than its record")
-        return await self._acknowledge(
+        return await self.acknowledge(
             EventKind.LISTING_RECEIVED,
             region,
             listing.subject,
@@ -261,7 +267,7 @@ class FederationDesk:
         store = self.runtime.store
         store.write_logged(lambda tx: store.listings.receive(tx, listing, event.at), event)
 
-    async def _acknowledge(
+    async def acknowledge(
         self,
         kind: EventKind,
         region: str,
@@ -285,7 +291,7 @@ class FederationDesk:
         await self.runtime.off_loop(keep, event)
         return Envelope.seal(self.runtime.signing_key, EVENT_MEDIA_TYPE, event.canonical_bytes())
 
-    def _opened(self, region: str, envelope: Envelope, media_type: str, parse: Callable[[bytes], T], what: str) -> T:
+    def opened(self, region: str, envelope: Envelope, media_type: str, parse: Callable[[bytes], T], what: str) -> T:
         """The payload of an envelope that region's node key signed, or ``Refused``."""
         if envelope.key_id != self.manifest.manifest.nodes[region].signing_key.key_id:
             raise Refused(Denial.PEER_NOT_ADMITTED, f"the {what} is not signed by region {region}")

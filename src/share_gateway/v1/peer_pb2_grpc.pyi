@@ -51,6 +51,8 @@ class PeerServiceStub:
     """A listing of a nationally shared record type, as its origin decided it (in force, or ended):
     this node applies the same list's measures. Retried by the origin until acknowledged.
     """
+    ShareConsentRevocation: _grpc.UnaryUnaryMultiCallable[_peer_pb2.ShareConsentRevocationRequest, _peer_pb2.ShareConsentRevocationResponse]
+    """A subject withdrew a consent at the sending node: the receiving node refuses it from then on."""
 
 @_typing.type_check_only
 class PeerServiceAsyncStub(PeerServiceStub):
@@ -75,6 +77,8 @@ class PeerServiceAsyncStub(PeerServiceStub):
     """A listing of a nationally shared record type, as its origin decided it (in force, or ended):
     this node applies the same list's measures. Retried by the origin until acknowledged.
     """
+    ShareConsentRevocation: _aio.UnaryUnaryMultiCallable[_peer_pb2.ShareConsentRevocationRequest, _peer_pb2.ShareConsentRevocationResponse]  # type: ignore[assignment]
+    """A subject withdrew a consent at the sending node: the receiving node refuses it from then on."""
 
 class PeerServiceServicer(metaclass=_abc_1.ABCMeta):
     """Node to node, over mTLS: a peer is admitted only when its certificate matches its manifest entry."""
@@ -126,5 +130,13 @@ class PeerServiceServicer(metaclass=_abc_1.ABCMeta):
         """A listing of a nationally shared record type, as its origin decided it (in force, or ended):
         this node applies the same list's measures. Retried by the origin until acknowledged.
         """
+
+    @_abc_1.abstractmethod
+    def ShareConsentRevocation(
+        self,
+        request: _peer_pb2.ShareConsentRevocationRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_peer_pb2.ShareConsentRevocationResponse, _abc.Awaitable[_peer_pb2.ShareConsentRevocationResponse]]:
+        """A subject withdrew a consent at the sending node: the receiving node refuses it from then on."""
 
 def add_PeerServiceServicer_to_server(servicer: PeerServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
