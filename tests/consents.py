@@ -82,6 +82,8 @@ def attested_by(requester: ClientFiles, request: inquiry_pb2.InquireRequest) -> 
 class _AttachConsent(grpc.aio.UnaryUnaryClientInterceptor):
     def __init__(self, files: ClientFiles) -> None:
         self.files = files
+        # The channel, kept alive by the stubs that hold this interceptor (as a plain channel is by its stubs).
+        self.channel: grpc.aio.Channel | None = None
 
     async def intercept_unary_unary(
         self, continuation: Callable[..., Any], client_call_details: grpc.aio.ClientCallDetails, request: Any
@@ -108,9 +110,11 @@ def _valid(request: inquiry_pb2.InquireRequest) -> bool:
 
 def consenting_channel(address: str, files: ClientFiles, credentials: grpc.ChannelCredentials) -> grpc.aio.Channel:
     """A channel as ``files``' client whose inquiries "with consent" (text) carry its attested consent."""
-    return grpc.aio.secure_channel(
+    interceptor = _AttachConsent(files)
+    interceptor.channel = grpc.aio.secure_channel(
         address,
         credentials,
         options=[("grpc.max_receive_message_length", 4 << 20)],
-        interceptors=[_AttachConsent(files)],
+        interceptors=[interceptor],
     )
+    return interceptor.channel
