@@ -9,12 +9,15 @@ exact statement bytes and every disclosed value against its salted digest.
 
 from __future__ import annotations
 
+import base64
+import json
 from pathlib import Path
 
 import grpc
 
 from share_gateway.api.convert import SUBJECT_KINDS, value_to_wire
 from share_gateway.config import node_key_name
+from share_gateway.crypto.consent import SignedConsent
 from share_gateway.crypto.disclosure import VerifiedDisclosure, verify_disclosure
 from share_gateway.crypto.envelope import Envelope
 from share_gateway.crypto.errors import VerificationError
@@ -25,7 +28,7 @@ from share_gateway.domain.events import EVENT_MEDIA_TYPE, Event
 from share_gateway.domain.identifiers import Subject, SubjectKind
 from share_gateway.domain.repair import REVOCATION_TYPE, Revocation
 from share_gateway.federation.wire import disclosure_from_wire, envelope_from_wire
-from share_gateway.v1 import common_pb2
+from share_gateway.v1 import common_pb2, inquiry_pb2
 
 
 def credentials(certificate: Path | None, key: Path | None, ca: Path) -> grpc.ChannelCredentials:
@@ -99,3 +102,31 @@ def typed_value(field_type: str | None, raw: str) -> common_pb2.FieldValue:
             raise ValueError(f"{raw!r} is not true or false")
         raw = raw.lower()
     return value_to_wire(kind, raw)
+
+
+def consent_file(signed: SignedConsent) -> bytes:
+    """A signed consent as a file a requester keeps and sends with its inquiries (JSON, base64 where binary)."""
+    return (
+        json.dumps(
+            {
+                "statement": base64.b64encode(signed.statement).decode(),
+                "signature": base64.b64encode(signed.signature).decode(),
+                "certificate": signed.certificate.decode(),
+            },
+            indent=2,
+        ).encode()
+        + b"\n"
+    )
+
+
+def consent_from_file(data: bytes) -> inquiry_pb2.Consent:
+    """The wire form of a consent file ``consent_file`` wrote (``ValueError`` if it is not one)."""
+    try:
+        raw = json.loads(data)
+        return inquiry_pb2.Consent(
+            statement=base64.b64decode(raw["statement"], validate=True),
+            signature=base64.b64decode(raw["signature"], validate=True),
+            certificate=str(raw["certificate"]).encode(),
+        )
+    except (KeyError, TypeError, ValueError) as error:
+        raise ValueError(f"not a consent file: {error}") from error
