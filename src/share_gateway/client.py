@@ -105,13 +105,14 @@ def typed_value(field_type: str | None, raw: str) -> common_pb2.FieldValue:
 
 
 def consent_file(signed: SignedConsent) -> bytes:
-    """A signed consent as a file a requester keeps and sends with its inquiries (JSON, base64 where binary)."""
+    """A signed consent as a file a requester keeps and sends with its inquiries: the ``Consent`` message in
+    proto3 JSON (each field base64), so grpcurl and other gRPC tools take it as it is."""
     return (
         json.dumps(
             {
                 "statement": base64.b64encode(signed.statement).decode(),
                 "signature": base64.b64encode(signed.signature).decode(),
-                "certificate": signed.certificate.decode(),
+                "certificate": base64.b64encode(signed.certificate).decode(),
             },
             indent=2,
         ).encode()
@@ -126,7 +127,7 @@ def consent_from_file(data: bytes) -> inquiry_pb2.Consent:
         return inquiry_pb2.Consent(
             statement=base64.b64decode(raw["statement"], validate=True),
             signature=base64.b64decode(raw["signature"], validate=True),
-            certificate=str(raw["certificate"]).encode(),
+            certificate=base64.b64decode(raw["certificate"], validate=True),
         )
     except (KeyError, TypeError, ValueError) as error:
         raise ValueError(f"not a consent file: {error}") from error
