@@ -10,19 +10,22 @@ exact statement bytes and every disclosed value against its salted digest.
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import grpc
 
-from share_gateway.api.convert import SUBJECT_KINDS, value_to_wire
+from share_gateway.api.convert import SUBJECT_KINDS, subject_kind_text, value_to_wire
 from share_gateway.config import node_key_name
-from share_gateway.crypto.consent import SignedConsent
+from share_gateway.crypto.consent import SignedConsent, sign_consent
 from share_gateway.crypto.disclosure import VerifiedDisclosure, verify_disclosure
 from share_gateway.crypto.envelope import Envelope
 from share_gateway.crypto.errors import VerificationError
 from share_gateway.crypto.keys import KeyRing
 from share_gateway.domain.catalog import FieldType
+from share_gateway.domain.consent import ConsentStatement
 from share_gateway.domain.errors import InvalidInput
 from share_gateway.domain.events import EVENT_MEDIA_TYPE, Event
 from share_gateway.domain.identifiers import Subject, SubjectKind
@@ -131,3 +134,33 @@ def consent_from_file(data: bytes) -> inquiry_pb2.Consent:
         )
     except (KeyError, TypeError, ValueError) as error:
         raise ValueError(f"not a consent file: {error}") from error
+
+
+def consent_to_wire(signed: SignedConsent) -> inquiry_pb2.Consent:
+    return inquiry_pb2.Consent(statement=signed.statement, signature=signed.signature, certificate=signed.certificate)
+
+
+def sign_consent_as(
+    identity: Path,
+    subject: common_pb2.Subject,
+    requester: str,
+    purposes: tuple[str, ...],
+    evidence: bytes,
+    *,
+    attested: bool,
+    days: int = 365,
+) -> inquiry_pb2.Consent:
+    """A consent signed with the key of ``identity`` (tls.key, tls.crt): the subject's, or the requester's attesting
+    the ``evidence`` it keeps (only its SHA-256 is signed)."""
+    now = datetime.now(UTC).replace(microsecond=0)
+    statement = ConsentStatement(
+        subject=Subject.parse(subject_kind_text(subject.kind), subject.identifier),
+        requester=requester,
+        purposes=purposes,
+        not_before=now,
+        not_after=now + timedelta(days=days),
+        evidence_sha256=hashlib.sha256(evidence).hexdigest(),
+        attested=attested,
+    )
+    key, certificate = (identity / "tls.key").read_bytes(), (identity / "tls.crt").read_bytes()
+    return consent_to_wire(sign_consent(statement, key, certificate))
