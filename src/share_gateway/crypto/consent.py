@@ -61,6 +61,24 @@ def sign_consent(statement: ConsentStatement, key_pem: bytes, cert_pem: bytes) -
     return SignedConsent(payload, key.sign(pae(CONSENT_TYPE, payload), ec.ECDSA(hashes.SHA256())), cert_pem)
 
 
+@dataclass(frozen=True, slots=True)
+class CertifiedConsent:
+    """A consent whose signature and chain held, with what must still be checked at each use: the signer's
+    certificate (by fingerprint, against the revocation list) and its validity period."""
+
+    consent: Consent
+    fingerprint: str
+    valid_from: datetime
+    valid_until: datetime
+
+    def check(self, now: datetime, skew: timedelta, revoked_certificates: frozenset[str]) -> Consent:
+        if not (self.valid_from - skew <= now <= self.valid_until + skew):
+            raise ConsentForged("the consent's certificate is not valid now")
+        if self.fingerprint in revoked_certificates:
+            raise ConsentForged("the consent's certificate is revoked by the authority")
+        return self.consent
+
+
 def verify_consent(
     signed: SignedConsent,
     ca_pems: tuple[bytes, ...],
@@ -68,12 +86,17 @@ def verify_consent(
     skew: timedelta,
     revoked_certificates: frozenset[str] = frozenset(),
 ) -> Consent:
-    """The verified consent, or ``ConsentForged`` (``MalformedPayload`` never: a bad statement is forged too).
+    """The verified consent, or ``ConsentForged`` (a statement that does not parse is forged too).
 
     Checks the certificate chains to one of ``ca_pems``, is valid at ``now`` (with ``skew``), is not on the
     authority's revocation list, carries one sgw:// identity, and that identity may sign this statement:
     the subject itself, or the requester named in an attested statement.
     """
+    return certify_consent(signed, ca_pems).check(now, skew, revoked_certificates)
+
+
+def certify_consent(signed: SignedConsent, ca_pems: tuple[bytes, ...]) -> CertifiedConsent:
+    """What does not change with time: the chain, the signature, the statement and who may sign it."""
     if len(signed.statement) > MAX_STATEMENT or len(signed.certificate) > MAX_CERTIFICATE:
         raise ConsentForged("the consent or its certificate is too large")
     try:
@@ -82,10 +105,6 @@ def verify_consent(
         raise ConsentForged("the consent's certificate does not parse") from error
     if not any(_issued_by(cert, ca) for ca in ca_pems):
         raise ConsentForged("the consent's certificate is not issued by the federation CA")
-    if not (cert.not_valid_before_utc - skew <= now <= cert.not_valid_after_utc + skew):
-        raise ConsentForged("the consent's certificate is not valid now")
-    if certificate_fingerprint(signed.certificate) in revoked_certificates:
-        raise ConsentForged("the consent's certificate is revoked by the authority")
     public = cert.public_key()
     if not isinstance(public, ec.EllipticCurvePublicKey):
         raise ConsentForged("the consent's certificate holds no ECDSA key")
@@ -101,7 +120,12 @@ def verify_consent(
     expected = statement.requester if statement.attested else subject_identity(statement.subject).uri
     if signer != expected:
         raise ConsentForged(f"{signer} may not sign this consent: only {expected} may")
-    return Consent(signed.consent_id, statement, signer)
+    return CertifiedConsent(
+        Consent(signed.consent_id, statement, signer),
+        certificate_fingerprint(signed.certificate),
+        cert.not_valid_before_utc,
+        cert.not_valid_after_utc,
+    )
 
 
 def _issued_by(cert: x509.Certificate, ca_pem: bytes) -> bool:
