@@ -41,7 +41,7 @@ def add_commands(commands: Commands) -> None:
     listed.set_defaults(run=cmd_consent_list)
 
     revoke = consent.add_parser("revoke", help="withdraw one of your consents, at this node and every region")
-    revoke.add_argument("consent_id", metavar="CONSENT_ID")
+    revoke.add_argument("consent_id", metavar="CONSENT_ID", help="the id `consent list` shows (32 hex digits)")
     client_options(revoke)
     revoke.set_defaults(run=cmd_consent_revoke)
 
