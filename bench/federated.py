@@ -39,8 +39,9 @@ from bench.inquiry_path import (
 )
 from share_gateway.api.convert import subject_kind_text, subject_to_wire
 from share_gateway.catalog import open_catalog
-from share_gateway.client import credentials, open_channel
+from share_gateway.client import consent_to_wire, credentials, open_channel, sign_consent_as
 from share_gateway.config import NodeConfig, node_key_name
+from share_gateway.crypto.consent import SignedConsent
 from share_gateway.crypto.envelope import Envelope
 from share_gateway.crypto.keys import KeyRing, SigningKey
 from share_gateway.devkit import Layout, create_federation, free_ports
@@ -69,9 +70,28 @@ async def _seed(config: NodeConfig, subjects: list[SyntheticSubject], records: i
     database.dispose()
 
 
+_CONSENTS: dict[str, SignedConsent] = {}
+
+
+def _signed(layout: Layout, subject: common_pb2.Subject) -> SignedConsent:
+    """The bank's attested consent for ``subject`` (one per subject, as a bank keeps one per customer)."""
+    if subject.identifier not in _CONSENTS:
+        wire = sign_consent_as(
+            layout.client("bank").directory,
+            subject,
+            BANK.uri,
+            ("loan_underwriting",),
+            b"bench authorisation form",
+            attested=True,
+        )
+        _CONSENTS[subject.identifier] = SignedConsent(wire.statement, wire.signature, wire.certificate)
+    return _CONSENTS[subject.identifier]
+
+
 def _peer_inquiry(
     layout: Layout, subject: common_pb2.Subject, catalog_digest: str
 ) -> peer_pb2.PeerServiceInquireRequest:
+    """A forwarded inquiry as the asking node signs one, with the bank's attested consent for the subject."""
     key = SigningKey.load(node_key_name(ASKER), layout.node_dir(ASKER) / "signing.key")
     inquiry = PeerInquiry.new(
         origin=ASKER,
@@ -80,10 +100,11 @@ def _peer_inquiry(
         granted=True,
         subject=Subject.parse(subject_kind_text(subject.kind), subject.identifier),
         purpose="loan_underwriting",
-        consent_reference="A-1",
+        consent_reference="",
         record_types=(),
         catalog_digest=catalog_digest,
         at=datetime.now(UTC),
+        consent=_signed(layout, subject),
     )
     envelope = Envelope.seal(key, PEER_INQUIRY_TYPE, inquiry.to_bytes())
     return peer_pb2.PeerServiceInquireRequest(inquiry=envelope_to_wire(envelope))
@@ -103,7 +124,9 @@ async def _measure(
             ("federated inquiry", inquiry_pb2.INQUIRY_SCOPE_FEDERATION),
         ):
             requests = [
-                inquiry_pb2.InquireRequest(subject=s, purpose="loan_underwriting", consent_reference="A-1", scope=scope)
+                inquiry_pb2.InquireRequest(
+                    subject=s, purpose="loan_underwriting", consent=consent_to_wire(_signed(layout, s)), scope=scope
+                )
                 for s in chosen
             ]
             sample = await stub.Inquire(requests[0], timeout=10)

@@ -33,7 +33,7 @@ import yaml
 from bench import boundary_checks
 from bench.harness import Result, closed_loop, median_ratio, ratio_line, spawn, stop
 from share_gateway.api.convert import subject_to_wire
-from share_gateway.client import credentials, open_channel
+from share_gateway.client import credentials, open_channel, sign_consent_as
 from share_gateway.config import NodeConfig
 from share_gateway.devkit import Layout, create_federation
 from share_gateway.domain.identifiers import Subject
@@ -133,14 +133,23 @@ NAMES = {
 }
 
 
+def _consent(identity: Path, subject: common_pb2.Subject) -> inquiry_pb2.Consent:
+    return sign_consent_as(
+        identity, subject, BANK.uri, ("loan_underwriting",), b"bench authorisation form", attested=True
+    )
+
+
 async def _measure(
     layout: Layout, port: int, subjects: list[common_pb2.Subject], name: str, seconds: float, concurrency: int
 ) -> Result:
     files = layout.client("bank")
     rng = random.Random(7)
+    chosen = [rng.choice(subjects) for _ in range(1024)]
+    # The bank attests each subject's consent once; every inquiry carries it, so its checks are measured.
+    consents = {s.identifier: _consent(files.directory, s) for s in chosen}
     requests = [
-        inquiry_pb2.InquireRequest(subject=rng.choice(subjects), purpose="loan_underwriting", consent_reference="A-1")
-        for _ in range(1024)
+        inquiry_pb2.InquireRequest(subject=s, purpose="loan_underwriting", consent=consents[s.identifier])
+        for s in chosen
     ]
     async with open_channel(f"localhost:{port}", credentials(files.certificate, files.key, files.ca)) as channel:
         if name == "echo":

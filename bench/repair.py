@@ -45,7 +45,7 @@ from pathlib import Path
 import grpc
 
 from bench.inquiry_path import AGENCY, BANK, register_callers
-from share_gateway.client import credentials, open_channel
+from share_gateway.client import credentials, open_channel, sign_consent_as
 from share_gateway.config import NodeConfig
 from share_gateway.devkit import Layout, create_federation, free_ports
 from share_gateway.domain.canonical import parse_json
@@ -158,10 +158,19 @@ class Federation:
 
     async def discloses(self, region: str, record_id: str) -> bool:
         """Whether the region's node shows the record to the bank (local scope: that node's own answer)."""
+        subject = common_pb2.Subject(kind=common_pb2.SUBJECT_KIND_LEGAL_ENTITY, identifier=COMPANY.identifier)
+        consent = sign_consent_as(
+            self.layout.client("bank").directory,
+            subject,
+            BANK.uri,
+            ("loan_underwriting",),
+            b"bench authorisation form",
+            attested=True,
+        )
         request = inquiry_pb2.InquireRequest(
-            subject=common_pb2.Subject(kind=common_pb2.SUBJECT_KIND_LEGAL_ENTITY, identifier=COMPANY.identifier),
+            subject=subject,
             purpose="loan_underwriting",
-            consent_reference="BENCH-1",
+            consent=consent,
             record_types=[DEBTOR],
             scope=inquiry_pb2.INQUIRY_SCOPE_LOCAL,
         )

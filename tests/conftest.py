@@ -12,13 +12,14 @@ import grpc
 import pytest
 import sqlalchemy
 
-from share_gateway.client import credentials, open_channel
+from share_gateway.client import credentials
 from share_gateway.config import NodeConfig
 from share_gateway.devkit import Layout, create_federation
 from share_gateway.domain.policy import Grant
 from share_gateway.gateway.grants import enrol
 from share_gateway.node import Node, start_node
 from share_gateway.store.repositories import Store
+from tests.consents import consenting_channel
 from tests.support import CALLERS, REGION, ROLES
 
 POSTGRES_URL = os.environ.get("SHARE_GATEWAY_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
@@ -79,7 +80,9 @@ async def connect(node: Node, federation: Layout) -> AsyncIterator[ChannelFactor
 
     def factory(name: str) -> grpc.aio.Channel:
         files = federation.client(name)
-        channel = open_channel(f"localhost:{node.port}", credentials(files.certificate, files.key, files.ca))
+        channel = consenting_channel(
+            f"localhost:{node.port}", files, credentials(files.certificate, files.key, files.ca)
+        )
         channels.append(channel)
         return channel
 

@@ -47,6 +47,7 @@ from share_gateway.crypto.envelope import Envelope
 from share_gateway.crypto.keys import KeyRing, SigningKey
 from share_gateway.crypto.note import NoteSignature, parse_note
 from share_gateway.devkit import Layout
+from share_gateway.domain.consent import CONSENT_REVOCATION_TYPE, ConsentRevocation
 from share_gateway.domain.events import EVENT_MEDIA_TYPE, DisclosedRecord, Event, EventKind, Outcome
 from share_gateway.domain.listings import LISTING_TYPE, Listing
 from share_gateway.domain.policy import Policy
@@ -177,6 +178,20 @@ class FaultyPeer(peer_pb2_grpc.PeerServiceServicer):
         """As a node from before the method: its region is reported unavailable, the others still answer."""
         await context.abort(grpc.StatusCode.UNIMPLEMENTED, "a faulty peer keeps no history")
         raise AssertionError("abort raises")
+
+    async def ShareConsentRevocation(
+        self, request: peer_pb2.ShareConsentRevocationRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> peer_pb2.ShareConsentRevocationResponse:
+        if self.behaviour != "picky":
+            await context.abort(grpc.StatusCode.UNIMPLEMENTED, "a faulty peer takes no consent revocations")
+        revocation = envelope_from_wire(request.revocation).open(
+            self.keys, CONSENT_REVOCATION_TYPE, ConsentRevocation.from_bytes
+        )
+        print(f"consent {revocation.consent_id} ok", flush=True)
+        receipt = self._receipt(
+            EventKind.CONSENT_REVOCATION_RECEIVED, revocation.origin, revocation.consent_id, "consent"
+        )
+        return peer_pb2.ShareConsentRevocationResponse(receipt=receipt)
 
     def _records(self, inquiry: PeerInquiry) -> list[common_pb2.RecordDisclosure]:
         """What this peer sends back, by behaviour: nothing but its receipt unless it is one that lies."""

@@ -21,7 +21,8 @@ from share_gateway.federation.messages import PEER_INQUIRY_TYPE, PeerInquiry
 from share_gateway.federation.wire import envelope_to_wire
 from share_gateway.node import Node
 from share_gateway.v1 import inquiry_pb2, inquiry_pb2_grpc, peer_pb2, peer_pb2_grpc, registry_pb2_grpc
-from tests.support import COMPANY, inquiry, penalty_request
+from tests.consents import consenting_channel, signed_consent
+from tests.support import COMPANY, entity, inquiry, penalty_request
 
 REGIONS = ("110000", "310000", "440000")
 Nodes = dict[str, Node]
@@ -41,7 +42,7 @@ def _address(target: Target) -> str:
 
 def channel(layout: Layout, target: Target, name: str) -> grpc.aio.Channel:
     files = layout.client(name)
-    return open_channel(_address(target), credentials(files.certificate, files.key, files.ca))
+    return consenting_channel(_address(target), files, credentials(files.certificate, files.key, files.ca))
 
 
 def peer_call(layout: Layout, target: Target, as_region: str) -> peer_pb2_grpc.PeerServiceAsyncStub:
@@ -84,7 +85,10 @@ def signed_inquiry(layout: Layout, origin: str, **changes: object) -> peer_pb2.P
         "granted": True,
         "subject": Subject.parse("legal_entity", COMPANY),
         "purpose": "loan_underwriting",
-        "consent_reference": "AUTH-1",
+        "consent_reference": "",
+        "consent": signed_consent(
+            layout.client("bank"), entity(), "sgw://institution/91110000MA0000001L", attested=True
+        ),
         "record_types": (),
         "catalog_digest": catalog.digest,
         "at": datetime.now(UTC),

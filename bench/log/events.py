@@ -76,7 +76,7 @@ class InquiryEvents:
             purpose=PURPOSE,
             citations=tuple(dict.fromkeys([self._purpose, *(t.citation for t in chosen)])),
             records=tuple(DisclosedRecord(self._id(), t.name, REGION, t.fields) for t in chosen),
-            details={"consent_reference": "A-1"},
+            details={"consent_id": "5f3c0e9d2b7a41c8a6e4d1f09b8c7a62", "consent_signer": "requester"},
         )
 
     def events(self, count: int) -> list[Event]:

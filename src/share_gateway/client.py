@@ -9,23 +9,29 @@ exact statement bytes and every disclosed value against its salted digest.
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import json
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import grpc
 
-from share_gateway.api.convert import SUBJECT_KINDS, value_to_wire
+from share_gateway.api.convert import SUBJECT_KINDS, subject_kind_text, value_to_wire
 from share_gateway.config import node_key_name
+from share_gateway.crypto.consent import SignedConsent, sign_consent
 from share_gateway.crypto.disclosure import VerifiedDisclosure, verify_disclosure
 from share_gateway.crypto.envelope import Envelope
 from share_gateway.crypto.errors import VerificationError
 from share_gateway.crypto.keys import KeyRing
 from share_gateway.domain.catalog import FieldType
+from share_gateway.domain.consent import ConsentStatement
 from share_gateway.domain.errors import InvalidInput
 from share_gateway.domain.events import EVENT_MEDIA_TYPE, Event
 from share_gateway.domain.identifiers import Subject, SubjectKind
 from share_gateway.domain.repair import REVOCATION_TYPE, Revocation
 from share_gateway.federation.wire import disclosure_from_wire, envelope_from_wire
-from share_gateway.v1 import common_pb2
+from share_gateway.v1 import common_pb2, inquiry_pb2
 
 
 def credentials(certificate: Path | None, key: Path | None, ca: Path) -> grpc.ChannelCredentials:
@@ -99,3 +105,62 @@ def typed_value(field_type: str | None, raw: str) -> common_pb2.FieldValue:
             raise ValueError(f"{raw!r} is not true or false")
         raw = raw.lower()
     return value_to_wire(kind, raw)
+
+
+def consent_file(signed: SignedConsent) -> bytes:
+    """A signed consent as a file a requester keeps and sends with its inquiries: the ``Consent`` message in
+    proto3 JSON (each field base64), so grpcurl and other gRPC tools take it as it is."""
+    return (
+        json.dumps(
+            {
+                "statement": base64.b64encode(signed.statement).decode(),
+                "signature": base64.b64encode(signed.signature).decode(),
+                "certificate": base64.b64encode(signed.certificate).decode(),
+            },
+            indent=2,
+        ).encode()
+        + b"\n"
+    )
+
+
+def consent_from_file(data: bytes) -> inquiry_pb2.Consent:
+    """The wire form of a consent file ``consent_file`` wrote (``ValueError`` if it is not one)."""
+    try:
+        raw = json.loads(data)
+        return inquiry_pb2.Consent(
+            statement=base64.b64decode(raw["statement"], validate=True),
+            signature=base64.b64decode(raw["signature"], validate=True),
+            certificate=base64.b64decode(raw["certificate"], validate=True),
+        )
+    except (KeyError, TypeError, ValueError) as error:
+        raise ValueError(f"not a consent file: {error}") from error
+
+
+def consent_to_wire(signed: SignedConsent) -> inquiry_pb2.Consent:
+    return inquiry_pb2.Consent(statement=signed.statement, signature=signed.signature, certificate=signed.certificate)
+
+
+def sign_consent_as(
+    identity: Path,
+    subject: common_pb2.Subject,
+    requester: str,
+    purposes: tuple[str, ...],
+    evidence: bytes,
+    *,
+    attested: bool,
+    days: int = 365,
+) -> inquiry_pb2.Consent:
+    """A consent signed with the key of ``identity`` (tls.key, tls.crt): the subject's, or the requester's attesting
+    the ``evidence`` it keeps (only its SHA-256 is signed)."""
+    now = datetime.now(UTC).replace(microsecond=0)
+    statement = ConsentStatement(
+        subject=Subject.parse(subject_kind_text(subject.kind), subject.identifier),
+        requester=requester,
+        purposes=purposes,
+        not_before=now,
+        not_after=now + timedelta(days=days),
+        evidence_sha256=hashlib.sha256(evidence).hexdigest(),
+        attested=attested,
+    )
+    key, certificate = (identity / "tls.key").read_bytes(), (identity / "tls.crt").read_bytes()
+    return consent_to_wire(sign_consent(statement, key, certificate))

@@ -48,6 +48,21 @@ def checkpointed(database: Path) -> bool:
     return logged > 0 and size is not None and size >= logged
 
 
+def consent_file(pki: Path, signer: str = "bank", name: str = "consent.json") -> Path:
+    """A consent about the company for the bank's loan underwriting, signed with `consent sign`: attested by the
+    bank (the default), or signed by the company itself (``signer="company"``)."""
+    evidence = pki / "authorisation-form.txt"
+    evidence.write_text(f"{COMPANY} authorises {BANK} to inquire for loan underwriting\n")
+    out = pki / name
+    attested = ("--attested",) if signer == "bank" else ()
+    run(
+        "consent", "sign", "--identity", str(pki / "clients" / signer), "--subject", COMPANY,
+        "--requester", f"sgw://institution/{BANK}", "--purpose", "loan_underwriting",
+        "--evidence", str(evidence), "--out", str(out), *attested,
+    )  # fmt: skip
+    return out
+
+
 @pytest.fixture
 def pki(tmp_path: Path) -> Path:
     run(

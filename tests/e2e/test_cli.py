@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.e2e.conftest import BANK, checkpoint_size, checkpointed, run
+from tests.e2e.conftest import BANK, checkpoint_size, checkpointed, consent_file, run
 from tests.processes import Process, serve_node
 from tests.support import COMPANY, days_ago
 from tests.waiting import PROCESS_TEST_SECONDS, wait_until
@@ -62,7 +62,7 @@ def test_submit_and_inquire_through_a_served_node(served: tuple[Path, str]) -> N
     assert "12000.00" in submitted.stdout
     answer = run(
         "inquire", "--node", address, "--identity", str(pki / "clients/bank"),
-        "--subject", COMPANY, "--purpose", "loan_underwriting", "--consent", "AUTH-7",
+        "--subject", COMPANY, "--purpose", "loan_underwriting", "--consent-file", str(consent_file(pki)),
         "--node-key", f"110000={pki / 'nodes/110000/signing.pub'}",
     )  # fmt: skip
     assert "signature and every value verified" in answer.stdout
@@ -88,7 +88,8 @@ def test_credit_repair_and_the_revocation_feed_through_a_served_node(served: tup
     bank = ("--node", address, "--identity", str(pki / "clients/bank"))
     company = ("--node", address, "--identity", str(pki / "clients/company"))
     node_key = ("--node-key", f"110000={pki / 'nodes/110000/signing.pub'}")
-    inquire = ("inquire", *bank, "--subject", COMPANY, "--purpose", "loan_underwriting", "--consent", "AUTH-1")
+    consent = ("--consent-file", str(consent_file(pki)))
+    inquire = ("inquire", *bank, "--subject", COMPANY, "--purpose", "loan_underwriting", *consent)
     submitted = run(
         "submit", *agency, "--type", "dishonest_judgment_debtor", "--subject", f"legal_entity:{COMPANY}",
         "--field", "debtor_name=北京恒信科技有限公司", "--field", "obligation=支付货款人民币120万元及利息",
@@ -218,9 +219,9 @@ def test_a_compliance_officer_audits_the_log(served: tuple[Path, str], tmp_path:
     pki, address = served
     officer = ("--node", address, "--identity", str(pki / "clients/officer"))
     node_key = ("--node-key", f"110000={pki / 'nodes/110000/signing.pub'}")
-    for consent in ("AUTH-1", "AUTH-2"):
+    for signer in ("bank", "company"):
         run("inquire", "--node", address, "--identity", str(pki / "clients/bank"), "--subject", COMPANY,
-            "--purpose", "loan_underwriting", "--consent", consent)  # fmt: skip
+            "--purpose", "loan_underwriting", "--consent-file", str(consent_file(pki, signer)))  # fmt: skip
     wait_until(lambda: checkpointed(pki / "nodes/110000/110000.db"))  # the sequencer's checkpoint follows activity
     found = run("audit", "search", *officer, "--kind", "inquiry").stdout
     assert "2 event(s)" in found
@@ -240,7 +241,7 @@ def test_a_compliance_officer_audits_the_log(served: tuple[Path, str], tmp_path:
 def test_audit_verify_finds_an_edited_event_on_the_database(served: tuple[Path, str]) -> None:
     pki, address = served
     run("inquire", "--node", address, "--identity", str(pki / "clients/bank"), "--subject", COMPANY,
-        "--purpose", "loan_underwriting", "--consent", "AUTH-1")  # fmt: skip
+        "--purpose", "loan_underwriting", "--consent-file", str(consent_file(pki)))  # fmt: skip
     database = pki / "nodes/110000/110000.db"
     wait_until(lambda: checkpointed(database))
     config = str(pki / "nodes/110000/node.yaml")
@@ -252,7 +253,9 @@ def test_audit_verify_finds_an_edited_event_on_the_database(served: tuple[Path, 
         seq, body = connection.execute(
             "SELECT e.seq, e.body FROM events e JOIN log_entries l ON l.event_seq = e.seq WHERE l.leaf_index = 0"
         ).fetchone()
-        connection.execute("UPDATE events SET body = ? WHERE seq = ?", (body.replace(b"AUTH-1", b"AUTH-9"), seq))
+        connection.execute(
+            "UPDATE events SET body = ? WHERE seq = ?", (body.replace(b'"requester"', b'"subject"'), seq)
+        )
     failed = run("audit", "verify", "--config", config, check=False)
     assert failed.returncode == 1
     assert "leaf 0: event bytes do not match the stored leaf hash (edited)" in failed.stdout + failed.stderr
@@ -285,7 +288,8 @@ def test_the_sequencer_runs_as_its_own_process(pki: Path) -> None:
         match = re.search(r"mTLS port (\d+)", server.wait_ready())
         assert match, "".join(server.output)
         run("inquire", "--node", f"localhost:{match.group(1)}", "--identity", str(pki / "clients/bank"),
-            "--subject", COMPANY, "--purpose", "loan_underwriting", "--consent", "AUTH-1")  # fmt: skip
+            "--subject", COMPANY, "--purpose", "loan_underwriting",
+            "--consent-file", str(consent_file(pki)))  # fmt: skip
         wait_until(lambda: bool(checkpoint_size(database)))
         assert checkpoint_size(database) == 1, "the separate sequencer integrated and checkpointed the inquiry"
 
@@ -305,3 +309,25 @@ def test_the_federation_manifest_is_signed_verified_and_shown(pki: Path) -> None
     refused = run("federation", "verify", manifest, "--authority", authority, check=False)
     assert refused.returncode == 2
     assert "expired" in refused.stderr
+
+
+def test_a_subject_signs_lists_and_withdraws_its_consent_from_the_command_line(served: tuple[Path, str]) -> None:
+    pki, address = served
+    bank = ("--node", address, "--identity", str(pki / "clients/bank"))
+    company = ("--node", address, "--identity", str(pki / "clients/company"))
+    ask = ("inquire", *bank, "--subject", COMPANY, "--purpose", "loan_underwriting")
+    text = run(*ask, "--consent", "AUTH-1", check=False)
+    assert text.returncode == 1
+    assert "CONSENT_FREE_TEXT" in text.stderr
+    signed = consent_file(pki, "company")
+    run(*ask, "--consent-file", str(signed))
+    listed = run("consent", "list", *company).stdout
+    assert "1 consent(s)" in listed
+    assert f"sgw://institution/{BANK}" in listed
+    found = re.search(r"[0-9a-f]{32}", listed)
+    assert found is not None
+    withdrawn = run("consent", "revoke", found.group(0), *company).stdout
+    assert "withdrawn" in withdrawn
+    refused = run(*ask, "--consent-file", str(signed), check=False)
+    assert refused.returncode == 1
+    assert "CONSENT_REVOKED" in refused.stderr

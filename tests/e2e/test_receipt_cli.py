@@ -12,7 +12,7 @@ import pytest
 from share_gateway.config import node_key_name
 from share_gateway.crypto.keys import KeyRing, VerifyingKey
 from share_gateway.ledger.checkpoint import TlogProof
-from tests.e2e.conftest import checkpointed, run
+from tests.e2e.conftest import checkpointed, consent_file, run
 from tests.support import COMPANY
 from tests.waiting import PROCESS_TEST_SECONDS, wait_until
 
@@ -26,7 +26,8 @@ def test_a_requester_writes_a_proof_of_its_inquiry_that_verifies_offline(
     signing = pki / "nodes/110000/signing.pub"
     node_key = ("--node-key", f"110000={signing}")
     bank = ("--node", address, "--identity", str(pki / "clients/bank"))
-    answer = run("inquire", *bank, "--subject", COMPANY, "--purpose", "loan_underwriting", "--consent", "AUTH-1")
+    consent = ("--consent-file", str(consent_file(pki)))
+    answer = run("inquire", *bank, "--subject", COMPANY, "--purpose", "loan_underwriting", *consent)
     found = re.search(r"inquiry (\S+): ", answer.stdout)
     assert found, answer.stdout
     inquiry_id = found.group(1)

@@ -21,7 +21,7 @@ import yaml
 from share_gateway.api.convert import draft_from_wire
 from share_gateway.catalog import open_catalog, sample_catalog_text, sign_catalog
 from share_gateway.cli import main
-from share_gateway.client import credentials, open_channel, verify_record_disclosure
+from share_gateway.client import credentials, verify_record_disclosure
 from share_gateway.config import NodeConfig
 from share_gateway.crypto.disclosure import seal_record
 from share_gateway.crypto.keys import KeyRing, SigningKey
@@ -46,6 +46,7 @@ from share_gateway.store.database import migrate, open_database
 from share_gateway.store.repositories import Store
 from share_gateway.v1 import inquiry_pb2_grpc, registry_pb2, registry_pb2_grpc
 from tests.conftest import seed_grants
+from tests.consents import consenting_channel
 from tests.support import (
     COMPANY,
     REGION,
@@ -259,7 +260,7 @@ async def test_catalog_conformance_a_node_restarted_on_a_newer_catalog_logs_its_
                 seed_grants(node.gateway.store)
             files = {name: federation.client(name) for name in ("regulator", "bank")}
             channels = {
-                name: open_channel(f"localhost:{node.port}", credentials(f.certificate, f.key, f.ca))
+                name: consenting_channel(f"localhost:{node.port}", f, credentials(f.certificate, f.key, f.ca))
                 for name, f in files.items()
             }
             if submit:

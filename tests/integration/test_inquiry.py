@@ -81,7 +81,10 @@ async def test_a_bank_gets_the_necessary_fields_of_lawful_records(
     assert event.outcome is Outcome.ALLOWED
     assert event.event_id == answer.inquiry_id
     assert {r.record_type: set(r.fields) for r in event.records} == {t: set(f) for t, f in found.items()}
-    assert event.details["consent_reference"] == "AUTH-2026-0001"
+    # The event names the consent used (its id), never the evidence or a caller's text.
+    assert len(event.details["consent_id"]) == 32
+    assert event.details["consent_signer"] == "requester"
+    assert "AUTH-2026-0001" not in event.canonical_bytes().decode()
 
 
 async def test_the_receipt_is_the_signed_log_entry(node: Node, connect: ChannelFactory, keys: KeyRing) -> None:

@@ -189,8 +189,9 @@ async def test_a_failed_batch_fails_every_waiter(store: Store) -> None:
 @pytest.mark.postgres
 async def test_a_node_runs_on_postgresql(fresh_postgres: str, node_config: NodeConfig) -> None:
     """The whole path on the real server: submit, inquire, and the events in PostgreSQL."""
-    from share_gateway.client import credentials, open_channel  # noqa: PLC0415
+    from share_gateway.client import credentials  # noqa: PLC0415
     from share_gateway.v1 import inquiry_pb2_grpc, registry_pb2_grpc  # noqa: PLC0415
+    from tests.consents import consenting_channel  # noqa: PLC0415
     from tests.support import inquiry, penalty_request  # noqa: PLC0415
 
     node = await start_node(dataclasses.replace(node_config, database=fresh_postgres))
@@ -203,7 +204,9 @@ async def test_a_node_runs_on_postgresql(fresh_postgres: str, node_config: NodeC
 
         def channel(name: str) -> object:
             files = layout.client(name)
-            return open_channel(f"localhost:{node.port}", credentials(files.certificate, files.key, files.ca))
+            return consenting_channel(
+                f"localhost:{node.port}", files, credentials(files.certificate, files.key, files.ca)
+            )
 
         async with channel("regulator") as agency, channel("bank") as bank:  # type: ignore[attr-defined]
             await registry_pb2_grpc.RegistryServiceStub(agency).SubmitRecord(penalty_request(), timeout=5)

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 from importlib import resources
 
 from share_gateway.domain.catalog import Catalog
+from share_gateway.domain.consent import Consent, ConsentStatement
 from share_gateway.domain.errors import Citation
 from share_gateway.domain.identifiers import Subject, SubjectKind
 from share_gateway.domain.policy import Decision, Denial, Grant, GrantRole, Policy, Principal
@@ -50,6 +51,23 @@ def type_citation(record_type: str) -> Citation:
     return Citation(f"record_type/{record_type}", CATALOG.record_types[record_type].legal_basis)
 
 
+def covering(
+    requester: Principal, purpose: str, subject: Subject = ENTITY, now: datetime = NOW, **changes: object
+) -> Consent:
+    """A verified consent (as ``crypto.consent`` returns one) covering exactly this inquiry, with ``changes``."""
+    values: dict[str, object] = {
+        "subject": subject,
+        "requester": requester.uri,
+        "purposes": (purpose,),
+        "not_before": now - timedelta(days=1),
+        "not_after": now + timedelta(days=30),
+        "evidence_sha256": "ab" * 32,
+        "attested": True,
+    } | changes
+    statement = ConsentStatement(**values)  # type: ignore[arg-type]
+    return Consent("0" * 32, statement, requester.uri)
+
+
 def decide(
     requester: Principal,
     purpose: str,
@@ -58,7 +76,9 @@ def decide(
     consent: str = CONSENT,
     now: datetime = NOW,
 ) -> Decision:
-    return POLICY.decide(requester, purpose, record_type, subject, consent, now)
+    """The policy's decision where the subject consented (``consent`` text given) or did not (``''``)."""
+    verified = covering(requester, purpose, subject, now) if consent.strip() else None
+    return POLICY.decide(requester, purpose, record_type, subject, consent, now, verified)
 
 
 def refused(decision: Decision, reason: Denial) -> None:

@@ -13,6 +13,7 @@ from tests.unit.policy_support import (
     ENTITY,
     NOW,
     POLICY,
+    covering,
     decide,
     grant,
     principal,
@@ -42,7 +43,9 @@ def test_unique_citations_keeps_first_seen_order() -> None:
 
 
 def test_authorise_returns_the_purpose_citation() -> None:
-    assert POLICY.authorise(BANK, "loan_underwriting", ENTITY, CONSENT, NOW) == purpose_citation("loan_underwriting")
+    consent = covering(BANK, "loan_underwriting")
+    citation = POLICY.authorise(BANK, "loan_underwriting", ENTITY, CONSENT, NOW, consent)
+    assert citation == purpose_citation("loan_underwriting")
 
 
 def test_authorise_raises_refused_with_reason_and_citation() -> None:

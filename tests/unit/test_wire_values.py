@@ -73,6 +73,14 @@ def test_every_refusal_reason_is_spelled_as_callers_expect() -> None:
         "NOT_A_CLIENT": "NOT_A_CLIENT",
         "RECORD_NOT_HELD": "RECORD_NOT_HELD",
         "LISTING_MISMATCH": "LISTING_MISMATCH",
+        "CONSENT_FREE_TEXT": "CONSENT_FREE_TEXT",
+        "CONSENT_FORGED": "CONSENT_FORGED",
+        "CONSENT_EXPIRED": "CONSENT_EXPIRED",
+        "CONSENT_NOT_YET_VALID": "CONSENT_NOT_YET_VALID",
+        "CONSENT_REVOKED": "CONSENT_REVOKED",
+        "CONSENT_OTHER_REQUESTER": "CONSENT_OTHER_REQUESTER",
+        "CONSENT_OTHER_PURPOSE": "CONSENT_OTHER_PURPOSE",
+        "CONSENT_OTHER_SUBJECT": "CONSENT_OTHER_SUBJECT",
     }
 
 
@@ -311,6 +319,9 @@ def test_enum_values_written_into_signed_payloads_and_the_log() -> None:
         "delivery_redelivered",
         "quota_refused",
         "harvesting_suspected",
+        "consent_revoked",
+        "consent_revocation_received",
+        "consent_revocation_delivered",
     ]
 
 

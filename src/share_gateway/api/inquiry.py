@@ -10,10 +10,12 @@ import grpc
 from share_gateway.api.auth import calling_principal
 from share_gateway.api.convert import listing_to_wire, repair_to_wire, subject_kind_text
 from share_gateway.api.errors import handles_errors
+from share_gateway.crypto.consent import SignedConsent
 from share_gateway.federation.wire import citation_to_wire, disclosure_to_wire, envelope_to_wire
 from share_gateway.gateway import Gateway, InquiryRequest
 from share_gateway.gateway.federation import RegionStatus
 from share_gateway.gateway.history import HistoryRequest
+from share_gateway.store.consents import RegisteredConsent
 from share_gateway.v1 import inquiry_pb2, inquiry_pb2_grpc
 
 Context = grpc.aio.ServicerContext[Any, Any]
@@ -32,6 +34,30 @@ def _deadline(context: Context) -> float | None:
     return None if remaining is None else time.monotonic() + remaining
 
 
+def _consent_from_wire(request: inquiry_pb2.InquireRequest) -> SignedConsent | None:
+    if not request.HasField("consent"):
+        return None
+    consent = request.consent
+    return SignedConsent(consent.statement, consent.signature, consent.certificate)
+
+
+def consent_to_wire(registered: RegisteredConsent) -> inquiry_pb2.ConsentSummary:
+    statement = registered.statement
+    summary = inquiry_pb2.ConsentSummary(
+        consent_id=registered.consent_id,
+        requester=statement.requester,
+        purposes=statement.purposes,
+        attested=statement.attested,
+        evidence_sha256=statement.evidence_sha256,
+    )
+    summary.not_before.FromDatetime(statement.not_before)
+    summary.not_after.FromDatetime(statement.not_after)
+    summary.registered_at.FromDatetime(registered.registered_at)
+    if registered.revoked_at is not None:
+        summary.revoked_at.FromDatetime(registered.revoked_at)
+    return summary
+
+
 class InquiryServicer(inquiry_pb2_grpc.InquiryServiceServicer):
     def __init__(self, gateway: Gateway) -> None:
         self.gateway = gateway
@@ -46,6 +72,7 @@ class InquiryServicer(inquiry_pb2_grpc.InquiryServiceServicer):
                 subject_identifier=request.subject.identifier,
                 purpose=request.purpose,
                 consent_reference=request.consent_reference,
+                consent=_consent_from_wire(request),
                 record_types=tuple(request.record_types),
                 federated=request.scope == inquiry_pb2.INQUIRY_SCOPE_FEDERATION,
                 deadline=_deadline(context),
@@ -181,3 +208,19 @@ class InquiryServicer(inquiry_pb2_grpc.InquiryServiceServicer):
             checkpoint=answer.checkpoint.note,
             tlog_proof=answer.tlog_proof.encode(),
         )
+
+    @handles_errors
+    async def ListMyConsents(
+        self, request: inquiry_pb2.ListMyConsentsRequest, context: Context
+    ) -> inquiry_pb2.ListMyConsentsResponse:
+        subject = await calling_principal(self.gateway, context)
+        consents = await self.gateway.consents.about(subject)
+        return inquiry_pb2.ListMyConsentsResponse(consents=[consent_to_wire(c) for c in consents])
+
+    @handles_errors
+    async def RevokeConsent(
+        self, request: inquiry_pb2.RevokeConsentRequest, context: Context
+    ) -> inquiry_pb2.RevokeConsentResponse:
+        subject = await calling_principal(self.gateway, context)
+        revoked = await self.gateway.consents.revoke(subject, request.consent_id)
+        return inquiry_pb2.RevokeConsentResponse(consent=consent_to_wire(revoked))

@@ -51,6 +51,8 @@ def _signed_message(request: Message) -> bytes:
         return request.revocation.payload
     if isinstance(request, peer_pb2.ShareListingRequest):
         return request.listing.payload
+    if isinstance(request, peer_pb2.ShareConsentRevocationRequest):
+        return request.revocation.payload
     if isinstance(request, peer_pb2.WitnessRequest):
         return request.checkpoint
     if isinstance(request, peer_pb2.GetHistoryRequest):
@@ -106,6 +108,7 @@ class PeerServicer(peer_pb2_grpc.PeerServiceServicer):
                 subject_identifier=inquiry.subject.identifier,
                 purpose=inquiry.purpose,
                 consent_reference=inquiry.consent_reference,
+                consent=inquiry.consent,
                 record_types=inquiry.record_types,
                 exchange={"via": node_principal(region).uri, "request_digest": request_digest},
                 asking_region=region,
@@ -157,3 +160,14 @@ class PeerServicer(peer_pb2_grpc.PeerServiceServicer):
         assert peers is not None  # calling_peer admits no one where this node has no federation
         page = await peers.answer(region, envelope_from_wire(request.request))
         return peer_pb2.GetHistoryResponse(page=envelope_to_wire(page))
+
+    @handles_errors
+    @records_refusals
+    async def ShareConsentRevocation(
+        self, request: peer_pb2.ShareConsentRevocationRequest, context: Context
+    ) -> peer_pb2.ShareConsentRevocationResponse:
+        federation, region = await calling_peer(self.gateway, context)
+        receipt = await self.gateway.consents.receive_revocation(
+            federation, region, envelope_from_wire(request.revocation)
+        )
+        return peer_pb2.ShareConsentRevocationResponse(receipt=envelope_to_wire(receipt))

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from share_gateway.cli import (
     audit,
     catalog,
+    consent,
     demo,
     federation,
     grant,
@@ -29,7 +30,7 @@ from share_gateway.cli import (
 from share_gateway.cli.common import CommandError
 
 DESCRIPTION = "The ``share-gateway`` command: run a node, make PKI, sign catalogs, manage grants, call a node."
-VERB_GROUPS = (node, pki, catalog, federation, grant, records, inquire, repair, listing, audit, outbox, demo)
+VERB_GROUPS = (node, pki, catalog, federation, grant, records, inquire, consent, repair, listing, audit, outbox, demo)
 """In the order ``--help`` lists them."""
 
 

@@ -15,17 +15,21 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from google.protobuf import json_format
 from stdnum.cn import uscc
 
+from share_gateway.api.convert import subject_to_wire
 from share_gateway.cli.console import show, table
 from share_gateway.cli.demo_scenario import REGIONS, Demo, Member, heading, play
 from share_gateway.config import NodeConfig
 from share_gateway.devkit import Layout, create_federation, free_ports
+from share_gateway.domain.identifiers import Subject
 from share_gateway.domain.policy import Grant, GrantRole
 from share_gateway.domain.principals import Identity, IdentityKind, Role
 from share_gateway.gateway.grants import enrol
 from share_gateway.node import Node, start_node
 from share_gateway.synthetic import Population, SyntheticCompany, SyntheticPerson
+from share_gateway.v1 import inquiry_pb2
 
 OFFICER = "12010119850505123X"
 SEED = 2026
@@ -100,8 +104,17 @@ async def _seed(demo: Demo, population: Population, records_per_region: int) -> 
             await node.gateway.registry.submit(agency, f"seed-{index}", draft)
 
 
-def _grpcurl_help(demo: Demo) -> str:
+def _grpcurl_help(demo: Demo, company: SyntheticCompany) -> str:
+    """How to call the running nodes: the bank's inquiry, with a consent the company signed, written as a file."""
     node = demo.nodes["110000"]
+    subject = Subject(company.kind, company.identifier)
+    request = inquiry_pb2.InquireRequest(
+        subject=subject_to_wire(subject),
+        purpose="loan_underwriting",
+        consent=demo.consent("company", subject, demo.members["bank"].identity.uri, "loan_underwriting"),
+    )
+    request_path = demo.layout.root / "bank-inquiry.json"
+    request_path.write_text(json_format.MessageToJson(request) + "\n")
     files = demo.layout.client("bank")
     return textwrap.dedent(
         f"""
@@ -109,10 +122,9 @@ def _grpcurl_help(demo: Demo) -> str:
 
           grpcurl -cacert {files.ca} localhost:{node.public_port} list
           grpcurl -cacert {files.ca} -cert {files.certificate} -key {files.key} \\
-            -d '{{"subject": {{"kind": "SUBJECT_KIND_LEGAL_ENTITY", "identifier": "<USCC>"}},
-                 "purpose": "loan_underwriting", "consent_reference": "AUTH-1"}}' \\
-            localhost:{node.port} share_gateway.v1.InquiryService/Inquire
+            -d @ localhost:{node.port} share_gateway.v1.InquiryService/Inquire < {request_path}
 
+        ({request_path.name} holds the company's signed consent; `share-gateway consent sign` makes others.)
         mTLS ports: {", ".join(f"{r} {n.port}" for r, n in demo.nodes.items())}
         """
     )
@@ -168,7 +180,7 @@ async def _run(
         await nodes["110000"].gateway.registry.submit(agency, "demo-person", own)
         await play(demo, company, person, population)
         if keep_running:
-            show(_grpcurl_help(demo))
+            show(_grpcurl_help(demo, company))
             await _wait_for_signal()
     finally:
         for node in nodes.values():

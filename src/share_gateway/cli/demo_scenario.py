@@ -10,9 +10,11 @@ the log; a court approves a repair and every region stops disclosing the record.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 import grpc
 
@@ -21,8 +23,10 @@ from share_gateway.cli.console import line, show, table
 from share_gateway.cli.views import answer_view, record_view, repair_view, revocations_view, rpc_error_view
 from share_gateway.client import credentials, open_channel
 from share_gateway.config import node_key_name
+from share_gateway.crypto.consent import sign_consent
 from share_gateway.crypto.keys import KeyRing
 from share_gateway.devkit import Layout
+from share_gateway.domain.consent import ConsentStatement
 from share_gateway.domain.identifiers import Subject
 from share_gateway.domain.policy import GrantRole
 from share_gateway.domain.principals import Identity, Role
@@ -73,6 +77,20 @@ class Demo:
         files = self.layout.client(member)
         return open_channel(f"localhost:{self.nodes[region].port}", credentials(files.certificate, files.key, files.ca))
 
+    def consent(self, signer: str, subject: Subject, requester: str, purpose: str) -> inquiry_pb2.Consent:
+        """The consent ``signer`` (the subject itself, holding a certificate) signs for ``requester`` and ``purpose``,
+        valid for a year, over the digest of a written authorisation form."""
+        now = datetime.now(UTC).replace(microsecond=0)
+        form = f"{subject.identifier} authorises {requester} for {purpose} on {now.date()}".encode()
+        statement = ConsentStatement(
+            subject, requester, (purpose,), now, now + timedelta(days=365), hashlib.sha256(form).hexdigest()
+        )
+        files = self.layout.client(signer)
+        signed = sign_consent(statement, files.key.read_bytes(), files.certificate.read_bytes())
+        return inquiry_pb2.Consent(
+            statement=signed.statement, signature=signed.signature, certificate=signed.certificate
+        )
+
     @property
     def keys(self) -> KeyRing:
         return KeyRing(self.layout.node_verifying_key(region) for region in self.nodes)
@@ -80,6 +98,7 @@ class Demo:
 
 async def play(demo: Demo, company: SyntheticCompany, person: SyntheticPerson, population: Population) -> None:
     subject = subject_to_wire(Subject(company.kind, company.identifier))
+    bank_uri = demo.members["bank"].identity.uri
 
     heading("1. A Beijing agency records an administrative penalty on a legally effective document")
     penalty = population.record_draft(company, "administrative_penalty")
@@ -128,24 +147,36 @@ async def play(demo: Demo, company: SyntheticCompany, person: SyntheticPerson, p
 
     async with demo.channel("bank", "110000") as channel:
         inquiry = inquiry_pb2_grpc.InquiryServiceStub(channel)
-        heading("2. A bank asks Beijing for loan underwriting across all regions, with the company's consent")
+        heading("2. A bank asks Beijing for loan underwriting across all regions, with the company's signed consent")
+        consent = demo.consent("company", Subject(company.kind, company.identifier), bank_uri, "loan_underwriting")
         answer = await inquiry.Inquire(
             inquiry_pb2.InquireRequest(
                 subject=subject,
                 purpose="loan_underwriting",
-                consent_reference="AUTH-2026-118",
+                consent=consent,
                 scope=inquiry_pb2.INQUIRY_SCOPE_FEDERATION,
             ),
             timeout=10,
         )
         show(answer_view(answer, demo.keys))
         bank_inquiry = answer.inquiry_id
+        explain(
+            "The company signed the consent with its certificate's key: the bank, this purpose, a year, and the "
+            "digest of the written authorisation form. Every region verified it itself before answering, and "
+            "each logged which consent it accepted (its id), never the form."
+        )
 
-        heading("3. The same bank asks without the company's consent")
-        try:
-            await inquiry.Inquire(inquiry_pb2.InquireRequest(subject=subject, purpose="loan_underwriting"), timeout=10)
-        except grpc.aio.AioRpcError as error:
-            show(rpc_error_view(error))
+        heading("3. The same bank asks without the company's consent, then with only a text reference")
+        for reference in ("", "AUTH-2026-118"):
+            try:
+                await inquiry.Inquire(
+                    inquiry_pb2.InquireRequest(
+                        subject=subject, purpose="loan_underwriting", consent_reference=reference
+                    ),
+                    timeout=10,
+                )
+            except grpc.aio.AioRpcError as error:
+                show(rpc_error_view(error))
 
     async with demo.channel("utility", "110000") as channel:
         heading("4. A utility asks the same node for a connection decision")
@@ -161,7 +192,11 @@ async def play(demo: Demo, company: SyntheticCompany, person: SyntheticPerson, p
     myself = subject_to_wire(Subject(person.kind, person.identifier))
     async with demo.channel("bank", "110000") as channel:
         await inquiry_pb2_grpc.InquiryServiceStub(channel).Inquire(
-            inquiry_pb2.InquireRequest(subject=myself, purpose="loan_underwriting", consent_reference="AUTH-2026-311"),
+            inquiry_pb2.InquireRequest(
+                subject=myself,
+                purpose="loan_underwriting",
+                consent=demo.consent("person", Subject(person.kind, person.identifier), bank_uri, "loan_underwriting"),
+            ),
             timeout=10,
         )
     await demo.nodes["110000"].gateway.sequencer.step(force=True)  # history reads integrated leaves (within 0.2 s)

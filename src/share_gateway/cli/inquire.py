@@ -25,7 +25,10 @@ def add_commands(commands: Commands) -> None:
         "--subject", help="USCC, resident ID, legal_entity:<USCC> or individual:<resident ID> (required to inquire)"
     )
     inquire.add_argument("--purpose", help="a purpose of the catalog you hold a grant for (required to inquire)")
-    inquire.add_argument("--consent", help="reference of the subject's consent, where the purpose requires it")
+    inquire.add_argument(
+        "--consent-file", type=Path, help="the subject's signed consent (`consent sign`), where the purpose needs it"
+    )
+    inquire.add_argument("--consent", help="a text reference only: refused where the purpose needs consent")
     inquire.add_argument(
         "--record-type", action="append", default=[], help="only records of this type (repeat; default: all)"
     )
@@ -55,19 +58,22 @@ def add_commands(commands: Commands) -> None:
 
 
 async def _inquire(args: argparse.Namespace) -> inquiry_pb2.InquireResponse:
-    from share_gateway.client import subject_from_text
+    from share_gateway.client import consent_from_file, subject_from_text
     from share_gateway.v1 import inquiry_pb2, inquiry_pb2_grpc
 
+    request = inquiry_pb2.InquireRequest(
+        subject=subject_from_text(args.subject),
+        purpose=args.purpose,
+        consent_reference=args.consent or "",
+        record_types=args.record_type,
+    )
+    if args.consent_file:
+        try:
+            request.consent.CopyFrom(consent_from_file(args.consent_file.read_bytes()))
+        except (OSError, ValueError) as error:
+            raise CommandError(f"{args.consent_file}: {error}") from error
     async with channel(args) as node:
-        return await inquiry_pb2_grpc.InquiryServiceStub(node).Inquire(
-            inquiry_pb2.InquireRequest(
-                subject=subject_from_text(args.subject),
-                purpose=args.purpose,
-                consent_reference=args.consent or "",
-                record_types=args.record_type,
-            ),
-            timeout=args.timeout,
-        )
+        return await inquiry_pb2_grpc.InquiryServiceStub(node).Inquire(request, timeout=args.timeout)
 
 
 def cmd_inquire(args: argparse.Namespace) -> None:

@@ -198,6 +198,29 @@ def listing_view(listing: common_pb2.Listing) -> Group:
     )
 
 
+def consents_view(consents: Sequence[inquiry_pb2.ConsentSummary]) -> Group:
+    """A subject's consents: to whom, for what, until when, and whether withdrawn."""
+    parts: list[RenderableType] = [line(f"{len(consents)} consent(s)")]
+    if consents:
+        parts.append(
+            table(
+                ["consent", "requester", "purposes", "valid until", "signed by", "withdrawn"],
+                [
+                    (
+                        c.consent_id,
+                        c.requester,
+                        ", ".join(c.purposes),
+                        c.not_after.ToDatetime().date().isoformat(),
+                        "requester (attested)" if c.attested else "subject",
+                        c.revoked_at.ToDatetime().isoformat(timespec="seconds") if c.HasField("revoked_at") else "",
+                    )
+                    for c in consents
+                ],
+            )
+        )
+    return Group(*parts)
+
+
 def listings_view(listings: Sequence[common_pb2.Listing]) -> Group:
     parts: list[RenderableType] = [line(f"{len(listings)} listing(s)")]
     if listings:

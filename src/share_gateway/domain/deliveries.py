@@ -48,6 +48,8 @@ class DeliveryKind(StrEnum):
     RECORD = "record"
     REVOCATION = "revocation"
     LISTING = "listing"
+    # A subject withdrew a consent (``record_id`` holds the consent id): independent of every other delivery.
+    CONSENT_REVOCATION = "consent_revoked"
 
 
 class DeliveryState(StrEnum):
@@ -72,6 +74,7 @@ WAITS_FOR: Mapping[DeliveryKind, tuple[tuple[DeliveryKind, str], ...]] = {
     DeliveryKind.RECORD: (),
     DeliveryKind.REVOCATION: ((DeliveryKind.RECORD, "record_id"),),
     DeliveryKind.LISTING: ((DeliveryKind.RECORD, "record_id"), (DeliveryKind.LISTING, "listing_id")),
+    DeliveryKind.CONSENT_REVOCATION: (),
 }
 
 

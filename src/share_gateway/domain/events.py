@@ -70,6 +70,10 @@ class EventKind(StrEnum):
     QUOTA_REFUSED = "quota_refused"
     # An alarm for officers: a requester's window crossed a harvesting threshold (which one, with its figures).
     HARVESTING_SUSPECTED = "harvesting_suspected"
+    # A subject withdrew a consent (at its node); a peer took the withdrawal; it was delivered to a peer.
+    CONSENT_REVOKED = "consent_revoked"
+    CONSENT_REVOCATION_RECEIVED = "consent_revocation_received"
+    CONSENT_REVOCATION_DELIVERED = "consent_revocation_delivered"
 
 
 class Outcome(StrEnum):

@@ -11,13 +11,17 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from share_gateway.domain.catalog import Catalog, DisclosureScope, Measure, Purpose
 from share_gateway.domain.errors import Citation, FieldViolation, InvalidInput, Refused
 from share_gateway.domain.identifiers import Subject, validate_uscc
 from share_gateway.domain.principals import Role
+
+if TYPE_CHECKING:
+    from share_gateway.domain.consent import Consent
 
 MAX_CONSENT_REFERENCE = 200
 
@@ -55,6 +59,17 @@ class Denial(StrEnum):
     RECORD_NOT_HELD = "RECORD_NOT_HELD"
     # A peer's listing names another subject or type than the record it rests on (permanent).
     LISTING_MISMATCH = "LISTING_MISMATCH"
+    # Consent (domain.consent): each way a consent fails has its own reason.
+    # Text where a signed consent statement is needed (the old consent_reference alone).
+    CONSENT_FREE_TEXT = "CONSENT_FREE_TEXT"
+    # The statement's signature, its signer's certificate or its chain to the federation CA does not hold.
+    CONSENT_FORGED = "CONSENT_FORGED"
+    CONSENT_EXPIRED = "CONSENT_EXPIRED"
+    CONSENT_NOT_YET_VALID = "CONSENT_NOT_YET_VALID"
+    CONSENT_REVOKED = "CONSENT_REVOKED"
+    CONSENT_OTHER_REQUESTER = "CONSENT_OTHER_REQUESTER"
+    CONSENT_OTHER_PURPOSE = "CONSENT_OTHER_PURPOSE"
+    CONSENT_OTHER_SUBJECT = "CONSENT_OTHER_SUBJECT"
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,9 +152,20 @@ class Policy:
         }
 
     def authorise(
-        self, requester: Principal, purpose_name: str, subject: Subject, consent_reference: str, now: datetime
+        self,
+        requester: Principal,
+        purpose_name: str,
+        subject: Subject,
+        consent_reference: str,
+        now: datetime,
+        consent: Consent | None = None,
+        skew: timedelta = timedelta(0),
     ) -> Citation:
-        """Settle the purpose-level conditions or raise; return the purpose's citation."""
+        """Settle the purpose-level conditions or raise; return the purpose's citation.
+
+        Where the purpose needs consent only a verified consent statement (``consent``) that covers this
+        requester, subject and purpose at ``now`` (read with ``skew``) will do: text alone is refused.
+        """
         purpose = self._purposes.get(purpose_name)
         if purpose is None:
             raise InvalidInput.one("purpose", f"{purpose_name!r} is not a purpose of catalog {self.catalog.version}")
@@ -156,12 +182,25 @@ class Policy:
             raise Refused(Denial.NO_GRANT, f"no current grant for {purpose.name}", [citation])
         if purpose.self_only and requester.itself != subject:
             raise Refused(Denial.NOT_THE_SUBJECT, f"{purpose.name} is only for the subject itself", [citation])
-        if purpose.consent_required and not consent_reference.strip():
-            raise Refused(Denial.CONSENT_REQUIRED, f"{purpose.name} needs the subject's consent reference", [citation])
+        if purpose.consent_required:
+            if consent is None and consent_reference.strip():
+                raise Refused(
+                    Denial.CONSENT_FREE_TEXT,
+                    f"{purpose.name} needs the subject's signed consent statement, not a text reference",
+                    [citation],
+                )
+            if consent is None:
+                raise Refused(Denial.CONSENT_REQUIRED, f"{purpose.name} needs the subject's consent", [citation])
+            refusal = consent.statement.refusal(requester.uri, purpose.name, subject, now, skew)
+            if refusal is not None:
+                raise Refused(refusal[0], refusal[1], [citation])
         return citation
 
     def rule_for(self, purpose_name: str, record_type: str, consent_reference: str) -> Decision:
-        """Whether records of a type may go out for an authorised purpose, and which fields."""
+        """Whether records of a type may go out for an authorised purpose, and which fields.
+
+        ``consent_reference`` is the id of the consent ``authorise`` accepted ('' if none).
+        """
         purpose = self._purposes[purpose_name]
         rule = self._rules.get((purpose_name, record_type))
         if rule is None:
@@ -180,13 +219,14 @@ class Policy:
         subject: Subject,
         consent_reference: str,
         now: datetime,
+        consent: Consent | None = None,
     ) -> Decision:
         """The whole decision for one (requester, purpose, record type); never raises a refusal."""
         try:
-            purpose_citation = self.authorise(requester, purpose_name, subject, consent_reference, now)
+            purpose_citation = self.authorise(requester, purpose_name, subject, consent_reference, now, consent)
         except Refused as refusal:
             return Decision(False, frozenset(), refusal.citations, refusal.reason)
-        decision = self.rule_for(purpose_name, record_type, consent_reference)
+        decision = self.rule_for(purpose_name, record_type, "" if consent is None else consent.consent_id)
         return Decision(decision.lawful, decision.fields, (purpose_citation, *decision.citations), decision.reason)
 
     def lists_matter(self, purpose_name: str) -> bool:

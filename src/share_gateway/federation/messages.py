@@ -1,19 +1,27 @@
-"""What nodes sign for each other: a forwarded inquiry, with its nonce and time against replay."""
+"""What nodes sign for each other: a forwarded inquiry, with its nonce and time against replay.
+
+Format 2 adds the subject's signed consent (``consent``), so each region verifies it itself; a format 1
+inquiry (no consent) still parses, and one without a consent is still written as format 1.
+"""
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import os
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from share_gateway.crypto.consent import SignedConsent
 from share_gateway.domain.canonical import canonical_json, parse_json
 from share_gateway.domain.events import format_instant, parse_instant
 from share_gateway.domain.identifiers import Subject, SubjectKind
 
 PEER_INQUIRY_TYPE = "application/vnd.share-gateway.peer-inquiry+json"
 PEER_INQUIRY_FORMAT = 1
+# Format 2: format 1 and the signed consent the requester sent.
+PEER_INQUIRY_CONSENT_FORMAT = 2
 # A forwarded inquiry older or newer than this is refused; its nonce is remembered at least this long.
 REPLAY_WINDOW = timedelta(seconds=60)
 
@@ -34,32 +42,47 @@ class PeerInquiry:
     catalog_digest: str
     nonce: str
     at: datetime
+    consent: SignedConsent | None = None
 
     @classmethod
     def new(cls, **values: Any) -> PeerInquiry:
         return cls(nonce=os.urandom(16).hex(), **values)
 
     def to_bytes(self) -> bytes:
-        return canonical_json(
-            {
-                "v": PEER_INQUIRY_FORMAT,
-                "origin": self.origin,
-                "requester": {"uri": self.requester_uri, "kind": self.requester_kind, "granted": self.granted},
-                "subject": {"kind": self.subject.kind.value, "id": self.subject.identifier},
-                "purpose": self.purpose,
-                "consent_reference": self.consent_reference,
-                "record_types": list(self.record_types),
-                "catalog_digest": self.catalog_digest,
-                "nonce": self.nonce,
-                "at": format_instant(self.at),
+        body: dict[str, Any] = {
+            "v": PEER_INQUIRY_FORMAT,
+            "origin": self.origin,
+            "requester": {"uri": self.requester_uri, "kind": self.requester_kind, "granted": self.granted},
+            "subject": {"kind": self.subject.kind.value, "id": self.subject.identifier},
+            "purpose": self.purpose,
+            "consent_reference": self.consent_reference,
+            "record_types": list(self.record_types),
+            "catalog_digest": self.catalog_digest,
+            "nonce": self.nonce,
+            "at": format_instant(self.at),
+        }
+        if self.consent is not None:
+            body["v"] = PEER_INQUIRY_CONSENT_FORMAT
+            body["consent"] = {
+                "statement": base64.b64encode(self.consent.statement).decode(),
+                "signature": base64.b64encode(self.consent.signature).decode(),
+                "certificate": self.consent.certificate.decode(),
             }
-        )
+        return canonical_json(body)
 
     @classmethod
     def from_bytes(cls, data: bytes) -> PeerInquiry:
         raw: dict[str, Any] = parse_json(data)
-        if raw["v"] != PEER_INQUIRY_FORMAT:
+        if raw["v"] not in (PEER_INQUIRY_FORMAT, PEER_INQUIRY_CONSENT_FORMAT):
             raise ValueError(f"unknown peer inquiry format {raw['v']!r}")
+        consent = None
+        if raw["v"] == PEER_INQUIRY_CONSENT_FORMAT:
+            signed = raw["consent"]
+            consent = SignedConsent(
+                base64.b64decode(signed["statement"], validate=True),
+                base64.b64decode(signed["signature"], validate=True),
+                signed["certificate"].encode(),
+            )
         requester = raw["requester"]
         inquiry = cls(
             origin=raw["origin"],
@@ -73,6 +96,7 @@ class PeerInquiry:
             catalog_digest=raw["catalog_digest"],
             nonce=raw["nonce"],
             at=parse_instant(raw["at"]),
+            consent=consent,
         )
         if inquiry.to_bytes() != data:
             raise ValueError("peer inquiry bytes are not canonical")

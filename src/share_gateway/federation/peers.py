@@ -168,6 +168,16 @@ class PeerClients:
         response: peer_pb2.GetHistoryResponse = await self._call(manifest, region, "GetHistory", message, seconds)
         return envelope_from_wire(response.page)
 
+    async def share_consent_revocation(
+        self, manifest: Manifest, region: str, revocation: Envelope, seconds: float
+    ) -> Envelope:
+        """Deliver a consent withdrawal this node's subject made; the peer's signed receipt."""
+        request = peer_pb2.ShareConsentRevocationRequest(revocation=envelope_to_wire(revocation))
+        response: peer_pb2.ShareConsentRevocationResponse = await self._call(
+            manifest, region, "ShareConsentRevocation", request, seconds
+        )
+        return envelope_from_wire(response.receipt)
+
     async def witness(
         self, manifest: Manifest, region: str, note: bytes, old_size: int, proof: list[bytes], seconds: float
     ) -> str:

@@ -17,6 +17,7 @@ from share_gateway.federation.manifest import SignedManifest
 from share_gateway.federation.peers import PeerClients
 from share_gateway.gateway.audit import AuditDesk
 from share_gateway.gateway.certificates import CertificateGuard, RevocationSettings
+from share_gateway.gateway.consents import ConsentDesk
 from share_gateway.gateway.dead_letters import DeliveryReview
 from share_gateway.gateway.federation import FederationDesk
 from share_gateway.gateway.history import InquiryHistory
@@ -111,9 +112,19 @@ class Gateway:
         )
         self.revocations = RevocationFeed(self.runtime)
         self.sweeper = DisclosureSweeper(self.runtime, self.procedures.sweep_interval_seconds)
+        self.consents = ConsentDesk(
+            self.runtime,
+            () if self.peer_tls is None else (self.peer_tls.ca,),
+            self.federation_settings.clock_skew,
+            lambda: self.certificates.revoked,
+            delivered_to,
+            wake,
+        )
         # Every inquiry, local or a peer's, spends its requester's quotas first (harvesting_suspected: .quotas).
         self.quotas = QuotaDesk(self.runtime, self.catalog.catalog, self.refusals, self.quota_settings)
-        self.inquiries = InquiryDesk(self.runtime, self.policy, self.federation, self.quotas)
+        self.inquiries = InquiryDesk(
+            self.runtime, self.policy, self.federation, quotas=self.quotas, consents=self.consents
+        )
         self.history = InquiryHistory(self.runtime, self.policy, self.log_settings.history_days, self.federation)
         self.audit = AuditDesk(self.runtime, self.log)
         self.receipts = ReceiptProofs(self.runtime)

@@ -21,6 +21,7 @@ from datetime import timedelta
 from typing import TypeVar
 
 from share_gateway.catalog import SignedCatalog
+from share_gateway.crypto.consent import SignedConsent
 from share_gateway.crypto.disclosure import (
     Disclosure,
     RecordStatement,
@@ -113,8 +114,12 @@ class FederationDesk:
         consent: str,
         record_types: tuple[str, ...],
         deadline: float | None,
+        signed_consent: SignedConsent | None = None,
     ) -> list[RegionOutcome]:
-        """Ask every peer at once; each answer is verified, and no region can hold the others past the deadline."""
+        """Ask every peer at once; each answer is verified, and no region can hold the others past the deadline.
+
+        ``consent`` is the id of the consent this node accepted; ``signed_consent`` travels for peers to verify.
+        """
         self.require_current()
         inquiry = PeerInquiry.new(
             origin=self.runtime.region,
@@ -127,6 +132,7 @@ class FederationDesk:
             record_types=record_types,
             catalog_digest=self.catalog_digest,
             at=self.runtime.clock(),
+            consent=signed_consent,
         )
         envelope = Envelope.seal(self.runtime.signing_key, PEER_INQUIRY_TYPE, inquiry.to_bytes())
         remaining = self.peer_timeout if deadline is None else deadline - time.monotonic() - DEADLINE_MARGIN
@@ -183,7 +189,7 @@ class FederationDesk:
                 Denial.CATALOG_MISMATCH, f"the catalog in force no longer admits it: {describe_violations(faults)}"
             )
         sealed = SealedRecord(disclosure.statement, {o.name: o for o in disclosure.fields})
-        return await self._acknowledge(
+        return await self.acknowledge(
             EventKind.RECORD_RECEIVED,
             region,
             record.subject,
@@ -209,7 +215,7 @@ class FederationDesk:
 
     async def revoke(self, region: str, envelope: Envelope) -> Envelope:
         """Take a revocation its origin signed: stop disclosing any copy, keep it for the feed, sign a receipt."""
-        revocation = self._opened(region, envelope, REVOCATION_TYPE, Revocation.from_bytes, "revocation")
+        revocation = self.opened(region, envelope, REVOCATION_TYPE, Revocation.from_bytes, "revocation")
         validate_item_id(revocation.record_id, "revocation.record_id")
         if revocation.origin_region != region:
             raise Refused(Denial.PEER_NOT_ADMITTED, "a region revokes only its own records")
@@ -223,7 +229,7 @@ class FederationDesk:
             copy.record.subject != revocation.subject or copy.record.record_type != revocation.record_type
         ):
             raise Refused(Denial.PEER_NOT_ADMITTED, "the revocation names another subject or type than the record")
-        return await self._acknowledge(
+        return await self.acknowledge(
             EventKind.RECORD_REVOKED,
             region,
             revocation.subject,
@@ -236,7 +242,7 @@ class FederationDesk:
     async def receive_listing(self, region: str, envelope: Envelope) -> Envelope:
         """Take a listing its origin signed, of a nationally shared type, resting on a record of that origin held
         here and about that record's subject; keep it if newer; sign a receipt."""
-        listing = self._opened(region, envelope, LISTING_TYPE, Listing.from_bytes, "listing")
+        listing = self.opened(region, envelope, LISTING_TYPE, Listing.from_bytes, "listing")
         validate_item_id(listing.listing_id, "listing.listing_id")
         validate_item_id(listing.record_id, "listing.record_id")
         if listing.origin_region != region:
@@ -251,7 +257,7 @@ class FederationDesk:
             )
         if (record.record.subject, record.record.record_type) != (listing.subject, listing.record_type):
             raise Refused(Denial.LISTING_MISMATCH, "the listing names another subject or type than its record")
-        return await self._acknowledge(
+        return await self.acknowledge(
             EventKind.LISTING_RECEIVED,
             region,
             listing.subject,
@@ -282,7 +288,7 @@ class FederationDesk:
         store = self.runtime.store
         store.write_logged(lambda tx: store.listings.receive(tx, listing, event.at), event)
 
-    async def _acknowledge(
+    async def acknowledge(
         self,
         kind: EventKind,
         region: str,
@@ -311,7 +317,7 @@ class FederationDesk:
         kind = self.catalog.catalog.record_types.get(statement.record_type)
         return frozenset() if kind is None else frozenset(n for n, spec in kind.fields.items() if spec.required)
 
-    def _opened(self, region: str, envelope: Envelope, media_type: str, parse: Callable[[bytes], T], what: str) -> T:
+    def opened(self, region: str, envelope: Envelope, media_type: str, parse: Callable[[bytes], T], what: str) -> T:
         """The payload of an envelope that region's node key signed, or ``Refused``."""
         if envelope.key_id != self._key_id(region):
             raise Refused(Denial.PEER_NOT_ADMITTED, f"the {what} is not signed by region {region}")

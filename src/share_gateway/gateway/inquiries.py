@@ -5,15 +5,18 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from share_gateway.crypto.consent import SignedConsent
 from share_gateway.crypto.disclosure import Disclosure, disclose
 from share_gateway.crypto.envelope import Envelope
+from share_gateway.domain.consent import Consent
 from share_gateway.domain.errors import Citation, InvalidInput, Refused
 from share_gateway.domain.events import EVENT_MEDIA_TYPE, DisclosedRecord, Event, EventKind, Outcome
 from share_gateway.domain.identifiers import Subject
-from share_gateway.domain.policy import AppliedMeasure, Policy, Principal, unique_citations
+from share_gateway.domain.policy import AppliedMeasure, Denial, Policy, Principal, unique_citations
 from share_gateway.domain.records import is_disclosable
+from share_gateway.gateway.consents import ConsentDesk
 from share_gateway.gateway.federation import FederationDesk, RegionOutcome, RegionStatus
 from share_gateway.gateway.quotas import QuotaDesk
 from share_gateway.gateway.runtime import NodeRuntime
@@ -24,6 +27,7 @@ class InquiryRequest:
     subject_kind: str
     subject_identifier: str
     purpose: str
+    # Old clients' text reference: refused where the purpose needs consent, never logged.
     consent_reference: str = ""
     record_types: tuple[str, ...] = ()
     # Ask every region of the federation too.
@@ -34,6 +38,8 @@ class InquiryRequest:
     exchange: Mapping[str, str] = field(default_factory=dict)
     # For an inquiry a peer forwarded: the asking region, whose quota it spends besides its requester's.
     asking_region: str = ""
+    # The subject's signed consent, where the purpose needs one.
+    consent: SignedConsent | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +59,7 @@ class InquiryDesk:
     policy: Policy
     federation: FederationDesk | None = None
     quotas: QuotaDesk | None = None
+    consents: ConsentDesk | None = None
 
     async def inquire(self, requester: Principal, request: InquiryRequest) -> Answer:
         """Admit the inquiry under its requester's quotas (``Exhausted`` if spent), then answer it."""
@@ -85,34 +92,41 @@ class InquiryDesk:
             unknown = [t for t in request.record_types if t not in self.policy.catalog.record_types]
             if unknown:
                 raise InvalidInput.one("record_types", f"not in the catalog: {', '.join(unknown)}")
+            consent = self._consent(request)
             # The purpose-level half of Policy.decide, once; the record-type half below per record.
             purpose_citation = self.policy.authorise(
-                requester, request.purpose, subject, request.consent_reference, now
+                requester, request.purpose, subject, request.consent_reference, now, consent, self._skew()
             )
+            if consent is not None and self.consents is not None:
+                await self.consents.require_not_revoked(consent)
         except (InvalidInput, Refused) as error:
             await runtime.event_log.append(self._denied(requester, request, error))
             error.logged = True
             raise
+        if consent is not None and request.consent is not None and self.consents is not None:
+            await self.consents.register(request.consent, consent)
+        consent_id = "" if consent is None else consent.consent_id
         if request.federated:
             if self.federation is None:
                 raise InvalidInput.one("scope", "this node is not part of a federation")
             self.federation.require_current()
             local, remote = await asyncio.gather(
-                self._local(subject, request, now),
+                self._local(subject, request, consent_id, now),
                 self.federation.fan_out(
                     requester,
                     subject,
                     request.purpose,
-                    request.consent_reference,
+                    consent_id,
                     request.record_types,
                     request.deadline,
+                    request.consent,
                 ),
             )
         else:
-            local, remote = await self._local(subject, request, now), []
+            local, remote = await self._local(subject, request, consent_id, now), []
         disclosures, disclosed, citations = local
         own = RegionOutcome(runtime.region, RegionStatus.OK, disclosures=tuple(disclosures))
-        details = _consent(request) | dict(request.exchange)
+        details = _consent_details(request, consent) | dict(request.exchange)
         seen = {d.statement.payload for d in disclosures}
         for outcome in remote:
             details[f"region:{outcome.region}"] = f"{outcome.status} {outcome.receipt_digest or outcome.detail}"[:300]
@@ -149,8 +163,20 @@ class InquiryDesk:
             regions = (own, *remote)
         return Answer(event.event_id, tuple(disclosures), event.citations, receipt, regions, measures)
 
+    def _consent(self, request: InquiryRequest) -> Consent | None:
+        """The verified consent where the purpose needs one (``Refused(CONSENT_FORGED)`` if it does not verify)."""
+        purpose = self.policy.catalog.purposes.get(request.purpose)
+        if request.consent is None or purpose is None or not purpose.consent_required:
+            return None
+        if self.consents is None:
+            raise Refused(Denial.CONSENT_FORGED, "this node verifies no consent")
+        return self.consents.open(request.consent)
+
+    def _skew(self) -> timedelta:
+        return timedelta(0) if self.consents is None else self.consents.clock_skew
+
     async def _local(
-        self, subject: Subject, request: InquiryRequest, now: datetime
+        self, subject: Subject, request: InquiryRequest, consent_id: str, now: datetime
     ) -> tuple[list[Disclosure], list[DisclosedRecord], list[Citation]]:
         """This node's lawful records about the subject, each with only the necessary fields."""
         candidates = await self.runtime.read(self.runtime.store.records.disclosable, subject)
@@ -164,7 +190,7 @@ class InquiryDesk:
                 wanted and item.record_type not in wanted
             ):
                 continue
-            decision = self.policy.rule_for(request.purpose, item.record_type, request.consent_reference)
+            decision = self.policy.rule_for(request.purpose, item.record_type, consent_id)
             if not decision.lawful:
                 continue
             disclosure = disclose(item.sealed, decision.fields)
@@ -187,10 +213,12 @@ def _denied_event(
     """The logged refusal: the subject as asked (if it parses), the reason and the rule that refused."""
     try:
         subject: Subject | None = Subject.parse(request.subject_kind, request.subject_identifier)
-        details = _consent(request) | dict(request.exchange)
+        details = _consent_details(request) | dict(request.exchange)
     except InvalidInput:
         subject = None
-        details = _consent(request) | dict(request.exchange) | {"subject_identifier": request.subject_identifier[:64]}
+        details = (
+            _consent_details(request) | dict(request.exchange) | {"subject_identifier": request.subject_identifier[:64]}
+        )
     if isinstance(error, Refused):
         reason, citations = str(error.reason), error.citations
     else:
@@ -208,5 +236,11 @@ def _denied_event(
     )
 
 
-def _consent(request: InquiryRequest) -> dict[str, str]:
-    return {"consent_reference": request.consent_reference[:200]} if request.consent_reference else {}
+def _consent_details(request: InquiryRequest, consent: Consent | None = None) -> dict[str, str]:
+    """Which consent an inquiry came with (its id: never the evidence, never a caller's free text)."""
+    if consent is not None:
+        signer = "requester" if consent.statement.attested else "subject"
+        return {"consent_id": consent.consent_id, "consent_signer": signer}
+    if request.consent is not None:
+        return {"consent_id": request.consent.consent_id}
+    return {}

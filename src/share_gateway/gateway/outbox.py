@@ -28,8 +28,9 @@ from datetime import timedelta
 from share_gateway.crypto.disclosure import disclose
 from share_gateway.crypto.envelope import Envelope
 from share_gateway.crypto.errors import VerificationError
+from share_gateway.domain.consent import CONSENT_REVOCATION_TYPE
 from share_gateway.domain.deliveries import NOT_KEPT, RECEIPT_NOT_VERIFIED, Failure, classify
-from share_gateway.domain.events import EventKind, Outcome
+from share_gateway.domain.events import DisclosedRecord, EventKind, Outcome
 from share_gateway.domain.listings import LISTING_TYPE
 from share_gateway.domain.records import RecordStatus
 from share_gateway.federation.peers import PeerError
@@ -191,6 +192,9 @@ class Courier:
     async def _deliver(self, delivery: Delivery) -> None:
         """Send one delivery, verify the peer's signed receipt, and mark it done with the receipt's digest."""
         runtime, federation = self.federation.runtime, self.federation
+        if delivery.kind is DeliveryKind.CONSENT_REVOCATION:
+            await self._deliver_consent_revocation(delivery)
+            return
         # The outbox holds this node's own deliveries: each names a record (and listing) of this region.
         stored = await runtime.read(runtime.store.records.get, runtime.region, delivery.record_id)
         if stored is None:
@@ -249,6 +253,31 @@ class Courier:
             # The peer never held the record, and would refuse the listing as RECORD_NOT_HELD for ever.
             return "not shared: the record it rests on was never published to this peer"
         return ""
+
+    async def _deliver_consent_revocation(self, delivery: Delivery) -> None:
+        """A subject's withdrawal of a consent (``record_id`` is the consent id), signed by this node."""
+        runtime, federation = self.federation.runtime, self.federation
+        revocation = await runtime.read(runtime.store.consents.revocation, delivery.record_id)
+        if revocation is None:
+            raise Undeliverable(NOT_KEPT, f"no withdrawal of consent {delivery.record_id} is kept")
+        manifest, peer, seconds = federation.manifest.manifest, delivery.peer, self.settings.timeout
+        if peer not in manifest.nodes:
+            raise Undeliverable(NOT_IN_MANIFEST, f"region {peer} is not a node of the manifest in force")
+        signed = Envelope.seal(runtime.signing_key, CONSENT_REVOCATION_TYPE, revocation.to_bytes())
+        async with asyncio.timeout(seconds):
+            receipt = await federation.clients.share_consent_revocation(manifest, peer, signed, seconds)
+        receipt_digest = federation.acknowledged(
+            peer, delivery.record_id, receipt, EventKind.CONSENT_REVOCATION_RECEIVED
+        )
+        event = runtime.event(
+            EventKind.CONSENT_REVOCATION_DELIVERED,
+            node_principal(runtime.region),
+            Outcome.ALLOWED,
+            subject=revocation.subject,
+            records=(DisclosedRecord(delivery.record_id, "consent", runtime.region),),
+            details={"to": node_principal(peer).uri, "receipt_digest": receipt_digest},
+        )
+        await runtime.write_logged(lambda tx: runtime.store.outbox.delivered(tx, delivery.seq, event.at), event)
 
 
 class Undeliverable(Exception):

@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 
 from share_gateway.domain.events import Event
 from share_gateway.store import schema
+from share_gateway.store.consents import Consents
 from share_gateway.store.database import Database
 from share_gateway.store.deliveries import Outbox
 from share_gateway.store.events import EventLog
@@ -48,6 +49,7 @@ class Store:
         self.witness = WitnessState(database)
         self.nonces = ReplayNonces(database)
         self.quotas = QuotaBuckets(database)
+        self.consents = Consents(database)
 
     def write(self, work: Callable[[UnitOfWork], R]) -> R:
         """Run ``work`` in one unit of work, committed when it returns and rolled back if it raises."""

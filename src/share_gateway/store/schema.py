@@ -135,6 +135,35 @@ revocations = Table(
     UniqueConstraint("origin_region", "record_id"),
 )
 
+# Consents this node registered (the first node to see one registers it): the statement as signed, so a
+# subject can list and withdraw what is about it. The evidence itself never comes here, only its digest.
+consents = Table(
+    "consents",
+    metadata,
+    Column("consent_id", String(32), primary_key=True),
+    Column("subject_kind", String(16), nullable=False),
+    Column("subject_id", String(18), nullable=False),
+    Column("requester", String(64), nullable=False),
+    Column("statement", LargeBinary, nullable=False),
+    Column("signature", LargeBinary, nullable=False),
+    Column("certificate", LargeBinary, nullable=False),
+    Column("registered_at", Instant, nullable=False),
+    Index(None, "subject_kind", "subject_id"),
+)
+
+# Withdrawn consents, from this node's subjects or delivered by a peer: kept even for a consent this node never
+# saw, so it is refused if it arrives later.
+consent_revocations = Table(
+    "consent_revocations",
+    metadata,
+    Column("consent_id", String(32), primary_key=True),
+    Column("subject_kind", String(16), nullable=False),
+    Column("subject_id", String(18), nullable=False),
+    Column("origin_region", String(6), nullable=False),
+    Column("revoked_at", Instant, nullable=False),
+    Column("received_at", Instant, nullable=False),
+)
+
 repair_applications = Table(
     "repair_applications",
     metadata,

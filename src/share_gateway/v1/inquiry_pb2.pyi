@@ -72,10 +72,13 @@ class InquireRequest(_message.Message):
     CONSENT_REFERENCE_FIELD_NUMBER: _builtins.int
     RECORD_TYPES_FIELD_NUMBER: _builtins.int
     SCOPE_FIELD_NUMBER: _builtins.int
+    CONSENT_FIELD_NUMBER: _builtins.int
     purpose: _builtins.str
     """A purpose named in the published catalog."""
     consent_reference: _builtins.str
-    """Reference of the subject's authorisation, required where the purpose requires consent."""
+    """Deprecated: a text reference proves nothing. Kept on the wire for old clients; where the purpose
+    requires consent, text alone is refused (reason CONSENT_FREE_TEXT): send `consent` instead.
+    """
     scope: Global___InquiryScope.ValueType
     """This node only (the default), or every region of the federation."""
     @_builtins.property
@@ -83,6 +86,10 @@ class InquireRequest(_message.Message):
     @_builtins.property
     def record_types(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """Restrict the answer to these record types; all lawful types when empty."""
+
+    @_builtins.property
+    def consent(self) -> Global___Consent:
+        """The subject's signed consent, required where the purpose requires consent."""
 
     def __init__(
         self,
@@ -92,14 +99,47 @@ class InquireRequest(_message.Message):
         consent_reference: _builtins.str = ...,
         record_types: _abc.Iterable[_builtins.str] | None = ...,
         scope: Global___InquiryScope.ValueType = ...,
+        consent: Global___Consent | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["subject", b"subject"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["consent", b"consent", "subject", b"subject"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["consent_reference", b"consent_reference", "purpose", b"purpose", "record_types", b"record_types", "scope", b"scope", "subject", b"subject"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["consent", b"consent", "consent_reference", b"consent_reference", "purpose", b"purpose", "record_types", b"record_types", "scope", b"scope", "subject", b"subject"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___InquireRequest: _TypeAlias = InquireRequest  # noqa: Y015
+
+@_typing.final
+class Consent(_message.Message):
+    """A consent statement as signed: by the subject, or by the requester attesting evidence it keeps."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    STATEMENT_FIELD_NUMBER: _builtins.int
+    SIGNATURE_FIELD_NUMBER: _builtins.int
+    CERTIFICATE_FIELD_NUMBER: _builtins.int
+    statement: _builtins.bytes
+    """Canonical JSON, payload type "application/vnd.share-gateway.consent+json" (format 1): subject,
+    requester, purposes, not_before, not_after, evidence_sha256, attested.
+    """
+    signature: _builtins.bytes
+    """ECDSA P-256 with SHA-256 (DER) over the DSSE pre-authentication encoding of the statement."""
+    certificate: _builtins.bytes
+    """The signer's certificate (PEM), issued by the federation CA."""
+    def __init__(
+        self,
+        *,
+        statement: _builtins.bytes = ...,
+        signature: _builtins.bytes = ...,
+        certificate: _builtins.bytes = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["certificate", b"certificate", "signature", b"signature", "statement", b"statement"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Consent: _TypeAlias = Consent  # noqa: Y015
 
 @_typing.final
 class RegionAnswer(_message.Message):
@@ -640,3 +680,128 @@ class GetReceiptProofResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___GetReceiptProofResponse: _TypeAlias = GetReceiptProofResponse  # noqa: Y015
+
+@_typing.final
+class ListMyConsentsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListMyConsentsRequest: _TypeAlias = ListMyConsentsRequest  # noqa: Y015
+
+@_typing.final
+class ConsentSummary(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CONSENT_ID_FIELD_NUMBER: _builtins.int
+    REQUESTER_FIELD_NUMBER: _builtins.int
+    PURPOSES_FIELD_NUMBER: _builtins.int
+    NOT_BEFORE_FIELD_NUMBER: _builtins.int
+    NOT_AFTER_FIELD_NUMBER: _builtins.int
+    ATTESTED_FIELD_NUMBER: _builtins.int
+    EVIDENCE_SHA256_FIELD_NUMBER: _builtins.int
+    REGISTERED_AT_FIELD_NUMBER: _builtins.int
+    REVOKED_AT_FIELD_NUMBER: _builtins.int
+    consent_id: _builtins.str
+    """The first 32 hex digits of SHA-256 of the statement."""
+    requester: _builtins.str
+    attested: _builtins.bool
+    evidence_sha256: _builtins.str
+    @_builtins.property
+    def purposes(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    @_builtins.property
+    def not_before(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def not_after(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def registered_at(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def revoked_at(self) -> _timestamp_pb2.Timestamp:
+        """Set once the subject withdrew it."""
+
+    def __init__(
+        self,
+        *,
+        consent_id: _builtins.str = ...,
+        requester: _builtins.str = ...,
+        purposes: _abc.Iterable[_builtins.str] | None = ...,
+        not_before: _timestamp_pb2.Timestamp | None = ...,
+        not_after: _timestamp_pb2.Timestamp | None = ...,
+        attested: _builtins.bool = ...,
+        evidence_sha256: _builtins.str = ...,
+        registered_at: _timestamp_pb2.Timestamp | None = ...,
+        revoked_at: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["not_after", b"not_after", "not_before", b"not_before", "registered_at", b"registered_at", "revoked_at", b"revoked_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["attested", b"attested", "consent_id", b"consent_id", "evidence_sha256", b"evidence_sha256", "not_after", b"not_after", "not_before", b"not_before", "purposes", b"purposes", "registered_at", b"registered_at", "requester", b"requester", "revoked_at", b"revoked_at"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ConsentSummary: _TypeAlias = ConsentSummary  # noqa: Y015
+
+@_typing.final
+class ListMyConsentsResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CONSENTS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def consents(self) -> _containers.RepeatedCompositeFieldContainer[Global___ConsentSummary]: ...
+    def __init__(
+        self,
+        *,
+        consents: _abc.Iterable[Global___ConsentSummary] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["consents", b"consents"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListMyConsentsResponse: _TypeAlias = ListMyConsentsResponse  # noqa: Y015
+
+@_typing.final
+class RevokeConsentRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CONSENT_ID_FIELD_NUMBER: _builtins.int
+    consent_id: _builtins.str
+    def __init__(
+        self,
+        *,
+        consent_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["consent_id", b"consent_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RevokeConsentRequest: _TypeAlias = RevokeConsentRequest  # noqa: Y015
+
+@_typing.final
+class RevokeConsentResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CONSENT_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def consent(self) -> Global___ConsentSummary: ...
+    def __init__(
+        self,
+        *,
+        consent: Global___ConsentSummary | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["consent", b"consent"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["consent", b"consent"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RevokeConsentResponse: _TypeAlias = RevokeConsentResponse  # noqa: Y015

@@ -75,6 +75,16 @@ class InquiryServiceStub:
                 request_serializer=share__gateway_dot_v1_dot_inquiry__pb2.GetReceiptProofRequest.SerializeToString,
                 response_deserializer=share__gateway_dot_v1_dot_inquiry__pb2.GetReceiptProofResponse.FromString,
                 _registered_method=True)
+        self.ListMyConsents = channel.unary_unary(
+                '/share_gateway.v1.InquiryService/ListMyConsents',
+                request_serializer=share__gateway_dot_v1_dot_inquiry__pb2.ListMyConsentsRequest.SerializeToString,
+                response_deserializer=share__gateway_dot_v1_dot_inquiry__pb2.ListMyConsentsResponse.FromString,
+                _registered_method=True)
+        self.RevokeConsent = channel.unary_unary(
+                '/share_gateway.v1.InquiryService/RevokeConsent',
+                request_serializer=share__gateway_dot_v1_dot_inquiry__pb2.RevokeConsentRequest.SerializeToString,
+                response_deserializer=share__gateway_dot_v1_dot_inquiry__pb2.RevokeConsentResponse.FromString,
+                _registered_method=True)
 
 
 class InquiryServiceServicer:
@@ -142,6 +152,20 @@ class InquiryServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListMyConsents(self, request, context):
+        """For a subject (identity from its certificate): every consent about it this node registered, and its
+        withdrawal of one. A withdrawal reaches every region; a withdrawn consent is refused everywhere.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RevokeConsent(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_InquiryServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -184,6 +208,16 @@ def add_InquiryServiceServicer_to_server(servicer, server):
                     servicer.GetReceiptProof,
                     request_deserializer=share__gateway_dot_v1_dot_inquiry__pb2.GetReceiptProofRequest.FromString,
                     response_serializer=share__gateway_dot_v1_dot_inquiry__pb2.GetReceiptProofResponse.SerializeToString,
+            ),
+            'ListMyConsents': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListMyConsents,
+                    request_deserializer=share__gateway_dot_v1_dot_inquiry__pb2.ListMyConsentsRequest.FromString,
+                    response_serializer=share__gateway_dot_v1_dot_inquiry__pb2.ListMyConsentsResponse.SerializeToString,
+            ),
+            'RevokeConsent': grpc.unary_unary_rpc_method_handler(
+                    servicer.RevokeConsent,
+                    request_deserializer=share__gateway_dot_v1_dot_inquiry__pb2.RevokeConsentRequest.FromString,
+                    response_serializer=share__gateway_dot_v1_dot_inquiry__pb2.RevokeConsentResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -403,6 +437,60 @@ class InquiryService:
             '/share_gateway.v1.InquiryService/GetReceiptProof',
             share__gateway_dot_v1_dot_inquiry__pb2.GetReceiptProofRequest.SerializeToString,
             share__gateway_dot_v1_dot_inquiry__pb2.GetReceiptProofResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListMyConsents(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/share_gateway.v1.InquiryService/ListMyConsents',
+            share__gateway_dot_v1_dot_inquiry__pb2.ListMyConsentsRequest.SerializeToString,
+            share__gateway_dot_v1_dot_inquiry__pb2.ListMyConsentsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RevokeConsent(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/share_gateway.v1.InquiryService/RevokeConsent',
+            share__gateway_dot_v1_dot_inquiry__pb2.RevokeConsentRequest.SerializeToString,
+            share__gateway_dot_v1_dot_inquiry__pb2.RevokeConsentResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -58,6 +58,11 @@ class InquiryServiceStub:
     FAILED_PRECONDITION with ErrorInfo reason NOT_YET_IN_LOG while the event waits for its leaf or for a
     checkpoint over it: retryable, ask again after the next checkpoint (about a second).
     """
+    ListMyConsents: _grpc.UnaryUnaryMultiCallable[_inquiry_pb2.ListMyConsentsRequest, _inquiry_pb2.ListMyConsentsResponse]
+    """For a subject (identity from its certificate): every consent about it this node registered, and its
+    withdrawal of one. A withdrawal reaches every region; a withdrawn consent is refused everywhere.
+    """
+    RevokeConsent: _grpc.UnaryUnaryMultiCallable[_inquiry_pb2.RevokeConsentRequest, _inquiry_pb2.RevokeConsentResponse]
 
 @_typing.type_check_only
 class InquiryServiceAsyncStub(InquiryServiceStub):
@@ -89,6 +94,11 @@ class InquiryServiceAsyncStub(InquiryServiceStub):
     FAILED_PRECONDITION with ErrorInfo reason NOT_YET_IN_LOG while the event waits for its leaf or for a
     checkpoint over it: retryable, ask again after the next checkpoint (about a second).
     """
+    ListMyConsents: _aio.UnaryUnaryMultiCallable[_inquiry_pb2.ListMyConsentsRequest, _inquiry_pb2.ListMyConsentsResponse]  # type: ignore[assignment]
+    """For a subject (identity from its certificate): every consent about it this node registered, and its
+    withdrawal of one. A withdrawal reaches every region; a withdrawn consent is refused everywhere.
+    """
+    RevokeConsent: _aio.UnaryUnaryMultiCallable[_inquiry_pb2.RevokeConsentRequest, _inquiry_pb2.RevokeConsentResponse]  # type: ignore[assignment]
 
 class InquiryServiceServicer(metaclass=_abc_1.ABCMeta):
     """For banks, utilities and government departments: ask about one subject for one declared purpose."""
@@ -165,5 +175,22 @@ class InquiryServiceServicer(metaclass=_abc_1.ABCMeta):
         FAILED_PRECONDITION with ErrorInfo reason NOT_YET_IN_LOG while the event waits for its leaf or for a
         checkpoint over it: retryable, ask again after the next checkpoint (about a second).
         """
+
+    @_abc_1.abstractmethod
+    def ListMyConsents(
+        self,
+        request: _inquiry_pb2.ListMyConsentsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_inquiry_pb2.ListMyConsentsResponse, _abc.Awaitable[_inquiry_pb2.ListMyConsentsResponse]]:
+        """For a subject (identity from its certificate): every consent about it this node registered, and its
+        withdrawal of one. A withdrawal reaches every region; a withdrawn consent is refused everywhere.
+        """
+
+    @_abc_1.abstractmethod
+    def RevokeConsent(
+        self,
+        request: _inquiry_pb2.RevokeConsentRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_inquiry_pb2.RevokeConsentResponse, _abc.Awaitable[_inquiry_pb2.RevokeConsentResponse]]: ...
 
 def add_InquiryServiceServicer_to_server(servicer: InquiryServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

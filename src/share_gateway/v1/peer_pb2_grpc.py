@@ -65,6 +65,11 @@ class PeerServiceStub:
                 request_serializer=share__gateway_dot_v1_dot_peer__pb2.GetHistoryRequest.SerializeToString,
                 response_deserializer=share__gateway_dot_v1_dot_peer__pb2.GetHistoryResponse.FromString,
                 _registered_method=True)
+        self.ShareConsentRevocation = channel.unary_unary(
+                '/share_gateway.v1.PeerService/ShareConsentRevocation',
+                request_serializer=share__gateway_dot_v1_dot_peer__pb2.ShareConsentRevocationRequest.SerializeToString,
+                response_deserializer=share__gateway_dot_v1_dot_peer__pb2.ShareConsentRevocationResponse.FromString,
+                _registered_method=True)
 
 
 class PeerServiceServicer:
@@ -120,6 +125,13 @@ class PeerServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ShareConsentRevocation(self, request, context):
+        """A subject withdrew a consent at the sending node: the receiving node refuses it from then on.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_PeerServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -152,6 +164,11 @@ def add_PeerServiceServicer_to_server(servicer, server):
                     servicer.GetHistory,
                     request_deserializer=share__gateway_dot_v1_dot_peer__pb2.GetHistoryRequest.FromString,
                     response_serializer=share__gateway_dot_v1_dot_peer__pb2.GetHistoryResponse.SerializeToString,
+            ),
+            'ShareConsentRevocation': grpc.unary_unary_rpc_method_handler(
+                    servicer.ShareConsentRevocation,
+                    request_deserializer=share__gateway_dot_v1_dot_peer__pb2.ShareConsentRevocationRequest.FromString,
+                    response_serializer=share__gateway_dot_v1_dot_peer__pb2.ShareConsentRevocationResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -317,6 +334,33 @@ class PeerService:
             '/share_gateway.v1.PeerService/GetHistory',
             share__gateway_dot_v1_dot_peer__pb2.GetHistoryRequest.SerializeToString,
             share__gateway_dot_v1_dot_peer__pb2.GetHistoryResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ShareConsentRevocation(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/share_gateway.v1.PeerService/ShareConsentRevocation',
+            share__gateway_dot_v1_dot_peer__pb2.ShareConsentRevocationRequest.SerializeToString,
+            share__gateway_dot_v1_dot_peer__pb2.ShareConsentRevocationResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -56,6 +56,8 @@ class PeerServiceStub:
     (the subject is the requester's certificate identity there). Added in v1: a node without it answers
     UNIMPLEMENTED, which the asking node reports as that region unavailable.
     """
+    ShareConsentRevocation: _grpc.UnaryUnaryMultiCallable[_peer_pb2.ShareConsentRevocationRequest, _peer_pb2.ShareConsentRevocationResponse]
+    """A subject withdrew a consent at the sending node: the receiving node refuses it from then on."""
 
 @_typing.type_check_only
 class PeerServiceAsyncStub(PeerServiceStub):
@@ -85,6 +87,8 @@ class PeerServiceAsyncStub(PeerServiceStub):
     (the subject is the requester's certificate identity there). Added in v1: a node without it answers
     UNIMPLEMENTED, which the asking node reports as that region unavailable.
     """
+    ShareConsentRevocation: _aio.UnaryUnaryMultiCallable[_peer_pb2.ShareConsentRevocationRequest, _peer_pb2.ShareConsentRevocationResponse]  # type: ignore[assignment]
+    """A subject withdrew a consent at the sending node: the receiving node refuses it from then on."""
 
 class PeerServiceServicer(metaclass=_abc_1.ABCMeta):
     """Node to node, over mTLS: a peer is admitted only when its certificate matches its manifest entry."""
@@ -147,5 +151,13 @@ class PeerServiceServicer(metaclass=_abc_1.ABCMeta):
         (the subject is the requester's certificate identity there). Added in v1: a node without it answers
         UNIMPLEMENTED, which the asking node reports as that region unavailable.
         """
+
+    @_abc_1.abstractmethod
+    def ShareConsentRevocation(
+        self,
+        request: _peer_pb2.ShareConsentRevocationRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_peer_pb2.ShareConsentRevocationResponse, _abc.Awaitable[_peer_pb2.ShareConsentRevocationResponse]]:
+        """A subject withdrew a consent at the sending node: the receiving node refuses it from then on."""
 
 def add_PeerServiceServicer_to_server(servicer: PeerServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
