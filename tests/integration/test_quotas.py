@@ -20,8 +20,9 @@ from share_gateway.domain.policy import Principal
 from share_gateway.node import Node, start_node
 from share_gateway.v1 import compliance_pb2, compliance_pb2_grpc, inquiry_pb2_grpc
 from tests.conftest import ChannelFactory, seed_grants
+from tests.consents import signed_consent
 from tests.federation import REGIONS, events, peer_call, signed_inquiry
-from tests.support import CALLERS, COMPANY, error_reason, inquiry, person
+from tests.support import CALLERS, COMPANY, entity, error_reason, inquiry, person
 
 HARVESTER = CALLERS["person"][0]
 DISTINCT_LIMIT = 30
@@ -174,9 +175,10 @@ async def test_a_peer_applies_its_quotas_to_the_asking_region_and_the_requester_
     assert failure.violations[0].subject == f"{CALLERS['bank'][0].uri}/loan_underwriting"
     # Another requester of the same region has its own quota, but the region's total (4) is spent after one more.
     other = CALLERS["twin_bank"][0].uri
-    await stub.Inquire(signed_inquiry(layout, asker, requester_uri=other), timeout=5)
+    attested = signed_consent(layout.client("twin_bank"), entity(), other, attested=True)
+    await stub.Inquire(signed_inquiry(layout, asker, requester_uri=other, consent=attested), timeout=5)
     with pytest.raises(grpc.aio.AioRpcError) as region_spent:
-        await stub.Inquire(signed_inquiry(layout, asker, requester_uri=other), timeout=5)
+        await stub.Inquire(signed_inquiry(layout, asker, requester_uri=other, consent=attested), timeout=5)
     failure, _ = quota_details(region_spent.value)
     assert failure.violations[0].subject == f"sgw://node/{asker}/loan_underwriting"
     refusals = [e for e in events(peer_node) if e.kind is EventKind.QUOTA_REFUSED]
