@@ -66,6 +66,8 @@ class EventKind(StrEnum):
     DELIVERY_DEAD_LETTERED = "delivery_dead_lettered"
     # An operator made a dead letter due again (who, and why).
     DELIVERY_REDELIVERED = "delivery_redelivered"
+    # A request that did not decode or held what cannot be stored (counted per caller and window, like refusals).
+    REQUEST_REFUSED = "request_refused"
 
 
 class Outcome(StrEnum):
