@@ -14,6 +14,7 @@ from share_gateway.domain.events import EVENT_MEDIA_TYPE, DisclosedRecord, Event
 from share_gateway.domain.identifiers import Subject
 from share_gateway.domain.policy import AppliedMeasure, Denial, Policy, Principal, unique_citations
 from share_gateway.domain.records import is_disclosable
+from share_gateway.domain.text import storable
 from share_gateway.gateway.federation import FederationDesk, RegionOutcome, RegionStatus
 from share_gateway.gateway.runtime import NodeRuntime
 from share_gateway.store.log import LogQuery, LogStore
@@ -162,24 +163,31 @@ class InquiryDesk:
 def _denied_event(
     runtime: NodeRuntime, requester: Principal, request: InquiryRequest, error: InvalidInput | Refused, kind: EventKind
 ) -> Event:
-    """The logged refusal: the subject as asked (if it parses), the reason and the rule that refused."""
+    """The logged refusal: the subject as asked (if it parses), the reason and the rule that refused.
+
+    What the caller sent is kept storable (NUL and the like escaped): a refusal is always logged.
+    """
     try:
         subject: Subject | None = Subject.parse(request.subject_kind, request.subject_identifier)
         details = _consent(request) | dict(request.exchange)
     except InvalidInput:
         subject = None
-        details = _consent(request) | dict(request.exchange) | {"subject_identifier": request.subject_identifier[:64]}
+        details = (
+            _consent(request)
+            | dict(request.exchange)
+            | {"subject_identifier": storable(request.subject_identifier[:64])}
+        )
     if isinstance(error, Refused):
         reason, citations = str(error.reason), error.citations
     else:
         reason, citations = "INVALID_ARGUMENT", ()
-        details = details | {"violations": str(error)[:500]}
+        details = details | {"violations": storable(str(error)[:500])}
     return runtime.event(
         kind,
         requester,
         Outcome.DENIED,
         subject=subject,
-        purpose=request.purpose[:64],
+        purpose=storable(request.purpose[:64]),
         reason=reason,
         citations=citations,
         details=details,
@@ -187,7 +195,7 @@ def _denied_event(
 
 
 def _consent(request: InquiryRequest) -> dict[str, str]:
-    return {"consent_reference": request.consent_reference[:200]} if request.consent_reference else {}
+    return {"consent_reference": storable(request.consent_reference[:200])} if request.consent_reference else {}
 
 
 @dataclass(frozen=True, slots=True)
