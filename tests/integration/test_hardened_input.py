@@ -3,52 +3,19 @@
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import logging
-from collections.abc import AsyncIterator, Callable
 
 import grpc
 import pytest
 
-from share_gateway.client import credentials, open_channel
-from share_gateway.config import NodeConfig
-from share_gateway.devkit import Layout
 from share_gateway.domain.events import Event, EventKind, Outcome
-from share_gateway.node import Node, start_node
+from share_gateway.node import Node
 from share_gateway.v1 import inquiry_pb2, inquiry_pb2_grpc, registry_pb2_grpc
-from tests.conftest import seed_grants
+from tests.integration.conftest import Connect
 from tests.support import CALLERS, field_violations, inquiry, penalty_request
 
 INQUIRE = "/share_gateway.v1.InquiryService/Inquire"
 BANK = CALLERS["bank"][0].uri
-Connect = Callable[[str], grpc.aio.Channel]
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-async def any_node(request: pytest.FixtureRequest, node_config: NodeConfig) -> AsyncIterator[Node]:
-    """A node on SQLite and, as a second parameter, on the real PostgreSQL server."""
-    config = node_config
-    if request.param == "postgresql":
-        config = dataclasses.replace(node_config, database=request.getfixturevalue("fresh_postgres"))
-    node = await start_node(config)
-    seed_grants(node.gateway.store)
-    yield node
-    await node.stop(grace=0)
-
-
-@pytest.fixture
-async def dial(any_node: Node, federation: Layout) -> AsyncIterator[Connect]:
-    channels: list[grpc.aio.Channel] = []
-
-    def factory(name: str) -> grpc.aio.Channel:
-        files = federation.client(name)
-        channel = open_channel(f"localhost:{any_node.port}", credentials(files.certificate, files.key, files.ca))
-        channels.append(channel)
-        return channel
-
-    yield factory
-    for channel in channels:
-        await channel.close()
 
 
 def denied_inquiries(node: Node) -> list[Event]:
