@@ -57,7 +57,7 @@ async def test_an_undecodable_request_is_invalid_argument_without_a_traceback(
     any_node: Node, dial: Connect, caplog: pytest.LogCaptureFixture, name: str, data: bytes
 ) -> None:
     caplog.set_level(logging.DEBUG)
-    raw = dial("bank").unary_unary(INQUIRE)
+    raw: grpc.aio.UnaryUnaryMultiCallable[bytes, bytes] = dial("bank").unary_unary(INQUIRE)
     with pytest.raises(grpc.aio.AioRpcError) as raised:
         await raw(data, timeout=10)
     assert raised.value.code() is grpc.StatusCode.INVALID_ARGUMENT, name
