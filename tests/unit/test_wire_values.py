@@ -308,6 +308,7 @@ def test_enum_values_written_into_signed_payloads_and_the_log() -> None:
         "peer_refused",
         "delivery_dead_lettered",
         "delivery_redelivered",
+        "request_refused",
     ]
 
 
