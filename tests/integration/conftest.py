@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+import dataclasses
+from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
+import grpc
 import pytest
 
+from share_gateway.client import credentials, open_channel
 from share_gateway.config import NodeConfig
 from share_gateway.devkit import Layout, create_federation, free_ports
-from share_gateway.node import start_node
+from share_gateway.node import Node, start_node
 from share_gateway.store.database import migrate, open_database
 from share_gateway.store.repositories import Store
 from tests.conftest import seed_grants
@@ -48,3 +51,33 @@ async def nodes(layout: Layout) -> AsyncIterator[Nodes]:
     finally:
         for node in started.values():
             await node.stop(grace=0)
+
+
+Connect = Callable[[str], grpc.aio.Channel]
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+async def any_node(request: pytest.FixtureRequest, node_config: NodeConfig) -> AsyncIterator[Node]:
+    """A node on SQLite and, as a second parameter, on the real PostgreSQL server."""
+    config = node_config
+    if request.param == "postgresql":
+        config = dataclasses.replace(node_config, database=request.getfixturevalue("fresh_postgres"))
+    node = await start_node(config)
+    seed_grants(node.gateway.store)
+    yield node
+    await node.stop(grace=0)
+
+
+@pytest.fixture
+async def dial(any_node: Node, federation: Layout) -> AsyncIterator[Connect]:
+    channels: list[grpc.aio.Channel] = []
+
+    def factory(name: str) -> grpc.aio.Channel:
+        files = federation.client(name)
+        channel = open_channel(f"localhost:{any_node.port}", credentials(files.certificate, files.key, files.ca))
+        channels.append(channel)
+        return channel
+
+    yield factory
+    for channel in channels:
+        await channel.close()

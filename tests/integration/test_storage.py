@@ -168,7 +168,10 @@ async def test_group_commit_writes_concurrent_events_in_order_of_arrival(store: 
         batches.append(len(events))
         await asyncio.to_thread(store.append, events)
 
-    log = GroupCommit(write)
+    async def write_each(events: Sequence[Event]) -> Sequence[Exception | None]:
+        return await asyncio.to_thread(store.append_each, events)
+
+    log = GroupCommit(write, write_each)
     events = [event(at=NOW + timedelta(microseconds=i)) for i in range(200)]
     await asyncio.gather(*(log.append(e) for e in events))
     stored = [Event.from_bytes(body) for _, body in store.events.read(limit=1000)]
@@ -181,7 +184,10 @@ async def test_a_failed_batch_fails_every_waiter(store: Store) -> None:
     async def broken(events: Sequence[Event]) -> None:
         raise OSError("disk gone")
 
-    log = GroupCommit(broken)
+    async def still_broken(events: Sequence[Event]) -> Sequence[Exception | None]:
+        raise OSError("disk gone")
+
+    log = GroupCommit(broken, still_broken)
     results = await asyncio.gather(*(log.append(event()) for _ in range(5)), return_exceptions=True)
     assert all(isinstance(r, OSError) for r in results)
 

@@ -322,6 +322,7 @@ def test_enum_values_written_into_signed_payloads_and_the_log() -> None:
         "consent_revoked",
         "consent_revocation_received",
         "consent_revocation_delivered",
+        "request_refused",
     ]
 
 

@@ -12,16 +12,29 @@ import grpc
 
 from share_gateway.api.auth import calling_principal
 from share_gateway.api.errors import handles_errors, streams_errors
-from share_gateway.domain.errors import InvalidInput
+from share_gateway.domain.errors import FieldViolation, InvalidInput
+from share_gateway.domain.events import EventKind, Outcome
 from share_gateway.gateway import Gateway
 from share_gateway.store.log import LogQuery
 from share_gateway.v1 import compliance_pb2, compliance_pb2_grpc
 
 Context = grpc.aio.ServicerContext[Any, Any]
 CHUNK = 500
+# The largest piece of an exported bundle per message: well under the 4 MiB a node sends at most.
+EXPORT_CHUNK_BYTES = 1 << 20
+OUTCOMES = frozenset(o.value for o in Outcome)
+KINDS = frozenset(k.value for k in EventKind)
 
 
 def query_from_wire(wire: compliance_pb2.EventFilter) -> LogQuery:
+    """The search a filter asks for; a value no event can have is refused, never silently an empty answer."""
+    violations = []
+    if wire.outcome and wire.outcome not in OUTCOMES:
+        violations.append(FieldViolation("filter.outcome", f"is not one of {', '.join(sorted(OUTCOMES))}"))
+    if wire.kind and wire.kind not in KINDS:
+        violations.append(FieldViolation("filter.kind", "is not a kind of event the log holds"))
+    if violations:
+        raise InvalidInput(violations)
     return LogQuery(
         actor=wire.actor,
         subject_id=wire.subject_identifier,
@@ -131,6 +144,21 @@ class ComplianceServicer(compliance_pb2_grpc.ComplianceServiceServicer):
         officer = await calling_principal(self.gateway, context)
         bundle, count = await self.gateway.audit.export(officer, query_from_wire(request.filter), request.limit or 1000)
         return compliance_pb2.ExportBundleResponse(bundle=bundle, events=count)
+
+    @streams_errors
+    async def StreamExportBundle(
+        self, request: compliance_pb2.StreamExportBundleRequest, context: Context
+    ) -> AsyncIterator[compliance_pb2.StreamExportBundleResponse]:
+        officer = await calling_principal(self.gateway, context)
+        pieces = self.gateway.audit.export_pieces(officer, query_from_wire(request.filter), request.limit or None)
+        pending, count = bytearray(), 0
+        async for piece, so_far in pieces:
+            pending += piece
+            count = so_far
+            while len(pending) >= EXPORT_CHUNK_BYTES:
+                yield compliance_pb2.StreamExportBundleResponse(data=bytes(pending[:EXPORT_CHUNK_BYTES]))
+                del pending[:EXPORT_CHUNK_BYTES]
+        yield compliance_pb2.StreamExportBundleResponse(data=bytes(pending), events=count)
 
     @handles_errors
     async def GetDeliveryBacklog(

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import TypeVar
+
+from google.protobuf.descriptor import FieldDescriptor
+from google.protobuf.message import DecodeError, Message
 
 from share_gateway.crypto.disclosure import Disclosure
 from share_gateway.domain.canonical import day_text
@@ -18,6 +22,7 @@ from share_gateway.domain.records import (
     TypedValue,
 )
 from share_gateway.domain.repair import RepairApplication, RepairState
+from share_gateway.domain.text import storable, unstorable
 from share_gateway.federation.wire import disclosure_to_wire
 from share_gateway.store.records import StoredRecord
 from share_gateway.v1 import common_pb2 as pb
@@ -36,7 +41,60 @@ _CASES = {
     "boolean": FieldType.BOOLEAN,
 }
 _TYPE_CASE = {field_type: case for case, field_type in _CASES.items()}
+Request = TypeVar("Request", bound=Message)
 STATUSES = {status: pb.RecordStatus.Value(f"RECORD_STATUS_{status.name}") for status in RecordStatus}
+
+
+def request_from_wire(request_type: type[Request], data: bytes) -> Request:
+    """The one door of every request: decode ``data`` and check it, or ``InvalidInput`` (nothing else ran).
+
+    protobuf refuses invalid UTF-8 in a string field while decoding; what decodes may still hold text no
+    database can store (NUL) or an enum number the contract does not define, which would otherwise
+    silently become the default (a local inquiry for an unknown ``scope``).
+    """
+    try:
+        request = request_type.FromString(data)
+    except DecodeError as error:
+        raise InvalidInput.one("request", f"is not a valid {request_type.DESCRIPTOR.full_name} message") from error
+    violations = request_violations(request)
+    if violations:
+        raise InvalidInput(violations)
+    return request
+
+
+def request_violations(message: Message, prefix: str = "") -> list[FieldViolation]:
+    """Every string that cannot be stored and every undefined enum value in ``message``, by field path."""
+    violations: list[FieldViolation] = []
+    for field, value in message.ListFields():
+        path = f"{prefix}{field.name}"
+        if field.message_type is not None and field.message_type.GetOptions().map_entry:
+            entry = field.message_type.fields_by_name
+            key_field, value_field = entry["key"], entry["value"]
+            for key, item in value.items():
+                named = f"{path}.{storable(str(key))}"  # a field path never carries what it refuses
+                violations += _value_violations(key_field, key, f"{named} (key)")
+                violations += _value_violations(value_field, item, named)
+        elif field.is_repeated:
+            for index, item in enumerate(value):
+                violations += _value_violations(field, item, f"{path}[{index}]")
+        else:
+            violations += _value_violations(field, value, path)
+    return violations
+
+
+def _value_violations(field: FieldDescriptor, value: object, path: str) -> list[FieldViolation]:
+    if field.type == FieldDescriptor.TYPE_MESSAGE:
+        assert isinstance(value, Message)
+        return request_violations(value, f"{path}.")
+    if field.type == FieldDescriptor.TYPE_STRING:
+        assert isinstance(value, str)
+        problem = unstorable(value)
+        return [] if problem is None else [FieldViolation(path, problem)]
+    enum = field.enum_type
+    if enum is not None and value not in enum.values_by_number:
+        names = ", ".join(v.name for v in enum.values)
+        return [FieldViolation(path, f"{value} is not a value of {enum.name} ({names})")]
+    return []
 
 
 def subject_kind_text(kind: pb.SubjectKind.ValueType) -> str:

@@ -21,20 +21,16 @@ from share_gateway.api.compliance import ComplianceServicer
 from share_gateway.api.inquiry import InquiryServicer
 from share_gateway.api.peer import PeerServicer
 from share_gateway.api.registry import RegistryServicer
+from share_gateway.api.requests import add_checked_service
 from share_gateway.config import TlsMaterial
 from share_gateway.federation.manifest import ManifestExpired
 from share_gateway.gateway import Gateway
 from share_gateway.v1 import (
     catalog_pb2,
-    catalog_pb2_grpc,
     compliance_pb2,
-    compliance_pb2_grpc,
     inquiry_pb2,
-    inquiry_pb2_grpc,
     peer_pb2,
-    peer_pb2_grpc,
     registry_pb2,
-    registry_pb2_grpc,
 )
 
 SERVICES = (
@@ -94,11 +90,15 @@ async def start_server(
             ("grpc.max_send_message_length", 4 * max_message_bytes),
         ]
     )
-    catalog_pb2_grpc.add_CatalogServiceServicer_to_server(CatalogServicer(gateway.catalog), server)
-    inquiry_pb2_grpc.add_InquiryServiceServicer_to_server(InquiryServicer(gateway), server)
-    registry_pb2_grpc.add_RegistryServiceServicer_to_server(RegistryServicer(gateway), server)
-    compliance_pb2_grpc.add_ComplianceServiceServicer_to_server(ComplianceServicer(gateway), server)
-    peer_pb2_grpc.add_PeerServiceServicer_to_server(PeerServicer(gateway), server)
+    # Requests are decoded and checked in one place (api.requests), not by grpcio before the servicer runs.
+    for service, servicer in (
+        (catalog_pb2.DESCRIPTOR.services_by_name["CatalogService"], CatalogServicer(gateway.catalog)),
+        (inquiry_pb2.DESCRIPTOR.services_by_name["InquiryService"], InquiryServicer(gateway)),
+        (registry_pb2.DESCRIPTOR.services_by_name["RegistryService"], RegistryServicer(gateway)),
+        (compliance_pb2.DESCRIPTOR.services_by_name["ComplianceService"], ComplianceServicer(gateway)),
+        (peer_pb2.DESCRIPTOR.services_by_name["PeerService"], PeerServicer(gateway)),
+    ):
+        add_checked_service(server, gateway, service, servicer)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection((*SERVICES, health.SERVICE_NAME, reflection.SERVICE_NAME), server)

@@ -254,14 +254,30 @@ def cmd_prove(args: argparse.Namespace) -> None:
         show(f"the log of size {new.size} extends the one of size {old.size}: verified")
 
 
-async def _export(args: argparse.Namespace) -> compliance_pb2.ExportBundleResponse:
+async def _export(args: argparse.Namespace) -> int:
+    """Stream the bundle into ``--out`` piece by piece (any size); a node without the stream sends it whole."""
+    import grpc
+
     from share_gateway.v1 import compliance_pb2, compliance_pb2_grpc
 
     async with _channel(args) as channel:
-        response: compliance_pb2.ExportBundleResponse = await compliance_pb2_grpc.ComplianceServiceStub(
-            channel
-        ).ExportBundle(compliance_pb2.ExportBundleRequest(filter=_filter(args), limit=args.limit), timeout=args.timeout)
-        return response
+        stub = compliance_pb2_grpc.ComplianceServiceStub(channel)
+        request = compliance_pb2.StreamExportBundleRequest(filter=_filter(args), limit=args.limit)
+        events = 0
+        try:
+            with args.out.open("wb") as out:
+                async for piece in stub.StreamExportBundle(request, timeout=args.timeout):
+                    out.write(piece.data)
+                    events = piece.events or events
+        except grpc.aio.AioRpcError as error:
+            if error.code() is not grpc.StatusCode.UNIMPLEMENTED:
+                raise
+            whole = await stub.ExportBundle(
+                compliance_pb2.ExportBundleRequest(filter=_filter(args), limit=args.limit), timeout=args.timeout
+            )
+            args.out.write_bytes(whole.bundle)
+            events = whole.events
+        return events
 
 
 def cmd_export(args: argparse.Namespace) -> None:
@@ -269,6 +285,5 @@ def cmd_export(args: argparse.Namespace) -> None:
 
     from share_gateway.cli.console import show
 
-    response = asyncio.run(_export(args))
-    args.out.write_bytes(response.bundle)
-    show(f"{response.events} event(s) with their proofs written to {args.out}")
+    events = asyncio.run(_export(args))
+    show(f"{events} event(s) with their proofs written to {args.out}")

@@ -74,6 +74,8 @@ class EventKind(StrEnum):
     CONSENT_REVOKED = "consent_revoked"
     CONSENT_REVOCATION_RECEIVED = "consent_revocation_received"
     CONSENT_REVOCATION_DELIVERED = "consent_revocation_delivered"
+    # A request that did not decode or held what cannot be stored (counted per caller and window, like refusals).
+    REQUEST_REFUSED = "request_refused"
 
 
 class Outcome(StrEnum):

@@ -16,6 +16,7 @@ from share_gateway.domain.events import EVENT_MEDIA_TYPE, DisclosedRecord, Event
 from share_gateway.domain.identifiers import Subject
 from share_gateway.domain.policy import AppliedMeasure, Denial, Policy, Principal, unique_citations
 from share_gateway.domain.records import is_disclosable
+from share_gateway.domain.text import storable
 from share_gateway.gateway.consents import ConsentDesk
 from share_gateway.gateway.federation import FederationDesk, RegionOutcome, RegionStatus
 from share_gateway.gateway.quotas import QuotaDesk
@@ -210,26 +211,31 @@ class InquiryDesk:
 def _denied_event(
     runtime: NodeRuntime, requester: Principal, request: InquiryRequest, error: InvalidInput | Refused, kind: EventKind
 ) -> Event:
-    """The logged refusal: the subject as asked (if it parses), the reason and the rule that refused."""
+    """The logged refusal: the subject as asked (if it parses), the reason and the rule that refused.
+
+    What the caller sent is kept storable (NUL and the like escaped): a refusal is always logged.
+    """
     try:
         subject: Subject | None = Subject.parse(request.subject_kind, request.subject_identifier)
         details = _consent_details(request) | dict(request.exchange)
     except InvalidInput:
         subject = None
         details = (
-            _consent_details(request) | dict(request.exchange) | {"subject_identifier": request.subject_identifier[:64]}
+            _consent_details(request)
+            | dict(request.exchange)
+            | {"subject_identifier": storable(request.subject_identifier[:64])}
         )
     if isinstance(error, Refused):
         reason, citations = str(error.reason), error.citations
     else:
         reason, citations = "INVALID_ARGUMENT", ()
-        details = details | {"violations": str(error)[:500]}
+        details = details | {"violations": storable(str(error)[:500])}
     return runtime.event(
         kind,
         requester,
         Outcome.DENIED,
         subject=subject,
-        purpose=request.purpose[:64],
+        purpose=storable(request.purpose[:64]),
         reason=reason,
         citations=citations,
         details=details,

@@ -77,7 +77,7 @@ class NodeRuntime:
     witness_key: SigningKey | None = None
 
     def __post_init__(self) -> None:
-        self.event_log = GroupCommit(self._write_events)
+        self.event_log = GroupCommit(self._write_events, self._write_each)
         self._commits_since_wal_checkpoint = 0
         self._wal_checkpoint: asyncio.Future[None] | None = None
         self._principals: dict[tuple[Identity, frozenset[Role]], _CachedPrincipal] = {}
@@ -117,6 +117,10 @@ class NodeRuntime:
                 self._after_inline_commit()
                 return
         await self.off_loop(self.store.append, events)
+
+    async def _write_each(self, events: Sequence[Event]) -> Sequence[Exception | None]:
+        """After a batch failed: each event in a savepoint of its own, so one that cannot be stored fails alone."""
+        return await self.off_loop(self.store.append_each, events)
 
     def _after_inline_commit(self) -> None:
         self._commits_since_wal_checkpoint += 1

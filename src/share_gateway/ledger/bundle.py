@@ -55,6 +55,32 @@ def encode_bundle(origin: str, entries: Sequence[BundleEntry]) -> bytes:
     return canonical_json({"format": BUNDLE_FORMAT, "origin": origin, "entries": [e.to_json() for e in entries]})
 
 
+class BundleWriter:
+    """The bytes of ``encode_bundle``, written a page of entries at a time: a bundle of any size streams.
+
+    Canonical JSON sorts keys, so ``entries`` comes first and the format and origin close the document.
+    """
+
+    def __init__(self, origin: str) -> None:
+        self.origin = origin
+        self.count = 0
+
+    def opening(self) -> bytes:
+        return b'{"entries":['
+
+    def entries(self, entries: Sequence[BundleEntry]) -> bytes:
+        """The next entries' bytes, with the comma that separates them from the ones before."""
+        if not entries:
+            return b""
+        data = b",".join(canonical_json(e.to_json()) for e in entries)
+        separator = b"," if self.count else b""
+        self.count += len(entries)
+        return separator + data
+
+    def closing(self) -> bytes:
+        return b'],"format":' + canonical_json(BUNDLE_FORMAT) + b',"origin":' + canonical_json(self.origin) + b"}"
+
+
 @dataclass(frozen=True, slots=True)
 class VerifiedBundle:
     checkpoint: Checkpoint

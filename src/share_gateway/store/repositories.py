@@ -70,6 +70,28 @@ class Store:
         """Append events that record no change of their own (a batch of the group commit, a report) alone."""
         self.write(lambda tx: self.events.append(tx, events))
 
+    def append_each(self, events: Sequence[Event]) -> list[Exception | None]:
+        """Append each event in a savepoint of its own, in one transaction: what one fails for fails it alone.
+
+        The group commit's way after a batch failed: one caller's event that cannot be
+        stored must not take everyone else's with it. Returns each event's failure (None: written).
+        """
+
+        def each(tx: UnitOfWork) -> list[Exception | None]:
+            tx.serialise()
+            failures: list[Exception | None] = []
+            for event in events:
+                try:
+                    with tx.connection.begin_nested():
+                        self.events.append(tx, [event])
+                except Exception as error:  # noqa: BLE001 - the failure is this event's own, handed to its caller
+                    failures.append(error)
+                else:
+                    failures.append(None)
+            return failures
+
+        return self.write(each)
+
     def count(self, table: str) -> int:
         """Rows in one table, by name: for operators' figures and tests, never for decisions."""
         with self.database.reader.begin() as connection:

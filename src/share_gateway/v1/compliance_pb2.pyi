@@ -400,3 +400,51 @@ class GetDeliveryBacklogResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___GetDeliveryBacklogResponse: _TypeAlias = GetDeliveryBacklogResponse  # noqa: Y015
+
+@_typing.final
+class StreamExportBundleRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    FILTER_FIELD_NUMBER: _builtins.int
+    LIMIT_FIELD_NUMBER: _builtins.int
+    limit: _builtins.int
+    """At most this many events; 0: every matching event under the latest checkpoint."""
+    @_builtins.property
+    def filter(self) -> Global___EventFilter: ...
+    def __init__(
+        self,
+        *,
+        filter: Global___EventFilter | None = ...,
+        limit: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["filter", b"filter"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["filter", b"filter", "limit", b"limit"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___StreamExportBundleRequest: _TypeAlias = StreamExportBundleRequest  # noqa: Y015
+
+@_typing.final
+class StreamExportBundleResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DATA_FIELD_NUMBER: _builtins.int
+    EVENTS_FIELD_NUMBER: _builtins.int
+    data: _builtins.bytes
+    """The next piece of the bundle's bytes."""
+    events: _builtins.int
+    """On the last piece only: how many events the whole bundle holds."""
+    def __init__(
+        self,
+        *,
+        data: _builtins.bytes = ...,
+        events: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["data", b"data", "events", b"events"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___StreamExportBundleResponse: _TypeAlias = StreamExportBundleResponse  # noqa: Y015

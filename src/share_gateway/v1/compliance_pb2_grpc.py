@@ -66,6 +66,11 @@ class ComplianceServiceStub:
                 request_serializer=share__gateway_dot_v1_dot_compliance__pb2.GetDeliveryBacklogRequest.SerializeToString,
                 response_deserializer=share__gateway_dot_v1_dot_compliance__pb2.GetDeliveryBacklogResponse.FromString,
                 _registered_method=True)
+        self.StreamExportBundle = channel.unary_stream(
+                '/share_gateway.v1.ComplianceService/StreamExportBundle',
+                request_serializer=share__gateway_dot_v1_dot_compliance__pb2.StreamExportBundleRequest.SerializeToString,
+                response_deserializer=share__gateway_dot_v1_dot_compliance__pb2.StreamExportBundleResponse.FromString,
+                _registered_method=True)
 
 
 class ComplianceServiceServicer:
@@ -116,6 +121,14 @@ class ComplianceServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def StreamExportBundle(self, request, context):
+        """The same bundle as ExportBundle, of any size, in pieces each well under the message size limit:
+        the bundle is the pieces' data concatenated. A limit of 0 exports every matching event.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ComplianceServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -148,6 +161,11 @@ def add_ComplianceServiceServicer_to_server(servicer, server):
                     servicer.GetDeliveryBacklog,
                     request_deserializer=share__gateway_dot_v1_dot_compliance__pb2.GetDeliveryBacklogRequest.FromString,
                     response_serializer=share__gateway_dot_v1_dot_compliance__pb2.GetDeliveryBacklogResponse.SerializeToString,
+            ),
+            'StreamExportBundle': grpc.unary_stream_rpc_method_handler(
+                    servicer.StreamExportBundle,
+                    request_deserializer=share__gateway_dot_v1_dot_compliance__pb2.StreamExportBundleRequest.FromString,
+                    response_serializer=share__gateway_dot_v1_dot_compliance__pb2.StreamExportBundleResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -314,6 +332,33 @@ class ComplianceService:
             '/share_gateway.v1.ComplianceService/GetDeliveryBacklog',
             share__gateway_dot_v1_dot_compliance__pb2.GetDeliveryBacklogRequest.SerializeToString,
             share__gateway_dot_v1_dot_compliance__pb2.GetDeliveryBacklogResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def StreamExportBundle(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/share_gateway.v1.ComplianceService/StreamExportBundle',
+            share__gateway_dot_v1_dot_compliance__pb2.StreamExportBundleRequest.SerializeToString,
+            share__gateway_dot_v1_dot_compliance__pb2.StreamExportBundleResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -49,6 +49,10 @@ class ComplianceServiceStub:
     """Per peer, how many deliveries (records, revocations, listings) still wait and how many are dead
     letters: refused for a reason that cannot change, kept until an operator redelivers them.
     """
+    StreamExportBundle: _grpc.UnaryStreamMultiCallable[_compliance_pb2.StreamExportBundleRequest, _compliance_pb2.StreamExportBundleResponse]
+    """The same bundle as ExportBundle, of any size, in pieces each well under the message size limit:
+    the bundle is the pieces' data concatenated. A limit of 0 exports every matching event.
+    """
 
 @_typing.type_check_only
 class ComplianceServiceAsyncStub(ComplianceServiceStub):
@@ -70,6 +74,10 @@ class ComplianceServiceAsyncStub(ComplianceServiceStub):
     GetDeliveryBacklog: _aio.UnaryUnaryMultiCallable[_compliance_pb2.GetDeliveryBacklogRequest, _compliance_pb2.GetDeliveryBacklogResponse]  # type: ignore[assignment]
     """Per peer, how many deliveries (records, revocations, listings) still wait and how many are dead
     letters: refused for a reason that cannot change, kept until an operator redelivers them.
+    """
+    StreamExportBundle: _aio.UnaryStreamMultiCallable[_compliance_pb2.StreamExportBundleRequest, _compliance_pb2.StreamExportBundleResponse]  # type: ignore[assignment]
+    """The same bundle as ExportBundle, of any size, in pieces each well under the message size limit:
+    the bundle is the pieces' data concatenated. A limit of 0 exports every matching event.
     """
 
 class ComplianceServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -125,6 +133,16 @@ class ComplianceServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_compliance_pb2.GetDeliveryBacklogResponse, _abc.Awaitable[_compliance_pb2.GetDeliveryBacklogResponse]]:
         """Per peer, how many deliveries (records, revocations, listings) still wait and how many are dead
         letters: refused for a reason that cannot change, kept until an operator redelivers them.
+        """
+
+    @_abc_1.abstractmethod
+    def StreamExportBundle(
+        self,
+        request: _compliance_pb2.StreamExportBundleRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_abc.Iterator[_compliance_pb2.StreamExportBundleResponse], _abc.AsyncIterator[_compliance_pb2.StreamExportBundleResponse]]:
+        """The same bundle as ExportBundle, of any size, in pieces each well under the message size limit:
+        the bundle is the pieces' data concatenated. A limit of 0 exports every matching event.
         """
 
 def add_ComplianceServiceServicer_to_server(servicer: ComplianceServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
