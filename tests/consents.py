@@ -90,7 +90,14 @@ class _AttachConsent(grpc.aio.UnaryUnaryClientInterceptor):
     ) -> Any:
         method = client_call_details.method
         name = method.decode() if isinstance(method, bytes) else method
-        if name == INQUIRE and request.consent_reference and not request.HasField("consent") and _valid(request):
+        inquiry = isinstance(request, inquiry_pb2.InquireRequest)  # raw bytes are sent as they are
+        if (
+            name == INQUIRE
+            and inquiry
+            and request.consent_reference
+            and not request.HasField("consent")
+            and _valid(request)
+        ):
             changed = inquiry_pb2.InquireRequest()
             changed.CopyFrom(request)
             changed.consent.CopyFrom(attested_by(self.files, request))

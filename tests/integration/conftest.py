@@ -10,13 +10,14 @@ from pathlib import Path
 import grpc
 import pytest
 
-from share_gateway.client import credentials, open_channel
+from share_gateway.client import credentials
 from share_gateway.config import NodeConfig
 from share_gateway.devkit import Layout, create_federation, free_ports
 from share_gateway.node import Node, start_node
 from share_gateway.store.database import migrate, open_database
 from share_gateway.store.repositories import Store
 from tests.conftest import seed_grants
+from tests.consents import consenting_channel
 from tests.federation import REGIONS, Nodes
 from tests.support import CALLERS, ROLES
 
@@ -74,7 +75,9 @@ async def dial(any_node: Node, federation: Layout) -> AsyncIterator[Connect]:
 
     def factory(name: str) -> grpc.aio.Channel:
         files = federation.client(name)
-        channel = open_channel(f"localhost:{any_node.port}", credentials(files.certificate, files.key, files.ca))
+        channel = consenting_channel(
+            f"localhost:{any_node.port}", files, credentials(files.certificate, files.key, files.ca)
+        )
         channels.append(channel)
         return channel
 
