@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -17,6 +18,7 @@ from share_gateway.node import Node
 from share_gateway.v1 import compliance_pb2, compliance_pb2_grpc, inquiry_pb2_grpc
 from tests.integration.conftest import Connect
 from tests.support import COMPANY, REGION, field_violations, inquiry
+from tests.waiting import PATIENCE
 
 ORIGIN = f"share-gateway/node/{REGION}"
 MANY = 10_050
@@ -40,7 +42,18 @@ async def fill_log(node: Node, count: int) -> None:
     """``count`` events appended and integrated under a published checkpoint."""
     for start in range(0, count, 2_000):
         node.gateway.store.append([logged_inquiry(i) for i in range(start, min(start + 2_000, count))])
-    await node.gateway.sequencer.step(force=True)
+    expected, deadline = node.gateway.store.count("events"), time.monotonic() + PATIENCE
+    # A step integrates a batch at a time, beside the node's own sequencer loop: step until one covers them all.
+    while True:
+        await node.gateway.sequencer.step(force=True)
+        if _covers(node, expected):
+            return
+        assert time.monotonic() < deadline, f"no checkpoint covered {expected} events within {PATIENCE} s"
+
+
+def _covers(node: Node, size: int) -> bool:
+    latest = node.gateway.store.log.latest_checkpoint()
+    return latest is not None and latest.size >= size
 
 
 def officer(dial: Connect) -> compliance_pb2_grpc.ComplianceServiceAsyncStub:
