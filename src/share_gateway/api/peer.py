@@ -30,6 +30,7 @@ from share_gateway.federation.wire import (
     envelope_to_wire,
 )
 from share_gateway.gateway import Gateway, InquiryRequest
+from share_gateway.gateway.intake import PeerIntake
 from share_gateway.gateway.runtime import node_principal
 from share_gateway.gateway.witness import INCONSISTENT, WitnessDesk
 from share_gateway.ledger.witness import SIZE_MISMATCH
@@ -124,7 +125,7 @@ class PeerServicer(peer_pb2_grpc.PeerServiceServicer):
     @records_refusals
     async def Publish(self, request: peer_pb2.PublishRequest, context: Context) -> peer_pb2.PublishResponse:
         federation, region = await calling_peer(self.gateway, context)
-        receipt = await federation.receive(region, disclosure_from_wire(request.record))
+        receipt = await PeerIntake(federation).receive(region, disclosure_from_wire(request.record))
         return peer_pb2.PublishResponse(receipt=envelope_to_wire(receipt))
 
     @handles_errors
@@ -140,7 +141,7 @@ class PeerServicer(peer_pb2_grpc.PeerServiceServicer):
     @records_refusals
     async def Revoke(self, request: peer_pb2.RevokeRequest, context: Context) -> peer_pb2.RevokeResponse:
         federation, region = await calling_peer(self.gateway, context)
-        receipt = await federation.revoke(region, envelope_from_wire(request.revocation))
+        receipt = await PeerIntake(federation).revoke(region, envelope_from_wire(request.revocation))
         return peer_pb2.RevokeResponse(receipt=envelope_to_wire(receipt))
 
     @handles_errors
@@ -149,7 +150,7 @@ class PeerServicer(peer_pb2_grpc.PeerServiceServicer):
         self, request: peer_pb2.ShareListingRequest, context: Context
     ) -> peer_pb2.ShareListingResponse:
         federation, region = await calling_peer(self.gateway, context)
-        receipt = await federation.receive_listing(region, envelope_from_wire(request.listing))
+        receipt = await PeerIntake(federation).receive_listing(region, envelope_from_wire(request.listing))
         return peer_pb2.ShareListingResponse(receipt=envelope_to_wire(receipt))
 
     @handles_errors

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import TypeVar
@@ -24,27 +24,18 @@ from share_gateway.catalog import SignedCatalog
 from share_gateway.crypto.consent import SignedConsent
 from share_gateway.crypto.disclosure import (
     Disclosure,
-    RecordStatement,
-    SealedRecord,
-    verify_disclosure,
 )
 from share_gateway.crypto.envelope import Envelope
 from share_gateway.crypto.errors import VerificationError
-from share_gateway.domain.conformance import describe_violations, nonconformities
 from share_gateway.domain.errors import Citation, Refused
 from share_gateway.domain.events import EVENT_MEDIA_TYPE, DisclosedRecord, Event, EventKind, Outcome
-from share_gateway.domain.identifiers import Subject, validate_item_id
-from share_gateway.domain.listings import LISTING_TYPE, Listing
+from share_gateway.domain.identifiers import Subject
 from share_gateway.domain.policy import Denial, Grant, GrantRole, Policy, Principal
-from share_gateway.domain.records import Record, RecordStatus
-from share_gateway.domain.repair import REVOCATION_TYPE, Revocation
 from share_gateway.federation.manifest import SignedManifest
 from share_gateway.federation.messages import PEER_INQUIRY_TYPE, REPLAY_WINDOW, PeerInquiry, digest
 from share_gateway.federation.peers import PeerClients, PeerError
 from share_gateway.gateway.answers import Asked, RelayRules
-from share_gateway.gateway.runtime import NodeRuntime, node_principal, record_ref
-from share_gateway.store.records import publication_key
-from share_gateway.store.unit_of_work import UnitOfWork
+from share_gateway.gateway.runtime import NodeRuntime, node_principal
 
 # Time kept back from the client's deadline for merging, logging and replying.
 DEADLINE_MARGIN = 0.05
@@ -97,7 +88,7 @@ class FederationDesk:
         )
         self.relay = RelayRules(self.policy, self.shared_types)
 
-    def _key_id(self, region: str) -> bytes:
+    def key_id(self, region: str) -> bytes:
         """``region``'s signing key id: the manifest gives each key its own id, so it names the signer."""
         return self.manifest.manifest.nodes[region].signing_key.key_id
 
@@ -165,129 +156,6 @@ class FederationDesk:
             region, RegionStatus.OK, "", checked.disclosures, checked.records, checked.citations, checked.receipt_digest
         )
 
-    # --- publication --------------------------------------------------------------
-
-    async def receive(self, region: str, disclosure: Disclosure) -> Envelope:
-        """Store a record a peer published (only its own, of a nationally shared type); return the signed receipt."""
-        try:
-            verified = verify_disclosure(disclosure, self.manifest.manifest.keys)
-        except VerificationError as error:
-            raise Refused(Denial.PEER_NOT_ADMITTED, f"the published record does not verify: {error}") from error
-        statement = verified.statement
-        validate_item_id(statement.record_id, "record.statement.record_id")
-        if statement.origin_region != region or disclosure.statement.key_id != self._key_id(region):
-            raise Refused(Denial.PEER_NOT_ADMITTED, "a region publishes only its own records, signed with its key")
-        if statement.record_type not in self.shared_types or not verified.complete(self._required(statement)):
-            raise Refused(Denial.NOT_SHARED, f"{statement.record_type} is not shared nationwide, or incomplete")
-        publisher = node_principal(region)
-        record = record_of(statement, verified.fields, publisher.uri)
-        # A region still on an older catalog may publish what this one no longer admits: refused, retried
-        # until the origin's own conformance sweep quarantines it (and its courier stops sending it).
-        faults = nonconformities(self.catalog.catalog, record)
-        if faults:
-            raise Refused(
-                Denial.CATALOG_MISMATCH, f"the catalog in force no longer admits it: {describe_violations(faults)}"
-            )
-        sealed = SealedRecord(disclosure.statement, {o.name: o for o in disclosure.fields})
-        return await self.acknowledge(
-            EventKind.RECORD_RECEIVED,
-            region,
-            record.subject,
-            record_ref(record, tuple(sorted(record.fields))),
-            disclosure.statement.payload,
-            lambda event: self._keep_published(record, sealed, event),
-        )
-
-    def _keep_published(self, record: Record, sealed: SealedRecord, event: Event) -> None:
-        """Store a published record with its event; a repeat logs only its event. A revocation its origin sent
-        before the record itself (deliveries may cross) applies at once."""
-        store = self.runtime.store
-
-        def keep(tx: UnitOfWork) -> None:
-            stored = store.records.add(tx, record, sealed, publication_key(record.origin_region, record.record_id))
-            store.events.append(tx, [event])  # holds the append lock: a crossing revocation waits for it
-            if stored.record is record:
-                held = store.revocations.held_status(tx, record.record_id, record.origin_region)
-                if held is not None:
-                    store.records.revoke_copy(tx, record.record_id, record.origin_region, held, event.at)
-
-        store.write(keep)
-
-    async def revoke(self, region: str, envelope: Envelope) -> Envelope:
-        """Take a revocation its origin signed: stop disclosing any copy, keep it for the feed, sign a receipt."""
-        revocation = self.opened(region, envelope, REVOCATION_TYPE, Revocation.from_bytes, "revocation")
-        validate_item_id(revocation.record_id, "revocation.record_id")
-        if revocation.origin_region != region:
-            raise Refused(Denial.PEER_NOT_ADMITTED, "a region revokes only its own records")
-        if revocation.status not in (RecordStatus.REPAIRED, RecordStatus.WITHDRAWN):
-            raise Refused(
-                Denial.PEER_NOT_ADMITTED, f"a revocation ends disclosure; it cannot make a record {revocation.status}"
-            )
-        # The region's own record under that id: another region's record of the same id is not this one.
-        copy = await self.runtime.read(self.runtime.store.records.get, region, revocation.record_id)
-        if copy is not None and (
-            copy.record.subject != revocation.subject or copy.record.record_type != revocation.record_type
-        ):
-            raise Refused(Denial.PEER_NOT_ADMITTED, "the revocation names another subject or type than the record")
-        return await self.acknowledge(
-            EventKind.RECORD_REVOKED,
-            region,
-            revocation.subject,
-            DisclosedRecord(revocation.record_id, revocation.record_type, region),
-            envelope.payload,
-            lambda event: self._keep_revocation(revocation, envelope, event),
-            status=revocation.status.value,
-        )
-
-    async def receive_listing(self, region: str, envelope: Envelope) -> Envelope:
-        """Take a listing its origin signed, of a nationally shared type, resting on a record of that origin held
-        here and about that record's subject; keep it if newer; sign a receipt."""
-        listing = self.opened(region, envelope, LISTING_TYPE, Listing.from_bytes, "listing")
-        validate_item_id(listing.listing_id, "listing.listing_id")
-        validate_item_id(listing.record_id, "listing.record_id")
-        if listing.origin_region != region:
-            raise Refused(Denial.PEER_NOT_ADMITTED, "a region shares only its own listings")
-        if listing.record_type not in self.shared_types:
-            raise Refused(Denial.NOT_SHARED, f"listings on {listing.record_type} records are not shared nationwide")
-        # A listing stands only on its origin's record: else a region could list anyone, record or not.
-        record = await self.runtime.read(self.runtime.store.records.get, region, listing.record_id)
-        if record is None:
-            raise Refused(
-                Denial.RECORD_NOT_HELD, f"record {listing.record_id} of region {region} is not held here (yet)"
-            )
-        if (record.record.subject, record.record.record_type) != (listing.subject, listing.record_type):
-            raise Refused(Denial.LISTING_MISMATCH, "the listing names another subject or type than its record")
-        return await self.acknowledge(
-            EventKind.LISTING_RECEIVED,
-            region,
-            listing.subject,
-            DisclosedRecord(listing.record_id, listing.record_type, region),
-            envelope.payload,
-            lambda event: self._keep_listing(listing, event),
-            listing_id=listing.listing_id,
-            list=listing.list_name,
-            state=listing.state.value,
-            version=str(listing.version),
-        )
-
-    def _keep_revocation(self, revocation: Revocation, envelope: Envelope, event: Event) -> None:
-        """Keep a peer's revocation of its own record for the feed and stop disclosing the local copy, if there
-        is one; the event is logged either way, so every delivery, repeated or not, is accounted for."""
-        store, origin = self.runtime.store, revocation.origin_region
-
-        def keep(tx: UnitOfWork) -> None:
-            tx.serialise()  # against a publication of the record committing meanwhile
-            store.revocations.keep(tx, revocation.record_id, origin, envelope, event.at)
-            store.records.revoke_copy(tx, revocation.record_id, origin, revocation.status, event.at)
-            store.events.append(tx, [event])
-
-        store.write(keep)
-
-    def _keep_listing(self, listing: Listing, event: Event) -> None:
-        """Keep a peer's listing if newer than the copy held; the event is logged either way."""
-        store = self.runtime.store
-        store.write_logged(lambda tx: store.listings.receive(tx, listing, event.at), event)
-
     async def acknowledge(
         self,
         kind: EventKind,
@@ -312,14 +180,9 @@ class FederationDesk:
         await self.runtime.off_loop(keep, event)
         return Envelope.seal(self.runtime.signing_key, EVENT_MEDIA_TYPE, event.canonical_bytes())
 
-    def _required(self, statement: RecordStatement) -> frozenset[str]:
-        """The fields the catalog in force here requires of the statement's type (none for a type it lacks)."""
-        kind = self.catalog.catalog.record_types.get(statement.record_type)
-        return frozenset() if kind is None else frozenset(n for n, spec in kind.fields.items() if spec.required)
-
     def opened(self, region: str, envelope: Envelope, media_type: str, parse: Callable[[bytes], T], what: str) -> T:
         """The payload of an envelope that region's node key signed, or ``Refused``."""
-        if envelope.key_id != self._key_id(region):
+        if envelope.key_id != self.key_id(region):
             raise Refused(Denial.PEER_NOT_ADMITTED, f"the {what} is not signed by region {region}")
         try:
             return envelope.open(self.manifest.manifest.keys, media_type, parse)
@@ -329,7 +192,7 @@ class FederationDesk:
     def acknowledged(self, region: str, record_id: str, receipt: Envelope, kind: EventKind) -> str:
         """Verify a peer's signed receipt of a delivery (``kind`` of event, about this node's record
         ``record_id``: deliveries are of this node's own records); return its digest."""
-        if receipt.key_id != self._key_id(region):
+        if receipt.key_id != self.key_id(region):
             raise VerificationError(f"the acknowledgement is not signed by region {region}")
         event = receipt.open(self.manifest.manifest.keys, EVENT_MEDIA_TYPE, Event.from_bytes)
         delivered = [(self.runtime.region, record_id)]
@@ -350,7 +213,7 @@ class FederationDesk:
 
     async def accept(self, region: str, envelope: Envelope) -> tuple[PeerInquiry, Principal, str]:
         """Verify a forwarded inquiry; return it, the requester it vouches for, and its digest."""
-        if envelope.key_id != self._key_id(region):
+        if envelope.key_id != self.key_id(region):
             raise Refused(Denial.PEER_NOT_ADMITTED, f"the inquiry is not signed by region {region}")
         try:
             inquiry = envelope.open(self.manifest.manifest.keys, PEER_INQUIRY_TYPE, PeerInquiry.from_bytes)
@@ -388,23 +251,3 @@ def _failed(region: str, error: PeerError) -> RegionOutcome:
         said = error.code if error.reason is None else error.reason
         return RegionOutcome(region, RegionStatus.REFUSED, f"{said}: {error.details}"[:200])
     return RegionOutcome(region, RegionStatus.UNAVAILABLE, f"{error.code}: {error.details}"[:200])
-
-
-def record_of(statement: RecordStatement, fields: Mapping[str, str], publisher: str) -> Record:
-    """A published record as the origin signed it: everything but the values is in the statement."""
-    return Record(
-        record_id=statement.record_id,
-        record_type=statement.record_type,
-        subject=statement.subject,
-        origin_region=statement.origin_region,
-        fields=dict(fields),
-        legal_document=statement.legal_document,
-        severity=statement.severity,
-        decided_on=statement.decided_on,
-        disclose_until=statement.disclose_until,
-        status=RecordStatus.ACTIVE,
-        recorded_at=statement.recorded_at,
-        version=statement.version,
-        submitted_by=publisher,
-        catalog_version=statement.catalog_version,
-    )
