@@ -1,18 +1,26 @@
-"""A bench-only switch: the checks issue 10 added at the trust boundaries, taken out of one node process.
+"""Bench-only switches: checks taken out of one node process, to measure what they cost.
 
-``bench.inquiry_path --ab`` and ``bench.federated --ab`` interleave rounds of
-nodes with these checks and nodes without them, so their cost is measured
-against the same moment of the same machine. Without them, as before issue 10:
+``bench.inquiry_path --ab CHECKS`` and ``bench.federated --ab CHECKS``
+interleave rounds of nodes with the checks and nodes without them, so their
+cost is measured against the same moment of the same machine.
+
+``boundary``: the checks issue 10 added at the trust boundaries. Without them, as before issue 10:
 
 * a caller is identified from its certificate alone: no revocation-list
   lookup and no node-role check (``api.auth``);
 * a peer's answer is believed once its receipt and signatures verify and it is
   about the subject: no check of the origin's own key, of the record type or
-  of the purpose's fields (``gateway.answers``).
+  of the purpose's fields, and no look for revocations kept here
+  (``gateway.answers``, ``store.revocations``).
 
 ``take_out_quotas`` (called by ``take_out`` too) serves inquiries without the
 quota checks (``gateway.quotas``): no tokens spent, no calls in flight counted,
 no harvesting watch.
+
+``consent-quota``: the checks issue 11 added for the requester. Without them,
+an inquiry goes to its answer without spending quotas, and a consent is read
+without its signature, chain, validity or withdrawal being checked (the policy
+still needs one where the purpose does).
 
 Nothing of the project imports this module; a node calls ``take_out`` only in
 a bench's child process.
@@ -20,21 +28,26 @@ a bench's child process.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
 import grpc
 
 from share_gateway.api import auth, compliance, inquiry, peer, registry
+from share_gateway.crypto.consent import SignedConsent, subject_identity
 from share_gateway.crypto.disclosure import Disclosure, verify_disclosure
 from share_gateway.crypto.keys import KeyRing
+from share_gateway.domain.consent import Consent, ConsentStatement
 from share_gateway.domain.errors import Citation
 from share_gateway.domain.events import DisclosedRecord
 from share_gateway.domain.policy import Principal
 from share_gateway.gateway import Gateway
 from share_gateway.gateway.answers import Asked, RelayRules, UntrustedAnswer
+from share_gateway.gateway.consents import ConsentDesk
 from share_gateway.gateway.federation import FederationDesk
 from share_gateway.gateway.inquiries import InquiryDesk
+from share_gateway.store.revocations import Revocations
 
 Context = grpc.aio.ServicerContext[Any, Any]
 
@@ -66,15 +79,34 @@ def _signatures_and_subject_only(
     return record, (), statement.disclose_until
 
 
-def take_out() -> None:
-    """Serve, in this process, without the boundary checks (see the module docstring)."""
-    for servicer in (inquiry, registry, compliance):
-        servicer.calling_principal = _calling_principal  # type: ignore[attr-defined]
-    peer.calling_peer = _calling_peer  # type: ignore[attr-defined]
-    RelayRules._checked = _signatures_and_subject_only  # type: ignore[method-assign]
-    take_out_quotas()
+CHECKS = ("boundary", "consent-quota")
 
 
-def take_out_quotas() -> None:
-    """Serve, in this process, without the quota checks: an inquiry goes straight to its answer."""
-    InquiryDesk.inquire = InquiryDesk._answer  # type: ignore[method-assign]
+def take_out(checks: str) -> None:
+    """Serve, in this process, without ``checks`` (see the module docstring)."""
+    if checks == "boundary":
+        for servicer in (inquiry, registry, compliance):
+            servicer.calling_principal = _calling_principal  # type: ignore[attr-defined]
+        peer.calling_peer = _calling_peer  # type: ignore[attr-defined]
+        RelayRules._checked = _signatures_and_subject_only  # type: ignore[method-assign]
+        Revocations.revoked_among = _none_revoked  # type: ignore[method-assign]
+    elif checks == "consent-quota":
+        InquiryDesk.inquire = InquiryDesk._answer  # type: ignore[method-assign]
+        ConsentDesk.open = _unverified  # type: ignore[method-assign]
+        ConsentDesk.require_not_revoked = _not_looked_up  # type: ignore[method-assign]
+    else:
+        raise ValueError(f"no such checks: {checks}")
+
+
+def _none_revoked(self: Revocations, records: Iterable[tuple[str, str]]) -> set[tuple[str, str]]:
+    return set()
+
+
+def _unverified(self: ConsentDesk, signed: SignedConsent) -> Consent:
+    statement = ConsentStatement.from_bytes(signed.statement)
+    signer = statement.requester if statement.attested else subject_identity(statement.subject).uri
+    return Consent(signed.consent_id, statement, signer)
+
+
+async def _not_looked_up(self: ConsentDesk, consent: Consent) -> None:
+    return None

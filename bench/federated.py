@@ -8,11 +8,12 @@ receipts, and logs the digests. A third line times one peer hop alone (a
 signed PeerService.Inquire from this process), to show what dominates.
 Goal: federated p50 at most 1.5 x local p50.
 
-    python -m bench.federated [--records 3000] [--seconds 8] [--concurrency 16] [--rounds 2] [--ab]
+    python -m bench.federated [--records 3000] [--seconds 8] [--concurrency 16] [--rounds 2]
+                              [--ab boundary|consent-quota]
 
-With ``--ab`` each round also runs the three nodes without the checks issue 10
-added at the trust boundaries (``bench.boundary_checks``), the two in
-alternating order, and prints what the checks cost on the federated path.
+With ``--ab CHECKS`` each round also runs the three nodes without those checks
+(``bench.boundary_checks``), the two in alternating order, and prints what the
+checks cost on the federated path.
 """
 
 from __future__ import annotations
@@ -23,18 +24,22 @@ import dataclasses
 import random
 import statistics
 import tempfile
+from collections.abc import Callable
 from datetime import UTC, datetime
+from multiprocessing.connection import Connection
 from pathlib import Path
+from typing import Any
 
 import yaml
 
+from bench import boundary_checks
 from bench.harness import Result, closed_loop, ratio_line, spawn, stop
 from bench.inquiry_path import (
     AGENCY,
     BANK,
     register_callers,
     serve_node,
-    serve_node_without_boundary_checks,
+    serve_node_without,
     unlimited_quota,
 )
 from share_gateway.api.convert import subject_kind_text, subject_to_wire
@@ -158,7 +163,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=8.0)
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--rounds", type=int, default=2)
-    parser.add_argument("--ab", action="store_true", help="also measure nodes without the boundary checks")
+    parser.add_argument("--ab", choices=boundary_checks.CHECKS, help="also measure nodes without these checks")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="sgw-bench-") as directory:
         ports = dict(zip(REGIONS, free_ports(len(REGIONS)), strict=True))
@@ -173,15 +178,19 @@ def main() -> None:
         for seed, region in enumerate(REGIONS, start=1):
             asyncio.run(_seed(NodeConfig.load(layout.node_config(region)), subjects, args.records, seed))
         wire = [subject_to_wire(Subject(s.kind, s.identifier)) for s in subjects]
-        sides = [("", serve_node)] + ([(" w/o checks", serve_node_without_boundary_checks)] if args.ab else [])
+        sides: list[tuple[str, Callable[[Connection, Any], None], str]] = [("", serve_node, "")]
+        if args.ab:
+            sides.append((" w/o checks", serve_node_without, args.ab))
         ratios: list[float] = []
         checks: list[tuple[float, float]] = []
         for round_number in range(1, args.rounds + 1):
             print(f"round {round_number}:")
             federated: dict[str, Result] = {}
             # The A and B sides take turns going first, so neither always runs on a machine just warmed up.
-            for side, target in sides if round_number % 2 else sides[::-1]:
-                processes = [spawn(target, str(layout.node_config(region)))[0] for region in REGIONS]
+            for side, target, checks_out in sides if round_number % 2 else sides[::-1]:
+                configs = [str(layout.node_config(region)) for region in REGIONS]
+                arguments = [(c, checks_out) if checks_out else c for c in configs]
+                processes = [spawn(target, argument)[0] for argument in arguments]
                 try:
                     results = asyncio.run(_measure(layout, ports, wire, args.seconds, args.concurrency))
                 finally:

@@ -7,13 +7,14 @@ and commit the event before replying. The baseline is a ``grpc.aio`` server
 that echoes the same request bytes over the same mTLS. Goal: full path at
 least 0.5 x the echo QPS.
 
-    python -m bench.inquiry_path [--records 10000] [--seconds 8] [--concurrency 32] [--rounds 2] [--ab]
+    python -m bench.inquiry_path [--records 10000] [--seconds 8] [--concurrency 32] [--rounds 2]
+                                 [--ab boundary|consent-quota]
 
-With ``--ab`` each round also measures the full path on a node without the
-checks issue 10 added at the trust boundaries and issue 11's quota checks
-(``bench.boundary_checks``; the bench bank's quota is set out of reach, so the
-checks run and refuse nothing),
-the two in alternating order, and prints what the checks cost.
+With ``--ab CHECKS`` each round also measures the full path on a node without
+those checks (``bench.boundary_checks``: issue 10's at the trust boundaries, or
+issue 11's consent and quota checks; the bench bank's quota is set out of
+reach, so they run and refuse nothing), the two in alternating order, and
+prints what the checks cost.
 """
 
 from __future__ import annotations
@@ -22,10 +23,11 @@ import argparse
 import asyncio
 import random
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from multiprocessing.connection import Connection
 from pathlib import Path
+from typing import Any
 
 import grpc
 import yaml
@@ -88,9 +90,10 @@ def serve_node(pipe: Connection, config_path: str) -> None:
     asyncio.run(_serve(pipe, config_path))
 
 
-def serve_node_without_boundary_checks(pipe: Connection, config_path: str) -> None:
-    """A node as before issue 10's boundary checks: the B side of ``--ab`` (bench-only)."""
-    boundary_checks.take_out()
+def serve_node_without(pipe: Connection, argument: tuple[str, str]) -> None:
+    """A node without some checks (``(config path, checks)``): the B side of ``--ab`` (bench-only)."""
+    config_path, checks = argument
+    boundary_checks.take_out(checks)
     asyncio.run(_serve(pipe, config_path))
 
 
@@ -178,7 +181,7 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--sqlite-synchronous", choices=["FULL", "NORMAL"], default="FULL")
-    parser.add_argument("--ab", action="store_true", help="also measure a node without the boundary checks")
+    parser.add_argument("--ab", choices=boundary_checks.CHECKS, help="also measure a node without these checks")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="sgw-bench-") as directory:
         layout = create_federation(Path(directory), [REGION], {"bank": BANK, "agency": AGENCY}, datetime.now(UTC))
@@ -191,14 +194,19 @@ def main() -> None:
         )
         print(f"seeding {args.records} records on SQLite (synchronous={args.sqlite_synchronous}) ...", flush=True)
         subjects = asyncio.run(_seed(NodeConfig.load(Path(config_path)), args.records))
-        nodes = [("full", serve_node)] + ([("without", serve_node_without_boundary_checks)] if args.ab else [])
+        nodes: list[tuple[str, Callable[[Connection, Any], None], object]] = [("full", serve_node, config_path)]
+        if args.ab:
+            nodes.append(("without", serve_node_without, (config_path, args.ab)))
         pairs: list[tuple[Result, Result]] = []
         checks: list[tuple[Result, Result]] = []
         for round_number in range(1, args.rounds + 1):
             results = {}
             # The A and B sides take turns going first, so neither always runs on a machine just warmed up.
-            for name, target in [("echo", serve_echo), *(nodes if round_number % 2 else nodes[::-1])]:
-                process, port = spawn(target, config_path)
+            for name, target, argument in [
+                ("echo", serve_echo, config_path),
+                *(nodes if round_number % 2 else nodes[::-1]),
+            ]:
+                process, port = spawn(target, argument)
                 try:
                     results[name] = asyncio.run(_measure(layout, port, subjects, name, args.seconds, args.concurrency))
                 finally:
@@ -214,7 +222,7 @@ def main() -> None:
         print(f"median QPS ratio full/echo over {len(pairs)} rounds: {median_ratio(pairs):.2f} (goal >= 0.50)")
         if checks:
             print(
-                f"median QPS ratio with/without the boundary checks over {len(checks)} rounds: "
+                f"median QPS ratio with/without the {args.ab} checks over {len(checks)} rounds: "
                 f"{median_ratio(checks):.3f} (budget >= 0.95)"
             )
 
