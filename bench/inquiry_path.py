@@ -136,7 +136,8 @@ NAMES = {
 }
 
 
-def _consent(identity: Path, subject: common_pb2.Subject) -> inquiry_pb2.Consent:
+def attested_consent(identity: Path, subject: common_pb2.Subject) -> inquiry_pb2.Consent:
+    """The bench bank's attestation of a subject's consent to loan underwriting."""
     return sign_consent_as(
         identity, subject, BANK.uri, ("loan_underwriting",), b"bench authorisation form", attested=True
     )
@@ -149,7 +150,7 @@ async def _measure(
     rng = random.Random(7)
     chosen = [rng.choice(subjects) for _ in range(1024)]
     # The bank attests each subject's consent once; every inquiry carries it, so its checks are measured.
-    consents = {s.identifier: _consent(files.directory, s) for s in chosen}
+    consents = {s.identifier: attested_consent(files.directory, s) for s in chosen}
     requests = [
         inquiry_pb2.InquireRequest(subject=s, purpose="loan_underwriting", consent=consents[s.identifier])
         for s in chosen
