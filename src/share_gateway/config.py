@@ -146,11 +146,17 @@ class QuotaSettings:
     region_factor: int = 50
     # The most tokens one lease takes from the shared bucket (and so the most one replica may hold unspent).
     lease_batch_most: int = 100
+    # A requester refused more than this many times in its harvesting window is answered slowly: each further
+    # refusal waits ``slow_refusal_seconds`` (at most its retry delay) before it goes back. A client that keeps
+    # pushing past its quota then holds its own connections instead of the node's cores (a tarpit).
+    slow_refusals_after: int = 20
+    slow_refusal_seconds: float = 1.0
     overrides: tuple[QuotaOverride, ...] = ()
     harvesting: HarvestingThresholds = field(default_factory=HarvestingThresholds)
 
     def __post_init__(self) -> None:
-        for name in ("concurrent_calls", "region_factor", "lease_batch_most"):
+        require_seconds("quotas.slow_refusal_seconds", self.slow_refusal_seconds, 60.0)
+        for name in ("concurrent_calls", "region_factor", "lease_batch_most", "slow_refusals_after"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"quotas.{name} must be a whole number of at least 1")

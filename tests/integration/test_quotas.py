@@ -127,6 +127,26 @@ async def test_a_harvesting_client_is_cut_off_within_its_window_and_officers_fin
     await stub.Inquire(inquiry("public_lookup", person(resident_id(99))), timeout=5)
 
 
+async def test_a_requester_pushing_on_past_its_quota_is_answered_slowly(node: Node, connect: ChannelFactory) -> None:
+    """Past ``slow_refusals_after`` refusals in its window, each refusal waits before it goes back (a tarpit): a
+    harvester at full speed then holds its own connections, not the node's cores. The wait is injected."""
+    waited: list[float] = []
+
+    async def recorded(seconds: float) -> None:
+        waited.append(seconds)
+
+    node.gateway.quotas.sleep = recorded
+    after = node.gateway.quotas.settings.slow_refusals_after
+    stub = inquiry_pb2_grpc.InquiryServiceStub(connect("person"))
+    for serial in range(1, DISTINCT_LIMIT + 1):
+        await stub.Inquire(inquiry("public_lookup", person(resident_id(serial))), timeout=5)
+    for serial in range(DISTINCT_LIMIT + 1, DISTINCT_LIMIT + after + 6):
+        with pytest.raises(grpc.aio.AioRpcError) as refused:
+            await stub.Inquire(inquiry("public_lookup", person(resident_id(serial))), timeout=5)
+        assert refused.value.code() is grpc.StatusCode.RESOURCE_EXHAUSTED
+    assert waited == [node.gateway.quotas.settings.slow_refusal_seconds] * 5
+
+
 async def test_calls_in_flight_beyond_the_cap_are_refused_until_one_ends(node: Node, connect: ChannelFactory) -> None:
     bank = CALLERS["bank"][0]
     gateway = node.gateway

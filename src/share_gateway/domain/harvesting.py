@@ -126,6 +126,10 @@ class HarvestingWatch:
             raised += self._raise(requester, window, Signal.SEQUENTIAL_IDENTIFIERS, 0)
         return raised + self._ratio(requester, window)
 
+    def refused_in_window(self, requester: str, now: datetime) -> int:
+        """How many of ``requester``'s calls were refused in its window so far."""
+        return self._window(requester, now).refused
+
     def refused(self, requester: str, now: datetime, asked: bool = False) -> list[Suspicion]:
         """A call of ``requester`` was refused: by a quota, or (``asked``: counted already) by the policy."""
         window = self._window(requester, now)

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -76,6 +77,8 @@ class QuotaDesk:
     catalog: Catalog
     refusals: Refusals
     settings: QuotaSettings = field(default_factory=QuotaSettings)
+    # How a slowed refusal waits (injectable: tests see the delays without waiting them).
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
 
     def __post_init__(self) -> None:
         self._overrides = {(o.requester, o.purpose): dict(o.limits) for o in self.settings.overrides}
@@ -241,6 +244,9 @@ class QuotaDesk:
         extra = {"purpose": purpose, "quota": scope} | ({"via": region} if region else {})
         await self.refusals.refused(EventKind.QUOTA_REFUSED, Identity.from_uri(requester.uri), reason, message, **extra)
         await self._log(requester, purpose, region, self.watch.refused(requester.uri, now))
+        if self.watch.refused_in_window(requester.uri, now) > self.settings.slow_refusals_after:
+            # A requester pushing on past its quota: the refusal waits, so its connections are spent waiting.
+            await self.sleep(min(retry_after, self.settings.slow_refusal_seconds))
         raise Exhausted(reason, f"{scope}/{purpose}", message, retry_after)
 
     async def _log(self, requester: Principal, purpose: str, region: str, suspicions: list[Suspicion]) -> None:
