@@ -67,6 +67,21 @@ def test_a_withdrawal_of_a_consent_never_seen_here_is_kept(store: Store) -> None
     assert store.consents.about(PERSON) == []
 
 
+def test_the_withdrawals_kept_since_an_instant_are_read_back(store: Store) -> None:
+    """What a replica's consent desk reads every few seconds, to learn of withdrawals another process kept."""
+    ids = [f"{n:032x}" for n in (1, 2, 3)]
+    for days, withdrawn in enumerate(ids):
+        at = NOW + timedelta(days=days)
+        store.write(
+            lambda tx, c=withdrawn, at=at: store.consents.revoke(tx, ConsentRevocation(c, PERSON, at, "310000"), at)
+        )
+    assert sorted(c for c, _ in store.consents.withdrawn_since(None)) == ids
+    assert store.consents.withdrawn_since(NOW + timedelta(days=1)) == [
+        (ids[1], NOW + timedelta(days=1)),
+        (ids[2], NOW + timedelta(days=2)),
+    ]
+
+
 # --- the upgrade of a database holding data ------------------------------------------------------------------
 
 

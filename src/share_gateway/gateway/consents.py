@@ -10,9 +10,11 @@ seen yet.
 
 from __future__ import annotations
 
+import math
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from share_gateway.crypto.consent import CertifiedConsent, ConsentForged, SignedConsent, certify_consent
 from share_gateway.crypto.envelope import Envelope
@@ -51,8 +53,14 @@ class ConsentDesk:
     revoked_certificates: Callable[[], frozenset[str]] = frozenset
     peers: Sequence[str] = ()
     wake: Callable[[], None] | None = None
+    # How long this process goes on without looking for withdrawals other processes (replicas, or a peer's
+    # delivery taken by another replica) kept: how late a replica may learn of one. Its own count at once.
+    withdrawn_ttl: float = 2.0
     _registered: set[str] = field(default_factory=set)
     _certified: dict[tuple[bytes, bytes, bytes], CertifiedConsent] = field(default_factory=dict)
+    _withdrawn: set[str] = field(default_factory=set)
+    _withdrawn_up_to: datetime | None = None
+    _withdrawn_read_at: float = -math.inf
 
     def open(self, signed: SignedConsent) -> Consent:
         """The verified consent, or ``Refused(CONSENT_FORGED)``: what it says is checked by the policy after."""
@@ -71,9 +79,23 @@ class ConsentDesk:
             raise Refused(Denial.CONSENT_FORGED, str(error)) from error
 
     async def require_not_revoked(self, consent: Consent) -> None:
-        revoked_at = await self.runtime.read(self.runtime.store.consents.revoked_at, consent.consent_id)
-        if revoked_at is not None:
+        """Refuse a withdrawn consent; the withdrawals are read from the store at most every ``withdrawn_ttl``
+        seconds (a read per inquiry cost more than every other consent check together)."""
+        if time.monotonic() - self._withdrawn_read_at >= self.withdrawn_ttl:
+            await self._read_withdrawn()
+        if consent.consent_id in self._withdrawn:
             raise Refused(Denial.CONSENT_REVOKED, f"the subject withdrew consent {consent.consent_id}")
+
+    async def _read_withdrawn(self) -> None:
+        started = time.monotonic()
+        # Rows other replicas kept carry their clocks: read back over the clock skew, so none is missed.
+        since = None if self._withdrawn_up_to is None else self._withdrawn_up_to - self.clock_skew
+        found = await self.runtime.read(self.runtime.store.consents.withdrawn_since, since)
+        for consent_id, kept_at in found:
+            self._withdrawn.add(consent_id)
+            if self._withdrawn_up_to is None or kept_at > self._withdrawn_up_to:
+                self._withdrawn_up_to = kept_at
+        self._withdrawn_read_at = started
 
     async def register(self, signed: SignedConsent, consent: Consent) -> None:
         """Keep a consent the first time this node sees it, so its subject can list and withdraw it here."""
@@ -121,6 +143,7 @@ class ConsentDesk:
                 store.events.append(tx, [event])
 
         await self.runtime.write(withdraw)
+        self._withdrawn.add(consent_id)
         if self.wake is not None:
             self.wake()
         return (await self.runtime.read(store.consents.about, itself, consent_id))[0]
@@ -147,6 +170,7 @@ class ConsentDesk:
                     store.events.append(tx, [event])
 
             store.write(work)
+            self._withdrawn.add(revocation.consent_id)
 
         return await federation.acknowledge(
             EventKind.CONSENT_REVOCATION_RECEIVED,

@@ -68,6 +68,15 @@ class Consents:
             )
         )
 
+    def withdrawn_since(self, since: datetime | None) -> list[tuple[str, datetime]]:
+        """(consent id, when kept here) of the withdrawals kept at or after ``since`` (all if None)."""
+        table = schema.consent_revocations.c
+        query = select(table.consent_id, table.received_at)
+        if since is not None:
+            query = query.where(table.received_at >= since)
+        with self.database.reader.connect() as connection:
+            return [(row.consent_id, row.received_at) for row in connection.execute(query)]
+
     def revoked_at(self, consent_id: str) -> datetime | None:
         table = schema.consent_revocations.c
         with self.database.reader.connect() as connection:
