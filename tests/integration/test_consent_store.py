@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -71,10 +72,8 @@ def test_the_withdrawals_kept_since_an_instant_are_read_back(store: Store) -> No
     """What a replica's consent desk reads every few seconds, to learn of withdrawals another process kept."""
     ids = [f"{n:032x}" for n in (1, 2, 3)]
     for days, withdrawn in enumerate(ids):
-        at = NOW + timedelta(days=days)
-        store.write(
-            lambda tx, c=withdrawn, at=at: store.consents.revoke(tx, ConsentRevocation(c, PERSON, at, "310000"), at)
-        )
+        revocation = ConsentRevocation(withdrawn, PERSON, NOW + timedelta(days=days), "310000")
+        store.write(partial(store.consents.revoke, revocation=revocation, received_at=revocation.at))
     assert sorted(c for c, _ in store.consents.withdrawn_since(None)) == ids
     assert store.consents.withdrawn_since(NOW + timedelta(days=1)) == [
         (ids[1], NOW + timedelta(days=1)),
