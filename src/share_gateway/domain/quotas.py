@@ -13,6 +13,7 @@ locally, so the hot path does not go to the database per inquiry.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -99,12 +100,19 @@ def _batch(capacity: int, per_second: float, most: int) -> int:
 
 def meter_specs(limits: QuotaLimits, now: datetime, batch_most: int) -> tuple[MeterSpec, MeterSpec, MeterSpec]:
     """The three buckets of ``limits`` at ``now`` (UTC days; distinct-subject windows counted from the epoch)."""
-    now = now.astimezone(UTC)
+    seconds = int(now.timestamp())
+    return _meter_specs(limits, seconds // 86400, seconds // (limits.distinct_window_hours * 3600), batch_most)
+
+
+@functools.lru_cache(maxsize=4096)
+def _meter_specs(
+    limits: QuotaLimits, day_number: int, index: int, batch_most: int
+) -> tuple[MeterSpec, MeterSpec, MeterSpec]:
+    """The same for a UTC day and window (numbered from the epoch): every inquiry asks, the answer changes daily."""
     rate = limits.per_second
-    day = now.date()
-    day_ends = datetime(day.year, day.month, day.day, tzinfo=UTC) + timedelta(days=1)
+    day_starts = datetime.fromtimestamp(day_number * 86400, UTC)
+    day, day_ends = day_starts.date(), day_starts + timedelta(days=1)
     window = limits.distinct_window_hours * 3600
-    index = int(now.timestamp()) // window
     window_ends = datetime.fromtimestamp((index + 1) * window, UTC)
     return (
         MeterSpec(Meter.RATE, limits.burst, rate, "", None, _batch(limits.burst, rate, batch_most)),

@@ -83,6 +83,7 @@ class QuotaDesk:
     def __post_init__(self) -> None:
         self._overrides = {(o.requester, o.purpose): dict(o.limits) for o in self.settings.overrides}
         self._held: dict[str, _Held] = {}
+        self._limits: dict[tuple[str, str], QuotaLimits] = {}
         self._subjects: dict[str, tuple[str, set[str]]] = {}
         self._locks: dict[str, asyncio.Lock] = {}
         self._in_flight: Counter[str] = Counter()
@@ -91,11 +92,21 @@ class QuotaDesk:
         self.suspected = 0
 
     def limits(self, requester: str, purpose: str) -> QuotaLimits:
-        """The catalog's quota for ``purpose``, with this node's override for the grant (or region), if any."""
-        definition = self.catalog.purposes.get(purpose)
-        limits = DEFAULT_QUOTA if definition is None else definition.quota
-        override = self._overrides.get((requester, purpose))
-        return limits if override is None else limits.replaced(**override)
+        """The catalog's quota for ``purpose``, with this node's override for the grant (or region), if any.
+
+        Worked out once per (requester, purpose): every inquiry asks, and neither the catalog nor the
+        overrides change under a running desk."""
+        key = (requester, purpose)
+        limits = self._limits.get(key)
+        if limits is None:
+            definition = self.catalog.purposes.get(purpose)
+            limits = DEFAULT_QUOTA if definition is None else definition.quota
+            override = self._overrides.get(key)
+            limits = limits if override is None else limits.replaced(**override)
+            if len(self._limits) >= MEMORY_MOST:
+                self._limits.clear()
+            self._limits[key] = limits
+        return limits
 
     async def admit(
         self, requester: Principal, purpose: str, subject_kind: str, subject_identifier: str, region: str = ""
