@@ -109,7 +109,8 @@ async def test_a_revoked_bank_certificate_is_refused_on_every_service_after_a_ho
     await _every_call(layout, port, "bank")
     [refusal] = [e for e in _refusals(layout) if e.actor == CALLERS["bank"][0].uri]
     assert refusal.details["fingerprint"] == fingerprint
-    assert refusal.details["revocation_list"] == "3"
+    # The list in force at the first refusal: version 2 revoked the bank, and version 3 may have come after it.
+    assert refusal.details["revocation_list"] in {"2", "3"}
     # A revoked node certificate is refused on PeerService too; other callers are served as before.
     with pytest.raises(grpc.aio.AioRpcError) as peer_refused:
         await peer_call(layout, port, PEER).Inquire(signed_inquiry(layout, PEER), timeout=10)
