@@ -17,7 +17,6 @@ import argparse
 import asyncio
 import itertools
 import multiprocessing
-import random
 import statistics
 import tempfile
 from datetime import UTC, datetime
@@ -29,7 +28,7 @@ import grpc
 import yaml
 
 from bench.harness import Result, closed_loop, spawn, stop
-from bench.inquiry_path import AGENCY, BANK, REGION, _seed, attested_consent, serve_node, unlimited_quota
+from bench.inquiry_path import AGENCY, BANK, REGION, _seed, bank_inquiries, serve_node, unlimited_quota
 from share_gateway.client import credentials, open_channel
 from share_gateway.config import NodeConfig
 from share_gateway.devkit import Layout, create_federation
@@ -73,14 +72,7 @@ async def _bank(
     layout: Layout, port: int, subjects: list[common_pb2.Subject], seconds: float, concurrency: int, name: str
 ) -> Result:
     files = layout.client("bank")
-    rng = random.Random(7)
-    chosen = [rng.choice(subjects) for _ in range(1024)]
-    # The bank attests each subject's consent once, as in bench.inquiry_path.
-    consents = {s.identifier: attested_consent(files.directory, s) for s in chosen}
-    requests = [
-        inquiry_pb2.InquireRequest(subject=s, purpose="loan_underwriting", consent=consents[s.identifier])
-        for s in chosen
-    ]
+    requests = bank_inquiries(files.directory, subjects)
     async with open_channel(f"localhost:{port}", credentials(files.certificate, files.key, files.ca)) as channel:
         stub = inquiry_pb2_grpc.InquiryServiceStub(channel)
 

@@ -136,25 +136,28 @@ NAMES = {
 }
 
 
-def attested_consent(identity: Path, subject: common_pb2.Subject) -> inquiry_pb2.Consent:
-    """The bench bank's attestation of a subject's consent to loan underwriting."""
-    return sign_consent_as(
-        identity, subject, BANK.uri, ("loan_underwriting",), b"bench authorisation form", attested=True
-    )
+def bank_inquiries(identity: Path, subjects: list[common_pb2.Subject]) -> list[inquiry_pb2.InquireRequest]:
+    """1,024 loan-underwriting inquiries of the bench bank about ``subjects`` (a fixed random draw). The bank
+    attests each subject's consent once; every inquiry carries it, so its checks are measured."""
+    rng = random.Random(7)
+    chosen = [rng.choice(subjects) for _ in range(1024)]
+    consents = {
+        s.identifier: sign_consent_as(
+            identity, s, BANK.uri, ("loan_underwriting",), b"bench authorisation form", attested=True
+        )
+        for s in chosen
+    }
+    return [
+        inquiry_pb2.InquireRequest(subject=s, purpose="loan_underwriting", consent=consents[s.identifier])
+        for s in chosen
+    ]
 
 
 async def _measure(
     layout: Layout, port: int, subjects: list[common_pb2.Subject], name: str, seconds: float, concurrency: int
 ) -> Result:
     files = layout.client("bank")
-    rng = random.Random(7)
-    chosen = [rng.choice(subjects) for _ in range(1024)]
-    # The bank attests each subject's consent once; every inquiry carries it, so its checks are measured.
-    consents = {s.identifier: attested_consent(files.directory, s) for s in chosen}
-    requests = [
-        inquiry_pb2.InquireRequest(subject=s, purpose="loan_underwriting", consent=consents[s.identifier])
-        for s in chosen
-    ]
+    requests = bank_inquiries(files.directory, subjects)
     async with open_channel(f"localhost:{port}", credentials(files.certificate, files.key, files.ca)) as channel:
         if name == "echo":
             method: grpc.aio.UnaryUnaryMultiCallable[bytes, bytes] = channel.unary_unary(ECHO_METHOD)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -73,22 +74,30 @@ async def node(node_config: NodeConfig) -> AsyncIterator[Node]:
 ChannelFactory = Callable[[str], grpc.aio.Channel]
 
 
-@pytest.fixture
-async def connect(node: Node, federation: Layout) -> AsyncIterator[ChannelFactory]:
-    """Open an mTLS channel to the node as one of ``CALLERS``."""
+@contextlib.asynccontextmanager
+async def channels_to(port: int, federation: Layout) -> AsyncIterator[ChannelFactory]:
+    """mTLS channels to the node on ``port`` as one of ``CALLERS`` (inquiries "with consent" carry the
+    caller's attested one), all closed on the way out."""
     channels: list[grpc.aio.Channel] = []
 
     def factory(name: str) -> grpc.aio.Channel:
         files = federation.client(name)
-        channel = consenting_channel(
-            f"localhost:{node.port}", files, credentials(files.certificate, files.key, files.ca)
-        )
+        channel = consenting_channel(f"localhost:{port}", files, credentials(files.certificate, files.key, files.ca))
         channels.append(channel)
         return channel
 
-    yield factory
-    for channel in channels:
-        await channel.close()
+    try:
+        yield factory
+    finally:
+        for channel in channels:
+            await channel.close()
+
+
+@pytest.fixture
+async def connect(node: Node, federation: Layout) -> AsyncIterator[ChannelFactory]:
+    """Open an mTLS channel to the node as one of ``CALLERS``."""
+    async with channels_to(node.port, federation) as factory:
+        yield factory
 
 
 @pytest.fixture(scope="session")

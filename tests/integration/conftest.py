@@ -10,14 +10,12 @@ from pathlib import Path
 import grpc
 import pytest
 
-from share_gateway.client import credentials
 from share_gateway.config import NodeConfig
 from share_gateway.devkit import Layout, create_federation, free_ports
 from share_gateway.node import Node, start_node
 from share_gateway.store.database import migrate, open_database
 from share_gateway.store.repositories import Store
-from tests.conftest import seed_grants
-from tests.consents import consenting_channel
+from tests.conftest import channels_to, seed_grants
 from tests.federation import REGIONS, Nodes
 from tests.support import CALLERS, ROLES
 
@@ -71,16 +69,5 @@ async def any_node(request: pytest.FixtureRequest, node_config: NodeConfig) -> A
 
 @pytest.fixture
 async def dial(any_node: Node, federation: Layout) -> AsyncIterator[Connect]:
-    channels: list[grpc.aio.Channel] = []
-
-    def factory(name: str) -> grpc.aio.Channel:
-        files = federation.client(name)
-        channel = consenting_channel(
-            f"localhost:{any_node.port}", files, credentials(files.certificate, files.key, files.ca)
-        )
-        channels.append(channel)
-        return channel
-
-    yield factory
-    for channel in channels:
-        await channel.close()
+    async with channels_to(any_node.port, federation) as factory:
+        yield factory
