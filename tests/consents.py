@@ -15,6 +15,8 @@ from typing import Any
 
 import grpc
 
+from share_gateway.api.convert import subject_kind_text
+from share_gateway.client import consent_to_wire
 from share_gateway.crypto.consent import SignedConsent, sign_consent
 from share_gateway.crypto.pki import identity_uris
 from share_gateway.devkit import ClientFiles
@@ -25,7 +27,7 @@ from share_gateway.v1 import common_pb2 as pb
 from share_gateway.v1 import inquiry_pb2
 
 INQUIRE = "/share_gateway.v1.InquiryService/Inquire"
-_KINDS = {pb.SUBJECT_KIND_LEGAL_ENTITY: "legal_entity", pb.SUBJECT_KIND_INDIVIDUAL: "individual"}
+__all__ = ["attested_by", "consent_to_wire", "consenting_channel", "identity_of", "signed_consent", "subject_of"]
 
 
 def identity_of(files: ClientFiles) -> str:
@@ -34,11 +36,7 @@ def identity_of(files: ClientFiles) -> str:
 
 
 def subject_of(subject: pb.Subject) -> Subject:
-    return Subject.parse(_KINDS[subject.kind], subject.identifier)
-
-
-def consent_to_wire(signed: SignedConsent) -> inquiry_pb2.Consent:
-    return inquiry_pb2.Consent(statement=signed.statement, signature=signed.signature, certificate=signed.certificate)
+    return Subject.parse(subject_kind_text(subject.kind), subject.identifier)
 
 
 def signed_consent(
@@ -110,7 +108,7 @@ def _valid(request: inquiry_pb2.InquireRequest) -> bool:
     """Whether a statement can name the request's subject (a malformed one is the server's to refuse)."""
     try:
         subject_of(request.subject)
-    except (KeyError, InvalidInput):
+    except InvalidInput:
         return False
     return True
 

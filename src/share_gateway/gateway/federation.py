@@ -17,7 +17,7 @@ import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TypeVar
 
 from share_gateway.catalog import SignedCatalog
@@ -139,7 +139,7 @@ class FederationDesk:
         except TimeoutError:
             return RegionOutcome(region, RegionStatus.TIMEOUT, f"no answer within {question.seconds:.2f} s")
         except PeerError as error:
-            return _failed(region, error)
+            return RegionOutcome(region, *peer_failure(error))
         try:
             # Everything a region sent, checked against the manifest and this node's policy before any of it is used.
             checked = self.relay.check(
@@ -202,6 +202,25 @@ class FederationDesk:
 
     # --- answering --------------------------------------------------------------
 
+    async def require_fresh(
+        self, region: str, origin: str, catalog_digest: str, at: datetime, nonce: str, what: str
+    ) -> None:
+        """Refuse a peer's signed request unless it names its sender as origin, this node's catalog, a time
+        within the clock skew of this node's, and a nonce not seen before (then kept)."""
+        if origin != region:
+            raise Refused(Denial.PEER_NOT_ADMITTED, f"the {what} names another origin than its sender")
+        if catalog_digest != self.catalog_digest:
+            raise Refused(Denial.CATALOG_MISMATCH, "the peers hold different catalogs: nothing is exchanged")
+        now, skew = self.runtime.clock(), self.clock_skew
+        if abs(now - at) > skew:
+            raise Refused(Denial.REPLAYED, f"the {what} is too old or too new")
+        # A nonce is kept as long as its request could still pass as fresh: `at` may lie a skew either side of now.
+        fresh = await self.runtime.write(
+            lambda tx: self.runtime.store.nonces.remember(tx, nonce, region, now, now - 2 * skew)
+        )
+        if not fresh:
+            raise Refused(Denial.REPLAYED, f"this {what} was already answered")
+
     def admit(self, region: str, certificate_fingerprint: str) -> None:
         """A peer is the node the manifest names, with the very certificate it pins."""
         self.require_current()
@@ -213,28 +232,10 @@ class FederationDesk:
 
     async def accept(self, region: str, envelope: Envelope) -> tuple[PeerInquiry, Principal, str]:
         """Verify a forwarded inquiry; return it, the requester it vouches for, and its digest."""
-        if envelope.key_id != self.key_id(region):
-            raise Refused(Denial.PEER_NOT_ADMITTED, f"the inquiry is not signed by region {region}")
-        try:
-            inquiry = envelope.open(self.manifest.manifest.keys, PEER_INQUIRY_TYPE, PeerInquiry.from_bytes)
-        except VerificationError as error:
-            raise Refused(Denial.PEER_NOT_ADMITTED, f"the inquiry does not verify: {error}") from error
-        now = self.runtime.clock()
-        if inquiry.origin != region:
-            raise Refused(Denial.PEER_NOT_ADMITTED, "the inquiry names another origin than its sender")
-        if inquiry.catalog_digest != self.catalog_digest:
-            raise Refused(Denial.CATALOG_MISMATCH, "the peers hold different catalogs: nothing is exchanged")
-        skew = self.clock_skew
-        if abs(now - inquiry.at) > skew:
-            raise Refused(Denial.REPLAYED, "the inquiry is too old or too new")
-        # A nonce is kept as long as its inquiry could still pass as fresh: `at` may lie a skew either side of now.
-        fresh = await self.runtime.write(
-            lambda tx: self.runtime.store.nonces.remember(tx, inquiry.nonce, region, now, now - 2 * skew)
-        )
-        if not fresh:
-            raise Refused(Denial.REPLAYED, "this inquiry was already answered")
+        inquiry = self.opened(region, envelope, PEER_INQUIRY_TYPE, PeerInquiry.from_bytes, "inquiry")
+        await self.require_fresh(region, inquiry.origin, inquiry.catalog_digest, inquiry.at, inquiry.nonce, "inquiry")
         # The asking node vouches for a grant current by its own clock, which may run ahead of this one's.
-        grants = (Grant(GrantRole.INQUIRE, inquiry.purpose, inquiry.at - skew),) if inquiry.granted else ()
+        grants = (Grant(GrantRole.INQUIRE, inquiry.purpose, inquiry.at - self.clock_skew),) if inquiry.granted else ()
         requester = Principal(
             identity=inquiry.requester_uri.rsplit("/", 1)[-1],
             uri=inquiry.requester_uri,
@@ -244,10 +245,11 @@ class FederationDesk:
         return inquiry, requester, digest(envelope.payload)
 
 
-def _failed(region: str, error: PeerError) -> RegionOutcome:
+def peer_failure(error: PeerError) -> tuple[str, str]:
+    """The region status and detail a failed call to a peer stands for: timeout, refused or unavailable."""
     if error.timed_out:
-        return RegionOutcome(region, RegionStatus.TIMEOUT, "deadline exceeded")
+        return RegionStatus.TIMEOUT, "deadline exceeded"
     if error.refused:
         said = error.code if error.reason is None else error.reason
-        return RegionOutcome(region, RegionStatus.REFUSED, f"{said}: {error.details}"[:200])
-    return RegionOutcome(region, RegionStatus.UNAVAILABLE, f"{error.code}: {error.details}"[:200])
+        return RegionStatus.REFUSED, f"{said}: {error.details}"[:200]
+    return RegionStatus.UNAVAILABLE, f"{error.code}: {error.details}"[:200]

@@ -30,7 +30,7 @@ from share_gateway.domain.principals import Identity, IdentityKind
 from share_gateway.federation.history_request import PEER_HISTORY_TYPE, PeerHistoryRequest
 from share_gateway.federation.messages import digest
 from share_gateway.federation.peers import PeerError
-from share_gateway.gateway.federation import DEADLINE_MARGIN, FederationDesk, RegionStatus
+from share_gateway.gateway.federation import DEADLINE_MARGIN, FederationDesk, RegionStatus, peer_failure
 from share_gateway.gateway.history_cursor import Position
 from share_gateway.gateway.runtime import node_principal
 
@@ -119,14 +119,9 @@ class HistoryPeers:
         except TimeoutError:
             return PageOutcome(region, RegionStatus.TIMEOUT, f"no answer within {seconds:.2f} s")
         except PeerError as error:
-            if error.timed_out:
-                return PageOutcome(region, RegionStatus.TIMEOUT, "deadline exceeded")
-            status = RegionStatus.REFUSED if error.refused else RegionStatus.UNAVAILABLE
-            said = error.code if error.reason is None else error.reason
-            return PageOutcome(region, status, f"{said}: {error.details}"[:200])
+            return PageOutcome(region, *peer_failure(error))
         try:
-            key_id = manifest.nodes[region].signing_key.key_id
-            page = checked_page(key_id, manifest.keys, region, answer, request, signed)
+            page = checked_page(federation.key_id(region), manifest.keys, region, answer, request, signed)
         except (VerificationError, ValueError) as error:
             return PageOutcome(region, RegionStatus.INVALID, str(error)[:300])
         return PageOutcome(region, RegionStatus.OK, page=page, digest=digest(answer.payload))
@@ -136,28 +131,13 @@ class HistoryPeers:
     async def answer(self, region: str, envelope: Envelope) -> Envelope:
         """Verify a peer's request for a page of its subject's history; read, log and sign the page."""
         federation, runtime = self.federation, self.federation.runtime
-        if envelope.key_id != federation.manifest.manifest.nodes[region].signing_key.key_id:
-            raise Refused(Denial.PEER_NOT_ADMITTED, f"the history request is not signed by region {region}")
-        try:
-            request = envelope.open(federation.manifest.manifest.keys, PEER_HISTORY_TYPE, PeerHistoryRequest.from_bytes)
-        except VerificationError as error:
-            raise Refused(Denial.PEER_NOT_ADMITTED, f"the history request does not verify: {error}") from error
+        what = "history request"
+        request = federation.opened(region, envelope, PEER_HISTORY_TYPE, PeerHistoryRequest.from_bytes, what)
+        await federation.require_fresh(region, request.origin, request.catalog_digest, request.at, request.nonce, what)
         now = runtime.clock()
-        if request.origin != region:
-            raise Refused(Denial.PEER_NOT_ADMITTED, "the history request names another origin than its sender")
-        if request.catalog_digest != federation.catalog_digest:
-            raise Refused(Denial.CATALOG_MISMATCH, "the peers hold different catalogs: nothing is exchanged")
-        skew = federation.clock_skew
-        if abs(now - request.at) > skew:
-            raise Refused(Denial.REPLAYED, "the history request is too old or too new")
         requester = _on_behalf_of(request)
         require_self_only(self.policy, request.purpose)
         citation = self.policy.authorise(requester, request.purpose, request.subject, "", now)
-        fresh = await runtime.write(
-            lambda tx: runtime.store.nonces.remember(tx, request.nonce, region, now, now - 2 * skew)
-        )
-        if not fresh:
-            raise Refused(Denial.REPLAYED, "this history request was already answered")
         request_digest = digest(envelope.payload)
         position = Position(request.before, request.below)
         subject, limit = request.subject, request.limit
