@@ -127,6 +127,20 @@ async def test_a_subject_signed_or_attested_consent_is_accepted_and_named_by_the
     assert b"signed authorisation form" not in event.canonical_bytes()
 
 
+async def test_a_signer_certificate_already_verified_lets_no_altered_consent_through(
+    node: Node, connect: ChannelFactory, federation: Layout
+) -> None:
+    """The node remembers a signer's certificate once its chain held (a requester attests every consent with one),
+    never a signature: another statement under the same certificate is verified again."""
+    await registry_pb2_grpc.RegistryServiceStub(connect("regulator")).SubmitRecord(penalty_request(), timeout=5)
+    genuine = signed_consent(federation.client("bank"), entity(), BANK_URI, attested=True)
+    answer = await inquiry_pb2_grpc.InquiryServiceStub(connect("bank")).Inquire(with_consent(genuine), timeout=5)
+    assert len(answer.records) == 1
+    other = signed_consent(federation.client("bank"), entity(), BANK_URI, attested=True, evidence=b"another form")
+    altered = SignedConsent(other.statement, genuine.signature, genuine.certificate)
+    assert await refused_with(connect, with_consent(altered)) == "CONSENT_FORGED"
+
+
 async def test_the_subject_lists_and_withdraws_its_consent_and_it_is_refused_after(
     node: Node, connect: ChannelFactory, federation: Layout
 ) -> None:

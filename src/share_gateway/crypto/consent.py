@@ -62,19 +62,29 @@ def sign_consent(statement: ConsentStatement, key_pem: bytes, cert_pem: bytes) -
 
 
 @dataclass(frozen=True, slots=True)
+class ConsentSigner:
+    """A certificate that chains to the CA and names one identity: what may be remembered per certificate,
+    because a requester attests every consent it keeps with the same one."""
+
+    identity: str
+    public_key: ec.EllipticCurvePublicKey
+    fingerprint: str
+    valid_from: datetime
+    valid_until: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class CertifiedConsent:
     """A consent whose signature and chain held, with what must still be checked at each use: the signer's
     certificate (by fingerprint, against the revocation list) and its validity period."""
 
     consent: Consent
-    fingerprint: str
-    valid_from: datetime
-    valid_until: datetime
+    signer: ConsentSigner
 
     def check(self, now: datetime, skew: timedelta, revoked_certificates: frozenset[str]) -> Consent:
-        if not (self.valid_from - skew <= now <= self.valid_until + skew):
+        if not (self.signer.valid_from - skew <= now <= self.signer.valid_until + skew):
             raise ConsentForged("the consent's certificate is not valid now")
-        if self.fingerprint in revoked_certificates:
+        if self.signer.fingerprint in revoked_certificates:
             raise ConsentForged("the consent's certificate is revoked by the authority")
         return self.consent
 
@@ -92,15 +102,16 @@ def verify_consent(
     authority's revocation list, carries one sgw:// identity, and that identity may sign this statement:
     the subject itself, or the requester named in an attested statement.
     """
-    return certify_consent(signed, ca_pems).check(now, skew, revoked_certificates)
+    return certify_consent(signed, certify_signer(signed.certificate, ca_pems)).check(now, skew, revoked_certificates)
 
 
-def certify_consent(signed: SignedConsent, ca_pems: tuple[bytes, ...]) -> CertifiedConsent:
-    """What does not change with time: the chain, the signature, the statement and who may sign it."""
-    if len(signed.statement) > MAX_STATEMENT or len(signed.certificate) > MAX_CERTIFICATE:
-        raise ConsentForged("the consent or its certificate is too large")
+def certify_signer(cert_pem: bytes, ca_pems: tuple[bytes, ...]) -> ConsentSigner:
+    """What a certificate says whatever it signed: it chains to one of ``ca_pems``, holds an ECDSA key and
+    names one sgw:// identity."""
+    if len(cert_pem) > MAX_CERTIFICATE:
+        raise ConsentForged("the consent's certificate is too large")
     try:
-        cert = x509.load_pem_x509_certificate(signed.certificate)
+        cert = x509.load_pem_x509_certificate(cert_pem)
     except ValueError as error:
         raise ConsentForged("the consent's certificate does not parse") from error
     if not any(_issued_by(cert, ca) for ca in ca_pems):
@@ -108,24 +119,32 @@ def certify_consent(signed: SignedConsent, ca_pems: tuple[bytes, ...]) -> Certif
     public = cert.public_key()
     if not isinstance(public, ec.EllipticCurvePublicKey):
         raise ConsentForged("the consent's certificate holds no ECDSA key")
+    return ConsentSigner(
+        _one_identity(cert_pem),
+        public,
+        certificate_fingerprint(cert_pem),
+        cert.not_valid_before_utc,
+        cert.not_valid_after_utc,
+    )
+
+
+def certify_consent(signed: SignedConsent, signer: ConsentSigner) -> CertifiedConsent:
+    """What does not change with time, given the certificate's ``signer`` (``certify_signer`` of
+    ``signed.certificate``): the signature, the statement and whether that signer may sign it."""
+    if len(signed.statement) > MAX_STATEMENT:
+        raise ConsentForged("the consent is too large")
     try:
-        public.verify(signed.signature, pae(CONSENT_TYPE, signed.statement), ec.ECDSA(hashes.SHA256()))
+        signer.public_key.verify(signed.signature, pae(CONSENT_TYPE, signed.statement), ec.ECDSA(hashes.SHA256()))
     except InvalidSignature as error:
         raise ConsentForged("the consent's signature does not verify") from error
     try:
         statement = ConsentStatement.from_bytes(signed.statement)
     except (ValueError, KeyError, TypeError, AttributeError) as error:
         raise ConsentForged(f"the consent statement does not parse: {error}") from error
-    signer = _one_identity(signed.certificate)
     expected = statement.requester if statement.attested else subject_identity(statement.subject).uri
-    if signer != expected:
-        raise ConsentForged(f"{signer} may not sign this consent: only {expected} may")
-    return CertifiedConsent(
-        Consent(signed.consent_id, statement, signer),
-        certificate_fingerprint(signed.certificate),
-        cert.not_valid_before_utc,
-        cert.not_valid_after_utc,
-    )
+    if signer.identity != expected:
+        raise ConsentForged(f"{signer.identity} may not sign this consent: only {expected} may")
+    return CertifiedConsent(Consent(signed.consent_id, statement, signer.identity), signer)
 
 
 def _issued_by(cert: x509.Certificate, ca_pem: bytes) -> bool:
