@@ -203,3 +203,20 @@ async def test_a_peer_applies_its_quotas_to_the_asking_region_and_the_requester_
     assert failure.violations[0].subject == f"sgw://node/{asker}/loan_underwriting"
     refusals = [e for e in events(peer_node) if e.kind is EventKind.QUOTA_REFUSED]
     assert {e.details["via"] for e in refusals} == {asker}
+
+
+async def test_buckets_nobody_used_for_longer_than_any_period_are_deleted(
+    node: Node, connect: ChannelFactory, clock: Clock
+) -> None:
+    """Quota rows do not pile up forever: a bucket untouched past the longest period (and a day of margin) is
+    deleted, one still inside it kept (a missing row is a full bucket: nobody gains a token by the deletion)."""
+    stub = inquiry_pb2_grpc.InquiryServiceStub(connect("person"))
+    for serial in range(1, DISTINCT_LIMIT + 1):
+        await stub.Inquire(inquiry("public_lookup", person(resident_id(serial))), timeout=5)
+    store, quotas = node.gateway.store, node.gateway.quotas
+    held = store.count("quota_buckets")
+    assert held >= 3
+    assert await quotas.forget_unused() == 0
+    clock.advance(quotas.longest_period() + timedelta(days=1) + timedelta(seconds=1))
+    assert await quotas.forget_unused() == held
+    assert store.count("quota_buckets") == 0

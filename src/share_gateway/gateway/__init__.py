@@ -146,6 +146,7 @@ class Gateway:
             self.sequencer.start()
             self.sweeper.loop.start()
             self.listings.loop.start()
+            self.quotas.loop.start()
         self.refusals.loop.start()
         if self.courier is not None:
             self.courier.loop.start()
@@ -160,7 +161,7 @@ class Gateway:
 
     async def close(self) -> None:
         """Commit every pending event, integrate and checkpoint them, then release the threads."""
-        for worker in (self.courier, self.cosigner, self.sweeper, self.listings, self.certificates):
+        for worker in (self.courier, self.cosigner, self.sweeper, self.listings, self.certificates, self.quotas):
             if worker is not None:
                 await worker.loop.stop()
         await self.refusals.close()  # after the server stopped: no refusal comes after it

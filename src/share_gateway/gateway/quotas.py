@@ -22,7 +22,8 @@ unspent while this one refuses. An empty bucket is not asked again before its
 next token is due (at most ``RECHECK_SECONDS`` for the day's and window's), so
 a refused harvester costs the database almost nothing.
 
-The cap on calls in flight per identity is per process.
+The cap on calls in flight per identity is per process. Buckets nobody used for longer than any quota's
+longest period are deleted hourly (``forget_unused``): each would be full, or in a new period, when next used.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ from share_gateway.domain.harvesting import HarvestingWatch, Suspicion
 from share_gateway.domain.policy import Principal
 from share_gateway.domain.principals import Identity, IdentityKind
 from share_gateway.domain.quotas import CONCURRENCY, DEFAULT_QUOTA, REASONS, MeterSpec, QuotaLimits, meter_specs
+from share_gateway.gateway.periodic import Periodic
 from share_gateway.gateway.refusals import Refusals
 from share_gateway.gateway.runtime import NodeRuntime
 
@@ -51,6 +53,8 @@ CONCURRENCY_RETRY_SECONDS = 1.0
 # Past this many buckets held in memory, they are dropped (their unspent tokens are lost: stricter, never laxer).
 MEMORY_MOST = 100_000
 UNKNOWN_PURPOSE = "unknown_purpose"
+# How often unused buckets are looked for.
+FORGET_INTERVAL_SECONDS = 3600.0
 
 
 @dataclass(slots=True)
@@ -90,6 +94,24 @@ class QuotaDesk:
         self.watch = HarvestingWatch(self.settings.harvesting)
         # How many harvesting_suspected events this process logged: for health and metrics to read.
         self.suspected = 0
+        self.loop = Periodic("quota buckets", self.forget_unused, FORGET_INTERVAL_SECONDS)
+
+    def longest_period(self) -> timedelta:
+        """The longest a bucket of any quota here stays other than full: a day's volume, a distinct-subject
+        window, or the time a rate bucket takes to refill from empty."""
+        every = [
+            self.limits(requester, purpose)
+            for requester, purpose in [*(("", name) for name in self.catalog.purposes), *self._overrides]
+        ]
+        seconds = [86400.0, *(max(q.distinct_window_hours * 3600, q.burst / q.per_second) for q in every)]
+        return timedelta(seconds=max(seconds))
+
+    async def forget_unused(self) -> int:
+        """Delete the buckets untouched for longer than ``longest_period`` (and a day's margin for clock skew
+        between replicas): a missing row is a full bucket, so nobody gains a token by it."""
+        since = self.runtime.clock() - self.longest_period() - timedelta(days=1)
+        quotas = self.runtime.store.quotas
+        return await self.runtime.write(lambda tx: quotas.forget(tx, since))
 
     def limits(self, requester: str, purpose: str) -> QuotaLimits:
         """The catalog's quota for ``purpose``, with this node's override for the grant (or region), if any.
