@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy
@@ -33,6 +34,8 @@ class Result:
     seconds: float
     latencies_ms: list[float]
     unit: str = "QPS"
+    # CPU seconds the server process spent over the measured span (all its threads), if it was watched.
+    server_cpu: float | None = None
 
     @property
     def qps(self) -> float:
@@ -42,15 +45,31 @@ class Result:
         ordered = sorted(self.latencies_ms)
         return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))]
 
+    @property
+    def cpu_per_call_us(self) -> float | None:
+        return None if self.server_cpu is None else self.server_cpu / self.calls * 1e6
+
     def line(self) -> str:
+        cpu = "" if self.cpu_per_call_us is None else f"   server CPU {self.cpu_per_call_us:5.0f} us/call"
         return (
             f"{self.name:<28} {self.qps:>9.0f} {self.unit}   p50 {self.percentile(50):6.2f} ms   "
-            f"p99 {self.percentile(99):6.2f} ms   ({self.calls} calls)"
+            f"p99 {self.percentile(99):6.2f} ms   ({self.calls} calls){cpu}"
         )
 
 
-async def closed_loop(name: str, call: Call, concurrency: int, seconds: float, warmup: float = 1.0) -> Result:
-    """``concurrency`` workers call back to back for ``seconds`` after ``warmup``; every error is fatal."""
+def process_cpu_seconds(pid: int) -> float:
+    """User and system CPU seconds of process ``pid`` so far, every thread included (Linux ``/proc``)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def closed_loop(
+    name: str, call: Call, concurrency: int, seconds: float, warmup: float = 1.0, server_pid: int | None = None
+) -> Result:
+    """``concurrency`` workers call back to back for ``seconds`` after ``warmup``; every error is fatal.
+
+    With ``server_pid``, the server's CPU time over the measured span is kept too: on a busy machine the CPU a
+    call costs the server varies less than the calls a second."""
     latencies: list[float] = []
     measuring = False
     stop_at = time.monotonic() + warmup + seconds
@@ -68,8 +87,11 @@ async def closed_loop(name: str, call: Call, concurrency: int, seconds: float, w
     await asyncio.sleep(warmup)
     measuring = True
     began = time.monotonic()
+    cpu_began = None if server_pid is None else process_cpu_seconds(server_pid)
     await asyncio.gather(*tasks)
-    return Result(name, len(latencies), time.monotonic() - began, latencies)
+    ended = time.monotonic()
+    cpu = None if server_pid is None or cpu_began is None else process_cpu_seconds(server_pid) - cpu_began
+    return Result(name, len(latencies), ended - began, latencies, server_cpu=cpu)
 
 
 def spawn_with_pipe(target: Callable[[Connection, Any], None], argument: Any) -> tuple[BaseProcess, Connection]:
@@ -108,6 +130,14 @@ def ratio_line(measured: Result, baseline: Result) -> str:
 
 def median_ratio(pairs: list[tuple[Result, Result]]) -> float:
     return statistics.median(m.qps / b.qps for m, b in pairs)
+
+
+def median_cpu_ratio(pairs: list[tuple[Result, Result]]) -> float | None:
+    """The median of the server's CPU per call, measured over baseline (None unless both were watched)."""
+    ratios = [
+        m.cpu_per_call_us / b.cpu_per_call_us for m, b in pairs if m.cpu_per_call_us is not None and b.cpu_per_call_us
+    ]
+    return statistics.median(ratios) if ratios else None
 
 
 @contextmanager

@@ -33,7 +33,7 @@ import grpc
 import yaml
 
 from bench import boundary_checks
-from bench.harness import Result, closed_loop, median_ratio, ratio_line, spawn, stop
+from bench.harness import Result, closed_loop, median_cpu_ratio, median_ratio, ratio_line, spawn, stop
 from share_gateway.api.convert import subject_to_wire
 from share_gateway.client import credentials, open_channel, sign_consent_as
 from share_gateway.config import NodeConfig
@@ -154,7 +154,13 @@ def bank_inquiries(identity: Path, subjects: list[common_pb2.Subject]) -> list[i
 
 
 async def _measure(
-    layout: Layout, port: int, subjects: list[common_pb2.Subject], name: str, seconds: float, concurrency: int
+    layout: Layout,
+    port: int,
+    subjects: list[common_pb2.Subject],
+    name: str,
+    seconds: float,
+    concurrency: int,
+    server_pid: int | None = None,
 ) -> Result:
     files = layout.client("bank")
     requests = bank_inquiries(files.directory, subjects)
@@ -166,7 +172,7 @@ async def _measure(
             async def call(n: int) -> object:
                 return await method(payloads[n % len(payloads)], timeout=10)
 
-            return await closed_loop(NAMES[name], call, concurrency, seconds)
+            return await closed_loop(NAMES[name], call, concurrency, seconds, server_pid=server_pid)
         stub = inquiry_pb2_grpc.InquiryServiceStub(channel)
         sample = [await stub.Inquire(r, timeout=10) for r in requests[:20]]
         if not any(answer.records for answer in sample):
@@ -175,7 +181,7 @@ async def _measure(
         async def inquire(n: int) -> object:
             return await stub.Inquire(requests[n % len(requests)], timeout=10)
 
-        return await closed_loop(NAMES[name], inquire, concurrency, seconds)
+        return await closed_loop(NAMES[name], inquire, concurrency, seconds, server_pid=server_pid)
 
 
 def main() -> None:
@@ -212,7 +218,9 @@ def main() -> None:
             ]:
                 process, port = spawn(target, argument)
                 try:
-                    results[name] = asyncio.run(_measure(layout, port, subjects, name, args.seconds, args.concurrency))
+                    results[name] = asyncio.run(
+                        _measure(layout, port, subjects, name, args.seconds, args.concurrency, process.pid)
+                    )
                 finally:
                     stop(process)
             print(f"round {round_number}:")
@@ -229,6 +237,9 @@ def main() -> None:
                 f"median QPS ratio with/without the {args.ab} checks over {len(checks)} rounds: "
                 f"{median_ratio(checks):.3f} (budget >= 0.95)"
             )
+            cpu = median_cpu_ratio(checks)
+            if cpu is not None:
+                print(f"median server CPU per call with/without the {args.ab} checks: {cpu:.3f} (budget <= 1.05)")
 
 
 if __name__ == "__main__":
