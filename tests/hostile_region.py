@@ -33,7 +33,8 @@ from share_gateway.crypto.keys import KeyRing, SigningKey
 from share_gateway.devkit import Layout
 from share_gateway.domain.calendar import WorkingCalendar
 from share_gateway.domain.identifiers import Subject
-from share_gateway.domain.listings import LISTING_TYPE, ListingState, propose
+from share_gateway.domain.listing_grounds import propose
+from share_gateway.domain.listings import LISTING_TYPE, ListingState
 from share_gateway.domain.records import Record, admit_record
 from share_gateway.federation.wire import disclosure_to_wire, envelope_to_wire
 from share_gateway.v1 import peer_pb2

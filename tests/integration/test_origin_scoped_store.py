@@ -19,7 +19,8 @@ from share_gateway.crypto.keys import SigningKey
 from share_gateway.domain.calendar import WorkingCalendar
 from share_gateway.domain.catalog import Catalog
 from share_gateway.domain.events import Event, EventKind, Outcome
-from share_gateway.domain.listings import Listing, ListingState, propose
+from share_gateway.domain.listing_grounds import propose
+from share_gateway.domain.listings import Listing, ListingState
 from share_gateway.domain.records import Record, RecordStatus, admit_record, change_status
 from share_gateway.store import schema
 from share_gateway.store.database import Database, migrate, open_database

@@ -10,14 +10,15 @@ from sqlalchemy import insert, select, update
 
 from share_gateway.domain.errors import ChangedMeanwhile, InvalidState
 from share_gateway.domain.identifiers import Subject
+from share_gateway.domain.listing_grounds import ENDED_BY_RECORD
 from share_gateway.domain.listings import Listing, ListingState
 from share_gateway.domain.records import RecordStatus
 from share_gateway.store import schema
 from share_gateway.store.database import Database
 from share_gateway.store.unit_of_work import UnitOfWork
 
-# A record in one of these states no longer grounds a listing.
-ENDS_LISTINGS = (RecordStatus.REPAIRED, RecordStatus.WITHDRAWN, RecordStatus.QUARANTINED)
+# A record in one of these states no longer grounds a listing (expired included: a listing ends with its record).
+ENDS_LISTINGS = tuple(ENDED_BY_RECORD)
 
 
 def _row(listing: Listing, at: datetime) -> dict[str, Any]:
@@ -143,7 +144,7 @@ class Listings:
             return frozenset(connection.execute(query).scalars())
 
     def to_end(self, origin: str, today: date, limit: int = 500) -> list[tuple[Listing, RecordStatus]]:
-        """This node's open listings that must end: run out, or resting on a repaired or withdrawn record.
+        """This node's open listings that must end: run out, or resting on a record that no longer stands.
 
         Reads the record's status in the same statement (a join on the records table, read only),
         so a sweep of many listings is one query.
