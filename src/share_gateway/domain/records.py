@@ -346,7 +346,7 @@ def admit_record(
         if coerced is not None:
             fields[name] = canonical_text(spec.type, coerced)
     check_required_fields(record_type, draft.fields, violations)
-    check_conduct_code(record_type, fields, violations)
+    check_conduct_code(catalog, record_type, fields, violations)
     document: LegalDocument | None = None
     if draft.legal_document is not None:
         document = admit_legal_document(draft.legal_document, today, "legal_document", violations)

@@ -143,6 +143,22 @@ class Listings:
         with self.database.reader.connect() as connection:
             return frozenset(connection.execute(query).scalars())
 
+    def in_force(self, subject: Subject, today: date) -> list[Listing]:
+        """The listings about the subject in force today, here or as a peer shared: what an answer states."""
+        table = schema.listings.c
+        query = (
+            select(table.body)
+            .where(
+                table.subject_kind == subject.kind.value,
+                table.subject_id == subject.identifier,
+                table.state == ListingState.LISTED.value,
+                (table.ends_on.is_(None)) | (table.ends_on > today),
+            )
+            .order_by(table.list_name, table.origin_region, table.listing_id)
+        )
+        with self.database.reader.connect() as connection:
+            return [Listing.from_bytes(body) for body in connection.execute(query).scalars()]
+
     def to_end(self, origin: str, today: date, limit: int = 500) -> list[tuple[Listing, RecordStatus]]:
         """This node's open listings that must end: run out, or resting on a record that no longer stands.
 
