@@ -285,6 +285,16 @@ def test_rule_2020_49_a_listing_ends_at_its_duration_on_repair_or_when_its_decis
     assert due_for_removal(ended, RecordStatus.WITHDRAWN, NOW.date()) is None
 
 
+def test_a_listing_ends_with_its_expired_record_before_its_duration() -> None:
+    """DOMAIN.md "Seriously-untrustworthy list": a listing ends with the record it rests on, expiry included
+    (issue 12 item 1: it used to outlive an expired record by two years)."""
+    listed = confirm(notified(), DEFINITION, actor=COURT, document="d", reason="r", now=at(date(2026, 10, 13)))
+    assert listed.ends_on is not None
+    assert due_for_removal(listed, RecordStatus.EXPIRED, date(2026, 10, 14)) is RemovalCause.RECORD_EXPIRED
+    # A proposal on a record that expired ends too, before it was ever listed.
+    assert due_for_removal(proposed(), RecordStatus.EXPIRED, NOW.date()) is RemovalCause.RECORD_EXPIRED
+
+
 def test_listing_bytes_are_canonical() -> None:
     listing = proposed()
     data = listing.to_bytes()
