@@ -42,6 +42,7 @@ from tests.federation import peer_call
 from tests.support import debtor_request, entity
 
 LIST = "serious_untrustworthy"
+CONDUCT = "refuses_statutory_obligation"
 
 
 class HostileRegion:
@@ -72,9 +73,12 @@ class HostileRegion:
         """A listing in force resting on this region's record ``record_id``, naming ``company`` as its subject."""
         grounds = self.record(record_id, company)
         now = datetime.now(UTC)
+        # Proposed as on a listable penalty, then put on the debtor record (a type whose listings a peer checks
+        # against the record it holds): a hostile region signs whatever it likes.
+        listable = replace(grounds, record_type="administrative_penalty", fields={"conduct_code": CONDUCT})
         proposed = propose(
             self.catalog,
-            grounds,
+            listable,
             LIST,
             listing_id=str(uuid.uuid4()),
             actor=grounds.submitted_by,
@@ -85,7 +89,9 @@ class HostileRegion:
             now=now,
             calendar=WorkingCalendar(),
         )
-        listed = replace(proposed, state=ListingState.LISTED, listed_on=now.date(), version=2)
+        listed = replace(
+            proposed, record_type=grounds.record_type, state=ListingState.LISTED, listed_on=now.date(), version=2
+        )
         signed = Envelope.seal(self.key, LISTING_TYPE, listed.to_bytes())
         request = peer_pb2.ShareListingRequest(listing=envelope_to_wire(signed))
         await peer_call(self.layout, self.target, self.region).ShareListing(request, timeout=10)

@@ -132,16 +132,8 @@ class Listings:
             return [Listing.from_bytes(body) for body in connection.execute(query).scalars()]
 
     def lists_of(self, subject: Subject, today: date) -> frozenset[str]:
-        """The lists the subject is on today, here or as a peer shared: the lists whose measures follow."""
-        table = schema.listings.c
-        query = select(table.list_name).where(
-            table.subject_kind == subject.kind.value,
-            table.subject_id == subject.identifier,
-            table.state == ListingState.LISTED.value,
-            (table.ends_on.is_(None)) | (table.ends_on > today),
-        )
-        with self.database.reader.connect() as connection:
-            return frozenset(connection.execute(query).scalars())
+        """The names of the lists the subject is on today (``in_force``), here or as a peer shared."""
+        return frozenset(listing.list_name for listing in self.in_force(subject, today))
 
     def in_force(self, subject: Subject, today: date) -> list[Listing]:
         """The listings about the subject in force today, here or as a peer shared: what an answer states."""
