@@ -33,7 +33,8 @@ from share_gateway.crypto.keys import KeyRing, SigningKey
 from share_gateway.devkit import Layout
 from share_gateway.domain.calendar import WorkingCalendar
 from share_gateway.domain.identifiers import Subject
-from share_gateway.domain.listings import LISTING_TYPE, ListingState, propose
+from share_gateway.domain.listing_grounds import propose
+from share_gateway.domain.listings import LISTING_TYPE, ListingState
 from share_gateway.domain.records import Record, admit_record
 from share_gateway.federation.wire import disclosure_to_wire, envelope_to_wire
 from share_gateway.v1 import peer_pb2
@@ -41,6 +42,7 @@ from tests.federation import peer_call
 from tests.support import debtor_request, entity
 
 LIST = "serious_untrustworthy"
+CONDUCT = "refuses_statutory_obligation"
 
 
 class HostileRegion:
@@ -71,9 +73,12 @@ class HostileRegion:
         """A listing in force resting on this region's record ``record_id``, naming ``company`` as its subject."""
         grounds = self.record(record_id, company)
         now = datetime.now(UTC)
+        # Proposed as on a listable penalty, then put on the debtor record (a type whose listings a peer checks
+        # against the record it holds): a hostile region signs whatever it likes.
+        listable = replace(grounds, record_type="administrative_penalty", fields={"conduct_code": CONDUCT})
         proposed = propose(
             self.catalog,
-            grounds,
+            listable,
             LIST,
             listing_id=str(uuid.uuid4()),
             actor=grounds.submitted_by,
@@ -84,7 +89,9 @@ class HostileRegion:
             now=now,
             calendar=WorkingCalendar(),
         )
-        listed = replace(proposed, state=ListingState.LISTED, listed_on=now.date(), version=2)
+        listed = replace(
+            proposed, record_type=grounds.record_type, state=ListingState.LISTED, listed_on=now.date(), version=2
+        )
         signed = Envelope.seal(self.key, LISTING_TYPE, listed.to_bytes())
         request = peer_pb2.ShareListingRequest(listing=envelope_to_wire(signed))
         await peer_call(self.layout, self.target, self.region).ShareListing(request, timeout=10)

@@ -131,6 +131,18 @@ def penalty_request(
     )
 
 
+def listable_penalty_request(
+    request_id: str = "penalty-listable",
+    subject: pb.Subject | None = None,
+    conduct: str = "refuses_statutory_obligation",
+    issued: int = 30,
+) -> registry_pb2.SubmitRecordRequest:
+    """A serious penalty finding conduct a list criterion names (Guo Ban Fa [2020] No. 49 part IV item (6))."""
+    request = penalty_request(request_id, subject, severity="serious", issued=issued)
+    request.fields["conduct_code"].CopyFrom(text(conduct))
+    return request
+
+
 def loan_default_request(
     request_id: str = "loan-1", subject: pb.Subject | None = None
 ) -> registry_pb2.SubmitRecordRequest:

@@ -150,6 +150,7 @@ def test_the_untrustworthy_list_procedure_through_a_served_node(served: tuple[Pa
         "--field", "violation_type=虚假宣传", "--field", "violation_facts=在官网发布未经证实的产品功效",
         "--field", "penalty=罚款", "--field", "penalty_amount=50000.00",
         "--field", "issuing_authority=北京市市场监督管理局", "--severity", "serious",
+        "--field", "conduct_code=undermines_fair_competition",
         "--document", f"number=京市监罚〔2026〕118号,issuer=北京市市场监督管理局,"
         f"kind=administrative_penalty_decision,issued_on={days_ago(30)},effective_on={days_ago(30)}",
     )  # fmt: skip

@@ -282,3 +282,28 @@ async def test_rule_measures_an_answer_lists_the_catalog_measures_its_records_tr
     utility = await ask(connect, "utility", inquiry("utility_connection"))
     assert len(utility.records) > 0
     assert list(utility.measures) == []
+
+
+async def test_bank_is_told_of_the_high_consumption_restriction_only_as_information(
+    node: Node, connect: ChannelFactory
+) -> None:
+    """Issue 12 item 10; Fa Shi [2015] No. 17 Art. 3: the restriction is the court's order addressed to the
+    debtor; a bank under loan underwriting is told of it as information, a procurement body applies the
+    exclusion addressed to it; each measure states kind, implementing body, addressees and basic-list item."""
+    await seed(connect)
+    await registry_pb2_grpc.RegistryServiceStub(connect("court")).SubmitRecord(debtor_request(), timeout=5)
+    bank = await ask(connect, "bank", inquiry("loan_underwriting", consent="A"))
+    assert [(m.name, m.information_only, list(m.addressed_to)) for m in bank.measures] == [
+        ("restrict_high_consumption", True, ["court"])
+    ]
+    assert (bank.measures[0].kind, bank.measures[0].basic_list_item) == ("administrative", "unverified")
+    assert bank.measures[0].implementing_body
+    procurement = await ask(connect, "procurement", inquiry("public_procurement_review"))
+    assert {m.name: m.information_only for m in procurement.measures} == {
+        "exclude_from_public_procurement": False,
+        "restrict_high_consumption": True,
+    }
+    # The courts' entry is itself list membership, stated with the court's decision.
+    assert [(m.list_name, m.decision_reference) for m in procurement.lists] == [
+        ("dishonest_judgment_debtors", debtor_request().legal_document.number)
+    ]

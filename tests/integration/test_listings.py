@@ -1,6 +1,7 @@
-"""The seriously-untrustworthy list across three regions (Guo Ban Fa [2020] No. 49): the court lists a
-dishonest debtor after notice and hearing, every region applies the list's measures, and the listing ends
-on repair or when the decision behind it is revoked."""
+"""The seriously-untrustworthy list across three regions (Guo Ban Fa [2020] No. 49): the regulator lists a
+company whose penalty finds conduct a criterion names, after notice and hearing; every region applies the
+list's measures and states the list, and the listing ends on repair or when the decision behind it is
+revoked."""
 
 from __future__ import annotations
 
@@ -15,38 +16,45 @@ from share_gateway.domain.calendar import WorkingCalendar
 from share_gateway.domain.events import EventKind
 from share_gateway.domain.identifiers import Subject, SubjectKind
 from share_gateway.domain.listings import LISTING_TYPE, ListingState, RemovalCause
-from share_gateway.domain.records import RecordStatus
 from share_gateway.federation.wire import envelope_to_wire
 from share_gateway.node import Node
 from share_gateway.v1 import common_pb2, inquiry_pb2, peer_pb2, registry_pb2
 from tests.federation import Nodes, events, peer_call
-from tests.integration.test_repair import (
-    ORIGIN,
-    PEERS,
-    apply,
-    approve,
-    inquiries,
-    published_debtor,
-    registry,
-    revoked_for,
-    status,
-)
-from tests.support import COMPANY, error_reason, field_violations, inquiry, penalty_request
+from tests.integration.test_repair import ORIGIN, PEERS, apply, inquiries, registry
+from tests.support import COMPANY, error_reason, field_violations, inquiry, listable_penalty_request, penalty_request
 from tests.waiting import eventually
 
 LIST = "serious_untrustworthy"
 PARTY = Subject(SubjectKind.LEGAL_ENTITY, COMPANY)
 
 
+REGULATOR = "regulator"
+
+
 def proposal(record_id: str, list_name: str = LIST) -> registry_pb2.ProposeListingRequest:
     return registry_pb2.ProposeListingRequest(
         record_id=record_id,
         list_name=list_name,
-        document="(2026)京0105执567号之二 拟列入失信被执行人名单告知书",
-        reason="有履行能力而拒不履行生效法律文书确定的义务",
-        removal_conditions="全部履行义务，或与申请执行人达成和解并履行完毕",
-        remedies="收到告知后五个工作日内可提出书面异议；对决定不服的，可申请复议",
+        document="京市监信告〔2026〕12号 拟列入严重违法失信名单告知书",
+        reason="有履行能力但拒不履行法定义务，情节严重",
+        removal_conditions="履行法定义务并纠正失信行为，申请信用修复",
+        remedies="收到告知后五个工作日内可提出书面异议；对决定不服的，可申请行政复议或提起行政诉讼",
     )
+
+
+async def listable_penalty(layout: Layout, nodes: Nodes, issued: int = 30) -> str:
+    """The regulator's serious penalty finding conduct the list's criterion names, decided ``issued`` days ago."""
+    request = listable_penalty_request(issued=issued)
+    return (await registry(layout, nodes[ORIGIN], REGULATOR).SubmitRecord(request, timeout=5)).record.record_id
+
+
+async def approve(layout: Layout, nodes: Nodes, application_id: str) -> None:
+    """The regulator accepts and approves the company's repair."""
+    regulator = registry(layout, nodes[ORIGIN], REGULATOR)
+    await regulator.AcceptRepair(registry_pb2.AcceptRepairRequest(application_id=application_id), timeout=5)
+    decision = registry_pb2.DecideRepairRequest(application_id=application_id, approve=True, reason="已纠正")
+    decided = await regulator.DecideRepair(decision, timeout=5)
+    assert decided.application.state == common_pb2.REPAIR_STATE_APPROVED
 
 
 async def licensing_measures(layout: Layout, node: Node) -> dict[str, list[str]]:
@@ -62,7 +70,7 @@ def lists_of(node: Node) -> frozenset[str]:
 
 async def listed_after_hearing(layout: Layout, nodes: Nodes, record_id: str) -> str:
     """Propose, notify, hear and dismiss the company's objection, then list it; return the listing id."""
-    court, company = registry(layout, nodes[ORIGIN]), inquiries(layout, nodes[ORIGIN], "company")
+    court, company = registry(layout, nodes[ORIGIN], REGULATOR), inquiries(layout, nodes[ORIGIN], "company")
     proposed = (await court.ProposeListing(proposal(record_id), timeout=5)).listing
     assert proposed.state == common_pb2.LISTING_STATE_PROPOSED
     assert proposed.notice_due
@@ -101,28 +109,38 @@ async def listed_after_hearing(layout: Layout, nodes: Nodes, record_id: str) -> 
 async def test_rule_2020_49_a_listing_after_notice_and_hearing_reaches_every_region_and_ends_on_repair(
     layout: Layout, nodes: Nodes
 ) -> None:
-    record_id = await published_debtor(layout, nodes)
+    # Decided 400 days ago: past the serious tier's minimum, so repair is possible (2025 No. 22).
+    record_id = await listable_penalty(layout, nodes, issued=400)
     # Before any listing, no region applies the list's measure.
     for region in (ORIGIN, *PEERS):
         assert "no_simplified_licensing" not in await licensing_measures(layout, nodes[region])
     listing_id = await listed_after_hearing(layout, nodes, record_id)
-    # Every region holds the origin's signed listing and applies the measure, citing the list.
+    # Every region holds the origin's signed listing, though the penalty itself is not shared nationwide, and
+    # applies the measure, citing the list.
     await eventually(lambda: all(lists_of(nodes[r]) == {LIST} for r in (ORIGIN, *PEERS)))
     for region in (ORIGIN, *PEERS):
         measures = await licensing_measures(layout, nodes[region])
         assert measures["no_simplified_licensing"] == [f"list/{LIST}"]
-    # Another region cannot take the listing over, even signing with its own key.
+    # Another region cannot take the listing over, even signing with its own key: what it signs is its own
+    # listing (another listing than Beijing's), and Beijing's stays as Beijing decided it.
     held = nodes["440000"].gateway.store.listings.get(ORIGIN, listing_id)
     assert held is not None
     takeover = replace(held, origin_region="310000", state=ListingState.REMOVED, version=held.version + 1)
     signed = Envelope.seal(nodes["310000"].gateway.runtime.signing_key, LISTING_TYPE, takeover.to_bytes())
+    await peer_call(layout, nodes["440000"], "310000").ShareListing(
+        peer_pb2.ShareListingRequest(listing=envelope_to_wire(signed)), timeout=5
+    )
+    kept = nodes["440000"].gateway.store.listings.get(ORIGIN, listing_id)
+    assert kept is not None
+    assert (kept.state, kept.version) == (held.state, held.version)
+    assert lists_of(nodes["440000"]) == {LIST}
+    # Signed by one region as another's, a listing is refused.
+    forged = Envelope.seal(nodes["310000"].gateway.runtime.signing_key, LISTING_TYPE, held.to_bytes())
     with pytest.raises(grpc.aio.AioRpcError) as refused:
         await peer_call(layout, nodes["440000"], "310000").ShareListing(
-            peer_pb2.ShareListingRequest(listing=envelope_to_wire(signed)), timeout=5
+            peer_pb2.ShareListingRequest(listing=envelope_to_wire(forged)), timeout=5
         )
-    # Its listing is its own (another listing than Beijing's), and rests on no record of Shanghai's held here.
-    assert error_reason(refused.value) == "RECORD_NOT_HELD"
-    assert lists_of(nodes["440000"]) == {LIST}
+    assert refused.value.code() == grpc.StatusCode.PERMISSION_DENIED
     # Repair approved: in the same transaction the listing ends, and the end reaches every region.
     application = await apply(layout, nodes, record_id)
     await approve(layout, nodes, application.application_id)
@@ -144,18 +162,19 @@ async def test_rule_2020_49_a_listing_after_notice_and_hearing_reaches_every_reg
     ):
         assert kinds.count(kind) == 1, kind
     await eventually(lambda: [e.kind for e in events(nodes[ORIGIN])].count(EventKind.LISTING_SHARED) == 4)
-    for peer in PEERS:
-        assert [e.kind for e in events(nodes[peer])].count(EventKind.LISTING_RECEIVED) == 2
+    await eventually(lambda: [e.kind for e in events(nodes["310000"])].count(EventKind.LISTING_RECEIVED) == 2)
+    # Guangdong logged Beijing's two versions and Shanghai's own listing.
+    assert [e.kind for e in events(nodes["440000"])].count(EventKind.LISTING_RECEIVED) == 3
 
 
 async def test_rule_2020_49_a_revoked_decisions_listing_is_removed_within_3_working_days(
     layout: Layout, nodes: Nodes
 ) -> None:
-    record_id = await published_debtor(layout, nodes)
+    record_id = await listable_penalty(layout, nodes)
     listing_id = await listed_after_hearing(layout, nodes, record_id)
     await eventually(lambda: all(lists_of(nodes[r]) == {LIST} for r in PEERS))
-    withdrawal = registry_pb2.WithdrawRecordRequest(record_id=record_id, reason="原执行依据被撤销")
-    await registry(layout, nodes[ORIGIN]).WithdrawRecord(withdrawal, timeout=5)
+    withdrawal = registry_pb2.WithdrawRecordRequest(record_id=record_id, reason="原处罚决定被撤销")
+    await registry(layout, nodes[ORIGIN], REGULATOR).WithdrawRecord(withdrawal, timeout=5)
     ended = nodes[ORIGIN].gateway.store.listings.get(ORIGIN, listing_id)
     assert ended is not None
     assert (ended.state, ended.removal_cause) == (ListingState.REMOVED, RemovalCause.DECISION_REVOKED)
@@ -164,11 +183,32 @@ async def test_rule_2020_49_a_revoked_decisions_listing_is_removed_within_3_work
     assert removed_on <= ended.removal_due
     assert ended.history[-1].document.startswith("withdrawal ")
     await eventually(lambda: all(lists_of(nodes[r]) == frozenset() for r in (ORIGIN, *PEERS)))
-    # The withdrawn record itself stops everywhere too, and the bank, which received it, is told.
-    await eventually(lambda: all(status(nodes[p], record_id) is RecordStatus.WITHDRAWN for p in PEERS))
+
+
+async def test_public_lookup_states_lists_in_force(layout: Layout, nodes: Nodes) -> None:
+    """Issue 12 "List membership is information" / DOMAIN.md "Seriously-untrustworthy list": an answer states
+    the subject's lists in force with the decision reference, for every purpose that may see them, public
+    lookup included, in every region; a list no longer in force is not stated."""
+    record_id = await listable_penalty(layout, nodes)
+    lookup = inquiry("public_lookup")
+    before = await inquiries(layout, nodes["440000"], "company").Inquire(lookup, timeout=10)
+    assert list(before.lists) == []
+    listing_id = await listed_after_hearing(layout, nodes, record_id)
+    await eventually(lambda: all(lists_of(nodes[r]) == {LIST} for r in PEERS))
     for region in (ORIGIN, *PEERS):
-        [revocation] = await revoked_for(layout, nodes[region])
-        assert (revocation.record_id, revocation.status) == (record_id, RecordStatus.WITHDRAWN)
+        answer = await inquiries(layout, nodes[region], "bank").Inquire(lookup, timeout=10)
+        assert [(m.list_name, m.origin_region, m.listing_id, m.decision_reference) for m in answer.lists] == [
+            (LIST, ORIGIN, listing_id, "决定书 9")
+        ], region
+        assert answer.lists[0].listed_on
+        assert answer.lists[0].listed_until
+        [event] = [e for e in events(nodes[region]) if e.event_id == answer.inquiry_id]
+        assert event.details["lists"] == f"{LIST}@{ORIGIN}"
+    withdrawal = registry_pb2.WithdrawRecordRequest(record_id=record_id, reason="原处罚决定被撤销")
+    await registry(layout, nodes[ORIGIN], REGULATOR).WithdrawRecord(withdrawal, timeout=5)
+    await eventually(lambda: all(lists_of(nodes[r]) == frozenset() for r in (ORIGIN, *PEERS)))
+    after = await inquiries(layout, nodes["440000"], "bank").Inquire(lookup, timeout=10)
+    assert list(after.lists) == []
 
 
 async def test_rule_2020_49_no_listing_outside_the_criteria_and_no_step_out_of_order(
@@ -194,7 +234,7 @@ async def test_rule_2020_49_no_listing_outside_the_criteria_and_no_step_out_of_o
     assert nodes[ORIGIN].gateway.store.listings.find() == []
     assert len(events(nodes[ORIGIN])) == before
     # A listing straight from proposed, skipping notice and hearing, is refused.
-    serious = (await regulator.SubmitRecord(penalty_request("p-serious", severity="serious"), timeout=5)).record
+    serious = (await regulator.SubmitRecord(listable_penalty_request("p-serious"), timeout=5)).record
     proposed = (await regulator.ProposeListing(proposal(serious.record_id), timeout=5)).listing
     confirm = registry_pb2.ConfirmListingRequest(listing_id=proposed.listing_id, document="决定书", reason="列入")
     with pytest.raises(grpc.aio.AioRpcError) as skipped:
@@ -211,7 +251,7 @@ async def test_rule_2020_49_no_listing_outside_the_criteria_and_no_step_out_of_o
     with pytest.raises(grpc.aio.AioRpcError) as twice:
         await regulator.ProposeListing(proposal(serious.record_id), timeout=5)
     assert error_reason(twice.value) == "ALREADY_LISTED"
-    # The listing of a type not shared nationwide stays at its origin: nothing is queued for peers.
+    # A listing not yet in force stays at its origin: nothing is queued for peers.
     assert nodes[ORIGIN].gateway.store.count("outbox") == 0
     [kept] = nodes[ORIGIN].gateway.store.listings.find()
     assert (kept.listing_id, kept.state) == (proposed.listing_id, ListingState.NOTIFIED)

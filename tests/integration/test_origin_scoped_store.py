@@ -19,7 +19,8 @@ from share_gateway.crypto.keys import SigningKey
 from share_gateway.domain.calendar import WorkingCalendar
 from share_gateway.domain.catalog import Catalog
 from share_gateway.domain.events import Event, EventKind, Outcome
-from share_gateway.domain.listings import Listing, ListingState, propose
+from share_gateway.domain.listing_grounds import propose
+from share_gateway.domain.listings import Listing, ListingState
 from share_gateway.domain.records import Record, RecordStatus, admit_record, change_status
 from share_gateway.store import schema
 from share_gateway.store.database import Database, migrate, open_database
@@ -54,9 +55,14 @@ def keep(store: Store, record: Record, sealed: SealedRecord, key: str) -> Stored
 
 
 def listing_on(record: Record, listing_id: str) -> Listing:
+    """A listing in force on ``record`` as the store keeps it (which records ground one is tested elsewhere:
+    here the listing is proposed on a listable penalty of the same id and subject, then put on the record)."""
+    listable = dataclasses.replace(
+        record, record_type="administrative_penalty", fields={"conduct_code": "refuses_statutory_obligation"}
+    )
     proposed = propose(
         CATALOG,
-        record,
+        listable,
         "serious_untrustworthy",
         listing_id=listing_id,
         actor=record.submitted_by,
@@ -67,7 +73,9 @@ def listing_on(record: Record, listing_id: str) -> Listing:
         now=NOW,
         calendar=WorkingCalendar(),
     )
-    return dataclasses.replace(proposed, state=ListingState.LISTED, listed_on=NOW.date(), version=2)
+    return dataclasses.replace(
+        proposed, record_type=record.record_type, state=ListingState.LISTED, listed_on=NOW.date(), version=2
+    )
 
 
 def test_two_origins_records_under_one_id_are_two_records(store: Store) -> None:

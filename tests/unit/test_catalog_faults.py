@@ -41,9 +41,14 @@ from tests.unit.catalog_support import PENALTY, Mutate, append, delete, problems
             id="minimum-exceeds-maximum",
         ),
         pytest.param(
-            set_("lists", "serious_untrustworthy", "criteria", 1, "record_type", value="tax_arrears"),
+            set_("lists", "serious_untrustworthy", "criteria", 0, "record_type", value="tax_arrears"),
             "'tax_arrears' is not list-eligible",
             id="not-list-eligible",
+        ),
+        pytest.param(
+            set_("lists", "serious_untrustworthy", "criteria", 0, "severities", value=["serious"]),
+            "a disclosure tier is not a listing ground",
+            id="severities-refused",
         ),
         pytest.param(
             append("purposes", "utility_connection", "reaches", value="authorised"),

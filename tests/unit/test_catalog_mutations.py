@@ -223,18 +223,12 @@ MUTATIONS: list[tuple[str, Mutate, tuple[str, ...]]] = [
     (
         "severity-name-not-snake-case",
         rename(*PENALTY, "severity_periods", "serious", to="Serious"),
-        (
-            "record_types.administrative_penalty.severity_periods.Serious",
-            "lists.serious_untrustworthy.criteria[0].severities[0]",
-        ),
+        ("record_types.administrative_penalty.severity_periods.Serious",),
     ),
     (
         "severity-periods-empty",
         set_(*PENALTY, "severity_periods", value={}),
-        (
-            "record_types.administrative_penalty.severity_periods",
-            "lists.serious_untrustworthy.criteria[0].severities[0]",
-        ),
+        ("record_types.administrative_penalty.severity_periods",),
     ),
     # Purposes.
     (
@@ -275,18 +269,48 @@ MUTATIONS: list[tuple[str, Mutate, tuple[str, ...]]] = [
     # Lists.
     (
         "list-criterion-not-list-eligible",
-        set_("lists", "serious_untrustworthy", "criteria", 1, "record_type", value="tax_arrears"),
-        ("lists.serious_untrustworthy.criteria[1].record_type",),
+        set_("lists", "serious_untrustworthy", "criteria", 0, "record_type", value="tax_arrears"),
+        ("lists.serious_untrustworthy.criteria[0].record_type",),
     ),
     (
         "list-criterion-unknown-record-type",
-        set_("lists", "serious_untrustworthy", "criteria", 1, "record_type", value="bankruptcy"),
-        ("lists.serious_untrustworthy.criteria[1].record_type",),
+        set_("lists", "serious_untrustworthy", "criteria", 0, "record_type", value="bankruptcy"),
+        ("lists.serious_untrustworthy.criteria[0].record_type",),
     ),
     (
-        "list-criterion-unknown-severity",
-        set_("lists", "serious_untrustworthy", "criteria", 0, "severities", value=["grave"]),
-        ("lists.serious_untrustworthy.criteria[0].severities[0]",),
+        "list-criterion-severities-refused",
+        set_("lists", "serious_untrustworthy", "criteria", 0, "severities", value=["serious"]),
+        ("lists.serious_untrustworthy.criteria[0].severities",),
+    ),
+    (
+        "list-criterion-unknown-conduct",
+        set_("lists", "serious_untrustworthy", "criteria", 0, "conducts", value=["grave"]),
+        ("lists.serious_untrustworthy.criteria[0].conducts[0]",),
+    ),
+    (
+        "list-criterion-without-source",
+        delete("lists", "serious_untrustworthy", "criteria", 0, "source"),
+        ("lists.serious_untrustworthy.criteria[0].source",),
+    ),
+    (
+        "record-type-conducts-without-conduct-field",
+        delete(*PENALTY, "fields", "conduct_code"),
+        ("record_types.administrative_penalty.conducts",),
+    ),
+    (
+        "debtor-list-conduct-without-term",
+        set_("lists", "dishonest_judgment_debtors", "debtor_rules", "terms", 0, "conducts", value=["x"]),
+        ("lists.dishonest_judgment_debtors.debtor_rules.terms",),
+    ),
+    (
+        "measure-unknown-kind",
+        set_("measures", "restrict_high_consumption", "kind", value="moral"),
+        ("measures.restrict_high_consumption.kind",),
+    ),
+    (
+        "measure-addressed-to-unknown-kind",
+        set_("measures", "restrict_high_consumption", "addressed_to", value=["pawnshop"]),
+        ("measures.restrict_high_consumption.addressed_to[0]",),
     ),
     (
         "list-criterion-unknown-key",

@@ -53,7 +53,7 @@ def test_sample_catalog_parses_with_all_record_types_and_purposes(sample: Catalo
     assert sample.authority.startswith("Federation authority (sample)")
     assert set(sample.record_types) == RECORD_TYPES
     assert set(sample.purposes) == PURPOSES
-    assert set(sample.lists) == {"serious_untrustworthy"}
+    assert set(sample.lists) == {"serious_untrustworthy", "dishonest_judgment_debtors"}
     assert set(sample.measures) == {
         "exclude_from_public_procurement",
         "no_simplified_licensing",
@@ -65,6 +65,7 @@ def test_sample_catalog_parses_with_all_record_types_and_purposes(sample: Catalo
         "utility",
         "government_department",
         "public_agency",
+        "court",
         "legal_entity",
         "individual",
     }
@@ -106,6 +107,7 @@ def test_administrative_penalty_fields_follow_samr_order_45(sample: Catalog) -> 
         "penalty",
         "penalty_amount",
         "issuing_authority",
+        "conduct_code",  # the conduct the penalty finds: what list criteria select on
     }
     assert fields["penalty_amount"].type is FieldType.MONEY
     assert fields["penalty_amount"].required is False
@@ -197,10 +199,22 @@ def test_every_sample_necessity_names_defined_fields_and_a_purpose_that_reaches_
 
 def test_sample_list_and_measures(sample: Catalog) -> None:
     listing = sample.lists["serious_untrustworthy"]
+    # Conduct, never a tier; the courts' debtor list is a list of its own (Guo Ban Fa [2020] No. 49 part IV).
     assert listing.criteria == (
-        ListCriterion("administrative_penalty", frozenset({"serious"})),
-        ListCriterion("dishonest_judgment_debtor", frozenset()),
+        ListCriterion(
+            "administrative_penalty",
+            frozenset(
+                {
+                    "endangers_health_or_safety",
+                    "undermines_fair_competition",
+                    "refuses_statutory_obligation",
+                    "refuses_defence_obligation",
+                }
+            ),
+            "Guo Ban Fa [2020] No. 49 part IV items (6)-(7); for market regulation SAMR Order No. 44 (2021)",
+        ),
     )
+    assert "Art." not in listing.legal_basis, "Guo Ban Fa [2020] No. 49 has parts and items, not articles"
     assert listing.notice_working_days == 5
     assert listing.objection_working_days == 5
     assert listing.duration_days == 1095

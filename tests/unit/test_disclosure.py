@@ -41,6 +41,7 @@ FIELDS = {
     "penalty": TypedValue(FieldType.STRING, "Fine and confiscation of unlawful gains"),
     "penalty_amount": TypedValue(FieldType.MONEY, "48250"),
     "issuing_authority": TypedValue(FieldType.STRING, "Dongcheng District Market Regulation Bureau"),
+    "conduct_code": TypedValue(FieldType.STRING, "endangers_health_or_safety"),
 }
 
 
@@ -255,7 +256,7 @@ def test_withheld_fields_are_absent_from_wire_bytes(
 ) -> None:
     wire = disclosure_to_wire(disclosure).SerializeToString()
     withheld = set(record.fields) - allowed
-    assert withheld == {"decision_number", "party_name", "violation_facts", "penalty", "penalty_amount"}
+    assert withheld == {"decision_number", "party_name", "violation_facts", "penalty", "penalty_amount", "conduct_code"}
     # The record type is signed metadata and legitimately on the wire; "penalty" is a substring of it.
     scrubbed = wire.replace(RECORD_TYPE.encode(), b"")
     for name in withheld:

@@ -13,23 +13,21 @@ from share_gateway.catalog import sample_catalog_text
 from share_gateway.domain.calendar import WorkingCalendar
 from share_gateway.domain.catalog import Catalog
 from share_gateway.domain.errors import InvalidInput, InvalidState
+from share_gateway.domain.listing_grounds import due_for_removal, list_definition, propose
 from share_gateway.domain.listings import (
     _NEXT,
     Listing,
     ListingState,
     RemovalCause,
     confirm,
-    due_for_removal,
-    list_definition,
     notify,
     object_to,
-    propose,
     remove,
     review,
 )
 from share_gateway.domain.records import Record, RecordStatus, admit_record
 from share_gateway.synthetic import Population
-from tests.support import debtor_request, penalty_request
+from tests.support import debtor_request, listable_penalty_request, penalty_request
 
 CATALOG = Catalog.from_yaml(sample_catalog_text())
 LIST = "serious_untrustworthy"
@@ -41,8 +39,12 @@ COURT = "sgw://institution/11110000MB0000005B"
 PARTY = "sgw://institution/91110105MA01ABCD00"
 
 
-def record(request_severity: str | None = None, debtor: bool = True) -> Record:
-    request = debtor_request() if debtor else penalty_request(severity=request_severity or "general")
+def record(request_severity: str | None = None, debtor: bool = False) -> Record:
+    """A penalty finding listable conduct, or one of ``request_severity`` naming no conduct, or a debtor entry."""
+    if debtor:
+        request = debtor_request()
+    else:
+        request = listable_penalty_request() if request_severity is None else penalty_request(severity=request_severity)
     decided = (NOW - timedelta(days=60)).date().isoformat()
     request.legal_document.issued_on = request.legal_document.effective_on = decided
     return admit_record(
@@ -91,12 +93,41 @@ def test_rule_2020_49_a_listing_rests_only_on_a_type_the_list_criteria_name() ->
     assert refused.value.reason == "NOT_LIST_ELIGIBLE"
 
 
-def test_rule_2020_49_a_listing_needs_the_severity_the_criteria_name() -> None:
-    """The list takes administrative penalties only of serious severity."""
-    with pytest.raises(InvalidState) as refused:
-        proposed(record("general", debtor=False))
-    assert (refused.value.reason, refused.value.metadata["severities"]) == ("CRITERIA_NOT_MET", "serious")
-    assert proposed(record("serious", debtor=False)).state is ListingState.PROPOSED
+def test_severity_tier_is_not_a_listing_ground() -> None:
+    """Guo Ban Fa [2020] No. 49 part IV items (6)-(7) / DOMAIN.md "Seriously-untrustworthy list": a criterion
+    names record types and conduct, never a disclosure tier; a serious penalty finding no listed conduct is no
+    ground, one finding a conduct the criterion names is."""
+    for severity in ("general", "serious"):
+        with pytest.raises(InvalidState) as refused:
+            proposed(record(severity))
+        assert (refused.value.reason, refused.value.metadata["conduct"]) == ("CRITERIA_NOT_MET", "")
+    with pytest.raises(InvalidState) as other:
+        proposed(replace(record(), fields={**record().fields, "conduct_code": "other_violation"}))
+    assert other.value.reason == "CRITERIA_NOT_MET"
+    assert proposed(record()).state is ListingState.PROPOSED
+
+
+def test_debtor_list_is_a_list_of_its_own_not_a_criterion() -> None:
+    """Fa Shi [2017] No. 7 / DOMAIN.md: the courts' list of dishonest debtors is its own list; a debtor entry
+    grounds no proposal on the generic list, and the courts' list takes no proposals."""
+    with pytest.raises(InvalidState) as generic:
+        proposed(record(debtor=True))
+    assert generic.value.reason == "NOT_LIST_ELIGIBLE"
+    with pytest.raises(InvalidState) as courts:
+        propose(
+            CATALOG,
+            record(debtor=True),
+            "dishonest_judgment_debtors",
+            listing_id="l",
+            actor=COURT,
+            document="d",
+            reason="r",
+            removal_conditions="c",
+            remedies="m",
+            now=NOW,
+            calendar=CALENDAR,
+        )
+    assert courts.value.reason == "NOT_BY_PROPOSAL"
 
 
 def test_rule_2020_49_no_list_outside_the_catalog_and_no_listing_on_an_inactive_record() -> None:
@@ -252,6 +283,16 @@ def test_rule_2020_49_a_listing_ends_at_its_duration_on_repair_or_when_its_decis
     assert due_for_removal(proposed(), RecordStatus.WITHDRAWN, NOW.date()) is RemovalCause.DECISION_REVOKED
     ended = remove(listed, RemovalCause.DURATION, actor=COURT, document="", reason="期满", now=NOW)
     assert due_for_removal(ended, RecordStatus.WITHDRAWN, NOW.date()) is None
+
+
+def test_a_listing_ends_with_its_expired_record_before_its_duration() -> None:
+    """DOMAIN.md "Seriously-untrustworthy list": a listing ends with the record it rests on, expiry included
+    (issue 12 item 1: it used to outlive an expired record by two years)."""
+    listed = confirm(notified(), DEFINITION, actor=COURT, document="d", reason="r", now=at(date(2026, 10, 13)))
+    assert listed.ends_on is not None
+    assert due_for_removal(listed, RecordStatus.EXPIRED, date(2026, 10, 14)) is RemovalCause.RECORD_EXPIRED
+    # A proposal on a record that expired ends too, before it was ever listed.
+    assert due_for_removal(proposed(), RecordStatus.EXPIRED, NOW.date()) is RemovalCause.RECORD_EXPIRED
 
 
 def test_listing_bytes_are_canonical() -> None:

@@ -19,16 +19,14 @@ from share_gateway.domain.calendar import WorkingCalendar
 from share_gateway.domain.catalog import Catalog
 from share_gateway.domain.errors import InvalidInput
 from share_gateway.domain.identifiers import Subject, SubjectKind
+from share_gateway.domain.listing_grounds import due_for_removal, list_definition, propose
 from share_gateway.domain.listings import (
     Listing,
     ListingState,
     RemovalCause,
     confirm,
-    due_for_removal,
-    list_definition,
     notify,
     object_to,
-    propose,
     remove,
     review,
 )
@@ -52,14 +50,16 @@ PARTY = "sgw://institution/91110105MA01ABCD00"
 SUBJECT = Subject(SubjectKind.LEGAL_ENTITY, "91110105MA01ABCD00")
 
 
-def stored_record(record_type: str, severity: str | None, decided_on: date = date(2026, 6, 1)) -> Record:
+def stored_record(
+    record_type: str, severity: str | None, decided_on: date = date(2026, 6, 1), conduct: str = ""
+) -> Record:
     """A record as the store hands it back (admission is tested elsewhere)."""
     return Record(
         record_id="r-1",
         record_type=record_type,
         subject=SUBJECT,
         origin_region="110000",
-        fields={},
+        fields={"conduct_code": conduct} if conduct else {},
         legal_document=None,
         severity=severity,
         decided_on=decided_on,
@@ -75,7 +75,7 @@ def stored_record(record_type: str, severity: str | None, decided_on: date = dat
 def proposed(now: datetime = NOW) -> Listing:
     return propose(
         CATALOG,
-        stored_record("dishonest_judgment_debtor", None),
+        stored_record("administrative_penalty", "serious", conduct="refuses_statutory_obligation"),
         "serious_untrustworthy",
         listing_id="l-1",
         actor=COURT,

@@ -20,7 +20,7 @@ from google.rpc import code_pb2, error_details_pb2
 from share_gateway.api.errors import ERROR_DOMAIN, status_for
 from share_gateway.catalog import sample_catalog_text
 from share_gateway.crypto import disclosure
-from share_gateway.domain import catalog, conformance, events, listings, policy, records, repair
+from share_gateway.domain import catalog, conformance, events, listing_grounds, listings, policy, records, repair
 from share_gateway.domain.calendar import WorkingCalendar
 from share_gateway.domain.catalog import Catalog, FieldType
 from share_gateway.domain.errors import Citation, InvalidInput, InvalidState, Refused
@@ -123,7 +123,7 @@ LOAN_DEFAULT = records.Record(
     submitted_by="sgw://institution/11110000MB00000048",
     catalog_version=CATALOG.version,
 )
-LIST = listings.list_definition(CATALOG, "serious_untrustworthy")
+LIST = listing_grounds.list_definition(CATALOG, "serious_untrustworthy")
 NOTIFIED = listings.Listing(
     listing_id="l-1",
     list_name="serious_untrustworthy",
@@ -154,20 +154,31 @@ def _repair(record: records.Record) -> repair.RepairApplication:
 
 STATE_REASONS: list[tuple[Callable[[], object], str, dict[str, str]]] = [
     (
-        lambda: listings.check_criteria(LIST, LOAN_DEFAULT),
+        lambda: listing_grounds.check_criteria(LIST, LOAN_DEFAULT),
         "NOT_LIST_ELIGIBLE",
         {"list": "serious_untrustworthy", "record_type": "loan_default"},
     ),
     (
-        lambda: listings.check_criteria(
-            LIST, replace(LOAN_DEFAULT, record_type="administrative_penalty", severity=None)
+        lambda: listing_grounds.check_criteria(
+            LIST, replace(LOAN_DEFAULT, record_type="administrative_penalty", severity="serious")
         ),
         "CRITERIA_NOT_MET",
-        {"list": "serious_untrustworthy", "severity": "", "severities": "serious"},
+        {
+            "list": "serious_untrustworthy",
+            "conduct": "",
+            "conducts": "endangers_health_or_safety,refuses_defence_obligation,refuses_statutory_obligation,"
+            "undermines_fair_competition",
+        },
     ),
     (
-        lambda: listings.check_criteria(
-            LIST, replace(LOAN_DEFAULT, record_type="dishonest_judgment_debtor", status=RecordStatus.EXPIRED)
+        lambda: listing_grounds.check_criteria(
+            LIST,
+            replace(
+                LOAN_DEFAULT,
+                record_type="administrative_penalty",
+                fields={"conduct_code": "refuses_statutory_obligation"},
+                status=RecordStatus.EXPIRED,
+            ),
         ),
         "RECORD_NOT_ACTIVE",
         {},
@@ -280,6 +291,7 @@ def test_enum_values_written_into_signed_payloads_and_the_log() -> None:
         "decision_revoked",
         "record_quarantined",
         "objection_upheld",
+        "record_expired",
     ]
     assert enum_values(RepairState) == ["submitted", "accepted", "approved", "rejected"]
     assert enum_values(GrantRole) == ["inquire", "submit"]

@@ -11,6 +11,7 @@ from share_gateway.api.auth import calling_principal
 from share_gateway.api.convert import listing_to_wire, repair_to_wire, subject_kind_text
 from share_gateway.api.errors import handles_errors
 from share_gateway.crypto.consent import SignedConsent
+from share_gateway.domain.canonical import day_text
 from share_gateway.federation.wire import citation_to_wire, disclosure_to_wire, envelope_to_wire
 from share_gateway.gateway import Gateway, InquiryRequest
 from share_gateway.gateway.federation import RegionStatus
@@ -89,8 +90,24 @@ class InquiryServicer(inquiry_pb2_grpc.InquiryServiceServicer):
                     description=m.measure.description,
                     legal_basis=m.measure.legal_basis,
                     grounds=m.grounds,
+                    kind=m.measure.kind.value,
+                    implementing_body=m.measure.implementing_body,
+                    addressed_to=sorted(m.measure.addressed_to),
+                    basic_list_item=m.measure.basic_list_item,
+                    information_only=m.information_only,
                 )
                 for m in answer.measures
+            ],
+            lists=[
+                inquiry_pb2.ListMembership(
+                    list_name=m.list_name,
+                    origin_region=m.origin_region,
+                    decision_reference=m.decision_reference,
+                    listed_on=day_text(m.listed_on),
+                    listed_until=day_text(m.listed_until),
+                    listing_id=m.listing_id,
+                )
+                for m in answer.lists
             ],
             regions=[
                 inquiry_pb2.RegionAnswer(

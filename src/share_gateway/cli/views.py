@@ -96,9 +96,25 @@ def answer_view(answer: inquiry_pb2.InquireResponse, keys: KeyRing | None) -> Gr
             ),
             table(["field", "value"], [(f.name, f.value) for f in record.fields]),
         ]
-    if answer.measures:
-        parts += [line(""), line("disciplinary measures:")]
-        parts += [line(f"  {m.name}: {m.description} (because of {', '.join(m.grounds)})") for m in answer.measures]
+    if answer.lists:
+        parts += [line(""), line("lists in force:")]
+        parts += [
+            line(
+                f"  {m.list_name}: decided in region {m.origin_region} by {m.decision_reference or '—'}"
+                f" on {m.listed_on or '—'}, until {m.listed_until or 'no fixed end'}"
+            )
+            for m in answer.lists
+        ]
+    for information_only, title in ((False, "disciplinary measures:"), (True, "measures others apply (information):")):
+        shown = [m for m in answer.measures if m.information_only is information_only]
+        if shown:
+            parts += [line(""), line(title)]
+            parts += [
+                line(
+                    f"  {m.name}: {m.description} (by {m.implementing_body or '—'}; because of {', '.join(m.grounds)})"
+                )
+                for m in shown
+            ]
     parts += [line(""), line("legal bases:")]
     parts += [line(f"  {c.rule}: {c.legal_basis}") for c in answer.citations]
     if keys is not None:

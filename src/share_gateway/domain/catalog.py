@@ -89,6 +89,26 @@ class RecordType:
     list_eligible: bool = False
     shared_nationwide: bool = False
     description: str = ""
+    # The conduct a record of this type may name (field ``conduct_code``): what list criteria select on.
+    conducts: Mapping[str, Conduct] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Conduct:
+    """One kind of conduct a rule names, with the rule that names it (a list ground is conduct, never a tier)."""
+
+    code: str
+    text: str
+    source: str
+
+
+class MeasureKind(StrEnum):
+    """Who imposes a measure: an organ (administrative), the market, an industry body, or society."""
+
+    ADMINISTRATIVE = "administrative"
+    MARKET = "market"
+    INDUSTRY = "industry"
+    SOCIAL = "social"
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,12 +119,54 @@ class Measure:
     triggered_by_record_types: frozenset[str]
     purposes: frozenset[str]
     description: str = ""
+    kind: MeasureKind = MeasureKind.ADMINISTRATIVE
+    # Who applies the measure (a court, a procurement body, ...).
+    implementing_body: str = ""
+    # The requester kinds that apply it: to any other requester it is information, not a measure to take.
+    addressed_to: frozenset[str] = frozenset()
+    # Its item in the national basic list of disciplinary measures ("unverified" where no source gives it).
+    basic_list_item: str = ""
 
 
 @dataclass(frozen=True, slots=True)
 class ListCriterion:
+    """A listing ground: records of one type for the conduct named, each ground with its source."""
+
     record_type: str
-    severities: frozenset[str]
+    conducts: frozenset[str]
+    source: str
+
+
+class ListKind(StrEnum):
+    """A list run by notice and objection (Guo Ban Fa [2020] No. 49 part IV item (8)), or the courts' own list."""
+
+    UNTRUSTWORTHY = "untrustworthy"
+    COURT_DEBTORS = "court_debtors"
+
+
+@dataclass(frozen=True, slots=True)
+class DebtorTerm:
+    """How long an entry on the courts' list lasts for the conduct named (None: until performance)."""
+
+    conducts: frozenset[str]
+    days: int | None
+    source: str
+
+
+@dataclass(frozen=True, slots=True)
+class DebtorListRules:
+    """The courts' list of dishonest judgment debtors (Fa Shi [2017] No. 7), as the catalog states it."""
+
+    terms: tuple[DebtorTerm, ...]
+    extension_minimum_days: int
+    extension_maximum_days: int
+    # The aggravating conduct for which alone a term may be extended.
+    aggravations: Mapping[str, Conduct]
+    extension_source: str
+    deletion_working_days: int
+    deletion_source: str
+    correction_review_days: int
+    correction_source: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +177,10 @@ class ListDefinition:
     notice_working_days: int
     objection_working_days: int
     duration_days: int
+    kind: ListKind = ListKind.UNTRUSTWORTHY
+    # The institution kinds that make entries (the courts for their list); empty: the record's own agency.
+    makers: frozenset[str] = frozenset()
+    debtor_rules: DebtorListRules | None = None
 
 
 @dataclass(frozen=True, slots=True)

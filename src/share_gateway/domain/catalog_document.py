@@ -25,12 +25,10 @@ from share_gateway.domain.catalog import (
     DisclosureScope,
     FieldSpec,
     FieldType,
-    ListCriterion,
-    ListDefinition,
-    Measure,
     Purpose,
     RecordType,
 )
+from share_gateway.domain.catalog_lists import parse_lists_and_measures
 from share_gateway.domain.errors import CatalogInvalid, FieldViolation
 from share_gateway.domain.identifiers import SubjectKind
 from share_gateway.domain.quotas import DEFAULT_QUOTA, QUOTA_FIELDS, QuotaLimits
@@ -257,6 +255,7 @@ def _parse_record_type(name: str, r: _Reader, purposes: Mapping[str, Purpose]) -
         "repair_on_performance",
         "list_eligible",
         "shared_nationwide",
+        "conducts",
         "fields",
         "necessity",
         "description",
@@ -294,67 +293,6 @@ def _parse_record_type(name: str, r: _Reader, purposes: Mapping[str, Purpose]) -
     )
 
 
-def _parse_measure(
-    name: str,
-    r: _Reader,
-    lists: Mapping[str, Any],
-    record_types: Mapping[str, RecordType],
-    purposes: Mapping[str, Purpose],
-) -> Measure:
-    r.allow_only("legal_basis", "triggered_by", "purposes", "description")
-    triggers = _Reader(r.raw("triggered_by", True) or {}, r.at("triggered_by"), r.faults)
-    triggers.allow_only("lists", "record_types")
-    by_lists = triggers.names("lists", lists, "list") if "lists" in triggers.value else frozenset()
-    by_types = (
-        triggers.names("record_types", record_types, "record type") if "record_types" in triggers.value else frozenset()
-    )
-    if not by_lists and not by_types:
-        r.fault("triggered_by", "a measure needs at least one list or record type that triggers it")
-    return Measure(
-        name=name,
-        legal_basis=r.text("legal_basis"),
-        triggered_by_lists=by_lists,
-        triggered_by_record_types=by_types,
-        purposes=r.names("purposes", purposes, "purpose"),
-        description=r.text("description", required=False),
-    )
-
-
-def _parse_list(name: str, r: _Reader, record_types: Mapping[str, RecordType]) -> ListDefinition:
-    r.allow_only("legal_basis", "criteria", "notice_working_days", "objection_working_days", "duration")
-    criteria: list[ListCriterion] = []
-    raw = r.raw("criteria", True)
-    if not isinstance(raw, list) or not raw:
-        if raw is not None:
-            r.fault("criteria", "must be a non-empty list")
-        raw = []
-    for index, item in enumerate(raw):
-        cr = _Reader(item, r.at(f"criteria[{index}]"), r.faults)
-        cr.allow_only("record_type", "severities")
-        type_name = cr.text("record_type")
-        record_type = record_types.get(type_name)
-        if record_type is None:
-            cr.fault("record_type", f"unknown record type {type_name!r}")
-            continue
-        if not record_type.list_eligible:
-            cr.fault("record_type", f"{type_name!r} is not list-eligible")
-        severities = (
-            cr.names("severities", record_type.severity_periods, "severity")
-            if "severities" in cr.value
-            else frozenset()
-        )
-        criteria.append(ListCriterion(type_name, severities))
-    raw_duration = r.raw("duration", True)
-    return ListDefinition(
-        name=name,
-        legal_basis=r.text("legal_basis"),
-        criteria=tuple(criteria),
-        notice_working_days=r.count("notice_working_days", minimum=1),
-        objection_working_days=r.count("objection_working_days", minimum=1),
-        duration_days=r.days("duration", raw_duration) if raw_duration is not None else 0,
-    )
-
-
 def parse_catalog(document: Any) -> Catalog:
     """Build a coherent catalog from a parsed document or raise ``CatalogInvalid``."""
     faults: list[FieldViolation] = []
@@ -375,12 +313,7 @@ def parse_catalog(document: Any) -> Catalog:
         root.fault("requester_kinds", "must map each requester kind to its description")
     purposes = {name: _parse_purpose(name, r, kinds) for name, r in root.section("purposes").items()}
     record_types = {name: _parse_record_type(name, r, purposes) for name, r in root.section("record_types").items()}
-    lists_raw = root.section("lists", required=False)
-    lists = {name: _parse_list(name, r, record_types) for name, r in lists_raw.items()}
-    measures = {
-        name: _parse_measure(name, r, lists, record_types, purposes)
-        for name, r in root.section("measures", required=False).items()
-    }
+    record_types, lists, measures = parse_lists_and_measures(root, record_types, purposes, kinds)
     if faults:
         raise CatalogInvalid(faults)
     return Catalog(

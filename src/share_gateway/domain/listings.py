@@ -1,13 +1,14 @@
 """The seriously-untrustworthy list (Guo Ban Fa [2020] No. 49): who may be listed, by what steps, until when.
 
-A listing rests on one stored record of a type the catalog's list criteria
-name (and of a severity they name), never on anything else. Before listing,
+A listing rests on one stored record of a type and conduct the catalog's list
+criteria name, never on anything else (``listing_grounds``). Before listing,
 the party is told the reasons, basis and its rights (``notified``), may object
 within the list's objection window, and an objection is answered within the
 same number of working days (``reviewed``). The decision states the reason,
 the basis, the measures that follow, the removal conditions and the remedies.
-A listing ends at its duration, when the record it rests on is repaired, or
-when the decision behind that record is revoked (within 3 working days).
+A listing ends at its duration or with the record it rests on: repaired,
+expired, quarantined, or withdrawn because its decision was revoked (within 3
+working days).
 
 Every transition keeps who made it, when, on what document and why; the
 whole history is part of the listing's canonical bytes, which the origin
@@ -23,11 +24,10 @@ from typing import Any
 
 from share_gateway.domain.calendar import WorkingCalendar
 from share_gateway.domain.canonical import canonical_json, day_text, parse_json
-from share_gateway.domain.catalog import Catalog, ListDefinition
+from share_gateway.domain.catalog import ListDefinition
 from share_gateway.domain.errors import FieldViolation, InvalidInput, InvalidState
 from share_gateway.domain.events import format_instant, parse_instant
 from share_gateway.domain.identifiers import Subject, SubjectKind
-from share_gateway.domain.records import Record, RecordStatus
 
 LISTING_TYPE = "application/vnd.share-gateway.listing+json"
 LISTING_FORMAT = 1
@@ -51,6 +51,8 @@ class RemovalCause(StrEnum):
     # A newer catalog no longer admits the record the listing rests on.
     RECORD_QUARANTINED = "record_quarantined"
     OBJECTION_UPHELD = "objection_upheld"
+    # The record's disclosure and sharing ended: the listing ends with it.
+    RECORD_EXPIRED = "record_expired"
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,36 +194,7 @@ def _parse_day(value: str) -> date | None:
     return date.fromisoformat(value) if value else None
 
 
-def list_definition(catalog: Catalog, list_name: str) -> ListDefinition:
-    definition = catalog.lists.get(list_name)
-    if definition is None:
-        raise InvalidInput.one(
-            "list_name", f"{list_name!r} is not a list of the catalog; lists: {sorted(catalog.lists)}"
-        )
-    return definition
-
-
-def check_criteria(definition: ListDefinition, record: Record) -> None:
-    """A listing only on a record the list's criteria name: its type and, where they say, its severity."""
-    criteria = [c for c in definition.criteria if c.record_type == record.record_type]
-    if not criteria:
-        raise InvalidState(
-            f"{record.record_type} records do not meet the criteria of list {definition.name}",
-            "NOT_LIST_ELIGIBLE",
-            {"list": definition.name, "record_type": record.record_type},
-        )
-    if all(c.severities and record.severity not in c.severities for c in criteria):
-        allowed = sorted({s for c in criteria for s in c.severities})
-        raise InvalidState(
-            f"list {definition.name} takes {record.record_type} records of severity {allowed}, not {record.severity}",
-            "CRITERIA_NOT_MET",
-            {"list": definition.name, "severity": record.severity or "", "severities": ",".join(allowed)},
-        )
-    if record.status is not RecordStatus.ACTIVE:
-        raise InvalidState(f"the record is {record.status}, not active", "RECORD_NOT_ACTIVE")
-
-
-def _texts(**texts: str) -> None:
+def check_texts(**texts: str) -> None:
     violations = [
         FieldViolation(name, f"1 to {MAX_DOCUMENT if name == 'document' else MAX_TEXT} characters")
         for name, text in texts.items()
@@ -229,42 +202,6 @@ def _texts(**texts: str) -> None:
     ]
     if violations:
         raise InvalidInput(violations)
-
-
-def propose(
-    catalog: Catalog,
-    record: Record,
-    list_name: str,
-    *,
-    listing_id: str,
-    actor: str,
-    document: str,
-    reason: str,
-    removal_conditions: str,
-    remedies: str,
-    now: datetime,
-    calendar: WorkingCalendar,
-) -> Listing:
-    """A proposal to list the record's subject, stating everything the decision must state."""
-    _texts(document=document, reason=reason, removal_conditions=removal_conditions, remedies=remedies)
-    definition = list_definition(catalog, list_name)
-    check_criteria(definition, record)
-    # The measures that follow from the listing itself (those of the record's type follow without it).
-    measures = tuple(
-        sorted(name for name, measure in catalog.measures.items() if list_name in measure.triggered_by_lists)
-    )
-    return Listing(
-        listing_id=listing_id,
-        list_name=list_name,
-        record_id=record.record_id,
-        origin_region=record.origin_region,
-        record_type=record.record_type,
-        subject=record.subject,
-        state=ListingState.PROPOSED,
-        decision=ListingDecision(reason, definition.legal_basis, measures, removal_conditions, remedies),
-        notice_due=calendar.add_working_days(now.date(), definition.notice_working_days),
-        history=(Transition(ListingState.PROPOSED, actor, now, document, reason),),
-    )
 
 
 _NEXT: dict[ListingState, frozenset[ListingState]] = {
@@ -300,7 +237,7 @@ def notify(
     calendar: WorkingCalendar,
 ) -> Listing:
     """The party has been told the reasons, basis and its rights; its objection window opens."""
-    _texts(document=document, reason=reason)
+    check_texts(document=document, reason=reason)
     due = calendar.add_working_days(now.date(), definition.objection_working_days)
     return _move(listing, ListingState.NOTIFIED, actor, now, document, reason, objection_due=due)
 
@@ -315,7 +252,7 @@ def object_to(
     calendar: WorkingCalendar,
 ) -> Listing:
     """The party objects within its window; the answer is due within as many working days."""
-    _texts(statement=statement)
+    check_texts(statement=statement)
     if listing.state is ListingState.NOTIFIED and listing.objection_due and now.date() > listing.objection_due:
         raise InvalidState(
             f"the objection window closed on {listing.objection_due}",
@@ -328,7 +265,7 @@ def object_to(
 
 def review(listing: Listing, *, upheld: bool, actor: str, document: str, reason: str, now: datetime) -> Listing:
     """Answer the objection: upheld ends the proposal, dismissed lets the listing go ahead."""
-    _texts(document=document, reason=reason)
+    check_texts(document=document, reason=reason)
     if upheld:
         if listing.state is not ListingState.OBJECTED:
             raise InvalidState(
@@ -346,7 +283,7 @@ def confirm(
     listing: Listing, definition: ListDefinition, *, actor: str, document: str, reason: str, now: datetime
 ) -> Listing:
     """List the party: after the objection window closed unanswered, or after an objection was dismissed."""
-    _texts(document=document, reason=reason)
+    check_texts(document=document, reason=reason)
     today = now.date()
     if listing.state is ListingState.NOTIFIED and listing.objection_due and today <= listing.objection_due:
         raise InvalidState(
@@ -361,19 +298,3 @@ def confirm(
 def remove(listing: Listing, cause: RemovalCause, *, actor: str, document: str, reason: str, now: datetime) -> Listing:
     """End a listing (or drop a proposal) for one of the causes the rules name."""
     return _move(listing, ListingState.REMOVED, actor, now, document, reason, removal_cause=cause)
-
-
-def due_for_removal(listing: Listing, record_status: RecordStatus, today: date) -> RemovalCause | None:
-    """Why a listing must end now, if it must: its duration ran out, or the record it rests on was
-    repaired, its decision revoked, or a newer catalog no longer admits it."""
-    if listing.state is ListingState.REMOVED:
-        return None
-    if record_status is RecordStatus.REPAIRED:
-        return RemovalCause.REPAIR
-    if record_status is RecordStatus.WITHDRAWN:
-        return RemovalCause.DECISION_REVOKED
-    if record_status is RecordStatus.QUARANTINED:
-        return RemovalCause.RECORD_QUARANTINED
-    if listing.state is ListingState.LISTED and listing.ends_on is not None and today >= listing.ends_on:
-        return RemovalCause.DURATION
-    return None

@@ -121,10 +121,16 @@ class _Rule:
 
 @dataclass(frozen=True, slots=True)
 class AppliedMeasure:
-    """A catalog measure whose triggers hold, with what triggered it (``record_type/…``, ``list/…``)."""
+    """A catalog measure whose triggers hold, with what triggered it (``record_type/…``, ``list/…``).
+
+    ``information_only``: the requester is not of a kind the measure is addressed to, so it learns of the
+    measure as information about the subject and must not apply it (a bank is not made to enforce a court's
+    order against high consumption).
+    """
 
     measure: Measure
     grounds: tuple[str, ...]
+    information_only: bool = False
 
     @property
     def citation(self) -> Citation:
@@ -229,17 +235,24 @@ class Policy:
         decision = self.rule_for(purpose_name, record_type, "" if consent is None else consent.consent_id)
         return Decision(decision.lawful, decision.fields, (purpose_citation, *decision.citations), decision.reason)
 
+    def lists_visible(self, purpose_name: str) -> bool:
+        """Whether an answer for this purpose states the subject's lists: list membership is public information,
+        so every purpose reaching public records sees it (public lookup included)."""
+        purpose = self._purposes.get(purpose_name)
+        return purpose is not None and DisclosureScope.PUBLIC in purpose.reaches
+
     def lists_matter(self, purpose_name: str) -> bool:
         """Whether a list can trigger a measure for this purpose: if not, nobody need look the subject up."""
         return any(measure.triggered_by_lists for measure in self._measures.get(purpose_name, ()))
 
     def measures_for(
-        self, purpose_name: str, record_types: Iterable[str], lists: Iterable[str]
+        self, purpose_name: str, record_types: Iterable[str], lists: Iterable[str], *, requester_kind: str
     ) -> tuple[AppliedMeasure, ...]:
         """The catalog's measures for this purpose whose triggers hold: nothing else can ever be returned.
 
         ``record_types`` are the types of the records the answer discloses, ``lists`` the lists the
-        subject is on: a measure is only ever shown with grounds the requester may see.
+        subject is on: a measure is only ever shown with grounds the requester may see. A requester of a
+        kind the measure is addressed to sees it as a measure, any other only as information.
         """
         types, listed = frozenset(record_types), frozenset(lists)
         applied = []
@@ -247,7 +260,8 @@ class Policy:
             grounds = [f"record_type/{t}" for t in sorted(measure.triggered_by_record_types & types)]
             grounds += [f"list/{name}" for name in sorted(measure.triggered_by_lists & listed)]
             if grounds:
-                applied.append(AppliedMeasure(measure, tuple(grounds)))
+                addressed = requester_kind in measure.addressed_to
+                applied.append(AppliedMeasure(measure, tuple(grounds), information_only=not addressed))
         return tuple(applied)
 
     def authorise_submission(self, agency: Principal, record_type: str, now: datetime) -> Citation:

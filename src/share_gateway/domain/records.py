@@ -17,6 +17,7 @@ from decimal import Decimal
 from enum import StrEnum
 
 from share_gateway.domain.catalog import Catalog, FieldSpec, FieldType, RecordType
+from share_gateway.domain.conducts import check_conduct_code
 from share_gateway.domain.errors import FieldViolation, InvalidInput, InvalidState
 from share_gateway.domain.identifiers import Subject, SubjectKind
 
@@ -345,6 +346,7 @@ def admit_record(
         if coerced is not None:
             fields[name] = canonical_text(spec.type, coerced)
     check_required_fields(record_type, draft.fields, violations)
+    check_conduct_code(catalog, record_type, fields, violations)
     document: LegalDocument | None = None
     if draft.legal_document is not None:
         document = admit_legal_document(draft.legal_document, today, "legal_document", violations)

@@ -8,12 +8,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from share_gateway.crypto.consent import SignedConsent
-from share_gateway.crypto.disclosure import Disclosure, disclose
+from share_gateway.crypto.disclosure import Disclosure, RecordStatement, disclose
 from share_gateway.crypto.envelope import Envelope
 from share_gateway.domain.consent import Consent
 from share_gateway.domain.errors import Citation, InvalidInput, Refused
 from share_gateway.domain.events import EVENT_MEDIA_TYPE, DisclosedRecord, Event, EventKind, Outcome
 from share_gateway.domain.identifiers import Subject
+from share_gateway.domain.list_membership import ListMembership, courts_entry_lists, memberships
 from share_gateway.domain.policy import AppliedMeasure, Denial, Policy, Principal, unique_citations
 from share_gateway.domain.records import is_disclosable
 from share_gateway.domain.text import storable
@@ -52,6 +53,8 @@ class Answer:
     # For a federated inquiry: how each region answered, this one included.
     regions: tuple[RegionOutcome, ...] = ()
     measures: tuple[AppliedMeasure, ...] = ()
+    # The lists the subject is on today, with their decisions (list membership is information).
+    lists: tuple[ListMembership, ...] = ()
 
 
 @dataclass
@@ -139,14 +142,21 @@ class InquiryDesk:
                     disclosures.append(disclosure)
                     disclosed.append(record)
             citations.extend(outcome.citations)
-        lists = (
-            await runtime.read(runtime.store.listings.lists_of, subject, now.date())
-            if self.policy.lists_matter(request.purpose)
-            else frozenset()
+        visible = self.policy.lists_visible(request.purpose)
+        in_force = (
+            await runtime.read(runtime.store.listings.in_force, subject, now.date())
+            if visible or self.policy.lists_matter(request.purpose)
+            else []
         )
-        measures = self.policy.measures_for(request.purpose, {r.record_type for r in disclosed}, lists)
+        lists = frozenset(listing.list_name for listing in in_force)
+        measures = self.policy.measures_for(
+            request.purpose, {r.record_type for r in disclosed}, lists, requester_kind=requester.kind
+        )
         if measures:
             details["measures"] = ",".join(m.measure.name for m in measures)
+        stated = memberships(in_force, self._court_entries(disclosures, disclosed)) if visible else ()
+        if stated:
+            details["lists"] = ",".join(f"{m.list_name}@{m.origin_region}" for m in stated)[:300]
         event = runtime.event(
             EventKind.INQUIRY,
             requester,
@@ -162,7 +172,7 @@ class InquiryDesk:
         regions: tuple[RegionOutcome, ...] = ()
         if request.federated:
             regions = (own, *remote)
-        return Answer(event.event_id, tuple(disclosures), event.citations, receipt, regions, measures)
+        return Answer(event.event_id, tuple(disclosures), event.citations, receipt, regions, measures, stated)
 
     def _consent(self, request: InquiryRequest) -> Consent | None:
         """The verified consent where the purpose needs one (``Refused(CONSENT_FORGED)`` if it does not verify)."""
@@ -172,6 +182,29 @@ class InquiryDesk:
         if self.consents is None:
             raise Refused(Denial.CONSENT_FORGED, "this node verifies no consent")
         return self.consents.open(request.consent)
+
+    def _court_entries(self, disclosures: list[Disclosure], disclosed: list[DisclosedRecord]) -> list[ListMembership]:
+        """The disclosed records that are themselves entries on a courts' list, as memberships (their signed
+        statements give the origin, the court's decision and the period)."""
+        entry_lists = courts_entry_lists(self.policy.catalog)
+        entries = []
+        for disclosure, record in zip(disclosures, disclosed, strict=True):
+            list_name = entry_lists.get(record.record_type)
+            if list_name is None:
+                continue
+            statement = RecordStatement.from_bytes(disclosure.statement.payload)
+            number = "" if statement.legal_document is None else statement.legal_document.number
+            entries.append(
+                ListMembership(
+                    list_name,
+                    statement.origin_region,
+                    statement.record_id,
+                    number,
+                    statement.decided_on,
+                    statement.disclose_until,
+                )
+            )
+        return entries
 
     def _skew(self) -> timedelta:
         return timedelta(0) if self.consents is None else self.consents.clock_skew

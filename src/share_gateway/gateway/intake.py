@@ -108,23 +108,27 @@ class PeerIntake:
         )
 
     async def receive_listing(self, region: str, envelope: Envelope) -> Envelope:
-        """Take a listing its origin signed, of a nationally shared type, resting on a record of that origin held
-        here and about that record's subject; keep it if newer; sign a receipt."""
+        """Take a listing its origin signed and keep it if newer; sign a receipt. A list applies nationwide, so
+        listings of every record type arrive; one of a nationally shared type must rest on a record of that
+        origin held here and about that record's subject (a record of another type never leaves its origin, which
+        answers for the listing with its signature and its log)."""
         listing = self.desk.opened(region, envelope, LISTING_TYPE, Listing.from_bytes, "listing")
         validate_item_id(listing.listing_id, "listing.listing_id")
         validate_item_id(listing.record_id, "listing.record_id")
         if listing.origin_region != region:
             raise Refused(Denial.PEER_NOT_ADMITTED, "a region shares only its own listings")
-        if listing.record_type not in self.desk.shared_types:
-            raise Refused(Denial.NOT_SHARED, f"listings on {listing.record_type} records are not shared nationwide")
-        # A listing stands only on its origin's record: else a region could list anyone, record or not.
-        record = await self.desk.runtime.read(self.desk.runtime.store.records.get, region, listing.record_id)
-        if record is None:
-            raise Refused(
-                Denial.RECORD_NOT_HELD, f"record {listing.record_id} of region {region} is not held here (yet)"
-            )
-        if (record.record.subject, record.record.record_type) != (listing.subject, listing.record_type):
-            raise Refused(Denial.LISTING_MISMATCH, "the listing names another subject or type than its record")
+        catalog = self.desk.policy.catalog
+        if listing.record_type not in catalog.record_types or listing.list_name not in catalog.lists:
+            raise Refused(Denial.NOT_SHARED, f"{listing.list_name} on {listing.record_type} is not of this catalog")
+        if listing.record_type in self.desk.shared_types:
+            # A listing stands on its origin's record where that record is shared: a region cannot list anyone.
+            record = await self.desk.runtime.read(self.desk.runtime.store.records.get, region, listing.record_id)
+            if record is None:
+                raise Refused(
+                    Denial.RECORD_NOT_HELD, f"record {listing.record_id} of region {region} is not held here (yet)"
+                )
+            if (record.record.subject, record.record.record_type) != (listing.subject, listing.record_type):
+                raise Refused(Denial.LISTING_MISMATCH, "the listing names another subject or type than its record")
         return await self.desk.acknowledge(
             EventKind.LISTING_RECEIVED,
             region,

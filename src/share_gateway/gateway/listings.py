@@ -3,10 +3,10 @@
 The agency that made a record proposes, notifies, reviews an objection and
 lists, each step with its document and reason; the party objects in its
 window. A listing ends when the record it rests on is repaired or withdrawn
-(in the transaction that changes the record) or when its duration runs out
-(the sweeper). A listing of a nationally shared record type goes to every
-peer when it comes into force and when it ends, signed by this node, so
-every region applies the same measures.
+(in the transaction that changes the record) or when the record expires or
+its duration runs out (the sweeper). A listing of any record type goes to every peer when it comes
+into force and when it ends, signed by this node, so every region applies the
+same measures and states the same lists.
 """
 
 from __future__ import annotations
@@ -20,16 +20,14 @@ from share_gateway.domain.calendar import WorkingCalendar
 from share_gateway.domain.catalog import Catalog
 from share_gateway.domain.errors import NotFound
 from share_gateway.domain.events import DisclosedRecord, Event, EventKind, Outcome
+from share_gateway.domain.listing_grounds import due_for_removal, list_definition, propose
 from share_gateway.domain.listings import (
     Listing,
     ListingState,
     RemovalCause,
     confirm,
-    due_for_removal,
-    list_definition,
     notify,
     object_to,
-    propose,
     remove,
     review,
 )
@@ -273,12 +271,9 @@ class ListingDesk:
 
     def _change(self, actor: Principal, listing: Listing) -> ListingChange:
         """The change with its event, shared with every peer when the listing comes into force or ends
-        after being in force, if its record type is shared nationwide."""
-        # A type a newer catalog dropped is shared no more (and its listings must still be able to end).
-        record_type = self.catalog.record_types.get(listing.record_type)
-        shared = record_type is not None and record_type.shared_nationwide
+        after being in force, whatever the type of its record: a list applies nationwide."""
         was_listed = any(step.state is ListingState.LISTED for step in listing.history)
-        share_to = self.peers if shared and was_listed else ()
+        share_to = self.peers if was_listed else ()
         return ListingChange(listing, listing_event(self.runtime, _LOGGED_AS[listing.state], actor, listing), share_to)
 
     async def _write(self, actor: Principal, changed: Listing) -> Listing:

@@ -10,14 +10,15 @@ from sqlalchemy import insert, select, update
 
 from share_gateway.domain.errors import ChangedMeanwhile, InvalidState
 from share_gateway.domain.identifiers import Subject
+from share_gateway.domain.listing_grounds import ENDED_BY_RECORD
 from share_gateway.domain.listings import Listing, ListingState
 from share_gateway.domain.records import RecordStatus
 from share_gateway.store import schema
 from share_gateway.store.database import Database
 from share_gateway.store.unit_of_work import UnitOfWork
 
-# A record in one of these states no longer grounds a listing.
-ENDS_LISTINGS = (RecordStatus.REPAIRED, RecordStatus.WITHDRAWN, RecordStatus.QUARANTINED)
+# A record in one of these states no longer grounds a listing (expired included: a listing ends with its record).
+ENDS_LISTINGS = tuple(ENDED_BY_RECORD)
 
 
 def _row(listing: Listing, at: datetime) -> dict[str, Any]:
@@ -131,19 +132,27 @@ class Listings:
             return [Listing.from_bytes(body) for body in connection.execute(query).scalars()]
 
     def lists_of(self, subject: Subject, today: date) -> frozenset[str]:
-        """The lists the subject is on today, here or as a peer shared: the lists whose measures follow."""
+        """The names of the lists the subject is on today (``in_force``), here or as a peer shared."""
+        return frozenset(listing.list_name for listing in self.in_force(subject, today))
+
+    def in_force(self, subject: Subject, today: date) -> list[Listing]:
+        """The listings about the subject in force today, here or as a peer shared: what an answer states."""
         table = schema.listings.c
-        query = select(table.list_name).where(
-            table.subject_kind == subject.kind.value,
-            table.subject_id == subject.identifier,
-            table.state == ListingState.LISTED.value,
-            (table.ends_on.is_(None)) | (table.ends_on > today),
+        query = (
+            select(table.body)
+            .where(
+                table.subject_kind == subject.kind.value,
+                table.subject_id == subject.identifier,
+                table.state == ListingState.LISTED.value,
+                (table.ends_on.is_(None)) | (table.ends_on > today),
+            )
+            .order_by(table.list_name, table.origin_region, table.listing_id)
         )
         with self.database.reader.connect() as connection:
-            return frozenset(connection.execute(query).scalars())
+            return [Listing.from_bytes(body) for body in connection.execute(query).scalars()]
 
     def to_end(self, origin: str, today: date, limit: int = 500) -> list[tuple[Listing, RecordStatus]]:
-        """This node's open listings that must end: run out, or resting on a repaired or withdrawn record.
+        """This node's open listings that must end: run out, or resting on a record that no longer stands.
 
         Reads the record's status in the same statement (a join on the records table, read only),
         so a sweep of many listings is one query.

@@ -17,7 +17,14 @@ from share_gateway.domain.records import LegalDocumentDraft, TypedValue
 from share_gateway.synthetic.case import Case
 from share_gateway.synthetic.draws import CENT, between, money
 from share_gateway.synthetic.licences import licence
-from share_gateway.synthetic.obligations import commitment, judgment, loan, tax_arrears, utility_arrears
+from share_gateway.synthetic.obligations import (
+    CONDUCT_CODES,
+    commitment,
+    judgment,
+    loan,
+    tax_arrears,
+    utility_arrears,
+)
 from share_gateway.synthetic.penalties import penalty
 from share_gateway.synthetic.people import SyntheticCompany, SyntheticPerson
 
@@ -80,6 +87,12 @@ _FIELD_VALUES: Mapping[str, _FieldGenerator] = {
     "obligation": lambda c: judgment(c).obligation,
     "performance": lambda c: judgment(c).performance,
     "conduct": lambda c: judgment(c).conduct,
+    "dishonest_judgment_debtor.conduct_code": lambda c: CONDUCT_CODES[judgment(c).conduct],
+    # No synthetic court extends a term: an extension needs the aggravating conduct Art. 2 names.
+    "aggravation": lambda c: None,
+    "extension_days": lambda c: None,
+    # A synthetic penalty finds no conduct that grounds a listing (no source gives one to draw).
+    "administrative_penalty.conduct_code": lambda c: "other_violation",
     "enforcement_basis_issuer": lambda c: judgment(c).basis_issuer,
     "enforcement_basis_number": lambda c: judgment(c).basis_number,
     "case_number": lambda c: judgment(c).case_number,

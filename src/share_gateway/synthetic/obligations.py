@@ -42,6 +42,15 @@ _CONDUCTS: Sequence[tuple[str, float]] = (
     ("以伪造证据、暴力、威胁等方法妨碍、抗拒执行", 0.5),
     ("以虚假诉讼、虚假仲裁或者以隐匿、转移财产等方法规避执行", 0.5),
 )
+# Each conduct's code in the sample catalog (record_types.dishonest_judgment_debtor.conducts).
+CONDUCT_CODES: Mapping[str, str] = {
+    "有履行能力而拒不履行生效法律文书确定义务": "able_but_refuses",
+    "以伪造证据、暴力、威胁等方法妨碍、抗拒执行": "obstructs_enforcement",
+    "以虚假诉讼、虚假仲裁或者以隐匿、转移财产等方法规避执行": "evades_enforcement",
+    "违反财产报告制度": "breaches_property_reporting",
+    "违反限制消费令": "breaches_consumption_restriction",
+    "无正当理由拒不履行执行和解协议": "refuses_settlement",
+}
 
 
 def _draw_judgment(c: Case) -> Judgment:

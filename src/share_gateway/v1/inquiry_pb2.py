@@ -26,17 +26,17 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from share_gateway.v1 import common_pb2 as share__gateway_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1eshare_gateway/v1/inquiry.proto\x12\x10share_gateway.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1dshare_gateway/v1/common.proto\"\xd9\x01\n\x0eInquireRequest\x12*\n\x07subject\x18\x01 \x01(\x0b\x32\x19.share_gateway.v1.Subject\x12\x0f\n\x07purpose\x18\x02 \x01(\t\x12\x19\n\x11\x63onsent_reference\x18\x03 \x01(\t\x12\x14\n\x0crecord_types\x18\x04 \x03(\t\x12-\n\x05scope\x18\x05 \x01(\x0e\x32\x1e.share_gateway.v1.InquiryScope\x12*\n\x07\x63onsent\x18\x06 \x01(\x0b\x32\x19.share_gateway.v1.Consent\"D\n\x07\x43onsent\x12\x11\n\tstatement\x18\x01 \x01(\x0c\x12\x11\n\tsignature\x18\x02 \x01(\x0c\x12\x13\n\x0b\x63\x65rtificate\x18\x03 \x01(\x0c\"o\n\x0cRegionAnswer\x12\x0e\n\x06region\x18\x01 \x01(\t\x12.\n\x06status\x18\x02 \x01(\x0e\x32\x1e.share_gateway.v1.RegionStatus\x12\x0e\n\x06\x64\x65tail\x18\x03 \x01(\t\x12\x0f\n\x07records\x18\x04 \x01(\r\"\xa1\x02\n\x0fInquireResponse\x12\x12\n\ninquiry_id\x18\x01 \x01(\t\x12\x33\n\x07records\x18\x02 \x03(\x0b\x32\".share_gateway.v1.RecordDisclosure\x12-\n\tcitations\x18\x03 \x03(\x0b\x32\x1a.share_gateway.v1.Citation\x12\x31\n\x07receipt\x18\x04 \x01(\x0b\x32 .share_gateway.v1.SignedEnvelope\x12/\n\x07regions\x18\x05 \x03(\x0b\x32\x1e.share_gateway.v1.RegionAnswer\x12\x32\n\x08measures\x18\x06 \x03(\x0b\x32 .share_gateway.v1.AppliedMeasure\"Y\n\x0e\x41ppliedMeasure\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\x12\x13\n\x0blegal_basis\x18\x03 \x01(\t\x12\x0f\n\x07grounds\x18\x04 \x03(\t\"\xad\x01\n\x18GetInquiryHistoryRequest\x12*\n\x07subject\x18\x01 \x01(\x0b\x32\x19.share_gateway.v1.Subject\x12\x0f\n\x07purpose\x18\x02 \x01(\t\x12\x11\n\tpage_size\x18\x03 \x01(\r\x12\x12\n\npage_token\x18\x04 \x01(\t\x12-\n\x05scope\x18\x05 \x01(\x0e\x32\x1e.share_gateway.v1.InquiryScope\"\xe0\x01\n\x13InquiryHistoryEntry\x12&\n\x02\x61t\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x13\n\x0binstitution\x18\x02 \x01(\t\x12\x0f\n\x07purpose\x18\x03 \x01(\t\x12\x0f\n\x07outcome\x18\x04 \x01(\t\x12\x0c\n\x04node\x18\x05 \x01(\t\x12\x12\n\nleaf_index\x18\x06 \x01(\x04\x12\x12\n\nactor_kind\x18\x07 \x01(\t\x12\x10\n\x08\x61\x63tor_id\x18\x08 \x01(\t\x12\x12\n\nactor_name\x18\t \x01(\t\x12\x0e\n\x06reason\x18\n \x01(\t\"\xba\x01\n\x19GetInquiryHistoryResponse\x12\x36\n\x07\x65ntries\x18\x01 \x03(\x0b\x32%.share_gateway.v1.InquiryHistoryEntry\x12\x0c\n\x04\x64\x61ys\x18\x02 \x01(\r\x12\x17\n\x0fnext_page_token\x18\x03 \x01(\t\x12\r\n\x05total\x18\x04 \x01(\x04\x12/\n\x07regions\x18\x05 \x03(\x0b\x32\x1e.share_gateway.v1.RegionAnswer\"P\n\x15\x41pplyForRepairRequest\x12\x11\n\trecord_id\x18\x01 \x01(\t\x12\x10\n\x08\x65vidence\x18\x02 \x01(\t\x12\x12\n\ncommitment\x18\x03 \x01(\t\"R\n\x16\x41pplyForRepairResponse\x12\x38\n\x0b\x61pplication\x18\x01 \x01(\x0b\x32#.share_gateway.v1.RepairApplication\"5\n\x1bGetRepairApplicationRequest\x12\x16\n\x0e\x61pplication_id\x18\x01 \x01(\t\"X\n\x1cGetRepairApplicationResponse\x12\x38\n\x0b\x61pplication\x18\x01 \x01(\x0b\x32#.share_gateway.v1.RepairApplication\"6\n\x16ListRevocationsRequest\x12\r\n\x05\x61\x66ter\x18\x01 \x01(\x04\x12\r\n\x05limit\x18\x02 \x01(\r\"Y\n\x0fRevocationEntry\x12\x10\n\x08position\x18\x01 \x01(\x04\x12\x34\n\nrevocation\x18\x02 \x01(\x0b\x32 .share_gateway.v1.SignedEnvelope\"Q\n\x17ListRevocationsResponse\x12\x36\n\x0brevocations\x18\x01 \x03(\x0b\x32!.share_gateway.v1.RevocationEntry\"\x17\n\x15ListMyListingsRequest\"E\n\x16ListMyListingsResponse\x12+\n\x08listings\x18\x01 \x03(\x0b\x32\x19.share_gateway.v1.Listing\"?\n\x16ObjectToListingRequest\x12\x12\n\nlisting_id\x18\x01 \x01(\t\x12\x11\n\tstatement\x18\x02 \x01(\t\"E\n\x17ObjectToListingResponse\x12*\n\x07listing\x18\x01 \x01(\x0b\x32\x19.share_gateway.v1.Listing\"=\n\x16GetReceiptProofRequest\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12\x11\n\ttree_size\x18\x02 \x01(\x04\"\x89\x01\n\x17GetReceiptProofResponse\x12\x12\n\nleaf_index\x18\x01 \x01(\x04\x12\x11\n\ttree_size\x18\x02 \x01(\x04\x12\r\n\x05\x65vent\x18\x03 \x01(\x0c\x12\x10\n\x08redacted\x18\x04 \x01(\x08\x12\x12\n\ncheckpoint\x18\x05 \x01(\x0c\x12\x12\n\ntlog_proof\x18\x06 \x01(\x0c\"\x17\n\x15ListMyConsentsRequest\"\xb6\x02\n\x0e\x43onsentSummary\x12\x12\n\nconsent_id\x18\x01 \x01(\t\x12\x11\n\trequester\x18\x02 \x01(\t\x12\x10\n\x08purposes\x18\x03 \x03(\t\x12.\n\nnot_before\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12-\n\tnot_after\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08\x61ttested\x18\x06 \x01(\x08\x12\x17\n\x0f\x65vidence_sha256\x18\x07 \x01(\t\x12\x31\n\rregistered_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nrevoked_at\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"L\n\x16ListMyConsentsResponse\x12\x32\n\x08\x63onsents\x18\x01 \x03(\x0b\x32 .share_gateway.v1.ConsentSummary\"*\n\x14RevokeConsentRequest\x12\x12\n\nconsent_id\x18\x01 \x01(\t\"J\n\x15RevokeConsentResponse\x12\x31\n\x07\x63onsent\x18\x01 \x01(\x0b\x32 .share_gateway.v1.ConsentSummary*d\n\x0cInquiryScope\x12\x1d\n\x19INQUIRY_SCOPE_UNSPECIFIED\x10\x00\x12\x17\n\x13INQUIRY_SCOPE_LOCAL\x10\x01\x12\x1c\n\x18INQUIRY_SCOPE_FEDERATION\x10\x02*\xb3\x01\n\x0cRegionStatus\x12\x1d\n\x19REGION_STATUS_UNSPECIFIED\x10\x00\x12\x14\n\x10REGION_STATUS_OK\x10\x01\x12\x19\n\x15REGION_STATUS_TIMEOUT\x10\x02\x12\x1d\n\x19REGION_STATUS_UNAVAILABLE\x10\x03\x12\x19\n\x15REGION_STATUS_REFUSED\x10\x04\x12\x19\n\x15REGION_STATUS_INVALID\x10\x05\x32\x8e\x08\n\x0eInquiryService\x12N\n\x07Inquire\x12 .share_gateway.v1.InquireRequest\x1a!.share_gateway.v1.InquireResponse\x12l\n\x11GetInquiryHistory\x12*.share_gateway.v1.GetInquiryHistoryRequest\x1a+.share_gateway.v1.GetInquiryHistoryResponse\x12\x63\n\x0e\x41pplyForRepair\x12\'.share_gateway.v1.ApplyForRepairRequest\x1a(.share_gateway.v1.ApplyForRepairResponse\x12u\n\x14GetRepairApplication\x12-.share_gateway.v1.GetRepairApplicationRequest\x1a..share_gateway.v1.GetRepairApplicationResponse\x12\x66\n\x0fListRevocations\x12(.share_gateway.v1.ListRevocationsRequest\x1a).share_gateway.v1.ListRevocationsResponse\x12\x63\n\x0eListMyListings\x12\'.share_gateway.v1.ListMyListingsRequest\x1a(.share_gateway.v1.ListMyListingsResponse\x12\x66\n\x0fObjectToListing\x12(.share_gateway.v1.ObjectToListingRequest\x1a).share_gateway.v1.ObjectToListingResponse\x12\x66\n\x0fGetReceiptProof\x12(.share_gateway.v1.GetReceiptProofRequest\x1a).share_gateway.v1.GetReceiptProofResponse\x12\x63\n\x0eListMyConsents\x12\'.share_gateway.v1.ListMyConsentsRequest\x1a(.share_gateway.v1.ListMyConsentsResponse\x12`\n\rRevokeConsent\x12&.share_gateway.v1.RevokeConsentRequest\x1a\'.share_gateway.v1.RevokeConsentResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1eshare_gateway/v1/inquiry.proto\x12\x10share_gateway.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1dshare_gateway/v1/common.proto\"\xd9\x01\n\x0eInquireRequest\x12*\n\x07subject\x18\x01 \x01(\x0b\x32\x19.share_gateway.v1.Subject\x12\x0f\n\x07purpose\x18\x02 \x01(\t\x12\x19\n\x11\x63onsent_reference\x18\x03 \x01(\t\x12\x14\n\x0crecord_types\x18\x04 \x03(\t\x12-\n\x05scope\x18\x05 \x01(\x0e\x32\x1e.share_gateway.v1.InquiryScope\x12*\n\x07\x63onsent\x18\x06 \x01(\x0b\x32\x19.share_gateway.v1.Consent\"D\n\x07\x43onsent\x12\x11\n\tstatement\x18\x01 \x01(\x0c\x12\x11\n\tsignature\x18\x02 \x01(\x0c\x12\x13\n\x0b\x63\x65rtificate\x18\x03 \x01(\x0c\"o\n\x0cRegionAnswer\x12\x0e\n\x06region\x18\x01 \x01(\t\x12.\n\x06status\x18\x02 \x01(\x0e\x32\x1e.share_gateway.v1.RegionStatus\x12\x0e\n\x06\x64\x65tail\x18\x03 \x01(\t\x12\x0f\n\x07records\x18\x04 \x01(\r\"\xd2\x02\n\x0fInquireResponse\x12\x12\n\ninquiry_id\x18\x01 \x01(\t\x12\x33\n\x07records\x18\x02 \x03(\x0b\x32\".share_gateway.v1.RecordDisclosure\x12-\n\tcitations\x18\x03 \x03(\x0b\x32\x1a.share_gateway.v1.Citation\x12\x31\n\x07receipt\x18\x04 \x01(\x0b\x32 .share_gateway.v1.SignedEnvelope\x12/\n\x07regions\x18\x05 \x03(\x0b\x32\x1e.share_gateway.v1.RegionAnswer\x12\x32\n\x08measures\x18\x06 \x03(\x0b\x32 .share_gateway.v1.AppliedMeasure\x12/\n\x05lists\x18\x07 \x03(\x0b\x32 .share_gateway.v1.ListMembership\"\x93\x01\n\x0eListMembership\x12\x11\n\tlist_name\x18\x01 \x01(\t\x12\x15\n\rorigin_region\x18\x02 \x01(\t\x12\x1a\n\x12\x64\x65\x63ision_reference\x18\x03 \x01(\t\x12\x11\n\tlisted_on\x18\x04 \x01(\t\x12\x14\n\x0clisted_until\x18\x05 \x01(\t\x12\x12\n\nlisting_id\x18\x06 \x01(\t\"\xcb\x01\n\x0e\x41ppliedMeasure\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\x12\x13\n\x0blegal_basis\x18\x03 \x01(\t\x12\x0f\n\x07grounds\x18\x04 \x03(\t\x12\x0c\n\x04kind\x18\x05 \x01(\t\x12\x19\n\x11implementing_body\x18\x06 \x01(\t\x12\x14\n\x0c\x61\x64\x64ressed_to\x18\x07 \x03(\t\x12\x17\n\x0f\x62\x61sic_list_item\x18\x08 \x01(\t\x12\x18\n\x10information_only\x18\t \x01(\x08\"\xad\x01\n\x18GetInquiryHistoryRequest\x12*\n\x07subject\x18\x01 \x01(\x0b\x32\x19.share_gateway.v1.Subject\x12\x0f\n\x07purpose\x18\x02 \x01(\t\x12\x11\n\tpage_size\x18\x03 \x01(\r\x12\x12\n\npage_token\x18\x04 \x01(\t\x12-\n\x05scope\x18\x05 \x01(\x0e\x32\x1e.share_gateway.v1.InquiryScope\"\xe0\x01\n\x13InquiryHistoryEntry\x12&\n\x02\x61t\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x13\n\x0binstitution\x18\x02 \x01(\t\x12\x0f\n\x07purpose\x18\x03 \x01(\t\x12\x0f\n\x07outcome\x18\x04 \x01(\t\x12\x0c\n\x04node\x18\x05 \x01(\t\x12\x12\n\nleaf_index\x18\x06 \x01(\x04\x12\x12\n\nactor_kind\x18\x07 \x01(\t\x12\x10\n\x08\x61\x63tor_id\x18\x08 \x01(\t\x12\x12\n\nactor_name\x18\t \x01(\t\x12\x0e\n\x06reason\x18\n \x01(\t\"\xba\x01\n\x19GetInquiryHistoryResponse\x12\x36\n\x07\x65ntries\x18\x01 \x03(\x0b\x32%.share_gateway.v1.InquiryHistoryEntry\x12\x0c\n\x04\x64\x61ys\x18\x02 \x01(\r\x12\x17\n\x0fnext_page_token\x18\x03 \x01(\t\x12\r\n\x05total\x18\x04 \x01(\x04\x12/\n\x07regions\x18\x05 \x03(\x0b\x32\x1e.share_gateway.v1.RegionAnswer\"P\n\x15\x41pplyForRepairRequest\x12\x11\n\trecord_id\x18\x01 \x01(\t\x12\x10\n\x08\x65vidence\x18\x02 \x01(\t\x12\x12\n\ncommitment\x18\x03 \x01(\t\"R\n\x16\x41pplyForRepairResponse\x12\x38\n\x0b\x61pplication\x18\x01 \x01(\x0b\x32#.share_gateway.v1.RepairApplication\"5\n\x1bGetRepairApplicationRequest\x12\x16\n\x0e\x61pplication_id\x18\x01 \x01(\t\"X\n\x1cGetRepairApplicationResponse\x12\x38\n\x0b\x61pplication\x18\x01 \x01(\x0b\x32#.share_gateway.v1.RepairApplication\"6\n\x16ListRevocationsRequest\x12\r\n\x05\x61\x66ter\x18\x01 \x01(\x04\x12\r\n\x05limit\x18\x02 \x01(\r\"Y\n\x0fRevocationEntry\x12\x10\n\x08position\x18\x01 \x01(\x04\x12\x34\n\nrevocation\x18\x02 \x01(\x0b\x32 .share_gateway.v1.SignedEnvelope\"Q\n\x17ListRevocationsResponse\x12\x36\n\x0brevocations\x18\x01 \x03(\x0b\x32!.share_gateway.v1.RevocationEntry\"\x17\n\x15ListMyListingsRequest\"E\n\x16ListMyListingsResponse\x12+\n\x08listings\x18\x01 \x03(\x0b\x32\x19.share_gateway.v1.Listing\"?\n\x16ObjectToListingRequest\x12\x12\n\nlisting_id\x18\x01 \x01(\t\x12\x11\n\tstatement\x18\x02 \x01(\t\"E\n\x17ObjectToListingResponse\x12*\n\x07listing\x18\x01 \x01(\x0b\x32\x19.share_gateway.v1.Listing\"=\n\x16GetReceiptProofRequest\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12\x11\n\ttree_size\x18\x02 \x01(\x04\"\x89\x01\n\x17GetReceiptProofResponse\x12\x12\n\nleaf_index\x18\x01 \x01(\x04\x12\x11\n\ttree_size\x18\x02 \x01(\x04\x12\r\n\x05\x65vent\x18\x03 \x01(\x0c\x12\x10\n\x08redacted\x18\x04 \x01(\x08\x12\x12\n\ncheckpoint\x18\x05 \x01(\x0c\x12\x12\n\ntlog_proof\x18\x06 \x01(\x0c\"\x17\n\x15ListMyConsentsRequest\"\xb6\x02\n\x0e\x43onsentSummary\x12\x12\n\nconsent_id\x18\x01 \x01(\t\x12\x11\n\trequester\x18\x02 \x01(\t\x12\x10\n\x08purposes\x18\x03 \x03(\t\x12.\n\nnot_before\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12-\n\tnot_after\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08\x61ttested\x18\x06 \x01(\x08\x12\x17\n\x0f\x65vidence_sha256\x18\x07 \x01(\t\x12\x31\n\rregistered_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nrevoked_at\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"L\n\x16ListMyConsentsResponse\x12\x32\n\x08\x63onsents\x18\x01 \x03(\x0b\x32 .share_gateway.v1.ConsentSummary\"*\n\x14RevokeConsentRequest\x12\x12\n\nconsent_id\x18\x01 \x01(\t\"J\n\x15RevokeConsentResponse\x12\x31\n\x07\x63onsent\x18\x01 \x01(\x0b\x32 .share_gateway.v1.ConsentSummary*d\n\x0cInquiryScope\x12\x1d\n\x19INQUIRY_SCOPE_UNSPECIFIED\x10\x00\x12\x17\n\x13INQUIRY_SCOPE_LOCAL\x10\x01\x12\x1c\n\x18INQUIRY_SCOPE_FEDERATION\x10\x02*\xb3\x01\n\x0cRegionStatus\x12\x1d\n\x19REGION_STATUS_UNSPECIFIED\x10\x00\x12\x14\n\x10REGION_STATUS_OK\x10\x01\x12\x19\n\x15REGION_STATUS_TIMEOUT\x10\x02\x12\x1d\n\x19REGION_STATUS_UNAVAILABLE\x10\x03\x12\x19\n\x15REGION_STATUS_REFUSED\x10\x04\x12\x19\n\x15REGION_STATUS_INVALID\x10\x05\x32\x8e\x08\n\x0eInquiryService\x12N\n\x07Inquire\x12 .share_gateway.v1.InquireRequest\x1a!.share_gateway.v1.InquireResponse\x12l\n\x11GetInquiryHistory\x12*.share_gateway.v1.GetInquiryHistoryRequest\x1a+.share_gateway.v1.GetInquiryHistoryResponse\x12\x63\n\x0e\x41pplyForRepair\x12\'.share_gateway.v1.ApplyForRepairRequest\x1a(.share_gateway.v1.ApplyForRepairResponse\x12u\n\x14GetRepairApplication\x12-.share_gateway.v1.GetRepairApplicationRequest\x1a..share_gateway.v1.GetRepairApplicationResponse\x12\x66\n\x0fListRevocations\x12(.share_gateway.v1.ListRevocationsRequest\x1a).share_gateway.v1.ListRevocationsResponse\x12\x63\n\x0eListMyListings\x12\'.share_gateway.v1.ListMyListingsRequest\x1a(.share_gateway.v1.ListMyListingsResponse\x12\x66\n\x0fObjectToListing\x12(.share_gateway.v1.ObjectToListingRequest\x1a).share_gateway.v1.ObjectToListingResponse\x12\x66\n\x0fGetReceiptProof\x12(.share_gateway.v1.GetReceiptProofRequest\x1a).share_gateway.v1.GetReceiptProofResponse\x12\x63\n\x0eListMyConsents\x12\'.share_gateway.v1.ListMyConsentsRequest\x1a(.share_gateway.v1.ListMyConsentsResponse\x12`\n\rRevokeConsent\x12&.share_gateway.v1.RevokeConsentRequest\x1a\'.share_gateway.v1.RevokeConsentResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'share_gateway.v1.inquiry_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_INQUIRYSCOPE']._serialized_start=3006
-  _globals['_INQUIRYSCOPE']._serialized_end=3106
-  _globals['_REGIONSTATUS']._serialized_start=3109
-  _globals['_REGIONSTATUS']._serialized_end=3288
+  _globals['_INQUIRYSCOPE']._serialized_start=3320
+  _globals['_INQUIRYSCOPE']._serialized_end=3420
+  _globals['_REGIONSTATUS']._serialized_start=3423
+  _globals['_REGIONSTATUS']._serialized_end=3602
   _globals['_INQUIREREQUEST']._serialized_start=117
   _globals['_INQUIREREQUEST']._serialized_end=334
   _globals['_CONSENT']._serialized_start=336
@@ -44,51 +44,53 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_REGIONANSWER']._serialized_start=406
   _globals['_REGIONANSWER']._serialized_end=517
   _globals['_INQUIRERESPONSE']._serialized_start=520
-  _globals['_INQUIRERESPONSE']._serialized_end=809
-  _globals['_APPLIEDMEASURE']._serialized_start=811
-  _globals['_APPLIEDMEASURE']._serialized_end=900
-  _globals['_GETINQUIRYHISTORYREQUEST']._serialized_start=903
-  _globals['_GETINQUIRYHISTORYREQUEST']._serialized_end=1076
-  _globals['_INQUIRYHISTORYENTRY']._serialized_start=1079
-  _globals['_INQUIRYHISTORYENTRY']._serialized_end=1303
-  _globals['_GETINQUIRYHISTORYRESPONSE']._serialized_start=1306
-  _globals['_GETINQUIRYHISTORYRESPONSE']._serialized_end=1492
-  _globals['_APPLYFORREPAIRREQUEST']._serialized_start=1494
-  _globals['_APPLYFORREPAIRREQUEST']._serialized_end=1574
-  _globals['_APPLYFORREPAIRRESPONSE']._serialized_start=1576
-  _globals['_APPLYFORREPAIRRESPONSE']._serialized_end=1658
-  _globals['_GETREPAIRAPPLICATIONREQUEST']._serialized_start=1660
-  _globals['_GETREPAIRAPPLICATIONREQUEST']._serialized_end=1713
-  _globals['_GETREPAIRAPPLICATIONRESPONSE']._serialized_start=1715
-  _globals['_GETREPAIRAPPLICATIONRESPONSE']._serialized_end=1803
-  _globals['_LISTREVOCATIONSREQUEST']._serialized_start=1805
-  _globals['_LISTREVOCATIONSREQUEST']._serialized_end=1859
-  _globals['_REVOCATIONENTRY']._serialized_start=1861
-  _globals['_REVOCATIONENTRY']._serialized_end=1950
-  _globals['_LISTREVOCATIONSRESPONSE']._serialized_start=1952
-  _globals['_LISTREVOCATIONSRESPONSE']._serialized_end=2033
-  _globals['_LISTMYLISTINGSREQUEST']._serialized_start=2035
-  _globals['_LISTMYLISTINGSREQUEST']._serialized_end=2058
-  _globals['_LISTMYLISTINGSRESPONSE']._serialized_start=2060
-  _globals['_LISTMYLISTINGSRESPONSE']._serialized_end=2129
-  _globals['_OBJECTTOLISTINGREQUEST']._serialized_start=2131
-  _globals['_OBJECTTOLISTINGREQUEST']._serialized_end=2194
-  _globals['_OBJECTTOLISTINGRESPONSE']._serialized_start=2196
-  _globals['_OBJECTTOLISTINGRESPONSE']._serialized_end=2265
-  _globals['_GETRECEIPTPROOFREQUEST']._serialized_start=2267
-  _globals['_GETRECEIPTPROOFREQUEST']._serialized_end=2328
-  _globals['_GETRECEIPTPROOFRESPONSE']._serialized_start=2331
-  _globals['_GETRECEIPTPROOFRESPONSE']._serialized_end=2468
-  _globals['_LISTMYCONSENTSREQUEST']._serialized_start=2470
-  _globals['_LISTMYCONSENTSREQUEST']._serialized_end=2493
-  _globals['_CONSENTSUMMARY']._serialized_start=2496
-  _globals['_CONSENTSUMMARY']._serialized_end=2806
-  _globals['_LISTMYCONSENTSRESPONSE']._serialized_start=2808
-  _globals['_LISTMYCONSENTSRESPONSE']._serialized_end=2884
-  _globals['_REVOKECONSENTREQUEST']._serialized_start=2886
-  _globals['_REVOKECONSENTREQUEST']._serialized_end=2928
-  _globals['_REVOKECONSENTRESPONSE']._serialized_start=2930
-  _globals['_REVOKECONSENTRESPONSE']._serialized_end=3004
-  _globals['_INQUIRYSERVICE']._serialized_start=3291
-  _globals['_INQUIRYSERVICE']._serialized_end=4329
+  _globals['_INQUIRERESPONSE']._serialized_end=858
+  _globals['_LISTMEMBERSHIP']._serialized_start=861
+  _globals['_LISTMEMBERSHIP']._serialized_end=1008
+  _globals['_APPLIEDMEASURE']._serialized_start=1011
+  _globals['_APPLIEDMEASURE']._serialized_end=1214
+  _globals['_GETINQUIRYHISTORYREQUEST']._serialized_start=1217
+  _globals['_GETINQUIRYHISTORYREQUEST']._serialized_end=1390
+  _globals['_INQUIRYHISTORYENTRY']._serialized_start=1393
+  _globals['_INQUIRYHISTORYENTRY']._serialized_end=1617
+  _globals['_GETINQUIRYHISTORYRESPONSE']._serialized_start=1620
+  _globals['_GETINQUIRYHISTORYRESPONSE']._serialized_end=1806
+  _globals['_APPLYFORREPAIRREQUEST']._serialized_start=1808
+  _globals['_APPLYFORREPAIRREQUEST']._serialized_end=1888
+  _globals['_APPLYFORREPAIRRESPONSE']._serialized_start=1890
+  _globals['_APPLYFORREPAIRRESPONSE']._serialized_end=1972
+  _globals['_GETREPAIRAPPLICATIONREQUEST']._serialized_start=1974
+  _globals['_GETREPAIRAPPLICATIONREQUEST']._serialized_end=2027
+  _globals['_GETREPAIRAPPLICATIONRESPONSE']._serialized_start=2029
+  _globals['_GETREPAIRAPPLICATIONRESPONSE']._serialized_end=2117
+  _globals['_LISTREVOCATIONSREQUEST']._serialized_start=2119
+  _globals['_LISTREVOCATIONSREQUEST']._serialized_end=2173
+  _globals['_REVOCATIONENTRY']._serialized_start=2175
+  _globals['_REVOCATIONENTRY']._serialized_end=2264
+  _globals['_LISTREVOCATIONSRESPONSE']._serialized_start=2266
+  _globals['_LISTREVOCATIONSRESPONSE']._serialized_end=2347
+  _globals['_LISTMYLISTINGSREQUEST']._serialized_start=2349
+  _globals['_LISTMYLISTINGSREQUEST']._serialized_end=2372
+  _globals['_LISTMYLISTINGSRESPONSE']._serialized_start=2374
+  _globals['_LISTMYLISTINGSRESPONSE']._serialized_end=2443
+  _globals['_OBJECTTOLISTINGREQUEST']._serialized_start=2445
+  _globals['_OBJECTTOLISTINGREQUEST']._serialized_end=2508
+  _globals['_OBJECTTOLISTINGRESPONSE']._serialized_start=2510
+  _globals['_OBJECTTOLISTINGRESPONSE']._serialized_end=2579
+  _globals['_GETRECEIPTPROOFREQUEST']._serialized_start=2581
+  _globals['_GETRECEIPTPROOFREQUEST']._serialized_end=2642
+  _globals['_GETRECEIPTPROOFRESPONSE']._serialized_start=2645
+  _globals['_GETRECEIPTPROOFRESPONSE']._serialized_end=2782
+  _globals['_LISTMYCONSENTSREQUEST']._serialized_start=2784
+  _globals['_LISTMYCONSENTSREQUEST']._serialized_end=2807
+  _globals['_CONSENTSUMMARY']._serialized_start=2810
+  _globals['_CONSENTSUMMARY']._serialized_end=3120
+  _globals['_LISTMYCONSENTSRESPONSE']._serialized_start=3122
+  _globals['_LISTMYCONSENTSRESPONSE']._serialized_end=3198
+  _globals['_REVOKECONSENTREQUEST']._serialized_start=3200
+  _globals['_REVOKECONSENTREQUEST']._serialized_end=3242
+  _globals['_REVOKECONSENTRESPONSE']._serialized_start=3244
+  _globals['_REVOKECONSENTRESPONSE']._serialized_end=3318
+  _globals['_INQUIRYSERVICE']._serialized_start=3605
+  _globals['_INQUIRYSERVICE']._serialized_end=4643
 # @@protoc_insertion_point(module_scope)

@@ -182,6 +182,7 @@ class InquireResponse(_message.Message):
     RECEIPT_FIELD_NUMBER: _builtins.int
     REGIONS_FIELD_NUMBER: _builtins.int
     MEASURES_FIELD_NUMBER: _builtins.int
+    LISTS_FIELD_NUMBER: _builtins.int
     inquiry_id: _builtins.str
     @_builtins.property
     def records(self) -> _containers.RepeatedCompositeFieldContainer[_common_pb2.RecordDisclosure]:
@@ -203,6 +204,12 @@ class InquireResponse(_message.Message):
     def measures(self) -> _containers.RepeatedCompositeFieldContainer[Global___AppliedMeasure]:
         """Disciplinary measures of the catalog that apply to the subject for this purpose."""
 
+    @_builtins.property
+    def lists(self) -> _containers.RepeatedCompositeFieldContainer[Global___ListMembership]:
+        """The lists the subject is on today, wherever they were decided (list membership is information), for every
+        purpose that may see them, public lookup included.
+        """
+
     def __init__(
         self,
         *,
@@ -212,14 +219,55 @@ class InquireResponse(_message.Message):
         receipt: _common_pb2.SignedEnvelope | None = ...,
         regions: _abc.Iterable[Global___RegionAnswer] | None = ...,
         measures: _abc.Iterable[Global___AppliedMeasure] | None = ...,
+        lists: _abc.Iterable[Global___ListMembership] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["receipt", b"receipt"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["citations", b"citations", "inquiry_id", b"inquiry_id", "measures", b"measures", "receipt", b"receipt", "records", b"records", "regions", b"regions"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["citations", b"citations", "inquiry_id", b"inquiry_id", "lists", b"lists", "measures", b"measures", "receipt", b"receipt", "records", b"records", "regions", b"regions"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___InquireResponse: _TypeAlias = InquireResponse  # noqa: Y015
+
+@_typing.final
+class ListMembership(_message.Message):
+    """One list the subject is on, with the decision that put it there."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    LIST_NAME_FIELD_NUMBER: _builtins.int
+    ORIGIN_REGION_FIELD_NUMBER: _builtins.int
+    DECISION_REFERENCE_FIELD_NUMBER: _builtins.int
+    LISTED_ON_FIELD_NUMBER: _builtins.int
+    LISTED_UNTIL_FIELD_NUMBER: _builtins.int
+    LISTING_ID_FIELD_NUMBER: _builtins.int
+    list_name: _builtins.str
+    """The catalog's list, e.g. "serious_untrustworthy" or "dishonest_judgment_debtors"."""
+    origin_region: _builtins.str
+    """The region that decided it."""
+    decision_reference: _builtins.str
+    """The listing decision's document (for the courts' list: the court's decision on the entry)."""
+    listed_on: _builtins.str
+    """ISO 8601 dates; listed_until is empty where the listing has no fixed end."""
+    listed_until: _builtins.str
+    listing_id: _builtins.str
+    def __init__(
+        self,
+        *,
+        list_name: _builtins.str = ...,
+        origin_region: _builtins.str = ...,
+        decision_reference: _builtins.str = ...,
+        listed_on: _builtins.str = ...,
+        listed_until: _builtins.str = ...,
+        listing_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["decision_reference", b"decision_reference", "list_name", b"list_name", "listed_on", b"listed_on", "listed_until", b"listed_until", "listing_id", b"listing_id", "origin_region", b"origin_region"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListMembership: _TypeAlias = ListMembership  # noqa: Y015
 
 @_typing.final
 class AppliedMeasure(_message.Message):
@@ -231,12 +279,31 @@ class AppliedMeasure(_message.Message):
     DESCRIPTION_FIELD_NUMBER: _builtins.int
     LEGAL_BASIS_FIELD_NUMBER: _builtins.int
     GROUNDS_FIELD_NUMBER: _builtins.int
+    KIND_FIELD_NUMBER: _builtins.int
+    IMPLEMENTING_BODY_FIELD_NUMBER: _builtins.int
+    ADDRESSED_TO_FIELD_NUMBER: _builtins.int
+    BASIC_LIST_ITEM_FIELD_NUMBER: _builtins.int
+    INFORMATION_ONLY_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     description: _builtins.str
     legal_basis: _builtins.str
+    kind: _builtins.str
+    """administrative | market | industry | social."""
+    implementing_body: _builtins.str
+    """Who applies the measure, e.g. "the enforcing people's court"."""
+    basic_list_item: _builtins.str
+    """Its item in the national basic list of disciplinary measures ("unverified" where no source gives it)."""
+    information_only: _builtins.bool
+    """True when the requester is not of a kind the measure is addressed to: it is told of the measure as
+    information about the subject, and takes no measure itself.
+    """
     @_builtins.property
     def grounds(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """What triggered it: "record_type/<type>" of a disclosed record, or "list/<list>" the subject is on."""
+
+    @_builtins.property
+    def addressed_to(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """The requester kinds the measure is addressed to: only they apply it."""
 
     def __init__(
         self,
@@ -245,10 +312,15 @@ class AppliedMeasure(_message.Message):
         description: _builtins.str = ...,
         legal_basis: _builtins.str = ...,
         grounds: _abc.Iterable[_builtins.str] | None = ...,
+        kind: _builtins.str = ...,
+        implementing_body: _builtins.str = ...,
+        addressed_to: _abc.Iterable[_builtins.str] | None = ...,
+        basic_list_item: _builtins.str = ...,
+        information_only: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["description", b"description", "grounds", b"grounds", "legal_basis", b"legal_basis", "name", b"name"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["addressed_to", b"addressed_to", "basic_list_item", b"basic_list_item", "description", b"description", "grounds", b"grounds", "implementing_body", b"implementing_body", "information_only", b"information_only", "kind", b"kind", "legal_basis", b"legal_basis", "name", b"name"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -1,0 +1,114 @@
+"""The courts' list of dishonest judgment debtors as a list of its own (Supreme People's Court, Fa Shi [2017]
+No. 7): terms by conduct, extension only for aggravation, deletion in working days, correction and review."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import pytest
+
+from share_gateway.api.convert import draft_from_wire
+from share_gateway.catalog import sample_catalog_text
+from share_gateway.domain.calendar import WorkingCalendar
+from share_gateway.domain.catalog import Catalog, ListKind
+from share_gateway.domain.debtor_list import (
+    CorrectionState,
+    apply_for_correction,
+    courts_list,
+    deletion_due,
+    review_correction,
+    term_ends,
+)
+from share_gateway.domain.errors import InvalidInput, InvalidState
+from share_gateway.domain.records import admit_record
+from share_gateway.v1 import common_pb2 as pb
+from tests.support import debtor_request
+
+CATALOG = Catalog.from_yaml(sample_catalog_text())
+FOUND = courts_list(CATALOG, "dishonest_judgment_debtor")
+assert FOUND is not None
+DEFINITION, RULES = FOUND
+# National Day week 2026: 1-7 October are holidays, Saturday 10 October is worked.
+CALENDAR = WorkingCalendar.of(holidays=[f"2026-10-0{d}" for d in range(1, 8)], adjusted_working_days=["2026-10-10"])
+LISTED = date(2026, 3, 2)
+ITEMS_2_TO_6 = (
+    "obstructs_enforcement",
+    "evades_enforcement",
+    "breaches_property_reporting",
+    "breaches_consumption_restriction",
+    "refuses_settlement",
+)
+
+
+def test_debtor_list_is_its_own_list_made_by_courts() -> None:
+    """Fa Shi [2017] No. 7 / DOMAIN.md: the courts' list is a list of its own and its maker is a court."""
+    assert DEFINITION.kind is ListKind.COURT_DEBTORS
+    assert DEFINITION.makers == frozenset({"court"})
+    assert "Fa Shi [2017] No. 7" in DEFINITION.legal_basis
+
+
+def test_debtor_art1_item1_has_no_fixed_term() -> None:
+    """Fa Shi [2017] No. 7 Art. 2 / DOMAIN.md: conduct under Art. 1(1) has no fixed term (until performance),
+    and that term cannot be extended; items (2)-(6) last two years."""
+    assert term_ends(RULES, "able_but_refuses", LISTED) is None
+    with pytest.raises(InvalidInput):
+        term_ends(RULES, "able_but_refuses", LISTED, extension_days=365, aggravation="violent_obstruction")
+    for conduct in ITEMS_2_TO_6:
+        assert term_ends(RULES, conduct, LISTED) == date(2028, 3, 1), conduct  # 730 days
+
+
+def test_extension_only_for_aggravating_conduct() -> None:
+    """Fa Shi [2017] No. 7 Art. 2 / DOMAIN.md: items (2)-(6) extendable by one to three years only for the
+    aggravating conduct Art. 2 names."""
+    with pytest.raises(InvalidInput) as none_named:
+        term_ends(RULES, "breaches_property_reporting", LISTED, extension_days=365)
+    assert [v.field for v in none_named.value.violations] == ["fields.aggravation"]
+    with pytest.raises(InvalidInput) as too_long:
+        term_ends(RULES, "obstructs_enforcement", LISTED, extension_days=1096, aggravation="violent_obstruction")
+    assert [v.field for v in too_long.value.violations] == ["fields.extension_days"]
+    extended = term_ends(RULES, "obstructs_enforcement", LISTED, extension_days=365, aggravation="violent_obstruction")
+    assert extended == date(2029, 3, 1)
+
+
+def test_an_extension_without_aggravation_is_refused_at_submission() -> None:
+    """Fa Shi [2017] No. 7 Art. 2: the court's record asking for an extension names the aggravating conduct."""
+    request = debtor_request()
+    request.fields["conduct_code"].CopyFrom(pb.FieldValue(text="breaches_property_reporting"))
+    request.fields["extension_days"].CopyFrom(pb.FieldValue(integer=365))
+    now = datetime(2026, 12, 1, tzinfo=UTC)
+    with pytest.raises(InvalidInput) as refused:
+        admit_record(
+            CATALOG, draft_from_wire(request), record_id="d", origin_region="110000", submitted_by="c", now=now
+        )
+    assert [v.field for v in refused.value.violations] == ["fields.aggravation"]
+    request.fields["aggravation"].CopyFrom(pb.FieldValue(text="several_conducts"))
+    admitted = admit_record(
+        CATALOG, draft_from_wire(request), record_id="d", origin_region="110000", submitted_by="c", now=now
+    )
+    assert admitted.fields["aggravation"] == "several_conducts"
+
+
+def test_debtor_record_deleted_three_working_days_after_performance_across_a_holiday() -> None:
+    """Fa Shi [2017] No. 7 Art. 10 / DOMAIN.md: deleted within 3 working days of performance, counted with the
+    configured holidays (domain/calendar.py): performed Wednesday 30 September 2026, the National Day week
+    follows, so the third working day is the worked Saturday 10 October, not 5 October."""
+    assert RULES.deletion_working_days == 3
+    assert deletion_due(RULES, date(2026, 9, 30), CALENDAR) == date(2026, 10, 10)
+    assert deletion_due(RULES, date(2026, 9, 30), WorkingCalendar()) == date(2026, 10, 5)
+
+
+def test_the_party_may_apply_for_correction_and_the_court_reviews_it() -> None:
+    """Fa Shi [2017] No. 7 Art. 12: the party applies for correction; the court reviews it in time; an upheld
+    application deletes the entry within the deletion days."""
+    applied = apply_for_correction(RULES, "d-1", "sgw://person/x", "已全部履行，附法院收据", date(2026, 9, 15))
+    assert applied.review_due == date(2026, 9, 30)
+    assert applied.overdue(date(2026, 9, 30)) is None
+    assert applied.overdue(date(2026, 10, 1)) == "review"
+    upheld = review_correction(
+        applied, RULES, upheld=True, reason="理由成立", today=date(2026, 9, 30), calendar=CALENDAR
+    )
+    assert (upheld.state, upheld.deletion_due) == (CorrectionState.UPHELD, date(2026, 10, 10))
+    with pytest.raises(InvalidState):
+        review_correction(upheld, RULES, upheld=False, reason="再审", today=date(2026, 10, 2), calendar=CALENDAR)
+    with pytest.raises(InvalidInput):
+        apply_for_correction(RULES, "d-1", "sgw://person/x", " ", date(2026, 9, 15))
