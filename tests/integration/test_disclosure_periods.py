@@ -71,9 +71,9 @@ async def test_rule_2025_no_22_each_severity_stops_at_its_maximum(
     store: Store, clock: Clock, sweeper: DisclosureSweeper
 ) -> None:
     minor, general, serious = (penalty(store, s, s) for s in ("minor", "general", "serious"))
-    assert minor.disclose_until == DECIDED + timedelta(days=90)  # minor: at most 3 months
-    assert general.disclose_until == DECIDED + timedelta(days=365)  # general: at most 1 year
-    assert serious.disclose_until == DECIDED + timedelta(days=1095)  # serious: at most 3 years
+    assert minor.share_until == DECIDED + timedelta(days=90)  # minor: at most 3 months
+    assert general.share_until == DECIDED + timedelta(days=365)  # general: at most 1 year
+    assert serious.share_until == DECIDED + timedelta(days=1095)  # serious: at most 3 years
     ids = ("minor", "general", "serious")
     clock.at(DECIDED + timedelta(days=89))
     assert await sweeper.sweep() == 0

@@ -31,7 +31,7 @@ from tests.integration.test_repair import (
     revoked_for,
     status,
 )
-from tests.support import COMPANY, error_reason, field_violations, inquiry, penalty_request
+from tests.support import COMPANY, error_reason, field_violations, inquiry, penalty_request, withdrawal
 from tests.waiting import eventually
 
 LIST = "serious_untrustworthy"
@@ -154,15 +154,15 @@ async def test_rule_2020_49_a_revoked_decisions_listing_is_removed_within_3_work
     record_id = await published_debtor(layout, nodes)
     listing_id = await listed_after_hearing(layout, nodes, record_id)
     await eventually(lambda: all(lists_of(nodes[r]) == {LIST} for r in PEERS))
-    withdrawal = registry_pb2.WithdrawRecordRequest(record_id=record_id, reason="原执行依据被撤销")
-    await registry(layout, nodes[ORIGIN]).WithdrawRecord(withdrawal, timeout=5)
+    withdrawn = withdrawal(record_id, reason="原执行依据被撤销")
+    await registry(layout, nodes[ORIGIN]).WithdrawRecord(withdrawn, timeout=5)
     ended = nodes[ORIGIN].gateway.store.listings.get(ORIGIN, listing_id)
     assert ended is not None
     assert (ended.state, ended.removal_cause) == (ListingState.REMOVED, RemovalCause.DECISION_REVOKED)
     removed_on = ended.history[-1].at.date()
     assert ended.removal_due == WorkingCalendar().add_working_days(removed_on, 3)
     assert removed_on <= ended.removal_due
-    assert ended.history[-1].document.startswith("withdrawal ")
+    assert ended.history[-1].document.startswith("reconsideration 京政复〔2026〕7号")
     await eventually(lambda: all(lists_of(nodes[r]) == frozenset() for r in (ORIGIN, *PEERS)))
     # The withdrawn record itself stops everywhere too, and the bank, which received it, is told.
     await eventually(lambda: all(status(nodes[p], record_id) is RecordStatus.WITHDRAWN for p in PEERS))
