@@ -5,6 +5,7 @@ on repair or when the decision behind it is revoked."""
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import date
 
 import grpc
 import pytest
@@ -154,13 +155,15 @@ async def test_rule_2020_49_a_revoked_decisions_listing_is_removed_within_3_work
     record_id = await published_debtor(layout, nodes)
     listing_id = await listed_after_hearing(layout, nodes, record_id)
     await eventually(lambda: all(lists_of(nodes[r]) == {LIST} for r in PEERS))
-    withdrawn = withdrawal(record_id, reason="原执行依据被撤销")
+    # Revoked two days before the withdrawal: the 3 working days run from the revoking decision's date.
+    withdrawn = withdrawal(record_id, reason="原执行依据被撤销", issued=2)
     await registry(layout, nodes[ORIGIN]).WithdrawRecord(withdrawn, timeout=5)
     ended = nodes[ORIGIN].gateway.store.listings.get(ORIGIN, listing_id)
     assert ended is not None
     assert (ended.state, ended.removal_cause) == (ListingState.REMOVED, RemovalCause.DECISION_REVOKED)
     removed_on = ended.history[-1].at.date()
-    assert ended.removal_due == WorkingCalendar().add_working_days(removed_on, 3)
+    revoked_on = date.fromisoformat(withdrawn.revoking_document.issued_on)
+    assert ended.removal_due == WorkingCalendar().add_working_days(revoked_on, 3)
     assert removed_on <= ended.removal_due
     assert ended.history[-1].document.startswith("reconsideration 京政复〔2026〕7号")
     await eventually(lambda: all(lists_of(nodes[r]) == frozenset() for r in (ORIGIN, *PEERS)))
