@@ -22,7 +22,20 @@ from share_gateway.domain.errors import CatalogInvalid
 from share_gateway.domain.periods import Audience
 from share_gateway.domain.policy import Policy
 from share_gateway.domain.records import Record, RecordDraft, admit_record
-from tests.unit.records_support import NOW, SUBMITTER, TODAY, admit, loan_default, penalty, violations
+from tests.unit.records_support import (
+    ENTITY,
+    NOW,
+    SUBMITTER,
+    TODAY,
+    admit,
+    day,
+    document,
+    loan_default,
+    money,
+    penalty,
+    text,
+    violations,
+)
 
 
 def catalog_with(record_type: str, **periods: Any) -> Catalog:
@@ -199,3 +212,24 @@ def test_a_type_without_severity_periods_ends_at_its_maximum() -> None:
     catalog = Catalog.from_yaml(sample_catalog_text())
     assert catalog.record_types["tax_arrears"].periods.maximum_days == 1095
     assert "unverified" in catalog.record_types["tax_arrears"].periods.maximum_source
+
+
+def test_a_record_past_its_types_maximum_is_refused_at_admission() -> None:
+    """NDRC Order No. 36 of 2025: a record whose maximum period already ended has nothing left to disclose."""
+    arrears = RecordDraft(
+        record_type="tax_arrears",
+        subject_kind="legal_entity",
+        subject_identifier=ENTITY,
+        fields={
+            "taxpayer_name": text("Shenzhen Example Trading Co., Ltd."),
+            "tax_type": text("value-added tax"),
+            "arrears_amount": money("1200"),
+            "arrears_since": day("2022-01-01"),
+            "tax_authority": text("Shenzhen Tax Service"),
+        },
+        legal_document=document("2022-06-01", kind="tax arrears announcement"),
+    )
+    ended = date(2022, 6, 1) + timedelta(days=1095)
+    assert violations(arrears) == [("legal_document.issued_on", f"the disclosure period already ended on {ended}")]
+    recent = dataclasses.replace(arrears, legal_document=document("2026-06-01", kind="tax arrears announcement"))
+    assert admit(recent).share_until == date(2026, 6, 1) + timedelta(days=1095)

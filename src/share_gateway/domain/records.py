@@ -285,7 +285,7 @@ def _windows(
     if record_type.severity_periods and days is None:
         return severity, None, settled_on, Ends(None, None, None)
     ends = record_ends(rule, severity, days, period_start(rule, decided_on, settled_on, today))
-    if ends.share_until is not None and ends.share_until <= today and (days or 0) > 0:
+    if ends.share_until is not None and ends.share_until <= today and (days is None or days > 0):
         path = "settled_on" if rule.starts is PeriodStart.CONDUCT_END else "legal_document.issued_on"
         violations.append(FieldViolation(path, f"the disclosure period already ended on {ends.share_until}"))
     return severity, days, settled_on, ends
