@@ -268,8 +268,8 @@ def check_disclosure_period(
 
 def _windows(
     record_type: RecordType, draft: RecordDraft, decided_on: date | None, today: date, violations: list[FieldViolation]
-) -> tuple[str | None, int | None, date | None, Ends]:
-    """The severity, its days, the conduct's end and both ends of a draft, each fault recorded."""
+) -> tuple[str | None, int | None, Ends]:
+    """The severity, its days and both ends of a draft, each fault recorded."""
     severity, days = check_disclosure_period(record_type, draft.severity, draft.disclosure_days, violations)
     rule = record_type.periods
     settled_on = None
@@ -283,12 +283,12 @@ def _windows(
             if settled_on is not None and settled_on > today:
                 violations.append(FieldViolation("settled_on", "the conduct cannot have ended in the future"))
     if record_type.severity_periods and days is None:
-        return severity, None, settled_on, Ends(None, None, None)
+        return severity, None, Ends(None, None, None)
     ends = record_ends(rule, severity, days, period_start(rule, decided_on, settled_on, today))
     if ends.share_until is not None and ends.share_until <= today and (days is None or days > 0):
         path = "settled_on" if rule.starts is PeriodStart.CONDUCT_END else "legal_document.issued_on"
         violations.append(FieldViolation(path, f"the disclosure period already ended on {ends.share_until}"))
-    return severity, days, settled_on, ends
+    return severity, days, ends
 
 
 # --- the checks a record must pass against a catalog: at admission, and again when a new catalog is installed ---
@@ -378,7 +378,7 @@ def admit_record(
         document = admit_legal_document(draft.legal_document, today, "legal_document", violations)
     check_legal_document(record_type, draft.legal_document is not None, violations)
     decided_on = document.issued_on if document else None
-    severity, days, _, ends = _windows(record_type, draft, decided_on, today, violations)
+    severity, days, ends = _windows(record_type, draft, decided_on, today, violations)
     if violations or subject is None:
         raise InvalidInput(violations)
     return Record(
