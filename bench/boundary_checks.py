@@ -29,14 +29,13 @@ a bench's child process.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date
 from typing import Any
 
 import grpc
 
 from share_gateway.api import auth, compliance, inquiry, peer, registry
 from share_gateway.crypto.consent import SignedConsent, subject_identity
-from share_gateway.crypto.disclosure import Disclosure, verify_disclosure
+from share_gateway.crypto.disclosure import Disclosure, RecordStatement, verify_disclosure
 from share_gateway.crypto.keys import KeyRing
 from share_gateway.domain.consent import Consent, ConsentStatement
 from share_gateway.domain.errors import Citation
@@ -68,7 +67,7 @@ async def _calling_peer(gateway: Gateway, context: Context) -> tuple[FederationD
 
 def _signatures_and_subject_only(
     self: RelayRules, keys: KeyRing, key_ids: dict[str, bytes], region: str, disclosure: Disclosure, asked: Asked
-) -> tuple[DisclosedRecord, tuple[Citation, ...], date | None]:
+) -> tuple[DisclosedRecord, tuple[Citation, ...], RecordStatement]:
     verified = verify_disclosure(disclosure, keys)
     statement = verified.statement
     if statement.subject != asked.subject:
@@ -76,7 +75,7 @@ def _signatures_and_subject_only(
     record = DisclosedRecord(
         statement.record_id, statement.record_type, statement.origin_region, tuple(verified.fields)
     )
-    return record, (), statement.disclose_until
+    return record, (), statement
 
 
 CHECKS = ("boundary", "consent-quota")

@@ -211,6 +211,24 @@ def debtor_request(request_id: str = "debtor-1", subject: pb.Subject | None = No
     )
 
 
+def revoking_document(issued: int = 0) -> pb.LegalDocument:
+    """The decision that revoked a record's decision, issued ``issued`` days ago: a withdrawal rests on it."""
+    return pb.LegalDocument(
+        number="京政复〔2026〕7号",
+        issuer="北京市人民政府",
+        kind="reconsideration",
+        issued_on=days_ago(issued),
+        effective_on=days_ago(issued),
+    )
+
+
+def withdrawal(record_id: str, reason: str = "revoked", issued: int = 0) -> registry_pb2.WithdrawRecordRequest:
+    """A withdrawal of ``record_id`` on its revoking decision, issued ``issued`` days ago."""
+    return registry_pb2.WithdrawRecordRequest(
+        record_id=record_id, reason=reason, revoking_document=revoking_document(issued)
+    )
+
+
 def inquiry(
     purpose: str, subject: pb.Subject | None = None, consent: str = "", record_types: tuple[str, ...] = ()
 ) -> inquiry_pb2.InquireRequest:

@@ -25,7 +25,7 @@ from share_gateway.store.repositories import Store
 from share_gateway.v1 import compliance_pb2, compliance_pb2_grpc, registry_pb2, registry_pb2_grpc
 from tests.federation import REGIONS, channel
 from tests.processes import Cluster, Process, federation_cluster
-from tests.support import OTHER_COMPANY, debtor_request, entity
+from tests.support import OTHER_COMPANY, debtor_request, entity, withdrawal
 from tests.waiting import PATIENCE, PROCESS_TEST_SECONDS, eventually
 
 ASKER, HONEST, PICKY = REGIONS
@@ -104,7 +104,7 @@ async def test_a_permanently_refused_item_is_a_dead_letter_and_later_deliveries_
     # Its revocation is queued behind it: never sent before the record's publication closed.
     async with channel(cluster.layout, cluster.ports[ASKER], "court") as court:
         await registry_pb2_grpc.RegistryServiceStub(court).WithdrawRecord(
-            registry_pb2.WithdrawRecordRequest(record_id=refused, reason="the judgment was annulled"), timeout=10
+            withdrawal(refused, reason="the judgment was annulled"), timeout=10
         )
     later = await submit(cluster, debtor_request("later"))
     await eventually(lambda: said(peer, f"publish {later} ok"))

@@ -19,10 +19,10 @@ from share_gateway.crypto.keys import KeyRing
 from share_gateway.store import schema
 from share_gateway.store.database import open_database
 from share_gateway.store.repositories import Store
-from share_gateway.v1 import inquiry_pb2_grpc, registry_pb2, registry_pb2_grpc
+from share_gateway.v1 import inquiry_pb2_grpc, registry_pb2_grpc
 from tests.federation import REGIONS, channel
 from tests.processes import Cluster, Process, federation_cluster
-from tests.support import COMPANY, OTHER_COMPANY, debtor_request, entity, inquiry
+from tests.support import COMPANY, OTHER_COMPANY, debtor_request, entity, inquiry, withdrawal
 from tests.waiting import PROCESS_TEST_SECONDS, eventually
 
 GENUINE, RECEIVER, HOSTILE = REGIONS
@@ -101,9 +101,9 @@ async def test_a_hostile_region_cannot_squat_another_regions_record_id(cluster: 
     # Both are kept: the genuine record is disclosed alongside the impostor, each under its own origin.
     assert await debtors_disclosed(cluster, RECEIVER) == {(GENUINE, genuine_id), (HOSTILE, genuine_id)}
     # The genuine origin's revocation is accepted and applied to its record, not to the impostor.
-    withdrawal = registry_pb2.WithdrawRecordRequest(record_id=genuine_id, reason="原执行依据被撤销")
+    withdrawn = withdrawal(genuine_id, reason="原执行依据被撤销")
     async with channel(cluster.layout, cluster.ports[GENUINE], "court") as court:
-        await registry_pb2_grpc.RegistryServiceStub(court).WithdrawRecord(withdrawal, timeout=10)
+        await registry_pb2_grpc.RegistryServiceStub(court).WithdrawRecord(withdrawn, timeout=10)
     await eventually(lambda: undelivered_to(cluster, GENUINE, RECEIVER) == 0)
     assert await debtors_disclosed(cluster, RECEIVER) == {(HOSTILE, genuine_id)}
 

@@ -1,4 +1,5 @@
-"""Disclosure periods (2025 No. 22, NDRC Order 36): by severity from the decision date, ended by the sweeper.
+"""Disclosure periods (2025 No. 22, NDRC Order 36): by severity from the decision date, ended by the sweeper at the
+end of sharing or at the type's maximum; a loan default 5 years after it was settled.
 
 The record stays stored, marked expired, and the end is an event in the log.
 """
@@ -14,13 +15,14 @@ from share_gateway.catalog import sample_catalog_text
 from share_gateway.crypto.disclosure import seal_record
 from share_gateway.crypto.keys import SigningKey
 from share_gateway.domain.catalog import Catalog
+from share_gateway.domain.catalog_document import load_yaml, parse_catalog
 from share_gateway.domain.events import Event, EventKind, Outcome
 from share_gateway.domain.records import Record, RecordStatus, admit_record, change_status
 from share_gateway.gateway.registry import keep_submission
 from share_gateway.gateway.runtime import NodeRuntime
 from share_gateway.gateway.sweeper import DisclosureSweeper
 from share_gateway.store.repositories import Store
-from tests.support import REGION, penalty_request
+from tests.support import REGION, loan_default_request, penalty_request
 
 CATALOG = Catalog.from_yaml(sample_catalog_text())
 KEY = SigningKey.generate("share-gateway/node/110000")
@@ -64,16 +66,16 @@ def clock() -> Clock:
 
 @pytest.fixture
 async def sweeper(store: Store, clock: Clock) -> DisclosureSweeper:
-    return DisclosureSweeper(NodeRuntime(REGION, KEY, store, clock=clock))
+    return DisclosureSweeper(NodeRuntime(REGION, KEY, store, clock=clock), CATALOG)
 
 
 async def test_rule_2025_no_22_each_severity_stops_at_its_maximum(
     store: Store, clock: Clock, sweeper: DisclosureSweeper
 ) -> None:
     minor, general, serious = (penalty(store, s, s) for s in ("minor", "general", "serious"))
-    assert minor.disclose_until == DECIDED + timedelta(days=90)  # minor: at most 3 months
-    assert general.disclose_until == DECIDED + timedelta(days=365)  # general: at most 1 year
-    assert serious.disclose_until == DECIDED + timedelta(days=1095)  # serious: at most 3 years
+    assert minor.share_until == DECIDED + timedelta(days=90)  # minor: at most 3 months
+    assert general.share_until == DECIDED + timedelta(days=365)  # general: at most 1 year
+    assert serious.share_until == DECIDED + timedelta(days=1095)  # serious: at most 3 years
     ids = ("minor", "general", "serious")
     clock.at(DECIDED + timedelta(days=89))
     assert await sweeper.sweep() == 0
@@ -90,7 +92,7 @@ async def test_rule_2025_no_22_each_severity_stops_at_its_maximum(
     # Stored still, never disclosed, and each end logged once with its date.
     assert store.records.disclosable(minor.subject) == []
     ended = [Event.from_bytes(body) for _, body in store.events.read() if b"record_expired" in body]
-    assert [(e.records[0].record_id, e.details["disclose_until"]) for e in ended] == [
+    assert [(e.records[0].record_id, e.details["share_until"]) for e in ended] == [
         ("minor", "2026-04-10"),
         ("general", "2027-01-10"),
         ("serious", "2029-01-09"),
@@ -124,3 +126,54 @@ async def test_the_sweeper_works_in_batches_and_leaves_withdrawn_records_alone(
 
 def event_of(event_id: str) -> Event:
     return Event(event_id, EventKind.RECORD_WITHDRAWN, datetime.now(UTC), REGION, "sgw://x", Outcome.ALLOWED)
+
+
+def keep(store: Store, record: Record) -> Record:
+    event = Event(record.record_id, EventKind.RECORD_SUBMITTED, record.recorded_at, REGION, "sgw://x", Outcome.ALLOWED)
+    store.write(lambda tx: keep_submission(store, tx, record, seal_record(record, KEY), record.record_id, event))
+    return record
+
+
+def loan_default(store: Store, record_id: str, settled_on: str = "") -> Record:
+    """A loan default recorded on 11 January 2026, settled on ``settled_on`` ("": not yet)."""
+    request = loan_default_request(record_id)
+    if settled_on:
+        request.settled_on = settled_on
+    now = datetime(2026, 1, 11, 9, 0, tzinfo=UTC)
+    draft = draft_from_wire(request)
+    return keep(
+        store, admit_record(CATALOG, draft, record_id=record_id, origin_region=REGION, submitted_by="sgw://x", now=now)
+    )
+
+
+async def test_loan_default_deleted_five_years_after_settlement(
+    store: Store, clock: Clock, sweeper: DisclosureSweeper
+) -> None:
+    """Credit Reporting Industry Regulation Art. 16: five years from the end of the conduct (the day it was
+    settled), not from the day it was entered; an unsettled default stays until settled + 5 years."""
+    settled = loan_default(store, "settled", settled_on="2025-12-01")
+    loan_default(store, "unsettled")
+    assert settled.share_until == date(2025, 12, 1) + timedelta(days=1825)
+    clock.at(date(2025, 12, 1) + timedelta(days=1824))
+    assert await sweeper.sweep() == 0
+    clock.at(date(2025, 12, 1) + timedelta(days=1825))
+    assert await sweeper.sweep() == 1
+    clock.at(date(2040, 1, 1))
+    assert await sweeper.sweep() == 0
+    assert statuses(store, "settled", "unsettled") == [RecordStatus.EXPIRED, RecordStatus.ACTIVE]
+
+
+async def test_the_sweeper_ends_a_record_at_its_types_maximum(store: Store, clock: Clock) -> None:
+    """NDRC Order No. 36 of 2025: every record has a maximum period; a catalog that lowers it ends the records
+    already held at the new maximum, counted from the day their clock started."""
+    penalty(store, "serious", "serious")
+    document = load_yaml(sample_catalog_text())
+    document["record_types"]["administrative_penalty"]["periods"]["maximum"] = "400d"
+    sweeper = DisclosureSweeper(NodeRuntime(REGION, KEY, store, clock=clock), parse_catalog(document))
+    clock.at(DECIDED + timedelta(days=399))
+    assert await sweeper.sweep() == 0
+    clock.at(DECIDED + timedelta(days=400))
+    assert await sweeper.sweep() == 1
+    assert statuses(store, "serious") == [RecordStatus.EXPIRED]
+    [ended] = [Event.from_bytes(body) for _, body in store.events.read() if b"record_expired" in body]
+    assert (ended.details["ended_by"], ended.details["share_until"]) == ("maximum period", "2029-01-09")

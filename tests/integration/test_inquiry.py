@@ -29,6 +29,7 @@ from tests.support import (
     penalty_request,
     person,
     utility_arrears_request,
+    withdrawal,
 )
 
 CATALOG = Catalog.from_yaml(sample_catalog_text())
@@ -137,11 +138,9 @@ async def test_a_subject_sees_all_its_own_records(node: Node, connect: ChannelFa
 async def test_withdrawn_and_expired_records_are_not_disclosed(
     node: Node, connect: ChannelFactory, keys: KeyRing
 ) -> None:
-    from share_gateway.v1 import registry_pb2  # noqa: PLC0415
-
     stub = registry_pb2_grpc.RegistryServiceStub(connect("regulator"))
     withdrawn = (await stub.SubmitRecord(penalty_request("w"), timeout=5)).record
-    await stub.WithdrawRecord(registry_pb2.WithdrawRecordRequest(record_id=withdrawn.record_id, reason="revoked"))
+    await stub.WithdrawRecord(withdrawal(withdrawn.record_id))
     # A minor penalty may stay unpublished (2025 No. 22): zero days of disclosure.
     unpublished = penalty_request("m", severity="minor")
     unpublished.disclosure_days = 0

@@ -96,12 +96,12 @@ async def test_listing_ends_when_its_record_expires(store: Store, clock: Clock, 
     listing_id = await listed(desk, clock, "p-4", disclosure_days=365)
     record = store.records.get(REGION, "p-4")
     assert record is not None
-    until = record.record.disclose_until
+    until = record.record.share_until
     assert until is not None
     clock.at(until - timedelta(days=1))
     assert await desk.sweep() == 0
     clock.at(until)
-    assert await DisclosureSweeper(desk.runtime).sweep() == 1
+    assert await DisclosureSweeper(desk.runtime, CATALOG).sweep() == 1
     assert await desk.sweep() == 1
     ended = store.listings.get(REGION, listing_id)
     assert ended is not None

@@ -6,6 +6,7 @@ revoked."""
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import date
 
 import grpc
 import pytest
@@ -20,8 +21,22 @@ from share_gateway.federation.wire import envelope_to_wire
 from share_gateway.node import Node
 from share_gateway.v1 import common_pb2, inquiry_pb2, peer_pb2, registry_pb2
 from tests.federation import Nodes, events, peer_call
-from tests.integration.test_repair import ORIGIN, PEERS, apply, inquiries, registry
-from tests.support import COMPANY, error_reason, field_violations, inquiry, listable_penalty_request, penalty_request
+from tests.integration.test_repair import (
+    ORIGIN,
+    PEERS,
+    apply,
+    inquiries,
+    registry,
+)
+from tests.support import (
+    COMPANY,
+    error_reason,
+    field_violations,
+    inquiry,
+    listable_penalty_request,
+    penalty_request,
+    withdrawal,
+)
 from tests.waiting import eventually
 
 LIST = "serious_untrustworthy"
@@ -173,15 +188,17 @@ async def test_rule_2020_49_a_revoked_decisions_listing_is_removed_within_3_work
     record_id = await listable_penalty(layout, nodes)
     listing_id = await listed_after_hearing(layout, nodes, record_id)
     await eventually(lambda: all(lists_of(nodes[r]) == {LIST} for r in PEERS))
-    withdrawal = registry_pb2.WithdrawRecordRequest(record_id=record_id, reason="原处罚决定被撤销")
-    await registry(layout, nodes[ORIGIN], REGULATOR).WithdrawRecord(withdrawal, timeout=5)
+    # Revoked two days before the withdrawal: the 3 working days run from the revoking decision's date.
+    withdrawn = withdrawal(record_id, reason="原处罚决定被撤销", issued=2)
+    await registry(layout, nodes[ORIGIN], REGULATOR).WithdrawRecord(withdrawn, timeout=5)
     ended = nodes[ORIGIN].gateway.store.listings.get(ORIGIN, listing_id)
     assert ended is not None
     assert (ended.state, ended.removal_cause) == (ListingState.REMOVED, RemovalCause.DECISION_REVOKED)
     removed_on = ended.history[-1].at.date()
-    assert ended.removal_due == WorkingCalendar().add_working_days(removed_on, 3)
+    revoked_on = date.fromisoformat(withdrawn.revoking_document.issued_on)
+    assert ended.removal_due == WorkingCalendar().add_working_days(revoked_on, 3)
     assert removed_on <= ended.removal_due
-    assert ended.history[-1].document.startswith("withdrawal ")
+    assert ended.history[-1].document.startswith("reconsideration 京政复〔2026〕7号")
     await eventually(lambda: all(lists_of(nodes[r]) == frozenset() for r in (ORIGIN, *PEERS)))
 
 
@@ -204,8 +221,8 @@ async def test_public_lookup_states_lists_in_force(layout: Layout, nodes: Nodes)
         assert answer.lists[0].listed_until
         [event] = [e for e in events(nodes[region]) if e.event_id == answer.inquiry_id]
         assert event.details["lists"] == f"{LIST}@{ORIGIN}"
-    withdrawal = registry_pb2.WithdrawRecordRequest(record_id=record_id, reason="原处罚决定被撤销")
-    await registry(layout, nodes[ORIGIN], REGULATOR).WithdrawRecord(withdrawal, timeout=5)
+    withdrawn = withdrawal(record_id, reason="原处罚决定被撤销")
+    await registry(layout, nodes[ORIGIN], REGULATOR).WithdrawRecord(withdrawn, timeout=5)
     await eventually(lambda: all(lists_of(nodes[r]) == frozenset() for r in (ORIGIN, *PEERS)))
     after = await inquiries(layout, nodes["440000"], "bank").Inquire(lookup, timeout=10)
     assert list(after.lists) == []

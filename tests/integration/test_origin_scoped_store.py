@@ -26,9 +26,9 @@ from share_gateway.store import schema
 from share_gateway.store.database import Database, migrate, open_database
 from share_gateway.store.listings import _row as listing_row
 from share_gateway.store.records import StoredRecord, publication_key
-from share_gateway.store.records import _row as record_row
 from share_gateway.store.repositories import Store
 from share_gateway.synthetic import Population
+from tests.integration.records_before_0015 import records_before_0015, row_before_0015
 
 NOW = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)
 CATALOG = Catalog.from_yaml(sample_catalog_text())
@@ -153,11 +153,12 @@ def test_0010_a_database_holding_records_and_listings_upgrades_to_origin_scoped_
     ours, ours_sealed = debtor(HERE)
     received, received_sealed = debtor(PEER, record_id="peer-record", seed=5)
     ours_listing = listing_on(ours, "L-1")
+    old_records = records_before_0015()
     with database_at_0007.writer.begin() as connection:
         # As revision 0007 kept them: a peer's publication under "publication:{record id}".
-        connection.execute(insert(schema.records).values(**record_row(ours, ours_sealed, "sgw://agency#1")))
+        connection.execute(insert(old_records).values(**row_before_0015(ours, ours_sealed, "sgw://agency#1")))
         connection.execute(
-            insert(schema.records).values(**record_row(received, received_sealed, "publication:peer-record"))
+            insert(old_records).values(**row_before_0015(received, received_sealed, "publication:peer-record"))
         )
         connection.execute(insert(schema.listings).values(**listing_row(ours_listing, NOW)))
     migrate(database_at_0007)

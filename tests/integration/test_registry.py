@@ -25,6 +25,7 @@ from tests.support import (
     penalty_request,
     person,
     text,
+    withdrawal,
 )
 
 
@@ -257,7 +258,7 @@ async def test_concurrent_identical_submissions_make_one_record(node: Node, conn
 async def test_concurrent_withdrawals_change_the_record_once(node: Node, connect: ChannelFactory) -> None:
     stub = registry(connect)
     submitted = (await stub.SubmitRecord(penalty_request(), timeout=5)).record
-    request = registry_pb2.WithdrawRecordRequest(record_id=submitted.record_id, reason="revoked")
+    request = withdrawal(submitted.record_id)
     results = await asyncio.gather(
         *(stub.WithdrawRecord(request, timeout=10) for _ in range(4)), return_exceptions=True
     )

@@ -92,8 +92,8 @@ def test_a_one_day_disclosure_period_that_already_ended_is_refused() -> None:
 
     yesterday = TODAY - timedelta(days=1)
     assert refused(minor(1, yesterday)) == ["legal_document.issued_on"]
-    assert admit(minor(1, TODAY)).disclose_until == TODAY + timedelta(days=1)
-    assert admit(minor(2, yesterday)).disclose_until == TODAY + timedelta(days=1)
+    assert admit(minor(1, TODAY)).share_until == TODAY + timedelta(days=1)
+    assert admit(minor(2, yesterday)).share_until == TODAY + timedelta(days=1)
 
 
 def test_a_legal_document_with_a_missing_text_is_not_admitted_even_with_valid_dates() -> None:

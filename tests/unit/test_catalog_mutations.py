@@ -166,6 +166,8 @@ MUTATIONS: list[tuple[str, Mutate, tuple[str, ...]]] = [
             "record_types.credit_commitment.subject_kinds",
             "record_types.credit_commitment.legal_basis",
             "record_types.credit_commitment.disclosure",
+            # Every record type has a maximum period, or says none with its source (NDRC Order No. 36 of 2025).
+            "record_types.credit_commitment.periods.maximum",
         ),
     ),
     # Missing or empty legal bases.

@@ -91,12 +91,12 @@ def test_padding_never_drops_a_field(full_record: Record) -> None:  # noqa: F811
         seal_record(full_record, ORIGIN, pad_to=len(FIELDS) - 1)
 
 
-def test_new_statements_are_format_2_and_round_trip(full_record: Record, catalog: Catalog) -> None:  # noqa: F811
+def test_new_statements_are_padded_format_3_and_round_trip(full_record: Record, catalog: Catalog) -> None:  # noqa: F811
     sealed = padded(full_record, catalog)
     read = statement(sealed)
-    assert (read.format, read.padded) == (2, True)
+    assert (read.format, read.padded) == (3, True)
     assert read.to_bytes() == sealed.statement.payload
-    assert json.loads(sealed.statement.payload)["v"] == 2
+    assert json.loads(sealed.statement.payload)["v"] == 3
     assert read.recorded_at == NOW
 
 

@@ -110,7 +110,7 @@ def _with_fields(disclosure: Disclosure, fields: list[FieldOpening]) -> Disclosu
 
 def test_record_is_admitted_as_expected(record: Record, allowed: frozenset[str]) -> None:
     assert record.severity == "general"
-    assert record.disclose_until == date(2026, 5, 10)  # 365 days after the decision
+    assert record.share_until == record.publish_until == date(2026, 5, 10)  # 365 days after the decision
     assert record.fields["penalty_amount"] == "48250.00"
     assert set(record.fields) == set(FIELDS)
     assert allowed == {"violation_type", "issuing_authority"}
@@ -310,7 +310,8 @@ def test_statement_bytes_round_trip(sealed: SealedRecord, record: Record) -> Non
     assert RecordStatement.from_bytes(statement.to_bytes()) == statement
     assert statement.recorded_at == record.recorded_at
     assert statement.decided_on == record.decided_on
-    assert statement.disclose_until == record.disclose_until
+    assert (statement.publish_until, statement.share_until) == (record.publish_until, record.share_until)
+    assert (statement.period_start, statement.period_days) == (record.period_start, record.period_days)
     assert statement.catalog_version == record.catalog_version
     assert statement.digests == frozenset(o.digest for o in sealed.openings.values())
 
@@ -320,7 +321,11 @@ def test_statement_without_optional_parts_round_trips(sealed: SealedRecord) -> N
         RecordStatement.from_bytes(sealed.statement.payload),
         legal_document=None,
         severity=None,
-        disclose_until=None,
+        decided_on=None,
+        period_start=None,
+        period_days=None,
+        publish_until=None,
+        share_until=None,
         digests=frozenset(),
     )
     assert RecordStatement.from_bytes(statement.to_bytes()) == statement

@@ -54,7 +54,7 @@ def test_business_registration_is_admitted_with_canonical_values() -> None:
     assert record.catalog_version == CATALOG.version == 1
     assert record.recorded_at == NOW
     assert record.severity is None
-    assert record.disclose_until is None  # no severity periods: no end to publication
+    assert record.share_until is None  # no severity periods: no end to publication
     assert record.decided_on == date(2020, 5, 1)
     assert record.legal_document == LegalDocument(
         number="Jing Shi Jian Fa [2026] No. 101",
@@ -93,9 +93,9 @@ def test_loan_default_without_legal_document_is_admitted_with_canonical_values()
         "settled": "false",
     }
     assert record.legal_document is None
-    assert record.decided_on == TODAY
-    # Credit Reporting Industry Regulation Art. 16: negative information kept five years.
-    assert record.disclose_until == TODAY + timedelta(days=1825)
+    # No decision: no decision date (never today), and an unsettled default has no end yet (Credit Reporting
+    # Industry Regulation Art. 16: five years from the end of the conduct).
+    assert (record.decided_on, record.period_start, record.share_until) == (None, None, None)
 
 
 def test_credit_commitment_boolean_true_is_canonical_true() -> None:
@@ -115,7 +115,9 @@ def test_credit_commitment_boolean_true_is_canonical_true() -> None:
     )
     assert record.fields["kept"] == "true"
     assert record.fields["committed_on"] == "2026-01-15"
-    assert record.disclose_until is None
+    # No decision: the clock runs from publication, to the type's maximum (every record has one).
+    assert record.decided_on is None
+    assert record.share_until == TODAY + timedelta(days=1095)
 
 
 def test_dishonest_judgment_debtor_is_admitted_with_integer_age() -> None:
@@ -143,7 +145,7 @@ def test_dishonest_judgment_debtor_is_admitted_with_integer_age() -> None:
         )
     )
     assert record.fields["age"] == "46"
-    assert record.disclose_until == date(2026, 10, 1) + timedelta(days=730)
+    assert record.share_until == date(2026, 10, 1) + timedelta(days=730)
 
 
 def test_utility_arrears_with_chosen_disclosure_days() -> None:
@@ -162,11 +164,13 @@ def test_utility_arrears_with_chosen_disclosure_days() -> None:
             },
             severity="serious",
             disclosure_days=400,
+            settled_on="2026-10-01",
         )
     )
     assert record.fields["arrears_amount"] == "0.01"
     assert record.fields["notices_sent"] == "3"
-    assert record.disclose_until == TODAY + timedelta(days=400)
+    # Its clock runs from the end of the conduct (the arrears settled), not from the day it was entered.
+    assert record.share_until == date(2026, 10, 1) + timedelta(days=400)
 
 
 def test_legal_document_text_is_trimmed() -> None:

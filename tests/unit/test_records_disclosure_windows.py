@@ -13,6 +13,7 @@ from datetime import date, timedelta
 
 import pytest
 
+from share_gateway.domain.periods import Audience
 from share_gateway.domain.records import RecordStatus
 from tests.unit.records_support import TODAY, admit, document, paths, penalty, registration, violations
 
@@ -32,7 +33,7 @@ def test_disclosure_days_at_the_bounds_of_each_severity_are_accepted(severity: s
     """2025 No. 22: minor at most 3 months (0-90d), general 3 months-1 year (90-365d),
     serious 1-3 years (365-1095d); the window ends decision date + days."""
     record = admit(penalty(severity=severity, disclosure_days=days, issued_on="2026-11-20"))
-    assert record.disclose_until == date(2026, 11, 20) + timedelta(days=days)
+    assert record.share_until == date(2026, 11, 20) + timedelta(days=days)
 
 
 @pytest.mark.parametrize(
@@ -50,7 +51,7 @@ def test_disclosure_days_outside_the_severity_range_are_refused(severity: str, d
 def test_without_disclosure_days_the_maximum_applies(severity: str, maximum: int) -> None:
     """2025 No. 22: publication stops automatically at the maximum."""
     record = admit(penalty(severity=severity, issued_on="2026-11-20"))
-    assert record.disclose_until == date(2026, 11, 20) + timedelta(days=maximum)
+    assert record.share_until == date(2026, 11, 20) + timedelta(days=maximum)
 
 
 def test_clock_starts_at_the_decision_date_not_effective_date_or_today() -> None:
@@ -58,14 +59,14 @@ def test_clock_starts_at_the_decision_date_not_effective_date_or_today() -> None
     draft = dataclasses.replace(penalty(severity="serious"), legal_document=document("2026-03-01", "2026-04-15"))
     record = admit(draft)
     assert record.decided_on == date(2026, 3, 1)
-    assert record.disclose_until == date(2026, 3, 1) + timedelta(days=1095)
+    assert record.share_until == date(2026, 3, 1) + timedelta(days=1095)
 
 
 def test_minor_penalty_with_zero_days_is_admitted_but_never_published() -> None:
     """2025 No. 22: a minor finding may stay unpublished."""
     record = admit(penalty(severity="minor", disclosure_days=0, issued_on="2026-01-10"))
-    assert record.disclose_until == date(2026, 1, 10)
-    assert not record.is_disclosable(TODAY)
+    assert record.share_until == date(2026, 1, 10)
+    assert not record.visible_to(Audience.SHARING, TODAY)
 
 
 def test_disclosure_period_that_already_ended_is_refused() -> None:
@@ -82,9 +83,9 @@ def test_disclosure_period_ending_today_counts_as_ended() -> None:
 def test_disclosure_period_ending_tomorrow_is_admitted_and_disclosable_today_only() -> None:
     issued = TODAY - timedelta(days=89)
     record = admit(penalty(severity="minor", issued_on=issued.isoformat()))
-    assert record.disclose_until == TODAY + timedelta(days=1)
-    assert record.is_disclosable(TODAY)
-    assert not record.is_disclosable(TODAY + timedelta(days=1))
+    assert record.share_until == TODAY + timedelta(days=1)
+    assert record.visible_to(Audience.SHARING, TODAY)
+    assert not record.visible_to(Audience.SHARING, TODAY + timedelta(days=1))
 
 
 # --- is_disclosable ---------------------------------------------------------------
@@ -93,19 +94,19 @@ def test_disclosure_period_ending_tomorrow_is_admitted_and_disclosable_today_onl
 def test_is_disclosable_until_but_excluding_disclose_until() -> None:
     record = admit(penalty(severity="general", disclosure_days=100, issued_on="2026-11-20"))
     until = date(2026, 11, 20) + timedelta(days=100)
-    assert record.disclose_until == until
-    assert record.is_disclosable(until - timedelta(days=1))
-    assert not record.is_disclosable(until)
-    assert not record.is_disclosable(until + timedelta(days=1))
+    assert record.share_until == until
+    assert record.visible_to(Audience.SHARING, until - timedelta(days=1))
+    assert not record.visible_to(Audience.SHARING, until)
+    assert not record.visible_to(Audience.SHARING, until + timedelta(days=1))
 
 
 def test_record_without_period_is_disclosable_while_active() -> None:
     record = admit(registration())
-    assert record.is_disclosable(TODAY)
-    assert record.is_disclosable(date(2100, 1, 1))
+    assert record.visible_to(Audience.SHARING, TODAY)
+    assert record.visible_to(Audience.SHARING, date(2100, 1, 1))
 
 
 @pytest.mark.parametrize("status", [s for s in RecordStatus if s is not RecordStatus.ACTIVE])
 def test_only_active_records_are_disclosable(status: RecordStatus) -> None:
     record = dataclasses.replace(admit(penalty()), status=status)
-    assert not record.is_disclosable(TODAY)
+    assert not record.visible_to(Audience.SHARING, TODAY)

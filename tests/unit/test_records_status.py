@@ -7,6 +7,7 @@ import dataclasses
 import pytest
 
 from share_gateway.domain.errors import InvalidState
+from share_gateway.domain.periods import Audience
 from share_gateway.domain.records import RecordStatus, change_status
 from tests.unit.records_support import TODAY, admit, penalty
 
@@ -18,7 +19,7 @@ def test_active_record_can_be_withdrawn() -> None:
     assert withdrawn.version == 2
     assert dataclasses.replace(withdrawn, status=RecordStatus.ACTIVE, version=1) == record
     assert record.status is RecordStatus.ACTIVE  # the original is untouched
-    assert not withdrawn.is_disclosable(TODAY)
+    assert not withdrawn.visible_to(Audience.SHARING, TODAY)
 
 
 @pytest.mark.parametrize(

@@ -128,7 +128,7 @@ def test_a_copy_of_this_nodes_own_record_or_one_past_its_period_is_not_relayed_a
     """An honest region may still hold them (this node may have withdrawn its record; a peer's sweep may lag)."""
     fresh = disclosed(record())
     own_copy = disclosed(record(ASKER, record_type="dishonest_judgment_debtor", record_id="rec-0003"))
-    lapsed = disclosed(record(record_id="rec-0004", disclose_until=NOW.date()))
+    lapsed = disclosed(record(record_id="rec-0004", share_until=NOW.date()))
     checked = RULES.check(MANIFEST, ASKER, ANSWERING, answer(fresh, own_copy, lapsed), ASKED, NOW.date())
     assert checked.disclosures == (fresh,)
     assert [r.record_id for r in checked.records] == [record().record_id]

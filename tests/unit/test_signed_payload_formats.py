@@ -41,7 +41,10 @@ STATEMENT = RecordStatement(
     catalog_version=3,
     severity="general",
     decided_on=date(2026, 9, 1),
-    disclose_until=date(2027, 9, 1),
+    period_start=date(2026, 9, 1),
+    period_days=365,
+    publish_until=date(2027, 9, 1),
+    share_until=date(2027, 9, 1),
     legal_document=LegalDocument(
         "京朝市监罚〔2026〕118号", "北京市朝阳区市场监督管理局", "行政处罚决定书", date(2026, 9, 1), date(2026, 9, 1)
     ),
@@ -135,13 +138,27 @@ REVOCATION_JSON: dict[str, Any] = {
 PADDED_STATEMENT = replace(STATEMENT, digests=STATEMENT.digests | {bytes([2]) * 32}, format=2)
 PADDED_STATEMENT_JSON: dict[str, Any] = {**STATEMENT_JSON, "v": 2, "digests": ["00" * 32, "01" * 32, "02" * 32]}
 
+# Format 3: two ends (NDRC Order No. 36 of 2025: publication and sharing end apart), the start of the clock and the
+# severity period's days; here a penalty shared for a year after its publication ended.
+TWO_ENDS_STATEMENT = replace(PADDED_STATEMENT, period_start=date(2026, 9, 1), share_until=date(2028, 8, 31), format=3)
+TWO_ENDS_STATEMENT_JSON: dict[str, Any] = {
+    key: value for key, value in PADDED_STATEMENT_JSON.items() if key != "disclose_until"
+} | {
+    "v": 3,
+    "period_start": "2026-09-01",
+    "period_days": 365,
+    "publish_until": "2027-09-01",
+    "share_until": "2028-08-31",
+}
+
 CASES: list[tuple[str, Any, dict[str, Any], Callable[[bytes], Any], str]] = [
     ("statement", STATEMENT, STATEMENT_JSON, RecordStatement.from_bytes, STATEMENT_TYPE),
     ("statement", PADDED_STATEMENT, PADDED_STATEMENT_JSON, RecordStatement.from_bytes, STATEMENT_TYPE),
+    ("statement", TWO_ENDS_STATEMENT, TWO_ENDS_STATEMENT_JSON, RecordStatement.from_bytes, STATEMENT_TYPE),
     ("listing", LISTING, LISTING_JSON, Listing.from_bytes, LISTING_TYPE),
     ("revocation", REVOCATION, REVOCATION_JSON, Revocation.from_bytes, REVOCATION_TYPE),
 ]
-IDS = ["statement-v1", "statement-v2", "listing", "revocation"]
+IDS = ["statement-v1", "statement-v2", "statement-v3", "listing", "revocation"]
 
 
 def canonical(document: dict[str, Any]) -> bytes:
@@ -157,7 +174,7 @@ def test_the_signed_bytes_are_exactly_the_documented_json_and_read_back(
     assert parse(canonical(document)) == value
 
 
-@pytest.mark.parametrize("version", [0, 3, "1", None])
+@pytest.mark.parametrize("version", [0, 4, "1", None])
 @pytest.mark.parametrize(("name", "value", "document", "parse", "media_type"), CASES, ids=IDS)
 def test_an_unknown_format_version_is_refused_as_such(
     name: str, value: Any, document: dict[str, Any], parse: Callable[[bytes], Any], media_type: str, version: object
@@ -208,7 +225,7 @@ def test_a_signed_envelope_over_other_bytes_does_not_open(
 ) -> None:
     """The signature holds (the origin signed these very bytes), yet the payload is refused."""
     assert Envelope.seal(ORIGIN, media_type, canonical(document)).open(KEYS, media_type, parse) == value
-    for data in (_spaced(document), canonical({**document, "v": 3})):
+    for data in (_spaced(document), canonical({**document, "v": 4})):
         envelope = Envelope.seal(ORIGIN, media_type, data)
         envelope.verify(KEYS, media_type)
         with pytest.raises(MalformedPayload, match=re.escape(f"{media_type} does not parse")):

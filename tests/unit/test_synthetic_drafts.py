@@ -20,6 +20,7 @@ from share_gateway.catalog import sample_catalog_text
 from share_gateway.domain.catalog import Catalog, FieldSpec, FieldType
 from share_gateway.domain.errors import InvalidInput
 from share_gateway.domain.identifiers import Subject, SubjectKind
+from share_gateway.domain.periods import Audience
 from share_gateway.domain.records import Record, RecordDraft, admit_record
 from share_gateway.synthetic import Population, SyntheticCompany, SyntheticPerson, SyntheticSubject
 from tests.unit.synthetic_support import NOW, TODAY
@@ -80,14 +81,14 @@ def test_drafts_of_every_record_type_are_admitted(kind: SubjectKind, record_type
                 assert draft.fields[name].type is field.type, name
         record = admit(draft, subject)
         assert record.subject == Subject(kind, subject.identifier)
-        assert record.is_disclosable(TODAY) or draft.disclosure_days == 0  # minor: may stay unpublished
+        assert record.visible_to(Audience.SHARING, TODAY) or draft.disclosure_days == 0
         if spec.legal_document_required:
             assert draft.legal_document is not None
             assert record.legal_document is not None
             assert record.legal_document.effective_on <= TODAY
-        if spec.severity_periods:
-            assert record.disclose_until is not None
-            assert record.disclose_until > TODAY or draft.disclosure_days == 0
+        if spec.severity_periods and record.period_start is not None:  # None: a default not yet settled
+            assert record.share_until is not None
+            assert record.share_until > TODAY or draft.disclosure_days == 0
 
 
 def test_hundreds_of_mixed_drafts_are_admitted() -> None:

@@ -115,8 +115,11 @@ LOAN_DEFAULT = records.Record(
     fields={},
     legal_document=None,
     severity="minor",
-    decided_on=NOW.date(),
-    disclose_until=None,
+    decided_on=None,
+    period_start=None,
+    period_days=None,
+    publish_until=None,
+    share_until=None,
     status=RecordStatus.ACTIVE,
     recorded_at=NOW,
     version=1,
@@ -270,8 +273,10 @@ def test_format_numbers_and_format_names() -> None:
         events.EVENT_FORMAT,
         manifest.MANIFEST_FORMAT,
         messages.PEER_INQUIRY_FORMAT,
-    ) == (2, 1, 1, 1, 2, 1)
-    assert disclosure.READABLE_STATEMENT_FORMATS == (1, 2), "format 2 pads with decoy digests; format 1 still reads"
+    ) == (3, 1, 1, 1, 2, 1)
+    assert disclosure.READABLE_STATEMENT_FORMATS == (1, 2, 3), (
+        "format 3 gives a record two ends; format 2 pads with decoy digests; formats 1 and 2 still read"
+    )
     assert manifest.READABLE_FORMATS == (1, 2), "format 2 added witness keys; format 1 manifests still read"
     assert bundle.BUNDLE_FORMAT == "share-gateway/audit-bundle@v1"
     assert checkpoint.PROOF_HEADER == "c2sp.org/tlog-proof@v1"

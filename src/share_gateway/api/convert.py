@@ -23,6 +23,7 @@ from share_gateway.domain.records import (
 )
 from share_gateway.domain.repair import RepairApplication, RepairState
 from share_gateway.domain.text import storable, unstorable
+from share_gateway.domain.withdrawal import Withdrawal
 from share_gateway.federation.wire import disclosure_to_wire
 from share_gateway.store.records import StoredRecord
 from share_gateway.v1 import common_pb2 as pb
@@ -134,6 +135,17 @@ def document_from_wire(message: pb.LegalDocument) -> LegalDocumentDraft:
     return LegalDocumentDraft(message.number, message.issuer, message.kind, message.issued_on, message.effective_on)
 
 
+def withdrawal_to_wire(withdrawal: Withdrawal | None) -> pb.Withdrawal | None:
+    if withdrawal is None:
+        return None
+    return pb.Withdrawal(
+        revoked_on=withdrawal.revoked_on.isoformat(),
+        due=day_text(withdrawal.due),
+        withdrawn_on=withdrawal.withdrawn_on.isoformat(),
+        late=withdrawal.late,
+    )
+
+
 def record_to_wire(stored: StoredRecord, catalog: Catalog) -> pb.Record:
     """The full record for its agency; values typed by the catalog (text for fields it no longer has)."""
     record = stored.record
@@ -150,8 +162,12 @@ def record_to_wire(stored: StoredRecord, catalog: Catalog) -> pb.Record:
         fields=fields,
         legal_document=document_to_wire(record.legal_document),
         severity=record.severity or "",
-        decided_on=record.decided_on.isoformat(),
-        disclose_until="" if record.disclose_until is None else record.disclose_until.isoformat(),
+        decided_on=day_text(record.decided_on),
+        disclose_until=day_text(record.share_until),
+        publish_until=day_text(record.publish_until),
+        share_until=day_text(record.share_until),
+        period_start=day_text(record.period_start),
+        withdrawal=withdrawal_to_wire(record.withdrawal),
         status=STATUSES[record.status],
         version=record.version,
         submitted_by=record.submitted_by,
@@ -185,6 +201,8 @@ def draft_to_wire(request_id: str, draft: RecordDraft) -> registry_pb2.SubmitRec
         )
     if draft.disclosure_days is not None:
         request.disclosure_days = draft.disclosure_days
+    if draft.settled_on:
+        request.settled_on = draft.settled_on
     return request
 
 
@@ -208,6 +226,7 @@ def draft_from_wire(request: registry_pb2.SubmitRecordRequest) -> RecordDraft:
         legal_document=document_from_wire(request.legal_document) if request.HasField("legal_document") else None,
         severity=request.severity,
         disclosure_days=request.disclosure_days if request.HasField("disclosure_days") else None,
+        settled_on=request.settled_on,
     )
 
 

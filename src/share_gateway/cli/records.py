@@ -31,6 +31,11 @@ def add_commands(commands: Commands) -> None:
         "--disclosure-days", type=int, help="days of disclosure within the severity's range (default: its maximum)"
     )
     submit.add_argument(
+        "--settled-on",
+        metavar="YYYY-MM-DD",
+        help="the day the conduct ended (the debt was settled), for a type whose period runs from it (loan_default)",
+    )
+    submit.add_argument(
         "--request-id", help="chosen by the agency: a retry with the same id records once (default: a new one)"
     )
     submit.set_defaults(run=cmd_submit)
@@ -58,6 +63,8 @@ async def _submit(args: argparse.Namespace) -> registry_pb2.SubmitRecordResponse
             )
         if args.disclosure_days is not None:
             request.disclosure_days = args.disclosure_days
+        if args.settled_on:
+            request.settled_on = args.settled_on
         return await registry_pb2_grpc.RegistryServiceStub(node).SubmitRecord(request, timeout=args.timeout)
 
 

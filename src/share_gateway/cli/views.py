@@ -7,7 +7,7 @@ a node sent is inert by the time it reaches the terminal.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import grpc
 from google.rpc import error_details_pb2
@@ -54,11 +54,26 @@ def value_text(value: common_pb2.FieldValue) -> str:
 def record_view(record: common_pb2.Record, lead: str = "") -> Group:
     """A record's type, id and subject after ``lead``, then its fields and disclosure dates."""
     rows: list[tuple[str, str]] = [(name, value_text(value)) for name, value in sorted(record.fields.items())]
-    rows += [("decided on", record.decided_on), ("disclosed until", record.disclose_until or "—")]
+    rows += [
+        ("decided on", record.decided_on or "— (no decision)"),
+        ("period from", record.period_start or "— (the conduct goes on)"),
+        ("published until", record.publish_until or "—"),
+        ("shared until", record.share_until or "—"),
+    ]
+    if record.HasField("withdrawal"):
+        late = " (LATE)" if record.withdrawal.late else ""
+        rows.append(("withdrawn", f"{record.withdrawal.withdrawn_on}, due {record.withdrawal.due or '—'}{late}"))
     return Group(
         line(f"{lead}{record.record_type} {record.record_id} about {record.subject.identifier}"),
         table(["field", "value"], rows),
     )
+
+
+def _period_text(statement: dict[str, Any]) -> str:
+    """How a statement's clock started: its decision date, else the day its period runs from."""
+    if statement.get("decided_on"):
+        return f"decided {statement['decided_on']}"
+    return f"no decision, period from {statement.get('period_start') or '— (the conduct goes on)'}"
 
 
 def answer_view(answer: inquiry_pb2.InquireResponse, keys: KeyRing | None) -> Group:
@@ -91,8 +106,7 @@ def answer_view(answer: inquiry_pb2.InquireResponse, keys: KeyRing | None) -> Gr
         parts += [
             line(""),
             line(
-                f"{statement['record_type']} from region {statement['origin']}, decided {statement['decided_on']}"
-                f" ({verified})"
+                f"{statement['record_type']} from region {statement['origin']}, {_period_text(statement)} ({verified})"
             ),
             table(["field", "value"], [(f.name, f.value) for f in record.fields]),
         ]

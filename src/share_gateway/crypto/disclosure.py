@@ -18,6 +18,11 @@ Format 2 pads the digests of every statement of a record type to one count
 fields a record has, nor how many a disclosure withheld. A decoy looks like any
 other digest and no opening can match it (that would take a SHA-256 preimage).
 Format 1 statements, unpadded, are still read and verified.
+
+Format 3 gives a record its two ends, publication (``publish_until``) and sharing (``share_until``), the day
+its clock started (``period_start``) and its severity period's days; a record without a decision has
+``decided_on`` null. A format 1 or 2 statement's one ``disclose_until`` is both ends, and its decision date
+the start.
 """
 
 from __future__ import annotations
@@ -38,9 +43,11 @@ from share_gateway.domain.identifiers import Subject, SubjectKind
 from share_gateway.domain.records import LegalDocument, Record
 
 STATEMENT_TYPE = "application/vnd.share-gateway.record-statement+json"
-STATEMENT_FORMAT = 2
-READABLE_STATEMENT_FORMATS = (1, 2)
-"""Format 1 listed one digest per field; format 2 adds decoys. Every statement ever signed stays readable."""
+STATEMENT_FORMAT = 3
+READABLE_STATEMENT_FORMATS = (1, 2, 3)
+"""Format 1 listed one digest per field; format 2 adds decoys; format 3 two ends. Every statement ever signed stays
+readable."""
+_TWO_ENDS = 3
 SALT_BYTES = 16
 DIGEST_BYTES = 32
 
@@ -79,8 +86,11 @@ class RecordStatement:
     origin_region: str
     catalog_version: int
     severity: str | None
-    decided_on: date
-    disclose_until: date | None
+    decided_on: date | None
+    period_start: date | None
+    period_days: int | None
+    publish_until: date | None
+    share_until: date | None
     legal_document: LegalDocument | None
     recorded_at: datetime
     version: int
@@ -103,14 +113,26 @@ class RecordStatement:
                 "origin": self.origin_region,
                 "catalog_version": self.catalog_version,
                 "severity": self.severity,
-                "decided_on": self.decided_on.isoformat(),
-                "disclose_until": None if self.disclose_until is None else self.disclose_until.isoformat(),
+                **self._periods(),
                 "legal_document": None if doc is None else doc.to_json(),
                 "recorded_at": format_instant(self.recorded_at),
                 "version": self.version,
                 "digests": sorted(d.hex() for d in self.digests),
             }
         )
+
+    def _periods(self) -> dict[str, Any]:
+        """The dates as the statement's format writes them (formats 1 and 2: one end, the decision its start)."""
+        if self.format < _TWO_ENDS:
+            assert self.decided_on is not None, "formats 1 and 2 always had a decision date"
+            return {"decided_on": self.decided_on.isoformat(), "disclose_until": _iso(self.publish_until)}
+        return {
+            "decided_on": _iso(self.decided_on),
+            "period_start": _iso(self.period_start),
+            "period_days": self.period_days,
+            "publish_until": _iso(self.publish_until),
+            "share_until": _iso(self.share_until),
+        }
 
     @classmethod
     def from_bytes(cls, data: bytes) -> RecordStatement:
@@ -125,8 +147,7 @@ class RecordStatement:
             origin_region=raw["origin"],
             catalog_version=raw["catalog_version"],
             severity=raw["severity"],
-            decided_on=date.fromisoformat(raw["decided_on"]),
-            disclose_until=None if raw["disclose_until"] is None else date.fromisoformat(raw["disclose_until"]),
+            **_read_periods(raw),
             legal_document=None if doc is None else LegalDocument.from_json(doc),
             recorded_at=parse_instant(raw["recorded_at"]),
             version=raw["version"],
@@ -136,6 +157,40 @@ class RecordStatement:
         if statement.to_bytes() != data:
             raise ValueError("statement bytes are not canonical")
         return statement
+
+
+def _iso(day: date | None) -> str | None:
+    return None if day is None else day.isoformat()
+
+
+def _day(text: Any) -> date | None:
+    if text is not None and not isinstance(text, str):
+        raise ValueError(f"{text!r} is not a date")
+    return None if text is None else date.fromisoformat(text)
+
+
+def _read_periods(raw: dict[str, Any]) -> dict[str, Any]:
+    """The dates of a statement of any format, as format 3 names them."""
+    if raw["v"] < _TWO_ENDS:
+        decided, until = date.fromisoformat(raw["decided_on"]), _day(raw["disclose_until"])
+        days = None if until is None else (until - decided).days
+        return {
+            "decided_on": decided,
+            "period_start": decided,
+            "period_days": days,
+            "publish_until": until,
+            "share_until": until,
+        }
+    days = raw["period_days"]
+    if days is not None and (type(days) is not int or days < 0):
+        raise ValueError(f"period_days {days!r} is not a number of days")
+    return {
+        "decided_on": _day(raw["decided_on"]),
+        "period_start": _day(raw["period_start"]),
+        "period_days": days,
+        "publish_until": _day(raw["publish_until"]),
+        "share_until": _day(raw["share_until"]),
+    }
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,7 +255,10 @@ def seal_record(
         catalog_version=record.catalog_version,
         severity=record.severity,
         decided_on=record.decided_on,
-        disclose_until=record.disclose_until,
+        period_start=record.period_start,
+        period_days=record.period_days,
+        publish_until=record.publish_until,
+        share_until=record.share_until,
         legal_document=record.legal_document,
         recorded_at=record.recorded_at,
         version=record.version,

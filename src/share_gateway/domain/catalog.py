@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from share_gateway.domain.identifiers import SubjectKind
+from share_gateway.domain.periods import PeriodRule
 from share_gateway.domain.quotas import DEFAULT_QUOTA, QuotaLimits
 
 DEFAULT_MAX_TEXT = 2000
@@ -91,6 +92,8 @@ class RecordType:
     description: str = ""
     # The conduct a record of this type may name (field ``conduct_code``): what list criteria select on.
     conducts: Mapping[str, Conduct] = field(default_factory=dict)
+    # When the clock starts, how long publication and sharing last, the maximum (domain.periods).
+    periods: PeriodRule = field(default_factory=PeriodRule)
 
 
 @dataclass(frozen=True, slots=True)

@@ -29,6 +29,7 @@ from share_gateway.domain.catalog import (
     RecordType,
 )
 from share_gateway.domain.catalog_lists import parse_lists_and_measures
+from share_gateway.domain.catalog_periods import parse_period_rule
 from share_gateway.domain.errors import CatalogInvalid, FieldViolation
 from share_gateway.domain.identifiers import SubjectKind
 from share_gateway.domain.quotas import DEFAULT_QUOTA, QUOTA_FIELDS, QuotaLimits
@@ -259,6 +260,7 @@ def _parse_record_type(name: str, r: _Reader, purposes: Mapping[str, Purpose]) -
         "fields",
         "necessity",
         "description",
+        "periods",
     )
     fields = {field_name: _parse_field(field_name, fr) for field_name, fr in r.section("fields").items()}
     if not fields:
@@ -290,6 +292,7 @@ def _parse_record_type(name: str, r: _Reader, purposes: Mapping[str, Purpose]) -
         list_eligible=r.flag("list_eligible", False),
         shared_nationwide=r.flag("shared_nationwide", False),
         description=r.text("description", required=False),
+        periods=parse_period_rule(r, r.raw("severity_periods", False)),
     )
 
 

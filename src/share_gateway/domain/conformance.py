@@ -43,8 +43,7 @@ def nonconformities(catalog: Catalog, record: Record) -> tuple[FieldViolation, .
             check_stored_value(spec, text, f"fields.{name}", violations)
     check_required_fields(record_type, record.fields, violations)
     check_legal_document(record_type, record.legal_document is not None, violations)
-    days = None if record.disclose_until is None else (record.disclose_until - record.decided_on).days
-    check_disclosure_period(record_type, record.severity or "", days, violations)
+    check_disclosure_period(record_type, record.severity or "", record.period_days, violations)
     return tuple(violations)
 
 

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from share_gateway.domain.catalog import Catalog, DisclosureScope, Measure, Purpose
 from share_gateway.domain.errors import Citation, FieldViolation, InvalidInput, Refused
 from share_gateway.domain.identifiers import Subject, validate_uscc
+from share_gateway.domain.periods import Audience
 from share_gateway.domain.principals import Role
 
 if TYPE_CHECKING:
@@ -137,6 +138,19 @@ class AppliedMeasure:
         return Citation(f"measure/{self.measure.name}", self.measure.legal_basis)
 
 
+def audience_of(purpose: Purpose) -> Audience:
+    """Which end of a record a purpose's answers honour (NDRC Order No. 36: publication and sharing end apart).
+
+    The subject's own inquiry sees its records published or not; a purpose that reaches only the public scope
+    is publication (public lookup, the public port); any other is a purpose-bound sharing.
+    """
+    if purpose.self_only:
+        return Audience.SUBJECT
+    if purpose.reaches == frozenset({DisclosureScope.PUBLIC}):
+        return Audience.PUBLICATION
+    return Audience.SHARING
+
+
 def _purpose_citation(purpose: Purpose) -> Citation:
     return Citation(f"purpose/{purpose.name}", purpose.legal_basis)
 
@@ -147,6 +161,7 @@ class Policy:
     def __init__(self, catalog: Catalog) -> None:
         self.catalog = catalog
         self._purposes: Mapping[str, Purpose] = dict(catalog.purposes)
+        self._audiences = {name: audience_of(purpose) for name, purpose in catalog.purposes.items()}
         self._rules: dict[tuple[str, str], _Rule] = {}
         for record_type in catalog.record_types.values():
             citation = Citation(f"record_type/{record_type.name}", record_type.legal_basis)
@@ -201,6 +216,10 @@ class Policy:
             if refusal is not None:
                 raise Refused(refusal[0], refusal[1], [citation])
         return citation
+
+    def audience(self, purpose_name: str) -> Audience:
+        """The audience an authorised purpose answers (which of a record's ends it honours)."""
+        return self._audiences[purpose_name]
 
     def rule_for(self, purpose_name: str, record_type: str, consent_reference: str) -> Decision:
         """Whether records of a type may go out for an authorised purpose, and which fields.

@@ -2,9 +2,9 @@
 
 ``admit_record`` is the single gate: it checks a draft against the catalog
 and returns a ``Record`` or raises ``InvalidInput`` with every violation, each
-named by its request path. Disclosure windows follow the severity periods of
-the catalog (State Council General Office 2025 No. 22: the clock starts at
-the decision date).
+named by its request path. A record has two ends, publication and sharing,
+worked out from the catalog's severity periods and the type's period rule
+(``share_gateway.domain.periods``).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, replace
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 
@@ -20,6 +20,8 @@ from share_gateway.domain.catalog import Catalog, FieldSpec, FieldType, RecordTy
 from share_gateway.domain.conducts import check_conduct_code
 from share_gateway.domain.errors import FieldViolation, InvalidInput, InvalidState
 from share_gateway.domain.identifiers import Subject, SubjectKind
+from share_gateway.domain.periods import Audience, Ends, PeriodStart, period_start, record_ends, visible_to
+from share_gateway.domain.withdrawal import Withdrawal
 
 FieldValue = str | int | Decimal | date | bool
 _CENT = Decimal("0.01")
@@ -196,6 +198,8 @@ class RecordDraft:
     legal_document: LegalDocumentDraft | None = None
     severity: str = ""
     disclosure_days: int | None = None
+    # ISO date the conduct ended (a debt settled), for types whose clock runs from it; "" while it goes on.
+    settled_on: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,21 +212,32 @@ class Record:
     fields: Mapping[str, str]
     legal_document: LegalDocument | None
     severity: str | None
-    decided_on: date
-    disclose_until: date | None
+    # The decision date (the document's issue date); None for a record that rests on no decision.
+    decided_on: date | None
+    # The day the clock started (decision, publication or end of the conduct); None while the conduct goes on.
+    period_start: date | None
+    # The severity period chosen at admission; None for a type without severity periods.
+    period_days: int | None
+    # Publication (公示) ends at ``publish_until``, sharing and use (共享) at ``share_until``; each excluded.
+    publish_until: date | None
+    share_until: date | None
     status: RecordStatus
     recorded_at: datetime
     version: int
     submitted_by: str
     catalog_version: int
+    # For a record withdrawn after its decision was revoked: when, and whether in time.
+    withdrawal: Withdrawal | None = None
 
-    def is_disclosable(self, today: date) -> bool:
-        return is_disclosable(self.status, self.disclose_until, today)
+    def visible_to(self, audience: Audience, today: date) -> bool:
+        return is_disclosable(self.status, audience, self.publish_until, self.share_until, today)
 
 
-def is_disclosable(status: RecordStatus, disclose_until: date | None, today: date) -> bool:
-    """Active and inside its disclosure window (which ends at, and excludes, ``disclose_until``)."""
-    return status is RecordStatus.ACTIVE and (disclose_until is None or today < disclose_until)
+def is_disclosable(
+    status: RecordStatus, audience: Audience, publish_until: date | None, share_until: date | None, today: date
+) -> bool:
+    """Active and inside the window ``audience`` is answered from (publication or sharing; a subject: always)."""
+    return status is RecordStatus.ACTIVE and visible_to(audience, publish_until, share_until, today)
 
 
 def check_disclosure_period(
@@ -252,16 +267,29 @@ def check_disclosure_period(
     return severity, chosen
 
 
-def _disclosure_window(
-    record_type: RecordType, draft: RecordDraft, decided_on: date, today: date, violations: list[FieldViolation]
-) -> tuple[str | None, date | None]:
+def _windows(
+    record_type: RecordType, draft: RecordDraft, decided_on: date | None, today: date, violations: list[FieldViolation]
+) -> tuple[str | None, int | None, Ends]:
+    """The severity, its days and both ends of a draft, each fault recorded."""
     severity, days = check_disclosure_period(record_type, draft.severity, draft.disclosure_days, violations)
-    if days is None:
-        return severity, None
-    until = decided_on + timedelta(days=days)
-    if until <= today and days > 0:
-        violations.append(FieldViolation("legal_document.issued_on", f"the disclosure period already ended on {until}"))
-    return severity, until
+    rule = record_type.periods
+    settled_on = None
+    if draft.settled_on:
+        if rule.starts is not PeriodStart.CONDUCT_END:
+            violations.append(
+                FieldViolation("settled_on", f"{record_type.name} runs from its {rule.starts}, not the conduct's end")
+            )
+        else:
+            settled_on = _parse_date(draft.settled_on, "settled_on", violations)
+            if settled_on is not None and settled_on > today:
+                violations.append(FieldViolation("settled_on", "the conduct cannot have ended in the future"))
+    if record_type.severity_periods and days is None:
+        return severity, None, Ends(None, None, None)
+    ends = record_ends(rule, severity, days, period_start(rule, decided_on, settled_on, today))
+    if ends.share_until is not None and ends.share_until <= today and (days is None or days > 0):
+        path = "settled_on" if rule.starts is PeriodStart.CONDUCT_END else "legal_document.issued_on"
+        violations.append(FieldViolation(path, f"the disclosure period already ended on {ends.share_until}"))
+    return severity, days, ends
 
 
 # --- the checks a record must pass against a catalog: at admission, and again when a new catalog is installed ---
@@ -351,8 +379,8 @@ def admit_record(
     if draft.legal_document is not None:
         document = admit_legal_document(draft.legal_document, today, "legal_document", violations)
     check_legal_document(record_type, draft.legal_document is not None, violations)
-    decided_on = document.issued_on if document else today
-    severity, until = _disclosure_window(record_type, draft, decided_on, today, violations)
+    decided_on = document.issued_on if document else None
+    severity, days, ends = _windows(record_type, draft, decided_on, today, violations)
     if violations or subject is None:
         raise InvalidInput(violations)
     return Record(
@@ -364,7 +392,10 @@ def admit_record(
         legal_document=document,
         severity=severity,
         decided_on=decided_on,
-        disclose_until=until,
+        period_start=ends.start,
+        period_days=days,
+        publish_until=ends.publish_until,
+        share_until=ends.share_until,
         status=RecordStatus.ACTIVE,
         recorded_at=now,
         version=1,

@@ -74,9 +74,12 @@ class RepairApplication:
 def repair_allowed_from(record: Record, record_type: RecordType) -> date:
     """The first day a repair may be approved: the end of the minimum disclosure period, or at once."""
     period = record_type.severity_periods.get(record.severity or "")
+    # The clock's start (decision, publication or end of the conduct); a conduct still going on: from the day
+    # it was recorded.
+    start = record.period_start or record.recorded_at.date()
     if record_type.repair_on_performance or period is None:
-        return record.decided_on
-    return record.decided_on + timedelta(days=period.minimum_days)
+        return start
+    return start + timedelta(days=period.minimum_days)
 
 
 def apply_for_repair(

@@ -111,7 +111,7 @@ class Gateway:
             wake,
         )
         self.revocations = RevocationFeed(self.runtime)
-        self.sweeper = DisclosureSweeper(self.runtime, self.procedures.sweep_interval_seconds)
+        self.sweeper = DisclosureSweeper(self.runtime, self.catalog.catalog, self.procedures.sweep_interval_seconds)
         self.consents = ConsentDesk(
             self.runtime,
             () if self.peer_tls is None else (self.peer_tls.ca,),

@@ -25,7 +25,8 @@ A record an honest region may still hold is not relayed either, without
 making the region invalid: a copy of this node's own record (this node
 answers for its own records itself: a copy may be one it withdrew), one past
 its disclosure period here (the peer's sweep may lag), and one whose origin's
-revocation this node keeps (the caller drops those, from the store).
+revocation this node keeps (the caller drops those, from the store). A record is past its period for the end
+the purpose honours: publication for the public scope, sharing for a purpose-bound answer.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from share_gateway.crypto.disclosure import Disclosure, verify_disclosure
+from share_gateway.crypto.disclosure import Disclosure, RecordStatement, verify_disclosure
 from share_gateway.crypto.errors import VerificationError
 from share_gateway.crypto.keys import KeyRing
 from share_gateway.domain.errors import Citation
@@ -105,9 +106,11 @@ class RelayRules:
         kept: list[Disclosure] = []
         records: list[DisclosedRecord] = []
         citations: list[Citation] = []
+        audience = self.policy.audience(asked.purpose)
         for disclosure in answer.disclosures:
-            record, cited, disclose_until = self._checked(keys, key_ids, region, disclosure, asked)
-            if record.origin_region == here or not is_disclosable(RecordStatus.ACTIVE, disclose_until, today):
+            record, cited, statement = self._checked(keys, key_ids, region, disclosure, asked)
+            ends = (statement.publish_until, statement.share_until)
+            if record.origin_region == here or not is_disclosable(RecordStatus.ACTIVE, audience, *ends, today):
                 continue
             kept.append(disclosure)
             records.append(record)
@@ -129,7 +132,7 @@ class RelayRules:
 
     def _checked(
         self, keys: KeyRing, key_ids: dict[str, bytes], region: str, disclosure: Disclosure, asked: Asked
-    ) -> tuple[DisclosedRecord, tuple[Citation, ...], date | None]:
+    ) -> tuple[DisclosedRecord, tuple[Citation, ...], RecordStatement]:
         # 2. Signed by the origin it names (the signature itself is checked under the manifest's keys).
         verified = verify_disclosure(disclosure, keys)
         statement = verified.statement
@@ -156,4 +159,4 @@ class RelayRules:
         record = DisclosedRecord(
             statement.record_id, statement.record_type, statement.origin_region, tuple(verified.fields)
         )
-        return record, decision.citations, statement.disclose_until
+        return record, decision.citations, statement

@@ -201,7 +201,7 @@ class InquiryDesk:
                     statement.record_id,
                     number,
                     statement.decided_on,
-                    statement.disclose_until,
+                    statement.share_until,
                 )
             )
         return entries
@@ -219,8 +219,10 @@ class InquiryDesk:
         disclosures: list[Disclosure] = []
         disclosed: list[DisclosedRecord] = []
         citations: list[Citation] = []
+        # Publication, sharing or the subject's own view: each honours its own end of a record.
+        audience = self.policy.audience(request.purpose)
         for item in candidates:
-            if not is_disclosable(item.status, item.disclose_until, today) or (
+            if not is_disclosable(item.status, audience, item.publish_until, item.share_until, today) or (
                 wanted and item.record_type not in wanted
             ):
                 continue

@@ -14,6 +14,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from datetime import date
 from typing import NamedTuple
 
 from share_gateway.domain.calendar import WorkingCalendar
@@ -216,14 +217,21 @@ class ListingDesk:
     # --- endings ---------------------------------------------------------------------
 
     async def endings(
-        self, record: Record, cause: RemovalCause, actor: Principal, document: str, reason: str
+        self,
+        record: Record,
+        cause: RemovalCause,
+        actor: Principal,
+        document: str,
+        reason: str,
+        revoked_on: date | None = None,
     ) -> list[ListingChange]:
-        """The removal of every open listing resting on ``record``, for the transaction that changes it."""
+        """The removal of every open listing resting on ``record``, for the transaction that changes it; a
+        revoked decision's removal is due counted from ``revoked_on``, the revoking decision's date, if given."""
         listings, now = self.runtime.store.listings, self.runtime.clock()
         resting = await self.runtime.read(
             listings.find, states=OPEN, record_ids=(record.record_id,), origin=record.origin_region
         )
-        due = self.calendar.add_working_days(now.date(), self.removal_working_days)
+        due = self.calendar.add_working_days(revoked_on or now.date(), self.removal_working_days)
         changes = []
         for listing in resting:
             marked = replace(listing, removal_due=due) if cause is RemovalCause.DECISION_REVOKED else listing

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from share_gateway.catalog import SignedCatalog
 from share_gateway.crypto.disclosure import SealedRecord, seal_record
 from share_gateway.domain.errors import Conflict, FieldViolation, InvalidInput, NotFound
 from share_gateway.domain.events import Event, EventKind, Outcome
 from share_gateway.domain.listings import RemovalCause
+from share_gateway.domain.periods import PeriodRule
 from share_gateway.domain.policy import Policy, Principal
 from share_gateway.domain.records import (
     LegalDocumentDraft,
@@ -21,6 +22,7 @@ from share_gateway.domain.records import (
     admit_record,
     change_status,
 )
+from share_gateway.domain.withdrawal import withdrawal_after_revocation
 from share_gateway.gateway.listings import ListingDesk
 from share_gateway.gateway.runtime import NodeRuntime, record_ref
 from share_gateway.store.deliveries import DeliveryKind
@@ -134,25 +136,32 @@ class RecordRegistry:
     async def withdraw(
         self, agency: Principal, record_id: str, reason: str, document: LegalDocumentDraft | None
     ) -> StoredRecord:
-        """Withdraw an active record, stating why and, where there is one, the document that revoked it."""
+        """Withdraw an active record, stating why and, for a record resting on a decision, the document that
+        revoked it: the withdrawal is due counted from that document's date (``domain.withdrawal``)."""
         violations: list[FieldViolation] = []
+        today = self.runtime.clock().date()
         if not reason.strip() or len(reason) > MAX_REASON:
             violations.append(FieldViolation("reason", f"states why, in 1 to {MAX_REASON} characters"))
-        revoking = (
-            None
-            if document is None
-            else admit_legal_document(document, self.runtime.clock().date(), "revoking_document", violations)
-        )
+        revoking = None if document is None else admit_legal_document(document, today, "revoking_document", violations)
         if violations:
             raise InvalidInput(violations)
         stored = await self._own(agency, record_id)
+        record_type = self.catalog.catalog.record_types.get(stored.record.record_type)
+        decided = stored.record.legal_document is not None or (
+            record_type is not None and record_type.legal_document_required
+        )
+        if decided and revoking is None:
+            raise InvalidInput.one(
+                "revoking_document", "a record resting on a decision is withdrawn on the document that revoked it"
+            )
         changed = change_status(stored.record, RecordStatus.WITHDRAWN)
         details = {"reason": reason}
         if revoking is not None:
-            details |= {
-                "revoking_document": f"{revoking.kind} {revoking.number} ({revoking.issuer})",
-                "revoked_on": revoking.issued_on.isoformat(),
-            }
+            rule = record_type.periods if record_type is not None else PeriodRule()
+            withdrawal = withdrawal_after_revocation(rule, revoking.issued_on, today, self.listings.calendar)
+            changed = replace(changed, withdrawal=withdrawal)
+            details |= {"revoking_document": f"{revoking.kind} {revoking.number} ({revoking.issuer})"}
+            details |= withdrawal.details()
         event = self.runtime.event(
             EventKind.RECORD_WITHDRAWN,
             agency,
@@ -162,8 +171,10 @@ class RecordRegistry:
             details=details,
         )
         ground = details.get("revoking_document") or f"withdrawal {event.event_id}"
-        ended = await self.listings.endings(changed, RemovalCause.DECISION_REVOKED, agency, ground, reason)
-        shared = self.catalog.catalog.record_types[changed.record_type].shared_nationwide
+        ended = await self.listings.endings(
+            changed, RemovalCause.DECISION_REVOKED, agency, ground, reason, revoking.issued_on if revoking else None
+        )
+        shared = record_type is not None and record_type.shared_nationwide
         revoke_to = self.peers if shared else ()
         store = self.runtime.store
 

@@ -1,15 +1,18 @@
-"""The disclosure sweeper: publication stops automatically at the end of a record's disclosure period.
+"""The disclosure sweeper: sharing stops automatically at the end of a record's period, or at its maximum.
 
-Inquiries already skip a record past its ``disclose_until``; the sweeper makes
-the end explicit and accountable: the record is marked expired (it stays
-stored) and the change is an event in the log, with the date it ended.
+Inquiries already skip a record outside the window their audience is answered from (``domain.periods``); the
+sweeper makes the end of sharing explicit and accountable: the record is marked expired (it stays stored) and
+the change is an event in the log, with the dates it ended. A record also ends when its type's maximum period
+(from the catalog in force, counted from the day its clock started) is reached, even if its own end lies later:
+every record has a maximum period unless its own rule sets none (NDRC Order No. 36 of 2025).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
+from share_gateway.domain.catalog import Catalog
 from share_gateway.domain.events import Event, EventKind, Outcome
 from share_gateway.domain.records import Record, RecordStatus, change_status
 from share_gateway.gateway.periodic import Periodic
@@ -22,13 +25,18 @@ BATCH = 500
 @dataclass
 class DisclosureSweeper:
     runtime: NodeRuntime
+    catalog: Catalog | None = None
     interval: float = 60.0
+    # Each record type's maximum period in days, from the catalog.
+    maxima: dict[str, int] = field(init=False)
 
     def __post_init__(self) -> None:
         self.loop = Periodic("disclosure sweeper", self.sweep, self.interval)
+        types = {} if self.catalog is None else self.catalog.record_types
+        self.maxima = {name: t.periods.maximum_days for name, t in types.items() if t.periods.maximum_days is not None}
 
     async def sweep(self) -> int:
-        """Expire every active record whose period ended by today; return how many."""
+        """Expire every active record whose sharing ended by today, or that reached its maximum; return how many."""
         today = self.runtime.clock().date()
         total = 0
         while True:
@@ -39,17 +47,24 @@ class DisclosureSweeper:
 
     def _expire(self, tx: UnitOfWork, today: date) -> int:
         """End one batch of records past their period, each with its event; return how many were due."""
-        due = self.runtime.store.records.due_to_expire(tx, today, BATCH)
+        due = self.runtime.store.records.due_to_expire(tx, today, BATCH, self.maxima)
         expired = [change_status(record, RecordStatus.EXPIRED) for record in due]
-        self.runtime.change_statuses(tx, [(r, self._event(r)) for r in expired], "the disclosure period ended")
+        self.runtime.change_statuses(tx, [(r, self._event(r, today)) for r in expired], "the disclosure period ended")
         return len(due)
 
-    def _event(self, record: Record) -> Event:
+    def _event(self, record: Record, today: date) -> Event:
+        reached = record.share_until is None or record.share_until > today
         return self.runtime.event(
             EventKind.RECORD_EXPIRED,
             node_principal(self.runtime.region),
             Outcome.ALLOWED,
             subject=record.subject,
             records=(record_ref(record),),
-            details={"disclose_until": str(record.disclose_until), "severity": record.severity or ""},
+            details={
+                "publish_until": str(record.publish_until),
+                "share_until": str(record.share_until),
+                "period_start": str(record.period_start),
+                "severity": record.severity or "",
+            }
+            | ({"ended_by": "maximum period"} if reached else {}),
         )

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Row, bindparam, insert, select, tuple_, update
@@ -13,6 +14,7 @@ from share_gateway.crypto.envelope import Envelope
 from share_gateway.domain.errors import ChangedMeanwhile
 from share_gateway.domain.identifiers import Subject, SubjectKind
 from share_gateway.domain.records import LegalDocument, Record, RecordStatus, change_status
+from share_gateway.domain.withdrawal import Withdrawal
 from share_gateway.store import schema
 from share_gateway.store.database import Database, Prepared
 from share_gateway.store.unit_of_work import Duplicate, UnitOfWork
@@ -36,7 +38,8 @@ class Disclosable:
     record_type: str
     origin_region: str
     status: RecordStatus
-    disclose_until: date | None
+    publish_until: date | None
+    share_until: date | None
     sealed: SealedRecord
 
 
@@ -58,14 +61,25 @@ def _stored(row: Row[Any]) -> StoredRecord:
         legal_document=None if row.legal_document is None else LegalDocument.from_json(row.legal_document),
         severity=row.severity,
         decided_on=row.decided_on,
-        disclose_until=row.disclose_until,
+        period_start=row.period_start,
+        period_days=row.period_days,
+        publish_until=row.publish_until,
+        share_until=row.share_until,
         status=RecordStatus(row.status),
         recorded_at=row.recorded_at,
         version=row.version,
         submitted_by=row.submitted_by,
         catalog_version=row.catalog_version,
+        withdrawal=_withdrawal(row),
     )
     return StoredRecord(record, sealed)
+
+
+def _withdrawal(row: Row[Any]) -> Withdrawal | None:
+    """The withdrawal of a record withdrawn after its decision was revoked (kept since revision 0015)."""
+    if row.revoked_on is None or row.changed_at is None:
+        return None
+    return Withdrawal(row.revoked_on, row.withdrawal_due, row.changed_at.date())
 
 
 def _row(record: Record, sealed: SealedRecord, request_key: str) -> dict[str, Any]:
@@ -79,7 +93,12 @@ def _row(record: Record, sealed: SealedRecord, request_key: str) -> dict[str, An
         "status": record.status.value,
         "severity": record.severity,
         "decided_on": record.decided_on,
-        "disclose_until": record.disclose_until,
+        "period_start": record.period_start,
+        "period_days": record.period_days,
+        "publish_until": record.publish_until,
+        "share_until": record.share_until,
+        "revoked_on": None if record.withdrawal is None else record.withdrawal.revoked_on,
+        "withdrawal_due": None if record.withdrawal is None else record.withdrawal.due,
         "recorded_at": record.recorded_at,
         "version": record.version,
         "catalog_version": record.catalog_version,
@@ -99,7 +118,8 @@ _DISCLOSABLE = (
         schema.records.c.record_type,
         schema.records.c.origin_region,
         schema.records.c.status,
-        schema.records.c.disclose_until,
+        schema.records.c.publish_until,
+        schema.records.c.share_until,
         schema.records.c.statement,
         schema.records.c.key_id,
         schema.records.c.signature,
@@ -148,10 +168,18 @@ class Records:
     def change_status(self, tx: UnitOfWork, changed: Record, reason: str, at: datetime) -> None:
         """Write a status change if nobody changed the record meanwhile (optimistic, by version)."""
         records = schema.records.c
+        withdrawal = changed.withdrawal
         done = tx.connection.execute(
             update(schema.records)
             .where(_is(changed.origin_region, changed.record_id), records.version == changed.version - 1)
-            .values(status=changed.status.value, version=changed.version, changed_at=at, change_reason=reason)
+            .values(
+                status=changed.status.value,
+                version=changed.version,
+                changed_at=at,
+                change_reason=reason,
+                revoked_on=None if withdrawal is None else withdrawal.revoked_on,
+                withdrawal_due=None if withdrawal is None else withdrawal.due,
+            )
         )
         if done.rowcount != 1:
             raise ChangedMeanwhile(f"record {changed.record_id} was changed meanwhile; read it again")
@@ -167,13 +195,17 @@ class Records:
         self.change_status(tx, changed, f"{status} at its origin", at)
         return changed
 
-    def due_to_expire(self, tx: UnitOfWork, today: date, limit: int) -> list[Record]:
-        """Active records whose disclosure period ended by ``today`` (at most ``limit``), read in ``tx``."""
+    def due_to_expire(
+        self, tx: UnitOfWork, today: date, limit: int, maxima: Mapping[str, int] | None = None
+    ) -> list[Record]:
+        """Active records whose sharing ended by ``today``, or whose type's maximum (days from the start, per
+        record type in ``maxima``) was reached by then (at most ``limit``), read in ``tx``."""
         records = schema.records.c
+        due = records.share_until <= today
+        for record_type, days in sorted((maxima or {}).items()):
+            due |= (records.record_type == record_type) & (records.period_start <= today - timedelta(days=days))
         rows = tx.connection.execute(
-            select(schema.records)
-            .where(records.status == RecordStatus.ACTIVE.value, records.disclose_until <= today)
-            .limit(limit)
+            select(schema.records).where(records.status == RecordStatus.ACTIVE.value, due).limit(limit)
         ).all()
         return [_stored(row).record for row in rows]
 
@@ -208,9 +240,15 @@ class Records:
             rows = self._disclosable.rows(cursor, {"id": subject.identifier, "kind": subject.kind.value})
         return [
             Disclosable(
-                record_id, kind, origin, RecordStatus(status), until, _seal(statement, key_id, signature, openings)
+                record_id,
+                kind,
+                origin,
+                RecordStatus(status),
+                publish,
+                share,
+                _seal(payload, key_id, signature, openings),
             )
-            for record_id, kind, origin, status, until, statement, key_id, signature, openings in rows
+            for record_id, kind, origin, status, publish, share, payload, key_id, signature, openings in rows
         ]
 
     def active(self, after: tuple[str, str] = ("", ""), limit: int = 500) -> list[Record]:

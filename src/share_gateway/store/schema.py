@@ -278,8 +278,16 @@ records = Table(
     Column("subject_id", String(18), nullable=False),
     Column("status", String(16), nullable=False),
     Column("severity", String(32)),
-    Column("decided_on", Date, nullable=False),
-    Column("disclose_until", Date),
+    # None for a record resting on no decision (its clock runs from the end of the conduct).
+    Column("decided_on", Date),
+    Column("period_start", Date),
+    Column("period_days", Integer),
+    # Publication (公示) and sharing (共享) end separately; each end excluded.
+    Column("publish_until", Date),
+    Column("share_until", Date),
+    # A withdrawal after a revoked decision: the revoking decision's date and the day it was due by.
+    Column("revoked_on", Date),
+    Column("withdrawal_due", Date),
     Column("recorded_at", Instant, nullable=False),
     Column("version", Integer, nullable=False),
     Column("catalog_version", Integer, nullable=False),
@@ -294,8 +302,8 @@ records = Table(
     Column("change_reason", Text),
     UniqueConstraint("request_key"),
     Index(None, "subject_id", "subject_kind"),
-    # What the disclosure sweeper looks for: active records whose period ended.
-    Index(None, "status", "disclose_until"),
+    # What the disclosure sweeper looks for: active records whose sharing ended.
+    Index(None, "status", "share_until"),
 )
 
 

@@ -37,6 +37,7 @@ from share_gateway.domain.records import RecordDraft
 from share_gateway.synthetic.case import Case
 from share_gateway.synthetic.draws import between
 from share_gateway.synthetic.fields import draft_fields, legal_document
+from share_gateway.synthetic.obligations import conduct_ended
 from share_gateway.synthetic.people import (
     Sex,
     SyntheticCompany,
@@ -181,6 +182,7 @@ class Population:
             legal_document=document,
             severity=severity,
             disclosure_days=disclosure_days,
+            settled_on=conduct_ended(case),
         )
 
     def drafts_for(self, subject: SyntheticSubject, count: int) -> list[RecordDraft]:

@@ -258,6 +258,17 @@ def loan(c: Case) -> Loan:
     return c.fact(_draw_loan)
 
 
+def conduct_ended(c: Case) -> str:
+    """The day a loan default's conduct ended (the debt settled), as a submission states it; "" while it goes on.
+
+    Its period runs from that day (Credit Reporting Industry Regulation Art. 16), never from the day it was entered.
+    """
+    if c.record_type.name != "loan_default" or not loan(c).settled:
+        return ""
+    drawn = loan(c)
+    return (drawn.overdue_since + timedelta(days=drawn.days_overdue)).isoformat()
+
+
 # --- Credit commitments -------------------------------------------------------------------
 
 

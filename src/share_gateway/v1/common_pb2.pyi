@@ -18,6 +18,11 @@ if sys.version_info >= (3, 11):
 else:
     from typing_extensions import TypeAlias as _TypeAlias, Never as _Never
 
+if sys.version_info >= (3, 13):
+    from warnings import deprecated as _deprecated
+else:
+    from typing_extensions import deprecated as _deprecated
+
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class _SubjectKind:
@@ -365,18 +370,42 @@ class Record(_message.Message):
     SUBMITTED_BY_FIELD_NUMBER: _builtins.int
     CATALOG_VERSION_FIELD_NUMBER: _builtins.int
     DISCLOSURE_FIELD_NUMBER: _builtins.int
+    PUBLISH_UNTIL_FIELD_NUMBER: _builtins.int
+    SHARE_UNTIL_FIELD_NUMBER: _builtins.int
+    PERIOD_START_FIELD_NUMBER: _builtins.int
+    WITHDRAWAL_FIELD_NUMBER: _builtins.int
     record_id: _builtins.str
     record_type: _builtins.str
     origin_region: _builtins.str
     severity: _builtins.str
     decided_on: _builtins.str
-    """ISO 8601 dates: the decision date starts the disclosure clock."""
-    disclose_until: _builtins.str
+    """ISO 8601 dates. The decision date; empty for a record resting on no decision (a loan default), whose clock
+    runs from the end of the conduct instead (period_start).
+    """
+    @_builtins.property
+    @_deprecated("""This field has been marked as deprecated using proto field options.""")
+    def disclose_until(self) -> _builtins.str:
+        """Deprecated: the end of sharing (share_until), kept for clients written before the two ends."""
+
+    @disclose_until.setter
+    @_deprecated("""This field has been marked as deprecated using proto field options.""")
+    def disclose_until(self, value: _builtins.str) -> None:
+        """Deprecated: the end of sharing (share_until), kept for clients written before the two ends."""
+
     status: Global___RecordStatus.ValueType
     version: _builtins.int
     submitted_by: _builtins.str
     """Certificate identity of the submitting agency."""
     catalog_version: _builtins.int
+    publish_until: _builtins.str
+    """Publication (public lookup, the public port) ends at publish_until; sharing with authorised requesters for
+    their purposes at share_until; each end excluded, empty for no end (yet).
+    """
+    share_until: _builtins.str
+    period_start: _builtins.str
+    """The day the clock started: the decision, the publication, or the end of the conduct; empty while the
+    conduct goes on.
+    """
     @_builtins.property
     def subject(self) -> Global___Subject: ...
     @_builtins.property
@@ -388,6 +417,10 @@ class Record(_message.Message):
     @_builtins.property
     def disclosure(self) -> Global___RecordDisclosure:
         """The full signed disclosure, every field included."""
+
+    @_builtins.property
+    def withdrawal(self) -> Global___Withdrawal:
+        """A record withdrawn after its decision was revoked."""
 
     def __init__(
         self,
@@ -407,14 +440,50 @@ class Record(_message.Message):
         submitted_by: _builtins.str = ...,
         catalog_version: _builtins.int = ...,
         disclosure: Global___RecordDisclosure | None = ...,
+        publish_until: _builtins.str = ...,
+        share_until: _builtins.str = ...,
+        period_start: _builtins.str = ...,
+        withdrawal: Global___Withdrawal | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["disclosure", b"disclosure", "legal_document", b"legal_document", "recorded_at", b"recorded_at", "subject", b"subject"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["disclosure", b"disclosure", "legal_document", b"legal_document", "recorded_at", b"recorded_at", "subject", b"subject", "withdrawal", b"withdrawal"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["catalog_version", b"catalog_version", "decided_on", b"decided_on", "disclose_until", b"disclose_until", "disclosure", b"disclosure", "fields", b"fields", "legal_document", b"legal_document", "origin_region", b"origin_region", "record_id", b"record_id", "record_type", b"record_type", "recorded_at", b"recorded_at", "severity", b"severity", "status", b"status", "subject", b"subject", "submitted_by", b"submitted_by", "version", b"version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["catalog_version", b"catalog_version", "decided_on", b"decided_on", "disclose_until", b"disclose_until", "disclosure", b"disclosure", "fields", b"fields", "legal_document", b"legal_document", "origin_region", b"origin_region", "period_start", b"period_start", "publish_until", b"publish_until", "record_id", b"record_id", "record_type", b"record_type", "recorded_at", b"recorded_at", "severity", b"severity", "share_until", b"share_until", "status", b"status", "subject", b"subject", "submitted_by", b"submitted_by", "version", b"version", "withdrawal", b"withdrawal"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___Record: _TypeAlias = Record  # noqa: Y015
+
+@_typing.final
+class Withdrawal(_message.Message):
+    """A withdrawal after a revoked decision: due within the record type's working days of the revoking decision."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REVOKED_ON_FIELD_NUMBER: _builtins.int
+    DUE_FIELD_NUMBER: _builtins.int
+    WITHDRAWN_ON_FIELD_NUMBER: _builtins.int
+    LATE_FIELD_NUMBER: _builtins.int
+    revoked_on: _builtins.str
+    """ISO 8601 dates: the revoking decision's, the last day for the withdrawal (empty: no deadline), the withdrawal's."""
+    due: _builtins.str
+    withdrawn_on: _builtins.str
+    late: _builtins.bool
+    """Withdrawn after the day it was due."""
+    def __init__(
+        self,
+        *,
+        revoked_on: _builtins.str = ...,
+        due: _builtins.str = ...,
+        withdrawn_on: _builtins.str = ...,
+        late: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["due", b"due", "late", b"late", "revoked_on", b"revoked_on", "withdrawn_on", b"withdrawn_on"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Withdrawal: _TypeAlias = Withdrawal  # noqa: Y015
 
 @_typing.final
 class RepairApplication(_message.Message):

@@ -51,6 +51,7 @@ class SubmitRecordRequest(_message.Message):
     LEGAL_DOCUMENT_FIELD_NUMBER: _builtins.int
     SEVERITY_FIELD_NUMBER: _builtins.int
     DISCLOSURE_DAYS_FIELD_NUMBER: _builtins.int
+    SETTLED_ON_FIELD_NUMBER: _builtins.int
     request_id: _builtins.str
     """Chosen by the agency; a retry with the same id returns the first result instead of a duplicate."""
     record_type: _builtins.str
@@ -58,6 +59,10 @@ class SubmitRecordRequest(_message.Message):
     """One of the record type's severity levels when the catalog sets disclosure periods for it."""
     disclosure_days: _builtins.int
     """Days of disclosure within the catalog's range for the severity; the maximum when absent."""
+    settled_on: _builtins.str
+    """ISO 8601 date the conduct ended (the debt was settled), for a record type whose period runs from the end of
+    the conduct (a loan default); absent while it goes on, and the record then has no end yet.
+    """
     @_builtins.property
     def subject(self) -> _common_pb2.Subject: ...
     @_builtins.property
@@ -74,14 +79,20 @@ class SubmitRecordRequest(_message.Message):
         legal_document: _common_pb2.LegalDocument | None = ...,
         severity: _builtins.str = ...,
         disclosure_days: _builtins.int | None = ...,
+        settled_on: _builtins.str | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["_disclosure_days", b"_disclosure_days", "disclosure_days", b"disclosure_days", "legal_document", b"legal_document", "subject", b"subject"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_disclosure_days", b"_disclosure_days", "_settled_on", b"_settled_on", "disclosure_days", b"disclosure_days", "legal_document", b"legal_document", "settled_on", b"settled_on", "subject", b"subject"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_disclosure_days", b"_disclosure_days", "disclosure_days", b"disclosure_days", "fields", b"fields", "legal_document", b"legal_document", "record_type", b"record_type", "request_id", b"request_id", "severity", b"severity", "subject", b"subject"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_disclosure_days", b"_disclosure_days", "_settled_on", b"_settled_on", "disclosure_days", b"disclosure_days", "fields", b"fields", "legal_document", b"legal_document", "record_type", b"record_type", "request_id", b"request_id", "settled_on", b"settled_on", "severity", b"severity", "subject", b"subject"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__disclosure_days: _TypeAlias = _typing.Literal["disclosure_days"]  # noqa: Y015
     _WhichOneofArgType__disclosure_days: _TypeAlias = _typing.Literal["_disclosure_days", b"_disclosure_days"]  # noqa: Y015
+    _WhichOneofReturnType__settled_on: _TypeAlias = _typing.Literal["settled_on"]  # noqa: Y015
+    _WhichOneofArgType__settled_on: _TypeAlias = _typing.Literal["_settled_on", b"_settled_on"]  # noqa: Y015
+    @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__disclosure_days) -> _WhichOneofReturnType__disclosure_days | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__settled_on) -> _WhichOneofReturnType__settled_on | None: ...
 
 Global___SubmitRecordRequest: _TypeAlias = SubmitRecordRequest  # noqa: Y015
 
@@ -155,7 +166,9 @@ class WithdrawRecordRequest(_message.Message):
     reason: _builtins.str
     @_builtins.property
     def revoking_document(self) -> _common_pb2.LegalDocument:
-        """The document that revoked or annulled the record's basis, when there is one."""
+        """The document that revoked or annulled the record's decision: required for a record that rests on a decision.
+        The withdrawal is due within the record type's working days of its issue date, and shown late after that.
+        """
 
     def __init__(
         self,
