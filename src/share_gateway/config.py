@@ -128,12 +128,16 @@ class RevocationWatchSettings:
     queue_size: int = 256
     # How often a process looks for revocations another replica kept (one query, only while anyone watches).
     reread_seconds: float = 2.0
+    # Watches one requester may hold open at once at this process (each holds up to ``queue_size`` revocations).
+    watches_per_requester: int = 4
 
     def __post_init__(self) -> None:
         require_seconds("revocation_watch.acknowledge_within_seconds", self.acknowledge_within_seconds, 31 * 86400.0)
         require_seconds("revocation_watch.reread_seconds", self.reread_seconds, 3600.0)
-        if isinstance(self.queue_size, bool) or not isinstance(self.queue_size, int) or self.queue_size < 1:
-            raise ValueError("revocation_watch.queue_size must be a whole number of at least 1")
+        for name in ("queue_size", "watches_per_requester"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"revocation_watch.{name} must be a whole number of at least 1")
 
     @property
     def acknowledge_within(self) -> timedelta:

@@ -27,7 +27,7 @@ from share_gateway.v1 import common_pb2 as pb
 from share_gateway.v1 import compliance_pb2, compliance_pb2_grpc, inquiry_pb2, inquiry_pb2_grpc, registry_pb2
 from share_gateway.v1 import registry_pb2_grpc as registry_grpc
 from tests.conftest import ChannelFactory, channels_to, seed_grants
-from tests.support import days_ago, field_violations, inquiry, penalty_request
+from tests.support import days_ago, error_reason, field_violations, inquiry, penalty_request
 from tests.waiting import eventually
 
 Stream = grpc.aio.UnaryStreamCall[inquiry_pb2.WatchRevocationsRequest, inquiry_pb2.WatchRevocationsResponse]
@@ -281,3 +281,18 @@ async def withdraw_at_once(node: Node, ids: list[str]) -> None:
             runtime.revoke(tx, changed, "decisions revoked together", now, ())
 
     await runtime.write(withdraw_all)
+
+
+async def test_a_requester_holds_a_bounded_number_of_watches(watched_node: Node, connect_to: ChannelFactory) -> None:
+    """Memory stays bounded per requester too: beyond ``watches_per_requester`` (4 by default) a watch is
+    RESOURCE_EXHAUSTED, and another requester is not affected (issue 12: no unbounded memory)."""
+    streams = [watch(connect_to) for _ in range(4)]
+    await eventually(lambda: watched_node.gateway.revocation_watch.watching == 4)
+    with pytest.raises(grpc.aio.AioRpcError) as raised:
+        await watch(connect_to).read()
+    assert raised.value.code() is grpc.StatusCode.RESOURCE_EXHAUSTED
+    assert error_reason(raised.value) == "WATCHES_PER_REQUESTER"
+    other = watch(connect_to, "utility")
+    await eventually(lambda: watched_node.gateway.revocation_watch.watching == 5)
+    for stream in (*streams, other):
+        stream.cancel()

@@ -15,7 +15,8 @@ How a watcher learns of a new revocation, without polling the database in a loop
    path for SQLite; one indexed read every two seconds per process costs less than that complexity.)
 3. The dispatcher reads what is new once (``recipients_after``: each revocation with its recipients) and
    puts each entry into the bounded queue of every watcher of that recipient, never waiting for one.
-4. A watcher whose queue is full (its client reads slowly) is marked lagging instead: it drops its queue
+4. A requester holds at most ``watches_per_requester`` watches at a process (RESOURCE_EXHAUSTED beyond), and
+   a watcher whose queue is full (its client reads slowly) is marked lagging instead: it drops its queue
    and reads its feed from its cursor when it next runs, so it holds at most ``queue_size`` entries and
    never holds back the dispatcher or anyone else.
 
@@ -37,7 +38,7 @@ from dataclasses import dataclass, field
 
 from share_gateway.config import RevocationWatchSettings
 from share_gateway.crypto.envelope import Envelope
-from share_gateway.domain.errors import FieldViolation, InvalidInput, Unavailable
+from share_gateway.domain.errors import Exhausted, FieldViolation, InvalidInput, Unavailable
 from share_gateway.domain.events import Event, EventKind, Outcome
 from share_gateway.domain.policy import Principal
 from share_gateway.domain.repair import Revocation
@@ -50,6 +51,7 @@ Entry = tuple[int, Envelope]
 # How many feed positions one read takes (a watcher's catch-up page, the dispatcher's step).
 PAGE = 200
 SHUTTING_DOWN = "NODE_SHUTTING_DOWN"
+TOO_MANY_WATCHES = "WATCHES_PER_REQUESTER"
 
 
 @dataclass(eq=False)
@@ -124,6 +126,13 @@ class RevocationWatch:
         self._loop = asyncio.get_running_loop()
         watcher = _Watcher(recipient, asyncio.Queue(self.settings.queue_size))
         async with self._dispatching:
+            if len(self._watchers.get(recipient, ())) >= self.settings.watches_per_requester:
+                raise Exhausted(
+                    TOO_MANY_WATCHES,
+                    recipient,
+                    f"at most {self.settings.watches_per_requester} watches at once: close one first",
+                    self.settings.reread_seconds,
+                )
             if not self._watchers:
                 self._dispatched = await self.runtime.read(self.runtime.store.revocations.last_position)
             self._watchers.setdefault(recipient, set()).add(watcher)
