@@ -117,6 +117,38 @@ class FederationSettings:
 
 
 @dataclass(frozen=True)
+class RevocationWatchSettings:
+    """Revocations pushed to requesters (``InquiryService.WatchRevocations``, README "Revocations pushed")."""
+
+    # A requester acknowledges a revocation within this long of the node keeping it; a later acknowledgement is
+    # reported to officers. One day is this project's choice, not a regulator's: 2025 No. 22 wants repair results
+    # everywhere "at the same time" but names no time for a recipient to act on them.
+    acknowledge_within_seconds: float = 86400.0
+    # Revocations held for one watcher that has not taken them; past this it reads from its cursor instead.
+    queue_size: int = 256
+    # How often a process looks for revocations another replica kept (one query, only while anyone watches).
+    reread_seconds: float = 2.0
+    # Watches one requester may hold open at once at this process (each holds up to ``queue_size`` revocations).
+    watches_per_requester: int = 4
+
+    def __post_init__(self) -> None:
+        require_seconds("revocation_watch.acknowledge_within_seconds", self.acknowledge_within_seconds, 31 * 86400.0)
+        require_seconds("revocation_watch.reread_seconds", self.reread_seconds, 3600.0)
+        for name in ("queue_size", "watches_per_requester"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"revocation_watch.{name} must be a whole number of at least 1")
+
+    @property
+    def acknowledge_within(self) -> timedelta:
+        return timedelta(seconds=self.acknowledge_within_seconds)
+
+    @classmethod
+    def from_mapping(cls, raw: dict[str, Any]) -> RevocationWatchSettings:
+        return cls(**_known(cls, raw, "revocation_watch"))
+
+
+@dataclass(frozen=True)
 class QuotaOverride:
     """One grant's own limits (requester URI and purpose), replacing the catalog's for that pair only."""
 
@@ -203,6 +235,7 @@ class NodeConfig:
     procedures: ProcedureSettings = field(default_factory=ProcedureSettings)
     federation: FederationSettings = field(default_factory=FederationSettings)
     quotas: QuotaSettings = field(default_factory=QuotaSettings)
+    revocation_watch: RevocationWatchSettings = field(default_factory=RevocationWatchSettings)
 
     def __post_init__(self) -> None:
         require_seconds("refusal_window_seconds", self.refusal_window_seconds, 86400.0)
@@ -257,6 +290,7 @@ class NodeConfig:
             procedures=ProcedureSettings.from_mapping(raw.get("procedures") or {}),
             federation=FederationSettings.from_mapping(raw.get("federation") or {}),
             quotas=QuotaSettings.from_mapping(raw.get("quotas") or {}),
+            revocation_watch=RevocationWatchSettings.from_mapping(raw.get("revocation_watch") or {}),
         )
 
 

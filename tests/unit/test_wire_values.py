@@ -340,6 +340,8 @@ def test_enum_values_written_into_signed_payloads_and_the_log() -> None:
         "consent_revocation_received",
         "consent_revocation_delivered",
         "request_refused",
+        "revocations_acknowledged",
+        "revocation_acknowledged_late",
     ]
 
 

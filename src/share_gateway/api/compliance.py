@@ -166,9 +166,15 @@ class ComplianceServicer(compliance_pb2_grpc.ComplianceServiceServicer):
     ) -> compliance_pb2.GetDeliveryBacklogResponse:
         officer = await calling_principal(self.gateway, context)
         backlog = await self.gateway.deliveries.backlog(officer)
+        # After the officer check and its logged review: requesters behind with pushed revocations.
+        behind = await self.gateway.revocation_watch.review()
         return compliance_pb2.GetDeliveryBacklogResponse(
             peers=[
                 compliance_pb2.PeerDeliveryBacklog(region=b.peer, pending=b.pending, dead_letters=b.dead)
                 for b in backlog
-            ]
+            ],
+            requesters=[
+                compliance_pb2.RequesterAcknowledgementBacklog(requester=r.requester, overdue=r.overdue, late=r.late)
+                for r in behind
+            ],
         )

@@ -27,6 +27,7 @@ from share_gateway.domain.errors import (
     NotFound,
     Refused,
     Unauthenticated,
+    Unavailable,
 )
 
 ERROR_DOMAIN = "share-gateway"
@@ -76,6 +77,9 @@ def status_for(error: Exception) -> status_pb2.Status:
         return status_pb2.Status(code=code_pb2.ALREADY_EXISTS, message=str(error))
     if isinstance(error, Unauthenticated):
         return status_pb2.Status(code=code_pb2.UNAUTHENTICATED, message=str(error))
+    if isinstance(error, Unavailable):
+        info = error_details_pb2.ErrorInfo(reason=error.reason, domain=ERROR_DOMAIN)
+        return status_pb2.Status(code=code_pb2.UNAVAILABLE, message=str(error), details=[_pack(info)])
     return status_pb2.Status(code=code_pb2.INTERNAL, message="internal error")
 
 

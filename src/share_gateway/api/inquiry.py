@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import time
+from collections.abc import AsyncIterator
 from typing import Any
 
 import grpc
 
 from share_gateway.api.auth import calling_principal
 from share_gateway.api.convert import listing_to_wire, repair_to_wire, subject_kind_text
-from share_gateway.api.errors import handles_errors
+from share_gateway.api.errors import handles_errors, streams_errors
 from share_gateway.crypto.consent import SignedConsent
 from share_gateway.domain.canonical import day_text
 from share_gateway.federation.wire import citation_to_wire, disclosure_to_wire, envelope_to_wire
@@ -192,6 +193,25 @@ class InquiryServicer(inquiry_pb2_grpc.InquiryServiceServicer):
                 for position, envelope in entries
             ]
         )
+
+    @streams_errors
+    async def WatchRevocations(
+        self, request: inquiry_pb2.WatchRevocationsRequest, context: Context
+    ) -> AsyncIterator[inquiry_pb2.WatchRevocationsResponse]:
+        requester = await calling_principal(self.gateway, context)
+        async for batch in self.gateway.revocation_watch.watch(requester, request.after):
+            for position, envelope in batch:
+                yield inquiry_pb2.WatchRevocationsResponse(
+                    entry=inquiry_pb2.RevocationEntry(position=position, revocation=envelope_to_wire(envelope))
+                )
+
+    @handles_errors
+    async def AcknowledgeRevocations(
+        self, request: inquiry_pb2.AcknowledgeRevocationsRequest, context: Context
+    ) -> inquiry_pb2.AcknowledgeRevocationsResponse:
+        requester = await calling_principal(self.gateway, context)
+        receipt = await self.gateway.revocation_watch.acknowledge(requester, request.cursor)
+        return inquiry_pb2.AcknowledgeRevocationsResponse(acknowledged=receipt.acknowledged, late=receipt.late)
 
     @handles_errors
     async def ListMyListings(

@@ -10,6 +10,7 @@ they find no verified certificate.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 import grpc
@@ -49,11 +50,16 @@ class RunningServer:
     port: int
     public_port: int | None
     watcher: asyncio.Task[None] | None = None
+    # Ends the calls that never end by themselves (revocation watches) with UNAVAILABLE, waiting at most the
+    # seconds given: their clients resume from their cursor elsewhere instead of seeing the server cancel them.
+    end_streams: Callable[[float], Awaitable[None]] | None = None
 
     async def stop(self, grace: float = 5.0) -> None:
         if self.watcher is not None:
             self.watcher.cancel()
         await self.health.enter_graceful_shutdown()
+        if self.end_streams is not None:
+            await self.end_streams(max(grace, 1.0))
         await self.server.stop(grace)
 
 
@@ -123,4 +129,4 @@ async def start_server(
         watcher = asyncio.create_task(_watch_manifest(gateway, health_servicer))
     else:
         await health_servicer.set(PEER_SERVICE, health_pb2.HealthCheckResponse.NOT_SERVING)
-    return RunningServer(server, health_servicer, port, public_port, watcher)
+    return RunningServer(server, health_servicer, port, public_port, watcher, gateway.revocation_watch.close)

@@ -1,4 +1,5 @@
-"""``inquire``: a requester asks about a subject for a purpose, checks what comes back, and proves its receipt."""
+"""``inquire``: a requester asks about a subject for a purpose, checks what comes back, and proves its receipt;
+``inquire watch-revocations`` prints the revocations of records it received as they happen."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from share_gateway.cli.common import CommandError, channel, client_options, node
 
 if TYPE_CHECKING:
     from share_gateway.cli.common import Commands
+    from share_gateway.crypto.keys import KeyRing
     from share_gateway.v1 import inquiry_pb2
 
 
@@ -40,7 +42,11 @@ def add_commands(commands: Commands) -> None:
         help="a node's public signing key: verify what it signed (repeat; default: nothing verified)",
     )
     inquire.set_defaults(run=cmd_inquire)
-    steps = inquire.add_subparsers(dest="step", metavar="prove", help="prove a receipt instead of inquiring")
+    steps = inquire.add_subparsers(
+        dest="step",
+        metavar="{prove,watch-revocations}",
+        help="prove a receipt, or watch the revocations of records you received, instead of inquiring",
+    )
     prove = steps.add_parser(
         "prove", help="fetch, verify and save the log's inclusion proof of an event you made (an inquiry's receipt)"
     )
@@ -55,6 +61,22 @@ def add_commands(commands: Commands) -> None:
     )
     prove.add_argument("--tree-size", type=int, default=0, help="a published checkpoint's size (default: latest)")
     prove.set_defaults(run=cmd_prove)
+    watch = steps.add_parser(
+        "watch-revocations",
+        help="print each revocation of a record you received as the node keeps it (requesters); Ctrl-C stops",
+    )
+    client_options(watch)
+    watch.add_argument("--after", type=int, default=0, help="the last position you received (default: the start)")
+    watch.add_argument("--count", type=int, default=0, help="stop after this many (default: watch until stopped)")
+    watch.add_argument("--ack", action="store_true", help="acknowledge each once printed: you deleted the record")
+    watch.add_argument(
+        "--node-key",
+        action="append",
+        default=[],
+        metavar="REGION=signing.pub",
+        help="a node's public signing key: verify the revocations it signed (repeat; default: nothing verified)",
+    )
+    watch.set_defaults(run=cmd_watch_revocations)
 
 
 async def _inquire(args: argparse.Namespace) -> inquiry_pb2.InquireResponse:
@@ -135,3 +157,37 @@ def cmd_prove(args: argparse.Namespace) -> None:
     else:
         args.bundle.write_bytes(encode_bundle(origin, [BundleEntry(proof.index, proof, event=answer.event)]))
         show(f"verify it offline: share-gateway audit verify-bundle {args.bundle} --node-key {args.node_key}")
+
+
+async def _watch_revocations(args: argparse.Namespace, keys: KeyRing | None) -> None:
+    """Print each revocation as it comes (and acknowledge it with --ack); the stream's call has no deadline, each
+    acknowledgement has --timeout. When the node ends the watch (UNAVAILABLE at shutdown), say where to resume."""
+    import grpc
+
+    from share_gateway.cli.console import line, show, warn
+    from share_gateway.cli.views import revocations_view
+    from share_gateway.v1 import inquiry_pb2, inquiry_pb2_grpc
+
+    cursor, seen = args.after, 0
+    async with channel(args) as node:
+        stub = inquiry_pb2_grpc.InquiryServiceStub(node)
+        try:
+            async for message in stub.WatchRevocations(inquiry_pb2.WatchRevocationsRequest(after=cursor)):
+                show(revocations_view([message.entry], keys))
+                cursor, seen = message.entry.position, seen + 1
+                if args.ack:
+                    request = inquiry_pb2.AcknowledgeRevocationsRequest(cursor=cursor)
+                    answer = await stub.AcknowledgeRevocations(request, timeout=args.timeout)
+                    show(line(f"acknowledged through position {cursor}" + (" (late)" if answer.late else "")))
+                if args.count and seen >= args.count:
+                    return
+        except grpc.aio.AioRpcError as error:
+            if error.code() is grpc.StatusCode.UNAVAILABLE:
+                warn(line(f"the watch ended: resume with --after {cursor} (at this node or another replica)"))
+            raise
+
+
+def cmd_watch_revocations(args: argparse.Namespace) -> None:
+    import asyncio
+
+    asyncio.run(_watch_revocations(args, node_keys(args.node_key)))

@@ -91,6 +91,14 @@ class ChangedMeanwhile(InvalidState):
         super().__init__(message, "CHANGED_MEANWHILE")
 
 
+class Unavailable(DomainError):
+    """This node cannot go on serving the call (it is shutting down): the caller resumes at another replica."""
+
+    def __init__(self, message: str, reason: str) -> None:
+        self.reason = reason
+        super().__init__(message)
+
+
 class Conflict(DomainError):
     """The request collides with something that already exists (a reused request id)."""
 

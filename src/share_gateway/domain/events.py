@@ -76,6 +76,10 @@ class EventKind(StrEnum):
     CONSENT_REVOCATION_DELIVERED = "consent_revocation_delivered"
     # A request that did not decode or held what cannot be stored (counted per caller and window, like refusals).
     REQUEST_REFUSED = "request_refused"
+    # A requester acknowledged the revocations of its feed up to a position (it acted on them).
+    REVOCATIONS_ACKNOWLEDGED = "revocations_acknowledged"
+    # For officers: an acknowledgement that came later than the configured time after the revocation was kept.
+    REVOCATION_ACKNOWLEDGED_LATE = "revocation_acknowledged_late"
 
 
 class Outcome(StrEnum):

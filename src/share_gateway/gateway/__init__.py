@@ -10,7 +10,14 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from share_gateway.catalog import SignedCatalog
-from share_gateway.config import FederationSettings, LogSettings, ProcedureSettings, QuotaSettings, TlsMaterial
+from share_gateway.config import (
+    FederationSettings,
+    LogSettings,
+    ProcedureSettings,
+    QuotaSettings,
+    RevocationWatchSettings,
+    TlsMaterial,
+)
 from share_gateway.domain.policy import Policy
 from share_gateway.domain.repair import RepairDeadlines
 from share_gateway.federation.manifest import SignedManifest
@@ -29,6 +36,7 @@ from share_gateway.gateway.receipts import ReceiptProofs
 from share_gateway.gateway.refusals import Refusals
 from share_gateway.gateway.registry import RecordRegistry
 from share_gateway.gateway.repair import RepairDesk, RevocationFeed
+from share_gateway.gateway.revocation_watch import RevocationWatch
 from share_gateway.gateway.runtime import Clock, NodeRuntime, utc_now
 from share_gateway.gateway.sequencer import Sequencer, SequencerSettings
 from share_gateway.gateway.sweeper import DisclosureSweeper
@@ -54,6 +62,7 @@ class Gateway:
     federation_settings: FederationSettings = field(default_factory=FederationSettings)
     refusal_window_seconds: float = 60.0
     quota_settings: QuotaSettings = field(default_factory=QuotaSettings)
+    revocation_watch_settings: RevocationWatchSettings = field(default_factory=RevocationWatchSettings)
 
     def __post_init__(self) -> None:
         self.policy = Policy(self.catalog.catalog)
@@ -111,6 +120,8 @@ class Gateway:
             wake,
         )
         self.revocations = RevocationFeed(self.runtime)
+        # The same feed pushed as it grows (every process wakes its own watchers), and its acknowledgements.
+        self.revocation_watch = RevocationWatch(self.runtime, self.revocation_watch_settings)
         self.sweeper = DisclosureSweeper(self.runtime, self.catalog.catalog, self.procedures.sweep_interval_seconds)
         self.consents = ConsentDesk(
             self.runtime,
@@ -148,6 +159,7 @@ class Gateway:
             self.listings.loop.start()
             self.quotas.loop.start()
         self.refusals.loop.start()
+        self.revocation_watch.loop.start()
         if self.courier is not None:
             self.courier.loop.start()
         if self.cosigner is not None:
@@ -161,7 +173,15 @@ class Gateway:
 
     async def close(self) -> None:
         """Commit every pending event, integrate and checkpoint them, then release the threads."""
-        for worker in (self.courier, self.cosigner, self.sweeper, self.listings, self.certificates, self.quotas):
+        for worker in (
+            self.courier,
+            self.cosigner,
+            self.sweeper,
+            self.listings,
+            self.certificates,
+            self.quotas,
+            self.revocation_watch,
+        ):
             if worker is not None:
                 await worker.loop.stop()
         await self.refusals.close()  # after the server stopped: no refusal comes after it

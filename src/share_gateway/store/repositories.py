@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 
 from share_gateway.domain.events import Event
 from share_gateway.store import schema
+from share_gateway.store.acknowledgements import Acknowledgements
 from share_gateway.store.consents import Consents
 from share_gateway.store.database import Database
 from share_gateway.store.deliveries import Outbox
@@ -50,11 +51,17 @@ class Store:
         self.nonces = ReplayNonces(database)
         self.quotas = QuotaBuckets(database)
         self.consents = Consents(database)
+        self.acknowledgements = Acknowledgements(database)
 
     def write(self, work: Callable[[UnitOfWork], R]) -> R:
-        """Run ``work`` in one unit of work, committed when it returns and rolled back if it raises."""
+        """Run ``work`` in one unit of work, committed when it returns and rolled back if it raises; then its
+        ``on_commit`` hooks."""
         with self.database.writer.begin() as connection:
-            return work(UnitOfWork(connection))
+            tx = UnitOfWork(connection)
+            done = work(tx)
+        for hook in tx.after_commit:
+            hook()
+        return done
 
     def write_logged(self, change: Callable[[UnitOfWork], R], *events: Event) -> R:
         """Run ``change``, then append ``events``, in one unit of work: a change commits with its log entry."""

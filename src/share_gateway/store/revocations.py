@@ -3,16 +3,21 @@
 A revocation is kept once per (origin, record): the origin's own when it
 repaired or withdrew its record, a peer's when it told this node to stop
 disclosing its copy. Requesters read the revocations of the records the
-disclosure ledger says they received.
+disclosure ledger says they received, by polling (``feed``) or watching: every revocation kept is announced,
+once its transaction committed, to the listeners of this process (``listen``).
+
+Feed positions follow commit order: ``keep`` takes the log's append lock before the row gets its position, so
+on PostgreSQL a transaction that commits later never holds a smaller position than one a reader already saw.
+A reader that resumes after position N therefore misses nothing (SQLite has one writer anyway).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, insert, select
+from sqlalchemy import Row, func, insert, select
 
 from share_gateway.crypto.envelope import Envelope
 from share_gateway.domain.canonical import parse_json
@@ -30,10 +35,20 @@ def _envelope(row: Row[Any]) -> Envelope:
 class Revocations:
     def __init__(self, database: Database) -> None:
         self.database = database
+        self._listeners: list[Callable[[], None]] = []
+
+    def listen(self, listener: Callable[[], None]) -> None:
+        """Call ``listener`` (on the writing thread) after each commit that kept a new revocation."""
+        self._listeners.append(listener)
+
+    def _announce(self) -> None:
+        for listener in self._listeners:
+            listener()
 
     def keep(self, tx: UnitOfWork, record_id: str, origin: str, envelope: Envelope, at: datetime) -> bool:
         """Keep a signed revocation for the feed; False if this origin's revocation of the record is kept."""
-        return tx.insert_new(
+        tx.serialise()  # positions in commit order: see the module's docstring
+        kept = tx.insert_new(
             insert(schema.revocations).values(
                 record_id=record_id,
                 origin_region=origin,
@@ -43,6 +58,9 @@ class Revocations:
                 received_at=at,
             )
         )
+        if kept:
+            tx.on_commit(self._announce)
+        return kept
 
     def held_status(self, tx: UnitOfWork, record_id: str, origin: str) -> RecordStatus | None:
         """The status a revocation already kept gives the record (it came before the record itself)."""
@@ -91,3 +109,31 @@ class Revocations:
         query = select(schema.revocations).where(revoked.seq > after, received).order_by(revoked.seq).limit(limit)
         with self.database.reader.connect() as connection:
             return [(row.seq, _envelope(row)) for row in connection.execute(query)]
+
+    def last_position(self) -> int:
+        """The feed position of the latest revocation kept (0 for none)."""
+        with self.database.reader.connect() as connection:
+            return int(connection.execute(select(func.coalesce(func.max(schema.revocations.c.seq), 0))).scalar_one())
+
+    def recipients_after(self, after: int, limit: int = 500) -> tuple[list[tuple[int, str, Envelope]], int]:
+        """The next ``limit`` positions after ``after``: (position, recipient, signed revocation) for every requester
+        the disclosure ledger says received the record, in feed order, and the last position read (``after``
+        when there is none): what watchers are told."""
+        revoked, ledger = schema.revocations.c, schema.disclosure_ledger.c
+        positions = select(revoked.seq).where(revoked.seq > after).order_by(revoked.seq).limit(limit).subquery()
+        with self.database.reader.connect() as connection:
+            last = connection.execute(select(func.max(positions.c.seq))).scalar()
+            if last is None:
+                return [], after
+            query = (
+                select(schema.revocations, ledger.recipient)
+                .distinct()
+                .join(
+                    schema.disclosure_ledger,
+                    (ledger.record_id == revoked.record_id) & (ledger.origin_region == revoked.origin_region),
+                )
+                .where(revoked.seq > after, revoked.seq <= last)
+                .order_by(revoked.seq)
+            )
+            rows = [(row.seq, row.recipient, _envelope(row)) for row in connection.execute(query)]
+        return rows, int(last)

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     Column,
     Date,
     DateTime,
@@ -133,6 +134,17 @@ revocations = Table(
     Column("received_at", Instant, nullable=False),
     # One revocation per record of each origin: a peer cannot take the place of another origin's.
     UniqueConstraint("origin_region", "record_id"),
+)
+
+# A requester's acknowledgement of each revocation in its feed (migration 0018): when, and whether it came later
+# than the node's configured time (``revocation_watch.acknowledge_within_seconds``) after the revocation was kept.
+revocation_acknowledgements = Table(
+    "revocation_acknowledgements",
+    metadata,
+    Column("recipient", String(200), primary_key=True),
+    Column("revocation_seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("acknowledged_at", Instant, nullable=False),
+    Column("late", Boolean, nullable=False),
 )
 
 # Consents this node registered (the first node to see one registers it): the statement as signed, so a

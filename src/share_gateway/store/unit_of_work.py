@@ -12,9 +12,9 @@ join no other work.)
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Connection, Executable
@@ -40,6 +40,12 @@ class UnitOfWork:
     """One open write transaction; repositories write through ``connection``."""
 
     connection: Connection
+    # Run (in order, on the writing thread) once the transaction committed; dropped if it rolls back.
+    after_commit: list[Callable[[], None]] = field(default_factory=list)
+
+    def on_commit(self, hook: Callable[[], None]) -> None:
+        """Run ``hook`` once this transaction committed: to tell waiters in this process what they may now read."""
+        self.after_commit.append(hook)
 
     def serialise(self) -> None:
         """Take the log's append lock now, before reads whose answer the writes depend on.

@@ -380,22 +380,58 @@ class PeerDeliveryBacklog(_message.Message):
 Global___PeerDeliveryBacklog: _TypeAlias = PeerDeliveryBacklog  # noqa: Y015
 
 @_typing.final
+class RequesterAcknowledgementBacklog(_message.Message):
+    """A requester behind with the revocations pushed to it (InquiryService.AcknowledgeRevocations)."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REQUESTER_FIELD_NUMBER: _builtins.int
+    OVERDUE_FIELD_NUMBER: _builtins.int
+    LATE_FIELD_NUMBER: _builtins.int
+    requester: _builtins.str
+    """Certificate identity URI of the requester."""
+    overdue: _builtins.int
+    """Revocations of its feed kept longer ago than the configured time and still unacknowledged."""
+    late: _builtins.int
+    """Revocations it acknowledged, but later than the configured time."""
+    def __init__(
+        self,
+        *,
+        requester: _builtins.str = ...,
+        overdue: _builtins.int = ...,
+        late: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["late", b"late", "overdue", b"overdue", "requester", b"requester"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RequesterAcknowledgementBacklog: _TypeAlias = RequesterAcknowledgementBacklog  # noqa: Y015
+
+@_typing.final
 class GetDeliveryBacklogResponse(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     PEERS_FIELD_NUMBER: _builtins.int
+    REQUESTERS_FIELD_NUMBER: _builtins.int
     @_builtins.property
     def peers(self) -> _containers.RepeatedCompositeFieldContainer[Global___PeerDeliveryBacklog]:
         """Only peers with something undelivered, by region."""
+
+    @_builtins.property
+    def requesters(self) -> _containers.RepeatedCompositeFieldContainer[Global___RequesterAcknowledgementBacklog]:
+        """Only requesters with overdue or late acknowledgements, by requester. Added in v1, optional."""
 
     def __init__(
         self,
         *,
         peers: _abc.Iterable[Global___PeerDeliveryBacklog] | None = ...,
+        requesters: _abc.Iterable[Global___RequesterAcknowledgementBacklog] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["peers", b"peers"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["peers", b"peers", "requesters", b"requesters"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

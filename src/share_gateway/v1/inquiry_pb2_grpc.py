@@ -60,6 +60,16 @@ class InquiryServiceStub:
                 request_serializer=share__gateway_dot_v1_dot_inquiry__pb2.ListRevocationsRequest.SerializeToString,
                 response_deserializer=share__gateway_dot_v1_dot_inquiry__pb2.ListRevocationsResponse.FromString,
                 _registered_method=True)
+        self.WatchRevocations = channel.unary_stream(
+                '/share_gateway.v1.InquiryService/WatchRevocations',
+                request_serializer=share__gateway_dot_v1_dot_inquiry__pb2.WatchRevocationsRequest.SerializeToString,
+                response_deserializer=share__gateway_dot_v1_dot_inquiry__pb2.WatchRevocationsResponse.FromString,
+                _registered_method=True)
+        self.AcknowledgeRevocations = channel.unary_unary(
+                '/share_gateway.v1.InquiryService/AcknowledgeRevocations',
+                request_serializer=share__gateway_dot_v1_dot_inquiry__pb2.AcknowledgeRevocationsRequest.SerializeToString,
+                response_deserializer=share__gateway_dot_v1_dot_inquiry__pb2.AcknowledgeRevocationsResponse.FromString,
+                _registered_method=True)
         self.ListMyListings = channel.unary_unary(
                 '/share_gateway.v1.InquiryService/ListMyListings',
                 request_serializer=share__gateway_dot_v1_dot_inquiry__pb2.ListMyListingsRequest.SerializeToString,
@@ -122,6 +132,27 @@ class InquiryServiceServicer:
     def ListRevocations(self, request, context):
         """Revocations of records the caller received, after a feed position ("changes since"), so a
         requester's systems can delete what they hold.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def WatchRevocations(self, request, context):
+        """The same feed pushed as it grows: first what follows `after`, then each revocation as this node keeps it,
+        every message with its feed position (the cursor). Reconnecting with the last cursor received misses
+        nothing and repeats nothing (positions follow commit order; they are this region's, shared by its
+        replicas). A cursor beyond the feed is INVALID_ARGUMENT. The stream never ends by itself: at shutdown it
+        ends UNAVAILABLE (ErrorInfo reason NODE_SHUTTING_DOWN); resume from the last cursor at another replica.
+        Added in v1, optional to use.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def AcknowledgeRevocations(self, request, context):
+        """The caller acted on (deleted) every revocation of its feed up to `cursor` (cumulative and idempotent).
+        An acknowledgement later than the node's configured time after a revocation was kept is reported to
+        compliance officers. A cursor beyond the feed is INVALID_ARGUMENT. Added in v1, optional to use.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -193,6 +224,16 @@ def add_InquiryServiceServicer_to_server(servicer, server):
                     servicer.ListRevocations,
                     request_deserializer=share__gateway_dot_v1_dot_inquiry__pb2.ListRevocationsRequest.FromString,
                     response_serializer=share__gateway_dot_v1_dot_inquiry__pb2.ListRevocationsResponse.SerializeToString,
+            ),
+            'WatchRevocations': grpc.unary_stream_rpc_method_handler(
+                    servicer.WatchRevocations,
+                    request_deserializer=share__gateway_dot_v1_dot_inquiry__pb2.WatchRevocationsRequest.FromString,
+                    response_serializer=share__gateway_dot_v1_dot_inquiry__pb2.WatchRevocationsResponse.SerializeToString,
+            ),
+            'AcknowledgeRevocations': grpc.unary_unary_rpc_method_handler(
+                    servicer.AcknowledgeRevocations,
+                    request_deserializer=share__gateway_dot_v1_dot_inquiry__pb2.AcknowledgeRevocationsRequest.FromString,
+                    response_serializer=share__gateway_dot_v1_dot_inquiry__pb2.AcknowledgeRevocationsResponse.SerializeToString,
             ),
             'ListMyListings': grpc.unary_unary_rpc_method_handler(
                     servicer.ListMyListings,
@@ -356,6 +397,60 @@ class InquiryService:
             '/share_gateway.v1.InquiryService/ListRevocations',
             share__gateway_dot_v1_dot_inquiry__pb2.ListRevocationsRequest.SerializeToString,
             share__gateway_dot_v1_dot_inquiry__pb2.ListRevocationsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def WatchRevocations(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/share_gateway.v1.InquiryService/WatchRevocations',
+            share__gateway_dot_v1_dot_inquiry__pb2.WatchRevocationsRequest.SerializeToString,
+            share__gateway_dot_v1_dot_inquiry__pb2.WatchRevocationsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AcknowledgeRevocations(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/share_gateway.v1.InquiryService/AcknowledgeRevocations',
+            share__gateway_dot_v1_dot_inquiry__pb2.AcknowledgeRevocationsRequest.SerializeToString,
+            share__gateway_dot_v1_dot_inquiry__pb2.AcknowledgeRevocationsResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -46,6 +46,19 @@ class InquiryServiceStub:
     """Revocations of records the caller received, after a feed position ("changes since"), so a
     requester's systems can delete what they hold.
     """
+    WatchRevocations: _grpc.UnaryStreamMultiCallable[_inquiry_pb2.WatchRevocationsRequest, _inquiry_pb2.WatchRevocationsResponse]
+    """The same feed pushed as it grows: first what follows `after`, then each revocation as this node keeps it,
+    every message with its feed position (the cursor). Reconnecting with the last cursor received misses
+    nothing and repeats nothing (positions follow commit order; they are this region's, shared by its
+    replicas). A cursor beyond the feed is INVALID_ARGUMENT. The stream never ends by itself: at shutdown it
+    ends UNAVAILABLE (ErrorInfo reason NODE_SHUTTING_DOWN); resume from the last cursor at another replica.
+    Added in v1, optional to use.
+    """
+    AcknowledgeRevocations: _grpc.UnaryUnaryMultiCallable[_inquiry_pb2.AcknowledgeRevocationsRequest, _inquiry_pb2.AcknowledgeRevocationsResponse]
+    """The caller acted on (deleted) every revocation of its feed up to `cursor` (cumulative and idempotent).
+    An acknowledgement later than the node's configured time after a revocation was kept is reported to
+    compliance officers. A cursor beyond the feed is INVALID_ARGUMENT. Added in v1, optional to use.
+    """
     ListMyListings: _grpc.UnaryUnaryMultiCallable[_inquiry_pb2.ListMyListingsRequest, _inquiry_pb2.ListMyListingsResponse]
     """For a party: every listing about it this node holds, and its objection within the window, at
     the node that proposed the listing.
@@ -81,6 +94,19 @@ class InquiryServiceAsyncStub(InquiryServiceStub):
     ListRevocations: _aio.UnaryUnaryMultiCallable[_inquiry_pb2.ListRevocationsRequest, _inquiry_pb2.ListRevocationsResponse]  # type: ignore[assignment]
     """Revocations of records the caller received, after a feed position ("changes since"), so a
     requester's systems can delete what they hold.
+    """
+    WatchRevocations: _aio.UnaryStreamMultiCallable[_inquiry_pb2.WatchRevocationsRequest, _inquiry_pb2.WatchRevocationsResponse]  # type: ignore[assignment]
+    """The same feed pushed as it grows: first what follows `after`, then each revocation as this node keeps it,
+    every message with its feed position (the cursor). Reconnecting with the last cursor received misses
+    nothing and repeats nothing (positions follow commit order; they are this region's, shared by its
+    replicas). A cursor beyond the feed is INVALID_ARGUMENT. The stream never ends by itself: at shutdown it
+    ends UNAVAILABLE (ErrorInfo reason NODE_SHUTTING_DOWN); resume from the last cursor at another replica.
+    Added in v1, optional to use.
+    """
+    AcknowledgeRevocations: _aio.UnaryUnaryMultiCallable[_inquiry_pb2.AcknowledgeRevocationsRequest, _inquiry_pb2.AcknowledgeRevocationsResponse]  # type: ignore[assignment]
+    """The caller acted on (deleted) every revocation of its feed up to `cursor` (cumulative and idempotent).
+    An acknowledgement later than the node's configured time after a revocation was kept is reported to
+    compliance officers. A cursor beyond the feed is INVALID_ARGUMENT. Added in v1, optional to use.
     """
     ListMyListings: _aio.UnaryUnaryMultiCallable[_inquiry_pb2.ListMyListingsRequest, _inquiry_pb2.ListMyListingsResponse]  # type: ignore[assignment]
     """For a party: every listing about it this node holds, and its objection within the window, at
@@ -144,6 +170,31 @@ class InquiryServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_inquiry_pb2.ListRevocationsResponse, _abc.Awaitable[_inquiry_pb2.ListRevocationsResponse]]:
         """Revocations of records the caller received, after a feed position ("changes since"), so a
         requester's systems can delete what they hold.
+        """
+
+    @_abc_1.abstractmethod
+    def WatchRevocations(
+        self,
+        request: _inquiry_pb2.WatchRevocationsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_abc.Iterator[_inquiry_pb2.WatchRevocationsResponse], _abc.AsyncIterator[_inquiry_pb2.WatchRevocationsResponse]]:
+        """The same feed pushed as it grows: first what follows `after`, then each revocation as this node keeps it,
+        every message with its feed position (the cursor). Reconnecting with the last cursor received misses
+        nothing and repeats nothing (positions follow commit order; they are this region's, shared by its
+        replicas). A cursor beyond the feed is INVALID_ARGUMENT. The stream never ends by itself: at shutdown it
+        ends UNAVAILABLE (ErrorInfo reason NODE_SHUTTING_DOWN); resume from the last cursor at another replica.
+        Added in v1, optional to use.
+        """
+
+    @_abc_1.abstractmethod
+    def AcknowledgeRevocations(
+        self,
+        request: _inquiry_pb2.AcknowledgeRevocationsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_inquiry_pb2.AcknowledgeRevocationsResponse, _abc.Awaitable[_inquiry_pb2.AcknowledgeRevocationsResponse]]:
+        """The caller acted on (deleted) every revocation of its feed up to `cursor` (cumulative and idempotent).
+        An acknowledgement later than the node's configured time after a revocation was kept is reported to
+        compliance officers. A cursor beyond the feed is INVALID_ARGUMENT. Added in v1, optional to use.
         """
 
     @_abc_1.abstractmethod
