@@ -323,6 +323,9 @@ def test_enum_values_written_into_signed_payloads_and_the_log() -> None:
         "consent_revocation_received",
         "consent_revocation_delivered",
         "request_refused",
+        "repair_extended",
+        "dispute_filed",
+        "dispute_answered",
     ]
 
 

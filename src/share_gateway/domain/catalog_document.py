@@ -31,6 +31,7 @@ from share_gateway.domain.catalog import (
     Purpose,
     RecordType,
 )
+from share_gateway.domain.catalog_repair import parse_repair_sections
 from share_gateway.domain.errors import CatalogInvalid, FieldViolation
 from share_gateway.domain.identifiers import SubjectKind
 from share_gateway.domain.quotas import DEFAULT_QUOTA, QUOTA_FIELDS, QuotaLimits
@@ -260,6 +261,8 @@ def _parse_record_type(name: str, r: _Reader, purposes: Mapping[str, Purpose]) -
         "fields",
         "necessity",
         "description",
+        "repair",
+        "dispute",
     )
     fields = {field_name: _parse_field(field_name, fr) for field_name, fr in r.section("fields").items()}
     if not fields:
@@ -291,6 +294,7 @@ def _parse_record_type(name: str, r: _Reader, purposes: Mapping[str, Purpose]) -
         list_eligible=r.flag("list_eligible", False),
         shared_nationwide=r.flag("shared_nationwide", False),
         description=r.text("description", required=False),
+        **parse_repair_sections(r.value, r.path, r.faults, fields),
     )
 
 

@@ -76,6 +76,11 @@ class EventKind(StrEnum):
     CONSENT_REVOCATION_DELIVERED = "consent_revocation_delivered"
     # A request that did not decode or held what cannot be stored (counted per caller and window, like refusals).
     REQUEST_REFUSED = "request_refused"
+    # A complex case's deadlines extended, with the reason.
+    REPAIR_EXTENDED = "repair_extended"
+    # A subject disputes a record (异议); its origin answers: corrected (a new version) or kept, with why.
+    DISPUTE_FILED = "dispute_filed"
+    DISPUTE_ANSWERED = "dispute_answered"
 
 
 class Outcome(StrEnum):

@@ -12,13 +12,13 @@ from datetime import timedelta
 from share_gateway.catalog import SignedCatalog
 from share_gateway.config import FederationSettings, LogSettings, ProcedureSettings, QuotaSettings, TlsMaterial
 from share_gateway.domain.policy import Policy
-from share_gateway.domain.repair import RepairDeadlines
 from share_gateway.federation.manifest import SignedManifest
 from share_gateway.federation.peers import PeerClients
 from share_gateway.gateway.audit import AuditDesk
 from share_gateway.gateway.certificates import CertificateGuard, RevocationSettings
 from share_gateway.gateway.consents import ConsentDesk
 from share_gateway.gateway.dead_letters import DeliveryReview
+from share_gateway.gateway.disputes import DisputeDesk
 from share_gateway.gateway.federation import FederationDesk
 from share_gateway.gateway.history import InquiryHistory
 from share_gateway.gateway.inquiries import Answer, InquiryDesk, InquiryRequest
@@ -105,10 +105,13 @@ class Gateway:
             self.runtime,
             self.catalog.catalog,
             calendar,
-            RepairDeadlines(procedures.repair_reply_working_days, procedures.repair_decision_working_days),
+            procedures.repair_deadlines(),
             self.listings,
             delivered_to,
             wake,
+        )
+        self.disputes = DisputeDesk(
+            self.runtime, self.catalog.catalog, self.registry, procedures.dispute_answer_days, delivered_to, wake
         )
         self.revocations = RevocationFeed(self.runtime)
         self.sweeper = DisclosureSweeper(self.runtime, self.procedures.sweep_interval_seconds)
@@ -120,10 +123,16 @@ class Gateway:
             delivered_to,
             wake,
         )
+        self.repairs.consents = self.consents
         # Every inquiry, local or a peer's, spends its requester's quotas first (harvesting_suspected: .quotas).
         self.quotas = QuotaDesk(self.runtime, self.catalog.catalog, self.refusals, self.quota_settings)
         self.inquiries = InquiryDesk(
-            self.runtime, self.policy, self.federation, quotas=self.quotas, consents=self.consents
+            self.runtime,
+            self.policy,
+            self.federation,
+            quotas=self.quotas,
+            consents=self.consents,
+            disputes=self.disputes,
         )
         self.history = InquiryHistory(self.runtime, self.policy, self.log_settings.history_days, self.federation)
         self.audit = AuditDesk(self.runtime, self.log)

@@ -18,6 +18,7 @@ from share_gateway.store import schema
 from share_gateway.store.consents import Consents
 from share_gateway.store.database import Database
 from share_gateway.store.deliveries import Outbox
+from share_gateway.store.disputes import Disputes
 from share_gateway.store.events import EventLog
 from share_gateway.store.grants import Grants
 from share_gateway.store.listings import Listings
@@ -50,6 +51,7 @@ class Store:
         self.nonces = ReplayNonces(database)
         self.quotas = QuotaBuckets(database)
         self.consents = Consents(database)
+        self.disputes = Disputes(database)
 
     def write(self, work: Callable[[UnitOfWork], R]) -> R:
         """Run ``work`` in one unit of work, committed when it returns and rolled back if it raises."""

@@ -182,6 +182,7 @@ class InquireResponse(_message.Message):
     RECEIPT_FIELD_NUMBER: _builtins.int
     REGIONS_FIELD_NUMBER: _builtins.int
     MEASURES_FIELD_NUMBER: _builtins.int
+    DISPUTED_FIELD_NUMBER: _builtins.int
     inquiry_id: _builtins.str
     @_builtins.property
     def records(self) -> _containers.RepeatedCompositeFieldContainer[_common_pb2.RecordDisclosure]:
@@ -203,6 +204,10 @@ class InquireResponse(_message.Message):
     def measures(self) -> _containers.RepeatedCompositeFieldContainer[Global___AppliedMeasure]:
         """Disciplinary measures of the catalog that apply to the subject for this purpose."""
 
+    @_builtins.property
+    def disputed(self) -> _containers.RepeatedCompositeFieldContainer[_common_pb2.DisputeMark]:
+        """Records of this answer under dispute (their origin has not answered yet)."""
+
     def __init__(
         self,
         *,
@@ -212,10 +217,11 @@ class InquireResponse(_message.Message):
         receipt: _common_pb2.SignedEnvelope | None = ...,
         regions: _abc.Iterable[Global___RegionAnswer] | None = ...,
         measures: _abc.Iterable[Global___AppliedMeasure] | None = ...,
+        disputed: _abc.Iterable[_common_pb2.DisputeMark] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["receipt", b"receipt"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["citations", b"citations", "inquiry_id", b"inquiry_id", "measures", b"measures", "receipt", b"receipt", "records", b"records", "regions", b"regions"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["citations", b"citations", "disputed", b"disputed", "inquiry_id", b"inquiry_id", "measures", b"measures", "receipt", b"receipt", "records", b"records", "regions", b"regions"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -394,21 +400,30 @@ class ApplyForRepairRequest(_message.Message):
     RECORD_ID_FIELD_NUMBER: _builtins.int
     EVIDENCE_FIELD_NUMBER: _builtins.int
     COMMITMENT_FIELD_NUMBER: _builtins.int
+    MANDATE_FIELD_NUMBER: _builtins.int
     record_id: _builtins.str
     evidence: _builtins.str
     """Proof that the legal obligations were met (payment reference, court receipt, ...)."""
     commitment: _builtins.str
     """The applicant's credit commitment."""
+    @_builtins.property
+    def mandate(self) -> Global___Consent:
+        """For an agent applying for the subject: the subject's mandate, a consent the subject itself signed
+        (not attested) naming the agent as requester and the purpose "credit_repair". Absent: the caller
+        applies for itself.
+        """
+
     def __init__(
         self,
         *,
         record_id: _builtins.str = ...,
         evidence: _builtins.str = ...,
         commitment: _builtins.str = ...,
+        mandate: Global___Consent | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["mandate", b"mandate"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["commitment", b"commitment", "evidence", b"evidence", "record_id", b"record_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["commitment", b"commitment", "evidence", b"evidence", "mandate", b"mandate", "record_id", b"record_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -433,6 +448,84 @@ class ApplyForRepairResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ApplyForRepairResponse: _TypeAlias = ApplyForRepairResponse  # noqa: Y015
+
+@_typing.final
+class FileDisputeRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RECORD_ID_FIELD_NUMBER: _builtins.int
+    CLAIM_FIELD_NUMBER: _builtins.int
+    record_id: _builtins.str
+    claim: _builtins.str
+    """What is wrong, and why."""
+    def __init__(
+        self,
+        *,
+        record_id: _builtins.str = ...,
+        claim: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["claim", b"claim", "record_id", b"record_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___FileDisputeRequest: _TypeAlias = FileDisputeRequest  # noqa: Y015
+
+@_typing.final
+class FileDisputeResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DISPUTE_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def dispute(self) -> _common_pb2.Dispute: ...
+    def __init__(
+        self,
+        *,
+        dispute: _common_pb2.Dispute | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["dispute", b"dispute"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["dispute", b"dispute"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___FileDisputeResponse: _TypeAlias = FileDisputeResponse  # noqa: Y015
+
+@_typing.final
+class ListMyDisputesRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListMyDisputesRequest: _TypeAlias = ListMyDisputesRequest  # noqa: Y015
+
+@_typing.final
+class ListMyDisputesResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DISPUTES_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def disputes(self) -> _containers.RepeatedCompositeFieldContainer[_common_pb2.Dispute]: ...
+    def __init__(
+        self,
+        *,
+        disputes: _abc.Iterable[_common_pb2.Dispute] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["disputes", b"disputes"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListMyDisputesResponse: _TypeAlias = ListMyDisputesResponse  # noqa: Y015
 
 @_typing.final
 class GetRepairApplicationRequest(_message.Message):
