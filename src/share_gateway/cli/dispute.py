@@ -30,14 +30,14 @@ def add_commands(commands: Commands) -> None:
     listing.set_defaults(run=cmd_dispute)
     reject = steps.add_parser("reject", help="the record stands: answer why (the recording agency)")
     client_options(reject)
-    reject.add_argument("dispute_id")
+    reject.add_argument("dispute_id", help="the dispute's id, as list prints it")
     reject.add_argument("--answer", required=True, help="why the record stands")
     reject.set_defaults(run=cmd_dispute)
     correct = steps.add_parser(
         "correct", help="the record was wrong: record it again corrected; the old one is revoked everywhere"
     )
     client_options(correct)
-    correct.add_argument("dispute_id")
+    correct.add_argument("dispute_id", help="the dispute's id, as list prints it")
     correct.add_argument("--answer", required=True, help="what was corrected")
     record_options(correct)
     correct.set_defaults(run=cmd_dispute)
