@@ -266,3 +266,42 @@ async def test_rejection_states_reasons_and_remedy_over_the_wire(layout: Layout,
         remedy,
     )
     assert "Art. 12" in remedy
+
+
+async def test_repair_applied_at_any_node_travels_to_the_origin_and_its_status_comes_back(
+    layout: Layout, nodes: Nodes
+) -> None:
+    """A subject applies at any node; the application travels to the record's origin and its status comes back
+    (issue 12, "Repair at any node, by an agent, with notice"; DOMAIN.md: "any node, forwarded to the origin")."""
+    record_id = await published_debtor(layout, nodes)
+    intake = inquiries(layout, nodes[PEERS[0]], "company")
+    applied = (
+        await intake.ApplyForRepair(
+            inquiry_pb2.ApplyForRepairRequest(record_id=record_id, evidence=EVIDENCE, commitment=COMMITMENT),
+            timeout=10,
+        )
+    ).application
+    assert (applied.state, applied.origin_region, applied.record_id) == (
+        common_pb2.REPAIR_STATE_SUBMITTED,
+        ORIGIN,
+        record_id,
+    )
+    # The application lives at the origin, where the court decides it.
+    assert nodes[PEERS[0]].gateway.store.count("repair_applications") == 0
+    assert nodes[ORIGIN].gateway.store.repairs.get(applied.application_id) is not None
+    decided = await approve(layout, nodes, applied.application_id)
+    assert decided.state == common_pb2.REPAIR_STATE_APPROVED
+    status_request = inquiry_pb2.GetRepairApplicationRequest(
+        application_id=applied.application_id, origin_region=ORIGIN
+    )
+    back = (await intake.GetRepairApplication(status_request, timeout=10)).application
+    assert (back.state, back.reason, back.origin_region) == (
+        common_pb2.REPAIR_STATE_APPROVED,
+        "judgment performed",
+        ORIGIN,
+    )
+    # Someone else cannot learn of it through a peer either.
+    with pytest.raises(grpc.aio.AioRpcError) as raised:
+        await inquiries(layout, nodes[PEERS[0]], "bank").GetRepairApplication(status_request, timeout=10)
+    assert raised.value.code() is grpc.StatusCode.NOT_FOUND
+    await eventually(lambda: all(status(nodes[p], record_id) is RecordStatus.REPAIRED for p in PEERS))

@@ -211,7 +211,9 @@ def draft_from_wire(request: registry_pb2.SubmitRecordRequest) -> RecordDraft:
     )
 
 
-def repair_to_wire(application: RepairApplication, today: date, deadlines: RepairDeadlines) -> pb.RepairApplication:
+def repair_to_wire(
+    application: RepairApplication, today: date, deadlines: RepairDeadlines, origin_region: str = ""
+) -> pb.RepairApplication:
     """An application with both its deadlines: the whole course's and the department's decision's."""
     message = pb.RepairApplication(
         application_id=application.application_id,
@@ -230,6 +232,7 @@ def repair_to_wire(application: RepairApplication, today: date, deadlines: Repai
         extension_reason=application.extension_reason,
         extended_by=application.extended_by,
         mandate_id=application.mandate_id,
+        origin_region=origin_region,
     )
     message.submitted_at.FromDatetime(application.submitted_at)
     if application.decided_at is not None:

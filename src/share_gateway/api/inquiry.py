@@ -154,7 +154,7 @@ class InquiryServicer(inquiry_pb2_grpc.InquiryServiceServicer):
     ) -> inquiry_pb2.ApplyForRepairResponse:
         caller = await calling_principal(self.gateway, context)
         mandate = request.mandate
-        application = await self.gateway.repairs.apply(
+        application, origin = await self.gateway.repair_intake.apply(
             caller,
             request.record_id,
             request.evidence,
@@ -165,7 +165,7 @@ class InquiryServicer(inquiry_pb2_grpc.InquiryServiceServicer):
         )
         today = self.gateway.runtime.clock().date()
         return inquiry_pb2.ApplyForRepairResponse(
-            application=repair_to_wire(application, today, self.gateway.repairs.deadlines)
+            application=repair_to_wire(application, today, self.gateway.repairs.deadlines, origin)
         )
 
     @handles_errors
@@ -173,10 +173,12 @@ class InquiryServicer(inquiry_pb2_grpc.InquiryServiceServicer):
         self, request: inquiry_pb2.GetRepairApplicationRequest, context: Context
     ) -> inquiry_pb2.GetRepairApplicationResponse:
         caller = await calling_principal(self.gateway, context)
-        application = await self.gateway.repairs.application(caller, request.application_id)
+        application, origin = await self.gateway.repair_intake.application(
+            caller, request.application_id, request.origin_region
+        )
         today = self.gateway.runtime.clock().date()
         return inquiry_pb2.GetRepairApplicationResponse(
-            application=repair_to_wire(application, today, self.gateway.repairs.deadlines)
+            application=repair_to_wire(application, today, self.gateway.repairs.deadlines, origin)
         )
 
     @handles_errors

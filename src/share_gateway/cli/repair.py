@@ -46,6 +46,10 @@ def add_commands(commands: Commands) -> None:
             )
         if name == "extend":
             step.add_argument("--days", type=int, required=True, help="working days to extend by")
+        if name == "show":
+            step.add_argument(
+                "--origin-region", default="", help="the region holding it, when applied through this node for another"
+            )
         step.set_defaults(run=cmd_repair)
     notice = steps.add_parser("notice", help="the repair notice to serve with a decision (the recording agency)")
     client_options(notice)
@@ -90,7 +94,10 @@ async def _repair(
                 return [applied.application]
             case "show":
                 got = await inquiry.GetRepairApplication(
-                    inquiry_pb2.GetRepairApplicationRequest(application_id=args.application_id), timeout=args.timeout
+                    inquiry_pb2.GetRepairApplicationRequest(
+                        application_id=args.application_id, origin_region=args.origin_region
+                    ),
+                    timeout=args.timeout,
                 )
                 return [got.application]
             case "accept":

@@ -45,6 +45,7 @@ def repair_view(application: common_pb2.RepairApplication) -> Group:
         ("record", application.record_id),
         ("subject", application.subject.identifier),
         ("applicant", application.applicant),
+        ("held by", f"region {application.origin_region}" if application.origin_region else "this node"),
         ("submitted", f"{application.submitted_at.ToDatetime():%Y-%m-%d %H:%M} UTC"),
         ("result due", result_due_text(application)),
         ("decision due", decision_due_text(application)),

@@ -29,6 +29,7 @@ from share_gateway.gateway.receipts import ReceiptProofs
 from share_gateway.gateway.refusals import Refusals
 from share_gateway.gateway.registry import RecordRegistry
 from share_gateway.gateway.repair import RepairDesk, RevocationFeed
+from share_gateway.gateway.repair_peers import RepairIntake
 from share_gateway.gateway.runtime import Clock, NodeRuntime, utc_now
 from share_gateway.gateway.sequencer import Sequencer, SequencerSettings
 from share_gateway.gateway.sweeper import DisclosureSweeper
@@ -124,6 +125,7 @@ class Gateway:
             wake,
         )
         self.repairs.consents = self.consents
+        self.repair_intake = RepairIntake(self.repairs, self.federation)
         # Every inquiry, local or a peer's, spends its requester's quotas first (harvesting_suspected: .quotas).
         self.quotas = QuotaDesk(self.runtime, self.catalog.catalog, self.refusals, self.quota_settings)
         self.inquiries = InquiryDesk(

@@ -463,6 +463,7 @@ class RepairApplication(_message.Message):
     EXTENSION_REASON_FIELD_NUMBER: _builtins.int
     EXTENDED_BY_FIELD_NUMBER: _builtins.int
     MANDATE_ID_FIELD_NUMBER: _builtins.int
+    ORIGIN_REGION_FIELD_NUMBER: _builtins.int
     application_id: _builtins.str
     record_id: _builtins.str
     applicant: _builtins.str
@@ -492,6 +493,8 @@ class RepairApplication(_message.Message):
     extended_by: _builtins.int
     mandate_id: _builtins.str
     """The registered mandate an agent applied under; empty when the subject applied itself."""
+    origin_region: _builtins.str
+    """The region whose node holds and decides the application (the record's origin)."""
     @_builtins.property
     def subject(self) -> Global___Subject: ...
     @_builtins.property
@@ -519,10 +522,11 @@ class RepairApplication(_message.Message):
         extension_reason: _builtins.str = ...,
         extended_by: _builtins.int = ...,
         mandate_id: _builtins.str = ...,
+        origin_region: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["decided_at", b"decided_at", "subject", b"subject", "submitted_at", b"submitted_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["applicant", b"applicant", "application_id", b"application_id", "decided_at", b"decided_at", "decision_due", b"decision_due", "decision_working_days", b"decision_working_days", "extended_by", b"extended_by", "extension_reason", b"extension_reason", "mandate_id", b"mandate_id", "overdue", b"overdue", "reason", b"reason", "record_id", b"record_id", "remedy", b"remedy", "reply_due", b"reply_due", "result_due", b"result_due", "state", b"state", "subject", b"subject", "submitted_at", b"submitted_at", "total_working_days", b"total_working_days"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["applicant", b"applicant", "application_id", b"application_id", "decided_at", b"decided_at", "decision_due", b"decision_due", "decision_working_days", b"decision_working_days", "extended_by", b"extended_by", "extension_reason", b"extension_reason", "mandate_id", b"mandate_id", "origin_region", b"origin_region", "overdue", b"overdue", "reason", b"reason", "record_id", b"record_id", "remedy", b"remedy", "reply_due", b"reply_due", "result_due", b"result_due", "state", b"state", "subject", b"subject", "submitted_at", b"submitted_at", "total_working_days", b"total_working_days"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

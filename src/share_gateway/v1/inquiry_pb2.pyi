@@ -532,15 +532,21 @@ class GetRepairApplicationRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     APPLICATION_ID_FIELD_NUMBER: _builtins.int
+    ORIGIN_REGION_FIELD_NUMBER: _builtins.int
     application_id: _builtins.str
+    origin_region: _builtins.str
+    """The region whose node holds the application (RepairApplication.origin_region), when it is not this
+    node's: this node asks it on the caller's behalf. Empty: this node.
+    """
     def __init__(
         self,
         *,
         application_id: _builtins.str = ...,
+        origin_region: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["application_id", b"application_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["application_id", b"application_id", "origin_region", b"origin_region"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -1,0 +1,168 @@
+"""Repair at any node: an application made at a node that holds only a copy travels to the record's origin,
+and its status comes back (2025 No. 22: one intake for the subject; DOMAIN.md "Disputes, notice and repair
+channels": any node, forwarded to the origin).
+
+Asking (the intake node): the subject applies here for a record another region made; this node signs a
+request (subject, the subject's own certificate identity as requester, the record, the proof and the
+commitment, nonce and time) for the origin, and relays the application the origin signs back, checked:
+the origin's key, the digest of this very request, the record asked about. Answering (the origin): the
+peer is the node its manifest pins; the request must verify under that region's key, be fresh and unseen,
+name the same catalog and be on behalf of the subject itself; the origin then applies as if the subject
+had come to it, so every rule of the application holds there. An agent's mandate is not carried: an agent
+applies at the origin.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from share_gateway.crypto.consent import SignedConsent
+from share_gateway.crypto.envelope import Envelope
+from share_gateway.crypto.errors import VerificationError
+from share_gateway.crypto.keys import KeyRing
+from share_gateway.domain.errors import InvalidInput, InvalidState, NotFound, Refused
+from share_gateway.domain.identifiers import Subject, SubjectKind
+from share_gateway.domain.policy import Denial, Principal
+from share_gateway.domain.principals import Identity, IdentityKind
+from share_gateway.domain.repair import RepairApplication
+from share_gateway.domain.repair_status import REPAIR_STATUS_TYPE, RepairStatus
+from share_gateway.federation.messages import digest
+from share_gateway.federation.peers import PeerError
+from share_gateway.federation.repair_request import APPLY, PEER_REPAIR_TYPE, STATUS, PeerRepairRequest
+from share_gateway.gateway.federation import FederationDesk
+from share_gateway.gateway.repair import RepairDesk
+
+_ITSELF = {IdentityKind.PERSON: SubjectKind.INDIVIDUAL, IdentityKind.INSTITUTION: SubjectKind.LEGAL_ENTITY}
+
+
+@dataclass
+class RepairIntake:
+    desk: RepairDesk
+    federation: FederationDesk | None = None
+
+    async def apply(
+        self,
+        caller: Principal,
+        record_id: str,
+        evidence: str,
+        commitment: str,
+        mandate: SignedConsent | None = None,
+    ) -> tuple[RepairApplication, str]:
+        """Apply here if the record is this region's; else carry the subject's application to its origin.
+        Returns the application and the region whose node holds it."""
+        here = self.desk.runtime.region
+        try:
+            return await self.desk.apply(caller, record_id, evidence, commitment, mandate), here
+        except InvalidState as error:
+            origin = error.metadata.get("origin_region", "")
+            if error.reason != "NOT_THE_ORIGIN" or self.federation is None or mandate is not None:
+                raise
+        fields = {"record_id": record_id, "evidence": evidence, "commitment": commitment}
+        return await self._forward(caller, origin, APPLY, **fields), origin
+
+    async def application(
+        self, caller: Principal, application_id: str, origin_region: str = ""
+    ) -> tuple[RepairApplication, str]:
+        """An application here, or (``origin_region`` another region) as its origin says, for its applicant."""
+        here = self.desk.runtime.region
+        if not origin_region or origin_region == here or self.federation is None:
+            return await self.desk.application(caller, application_id), here
+        return await self._forward(caller, origin_region, STATUS, application_id=application_id), origin_region
+
+    async def _forward(self, caller: Principal, region: str, action: str, **values: str) -> RepairApplication:
+        federation = self.federation
+        assert federation is not None
+        if caller.itself is None:
+            raise NotFound("only a subject's own application is carried to the origin")
+        runtime = federation.runtime
+        request = PeerRepairRequest.new(
+            origin=runtime.region,
+            requester_uri=caller.uri,
+            subject=caller.itself,
+            action=action,
+            record_id=values.get("record_id", ""),
+            application_id=values.get("application_id", ""),
+            evidence=values.get("evidence", ""),
+            commitment=values.get("commitment", ""),
+            catalog_digest=federation.catalog_digest,
+            at=runtime.clock(),
+        )
+        signed = Envelope.seal(runtime.signing_key, PEER_REPAIR_TYPE, request.to_bytes())
+        manifest = federation.manifest.manifest
+        if region not in manifest.nodes:
+            raise InvalidInput.one("origin_region", f"no region {region!r} in the federation")
+        try:
+            answer = await federation.clients.repair(manifest, region, signed, federation.peer_timeout)
+        except PeerError as error:
+            raise _relayed(region, error) from error
+        try:
+            return checked_status(federation.key_id(region), manifest.keys, region, answer, request, signed)
+        except (VerificationError, ValueError) as error:
+            raise InvalidState(
+                f"region {region} answered what does not verify: {error}"[:300],
+                "ORIGIN_ANSWER_INVALID",
+                {"origin_region": region},
+            ) from error
+
+    async def answer(self, region: str, envelope: Envelope) -> Envelope:
+        """At the origin: verify a peer's carried application (or status question), act on it, sign the result."""
+        federation = self.federation
+        assert federation is not None
+        what = "repair request"
+        request = federation.opened(region, envelope, PEER_REPAIR_TYPE, PeerRepairRequest.from_bytes, what)
+        await federation.require_fresh(region, request.origin, request.catalog_digest, request.at, request.nonce, what)
+        subject = _on_behalf_of(request)
+        if request.action == APPLY:
+            application = await self.desk.apply(subject, request.record_id, request.evidence, request.commitment)
+        else:
+            application = await self.desk.application(subject, request.application_id)
+        status = RepairStatus(federation.runtime.region, digest(envelope.payload), application)
+        return Envelope.seal(federation.runtime.signing_key, REPAIR_STATUS_TYPE, status.to_bytes())
+
+
+def checked_status(
+    key_id: bytes, keys: KeyRing, region: str, answer: Envelope, request: PeerRepairRequest, signed: Envelope
+) -> RepairApplication:
+    """The application the origin signed in answer to ``request``, or ``VerificationError``/``ValueError``."""
+    if answer.key_id != key_id:
+        raise VerificationError(f"the application is not signed by region {region}")
+    status = answer.open(keys, REPAIR_STATUS_TYPE, RepairStatus.from_bytes)
+    application = status.application
+    if status.origin_region != region or status.request_digest != digest(signed.payload):
+        raise VerificationError("the origin's answer is for another request")
+    if application.subject != request.subject or (
+        request.action == APPLY and application.record_id != request.record_id
+    ):
+        raise VerificationError("the origin's answer is about another record or subject")
+    return application
+
+
+def _on_behalf_of(request: PeerRepairRequest) -> Principal:
+    """The subject the intake node applies for, which must be the requester itself (its certificate identity)."""
+    try:
+        identity = Identity.from_uri(request.requester_uri)
+    except InvalidInput as error:
+        raise Refused(Denial.NOT_THE_SUBJECT, "the repair request names no subject as its requester") from error
+    kind = _ITSELF.get(identity.kind)
+    if kind is None or Subject(kind, identity.identifier) != request.subject:
+        raise Refused(Denial.NOT_THE_SUBJECT, "a repair is carried only for the subject itself")
+    return Principal(identity.identifier, identity.uri, kind.value, itself=request.subject)
+
+
+def _relayed(region: str, error: PeerError) -> Exception:
+    """The origin's refusal as this node's own error, its reason kept; a silent origin as ORIGIN_UNAVAILABLE."""
+    said = f"region {region}: {error.details}"[:300]
+    match error.code:
+        case "NOT_FOUND":
+            return NotFound(said)
+        case "INVALID_ARGUMENT":
+            return InvalidInput.one("application", said)
+        case "PERMISSION_DENIED":
+            return Refused(error.reason or "ORIGIN_REFUSED", said)
+        case "FAILED_PRECONDITION":
+            return InvalidState(said, error.reason or "", error.metadata)
+    return InvalidState(
+        f"region {region}, where the record was made, did not answer: try again",
+        "ORIGIN_UNAVAILABLE",
+        {"origin_region": region},
+    )
