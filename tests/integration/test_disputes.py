@@ -13,11 +13,12 @@ import grpc
 import pytest
 
 from share_gateway.devkit import Layout
+from share_gateway.domain.events import EventKind
 from share_gateway.domain.listings import ListingState, RemovalCause
 from share_gateway.domain.records import RecordStatus, change_status
 from share_gateway.v1 import common_pb2, inquiry_pb2, registry_pb2
 from tests.consents import consent_to_wire, signed_consent
-from tests.federation import Nodes
+from tests.federation import Nodes, events
 from tests.integration.test_listings import listed_after_hearing
 from tests.integration.test_repair import (
     COMMITMENT,
@@ -286,9 +287,14 @@ async def test_repair_applied_at_any_node_travels_to_the_origin_and_its_status_c
         ORIGIN,
         record_id,
     )
-    # The application lives at the origin, where the court decides it.
+    # The application lives at the origin, where the court decides it; both sides log the exchange, each
+    # naming the digest of the request the intake node signed.
     assert nodes[PEERS[0]].gateway.store.count("repair_applications") == 0
     assert nodes[ORIGIN].gateway.store.repairs.get(applied.application_id) is not None
+    [carried] = [e for e in events(nodes[PEERS[0]]) if e.kind is EventKind.REPAIR_FORWARDED]
+    [taken] = [e for e in events(nodes[ORIGIN]) if e.kind is EventKind.REPAIR_APPLIED]
+    assert carried.details["request_digest"] == taken.details["request_digest"]
+    assert (carried.details["origin_region"], taken.details["via"]) == (ORIGIN, f"sgw://node/{PEERS[0]}")
     decided = await approve(layout, nodes, applied.application_id)
     assert decided.state == common_pb2.REPAIR_STATE_APPROVED
     status_request = inquiry_pb2.GetRepairApplicationRequest(

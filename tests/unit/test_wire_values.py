@@ -326,6 +326,7 @@ def test_enum_values_written_into_signed_payloads_and_the_log() -> None:
         "repair_extended",
         "dispute_filed",
         "dispute_answered",
+        "repair_forwarded",
     ]
 
 

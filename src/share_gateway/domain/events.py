@@ -81,6 +81,8 @@ class EventKind(StrEnum):
     # A subject disputes a record (异议); its origin answers: corrected (a new version) or kept, with why.
     DISPUTE_FILED = "dispute_filed"
     DISPUTE_ANSWERED = "dispute_answered"
+    # This node carried a subject's repair application (or a question of its status) to the record's origin.
+    REPAIR_FORWARDED = "repair_forwarded"
 
 
 class Outcome(StrEnum):

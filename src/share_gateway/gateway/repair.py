@@ -11,7 +11,7 @@ records it received ("changes since"), so its systems can delete them.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from share_gateway.crypto.consent import SignedConsent
@@ -88,6 +88,7 @@ class RepairDesk:
         evidence: str,
         commitment: str,
         mandate: SignedConsent | None = None,
+        exchange: Mapping[str, str] | None = None,
     ) -> RepairApplication:
         """The subject applies for one of its records at the record's origin node, itself or through an agent
         holding its mandate (a consent the subject signed for ``credit_repair``, verified and registered here).
@@ -121,7 +122,7 @@ class RepairDesk:
             measures_in_force=await self._listed_on(stored.record),
             mandate_id=mandate_id,
         )
-        event = self._event(EventKind.REPAIR_APPLIED, caller, stored, application)
+        event = self._event(EventKind.REPAIR_APPLIED, caller, stored, application, exchange or {})
         await self.runtime.write_logged(lambda tx: self.runtime.store.repairs.add(tx, application), event)
         return application
 
@@ -232,7 +233,15 @@ class RepairDesk:
         """Keep an application's next step with the event that logs it."""
         await self.runtime.write_logged(lambda tx: self.runtime.store.repairs.change(tx, application), event)
 
-    def _event(self, kind: EventKind, actor: Principal, stored: StoredRecord, application: RepairApplication) -> Event:
+    def _event(
+        self,
+        kind: EventKind,
+        actor: Principal,
+        stored: StoredRecord,
+        application: RepairApplication,
+        exchange: Mapping[str, str] | None = None,
+    ) -> Event:
+        """The event of one step; ``exchange``: the intake node and its request's digest, for a carried one."""
         return self.runtime.event(
             kind,
             actor,
@@ -245,7 +254,8 @@ class RepairDesk:
             | ({"extension_reason": application.extension_reason[:500]} if application.extension_reason else {})
             | ({"mandate_id": application.mandate_id} if application.mandate_id else {})
             | {"result_due": str(application.result_due)}
-            | ({"decision_due": str(application.decision_due)} if application.decision_due else {}),
+            | ({"decision_due": str(application.decision_due)} if application.decision_due else {})
+            | dict(exchange or {}),
         )
 
 

@@ -21,6 +21,7 @@ from share_gateway.crypto.envelope import Envelope
 from share_gateway.crypto.errors import VerificationError
 from share_gateway.crypto.keys import KeyRing
 from share_gateway.domain.errors import InvalidInput, InvalidState, NotFound, Refused
+from share_gateway.domain.events import EventKind, Outcome
 from share_gateway.domain.identifiers import Subject, SubjectKind
 from share_gateway.domain.policy import Denial, Principal
 from share_gateway.domain.principals import Identity, IdentityKind
@@ -31,6 +32,7 @@ from share_gateway.federation.peers import PeerError
 from share_gateway.federation.repair_request import APPLY, PEER_REPAIR_TYPE, STATUS, PeerRepairRequest
 from share_gateway.gateway.federation import FederationDesk
 from share_gateway.gateway.repair import RepairDesk
+from share_gateway.gateway.runtime import node_principal
 
 _ITSELF = {IdentityKind.PERSON: SubjectKind.INDIVIDUAL, IdentityKind.INSTITUTION: SubjectKind.LEGAL_ENTITY}
 
@@ -96,13 +98,32 @@ class RepairIntake:
         except PeerError as error:
             raise _relayed(region, error) from error
         try:
-            return checked_status(federation.key_id(region), manifest.keys, region, answer, request, signed)
+            application = checked_status(federation.key_id(region), manifest.keys, region, answer, request, signed)
         except (VerificationError, ValueError) as error:
             raise InvalidState(
                 f"region {region} answered what does not verify: {error}"[:300],
                 "ORIGIN_ANSWER_INVALID",
                 {"origin_region": region},
             ) from error
+        # The exchange is logged on both sides, each naming the digest of what the other signed.
+        await runtime.event_log.append(
+            runtime.event(
+                EventKind.REPAIR_FORWARDED,
+                caller,
+                Outcome.ALLOWED,
+                subject=caller.itself,
+                details={
+                    "action": action,
+                    "origin_region": region,
+                    "record_id": application.record_id,
+                    "application_id": application.application_id,
+                    "state": application.state.value,
+                    "request_digest": digest(signed.payload),
+                    "answer_digest": digest(answer.payload),
+                },
+            )
+        )
+        return application
 
     async def answer(self, region: str, envelope: Envelope) -> Envelope:
         """At the origin: verify a peer's carried application (or status question), act on it, sign the result."""
@@ -113,7 +134,10 @@ class RepairIntake:
         await federation.require_fresh(region, request.origin, request.catalog_digest, request.at, request.nonce, what)
         subject = _on_behalf_of(request)
         if request.action == APPLY:
-            application = await self.desk.apply(subject, request.record_id, request.evidence, request.commitment)
+            exchange = {"via": node_principal(region).uri, "request_digest": digest(envelope.payload)}
+            application = await self.desk.apply(
+                subject, request.record_id, request.evidence, request.commitment, exchange=exchange
+            )
         else:
             application = await self.desk.application(subject, request.application_id)
         status = RepairStatus(federation.runtime.region, digest(envelope.payload), application)
