@@ -56,7 +56,7 @@ async def file(layout: Layout, nodes: Nodes, record_id: str, region: str = ORIGI
 async def test_record_under_dispute_marked_in_answers(layout: Layout, nodes: Nodes) -> None:
     """While its origin has not answered, every answer marks the disputed record "under dispute", with the day
     the answer is due (issue 12, "Disputes about wrong records"; DOMAIN.md: "marked as under dispute
-    meanwhile"). A dispute is filed at the origin by the subject only; an answer clears the mark."""
+    meanwhile"). The subject alone disputes, at any node (carried to the origin); an answer clears the mark."""
     record_id = await published_debtor(layout, nodes)
     assert await disputed_marks(layout, nodes) == []
     # Not the subject: the record does not exist; at a node holding a copy: where to turn.
@@ -66,16 +66,17 @@ async def test_record_under_dispute_marked_in_answers(layout: Layout, nodes: Nod
         )
     assert raised.value.code() is grpc.StatusCode.NOT_FOUND
     with pytest.raises(grpc.aio.AioRpcError) as raised:
-        await file(layout, nodes, record_id, region=PEERS[0])
-    assert error_reason(raised.value) == "NOT_THE_ORIGIN"
-    with pytest.raises(grpc.aio.AioRpcError) as raised:
         await inquiries(layout, nodes[ORIGIN], "company").FileDispute(
             inquiry_pb2.FileDisputeRequest(record_id=record_id), timeout=5
         )
     assert field_violations(raised.value) == {"claim": "what is wrong and why, 1 to 4000 characters"}
     assert nodes[ORIGIN].gateway.store.count("disputes") == 0
 
-    dispute = await file(layout, nodes, record_id)
+    # Filed at a node holding only a copy: carried to the origin, which files it and signs it back.
+    dispute = await file(layout, nodes, record_id, region=PEERS[0])
+    assert nodes[PEERS[0]].gateway.store.count("disputes") == 0
+    assert nodes[ORIGIN].gateway.store.disputes.get(dispute.dispute_id) is not None
+    assert [e.kind for e in events(nodes[PEERS[0]])].count(EventKind.REPAIR_FORWARDED) == 1
     due = (date.today() + timedelta(days=20)).isoformat()
     assert (dispute.state, dispute.answer_due, dispute.overdue) == (common_pb2.DISPUTE_STATE_FILED, due, False)
     assert await disputed_marks(layout, nodes) == [(record_id, due, False)]

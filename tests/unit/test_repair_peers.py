@@ -30,6 +30,7 @@ def request() -> PeerRepairRequest:
         application_id="",
         evidence="缴款书",
         commitment="承诺",
+        claim="",
         catalog_digest="ab" * 32,
         at=NOW,
     )
@@ -51,14 +52,14 @@ def test_origin_answer_must_be_signed_by_origin_for_this_request() -> None:
     signed = Envelope.seal(INTAKE, PEER_REPAIR_TYPE, carried.to_bytes())
     good = RepairStatus("110000", digest(signed.payload), application())
     answer = Envelope.seal(ORIGIN, REPAIR_STATUS_TYPE, good.to_bytes())
-    assert checked_status(ORIGIN.key_id, KEYS, "110000", answer, carried, signed).application_id == "a-1"
+    assert checked_status(ORIGIN.key_id, KEYS, "110000", answer, signed).application_id == "a-1"
     forged = Envelope.seal(INTAKE, REPAIR_STATUS_TYPE, good.to_bytes())
     with pytest.raises(VerificationError, match="not signed by region"):
-        checked_status(ORIGIN.key_id, KEYS, "110000", forged, carried, signed)
+        checked_status(ORIGIN.key_id, KEYS, "110000", forged, signed)
     other = Envelope.seal(ORIGIN, REPAIR_STATUS_TYPE, replace(good, request_digest="00" * 32).to_bytes())
     with pytest.raises(VerificationError, match="another request"):
-        checked_status(ORIGIN.key_id, KEYS, "110000", other, carried, signed)
+        checked_status(ORIGIN.key_id, KEYS, "110000", other, signed)
     elsewhere = replace(good, application=replace(application(), record_id="r-2"))
     moved = Envelope.seal(ORIGIN, REPAIR_STATUS_TYPE, elsewhere.to_bytes())
     with pytest.raises(VerificationError, match="another record"):
-        checked_status(ORIGIN.key_id, KEYS, "110000", moved, carried, signed)
+        checked_status(ORIGIN.key_id, KEYS, "110000", moved, signed)

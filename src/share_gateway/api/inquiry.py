@@ -187,7 +187,7 @@ class InquiryServicer(inquiry_pb2_grpc.InquiryServiceServicer):
     ) -> inquiry_pb2.FileDisputeResponse:
         subject = await calling_principal(self.gateway, context)
         disputes = self.gateway.disputes
-        dispute = await disputes.file(subject, request.record_id, request.claim)
+        dispute = await self.gateway.repair_intake.dispute(subject, request.record_id, request.claim)
         today = self.gateway.runtime.clock().date()
         return inquiry_pb2.FileDisputeResponse(dispute=dispute_to_wire(dispute, today, disputes.rules_of(dispute)))
 

@@ -1,10 +1,11 @@
 """What an intake node signs to carry a subject's repair application to the record's origin, and to ask
-the origin where the application stands (2025 No. 22: one intake for the subject; here any node).
+the origin where the application stands (2025 No. 22: one intake for the subject; here any node); and
+to carry a subject's dispute about a record (异议) there the same way.
 
 Like a forwarded inquiry (``messages.PeerInquiry``) it carries a nonce and a time against replay and the
 catalog's digest; it names the subject and the requester, whose certificate at the intake node is that
 subject's own identity. ``apply`` carries the record, the proof and the commitment; ``status`` the
-application's id.
+application's id; ``dispute`` the record and the subject's claim.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from share_gateway.domain.identifiers import Subject, SubjectKind
 
 PEER_REPAIR_TYPE = "application/vnd.share-gateway.peer-repair+json"
 PEER_REPAIR_FORMAT = 1
-APPLY, STATUS = "apply", "status"
+APPLY, STATUS, DISPUTE = "apply", "status", "dispute"
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +34,7 @@ class PeerRepairRequest:
     application_id: str
     evidence: str
     commitment: str
+    claim: str
     catalog_digest: str
     nonce: str
     at: datetime
@@ -53,6 +55,7 @@ class PeerRepairRequest:
                 "application_id": self.application_id,
                 "evidence": self.evidence,
                 "commitment": self.commitment,
+                "claim": self.claim,
                 "catalog_digest": self.catalog_digest,
                 "nonce": self.nonce,
                 "at": format_instant(self.at),
@@ -65,7 +68,7 @@ class PeerRepairRequest:
         try:
             if raw["v"] != PEER_REPAIR_FORMAT:
                 raise ValueError(f"unknown peer repair request format {raw['v']!r}")
-            if raw["action"] not in (APPLY, STATUS):
+            if raw["action"] not in (APPLY, STATUS, DISPUTE):
                 raise ValueError(f"unknown repair action {raw['action']!r}")
             request = cls(
                 origin=raw["origin"],
@@ -76,6 +79,7 @@ class PeerRepairRequest:
                 application_id=raw["application_id"],
                 evidence=raw["evidence"],
                 commitment=raw["commitment"],
+                claim=raw["claim"],
                 catalog_digest=raw["catalog_digest"],
                 nonce=raw["nonce"],
                 at=parse_instant(raw["at"]),

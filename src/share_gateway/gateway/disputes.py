@@ -11,7 +11,7 @@ next sweep (a listing ends with its record).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 from share_gateway.domain.catalog import Catalog
@@ -52,7 +52,9 @@ class DisputeDesk:
         """The rule that set a dispute's answer day (the disputed record's type, read from the catalog)."""
         return self.rules(dispute.record_type)
 
-    async def file(self, subject: Principal, record_id: str, claim: str) -> Dispute:
+    async def file(
+        self, subject: Principal, record_id: str, claim: str, exchange: Mapping[str, str] | None = None
+    ) -> Dispute:
         """The subject disputes one of its records, at the record's origin node (``NOT_THE_ORIGIN`` elsewhere)."""
         stored = await subjects_record(self.runtime, subject.itself, record_id)
         dispute = file_dispute(
@@ -63,7 +65,7 @@ class DisputeDesk:
             claim=claim,
             now=self.runtime.clock(),
         )
-        event = self._event(EventKind.DISPUTE_FILED, subject, stored, dispute)
+        event = self._event(EventKind.DISPUTE_FILED, subject, stored, dispute, exchange=exchange)
         await self.runtime.write_logged(lambda tx: self.runtime.store.disputes.add(tx, dispute), event)
         return dispute
 
@@ -151,6 +153,7 @@ class DisputeDesk:
         stored: StoredRecord,
         dispute: Dispute,
         corrected: StoredRecord | None = None,
+        exchange: Mapping[str, str] | None = None,
     ) -> Event:
         records = (record_ref(stored.record),) + (() if corrected is None else (record_ref(corrected.record),))
         return self.runtime.event(
@@ -165,5 +168,6 @@ class DisputeDesk:
                 "answer_due": dispute.answer_due.isoformat(),
             }
             | ({"answer": dispute.answer[:500]} if dispute.answer else {})
-            | ({"corrected_record_id": dispute.corrected_record_id} if dispute.corrected_record_id else {}),
+            | ({"corrected_record_id": dispute.corrected_record_id} if dispute.corrected_record_id else {})
+            | dict(exchange or {}),
         )
