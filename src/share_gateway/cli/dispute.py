@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 def add_commands(commands: Commands) -> None:
     dispute = commands.add_parser("dispute", help="disputes about wrong records: the subject files, the agency answers")
     steps = dispute.add_subparsers(dest="dispute", required=True)
-    filing = steps.add_parser("file", help="dispute a record about you (at its origin node)")
+    filing = steps.add_parser("file", help="dispute a record about you (at any node: carried to its origin)")
     client_options(filing)
     filing.add_argument("--record-id", required=True, help="the record, as its origin named it")
     filing.add_argument("--claim", required=True, help="what is wrong, and why")

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 def add_commands(commands: Commands) -> None:
     repair = commands.add_parser("repair", help="credit repair: the subject applies, the recording agency decides")
     steps = repair.add_subparsers(dest="repair", required=True)
-    applying = steps.add_parser("apply", help="apply for repair of a record about you (at its origin node)")
+    applying = steps.add_parser("apply", help="apply for repair of a record about you (at any node)")
     client_options(applying)
     applying.add_argument("--record-id", required=True, help="the record to repair, as its origin named it")
     applying.add_argument("--evidence", required=True, help="proof the obligations were met (payment, court receipt)")
