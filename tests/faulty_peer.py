@@ -179,6 +179,13 @@ class FaultyPeer(peer_pb2_grpc.PeerServiceServicer):
         await context.abort(grpc.StatusCode.UNIMPLEMENTED, "a faulty peer keeps no history")
         raise AssertionError("abort raises")
 
+    async def ForwardRepair(
+        self, request: peer_pb2.ForwardRepairRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> peer_pb2.ForwardRepairResponse:
+        """As a node from before the method: an application carried here is reported as its origin unavailable."""
+        await context.abort(grpc.StatusCode.UNIMPLEMENTED, "a faulty peer takes no repair applications")
+        raise AssertionError("abort raises")
+
     async def ShareConsentRevocation(
         self, request: peer_pb2.ShareConsentRevocationRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> peer_pb2.ShareConsentRevocationResponse:

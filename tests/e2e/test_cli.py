@@ -113,6 +113,9 @@ def test_credit_repair_and_the_revocation_feed_through_a_served_node(served: tup
     submitted_application = re.search(r"repair application (\S+): submitted", applied.stdout)
     assert submitted_application, applied.stdout
     application_id = submitted_application.group(1)
+    # Every view states both deadlines: the whole course's, and the decision's from the department's receipt.
+    assert "(10 working days from the application)" in applied.stdout
+    assert "3 working days after acceptance" in applied.stdout
     assert application_id in run("repair", "list", *agency).stdout
     # No decision before the agency accepts; the status and the reason say so.
     early = run("repair", "approve", application_id, *agency, "--reason", "judgment performed", check=False)

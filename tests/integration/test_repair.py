@@ -151,11 +151,12 @@ async def test_repair_is_refused_with_the_reason_and_changes_nothing(layout: Lay
             timeout=5,
         )
     assert raised.value.code() is grpc.StatusCode.NOT_FOUND
-    # At a node holding only a copy: apply where the record was made.
+    # At a node holding only a copy, the application travels to the origin, which refuses it the same way.
     with pytest.raises(grpc.aio.AioRpcError) as raised:
-        await apply(layout, nodes, record_id, region="310000")
-    assert raised.value.code() is grpc.StatusCode.FAILED_PRECONDITION
-    assert error_reason(raised.value) == "NOT_THE_ORIGIN"
+        await inquiries(layout, nodes["310000"], "company").ApplyForRepair(
+            inquiry_pb2.ApplyForRepairRequest(record_id=record_id), timeout=5
+        )
+    assert raised.value.code() is grpc.StatusCode.INVALID_ARGUMENT
     # No proof, no commitment.
     with pytest.raises(grpc.aio.AioRpcError) as raised:
         await company.ApplyForRepair(inquiry_pb2.ApplyForRepairRequest(record_id=record_id), timeout=5)

@@ -239,6 +239,8 @@ def test_optional_keys_take_their_defaults() -> None:
     tax = document["record_types"]["tax_arrears"]
     del tax["legal_document_required"]
     del tax["repairable"]
+    del tax["repair"]
+    del tax["dispute"]
     del document["purposes"]["utility_connection"]["consent_required"]
     del document["lists"]
     del document["measures"]["exclude_from_public_procurement"]
@@ -246,6 +248,8 @@ def test_optional_keys_take_their_defaults() -> None:
     catalog = parse_catalog(document)
     assert catalog.record_types["tax_arrears"].legal_document_required is True
     assert catalog.record_types["tax_arrears"].repairable is False
+    assert catalog.record_types["tax_arrears"].repair_rules.untrustworthiness is False
+    assert catalog.record_types["tax_arrears"].dispute_rules is None
     assert catalog.purposes["utility_connection"].consent_required is False
     assert catalog.purposes["utility_connection"].grant_required is True
     assert catalog.lists == {}

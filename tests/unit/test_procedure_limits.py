@@ -238,7 +238,7 @@ def test_a_decision_keeps_who_decided_when_and_why() -> None:
         deadlines=RepairDeadlines(),
     )
     later = NOW + timedelta(days=2)
-    rejected = decide(application, False, COURT, "证据不足", later)
+    rejected = decide(application, False, COURT, "证据不足", later, remedy="行政复议")
     assert (rejected.state, rejected.decided_at, rejected.decided_by, rejected.reason, rejected.version) == (
         RepairState.REJECTED,
         later,
@@ -265,7 +265,7 @@ def test_a_repairable_record_without_severity_periods_is_repairable_from_its_dec
         calendar=CALENDAR,
         deadlines=RepairDeadlines(),
     )
-    assert (application.state, application.reply_due) == (RepairState.SUBMITTED, date(2026, 12, 21))
+    assert (application.state, application.result_due) == (RepairState.SUBMITTED, date(2026, 12, 21))
 
 
 def test_a_minimum_period_counts_from_the_decision_for_a_record_with_a_severity() -> None:

@@ -103,22 +103,36 @@ def test_an_application_needs_proof_and_a_commitment_on_an_active_repairable_rec
     assert not_repairable.value.reason == "NOT_REPAIRABLE"
 
 
-def test_rule_2025_no_22_intake_replies_within_10_and_decides_within_3_working_days() -> None:
+def test_repair_total_overdue_on_working_day_11() -> None:
+    """The whole course, application to result, takes at most 10 working days: overdue from working day 11.
+
+    2025 No. 22 as the provincial credit portals state it (DOMAIN.md "Credit repair")."""
     submitted = application()
     # From Wednesday 30 September the holiday week does not count and the worked Saturday 10 October does:
     # 8, 9, 10, 12, 13, 14, 15, 16, 19, 20 October.
-    assert submitted.reply_due == date(2026, 10, 20)
+    assert submitted.result_due == date(2026, 10, 20)
     assert submitted.overdue(date(2026, 10, 20)) is None
-    assert submitted.overdue(date(2026, 10, 21)) == "reply"
-    # Accepted on Friday 16 October: Monday, Tuesday, Wednesday.
-    accepted = accept(submitted, datetime(2026, 10, 16, 15, 0, tzinfo=UTC), CALENDAR, DEADLINES)
-    assert accepted.decision_due == date(2026, 10, 21)
-    assert accepted.overdue(date(2026, 10, 21)) is None
-    assert accepted.overdue(date(2026, 10, 22)) == "decision"
+    assert submitted.overdue(date(2026, 10, 21)) == "result"
+    # Accepted on the 10th working day, its decision is still due that day: not 3 working days later.
+    accepted = accept(submitted, datetime(2026, 10, 20, 9, 0, tzinfo=UTC), CALENDAR, DEADLINES)
+    assert accepted.decision_due == date(2026, 10, 20)
+    assert accepted.overdue(date(2026, 10, 21)) == "decision"
+
+
+def test_repair_decision_due_within_3_working_days_of_receipt_inside_the_total() -> None:
+    """The department decides within 3 working days of receiving the application, inside the 10-day total.
+
+    2025 No. 22 (DOMAIN.md "Credit repair")."""
+    submitted = application()
     # Accepted on Wednesday 30 September, across the National Day holidays and their weekend: 8, 9, 10 October.
     before_holidays = accept(submitted, datetime(2026, 9, 30, 11, 0, tzinfo=UTC), CALENDAR, DEADLINES)
     assert before_holidays.decision_due == date(2026, 10, 10)
-    approved = decide(accepted, True, "sgw://institution/11110000MB00000048", "fine paid", NOW)
+    assert before_holidays.overdue(date(2026, 10, 10)) is None
+    assert before_holidays.overdue(date(2026, 10, 12)) == "decision"
+    # Accepted on Friday 16 October: Monday, Tuesday, Wednesday would be 21 October, past the total's 20th.
+    late = accept(submitted, datetime(2026, 10, 16, 15, 0, tzinfo=UTC), CALENDAR, DEADLINES)
+    assert late.decision_due == date(2026, 10, 20)
+    approved = decide(late, True, "sgw://institution/11110000MB00000048", "fine paid", NOW)
     assert (approved.state, approved.version, approved.overdue(date(2027, 1, 1))) == (RepairState.APPROVED, 3, None)
 
 
@@ -135,7 +149,7 @@ def test_an_illegal_transition_is_refused_with_the_states_it_names(steps: tuple[
     def step(current: RepairApplication, name: str) -> RepairApplication:
         if name == "accept":
             return accept(current, NOW, CALENDAR, DEADLINES)
-        return decide(current, name == "approve", "by", "why", NOW)
+        return decide(current, name == "approve", "by", "why", NOW, remedy="reconsideration")
 
     current = application()
     for name in steps[:-1]:

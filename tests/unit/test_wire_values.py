@@ -342,6 +342,10 @@ def test_enum_values_written_into_signed_payloads_and_the_log() -> None:
         "request_refused",
         "revocations_acknowledged",
         "revocation_acknowledged_late",
+        "repair_extended",
+        "dispute_filed",
+        "dispute_answered",
+        "repair_forwarded",
     ]
 
 

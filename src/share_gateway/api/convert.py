@@ -21,7 +21,7 @@ from share_gateway.domain.records import (
     RecordStatus,
     TypedValue,
 )
-from share_gateway.domain.repair import RepairApplication, RepairState
+from share_gateway.domain.repair import RepairApplication, RepairDeadlines, RepairState
 from share_gateway.domain.text import storable, unstorable
 from share_gateway.domain.withdrawal import Withdrawal
 from share_gateway.federation.wire import disclosure_to_wire
@@ -230,17 +230,28 @@ def draft_from_wire(request: registry_pb2.SubmitRecordRequest) -> RecordDraft:
     )
 
 
-def repair_to_wire(application: RepairApplication, today: date) -> pb.RepairApplication:
+def repair_to_wire(
+    application: RepairApplication, today: date, deadlines: RepairDeadlines, origin_region: str = ""
+) -> pb.RepairApplication:
+    """An application with both its deadlines: the whole course's and the department's decision's."""
     message = pb.RepairApplication(
         application_id=application.application_id,
         record_id=application.record_id,
         subject=subject_to_wire(application.subject),
         applicant=application.applicant,
         state=_REPAIR_STATES[application.state],
-        reply_due=application.reply_due.isoformat(),
+        reply_due=application.result_due.isoformat(),
         decision_due=day_text(application.decision_due),
         reason=application.reason,
         overdue=application.overdue(today) or "",
+        result_due=application.result_due.isoformat(),
+        total_working_days=deadlines.total_working_days,
+        decision_working_days=deadlines.decision_working_days,
+        remedy=application.remedy,
+        extension_reason=application.extension_reason,
+        extended_by=application.extended_by,
+        mandate_id=application.mandate_id,
+        origin_region=origin_region,
     )
     message.submitted_at.FromDatetime(application.submitted_at)
     if application.decided_at is not None:

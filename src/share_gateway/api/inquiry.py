@@ -10,6 +10,7 @@ import grpc
 
 from share_gateway.api.auth import calling_principal
 from share_gateway.api.convert import listing_to_wire, repair_to_wire, subject_kind_text
+from share_gateway.api.disputes_wire import dispute_mark_to_wire, dispute_to_wire
 from share_gateway.api.errors import handles_errors, streams_errors
 from share_gateway.crypto.consent import SignedConsent
 from share_gateway.domain.canonical import day_text
@@ -80,6 +81,7 @@ class InquiryServicer(inquiry_pb2_grpc.InquiryServiceServicer):
                 deadline=_deadline(context),
             ),
         )
+        today = self.gateway.runtime.clock().date()
         return inquiry_pb2.InquireResponse(
             inquiry_id=answer.inquiry_id,
             records=[disclosure_to_wire(d) for d in answer.disclosures],
@@ -119,6 +121,7 @@ class InquiryServicer(inquiry_pb2_grpc.InquiryServiceServicer):
                 )
                 for o in answer.regions
             ],
+            disputed=[dispute_mark_to_wire(d, today) for d in answer.disputed],
         )
 
     @handles_errors
@@ -167,19 +170,56 @@ class InquiryServicer(inquiry_pb2_grpc.InquiryServiceServicer):
     async def ApplyForRepair(
         self, request: inquiry_pb2.ApplyForRepairRequest, context: Context
     ) -> inquiry_pb2.ApplyForRepairResponse:
-        subject = await calling_principal(self.gateway, context)
-        application = await self.gateway.repairs.apply(subject, request.record_id, request.evidence, request.commitment)
+        caller = await calling_principal(self.gateway, context)
+        mandate = request.mandate
+        application, origin = await self.gateway.repair_intake.apply(
+            caller,
+            request.record_id,
+            request.evidence,
+            request.commitment,
+            SignedConsent(mandate.statement, mandate.signature, mandate.certificate)
+            if request.HasField("mandate")
+            else None,
+        )
         today = self.gateway.runtime.clock().date()
-        return inquiry_pb2.ApplyForRepairResponse(application=repair_to_wire(application, today))
+        return inquiry_pb2.ApplyForRepairResponse(
+            application=repair_to_wire(application, today, self.gateway.repairs.deadlines, origin)
+        )
 
     @handles_errors
     async def GetRepairApplication(
         self, request: inquiry_pb2.GetRepairApplicationRequest, context: Context
     ) -> inquiry_pb2.GetRepairApplicationResponse:
         caller = await calling_principal(self.gateway, context)
-        application = await self.gateway.repairs.application(caller, request.application_id)
+        application, origin = await self.gateway.repair_intake.application(
+            caller, request.application_id, request.origin_region
+        )
         today = self.gateway.runtime.clock().date()
-        return inquiry_pb2.GetRepairApplicationResponse(application=repair_to_wire(application, today))
+        return inquiry_pb2.GetRepairApplicationResponse(
+            application=repair_to_wire(application, today, self.gateway.repairs.deadlines, origin)
+        )
+
+    @handles_errors
+    async def FileDispute(
+        self, request: inquiry_pb2.FileDisputeRequest, context: Context
+    ) -> inquiry_pb2.FileDisputeResponse:
+        subject = await calling_principal(self.gateway, context)
+        disputes = self.gateway.disputes
+        dispute = await self.gateway.repair_intake.dispute(subject, request.record_id, request.claim)
+        today = self.gateway.runtime.clock().date()
+        return inquiry_pb2.FileDisputeResponse(dispute=dispute_to_wire(dispute, today, disputes.rules_of(dispute)))
+
+    @handles_errors
+    async def ListMyDisputes(
+        self, request: inquiry_pb2.ListMyDisputesRequest, context: Context
+    ) -> inquiry_pb2.ListMyDisputesResponse:
+        subject = await calling_principal(self.gateway, context)
+        disputes = self.gateway.disputes
+        mine = await disputes.mine(subject)
+        today = self.gateway.runtime.clock().date()
+        return inquiry_pb2.ListMyDisputesResponse(
+            disputes=[dispute_to_wire(d, today, disputes.rules_of(d)) for d in mine]
+        )
 
     @handles_errors
     async def ListRevocations(

@@ -164,6 +164,15 @@ class PeerServicer(peer_pb2_grpc.PeerServiceServicer):
 
     @handles_errors
     @records_refusals
+    async def ForwardRepair(
+        self, request: peer_pb2.ForwardRepairRequest, context: Context
+    ) -> peer_pb2.ForwardRepairResponse:
+        _, region = await calling_peer(self.gateway, context)
+        answer = await self.gateway.repair_intake.answer(region, envelope_from_wire(request.request))
+        return peer_pb2.ForwardRepairResponse(application=envelope_to_wire(answer))
+
+    @handles_errors
+    @records_refusals
     async def ShareConsentRevocation(
         self, request: peer_pb2.ShareConsentRevocationRequest, context: Context
     ) -> peer_pb2.ShareConsentRevocationResponse:

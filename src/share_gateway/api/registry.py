@@ -15,6 +15,7 @@ from share_gateway.api.convert import (
     record_to_wire,
     repair_to_wire,
 )
+from share_gateway.api.disputes_wire import dispute_to_wire, notice_to_wire
 from share_gateway.api.errors import handles_errors
 from share_gateway.gateway import Gateway
 from share_gateway.v1 import registry_pb2, registry_pb2_grpc
@@ -32,7 +33,10 @@ class RegistryServicer(registry_pb2_grpc.RegistryServiceServicer):
     ) -> registry_pb2.SubmitRecordResponse:
         agency = await calling_principal(self.gateway, context)
         stored = await self.gateway.registry.submit(agency, request.request_id, draft_from_wire(request))
-        return registry_pb2.SubmitRecordResponse(record=record_to_wire(stored, self.gateway.catalog.catalog))
+        return registry_pb2.SubmitRecordResponse(
+            record=record_to_wire(stored, self.gateway.catalog.catalog),
+            repair_notice=notice_to_wire(self.gateway.repairs.notice_for(stored.record)),
+        )
 
     @handles_errors
     async def GetRecord(
@@ -57,15 +61,21 @@ class RegistryServicer(registry_pb2_grpc.RegistryServiceServicer):
     ) -> registry_pb2.AcceptRepairResponse:
         agency = await calling_principal(self.gateway, context)
         accepted = await self.gateway.repairs.accept(agency, request.application_id)
-        return registry_pb2.AcceptRepairResponse(application=repair_to_wire(accepted, self._today()))
+        return registry_pb2.AcceptRepairResponse(
+            application=repair_to_wire(accepted, self._today(), self.gateway.repairs.deadlines)
+        )
 
     @handles_errors
     async def DecideRepair(
         self, request: registry_pb2.DecideRepairRequest, context: Context
     ) -> registry_pb2.DecideRepairResponse:
         agency = await calling_principal(self.gateway, context)
-        decided = await self.gateway.repairs.decide(agency, request.application_id, request.approve, request.reason)
-        return registry_pb2.DecideRepairResponse(application=repair_to_wire(decided, self._today()))
+        decided = await self.gateway.repairs.decide(
+            agency, request.application_id, request.approve, request.reason, request.remedy
+        )
+        return registry_pb2.DecideRepairResponse(
+            application=repair_to_wire(decided, self._today(), self.gateway.repairs.deadlines)
+        )
 
     @handles_errors
     async def ListRepairApplications(
@@ -73,8 +83,57 @@ class RegistryServicer(registry_pb2_grpc.RegistryServiceServicer):
     ) -> registry_pb2.ListRepairApplicationsResponse:
         agency = await calling_principal(self.gateway, context)
         pending = await self.gateway.repairs.applications(agency, request.overdue_only)
+        today, deadlines = self._today(), self.gateway.repairs.deadlines
+        return registry_pb2.ListRepairApplicationsResponse(
+            applications=[repair_to_wire(a, today, deadlines) for a in pending]
+        )
+
+    @handles_errors
+    async def ExtendRepair(
+        self, request: registry_pb2.ExtendRepairRequest, context: Context
+    ) -> registry_pb2.ExtendRepairResponse:
+        agency = await calling_principal(self.gateway, context)
+        extended = await self.gateway.repairs.extend(
+            agency, request.application_id, request.working_days, request.reason
+        )
+        return registry_pb2.ExtendRepairResponse(
+            application=repair_to_wire(extended, self._today(), self.gateway.repairs.deadlines)
+        )
+
+    @handles_errors
+    async def GetRepairNotice(
+        self, request: registry_pb2.GetRepairNoticeRequest, context: Context
+    ) -> registry_pb2.GetRepairNoticeResponse:
+        agency = await calling_principal(self.gateway, context)
+        notice = await self.gateway.repairs.notice(agency, request.record_id)
+        return registry_pb2.GetRepairNoticeResponse(notice=notice_to_wire(notice))
+
+    @handles_errors
+    async def ListDisputes(
+        self, request: registry_pb2.ListDisputesRequest, context: Context
+    ) -> registry_pb2.ListDisputesResponse:
+        agency = await calling_principal(self.gateway, context)
+        disputes = self.gateway.disputes
+        pending = await disputes.open_for(agency, request.overdue_only)
         today = self._today()
-        return registry_pb2.ListRepairApplicationsResponse(applications=[repair_to_wire(a, today) for a in pending])
+        return registry_pb2.ListDisputesResponse(
+            disputes=[dispute_to_wire(d, today, disputes.rules_of(d)) for d in pending]
+        )
+
+    @handles_errors
+    async def AnswerDispute(
+        self, request: registry_pb2.AnswerDisputeRequest, context: Context
+    ) -> registry_pb2.AnswerDisputeResponse:
+        agency = await calling_principal(self.gateway, context)
+        correction = draft_from_wire(request.correction) if request.HasField("correction") else None
+        disputes = self.gateway.disputes
+        answered, corrected = await disputes.answer(agency, request.dispute_id, request.answer, correction)
+        response = registry_pb2.AnswerDisputeResponse(
+            dispute=dispute_to_wire(answered, self._today(), disputes.rules_of(answered))
+        )
+        if corrected is not None:
+            response.record.CopyFrom(record_to_wire(corrected, self.gateway.catalog.catalog))
+        return response
 
     @handles_errors
     async def ProposeListing(

@@ -17,6 +17,7 @@ from share_gateway.cli import (
     catalog,
     consent,
     demo,
+    dispute,
     federation,
     grant,
     inquire,
@@ -30,7 +31,22 @@ from share_gateway.cli import (
 from share_gateway.cli.common import CommandError
 
 DESCRIPTION = "The ``share-gateway`` command: run a node, make PKI, sign catalogs, manage grants, call a node."
-VERB_GROUPS = (node, pki, catalog, federation, grant, records, inquire, consent, repair, listing, audit, outbox, demo)
+VERB_GROUPS = (
+    node,
+    pki,
+    catalog,
+    federation,
+    grant,
+    records,
+    inquire,
+    consent,
+    repair,
+    dispute,
+    listing,
+    audit,
+    outbox,
+    demo,
+)
 """In the order ``--help`` lists them."""
 
 

@@ -20,7 +20,8 @@ import grpc
 
 from share_gateway.api.convert import draft_to_wire, subject_to_wire
 from share_gateway.cli.console import line, show, table
-from share_gateway.cli.views import answer_view, record_view, repair_view, revocations_view, rpc_error_view
+from share_gateway.cli.repair_views import repair_view
+from share_gateway.cli.views import answer_view, record_view, revocations_view, rpc_error_view
 from share_gateway.client import credentials, open_channel
 from share_gateway.config import node_key_name
 from share_gateway.crypto.consent import sign_consent

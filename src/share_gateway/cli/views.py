@@ -94,6 +94,11 @@ def answer_view(answer: inquiry_pb2.InquireResponse, keys: KeyRing | None) -> Gr
                 ],
             )
         )
+    disputes = {
+        (d.origin_region, d.record_id): f" UNDER DISPUTE, answer due {d.answer_due}"
+        + (" (OVERDUE)" if d.overdue else "")
+        for d in answer.disputed
+    }
     for record in answer.records:
         verified = "not checked: no node key given"
         if keys is not None:
@@ -103,10 +108,12 @@ def answer_view(answer: inquiry_pb2.InquireResponse, keys: KeyRing | None) -> Gr
             except VerificationError as error:
                 verified = f"VERIFICATION FAILED: {error}"
         statement = parse_json(record.statement.payload)
+        disputed = disputes.get((statement["origin"], statement["record_id"]), "")
         parts += [
             line(""),
             line(
-                f"{statement['record_type']} from region {statement['origin']}, {_period_text(statement)} ({verified})"
+                f"{statement['record_type']} from region {statement['origin']}, {_period_text(statement)}"
+                f" ({verified}){disputed}"
             ),
             table(["field", "value"], [(f.name, f.value) for f in record.fields]),
         ]
@@ -137,53 +144,6 @@ def answer_view(answer: inquiry_pb2.InquireResponse, keys: KeyRing | None) -> Gr
             line(""),
             line(f"signed receipt verified: logged at {event.at:%Y-%m-%d %H:%M:%S} UTC by node {event.node}"),
         ]
-    return Group(*parts)
-
-
-def repair_state_text(state: common_pb2.RepairState.ValueType) -> str:
-    return common_pb2.RepairState.Name(state).removeprefix("REPAIR_STATE_").lower()
-
-
-def repair_view(application: common_pb2.RepairApplication) -> Group:
-    """One application: where it stands, its deadlines and, once decided, why."""
-    rows: list[tuple[str, str]] = [
-        ("record", application.record_id),
-        ("subject", application.subject.identifier),
-        ("applicant", application.applicant),
-        ("submitted", f"{application.submitted_at.ToDatetime():%Y-%m-%d %H:%M} UTC"),
-        ("reply due", application.reply_due or "—"),
-        ("decision due", application.decision_due or "—"),
-    ]
-    if application.HasField("decided_at"):
-        rows.append(("decided", f"{application.decided_at.ToDatetime():%Y-%m-%d %H:%M} UTC"))
-    if application.reason:
-        rows.append(("reason", application.reason))
-    if application.overdue:
-        rows.append(("OVERDUE", f"the {application.overdue} deadline passed"))
-    header = f"repair application {application.application_id}: {repair_state_text(application.state)}"
-    return Group(line(header), *(line(f"  {name:<13} {value}") for name, value in rows))
-
-
-def repairs_view(applications: Sequence[common_pb2.RepairApplication]) -> Group:
-    """Open applications as one table: their deadlines and what is overdue at a glance."""
-    parts: list[RenderableType] = [line(f"{len(applications)} open repair application(s)")]
-    if applications:
-        parts.append(
-            table(
-                ["application", "record", "state", "reply due", "decision due", "overdue"],
-                [
-                    (
-                        a.application_id,
-                        a.record_id,
-                        repair_state_text(a.state),
-                        a.reply_due or "—",
-                        a.decision_due or "—",
-                        a.overdue or "",
-                    )
-                    for a in applications
-                ],
-            )
-        )
     return Group(*parts)
 
 

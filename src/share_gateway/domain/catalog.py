@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from share_gateway.domain.catalog_repair import DisputeRules, RepairRules
 from share_gateway.domain.identifiers import SubjectKind
 from share_gateway.domain.periods import PeriodRule
 from share_gateway.domain.quotas import DEFAULT_QUOTA, QuotaLimits
@@ -94,6 +95,9 @@ class RecordType:
     conducts: Mapping[str, Conduct] = field(default_factory=dict)
     # When the clock starts, how long publication and sharing last, the maximum (domain.periods).
     periods: PeriodRule = field(default_factory=PeriodRule)
+    # How repair works and what its notice says (optional ``repair`` section); the dispute answer time.
+    repair_rules: RepairRules = field(default_factory=RepairRules)
+    dispute_rules: DisputeRules | None = None
 
 
 @dataclass(frozen=True, slots=True)

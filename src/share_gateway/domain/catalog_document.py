@@ -30,6 +30,7 @@ from share_gateway.domain.catalog import (
 )
 from share_gateway.domain.catalog_lists import parse_lists_and_measures
 from share_gateway.domain.catalog_periods import parse_period_rule
+from share_gateway.domain.catalog_repair import parse_repair_sections
 from share_gateway.domain.errors import CatalogInvalid, FieldViolation
 from share_gateway.domain.identifiers import SubjectKind
 from share_gateway.domain.quotas import DEFAULT_QUOTA, QUOTA_FIELDS, QuotaLimits
@@ -261,6 +262,8 @@ def _parse_record_type(name: str, r: _Reader, purposes: Mapping[str, Purpose]) -
         "necessity",
         "description",
         "periods",
+        "repair",
+        "dispute",
     )
     fields = {field_name: _parse_field(field_name, fr) for field_name, fr in r.section("fields").items()}
     if not fields:
@@ -293,6 +296,7 @@ def _parse_record_type(name: str, r: _Reader, purposes: Mapping[str, Purpose]) -
         shared_nationwide=r.flag("shared_nationwide", False),
         description=r.text("description", required=False),
         periods=parse_period_rule(r, r.raw("severity_periods", False)),
+        **parse_repair_sections(r.value, r.path, r.faults, fields),
     )
 
 

@@ -80,6 +80,13 @@ class EventKind(StrEnum):
     REVOCATIONS_ACKNOWLEDGED = "revocations_acknowledged"
     # For officers: an acknowledgement that came later than the configured time after the revocation was kept.
     REVOCATION_ACKNOWLEDGED_LATE = "revocation_acknowledged_late"
+    # A complex case's deadlines extended, with the reason.
+    REPAIR_EXTENDED = "repair_extended"
+    # A subject disputes a record (异议); its origin answers: corrected (a new version) or kept, with why.
+    DISPUTE_FILED = "dispute_filed"
+    DISPUTE_ANSWERED = "dispute_answered"
+    # This node carried a subject's repair application (or a question of its status) to the record's origin.
+    REPAIR_FORWARDED = "repair_forwarded"
 
 
 class Outcome(StrEnum):

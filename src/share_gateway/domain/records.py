@@ -406,11 +406,13 @@ def admit_record(
 
 # Which status changes are allowed; every other change is refused. Only an active record moves:
 # withdrawn by its agency, expired at the end of its disclosure period, repaired on an approved
-# application, quarantined when a new catalog no longer admits it.
+# application, quarantined when a new catalog no longer admits it. An expired record on which a
+# listing still rests is repaired too: repair is possible wherever a measure still bites.
 _TRANSITIONS: Mapping[RecordStatus, frozenset[RecordStatus]] = {
     RecordStatus.ACTIVE: frozenset(
         {RecordStatus.WITHDRAWN, RecordStatus.EXPIRED, RecordStatus.REPAIRED, RecordStatus.QUARANTINED}
     ),
+    RecordStatus.EXPIRED: frozenset({RecordStatus.REPAIRED}),
 }
 
 

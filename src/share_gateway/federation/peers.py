@@ -168,6 +168,12 @@ class PeerClients:
         response: peer_pb2.GetHistoryResponse = await self._call(manifest, region, "GetHistory", message, seconds)
         return envelope_from_wire(response.page)
 
+    async def repair(self, manifest: Manifest, region: str, request: Envelope, seconds: float) -> Envelope:
+        """Carry a subject's repair application (or status question) to the record's origin; its signed answer."""
+        message = peer_pb2.ForwardRepairRequest(request=envelope_to_wire(request))
+        response: peer_pb2.ForwardRepairResponse = await self._call(manifest, region, "ForwardRepair", message, seconds)
+        return envelope_from_wire(response.application)
+
     async def share_consent_revocation(
         self, manifest: Manifest, region: str, revocation: Envelope, seconds: float
     ) -> Envelope:

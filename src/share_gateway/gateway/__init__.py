@@ -19,13 +19,13 @@ from share_gateway.config import (
     TlsMaterial,
 )
 from share_gateway.domain.policy import Policy
-from share_gateway.domain.repair import RepairDeadlines
 from share_gateway.federation.manifest import SignedManifest
 from share_gateway.federation.peers import PeerClients
 from share_gateway.gateway.audit import AuditDesk
 from share_gateway.gateway.certificates import CertificateGuard, RevocationSettings
 from share_gateway.gateway.consents import ConsentDesk
 from share_gateway.gateway.dead_letters import DeliveryReview
+from share_gateway.gateway.disputes import DisputeDesk
 from share_gateway.gateway.federation import FederationDesk
 from share_gateway.gateway.history import InquiryHistory
 from share_gateway.gateway.inquiries import Answer, InquiryDesk, InquiryRequest
@@ -36,6 +36,7 @@ from share_gateway.gateway.receipts import ReceiptProofs
 from share_gateway.gateway.refusals import Refusals
 from share_gateway.gateway.registry import RecordRegistry
 from share_gateway.gateway.repair import RepairDesk, RevocationFeed
+from share_gateway.gateway.repair_peers import RepairIntake
 from share_gateway.gateway.revocation_watch import RevocationWatch
 from share_gateway.gateway.runtime import Clock, NodeRuntime, utc_now
 from share_gateway.gateway.sequencer import Sequencer, SequencerSettings
@@ -114,10 +115,13 @@ class Gateway:
             self.runtime,
             self.catalog.catalog,
             calendar,
-            RepairDeadlines(procedures.repair_reply_working_days, procedures.repair_decision_working_days),
+            procedures.repair_deadlines(),
             self.listings,
             delivered_to,
             wake,
+        )
+        self.disputes = DisputeDesk(
+            self.runtime, self.catalog.catalog, self.registry, procedures.dispute_answer_days, delivered_to, wake
         )
         self.revocations = RevocationFeed(self.runtime)
         # The same feed pushed as it grows (every process wakes its own watchers), and its acknowledgements.
@@ -131,10 +135,17 @@ class Gateway:
             delivered_to,
             wake,
         )
+        self.repairs.consents = self.consents
+        self.repair_intake = RepairIntake(self.repairs, self.federation, self.disputes)
         # Every inquiry, local or a peer's, spends its requester's quotas first (harvesting_suspected: .quotas).
         self.quotas = QuotaDesk(self.runtime, self.catalog.catalog, self.refusals, self.quota_settings)
         self.inquiries = InquiryDesk(
-            self.runtime, self.policy, self.federation, quotas=self.quotas, consents=self.consents
+            self.runtime,
+            self.policy,
+            self.federation,
+            quotas=self.quotas,
+            consents=self.consents,
+            disputes=self.disputes,
         )
         self.history = InquiryHistory(self.runtime, self.policy, self.log_settings.history_days, self.federation)
         self.audit = AuditDesk(self.runtime, self.log)

@@ -11,6 +11,7 @@ from share_gateway.crypto.consent import SignedConsent
 from share_gateway.crypto.disclosure import Disclosure, RecordStatement, disclose
 from share_gateway.crypto.envelope import Envelope
 from share_gateway.domain.consent import Consent
+from share_gateway.domain.disputes import Dispute
 from share_gateway.domain.errors import Citation, InvalidInput, Refused
 from share_gateway.domain.events import EVENT_MEDIA_TYPE, DisclosedRecord, Event, EventKind, Outcome
 from share_gateway.domain.identifiers import Subject
@@ -19,6 +20,7 @@ from share_gateway.domain.policy import AppliedMeasure, Denial, Policy, Principa
 from share_gateway.domain.records import is_disclosable
 from share_gateway.domain.text import storable
 from share_gateway.gateway.consents import ConsentDesk
+from share_gateway.gateway.disputes import DisputeDesk
 from share_gateway.gateway.federation import FederationDesk, RegionOutcome, RegionStatus
 from share_gateway.gateway.quotas import QuotaDesk
 from share_gateway.gateway.runtime import NodeRuntime
@@ -55,6 +57,8 @@ class Answer:
     measures: tuple[AppliedMeasure, ...] = ()
     # The lists the subject is on today, with their decisions (list membership is information).
     lists: tuple[ListMembership, ...] = ()
+    # Open disputes about records of this answer: each record is shown "under dispute" meanwhile.
+    disputed: tuple[Dispute, ...] = ()
 
 
 @dataclass
@@ -64,6 +68,7 @@ class InquiryDesk:
     federation: FederationDesk | None = None
     quotas: QuotaDesk | None = None
     consents: ConsentDesk | None = None
+    disputes: DisputeDesk | None = None
 
     async def inquire(self, requester: Principal, request: InquiryRequest) -> Answer:
         """Admit the inquiry under its requester's quotas (``Exhausted`` if spent), then answer it."""
@@ -172,7 +177,12 @@ class InquiryDesk:
         regions: tuple[RegionOutcome, ...] = ()
         if request.federated:
             regions = (own, *remote)
-        return Answer(event.event_id, tuple(disclosures), event.citations, receipt, regions, measures, stated)
+        disputed = (
+            ()
+            if self.disputes is None
+            else tuple(await self.disputes.under_dispute((r.origin_region, r.record_id) for r in disclosed))
+        )
+        return Answer(event.event_id, tuple(disclosures), event.citations, receipt, regions, measures, stated, disputed)
 
     def _consent(self, request: InquiryRequest) -> Consent | None:
         """The verified consent where the purpose needs one (``Refused(CONSENT_FORGED)`` if it does not verify)."""

@@ -11,29 +11,35 @@ records it received ("changes since"), so its systems can delete them.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+from share_gateway.crypto.consent import SignedConsent
 from share_gateway.crypto.envelope import Envelope
 from share_gateway.domain.calendar import WorkingCalendar
 from share_gateway.domain.catalog import Catalog
-from share_gateway.domain.errors import InvalidState, NotFound
+from share_gateway.domain.errors import InvalidState, NotFound, Refused
 from share_gateway.domain.events import Event, EventKind, Outcome
 from share_gateway.domain.identifiers import Subject
 from share_gateway.domain.listings import RemovalCause
+from share_gateway.domain.mandates import MANDATE_INVALID, mandated_subject
 from share_gateway.domain.policy import Principal
-from share_gateway.domain.records import RecordStatus, change_status
+from share_gateway.domain.records import Record, RecordStatus, change_status
 from share_gateway.domain.repair import (
     RepairApplication,
     RepairDeadlines,
     Revocation,
     accept,
     apply_for_repair,
+    extend,
 )
 from share_gateway.domain.repair import (
     decide as decide_application,
 )
+from share_gateway.domain.repair_notice import RepairNotice, repair_notice
 from share_gateway.gateway.audit import is_officer, review_event
+from share_gateway.gateway.consents import ConsentDesk
+from share_gateway.gateway.listings import OPEN as OPEN_LISTINGS
 from share_gateway.gateway.listings import ListingDesk
 from share_gateway.gateway.runtime import NodeRuntime, record_ref
 from share_gateway.store.records import StoredRecord
@@ -41,6 +47,23 @@ from share_gateway.store.repairs import OPEN
 from share_gateway.store.unit_of_work import UnitOfWork
 
 MAX_FEED_PAGE = 1000
+
+
+async def subjects_record(runtime: NodeRuntime, subject: Subject | None, record_id: str) -> StoredRecord:
+    """This region's record ``record_id`` about ``subject``: ``NotFound`` if there is none, ``NOT_THE_ORIGIN``
+    naming the region to turn to if this node holds only a copy of another region's record."""
+    stored = await runtime.read(runtime.store.records.get, runtime.region, record_id)
+    if stored is not None and subject is not None and subject == stored.record.subject:
+        return stored
+    origins = [] if subject is None else await runtime.read(runtime.store.records.origins_of, record_id, subject)
+    elsewhere = [origin for origin in origins if origin != runtime.region]
+    if not elsewhere:
+        raise NotFound(f"no record {record_id!r} about the caller")
+    raise InvalidState(
+        f"apply at the node of region {elsewhere[0]}, where the record was made",
+        "NOT_THE_ORIGIN",
+        {"origin_region": elsewhere[0]},
+    )
 
 
 @dataclass
@@ -55,24 +78,34 @@ class RepairDesk:
     peers: tuple[str, ...] = ()
     # Told when revocations were queued, so the courier sends them at once.
     on_queued: Callable[[], None] | None = None
+    # Verifies an agent's mandate (a consent the subject signed); without it only subjects apply.
+    consents: ConsentDesk | None = None
 
-    async def apply(self, subject: Principal, record_id: str, evidence: str, commitment: str) -> RepairApplication:
-        """The subject itself applies for one of its records, at the record's origin node.
+    async def apply(
+        self,
+        caller: Principal,
+        record_id: str,
+        evidence: str,
+        commitment: str,
+        mandate: SignedConsent | None = None,
+        exchange: Mapping[str, str] | None = None,
+    ) -> RepairApplication:
+        """The subject applies for one of its records at the record's origin node, itself or through an agent
+        holding its mandate (a consent the subject signed for ``credit_repair``, verified and registered here).
 
         The application names a record of this node's region (applications live at the origin, so an
         application's record is always (this region, record_id)); a copy of another region's record is
         answered with where to apply.
         """
-        stored = await self.runtime.read(self.runtime.store.records.get, self.runtime.region, record_id)
-        if stored is None or subject.itself != stored.record.subject:
-            elsewhere = [] if subject.itself is None else await self._origins(record_id, subject.itself)
-            if not elsewhere:
-                raise NotFound(f"no record {record_id!r} about the caller")
-            raise InvalidState(
-                f"apply at the node of region {elsewhere[0]}, where the record was made",
-                "NOT_THE_ORIGIN",
-                {"origin_region": elsewhere[0]},
-            )
+        subject, mandate_id = caller.itself, ""
+        if mandate is not None:
+            if self.consents is None:
+                raise Refused(MANDATE_INVALID, "this node verifies no mandate")
+            consent = self.consents.open(mandate)
+            subject, mandate_id = mandated_subject(consent, caller.uri), consent.consent_id
+            await self.consents.require_not_revoked(consent)
+            await self.consents.register(mandate, consent)
+        stored = await subjects_record(self.runtime, subject, record_id)
         record_type = self.catalog.record_types.get(stored.record.record_type)
         if record_type is None:
             raise InvalidState(f"{stored.record.record_type} is no longer in the catalog", "NOT_REPAIRABLE")
@@ -80,16 +113,32 @@ class RepairDesk:
             stored.record,
             record_type,
             application_id=str(uuid.uuid4()),
-            applicant=subject.uri,
+            applicant=caller.uri,
             evidence=evidence,
             commitment=commitment,
             now=self.runtime.clock(),
             calendar=self.calendar,
             deadlines=self.deadlines,
+            measures_in_force=await self._listed_on(stored.record),
+            mandate_id=mandate_id,
         )
-        event = self._event(EventKind.REPAIR_APPLIED, subject, stored, application)
+        event = self._event(EventKind.REPAIR_APPLIED, caller, stored, application, exchange or {})
         await self.runtime.write_logged(lambda tx: self.runtime.store.repairs.add(tx, application), event)
         return application
+
+    def notice_for(self, record: Record) -> RepairNotice:
+        """The repair notice to serve with the decision ``record`` rests on (两书同达)."""
+        record_type = self.catalog.record_types.get(record.record_type)
+        if record_type is None:
+            raise InvalidState(f"{record.record_type} is no longer in the catalog", "NOT_REPAIRABLE")
+        return repair_notice(record, record_type, self.deadlines)
+
+    async def notice(self, agency: Principal, record_id: str) -> RepairNotice:
+        """The repair notice of a record the agency made; to anyone else the record does not exist."""
+        stored = await self.runtime.made_by(agency, record_id)
+        if stored is None:
+            raise NotFound(f"no record {record_id!r}")
+        return self.notice_for(stored.record)
 
     async def accept(self, agency: Principal, application_id: str) -> RepairApplication:
         application, stored = await self._decidable(agency, application_id)
@@ -98,11 +147,24 @@ class RepairDesk:
         await self._write(accepted, event)
         return accepted
 
-    async def decide(self, agency: Principal, application_id: str, approve: bool, reason: str) -> RepairApplication:
-        """Approve (repair the record and revoke it everywhere) or reject, stating why."""
+    async def extend(self, agency: Principal, application_id: str, working_days: int, reason: str) -> RepairApplication:
+        """Extend a complex case's deadlines, once, stating why (logged with the new deadlines)."""
+        application, stored = await self._decidable(agency, application_id)
+        extended = extend(application, working_days, reason, self.calendar, self.deadlines)
+        event = self._event(EventKind.REPAIR_EXTENDED, agency, stored, extended)
+        await self._write(extended, event)
+        return extended
+
+    async def decide(
+        self, agency: Principal, application_id: str, approve: bool, reason: str, remedy: str = ""
+    ) -> RepairApplication:
+        """Approve (repair the record and revoke it everywhere) or reject, stating why and the remedy."""
         application, stored = await self._decidable(agency, application_id)
         now = self.runtime.clock()
-        decided = decide_application(application, approve, agency.uri, reason, now)
+        record_type = self.catalog.record_types.get(stored.record.record_type)
+        # Unless the agency states another, the remedy is the one the catalog names for the record type.
+        remedy = remedy or ("" if record_type is None else record_type.repair_rules.remedy)
+        decided = decide_application(application, approve, agency.uri, reason, now, remedy)
         if not approve:
             event = self._event(EventKind.REPAIR_REJECTED, agency, stored, decided)
             await self._write(decided, event)
@@ -149,10 +211,15 @@ class RepairDesk:
             return application
         return (await self._decidable(caller, application_id))[0]
 
-    async def _origins(self, record_id: str, subject: Subject) -> list[str]:
-        """The other regions whose record about ``subject`` this node holds a copy of under ``record_id``."""
-        origins = await self.runtime.read(self.runtime.store.records.origins_of, record_id, subject)
-        return [origin for origin in origins if origin != self.runtime.region]
+    async def _listed_on(self, record: Record) -> bool:
+        """Whether a listing still rests on the record: then it stays repairable after it expired."""
+        resting = await self.runtime.read(
+            self.runtime.store.listings.find,
+            states=OPEN_LISTINGS,
+            record_ids=(record.record_id,),
+            origin=record.origin_region,
+        )
+        return bool(resting)
 
     async def _decidable(self, agency: Principal, application_id: str) -> tuple[RepairApplication, StoredRecord]:
         """An application about a record the agency made; to any other caller it does not exist."""
@@ -166,7 +233,15 @@ class RepairDesk:
         """Keep an application's next step with the event that logs it."""
         await self.runtime.write_logged(lambda tx: self.runtime.store.repairs.change(tx, application), event)
 
-    def _event(self, kind: EventKind, actor: Principal, stored: StoredRecord, application: RepairApplication) -> Event:
+    def _event(
+        self,
+        kind: EventKind,
+        actor: Principal,
+        stored: StoredRecord,
+        application: RepairApplication,
+        exchange: Mapping[str, str] | None = None,
+    ) -> Event:
+        """The event of one step; ``exchange``: the intake node and its request's digest, for a carried one."""
         return self.runtime.event(
             kind,
             actor,
@@ -175,7 +250,12 @@ class RepairDesk:
             records=(record_ref(stored.record),),
             details={"application_id": application.application_id, "state": application.state.value}
             | ({"reason": application.reason[:500]} if application.reason else {})
-            | ({"decision_due": str(application.decision_due)} if application.decision_due else {}),
+            | ({"remedy": application.remedy[:500]} if application.remedy else {})
+            | ({"extension_reason": application.extension_reason[:500]} if application.extension_reason else {})
+            | ({"mandate_id": application.mandate_id} if application.mandate_id else {})
+            | {"result_due": str(application.result_due)}
+            | ({"decision_due": str(application.decision_due)} if application.decision_due else {})
+            | dict(exchange or {}),
         )
 
 

@@ -28,12 +28,16 @@ def _row(application: RepairApplication) -> dict[str, Any]:
         "commitment": application.commitment,
         "state": application.state.value,
         "submitted_at": application.submitted_at,
-        "reply_due": application.reply_due,
+        "result_due": application.result_due,
         "decision_due": application.decision_due,
         "decided_at": application.decided_at,
         "decided_by": application.decided_by,
         "reason": application.reason,
         "version": application.version,
+        "remedy": application.remedy,
+        "extension_reason": application.extension_reason,
+        "extended_by": application.extended_by,
+        "mandate_id": application.mandate_id,
     }
 
 
@@ -47,12 +51,16 @@ def _application(row: Row[Any]) -> RepairApplication:
         commitment=row.commitment,
         state=RepairState(row.state),
         submitted_at=row.submitted_at,
-        reply_due=row.reply_due,
+        result_due=row.result_due,
         decision_due=row.decision_due,
         decided_at=row.decided_at,
         decided_by=row.decided_by,
         reason=row.reason,
         version=row.version,
+        remedy=row.remedy,
+        extension_reason=row.extension_reason,
+        extended_by=row.extended_by,
+        mandate_id=row.mandate_id,
     )
 
 

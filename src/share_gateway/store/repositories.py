@@ -19,6 +19,7 @@ from share_gateway.store.acknowledgements import Acknowledgements
 from share_gateway.store.consents import Consents
 from share_gateway.store.database import Database
 from share_gateway.store.deliveries import Outbox
+from share_gateway.store.disputes import Disputes
 from share_gateway.store.events import EventLog
 from share_gateway.store.grants import Grants
 from share_gateway.store.listings import Listings
@@ -52,6 +53,7 @@ class Store:
         self.quotas = QuotaBuckets(database)
         self.consents = Consents(database)
         self.acknowledgements = Acknowledgements(database)
+        self.disputes = Disputes(database)
 
     def write(self, work: Callable[[UnitOfWork], R]) -> R:
         """Run ``work`` in one unit of work, committed when it returns and rolled back if it raises; then its

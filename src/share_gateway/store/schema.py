@@ -188,13 +188,43 @@ repair_applications = Table(
     Column("commitment", Text, nullable=False),
     Column("state", String(16), nullable=False),
     Column("submitted_at", Instant, nullable=False),
-    Column("reply_due", Date, nullable=False),
+    # The whole course's deadline (migration 0017 renamed it from reply_due: same day, 10 working days on).
+    Column("result_due", Date, nullable=False),
     Column("decision_due", Date),
     Column("decided_at", Instant),
     Column("decided_by", String(200), nullable=False),
     Column("reason", Text, nullable=False),
     Column("version", Integer, nullable=False),
+    # Migration 0017: the remedy of a rejection, an extension and its reason, an agent's mandate.
+    Column("remedy", Text, nullable=False, server_default=""),
+    Column("extension_reason", Text, nullable=False, server_default=""),
+    Column("extended_by", Integer, nullable=False, server_default="0"),
+    Column("mandate_id", String(64), nullable=False, server_default=""),
     Index(None, "record_id"),
+    Index(None, "state"),
+)
+
+# Disputes about wrong records (异议), at the record's origin (migration 0017).
+disputes = Table(
+    "disputes",
+    metadata,
+    Column("dispute_id", String(36), primary_key=True),
+    Column("origin_region", String(6), nullable=False),
+    Column("record_id", String(36), nullable=False),
+    Column("record_type", String(64), nullable=False),
+    Column("subject_kind", String(16), nullable=False),
+    Column("subject_id", String(18), nullable=False),
+    Column("applicant", String(200), nullable=False),
+    Column("claim", Text, nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("filed_at", Instant, nullable=False),
+    Column("answer_due", Date, nullable=False),
+    Column("answered_at", Instant),
+    Column("answered_by", String(200), nullable=False),
+    Column("answer", Text, nullable=False),
+    Column("corrected_record_id", String(36), nullable=False),
+    Column("version", Integer, nullable=False),
+    Index(None, "origin_region", "record_id"),
     Index(None, "state"),
 )
 

@@ -91,6 +91,29 @@ REPAIR_STATE_APPROVED: RepairState.ValueType  # 3
 REPAIR_STATE_REJECTED: RepairState.ValueType  # 4
 Global___RepairState: _TypeAlias = RepairState  # noqa: Y015
 
+class _DisputeState:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _DisputeStateEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_DisputeState.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    DISPUTE_STATE_UNSPECIFIED: _DisputeState.ValueType  # 0
+    DISPUTE_STATE_FILED: _DisputeState.ValueType  # 1
+    DISPUTE_STATE_CORRECTED: _DisputeState.ValueType  # 2
+    """The record was wrong: corrected_record_id replaces it, and it was revoked to every recipient."""
+    DISPUTE_STATE_REJECTED: _DisputeState.ValueType  # 3
+    """The record stands; answer says why."""
+
+class DisputeState(_DisputeState, metaclass=_DisputeStateEnumTypeWrapper): ...
+
+DISPUTE_STATE_UNSPECIFIED: DisputeState.ValueType  # 0
+DISPUTE_STATE_FILED: DisputeState.ValueType  # 1
+DISPUTE_STATE_CORRECTED: DisputeState.ValueType  # 2
+"""The record was wrong: corrected_record_id replaces it, and it was revoked to every recipient."""
+DISPUTE_STATE_REJECTED: DisputeState.ValueType  # 3
+"""The record stands; answer says why."""
+Global___DisputeState: _TypeAlias = DisputeState  # noqa: Y015
+
 class _ListingState:
     ValueType = _typing.NewType("ValueType", _builtins.int)
     V: _TypeAlias = ValueType  # noqa: Y015
@@ -502,19 +525,45 @@ class RepairApplication(_message.Message):
     DECIDED_AT_FIELD_NUMBER: _builtins.int
     REASON_FIELD_NUMBER: _builtins.int
     OVERDUE_FIELD_NUMBER: _builtins.int
+    RESULT_DUE_FIELD_NUMBER: _builtins.int
+    TOTAL_WORKING_DAYS_FIELD_NUMBER: _builtins.int
+    DECISION_WORKING_DAYS_FIELD_NUMBER: _builtins.int
+    REMEDY_FIELD_NUMBER: _builtins.int
+    EXTENSION_REASON_FIELD_NUMBER: _builtins.int
+    EXTENDED_BY_FIELD_NUMBER: _builtins.int
+    MANDATE_ID_FIELD_NUMBER: _builtins.int
+    ORIGIN_REGION_FIELD_NUMBER: _builtins.int
     application_id: _builtins.str
     record_id: _builtins.str
     applicant: _builtins.str
     """Certificate identity URI of the applicant (the subject itself)."""
     state: Global___RepairState.ValueType
     reply_due: _builtins.str
-    """The date (YYYY-MM-DD) by which the intake replies, in working days of the node's calendar."""
+    """Older name of result_due (the same date), kept for older clients."""
     decision_due: _builtins.str
-    """Once accepted: the date by which the department decides."""
+    """Once accepted: the date by which the department decides (decision_working_days after receiving it,
+    never after result_due).
+    """
     reason: _builtins.str
     """Why it was approved or rejected."""
     overdue: _builtins.str
-    """"reply" or "decision" when that deadline passed unmet; empty otherwise."""
+    """"decision" or "result" when that deadline passed unmet; empty otherwise. Older nodes said "reply"."""
+    result_due: _builtins.str
+    """The date (YYYY-MM-DD) by which the whole course, application to result, ends: total_working_days
+    working days of the node's calendar after the application (extended_by more if extended).
+    """
+    total_working_days: _builtins.int
+    decision_working_days: _builtins.int
+    """The department decides within this many working days of receiving (accepting) the application."""
+    remedy: _builtins.str
+    """A rejection's remedy: what the applicant can do against it."""
+    extension_reason: _builtins.str
+    """An extension for a complex case: its reason and its working days."""
+    extended_by: _builtins.int
+    mandate_id: _builtins.str
+    """The registered mandate an agent applied under; empty when the subject applied itself."""
+    origin_region: _builtins.str
+    """The region whose node holds and decides the application (the record's origin)."""
     @_builtins.property
     def subject(self) -> Global___Subject: ...
     @_builtins.property
@@ -535,14 +584,170 @@ class RepairApplication(_message.Message):
         decided_at: _timestamp_pb2.Timestamp | None = ...,
         reason: _builtins.str = ...,
         overdue: _builtins.str = ...,
+        result_due: _builtins.str = ...,
+        total_working_days: _builtins.int = ...,
+        decision_working_days: _builtins.int = ...,
+        remedy: _builtins.str = ...,
+        extension_reason: _builtins.str = ...,
+        extended_by: _builtins.int = ...,
+        mandate_id: _builtins.str = ...,
+        origin_region: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["decided_at", b"decided_at", "subject", b"subject", "submitted_at", b"submitted_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["applicant", b"applicant", "application_id", b"application_id", "decided_at", b"decided_at", "decision_due", b"decision_due", "overdue", b"overdue", "reason", b"reason", "record_id", b"record_id", "reply_due", b"reply_due", "state", b"state", "subject", b"subject", "submitted_at", b"submitted_at"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["applicant", b"applicant", "application_id", b"application_id", "decided_at", b"decided_at", "decision_due", b"decision_due", "decision_working_days", b"decision_working_days", "extended_by", b"extended_by", "extension_reason", b"extension_reason", "mandate_id", b"mandate_id", "origin_region", b"origin_region", "overdue", b"overdue", "reason", b"reason", "record_id", b"record_id", "remedy", b"remedy", "reply_due", b"reply_due", "result_due", b"result_due", "state", b"state", "subject", b"subject", "submitted_at", b"submitted_at", "total_working_days", b"total_working_days"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___RepairApplication: _TypeAlias = RepairApplication  # noqa: Y015
+
+@_typing.final
+class RepairNotice(_message.Message):
+    """The repair notice served with a penalty or listing decision (两书同达, 2025 No. 22): when and how repair
+    becomes possible, computed from the catalog.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REPAIRABLE_FIELD_NUMBER: _builtins.int
+    REPAIRABLE_FROM_FIELD_NUMBER: _builtins.int
+    HOW_FIELD_NUMBER: _builtins.int
+    BASIS_FIELD_NUMBER: _builtins.int
+    FORBIDDEN_BY_FIELD_NUMBER: _builtins.int
+    SEVERITY_NOTE_FIELD_NUMBER: _builtins.int
+    TOTAL_WORKING_DAYS_FIELD_NUMBER: _builtins.int
+    DECISION_WORKING_DAYS_FIELD_NUMBER: _builtins.int
+    repairable: _builtins.bool
+    repairable_from: _builtins.str
+    """The first day (YYYY-MM-DD) an application may succeed; empty when not repairable."""
+    how: _builtins.str
+    """What to hand in, and the rule."""
+    basis: _builtins.str
+    forbidden_by: _builtins.str
+    """When not repairable: the law that says so."""
+    severity_note: _builtins.str
+    """Where no source gives the type a severity tier, the catalog says so."""
+    total_working_days: _builtins.int
+    """The deadlines an application runs under."""
+    decision_working_days: _builtins.int
+    def __init__(
+        self,
+        *,
+        repairable: _builtins.bool = ...,
+        repairable_from: _builtins.str = ...,
+        how: _builtins.str = ...,
+        basis: _builtins.str = ...,
+        forbidden_by: _builtins.str = ...,
+        severity_note: _builtins.str = ...,
+        total_working_days: _builtins.int = ...,
+        decision_working_days: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["basis", b"basis", "decision_working_days", b"decision_working_days", "forbidden_by", b"forbidden_by", "how", b"how", "repairable", b"repairable", "repairable_from", b"repairable_from", "severity_note", b"severity_note", "total_working_days", b"total_working_days"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RepairNotice: _TypeAlias = RepairNotice  # noqa: Y015
+
+@_typing.final
+class Dispute(_message.Message):
+    """A dispute about a wrong record (异议), kept at the record's origin."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DISPUTE_ID_FIELD_NUMBER: _builtins.int
+    ORIGIN_REGION_FIELD_NUMBER: _builtins.int
+    RECORD_ID_FIELD_NUMBER: _builtins.int
+    SUBJECT_FIELD_NUMBER: _builtins.int
+    APPLICANT_FIELD_NUMBER: _builtins.int
+    CLAIM_FIELD_NUMBER: _builtins.int
+    STATE_FIELD_NUMBER: _builtins.int
+    FILED_AT_FIELD_NUMBER: _builtins.int
+    ANSWER_DUE_FIELD_NUMBER: _builtins.int
+    ANSWERED_AT_FIELD_NUMBER: _builtins.int
+    ANSWER_FIELD_NUMBER: _builtins.int
+    CORRECTED_RECORD_ID_FIELD_NUMBER: _builtins.int
+    OVERDUE_FIELD_NUMBER: _builtins.int
+    BASIS_FIELD_NUMBER: _builtins.int
+    dispute_id: _builtins.str
+    origin_region: _builtins.str
+    record_id: _builtins.str
+    applicant: _builtins.str
+    claim: _builtins.str
+    state: Global___DisputeState.ValueType
+    answer_due: _builtins.str
+    """The origin answers by this date (YYYY-MM-DD): answer_days calendar days after filing."""
+    answer: _builtins.str
+    corrected_record_id: _builtins.str
+    overdue: _builtins.bool
+    """Unanswered past answer_due, or answered after it."""
+    basis: _builtins.str
+    """The rule that set answer_due."""
+    @_builtins.property
+    def subject(self) -> Global___Subject: ...
+    @_builtins.property
+    def filed_at(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def answered_at(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        dispute_id: _builtins.str = ...,
+        origin_region: _builtins.str = ...,
+        record_id: _builtins.str = ...,
+        subject: Global___Subject | None = ...,
+        applicant: _builtins.str = ...,
+        claim: _builtins.str = ...,
+        state: Global___DisputeState.ValueType = ...,
+        filed_at: _timestamp_pb2.Timestamp | None = ...,
+        answer_due: _builtins.str = ...,
+        answered_at: _timestamp_pb2.Timestamp | None = ...,
+        answer: _builtins.str = ...,
+        corrected_record_id: _builtins.str = ...,
+        overdue: _builtins.bool = ...,
+        basis: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["answered_at", b"answered_at", "filed_at", b"filed_at", "subject", b"subject"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["answer", b"answer", "answer_due", b"answer_due", "answered_at", b"answered_at", "applicant", b"applicant", "basis", b"basis", "claim", b"claim", "corrected_record_id", b"corrected_record_id", "dispute_id", b"dispute_id", "filed_at", b"filed_at", "origin_region", b"origin_region", "overdue", b"overdue", "record_id", b"record_id", "state", b"state", "subject", b"subject"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Dispute: _TypeAlias = Dispute  # noqa: Y015
+
+@_typing.final
+class DisputeMark(_message.Message):
+    """A record of an answer that its subject disputes: shown "under dispute" until its origin answers."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ORIGIN_REGION_FIELD_NUMBER: _builtins.int
+    RECORD_ID_FIELD_NUMBER: _builtins.int
+    DISPUTE_ID_FIELD_NUMBER: _builtins.int
+    ANSWER_DUE_FIELD_NUMBER: _builtins.int
+    OVERDUE_FIELD_NUMBER: _builtins.int
+    origin_region: _builtins.str
+    record_id: _builtins.str
+    dispute_id: _builtins.str
+    answer_due: _builtins.str
+    overdue: _builtins.bool
+    def __init__(
+        self,
+        *,
+        origin_region: _builtins.str = ...,
+        record_id: _builtins.str = ...,
+        dispute_id: _builtins.str = ...,
+        answer_due: _builtins.str = ...,
+        overdue: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["answer_due", b"answer_due", "dispute_id", b"dispute_id", "origin_region", b"origin_region", "overdue", b"overdue", "record_id", b"record_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DisputeMark: _TypeAlias = DisputeMark  # noqa: Y015
 
 @_typing.final
 class ListingDecision(_message.Message):

@@ -183,6 +183,7 @@ class InquireResponse(_message.Message):
     REGIONS_FIELD_NUMBER: _builtins.int
     MEASURES_FIELD_NUMBER: _builtins.int
     LISTS_FIELD_NUMBER: _builtins.int
+    DISPUTED_FIELD_NUMBER: _builtins.int
     inquiry_id: _builtins.str
     @_builtins.property
     def records(self) -> _containers.RepeatedCompositeFieldContainer[_common_pb2.RecordDisclosure]:
@@ -210,6 +211,10 @@ class InquireResponse(_message.Message):
         purpose that may see them, public lookup included.
         """
 
+    @_builtins.property
+    def disputed(self) -> _containers.RepeatedCompositeFieldContainer[_common_pb2.DisputeMark]:
+        """Records of this answer under dispute (their origin has not answered yet)."""
+
     def __init__(
         self,
         *,
@@ -220,10 +225,11 @@ class InquireResponse(_message.Message):
         regions: _abc.Iterable[Global___RegionAnswer] | None = ...,
         measures: _abc.Iterable[Global___AppliedMeasure] | None = ...,
         lists: _abc.Iterable[Global___ListMembership] | None = ...,
+        disputed: _abc.Iterable[_common_pb2.DisputeMark] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["receipt", b"receipt"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["citations", b"citations", "inquiry_id", b"inquiry_id", "lists", b"lists", "measures", b"measures", "receipt", b"receipt", "records", b"records", "regions", b"regions"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["citations", b"citations", "disputed", b"disputed", "inquiry_id", b"inquiry_id", "lists", b"lists", "measures", b"measures", "receipt", b"receipt", "records", b"records", "regions", b"regions"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -466,21 +472,30 @@ class ApplyForRepairRequest(_message.Message):
     RECORD_ID_FIELD_NUMBER: _builtins.int
     EVIDENCE_FIELD_NUMBER: _builtins.int
     COMMITMENT_FIELD_NUMBER: _builtins.int
+    MANDATE_FIELD_NUMBER: _builtins.int
     record_id: _builtins.str
     evidence: _builtins.str
     """Proof that the legal obligations were met (payment reference, court receipt, ...)."""
     commitment: _builtins.str
     """The applicant's credit commitment."""
+    @_builtins.property
+    def mandate(self) -> Global___Consent:
+        """For an agent applying for the subject: the subject's mandate, a consent the subject itself signed
+        (not attested) naming the agent as requester and the purpose "credit_repair". Absent: the caller
+        applies for itself.
+        """
+
     def __init__(
         self,
         *,
         record_id: _builtins.str = ...,
         evidence: _builtins.str = ...,
         commitment: _builtins.str = ...,
+        mandate: Global___Consent | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["mandate", b"mandate"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["commitment", b"commitment", "evidence", b"evidence", "record_id", b"record_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["commitment", b"commitment", "evidence", b"evidence", "mandate", b"mandate", "record_id", b"record_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -507,19 +522,103 @@ class ApplyForRepairResponse(_message.Message):
 Global___ApplyForRepairResponse: _TypeAlias = ApplyForRepairResponse  # noqa: Y015
 
 @_typing.final
+class FileDisputeRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RECORD_ID_FIELD_NUMBER: _builtins.int
+    CLAIM_FIELD_NUMBER: _builtins.int
+    record_id: _builtins.str
+    claim: _builtins.str
+    """What is wrong, and why."""
+    def __init__(
+        self,
+        *,
+        record_id: _builtins.str = ...,
+        claim: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["claim", b"claim", "record_id", b"record_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___FileDisputeRequest: _TypeAlias = FileDisputeRequest  # noqa: Y015
+
+@_typing.final
+class FileDisputeResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DISPUTE_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def dispute(self) -> _common_pb2.Dispute: ...
+    def __init__(
+        self,
+        *,
+        dispute: _common_pb2.Dispute | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["dispute", b"dispute"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["dispute", b"dispute"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___FileDisputeResponse: _TypeAlias = FileDisputeResponse  # noqa: Y015
+
+@_typing.final
+class ListMyDisputesRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListMyDisputesRequest: _TypeAlias = ListMyDisputesRequest  # noqa: Y015
+
+@_typing.final
+class ListMyDisputesResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DISPUTES_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def disputes(self) -> _containers.RepeatedCompositeFieldContainer[_common_pb2.Dispute]: ...
+    def __init__(
+        self,
+        *,
+        disputes: _abc.Iterable[_common_pb2.Dispute] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["disputes", b"disputes"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListMyDisputesResponse: _TypeAlias = ListMyDisputesResponse  # noqa: Y015
+
+@_typing.final
 class GetRepairApplicationRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     APPLICATION_ID_FIELD_NUMBER: _builtins.int
+    ORIGIN_REGION_FIELD_NUMBER: _builtins.int
     application_id: _builtins.str
+    origin_region: _builtins.str
+    """The region whose node holds the application (RepairApplication.origin_region), when it is not this
+    node's: this node asks it on the caller's behalf. Empty: this node.
+    """
     def __init__(
         self,
         *,
         application_id: _builtins.str = ...,
+        origin_region: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["application_id", b"application_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["application_id", b"application_id", "origin_region", b"origin_region"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -55,6 +55,16 @@ class InquiryServiceStub:
                 request_serializer=share__gateway_dot_v1_dot_inquiry__pb2.GetRepairApplicationRequest.SerializeToString,
                 response_deserializer=share__gateway_dot_v1_dot_inquiry__pb2.GetRepairApplicationResponse.FromString,
                 _registered_method=True)
+        self.FileDispute = channel.unary_unary(
+                '/share_gateway.v1.InquiryService/FileDispute',
+                request_serializer=share__gateway_dot_v1_dot_inquiry__pb2.FileDisputeRequest.SerializeToString,
+                response_deserializer=share__gateway_dot_v1_dot_inquiry__pb2.FileDisputeResponse.FromString,
+                _registered_method=True)
+        self.ListMyDisputes = channel.unary_unary(
+                '/share_gateway.v1.InquiryService/ListMyDisputes',
+                request_serializer=share__gateway_dot_v1_dot_inquiry__pb2.ListMyDisputesRequest.SerializeToString,
+                response_deserializer=share__gateway_dot_v1_dot_inquiry__pb2.ListMyDisputesResponse.FromString,
+                _registered_method=True)
         self.ListRevocations = channel.unary_unary(
                 '/share_gateway.v1.InquiryService/ListRevocations',
                 request_serializer=share__gateway_dot_v1_dot_inquiry__pb2.ListRevocationsRequest.SerializeToString,
@@ -124,6 +134,20 @@ class InquiryServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def GetRepairApplication(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def FileDispute(self, request, context):
+        """Disputes about wrong records (异议), for the subject itself, at the node of the region that made the
+        record; answers mark the record under dispute until its origin answers.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListMyDisputes(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -219,6 +243,16 @@ def add_InquiryServiceServicer_to_server(servicer, server):
                     servicer.GetRepairApplication,
                     request_deserializer=share__gateway_dot_v1_dot_inquiry__pb2.GetRepairApplicationRequest.FromString,
                     response_serializer=share__gateway_dot_v1_dot_inquiry__pb2.GetRepairApplicationResponse.SerializeToString,
+            ),
+            'FileDispute': grpc.unary_unary_rpc_method_handler(
+                    servicer.FileDispute,
+                    request_deserializer=share__gateway_dot_v1_dot_inquiry__pb2.FileDisputeRequest.FromString,
+                    response_serializer=share__gateway_dot_v1_dot_inquiry__pb2.FileDisputeResponse.SerializeToString,
+            ),
+            'ListMyDisputes': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListMyDisputes,
+                    request_deserializer=share__gateway_dot_v1_dot_inquiry__pb2.ListMyDisputesRequest.FromString,
+                    response_serializer=share__gateway_dot_v1_dot_inquiry__pb2.ListMyDisputesResponse.SerializeToString,
             ),
             'ListRevocations': grpc.unary_unary_rpc_method_handler(
                     servicer.ListRevocations,
@@ -370,6 +404,60 @@ class InquiryService:
             '/share_gateway.v1.InquiryService/GetRepairApplication',
             share__gateway_dot_v1_dot_inquiry__pb2.GetRepairApplicationRequest.SerializeToString,
             share__gateway_dot_v1_dot_inquiry__pb2.GetRepairApplicationResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def FileDispute(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/share_gateway.v1.InquiryService/FileDispute',
+            share__gateway_dot_v1_dot_inquiry__pb2.FileDisputeRequest.SerializeToString,
+            share__gateway_dot_v1_dot_inquiry__pb2.FileDisputeResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListMyDisputes(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/share_gateway.v1.InquiryService/ListMyDisputes',
+            share__gateway_dot_v1_dot_inquiry__pb2.ListMyDisputesRequest.SerializeToString,
+            share__gateway_dot_v1_dot_inquiry__pb2.ListMyDisputesResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -42,6 +42,11 @@ class InquiryServiceStub:
     ApplyForRepair: _grpc.UnaryUnaryMultiCallable[_inquiry_pb2.ApplyForRepairRequest, _inquiry_pb2.ApplyForRepairResponse]
     """Credit repair, for the subject itself, at the node of the region that made the record."""
     GetRepairApplication: _grpc.UnaryUnaryMultiCallable[_inquiry_pb2.GetRepairApplicationRequest, _inquiry_pb2.GetRepairApplicationResponse]
+    FileDispute: _grpc.UnaryUnaryMultiCallable[_inquiry_pb2.FileDisputeRequest, _inquiry_pb2.FileDisputeResponse]
+    """Disputes about wrong records (异议), for the subject itself, at the node of the region that made the
+    record; answers mark the record under dispute until its origin answers.
+    """
+    ListMyDisputes: _grpc.UnaryUnaryMultiCallable[_inquiry_pb2.ListMyDisputesRequest, _inquiry_pb2.ListMyDisputesResponse]
     ListRevocations: _grpc.UnaryUnaryMultiCallable[_inquiry_pb2.ListRevocationsRequest, _inquiry_pb2.ListRevocationsResponse]
     """Revocations of records the caller received, after a feed position ("changes since"), so a
     requester's systems can delete what they hold.
@@ -91,6 +96,11 @@ class InquiryServiceAsyncStub(InquiryServiceStub):
     ApplyForRepair: _aio.UnaryUnaryMultiCallable[_inquiry_pb2.ApplyForRepairRequest, _inquiry_pb2.ApplyForRepairResponse]  # type: ignore[assignment]
     """Credit repair, for the subject itself, at the node of the region that made the record."""
     GetRepairApplication: _aio.UnaryUnaryMultiCallable[_inquiry_pb2.GetRepairApplicationRequest, _inquiry_pb2.GetRepairApplicationResponse]  # type: ignore[assignment]
+    FileDispute: _aio.UnaryUnaryMultiCallable[_inquiry_pb2.FileDisputeRequest, _inquiry_pb2.FileDisputeResponse]  # type: ignore[assignment]
+    """Disputes about wrong records (异议), for the subject itself, at the node of the region that made the
+    record; answers mark the record under dispute until its origin answers.
+    """
+    ListMyDisputes: _aio.UnaryUnaryMultiCallable[_inquiry_pb2.ListMyDisputesRequest, _inquiry_pb2.ListMyDisputesResponse]  # type: ignore[assignment]
     ListRevocations: _aio.UnaryUnaryMultiCallable[_inquiry_pb2.ListRevocationsRequest, _inquiry_pb2.ListRevocationsResponse]  # type: ignore[assignment]
     """Revocations of records the caller received, after a feed position ("changes since"), so a
     requester's systems can delete what they hold.
@@ -161,6 +171,23 @@ class InquiryServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _inquiry_pb2.GetRepairApplicationRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_inquiry_pb2.GetRepairApplicationResponse, _abc.Awaitable[_inquiry_pb2.GetRepairApplicationResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def FileDispute(
+        self,
+        request: _inquiry_pb2.FileDisputeRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_inquiry_pb2.FileDisputeResponse, _abc.Awaitable[_inquiry_pb2.FileDisputeResponse]]:
+        """Disputes about wrong records (异议), for the subject itself, at the node of the region that made the
+        record; answers mark the record under dispute until its origin answers.
+        """
+
+    @_abc_1.abstractmethod
+    def ListMyDisputes(
+        self,
+        request: _inquiry_pb2.ListMyDisputesRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_inquiry_pb2.ListMyDisputesResponse, _abc.Awaitable[_inquiry_pb2.ListMyDisputesResponse]]: ...
 
     @_abc_1.abstractmethod
     def ListRevocations(

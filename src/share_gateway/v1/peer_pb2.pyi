@@ -20,6 +20,50 @@ else:
 DESCRIPTOR: _descriptor.FileDescriptor
 
 @_typing.final
+class ForwardRepairRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REQUEST_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def request(self) -> _common_pb2.SignedEnvelope:
+        """Signed by the intake node; payload type "application/vnd.share-gateway.peer-repair+json"."""
+
+    def __init__(
+        self,
+        *,
+        request: _common_pb2.SignedEnvelope | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["request", b"request"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["request", b"request"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ForwardRepairRequest: _TypeAlias = ForwardRepairRequest  # noqa: Y015
+
+@_typing.final
+class ForwardRepairResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    APPLICATION_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def application(self) -> _common_pb2.SignedEnvelope:
+        """Signed by this node; payload type "application/vnd.share-gateway.repair-status+json"."""
+
+    def __init__(
+        self,
+        *,
+        application: _common_pb2.SignedEnvelope | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["application", b"application"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["application", b"application"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ForwardRepairResponse: _TypeAlias = ForwardRepairResponse  # noqa: Y015
+
+@_typing.final
 class PeerServiceInquireRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 

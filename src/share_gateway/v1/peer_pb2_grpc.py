@@ -70,6 +70,11 @@ class PeerServiceStub:
                 request_serializer=share__gateway_dot_v1_dot_peer__pb2.ShareConsentRevocationRequest.SerializeToString,
                 response_deserializer=share__gateway_dot_v1_dot_peer__pb2.ShareConsentRevocationResponse.FromString,
                 _registered_method=True)
+        self.ForwardRepair = channel.unary_unary(
+                '/share_gateway.v1.PeerService/ForwardRepair',
+                request_serializer=share__gateway_dot_v1_dot_peer__pb2.ForwardRepairRequest.SerializeToString,
+                response_deserializer=share__gateway_dot_v1_dot_peer__pb2.ForwardRepairResponse.FromString,
+                _registered_method=True)
 
 
 class PeerServiceServicer:
@@ -132,6 +137,15 @@ class PeerServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ForwardRepair(self, request, context):
+        """A subject's repair application made at the calling node for a record this node made, or a question of
+        where it stands, on the subject's behalf (2025 No. 22: one intake). Answered with the application as
+        this node signs it. Added in v1: a node without it answers UNIMPLEMENTED.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_PeerServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -169,6 +183,11 @@ def add_PeerServiceServicer_to_server(servicer, server):
                     servicer.ShareConsentRevocation,
                     request_deserializer=share__gateway_dot_v1_dot_peer__pb2.ShareConsentRevocationRequest.FromString,
                     response_serializer=share__gateway_dot_v1_dot_peer__pb2.ShareConsentRevocationResponse.SerializeToString,
+            ),
+            'ForwardRepair': grpc.unary_unary_rpc_method_handler(
+                    servicer.ForwardRepair,
+                    request_deserializer=share__gateway_dot_v1_dot_peer__pb2.ForwardRepairRequest.FromString,
+                    response_serializer=share__gateway_dot_v1_dot_peer__pb2.ForwardRepairResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -361,6 +380,33 @@ class PeerService:
             '/share_gateway.v1.PeerService/ShareConsentRevocation',
             share__gateway_dot_v1_dot_peer__pb2.ShareConsentRevocationRequest.SerializeToString,
             share__gateway_dot_v1_dot_peer__pb2.ShareConsentRevocationResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ForwardRepair(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/share_gateway.v1.PeerService/ForwardRepair',
+            share__gateway_dot_v1_dot_peer__pb2.ForwardRepairRequest.SerializeToString,
+            share__gateway_dot_v1_dot_peer__pb2.ForwardRepairResponse.FromString,
             options,
             channel_credentials,
             insecure,

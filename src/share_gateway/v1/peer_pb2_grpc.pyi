@@ -58,6 +58,11 @@ class PeerServiceStub:
     """
     ShareConsentRevocation: _grpc.UnaryUnaryMultiCallable[_peer_pb2.ShareConsentRevocationRequest, _peer_pb2.ShareConsentRevocationResponse]
     """A subject withdrew a consent at the sending node: the receiving node refuses it from then on."""
+    ForwardRepair: _grpc.UnaryUnaryMultiCallable[_peer_pb2.ForwardRepairRequest, _peer_pb2.ForwardRepairResponse]
+    """A subject's repair application made at the calling node for a record this node made, or a question of
+    where it stands, on the subject's behalf (2025 No. 22: one intake). Answered with the application as
+    this node signs it. Added in v1: a node without it answers UNIMPLEMENTED.
+    """
 
 @_typing.type_check_only
 class PeerServiceAsyncStub(PeerServiceStub):
@@ -89,6 +94,11 @@ class PeerServiceAsyncStub(PeerServiceStub):
     """
     ShareConsentRevocation: _aio.UnaryUnaryMultiCallable[_peer_pb2.ShareConsentRevocationRequest, _peer_pb2.ShareConsentRevocationResponse]  # type: ignore[assignment]
     """A subject withdrew a consent at the sending node: the receiving node refuses it from then on."""
+    ForwardRepair: _aio.UnaryUnaryMultiCallable[_peer_pb2.ForwardRepairRequest, _peer_pb2.ForwardRepairResponse]  # type: ignore[assignment]
+    """A subject's repair application made at the calling node for a record this node made, or a question of
+    where it stands, on the subject's behalf (2025 No. 22: one intake). Answered with the application as
+    this node signs it. Added in v1: a node without it answers UNIMPLEMENTED.
+    """
 
 class PeerServiceServicer(metaclass=_abc_1.ABCMeta):
     """Node to node, over mTLS: a peer is admitted only when its certificate matches its manifest entry."""
@@ -159,5 +169,16 @@ class PeerServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_peer_pb2.ShareConsentRevocationResponse, _abc.Awaitable[_peer_pb2.ShareConsentRevocationResponse]]:
         """A subject withdrew a consent at the sending node: the receiving node refuses it from then on."""
+
+    @_abc_1.abstractmethod
+    def ForwardRepair(
+        self,
+        request: _peer_pb2.ForwardRepairRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_peer_pb2.ForwardRepairResponse, _abc.Awaitable[_peer_pb2.ForwardRepairResponse]]:
+        """A subject's repair application made at the calling node for a record this node made, or a question of
+        where it stands, on the subject's behalf (2025 No. 22: one intake). Answered with the application as
+        this node signs it. Added in v1: a node without it answers UNIMPLEMENTED.
+        """
 
 def add_PeerServiceServicer_to_server(servicer: PeerServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -101,16 +101,22 @@ class SubmitRecordResponse(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     RECORD_FIELD_NUMBER: _builtins.int
+    REPAIR_NOTICE_FIELD_NUMBER: _builtins.int
     @_builtins.property
     def record(self) -> _common_pb2.Record: ...
+    @_builtins.property
+    def repair_notice(self) -> _common_pb2.RepairNotice:
+        """The repair notice to serve with the decision (两书同达)."""
+
     def __init__(
         self,
         *,
         record: _common_pb2.Record | None = ...,
+        repair_notice: _common_pb2.RepairNotice | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["record", b"record"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["record", b"record", "repair_notice", b"repair_notice"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["record", b"record"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["record", b"record", "repair_notice", b"repair_notice"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -251,24 +257,207 @@ class DecideRepairRequest(_message.Message):
     APPLICATION_ID_FIELD_NUMBER: _builtins.int
     APPROVE_FIELD_NUMBER: _builtins.int
     REASON_FIELD_NUMBER: _builtins.int
+    REMEDY_FIELD_NUMBER: _builtins.int
     application_id: _builtins.str
     approve: _builtins.bool
     reason: _builtins.str
     """Why: stated in the decision, the log and the revocation."""
+    remedy: _builtins.str
+    """Required on a rejection: the remedy the applicant has."""
     def __init__(
         self,
         *,
         application_id: _builtins.str = ...,
         approve: _builtins.bool = ...,
         reason: _builtins.str = ...,
+        remedy: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["application_id", b"application_id", "approve", b"approve", "reason", b"reason"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["application_id", b"application_id", "approve", b"approve", "reason", b"reason", "remedy", b"remedy"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___DecideRepairRequest: _TypeAlias = DecideRepairRequest  # noqa: Y015
+
+@_typing.final
+class ExtendRepairRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    APPLICATION_ID_FIELD_NUMBER: _builtins.int
+    WORKING_DAYS_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    application_id: _builtins.str
+    working_days: _builtins.int
+    reason: _builtins.str
+    """Why the case is complex."""
+    def __init__(
+        self,
+        *,
+        application_id: _builtins.str = ...,
+        working_days: _builtins.int = ...,
+        reason: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["application_id", b"application_id", "reason", b"reason", "working_days", b"working_days"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ExtendRepairRequest: _TypeAlias = ExtendRepairRequest  # noqa: Y015
+
+@_typing.final
+class ExtendRepairResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    APPLICATION_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def application(self) -> _common_pb2.RepairApplication: ...
+    def __init__(
+        self,
+        *,
+        application: _common_pb2.RepairApplication | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["application", b"application"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["application", b"application"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ExtendRepairResponse: _TypeAlias = ExtendRepairResponse  # noqa: Y015
+
+@_typing.final
+class GetRepairNoticeRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RECORD_ID_FIELD_NUMBER: _builtins.int
+    record_id: _builtins.str
+    def __init__(
+        self,
+        *,
+        record_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["record_id", b"record_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetRepairNoticeRequest: _TypeAlias = GetRepairNoticeRequest  # noqa: Y015
+
+@_typing.final
+class GetRepairNoticeResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NOTICE_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def notice(self) -> _common_pb2.RepairNotice: ...
+    def __init__(
+        self,
+        *,
+        notice: _common_pb2.RepairNotice | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["notice", b"notice"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["notice", b"notice"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetRepairNoticeResponse: _TypeAlias = GetRepairNoticeResponse  # noqa: Y015
+
+@_typing.final
+class ListDisputesRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    OVERDUE_ONLY_FIELD_NUMBER: _builtins.int
+    overdue_only: _builtins.bool
+    def __init__(
+        self,
+        *,
+        overdue_only: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["overdue_only", b"overdue_only"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListDisputesRequest: _TypeAlias = ListDisputesRequest  # noqa: Y015
+
+@_typing.final
+class ListDisputesResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DISPUTES_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def disputes(self) -> _containers.RepeatedCompositeFieldContainer[_common_pb2.Dispute]: ...
+    def __init__(
+        self,
+        *,
+        disputes: _abc.Iterable[_common_pb2.Dispute] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["disputes", b"disputes"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListDisputesResponse: _TypeAlias = ListDisputesResponse  # noqa: Y015
+
+@_typing.final
+class AnswerDisputeRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DISPUTE_ID_FIELD_NUMBER: _builtins.int
+    ANSWER_FIELD_NUMBER: _builtins.int
+    CORRECTION_FIELD_NUMBER: _builtins.int
+    dispute_id: _builtins.str
+    answer: _builtins.str
+    """Why the record was corrected or stands."""
+    @_builtins.property
+    def correction(self) -> Global___SubmitRecordRequest:
+        """The corrected record in full, when the record was wrong; absent: the record stands."""
+
+    def __init__(
+        self,
+        *,
+        dispute_id: _builtins.str = ...,
+        answer: _builtins.str = ...,
+        correction: Global___SubmitRecordRequest | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["correction", b"correction"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["answer", b"answer", "correction", b"correction", "dispute_id", b"dispute_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AnswerDisputeRequest: _TypeAlias = AnswerDisputeRequest  # noqa: Y015
+
+@_typing.final
+class AnswerDisputeResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DISPUTE_FIELD_NUMBER: _builtins.int
+    RECORD_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def dispute(self) -> _common_pb2.Dispute: ...
+    @_builtins.property
+    def record(self) -> _common_pb2.Record:
+        """The corrected record, on a correction."""
+
+    def __init__(
+        self,
+        *,
+        dispute: _common_pb2.Dispute | None = ...,
+        record: _common_pb2.Record | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["dispute", b"dispute", "record", b"record"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["dispute", b"dispute", "record", b"record"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AnswerDisputeResponse: _TypeAlias = AnswerDisputeResponse  # noqa: Y015
 
 @_typing.final
 class DecideRepairResponse(_message.Message):

@@ -65,6 +65,26 @@ class RegistryServiceStub:
                 request_serializer=share__gateway_dot_v1_dot_registry__pb2.ListRepairApplicationsRequest.SerializeToString,
                 response_deserializer=share__gateway_dot_v1_dot_registry__pb2.ListRepairApplicationsResponse.FromString,
                 _registered_method=True)
+        self.ExtendRepair = channel.unary_unary(
+                '/share_gateway.v1.RegistryService/ExtendRepair',
+                request_serializer=share__gateway_dot_v1_dot_registry__pb2.ExtendRepairRequest.SerializeToString,
+                response_deserializer=share__gateway_dot_v1_dot_registry__pb2.ExtendRepairResponse.FromString,
+                _registered_method=True)
+        self.GetRepairNotice = channel.unary_unary(
+                '/share_gateway.v1.RegistryService/GetRepairNotice',
+                request_serializer=share__gateway_dot_v1_dot_registry__pb2.GetRepairNoticeRequest.SerializeToString,
+                response_deserializer=share__gateway_dot_v1_dot_registry__pb2.GetRepairNoticeResponse.FromString,
+                _registered_method=True)
+        self.ListDisputes = channel.unary_unary(
+                '/share_gateway.v1.RegistryService/ListDisputes',
+                request_serializer=share__gateway_dot_v1_dot_registry__pb2.ListDisputesRequest.SerializeToString,
+                response_deserializer=share__gateway_dot_v1_dot_registry__pb2.ListDisputesResponse.FromString,
+                _registered_method=True)
+        self.AnswerDispute = channel.unary_unary(
+                '/share_gateway.v1.RegistryService/AnswerDispute',
+                request_serializer=share__gateway_dot_v1_dot_registry__pb2.AnswerDisputeRequest.SerializeToString,
+                response_deserializer=share__gateway_dot_v1_dot_registry__pb2.AnswerDisputeResponse.FromString,
+                _registered_method=True)
         self.ProposeListing = channel.unary_unary(
                 '/share_gateway.v1.RegistryService/ProposeListing',
                 request_serializer=share__gateway_dot_v1_dot_registry__pb2.ProposeListingRequest.SerializeToString,
@@ -138,6 +158,34 @@ class RegistryServiceServicer:
         """Open applications about the agency's records (every agency's, for a compliance officer: a logged
         review); with overdue_only, those past a deadline.
         """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ExtendRepair(self, request, context):
+        """Extend a complex case's deadlines, once, with a reason.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetRepairNotice(self, request, context):
+        """The repair notice to serve with the decision a record rests on (两书同达).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListDisputes(self, request, context):
+        """Disputes about the agency's records: open ones (overdue_only: past their answer day), and the answer:
+        a correction (a new signed version; the disputed record is revoked to every recipient) or a rejection.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def AnswerDispute(self, request, context):
+        """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -216,6 +264,26 @@ def add_RegistryServiceServicer_to_server(servicer, server):
                     servicer.ListRepairApplications,
                     request_deserializer=share__gateway_dot_v1_dot_registry__pb2.ListRepairApplicationsRequest.FromString,
                     response_serializer=share__gateway_dot_v1_dot_registry__pb2.ListRepairApplicationsResponse.SerializeToString,
+            ),
+            'ExtendRepair': grpc.unary_unary_rpc_method_handler(
+                    servicer.ExtendRepair,
+                    request_deserializer=share__gateway_dot_v1_dot_registry__pb2.ExtendRepairRequest.FromString,
+                    response_serializer=share__gateway_dot_v1_dot_registry__pb2.ExtendRepairResponse.SerializeToString,
+            ),
+            'GetRepairNotice': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetRepairNotice,
+                    request_deserializer=share__gateway_dot_v1_dot_registry__pb2.GetRepairNoticeRequest.FromString,
+                    response_serializer=share__gateway_dot_v1_dot_registry__pb2.GetRepairNoticeResponse.SerializeToString,
+            ),
+            'ListDisputes': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListDisputes,
+                    request_deserializer=share__gateway_dot_v1_dot_registry__pb2.ListDisputesRequest.FromString,
+                    response_serializer=share__gateway_dot_v1_dot_registry__pb2.ListDisputesResponse.SerializeToString,
+            ),
+            'AnswerDispute': grpc.unary_unary_rpc_method_handler(
+                    servicer.AnswerDispute,
+                    request_deserializer=share__gateway_dot_v1_dot_registry__pb2.AnswerDisputeRequest.FromString,
+                    response_serializer=share__gateway_dot_v1_dot_registry__pb2.AnswerDisputeResponse.SerializeToString,
             ),
             'ProposeListing': grpc.unary_unary_rpc_method_handler(
                     servicer.ProposeListing,
@@ -411,6 +479,114 @@ class RegistryService:
             '/share_gateway.v1.RegistryService/ListRepairApplications',
             share__gateway_dot_v1_dot_registry__pb2.ListRepairApplicationsRequest.SerializeToString,
             share__gateway_dot_v1_dot_registry__pb2.ListRepairApplicationsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ExtendRepair(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/share_gateway.v1.RegistryService/ExtendRepair',
+            share__gateway_dot_v1_dot_registry__pb2.ExtendRepairRequest.SerializeToString,
+            share__gateway_dot_v1_dot_registry__pb2.ExtendRepairResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetRepairNotice(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/share_gateway.v1.RegistryService/GetRepairNotice',
+            share__gateway_dot_v1_dot_registry__pb2.GetRepairNoticeRequest.SerializeToString,
+            share__gateway_dot_v1_dot_registry__pb2.GetRepairNoticeResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListDisputes(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/share_gateway.v1.RegistryService/ListDisputes',
+            share__gateway_dot_v1_dot_registry__pb2.ListDisputesRequest.SerializeToString,
+            share__gateway_dot_v1_dot_registry__pb2.ListDisputesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AnswerDispute(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/share_gateway.v1.RegistryService/AnswerDispute',
+            share__gateway_dot_v1_dot_registry__pb2.AnswerDisputeRequest.SerializeToString,
+            share__gateway_dot_v1_dot_registry__pb2.AnswerDisputeResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -46,6 +46,15 @@ class RegistryServiceStub:
     """Open applications about the agency's records (every agency's, for a compliance officer: a logged
     review); with overdue_only, those past a deadline.
     """
+    ExtendRepair: _grpc.UnaryUnaryMultiCallable[_registry_pb2.ExtendRepairRequest, _registry_pb2.ExtendRepairResponse]
+    """Extend a complex case's deadlines, once, with a reason."""
+    GetRepairNotice: _grpc.UnaryUnaryMultiCallable[_registry_pb2.GetRepairNoticeRequest, _registry_pb2.GetRepairNoticeResponse]
+    """The repair notice to serve with the decision a record rests on (两书同达)."""
+    ListDisputes: _grpc.UnaryUnaryMultiCallable[_registry_pb2.ListDisputesRequest, _registry_pb2.ListDisputesResponse]
+    """Disputes about the agency's records: open ones (overdue_only: past their answer day), and the answer:
+    a correction (a new signed version; the disputed record is revoked to every recipient) or a rejection.
+    """
+    AnswerDispute: _grpc.UnaryUnaryMultiCallable[_registry_pb2.AnswerDisputeRequest, _registry_pb2.AnswerDisputeResponse]
     ProposeListing: _grpc.UnaryUnaryMultiCallable[_registry_pb2.ProposeListingRequest, _registry_pb2.ProposeListingResponse]
     """The seriously-untrustworthy list, for the agency that made the record: propose a listing (only on a
     record the list's criteria name), notify the party, answer its objection, then list. Each step
@@ -79,6 +88,15 @@ class RegistryServiceAsyncStub(RegistryServiceStub):
     """Open applications about the agency's records (every agency's, for a compliance officer: a logged
     review); with overdue_only, those past a deadline.
     """
+    ExtendRepair: _aio.UnaryUnaryMultiCallable[_registry_pb2.ExtendRepairRequest, _registry_pb2.ExtendRepairResponse]  # type: ignore[assignment]
+    """Extend a complex case's deadlines, once, with a reason."""
+    GetRepairNotice: _aio.UnaryUnaryMultiCallable[_registry_pb2.GetRepairNoticeRequest, _registry_pb2.GetRepairNoticeResponse]  # type: ignore[assignment]
+    """The repair notice to serve with the decision a record rests on (两书同达)."""
+    ListDisputes: _aio.UnaryUnaryMultiCallable[_registry_pb2.ListDisputesRequest, _registry_pb2.ListDisputesResponse]  # type: ignore[assignment]
+    """Disputes about the agency's records: open ones (overdue_only: past their answer day), and the answer:
+    a correction (a new signed version; the disputed record is revoked to every recipient) or a rejection.
+    """
+    AnswerDispute: _aio.UnaryUnaryMultiCallable[_registry_pb2.AnswerDisputeRequest, _registry_pb2.AnswerDisputeResponse]  # type: ignore[assignment]
     ProposeListing: _aio.UnaryUnaryMultiCallable[_registry_pb2.ProposeListingRequest, _registry_pb2.ProposeListingResponse]  # type: ignore[assignment]
     """The seriously-untrustworthy list, for the agency that made the record: propose a listing (only on a
     record the list's criteria name), notify the party, answer its objection, then list. Each step
@@ -145,6 +163,39 @@ class RegistryServiceServicer(metaclass=_abc_1.ABCMeta):
         """Open applications about the agency's records (every agency's, for a compliance officer: a logged
         review); with overdue_only, those past a deadline.
         """
+
+    @_abc_1.abstractmethod
+    def ExtendRepair(
+        self,
+        request: _registry_pb2.ExtendRepairRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_registry_pb2.ExtendRepairResponse, _abc.Awaitable[_registry_pb2.ExtendRepairResponse]]:
+        """Extend a complex case's deadlines, once, with a reason."""
+
+    @_abc_1.abstractmethod
+    def GetRepairNotice(
+        self,
+        request: _registry_pb2.GetRepairNoticeRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_registry_pb2.GetRepairNoticeResponse, _abc.Awaitable[_registry_pb2.GetRepairNoticeResponse]]:
+        """The repair notice to serve with the decision a record rests on (两书同达)."""
+
+    @_abc_1.abstractmethod
+    def ListDisputes(
+        self,
+        request: _registry_pb2.ListDisputesRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_registry_pb2.ListDisputesResponse, _abc.Awaitable[_registry_pb2.ListDisputesResponse]]:
+        """Disputes about the agency's records: open ones (overdue_only: past their answer day), and the answer:
+        a correction (a new signed version; the disputed record is revoked to every recipient) or a rejection.
+        """
+
+    @_abc_1.abstractmethod
+    def AnswerDispute(
+        self,
+        request: _registry_pb2.AnswerDisputeRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_registry_pb2.AnswerDisputeResponse, _abc.Awaitable[_registry_pb2.AnswerDisputeResponse]]: ...
 
     @_abc_1.abstractmethod
     def ProposeListing(

@@ -1,0 +1,63 @@
+"""Wire forms of disputes, dispute marks and repair notices (generated types stop here)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from share_gateway.api.convert import subject_to_wire
+from share_gateway.domain.canonical import day_text
+from share_gateway.domain.catalog_repair import DisputeRules
+from share_gateway.domain.disputes import Dispute, DisputeState
+from share_gateway.domain.repair_notice import RepairNotice
+from share_gateway.v1 import common_pb2 as pb
+
+_DISPUTE_STATES = {
+    DisputeState.FILED: pb.DISPUTE_STATE_FILED,
+    DisputeState.CORRECTED: pb.DISPUTE_STATE_CORRECTED,
+    DisputeState.REJECTED: pb.DISPUTE_STATE_REJECTED,
+}
+
+
+def dispute_to_wire(dispute: Dispute, today: date, rules: DisputeRules) -> pb.Dispute:
+    message = pb.Dispute(
+        dispute_id=dispute.dispute_id,
+        origin_region=dispute.origin_region,
+        record_id=dispute.record_id,
+        subject=subject_to_wire(dispute.subject),
+        applicant=dispute.applicant,
+        claim=dispute.claim,
+        state=_DISPUTE_STATES[dispute.state],
+        answer_due=dispute.answer_due.isoformat(),
+        answer=dispute.answer,
+        corrected_record_id=dispute.corrected_record_id,
+        overdue=dispute.overdue(today),
+        basis=rules.basis,
+    )
+    message.filed_at.FromDatetime(dispute.filed_at)
+    if dispute.answered_at is not None:
+        message.answered_at.FromDatetime(dispute.answered_at)
+    return message
+
+
+def dispute_mark_to_wire(dispute: Dispute, today: date) -> pb.DisputeMark:
+    """How an answer marks a record under dispute."""
+    return pb.DisputeMark(
+        origin_region=dispute.origin_region,
+        record_id=dispute.record_id,
+        dispute_id=dispute.dispute_id,
+        answer_due=dispute.answer_due.isoformat(),
+        overdue=dispute.overdue(today),
+    )
+
+
+def notice_to_wire(notice: RepairNotice) -> pb.RepairNotice:
+    return pb.RepairNotice(
+        repairable=notice.repairable,
+        repairable_from=day_text(notice.repairable_from),
+        how=notice.how,
+        basis=notice.basis,
+        forbidden_by=notice.forbidden_by,
+        severity_note=notice.severity_note,
+        total_working_days=notice.deadlines.total_working_days,
+        decision_working_days=notice.deadlines.decision_working_days,
+    )

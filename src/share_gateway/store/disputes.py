@@ -1,0 +1,119 @@
+"""The disputes repository: disputes about wrong records (异议), kept at the record's origin node."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import Row, insert, select, tuple_, update
+
+from share_gateway.domain.disputes import Dispute, DisputeState
+from share_gateway.domain.errors import ChangedMeanwhile, InvalidState
+from share_gateway.domain.identifiers import Subject, SubjectKind
+from share_gateway.store import schema
+from share_gateway.store.database import Database
+from share_gateway.store.unit_of_work import UnitOfWork
+
+
+def _row(dispute: Dispute) -> dict[str, Any]:
+    return {
+        "dispute_id": dispute.dispute_id,
+        "origin_region": dispute.origin_region,
+        "record_id": dispute.record_id,
+        "record_type": dispute.record_type,
+        "subject_kind": dispute.subject.kind.value,
+        "subject_id": dispute.subject.identifier,
+        "applicant": dispute.applicant,
+        "claim": dispute.claim,
+        "state": dispute.state.value,
+        "filed_at": dispute.filed_at,
+        "answer_due": dispute.answer_due,
+        "answered_at": dispute.answered_at,
+        "answered_by": dispute.answered_by,
+        "answer": dispute.answer,
+        "corrected_record_id": dispute.corrected_record_id,
+        "version": dispute.version,
+    }
+
+
+def _dispute(row: Row[Any]) -> Dispute:
+    return Dispute(
+        dispute_id=row.dispute_id,
+        origin_region=row.origin_region,
+        record_id=row.record_id,
+        record_type=row.record_type,
+        subject=Subject(SubjectKind(row.subject_kind), row.subject_id),
+        applicant=row.applicant,
+        claim=row.claim,
+        state=DisputeState(row.state),
+        filed_at=row.filed_at,
+        answer_due=row.answer_due,
+        answered_at=row.answered_at,
+        answered_by=row.answered_by,
+        answer=row.answer,
+        corrected_record_id=row.corrected_record_id,
+        version=row.version,
+    )
+
+
+class Disputes:
+    def __init__(self, database: Database) -> None:
+        self.database = database
+
+    def add(self, tx: UnitOfWork, dispute: Dispute) -> None:
+        """Keep a new dispute, refusing a second while another about the same record is open."""
+        table = schema.disputes.c
+        tx.serialise()  # two disputes at once: the second sees the first
+        pending = tx.connection.execute(
+            select(table.dispute_id).where(
+                table.origin_region == dispute.origin_region,
+                table.record_id == dispute.record_id,
+                table.state == DisputeState.FILED.value,
+            )
+        ).scalar()
+        if pending is not None:
+            raise InvalidState(
+                f"dispute {pending} about this record is still open", "DISPUTE_PENDING", {"dispute_id": pending}
+            )
+        tx.connection.execute(insert(schema.disputes).values(**_row(dispute)))
+
+    def change(self, tx: UnitOfWork, changed: Dispute) -> None:
+        """Write a dispute's next version if nobody changed it meanwhile (optimistic, by version)."""
+        table = schema.disputes
+        done = tx.connection.execute(
+            update(table)
+            .where(table.c.dispute_id == changed.dispute_id, table.c.version == changed.version - 1)
+            .values(**{k: v for k, v in _row(changed).items() if k != "dispute_id"})
+        )
+        if done.rowcount != 1:
+            raise ChangedMeanwhile(f"dispute {changed.dispute_id} was changed meanwhile; read it again")
+
+    def get(self, dispute_id: str) -> Dispute | None:
+        table = schema.disputes
+        with self.database.reader.connect() as connection:
+            row = connection.execute(select(table).where(table.c.dispute_id == dispute_id)).first()
+        return None if row is None else _dispute(row)
+
+    def find(self, states: Sequence[DisputeState] = (), subject: Subject | None = None) -> list[Dispute]:
+        """Disputes in ``states`` (all if empty), about ``subject`` if given, oldest first."""
+        table = schema.disputes
+        query = select(table).order_by(table.c.filed_at, table.c.dispute_id)
+        if states:
+            query = query.where(table.c.state.in_([s.value for s in states]))
+        if subject is not None:
+            query = query.where(table.c.subject_kind == subject.kind.value, table.c.subject_id == subject.identifier)
+        with self.database.reader.connect() as connection:
+            return [_dispute(row) for row in connection.execute(query)]
+
+    def open_about(self, records: Iterable[tuple[str, str]]) -> list[Dispute]:
+        """The open disputes about any of ``records`` (origin region, record id): what answers mark."""
+        keys = list(dict.fromkeys(records))
+        if not keys:
+            return []
+        table = schema.disputes
+        query = select(table).where(
+            table.c.state == DisputeState.FILED.value,
+            tuple_(table.c.origin_region, table.c.record_id).in_(keys),
+        )
+        with self.database.reader.connect() as connection:
+            return [_dispute(row) for row in connection.execute(query)]

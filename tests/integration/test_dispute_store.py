@@ -1,0 +1,93 @@
+"""The disputes repository on both databases, and migration 0017 on a database holding repair applications."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Date, Integer, column, insert, table
+
+from share_gateway.domain.disputes import Dispute, DisputeState, answer_dispute
+from share_gateway.domain.errors import ChangedMeanwhile, InvalidState
+from share_gateway.domain.identifiers import Subject, SubjectKind
+from share_gateway.store.database import Database, migrate, open_database
+from share_gateway.store.repositories import Store
+from share_gateway.store.schema import Instant
+
+NOW = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)
+COMPANY = Subject(SubjectKind.LEGAL_ENTITY, "91110105MA01ABCD00")
+
+
+def dispute(dispute_id: str = "d-1", record_id: str = "r-1", origin: str = "110000") -> Dispute:
+    return Dispute(
+        dispute_id=dispute_id,
+        origin_region=origin,
+        record_id=record_id,
+        record_type="loan_default",
+        subject=COMPANY,
+        applicant="sgw://institution/91110105MA01ABCD00",
+        claim="有误",
+        state=DisputeState.FILED,
+        filed_at=NOW,
+        answer_due=NOW.date() + timedelta(days=20),
+    )
+
+
+def test_one_open_dispute_per_record_marked_until_answered(store: Store) -> None:
+    store.write(lambda tx: store.disputes.add(tx, dispute()))
+    store.write(lambda tx: store.disputes.add(tx, dispute("d-2", origin="310000")))  # another region's record
+    with pytest.raises(InvalidState) as pending:
+        store.write(lambda tx: store.disputes.add(tx, dispute("d-3")))
+    assert (pending.value.reason, pending.value.metadata) == ("DISPUTE_PENDING", {"dispute_id": "d-1"})
+    assert [d.dispute_id for d in store.disputes.open_about([("110000", "r-1"), ("440000", "r-1")])] == ["d-1"]
+    first = store.disputes.get("d-1")
+    assert first == dispute()
+    answered = answer_dispute(dispute(), corrected_record_id="r-9", answer="已更正", by="sgw://x", now=NOW)
+    store.write(lambda tx: store.disputes.change(tx, answered))
+    with pytest.raises(ChangedMeanwhile):
+        store.write(lambda tx: store.disputes.change(tx, answered))
+    assert store.disputes.get("d-1") == answered
+    assert store.disputes.open_about([("110000", "r-1")]) == []
+    assert [d.dispute_id for d in store.disputes.find((DisputeState.FILED,))] == ["d-2"]
+    assert [d.dispute_id for d in store.disputes.find(subject=COMPANY)] == ["d-1", "d-2"]
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def database_at_0014(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
+    url = f"sqlite:///{tmp_path / 'old.db'}" if request.param == "sqlite" else request.getfixturevalue("fresh_postgres")
+    database = open_database(url)
+    migrate(database, "0014")
+    yield database
+    database.dispose()
+
+
+def test_0017_a_stored_application_keeps_its_day_as_the_whole_course_deadline(database_at_0014: Database) -> None:
+    """The old reply day was 10 working days after the application: exactly the whole course's deadline."""
+    # The table as revision 0014 left it, with its old column name.
+    columns = ["application_id", "record_id", "subject_kind", "subject_id", "applicant", "evidence", "commitment"]
+    columns += ["state", "decided_by", "reason"]
+    old = table(
+        "repair_applications",
+        *(column(name) for name in columns),
+        column("submitted_at", Instant()),
+        column("reply_due", Date()),
+        column("version", Integer()),
+    )
+    texts = ["a-1", "r-1", "legal_entity", COMPANY.identifier, "sgw://x", "paid", "promise", "submitted", "", ""]
+    row: dict[str, object] = dict(zip(columns, texts, strict=True))
+    row |= {"submitted_at": NOW, "reply_due": date(2026, 12, 15)}
+    with database_at_0014.writer.begin() as connection:
+        connection.execute(insert(old).values(**row, version=1))
+    migrate(database_at_0014)
+    store = Store(database_at_0014)
+    application = store.repairs.get("a-1")
+    assert application is not None
+    assert (application.result_due, application.remedy, application.extended_by, application.mandate_id) == (
+        date(2026, 12, 15),
+        "",
+        0,
+        "",
+    )
+    assert store.count("disputes") == 0
