@@ -332,7 +332,7 @@ def admit_record(
     today = now.date()
     subject: Subject | None = None
     try:
-        subject = Subject.parse(draft.subject_kind, draft.subject_identifier)
+        subject = Subject.parse(draft.subject_kind, draft.subject_identifier, today=today)
         check_subject_kind(record_type, subject.kind, violations)
     except InvalidInput as error:
         violations.extend(error.violations)
