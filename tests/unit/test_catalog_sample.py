@@ -65,6 +65,7 @@ def test_sample_catalog_parses_with_all_record_types_and_purposes(sample: Catalo
         "utility",
         "government_department",
         "public_agency",
+        "court",
         "legal_entity",
         "individual",
     }

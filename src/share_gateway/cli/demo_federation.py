@@ -33,7 +33,8 @@ from share_gateway.v1 import inquiry_pb2
 
 OFFICER = "12010119850505123X"
 SEED = 2026
-ALL_TYPES = (
+# What each region's agency records; its courts record the dishonest judgment debtors (the catalog's providers).
+AGENCY_TYPES = (
     "business_registration",
     "administrative_penalty",
     "administrative_licence",
@@ -41,8 +42,8 @@ ALL_TYPES = (
     "loan_default",
     "utility_arrears",
     "credit_commitment",
-    "dishonest_judgment_debtor",
 )
+COURT_TYPES = ("dishonest_judgment_debtor",)
 
 
 def _uscc(first_seventeen: str) -> str:
@@ -55,7 +56,16 @@ def cast(person: SyntheticPerson, company: SyntheticCompany) -> list[Member]:
             f"agency-{region}",
             Identity(IdentityKind.INSTITUTION, _uscc(f"11{region}MB{index:07d}")),
             "public_agency",
-            tuple((GrantRole.SUBMIT, t) for t in ALL_TYPES),
+            tuple((GrantRole.SUBMIT, t) for t in AGENCY_TYPES),
+        )
+        for index, region in enumerate(REGIONS, start=1)
+    ]
+    members += [
+        Member(
+            f"court-{region}",
+            Identity(IdentityKind.INSTITUTION, _uscc(f"11{region}MC{index:07d}")),
+            "court",
+            tuple((GrantRole.SUBMIT, t) for t in COURT_TYPES),
         )
         for index, region in enumerate(REGIONS, start=1)
     ]
@@ -87,7 +97,7 @@ def cast(person: SyntheticPerson, company: SyntheticCompany) -> list[Member]:
 
 
 async def _seed(demo: Demo, population: Population, records_per_region: int) -> None:
-    """Register the cast on every node, then record synthetic subjects through each region's own agency."""
+    """Register the cast on every node, then record synthetic subjects through each region's agency or court."""
     now = datetime.now(UTC)
     for node in demo.nodes.values():
         store = node.gateway.store
@@ -98,10 +108,12 @@ async def _seed(demo: Demo, population: Population, records_per_region: int) -> 
             enrol(store, member.identity.identifier, grants, now, member.kind, member.name)
     for region, node in demo.nodes.items():
         agency = await node.gateway.runtime.principal(demo.members[f"agency-{region}"].identity)
+        court = await node.gateway.runtime.principal(demo.members[f"court-{region}"].identity)
         subjects = population.subjects(max(1, records_per_region // 4), regions=[region])
         drafts = population.drafts(subjects, per_subject=4)[:records_per_region]
         for index, draft in enumerate(drafts):
-            await node.gateway.registry.submit(agency, f"seed-{index}", draft)
+            submitter = court if draft.record_type in COURT_TYPES else agency
+            await node.gateway.registry.submit(submitter, f"seed-{index}", draft)
 
 
 def _grpcurl_help(demo: Demo, company: SyntheticCompany) -> str:

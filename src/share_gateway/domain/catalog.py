@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from share_gateway.domain.catalog_provision import ANY_PROVISION, Provision
+from share_gateway.domain.catalog_text import NO_TEXTS, Texts
 from share_gateway.domain.identifiers import SubjectKind
 from share_gateway.domain.quotas import DEFAULT_QUOTA, QuotaLimits
 
@@ -70,6 +72,8 @@ class Purpose:
     description: str = ""
     # What one requester may take for this purpose before a node refuses it (optional in the document).
     quota: QuotaLimits = DEFAULT_QUOTA
+    # Title and description in Chinese and English (``description`` above is the English one).
+    texts: Texts = NO_TEXTS
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +93,9 @@ class RecordType:
     list_eligible: bool = False
     shared_nationwide: bool = False
     description: str = ""
+    texts: Texts = NO_TEXTS
+    # Who may provide records of this type and on which documents (unrestricted when the catalog says nothing).
+    provision: Provision = ANY_PROVISION
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +106,7 @@ class Measure:
     triggered_by_record_types: frozenset[str]
     purposes: frozenset[str]
     description: str = ""
+    texts: Texts = NO_TEXTS
 
 
 @dataclass(frozen=True, slots=True)

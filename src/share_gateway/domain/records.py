@@ -19,6 +19,7 @@ from enum import StrEnum
 from share_gateway.domain.catalog import Catalog, FieldSpec, FieldType, RecordType
 from share_gateway.domain.errors import FieldViolation, InvalidInput, InvalidState
 from share_gateway.domain.identifiers import Subject, SubjectKind
+from share_gateway.domain.record_documents import check_document_provision
 
 FieldValue = str | int | Decimal | date | bool
 _CENT = Decimal("0.01")
@@ -349,6 +350,7 @@ def admit_record(
     if draft.legal_document is not None:
         document = admit_legal_document(draft.legal_document, today, "legal_document", violations)
     check_legal_document(record_type, draft.legal_document is not None, violations)
+    check_document_provision(record_type, document, fields, violations)
     decided_on = document.issued_on if document else today
     severity, until = _disclosure_window(record_type, draft, decided_on, today, violations)
     if violations or subject is None:
