@@ -19,10 +19,12 @@ from google.protobuf import json_format
 from stdnum.cn import uscc
 
 from share_gateway.api.convert import subject_to_wire
+from share_gateway.cli.catalog_view import catalog_view
 from share_gateway.cli.console import show, table
 from share_gateway.cli.demo_scenario import REGIONS, Demo, Member, heading, play
 from share_gateway.config import NodeConfig
 from share_gateway.devkit import Layout, create_federation, free_ports
+from share_gateway.domain.catalog_text import Language
 from share_gateway.domain.identifiers import Subject
 from share_gateway.domain.policy import Grant, GrantRole
 from share_gateway.domain.principals import Identity, IdentityKind, Role
@@ -142,8 +144,10 @@ def _grpcurl_help(demo: Demo, company: SyntheticCompany) -> str:
     )
 
 
-def run_demo(root: Path, keep_running: bool = False, records_per_region: int = 200) -> None:
-    """Create a fresh federation under ``root``, then run the nodes and the scenario."""
+def run_demo(
+    root: Path, keep_running: bool = False, records_per_region: int = 200, language: Language = Language.EN
+) -> None:
+    """Create a fresh federation under ``root``, then run the nodes and the scenario; the catalog in ``language``."""
     if root.exists():
         shutil.rmtree(root)
     population = Population(seed=SEED, today=datetime.now(UTC).date())
@@ -160,6 +164,7 @@ def run_demo(root: Path, keep_running: bool = False, records_per_region: int = 2
         ports=dict(zip(REGIONS, free_ports(len(REGIONS)), strict=True)),
     )
     show("federation authority key, CA, signed catalog, node and client certificates: done")
+    show(catalog_view(population.catalog, language))
     configs = {region: NodeConfig.load(layout.node_config(region)) for region in REGIONS}
     asyncio.run(_run(layout, configs, members, population, company, person, keep_running, records_per_region))
 
