@@ -37,6 +37,7 @@ from bench.harness import Result, closed_loop, ratio_line, spawn, stop
 from bench.inquiry_path import (
     AGENCY,
     BANK,
+    providers,
     register_callers,
     serve_node,
     serve_node_without,
@@ -67,10 +68,10 @@ async def _seed(config: NodeConfig, subjects: list[SyntheticSubject], records: i
     now = datetime.now(UTC)
     population = Population(seed=seed, today=now.date())
     register_callers(gateway.store, population.catalog.record_types, now)
-    agency = await gateway.runtime.principal(AGENCY)
+    provider = await providers(gateway.runtime, population.catalog.record_types)
     drafts = population.drafts(subjects, per_subject=max(1, records // len(subjects)))[:records]
     for index, draft in enumerate(drafts):
-        await gateway.registry.submit(agency, f"bench-{index}", draft)
+        await gateway.registry.submit(provider(draft), f"bench-{index}", draft)
     await gateway.close()
     database.dispose()
 

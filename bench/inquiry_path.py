@@ -23,7 +23,7 @@ import argparse
 import asyncio
 import random
 import tempfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -38,10 +38,13 @@ from share_gateway.api.convert import subject_to_wire
 from share_gateway.client import credentials, open_channel, sign_consent_as
 from share_gateway.config import NodeConfig
 from share_gateway.devkit import Layout, create_federation
+from share_gateway.domain.catalog import RecordType
 from share_gateway.domain.identifiers import Subject
-from share_gateway.domain.policy import Grant, GrantRole
+from share_gateway.domain.policy import Grant, GrantRole, Principal
 from share_gateway.domain.principals import Identity, IdentityKind
+from share_gateway.domain.records import RecordDraft
 from share_gateway.gateway.grants import enrol
+from share_gateway.gateway.runtime import NodeRuntime
 from share_gateway.node import prepare_gateway, start_node
 from share_gateway.store.repositories import Store
 from share_gateway.synthetic import Population
@@ -50,6 +53,8 @@ from share_gateway.v1 import common_pb2, inquiry_pb2, inquiry_pb2_grpc
 REGION = "110000"
 BANK = Identity(IdentityKind.INSTITUTION, "91110000MA0000001L")
 AGENCY = Identity(IdentityKind.INSTITUTION, "11110000MB00000048")
+# The catalog names courts as the providers of dishonest judgment debtors: the bench court submits those.
+COURT = Identity(IdentityKind.INSTITUTION, "11110000MB0000005B")
 ECHO_METHOD = "/bench.Echo/Echo"
 
 
@@ -59,22 +64,32 @@ async def _seed(config: NodeConfig, records: int) -> list[common_pb2.Subject]:
     now = datetime.now(UTC)
     population = Population(seed=1, today=now.date())
     register_callers(gateway.store, population.catalog.record_types, now)
-    agency = await gateway.runtime.principal(AGENCY)
+    provider = await providers(gateway.runtime, population.catalog.record_types)
     subjects = population.subjects(max(1, records // 5), regions=[REGION])
     drafts = population.drafts(subjects, per_subject=5)[:records]
     for index, draft in enumerate(drafts):
-        await gateway.registry.submit(agency, f"bench-{index}", draft)
+        await gateway.registry.submit(provider(draft), f"bench-{index}", draft)
     await gateway.close()
     database.dispose()
     return [subject_to_wire(Subject(s.kind, s.identifier)) for s in subjects]
 
 
-def register_callers(store: Store, record_types: Iterable[str], now: datetime) -> None:
-    """The bench bank may inquire for loan underwriting; the bench agency may submit ``record_types``."""
+def register_callers(store: Store, record_types: Mapping[str, RecordType], now: datetime) -> None:
+    """The bench bank may inquire for loan underwriting; the bench agency and court may submit ``record_types``,
+    each the ones the catalog names its kind a provider of."""
     since = now - timedelta(days=1)
     enrol(store, BANK.identifier, [Grant(GrantRole.INQUIRE, "loan_underwriting", since)], now, "bank", "bench bank")
-    submits = [Grant(GrantRole.SUBMIT, record_type, since) for record_type in record_types]
-    enrol(store, AGENCY.identifier, submits, now, "public_agency", "bench agency")
+    for identity, kind in ((AGENCY, "public_agency"), (COURT, "court")):
+        submits = [
+            Grant(GrantRole.SUBMIT, name, since) for name, t in record_types.items() if t.provision.may_provide(kind)
+        ]
+        enrol(store, identity.identifier, submits, now, kind, f"bench {kind}")
+
+
+async def providers(runtime: NodeRuntime, record_types: Mapping[str, RecordType]) -> Callable[[RecordDraft], Principal]:
+    """Who submits a draft: the bench agency, or the bench court for the types only courts provide."""
+    agency, court = await runtime.principal(AGENCY), await runtime.principal(COURT)
+    return lambda draft: agency if record_types[draft.record_type].provision.may_provide(agency.kind) else court
 
 
 def unlimited_quota(*requesters: str, purpose: str = "loan_underwriting") -> dict[str, object]:

@@ -44,11 +44,13 @@ from pathlib import Path
 
 import grpc
 
-from bench.inquiry_path import AGENCY, BANK, register_callers
+from bench.inquiry_path import AGENCY, BANK, COURT, register_callers
+from share_gateway.catalog import sample_catalog_text
 from share_gateway.client import credentials, open_channel, sign_consent_as
 from share_gateway.config import NodeConfig
 from share_gateway.devkit import Layout, create_federation, free_ports
 from share_gateway.domain.canonical import parse_json
+from share_gateway.domain.catalog import Catalog
 from share_gateway.domain.principals import Identity, IdentityKind
 from share_gateway.gateway.outbox import CourierSettings, backoff
 from share_gateway.store.database import migrate, open_database
@@ -117,7 +119,7 @@ def debtor_request(request_id: str) -> registry_pb2.SubmitRecordRequest:
         legal_document=common_pb2.LegalDocument(
             number=f"(2026)京0105执{request_id}号之一",
             issuer="北京市朝阳区人民法院",
-            kind="court_decision",
+            kind="dishonest_judgment_debtor_decision",
             issued_on=decided,
             effective_on=decided,
         ),
@@ -154,7 +156,7 @@ class Federation:
         await asyncio.gather(*(process.ready() for process in started.values()))
 
     def registry(self) -> registry_pb2_grpc.RegistryServiceAsyncStub:
-        return registry_pb2_grpc.RegistryServiceStub(self.channel("agency", ORIGIN))
+        return registry_pb2_grpc.RegistryServiceStub(self.channel("court", ORIGIN))
 
     async def discloses(self, region: str, record_id: str) -> bool:
         """Whether the region's node shows the record to the bank (local scope: that node's own answer)."""
@@ -308,7 +310,8 @@ def prepare(layout: Layout) -> None:
         database = open_database(NodeConfig.load(layout.node_config(region)).database)
         try:
             migrate(database)
-            register_callers(Store(database), [DEBTOR], now)
+            debtors = {DEBTOR: Catalog.from_yaml(sample_catalog_text()).record_types[DEBTOR]}
+            register_callers(Store(database), debtors, now)
         finally:
             database.dispose()
 
@@ -374,7 +377,7 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="sgw-bench-") as directory:
         ports = dict(zip(REGIONS, free_ports(len(REGIONS)), strict=True))
-        clients = {"bank": BANK, "agency": AGENCY, "company": COMPANY}
+        clients = {"bank": BANK, "agency": AGENCY, "court": COURT, "company": COMPANY}
         layout = create_federation(Path(directory), REGIONS, clients, datetime.now(UTC), ports=ports)
         prepare(layout)
         print(f"origin {ORIGIN}, peers {', '.join(PEERS)}; each node `share-gateway serve` in its own process")

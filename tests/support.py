@@ -61,7 +61,7 @@ CALLERS: dict[str, tuple[Identity, str | None, tuple[tuple[GrantRole, str], ...]
     ),
     "court": (
         Identity(IdentityKind.INSTITUTION, "11110000MB0000005B"),
-        "public_agency",
+        "court",
         ((GrantRole.SUBMIT, "dishonest_judgment_debtor"),),
     ),
     "bank_without_grant": (Identity(IdentityKind.INSTITUTION, "91110000MA00000064"), "bank", ()),
@@ -203,7 +203,7 @@ def debtor_request(request_id: str = "debtor-1", subject: pb.Subject | None = No
         legal_document=pb.LegalDocument(
             number="(2026)京0105执567号之一",
             issuer="北京市朝阳区人民法院",
-            kind="court_decision",
+            kind="dishonest_judgment_debtor_decision",
             issued_on=days_ago(60),
             effective_on=days_ago(60),
         ),

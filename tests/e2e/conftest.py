@@ -17,6 +17,7 @@ from tests.support import COMPANY, OFFICER
 
 BANK = "91110000MA0000001L"
 AGENCY = "11110000MB00000048"
+COURT = "11110000MB0000005B"
 
 
 def run(*args: str, check: bool = True, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
@@ -69,7 +70,7 @@ def pki(tmp_path: Path) -> Path:
         "pki", "init", "--dir", str(tmp_path), "--region", "110000",
         "--client", f"bank=sgw://institution/{BANK}", "--client", f"agency=sgw://institution/{AGENCY}",
         "--client", f"officer=sgw://person/{OFFICER}", "--role", "officer=compliance_officer",
-        "--client", f"company=sgw://institution/{COMPANY}",
+        "--client", f"company=sgw://institution/{COMPANY}", "--client", f"court=sgw://institution/{COURT}",
     )  # fmt: skip
     return tmp_path
 
@@ -80,7 +81,7 @@ def served(pki: Path) -> Iterator[tuple[Path, str]]:
     config = pki / "nodes" / "110000" / "node.yaml"
     for args in (
         ("--institution", AGENCY, "--kind", "public_agency", "--submit", "administrative_penalty"),
-        ("--institution", AGENCY, "--submit", "dishonest_judgment_debtor"),
+        ("--institution", COURT, "--kind", "court", "--submit", "dishonest_judgment_debtor"),
         ("--institution", BANK, "--kind", "bank", "--inquire", "loan_underwriting"),
     ):
         run("grant", "add", "--config", str(config), *args)

@@ -84,21 +84,21 @@ def test_submit_and_inquire_through_a_served_node(served: tuple[Path, str]) -> N
 
 def test_credit_repair_and_the_revocation_feed_through_a_served_node(served: tuple[Path, str]) -> None:
     pki, address = served
-    agency = ("--node", address, "--identity", str(pki / "clients/agency"))
+    court = ("--node", address, "--identity", str(pki / "clients/court"))  # courts provide the debtor list
     bank = ("--node", address, "--identity", str(pki / "clients/bank"))
     company = ("--node", address, "--identity", str(pki / "clients/company"))
     node_key = ("--node-key", f"110000={pki / 'nodes/110000/signing.pub'}")
     consent = ("--consent-file", str(consent_file(pki)))
     inquire = ("inquire", *bank, "--subject", COMPANY, "--purpose", "loan_underwriting", *consent)
     submitted = run(
-        "submit", *agency, "--type", "dishonest_judgment_debtor", "--subject", f"legal_entity:{COMPANY}",
+        "submit", *court, "--type", "dishonest_judgment_debtor", "--subject", f"legal_entity:{COMPANY}",
         "--field", "debtor_name=北京恒信科技有限公司", "--field", "obligation=支付货款人民币120万元及利息",
         "--field", "performance=全部未履行", "--field", "conduct=有履行能力而拒不履行生效法律文书确定义务",
         "--field", "enforcement_basis_issuer=北京市朝阳区人民法院",
         "--field", "enforcement_basis_number=(2025)京0105民初1234号", "--field", "case_number=(2026)京0105执567号",
         "--field", f"filed_on={days_ago(90)}", "--field", "court=北京市朝阳区人民法院", "--severity", "standard",
-        "--document", f"number=(2026)京0105执567号之一,issuer=北京市朝阳区人民法院,kind=court_decision,"
-        f"issued_on={days_ago(60)},effective_on={days_ago(60)}",
+        "--document", f"number=(2026)京0105执567号之一,issuer=北京市朝阳区人民法院,"
+        f"kind=dishonest_judgment_debtor_decision,issued_on={days_ago(60)},effective_on={days_ago(60)}",
     )  # fmt: skip
     recorded = re.search(r"dishonest_judgment_debtor (\S+) about", submitted.stdout)
     assert recorded, submitted.stdout
@@ -116,19 +116,19 @@ def test_credit_repair_and_the_revocation_feed_through_a_served_node(served: tup
     # Every view states both deadlines: the whole course's, and the decision's from the department's receipt.
     assert "(10 working days from the application)" in applied.stdout
     assert "3 working days after acceptance" in applied.stdout
-    assert application_id in run("repair", "list", *agency).stdout
-    # No decision before the agency accepts; the status and the reason say so.
-    early = run("repair", "approve", application_id, *agency, "--reason", "judgment performed", check=False)
+    assert application_id in run("repair", "list", *court).stdout
+    # No decision before the court accepts; the status and the reason say so.
+    early = run("repair", "approve", application_id, *court, "--reason", "judgment performed", check=False)
     assert early.returncode == 1
     assert "FAILED_PRECONDITION" in early.stderr
     assert "ILLEGAL_TRANSITION" in early.stderr
-    accepted = run("repair", "accept", application_id, *agency).stdout
+    accepted = run("repair", "accept", application_id, *court).stdout
     assert f"repair application {application_id}: accepted" in accepted
-    approved = run("repair", "approve", application_id, *agency, "--reason", "judgment performed").stdout
+    approved = run("repair", "approve", application_id, *court, "--reason", "judgment performed").stdout
     assert f"repair application {application_id}: approved" in approved
     assert "judgment performed" in approved
     assert ": approved" in run("repair", "show", application_id, *company).stdout
-    assert "0 open repair application(s)" in run("repair", "list", *agency).stdout
+    assert "0 open repair application(s)" in run("repair", "list", *court).stdout
     # The record is no longer disclosed, and the bank's feed tells it to delete its copy, signed by the origin.
     assert "0 record(s)" in run(*inquire).stdout
     feed = run("revocations", *bank, *node_key).stdout

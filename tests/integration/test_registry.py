@@ -242,6 +242,7 @@ async def test_a_retry_with_another_legal_document_is_refused(node: Node, connec
     await stub.SubmitRecord(penalty_request("doc"), timeout=5)
     changed = penalty_request("doc")
     changed.legal_document.number = "京市监罚〔2026〕119号"
+    changed.fields["decision_number"].text = "京市监罚〔2026〕119号"  # the number of its document (SAMR Order 45)
     with pytest.raises(grpc.aio.AioRpcError) as raised:
         await stub.SubmitRecord(changed, timeout=5)
     assert raised.value.code() is grpc.StatusCode.ALREADY_EXISTS

@@ -47,7 +47,7 @@ def document(issued_on: str = "2026-11-20", effective_on: str | None = None, **c
     draft = LegalDocumentDraft(
         number="Jing Shi Jian Fa [2026] No. 101",
         issuer="Beijing Municipal Administration for Market Regulation",
-        kind="administrative penalty decision",
+        kind="administrative_penalty_decision",
         issued_on=issued_on,
         effective_on=issued_on if effective_on is None else effective_on,
     )
@@ -99,7 +99,7 @@ def registration(**fields: TypedValue) -> RecordDraft:
             "registration_authority": text("Shenzhen Administration for Market Regulation"),
             **fields,
         },
-        legal_document=document("2020-05-01", kind="business licence"),
+        legal_document=document("2020-05-01", kind="business_licence"),
     )
 
 

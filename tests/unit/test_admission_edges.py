@@ -82,10 +82,12 @@ def test_a_one_day_disclosure_period_that_already_ended_is_refused() -> None:
             subject_kind="legal_entity",
             subject_identifier="91110105MA01ABCD00",
             fields={
-                name: TypedValue(FieldType.STRING, "x")
+                name: TypedValue(FieldType.STRING, "n" if name == "decision_number" else "x")
                 for name in ("decision_number", "party_name", "violation_type", "penalty", "issuing_authority")
             },
-            legal_document=LegalDocumentDraft("n", "i", "k", decided.isoformat(), decided.isoformat()),
+            legal_document=LegalDocumentDraft(
+                "n", "i", "administrative_penalty_decision", decided.isoformat(), decided.isoformat()
+            ),
             severity="minor",
             disclosure_days=days,
         )

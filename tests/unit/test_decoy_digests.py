@@ -11,7 +11,6 @@ from typing import Any
 
 import pytest
 
-from share_gateway.catalog import sample_catalog_text
 from share_gateway.crypto.disclosure import (
     DIGEST_BYTES,
     SALT_BYTES,
@@ -29,7 +28,7 @@ from share_gateway.crypto.errors import DigestMismatch
 from share_gateway.crypto.keys import KeyRing, SigningKey, VerifyingKey
 from share_gateway.domain.catalog import Catalog
 from share_gateway.domain.records import Record
-from tests.unit.test_disclosure import FIELDS, NOW, RECORD_TYPE
+from tests.unit.test_disclosure import FIELDS, NOW, RECORD_TYPE, open_document_catalog
 from tests.unit.test_disclosure import record as full_record  # noqa: F401  (a fixture)
 
 OLD_FORMAT = Path(__file__).parent / "testdata" / "record_statement_v1.json"
@@ -40,7 +39,7 @@ OPTIONAL = ("violation_facts", "penalty_amount")
 
 @pytest.fixture(scope="module")
 def catalog() -> Catalog:
-    return Catalog.from_yaml(sample_catalog_text())
+    return open_document_catalog()
 
 
 def padded(record: Record, catalog: Catalog) -> SealedRecord:

@@ -25,6 +25,7 @@ from share_gateway.crypto.envelope import Envelope, pae
 from share_gateway.crypto.errors import BadSignature, DigestMismatch, MalformedPayload, UnknownKey
 from share_gateway.crypto.keys import KeyRing, SigningKey
 from share_gateway.domain.catalog import Catalog, FieldType
+from share_gateway.domain.catalog_provision import ANY_PROVISION
 from share_gateway.domain.identifiers import SubjectKind
 from share_gateway.domain.records import LegalDocumentDraft, Record, RecordDraft, TypedValue, admit_record
 from share_gateway.federation.wire import disclosure_from_wire, disclosure_to_wire
@@ -45,9 +46,17 @@ FIELDS = {
 }
 
 
+def open_document_catalog() -> Catalog:
+    """The sample, but a penalty's decision number need not be its document's: the document travels in the clear,
+    and these tests check that withheld field values never do."""
+    sample = Catalog.from_yaml(sample_catalog_text())
+    penalty = dataclasses.replace(sample.record_types[RECORD_TYPE], provision=ANY_PROVISION)
+    return dataclasses.replace(sample, record_types={**sample.record_types, RECORD_TYPE: penalty})
+
+
 @pytest.fixture(scope="module")
 def catalog() -> Catalog:
-    return Catalog.from_yaml(sample_catalog_text())
+    return open_document_catalog()
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +69,7 @@ def record(catalog: Catalog) -> Record:
         legal_document=LegalDocumentDraft(
             number="JING-DONG-SCJG-2025-17",
             issuer="Dongcheng Bureau",
-            kind="administrative decision",
+            kind="administrative_penalty_decision",
             issued_on="2025-05-10",
             effective_on="2025-05-12",
         ),

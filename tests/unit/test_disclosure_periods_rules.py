@@ -227,9 +227,9 @@ def test_a_record_past_its_types_maximum_is_refused_at_admission() -> None:
             "arrears_since": day("2022-01-01"),
             "tax_authority": text("Shenzhen Tax Service"),
         },
-        legal_document=document("2022-06-01", kind="tax arrears announcement"),
+        legal_document=document("2022-06-01", kind="tax_arrears_announcement"),
     )
     ended = date(2022, 6, 1) + timedelta(days=1095)
     assert violations(arrears) == [("legal_document.issued_on", f"the disclosure period already ended on {ended}")]
-    recent = dataclasses.replace(arrears, legal_document=document("2026-06-01", kind="tax arrears announcement"))
+    recent = dataclasses.replace(arrears, legal_document=document("2026-06-01", kind="tax_arrears_announcement"))
     assert admit(recent).share_until == date(2026, 6, 1) + timedelta(days=1095)

@@ -59,7 +59,7 @@ def test_business_registration_is_admitted_with_canonical_values() -> None:
     assert record.legal_document == LegalDocument(
         number="Jing Shi Jian Fa [2026] No. 101",
         issuer="Beijing Municipal Administration for Market Regulation",
-        kind="business licence",
+        kind="business_licence",
         issued_on=date(2020, 5, 1),
         effective_on=date(2020, 5, 1),
     )
@@ -140,7 +140,7 @@ def test_dishonest_judgment_debtor_is_admitted_with_integer_age() -> None:
                 "filed_on": day("2026-03-02"),
                 "court": text("Chaoyang District People's Court"),
             },
-            legal_document=document("2026-10-01", kind="decision to list"),
+            legal_document=document("2026-10-01", kind="dishonest_judgment_debtor_decision"),
             severity="standard",
         )
     )
@@ -174,7 +174,9 @@ def test_utility_arrears_with_chosen_disclosure_days() -> None:
 
 
 def test_legal_document_text_is_trimmed() -> None:
-    draft = dataclasses.replace(penalty(), legal_document=document(number="  CF-2026-001 ", issuer=" SAMR\t"))
+    draft = dataclasses.replace(
+        penalty(decision_number=text("CF-2026-001")), legal_document=document(number="  CF-2026-001 ", issuer=" SAMR\t")
+    )
     record = admit(draft)
     assert record.legal_document is not None
     assert record.legal_document.number == "CF-2026-001"

@@ -18,6 +18,7 @@ import pytest
 
 from share_gateway.catalog import sample_catalog_text
 from share_gateway.domain.catalog import Catalog, FieldSpec, FieldType
+from share_gateway.domain.catalog_provision import ANY_PROVISION
 from share_gateway.domain.errors import InvalidInput
 from share_gateway.domain.identifiers import Subject, SubjectKind
 from share_gateway.domain.periods import Audience
@@ -285,7 +286,8 @@ def test_a_newer_catalog_still_gets_admissible_drafts() -> None:
         "visits": FieldSpec("visits", FieldType.INTEGER, required=True),
         "age": FieldSpec("age", FieldType.STRING),  # a person's age, but as text: left out
     }
-    warning = dataclasses.replace(base, name="market_warning", fields=fields, necessity={})
+    # A type of its own: none of the penalty's document kinds or decision-number field (catalog provision).
+    warning = dataclasses.replace(base, name="market_warning", fields=fields, necessity={}, provision=ANY_PROVISION)
     catalog = dataclasses.replace(CATALOG, record_types={"market_warning": warning})
     population = Population(19, TODAY, catalog)
     for subject in population.subjects(20):

@@ -62,6 +62,7 @@ def test_every_refusal_reason_is_spelled_as_callers_expect() -> None:
         "SCOPE_NOT_REACHED": "SCOPE_NOT_REACHED",
         "NOT_NECESSARY": "NOT_NECESSARY",
         "RECORD_TYPE_NOT_GRANTED": "RECORD_TYPE_NOT_GRANTED",
+        "NOT_A_PROVIDER": "NOT_A_PROVIDER",
         "NOT_A_COMPLIANCE_OFFICER": "NOT_A_COMPLIANCE_OFFICER",
         "NOT_SELF_ONLY": "NOT_SELF_ONLY",
         "PEER_NOT_ADMITTED": "PEER_NOT_ADMITTED",
@@ -377,7 +378,11 @@ def penalty(**changes: object) -> RecordDraft:
         subject_identifier="91110105MA01ABCD00",
         fields=fields,
         legal_document=LegalDocumentDraft(
-            "京市监罚〔2026〕118号", "北京市市场监督管理局", "decision", "2026-12-01", "2026-12-01"
+            "京市监罚〔2026〕118号",
+            "北京市市场监督管理局",
+            "administrative_penalty_decision",
+            "2026-12-01",
+            "2026-12-01",
         ),
         severity="minor",
     )
@@ -412,7 +417,8 @@ def test_a_legal_document_number_takes_200_characters() -> None:
     document = penalty().legal_document
     assert document is not None
     long_number = replace(document, number="号" * 200)
-    assert admit(replace(penalty(), legal_document=long_number)).legal_document.number == "号" * 200  # type: ignore[union-attr]
+    numbered = penalty(decision_number=TypedValue(FieldType.STRING, "号" * 200))  # the number of its document
+    assert admit(replace(numbered, legal_document=long_number)).legal_document.number == "号" * 200  # type: ignore[union-attr]
     too_long = replace(document, number="号" * 201)
     assert violations(replace(penalty(), legal_document=too_long)) == ["legal_document.number"]
 

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from share_gateway.cli.common import CommandError, authority_ring, channel
+from share_gateway.cli.messages import language_option
 
 if TYPE_CHECKING:
     from share_gateway.cli.common import Commands
@@ -22,6 +23,7 @@ def add_commands(commands: Commands) -> None:
     show.add_argument("--ca", type=Path, help="CA certificate (defaults to the identity's ca.crt)")
     show.add_argument("--identity", type=Path, help="directory holding tls.crt, tls.key and ca.crt")
     show.add_argument("--timeout", type=float, default=10.0, help="deadline of the call in seconds (default: 10)")
+    language_option(show)
     show.set_defaults(run=cmd_catalog_show)
     sign = catalog.add_parser("sign", help="sign a catalog YAML (default: the sample) with the authority key")
     sign.add_argument("catalog", type=Path, nargs="?", help="the catalog YAML (default: the sample catalog)")
@@ -69,7 +71,9 @@ def cmd_catalog_show(args: argparse.Namespace) -> None:
     import asyncio
 
     from share_gateway.catalog import open_catalog
-    from share_gateway.cli.console import show, table
+    from share_gateway.cli.catalog_view import catalog_view
+    from share_gateway.cli.console import show
+    from share_gateway.domain.catalog_text import Language
 
     if args.node:
         document = asyncio.run(_get_catalog(args)).signed_document
@@ -78,31 +82,7 @@ def cmd_catalog_show(args: argparse.Namespace) -> None:
     else:
         raise CommandError("give a signed catalog file or --node")
     catalog = open_catalog(document, authority_ring(args.authority)).catalog
-    show(f"catalog version {catalog.version} — {catalog.authority}\n")
-    show(
-        table(
-            ["purpose", "requester kinds", "consent", "reaches"],
-            [
-                (
-                    p.name,
-                    ", ".join(sorted(p.requester_kinds)),
-                    "yes" if p.consent_required else "no",
-                    ", ".join(sorted(p.reaches)),
-                )
-                for p in catalog.purposes.values()
-            ],
-        )
-    )
-    show("")
-    show(
-        table(
-            ["record type", "category", "disclosure", "fields", "severities"],
-            [
-                (t.name, t.category.value, t.disclosure.value, len(t.fields), ", ".join(t.severity_periods) or "—")
-                for t in catalog.record_types.values()
-            ],
-        )
-    )
+    show(catalog_view(catalog, Language(args.lang)))
 
 
 def cmd_catalog_sweep(args: argparse.Namespace) -> None:

@@ -6,6 +6,8 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from share_gateway.cli.messages import language_option
+
 if TYPE_CHECKING:
     from share_gateway.cli.common import Commands
 
@@ -17,10 +19,12 @@ def add_commands(commands: Commands) -> None:
     )
     demo.add_argument("--records", type=int, default=200, help="synthetic records per region")
     demo.add_argument("--keep-running", action="store_true", help="keep the nodes up for grpcurl")
+    language_option(demo)
     demo.set_defaults(run=cmd_demo)
 
 
 def cmd_demo(args: argparse.Namespace) -> None:
     from share_gateway.cli.demo_federation import run_demo
+    from share_gateway.domain.catalog_text import Language
 
-    run_demo(args.dir, keep_running=args.keep_running, records_per_region=args.records)
+    run_demo(args.dir, keep_running=args.keep_running, records_per_region=args.records, language=Language(args.lang))

@@ -19,10 +19,12 @@ from google.protobuf import json_format
 from stdnum.cn import uscc
 
 from share_gateway.api.convert import subject_to_wire
+from share_gateway.cli.catalog_view import catalog_view
 from share_gateway.cli.console import show, table
 from share_gateway.cli.demo_scenario import REGIONS, Demo, Member, heading, play
 from share_gateway.config import NodeConfig
 from share_gateway.devkit import Layout, create_federation, free_ports
+from share_gateway.domain.catalog_text import Language
 from share_gateway.domain.identifiers import Subject
 from share_gateway.domain.policy import Grant, GrantRole
 from share_gateway.domain.principals import Identity, IdentityKind, Role
@@ -33,7 +35,8 @@ from share_gateway.v1 import inquiry_pb2
 
 OFFICER = "12010119850505123X"
 SEED = 2026
-ALL_TYPES = (
+# What each region's agency records; its courts record the dishonest judgment debtors (the catalog's providers).
+AGENCY_TYPES = (
     "business_registration",
     "administrative_penalty",
     "administrative_licence",
@@ -41,8 +44,8 @@ ALL_TYPES = (
     "loan_default",
     "utility_arrears",
     "credit_commitment",
-    "dishonest_judgment_debtor",
 )
+COURT_TYPES = ("dishonest_judgment_debtor",)
 
 
 def _uscc(first_seventeen: str) -> str:
@@ -55,7 +58,16 @@ def cast(person: SyntheticPerson, company: SyntheticCompany) -> list[Member]:
             f"agency-{region}",
             Identity(IdentityKind.INSTITUTION, _uscc(f"11{region}MB{index:07d}")),
             "public_agency",
-            tuple((GrantRole.SUBMIT, t) for t in ALL_TYPES),
+            tuple((GrantRole.SUBMIT, t) for t in AGENCY_TYPES),
+        )
+        for index, region in enumerate(REGIONS, start=1)
+    ]
+    members += [
+        Member(
+            f"court-{region}",
+            Identity(IdentityKind.INSTITUTION, _uscc(f"11{region}MC{index:07d}")),
+            "court",
+            tuple((GrantRole.SUBMIT, t) for t in COURT_TYPES),
         )
         for index, region in enumerate(REGIONS, start=1)
     ]
@@ -87,7 +99,7 @@ def cast(person: SyntheticPerson, company: SyntheticCompany) -> list[Member]:
 
 
 async def _seed(demo: Demo, population: Population, records_per_region: int) -> None:
-    """Register the cast on every node, then record synthetic subjects through each region's own agency."""
+    """Register the cast on every node, then record synthetic subjects through each region's agency or court."""
     now = datetime.now(UTC)
     for node in demo.nodes.values():
         store = node.gateway.store
@@ -98,10 +110,12 @@ async def _seed(demo: Demo, population: Population, records_per_region: int) -> 
             enrol(store, member.identity.identifier, grants, now, member.kind, member.name)
     for region, node in demo.nodes.items():
         agency = await node.gateway.runtime.principal(demo.members[f"agency-{region}"].identity)
+        court = await node.gateway.runtime.principal(demo.members[f"court-{region}"].identity)
         subjects = population.subjects(max(1, records_per_region // 4), regions=[region])
         drafts = population.drafts(subjects, per_subject=4)[:records_per_region]
         for index, draft in enumerate(drafts):
-            await node.gateway.registry.submit(agency, f"seed-{index}", draft)
+            submitter = court if draft.record_type in COURT_TYPES else agency
+            await node.gateway.registry.submit(submitter, f"seed-{index}", draft)
 
 
 def _grpcurl_help(demo: Demo, company: SyntheticCompany) -> str:
@@ -130,8 +144,10 @@ def _grpcurl_help(demo: Demo, company: SyntheticCompany) -> str:
     )
 
 
-def run_demo(root: Path, keep_running: bool = False, records_per_region: int = 200) -> None:
-    """Create a fresh federation under ``root``, then run the nodes and the scenario."""
+def run_demo(
+    root: Path, keep_running: bool = False, records_per_region: int = 200, language: Language = Language.EN
+) -> None:
+    """Create a fresh federation under ``root``, then run the nodes and the scenario; the catalog in ``language``."""
     if root.exists():
         shutil.rmtree(root)
     population = Population(seed=SEED, today=datetime.now(UTC).date())
@@ -148,6 +164,7 @@ def run_demo(root: Path, keep_running: bool = False, records_per_region: int = 2
         ports=dict(zip(REGIONS, free_ports(len(REGIONS)), strict=True)),
     )
     show("federation authority key, CA, signed catalog, node and client certificates: done")
+    show(catalog_view(population.catalog, language))
     configs = {region: NodeConfig.load(layout.node_config(region)) for region in REGIONS}
     asyncio.run(_run(layout, configs, members, population, company, person, keep_running, records_per_region))
 

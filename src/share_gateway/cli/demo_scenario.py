@@ -125,7 +125,7 @@ async def play(demo: Demo, company: SyntheticCompany, person: SyntheticPerson, p
     )
 
     heading("1b. A Guangdong court lists the company as a dishonest judgment debtor: shared nationwide")
-    async with demo.channel("agency-440000", "440000") as channel:
+    async with demo.channel("court-440000", "440000") as channel:
         debtor = population.record_draft(company, "dishonest_judgment_debtor")
         record = (
             await registry_pb2_grpc.RegistryServiceStub(channel).SubmitRecord(
@@ -248,7 +248,7 @@ async def play(demo: Demo, company: SyntheticCompany, person: SyntheticPerson, p
             ),
             timeout=10,
         )
-    async with demo.channel("agency-440000", "440000") as channel:
+    async with demo.channel("court-440000", "440000") as channel:
         court = registry_pb2_grpc.RegistryServiceStub(channel)
         application_id = applied.application.application_id
         await court.AcceptRepair(registry_pb2.AcceptRepairRequest(application_id=application_id), timeout=10)

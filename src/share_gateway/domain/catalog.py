@@ -12,7 +12,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from share_gateway.domain.catalog_provision import ANY_PROVISION, Provision
 from share_gateway.domain.catalog_repair import DisputeRules, RepairRules
+from share_gateway.domain.catalog_text import NO_TEXTS, Texts
 from share_gateway.domain.identifiers import SubjectKind
 from share_gateway.domain.periods import PeriodRule
 from share_gateway.domain.quotas import DEFAULT_QUOTA, QuotaLimits
@@ -72,6 +74,8 @@ class Purpose:
     description: str = ""
     # What one requester may take for this purpose before a node refuses it (optional in the document).
     quota: QuotaLimits = DEFAULT_QUOTA
+    # Title and description in Chinese and English (``description`` above is the English one).
+    texts: Texts = NO_TEXTS
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +102,9 @@ class RecordType:
     # How repair works and what its notice says (optional ``repair`` section); the dispute answer time.
     repair_rules: RepairRules = field(default_factory=RepairRules)
     dispute_rules: DisputeRules | None = None
+    texts: Texts = NO_TEXTS
+    # Who may provide records of this type and on which documents (unrestricted when the catalog says nothing).
+    provision: Provision = ANY_PROVISION
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +140,7 @@ class Measure:
     addressed_to: frozenset[str] = frozenset()
     # Its item in the national basic list of disciplinary measures ("unverified" where no source gives it).
     basic_list_item: str = ""
+    texts: Texts = NO_TEXTS
 
 
 @dataclass(frozen=True, slots=True)

@@ -30,7 +30,9 @@ from share_gateway.domain.catalog import (
 )
 from share_gateway.domain.catalog_lists import parse_lists_and_measures
 from share_gateway.domain.catalog_periods import parse_period_rule
+from share_gateway.domain.catalog_provision import PROVISION_KEYS, parse_provision
 from share_gateway.domain.catalog_repair import parse_repair_sections
+from share_gateway.domain.catalog_text import Language, parse_texts
 from share_gateway.domain.errors import CatalogInvalid, FieldViolation
 from share_gateway.domain.identifiers import SubjectKind
 from share_gateway.domain.quotas import DEFAULT_QUOTA, QUOTA_FIELDS, QuotaLimits
@@ -182,8 +184,10 @@ def _parse_purpose(name: str, r: _Reader, kinds: Mapping[str, str]) -> Purpose:
         "grant_required",
         "self_only",
         "description",
+        "title",
         "quota",
     )
+    texts = parse_texts(r.value, r.path, r.faults)
     reaches = frozenset(DisclosureScope(s) for s in r.names("reaches", {s.value: s for s in DisclosureScope}, "scope"))
     purpose = Purpose(
         name=name,
@@ -193,7 +197,8 @@ def _parse_purpose(name: str, r: _Reader, kinds: Mapping[str, str]) -> Purpose:
         reaches=reaches,
         grant_required=r.flag("grant_required", True),
         self_only=r.flag("self_only", False),
-        description=r.text("description", required=False),
+        description=texts.description(Language.EN),
+        texts=texts,
         quota=_parse_quota(r),
     )
     if DisclosureScope.AUTHORISED in reaches and not (purpose.consent_required or purpose.self_only):
@@ -245,7 +250,7 @@ def _parse_periods(r: _Reader) -> dict[str, DisclosurePeriod]:
     return periods
 
 
-def _parse_record_type(name: str, r: _Reader, purposes: Mapping[str, Purpose]) -> RecordType:
+def _parse_record_type(name: str, r: _Reader, purposes: Mapping[str, Purpose], kinds: Mapping[str, str]) -> RecordType:
     r.allow_only(
         "category",
         "subject_kinds",
@@ -264,7 +269,10 @@ def _parse_record_type(name: str, r: _Reader, purposes: Mapping[str, Purpose]) -
         "periods",
         "repair",
         "dispute",
+        "title",
+        *PROVISION_KEYS,
     )
+    texts = parse_texts(r.value, r.path, r.faults)
     fields = {field_name: _parse_field(field_name, fr) for field_name, fr in r.section("fields").items()}
     if not fields:
         r.fault("fields", "a record type defines at least one field")
@@ -279,11 +287,11 @@ def _parse_record_type(name: str, r: _Reader, purposes: Mapping[str, Purpose]) -
             necessity[purpose] = nr.names(purpose, fields, "field")
     elif raw_necessity is not None:
         r.fault("necessity", "must map purposes to the fields they may see")
-    kinds = {k.value: k for k in SubjectKind}
+    subject_kinds = {k.value: k for k in SubjectKind}
     return RecordType(
         name=name,
         category=r.choice("category", Category),
-        subject_kinds=frozenset(SubjectKind(k) for k in r.names("subject_kinds", kinds, "subject kind")),
+        subject_kinds=frozenset(SubjectKind(k) for k in r.names("subject_kinds", subject_kinds, "subject kind")),
         legal_basis=r.text("legal_basis"),
         legal_document_required=r.flag("legal_document_required", True),
         disclosure=r.choice("disclosure", DisclosureScope),
@@ -294,7 +302,9 @@ def _parse_record_type(name: str, r: _Reader, purposes: Mapping[str, Purpose]) -
         repair_on_performance=r.flag("repair_on_performance", False),
         list_eligible=r.flag("list_eligible", False),
         shared_nationwide=r.flag("shared_nationwide", False),
-        description=r.text("description", required=False),
+        description=texts.description(Language.EN),
+        texts=texts,
+        provision=parse_provision(r.value, r.path, r.faults, kinds, fields),
         periods=parse_period_rule(r, r.raw("severity_periods", False)),
         **parse_repair_sections(r.value, r.path, r.faults, fields),
     )
@@ -319,7 +329,7 @@ def parse_catalog(document: Any) -> Catalog:
     elif raw_kinds is not None:
         root.fault("requester_kinds", "must map each requester kind to its description")
     purposes = {name: _parse_purpose(name, r, kinds) for name, r in root.section("purposes").items()}
-    record_types = {name: _parse_record_type(name, r, purposes) for name, r in root.section("record_types").items()}
+    record_types = {n: _parse_record_type(n, r, purposes, kinds) for n, r in root.section("record_types").items()}
     record_types, lists, measures = parse_lists_and_measures(root, record_types, purposes, kinds)
     if faults:
         raise CatalogInvalid(faults)

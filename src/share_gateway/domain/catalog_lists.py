@@ -28,6 +28,7 @@ from share_gateway.domain.catalog import (
     Purpose,
     RecordType,
 )
+from share_gateway.domain.catalog_text import Language, parse_texts
 
 if TYPE_CHECKING:
     from share_gateway.domain.catalog_document import _Reader
@@ -172,7 +173,9 @@ def _parse_measure(
         "implementing_body",
         "addressed_to",
         "basic_list_item",
+        "title",
     )
+    texts = parse_texts(r.value, r.path, r.faults)
     triggers = _child(r, "triggered_by", r.raw("triggered_by", True) or {})
     triggers.allow_only("lists", "record_types")
     by_lists = triggers.names("lists", lists, "list") if "lists" in triggers.value else frozenset()
@@ -187,7 +190,8 @@ def _parse_measure(
         triggered_by_lists=by_lists,
         triggered_by_record_types=by_types,
         purposes=r.names("purposes", purposes, "purpose"),
-        description=r.text("description", required=False),
+        description=texts.description(Language.EN),
+        texts=texts,
         kind=r.choice("kind", MeasureKind, MeasureKind.ADMINISTRATIVE),
         implementing_body=r.text("implementing_body", required=False),
         addressed_to=r.names("addressed_to", kinds, "requester kind") if "addressed_to" in r.value else frozenset(),

@@ -44,6 +44,8 @@ class Denial(StrEnum):
     SCOPE_NOT_REACHED = "SCOPE_NOT_REACHED"
     NOT_NECESSARY = "NOT_NECESSARY"
     RECORD_TYPE_NOT_GRANTED = "RECORD_TYPE_NOT_GRANTED"
+    # The institution's registered kind is not among the catalog's providers of the record type (提供单位).
+    NOT_A_PROVIDER = "NOT_A_PROVIDER"
     NOT_A_COMPLIANCE_OFFICER = "NOT_A_COMPLIANCE_OFFICER"
     NOT_SELF_ONLY = "NOT_SELF_ONLY"
     PEER_NOT_ADMITTED = "PEER_NOT_ADMITTED"
@@ -284,13 +286,18 @@ class Policy:
         return tuple(applied)
 
     def authorise_submission(self, agency: Principal, record_type: str, now: datetime) -> Citation:
-        """An agency may submit only the record types its grant lists."""
+        """An agency may submit only the record types its grant lists, and only as a kind the catalog names."""
         definition = self.catalog.record_types.get(record_type)
         if definition is None:
             raise InvalidInput.one("record_type", f"{record_type!r} is not in catalog version {self.catalog.version}")
         citation = Citation(f"record_type/{record_type}", definition.legal_basis)
         if not agency.holds(GrantRole.SUBMIT, record_type, now):
             raise Refused(Denial.RECORD_TYPE_NOT_GRANTED, f"no current grant to submit {record_type}", [citation])
+        if not definition.provision.may_provide(agency.kind):
+            providers = ", ".join(sorted(definition.provision.providers))
+            raise Refused(
+                Denial.NOT_A_PROVIDER, f"{record_type} is provided by {providers}, not {agency.kind!r}", [citation]
+            )
         return citation
 
 
@@ -308,6 +315,13 @@ def check_registration(catalog: Catalog, institution: str, kind: str | None, gra
         names, what = known[grant.role]
         if grant.scope not in names:
             violations.append(FieldViolation(grant.role.value, f"{grant.scope!r} is not a {what} of the catalog"))
+        elif (
+            grant.role is GrantRole.SUBMIT
+            and kind
+            and not catalog.record_types[grant.scope].provision.may_provide(kind)
+        ):
+            providers = ", ".join(sorted(catalog.record_types[grant.scope].provision.providers))
+            violations.append(FieldViolation("submit", f"{grant.scope} is provided by {providers}, not {kind!r}"))
         if grant.valid_until is not None and grant.valid_until <= grant.valid_from:
             violations.append(FieldViolation("valid_until", "a grant must end after it starts"))
     if violations:

@@ -21,6 +21,7 @@ from share_gateway.domain.conducts import check_conduct_code
 from share_gateway.domain.errors import FieldViolation, InvalidInput, InvalidState
 from share_gateway.domain.identifiers import Subject, SubjectKind
 from share_gateway.domain.periods import Audience, Ends, PeriodStart, period_start, record_ends, visible_to
+from share_gateway.domain.record_documents import check_document_provision
 from share_gateway.domain.withdrawal import Withdrawal
 
 FieldValue = str | int | Decimal | date | bool
@@ -361,7 +362,7 @@ def admit_record(
     today = now.date()
     subject: Subject | None = None
     try:
-        subject = Subject.parse(draft.subject_kind, draft.subject_identifier)
+        subject = Subject.parse(draft.subject_kind, draft.subject_identifier, today=today)
         check_subject_kind(record_type, subject.kind, violations)
     except InvalidInput as error:
         violations.extend(error.violations)
@@ -379,6 +380,7 @@ def admit_record(
     if draft.legal_document is not None:
         document = admit_legal_document(draft.legal_document, today, "legal_document", violations)
     check_legal_document(record_type, draft.legal_document is not None, violations)
+    check_document_provision(record_type, document, fields, violations)
     decided_on = document.issued_on if document else None
     severity, days, ends = _windows(record_type, draft, decided_on, today, violations)
     if violations or subject is None:

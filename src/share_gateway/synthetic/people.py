@@ -4,8 +4,8 @@
   code where it is registered, and the division existed when it was founded.
 * A person's resident ID number (GB 11643-1999) is checked with
   ``stdnum.cn.ric.validate``, including its historical division database:
-  stricter than the gateway's ``validate_resident_id``, which leaves the
-  division's history out because real numbers often carry a newer code.
+  stricter than the gateway's ``validate_resident_id``, which accepts a code
+  created after the birth because real numbers carry the code of their issue.
 """
 
 from __future__ import annotations

@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1eshare_gateway/v1/catalog.proto\x12\x10share_gateway.v1\"\x13\n\x11GetCatalogRequest\"\xaf\x01\n\x12GetCatalogResponse\x12\x0f\n\x07version\x18\x01 \x01(\r\x12\x0e\n\x06\x64igest\x18\x02 \x01(\t\x12\x17\n\x0fsigned_document\x18\x03 \x01(\x0c\x12+\n\x08purposes\x18\x04 \x03(\x0b\x32\x19.share_gateway.v1.Purpose\x12\x32\n\x0crecord_types\x18\x05 \x03(\x0b\x32\x1c.share_gateway.v1.RecordType\"_\n\x07Purpose\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x13\n\x0blegal_basis\x18\x02 \x01(\t\x12\x17\n\x0frequester_kinds\x18\x03 \x03(\t\x12\x18\n\x10\x63onsent_required\x18\x04 \x01(\x08\"?\n\x0f\x46ieldDefinition\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0c\n\x04type\x18\x02 \x01(\t\x12\x10\n\x08required\x18\x03 \x01(\x08\",\n\tNecessity\x12\x0f\n\x07purpose\x18\x01 \x01(\t\x12\x0e\n\x06\x66ields\x18\x02 \x03(\t\"\xcf\x01\n\nRecordType\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x10\n\x08\x63\x61tegory\x18\x02 \x01(\t\x12\x12\n\ndisclosure\x18\x03 \x01(\t\x12\x13\n\x0blegal_basis\x18\x04 \x01(\t\x12\x15\n\rsubject_kinds\x18\x05 \x03(\t\x12\x31\n\x06\x66ields\x18\x06 \x03(\x0b\x32!.share_gateway.v1.FieldDefinition\x12.\n\tnecessity\x18\x07 \x03(\x0b\x32\x1b.share_gateway.v1.Necessity2i\n\x0e\x43\x61talogService\x12W\n\nGetCatalog\x12#.share_gateway.v1.GetCatalogRequest\x1a$.share_gateway.v1.GetCatalogResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1eshare_gateway/v1/catalog.proto\x12\x10share_gateway.v1\"\x13\n\x11GetCatalogRequest\"\xaf\x01\n\x12GetCatalogResponse\x12\x0f\n\x07version\x18\x01 \x01(\r\x12\x0e\n\x06\x64igest\x18\x02 \x01(\t\x12\x17\n\x0fsigned_document\x18\x03 \x01(\x0c\x12+\n\x08purposes\x18\x04 \x03(\x0b\x32\x19.share_gateway.v1.Purpose\x12\x32\n\x0crecord_types\x18\x05 \x03(\x0b\x32\x1c.share_gateway.v1.RecordType\"\x8f\x01\n\x07Purpose\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x13\n\x0blegal_basis\x18\x02 \x01(\t\x12\x17\n\x0frequester_kinds\x18\x03 \x03(\t\x12\x18\n\x10\x63onsent_required\x18\x04 \x01(\x08\x12.\n\x05texts\x18\x05 \x03(\x0b\x32\x1f.share_gateway.v1.LocalisedText\"E\n\rLocalisedText\x12\x10\n\x08language\x18\x01 \x01(\t\x12\r\n\x05title\x18\x02 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x03 \x01(\t\"?\n\x0f\x46ieldDefinition\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0c\n\x04type\x18\x02 \x01(\t\x12\x10\n\x08required\x18\x03 \x01(\x08\",\n\tNecessity\x12\x0f\n\x07purpose\x18\x01 \x01(\t\x12\x0e\n\x06\x66ields\x18\x02 \x03(\t\"\xc9\x02\n\nRecordType\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x10\n\x08\x63\x61tegory\x18\x02 \x01(\t\x12\x12\n\ndisclosure\x18\x03 \x01(\t\x12\x13\n\x0blegal_basis\x18\x04 \x01(\t\x12\x15\n\rsubject_kinds\x18\x05 \x03(\t\x12\x31\n\x06\x66ields\x18\x06 \x03(\x0b\x32!.share_gateway.v1.FieldDefinition\x12.\n\tnecessity\x18\x07 \x03(\x0b\x32\x1b.share_gateway.v1.Necessity\x12.\n\x05texts\x18\x08 \x03(\x0b\x32\x1f.share_gateway.v1.LocalisedText\x12\x11\n\tproviders\x18\t \x03(\t\x12\x16\n\x0e\x64ocument_kinds\x18\n \x03(\t\x12\x1d\n\x15\x64ocument_number_field\x18\x0b \x01(\t2i\n\x0e\x43\x61talogService\x12W\n\nGetCatalog\x12#.share_gateway.v1.GetCatalogRequest\x1a$.share_gateway.v1.GetCatalogResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -35,14 +35,16 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_GETCATALOGREQUEST']._serialized_end=71
   _globals['_GETCATALOGRESPONSE']._serialized_start=74
   _globals['_GETCATALOGRESPONSE']._serialized_end=249
-  _globals['_PURPOSE']._serialized_start=251
-  _globals['_PURPOSE']._serialized_end=346
-  _globals['_FIELDDEFINITION']._serialized_start=348
-  _globals['_FIELDDEFINITION']._serialized_end=411
-  _globals['_NECESSITY']._serialized_start=413
-  _globals['_NECESSITY']._serialized_end=457
-  _globals['_RECORDTYPE']._serialized_start=460
-  _globals['_RECORDTYPE']._serialized_end=667
-  _globals['_CATALOGSERVICE']._serialized_start=669
-  _globals['_CATALOGSERVICE']._serialized_end=774
+  _globals['_PURPOSE']._serialized_start=252
+  _globals['_PURPOSE']._serialized_end=395
+  _globals['_LOCALISEDTEXT']._serialized_start=397
+  _globals['_LOCALISEDTEXT']._serialized_end=466
+  _globals['_FIELDDEFINITION']._serialized_start=468
+  _globals['_FIELDDEFINITION']._serialized_end=531
+  _globals['_NECESSITY']._serialized_start=533
+  _globals['_NECESSITY']._serialized_end=577
+  _globals['_RECORDTYPE']._serialized_start=580
+  _globals['_RECORDTYPE']._serialized_end=909
+  _globals['_CATALOGSERVICE']._serialized_start=911
+  _globals['_CATALOGSERVICE']._serialized_end=1016
 # @@protoc_insertion_point(module_scope)

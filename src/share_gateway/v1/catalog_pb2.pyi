@@ -76,11 +76,17 @@ class Purpose(_message.Message):
     LEGAL_BASIS_FIELD_NUMBER: _builtins.int
     REQUESTER_KINDS_FIELD_NUMBER: _builtins.int
     CONSENT_REQUIRED_FIELD_NUMBER: _builtins.int
+    TEXTS_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     legal_basis: _builtins.str
+    """Citations separated by "; "; one not verified against its source says "(unverified"."""
     consent_required: _builtins.bool
     @_builtins.property
     def requester_kinds(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    @_builtins.property
+    def texts(self) -> _containers.RepeatedCompositeFieldContainer[Global___LocalisedText]:
+        """Title and description per language the catalog gives (none for an older catalog)."""
+
     def __init__(
         self,
         *,
@@ -88,14 +94,43 @@ class Purpose(_message.Message):
         legal_basis: _builtins.str = ...,
         requester_kinds: _abc.Iterable[_builtins.str] | None = ...,
         consent_required: _builtins.bool = ...,
+        texts: _abc.Iterable[Global___LocalisedText] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["consent_required", b"consent_required", "legal_basis", b"legal_basis", "name", b"name", "requester_kinds", b"requester_kinds"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["consent_required", b"consent_required", "legal_basis", b"legal_basis", "name", b"name", "requester_kinds", b"requester_kinds", "texts", b"texts"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___Purpose: _TypeAlias = Purpose  # noqa: Y015
+
+@_typing.final
+class LocalisedText(_message.Message):
+    """An entry's title and description in one language."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    LANGUAGE_FIELD_NUMBER: _builtins.int
+    TITLE_FIELD_NUMBER: _builtins.int
+    DESCRIPTION_FIELD_NUMBER: _builtins.int
+    language: _builtins.str
+    """"en" or "zh"."""
+    title: _builtins.str
+    description: _builtins.str
+    def __init__(
+        self,
+        *,
+        language: _builtins.str = ...,
+        title: _builtins.str = ...,
+        description: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["description", b"description", "language", b"language", "title", b"title"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___LocalisedText: _TypeAlias = LocalisedText  # noqa: Y015
 
 @_typing.final
 class FieldDefinition(_message.Message):
@@ -156,16 +191,32 @@ class RecordType(_message.Message):
     SUBJECT_KINDS_FIELD_NUMBER: _builtins.int
     FIELDS_FIELD_NUMBER: _builtins.int
     NECESSITY_FIELD_NUMBER: _builtins.int
+    TEXTS_FIELD_NUMBER: _builtins.int
+    PROVIDERS_FIELD_NUMBER: _builtins.int
+    DOCUMENT_KINDS_FIELD_NUMBER: _builtins.int
+    DOCUMENT_NUMBER_FIELD_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     category: _builtins.str
     disclosure: _builtins.str
     legal_basis: _builtins.str
+    document_number_field: _builtins.str
+    """The field that must equal the document's number ("" if none)."""
     @_builtins.property
     def subject_kinds(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
     @_builtins.property
     def fields(self) -> _containers.RepeatedCompositeFieldContainer[Global___FieldDefinition]: ...
     @_builtins.property
     def necessity(self) -> _containers.RepeatedCompositeFieldContainer[Global___Necessity]: ...
+    @_builtins.property
+    def texts(self) -> _containers.RepeatedCompositeFieldContainer[Global___LocalisedText]: ...
+    @_builtins.property
+    def providers(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """The institution kinds that may provide records of this type (提供单位); empty: any granted institution."""
+
+    @_builtins.property
+    def document_kinds(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """The kinds of legally effective document its records rest on; empty: any."""
+
     def __init__(
         self,
         *,
@@ -176,10 +227,14 @@ class RecordType(_message.Message):
         subject_kinds: _abc.Iterable[_builtins.str] | None = ...,
         fields: _abc.Iterable[Global___FieldDefinition] | None = ...,
         necessity: _abc.Iterable[Global___Necessity] | None = ...,
+        texts: _abc.Iterable[Global___LocalisedText] | None = ...,
+        providers: _abc.Iterable[_builtins.str] | None = ...,
+        document_kinds: _abc.Iterable[_builtins.str] | None = ...,
+        document_number_field: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["category", b"category", "disclosure", b"disclosure", "fields", b"fields", "legal_basis", b"legal_basis", "name", b"name", "necessity", b"necessity", "subject_kinds", b"subject_kinds"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["category", b"category", "disclosure", b"disclosure", "document_kinds", b"document_kinds", "document_number_field", b"document_number_field", "fields", b"fields", "legal_basis", b"legal_basis", "name", b"name", "necessity", b"necessity", "providers", b"providers", "subject_kinds", b"subject_kinds", "texts", b"texts"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
