@@ -41,7 +41,7 @@ def test_one_open_dispute_per_record_marked_until_answered(store: Store) -> None
     with pytest.raises(InvalidState) as pending:
         store.write(lambda tx: store.disputes.add(tx, dispute("d-3")))
     assert (pending.value.reason, pending.value.metadata) == ("DISPUTE_PENDING", {"dispute_id": "d-1"})
-    assert [d.dispute_id for d in store.disputes.open_about([("110000", "r-1"), ("440000", "r-1")])] == ["d-1"]
+    assert [d.dispute_id for d in store.subject_view(COMPANY, NOW.date(), listings=False).disputes] == ["d-1", "d-2"]
     first = store.disputes.get("d-1")
     assert first == dispute()
     answered = answer_dispute(dispute(), corrected_record_id="r-9", answer="已更正", by="sgw://x", now=NOW)
@@ -49,7 +49,7 @@ def test_one_open_dispute_per_record_marked_until_answered(store: Store) -> None
     with pytest.raises(ChangedMeanwhile):
         store.write(lambda tx: store.disputes.change(tx, answered))
     assert store.disputes.get("d-1") == answered
-    assert store.disputes.open_about([("110000", "r-1")]) == []
+    assert [d.dispute_id for d in store.subject_view(COMPANY, NOW.date(), listings=False).disputes] == ["d-2"]
     assert [d.dispute_id for d in store.disputes.find((DisputeState.FILED,))] == ["d-2"]
     assert [d.dispute_id for d in store.disputes.find(subject=COMPANY)] == ["d-1", "d-2"]
 

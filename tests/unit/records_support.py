@@ -10,7 +10,8 @@ import pytest
 
 from share_gateway.domain.catalog import Catalog, FieldType
 from share_gateway.domain.errors import InvalidInput
-from share_gateway.domain.records import LegalDocumentDraft, Record, RecordDraft, TypedValue, admit_record
+from share_gateway.domain.record_documents import LegalDocumentDraft
+from share_gateway.domain.records import Record, RecordDraft, TypedValue, admit_record
 
 NOW = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
 TODAY = NOW.date()

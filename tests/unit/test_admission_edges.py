@@ -14,15 +14,8 @@ import pytest
 from share_gateway.catalog import sample_catalog_text
 from share_gateway.domain.catalog import Catalog, FieldSpec, FieldType
 from share_gateway.domain.errors import FieldViolation, InvalidInput
-from share_gateway.domain.records import (
-    LegalDocumentDraft,
-    Record,
-    RecordDraft,
-    TypedValue,
-    admit_legal_document,
-    admit_record,
-    check_stored_value,
-)
+from share_gateway.domain.record_documents import LegalDocumentDraft, admit_legal_document
+from share_gateway.domain.records import Record, RecordDraft, TypedValue, admit_record, check_stored_value
 
 CATALOG = Catalog.from_yaml(sample_catalog_text())
 NOW = datetime(2026, 12, 7, 10, 0, tzinfo=UTC)

@@ -27,7 +27,8 @@ from share_gateway.crypto.keys import KeyRing, SigningKey
 from share_gateway.domain.catalog import Catalog, FieldType
 from share_gateway.domain.catalog_provision import ANY_PROVISION
 from share_gateway.domain.identifiers import SubjectKind
-from share_gateway.domain.records import LegalDocumentDraft, Record, RecordDraft, TypedValue, admit_record
+from share_gateway.domain.record_documents import LegalDocumentDraft
+from share_gateway.domain.records import Record, RecordDraft, TypedValue, admit_record
 from share_gateway.federation.wire import disclosure_from_wire, disclosure_to_wire
 from share_gateway.v1 import common_pb2
 

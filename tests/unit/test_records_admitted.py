@@ -10,7 +10,8 @@ import pytest
 
 from share_gateway.domain.catalog import FieldType
 from share_gateway.domain.identifiers import Subject, SubjectKind
-from share_gateway.domain.records import LegalDocument, RecordDraft, RecordStatus, canonical_text, parse_canonical
+from share_gateway.domain.record_documents import LegalDocument
+from share_gateway.domain.records import RecordDraft, RecordStatus, canonical_text, parse_canonical
 from tests.unit.records_support import (
     CATALOG,
     ENTITY,

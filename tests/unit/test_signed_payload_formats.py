@@ -25,7 +25,8 @@ from share_gateway.crypto.keys import KeyRing, SigningKey
 from share_gateway.domain.canonical import canonical_json
 from share_gateway.domain.identifiers import Subject, SubjectKind
 from share_gateway.domain.listings import LISTING_TYPE, Listing, ListingDecision, ListingState, Transition
-from share_gateway.domain.records import LegalDocument, RecordStatus
+from share_gateway.domain.record_documents import LegalDocument
+from share_gateway.domain.records import RecordStatus
 from share_gateway.domain.repair import REVOCATION_TYPE, Revocation
 
 ORIGIN = SigningKey.generate("share-gateway/node/110000")

@@ -20,7 +20,17 @@ from google.rpc import code_pb2, error_details_pb2
 from share_gateway.api.errors import ERROR_DOMAIN, status_for
 from share_gateway.catalog import sample_catalog_text
 from share_gateway.crypto import disclosure
-from share_gateway.domain import catalog, conformance, events, listing_grounds, listings, policy, records, repair
+from share_gateway.domain import (
+    catalog,
+    conformance,
+    events,
+    listing_grounds,
+    listings,
+    policy,
+    record_documents,
+    records,
+    repair,
+)
 from share_gateway.domain.calendar import WorkingCalendar
 from share_gateway.domain.catalog import Catalog, FieldType
 from share_gateway.domain.errors import Citation, InvalidInput, InvalidState, Refused
@@ -28,13 +38,8 @@ from share_gateway.domain.events import EventKind, Outcome
 from share_gateway.domain.identifiers import Subject, SubjectKind
 from share_gateway.domain.listings import ListingState, RemovalCause
 from share_gateway.domain.policy import Denial, GrantRole, Principal
-from share_gateway.domain.records import (
-    LegalDocumentDraft,
-    RecordDraft,
-    RecordStatus,
-    TypedValue,
-    admit_record,
-)
+from share_gateway.domain.record_documents import LegalDocumentDraft
+from share_gateway.domain.records import RecordDraft, RecordStatus, TypedValue, admit_record
 from share_gateway.domain.repair import RepairState
 from share_gateway.federation import manifest, messages
 from share_gateway.ledger import bundle, checkpoint, hashing, witness
@@ -356,7 +361,8 @@ def test_enum_values_written_into_signed_payloads_and_the_log() -> None:
 def test_size_limits_promised_to_clients() -> None:
     assert (repair.MAX_EVIDENCE, repair.MAX_REASON) == (4000, 1000)
     assert (listings.MAX_TEXT, listings.MAX_DOCUMENT) == (2000, 200)
-    assert (records.MAX_DOCUMENT_TEXT, records.MAX_MONEY_DIGITS, records.MAX_INTEGER) == (200, 15, 9223372036854775807)
+    assert record_documents.MAX_DOCUMENT_TEXT == 200
+    assert (records.MAX_MONEY_DIGITS, records.MAX_INTEGER) == (15, 9223372036854775807)
     assert policy.MAX_CONSENT_REFERENCE == 200
     assert catalog.DEFAULT_MAX_TEXT == 2000
     assert conformance.MAX_REPORTED_IDS == 100

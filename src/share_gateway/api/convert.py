@@ -14,13 +14,8 @@ from share_gateway.domain.catalog import Catalog, FieldType
 from share_gateway.domain.errors import FieldViolation, InvalidInput
 from share_gateway.domain.identifiers import Subject, SubjectKind
 from share_gateway.domain.listings import Listing
-from share_gateway.domain.records import (
-    LegalDocument,
-    LegalDocumentDraft,
-    RecordDraft,
-    RecordStatus,
-    TypedValue,
-)
+from share_gateway.domain.record_documents import LegalDocument, LegalDocumentDraft
+from share_gateway.domain.records import RecordDraft, RecordStatus, TypedValue
 from share_gateway.domain.repair import RepairApplication, RepairDeadlines, RepairState
 from share_gateway.domain.text import storable, unstorable
 from share_gateway.domain.withdrawal import Withdrawal

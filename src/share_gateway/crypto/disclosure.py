@@ -40,7 +40,8 @@ from share_gateway.crypto.keys import KeyRing, SigningKey
 from share_gateway.domain.canonical import canonical_json, parse_json
 from share_gateway.domain.events import format_instant, parse_instant
 from share_gateway.domain.identifiers import Subject, SubjectKind
-from share_gateway.domain.records import LegalDocument, Record
+from share_gateway.domain.record_documents import LegalDocument
+from share_gateway.domain.records import Record
 
 STATEMENT_TYPE = "application/vnd.share-gateway.record-statement+json"
 STATEMENT_FORMAT = 3

@@ -21,17 +21,21 @@ from share_gateway.domain.conducts import check_conduct_code
 from share_gateway.domain.errors import FieldViolation, InvalidInput, InvalidState
 from share_gateway.domain.identifiers import Subject, SubjectKind
 from share_gateway.domain.periods import Audience, Ends, PeriodStart, period_start, record_ends, visible_to
-from share_gateway.domain.record_documents import check_document_provision
+from share_gateway.domain.record_documents import (
+    LegalDocument,
+    LegalDocumentDraft,
+    admit_legal_document,
+    check_document_provision,
+    parse_date,
+)
 from share_gateway.domain.withdrawal import Withdrawal
 
 FieldValue = str | int | Decimal | date | bool
 _CENT = Decimal("0.01")
-_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 # Amounts below a quadrillion yuan: far above any real penalty, far below Decimal's 28 digits.
 MAX_MONEY_DIGITS = 15
 _MONEY = re.compile(rf"(0|[1-9][0-9]{{0,{MAX_MONEY_DIGITS - 1}}})(\.[0-9]{{1,2}})?")
 MAX_INTEGER = 2**63 - 1
-MAX_DOCUMENT_TEXT = 200
 
 
 class RecordStatus(StrEnum):
@@ -76,16 +80,6 @@ def parse_canonical(field_type: FieldType, text: str) -> FieldValue:
     return text
 
 
-def _parse_date(text: str, path: str, violations: list[FieldViolation]) -> date | None:
-    try:
-        parsed = date.fromisoformat(text) if _ISO_DATE.fullmatch(text) else None
-    except ValueError:
-        parsed = None
-    if parsed is None:
-        violations.append(FieldViolation(path, f"{text!r} is not an ISO 8601 date (YYYY-MM-DD)"))
-    return parsed
-
-
 _RAW_TYPES: Mapping[FieldType, type] = {
     FieldType.STRING: str,
     FieldType.MONEY: str,
@@ -123,69 +117,7 @@ def _coerce(spec: FieldSpec, value: TypedValue, path: str, violations: list[Fiel
             )
             return None
         return Decimal(raw).quantize(_CENT)
-    return _parse_date(raw, path, violations)
-
-
-@dataclass(frozen=True, slots=True)
-class LegalDocument:
-    """The legally effective document a record rests on."""
-
-    number: str
-    issuer: str
-    kind: str
-    issued_on: date
-    effective_on: date
-
-    def to_json(self) -> dict[str, str]:
-        return {
-            "number": self.number,
-            "issuer": self.issuer,
-            "kind": self.kind,
-            "issued_on": self.issued_on.isoformat(),
-            "effective_on": self.effective_on.isoformat(),
-        }
-
-    @classmethod
-    def from_json(cls, raw: Mapping[str, str]) -> LegalDocument:
-        return cls(
-            raw["number"],
-            raw["issuer"],
-            raw["kind"],
-            date.fromisoformat(raw["issued_on"]),
-            date.fromisoformat(raw["effective_on"]),
-        )
-
-
-@dataclass(frozen=True, slots=True)
-class LegalDocumentDraft:
-    number: str
-    issuer: str
-    kind: str
-    issued_on: str
-    effective_on: str
-
-
-def admit_legal_document(
-    draft: LegalDocumentDraft, today: date, path: str, violations: list[FieldViolation]
-) -> LegalDocument | None:
-    """Check a document is complete and already in effect (a future one grounds nothing yet)."""
-    before = len(violations)
-    for name in ("number", "issuer", "kind"):
-        text = getattr(draft, name)
-        if not text.strip():
-            violations.append(FieldViolation(f"{path}.{name}", "is required"))
-        elif len(text) > MAX_DOCUMENT_TEXT:
-            violations.append(FieldViolation(f"{path}.{name}", f"is longer than {MAX_DOCUMENT_TEXT} characters"))
-    issued = _parse_date(draft.issued_on, f"{path}.issued_on", violations)
-    effective = _parse_date(draft.effective_on, f"{path}.effective_on", violations)
-    if issued and effective:
-        if effective < issued:
-            violations.append(FieldViolation(f"{path}.effective_on", "precedes the issue date"))
-        if effective > today:
-            violations.append(FieldViolation(f"{path}.effective_on", "the document is not yet legally effective"))
-    if len(violations) > before or issued is None or effective is None:
-        return None
-    return LegalDocument(draft.number.strip(), draft.issuer.strip(), draft.kind.strip(), issued, effective)
+    return parse_date(raw, path, violations)
 
 
 @dataclass(frozen=True, slots=True)
@@ -281,7 +213,7 @@ def _windows(
                 FieldViolation("settled_on", f"{record_type.name} runs from its {rule.starts}, not the conduct's end")
             )
         else:
-            settled_on = _parse_date(draft.settled_on, "settled_on", violations)
+            settled_on = parse_date(draft.settled_on, "settled_on", violations)
             if settled_on is not None and settled_on > today:
                 violations.append(FieldViolation("settled_on", "the conduct cannot have ended in the future"))
     if record_type.severity_periods and days is None:

@@ -145,7 +145,6 @@ class Gateway:
             self.federation,
             quotas=self.quotas,
             consents=self.consents,
-            disputes=self.disputes,
         )
         self.history = InquiryHistory(self.runtime, self.policy, self.log_settings.history_days, self.federation)
         self.audit = AuditDesk(self.runtime, self.log)

@@ -11,7 +11,7 @@ next sweep (a listing ends with its record).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from share_gateway.domain.catalog import Catalog
@@ -89,13 +89,6 @@ class DisputeDesk:
             if ours and (not overdue_only or dispute.overdue(today)):
                 shown.append(dispute)
         return shown
-
-    async def under_dispute(self, records: Iterable[tuple[str, str]]) -> list[Dispute]:
-        """The open disputes about these (origin region, record id): what an answer marks "under dispute"."""
-        keys = list(records)
-        if not keys:
-            return []
-        return await self.runtime.read(self.runtime.store.disputes.open_about, keys)
 
     async def answer(
         self, agency: Principal, dispute_id: str, answer: str, correction: RecordDraft | None

@@ -20,10 +20,10 @@ from share_gateway.domain.policy import AppliedMeasure, Denial, Policy, Principa
 from share_gateway.domain.records import is_disclosable
 from share_gateway.domain.text import storable
 from share_gateway.gateway.consents import ConsentDesk
-from share_gateway.gateway.disputes import DisputeDesk
 from share_gateway.gateway.federation import FederationDesk, RegionOutcome, RegionStatus
 from share_gateway.gateway.quotas import QuotaDesk
 from share_gateway.gateway.runtime import NodeRuntime
+from share_gateway.store.records import Disclosable
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +68,6 @@ class InquiryDesk:
     federation: FederationDesk | None = None
     quotas: QuotaDesk | None = None
     consents: ConsentDesk | None = None
-    disputes: DisputeDesk | None = None
 
     async def inquire(self, requester: Principal, request: InquiryRequest) -> Answer:
         """Admit the inquiry under its requester's quotas (``Exhausted`` if spent), then answer it."""
@@ -115,12 +114,16 @@ class InquiryDesk:
         if consent is not None and request.consent is not None and self.consents is not None:
             await self.consents.register(request.consent, consent)
         consent_id = "" if consent is None else consent.consent_id
+        visible = self.policy.lists_visible(request.purpose)
+        view = await runtime.read(
+            runtime.store.subject_view, subject, now.date(), visible or self.policy.lists_matter(request.purpose)
+        )
         if request.federated:
             if self.federation is None:
                 raise InvalidInput.one("scope", "this node is not part of a federation")
             self.federation.require_current()
             local, remote = await asyncio.gather(
-                self._local(subject, request, consent_id, now),
+                self._local(view.records, request, consent_id, now),
                 self.federation.fan_out(
                     requester,
                     subject,
@@ -132,7 +135,7 @@ class InquiryDesk:
                 ),
             )
         else:
-            local, remote = await self._local(subject, request, consent_id, now), []
+            local, remote = await self._local(view.records, request, consent_id, now), []
         disclosures, disclosed, citations = local
         own = RegionOutcome(runtime.region, RegionStatus.OK, disclosures=tuple(disclosures))
         details = _consent_details(request, consent) | dict(request.exchange)
@@ -147,12 +150,7 @@ class InquiryDesk:
                     disclosures.append(disclosure)
                     disclosed.append(record)
             citations.extend(outcome.citations)
-        visible = self.policy.lists_visible(request.purpose)
-        in_force = (
-            await runtime.read(runtime.store.listings.in_force, subject, now.date())
-            if visible or self.policy.lists_matter(request.purpose)
-            else []
-        )
+        in_force = view.listings
         lists = frozenset(listing.list_name for listing in in_force)
         measures = self.policy.measures_for(
             request.purpose, {r.record_type for r in disclosed}, lists, requester_kind=requester.kind
@@ -177,11 +175,8 @@ class InquiryDesk:
         regions: tuple[RegionOutcome, ...] = ()
         if request.federated:
             regions = (own, *remote)
-        disputed = (
-            ()
-            if self.disputes is None
-            else tuple(await self.disputes.under_dispute((r.origin_region, r.record_id) for r in disclosed))
-        )
+        shown = {(r.origin_region, r.record_id) for r in disclosed}
+        disputed = tuple(d for d in view.disputes if (d.origin_region, d.record_id) in shown)
         return Answer(event.event_id, tuple(disclosures), event.citations, receipt, regions, measures, stated, disputed)
 
     def _consent(self, request: InquiryRequest) -> Consent | None:
@@ -220,10 +215,9 @@ class InquiryDesk:
         return timedelta(0) if self.consents is None else self.consents.clock_skew
 
     async def _local(
-        self, subject: Subject, request: InquiryRequest, consent_id: str, now: datetime
+        self, candidates: list[Disclosable], request: InquiryRequest, consent_id: str, now: datetime
     ) -> tuple[list[Disclosure], list[DisclosedRecord], list[Citation]]:
         """This node's lawful records about the subject, each with only the necessary fields."""
-        candidates = await self.runtime.read(self.runtime.store.records.disclosable, subject)
         today = now.date()
         wanted = frozenset(request.record_types)
         disclosures: list[Disclosure] = []

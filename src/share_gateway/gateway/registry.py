@@ -13,15 +13,8 @@ from share_gateway.domain.events import Event, EventKind, Outcome
 from share_gateway.domain.listings import RemovalCause
 from share_gateway.domain.periods import PeriodRule
 from share_gateway.domain.policy import Policy, Principal
-from share_gateway.domain.records import (
-    LegalDocumentDraft,
-    Record,
-    RecordDraft,
-    RecordStatus,
-    admit_legal_document,
-    admit_record,
-    change_status,
-)
+from share_gateway.domain.record_documents import LegalDocumentDraft, admit_legal_document
+from share_gateway.domain.records import Record, RecordDraft, RecordStatus, admit_record, change_status
 from share_gateway.domain.withdrawal import withdrawal_after_revocation
 from share_gateway.gateway.listings import ListingDesk
 from share_gateway.gateway.runtime import NodeRuntime, record_ref

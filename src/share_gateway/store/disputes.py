@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Row, insert, select, tuple_, update
+from sqlalchemy import bindparam, insert, select, update
 
 from share_gateway.domain.disputes import Dispute, DisputeState
 from share_gateway.domain.errors import ChangedMeanwhile, InvalidState
 from share_gateway.domain.identifiers import Subject, SubjectKind
 from share_gateway.store import schema
-from share_gateway.store.database import Database
+from share_gateway.store.database import Database, Prepared
 from share_gateway.store.unit_of_work import UnitOfWork
 
 
@@ -36,7 +36,14 @@ def _row(dispute: Dispute) -> dict[str, Any]:
     }
 
 
-def _dispute(row: Row[Any]) -> Dispute:
+class _Columns(dict[str, Any]):
+    """A DBAPI row by column name, as ``_dispute`` reads a SQLAlchemy row."""
+
+    def __getattr__(self, name: str) -> Any:
+        return self[name]
+
+
+def _dispute(row: Any) -> Dispute:
     return Dispute(
         dispute_id=row.dispute_id,
         origin_region=row.origin_region,
@@ -56,9 +63,28 @@ def _dispute(row: Row[Any]) -> Dispute:
     )
 
 
+# The open disputes about a subject: what the inquiry path marks (few rows: the state index finds them).
+_OPEN_ABOUT = (
+    select(schema.disputes)
+    .where(
+        schema.disputes.c.state == DisputeState.FILED.value,
+        schema.disputes.c.subject_kind == bindparam("kind"),
+        schema.disputes.c.subject_id == bindparam("id"),
+    )
+    .order_by(schema.disputes.c.filed_at, schema.disputes.c.dispute_id)
+)
+_COLUMNS = tuple(column.name for column in schema.disputes.columns)
+
+
 class Disputes:
     def __init__(self, database: Database) -> None:
         self.database = database
+        self._open_about = Prepared.compile(_OPEN_ABOUT, database.reader)
+
+    def open_about_subject(self, cursor: Any, subject: Subject) -> list[Dispute]:
+        """The open disputes about ``subject``, on the inquiry path's cursor (``Store.subject_view``)."""
+        rows = self._open_about.rows(cursor, {"kind": subject.kind.value, "id": subject.identifier})
+        return [_dispute(_Columns(zip(_COLUMNS, row, strict=True))) for row in rows]
 
     def add(self, tx: UnitOfWork, dispute: Dispute) -> None:
         """Keep a new dispute, refusing a second while another about the same record is open."""
@@ -102,18 +128,5 @@ class Disputes:
             query = query.where(table.c.state.in_([s.value for s in states]))
         if subject is not None:
             query = query.where(table.c.subject_kind == subject.kind.value, table.c.subject_id == subject.identifier)
-        with self.database.reader.connect() as connection:
-            return [_dispute(row) for row in connection.execute(query)]
-
-    def open_about(self, records: Iterable[tuple[str, str]]) -> list[Dispute]:
-        """The open disputes about any of ``records`` (origin region, record id): what answers mark."""
-        keys = list(dict.fromkeys(records))
-        if not keys:
-            return []
-        table = schema.disputes
-        query = select(table).where(
-            table.c.state == DisputeState.FILED.value,
-            tuple_(table.c.origin_region, table.c.record_id).in_(keys),
-        )
         with self.database.reader.connect() as connection:
             return [_dispute(row) for row in connection.execute(query)]

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Date, bindparam, insert, select, update
 
 from share_gateway.domain.errors import ChangedMeanwhile, InvalidState
 from share_gateway.domain.identifiers import Subject
@@ -14,7 +14,7 @@ from share_gateway.domain.listing_grounds import ENDED_BY_RECORD
 from share_gateway.domain.listings import Listing, ListingState
 from share_gateway.domain.records import RecordStatus
 from share_gateway.store import schema
-from share_gateway.store.database import Database
+from share_gateway.store.database import Database, Prepared
 from share_gateway.store.unit_of_work import UnitOfWork
 
 # A record in one of these states no longer grounds a listing (expired included: a listing ends with its record).
@@ -47,9 +47,23 @@ def _is(origin: str, listing_id: str) -> Any:
     return (schema.listings.c.origin_region == origin) & (schema.listings.c.listing_id == listing_id)
 
 
+# The listings about a subject in force on a day: what every answer states (the inquiry path's hot read).
+_IN_FORCE = (
+    select(schema.listings.c.body)
+    .where(
+        schema.listings.c.subject_kind == bindparam("kind"),
+        schema.listings.c.subject_id == bindparam("id"),
+        schema.listings.c.state == ListingState.LISTED.value,
+        (schema.listings.c.ends_on.is_(None)) | (schema.listings.c.ends_on > bindparam("today", type_=Date)),
+    )
+    .order_by(schema.listings.c.list_name, schema.listings.c.origin_region, schema.listings.c.listing_id)
+)
+
+
 class Listings:
     def __init__(self, database: Database) -> None:
         self.database = database
+        self._in_force = Prepared.compile(_IN_FORCE, database.reader)
 
     # --- writing ------------------------------------------------------------
 
@@ -137,19 +151,13 @@ class Listings:
 
     def in_force(self, subject: Subject, today: date) -> list[Listing]:
         """The listings about the subject in force today, here or as a peer shared: what an answer states."""
-        table = schema.listings.c
-        query = (
-            select(table.body)
-            .where(
-                table.subject_kind == subject.kind.value,
-                table.subject_id == subject.identifier,
-                table.state == ListingState.LISTED.value,
-                (table.ends_on.is_(None)) | (table.ends_on > today),
-            )
-            .order_by(table.list_name, table.origin_region, table.listing_id)
-        )
-        with self.database.reader.connect() as connection:
-            return [Listing.from_bytes(body) for body in connection.execute(query).scalars()]
+        with self.database.hot_cursor() as cursor:
+            return self.in_force_on(cursor, subject, today)
+
+    def in_force_on(self, cursor: Any, subject: Subject, today: date) -> list[Listing]:
+        """The same on the inquiry path's cursor (``Store.subject_view``)."""
+        rows = self._in_force.rows(cursor, {"kind": subject.kind.value, "id": subject.identifier, "today": today})
+        return [Listing.from_bytes(body) for (body,) in rows]
 
     def to_end(self, origin: str, today: date, limit: int = 500) -> list[tuple[Listing, RecordStatus]]:
         """This node's open listings that must end: run out, or resting on a record that no longer stands.

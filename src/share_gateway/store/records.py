@@ -13,7 +13,8 @@ from share_gateway.crypto.disclosure import STATEMENT_TYPE, FieldOpening, Sealed
 from share_gateway.crypto.envelope import Envelope
 from share_gateway.domain.errors import ChangedMeanwhile
 from share_gateway.domain.identifiers import Subject, SubjectKind
-from share_gateway.domain.records import LegalDocument, Record, RecordStatus, change_status
+from share_gateway.domain.record_documents import LegalDocument
+from share_gateway.domain.records import Record, RecordStatus, change_status
 from share_gateway.domain.withdrawal import Withdrawal
 from share_gateway.store import schema
 from share_gateway.store.database import Database, Prepared
@@ -237,7 +238,11 @@ class Records:
     def disclosable(self, subject: Subject) -> list[Disclosable]:
         """The active records of a subject, as the inquiry path needs them."""
         with self.database.hot_cursor() as cursor:
-            rows = self._disclosable.rows(cursor, {"id": subject.identifier, "kind": subject.kind.value})
+            return self.disclosable_on(cursor, subject)
+
+    def disclosable_on(self, cursor: Any, subject: Subject) -> list[Disclosable]:
+        """The same on the inquiry path's cursor (``Store.subject_view``)."""
+        rows = self._disclosable.rows(cursor, {"id": subject.identifier, "kind": subject.kind.value})
         return [
             Disclosable(
                 record_id,

@@ -13,7 +13,8 @@ from decimal import Decimal
 from typing import TypeAlias
 
 from share_gateway.domain.catalog import FieldSpec, FieldType
-from share_gateway.domain.records import LegalDocumentDraft, TypedValue
+from share_gateway.domain.record_documents import LegalDocumentDraft
+from share_gateway.domain.records import TypedValue
 from share_gateway.synthetic.case import Case
 from share_gateway.synthetic.draws import CENT, between, money
 from share_gateway.synthetic.licences import licence
