@@ -23,11 +23,10 @@ from share_gateway.domain.events import Event, EventKind
 from share_gateway.domain.records import RecordStatus, change_status
 from share_gateway.node import Node, start_node
 from share_gateway.store.unit_of_work import UnitOfWork
-from share_gateway.v1 import common_pb2 as pb
-from share_gateway.v1 import compliance_pb2, compliance_pb2_grpc, inquiry_pb2, inquiry_pb2_grpc, registry_pb2
+from share_gateway.v1 import compliance_pb2, compliance_pb2_grpc, inquiry_pb2, inquiry_pb2_grpc
 from share_gateway.v1 import registry_pb2_grpc as registry_grpc
 from tests.conftest import ChannelFactory, channels_to, seed_grants
-from tests.support import days_ago, error_reason, field_violations, inquiry, penalty_request
+from tests.support import error_reason, field_violations, inquiry, penalty_request, withdrawal
 from tests.waiting import eventually
 
 Stream = grpc.aio.UnaryStreamCall[inquiry_pb2.WatchRevocationsRequest, inquiry_pb2.WatchRevocationsResponse]
@@ -60,17 +59,7 @@ async def revoked_for_bank(connect: ChannelFactory, count: int, first: int = 0, 
 
 async def withdraw(connect: ChannelFactory, record_id: str) -> None:
     await registry_grpc.RegistryServiceStub(connect("regulator")).WithdrawRecord(
-        registry_pb2.WithdrawRecordRequest(
-            record_id=record_id,
-            reason="penalty decision revoked on administrative reconsideration",
-            revoking_document=pb.LegalDocument(
-                number="京政复〔2026〕7号",
-                issuer="北京市人民政府",
-                kind="reconsideration",
-                issued_on=days_ago(1),
-                effective_on=days_ago(1),
-            ),
-        ),
+        withdrawal(record_id, "penalty decision revoked on administrative reconsideration", issued=1),
         timeout=10,
     )
 

@@ -11,7 +11,7 @@ records it received ("changes since"), so its systems can delete them.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from share_gateway.crypto.consent import SignedConsent
@@ -259,6 +259,21 @@ class RepairDesk:
         )
 
 
+def revocations_read(
+    runtime: NodeRuntime, requester: Principal, after: int, entries: Sequence[tuple[int, Envelope]], via: str = ""
+) -> Event:
+    """The event that a requester read a page of its revocation feed (``via``: "watch" when it was pushed)."""
+    revoked = [Revocation.from_bytes(envelope.payload) for _, envelope in entries]
+    details = {
+        "after": str(after),
+        # Each as origin/id: another region's record may carry the same id.
+        "records": ",".join(f"{r.origin_region}/{r.record_id}" for r in revoked)[:2000],
+    }
+    if via:
+        details["via"] = via
+    return runtime.event(EventKind.REVOCATIONS_READ, requester, Outcome.ALLOWED, details=details)
+
+
 @dataclass
 class RevocationFeed:
     runtime: NodeRuntime
@@ -268,17 +283,5 @@ class RevocationFeed:
         page = max(1, min(limit or 100, MAX_FEED_PAGE))
         entries = await self.runtime.read(self.runtime.store.revocations.feed, requester.uri, after, page)
         if entries:
-            revoked = [Revocation.from_bytes(envelope.payload) for _, envelope in entries]
-            await self.runtime.event_log.append(
-                self.runtime.event(
-                    EventKind.REVOCATIONS_READ,
-                    requester,
-                    Outcome.ALLOWED,
-                    details={
-                        "after": str(after),
-                        # Each as origin/id: another region's record may carry the same id.
-                        "records": ",".join(f"{r.origin_region}/{r.record_id}" for r in revoked)[:2000],
-                    },
-                )
-            )
+            await self.runtime.event_log.append(revocations_read(self.runtime, requester, after, entries))
         return entries

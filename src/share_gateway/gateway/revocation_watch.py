@@ -41,8 +41,8 @@ from share_gateway.crypto.envelope import Envelope
 from share_gateway.domain.errors import Exhausted, FieldViolation, InvalidInput, Unavailable
 from share_gateway.domain.events import Event, EventKind, Outcome
 from share_gateway.domain.policy import Principal
-from share_gateway.domain.repair import Revocation
 from share_gateway.gateway.periodic import Periodic
+from share_gateway.gateway.repair import revocations_read
 from share_gateway.gateway.runtime import NodeRuntime
 from share_gateway.store.acknowledgements import Acknowledged, RequesterAcknowledgements
 from share_gateway.store.unit_of_work import UnitOfWork
@@ -194,19 +194,7 @@ class RevocationWatch:
 
     async def _log(self, requester: Principal, after: int, entries: Sequence[Entry]) -> None:
         """Each batch pushed is logged as read, like a page of ``ListRevocations`` (via: watch)."""
-        revoked = [Revocation.from_bytes(envelope.payload) for _, envelope in entries]
-        await self.runtime.event_log.append(
-            self.runtime.event(
-                EventKind.REVOCATIONS_READ,
-                requester,
-                Outcome.ALLOWED,
-                details={
-                    "after": str(after),
-                    "via": "watch",
-                    "records": ",".join(f"{r.origin_region}/{r.record_id}" for r in revoked)[:2000],
-                },
-            )
-        )
+        await self.runtime.event_log.append(revocations_read(self.runtime, requester, after, entries, "watch"))
 
     async def acknowledge(self, requester: Principal, through: int) -> AcknowledgementReceipt:
         """Record that ``requester`` acted on its feed up to position ``through``; a late one is reported.
