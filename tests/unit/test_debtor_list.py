@@ -3,7 +3,7 @@ No. 7): terms by conduct, extension only for aggravation, deletion in working da
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -112,3 +112,31 @@ def test_the_party_may_apply_for_correction_and_the_court_reviews_it() -> None:
         review_correction(upheld, RULES, upheld=False, reason="再审", today=date(2026, 10, 2), calendar=CALENDAR)
     with pytest.raises(InvalidInput):
         apply_for_correction(RULES, "d-1", "sgw://person/x", " ", date(2026, 9, 15))
+
+
+@pytest.mark.parametrize(
+    ("conduct", "extension", "term_days"),
+    [
+        ("able_but_refuses", 0, None),
+        ("obstructs_enforcement", 0, 730),
+        ("evades_enforcement", 365, 1095),
+    ],
+)
+def test_an_entry_lasts_its_courts_term_not_a_severity_tier(
+    conduct: str, extension: int, term_days: int | None
+) -> None:
+    """Fa Shi [2017] No. 7 Art. 2 / DOMAIN.md: an entry naming Art. 1(1) conduct has no fixed end (it lasts until
+    performance); items (2)-(6) last two years from the court's decision, plus an extension the court made for
+    aggravating conduct, whatever severity tier an older client still sends."""
+    request = debtor_request()
+    request.fields["conduct_code"].CopyFrom(pb.FieldValue(text=conduct))
+    if extension:
+        request.fields["extension_days"].CopyFrom(pb.FieldValue(integer=extension))
+        request.fields["aggravation"].CopyFrom(pb.FieldValue(text="several_conducts"))
+    now = datetime.now(UTC)
+    admitted = admit_record(
+        CATALOG, draft_from_wire(request), record_id="d", origin_region="110000", submitted_by="c", now=now
+    )
+    decided = date.fromisoformat(request.legal_document.issued_on)
+    expected = None if term_days is None else decided + timedelta(days=term_days)
+    assert (admitted.publish_until, admitted.share_until) == (expected, expected)

@@ -96,6 +96,30 @@ def check_entry(
         violations.extend(error.violations)
 
 
+@dataclass(frozen=True, slots=True)
+class CourtTerm:
+    """An entry's term under the courts' list: ``days`` from the court's decision, None until performance."""
+
+    days: int | None
+
+
+def court_term(catalog: Catalog, record_type: str, fields: Mapping[str, str]) -> CourtTerm | None:
+    """The term of an entry naming its conduct (None: not a courts' list entry, or one of an older version that
+    names none, whose severity period stands; or a request ``check_entry`` refused)."""
+    found = courts_list(catalog, record_type)
+    conduct = fields.get("conduct_code", "")
+    if found is None or not conduct:
+        return None
+    extension = fields.get(EXTENSION_FIELD, "0")
+    try:
+        days = term_days(
+            found[1], conduct, int(extension) if extension.isdigit() else 0, fields.get(AGGRAVATION_FIELD, "")
+        )
+    except InvalidInput:
+        return None
+    return CourtTerm(days)
+
+
 class CorrectionState(StrEnum):
     APPLIED = "applied"
     UPHELD = "upheld"

@@ -18,6 +18,7 @@ from enum import StrEnum
 
 from share_gateway.domain.catalog import Catalog, FieldSpec, FieldType, RecordType
 from share_gateway.domain.conducts import check_conduct_code
+from share_gateway.domain.debtor_list import court_term
 from share_gateway.domain.errors import FieldViolation, InvalidInput, InvalidState
 from share_gateway.domain.identifiers import Subject, SubjectKind
 from share_gateway.domain.periods import Audience, Ends, PeriodStart, period_start, record_ends, visible_to
@@ -315,6 +316,10 @@ def admit_record(
     check_document_provision(record_type, document, fields, violations)
     decided_on = document.issued_on if document else None
     severity, days, ends = _windows(record_type, draft, decided_on, today, violations)
+    term = court_term(catalog, record_type.name, fields)
+    if term is not None:  # a courts' list entry lasts its court's term (Fa Shi [2017] No. 7 Art. 2), not a tier's
+        days = term.days
+        ends = record_ends(record_type.periods, None, days, period_start(record_type.periods, decided_on, None, today))
     if violations or subject is None:
         raise InvalidInput(violations)
     return Record(
