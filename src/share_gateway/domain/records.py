@@ -18,7 +18,7 @@ from enum import StrEnum
 
 from share_gateway.domain.catalog import Catalog, FieldSpec, FieldType, RecordType
 from share_gateway.domain.conducts import check_conduct_code
-from share_gateway.domain.debtor_list import court_term
+from share_gateway.domain.debtor_list import CourtTerm, court_term
 from share_gateway.domain.errors import FieldViolation, InvalidInput, InvalidState
 from share_gateway.domain.identifiers import Subject, SubjectKind
 from share_gateway.domain.periods import Audience, Ends, PeriodStart, period_start, record_ends, visible_to
@@ -202,10 +202,24 @@ def check_disclosure_period(
 
 
 def _windows(
-    record_type: RecordType, draft: RecordDraft, decided_on: date | None, today: date, violations: list[FieldViolation]
+    record_type: RecordType,
+    draft: RecordDraft,
+    decided_on: date | None,
+    today: date,
+    violations: list[FieldViolation],
+    term: CourtTerm | None = None,
 ) -> tuple[str | None, int | None, Ends]:
-    """The severity, its days and both ends of a draft, each fault recorded."""
+    """The severity, its days and both ends of a draft, each fault recorded. A courts' list entry lasts its
+    court's ``term`` (Fa Shi [2017] No. 7 Art. 2: none for Art. 1(1)), not the tier an older client sends."""
     severity, days = check_disclosure_period(record_type, draft.severity, draft.disclosure_days, violations)
+    if term is not None:
+        days = term.days
+        ends = record_ends(record_type.periods, None, days, period_start(record_type.periods, decided_on, None, today))
+        if ends.share_until is not None and ends.share_until <= today:
+            violations.append(
+                FieldViolation("legal_document.issued_on", f"the entry's term ended on {ends.share_until}")
+            )
+        return severity, days, ends
     rule = record_type.periods
     settled_on = None
     if draft.settled_on:
@@ -315,11 +329,8 @@ def admit_record(
     check_legal_document(record_type, draft.legal_document is not None, violations)
     check_document_provision(record_type, document, fields, violations)
     decided_on = document.issued_on if document else None
-    severity, days, ends = _windows(record_type, draft, decided_on, today, violations)
     term = court_term(catalog, record_type.name, fields)
-    if term is not None:  # a courts' list entry lasts its court's term (Fa Shi [2017] No. 7 Art. 2), not a tier's
-        days = term.days
-        ends = record_ends(record_type.periods, None, days, period_start(record_type.periods, decided_on, None, today))
+    severity, days, ends = _windows(record_type, draft, decided_on, today, violations, term)
     if violations or subject is None:
         raise InvalidInput(violations)
     return Record(

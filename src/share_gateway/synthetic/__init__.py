@@ -32,6 +32,7 @@ from functools import cache
 
 from share_gateway.catalog import sample_catalog_text
 from share_gateway.domain.catalog import Catalog, RecordType
+from share_gateway.domain.debtor_list import courts_list
 from share_gateway.domain.identifiers import SubjectKind
 from share_gateway.domain.records import RecordDraft
 from share_gateway.synthetic.case import Case
@@ -208,6 +209,10 @@ class Population:
         """Severity, the disclosure days to request (``None``: the maximum) and the window that will apply."""
         if not spec.severity_periods:
             return "", None, None
+        found = courts_list(self.catalog, spec.name)
+        if found is not None:  # the court's term sets the window: its shortest fixed one, which every conduct allows
+            terms = [term.days for term in found[1].terms if term.days is not None]
+            return next(iter(spec.severity_periods)), None, min(terms, default=None)
         names = list(spec.severity_periods)
         severity = self._rng.choices(names, [_SEVERITY_WEIGHTS.get(name, 1.0) for name in names])[0]
         period = spec.severity_periods[severity]
