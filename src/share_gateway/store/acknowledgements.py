@@ -14,6 +14,7 @@ from sqlalchemy import and_, func, select
 
 from share_gateway.store import schema
 from share_gateway.store.database import Database
+from share_gateway.store.revocations import ledger_names_revoked, received_by
 from share_gateway.store.unit_of_work import UnitOfWork
 
 
@@ -46,20 +47,8 @@ class Acknowledgements:
     ) -> list[Acknowledged]:
         """Record ``recipient``'s acknowledgement of every revocation in its feed up to position ``through`` not
         acknowledged yet, in ``tx``; return those, each marked late if kept more than ``within`` before ``now``."""
-        revoked, ledger, acked = (
-            schema.revocations.c,
-            schema.disclosure_ledger.c,
-            schema.revocation_acknowledgements.c,
-        )
-        received = (
-            select(ledger.seq)
-            .where(
-                ledger.recipient == recipient,
-                ledger.record_id == revoked.record_id,
-                ledger.origin_region == revoked.origin_region,
-            )
-            .exists()
-        )
+        revoked, acked = schema.revocations.c, schema.revocation_acknowledgements.c
+        received = received_by(recipient)
         done = select(acked.revocation_seq).where(acked.recipient == recipient, acked.revocation_seq == revoked.seq)
         query = (
             select(revoked.seq, revoked.origin_region, revoked.record_id, revoked.received_at)
@@ -93,7 +82,7 @@ class Acknowledgements:
             .distinct()
             .join(
                 schema.revocations,
-                (ledger.record_id == revoked.record_id) & (ledger.origin_region == revoked.origin_region),
+                ledger_names_revoked(),
             )
             .where(revoked.received_at < now - within)
             .subquery()

@@ -32,6 +32,20 @@ def _envelope(row: Row[Any]) -> Envelope:
     return Envelope(row.statement, REVOCATION_TYPE, bytes.fromhex(row.key_id), row.signature)
 
 
+def ledger_names_revoked() -> Any:
+    """A disclosure ledger row about the revoked record (same origin and id): what joins a revocation to the
+    requesters that received its record."""
+    revoked, ledger = schema.revocations.c, schema.disclosure_ledger.c
+    return (ledger.record_id == revoked.record_id) & (ledger.origin_region == revoked.origin_region)
+
+
+def received_by(recipient: str) -> Any:
+    """Whether ``recipient`` received the revoked record (the disclosure ledger says so): what puts a
+    revocation in its feed."""
+    ledger = schema.disclosure_ledger.c
+    return select(ledger.seq).where(ledger.recipient == recipient, ledger_names_revoked()).exists()
+
+
 class Revocations:
     def __init__(self, database: Database) -> None:
         self.database = database
@@ -96,17 +110,13 @@ class Revocations:
 
         What a recipient received is the disclosure ledger's (``store.events``); it is read here, not written.
         """
-        revoked, ledger = schema.revocations.c, schema.disclosure_ledger.c
-        received = (
-            select(ledger.seq)
-            .where(
-                ledger.recipient == recipient,
-                ledger.record_id == revoked.record_id,
-                ledger.origin_region == revoked.origin_region,
-            )
-            .exists()
+        revoked = schema.revocations.c
+        query = (
+            select(schema.revocations)
+            .where(revoked.seq > after, received_by(recipient))
+            .order_by(revoked.seq)
+            .limit(limit)
         )
-        query = select(schema.revocations).where(revoked.seq > after, received).order_by(revoked.seq).limit(limit)
         with self.database.reader.connect() as connection:
             return [(row.seq, _envelope(row)) for row in connection.execute(query)]
 
@@ -130,7 +140,7 @@ class Revocations:
                 .distinct()
                 .join(
                     schema.disclosure_ledger,
-                    (ledger.record_id == revoked.record_id) & (ledger.origin_region == revoked.origin_region),
+                    ledger_names_revoked(),
                 )
                 .where(revoked.seq > after, revoked.seq <= last)
                 .order_by(revoked.seq)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -11,54 +10,32 @@ from sqlalchemy import (
     Boolean,
     Column,
     Date,
-    DateTime,
-    Dialect,
     Float,
     ForeignKey,
     Index,
     Integer,
     LargeBinary,
-    MetaData,
     SmallInteger,
     String,
     Table,
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.types import TypeDecorator
 
-metadata = MetaData(
-    naming_convention={
-        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
-        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
-        "pk": "pk_%(table_name)s",
-        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    }
-)
+from share_gateway.store.schema_procedures import consent_revocations, consents, disputes, listings, repair_applications
+from share_gateway.store.schema_types import Instant, Sequence64, metadata
 
-
-class Instant(TypeDecorator[datetime]):
-    """A UTC instant: aware datetimes in, aware datetimes out, on SQLite as on PostgreSQL."""
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetimes are not stored")
-        value = value.astimezone(UTC)
-        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
-
-    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-# An autoincrementing 64-bit key that SQLite also accepts as its rowid alias.
-Sequence64 = BigInteger().with_variant(Integer(), "sqlite")
+# Re-exported: the procedure tables, read as ``schema.<table>`` like every other, and the shared types.
+__all__ = [
+    "Instant",
+    "Sequence64",
+    "consent_revocations",
+    "consents",
+    "disputes",
+    "listings",
+    "metadata",
+    "repair_applications",
+]
 
 
 def _signed_documents(name: str) -> Table:
@@ -145,110 +122,6 @@ revocation_acknowledgements = Table(
     Column("revocation_seq", BigInteger, primary_key=True, autoincrement=False),
     Column("acknowledged_at", Instant, nullable=False),
     Column("late", Boolean, nullable=False),
-)
-
-# Consents this node registered (the first node to see one registers it): the statement as signed, so a
-# subject can list and withdraw what is about it. The evidence itself never comes here, only its digest.
-consents = Table(
-    "consents",
-    metadata,
-    Column("consent_id", String(32), primary_key=True),
-    Column("subject_kind", String(16), nullable=False),
-    Column("subject_id", String(18), nullable=False),
-    Column("requester", String(64), nullable=False),
-    Column("statement", LargeBinary, nullable=False),
-    Column("signature", LargeBinary, nullable=False),
-    Column("certificate", LargeBinary, nullable=False),
-    Column("registered_at", Instant, nullable=False),
-    Index(None, "subject_kind", "subject_id"),
-)
-
-# Withdrawn consents, from this node's subjects or delivered by a peer: kept even for a consent this node never
-# saw, so it is refused if it arrives later.
-consent_revocations = Table(
-    "consent_revocations",
-    metadata,
-    Column("consent_id", String(32), primary_key=True),
-    Column("subject_kind", String(16), nullable=False),
-    Column("subject_id", String(18), nullable=False),
-    Column("origin_region", String(6), nullable=False),
-    Column("revoked_at", Instant, nullable=False),
-    Column("received_at", Instant, nullable=False),
-)
-
-repair_applications = Table(
-    "repair_applications",
-    metadata,
-    Column("application_id", String(36), primary_key=True),
-    Column("record_id", String(36), nullable=False),
-    Column("subject_kind", String(16), nullable=False),
-    Column("subject_id", String(18), nullable=False),
-    Column("applicant", String(200), nullable=False),
-    Column("evidence", Text, nullable=False),
-    Column("commitment", Text, nullable=False),
-    Column("state", String(16), nullable=False),
-    Column("submitted_at", Instant, nullable=False),
-    # The whole course's deadline (migration 0017 renamed it from reply_due: same day, 10 working days on).
-    Column("result_due", Date, nullable=False),
-    Column("decision_due", Date),
-    Column("decided_at", Instant),
-    Column("decided_by", String(200), nullable=False),
-    Column("reason", Text, nullable=False),
-    Column("version", Integer, nullable=False),
-    # Migration 0017: the remedy of a rejection, an extension and its reason, an agent's mandate.
-    Column("remedy", Text, nullable=False, server_default=""),
-    Column("extension_reason", Text, nullable=False, server_default=""),
-    Column("extended_by", Integer, nullable=False, server_default="0"),
-    Column("mandate_id", String(64), nullable=False, server_default=""),
-    Index(None, "record_id"),
-    Index(None, "state"),
-)
-
-# Disputes about wrong records (异议), at the record's origin (migration 0017).
-disputes = Table(
-    "disputes",
-    metadata,
-    Column("dispute_id", String(36), primary_key=True),
-    Column("origin_region", String(6), nullable=False),
-    Column("record_id", String(36), nullable=False),
-    Column("record_type", String(64), nullable=False),
-    Column("subject_kind", String(16), nullable=False),
-    Column("subject_id", String(18), nullable=False),
-    Column("applicant", String(200), nullable=False),
-    Column("claim", Text, nullable=False),
-    Column("state", String(16), nullable=False),
-    Column("filed_at", Instant, nullable=False),
-    Column("answer_due", Date, nullable=False),
-    Column("answered_at", Instant),
-    Column("answered_by", String(200), nullable=False),
-    Column("answer", Text, nullable=False),
-    Column("corrected_record_id", String(36), nullable=False),
-    Column("version", Integer, nullable=False),
-    Index(None, "origin_region", "record_id"),
-    Index(None, "state"),
-)
-
-# Listings on the seriously-untrustworthy list (and the other catalog lists): this node's own, and
-# copies its peers shared. ``body`` is the listing's canonical bytes, history included.
-listings = Table(
-    "listings",
-    metadata,
-    # A listing is its origin's: (origin_region, listing_id), so no region's id can take another's place.
-    Column("origin_region", String(6), primary_key=True),
-    Column("listing_id", String(36), primary_key=True),
-    Column("list_name", String(64), nullable=False),
-    # The record it rests on: (origin_region, record_id), a record of the listing's own origin.
-    Column("record_id", String(36), nullable=False),
-    Column("subject_kind", String(16), nullable=False),
-    Column("subject_id", String(18), nullable=False),
-    Column("state", String(16), nullable=False),
-    Column("ends_on", Date),
-    Column("version", Integer, nullable=False),
-    Column("body", LargeBinary, nullable=False),
-    Column("changed_at", Instant, nullable=False),
-    Index(None, "subject_kind", "subject_id"),
-    Index(None, "record_id", "origin_region"),
-    Index(None, "state", "ends_on"),
 )
 
 # What this node last cosigned of each peer's log, as a witness: a new checkpoint must extend it.
