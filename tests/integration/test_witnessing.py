@@ -122,8 +122,11 @@ async def test_a_wrong_old_size_or_a_checkpoint_of_another_log_is_refused(layout
     assert info is not None
     assert info.reason == "WITNESS_SIZE_MISMATCH"
     assert int(info.metadata["known_size"]) == known.size
-    # Region 440000's checkpoint, sent as 110000's: not signed by the log it claims.
-    other = nodes["440000"].gateway.log.latest_checkpoint()
+    # Region 440000's checkpoint, sent as 110000's: not signed by the log it claims (its first one may still be
+    # on its way on a loaded machine).
+    guangdong = nodes["440000"].gateway.log
+    await eventually(lambda: guangdong.latest_checkpoint() is not None)
+    other = guangdong.latest_checkpoint()
     assert other is not None
     with pytest.raises(grpc.aio.AioRpcError) as raised:
         await stub.Witness(peer_pb2.WitnessRequest(checkpoint=other.note, old_size=known.size), timeout=5)
