@@ -101,10 +101,17 @@ def _none_revoked(self: Revocations, records: Iterable[tuple[str, str]]) -> set[
     return set()
 
 
+_READ: dict[bytes, Consent] = {}
+
+
 def _unverified(self: ConsentDesk, signed: SignedConsent) -> Consent:
-    statement = ConsentStatement.from_bytes(signed.statement)
-    signer = statement.requester if statement.attested else subject_identity(statement.subject).uri
-    return Consent(signed.consent_id, statement, signer)
+    """The consent as its statement reads, read once per statement (as the checked side remembers its own)."""
+    consent = _READ.get(signed.statement)
+    if consent is None:
+        statement = ConsentStatement.from_bytes(signed.statement)
+        signer = statement.requester if statement.attested else subject_identity(statement.subject).uri
+        consent = _READ[signed.statement] = Consent(signed.consent_id, statement, signer)
+    return consent
 
 
 async def _not_looked_up(self: ConsentDesk, consent: Consent) -> None:

@@ -5,6 +5,7 @@ flight; a peer applies its quotas to the asking region and the requester it name
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
@@ -17,12 +18,15 @@ from share_gateway.config import NodeConfig, QuotaOverride, QuotaSettings
 from share_gateway.devkit import Layout
 from share_gateway.domain.events import Event, EventKind
 from share_gateway.domain.policy import Principal
+from share_gateway.domain.quotas import meter_specs
+from share_gateway.gateway.quota_leases import LOW_WATER
 from share_gateway.node import Node, start_node
 from share_gateway.v1 import compliance_pb2, compliance_pb2_grpc, inquiry_pb2_grpc
 from tests.conftest import ChannelFactory, seed_grants
 from tests.consents import signed_consent
 from tests.federation import REGIONS, events, peer_call, signed_inquiry
 from tests.support import CALLERS, COMPANY, entity, error_reason, inquiry, person
+from tests.waiting import eventually
 
 HARVESTER = CALLERS["person"][0]
 DISTINCT_LIMIT = 30
@@ -220,3 +224,27 @@ async def test_buckets_nobody_used_for_longer_than_any_period_are_deleted(
     clock.advance(quotas.longest_period() + timedelta(days=1) + timedelta(seconds=1))
     assert await quotas.forget_unused() == held
     assert store.count("quota_buckets") == 0
+
+
+async def test_a_batch_running_low_is_leased_ahead_never_past_one_batch(node: Node, connect: ChannelFactory) -> None:
+    """Calls do not wait on a lease's commit each time a batch runs out: once a quarter of the batch is left,
+    the rest of a batch is leased in the background, and what a replica holds never exceeds one batch (the
+    bound ``gateway.quotas`` states: at most a batch per other replica lies unspent)."""
+    stub = inquiry_pb2_grpc.InquiryServiceStub(connect("person"))
+    quotas, store = node.gateway.quotas, node.gateway.store
+    rate = meter_specs(quotas.limits(HARVESTER.uri, "public_lookup"), node.gateway.runtime.clock(), 100)[0]
+    low = math.floor(rate.batch * LOW_WATER)
+    assert rate.batch > 4, "the override's rate gives batches large enough to lease ahead"
+    bucket = f"rate|public_lookup|{HARVESTER.uri}"
+    for _ in range(rate.batch - low):  # the first call leases a batch; these leave ``low`` tokens held
+        await stub.Inquire(inquiry("public_lookup", entity()), timeout=5)
+    topped_up = rate.capacity - rate.batch - (rate.batch - low)
+
+    def leased_ahead() -> bool:
+        level = store.quotas.level(bucket)
+        return level is not None and level.level == topped_up
+
+    await eventually(leased_ahead)
+    for _ in range(low):  # spent from the holding, a batch again: no lease, so the bucket is as it was
+        await stub.Inquire(inquiry("public_lookup", entity()), timeout=5)
+    assert leased_ahead()

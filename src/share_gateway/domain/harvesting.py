@@ -22,6 +22,8 @@ from enum import StrEnum
 
 # Characters of a USCC, in order (GB 32100-2015); a resident ID's serial part is digits.
 _USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+# A USCC's characters as the digits of a base-31 number ``int`` reads; any other character as one it refuses.
+_AS_BASE_31 = str.maketrans(_USCC_ALPHABET + "IOSVZ", "0123456789ABCDEFGHIJKLMNOPQRSTU" + "!!!!!")
 
 
 class Signal(StrEnum):
@@ -62,13 +64,10 @@ def serial_number(identifier: str) -> int | None:
         return None
     if text[:17].isdigit():
         return int(text[:17])
-    value = 0
-    for character in text[:16]:
-        digit = _USCC_ALPHABET.find(character)
-        if digit < 0:
-            return None
-        value = value * len(_USCC_ALPHABET) + digit
-    return value
+    digits = text[:16].translate(_AS_BASE_31)
+    if not (digits.isascii() and digits.isalnum()):  # outside the alphabet, or what ``int`` reads as a sign
+        return None
+    return int(digits, len(_USCC_ALPHABET))
 
 
 @dataclass(slots=True)
@@ -99,11 +98,12 @@ class HarvestingWatch:
 
     def __init__(self, thresholds: HarvestingThresholds) -> None:
         self.thresholds = thresholds
+        self._span = timedelta(seconds=thresholds.window_seconds)
         self._windows: dict[str, _Window] = {}
 
     def _window(self, requester: str, now: datetime) -> _Window:
         window = self._windows.get(requester)
-        if window is None or now - window.opened_at >= timedelta(seconds=self.thresholds.window_seconds):
+        if window is None or now - window.opened_at >= self._span:
             if len(self._windows) > 10_000:
                 self.forget_ended(now)
             window = self._windows[requester] = _Window(now)
@@ -157,5 +157,4 @@ class HarvestingWatch:
 
     def forget_ended(self, now: datetime) -> None:
         """Drop the windows that have ended (memory stays bounded by the requesters of one window)."""
-        span = timedelta(seconds=self.thresholds.window_seconds)
-        self._windows = {r: w for r, w in self._windows.items() if now - w.opened_at < span}
+        self._windows = {r: w for r, w in self._windows.items() if now - w.opened_at < self._span}

@@ -194,6 +194,7 @@ class Gateway:
         ):
             if worker is not None:
                 await worker.loop.stop()
+        await self.quotas.leases.close()
         await self.refusals.close()  # after the server stopped: no refusal comes after it
         await self.runtime.event_log.drain()
         if self.federation is not None:

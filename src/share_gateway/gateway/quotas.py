@@ -11,16 +11,17 @@ into the node's ``Refusals``: one event per requester, reason and window,
 never one per call.
 
 The buckets are rows in the database, shared by every replica; each replica
-leases tokens in batches (``MeterSpec.batch``) and spends them in memory, so
-the database sees about two leases a second per busy bucket, not one write per
-inquiry. The bound this gives: across replicas a requester never gets more
-than a daily volume or a distinct-subject limit (every token spent was taken
-from the shared bucket first), and over any span T at most
-``burst + rate × T + replicas × batch`` of the rate (a batch leased before the
-span and spent in it). In return, up to one batch per other replica may lie
-unspent while this one refuses. An empty bucket is not asked again before its
-next token is due (at most ``RECHECK_SECONDS`` for the day's and window's), so
-a refused harvester costs the database almost nothing.
+leases tokens in batches (``MeterSpec.batch``, held in ``gateway.quota_leases``,
+which leases the next batch ahead) and spends them in memory, so the database
+sees about two leases a second per busy bucket, not one write per inquiry. The
+bound this gives: across replicas a requester never gets more than a daily
+volume or a distinct-subject limit (every token spent was taken from the shared
+bucket first), and over any span T at most ``burst + rate × T + replicas ×
+batch`` of the rate (a batch leased before the span and spent in it). In
+return, up to one batch per other replica may lie unspent while this one
+refuses. An empty bucket is not asked again before its next token is due (at
+most ``quota_leases.RECHECK_SECONDS`` for the day's and window's), so a
+refused harvester costs the database almost nothing.
 
 The cap on calls in flight per identity is per process. Buckets nobody used for longer than any quota's
 longest period are deleted hourly (``forget_unused``): each would be full, or in a new period, when next used.
@@ -41,13 +42,12 @@ from share_gateway.domain.events import EventKind, Outcome, format_instant
 from share_gateway.domain.harvesting import HarvestingWatch, Suspicion
 from share_gateway.domain.policy import Principal
 from share_gateway.domain.principals import Identity, IdentityKind
-from share_gateway.domain.quotas import CONCURRENCY, DEFAULT_QUOTA, REASONS, MeterSpec, QuotaLimits, meter_specs
+from share_gateway.domain.quotas import CONCURRENCY, DEFAULT_QUOTA, REASONS, QuotaLimits
 from share_gateway.gateway.periodic import Periodic
+from share_gateway.gateway.quota_leases import Account, Leases, open_account
 from share_gateway.gateway.refusals import Refusals
 from share_gateway.gateway.runtime import NodeRuntime
 
-# An empty day's or window's bucket is asked again after at most this long (an operator may have raised it).
-RECHECK_SECONDS = 5.0
 # How long a caller over its concurrency cap is told to wait.
 CONCURRENCY_RETRY_SECONDS = 1.0
 # Past this many buckets held in memory, they are dropped (their unspent tokens are lost: stricter, never laxer).
@@ -55,15 +55,6 @@ MEMORY_MOST = 100_000
 UNKNOWN_PURPOSE = "unknown_purpose"
 # How often unused buckets are looked for.
 FORGET_INTERVAL_SECONDS = 3600.0
-
-
-@dataclass(slots=True)
-class _Held:
-    period: str
-    tokens: int = 0
-    # An empty bucket: not asked again before ``recheck_at``; the caller is told ``retry_at``.
-    recheck_at: datetime | None = None
-    retry_at: datetime | None = None
 
 
 @dataclass(slots=True)
@@ -86,10 +77,9 @@ class QuotaDesk:
 
     def __post_init__(self) -> None:
         self._overrides = {(o.requester, o.purpose): dict(o.limits) for o in self.settings.overrides}
-        self._held: dict[str, _Held] = {}
         self._limits: dict[tuple[str, str], QuotaLimits] = {}
-        self._subjects: dict[str, tuple[str, set[str]]] = {}
-        self._locks: dict[str, asyncio.Lock] = {}
+        self._accounts: dict[tuple[str, str], Account] = {}
+        self.leases = Leases(self.runtime)
         self._in_flight: Counter[str] = Counter()
         self.watch = HarvestingWatch(self.settings.harvesting)
         # How many harvesting_suspected events this process logged: for health and metrics to read.
@@ -164,7 +154,10 @@ class QuotaDesk:
             ticket.in_flight += (scope,)
         subject = f"{subject_kind}:{subject_identifier.strip().upper()[:64]}"
         for scope, scope_limits, _ in scopes:
-            refusal = await self._spend(scope, purpose_key, scope_limits, subject, now)
+            account = self._account(scope, purpose_key, scope_limits, now)
+            if self.leases.spend_held(account, subject):
+                continue
+            refusal = await self.leases.spend(account, subject, now)
             if refusal is not None:
                 self._release(ticket)
                 spec, retry_after = refusal
@@ -179,7 +172,7 @@ class QuotaDesk:
                     now,
                 )
         await self._log(requester, purpose_key, region, self.watch.asked(requester.uri, subject_identifier, now))
-        seen = len(self._subjects[_key(requester.uri, purpose_key)][1])
+        seen = len(self._accounts[requester.uri, purpose_key].seen)
         await self._log(
             requester, purpose_key, region, self.watch.distinct(requester.uri, seen, limits.distinct_subjects, now)
         )
@@ -203,64 +196,18 @@ class QuotaDesk:
             if self._in_flight[scope] <= 0:
                 del self._in_flight[scope]
 
-    async def _spend(
-        self, scope: str, purpose: str, limits: QuotaLimits, subject: str, now: datetime
-    ) -> tuple[MeterSpec, float] | None:
-        """Spend a token of each meter; the meter that had none and when to retry, or None."""
-        rate, daily, distinct = meter_specs(limits, now, self.settings.lease_batch_most)
-        for spec in (rate, daily):
-            retry_after = await self._take(_key(scope, purpose, spec.meter), spec, now)
-            if retry_after is not None:
-                return spec, retry_after
-        key = _key(scope, purpose)
-        period, seen = self._subjects.get(key, ("", set()))
-        if period != distinct.period:
-            if len(self._subjects) > MEMORY_MOST:
-                self._subjects.clear()
-            period, seen = distinct.period, set()
-            self._subjects[key] = (period, seen)
-        if subject not in seen:
-            retry_after = await self._take(_key(scope, purpose, distinct.meter), distinct, now)
-            if retry_after is not None:
-                return distinct, retry_after
-            seen.add(subject)
-        return None
-
-    async def _take(self, bucket: str, spec: MeterSpec, now: datetime) -> float | None:
-        """One token of ``bucket``, from what this replica holds or a new lease; else seconds until retry."""
-        if self._spend_held(bucket, spec):
-            return None
-        lock = self._locks.setdefault(bucket, asyncio.Lock())
-        async with lock:
-            if self._spend_held(bucket, spec):  # leased meanwhile by a call that held the lock
-                return None
-            held = self._held.get(bucket)
-            if (
-                held is not None
-                and held.period == spec.period
-                and held.recheck_at is not None
-                and now < held.recheck_at
-            ):
-                return max((held.retry_at or now) - now, timedelta(milliseconds=1)).total_seconds()
-            quotas = self.runtime.store.quotas
-            leased = await self.runtime.write(lambda tx: quotas.lease(tx, bucket, spec, now))
-            if len(self._held) > MEMORY_MOST:
-                self._held.clear()
-                self._locks = {bucket: lock}
-            if leased.taken == 0:
-                retry = timedelta(seconds=leased.retry_after)
-                recheck = min(retry, timedelta(seconds=RECHECK_SECONDS))
-                self._held[bucket] = _Held(spec.period, 0, now + recheck, now + retry)
-                return leased.retry_after
-            self._held[bucket] = _Held(spec.period, leased.taken - 1)
-            return None
-
-    def _spend_held(self, bucket: str, spec: MeterSpec) -> bool:
-        held = self._held.get(bucket)
-        if held is None or held.period != spec.period or held.tokens <= 0:
-            return False
-        held.tokens -= 1
-        return True
+    def _account(self, scope: str, purpose: str, limits: QuotaLimits, now: datetime) -> Account:
+        """``scope``'s meters for ``purpose`` as this replica holds them (their specs renewed as days turn)."""
+        key = (scope, purpose)
+        account = self._accounts.get(key)
+        if account is None:
+            if len(self._accounts) >= MEMORY_MOST:
+                self._accounts.clear()
+            buckets = (_key(scope, purpose, "rate"), _key(scope, purpose, "daily"), _key(scope, purpose))
+            account = self._accounts[key] = open_account(buckets, limits, now, self.settings.lease_batch_most)
+        else:
+            account.renew(now, self.settings.lease_batch_most)
+        return account
 
     async def _refuse(
         self,

@@ -16,9 +16,9 @@ class QuotaBuckets:
     def __init__(self, database: Database) -> None:
         self.database = database
 
-    def lease(self, tx: UnitOfWork, bucket: str, spec: MeterSpec, now: datetime) -> Lease:
-        """Take a batch of ``spec`` from ``bucket``, locking its row (PostgreSQL) so two replicas never both
-        take the same tokens; SQLite has one writer anyway."""
+    def lease(self, tx: UnitOfWork, bucket: str, spec: MeterSpec, now: datetime, wanted: int | None = None) -> Lease:
+        """Take a batch of ``spec`` (or ``wanted`` tokens) from ``bucket``, locking its row (PostgreSQL) so two
+        replicas never both take the same tokens; SQLite has one writer anyway."""
         table = schema.quota_buckets
         query = select(table.c.period, table.c.level, table.c.updated_at).where(table.c.bucket == bucket)
         row = tx.connection.execute(query.with_for_update()).one_or_none()
@@ -26,7 +26,9 @@ class QuotaBuckets:
             full = {"bucket": bucket, "period": spec.period, "level": float(spec.capacity), "updated_at": now}
             tx.insert_new(insert(table).values(**full))  # False: another replica made it meanwhile; read it
             row = tx.connection.execute(query.with_for_update()).one()
-        taken = lease(Bucket(row.period, row.level, row.updated_at), spec, spec.batch, now)
+        taken = lease(
+            Bucket(row.period, row.level, row.updated_at), spec, spec.batch if wanted is None else wanted, now
+        )
         left = taken.bucket
         tx.connection.execute(
             update(table)
