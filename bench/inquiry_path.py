@@ -8,13 +8,16 @@ that echoes the same request bytes over the same mTLS. Goal: full path at
 least 0.5 x the echo QPS.
 
     python -m bench.inquiry_path [--records 10000] [--seconds 8] [--concurrency 32] [--rounds 2]
-                                 [--ab boundary|consent-quota]
+                                 [--ab boundary|consent-quota] [--consent-uses 4]
 
 With ``--ab CHECKS`` each round also measures the full path on a node without
 those checks (``bench.boundary_checks``: issue 10's at the trust boundaries, or
 issue 11's consent and quota checks; the bench bank's quota is set out of
 reach, so they run and refuse nothing), the two in alternating order, and
-prints what the checks cost.
+prints what the checks cost. Each consent the bank attests is carried by
+``--consent-uses`` inquiries in a row (a customer's application and the checks
+after it), so a fixed share of the calls brings a consent the node has never
+seen and pays its signature verification, however fast the node answers.
 """
 
 from __future__ import annotations
@@ -56,6 +59,9 @@ AGENCY = Identity(IdentityKind.INSTITUTION, "11110000MB00000048")
 # The catalog names courts as the providers of dishonest judgment debtors: the bench court submits those.
 COURT = Identity(IdentityKind.INSTITUTION, "11110000MB0000005B")
 ECHO_METHOD = "/bench.Echo/Echo"
+# Distinct consents a round's inquiries carry, and how many inquiries carry each (the same one in a row).
+CONSENTS = 4096
+CONSENT_USES = 4
 
 
 async def _seed(config: NodeConfig, records: int) -> list[common_pb2.Subject]:
@@ -151,34 +157,34 @@ NAMES = {
 }
 
 
-def bank_inquiries(identity: Path, subjects: list[common_pb2.Subject]) -> list[inquiry_pb2.InquireRequest]:
-    """1,024 loan-underwriting inquiries of the bench bank about ``subjects`` (a fixed random draw). The bank
-    attests each subject's consent once; every inquiry carries it, so its checks are measured."""
+def bank_inquiries(
+    identity: Path, subjects: list[common_pb2.Subject], consent_uses: int = CONSENT_USES
+) -> list[inquiry_pb2.InquireRequest]:
+    """Loan-underwriting inquiries of the bench bank about ``subjects`` (a fixed random draw), each consent the
+    bank attests carried by ``consent_uses`` of them in a row: so one call in ``consent_uses`` brings a consent the
+    node has not seen (its signature verified), whatever the throughput, until the list wraps around."""
     rng = random.Random(7)
-    chosen = [rng.choice(subjects) for _ in range(1024)]
-    consents = {
-        s.identifier: sign_consent_as(
-            identity, s, BANK.uri, ("loan_underwriting",), b"bench authorisation form", attested=True
+    requests = []
+    for n in range(CONSENTS):
+        subject = rng.choice(subjects)
+        consent = sign_consent_as(
+            identity, subject, BANK.uri, ("loan_underwriting",), f"bench authorisation form {n}".encode(), attested=True
         )
-        for s in chosen
-    }
-    return [
-        inquiry_pb2.InquireRequest(subject=s, purpose="loan_underwriting", consent=consents[s.identifier])
-        for s in chosen
-    ]
+        request = inquiry_pb2.InquireRequest(subject=subject, purpose="loan_underwriting", consent=consent)
+        requests += [request] * consent_uses
+    return requests
 
 
 async def _measure(
     layout: Layout,
     port: int,
-    subjects: list[common_pb2.Subject],
+    requests: list[inquiry_pb2.InquireRequest],
     name: str,
     seconds: float,
     concurrency: int,
     server_pid: int | None = None,
 ) -> Result:
     files = layout.client("bank")
-    requests = bank_inquiries(files.directory, subjects)
     async with open_channel(f"localhost:{port}", credentials(files.certificate, files.key, files.ca)) as channel:
         if name == "echo":
             method: grpc.aio.UnaryUnaryMultiCallable[bytes, bytes] = channel.unary_unary(ECHO_METHOD)
@@ -207,6 +213,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--sqlite-synchronous", choices=["FULL", "NORMAL"], default="FULL")
     parser.add_argument("--ab", choices=boundary_checks.CHECKS, help="also measure a node without these checks")
+    parser.add_argument(
+        "--consent-uses", type=int, default=CONSENT_USES, help="inquiries per consent: 1 in N brings a new one"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="sgw-bench-") as directory:
         layout = create_federation(Path(directory), [REGION], {"bank": BANK, "agency": AGENCY}, datetime.now(UTC))
@@ -218,7 +227,9 @@ def main() -> None:
             )
         )
         print(f"seeding {args.records} records on SQLite (synchronous={args.sqlite_synchronous}) ...", flush=True)
+        print(f"1 inquiry in {args.consent_uses} brings a consent the node has not seen", flush=True)
         subjects = asyncio.run(_seed(NodeConfig.load(Path(config_path)), args.records))
+        requests = bank_inquiries(layout.client("bank").directory, subjects, args.consent_uses)
         nodes: list[tuple[str, Callable[[Connection, Any], None], object]] = [("full", serve_node, config_path)]
         if args.ab:
             nodes.append(("without", serve_node_without, (config_path, args.ab)))
@@ -234,7 +245,7 @@ def main() -> None:
                 process, port = spawn(target, argument)
                 try:
                     results[name] = asyncio.run(
-                        _measure(layout, port, subjects, name, args.seconds, args.concurrency, process.pid)
+                        _measure(layout, port, requests, name, args.seconds, args.concurrency, process.pid)
                     )
                 finally:
                     stop(process)

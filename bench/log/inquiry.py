@@ -14,7 +14,7 @@ import yaml
 from sqlalchemy import make_url
 
 from bench.harness import Result, median_ratio, ratio_line, spawn, stop
-from bench.inquiry_path import AGENCY, BANK, REGION, _measure, _seed, serve_node
+from bench.inquiry_path import AGENCY, BANK, REGION, _measure, _seed, bank_inquiries, serve_node
 from bench.log.support import goal
 from share_gateway.config import NodeConfig
 from share_gateway.devkit import create_federation
@@ -48,6 +48,7 @@ def run(args: argparse.Namespace, directory: Path) -> None:
     started = time.perf_counter()
     config = NodeConfig.load(config_path)
     subjects = asyncio.run(_seed(config, args.records))
+    requests = bank_inquiries(layout.client("bank").directory, subjects)
     seeded = Path(str(make_url(config.database).database))
     print(f"  seeded {args.records} records in {time.perf_counter() - started:.1f} s", flush=True)
     pairs: list[tuple[Result, Result]] = []
@@ -59,7 +60,7 @@ def run(args: argparse.Namespace, directory: Path) -> None:
             variant = _variant(config_path, settings, seeded, name, sequencer_on)
             process, port = spawn(serve_node, str(variant))
             try:
-                measured = asyncio.run(_measure(layout, port, subjects, "full", args.seconds, args.concurrency))
+                measured = asyncio.run(_measure(layout, port, requests, "full", args.seconds, args.concurrency))
             finally:
                 stop(process)
             label = f"inquiry, log {'on' if sequencer_on else 'off'}"

@@ -60,3 +60,16 @@ def test_serial_numbers_leave_the_check_characters_out() -> None:
     a, b = serial_number("91110000MA0000010L"), serial_number("91110000MA0000020L")
     assert a is not None
     assert b == a + 1
+
+
+@pytest.mark.parametrize(
+    "identifier",
+    [
+        "9111000IMA0000010L",  # I, O, S, V and Z are not in the USCC alphabet (GB 32100-2015)
+        "9111000-MA0000010L",  # int() would read a sign
+        "9111000 MA0000010L",  # or skip a space
+        "91110\u0661\u0661\u0661MA000001LL",  # or take other scripts' digits
+    ],
+)
+def test_a_serial_number_is_read_only_from_the_uscc_alphabet(identifier: str) -> None:
+    assert serial_number(identifier) is None
