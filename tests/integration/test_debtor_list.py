@@ -336,3 +336,26 @@ async def test_a_listing_on_the_courts_list_by_a_non_court_maker_is_refused(layo
         "NOT_BY_PROPOSAL",
     )
     assert nodes[ORIGIN].gateway.store.count("listings") == 0
+
+
+async def test_a_fixed_term_entry_is_deleted_at_its_terms_end(layout: Layout, nodes: Nodes) -> None:
+    """Fa Shi [2017] No. 7 Arts. 2 and 10: conduct under Art. 1 items (2)-(6) is listed for two years and the
+    entry deleted within 3 working days of the term's end (DOMAIN.md): the sweeper ends it on that day, its
+    event stating the deletion day; the day before, it stands."""
+    request = entry_request("entry-term")
+    request.fields["conduct_code"].CopyFrom(text("obstructs_enforcement"))
+    record_id = (await registry(layout, nodes[ORIGIN]).SubmitRecord(request, timeout=5)).record.record_id
+    stored = nodes[ORIGIN].gateway.store.records.get(ORIGIN, record_id)
+    assert stored is not None
+    term_end = stored.record.share_until
+    assert term_end == date.fromisoformat(request.legal_document.issued_on) + timedelta(days=730)
+    gateway = nodes[ORIGIN].gateway
+    gateway.runtime.clock = lambda: at_noon(term_end - timedelta(days=1))
+    await gateway.sweeper.sweep()
+    assert status(nodes[ORIGIN], record_id) is RecordStatus.ACTIVE
+    gateway.runtime.clock = lambda: at_noon(term_end)
+    await gateway.sweeper.sweep()
+    assert status(nodes[ORIGIN], record_id) is RecordStatus.EXPIRED
+    [expired] = [e for e in events(nodes[ORIGIN]) if e.kind is EventKind.RECORD_EXPIRED]
+    due = working_day_after(term_end, 3, frozenset())
+    assert (expired.details["deletion_due"], expired.details["late"]) == (due.isoformat(), "false")

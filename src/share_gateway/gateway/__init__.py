@@ -128,7 +128,9 @@ class Gateway:
         self.revocations = RevocationFeed(self.runtime)
         # The same feed pushed as it grows (every process wakes its own watchers), and its acknowledgements.
         self.revocation_watch = RevocationWatch(self.runtime, self.revocation_watch_settings)
-        self.sweeper = DisclosureSweeper(self.runtime, self.catalog.catalog, self.procedures.sweep_interval_seconds)
+        self.sweeper = DisclosureSweeper(
+            self.runtime, self.catalog.catalog, self.procedures.sweep_interval_seconds, calendar
+        )
         self.consents = ConsentDesk(
             self.runtime,
             () if self.peer_tls is None else (self.peer_tls.ca,),
