@@ -108,5 +108,6 @@ def corrected_entry(record: Record, reviewed: CorrectionApplication, today: date
     """The entry withdrawn on an upheld correction: due by the review's deletion day, late after it."""
     if reviewed.deletion_due is None or reviewed.reviewed_on is None:
         raise InvalidState("only an upheld correction withdraws the entry", "ILLEGAL_TRANSITION")
+    _active(record)
     withdrawn = change_status(record, RecordStatus.WITHDRAWN)
     return replace(withdrawn, withdrawal=Withdrawal(reviewed.reviewed_on, reviewed.deletion_due, today))

@@ -26,15 +26,15 @@ from dataclasses import dataclass
 from share_gateway.domain.calendar import WorkingCalendar
 from share_gateway.domain.catalog import Catalog, DebtorListRules, ListKind
 from share_gateway.domain.debtor_endings import (
-    NOT_A_LIST_MAKER,
     Performance,
     apply_to_correct,
+    check_maker,
     corrected_entry,
     entry_list,
     report_performance,
 )
-from share_gateway.domain.debtor_list import CorrectionApplication, CorrectionState, review_correction
-from share_gateway.domain.errors import FieldViolation, InvalidInput, NotFound, Refused
+from share_gateway.domain.debtor_list import CorrectionApplication, CorrectionState, courts_list, review_correction
+from share_gateway.domain.errors import FieldViolation, InvalidInput, NotFound
 from share_gateway.domain.events import Event, EventKind, Outcome
 from share_gateway.domain.listings import RemovalCause
 from share_gateway.domain.policy import Principal
@@ -151,23 +151,16 @@ class DebtorDesk:
 
     def rules_of(self, application: CorrectionApplication) -> DebtorListRules | None:
         """The rules that set an application's review day (None: the catalog no longer has the list)."""
-        for definition in self.catalog.lists.values():
-            covers = any(c.record_type == application.record_type for c in definition.criteria)
-            if definition.kind is ListKind.COURT_DEBTORS and covers:
-                return definition.debtor_rules
-        return None
+        found = courts_list(self.catalog, application.record_type)
+        return None if found is None else found[1]
 
     # --- helpers -----------------------------------------------------------------------
 
     def _court(self, caller: Principal) -> None:
         """Only a maker of a courts' list ends its entries: ``NOT_A_LIST_MAKER`` for any other caller."""
-        makers = {kind for d in self.catalog.lists.values() if d.kind is ListKind.COURT_DEBTORS for kind in d.makers}
-        if caller.kind not in makers:
-            raise Refused(
-                NOT_A_LIST_MAKER,
-                f"entries on the courts' list are ended by their makers ({', '.join(sorted(makers))}), "
-                f"not {caller.kind!r}",
-            )
+        courts = [d for d in self.catalog.lists.values() if d.kind is ListKind.COURT_DEBTORS]
+        if courts and not any(not d.makers or caller.kind in d.makers for d in courts):
+            check_maker(courts[0], caller.kind)
 
     async def _entry_made_by(self, court: Principal, record_id: str) -> StoredRecord:
         """The entry the court made here; to any other caller it does not exist."""
