@@ -313,6 +313,12 @@ async def test_correction_review_overdue_is_shown(layout: Layout, nodes: Nodes) 
         inquiry_pb2.ListMyCorrectionsRequest(), timeout=5
     )
     assert [a.overdue for a in mine.applications] == [True]
+    # A compliance officer oversees every court's overdue reviews; the review is itself logged.
+    officer = registry(layout, nodes[ORIGIN], "officer")
+    overseen = (await officer.ListCorrectionApplications(overdue_only, timeout=5)).applications
+    assert [a.application_id for a in overseen] == [applied.application_id]
+    [review] = [e for e in events(nodes[ORIGIN]) if e.kind is EventKind.AUDIT]
+    assert review.details == {"action": "debtor_corrections", "overdue_only": "True"}
 
 
 async def test_a_listing_on_the_courts_list_by_a_non_court_maker_is_refused(layout: Layout, nodes: Nodes) -> None:
