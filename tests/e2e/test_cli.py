@@ -335,3 +335,41 @@ def test_a_subject_signs_lists_and_withdraws_its_consent_from_the_command_line(s
     refused = run(*ask, "--consent-file", str(signed), check=False)
     assert refused.returncode == 1
     assert "CONSENT_REVOKED" in refused.stderr
+
+
+def test_the_courts_list_correction_and_performance_from_the_command_line(served: tuple[Path, str]) -> None:
+    """Fa Shi [2017] No. 7 Arts. 10 and 12: the party applies for correction and the court dismisses it with
+    reasons; then the court reports performance and the entry is deleted, its deletion day shown."""
+    pki, address = served
+    court = ("--node", address, "--identity", str(pki / "clients/court"))
+    company = ("--node", address, "--identity", str(pki / "clients/company"))
+    agency = ("--node", address, "--identity", str(pki / "clients/agency"))
+    submitted = run(
+        "submit", *court, "--type", "dishonest_judgment_debtor", "--subject", f"legal_entity:{COMPANY}",
+        "--field", "debtor_name=北京恒信科技有限公司", "--field", "obligation=支付货款人民币120万元及利息",
+        "--field", "performance=全部未履行", "--field", "conduct=有履行能力而拒不履行生效法律文书确定义务",
+        "--field", "conduct_code=able_but_refuses",
+        "--field", "enforcement_basis_issuer=北京市朝阳区人民法院",
+        "--field", "enforcement_basis_number=(2025)京0105民初1234号", "--field", "case_number=(2026)京0105执567号",
+        "--field", f"filed_on={days_ago(90)}", "--field", "court=北京市朝阳区人民法院", "--severity", "standard",
+        "--document", f"number=(2026)京0105执567号之一,issuer=北京市朝阳区人民法院,"
+        f"kind=dishonest_judgment_debtor_decision,issued_on={days_ago(60)},effective_on={days_ago(60)}",
+    )  # fmt: skip
+    recorded = re.search(r"dishonest_judgment_debtor (\S+) about", submitted.stdout)
+    assert recorded, submitted.stdout
+    record_id = recorded.group(1)
+    applied = run("listing", "correct", *company, "--record-id", record_id, "--grounds", "履行情况记载有误").stdout
+    found = re.search(r"correction (\S+): applied", applied)
+    assert found, applied
+    application_id = found.group(1)
+    assert "unverified" in applied
+    assert application_id in run("listing", "corrections", *court).stdout
+    dismissed = run("listing", "dismiss-correction", application_id, *court, "--reason", "记载无误").stdout
+    assert f"correction {application_id}: dismissed" in dismissed
+    assert "记载无误" in run("listing", "my-corrections", *company).stdout
+    # Not the court: refused, and the entry stands.
+    refused = run("listing", "performed", record_id, *agency, "--on", days_ago(1), check=False)
+    assert refused.returncode == 1
+    assert "NOT_A_LIST_MAKER" in refused.stderr
+    performed = run("listing", "performed", record_id, *court, "--on", days_ago(1)).stdout
+    assert f"entry 110000/{record_id} deleted: performed {days_ago(1)}" in performed

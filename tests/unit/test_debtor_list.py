@@ -3,6 +3,7 @@ No. 7): terms by conduct, extension only for aggravation, deletion in working da
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -11,6 +12,14 @@ from share_gateway.api.convert import draft_from_wire
 from share_gateway.catalog import sample_catalog_text
 from share_gateway.domain.calendar import WorkingCalendar
 from share_gateway.domain.catalog import Catalog, ListKind
+from share_gateway.domain.catalog_provision import ANY_PROVISION
+from share_gateway.domain.debtor_endings import (
+    NOT_A_LIST_MAKER,
+    apply_to_correct,
+    check_maker,
+    corrected_entry,
+    report_performance,
+)
 from share_gateway.domain.debtor_list import (
     CorrectionState,
     apply_for_correction,
@@ -19,8 +28,9 @@ from share_gateway.domain.debtor_list import (
     review_correction,
     term_ends,
 )
-from share_gateway.domain.errors import InvalidInput, InvalidState
-from share_gateway.domain.records import admit_record
+from share_gateway.domain.errors import InvalidInput, InvalidState, Refused
+from share_gateway.domain.policy import Grant, GrantRole, Policy, Principal
+from share_gateway.domain.records import Record, RecordStatus, admit_record, change_status
 from share_gateway.v1 import common_pb2 as pb
 from tests.support import debtor_request
 
@@ -140,3 +150,74 @@ def test_an_entry_lasts_its_courts_term_not_a_severity_tier(
     decided = date.fromisoformat(request.legal_document.issued_on)
     expected = None if term_days is None else decided + timedelta(days=term_days)
     assert (admitted.publish_until, admitted.share_until) == (expected, expected)
+
+
+# --- how an entry ends (domain.debtor_endings) ---------------------------------------------------------------
+
+
+def _entry(conduct: str = "able_but_refuses") -> Record:
+    request = debtor_request()
+    request.fields["conduct_code"].CopyFrom(pb.FieldValue(text=conduct))
+    request.legal_document.issued_on = request.legal_document.effective_on = "2026-09-01"
+    now = datetime(2026, 9, 2, 10, tzinfo=UTC)
+    draft = draft_from_wire(request)
+    return admit_record(CATALOG, draft, record_id="d-1", origin_region="110000", submitted_by="sgw://c", now=now)
+
+
+def test_performance_deletes_the_entry_within_three_working_days_across_a_holiday() -> None:
+    """Fa Shi [2017] No. 7 Art. 10: deleted within 3 working days of performance. Performed on Wednesday
+    30 September 2026, the National Day holidays pass first (1-7 October), then Thursday 8 and Friday 9 and the
+    worked Saturday 10 October: due that Saturday, late only after it."""
+    entry = _entry()
+    in_time = report_performance(entry, RULES, date(2026, 9, 30), date(2026, 10, 10), CALENDAR)
+    assert (in_time.deletion_due, in_time.late) == (date(2026, 10, 10), False)
+    assert report_performance(entry, RULES, date(2026, 9, 30), date(2026, 10, 11), CALENDAR).late
+    for day, today in ((date(2026, 10, 2), date(2026, 10, 1)), (date(2026, 8, 31), date(2026, 10, 1))):
+        with pytest.raises(InvalidInput) as invalid:
+            report_performance(entry, RULES, day, today, CALENDAR)
+        assert [v.field for v in invalid.value.violations] == ["performed_on"]
+    with pytest.raises(InvalidState):
+        report_performance(
+            change_status(entry, RecordStatus.REPAIRED), RULES, date(2026, 9, 30), date(2026, 10, 9), CALENDAR
+        )
+
+
+def test_only_a_court_makes_entries_on_the_courts_list() -> None:
+    """Fa Shi [2017] No. 7: the courts' list is the courts' (catalog ``makers: [court]``): an institution of any
+    other kind is refused even where the record type itself names no providers, and for any listing on it."""
+    check_maker(DEFINITION, "court")
+    with pytest.raises(Refused) as refused:
+        check_maker(DEFINITION, "public_agency")
+    assert refused.value.reason == NOT_A_LIST_MAKER
+    open_type = dataclasses.replace(CATALOG.record_types["dishonest_judgment_debtor"], provision=ANY_PROVISION)
+    catalog = dataclasses.replace(CATALOG, record_types={**CATALOG.record_types, open_type.name: open_type})
+    submit = Grant(GrantRole.SUBMIT, open_type.name, datetime(2026, 1, 1, tzinfo=UTC))
+    agency = Principal("11110000MB00000048", "sgw://institution/11110000MB00000048", "public_agency", (submit,))
+    with pytest.raises(Refused) as at_submission:
+        Policy(catalog).authorise_submission(agency, open_type.name, datetime(2026, 9, 2, tzinfo=UTC))
+    assert at_submission.value.reason == NOT_A_LIST_MAKER
+    court = dataclasses.replace(agency, kind="court")
+    Policy(catalog).authorise_submission(court, open_type.name, datetime(2026, 9, 2, tzinfo=UTC))
+
+
+def test_an_upheld_correction_withdraws_the_entry_due_by_its_deletion_day() -> None:
+    """Fa Shi [2017] No. 7 Art. 12: the party's application names its own active entry; upheld, the entry is
+    withdrawn, due within the deletion days of the review and shown late after them."""
+    entry = _entry()
+    applied = apply_to_correct(
+        entry, RULES, application_id="a-1", applicant="sgw://institution/x", grounds="记载有误", today=date(2026, 9, 29)
+    )
+    assert (applied.origin_region, applied.subject, applied.record_type) == ("110000", entry.subject, entry.record_type)
+    upheld = review_correction(
+        applied, RULES, upheld=True, reason="纠正", today=date(2026, 9, 30), calendar=CALENDAR, by="sgw://c"
+    )
+    assert (upheld.deletion_due, upheld.reviewed_by, upheld.version) == (date(2026, 10, 10), "sgw://c", 2)
+    withdrawn = corrected_entry(entry, upheld, date(2026, 10, 12))
+    assert withdrawn.status is RecordStatus.WITHDRAWN
+    assert withdrawn.withdrawal is not None
+    assert withdrawn.withdrawal.late
+    dismissed = review_correction(
+        applied, RULES, upheld=False, reason="维持", today=date(2026, 9, 30), calendar=CALENDAR
+    )
+    with pytest.raises(InvalidState):
+        corrected_entry(entry, dismissed, date(2026, 9, 30))

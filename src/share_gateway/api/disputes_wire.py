@@ -1,4 +1,4 @@
-"""Wire forms of disputes, dispute marks and repair notices (generated types stop here)."""
+"""Wire forms of disputes, dispute marks, repair notices and debtor-list corrections (generated types stop here)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,9 @@ from datetime import date
 
 from share_gateway.api.convert import subject_to_wire
 from share_gateway.domain.canonical import day_text
+from share_gateway.domain.catalog import DebtorListRules
 from share_gateway.domain.catalog_repair import DisputeRules
+from share_gateway.domain.debtor_list import CorrectionApplication, CorrectionState
 from share_gateway.domain.disputes import Dispute, DisputeState
 from share_gateway.domain.repair_notice import RepairNotice
 from share_gateway.v1 import common_pb2 as pb
@@ -61,3 +63,34 @@ def notice_to_wire(notice: RepairNotice) -> pb.RepairNotice:
         total_working_days=notice.deadlines.total_working_days,
         decision_working_days=notice.deadlines.decision_working_days,
     )
+
+
+_CORRECTION_STATES = {
+    CorrectionState.APPLIED: pb.CORRECTION_STATE_APPLIED,
+    CorrectionState.UPHELD: pb.CORRECTION_STATE_UPHELD,
+    CorrectionState.DISMISSED: pb.CORRECTION_STATE_DISMISSED,
+}
+
+
+def correction_to_wire(
+    application: CorrectionApplication, today: date, rules: DebtorListRules | None
+) -> pb.CorrectionApplication:
+    """A correction application with its review, and whether the review is overdue ``today``."""
+    message = pb.CorrectionApplication(
+        application_id=application.application_id,
+        origin_region=application.origin_region,
+        record_id=application.record_id,
+        applicant=application.applicant,
+        grounds=application.grounds,
+        state=_CORRECTION_STATES[application.state],
+        applied_on=application.applied_on.isoformat(),
+        review_due=application.review_due.isoformat(),
+        reviewed_on=day_text(application.reviewed_on),
+        reason=application.reason,
+        deletion_due=day_text(application.deletion_due),
+        overdue=application.overdue(today) is not None,
+        basis="" if rules is None else rules.correction_source,
+    )
+    if application.subject is not None:
+        message.subject.CopyFrom(subject_to_wire(application.subject))
+    return message

@@ -10,7 +10,7 @@ import grpc
 
 from share_gateway.api.auth import calling_principal
 from share_gateway.api.convert import listing_to_wire, repair_to_wire, subject_kind_text
-from share_gateway.api.disputes_wire import dispute_mark_to_wire, dispute_to_wire
+from share_gateway.api.disputes_wire import correction_to_wire, dispute_mark_to_wire, dispute_to_wire
 from share_gateway.api.errors import handles_errors, streams_errors
 from share_gateway.crypto.consent import SignedConsent
 from share_gateway.domain.canonical import day_text
@@ -219,6 +219,30 @@ class InquiryServicer(inquiry_pb2_grpc.InquiryServiceServicer):
         today = self.gateway.runtime.clock().date()
         return inquiry_pb2.ListMyDisputesResponse(
             disputes=[dispute_to_wire(d, today, disputes.rules_of(d)) for d in mine]
+        )
+
+    @handles_errors
+    async def ApplyForCorrection(
+        self, request: inquiry_pb2.ApplyForCorrectionRequest, context: Context
+    ) -> inquiry_pb2.ApplyForCorrectionResponse:
+        party = await calling_principal(self.gateway, context)
+        debtors = self.gateway.debtors
+        applied = await debtors.apply(party, request.record_id, request.grounds)
+        today = self.gateway.runtime.clock().date()
+        return inquiry_pb2.ApplyForCorrectionResponse(
+            application=correction_to_wire(applied, today, debtors.rules_of(applied))
+        )
+
+    @handles_errors
+    async def ListMyCorrections(
+        self, request: inquiry_pb2.ListMyCorrectionsRequest, context: Context
+    ) -> inquiry_pb2.ListMyCorrectionsResponse:
+        party = await calling_principal(self.gateway, context)
+        debtors = self.gateway.debtors
+        mine = await debtors.mine(party)
+        today = self.gateway.runtime.clock().date()
+        return inquiry_pb2.ListMyCorrectionsResponse(
+            applications=[correction_to_wire(a, today, debtors.rules_of(a)) for a in mine]
         )
 
     @handles_errors

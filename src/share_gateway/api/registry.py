@@ -1,4 +1,5 @@
-"""RegistryService: agencies submit, read and withdraw records, and decide repair applications about them."""
+"""RegistryService: agencies submit, read and withdraw records, and decide repair applications about them; courts
+end their entries on the dishonest-debtor list (performance, correction)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from share_gateway.api.convert import (
     record_to_wire,
     repair_to_wire,
 )
-from share_gateway.api.disputes_wire import dispute_to_wire, notice_to_wire
+from share_gateway.api.disputes_wire import correction_to_wire, dispute_to_wire, notice_to_wire
 from share_gateway.api.errors import handles_errors
 from share_gateway.gateway import Gateway
 from share_gateway.v1 import registry_pb2, registry_pb2_grpc
@@ -193,6 +194,44 @@ class RegistryServicer(registry_pb2_grpc.RegistryServiceServicer):
         listings = await self.gateway.listings.listings(agency, request.overdue_only)
         today = self._today()
         return registry_pb2.ListListingsResponse(listings=[listing_to_wire(x, today) for x in listings])
+
+    @handles_errors
+    async def ReportPerformance(
+        self, request: registry_pb2.ReportPerformanceRequest, context: Context
+    ) -> registry_pb2.ReportPerformanceResponse:
+        court = await calling_principal(self.gateway, context)
+        stored, performance = await self.gateway.debtors.report_performance(
+            court, request.record_id, request.performed_on
+        )
+        return registry_pb2.ReportPerformanceResponse(
+            record=record_to_wire(stored, self.gateway.catalog.catalog),
+            performed_on=performance.performed_on.isoformat(),
+            deletion_due=performance.deletion_due.isoformat(),
+            late=performance.late,
+        )
+
+    @handles_errors
+    async def ListCorrectionApplications(
+        self, request: registry_pb2.ListCorrectionApplicationsRequest, context: Context
+    ) -> registry_pb2.ListCorrectionApplicationsResponse:
+        court = await calling_principal(self.gateway, context)
+        debtors = self.gateway.debtors
+        pending = await debtors.pending(court, request.overdue_only)
+        today = self._today()
+        return registry_pb2.ListCorrectionApplicationsResponse(
+            applications=[correction_to_wire(a, today, debtors.rules_of(a)) for a in pending]
+        )
+
+    @handles_errors
+    async def ReviewCorrection(
+        self, request: registry_pb2.ReviewCorrectionRequest, context: Context
+    ) -> registry_pb2.ReviewCorrectionResponse:
+        court = await calling_principal(self.gateway, context)
+        debtors = self.gateway.debtors
+        reviewed = await debtors.review(court, request.application_id, request.upheld, request.reason)
+        return registry_pb2.ReviewCorrectionResponse(
+            application=correction_to_wire(reviewed, self._today(), debtors.rules_of(reviewed))
+        )
 
     def _today(self) -> date:
         return self.gateway.runtime.clock().date()

@@ -1,5 +1,6 @@
 """``listing``: the seriously-untrustworthy list. The recording agency proposes, notifies, hears the party's
-objection and confirms; the party sees its listings and objects."""
+objection and confirms; the party sees its listings and objects. The courts' list's own verbs (performance,
+correction) are in ``cli.debtor_list``."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import argparse
 from typing import TYPE_CHECKING
 
 from share_gateway.cli.common import channel, client_options
+from share_gateway.cli.debtor_list import add_steps
 
 if TYPE_CHECKING:
     from share_gateway.cli.common import Commands
@@ -14,7 +16,9 @@ if TYPE_CHECKING:
 
 
 def add_commands(commands: Commands) -> None:
-    listing = commands.add_parser("listing", help="the seriously-untrustworthy list: propose, hear, list")
+    listing = commands.add_parser(
+        "listing", help="the lists: propose, hear, list; the courts' list: performance and correction"
+    )
     steps = listing.add_subparsers(dest="listing", required=True)
     proposing = steps.add_parser("propose", help="propose listing the subject of one of your records")
     client_options(proposing)
@@ -53,6 +57,8 @@ def add_commands(commands: Commands) -> None:
     client_options(listing_all)
     listing_all.add_argument("--overdue", action="store_true", help="only those with a late step")
     listing_all.set_defaults(run=cmd_listing)
+    # The courts' list of dishonest judgment debtors: its own verbs (performance, correction).
+    add_steps(steps)
 
 
 async def _listing(args: argparse.Namespace) -> list[common_pb2.Listing]:

@@ -19,6 +19,7 @@ from enum import StrEnum
 from share_gateway.domain.calendar import WorkingCalendar
 from share_gateway.domain.catalog import Catalog, DebtorListRules, ListDefinition, ListKind
 from share_gateway.domain.errors import FieldViolation, InvalidInput, InvalidState
+from share_gateway.domain.identifiers import Subject
 
 AGGRAVATION_FIELD = "aggravation"
 EXTENSION_FIELD = "extension_days"
@@ -140,6 +141,13 @@ class CorrectionApplication:
     reason: str = ""
     # Where upheld: the entry must be gone by this day.
     deletion_due: date | None = None
+    # Where it is kept: its id, the entry's origin, type and subject, who reviewed it, and its version.
+    application_id: str = ""
+    origin_region: str = ""
+    record_type: str = ""
+    subject: Subject | None = None
+    reviewed_by: str = ""
+    version: int = 1
 
     def overdue(self, today: date) -> str | None:
         """``review`` when the court has not reviewed it in time."""
@@ -168,6 +176,7 @@ def review_correction(
     reason: str,
     today: date,
     calendar: WorkingCalendar,
+    by: str = "",
 ) -> CorrectionApplication:
     """The court's review: upheld, the entry is deleted within the deletion days; dismissed, it stays."""
     _text("reason", reason)
@@ -175,4 +184,12 @@ def review_correction(
         raise InvalidState(f"the application was already {application.state}", "ILLEGAL_TRANSITION")
     state = CorrectionState.UPHELD if upheld else CorrectionState.DISMISSED
     due = deletion_due(rules, today, calendar) if upheld else None
-    return replace(application, state=state, reviewed_on=today, reason=reason, deletion_due=due)
+    return replace(
+        application,
+        state=state,
+        reviewed_on=today,
+        reason=reason,
+        deletion_due=due,
+        reviewed_by=by,
+        version=application.version + 1,
+    )

@@ -87,6 +87,11 @@ class EventKind(StrEnum):
     DISPUTE_ANSWERED = "dispute_answered"
     # This node carried a subject's repair application (or a question of its status) to the record's origin.
     REPAIR_FORWARDED = "repair_forwarded"
+    # The courts' list of dishonest judgment debtors (Fa Shi [2017] No. 7): the making court reports performance
+    # (the entry is deleted, Art. 10); the party applies for correction and the court reviews it (Art. 12).
+    DEBTOR_PERFORMED = "debtor_performed"
+    DEBTOR_CORRECTION_APPLIED = "debtor_correction_applied"
+    DEBTOR_CORRECTION_REVIEWED = "debtor_correction_reviewed"
 
 
 class Outcome(StrEnum):

@@ -16,6 +16,8 @@ from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from share_gateway.domain.catalog import Catalog, DisclosureScope, Measure, Purpose
+from share_gateway.domain.debtor_endings import check_maker
+from share_gateway.domain.debtor_list import courts_list
 from share_gateway.domain.errors import Citation, FieldViolation, InvalidInput, Refused
 from share_gateway.domain.identifiers import Subject, validate_uscc
 from share_gateway.domain.periods import Audience
@@ -298,6 +300,10 @@ class Policy:
             raise Refused(
                 Denial.NOT_A_PROVIDER, f"{record_type} is provided by {providers}, not {agency.kind!r}", [citation]
             )
+        # A record that is itself an entry on a courts' list is made only by that list's makers (the courts).
+        entry_of = courts_list(self.catalog, record_type)
+        if entry_of is not None:
+            check_maker(entry_of[0], agency.kind)
         return citation
 
 

@@ -25,6 +25,7 @@ from share_gateway.gateway.audit import AuditDesk
 from share_gateway.gateway.certificates import CertificateGuard, RevocationSettings
 from share_gateway.gateway.consents import ConsentDesk
 from share_gateway.gateway.dead_letters import DeliveryReview
+from share_gateway.gateway.debtors import DebtorDesk
 from share_gateway.gateway.disputes import DisputeDesk
 from share_gateway.gateway.federation import FederationDesk
 from share_gateway.gateway.history import InquiryHistory
@@ -123,10 +124,13 @@ class Gateway:
         self.disputes = DisputeDesk(
             self.runtime, self.catalog.catalog, self.registry, procedures.dispute_answer_days, delivered_to, wake
         )
+        self.debtors = DebtorDesk(self.runtime, self.catalog.catalog, calendar, self.registry)
         self.revocations = RevocationFeed(self.runtime)
         # The same feed pushed as it grows (every process wakes its own watchers), and its acknowledgements.
         self.revocation_watch = RevocationWatch(self.runtime, self.revocation_watch_settings)
-        self.sweeper = DisclosureSweeper(self.runtime, self.catalog.catalog, self.procedures.sweep_interval_seconds)
+        self.sweeper = DisclosureSweeper(
+            self.runtime, self.catalog.catalog, self.procedures.sweep_interval_seconds, calendar
+        )
         self.consents = ConsentDesk(
             self.runtime,
             () if self.peer_tls is None else (self.peer_tls.ca,),

@@ -19,6 +19,7 @@ from typing import NamedTuple
 
 from share_gateway.domain.calendar import WorkingCalendar
 from share_gateway.domain.catalog import Catalog
+from share_gateway.domain.debtor_endings import check_maker
 from share_gateway.domain.errors import NotFound
 from share_gateway.domain.events import DisclosedRecord, Event, EventKind, Outcome
 from share_gateway.domain.listing_grounds import due_for_removal, list_definition, propose
@@ -124,8 +125,10 @@ class ListingDesk:
         removal_conditions: str,
         remedies: str,
     ) -> Listing:
-        """Propose listing the subject of one of the agency's records, on the catalog's criteria only."""
+        """Propose listing the subject of one of the agency's records, on the catalog's criteria only, and only
+        as a maker the list names (the courts' list: courts; ``NOT_A_LIST_MAKER`` for anyone else)."""
         record = await self._own_record(agency, record_id)
+        check_maker(list_definition(self.catalog, list_name), agency.kind)
         listing = propose(
             self.catalog,
             record,

@@ -16,7 +16,7 @@ from share_gateway.domain.policy import Policy, Principal
 from share_gateway.domain.record_documents import LegalDocumentDraft, admit_legal_document
 from share_gateway.domain.records import Record, RecordDraft, RecordStatus, admit_record, change_status
 from share_gateway.domain.withdrawal import withdrawal_after_revocation
-from share_gateway.gateway.listings import ListingDesk
+from share_gateway.gateway.listings import ListingChange, ListingDesk
 from share_gateway.gateway.runtime import NodeRuntime, record_ref
 from share_gateway.store.deliveries import DeliveryKind
 from share_gateway.store.records import StoredRecord
@@ -167,19 +167,35 @@ class RecordRegistry:
         ended = await self.listings.endings(
             changed, RemovalCause.DECISION_REVOKED, agency, ground, reason, revoking.issued_on if revoking else None
         )
-        shared = record_type is not None and record_type.shared_nationwide
-        revoke_to = self.peers if shared else ()
+        await self.end(changed, reason, event, ended)
+        return StoredRecord(changed, stored.sealed)
+
+    async def end(
+        self,
+        changed: Record,
+        reason: str,
+        event: Event,
+        ended: Sequence[ListingChange],
+        also: Callable[[UnitOfWork], None] | None = None,
+    ) -> None:
+        """Stop disclosing one of this node's records, in one transaction: its new status, its signed revocation
+        (for the requesters that received it, and queued for every peer holding a copy of a nationally shared
+        type), its event, the end of the listings resting on it, and ``also``: the step of the procedure that
+        ended it. The one way a record ends at its maker's word (a withdrawal, a court's deletion)."""
+        record_type = self.catalog.catalog.record_types.get(changed.record_type)
+        revoke_to = self.peers if record_type is not None and record_type.shared_nationwide else ()
         store = self.runtime.store
 
-        def withdraw(tx: UnitOfWork) -> None:
+        def stop(tx: UnitOfWork) -> None:
             store.records.change_status(tx, changed, reason, event.at)
             # Every holder must stop too: peers holding a copy, and requesters that received it (the feed).
             self.runtime.revoke(tx, changed, reason, event.at, revoke_to)
             store.events.append(tx, [event])
             self.listings.write(tx, ended)
+            if also is not None:
+                also(tx)
 
-        await self.runtime.write(withdraw)
+        await self.runtime.write(stop)
         self.listings.queued(ended)
         if revoke_to and self.on_queued is not None:
             self.on_queued()
-        return StoredRecord(changed, stored.sealed)

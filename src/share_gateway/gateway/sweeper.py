@@ -4,7 +4,10 @@ Inquiries already skip a record outside the window their audience is answered fr
 sweeper makes the end of sharing explicit and accountable: the record is marked expired (it stays stored) and
 the change is an event in the log, with the dates it ended. A record also ends when its type's maximum period
 (from the catalog in force, counted from the day its clock started) is reached, even if its own end lies later:
-every record has a maximum period unless its own rule sets none (NDRC Order No. 36 of 2025).
+every record has a maximum period unless its own rule sets none (NDRC Order No. 36 of 2025). An entry on the
+courts' list of dishonest judgment debtors ends so at the end of its fixed term, and is due gone within the
+list's deletion working days of it (Fa Shi [2017] No. 7 Art. 10): the event states that day, and ``late`` if the
+sweep came after it.
 """
 
 from __future__ import annotations
@@ -12,7 +15,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
+from share_gateway.domain.calendar import WorkingCalendar
 from share_gateway.domain.catalog import Catalog
+from share_gateway.domain.debtor_list import courts_list, deletion_due
 from share_gateway.domain.events import Event, EventKind, Outcome
 from share_gateway.domain.records import Record, RecordStatus, change_status
 from share_gateway.gateway.periodic import Periodic
@@ -27,6 +32,8 @@ class DisclosureSweeper:
     runtime: NodeRuntime
     catalog: Catalog | None = None
     interval: float = 60.0
+    # The working calendar the courts' list's deletion days are counted in.
+    calendar: WorkingCalendar = field(default_factory=WorkingCalendar)
     # Each record type's maximum period in days, from the catalog.
     maxima: dict[str, int] = field(init=False)
 
@@ -66,5 +73,14 @@ class DisclosureSweeper:
                 "period_start": str(record.period_start),
                 "severity": record.severity or "",
             }
-            | ({"ended_by": "maximum period"} if reached else {}),
+            | ({"ended_by": "maximum period"} if reached else {})
+            | self._term_ended(record, today),
         )
+
+    def _term_ended(self, record: Record, today: date) -> dict[str, str]:
+        """For an entry on a courts' list whose fixed term ended: the day it had to be gone by, and if it was late."""
+        found = None if self.catalog is None else courts_list(self.catalog, record.record_type)
+        if found is None or record.share_until is None or record.share_until > today:
+            return {}
+        due = deletion_due(found[1], record.share_until, self.calendar)
+        return {"deletion_due": due.isoformat(), "late": "true" if today > due else "false"}

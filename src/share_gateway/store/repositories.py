@@ -22,6 +22,7 @@ from share_gateway.domain.listings import Listing
 from share_gateway.store import schema
 from share_gateway.store.acknowledgements import Acknowledgements
 from share_gateway.store.consents import Consents
+from share_gateway.store.corrections import Corrections
 from share_gateway.store.database import Database
 from share_gateway.store.deliveries import Outbox
 from share_gateway.store.disputes import Disputes
@@ -68,6 +69,7 @@ class Store:
         self.consents = Consents(database)
         self.acknowledgements = Acknowledgements(database)
         self.disputes = Disputes(database)
+        self.corrections = Corrections(database)
 
     def subject_view(self, subject: Subject, today: date, listings: bool) -> SubjectView:
         """The inquiry path's read of ``subject`` (``listings``: with its listings in force): three repositories'

@@ -22,7 +22,14 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-from share_gateway.store.schema_procedures import consent_revocations, consents, disputes, listings, repair_applications
+from share_gateway.store.schema_procedures import (
+    consent_revocations,
+    consents,
+    debtor_corrections,
+    disputes,
+    listings,
+    repair_applications,
+)
 from share_gateway.store.schema_types import Instant, Sequence64, metadata
 
 # Re-exported: the procedure tables, read as ``schema.<table>`` like every other, and the shared types.
@@ -31,6 +38,7 @@ __all__ = [
     "Sequence64",
     "consent_revocations",
     "consents",
+    "debtor_corrections",
     "disputes",
     "listings",
     "metadata",

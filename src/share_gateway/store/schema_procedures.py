@@ -99,6 +99,31 @@ disputes = Table(
     Index(None, "state"),
 )
 
+# Correction applications (纠正) about entries on the courts' list of dishonest judgment debtors (Fa Shi [2017]
+# No. 7 Art. 12), kept at the entry's origin node, with the court's review.
+debtor_corrections = Table(
+    "debtor_corrections",
+    metadata,
+    Column("application_id", String(36), primary_key=True),
+    Column("origin_region", String(6), nullable=False),
+    Column("record_id", String(36), nullable=False),
+    Column("record_type", String(64), nullable=False),
+    Column("subject_kind", String(16), nullable=False),
+    Column("subject_id", String(18), nullable=False),
+    Column("applicant", String(200), nullable=False),
+    Column("grounds", Text, nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("applied_on", Date, nullable=False),
+    Column("review_due", Date, nullable=False),
+    Column("reviewed_on", Date),
+    Column("reviewed_by", String(200), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("deletion_due", Date),
+    Column("version", Integer, nullable=False),
+    Index(None, "origin_region", "record_id"),
+    Index(None, "state"),
+)
+
 # Listings on the seriously-untrustworthy list (and the other catalog lists): this node's own, and
 # copies its peers shared. ``body`` is the listing's canonical bytes, history included.
 listings = Table(

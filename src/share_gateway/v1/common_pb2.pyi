@@ -114,6 +114,31 @@ DISPUTE_STATE_REJECTED: DisputeState.ValueType  # 3
 """The record stands; answer says why."""
 Global___DisputeState: _TypeAlias = DisputeState  # noqa: Y015
 
+class _CorrectionState:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _CorrectionStateEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_CorrectionState.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    CORRECTION_STATE_UNSPECIFIED: _CorrectionState.ValueType  # 0
+    CORRECTION_STATE_APPLIED: _CorrectionState.ValueType  # 1
+    """Awaiting the court's review."""
+    CORRECTION_STATE_UPHELD: _CorrectionState.ValueType  # 2
+    """The entry was wrong: it was withdrawn and revoked to every recipient, by deletion_due at the latest."""
+    CORRECTION_STATE_DISMISSED: _CorrectionState.ValueType  # 3
+    """The entry stands; reason says why."""
+
+class CorrectionState(_CorrectionState, metaclass=_CorrectionStateEnumTypeWrapper): ...
+
+CORRECTION_STATE_UNSPECIFIED: CorrectionState.ValueType  # 0
+CORRECTION_STATE_APPLIED: CorrectionState.ValueType  # 1
+"""Awaiting the court's review."""
+CORRECTION_STATE_UPHELD: CorrectionState.ValueType  # 2
+"""The entry was wrong: it was withdrawn and revoked to every recipient, by deletion_due at the latest."""
+CORRECTION_STATE_DISMISSED: CorrectionState.ValueType  # 3
+"""The entry stands; reason says why."""
+Global___CorrectionState: _TypeAlias = CorrectionState  # noqa: Y015
+
 class _ListingState:
     ValueType = _typing.NewType("ValueType", _builtins.int)
     V: _TypeAlias = ValueType  # noqa: Y015
@@ -715,6 +740,74 @@ class Dispute(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___Dispute: _TypeAlias = Dispute  # noqa: Y015
+
+@_typing.final
+class CorrectionApplication(_message.Message):
+    """The listed party's application to correct an entry on the courts' list of dishonest judgment debtors
+    (纠正, Fa Shi [2017] No. 7 Art. 12), kept at the entry's origin, and the court's review. Added in v1.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    APPLICATION_ID_FIELD_NUMBER: _builtins.int
+    ORIGIN_REGION_FIELD_NUMBER: _builtins.int
+    RECORD_ID_FIELD_NUMBER: _builtins.int
+    SUBJECT_FIELD_NUMBER: _builtins.int
+    APPLICANT_FIELD_NUMBER: _builtins.int
+    GROUNDS_FIELD_NUMBER: _builtins.int
+    STATE_FIELD_NUMBER: _builtins.int
+    APPLIED_ON_FIELD_NUMBER: _builtins.int
+    REVIEW_DUE_FIELD_NUMBER: _builtins.int
+    REVIEWED_ON_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    DELETION_DUE_FIELD_NUMBER: _builtins.int
+    OVERDUE_FIELD_NUMBER: _builtins.int
+    BASIS_FIELD_NUMBER: _builtins.int
+    application_id: _builtins.str
+    origin_region: _builtins.str
+    record_id: _builtins.str
+    applicant: _builtins.str
+    grounds: _builtins.str
+    state: Global___CorrectionState.ValueType
+    applied_on: _builtins.str
+    """Dates are YYYY-MM-DD."""
+    review_due: _builtins.str
+    """The court reviews by this date."""
+    reviewed_on: _builtins.str
+    reason: _builtins.str
+    deletion_due: _builtins.str
+    """Upheld: the entry had to be gone by this date."""
+    overdue: _builtins.bool
+    """Awaiting review past review_due."""
+    basis: _builtins.str
+    """The rule that set review_due (marked where its number is unverified)."""
+    @_builtins.property
+    def subject(self) -> Global___Subject: ...
+    def __init__(
+        self,
+        *,
+        application_id: _builtins.str = ...,
+        origin_region: _builtins.str = ...,
+        record_id: _builtins.str = ...,
+        subject: Global___Subject | None = ...,
+        applicant: _builtins.str = ...,
+        grounds: _builtins.str = ...,
+        state: Global___CorrectionState.ValueType = ...,
+        applied_on: _builtins.str = ...,
+        review_due: _builtins.str = ...,
+        reviewed_on: _builtins.str = ...,
+        reason: _builtins.str = ...,
+        deletion_due: _builtins.str = ...,
+        overdue: _builtins.bool = ...,
+        basis: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["subject", b"subject"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["applicant", b"applicant", "application_id", b"application_id", "applied_on", b"applied_on", "basis", b"basis", "deletion_due", b"deletion_due", "grounds", b"grounds", "origin_region", b"origin_region", "overdue", b"overdue", "reason", b"reason", "record_id", b"record_id", "review_due", b"review_due", "reviewed_on", b"reviewed_on", "state", b"state", "subject", b"subject"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CorrectionApplication: _TypeAlias = CorrectionApplication  # noqa: Y015
 
 @_typing.final
 class DisputeMark(_message.Message):

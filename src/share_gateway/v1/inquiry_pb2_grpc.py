@@ -65,6 +65,16 @@ class InquiryServiceStub:
                 request_serializer=share__gateway_dot_v1_dot_inquiry__pb2.ListMyDisputesRequest.SerializeToString,
                 response_deserializer=share__gateway_dot_v1_dot_inquiry__pb2.ListMyDisputesResponse.FromString,
                 _registered_method=True)
+        self.ApplyForCorrection = channel.unary_unary(
+                '/share_gateway.v1.InquiryService/ApplyForCorrection',
+                request_serializer=share__gateway_dot_v1_dot_inquiry__pb2.ApplyForCorrectionRequest.SerializeToString,
+                response_deserializer=share__gateway_dot_v1_dot_inquiry__pb2.ApplyForCorrectionResponse.FromString,
+                _registered_method=True)
+        self.ListMyCorrections = channel.unary_unary(
+                '/share_gateway.v1.InquiryService/ListMyCorrections',
+                request_serializer=share__gateway_dot_v1_dot_inquiry__pb2.ListMyCorrectionsRequest.SerializeToString,
+                response_deserializer=share__gateway_dot_v1_dot_inquiry__pb2.ListMyCorrectionsResponse.FromString,
+                _registered_method=True)
         self.ListRevocations = channel.unary_unary(
                 '/share_gateway.v1.InquiryService/ListRevocations',
                 request_serializer=share__gateway_dot_v1_dot_inquiry__pb2.ListRevocationsRequest.SerializeToString,
@@ -148,6 +158,22 @@ class InquiryServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ListMyDisputes(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ApplyForCorrection(self, request, context):
+        """Correction of an entry on the courts' list of dishonest judgment debtors (纠正, Fa Shi [2017] No. 7
+        Art. 12), for the listed party itself, at the node of the region that made the entry (elsewhere:
+        FAILED_PRECONDITION, reason NOT_THE_ORIGIN, naming it); and the party's own applications with the court's
+        review. Added in v1, optional to use.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListMyCorrections(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -253,6 +279,16 @@ def add_InquiryServiceServicer_to_server(servicer, server):
                     servicer.ListMyDisputes,
                     request_deserializer=share__gateway_dot_v1_dot_inquiry__pb2.ListMyDisputesRequest.FromString,
                     response_serializer=share__gateway_dot_v1_dot_inquiry__pb2.ListMyDisputesResponse.SerializeToString,
+            ),
+            'ApplyForCorrection': grpc.unary_unary_rpc_method_handler(
+                    servicer.ApplyForCorrection,
+                    request_deserializer=share__gateway_dot_v1_dot_inquiry__pb2.ApplyForCorrectionRequest.FromString,
+                    response_serializer=share__gateway_dot_v1_dot_inquiry__pb2.ApplyForCorrectionResponse.SerializeToString,
+            ),
+            'ListMyCorrections': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListMyCorrections,
+                    request_deserializer=share__gateway_dot_v1_dot_inquiry__pb2.ListMyCorrectionsRequest.FromString,
+                    response_serializer=share__gateway_dot_v1_dot_inquiry__pb2.ListMyCorrectionsResponse.SerializeToString,
             ),
             'ListRevocations': grpc.unary_unary_rpc_method_handler(
                     servicer.ListRevocations,
@@ -458,6 +494,60 @@ class InquiryService:
             '/share_gateway.v1.InquiryService/ListMyDisputes',
             share__gateway_dot_v1_dot_inquiry__pb2.ListMyDisputesRequest.SerializeToString,
             share__gateway_dot_v1_dot_inquiry__pb2.ListMyDisputesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ApplyForCorrection(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/share_gateway.v1.InquiryService/ApplyForCorrection',
+            share__gateway_dot_v1_dot_inquiry__pb2.ApplyForCorrectionRequest.SerializeToString,
+            share__gateway_dot_v1_dot_inquiry__pb2.ApplyForCorrectionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListMyCorrections(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/share_gateway.v1.InquiryService/ListMyCorrections',
+            share__gateway_dot_v1_dot_inquiry__pb2.ListMyCorrectionsRequest.SerializeToString,
+            share__gateway_dot_v1_dot_inquiry__pb2.ListMyCorrectionsResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -47,6 +47,13 @@ class InquiryServiceStub:
     record; answers mark the record under dispute until its origin answers.
     """
     ListMyDisputes: _grpc.UnaryUnaryMultiCallable[_inquiry_pb2.ListMyDisputesRequest, _inquiry_pb2.ListMyDisputesResponse]
+    ApplyForCorrection: _grpc.UnaryUnaryMultiCallable[_inquiry_pb2.ApplyForCorrectionRequest, _inquiry_pb2.ApplyForCorrectionResponse]
+    """Correction of an entry on the courts' list of dishonest judgment debtors (纠正, Fa Shi [2017] No. 7
+    Art. 12), for the listed party itself, at the node of the region that made the entry (elsewhere:
+    FAILED_PRECONDITION, reason NOT_THE_ORIGIN, naming it); and the party's own applications with the court's
+    review. Added in v1, optional to use.
+    """
+    ListMyCorrections: _grpc.UnaryUnaryMultiCallable[_inquiry_pb2.ListMyCorrectionsRequest, _inquiry_pb2.ListMyCorrectionsResponse]
     ListRevocations: _grpc.UnaryUnaryMultiCallable[_inquiry_pb2.ListRevocationsRequest, _inquiry_pb2.ListRevocationsResponse]
     """Revocations of records the caller received, after a feed position ("changes since"), so a
     requester's systems can delete what they hold.
@@ -101,6 +108,13 @@ class InquiryServiceAsyncStub(InquiryServiceStub):
     record; answers mark the record under dispute until its origin answers.
     """
     ListMyDisputes: _aio.UnaryUnaryMultiCallable[_inquiry_pb2.ListMyDisputesRequest, _inquiry_pb2.ListMyDisputesResponse]  # type: ignore[assignment]
+    ApplyForCorrection: _aio.UnaryUnaryMultiCallable[_inquiry_pb2.ApplyForCorrectionRequest, _inquiry_pb2.ApplyForCorrectionResponse]  # type: ignore[assignment]
+    """Correction of an entry on the courts' list of dishonest judgment debtors (纠正, Fa Shi [2017] No. 7
+    Art. 12), for the listed party itself, at the node of the region that made the entry (elsewhere:
+    FAILED_PRECONDITION, reason NOT_THE_ORIGIN, naming it); and the party's own applications with the court's
+    review. Added in v1, optional to use.
+    """
+    ListMyCorrections: _aio.UnaryUnaryMultiCallable[_inquiry_pb2.ListMyCorrectionsRequest, _inquiry_pb2.ListMyCorrectionsResponse]  # type: ignore[assignment]
     ListRevocations: _aio.UnaryUnaryMultiCallable[_inquiry_pb2.ListRevocationsRequest, _inquiry_pb2.ListRevocationsResponse]  # type: ignore[assignment]
     """Revocations of records the caller received, after a feed position ("changes since"), so a
     requester's systems can delete what they hold.
@@ -188,6 +202,25 @@ class InquiryServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _inquiry_pb2.ListMyDisputesRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_inquiry_pb2.ListMyDisputesResponse, _abc.Awaitable[_inquiry_pb2.ListMyDisputesResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def ApplyForCorrection(
+        self,
+        request: _inquiry_pb2.ApplyForCorrectionRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_inquiry_pb2.ApplyForCorrectionResponse, _abc.Awaitable[_inquiry_pb2.ApplyForCorrectionResponse]]:
+        """Correction of an entry on the courts' list of dishonest judgment debtors (纠正, Fa Shi [2017] No. 7
+        Art. 12), for the listed party itself, at the node of the region that made the entry (elsewhere:
+        FAILED_PRECONDITION, reason NOT_THE_ORIGIN, naming it); and the party's own applications with the court's
+        review. Added in v1, optional to use.
+        """
+
+    @_abc_1.abstractmethod
+    def ListMyCorrections(
+        self,
+        request: _inquiry_pb2.ListMyCorrectionsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_inquiry_pb2.ListMyCorrectionsResponse, _abc.Awaitable[_inquiry_pb2.ListMyCorrectionsResponse]]: ...
 
     @_abc_1.abstractmethod
     def ListRevocations(

@@ -20,6 +20,145 @@ else:
 DESCRIPTOR: _descriptor.FileDescriptor
 
 @_typing.final
+class ReportPerformanceRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RECORD_ID_FIELD_NUMBER: _builtins.int
+    PERFORMED_ON_FIELD_NUMBER: _builtins.int
+    record_id: _builtins.str
+    performed_on: _builtins.str
+    """The day the debtor performed the obligation (YYYY-MM-DD): not in the future, not before the entry."""
+    def __init__(
+        self,
+        *,
+        record_id: _builtins.str = ...,
+        performed_on: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["performed_on", b"performed_on", "record_id", b"record_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ReportPerformanceRequest: _TypeAlias = ReportPerformanceRequest  # noqa: Y015
+
+@_typing.final
+class ReportPerformanceResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RECORD_FIELD_NUMBER: _builtins.int
+    PERFORMED_ON_FIELD_NUMBER: _builtins.int
+    DELETION_DUE_FIELD_NUMBER: _builtins.int
+    LATE_FIELD_NUMBER: _builtins.int
+    performed_on: _builtins.str
+    deletion_due: _builtins.str
+    """The last day the entry could be deleted (3 working days after performance, holidays excluded)."""
+    late: _builtins.bool
+    """The report came after deletion_due."""
+    @_builtins.property
+    def record(self) -> _common_pb2.Record: ...
+    def __init__(
+        self,
+        *,
+        record: _common_pb2.Record | None = ...,
+        performed_on: _builtins.str = ...,
+        deletion_due: _builtins.str = ...,
+        late: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["record", b"record"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["deletion_due", b"deletion_due", "late", b"late", "performed_on", b"performed_on", "record", b"record"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ReportPerformanceResponse: _TypeAlias = ReportPerformanceResponse  # noqa: Y015
+
+@_typing.final
+class ListCorrectionApplicationsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    OVERDUE_ONLY_FIELD_NUMBER: _builtins.int
+    overdue_only: _builtins.bool
+    def __init__(
+        self,
+        *,
+        overdue_only: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["overdue_only", b"overdue_only"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListCorrectionApplicationsRequest: _TypeAlias = ListCorrectionApplicationsRequest  # noqa: Y015
+
+@_typing.final
+class ListCorrectionApplicationsResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    APPLICATIONS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def applications(self) -> _containers.RepeatedCompositeFieldContainer[_common_pb2.CorrectionApplication]: ...
+    def __init__(
+        self,
+        *,
+        applications: _abc.Iterable[_common_pb2.CorrectionApplication] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["applications", b"applications"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListCorrectionApplicationsResponse: _TypeAlias = ListCorrectionApplicationsResponse  # noqa: Y015
+
+@_typing.final
+class ReviewCorrectionRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    APPLICATION_ID_FIELD_NUMBER: _builtins.int
+    UPHELD_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    application_id: _builtins.str
+    upheld: _builtins.bool
+    reason: _builtins.str
+    """Why: stated to the party, in the log and (upheld) in the revocation."""
+    def __init__(
+        self,
+        *,
+        application_id: _builtins.str = ...,
+        upheld: _builtins.bool = ...,
+        reason: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["application_id", b"application_id", "reason", b"reason", "upheld", b"upheld"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ReviewCorrectionRequest: _TypeAlias = ReviewCorrectionRequest  # noqa: Y015
+
+@_typing.final
+class ReviewCorrectionResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    APPLICATION_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def application(self) -> _common_pb2.CorrectionApplication: ...
+    def __init__(
+        self,
+        *,
+        application: _common_pb2.CorrectionApplication | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["application", b"application"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["application", b"application"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ReviewCorrectionResponse: _TypeAlias = ReviewCorrectionResponse  # noqa: Y015
+
+@_typing.final
 class SubmitRecordRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 

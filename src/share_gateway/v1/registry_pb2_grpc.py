@@ -115,6 +115,21 @@ class RegistryServiceStub:
                 request_serializer=share__gateway_dot_v1_dot_registry__pb2.ListListingsRequest.SerializeToString,
                 response_deserializer=share__gateway_dot_v1_dot_registry__pb2.ListListingsResponse.FromString,
                 _registered_method=True)
+        self.ReportPerformance = channel.unary_unary(
+                '/share_gateway.v1.RegistryService/ReportPerformance',
+                request_serializer=share__gateway_dot_v1_dot_registry__pb2.ReportPerformanceRequest.SerializeToString,
+                response_deserializer=share__gateway_dot_v1_dot_registry__pb2.ReportPerformanceResponse.FromString,
+                _registered_method=True)
+        self.ListCorrectionApplications = channel.unary_unary(
+                '/share_gateway.v1.RegistryService/ListCorrectionApplications',
+                request_serializer=share__gateway_dot_v1_dot_registry__pb2.ListCorrectionApplicationsRequest.SerializeToString,
+                response_deserializer=share__gateway_dot_v1_dot_registry__pb2.ListCorrectionApplicationsResponse.FromString,
+                _registered_method=True)
+        self.ReviewCorrection = channel.unary_unary(
+                '/share_gateway.v1.RegistryService/ReviewCorrection',
+                request_serializer=share__gateway_dot_v1_dot_registry__pb2.ReviewCorrectionRequest.SerializeToString,
+                response_deserializer=share__gateway_dot_v1_dot_registry__pb2.ReviewCorrectionResponse.FromString,
+                _registered_method=True)
 
 
 class RegistryServiceServicer:
@@ -232,6 +247,33 @@ class RegistryServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ReportPerformance(self, request, context):
+        """The courts' list of dishonest judgment debtors (Fa Shi [2017] No. 7), for the court that made the entry
+        at its origin node. Added in v1, optional to use.
+        Performance (履行) with its date: the entry stops being disclosed and is revoked to every peer and every
+        requester that received it; it was due gone within 3 working days of performance (Art. 10), and a
+        later report is shown late. Any caller that is no maker of the list: PERMISSION_DENIED, reason
+        NOT_A_LIST_MAKER; another court: NOT_FOUND.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListCorrectionApplications(self, request, context):
+        """Correction applications (纠正, Art. 12) about the court's entries awaiting review (overdue_only: past
+        their review day; every court's, for a compliance officer: a logged review), and the review: upheld
+        withdraws the entry and revokes it to every recipient; dismissed keeps it, with the reasons.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ReviewCorrection(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_RegistryServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -314,6 +356,21 @@ def add_RegistryServiceServicer_to_server(servicer, server):
                     servicer.ListListings,
                     request_deserializer=share__gateway_dot_v1_dot_registry__pb2.ListListingsRequest.FromString,
                     response_serializer=share__gateway_dot_v1_dot_registry__pb2.ListListingsResponse.SerializeToString,
+            ),
+            'ReportPerformance': grpc.unary_unary_rpc_method_handler(
+                    servicer.ReportPerformance,
+                    request_deserializer=share__gateway_dot_v1_dot_registry__pb2.ReportPerformanceRequest.FromString,
+                    response_serializer=share__gateway_dot_v1_dot_registry__pb2.ReportPerformanceResponse.SerializeToString,
+            ),
+            'ListCorrectionApplications': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListCorrectionApplications,
+                    request_deserializer=share__gateway_dot_v1_dot_registry__pb2.ListCorrectionApplicationsRequest.FromString,
+                    response_serializer=share__gateway_dot_v1_dot_registry__pb2.ListCorrectionApplicationsResponse.SerializeToString,
+            ),
+            'ReviewCorrection': grpc.unary_unary_rpc_method_handler(
+                    servicer.ReviewCorrection,
+                    request_deserializer=share__gateway_dot_v1_dot_registry__pb2.ReviewCorrectionRequest.FromString,
+                    response_serializer=share__gateway_dot_v1_dot_registry__pb2.ReviewCorrectionResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -749,6 +806,87 @@ class RegistryService:
             '/share_gateway.v1.RegistryService/ListListings',
             share__gateway_dot_v1_dot_registry__pb2.ListListingsRequest.SerializeToString,
             share__gateway_dot_v1_dot_registry__pb2.ListListingsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReportPerformance(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/share_gateway.v1.RegistryService/ReportPerformance',
+            share__gateway_dot_v1_dot_registry__pb2.ReportPerformanceRequest.SerializeToString,
+            share__gateway_dot_v1_dot_registry__pb2.ReportPerformanceResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListCorrectionApplications(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/share_gateway.v1.RegistryService/ListCorrectionApplications',
+            share__gateway_dot_v1_dot_registry__pb2.ListCorrectionApplicationsRequest.SerializeToString,
+            share__gateway_dot_v1_dot_registry__pb2.ListCorrectionApplicationsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReviewCorrection(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/share_gateway.v1.RegistryService/ReviewCorrection',
+            share__gateway_dot_v1_dot_registry__pb2.ReviewCorrectionRequest.SerializeToString,
+            share__gateway_dot_v1_dot_registry__pb2.ReviewCorrectionResponse.FromString,
             options,
             channel_credentials,
             insecure,

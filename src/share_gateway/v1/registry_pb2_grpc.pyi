@@ -69,6 +69,20 @@ class RegistryServiceStub:
     """Open listings on the agency's records (every agency's, for a compliance officer: a logged review);
     with overdue_only, those with a late step.
     """
+    ReportPerformance: _grpc.UnaryUnaryMultiCallable[_registry_pb2.ReportPerformanceRequest, _registry_pb2.ReportPerformanceResponse]
+    """The courts' list of dishonest judgment debtors (Fa Shi [2017] No. 7), for the court that made the entry
+    at its origin node. Added in v1, optional to use.
+    Performance (履行) with its date: the entry stops being disclosed and is revoked to every peer and every
+    requester that received it; it was due gone within 3 working days of performance (Art. 10), and a
+    later report is shown late. Any caller that is no maker of the list: PERMISSION_DENIED, reason
+    NOT_A_LIST_MAKER; another court: NOT_FOUND.
+    """
+    ListCorrectionApplications: _grpc.UnaryUnaryMultiCallable[_registry_pb2.ListCorrectionApplicationsRequest, _registry_pb2.ListCorrectionApplicationsResponse]
+    """Correction applications (纠正, Art. 12) about the court's entries awaiting review (overdue_only: past
+    their review day; every court's, for a compliance officer: a logged review), and the review: upheld
+    withdraws the entry and revokes it to every recipient; dismissed keeps it, with the reasons.
+    """
+    ReviewCorrection: _grpc.UnaryUnaryMultiCallable[_registry_pb2.ReviewCorrectionRequest, _registry_pb2.ReviewCorrectionResponse]
 
 @_typing.type_check_only
 class RegistryServiceAsyncStub(RegistryServiceStub):
@@ -111,6 +125,20 @@ class RegistryServiceAsyncStub(RegistryServiceStub):
     """Open listings on the agency's records (every agency's, for a compliance officer: a logged review);
     with overdue_only, those with a late step.
     """
+    ReportPerformance: _aio.UnaryUnaryMultiCallable[_registry_pb2.ReportPerformanceRequest, _registry_pb2.ReportPerformanceResponse]  # type: ignore[assignment]
+    """The courts' list of dishonest judgment debtors (Fa Shi [2017] No. 7), for the court that made the entry
+    at its origin node. Added in v1, optional to use.
+    Performance (履行) with its date: the entry stops being disclosed and is revoked to every peer and every
+    requester that received it; it was due gone within 3 working days of performance (Art. 10), and a
+    later report is shown late. Any caller that is no maker of the list: PERMISSION_DENIED, reason
+    NOT_A_LIST_MAKER; another court: NOT_FOUND.
+    """
+    ListCorrectionApplications: _aio.UnaryUnaryMultiCallable[_registry_pb2.ListCorrectionApplicationsRequest, _registry_pb2.ListCorrectionApplicationsResponse]  # type: ignore[assignment]
+    """Correction applications (纠正, Art. 12) about the court's entries awaiting review (overdue_only: past
+    their review day; every court's, for a compliance officer: a logged review), and the review: upheld
+    withdraws the entry and revokes it to every recipient; dismissed keeps it, with the reasons.
+    """
+    ReviewCorrection: _aio.UnaryUnaryMultiCallable[_registry_pb2.ReviewCorrectionRequest, _registry_pb2.ReviewCorrectionResponse]  # type: ignore[assignment]
 
 class RegistryServiceServicer(metaclass=_abc_1.ABCMeta):
     """For regional agencies: record what the catalog lists, on a legally effective document."""
@@ -246,5 +274,37 @@ class RegistryServiceServicer(metaclass=_abc_1.ABCMeta):
         """Open listings on the agency's records (every agency's, for a compliance officer: a logged review);
         with overdue_only, those with a late step.
         """
+
+    @_abc_1.abstractmethod
+    def ReportPerformance(
+        self,
+        request: _registry_pb2.ReportPerformanceRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_registry_pb2.ReportPerformanceResponse, _abc.Awaitable[_registry_pb2.ReportPerformanceResponse]]:
+        """The courts' list of dishonest judgment debtors (Fa Shi [2017] No. 7), for the court that made the entry
+        at its origin node. Added in v1, optional to use.
+        Performance (履行) with its date: the entry stops being disclosed and is revoked to every peer and every
+        requester that received it; it was due gone within 3 working days of performance (Art. 10), and a
+        later report is shown late. Any caller that is no maker of the list: PERMISSION_DENIED, reason
+        NOT_A_LIST_MAKER; another court: NOT_FOUND.
+        """
+
+    @_abc_1.abstractmethod
+    def ListCorrectionApplications(
+        self,
+        request: _registry_pb2.ListCorrectionApplicationsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_registry_pb2.ListCorrectionApplicationsResponse, _abc.Awaitable[_registry_pb2.ListCorrectionApplicationsResponse]]:
+        """Correction applications (纠正, Art. 12) about the court's entries awaiting review (overdue_only: past
+        their review day; every court's, for a compliance officer: a logged review), and the review: upheld
+        withdraws the entry and revokes it to every recipient; dismissed keeps it, with the reasons.
+        """
+
+    @_abc_1.abstractmethod
+    def ReviewCorrection(
+        self,
+        request: _registry_pb2.ReviewCorrectionRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_registry_pb2.ReviewCorrectionResponse, _abc.Awaitable[_registry_pb2.ReviewCorrectionResponse]]: ...
 
 def add_RegistryServiceServicer_to_server(servicer: RegistryServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
