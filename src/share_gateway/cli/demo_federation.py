@@ -112,7 +112,7 @@ async def _seed(demo: Demo, population: Population, records_per_region: int) -> 
         agency = await node.gateway.runtime.principal(demo.members[f"agency-{region}"].identity)
         court = await node.gateway.runtime.principal(demo.members[f"court-{region}"].identity)
         subjects = population.subjects(max(1, records_per_region // 4), regions=[region])
-        drafts = population.drafts(subjects, per_subject=4)[:records_per_region]
+        drafts = population.drafts(subjects, per_subject=4, region=region)[:records_per_region]
         for index, draft in enumerate(drafts):
             submitter = court if draft.record_type in COURT_TYPES else agency
             await node.gateway.registry.submit(submitter, f"seed-{index}", draft)
