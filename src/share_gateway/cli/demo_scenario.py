@@ -102,31 +102,30 @@ async def play(demo: Demo, company: SyntheticCompany, person: SyntheticPerson, p
     bank_uri = demo.members["bank"].identity.uri
 
     heading("1. A Beijing agency records an administrative penalty on a legally effective document")
-    penalty = population.record_draft(company, "administrative_penalty")
-    loan = population.record_draft(company, "loan_default")
-    arrears = population.record_draft(company, "utility_arrears")
+    penalty = population.record_draft(company, "administrative_penalty", "110000")
+    loan = population.record_draft(company, "loan_default", "110000")
     async with demo.channel("agency-110000", "110000") as channel:
         registry = registry_pb2_grpc.RegistryServiceStub(channel)
-        for index, draft in enumerate((penalty, loan, arrears)):
+        for index, draft in enumerate((penalty, loan)):
             request = draft_to_wire(f"demo-{index}", draft)
             record = (await registry.SubmitRecord(request, timeout=10)).record
             if index == 0:
                 show(record_view(record))
     for region, record_type in (("310000", "tax_arrears"), ("440000", "credit_commitment")):
         async with demo.channel(f"agency-{region}", region) as channel:
-            draft = population.record_draft(company, record_type)
+            draft = population.record_draft(company, record_type, region)
             await registry_pb2_grpc.RegistryServiceStub(channel).SubmitRecord(
                 draft_to_wire(f"demo-{region}", draft), timeout=10
             )
     explain(
-        f"Beijing also holds a loan default and utility arrears about {company.name}; Shanghai recorded tax "
+        f"Beijing also holds a loan default about {company.name}; Shanghai recorded tax "
         "arrears and Guangdong a credit commitment. Each record was signed at submission by its region's node: "
         "the statement carries a salted digest per field, never a value."
     )
 
     heading("1b. A Guangdong court lists the company as a dishonest judgment debtor: shared nationwide")
     async with demo.channel("court-440000", "440000") as channel:
-        debtor = population.record_draft(company, "dishonest_judgment_debtor")
+        debtor = population.record_draft(company, "dishonest_judgment_debtor", "440000")
         record = (
             await registry_pb2_grpc.RegistryServiceStub(channel).SubmitRecord(
                 draft_to_wire("demo-debtor", debtor), timeout=10
