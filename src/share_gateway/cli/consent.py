@@ -7,7 +7,7 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from share_gateway.cli.common import CommandError, channel, client_options
+from share_gateway.cli.common import CommandError, channel, client_options, language
 
 if TYPE_CHECKING:
     from share_gateway.cli.common import Commands
@@ -109,7 +109,7 @@ def cmd_consent_list(args: argparse.Namespace) -> None:
     from share_gateway.cli.console import show
     from share_gateway.cli.views import consents_view
 
-    show(consents_view(asyncio.run(_list(args)).consents))
+    show(consents_view(asyncio.run(_list(args)).consents, language(args)))
 
 
 async def _revoke(args: argparse.Namespace) -> inquiry_pb2.RevokeConsentResponse:
@@ -129,5 +129,5 @@ def cmd_consent_revoke(args: argparse.Namespace) -> None:
     from share_gateway.cli.console import show
     from share_gateway.cli.views import consents_view
 
-    show(consents_view([asyncio.run(_revoke(args)).consent]))
+    show(consents_view([asyncio.run(_revoke(args)).consent], language(args)))
     show("withdrawn: refused here from now on, and in every region once the withdrawal reaches it")

@@ -7,7 +7,7 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from share_gateway.cli.common import CommandError, channel, client_options, node_keys
+from share_gateway.cli.common import CommandError, channel, client_options, language, node_keys
 
 if TYPE_CHECKING:
     from share_gateway.cli.common import Commands
@@ -107,7 +107,7 @@ def cmd_inquire(args: argparse.Namespace) -> None:
     missing = [option for option in ("node", "subject", "purpose") if not getattr(args, option)]
     if missing:
         raise CommandError(f"inquire needs {', '.join('--' + m for m in missing)} (or: inquire prove EVENT_ID ...)")
-    show(answer_view(asyncio.run(_inquire(args)), node_keys(args.node_key)))
+    show(answer_view(asyncio.run(_inquire(args)), node_keys(args.node_key), language(args)))
 
 
 async def _receipt_proof(args: argparse.Namespace) -> inquiry_pb2.GetReceiptProofResponse:
@@ -173,7 +173,7 @@ async def _watch_revocations(args: argparse.Namespace, keys: KeyRing | None) -> 
         stub = inquiry_pb2_grpc.InquiryServiceStub(node)
         try:
             async for message in stub.WatchRevocations(inquiry_pb2.WatchRevocationsRequest(after=cursor)):
-                show(revocations_view([message.entry], keys))
+                show(revocations_view([message.entry], keys, language(args)))
                 cursor, seen = message.entry.position, seen + 1
                 if args.ack:
                     request = inquiry_pb2.AcknowledgeRevocationsRequest(cursor=cursor)
