@@ -85,7 +85,11 @@ def check_threshold(threshold: Threshold | None, fields: Mapping[str, str], viol
     if threshold is None or threshold.minimum is None or threshold.field is None:
         return
     text = fields.get(threshold.field)
-    if text is not None and Decimal(text) < threshold.minimum:
+    try:
+        amount = Decimal(text) if text is not None else None
+    except InvalidOperation:  # not an amount: the field's own type check reports it
+        return
+    if amount is not None and amount < threshold.minimum:
         violations.append(
             FieldViolation(
                 f"fields.{threshold.field}", f"is below the threshold {threshold.minimum} ({threshold.source})"
