@@ -174,4 +174,44 @@ VIEW_TEXTS: Mapping[str, tuple[str, str]] = {
     "answer_day_passed": ("the answer day passed", "答复期限已过"),
     "disputes_count": ("{count} dispute(s)", "{count} 项异议"),
     "dispute": ("dispute", "异议"),
+    # what the inquiry and consent commands say besides their views
+    "redacted_stub": (
+        "the node holds only a redacted stub of event {event_id}: the checkpoint's signature is verified; "
+        "the inclusion verifies against your receipt's payload",
+        "节点只保存了事件 {event_id} 的脱敏存根：检查点签名已校验；包含证明需对照您的回执载荷校验",
+    ),
+    "proved_leaf": (
+        "event {event_id} is leaf {index} of the log of {origin} of size {size}: verified",
+        "事件 {event_id} 是 {origin} 日志（大小 {size}）的第 {index} 个叶子：已校验",
+    ),
+    "proof_written": (
+        "tlog-proof written to {path}: it proves SHA-256(0x00 || the receipt's payload) is that leaf",
+        "tlog-proof 已写入 {path}：它证明 SHA-256(0x00 || 回执载荷) 就是该叶子",
+    ),
+    "bundle_hint": (
+        "for a file anyone can verify offline with `share-gateway audit verify-bundle`, add --bundle FILE",
+        "如需任何人都能用 `share-gateway audit verify-bundle` 离线校验的文件，请加 --bundle FILE",
+    ),
+    "no_bundle": (
+        "no bundle written: the node no longer holds the event's bytes",
+        "未写入证明包：节点已不再保存该事件的字节",
+    ),
+    "bundle_written": (
+        "verify it offline: share-gateway audit verify-bundle {bundle} --node-key {node_key}",
+        "离线校验：share-gateway audit verify-bundle {bundle} --node-key {node_key}",
+    ),
+    "late_ack": (" (late)", "（逾期）"),
+    "acknowledged": ("acknowledged through position {position}{late}", "已确认至位置 {position}{late}"),
+    "watch_ended": (
+        "the watch ended: resume with --after {position} (at this node or another replica)",
+        "订阅已结束：请用 --after {position} 继续（在本节点或其他副本）",
+    ),
+    "consent_written": (
+        "consent {consent_id} written to {path}: send it with `inquire --consent-file {path}`",
+        "授权 {consent_id} 已写入 {path}：请用 `inquire --consent-file {path}` 发送",
+    ),
+    "consent_withdrawn": (
+        "withdrawn: refused here from now on, and in every region once the withdrawal reaches it",
+        "已撤回：本节点即刻起拒绝使用，撤回送达各地区后各地区亦拒绝使用",
+    ),
 }
