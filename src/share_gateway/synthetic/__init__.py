@@ -9,8 +9,12 @@ package draws realistic ones instead:
   division code lies in the requested province-level region;
 * persons with a valid resident ID number (GB 11643-1999), checked with
   ``stdnum.cn.ric.validate`` including its historical division database;
-* record drafts for every record type of the catalog, field by field from the
-  catalog's definitions, each one accepted by ``admit_record``.
+* record drafts for every record type the catalog allows, field by field from
+  the catalog's definitions, each one accepted by ``admit_record``: made as the
+  recording region's bodies would make them (its authority, court, tax bureau,
+  utility, lender branch), with no decision date where no decision exists, and
+  none of a type whose threshold no source gives (the catalog says so; no
+  amount is invented).
 
 Everything comes from one ``random.Random(seed)`` owned by the ``Population``:
 the same seed and the same calls give the same output, and the global random
