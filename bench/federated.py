@@ -69,7 +69,8 @@ async def _seed(config: NodeConfig, subjects: list[SyntheticSubject], records: i
     population = Population(seed=seed, today=now.date())
     register_callers(gateway.store, population.catalog.record_types, now)
     provider = await providers(gateway.runtime, population.catalog.record_types)
-    drafts = population.drafts(subjects, per_subject=max(1, records // len(subjects)))[:records]
+    # Made as this node's region would make them: its own authorities, courts and utilities.
+    drafts = population.drafts(subjects, per_subject=max(1, records // len(subjects)), region=config.region)[:records]
     for index, draft in enumerate(drafts):
         await gateway.registry.submit(provider(draft), f"bench-{index}", draft)
     await gateway.close()

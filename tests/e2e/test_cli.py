@@ -12,6 +12,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from share_gateway.cli.messages import say
+from share_gateway.cli.messages_demo import DEMO_TEXTS
+from share_gateway.domain.catalog_text import Language
 from tests.e2e.conftest import BANK, checkpoint_size, checkpointed, consent_file, run
 from tests.processes import Process, serve_node
 from tests.support import COMPANY, days_ago
@@ -217,6 +220,26 @@ def test_the_demo_runs_its_scenario(tmp_path: Path) -> None:
     assert len(re.findall(r"│ \d{6} │ yes +│", out)) == 6, "every region received the record, then stopped"
     assert "1 revocation(s) (origin signatures verified)" in out
     assert "What each node logged" in out
+
+
+def test_the_demo_speaks_chinese_when_asked(tmp_path: Path) -> None:
+    """Issue 12 ("CLI and demo views in either language, --lang zh|en"): with the global --lang zh every heading,
+    explanation and label of the demo is Chinese and no English one is left; the node's values stay as sent."""
+    result = run("--lang", "zh", "demo", "--dir", str(tmp_path / "demo"), "--records", "12")
+    out = result.stdout
+    headings = [row for row in out.splitlines() if row.startswith("== ")]
+    assert len(headings) >= 11
+    assert all(re.search(r"[\u4e00-\u9fff]", heading) for heading in headings), headings
+    for key in ("step_1", "step_1b", "step_2", "step_3", "step_4", "step_7", "step_8", "step_9"):
+        assert say(key, Language.ZH) in out, key
+    assert out.count(say("verified", Language.ZH)) >= 5
+    for key in ("legal_bases", "stopped_disclosing", "holds_court_record", "log_events", "signed_checkpoint"):
+        assert say(key, Language.ZH) in out, key
+    english = [text for text, _ in DEMO_TEXTS.values() if " " in text and "{" not in text]
+    english += [say(key, Language.EN) for key in ("verified", "legal_bases", "lists_in_force", "no_decision")]
+    assert [text for text in english if text in out] == []
+    assert "repair application" not in out
+    assert "What each node logged" not in out
 
 
 def test_a_compliance_officer_audits_the_log(served: tuple[Path, str], tmp_path: Path) -> None:

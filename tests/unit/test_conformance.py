@@ -120,6 +120,24 @@ def test_catalog_conformance_values_are_checked_by_the_admission_rules() -> None
     assert len(found) == 2
 
 
+def test_catalog_conformance_an_amount_below_a_threshold_a_source_now_gives() -> None:
+    """Issue 12: once a catalog gives utility arrears a sourced threshold, stored arrears below it no longer
+    conform (a threshold no source gives, as in version 1, refuses nothing). The amount is unverified."""
+    stored = admitted(utility_arrears_request())  # 18230.55 yuan
+
+    def threshold(minimum: str) -> Callable[[dict[str, Any]], None]:
+        def edit(document: dict[str, Any]) -> None:
+            source = "a rule giving the amount (unverified)"
+            types(document)["utility_arrears"]["threshold"] = {
+                "field": "arrears_amount", "minimum": minimum, "source": source
+            }  # fmt: skip
+
+        return edit
+
+    assert paths(nonconformities(v2(threshold("20000")), stored)) == ["fields.arrears_amount"]
+    assert nonconformities(v2(threshold("18230.55")), stored) == ()
+
+
 def test_catalog_conformance_a_subject_kind_the_type_no_longer_records() -> None:
     def entities_only(document: dict[str, Any]) -> None:
         types(document)["administrative_penalty"]["subject_kinds"] = ["legal_entity"]

@@ -58,15 +58,20 @@ def subjects_of(kind: SubjectKind, population: Population, n: int) -> list[Synth
     return list(population.persons(n))
 
 
+# Record types the catalog lets a generator make: not one whose threshold no source gives (utility arrears).
+GENERATED = {name for name, t in CATALOG.record_types.items() if t.threshold is None or t.threshold.given}
 KIND_AND_TYPE = [
     (kind, name) for name, record_type in CATALOG.record_types.items() for kind in sorted(record_type.subject_kinds)
-]
+    if name in GENERATED
+]  # fmt: skip
 
 
 def test_every_record_type_and_kind_is_covered() -> None:
-    """The sample catalog has eight record types; all but registration are about both kinds."""
-    assert {name for _, name in KIND_AND_TYPE} == set(CATALOG.record_types)
-    assert len(KIND_AND_TYPE) == 2 * len(CATALOG.record_types) - 1
+    """The sample catalog has eight record types; all but registration are about both kinds; all but utility
+    arrears (whose threshold no source gives) are generated."""
+    assert set(CATALOG.record_types) - {"utility_arrears"} == GENERATED
+    assert {name for _, name in KIND_AND_TYPE} == GENERATED
+    assert len(KIND_AND_TYPE) == 2 * len(GENERATED) - 1
 
 
 @pytest.mark.parametrize(("kind", "record_type"), KIND_AND_TYPE)
@@ -103,7 +108,7 @@ def test_hundreds_of_mixed_drafts_are_admitted() -> None:
             admit(draft, subject)
             admitted[draft.record_type] += 1
     assert sum(admitted.values()) == 480
-    assert set(admitted) == set(CATALOG.record_types)
+    assert set(admitted) == GENERATED
 
 
 def test_value_formats_follow_the_field_types() -> None:
@@ -132,6 +137,8 @@ def test_severities_come_from_the_catalog_and_all_are_used() -> None:
     population = Population(9, TODAY)
     subjects = population.subjects(20)
     for name, spec in CATALOG.record_types.items():
+        if name not in GENERATED:
+            continue
         seen: set[str] = set()
         eligible = [s for s in subjects if s.kind in spec.subject_kinds]
         for i in range(150):

@@ -29,6 +29,7 @@ from share_gateway.cli import (
     repair,
 )
 from share_gateway.cli.common import CommandError
+from share_gateway.cli.messages import global_language_option
 
 DESCRIPTION = "The ``share-gateway`` command: run a node, make PKI, sign catalogs, manage grants, call a node."
 VERB_GROUPS = (
@@ -53,6 +54,7 @@ VERB_GROUPS = (
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="share-gateway", description=DESCRIPTION)
     parser.add_argument("-v", "--verbose", action="store_true", help="log what the node and the command do (INFO)")
+    global_language_option(parser)
     commands = parser.add_subparsers(dest="command", required=True)
     for group in VERB_GROUPS:
         group.add_commands(commands)
@@ -86,9 +88,12 @@ def _run(args: argparse.Namespace) -> None:
         warn(f"share-gateway: {error}")
         raise SystemExit(1) from error
     except grpc.aio.AioRpcError as error:
+        from share_gateway.cli.common import language
+        from share_gateway.cli.messages import say
         from share_gateway.cli.views import rpc_error_view
 
-        warn(rpc_error_view(error, lead="share-gateway: the node refused: "))
+        lang = language(args)
+        warn(rpc_error_view(error, lead=say("node_refused", lang), language=lang))
         raise SystemExit(1) from error
     except (DomainError, VerificationError, FileNotFoundError) as error:
         warn(f"share-gateway: {error}")

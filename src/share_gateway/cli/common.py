@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     import grpc
 
     from share_gateway.crypto.keys import KeyRing
+    from share_gateway.domain.catalog_text import Language
 
 Commands: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 """Where a verb group adds its commands (what ``add_subparsers`` returns)."""
@@ -22,6 +23,15 @@ Commands: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 
 class CommandError(Exception):
     """A failure to report in one line, without a traceback."""
+
+
+def language(args: argparse.Namespace) -> Language:
+    """The language of a command's views: its ``--lang``, else the global one, else the locale's."""
+    from share_gateway.cli.messages import default_language
+    from share_gateway.domain.catalog_text import Language
+
+    chosen = getattr(args, "lang", None)
+    return Language(chosen) if chosen else default_language()
 
 
 def client_options(parser: argparse.ArgumentParser, *, node_required: bool = True) -> None:

@@ -7,7 +7,7 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from share_gateway.cli.common import CommandError, channel, client_options
+from share_gateway.cli.common import CommandError, channel, client_options, language
 
 if TYPE_CHECKING:
     from share_gateway.cli.common import Commands
@@ -51,6 +51,7 @@ def cmd_consent_sign(args: argparse.Namespace) -> None:
     from datetime import UTC, datetime, timedelta
 
     from share_gateway.cli.console import show
+    from share_gateway.cli.messages import say
     from share_gateway.client import consent_file
     from share_gateway.crypto.consent import sign_consent
     from share_gateway.domain.consent import ConsentStatement
@@ -78,7 +79,7 @@ def cmd_consent_sign(args: argparse.Namespace) -> None:
     )
     signed = sign_consent(statement, (args.identity / "tls.key").read_bytes(), (args.identity / "tls.crt").read_bytes())
     args.out.write_bytes(consent_file(signed))
-    show(f"consent {signed.consent_id} written to {args.out}: send it with `inquire --consent-file {args.out}`")
+    show(say("consent_written", language(args), consent_id=signed.consent_id, path=args.out))
 
 
 def _kind_of(identifier: str) -> str:
@@ -109,7 +110,7 @@ def cmd_consent_list(args: argparse.Namespace) -> None:
     from share_gateway.cli.console import show
     from share_gateway.cli.views import consents_view
 
-    show(consents_view(asyncio.run(_list(args)).consents))
+    show(consents_view(asyncio.run(_list(args)).consents, language(args)))
 
 
 async def _revoke(args: argparse.Namespace) -> inquiry_pb2.RevokeConsentResponse:
@@ -127,7 +128,8 @@ def cmd_consent_revoke(args: argparse.Namespace) -> None:
     import asyncio
 
     from share_gateway.cli.console import show
+    from share_gateway.cli.messages import say
     from share_gateway.cli.views import consents_view
 
-    show(consents_view([asyncio.run(_revoke(args)).consent]))
-    show("withdrawn: refused here from now on, and in every region once the withdrawal reaches it")
+    show(consents_view([asyncio.run(_revoke(args)).consent], language(args)))
+    show(say("consent_withdrawn", language(args)))

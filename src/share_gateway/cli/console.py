@@ -15,6 +15,7 @@ from collections.abc import Iterable, Sequence
 from typing import TextIO
 
 from rich import box
+from rich.cells import cell_len
 from rich.console import Console, Group, RenderableType
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColumn, Task, TextColumn
@@ -76,6 +77,12 @@ def inert(value: object) -> str:
 def line(value: object) -> Text:
     """One line of untrusted text, inert; a line break inside it shows as ␊ rather than starting a line."""
     return Text.from_markup(inert(value), emoji=False)
+
+
+def labelled(rows: Iterable[tuple[str, object]], width: int) -> list[Text]:
+    """``  label  value`` lines whose values start in one column, whatever the labels' script: a Chinese label
+    takes two cells a character, so it is padded by its width on screen, not its length."""
+    return [line(f"  {name}{' ' * max(1, width + 1 - cell_len(name))}{value}") for name, value in rows]
 
 
 def table(headers: Sequence[str], rows: Iterable[Sequence[object]]) -> Table:

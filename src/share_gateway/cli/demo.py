@@ -24,7 +24,7 @@ def add_commands(commands: Commands) -> None:
 
 
 def cmd_demo(args: argparse.Namespace) -> None:
+    from share_gateway.cli.common import language
     from share_gateway.cli.demo_federation import run_demo
-    from share_gateway.domain.catalog_text import Language
 
-    run_demo(args.dir, keep_running=args.keep_running, records_per_region=args.records, language=Language(args.lang))
+    run_demo(args.dir, keep_running=args.keep_running, records_per_region=args.records, language=language(args))

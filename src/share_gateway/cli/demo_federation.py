@@ -21,7 +21,8 @@ from stdnum.cn import uscc
 from share_gateway.api.convert import subject_to_wire
 from share_gateway.cli.catalog_view import catalog_view
 from share_gateway.cli.console import show, table
-from share_gateway.cli.demo_scenario import REGIONS, Demo, Member, heading, play
+from share_gateway.cli.demo_scenario import REGIONS, Demo, Member, heading, play, region_name
+from share_gateway.cli.messages import say
 from share_gateway.config import NodeConfig
 from share_gateway.devkit import Layout, create_federation, free_ports
 from share_gateway.domain.catalog_text import Language
@@ -112,13 +113,13 @@ async def _seed(demo: Demo, population: Population, records_per_region: int) -> 
         agency = await node.gateway.runtime.principal(demo.members[f"agency-{region}"].identity)
         court = await node.gateway.runtime.principal(demo.members[f"court-{region}"].identity)
         subjects = population.subjects(max(1, records_per_region // 4), regions=[region])
-        drafts = population.drafts(subjects, per_subject=4)[:records_per_region]
+        drafts = population.drafts(subjects, per_subject=4, region=region)[:records_per_region]
         for index, draft in enumerate(drafts):
             submitter = court if draft.record_type in COURT_TYPES else agency
             await node.gateway.registry.submit(submitter, f"seed-{index}", draft)
 
 
-def _grpcurl_help(demo: Demo, company: SyntheticCompany) -> str:
+def _grpcurl_help(demo: Demo, company: SyntheticCompany, language: Language) -> str:
     """How to call the running nodes: the bank's inquiry, with a consent the company signed, written as a file."""
     node = demo.nodes["110000"]
     subject = Subject(company.kind, company.identifier)
@@ -130,17 +131,23 @@ def _grpcurl_help(demo: Demo, company: SyntheticCompany) -> str:
     request_path = demo.layout.root / "bank-inquiry.json"
     request_path.write_text(json_format.MessageToJson(request) + "\n")
     files = demo.layout.client("bank")
-    return textwrap.dedent(
+    ports = ", ".join(f"{r} {n.port}" for r, n in demo.nodes.items())
+    commands = textwrap.dedent(
         f"""
-        The nodes keep running (Ctrl-C stops them). Try them with grpcurl:
-
           grpcurl -cacert {files.ca} localhost:{node.public_port} list
           grpcurl -cacert {files.ca} -cert {files.certificate} -key {files.key} \\
             -d @ localhost:{node.port} share_gateway.v1.InquiryService/Inquire < {request_path}
-
-        ({request_path.name} holds the company's signed consent; `share-gateway consent sign` makes others.)
-        mTLS ports: {", ".join(f"{r} {n.port}" for r, n in demo.nodes.items())}
         """
+    )
+    return "\n".join(
+        (
+            "",
+            say("grpcurl_intro", language),
+            commands,
+            say("grpcurl_consent", language, request=request_path.name),
+            say("mtls_ports", language, ports=ports),
+            "",
+        )
     )
 
 
@@ -154,7 +161,7 @@ def run_demo(
     person = population.person("110000")
     company = population.company("110000")
     members = {m.name: m for m in cast(person, company)}
-    heading(f"Creating a federation of {len(REGIONS)} regions in {root}")
+    heading(say("creating", language, count=len(REGIONS), root=root))
     layout = create_federation(
         root,
         REGIONS,
@@ -163,10 +170,10 @@ def run_demo(
         roles={m.name: m.roles for m in members.values() if m.roles},
         ports=dict(zip(REGIONS, free_ports(len(REGIONS)), strict=True)),
     )
-    show("federation authority key, CA, signed catalog, node and client certificates: done")
+    show(say("created", language))
     show(catalog_view(population.catalog, language))
     configs = {region: NodeConfig.load(layout.node_config(region)) for region in REGIONS}
-    asyncio.run(_run(layout, configs, members, population, company, person, keep_running, records_per_region))
+    asyncio.run(_run(layout, configs, members, population, company, person, keep_running, records_per_region, language))
 
 
 async def _run(
@@ -178,6 +185,7 @@ async def _run(
     person: SyntheticPerson,
     keep_running: bool,
     records_per_region: int,
+    language: Language,
 ) -> None:
     nodes: dict[str, Node] = {}
     try:
@@ -186,18 +194,18 @@ async def _run(
         demo = Demo(layout, nodes, members)
         show(
             table(
-                ["region", "node", "mTLS port", "public port"],
-                [(r, REGIONS[r], n.port, n.public_port) for r, n in nodes.items()],
+                [say(k, language) for k in ("region", "node", "mtls_port", "public_port")],
+                [(r, region_name(r, language), n.port, n.public_port) for r, n in nodes.items()],
             )
         )
-        heading(f"Recording {records_per_region} synthetic records in each region")
+        heading(say("seeding", language, count=records_per_region))
         await _seed(demo, population, records_per_region)
         own = population.record_draft(person, "loan_default")
         agency = await nodes["110000"].gateway.runtime.principal(members["agency-110000"].identity)
         await nodes["110000"].gateway.registry.submit(agency, "demo-person", own)
-        await play(demo, company, person, population)
+        await play(demo, company, person, population, language)
         if keep_running:
-            show(_grpcurl_help(demo, company))
+            show(_grpcurl_help(demo, company, language))
             await _wait_for_signal()
     finally:
         for node in nodes.values():

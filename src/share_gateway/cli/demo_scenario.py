@@ -4,7 +4,8 @@ An agency records a penalty on a legally effective document; a bank asks for loa
 subject's consent and receives only the fields that purpose needs, each verified against the origin's
 signature; a utility asks the same node and sees less; a request without consent is refused with the rule
 that refused it; a person reads their own records and who looked at them; an officer proves an inquiry is in
-the log; a court approves a repair and every region stops disclosing the record.
+the log; a court approves a repair and every region stops disclosing the record. Every heading, explanation
+and label is said in the language asked for (``messages.say``).
 """
 
 from __future__ import annotations
@@ -20,13 +21,15 @@ import grpc
 
 from share_gateway.api.convert import draft_to_wire, subject_to_wire
 from share_gateway.cli.console import line, show, table
+from share_gateway.cli.messages import say
 from share_gateway.cli.repair_views import repair_view
-from share_gateway.cli.views import answer_view, record_view, revocations_view, rpc_error_view
+from share_gateway.cli.views import answer_view, history_view, record_view, revocations_view, rpc_error_view
 from share_gateway.client import credentials, open_channel
 from share_gateway.config import node_key_name
 from share_gateway.crypto.consent import sign_consent
 from share_gateway.crypto.keys import KeyRing
 from share_gateway.devkit import Layout
+from share_gateway.domain.catalog_text import Language
 from share_gateway.domain.consent import ConsentStatement
 from share_gateway.domain.identifiers import Subject
 from share_gateway.domain.policy import GrantRole
@@ -44,7 +47,12 @@ from share_gateway.v1 import (
     registry_pb2_grpc,
 )
 
-REGIONS = {"110000": "Beijing", "310000": "Shanghai", "440000": "Guangdong"}
+REGIONS = ("110000", "310000", "440000")
+
+
+def region_name(region: str, language: Language) -> str:
+    """Beijing, 北京: a demo region's name in ``language``."""
+    return say(f"region_{region}", language)
 
 
 @dataclass(frozen=True)
@@ -97,36 +105,38 @@ class Demo:
         return KeyRing(self.layout.node_verifying_key(region) for region in self.nodes)
 
 
-async def play(demo: Demo, company: SyntheticCompany, person: SyntheticPerson, population: Population) -> None:
+async def play(
+    demo: Demo,
+    company: SyntheticCompany,
+    person: SyntheticPerson,
+    population: Population,
+    language: Language = Language.EN,
+) -> None:
+    t = language
     subject = subject_to_wire(Subject(company.kind, company.identifier))
     bank_uri = demo.members["bank"].identity.uri
 
-    heading("1. A Beijing agency records an administrative penalty on a legally effective document")
-    penalty = population.record_draft(company, "administrative_penalty")
-    loan = population.record_draft(company, "loan_default")
-    arrears = population.record_draft(company, "utility_arrears")
+    heading(say("step_1", t))
+    penalty = population.record_draft(company, "administrative_penalty", "110000")
+    loan = population.record_draft(company, "loan_default", "110000")
     async with demo.channel("agency-110000", "110000") as channel:
         registry = registry_pb2_grpc.RegistryServiceStub(channel)
-        for index, draft in enumerate((penalty, loan, arrears)):
+        for index, draft in enumerate((penalty, loan)):
             request = draft_to_wire(f"demo-{index}", draft)
             record = (await registry.SubmitRecord(request, timeout=10)).record
             if index == 0:
-                show(record_view(record))
+                show(record_view(record, language=t))
     for region, record_type in (("310000", "tax_arrears"), ("440000", "credit_commitment")):
         async with demo.channel(f"agency-{region}", region) as channel:
-            draft = population.record_draft(company, record_type)
+            draft = population.record_draft(company, record_type, region)
             await registry_pb2_grpc.RegistryServiceStub(channel).SubmitRecord(
                 draft_to_wire(f"demo-{region}", draft), timeout=10
             )
-    explain(
-        f"Beijing also holds a loan default and utility arrears about {company.name}; Shanghai recorded tax "
-        "arrears and Guangdong a credit commitment. Each record was signed at submission by its region's node: "
-        "the statement carries a salted digest per field, never a value."
-    )
+    explain(say("explain_1", t, company=company.name))
 
-    heading("1b. A Guangdong court lists the company as a dishonest judgment debtor: shared nationwide")
+    heading(say("step_1b", t))
     async with demo.channel("court-440000", "440000") as channel:
-        debtor = population.record_draft(company, "dishonest_judgment_debtor")
+        debtor = population.record_draft(company, "dishonest_judgment_debtor", "440000")
         record = (
             await registry_pb2_grpc.RegistryServiceStub(channel).SubmitRecord(
                 draft_to_wire("demo-debtor", debtor), timeout=10
@@ -136,19 +146,15 @@ async def play(demo: Demo, company: SyntheticCompany, person: SyntheticPerson, p
     arrived = await _regions_where(demo, lambda node: _status(node, debtor_origin, debtor_id) is not None)
     show(
         table(
-            ["region", "holds the court's record"],
-            [(region, "yes" if region in arrived else "not yet (queued in the outbox)") for region in demo.nodes],
+            [say("region", t), say("holds_court_record", t)],
+            [(region, say("yes" if region in arrived else "queued_outbox", t)) for region in demo.nodes],
         )
     )
-    explain(
-        "The catalog marks dishonest judgment debtors as shared nationwide: Guangdong queued the record for every "
-        "peer in the transaction that stored it, and each peer verified Guangdong's signature, stored it and "
-        "returned a signed receipt, which Guangdong logged."
-    )
+    explain(say("explain_1b", t))
 
     async with demo.channel("bank", "110000") as channel:
         inquiry = inquiry_pb2_grpc.InquiryServiceStub(channel)
-        heading("2. A bank asks Beijing for loan underwriting across all regions, with the company's signed consent")
+        heading(say("step_2", t))
         consent = demo.consent("company", Subject(company.kind, company.identifier), bank_uri, "loan_underwriting")
         answer = await inquiry.Inquire(
             inquiry_pb2.InquireRequest(
@@ -159,15 +165,11 @@ async def play(demo: Demo, company: SyntheticCompany, person: SyntheticPerson, p
             ),
             timeout=10,
         )
-        show(answer_view(answer, demo.keys))
+        show(answer_view(answer, demo.keys, t))
         bank_inquiry = answer.inquiry_id
-        explain(
-            "The company signed the consent with its certificate's key: the bank, this purpose, a year, and the "
-            "digest of the written authorisation form. Every region verified it itself before answering, and "
-            "each logged which consent it accepted (its id), never the form."
-        )
+        explain(say("explain_2", t))
 
-        heading("3. The same bank asks without the company's consent, then with only a text reference")
+        heading(say("step_3", t))
         for reference in ("", "AUTH-2026-118"):
             try:
                 await inquiry.Inquire(
@@ -177,18 +179,15 @@ async def play(demo: Demo, company: SyntheticCompany, person: SyntheticPerson, p
                     timeout=10,
                 )
             except grpc.aio.AioRpcError as error:
-                show(rpc_error_view(error))
+                show(rpc_error_view(error, language=t))
 
     async with demo.channel("utility", "110000") as channel:
-        heading("4. A utility asks the same node for a connection decision")
+        heading(say("step_4", t))
         answer = await inquiry_pb2_grpc.InquiryServiceStub(channel).Inquire(
             inquiry_pb2.InquireRequest(subject=subject, purpose="utility_connection"), timeout=10
         )
-        show(answer_view(answer, demo.keys))
-        explain(
-            "Fewer records and fewer fields: the loan default is 'authorised' information that a utility "
-            "connection never reaches, and the penalty shows only what the catalog deems necessary."
-        )
+        show(answer_view(answer, demo.keys, t))
+        explain(say("explain_4", t))
 
     myself = subject_to_wire(Subject(person.kind, person.identifier))
     async with demo.channel("bank", "110000") as channel:
@@ -203,25 +202,16 @@ async def play(demo: Demo, company: SyntheticCompany, person: SyntheticPerson, p
     await demo.nodes["110000"].gateway.sequencer.step(force=True)  # history reads integrated leaves (within 0.2 s)
     async with demo.channel("person", "110000") as channel:
         stub = inquiry_pb2_grpc.InquiryServiceStub(channel)
-        heading(f"5. {person.name} reads their own records (self inquiry)")
+        heading(say("step_5", t, person=person.name))
         answer = await stub.Inquire(inquiry_pb2.InquireRequest(subject=myself, purpose="self_inquiry"), timeout=10)
-        show(answer_view(answer, demo.keys))
-        heading(f"6. {person.name} asks who looked at them")
+        show(answer_view(answer, demo.keys, t))
+        heading(say("step_6", t, person=person.name))
         history = await stub.GetInquiryHistory(
             inquiry_pb2.GetInquiryHistoryRequest(subject=myself, purpose="self_inquiry"), timeout=10
         )
-        show(f"inquiries about {person.name} in the last {history.days} days:")
-        show(
-            table(
-                ["when (UTC)", "institution", "purpose", "outcome", "node"],
-                [
-                    (e.at.ToDatetime().strftime("%Y-%m-%d %H:%M:%S"), e.institution, e.purpose, e.outcome, e.node)
-                    for e in history.entries
-                ],
-            )
-        )
+        show(history_view(history, person.name, t))
 
-    heading("7. A compliance officer proves the bank's inquiry is in the log, offline")
+    heading(say("step_7", t))
     beijing = demo.nodes["110000"].gateway
     await beijing.sequencer.step(force=True)
     witnesses = await beijing.cosigner.collect() if beijing.cosigner is not None else 0
@@ -231,14 +221,11 @@ async def play(demo: Demo, company: SyntheticCompany, person: SyntheticPerson, p
         )
     origin = node_key_name("110000")
     checkpoint = TlogProof.parse(proof.tlog_proof).verify(proof.event, demo.keys, origin)
-    show(f"inquiry {bank_inquiry} is leaf {proof.leaf_index} of the log {origin}, size {checkpoint.size}")
-    show(
-        f"verified with only the signed checkpoint and the node's public key; {witnesses} peer(s) checked that "
-        "this checkpoint extends the last one they cosigned, and added their cosignature below it:\n"
-    )
+    show(say("leaf", t, inquiry=bank_inquiry, index=proof.leaf_index, origin=origin, size=checkpoint.size))
+    show(say("proof_checked", t, witnesses=witnesses))
     show(textwrap.indent(proof.tlog_proof.decode(), "    "))
 
-    heading("8. The company performs the judgment and applies for repair in Guangdong; the court approves")
+    heading(say("step_8", t))
     async with demo.channel("company", "440000") as channel:
         applied = await inquiry_pb2_grpc.InquiryServiceStub(channel).ApplyForRepair(
             inquiry_pb2.ApplyForRepairRequest(
@@ -258,36 +245,32 @@ async def play(demo: Demo, company: SyntheticCompany, person: SyntheticPerson, p
             ),
             timeout=10,
         )
-    show(repair_view(decided.application))
+    show(repair_view(decided.application, t))
     stopped = await _regions_where(demo, lambda node: _status(node, debtor_origin, debtor_id) is RecordStatus.REPAIRED)
     show(
         table(
-            ["region", "stopped disclosing the debtor record"],
-            [(region, "yes" if region in stopped else "not yet (revocation queued)") for region in demo.nodes],
+            [say("region", t), say("stopped_disclosing", t)],
+            [(region, say("yes" if region in stopped else "revocation_queued", t)) for region in demo.nodes],
         )
     )
     async with demo.channel("bank", "110000") as channel:
         feed = await inquiry_pb2_grpc.InquiryServiceStub(channel).ListRevocations(
             inquiry_pb2.ListRevocationsRequest(), timeout=10
         )
-    show(revocations_view(feed.revocations, demo.keys))
-    explain(
-        "In one transaction Guangdong marked the record repaired and queued its signed revocation for every peer; "
-        "each peer stopped disclosing its copy and acknowledged. The bank received the record in step 2, so "
-        "Beijing's ledger of disclosures puts the revocation in the bank's feed: its systems can delete the copy."
-    )
+    show(revocations_view(feed.revocations, demo.keys, t))
+    explain(say("explain_8", t))
 
-    heading("9. What each node logged")
+    heading(say("step_9", t))
     show(
         table(
-            ["region", "node", "records", "log events", "signed checkpoint"],
+            [say(k, t) for k in ("region", "node", "records", "log_events", "signed_checkpoint")],
             [
                 (
                     region,
-                    REGIONS[region],
+                    region_name(region, t),
                     node.gateway.store.count("records"),
                     node.gateway.store.count("events"),
-                    _checkpoint_size(node),
+                    _checkpoint_size(node, t),
                 )
                 for region, node in demo.nodes.items()
             ],
@@ -310,6 +293,6 @@ def _status(node: Node, origin: str, record_id: str) -> RecordStatus | None:
     return None if stored is None else stored.record.status
 
 
-def _checkpoint_size(node: Node) -> str:
+def _checkpoint_size(node: Node, language: Language) -> str:
     latest = node.gateway.log.latest_checkpoint()
-    return "—" if latest is None else f"size {latest.size}"
+    return "—" if latest is None else say("size", language, size=latest.size)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
-from share_gateway.cli.common import channel, client_options
+from share_gateway.cli.common import channel, client_options, language
 from share_gateway.cli.records import record_options, record_request
 
 if TYPE_CHECKING:
@@ -77,4 +77,5 @@ def cmd_dispute(args: argparse.Namespace) -> None:
     from share_gateway.cli.repair_views import dispute_view, disputes_view
 
     disputes = asyncio.run(_dispute(args))
-    show(disputes_view(disputes) if args.dispute in {"list", "mine"} else dispute_view(disputes[0]))
+    lang = language(args)
+    show(disputes_view(disputes, lang) if args.dispute in {"list", "mine"} else dispute_view(disputes[0], lang))

@@ -7,7 +7,7 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from share_gateway.cli.common import CommandError, channel, client_options, node_keys
+from share_gateway.cli.common import CommandError, channel, client_options, language, node_keys
 
 if TYPE_CHECKING:
     from share_gateway.cli.common import Commands
@@ -107,7 +107,7 @@ def cmd_inquire(args: argparse.Namespace) -> None:
     missing = [option for option in ("node", "subject", "purpose") if not getattr(args, option)]
     if missing:
         raise CommandError(f"inquire needs {', '.join('--' + m for m in missing)} (or: inquire prove EVENT_ID ...)")
-    show(answer_view(asyncio.run(_inquire(args)), node_keys(args.node_key)))
+    show(answer_view(asyncio.run(_inquire(args)), node_keys(args.node_key), language(args)))
 
 
 async def _receipt_proof(args: argparse.Namespace) -> inquiry_pb2.GetReceiptProofResponse:
@@ -125,11 +125,13 @@ def cmd_prove(args: argparse.Namespace) -> None:
     import asyncio
 
     from share_gateway.cli.console import show, warn
+    from share_gateway.cli.messages import say
     from share_gateway.config import node_key_name
     from share_gateway.domain.events import Event
     from share_gateway.ledger.bundle import BundleEntry, encode_bundle
     from share_gateway.ledger.checkpoint import TlogProof
 
+    lang = language(args)
     region = args.node_key.partition("=")[0]
     keys = node_keys([args.node_key])
     if keys is None:
@@ -139,24 +141,21 @@ def cmd_prove(args: argparse.Namespace) -> None:
     proof = TlogProof.parse(answer.tlog_proof)
     if answer.redacted:
         checkpoint = proof.verify_checkpoint(keys, origin)
-        warn(
-            f"the node holds only a redacted stub of event {args.event_id}: the checkpoint's signature is verified; "
-            "the inclusion verifies against your receipt's payload"
-        )
+        warn(say("redacted_stub", lang, event_id=args.event_id))
     else:
         if Event.from_bytes(answer.event).event_id != args.event_id:
             raise CommandError(f"the node proved another event than {args.event_id}")
         checkpoint = proof.verify(answer.event, keys, origin)
     args.out.write_bytes(proof.encode())
-    show(f"event {args.event_id} is leaf {proof.index} of the log of {origin} of size {checkpoint.size}: verified")
-    show(f"tlog-proof written to {args.out}: it proves SHA-256(0x00 || the receipt's payload) is that leaf")
+    show(say("proved_leaf", lang, event_id=args.event_id, index=proof.index, origin=origin, size=checkpoint.size))
+    show(say("proof_written", lang, path=args.out))
     if not args.bundle:
-        show("for a file anyone can verify offline with `share-gateway audit verify-bundle`, add --bundle FILE")
+        show(say("bundle_hint", lang))
     elif answer.redacted:
-        warn("no bundle written: the node no longer holds the event's bytes")
+        warn(say("no_bundle", lang))
     else:
         args.bundle.write_bytes(encode_bundle(origin, [BundleEntry(proof.index, proof, event=answer.event)]))
-        show(f"verify it offline: share-gateway audit verify-bundle {args.bundle} --node-key {args.node_key}")
+        show(say("bundle_written", lang, bundle=args.bundle, node_key=args.node_key))
 
 
 async def _watch_revocations(args: argparse.Namespace, keys: KeyRing | None) -> None:
@@ -165,25 +164,27 @@ async def _watch_revocations(args: argparse.Namespace, keys: KeyRing | None) -> 
     import grpc
 
     from share_gateway.cli.console import line, show, warn
+    from share_gateway.cli.messages import say
     from share_gateway.cli.views import revocations_view
     from share_gateway.v1 import inquiry_pb2, inquiry_pb2_grpc
 
-    cursor, seen = args.after, 0
+    cursor, seen, lang = args.after, 0, language(args)
     async with channel(args) as node:
         stub = inquiry_pb2_grpc.InquiryServiceStub(node)
         try:
             async for message in stub.WatchRevocations(inquiry_pb2.WatchRevocationsRequest(after=cursor)):
-                show(revocations_view([message.entry], keys))
+                show(revocations_view([message.entry], keys, lang))
                 cursor, seen = message.entry.position, seen + 1
                 if args.ack:
                     request = inquiry_pb2.AcknowledgeRevocationsRequest(cursor=cursor)
                     answer = await stub.AcknowledgeRevocations(request, timeout=args.timeout)
-                    show(line(f"acknowledged through position {cursor}" + (" (late)" if answer.late else "")))
+                    late = say("late_ack", lang) if answer.late else ""
+                    show(line(say("acknowledged", lang, position=cursor, late=late)))
                 if args.count and seen >= args.count:
                     return
         except grpc.aio.AioRpcError as error:
             if error.code() is grpc.StatusCode.UNAVAILABLE:
-                warn(line(f"the watch ended: resume with --after {cursor} (at this node or another replica)"))
+                warn(line(say("watch_ended", lang, position=cursor)))
             raise
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
-from share_gateway.cli.common import channel, client_options
+from share_gateway.cli.common import channel, client_options, language
 from share_gateway.cli.debtor_list import add_steps
 
 if TYPE_CHECKING:
@@ -136,4 +136,5 @@ def cmd_listing(args: argparse.Namespace) -> None:
     from share_gateway.cli.views import listing_view, listings_view
 
     listings = asyncio.run(_listing(args))
-    show(listings_view(listings) if args.listing in {"list", "mine"} else listing_view(listings[0]))
+    lang = language(args)
+    show(listings_view(listings, lang) if args.listing in {"list", "mine"} else listing_view(listings[0], lang))

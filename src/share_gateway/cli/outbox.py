@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from share_gateway.cli.common import CommandError
+from share_gateway.cli.common import CommandError, language
 
 if TYPE_CHECKING:
     from share_gateway.cli.common import Commands
@@ -53,7 +53,7 @@ def cmd_outbox_list(args: argparse.Namespace) -> None:
         raise CommandError("--limit must be at least 1")
     with node_store(NodeConfig.load(args.config), migrated=True) as store:
         rows = store.outbox.undelivered(args.peer, args.dead, args.limit)
-    show(outbox_view(rows, args.dead))
+    show(outbox_view(rows, args.dead, language(args)))
 
 
 def cmd_outbox_redeliver(args: argparse.Namespace) -> None:

@@ -6,7 +6,8 @@ import argparse
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from share_gateway.cli.common import assignments, channel, client_options
+from share_gateway.cli.common import assignments, channel, client_options, language
+from share_gateway.cli.messages import say
 
 if TYPE_CHECKING:
     import grpc
@@ -88,4 +89,5 @@ def cmd_submit(args: argparse.Namespace) -> None:
     from share_gateway.cli.views import record_view
 
     record = asyncio.run(_submit(args)).record
-    show(record_view(record, lead="recorded "))
+    lang = language(args)
+    show(record_view(record, lead=say("recorded_lead", lang), language=lang))

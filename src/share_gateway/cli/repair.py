@@ -7,7 +7,7 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from share_gateway.cli.common import CommandError, channel, client_options, node_keys
+from share_gateway.cli.common import CommandError, channel, client_options, language, node_keys
 
 if TYPE_CHECKING:
     from share_gateway.cli.common import Commands
@@ -145,7 +145,8 @@ def cmd_repair(args: argparse.Namespace) -> None:
         except (OSError, ValueError) as error:
             raise CommandError(f"{args.mandate}: {error}") from error
     applications = asyncio.run(_repair(args, mandate))
-    show(repairs_view(applications) if args.repair == "list" else repair_view(applications[0]))
+    lang = language(args)
+    show(repairs_view(applications, lang) if args.repair == "list" else repair_view(applications[0], lang))
 
 
 async def _notice(args: argparse.Namespace) -> common_pb2.RepairNotice:
@@ -165,7 +166,7 @@ def cmd_notice(args: argparse.Namespace) -> None:
     from share_gateway.cli.console import show
     from share_gateway.cli.repair_views import notice_view
 
-    show(notice_view(asyncio.run(_notice(args))))
+    show(notice_view(asyncio.run(_notice(args)), language(args)))
 
 
 async def _revocations(args: argparse.Namespace) -> inquiry_pb2.ListRevocationsResponse:
@@ -184,4 +185,4 @@ def cmd_revocations(args: argparse.Namespace) -> None:
     from share_gateway.cli.console import show
     from share_gateway.cli.views import revocations_view
 
-    show(revocations_view(asyncio.run(_revocations(args)).revocations, node_keys(args.node_key)))
+    show(revocations_view(asyncio.run(_revocations(args)).revocations, node_keys(args.node_key), language(args)))

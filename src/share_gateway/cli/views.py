@@ -1,7 +1,8 @@
 """Readable renderings of what nodes answer, shared by the commands and the demo.
 
 Each view is a rich renderable: lines and tables built with ``console.line`` and ``console.table``, so every value
-a node sent is inert by the time it reaches the terminal.
+a node sent is inert by the time it reaches the terminal. Its labels come from the one message table
+(``messages.say``) in the ``language`` asked for; values are shown as the node sent them.
 """
 
 from __future__ import annotations
@@ -14,11 +15,13 @@ from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 from rich.console import Group, RenderableType
 
-from share_gateway.cli.console import line, table
+from share_gateway.cli.console import labelled, line, table
+from share_gateway.cli.messages import say
 from share_gateway.client import verify_receipt, verify_record_disclosure, verify_revocation
 from share_gateway.crypto.errors import MalformedPayload, VerificationError
 from share_gateway.crypto.keys import KeyRing
 from share_gateway.domain.canonical import parse_json
+from share_gateway.domain.catalog_text import Language
 from share_gateway.domain.repair import Revocation
 from share_gateway.federation.wire import envelope_from_wire
 from share_gateway.v1 import common_pb2, inquiry_pb2
@@ -27,7 +30,7 @@ if TYPE_CHECKING:
     from share_gateway.store.deliveries import QueuedDelivery
 
 
-def rpc_error_view(error: grpc.aio.AioRpcError, lead: str = "") -> Group:
+def rpc_error_view(error: grpc.aio.AioRpcError, lead: str = "", language: Language = Language.EN) -> Group:
     """The status after ``lead``, then each field violation or the refusal's reason and legal bases."""
     lines = [f"{lead}{error.code().name}: {error.details()}"]
     status = rpc_status.from_call(error)
@@ -37,7 +40,7 @@ def rpc_error_view(error: grpc.aio.AioRpcError, lead: str = "") -> Group:
         if detail.Unpack(bad):
             lines += [f"  {v.field}: {v.description}" for v in bad.field_violations]
         elif detail.Unpack(info):
-            lines.append(f"  reason {info.reason}")
+            lines.append(say("reason_line", language, reason=info.reason))
             lines += [f"  {rule}: {basis}" for rule, basis in info.metadata.items()]
     return Group(*map(line, lines))
 
@@ -51,38 +54,51 @@ def value_text(value: common_pb2.FieldValue) -> str:
     return str(getattr(value, case))
 
 
-def record_view(record: common_pb2.Record, lead: str = "") -> Group:
+def record_view(record: common_pb2.Record, lead: str = "", language: Language = Language.EN) -> Group:
     """A record's type, id and subject after ``lead``, then its fields and disclosure dates."""
+    t = language
     rows: list[tuple[str, str]] = [(name, value_text(value)) for name, value in sorted(record.fields.items())]
     rows += [
-        ("decided on", record.decided_on or "— (no decision)"),
-        ("period from", record.period_start or "— (the conduct goes on)"),
-        ("published until", record.publish_until or "—"),
-        ("shared until", record.share_until or "—"),
+        (say("decided_on", t), record.decided_on or say("no_decision", t)),
+        (say("period_from", t), record.period_start or say("conduct_goes_on", t)),
+        (say("published_until", t), record.publish_until or "—"),
+        (say("shared_until", t), record.share_until or "—"),
     ]
     if record.HasField("withdrawal"):
-        late = " (LATE)" if record.withdrawal.late else ""
-        rows.append(("withdrawn", f"{record.withdrawal.withdrawn_on}, due {record.withdrawal.due or '—'}{late}"))
-    return Group(
-        line(f"{lead}{record.record_type} {record.record_id} about {record.subject.identifier}"),
-        table(["field", "value"], rows),
+        w = record.withdrawal
+        late = say("late", t) if w.late else ""
+        rows.append(
+            (say("withdrawn", t), say("withdrawal_text", t, withdrawn_on=w.withdrawn_on, due=w.due or "—", late=late))
+        )
+    header = say(
+        "record_header",
+        t,
+        lead=lead,
+        record_type=record.record_type,
+        record_id=record.record_id,
+        subject=record.subject.identifier,
     )
+    return Group(line(header), table([say("field", t), say("value", t)], rows))
 
 
-def _period_text(statement: dict[str, Any]) -> str:
+def _period_text(statement: dict[str, Any], language: Language) -> str:
     """How a statement's clock started: its decision date, else the day its period runs from."""
     if statement.get("decided_on"):
-        return f"decided {statement['decided_on']}"
-    return f"no decision, period from {statement.get('period_start') or '— (the conduct goes on)'}"
+        return say("decided", language, day=statement["decided_on"])
+    start = statement.get("period_start") or say("conduct_goes_on", language)
+    return say("no_decision_from", language, start=start)
 
 
-def answer_view(answer: inquiry_pb2.InquireResponse, keys: KeyRing | None) -> Group:
+def answer_view(answer: inquiry_pb2.InquireResponse, keys: KeyRing | None, language: Language = Language.EN) -> Group:
     """Each disclosed record with its fields, verified against the origin's key when ``keys`` are given."""
-    parts: list[RenderableType] = [line(f"inquiry {answer.inquiry_id}: {len(answer.records)} record(s)")]
+    t = language
+    parts: list[RenderableType] = [
+        line(say("inquiry_header", t, inquiry_id=answer.inquiry_id, count=len(answer.records)))
+    ]
     if answer.regions:
         parts.append(
             table(
-                ["region", "answer", "records", "detail"],
+                [say(k, t) for k in ("region", "answer", "records", "detail")],
                 [
                     (
                         r.region,
@@ -95,113 +111,152 @@ def answer_view(answer: inquiry_pb2.InquireResponse, keys: KeyRing | None) -> Gr
             )
         )
     disputes = {
-        (d.origin_region, d.record_id): f" UNDER DISPUTE, answer due {d.answer_due}"
-        + (" (OVERDUE)" if d.overdue else "")
+        (d.origin_region, d.record_id): say("under_dispute", t, due=d.answer_due)
+        + (say("overdue_mark", t) if d.overdue else "")
         for d in answer.disputed
     }
     for record in answer.records:
-        verified = "not checked: no node key given"
+        verified = say("no_keys", t)
         if keys is not None:
             try:
                 verify_record_disclosure(record, keys)
-                verified = "signature and every value verified"
+                verified = say("verified", t)
             except VerificationError as error:
-                verified = f"VERIFICATION FAILED: {error}"
+                verified = say("verification_failed", t, error=error)
         statement = parse_json(record.statement.payload)
         disputed = disputes.get((statement["origin"], statement["record_id"]), "")
         parts += [
             line(""),
             line(
-                f"{statement['record_type']} from region {statement['origin']}, {_period_text(statement)}"
-                f" ({verified}){disputed}"
+                say(
+                    "disclosed_record",
+                    t,
+                    record_type=statement["record_type"],
+                    origin=statement["origin"],
+                    period=_period_text(statement, t),
+                    verified=verified,
+                    disputed=disputed,
+                )
             ),
-            table(["field", "value"], [(f.name, f.value) for f in record.fields]),
+            table([say("field", t), say("value", t)], [(f.name, f.value) for f in record.fields]),
         ]
     if answer.lists:
-        parts += [line(""), line("lists in force:")]
+        parts += [line(""), line(say("lists_in_force", t))]
         parts += [
             line(
-                f"  {m.list_name}: decided in region {m.origin_region} by {m.decision_reference or '—'}"
-                f" on {m.listed_on or '—'}, until {m.listed_until or 'no fixed end'}"
+                say(
+                    "list_membership",
+                    t,
+                    list_name=m.list_name,
+                    origin=m.origin_region,
+                    reference=m.decision_reference or "—",
+                    listed_on=m.listed_on or "—",
+                    until=m.listed_until or say("no_fixed_end", t),
+                )
             )
             for m in answer.lists
         ]
-    for information_only, title in ((False, "disciplinary measures:"), (True, "measures others apply (information):")):
+    for information_only, title in ((False, "measures_to_apply"), (True, "measures_information")):
         shown = [m for m in answer.measures if m.information_only is information_only]
         if shown:
-            parts += [line(""), line(title)]
+            parts += [line(""), line(say(title, t))]
             parts += [
                 line(
-                    f"  {m.name}: {m.description} (by {m.implementing_body or '—'}; because of {', '.join(m.grounds)})"
+                    say(
+                        "measure_line",
+                        t,
+                        name=m.name,
+                        description=m.description,
+                        body=m.implementing_body or "—",
+                        grounds=", ".join(m.grounds),
+                    )
                 )
                 for m in shown
             ]
-    parts += [line(""), line("legal bases:")]
+    parts += [line(""), line(say("legal_bases", t))]
     parts += [line(f"  {c.rule}: {c.legal_basis}") for c in answer.citations]
     if keys is not None:
         event = verify_receipt(answer.receipt, keys)
         parts += [
             line(""),
-            line(f"signed receipt verified: logged at {event.at:%Y-%m-%d %H:%M:%S} UTC by node {event.node}"),
+            line(say("receipt_verified", t, at=f"{event.at:%Y-%m-%d %H:%M:%S}", node=event.node)),
         ]
     return Group(*parts)
+
+
+def history_view(
+    history: inquiry_pb2.GetInquiryHistoryResponse, subject_name: str, language: Language = Language.EN
+) -> Group:
+    """Who looked at a subject, when, for what, and whether they were let (its own history inquiry)."""
+    t = language
+    headers = [say(k, t) for k in ("when_utc", "institution", "purpose", "outcome", "node")]
+    rows = [
+        (e.at.ToDatetime().strftime("%Y-%m-%d %H:%M:%S"), e.institution, e.purpose, e.outcome, e.node)
+        for e in history.entries
+    ]
+    return Group(line(say("history_header", t, subject=subject_name, days=history.days)), table(headers, rows))
 
 
 def listing_state_text(state: common_pb2.ListingState.ValueType) -> str:
     return common_pb2.ListingState.Name(state).removeprefix("LISTING_STATE_").lower()
 
 
-def listing_view(listing: common_pb2.Listing) -> Group:
+def listing_view(listing: common_pb2.Listing, language: Language = Language.EN) -> Group:
     """One listing: the decision it states, its deadlines, and every step with its document."""
+    t = language
     decision = listing.decision
     rows: list[tuple[str, str]] = [
-        ("list", listing.list_name),
-        ("record", f"{listing.record_type} {listing.record_id} ({listing.origin_region})"),
-        ("subject", listing.subject.identifier),
-        ("reason", decision.reason),
-        ("basis", decision.basis),
-        ("measures", ", ".join(decision.measures) or "—"),
-        ("removal", decision.removal_conditions),
-        ("remedies", decision.remedies),
+        (say("list", t), listing.list_name),
+        (say("record", t), f"{listing.record_type} {listing.record_id} ({listing.origin_region})"),
+        (say("subject", t), listing.subject.identifier),
+        (say("reason", t), decision.reason),
+        (say("basis", t), decision.basis),
+        (say("measures", t), ", ".join(decision.measures) or "—"),
+        (say("removal", t), decision.removal_conditions),
+        (say("remedies", t), decision.remedies),
     ]
     dates = (
-        ("notice due", listing.notice_due),
-        ("objection due", listing.objection_due),
-        ("review due", listing.review_due),
-        ("listed on", listing.listed_on),
-        ("ends on", listing.ends_on),
-        ("removal due", listing.removal_due),
+        ("notice_due", listing.notice_due),
+        ("objection_due", listing.objection_due),
+        ("review_due", listing.review_due),
+        ("listed_on", listing.listed_on),
+        ("ends_on", listing.ends_on),
+        ("removal_due", listing.removal_due),
     )
-    rows += [(name, day) for name, day in dates if day]
+    rows += [(say(key, t), day) for key, day in dates if day]
     if listing.removal_cause:
-        rows.append(("removed for", listing.removal_cause.replace("_", " ")))
+        rows.append((say("removed_for", t), listing.removal_cause.replace("_", " ")))
     if listing.overdue:
-        rows.append(("OVERDUE", f"the {listing.overdue} step is late"))
+        rows.append((say("overdue_flag", t), say("step_late", t, step=listing.overdue)))
     steps = [
         f"    {step.at.ToDatetime():%Y-%m-%d %H:%M} {listing_state_text(step.state):<9} {step.actor}"
         f" {step.document or '—'}: {step.reason}"
         for step in listing.history
     ]
-    header = f"listing {listing.listing_id}: {listing_state_text(listing.state)}"
+    header = say("listing_header", t, listing_id=listing.listing_id, state=listing_state_text(listing.state))
     return Group(
-        line(header), *(line(f"  {name:<13} {value}") for name, value in rows), line("  history"), *map(line, steps)
+        line(header),
+        *labelled(rows, 13),
+        line(say("history", t)),
+        *map(line, steps),
     )
 
 
-def consents_view(consents: Sequence[inquiry_pb2.ConsentSummary]) -> Group:
+def consents_view(consents: Sequence[inquiry_pb2.ConsentSummary], language: Language = Language.EN) -> Group:
     """A subject's consents: to whom, for what, until when, and whether withdrawn."""
-    parts: list[RenderableType] = [line(f"{len(consents)} consent(s)")]
+    t = language
+    parts: list[RenderableType] = [line(say("consents_count", t, count=len(consents)))]
     if consents:
         parts.append(
             table(
-                ["consent", "requester", "purposes", "valid until", "signed by", "withdrawn"],
+                [say(k, t) for k in ("consent_id", "requester", "purposes", "valid_until", "signed_by", "withdrawn")],
                 [
                     (
                         c.consent_id,
                         c.requester,
                         ", ".join(c.purposes),
                         c.not_after.ToDatetime().date().isoformat(),
-                        "requester (attested)" if c.attested else "subject",
+                        say("requester_attested", t) if c.attested else say("subject", t),
                         c.revoked_at.ToDatetime().isoformat(timespec="seconds") if c.HasField("revoked_at") else "",
                     )
                     for c in consents
@@ -211,12 +266,13 @@ def consents_view(consents: Sequence[inquiry_pb2.ConsentSummary]) -> Group:
     return Group(*parts)
 
 
-def listings_view(listings: Sequence[common_pb2.Listing]) -> Group:
-    parts: list[RenderableType] = [line(f"{len(listings)} listing(s)")]
+def listings_view(listings: Sequence[common_pb2.Listing], language: Language = Language.EN) -> Group:
+    t = language
+    parts: list[RenderableType] = [line(say("listings_count", t, count=len(listings)))]
     if listings:
         parts.append(
             table(
-                ["listing", "list", "record", "state", "next date", "overdue"],
+                [say(k, t) for k in ("listing", "list", "record", "state", "next_date", "overdue")],
                 [
                     (
                         x.listing_id,
@@ -233,7 +289,9 @@ def listings_view(listings: Sequence[common_pb2.Listing]) -> Group:
     return Group(*parts)
 
 
-def revocations_view(entries: Sequence[inquiry_pb2.RevocationEntry], keys: KeyRing | None) -> Group:
+def revocations_view(
+    entries: Sequence[inquiry_pb2.RevocationEntry], keys: KeyRing | None, language: Language = Language.EN
+) -> Group:
     """Each revocation with the origin's signature checked when ``keys`` are given, and where to read on from."""
     rows = []
     for entry in entries:
@@ -256,33 +314,39 @@ def revocations_view(entries: Sequence[inquiry_pb2.RevocationEntry], keys: KeyRi
                 revocation.reason,
             )
         )
-    checked = "origin signatures verified" if keys is not None else "not checked: no node key given"
-    parts: list[RenderableType] = [line(f"{len(entries)} revocation(s) ({checked})" if entries else "0 revocation(s)")]
+    t = language
+    checked = say("origin_verified", t) if keys is not None else say("no_keys", t)
+    count = say("revocations_count", t, count=len(entries), checked=checked)
+    parts: list[RenderableType] = [line(count if entries else say("revocations_none", t))]
     if rows:
-        parts.append(table(["position", "record", "type", "origin", "status", "at (UTC)", "reason"], rows))
-        parts.append(line(f"delete these records; next time read on with --after {entries[-1].position}"))
+        headers = [say(k, t) for k in ("position", "record", "type", "origin", "status", "at_utc", "reason")]
+        parts.append(table(headers, rows))
+        parts.append(line(say("read_on", t, position=entries[-1].position)))
     return Group(*parts)
 
 
-def outbox_view(deliveries: Sequence[QueuedDelivery], dead_only: bool) -> Group:
+def outbox_view(deliveries: Sequence[QueuedDelivery], dead_only: bool, language: Language = Language.EN) -> Group:
     """Undelivered deliveries: a dead letter with why and when, a pending one with what it waits for."""
-    what = "dead letter(s)" if dead_only else "undelivered deliveries"
-    parts: list[RenderableType] = [line(f"{len(deliveries)} {what}")]
+    t = language
+    parts: list[RenderableType] = [line(say("dead_letters" if dead_only else "undelivered", t, count=len(deliveries)))]
     if deliveries:
         rows = []
         for d in deliveries:
             if d.dead_at is not None:
-                status = f"dead since {d.dead_at:%Y-%m-%d %H:%M:%S}"
+                status = say("dead_since", t, at=f"{d.dead_at:%Y-%m-%d %H:%M:%S}")
             elif d.waiting_on is not None:
-                status = f"waits for {d.waiting_on}"
+                status = say("waits_for", t, what=d.waiting_on)
             else:
-                status = f"next try {d.next_attempt_at:%Y-%m-%d %H:%M:%S}"
-            item = d.record_id if d.listing_id is None else f"{d.listing_id} (record {d.record_id})"
+                status = say("next_try", t, at=f"{d.next_attempt_at:%Y-%m-%d %H:%M:%S}")
+            item = (
+                d.record_id
+                if d.listing_id is None
+                else say("listing_item", t, listing=d.listing_id, record=d.record_id)
+            )
             reason = d.dead_reason or d.last_error or ""
             rows.append((d.seq, d.peer, d.kind.value, item, d.state.value, d.attempts, status, reason))
-        parts.append(table(["seq", "peer", "kind", "item", "state", "attempts", "when (UTC)", "reason"], rows))
+        headers = ("seq", "peer", "kind", "item", "state", "attempts", "when_utc", "reason")
+        parts.append(table([say(k, t) for k in headers], rows))
         if any(d.dead_at is not None for d in deliveries):
-            parts.append(
-                line("once the cause is fixed: share-gateway outbox redeliver --config node.yaml SEQ --reason ...")
-            )
+            parts.append(line(say("redeliver_hint", t)))
     return Group(*parts)

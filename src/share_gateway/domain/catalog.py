@@ -15,6 +15,7 @@ from enum import StrEnum
 from share_gateway.domain.catalog_provision import ANY_PROVISION, Provision
 from share_gateway.domain.catalog_repair import DisputeRules, RepairRules
 from share_gateway.domain.catalog_text import NO_TEXTS, Texts
+from share_gateway.domain.catalog_threshold import Threshold
 from share_gateway.domain.identifiers import SubjectKind
 from share_gateway.domain.periods import PeriodRule
 from share_gateway.domain.quotas import DEFAULT_QUOTA, QuotaLimits
@@ -105,6 +106,8 @@ class RecordType:
     texts: Texts = NO_TEXTS
     # Who may provide records of this type and on which documents (unrestricted when the catalog says nothing).
     provision: Provision = ANY_PROVISION
+    # The amount from which a record of this type may be made, with its source, or a note that none is given.
+    threshold: Threshold | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -33,6 +33,7 @@ from share_gateway.domain.catalog_periods import parse_period_rule
 from share_gateway.domain.catalog_provision import PROVISION_KEYS, parse_provision
 from share_gateway.domain.catalog_repair import parse_repair_sections
 from share_gateway.domain.catalog_text import Language, parse_texts
+from share_gateway.domain.catalog_threshold import THRESHOLD_KEY, parse_threshold
 from share_gateway.domain.errors import CatalogInvalid, FieldViolation
 from share_gateway.domain.identifiers import SubjectKind
 from share_gateway.domain.quotas import DEFAULT_QUOTA, QUOTA_FIELDS, QuotaLimits
@@ -270,6 +271,7 @@ def _parse_record_type(name: str, r: _Reader, purposes: Mapping[str, Purpose], k
         "repair",
         "dispute",
         "title",
+        THRESHOLD_KEY,
         *PROVISION_KEYS,
     )
     texts = parse_texts(r.value, r.path, r.faults)
@@ -305,6 +307,7 @@ def _parse_record_type(name: str, r: _Reader, purposes: Mapping[str, Purpose], k
         description=texts.description(Language.EN),
         texts=texts,
         provision=parse_provision(r.value, r.path, r.faults, kinds, fields),
+        threshold=parse_threshold(r.value, r.path, r.faults, fields),
         periods=parse_period_rule(r, r.raw("severity_periods", False)),
         **parse_repair_sections(r.value, r.path, r.faults, fields),
     )

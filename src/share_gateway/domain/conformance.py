@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from share_gateway.domain.catalog import Catalog
+from share_gateway.domain.catalog_threshold import check_threshold
 from share_gateway.domain.errors import FieldViolation
 from share_gateway.domain.records import (
     Record,
@@ -42,6 +43,7 @@ def nonconformities(catalog: Catalog, record: Record) -> tuple[FieldViolation, .
         if spec is not None:
             check_stored_value(spec, text, f"fields.{name}", violations)
     check_required_fields(record_type, record.fields, violations)
+    check_threshold(record_type.threshold, record.fields, violations)
     check_legal_document(record_type, record.legal_document is not None, violations)
     check_disclosure_period(record_type, record.severity or "", record.period_days, violations)
     return tuple(violations)

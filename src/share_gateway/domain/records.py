@@ -17,6 +17,7 @@ from decimal import Decimal
 from enum import StrEnum
 
 from share_gateway.domain.catalog import Catalog, FieldSpec, FieldType, RecordType
+from share_gateway.domain.catalog_threshold import check_threshold
 from share_gateway.domain.conducts import check_conduct_code
 from share_gateway.domain.debtor_list import CourtTerm, court_term
 from share_gateway.domain.errors import FieldViolation, InvalidInput, InvalidState
@@ -323,6 +324,7 @@ def admit_record(
             fields[name] = canonical_text(spec.type, coerced)
     check_required_fields(record_type, draft.fields, violations)
     check_conduct_code(catalog, record_type, fields, violations)
+    check_threshold(record_type.threshold, fields, violations)
     document: LegalDocument | None = None
     if draft.legal_document is not None:
         document = admit_legal_document(draft.legal_document, today, "legal_document", violations)

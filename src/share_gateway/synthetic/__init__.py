@@ -9,8 +9,12 @@ package draws realistic ones instead:
   division code lies in the requested province-level region;
 * persons with a valid resident ID number (GB 11643-1999), checked with
   ``stdnum.cn.ric.validate`` including its historical division database;
-* record drafts for every record type of the catalog, field by field from the
-  catalog's definitions, each one accepted by ``admit_record``.
+* record drafts for every record type the catalog allows, field by field from
+  the catalog's definitions, each one accepted by ``admit_record``: made as the
+  recording region's bodies would make them (its authority, court, tax bureau,
+  utility, lender branch), with no decision date where no decision exists, and
+  none of a type whose threshold no source gives (the catalog says so; no
+  amount is invented).
 
 Everything comes from one ``random.Random(seed)`` owned by the ``Population``:
 the same seed and the same calls give the same output, and the global random
@@ -164,15 +168,24 @@ class Population:
         """The catalog's record types about ``kind``, in catalog order."""
         return [name for name, spec in self.catalog.record_types.items() if kind in spec.subject_kinds]
 
-    def record_draft(self, subject: SyntheticSubject, record_type: str) -> RecordDraft:
-        """A draft of ``record_type`` about ``subject`` that ``admit_record`` accepts as of ``today``."""
+    def record_draft(self, subject: SyntheticSubject, record_type: str, region: str | None = None) -> RecordDraft:
+        """A draft of ``record_type`` about ``subject`` that ``admit_record`` accepts as of ``today``.
+
+        It is made as the bodies of ``region`` (default: the subject's own) would make it: their authority,
+        court, tax bureau, utility or lender branch. ``ValueError`` where the catalog does not allow the record:
+        a type whose threshold no source gives, or a registration outside the company's own region.
+        """
         spec = self.catalog.record_types.get(record_type)
         if spec is None:
             raise ValueError(f"{record_type!r} is not in catalog version {self.catalog.version}")
         if subject.kind not in spec.subject_kinds:
             raise ValueError(f"{record_type} is not recorded about {subject.kind.value}")
+        if not self.allows(spec, subject, region):
+            raise ValueError(self._refusal(spec, subject, region))
+        division = self._recording_division(subject, region)
         severity, disclosure_days, window = self._severity(spec)
-        case = Case(self._rng, subject, spec, self.today, self._decision_date(subject, spec, window), severity)
+        decided_on = self._decision_date(subject, spec, window)
+        case = Case(self._rng, subject, spec, self.today, decided_on, severity, division)
         fields = draft_fields(case)
         document = legal_document(case)
         return RecordDraft(
@@ -186,24 +199,51 @@ class Population:
             settled_on=conduct_ended(case),
         )
 
-    def drafts_for(self, subject: SyntheticSubject, count: int) -> list[RecordDraft]:
-        """``count`` drafts about ``subject`` in a realistic mix; a company's list opens with its registration."""
-        names = self.record_types_for(subject.kind)
+    def drafts_for(self, subject: SyntheticSubject, count: int, region: str | None = None) -> list[RecordDraft]:
+        """``count`` drafts about ``subject`` made in ``region`` (default: its own), in a realistic mix of the
+        types the catalog allows there; a company's list in its own region opens with its registration."""
+        names = [
+            name
+            for name in self.record_types_for(subject.kind)
+            if self.allows(self.catalog.record_types[name], subject, region)
+        ]
         if not names:
-            raise ValueError(f"catalog version {self.catalog.version} has no record type about {subject.kind.value}")
+            raise ValueError(f"catalog version {self.catalog.version} allows no record about {subject.kind.value}")
         drafts: list[RecordDraft] = []
         if count > 0 and REGISTRATION in names:
-            drafts.append(self.record_draft(subject, REGISTRATION))
+            drafts.append(self.record_draft(subject, REGISTRATION, region))
         others = [name for name in names if name != REGISTRATION] or names
         weights = [_MIX_WEIGHTS.get(name, 1.0) for name in others]
         drafts.extend(
-            self.record_draft(subject, name) for name in self._rng.choices(others, weights, k=count - len(drafts))
+            self.record_draft(subject, name, region)
+            for name in self._rng.choices(others, weights, k=count - len(drafts))
         )
         return drafts
 
-    def drafts(self, subjects: Iterable[SyntheticSubject], per_subject: int) -> list[RecordDraft]:
-        """Drafts for many subjects at once: what a benchmark or the demo submits."""
-        return [draft for subject in subjects for draft in self.drafts_for(subject, per_subject)]
+    def drafts(
+        self, subjects: Iterable[SyntheticSubject], per_subject: int, region: str | None = None
+    ) -> list[RecordDraft]:
+        """Drafts for many subjects at once, made in ``region`` (default: each its own): what a benchmark or the
+        demo submits."""
+        return [draft for subject in subjects for draft in self.drafts_for(subject, per_subject, region)]
+
+    def allows(self, spec: RecordType, subject: SyntheticSubject, region: str | None = None) -> bool:
+        """Whether the catalog lets a record of ``spec`` be made about ``subject`` in ``region``: not where its
+        threshold is not given by a source (none is invented), not a registration outside the company's region."""
+        if spec.threshold is not None and not spec.threshold.given:
+            return False
+        return not (spec.name == REGISTRATION and region is not None and region != subject.region)
+
+    def _refusal(self, spec: RecordType, subject: SyntheticSubject, region: str | None) -> str:
+        if spec.threshold is not None and not spec.threshold.given:
+            return f"{spec.name} is not generated: its threshold is not given by a source ({spec.threshold.source})"
+        return f"{spec.name} is made where the company is registered ({subject.region}), not in {region}"
+
+    def _recording_division(self, subject: SyntheticSubject, region: str | None) -> Division:
+        """Where the record is made: the subject's division in its own region, else a division of ``region``."""
+        if region is None or region == subject.region:
+            return subject.division
+        return self._rng.choice(region_of(region).divisions)
 
     def _severity(self, spec: RecordType) -> tuple[str, int | None, int | None]:
         """Severity, the disclosure days to request (``None``: the maximum) and the window that will apply."""
@@ -221,10 +261,11 @@ class Population:
             return severity, days, days
         return severity, None, period.maximum_days
 
-    def _decision_date(self, subject: SyntheticSubject, spec: RecordType, window: int | None) -> date:
-        """When the document was issued: late enough that the disclosure window is still open today."""
+    def _decision_date(self, subject: SyntheticSubject, spec: RecordType, window: int | None) -> date | None:
+        """When the document was issued: late enough that the disclosure window is still open today; None for a
+        type that rests on no decision (a loan default, a commitment): it has no decision date to show."""
         if not spec.legal_document_required:
-            return self.today  # admit_record dates a record without a document on the day it is admitted
+            return None
         if spec.name == REGISTRATION and isinstance(subject, SyntheticCompany):
             if self._rng.random() < 0.7:
                 return subject.established_on

@@ -1,10 +1,15 @@
-"""The case one draft is written from: subject, dates, severity, and facts drawn once each.
+"""The case one draft is written from: subject, recording place, dates, severity, and facts drawn once each.
 
 A record's fields must agree with each other and with its document (the
 decision number is the document number, the overdue amount is at most the
 principal). Each scenario module (``penalties``, ``licences``,
 ``obligations``) draws its facts through ``Case.fact`` once per draft; field
 generators and document builders read them from there.
+
+The bodies that act in a case (the authority deciding, the court, the tax
+bureau, the utility, the lender's branch) are those of the *recording*
+division: a Guangdong record names a Guangdong court, whichever region the
+subject comes from. A case without a decision has no decision date.
 """
 
 from __future__ import annotations
@@ -36,8 +41,9 @@ class Case:
         subject: SyntheticSubject,
         record_type: RecordType,
         today: date,
-        decided_on: date,
+        decided_on: date | None,
         severity: str,
+        division: Division | None = None,
     ) -> None:
         self.rng = rng
         self.subject = subject
@@ -45,6 +51,8 @@ class Case:
         self.today = today
         self.decided_on = decided_on
         self.severity = severity
+        # Where the record is made: the acting bodies' division (default: the subject's own).
+        self._division = division if division is not None else subject.division
         self._facts: dict[Callable[[Case], object], object] = {}
 
     def fact(self, draw: Callable[[Case], _T]) -> _T:
@@ -63,7 +71,15 @@ class Case:
 
     @property
     def division(self) -> Division:
-        return self.subject.division
+        """The division whose bodies make the record (not necessarily the subject's)."""
+        return self._division
+
+    @property
+    def decision(self) -> date:
+        """The decision date of a case that rests on a decision; asking it of one without is a bug."""
+        if self.decided_on is None:
+            raise ValueError(f"{self.record_type.name} rests on no decision: it has no decision date")
+        return self.decided_on
 
     @property
     def earliest(self) -> date:
@@ -76,6 +92,15 @@ class Case:
     def mark(self, template: str) -> str:
         return fill(template, self.division)
 
+    def at_least(self, field: str, low: float, high: float) -> tuple[float, float]:
+        """An amount range for ``field`` raised to the catalog's sourced threshold, where it gives one."""
+        threshold = self.record_type.threshold
+        if threshold is None or threshold.field != field or threshold.minimum is None:
+            return low, high
+        floor = float(threshold.minimum)
+        return max(low, floor), max(high, floor * 10)
+
     def before_decision(self, low: int, high: int) -> date:
-        """A day ``low`` to ``high`` days before the decision, but not before the subject existed."""
-        return max(self.earliest, self.decided_on - timedelta(days=self.rng.randint(low, high)))
+        """A day ``low`` to ``high`` days before the decision (today, without one), not before the subject existed."""
+        reference = self.decided_on if self.decided_on is not None else self.today
+        return max(self.earliest, reference - timedelta(days=self.rng.randint(low, high)))

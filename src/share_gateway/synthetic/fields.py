@@ -68,7 +68,7 @@ _FIELD_VALUES: Mapping[str, _FieldGenerator] = {
     "debtor_name": lambda c: c.subject.name,
     "taxpayer_name": lambda c: c.subject.name,
     "sex": _of_person(lambda p, _: p.sex.value),
-    "age": _of_person(lambda p, c: p.age_on(c.decided_on)),
+    "age": _of_person(lambda p, c: p.age_on(c.decided_on or c.today)),
     # administrative_penalty
     "decision_number": lambda c: penalty(c).number,
     "violation_type": lambda c: penalty(c).violation_type,
@@ -170,13 +170,13 @@ def _by_type(c: Case, spec: FieldSpec) -> TypedValue:
 
 def _effective(c: Case, delay: int) -> str:
     """Effective on issue or up to ``delay`` days later (service), never after today."""
-    latest = min(c.today, c.decided_on + timedelta(days=delay))
-    return between(c.rng, c.decided_on, latest).isoformat()
+    latest = min(c.today, c.decision + timedelta(days=delay))
+    return between(c.rng, c.decision, latest).isoformat()
 
 
 def _document(c: Case, number: str, issuer: str, kind: str, delay: int = 0) -> LegalDocumentDraft:
     """A document issued on the decision date."""
-    return LegalDocumentDraft(number, issuer, kind, c.decided_on.isoformat(), _effective(c, delay))
+    return LegalDocumentDraft(number, issuer, kind, c.decision.isoformat(), _effective(c, delay))
 
 
 def _registration_document(c: Case) -> LegalDocumentDraft:
@@ -203,7 +203,7 @@ _DOCUMENTS: Mapping[str, Callable[[Case], LegalDocumentDraft]] = {
 
 def _generic_document(c: Case) -> LegalDocumentDraft:
     """A decision of the market regulator, for a record type this module has no document for."""
-    number = c.mark("{cabbr}{short}决") + f"〔{c.decided_on.year}〕{c.rng.randint(1, 3000)}号"
+    number = c.mark("{cabbr}{short}决") + f"〔{c.decision.year}〕{c.rng.randint(1, 3000)}号"
     return _document(c, number, c.department("market"), "administrative_decision")
 
 

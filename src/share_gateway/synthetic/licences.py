@@ -94,7 +94,7 @@ _LICENCE_KINDS: Sequence[_LicenceKind] = (
         frozenset({"贸易", "新能源"}),
         3,
         ("危险化学品经营（不带储存设施）：乙醇、甲醇、丙酮",),
-        lambda c: c.mark("{cabbr}{short}应急经字") + f"〔{c.decided_on.year}〕{c.rng.randint(1, 9999):06d}",
+        lambda c: c.mark("{cabbr}{short}应急经字") + f"〔{c.decision.year}〕{c.rng.randint(1, 9999):06d}",
     ),
     _LicenceKind(
         "医疗器械经营许可证",
@@ -103,7 +103,7 @@ _LICENCE_KINDS: Sequence[_LicenceKind] = (
         frozenset({"医药", "生物科技"}),
         5,
         ("第三类医疗器械：6815注射穿刺器械，6866医用高分子材料及制品",),
-        lambda c: c.mark("{cabbr}市监械经营许") + f"{c.decided_on.year}{c.rng.randint(1, 9999):04d}号",
+        lambda c: c.mark("{cabbr}市监械经营许") + f"{c.decision.year}{c.rng.randint(1, 9999):04d}号",
     ),
     _LicenceKind(
         "建筑业企业资质证书",
@@ -121,7 +121,7 @@ _LICENCE_KINDS: Sequence[_LicenceKind] = (
         frozenset({"科技", "信息技术", "文化传媒"}),
         5,
         ("信息服务业务（仅限互联网信息服务）", "在线数据处理与交易处理业务"),
-        lambda c: f"{c.division.province_abbr}B2-{c.decided_on.year}{c.rng.randint(1, 9999):04d}",
+        lambda c: f"{c.division.province_abbr}B2-{c.decision.year}{c.rng.randint(1, 9999):04d}",
     ),
     _LicenceKind(
         "人力资源服务许可证",
@@ -130,7 +130,7 @@ _LICENCE_KINDS: Sequence[_LicenceKind] = (
         frozenset({"商务咨询"}),
         5,
         ("职业介绍；人力资源供求信息的收集和发布；人力资源管理咨询",),
-        lambda c: f"{c.division.code}{c.decided_on.year}{c.rng.randint(1, 9999):04d}",
+        lambda c: f"{c.division.code}{c.decision.year}{c.rng.randint(1, 9999):04d}",
     ),
     _LicenceKind(
         "网络预约出租汽车驾驶员证",
@@ -169,16 +169,16 @@ def _draw_licence(c: Case) -> Licence:
         industry = c.company.industry
         candidates = [k for k in candidates if industry in k.industries] or candidates
     chosen = rng.choice(candidates)
-    valid_until = add_years(c.decided_on, chosen.years) - timedelta(days=1)
+    valid_until = add_years(c.decision, chosen.years) - timedelta(days=1)
     mark = c.mark(_LICENCE_MARKS[chosen.department])
     return Licence(
         name=chosen.name,
         number=chosen.number(c),
         content=rng.choice(chosen.contents),
         issuer=c.department(chosen.department),
-        valid_from=c.decided_on,
+        valid_from=c.decision,
         valid_until=valid_until,
-        decision_number=f"{mark}准〔{c.decided_on.year}〕{rng.randint(1, 5000)}号",
+        decision_number=f"{mark}准〔{c.decision.year}〕{rng.randint(1, 5000)}号",
     )
 
 

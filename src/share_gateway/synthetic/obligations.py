@@ -107,13 +107,13 @@ _TAX_TYPES: Mapping[SubjectKind, Sequence[tuple[str, float]]] = {
 
 
 def _draw_tax_arrears(c: Case) -> Arrears:
-    low, high = (5_000, 5_000_000) if c.company else (1_000, 300_000)
+    low, high = c.at_least("arrears_amount", *((5_000, 5_000_000) if c.company else (1_000, 300_000)))
     return Arrears(
         kind=weighted(c.rng, _TAX_TYPES[c.subject.kind]),
         creditor=c.department("tax"),
         amount=money(c.rng, low, high, CENT),
         since=c.before_decision(60, 900),
-        reference=c.mark("{cabbr}{short}税欠公") + f"〔{c.decided_on.year}〕{c.rng.randint(1, 12)}号",
+        reference=c.mark("{cabbr}{short}税欠公") + f"〔{c.decision.year}〕{c.rng.randint(1, 12)}号",
         notices=0,
     )
 
@@ -142,13 +142,14 @@ def _draw_utility_arrears(c: Case) -> Arrears:
     low, high = (2_000, 500_000) if c.company else (200, 8_000)
     if c.severity == "serious":
         low, high = low * 3, high * 3
+    floor, top = c.at_least("arrears_amount", low, high)  # never below a threshold a source gives
     start = max(c.earliest, c.today - timedelta(days=3 * 365))
     since = between(rng, start, c.today - timedelta(days=60))
     digits = _ACCOUNT_DIGITS.get(kind, 10)
     return Arrears(
         kind=kind,
         creditor=provider,
-        amount=money(rng, low, high, CENT),
+        amount=money(rng, floor, top, CENT),
         since=since,
         reference=str(rng.randint(10 ** (digits - 1), 10**digits - 1)),
         notices=rng.randint(2, 6) if c.severity == "serious" else rng.randint(1, 3),

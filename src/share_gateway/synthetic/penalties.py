@@ -169,7 +169,7 @@ def _draw_penalty(c: Case) -> Penalty:
     )
     mark = c.mark(_PENALTY_MARKS[violation.department])
     return Penalty(
-        number=f"{mark}〔{c.decided_on.year}〕{rng.randint(1, 3000)}号",
+        number=f"{mark}〔{c.decision.year}〕{rng.randint(1, 3000)}号",
         issuer=c.department(violation.department),
         violation_type=violation.type,
         facts=facts,

@@ -1,0 +1,217 @@
+"""Labels of the answer and procedure views (``views``, ``repair_views``), as (English, Chinese) by key.
+
+Part of the one message table (``messages.MESSAGES``): a label used by several views has one key here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+VIEW_TEXTS: Mapping[str, tuple[str, str]] = {
+    # shared labels
+    "field": ("field", "字段"),
+    "value": ("value", "值"),
+    "region": ("region", "地区"),
+    "record": ("record", "记录"),
+    "records": ("records", "记录数"),
+    "subject": ("subject", "信息主体"),
+    "reason": ("reason", "理由"),
+    "basis": ("basis", "依据"),
+    "state": ("state", "状态"),
+    "overdue": ("overdue", "逾期"),
+    "overdue_flag": ("OVERDUE", "已逾期"),
+    "list": ("list", "名单"),
+    "remedy": ("remedy", "救济途径"),
+    "result_due": ("result due", "结果期限"),
+    "decision_due": ("decision due", "决定期限"),
+    "answer_due": ("answer due", "答复期限"),
+    "at_utc": ("at (UTC)", "时间（UTC）"),
+    "when_utc": ("when (UTC)", "时间（UTC）"),
+    "type": ("type", "类别"),
+    "no_keys": ("not checked: no node key given", "未校验：未提供节点公钥"),
+    # errors
+    "node_refused": ("share-gateway: the node refused: ", "share-gateway：节点拒绝了请求："),
+    "reason_line": ("  reason {reason}", "  原因 {reason}"),
+    # a record
+    "record_header": (
+        "{lead}{record_type} {record_id} about {subject}",
+        "{lead}{record_type} {record_id}，信息主体 {subject}",
+    ),
+    "recorded_lead": ("recorded ", "已登记 "),
+    "decided_on": ("decided on", "决定日期"),
+    "no_decision": ("— (no decision)", "—（无决定）"),
+    "period_from": ("period from", "期间起算"),
+    "conduct_goes_on": ("— (the conduct goes on)", "—（行为仍在持续）"),
+    "published_until": ("published until", "公示至"),
+    "shared_until": ("shared until", "共享至"),
+    "withdrawn": ("withdrawn", "撤回"),
+    "withdrawal_text": ("{withdrawn_on}, due {due}{late}", "{withdrawn_on}，应于 {due}{late}"),
+    "late": (" (LATE)", "（逾期）"),
+    # an answer
+    "inquiry_header": ("inquiry {inquiry_id}: {count} record(s)", "查询 {inquiry_id}：{count} 条记录"),
+    "answer": ("answer", "答复"),
+    "detail": ("detail", "详情"),
+    "under_dispute": (" UNDER DISPUTE, answer due {due}", " 异议处理中，应于 {due} 前答复"),
+    "overdue_mark": (" (OVERDUE)", "（已逾期）"),
+    "verified": ("signature and every value verified", "签名及每个值均已校验"),
+    "verification_failed": ("VERIFICATION FAILED: {error}", "校验失败：{error}"),
+    "decided": ("decided {day}", "决定于 {day}"),
+    "no_decision_from": ("no decision, period from {start}", "无决定，期间起算 {start}"),
+    "disclosed_record": (
+        "{record_type} from region {origin}, {period} ({verified}){disputed}",
+        "{record_type}，来自地区 {origin}，{period}（{verified}）{disputed}",
+    ),
+    "lists_in_force": ("lists in force:", "有效名单："),
+    "list_membership": (
+        "  {list_name}: decided in region {origin} by {reference} on {listed_on}, until {until}",
+        "  {list_name}：地区 {origin} 依 {reference} 于 {listed_on} 列入，至 {until}",
+    ),
+    "no_fixed_end": ("no fixed end", "无固定期限"),
+    "measures_to_apply": ("disciplinary measures:", "惩戒措施："),
+    "measures_information": ("measures others apply (information):", "由其他主体实施的措施（仅供参考）："),
+    "measure_line": (
+        "  {name}: {description} (by {body}; because of {grounds})",
+        "  {name}：{description}（实施：{body}；依据：{grounds}）",
+    ),
+    "legal_bases": ("legal bases:", "法律依据："),
+    "receipt_verified": (
+        "signed receipt verified: logged at {at} UTC by node {node}",
+        "签名回执已校验：节点 {node} 于 {at} UTC 记录",
+    ),
+    # inquiry history
+    "history_header": ("inquiries about {subject} in the last {days} days:", "近 {days} 天内对 {subject} 的查询："),
+    "institution": ("institution", "机构"),
+    "outcome": ("outcome", "结果"),
+    "node": ("node", "节点"),
+    # listings
+    "listing_header": ("listing {listing_id}: {state}", "名单记录 {listing_id}：{state}"),
+    "measures": ("measures", "措施"),
+    "removal": ("removal", "移出条件"),
+    "remedies": ("remedies", "救济途径"),
+    "notice_due": ("notice due", "告知期限"),
+    "objection_due": ("objection due", "异议期限"),
+    "review_due": ("review due", "复核期限"),
+    "listed_on": ("listed on", "列入日期"),
+    "ends_on": ("ends on", "届满日期"),
+    "removal_due": ("removal due", "移出期限"),
+    "removed_for": ("removed for", "移出原因"),
+    "step_late": ("the {step} step is late", "{step} 步骤已逾期"),
+    "history": ("  history", "  历史"),
+    "listings_count": ("{count} listing(s)", "{count} 条名单记录"),
+    "listing": ("listing", "名单记录"),
+    "next_date": ("next date", "下一日期"),
+    # consents
+    "consents_count": ("{count} consent(s)", "{count} 项授权"),
+    "consent_id": ("consent", "授权"),
+    "requester": ("requester", "查询主体"),
+    "purposes": ("purposes", "用途"),
+    "valid_until": ("valid until", "有效至"),
+    "signed_by": ("signed by", "签署方"),
+    "requester_attested": ("requester (attested)", "查询主体（代为证明）"),
+    # revocations
+    "revocations_count": ("{count} revocation(s) ({checked})", "{count} 条撤销（{checked}）"),
+    "revocations_none": ("0 revocation(s)", "0 条撤销"),
+    "origin_verified": ("origin signatures verified", "来源签名已校验"),
+    "position": ("position", "位置"),
+    "origin": ("origin", "来源"),
+    "status": ("status", "状态"),
+    "read_on": (
+        "delete these records; next time read on with --after {position}",
+        "请删除这些记录；下次用 --after {position} 继续读取",
+    ),
+    # the outbox
+    "dead_letters": ("{count} dead letter(s)", "{count} 封死信"),
+    "undelivered": ("{count} undelivered deliveries", "{count} 项未送达"),
+    "dead_since": ("dead since {at}", "自 {at} 起失效"),
+    "waits_for": ("waits for {what}", "等待 {what}"),
+    "next_try": ("next try {at}", "下次尝试 {at}"),
+    "listing_item": ("{listing} (record {record})", "{listing}（记录 {record}）"),
+    "seq": ("seq", "序号"),
+    "peer": ("peer", "对端"),
+    "kind": ("kind", "类型"),
+    "item": ("item", "项目"),
+    "attempts": ("attempts", "尝试次数"),
+    "redeliver_hint": (
+        "once the cause is fixed: share-gateway outbox redeliver --config node.yaml SEQ --reason ...",
+        "原因排除后：share-gateway outbox redeliver --config node.yaml SEQ --reason ...",
+    ),
+    # repair
+    "repair_header": ("repair application {application_id}: {state}", "信用修复申请 {application_id}：{state}"),
+    "applicant": ("applicant", "申请人"),
+    "held_by": ("held by", "保存于"),
+    "in_region": ("region {region}", "地区 {region}"),
+    "this_node": ("this node", "本节点"),
+    "submitted": ("submitted", "提交时间"),
+    "mandate": ("mandate", "委托书"),
+    "extended": ("extended", "延期"),
+    "extension": ("{days} working days: {reason}", "{days} 个工作日：{reason}"),
+    "decided_at": ("decided", "决定时间"),
+    "deadline_passed": ("the {which} deadline passed", "{which} 期限已过"),
+    "result_due_days": ("{due} ({days} working days from the application)", "{due}（自申请起 {days} 个工作日）"),
+    "decision_due_days": (
+        "{days} working days after acceptance, by the result date at the latest",
+        "受理后 {days} 个工作日内，最迟不晚于结果期限",
+    ),
+    "repairs_count": ("{count} open repair application(s)", "{count} 项待办信用修复申请"),
+    "application": ("application", "申请"),
+    "repair_notice": ("repair notice", "信用修复告知书"),
+    "repairable_from": ("repairable from", "可修复日期"),
+    "how": ("how", "方式"),
+    "deadlines": ("deadlines", "期限"),
+    "notice_deadlines": (
+        "result within {total} working days of applying; decision within {decision} of receipt",
+        "申请后 {total} 个工作日内出结果；收到申请后 {decision} 个工作日内作出决定",
+    ),
+    "repairable": ("repairable", "可修复"),
+    "severity": ("severity", "严重程度"),
+    # disputes
+    "dispute_header": ("dispute {dispute_id}: {state}", "异议 {dispute_id}：{state}"),
+    "claim": ("claim", "异议内容"),
+    "filed": ("filed", "提出时间"),
+    "answered": ("answered", "答复时间"),
+    "corrected_by": ("corrected by", "更正记录"),
+    "answered_late": ("answered late", "逾期答复"),
+    "answer_day_passed": ("the answer day passed", "答复期限已过"),
+    "disputes_count": ("{count} dispute(s)", "{count} 项异议"),
+    "dispute": ("dispute", "异议"),
+    # what the inquiry and consent commands say besides their views
+    "redacted_stub": (
+        "the node holds only a redacted stub of event {event_id}: the checkpoint's signature is verified; "
+        "the inclusion verifies against your receipt's payload",
+        "节点只保存了事件 {event_id} 的脱敏存根：检查点签名已校验；包含证明需对照您的回执载荷校验",
+    ),
+    "proved_leaf": (
+        "event {event_id} is leaf {index} of the log of {origin} of size {size}: verified",
+        "事件 {event_id} 是 {origin} 日志（大小 {size}）的第 {index} 个叶子：已校验",
+    ),
+    "proof_written": (
+        "tlog-proof written to {path}: it proves SHA-256(0x00 || the receipt's payload) is that leaf",
+        "tlog-proof 已写入 {path}：它证明 SHA-256(0x00 || 回执载荷) 就是该叶子",
+    ),
+    "bundle_hint": (
+        "for a file anyone can verify offline with `share-gateway audit verify-bundle`, add --bundle FILE",
+        "如需任何人都能用 `share-gateway audit verify-bundle` 离线校验的文件，请加 --bundle FILE",
+    ),
+    "no_bundle": (
+        "no bundle written: the node no longer holds the event's bytes",
+        "未写入证明包：节点已不再保存该事件的字节",
+    ),
+    "bundle_written": (
+        "verify it offline: share-gateway audit verify-bundle {bundle} --node-key {node_key}",
+        "离线校验：share-gateway audit verify-bundle {bundle} --node-key {node_key}",
+    ),
+    "late_ack": (" (late)", "（逾期）"),
+    "acknowledged": ("acknowledged through position {position}{late}", "已确认至位置 {position}{late}"),
+    "watch_ended": (
+        "the watch ended: resume with --after {position} (at this node or another replica)",
+        "订阅已结束：请用 --after {position} 继续（在本节点或其他副本）",
+    ),
+    "consent_written": (
+        "consent {consent_id} written to {path}: send it with `inquire --consent-file {path}`",
+        "授权 {consent_id} 已写入 {path}：请用 `inquire --consent-file {path}` 发送",
+    ),
+    "consent_withdrawn": (
+        "withdrawn: refused here from now on, and in every region once the withdrawal reaches it",
+        "已撤回：本节点即刻起拒绝使用，撤回送达各地区后各地区亦拒绝使用",
+    ),
+}
