@@ -99,6 +99,7 @@ class Gateway:
             delivered_to,
             wake,
             procedures.sweep_interval_seconds,
+            deadlines=procedures.repair_deadlines(),
         )
         self.registry = RecordRegistry(self.runtime, self.catalog, self.policy, self.listings, peers, wake)
         self.cosigner = (
