@@ -1,0 +1,157 @@
+"""Repair and disputes across regions, every node in its own process (issue 12, "Repair at any node, by an agent,
+with notice"; DOMAIN.md "Disputes, notice and repair channels"): an agent's mandate travels with the application
+to the record's origin, which verifies it itself; a record disputed at its origin is marked "under dispute" by
+every other region that answers with it, on the origin's signed word only, until the origin answers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import UTC, datetime
+
+import grpc
+import pytest
+
+from share_gateway.catalog import open_catalog
+from share_gateway.crypto.consent import SignedConsent
+from share_gateway.crypto.envelope import Envelope
+from share_gateway.crypto.keys import KeyRing, SigningKey
+from share_gateway.devkit import Layout
+from share_gateway.domain.events import EventKind
+from share_gateway.domain.identifiers import Subject
+from share_gateway.federation.repair_request import APPLY, PEER_REPAIR_TYPE, PeerRepairRequest
+from share_gateway.federation.wire import envelope_to_wire
+from share_gateway.v1 import common_pb2, inquiry_pb2, inquiry_pb2_grpc, peer_pb2, registry_pb2_grpc
+from tests.consents import consent_to_wire, signed_consent
+from tests.federation import REGIONS, channel, peer_call
+from tests.processes import Cluster, federation_cluster, logged
+from tests.support import CALLERS, COMPANY, debtor_request, entity, error_reason
+from tests.waiting import PROCESS_TEST_SECONDS, eventually
+
+ORIGIN, INTAKE, OTHER = REGIONS
+AGENT = CALLERS["bank"][0].uri
+EVIDENCE = "(2026)京0105执567号 结案通知书：已全部履行"
+COMMITMENT = "本单位承诺依法履行生效法律文书确定的义务"
+
+pytestmark = pytest.mark.timeout(PROCESS_TEST_SECONDS)
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    """One federation of three nodes, each in its own process, shared by this module's tests."""
+    with federation_cluster(tmp_path_factory.mktemp("repair-regions")) as running:
+        yield running
+
+
+def inquiries(cluster: Cluster, region: str, caller: str) -> inquiry_pb2_grpc.InquiryServiceAsyncStub:
+    return inquiry_pb2_grpc.InquiryServiceStub(channel(cluster.layout, cluster.ports[region], caller))
+
+
+def received(cluster: Cluster, region: str, record_id: str) -> bool:
+    return any(
+        e.kind is EventKind.RECORD_RECEIVED and any(r.record_id == record_id for r in e.records)
+        for e in logged(cluster.layout, region)
+    )
+
+
+async def shared_debtor(cluster: Cluster, request_id: str, subject: str = COMPANY) -> str:
+    """A court's debtor record at the origin (a type shared nationwide), once both other regions hold it."""
+    async with channel(cluster.layout, cluster.ports[ORIGIN], "court") as court:
+        submitted = await registry_pb2_grpc.RegistryServiceStub(court).SubmitRecord(
+            debtor_request(request_id, subject=entity(subject)), timeout=10
+        )
+    record_id = submitted.record.record_id
+    await eventually(lambda: all(received(cluster, r, record_id) for r in (INTAKE, OTHER)))
+    return record_id
+
+
+def mandate(layout: Layout, signer: str = "company", purposes: tuple[str, ...] = ("credit_repair",)) -> SignedConsent:
+    return signed_consent(layout.client(signer), entity(), AGENT, purposes, attested=signer != "company")
+
+
+def carried(layout: Layout, record_id: str, with_mandate: SignedConsent | None) -> peer_pb2.ForwardRepairRequest:
+    """An application for the agent as the intake region's node itself signs one: what the origin must not take
+    on that node's word."""
+    catalog = open_catalog(layout.catalog.read_bytes(), KeyRing([layout.authority().verifying_key]))
+    request = PeerRepairRequest.new(
+        origin=INTAKE,
+        requester_uri=AGENT,
+        subject=Subject.parse("legal_entity", COMPANY),
+        action=APPLY,
+        record_id=record_id,
+        application_id="",
+        evidence=EVIDENCE,
+        commitment=COMMITMENT,
+        claim="",
+        catalog_digest=catalog.digest,
+        at=datetime.now(UTC),
+        mandate=with_mandate,
+    )
+    key = SigningKey.load(f"share-gateway/node/{INTAKE}", layout.node_dir(INTAKE) / "signing.key")
+    envelope = Envelope.seal(key, PEER_REPAIR_TYPE, request.to_bytes())
+    return peer_pb2.ForwardRepairRequest(request=envelope_to_wire(envelope))
+
+
+def applications_at_origin(cluster: Cluster) -> list[str]:
+    return [
+        e.details["application_id"]
+        for e in logged(cluster.layout, ORIGIN)
+        if e.kind is EventKind.REPAIR_APPLIED and "application_id" in e.details
+    ]
+
+
+async def test_agents_mandate_travels_to_the_origin_which_verifies_it_itself(cluster: Cluster) -> None:
+    """An agent applies for repair at a region that holds only a copy, with the subject's signed mandate: the
+    mandate travels with the application and the origin verifies it itself; a forged, wrong or missing mandate
+    is refused at the origin even when a genuine node vouches for the request (2025 No. 22, "an agent may apply
+    with the subject's mandate"; DOMAIN.md "Disputes, notice and repair channels": any node, forwarded to the
+    origin)."""
+    layout = cluster.layout
+    record_id = await shared_debtor(cluster, "debtor-mandate")
+    agent = inquiries(cluster, INTAKE, "bank")
+    applying = inquiry_pb2.ApplyForRepairRequest(record_id=record_id, evidence=EVIDENCE, commitment=COMMITMENT)
+
+    # Without a mandate the agent is nobody's applicant, here as at the origin.
+    with pytest.raises(grpc.aio.AioRpcError) as raised:
+        await agent.ApplyForRepair(applying, timeout=30)
+    assert raised.value.code() is grpc.StatusCode.NOT_FOUND
+    # A mandate the agent attested itself, or one for another purpose, is no mandate.
+    for wrong in (mandate(layout, signer="bank"), mandate(layout, purposes=("loan_underwriting",))):
+        refused = inquiry_pb2.ApplyForRepairRequest()
+        refused.CopyFrom(applying)
+        refused.mandate.CopyFrom(consent_to_wire(wrong))
+        with pytest.raises(grpc.aio.AioRpcError) as raised:
+            await agent.ApplyForRepair(refused, timeout=30)
+        assert error_reason(raised.value) == "MANDATE_INVALID"
+
+    # The origin does not take the intake node's word: signed by that genuine node, a request for the agent
+    # without a mandate, with the agent's own attestation, or with a mandate whose statement was altered.
+    origin = peer_call(layout, cluster.ports[ORIGIN], INTAKE)
+    good = mandate(layout)
+    altered = replace(good, statement=good.statement.replace(b"credit_repair", b"credit_rebuild"))
+    for forged, reason in (
+        (None, "NOT_THE_SUBJECT"),
+        (mandate(layout, signer="bank"), "MANDATE_INVALID"),
+        (altered, "CONSENT_FORGED"),
+    ):
+        with pytest.raises(grpc.aio.AioRpcError) as raised:
+            await origin.ForwardRepair(carried(layout, record_id, forged), timeout=30)
+        assert (raised.value.code(), error_reason(raised.value)) == (grpc.StatusCode.PERMISSION_DENIED, reason)
+    assert applications_at_origin(cluster) == []
+
+    # With the subject's own mandate, made at the intake region: the origin holds and decides the application.
+    applying.mandate.CopyFrom(consent_to_wire(good))
+    applied = (await agent.ApplyForRepair(applying, timeout=30)).application
+    assert (applied.state, applied.origin_region, applied.applicant, applied.mandate_id) == (
+        common_pb2.REPAIR_STATE_SUBMITTED,
+        ORIGIN,
+        AGENT,
+        good.consent_id,
+    )
+    assert applications_at_origin(cluster) == [applied.application_id]
+    [at_origin] = [e for e in logged(layout, ORIGIN) if e.kind is EventKind.REPAIR_APPLIED]
+    assert at_origin.details["via"].endswith(INTAKE)
+    assert at_origin.subject == Subject.parse("legal_entity", COMPANY)
+    [forwarded] = [e for e in logged(layout, INTAKE) if e.kind is EventKind.REPAIR_FORWARDED]
+    assert forwarded.subject == Subject.parse("legal_entity", COMPANY)
