@@ -18,15 +18,17 @@ from share_gateway.crypto.consent import SignedConsent
 from share_gateway.crypto.envelope import Envelope
 from share_gateway.crypto.keys import KeyRing, SigningKey
 from share_gateway.devkit import Layout
+from share_gateway.domain.dispute_marks import DISPUTE_MARK_TYPE, DisputeMark
+from share_gateway.domain.disputes import DisputeState
 from share_gateway.domain.events import EventKind
 from share_gateway.domain.identifiers import Subject
 from share_gateway.federation.repair_request import APPLY, PEER_REPAIR_TYPE, PeerRepairRequest
-from share_gateway.federation.wire import envelope_to_wire
-from share_gateway.v1 import common_pb2, inquiry_pb2, inquiry_pb2_grpc, peer_pb2, registry_pb2_grpc
+from share_gateway.federation.wire import envelope_from_wire, envelope_to_wire
+from share_gateway.v1 import common_pb2, inquiry_pb2, inquiry_pb2_grpc, peer_pb2, registry_pb2, registry_pb2_grpc
 from tests.consents import consent_to_wire, signed_consent
-from tests.federation import REGIONS, channel, peer_call
+from tests.federation import REGIONS, channel, peer_call, signed_inquiry
 from tests.processes import Cluster, federation_cluster, logged
-from tests.support import CALLERS, COMPANY, debtor_request, entity, error_reason
+from tests.support import CALLERS, COMPANY, debtor_request, entity, error_reason, inquiry
 from tests.waiting import PROCESS_TEST_SECONDS, eventually
 
 ORIGIN, INTAKE, OTHER = REGIONS
@@ -155,3 +157,95 @@ async def test_agents_mandate_travels_to_the_origin_which_verifies_it_itself(clu
     assert at_origin.subject == Subject.parse("legal_entity", COMPANY)
     [forwarded] = [e for e in logged(layout, INTAKE) if e.kind is EventKind.REPAIR_FORWARDED]
     assert forwarded.subject == Subject.parse("legal_entity", COMPANY)
+
+
+async def marks(cluster: Cluster, region: str, record_id: str, federated: bool = False) -> list[tuple[str, str]]:
+    """How the bank's answer at ``region`` marks the record under dispute: (dispute id, answer day)."""
+    request = inquiry("loan_underwriting", consent="AUTH-1", record_types=("dishonest_judgment_debtor",))
+    if federated:
+        request.scope = inquiry_pb2.INQUIRY_SCOPE_FEDERATION
+    answer = await inquiries(cluster, region, "bank").Inquire(request, timeout=30)
+    return [(d.dispute_id, d.answer_due) for d in answer.disputed if d.record_id == record_id]
+
+
+def mark_taken(cluster: Cluster, region: str, dispute_id: str, state: str) -> bool:
+    """Whether ``region`` logged taking the origin's statement that the dispute is in ``state``."""
+    return any(
+        e.kind is EventKind.DISPUTE_MARK_RECEIVED
+        and e.details.get("dispute_id") == dispute_id
+        and e.details.get("state") == state
+        for e in logged(cluster.layout, region)
+    )
+
+
+def forged_mark(layout: Layout, record_id: str, dispute_id: str, origin: str) -> peer_pb2.ShareDisputeRequest:
+    """A statement that the dispute was answered, claiming ``origin`` but signed by the intake region's node."""
+    mark = DisputeMark(
+        dispute_id=dispute_id,
+        origin_region=origin,
+        record_id=record_id,
+        record_type="dishonest_judgment_debtor",
+        subject=Subject.parse("legal_entity", COMPANY),
+        state=DisputeState.REJECTED,
+        filed_at=datetime.now(UTC),
+        answer_due=datetime.now(UTC).date(),
+        answered_at=datetime.now(UTC),
+        version=99,
+    )
+    key = SigningKey.load(f"share-gateway/node/{INTAKE}", layout.node_dir(INTAKE) / "signing.key")
+    return peer_pb2.ShareDisputeRequest(mark=envelope_to_wire(Envelope.seal(key, DISPUTE_MARK_TYPE, mark.to_bytes())))
+
+
+async def test_copies_at_other_regions_are_marked_under_dispute_on_the_origins_word(cluster: Cluster) -> None:
+    """A record disputed at any node is marked "under dispute" in the answers of every other region that carries
+    it, its copies and federated answers alike, until its origin answers; only the origin's signed statement
+    sets or clears the mark (DOMAIN.md "Disputes, notice and repair channels": marked as under dispute
+    meanwhile; Credit Reporting Industry Regulation Art. 25: answered within 20 days)."""
+    layout = cluster.layout
+    record_id = await shared_debtor(cluster, "debtor-disputed")
+    for region in REGIONS:
+        assert await marks(cluster, region, record_id) == []
+
+    # Disputed by the subject at a region holding a copy: carried to the origin, which files it.
+    async with channel(layout, cluster.ports[OTHER], "company") as company:
+        filed = await inquiry_pb2_grpc.InquiryServiceStub(company).FileDispute(
+            inquiry_pb2.FileDisputeRequest(record_id=record_id, claim="被执行人已于立案前全部履行"), timeout=30
+        )
+    dispute = filed.dispute
+    assert (dispute.origin_region, dispute.state) == (ORIGIN, common_pb2.DISPUTE_STATE_FILED)
+    expected = [(dispute.dispute_id, dispute.answer_due)]
+    # The origin's own answer to a peer carries its signed mark for the records it relays.
+    answered = await peer_call(layout, cluster.ports[ORIGIN], INTAKE).Inquire(
+        signed_inquiry(layout, INTAKE, record_types=("dishonest_judgment_debtor",)), timeout=30
+    )
+    keys = KeyRing([layout.node_verifying_key(ORIGIN)])
+    signed = [envelope_from_wire(e).open(keys, DISPUTE_MARK_TYPE, DisputeMark.from_bytes) for e in answered.disputes]
+    assert [(m.record_id, m.dispute_id, m.state) for m in signed] == [
+        (record_id, dispute.dispute_id, DisputeState.FILED)
+    ]
+    # Each other region takes the origin's statement through its outbox, and its answers mark the copy.
+    await eventually(lambda: all(mark_taken(cluster, r, dispute.dispute_id, "filed") for r in (INTAKE, OTHER)))
+    for region in REGIONS:
+        assert await marks(cluster, region, record_id) == expected, region
+    assert await marks(cluster, INTAKE, record_id, federated=True) == expected
+
+    # No other region's word clears it: a statement claiming the origin but signed by another node is refused,
+    # and one a region makes about its "own" dispute of that id touches nothing of the origin's.
+    other = peer_call(layout, cluster.ports[OTHER], INTAKE)
+    with pytest.raises(grpc.aio.AioRpcError) as raised:
+        await other.ShareDispute(forged_mark(layout, record_id, dispute.dispute_id, ORIGIN), timeout=30)
+    assert raised.value.code() is grpc.StatusCode.PERMISSION_DENIED
+    with pytest.raises(grpc.aio.AioRpcError) as raised:
+        await other.ShareDispute(forged_mark(layout, record_id, dispute.dispute_id, INTAKE), timeout=30)
+    assert error_reason(raised.value) == "DISPUTE_OF_ANOTHER_REGION"
+    assert await marks(cluster, OTHER, record_id) == expected
+
+    # The court keeps the record, stating why: the origin's answer clears the mark everywhere.
+    async with channel(layout, cluster.ports[ORIGIN], "court") as court:
+        await registry_pb2_grpc.RegistryServiceStub(court).AnswerDispute(
+            registry_pb2.AnswerDisputeRequest(dispute_id=dispute.dispute_id, answer="经核查，记载无误"), timeout=30
+        )
+    await eventually(lambda: all(mark_taken(cluster, r, dispute.dispute_id, "rejected") for r in (INTAKE, OTHER)))
+    for region in REGIONS:
+        assert await marks(cluster, region, record_id) == [], region
+    assert await marks(cluster, INTAKE, record_id, federated=True) == []

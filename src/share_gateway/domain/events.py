@@ -87,6 +87,9 @@ class EventKind(StrEnum):
     DISPUTE_ANSWERED = "dispute_answered"
     # This node carried a subject's repair application (or a question of its status) to the record's origin.
     REPAIR_FORWARDED = "repair_forwarded"
+    # This node's statement of where a dispute about its record stands went to a peer; a peer's was taken here.
+    DISPUTE_MARK_SHARED = "dispute_mark_shared"
+    DISPUTE_MARK_RECEIVED = "dispute_mark_received"
 
 
 class Outcome(StrEnum):

@@ -176,7 +176,10 @@ class InquiryDesk:
         if request.federated:
             regions = (own, *remote)
         shown = {(r.origin_region, r.record_id) for r in disclosed}
-        disputed = tuple(d for d in view.disputes if (d.origin_region, d.record_id) in shown)
+        # Marked on the origin's word only: its own disputes, the marks it delivered here, or its signed answer.
+        marks = {(d.origin_region, d.record_id): d for o in remote if o.status == RegionStatus.OK for d in o.disputed}
+        marks |= {(d.origin_region, d.record_id): d for d in view.disputes if d.open}
+        disputed = tuple(d for key, d in sorted(marks.items()) if key in shown)
         return Answer(event.event_id, tuple(disclosures), event.citations, receipt, regions, measures, stated, disputed)
 
     def _consent(self, request: InquiryRequest) -> Consent | None:
