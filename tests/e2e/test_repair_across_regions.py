@@ -249,3 +249,37 @@ async def test_copies_at_other_regions_are_marked_under_dispute_on_the_origins_w
     for region in REGIONS:
         assert await marks(cluster, region, record_id) == [], region
     assert await marks(cluster, INTAKE, record_id, federated=True) == []
+
+
+async def test_agent_disputes_at_another_region_under_the_subjects_mandate(cluster: Cluster) -> None:
+    """An agent disputes a record (异议) for the subject at a region holding only a copy: its mandate goes with
+    the dispute to the origin, which verifies it itself and files the dispute; without one, or with one the
+    agent attested itself, nothing is filed (issue 12, "Repair at any node, by an agent"; DOMAIN.md "Disputes,
+    notice and repair channels")."""
+    layout = cluster.layout
+    record_id = await shared_debtor(cluster, "debtor-agent-dispute")
+    agent = inquiries(cluster, INTAKE, "bank")
+    disputing = inquiry_pb2.FileDisputeRequest(record_id=record_id, claim="履行情况记载有误")
+    with pytest.raises(grpc.aio.AioRpcError) as raised:
+        await agent.FileDispute(disputing, timeout=30)
+    assert raised.value.code() is grpc.StatusCode.NOT_FOUND
+    disputing.mandate.CopyFrom(consent_to_wire(mandate(layout, signer="bank")))
+    with pytest.raises(grpc.aio.AioRpcError) as raised:
+        await agent.FileDispute(disputing, timeout=30)
+    assert error_reason(raised.value) == "MANDATE_INVALID"
+    good = mandate(layout)
+    disputing.mandate.CopyFrom(consent_to_wire(good))
+    dispute = (await agent.FileDispute(disputing, timeout=30)).dispute
+    assert (dispute.origin_region, dispute.record_id, dispute.applicant, dispute.state) == (
+        ORIGIN,
+        record_id,
+        AGENT,
+        common_pb2.DISPUTE_STATE_FILED,
+    )
+    [filed] = [
+        e
+        for e in logged(layout, ORIGIN)
+        if e.kind is EventKind.DISPUTE_FILED and e.details.get("dispute_id") == dispute.dispute_id
+    ]
+    assert filed.details["via"].endswith(INTAKE)
+    assert filed.subject == Subject.parse("legal_entity", COMPANY)

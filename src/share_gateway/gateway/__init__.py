@@ -137,6 +137,7 @@ class Gateway:
             wake,
         )
         self.repairs.consents = self.consents
+        self.disputes.consents = self.consents
         self.repair_intake = RepairIntake(self.repairs, self.federation, self.disputes)
         # Every inquiry, local or a peer's, spends its requester's quotas first (harvesting_suspected: .quotas).
         self.quotas = QuotaDesk(self.runtime, self.catalog.catalog, self.refusals, self.quota_settings)

@@ -20,6 +20,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
+from share_gateway.crypto.consent import SignedConsent
 from share_gateway.domain.catalog import Catalog
 from share_gateway.domain.catalog_repair import DisputeRules
 from share_gateway.domain.deliveries import DeliveryKind
@@ -29,8 +30,9 @@ from share_gateway.domain.events import Event, EventKind, Outcome
 from share_gateway.domain.policy import Principal
 from share_gateway.domain.records import RecordDraft, RecordStatus, change_status
 from share_gateway.gateway.audit import is_officer, review_event
+from share_gateway.gateway.consents import ConsentDesk
 from share_gateway.gateway.registry import RecordRegistry
-from share_gateway.gateway.repair import subjects_record
+from share_gateway.gateway.repair import mandate_holder, subjects_record
 from share_gateway.gateway.runtime import NodeRuntime, record_ref
 from share_gateway.store.records import StoredRecord
 from share_gateway.store.unit_of_work import UnitOfWork
@@ -47,6 +49,8 @@ class DisputeDesk:
     # Every other region: each gets the revocation of a corrected record of a nationally shared type.
     peers: tuple[str, ...] = ()
     on_queued: Callable[[], None] | None = None
+    # Verifies an agent's mandate; without it only subjects dispute.
+    consents: ConsentDesk | None = None
 
     def rules(self, record_type: str) -> DisputeRules:
         """The dispute time of a record type (the node's default for a type the catalog no longer lists)."""
@@ -60,10 +64,19 @@ class DisputeDesk:
         return self.rules(dispute.record_type)
 
     async def file(
-        self, subject: Principal, record_id: str, claim: str, exchange: Mapping[str, str] | None = None
+        self,
+        subject: Principal,
+        record_id: str,
+        claim: str,
+        exchange: Mapping[str, str] | None = None,
+        mandate: SignedConsent | None = None,
     ) -> Dispute:
-        """The subject disputes one of its records, at the record's origin node (``NOT_THE_ORIGIN`` elsewhere)."""
-        stored = await subjects_record(self.runtime, subject.itself, record_id)
+        """The subject disputes one of its records, itself or through an agent holding its mandate (verified
+        here), at the record's origin node (``NOT_THE_ORIGIN`` elsewhere)."""
+        about = subject.itself
+        if mandate is not None:
+            about = await mandate_holder(self.consents, subject, mandate)
+        stored = await subjects_record(self.runtime, about, record_id)
         dispute = file_dispute(
             stored.record,
             self.rules(stored.record.record_type),

@@ -9,7 +9,7 @@ the origin's key, the digest of this very request, the record asked about. Answe
 peer is the node its manifest pins; the request must verify under that region's key, be fresh and unseen,
 name the same catalog and be on behalf of the subject itself; the origin then applies as if the subject
 had come to it, so every rule of the application holds there. An agent's mandate (a consent the subject
-signed) travels with the application exactly as signed: the requester is then the agent, and the origin
+signed) travels with the application or dispute exactly as signed: the requester is then the agent, and the origin
 verifies the mandate itself (its signature, its subject, its agent, its purpose, its withdrawal), never on
 the intake node's word; a request naming an agent without a mandate is refused there. A dispute about a
 record (异议) is carried the same way: the subject disputes at any node, the origin files it and signs it back.
@@ -80,17 +80,20 @@ class RepairIntake:
             return await self.desk.application(caller, application_id), here
         return await self._forward(caller, origin_region, STATUS, application_id=application_id), origin_region
 
-    async def dispute(self, caller: Principal, record_id: str, claim: str) -> Dispute:
-        """File a dispute here if the record is this region's; else carry it to the record's origin."""
+    async def dispute(
+        self, caller: Principal, record_id: str, claim: str, mandate: SignedConsent | None = None
+    ) -> Dispute:
+        """File a dispute here if the record is this region's; else carry it (with an agent's mandate, if any)
+        to the record's origin."""
         if self.disputes is None:
             raise InvalidState("this node takes no disputes", "NOT_THE_ORIGIN")
         try:
-            return await self.disputes.file(caller, record_id, claim)
+            return await self.disputes.file(caller, record_id, claim, mandate=mandate)
         except InvalidState as error:
             origin = error.metadata.get("origin_region", "")
             if error.reason != "NOT_THE_ORIGIN" or self.federation is None:
                 raise
-        signed, answer = await self._carry(caller, origin, DISPUTE, record_id=record_id, claim=claim)
+        signed, answer = await self._carry(caller, origin, DISPUTE, mandate, record_id=record_id, claim=claim)
         try:
             dispute = checked_dispute(self._key_id(origin), self._keys(), origin, answer, signed)
         except (VerificationError, ValueError) as error:
@@ -202,14 +205,18 @@ class RepairIntake:
         await federation.require_fresh(region, request.origin, request.catalog_digest, request.at, request.nonce, what)
         subject = _on_behalf_of(request)
         request_digest = digest(envelope.payload)
-        if request.mandate is not None and request.action != APPLY:
-            raise InvalidInput.one("mandate", "a mandate is carried only with a repair application")
+        if request.mandate is not None and request.action == STATUS:
+            raise InvalidInput.one("mandate", "a mandate is carried only with an application or a dispute")
         exchange = {"via": node_principal(region).uri, "request_digest": request_digest}
         key = federation.runtime.signing_key
         if request.action == DISPUTE:
             if self.disputes is None:
                 raise InvalidState("this node takes no disputes", "NOT_THE_ORIGIN")
-            dispute = await self.disputes.file(subject, request.record_id, request.claim, exchange=exchange)
+            dispute = await self.disputes.file(
+                subject, request.record_id, request.claim, exchange=exchange, mandate=request.mandate
+            )
+            if dispute.subject != request.subject:
+                raise Refused(MANDATE_INVALID, "the mandate is another subject's than the request names")
             return Envelope.seal(key, DISPUTE_STATUS_TYPE, DisputeStatus(request_digest, dispute).to_bytes())
         if request.action == APPLY:
             # With a mandate, the desk verifies it here, as for an agent at this node, and it must be the subject's

@@ -26,17 +26,17 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from share_gateway.v1 import common_pb2 as share__gateway_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1eshare_gateway/v1/inquiry.proto\x12\x10share_gateway.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1dshare_gateway/v1/common.proto\"\xd9\x01\n\x0eInquireRequest\x12*\n\x07subject\x18\x01 \x01(\x0b\x32\x19.share_gateway.v1.Subject\x12\x0f\n\x07purpose\x18\x02 \x01(\t\x12\x19\n\x11\x63onsent_reference\x18\x03 \x01(\t\x12\x14\n\x0crecord_types\x18\x04 \x03(\t\x12-\n\x05scope\x18\x05 \x01(\x0e\x32\x1e.share_gateway.v1.InquiryScope\x12*\n\x07\x63onsent\x18\x06 \x01(\x0b\x32\x19.share_gateway.v1.Consent\"D\n\x07\x43onsent\x12\x11\n\tstatement\x18\x01 \x01(\x0c\x12\x11\n\tsignature\x18\x02 \x01(\x0c\x12\x13\n\x0b\x63\x65rtificate\x18\x03 \x01(\x0c\"o\n\x0cRegionAnswer\x12\x0e\n\x06region\x18\x01 \x01(\t\x12.\n\x06status\x18\x02 \x01(\x0e\x32\x1e.share_gateway.v1.RegionStatus\x12\x0e\n\x06\x64\x65tail\x18\x03 \x01(\t\x12\x0f\n\x07records\x18\x04 \x01(\r\"\x83\x03\n\x0fInquireResponse\x12\x12\n\ninquiry_id\x18\x01 \x01(\t\x12\x33\n\x07records\x18\x02 \x03(\x0b\x32\".share_gateway.v1.RecordDisclosure\x12-\n\tcitations\x18\x03 \x03(\x0b\x32\x1a.share_gateway.v1.Citation\x12\x31\n\x07receipt\x18\x04 \x01(\x0b\x32 .share_gateway.v1.SignedEnvelope\x12/\n\x07regions\x18\x05 \x03(\x0b\x32\x1e.share_gateway.v1.RegionAnswer\x12\x32\n\x08measures\x18\x06 \x03(\x0b\x32 .share_gateway.v1.AppliedMeasure\x12/\n\x05lists\x18\x07 \x03(\x0b\x32 .share_gateway.v1.ListMembership\x12/\n\x08\x64isputed\x18\x11 \x03(\x0b\x32\x1d.share_gateway.v1.DisputeMark\"\x93\x01\n\x0eListMembership\x12\x11\n\tlist_name\x18\x01 \x01(\t\x12\x15\n\rorigin_region\x18\x02 \x01(\t\x12\x1a\n\x12\x64\x65\x63ision_reference\x18\x03 \x01(\t\x12\x11\n\tlisted_on\x18\x04 \x01(\t\x12\x14\n\x0clisted_until\x18\x05 \x01(\t\x12\x12\n\nlisting_id\x18\x06 \x01(\t\"\xcb\x01\n\x0e\x41ppliedMeasure\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\x12\x13\n\x0blegal_basis\x18\x03 \x01(\t\x12\x0f\n\x07grounds\x18\x04 \x03(\t\x12\x0c\n\x04kind\x18\x05 \x01(\t\x12\x19\n\x11implementing_body\x18\x06 \x01(\t\x12\x14\n\x0c\x61\x64\x64ressed_to\x18\x07 \x03(\t\x12\x17\n\x0f\x62\x61sic_list_item\x18\x08 \x01(\t\x12\x18\n\x10information_only\x18\t \x01(\x08\"\xad\x01\n\x18GetInquiryHistoryRequest\x12*\n\x07subject\x18\x01 \x01(\x0b\x32\x19.share_gateway.v1.Subject\x12\x0f\n\x07purpose\x18\x02 \x01(\t\x12\x11\n\tpage_size\x18\x03 \x01(\r\x12\x12\n\npage_token\x18\x04 \x01(\t\x12-\n\x05scope\x18\x05 \x01(\x0e\x32\x1e.share_gateway.v1.InquiryScope\"\xe0\x01\n\x13InquiryHistoryEntry\x12&\n\x02\x61t\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x13\n\x0binstitution\x18\x02 \x01(\t\x12\x0f\n\x07purpose\x18\x03 \x01(\t\x12\x0f\n\x07outcome\x18\x04 \x01(\t\x12\x0c\n\x04node\x18\x05 \x01(\t\x12\x12\n\nleaf_index\x18\x06 \x01(\x04\x12\x12\n\nactor_kind\x18\x07 \x01(\t\x12\x10\n\x08\x61\x63tor_id\x18\x08 \x01(\t\x12\x12\n\nactor_name\x18\t \x01(\t\x12\x0e\n\x06reason\x18\n \x01(\t\"\xba\x01\n\x19GetInquiryHistoryResponse\x12\x36\n\x07\x65ntries\x18\x01 \x03(\x0b\x32%.share_gateway.v1.InquiryHistoryEntry\x12\x0c\n\x04\x64\x61ys\x18\x02 \x01(\r\x12\x17\n\x0fnext_page_token\x18\x03 \x01(\t\x12\r\n\x05total\x18\x04 \x01(\x04\x12/\n\x07regions\x18\x05 \x03(\x0b\x32\x1e.share_gateway.v1.RegionAnswer\"|\n\x15\x41pplyForRepairRequest\x12\x11\n\trecord_id\x18\x01 \x01(\t\x12\x10\n\x08\x65vidence\x18\x02 \x01(\t\x12\x12\n\ncommitment\x18\x03 \x01(\t\x12*\n\x07mandate\x18\x04 \x01(\x0b\x32\x19.share_gateway.v1.Consent\"R\n\x16\x41pplyForRepairResponse\x12\x38\n\x0b\x61pplication\x18\x01 \x01(\x0b\x32#.share_gateway.v1.RepairApplication\"6\n\x12\x46ileDisputeRequest\x12\x11\n\trecord_id\x18\x01 \x01(\t\x12\r\n\x05\x63laim\x18\x02 \x01(\t\"A\n\x13\x46ileDisputeResponse\x12*\n\x07\x64ispute\x18\x01 \x01(\x0b\x32\x19.share_gateway.v1.Dispute\"\x17\n\x15ListMyDisputesRequest\"E\n\x16ListMyDisputesResponse\x12+\n\x08\x64isputes\x18\x01 \x03(\x0b\x32\x19.share_gateway.v1.Dispute\"L\n\x1bGetRepairApplicationRequest\x12\x16\n\x0e\x61pplication_id\x18\x01 \x01(\t\x12\x15\n\rorigin_region\x18\x02 \x01(\t\"X\n\x1cGetRepairApplicationResponse\x12\x38\n\x0b\x61pplication\x18\x01 \x01(\x0b\x32#.share_gateway.v1.RepairApplication\"6\n\x16ListRevocationsRequest\x12\r\n\x05\x61\x66ter\x18\x01 \x01(\x04\x12\r\n\x05limit\x18\x02 \x01(\r\"Y\n\x0fRevocationEntry\x12\x10\n\x08position\x18\x01 \x01(\x04\x12\x34\n\nrevocation\x18\x02 \x01(\x0b\x32 .share_gateway.v1.SignedEnvelope\"Q\n\x17ListRevocationsResponse\x12\x36\n\x0brevocations\x18\x01 \x03(\x0b\x32!.share_gateway.v1.RevocationEntry\"(\n\x17WatchRevocationsRequest\x12\r\n\x05\x61\x66ter\x18\x01 \x01(\x04\"L\n\x18WatchRevocationsResponse\x12\x30\n\x05\x65ntry\x18\x01 \x01(\x0b\x32!.share_gateway.v1.RevocationEntry\"/\n\x1d\x41\x63knowledgeRevocationsRequest\x12\x0e\n\x06\x63ursor\x18\x01 \x01(\x04\"D\n\x1e\x41\x63knowledgeRevocationsResponse\x12\x14\n\x0c\x61\x63knowledged\x18\x01 \x01(\r\x12\x0c\n\x04late\x18\x02 \x01(\r\"\x17\n\x15ListMyListingsRequest\"E\n\x16ListMyListingsResponse\x12+\n\x08listings\x18\x01 \x03(\x0b\x32\x19.share_gateway.v1.Listing\"?\n\x16ObjectToListingRequest\x12\x12\n\nlisting_id\x18\x01 \x01(\t\x12\x11\n\tstatement\x18\x02 \x01(\t\"E\n\x17ObjectToListingResponse\x12*\n\x07listing\x18\x01 \x01(\x0b\x32\x19.share_gateway.v1.Listing\"=\n\x16GetReceiptProofRequest\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12\x11\n\ttree_size\x18\x02 \x01(\x04\"\x89\x01\n\x17GetReceiptProofResponse\x12\x12\n\nleaf_index\x18\x01 \x01(\x04\x12\x11\n\ttree_size\x18\x02 \x01(\x04\x12\r\n\x05\x65vent\x18\x03 \x01(\x0c\x12\x10\n\x08redacted\x18\x04 \x01(\x08\x12\x12\n\ncheckpoint\x18\x05 \x01(\x0c\x12\x12\n\ntlog_proof\x18\x06 \x01(\x0c\"\x17\n\x15ListMyConsentsRequest\"\xb6\x02\n\x0e\x43onsentSummary\x12\x12\n\nconsent_id\x18\x01 \x01(\t\x12\x11\n\trequester\x18\x02 \x01(\t\x12\x10\n\x08purposes\x18\x03 \x03(\t\x12.\n\nnot_before\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12-\n\tnot_after\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08\x61ttested\x18\x06 \x01(\x08\x12\x17\n\x0f\x65vidence_sha256\x18\x07 \x01(\t\x12\x31\n\rregistered_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nrevoked_at\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"L\n\x16ListMyConsentsResponse\x12\x32\n\x08\x63onsents\x18\x01 \x03(\x0b\x32 .share_gateway.v1.ConsentSummary\"*\n\x14RevokeConsentRequest\x12\x12\n\nconsent_id\x18\x01 \x01(\t\"J\n\x15RevokeConsentResponse\x12\x31\n\x07\x63onsent\x18\x01 \x01(\x0b\x32 .share_gateway.v1.ConsentSummary*d\n\x0cInquiryScope\x12\x1d\n\x19INQUIRY_SCOPE_UNSPECIFIED\x10\x00\x12\x17\n\x13INQUIRY_SCOPE_LOCAL\x10\x01\x12\x1c\n\x18INQUIRY_SCOPE_FEDERATION\x10\x02*\xb3\x01\n\x0cRegionStatus\x12\x1d\n\x19REGION_STATUS_UNSPECIFIED\x10\x00\x12\x14\n\x10REGION_STATUS_OK\x10\x01\x12\x19\n\x15REGION_STATUS_TIMEOUT\x10\x02\x12\x1d\n\x19REGION_STATUS_UNAVAILABLE\x10\x03\x12\x19\n\x15REGION_STATUS_REFUSED\x10\x04\x12\x19\n\x15REGION_STATUS_INVALID\x10\x05\x32\xb9\x0b\n\x0eInquiryService\x12N\n\x07Inquire\x12 .share_gateway.v1.InquireRequest\x1a!.share_gateway.v1.InquireResponse\x12l\n\x11GetInquiryHistory\x12*.share_gateway.v1.GetInquiryHistoryRequest\x1a+.share_gateway.v1.GetInquiryHistoryResponse\x12\x63\n\x0e\x41pplyForRepair\x12\'.share_gateway.v1.ApplyForRepairRequest\x1a(.share_gateway.v1.ApplyForRepairResponse\x12u\n\x14GetRepairApplication\x12-.share_gateway.v1.GetRepairApplicationRequest\x1a..share_gateway.v1.GetRepairApplicationResponse\x12Z\n\x0b\x46ileDispute\x12$.share_gateway.v1.FileDisputeRequest\x1a%.share_gateway.v1.FileDisputeResponse\x12\x63\n\x0eListMyDisputes\x12\'.share_gateway.v1.ListMyDisputesRequest\x1a(.share_gateway.v1.ListMyDisputesResponse\x12\x66\n\x0fListRevocations\x12(.share_gateway.v1.ListRevocationsRequest\x1a).share_gateway.v1.ListRevocationsResponse\x12k\n\x10WatchRevocations\x12).share_gateway.v1.WatchRevocationsRequest\x1a*.share_gateway.v1.WatchRevocationsResponse0\x01\x12{\n\x16\x41\x63knowledgeRevocations\x12/.share_gateway.v1.AcknowledgeRevocationsRequest\x1a\x30.share_gateway.v1.AcknowledgeRevocationsResponse\x12\x63\n\x0eListMyListings\x12\'.share_gateway.v1.ListMyListingsRequest\x1a(.share_gateway.v1.ListMyListingsResponse\x12\x66\n\x0fObjectToListing\x12(.share_gateway.v1.ObjectToListingRequest\x1a).share_gateway.v1.ObjectToListingResponse\x12\x66\n\x0fGetReceiptProof\x12(.share_gateway.v1.GetReceiptProofRequest\x1a).share_gateway.v1.GetReceiptProofResponse\x12\x63\n\x0eListMyConsents\x12\'.share_gateway.v1.ListMyConsentsRequest\x1a(.share_gateway.v1.ListMyConsentsResponse\x12`\n\rRevokeConsent\x12&.share_gateway.v1.RevokeConsentRequest\x1a\'.share_gateway.v1.RevokeConsentResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1eshare_gateway/v1/inquiry.proto\x12\x10share_gateway.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1dshare_gateway/v1/common.proto\"\xd9\x01\n\x0eInquireRequest\x12*\n\x07subject\x18\x01 \x01(\x0b\x32\x19.share_gateway.v1.Subject\x12\x0f\n\x07purpose\x18\x02 \x01(\t\x12\x19\n\x11\x63onsent_reference\x18\x03 \x01(\t\x12\x14\n\x0crecord_types\x18\x04 \x03(\t\x12-\n\x05scope\x18\x05 \x01(\x0e\x32\x1e.share_gateway.v1.InquiryScope\x12*\n\x07\x63onsent\x18\x06 \x01(\x0b\x32\x19.share_gateway.v1.Consent\"D\n\x07\x43onsent\x12\x11\n\tstatement\x18\x01 \x01(\x0c\x12\x11\n\tsignature\x18\x02 \x01(\x0c\x12\x13\n\x0b\x63\x65rtificate\x18\x03 \x01(\x0c\"o\n\x0cRegionAnswer\x12\x0e\n\x06region\x18\x01 \x01(\t\x12.\n\x06status\x18\x02 \x01(\x0e\x32\x1e.share_gateway.v1.RegionStatus\x12\x0e\n\x06\x64\x65tail\x18\x03 \x01(\t\x12\x0f\n\x07records\x18\x04 \x01(\r\"\x83\x03\n\x0fInquireResponse\x12\x12\n\ninquiry_id\x18\x01 \x01(\t\x12\x33\n\x07records\x18\x02 \x03(\x0b\x32\".share_gateway.v1.RecordDisclosure\x12-\n\tcitations\x18\x03 \x03(\x0b\x32\x1a.share_gateway.v1.Citation\x12\x31\n\x07receipt\x18\x04 \x01(\x0b\x32 .share_gateway.v1.SignedEnvelope\x12/\n\x07regions\x18\x05 \x03(\x0b\x32\x1e.share_gateway.v1.RegionAnswer\x12\x32\n\x08measures\x18\x06 \x03(\x0b\x32 .share_gateway.v1.AppliedMeasure\x12/\n\x05lists\x18\x07 \x03(\x0b\x32 .share_gateway.v1.ListMembership\x12/\n\x08\x64isputed\x18\x11 \x03(\x0b\x32\x1d.share_gateway.v1.DisputeMark\"\x93\x01\n\x0eListMembership\x12\x11\n\tlist_name\x18\x01 \x01(\t\x12\x15\n\rorigin_region\x18\x02 \x01(\t\x12\x1a\n\x12\x64\x65\x63ision_reference\x18\x03 \x01(\t\x12\x11\n\tlisted_on\x18\x04 \x01(\t\x12\x14\n\x0clisted_until\x18\x05 \x01(\t\x12\x12\n\nlisting_id\x18\x06 \x01(\t\"\xcb\x01\n\x0e\x41ppliedMeasure\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\x12\x13\n\x0blegal_basis\x18\x03 \x01(\t\x12\x0f\n\x07grounds\x18\x04 \x03(\t\x12\x0c\n\x04kind\x18\x05 \x01(\t\x12\x19\n\x11implementing_body\x18\x06 \x01(\t\x12\x14\n\x0c\x61\x64\x64ressed_to\x18\x07 \x03(\t\x12\x17\n\x0f\x62\x61sic_list_item\x18\x08 \x01(\t\x12\x18\n\x10information_only\x18\t \x01(\x08\"\xad\x01\n\x18GetInquiryHistoryRequest\x12*\n\x07subject\x18\x01 \x01(\x0b\x32\x19.share_gateway.v1.Subject\x12\x0f\n\x07purpose\x18\x02 \x01(\t\x12\x11\n\tpage_size\x18\x03 \x01(\r\x12\x12\n\npage_token\x18\x04 \x01(\t\x12-\n\x05scope\x18\x05 \x01(\x0e\x32\x1e.share_gateway.v1.InquiryScope\"\xe0\x01\n\x13InquiryHistoryEntry\x12&\n\x02\x61t\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x13\n\x0binstitution\x18\x02 \x01(\t\x12\x0f\n\x07purpose\x18\x03 \x01(\t\x12\x0f\n\x07outcome\x18\x04 \x01(\t\x12\x0c\n\x04node\x18\x05 \x01(\t\x12\x12\n\nleaf_index\x18\x06 \x01(\x04\x12\x12\n\nactor_kind\x18\x07 \x01(\t\x12\x10\n\x08\x61\x63tor_id\x18\x08 \x01(\t\x12\x12\n\nactor_name\x18\t \x01(\t\x12\x0e\n\x06reason\x18\n \x01(\t\"\xba\x01\n\x19GetInquiryHistoryResponse\x12\x36\n\x07\x65ntries\x18\x01 \x03(\x0b\x32%.share_gateway.v1.InquiryHistoryEntry\x12\x0c\n\x04\x64\x61ys\x18\x02 \x01(\r\x12\x17\n\x0fnext_page_token\x18\x03 \x01(\t\x12\r\n\x05total\x18\x04 \x01(\x04\x12/\n\x07regions\x18\x05 \x03(\x0b\x32\x1e.share_gateway.v1.RegionAnswer\"|\n\x15\x41pplyForRepairRequest\x12\x11\n\trecord_id\x18\x01 \x01(\t\x12\x10\n\x08\x65vidence\x18\x02 \x01(\t\x12\x12\n\ncommitment\x18\x03 \x01(\t\x12*\n\x07mandate\x18\x04 \x01(\x0b\x32\x19.share_gateway.v1.Consent\"R\n\x16\x41pplyForRepairResponse\x12\x38\n\x0b\x61pplication\x18\x01 \x01(\x0b\x32#.share_gateway.v1.RepairApplication\"b\n\x12\x46ileDisputeRequest\x12\x11\n\trecord_id\x18\x01 \x01(\t\x12\r\n\x05\x63laim\x18\x02 \x01(\t\x12*\n\x07mandate\x18\x03 \x01(\x0b\x32\x19.share_gateway.v1.Consent\"A\n\x13\x46ileDisputeResponse\x12*\n\x07\x64ispute\x18\x01 \x01(\x0b\x32\x19.share_gateway.v1.Dispute\"\x17\n\x15ListMyDisputesRequest\"E\n\x16ListMyDisputesResponse\x12+\n\x08\x64isputes\x18\x01 \x03(\x0b\x32\x19.share_gateway.v1.Dispute\"L\n\x1bGetRepairApplicationRequest\x12\x16\n\x0e\x61pplication_id\x18\x01 \x01(\t\x12\x15\n\rorigin_region\x18\x02 \x01(\t\"X\n\x1cGetRepairApplicationResponse\x12\x38\n\x0b\x61pplication\x18\x01 \x01(\x0b\x32#.share_gateway.v1.RepairApplication\"6\n\x16ListRevocationsRequest\x12\r\n\x05\x61\x66ter\x18\x01 \x01(\x04\x12\r\n\x05limit\x18\x02 \x01(\r\"Y\n\x0fRevocationEntry\x12\x10\n\x08position\x18\x01 \x01(\x04\x12\x34\n\nrevocation\x18\x02 \x01(\x0b\x32 .share_gateway.v1.SignedEnvelope\"Q\n\x17ListRevocationsResponse\x12\x36\n\x0brevocations\x18\x01 \x03(\x0b\x32!.share_gateway.v1.RevocationEntry\"(\n\x17WatchRevocationsRequest\x12\r\n\x05\x61\x66ter\x18\x01 \x01(\x04\"L\n\x18WatchRevocationsResponse\x12\x30\n\x05\x65ntry\x18\x01 \x01(\x0b\x32!.share_gateway.v1.RevocationEntry\"/\n\x1d\x41\x63knowledgeRevocationsRequest\x12\x0e\n\x06\x63ursor\x18\x01 \x01(\x04\"D\n\x1e\x41\x63knowledgeRevocationsResponse\x12\x14\n\x0c\x61\x63knowledged\x18\x01 \x01(\r\x12\x0c\n\x04late\x18\x02 \x01(\r\"\x17\n\x15ListMyListingsRequest\"E\n\x16ListMyListingsResponse\x12+\n\x08listings\x18\x01 \x03(\x0b\x32\x19.share_gateway.v1.Listing\"?\n\x16ObjectToListingRequest\x12\x12\n\nlisting_id\x18\x01 \x01(\t\x12\x11\n\tstatement\x18\x02 \x01(\t\"E\n\x17ObjectToListingResponse\x12*\n\x07listing\x18\x01 \x01(\x0b\x32\x19.share_gateway.v1.Listing\"=\n\x16GetReceiptProofRequest\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12\x11\n\ttree_size\x18\x02 \x01(\x04\"\x89\x01\n\x17GetReceiptProofResponse\x12\x12\n\nleaf_index\x18\x01 \x01(\x04\x12\x11\n\ttree_size\x18\x02 \x01(\x04\x12\r\n\x05\x65vent\x18\x03 \x01(\x0c\x12\x10\n\x08redacted\x18\x04 \x01(\x08\x12\x12\n\ncheckpoint\x18\x05 \x01(\x0c\x12\x12\n\ntlog_proof\x18\x06 \x01(\x0c\"\x17\n\x15ListMyConsentsRequest\"\xb6\x02\n\x0e\x43onsentSummary\x12\x12\n\nconsent_id\x18\x01 \x01(\t\x12\x11\n\trequester\x18\x02 \x01(\t\x12\x10\n\x08purposes\x18\x03 \x03(\t\x12.\n\nnot_before\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12-\n\tnot_after\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08\x61ttested\x18\x06 \x01(\x08\x12\x17\n\x0f\x65vidence_sha256\x18\x07 \x01(\t\x12\x31\n\rregistered_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nrevoked_at\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"L\n\x16ListMyConsentsResponse\x12\x32\n\x08\x63onsents\x18\x01 \x03(\x0b\x32 .share_gateway.v1.ConsentSummary\"*\n\x14RevokeConsentRequest\x12\x12\n\nconsent_id\x18\x01 \x01(\t\"J\n\x15RevokeConsentResponse\x12\x31\n\x07\x63onsent\x18\x01 \x01(\x0b\x32 .share_gateway.v1.ConsentSummary*d\n\x0cInquiryScope\x12\x1d\n\x19INQUIRY_SCOPE_UNSPECIFIED\x10\x00\x12\x17\n\x13INQUIRY_SCOPE_LOCAL\x10\x01\x12\x1c\n\x18INQUIRY_SCOPE_FEDERATION\x10\x02*\xb3\x01\n\x0cRegionStatus\x12\x1d\n\x19REGION_STATUS_UNSPECIFIED\x10\x00\x12\x14\n\x10REGION_STATUS_OK\x10\x01\x12\x19\n\x15REGION_STATUS_TIMEOUT\x10\x02\x12\x1d\n\x19REGION_STATUS_UNAVAILABLE\x10\x03\x12\x19\n\x15REGION_STATUS_REFUSED\x10\x04\x12\x19\n\x15REGION_STATUS_INVALID\x10\x05\x32\xb9\x0b\n\x0eInquiryService\x12N\n\x07Inquire\x12 .share_gateway.v1.InquireRequest\x1a!.share_gateway.v1.InquireResponse\x12l\n\x11GetInquiryHistory\x12*.share_gateway.v1.GetInquiryHistoryRequest\x1a+.share_gateway.v1.GetInquiryHistoryResponse\x12\x63\n\x0e\x41pplyForRepair\x12\'.share_gateway.v1.ApplyForRepairRequest\x1a(.share_gateway.v1.ApplyForRepairResponse\x12u\n\x14GetRepairApplication\x12-.share_gateway.v1.GetRepairApplicationRequest\x1a..share_gateway.v1.GetRepairApplicationResponse\x12Z\n\x0b\x46ileDispute\x12$.share_gateway.v1.FileDisputeRequest\x1a%.share_gateway.v1.FileDisputeResponse\x12\x63\n\x0eListMyDisputes\x12\'.share_gateway.v1.ListMyDisputesRequest\x1a(.share_gateway.v1.ListMyDisputesResponse\x12\x66\n\x0fListRevocations\x12(.share_gateway.v1.ListRevocationsRequest\x1a).share_gateway.v1.ListRevocationsResponse\x12k\n\x10WatchRevocations\x12).share_gateway.v1.WatchRevocationsRequest\x1a*.share_gateway.v1.WatchRevocationsResponse0\x01\x12{\n\x16\x41\x63knowledgeRevocations\x12/.share_gateway.v1.AcknowledgeRevocationsRequest\x1a\x30.share_gateway.v1.AcknowledgeRevocationsResponse\x12\x63\n\x0eListMyListings\x12\'.share_gateway.v1.ListMyListingsRequest\x1a(.share_gateway.v1.ListMyListingsResponse\x12\x66\n\x0fObjectToListing\x12(.share_gateway.v1.ObjectToListingRequest\x1a).share_gateway.v1.ObjectToListingResponse\x12\x66\n\x0fGetReceiptProof\x12(.share_gateway.v1.GetReceiptProofRequest\x1a).share_gateway.v1.GetReceiptProofResponse\x12\x63\n\x0eListMyConsents\x12\'.share_gateway.v1.ListMyConsentsRequest\x1a(.share_gateway.v1.ListMyConsentsResponse\x12`\n\rRevokeConsent\x12&.share_gateway.v1.RevokeConsentRequest\x1a\'.share_gateway.v1.RevokeConsentResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'share_gateway.v1.inquiry_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_INQUIRYSCOPE']._serialized_start=3894
-  _globals['_INQUIRYSCOPE']._serialized_end=3994
-  _globals['_REGIONSTATUS']._serialized_start=3997
-  _globals['_REGIONSTATUS']._serialized_end=4176
+  _globals['_INQUIRYSCOPE']._serialized_start=3938
+  _globals['_INQUIRYSCOPE']._serialized_end=4038
+  _globals['_REGIONSTATUS']._serialized_start=4041
+  _globals['_REGIONSTATUS']._serialized_end=4220
   _globals['_INQUIREREQUEST']._serialized_start=117
   _globals['_INQUIREREQUEST']._serialized_end=334
   _globals['_CONSENT']._serialized_start=336
@@ -60,53 +60,53 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_APPLYFORREPAIRRESPONSE']._serialized_start=1983
   _globals['_APPLYFORREPAIRRESPONSE']._serialized_end=2065
   _globals['_FILEDISPUTEREQUEST']._serialized_start=2067
-  _globals['_FILEDISPUTEREQUEST']._serialized_end=2121
-  _globals['_FILEDISPUTERESPONSE']._serialized_start=2123
-  _globals['_FILEDISPUTERESPONSE']._serialized_end=2188
-  _globals['_LISTMYDISPUTESREQUEST']._serialized_start=2190
-  _globals['_LISTMYDISPUTESREQUEST']._serialized_end=2213
-  _globals['_LISTMYDISPUTESRESPONSE']._serialized_start=2215
-  _globals['_LISTMYDISPUTESRESPONSE']._serialized_end=2284
-  _globals['_GETREPAIRAPPLICATIONREQUEST']._serialized_start=2286
-  _globals['_GETREPAIRAPPLICATIONREQUEST']._serialized_end=2362
-  _globals['_GETREPAIRAPPLICATIONRESPONSE']._serialized_start=2364
-  _globals['_GETREPAIRAPPLICATIONRESPONSE']._serialized_end=2452
-  _globals['_LISTREVOCATIONSREQUEST']._serialized_start=2454
-  _globals['_LISTREVOCATIONSREQUEST']._serialized_end=2508
-  _globals['_REVOCATIONENTRY']._serialized_start=2510
-  _globals['_REVOCATIONENTRY']._serialized_end=2599
-  _globals['_LISTREVOCATIONSRESPONSE']._serialized_start=2601
-  _globals['_LISTREVOCATIONSRESPONSE']._serialized_end=2682
-  _globals['_WATCHREVOCATIONSREQUEST']._serialized_start=2684
-  _globals['_WATCHREVOCATIONSREQUEST']._serialized_end=2724
-  _globals['_WATCHREVOCATIONSRESPONSE']._serialized_start=2726
-  _globals['_WATCHREVOCATIONSRESPONSE']._serialized_end=2802
-  _globals['_ACKNOWLEDGEREVOCATIONSREQUEST']._serialized_start=2804
-  _globals['_ACKNOWLEDGEREVOCATIONSREQUEST']._serialized_end=2851
-  _globals['_ACKNOWLEDGEREVOCATIONSRESPONSE']._serialized_start=2853
-  _globals['_ACKNOWLEDGEREVOCATIONSRESPONSE']._serialized_end=2921
-  _globals['_LISTMYLISTINGSREQUEST']._serialized_start=2923
-  _globals['_LISTMYLISTINGSREQUEST']._serialized_end=2946
-  _globals['_LISTMYLISTINGSRESPONSE']._serialized_start=2948
-  _globals['_LISTMYLISTINGSRESPONSE']._serialized_end=3017
-  _globals['_OBJECTTOLISTINGREQUEST']._serialized_start=3019
-  _globals['_OBJECTTOLISTINGREQUEST']._serialized_end=3082
-  _globals['_OBJECTTOLISTINGRESPONSE']._serialized_start=3084
-  _globals['_OBJECTTOLISTINGRESPONSE']._serialized_end=3153
-  _globals['_GETRECEIPTPROOFREQUEST']._serialized_start=3155
-  _globals['_GETRECEIPTPROOFREQUEST']._serialized_end=3216
-  _globals['_GETRECEIPTPROOFRESPONSE']._serialized_start=3219
-  _globals['_GETRECEIPTPROOFRESPONSE']._serialized_end=3356
-  _globals['_LISTMYCONSENTSREQUEST']._serialized_start=3358
-  _globals['_LISTMYCONSENTSREQUEST']._serialized_end=3381
-  _globals['_CONSENTSUMMARY']._serialized_start=3384
-  _globals['_CONSENTSUMMARY']._serialized_end=3694
-  _globals['_LISTMYCONSENTSRESPONSE']._serialized_start=3696
-  _globals['_LISTMYCONSENTSRESPONSE']._serialized_end=3772
-  _globals['_REVOKECONSENTREQUEST']._serialized_start=3774
-  _globals['_REVOKECONSENTREQUEST']._serialized_end=3816
-  _globals['_REVOKECONSENTRESPONSE']._serialized_start=3818
-  _globals['_REVOKECONSENTRESPONSE']._serialized_end=3892
-  _globals['_INQUIRYSERVICE']._serialized_start=4179
-  _globals['_INQUIRYSERVICE']._serialized_end=5644
+  _globals['_FILEDISPUTEREQUEST']._serialized_end=2165
+  _globals['_FILEDISPUTERESPONSE']._serialized_start=2167
+  _globals['_FILEDISPUTERESPONSE']._serialized_end=2232
+  _globals['_LISTMYDISPUTESREQUEST']._serialized_start=2234
+  _globals['_LISTMYDISPUTESREQUEST']._serialized_end=2257
+  _globals['_LISTMYDISPUTESRESPONSE']._serialized_start=2259
+  _globals['_LISTMYDISPUTESRESPONSE']._serialized_end=2328
+  _globals['_GETREPAIRAPPLICATIONREQUEST']._serialized_start=2330
+  _globals['_GETREPAIRAPPLICATIONREQUEST']._serialized_end=2406
+  _globals['_GETREPAIRAPPLICATIONRESPONSE']._serialized_start=2408
+  _globals['_GETREPAIRAPPLICATIONRESPONSE']._serialized_end=2496
+  _globals['_LISTREVOCATIONSREQUEST']._serialized_start=2498
+  _globals['_LISTREVOCATIONSREQUEST']._serialized_end=2552
+  _globals['_REVOCATIONENTRY']._serialized_start=2554
+  _globals['_REVOCATIONENTRY']._serialized_end=2643
+  _globals['_LISTREVOCATIONSRESPONSE']._serialized_start=2645
+  _globals['_LISTREVOCATIONSRESPONSE']._serialized_end=2726
+  _globals['_WATCHREVOCATIONSREQUEST']._serialized_start=2728
+  _globals['_WATCHREVOCATIONSREQUEST']._serialized_end=2768
+  _globals['_WATCHREVOCATIONSRESPONSE']._serialized_start=2770
+  _globals['_WATCHREVOCATIONSRESPONSE']._serialized_end=2846
+  _globals['_ACKNOWLEDGEREVOCATIONSREQUEST']._serialized_start=2848
+  _globals['_ACKNOWLEDGEREVOCATIONSREQUEST']._serialized_end=2895
+  _globals['_ACKNOWLEDGEREVOCATIONSRESPONSE']._serialized_start=2897
+  _globals['_ACKNOWLEDGEREVOCATIONSRESPONSE']._serialized_end=2965
+  _globals['_LISTMYLISTINGSREQUEST']._serialized_start=2967
+  _globals['_LISTMYLISTINGSREQUEST']._serialized_end=2990
+  _globals['_LISTMYLISTINGSRESPONSE']._serialized_start=2992
+  _globals['_LISTMYLISTINGSRESPONSE']._serialized_end=3061
+  _globals['_OBJECTTOLISTINGREQUEST']._serialized_start=3063
+  _globals['_OBJECTTOLISTINGREQUEST']._serialized_end=3126
+  _globals['_OBJECTTOLISTINGRESPONSE']._serialized_start=3128
+  _globals['_OBJECTTOLISTINGRESPONSE']._serialized_end=3197
+  _globals['_GETRECEIPTPROOFREQUEST']._serialized_start=3199
+  _globals['_GETRECEIPTPROOFREQUEST']._serialized_end=3260
+  _globals['_GETRECEIPTPROOFRESPONSE']._serialized_start=3263
+  _globals['_GETRECEIPTPROOFRESPONSE']._serialized_end=3400
+  _globals['_LISTMYCONSENTSREQUEST']._serialized_start=3402
+  _globals['_LISTMYCONSENTSREQUEST']._serialized_end=3425
+  _globals['_CONSENTSUMMARY']._serialized_start=3428
+  _globals['_CONSENTSUMMARY']._serialized_end=3738
+  _globals['_LISTMYCONSENTSRESPONSE']._serialized_start=3740
+  _globals['_LISTMYCONSENTSRESPONSE']._serialized_end=3816
+  _globals['_REVOKECONSENTREQUEST']._serialized_start=3818
+  _globals['_REVOKECONSENTREQUEST']._serialized_end=3860
+  _globals['_REVOKECONSENTRESPONSE']._serialized_start=3862
+  _globals['_REVOKECONSENTRESPONSE']._serialized_end=3936
+  _globals['_INQUIRYSERVICE']._serialized_start=4223
+  _globals['_INQUIRYSERVICE']._serialized_end=5688
 # @@protoc_insertion_point(module_scope)
