@@ -15,6 +15,7 @@ from grpc_status import rpc_status
 from rich.console import Group, RenderableType
 
 from share_gateway.cli.console import line, table
+from share_gateway.cli.repair_views import notice_view
 from share_gateway.client import verify_receipt, verify_record_disclosure, verify_revocation
 from share_gateway.crypto.errors import MalformedPayload, VerificationError
 from share_gateway.crypto.keys import KeyRing
@@ -183,8 +184,14 @@ def listing_view(listing: common_pb2.Listing) -> Group:
         for step in listing.history
     ]
     header = f"listing {listing.listing_id}: {listing_state_text(listing.state)}"
+    # The repair notice served with the decision (两书同达), where the listing carries one.
+    notice = [notice_view(listing.repair_notice)] if listing.HasField("repair_notice") else []
     return Group(
-        line(header), *(line(f"  {name:<13} {value}") for name, value in rows), line("  history"), *map(line, steps)
+        line(header),
+        *(line(f"  {name:<13} {value}") for name, value in rows),
+        *notice,
+        line("  history"),
+        *map(line, steps),
     )
 
 
