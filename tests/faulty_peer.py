@@ -200,6 +200,13 @@ class FaultyPeer(peer_pb2_grpc.PeerServiceServicer):
         )
         return peer_pb2.ShareConsentRevocationResponse(receipt=receipt)
 
+    async def ShareDispute(
+        self, request: peer_pb2.ShareDisputeRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> peer_pb2.ShareDisputeResponse:
+        """As a node from before the method: a dispute mark waits in the origin's outbox until it is upgraded."""
+        await context.abort(grpc.StatusCode.UNIMPLEMENTED, "a faulty peer takes no dispute marks")
+        raise AssertionError("abort raises")
+
     def _records(self, inquiry: PeerInquiry) -> list[common_pb2.RecordDisclosure]:
         """What this peer sends back, by behaviour: nothing but its receipt unless it is one that lies."""
         behaviour, _, other = self.behaviour.partition(":")

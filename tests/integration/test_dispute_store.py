@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -91,3 +92,27 @@ def test_0017_a_stored_application_keeps_its_day_as_the_whole_course_deadline(da
         "",
     )
     assert store.count("disputes") == 0
+
+
+def test_a_peers_dispute_copy_is_kept_if_newer_and_never_over_another_regions(store: Store) -> None:
+    """Another region's statement of where its dispute stands is kept beside this node's disputes, marks the
+    copy "under dispute" while filed, is replaced only by a newer version, and cannot take over an id this node
+    holds for another origin (DOMAIN.md "Disputes, notice and repair channels": marked as under dispute
+    meanwhile; only the origin answers)."""
+    store.write(lambda tx: store.disputes.add(tx, dispute()))
+    theirs = replace(dispute("d-2", record_id="r-2", origin="310000"), applicant="", claim="")
+    assert store.write(lambda tx: store.disputes.receive(tx, theirs))
+    assert not store.write(lambda tx: store.disputes.receive(tx, theirs))  # a repeat changes nothing
+    view = store.subject_view(COMPANY, NOW.date(), listings=False)
+    assert [(d.origin_region, d.dispute_id) for d in view.disputes] == [("110000", "d-1"), ("310000", "d-2")]
+    answered = replace(theirs, state=DisputeState.REJECTED, answered_at=NOW, version=2)
+    assert store.write(lambda tx: store.disputes.receive(tx, answered))
+    assert not store.write(lambda tx: store.disputes.receive(tx, theirs))  # an older statement arriving late
+    assert store.disputes.get("d-2") == answered
+    assert [d.dispute_id for d in store.subject_view(COMPANY, NOW.date(), listings=False).disputes] == ["d-1"]
+    with pytest.raises(InvalidState) as taken:
+        store.write(lambda tx: store.disputes.receive(tx, replace(dispute(), origin_region="310000", version=9)))
+    assert taken.value.reason == "DISPUTE_OF_ANOTHER_REGION"
+    assert store.disputes.get("d-1") == dispute()
+    # This node's own lists hold its own disputes only.
+    assert [d.dispute_id for d in store.disputes.find(origin="110000")] == ["d-1"]

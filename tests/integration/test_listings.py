@@ -6,7 +6,7 @@ revoked."""
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import date
+from datetime import date, timedelta
 
 import grpc
 import pytest
@@ -281,3 +281,37 @@ async def test_rule_2020_49_no_listing_outside_the_criteria_and_no_step_out_of_o
     assert [x.listing_id for x in overseen.listings] == [proposed.listing_id]
     [review] = [e for e in events(nodes[ORIGIN]) if e.kind is EventKind.AUDIT]
     assert review.details["action"] == "listings"
+
+
+async def test_rule_2025_22_every_listing_decision_is_served_with_a_repair_notice(layout: Layout, nodes: Nodes) -> None:
+    """ "Two documents together" (两书同达, State Council General Office 2025 No. 22; DOMAIN.md "Disputes, notice and
+    repair channels"): a listing decision is served with a repair notice saying when and how repair becomes
+    possible, the notice of the record it rests on, in the proposal, the decision, the party's view and every
+    region's signed copy."""
+    record_id = await listable_penalty(layout, nodes, issued=30)
+    regulator = registry(layout, nodes[ORIGIN], REGULATOR)
+    own = (await regulator.GetRepairNotice(registry_pb2.GetRepairNoticeRequest(record_id=record_id), timeout=5)).notice
+    # A serious penalty decided 30 days ago: repairable after the tier's minimum of 365 days.
+    assert own.repairable
+    assert own.repairable_from == (date.today() + timedelta(days=365 - 30)).isoformat()
+    assert own.how
+    assert (own.total_working_days, own.decision_working_days) == (10, 3)
+    listing_id = await listed_after_hearing(layout, nodes, record_id)
+    decided = await regulator.GetListing(registry_pb2.GetListingRequest(listing_id=listing_id), timeout=5)
+    assert decided.listing.HasField("repair_notice")
+    assert decided.listing.repair_notice == own
+    proposed = nodes[ORIGIN].gateway.store.listings.get(ORIGIN, listing_id)
+    assert proposed is not None
+    assert proposed.repair_notice is not None
+    # The party reads it at the origin and, from the origin's signed copy, in every other region.
+    await eventually(lambda: all(lists_of(nodes[r]) == {LIST} for r in PEERS))
+    for region in (ORIGIN, *PEERS):
+        mine = await inquiries(layout, nodes[region], "company").ListMyListings(
+            inquiry_pb2.ListMyListingsRequest(), timeout=5
+        )
+        [listing] = [x for x in mine.listings if x.listing_id == listing_id]
+        assert listing.repair_notice == own, region
+    # The copy a region keeps is the origin's signed listing, notice included.
+    held = nodes[PEERS[0]].gateway.store.listings.get(ORIGIN, listing_id)
+    assert held is not None
+    assert held.repair_notice == proposed.repair_notice

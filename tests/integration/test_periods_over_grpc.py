@@ -20,8 +20,16 @@ from share_gateway.devkit import Layout
 from share_gateway.domain.calendar import WorkingCalendar
 from share_gateway.domain.events import Event, EventKind
 from share_gateway.node import Node
+from share_gateway.v1 import (
+    catalog_pb2,
+    catalog_pb2_grpc,
+    compliance_pb2,
+    compliance_pb2_grpc,
+    inquiry_pb2_grpc,
+    registry_pb2,
+    registry_pb2_grpc,
+)
 from share_gateway.v1 import common_pb2 as pb
-from share_gateway.v1 import compliance_pb2, compliance_pb2_grpc, inquiry_pb2_grpc, registry_pb2, registry_pb2_grpc
 from tests.conftest import ChannelFactory
 from tests.support import (
     PERSON,
@@ -147,3 +155,35 @@ async def test_a_record_without_a_decision_is_withdrawn_without_a_revoking_docum
     withdrawn = (await registry(connect).WithdrawRecord(request, timeout=5)).record
     assert withdrawn.status == pb.RECORD_STATUS_WITHDRAWN
     assert not withdrawn.HasField("withdrawal")
+
+
+async def test_catalog_answer_states_each_types_publication_and_sharing_periods(connect: ChannelFactory) -> None:
+    """CatalogService states each record type's periods: per severity the range, what publication and sharing
+    last, when the clock starts, the maximum and its source (2025 No. 22: minor may stay unpublished, general 3
+    months to 1 year, serious 1 to 3 years; NDRC Order No. 36 of 2025: publication and sharing end apart, every
+    record has a maximum unless its own rule sets none; Credit Reporting Industry Regulation Art. 16: five years
+    from the end of the conduct)."""
+    answer = await catalog_pb2_grpc.CatalogServiceStub(connect("person")).GetCatalog(
+        catalog_pb2.GetCatalogRequest(), timeout=5
+    )
+    types = {t.name: t.periods for t in answer.record_types}
+    penalty = types["administrative_penalty"]
+    tiers = {
+        s.severity: (s.minimum_days, s.maximum_days, s.publication_maximum_days, s.sharing_maximum_days)
+        for s in penalty.severities
+    }
+    # Minor information is not published by default, yet shared for its period.
+    assert tiers == {"minor": (0, 90, 0, 90), "general": (90, 365, 365, 365), "serious": (365, 1095, 1095, 1095)}
+    assert (penalty.starts, penalty.HasField("maximum_days"), penalty.maximum_days) == ("decision", True, 1095)
+    assert "2025 No. 22" in penalty.maximum_source
+    assert not penalty.minor_published
+    assert (penalty.withdrawal_working_days, "Art. 11" in penalty.withdrawal_source) == (3, True)
+    # The clock of a loan default starts at the end of the conduct, by the rule that says so.
+    loan = types["loan_default"]
+    assert (loan.starts, loan.maximum_days) == ("conduct_end", 1825)
+    assert "Art. 16" in loan.starts_source
+    # Art. 1(1) debtors last until performance: no maximum, and the rule that sets none.
+    debtor = types["dishonest_judgment_debtor"]
+    assert not debtor.HasField("maximum_days")
+    assert "Fa Shi [2017] No. 7" in debtor.maximum_source
+    assert not types["business_registration"].severities

@@ -10,7 +10,7 @@ from rich.cells import cell_len
 from rich.console import Console, RenderableType
 
 from share_gateway.cli.console import inert, line, log_to_stderr, show, table
-from share_gateway.cli.views import record_view, rpc_error_view
+from share_gateway.cli.views import listing_view, record_view, rpc_error_view
 from share_gateway.v1 import common_pb2
 
 MARKUP = "[bold red]x[/]"
@@ -156,3 +156,21 @@ def test_a_log_message_cannot_forge_a_line_or_send_escapes(capsys: pytest.Captur
     assert "\x1b" not in err
     assert "\u202e" not in err
     assert "\u241b]0;owned\u2407\u241b[2J\u240aERROR forged line \\u202eexe.txt" in err
+
+
+def test_a_listing_view_states_the_repair_notice_served_with_the_decision() -> None:
+    """两书同达 (State Council General Office 2025 No. 22): the listing decision is shown with its repair notice."""
+    listing = common_pb2.Listing(listing_id="l-1", list_name="serious_untrustworthy", record_id="r-1")
+    assert "repair notice" not in on_a_terminal(listing_view(listing))
+    listing.repair_notice.CopyFrom(
+        common_pb2.RepairNotice(
+            repairable=True,
+            repairable_from="2027-09-01",
+            how="履行义务",
+            total_working_days=10,
+            decision_working_days=3,
+        )
+    )
+    shown = on_a_terminal(listing_view(listing))
+    assert "repair notice" in shown
+    assert "2027-09-01" in shown

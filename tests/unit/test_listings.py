@@ -26,6 +26,8 @@ from share_gateway.domain.listings import (
     review,
 )
 from share_gateway.domain.records import Record, RecordStatus, admit_record
+from share_gateway.domain.repair import RepairDeadlines
+from share_gateway.domain.repair_notice import repair_notice
 from share_gateway.synthetic import Population
 from tests.support import debtor_request, listable_penalty_request, penalty_request
 
@@ -301,3 +303,20 @@ def test_listing_bytes_are_canonical() -> None:
     assert Listing.from_bytes(data) == listing
     with pytest.raises(ValueError, match="canonical"):
         Listing.from_bytes(data.replace(b'"v":1', b'"v": 1'))
+
+
+def test_rule_2025_22_listing_carries_its_repair_notice_in_its_signed_bytes_and_older_listings_still_read() -> None:
+    """两书同达 (State Council General Office 2025 No. 22): the notice served with a listing decision is part of the
+    listing's canonical bytes, so the origin's signature covers it; a listing decided before notices were served
+    keeps its bytes (formats are versioned: what was signed stays verifiable)."""
+    rests_on = record()
+    older = proposed(rests_on)
+    assert older.repair_notice is None
+    assert b"repair_notice" not in older.to_bytes()
+    assert Listing.from_bytes(older.to_bytes()) == older
+    notice = repair_notice(rests_on, CATALOG.record_types[rests_on.record_type], RepairDeadlines())
+    served = replace(older, repair_notice=notice)
+    assert Listing.from_bytes(served.to_bytes()) == served
+    assert served.to_bytes() != older.to_bytes()
+    assert notice.repairable
+    assert notice.repairable_from is not None

@@ -6,6 +6,7 @@ from dataclasses import replace
 
 import pytest
 
+from share_gateway.crypto.consent import SignedConsent
 from share_gateway.crypto.envelope import Envelope
 from share_gateway.crypto.errors import VerificationError
 from share_gateway.crypto.keys import KeyRing, SigningKey
@@ -63,3 +64,29 @@ def test_origin_answer_must_be_signed_by_origin_for_this_request() -> None:
     moved = Envelope.seal(ORIGIN, REPAIR_STATUS_TYPE, elsewhere.to_bytes())
     with pytest.raises(VerificationError, match="another record"):
         checked_status(ORIGIN.key_id, KEYS, "110000", moved, signed)
+
+
+def test_agents_mandate_travels_as_signed_in_format_2_and_the_answer_names_it() -> None:
+    """An agent's mandate goes with the carried application exactly as the subject signed it (2025 No. 22: an
+    agent applies with the subject's mandate), in format 2; a request without one stays format 1, and the
+    origin's answer must name the very mandate carried."""
+    plain = request()
+    assert b'"v":1' in plain.to_bytes()
+    assert b"mandate" not in plain.to_bytes()
+    mandate = SignedConsent(b'{"consent":"statement"}', b"\x30\x45signature", b"-----BEGIN CERTIFICATE-----\n")
+    carried = replace(plain, requester_uri="sgw://institution/91110000MA0000001L", mandate=mandate)
+    assert b'"v":2' in carried.to_bytes()
+    assert PeerRepairRequest.from_bytes(carried.to_bytes()) == carried
+    # A format 1 request with a mandate slipped in is not canonical.
+    slipped = carried.to_bytes().replace(b'"v":2', b'"v":1')
+    with pytest.raises(ValueError, match="canonical"):
+        PeerRepairRequest.from_bytes(slipped)
+    signed = Envelope.seal(INTAKE, PEER_REPAIR_TYPE, carried.to_bytes())
+    under = replace(application(), evidence="", commitment="", mandate_id=mandate.consent_id)
+    status = RepairStatus("110000", digest(signed.payload), under)
+    assert RepairStatus.from_bytes(status.to_bytes()) == status
+    answer = Envelope.seal(ORIGIN, REPAIR_STATUS_TYPE, status.to_bytes())
+    assert checked_status(ORIGIN.key_id, KEYS, "110000", answer, signed).mandate_id == mandate.consent_id
+    unnamed = Envelope.seal(ORIGIN, REPAIR_STATUS_TYPE, replace(status, application=application()).to_bytes())
+    with pytest.raises(VerificationError, match="another mandate"):
+        checked_status(ORIGIN.key_id, KEYS, "110000", unnamed, signed)

@@ -23,11 +23,14 @@ from share_gateway.crypto.envelope import Envelope
 from share_gateway.crypto.errors import MalformedPayload
 from share_gateway.crypto.keys import KeyRing, SigningKey
 from share_gateway.domain.canonical import canonical_json
+from share_gateway.domain.dispute_marks import DISPUTE_MARK_TYPE, DisputeMark
+from share_gateway.domain.disputes import DisputeState
 from share_gateway.domain.identifiers import Subject, SubjectKind
 from share_gateway.domain.listings import LISTING_TYPE, Listing, ListingDecision, ListingState, Transition
 from share_gateway.domain.record_documents import LegalDocument
 from share_gateway.domain.records import RecordStatus
-from share_gateway.domain.repair import REVOCATION_TYPE, Revocation
+from share_gateway.domain.repair import REVOCATION_TYPE, RepairDeadlines, Revocation
+from share_gateway.domain.repair_notice import RepairNotice
 
 ORIGIN = SigningKey.generate("share-gateway/node/110000")
 KEYS = KeyRing([ORIGIN.verifying_key])
@@ -152,14 +155,52 @@ TWO_ENDS_STATEMENT_JSON: dict[str, Any] = {
     "share_until": "2028-08-31",
 }
 
+# A listing decision served with its repair notice (两书同达, 2025 No. 22): the notice is signed with the listing; a
+# listing without one keeps the bytes it always had.
+NOTICE = RepairNotice(True, date(2027, 9, 1), "履行义务并作出信用承诺", "2025 No. 22", "", "", RepairDeadlines())
+SERVED_LISTING = replace(LISTING, repair_notice=NOTICE)
+SERVED_LISTING_JSON: dict[str, Any] = LISTING_JSON | {
+    "repair_notice": {
+        "repairable": True,
+        "repairable_from": "2027-09-01",
+        "how": "履行义务并作出信用承诺",
+        "basis": "2025 No. 22",
+        "forbidden_by": "",
+        "severity_note": "",
+        "total_working_days": 10,
+        "decision_working_days": 3,
+        "extension_working_days": 10,
+    }
+}
+
+# Where a dispute about the origin's record stands: the mark other regions show, without claim or answer.
+DISPUTE_MARK = DisputeMark(
+    "d-1", "110000", "r-1", "dishonest_judgment_debtor", SUBJECT, DisputeState.FILED, AT, date(2026, 12, 16), None, 1
+)
+DISPUTE_MARK_JSON: dict[str, Any] = {
+    "v": 1,
+    "dispute_id": "d-1",
+    "origin": "110000",
+    "record_id": "r-1",
+    "record_type": "dishonest_judgment_debtor",
+    "subject": {"kind": "legal_entity", "id": "91110105MA01ABCD00"},
+    "state": "filed",
+    "filed_at": "2026-11-26T10:00:00.250000Z",
+    "answer_due": "2026-12-16",
+    "answered_at": "",
+    "version": 1,
+}
+
 CASES: list[tuple[str, Any, dict[str, Any], Callable[[bytes], Any], str]] = [
     ("statement", STATEMENT, STATEMENT_JSON, RecordStatement.from_bytes, STATEMENT_TYPE),
     ("statement", PADDED_STATEMENT, PADDED_STATEMENT_JSON, RecordStatement.from_bytes, STATEMENT_TYPE),
     ("statement", TWO_ENDS_STATEMENT, TWO_ENDS_STATEMENT_JSON, RecordStatement.from_bytes, STATEMENT_TYPE),
     ("listing", LISTING, LISTING_JSON, Listing.from_bytes, LISTING_TYPE),
+    ("listing", SERVED_LISTING, SERVED_LISTING_JSON, Listing.from_bytes, LISTING_TYPE),
     ("revocation", REVOCATION, REVOCATION_JSON, Revocation.from_bytes, REVOCATION_TYPE),
+    ("dispute mark", DISPUTE_MARK, DISPUTE_MARK_JSON, DisputeMark.from_bytes, DISPUTE_MARK_TYPE),
 ]
-IDS = ["statement-v1", "statement-v2", "statement-v3", "listing", "revocation"]
+IDS = ["statement-v1", "statement-v2", "statement-v3", "listing", "listing-with-notice", "revocation", "dispute-mark"]
 
 
 def canonical(document: dict[str, Any]) -> bytes:
@@ -215,6 +256,8 @@ def test_the_same_content_in_other_bytes_is_refused(
     variant: Callable[[dict[str, Any]], bytes],
 ) -> None:
     data = variant(document)
+    if variant is _escaped and canonical(document).isascii():
+        pytest.skip("the format holds no free text: nothing to escape")
     assert data != canonical(document), "the variant must really differ"
     with pytest.raises(ValueError, match=f"{name} bytes are not canonical"):
         parse(data)

@@ -352,6 +352,8 @@ def test_enum_values_written_into_signed_payloads_and_the_log() -> None:
         "dispute_filed",
         "dispute_answered",
         "repair_forwarded",
+        "dispute_mark_shared",
+        "dispute_mark_received",
     ]
 
 

@@ -8,7 +8,9 @@ import grpc
 
 from share_gateway.api.errors import handles_errors
 from share_gateway.catalog import SignedCatalog
+from share_gateway.domain.catalog import RecordType
 from share_gateway.domain.catalog_text import Language, Texts
+from share_gateway.domain.periods import windows
 from share_gateway.v1 import catalog_pb2, catalog_pb2_grpc
 
 Context = grpc.aio.ServicerContext[Any, Any]
@@ -25,6 +27,36 @@ def texts_to_wire(texts: Texts) -> list[catalog_pb2.LocalisedText]:
         )
         for language in given
     ]
+
+
+def periods_to_wire(record_type: RecordType) -> catalog_pb2.RecordPeriods:
+    """A type's periods as the catalog states them, with what each severity makes of publication and sharing."""
+    rule = record_type.periods
+    minor = rule.minor_publication
+    message = catalog_pb2.RecordPeriods(
+        starts=rule.starts.value,
+        starts_source=rule.starts_source,
+        sharing_after_publication_days=rule.sharing_after_publication_days,
+        maximum_source=rule.maximum_source,
+        minor_published=minor is not None,
+        minor_publication_days=0 if minor is None else minor.maximum_days,
+        minor_publication_reason="" if minor is None else minor.reason,
+        withdrawal_source=rule.withdrawal_source,
+    )
+    if rule.maximum_days is not None:
+        message.maximum_days = rule.maximum_days
+    if rule.withdrawal_working_days is not None:
+        message.withdrawal_working_days = rule.withdrawal_working_days
+    for severity, period in record_type.severity_periods.items():
+        published, shared = windows(rule, severity, period.maximum_days)
+        message.severities.add(
+            severity=severity,
+            minimum_days=period.minimum_days,
+            maximum_days=period.maximum_days,
+            publication_maximum_days=published,
+            sharing_maximum_days=shared,
+        )
+    return message
 
 
 def catalog_to_wire(signed: SignedCatalog) -> catalog_pb2.GetCatalogResponse:
@@ -62,6 +94,7 @@ def catalog_to_wire(signed: SignedCatalog) -> catalog_pb2.GetCatalogResponse:
                 providers=sorted(t.provision.providers),
                 document_kinds=sorted(t.provision.document_kinds),
                 document_number_field=t.provision.document_number_field or "",
+                periods=periods_to_wire(t),
             )
             for t in catalog.record_types.values()
         ],

@@ -17,6 +17,7 @@ from share_gateway.domain.listings import Listing
 from share_gateway.domain.record_documents import LegalDocument, LegalDocumentDraft
 from share_gateway.domain.records import RecordDraft, RecordStatus, TypedValue
 from share_gateway.domain.repair import RepairApplication, RepairDeadlines, RepairState
+from share_gateway.domain.repair_notice import RepairNotice
 from share_gateway.domain.text import storable, unstorable
 from share_gateway.domain.withdrawal import Withdrawal
 from share_gateway.federation.wire import disclosure_to_wire
@@ -254,6 +255,20 @@ def repair_to_wire(
     return message
 
 
+def notice_to_wire(notice: RepairNotice) -> pb.RepairNotice:
+    """The repair notice served with a penalty or listing decision (两书同达)."""
+    return pb.RepairNotice(
+        repairable=notice.repairable,
+        repairable_from=day_text(notice.repairable_from),
+        how=notice.how,
+        basis=notice.basis,
+        forbidden_by=notice.forbidden_by,
+        severity_note=notice.severity_note,
+        total_working_days=notice.deadlines.total_working_days,
+        decision_working_days=notice.deadlines.decision_working_days,
+    )
+
+
 def listing_to_wire(listing: Listing, today: date) -> pb.Listing:
     decision = listing.decision
     message = pb.Listing(
@@ -280,6 +295,8 @@ def listing_to_wire(listing: Listing, today: date) -> pb.Listing:
         removal_cause="" if listing.removal_cause is None else listing.removal_cause.value,
         overdue=listing.overdue(today) or "",
     )
+    if listing.repair_notice is not None:
+        message.repair_notice.CopyFrom(notice_to_wire(listing.repair_notice))
     for step in listing.history:
         transition = message.history.add(
             state=pb.ListingState.Value(f"LISTING_STATE_{step.state.name}"),

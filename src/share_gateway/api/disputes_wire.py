@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from datetime import date
 
-from share_gateway.api.convert import subject_to_wire
+from share_gateway.api.convert import notice_to_wire, subject_to_wire
 from share_gateway.domain.canonical import day_text
 from share_gateway.domain.catalog import DebtorListRules
 from share_gateway.domain.catalog_repair import DisputeRules
 from share_gateway.domain.debtor_list import CorrectionApplication, CorrectionState
 from share_gateway.domain.disputes import Dispute, DisputeState
-from share_gateway.domain.repair_notice import RepairNotice
 from share_gateway.v1 import common_pb2 as pb
+
+# The notice served with a decision is converted beside the listing that carries it.
+__all__ = ["correction_to_wire", "dispute_mark_to_wire", "dispute_to_wire", "notice_to_wire"]
 
 _DISPUTE_STATES = {
     DisputeState.FILED: pb.DISPUTE_STATE_FILED,
@@ -49,19 +51,6 @@ def dispute_mark_to_wire(dispute: Dispute, today: date) -> pb.DisputeMark:
         dispute_id=dispute.dispute_id,
         answer_due=dispute.answer_due.isoformat(),
         overdue=dispute.overdue(today),
-    )
-
-
-def notice_to_wire(notice: RepairNotice) -> pb.RepairNotice:
-    return pb.RepairNotice(
-        repairable=notice.repairable,
-        repairable_from=day_text(notice.repairable_from),
-        how=notice.how,
-        basis=notice.basis,
-        forbidden_by=notice.forbidden_by,
-        severity_note=notice.severity_note,
-        total_working_days=notice.deadlines.total_working_days,
-        decision_working_days=notice.deadlines.decision_working_days,
     )
 
 

@@ -61,6 +61,14 @@ def consent_to_wire(registered: RegisteredConsent) -> inquiry_pb2.ConsentSummary
     return summary
 
 
+def _mandate(request: inquiry_pb2.ApplyForRepairRequest | inquiry_pb2.FileDisputeRequest) -> SignedConsent | None:
+    """An agent's mandate as the subject signed it, if the request carries one."""
+    if not request.HasField("mandate"):
+        return None
+    mandate = request.mandate
+    return SignedConsent(mandate.statement, mandate.signature, mandate.certificate)
+
+
 class InquiryServicer(inquiry_pb2_grpc.InquiryServiceServicer):
     def __init__(self, gateway: Gateway) -> None:
         self.gateway = gateway
@@ -171,15 +179,8 @@ class InquiryServicer(inquiry_pb2_grpc.InquiryServiceServicer):
         self, request: inquiry_pb2.ApplyForRepairRequest, context: Context
     ) -> inquiry_pb2.ApplyForRepairResponse:
         caller = await calling_principal(self.gateway, context)
-        mandate = request.mandate
         application, origin = await self.gateway.repair_intake.apply(
-            caller,
-            request.record_id,
-            request.evidence,
-            request.commitment,
-            SignedConsent(mandate.statement, mandate.signature, mandate.certificate)
-            if request.HasField("mandate")
-            else None,
+            caller, request.record_id, request.evidence, request.commitment, _mandate(request)
         )
         today = self.gateway.runtime.clock().date()
         return inquiry_pb2.ApplyForRepairResponse(
@@ -205,7 +206,7 @@ class InquiryServicer(inquiry_pb2_grpc.InquiryServiceServicer):
     ) -> inquiry_pb2.FileDisputeResponse:
         subject = await calling_principal(self.gateway, context)
         disputes = self.gateway.disputes
-        dispute = await self.gateway.repair_intake.dispute(subject, request.record_id, request.claim)
+        dispute = await self.gateway.repair_intake.dispute(subject, request.record_id, request.claim, _mandate(request))
         today = self.gateway.runtime.clock().date()
         return inquiry_pb2.FileDisputeResponse(dispute=dispute_to_wire(dispute, today, disputes.rules_of(dispute)))
 

@@ -54,6 +54,8 @@ def _signed_message(request: Message) -> bytes:
         return request.listing.payload
     if isinstance(request, peer_pb2.ShareConsentRevocationRequest):
         return request.revocation.payload
+    if isinstance(request, peer_pb2.ShareDisputeRequest):
+        return request.mark.payload
     if isinstance(request, peer_pb2.WitnessRequest):
         return request.checkpoint
     if isinstance(request, peer_pb2.GetHistoryRequest):
@@ -119,6 +121,7 @@ class PeerServicer(peer_pb2_grpc.PeerServiceServicer):
             records=[disclosure_to_wire(d) for d in answer.disclosures],
             citations=[citation_to_wire(c) for c in answer.citations],
             receipt=envelope_to_wire(answer.receipt),
+            disputes=[envelope_to_wire(e) for e in federation.signed_marks(answer.disputed)],
         )
 
     @handles_errors
@@ -152,6 +155,15 @@ class PeerServicer(peer_pb2_grpc.PeerServiceServicer):
         federation, region = await calling_peer(self.gateway, context)
         receipt = await PeerIntake(federation).receive_listing(region, envelope_from_wire(request.listing))
         return peer_pb2.ShareListingResponse(receipt=envelope_to_wire(receipt))
+
+    @handles_errors
+    @records_refusals
+    async def ShareDispute(
+        self, request: peer_pb2.ShareDisputeRequest, context: Context
+    ) -> peer_pb2.ShareDisputeResponse:
+        federation, region = await calling_peer(self.gateway, context)
+        receipt = await PeerIntake(federation).receive_dispute(region, envelope_from_wire(request.mark))
+        return peer_pb2.ShareDisputeResponse(receipt=envelope_to_wire(receipt))
 
     @handles_errors
     @records_refusals

@@ -17,6 +17,7 @@ from rich.console import Group, RenderableType
 
 from share_gateway.cli.console import labelled, line, table
 from share_gateway.cli.messages import say
+from share_gateway.cli.repair_views import notice_view
 from share_gateway.client import verify_receipt, verify_record_disclosure, verify_revocation
 from share_gateway.crypto.errors import MalformedPayload, VerificationError
 from share_gateway.crypto.keys import KeyRing
@@ -234,9 +235,12 @@ def listing_view(listing: common_pb2.Listing, language: Language = Language.EN) 
         for step in listing.history
     ]
     header = say("listing_header", t, listing_id=listing.listing_id, state=listing_state_text(listing.state))
+    # The repair notice served with the decision (两书同达), where the listing carries one.
+    notice = [notice_view(listing.repair_notice, t)] if listing.HasField("repair_notice") else []
     return Group(
         line(header),
         *labelled(rows, 13),
+        *notice,
         line(say("history", t)),
         *map(line, steps),
     )

@@ -50,6 +50,8 @@ class DeliveryKind(StrEnum):
     LISTING = "listing"
     # A subject withdrew a consent (``record_id`` holds the consent id): independent of every other delivery.
     CONSENT_REVOCATION = "consent_revoked"
+    # Where a dispute about one of this node's records stands (``listing_id`` holds the dispute id).
+    DISPUTE = "dispute"
 
 
 class DeliveryState(StrEnum):
@@ -75,6 +77,8 @@ WAITS_FOR: Mapping[DeliveryKind, tuple[tuple[DeliveryKind, str], ...]] = {
     DeliveryKind.REVOCATION: ((DeliveryKind.RECORD, "record_id"),),
     DeliveryKind.LISTING: ((DeliveryKind.RECORD, "record_id"), (DeliveryKind.LISTING, "listing_id")),
     DeliveryKind.CONSENT_REVOCATION: (),
+    # The record first, then each statement of the dispute in order.
+    DeliveryKind.DISPUTE: ((DeliveryKind.RECORD, "record_id"), (DeliveryKind.DISPUTE, "listing_id")),
 }
 
 

@@ -92,6 +92,9 @@ class EventKind(StrEnum):
     DEBTOR_PERFORMED = "debtor_performed"
     DEBTOR_CORRECTION_APPLIED = "debtor_correction_applied"
     DEBTOR_CORRECTION_REVIEWED = "debtor_correction_reviewed"
+    # This node's statement of where a dispute about its record stands went to a peer; a peer's was taken here.
+    DISPUTE_MARK_SHARED = "dispute_mark_shared"
+    DISPUTE_MARK_RECEIVED = "dispute_mark_received"
 
 
 class Outcome(StrEnum):

@@ -23,11 +23,12 @@ from enum import StrEnum
 from typing import Any
 
 from share_gateway.domain.calendar import WorkingCalendar
-from share_gateway.domain.canonical import canonical_json, day_text, parse_json
+from share_gateway.domain.canonical import Json, canonical_json, day_text, parse_json
 from share_gateway.domain.catalog import ListDefinition
 from share_gateway.domain.errors import FieldViolation, InvalidInput, InvalidState
 from share_gateway.domain.events import format_instant, parse_instant
 from share_gateway.domain.identifiers import Subject, SubjectKind
+from share_gateway.domain.repair_notice import RepairNotice, notice_from_json, notice_to_json
 
 LISTING_TYPE = "application/vnd.share-gateway.listing+json"
 LISTING_FORMAT = 1
@@ -97,6 +98,9 @@ class Listing:
     removal_cause: RemovalCause | None = None
     history: tuple[Transition, ...] = ()
     version: int = 1
+    # The repair notice served with the decision (两书同达, 2025 No. 22): when and how the record it rests on can
+    # be repaired, which ends the listing. None only in a listing decided before notices were served.
+    repair_notice: RepairNotice | None = None
 
     def overdue(self, today: date) -> str | None:
         """Which step is late, if any: ``notice``, ``review`` or ``removal``."""
@@ -113,43 +117,45 @@ class Listing:
         return self.state is ListingState.LISTED and (self.ends_on is None or today < self.ends_on)
 
     def to_bytes(self) -> bytes:
-        return canonical_json(
-            {
-                "v": LISTING_FORMAT,
-                "listing_id": self.listing_id,
-                "list": self.list_name,
-                "record_id": self.record_id,
-                "origin": self.origin_region,
-                "record_type": self.record_type,
-                "subject": {"kind": self.subject.kind.value, "id": self.subject.identifier},
-                "state": self.state.value,
-                "decision": {
-                    "reason": self.decision.reason,
-                    "basis": self.decision.basis,
-                    "measures": list(self.decision.measures),
-                    "removal_conditions": self.decision.removal_conditions,
-                    "remedies": self.decision.remedies,
-                },
-                "notice_due": self.notice_due.isoformat(),
-                "objection_due": day_text(self.objection_due),
-                "review_due": day_text(self.review_due),
-                "listed_on": day_text(self.listed_on),
-                "ends_on": day_text(self.ends_on),
-                "removal_due": day_text(self.removal_due),
-                "removal_cause": self.removal_cause.value if self.removal_cause else "",
-                "history": [
-                    {
-                        "state": t.state.value,
-                        "actor": t.actor,
-                        "at": format_instant(t.at),
-                        "document": t.document,
-                        "reason": t.reason,
-                    }
-                    for t in self.history
-                ],
-                "version": self.version,
-            }
-        )
+        body: dict[str, Json] = {
+            "v": LISTING_FORMAT,
+            "listing_id": self.listing_id,
+            "list": self.list_name,
+            "record_id": self.record_id,
+            "origin": self.origin_region,
+            "record_type": self.record_type,
+            "subject": {"kind": self.subject.kind.value, "id": self.subject.identifier},
+            "state": self.state.value,
+            "decision": {
+                "reason": self.decision.reason,
+                "basis": self.decision.basis,
+                "measures": list(self.decision.measures),
+                "removal_conditions": self.decision.removal_conditions,
+                "remedies": self.decision.remedies,
+            },
+            "notice_due": self.notice_due.isoformat(),
+            "objection_due": day_text(self.objection_due),
+            "review_due": day_text(self.review_due),
+            "listed_on": day_text(self.listed_on),
+            "ends_on": day_text(self.ends_on),
+            "removal_due": day_text(self.removal_due),
+            "removal_cause": self.removal_cause.value if self.removal_cause else "",
+            "history": [
+                {
+                    "state": t.state.value,
+                    "actor": t.actor,
+                    "at": format_instant(t.at),
+                    "document": t.document,
+                    "reason": t.reason,
+                }
+                for t in self.history
+            ],
+            "version": self.version,
+        }
+        if self.repair_notice is not None:
+            # Absent from a listing decided before notices were served, so its signed bytes stay as they were.
+            body["repair_notice"] = notice_to_json(self.repair_notice)
+        return canonical_json(body)
 
     @classmethod
     def from_bytes(cls, data: bytes) -> Listing:
@@ -184,6 +190,7 @@ class Listing:
                 for t in raw["history"]
             ),
             version=raw["version"],
+            repair_notice=notice_from_json(raw["repair_notice"]) if "repair_notice" in raw else None,
         )
         if listing.to_bytes() != data:
             raise ValueError("listing bytes are not canonical")

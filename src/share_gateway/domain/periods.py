@@ -100,13 +100,21 @@ def record_ends(rule: PeriodRule, severity: str | None, period_days: int | None,
     if period_days is None:
         end = None if maximum is None else start + timedelta(days=maximum)
         return Ends(start, end, end)
+    published, shared = windows(rule, severity, period_days)
+    return Ends(start, start + timedelta(days=published), start + timedelta(days=shared))
+
+
+def windows(rule: PeriodRule, severity: str | None, period_days: int) -> tuple[int, int]:
+    """Days of publication and of sharing for a severity period of ``period_days``: what ``record_ends`` counts
+    from a record's start, and what the catalog states for each tier's longest period."""
     published = period_days
     if severity == MINOR:
         published = 0 if rule.minor_publication is None else min(period_days, rule.minor_publication.maximum_days)
     shared = period_days + rule.sharing_after_publication_days
+    maximum = rule.maximum_days
     if maximum is not None:
         published, shared = min(published, maximum), min(shared, maximum)
-    return Ends(start, start + timedelta(days=published), start + timedelta(days=shared))
+    return published, shared
 
 
 def visible_to(audience: Audience, publish_until: date | None, share_until: date | None, today: date) -> bool:

@@ -3,14 +3,17 @@
 "Two documents together": the party receives, with the decision, a notice of
 when and how repair becomes possible. Everything in it comes from the catalog
 (the record type's repair path and periods) and the node's repair deadlines,
-so the notice says what the repair procedure will in fact do.
+so the notice says what the repair procedure will in fact do. A listing decision carries the notice of
+the record it rests on, signed with the listing (``notice_to_json``): repairing that record ends the listing.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
+from share_gateway.domain.canonical import Json, day_text
 from share_gateway.domain.catalog import RecordType
 from share_gateway.domain.records import Record
 from share_gateway.domain.repair import RepairDeadlines, repair_allowed_from
@@ -41,4 +44,37 @@ def repair_notice(record: Record, record_type: RecordType, deadlines: RepairDead
         forbidden_by=rules.forbidden_by,
         severity_note=rules.severity_note,
         deadlines=deadlines,
+    )
+
+
+def notice_to_json(notice: RepairNotice) -> dict[str, Json]:
+    """The notice as a signed listing carries it (canonical JSON values, every key always present)."""
+    deadlines = notice.deadlines
+    return {
+        "repairable": notice.repairable,
+        "repairable_from": day_text(notice.repairable_from),
+        "how": notice.how,
+        "basis": notice.basis,
+        "forbidden_by": notice.forbidden_by,
+        "severity_note": notice.severity_note,
+        "total_working_days": deadlines.total_working_days,
+        "decision_working_days": deadlines.decision_working_days,
+        "extension_working_days": deadlines.extension_working_days,
+    }
+
+
+def notice_from_json(raw: dict[str, Any]) -> RepairNotice:
+    """A notice read back from ``notice_to_json`` (``KeyError``/``TypeError``/``ValueError`` when malformed)."""
+    if not isinstance(raw["repairable"], bool):
+        raise TypeError("repairable is not a boolean")
+    return RepairNotice(
+        repairable=raw["repairable"],
+        repairable_from=date.fromisoformat(raw["repairable_from"]) if raw["repairable_from"] else None,
+        how=str(raw["how"]),
+        basis=str(raw["basis"]),
+        forbidden_by=str(raw["forbidden_by"]),
+        severity_note=str(raw["severity_note"]),
+        deadlines=RepairDeadlines(
+            int(raw["total_working_days"]), int(raw["decision_working_days"]), int(raw["extension_working_days"])
+        ),
     )

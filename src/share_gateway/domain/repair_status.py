@@ -2,7 +2,8 @@
 
 Format 1 is canonical JSON and permanent: a status already signed must always parse. It names the
 request it answers (the digest of the intake node's signed request), so an answer cannot be replayed
-for another request.
+for another request. An application an agent made under a mandate adds ``mandate_id`` (absent otherwise, so
+a status signed before it existed keeps its bytes).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from share_gateway.domain.canonical import canonical_json, day_text, parse_json
+from share_gateway.domain.canonical import Json, canonical_json, day_text, parse_json
 from share_gateway.domain.events import format_instant, parse_instant
 from share_gateway.domain.identifiers import Subject, SubjectKind
 from share_gateway.domain.repair import RepairApplication, RepairState
@@ -32,27 +33,30 @@ class RepairStatus:
 
     def to_bytes(self) -> bytes:
         a = self.application
+        application: dict[str, Json] = {
+            "id": a.application_id,
+            "record_id": a.record_id,
+            "subject": {"kind": a.subject.kind.value, "id": a.subject.identifier},
+            "applicant": a.applicant,
+            "state": a.state.value,
+            "submitted_at": format_instant(a.submitted_at),
+            "result_due": a.result_due.isoformat(),
+            "decision_due": day_text(a.decision_due),
+            "decided_at": "" if a.decided_at is None else format_instant(a.decided_at),
+            "reason": a.reason,
+            "remedy": a.remedy,
+            "extension_reason": a.extension_reason,
+            "extended_by": a.extended_by,
+            "version": a.version,
+        }
+        if a.mandate_id:
+            application["mandate_id"] = a.mandate_id
         return canonical_json(
             {
                 "v": REPAIR_STATUS_FORMAT,
                 "origin": self.origin_region,
                 "request_digest": self.request_digest,
-                "application": {
-                    "id": a.application_id,
-                    "record_id": a.record_id,
-                    "subject": {"kind": a.subject.kind.value, "id": a.subject.identifier},
-                    "applicant": a.applicant,
-                    "state": a.state.value,
-                    "submitted_at": format_instant(a.submitted_at),
-                    "result_due": a.result_due.isoformat(),
-                    "decision_due": day_text(a.decision_due),
-                    "decided_at": "" if a.decided_at is None else format_instant(a.decided_at),
-                    "reason": a.reason,
-                    "remedy": a.remedy,
-                    "extension_reason": a.extension_reason,
-                    "extended_by": a.extended_by,
-                    "version": a.version,
-                },
+                "application": application,
             }
         )
 
@@ -81,6 +85,7 @@ class RepairStatus:
                 extension_reason=a["extension_reason"],
                 extended_by=a["extended_by"],
                 version=a["version"],
+                mandate_id=a.get("mandate_id", ""),
             )
             status = cls(raw["origin"], raw["request_digest"], application)
         except (KeyError, TypeError) as error:

@@ -26,6 +26,24 @@ PEER_INQUIRY_CONSENT_FORMAT = 2
 REPLAY_WINDOW = timedelta(seconds=60)
 
 
+def consent_to_json(consent: SignedConsent) -> dict[str, str]:
+    """A signed consent as a peer message carries it, exactly as signed, so the receiver verifies it itself."""
+    return {
+        "statement": base64.b64encode(consent.statement).decode(),
+        "signature": base64.b64encode(consent.signature).decode(),
+        "certificate": consent.certificate.decode(),
+    }
+
+
+def consent_from_json(raw: dict[str, Any]) -> SignedConsent:
+    """The signed consent ``consent_to_json`` wrote (``ValueError``/``KeyError``/``TypeError`` when malformed)."""
+    return SignedConsent(
+        base64.b64decode(raw["statement"], validate=True),
+        base64.b64decode(raw["signature"], validate=True),
+        raw["certificate"].encode(),
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class PeerInquiry:
     """An inquiry as the requester's node forwards it: the node vouches for the requester and its grant."""
@@ -63,11 +81,7 @@ class PeerInquiry:
         }
         if self.consent is not None:
             body["v"] = PEER_INQUIRY_CONSENT_FORMAT
-            body["consent"] = {
-                "statement": base64.b64encode(self.consent.statement).decode(),
-                "signature": base64.b64encode(self.consent.signature).decode(),
-                "certificate": self.consent.certificate.decode(),
-            }
+            body["consent"] = consent_to_json(self.consent)
         return canonical_json(body)
 
     @classmethod
@@ -77,12 +91,7 @@ class PeerInquiry:
             raise ValueError(f"unknown peer inquiry format {raw['v']!r}")
         consent = None
         if raw["v"] == PEER_INQUIRY_CONSENT_FORMAT:
-            signed = raw["consent"]
-            consent = SignedConsent(
-                base64.b64decode(signed["statement"], validate=True),
-                base64.b64decode(signed["signature"], validate=True),
-                signed["certificate"].encode(),
-            )
+            consent = consent_from_json(raw["consent"])
         requester = raw["requester"]
         inquiry = cls(
             origin=raw["origin"],

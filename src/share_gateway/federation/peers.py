@@ -73,6 +73,8 @@ class PeerAnswer:
     receipt: Envelope
     disclosures: tuple[Disclosure, ...]
     citations: tuple[Citation, ...]
+    # The answering node's signed dispute marks (checked against its own records of the answer before use).
+    disputes: tuple[Envelope, ...] = ()
 
 
 def _none_revoked() -> frozenset[str]:
@@ -142,6 +144,7 @@ class PeerClients:
             envelope_from_wire(answer.receipt),
             tuple(disclosure_from_wire(wire) for wire in answer.records),
             tuple(citation_from_wire(wire) for wire in answer.citations),
+            tuple(envelope_from_wire(wire) for wire in answer.disputes),
         )
 
     async def publish(self, manifest: Manifest, region: str, record: Disclosure, seconds: float) -> Envelope:
@@ -160,6 +163,12 @@ class PeerClients:
         """Share this node's signed listing; the peer's signed receipt."""
         request = peer_pb2.ShareListingRequest(listing=envelope_to_wire(listing))
         response: peer_pb2.ShareListingResponse = await self._call(manifest, region, "ShareListing", request, seconds)
+        return envelope_from_wire(response.receipt)
+
+    async def share_dispute(self, manifest: Manifest, region: str, mark: Envelope, seconds: float) -> Envelope:
+        """Share where a dispute about one of this node's records stands, signed; the peer's signed receipt."""
+        request = peer_pb2.ShareDisputeRequest(mark=envelope_to_wire(mark))
+        response: peer_pb2.ShareDisputeResponse = await self._call(manifest, region, "ShareDispute", request, seconds)
         return envelope_from_wire(response.receipt)
 
     async def history(self, manifest: Manifest, region: str, request: Envelope, seconds: float) -> Envelope:

@@ -100,6 +100,7 @@ class Gateway:
             delivered_to,
             wake,
             procedures.sweep_interval_seconds,
+            deadlines=procedures.repair_deadlines(),
         )
         self.registry = RecordRegistry(self.runtime, self.catalog, self.policy, self.listings, peers, wake)
         self.cosigner = (
@@ -140,6 +141,7 @@ class Gateway:
             wake,
         )
         self.repairs.consents = self.consents
+        self.disputes.consents = self.consents
         self.repair_intake = RepairIntake(self.repairs, self.federation, self.disputes)
         # Every inquiry, local or a peer's, spends its requester's quotas first (harvesting_suspected: .quotas).
         self.quotas = QuotaDesk(self.runtime, self.catalog.catalog, self.refusals, self.quota_settings)

@@ -18,6 +18,13 @@ and each disclosure
 5. opens only fields this node's own policy lets the purpose see: the rule the
    answering node applies (``Policy.rule_for``), applied again here.
 
+and each dispute mark (a record shown "under dispute")
+
+6. is signed by the answering region and about one of its own records relayed
+   in this answer; a mark about another region's record is ignored (only a
+   record's origin sets or clears it, and the asking node hears of another
+   origin's disputes from that origin).
+
 A region that breaks one rule is believed on nothing: ``UntrustedAnswer``
 names the broken rule, and the caller reports the region ``invalid``.
 
@@ -37,6 +44,8 @@ from datetime import date
 from share_gateway.crypto.disclosure import Disclosure, RecordStatement, verify_disclosure
 from share_gateway.crypto.errors import VerificationError
 from share_gateway.crypto.keys import KeyRing
+from share_gateway.domain.dispute_marks import DISPUTE_MARK_TYPE, DisputeMark, copy_of
+from share_gateway.domain.disputes import Dispute, DisputeState
 from share_gateway.domain.errors import Citation
 from share_gateway.domain.events import EVENT_MEDIA_TYPE, DisclosedRecord, Event
 from share_gateway.domain.identifiers import Subject
@@ -72,6 +81,8 @@ class CheckedAnswer:
     # This node's own citations for the records (a peer's citations are unsigned text).
     citations: tuple[Citation, ...]
     receipt_digest: str
+    # The answering region's open disputes about its own records of this answer, from its signed marks.
+    disputed: tuple[Dispute, ...] = ()
 
 
 class RelayRules:
@@ -115,7 +126,27 @@ class RelayRules:
             kept.append(disclosure)
             records.append(record)
             citations.extend(cited)
-        return CheckedAnswer(tuple(kept), tuple(records), unique_citations(citations), digest(receipt.payload))
+        disputed = self._marks(keys, key_ids, region, answer, {(r.origin_region, r.record_id) for r in records})
+        return CheckedAnswer(
+            tuple(kept), tuple(records), unique_citations(citations), digest(receipt.payload), disputed
+        )
+
+    def _marks(
+        self, keys: KeyRing, key_ids: dict[str, bytes], region: str, answer: PeerAnswer, relayed: set[tuple[str, str]]
+    ) -> tuple[Dispute, ...]:
+        """6. The open disputes the answering region signed about its own records relayed in this answer."""
+        disputed = []
+        for envelope in answer.disputes:
+            if envelope.key_id != key_ids[region]:
+                raise UntrustedAnswer(f"a dispute mark is not signed by region {region}")
+            mark = envelope.open(keys, DISPUTE_MARK_TYPE, DisputeMark.from_bytes)
+            if (
+                mark.origin_region == region
+                and (region, mark.record_id) in relayed
+                and mark.state is DisputeState.FILED
+            ):
+                disputed.append(copy_of(mark))
+        return tuple(disputed)
 
     def without(self, answer: CheckedAnswer, revoked: set[tuple[str, str]]) -> CheckedAnswer:
         """The answer without the records whose (origin, id) ``revoked`` names."""
@@ -127,7 +158,11 @@ class RelayRules:
             if (record.origin_region, record.record_id) not in revoked
         ]
         return CheckedAnswer(
-            tuple(d for d, _ in pairs), tuple(r for _, r in pairs), answer.citations, answer.receipt_digest
+            tuple(d for d, _ in pairs),
+            tuple(r for _, r in pairs),
+            answer.citations,
+            answer.receipt_digest,
+            tuple(d for d in answer.disputed if (d.origin_region, d.record_id) not in revoked),
         )
 
     def _checked(

@@ -6,6 +6,11 @@ disputed record is withdrawn and revoked to every peer and every requester
 that received it, through the same revocation machinery as a repair. A
 listing that rested on the disputed record ends with it at the listings'
 next sweep (a listing ends with its record).
+
+Other regions hold copies of a nationally shared record: when its dispute is filed and when it is answered,
+each peer gets the origin's signed statement of where it stands (``domain.dispute_marks``) through the
+outbox, so its answers mark the copy "under dispute" until the origin answered. Copies of other origins'
+disputes kept here are never listed, answered or shown as this node's.
 """
 
 from __future__ import annotations
@@ -13,17 +18,21 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 
+from share_gateway.crypto.consent import SignedConsent
 from share_gateway.domain.catalog import Catalog
 from share_gateway.domain.catalog_repair import DisputeRules
+from share_gateway.domain.deliveries import DeliveryKind
 from share_gateway.domain.disputes import Dispute, DisputeState, answer_dispute, dispute_rules, file_dispute
 from share_gateway.domain.errors import InvalidInput, InvalidState, NotFound
 from share_gateway.domain.events import Event, EventKind, Outcome
 from share_gateway.domain.policy import Principal
 from share_gateway.domain.records import RecordDraft, RecordStatus, change_status
 from share_gateway.gateway.audit import is_officer, review_event
+from share_gateway.gateway.consents import ConsentDesk
 from share_gateway.gateway.registry import RecordRegistry
-from share_gateway.gateway.repair import subjects_record
+from share_gateway.gateway.repair import mandate_holder, subjects_record
 from share_gateway.gateway.runtime import NodeRuntime, record_ref
 from share_gateway.store.records import StoredRecord
 from share_gateway.store.unit_of_work import UnitOfWork
@@ -40,6 +49,8 @@ class DisputeDesk:
     # Every other region: each gets the revocation of a corrected record of a nationally shared type.
     peers: tuple[str, ...] = ()
     on_queued: Callable[[], None] | None = None
+    # Verifies an agent's mandate; without it only subjects dispute.
+    consents: ConsentDesk | None = None
 
     def rules(self, record_type: str) -> DisputeRules:
         """The dispute time of a record type (the node's default for a type the catalog no longer lists)."""
@@ -53,10 +64,19 @@ class DisputeDesk:
         return self.rules(dispute.record_type)
 
     async def file(
-        self, subject: Principal, record_id: str, claim: str, exchange: Mapping[str, str] | None = None
+        self,
+        subject: Principal,
+        record_id: str,
+        claim: str,
+        exchange: Mapping[str, str] | None = None,
+        mandate: SignedConsent | None = None,
     ) -> Dispute:
-        """The subject disputes one of its records, at the record's origin node (``NOT_THE_ORIGIN`` elsewhere)."""
-        stored = await subjects_record(self.runtime, subject.itself, record_id)
+        """The subject disputes one of its records, itself or through an agent holding its mandate (verified
+        here), at the record's origin node (``NOT_THE_ORIGIN`` elsewhere)."""
+        about = subject.itself
+        if mandate is not None:
+            about = await mandate_holder(self.consents, subject, mandate)
+        stored = await subjects_record(self.runtime, about, record_id)
         dispute = file_dispute(
             stored.record,
             self.rules(stored.record.record_type),
@@ -66,14 +86,20 @@ class DisputeDesk:
             now=self.runtime.clock(),
         )
         event = self._event(EventKind.DISPUTE_FILED, subject, stored, dispute, exchange=exchange)
-        await self.runtime.write_logged(lambda tx: self.runtime.store.disputes.add(tx, dispute), event)
+
+        def keep(tx: UnitOfWork) -> None:
+            self.runtime.store.disputes.add(tx, dispute)
+            self._tell_peers(tx, dispute, event.at)
+
+        await self.runtime.write_logged(keep, event)
+        self._wake(dispute)
         return dispute
 
     async def mine(self, subject: Principal) -> list[Dispute]:
         """The caller's own disputes filed here (a caller that is no subject has none)."""
         if subject.itself is None:
             return []
-        return await self.runtime.read(self.runtime.store.disputes.find, (), subject.itself)
+        return await self.runtime.read(self.runtime.store.disputes.find, (), subject.itself, self.runtime.region)
 
     async def open_for(self, caller: Principal, overdue_only: bool) -> list[Dispute]:
         """Open disputes about the agency's records, or all of them for a compliance officer (a logged review)."""
@@ -82,7 +108,9 @@ class DisputeDesk:
         if officer:
             review = review_event(self.runtime, caller, "disputes", overdue_only=str(overdue_only))
             await self.runtime.event_log.append(review)
-        pending = await self.runtime.read(self.runtime.store.disputes.find, (DisputeState.FILED,))
+        pending = await self.runtime.read(
+            self.runtime.store.disputes.find, (DisputeState.FILED,), None, self.runtime.region
+        )
         shown = []
         for dispute in pending:
             ours = officer or await self.runtime.made_by(caller, dispute.record_id) is not None
@@ -97,6 +125,8 @@ class DisputeDesk:
         correct it: the corrected record is stored and signed as a new record, and the disputed one withdrawn
         and revoked to every recipient, with the dispute answered, in one transaction after the submission."""
         dispute = await self.runtime.read(self.runtime.store.disputes.get, dispute_id)
+        if dispute is not None and dispute.origin_region != self.runtime.region:
+            dispute = None  # another origin's dispute, kept here as a mark: answered only there
         stored = None if dispute is None else await self.runtime.made_by(agency, dispute.record_id)
         if dispute is None or stored is None:
             raise NotFound(f"no dispute {dispute_id!r}")
@@ -104,7 +134,13 @@ class DisputeDesk:
         if correction is None:
             answered = answer_dispute(dispute, corrected_record_id="", answer=answer, by=agency.uri, now=now)
             event = self._event(EventKind.DISPUTE_ANSWERED, agency, stored, answered)
-            await self.runtime.write_logged(lambda tx: self.runtime.store.disputes.change(tx, answered), event)
+
+            def keep(tx: UnitOfWork) -> None:
+                self.runtime.store.disputes.change(tx, answered)
+                self._tell_peers(tx, answered, event.at)
+
+            await self.runtime.write_logged(keep, event)
+            self._wake(answered)
             return answered, None
         answer_dispute(dispute, corrected_record_id="-", answer=answer, by=agency.uri, now=now)  # checks first
         disputed = stored.record
@@ -132,12 +168,27 @@ class DisputeDesk:
             store.disputes.change(tx, answered)
             store.records.change_status(tx, withdrawn, reason, now)
             self.runtime.revoke(tx, withdrawn, reason, now, revoke_to)
+            self._tell_peers(tx, answered, now)
             store.events.append(tx, [event])
 
         await self.runtime.write(correct)
         if revoke_to and self.on_queued is not None:
             self.on_queued()
         return answered, corrected
+
+    def _copies_at(self, dispute: Dispute) -> tuple[str, ...]:
+        """The peers that hold copies of the disputed record: every peer for a type shared nationwide."""
+        known = self.catalog.record_types.get(dispute.record_type)
+        return self.peers if known is not None and known.shared_nationwide else ()
+
+    def _tell_peers(self, tx: UnitOfWork, dispute: Dispute, at: datetime) -> None:
+        """Queue the origin's statement of where ``dispute`` stands to every peer holding the record."""
+        peers = self._copies_at(dispute)
+        self.runtime.store.outbox.queue(tx, DeliveryKind.DISPUTE, dispute.record_id, peers, at, dispute.dispute_id)
+
+    def _wake(self, dispute: Dispute) -> None:
+        if self._copies_at(dispute) and self.on_queued is not None:
+            self.on_queued()
 
     def _event(
         self,

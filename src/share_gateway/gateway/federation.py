@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TypeVar
@@ -27,6 +27,8 @@ from share_gateway.crypto.disclosure import (
 )
 from share_gateway.crypto.envelope import Envelope
 from share_gateway.crypto.errors import VerificationError
+from share_gateway.domain.dispute_marks import DISPUTE_MARK_TYPE, mark_of
+from share_gateway.domain.disputes import Dispute
 from share_gateway.domain.errors import Citation, Refused
 from share_gateway.domain.events import EVENT_MEDIA_TYPE, DisclosedRecord, Event, EventKind, Outcome
 from share_gateway.domain.identifiers import Subject
@@ -59,6 +61,8 @@ class RegionOutcome:
     records: tuple[DisclosedRecord, ...] = ()
     citations: tuple[Citation, ...] = ()
     receipt_digest: str = ""
+    # The region's open disputes about its own records of this answer (from its signed marks).
+    disputed: tuple[Dispute, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,8 +157,23 @@ class FederationDesk:
                 checked, await self.runtime.read(self.runtime.store.revocations.revoked_among, pairs)
             )
         return RegionOutcome(
-            region, RegionStatus.OK, "", checked.disclosures, checked.records, checked.citations, checked.receipt_digest
+            region,
+            RegionStatus.OK,
+            "",
+            checked.disclosures,
+            checked.records,
+            checked.citations,
+            checked.receipt_digest,
+            checked.disputed,
         )
+
+    def signed_marks(self, disputes: Iterable[Dispute]) -> list[Envelope]:
+        """This node's signed statements of the open disputes about its own records of an answer to a peer, so
+        the asking region marks them "under dispute" on this origin's word (never on a copy's)."""
+        key, here = self.runtime.signing_key, self.runtime.region
+        return [
+            Envelope.seal(key, DISPUTE_MARK_TYPE, mark_of(d).to_bytes()) for d in disputes if d.origin_region == here
+        ]
 
     async def acknowledge(
         self,

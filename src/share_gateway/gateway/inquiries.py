@@ -176,7 +176,7 @@ class InquiryDesk:
         if request.federated:
             regions = (own, *remote)
         shown = {(r.origin_region, r.record_id) for r in disclosed}
-        disputed = tuple(d for d in view.disputes if (d.origin_region, d.record_id) in shown)
+        disputed = _disputed(view.disputes, remote, shown)
         return Answer(event.event_id, tuple(disclosures), event.citations, receipt, regions, measures, stated, disputed)
 
     def _consent(self, request: InquiryRequest) -> Consent | None:
@@ -245,6 +245,18 @@ class InquiryDesk:
 
     def _denied(self, requester: Principal, request: InquiryRequest, error: InvalidInput | Refused) -> Event:
         return _denied_event(self.runtime, requester, request, error, EventKind.INQUIRY)
+
+
+def _disputed(held: list[Dispute], remote: list[RegionOutcome], shown: set[tuple[str, str]]) -> tuple[Dispute, ...]:
+    """The open disputes about records of the answer, each on its origin's word only: this node's own, the marks
+    origins delivered here, and for a record its origin answered with just now, that answer's signed marks
+    (fresher than a delivered mark, which may not have caught up with the origin's answer yet)."""
+    ok = [outcome for outcome in remote if outcome.status == RegionStatus.OK]
+    from_origin = {(r.origin_region, r.record_id) for o in ok for r in o.records if r.origin_region == o.region}
+    marks = {(d.origin_region, d.record_id): d for d in held if d.open}
+    marks = {key: d for key, d in marks.items() if key not in from_origin}
+    marks |= {(d.origin_region, d.record_id): d for o in ok for d in o.disputed}
+    return tuple(d for key, d in sorted(marks.items()) if key in shown)
 
 
 def _denied_event(

@@ -1,4 +1,4 @@
-"""What peers deliver here: their records' publications, revocations and listings.
+"""What peers deliver here: their records' publications, revocations, listings and where disputes about them stand.
 
 Each is taken only from its origin (signed with that region's key, for a
 record of that region), verified, checked against the catalog in force here,
@@ -16,6 +16,7 @@ from share_gateway.crypto.disclosure import Disclosure, RecordStatement, SealedR
 from share_gateway.crypto.envelope import Envelope
 from share_gateway.crypto.errors import VerificationError
 from share_gateway.domain.conformance import describe_violations, nonconformities
+from share_gateway.domain.dispute_marks import DISPUTE_MARK_TYPE, DisputeMark, copy_of
 from share_gateway.domain.errors import Refused
 from share_gateway.domain.events import DisclosedRecord, Event, EventKind
 from share_gateway.domain.identifiers import validate_item_id
@@ -141,6 +142,35 @@ class PeerIntake:
             state=listing.state.value,
             version=str(listing.version),
         )
+
+    async def receive_dispute(self, region: str, envelope: Envelope) -> Envelope:
+        """Take where a dispute about one of the region's own records stands, as that region signed it, and keep
+        it if newer: this node's answers mark its copy "under dispute" while it is filed. No other region's word
+        sets or clears it."""
+        mark = self.desk.opened(region, envelope, DISPUTE_MARK_TYPE, DisputeMark.from_bytes, "dispute mark")
+        validate_item_id(mark.dispute_id, "mark.dispute_id")
+        validate_item_id(mark.record_id, "mark.record_id")
+        if mark.origin_region != region:
+            raise Refused(Denial.PEER_NOT_ADMITTED, "a region states disputes only about its own records")
+        copy = await self.desk.runtime.read(self.desk.runtime.store.records.get, region, mark.record_id)
+        if copy is not None and (copy.record.subject, copy.record.record_type) != (mark.subject, mark.record_type):
+            raise Refused(Denial.PEER_NOT_ADMITTED, "the dispute names another subject or type than the record")
+        return await self.desk.acknowledge(
+            EventKind.DISPUTE_MARK_RECEIVED,
+            region,
+            mark.subject,
+            DisclosedRecord(mark.record_id, mark.record_type, region),
+            envelope.payload,
+            lambda event: self._keep_dispute(mark, event),
+            dispute_id=mark.dispute_id,
+            state=mark.state.value,
+            version=str(mark.version),
+        )
+
+    def _keep_dispute(self, mark: DisputeMark, event: Event) -> None:
+        """Keep the region's statement if newer than the one held; the event is logged either way."""
+        store = self.desk.runtime.store
+        store.write_logged(lambda tx: store.disputes.receive(tx, copy_of(mark)), event)
 
     def _keep_revocation(self, revocation: Revocation, envelope: Envelope, event: Event) -> None:
         """Keep a peer's revocation of its own record for the feed and stop disclosing the local copy, if there

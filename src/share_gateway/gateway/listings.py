@@ -4,16 +4,17 @@ The agency that made a record proposes, notifies, reviews an objection and
 lists, each step with its document and reason; the party objects in its
 window. A listing ends when the record it rests on is repaired or withdrawn
 (in the transaction that changes the record) or when the record expires or
-its duration runs out (the sweeper). A listing of any record type goes to every peer when it comes
-into force and when it ends, signed by this node, so every region applies the
-same measures and states the same lists.
+its duration runs out (the sweeper). The proposal and the decision carry the repair notice
+of the record the listing rests on (两书同达, 2025 No. 22), signed with the listing wherever
+it goes. A listing of any record type goes to every peer when it comes into force and when
+it ends, signed by this node, so every region applies the same measures and states the same lists.
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import NamedTuple
 
@@ -35,6 +36,8 @@ from share_gateway.domain.listings import (
 )
 from share_gateway.domain.policy import Principal
 from share_gateway.domain.records import Record
+from share_gateway.domain.repair import RepairDeadlines
+from share_gateway.domain.repair_notice import RepairNotice, repair_notice
 from share_gateway.gateway.audit import is_officer, review_event
 from share_gateway.gateway.periodic import Periodic
 from share_gateway.gateway.runtime import NodeRuntime, node_principal
@@ -109,6 +112,8 @@ class ListingDesk:
     peers: tuple[str, ...] = ()
     on_queued: Callable[[], None] | None = None
     sweep_interval: float = 60.0
+    # The deadlines a repair application runs under, which the notice served with a listing states.
+    deadlines: RepairDeadlines = field(default_factory=RepairDeadlines)
 
     def __post_init__(self) -> None:
         self.loop = Periodic("listing sweeper", self.sweep, self.sweep_interval)
@@ -142,6 +147,7 @@ class ListingDesk:
             now=self.runtime.clock(),
             calendar=self.calendar,
         )
+        listing = replace(listing, repair_notice=self.notice_for(record))
         event = listing_event(self.runtime, EventKind.LISTING_PROPOSED, agency, listing)
         await self.runtime.write_logged(lambda tx: self.runtime.store.listings.add(tx, listing, event.at), event)
         return listing
@@ -168,7 +174,14 @@ class ListingDesk:
         changed = confirm(
             listing, definition, actor=agency.uri, document=document, reason=reason, now=self.runtime.clock()
         )
-        return await self._write(agency, changed)
+        # The decision is served with the notice as the record now stands (两书同达).
+        record = await self._own_record(agency, listing.record_id)
+        return await self._write(agency, replace(changed, repair_notice=self.notice_for(record)))
+
+    def notice_for(self, record: Record) -> RepairNotice | None:
+        """The repair notice of the record a listing rests on (None for a type the catalog no longer lists)."""
+        record_type = self.catalog.record_types.get(record.record_type)
+        return None if record_type is None else repair_notice(record, record_type, self.deadlines)
 
     async def listings(self, caller: Principal, overdue_only: bool) -> list[Listing]:
         """The open listings on the agency's records, or all this node decided for a compliance officer (a

@@ -1,5 +1,5 @@
-"""The courier: delivers queued records of nationally shared types, their revocations and their listings
-to every peer until each acknowledges.
+"""The courier: delivers queued records of nationally shared types, their revocations, their listings and
+where disputes about them stand to every peer until each acknowledges.
 
 The queue is the ``outbox`` table, written in the same transaction as the
 record, so a record is never stored without its deliveries or delivered
@@ -30,6 +30,7 @@ from share_gateway.crypto.envelope import Envelope
 from share_gateway.crypto.errors import VerificationError
 from share_gateway.domain.consent import CONSENT_REVOCATION_TYPE
 from share_gateway.domain.deliveries import NOT_KEPT, RECEIPT_NOT_VERIFIED, Failure, classify
+from share_gateway.domain.dispute_marks import DISPUTE_MARK_TYPE, mark_of
 from share_gateway.domain.events import DisclosedRecord, EventKind, Outcome
 from share_gateway.domain.listings import LISTING_TYPE
 from share_gateway.domain.records import RecordStatus
@@ -217,6 +218,14 @@ class Courier:
                     raise Undeliverable(NOT_KEPT, f"no revocation of {delivery.record_id} is kept")
                 receipt = await federation.clients.revoke(manifest, peer, revocation, seconds)
                 acknowledged, logged = EventKind.RECORD_REVOKED, EventKind.REVOCATION_DELIVERED
+            elif delivery.kind is DeliveryKind.DISPUTE:
+                # Where the dispute stands now (``listing_id`` holds its id): the answer supersedes the filing.
+                dispute = await runtime.read(runtime.store.disputes.get, delivery.listing_id or "")
+                if dispute is None or dispute.origin_region != runtime.region:
+                    raise Undeliverable(NOT_KEPT, f"no dispute {delivery.listing_id} of this region is kept")
+                signed = Envelope.seal(runtime.signing_key, DISPUTE_MARK_TYPE, mark_of(dispute).to_bytes())
+                receipt = await federation.clients.share_dispute(manifest, peer, signed, seconds)
+                acknowledged, logged = EventKind.DISPUTE_MARK_RECEIVED, EventKind.DISPUTE_MARK_SHARED
             else:
                 # The listing as it stands now: a later change supersedes what an earlier delivery carried.
                 listing = await runtime.read(runtime.store.listings.get, runtime.region, delivery.listing_id or "")
@@ -247,10 +256,11 @@ class Courier:
         if delivery.kind is DeliveryKind.RECORD and status is not RecordStatus.ACTIVE:
             # Repaired or withdrawn before it left: a peer must never hold it as disclosable.
             return f"not published: the record is {status}"
-        if delivery.kind is DeliveryKind.LISTING and await runtime.read(
+        if delivery.kind in (DeliveryKind.LISTING, DeliveryKind.DISPUTE) and await runtime.read(
             runtime.store.outbox.skipped_publication, delivery.peer, delivery.record_id
         ):
-            # The peer never held the record, and would refuse the listing as RECORD_NOT_HELD for ever.
+            # The peer never held the record: a listing it would refuse as RECORD_NOT_HELD for ever, a dispute
+            # would mark nothing there.
             return "not shared: the record it rests on was never published to this peer"
         return ""
 

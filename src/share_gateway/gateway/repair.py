@@ -66,6 +66,18 @@ async def subjects_record(runtime: NodeRuntime, subject: Subject | None, record_
     )
 
 
+async def mandate_holder(consents: ConsentDesk | None, agent: Principal, mandate: SignedConsent) -> Subject:
+    """The subject whose ``mandate`` lets ``agent`` act for it, verified here (signature, agent, purpose, not
+    withdrawn) and registered, or ``Refused(MANDATE_INVALID)``/``Refused(CONSENT_FORGED)``."""
+    if consents is None:
+        raise Refused(MANDATE_INVALID, "this node verifies no mandate")
+    consent = consents.open(mandate)
+    subject = mandated_subject(consent, agent.uri)
+    await consents.require_not_revoked(consent)
+    await consents.register(mandate, consent)
+    return subject
+
+
 @dataclass
 class RepairDesk:
     runtime: NodeRuntime
@@ -99,12 +111,7 @@ class RepairDesk:
         """
         subject, mandate_id = caller.itself, ""
         if mandate is not None:
-            if self.consents is None:
-                raise Refused(MANDATE_INVALID, "this node verifies no mandate")
-            consent = self.consents.open(mandate)
-            subject, mandate_id = mandated_subject(consent, caller.uri), consent.consent_id
-            await self.consents.require_not_revoked(consent)
-            await self.consents.register(mandate, consent)
+            subject, mandate_id = await mandate_holder(self.consents, caller, mandate), mandate.consent_id
         stored = await subjects_record(self.runtime, subject, record_id)
         record_type = self.catalog.record_types.get(stored.record.record_type)
         if record_type is None:

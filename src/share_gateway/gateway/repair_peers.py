@@ -8,9 +8,11 @@ commitment, nonce and time) for the origin, and relays the application the origi
 the origin's key, the digest of this very request, the record asked about. Answering (the origin): the
 peer is the node its manifest pins; the request must verify under that region's key, be fresh and unseen,
 name the same catalog and be on behalf of the subject itself; the origin then applies as if the subject
-had come to it, so every rule of the application holds there. An agent's mandate is not carried: an agent
-applies at the origin. A dispute about a record (异议) is carried the same way: the subject disputes at any
-node, the origin files it and signs it back.
+had come to it, so every rule of the application holds there. An agent's mandate (a consent the subject
+signed) travels with the application or dispute exactly as signed: the requester is then the agent, and the origin
+verifies the mandate itself (its signature, its subject, its agent, its purpose, its withdrawal), never on
+the intake node's word; a request naming an agent without a mandate is refused there. A dispute about a
+record (异议) is carried the same way: the subject disputes at any node, the origin files it and signs it back.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from share_gateway.domain.disputes import Dispute
 from share_gateway.domain.errors import InvalidInput, InvalidState, NotFound, Refused
 from share_gateway.domain.events import EventKind, Outcome
 from share_gateway.domain.identifiers import Subject, SubjectKind
+from share_gateway.domain.mandates import MANDATE_INVALID, mandated_subject
 from share_gateway.domain.policy import Denial, Principal
 from share_gateway.domain.principals import Identity, IdentityKind
 from share_gateway.domain.repair import RepairApplication
@@ -63,10 +66,10 @@ class RepairIntake:
             return await self.desk.apply(caller, record_id, evidence, commitment, mandate), here
         except InvalidState as error:
             origin = error.metadata.get("origin_region", "")
-            if error.reason != "NOT_THE_ORIGIN" or self.federation is None or mandate is not None:
+            if error.reason != "NOT_THE_ORIGIN" or self.federation is None:
                 raise
         fields = {"record_id": record_id, "evidence": evidence, "commitment": commitment}
-        return await self._forward(caller, origin, APPLY, **fields), origin
+        return await self._forward(caller, origin, APPLY, mandate, **fields), origin
 
     async def application(
         self, caller: Principal, application_id: str, origin_region: str = ""
@@ -77,17 +80,20 @@ class RepairIntake:
             return await self.desk.application(caller, application_id), here
         return await self._forward(caller, origin_region, STATUS, application_id=application_id), origin_region
 
-    async def dispute(self, caller: Principal, record_id: str, claim: str) -> Dispute:
-        """File a dispute here if the record is this region's; else carry it to the record's origin."""
+    async def dispute(
+        self, caller: Principal, record_id: str, claim: str, mandate: SignedConsent | None = None
+    ) -> Dispute:
+        """File a dispute here if the record is this region's; else carry it (with an agent's mandate, if any)
+        to the record's origin."""
         if self.disputes is None:
             raise InvalidState("this node takes no disputes", "NOT_THE_ORIGIN")
         try:
-            return await self.disputes.file(caller, record_id, claim)
+            return await self.disputes.file(caller, record_id, claim, mandate=mandate)
         except InvalidState as error:
             origin = error.metadata.get("origin_region", "")
             if error.reason != "NOT_THE_ORIGIN" or self.federation is None:
                 raise
-        signed, answer = await self._carry(caller, origin, DISPUTE, record_id=record_id, claim=claim)
+        signed, answer = await self._carry(caller, origin, DISPUTE, mandate, record_id=record_id, claim=claim)
         try:
             dispute = checked_dispute(self._key_id(origin), self._keys(), origin, answer, signed)
         except (VerificationError, ValueError) as error:
@@ -97,9 +103,11 @@ class RepairIntake:
         )
         return dispute
 
-    async def _forward(self, caller: Principal, region: str, action: str, **values: str) -> RepairApplication:
+    async def _forward(
+        self, caller: Principal, region: str, action: str, mandate: SignedConsent | None = None, **values: str
+    ) -> RepairApplication:
         """Carry a repair application or status question to ``region``; the application it signed back."""
-        signed, answer = await self._carry(caller, region, action, **values)
+        signed, answer = await self._carry(caller, region, action, mandate, **values)
         try:
             application = checked_status(self._key_id(region), self._keys(), region, answer, signed)
         except (VerificationError, ValueError) as error:
@@ -116,17 +124,22 @@ class RepairIntake:
         )
         return application
 
-    async def _carry(self, caller: Principal, region: str, action: str, **values: str) -> tuple[Envelope, Envelope]:
-        """Sign the request for the subject itself and send it to ``region``: the request and the signed answer."""
+    async def _carry(
+        self, caller: Principal, region: str, action: str, mandate: SignedConsent | None = None, **values: str
+    ) -> tuple[Envelope, Envelope]:
+        """Sign the request for the subject itself, or for the agent with the subject's ``mandate``, and send it
+        to ``region``: the request and the signed answer."""
         federation = self.federation
         assert federation is not None
-        if caller.itself is None:
-            raise NotFound("only a subject's own application is carried to the origin")
+        subject = caller.itself if mandate is None else self._mandated(caller, mandate)
+        if subject is None:
+            raise NotFound("only a subject's own application, or an agent's with its mandate, is carried to the origin")
         runtime = federation.runtime
         request = PeerRepairRequest.new(
             origin=runtime.region,
             requester_uri=caller.uri,
-            subject=caller.itself,
+            subject=subject,
+            mandate=mandate,
             action=action,
             record_id=values.get("record_id", ""),
             application_id=values.get("application_id", ""),
@@ -155,7 +168,8 @@ class RepairIntake:
                 EventKind.REPAIR_FORWARDED,
                 caller,
                 Outcome.ALLOWED,
-                subject=caller.itself,
+                # The subject applied for: the caller itself, or the subject whose mandate an agent carried.
+                subject=PeerRepairRequest.from_bytes(signed.payload).subject,
                 details={
                     "action": action,
                     "origin_region": region,
@@ -165,6 +179,14 @@ class RepairIntake:
                 | details,
             )
         )
+
+    def _mandated(self, caller: Principal, mandate: SignedConsent) -> Subject:
+        """The subject ``mandate`` lets the calling agent apply for (checked here too, to refuse early; the origin
+        checks it again itself)."""
+        consents = self.desk.consents
+        if consents is None:
+            raise Refused(MANDATE_INVALID, "this node verifies no mandate")
+        return mandated_subject(consents.open(mandate), caller.uri)
 
     def _key_id(self, region: str) -> bytes:
         assert self.federation is not None
@@ -183,17 +205,27 @@ class RepairIntake:
         await federation.require_fresh(region, request.origin, request.catalog_digest, request.at, request.nonce, what)
         subject = _on_behalf_of(request)
         request_digest = digest(envelope.payload)
+        if request.mandate is not None and request.action == STATUS:
+            raise InvalidInput.one("mandate", "a mandate is carried only with an application or a dispute")
         exchange = {"via": node_principal(region).uri, "request_digest": request_digest}
         key = federation.runtime.signing_key
         if request.action == DISPUTE:
             if self.disputes is None:
                 raise InvalidState("this node takes no disputes", "NOT_THE_ORIGIN")
-            dispute = await self.disputes.file(subject, request.record_id, request.claim, exchange=exchange)
+            dispute = await self.disputes.file(
+                subject, request.record_id, request.claim, exchange=exchange, mandate=request.mandate
+            )
+            if dispute.subject != request.subject:
+                raise Refused(MANDATE_INVALID, "the mandate is another subject's than the request names")
             return Envelope.seal(key, DISPUTE_STATUS_TYPE, DisputeStatus(request_digest, dispute).to_bytes())
         if request.action == APPLY:
+            # With a mandate, the desk verifies it here, as for an agent at this node, and it must be the subject's
+            # the intake node named.
             application = await self.desk.apply(
-                subject, request.record_id, request.evidence, request.commitment, exchange=exchange
+                subject, request.record_id, request.evidence, request.commitment, request.mandate, exchange=exchange
             )
+            if application.subject != request.subject:
+                raise Refused(MANDATE_INVALID, "the mandate is another subject's than the request names")
         else:
             application = await self.desk.application(subject, request.application_id)
         status = RepairStatus(federation.runtime.region, request_digest, application)
@@ -213,6 +245,10 @@ def checked_status(key_id: bytes, keys: KeyRing, region: str, answer: Envelope, 
         request.action == APPLY and application.record_id != request.record_id
     ):
         raise VerificationError("the origin's answer is about another record or subject")
+    if request.action == APPLY and application.mandate_id != (
+        "" if request.mandate is None else request.mandate.consent_id
+    ):
+        raise VerificationError("the origin's answer is under another mandate than the one carried")
     return application
 
 
@@ -239,11 +275,14 @@ def _invalid(region: str, error: Exception) -> InvalidState:
 
 
 def _on_behalf_of(request: PeerRepairRequest) -> Principal:
-    """The subject the intake node applies for, which must be the requester itself (its certificate identity)."""
+    """Who the intake node applies for: the requester itself (its certificate identity is the subject), or with
+    a mandate the agent it names, whose mandate the origin then verifies."""
     try:
         identity = Identity.from_uri(request.requester_uri)
     except InvalidInput as error:
         raise Refused(Denial.NOT_THE_SUBJECT, "the repair request names no subject as its requester") from error
+    if request.mandate is not None:
+        return Principal(identity.identifier, identity.uri, "agent")
     kind = _ITSELF.get(identity.kind)
     if kind is None or Subject(kind, identity.identifier) != request.subject:
         raise Refused(Denial.NOT_THE_SUBJECT, "a repair is carried only for the subject itself")

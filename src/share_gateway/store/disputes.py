@@ -1,4 +1,6 @@
-"""The disputes repository: disputes about wrong records (异议), kept at the record's origin node."""
+"""The disputes repository: disputes about wrong records (异议), kept at the record's origin node, and the copies
+other regions' origins stated of theirs (``receive``: where each stands, without claim or answer), which mark
+the copies of their records here "under dispute"."""
 
 from __future__ import annotations
 
@@ -103,6 +105,28 @@ class Disputes:
             )
         tx.connection.execute(insert(schema.disputes).values(**_row(dispute)))
 
+    def receive(self, tx: UnitOfWork, copy: Dispute) -> bool:
+        """Keep another region's dispute as its origin stated it, if newer than the copy held; whether it was
+        kept. An id this node holds for another origin's dispute is refused: no region overwrites another's."""
+        table = schema.disputes
+        tx.serialise()
+        held = tx.connection.execute(
+            select(table.c.origin_region, table.c.version).where(table.c.dispute_id == copy.dispute_id)
+        ).first()
+        if held is None:
+            tx.connection.execute(insert(table).values(**_row(copy)))
+            return True
+        if held.origin_region != copy.origin_region:
+            raise InvalidState(f"dispute {copy.dispute_id} is another region's", "DISPUTE_OF_ANOTHER_REGION")
+        if held.version >= copy.version:
+            return False
+        tx.connection.execute(
+            update(table)
+            .where(table.c.dispute_id == copy.dispute_id)
+            .values(**{k: v for k, v in _row(copy).items() if k != "dispute_id"})
+        )
+        return True
+
     def change(self, tx: UnitOfWork, changed: Dispute) -> None:
         """Write a dispute's next version if nobody changed it meanwhile (optimistic, by version)."""
         table = schema.disputes
@@ -120,10 +144,14 @@ class Disputes:
             row = connection.execute(select(table).where(table.c.dispute_id == dispute_id)).first()
         return None if row is None else _dispute(row)
 
-    def find(self, states: Sequence[DisputeState] = (), subject: Subject | None = None) -> list[Dispute]:
-        """Disputes in ``states`` (all if empty), about ``subject`` if given, oldest first."""
+    def find(
+        self, states: Sequence[DisputeState] = (), subject: Subject | None = None, origin: str | None = None
+    ) -> list[Dispute]:
+        """Disputes in ``states`` (all if empty), about ``subject`` and of ``origin`` if given, oldest first."""
         table = schema.disputes
         query = select(table).order_by(table.c.filed_at, table.c.dispute_id)
+        if origin is not None:
+            query = query.where(table.c.origin_region == origin)
         if states:
             query = query.where(table.c.state.in_([s.value for s in states]))
         if subject is not None:

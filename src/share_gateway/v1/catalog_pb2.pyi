@@ -195,6 +195,7 @@ class RecordType(_message.Message):
     PROVIDERS_FIELD_NUMBER: _builtins.int
     DOCUMENT_KINDS_FIELD_NUMBER: _builtins.int
     DOCUMENT_NUMBER_FIELD_FIELD_NUMBER: _builtins.int
+    PERIODS_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     category: _builtins.str
     disclosure: _builtins.str
@@ -217,6 +218,10 @@ class RecordType(_message.Message):
     def document_kinds(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """The kinds of legally effective document its records rest on; empty: any."""
 
+    @_builtins.property
+    def periods(self) -> Global___RecordPeriods:
+        """How long its records are published and shared, and from when (absent from an older node)."""
+
     def __init__(
         self,
         *,
@@ -231,11 +236,112 @@ class RecordType(_message.Message):
         providers: _abc.Iterable[_builtins.str] | None = ...,
         document_kinds: _abc.Iterable[_builtins.str] | None = ...,
         document_number_field: _builtins.str = ...,
+        periods: Global___RecordPeriods | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["periods", b"periods"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["category", b"category", "disclosure", b"disclosure", "document_kinds", b"document_kinds", "document_number_field", b"document_number_field", "fields", b"fields", "legal_basis", b"legal_basis", "name", b"name", "necessity", b"necessity", "providers", b"providers", "subject_kinds", b"subject_kinds", "texts", b"texts"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["category", b"category", "disclosure", b"disclosure", "document_kinds", b"document_kinds", "document_number_field", b"document_number_field", "fields", b"fields", "legal_basis", b"legal_basis", "name", b"name", "necessity", b"necessity", "periods", b"periods", "providers", b"providers", "subject_kinds", b"subject_kinds", "texts", b"texts"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___RecordType: _TypeAlias = RecordType  # noqa: Y015
+
+@_typing.final
+class SeverityPeriod(_message.Message):
+    """One severity tier's period (2025 No. 22): the range the catalog allows, in days from the record's start,
+    and what that makes of publication (公示) and sharing (共享), two different ends (NDRC Order No. 36 of 2025).
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SEVERITY_FIELD_NUMBER: _builtins.int
+    MINIMUM_DAYS_FIELD_NUMBER: _builtins.int
+    MAXIMUM_DAYS_FIELD_NUMBER: _builtins.int
+    PUBLICATION_MAXIMUM_DAYS_FIELD_NUMBER: _builtins.int
+    SHARING_MAXIMUM_DAYS_FIELD_NUMBER: _builtins.int
+    severity: _builtins.str
+    minimum_days: _builtins.int
+    maximum_days: _builtins.int
+    publication_maximum_days: _builtins.int
+    """The longest publication of the tier: 0 where it is not published (minor information by default)."""
+    sharing_maximum_days: _builtins.int
+    """The longest sharing of the tier (the period plus any sharing after publication, within the maximum)."""
+    def __init__(
+        self,
+        *,
+        severity: _builtins.str = ...,
+        minimum_days: _builtins.int = ...,
+        maximum_days: _builtins.int = ...,
+        publication_maximum_days: _builtins.int = ...,
+        sharing_maximum_days: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["maximum_days", b"maximum_days", "minimum_days", b"minimum_days", "publication_maximum_days", b"publication_maximum_days", "severity", b"severity", "sharing_maximum_days", b"sharing_maximum_days"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SeverityPeriod: _TypeAlias = SeverityPeriod  # noqa: Y015
+
+@_typing.final
+class RecordPeriods(_message.Message):
+    """A record type's periods: per severity, when the clock starts, the maximum period and its source."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SEVERITIES_FIELD_NUMBER: _builtins.int
+    STARTS_FIELD_NUMBER: _builtins.int
+    STARTS_SOURCE_FIELD_NUMBER: _builtins.int
+    SHARING_AFTER_PUBLICATION_DAYS_FIELD_NUMBER: _builtins.int
+    MAXIMUM_DAYS_FIELD_NUMBER: _builtins.int
+    MAXIMUM_SOURCE_FIELD_NUMBER: _builtins.int
+    MINOR_PUBLISHED_FIELD_NUMBER: _builtins.int
+    MINOR_PUBLICATION_DAYS_FIELD_NUMBER: _builtins.int
+    MINOR_PUBLICATION_REASON_FIELD_NUMBER: _builtins.int
+    WITHDRAWAL_WORKING_DAYS_FIELD_NUMBER: _builtins.int
+    WITHDRAWAL_SOURCE_FIELD_NUMBER: _builtins.int
+    starts: _builtins.str
+    """"decision", "publication" or "conduct_end"; and the rule that says so when not the decision."""
+    starts_source: _builtins.str
+    sharing_after_publication_days: _builtins.int
+    maximum_days: _builtins.int
+    """The longest a record is kept for sharing; unset where its own rule sets none (maximum_source names it)."""
+    maximum_source: _builtins.str
+    minor_published: _builtins.bool
+    """Minor information is published only where the catalog says why, for at most minor_publication_days."""
+    minor_publication_days: _builtins.int
+    minor_publication_reason: _builtins.str
+    withdrawal_working_days: _builtins.int
+    """Working days after a revoking decision within which a record resting on it is withdrawn; unset: none set."""
+    withdrawal_source: _builtins.str
+    @_builtins.property
+    def severities(self) -> _containers.RepeatedCompositeFieldContainer[Global___SeverityPeriod]: ...
+    def __init__(
+        self,
+        *,
+        severities: _abc.Iterable[Global___SeverityPeriod] | None = ...,
+        starts: _builtins.str = ...,
+        starts_source: _builtins.str = ...,
+        sharing_after_publication_days: _builtins.int = ...,
+        maximum_days: _builtins.int | None = ...,
+        maximum_source: _builtins.str = ...,
+        minor_published: _builtins.bool = ...,
+        minor_publication_days: _builtins.int = ...,
+        minor_publication_reason: _builtins.str = ...,
+        withdrawal_working_days: _builtins.int | None = ...,
+        withdrawal_source: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_maximum_days", b"_maximum_days", "_withdrawal_working_days", b"_withdrawal_working_days", "maximum_days", b"maximum_days", "withdrawal_working_days", b"withdrawal_working_days"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_maximum_days", b"_maximum_days", "_withdrawal_working_days", b"_withdrawal_working_days", "maximum_days", b"maximum_days", "maximum_source", b"maximum_source", "minor_publication_days", b"minor_publication_days", "minor_publication_reason", b"minor_publication_reason", "minor_published", b"minor_published", "severities", b"severities", "sharing_after_publication_days", b"sharing_after_publication_days", "starts", b"starts", "starts_source", b"starts_source", "withdrawal_source", b"withdrawal_source", "withdrawal_working_days", b"withdrawal_working_days"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__maximum_days: _TypeAlias = _typing.Literal["maximum_days"]  # noqa: Y015
+    _WhichOneofArgType__maximum_days: _TypeAlias = _typing.Literal["_maximum_days", b"_maximum_days"]  # noqa: Y015
+    _WhichOneofReturnType__withdrawal_working_days: _TypeAlias = _typing.Literal["withdrawal_working_days"]  # noqa: Y015
+    _WhichOneofArgType__withdrawal_working_days: _TypeAlias = _typing.Literal["_withdrawal_working_days", b"_withdrawal_working_days"]  # noqa: Y015
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__maximum_days) -> _WhichOneofReturnType__maximum_days | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__withdrawal_working_days) -> _WhichOneofReturnType__withdrawal_working_days | None: ...
+
+Global___RecordPeriods: _TypeAlias = RecordPeriods  # noqa: Y015

@@ -937,6 +937,7 @@ class Listing(_message.Message):
     REMOVAL_CAUSE_FIELD_NUMBER: _builtins.int
     HISTORY_FIELD_NUMBER: _builtins.int
     OVERDUE_FIELD_NUMBER: _builtins.int
+    REPAIR_NOTICE_FIELD_NUMBER: _builtins.int
     listing_id: _builtins.str
     list_name: _builtins.str
     record_id: _builtins.str
@@ -964,6 +965,13 @@ class Listing(_message.Message):
     def decision(self) -> Global___ListingDecision: ...
     @_builtins.property
     def history(self) -> _containers.RepeatedCompositeFieldContainer[Global___ListingTransition]: ...
+    @_builtins.property
+    def repair_notice(self) -> Global___RepairNotice:
+        """The repair notice served with the listing decision (两书同达, 2025 No. 22): when and how repair of the record
+        the listing rests on becomes possible, which ends the listing. Signed with the listing; absent from a
+        listing decided before notices were served.
+        """
+
     def __init__(
         self,
         *,
@@ -984,10 +992,11 @@ class Listing(_message.Message):
         removal_cause: _builtins.str = ...,
         history: _abc.Iterable[Global___ListingTransition] | None = ...,
         overdue: _builtins.str = ...,
+        repair_notice: Global___RepairNotice | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["decision", b"decision", "subject", b"subject"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["decision", b"decision", "repair_notice", b"repair_notice", "subject", b"subject"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["decision", b"decision", "ends_on", b"ends_on", "history", b"history", "list_name", b"list_name", "listed_on", b"listed_on", "listing_id", b"listing_id", "notice_due", b"notice_due", "objection_due", b"objection_due", "origin_region", b"origin_region", "overdue", b"overdue", "record_id", b"record_id", "record_type", b"record_type", "removal_cause", b"removal_cause", "removal_due", b"removal_due", "review_due", b"review_due", "state", b"state", "subject", b"subject"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["decision", b"decision", "ends_on", b"ends_on", "history", b"history", "list_name", b"list_name", "listed_on", b"listed_on", "listing_id", b"listing_id", "notice_due", b"notice_due", "objection_due", b"objection_due", "origin_region", b"origin_region", "overdue", b"overdue", "record_id", b"record_id", "record_type", b"record_type", "removal_cause", b"removal_cause", "removal_due", b"removal_due", "repair_notice", b"repair_notice", "review_due", b"review_due", "state", b"state", "subject", b"subject"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

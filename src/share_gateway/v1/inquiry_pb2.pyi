@@ -527,18 +527,26 @@ class FileDisputeRequest(_message.Message):
 
     RECORD_ID_FIELD_NUMBER: _builtins.int
     CLAIM_FIELD_NUMBER: _builtins.int
+    MANDATE_FIELD_NUMBER: _builtins.int
     record_id: _builtins.str
     claim: _builtins.str
     """What is wrong, and why."""
+    @_builtins.property
+    def mandate(self) -> Global___Consent:
+        """For an agent disputing for the subject: the subject's mandate, as for a repair application (a consent the
+        subject itself signed naming the agent and the purpose "credit_repair"). Absent: the caller disputes its own.
+        """
+
     def __init__(
         self,
         *,
         record_id: _builtins.str = ...,
         claim: _builtins.str = ...,
+        mandate: Global___Consent | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["mandate", b"mandate"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["claim", b"claim", "record_id", b"record_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["claim", b"claim", "mandate", b"mandate", "record_id", b"record_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

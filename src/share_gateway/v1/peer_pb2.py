@@ -25,45 +25,49 @@ _sym_db = _symbol_database.Default()
 from share_gateway.v1 import common_pb2 as share__gateway_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1bshare_gateway/v1/peer.proto\x12\x10share_gateway.v1\x1a\x1dshare_gateway/v1/common.proto\"I\n\x14\x46orwardRepairRequest\x12\x31\n\x07request\x18\x01 \x01(\x0b\x32 .share_gateway.v1.SignedEnvelope\"N\n\x15\x46orwardRepairResponse\x12\x35\n\x0b\x61pplication\x18\x01 \x01(\x0b\x32 .share_gateway.v1.SignedEnvelope\"N\n\x19PeerServiceInquireRequest\x12\x31\n\x07inquiry\x18\x01 \x01(\x0b\x32 .share_gateway.v1.SignedEnvelope\"\xb3\x01\n\x1aPeerServiceInquireResponse\x12\x33\n\x07records\x18\x01 \x03(\x0b\x32\".share_gateway.v1.RecordDisclosure\x12-\n\tcitations\x18\x02 \x03(\x0b\x32\x1a.share_gateway.v1.Citation\x12\x31\n\x07receipt\x18\x03 \x01(\x0b\x32 .share_gateway.v1.SignedEnvelope\"D\n\x0ePublishRequest\x12\x32\n\x06record\x18\x01 \x01(\x0b\x32\".share_gateway.v1.RecordDisclosure\"D\n\x0fPublishResponse\x12\x31\n\x07receipt\x18\x01 \x01(\x0b\x32 .share_gateway.v1.SignedEnvelope\"Q\n\x0eWitnessRequest\x12\x12\n\ncheckpoint\x18\x01 \x01(\x0c\x12\x10\n\x08old_size\x18\x02 \x01(\x04\x12\x19\n\x11\x63onsistency_proof\x18\x03 \x03(\x0c\"&\n\x0fWitnessResponse\x12\x13\n\x0b\x63osignature\x18\x01 \x01(\t\"E\n\rRevokeRequest\x12\x34\n\nrevocation\x18\x01 \x01(\x0b\x32 .share_gateway.v1.SignedEnvelope\"C\n\x0eRevokeResponse\x12\x31\n\x07receipt\x18\x01 \x01(\x0b\x32 .share_gateway.v1.SignedEnvelope\"H\n\x13ShareListingRequest\x12\x31\n\x07listing\x18\x01 \x01(\x0b\x32 .share_gateway.v1.SignedEnvelope\"I\n\x14ShareListingResponse\x12\x31\n\x07receipt\x18\x01 \x01(\x0b\x32 .share_gateway.v1.SignedEnvelope\"F\n\x11GetHistoryRequest\x12\x31\n\x07request\x18\x01 \x01(\x0b\x32 .share_gateway.v1.SignedEnvelope\"D\n\x12GetHistoryResponse\x12.\n\x04page\x18\x01 \x01(\x0b\x32 .share_gateway.v1.SignedEnvelope\"U\n\x1dShareConsentRevocationRequest\x12\x34\n\nrevocation\x18\x01 \x01(\x0b\x32 .share_gateway.v1.SignedEnvelope\"S\n\x1eShareConsentRevocationResponse\x12\x31\n\x07receipt\x18\x01 \x01(\x0b\x32 .share_gateway.v1.SignedEnvelope2\xf7\x05\n\x0bPeerService\x12\x64\n\x07Inquire\x12+.share_gateway.v1.PeerServiceInquireRequest\x1a,.share_gateway.v1.PeerServiceInquireResponse\x12N\n\x07Publish\x12 .share_gateway.v1.PublishRequest\x1a!.share_gateway.v1.PublishResponse\x12N\n\x07Witness\x12 .share_gateway.v1.WitnessRequest\x1a!.share_gateway.v1.WitnessResponse\x12K\n\x06Revoke\x12\x1f.share_gateway.v1.RevokeRequest\x1a .share_gateway.v1.RevokeResponse\x12]\n\x0cShareListing\x12%.share_gateway.v1.ShareListingRequest\x1a&.share_gateway.v1.ShareListingResponse\x12W\n\nGetHistory\x12#.share_gateway.v1.GetHistoryRequest\x1a$.share_gateway.v1.GetHistoryResponse\x12{\n\x16ShareConsentRevocation\x12/.share_gateway.v1.ShareConsentRevocationRequest\x1a\x30.share_gateway.v1.ShareConsentRevocationResponse\x12`\n\rForwardRepair\x12&.share_gateway.v1.ForwardRepairRequest\x1a\'.share_gateway.v1.ForwardRepairResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1bshare_gateway/v1/peer.proto\x12\x10share_gateway.v1\x1a\x1dshare_gateway/v1/common.proto\"E\n\x13ShareDisputeRequest\x12.\n\x04mark\x18\x01 \x01(\x0b\x32 .share_gateway.v1.SignedEnvelope\"I\n\x14ShareDisputeResponse\x12\x31\n\x07receipt\x18\x01 \x01(\x0b\x32 .share_gateway.v1.SignedEnvelope\"I\n\x14\x46orwardRepairRequest\x12\x31\n\x07request\x18\x01 \x01(\x0b\x32 .share_gateway.v1.SignedEnvelope\"N\n\x15\x46orwardRepairResponse\x12\x35\n\x0b\x61pplication\x18\x01 \x01(\x0b\x32 .share_gateway.v1.SignedEnvelope\"N\n\x19PeerServiceInquireRequest\x12\x31\n\x07inquiry\x18\x01 \x01(\x0b\x32 .share_gateway.v1.SignedEnvelope\"\xe7\x01\n\x1aPeerServiceInquireResponse\x12\x33\n\x07records\x18\x01 \x03(\x0b\x32\".share_gateway.v1.RecordDisclosure\x12-\n\tcitations\x18\x02 \x03(\x0b\x32\x1a.share_gateway.v1.Citation\x12\x31\n\x07receipt\x18\x03 \x01(\x0b\x32 .share_gateway.v1.SignedEnvelope\x12\x32\n\x08\x64isputes\x18\x04 \x03(\x0b\x32 .share_gateway.v1.SignedEnvelope\"D\n\x0ePublishRequest\x12\x32\n\x06record\x18\x01 \x01(\x0b\x32\".share_gateway.v1.RecordDisclosure\"D\n\x0fPublishResponse\x12\x31\n\x07receipt\x18\x01 \x01(\x0b\x32 .share_gateway.v1.SignedEnvelope\"Q\n\x0eWitnessRequest\x12\x12\n\ncheckpoint\x18\x01 \x01(\x0c\x12\x10\n\x08old_size\x18\x02 \x01(\x04\x12\x19\n\x11\x63onsistency_proof\x18\x03 \x03(\x0c\"&\n\x0fWitnessResponse\x12\x13\n\x0b\x63osignature\x18\x01 \x01(\t\"E\n\rRevokeRequest\x12\x34\n\nrevocation\x18\x01 \x01(\x0b\x32 .share_gateway.v1.SignedEnvelope\"C\n\x0eRevokeResponse\x12\x31\n\x07receipt\x18\x01 \x01(\x0b\x32 .share_gateway.v1.SignedEnvelope\"H\n\x13ShareListingRequest\x12\x31\n\x07listing\x18\x01 \x01(\x0b\x32 .share_gateway.v1.SignedEnvelope\"I\n\x14ShareListingResponse\x12\x31\n\x07receipt\x18\x01 \x01(\x0b\x32 .share_gateway.v1.SignedEnvelope\"F\n\x11GetHistoryRequest\x12\x31\n\x07request\x18\x01 \x01(\x0b\x32 .share_gateway.v1.SignedEnvelope\"D\n\x12GetHistoryResponse\x12.\n\x04page\x18\x01 \x01(\x0b\x32 .share_gateway.v1.SignedEnvelope\"U\n\x1dShareConsentRevocationRequest\x12\x34\n\nrevocation\x18\x01 \x01(\x0b\x32 .share_gateway.v1.SignedEnvelope\"S\n\x1eShareConsentRevocationResponse\x12\x31\n\x07receipt\x18\x01 \x01(\x0b\x32 .share_gateway.v1.SignedEnvelope2\xd6\x06\n\x0bPeerService\x12\x64\n\x07Inquire\x12+.share_gateway.v1.PeerServiceInquireRequest\x1a,.share_gateway.v1.PeerServiceInquireResponse\x12N\n\x07Publish\x12 .share_gateway.v1.PublishRequest\x1a!.share_gateway.v1.PublishResponse\x12N\n\x07Witness\x12 .share_gateway.v1.WitnessRequest\x1a!.share_gateway.v1.WitnessResponse\x12K\n\x06Revoke\x12\x1f.share_gateway.v1.RevokeRequest\x1a .share_gateway.v1.RevokeResponse\x12]\n\x0cShareListing\x12%.share_gateway.v1.ShareListingRequest\x1a&.share_gateway.v1.ShareListingResponse\x12W\n\nGetHistory\x12#.share_gateway.v1.GetHistoryRequest\x1a$.share_gateway.v1.GetHistoryResponse\x12{\n\x16ShareConsentRevocation\x12/.share_gateway.v1.ShareConsentRevocationRequest\x1a\x30.share_gateway.v1.ShareConsentRevocationResponse\x12`\n\rForwardRepair\x12&.share_gateway.v1.ForwardRepairRequest\x1a\'.share_gateway.v1.ForwardRepairResponse\x12]\n\x0cShareDispute\x12%.share_gateway.v1.ShareDisputeRequest\x1a&.share_gateway.v1.ShareDisputeResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'share_gateway.v1.peer_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_FORWARDREPAIRREQUEST']._serialized_start=80
-  _globals['_FORWARDREPAIRREQUEST']._serialized_end=153
-  _globals['_FORWARDREPAIRRESPONSE']._serialized_start=155
-  _globals['_FORWARDREPAIRRESPONSE']._serialized_end=233
-  _globals['_PEERSERVICEINQUIREREQUEST']._serialized_start=235
-  _globals['_PEERSERVICEINQUIREREQUEST']._serialized_end=313
-  _globals['_PEERSERVICEINQUIRERESPONSE']._serialized_start=316
-  _globals['_PEERSERVICEINQUIRERESPONSE']._serialized_end=495
-  _globals['_PUBLISHREQUEST']._serialized_start=497
-  _globals['_PUBLISHREQUEST']._serialized_end=565
-  _globals['_PUBLISHRESPONSE']._serialized_start=567
-  _globals['_PUBLISHRESPONSE']._serialized_end=635
-  _globals['_WITNESSREQUEST']._serialized_start=637
-  _globals['_WITNESSREQUEST']._serialized_end=718
-  _globals['_WITNESSRESPONSE']._serialized_start=720
-  _globals['_WITNESSRESPONSE']._serialized_end=758
-  _globals['_REVOKEREQUEST']._serialized_start=760
-  _globals['_REVOKEREQUEST']._serialized_end=829
-  _globals['_REVOKERESPONSE']._serialized_start=831
-  _globals['_REVOKERESPONSE']._serialized_end=898
-  _globals['_SHARELISTINGREQUEST']._serialized_start=900
-  _globals['_SHARELISTINGREQUEST']._serialized_end=972
-  _globals['_SHARELISTINGRESPONSE']._serialized_start=974
-  _globals['_SHARELISTINGRESPONSE']._serialized_end=1047
-  _globals['_GETHISTORYREQUEST']._serialized_start=1049
-  _globals['_GETHISTORYREQUEST']._serialized_end=1119
-  _globals['_GETHISTORYRESPONSE']._serialized_start=1121
-  _globals['_GETHISTORYRESPONSE']._serialized_end=1189
-  _globals['_SHARECONSENTREVOCATIONREQUEST']._serialized_start=1191
-  _globals['_SHARECONSENTREVOCATIONREQUEST']._serialized_end=1276
-  _globals['_SHARECONSENTREVOCATIONRESPONSE']._serialized_start=1278
-  _globals['_SHARECONSENTREVOCATIONRESPONSE']._serialized_end=1361
-  _globals['_PEERSERVICE']._serialized_start=1364
-  _globals['_PEERSERVICE']._serialized_end=2123
+  _globals['_SHAREDISPUTEREQUEST']._serialized_start=80
+  _globals['_SHAREDISPUTEREQUEST']._serialized_end=149
+  _globals['_SHAREDISPUTERESPONSE']._serialized_start=151
+  _globals['_SHAREDISPUTERESPONSE']._serialized_end=224
+  _globals['_FORWARDREPAIRREQUEST']._serialized_start=226
+  _globals['_FORWARDREPAIRREQUEST']._serialized_end=299
+  _globals['_FORWARDREPAIRRESPONSE']._serialized_start=301
+  _globals['_FORWARDREPAIRRESPONSE']._serialized_end=379
+  _globals['_PEERSERVICEINQUIREREQUEST']._serialized_start=381
+  _globals['_PEERSERVICEINQUIREREQUEST']._serialized_end=459
+  _globals['_PEERSERVICEINQUIRERESPONSE']._serialized_start=462
+  _globals['_PEERSERVICEINQUIRERESPONSE']._serialized_end=693
+  _globals['_PUBLISHREQUEST']._serialized_start=695
+  _globals['_PUBLISHREQUEST']._serialized_end=763
+  _globals['_PUBLISHRESPONSE']._serialized_start=765
+  _globals['_PUBLISHRESPONSE']._serialized_end=833
+  _globals['_WITNESSREQUEST']._serialized_start=835
+  _globals['_WITNESSREQUEST']._serialized_end=916
+  _globals['_WITNESSRESPONSE']._serialized_start=918
+  _globals['_WITNESSRESPONSE']._serialized_end=956
+  _globals['_REVOKEREQUEST']._serialized_start=958
+  _globals['_REVOKEREQUEST']._serialized_end=1027
+  _globals['_REVOKERESPONSE']._serialized_start=1029
+  _globals['_REVOKERESPONSE']._serialized_end=1096
+  _globals['_SHARELISTINGREQUEST']._serialized_start=1098
+  _globals['_SHARELISTINGREQUEST']._serialized_end=1170
+  _globals['_SHARELISTINGRESPONSE']._serialized_start=1172
+  _globals['_SHARELISTINGRESPONSE']._serialized_end=1245
+  _globals['_GETHISTORYREQUEST']._serialized_start=1247
+  _globals['_GETHISTORYREQUEST']._serialized_end=1317
+  _globals['_GETHISTORYRESPONSE']._serialized_start=1319
+  _globals['_GETHISTORYRESPONSE']._serialized_end=1387
+  _globals['_SHARECONSENTREVOCATIONREQUEST']._serialized_start=1389
+  _globals['_SHARECONSENTREVOCATIONREQUEST']._serialized_end=1474
+  _globals['_SHARECONSENTREVOCATIONRESPONSE']._serialized_start=1476
+  _globals['_SHARECONSENTREVOCATIONRESPONSE']._serialized_end=1559
+  _globals['_PEERSERVICE']._serialized_start=1562
+  _globals['_PEERSERVICE']._serialized_end=2416
 # @@protoc_insertion_point(module_scope)

@@ -20,6 +20,50 @@ else:
 DESCRIPTOR: _descriptor.FileDescriptor
 
 @_typing.final
+class ShareDisputeRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    MARK_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def mark(self) -> _common_pb2.SignedEnvelope:
+        """The origin's signed dispute mark (payload type "application/vnd.share-gateway.dispute-mark+json")."""
+
+    def __init__(
+        self,
+        *,
+        mark: _common_pb2.SignedEnvelope | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["mark", b"mark"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["mark", b"mark"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ShareDisputeRequest: _TypeAlias = ShareDisputeRequest  # noqa: Y015
+
+@_typing.final
+class ShareDisputeResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RECEIPT_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def receipt(self) -> _common_pb2.SignedEnvelope:
+        """The receiving node's signed receipt: the event it logged on taking the mark."""
+
+    def __init__(
+        self,
+        *,
+        receipt: _common_pb2.SignedEnvelope | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["receipt", b"receipt"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["receipt", b"receipt"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ShareDisputeResponse: _TypeAlias = ShareDisputeResponse  # noqa: Y015
+
+@_typing.final
 class ForwardRepairRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
@@ -92,6 +136,7 @@ class PeerServiceInquireResponse(_message.Message):
     RECORDS_FIELD_NUMBER: _builtins.int
     CITATIONS_FIELD_NUMBER: _builtins.int
     RECEIPT_FIELD_NUMBER: _builtins.int
+    DISPUTES_FIELD_NUMBER: _builtins.int
     @_builtins.property
     def records(self) -> _containers.RepeatedCompositeFieldContainer[_common_pb2.RecordDisclosure]: ...
     @_builtins.property
@@ -100,16 +145,23 @@ class PeerServiceInquireResponse(_message.Message):
     def receipt(self) -> _common_pb2.SignedEnvelope:
         """The answering node's signed receipt: the event it logged, which holds the request's digest."""
 
+    @_builtins.property
+    def disputes(self) -> _containers.RepeatedCompositeFieldContainer[_common_pb2.SignedEnvelope]:
+        """The answering node's signed dispute marks (payload type "application/vnd.share-gateway.dispute-mark+json")
+        for its own records of this answer under dispute; marks about another region's records are ignored.
+        """
+
     def __init__(
         self,
         *,
         records: _abc.Iterable[_common_pb2.RecordDisclosure] | None = ...,
         citations: _abc.Iterable[_common_pb2.Citation] | None = ...,
         receipt: _common_pb2.SignedEnvelope | None = ...,
+        disputes: _abc.Iterable[_common_pb2.SignedEnvelope] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["receipt", b"receipt"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["citations", b"citations", "receipt", b"receipt", "records", b"records"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["citations", b"citations", "disputes", b"disputes", "receipt", b"receipt", "records", b"records"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -75,6 +75,11 @@ class PeerServiceStub:
                 request_serializer=share__gateway_dot_v1_dot_peer__pb2.ForwardRepairRequest.SerializeToString,
                 response_deserializer=share__gateway_dot_v1_dot_peer__pb2.ForwardRepairResponse.FromString,
                 _registered_method=True)
+        self.ShareDispute = channel.unary_unary(
+                '/share_gateway.v1.PeerService/ShareDispute',
+                request_serializer=share__gateway_dot_v1_dot_peer__pb2.ShareDisputeRequest.SerializeToString,
+                response_deserializer=share__gateway_dot_v1_dot_peer__pb2.ShareDisputeResponse.FromString,
+                _registered_method=True)
 
 
 class PeerServiceServicer:
@@ -146,6 +151,14 @@ class PeerServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ShareDispute(self, request, context):
+        """A dispute (异议) about a record the calling node made, as it stands (open: the record is "under dispute";
+        answered: the mark is cleared). Only the record's origin may set or clear it. Retried until acknowledged.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_PeerServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -188,6 +201,11 @@ def add_PeerServiceServicer_to_server(servicer, server):
                     servicer.ForwardRepair,
                     request_deserializer=share__gateway_dot_v1_dot_peer__pb2.ForwardRepairRequest.FromString,
                     response_serializer=share__gateway_dot_v1_dot_peer__pb2.ForwardRepairResponse.SerializeToString,
+            ),
+            'ShareDispute': grpc.unary_unary_rpc_method_handler(
+                    servicer.ShareDispute,
+                    request_deserializer=share__gateway_dot_v1_dot_peer__pb2.ShareDisputeRequest.FromString,
+                    response_serializer=share__gateway_dot_v1_dot_peer__pb2.ShareDisputeResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -407,6 +425,33 @@ class PeerService:
             '/share_gateway.v1.PeerService/ForwardRepair',
             share__gateway_dot_v1_dot_peer__pb2.ForwardRepairRequest.SerializeToString,
             share__gateway_dot_v1_dot_peer__pb2.ForwardRepairResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ShareDispute(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/share_gateway.v1.PeerService/ShareDispute',
+            share__gateway_dot_v1_dot_peer__pb2.ShareDisputeRequest.SerializeToString,
+            share__gateway_dot_v1_dot_peer__pb2.ShareDisputeResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -63,6 +63,10 @@ class PeerServiceStub:
     where it stands, on the subject's behalf (2025 No. 22: one intake). Answered with the application as
     this node signs it. Added in v1: a node without it answers UNIMPLEMENTED.
     """
+    ShareDispute: _grpc.UnaryUnaryMultiCallable[_peer_pb2.ShareDisputeRequest, _peer_pb2.ShareDisputeResponse]
+    """A dispute (异议) about a record the calling node made, as it stands (open: the record is "under dispute";
+    answered: the mark is cleared). Only the record's origin may set or clear it. Retried until acknowledged.
+    """
 
 @_typing.type_check_only
 class PeerServiceAsyncStub(PeerServiceStub):
@@ -98,6 +102,10 @@ class PeerServiceAsyncStub(PeerServiceStub):
     """A subject's repair application made at the calling node for a record this node made, or a question of
     where it stands, on the subject's behalf (2025 No. 22: one intake). Answered with the application as
     this node signs it. Added in v1: a node without it answers UNIMPLEMENTED.
+    """
+    ShareDispute: _aio.UnaryUnaryMultiCallable[_peer_pb2.ShareDisputeRequest, _peer_pb2.ShareDisputeResponse]  # type: ignore[assignment]
+    """A dispute (异议) about a record the calling node made, as it stands (open: the record is "under dispute";
+    answered: the mark is cleared). Only the record's origin may set or clear it. Retried until acknowledged.
     """
 
 class PeerServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -179,6 +187,16 @@ class PeerServiceServicer(metaclass=_abc_1.ABCMeta):
         """A subject's repair application made at the calling node for a record this node made, or a question of
         where it stands, on the subject's behalf (2025 No. 22: one intake). Answered with the application as
         this node signs it. Added in v1: a node without it answers UNIMPLEMENTED.
+        """
+
+    @_abc_1.abstractmethod
+    def ShareDispute(
+        self,
+        request: _peer_pb2.ShareDisputeRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_peer_pb2.ShareDisputeResponse, _abc.Awaitable[_peer_pb2.ShareDisputeResponse]]:
+        """A dispute (异议) about a record the calling node made, as it stands (open: the record is "under dispute";
+        answered: the mark is cleared). Only the record's origin may set or clear it. Retried until acknowledged.
         """
 
 def add_PeerServiceServicer_to_server(servicer: PeerServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
