@@ -1,8 +1,10 @@
 """Bench-only switches: checks taken out of one node process, to measure what they cost.
 
-``bench.inquiry_path --ab CHECKS`` and ``bench.federated --ab CHECKS``
-interleave rounds of nodes with the checks and nodes without them, so their
-cost is measured against the same moment of the same machine.
+``bench.federated --ab CHECKS`` interleaves rounds of nodes with the checks
+and nodes without them, so their cost is measured against the same moment of
+the same machine; ``bench.inquiry_path --ab CHECKS`` switches one node process
+between the two (``take_out`` and what it returns), so both sides also share
+the process, its database and its caches.
 
 ``boundary``: the checks issue 10 added at the trust boundaries. Without them, as before issue 10:
 
@@ -12,10 +14,6 @@ cost is measured against the same moment of the same machine.
   about the subject: no check of the origin's own key, of the record type or
   of the purpose's fields, and no look for revocations kept here
   (``gateway.answers``, ``store.revocations``).
-
-``take_out_quotas`` (called by ``take_out`` too) serves inquiries without the
-quota checks (``gateway.quotas``): no tokens spent, no calls in flight counted,
-no harvesting watch.
 
 ``consent-quota``: the checks issue 11 added for the requester. Without them,
 an inquiry goes to its answer without spending quotas, and a consent is read
@@ -28,7 +26,7 @@ a bench's child process.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import grpc
@@ -81,20 +79,33 @@ def _signatures_and_subject_only(
 CHECKS = ("boundary", "consent-quota")
 
 
-def take_out(checks: str) -> None:
-    """Serve, in this process, without ``checks`` (see the module docstring)."""
+def take_out(checks: str) -> Callable[[], None]:
+    """Serve, in this process, without ``checks`` (see the module docstring); call what it returns to put them
+    back (one node process can then switch between the two)."""
     if checks == "boundary":
-        for servicer in (inquiry, registry, compliance):
-            servicer.calling_principal = _calling_principal  # type: ignore[attr-defined]
-        peer.calling_peer = _calling_peer  # type: ignore[attr-defined]
-        RelayRules._checked = _signatures_and_subject_only  # type: ignore[method-assign]
-        Revocations.revoked_among = _none_revoked  # type: ignore[method-assign]
+        patches: list[tuple[object, str, object]] = [
+            *((servicer, "calling_principal", _calling_principal) for servicer in (inquiry, registry, compliance)),
+            (peer, "calling_peer", _calling_peer),
+            (RelayRules, "_checked", _signatures_and_subject_only),
+            (Revocations, "revoked_among", _none_revoked),
+        ]
     elif checks == "consent-quota":
-        InquiryDesk.inquire = InquiryDesk._answer  # type: ignore[method-assign]
-        ConsentDesk.open = _unverified  # type: ignore[method-assign]
-        ConsentDesk.require_not_revoked = _not_looked_up  # type: ignore[method-assign]
+        patches = [
+            (InquiryDesk, "inquire", InquiryDesk._answer),
+            (ConsentDesk, "open", _unverified),
+            (ConsentDesk, "require_not_revoked", _not_looked_up),
+        ]
     else:
         raise ValueError(f"no such checks: {checks}")
+    originals = [(owner, name, getattr(owner, name)) for owner, name, _ in patches]
+    for owner, name, replacement in patches:
+        setattr(owner, name, replacement)
+
+    def put_back() -> None:
+        for owner, name, original in originals:
+            setattr(owner, name, original)
+
+    return put_back
 
 
 def _none_revoked(self: Revocations, records: Iterable[tuple[str, str]]) -> set[tuple[str, str]]:

@@ -10,11 +10,12 @@ least 0.5 x the echo QPS.
     python -m bench.inquiry_path [--records 10000] [--seconds 8] [--concurrency 32] [--rounds 2]
                                  [--ab boundary|consent-quota] [--consent-uses 4]
 
-With ``--ab CHECKS`` each round also measures the full path on a node without
-those checks (``bench.boundary_checks``: issue 10's at the trust boundaries, or
-issue 11's consent and quota checks; the bench bank's quota is set out of
-reach, so they run and refuse nothing), the two in alternating order, and
-prints what the checks cost. Each consent the bank attests is carried by
+With ``--ab CHECKS`` each round measures the full path with and without those
+checks on one node process switched between the two by a bench-only signal
+(``bench.boundary_checks``: issue 10's at the trust boundaries, or issue 11's
+consent and quota checks; the bench bank's quota is set out of reach, so they
+run and refuse nothing), the two in alternating order, and prints what the
+checks cost. Each consent the bank attests is carried by
 ``--consent-uses`` inquiries in a row (a customer's application and the checks
 after it), so a fixed share of the calls brings a consent the node has never
 seen and pays its signature verification, however fast the node answers.
@@ -24,9 +25,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
+import os
 import random
+import signal
 import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -118,8 +122,28 @@ def serve_node_without(pipe: Connection, argument: tuple[str, str]) -> None:
     asyncio.run(_serve(pipe, config_path))
 
 
-async def _serve(pipe: Connection, config_path: str) -> None:
+def serve_node_switching(pipe: Connection, argument: tuple[str, str]) -> None:
+    """A node whose checks (``(config path, checks)``) go out on SIGUSR1 and back on SIGUSR2 (bench-only)."""
+    config_path, checks = argument
+    put_back: list[Callable[[], None]] = []
+
+    def without() -> None:
+        if not put_back:
+            put_back.append(boundary_checks.take_out(checks))
+
+    def with_checks() -> None:
+        while put_back:
+            put_back.pop()()
+
+    asyncio.run(_serve(pipe, config_path, {signal.SIGUSR1: without, signal.SIGUSR2: with_checks}))
+
+
+async def _serve(
+    pipe: Connection, config_path: str, on_signals: Mapping[signal.Signals, Callable[[], None]] | None = None
+) -> None:
     node = await start_node(NodeConfig.load(Path(config_path)))
+    for number, handler in (on_signals or {}).items():
+        asyncio.get_running_loop().add_signal_handler(number, handler)
     pipe.send(node.port)
     await asyncio.Event().wait()
 
@@ -183,8 +207,12 @@ async def _measure(
     seconds: float,
     concurrency: int,
     server_pid: int | None = None,
+    stream: Iterator[int] | None = None,
 ) -> Result:
+    """Measure one server; ``stream`` numbers the requests sent, so measurements of one node continue the
+    request list where the last left off (its consents stay new to the node at the same rate)."""
     files = layout.client("bank")
+    numbers = stream if stream is not None else itertools.count()
     async with open_channel(f"localhost:{port}", credentials(files.certificate, files.key, files.ca)) as channel:
         if name == "echo":
             method: grpc.aio.UnaryUnaryMultiCallable[bytes, bytes] = channel.unary_unary(ECHO_METHOD)
@@ -200,9 +228,26 @@ async def _measure(
             raise SystemExit("the full path answered no records: the benchmark would measure an empty path")
 
         async def inquire(n: int) -> object:
-            return await stub.Inquire(requests[n % len(requests)], timeout=10)
+            return await stub.Inquire(requests[next(numbers) % len(requests)], timeout=10)
 
         return await closed_loop(NAMES[name], inquire, concurrency, seconds, server_pid=server_pid)
+
+
+def _measure_fresh(
+    layout: Layout,
+    target: Callable[[Connection, Any], None],
+    config_path: str,
+    requests: list[inquiry_pb2.InquireRequest],
+    name: str,
+    args: argparse.Namespace,
+    stream: Iterator[int] | None = None,
+) -> Result:
+    """Measure a server started for this measurement alone."""
+    process, port = spawn(target, config_path)
+    try:
+        return asyncio.run(_measure(layout, port, requests, name, args.seconds, args.concurrency, process.pid, stream))
+    finally:
+        stop(process)
 
 
 def main() -> None:
@@ -230,33 +275,35 @@ def main() -> None:
         print(f"1 inquiry in {args.consent_uses} brings a consent the node has not seen", flush=True)
         subjects = asyncio.run(_seed(NodeConfig.load(Path(config_path)), args.records))
         requests = bank_inquiries(layout.client("bank").directory, subjects, args.consent_uses)
-        nodes: list[tuple[str, Callable[[Connection, Any], None], object]] = [("full", serve_node, config_path)]
-        if args.ab:
-            nodes.append(("without", serve_node_without, (config_path, args.ab)))
+        stream = itertools.count()
+        switching = spawn(serve_node_switching, (config_path, args.ab)) if args.ab else None
         pairs: list[tuple[Result, Result]] = []
         checks: list[tuple[Result, Result]] = []
-        for round_number in range(1, args.rounds + 1):
-            results = {}
-            # The A and B sides take turns going first, so neither always runs on a machine just warmed up.
-            for name, target, argument in [
-                ("echo", serve_echo, config_path),
-                *(nodes if round_number % 2 else nodes[::-1]),
-            ]:
-                process, port = spawn(target, argument)
-                try:
-                    results[name] = asyncio.run(
-                        _measure(layout, port, requests, name, args.seconds, args.concurrency, process.pid)
-                    )
-                finally:
-                    stop(process)
-            print(f"round {round_number}:")
-            for result in results.values():
-                print("  " + result.line())
-            print("  " + ratio_line(results["full"], results["echo"]))
-            pairs.append((results["full"], results["echo"]))
-            if args.ab:
-                print("  " + ratio_line(results["full"], results["without"]))
-                checks.append((results["full"], results["without"]))
+        try:
+            for round_number in range(1, args.rounds + 1):
+                results = {"echo": _measure_fresh(layout, serve_echo, config_path, requests, "echo", args)}
+                if switching is None:
+                    results["full"] = _measure_fresh(layout, serve_node, config_path, requests, "full", args, stream)
+                else:
+                    # The two sides take turns going first, so neither always runs on a machine just warmed up.
+                    process, port = switching
+                    assert process.pid is not None
+                    for name in ("full", "without") if round_number % 2 else ("without", "full"):
+                        os.kill(process.pid, signal.SIGUSR2 if name == "full" else signal.SIGUSR1)
+                        results[name] = asyncio.run(
+                            _measure(layout, port, requests, name, args.seconds, args.concurrency, process.pid, stream)
+                        )
+                print(f"round {round_number}:")
+                for result in results.values():
+                    print("  " + result.line())
+                print("  " + ratio_line(results["full"], results["echo"]))
+                pairs.append((results["full"], results["echo"]))
+                if args.ab:
+                    print("  " + ratio_line(results["full"], results["without"]))
+                    checks.append((results["full"], results["without"]))
+        finally:
+            if switching is not None:
+                stop(switching[0])
         print(f"median QPS ratio full/echo over {len(pairs)} rounds: {median_ratio(pairs):.2f} (goal >= 0.50)")
         if checks:
             print(
