@@ -93,6 +93,7 @@ def take_out(checks: str) -> Callable[[], None]:
         patches = [
             (InquiryDesk, "inquire", InquiryDesk._answer),
             (ConsentDesk, "open", _unverified),
+            (ConsentDesk, "open_aside", _unverified_aside),
             (ConsentDesk, "require_not_revoked", _not_looked_up),
         ]
     else:
@@ -123,6 +124,10 @@ def _unverified(self: ConsentDesk, signed: SignedConsent) -> Consent:
         signer = statement.requester if statement.attested else subject_identity(statement.subject).uri
         consent = _READ[signed.statement] = Consent(signed.consent_id, statement, signer)
     return consent
+
+
+async def _unverified_aside(self: ConsentDesk, signed: SignedConsent) -> Consent:
+    return _unverified(self, signed)
 
 
 async def _not_looked_up(self: ConsentDesk, consent: Consent) -> None:

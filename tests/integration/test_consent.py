@@ -5,15 +5,18 @@ its consents and withdraws one."""
 
 from __future__ import annotations
 
+import asyncio
+import threading
 from datetime import UTC, datetime, timedelta
 
 import grpc
 import pytest
 
 from share_gateway.client import credentials
-from share_gateway.crypto.consent import SignedConsent
+from share_gateway.crypto.consent import CertifiedConsent, ConsentSigner, SignedConsent, certify_consent
 from share_gateway.devkit import Layout
 from share_gateway.domain.events import Event, EventKind, Outcome
+from share_gateway.gateway import consents
 from share_gateway.node import Node
 from share_gateway.v1 import common_pb2 as pb
 from share_gateway.v1 import inquiry_pb2, inquiry_pb2_grpc, registry_pb2_grpc
@@ -139,6 +142,32 @@ async def test_a_signer_certificate_already_verified_lets_no_altered_consent_thr
     other = signed_consent(federation.client("bank"), entity(), BANK_URI, attested=True, evidence=b"another form")
     altered = SignedConsent(other.statement, genuine.signature, genuine.certificate)
     assert await refused_with(connect, with_consent(altered)) == "CONSENT_FORGED"
+
+
+async def test_calls_bringing_the_same_new_consent_at_once_share_one_verification(
+    node: Node, connect: ChannelFactory, federation: Layout, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A new consent is verified on a worker thread (the event loop serves others meanwhile), once however many
+    calls bring it at the same moment; an altered one sent at once is refused to every call."""
+    verified: list[bytes] = []
+    loop_thread = threading.current_thread()
+
+    def counted(signed: SignedConsent, signer: ConsentSigner) -> CertifiedConsent:
+        assert threading.current_thread() is not loop_thread, "verified on the event loop's thread"
+        verified.append(signed.statement)
+        return certify_consent(signed, signer)
+
+    monkeypatch.setattr(consents, "certify_consent", counted)
+    await registry_pb2_grpc.RegistryServiceStub(connect("regulator")).SubmitRecord(penalty_request(), timeout=5)
+    bank = inquiry_pb2_grpc.InquiryServiceStub(connect("bank"))
+    genuine = signed_consent(federation.client("bank"), entity(), BANK_URI, attested=True, evidence=b"at once")
+    answers = await asyncio.gather(*(bank.Inquire(with_consent(genuine), timeout=5) for _ in range(8)))
+    assert [len(a.records) for a in answers] == [1] * 8
+    assert verified == [genuine.statement]
+    other = signed_consent(federation.client("bank"), entity(), BANK_URI, attested=True, evidence=b"altered at once")
+    altered = SignedConsent(other.statement, genuine.signature, genuine.certificate)
+    reasons = await asyncio.gather(*(refused_with(connect, with_consent(altered)) for _ in range(4)))
+    assert reasons == ["CONSENT_FORGED"] * 4
 
 
 async def test_the_subject_lists_and_withdraws_its_consent_and_it_is_refused_after(

@@ -10,6 +10,7 @@ seen yet.
 
 from __future__ import annotations
 
+import asyncio
 import math
 import time
 from collections.abc import Callable, Sequence
@@ -71,6 +72,7 @@ class ConsentDesk:
     withdrawn_ttl: float = 2.0
     _registered: set[str] = field(default_factory=set)
     _certified: dict[tuple[bytes, bytes, bytes], CertifiedConsent] = field(default_factory=dict)
+    _verifying: dict[tuple[bytes, bytes, bytes], asyncio.Future[CertifiedConsent]] = field(default_factory=dict)
     _signers: dict[bytes, ConsentSigner] = field(default_factory=dict)
     _withdrawn: set[str] = field(default_factory=set)
     _withdrawn_up_to: datetime | None = None
@@ -78,9 +80,7 @@ class ConsentDesk:
 
     def open(self, signed: SignedConsent) -> Consent:
         """The verified consent, or ``Refused(CONSENT_FORGED)``: what it says is checked by the policy after."""
-        if not self.ca_pems:
-            raise Refused(Denial.CONSENT_FORGED, "this node holds no CA to verify a consent against")
-        key = (signed.statement, signed.signature, signed.certificate)
+        key = self._key(signed)
         try:
             certified = self._certified.get(key)
             if certified is None:
@@ -89,6 +89,32 @@ class ConsentDesk:
             return certified.check(self.runtime.clock(), self.clock_skew, self.revoked_certificates())
         except ConsentForged as error:
             raise Refused(Denial.CONSENT_FORGED, str(error)) from error
+
+    async def open_aside(self, signed: SignedConsent) -> Consent:
+        """``open``, with a consent's first verification on a worker thread: the ECDSA verification releases the
+        interpreter lock, so the event loop serves other calls meanwhile; calls that bring the same new consent at
+        once share one verification."""
+        key = self._key(signed)
+        try:
+            certified = self._certified.get(key)
+            if certified is None:
+                verifying = self._verifying.get(key)
+                if verifying is None:
+                    signer = self._signer(signed.certificate)
+                    verifying = asyncio.ensure_future(asyncio.to_thread(certify_consent, signed, signer))
+                    self._verifying[key] = verifying
+                    verifying.add_done_callback(lambda _: self._verifying.pop(key, None))
+                certified = await asyncio.shield(verifying)
+                if key not in self._certified:  # the first of the calls that waited keeps it
+                    _remember(self._certified, key, certified)
+            return certified.check(self.runtime.clock(), self.clock_skew, self.revoked_certificates())
+        except ConsentForged as error:
+            raise Refused(Denial.CONSENT_FORGED, str(error)) from error
+
+    def _key(self, signed: SignedConsent) -> tuple[bytes, bytes, bytes]:
+        if not self.ca_pems:
+            raise Refused(Denial.CONSENT_FORGED, "this node holds no CA to verify a consent against")
+        return (signed.statement, signed.signature, signed.certificate)
 
     def _signer(self, certificate: bytes) -> ConsentSigner:
         signer = self._signers.get(certificate)

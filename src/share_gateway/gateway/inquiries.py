@@ -100,7 +100,7 @@ class InquiryDesk:
             unknown = [t for t in request.record_types if t not in self.policy.catalog.record_types]
             if unknown:
                 raise InvalidInput.one("record_types", f"not in the catalog: {', '.join(unknown)}")
-            consent = self._consent(request)
+            consent = await self._consent(request)
             # The purpose-level half of Policy.decide, once; the record-type half below per record.
             purpose_citation = self.policy.authorise(
                 requester, request.purpose, subject, request.consent_reference, now, consent, self._skew()
@@ -179,14 +179,14 @@ class InquiryDesk:
         disputed = _disputed(view.disputes, remote, shown)
         return Answer(event.event_id, tuple(disclosures), event.citations, receipt, regions, measures, stated, disputed)
 
-    def _consent(self, request: InquiryRequest) -> Consent | None:
+    async def _consent(self, request: InquiryRequest) -> Consent | None:
         """The verified consent where the purpose needs one (``Refused(CONSENT_FORGED)`` if it does not verify)."""
         purpose = self.policy.catalog.purposes.get(request.purpose)
         if request.consent is None or purpose is None or not purpose.consent_required:
             return None
         if self.consents is None:
             raise Refused(Denial.CONSENT_FORGED, "this node verifies no consent")
-        return self.consents.open(request.consent)
+        return await self.consents.open_aside(request.consent)
 
     def _court_entries(self, disclosures: list[Disclosure], disclosed: list[DisclosedRecord]) -> list[ListMembership]:
         """The disclosed records that are themselves entries on a courts' list, as memberships (their signed
