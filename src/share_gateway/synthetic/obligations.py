@@ -236,7 +236,8 @@ def _draw_loan(c: Case) -> Loan:
         low, high, unit = weighted(rng, _PERSONAL_LOANS)
     principal = money(rng, low, high, Decimal(unit))
     overdue = (principal * Decimal(rng.uniform(0.05, 1.0))).quantize(CENT)
-    # Overdue beyond the 90-day grace period, and not before the subject existed.
+    # The draw keeps to loans overdue more than 90 days (no rule sets that: the catalog states no threshold),
+    # and not before the subject existed.
     start = max(c.earliest + timedelta(days=60), c.today - timedelta(days=1400))
     since = between(rng, start, c.today - timedelta(days=91))
     settled = rng.random() < 0.2
