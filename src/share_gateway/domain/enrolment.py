@@ -4,7 +4,8 @@ An institution (``sgw://institution/<USCC>``) or a person (``sgw://person/<resid
 identity, whose identifier must pass its check digits (GB 32100-2015, GB 11643-1999: ``identifiers``), and
 perhaps for roles. Nodes are not enrolled this way: a node certificate is made with the node's configuration and
 pinned in the manifest. A role is carried only where the authority grants it by its own decision; a request
-naming a role proves nothing. Pure: the X.509 parsing is ``crypto.pki``'s, the files the CLI's.
+naming a role proves nothing. Nor do check digits prove that the requester holds the identifier: the authority
+establishes that out of band. Pure: the X.509 parsing is ``crypto.pki``'s, the files the devkit's and CLI's.
 """
 
 from __future__ import annotations
