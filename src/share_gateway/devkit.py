@@ -4,6 +4,7 @@ Layout under one directory::
 
     authority/authority.key, authority.pub   federation authority (Ed25519)
     ca/ca.key, ca.crt                        federation CA (ECDSA P-256)
+    ca/issued.jsonl                          the issuance register: certificates issued on request (``enrol``)
     catalog.signed                           the catalog, signed by the authority
     revocations.signed                       the certificate revocation list, signed by the authority
     nodes/<region>/tls.key, tls.crt          node TLS (URI SAN sgw://node/<region>)
@@ -21,7 +22,7 @@ from __future__ import annotations
 
 import os
 import socket
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -32,8 +33,17 @@ from share_gateway.catalog import AUTHORITY_KEY_NAME, open_catalog, sample_catal
 from share_gateway.config import node_key_name, witness_key_name
 from share_gateway.crypto.keyfiles import private_directory, write_private
 from share_gateway.crypto.keys import KeyRing, SigningKey, VerifyingKey
-from share_gateway.crypto.pki import Issued, certificate_fingerprint, create_ca, issue_certificate
+from share_gateway.crypto.pki import (
+    LEAF_DAYS,
+    Issued,
+    certificate_fingerprint,
+    check_request,
+    create_ca,
+    issue_certificate,
+    issue_for_request,
+)
 from share_gateway.domain.principals import Identity, IdentityKind, Role, node_host_name
+from share_gateway.federation.issuance_register import IssuedCertificate, read_register
 from share_gateway.federation.manifest import Manifest, ManifestNode, sign_manifest
 from share_gateway.federation.revocation_list import (
     RevocationList,
@@ -91,6 +101,10 @@ class Layout:
     @property
     def ca_key(self) -> Path:
         return self.root / "ca" / "ca.key"
+
+    @property
+    def issuance_register(self) -> Path:
+        return self.root / "ca" / "issued.jsonl"
 
     @property
     def catalog(self) -> Path:
@@ -215,6 +229,37 @@ def add_client(layout: Layout, name: str, identity: Identity, now: datetime, rol
     _write(files.certificate, issued.cert_pem)
     _write(files.ca, layout.ca_certificate.read_bytes())
     return files
+
+
+def enrol(
+    layout: Layout, csr_pem: bytes, roles: Collection[Role], now: datetime, days: int = LEAF_DAYS
+) -> tuple[bytes, IssuedCertificate]:
+    """Issue the certificate a request asks for, once checked, and record it in the issuance register.
+
+    Recorded before it is handed out: a certificate that exists is always one a revocation can name. A request
+    refused (``InvalidInput``) writes nothing.
+    """
+    cert_pem = issue_for_request(layout.ca(), check_request(csr_pem, now.date()), roles, now, days)
+    entry = IssuedCertificate.of(cert_pem, now)
+    _append(layout.issuance_register, entry.line())
+    return cert_pem, entry
+
+
+def _append(path: Path, line: bytes) -> None:
+    """Add one line at the end, in one write, synced: earlier lines are never rewritten."""
+    private_directory(path.parent)
+    descriptor = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    try:
+        os.write(descriptor, line)
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+
+
+def issued_certificates(layout: Layout) -> list[IssuedCertificate]:
+    """The issuance register's entries, oldest first (none before the first enrolment)."""
+    path = layout.issuance_register
+    return read_register(path.read_bytes().splitlines()) if path.exists() else []
 
 
 def sign_sample_catalog(layout: Layout, text: str | None = None) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import date
 from enum import StrEnum
 
 from share_gateway.domain.errors import InvalidInput
@@ -58,20 +59,19 @@ class Identity:
         return f"{SCHEME}{self.kind.value}/{self.identifier}"
 
     @classmethod
-    def from_uri(cls, uri: str) -> Identity:
+    def from_uri(cls, uri: str, field: str = "certificate", today: date | None = None) -> Identity:
+        """Parse and check an identity URI; violations name ``field``; a person born after ``today`` is refused."""
         if not uri.startswith(SCHEME) or uri.count("/") != 3:
-            raise InvalidInput.one("certificate", f"{uri!r} is not an sgw:// identity")
+            raise InvalidInput.one(field, f"{uri!r} is not an sgw:// identity")
         kind_text, identifier = uri[len(SCHEME) :].split("/")
         try:
             kind = IdentityKind(kind_text)
         except ValueError as error:
-            raise InvalidInput.one("certificate", f"unknown identity kind {kind_text!r}") from error
-        check = {
-            IdentityKind.NODE: validate_region,
-            IdentityKind.INSTITUTION: validate_uscc,
-            IdentityKind.PERSON: validate_resident_id,
-        }[kind]
-        return cls(kind, check(identifier, "certificate"))
+            raise InvalidInput.one(field, f"unknown identity kind {kind_text!r}") from error
+        if kind is IdentityKind.PERSON:
+            return cls(kind, validate_resident_id(identifier, field, today))
+        check = validate_region if kind is IdentityKind.NODE else validate_uscc
+        return cls(kind, check(identifier, field))
 
     def __str__(self) -> str:
         return self.uri
