@@ -354,6 +354,7 @@ def test_enum_values_written_into_signed_payloads_and_the_log() -> None:
         "repair_forwarded",
         "dispute_mark_shared",
         "dispute_mark_received",
+        "trust_material_expiring",
     ]
 
 

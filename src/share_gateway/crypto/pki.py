@@ -134,3 +134,8 @@ def certificate_fingerprint(cert_pem: bytes) -> str:
 def certificate_serial(cert_pem: bytes) -> str:
     """The certificate's serial number, lowercase hex: how a revocation list names it for people."""
     return format(x509.load_pem_x509_certificate(cert_pem).serial_number, "x")
+
+
+def certificate_expiry(cert_pem: bytes) -> datetime:
+    """The certificate's notAfter, as a UTC instant: when TLS with it starts to fail."""
+    return x509.load_pem_x509_certificate(cert_pem).not_valid_after_utc
