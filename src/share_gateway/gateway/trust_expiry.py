@@ -14,6 +14,7 @@ commit when the process crashed is lost, not repeated: the next check logs it).
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import logging
 from collections.abc import Callable, Sequence
@@ -90,6 +91,8 @@ class TrustExpiry:
         self._warned: set[WarningKey] = set()
         # The day whose warnings ``_warned`` holds, read back from the log once that day.
         self._day: date | None = None
+        # One check at a time (the loop's, a test's or an operator's call): two would both find a warning due.
+        self._checking = asyncio.Lock()
         self.loop = Periodic("trust material expiry", self.check, self.interval)
 
     def standings(self) -> tuple[ExpiryStanding, ...]:
@@ -102,6 +105,10 @@ class TrustExpiry:
 
     async def check(self) -> int:
         """Log each artefact that warns and was not yet logged today; return how many events."""
+        async with self._checking:
+            return await self._check()
+
+    async def _check(self) -> int:
         now = self.runtime.clock()
         current = standings(self.materials(), now, self.horizon)
         if not any(s.warns for s in current):
@@ -113,6 +120,8 @@ class TrustExpiry:
         due = due_warnings(current, self._warned, now)
         for warned in due:
             material = warned.material
+            key = warning_key(material, now)
+            self._warned.add(key)
             log.warning(
                 "%s %s %s at %s (warning %d days ahead)",
                 material.artefact.value,
@@ -121,8 +130,11 @@ class TrustExpiry:
                 format_instant(material.expires) if material.expires else "-",
                 self.horizon.days,
             )
-            await self.runtime.event_log.append(self._event(warned))
-            self._warned.add(warning_key(material, now))
+            try:
+                await self.runtime.event_log.append(self._event(warned))
+            except BaseException:
+                self._warned.discard(key)  # not logged: the next check tries again
+                raise
         return len(due)
 
     def _logged_on(self, day: date) -> set[WarningKey]:
