@@ -47,6 +47,10 @@ class Clock:
         return self.now
 
 
+def end_of_day(at: datetime) -> datetime:
+    return datetime.combine(at.date() + timedelta(days=1), datetime.min.time(), UTC)
+
+
 @pytest.fixture
 def clock() -> Clock:
     return Clock()
@@ -182,7 +186,7 @@ async def test_a_restart_on_the_same_day_does_not_repeat_the_days_warning(
         await eventually(lambda: len(warnings(node.gateway.store)) == 1)
     finally:
         await node.stop(grace=0)
-    clock.now += timedelta(hours=1)
+    clock.now += min(timedelta(hours=1), (end_of_day(START) - START) / 2)  # later, but the same UTC day
     node = await start_node(config, clock)
     try:
         assert await node.gateway.trust.check() == 0
