@@ -16,6 +16,7 @@ from share_gateway.domain.harvesting import HarvestingThresholds
 from share_gateway.domain.identifiers import validate_region
 from share_gateway.domain.quotas import QUOTA_FIELDS
 from share_gateway.domain.repair import RepairDeadlines
+from share_gateway.domain.trust_expiry import DEFAULT_HORIZON_DAYS
 
 
 @dataclass(frozen=True)
@@ -161,6 +162,57 @@ class RevocationWatchSettings:
         return cls(**_known(cls, raw, "revocation_watch"))
 
 
+def _whole(name: str, value: object, least: int, most: int) -> None:
+    """A setting that is a whole number from ``least`` to ``most`` (a bool or a text is refused)."""
+    if isinstance(value, bool) or not isinstance(value, int) or not least <= value <= most:
+        raise ValueError(f"{name} must be a whole number from {least} to {most}")
+
+
+@dataclass(frozen=True)
+class TrustSettings:
+    """How early a node warns that its trust material (manifest, certificates) runs out (README "Expiry warnings")."""
+
+    # Warn this many days before an artefact expires (the issue's default: 30). Shorter than the lifetime the
+    # authority signs manifests for, or the node warns from the day a manifest is installed.
+    expiry_warning_days: int = DEFAULT_HORIZON_DAYS
+
+    def __post_init__(self) -> None:
+        # Zero would warn only once it is too late; over a year would warn about every certificate all the time.
+        _whole("trust.expiry_warning_days", self.expiry_warning_days, 1, 365)
+
+    @property
+    def expiry_horizon(self) -> timedelta:
+        return timedelta(days=self.expiry_warning_days)
+
+    @classmethod
+    def from_mapping(cls, raw: dict[str, Any]) -> TrustSettings:
+        return cls(**_known(cls, raw, "trust"))
+
+
+@dataclass(frozen=True)
+class MetricsSettings:
+    """Where Prometheus scrapes the node's metrics (plain HTTP); without ``listen`` none are served."""
+
+    listen: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.listen is not None:
+            listen_address(self.listen)
+
+    @classmethod
+    def from_mapping(cls, raw: dict[str, Any]) -> MetricsSettings:
+        return cls(**_known(cls, raw, "metrics"))
+
+
+def listen_address(listen: str) -> tuple[str, int]:
+    """``host:port`` (``[::1]:9464`` for IPv6; port 0: any free port) as (host, port); ValueError otherwise."""
+    host, colon, port = listen.rpartition(":") if isinstance(listen, str) else ("", "", "")
+    host = host.removeprefix("[").removesuffix("]")
+    if not colon or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise ValueError(f"metrics.listen must be host:port with a port from 0 to 65535, not {listen!r}")
+    return host, int(port)
+
+
 @dataclass(frozen=True)
 class QuotaOverride:
     """One grant's own limits (requester URI and purpose), replacing the catalog's for that pair only."""
@@ -249,6 +301,8 @@ class NodeConfig:
     federation: FederationSettings = field(default_factory=FederationSettings)
     quotas: QuotaSettings = field(default_factory=QuotaSettings)
     revocation_watch: RevocationWatchSettings = field(default_factory=RevocationWatchSettings)
+    trust: TrustSettings = field(default_factory=TrustSettings)
+    metrics: MetricsSettings = field(default_factory=MetricsSettings)
 
     def __post_init__(self) -> None:
         require_seconds("refusal_window_seconds", self.refusal_window_seconds, 86400.0)
@@ -304,6 +358,8 @@ class NodeConfig:
             federation=FederationSettings.from_mapping(raw.get("federation") or {}),
             quotas=QuotaSettings.from_mapping(raw.get("quotas") or {}),
             revocation_watch=RevocationWatchSettings.from_mapping(raw.get("revocation_watch") or {}),
+            trust=TrustSettings.from_mapping(raw.get("trust") or {}),
+            metrics=MetricsSettings.from_mapping(raw.get("metrics") or {}),
         )
 
 

@@ -52,8 +52,10 @@ from share_gateway.federation.revocation_list import (
     sign_revocation_list,
 )
 
-# A development manifest lasts this long; production ones are re-signed far more often.
-MANIFEST_DAYS = 30
+# A development manifest lasts this long: longer than the default expiry warning horizon (30 days,
+# ``trust.expiry_warning_days``), or a fresh federation would warn from its first second. An authority re-signs
+# well before expiry, and sets the horizon below the lifetime it signs for.
+MANIFEST_DAYS = 90
 
 
 def _write(path: Path, data: bytes, secret: bool = False) -> None:

@@ -8,6 +8,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
+from share_gateway.api.metrics import MetricsServer, serve_metrics
 from share_gateway.api.server import RunningServer, start_server
 from share_gateway.catalog import AUTHORITY_KEY_NAME, open_catalog
 from share_gateway.config import NodeConfig
@@ -30,16 +31,24 @@ class Node:
     database: Database
     gateway: Gateway
     server: RunningServer
+    # Prometheus metrics over HTTP, where ``metrics.listen`` is configured.
+    metrics: MetricsServer | None = None
 
     @property
     def port(self) -> int:
         return self.server.port
 
     @property
+    def metrics_port(self) -> int | None:
+        return None if self.metrics is None else self.metrics.port
+
+    @property
     def public_port(self) -> int | None:
         return self.server.public_port
 
     async def stop(self, grace: float = 5.0) -> None:
+        if self.metrics is not None:
+            await asyncio.to_thread(self.metrics.stop)
         await self.server.stop(grace)
         await self.gateway.close()
         self.database.dispose()
@@ -127,6 +136,7 @@ def prepare_gateway(config: NodeConfig, clock: Clock = utc_now) -> tuple[Databas
             refusal_window_seconds=config.refusal_window_seconds,
             quota_settings=config.quotas,
             revocation_watch_settings=config.revocation_watch,
+            trust_settings=config.trust,
         )
         # Before serving: no call is answered under an older list than the one installed.
         gateway.certificates.load()
@@ -148,7 +158,14 @@ async def start_node(config: NodeConfig, clock: Clock = utc_now) -> Node:
         await gateway.close()
         database.dispose()
         raise
-    return Node(config, database, gateway, server)
+    node = Node(config, database, gateway, server)
+    if config.metrics.listen is not None:
+        try:
+            node.metrics = serve_metrics(config.metrics.listen, gateway.trust)
+        except BaseException:
+            await node.stop(grace=0)
+            raise
+    return node
 
 
 async def run_sequencer(config: NodeConfig, stop: asyncio.Event, clock: Clock = utc_now) -> None:

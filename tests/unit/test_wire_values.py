@@ -352,8 +352,12 @@ def test_enum_values_written_into_signed_payloads_and_the_log() -> None:
         "dispute_filed",
         "dispute_answered",
         "repair_forwarded",
+        "debtor_performed",
+        "debtor_correction_applied",
+        "debtor_correction_reviewed",
         "dispute_mark_shared",
         "dispute_mark_received",
+        "trust_material_expiring",
     ]
 
 

@@ -49,14 +49,15 @@ class RunningServer:
     health: health.aio.HealthServicer
     port: int
     public_port: int | None
-    watcher: asyncio.Task[None] | None = None
+    # The loops that keep health up to date (the manifest's, the trust material's); cancelled at stop.
+    watchers: tuple[asyncio.Task[None], ...] = ()
     # Ends the calls that never end by themselves (revocation watches) with UNAVAILABLE, waiting at most the
     # seconds given: their clients resume from their cursor elsewhere instead of seeing the server cancel them.
     end_streams: Callable[[float], Awaitable[None]] | None = None
 
     async def stop(self, grace: float = 5.0) -> None:
-        if self.watcher is not None:
-            self.watcher.cancel()
+        for watcher in self.watchers:
+            watcher.cancel()
         await self.health.enter_graceful_shutdown()
         if self.end_streams is not None:
             await self.end_streams(max(grace, 1.0))
@@ -64,6 +65,9 @@ class RunningServer:
 
 
 PEER_SERVICE = peer_pb2.DESCRIPTOR.services_by_name["PeerService"].full_name
+# Not a service anyone calls: a health name NOT_SERVING while trust material expires within the horizon (or has
+# expired), for probes and alerting. gRPC health has no "warning" state, and "" and the API services stay SERVING.
+TRUST_MATERIAL_SERVICE = "share_gateway.TrustMaterial"
 
 
 async def _watch_manifest(gateway: Gateway, health_servicer: health.aio.HealthServicer, every: float = 1.0) -> None:
@@ -78,6 +82,21 @@ async def _watch_manifest(gateway: Gateway, health_servicer: health.aio.HealthSe
             status = health_pb2.HealthCheckResponse.NOT_SERVING
         await health_servicer.set(PEER_SERVICE, status)
         await asyncio.sleep(every)
+
+
+async def _watch_trust_material(
+    gateway: Gateway, health_servicer: health.aio.HealthServicer, every: float = 1.0
+) -> None:
+    """Health warns of expiring trust material: NOT_SERVING for ``TRUST_MATERIAL_SERVICE`` while any warns."""
+    while True:
+        await health_servicer.set(TRUST_MATERIAL_SERVICE, _trust_status(gateway))
+        await asyncio.sleep(every)
+
+
+def _trust_status(gateway: Gateway) -> health_pb2.HealthCheckResponse.ServingStatus.ValueType:
+    if gateway.trust.warning():
+        return health_pb2.HealthCheckResponse.NOT_SERVING
+    return health_pb2.HealthCheckResponse.SERVING
 
 
 async def start_server(
@@ -124,9 +143,10 @@ async def start_server(
     await server.start()
     for name in (*SERVICES, ""):
         await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
-    watcher = None
+    await health_servicer.set(TRUST_MATERIAL_SERVICE, _trust_status(gateway))
+    watchers = [asyncio.create_task(_watch_trust_material(gateway, health_servicer))]
     if gateway.federation is not None:
-        watcher = asyncio.create_task(_watch_manifest(gateway, health_servicer))
+        watchers.append(asyncio.create_task(_watch_manifest(gateway, health_servicer)))
     else:
         await health_servicer.set(PEER_SERVICE, health_pb2.HealthCheckResponse.NOT_SERVING)
-    return RunningServer(server, health_servicer, port, public_port, watcher, gateway.revocation_watch.close)
+    return RunningServer(server, health_servicer, port, public_port, tuple(watchers), gateway.revocation_watch.close)

@@ -27,6 +27,7 @@ from share_gateway.cli import (
     pki,
     records,
     repair,
+    trust_status,
 )
 from share_gateway.cli.common import CommandError
 from share_gateway.cli.messages import global_language_option
@@ -34,6 +35,7 @@ from share_gateway.cli.messages import global_language_option
 DESCRIPTION = "The ``share-gateway`` command: run a node, make PKI, sign catalogs, manage grants, call a node."
 VERB_GROUPS = (
     node,
+    trust_status,
     pki,
     catalog,
     federation,

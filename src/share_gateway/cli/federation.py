@@ -22,7 +22,9 @@ def add_commands(commands: Commands) -> None:
     fsign = federation.add_parser("sign", help="sign the manifest of a development federation (pki init dir)")
     fsign.add_argument("--dir", type=Path, required=True, help="the federation's directory (made by pki init)")
     fsign.add_argument("--version", type=int, help="default: one above the current manifest")
-    fsign.add_argument("--days", type=int, default=30, help="days until it expires")
+    fsign.add_argument(
+        "--days", type=int, default=90, help="days until it expires (default: 90, past the 30-day expiry warning)"
+    )
     fsign.add_argument(
         "--endpoint",
         action="append",

@@ -135,6 +135,23 @@ VIEW_TEXTS: Mapping[str, tuple[str, str]] = {
         "once the cause is fixed: share-gateway outbox redeliver --config node.yaml SEQ --reason ...",
         "原因排除后：share-gateway outbox redeliver --config node.yaml SEQ --reason ...",
     ),
+    # trust material and its expiry (node trust-status)
+    "trust_status": (
+        "trust material of node {region} (warning {days} days ahead), at {now} UTC",
+        "节点 {region} 的信任材料（提前 {days} 天预警），{now} UTC",
+    ),
+    "artefact": ("artefact", "材料"),
+    "identifier": ("version / fingerprint", "版本 / 指纹"),
+    "expires_utc": ("expires (UTC)", "到期（UTC）"),
+    "days_left": ("days left", "剩余天数"),
+    "trust_valid": ("valid", "有效"),
+    "trust_expiring": ("EXPIRING", "即将到期"),
+    "trust_expired": ("EXPIRED", "已到期"),
+    "trust_no_expiry": ("does not expire", "不设到期"),
+    "trust_warning": (
+        "{count} artefact(s) expire within {days} days or have expired: renew them before the node fails closed",
+        "{count} 项材料将在 {days} 天内到期或已到期：请在节点停止服务前更新",
+    ),
     # repair
     "repair_header": ("repair application {application_id}: {state}", "信用修复申请 {application_id}：{state}"),
     "applicant": ("applicant", "申请人"),

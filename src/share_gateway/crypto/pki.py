@@ -244,3 +244,8 @@ def issue_for_request(
     if now + timedelta(days=days) > ca.certificate.not_valid_after_utc:
         raise InvalidInput.one("days", f"the CA expires before {days} days from now")
     return _leaf(ca, request.public_key, enrolment.uris, now, days)
+
+
+def certificate_expiry(cert_pem: bytes) -> datetime:
+    """The certificate's notAfter, as a UTC instant: when TLS with it starts to fail."""
+    return x509.load_pem_x509_certificate(cert_pem).not_valid_after_utc

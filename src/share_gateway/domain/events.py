@@ -95,6 +95,9 @@ class EventKind(StrEnum):
     # This node's statement of where a dispute about its record stands went to a peer; a peer's was taken here.
     DISPUTE_MARK_SHARED = "dispute_mark_shared"
     DISPUTE_MARK_RECEIVED = "dispute_mark_received"
+    # A warning for operators: trust material (manifest, certificate) expires within the horizon or has expired;
+    # at most one per artefact per UTC day (``domain.trust_expiry``).
+    TRUST_MATERIAL_EXPIRING = "trust_material_expiring"
 
 
 class Outcome(StrEnum):

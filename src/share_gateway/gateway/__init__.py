@@ -17,8 +17,10 @@ from share_gateway.config import (
     QuotaSettings,
     RevocationWatchSettings,
     TlsMaterial,
+    TrustSettings,
 )
 from share_gateway.domain.policy import Policy
+from share_gateway.domain.trust_expiry import TrustMaterial
 from share_gateway.federation.manifest import SignedManifest
 from share_gateway.federation.peers import PeerClients
 from share_gateway.gateway.audit import AuditDesk
@@ -42,6 +44,7 @@ from share_gateway.gateway.revocation_watch import RevocationWatch
 from share_gateway.gateway.runtime import Clock, NodeRuntime, utc_now
 from share_gateway.gateway.sequencer import Sequencer, SequencerSettings
 from share_gateway.gateway.sweeper import DisclosureSweeper
+from share_gateway.gateway.trust_expiry import TrustExpiry, trust_materials
 from share_gateway.gateway.witness import Cosigner
 from share_gateway.store.repositories import Store
 
@@ -65,6 +68,7 @@ class Gateway:
     refusal_window_seconds: float = 60.0
     quota_settings: QuotaSettings = field(default_factory=QuotaSettings)
     revocation_watch_settings: RevocationWatchSettings = field(default_factory=RevocationWatchSettings)
+    trust_settings: TrustSettings = field(default_factory=TrustSettings)
 
     def __post_init__(self) -> None:
         self.policy = Policy(self.catalog.catalog)
@@ -87,6 +91,8 @@ class Gateway:
             )
         )
         self.courier = None if self.federation is None else Courier(self.federation, self.courier_settings)
+        # Warnings before the manifest or a certificate expires: for health, metrics and (housekeeping) the log.
+        self.trust = TrustExpiry(self.runtime, self.trust_materials, self.trust_settings.expiry_horizon)
         wake = None if self.courier is None else self.courier.loop.wake
         # Revocations and listings go to the peers only through a courier; records are queued regardless.
         delivered_to = peers if self.courier is not None else ()
@@ -174,6 +180,7 @@ class Gateway:
             self.sweeper.loop.start()
             self.listings.loop.start()
             self.quotas.loop.start()
+            self.trust.loop.start()
         self.refusals.loop.start()
         self.revocation_watch.loop.start()
         if self.courier is not None:
@@ -187,6 +194,13 @@ class Gateway:
     def store(self) -> Store:
         return self.runtime.store
 
+    def trust_materials(self) -> tuple[TrustMaterial, ...]:
+        """The trust material in force: the manifest federation traffic is checked against, the catalog, the
+        revocation list, this node's TLS certificate and the federation CA."""
+        manifest = self.federation.manifest if self.federation is not None else self.manifest
+        tls = None if self.peer_tls is None else (self.peer_tls.certificate, self.peer_tls.ca)
+        return trust_materials(self.catalog, manifest, self.certificates.in_force, tls)
+
     async def close(self) -> None:
         """Commit every pending event, integrate and checkpoint them, then release the threads."""
         for worker in (
@@ -197,6 +211,7 @@ class Gateway:
             self.certificates,
             self.quotas,
             self.revocation_watch,
+            self.trust,
         ):
             if worker is not None:
                 await worker.loop.stop()
