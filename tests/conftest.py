@@ -17,7 +17,7 @@ from share_gateway.client import credentials
 from share_gateway.config import NodeConfig
 from share_gateway.devkit import Layout, create_federation
 from share_gateway.domain.policy import Grant
-from share_gateway.gateway.grants import enrol
+from share_gateway.gateway.grants import enrol, operator_act
 from share_gateway.node import Node, start_node
 from share_gateway.store.repositories import Store
 from tests.consents import consenting_channel
@@ -41,8 +41,8 @@ def foreign_client(tmp_path_factory: pytest.TempPathFactory) -> Layout:
     return create_federation(root, [], {"bank": CALLERS["bank"][0]}, datetime.now(UTC))
 
 
-def seed_grants(store: Store) -> None:
-    """Register the test callers that have a kind and give them their grants."""
+def seed_grants(store: Store, region: str = REGION) -> None:
+    """Register the test callers that have a kind and give them their grants (logged as the operator's acts)."""
     now = datetime.now(UTC)
     for name, (identity, kind, grants) in CALLERS.items():
         if kind is None:
@@ -54,6 +54,7 @@ def seed_grants(store: Store) -> None:
             now,
             kind,
             name,
+            act=operator_act(region, "test federation setup", "tests"),
         )
 
 

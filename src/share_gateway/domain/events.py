@@ -95,6 +95,12 @@ class EventKind(StrEnum):
     # This node's statement of where a dispute about its record stands went to a peer; a peer's was taken here.
     DISPUTE_MARK_SHARED = "dispute_mark_shared"
     DISPUTE_MARK_RECEIVED = "dispute_mark_received"
+    # The registry of who may do what (domain.grant_acts): each change by an administrator (or, offline, the
+    # node's operator), with the document that authorised it; a refused attempt is logged as the act's kind, denied.
+    INSTITUTION_REGISTERED = "institution_registered"
+    GRANT_ADDED = "grant_added"
+    GRANT_CHANGED = "grant_changed"
+    GRANT_REVOKED = "grant_revoked"
 
 
 class Outcome(StrEnum):
