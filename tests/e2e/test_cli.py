@@ -225,6 +225,14 @@ def test_an_administrator_revokes_a_grant_and_an_officer_finds_it(served: tuple[
     bank = ("--node", address, "--identity", str(pki / "clients/bank"))
     inquire = ("inquire", *bank, "--subject", COMPANY, "--purpose", "loan_underwriting")
     run(*inquire, "--consent-file", str(consent_file(pki)))
+    utility = ("--institution", "91310000MA00000025", "--document", "京信用办〔2026〕8号")
+    added = run("grant", "add", *admin, *utility, "--kind", "utility", "--inquire", "utility_connection",
+                "--until", "2099-01-01").stdout  # fmt: skip
+    assert "institution 91310000MA00000025 registered as utility" in added
+    utility_grant = re.search(r"grant (\d+): 91310000MA00000025 may inquire utility_connection", added)
+    assert utility_grant, added
+    changed = run("grant", "change", utility_grant.group(1), *admin, "--no-end", "--document", "京信用办〔2026〕8号")
+    assert "now ends never" in changed.stdout
     listed = run("grant", "list", *admin, "--institution", BANK).stdout
     grant_id = re.search(r"│ (\d+) +│ " + BANK, listed)
     assert grant_id, listed

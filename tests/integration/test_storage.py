@@ -26,7 +26,7 @@ from share_gateway.domain.errors import InvalidState
 from share_gateway.domain.events import Event, EventKind, Outcome
 from share_gateway.domain.policy import Grant, GrantRole
 from share_gateway.domain.records import Record, RecordStatus, admit_record, change_status
-from share_gateway.gateway.grants import enrol, operator_act, revoke_grant
+from share_gateway.gateway.grants import change_grant, enrol, operator_act, revoke_grant
 from share_gateway.gateway.group_commit import GroupCommit
 from share_gateway.gateway.registry import keep_submission
 from share_gateway.node import start_node
@@ -158,19 +158,24 @@ def test_grants_need_a_registered_institution_and_can_be_revoked(store: Store) -
         "bank",
         (Grant(GrantRole.INQUIRE, "loan_underwriting", NOW),),
     )
+    change_grant(store, grant_id, NOW + timedelta(days=9), NOW, act=act)
+    assert store.grants.institution("91110000MA0000001L")[1][0].valid_until == NOW + timedelta(days=9)
     revoke_grant(store, grant_id, NOW + timedelta(hours=1), act=act)
     assert store.grants.institution("91110000MA0000001L") == ("bank", ())
+    with pytest.raises(InvalidState):
+        change_grant(store, grant_id, None, NOW, act=act)
     with pytest.raises(InvalidState):
         revoke_grant(store, grant_id, NOW, act=act)
     events = [Event.from_bytes(body) for _, body in store.events.read()]
     assert [e.kind for e in events] == [
         EventKind.INSTITUTION_REGISTERED,
         EventKind.GRANT_ADDED,
+        EventKind.GRANT_CHANGED,
         EventKind.GRANT_REVOKED,
     ]
     assert {e.actor for e in events} == {f"sgw://node/{REGION}"}
     assert all(e.details["document"] == "京信用办〔2026〕7号" and e.details["operator"] == "ops" for e in events)
-    assert events[2].details["grant_id"] == str(grant_id)
+    assert events[3].details["grant_id"] == str(grant_id)
 
 
 async def test_group_commit_writes_concurrent_events_in_order_of_arrival(store: Store) -> None:
