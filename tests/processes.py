@@ -86,7 +86,7 @@ def prepare(config: Path) -> None:
     database = open_database(NodeConfig.load(config).database)
     try:
         migrate(database)
-        seed_grants(Store(database), NodeConfig.load(config).region)
+        seed_grants(Store(database))
     finally:
         database.dispose()
 

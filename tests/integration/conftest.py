@@ -45,7 +45,7 @@ async def nodes(layout: Layout) -> AsyncIterator[Nodes]:
     try:
         for region in REGIONS:
             started[region] = await start_node(NodeConfig.load(layout.node_config(region)))
-            seed_grants(started[region].gateway.store, region)
+            seed_grants(started[region].gateway.store)
         yield started
     finally:
         for node in started.values():

@@ -60,7 +60,7 @@ async def holiday_nodes(layout: Layout) -> AsyncIterator[Nodes]:
             config = NodeConfig.load(layout.node_config(region))
             procedures = dataclasses.replace(config.procedures, holidays=tuple(d.isoformat() for d in HOLIDAYS))
             started[region] = await start_node(dataclasses.replace(config, procedures=procedures))
-            seed_grants(started[region].gateway.store, region)
+            seed_grants(started[region].gateway.store)
         yield started
     finally:
         for node in started.values():

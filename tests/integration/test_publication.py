@@ -121,7 +121,7 @@ async def test_an_origin_restarted_with_undelivered_records_loses_nothing(layout
     await nodes.pop(ORIGIN).stop(grace=0)
     for peer in PEERS:
         nodes[peer] = await start_node(NodeConfig.load(layout.node_config(peer)))
-        seed_grants(nodes[peer].gateway.store, peer)
+        seed_grants(nodes[peer].gateway.store)
     nodes[ORIGIN] = await start_node(NodeConfig.load(layout.node_config(ORIGIN)))
     await eventually(lambda: all(holds(nodes[p], record) for p in PEERS))
 

@@ -264,7 +264,7 @@ async def test_a_record_repaired_before_its_publication_left_never_becomes_discl
     application = await apply(layout, nodes, record_id)
     await approve(layout, nodes, application.application_id)
     nodes["440000"] = await start_node(NodeConfig.load(layout.node_config("440000")))
-    seed_grants(nodes["440000"].gateway.store, "440000")
+    seed_grants(nodes["440000"].gateway.store)
     # The queued publication is closed unsent; the revocation is delivered and kept for the feed.
     await eventually(lambda: nodes["440000"].gateway.store.revocations.get(ORIGIN, record_id) is not None)
     assert nodes["440000"].gateway.store.records.get(ORIGIN, record_id) is None
