@@ -206,6 +206,8 @@ def add_node(
         "catalog": os.path.relpath(layout.catalog, directory),
         "manifest": os.path.relpath(layout.manifest, directory),
         "revocation_list": os.path.relpath(layout.revocation_list, directory),
+        # Only this region's development administrator changes its grants (one CA serves every region).
+        "administrators": [administrator_identity(region).uri],
     }
     _write(layout.node_config(region), yaml.safe_dump(config, sort_keys=False).encode())
     add_administrator(layout, region, now)

@@ -127,6 +127,7 @@ def prepare_gateway(config: NodeConfig, clock: Clock = utc_now) -> tuple[Databas
             refusal_window_seconds=config.refusal_window_seconds,
             quota_settings=config.quotas,
             revocation_watch_settings=config.revocation_watch,
+            administrators=config.administrators,
         )
         # Before serving: no call is answered under an older list than the one installed.
         gateway.certificates.load()

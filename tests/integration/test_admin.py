@@ -12,14 +12,18 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import grpc
 import pytest
 from google.protobuf import timestamp_pb2
 
+from share_gateway.client import credentials, open_channel
 from share_gateway.config import NodeConfig
+from share_gateway.crypto.pki import issue_certificate
 from share_gateway.devkit import Layout, administrator_identity
 from share_gateway.domain.events import Event, EventKind, Outcome
+from share_gateway.domain.principals import Role
 from share_gateway.node import Node, start_node
 from share_gateway.v1 import admin_pb2, admin_pb2_grpc, compliance_pb2, compliance_pb2_grpc, inquiry_pb2_grpc
 from tests.conftest import ChannelFactory, channels_to, seed_grants
@@ -219,3 +223,27 @@ async def test_bad_input_is_refused_with_field_violations_and_nothing_changes(
     with pytest.raises(grpc.aio.AioRpcError) as again:
         await stub.RevokeGrant(admin_pb2.RevokeGrantRequest(grant_id=before[0].grant_id, document=DOCUMENT))
     assert again.value.code() is grpc.StatusCode.FAILED_PRECONDITION
+
+
+async def test_an_administrator_of_another_node_is_refused(node: Node, federation: Layout, tmp_path: Path) -> None:
+    """One CA certifies every region's administrator: a node accepts only those its ``administrators`` names
+    (the development federation names its own region's), so Shanghai's administrator cannot revoke here."""
+    stranger = administrator_identity("310000")
+    issued = issue_certificate(federation.ca(), stranger, datetime.now(UTC), roles=[Role.ADMINISTRATOR])
+    (tmp_path / "tls.crt").write_bytes(issued.cert_pem)
+    (tmp_path / "tls.key").write_bytes(issued.key_pem)
+    assert node.config.administrators == (administrator_identity(REGION).uri,)
+    before = node.gateway.store.grants.rows()
+    channel = open_channel(
+        f"localhost:{node.port}", credentials(tmp_path / "tls.crt", tmp_path / "tls.key", federation.ca_certificate)
+    )
+    try:
+        with pytest.raises(grpc.aio.AioRpcError) as refused:
+            await admin_pb2_grpc.AdminServiceStub(channel).RevokeGrant(
+                admin_pb2.RevokeGrantRequest(grant_id=before[0].grant_id, document=DOCUMENT), timeout=5
+            )
+    finally:
+        await channel.close()
+    assert refused.value.code() is grpc.StatusCode.PERMISSION_DENIED
+    assert error_reason(refused.value) == "NOT_AN_ADMINISTRATOR"
+    assert node.gateway.store.grants.rows() == before

@@ -66,6 +66,8 @@ class Gateway:
     refusal_window_seconds: float = 60.0
     quota_settings: QuotaSettings = field(default_factory=QuotaSettings)
     revocation_watch_settings: RevocationWatchSettings = field(default_factory=RevocationWatchSettings)
+    # Who may administer this node's grants (identity URIs); empty: any certificate with the administrator role.
+    administrators: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         self.policy = Policy(self.catalog.catalog)
@@ -156,7 +158,7 @@ class Gateway:
         self.history = InquiryHistory(self.runtime, self.policy, self.log_settings.history_days, self.federation)
         self.audit = AuditDesk(self.runtime, self.log)
         # Administrators' changes to who may do what, each an event (AdminService).
-        self.grants = GrantDesk(self.runtime, self.catalog.catalog, self.refusals)
+        self.grants = GrantDesk(self.runtime, self.catalog.catalog, self.refusals, frozenset(self.administrators))
         self.receipts = ReceiptProofs(self.runtime)
         self.deliveries = DeliveryReview(self.runtime)
         self.sequencer = Sequencer(

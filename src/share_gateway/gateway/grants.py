@@ -154,10 +154,18 @@ class GrantDesk:
     runtime: NodeRuntime
     catalog: Catalog
     refusals: Refusals
+    # The administrators this node accepts (identity URIs, ``administrators`` in node.yaml); empty: any.
+    administrators: frozenset[str] = frozenset()
 
     async def _admit(self, admin: Principal, kind: EventKind, call: str, document: str = "") -> Act:
+        """The act's author, once the certificate carries the administrator role (and names one this node
+        accepts, where it names any); else refused, the refusal logged."""
+        why = ""
         if Role.ADMINISTRATOR not in admin.roles:
             why = "institutions and grants are administered with an administrator's certificate"
+        elif self.administrators and admin.uri not in self.administrators:
+            why = f"{admin.uri} is not an administrator of this node"
+        if why:
             caller = Identity.from_uri(admin.uri)
             await self.refusals.refused(kind, caller, Denial.NOT_AN_ADMINISTRATOR.value, why, call=call)
             raise Refused(Denial.NOT_AN_ADMINISTRATOR, why)
