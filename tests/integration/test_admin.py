@@ -117,9 +117,9 @@ async def test_an_added_grant_and_a_changed_end_are_acts_an_officer_finds(node: 
     assert (grant.role, grant.scope, grant.institution_kind) == ("inquire", "loan_underwriting", "bank")
     await bank.Inquire(inquiry("loan_underwriting", consent="AUTH-2"), timeout=5)
     changed = await admin(connect).ChangeGrant(
-        admin_pb2.ChangeGrantRequest(grant_id=grant.grant_id, document="京信用办〔2026〕10号"), timeout=5
+        admin_pb2.ChangeGrantRequest(grant_id=grant.grant_id, no_end=True, document="京信用办〔2026〕10号"), timeout=5
     )
-    assert not changed.grant.HasField("valid_until"), "no until: the grant no longer ends"
+    assert not changed.grant.HasField("valid_until"), "no_end: the grant no longer ends"
     [granted] = await searched(node, connect, "grant_added")
     assert granted.event_id == added.event_ids[0]
     assert (granted.details["institution"], granted.details["document"]) == (plain, DOCUMENT)
@@ -152,7 +152,7 @@ async def test_a_non_administrator_is_refused_and_nothing_changes(
     stub = admin(connect, caller)
     for call in (
         stub.RevokeGrant(admin_pb2.RevokeGrantRequest(grant_id=grant.grant_id, document=DOCUMENT), timeout=5),
-        stub.ChangeGrant(admin_pb2.ChangeGrantRequest(grant_id=grant.grant_id, document=DOCUMENT), timeout=5),
+        stub.ChangeGrant(admin_pb2.ChangeGrantRequest(grant_id=grant.grant_id, no_end=True, document=DOCUMENT)),
         stub.AddGrant(admin_pb2.AddGrantRequest(institution=BANK, inquire=["public_lookup"], document=DOCUMENT)),
         stub.RegisterInstitution(admin_pb2.RegisterInstitutionRequest(institution=BANK, kind="utility", document="x")),
         stub.ListGrants(admin_pb2.ListGrantsRequest(), timeout=5),
@@ -202,6 +202,14 @@ async def test_bad_input_is_refused_with_field_violations_and_nothing_changes(
         (stub.RevokeGrant(admin_pb2.RevokeGrantRequest(grant_id=0, document="x" * 201)), {"grant_id", "document"}),
         (
             stub.ChangeGrant(admin_pb2.ChangeGrantRequest(grant_id=before[0].grant_id, until=past, document="d")),
+            {"until"},
+        ),
+        # A forgotten end must not make a grant endless; both ends at once are as wrong.
+        (stub.ChangeGrant(admin_pb2.ChangeGrantRequest(grant_id=before[0].grant_id, document="d")), {"until"}),
+        (
+            stub.ChangeGrant(
+                admin_pb2.ChangeGrantRequest(grant_id=before[0].grant_id, until=past, no_end=True, document="d")
+            ),
             {"until"},
         ),
     ]

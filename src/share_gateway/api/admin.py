@@ -74,6 +74,8 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
         self, request: admin_pb2.ChangeGrantRequest, context: Context
     ) -> admin_pb2.ChangeGrantResponse:
         admin = await calling_principal(self.gateway, context)
+        if request.HasField("until") == request.no_end:
+            raise InvalidInput.one("until", "give the grant's new end, or no_end for none (exactly one)")
         until = _until(request.HasField("until"), request.until)
         row, event = await self.gateway.grants.change(admin, request.grant_id, until, request.document)
         return admin_pb2.ChangeGrantResponse(grant=grant_to_wire(row), event_id=event.event_id)

@@ -160,7 +160,7 @@ def cmd_grant_add(args: argparse.Namespace) -> None:
 async def _change(args: argparse.Namespace) -> admin_pb2.ChangeGrantResponse:
     from share_gateway.v1 import admin_pb2, admin_pb2_grpc
 
-    request = admin_pb2.ChangeGrantRequest(grant_id=args.grant_id, document=args.document)
+    request = admin_pb2.ChangeGrantRequest(grant_id=args.grant_id, document=args.document, no_end=args.no_end)
     if args.until:
         request.until.CopyFrom(_timestamp(args.until))
     async with channel(args) as node:

@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1cshare_gateway/v1/admin.proto\x12\x10share_gateway.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xfa\x01\n\tGrantInfo\x12\x10\n\x08grant_id\x18\x01 \x01(\x04\x12\x13\n\x0binstitution\x18\x02 \x01(\t\x12\x18\n\x10institution_kind\x18\x03 \x01(\t\x12\x0c\n\x04role\x18\x04 \x01(\t\x12\r\n\x05scope\x18\x05 \x01(\t\x12.\n\nvalid_from\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0bvalid_until\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nrevoked_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"_\n\x1aRegisterInstitutionRequest\x12\x13\n\x0binstitution\x18\x01 \x01(\t\x12\x0c\n\x04kind\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\x10\n\x08\x64ocument\x18\x04 \x01(\t\"/\n\x1bRegisterInstitutionResponse\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\"\x84\x01\n\x0f\x41\x64\x64GrantRequest\x12\x13\n\x0binstitution\x18\x01 \x01(\t\x12\x0f\n\x07inquire\x18\x02 \x03(\t\x12\x0e\n\x06submit\x18\x03 \x03(\t\x12)\n\x05until\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08\x64ocument\x18\x05 \x01(\t\"R\n\x10\x41\x64\x64GrantResponse\x12+\n\x06grants\x18\x01 \x03(\x0b\x32\x1b.share_gateway.v1.GrantInfo\x12\x11\n\tevent_ids\x18\x02 \x03(\t\"c\n\x12\x43hangeGrantRequest\x12\x10\n\x08grant_id\x18\x01 \x01(\x04\x12)\n\x05until\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08\x64ocument\x18\x03 \x01(\t\"S\n\x13\x43hangeGrantResponse\x12*\n\x05grant\x18\x01 \x01(\x0b\x32\x1b.share_gateway.v1.GrantInfo\x12\x10\n\x08\x65vent_id\x18\x02 \x01(\t\"8\n\x12RevokeGrantRequest\x12\x10\n\x08grant_id\x18\x01 \x01(\x04\x12\x10\n\x08\x64ocument\x18\x02 \x01(\t\"S\n\x13RevokeGrantResponse\x12*\n\x05grant\x18\x01 \x01(\x0b\x32\x1b.share_gateway.v1.GrantInfo\x12\x10\n\x08\x65vent_id\x18\x02 \x01(\t\"(\n\x11ListGrantsRequest\x12\x13\n\x0binstitution\x18\x01 \x01(\t\"A\n\x12ListGrantsResponse\x12+\n\x06grants\x18\x01 \x03(\x0b\x32\x1b.share_gateway.v1.GrantInfo2\xe6\x03\n\x0c\x41\x64minService\x12r\n\x13RegisterInstitution\x12,.share_gateway.v1.RegisterInstitutionRequest\x1a-.share_gateway.v1.RegisterInstitutionResponse\x12Q\n\x08\x41\x64\x64Grant\x12!.share_gateway.v1.AddGrantRequest\x1a\".share_gateway.v1.AddGrantResponse\x12Z\n\x0b\x43hangeGrant\x12$.share_gateway.v1.ChangeGrantRequest\x1a%.share_gateway.v1.ChangeGrantResponse\x12Z\n\x0bRevokeGrant\x12$.share_gateway.v1.RevokeGrantRequest\x1a%.share_gateway.v1.RevokeGrantResponse\x12W\n\nListGrants\x12#.share_gateway.v1.ListGrantsRequest\x1a$.share_gateway.v1.ListGrantsResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1cshare_gateway/v1/admin.proto\x12\x10share_gateway.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xfa\x01\n\tGrantInfo\x12\x10\n\x08grant_id\x18\x01 \x01(\x04\x12\x13\n\x0binstitution\x18\x02 \x01(\t\x12\x18\n\x10institution_kind\x18\x03 \x01(\t\x12\x0c\n\x04role\x18\x04 \x01(\t\x12\r\n\x05scope\x18\x05 \x01(\t\x12.\n\nvalid_from\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0bvalid_until\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nrevoked_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"_\n\x1aRegisterInstitutionRequest\x12\x13\n\x0binstitution\x18\x01 \x01(\t\x12\x0c\n\x04kind\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\x10\n\x08\x64ocument\x18\x04 \x01(\t\"/\n\x1bRegisterInstitutionResponse\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\"\x84\x01\n\x0f\x41\x64\x64GrantRequest\x12\x13\n\x0binstitution\x18\x01 \x01(\t\x12\x0f\n\x07inquire\x18\x02 \x03(\t\x12\x0e\n\x06submit\x18\x03 \x03(\t\x12)\n\x05until\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08\x64ocument\x18\x05 \x01(\t\"R\n\x10\x41\x64\x64GrantResponse\x12+\n\x06grants\x18\x01 \x03(\x0b\x32\x1b.share_gateway.v1.GrantInfo\x12\x11\n\tevent_ids\x18\x02 \x03(\t\"s\n\x12\x43hangeGrantRequest\x12\x10\n\x08grant_id\x18\x01 \x01(\x04\x12)\n\x05until\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08\x64ocument\x18\x03 \x01(\t\x12\x0e\n\x06no_end\x18\x04 \x01(\x08\"S\n\x13\x43hangeGrantResponse\x12*\n\x05grant\x18\x01 \x01(\x0b\x32\x1b.share_gateway.v1.GrantInfo\x12\x10\n\x08\x65vent_id\x18\x02 \x01(\t\"8\n\x12RevokeGrantRequest\x12\x10\n\x08grant_id\x18\x01 \x01(\x04\x12\x10\n\x08\x64ocument\x18\x02 \x01(\t\"S\n\x13RevokeGrantResponse\x12*\n\x05grant\x18\x01 \x01(\x0b\x32\x1b.share_gateway.v1.GrantInfo\x12\x10\n\x08\x65vent_id\x18\x02 \x01(\t\"(\n\x11ListGrantsRequest\x12\x13\n\x0binstitution\x18\x01 \x01(\t\"A\n\x12ListGrantsResponse\x12+\n\x06grants\x18\x01 \x03(\x0b\x32\x1b.share_gateway.v1.GrantInfo2\xe6\x03\n\x0c\x41\x64minService\x12r\n\x13RegisterInstitution\x12,.share_gateway.v1.RegisterInstitutionRequest\x1a-.share_gateway.v1.RegisterInstitutionResponse\x12Q\n\x08\x41\x64\x64Grant\x12!.share_gateway.v1.AddGrantRequest\x1a\".share_gateway.v1.AddGrantResponse\x12Z\n\x0b\x43hangeGrant\x12$.share_gateway.v1.ChangeGrantRequest\x1a%.share_gateway.v1.ChangeGrantResponse\x12Z\n\x0bRevokeGrant\x12$.share_gateway.v1.RevokeGrantRequest\x1a%.share_gateway.v1.RevokeGrantResponse\x12W\n\nListGrants\x12#.share_gateway.v1.ListGrantsRequest\x1a$.share_gateway.v1.ListGrantsResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -43,17 +43,17 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_ADDGRANTRESPONSE']._serialized_start=617
   _globals['_ADDGRANTRESPONSE']._serialized_end=699
   _globals['_CHANGEGRANTREQUEST']._serialized_start=701
-  _globals['_CHANGEGRANTREQUEST']._serialized_end=800
-  _globals['_CHANGEGRANTRESPONSE']._serialized_start=802
-  _globals['_CHANGEGRANTRESPONSE']._serialized_end=885
-  _globals['_REVOKEGRANTREQUEST']._serialized_start=887
-  _globals['_REVOKEGRANTREQUEST']._serialized_end=943
-  _globals['_REVOKEGRANTRESPONSE']._serialized_start=945
-  _globals['_REVOKEGRANTRESPONSE']._serialized_end=1028
-  _globals['_LISTGRANTSREQUEST']._serialized_start=1030
-  _globals['_LISTGRANTSREQUEST']._serialized_end=1070
-  _globals['_LISTGRANTSRESPONSE']._serialized_start=1072
-  _globals['_LISTGRANTSRESPONSE']._serialized_end=1137
-  _globals['_ADMINSERVICE']._serialized_start=1140
-  _globals['_ADMINSERVICE']._serialized_end=1626
+  _globals['_CHANGEGRANTREQUEST']._serialized_end=816
+  _globals['_CHANGEGRANTRESPONSE']._serialized_start=818
+  _globals['_CHANGEGRANTRESPONSE']._serialized_end=901
+  _globals['_REVOKEGRANTREQUEST']._serialized_start=903
+  _globals['_REVOKEGRANTREQUEST']._serialized_end=959
+  _globals['_REVOKEGRANTRESPONSE']._serialized_start=961
+  _globals['_REVOKEGRANTRESPONSE']._serialized_end=1044
+  _globals['_LISTGRANTSREQUEST']._serialized_start=1046
+  _globals['_LISTGRANTSREQUEST']._serialized_end=1086
+  _globals['_LISTGRANTSRESPONSE']._serialized_start=1088
+  _globals['_LISTGRANTSRESPONSE']._serialized_end=1153
+  _globals['_ADMINSERVICE']._serialized_start=1156
+  _globals['_ADMINSERVICE']._serialized_end=1642
 # @@protoc_insertion_point(module_scope)

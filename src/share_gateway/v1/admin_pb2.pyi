@@ -198,12 +198,17 @@ class ChangeGrantRequest(_message.Message):
     GRANT_ID_FIELD_NUMBER: _builtins.int
     UNTIL_FIELD_NUMBER: _builtins.int
     DOCUMENT_FIELD_NUMBER: _builtins.int
+    NO_END_FIELD_NUMBER: _builtins.int
     grant_id: _builtins.int
     document: _builtins.str
     """The legal or administrative document authorising the act (1 to 200 characters)."""
+    no_end: _builtins.bool
+    """The grant no longer ends."""
     @_builtins.property
     def until(self) -> _timestamp_pb2.Timestamp:
-        """The grant's new end (in the future); absent: the grant no longer ends."""
+        """The grant's new end (in the future). Exactly one of until and no_end: a request that forgot
+        the end must not make a grant endless.
+        """
 
     def __init__(
         self,
@@ -211,10 +216,11 @@ class ChangeGrantRequest(_message.Message):
         grant_id: _builtins.int = ...,
         until: _timestamp_pb2.Timestamp | None = ...,
         document: _builtins.str = ...,
+        no_end: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["until", b"until"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["document", b"document", "grant_id", b"grant_id", "until", b"until"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["document", b"document", "grant_id", b"grant_id", "no_end", b"no_end", "until", b"until"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
