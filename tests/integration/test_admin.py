@@ -34,11 +34,15 @@ BANK = CALLERS["bank"][0].identifier
 DOCUMENT = "京信用办〔2026〕9号"
 
 
-@pytest.fixture
-async def node(node_config: NodeConfig) -> AsyncIterator[Node]:
-    """A node that caches principals for an hour: only forgetting them on a change can make a revocation work at
-    once (with the default two seconds a slow test would pass without it)."""
-    started = await start_node(dataclasses.replace(node_config, principal_ttl_seconds=3600.0))
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+async def node(request: pytest.FixtureRequest, node_config: NodeConfig) -> AsyncIterator[Node]:
+    """A node (on SQLite, and on the real PostgreSQL server) that caches principals for an hour: only forgetting
+    them on a change can make a revocation work at once (with the default two seconds a slow test would pass
+    without it)."""
+    config = dataclasses.replace(node_config, principal_ttl_seconds=3600.0)
+    if request.param == "postgresql":
+        config = dataclasses.replace(config, database=request.getfixturevalue("fresh_postgres"))
+    started = await start_node(config)
     seed_grants(started.gateway.store)
     yield started
     await started.stop(grace=0)
