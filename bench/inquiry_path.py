@@ -50,7 +50,7 @@ from share_gateway.domain.identifiers import Subject
 from share_gateway.domain.policy import Grant, GrantRole, Principal
 from share_gateway.domain.principals import Identity, IdentityKind
 from share_gateway.domain.records import RecordDraft
-from share_gateway.gateway.grants import enrol
+from share_gateway.gateway.grants import enrol, operator_act
 from share_gateway.gateway.runtime import NodeRuntime
 from share_gateway.node import prepare_gateway, start_node
 from share_gateway.store.repositories import Store
@@ -88,12 +88,14 @@ def register_callers(store: Store, record_types: Mapping[str, RecordType], now: 
     """The bench bank may inquire for loan underwriting; the bench agency and court may submit ``record_types``,
     each the ones the catalog names its kind a provider of."""
     since = now - timedelta(days=1)
-    enrol(store, BANK.identifier, [Grant(GrantRole.INQUIRE, "loan_underwriting", since)], now, "bank", "bench bank")
+    act = operator_act(REGION, "bench setup", "bench")
+    bank = [Grant(GrantRole.INQUIRE, "loan_underwriting", since)]
+    enrol(store, BANK.identifier, bank, now, "bank", "bench bank", act=act)
     for identity, kind in ((AGENCY, "public_agency"), (COURT, "court")):
         submits = [
             Grant(GrantRole.SUBMIT, name, since) for name, t in record_types.items() if t.provision.may_provide(kind)
         ]
-        enrol(store, identity.identifier, submits, now, kind, f"bench {kind}")
+        enrol(store, identity.identifier, submits, now, kind, f"bench {kind}", act=act)
 
 
 async def providers(runtime: NodeRuntime, record_types: Mapping[str, RecordType]) -> Callable[[RecordDraft], Principal]:

@@ -17,9 +17,9 @@ from share_gateway.client import credentials
 from share_gateway.config import NodeConfig
 from share_gateway.devkit import Layout, create_federation
 from share_gateway.domain.policy import Grant
-from share_gateway.gateway.grants import enrol
 from share_gateway.node import Node, start_node
 from share_gateway.store.repositories import Store
+from share_gateway.store.unit_of_work import UnitOfWork
 from tests.consents import consenting_channel
 from tests.support import CALLERS, REGION, ROLES
 
@@ -42,19 +42,24 @@ def foreign_client(tmp_path_factory: pytest.TempPathFactory) -> Layout:
 
 
 def seed_grants(store: Store) -> None:
-    """Register the test callers that have a kind and give them their grants."""
+    """Register the test callers that have a kind and give them their grants.
+
+    Written straight through the repository, as a database holding grants from before grants were logged
+    holds them, so that a test counts only the events its own calls make. Every way the product changes
+    grants logs the act (``enrol``, AdminService, the CLI): tests/integration/test_admin.py and
+    test_storage.py check that.
+    """
     now = datetime.now(UTC)
-    for name, (identity, kind, grants) in CALLERS.items():
-        if kind is None:
-            continue
-        enrol(
-            store,
-            identity.identifier,
-            [Grant(role, scope, now - timedelta(days=1)) for role, scope in grants],
-            now,
-            kind,
-            name,
-        )
+
+    def work(tx: UnitOfWork) -> None:
+        for name, (identity, kind, grants) in CALLERS.items():
+            if kind is None:
+                continue
+            store.grants.register(tx, identity.identifier, kind, name, now)
+            for role, scope in grants:
+                store.grants.add(tx, identity.identifier, Grant(role, scope, now - timedelta(days=1)), now)
+
+    store.write(work)
 
 
 @pytest.fixture

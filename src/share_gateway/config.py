@@ -14,6 +14,7 @@ import yaml
 from share_gateway.domain.calendar import WorkingCalendar
 from share_gateway.domain.harvesting import HarvestingThresholds
 from share_gateway.domain.identifiers import validate_region
+from share_gateway.domain.principals import Identity
 from share_gateway.domain.quotas import QUOTA_FIELDS
 from share_gateway.domain.repair import RepairDeadlines
 from share_gateway.domain.trust_expiry import DEFAULT_HORIZON_DAYS
@@ -296,6 +297,10 @@ class NodeConfig:
     # Refused calls of one kind and reason from one caller (a peer's, a revoked certificate's): the first is
     # logged at once, the rest as one event with their count per this many seconds.
     refusal_window_seconds: float = 60.0
+    # The administrators (sgw:// identity URIs) whose certificates, carrying the administrator role, may change
+    # this node's grants; empty: any certificate of the federation CA with the role. One CA serves the whole
+    # federation, so naming them keeps another region's administrator out.
+    administrators: tuple[str, ...] = ()
     log: LogSettings = field(default_factory=LogSettings)
     procedures: ProcedureSettings = field(default_factory=ProcedureSettings)
     federation: FederationSettings = field(default_factory=FederationSettings)
@@ -353,6 +358,7 @@ class NodeConfig:
             revocation_list=file(raw["revocation_list"]) if raw.get("revocation_list") else None,
             revocation_poll_seconds=raw.get("revocation_poll_seconds", 5.0),
             refusal_window_seconds=raw.get("refusal_window_seconds", 60.0),
+            administrators=tuple(Identity.from_uri(str(uri)).uri for uri in raw.get("administrators") or ()),
             log=LogSettings.from_mapping(raw.get("log") or {}),
             procedures=ProcedureSettings.from_mapping(raw.get("procedures") or {}),
             federation=FederationSettings.from_mapping(raw.get("federation") or {}),

@@ -12,6 +12,7 @@ Layout under one directory::
     nodes/<region>/witness.key, witness.pub  node witness key (Ed25519, cosigns peers' checkpoints)
     nodes/<region>/node.yaml                 node configuration
     clients/<name>/tls.key, tls.crt, ca.crt  client identities (sgw://institution/.. or sgw://person/..)
+    clients/admin-<region>/...               each node's administrator (a person with the administrator role)
 
 Keys are written unencrypted with mode 0600 from their first byte, in
 directories of mode 0700: this is for development and demonstrations, not for
@@ -28,6 +29,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import yaml
+from stdnum.cn import ric
 
 from share_gateway.catalog import AUTHORITY_KEY_NAME, open_catalog, sample_catalog_text, sign_catalog
 from share_gateway.config import node_key_name, witness_key_name
@@ -189,7 +191,8 @@ def add_node(
     public_listen: str | None = "127.0.0.1:0",
     database: str | None = None,
 ) -> Path:
-    """TLS certificate, signing key and configuration of one regional node; returns the config path."""
+    """TLS certificate, signing key and configuration of one regional node, and its development administrator's
+    client identity (``admin-<region>``); returns the config path."""
     directory = layout.node_dir(region)
     tls = issue_certificate(
         layout.ca(),
@@ -219,9 +222,23 @@ def add_node(
         "catalog": os.path.relpath(layout.catalog, directory),
         "manifest": os.path.relpath(layout.manifest, directory),
         "revocation_list": os.path.relpath(layout.revocation_list, directory),
+        # Only this region's development administrator changes its grants (one CA serves every region).
+        "administrators": [administrator_identity(region).uri],
     }
     _write(layout.node_config(region), yaml.safe_dump(config, sort_keys=False).encode())
+    add_administrator(layout, region, now)
     return layout.node_config(region)
+
+
+def administrator_identity(region: str) -> Identity:
+    """A development administrator for a region's node: a resident ID of the region (born 1980-01-01, 001)."""
+    number = f"{region}19800101001"
+    return Identity(IdentityKind.PERSON, number + ric.calc_check_digit(number + "0"))
+
+
+def add_administrator(layout: Layout, region: str, now: datetime) -> ClientFiles:
+    """The client identity ``admin-<region>``: a certificate with the administrator role (AdminService)."""
+    return add_client(layout, f"admin-{region}", administrator_identity(region), now, (Role.ADMINISTRATOR,))
 
 
 def add_client(layout: Layout, name: str, identity: Identity, now: datetime, roles: Sequence[Role] = ()) -> ClientFiles:

@@ -137,6 +137,7 @@ def prepare_gateway(config: NodeConfig, clock: Clock = utc_now) -> tuple[Databas
             quota_settings=config.quotas,
             revocation_watch_settings=config.revocation_watch,
             trust_settings=config.trust,
+            administrators=config.administrators,
         )
         # Before serving: no call is answered under an older list than the one installed.
         gateway.certificates.load()

@@ -84,7 +84,7 @@ def served(pki: Path) -> Iterator[tuple[Path, str]]:
         ("--institution", COURT, "--kind", "court", "--submit", "dishonest_judgment_debtor"),
         ("--institution", BANK, "--kind", "bank", "--inquire", "loan_underwriting"),
     ):
-        run("grant", "add", "--config", str(config), *args)
+        run("grant", "add", "--config", str(config), *args, "--document", "京信用办〔2026〕1号")
     server = serve_node(config)
     try:
         match = re.search(r"mTLS port (\d+)", server.wait_ready())

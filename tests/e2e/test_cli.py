@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import re
 import sqlite3
 import subprocess
 import sys
-from contextlib import ExitStack
+from contextlib import ExitStack, closing
 from pathlib import Path
 
 import pytest
@@ -188,18 +189,70 @@ def test_the_untrustworthy_list_procedure_through_a_served_node(served: tuple[Pa
     assert f"listing {listing_id}: listed" in run("listing", "show", listing_id, *company).stdout
 
 
-def test_grants_are_listed_and_revoked(pki: Path) -> None:
+def test_offline_grants_are_listed_revoked_and_logged(pki: Path) -> None:
+    """Bootstrapping a node before it serves: `grant ... --config` still writes each act's event with the
+    operator and the document, in its transaction (issue 13: nothing changes grants unlogged; unverified)."""
     config = str(pki / "nodes" / "110000" / "node.yaml")
+    document = ("--document", "京信用办〔2026〕1号", "--operator", "ops-li")
     added = run(
-        "grant", "add", "--config", config, "--institution", BANK, "--kind", "bank", "--inquire", "loan_underwriting"
-    )
+        "grant", "add", "--config", config, "--institution", BANK, "--kind", "bank", "--inquire", "loan_underwriting",
+        *document,
+    )  # fmt: skip
     grant_id = re.search(r"grant (\d+):", added.stdout)
     assert grant_id
-    run("grant", "revoke", "--config", config, grant_id.group(1))
+    run("grant", "change", "--config", config, grant_id.group(1), "--until", "2099-01-01", *document)
+    run("grant", "revoke", "--config", config, grant_id.group(1), *document)
     listed = run("grant", "list", "--config", config).stdout
     assert BANK in listed
     assert "loan_underwriting" in listed
-    assert run("grant", "revoke", "--config", config, grant_id.group(1), check=False).returncode == 2
+    assert "2099-01-01" in listed
+    assert run("grant", "revoke", "--config", config, grant_id.group(1), *document, check=False).returncode == 2
+    assert run("grant", "revoke", "--config", config, grant_id.group(1), check=False).returncode == 2, "no document"
+    with closing(sqlite3.connect(pki / "nodes/110000/110000.db")) as connection:
+        bodies = [json.loads(body) for (body,) in connection.execute("SELECT body FROM events ORDER BY seq")]
+    kinds = ["institution_registered", "grant_added", "grant_changed", "grant_revoked"]
+    assert [b["kind"] for b in bodies] == kinds
+    assert {b["actor"] for b in bodies} == {"sgw://node/110000"}
+    assert {(b["details"]["document"], b["details"]["operator"]) for b in bodies} == {("京信用办〔2026〕1号", "ops-li")}
+
+
+def test_an_administrator_revokes_a_grant_and_an_officer_finds_it(served: tuple[Path, str]) -> None:
+    """Issue 13 item 4: a grant revoked over AdminService refuses the bank's next inquiry, and the officer finds the
+    revocation with who did it and on what document (State Council 2020 decision, principle 6: strict authority
+    and procedure for inquiries; Credit Reporting Industry Regulation Art. 22: who, when, what and why)."""
+    pki, address = served
+    admin = ("--node", address, "--identity", str(pki / "clients/admin-110000"))
+    bank = ("--node", address, "--identity", str(pki / "clients/bank"))
+    inquire = ("inquire", *bank, "--subject", COMPANY, "--purpose", "loan_underwriting")
+    run(*inquire, "--consent-file", str(consent_file(pki)))
+    utility = ("--institution", "91310000MA00000025", "--document", "京信用办〔2026〕8号")
+    added = run("grant", "add", *admin, *utility, "--kind", "utility", "--inquire", "utility_connection",
+                "--until", "2099-01-01").stdout  # fmt: skip
+    assert "institution 91310000MA00000025 registered as utility" in added
+    utility_grant = re.search(r"grant (\d+): 91310000MA00000025 may inquire utility_connection", added)
+    assert utility_grant, added
+    changed = run("grant", "change", utility_grant.group(1), *admin, "--no-end", "--document", "京信用办〔2026〕8号")
+    assert "now ends never" in changed.stdout
+    listed = run("grant", "list", *admin, "--institution", BANK).stdout
+    grant_id = re.search(r"│ (\d+) +│ " + BANK, listed)
+    assert grant_id, listed
+    refused = run("grant", "revoke", grant_id.group(1), *bank, "--document", "伪造", check=False)
+    assert refused.returncode == 1
+    assert "NOT_AN_ADMINISTRATOR" in refused.stderr
+    run("grant", "revoke", grant_id.group(1), *admin, "--document", "京信用办〔2026〕9号")
+    after = run(*inquire, "--consent-file", str(consent_file(pki, name="again.json")), check=False)
+    assert after.returncode == 1
+    assert "NO_GRANT" in after.stderr
+    assert re.search(r"│ " + BANK + r" .*│ \d{4}-\d{2}-\d{2} \d{2}:\d{2} +│", run("grant", "list", *admin).stdout)
+    wait_until(lambda: checkpointed(pki / "nodes/110000/110000.db"))
+    officer = ("--node", address, "--identity", str(pki / "clients/officer"))
+    found = run("audit", "search", *officer, "--kind", "grant_revoked", "--details").stdout
+    assert "2 event(s)" in found, found
+    assert re.search(rf"grant_revoked │ institution/{BANK} .*│ denied +│", found), "the bank's attempt, refused"
+    assert re.search(r"grant_revoked │ person/110000198001010019 .*│ allowed +│", found), "the administrator's act"
+    assert "document=京信用办〔2026〕9号" in found
+    assert f"grant_id={grant_id.group(1)}" in found
+    assert f"institution={BANK}" in found
 
 
 def test_the_demo_runs_its_scenario(tmp_path: Path) -> None:
@@ -277,15 +330,16 @@ def test_audit_verify_finds_an_edited_event_on_the_database(served: tuple[Path, 
     assert "warning: no peer witnesses the log of share-gateway/node/110000" in verified.stderr, "a node alone"
     assert "verifying" in verified.stderr, "a progress line"
     with sqlite3.connect(database) as connection:
-        seq, body = connection.execute(
-            "SELECT e.seq, e.body FROM events e JOIN log_entries l ON l.event_seq = e.seq WHERE l.leaf_index = 0"
+        leaf, seq, body = connection.execute(
+            "SELECT l.leaf_index, e.seq, e.body FROM events e JOIN log_entries l ON l.event_seq = e.seq"
+            " WHERE l.kind = 'inquiry'"
         ).fetchone()
         connection.execute(
             "UPDATE events SET body = ? WHERE seq = ?", (body.replace(b'"requester"', b'"subject"'), seq)
         )
     failed = run("audit", "verify", "--config", config, check=False)
     assert failed.returncode == 1
-    assert "leaf 0: event bytes do not match the stored leaf hash (edited)" in failed.stdout + failed.stderr
+    assert f"leaf {leaf}: event bytes do not match the stored leaf hash (edited)" in failed.stdout + failed.stderr
 
 
 def test_the_sequencer_runs_as_its_own_process(pki: Path) -> None:
@@ -303,6 +357,8 @@ def test_the_sequencer_runs_as_its_own_process(pki: Path) -> None:
         "bank",
         "--inquire",
         "loan_underwriting",
+        "--document",
+        "京信用办〔2026〕1号",
     )
     database = pki / "nodes" / "110000" / "110000.db"
     with ExitStack() as running:  # each process is stopped, even if stopping another one fails
@@ -317,8 +373,8 @@ def test_the_sequencer_runs_as_its_own_process(pki: Path) -> None:
         run("inquire", "--node", f"localhost:{match.group(1)}", "--identity", str(pki / "clients/bank"),
             "--subject", COMPANY, "--purpose", "loan_underwriting",
             "--consent-file", str(consent_file(pki)))  # fmt: skip
-        wait_until(lambda: bool(checkpoint_size(database)))
-        assert checkpoint_size(database) == 1, "the separate sequencer integrated and checkpointed the inquiry"
+        # The registration, the grant (both logged offline) and the inquiry.
+        wait_until(lambda: checkpoint_size(database) == 3)
 
 
 def test_the_federation_manifest_is_signed_verified_and_shown(pki: Path) -> None:

@@ -9,7 +9,7 @@ import grpc
 import pytest
 
 from share_gateway.domain.policy import Grant, GrantRole
-from share_gateway.gateway.grants import enrol
+from share_gateway.gateway.grants import enrol, operator_act
 from share_gateway.node import Node
 from share_gateway.v1 import registry_pb2_grpc
 from tests.conftest import ChannelFactory
@@ -21,7 +21,8 @@ async def test_only_providing_bodies_may_submit_type(node: Node, connect: Channe
     [2017] No. 7 via the catalog's ``providers``)."""
     regulator = CALLERS["regulator"][0].identifier
     since = node.gateway.runtime.clock() - timedelta(days=1)
-    enrol(node.gateway.store, regulator, [Grant(GrantRole.SUBMIT, "dishonest_judgment_debtor", since)], since)
+    grants = [Grant(GrantRole.SUBMIT, "dishonest_judgment_debtor", since)]
+    enrol(node.gateway.store, regulator, grants, since, act=operator_act(node.gateway.runtime.region, "test setup"))
     with pytest.raises(grpc.aio.AioRpcError) as refused:
         await registry_pb2_grpc.RegistryServiceStub(connect("regulator")).SubmitRecord(debtor_request(), timeout=5)
     assert refused.value.code() is grpc.StatusCode.PERMISSION_DENIED

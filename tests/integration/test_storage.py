@@ -26,7 +26,7 @@ from share_gateway.domain.errors import InvalidState
 from share_gateway.domain.events import Event, EventKind, Outcome
 from share_gateway.domain.policy import Grant, GrantRole
 from share_gateway.domain.records import Record, RecordStatus, admit_record, change_status
-from share_gateway.gateway.grants import enrol, revoke_grant
+from share_gateway.gateway.grants import change_grant, enrol, operator_act, revoke_grant
 from share_gateway.gateway.group_commit import GroupCommit
 from share_gateway.gateway.registry import keep_submission
 from share_gateway.node import start_node
@@ -147,18 +147,35 @@ def test_an_older_or_different_catalog_is_never_installed(store: Store) -> None:
 
 
 def test_grants_need_a_registered_institution_and_can_be_revoked(store: Store) -> None:
+    """Offline enrolment is logged too: each step an event, in its transaction, the node as actor (unverified)."""
+    act = operator_act(REGION, "京信用办〔2026〕7号", "ops")
     with pytest.raises(InvalidState):
-        enrol(store, "91110000MA0000001L", [Grant(GrantRole.INQUIRE, "loan_underwriting", NOW)], NOW)
-    enrol(store, "91110000MA0000001L", [], NOW, "bank", "某银行")
-    [grant_id] = enrol(store, "91110000MA0000001L", [Grant(GrantRole.INQUIRE, "loan_underwriting", NOW)], NOW)
+        enrol(store, "91110000MA0000001L", [Grant(GrantRole.INQUIRE, "loan_underwriting", NOW)], NOW, act=act)
+    assert store.events.read() == []
+    enrol(store, "91110000MA0000001L", [], NOW, "bank", "某银行", act=act)
+    [grant_id] = enrol(store, "91110000MA0000001L", [Grant(GrantRole.INQUIRE, "loan_underwriting", NOW)], NOW, act=act)
     assert store.grants.institution("91110000MA0000001L") == (
         "bank",
         (Grant(GrantRole.INQUIRE, "loan_underwriting", NOW),),
     )
-    revoke_grant(store, grant_id, NOW + timedelta(hours=1))
+    change_grant(store, grant_id, NOW + timedelta(days=9), NOW, act=act)
+    assert store.grants.institution("91110000MA0000001L")[1][0].valid_until == NOW + timedelta(days=9)
+    revoke_grant(store, grant_id, NOW + timedelta(hours=1), act=act)
     assert store.grants.institution("91110000MA0000001L") == ("bank", ())
     with pytest.raises(InvalidState):
-        revoke_grant(store, grant_id, NOW)
+        change_grant(store, grant_id, None, NOW, act=act)
+    with pytest.raises(InvalidState):
+        revoke_grant(store, grant_id, NOW, act=act)
+    events = [Event.from_bytes(body) for _, body in store.events.read()]
+    assert [e.kind for e in events] == [
+        EventKind.INSTITUTION_REGISTERED,
+        EventKind.GRANT_ADDED,
+        EventKind.GRANT_CHANGED,
+        EventKind.GRANT_REVOKED,
+    ]
+    assert {e.actor for e in events} == {f"sgw://node/{REGION}"}
+    assert all(e.details["document"] == "京信用办〔2026〕7号" and e.details["operator"] == "ops" for e in events)
+    assert events[3].details["grant_id"] == str(grant_id)
 
 
 async def test_group_commit_writes_concurrent_events_in_order_of_arrival(store: Store) -> None:

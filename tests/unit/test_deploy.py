@@ -16,3 +16,4 @@ def test_the_postgres_example_is_a_valid_node_configuration() -> None:
     assert config.tls_certificate == DEPLOY / "tls.crt"
     assert config.public_listen == "0.0.0.0:7080"
     assert config.revocation_list == DEPLOY / "revocations.signed"
+    assert config.administrators == ("sgw://person/110000198001010019",)

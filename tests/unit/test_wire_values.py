@@ -69,6 +69,7 @@ def test_every_refusal_reason_is_spelled_as_callers_expect() -> None:
         "RECORD_TYPE_NOT_GRANTED": "RECORD_TYPE_NOT_GRANTED",
         "NOT_A_PROVIDER": "NOT_A_PROVIDER",
         "NOT_A_COMPLIANCE_OFFICER": "NOT_A_COMPLIANCE_OFFICER",
+        "NOT_AN_ADMINISTRATOR": "NOT_AN_ADMINISTRATOR",
         "NOT_SELF_ONLY": "NOT_SELF_ONLY",
         "PEER_NOT_ADMITTED": "PEER_NOT_ADMITTED",
         "CERTIFICATE_NOT_PINNED": "CERTIFICATE_NOT_PINNED",
@@ -358,6 +359,10 @@ def test_enum_values_written_into_signed_payloads_and_the_log() -> None:
         "dispute_mark_shared",
         "dispute_mark_received",
         "trust_material_expiring",
+        "institution_registered",
+        "grant_added",
+        "grant_changed",
+        "grant_revoked",
     ]
 
 

@@ -17,6 +17,7 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
+from share_gateway.api.admin import AdminServicer
 from share_gateway.api.catalog import CatalogServicer
 from share_gateway.api.compliance import ComplianceServicer
 from share_gateway.api.inquiry import InquiryServicer
@@ -27,6 +28,7 @@ from share_gateway.config import TlsMaterial
 from share_gateway.federation.manifest import ManifestExpired
 from share_gateway.gateway import Gateway
 from share_gateway.v1 import (
+    admin_pb2,
     catalog_pb2,
     compliance_pb2,
     inquiry_pb2,
@@ -40,6 +42,7 @@ SERVICES = (
     registry_pb2.DESCRIPTOR.services_by_name["RegistryService"].full_name,
     compliance_pb2.DESCRIPTOR.services_by_name["ComplianceService"].full_name,
     peer_pb2.DESCRIPTOR.services_by_name["PeerService"].full_name,
+    admin_pb2.DESCRIPTOR.services_by_name["AdminService"].full_name,
 )
 
 
@@ -122,6 +125,7 @@ async def start_server(
         (registry_pb2.DESCRIPTOR.services_by_name["RegistryService"], RegistryServicer(gateway)),
         (compliance_pb2.DESCRIPTOR.services_by_name["ComplianceService"], ComplianceServicer(gateway)),
         (peer_pb2.DESCRIPTOR.services_by_name["PeerService"], PeerServicer(gateway)),
+        (admin_pb2.DESCRIPTOR.services_by_name["AdminService"], AdminServicer(gateway)),
     ):
         add_checked_service(server, gateway, service, servicer)
     health_servicer = health.aio.HealthServicer()

@@ -40,6 +40,9 @@ def add_commands(commands: Commands) -> None:
     search = audit.add_parser("search", help="search the log (compliance officers)")
     _officer_options(search)
     _filter_options(search)
+    search.add_argument(
+        "--details", action="store_true", help="also each event's details (a grant's document, id and scope, ...)"
+    )
     search.set_defaults(run=cmd_search)
     prove = audit.add_parser("prove", help="fetch and verify an inclusion or consistency proof")
     _officer_options(prove)
@@ -179,23 +182,27 @@ def cmd_search(args: argparse.Namespace) -> None:
     import asyncio
 
     from share_gateway.cli.console import show, table
+    from share_gateway.domain.canonical import parse_json
     from share_gateway.domain.events import summarise
 
     rows = []
     for logged in asyncio.run(_search(args)):
         summary = summarise(logged.event)
-        rows.append(
-            (
-                logged.leaf_index,
-                summary.at.strftime("%Y-%m-%d %H:%M:%S"),
-                summary.kind,
-                summary.actor.removeprefix("sgw://"),
-                summary.subject_id or ("(redacted)" if logged.redacted else ""),
-                summary.purpose,
-                summary.outcome,
-            )
+        row: tuple[object, ...] = (
+            logged.leaf_index,
+            summary.at.strftime("%Y-%m-%d %H:%M:%S"),
+            summary.kind,
+            summary.actor.removeprefix("sgw://"),
+            summary.subject_id or ("(redacted)" if logged.redacted else ""),
+            summary.purpose,
+            summary.outcome,
         )
-    show(table(["leaf", "at (UTC)", "kind", "actor", "subject", "purpose", "outcome"], rows))
+        if args.details:
+            details = parse_json(logged.event).get("details") or {}
+            row += ("; ".join(f"{key}={value}" for key, value in sorted(details.items())),)
+        rows.append(row)
+    headers = ["leaf", "at (UTC)", "kind", "actor", "subject", "purpose", "outcome"]
+    show(table(headers + (["details"] if args.details else []), rows))
     show(f"{len(rows)} event(s)")
 
 

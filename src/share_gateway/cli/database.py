@@ -1,6 +1,6 @@
 """The command line's door to a node's database, for the commands that work on it directly.
 
-``grant add|list|revoke``, ``catalog sweep``, ``audit verify`` and ``audit redact``
+``grant ... --config``, ``catalog sweep``, ``audit verify`` and ``audit redact``
 run with or without the node running. They open the node's store here and go
 through the same use cases and repositories the node uses. Imported only by
 those commands: SQLAlchemy is heavy.

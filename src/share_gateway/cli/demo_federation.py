@@ -29,7 +29,7 @@ from share_gateway.domain.catalog_text import Language
 from share_gateway.domain.identifiers import Subject
 from share_gateway.domain.policy import Grant, GrantRole
 from share_gateway.domain.principals import Identity, IdentityKind, Role
-from share_gateway.gateway.grants import enrol
+from share_gateway.gateway.grants import enrol, operator_act
 from share_gateway.node import Node, start_node
 from share_gateway.synthetic import Population, SyntheticCompany, SyntheticPerson
 from share_gateway.v1 import inquiry_pb2
@@ -102,13 +102,15 @@ def cast(person: SyntheticPerson, company: SyntheticCompany) -> list[Member]:
 async def _seed(demo: Demo, population: Population, records_per_region: int) -> None:
     """Register the cast on every node, then record synthetic subjects through each region's agency or court."""
     now = datetime.now(UTC)
-    for node in demo.nodes.values():
+    for region, node in demo.nodes.items():
         store = node.gateway.store
+        # Setup as each node's operator would bootstrap it: every registration and grant is logged all the same.
+        act = operator_act(region, "demo federation setup", "demo")
         for member in demo.members.values():
             if member.kind in {"individual", ""}:
                 continue
             grants = [Grant(role, scope, now - timedelta(days=1)) for role, scope in member.grants]
-            enrol(store, member.identity.identifier, grants, now, member.kind, member.name)
+            enrol(store, member.identity.identifier, grants, now, member.kind, member.name, act=act)
     for region, node in demo.nodes.items():
         agency = await node.gateway.runtime.principal(demo.members[f"agency-{region}"].identity)
         court = await node.gateway.runtime.principal(demo.members[f"court-{region}"].identity)

@@ -24,7 +24,7 @@ def add_commands(commands: Commands) -> None:
     init.add_argument("--dir", type=Path, required=True, help="directory of the federation (created if missing)")
     init.add_argument("--region", action="append", default=[], help="GB/T 2260 region code of a node (repeat)")
     init.add_argument("--client", action="append", default=[], help="NAME=sgw://institution/<USCC> (repeat)")
-    init.add_argument("--role", action="append", default=[], help="NAME=compliance_officer: a role for a client")
+    init.add_argument("--role", action="append", default=[], help="NAME=compliance_officer|administrator: a role")
     init.add_argument("--base-port", type=int, default=0, help="fixed mTLS ports from here (default: any free)")
     init.set_defaults(run=cmd_pki_init)
 
@@ -93,7 +93,7 @@ def cmd_pki_init(args: argparse.Namespace) -> None:
         show(f"federation authority and CA created in {args.dir}")
     for region in args.region:
         add_node(layout, region, now, listen=f"127.0.0.1:{args.base_port}" if args.base_port else "127.0.0.1:0")
-        show(f"node {region}: {layout.node_config(region)}")
+        show(f"node {region}: {layout.node_config(region)}, administrator {layout.client(f'admin-{region}').directory}")
         if args.base_port:
             args.base_port += 1
     if args.region:

@@ -98,6 +98,12 @@ class EventKind(StrEnum):
     # A warning for operators: trust material (manifest, certificate) expires within the horizon or has expired;
     # at most one per artefact per UTC day (``domain.trust_expiry``).
     TRUST_MATERIAL_EXPIRING = "trust_material_expiring"
+    # The registry of who may do what (domain.grant_acts): each change by an administrator (or, offline, the
+    # node's operator), with the document that authorised it; a refused attempt is logged as the act's kind, denied.
+    INSTITUTION_REGISTERED = "institution_registered"
+    GRANT_ADDED = "grant_added"
+    GRANT_CHANGED = "grant_changed"
+    GRANT_REVOKED = "grant_revoked"
 
 
 class Outcome(StrEnum):

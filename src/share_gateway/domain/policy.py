@@ -49,6 +49,8 @@ class Denial(StrEnum):
     # The institution's registered kind is not among the catalog's providers of the record type (提供单位).
     NOT_A_PROVIDER = "NOT_A_PROVIDER"
     NOT_A_COMPLIANCE_OFFICER = "NOT_A_COMPLIANCE_OFFICER"
+    # Only a certificate carrying the administrator role changes the registry of institutions and grants.
+    NOT_AN_ADMINISTRATOR = "NOT_AN_ADMINISTRATOR"
     NOT_SELF_ONLY = "NOT_SELF_ONLY"
     PEER_NOT_ADMITTED = "PEER_NOT_ADMITTED"
     # The calling node's certificate is not the one the manifest pins for its region (an unpinned re-issue, or

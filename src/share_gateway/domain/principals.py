@@ -2,7 +2,7 @@
 
 ``sgw://node/<region>`` for nodes, ``sgw://institution/<USCC>`` for
 institutions and agencies, ``sgw://person/<resident ID>`` for data subjects;
-``sgw://role/<role>`` for roles such as ``compliance_officer``. Identity
+``sgw://role/<role>`` for roles such as ``compliance_officer`` and ``administrator``. Identity
 always comes from a verified certificate, never from request metadata; this
 module only reads the URIs the certificate carries.
 """
@@ -23,6 +23,8 @@ ROLE_PREFIX = f"{SCHEME}role/"
 
 class Role(StrEnum):
     COMPLIANCE_OFFICER = "compliance_officer"
+    # Registers institutions and adds, changes and revokes their grants (AdminService), each act logged.
+    ADMINISTRATOR = "administrator"
 
 
 def node_host_name(region: str) -> str:

@@ -30,6 +30,7 @@ from share_gateway.gateway.dead_letters import DeliveryReview
 from share_gateway.gateway.debtors import DebtorDesk
 from share_gateway.gateway.disputes import DisputeDesk
 from share_gateway.gateway.federation import FederationDesk
+from share_gateway.gateway.grants import GrantDesk
 from share_gateway.gateway.history import InquiryHistory
 from share_gateway.gateway.inquiries import Answer, InquiryDesk, InquiryRequest
 from share_gateway.gateway.listings import ListingDesk
@@ -69,6 +70,8 @@ class Gateway:
     quota_settings: QuotaSettings = field(default_factory=QuotaSettings)
     revocation_watch_settings: RevocationWatchSettings = field(default_factory=RevocationWatchSettings)
     trust_settings: TrustSettings = field(default_factory=TrustSettings)
+    # Who may administer this node's grants (identity URIs); empty: any certificate with the administrator role.
+    administrators: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         self.policy = Policy(self.catalog.catalog)
@@ -160,6 +163,8 @@ class Gateway:
         )
         self.history = InquiryHistory(self.runtime, self.policy, self.log_settings.history_days, self.federation)
         self.audit = AuditDesk(self.runtime, self.log)
+        # Administrators' changes to who may do what, each an event (AdminService).
+        self.grants = GrantDesk(self.runtime, self.catalog.catalog, self.refusals, frozenset(self.administrators))
         self.receipts = ReceiptProofs(self.runtime)
         self.deliveries = DeliveryReview(self.runtime)
         self.sequencer = Sequencer(

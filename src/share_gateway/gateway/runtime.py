@@ -81,6 +81,8 @@ class NodeRuntime:
         self._commits_since_wal_checkpoint = 0
         self._wal_checkpoint: asyncio.Future[None] | None = None
         self._principals: dict[tuple[Identity, frozenset[Role]], _CachedPrincipal] = {}
+        # Counts ``forget``: a principal read before a registry change is not cached after it.
+        self._registry_changes = 0
 
     # --- where work runs ----------------------------------------------------
 
@@ -152,6 +154,7 @@ class NodeRuntime:
         cached = self._principals.get((identity, roles))
         if cached is not None and cached.expires > time.monotonic():
             return cached.principal
+        changes = self._registry_changes
         kind: str | None = None
         grants: tuple[Grant, ...] = ()
         itself: Subject | None = None
@@ -168,8 +171,21 @@ class NodeRuntime:
             itself,
             roles,
         )
-        self._principals[(identity, roles)] = _CachedPrincipal(principal, time.monotonic() + self.principal_ttl)
+        if changes == self._registry_changes:
+            self._principals[(identity, roles)] = _CachedPrincipal(principal, time.monotonic() + self.principal_ttl)
         return principal
+
+    def forget(self, institution: str) -> None:
+        """Drop what this process cached about an institution, once its registration or grants changed.
+
+        The next call of the institution here reads the database again, so a revoked grant refuses the very
+        next inquiry on this process. Other replicas (processes on the same database) hold their cached
+        principal at most ``principal_ttl`` seconds more: that is how long they may still honour it.
+        """
+        self._registry_changes += 1
+        for key in [k for k in self._principals if k[0].kind is IdentityKind.INSTITUTION]:
+            if key[0].identifier == institution:
+                del self._principals[key]
 
     async def made_by(self, agency: Principal, record_id: str) -> StoredRecord | None:
         """The record if ``agency`` made it here: to any other caller an agency's record does not exist.

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import Row, Select, bindparam, insert, select, update
 
 from share_gateway.domain.errors import InvalidState
 from share_gateway.domain.policy import Grant, GrantRole
@@ -40,6 +41,24 @@ _INSTITUTION = (
     )
     .where(schema.institutions.c.institution == bindparam("institution"))
 )
+
+
+def _one_grant(grant_id: int) -> Select[Any]:
+    return (
+        select(schema.grants, schema.institutions.c.kind)
+        .join(schema.institutions)
+        .where(schema.grants.c.grant_id == grant_id)
+    )
+
+
+def _grant_row(row: Row[Any]) -> GrantRow:
+    return GrantRow(
+        row.grant_id,
+        row.institution,
+        row.kind,
+        Grant(GrantRole(row.role), row.scope, row.valid_from, row.valid_until),
+        row.revoked_at,
+    )
 
 
 class Grants:
@@ -79,6 +98,33 @@ class Grants:
         assert key is not None
         return int(key[0])
 
+    def kind_of(self, tx: UnitOfWork, institution: str) -> str | None:
+        """The kind an institution is registered as, in ``tx`` (None if it is not registered)."""
+        return tx.connection.execute(
+            select(schema.institutions.c.kind).where(schema.institutions.c.institution == institution)
+        ).scalar_one_or_none()
+
+    def row(self, tx: UnitOfWork, grant_id: int) -> GrantRow | None:
+        """One grant as ``tx`` sees it (revoked or not), or None if there is no such grant."""
+        found = tx.connection.execute(_one_grant(grant_id)).first()
+        return None if found is None else _grant_row(found)
+
+    def get(self, grant_id: int) -> GrantRow | None:
+        """One grant (revoked or not), or None if there is no such grant."""
+        with self.database.reader.connect() as connection:
+            found = connection.execute(_one_grant(grant_id)).first()
+        return None if found is None else _grant_row(found)
+
+    def change_end(self, tx: UnitOfWork, grant_id: int, until: datetime | None) -> None:
+        """Give an unrevoked grant a new end (None: no end)."""
+        done = tx.connection.execute(
+            update(schema.grants)
+            .where(schema.grants.c.grant_id == grant_id, schema.grants.c.revoked_at.is_(None))
+            .values(valid_until=until)
+        )
+        if done.rowcount != 1:
+            raise InvalidState(f"grant {grant_id} does not exist or is revoked")
+
     def revoke(self, tx: UnitOfWork, grant_id: int, now: datetime) -> None:
         done = tx.connection.execute(
             update(schema.grants)
@@ -98,16 +144,7 @@ class Grants:
         if institution is not None:
             query = query.where(schema.grants.c.institution == institution)
         with self.database.reader.begin() as connection:
-            return [
-                GrantRow(
-                    row.grant_id,
-                    row.institution,
-                    row.kind,
-                    Grant(GrantRole(row.role), row.scope, row.valid_from, row.valid_until),
-                    row.revoked_at,
-                )
-                for row in connection.execute(query)
-            ]
+            return [_grant_row(row) for row in connection.execute(query)]
 
     def institution(self, institution: str) -> tuple[str | None, tuple[Grant, ...]]:
         """The kind the node registered for an institution (None if unregistered) and its unrevoked grants."""
