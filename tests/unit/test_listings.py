@@ -88,10 +88,10 @@ def at(day: date) -> datetime:
 
 def test_rule_2020_49_a_listing_rests_only_on_a_type_the_list_criteria_name() -> None:
     company = Population(7, NOW.date()).company("110000")
-    arrears = Population(7, NOW.date()).record_draft(company, "utility_arrears")
-    utility = admit_record(CATALOG, arrears, record_id="u-1", origin_region="110000", submitted_by=COURT, now=NOW)
+    arrears = Population(7, NOW.date()).record_draft(company, "tax_arrears")
+    tax = admit_record(CATALOG, arrears, record_id="t-1", origin_region="110000", submitted_by=COURT, now=NOW)
     with pytest.raises(InvalidState) as refused:
-        proposed(utility)
+        proposed(tax)
     assert refused.value.reason == "NOT_LIST_ELIGIBLE"
 
 
