@@ -9,6 +9,7 @@ what to read, because these machines are noisy.
 from __future__ import annotations
 
 import asyncio
+import math
 import multiprocessing
 import os
 import statistics
@@ -132,12 +133,17 @@ def median_ratio(pairs: list[tuple[Result, Result]]) -> float:
     return statistics.median(m.qps / b.qps for m, b in pairs)
 
 
-def median_cpu_ratio(pairs: list[tuple[Result, Result]]) -> float | None:
-    """The median of the server's CPU per call, measured over baseline (None unless both were watched)."""
-    ratios = [
-        m.cpu_per_call_us / b.cpu_per_call_us for m, b in pairs if m.cpu_per_call_us is not None and b.cpu_per_call_us
-    ]
-    return statistics.median(ratios) if ratios else None
+def alternating_ratio(values: list[float]) -> float:
+    """A over B from measurements taken A, B, A, B, ...: the median over every inner measurement of it against
+    the geometric mean of its two neighbours (inverted for a B), so a drift of the machine or of the process over
+    the run, linear over three spans, cancels instead of favouring the side measured later."""
+    if len(values) < 3:
+        raise ValueError("at least three alternating measurements")
+    ratios = []
+    for index in range(1, len(values) - 1):
+        ratio = values[index] / math.sqrt(values[index - 1] * values[index + 1])
+        ratios.append(ratio if index % 2 == 0 else 1 / ratio)
+    return statistics.median(ratios)
 
 
 @contextmanager
