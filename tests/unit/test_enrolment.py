@@ -149,7 +149,8 @@ def test_a_role_not_granted_is_refused(ca: Issued) -> None:
     asking = _csr([PERSON.uri, OFFICER_ROLE])
     assert "does not grant" in _refused("csr.roles", asking, ca=ca)
     assert "does not ask for" in _refused("csr.roles", _csr([PERSON.uri]), [Role.COMPLIANCE_OFFICER], ca=ca)
-    assert "unknown role" in _refused("csr.roles", _csr([PERSON.uri, "sgw://role/administrator"]))
+    assert "unknown role" in _refused("csr.roles", _csr([PERSON.uri, "sgw://role/superuser"]))
+    assert "does not grant" in _refused("csr.roles", _csr([PERSON.uri, "sgw://role/administrator"]), ca=ca)
 
 
 def test_a_tampered_request_signature_is_refused() -> None:
