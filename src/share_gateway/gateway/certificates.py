@@ -4,8 +4,8 @@ restart, and the refusal of a revoked certificate, logged.
 grpcio has no CRL hook in the TLS handshake, so the API layer looks the
 caller's certificate fingerprint up in ``revoked`` (a set, replaced whole
 when a newer list is installed) where it reads the caller's identity, on
-every mTLS call. A newer list arrives from the watched file (its
-modification time polled) or from the database, where another process (the
+every mTLS call. A newer list arrives from the watched file (polled by
+``gateway.trust_live`` with the manifest and catalog) or from the database, where another process (the
 ``pki install-revocations`` command, another replica) installed it. A revoked
 caller's refusals are logged as ``gateway.refusals`` logs every refusal: the
 first at once, the rest counted per window, so a revoked client cannot flood
@@ -25,10 +25,11 @@ from share_gateway.crypto.keys import KeyRing
 from share_gateway.domain.errors import DomainError, Unauthenticated
 from share_gateway.domain.events import EventKind
 from share_gateway.domain.principals import Identity
+from share_gateway.domain.trust_expiry import Artefact
 from share_gateway.federation.revocation_list import SignedRevocationList, open_revocation_list
-from share_gateway.gateway.periodic import Periodic
 from share_gateway.gateway.refusals import Refusals
 from share_gateway.gateway.runtime import NodeRuntime
+from share_gateway.gateway.trust_files import WatchedFile, installed, refused
 from share_gateway.store.repositories import Store
 
 log = logging.getLogger(__name__)
@@ -42,7 +43,11 @@ class RevocationSettings:
     authority: KeyRing | None = None
     # The signed list the node watches; a newer one written there is installed within ``poll_seconds``.
     watched: Path | None = None
+    # How often the node looks at every trust material file it watches (``gateway.trust_live``).
     poll_seconds: float = 5.0
+    # The signed manifest and catalog the node watches, as the list (``gateway.trust_live``).
+    manifest: Path | None = None
+    catalog: Path | None = None
 
 
 def install_revocation_list(
@@ -66,8 +71,7 @@ class CertificateGuard:
         # The fingerprints (SHA-256 of the DER, hex) no call may present: the hot path's one lookup.
         self.revoked: frozenset[str] = frozenset()
         self.in_force: SignedRevocationList | None = None
-        self._seen_file: tuple[int, int] | None = None
-        self.loop = Periodic("certificate revocation watch", self.refresh, self.settings.poll_seconds)
+        self._watched = WatchedFile(Artefact.REVOCATION_LIST, self.settings.watched)
 
     @property
     def watching(self) -> bool:
@@ -98,27 +102,19 @@ class CertificateGuard:
         await self.runtime.off_loop(self.load)
 
     def _install_watched(self) -> None:
-        path = self.settings.watched
-        if path is None or self.settings.authority is None:
+        found = self._watched.changed()
+        if found is None or self.settings.authority is None:
             return
+        document, digest = found
+        source = str(self._watched.path)
+        # The node's first list, taken before it serves, is no change to log; every later one is.
+        replacing = self.in_force is not None
         try:
-            status = path.stat()
-        except FileNotFoundError:
-            return
-        seen = (status.st_mtime_ns, status.st_size)
-        if seen == self._seen_file:
-            return
-        try:
-            if self.install(path.read_bytes()) and self.revoked:
-                log.warning(
-                    "certificate revocation list version %d installed: %d certificate(s) revoked",
-                    self._version(),
-                    len(self.revoked),
-                )
+            if self.install(document) and replacing:
+                installed(self.runtime, Artefact.REVOCATION_LIST, self._version(), digest, source)
         except (DomainError, VerificationError) as error:
             # Never fatal: the list in force stays, and the operator sees why the file was not taken.
-            log.warning("revocation list %s not installed: %s", path, error)
-        self._seen_file = seen
+            refused(self.runtime, Artefact.REVOCATION_LIST, digest, source, error)
 
     def _load_installed(self) -> None:
         store = self.runtime.store

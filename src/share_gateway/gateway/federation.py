@@ -92,6 +92,11 @@ class FederationDesk:
         )
         self.relay = RelayRules(self.policy, self.shared_types)
 
+    def follow(self, catalog: SignedCatalog, policy: Policy) -> None:
+        """A newer catalog in force: its digest is what inquiries carry and peers must match from now on."""
+        self.catalog, self.policy = catalog, policy
+        self.__post_init__()
+
     def key_id(self, region: str) -> bytes:
         """``region``'s signing key id: the manifest gives each key its own id, so it names the signer."""
         return self.manifest.manifest.nodes[region].signing_key.key_id
