@@ -37,13 +37,13 @@ from tests.waiting import eventually
 
 def watched_config(node_config: NodeConfig, federation: Layout, tmp_path: Path, poll: float) -> NodeConfig:
     """The node's configuration over copies of the federation's trust material, which the test then replaces."""
-    copies = {}
-    for name, source in (("manifest", federation.manifest), ("catalog", federation.catalog)):
-        copies[name] = tmp_path / f"{name}.signed"
-        shutil.copyfile(source, copies[name])
-    copies["revocation_list"] = tmp_path / "revocations.signed"
-    shutil.copyfile(federation.revocation_list, copies["revocation_list"])
-    return dataclasses.replace(node_config, revocation_poll_seconds=poll, **copies)
+    manifest, catalog, revocations = tmp_path / "manifest.signed", tmp_path / "catalog.signed", tmp_path / "rl.signed"
+    shutil.copyfile(federation.manifest, manifest)
+    shutil.copyfile(federation.catalog, catalog)
+    shutil.copyfile(federation.revocation_list, revocations)
+    return dataclasses.replace(
+        node_config, revocation_poll_seconds=poll, manifest=manifest, catalog=catalog, revocation_list=revocations
+    )
 
 
 @pytest.fixture
