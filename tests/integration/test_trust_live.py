@@ -23,15 +23,15 @@ from share_gateway.catalog import AUTHORITY_KEY_NAME, open_catalog, sample_catal
 from share_gateway.config import NodeConfig
 from share_gateway.crypto.keys import KeyRing, SigningKey
 from share_gateway.crypto.pki import certificate_fingerprint
-from share_gateway.devkit import Layout
+from share_gateway.devkit import Layout, administrator_identity
 from share_gateway.domain.events import Event, EventKind, Outcome
 from share_gateway.federation.manifest import open_manifest, sign_manifest
 from share_gateway.federation.revocation_list import RevokedCertificate, open_revocation_list, sign_revocation_list
 from share_gateway.node import Node, start_node
-from share_gateway.v1 import inquiry_pb2_grpc
-from tests.conftest import seed_grants
+from share_gateway.v1 import admin_pb2, admin_pb2_grpc, inquiry_pb2_grpc
+from tests.conftest import channels_to, seed_grants
 from tests.federation import channel, events
-from tests.support import inquiry
+from tests.support import REGION, error_reason, field_violations, inquiry
 from tests.waiting import eventually
 
 
@@ -221,3 +221,70 @@ async def test_a_node_under_load_refuses_a_revoked_certificate_from_its_next_cal
     finally:
         stop.set()
         await node.stop(grace=0)
+
+
+# --- an administrator's push (AdminService.InstallTrustMaterial) ---------------------------------------------
+
+
+def revoking_bank(federation: Layout, config: NodeConfig) -> bytes:
+    """The next revocation list after the node's, revoking the bank's certificate."""
+    assert config.revocation_list is not None
+    fingerprint = certificate_fingerprint(federation.client("bank").certificate.read_bytes())
+    current = open_revocation_list(config.revocation_list.read_bytes(), authority_ring(federation)).revocation_list
+    entry = RevokedCertificate(fingerprint, "", "key compromise", datetime.now(UTC))
+    return sign_revocation_list(current.revoking([entry], datetime.now(UTC)), federation.authority())
+
+
+async def test_an_administrator_installs_a_revocation_list_by_a_call(node: Node, federation: Layout) -> None:
+    document = revoking_bank(federation, node.config)
+    async with channels_to(node.port, federation) as connect:
+        admin = admin_pb2_grpc.AdminServiceStub(connect(f"admin-{REGION}"))
+        request = admin_pb2.InstallTrustMaterialRequest(artefact="revocation_list", document=document)
+        first = await admin.InstallTrustMaterial(request, timeout=30)
+        again = await admin.InstallTrustMaterial(request, timeout=30)
+        with pytest.raises(grpc.aio.AioRpcError) as refused:
+            await inquiry_pb2_grpc.InquiryServiceStub(connect("bank")).Inquire(
+                inquiry("loan_underwriting", consent="AUTH-1"), timeout=30
+            )
+    assert (first.version, first.installed, again.version, again.installed) == (2, True, 2, False)
+    assert refused.value.code() is grpc.StatusCode.UNAUTHENTICATED
+    await node.gateway.runtime.event_log.drain()
+    [event] = trust_events(node, EventKind.TRUST_MATERIAL_INSTALLED)
+    assert event.details["source"] == f"administrator {administrator_identity(REGION).uri}"
+
+
+async def test_a_pushed_document_that_fails_its_checks_is_refused_and_nothing_changes(
+    node: Node, federation: Layout
+) -> None:
+    assert node.config.manifest is not None
+    node.config.manifest.write_bytes(manifest(federation, 3))
+    await look(node)
+    in_force, catalog = node.gateway.manifest_in_force(), node.gateway.catalog_in_force
+    async with channels_to(node.port, federation) as connect:
+        admin = admin_pb2_grpc.AdminServiceStub(connect(f"admin-{REGION}"))
+
+        async def push(artefact: str, document: bytes, caller: str = f"admin-{REGION}") -> grpc.aio.AioRpcError:
+            stub = admin if caller == f"admin-{REGION}" else admin_pb2_grpc.AdminServiceStub(connect(caller))
+            with pytest.raises(grpc.aio.AioRpcError) as refused:
+                await stub.InstallTrustMaterial(
+                    admin_pb2.InstallTrustMaterialRequest(artefact=artefact, document=document), timeout=30
+                )
+            return refused.value
+
+        rollback = await push("manifest", manifest(federation, 2))
+        forged = await push("catalog", catalog_v2(SigningKey.generate(AUTHORITY_KEY_NAME)))
+        unknown = await push("tls_certificate", b"x")
+        stranger = await push("revocation_list", revoking_bank(federation, node.config), caller="bank")
+    assert (rollback.code(), error_reason(rollback)) == (grpc.StatusCode.FAILED_PRECONDITION, "TRUST_MATERIAL_ROLLBACK")
+    assert forged.code() is grpc.StatusCode.INVALID_ARGUMENT
+    assert "document" in field_violations(forged)
+    assert "artefact" in field_violations(unknown)
+    assert (stranger.code(), error_reason(stranger)) == (grpc.StatusCode.PERMISSION_DENIED, "NOT_AN_ADMINISTRATOR")
+    assert node.gateway.manifest_in_force() is in_force
+    assert node.gateway.catalog_in_force is catalog
+    assert node.gateway.certificates.revoked == frozenset()
+    await node.gateway.runtime.event_log.drain()
+    # The documents' alarms, and the stranger's attempt as a refused call of the same kind.
+    logged = trust_events(node, EventKind.TRUST_MATERIAL_REFUSED)
+    assert [e.details["artefact"] for e in logged if "artefact" in e.details] == ["manifest", "catalog"]
+    assert [e.reason for e in logged if "artefact" not in e.details] == ["NOT_AN_ADMINISTRATOR"]

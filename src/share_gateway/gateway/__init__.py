@@ -19,7 +19,8 @@ from share_gateway.config import (
     TlsMaterial,
     TrustSettings,
 )
-from share_gateway.domain.policy import Policy
+from share_gateway.domain.events import EventKind
+from share_gateway.domain.policy import Policy, Principal
 from share_gateway.domain.trust_expiry import TrustMaterial
 from share_gateway.federation.manifest import SignedManifest
 from share_gateway.federation.peers import PeerClients
@@ -245,6 +246,12 @@ class Gateway:
             self.federation.follow(signed, self.policy)
         if self.history.peers is not None:
             self.history.peers.policy = Policy(catalog)
+
+    async def install_trust_material(self, admin: Principal, artefact: str, document: bytes) -> tuple[int, bool]:
+        """An administrator's newer trust material (AdminService), admitted as grants are: the version in force
+        after it, and whether it was new."""
+        await self.grants.admit(admin, EventKind.TRUST_MATERIAL_REFUSED, "InstallTrustMaterial")
+        return await self.trust_watch.install_pushed(admin.uri, artefact, document)
 
     async def close(self) -> None:
         """Commit every pending event, integrate and checkpoint them, then release the threads."""

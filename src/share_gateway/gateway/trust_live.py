@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import logging
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
@@ -27,7 +28,7 @@ from share_gateway.catalog import SignedCatalog, open_catalog
 from share_gateway.crypto.errors import VerificationError
 from share_gateway.crypto.keys import KeyRing
 from share_gateway.domain.conformance import SweepReport
-from share_gateway.domain.errors import DomainError, InvalidState
+from share_gateway.domain.errors import DomainError, InvalidInput, InvalidState
 from share_gateway.domain.trust_expiry import Artefact
 from share_gateway.federation.manifest import ManifestInvalid, SignedManifest, open_manifest
 from share_gateway.gateway.certificates import CertificateGuard, RevocationSettings
@@ -40,6 +41,10 @@ log = logging.getLogger(__name__)
 
 # What a document that fails its checks raises: the reason the alarm gives.
 REFUSALS = (DomainError, VerificationError)
+# The kinds an administrator may push (certificates are not pushed: each node holds its own).
+PUSHABLE = (Artefact.MANIFEST, Artefact.CATALOG, Artefact.REVOCATION_LIST)
+# The machine reason of a refused older or equal version.
+ROLLBACK = "TRUST_MATERIAL_ROLLBACK"
 
 
 class TrustHolder(Protocol):
@@ -74,7 +79,9 @@ def log_sweep(report: SweepReport | None) -> None:
 
 def _newer(what: str, version: int, in_force: int) -> None:
     if version <= in_force:
-        raise InvalidState(f"rollback refused: {what} version {version} is not newer than version {in_force} in force")
+        raise InvalidState(
+            f"rollback refused: {what} version {version} is not newer than version {in_force} in force", ROLLBACK
+        )
 
 
 @dataclass
@@ -88,6 +95,9 @@ class TrustWatch:
         self._manifest = WatchedFile(Artefact.MANIFEST, self.settings.manifest)
         self._catalog = WatchedFile(Artefact.CATALOG, self.settings.catalog)
         self.loop = Periodic("trust material watch", self.refresh, self.settings.poll_seconds)
+        # One installation at a time (the watch's look, an administrator's push): two would both judge against
+        # the same material in force, and a catalog's sweep must not run twice over.
+        self._installing = threading.Lock()
 
     @property
     def watching(self) -> bool:
@@ -96,6 +106,10 @@ class TrustWatch:
     def load(self) -> None:
         """One look at every watched file (from a store thread, or before the node serves): the catalog first,
         so a manifest pinning it follows in the same look; then the revocation list."""
+        with self._installing:
+            self._load()
+
+    def _load(self) -> None:
         if self.settings.authority is not None:
             if (catalog := self._catalog.changed()) is not None:
                 self._take(Artefact.CATALOG, catalog, str(self.settings.catalog), self.install_catalog)
@@ -118,23 +132,56 @@ class TrustWatch:
         if version is not None:
             installed(self.runtime, artefact, version, digest, source)
 
-    def push(self, artefact: Artefact, document: bytes, source: str) -> int | None:
-        """Install pushed bytes (an administrator's call; from a store thread): the version put in force, None if
-        it is the one in force already; a refusal raises after its alarm is logged."""
+    async def install_pushed(self, admin: str, artefact: str, document: bytes) -> tuple[int, bool]:
+        """An administrator's document (AdminService): the version in force after it, and whether it was new.
+
+        A document the authority did not sign, or that does not parse, is the caller's error (INVALID_ARGUMENT);
+        a rollback or a manifest pinning another catalog is refused as the state forbids (FAILED_PRECONDITION).
+        Either way the alarm is logged first and the material in force stays.
+        """
+        try:
+            kind = Artefact(artefact)
+        except ValueError:
+            kind = None
+        if kind not in PUSHABLE:
+            raise InvalidInput.one("artefact", f"is one of {', '.join(a.value for a in PUSHABLE)}")
+        assert kind is not None
+        if not document:
+            raise InvalidInput.one("document", "is empty")
+        try:
+            return await self.runtime.off_loop(self._push, kind, document, f"administrator {admin}")
+        except VerificationError as error:
+            raise InvalidInput.one("document", f"is not signed by the federation authority: {error}") from error
+        except (InvalidInput, InvalidState):
+            raise
+        except DomainError as error:  # malformed: a manifest or catalog that breaks its format
+            raise InvalidInput.one("document", str(error)) from error
+
+    def _push(self, artefact: Artefact, document: bytes, source: str) -> tuple[int, bool]:
         install = {
             Artefact.MANIFEST: self.install_manifest,
             Artefact.CATALOG: self.install_catalog,
             Artefact.REVOCATION_LIST: self._install_revocation_list,
         }[artefact]
         digest = _digest(document)
-        try:
-            version = install(document)
-        except REFUSALS as error:
-            refused(self.runtime, artefact, digest, source, error)
-            raise
-        if version is not None:
-            installed(self.runtime, artefact, version, digest, source)
-        return version
+        with self._installing:
+            try:
+                version = install(document)
+            except REFUSALS as error:
+                refused(self.runtime, artefact, digest, source, error)
+                raise
+            if version is not None:
+                installed(self.runtime, artefact, version, digest, source)
+            return (self._version_in_force(artefact) if version is None else version), version is not None
+
+    def _version_in_force(self, artefact: Artefact) -> int:
+        if artefact is Artefact.MANIFEST:
+            manifest = self.holder.manifest_in_force()
+            return 0 if manifest is None else manifest.manifest.version
+        if artefact is Artefact.CATALOG:
+            return self.holder.catalog_in_force.catalog.version
+        in_force = self.certificates.in_force
+        return 0 if in_force is None else in_force.revocation_list.version
 
     # --- the checks, as at start --------------------------------------------------------------
 
@@ -170,7 +217,10 @@ class TrustWatch:
         _newer("catalog", signed.catalog.version, current.catalog.version)
         pins = self._pins()
         if pins and signed.digest not in pins:
-            raise InvalidState(f"catalog version {signed.catalog.version} is pinned by no manifest this node holds")
+            raise InvalidState(
+                f"catalog version {signed.catalog.version} is pinned by no manifest this node holds",
+                "CATALOG_NOT_PINNED",
+            )
         log_sweep(ConformanceSweep(self.runtime).install(signed))
         self.holder.put_catalog(signed)
         self._manifest.forget()
