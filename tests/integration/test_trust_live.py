@@ -28,7 +28,7 @@ from share_gateway.domain.events import Event, EventKind, Outcome
 from share_gateway.federation.manifest import open_manifest, sign_manifest
 from share_gateway.federation.revocation_list import RevokedCertificate, open_revocation_list, sign_revocation_list
 from share_gateway.node import Node, start_node
-from share_gateway.v1 import admin_pb2, admin_pb2_grpc, inquiry_pb2_grpc
+from share_gateway.v1 import admin_pb2, admin_pb2_grpc, catalog_pb2, catalog_pb2_grpc, inquiry_pb2_grpc
 from tests.conftest import channels_to, seed_grants
 from tests.federation import channel, events
 from tests.support import REGION, error_reason, field_violations, inquiry
@@ -157,6 +157,12 @@ async def test_a_newer_catalog_is_swept_and_installed_with_the_manifest_pinning_
         e.details["artefact"]: e.details["version"] for e in trust_events(node, EventKind.TRUST_MATERIAL_INSTALLED)
     }
     assert installed == {"catalog": "2", "manifest": "2"}
+    # CatalogService publishes the catalog in force.
+    async with channels_to(node.port, federation) as connect:
+        published = await catalog_pb2_grpc.CatalogServiceStub(connect("bank")).GetCatalog(
+            catalog_pb2.GetCatalogRequest(), timeout=30
+        )
+    assert (published.version, published.digest) == (2, digest)
 
 
 async def test_a_catalog_no_manifest_pins_is_refused(node: Node, federation: Layout) -> None:
