@@ -56,7 +56,6 @@ class WatchedFile:
 
 def installed(runtime: NodeRuntime, artefact: Artefact, version: int, digest: str, source: str) -> None:
     """Log (node log and event log) that a newer document of ``artefact`` is in force; from a store thread."""
-    log.warning("%s version %d installed from %s (digest %s…)", artefact.value, version, source, digest[:16])
     event = runtime.event(
         EventKind.TRUST_MATERIAL_INSTALLED,
         node_principal(runtime.region),
@@ -64,11 +63,12 @@ def installed(runtime: NodeRuntime, artefact: Artefact, version: int, digest: st
         details={"artefact": artefact.value, "version": str(version), "digest": digest, "source": source},
     )
     runtime.store.append([event])
+    # After the event is committed: whoever reads this line finds the event.
+    log.warning("%s version %d installed from %s (digest %s…)", artefact.value, version, source, digest[:16])
 
 
 def refused(runtime: NodeRuntime, artefact: Artefact, digest: str, source: str, error: Exception) -> Event:
     """Raise the alarm for a document not installed (the one in force stays); from a store thread."""
-    log.warning("%s %s not installed: %s", artefact.value.replace("_", " "), source, error)
     event = runtime.event(
         EventKind.TRUST_MATERIAL_REFUSED,
         node_principal(runtime.region),
@@ -77,4 +77,5 @@ def refused(runtime: NodeRuntime, artefact: Artefact, digest: str, source: str, 
         details={"artefact": artefact.value, "digest": digest, "source": source},
     )
     runtime.store.append([event])
+    log.warning("%s %s not installed: %s", artefact.value.replace("_", " "), source, error)
     return event
