@@ -15,6 +15,7 @@ the log.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -23,14 +24,15 @@ from typing import NoReturn
 from share_gateway.crypto.errors import VerificationError
 from share_gateway.crypto.keys import KeyRing
 from share_gateway.domain.errors import DomainError, Unauthenticated
-from share_gateway.domain.events import EventKind
+from share_gateway.domain.events import Event, EventKind
 from share_gateway.domain.principals import Identity
 from share_gateway.domain.trust_expiry import Artefact
 from share_gateway.federation.revocation_list import SignedRevocationList, open_revocation_list
 from share_gateway.gateway.refusals import Refusals
 from share_gateway.gateway.runtime import NodeRuntime
-from share_gateway.gateway.trust_files import WatchedFile, installed, refused
+from share_gateway.gateway.trust_files import WatchedFile, document_digest, installed_event, refused, say_installed
 from share_gateway.store.repositories import Store
+from share_gateway.store.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -51,14 +53,26 @@ class RevocationSettings:
 
 
 def install_revocation_list(
-    store: Store, document: bytes, authority: KeyRing, now: datetime
+    store: Store,
+    document: bytes,
+    authority: KeyRing,
+    now: datetime,
+    logged: Callable[[SignedRevocationList], Event] | None = None,
 ) -> tuple[SignedRevocationList, bool]:
     """Verify a signed list and install it in ``store`` (rollback refused); whether this version is new there.
 
     The node, the ``pki install-revocations`` command and every replica over one database share what is installed.
+    ``logged``: the event of a new installation, written in the same transaction.
     """
     signed = open_revocation_list(document, authority)
-    return signed, store.write(lambda tx: store.trust.install_revocation_list(tx, signed, now))
+
+    def install(tx: UnitOfWork) -> bool:
+        new = store.trust.install_revocation_list(tx, signed, now)
+        if new and logged is not None:
+            store.events.append(tx, [logged(signed)])
+        return new
+
+    return signed, store.write(install)
 
 
 @dataclass
@@ -79,17 +93,28 @@ class CertificateGuard:
 
     # --- installing -------------------------------------------------------------------
 
-    def install(self, document: bytes) -> bool:
+    def install(self, document: bytes, source: str | None = None) -> bool:
         """Verify a signed list and install it if newer (from a store thread); True if it is new here.
 
-        An older version, or another document under the version installed, is refused (``InvalidState``).
+        With a ``source`` (where the list came from), a new installation is a ``trust_material_installed`` event
+        in the same transaction. An older version, or another document under the version installed, is refused
+        (``InvalidState``).
         """
         if self.settings.authority is None:
             raise VerificationError("this node holds no authority key to verify a revocation list with")
+        digest, events = document_digest(document), []
+
+        def logged(signed: SignedRevocationList) -> Event:
+            version = signed.revocation_list.version
+            events.append(installed_event(self.runtime, Artefact.REVOCATION_LIST, version, digest, source or ""))
+            return events[-1]
+
         signed, new = install_revocation_list(
-            self.runtime.store, document, self.settings.authority, self.runtime.clock()
+            self.runtime.store, document, self.settings.authority, self.runtime.clock(), logged if source else None
         )
         self._put_in_force(signed)
+        for event in events:
+            say_installed(event)
         return new
 
     def load(self) -> None:
@@ -107,11 +132,9 @@ class CertificateGuard:
             return
         document, digest = found
         source = str(self._watched.path)
-        # The node's first list, taken before it serves, is no change to log; every later one is.
-        replacing = self.in_force is not None
         try:
-            if self.install(document) and replacing:
-                installed(self.runtime, Artefact.REVOCATION_LIST, self._version(), digest, source)
+            # The node's first list, taken before it serves, is no change to log; every later one is.
+            self.install(document, source if self.in_force is not None else None)
         except (DomainError, VerificationError) as error:
             # Never fatal: the list in force stays, and the operator sees why the file was not taken.
             refused(self.runtime, Artefact.REVOCATION_LIST, digest, source, error)

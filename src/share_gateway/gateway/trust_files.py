@@ -43,7 +43,7 @@ class WatchedFile:
         except FileNotFoundError:
             return None
         self._seen = seen
-        digest = hashlib.sha256(document).hexdigest()
+        digest = document_digest(document)
         if digest == self._digest:
             return None
         self._digest = digest
@@ -54,17 +54,31 @@ class WatchedFile:
         self._seen = self._digest = None
 
 
-def installed(runtime: NodeRuntime, artefact: Artefact, version: int, digest: str, source: str) -> None:
-    """Log (node log and event log) that a newer document of ``artefact`` is in force; from a store thread."""
-    event = runtime.event(
+def document_digest(document: bytes) -> str:
+    """What the events name a document by: the SHA-256 of its bytes, as the file or the call held them."""
+    return hashlib.sha256(document).hexdigest()
+
+
+def installed_event(runtime: NodeRuntime, artefact: Artefact, version: int, digest: str, source: str) -> Event:
+    """The event that a newer document of ``artefact`` is in force: written in the installation's transaction."""
+    return runtime.event(
         EventKind.TRUST_MATERIAL_INSTALLED,
         node_principal(runtime.region),
         Outcome.ALLOWED,
         details={"artefact": artefact.value, "version": str(version), "digest": digest, "source": source},
     )
-    runtime.store.append([event])
-    # After the event is committed: whoever reads this line finds the event.
-    log.warning("%s version %d installed from %s (digest %s…)", artefact.value, version, source, digest[:16])
+
+
+def say_installed(event: Event) -> None:
+    """The node's log line for an installation, once its event is committed (whoever reads the line finds it)."""
+    details = event.details
+    log.warning(
+        "%s version %s installed from %s (digest %s…)",
+        details["artefact"],
+        details["version"],
+        details["source"],
+        details["digest"][:16],
+    )
 
 
 def refused(runtime: NodeRuntime, artefact: Artefact, digest: str, source: str, error: Exception) -> Event:

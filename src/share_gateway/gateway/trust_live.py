@@ -17,7 +17,6 @@ officer finds), once per distinct refused file.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import logging
 import threading
 from collections.abc import Callable
@@ -35,7 +34,8 @@ from share_gateway.gateway.certificates import CertificateGuard, RevocationSetti
 from share_gateway.gateway.conformance import ConformanceSweep
 from share_gateway.gateway.periodic import Periodic
 from share_gateway.gateway.runtime import NodeRuntime
-from share_gateway.gateway.trust_files import WatchedFile, installed, refused
+from share_gateway.gateway.trust_files import WatchedFile, document_digest, installed_event, refused, say_installed
+from share_gateway.store.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -121,16 +121,13 @@ class TrustWatch:
         await self.runtime.off_loop(self.load)
 
     def _take(
-        self, artefact: Artefact, found: tuple[bytes, str], source: str, install: Callable[[bytes], int | None]
+        self, artefact: Artefact, found: tuple[bytes, str], source: str, install: Callable[[bytes, str], int | None]
     ) -> None:
         document, digest = found
         try:
-            version = install(document)
+            install(document, source)
         except REFUSALS as error:
             refused(self.runtime, artefact, digest, source, error)
-            return
-        if version is not None:
-            installed(self.runtime, artefact, version, digest, source)
 
     async def install_pushed(self, admin: str, artefact: str, document: bytes) -> tuple[int, bool]:
         """An administrator's document (AdminService): the version in force after it, and whether it was new.
@@ -163,15 +160,12 @@ class TrustWatch:
             Artefact.CATALOG: self.install_catalog,
             Artefact.REVOCATION_LIST: self._install_revocation_list,
         }[artefact]
-        digest = _digest(document)
         with self._installing:
             try:
-                version = install(document)
+                version = install(document, source)
             except REFUSALS as error:
-                refused(self.runtime, artefact, digest, source, error)
+                refused(self.runtime, artefact, document_digest(document), source, error)
                 raise
-            if version is not None:
-                installed(self.runtime, artefact, version, digest, source)
             return (self._version_in_force(artefact) if version is None else version), version is not None
 
     def _version_in_force(self, artefact: Artefact) -> int:
@@ -190,8 +184,9 @@ class TrustWatch:
             raise VerificationError("this node holds no authority key to verify trust material with")
         return self.settings.authority
 
-    def install_manifest(self, document: bytes) -> int | None:
-        """Verify a manifest and put it in force; its version, or None if it is the one in force."""
+    def install_manifest(self, document: bytes, source: str) -> int | None:
+        """Verify a manifest and put it in force, its event in the installation's transaction; its version, or
+        None if it is the one in force."""
         signed = open_manifest(document, self._authority())
         current = self.holder.manifest_in_force()
         if current is not None:
@@ -199,12 +194,19 @@ class TrustWatch:
                 return None
             _newer("manifest", signed.manifest.version, current.manifest.version)
         check_manifest(signed, self.runtime.region, self.holder.catalog_in_force.digest)
-        store = self.runtime.store
-        store.write(lambda tx: store.trust.install_manifest(tx, signed, self.runtime.clock()))
-        self.holder.put_manifest(signed)
-        return signed.manifest.version
+        store, version = self.runtime.store, signed.manifest.version
+        event = installed_event(self.runtime, Artefact.MANIFEST, version, document_digest(document), source)
 
-    def install_catalog(self, document: bytes) -> int | None:
+        def install(tx: UnitOfWork) -> None:
+            if store.trust.install_manifest(tx, signed, self.runtime.clock()):
+                store.events.append(tx, [event])
+
+        store.write(install)
+        self.holder.put_manifest(signed)
+        say_installed(event)
+        return version
+
+    def install_catalog(self, document: bytes, source: str) -> int | None:
         """Verify a catalog, sweep the records against it, and put it in force; its version, or None if in force.
 
         A federation's nodes hold the catalog its manifest pins: the manifest in force or the one waiting in the
@@ -221,10 +223,13 @@ class TrustWatch:
                 f"catalog version {signed.catalog.version} is pinned by no manifest this node holds",
                 "CATALOG_NOT_PINNED",
             )
-        log_sweep(ConformanceSweep(self.runtime).install(signed))
+        version = signed.catalog.version
+        event = installed_event(self.runtime, Artefact.CATALOG, version, document_digest(document), source)
+        log_sweep(ConformanceSweep(self.runtime).install(signed, event))
         self.holder.put_catalog(signed)
+        say_installed(event)
         self._manifest.forget()
-        return signed.catalog.version
+        return version
 
     def _pins(self) -> set[str]:
         """The catalog digests the manifest in force and a verified manifest in the watched file pin."""
@@ -236,13 +241,9 @@ class TrustWatch:
                 pins.add(open_manifest(path.read_bytes(), self._authority()).manifest.catalog_digest)
         return pins
 
-    def _install_revocation_list(self, document: bytes) -> int | None:
-        if not self.certificates.install(document):
+    def _install_revocation_list(self, document: bytes, source: str) -> int | None:
+        if not self.certificates.install(document, source):
             return None
         in_force = self.certificates.in_force
         assert in_force is not None
         return in_force.revocation_list.version
-
-
-def _digest(document: bytes) -> str:
-    return hashlib.sha256(document).hexdigest()
