@@ -165,6 +165,25 @@ async def test_a_newer_catalog_is_swept_and_installed_with_the_manifest_pinning_
     assert (published.version, published.digest) == (2, digest)
 
 
+async def test_a_manifest_written_before_the_catalog_it_pins_follows_the_catalog(
+    node: Node, federation: Layout
+) -> None:
+    """The manifest is refused while the catalog it pins is not in force; once the catalog is, it is judged again."""
+    assert node.config.manifest is not None
+    document = catalog_v2(federation.authority())
+    node.config.manifest.write_bytes(
+        manifest(federation, 2, catalog_digest=open_catalog(document, authority_ring(federation)).digest)
+    )
+    await look(node)
+    [alarm] = trust_events(node, EventKind.TRUST_MATERIAL_REFUSED)
+    assert alarm.details["artefact"] == "manifest"
+    node.config.catalog.write_bytes(document)
+    await look(node)
+    in_force = node.gateway.manifest_in_force()
+    assert in_force is not None
+    assert (in_force.manifest.version, node.gateway.catalog_in_force.catalog.version) == (2, 2)
+
+
 async def test_a_catalog_no_manifest_pins_is_refused(node: Node, federation: Layout) -> None:
     node.config.catalog.write_bytes(catalog_v2(federation.authority()))
     await look(node)

@@ -206,7 +206,7 @@ class Gateway:
     def trust_materials(self) -> tuple[TrustMaterial, ...]:
         """The trust material in force: the manifest federation traffic is checked against, the catalog, the
         revocation list, this node's TLS certificate and the federation CA."""
-        manifest = self.federation.manifest if self.federation is not None else self.manifest
+        manifest = self.manifest_in_force()
         tls = None if self.peer_tls is None else (self.peer_tls.certificate, self.peer_tls.ca)
         return trust_materials(self.catalog, manifest, self.certificates.in_force, tls)
 
