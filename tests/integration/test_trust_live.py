@@ -23,14 +23,14 @@ from share_gateway.catalog import AUTHORITY_KEY_NAME, open_catalog, sample_catal
 from share_gateway.config import NodeConfig
 from share_gateway.crypto.keys import KeyRing, SigningKey
 from share_gateway.crypto.pki import certificate_fingerprint
-from share_gateway.devkit import Layout, administrator_identity
+from share_gateway.devkit import Layout, administrator_identity, free_ports
 from share_gateway.domain.events import Event, EventKind, Outcome
 from share_gateway.federation.manifest import open_manifest, sign_manifest
 from share_gateway.federation.revocation_list import RevokedCertificate, open_revocation_list, sign_revocation_list
 from share_gateway.node import Node, start_node
 from share_gateway.v1 import admin_pb2, admin_pb2_grpc, catalog_pb2, catalog_pb2_grpc, inquiry_pb2_grpc
 from tests.conftest import channels_to, seed_grants
-from tests.federation import channel, events
+from tests.federation import OK, REGIONS, UNAVAILABLE, channel, events, federated, statuses
 from tests.support import REGION, error_reason, field_violations, inquiry
 from tests.waiting import eventually
 
@@ -313,3 +313,40 @@ async def test_a_pushed_document_that_fails_its_checks_is_refused_and_nothing_ch
     logged = trust_events(node, EventKind.TRUST_MATERIAL_REFUSED)
     assert [e.details["artefact"] for e in logged if "artefact" in e.details] == ["manifest", "catalog"]
     assert [e.reason for e in logged if "artefact" not in e.details] == ["NOT_AN_ADMINISTRATOR"]
+
+
+# --- peers follow the manifest ---------------------------------------------------------------------------------
+
+
+async def test_a_peer_moved_by_a_newer_manifest_is_asked_at_its_new_address(layout: Layout, tmp_path: Path) -> None:
+    """A node's channel to a peer follows the endpoint of the manifest in force: moved to an address where nothing
+    listens, the peer is unavailable; moved back, it answers again (no restart between)."""
+    asker, moved = REGIONS[0], REGIONS[2]
+    ring = KeyRing([layout.authority().verifying_key])
+    watched = tmp_path / "asker-manifest.signed"
+    shutil.copyfile(layout.manifest, watched)
+    started: dict[str, Node] = {}
+
+    def moving(version: int, endpoint: str) -> bytes:
+        current = open_manifest(layout.manifest.read_bytes(), ring).manifest
+        nodes = dict(current.nodes) | {moved: dataclasses.replace(current.nodes[moved], endpoint=endpoint)}
+        return sign_manifest(dataclasses.replace(current, version=version, nodes=nodes), layout.authority())
+
+    try:
+        for region in REGIONS:
+            config = NodeConfig.load(layout.node_config(region))
+            if region == asker:
+                config = dataclasses.replace(config, manifest=watched, revocation_poll_seconds=3600.0)
+            started[region] = await start_node(config)
+            seed_grants(started[region].gateway.store)
+        assert statuses(await federated(layout, started[asker]))[moved] == OK
+        home = open_manifest(layout.manifest.read_bytes(), ring).manifest.nodes[moved].endpoint
+        watched.write_bytes(moving(2, f"127.0.0.1:{free_ports(1)[0]}"))
+        await look(started[asker])
+        assert statuses(await federated(layout, started[asker]))[moved] == UNAVAILABLE
+        watched.write_bytes(moving(3, home))
+        await look(started[asker])
+        assert statuses(await federated(layout, started[asker]))[moved] == OK
+    finally:
+        for node in started.values():
+            await node.stop(grace=0)
