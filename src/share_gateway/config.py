@@ -291,7 +291,7 @@ class NodeConfig:
     # nothing. Distinct from ``signing_key``: a witness statement must not be confusable with the node's own.
     witness_key: Path | None = None
     # The authority's certificate revocation list, watched: a newer one written there is installed
-    # within ``revocation_poll_seconds``, without a restart.
+    # within ``revocation_poll_seconds``, without a restart (so are a newer ``manifest`` and ``catalog``).
     revocation_list: Path | None = None
     revocation_poll_seconds: float = 5.0
     # Refused calls of one kind and reason from one caller (a peer's, a revoked certificate's): the first is

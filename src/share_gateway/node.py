@@ -14,11 +14,11 @@ from share_gateway.catalog import AUTHORITY_KEY_NAME, open_catalog
 from share_gateway.config import NodeConfig
 from share_gateway.crypto.keyfiles import check_private_key
 from share_gateway.crypto.keys import KeyRing, SigningKey, VerifyingKey
-from share_gateway.domain.conformance import SweepReport
-from share_gateway.federation.manifest import ManifestInvalid, SignedManifest, open_manifest
+from share_gateway.federation.manifest import SignedManifest, open_manifest
 from share_gateway.gateway import Clock, Gateway, NodeRuntime, utc_now
 from share_gateway.gateway.certificates import RevocationSettings
 from share_gateway.gateway.conformance import ConformanceSweep
+from share_gateway.gateway.trust_live import check_manifest, log_sweep
 from share_gateway.store.database import Database, migrate, open_database
 from share_gateway.store.repositories import Store
 
@@ -63,13 +63,7 @@ def _install_manifest(config: NodeConfig, store: Store, catalog_digest: str, now
     if config.manifest is None:
         return None
     signed = open_manifest(config.manifest.read_bytes(), _authority(config))
-    if signed.manifest.catalog_digest != catalog_digest:
-        raise ManifestInvalid(
-            f"manifest version {signed.manifest.version} pins catalog {signed.manifest.catalog_digest[:12]}…, "
-            f"this node holds {catalog_digest[:12]}…"
-        )
-    if config.region not in signed.manifest.nodes:
-        raise ManifestInvalid(f"manifest version {signed.manifest.version} does not list region {config.region}")
+    check_manifest(signed, config.region, catalog_digest)
     store.write(lambda tx: store.trust.install_manifest(tx, signed, now))
     return signed
 
@@ -92,12 +86,6 @@ def _witness_key(config: NodeConfig) -> SigningKey | None:
     return key
 
 
-def _log_sweep(report: SweepReport | None) -> None:
-    """A newer catalog was installed: say what its sweep quarantined (a warning, so operators see it)."""
-    if report is not None:
-        log.log(logging.WARNING if report.record_ids else logging.INFO, "conformance sweep: %s", report.describe())
-
-
 def prepare_gateway(config: NodeConfig, clock: Clock = utc_now) -> tuple[Database, Gateway]:
     """Open and migrate the database, load the node key, verify and install the catalog (sweeping if newer)."""
     check_private_keys(config)
@@ -118,11 +106,13 @@ def prepare_gateway(config: NodeConfig, clock: Clock = utc_now) -> tuple[Databas
         # The manifest first: a node whose federation pins another catalog must refuse to start before
         # its records are swept against this one.
         manifest = _install_manifest(config, store, signed.digest, clock())
-        _log_sweep(ConformanceSweep(runtime).install(signed))
+        log_sweep(ConformanceSweep(runtime).install(signed))
         revocations = RevocationSettings(
             _authority(config),
             config.revocation_list,
             config.revocation_poll_seconds,
+            config.manifest,
+            config.catalog,
         )
         gateway = Gateway(
             runtime,
@@ -139,8 +129,9 @@ def prepare_gateway(config: NodeConfig, clock: Clock = utc_now) -> tuple[Databas
             trust_settings=config.trust,
             administrators=config.administrators,
         )
-        # Before serving: no call is answered under an older list than the one installed.
-        gateway.certificates.load()
+        # Before serving: no call is answered under an older list than the one installed (the manifest and catalog
+        # files were just installed: this look finds them in force).
+        gateway.trust_watch.load()
     except BaseException:
         database.dispose()
         raise

@@ -80,13 +80,17 @@ def _revoked(ended: dict[str, grpc.aio.AioRpcError | None]) -> bool:
     )
 
 
-def _refusals(layout: Layout) -> list[Event]:
+def _logged(layout: Layout, kind: EventKind) -> list[Event]:
     store = Store(open_database(NodeConfig.load(layout.node_config(HERE)).database))
     try:
         events = [Event.from_bytes(body) for _, body in store.events.read(limit=100_000)]
     finally:
         store.database.dispose()
-    return [event for event in events if event.kind is EventKind.CERTIFICATE_REFUSED]
+    return [event for event in events if event.kind is kind]
+
+
+def _refusals(layout: Layout) -> list[Event]:
+    return _logged(layout, EventKind.CERTIFICATE_REFUSED)
 
 
 async def test_a_revoked_bank_certificate_is_refused_on_every_service_after_a_hot_install(cluster: Cluster) -> None:
@@ -121,3 +125,8 @@ async def test_a_revoked_bank_certificate_is_refused_on_every_service_after_a_ho
     layout.revocation_list.write_bytes(first_list)
     cluster.processes[HERE].wait_for("not installed")
     assert _revoked(await _every_call(layout, port, "bank"))
+    # Each list taken is in the log; the one put back is an alarm (issue 13, item 5: live trust material).
+    installed = [e.details["version"] for e in _logged(layout, EventKind.TRUST_MATERIAL_INSTALLED)]
+    assert installed[-1] == "3"
+    [alarm] = _logged(layout, EventKind.TRUST_MATERIAL_REFUSED)
+    assert (alarm.details["artefact"], alarm.outcome.value) == ("revocation_list", "denied")

@@ -359,6 +359,8 @@ def test_enum_values_written_into_signed_payloads_and_the_log() -> None:
         "dispute_mark_shared",
         "dispute_mark_received",
         "trust_material_expiring",
+        "trust_material_installed",
+        "trust_material_refused",
         "institution_registered",
         "grant_added",
         "grant_changed",

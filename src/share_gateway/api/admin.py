@@ -1,4 +1,5 @@
-"""AdminService: administrators register institutions and add, change and revoke their grants, each act logged."""
+"""AdminService: administrators register institutions and add, change and revoke their grants, each act logged,
+and install newer trust material without a restart."""
 
 from __future__ import annotations
 
@@ -93,3 +94,11 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
         admin = await calling_principal(self.gateway, context)
         rows = await self.gateway.grants.grants(admin, request.institution)
         return admin_pb2.ListGrantsResponse(grants=[grant_to_wire(row) for row in rows])
+
+    @handles_errors
+    async def InstallTrustMaterial(
+        self, request: admin_pb2.InstallTrustMaterialRequest, context: Context
+    ) -> admin_pb2.InstallTrustMaterialResponse:
+        admin = await calling_principal(self.gateway, context)
+        version, installed = await self.gateway.install_trust_material(admin, request.artefact, request.document)
+        return admin_pb2.InstallTrustMaterialResponse(version=version, installed=installed)

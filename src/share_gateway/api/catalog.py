@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import grpc
@@ -102,11 +103,16 @@ def catalog_to_wire(signed: SignedCatalog) -> catalog_pb2.GetCatalogResponse:
 
 
 class CatalogServicer(catalog_pb2_grpc.CatalogServiceServicer):
-    def __init__(self, signed: SignedCatalog) -> None:
-        self._response = catalog_to_wire(signed)
+    def __init__(self, in_force: Callable[[], SignedCatalog]) -> None:
+        # The catalog in force, read on each call: a newer one installed at a running node is published at once.
+        self._in_force = in_force
+        self._cached: tuple[SignedCatalog, catalog_pb2.GetCatalogResponse] | None = None
 
     @handles_errors
     async def GetCatalog(
         self, request: catalog_pb2.GetCatalogRequest, context: Context
     ) -> catalog_pb2.GetCatalogResponse:
-        return self._response
+        signed = self._in_force()
+        if self._cached is None or self._cached[0] is not signed:
+            self._cached = (signed, catalog_to_wire(signed))
+        return self._cached[1]

@@ -120,7 +120,7 @@ async def start_server(
     )
     # Requests are decoded and checked in one place (api.requests), not by grpcio before the servicer runs.
     for service, servicer in (
-        (catalog_pb2.DESCRIPTOR.services_by_name["CatalogService"], CatalogServicer(gateway.catalog)),
+        (catalog_pb2.DESCRIPTOR.services_by_name["CatalogService"], CatalogServicer(lambda: gateway.catalog_in_force)),
         (inquiry_pb2.DESCRIPTOR.services_by_name["InquiryService"], InquiryServicer(gateway)),
         (registry_pb2.DESCRIPTOR.services_by_name["RegistryService"], RegistryServicer(gateway)),
         (compliance_pb2.DESCRIPTOR.services_by_name["ComplianceService"], ComplianceServicer(gateway)),

@@ -98,6 +98,10 @@ class EventKind(StrEnum):
     # A warning for operators: trust material (manifest, certificate) expires within the horizon or has expired;
     # at most one per artefact per UTC day (``domain.trust_expiry``).
     TRUST_MATERIAL_EXPIRING = "trust_material_expiring"
+    # A newer manifest, catalog or revocation list put in force at a running node (``gateway.trust_live``), and an
+    # alarm: one refused (bad signature, rollback, ...), the one in force kept; once per distinct refused document.
+    TRUST_MATERIAL_INSTALLED = "trust_material_installed"
+    TRUST_MATERIAL_REFUSED = "trust_material_refused"
     # The registry of who may do what (domain.grant_acts): each change by an administrator (or, offline, the
     # node's operator), with the document that authorised it; a refused attempt is logged as the act's kind, denied.
     INSTITUTION_REGISTERED = "institution_registered"

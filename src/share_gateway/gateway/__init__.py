@@ -19,7 +19,8 @@ from share_gateway.config import (
     TlsMaterial,
     TrustSettings,
 )
-from share_gateway.domain.policy import Policy
+from share_gateway.domain.events import EventKind
+from share_gateway.domain.policy import Policy, Principal
 from share_gateway.domain.trust_expiry import TrustMaterial
 from share_gateway.federation.manifest import SignedManifest
 from share_gateway.federation.peers import PeerClients
@@ -46,6 +47,7 @@ from share_gateway.gateway.runtime import Clock, NodeRuntime, utc_now
 from share_gateway.gateway.sequencer import Sequencer, SequencerSettings
 from share_gateway.gateway.sweeper import DisclosureSweeper
 from share_gateway.gateway.trust_expiry import TrustExpiry, trust_materials
+from share_gateway.gateway.trust_live import TrustWatch
 from share_gateway.gateway.witness import Cosigner
 from share_gateway.store.repositories import Store
 
@@ -79,6 +81,8 @@ class Gateway:
         # Refused calls (a peer's, a revoked certificate's), logged without letting a caller flood the log.
         self.refusals = Refusals(self.runtime, timedelta(seconds=self.refusal_window_seconds))
         self.certificates = CertificateGuard(self.runtime, self.refusals, self.revocation_settings)
+        # Newer manifests, catalogs and revocation lists installed while the node runs (one watcher for the three).
+        self.trust_watch = TrustWatch(self.runtime, self, self.certificates, self.revocation_settings)
         self.log = self.runtime.store.log
         peers = () if self.manifest is None else self.manifest.manifest.peers_of(self.runtime.region)
         self.federation = (
@@ -192,8 +196,8 @@ class Gateway:
             self.courier.loop.start()
         if self.cosigner is not None:
             self.cosigner.loop.start()
-        if self.certificates.watching:
-            self.certificates.loop.start()
+        if self.trust_watch.watching:
+            self.trust_watch.loop.start()
 
     @property
     def store(self) -> Store:
@@ -202,9 +206,52 @@ class Gateway:
     def trust_materials(self) -> tuple[TrustMaterial, ...]:
         """The trust material in force: the manifest federation traffic is checked against, the catalog, the
         revocation list, this node's TLS certificate and the federation CA."""
-        manifest = self.federation.manifest if self.federation is not None else self.manifest
+        manifest = self.manifest_in_force()
         tls = None if self.peer_tls is None else (self.peer_tls.certificate, self.peer_tls.ca)
         return trust_materials(self.catalog, manifest, self.certificates.in_force, tls)
+
+    # --- trust material in force (gateway.trust_live puts a newer one in force) -------------------
+
+    @property
+    def catalog_in_force(self) -> SignedCatalog:
+        return self.catalog
+
+    def manifest_in_force(self) -> SignedManifest | None:
+        return self.federation.manifest if self.federation is not None else self.manifest
+
+    def put_manifest(self, signed: SignedManifest) -> None:
+        """Federation traffic reads the manifest at each call: peers' keys, addresses and pins follow at once.
+
+        The regions records and revocations are queued for were fixed at start: a region the new manifest
+        adds receives deliveries after a restart (the channels and checks of a known region follow now).
+        """
+        self.manifest = signed
+        if self.federation is not None:
+            self.federation.manifest = signed
+
+    def put_catalog(self, signed: SignedCatalog) -> None:
+        """Every use case reads the newer catalog from its next call (already swept and installed in the store).
+
+        All on the caller's thread without a pause: a call reads the old catalog or the new one per desk.
+        """
+        self.catalog, self.policy = signed, Policy(signed.catalog)
+        catalog = signed.catalog
+        for desk in (self.listings, self.repairs, self.disputes, self.debtors, self.grants):
+            desk.catalog = catalog
+        self.registry.catalog, self.registry.policy = signed, self.policy
+        self.inquiries.policy = self.history.policy = self.policy
+        self.quotas.follow(catalog)
+        self.sweeper.follow(catalog)
+        if self.federation is not None:
+            self.federation.follow(signed, self.policy)
+        if self.history.peers is not None:
+            self.history.peers.policy = Policy(catalog)
+
+    async def install_trust_material(self, admin: Principal, artefact: str, document: bytes) -> tuple[int, bool]:
+        """An administrator's newer trust material (AdminService), admitted as grants are: the version in force
+        after it, and whether it was new."""
+        await self.grants.admit(admin, EventKind.TRUST_MATERIAL_REFUSED, "InstallTrustMaterial")
+        return await self.trust_watch.install_pushed(admin.uri, artefact, document)
 
     async def close(self) -> None:
         """Commit every pending event, integrate and checkpoint them, then release the threads."""
@@ -213,7 +260,7 @@ class Gateway:
             self.cosigner,
             self.sweeper,
             self.listings,
-            self.certificates,
+            self.trust_watch,
             self.quotas,
             self.revocation_watch,
             self.trust,

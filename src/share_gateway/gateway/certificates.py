@@ -4,8 +4,8 @@ restart, and the refusal of a revoked certificate, logged.
 grpcio has no CRL hook in the TLS handshake, so the API layer looks the
 caller's certificate fingerprint up in ``revoked`` (a set, replaced whole
 when a newer list is installed) where it reads the caller's identity, on
-every mTLS call. A newer list arrives from the watched file (its
-modification time polled) or from the database, where another process (the
+every mTLS call. A newer list arrives from the watched file (polled by
+``gateway.trust_live`` with the manifest and catalog) or from the database, where another process (the
 ``pki install-revocations`` command, another replica) installed it. A revoked
 caller's refusals are logged as ``gateway.refusals`` logs every refusal: the
 first at once, the rest counted per window, so a revoked client cannot flood
@@ -15,6 +15,7 @@ the log.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -23,13 +24,15 @@ from typing import NoReturn
 from share_gateway.crypto.errors import VerificationError
 from share_gateway.crypto.keys import KeyRing
 from share_gateway.domain.errors import DomainError, Unauthenticated
-from share_gateway.domain.events import EventKind
+from share_gateway.domain.events import Event, EventKind
 from share_gateway.domain.principals import Identity
+from share_gateway.domain.trust_expiry import Artefact
 from share_gateway.federation.revocation_list import SignedRevocationList, open_revocation_list
-from share_gateway.gateway.periodic import Periodic
 from share_gateway.gateway.refusals import Refusals
 from share_gateway.gateway.runtime import NodeRuntime
+from share_gateway.gateway.trust_files import WatchedFile, document_digest, installed_event, refused, say_installed
 from share_gateway.store.repositories import Store
+from share_gateway.store.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -42,18 +45,34 @@ class RevocationSettings:
     authority: KeyRing | None = None
     # The signed list the node watches; a newer one written there is installed within ``poll_seconds``.
     watched: Path | None = None
+    # How often the node looks at every trust material file it watches (``gateway.trust_live``).
     poll_seconds: float = 5.0
+    # The signed manifest and catalog the node watches, as the list (``gateway.trust_live``).
+    manifest: Path | None = None
+    catalog: Path | None = None
 
 
 def install_revocation_list(
-    store: Store, document: bytes, authority: KeyRing, now: datetime
+    store: Store,
+    document: bytes,
+    authority: KeyRing,
+    now: datetime,
+    logged: Callable[[SignedRevocationList], Event] | None = None,
 ) -> tuple[SignedRevocationList, bool]:
     """Verify a signed list and install it in ``store`` (rollback refused); whether this version is new there.
 
     The node, the ``pki install-revocations`` command and every replica over one database share what is installed.
+    ``logged``: the event of a new installation, written in the same transaction.
     """
     signed = open_revocation_list(document, authority)
-    return signed, store.write(lambda tx: store.trust.install_revocation_list(tx, signed, now))
+
+    def install(tx: UnitOfWork) -> bool:
+        new = store.trust.install_revocation_list(tx, signed, now)
+        if new and logged is not None:
+            store.events.append(tx, [logged(signed)])
+        return new
+
+    return signed, store.write(install)
 
 
 @dataclass
@@ -66,8 +85,7 @@ class CertificateGuard:
         # The fingerprints (SHA-256 of the DER, hex) no call may present: the hot path's one lookup.
         self.revoked: frozenset[str] = frozenset()
         self.in_force: SignedRevocationList | None = None
-        self._seen_file: tuple[int, int] | None = None
-        self.loop = Periodic("certificate revocation watch", self.refresh, self.settings.poll_seconds)
+        self._watched = WatchedFile(Artefact.REVOCATION_LIST, self.settings.watched)
 
     @property
     def watching(self) -> bool:
@@ -75,17 +93,28 @@ class CertificateGuard:
 
     # --- installing -------------------------------------------------------------------
 
-    def install(self, document: bytes) -> bool:
+    def install(self, document: bytes, source: str | None = None) -> bool:
         """Verify a signed list and install it if newer (from a store thread); True if it is new here.
 
-        An older version, or another document under the version installed, is refused (``InvalidState``).
+        With a ``source`` (where the list came from), a new installation is a ``trust_material_installed`` event
+        in the same transaction. An older version, or another document under the version installed, is refused
+        (``InvalidState``).
         """
         if self.settings.authority is None:
             raise VerificationError("this node holds no authority key to verify a revocation list with")
+        digest, events = document_digest(document), []
+
+        def logged(signed: SignedRevocationList) -> Event:
+            version = signed.revocation_list.version
+            events.append(installed_event(self.runtime, Artefact.REVOCATION_LIST, version, digest, source or ""))
+            return events[-1]
+
         signed, new = install_revocation_list(
-            self.runtime.store, document, self.settings.authority, self.runtime.clock()
+            self.runtime.store, document, self.settings.authority, self.runtime.clock(), logged if source else None
         )
         self._put_in_force(signed)
+        for event in events:
+            say_installed(event)
         return new
 
     def load(self) -> None:
@@ -98,27 +127,17 @@ class CertificateGuard:
         await self.runtime.off_loop(self.load)
 
     def _install_watched(self) -> None:
-        path = self.settings.watched
-        if path is None or self.settings.authority is None:
+        found = self._watched.changed()
+        if found is None or self.settings.authority is None:
             return
+        document, digest = found
+        source = str(self._watched.path)
         try:
-            status = path.stat()
-        except FileNotFoundError:
-            return
-        seen = (status.st_mtime_ns, status.st_size)
-        if seen == self._seen_file:
-            return
-        try:
-            if self.install(path.read_bytes()) and self.revoked:
-                log.warning(
-                    "certificate revocation list version %d installed: %d certificate(s) revoked",
-                    self._version(),
-                    len(self.revoked),
-                )
+            # The node's first list, taken before it serves, is no change to log; every later one is.
+            self.install(document, source if self.in_force is not None else None)
         except (DomainError, VerificationError) as error:
             # Never fatal: the list in force stays, and the operator sees why the file was not taken.
-            log.warning("revocation list %s not installed: %s", path, error)
-        self._seen_file = seen
+            refused(self.runtime, Artefact.REVOCATION_LIST, digest, source, error)
 
     def _load_installed(self) -> None:
         store = self.runtime.store

@@ -33,11 +33,12 @@ BATCH = 500
 class ConformanceSweep:
     runtime: NodeRuntime
 
-    def install(self, signed: SignedCatalog) -> SweepReport | None:
+    def install(self, signed: SignedCatalog, installed: Event | None = None) -> SweepReport | None:
         """Install the catalog, sweeping first if it is newer than the one installed; the report if a sweep ran.
 
         The first catalog of a node, or the same version again, needs no sweep; an
-        older one is refused by the store before anything changes.
+        older one is refused by the store before anything changes. ``installed``: the event of a newer catalog
+        installed at a running node, written with the sweep's report.
         """
         store = self.runtime.store
         previous = store.trust.catalog_version()
@@ -50,7 +51,7 @@ class ConformanceSweep:
         def install(tx: UnitOfWork) -> None:
             # Not new if another replica installed it meanwhile: its report is logged, and our quarantines are.
             if store.trust.install_catalog(tx, signed, now):
-                store.events.append(tx, [swept])
+                store.events.append(tx, [swept] if installed is None else [swept, installed])
 
         store.write(install)
         return report

@@ -33,7 +33,7 @@ from share_gateway.domain.errors import Citation, Refused
 from share_gateway.domain.events import EVENT_MEDIA_TYPE, DisclosedRecord, Event, EventKind, Outcome
 from share_gateway.domain.identifiers import Subject
 from share_gateway.domain.policy import Denial, Grant, GrantRole, Policy, Principal
-from share_gateway.federation.manifest import SignedManifest
+from share_gateway.federation.manifest import Manifest, SignedManifest
 from share_gateway.federation.messages import PEER_INQUIRY_TYPE, REPLAY_WINDOW, PeerInquiry, digest
 from share_gateway.federation.peers import PeerClients, PeerError
 from share_gateway.gateway.answers import Asked, RelayRules
@@ -70,6 +70,10 @@ class _Question:
     inquiry: Envelope
     asked: Asked
     seconds: float
+    # The manifest and the catalog's rules in force when the inquiry began: a newer one installed meanwhile
+    # applies from the next inquiry, never to half of this one's regions.
+    manifest: Manifest
+    relay: RelayRules
 
 
 @dataclass
@@ -85,12 +89,18 @@ class FederationDesk:
     clock_skew: timedelta = REPLAY_WINDOW
 
     def __post_init__(self) -> None:
-        self.catalog_digest = self.catalog.digest
+        self.follow(self.catalog, self.policy)
+
+    def follow(self, catalog: SignedCatalog, policy: Policy) -> None:
+        """The catalog in force (a newer one installed at a running node): its digest is what inquiries carry and
+        peers must match from now on."""
+        self.catalog, self.policy = catalog, policy
+        self.catalog_digest = catalog.digest
         # The record types the catalog shares nationwide: the only ones a peer may publish here.
         self.shared_types = frozenset(
-            name for name, kind in self.catalog.catalog.record_types.items() if kind.shared_nationwide
+            name for name, kind in catalog.catalog.record_types.items() if kind.shared_nationwide
         )
-        self.relay = RelayRules(self.policy, self.shared_types)
+        self.relay = RelayRules(policy, self.shared_types)
 
     def key_id(self, region: str) -> bytes:
         """``region``'s signing key id: the manifest gives each key its own id, so it names the signer."""
@@ -115,7 +125,8 @@ class FederationDesk:
 
         ``consent`` is the id of the consent this node accepted; ``signed_consent`` travels for peers to verify.
         """
-        self.require_current()
+        manifest, relay = self.manifest.manifest, self.relay
+        manifest.require_current(self.runtime.clock())
         inquiry = PeerInquiry.new(
             origin=self.runtime.region,
             requester_uri=requester.uri,
@@ -132,28 +143,28 @@ class FederationDesk:
         envelope = Envelope.seal(self.runtime.signing_key, PEER_INQUIRY_TYPE, inquiry.to_bytes())
         remaining = self.peer_timeout if deadline is None else deadline - time.monotonic() - DEADLINE_MARGIN
         asked = Asked(digest(envelope.payload), subject, purpose, consent, frozenset(record_types))
-        question = _Question(envelope, asked, max(0.01, min(self.peer_timeout, remaining)))
-        peers = self.manifest.manifest.peers_of(self.runtime.region)
+        question = _Question(envelope, asked, max(0.01, min(self.peer_timeout, remaining)), manifest, relay)
+        peers = manifest.peers_of(self.runtime.region)
         return list(await asyncio.gather(*(self._ask(region, question) for region in peers)))
 
     async def _ask(self, region: str, question: _Question) -> RegionOutcome:
         try:
             async with asyncio.timeout(question.seconds):
-                answer = await self.clients.inquire(self.manifest.manifest, region, question.inquiry, question.seconds)
+                answer = await self.clients.inquire(question.manifest, region, question.inquiry, question.seconds)
         except TimeoutError:
             return RegionOutcome(region, RegionStatus.TIMEOUT, f"no answer within {question.seconds:.2f} s")
         except PeerError as error:
             return RegionOutcome(region, *peer_failure(error))
         try:
             # Everything a region sent, checked against the manifest and this node's policy before any of it is used.
-            checked = self.relay.check(
-                self.manifest.manifest, self.runtime.region, region, answer, question.asked, self.runtime.clock().date()
+            checked = question.relay.check(
+                question.manifest, self.runtime.region, region, answer, question.asked, self.runtime.clock().date()
             )
         except (VerificationError, ValueError, KeyError) as error:
             return RegionOutcome(region, RegionStatus.INVALID, str(error)[:300])
         if checked.records:
             pairs = [(r.origin_region, r.record_id) for r in checked.records]
-            checked = self.relay.without(
+            checked = question.relay.without(
                 checked, await self.runtime.read(self.runtime.store.revocations.revoked_among, pairs)
             )
         return RegionOutcome(

@@ -157,7 +157,7 @@ class GrantDesk:
     # The administrators this node accepts (identity URIs, ``administrators`` in node.yaml); empty: any.
     administrators: frozenset[str] = frozenset()
 
-    async def _admit(self, admin: Principal, kind: EventKind, call: str, document: str = "") -> Act:
+    async def admit(self, admin: Principal, kind: EventKind, call: str, document: str = "") -> Act:
         """The act's author, once the certificate carries the administrator role (and names one this node
         accepts, where it names any); else refused, the refusal logged."""
         why = ""
@@ -179,7 +179,7 @@ class GrantDesk:
 
     async def register(self, admin: Principal, institution: str, kind: str, name: str, document: str) -> Event:
         """Register an institution as a catalog requester kind, or change its kind or name."""
-        act = await self._admit(admin, EventKind.INSTITUTION_REGISTERED, "RegisterInstitution", document)
+        act = await self.admit(admin, EventKind.INSTITUTION_REGISTERED, "RegisterInstitution", document)
         violations: list[FieldViolation] = []
         _check_institution(institution, violations)
         if not kind:
@@ -205,7 +205,7 @@ class GrantDesk:
         document: str,
     ) -> list[tuple[GrantRow, Event]]:
         """Grant a registered institution purposes to inquire for or record types to submit, from now on."""
-        act = await self._admit(admin, EventKind.GRANT_ADDED, "AddGrant", document)
+        act = await self.admit(admin, EventKind.GRANT_ADDED, "AddGrant", document)
         now = self.runtime.clock()
         violations: list[FieldViolation] = []
         _check_institution(institution, violations)
@@ -246,7 +246,7 @@ class GrantDesk:
         self, admin: Principal, grant_id: int, until: datetime | None, document: str
     ) -> tuple[GrantRow, Event]:
         """Give a grant a new end (None: it no longer ends); a revoked grant stays revoked."""
-        act = await self._admit(admin, EventKind.GRANT_CHANGED, "ChangeGrant", document)
+        act = await self.admit(admin, EventKind.GRANT_CHANGED, "ChangeGrant", document)
         row = await self._grant_of(grant_id, document)
         changed, events = await self._write(
             row.institution, _change(self.runtime.store, act, grant_id, until, self.runtime.clock())
@@ -255,7 +255,7 @@ class GrantDesk:
 
     async def revoke(self, admin: Principal, grant_id: int, document: str) -> tuple[GrantRow, Event]:
         """Revoke a grant from now on: this process refuses the institution's next call that needed it."""
-        act = await self._admit(admin, EventKind.GRANT_REVOKED, "RevokeGrant", document)
+        act = await self.admit(admin, EventKind.GRANT_REVOKED, "RevokeGrant", document)
         row = await self._grant_of(grant_id, document)
         revoked, events = await self._write(
             row.institution, _revocation(self.runtime.store, act, grant_id, self.runtime.clock())
@@ -264,7 +264,7 @@ class GrantDesk:
 
     async def grants(self, admin: Principal, institution: str) -> list[GrantRow]:
         """Every grant (of one institution, if named), revoked ones too."""
-        await self._admit(admin, EventKind.REQUEST_REFUSED, "ListGrants")
+        await self.admit(admin, EventKind.REQUEST_REFUSED, "ListGrants")
         if institution:
             validate_uscc(institution, "institution")
         return await self.runtime.read(self.runtime.store.grants.rows, institution or None)

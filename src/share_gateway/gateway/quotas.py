@@ -86,6 +86,10 @@ class QuotaDesk:
         self.suspected = 0
         self.loop = Periodic("quota buckets", self.forget_unused, FORGET_INTERVAL_SECONDS)
 
+    def follow(self, catalog: Catalog) -> None:
+        """A newer catalog is in force: its quotas apply from the next inquiry (buckets already spent stay)."""
+        self.catalog, self._limits = catalog, {}
+
     def longest_period(self) -> timedelta:
         """The longest a bucket of any quota here stays other than full: a day's volume, a distinct-subject
         window, or the time a rate bucket takes to refill from empty."""

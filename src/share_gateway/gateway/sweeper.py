@@ -39,7 +39,12 @@ class DisclosureSweeper:
 
     def __post_init__(self) -> None:
         self.loop = Periodic("disclosure sweeper", self.sweep, self.interval)
-        types = {} if self.catalog is None else self.catalog.record_types
+        self.follow(self.catalog)
+
+    def follow(self, catalog: Catalog | None) -> None:
+        """The catalog in force (a newer one installed at a running node): its maximum periods from the next sweep."""
+        types = {} if catalog is None else catalog.record_types
+        self.catalog = catalog
         self.maxima = {name: t.periods.maximum_days for name, t in types.items() if t.periods.maximum_days is not None}
 
     async def sweep(self) -> int:

@@ -334,3 +334,51 @@ class ListGrantsResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ListGrantsResponse: _TypeAlias = ListGrantsResponse  # noqa: Y015
+
+@_typing.final
+class InstallTrustMaterialRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ARTEFACT_FIELD_NUMBER: _builtins.int
+    DOCUMENT_FIELD_NUMBER: _builtins.int
+    artefact: _builtins.str
+    """"manifest", "catalog" or "revocation_list"."""
+    document: _builtins.bytes
+    """The document as the authority signed it (the bytes of the file the node watches)."""
+    def __init__(
+        self,
+        *,
+        artefact: _builtins.str = ...,
+        document: _builtins.bytes = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["artefact", b"artefact", "document", b"document"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___InstallTrustMaterialRequest: _TypeAlias = InstallTrustMaterialRequest  # noqa: Y015
+
+@_typing.final
+class InstallTrustMaterialResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    VERSION_FIELD_NUMBER: _builtins.int
+    INSTALLED_FIELD_NUMBER: _builtins.int
+    version: _builtins.int
+    """The version in force now."""
+    installed: _builtins.bool
+    """False: this very document was in force already, and nothing changed."""
+    def __init__(
+        self,
+        *,
+        version: _builtins.int = ...,
+        installed: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["installed", b"installed", "version", b"version"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___InstallTrustMaterialResponse: _TypeAlias = InstallTrustMaterialResponse  # noqa: Y015

@@ -65,6 +65,11 @@ class AdminServiceStub:
                 request_serializer=share__gateway_dot_v1_dot_admin__pb2.ListGrantsRequest.SerializeToString,
                 response_deserializer=share__gateway_dot_v1_dot_admin__pb2.ListGrantsResponse.FromString,
                 _registered_method=True)
+        self.InstallTrustMaterial = channel.unary_unary(
+                '/share_gateway.v1.AdminService/InstallTrustMaterial',
+                request_serializer=share__gateway_dot_v1_dot_admin__pb2.InstallTrustMaterialRequest.SerializeToString,
+                response_deserializer=share__gateway_dot_v1_dot_admin__pb2.InstallTrustMaterialResponse.FromString,
+                _registered_method=True)
 
 
 class AdminServiceServicer:
@@ -111,6 +116,19 @@ class AdminServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def InstallTrustMaterial(self, request, context):
+        """Put a newer authority-signed manifest, catalog or revocation list in force without a restart, after
+        the checks made at start (signature, a strictly newer version, the catalog conformance sweep). An event
+        trust_material_installed; a refusal is a trust_material_refused alarm and leaves the old one in force:
+        INVALID_ARGUMENT (field document: not the authority's, malformed, a manifest not listing this node or
+        pinning another catalog) or FAILED_PRECONDITION (an older or equal version: reason
+        TRUST_MATERIAL_ROLLBACK; a catalog no manifest pins: CATALOG_NOT_PINNED). Write the same
+        document where the node watches it too: at a restart the node refuses a file older than it holds.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AdminServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -138,6 +156,11 @@ def add_AdminServiceServicer_to_server(servicer, server):
                     servicer.ListGrants,
                     request_deserializer=share__gateway_dot_v1_dot_admin__pb2.ListGrantsRequest.FromString,
                     response_serializer=share__gateway_dot_v1_dot_admin__pb2.ListGrantsResponse.SerializeToString,
+            ),
+            'InstallTrustMaterial': grpc.unary_unary_rpc_method_handler(
+                    servicer.InstallTrustMaterial,
+                    request_deserializer=share__gateway_dot_v1_dot_admin__pb2.InstallTrustMaterialRequest.FromString,
+                    response_serializer=share__gateway_dot_v1_dot_admin__pb2.InstallTrustMaterialResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -281,6 +304,33 @@ class AdminService:
             '/share_gateway.v1.AdminService/ListGrants',
             share__gateway_dot_v1_dot_admin__pb2.ListGrantsRequest.SerializeToString,
             share__gateway_dot_v1_dot_admin__pb2.ListGrantsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def InstallTrustMaterial(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/share_gateway.v1.AdminService/InstallTrustMaterial',
+            share__gateway_dot_v1_dot_admin__pb2.InstallTrustMaterialRequest.SerializeToString,
+            share__gateway_dot_v1_dot_admin__pb2.InstallTrustMaterialResponse.FromString,
             options,
             channel_credentials,
             insecure,

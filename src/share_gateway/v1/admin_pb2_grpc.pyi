@@ -49,6 +49,15 @@ class AdminServiceStub:
     """Revoke a grant from now on: the institution's next call that needs it is refused."""
     ListGrants: _grpc.UnaryUnaryMultiCallable[_admin_pb2.ListGrantsRequest, _admin_pb2.ListGrantsResponse]
     """Every grant, revoked ones too (not a change: not logged)."""
+    InstallTrustMaterial: _grpc.UnaryUnaryMultiCallable[_admin_pb2.InstallTrustMaterialRequest, _admin_pb2.InstallTrustMaterialResponse]
+    """Put a newer authority-signed manifest, catalog or revocation list in force without a restart, after
+    the checks made at start (signature, a strictly newer version, the catalog conformance sweep). An event
+    trust_material_installed; a refusal is a trust_material_refused alarm and leaves the old one in force:
+    INVALID_ARGUMENT (field document: not the authority's, malformed, a manifest not listing this node or
+    pinning another catalog) or FAILED_PRECONDITION (an older or equal version: reason
+    TRUST_MATERIAL_ROLLBACK; a catalog no manifest pins: CATALOG_NOT_PINNED). Write the same
+    document where the node watches it too: at a restart the node refuses a file older than it holds.
+    """
 
 @_typing.type_check_only
 class AdminServiceAsyncStub(AdminServiceStub):
@@ -71,6 +80,15 @@ class AdminServiceAsyncStub(AdminServiceStub):
     """Revoke a grant from now on: the institution's next call that needs it is refused."""
     ListGrants: _aio.UnaryUnaryMultiCallable[_admin_pb2.ListGrantsRequest, _admin_pb2.ListGrantsResponse]  # type: ignore[assignment]
     """Every grant, revoked ones too (not a change: not logged)."""
+    InstallTrustMaterial: _aio.UnaryUnaryMultiCallable[_admin_pb2.InstallTrustMaterialRequest, _admin_pb2.InstallTrustMaterialResponse]  # type: ignore[assignment]
+    """Put a newer authority-signed manifest, catalog or revocation list in force without a restart, after
+    the checks made at start (signature, a strictly newer version, the catalog conformance sweep). An event
+    trust_material_installed; a refusal is a trust_material_refused alarm and leaves the old one in force:
+    INVALID_ARGUMENT (field document: not the authority's, malformed, a manifest not listing this node or
+    pinning another catalog) or FAILED_PRECONDITION (an older or equal version: reason
+    TRUST_MATERIAL_ROLLBACK; a catalog no manifest pins: CATALOG_NOT_PINNED). Write the same
+    document where the node watches it too: at a restart the node refuses a file older than it holds.
+    """
 
 class AdminServiceServicer(metaclass=_abc_1.ABCMeta):
     """For administrators (certificates carrying the administrator role): the node's registry of
@@ -120,5 +138,20 @@ class AdminServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_admin_pb2.ListGrantsResponse, _abc.Awaitable[_admin_pb2.ListGrantsResponse]]:
         """Every grant, revoked ones too (not a change: not logged)."""
+
+    @_abc_1.abstractmethod
+    def InstallTrustMaterial(
+        self,
+        request: _admin_pb2.InstallTrustMaterialRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_admin_pb2.InstallTrustMaterialResponse, _abc.Awaitable[_admin_pb2.InstallTrustMaterialResponse]]:
+        """Put a newer authority-signed manifest, catalog or revocation list in force without a restart, after
+        the checks made at start (signature, a strictly newer version, the catalog conformance sweep). An event
+        trust_material_installed; a refusal is a trust_material_refused alarm and leaves the old one in force:
+        INVALID_ARGUMENT (field document: not the authority's, malformed, a manifest not listing this node or
+        pinning another catalog) or FAILED_PRECONDITION (an older or equal version: reason
+        TRUST_MATERIAL_ROLLBACK; a catalog no manifest pins: CATALOG_NOT_PINNED). Write the same
+        document where the node watches it too: at a restart the node refuses a file older than it holds.
+        """
 
 def add_AdminServiceServicer_to_server(servicer: AdminServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
