@@ -10,6 +10,7 @@ Layout under one directory::
     nodes/<region>/tls.key, tls.crt          node TLS (URI SAN sgw://node/<region>)
     nodes/<region>/signing.key, signing.pub  node payload key (Ed25519)
     nodes/<region>/witness.key, witness.pub  node witness key (Ed25519, cosigns peers' checkpoints)
+    nodes/<region>/retired/<kind>-<id>.pub   a key replaced by ``rotate_key`` (the manifest keeps listing it)
     nodes/<region>/node.yaml                 node configuration
     clients/<name>/tls.key, tls.crt, ca.crt  client identities (sgw://institution/.. or sgw://person/..)
     clients/admin-<region>/...               each node's administrator (a person with the administrator role)
@@ -46,7 +47,7 @@ from share_gateway.crypto.pki import (
 )
 from share_gateway.domain.principals import Identity, IdentityKind, Role, node_host_name
 from share_gateway.federation.issuance_register import IssuedCertificate, read_register
-from share_gateway.federation.manifest import Manifest, ManifestNode, sign_manifest
+from share_gateway.federation.manifest import Manifest, ManifestNode, open_manifest, sign_manifest
 from share_gateway.federation.revocation_list import (
     RevocationList,
     RevokedCertificate,
@@ -327,9 +328,36 @@ def write_manifest(layout: Layout, version: int, expires: datetime, endpoints: M
             certificate_fingerprint((directory / "tls.crt").read_bytes()),
             layout.witness_verifying_key(region),
         )
+    if layout.manifest.exists():  # re-signing keeps every node's key history
+        previous = open_manifest(layout.manifest.read_bytes(), KeyRing([authority.verifying_key])).manifest.nodes
+        nodes = {r: n.with_history_of(previous[r]) if r in previous else n for r, n in nodes.items()}
     manifest = Manifest(version, expires, catalog.digest, nodes)
     _write(layout.manifest, sign_manifest(manifest, authority))
     return layout.manifest
+
+
+def rotate_key(layout: Layout, region: str, which: str, now: datetime) -> Manifest:
+    """Replace a node's ``signing`` or ``witness`` key: a new key on disk, the old one retired at ``now`` and kept
+    in the manifest (what it signed before stays verifiable), and the manifest re-signed one version up.
+
+    The node signs with the new key from its next start.
+    """
+    authority = layout.authority()
+    current = open_manifest(layout.manifest.read_bytes(), KeyRing([authority.verifying_key])).manifest
+    if region not in current.nodes:
+        raise ValueError(f"the manifest lists no node of region {region}")
+    name = node_key_name(region) if which == "signing" else witness_key_name(region)
+    new = SigningKey.generate(name)
+    node = current.nodes[region].rotated(which, new.verifying_key, now)  # refuses an unknown kind of key
+    directory = layout.node_dir(region)
+    old = VerifyingKey.from_pem(name, (directory / f"{which}.pub").read_bytes())
+    _write(directory / "retired" / f"{which}-{old.key_id.hex()}.pub", old.to_pem())
+    _write(directory / f"{which}.key", new.to_pem(), secret=True)
+    _write(directory / f"{which}.pub", new.verifying_key.to_pem())
+    expires = max(current.expires, now + timedelta(days=MANIFEST_DAYS))
+    manifest = Manifest(current.version + 1, expires, current.catalog_digest, {**current.nodes, region: node})
+    _write(layout.manifest, sign_manifest(manifest, authority))
+    return manifest
 
 
 def free_ports(count: int) -> list[int]:

@@ -33,6 +33,13 @@ def add_commands(commands: Commands) -> None:
         help="where peers reach a region's node (repeat; default: its configured address)",
     )
     fsign.set_defaults(run=cmd_federation_sign)
+    rotate = federation.add_parser(
+        "rotate-key", help="replace a node's signing or witness key in a development federation; re-sign the manifest"
+    )
+    rotate.add_argument("--federation", type=Path, required=True, help="the federation's directory (pki init)")
+    rotate.add_argument("--region", required=True, help="the node whose key is replaced")
+    rotate.add_argument("--key", choices=("signing", "witness"), required=True, help="which of its keys")
+    rotate.set_defaults(run=cmd_federation_rotate_key)
     for name, run, text in (
         ("verify", cmd_federation_verify, "verify a manifest's signature and expiry"),
         ("show", cmd_federation_show, "print a manifest's nodes"),
@@ -62,6 +69,26 @@ def cmd_federation_sign(args: argparse.Namespace) -> None:
     endpoints = dict(_assignment(spec, "--endpoint") for spec in args.endpoint)
     write_manifest(layout, version, datetime.now(UTC) + timedelta(days=args.days), endpoints)
     show(f"federation manifest version {version} written to {layout.manifest}")
+
+
+def cmd_federation_rotate_key(args: argparse.Namespace) -> None:
+    """The old key is retired now: it keeps verifying what it signed before, and nothing it signs after."""
+    from share_gateway.cli.console import show
+    from share_gateway.devkit import Layout, rotate_key
+    from share_gateway.domain.errors import DomainError
+
+    layout = Layout(args.federation)
+    try:
+        manifest = rotate_key(layout, args.region, args.key, datetime.now(UTC))
+    except (ValueError, DomainError) as error:
+        raise CommandError(str(error)) from error
+    node = manifest.nodes[args.region]
+    key = node.signing_key if args.key == "signing" else node.witness_key
+    assert key is not None  # rotated() refuses a node without one
+    show(
+        f"region {args.region}: new {args.key} key {key.key_id.hex()}; the old one is retired; "
+        f"manifest version {manifest.version} written to {layout.manifest} (restart the node to sign with it)"
+    )
 
 
 def _assignment(spec: str, flag: str) -> tuple[str, str]:
