@@ -6,7 +6,10 @@ is the model) (unverified)."""
 from __future__ import annotations
 
 import json
+import re
+import sqlite3
 import uuid
+from contextlib import closing
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -25,12 +28,15 @@ from share_gateway.gateway.sequencer import Sequencer, SequencerSettings
 from share_gateway.store.database import migrate, open_database
 from share_gateway.store.log import LogStore
 from share_gateway.store.repositories import Store
-from tests.e2e.conftest import run
+from tests.e2e.conftest import BANK, checkpointed, consent_file, run
 from tests.e2e.test_witnessed_audit import bundle_of, inline, log_key, witness_key
 from tests.federation import REGIONS
-from tests.waiting import PROCESS_TEST_SECONDS
+from tests.processes import serve_node
+from tests.support import COMPANY
+from tests.waiting import PROCESS_TEST_SECONDS, wait_until
 
 ORIGIN, WITNESS_A, WITNESS_B = REGIONS
+ORIGIN_NODE = "110000"  # the region ``pki init`` makes in the ``pki`` fixture
 EARLIER = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)  # before any rotation the tests make (they run later)
 
 pytestmark = pytest.mark.timeout(PROCESS_TEST_SECONDS)
@@ -148,3 +154,35 @@ def test_rotating_the_witness_key_and_re_signing_keep_every_earlier_key(federati
     assert unknown.returncode != 0
     assert "999999" in unknown.stdout + unknown.stderr
     assert federation.manifest().version == 4, "a refused rotation changes nothing"
+
+
+def test_a_node_restarted_after_a_rotation_signs_with_the_new_key_and_its_whole_log_still_verifies(pki: Path) -> None:
+    """The checkpoints before the rotation (old key) and after it (new key) verify together in ``audit verify``."""
+    config = pki / "nodes/110000/node.yaml"
+    database = pki / "nodes/110000/110000.db"
+    run("grant", "add", "--config", str(config), "--institution", BANK, "--kind", "bank", "--inquire",
+        "loan_underwriting", "--document", "京信用办〔2026〕1号")  # fmt: skip
+    inquiry = ("--identity", str(pki / "clients/bank"), "--subject", COMPANY, "--purpose", "loan_underwriting",
+               "--consent-file", str(consent_file(pki)))  # fmt: skip
+    layout = Layout(pki)
+    old = layout.node_verifying_key(ORIGIN_NODE)
+    for rotate in (False, True):
+        if rotate:
+            run("federation", "rotate-key", "--federation", str(pki), "--region", ORIGIN_NODE, "--key", "signing")
+        server = serve_node(config)
+        try:
+            match = re.search(r"mTLS port (\d+)", server.wait_ready())
+            assert match, "".join(server.output)
+            run("inquire", "--node", f"localhost:{match.group(1)}", *inquiry)
+            wait_until(lambda: checkpointed(database))
+        finally:
+            server.stop()
+    new = layout.node_verifying_key(ORIGIN_NODE)
+    assert new.key_id != old.key_id
+    with closing(sqlite3.connect(database)) as connection:
+        notes = [row[0] for row in connection.execute("SELECT note FROM log_checkpoints ORDER BY size")]
+    signers = [parse_note(note).signatures[0].key_id for note in notes]
+    assert signers[0] == old.key_id, "the first checkpoint was signed before the rotation"
+    assert signers[-1] == new.key_id, "the node signs with the new key after its restart"
+    verified = run("audit", "verify", "--config", str(config))
+    assert "verifies" in verified.stdout
