@@ -22,8 +22,10 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from share_gateway.client import verify_receipt
+from share_gateway.crypto.cosignature import cosign_checkpoint
 from share_gateway.crypto.envelope import Envelope, pae
 from share_gateway.crypto.keys import KeyPeriod, KeyRetired, KeyRing, SigningKey
+from share_gateway.crypto.note import parse_note
 from share_gateway.domain.events import EVENT_MEDIA_TYPE, Event, EventKind, Outcome
 from share_gateway.federation.manifest import (
     EarlierKey,
@@ -37,6 +39,7 @@ from share_gateway.federation.wire import envelope_to_wire
 from share_gateway.ledger.audit import audit_log
 from share_gateway.ledger.bundle import BundleEntry, BundleError, encode_bundle, verify_bundle
 from share_gateway.ledger.checkpoint import Checkpoint, TlogProof
+from share_gateway.ledger.cosignatures import check_cosignatures, merge_witnesses
 from share_gateway.ledger.hashing import leaf_hash
 from share_gateway.ledger.tree import Frontier, NodeId, inclusion_proof
 from tests.unit.test_audit_levels import MemoryLog, Row
@@ -203,6 +206,26 @@ def test_the_whole_log_audit_accepts_the_retired_keys_checkpoints_from_before_an
     assert [f.leaf_index for f in report.findings] == [1]
     assert "retired" in report.findings[0].problem
     assert audit_log(memory_log(NEW, [BEFORE, AFTER]), keys, NAME).ok
+
+
+def cosigned_note(witness: SigningKey, at: datetime) -> bytes:
+    note = parse_note(Checkpoint(NAME, 1, bytes(32)).sign(NEW))
+    line = cosign_checkpoint(note.text, witness, int(at.timestamp()))
+    return replace(note, signatures=(*note.signatures, line)).encode()
+
+
+def test_a_cosignature_by_the_retired_witness_key_counts_before_the_rotation_and_is_refused_after() -> None:
+    """c2sp.org/tlog-cosignature lines carry their time; a retired witness key is held to it."""
+    first = Manifest(1, ROTATED_AT + timedelta(days=90), "cd" * 32, {REGION: node_before()}).nodes[REGION]
+    for witnesses in (
+        [rotated_manifest().nodes[REGION].as_witness()],
+        merge_witnesses([[first.as_witness()], [rotated_manifest().nodes[REGION].as_witness()]]),
+    ):
+        assert check_cosignatures(cosigned_note(OLD_WITNESS, BEFORE), witnesses).valid == {REGION}
+        late = check_cosignatures(cosigned_note(OLD_WITNESS, AFTER), witnesses)
+        assert late.valid == frozenset()
+        assert "retired" in late.invalid[0].why
+        assert check_cosignatures(cosigned_note(NEW_WITNESS, AFTER), witnesses).valid == {REGION}
 
 
 # --- a verifier written from the spec -----------------------------------------------------------------------

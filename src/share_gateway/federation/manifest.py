@@ -127,11 +127,15 @@ class ManifestNode:
     def as_witness(self) -> Witness:
         """This node as a verifier sees it among a log's witnesses (its log key checks legacy lines).
 
-        Earlier witness keys stay listed: a cosignature made before a rotation still verifies.
+        Earlier witness keys stay listed: a cosignature timestamped before a key's retirement still verifies, one
+        timestamped after is refused.
         """
         if self.witness_key is None:
             return Witness(self.region, (), self.signing_key)
-        keys = (CosignerKey.of(self.witness_key), *(CosignerKey.of(e.key) for e in self.earlier_witness))
+        earlier = (
+            CosignerKey.of(e.key, int(e.period.until.timestamp())) for e in self.earlier_witness if e.period.until
+        )
+        keys = (CosignerKey.of(self.witness_key), *earlier)
         return Witness(self.region, keys, self.signing_key)
 
     def with_history_of(self, previous: ManifestNode) -> ManifestNode:
