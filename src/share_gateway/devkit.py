@@ -2,7 +2,8 @@
 
 Layout under one directory::
 
-    authority/authority.key, authority.pub   federation authority (Ed25519)
+    authority/authority.key, authority.pub   federation authority (Ed25519); .pub is the key verifiers pin
+    authority/rotations/NNNN.signed          authority rotations from the pinned key (``rotation.py``)
     ca/ca.key, ca.crt                        federation CA (ECDSA P-256)
     ca/issued.jsonl                          the issuance register: certificates issued on request (``enrol``)
     catalog.signed                           the catalog, signed by the authority
@@ -10,7 +11,7 @@ Layout under one directory::
     nodes/<region>/tls.key, tls.crt          node TLS (URI SAN sgw://node/<region>)
     nodes/<region>/signing.key, signing.pub  node payload key (Ed25519)
     nodes/<region>/witness.key, witness.pub  node witness key (Ed25519, cosigns peers' checkpoints)
-    nodes/<region>/retired/<kind>-<id>.pub   a key replaced by ``rotate_key`` (the manifest keeps listing it)
+    nodes/<region>/retired/<kind>-<id>.pub   a key replaced by a rotation (``rotation.py``; the manifest keeps it)
     nodes/<region>/node.yaml                 node configuration
     clients/<name>/tls.key, tls.crt, ca.crt  client identities (sgw://institution/.. or sgw://person/..)
     clients/admin-<region>/...               each node's administrator (a person with the administrator role)
@@ -170,6 +171,11 @@ def _publish(path: Path, data: bytes) -> None:
     partial = path.with_name(f".{path.name}.partial")
     partial.write_bytes(data)
     partial.replace(path)
+
+
+# What ``rotation.py`` writes the federation's files with: the same modes, the same one-rename replacement.
+write_file = _write
+publish = _publish
 
 
 def revoke_certificate(layout: Layout, revoked: RevokedCertificate, now: datetime) -> RevocationList:
@@ -334,30 +340,6 @@ def write_manifest(layout: Layout, version: int, expires: datetime, endpoints: M
     manifest = Manifest(version, expires, catalog.digest, nodes)
     _write(layout.manifest, sign_manifest(manifest, authority))
     return layout.manifest
-
-
-def rotate_key(layout: Layout, region: str, which: str, now: datetime) -> Manifest:
-    """Replace a node's ``signing`` or ``witness`` key: a new key on disk, the old one retired at ``now`` and kept
-    in the manifest (what it signed before stays verifiable), and the manifest re-signed one version up.
-
-    The node signs with the new key from its next start.
-    """
-    authority = layout.authority()
-    current = open_manifest(layout.manifest.read_bytes(), KeyRing([authority.verifying_key])).manifest
-    if region not in current.nodes:
-        raise ValueError(f"the manifest lists no node of region {region}")
-    name = node_key_name(region) if which == "signing" else witness_key_name(region)
-    new = SigningKey.generate(name)
-    node = current.nodes[region].rotated(which, new.verifying_key, now)  # refuses an unknown kind of key
-    directory = layout.node_dir(region)
-    old = VerifyingKey.from_pem(name, (directory / f"{which}.pub").read_bytes())
-    _write(directory / "retired" / f"{which}-{old.key_id.hex()}.pub", old.to_pem())
-    _write(directory / f"{which}.key", new.to_pem(), secret=True)
-    _write(directory / f"{which}.pub", new.verifying_key.to_pem())
-    expires = max(current.expires, now + timedelta(days=MANIFEST_DAYS))
-    manifest = Manifest(current.version + 1, expires, current.catalog_digest, {**current.nodes, region: node})
-    _write(layout.manifest, sign_manifest(manifest, authority))
-    return manifest
 
 
 def free_ports(count: int) -> list[int]:

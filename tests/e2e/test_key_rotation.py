@@ -186,3 +186,34 @@ def test_a_node_restarted_after_a_rotation_signs_with_the_new_key_and_its_whole_
     assert signers[-1] == new.key_id, "the node signs with the new key after its restart"
     verified = run("audit", "verify", "--config", str(config))
     assert "verifies" in verified.stdout
+
+
+def test_after_an_authority_rotation_the_pinned_key_leads_to_the_new_one_and_the_node_starts(
+    pki: Path, tmp_path: Path
+) -> None:
+    """The old authority key signed a statement naming the new one (as TUF rotates its root); the node's loaders
+    and ``federation verify`` follow it from the same pinned ``authority.pub``, and refuse what the old key signs."""
+    pinned = pki / "authority/authority.pub"
+    before = pinned.read_bytes()
+    old_manifest = tmp_path / "old-manifest.signed"
+    old_manifest.write_bytes((pki / "manifest.signed").read_bytes())
+    said = run("federation", "rotate-authority", "--federation", str(pki)).stdout
+    assert "authority rotation 1" in said
+    assert pinned.read_bytes() == before, "verifiers keep the key they pinned"
+    verified = run("federation", "verify", str(pki / "manifest.signed"), "--authority", str(pinned))
+    assert "manifest version 2 verifies" in verified.stdout
+    refused = run("federation", "verify", str(old_manifest), "--authority", str(pinned), check=False)
+    assert refused.returncode != 0, "the old key signs nothing that is accepted"
+    run("federation", "rotate-key", "--federation", str(pki), "--region", ORIGIN_NODE, "--key", "signing")
+    server = serve_node(pki / "nodes/110000/node.yaml")
+    try:
+        assert re.search(r"mTLS port (\d+)", server.wait_ready()), "".join(server.output)
+    finally:
+        server.stop()
+    # A rotation the new key alone signed is no hand-over: the loaders refuse to go on.
+    statement = (pki / "authority/rotations/0001.signed").read_bytes().decode()
+    text = statement.split("\n\n")[0] + "\n"
+    (pki / "authority/rotations/0001.signed").write_text(text + "\n" + statement.split("\n\n")[1].split("\n")[1] + "\n")
+    forged = run("federation", "verify", str(pki / "manifest.signed"), "--authority", str(pinned), check=False)
+    assert forged.returncode != 0
+    assert "authority rotation 1" in forged.stdout + forged.stderr

@@ -40,6 +40,12 @@ def add_commands(commands: Commands) -> None:
     rotate.add_argument("--region", required=True, help="the node whose key is replaced")
     rotate.add_argument("--key", choices=("signing", "witness"), required=True, help="which of its keys")
     rotate.set_defaults(run=cmd_federation_rotate_key)
+    authority = federation.add_parser(
+        "rotate-authority",
+        help="replace the authority key of a development federation: a rotation signed by the old key and the new",
+    )
+    authority.add_argument("--federation", type=Path, required=True, help="the federation's directory (pki init)")
+    authority.set_defaults(run=cmd_federation_rotate_authority)
     for name, run, text in (
         ("verify", cmd_federation_verify, "verify a manifest's signature and expiry"),
         ("show", cmd_federation_show, "print a manifest's nodes"),
@@ -74,8 +80,9 @@ def cmd_federation_sign(args: argparse.Namespace) -> None:
 def cmd_federation_rotate_key(args: argparse.Namespace) -> None:
     """The old key is retired now: it keeps verifying what it signed before, and nothing it signs after."""
     from share_gateway.cli.console import show
-    from share_gateway.devkit import Layout, rotate_key
+    from share_gateway.devkit import Layout
     from share_gateway.domain.errors import DomainError
+    from share_gateway.rotation import rotate_key
 
     layout = Layout(args.federation)
     try:
@@ -88,6 +95,21 @@ def cmd_federation_rotate_key(args: argparse.Namespace) -> None:
     show(
         f"region {args.region}: new {args.key} key {key.key_id.hex()}; the old one is retired; "
         f"manifest version {manifest.version} written to {layout.manifest} (restart the node to sign with it)"
+    )
+
+
+def cmd_federation_rotate_authority(args: argparse.Namespace) -> None:
+    """Verifiers keep the pinned authority.pub and follow the rotations beside it to the new key."""
+    from share_gateway.cli.console import show
+    from share_gateway.devkit import Layout
+    from share_gateway.rotation import rotate_authority
+
+    layout = Layout(args.federation)
+    rotation = rotate_authority(layout, datetime.now(UTC))
+    show(
+        f"authority rotation {rotation.sequence}: new key {rotation.new_key.key_id.hex()}; the catalog, manifest and "
+        f"revocation list are re-signed with it; verifiers keep {layout.authority_public_key} and follow "
+        f"{layout.authority_public_key.parent / 'rotations'}"
     )
 
 
