@@ -201,14 +201,7 @@ def add_node(
     """TLS certificate, signing key and configuration of one regional node, and its development administrator's
     client identity (``admin-<region>``); returns the config path."""
     directory = layout.node_dir(region)
-    tls = issue_certificate(
-        layout.ca(),
-        Identity(IdentityKind.NODE, region),
-        now,
-        server=True,
-        dns_names=["localhost", node_host_name(region)],
-        ip_addresses=["127.0.0.1", "::1"],
-    )
+    tls = node_certificate(layout, region, now)
     _write(directory / "tls.key", tls.key_pem, secret=True)
     _write(directory / "tls.crt", tls.cert_pem)
     signing = SigningKey.generate(node_key_name(region))
@@ -235,6 +228,18 @@ def add_node(
     _write(layout.node_config(region), yaml.safe_dump(config, sort_keys=False).encode())
     add_administrator(layout, region, now)
     return layout.node_config(region)
+
+
+def node_certificate(layout: Layout, region: str, now: datetime) -> Issued:
+    """A node's TLS certificate from the federation CA, with the names its clients and peers check."""
+    return issue_certificate(
+        layout.ca(),
+        Identity(IdentityKind.NODE, region),
+        now,
+        server=True,
+        dns_names=["localhost", node_host_name(region)],
+        ip_addresses=["127.0.0.1", "::1"],
+    )
 
 
 def administrator_identity(region: str) -> Identity:

@@ -1,4 +1,5 @@
-"""Rotating keys in a development federation: a node's signing or witness key, and the authority's key.
+"""Rotating keys in a development federation: a node's signing or witness key or TLS certificate, and the
+authority's key.
 
 A node's old key is retired at once and stays in the manifest (format 3), so
 what it signed before verifies and nothing it signs after does; the node signs
@@ -16,7 +17,8 @@ from share_gateway.catalog import AUTHORITY_KEY_NAME, sign_catalog
 from share_gateway.config import node_key_name, witness_key_name
 from share_gateway.crypto.keys import KeyRing, SigningKey, VerifyingKey
 from share_gateway.crypto.note import open_note
-from share_gateway.devkit import MANIFEST_DAYS, Layout, publish, write_file
+from share_gateway.crypto.pki import certificate_fingerprint
+from share_gateway.devkit import MANIFEST_DAYS, Layout, node_certificate, publish, write_file
 from share_gateway.federation.authority_rotation import (
     ROTATIONS_DIRECTORY,
     AuthorityRotation,
@@ -28,23 +30,34 @@ from share_gateway.federation.revocation_list import open_revocation_list, sign_
 
 
 def rotate_key(layout: Layout, region: str, which: str, now: datetime) -> Manifest:
-    """Replace a node's ``signing`` or ``witness`` key: a new key on disk, the old one retired at ``now`` and kept
-    in the manifest (what it signed before stays verifiable), and the manifest re-signed one version up.
+    """Replace a node's ``signing`` or ``witness`` key, or its ``tls`` certificate, and re-sign the manifest one
+    version up. A key's old half is retired at ``now`` and stays in the manifest (what it signed before stays
+    verifiable); a certificate is pinned by its fingerprint, which the manifest now gives for the new one.
 
-    The node signs with the new key from its next start.
+    The node signs with the new key, or serves the new certificate, from its next start.
     """
     authority = layout.authority()
     current = open_manifest(layout.manifest.read_bytes(), KeyRing([authority.verifying_key])).manifest
     if region not in current.nodes:
         raise ValueError(f"the manifest lists no node of region {region}")
-    name = node_key_name(region) if which == "signing" else witness_key_name(region)
-    new = SigningKey.generate(name)
-    node = current.nodes[region].rotated(which, new.verifying_key, now)  # refuses an unknown kind of key
     directory = layout.node_dir(region)
-    old = VerifyingKey.from_pem(name, (directory / f"{which}.pub").read_bytes())
-    write_file(directory / "retired" / f"{which}-{old.key_id.hex()}.pub", old.to_pem())
-    write_file(directory / f"{which}.key", new.to_pem(), secret=True)
-    write_file(directory / f"{which}.pub", new.verifying_key.to_pem())
+    if which == "tls":
+        tls = node_certificate(layout, region, now)
+        old = directory / "tls.crt"
+        write_file(
+            directory / "retired" / f"tls-{certificate_fingerprint(old.read_bytes())[:16]}.crt", old.read_bytes()
+        )
+        write_file(directory / "tls.key", tls.key_pem, secret=True)
+        write_file(old, tls.cert_pem)
+        node = replace(current.nodes[region], tls_fingerprint=certificate_fingerprint(tls.cert_pem))
+    else:
+        name = node_key_name(region) if which == "signing" else witness_key_name(region)
+        new = SigningKey.generate(name)
+        node = current.nodes[region].rotated(which, new.verifying_key, now)  # refuses an unknown kind of key
+        retired = VerifyingKey.from_pem(name, (directory / f"{which}.pub").read_bytes())
+        write_file(directory / "retired" / f"{which}-{retired.key_id.hex()}.pub", retired.to_pem())
+        write_file(directory / f"{which}.key", new.to_pem(), secret=True)
+        write_file(directory / f"{which}.pub", new.verifying_key.to_pem())
     expires = max(current.expires, now + timedelta(days=MANIFEST_DAYS))
     manifest = Manifest(current.version + 1, expires, current.catalog_digest, {**current.nodes, region: node})
     write_file(layout.manifest, sign_manifest(manifest, authority))

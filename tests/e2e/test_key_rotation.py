@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
+import ssl
 import uuid
 from contextlib import closing
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ from share_gateway.config import NodeConfig
 from share_gateway.crypto.cosignature import cosign_checkpoint
 from share_gateway.crypto.keys import KeyRing, SigningKey
 from share_gateway.crypto.note import parse_note
+from share_gateway.crypto.pki import certificate_fingerprint
 from share_gateway.devkit import Layout, create_federation
 from share_gateway.domain.events import Event, EventKind, Outcome
 from share_gateway.federation.manifest import Manifest, open_manifest
@@ -217,3 +219,23 @@ def test_after_an_authority_rotation_the_pinned_key_leads_to_the_new_one_and_the
     forged = run("federation", "verify", str(pki / "manifest.signed"), "--authority", str(pinned), check=False)
     assert forged.returncode != 0
     assert "authority rotation 1" in forged.stdout + forged.stderr
+
+
+def test_a_rotated_tls_certificate_is_pinned_by_the_new_manifest_and_served_after_a_restart(pki: Path) -> None:
+    """Peers admit a node's certificate by the fingerprint the manifest pins (README, peer admission) (unverified)."""
+    old = certificate_fingerprint((pki / "nodes/110000/tls.crt").read_bytes())
+    said = run("federation", "rotate-key", "--federation", str(pki), "--region", ORIGIN_NODE, "--key", "tls").stdout
+    assert "new tls certificate" in said
+    new = certificate_fingerprint((pki / "nodes/110000/tls.crt").read_bytes())
+    assert new != old
+    ring = KeyRing([Layout(pki).authority().verifying_key])
+    manifest = open_manifest((pki / "manifest.signed").read_bytes(), ring).manifest
+    assert (manifest.version, manifest.nodes[ORIGIN_NODE].tls_fingerprint) == (2, new)
+    server = serve_node(pki / "nodes/110000/node.yaml")
+    try:
+        match = re.search(r"mTLS port (\d+)", server.wait_ready())
+        assert match, "".join(server.output)
+        served = ssl.get_server_certificate(("127.0.0.1", int(match.group(1))))
+    finally:
+        server.stop()
+    assert certificate_fingerprint(served.encode()) == new

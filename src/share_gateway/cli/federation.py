@@ -38,7 +38,9 @@ def add_commands(commands: Commands) -> None:
     )
     rotate.add_argument("--federation", type=Path, required=True, help="the federation's directory (pki init)")
     rotate.add_argument("--region", required=True, help="the node whose key is replaced")
-    rotate.add_argument("--key", choices=("signing", "witness"), required=True, help="which of its keys")
+    rotate.add_argument(
+        "--key", choices=("signing", "witness", "tls"), required=True, help="which of its keys (tls: its certificate)"
+    )
     rotate.set_defaults(run=cmd_federation_rotate_key)
     authority = federation.add_parser(
         "rotate-authority",
@@ -90,11 +92,11 @@ def cmd_federation_rotate_key(args: argparse.Namespace) -> None:
     except (ValueError, DomainError) as error:
         raise CommandError(str(error)) from error
     node = manifest.nodes[args.region]
-    key = node.signing_key if args.key == "signing" else node.witness_key
-    assert key is not None  # rotated() refuses a node without one
+    key = {"signing": node.signing_key, "witness": node.witness_key}.get(args.key)
+    new = f"certificate {node.tls_fingerprint[:16]}…" if key is None else f"key {key.key_id.hex()}"
     show(
-        f"region {args.region}: new {args.key} key {key.key_id.hex()}; the old one is retired; "
-        f"manifest version {manifest.version} written to {layout.manifest} (restart the node to sign with it)"
+        f"region {args.region}: new {args.key} {new}; the old one is retired; "
+        f"manifest version {manifest.version} written to {layout.manifest} (restart the node to use it)"
     )
 
 
