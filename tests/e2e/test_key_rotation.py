@@ -151,6 +151,10 @@ def test_rotating_the_witness_key_and_re_signing_keep_every_earlier_key(federati
     assert len(node.earlier_signing) == 1
     assert [e.key.raw for e in node.earlier_witness] == [old_witness.raw]
     assert len(node.as_witness().keys) == 2, "cosignatures by the earlier witness key still verify"
+    authority = str(federation.layout.authority_public_key)
+    shown = run("federation", "show", str(federation.layout.manifest), "--authority", authority).stdout
+    assert f"{ORIGIN}: earlier signing key {node.earlier_signing[0].key.key_id.hex()}, retired" in shown
+    assert f"{ORIGIN}: earlier witness key" in shown
     unknown = run("federation", "rotate-key", "--federation", str(federation.layout.root), "--region", "999999",
                   "--key", "signing", check=False)  # fmt: skip
     assert unknown.returncode != 0

@@ -169,3 +169,9 @@ def cmd_federation_show(args: argparse.Namespace) -> None:
             ],
         )
     )
+    for n in manifest.nodes.values():  # key history (format 3): what each retired key still verifies
+        earlier = [("signing", e, e.key.key_id) for e in n.earlier_signing]
+        earlier += [("witness", e, CosignerKey.of(e.key).key_id) for e in n.earlier_witness]
+        for kind, held, kid in earlier:
+            until = "" if held.period.until is None else f"{held.period.until:%Y-%m-%d %H:%M} UTC"
+            show(f"{n.region}: earlier {kind} key {kid.hex()}, retired {until}: verifies only what it signed before")
