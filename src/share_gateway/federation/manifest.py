@@ -139,19 +139,17 @@ class ManifestNode:
         return Witness(self.region, keys, self.signing_key)
 
     def with_history_of(self, previous: ManifestNode) -> ManifestNode:
-        """This node with the key history ``previous`` recorded, where it holds the same keys (a re-signing)."""
-        same_witness = (self.witness_key is None) == (previous.witness_key is None) and (
-            self.witness_key is None or previous.witness_key is None or self.witness_key.raw == previous.witness_key.raw
-        )
-        if self.signing_key.raw != previous.signing_key.raw or not same_witness:
-            return self
-        return replace(
-            self,
-            signing_since=previous.signing_since,
-            witness_since=previous.witness_since,
-            earlier_signing=previous.earlier_signing,
-            earlier_witness=previous.earlier_witness,
-        )
+        """This node with the key history ``previous`` recorded for each key it still holds (a re-signing).
+
+        Keys are replaced by ``rotated``, which records the old one; a key changed any other way starts anew.
+        """
+        node = self
+        if self.signing_key.raw == previous.signing_key.raw:
+            node = replace(node, signing_since=previous.signing_since, earlier_signing=previous.earlier_signing)
+        witness, before = self.witness_key, previous.witness_key
+        if witness is not None and before is not None and witness.raw == before.raw:
+            node = replace(node, witness_since=previous.witness_since, earlier_witness=previous.earlier_witness)
+        return node
 
     def rotated(self, which: str, new: VerifyingKey, now: datetime) -> ManifestNode:
         """This node after replacing its ``signing`` or ``witness`` key at ``now``; the old one retires then."""
