@@ -21,12 +21,15 @@ import pytest
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from share_gateway.client import verify_receipt
+from share_gateway.client import verify_receipt, verify_revocation
 from share_gateway.crypto.cosignature import cosign_checkpoint
 from share_gateway.crypto.envelope import Envelope, pae
 from share_gateway.crypto.keys import KeyPeriod, KeyRetired, KeyRing, SigningKey
 from share_gateway.crypto.note import parse_note
 from share_gateway.domain.events import EVENT_MEDIA_TYPE, Event, EventKind, Outcome
+from share_gateway.domain.identifiers import Subject, SubjectKind
+from share_gateway.domain.records import RecordStatus
+from share_gateway.domain.repair import REVOCATION_TYPE, Revocation
 from share_gateway.federation.manifest import (
     EarlierKey,
     Manifest,
@@ -122,6 +125,21 @@ def test_a_receipt_by_the_retired_key_dated_after_its_retirement_is_refused() ->
         verify_receipt(envelope_to_wire(receipt(OLD, AFTER)), keys)
     with pytest.raises(KeyRetired):
         verify_receipt(envelope_to_wire(receipt(OLD, ROTATED_AT)), keys)  # at the instant itself: retired
+
+
+def revocation(key: SigningKey, at: datetime) -> Envelope:
+    revoked = Revocation(
+        "rec-1", REGION, "administrative_penalty", Subject(SubjectKind.INDIVIDUAL, "110105198001011238"),
+        RecordStatus.REPAIRED, "corrected", at,
+    )  # fmt: skip
+    return Envelope.seal(key, REVOCATION_TYPE, revoked.to_bytes())
+
+
+def test_a_revocation_by_the_retired_key_verifies_only_if_dated_before_the_rotation() -> None:
+    keys = rotated_manifest().keys
+    assert verify_revocation(envelope_to_wire(revocation(OLD, BEFORE)), keys).at == BEFORE
+    with pytest.raises(KeyRetired):
+        verify_revocation(envelope_to_wire(revocation(OLD, AFTER)), keys)
 
 
 def test_a_later_manifest_decides_when_a_key_retired_over_an_earlier_one() -> None:
