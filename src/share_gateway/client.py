@@ -64,6 +64,7 @@ def verify_revocation(message: common_pb2.SignedEnvelope, keys: KeyRing) -> Revo
     envelope = envelope_from_wire(message)
     revocation = envelope.open(keys, REVOCATION_TYPE, Revocation.from_bytes)
     _signed_by(envelope, keys, revocation.origin_region)
+    keys.require_in_force(envelope.key_id, revocation.at)
     return revocation
 
 
@@ -75,8 +76,14 @@ def _signed_by(envelope: Envelope, keys: KeyRing, region: str) -> None:
 
 
 def verify_receipt(message: common_pb2.SignedEnvelope, keys: KeyRing) -> Event:
-    """Verify a node's signed inquiry receipt and return the logged event it carries."""
-    return envelope_from_wire(message).open(keys, EVENT_MEDIA_TYPE, Event.from_bytes)
+    """Verify a node's signed inquiry receipt and return the logged event it carries.
+
+    A key retired by a rotation verifies receipts dated before its retirement only (``KeyRetired`` after).
+    """
+    envelope = envelope_from_wire(message)
+    event = envelope.open(keys, EVENT_MEDIA_TYPE, Event.from_bytes)
+    keys.require_in_force(envelope.key_id, event.at)
+    return event
 
 
 def subject_from_text(text: str) -> common_pb2.Subject:

@@ -2,7 +2,8 @@
 
 Layout under one directory::
 
-    authority/authority.key, authority.pub   federation authority (Ed25519)
+    authority/authority.key, authority.pub   federation authority (Ed25519); .pub is the key verifiers pin
+    authority/rotations/NNNN.signed          authority rotations from the pinned key (``rotation.py``)
     ca/ca.key, ca.crt                        federation CA (ECDSA P-256)
     ca/issued.jsonl                          the issuance register: certificates issued on request (``enrol``)
     catalog.signed                           the catalog, signed by the authority
@@ -10,6 +11,7 @@ Layout under one directory::
     nodes/<region>/tls.key, tls.crt          node TLS (URI SAN sgw://node/<region>)
     nodes/<region>/signing.key, signing.pub  node payload key (Ed25519)
     nodes/<region>/witness.key, witness.pub  node witness key (Ed25519, cosigns peers' checkpoints)
+    nodes/<region>/retired/<kind>-<id>.pub   a key replaced by a rotation (``rotation.py``; the manifest keeps it)
     nodes/<region>/node.yaml                 node configuration
     clients/<name>/tls.key, tls.crt, ca.crt  client identities (sgw://institution/.. or sgw://person/..)
     clients/admin-<region>/...               each node's administrator (a person with the administrator role)
@@ -46,7 +48,7 @@ from share_gateway.crypto.pki import (
 )
 from share_gateway.domain.principals import Identity, IdentityKind, Role, node_host_name
 from share_gateway.federation.issuance_register import IssuedCertificate, read_register
-from share_gateway.federation.manifest import Manifest, ManifestNode, sign_manifest
+from share_gateway.federation.manifest import Manifest, ManifestNode, open_manifest, sign_manifest
 from share_gateway.federation.revocation_list import (
     RevocationList,
     RevokedCertificate,
@@ -171,6 +173,11 @@ def _publish(path: Path, data: bytes) -> None:
     partial.replace(path)
 
 
+# What ``rotation.py`` writes the federation's files with: the same modes, the same one-rename replacement.
+write_file = _write
+publish = _publish
+
+
 def revoke_certificate(layout: Layout, revoked: RevokedCertificate, now: datetime) -> RevocationList:
     """Sign the next revocation list with ``revoked`` on it, where every node of the federation watches it."""
     authority = layout.authority()
@@ -194,14 +201,7 @@ def add_node(
     """TLS certificate, signing key and configuration of one regional node, and its development administrator's
     client identity (``admin-<region>``); returns the config path."""
     directory = layout.node_dir(region)
-    tls = issue_certificate(
-        layout.ca(),
-        Identity(IdentityKind.NODE, region),
-        now,
-        server=True,
-        dns_names=["localhost", node_host_name(region)],
-        ip_addresses=["127.0.0.1", "::1"],
-    )
+    tls = node_certificate(layout, region, now)
     _write(directory / "tls.key", tls.key_pem, secret=True)
     _write(directory / "tls.crt", tls.cert_pem)
     signing = SigningKey.generate(node_key_name(region))
@@ -228,6 +228,18 @@ def add_node(
     _write(layout.node_config(region), yaml.safe_dump(config, sort_keys=False).encode())
     add_administrator(layout, region, now)
     return layout.node_config(region)
+
+
+def node_certificate(layout: Layout, region: str, now: datetime) -> Issued:
+    """A node's TLS certificate from the federation CA, with the names its clients and peers check."""
+    return issue_certificate(
+        layout.ca(),
+        Identity(IdentityKind.NODE, region),
+        now,
+        server=True,
+        dns_names=["localhost", node_host_name(region)],
+        ip_addresses=["127.0.0.1", "::1"],
+    )
 
 
 def administrator_identity(region: str) -> Identity:
@@ -327,6 +339,9 @@ def write_manifest(layout: Layout, version: int, expires: datetime, endpoints: M
             certificate_fingerprint((directory / "tls.crt").read_bytes()),
             layout.witness_verifying_key(region),
         )
+    if layout.manifest.exists():  # re-signing keeps every node's key history
+        previous = open_manifest(layout.manifest.read_bytes(), KeyRing([authority.verifying_key])).manifest.nodes
+        nodes = {r: n.with_history_of(previous[r]) if r in previous else n for r, n in nodes.items()}
     manifest = Manifest(version, expires, catalog.digest, nodes)
     _write(layout.manifest, sign_manifest(manifest, authority))
     return layout.manifest

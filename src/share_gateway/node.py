@@ -10,10 +10,11 @@ from datetime import datetime
 
 from share_gateway.api.metrics import MetricsServer, serve_metrics
 from share_gateway.api.server import RunningServer, start_server
-from share_gateway.catalog import AUTHORITY_KEY_NAME, open_catalog
+from share_gateway.catalog import open_catalog
 from share_gateway.config import NodeConfig
 from share_gateway.crypto.keyfiles import check_private_key
-from share_gateway.crypto.keys import KeyRing, SigningKey, VerifyingKey
+from share_gateway.crypto.keys import KeyRing, SigningKey
+from share_gateway.federation.authority_rotation import authority_keys
 from share_gateway.federation.manifest import SignedManifest, open_manifest
 from share_gateway.gateway import Clock, Gateway, NodeRuntime, utc_now
 from share_gateway.gateway.certificates import RevocationSettings
@@ -55,7 +56,8 @@ class Node:
 
 
 def _authority(config: NodeConfig) -> KeyRing:
-    return KeyRing([VerifyingKey.from_pem(AUTHORITY_KEY_NAME, config.authority_key.read_bytes())])
+    """The authority key in force: the pinned one, followed through the rotations kept beside it."""
+    return authority_keys(config.authority_key)
 
 
 def _install_manifest(config: NodeConfig, store: Store, catalog_digest: str, now: datetime) -> SignedManifest | None:

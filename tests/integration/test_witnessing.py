@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import base64
 import functools
+from datetime import UTC, datetime
 
 import grpc
 import pytest
 
+from share_gateway.config import NodeConfig
 from share_gateway.crypto.keys import SigningKey
 from share_gateway.crypto.note import NoteSignature, open_note, parse_note
 from share_gateway.devkit import Layout
@@ -16,7 +18,8 @@ from share_gateway.federation.peers import error_info
 from share_gateway.ledger.checkpoint import Checkpoint
 from share_gateway.ledger.cosignatures import Status, check_cosignatures
 from share_gateway.ledger.witness import Witnessed
-from share_gateway.node import Node
+from share_gateway.node import Node, start_node
+from share_gateway.rotation import rotate_key
 from share_gateway.v1 import compliance_pb2, compliance_pb2_grpc, peer_pb2, registry_pb2_grpc
 from tests.federation import REGIONS, Nodes, channel, events, peer_call
 from tests.support import penalty_request
@@ -172,3 +175,22 @@ async def test_a_node_without_a_witness_key_refuses_to_witness(layout: Layout, n
         await peer_call(layout, witness, ORIGIN).Witness(peer_pb2.WitnessRequest(checkpoint=latest.note), timeout=5)
     assert raised.value.code() is grpc.StatusCode.FAILED_PRECONDITION
     assert error_info(raised.value).reason == "NO_WITNESS_KEY"  # type: ignore[union-attr]
+
+
+async def test_a_witness_refuses_a_checkpoint_signed_by_a_log_key_retired_by_a_rotation(layout: Layout) -> None:
+    """Key history: a retired key signs nothing newer, and a witness cosigns now (issue 13) (unverified)."""
+    old = key_of(layout, ORIGIN)
+    rotate_key(layout, ORIGIN, "signing", datetime.now(UTC))
+    new = key_of(layout, ORIGIN)
+    witness = await start_node(NodeConfig.load(layout.node_config(WITNESS)))
+    try:
+        stub = peer_call(layout, witness, ORIGIN)
+        checkpoint = Checkpoint(old.name, 1, bytes(32))
+        with pytest.raises(grpc.aio.AioRpcError) as raised:
+            await stub.Witness(peer_pb2.WitnessRequest(checkpoint=checkpoint.sign(old), old_size=0), timeout=5)
+        assert raised.value.code() is grpc.StatusCode.INVALID_ARGUMENT
+        assert "retired" in (raised.value.details() or "")
+        answer = await stub.Witness(peer_pb2.WitnessRequest(checkpoint=checkpoint.sign(new), old_size=0), timeout=5)
+        assert answer.cosignature.startswith(f"\u2014 share-gateway/witness/{WITNESS} ")
+    finally:
+        await witness.stop(grace=0)

@@ -59,7 +59,7 @@ def test_an_expired_manifest_fails_closed() -> None:
 @pytest.mark.parametrize(
     ("mutation", "message"),
     [
-        (lambda t: t.replace('"v":1', '"v":3'), "unknown manifest format"),
+        (lambda t: t.replace('"v":1', '"v":4'), "unknown manifest format"),
         (lambda t: t.replace('"version":1', '"version":"one"'), "malformed"),
         (lambda t: t.replace("ab" * 32, "zz" * 32, 1), "tls_fingerprint"),
         (lambda t: t.replace('"110000"', '"11000X"', 1), "malformed"),

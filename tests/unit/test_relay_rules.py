@@ -10,6 +10,7 @@ import pytest
 
 from share_gateway.crypto.disclosure import Disclosure, disclose, seal_record
 from share_gateway.crypto.envelope import Envelope
+from share_gateway.crypto.errors import VerificationError
 from share_gateway.crypto.keys import SigningKey
 from share_gateway.domain.events import EVENT_MEDIA_TYPE, Event, EventKind, Outcome
 from share_gateway.domain.identifiers import Subject, SubjectKind
@@ -140,3 +141,20 @@ def test_a_record_whose_revocation_this_node_keeps_is_dropped() -> None:
     kept = RULES.without(checked, {(ANSWERING, "rec-0005")})
     assert (kept.disclosures, [r.record_id for r in kept.records]) == ((first,), [record().record_id])
     assert RULES.without(checked, set()) is checked
+
+
+def test_a_copy_its_origin_signed_before_rotating_its_key_is_believed_and_one_signed_after_is_refused() -> None:
+    """Key history: a statement stays verifiable by the key in force when it was recorded (issue 13) (unverified)."""
+    old, new = KEYS[THIRD], SigningKey.generate(f"share-gateway/node/{THIRD}")
+    debtor = record(THIRD, record_type="dishonest_judgment_debtor", record_id="rec-0002")
+    rotated_at = debtor.recorded_at + timedelta(hours=1)
+    nodes = {**MANIFEST.nodes, THIRD: MANIFEST.nodes[THIRD].rotated("signing", new.verifying_key, rotated_at)}
+    rotated = dataclasses.replace(MANIFEST, version=2, nodes=nodes)
+    opened = POLICY.rule_for(PURPOSE, debtor.record_type, CONSENT).fields
+    before = disclose(seal_record(debtor, old), opened)
+    checked = RULES.check(rotated, ASKER, ANSWERING, answer(before), ASKED, NOW.date())
+    assert [r.origin_region for r in checked.records] == [THIRD]
+    late = dataclasses.replace(debtor, recorded_at=rotated_at + timedelta(minutes=1))
+    with pytest.raises(VerificationError, match="retired"):
+        RULES.check(rotated, ASKER, ANSWERING, answer(disclose(seal_record(late, old), opened)), ASKED, NOW.date())
+    assert RULES.check(rotated, ASKER, ANSWERING, answer(disclose(seal_record(late, new), opened)), ASKED, NOW.date())

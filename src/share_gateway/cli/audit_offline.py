@@ -2,7 +2,9 @@
 
 Keys come from every ``--node-key`` given (several: a key rotated keeps the
 same name) and from every ``--manifest`` (the authority vouches for each
-node's log key and witness key). Cosignatures are checked against the
+node's log key and witness key, and, from format 3 on, for the keys it held
+before and when each retired: a retired key verifies only what it signed
+before). Cosignatures are checked against the
 witnesses the manifests list; ``--witnesses N`` demands N of them (default:
 1 where a manifest lists a witness for the log, 0 to skip).
 """
@@ -93,7 +95,9 @@ def _trust(args: argparse.Namespace, region: str, fallback: Sequence[VerifyingKe
     if given is not None:
         keys = given
     elif any(region in m.nodes for m in manifests):
-        keys = KeyRing(m.nodes[region].signing_key for m in manifests if region in m.nodes)
+        # Every key the manifests list for the node, earlier ones too; the newest manifest says when each retired.
+        ordered = sorted((m for m in manifests if region in m.nodes), key=lambda m: m.version)
+        keys = KeyRing().merged(*(m.nodes[region].signing_keys for m in ordered))
     else:
         keys = KeyRing(fallback)
     witnesses = merge_witnesses(m.witnesses_of(region) for m in manifests if region in m.nodes)

@@ -68,11 +68,11 @@ def assignments(pairs: Sequence[str], what: str) -> dict[str, str]:
 
 
 def authority_ring(path: Path) -> KeyRing:
-    """The federation authority's public key (``authority.pub``), which signs catalogs and manifests."""
-    from share_gateway.catalog import AUTHORITY_KEY_NAME
-    from share_gateway.crypto.keys import KeyRing, VerifyingKey
+    """The federation authority's key in force, which signs catalogs and manifests: the pinned ``authority.pub``, or
+    the key its rotations (``rotations/`` beside it) lead to."""
+    from share_gateway.federation.authority_rotation import authority_keys
 
-    return KeyRing([VerifyingKey.from_pem(AUTHORITY_KEY_NAME, path.read_bytes())])
+    return authority_keys(path)
 
 
 def node_keys(specs: Sequence[str]) -> KeyRing | None:

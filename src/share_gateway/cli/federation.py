@@ -33,6 +33,21 @@ def add_commands(commands: Commands) -> None:
         help="where peers reach a region's node (repeat; default: its configured address)",
     )
     fsign.set_defaults(run=cmd_federation_sign)
+    rotate = federation.add_parser(
+        "rotate-key", help="replace a node's signing or witness key in a development federation; re-sign the manifest"
+    )
+    rotate.add_argument("--federation", type=Path, required=True, help="the federation's directory (pki init)")
+    rotate.add_argument("--region", required=True, help="the node whose key is replaced")
+    rotate.add_argument(
+        "--key", choices=("signing", "witness", "tls"), required=True, help="which of its keys (tls: its certificate)"
+    )
+    rotate.set_defaults(run=cmd_federation_rotate_key)
+    authority = federation.add_parser(
+        "rotate-authority",
+        help="replace the authority key of a development federation: a rotation signed by the old key and the new",
+    )
+    authority.add_argument("--federation", type=Path, required=True, help="the federation's directory (pki init)")
+    authority.set_defaults(run=cmd_federation_rotate_authority)
     for name, run, text in (
         ("verify", cmd_federation_verify, "verify a manifest's signature and expiry"),
         ("show", cmd_federation_show, "print a manifest's nodes"),
@@ -62,6 +77,42 @@ def cmd_federation_sign(args: argparse.Namespace) -> None:
     endpoints = dict(_assignment(spec, "--endpoint") for spec in args.endpoint)
     write_manifest(layout, version, datetime.now(UTC) + timedelta(days=args.days), endpoints)
     show(f"federation manifest version {version} written to {layout.manifest}")
+
+
+def cmd_federation_rotate_key(args: argparse.Namespace) -> None:
+    """The old key is retired now: it keeps verifying what it signed before, and nothing it signs after."""
+    from share_gateway.cli.console import show
+    from share_gateway.devkit import Layout
+    from share_gateway.domain.errors import DomainError
+    from share_gateway.rotation import rotate_key
+
+    layout = Layout(args.federation)
+    try:
+        manifest = rotate_key(layout, args.region, args.key, datetime.now(UTC))
+    except (ValueError, DomainError) as error:
+        raise CommandError(str(error)) from error
+    node = manifest.nodes[args.region]
+    key = {"signing": node.signing_key, "witness": node.witness_key}.get(args.key)
+    new = f"certificate {node.tls_fingerprint[:16]}…" if key is None else f"key {key.key_id.hex()}"
+    show(
+        f"region {args.region}: new {args.key} {new}; the old one is retired; "
+        f"manifest version {manifest.version} written to {layout.manifest} (restart the node to use it)"
+    )
+
+
+def cmd_federation_rotate_authority(args: argparse.Namespace) -> None:
+    """Verifiers keep the pinned authority.pub and follow the rotations beside it to the new key."""
+    from share_gateway.cli.console import show
+    from share_gateway.devkit import Layout
+    from share_gateway.rotation import rotate_authority
+
+    layout = Layout(args.federation)
+    rotation = rotate_authority(layout, datetime.now(UTC))
+    show(
+        f"authority rotation {rotation.sequence}: new key {rotation.new_key.key_id.hex()}; the catalog, manifest and "
+        f"revocation list are re-signed with it; verifiers keep {layout.authority_public_key} and follow "
+        f"{layout.authority_public_key.parent / 'rotations'}"
+    )
 
 
 def _assignment(spec: str, flag: str) -> tuple[str, str]:
@@ -118,3 +169,9 @@ def cmd_federation_show(args: argparse.Namespace) -> None:
             ],
         )
     )
+    for n in manifest.nodes.values():  # key history (format 3): what each retired key still verifies
+        earlier = [("signing", e, e.key.key_id) for e in n.earlier_signing]
+        earlier += [("witness", e, CosignerKey.of(e.key).key_id) for e in n.earlier_witness]
+        for kind, held, kid in earlier:
+            until = "" if held.period.until is None else f"{held.period.until:%Y-%m-%d %H:%M} UTC"
+            show(f"{n.region}: earlier {kind} key {kid.hex()}, retired {until}: verifies only what it signed before")

@@ -53,10 +53,12 @@ class CosignerKey:
 
     name: str
     public: Ed25519PublicKey
+    # POSIX time the key was retired by a rotation (None: in force): a cosignature it makes from then on is refused.
+    until: int | None = None
 
     @classmethod
-    def of(cls, key: VerifyingKey) -> CosignerKey:
-        return cls(key.name, key.public)
+    def of(cls, key: VerifyingKey, until: int | None = None) -> CosignerKey:
+        return cls(key.name, key.public, until)
 
     @property
     def raw(self) -> bytes:

@@ -278,11 +278,12 @@ def verify_disclosure(disclosure: Disclosure, keys: KeyRing) -> VerifiedDisclosu
     """Check a disclosure against the origin's key; return the statement and the verified values.
 
     1. The statement's signature holds for its exact bytes under a trusted key.
-    2. The statement parses.
+    2. The statement parses, and the key was not retired by the time it was recorded.
     3. Every disclosed (name, value, salt) hashes to a digest the statement lists,
        each name at most once.
     """
     statement = disclosure.statement.open(keys, STATEMENT_TYPE, RecordStatement.from_bytes)
+    keys.require_in_force(disclosure.statement.key_id, statement.recorded_at)
     fields: dict[str, str] = {}
     for opening in disclosure.fields:
         if len(opening.salt) != SALT_BYTES:

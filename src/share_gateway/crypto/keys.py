@@ -3,6 +3,10 @@
 The key id is ``SHA-256(name || 0x0A || 0x01 || public key)[:4]``
 (c2sp.org/signed-note, Ed25519 signature type 0x01). The same id names the
 key in envelopes, so one key ring serves notes and envelopes alike.
+
+A key ring may know when each key was in force (its ``KeyPeriod``): a key
+replaced by a rotation keeps verifying what it signed before it was retired,
+and is refused on anything dated after (it may have leaked since).
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import TypeVar, overload
 
@@ -17,7 +22,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from share_gateway.crypto.errors import BadSignature, UnknownKey
+from share_gateway.crypto.errors import BadSignature, UnknownKey, VerificationError
 
 ED25519_TYPE = b"\x01"
 T = TypeVar("T")
@@ -109,11 +114,65 @@ class SigningKey:
         return cls.from_pem(name, path.read_bytes())
 
 
-class KeyRing(Mapping[bytes, VerifyingKey]):
-    """The keys a verifier trusts, by key id."""
+class KeyRetired(VerificationError):
+    """A key signed something dated after it was retired."""
 
-    def __init__(self, keys: Iterable[VerifyingKey] = ()) -> None:
+
+@dataclass(frozen=True)
+class KeyPeriod:
+    """When a key was in force: from ``start`` (None: since before anyone wrote it down) until ``until`` (None:
+    still in force)."""
+
+    start: datetime | None = None
+    until: datetime | None = None
+
+    def __post_init__(self) -> None:
+        if any(t is not None and t.tzinfo is None for t in (self.start, self.until)):
+            raise ValueError("a key's period is bounded by instants with a time zone")
+        if self.start is not None and self.until is not None and self.until <= self.start:
+            raise ValueError("a key is retired after it came into force")
+
+    def retired_by(self, instant: datetime) -> bool:
+        """Whether ``instant`` is at or after the key's retirement.
+
+        Only the end binds: a new key may sign what is dated before its start (a checkpoint over older leaves),
+        while a retired key may since have leaked.
+        """
+        return self.until is not None and instant >= self.until
+
+
+ALWAYS = KeyPeriod()
+
+
+class KeyRing(Mapping[bytes, VerifyingKey]):
+    """The keys a verifier trusts, by key id, and when each was in force (always, unless a period is given)."""
+
+    def __init__(self, keys: Iterable[VerifyingKey] = (), periods: Mapping[bytes, KeyPeriod] | None = None) -> None:
         self._keys = {key.key_id: key for key in keys}
+        self._periods = {kid: period for kid, period in (periods or {}).items() if kid in self._keys}
+
+    def period(self, kid: bytes) -> KeyPeriod:
+        return self._periods.get(kid, ALWAYS)
+
+    def require_in_force(self, kid: bytes, made_at: datetime) -> None:
+        """Raise ``KeyRetired`` if the key ``kid`` was retired by ``made_at`` (the signed thing's own time)."""
+        until = self.period(kid).until
+        if until is not None and made_at >= until:
+            raise KeyRetired(
+                f"signed by the key {kid.hex()} of {self[kid].name}, retired at {until.isoformat()}, "
+                f"on something dated {made_at.isoformat()}"
+            )
+
+    def merged(self, *others: KeyRing) -> KeyRing:
+        """This ring with the keys of ``others``; where two know one key, the later ring's period stands."""
+        keys = dict(self._keys)
+        periods = dict(self._periods)
+        for other in others:
+            keys.update(other._keys)
+            for kid in other._keys:
+                periods.pop(kid, None)
+            periods.update(other._periods)
+        return KeyRing(keys.values(), periods)
 
     def __getitem__(self, kid: bytes) -> VerifyingKey:
         try:

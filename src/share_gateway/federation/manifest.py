@@ -9,6 +9,13 @@ as X-Road does with its global configuration).
 Format 2 adds each node's witness key (c2sp.org/tlog-cosignature), distinct
 from its log key; a format-1 manifest still parses, with no witness keys,
 and so names no witnesses.
+
+Format 3 adds key history: per node, ``signing_keys`` and ``witness_keys``,
+each a list of ``{"key", "from", "until"}`` oldest first, the last (the one
+in force) without ``until``. A key replaced by a rotation stays listed, so
+what it signed before its ``until`` keeps verifying, and what it signs dated
+after is refused. A manifest with no history is still written as format 1
+or 2, byte for byte as before.
 """
 
 from __future__ import annotations
@@ -17,8 +24,9 @@ import base64
 import binascii
 import hashlib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
+from itertools import pairwise
 from types import MappingProxyType
 from typing import Any
 
@@ -26,7 +34,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from share_gateway.config import node_key_name, witness_key_name
 from share_gateway.crypto.cosignature import CosignerKey
-from share_gateway.crypto.keys import KeyRing, SigningKey, VerifyingKey
+from share_gateway.crypto.keys import KeyPeriod, KeyRing, SigningKey, VerifyingKey
 from share_gateway.crypto.note import open_note, sign_note
 from share_gateway.domain.canonical import canonical_json, parse_json
 from share_gateway.domain.errors import DomainError, InvalidInput, InvalidState
@@ -35,8 +43,8 @@ from share_gateway.domain.identifiers import validate_region
 from share_gateway.domain.policy import Denial
 from share_gateway.ledger.cosignatures import Witness
 
-MANIFEST_FORMAT = 2  # written when any node has a witness key; format 1 otherwise, as before
-READABLE_FORMATS = (1, 2)
+MANIFEST_FORMAT = 3  # written when any node has key history; 2 when any has a witness key; 1 otherwise, as before
+READABLE_FORMATS = (1, 2, 3)
 
 
 class ManifestInvalid(DomainError):
@@ -52,6 +60,18 @@ class ManifestExpired(InvalidState):
 
 
 @dataclass(frozen=True)
+class EarlierKey:
+    """A key a node used before a rotation, and when it was in force (format 3)."""
+
+    key: VerifyingKey
+    period: KeyPeriod
+
+    def __post_init__(self) -> None:
+        if self.period.until is None:
+            raise ManifestInvalid(f"the earlier key {self.key.key_id.hex()} needs the instant it was retired")
+
+
+@dataclass(frozen=True)
 class ManifestNode:
     region: str
     endpoint: str
@@ -60,25 +80,115 @@ class ManifestNode:
     tls_fingerprint: str
     # The key this node cosigns its peers' checkpoints with (format 2); None: it witnesses nothing.
     witness_key: VerifyingKey | None = None
+    # Format 3: when the current keys came into force (None: before the manifest said), and the keys used before.
+    signing_since: datetime | None = None
+    witness_since: datetime | None = None
+    earlier_signing: tuple[EarlierKey, ...] = ()
+    earlier_witness: tuple[EarlierKey, ...] = ()
 
     def __post_init__(self) -> None:
         if self.witness_key is not None and self.witness_key.raw == self.signing_key.raw:
             raise ManifestInvalid(f"nodes.{self.region}: the witness key must not be the log key")
+        if self.earlier_witness and self.witness_key is None:
+            raise ManifestInvalid(f"nodes.{self.region}: earlier witness keys, but no witness key in force")
+        _check_sequence(self.region, "signing_keys", self.earlier_signing, self.signing_since)
+        _check_sequence(self.region, "witness_keys", self.earlier_witness, self.witness_since)
 
-    def to_json(self) -> dict[str, str]:
-        body = {
-            "endpoint": self.endpoint,
-            "signing_key": base64.b64encode(self.signing_key.raw).decode(),
-            "tls_fingerprint": self.tls_fingerprint,
-        }
+    @property
+    def has_history(self) -> bool:
+        """Whether this node needs format 3 to be written down."""
+        return bool(self.earlier_signing or self.earlier_witness or self.signing_since or self.witness_since)
+
+    @property
+    def all_keys(self) -> tuple[VerifyingKey, ...]:
+        """Every key this node ever held, in force or retired."""
+        current = [k for k in (self.signing_key, self.witness_key) if k is not None]
+        return (*current, *(e.key for e in self.earlier_signing + self.earlier_witness))
+
+    @property
+    def signing_keys(self) -> KeyRing:
+        """The node's payload keys, current and earlier, each with its period."""
+        periods = {e.key.key_id: e.period for e in self.earlier_signing}
+        periods[self.signing_key.key_id] = KeyPeriod(self.signing_since)
+        return KeyRing([self.signing_key, *(e.key for e in self.earlier_signing)], periods)
+
+    def to_json(self, form: int) -> dict[str, Any]:
+        body: dict[str, Any] = {"endpoint": self.endpoint, "tls_fingerprint": self.tls_fingerprint}
+        if form >= 3:
+            body["signing_keys"] = _history_json(self.earlier_signing, self.signing_key, self.signing_since)
+            if self.witness_key is not None:
+                body["witness_keys"] = _history_json(self.earlier_witness, self.witness_key, self.witness_since)
+            return body
+        body["signing_key"] = _b64(self.signing_key)
         if self.witness_key is not None:
-            body["witness_key"] = base64.b64encode(self.witness_key.raw).decode()
+            body["witness_key"] = _b64(self.witness_key)
         return body
 
     def as_witness(self) -> Witness:
-        """This node as a verifier sees it among a log's witnesses (its log key checks legacy lines)."""
-        keys = () if self.witness_key is None else (CosignerKey.of(self.witness_key),)
+        """This node as a verifier sees it among a log's witnesses (its log key checks legacy lines).
+
+        Earlier witness keys stay listed: a cosignature timestamped before a key's retirement still verifies, one
+        timestamped after is refused.
+        """
+        if self.witness_key is None:
+            return Witness(self.region, (), self.signing_key)
+        earlier = (
+            CosignerKey.of(e.key, int(e.period.until.timestamp())) for e in self.earlier_witness if e.period.until
+        )
+        keys = (CosignerKey.of(self.witness_key), *earlier)
         return Witness(self.region, keys, self.signing_key)
+
+    def with_history_of(self, previous: ManifestNode) -> ManifestNode:
+        """This node with the key history ``previous`` recorded for each key it still holds (a re-signing).
+
+        Keys are replaced by ``rotated``, which records the old one; a key changed any other way starts anew.
+        """
+        node = self
+        if self.signing_key.raw == previous.signing_key.raw:
+            node = replace(node, signing_since=previous.signing_since, earlier_signing=previous.earlier_signing)
+        witness, before = self.witness_key, previous.witness_key
+        if witness is not None and before is not None and witness.raw == before.raw:
+            node = replace(node, witness_since=previous.witness_since, earlier_witness=previous.earlier_witness)
+        return node
+
+    def rotated(self, which: str, new: VerifyingKey, now: datetime) -> ManifestNode:
+        """This node after replacing its ``signing`` or ``witness`` key at ``now``; the old one retires then."""
+        if which == "signing":
+            earlier = EarlierKey(self.signing_key, KeyPeriod(self.signing_since, now))
+            return replace(self, signing_key=new, signing_since=now, earlier_signing=(*self.earlier_signing, earlier))
+        if which != "witness" or self.witness_key is None:
+            raise ManifestInvalid(f"nodes.{self.region}: no {which} key to rotate")
+        earlier = EarlierKey(self.witness_key, KeyPeriod(self.witness_since, now))
+        return replace(self, witness_key=new, witness_since=now, earlier_witness=(*self.earlier_witness, earlier))
+
+
+def _b64(key: VerifyingKey) -> str:
+    return base64.b64encode(key.raw).decode()
+
+
+def _history_json(earlier: tuple[EarlierKey, ...], current: VerifyingKey, since: datetime | None) -> list[Any]:
+    entries: list[dict[str, str]] = []
+    for held in earlier:
+        entry = {"key": _b64(held.key)}
+        if held.period.start is not None:
+            entry["from"] = format_instant(held.period.start)
+        entry["until"] = format_instant(held.period.until)  # type: ignore[arg-type]  # EarlierKey checks it
+        entries.append(entry)
+    last = {"key": _b64(current)}
+    if since is not None:
+        last["from"] = format_instant(since)
+    return [*entries, last]
+
+
+def _check_sequence(region: str, name: str, earlier: tuple[EarlierKey, ...], since: datetime | None) -> None:
+    """Earlier keys follow one another: each retired no later than the next came into force, oldest first."""
+    ends = [e.period.until for e in earlier]
+    starts = [e.period.start for e in earlier[1:]] + [since] if earlier else []
+    for until, start in zip(ends, starts, strict=True):
+        if until is None or (start is not None and start < until):
+            raise ManifestInvalid(f"nodes.{region}.{name}: a key came into force before the one before it retired")
+    if any(a is not None and b is not None and b <= a for a, b in pairwise(ends)):
+        raise ManifestInvalid(f"nodes.{region}.{name}: earlier keys are listed oldest first")
 
 
 @dataclass(frozen=True)
@@ -95,21 +205,27 @@ class Manifest:
             raise ManifestInvalid("a manifest expires at an instant with a time zone")
         # Signatures name their key by a 4-byte id: two keys under one id would let one region's key stand in
         # for another's wherever a verifier looks a key up by id (one key ring for the federation).
-        keys = [k for node in self.nodes.values() for k in (node.signing_key, node.witness_key) if k is not None]
-        ids = [key.key_id for key in keys]
+        ids = [key.key_id for node in self.nodes.values() for key in node.all_keys]
         if len(set(ids)) != len(ids):
             raise ManifestInvalid("two keys of the manifest share a key id: each key must be told apart by its id")
 
+    @property
+    def form(self) -> int:
+        """The oldest format that holds this manifest, so that one without key history reads as it always did."""
+        if any(node.has_history for node in self.nodes.values()):
+            return MANIFEST_FORMAT
+        return 2 if any(node.witness_key is not None for node in self.nodes.values()) else 1
+
     def text(self) -> str:
-        witnessed = any(node.witness_key is not None for node in self.nodes.values())
+        form = self.form
         return (
             canonical_json(
                 {
-                    "v": MANIFEST_FORMAT if witnessed else 1,
+                    "v": form,
                     "version": self.version,
                     "expires": format_instant(self.expires),
                     "catalog_digest": self.catalog_digest,
-                    "nodes": {region: node.to_json() for region, node in sorted(self.nodes.items())},
+                    "nodes": {region: node.to_json(form) for region, node in sorted(self.nodes.items())},
                 }
             ).decode()
             + "\n"
@@ -129,8 +245,9 @@ class Manifest:
 
     @property
     def keys(self) -> KeyRing:
-        """Every node's payload key: what verifies a peer's statements, receipts and checkpoints."""
-        return KeyRing(node.signing_key for node in self.nodes.values())
+        """Every node's payload keys, current and earlier, each with its period: what verifies a peer's statements,
+        receipts and checkpoints."""
+        return KeyRing().merged(*(node.signing_keys for node in self.nodes.values()))
 
     @classmethod
     def parse(cls, text: str) -> Manifest:
@@ -153,16 +270,59 @@ def _public_key(region: str, body: Mapping[str, str], name: str) -> Ed25519Publi
         raise ManifestInvalid(f"nodes.{region}.{name} is not an Ed25519 public key") from error
 
 
-def _node(region: str, body: Mapping[str, str], version: int) -> ManifestNode:
+def _node(region: str, body: Mapping[str, Any], version: int) -> ManifestNode:
     validate_region(region, f"nodes.{region}")
-    public = _public_key(region, body, "signing_key")
     fingerprint = body["tls_fingerprint"]
     if len(fingerprint) != 64 or any(c not in "0123456789abcdef" for c in fingerprint):
         raise ManifestInvalid(f"nodes.{region}.tls_fingerprint is not a hex SHA-256")
+    if version >= 3:
+        return _node_with_history(region, body, fingerprint)
+    public = _public_key(region, body, "signing_key")
     witness = None
     if version >= 2 and "witness_key" in body:  # format 1 had none: whatever such a manifest holds there is not one
         witness = VerifyingKey(witness_key_name(region), _public_key(region, body, "witness_key"))
     return ManifestNode(region, body["endpoint"], VerifyingKey(node_key_name(region), public), fingerprint, witness)
+
+
+def _node_with_history(region: str, body: Mapping[str, Any], fingerprint: str) -> ManifestNode:
+    signing, signing_since, earlier_signing = _history(region, body, "signing_keys", node_key_name(region))
+    witness: VerifyingKey | None = None
+    witness_since: datetime | None = None
+    earlier_witness: tuple[EarlierKey, ...] = ()
+    if "witness_keys" in body:
+        witness, witness_since, earlier_witness = _history(region, body, "witness_keys", witness_key_name(region))
+    return ManifestNode(
+        region,
+        body["endpoint"],
+        signing,
+        fingerprint,
+        witness,
+        signing_since,
+        witness_since,
+        earlier_signing,
+        earlier_witness,
+    )
+
+
+def _history(
+    region: str, body: Mapping[str, Any], name: str, key_name: str
+) -> tuple[VerifyingKey, datetime | None, tuple[EarlierKey, ...]]:
+    """A list of keys oldest first, the last in force (no ``until``): the current key, since when, the earlier."""
+    entries = body[name]
+    if not isinstance(entries, list) or not entries:
+        raise ManifestInvalid(f"nodes.{region}.{name} lists at least the key in force")
+    held: list[tuple[VerifyingKey, KeyPeriod]] = []
+    for position, entry in enumerate(entries):
+        if not isinstance(entry, dict) or set(entry) - {"key", "from", "until"}:
+            raise ManifestInvalid(f"nodes.{region}.{name}[{position}] is key, from and until")
+        start = parse_instant(entry["from"]) if "from" in entry else None
+        until = parse_instant(entry["until"]) if "until" in entry else None
+        if (until is None) != (position == len(entries) - 1):
+            raise ManifestInvalid(f"nodes.{region}.{name}: only the last key, the one in force, has no until")
+        key = VerifyingKey(key_name, _public_key(region, entry, "key"))
+        held.append((key, KeyPeriod(start, until)))
+    current, since = held[-1][0], held[-1][1].start
+    return current, since, tuple(EarlierKey(key, period) for key, period in held[:-1])
 
 
 @dataclass(frozen=True)

@@ -92,13 +92,17 @@ class RelayRules:
         self.policy = policy
         # The record types the catalog shares nationwide: the only ones a region holds copies of.
         self.shared_types = shared_types
-        # The manifest last checked against, its key ring and each region's key id (computing them is a hash each).
+        # The manifest last checked against, its key ring and each region's key id (computing them is a hash each),
+        # and every key id each region signed its record statements with (earlier keys too: a record stays
+        # verifiable after its origin rotates its key; verify_disclosure refuses a retired key on a newer one).
         self._trust: tuple[Manifest, KeyRing, dict[str, bytes]] | None = None
+        self._statement_ids: dict[str, frozenset[bytes]] = {}
 
     def _keys(self, manifest: Manifest) -> tuple[KeyRing, dict[str, bytes]]:
         if self._trust is None or self._trust[0] is not manifest:
             ids = {region: node.signing_key.key_id for region, node in manifest.nodes.items()}
             self._trust = (manifest, manifest.keys, ids)
+            self._statement_ids = {region: frozenset(node.signing_keys) for region, node in manifest.nodes.items()}
         return self._trust[1], self._trust[2]
 
     def check(
@@ -172,7 +176,7 @@ class RelayRules:
         verified = verify_disclosure(disclosure, keys)
         statement = verified.statement
         name = f"record {statement.record_id[:64]}"
-        if disclosure.statement.key_id != key_ids.get(statement.origin_region):
+        if disclosure.statement.key_id not in self._statement_ids.get(statement.origin_region, frozenset()):
             raise UntrustedAnswer(f"{name} is not signed by region {statement.origin_region[:16]}, its origin")
         if statement.origin_region != region and statement.record_type not in self.shared_types:
             raise UntrustedAnswer(f"{name} of region {statement.origin_region} is not shared nationwide")

@@ -44,7 +44,11 @@ class PeerIntake:
             raise Refused(Denial.PEER_NOT_ADMITTED, f"the published record does not verify: {error}") from error
         statement = verified.statement
         validate_item_id(statement.record_id, "record.statement.record_id")
-        if statement.origin_region != region or disclosure.statement.key_id != self.desk.key_id(region):
+        # Any key the region signed records with (a courier redelivers statements signed before a rotation);
+        # verify_disclosure has refused a retired key on a record dated after its retirement.
+        node = self.desk.manifest.manifest.nodes.get(region)
+        signed_by_region = node is not None and disclosure.statement.key_id in node.signing_keys
+        if statement.origin_region != region or not signed_by_region:
             raise Refused(Denial.PEER_NOT_ADMITTED, "a region publishes only its own records, signed with its key")
         if statement.record_type not in self.desk.shared_types or not verified.complete(self._required(statement)):
             raise Refused(Denial.NOT_SHARED, f"{statement.record_type} is not shared nationwide, or incomplete")

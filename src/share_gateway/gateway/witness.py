@@ -30,7 +30,7 @@ from share_gateway.federation.peers import PeerError
 from share_gateway.gateway.federation import FederationDesk
 from share_gateway.gateway.periodic import Periodic
 from share_gateway.gateway.runtime import node_principal
-from share_gateway.ledger.checkpoint import open_checkpoint
+from share_gateway.ledger.checkpoint import open_checkpoint_signed, require_signed_in_force
 from share_gateway.ledger.witness import SIZE_MISMATCH, InconsistentCheckpoint, Witnessed, check_extends
 from share_gateway.store.log import LogStore, StoredCheckpoint
 
@@ -49,7 +49,9 @@ class WitnessDesk:
         key = self._witness_key()
         origin = manifest.nodes[region].signing_key.name
         try:
-            checkpoint = open_checkpoint(note, manifest.keys, origin)
+            checkpoint, signers = open_checkpoint_signed(note, manifest.keys, origin)
+            # Cosigned now, so signed by a log key in force now: a key retired by a rotation may have leaked.
+            require_signed_in_force(signers, manifest.keys, runtime.clock())
         except VerificationError as error:
             raise InvalidInput.one("checkpoint", f"not a checkpoint signed by {origin}: {error}") from error
         last = await runtime.read(runtime.store.witness.witnessed, region)

@@ -22,9 +22,16 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from share_gateway.crypto.errors import VerificationError
-from share_gateway.crypto.keys import KeyRing
+from share_gateway.crypto.keys import KeyRing, VerifyingKey
 from share_gateway.domain.canonical import parse_json
-from share_gateway.ledger.checkpoint import Checkpoint, open_checkpoint, unverified_checkpoint
+from share_gateway.domain.events import Event
+from share_gateway.ledger.checkpoint import (
+    Checkpoint,
+    open_checkpoint_signed,
+    require_signed_in_force,
+    retired_signers,
+    unverified_checkpoint,
+)
 from share_gateway.ledger.cosignatures import Status, Witness, check_cosignatures
 from share_gateway.ledger.hashing import leaf_hash
 from share_gateway.ledger.tree import Frontier, NodeId, fold, levels_of, perfect_subtrees
@@ -91,14 +98,23 @@ class AuditReport:
         return min(self.findings, key=lambda f: (f.leaf_index < 0, f.leaf_index, f.problem), default=None)
 
 
+Dated = list[tuple[str, int, tuple[VerifyingKey, ...]]]
+
+
 def _checkpoints(
-    notes: Iterable[tuple[str, bytes]], keys: KeyRing, origin: str, report: AuditReport, witnesses: Sequence[Witness]
+    notes: Iterable[tuple[str, bytes]],
+    keys: KeyRing,
+    origin: str,
+    report: AuditReport,
+    witnesses: Sequence[Witness],
+    dated: Dated,
 ) -> dict[int, bytes]:
-    """Verified checkpoints by size; unverifiable or disagreeing ones become findings."""
+    """Verified checkpoints by size; unverifiable or disagreeing ones become findings. Those signed only by keys
+    since retired go to ``dated``, to be held against the time of their newest leaf."""
     roots: dict[int, bytes] = {}
     for where, note in notes:
         try:
-            checkpoint = open_checkpoint(note, keys, origin)
+            checkpoint, signers = open_checkpoint_signed(note, keys, origin)
         except VerificationError as error:
             try:
                 claimed = f" of size {unverified_checkpoint(note).size}"
@@ -106,6 +122,8 @@ def _checkpoints(
                 claimed = ""
             report.findings.append(Finding(-1, f"{where} checkpoint{claimed} does not verify: {error}"))
             continue
+        if retired_signers(signers, keys):
+            dated.append((where, checkpoint.size, signers))
         known = roots.setdefault(checkpoint.size, checkpoint.root)
         if known != checkpoint.root:
             report.findings.append(Finding(-1, f"two signed checkpoints of size {checkpoint.size} disagree"))
@@ -139,6 +157,23 @@ def _quorum(report: AuditReport, witnesses: Sequence[Witness], quorum: int) -> N
             f"required (not by: {absent}): its history may have been rewritten and re-signed",
         )
     )
+
+
+def _retired_keys(source: LogSource, keys: KeyRing, dated: Dated, report: AuditReport) -> None:
+    """A checkpoint signed by a retired log key is a finding if its newest leaf is dated after the retirement."""
+    for where, size, signers in dated:
+        if not 0 < size <= report.size:
+            continue  # a checkpoint past the log's end is a finding of its own
+        rows = source.leaves(size - 1, size)
+        body = rows[0].body if rows and not rows[0].redacted else None
+        if body is None:
+            continue  # a deleted or redacted leaf is a finding of its own; it shows no time
+        try:
+            require_signed_in_force(signers, keys, Event.from_bytes(body).at)
+        except VerificationError as error:
+            report.findings.append(Finding(size - 1, f"{where} checkpoint of size {size}: {error}"))
+        except (ValueError, KeyError, TypeError):
+            continue  # not event JSON: the leaf checks report what is wrong with it
 
 
 def _check_leaf(leaf: Leaf, expected_index: int, last_seq: int, report: AuditReport) -> bytes | None:
@@ -193,7 +228,9 @@ def audit_log(
         raise ValueError("the chunk is a power of two, so that chunks are perfect subtrees")
     report = AuditReport(size=source.size())
     notes = [("stored", n) for n in source.checkpoint_notes()] + [("kept", n) for n in kept_checkpoints]
-    roots = _checkpoints(notes, keys, origin, report, witnesses)
+    dated: Dated = []
+    roots = _checkpoints(notes, keys, origin, report, witnesses, dated)
+    _retired_keys(source, keys, dated, report)
     _quorum(report, witnesses, quorum)
     frontier = Frontier(0, [])
     last_seq, next_index = 0, 0

@@ -19,10 +19,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from share_gateway.crypto.errors import VerificationError
 from share_gateway.crypto.keys import KeyRing
 from share_gateway.domain.canonical import Json, canonical_json, parse_json
 from share_gateway.domain.events import Event
-from share_gateway.ledger.checkpoint import Checkpoint, MalformedCheckpoint, TlogProof
+from share_gateway.ledger.checkpoint import (
+    Checkpoint,
+    MalformedCheckpoint,
+    TlogProof,
+    open_checkpoint_signed,
+    require_signed_in_force,
+)
 from share_gateway.ledger.cosignatures import Witness, Witnessing, check_cosignatures
 from share_gateway.ledger.hashing import leaf_hash
 from share_gateway.ledger.verify import ProofError, verify_inclusion
@@ -111,6 +118,8 @@ def verify_bundle(
     3. Each event's leaf hash (or a redacted entry's stored hash) is included at its index.
     4. Each event is canonical event JSON.
     5. Every cosignature by one of ``witnesses`` verifies, and at least ``quorum`` of them cosigned.
+    6. The log key was not retired by the time of the newest event the bundle shows (a checkpoint is signed after
+       every leaf it covers); a bundle of redacted entries only shows no time, and is not dated.
     """
     try:
         doc = parse_json(data)
@@ -143,6 +152,13 @@ def verify_bundle(
             events.append(event)
     if checkpoint is None:
         raise BundleError("the bundle holds no entries")
+    newest = max((event.at for event in events), default=None)
+    if newest is not None:
+        for note in witnessed:
+            try:
+                require_signed_in_force(open_checkpoint_signed(note, keys, origin)[1], keys, newest)
+            except VerificationError as error:
+                raise BundleError(f"the checkpoint: {error}") from error
     return VerifiedBundle(checkpoint, tuple(events), tuple(redacted), tuple(witnessed.values()))
 
 

@@ -3,6 +3,11 @@
 A checkpoint is a signed note whose text is the log's origin, its size in
 decimal and its root in base64, one per line. The node signs with the key
 named by the origin, so a verifier needs only the origin and that public key.
+
+A checkpoint carries no time of its own; what dates it is the newest leaf it
+covers (it cannot have been signed before that leaf was logged). A log key
+retired by a rotation is refused on a checkpoint covering a leaf dated at or
+after its retirement (``require_signed_in_force``).
 """
 
 from __future__ import annotations
@@ -11,9 +16,10 @@ import base64
 import binascii
 import re
 from dataclasses import dataclass
+from datetime import datetime
 
 from share_gateway.crypto.errors import VerificationError
-from share_gateway.crypto.keys import KeyRing, SigningKey
+from share_gateway.crypto.keys import KeyRing, SigningKey, VerifyingKey
 from share_gateway.crypto.note import open_note, parse_note, sign_note
 from share_gateway.ledger.hashing import HASH_SIZE, leaf_hash
 from share_gateway.ledger.verify import verify_inclusion
@@ -66,13 +72,31 @@ class Checkpoint:
 
 def open_checkpoint(note: bytes, keys: KeyRing, origin: str) -> Checkpoint:
     """Verify a signed checkpoint of ``origin``: a trusted key of that name signed it. Cosignatures are ignored."""
+    return open_checkpoint_signed(note, keys, origin)[0]
+
+
+def open_checkpoint_signed(note: bytes, keys: KeyRing, origin: str) -> tuple[Checkpoint, tuple[VerifyingKey, ...]]:
+    """``open_checkpoint``, and which of the origin's keys signed it."""
     text, signers = open_note(note, keys)
     checkpoint = Checkpoint.parse(text)
     if checkpoint.origin != origin:
         raise MalformedCheckpoint(f"checkpoint of {checkpoint.origin!r}, expected {origin!r}")
-    if not any(signer.name == origin for signer in signers):
+    own = tuple(signer for signer in signers if signer.name == origin)
+    if not own:
         raise VerificationError(f"no signature by the log key {origin!r}")
-    return checkpoint
+    return checkpoint, own
+
+
+def require_signed_in_force(signers: tuple[VerifyingKey, ...], keys: KeyRing, newest_leaf: datetime) -> None:
+    """Raise ``KeyRetired`` unless one of the log keys that signed a checkpoint was still in force when the newest
+    leaf it covers was logged."""
+    if all(keys.period(signer.key_id).retired_by(newest_leaf) for signer in signers):
+        keys.require_in_force(signers[0].key_id, newest_leaf)
+
+
+def retired_signers(signers: tuple[VerifyingKey, ...], keys: KeyRing) -> bool:
+    """Whether every signer has been retired at some time (so the checkpoint's date must be looked at)."""
+    return all(keys.period(signer.key_id).until is not None for signer in signers)
 
 
 def unverified_checkpoint(note: bytes) -> Checkpoint:

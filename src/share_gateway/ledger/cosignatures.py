@@ -13,6 +13,8 @@ as its node runs this version (a witness cosigns the same size and root again).
 A line that names a witness with its key id but does not verify is *invalid*:
 the note was changed after the witness signed it. A line under a witness's
 name with another key id is ignored, as the spec requires (an older key).
+A line by a witness key the manifest lists as retired, timestamped at or
+after its retirement, is invalid too: that key may have leaked since.
 """
 
 from __future__ import annotations
@@ -115,7 +117,11 @@ def _lines_of(note: Note, witness: Witness) -> list[Cosigned]:
             except VerificationError as error:
                 results.append(Cosigned(witness.region, key.name, Status.INVALID, why=str(error)))
             else:
-                results.append(Cosigned(witness.region, key.name, Status.VALID, timestamp))
+                if key.until is not None and timestamp >= key.until:
+                    why = f"cosigned by a witness key retired at {key.until}"
+                    results.append(Cosigned(witness.region, key.name, Status.INVALID, timestamp, why))
+                else:
+                    results.append(Cosigned(witness.region, key.name, Status.VALID, timestamp))
             continue
         legacy = witness.log_key
         if legacy is not None and (signature.name, signature.key_id) == (legacy.name, legacy.key_id):
@@ -137,7 +143,10 @@ def merge_witnesses(lists: Iterable[Sequence[Witness]]) -> tuple[Witness, ...]:
             if known is None:
                 merged[witness.region] = witness
                 continue
+            # A retirement any manifest records stands: a key once retired is not in force again.
+            retired = {k.key_id: k for k in witness.keys if k.until is not None}
             ids = {k.key_id for k in known.keys}
-            keys = known.keys + tuple(k for k in witness.keys if k.key_id not in ids)
+            keys = tuple(retired.get(k.key_id, k) if k.until is None else k for k in known.keys)
+            keys += tuple(k for k in witness.keys if k.key_id not in ids)
             merged[witness.region] = Witness(witness.region, keys, known.log_key or witness.log_key)
     return tuple(merged[region] for region in sorted(merged))
