@@ -19,6 +19,7 @@ import itertools
 import multiprocessing
 import statistics
 import tempfile
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from multiprocessing.synchronize import Event as EventType
 from pathlib import Path
@@ -28,13 +29,24 @@ import grpc
 import yaml
 
 from bench.harness import Result, closed_loop, spawn, stop
-from bench.inquiry_path import AGENCY, BANK, REGION, _seed, bank_inquiries, serve_node, unlimited_quota
+from bench.inquiry_path import (
+    AGENCY,
+    BANK,
+    CONSENT_USES,
+    REGION,
+    _seed,
+    bank_inquiries,
+    serve_node,
+    unlimited_quota,
+)
 from share_gateway.client import credentials, open_channel
 from share_gateway.config import NodeConfig
 from share_gateway.devkit import Layout, create_federation
 from share_gateway.domain.principals import Identity, IdentityKind
 from share_gateway.v1 import common_pb2, inquiry_pb2, inquiry_pb2_grpc
 
+# The bank's inquiries and the numbers of those to send next.
+Bank = tuple[list[inquiry_pb2.InquireRequest], Iterator[int]]
 HARVESTER = Identity(IdentityKind.PERSON, "110105198001011238")
 WEIGHTS = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
 
@@ -68,16 +80,14 @@ async def _harvest(layout: Layout, port: int, concurrency: int, stopped: asyncio
     return counts["answered"], counts["refused"]
 
 
-async def _bank(
-    layout: Layout, port: int, subjects: list[common_pb2.Subject], seconds: float, concurrency: int, name: str
-) -> Result:
+async def _bank(layout: Layout, port: int, bank: Bank, seconds: float, concurrency: int, name: str) -> Result:
     files = layout.client("bank")
-    requests = bank_inquiries(files.directory, subjects)
+    requests, stream = bank
     async with open_channel(f"localhost:{port}", credentials(files.certificate, files.key, files.ca)) as channel:
         stub = inquiry_pb2_grpc.InquiryServiceStub(channel)
 
         async def inquire(n: int) -> object:
-            return await stub.Inquire(requests[n % len(requests)], timeout=10)
+            return await stub.Inquire(requests[next(stream) % len(requests)], timeout=10)
 
         return await closed_loop(name, inquire, concurrency, seconds)
 
@@ -102,10 +112,10 @@ def _harvester_process(root: str, port: int, concurrency: int, stop_flag: EventT
 
 
 def _round(
-    layout: Layout, port: int, subjects: list[common_pb2.Subject], args: argparse.Namespace, harvested: bool
+    layout: Layout, port: int, bank: Bank, args: argparse.Namespace, harvested: bool
 ) -> tuple[Result, tuple[int, int]]:
     if not harvested:
-        return asyncio.run(_bank(layout, port, subjects, args.seconds, args.concurrency, "bank alone")), (0, 0)
+        return asyncio.run(_bank(layout, port, bank, args.seconds, args.concurrency, "bank alone")), (0, 0)
     context = multiprocessing.get_context("spawn")
     stop_flag, counts = context.Event(), context.Array("q", 2)
     harvester = context.Process(
@@ -113,7 +123,7 @@ def _round(
     )
     harvester.start()
     try:
-        result = asyncio.run(_bank(layout, port, subjects, args.seconds, args.concurrency, "bank beside a harvester"))
+        result = asyncio.run(_bank(layout, port, bank, args.seconds, args.concurrency, "bank beside a harvester"))
     finally:
         stop_flag.set()
         harvester.join(30)
@@ -127,6 +137,12 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=8, help="the bank's calls in flight")
     parser.add_argument("--harvesters", type=int, default=32, help="the harvester's calls in flight")
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument(
+        "--consent-uses",
+        type=int,
+        default=CONSENT_USES,
+        help="the bank's inquiries per consent: 1 in N brings a new one",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="sgw-bench-") as directory:
         clients = {"bank": BANK, "agency": AGENCY, "harvester": HARVESTER}
@@ -137,6 +153,9 @@ def main() -> None:
         config_path.write_text(yaml.safe_dump({**settings, "quotas": unlimited_quota(BANK.uri)}))
         print(f"seeding {args.records} records ...", flush=True)
         subjects = asyncio.run(_seed(NodeConfig.load(config_path), args.records))
+        # One stream of the bank's inquiries over the whole run: 1 in --consent-uses brings a consent the node
+        # has not seen, in every measurement alike.
+        bank = (bank_inquiries(layout.client("bank").directory, subjects, args.consent_uses), itertools.count())
         ratios: list[float] = []
         for round_number in range(1, args.rounds + 1):
             process, port = spawn(serve_node, str(config_path))
@@ -145,7 +164,7 @@ def main() -> None:
                 results: dict[bool, Result] = {}
                 # Alone and beside the harvester take turns going first.
                 for harvested in (False, True) if round_number % 2 else (True, False):
-                    result, (answered, refused) = _round(layout, port, subjects, args, harvested)
+                    result, (answered, refused) = _round(layout, port, bank, args, harvested)
                     results[harvested] = result
                     print("  " + result.line())
                     if harvested:
