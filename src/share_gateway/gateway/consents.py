@@ -86,7 +86,7 @@ class ConsentDesk:
             if certified is None:
                 certified = certify_consent(signed, self._signer(signed.certificate))
                 _remember(self._certified, key, certified)
-            return certified.check(self.runtime.clock(), self.clock_skew, self.revoked_certificates())
+            return self._in_force(certified)
         except ConsentForged as error:
             raise Refused(Denial.CONSENT_FORGED, str(error)) from error
 
@@ -107,9 +107,13 @@ class ConsentDesk:
                 certified = await asyncio.shield(verifying)
                 if key not in self._certified:  # the first of the calls that waited keeps it
                     _remember(self._certified, key, certified)
-            return certified.check(self.runtime.clock(), self.clock_skew, self.revoked_certificates())
+            return self._in_force(certified)
         except ConsentForged as error:
             raise Refused(Denial.CONSENT_FORGED, str(error)) from error
+
+    def _in_force(self, certified: CertifiedConsent) -> Consent:
+        """What is checked at every use: the signer's certificate valid now and not revoked."""
+        return certified.check(self.runtime.clock(), self.clock_skew, self.revoked_certificates())
 
     def _key(self, signed: SignedConsent) -> tuple[bytes, bytes, bytes]:
         if not self.ca_pems:

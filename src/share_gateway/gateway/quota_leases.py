@@ -67,6 +67,12 @@ def open_account(buckets: tuple[str, str, str], limits: QuotaLimits, now: dateti
     return Account(buckets, limits, specs, _specs_until(specs), seen_period=specs[2].period)
 
 
+def _holds(account: Account, meter: int) -> bool:
+    """Whether this replica holds a token of ``meter`` for the current period."""
+    held = account.held[meter]
+    return held is not None and held.tokens > 0 and held.period == account.specs[meter].period
+
+
 def _specs_until(specs: tuple[MeterSpec, MeterSpec, MeterSpec]) -> datetime:
     return min(end for end in (specs[1].period_ends, specs[2].period_ends) if end is not None)
 
@@ -80,10 +86,8 @@ class Leases:
         """Spend this inquiry's tokens from what is held, all or none: the fast path of every admission."""
         new_subject = subject not in account.seen
         meters = (0, 1, 2) if new_subject else (0, 1)
-        for meter in meters:
-            held = account.held[meter]
-            if held is None or held.tokens <= 0 or held.period != account.specs[meter].period:
-                return False
+        if not all(_holds(account, meter) for meter in meters):
+            return False
         for meter in meters:
             self._spent(account, meter)
         if new_subject:
@@ -120,8 +124,7 @@ class Leases:
             task.add_done_callback(self._ahead.discard)
 
     def _spend_one(self, account: Account, meter: int) -> bool:
-        held = account.held[meter]
-        if held is None or held.tokens <= 0 or held.period != account.specs[meter].period:
+        if not _holds(account, meter):
             return False
         self._spent(account, meter)
         return True
