@@ -57,27 +57,34 @@ def _resident_id(serial: int) -> str:
     return body + "10X98765432"[sum(int(d) * w for d, w in zip(body, WEIGHTS, strict=True)) % 11]
 
 
-async def _harvest(layout: Layout, port: int, concurrency: int, stopped: asyncio.Event) -> tuple[int, int]:
-    """Enumerate at full speed until ``stopped``; (answered, refused)."""
+async def _harvest(
+    layout: Layout, port: int, concurrency: int, running: EventType, stopped: asyncio.Event, counts: Any
+) -> None:
+    """Enumerate at full speed until ``stopped``, counting (answered, refused) in ``counts`` as it goes and
+    setting ``running`` once every worker has had an answer."""
     files = layout.client("harvester")
-    counts = {"answered": 0, "refused": 0}
     serials = itertools.count(1)
+    warm = itertools.count(1)
     async with open_channel(f"localhost:{port}", credentials(files.certificate, files.key, files.ca)) as channel:
         stub = inquiry_pb2_grpc.InquiryServiceStub(channel)
 
         async def worker() -> None:
+            first = True
             while not stopped.is_set():
                 subject = common_pb2.Subject(
                     kind=common_pb2.SUBJECT_KIND_INDIVIDUAL, identifier=_resident_id(next(serials) % 28000)
                 )
                 try:
                     await stub.Inquire(inquiry_pb2.InquireRequest(subject=subject, purpose="public_lookup"), timeout=10)
-                    counts["answered"] += 1
+                    counts[0] += 1
                 except grpc.aio.AioRpcError:
-                    counts["refused"] += 1
+                    counts[1] += 1
+                if first:
+                    first = False
+                    if next(warm) == concurrency:
+                        running.set()
 
         await asyncio.gather(*(worker() for _ in range(concurrency)))
-    return counts["answered"], counts["refused"]
 
 
 async def _bank(layout: Layout, port: int, bank: Bank, seconds: float, concurrency: int, name: str) -> Result:
@@ -92,7 +99,9 @@ async def _bank(layout: Layout, port: int, bank: Bank, seconds: float, concurren
         return await closed_loop(name, inquire, concurrency, seconds)
 
 
-def _harvester_process(root: str, port: int, concurrency: int, stop_flag: EventType, counts: Any) -> None:
+def _harvester_process(
+    root: str, port: int, concurrency: int, running: EventType, stop_flag: EventType, counts: Any
+) -> None:
     """The harvester in a process of its own: its client work must not slow the bank's client."""
     layout = Layout(Path(root))
 
@@ -105,7 +114,7 @@ def _harvester_process(root: str, port: int, concurrency: int, stop_flag: EventT
             stopped.set()
 
         watcher = asyncio.ensure_future(watch())
-        counts[0], counts[1] = await _harvest(layout, port, concurrency, stopped)
+        await _harvest(layout, port, concurrency, running, stopped, counts)
         await watcher
 
     asyncio.run(run())
@@ -117,17 +126,22 @@ def _round(
     if not harvested:
         return asyncio.run(_bank(layout, port, bank, args.seconds, args.concurrency, "bank alone")), (0, 0)
     context = multiprocessing.get_context("spawn")
-    stop_flag, counts = context.Event(), context.Array("q", 2)
+    running, stop_flag, counts = context.Event(), context.Event(), context.Array("q", 2)
     harvester = context.Process(
-        target=_harvester_process, args=(str(layout.root), port, args.harvesters, stop_flag, counts)
+        target=_harvester_process, args=(str(layout.root), port, args.harvesters, running, stop_flag, counts)
     )
     harvester.start()
     try:
+        # Measured at full speed only: the harvester's start (a Python process importing its client, connecting)
+        # is not harvesting, and on two cores it would be counted against the bank.
+        if not running.wait(60):
+            raise RuntimeError("the harvester did not get going within 60 s")
+        before = (counts[0], counts[1])
         result = asyncio.run(_bank(layout, port, bank, args.seconds, args.concurrency, "bank beside a harvester"))
     finally:
         stop_flag.set()
         harvester.join(30)
-    return result, (counts[0], counts[1])
+    return result, (counts[0] - before[0], counts[1] - before[1])
 
 
 def main() -> None:
