@@ -18,7 +18,8 @@ the process, its database and its caches.
 ``consent-quota``: the checks issue 11 added for the requester. Without them,
 an inquiry goes to its answer without spending quotas, and a consent is read
 without its signature, chain, validity or withdrawal being checked (the policy
-still needs one where the purpose does).
+still needs one where the purpose does). ``consent`` and ``quota`` take out one
+half each, to tell what each costs.
 
 Nothing of the project imports this module; a node calls ``take_out`` only in
 a bench's child process.
@@ -76,7 +77,7 @@ def _signatures_and_subject_only(
     return record, (), statement
 
 
-CHECKS = ("boundary", "consent-quota")
+CHECKS = ("boundary", "consent-quota", "consent", "quota")
 
 
 def take_out(checks: str) -> Callable[[], None]:
@@ -89,13 +90,14 @@ def take_out(checks: str) -> Callable[[], None]:
             (RelayRules, "_checked", _signatures_and_subject_only),
             (Revocations, "revoked_among", _none_revoked),
         ]
-    elif checks == "consent-quota":
-        patches = [
-            (InquiryDesk, "inquire", InquiryDesk._answer),
+    elif checks in ("consent-quota", "consent", "quota"):
+        quota: list[tuple[object, str, object]] = [(InquiryDesk, "inquire", InquiryDesk._answer)]
+        consent: list[tuple[object, str, object]] = [
             (ConsentDesk, "open", _unverified),
             (ConsentDesk, "open_aside", _unverified_aside),
             (ConsentDesk, "require_not_revoked", _not_looked_up),
         ]
+        patches = {"consent-quota": quota + consent, "consent": consent, "quota": quota}[checks]
     else:
         raise ValueError(f"no such checks: {checks}")
     originals = [(owner, name, getattr(owner, name)) for owner, name, _ in patches]

@@ -34,7 +34,7 @@ from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import grpc
 import yaml
@@ -52,7 +52,7 @@ from share_gateway.domain.principals import Identity, IdentityKind
 from share_gateway.domain.records import RecordDraft
 from share_gateway.gateway.grants import enrol, operator_act
 from share_gateway.gateway.runtime import NodeRuntime
-from share_gateway.node import prepare_gateway, start_node
+from share_gateway.node import Node, prepare_gateway, start_node
 from share_gateway.store.repositories import Store
 from share_gateway.synthetic import Population
 from share_gateway.v1 import common_pb2, inquiry_pb2, inquiry_pb2_grpc
@@ -127,6 +127,11 @@ def serve_node_without(pipe: Connection, argument: tuple[str, str]) -> None:
 def serve_node_switching(pipe: Connection, argument: tuple[str, str]) -> None:
     """A node whose checks (``(config path, checks)``) go out on SIGUSR1 and back on SIGUSR2 (bench-only)."""
     config_path, checks = argument
+    asyncio.run(_serve(pipe, config_path, switching_signals(checks)))
+
+
+def switching_signals(checks: str) -> dict[signal.Signals, Callable[[], None]]:
+    """Signal handlers that take ``checks`` out (SIGUSR1) and put them back (SIGUSR2), in this process."""
     put_back: list[Callable[[], None]] = []
 
     def without() -> None:
@@ -137,13 +142,24 @@ def serve_node_switching(pipe: Connection, argument: tuple[str, str]) -> None:
         while put_back:
             put_back.pop()()
 
-    asyncio.run(_serve(pipe, config_path, {signal.SIGUSR1: without, signal.SIGUSR2: with_checks}))
+    return {signal.SIGUSR1: without, signal.SIGUSR2: with_checks}
+
+
+class PortPipe(Protocol):
+    """Where a served node's port is sent: a multiprocessing pipe, or standard output."""
+
+    def send(self, port: int) -> None: ...
 
 
 async def _serve(
-    pipe: Connection, config_path: str, on_signals: Mapping[signal.Signals, Callable[[], None]] | None = None
+    pipe: PortPipe,
+    config_path: str,
+    on_signals: Mapping[signal.Signals, Callable[[], None]] | None = None,
+    started: Callable[[Node], None] | None = None,
 ) -> None:
     node = await start_node(NodeConfig.load(Path(config_path)))
+    if started is not None:
+        started(node)
     for number, handler in (on_signals or {}).items():
         asyncio.get_running_loop().add_signal_handler(number, handler)
     pipe.send(node.port)
@@ -184,17 +200,22 @@ NAMES = {
 
 
 def bank_inquiries(
-    identity: Path, subjects: list[common_pb2.Subject], consent_uses: int = CONSENT_USES
+    identity: Path,
+    subjects: list[common_pb2.Subject],
+    consent_uses: int = CONSENT_USES,
+    consents: int = CONSENTS,
+    form: str = "bench authorisation form",
 ) -> list[inquiry_pb2.InquireRequest]:
-    """Loan-underwriting inquiries of the bench bank about ``subjects`` (a fixed random draw), each consent the
-    bank attests carried by ``consent_uses`` of them in a row: so one call in ``consent_uses`` brings a consent the
-    node has not seen (its signature verified), whatever the throughput, until the list wraps around."""
+    """Loan-underwriting inquiries of the bench bank about ``subjects`` (a fixed random draw), each of the
+    ``consents`` the bank attests carried by ``consent_uses`` of them in a row: so one call in ``consent_uses``
+    brings a consent the node has not seen (its signature verified), whatever the throughput, until the list wraps
+    around. Another ``form`` gives the same subjects in the same order with consents the node has not seen."""
     rng = random.Random(7)
     requests = []
-    for n in range(CONSENTS):
+    for n in range(consents):
         subject = rng.choice(subjects)
         consent = sign_consent_as(
-            identity, subject, BANK.uri, ("loan_underwriting",), f"bench authorisation form {n}".encode(), attested=True
+            identity, subject, BANK.uri, ("loan_underwriting",), f"{form} {n}".encode(), attested=True
         )
         request = inquiry_pb2.InquireRequest(subject=subject, purpose="loan_underwriting", consent=consent)
         requests += [request] * consent_uses
