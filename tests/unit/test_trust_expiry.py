@@ -90,7 +90,7 @@ def test_the_expiry_warning_horizon_defaults_to_30_days_and_refuses_what_is_no_n
     assert TrustSettings.from_mapping({"expiry_warning_days": 7}).expiry_horizon == timedelta(days=7)
     assert TrustSettings(365).expiry_warning_days == 365
     for bad in (0, -1, 366, "30", True, 1.5, None):
-        with pytest.raises(ValueError, match=r"trust\.expiry_warning_days: must be (at least 1|at most 365|a whole number)"):
+        with pytest.raises(ValueError, match=r"trust\.expiry_warning_days: must be (at least 1|at most 365|a whole)"):
             TrustSettings.from_mapping({"expiry_warning_days": bad})
     with pytest.raises(ValueError, match=r"trust\.expiry_days: unknown setting"):
         TrustSettings.from_mapping({"expiry_days": 30})

@@ -272,8 +272,13 @@ def open_database(
         )
     if parsed.get_backend_name() != "postgresql":
         raise ValueError(f"unsupported database {parsed.get_backend_name()!r}: use sqlite or postgresql")
-    # libpq's ``options`` sets the server's statement_timeout for each session, in milliseconds.
-    session = {"options": f"-c statement_timeout={round(statement_timeout * 1000)}"} if statement_timeout else {}
+    # libpq's ``options`` sets the server's statement_timeout for each session, in milliseconds, after any the
+    # URL gives (``?options=-csearch_path%3D...``), which connect_args would otherwise replace.
+    session = {}
+    if statement_timeout:
+        given = parsed.query.get("options", "")
+        given = given if isinstance(given, str) else " ".join(given)
+        session["options"] = f"{given} -c statement_timeout={round(statement_timeout * 1000)}".strip()
     writer = create_engine(
         url,
         pool_size=pool_size,
