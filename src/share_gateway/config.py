@@ -295,8 +295,9 @@ def listen_address(listen: str) -> tuple[str, int]:
 class ConnectionSettings(Section):
     """The node's connections to its database (``connections:``): sized for its replicas and the server's limit."""
 
-    # Connections each of the writer's and the reader's pools keeps open, and as many again under load: a replica
-    # holds up to 4 x pool_size on PostgreSQL, so replicas x 4 x pool_size must stay under max_connections.
+    # Connections the pool keeps open, and as many again under load: on PostgreSQL (reads and writes share one
+    # pool) a process holds up to 2 x pool_size, so processes x 2 x pool_size must stay under max_connections.
+    # On SQLite it sizes the readers' pool (one writer, whatever it says).
     pool_size: int = whole(8, least=1, most=1000)
     # How long a call waits for a free connection before it fails, rather than queueing without end; none: the
     # store's own (30 s on PostgreSQL, 60 s for SQLite's readers).
