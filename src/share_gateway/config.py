@@ -14,25 +14,20 @@ import math
 import os
 from collections.abc import Mapping
 from dataclasses import field
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal, Self
 
 from pydantic import (
     AfterValidator,
-    BeforeValidator,
-    ConfigDict,
     Field,
     StrictBool,
     StrictStr,
     TypeAdapter,
     ValidationError,
-    ValidationInfo,
     model_validator,
 )
 from pydantic.dataclasses import dataclass
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
 
 from share_gateway.config_sources import (
     ConfigError,
@@ -43,48 +38,22 @@ from share_gateway.config_sources import (
     read_secrets,
     read_yaml,
 )
+from share_gateway.config_types import (
+    SECTION,
+    Administrator,
+    ConfigPath,
+    DatabaseUrl,
+    Day,
+    Region,
+    SqliteSynchronous,
+    seconds,
+    whole,
+)
 from share_gateway.domain.calendar import WorkingCalendar
-from share_gateway.domain.errors import DomainError
 from share_gateway.domain.harvesting import HarvestingThresholds
-from share_gateway.domain.identifiers import validate_division
-from share_gateway.domain.principals import Identity
 from share_gateway.domain.quotas import QUOTA_FIELDS
 from share_gateway.domain.repair import RepairDeadlines
 from share_gateway.domain.trust_expiry import DEFAULT_HORIZON_DAYS
-
-SECTION = ConfigDict(extra="forbid")
-"""Every section refuses a key it does not have: a typo must not pass silently."""
-
-
-def seconds(default: float | None, most: float) -> Any:
-    """A field in seconds: a finite number above 0 and at most ``most`` (a text or a bool is refused)."""
-    return Field(default, strict=True, gt=0, le=most, allow_inf_nan=False)
-
-
-def whole(default: int, least: int, most: int | None = None) -> Any:
-    """A field that is a whole number from ``least`` (to ``most``); a text, a bool or 1.5 is refused."""
-    return Field(default, strict=True, ge=least, le=most)
-
-
-def _beside_file(value: Path, info: ValidationInfo) -> Path:
-    """A relative path is relative to the configuration file (the loader passes its folder as ``base``)."""
-    base = (info.context or {}).get("base")
-    return base / value if base is not None and not value.is_absolute() else value
-
-
-ConfigPath = Annotated[Path, AfterValidator(_beside_file)]
-
-
-def _domain(check: Any) -> Any:
-    """A domain check as a pydantic validator: its refusal becomes the key's one-line error."""
-
-    def validate(value: Any) -> Any:
-        try:
-            return check(value)
-        except DomainError as error:
-            raise ValueError(str(error).partition(": ")[2] or str(error)) from error
-
-    return AfterValidator(validate)
 
 
 def _listen(value: str) -> str:
@@ -92,41 +61,7 @@ def _listen(value: str) -> str:
     return value
 
 
-def _database_url(value: str, info: ValidationInfo) -> str:
-    """A database URL the store can open; a relative SQLite path is relative to the configuration file."""
-    try:
-        url = make_url(value)
-    except (ArgumentError, ValueError) as error:
-        raise ValueError("is not a database URL (sqlite:///node.db or postgresql+psycopg://user@host/db)") from error
-    if url.get_backend_name() == "sqlite":
-        if url.database in (None, "", ":memory:"):
-            raise ValueError("must name a SQLite file: an in-memory database is not shared between connections")
-        path = _beside_file(Path(url.database), info)
-        return url.set(database=str(path)).render_as_string(hide_password=False)
-    if url.drivername != "postgresql+psycopg":
-        raise ValueError(f"{url.drivername!r} is not supported: use sqlite:/// or postgresql+psycopg://")
-    return value
-
-
-def _upper(value: object) -> object:
-    return value.upper() if isinstance(value, str) else value
-
-
-def _day_text(value: object) -> object:
-    """YAML reads an unquoted 2026-10-01 as a date: the calendar wants its ISO text."""
-    return value.isoformat() if isinstance(value, date) else value
-
-
-def _region_text(value: object) -> object:
-    """YAML reads an unquoted 110000 as a number; a division code has no leading zero to lose."""
-    return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
-
-
-Region = Annotated[StrictStr, BeforeValidator(_region_text), _domain(validate_division)]
 ListenAddress = Annotated[StrictStr, AfterValidator(_listen)]
-DatabaseUrl = Annotated[StrictStr, AfterValidator(_database_url)]
-Administrator = Annotated[StrictStr, _domain(lambda uri: Identity.from_uri(uri).uri)]
-Day = Annotated[StrictStr, BeforeValidator(_day_text)]
 
 
 def _quota_name(name: str) -> str:
@@ -155,7 +90,7 @@ class Section:
         try:
             return TypeAdapter(cls).validate_python(dict(raw))
         except ValidationError as error:
-            key = next(f.name for f in dataclasses.fields(NodeConfig) if f.type in (cls, cls.__name__))
+            key = next((f.name for f in dataclasses.fields(NodeConfig) if f.type in (cls, cls.__name__)), "")
             raise describe(error, "", {}, {}, within=key) from error
 
 
@@ -375,7 +310,7 @@ class NodeConfig:
     public_plaintext: StrictBool = False
     max_message_bytes: int = whole(1 << 20, least=1024, most=1 << 30)
     principal_ttl_seconds: float = seconds(2.0, most=86400)
-    sqlite_synchronous: Annotated[Literal["FULL", "NORMAL"], BeforeValidator(_upper)] = "FULL"
+    sqlite_synchronous: SqliteSynchronous = "FULL"
     # The federation manifest; without one the node serves its region only.
     manifest: ConfigPath | None = None
     # The key this node cosigns its peers' checkpoints with (c2sp.org/tlog-cosignature); without one it witnesses

@@ -2,9 +2,9 @@
 
 Three sources, later ones winning: ``node.yaml``; environment variables ``SHARE_GATEWAY_<KEY>`` (``__`` between a
 section and its key: ``SHARE_GATEWAY_LOG__CHECKPOINT_EVERY_LEAVES``), each value read as YAML as it would be written
-in the file; and secret files (``<key>_file: path`` in the file, or ``SHARE_GATEWAY_<KEY>_FILE``), whose whole text
-(less a final newline) is the value, as Kubernetes mounts a Secret. ``config.py`` declares the settings; this module
-only gathers their raw values and words pydantic's complaints.
+in the file (text YAML cannot read stays text); and secret files (``<key>_file: path`` in the file, or
+``SHARE_GATEWAY_<KEY>_FILE``), whose whole text (less a final newline) is the value, as Kubernetes mounts a Secret.
+``config.py`` declares the settings; this module only gathers their raw values and words pydantic's complaints.
 """
 
 from __future__ import annotations
@@ -63,10 +63,7 @@ def apply_environment(raw: dict[str, Any], environ: Mapping[str, str], where: Wh
         keys = tuple(part.lower() for part in name.removeprefix(ENV_PREFIX).split("__"))
         if not all(keys):
             raise ConfigError(f"{name}: not a setting name (SHARE_GATEWAY_SECTION__KEY)")
-        try:
-            value = yaml.safe_load(environ[name]) if environ[name].strip() else environ[name]
-        except yaml.YAMLError as error:
-            raise ConfigError(f"{name}: not a YAML value: {_yaml_problem(error)}") from error
+        value = _variable_value(environ[name])
         section = raw
         for depth, key in enumerate(keys[:-1]):
             inner = section.setdefault(key, {})
@@ -79,6 +76,15 @@ def apply_environment(raw: dict[str, Any], environ: Mapping[str, str], where: Wh
         section.pop(last.removesuffix(SECRET_SUFFIX) if last.endswith(SECRET_SUFFIX) else last + SECRET_SUFFIX, None)
         section[last] = value
         where[keys] = name
+
+
+def _variable_value(text: str) -> Any:
+    """A variable's value read as YAML (``true``, ``500``, ``[a, b]``; empty: the default); text YAML cannot read
+    (``[::]:7443``) stays text, and the setting's own check then says whether it fits."""
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError:
+        return text
 
 
 def read_secrets(raw: dict[str, Any], base: Path, where: Where, keys: tuple[str, ...] = ()) -> None:

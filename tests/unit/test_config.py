@@ -144,6 +144,8 @@ def test_the_environment_overrides_the_file(tmp_path: Path) -> None:
         "SHARE_GATEWAY_PUBLIC_PLAINTEXT": "true",
         "SHARE_GATEWAY_TLS__CERTIFICATE": "mounted/tls.crt",
         "SHARE_GATEWAY_ADMINISTRATORS": "[sgw://person/110000198001010019]",
+        "SHARE_GATEWAY_PUBLIC_LISTEN": "[::]:7080",  # no YAML: read as the text it is
+        "SHARE_GATEWAY_METRICS__LISTEN": "",  # empty: the default, as a key left empty in the file
         "SHARE_GATEWAY_TEST_POSTGRES": "the test suite's own variable, no setting",
         "OTHER": "ignored",
     }
@@ -152,6 +154,7 @@ def test_the_environment_overrides_the_file(tmp_path: Path) -> None:
     assert (config.log.checkpoint_every_leaves, config.log.sequencer, config.public_plaintext) == (500, False, True)
     assert config.tls_certificate == tmp_path / "mounted" / "tls.crt"
     assert config.administrators == ("sgw://person/110000198001010019",)
+    assert (config.public_listen, config.metrics.listen) == ("[::]:7080", None)
     path = write(tmp_path)
     assert refused(path, {"SHARE_GATEWAY_LOG__CHECKPOINT_INTERVAL_SECONDS": "fast"}) == (
         "log.checkpoint_interval_seconds (from SHARE_GATEWAY_LOG__CHECKPOINT_INTERVAL_SECONDS): must be a number, "
