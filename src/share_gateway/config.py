@@ -359,7 +359,7 @@ class NodeConfig:
         where: Where = {}
         try:
             apply_environment(raw, os.environ if environ is None else environ, where)
-            read_secrets(raw, base, where)
+            read_secrets(raw, base, where, _PATH_KEYS)
             drop_empty(raw)
             _flatten_tls(raw, where)
         except ConfigError as error:
@@ -368,6 +368,14 @@ class NodeConfig:
             return TypeAdapter(cls).validate_python(raw, context={"base": base})
         except ValidationError as error:
             raise describe(error, str(path), where, _FILE_KEYS) from error
+
+
+# The settings that are a file's path (a secret file may not stand in for them), as the file writes them.
+_PATH_KEYS = frozenset(
+    tuple(_FILE_KEYS.get(f.name, f.name).split("."))
+    for f in dataclasses.fields(NodeConfig)
+    if "ConfigPath" in str(f.type)
+)
 
 
 def _flatten_tls(raw: dict[str, Any], where: Where) -> None:

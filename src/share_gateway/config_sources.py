@@ -20,8 +20,9 @@ ENV_PREFIX = "SHARE_GATEWAY_"
 # Variables of the project's own tools that share the prefix and are no node setting.
 NOT_SETTINGS = ("SHARE_GATEWAY_TEST_",)
 SECRET_SUFFIX = "_file"  # noqa: S105 (the suffix naming a secret file, no secret)
-# Settings whose value is never echoed in an error: it may hold a password.
+# Settings whose value is never echoed in an error: it may hold a password (nor is any read from a secret file).
 UNECHOED = frozenset({"database"})
+SECRET = "secret"  # noqa: S105 (the word marking a value read from a secret file in a message)
 
 
 class ConfigError(ValueError):
@@ -87,17 +88,25 @@ def _variable_value(text: str) -> Any:
         return text
 
 
-def read_secrets(raw: dict[str, Any], base: Path, where: Where, keys: tuple[str, ...] = ()) -> None:
-    """Replace every ``<key>_file: path`` (relative to ``base``) by ``<key>``: the file's text, final newline off."""
+def read_secrets(
+    raw: dict[str, Any], base: Path, where: Where, paths: frozenset[tuple[str, ...]], keys: tuple[str, ...] = ()
+) -> None:
+    """Replace every ``<key>_file: path`` (relative to ``base``) by ``<key>``: the file's text, final newline off.
+
+    Not for a setting that is itself a file's path (``paths``: ``signing_key``, ``tls.key``): its file's text
+    would be taken for a path, and a key's PEM shown in the error that followed."""
     for name in [k for k in raw if isinstance(k, str)]:
         value = raw[name]
         if isinstance(value, dict):
-            read_secrets(value, base, where, (*keys, name))
+            read_secrets(value, base, where, paths, (*keys, name))
             continue
         if not name.endswith(SECRET_SUFFIX):
             continue
         key = name.removesuffix(SECRET_SUFFIX)
         told = where.get((*keys, name), ".".join((*keys, name)))
+        if (*keys, key) in paths:
+            setting = ".".join((*keys, key))
+            raise ConfigError(f"{told}: {setting} is already a file's path: give the path as {setting} itself")
         if key in raw:
             raise ConfigError(f"{told}: give {'.'.join((*keys, key))} or its secret file, not both")
         if not isinstance(value, str) or not value:
@@ -109,7 +118,7 @@ def read_secrets(raw: dict[str, Any], base: Path, where: Where, keys: tuple[str,
             reason = error.strerror if isinstance(error, OSError) else "not text"
             raise ConfigError(f"{told}: cannot read {path}: {reason}") from error
         del raw[name]
-        where[(*keys, key)] = f"{told} {path}"
+        where[(*keys, key)] = f"{SECRET} {told} {path}"
 
 
 def drop_empty(raw: dict[str, Any]) -> None:
@@ -158,10 +167,11 @@ def describe(
         ctx = {name: _number(value) for name, value in (detail.get("ctx") or {}).items()}
         what = template.format(**ctx) if template else str(detail["msg"]).removeprefix("Value error, ")
         value = detail.get("input")
-        echoed = template and detail["type"] not in {"missing", "extra_forbidden", "unexpected_keyword_argument"}
-        if echoed and not UNECHOED.intersection(loc) and not isinstance(value, dict | list | tuple):
-            what += f", not {value!r}"
         origin = next((where[loc[:n]] for n in range(len(loc), 0, -1) if loc[:n] in where), None)
+        echoed = template and detail["type"] not in {"missing", "extra_forbidden", "unexpected_keyword_argument"}
+        secret = UNECHOED.intersection(loc) or (origin or "").startswith(SECRET)
+        if echoed and not secret and not isinstance(value, dict | list | tuple):
+            what += f", not {value!r}"
         parts.append(f"{key} (from {origin}): {what}" if origin else f"{key}: {what}")
     return ConfigError(f"{source}: {'; '.join(parts)}" if source else "; ".join(parts))
 

@@ -177,10 +177,23 @@ def test_a_secret_is_read_from_a_file_as_kubernetes_mounts_it(tmp_path: Path) ->
     assert refused(write(tmp_path), {"SHARE_GATEWAY_DATABASE_FILE": "absent"}) == (
         f"SHARE_GATEWAY_DATABASE_FILE: cannot read {tmp_path / 'absent'}: No such file or directory"
     )
+    for variable, setting in (
+        ("SHARE_GATEWAY_SIGNING_KEY_FILE", "signing_key"),
+        ("SHARE_GATEWAY_TLS__KEY_FILE", "tls.key"),
+    ):
+        # A key's path is given as the setting itself: its PEM taken for a path would end up in an error message.
+        assert refused(write(tmp_path), {variable: "secrets/database"}) == (
+            f"{variable}: {setting} is already a file's path: give the path as {setting} itself"
+        )
     (tmp_path / "secrets" / "database").write_text("postgresql://app:s3cret-pw@db/sg\n")
     message = refused(from_file)
-    assert message.startswith(f"database (from database_file {tmp_path / 'secrets' / 'database'}): 'postgresql'")
+    assert message.startswith(f"database (from secret database_file {tmp_path / 'secrets' / 'database'}): ")
     assert "s3cret" not in message
+    (tmp_path / "secrets" / "ttl").write_text("s3cret\n")  # whatever a secret file holds is never shown
+    ttl = refused(write(tmp_path, {"principal_ttl_seconds_file": "secrets/ttl"}, without="principal_ttl_seconds"))
+    assert ttl == f"principal_ttl_seconds (from secret principal_ttl_seconds_file {tmp_path / 'secrets/ttl'}): " + (
+        "must be a number"
+    )
 
 
 def test_the_pool_size_and_timeouts_are_configured_and_reach_the_store(tmp_path: Path) -> None:
