@@ -18,8 +18,9 @@ from share_gateway.domain.errors import DomainError
 from share_gateway.domain.identifiers import validate_division
 from share_gateway.domain.principals import Identity
 
-SECTION = ConfigDict(extra="forbid")
-"""Every section refuses a key it does not have: a typo must not pass silently."""
+SECTION = ConfigDict(extra="forbid", defer_build=True)
+"""Every section refuses a key it does not have: a typo must not pass silently. Its validator is built when first
+used: most processes importing the sections (clients, the gateway's modules) never read a configuration."""
 
 
 def seconds(default: float | None, most: float) -> Any:
