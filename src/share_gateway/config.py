@@ -2,9 +2,10 @@
 
 Each section is a frozen pydantic dataclass: the field's type and bounds are its check, so a wrong value is refused
 when the configuration is read, in one line naming the key (``config_sources`` words it). To add a setting, add a
-field with its default, bounds and a comment saying why; to add a section, add a ``@dataclass(frozen=True,
-config=SECTION)`` class and a field of that type on ``NodeConfig``. Nothing else lists them: the environment
-(``SHARE_GATEWAY_SECTION__KEY``) and secret files (``key_file``) reach every field by its name.
+field with its default and bounds (``seconds(5.0, most=60)``, ``whole(8, least=1)``, ``StrictBool``, a kind of
+``config_types``) and a comment saying why; to add a section, add a ``@dataclass(frozen=True, config=SECTION)``
+class (with ``Section`` for ``from_mapping``) and a field of that type on ``NodeConfig``. Nothing else lists them:
+the environment (``SHARE_GATEWAY_SECTION__KEY``) and secret files (``key_file``) reach every field by its name.
 """
 
 from __future__ import annotations
@@ -297,6 +298,8 @@ _FILE_KEYS = {setting: f"tls.{key}" for key, setting in _TLS_KEYS.items()}
 
 @dataclass(frozen=True, config=SECTION)
 class NodeConfig:
+    """A node's settings. Built only through their checks: by ``load``, or ``dataclasses.replace`` on a loaded one."""
+
     region: Region
     listen: ListenAddress
     database: DatabaseUrl
