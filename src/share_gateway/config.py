@@ -1,26 +1,80 @@
-"""Node configuration: one YAML file; relative paths are relative to the file."""
+"""Node configuration: one YAML file (relative paths are relative to it), environment overrides and secret files.
+
+Each section is a frozen pydantic dataclass: the field's type and bounds are its check, so a wrong value is refused
+when the configuration is read, in one line naming the key (``config_sources`` words it). To add a setting, add a
+field with its default and bounds (``seconds(5.0, most=60)``, ``whole(8, least=1)``, ``StrictBool``, a kind of
+``config_types``) and a comment saying why; to add a section, add a ``@dataclass(frozen=True, config=SECTION)``
+class (with ``Section`` for ``from_mapping``) and a field of that type on ``NodeConfig``. Nothing else lists them:
+the environment (``SHARE_GATEWAY_SECTION__KEY``) and secret files (``key_file``) reach every field by its name.
+"""
 
 from __future__ import annotations
 
 import dataclasses
 import math
-from dataclasses import dataclass, field
+import os
+from collections.abc import Mapping
+from dataclasses import field
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal, Self
 
-import yaml
+from pydantic import (
+    AfterValidator,
+    Field,
+    StrictBool,
+    StrictStr,
+    TypeAdapter,
+    ValidationError,
+    model_validator,
+)
+from pydantic.dataclasses import dataclass
 
+from share_gateway.config_sources import (
+    ConfigError,
+    Where,
+    apply_environment,
+    describe,
+    drop_empty,
+    read_secrets,
+    read_yaml,
+)
+from share_gateway.config_types import (
+    SECTION,
+    Administrator,
+    ConfigPath,
+    DatabaseUrl,
+    Day,
+    Region,
+    SqliteSynchronous,
+    seconds,
+    whole,
+)
 from share_gateway.domain.calendar import WorkingCalendar
 from share_gateway.domain.harvesting import HarvestingThresholds
-from share_gateway.domain.identifiers import validate_region
-from share_gateway.domain.principals import Identity
 from share_gateway.domain.quotas import QUOTA_FIELDS
 from share_gateway.domain.repair import RepairDeadlines
 from share_gateway.domain.trust_expiry import DEFAULT_HORIZON_DAYS
 
 
-@dataclass(frozen=True)
+def _listen(value: str) -> str:
+    listen_address(value)
+    return value
+
+
+ListenAddress = Annotated[StrictStr, AfterValidator(_listen)]
+
+
+def _quota_name(name: str) -> str:
+    if name not in QUOTA_FIELDS:
+        raise ValueError(f"must be one of {', '.join(QUOTA_FIELDS)}, not {name!r}")
+    return name
+
+
+QuotaName = Annotated[StrictStr, AfterValidator(_quota_name)]
+
+
+@dataclasses.dataclass(frozen=True)
 class TlsMaterial:
     """A node's certificate and key (served to clients, presented to peers) and the federation CA, PEM."""
 
@@ -29,67 +83,66 @@ class TlsMaterial:
     ca: bytes
 
 
-def _known(settings: type, raw: dict[str, Any], section: str) -> dict[str, Any]:
-    """The section's values, refusing a key the settings do not have (a typo must not pass silently)."""
-    unknown = set(raw) - {f.name for f in dataclasses.fields(settings)}
-    if unknown:
-        raise ValueError(f"unknown {section} settings: {', '.join(sorted(unknown))}")
-    return dict(raw)
+class Section:
+    """``from_mapping``: one section read on its own (its errors name keys within it)."""
+
+    @classmethod
+    def from_mapping(cls, raw: Mapping[str, Any]) -> Self:
+        try:
+            return TypeAdapter(cls).validate_python(dict(raw))
+        except ValidationError as error:
+            key = next((f.name for f in dataclasses.fields(NodeConfig) if f.type in (cls, cls.__name__)), "")
+            raise describe(error, "", {}, {}, within=key) from error
 
 
-@dataclass(frozen=True)
-class LogSettings:
+@dataclass(frozen=True, config=SECTION)
+class LogSettings(Section):
     """How the accountability log is integrated, published and read back."""
 
     # Whether this process integrates and checkpoints the log; replicas sharing one PostgreSQL may leave it to one.
-    sequencer: bool = True
-    integrate_interval_seconds: float = 0.2
+    sequencer: StrictBool = True
+    integrate_interval_seconds: float = seconds(0.2, most=60)
     # A checkpoint is published within this long of new activity, or after this many new leaves.
-    checkpoint_interval_seconds: float = 1.0
-    checkpoint_every_leaves: int = 10_000
+    checkpoint_interval_seconds: float = seconds(1.0, most=3600)
+    checkpoint_every_leaves: int = whole(10_000, least=1)
     # How often the sequencing process asks peers to cosign its latest checkpoint (when federated).
-    witness_interval_seconds: float = 1.0
+    witness_interval_seconds: float = seconds(1.0, most=3600)
     # How far back a subject's "who looked at me" reaches (FCRA 1681g(a)(3): two years for employment).
-    history_days: int = 730
+    history_days: int = whole(730, least=1)
     # After this long an event's personal payload may be redacted (``audit redact``); its leaf hash stays.
     # Default: five years, as the Credit Reporting Industry Regulation (Art. 16) keeps negative information.
-    redact_after_days: int = 1825
-
-    @classmethod
-    def from_mapping(cls, raw: dict[str, Any]) -> LogSettings:
-        return cls(**_known(cls, raw, "log"))
+    redact_after_days: int = whole(1825, least=1)
 
 
-@dataclass(frozen=True)
-class ProcedureSettings:
+@dataclass(frozen=True, config=SECTION)
+class ProcedureSettings(Section):
     """Deadlines of the procedures and the calendar they are counted in (DOMAIN.md defaults)."""
 
     # Public holidays and weekend days worked in return, as the State Council publishes them each year.
-    holidays: tuple[str, ...] = ()
-    working_days: tuple[str, ...] = ()
+    holidays: tuple[Day, ...] = ()
+    working_days: tuple[Day, ...] = ()
     # 2025 No. 22 as the provincial portals state it: the whole repair course, application to result, takes at
     # most 10 working days; inside it the department decides within 3 working days of receiving the application.
-    repair_total_working_days: int = 10
-    repair_decision_working_days: int = 3
+    repair_total_working_days: int = whole(10, least=1)
+    repair_decision_working_days: int = whole(3, least=1)
     # The longest extension of a complex repair case (unverified: no source in hand sets it).
-    repair_extension_working_days: int = 10
+    repair_extension_working_days: int = whole(10, least=0)
     # Calendar days to answer a dispute where the catalog sets no time for the record's type (the catalog's
     # own default is 20: Credit Reporting Industry Regulation Art. 25).
-    dispute_answer_days: int = 20
+    dispute_answer_days: int = whole(20, least=1)
     # A listing whose underlying decision is revoked is removed within 3 working days.
-    revoked_listing_removal_working_days: int = 3
+    revoked_listing_removal_working_days: int = whole(3, least=1)
     # How often records past their disclosure period are marked expired, and run-out listings ended.
-    sweep_interval_seconds: float = 60.0
+    sweep_interval_seconds: float = seconds(60.0, most=86400)
 
+    @model_validator(mode="before")
     @classmethod
-    def from_mapping(cls, raw: dict[str, Any]) -> ProcedureSettings:
-        # The old name of the whole course's deadline, still read from older node.yaml files.
-        raw = {("repair_total_working_days" if k == "repair_reply_working_days" else k): v for k, v in raw.items()}
-        values = _known(cls, raw, "procedures")
-        for days in ("holidays", "working_days"):
-            if days in values:
-                values[days] = tuple(str(d) for d in values[days])
-        return cls(**values)
+    def _old_names(cls, raw: Any) -> Any:
+        """The old name of the whole course's deadline, still read from older node.yaml files."""
+        if isinstance(raw, dict) and "repair_reply_working_days" in raw:
+            raw = dict(raw)
+            raw.setdefault("repair_total_working_days", raw.pop("repair_reply_working_days"))
+        return raw
 
     def calendar(self) -> WorkingCalendar:
         return WorkingCalendar.of(self.holidays, self.working_days)
@@ -101,7 +154,7 @@ class ProcedureSettings:
 
 
 def require_seconds(name: str, value: object, most: float) -> None:
-    """A setting in seconds is a finite number above 0 and at most ``most`` (a bool or a text is refused)."""
+    """A value in seconds checked outside a section: a finite number above 0 and at most ``most``."""
     if (
         isinstance(value, bool)
         or not isinstance(value, int | float)
@@ -110,99 +163,59 @@ def require_seconds(name: str, value: object, most: float) -> None:
         raise ValueError(f"{name} must be a number of seconds above 0 and at most {most:g}")
 
 
-@dataclass(frozen=True)
-class FederationSettings:
+@dataclass(frozen=True, config=SECTION)
+class FederationSettings(Section):
     """How this node deals with its peers' clocks."""
 
     # How far two nodes' clocks may disagree: every time one node compares with another's (a forwarded inquiry's
-    # freshness and the grant it vouches for). The default is the replay window of peer inquiries (60 s).
-    clock_skew_seconds: float = 60.0
-
-    def __post_init__(self) -> None:
-        # A skew of zero would refuse every inquiry from a clock a microsecond off; over an hour, replays live long.
-        require_seconds("federation.clock_skew_seconds", self.clock_skew_seconds, 3600.0)
+    # freshness and the grant it vouches for). The default is the replay window of peer inquiries (60 s). Zero
+    # would refuse every inquiry from a clock a microsecond off; over an hour, replays live long.
+    clock_skew_seconds: float = seconds(60.0, most=3600)
 
     @property
     def clock_skew(self) -> timedelta:
         return timedelta(seconds=self.clock_skew_seconds)
 
-    @classmethod
-    def from_mapping(cls, raw: dict[str, Any]) -> FederationSettings:
-        return cls(**_known(cls, raw, "federation"))
 
-
-@dataclass(frozen=True)
-class RevocationWatchSettings:
+@dataclass(frozen=True, config=SECTION)
+class RevocationWatchSettings(Section):
     """Revocations pushed to requesters (``InquiryService.WatchRevocations``, README "Revocations pushed")."""
 
     # A requester acknowledges a revocation within this long of the node keeping it; a later acknowledgement is
     # reported to officers. One day is this project's choice, not a regulator's: 2025 No. 22 wants repair results
     # everywhere "at the same time" but names no time for a recipient to act on them.
-    acknowledge_within_seconds: float = 86400.0
+    acknowledge_within_seconds: float = seconds(86400.0, most=31 * 86400)
     # Revocations held for one watcher that has not taken them; past this it reads from its cursor instead.
-    queue_size: int = 256
+    queue_size: int = whole(256, least=1)
     # How often a process looks for revocations another replica kept (one query, only while anyone watches).
-    reread_seconds: float = 2.0
+    reread_seconds: float = seconds(2.0, most=3600)
     # Watches one requester may hold open at once at this process (each holds up to ``queue_size`` revocations).
-    watches_per_requester: int = 4
-
-    def __post_init__(self) -> None:
-        require_seconds("revocation_watch.acknowledge_within_seconds", self.acknowledge_within_seconds, 31 * 86400.0)
-        require_seconds("revocation_watch.reread_seconds", self.reread_seconds, 3600.0)
-        for name in ("queue_size", "watches_per_requester"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"revocation_watch.{name} must be a whole number of at least 1")
+    watches_per_requester: int = whole(4, least=1)
 
     @property
     def acknowledge_within(self) -> timedelta:
         return timedelta(seconds=self.acknowledge_within_seconds)
 
-    @classmethod
-    def from_mapping(cls, raw: dict[str, Any]) -> RevocationWatchSettings:
-        return cls(**_known(cls, raw, "revocation_watch"))
 
-
-def _whole(name: str, value: object, least: int, most: int) -> None:
-    """A setting that is a whole number from ``least`` to ``most`` (a bool or a text is refused)."""
-    if isinstance(value, bool) or not isinstance(value, int) or not least <= value <= most:
-        raise ValueError(f"{name} must be a whole number from {least} to {most}")
-
-
-@dataclass(frozen=True)
-class TrustSettings:
+@dataclass(frozen=True, config=SECTION)
+class TrustSettings(Section):
     """How early a node warns that its trust material (manifest, certificates) runs out (README "Expiry warnings")."""
 
     # Warn this many days before an artefact expires (the issue's default: 30). Shorter than the lifetime the
-    # authority signs manifests for, or the node warns from the day a manifest is installed.
-    expiry_warning_days: int = DEFAULT_HORIZON_DAYS
-
-    def __post_init__(self) -> None:
-        # Zero would warn only once it is too late; over a year would warn about every certificate all the time.
-        _whole("trust.expiry_warning_days", self.expiry_warning_days, 1, 365)
+    # authority signs manifests for, or the node warns from the day a manifest is installed. Zero would warn only
+    # once it is too late; over a year would warn about every certificate all the time.
+    expiry_warning_days: int = whole(DEFAULT_HORIZON_DAYS, least=1, most=365)
 
     @property
     def expiry_horizon(self) -> timedelta:
         return timedelta(days=self.expiry_warning_days)
 
-    @classmethod
-    def from_mapping(cls, raw: dict[str, Any]) -> TrustSettings:
-        return cls(**_known(cls, raw, "trust"))
 
-
-@dataclass(frozen=True)
-class MetricsSettings:
+@dataclass(frozen=True, config=SECTION)
+class MetricsSettings(Section):
     """Where Prometheus scrapes the node's metrics (plain HTTP); without ``listen`` none are served."""
 
-    listen: str | None = None
-
-    def __post_init__(self) -> None:
-        if self.listen is not None:
-            listen_address(self.listen)
-
-    @classmethod
-    def from_mapping(cls, raw: dict[str, Any]) -> MetricsSettings:
-        return cls(**_known(cls, raw, "metrics"))
+    listen: ListenAddress | None = None
 
 
 def listen_address(listen: str) -> tuple[str, int]:
@@ -210,97 +223,113 @@ def listen_address(listen: str) -> tuple[str, int]:
     host, colon, port = listen.rpartition(":") if isinstance(listen, str) else ("", "", "")
     host = host.removeprefix("[").removesuffix("]")
     if not colon or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
-        raise ValueError(f"metrics.listen must be host:port with a port from 0 to 65535, not {listen!r}")
+        raise ValueError(f"must be host:port with a port from 0 to 65535, not {listen!r}")
     return host, int(port)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=SECTION)
+class ConnectionSettings(Section):
+    """The node's connections to its database (``connections:``): sized for its replicas and the server's limit."""
+
+    # Connections the pool keeps open, and as many again under load: on PostgreSQL (reads and writes share one
+    # pool) a process holds up to 2 x pool_size, so processes x 2 x pool_size must stay under max_connections.
+    # On SQLite it sizes the readers' pool (one writer, whatever it says).
+    pool_size: int = whole(8, least=1, most=1000)
+    # How long a call waits for a free connection before it fails, rather than queueing without end; none: the
+    # store's own (30 s on PostgreSQL, 60 s for SQLite's readers).
+    pool_timeout_seconds: float | None = seconds(None, most=3600)
+    # PostgreSQL cancels a statement running longer than this (its ``statement_timeout``); none by default, as
+    # the log's integration and a bulk load run long statements on purpose.
+    statement_timeout_seconds: float | None = seconds(None, most=86400)
+
+
+@dataclass(frozen=True, config=SECTION)
+class LoggingSettings(Section):
+    """How the process writes its log lines (``logging:``)."""
+
+    # ``text``: one readable line each; ``json``: one JSON object each, with a timestamp, for a log collector.
+    format: Literal["text", "json"] = "text"
+
+
+@dataclass(frozen=True, config=SECTION)
 class QuotaOverride:
     """One grant's own limits (requester URI and purpose), replacing the catalog's for that pair only."""
 
-    requester: str
-    purpose: str
-    limits: tuple[tuple[str, int], ...]
+    requester: StrictStr
+    purpose: StrictStr
+    limits: tuple[tuple[QuotaName, Annotated[int, Field(strict=True, ge=1)]], ...]
 
+    @model_validator(mode="before")
     @classmethod
-    def from_mapping(cls, raw: dict[str, Any]) -> QuotaOverride:
-        unknown = set(raw) - {"requester", "purpose", *QUOTA_FIELDS}
-        if unknown or "requester" not in raw or "purpose" not in raw:
-            raise ValueError(f"a quota override names requester, purpose and {', '.join(QUOTA_FIELDS)} only")
-        limits = tuple((name, raw[name]) for name in QUOTA_FIELDS if name in raw)
-        for name, value in limits:
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"quotas.overrides: {name} must be a whole number of at least 1")
-        return cls(str(raw["requester"]), str(raw["purpose"]), limits)
+    def _flat(cls, raw: Any) -> Any:
+        """node.yaml writes an override flat: requester, purpose and the limits it sets (``per_day: 3``)."""
+        if isinstance(raw, dict) and "limits" not in raw:
+            limits = [(name, raw[name]) for name in QUOTA_FIELDS if name in raw]
+            for name, value in limits:
+                if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                    raise ValueError(f"{name} must be a whole number of at least 1, not {value!r}")
+            raw = {k: v for k, v in raw.items() if k not in QUOTA_FIELDS} | {"limits": limits}
+        return raw
 
 
-@dataclass(frozen=True)
-class QuotaSettings:
+@dataclass(frozen=True, config=SECTION)
+class QuotaSettings(Section):
     """How a node holds requesters to their purposes' quotas (README, "Quotas and harvesting")."""
 
     # Calls one identity may have in flight at once at this process (a peer region: this times region_factor).
-    concurrent_calls: int = 8
+    concurrent_calls: int = whole(8, least=1)
     # A peer region's total per purpose, as a multiple of one requester's: it asks for many requesters.
-    region_factor: int = 50
+    region_factor: int = whole(50, least=1)
     # The most tokens one lease takes from the shared bucket (and so the most one replica may hold unspent).
-    lease_batch_most: int = 100
+    lease_batch_most: int = whole(100, least=1)
     # A requester refused more than this many times in its harvesting window is answered slowly: each further
     # refusal waits ``slow_refusal_seconds`` (at most its retry delay) before it goes back. A client that keeps
     # pushing past its quota then holds its own connections instead of the node's cores (a tarpit).
-    slow_refusals_after: int = 20
-    slow_refusal_seconds: float = 1.0
+    slow_refusals_after: int = whole(20, least=1)
+    slow_refusal_seconds: float = seconds(1.0, most=60)
     overrides: tuple[QuotaOverride, ...] = ()
     harvesting: HarvestingThresholds = field(default_factory=HarvestingThresholds)
 
-    def __post_init__(self) -> None:
-        require_seconds("quotas.slow_refusal_seconds", self.slow_refusal_seconds, 60.0)
-        for name in ("concurrent_calls", "region_factor", "lease_batch_most", "slow_refusals_after"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"quotas.{name} must be a whole number of at least 1")
 
-    @classmethod
-    def from_mapping(cls, raw: dict[str, Any]) -> QuotaSettings:
-        values = _known(cls, raw, "quotas")
-        values["overrides"] = tuple(QuotaOverride.from_mapping(o) for o in values.get("overrides") or ())
-        values["harvesting"] = HarvestingThresholds(
-            **_known(HarvestingThresholds, values.get("harvesting") or {}, "quotas.harvesting")
-        )
-        return cls(**values)
+# The file writes the TLS files as one section; the node keeps them as three settings.
+_TLS_KEYS = {"certificate": "tls_certificate", "key": "tls_key", "ca": "ca_certificate"}
+_FILE_KEYS = {setting: f"tls.{key}" for key, setting in _TLS_KEYS.items()}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=SECTION)
 class NodeConfig:
-    region: str
-    listen: str
-    database: str
-    tls_certificate: Path
-    tls_key: Path
-    ca_certificate: Path
-    signing_key: Path
-    authority_key: Path
-    catalog: Path
-    public_listen: str | None = None
-    public_plaintext: bool = False
-    max_message_bytes: int = 1 << 20
-    principal_ttl_seconds: float = 2.0
-    sqlite_synchronous: str = "FULL"
+    """A node's settings. Built only through their checks: by ``load``, or ``dataclasses.replace`` on a loaded one."""
+
+    region: Region
+    listen: ListenAddress
+    database: DatabaseUrl
+    tls_certificate: ConfigPath
+    tls_key: ConfigPath
+    ca_certificate: ConfigPath
+    signing_key: ConfigPath
+    authority_key: ConfigPath
+    catalog: ConfigPath
+    public_listen: ListenAddress | None = None
+    public_plaintext: StrictBool = False
+    max_message_bytes: int = whole(1 << 20, least=1024, most=1 << 30)
+    principal_ttl_seconds: float = seconds(2.0, most=86400)
+    sqlite_synchronous: SqliteSynchronous = "FULL"
     # The federation manifest; without one the node serves its region only.
-    manifest: Path | None = None
+    manifest: ConfigPath | None = None
     # The key this node cosigns its peers' checkpoints with (c2sp.org/tlog-cosignature); without one it witnesses
     # nothing. Distinct from ``signing_key``: a witness statement must not be confusable with the node's own.
-    witness_key: Path | None = None
+    witness_key: ConfigPath | None = None
     # The authority's certificate revocation list, watched: a newer one written there is installed
     # within ``revocation_poll_seconds``, without a restart (so are a newer ``manifest`` and ``catalog``).
-    revocation_list: Path | None = None
-    revocation_poll_seconds: float = 5.0
+    revocation_list: ConfigPath | None = None
+    revocation_poll_seconds: float = seconds(5.0, most=3600)
     # Refused calls of one kind and reason from one caller (a peer's, a revoked certificate's): the first is
     # logged at once, the rest as one event with their count per this many seconds.
-    refusal_window_seconds: float = 60.0
+    refusal_window_seconds: float = seconds(60.0, most=86400)
     # The administrators (sgw:// identity URIs) whose certificates, carrying the administrator role, may change
     # this node's grants; empty: any certificate of the federation CA with the role. One CA serves the whole
     # federation, so naming them keeps another region's administrator out.
-    administrators: tuple[str, ...] = ()
+    administrators: tuple[Administrator, ...] = ()
     log: LogSettings = field(default_factory=LogSettings)
     procedures: ProcedureSettings = field(default_factory=ProcedureSettings)
     federation: FederationSettings = field(default_factory=FederationSettings)
@@ -308,10 +337,8 @@ class NodeConfig:
     revocation_watch: RevocationWatchSettings = field(default_factory=RevocationWatchSettings)
     trust: TrustSettings = field(default_factory=TrustSettings)
     metrics: MetricsSettings = field(default_factory=MetricsSettings)
-
-    def __post_init__(self) -> None:
-        require_seconds("refusal_window_seconds", self.refusal_window_seconds, 86400.0)
-        require_seconds("revocation_poll_seconds", self.revocation_poll_seconds, 3600.0)
+    connections: ConnectionSettings = field(default_factory=ConnectionSettings)
+    logging: LoggingSettings = field(default_factory=LoggingSettings)
 
     @property
     def key_name(self) -> str:
@@ -327,46 +354,44 @@ class NodeConfig:
         )
 
     @classmethod
-    def load(cls, path: Path) -> NodeConfig:
+    def load(cls, path: Path, environ: Mapping[str, str] | None = None) -> NodeConfig:
+        """The node's settings: ``path`` overlaid with ``SHARE_GATEWAY_*`` variables of ``environ`` (default: the
+        process's) and secret files; ``ConfigError`` in one line naming the key and what is wrong."""
         base = path.resolve().parent
-        raw: dict[str, Any] = yaml.safe_load(path.read_text())
+        raw = read_yaml(path)
+        where: Where = {}
+        try:
+            apply_environment(raw, os.environ if environ is None else environ, where)
+            read_secrets(raw, base, where, _PATH_KEYS)
+            drop_empty(raw)
+            _flatten_tls(raw, where)
+        except ConfigError as error:
+            raise ConfigError(f"{path}: {error}") from error
+        try:
+            return TypeAdapter(cls).validate_python(raw, context={"base": base})
+        except ValidationError as error:
+            raise describe(error, str(path), where, _FILE_KEYS) from error
 
-        def file(value: str) -> Path:
-            candidate = Path(value)
-            return candidate if candidate.is_absolute() else base / candidate
 
-        database = raw["database"]
-        if database.startswith("sqlite:///") and not database.startswith("sqlite:////"):
-            database = f"sqlite:///{file(database.removeprefix('sqlite:///'))}"
-        return cls(
-            region=validate_region(str(raw["region"])),
-            listen=raw["listen"],
-            public_listen=raw.get("public_listen"),
-            public_plaintext=bool(raw.get("public_plaintext", False)),
-            database=database,
-            tls_certificate=file(raw["tls"]["certificate"]),
-            tls_key=file(raw["tls"]["key"]),
-            ca_certificate=file(raw["tls"]["ca"]),
-            signing_key=file(raw["signing_key"]),
-            authority_key=file(raw["authority_key"]),
-            catalog=file(raw["catalog"]),
-            max_message_bytes=int(raw.get("max_message_bytes", 1 << 20)),
-            principal_ttl_seconds=float(raw.get("principal_ttl_seconds", 2.0)),
-            sqlite_synchronous=str(raw.get("sqlite_synchronous", "FULL")).upper(),
-            manifest=file(raw["manifest"]) if raw.get("manifest") else None,
-            witness_key=file(raw["witness_key"]) if raw.get("witness_key") else None,
-            revocation_list=file(raw["revocation_list"]) if raw.get("revocation_list") else None,
-            revocation_poll_seconds=raw.get("revocation_poll_seconds", 5.0),
-            refusal_window_seconds=raw.get("refusal_window_seconds", 60.0),
-            administrators=tuple(Identity.from_uri(str(uri)).uri for uri in raw.get("administrators") or ()),
-            log=LogSettings.from_mapping(raw.get("log") or {}),
-            procedures=ProcedureSettings.from_mapping(raw.get("procedures") or {}),
-            federation=FederationSettings.from_mapping(raw.get("federation") or {}),
-            quotas=QuotaSettings.from_mapping(raw.get("quotas") or {}),
-            revocation_watch=RevocationWatchSettings.from_mapping(raw.get("revocation_watch") or {}),
-            trust=TrustSettings.from_mapping(raw.get("trust") or {}),
-            metrics=MetricsSettings.from_mapping(raw.get("metrics") or {}),
-        )
+# The settings that are a file's path (a secret file may not stand in for them), as the file writes them.
+_PATH_KEYS = frozenset(
+    tuple(_FILE_KEYS.get(f.name, f.name).split("."))
+    for f in dataclasses.fields(NodeConfig)
+    if "ConfigPath" in str(f.type)
+)
+
+
+def _flatten_tls(raw: dict[str, Any], where: Where) -> None:
+    """``tls: {certificate, key, ca}`` as the node's three settings."""
+    tls = raw.pop("tls", {})
+    if not isinstance(tls, dict):
+        raise ConfigError("tls: must be a section (certificate, key, ca)")
+    for key, value in tls.items():
+        if key not in _TLS_KEYS:
+            raise ConfigError(f"{where.get(('tls', key), f'tls.{key}')}: unknown setting")
+        raw[_TLS_KEYS[key]] = value
+        if ("tls", key) in where:
+            where[(_TLS_KEYS[key],)] = where[("tls", key)]
 
 
 def node_key_name(region: str) -> str:

@@ -20,7 +20,7 @@ from share_gateway.gateway import Clock, Gateway, NodeRuntime, utc_now
 from share_gateway.gateway.certificates import RevocationSettings
 from share_gateway.gateway.conformance import ConformanceSweep
 from share_gateway.gateway.trust_live import check_manifest, log_sweep
-from share_gateway.store.database import Database, migrate, open_database
+from share_gateway.store.database import Database, migrate, open_configured
 from share_gateway.store.repositories import Store
 
 log = logging.getLogger(__name__)
@@ -92,7 +92,7 @@ def prepare_gateway(config: NodeConfig, clock: Clock = utc_now) -> tuple[Databas
     """Open and migrate the database, load the node key, verify and install the catalog (sweeping if newer)."""
     check_private_keys(config)
     signed = open_catalog(config.catalog.read_bytes(), _authority(config))
-    database = open_database(config.database, sqlite_synchronous=config.sqlite_synchronous)
+    database = open_configured(config)
     try:
         migrate(database)
         store = Store(database)
@@ -169,7 +169,7 @@ async def run_sequencer(config: NodeConfig, stop: asyncio.Event, clock: Clock = 
     an interpreter lock with the request path.
     """
     check_private_keys(config)
-    database = open_database(config.database, sqlite_synchronous=config.sqlite_synchronous)
+    database = open_configured(config)
     try:
         migrate(database)
         key = SigningKey.load(config.key_name, config.signing_key)

@@ -47,5 +47,5 @@ def test_trust_status_lists_each_artefact_and_fails_while_one_expires_within_the
     refused = run("node", "trust-status", "--config", config, check=False)
     assert refused.returncode == 2
     assert refused.stderr.strip().splitlines() == [
-        f"share-gateway: {config}: trust.expiry_warning_days must be a whole number from 1 to 365"
+        f"share-gateway: {config}: trust.expiry_warning_days: must be at least 1, not 0"
     ]

@@ -60,5 +60,5 @@ def test_node_yaml_configures_the_calendar_and_refuses_an_unknown_setting() -> N
     settings = ProcedureSettings.from_mapping(raw)
     assert settings.repair_decision_working_days == 5
     assert settings.calendar().add_working_days(date(2026, 9, 30), 2) == date(2026, 10, 6)
-    with pytest.raises(ValueError, match="unknown procedures settings: holiday"):
+    with pytest.raises(ValueError, match=r"procedures\.holiday: unknown setting"):
         ProcedureSettings.from_mapping({"holiday": ["2026-10-01"]})

@@ -92,7 +92,7 @@ def test_the_clock_skew_defaults_to_the_replay_window_and_settings_in_seconds_ar
                 {"clock_skew_seconds": 7200}, {"clock_skew_seconds": "60"}, {"clock_skew_seconds": True}):  # fmt: skip
         with pytest.raises(ValueError, match="federation"):
             FederationSettings.from_mapping(bad)
-    with pytest.raises(ValueError, match="unknown federation settings: clock_skew"):
+    with pytest.raises(ValueError, match=r"federation\.clock_skew: unknown setting"):
         FederationSettings.from_mapping({"clock_skew": 60})
     for value in (0, float("inf"), "60", True, 86401):
         with pytest.raises(ValueError, match="refusal_window_seconds must be a number of seconds"):

@@ -90,9 +90,9 @@ def test_the_expiry_warning_horizon_defaults_to_30_days_and_refuses_what_is_no_n
     assert TrustSettings.from_mapping({"expiry_warning_days": 7}).expiry_horizon == timedelta(days=7)
     assert TrustSettings(365).expiry_warning_days == 365
     for bad in (0, -1, 366, "30", True, 1.5, None):
-        with pytest.raises(ValueError, match=r"trust\.expiry_warning_days must be a whole number from 1 to 365"):
+        with pytest.raises(ValueError, match=r"trust\.expiry_warning_days: must be (at least 1|at most 365|a whole)"):
             TrustSettings.from_mapping({"expiry_warning_days": bad})
-    with pytest.raises(ValueError, match="unknown trust settings: expiry_days"):
+    with pytest.raises(ValueError, match=r"trust\.expiry_days: unknown setting"):
         TrustSettings.from_mapping({"expiry_days": 30})
 
 
@@ -101,9 +101,9 @@ def test_metrics_are_off_by_default_and_their_address_is_host_and_port() -> None
     assert listen_address("127.0.0.1:9464") == ("127.0.0.1", 9464)
     assert listen_address("[::1]:0") == ("::1", 0)
     for bad in ("9464", ":9464", "localhost:", "localhost:http", "localhost:65536", "[]:80"):
-        with pytest.raises(ValueError, match=r"metrics\.listen must be host:port"):
+        with pytest.raises(ValueError, match="must be host:port"):
             MetricsSettings(bad)
-    with pytest.raises(ValueError, match="unknown metrics settings: port"):
+    with pytest.raises(ValueError, match=r"metrics\.port: unknown setting"):
         MetricsSettings.from_mapping({"port": 9464})
 
 

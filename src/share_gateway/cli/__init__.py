@@ -77,13 +77,14 @@ def _run(args: argparse.Namespace) -> None:
 
     from share_gateway.cli.audit import AuditFailed
     from share_gateway.cli.console import warn
+    from share_gateway.config_sources import ConfigError
     from share_gateway.crypto.errors import VerificationError
     from share_gateway.domain.errors import DomainError
     from share_gateway.ledger.verify import ProofError
 
     try:
         args.run(args)
-    except CommandError as error:
+    except (CommandError, ConfigError) as error:
         warn(f"share-gateway: {error}")
         raise SystemExit(2) from error
     except (AuditFailed, ProofError) as error:

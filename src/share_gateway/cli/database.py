@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from share_gateway.config import NodeConfig
-from share_gateway.store.database import migrate, open_database
+from share_gateway.store.database import migrate, open_configured
 from share_gateway.store.repositories import Store
 
 
@@ -23,7 +23,7 @@ def node_store(config: NodeConfig, *, migrated: bool) -> Iterator[Store]:
     ``migrated`` brings the schema up first, for commands that may run before the node ever started (grants,
     the catalog sweep); the log's commands read what a node wrote and leave the schema alone.
     """
-    database = open_database(config.database)
+    database = open_configured(config)
     try:
         if migrated:
             migrate(database)

@@ -57,10 +57,8 @@ async def _serve(config: NodeConfig) -> None:
 def cmd_serve(args: argparse.Namespace) -> None:
     import asyncio
 
-    from share_gateway.config import NodeConfig
-
     with _keys_checked():
-        asyncio.run(_serve(NodeConfig.load(args.config)))
+        asyncio.run(_serve(_configured(args.config)))
 
 
 async def _sequence(config: NodeConfig) -> None:
@@ -74,10 +72,18 @@ async def _sequence(config: NodeConfig) -> None:
 def cmd_sequencer(args: argparse.Namespace) -> None:
     import asyncio
 
+    with _keys_checked():
+        asyncio.run(_sequence(_configured(args.config)))
+
+
+def _configured(path: Path) -> NodeConfig:
+    """The node's configuration (a wrong setting: ``ConfigError``, one line), its log lines formatted as it says."""
+    from share_gateway.cli.console import log_format
     from share_gateway.config import NodeConfig
 
-    with _keys_checked():
-        asyncio.run(_sequence(NodeConfig.load(args.config)))
+    config = NodeConfig.load(path)
+    log_format(config.logging.format)
+    return config
 
 
 @contextmanager

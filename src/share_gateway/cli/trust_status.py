@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from share_gateway.cli.common import CommandError, language
+from share_gateway.cli.common import language
 from share_gateway.cli.messages import language_option
 
 if TYPE_CHECKING:
@@ -68,10 +68,7 @@ def cmd_trust_status(args: argparse.Namespace) -> None:
     from share_gateway.config import NodeConfig
     from share_gateway.domain.trust_expiry import standings
 
-    try:
-        config = NodeConfig.load(args.config)
-    except ValueError as error:  # a setting out of its range: one line naming it, not a traceback
-        raise CommandError(f"{args.config}: {error}") from error
+    config = NodeConfig.load(args.config)
     now = datetime.now(UTC)
     current = standings(configured_materials(config), now, config.trust.expiry_horizon)
     lang = language(args)

@@ -31,6 +31,8 @@ _USCC_LAYOUT = re.compile(rf"[{_USCC_ALPHABET}]{{2}}[0-9]{{6}}[{_USCC_ALPHABET}]
 _ALL_ZERO_USCC = "0" * 18
 # A division code's term in stdnum's GB/T 2260 table: "[1983-]上城区", "[-2010]崇文区", "[1982-2016]蓟县".
 _TERM = re.compile(r"\[([0-9]*)-([0-9]*)\]")
+# A year no ended code reaches: a code in force "since" it has no end year.
+_STILL_IN_FORCE = 9999
 
 
 class SubjectKind(StrEnum):
@@ -133,6 +135,15 @@ def validate_item_id(value: str, field: str) -> str:
 def validate_region(value: str, field: str = "region") -> str:
     if not _REGION.fullmatch(value):
         raise InvalidInput.one(field, f"{value!r} is not a GB/T 2260 six-digit division code")
+    return value
+
+
+def validate_division(value: str, field: str = "region") -> str:
+    """A node's own region: a GB/T 2260 code that names a division in force today (python-stdnum's table), not
+    only six digits: a typo such as 110001 would otherwise start a node for a region nobody else knows."""
+    validate_region(value, field)
+    if not division_in_force_since(value, _STILL_IN_FORCE):
+        raise InvalidInput.one(field, f"{value!r} names no GB/T 2260 division in force")
     return value
 
 

@@ -33,12 +33,15 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, make_url
 from sqlalchemy.pool import NullPool, QueuePool
+
+if TYPE_CHECKING:
+    from share_gateway.config import NodeConfig
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 
@@ -169,6 +172,7 @@ def _sqlite_engine(
     busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS,
     synchronous: str = "NORMAL",
     checkpoints: bool = True,
+    pool_timeout: float = 60.0,
 ) -> Engine:
     """An engine whose transactions start with ``begin``; with None every statement is its own snapshot.
 
@@ -177,7 +181,7 @@ def _sqlite_engine(
     pool: dict[str, Any] = (
         {"poolclass": NullPool}
         if pool_size == 0
-        else {"poolclass": QueuePool, "pool_size": pool_size, "max_overflow": 0, "pool_timeout": 60}
+        else {"poolclass": QueuePool, "pool_size": pool_size, "max_overflow": 0, "pool_timeout": pool_timeout}
     )
     engine = create_engine(url, connect_args={"check_same_thread": False}, **pool)
 
@@ -224,11 +228,33 @@ def _create_private(path: Path) -> None:
         return  # another process made it at the same moment, with the same mode
 
 
-def open_database(url: str, pool_size: int = 8, sqlite_synchronous: str = "FULL") -> Database:
+def open_configured(config: NodeConfig) -> Database:
+    """The node's database as its configuration sizes it (``database``, ``connections``, ``sqlite_synchronous``)."""
+    connections = config.connections
+    return open_database(
+        config.database,
+        connections.pool_size,
+        config.sqlite_synchronous,
+        pool_timeout=connections.pool_timeout_seconds,
+        statement_timeout=connections.statement_timeout_seconds,
+    )
+
+
+def open_database(
+    url: str,
+    pool_size: int = 8,
+    sqlite_synchronous: str = "FULL",
+    *,
+    pool_timeout: float | None = None,
+    statement_timeout: float | None = None,
+) -> Database:
     """Open ``sqlite:///path`` or ``postgresql+psycopg://...``.
 
     ``sqlite_synchronous`` FULL syncs every commit to disk (an answered inquiry's
     event survives a power loss); NORMAL survives a crash of the process only.
+    ``pool_size`` connections per pool (PostgreSQL: as many again under load), waited
+    for up to ``pool_timeout`` seconds; PostgreSQL cancels a statement running past
+    ``statement_timeout`` seconds (none by default; SQLite has no such limit).
     """
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
@@ -240,13 +266,27 @@ def open_database(url: str, pool_size: int = 8, sqlite_synchronous: str = "FULL"
         return Database(
             url,
             writer=_sqlite_engine(url, "BEGIN IMMEDIATE", 1, synchronous=sqlite_synchronous),
-            reader=_sqlite_engine(url, None, pool_size),
+            reader=_sqlite_engine(url, None, pool_size, pool_timeout=60.0 if pool_timeout is None else pool_timeout),
             hot=_sqlite_engine(url, None, 0, busy_timeout_ms=0, synchronous=sqlite_synchronous, checkpoints=False),
             commits_sync_to_disk=sqlite_synchronous == "FULL",
         )
     if parsed.get_backend_name() != "postgresql":
         raise ValueError(f"unsupported database {parsed.get_backend_name()!r}: use sqlite or postgresql")
-    writer = create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+    # libpq's ``options`` sets the server's statement_timeout for each session, in milliseconds, after any the
+    # URL gives (``?options=-csearch_path%3D...``), which connect_args would otherwise replace.
+    session = {}
+    if statement_timeout:
+        given = parsed.query.get("options", "")
+        given = given if isinstance(given, str) else " ".join(given)
+        session["options"] = f"{given} -c statement_timeout={round(statement_timeout * 1000)}".strip()
+    writer = create_engine(
+        url,
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_timeout=30.0 if pool_timeout is None else pool_timeout,
+        pool_pre_ping=True,
+        connect_args=session,
+    )
     # Reads are single statements: in autocommit they need no BEGIN and ROLLBACK round trips.
     reader = writer.execution_options(isolation_level="AUTOCOMMIT")
     return Database(url, writer, reader)
