@@ -267,6 +267,8 @@ class Gateway:
         ):
             if worker is not None:
                 await worker.loop.stop()
+        if self.courier is not None:
+            await self.courier.release()  # the other replicas deliver what it held at once
         await self.quotas.leases.close()
         await self.refusals.close()  # after the server stopped: no refusal comes after it
         await self.runtime.event_log.drain()
