@@ -11,6 +11,7 @@ import pytest
 from share_gateway.store.database import migrate, open_database
 from share_gateway.store.deliveries import DeliveryKind
 from share_gateway.store.repositories import Store
+from share_gateway.store.unit_of_work import UnitOfWork
 
 NOW = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)
 LEASE = timedelta(seconds=20)
@@ -19,8 +20,11 @@ ONE, TWO = "replica-one", "replica-two"
 
 
 def queue(store: Store, count: int, peer: str = PEER) -> None:
-    for n in range(count):
-        store.write(lambda tx, n=n: store.outbox.queue(tx, DeliveryKind.RECORD, f"r-{n}", [peer], NOW))
+    def add(tx: UnitOfWork) -> None:
+        for n in range(count):
+            store.outbox.queue(tx, DeliveryKind.RECORD, f"r-{n}", [peer], NOW)
+
+    store.write(add)
 
 
 def claim(store: Store, owner: str, at: datetime = NOW, limit: int = 100) -> list[int]:
