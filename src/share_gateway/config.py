@@ -112,15 +112,19 @@ def require_seconds(name: str, value: object, most: float) -> None:
 
 @dataclass(frozen=True)
 class FederationSettings:
-    """How this node deals with its peers' clocks."""
+    """How this node deals with its peers' clocks, and how long it waits for them."""
 
     # How far two nodes' clocks may disagree: every time one node compares with another's (a forwarded inquiry's
     # freshness and the grant it vouches for). The default is the replay window of peer inquiries (60 s).
     clock_skew_seconds: float = 60.0
+    # The longest this node waits for one peer's answer to a federated inquiry (the client's deadline may be
+    # shorter): a region slower than this is reported ``timeout``.
+    peer_timeout_seconds: float = 5.0
 
     def __post_init__(self) -> None:
         # A skew of zero would refuse every inquiry from a clock a microsecond off; over an hour, replays live long.
         require_seconds("federation.clock_skew_seconds", self.clock_skew_seconds, 3600.0)
+        require_seconds("federation.peer_timeout_seconds", self.peer_timeout_seconds, 600.0)
 
     @property
     def clock_skew(self) -> timedelta:
@@ -203,6 +207,33 @@ class MetricsSettings:
     @classmethod
     def from_mapping(cls, raw: dict[str, Any]) -> MetricsSettings:
         return cls(**_known(cls, raw, "metrics"))
+
+
+@dataclass(frozen=True)
+class ShutdownSettings:
+    """How a node stops on SIGTERM: health NOT_SERVING for the drain delay, then no new calls and a grace period
+    for the calls in flight, then the loops and the sequencer (README, "Stopping a node")."""
+
+    # Seconds health says NOT_SERVING while the node still answers, so load balancers and probes stop sending
+    # before the server stops taking calls: their probe period × failure threshold (Kubernetes endpoints follow
+    # a pod's deletion within a few seconds: 5). 0: no drain, for a node no balancer sends to.
+    drain_delay_seconds: float = 0.0
+    # Seconds the calls in flight may take to finish once the server takes no new ones; then they are cancelled.
+    # Above the longest call (a federated inquiry waits up to federation.peer_timeout_seconds for a peer).
+    grace_seconds: float = 10.0
+    # Seconds the sequencer may integrate what is left once the loops stopped; the rest waits for the next
+    # sequencer (appends are durable), so a backlog never holds a stop past the orchestrator's kill.
+    sequencer_seconds: float = 10.0
+
+    def __post_init__(self) -> None:
+        for name in ("drain_delay_seconds", "grace_seconds", "sequencer_seconds"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 3600:
+                raise ValueError(f"shutdown.{name} must be a number of seconds from 0 to 3600")
+
+    @classmethod
+    def from_mapping(cls, raw: dict[str, Any]) -> ShutdownSettings:
+        return cls(**_known(cls, raw, "shutdown"))
 
 
 def listen_address(listen: str) -> tuple[str, int]:
@@ -308,6 +339,7 @@ class NodeConfig:
     revocation_watch: RevocationWatchSettings = field(default_factory=RevocationWatchSettings)
     trust: TrustSettings = field(default_factory=TrustSettings)
     metrics: MetricsSettings = field(default_factory=MetricsSettings)
+    shutdown: ShutdownSettings = field(default_factory=ShutdownSettings)
 
     def __post_init__(self) -> None:
         require_seconds("refusal_window_seconds", self.refusal_window_seconds, 86400.0)
@@ -366,6 +398,7 @@ class NodeConfig:
             revocation_watch=RevocationWatchSettings.from_mapping(raw.get("revocation_watch") or {}),
             trust=TrustSettings.from_mapping(raw.get("trust") or {}),
             metrics=MetricsSettings.from_mapping(raw.get("metrics") or {}),
+            shutdown=ShutdownSettings.from_mapping(raw.get("shutdown") or {}),
         )
 
 

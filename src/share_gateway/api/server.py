@@ -58,10 +58,16 @@ class RunningServer:
     # seconds given: their clients resume from their cursor elsewhere instead of seeing the server cancel them.
     end_streams: Callable[[float], Awaitable[None]] | None = None
 
-    async def stop(self, grace: float = 5.0) -> None:
+    async def drain(self) -> None:
+        """Say NOT_SERVING on every health name, for good, while still answering: balancers stop sending here."""
         for watcher in self.watchers:
             watcher.cancel()
         await self.health.enter_graceful_shutdown()
+
+    async def stop(self, grace: float = 5.0) -> None:
+        """Drain (if not yet), end the streams that never end by themselves, then take no new call and give the
+        calls in flight ``grace`` seconds to finish before they are cancelled."""
+        await self.drain()
         if self.end_streams is not None:
             await self.end_streams(max(grace, 1.0))
         await self.server.stop(grace)
