@@ -4,8 +4,8 @@ flight their grace period; none is CANCELLED, every one is answered, and the pro
 
 The calls in flight are federated inquiries a gated peer (its own process) holds until the test opens the gate, so
 they are in flight at every step whatever the machine's load. The drain is long; the test ends it with a second
-SIGTERM once it saw NOT_SERVING (an operator's way to hurry a stop), and opens the gate once the server refuses
-new calls.
+SIGTERM once it saw NOT_SERVING (an operator's way to hurry a stop), and opens the gate once the node refuses
+new calls (UNAVAILABLE, NODE_SHUTTING_DOWN: retryable at another replica).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from share_gateway.v1 import inquiry_pb2
 from tests.federation import OK, REGIONS, channel, federated, statuses
 from tests.processes import Cluster, faulty_peer, federation_cluster
-from tests.support import CALLERS
+from tests.support import CALLERS, error_reason
 from tests.waiting import PATIENCE, PROCESS_TEST_SECONDS, eventually
 
 pytestmark = pytest.mark.timeout(PROCESS_TEST_SECONDS)  # three nodes, each a process of its own
@@ -64,15 +64,6 @@ async def health(cluster: Cluster) -> health_pb2.HealthCheckResponse.ServingStat
     return answer.status
 
 
-async def refused(cluster: Cluster) -> bool:
-    """Whether the node takes no new call (its server stopped)."""
-    try:
-        await health(cluster)
-    except grpc.aio.AioRpcError as error:
-        return error.code() is grpc.StatusCode.UNAVAILABLE
-    return False
-
-
 async def until(condition: Callable[[], Awaitable[bool]]) -> None:
     """``eventually`` for a condition that has to call the node."""
     latest: list[bool] = [False]
@@ -105,8 +96,11 @@ async def test_sigterm_with_64_calls_in_flight_answers_every_one_and_exits_0(clu
     await until(not_serving)  # the node still answers, saying it is going
     node.popen.send_signal(signal.SIGTERM)  # the drain ends at once
     await asyncio.to_thread(node.wait_for, "stopping")
-    await until(lambda: refused(cluster))  # no new call is taken; the 64 are still held by the peer
-    assert not any(call.done() for call in calls)
+    with pytest.raises(grpc.aio.AioRpcError) as refused:  # no new call is taken, retryably
+        await federated(cluster.layout, target, deadline=PATIENCE)
+    assert refused.value.code() is grpc.StatusCode.UNAVAILABLE
+    assert error_reason(refused.value) == "NODE_SHUTTING_DOWN"
+    assert not any(call.done() for call in calls)  # the 64 are still held by the peer
 
     (cluster.layout.root / "gate").touch()
     answers = await asyncio.gather(*calls, return_exceptions=True)
