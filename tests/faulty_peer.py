@@ -5,6 +5,8 @@
 It listens on the region's endpoint with mTLS and answers PeerService.Inquire:
 
 * ``slow``: says "received" on stdout, then answers only after ``seconds``;
+* ``gated``: says "received" on stdout, then answers once the file ``<federation dir>/gate`` exists (or after
+  ``seconds``), so a test holds calls in flight for as long as it needs;
 * ``forged``: answers at once with a correct receipt but a record whose value was changed after signing;
 * ``impostor:<other region>``: answers honestly-shaped, but presents the other region's TLS certificate;
 * ``witness-legacy``: cosigns any checkpoint with a plain signature by its *log* key (the pre-C2SP form);
@@ -26,6 +28,7 @@ It prints "listening" once it accepts calls.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sys
 import uuid
 from datetime import UTC, datetime
@@ -82,6 +85,8 @@ class FaultyPeer(peer_pb2_grpc.PeerServiceServicer):
         print("received", flush=True)
         if self.behaviour == "slow":
             await asyncio.sleep(self.seconds)
+        elif self.behaviour == "gated":
+            await self._gate_opened()
         receipt = Event(
             event_id=str(uuid.uuid4()),
             kind=EventKind.INQUIRY,
@@ -206,6 +211,14 @@ class FaultyPeer(peer_pb2_grpc.PeerServiceServicer):
         """As a node from before the method: a dispute mark waits in the origin's outbox until it is upgraded."""
         await context.abort(grpc.StatusCode.UNIMPLEMENTED, "a faulty peer takes no dispute marks")
         raise AssertionError("abort raises")
+
+    async def _gate_opened(self) -> None:
+        """Until the test opens the gate (its file exists), or ``seconds`` passed."""
+        gate = self.layout.root / "gate"
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(self.seconds or None):
+                while not gate.exists():  # noqa: ASYNC110 - the gate is a file the test process creates
+                    await asyncio.sleep(0.05)
 
     def _records(self, inquiry: PeerInquiry) -> list[common_pb2.RecordDisclosure]:
         """What this peer sends back, by behaviour: nothing but its receipt unless it is one that lies."""

@@ -171,6 +171,9 @@ class FederationSettings(Section):
     # freshness and the grant it vouches for). The default is the replay window of peer inquiries (60 s). Zero
     # would refuse every inquiry from a clock a microsecond off; over an hour, replays live long.
     clock_skew_seconds: float = seconds(60.0, most=3600)
+    # The longest this node waits for one peer's answer to a federated inquiry (the client's deadline may be
+    # shorter): a region slower than this is reported ``timeout``.
+    peer_timeout_seconds: float = seconds(5.0, most=600)
 
     @property
     def clock_skew(self) -> timedelta:
@@ -216,6 +219,28 @@ class MetricsSettings(Section):
     """Where Prometheus scrapes the node's metrics (plain HTTP); without ``listen`` none are served."""
 
     listen: ListenAddress | None = None
+
+
+def _up_to_an_hour(default: float) -> Any:
+    """A field in seconds from 0 (none) to an hour."""
+    return Field(default, strict=True, ge=0, le=3600, allow_inf_nan=False)
+
+
+@dataclass(frozen=True, config=SECTION)
+class ShutdownSettings(Section):
+    """How a node stops on SIGTERM: health NOT_SERVING for the drain delay, then no new calls and a grace period
+    for the calls in flight, then the loops and the sequencer (README, "Stopping a node")."""
+
+    # Seconds health says NOT_SERVING while the node still answers, so load balancers and probes stop sending
+    # before the server stops taking calls: their probe period × failure threshold (Kubernetes endpoints follow
+    # a pod's deletion within a few seconds: 5). 0: no drain, for a node no balancer sends to.
+    drain_delay_seconds: float = _up_to_an_hour(0.0)
+    # Seconds the calls in flight may take to finish once the server takes no new ones; then they are cancelled.
+    # Above the longest call (a federated inquiry waits up to federation.peer_timeout_seconds for a peer).
+    grace_seconds: float = _up_to_an_hour(10.0)
+    # Seconds the sequencer may integrate what is left once the loops stopped; the rest waits for the next
+    # sequencer (appends are durable), so a backlog never holds a stop past the orchestrator's kill.
+    sequencer_seconds: float = _up_to_an_hour(10.0)
 
 
 def listen_address(listen: str) -> tuple[str, int]:
@@ -339,6 +364,7 @@ class NodeConfig:
     metrics: MetricsSettings = field(default_factory=MetricsSettings)
     connections: ConnectionSettings = field(default_factory=ConnectionSettings)
     logging: LoggingSettings = field(default_factory=LoggingSettings)
+    shutdown: ShutdownSettings = field(default_factory=ShutdownSettings)
 
     @property
     def key_name(self) -> str:

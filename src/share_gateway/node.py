@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import logging
 from dataclasses import dataclass
@@ -47,11 +48,23 @@ class Node:
     def public_port(self) -> int | None:
         return self.server.public_port
 
-    async def stop(self, grace: float = 5.0) -> None:
-        if self.metrics is not None:
-            await asyncio.to_thread(self.metrics.stop)
+    async def drain(self, delay: float, cut_short: asyncio.Event | None = None) -> None:
+        """Health NOT_SERVING while the node still answers, for ``delay`` seconds or until ``cut_short`` is set:
+        the time load balancers take to stop sending here."""
+        await self.server.drain()
+        if delay > 0 and cut_short is not None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(cut_short.wait(), delay)
+        elif delay > 0:
+            await asyncio.sleep(delay)
+
+    async def stop(self, grace: float = 5.0, sequencer_seconds: float | None = None) -> None:
+        """Take no new call and give those in flight ``grace`` seconds; then stop the loops, and let the sequencer
+        integrate what is left for at most ``sequencer_seconds`` (None: all of it)."""
         await self.server.stop(grace)
-        await self.gateway.close()
+        if self.metrics is not None:  # scraped until the calls ended
+            await asyncio.to_thread(self.metrics.stop)
+        await self.gateway.close(sequencer_seconds)
         self.database.dispose()
 
 
@@ -178,7 +191,7 @@ async def run_sequencer(config: NodeConfig, stop: asyncio.Event, clock: Clock = 
         sequencer = Gateway(runtime, open_catalog(config.catalog.read_bytes(), _authority(config)), settings).sequencer
         sequencer.start()
         await stop.wait()
-        await sequencer.stop()
+        await sequencer.stop(config.shutdown.sequencer_seconds)
         await runtime.close()
     finally:
         database.dispose()

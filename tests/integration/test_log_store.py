@@ -164,3 +164,17 @@ async def test_the_sequencer_publishes_signed_consistent_checkpoints(stores: tup
     checkpoints = [open_checkpoint(c.note, ring, KEY.name) for c in stored]
     verify_consistency(4, 20, checkpoints[0].root, checkpoints[1].root, log.consistency_proof(4, 20))
     assert await sequencer.step(force=True) is None, "no new leaves, no new checkpoint"
+
+
+async def test_a_bounded_stop_integrates_what_its_time_allows_and_leaves_the_rest_for_the_next(
+    stores: tuple[Store, LogStore],
+) -> None:
+    """A sequencer stopped with a backlog publishes what it integrated within its bound (one batch with none
+    left) instead of holding the stop until the whole backlog is in; the next sequencer integrates the rest."""
+    store, log = stores
+    settings = SequencerSettings(checkpoint_interval=3600, batch=5)
+    store.append([event(i) for i in range(23)])
+    await Sequencer(log, KEY, run, lambda: NOW, settings).stop(within=0)
+    assert [c.size for c in log.checkpoints()] == [5]
+    await Sequencer(log, KEY, run, lambda: NOW, settings).stop()
+    assert [c.size for c in log.checkpoints()] == [5, 23]

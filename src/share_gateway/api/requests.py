@@ -23,7 +23,8 @@ from grpc_status import rpc_status
 from share_gateway.api.auth import certified_caller
 from share_gateway.api.convert import request_from_wire
 from share_gateway.api.errors import status_for
-from share_gateway.domain.errors import InvalidInput, Unauthenticated
+from share_gateway.api.in_flight import CallsInFlight
+from share_gateway.domain.errors import InvalidInput, Unauthenticated, Unavailable
 from share_gateway.domain.events import EventKind
 from share_gateway.gateway import Gateway
 
@@ -48,7 +49,17 @@ async def refuse(gateway: Gateway, method: MethodDescriptor, error: InvalidInput
     await context.abort_with_status(rpc_status.to_status(status_for(error)))
 
 
-def _handler(gateway: Gateway, servicer: object, method: MethodDescriptor) -> grpc.RpcMethodHandler[Any, Any]:
+async def enter(calls: CallsInFlight, context: Context) -> None:
+    """Count the call in, or end it UNAVAILABLE if the node is stopping."""
+    try:
+        calls.enter()
+    except Unavailable as error:
+        await context.abort_with_status(rpc_status.to_status(status_for(error)))
+
+
+def _handler(
+    gateway: Gateway, servicer: object, method: MethodDescriptor, calls: CallsInFlight
+) -> grpc.RpcMethodHandler[Any, Any]:
     request_type = message_factory.GetMessageClass(method.input_type)
     response_type = message_factory.GetMessageClass(method.output_type)
     behaviour: Callable[..., Any] = getattr(servicer, method.name)
@@ -58,31 +69,40 @@ def _handler(gateway: Gateway, servicer: object, method: MethodDescriptor) -> gr
     if method.server_streaming:
 
         async def stream(data: bytes, context: Context) -> AsyncIterator[Any]:
+            await enter(calls, context)
             try:
-                request = request_from_wire(request_type, data)
-            except InvalidInput as error:
-                await refuse(gateway, method, error, context)
-                return
-            async for response in behaviour(request, context):
-                yield response
+                try:
+                    request = request_from_wire(request_type, data)
+                except InvalidInput as error:
+                    await refuse(gateway, method, error, context)
+                    return
+                async for response in behaviour(request, context):
+                    yield response
+            finally:
+                calls.leave()
 
         return grpc.unary_stream_rpc_method_handler(stream, response_serializer=response_type.SerializeToString)
 
     async def unary(data: bytes, context: Context) -> Any:
+        await enter(calls, context)
         try:
-            request = request_from_wire(request_type, data)
-        except InvalidInput as error:
-            await refuse(gateway, method, error, context)
-            raise AssertionError("abort_with_status raises") from error
-        return await behaviour(request, context)
+            try:
+                request = request_from_wire(request_type, data)
+            except InvalidInput as error:
+                await refuse(gateway, method, error, context)
+                raise AssertionError("abort_with_status raises") from error
+            return await behaviour(request, context)
+        finally:
+            calls.leave()
 
     return grpc.unary_unary_rpc_method_handler(unary, response_serializer=response_type.SerializeToString)
 
 
 def add_checked_service(
-    server: grpc.aio.Server, gateway: Gateway, service: ServiceDescriptor, servicer: object
+    server: grpc.aio.Server, gateway: Gateway, service: ServiceDescriptor, servicer: object, calls: CallsInFlight
 ) -> None:
-    """Serve ``servicer``'s methods of ``service`` with every request decoded and checked in one place."""
-    handlers = {method.name: _handler(gateway, servicer, method) for method in service.methods}
+    """Serve ``servicer``'s methods of ``service`` with every request decoded and checked in one place, each call
+    counted in ``calls`` (a stopping node refuses new ones and lets those counted finish)."""
+    handlers = {method.name: _handler(gateway, servicer, method, calls) for method in service.methods}
     server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(service.full_name, handlers),))
     server.add_registered_method_handlers(service.full_name, handlers)

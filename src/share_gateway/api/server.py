@@ -10,8 +10,10 @@ they find no verified certificate.
 from __future__ import annotations
 
 import asyncio
+import logging
+import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
@@ -20,6 +22,7 @@ from grpc_reflection.v1alpha import reflection
 from share_gateway.api.admin import AdminServicer
 from share_gateway.api.catalog import CatalogServicer
 from share_gateway.api.compliance import ComplianceServicer
+from share_gateway.api.in_flight import CallsInFlight
 from share_gateway.api.inquiry import InquiryServicer
 from share_gateway.api.peer import PeerServicer
 from share_gateway.api.registry import RegistryServicer
@@ -35,6 +38,8 @@ from share_gateway.v1 import (
     peer_pb2,
     registry_pb2,
 )
+
+log = logging.getLogger(__name__)
 
 SERVICES = (
     catalog_pb2.DESCRIPTOR.services_by_name["CatalogService"].full_name,
@@ -57,14 +62,28 @@ class RunningServer:
     # Ends the calls that never end by themselves (revocation watches) with UNAVAILABLE, waiting at most the
     # seconds given: their clients resume from their cursor elsewhere instead of seeing the server cancel them.
     end_streams: Callable[[float], Awaitable[None]] | None = None
+    # The calls being served: at stop, new ones are refused UNAVAILABLE and these finish before the server stops.
+    calls: CallsInFlight = field(default_factory=CallsInFlight)
 
-    async def stop(self, grace: float = 5.0) -> None:
+    async def drain(self) -> None:
+        """Say NOT_SERVING on every health name, for good, while still answering: balancers stop sending here."""
         for watcher in self.watchers:
             watcher.cancel()
         await self.health.enter_graceful_shutdown()
+
+    async def stop(self, grace: float = 5.0) -> None:
+        """Drain (if not yet), refuse new calls (UNAVAILABLE), end the streams that never end by themselves, and
+        give the calls in flight ``grace`` seconds in all to finish; then stop the server, which cancels what is
+        left. Stopping the server only once the calls ended keeps grpcio from cancelling those it had taken in
+        but not yet handed to a handler."""
+        await self.drain()
+        ends = time.monotonic() + grace
+        self.calls.close()
         if self.end_streams is not None:
             await self.end_streams(max(grace, 1.0))
-        await self.server.stop(grace)
+        if not await self.calls.finished(max(0.0, ends - time.monotonic())):
+            log.warning("%d calls still in flight after the grace period: cancelled", self.calls.count)
+        await self.server.stop(max(0.0, ends - time.monotonic()))
 
 
 PEER_SERVICE = peer_pb2.DESCRIPTOR.services_by_name["PeerService"].full_name
@@ -118,6 +137,7 @@ async def start_server(
             ("grpc.max_send_message_length", 4 * max_message_bytes),
         ]
     )
+    calls = CallsInFlight()
     # Requests are decoded and checked in one place (api.requests), not by grpcio before the servicer runs.
     for service, servicer in (
         (catalog_pb2.DESCRIPTOR.services_by_name["CatalogService"], CatalogServicer(lambda: gateway.catalog_in_force)),
@@ -127,7 +147,7 @@ async def start_server(
         (peer_pb2.DESCRIPTOR.services_by_name["PeerService"], PeerServicer(gateway)),
         (admin_pb2.DESCRIPTOR.services_by_name["AdminService"], AdminServicer(gateway)),
     ):
-        add_checked_service(server, gateway, service, servicer)
+        add_checked_service(server, gateway, service, servicer, calls)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection((*SERVICES, health.SERVICE_NAME, reflection.SERVICE_NAME), server)
@@ -153,4 +173,6 @@ async def start_server(
         watchers.append(asyncio.create_task(_watch_manifest(gateway, health_servicer)))
     else:
         await health_servicer.set(PEER_SERVICE, health_pb2.HealthCheckResponse.NOT_SERVING)
-    return RunningServer(server, health_servicer, port, public_port, tuple(watchers), gateway.revocation_watch.close)
+    return RunningServer(
+        server, health_servicer, port, public_port, tuple(watchers), gateway.revocation_watch.close, calls
+    )

@@ -1,4 +1,7 @@
-"""``serve`` and ``sequencer``: run a regional node, or only its log's sequencer, until SIGINT or SIGTERM."""
+"""``serve`` and ``sequencer``: run a regional node, or only its log's sequencer, until SIGINT or SIGTERM.
+
+On the signal a node drains (health NOT_SERVING for ``shutdown.drain_delay_seconds``), then stops with a grace
+period for the calls in flight (README, "Stopping a node")."""
 
 from __future__ import annotations
 
@@ -29,29 +32,40 @@ def add_commands(commands: Commands) -> None:
     sequencer.set_defaults(run=cmd_sequencer)
 
 
-def _stop_on_signal() -> asyncio.Event:
-    """An event set by SIGINT or SIGTERM: the process stops gracefully."""
+def _stop_on_signal() -> tuple[asyncio.Event, asyncio.Event]:
+    """Two events: the first SIGINT or SIGTERM sets the first (the process stops gracefully), a second signal the
+    second (an operator in a hurry: the drain ends at once; calls in flight still have their grace)."""
     import asyncio
 
-    stop = asyncio.Event()
+    stop, again = asyncio.Event(), asyncio.Event()
     loop = asyncio.get_running_loop()
+
+    def signalled() -> None:
+        (again if stop.is_set() else stop).set()
+
     for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, stop.set)
-    return stop
+        loop.add_signal_handler(signum, signalled)
+    return stop, again
 
 
 async def _serve(config: NodeConfig) -> None:
     from share_gateway.node import start_node
 
     node = await start_node(config)
-    stop = _stop_on_signal()
+    stop, again = _stop_on_signal()
     public = f", public port {node.public_port}" if node.public_port else ""
     public += f", metrics port {node.metrics_port}" if node.metrics_port is not None else ""
     log.info("node %s serving mTLS on port %d%s", config.region, node.port, public)
     print(f"node {config.region} listening: mTLS port {node.port}{public}", flush=True)
     await stop.wait()
-    log.info("node %s stopping", config.region)
-    await node.stop()
+    shutdown = config.shutdown
+    log.info("node %s draining: NOT_SERVING for %g s", config.region, shutdown.drain_delay_seconds)
+    print(f"node {config.region} draining", flush=True)
+    await node.drain(shutdown.drain_delay_seconds, again)
+    log.info("node %s stopping: calls in flight have %g s to finish", config.region, shutdown.grace_seconds)
+    print(f"node {config.region} stopping", flush=True)
+    await node.stop(shutdown.grace_seconds, shutdown.sequencer_seconds)
+    log.info("node %s stopped", config.region)
 
 
 def cmd_serve(args: argparse.Namespace) -> None:
@@ -64,7 +78,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
 async def _sequence(config: NodeConfig) -> None:
     from share_gateway.node import run_sequencer
 
-    stop = _stop_on_signal()
+    stop, _ = _stop_on_signal()
     print(f"sequencer of node {config.region} running", flush=True)
     await run_sequencer(config, stop)
 

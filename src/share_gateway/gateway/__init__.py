@@ -94,6 +94,7 @@ class Gateway:
                 self.catalog,
                 PeerClients(self.peer_tls, lambda: self.certificates.revoked),
                 self.policy,
+                peer_timeout=self.federation_settings.peer_timeout_seconds,
                 clock_skew=self.federation_settings.clock_skew,
             )
         )
@@ -253,8 +254,9 @@ class Gateway:
         await self.grants.admit(admin, EventKind.TRUST_MATERIAL_REFUSED, "InstallTrustMaterial")
         return await self.trust_watch.install_pushed(admin.uri, artefact, document)
 
-    async def close(self) -> None:
-        """Commit every pending event, integrate and checkpoint them, then release the threads."""
+    async def close(self, sequencer_seconds: float | None = None) -> None:
+        """Commit every pending event, integrate and checkpoint them (for at most ``sequencer_seconds``: the rest
+        waits for the next sequencer), then release the threads."""
         for worker in (
             self.courier,
             self.cosigner,
@@ -267,11 +269,13 @@ class Gateway:
         ):
             if worker is not None:
                 await worker.loop.stop()
+        if self.courier is not None:
+            await self.courier.release()  # the other replicas deliver what it held at once
         await self.quotas.leases.close()
         await self.refusals.close()  # after the server stopped: no refusal comes after it
         await self.runtime.event_log.drain()
         if self.federation is not None:
             await self.federation.clients.close()
         if self.log_settings.sequencer:
-            await self.sequencer.stop()
+            await self.sequencer.stop(sequencer_seconds)
         await self.runtime.close()

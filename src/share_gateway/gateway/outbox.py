@@ -14,13 +14,23 @@ peers go on); a refusal of one item that may pass backs off that item only
 (the peer's other items go on); a refusal that cannot change makes the item a
 dead letter, with an alarm event (``delivery_dead_lettered``) in the same
 transaction. Only what causally follows an item waits for it (see the outbox).
+
+Replicas of one region each run a courier over the one outbox: a round claims
+the rows it sends for ``claim`` seconds (``Outbox.claim``), renews the claims
+of the rows still to send once half of that has passed, and ends every claim
+it did not close, so each delivery is sent and logged by one replica. The
+claim outlasts any one delivery (``claim`` ≥ 2 × ``timeout``); a replica that
+dies holding claims leaves them to lapse after at most ``claim`` seconds (plus
+the replicas' clock skew), and another takes the rows.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import time
+import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -53,6 +63,13 @@ class CourierSettings:
     max_backoff: float = 30.0
     timeout: float = 5.0
     batch: int = 100
+    # Seconds a round's claim on the rows it sends holds: renewed at half, so a delivery (at most ``timeout``)
+    # always starts with more than ``timeout`` left; a dead replica's rows are due again after it.
+    claim: float = 20.0
+
+    def __post_init__(self) -> None:
+        if self.claim < 2 * self.timeout:
+            raise ValueError("the courier's claim must last at least twice its delivery timeout")
 
 
 def backoff(attempts: int, settings: CourierSettings) -> float:
@@ -67,6 +84,8 @@ class Courier:
     _failures: dict[str, int] = field(default_factory=dict)
     _resting_until: dict[str, float] = field(default_factory=dict)
     _resuming: set[asyncio.Task[None]] = field(default_factory=set)
+    # Who this courier is in the outbox's claims: one per process, never reused after a restart.
+    owner: str = field(default_factory=lambda: f"{os.getpid()}-{uuid.uuid4().hex[:16]}")
 
     def __post_init__(self) -> None:
         # Stopping cancels a round at any await: a delivery the peer stored but this node did not mark
@@ -74,16 +93,48 @@ class Courier:
         self.loop = Periodic("courier", self.deliver_due, self.settings.interval)
 
     async def deliver_due(self) -> int:
-        """One round: every due delivery to every peer not resting; return how many were acknowledged."""
-        runtime = self.federation.runtime
-        due = await runtime.read(runtime.store.outbox.due, runtime.clock(), self.settings.batch)
+        """One round: every due delivery to every peer not resting, claimed from the other replicas; return how
+        many were acknowledged."""
+        runtime, outbox = self.federation.runtime, self.federation.runtime.store.outbox
+        if not await runtime.read(outbox.due, runtime.clock(), 1):
+            return 0  # an idle round writes nothing
+        started, now = time.monotonic(), runtime.clock()
+        until = now + timedelta(seconds=self.settings.claim)
+        claimed = await runtime.write(lambda tx: outbox.claim(tx, self.owner, now, until, self.settings.batch))
+        if not claimed:
+            return 0  # another replica took them
         by_peer: dict[str, list[Delivery]] = defaultdict(list)
-        now = time.monotonic()
-        for delivery in due:
-            if self._resting_until.get(delivery.peer, 0.0) <= now:
+        for delivery in claimed:
+            if self._resting_until.get(delivery.peer, 0.0) <= started:
                 by_peer[delivery.peer].append(delivery)
-        counts = await asyncio.gather(*(self._deliver_to(peer, rows) for peer, rows in by_peer.items()))
+        try:
+            # Each peer's rows are sent one after the other, and their claims renewed as they go.
+            counts = await asyncio.gather(
+                *(self._deliver_to(peer, rows, _Lease(started + self.settings.claim)) for peer, rows in by_peer.items())
+            )
+        finally:
+            # Closed rows hold no claim; the rest (a resting peer's, or all at a stop) are due for anyone now.
+            await asyncio.shield(runtime.write(lambda tx: outbox.release(tx, self.owner)))
         return sum(counts)
+
+    async def release(self) -> None:
+        """Give up every claim of this courier (after its loop stopped): the other replicas take the rows at once
+        instead of when the claims lapse."""
+        runtime = self.federation.runtime
+        await runtime.write(lambda tx: runtime.store.outbox.release(tx, self.owner))
+
+    async def _still_claimed(self, delivery: Delivery, rest: list[Delivery], lease: _Lease) -> bool:
+        """Whether this courier may send ``delivery`` (the first of ``rest``): once half the claim has passed, the
+        claims on ``rest`` are renewed first, and a row whose claim lapsed to another replica is left to it."""
+        if time.monotonic() < lease.expires - self.settings.claim / 2:
+            return delivery.seq not in lease.lost
+        runtime, outbox = self.federation.runtime, self.federation.runtime.store.outbox
+        started, seqs = time.monotonic(), [row.seq for row in rest]
+        until = runtime.clock() + timedelta(seconds=self.settings.claim)
+        held = await runtime.write(lambda tx: outbox.renew(tx, self.owner, seqs, until))
+        lease.expires = started + self.settings.claim
+        lease.lost.update(seq for seq in seqs if seq not in held)
+        return delivery.seq in held
 
     def peer_back(self, peer: str) -> None:
         """A resting peer answered another call: end its rest and deliver at once, instead of waiting out a
@@ -101,11 +152,13 @@ class Courier:
         self._resuming.add(task)
         task.add_done_callback(self._resuming.discard)
 
-    async def _deliver_to(self, peer: str, rows: list[Delivery]) -> int:
+    async def _deliver_to(self, peer: str, rows: list[Delivery], lease: _Lease) -> int:
         """Deliver in queue order; a peer that does not answer rests (its other items wait for it), an item the
         peer refuses is backed off or dead-lettered and the next one goes on."""
         delivered = 0
-        for delivery in rows:
+        for index, delivery in enumerate(rows):
+            if not await self._still_claimed(delivery, rows[index:], lease):
+                continue
             try:
                 await self._deliver(delivery)
             except (PeerError, VerificationError, TimeoutError, Undeliverable) as error:
@@ -288,6 +341,15 @@ class Courier:
             details={"to": node_principal(peer).uri, "receipt_digest": receipt_digest},
         )
         await runtime.write_logged(lambda tx: runtime.store.outbox.delivered(tx, delivery.seq, event.at), event)
+
+
+@dataclass
+class _Lease:
+    """A round's claims on one peer's rows as this courier sees them: when they lapse on its own monotonic clock
+    (measured from before the claim was written, so never later than in the database), and which were lost."""
+
+    expires: float
+    lost: set[int] = field(default_factory=set)
 
 
 class Undeliverable(Exception):

@@ -55,12 +55,14 @@ class Sequencer:
         self._published_at = -math.inf  # never: monotonic time starts near zero after a boot
         self._task: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
+        # Once stopping with a bound: the monotonic time after which no further batch is integrated.
+        self._stop_by = math.inf
         self.alarm: str | None = None
 
     async def integrate(self) -> Integration:
-        """Integrate everything appended so far."""
+        """Integrate everything appended so far (when stopping, only until the stop's bound: one batch at least)."""
         result: Integration = await self._run(self.store.integrate, self.settings.batch)
-        while result.added == self.settings.batch:
+        while result.added == self.settings.batch and time.monotonic() < self._stop_by:
             result = await self._run(self.store.integrate, self.settings.batch)
         return result
 
@@ -110,8 +112,12 @@ class Sequencer:
     def start(self) -> None:
         self._task = asyncio.create_task(self._loop(), name="sequencer")
 
-    async def stop(self) -> None:
-        """Stop the loop, then integrate and publish what is left."""
+    async def stop(self, within: float | None = None) -> None:
+        """Stop the loop, then integrate and publish what is left: for at most ``within`` seconds (and the batch
+        then in progress), after which the rest waits for the next sequencer; appends are durable, and integration
+        resumes where it stopped."""
+        if within is not None:
+            self._stop_by = time.monotonic() + within
         self._stopping.set()
         if self._task is not None:
             await self._task

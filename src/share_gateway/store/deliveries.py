@@ -6,6 +6,15 @@ courier marks each done when the peer's signed receipt came back. Its state
 follows ``domain.deliveries``: a delivery is due only when no earlier one it
 waits for (``WAITS_FOR``) is still pending or dead, so one item that cannot be
 delivered holds back nothing but what causally follows it.
+
+Replicas of one region share the outbox: a courier ``claim``s the rows it is
+about to send, for a lease written in the row (``claimed_by``,
+``claimed_until``). A row with a live claim is not due for anyone else, so each
+delivery is sent and logged by one replica; one that dies mid-delivery leaves a
+claim that lapses, and the row is due again. On PostgreSQL the claiming
+``SELECT`` takes its rows ``FOR UPDATE SKIP LOCKED``, so replicas claiming at
+the same moment take different rows instead of waiting for each other; SQLite
+has one writer at a time and needs no lock.
 """
 
 from __future__ import annotations
@@ -14,7 +23,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import ColumnElement, and_, exists, false, func, insert, or_, select, true, update
+from sqlalchemy import ColumnElement, Select, and_, exists, false, func, insert, or_, select, true, update
 
 from share_gateway.domain.deliveries import WAITS_FOR, DeliveryKind, DeliveryState, require_transition
 from share_gateway.domain.errors import InvalidState, NotFound
@@ -116,22 +125,62 @@ class Outbox:
             )
 
     def due(self, now: datetime, limit: int = 100) -> list[Delivery]:
-        """Pending deliveries whose next attempt is due and that wait for no open earlier one, in queue order."""
-        box = schema.outbox.c
+        """Pending deliveries whose next attempt is due, that no replica holds a live claim on and that wait for no
+        open earlier one, in queue order."""
         with self.database.reader.connect() as connection:
-            rows = connection.execute(
-                select(box.seq, box.peer, box.kind, box.record_id, box.attempts, box.listing_id)
-                .where(box.state == DeliveryState.PENDING.value, box.next_attempt_at <= now, ~_held_back())
-                .order_by(box.seq)
-                .limit(limit)
-            )
-            return [Delivery(r.seq, r.peer, DeliveryKind(r.kind), r.record_id, r.attempts, r.listing_id) for r in rows]
+            return [_delivery_of(row) for row in connection.execute(_due(now, limit))]
+
+    def claim(self, tx: UnitOfWork, owner: str, now: datetime, until: datetime, limit: int = 100) -> list[Delivery]:
+        """Claim the deliveries due at ``now`` for ``owner`` until ``until`` and return them, in queue order: no
+        other courier takes them before they are closed, released, or the claim lapses."""
+        box = schema.outbox.c
+        # SKIP LOCKED: rows another replica is claiming right now are left to it (SQLite renders no lock).
+        rows = list(tx.connection.execute(_due(now, limit).with_for_update(skip_locked=True, of=schema.outbox)))
+        if not rows:
+            return []
+        claimed = set(
+            tx.connection.execute(
+                update(schema.outbox)
+                .where(box.seq.in_([row.seq for row in rows]), _unclaimed(now))
+                .values(claimed_by=owner, claimed_until=until)
+                .returning(box.seq)
+            ).scalars()
+        )
+        return [_delivery_of(row) for row in rows if row.seq in claimed]
+
+    def renew(self, tx: UnitOfWork, owner: str, seqs: Sequence[int], until: datetime) -> set[int]:
+        """Extend ``owner``'s claims on the pending deliveries ``seqs`` to ``until``; return the ones it still held
+        (a claim that lapsed and was taken by another replica is lost: its delivery is that replica's now)."""
+        if not seqs:
+            return set()
+        box = schema.outbox.c
+        return set(
+            tx.connection.execute(
+                update(schema.outbox)
+                .where(box.seq.in_(list(seqs)), box.claimed_by == owner, box.state == DeliveryState.PENDING.value)
+                .values(claimed_until=until)
+                .returning(box.seq)
+            ).scalars()
+        )
+
+    def release(self, tx: UnitOfWork, owner: str, seqs: Sequence[int] | None = None) -> int:
+        """Give up ``owner``'s claims (on ``seqs`` only, if given), so the deliveries are due for every replica at
+        once rather than when the claims would lapse; return how many."""
+        box = schema.outbox.c
+        mine = box.claimed_by == owner
+        if seqs is not None:
+            mine = and_(mine, box.seq.in_(list(seqs)))
+        done = tx.connection.execute(update(schema.outbox).where(mine).values(claimed_by=None, claimed_until=None))
+        return int(done.rowcount)
 
     def _pending(self, tx: UnitOfWork, seq: int, **values: object) -> bool:
-        """Change a pending delivery; False when it is no longer pending (another replica's courier was first)."""
+        """Change a pending delivery, ending its claim (the attempt is over); False when it is no longer pending
+        (another courier closed it)."""
         box = schema.outbox.c
         done = tx.connection.execute(
-            update(schema.outbox).where(box.seq == seq, box.state == DeliveryState.PENDING.value).values(**values)
+            update(schema.outbox)
+            .where(box.seq == seq, box.state == DeliveryState.PENDING.value)
+            .values(claimed_by=None, claimed_until=None, **values)
         )
         return bool(done.rowcount)
 
@@ -267,6 +316,26 @@ class Outbox:
             PeerBacklog(peer, c.get(DeliveryState.PENDING.value, 0), c.get(DeliveryState.DEAD.value, 0))
             for peer, c in sorted(counts.items())
         ]
+
+
+def _unclaimed(now: datetime) -> ColumnElement[bool]:
+    """No courier holds a live claim on the row: never claimed, released, or the claim lapsed."""
+    box = schema.outbox.c
+    return or_(box.claimed_until.is_(None), box.claimed_until <= now)
+
+
+def _due(now: datetime, limit: int) -> Select[Any]:
+    box = schema.outbox.c
+    return (
+        select(box.seq, box.peer, box.kind, box.record_id, box.attempts, box.listing_id)
+        .where(box.state == DeliveryState.PENDING.value, box.next_attempt_at <= now, _unclaimed(now), ~_held_back())
+        .order_by(box.seq)
+        .limit(limit)
+    )
+
+
+def _delivery_of(row: Any) -> Delivery:
+    return Delivery(row.seq, row.peer, DeliveryKind(row.kind), row.record_id, row.attempts, row.listing_id)
 
 
 def _queued_of(row: Any) -> QueuedDelivery:

@@ -85,6 +85,10 @@ outbox = Table(
     Column("state", String(16), nullable=False, server_default="pending"),
     Column("dead_reason", Text),
     Column("dead_at", Instant),
+    # Which replica's courier is sending it, and until when that claim holds (a dead replica's claim lapses):
+    # only an unclaimed row, or one whose claim lapsed, is due, so each delivery is sent and logged once.
+    Column("claimed_by", String(64)),
+    Column("claimed_until", Instant),
     Index(None, "delivered_at", "next_attempt_at"),
     Index(None, "state", "next_attempt_at"),
     Index(None, "peer", "record_id"),
