@@ -205,12 +205,47 @@ class MetricsSettings:
         return cls(**_known(cls, raw, "metrics"))
 
 
-def listen_address(listen: str) -> tuple[str, int]:
+@dataclass(frozen=True)
+class HealthSettings:
+    """What health reports, and where a probe without a client certificate reads it (docs/operations.md, Health)."""
+
+    # A plain (no TLS) gRPC port serving only health, for Kubernetes' gRPC probes; without it health is served on
+    # the mTLS port and the public port. It is up while the node waits for its database at start.
+    listen: str | None = None
+    # How often every dependency is looked at; probes read the last look, so they never load the database.
+    interval_seconds: float = 1.0
+    # The database's look (one cheap query) fails after this long: a hung database is not reachable.
+    database_timeout_seconds: float = 2.0
+    # The sequencer is stalled when the oldest event not yet in the log's tree is older than this.
+    sequencer_lag_seconds: float = 60.0
+    # The outbox is behind when a delivery has waited longer than this (a peer down that long needs a look).
+    outbox_backlog_seconds: float = 3600.0
+    # A peer is behind when this node's checkpoints have waited longer than this for its cosignature.
+    cosignature_age_seconds: float = 600.0
+    # A node started while its database is down tries again after a pause doubling up to this, NOT_SERVING meanwhile.
+    database_retry_most_seconds: float = 10.0
+
+    def __post_init__(self) -> None:
+        if self.listen is not None:
+            listen_address(self.listen, "health.listen")
+        require_seconds("health.interval_seconds", self.interval_seconds, 60.0)
+        require_seconds("health.database_timeout_seconds", self.database_timeout_seconds, 60.0)
+        require_seconds("health.sequencer_lag_seconds", self.sequencer_lag_seconds, 86400.0)
+        require_seconds("health.outbox_backlog_seconds", self.outbox_backlog_seconds, 31 * 86400.0)
+        require_seconds("health.cosignature_age_seconds", self.cosignature_age_seconds, 31 * 86400.0)
+        require_seconds("health.database_retry_most_seconds", self.database_retry_most_seconds, 600.0)
+
+    @classmethod
+    def from_mapping(cls, raw: dict[str, Any]) -> HealthSettings:
+        return cls(**_known(cls, raw, "health"))
+
+
+def listen_address(listen: str, name: str = "metrics.listen") -> tuple[str, int]:
     """``host:port`` (``[::1]:9464`` for IPv6; port 0: any free port) as (host, port); ValueError otherwise."""
     host, colon, port = listen.rpartition(":") if isinstance(listen, str) else ("", "", "")
     host = host.removeprefix("[").removesuffix("]")
     if not colon or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
-        raise ValueError(f"metrics.listen must be host:port with a port from 0 to 65535, not {listen!r}")
+        raise ValueError(f"{name} must be host:port with a port from 0 to 65535, not {listen!r}")
     return host, int(port)
 
 
@@ -308,6 +343,7 @@ class NodeConfig:
     revocation_watch: RevocationWatchSettings = field(default_factory=RevocationWatchSettings)
     trust: TrustSettings = field(default_factory=TrustSettings)
     metrics: MetricsSettings = field(default_factory=MetricsSettings)
+    health: HealthSettings = field(default_factory=HealthSettings)
 
     def __post_init__(self) -> None:
         require_seconds("refusal_window_seconds", self.refusal_window_seconds, 86400.0)
@@ -366,6 +402,7 @@ class NodeConfig:
             revocation_watch=RevocationWatchSettings.from_mapping(raw.get("revocation_watch") or {}),
             trust=TrustSettings.from_mapping(raw.get("trust") or {}),
             metrics=MetricsSettings.from_mapping(raw.get("metrics") or {}),
+            health=HealthSettings.from_mapping(raw.get("health") or {}),
         )
 
 

@@ -8,6 +8,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
+from share_gateway.api.health import NodeHealth
 from share_gateway.api.metrics import MetricsServer, serve_metrics
 from share_gateway.api.server import RunningServer, start_server
 from share_gateway.catalog import open_catalog
@@ -19,6 +20,7 @@ from share_gateway.federation.manifest import SignedManifest, open_manifest
 from share_gateway.gateway import Clock, Gateway, NodeRuntime, utc_now
 from share_gateway.gateway.certificates import RevocationSettings
 from share_gateway.gateway.conformance import ConformanceSweep
+from share_gateway.gateway.health import database_reachable
 from share_gateway.gateway.trust_live import check_manifest, log_sweep
 from share_gateway.store.database import Database, migrate, open_database
 from share_gateway.store.repositories import Store
@@ -47,10 +49,16 @@ class Node:
     def public_port(self) -> int | None:
         return self.server.public_port
 
+    @property
+    def health_port(self) -> int | None:
+        """The plain port serving only health (``health.listen``), if configured."""
+        return self.server.health.plain_port
+
     async def stop(self, grace: float = 5.0) -> None:
         if self.metrics is not None:
             await asyncio.to_thread(self.metrics.stop)
         await self.server.stop(grace)
+        await self.server.health.stop()
         await self.gateway.close()
         self.database.dispose()
 
@@ -140,15 +148,43 @@ def prepare_gateway(config: NodeConfig, clock: Clock = utc_now) -> tuple[Databas
     return database, gateway
 
 
+async def wait_for_database(config: NodeConfig) -> None:
+    """Return once the node's database answers: a node started before its database waits (NOT_SERVING meanwhile)
+    rather than exiting; a fault that waiting cannot mend (a wrong password) is raised at once."""
+    database = open_database(config.database, sqlite_synchronous=config.sqlite_synchronous)
+    try:
+        await database_reachable(database, config.health.database_retry_most_seconds)
+    finally:
+        database.dispose()
+
+
 async def start_node(config: NodeConfig, clock: Clock = utc_now) -> Node:
-    database, gateway = prepare_gateway(config, clock)
+    health = NodeHealth()
+    await health.starting()
+    try:
+        if config.health.listen is not None:
+            port = await health.serve_plain(config.health.listen)
+            log.info("node %s serving health without TLS on port %d", config.region, port)
+        await wait_for_database(config)
+        database, gateway = prepare_gateway(config, clock)
+    except BaseException:
+        await health.stop()
+        raise
     tls = config.tls()
     gateway.start()
     try:
         server = await start_server(
-            gateway, tls, config.listen, config.public_listen, config.public_plaintext, config.max_message_bytes
+            gateway,
+            tls,
+            config.listen,
+            config.public_listen,
+            config.public_plaintext,
+            config.max_message_bytes,
+            config.health,
+            health,
         )
     except BaseException:
+        await health.stop()
         await gateway.close()
         database.dispose()
         raise
@@ -169,6 +205,7 @@ async def run_sequencer(config: NodeConfig, stop: asyncio.Event, clock: Clock = 
     an interpreter lock with the request path.
     """
     check_private_keys(config)
+    await wait_for_database(config)
     database = open_database(config.database, sqlite_synchronous=config.sqlite_synchronous)
     try:
         migrate(database)
