@@ -129,8 +129,9 @@ def answering(load: Load, answered: int, node: Process) -> None:
     try:
         wait_until(lambda: len(load.answered) >= answered)
     except AssertionError as error:
-        raise AssertionError(f"{len(load.answered)} answered, failed: {dict(load.failed)}; node said:\n"
-                             + "".join(node.output[-40:])) from error
+        raise AssertionError(
+            f"{len(load.answered)} answered, failed: {dict(load.failed)}; node said:\n" + "".join(node.output[-40:])
+        ) from error
 
 
 def logged_ids(url: str) -> tuple[set[str], set[str]]:
