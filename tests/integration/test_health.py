@@ -18,18 +18,20 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from share_gateway.config import HealthSettings, LogSettings, NodeConfig
+from share_gateway.crypto.note import parse_note
 from share_gateway.devkit import Layout
 from share_gateway.node import Node, start_node
 from share_gateway.store.deliveries import DeliveryKind
 from share_gateway.store.unit_of_work import UnitOfWork
 from share_gateway.v1 import inquiry_pb2_grpc
 from tests.conftest import channels_to, seed_grants
+from tests.federation import REGIONS
 from tests.support import inquiry
 from tests.waiting import PATIENCE, POLL, eventually
 
 START = datetime.now(UTC)
 SERVING, NOT_SERVING = health_pb2.HealthCheckResponse.SERVING, health_pb2.HealthCheckResponse.NOT_SERVING
-UNKNOWN = health_pb2.HealthCheckResponse.UNKNOWN
+ORIGIN, PEERS = REGIONS[0], REGIONS[1:]
 
 
 class Clock:
@@ -174,3 +176,52 @@ async def test_dead_letters_and_an_old_delivery_make_the_outbox_not_serving(sequ
     node.gateway.store.write(lambda tx: outbox.dead_lettered(tx, pending.seq, clock.now, "refused for good"))
     await until(node, "share_gateway.Outbox", NOT_SERVING)
     assert await health(node, "") == SERVING
+
+
+@pytest.fixture
+async def witnessed(layout: Layout, clock: Clock) -> AsyncIterator[dict[str, Node]]:
+    """Three regions witnessing each other; the first on the test's clock, serving health on a plain port."""
+    nodes: dict[str, Node] = {}
+    try:
+        for region in REGIONS:
+            config = NodeConfig.load(layout.node_config(region))
+            if region == ORIGIN:
+                nodes[region] = await started(with_health(config, cosignature_age_seconds=600), clock)
+            else:
+                nodes[region] = await start_node(config)
+                seed_grants(nodes[region].gateway.store)
+        yield nodes
+    finally:
+        for node in nodes.values():
+            await node.stop(grace=0)
+
+
+def latest_size(node: Node) -> int:
+    latest = node.gateway.store.log.latest_checkpoint()
+    return 0 if latest is None else latest.size
+
+
+def cosigners(node: Node) -> int:
+    """How many witnesses cosigned the node's latest checkpoint (its own log signature aside)."""
+    latest = node.gateway.store.log.latest_checkpoint()
+    return 0 if latest is None else len(parse_note(latest.note).signatures) - 1
+
+
+async def test_a_peer_that_stopped_cosigning_is_not_serving_once_checkpoints_waited_past_the_limit(
+    witnessed: dict[str, Node], layout: Layout, clock: Clock
+) -> None:
+    origin = witnessed[ORIGIN]
+    await inquire(origin, layout)
+    await eventually(lambda: cosigners(origin) == 2)
+    for region in PEERS:
+        await until(origin, f"share_gateway.Peer.{region}", SERVING)
+    silent, cosigning = PEERS
+    await witnessed.pop(silent).stop(grace=0)
+    size = latest_size(origin)
+    await inquire(origin, layout)
+    await eventually(lambda: latest_size(origin) > size and cosigners(origin) == 1)
+    await until(origin, f"share_gateway.Peer.{silent}", SERVING)  # it has not waited long yet
+    clock.now += timedelta(seconds=601)
+    await until(origin, f"share_gateway.Peer.{silent}", NOT_SERVING)
+    assert await health(origin, f"share_gateway.Peer.{cosigning}") == SERVING
+    assert await health(origin, "") == SERVING
