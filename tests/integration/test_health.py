@@ -225,3 +225,25 @@ async def test_a_peer_that_stopped_cosigning_is_not_serving_once_checkpoints_wai
     await until(origin, f"share_gateway.Peer.{silent}", NOT_SERVING)
     assert await health(origin, f"share_gateway.Peer.{cosigning}") == SERVING
     assert await health(origin, "") == SERVING
+
+
+async def test_an_expired_manifest_stops_federation_only_and_an_expired_certificate_makes_the_node_unready(
+    sequencing: Node, clock: Clock
+) -> None:
+    """Past the manifest's expiry the node still answers its own region (ready), but PeerService and the Manifest
+    name are NOT_SERVING; past its TLS certificate's notAfter no client could connect: not ready."""
+    node = sequencing
+    await until(node, "share_gateway.v1.PeerService", SERVING)
+    manifest = node.gateway.manifest_in_force()
+    assert manifest is not None
+    clock.now = manifest.manifest.expires + timedelta(seconds=1)
+    await until(node, "share_gateway.Manifest", NOT_SERVING)
+    assert await health(node, "share_gateway.v1.PeerService") == NOT_SERVING
+    assert await health(node, "") == SERVING
+    assert await health(node, "share_gateway.v1.InquiryService") == SERVING
+    (certificate,) = [s for s in node.gateway.trust.standings() if s.material.artefact.value == "tls_certificate"]
+    assert certificate.material.expires is not None
+    clock.now = certificate.material.expires + timedelta(seconds=1)
+    for service in ("", "share_gateway.Readiness", "share_gateway.v1.InquiryService"):
+        await until(node, service, NOT_SERVING)
+    assert await health(node, "share_gateway.Liveness") == SERVING

@@ -1,8 +1,8 @@
 """The node's gRPC health (grpc.health.v1): what ``gateway.health`` finds, under names probes and operators ask.
 
 * ``""`` and ``share_gateway.Readiness``: the node can serve (its database
-  answers, its trust material has not expired). The API services follow it;
-  ``PeerService`` also needs a manifest in force.
+  answers, its TLS certificate and the CA have not expired). The API services
+  follow it; ``PeerService`` also needs a manifest in force.
 * ``share_gateway.Liveness``: the process runs its loops (a restart is not needed).
 * ``share_gateway.<Component>``: each dependency (Database, Sequencer, Outbox,
   Manifest, TrustMaterial, ``Peer.<region>``), NOT_SERVING while it needs an

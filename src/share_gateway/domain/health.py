@@ -2,7 +2,8 @@
 
 A finding is SERVING, NOT_SERVING (with why) or UNKNOWN (the figures could
 not be read: the database is away). The node is *ready* when its database
-answers and no trust material in force has expired; the other findings are
+answers and the trust material it needs to serve at all (its TLS certificate,
+the federation CA) has not expired; the other findings are
 warnings an operator acts on (docs/operations.md, Health), and take no
 replica out of service: a stalled sequencer or a peer that stopped cosigning
 does not stop inquiries from being answered and logged.
@@ -126,7 +127,8 @@ def peer_finding(region: str, since: datetime | None, now: datetime, limit: time
 
 
 def ready(database: Finding, trust_expired: Sequence[str]) -> Finding:
-    """Whether the node can serve: its database answers and none of its trust material has expired."""
+    """Whether the node can serve: its database answers and nothing in ``trust_expired`` (what it cannot serve
+    without) has expired."""
     if not database.serving:
         return not_serving("Readiness", f"database: {database.detail}")
     if trust_expired:

@@ -36,7 +36,7 @@ from share_gateway.domain.health import (
     unknown,
     waiting_since,
 )
-from share_gateway.domain.trust_expiry import ExpiryState
+from share_gateway.domain.trust_expiry import Artefact, ExpiryState
 from share_gateway.federation.manifest import ManifestExpired
 from share_gateway.gateway.failures import DATABASE, database_outage, short
 from share_gateway.store.database import Database
@@ -47,6 +47,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+# Trust material without which no call can be served: no client completes a TLS handshake with an expired
+# certificate. An expired manifest stops federation traffic only (``Manifest`` and PeerService say so), while
+# local inquiries are still answered: it does not take the node out of service.
+SERVES_NOTHING_WITHOUT = frozenset({Artefact.TLS_CERTIFICATE, Artefact.CA_CERTIFICATE})
 # The first pause before a node that could not reach its database at start tries again; it doubles each time.
 FIRST_RETRY_SECONDS = 0.5
 
@@ -110,7 +114,11 @@ class HealthChecks:
         if federation is not None:
             components.append(self._manifest())
         components.append(self._trust())
-        expired = [s.material.artefact.value for s in gateway.trust.standings() if s.state is ExpiryState.EXPIRED]
+        expired = [
+            s.material.artefact.value
+            for s in gateway.trust.standings()
+            if s.state is ExpiryState.EXPIRED and s.material.artefact in SERVES_NOTHING_WITHOUT
+        ]
         report = HealthReport(self._live(), ready(database, expired), tuple(components))
         self._log_changes(report)
         return report
