@@ -115,10 +115,11 @@ def _exhausted(error: Exhausted) -> status_pb2.Status:
     )
 
 
-async def _abort(error: Exception, handler: Callable[..., Any], context: grpc.aio.ServicerContext[Any, Any]) -> None:
-    """Abort the call with the status ``error`` maps to; an unexpected error is logged, never echoed."""
-    if not isinstance(error, DomainError) and database_outage(error, handler.__qualname__) is None:
-        log.error("unexpected error in %s", handler.__qualname__, exc_info=error)
+async def abort(error: Exception, where: str, context: grpc.aio.ServicerContext[Any, Any]) -> None:
+    """Abort the call with the status ``error`` maps to; an unexpected error is logged, never echoed, and a
+    database outage is counted (one line per kind and window)."""
+    if not isinstance(error, DomainError) and database_outage(error, where) is None:
+        log.error("unexpected error in %s", where, exc_info=error)
     await context.abort_with_status(rpc_status.to_status(status_for(error)))
 
 
@@ -132,7 +133,7 @@ def handles_errors(handler: Handler) -> Handler:
         except grpc.aio.AbortError:
             raise
         except Exception as error:  # noqa: BLE001 - every error becomes a status
-            await _abort(error, handler, context)
+            await abort(error, handler.__qualname__, context)
         raise AssertionError("abort_with_status raises")
 
     return wrapper  # type: ignore[return-value]
@@ -152,6 +153,6 @@ def streams_errors(handler: StreamHandler) -> StreamHandler:
         except grpc.aio.AbortError:
             raise
         except Exception as error:  # noqa: BLE001 - every error becomes a status
-            await _abort(error, handler, context)
+            await abort(error, handler.__qualname__, context)
 
     return wrapper  # type: ignore[return-value]
