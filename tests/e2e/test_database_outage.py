@@ -177,6 +177,7 @@ def test_an_outage_under_load_is_unavailable_not_serving_bounded_in_the_log_and_
             load.stop()
         node.stop()
 
+    print(f"outage: {len(outage)} lines logged for {load.failed[grpc.StatusCode.UNAVAILABLE]} failed calls")
     assert set(load.failed) == {grpc.StatusCode.UNAVAILABLE}, f"every failed call is retryable: {load.failed}"
     assert len(outage) <= OUTAGE_LINES_AT_MOST, "".join(outage)
     assert not [line for line in outage if "Traceback" in line], "".join(outage)

@@ -38,7 +38,7 @@ from typing import Any
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, make_url
-from sqlalchemy.pool import NullPool, QueuePool
+from sqlalchemy.pool import NullPool, PoolResetState, QueuePool
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 
@@ -246,10 +246,23 @@ def open_database(url: str, pool_size: int = 8, sqlite_synchronous: str = "FULL"
         )
     if parsed.get_backend_name() != "postgresql":
         raise ValueError(f"unsupported database {parsed.get_backend_name()!r}: use sqlite or postgresql")
-    writer = create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+    writer = create_engine(
+        url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, pool_reset_on_return=None
+    )
+    event.listen(writer, "reset", _roll_back_unless_lost)
     # Reads are single statements: in autocommit they need no BEGIN and ROLLBACK round trips.
     reader = writer.execution_options(isolation_level="AUTOCOMMIT")
     return Database(url, writer, reader)
+
+
+def _roll_back_unless_lost(dbapi_connection: Any, record: Any, state: PoolResetState) -> None:
+    """A connection going back to the pool is rolled back (as SQLAlchemy's own reset does), unless the server is
+    gone: then it is dropped, quietly. The inquiry path's raw cursors fail where SQLAlchemy does not see it, and
+    its reset would log a traceback per connection the outage cut (``gateway.failures`` counts the outage)."""
+    if getattr(dbapi_connection, "broken", False) or dbapi_connection.closed:
+        record.invalidate()
+    elif not state.transaction_was_reset:
+        dbapi_connection.rollback()
 
 
 def alembic_config() -> Config:
