@@ -32,8 +32,9 @@ from tests.waiting import PROCESS_TEST_SECONDS, wait_until
 
 SERVING, NOT_SERVING = health_pb2.HealthCheckResponse.SERVING, health_pb2.HealthCheckResponse.NOT_SERVING
 # The most lines the node may write about one outage and its end, however many calls it fails (the old code
-# wrote a traceback per failed call: tens of thousands of lines for ten seconds).
-OUTAGE_LINES_AT_MOST = 40
+# wrote a traceback per failed call: tens of thousands of lines for ten seconds). About 10 are due: the first failure
+# of each kind, the end of the outage, and each health name turning NOT_SERVING (or UNKNOWN) and back.
+OUTAGE_LINES_AT_MOST = 25
 # Failed calls the outage must have seen, so that one line per failed call could not pass for bounded.
 FAILED_AT_LEAST = 200
 
