@@ -61,7 +61,7 @@ def database_of(server: PrivatePostgres, name: str) -> str:
     return server.url.rsplit("/", 1)[0] + f"/{name}"
 
 
-def node_on(root: Path, url: str) -> tuple[Layout, Path, int]:
+def node_on(root: Path, url: str, **health: float) -> tuple[Layout, Path, int]:
     """A one-region federation whose node uses ``url``, prepared (migrated, grants given) while the database is up,
     serving health without TLS on a port of its own: (layout, node.yaml, health port)."""
     clients = {name: c[0] for name, c in CALLERS.items()}
@@ -69,7 +69,7 @@ def node_on(root: Path, url: str) -> tuple[Layout, Path, int]:
     config = layout.node_config(REGION)
     port = free_ports(1)[0]
     settings = yaml.safe_load(config.read_text()) | {
-        "health": {"listen": f"127.0.0.1:{port}", "interval_seconds": 0.2},
+        "health": {"listen": f"127.0.0.1:{port}", "interval_seconds": 0.2, **health},
         # The load asks as fast as it can: its quota must not be what refuses it.
         "quotas": {"overrides": [{"requester": BANK, "purpose": "public_lookup", **UNLIMITED}]},
     }
@@ -193,7 +193,8 @@ def test_a_node_started_before_its_database_waits_not_serving_and_serves_once_it
     postgres: PrivatePostgres, tmp_path: Path
 ) -> None:
     url = database_of(postgres, "late")
-    layout, config, health_port = node_on(tmp_path, url)
+    # Tries at most a second apart: each try is not one more line.
+    layout, config, health_port = node_on(tmp_path, url, database_retry_most_seconds=1)
     postgres.stop()
     node: Process | None = None
     try:
@@ -215,6 +216,7 @@ def test_a_node_started_before_its_database_waits_not_serving_and_serves_once_it
         waiting = "".join(node.output)
         assert "Traceback" not in waiting, waiting
         assert waiting.count("database unreachable") == 1, waiting
+        assert "database answers again" in waiting, waiting
     finally:
         if not postgres.running:
             postgres.start()
