@@ -153,7 +153,8 @@ async def wait_for_database(config: NodeConfig) -> None:
     rather than exiting; a fault that waiting cannot mend (a wrong password) is raised at once."""
     database = open_database(config.database, sqlite_synchronous=config.sqlite_synchronous)
     try:
-        await database_reachable(database, config.health.database_retry_most_seconds)
+        health = config.health
+        await database_reachable(database, health.database_retry_most_seconds, health.database_timeout_seconds)
     finally:
         database.dispose()
 

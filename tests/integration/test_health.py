@@ -7,8 +7,12 @@ delivery is made by moving it, never by waiting for time to pass.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
+import logging
 import os
+import socket
+import threading
 import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -19,7 +23,8 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from share_gateway.config import HealthSettings, LogSettings, NodeConfig
 from share_gateway.crypto.note import parse_note
-from share_gateway.devkit import Layout
+from share_gateway.devkit import Layout, free_ports
+from share_gateway.gateway.failures import DATABASE
 from share_gateway.node import Node, start_node
 from share_gateway.store.deliveries import DeliveryKind
 from share_gateway.store.unit_of_work import UnitOfWork
@@ -75,8 +80,13 @@ async def sequencing(node_config: NodeConfig, clock: Clock) -> AsyncIterator[Nod
 
 
 async def health(node: Node, service: str) -> int | None:
-    """What the plain health port says of ``service`` (None: no such name), without TLS, as a probe asks."""
-    async with grpc.aio.insecure_channel(f"127.0.0.1:{node.health_port}") as channel:
+    """What the node's plain health port says of ``service`` (None: no such name), without TLS, as a probe asks."""
+    assert node.health_port is not None
+    return await health_at(node.health_port, service)
+
+
+async def health_at(port: int, service: str) -> int | None:
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
         try:
             reply = await health_pb2_grpc.HealthStub(channel).Check(
                 health_pb2.HealthCheckRequest(service=service), timeout=10
@@ -247,3 +257,52 @@ async def test_an_expired_manifest_stops_federation_only_and_an_expired_certific
     for service in ("", "share_gateway.Readiness", "share_gateway.v1.InquiryService"):
         await until(node, service, NOT_SERVING)
     assert await health(node, "share_gateway.Liveness") == SERVING
+
+
+class SilentDatabase:
+    """A database behind a firewall that lets connections in and never answers: it takes each connection, counts
+    it, and says nothing."""
+
+    def __init__(self) -> None:
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.taken: list[socket.socket] = []
+        threading.Thread(target=self._take, daemon=True).start()
+
+    def _take(self) -> None:
+        with contextlib.suppress(OSError):
+            while True:
+                self.taken.append(self.listener.accept()[0])
+
+    def close(self) -> None:
+        self.listener.close()
+        for connection in self.taken:
+            connection.close()
+
+
+async def test_a_node_whose_database_never_answers_waits_not_serving_tries_again_and_says_so_once(
+    node_config: NodeConfig, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Each try of the start is given up after ``database_timeout_seconds`` (the connection's own timeout ends
+    it), the node tries again with a new connection, answers NOT_SERVING meanwhile, and logs one line."""
+    silent = SilentDatabase()
+    port = free_ports(1)[0]
+    url = f"postgresql+psycopg://postgres@127.0.0.1:{silent.port}/test?connect_timeout=1"
+    health = HealthSettings(f"127.0.0.1:{port}", database_timeout_seconds=0.2, database_retry_most_seconds=0.2)
+    DATABASE.recovered()  # an outage another test left open in this process
+    caplog.set_level(logging.WARNING, "share_gateway.database")
+    starting = asyncio.ensure_future(start_node(dataclasses.replace(node_config, database=url, health=health)))
+    try:
+        await eventually(lambda: len(silent.taken) >= 3)
+        assert await health_at(port, "share_gateway.Readiness") == NOT_SERVING
+        assert await health_at(port, "share_gateway.Database") == NOT_SERVING
+        assert await health_at(port, "share_gateway.Liveness") == SERVING
+        assert not starting.done(), "it waits rather than fails"
+    finally:
+        starting.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await starting
+        silent.close()
+    lines = [r.getMessage() for r in caplog.records if r.name == "share_gateway.database"]
+    assert len(lines) == 1, lines
+    assert lines[0].startswith("database unreachable: "), lines

@@ -41,6 +41,7 @@ from share_gateway.federation.manifest import ManifestExpired
 from share_gateway.gateway.failures import DATABASE, database_outage, short
 from share_gateway.store.database import Database
 from share_gateway.store.health import HealthFigures
+from share_gateway.store.outages import Outage
 
 if TYPE_CHECKING:
     from share_gateway.gateway import Gateway
@@ -78,6 +79,8 @@ class HealthChecks:
         if self._in_flight is not None and not self._in_flight.done():
             raise TimeoutError("the previous look at the database has not returned")
         future = asyncio.get_running_loop().run_in_executor(self._thread, function)
+        # A look given up on may still fail later: its failure is taken here, not reported as never retrieved.
+        future.add_done_callback(lambda done: done.cancelled() or done.exception())
         self._in_flight = future  # type: ignore[assignment]
         return await asyncio.wait_for(asyncio.shield(future), self.settings.database_timeout_seconds)
 
@@ -128,7 +131,8 @@ class HealthChecks:
         try:
             await self._read(self.figures.ping)
         except TimeoutError:
-            DATABASE.failed("timeout", "health", TimeoutError("no answer"))
+            timeout = self.settings.database_timeout_seconds
+            DATABASE.failed(Outage.UNREACHABLE, "health", TimeoutError(f"no answer within {timeout:g} s"))
             return not_serving(name, f"no answer within {self.settings.database_timeout_seconds:g} s")
         except Exception as error:  # noqa: BLE001 - any failure to answer is NOT_SERVING, and says why
             if database_outage(error, "health") is None:
@@ -180,16 +184,25 @@ class HealthChecks:
         self._thread.shutdown(wait=False, cancel_futures=True)
 
 
-async def database_reachable(database: Database, most_seconds: float, pause: float = FIRST_RETRY_SECONDS) -> None:
+async def database_reachable(
+    database: Database, most_seconds: float, answer_within: float, pause: float = FIRST_RETRY_SECONDS
+) -> None:
     """Return once ``database`` answers; until then try again after a pause doubling up to ``most_seconds``.
 
-    A failure that is no outage (a wrong password, no such database) is raised at once: waiting cannot mend it.
-    Each kind of outage is one log line per window (``gateway.failures``), not one per attempt.
+    A try that gets no answer within ``answer_within`` seconds (a database behind a firewall that drops) counts
+    as failed, and the next waits for it rather than start another beside it. A failure that is no outage (a
+    wrong password, no such database) is raised at once: waiting cannot mend it. Each kind of outage is one log
+    line per window (``gateway.failures``), not one per try.
     """
     figures = HealthFigures(database)
+    attempt: asyncio.Future[None] | None = None
     while True:
+        if attempt is None or attempt.done():
+            attempt = asyncio.ensure_future(asyncio.to_thread(figures.ping))
         try:
-            await asyncio.to_thread(figures.ping)
+            await asyncio.wait_for(asyncio.shield(attempt), answer_within)
+        except TimeoutError:
+            DATABASE.failed(Outage.UNREACHABLE, "start", TimeoutError(f"no answer within {answer_within:g} s"))
         except Exception as error:
             if database_outage(error, "start") is None:
                 raise

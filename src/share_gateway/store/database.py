@@ -41,6 +41,7 @@ from sqlalchemy import Engine, create_engine, event, make_url
 from sqlalchemy.pool import NullPool, PoolResetState, QueuePool
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+POSTGRES_CONNECT_TIMEOUT_SECONDS = 10
 
 log = logging.getLogger(__name__)
 
@@ -246,8 +247,16 @@ def open_database(url: str, pool_size: int = 8, sqlite_synchronous: str = "FULL"
         )
     if parsed.get_backend_name() != "postgresql":
         raise ValueError(f"unsupported database {parsed.get_backend_name()!r}: use sqlite or postgresql")
+    # A server that takes connections and never answers (a firewall that drops) must fail a connection in bounded
+    # time, or a node waiting for its database would wait on one try forever; a URL may set its own.
+    connect = {} if "connect_timeout" in parsed.query else {"connect_timeout": POSTGRES_CONNECT_TIMEOUT_SECONDS}
     writer = create_engine(
-        url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, pool_reset_on_return=None
+        url,
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_pre_ping=True,
+        pool_reset_on_return=None,
+        connect_args=connect,
     )
     event.listen(writer, "reset", _roll_back_unless_lost)
     # Reads are single statements: in autocommit they need no BEGIN and ROLLBACK round trips.

@@ -29,7 +29,8 @@ _FATAL_BUT_PASSING = ("starting up", "shutting down", "recovery mode", "too many
 class Outage(StrEnum):
     """Kinds of database outage: each is logged once per window, whatever the number of calls it fails."""
 
-    # The server cannot be reached, or dropped the connection (stopped, restarting, network cut).
+    # The server cannot be reached, dropped the connection, or does not answer in time (stopped, restarting,
+    # network cut, a firewall that drops).
     UNREACHABLE = "unreachable"
     # Reached, but it cannot take the call now: the pool is exhausted, a lock is held, a statement timed out.
     BUSY = "busy"
