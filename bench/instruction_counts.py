@@ -193,7 +193,8 @@ def main() -> None:
             str(config_path),
             args.ab,
         ]
-        node = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        node_log = (root / "node.log").open("w")
+        node = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=node_log, text=True)
         try:
             assert node.stdout is not None
             port = int(node.stdout.readline())
@@ -215,9 +216,13 @@ def main() -> None:
                     flush=True,
                 )
             idle.append(_counted(node.pid, dumps, lambda: time.sleep(args.idle_seconds)))
+        except BaseException:
+            print("the node's last words:\n" + "".join((root / "node.log").read_text().splitlines(True)[-30:]))
+            raise
         finally:
             node.terminate()
             node.wait(120)
+            node_log.close()
         rate = sum(count for count, _ in idle) / sum(seconds for _, seconds in idle)
         print(f"  idle node: {rate:,.0f} instr/s")
         raw = alternating_ratio([count / args.calls for count, _ in spans])

@@ -243,7 +243,28 @@ class ShutdownSettings(Section):
     sequencer_seconds: float = _up_to_an_hour(10.0)
 
 
-def listen_address(listen: str) -> tuple[str, int]:
+@dataclass(frozen=True, config=SECTION)
+class HealthSettings(Section):
+    """What health reports, and where a probe without a client certificate reads it (docs/operations.md, Health)."""
+
+    # A plain (no TLS) gRPC port serving only health, for Kubernetes' gRPC probes; without it health is served on
+    # the mTLS port and the public port. It is up while the node waits for its database at start.
+    listen: ListenAddress | None = None
+    # How often every dependency is looked at; probes read the last look, so they never load the database.
+    interval_seconds: float = seconds(1.0, most=60)
+    # The database's look (one cheap query) fails after this long: a hung database is not reachable.
+    database_timeout_seconds: float = seconds(2.0, most=60)
+    # The sequencer is stalled when the oldest event not yet in the log's tree is older than this.
+    sequencer_lag_seconds: float = seconds(60.0, most=86400)
+    # The outbox is behind when a delivery has waited longer than this (a peer down that long needs a look).
+    outbox_backlog_seconds: float = seconds(3600.0, most=31 * 86400)
+    # A peer is behind when this node's checkpoints have waited longer than this for its cosignature.
+    cosignature_age_seconds: float = seconds(600.0, most=31 * 86400)
+    # A node started while its database is down tries again after a pause doubling up to this, NOT_SERVING meanwhile.
+    database_retry_most_seconds: float = seconds(10.0, most=600)
+
+
+def listen_address(listen: str, name: str = "metrics.listen") -> tuple[str, int]:
     """``host:port`` (``[::1]:9464`` for IPv6; port 0: any free port) as (host, port); ValueError otherwise."""
     host, colon, port = listen.rpartition(":") if isinstance(listen, str) else ("", "", "")
     host = host.removeprefix("[").removesuffix("]")
@@ -365,6 +386,7 @@ class NodeConfig:
     connections: ConnectionSettings = field(default_factory=ConnectionSettings)
     logging: LoggingSettings = field(default_factory=LoggingSettings)
     shutdown: ShutdownSettings = field(default_factory=ShutdownSettings)
+    health: HealthSettings = field(default_factory=HealthSettings)
 
     @property
     def key_name(self) -> str:

@@ -9,6 +9,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
+from share_gateway.api.health import NodeHealth
 from share_gateway.api.metrics import MetricsServer, serve_metrics
 from share_gateway.api.server import RunningServer, start_server
 from share_gateway.catalog import open_catalog
@@ -20,6 +21,7 @@ from share_gateway.federation.manifest import SignedManifest, open_manifest
 from share_gateway.gateway import Clock, Gateway, NodeRuntime, utc_now
 from share_gateway.gateway.certificates import RevocationSettings
 from share_gateway.gateway.conformance import ConformanceSweep
+from share_gateway.gateway.health import database_reachable
 from share_gateway.gateway.trust_live import check_manifest, log_sweep
 from share_gateway.store.database import Database, migrate, open_configured
 from share_gateway.store.repositories import Store
@@ -48,6 +50,11 @@ class Node:
     def public_port(self) -> int | None:
         return self.server.public_port
 
+    @property
+    def health_port(self) -> int | None:
+        """The plain port serving only health (``health.listen``), if configured."""
+        return self.server.health.plain_port
+
     async def drain(self, delay: float, cut_short: asyncio.Event | None = None) -> None:
         """Health NOT_SERVING while the node still answers, for ``delay`` seconds or until ``cut_short`` is set:
         the time load balancers take to stop sending here."""
@@ -64,6 +71,7 @@ class Node:
         await self.server.stop(grace)
         if self.metrics is not None:  # scraped until the calls ended
             await asyncio.to_thread(self.metrics.stop)
+        await self.server.health.stop()
         await self.gateway.close(sequencer_seconds)
         self.database.dispose()
 
@@ -153,15 +161,44 @@ def prepare_gateway(config: NodeConfig, clock: Clock = utc_now) -> tuple[Databas
     return database, gateway
 
 
+async def wait_for_database(config: NodeConfig) -> None:
+    """Return once the node's database answers: a node started before its database waits (NOT_SERVING meanwhile)
+    rather than exiting; a fault that waiting cannot mend (a wrong password) is raised at once."""
+    database = open_configured(config)
+    try:
+        health = config.health
+        await database_reachable(database, health.database_retry_most_seconds, health.database_timeout_seconds)
+    finally:
+        database.dispose()
+
+
 async def start_node(config: NodeConfig, clock: Clock = utc_now) -> Node:
-    database, gateway = prepare_gateway(config, clock)
+    health = NodeHealth()
+    await health.starting()
+    try:
+        if config.health.listen is not None:
+            port = await health.serve_plain(config.health.listen)
+            log.info("node %s serving health without TLS on port %d", config.region, port)
+        await wait_for_database(config)
+        database, gateway = prepare_gateway(config, clock)
+    except BaseException:
+        await health.stop()
+        raise
     tls = config.tls()
     gateway.start()
     try:
         server = await start_server(
-            gateway, tls, config.listen, config.public_listen, config.public_plaintext, config.max_message_bytes
+            gateway,
+            tls,
+            config.listen,
+            config.public_listen,
+            config.public_plaintext,
+            config.max_message_bytes,
+            config.health,
+            health,
         )
     except BaseException:
+        await health.stop()
         await gateway.close()
         database.dispose()
         raise
@@ -182,6 +219,7 @@ async def run_sequencer(config: NodeConfig, stop: asyncio.Event, clock: Clock = 
     an interpreter lock with the request path.
     """
     check_private_keys(config)
+    await wait_for_database(config)
     database = open_configured(config)
     try:
         migrate(database)

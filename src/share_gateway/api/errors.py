@@ -2,7 +2,9 @@
 
 Details follow google.rpc: ``BadRequest`` with field violations for bad
 input, ``ErrorInfo`` with a machine reason (and the citations that refused)
-for refusals. An unexpected error is INTERNAL and never echoes its text.
+for refusals. A database outage (``store.outages``) is UNAVAILABLE, which
+clients retry, and is logged once per kind and window (``gateway.failures``),
+not once per call. An unexpected error is INTERNAL and never echoes its text.
 """
 
 from __future__ import annotations
@@ -29,8 +31,13 @@ from share_gateway.domain.errors import (
     Unauthenticated,
     Unavailable,
 )
+from share_gateway.gateway.failures import database_outage
+from share_gateway.store.outages import Outage, outage_of
 
 ERROR_DOMAIN = "share-gateway"
+DATABASE_UNAVAILABLE = "DATABASE_UNAVAILABLE"
+# How long a client waits before it retries a call its node's database failed (google.rpc.RetryInfo).
+DATABASE_RETRY_SECONDS = 1.0
 log = logging.getLogger(__name__)
 Handler = TypeVar("Handler", bound=Callable[..., Awaitable[Any]])
 
@@ -80,7 +87,19 @@ def status_for(error: Exception) -> status_pb2.Status:
     if isinstance(error, Unavailable):
         info = error_details_pb2.ErrorInfo(reason=error.reason, domain=ERROR_DOMAIN)
         return status_pb2.Status(code=code_pb2.UNAVAILABLE, message=str(error), details=[_pack(info)])
+    outage = outage_of(error)
+    if outage is not None:
+        return _database_unavailable(outage)
     return status_pb2.Status(code=code_pb2.INTERNAL, message="internal error")
+
+
+def _database_unavailable(outage: Outage) -> status_pb2.Status:
+    """UNAVAILABLE: the call may succeed if retried (here, or at another replica)."""
+    info = error_details_pb2.ErrorInfo(reason=DATABASE_UNAVAILABLE, domain=ERROR_DOMAIN, metadata={"outage": outage})
+    retry = error_details_pb2.RetryInfo()
+    retry.retry_delay.FromNanoseconds(round(DATABASE_RETRY_SECONDS * 1e9))
+    message = f"the node's database is {outage}: retry"
+    return status_pb2.Status(code=code_pb2.UNAVAILABLE, message=message, details=[_pack(info), _pack(retry)])
 
 
 def _exhausted(error: Exhausted) -> status_pb2.Status:
@@ -96,10 +115,11 @@ def _exhausted(error: Exhausted) -> status_pb2.Status:
     )
 
 
-async def _abort(error: Exception, handler: Callable[..., Any], context: grpc.aio.ServicerContext[Any, Any]) -> None:
-    """Abort the call with the status ``error`` maps to; an unexpected error is logged, never echoed."""
-    if not isinstance(error, DomainError):
-        log.error("unexpected error in %s", handler.__qualname__, exc_info=error)
+async def abort(error: Exception, where: str, context: grpc.aio.ServicerContext[Any, Any]) -> None:
+    """Abort the call with the status ``error`` maps to; an unexpected error is logged, never echoed, and a
+    database outage is counted (one line per kind and window)."""
+    if not isinstance(error, DomainError) and database_outage(error, where) is None:
+        log.error("unexpected error in %s", where, exc_info=error)
     await context.abort_with_status(rpc_status.to_status(status_for(error)))
 
 
@@ -113,7 +133,7 @@ def handles_errors(handler: Handler) -> Handler:
         except grpc.aio.AbortError:
             raise
         except Exception as error:  # noqa: BLE001 - every error becomes a status
-            await _abort(error, handler, context)
+            await abort(error, handler.__qualname__, context)
         raise AssertionError("abort_with_status raises")
 
     return wrapper  # type: ignore[return-value]
@@ -133,6 +153,6 @@ def streams_errors(handler: StreamHandler) -> StreamHandler:
         except grpc.aio.AbortError:
             raise
         except Exception as error:  # noqa: BLE001 - every error becomes a status
-            await _abort(error, handler, context)
+            await abort(error, handler.__qualname__, context)
 
     return wrapper  # type: ignore[return-value]

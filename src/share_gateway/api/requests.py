@@ -22,7 +22,7 @@ from grpc_status import rpc_status
 
 from share_gateway.api.auth import certified_caller
 from share_gateway.api.convert import request_from_wire
-from share_gateway.api.errors import status_for
+from share_gateway.api.errors import abort, status_for
 from share_gateway.api.in_flight import CallsInFlight
 from share_gateway.domain.errors import InvalidInput, Unauthenticated, Unavailable
 from share_gateway.domain.events import EventKind
@@ -45,7 +45,10 @@ async def refuse(gateway: Gateway, method: MethodDescriptor, error: InvalidInput
         caller = None
     if caller is not None:
         kind = REFUSED_AS.get(method.full_name, EventKind.REQUEST_REFUSED)
-        await gateway.refusals.refused(kind, caller.identity, REFUSED_REASON, str(error), call=method.name)
+        try:
+            await gateway.refusals.refused(kind, caller.identity, REFUSED_REASON, str(error), call=method.name)
+        except Exception as failure:  # noqa: BLE001 - a refusal that cannot be logged (the database away) is not sent
+            await abort(failure, method.full_name, context)
     await context.abort_with_status(rpc_status.to_status(status_for(error)))
 
 

@@ -16,20 +16,21 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 import grpc
-from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_health.v1 import health, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from share_gateway.api.admin import AdminServicer
 from share_gateway.api.catalog import CatalogServicer
 from share_gateway.api.compliance import ComplianceServicer
+from share_gateway.api.health import TRUST_MATERIAL_SERVICE, NodeHealth
 from share_gateway.api.in_flight import CallsInFlight
 from share_gateway.api.inquiry import InquiryServicer
 from share_gateway.api.peer import PeerServicer
 from share_gateway.api.registry import RegistryServicer
 from share_gateway.api.requests import add_checked_service
-from share_gateway.config import TlsMaterial
-from share_gateway.federation.manifest import ManifestExpired
+from share_gateway.config import HealthSettings, TlsMaterial
 from share_gateway.gateway import Gateway
+from share_gateway.gateway.health import HealthChecks
 from share_gateway.v1 import (
     admin_pb2,
     catalog_pb2,
@@ -54,10 +55,10 @@ SERVICES = (
 @dataclass
 class RunningServer:
     server: grpc.aio.Server
-    health: health.aio.HealthServicer
+    health: NodeHealth
     port: int
     public_port: int | None
-    # The loops that keep health up to date (the manifest's, the trust material's); cancelled at stop.
+    # Loops to cancel at stop (health keeps its own: ``NodeHealth.enter_graceful_shutdown`` ends it).
     watchers: tuple[asyncio.Task[None], ...] = ()
     # Ends the calls that never end by themselves (revocation watches) with UNAVAILABLE, waiting at most the
     # seconds given: their clients resume from their cursor elsewhere instead of seeing the server cancel them.
@@ -87,38 +88,7 @@ class RunningServer:
 
 
 PEER_SERVICE = peer_pb2.DESCRIPTOR.services_by_name["PeerService"].full_name
-# Not a service anyone calls: a health name NOT_SERVING while trust material expires within the horizon (or has
-# expired), for probes and alerting. gRPC health has no "warning" state, and "" and the API services stay SERVING.
-TRUST_MATERIAL_SERVICE = "share_gateway.TrustMaterial"
-
-
-async def _watch_manifest(gateway: Gateway, health_servicer: health.aio.HealthServicer, every: float = 1.0) -> None:
-    """Health says whether federation traffic is served: NOT_SERVING for PeerService once the manifest expires."""
-    federation = gateway.federation
-    assert federation is not None
-    while True:
-        try:
-            federation.require_current()
-            status = health_pb2.HealthCheckResponse.SERVING
-        except ManifestExpired:
-            status = health_pb2.HealthCheckResponse.NOT_SERVING
-        await health_servicer.set(PEER_SERVICE, status)
-        await asyncio.sleep(every)
-
-
-async def _watch_trust_material(
-    gateway: Gateway, health_servicer: health.aio.HealthServicer, every: float = 1.0
-) -> None:
-    """Health warns of expiring trust material: NOT_SERVING for ``TRUST_MATERIAL_SERVICE`` while any warns."""
-    while True:
-        await health_servicer.set(TRUST_MATERIAL_SERVICE, _trust_status(gateway))
-        await asyncio.sleep(every)
-
-
-def _trust_status(gateway: Gateway) -> health_pb2.HealthCheckResponse.ServingStatus.ValueType:
-    if gateway.trust.warning():
-        return health_pb2.HealthCheckResponse.NOT_SERVING
-    return health_pb2.HealthCheckResponse.SERVING
+__all__ = ["PEER_SERVICE", "SERVICES", "TRUST_MATERIAL_SERVICE", "RunningServer", "start_server"]
 
 
 async def start_server(
@@ -128,7 +98,12 @@ async def start_server(
     public_listen: str | None = None,
     public_plaintext: bool = False,
     max_message_bytes: int = 1 << 20,
+    health_settings: HealthSettings | None = None,
+    node_health: NodeHealth | None = None,
 ) -> RunningServer:
+    """Serve ``gateway``; ``node_health`` (already serving a plain port, say) is the health it serves and keeps true."""
+    settings = health_settings or HealthSettings()
+    node_health = node_health or NodeHealth()
     server = grpc.aio.server(
         options=[
             # Two servers must never silently share a port.
@@ -148,8 +123,7 @@ async def start_server(
         (admin_pb2.DESCRIPTOR.services_by_name["AdminService"], AdminServicer(gateway)),
     ):
         add_checked_service(server, gateway, service, servicer, calls)
-    health_servicer = health.aio.HealthServicer()
-    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    health_pb2_grpc.add_HealthServicer_to_server(node_health.servicer, server)
     reflection.enable_server_reflection((*SERVICES, health.SERVICE_NAME, reflection.SERVICE_NAME), server)
 
     identity = [(tls.key, tls.certificate)]
@@ -165,14 +139,7 @@ async def start_server(
             else server.add_secure_port(public_listen, credentials)
         )
     await server.start()
-    for name in (*SERVICES, ""):
-        await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
-    await health_servicer.set(TRUST_MATERIAL_SERVICE, _trust_status(gateway))
-    watchers = [asyncio.create_task(_watch_trust_material(gateway, health_servicer))]
-    if gateway.federation is not None:
-        watchers.append(asyncio.create_task(_watch_manifest(gateway, health_servicer)))
-    else:
-        await health_servicer.set(PEER_SERVICE, health_pb2.HealthCheckResponse.NOT_SERVING)
-    return RunningServer(
-        server, health_servicer, port, public_port, tuple(watchers), gateway.revocation_watch.close, calls
-    )
+    checks = HealthChecks(gateway, settings)
+    others = tuple(name for name in SERVICES if name != PEER_SERVICE)
+    await node_health.follow(checks, others, PEER_SERVICE, settings.interval_seconds)
+    return RunningServer(server, node_health, port, public_port, (), gateway.revocation_watch.close, calls)

@@ -55,6 +55,7 @@ async def _serve(config: NodeConfig) -> None:
     stop, again = _stop_on_signal()
     public = f", public port {node.public_port}" if node.public_port else ""
     public += f", metrics port {node.metrics_port}" if node.metrics_port is not None else ""
+    public += f", health port {node.health_port}" if node.health_port is not None else ""
     log.info("node %s serving mTLS on port %d%s", config.region, node.port, public)
     print(f"node {config.region} listening: mTLS port {node.port}{public}", flush=True)
     await stop.wait()

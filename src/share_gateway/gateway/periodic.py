@@ -7,6 +7,8 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 
+from share_gateway.gateway.failures import database_outage
+
 log = logging.getLogger(__name__)
 
 
@@ -26,14 +28,21 @@ class Periodic:
         while True:
             try:
                 await self._step()
-            except Exception:
-                log.exception("%s failed; retrying in %.1f s", self.name, self.interval)
+            except Exception as error:
+                # A database outage is one line per kind and window (gateway.failures), not a traceback per step.
+                if database_outage(error, self.name) is None:
+                    log.exception("%s failed; retrying in %.1f s", self.name, self.interval)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.interval)
             self._wake.clear()
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._loop(), name=self.name)
+
+    @property
+    def ended(self) -> bool:
+        """Started and not stopped, yet no longer running: what liveness reports (the loop never ends by itself)."""
+        return self._task is not None and self._task.done()
 
     async def stop(self) -> None:
         """Cancel the step in flight: each step must leave the database consistent whenever it is interrupted."""

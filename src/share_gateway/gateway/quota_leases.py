@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from share_gateway.domain.quotas import Lease, MeterSpec, QuotaLimits, meter_specs
+from share_gateway.gateway.failures import database_outage
 from share_gateway.gateway.runtime import NodeRuntime
 
 log = logging.getLogger(__name__)
@@ -158,8 +159,9 @@ class Leases:
                 tokens = 0 if held is None or held.period != spec.period else held.tokens
                 if tokens <= spec.batch * LOW_WATER:
                     await self._lease(account, meter, spec, spec.batch - tokens, self.runtime.clock())
-        except Exception:  # the database may be away: the next call that runs out leases, and says so
-            log.warning("leasing quota tokens ahead for %s failed", account.buckets[meter], exc_info=True)
+        except Exception as error:  # the database may be away: the next call that runs out leases, and says so
+            if database_outage(error, "quota lease ahead") is None:
+                log.warning("leasing quota tokens ahead for %s failed", account.buckets[meter], exc_info=True)
         finally:
             account.leasing_ahead[meter] = False
 

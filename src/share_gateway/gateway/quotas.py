@@ -128,6 +128,20 @@ class QuotaDesk:
         self, requester: Principal, purpose: str, subject_kind: str, subject_identifier: str, region: str = ""
     ) -> Ticket:
         """Admit one inquiry or raise ``Exhausted`` (the refusal counted, any suspicion logged)."""
+        ticket = Ticket(requester)
+        try:
+            await self._admit(ticket, purpose, subject_kind, subject_identifier, region)
+        except BaseException:
+            # Failed on the way in (the database away, the call cancelled): its place in flight must not stay
+            # taken, or a requester whose calls failed during an outage is refused as "too many in flight" after.
+            self._release(ticket)
+            raise
+        return ticket
+
+    async def _admit(
+        self, ticket: Ticket, purpose: str, subject_kind: str, subject_identifier: str, region: str
+    ) -> None:
+        requester = ticket.requester
         now = self.runtime.clock()
         purpose_key = purpose if purpose in self.catalog.purposes else UNKNOWN_PURPOSE
         limits = self.limits(requester.uri, purpose_key)
@@ -140,7 +154,6 @@ class QuotaDesk:
                 self.limits("", purpose_key).times(factor) if own is None else self.limits(asking, purpose_key)
             )
             scopes.append((asking, region_limits, factor * self.settings.concurrent_calls))
-        ticket = Ticket(requester)
         for scope, _, cap in scopes:
             if self._in_flight[scope] >= cap:
                 self._release(ticket)
@@ -180,7 +193,6 @@ class QuotaDesk:
         await self._log(
             requester, purpose_key, region, self.watch.distinct(requester.uri, seen, limits.distinct_subjects, now)
         )
-        return ticket
 
     async def finished(self, ticket: Ticket, purpose: str, refused: bool, region: str = "") -> None:
         """The admitted call ended; ``refused`` by the policy counts toward the requester's refusal ratio."""

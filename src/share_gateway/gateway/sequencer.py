@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from share_gateway.crypto.keys import SigningKey
+from share_gateway.gateway.failures import database_outage
 from share_gateway.ledger.checkpoint import Checkpoint
 from share_gateway.ledger.verify import ProofError, verify_consistency
 from share_gateway.store.log import Integration, LogStore
@@ -104,13 +105,19 @@ class Sequencer:
                 await self.step()
             except InconsistentLog:
                 return  # stop signing; health reports the alarm
-            except Exception:
-                log.exception("sequencer step failed; retrying")
+            except Exception as error:
+                if database_outage(error, "sequencer") is None:
+                    log.exception("sequencer step failed; retrying")
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stopping.wait(), self.settings.interval)
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._loop(), name="sequencer")
+
+    @property
+    def ended(self) -> bool:
+        """Started and no longer running although not stopped: on its alarm, or (for liveness) by a fault."""
+        return self._task is not None and self._task.done() and not self._stopping.is_set()
 
     async def stop(self, within: float | None = None) -> None:
         """Stop the loop, then integrate and publish what is left: for at most ``within`` seconds (and the batch

@@ -38,12 +38,13 @@ from typing import TYPE_CHECKING, Any
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, make_url
-from sqlalchemy.pool import NullPool, QueuePool
+from sqlalchemy.pool import NullPool, PoolResetState, QueuePool
 
 if TYPE_CHECKING:
     from share_gateway.config import NodeConfig
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+POSTGRES_CONNECT_TIMEOUT_SECONDS = 10
 
 log = logging.getLogger(__name__)
 
@@ -274,22 +275,38 @@ def open_database(
         raise ValueError(f"unsupported database {parsed.get_backend_name()!r}: use sqlite or postgresql")
     # libpq's ``options`` sets the server's statement_timeout for each session, in milliseconds, after any the
     # URL gives (``?options=-csearch_path%3D...``), which connect_args would otherwise replace.
-    session = {}
+    session: dict[str, object] = {}
     if statement_timeout:
         given = parsed.query.get("options", "")
         given = given if isinstance(given, str) else " ".join(given)
         session["options"] = f"{given} -c statement_timeout={round(statement_timeout * 1000)}".strip()
+    # A server that takes connections and never answers (a firewall that drops) must fail a connection in bounded
+    # time, or a node waiting for its database would wait on one try forever; a URL may set its own.
+    if "connect_timeout" not in parsed.query:
+        session["connect_timeout"] = POSTGRES_CONNECT_TIMEOUT_SECONDS
     writer = create_engine(
         url,
         pool_size=pool_size,
         max_overflow=pool_size,
         pool_timeout=30.0 if pool_timeout is None else pool_timeout,
         pool_pre_ping=True,
+        pool_reset_on_return=None,
         connect_args=session,
     )
+    event.listen(writer, "reset", _roll_back_unless_lost)
     # Reads are single statements: in autocommit they need no BEGIN and ROLLBACK round trips.
     reader = writer.execution_options(isolation_level="AUTOCOMMIT")
     return Database(url, writer, reader)
+
+
+def _roll_back_unless_lost(dbapi_connection: Any, record: Any, state: PoolResetState) -> None:
+    """A connection going back to the pool is rolled back (as SQLAlchemy's own reset does), unless the server is
+    gone: then it is dropped, quietly. The inquiry path's raw cursors fail where SQLAlchemy does not see it, and
+    its reset would log a traceback per connection the outage cut (``gateway.failures`` counts the outage)."""
+    if getattr(dbapi_connection, "broken", False) or dbapi_connection.closed:
+        record.invalidate()
+    elif not state.transaction_was_reset:
+        dbapi_connection.rollback()
 
 
 def alembic_config() -> Config:
