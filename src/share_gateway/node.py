@@ -8,7 +8,9 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
-from share_gateway.api.metrics import MetricsServer, serve_metrics
+from share_gateway import tracing
+from share_gateway.api.metrics import MetricsServer, NodeMetrics, serve_metrics
+from share_gateway.api.observe import Observer
 from share_gateway.api.server import RunningServer, start_server
 from share_gateway.catalog import open_catalog
 from share_gateway.config import NodeConfig
@@ -34,6 +36,8 @@ class Node:
     server: RunningServer
     # Prometheus metrics over HTTP, where ``metrics.listen`` is configured.
     metrics: MetricsServer | None = None
+    # Whether this node began the process's tracing (and so ends it at stop).
+    traces: bool = False
 
     @property
     def port(self) -> int:
@@ -53,6 +57,8 @@ class Node:
         await self.server.stop(grace)
         await self.gateway.close()
         self.database.dispose()
+        if self.traces:
+            await asyncio.to_thread(tracing.stop_tracing)
 
 
 def _authority(config: NodeConfig) -> KeyRing:
@@ -143,19 +149,33 @@ def prepare_gateway(config: NodeConfig, clock: Clock = utc_now) -> tuple[Databas
 async def start_node(config: NodeConfig, clock: Clock = utc_now) -> Node:
     database, gateway = prepare_gateway(config, clock)
     tls = config.tls()
+    settings = config.tracing
+    traces = tracing.start_tracing(
+        settings.enabled, settings.service_name, config.region, settings.sample_ratio, settings.otlp_endpoint
+    )
+    metrics = NodeMetrics.of(gateway)
+    observer = Observer(metrics.rpc, logging.getLevelName(config.logging.access_level), config.region)
     gateway.start()
     try:
         server = await start_server(
-            gateway, tls, config.listen, config.public_listen, config.public_plaintext, config.max_message_bytes
+            gateway,
+            tls,
+            config.listen,
+            config.public_listen,
+            config.public_plaintext,
+            config.max_message_bytes,
+            interceptors=(observer,),
         )
     except BaseException:
         await gateway.close()
         database.dispose()
+        if traces:
+            tracing.stop_tracing()
         raise
-    node = Node(config, database, gateway, server)
+    node = Node(config, database, gateway, server, traces=traces)
     if config.metrics.listen is not None:
         try:
-            node.metrics = serve_metrics(config.metrics.listen, gateway.trust)
+            node.metrics = serve_metrics(config.metrics.listen, metrics.registry)
         except BaseException:
             await node.stop(grace=0)
             raise

@@ -10,7 +10,7 @@ they find no verified certificate.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 import grpc
@@ -109,14 +109,16 @@ async def start_server(
     public_listen: str | None = None,
     public_plaintext: bool = False,
     max_message_bytes: int = 1 << 20,
+    interceptors: Sequence[grpc.aio.ServerInterceptor] = (),
 ) -> RunningServer:
     server = grpc.aio.server(
+        interceptors=interceptors,
         options=[
             # Two servers must never silently share a port.
             ("grpc.so_reuseport", 0),
             ("grpc.max_receive_message_length", max_message_bytes),
             ("grpc.max_send_message_length", 4 * max_message_bytes),
-        ]
+        ],
     )
     # Requests are decoded and checked in one place (api.requests), not by grpcio before the servicer runs.
     for service, servicer in (

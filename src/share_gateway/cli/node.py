@@ -57,10 +57,13 @@ async def _serve(config: NodeConfig) -> None:
 def cmd_serve(args: argparse.Namespace) -> None:
     import asyncio
 
+    from share_gateway.cli.logs import configure_logging
     from share_gateway.config import NodeConfig
 
+    config = NodeConfig.load(args.config)
+    configure_logging(config.logging, args.verbose)
     with _keys_checked():
-        asyncio.run(_serve(NodeConfig.load(args.config)))
+        asyncio.run(_serve(config))
 
 
 async def _sequence(config: NodeConfig) -> None:
@@ -74,10 +77,13 @@ async def _sequence(config: NodeConfig) -> None:
 def cmd_sequencer(args: argparse.Namespace) -> None:
     import asyncio
 
+    from share_gateway.cli.logs import configure_logging
     from share_gateway.config import NodeConfig
 
+    config = NodeConfig.load(args.config)
+    configure_logging(config.logging, args.verbose)
     with _keys_checked():
-        asyncio.run(_sequence(NodeConfig.load(args.config)))
+        asyncio.run(_sequence(config))
 
 
 @contextmanager
