@@ -144,15 +144,17 @@ class NodeStateCollector(Collector):
             "Events appended but not yet integrated into the log (the sequencer's lag)",
             value=pending,
         )
-        if latest is not None:
-            yield GaugeMetricFamily(
-                "share_gateway_log_checkpoint_size", "The size of the latest published checkpoint", value=latest.size
-            )
-            yield GaugeMetricFamily(
-                "share_gateway_log_checkpoint_timestamp_seconds",
-                "When the latest checkpoint was published (Unix seconds)",
-                value=latest.published_at.timestamp(),
-            )
+        # Before the first checkpoint both read 0: a lag alert then counts from 1970, as it should.
+        yield GaugeMetricFamily(
+            "share_gateway_log_checkpoint_size",
+            "The size of the latest published checkpoint (0: none yet)",
+            value=0 if latest is None else latest.size,
+        )
+        yield GaugeMetricFamily(
+            "share_gateway_log_checkpoint_timestamp_seconds",
+            "When the latest checkpoint was published (Unix seconds; 0: none yet)",
+            value=0.0 if latest is None else latest.published_at.timestamp(),
+        )
         if gateway.log_settings.sequencer:
             yield GaugeMetricFamily(
                 "share_gateway_sequencer_alarm",
