@@ -215,7 +215,7 @@ class LoggingSettings:
     format: str = "text"
     level: str = "INFO"
     # The one line per call (method, status, duration, requester). INFO: an operator sees every call by default
-    # (issue 14 found nothing logged per request on success); it costs about 1% of an inquiry (README, "Logs").
+    # (issue 14 found nothing logged per request on success); it costs about 1% of an inquiry (README, "Metrics, logs and traces").
     # DEBUG (below ``level``) turns it off at the cost of one level check per call.
     access_level: str = "INFO"
 
