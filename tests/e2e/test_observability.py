@@ -28,10 +28,17 @@ from share_gateway.v1 import inquiry_pb2_grpc, registry_pb2_grpc
 from tests.federation import OK, UNAVAILABLE, channel, federated, seed, statuses
 from tests.processes import Cluster, federation_cluster
 from tests.support import debtor_request, inquiry
+from tests.waiting import wait_until
 
 ASKING, ANSWERING, DOWN = "110000", "310000", "440000"
 INQUIRE = "/share_gateway.v1.InquiryService/Inquire"
 FEDERATED_INQUIRIES = 3
+BANK = "sgw://institution/91110000MA0000001L"
+UTILITY = "sgw://institution/91310000MA00000025"
+# The utility may ask once a day here: its second inquiry is refused for its quota.
+QUOTAS = {"overrides": [{"requester": UTILITY, "purpose": "utility_connection", "per_day": 1}]}
+# Every Inquire call ``ask`` makes at the asking node: the bank's, its invalid one, and the utility's two.
+INQUIRE_CALLS = FEDERATED_INQUIRIES + 1 + 2
 ALERTS = Path(__file__).parents[2] / "deploy" / "prometheus" / "alerts.yaml"
 # RFC 3339, UTC: 2026-12-01T19:06:51.123Z
 RFC3339_UTC = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$")
@@ -83,11 +90,17 @@ async def ask(cluster: Cluster) -> None:
         with pytest.raises(grpc.aio.AioRpcError) as refused:
             await inquiry_pb2_grpc.InquiryServiceStub(bank).Inquire(inquiry("fortune_telling"), timeout=10)
     assert refused.value.code() is grpc.StatusCode.INVALID_ARGUMENT
+    async with channel(cluster.layout, cluster.ports[ASKING], "utility") as utility:
+        stub = inquiry_pb2_grpc.InquiryServiceStub(utility)
+        await stub.Inquire(inquiry("utility_connection"), timeout=10)
+        with pytest.raises(grpc.aio.AioRpcError) as exhausted:
+            await stub.Inquire(inquiry("utility_connection"), timeout=10)
+    assert exhausted.value.code() is grpc.StatusCode.RESOURCE_EXHAUSTED
 
 
 @pytest.fixture(scope="module")
 def observed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Observed]:
-    settings = {"metrics": {"listen": "127.0.0.1:0"}, "logging": {"format": "json"}}
+    settings = {"metrics": {"listen": "127.0.0.1:0"}, "logging": {"format": "json"}, "quotas": QUOTAS}
     root = tmp_path_factory.mktemp("observed")
     with federation_cluster(root, start=(ASKING, ANSWERING), prepared=(ASKING, ANSWERING), settings=settings) as c:
         asyncio.run(ask(c))
@@ -104,10 +117,14 @@ def test_inquiries_are_counted_by_purpose_and_outcome_on_both_sides(observed: Ob
     assert value(observed.asking, "share_gateway_inquiries_total", **refused) == 1
     forwarded = {"purpose": "loan_underwriting", "via": "peer", "outcome": "allowed"}
     assert value(observed.answering, "share_gateway_inquiries_total", **forwarded) == FEDERATED_INQUIRIES
+    utility = {"purpose": "utility_connection", "via": "client"}
+    assert value(observed.asking, "share_gateway_inquiries_total", **utility, outcome="allowed") == 1
+    assert value(observed.asking, "share_gateway_inquiries_total", **utility, outcome="exhausted") == 1
+    assert value(observed.asking, "share_gateway_quota_refusals_total", reason="QUOTA_DAILY_VOLUME") == 1
 
 
 def test_each_rpc_has_a_latency_histogram_and_a_count_per_status(observed: Observed) -> None:
-    samples, calls = observed.asking, FEDERATED_INQUIRIES + 1
+    samples, calls = observed.asking, INQUIRE_CALLS
     assert value(samples, "share_gateway_rpc_duration_seconds_count", method=INQUIRE) == calls
     buckets = sorted(
         (float(s.labels["le"]), s.value)
@@ -119,8 +136,11 @@ def test_each_rpc_has_a_latency_histogram_and_a_count_per_status(observed: Obser
     assert buckets[-1] == (float("inf"), calls)
     assert buckets[0][1] < calls  # a federated inquiry takes more than the first bucket's half millisecond
     assert value(samples, "share_gateway_rpc_duration_seconds_sum", method=INQUIRE) > 0
-    assert value(samples, "share_gateway_rpc_handled_total", method=INQUIRE, code="OK") == FEDERATED_INQUIRIES
-    assert value(samples, "share_gateway_rpc_handled_total", method=INQUIRE, code="INVALID_ARGUMENT") == 1
+    handled = {
+        code: value(samples, "share_gateway_rpc_handled_total", method=INQUIRE, code=code)
+        for code in ("OK", "INVALID_ARGUMENT", "RESOURCE_EXHAUSTED")
+    }
+    assert handled == {"OK": FEDERATED_INQUIRIES + 1, "INVALID_ARGUMENT": 1, "RESOURCE_EXHAUSTED": 1}
     peer_inquire = "/share_gateway.v1.PeerService/Inquire"
     assert value(observed.answering, "share_gateway_rpc_handled_total", method=peer_inquire, code="OK") == 3
 
@@ -141,6 +161,24 @@ def test_peer_calls_log_and_outbox_are_exported(observed: Observed) -> None:
     assert value(samples, "share_gateway_outbox_pending", peer=DOWN) >= 1
 
 
+def test_what_each_witness_last_cosigned_is_exported(observed: Observed) -> None:
+    """The answering region witnesses the asking one's log (every node has a witness key): its cosignature of a
+    checkpoint shows, with the time it states; the region that is down cosigned nothing."""
+    port = metrics_port(observed.cluster, ASKING)
+    found: dict[str, float] = {}
+
+    def cosigned() -> bool:
+        samples, _ = scrape(port)
+        found.update({s.name: s.value for s in samples if s.labels.get("witness") == ANSWERING})
+        return found.get("share_gateway_witness_cosigned_size", 0) > 0
+
+    wait_until(cosigned)
+    stated = datetime.fromtimestamp(found["share_gateway_witness_cosigned_timestamp_seconds"], UTC)
+    assert abs(datetime.now(UTC) - stated).total_seconds() < 3600
+    samples, _ = scrape(port)
+    assert not [s for s in samples if s.labels.get("witness") == DOWN]
+
+
 def access_lines(observed: Observed, region: str) -> list[dict[str, Any]]:
     """The node's access lines: JSON objects on its stderr from the ``share_gateway.access`` logger."""
     lines = [json.loads(line) for line in observed.cluster.processes[region].output if line.startswith("{")]
@@ -148,13 +186,14 @@ def access_lines(observed: Observed, region: str) -> list[dict[str, Any]]:
 
 
 def test_every_call_has_one_json_access_line_with_a_timestamp_and_the_ids_it_has(observed: Observed) -> None:
-    inquiries = [line for line in access_lines(observed, ASKING) if line["method"] == INQUIRE]
-    assert len(inquiries) == FEDERATED_INQUIRIES + 1
+    calls = [line for line in access_lines(observed, ASKING) if line["method"] == INQUIRE]
+    assert len(calls) == INQUIRE_CALLS
+    assert sorted(line["status"] for line in calls if line["requester"] == UTILITY) == ["OK", "RESOURCE_EXHAUSTED"]
+    inquiries = [line for line in calls if line["requester"] == BANK]
     for line in inquiries:
         assert RFC3339_UTC.match(line["timestamp"]), line
         assert abs(datetime.now(UTC) - datetime.fromisoformat(line["timestamp"])).total_seconds() < 3600
         assert line["level"] == "INFO"
-        assert line["requester"] == "sgw://institution/91110000MA0000001L"
         assert line["duration_ms"] > 0
         assert line["request_id"]
         assert line["event_id"], "an inquiry, allowed or refused, is an event in the log"
