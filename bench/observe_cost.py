@@ -65,7 +65,7 @@ async def interceptor_work() -> tuple[float, float]:
     """The wrapper's work per call (access line off) and the look-up ``intercept_service`` makes per call."""
     observer = Observer(RpcMetrics(CollectorRegistry()), access_level=logging.DEBUG)
     logging.getLogger(ACCESS_LOGGER).setLevel(logging.INFO)  # the access line below its level: off
-    handler = grpc.unary_unary_rpc_method_handler(behaviour)
+    handler: grpc.RpcMethodHandler[Any, Any] = grpc.unary_unary_rpc_method_handler(behaviour)
 
     async def continuation(details: Any) -> Any:
         return handler
