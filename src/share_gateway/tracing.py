@@ -13,9 +13,9 @@ process (tests) share it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Awaitable, Iterable, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
@@ -26,7 +26,8 @@ if TYPE_CHECKING:
     from opentelemetry.context import Context
     from opentelemetry.trace import Span, Tracer
 
-__all__ = ["SpanKind", "extract", "inject", "span", "trace_on", "tracer", "use_tracer"]
+__all__ = ["SpanKind", "extract", "inject", "span", "trace_on", "traced", "tracer", "use_tracer"]
+T = TypeVar("T")
 
 _tracer: Tracer | None = None
 _propagator = TraceContextTextMapPropagator()
@@ -59,6 +60,21 @@ def span(name: str, kind: SpanKind = SpanKind.INTERNAL, **attributes: str | int 
         return
     with chosen.start_as_current_span(name, kind=kind, attributes=attributes) as current:
         yield current
+
+
+def traced(name: str, step: Awaitable[T], **attributes: str | int | bool) -> Awaitable[T]:
+    """``step`` in a span named ``name`` when tracing; ``step`` itself (no frame, no span) when not."""
+    if _tracer is None:
+        return step
+    return _in_span(name, step, attributes)
+
+
+async def _in_span(name: str, step: Awaitable[T], attributes: dict[str, str | int | bool]) -> T:
+    chosen = _tracer
+    if chosen is None:  # tracing stopped meanwhile
+        return await step
+    with chosen.start_as_current_span(name, attributes=attributes):
+        return await step
 
 
 def inject(metadata: list[tuple[str, str]]) -> None:

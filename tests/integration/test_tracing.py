@@ -11,6 +11,9 @@ the SDK does not ship.
 
 from __future__ import annotations
 
+import io
+import json
+import logging
 from collections.abc import Iterator
 
 import pytest
@@ -20,6 +23,8 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import SpanKind, StatusCode
 
 from share_gateway import tracing
+from share_gateway.api.observe import ACCESS_LOGGER
+from share_gateway.cli.logs import CallIds, JsonLines
 from share_gateway.devkit import Layout
 from tests.federation import OK, REGIONS, Nodes, federated, seed, statuses
 
@@ -44,6 +49,22 @@ def attributes_of(span: ReadableSpan) -> dict[str, object]:
     return dict(span.attributes or {})
 
 
+@pytest.fixture
+def access() -> Iterator[io.StringIO]:
+    """The access lines of this process's nodes, as JSON lines (as ``serve`` writes them with ``format: json``)."""
+    written = io.StringIO()
+    handler = logging.StreamHandler(written)
+    handler.setFormatter(JsonLines())
+    handler.addFilter(CallIds())
+    logger = logging.getLogger(ACCESS_LOGGER)
+    logger.addHandler(handler)
+    saved = logger.level
+    logger.setLevel(logging.INFO)
+    yield written
+    logger.setLevel(saved)
+    logger.removeHandler(handler)
+
+
 def one(spans: list[ReadableSpan], name: str, **attributes: str) -> ReadableSpan:
     found = [s for s in spans if s.name == name and attributes.items() <= attributes_of(s).items()]
     assert len(found) == 1, f"{name} {attributes}: {[s.name for s in spans]}"
@@ -56,7 +77,7 @@ def parent_of(span: ReadableSpan) -> int:
 
 
 async def test_a_federated_inquiry_is_one_trace_across_the_nodes(
-    layout: Layout, nodes: Nodes, spans: InMemorySpanExporter
+    layout: Layout, nodes: Nodes, spans: InMemorySpanExporter, access: io.StringIO
 ) -> None:
     await seed(layout, nodes)
     answer = await federated(layout, nodes[ASKING])
@@ -70,6 +91,10 @@ async def test_a_federated_inquiry_is_one_trace_across_the_nodes(
     assert attributes_of(inquiry)["purpose"] == "loan_underwriting"
     fan_out = one(trace, "inquiry.fan_out")
     assert parent_of(fan_out) == inquiry.context.span_id
+    # The inquiry's own steps at the asking node: reading the subject's records, logging the inquiry.
+    for step in ("inquiry.read", "inquiry.log"):
+        [mine] = [s for s in trace if s.name == step and parent_of(s) == inquiry.context.span_id]
+        assert mine.end_time is not None
     for peer in PEERS:
         hop = one(trace, PEER_INQUIRE, peer_region=peer)
         assert hop.kind is SpanKind.CLIENT
@@ -85,6 +110,12 @@ async def test_a_federated_inquiry_is_one_trace_across_the_nodes(
         answered = [s for s in trace if s.name == "inquiry" and s.parent and s.parent.span_id == served.context.span_id]
         assert len(answered) == 1
     assert all(s.status.status_code is not StatusCode.ERROR for s in trace)
+    # Each node's access line of its part names the trace: from a line to the whole federated inquiry.
+    lines = [json.loads(line) for line in access.getvalue().splitlines()]
+    traced = [line for line in lines if line.get("trace_id") == format(root.context.trace_id, "032x")]
+    assert sorted(line["method"] for line in traced) == sorted(
+        ["/share_gateway.v1.InquiryService/Inquire"] + ["/share_gateway.v1.PeerService/Inquire"] * len(PEERS)
+    )
 
 
 async def test_a_peer_that_does_not_answer_is_an_error_span_and_tracing_off_makes_none(

@@ -185,10 +185,7 @@ class Observer(grpc.aio.ServerInterceptor):
         if handled is None:
             handled = self._handled[method, code] = self.metrics.handled.labels(method, code)
         handled.inc()
-        if span is not None:
-            tracing.failed(span[0], code)
-            span[0].end()
-            otel_context.detach(span[1])  # type: ignore[arg-type]
+        # The access line while the call's span is still current: it carries the trace id.
         if log.isEnabledFor(self.access_level):
             who = requester(context)
             log.log(
@@ -200,3 +197,7 @@ class Observer(grpc.aio.ServerInterceptor):
                 who,
                 extra={"method": method, "status": code, "duration_ms": round(elapsed * 1000, 3), "requester": who},
             )
+        if span is not None:
+            tracing.failed(span[0], code)
+            span[0].end()
+            otel_context.detach(span[1])  # type: ignore[arg-type]

@@ -79,11 +79,9 @@ class InquiryDesk:
         purpose = request.purpose if request.purpose in self.policy.catalog.purposes else UNKNOWN_PURPOSE
         outcome = "cancelled"
         try:
-            if tracing.tracer() is None:
-                answer = await self._admitted(requester, request)
-            else:
-                with tracing.span("inquiry", purpose=purpose, federated=request.federated):
-                    answer = await self._admitted(requester, request)
+            answer = await tracing.traced(
+                "inquiry", self._admitted(requester, request), purpose=purpose, federated=request.federated
+            )
         except Exhausted:
             outcome = "exhausted"
             raise
@@ -147,8 +145,11 @@ class InquiryDesk:
             await self.consents.register(request.consent, consent)
         consent_id = "" if consent is None else consent.consent_id
         visible = self.policy.lists_visible(request.purpose)
-        view = await runtime.read(
-            runtime.store.subject_view, subject, now.date(), visible or self.policy.lists_matter(request.purpose)
+        view = await tracing.traced(
+            "inquiry.read",
+            runtime.read(
+                runtime.store.subject_view, subject, now.date(), visible or self.policy.lists_matter(request.purpose)
+            ),
         )
         if request.federated:
             if self.federation is None:
@@ -195,7 +196,7 @@ class InquiryDesk:
             details=details,
         )
         receipt = Envelope.seal(runtime.signing_key, EVENT_MEDIA_TYPE, event.canonical_bytes())
-        await runtime.event_log.append(event)
+        await tracing.traced("inquiry.log", runtime.event_log.append(event))
         regions: tuple[RegionOutcome, ...] = ()
         if request.federated:
             regions = (own, *remote)
@@ -212,10 +213,7 @@ class InquiryDesk:
         ask = federation.fan_out(
             requester, subject, request.purpose, consent_id, request.record_types, request.deadline, request.consent
         )
-        if tracing.tracer() is None:
-            return await ask
-        with tracing.span("inquiry.fan_out"):
-            return await ask
+        return await tracing.traced("inquiry.fan_out", ask)
 
     async def _consent(self, request: InquiryRequest) -> Consent | None:
         """The verified consent where the purpose needs one (``Refused(CONSENT_FORGED)`` if it does not verify)."""
