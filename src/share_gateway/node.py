@@ -147,12 +147,17 @@ def prepare_gateway(config: NodeConfig, clock: Clock = utc_now) -> tuple[Databas
 
 
 async def start_node(config: NodeConfig, clock: Clock = utc_now) -> Node:
-    database, gateway = prepare_gateway(config, clock)
-    tls = config.tls()
     settings = config.tracing
     traces = tracing.start_tracing(
         settings.enabled, settings.service_name, config.region, settings.sample_ratio, settings.otlp_endpoint
     )
+    try:
+        database, gateway = prepare_gateway(config, clock)
+    except BaseException:
+        if traces:
+            tracing.stop_tracing()
+        raise
+    tls = config.tls()
     metrics = NodeMetrics.of(gateway)
     observer = Observer(metrics.rpc, logging.getLevelName(config.logging.access_level), config.region)
     gateway.start()

@@ -11,6 +11,7 @@ the SDK does not ship.
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import logging
@@ -25,7 +26,9 @@ from opentelemetry.trace import SpanKind, StatusCode
 from share_gateway import tracing
 from share_gateway.api.observe import ACCESS_LOGGER
 from share_gateway.cli.logs import CallIds, JsonLines
+from share_gateway.config import NodeConfig, TracingSettings
 from share_gateway.devkit import Layout
+from share_gateway.node import start_node
 from tests.federation import OK, REGIONS, Nodes, federated, seed, statuses
 
 ASKING = "110000"
@@ -144,4 +147,13 @@ def test_a_node_configured_to_trace_starts_and_stops_the_process_tracer() -> Non
         assert not tracing.start_tracing(True, "share-gateway", "310000", 1.0, None)
     finally:
         tracing.stop_tracing()
+    assert tracing.tracer() is None
+
+
+async def test_a_node_with_tracing_enabled_traces_while_it_runs(node_config: NodeConfig) -> None:
+    node = await start_node(dataclasses.replace(node_config, tracing=TracingSettings(enabled=True)))
+    try:
+        assert tracing.tracer() is not None
+    finally:
+        await node.stop(grace=0)
     assert tracing.tracer() is None
