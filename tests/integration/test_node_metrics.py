@@ -62,6 +62,20 @@ async def test_a_store_that_does_not_answer_reads_as_database_down_and_back_up(
     assert (await scrape(scraped_node))["share_gateway_database_up"] == 1
 
 
+@pytest.mark.postgres
+async def test_the_store_gauges_read_postgresql_too(node_config: NodeConfig, fresh_postgres: str) -> None:
+    config = dataclasses.replace(node_config, database=fresh_postgres, metrics=MetricsSettings("127.0.0.1:0"))
+    node = await start_node(config)
+    try:
+        scraped = await scrape(node)
+    finally:
+        await node.stop(grace=0)
+    assert scraped["share_gateway_database_up"] == 1
+    log_gauges = {"share_gateway_log_size", "share_gateway_log_pending_events", "share_gateway_log_checkpoint_size"}
+    assert log_gauges <= set(scraped)
+    assert scraped["share_gateway_sequencer_alarm"] == 0
+
+
 async def test_the_gateways_counters_are_scraped_as_they_stand(scraped_node: Node) -> None:
     recorder = scraped_node.gateway.recorder
     recorder.quota_refused("QUOTA_RATE")
