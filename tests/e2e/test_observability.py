@@ -24,6 +24,7 @@ import yaml
 from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.samples import Sample
 
+from share_gateway.api.observe import REQUEST_ID
 from share_gateway.v1 import inquiry_pb2_grpc, registry_pb2_grpc
 from tests.federation import OK, UNAVAILABLE, channel, federated, seed, statuses
 from tests.processes import Cluster, federation_cluster
@@ -92,7 +93,8 @@ async def ask(cluster: Cluster) -> None:
     assert refused.value.code() is grpc.StatusCode.INVALID_ARGUMENT
     async with channel(cluster.layout, cluster.ports[ASKING], "utility") as utility:
         stub = inquiry_pb2_grpc.InquiryServiceStub(utility)
-        await stub.Inquire(inquiry("utility_connection"), timeout=10)
+        # The client names its call; what could forge or break a line is left out of the id.
+        await stub.Inquire(inquiry("utility_connection"), timeout=10, metadata=((REQUEST_ID, 'utility-1 <"x">'),))
         with pytest.raises(grpc.aio.AioRpcError) as exhausted:
             await stub.Inquire(inquiry("utility_connection"), timeout=10)
     assert exhausted.value.code() is grpc.StatusCode.RESOURCE_EXHAUSTED
@@ -188,7 +190,9 @@ def access_lines(observed: Observed, region: str) -> list[dict[str, Any]]:
 def test_every_call_has_one_json_access_line_with_a_timestamp_and_the_ids_it_has(observed: Observed) -> None:
     calls = [line for line in access_lines(observed, ASKING) if line["method"] == INQUIRE]
     assert len(calls) == INQUIRE_CALLS
-    assert sorted(line["status"] for line in calls if line["requester"] == UTILITY) == ["OK", "RESOURCE_EXHAUSTED"]
+    utility = sorted((line["status"], line["request_id"]) for line in calls if line["requester"] == UTILITY)
+    assert utility[0] == ("OK", "utility-1x")
+    assert utility[1][0] == "RESOURCE_EXHAUSTED"
     inquiries = [line for line in calls if line["requester"] == BANK]
     for line in inquiries:
         assert RFC3339_UTC.match(line["timestamp"]), line

@@ -57,7 +57,7 @@ def _code(context: Context, raised: BaseException | None) -> str:
         return code.name
     if raised is None:
         return "OK"
-    return "CANCELLED" if isinstance(raised, BaseException) and not isinstance(raised, Exception) else "UNKNOWN"
+    return "UNKNOWN" if isinstance(raised, Exception) else "CANCELLED"
 
 
 def requester(context: Context) -> str:
@@ -68,10 +68,12 @@ def requester(context: Context) -> str:
 
 
 def _given_id(context: Context) -> Callable[[], str | None]:
+    """The request id the caller sent, if any: up to 64 of letters, digits and ``-_.:`` (it goes into every line)."""
+
     def read() -> str | None:
         for key, value in context.invocation_metadata() or ():
             if key == REQUEST_ID and isinstance(value, str):
-                return value[:64]
+                return "".join(c for c in value[:64] if c.isascii() and (c.isalnum() or c in "-_.:")) or None
         return None
 
     return read
