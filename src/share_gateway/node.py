@@ -9,8 +9,10 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
+from share_gateway import tracing
 from share_gateway.api.health import NodeHealth
-from share_gateway.api.metrics import MetricsServer, serve_metrics
+from share_gateway.api.metrics import MetricsServer, NodeMetrics, serve_metrics
+from share_gateway.api.observe import Observer
 from share_gateway.api.server import RunningServer, start_server
 from share_gateway.catalog import open_catalog
 from share_gateway.config import NodeConfig
@@ -37,6 +39,8 @@ class Node:
     server: RunningServer
     # Prometheus metrics over HTTP, where ``metrics.listen`` is configured.
     metrics: MetricsServer | None = None
+    # Whether this node began the process's tracing (and so ends it at stop).
+    traces: bool = False
 
     @property
     def port(self) -> int:
@@ -74,6 +78,8 @@ class Node:
         await self.server.health.stop()
         await self.gateway.close(sequencer_seconds)
         self.database.dispose()
+        if self.traces:
+            await asyncio.to_thread(tracing.stop_tracing)
 
 
 def _authority(config: NodeConfig) -> KeyRing:
@@ -109,9 +115,10 @@ def _witness_key(config: NodeConfig) -> SigningKey | None:
     return key
 
 
-def prepare_gateway(config: NodeConfig, clock: Clock = utc_now) -> tuple[Database, Gateway]:
+def prepare_gateway(config: NodeConfig, clock: Clock = utc_now, keys_checked: bool = False) -> tuple[Database, Gateway]:
     """Open and migrate the database, load the node key, verify and install the catalog (sweeping if newer)."""
-    check_private_keys(config)
+    if not keys_checked:
+        check_private_keys(config)
     signed = open_catalog(config.catalog.read_bytes(), _authority(config))
     database = open_configured(config)
     try:
@@ -173,6 +180,11 @@ async def wait_for_database(config: NodeConfig) -> None:
 
 
 async def start_node(config: NodeConfig, clock: Clock = utc_now) -> Node:
+    check_private_keys(config)  # before the database is opened (or waited for): nothing is touched with exposed keys
+    settings = config.tracing
+    traces = tracing.start_tracing(
+        settings.enabled, settings.service_name, config.region, settings.sample_ratio, settings.otlp_endpoint
+    )
     health = NodeHealth()
     await health.starting()
     try:
@@ -180,11 +192,15 @@ async def start_node(config: NodeConfig, clock: Clock = utc_now) -> Node:
             port = await health.serve_plain(config.health.listen)
             log.info("node %s serving health without TLS on port %d", config.region, port)
         await wait_for_database(config)
-        database, gateway = prepare_gateway(config, clock)
+        database, gateway = prepare_gateway(config, clock, keys_checked=True)
     except BaseException:
         await health.stop()
+        if traces:
+            tracing.stop_tracing()
         raise
     tls = config.tls()
+    metrics = NodeMetrics.of(gateway)
+    observer = Observer(metrics.rpc, logging.getLevelName(config.logging.access_level), config.region)
     gateway.start()
     try:
         server = await start_server(
@@ -196,16 +212,19 @@ async def start_node(config: NodeConfig, clock: Clock = utc_now) -> Node:
             config.max_message_bytes,
             config.health,
             health,
+            interceptors=(observer,),
         )
     except BaseException:
         await health.stop()
         await gateway.close()
         database.dispose()
+        if traces:
+            tracing.stop_tracing()
         raise
-    node = Node(config, database, gateway, server)
+    node = Node(config, database, gateway, server, traces=traces)
     if config.metrics.listen is not None:
         try:
-            node.metrics = serve_metrics(config.metrics.listen, gateway.trust)
+            node.metrics = serve_metrics(config.metrics.listen, metrics.registry)
         except BaseException:
             await node.stop(grace=0)
             raise

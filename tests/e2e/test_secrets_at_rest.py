@@ -104,5 +104,5 @@ def test_serve_accepts_a_read_only_key_its_own_group_reads_with_a_warning(pki: P
         server.wait_ready()
     finally:
         server.stop()
-    warnings = [line for line in server.output if line.startswith("WARNING") and "readable by group" in line]
+    warnings = [line for line in server.output if " WARNING " in line and "readable by group" in line]
     assert len(warnings) == 3, "".join(server.output)

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
-from share_gateway.cli.console import JsonLogFormatter
+from share_gateway.cli.logs import JsonLines
 from share_gateway.config import NodeConfig
 from share_gateway.store.database import open_configured
 
@@ -233,7 +233,7 @@ def test_the_log_format_is_text_or_json(tmp_path: Path) -> None:
         "logging.format: must be 'text' or 'json', not 'xml'"
     )
     record = logging.LogRecord("share_gateway", logging.WARNING, __file__, 1, "peer said %s", ("a\nb",), None)
-    line = JsonLogFormatter().format(record)
+    line = JsonLines().format(record)
     assert "\n" not in line
     assert json.loads(line)["message"] == "peer said a\nb"
 

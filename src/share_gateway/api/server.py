@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
 import grpc
@@ -100,17 +100,19 @@ async def start_server(
     max_message_bytes: int = 1 << 20,
     health_settings: HealthSettings | None = None,
     node_health: NodeHealth | None = None,
+    interceptors: Sequence[grpc.aio.ServerInterceptor] = (),
 ) -> RunningServer:
     """Serve ``gateway``; ``node_health`` (already serving a plain port, say) is the health it serves and keeps true."""
     settings = health_settings or HealthSettings()
     node_health = node_health or NodeHealth()
     server = grpc.aio.server(
+        interceptors=interceptors,
         options=[
             # Two servers must never silently share a port.
             ("grpc.so_reuseport", 0),
             ("grpc.max_receive_message_length", max_message_bytes),
             ("grpc.max_send_message_length", 4 * max_message_bytes),
-        ]
+        ],
     )
     calls = CallsInFlight()
     # Requests are decoded and checked in one place (api.requests), not by grpcio before the servicer runs.

@@ -8,12 +8,10 @@ names from registrations, error details from nodes and peers. Rich does not stri
 
 from __future__ import annotations
 
-import json
 import logging
 import sys
 import unicodedata
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime
 from typing import TextIO
 
 from rich import box
@@ -138,29 +136,6 @@ def log_to_stderr(verbose: bool) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(InertLogFormatter("%(levelname)s %(message)s"))
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, handlers=[handler])
-
-
-class JsonLogFormatter(logging.Formatter):
-    """One JSON object a line (``logging.format: json``), for a log collector: UTC time, level, logger, message;
-    JSON escapes every control character, so a peer's text cannot forge a line."""
-
-    def format(self, record: logging.LogRecord) -> str:
-        line = {
-            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
-            "level": record.levelname,
-            "logger": record.name,
-            "message": record.getMessage(),
-        }
-        if record.exc_info:
-            line["exception"] = self.formatException(record.exc_info)
-        return json.dumps(line, ensure_ascii=False)
-
-
-def log_format(form: str) -> None:
-    """Switch the process's log lines to ``text`` (the default of ``log_to_stderr``) or ``json``."""
-    formatter = JsonLogFormatter() if form == "json" else InertLogFormatter("%(levelname)s %(message)s")
-    for handler in logging.getLogger().handlers:
-        handler.setFormatter(formatter)
 
 
 class _Rate(ProgressColumn):

@@ -73,7 +73,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
     import asyncio
 
     with _keys_checked():
-        asyncio.run(_serve(_configured(args.config)))
+        asyncio.run(_serve(_configured(args)))
 
 
 async def _sequence(config: NodeConfig) -> None:
@@ -88,16 +88,16 @@ def cmd_sequencer(args: argparse.Namespace) -> None:
     import asyncio
 
     with _keys_checked():
-        asyncio.run(_sequence(_configured(args.config)))
+        asyncio.run(_sequence(_configured(args)))
 
 
-def _configured(path: Path) -> NodeConfig:
+def _configured(args: argparse.Namespace) -> NodeConfig:
     """The node's configuration (a wrong setting: ``ConfigError``, one line), its log lines formatted as it says."""
-    from share_gateway.cli.console import log_format
+    from share_gateway.cli.logs import configure_logging
     from share_gateway.config import NodeConfig
 
-    config = NodeConfig.load(path)
-    log_format(config.logging.format)
+    config = NodeConfig.load(args.config)
+    configure_logging(config.logging, args.verbose)
     return config
 
 

@@ -8,6 +8,7 @@ failed call into ``PeerError``, so the use cases above never see gRPC.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,6 +18,7 @@ from google.protobuf.message import Message
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
+from share_gateway import tracing
 from share_gateway.config import TlsMaterial
 from share_gateway.crypto.disclosure import Disclosure
 from share_gateway.crypto.envelope import Envelope
@@ -81,6 +83,14 @@ def _none_revoked() -> frozenset[str]:
     return frozenset()
 
 
+# Told of every call to a peer once it ended: the peer's region, the method, the status code and its seconds.
+Observe = Callable[[str, str, str, float], None]
+
+
+def _unobserved(region: str, method: str, code: str, seconds: float) -> None:
+    return None
+
+
 @dataclass
 class PeerClients:
     tls: TlsMaterial
@@ -89,6 +99,8 @@ class PeerClients:
     # certificate its manifest pins is revoked; a thief presenting a revoked certificate as the server still
     # receives calls, signed ones it cannot forge answers to without the peer's signing key.
     revoked: Callable[[], frozenset[str]] = _none_revoked
+    # Each call's outcome, for the node's metrics (``gateway.telemetry.Recorder.peer_call``).
+    observe: Observe = _unobserved
     # region -> (endpoint, channel, stub); a new manifest may move a peer to another endpoint.
     _stubs: dict[str, tuple[str, grpc.aio.Channel, peer_pb2_grpc.PeerServiceAsyncStub]] = field(default_factory=dict)
     _closing: dict[asyncio.Task[None], grpc.aio.Channel] = field(default_factory=dict)
@@ -119,22 +131,58 @@ class PeerClients:
             task.add_done_callback(lambda done: self._closing.pop(done, None))
 
     async def _call(self, manifest: Manifest, region: str, method: str, request: Message, seconds: float) -> Any:
-        """One call with ``seconds`` as its gRPC deadline, so the peer sees it too.
+        """One call with ``seconds`` as its gRPC deadline, so the peer sees it too; its outcome observed, and
+        (when tracing) a client span whose context travels in the call's metadata.
 
         A peer that could not be reached loses its channel: gRPC would otherwise fail every call
         at once until its reconnect backoff (up to two minutes) ran out, long after the peer returned.
         """
-        if manifest.nodes[region].tls_fingerprint in self.revoked():
-            raise PeerError(
-                grpc.StatusCode.UNAVAILABLE.name,
-                f"the certificate the manifest pins for region {region} is revoked: no call until a new one is pinned",
-            )
+        if tracing.tracer() is None:
+            return await self._observed(manifest, region, method, request, seconds, None)
+        with tracing.span(
+            f"share_gateway.v1.PeerService/{method}", tracing.SpanKind.CLIENT, peer_region=region, rpc_method=method
+        ) as span:
+            metadata: list[tuple[str, str]] = []
+            tracing.inject(metadata)
+            try:
+                answer = await self._observed(manifest, region, method, request, seconds, tuple(metadata))
+            except PeerError as error:
+                tracing.failed(span, error.code)
+                raise
+            tracing.failed(span, "OK")
+            return answer
+
+    async def _observed(
+        self,
+        manifest: Manifest,
+        region: str,
+        method: str,
+        request: Message,
+        seconds: float,
+        metadata: tuple[tuple[str, str], ...] | None,
+    ) -> Any:
+        started, code = time.perf_counter(), "CANCELLED"  # unless it ends otherwise: cancelled by our own deadline
         try:
-            return await getattr(self._stub(manifest, region), method)(request, timeout=seconds)
-        except grpc.aio.AioRpcError as error:
-            if error.code() is grpc.StatusCode.UNAVAILABLE:
-                self._retire(region)
-            raise PeerError.of(error) from error
+            if manifest.nodes[region].tls_fingerprint in self.revoked():
+                code = grpc.StatusCode.UNAVAILABLE.name
+                raise PeerError(
+                    code,
+                    f"the certificate the manifest pins for region {region} is revoked: "
+                    "no call until a new one is pinned",
+                )
+            try:
+                answer = await getattr(self._stub(manifest, region), method)(
+                    request, timeout=seconds, metadata=metadata
+                )
+            except grpc.aio.AioRpcError as error:
+                code = error.code().name
+                if error.code() is grpc.StatusCode.UNAVAILABLE:
+                    self._retire(region)
+                raise PeerError.of(error) from error
+            code = "OK"
+            return answer
+        finally:
+            self.observe(region, method, code, time.perf_counter() - started)
 
     async def inquire(self, manifest: Manifest, region: str, inquiry: Envelope, seconds: float) -> PeerAnswer:
         """Forward a signed inquiry; the answer's signed disclosures, citations and receipt."""

@@ -46,6 +46,7 @@ from share_gateway.gateway.revocation_watch import RevocationWatch
 from share_gateway.gateway.runtime import Clock, NodeRuntime, utc_now
 from share_gateway.gateway.sequencer import Sequencer, SequencerSettings
 from share_gateway.gateway.sweeper import DisclosureSweeper
+from share_gateway.gateway.telemetry import Recorder
 from share_gateway.gateway.trust_expiry import TrustExpiry, trust_materials
 from share_gateway.gateway.trust_live import TrustWatch
 from share_gateway.gateway.witness import Cosigner
@@ -77,6 +78,8 @@ class Gateway:
 
     def __post_init__(self) -> None:
         self.policy = Policy(self.catalog.catalog)
+        # What the use cases count as they work; the api layer's metrics read it at scrape time.
+        self.recorder = Recorder()
         # The authority's certificate revocation list in force: checked on every mTLS call.
         # Refused calls (a peer's, a revoked certificate's), logged without letting a caller flood the log.
         self.refusals = Refusals(self.runtime, timedelta(seconds=self.refusal_window_seconds))
@@ -92,7 +95,7 @@ class Gateway:
                 self.runtime,
                 self.manifest,
                 self.catalog,
-                PeerClients(self.peer_tls, lambda: self.certificates.revoked),
+                PeerClients(self.peer_tls, lambda: self.certificates.revoked, self.recorder.peer_call),
                 self.policy,
                 peer_timeout=self.federation_settings.peer_timeout_seconds,
                 clock_skew=self.federation_settings.clock_skew,
@@ -125,6 +128,7 @@ class Gateway:
                 self.log,
                 self.log_settings.witness_interval_seconds,
                 on_answer=None if self.courier is None else self.courier.peer_back,
+                on_cosigned=self.recorder.witness_cosigned,
             )
         )
         self.repairs = RepairDesk(
@@ -158,13 +162,16 @@ class Gateway:
         self.disputes.consents = self.consents
         self.repair_intake = RepairIntake(self.repairs, self.federation, self.disputes)
         # Every inquiry, local or a peer's, spends its requester's quotas first (harvesting_suspected: .quotas).
-        self.quotas = QuotaDesk(self.runtime, self.catalog.catalog, self.refusals, self.quota_settings)
+        self.quotas = QuotaDesk(
+            self.runtime, self.catalog.catalog, self.refusals, self.quota_settings, recorder=self.recorder
+        )
         self.inquiries = InquiryDesk(
             self.runtime,
             self.policy,
             self.federation,
             quotas=self.quotas,
             consents=self.consents,
+            recorder=self.recorder,
         )
         self.history = InquiryHistory(self.runtime, self.policy, self.log_settings.history_days, self.federation)
         self.audit = AuditDesk(self.runtime, self.log)

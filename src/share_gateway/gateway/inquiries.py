@@ -7,12 +7,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from share_gateway import tracing
 from share_gateway.crypto.consent import SignedConsent
 from share_gateway.crypto.disclosure import Disclosure, RecordStatement, disclose
 from share_gateway.crypto.envelope import Envelope
 from share_gateway.domain.consent import Consent
 from share_gateway.domain.disputes import Dispute
-from share_gateway.domain.errors import Citation, InvalidInput, Refused
+from share_gateway.domain.errors import Citation, Exhausted, InvalidInput, Refused
 from share_gateway.domain.events import EVENT_MEDIA_TYPE, DisclosedRecord, Event, EventKind, Outcome
 from share_gateway.domain.identifiers import Subject
 from share_gateway.domain.list_membership import ListMembership, courts_entry_lists, memberships
@@ -23,6 +24,7 @@ from share_gateway.gateway.consents import ConsentDesk
 from share_gateway.gateway.federation import FederationDesk, RegionOutcome, RegionStatus
 from share_gateway.gateway.quotas import QuotaDesk
 from share_gateway.gateway.runtime import NodeRuntime
+from share_gateway.gateway.telemetry import UNKNOWN_PURPOSE, Recorder
 from share_gateway.store.records import Disclosable
 
 
@@ -68,9 +70,37 @@ class InquiryDesk:
     federation: FederationDesk | None = None
     quotas: QuotaDesk | None = None
     consents: ConsentDesk | None = None
+    # Counts inquiries by purpose and outcome, for the node's metrics.
+    recorder: Recorder = field(default_factory=Recorder)
 
     async def inquire(self, requester: Principal, request: InquiryRequest) -> Answer:
-        """Admit the inquiry under its requester's quotas (``Exhausted`` if spent), then answer it."""
+        """Admit the inquiry under its requester's quotas (``Exhausted`` if spent), then answer it; counted by
+        purpose and outcome, and (when tracing) a span of its own."""
+        purpose = request.purpose if request.purpose in self.policy.catalog.purposes else UNKNOWN_PURPOSE
+        outcome = "cancelled"
+        try:
+            answer = await tracing.traced(
+                "inquiry", self._admitted(requester, request), purpose=purpose, federated=request.federated
+            )
+        except Exhausted:
+            outcome = "exhausted"
+            raise
+        except Refused:
+            outcome = "refused"
+            raise
+        except InvalidInput:
+            outcome = "invalid"
+            raise
+        except Exception:
+            outcome = "failed"
+            raise
+        else:
+            outcome = "allowed"
+            return answer
+        finally:
+            self.recorder.inquiry(purpose, "peer" if request.asking_region else "client", outcome)
+
+    async def _admitted(self, requester: Principal, request: InquiryRequest) -> Answer:
         quotas = self.quotas
         if quotas is None:
             return await self._answer(requester, request)
@@ -115,8 +145,11 @@ class InquiryDesk:
             await self.consents.register(request.consent, consent)
         consent_id = "" if consent is None else consent.consent_id
         visible = self.policy.lists_visible(request.purpose)
-        view = await runtime.read(
-            runtime.store.subject_view, subject, now.date(), visible or self.policy.lists_matter(request.purpose)
+        view = await tracing.traced(
+            "inquiry.read",
+            runtime.read(
+                runtime.store.subject_view, subject, now.date(), visible or self.policy.lists_matter(request.purpose)
+            ),
         )
         if request.federated:
             if self.federation is None:
@@ -124,15 +157,7 @@ class InquiryDesk:
             self.federation.require_current()
             local, remote = await asyncio.gather(
                 self._local(view.records, request, consent_id, now),
-                self.federation.fan_out(
-                    requester,
-                    subject,
-                    request.purpose,
-                    consent_id,
-                    request.record_types,
-                    request.deadline,
-                    request.consent,
-                ),
+                self._fan_out(requester, subject, request, consent_id),
             )
         else:
             local, remote = await self._local(view.records, request, consent_id, now), []
@@ -171,13 +196,24 @@ class InquiryDesk:
             details=details,
         )
         receipt = Envelope.seal(runtime.signing_key, EVENT_MEDIA_TYPE, event.canonical_bytes())
-        await runtime.event_log.append(event)
+        await tracing.traced("inquiry.log", runtime.event_log.append(event))
         regions: tuple[RegionOutcome, ...] = ()
         if request.federated:
             regions = (own, *remote)
         shown = {(r.origin_region, r.record_id) for r in disclosed}
         disputed = _disputed(view.disputes, remote, shown)
         return Answer(event.event_id, tuple(disclosures), event.citations, receipt, regions, measures, stated, disputed)
+
+    async def _fan_out(
+        self, requester: Principal, subject: Subject, request: InquiryRequest, consent_id: str
+    ) -> list[RegionOutcome]:
+        """Every peer asked at once (a span over the fan-out when tracing; each hop is a span of its own)."""
+        federation = self.federation
+        assert federation is not None
+        ask = federation.fan_out(
+            requester, subject, request.purpose, consent_id, request.record_types, request.deadline, request.consent
+        )
+        return await tracing.traced("inquiry.fan_out", ask)
 
     async def _consent(self, request: InquiryRequest) -> Consent | None:
         """The verified consent where the purpose needs one (``Refused(CONSENT_FORGED)`` if it does not verify)."""

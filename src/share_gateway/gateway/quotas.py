@@ -47,6 +47,7 @@ from share_gateway.gateway.periodic import Periodic
 from share_gateway.gateway.quota_leases import Account, Leases, open_account
 from share_gateway.gateway.refusals import Refusals
 from share_gateway.gateway.runtime import NodeRuntime
+from share_gateway.gateway.telemetry import Recorder
 
 # How long a caller over its concurrency cap is told to wait.
 CONCURRENCY_RETRY_SECONDS = 1.0
@@ -74,6 +75,8 @@ class QuotaDesk:
     settings: QuotaSettings = field(default_factory=QuotaSettings)
     # How a slowed refusal waits (injectable: tests see the delays without waiting them).
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+    # Counts refusals by reason, for the node's metrics.
+    recorder: Recorder = field(default_factory=Recorder)
 
     def __post_init__(self) -> None:
         self._overrides = {(o.requester, o.purpose): dict(o.limits) for o in self.settings.overrides}
@@ -237,6 +240,7 @@ class QuotaDesk:
         now: datetime,
     ) -> None:
         """Count the refusal (aggregated per window), log any suspicion it completes, and raise."""
+        self.recorder.quota_refused(reason)
         extra = {"purpose": purpose, "quota": scope} | ({"via": region} if region else {})
         await self.refusals.refused(EventKind.QUOTA_REFUSED, Identity.from_uri(requester.uri), reason, message, **extra)
         await self._log(requester, purpose, region, self.watch.refused(requester.uri, now))

@@ -28,6 +28,7 @@ from share_gateway.domain.principals import Identity, IdentityKind, Role
 from share_gateway.domain.records import Record
 from share_gateway.domain.repair import REVOCATION_TYPE, Revocation
 from share_gateway.gateway.group_commit import GroupCommit
+from share_gateway.gateway.telemetry import note_event
 from share_gateway.store.database import StoreBusy
 from share_gateway.store.deliveries import DeliveryKind
 from share_gateway.store.records import StoredRecord
@@ -222,9 +223,11 @@ class NodeRuntime:
         return written
 
     def event(self, kind: EventKind, actor: Principal, outcome: Outcome, **values: object) -> Event:
-        """A new event of this node, at the clock's now, by ``actor``."""
+        """A new event of this node, at the clock's now, by ``actor`` (noted on the call under way, for its logs)."""
+        event_id = str(uuid.uuid4())
+        note_event(event_id)
         return Event(
-            event_id=str(uuid.uuid4()),
+            event_id=event_id,
             kind=kind,
             at=self.clock(),
             node=self.region,

@@ -109,6 +109,8 @@ class Cosigner:
     timeout: float = 5.0
     # Told of each peer that answered: a peer the courier rests may be back (see ``Courier.peer_back``).
     on_answer: Callable[[str], None] | None = None
+    # Told of each cosignature kept: the witness, the size it cosigned and the time it states (for metrics).
+    on_cosigned: Callable[[str, int, int], None] | None = None
     # What each witness last cosigned, as far as this node knows; a witness corrects it when wrong.
     _known: dict[str, int] = field(default_factory=dict)
 
@@ -166,6 +168,8 @@ class Cosigner:
                 return 0
             await runtime.off_loop(self.log.add_cosignature, latest.size, signature)
             self._known[peer] = latest.size
+            if self.on_cosigned is not None:
+                self.on_cosigned(peer, latest.size, timestamp)
             if self.on_answer is not None:
                 self.on_answer(peer)
             return 1
