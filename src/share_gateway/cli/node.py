@@ -1,4 +1,5 @@
-"""``serve`` and ``sequencer``: run a regional node, or only its log's sequencer, until SIGINT or SIGTERM."""
+"""``serve`` and ``sequencer``: run a regional node, or only its log's sequencer, until SIGINT or SIGTERM;
+``migrate``: bring a node's database to the current schema (as a deployment's migration job does)."""
 
 from __future__ import annotations
 
@@ -27,6 +28,10 @@ def add_commands(commands: Commands) -> None:
     sequencer = commands.add_parser("sequencer", help="run only the log's sequencer (with log.sequencer: false)")
     sequencer.add_argument("--config", type=Path, required=True, help="the node's configuration (node.yaml)")
     sequencer.set_defaults(run=cmd_sequencer)
+
+    migrate = commands.add_parser("migrate", help="bring the node's database to the current schema, then exit")
+    migrate.add_argument("--config", type=Path, required=True, help="the node's configuration (node.yaml)")
+    migrate.set_defaults(run=cmd_migrate)
 
 
 def _stop_on_signal() -> asyncio.Event:
@@ -78,6 +83,22 @@ def cmd_sequencer(args: argparse.Namespace) -> None:
 
     with _keys_checked():
         asyncio.run(_sequence(NodeConfig.load(args.config)))
+
+
+def cmd_migrate(args: argparse.Namespace) -> None:
+    """Migrate under the migration lock: safe beside replicas starting (they migrate under the same lock)."""
+    from share_gateway.config import NodeConfig
+    from share_gateway.store.database import migrate, open_database, schema_revision
+
+    config = NodeConfig.load(args.config)
+    database = open_database(config.database, sqlite_synchronous=config.sqlite_synchronous)
+    try:
+        before = schema_revision(database)
+        migrate(database)
+        after = schema_revision(database)
+    finally:
+        database.dispose()
+    print(f"database of node {config.region} at revision {after} (was {before or 'empty'})", flush=True)
 
 
 @contextmanager
