@@ -41,8 +41,11 @@ def _known(settings: type, raw: dict[str, Any], section: str) -> dict[str, Any]:
 class LogSettings:
     """How the accountability log is integrated, published and read back."""
 
-    # Whether this process integrates and checkpoints the log; replicas sharing one PostgreSQL may leave it to one.
+    # Whether this process may lead its region: integrate and checkpoint the log, ask for cosignatures, sweep.
+    # Replicas sharing one database elect one leader among those that may (false: this process never leads).
     sequencer: bool = True
+    # How often a replica that does not lead tries to take over: a dead leader is replaced within about this.
+    leader_retry_seconds: float = 0.5
     integrate_interval_seconds: float = 0.2
     # A checkpoint is published within this long of new activity, or after this many new leaves.
     checkpoint_interval_seconds: float = 1.0

@@ -37,6 +37,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine, create_engine, event, make_url
 from sqlalchemy.pool import NullPool, QueuePool
 
@@ -285,8 +286,6 @@ def migrate(database: Database, revision: str = "head") -> None:
 
 def schema_revision(database: Database) -> str | None:
     """The revision the schema is at (None before the first migration)."""
-    from alembic.runtime.migration import MigrationContext
-
     with database.reader.connect() as connection:
         return MigrationContext.configure(connection).get_current_revision()
 

@@ -19,10 +19,14 @@ from __future__ import annotations
 
 import fcntl
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import psycopg
 from sqlalchemy import create_engine, make_url
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
 # First keys of the two-key advisory locks (the second is the schema's hash).
@@ -36,6 +40,18 @@ TCP_USER_TIMEOUT_MS = 3_000
 # The soonest the database may end a leader's silent session (its last traffic + this): a leader that last
 # confirmed its lock less than this long ago still holds it.
 SILENT_SESSION_ENDS_SECONDS = min(KEEPALIVE_IDLE + KEEPALIVE_INTERVAL * KEEPALIVE_COUNT, TCP_USER_TIMEOUT_MS / 1000)
+
+
+class LockConnectionLost(Exception):
+    """The leader lock's connection failed (or could not be made): whatever this process held, it holds no more."""
+
+
+@contextmanager
+def _as_lost() -> Iterator[None]:
+    try:
+        yield
+    except (psycopg.Error, SQLAlchemyError, OSError) as error:
+        raise LockConnectionLost(str(error)) from error
 
 
 def sqlite_path(url: str) -> Path | None:
@@ -99,35 +115,30 @@ class LeaderLock:
         if self._file is not None:
             return self._file.acquire(wait=False)
         assert self._engine is not None
-        if self._connection is None:
-            self._connection = self._engine.raw_connection()
-        cursor = self._connection.cursor()
-        try:
-            cursor.execute(f"SELECT pg_try_advisory_lock({LEADER_LOCK}, {SCHEMA_KEY})")
-            (taken,) = cursor.fetchone()
-        finally:
-            cursor.close()
-        return bool(taken)
+        with _as_lost():
+            if self._connection is None:
+                self._connection = self._engine.raw_connection()
+            return bool(self._one(f"SELECT pg_try_advisory_lock({LEADER_LOCK}, {SCHEMA_KEY})"))
 
     def holds(self) -> bool:
         """Whether the lock is still this session's: the database says so over the lock's own connection.
 
-        Raises if the connection is gone (the database ended the session, and the lock with it).
+        Raises ``LockConnectionLost`` if the connection is gone (the database ended the session, and the lock).
         """
         if self._file is not None:
             return self._file.held
         if self._connection is None:
             return False
+        with _as_lost():
+            return bool(self._one(_HELD))
+
+    def _one(self, statement: str) -> Any:
         cursor = self._connection.cursor()
         try:
-            cursor.execute(
-                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted AND pid = pg_backend_pid()"
-                f" AND classid = {LEADER_LOCK} AND objid = ({SCHEMA_KEY})::oid AND objsubid = 2"
-            )
-            (held,) = cursor.fetchone()
+            cursor.execute(statement)
+            return cursor.fetchone()[0]
         finally:
             cursor.close()
-        return bool(held)
 
     def release(self) -> None:
         """Give the lock up: close its session (which ends the lock whatever state the connection is in)."""
@@ -142,6 +153,12 @@ class LeaderLock:
         self.release()
         if self._engine is not None:
             self._engine.dispose()
+
+
+_HELD = (
+    "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted AND pid = pg_backend_pid()"  # noqa: S608 - constants
+    f" AND classid = {LEADER_LOCK} AND objid = ({SCHEMA_KEY})::oid AND objsubid = 2"
+)
 
 
 def _session_engine(url: str) -> Any:
