@@ -60,11 +60,13 @@ class Leadership:
         loops: Sequence[Periodic],
         sequencer: Sequencer | None,
         retry_seconds: float = 0.5,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.database_url = database_url
         self.loops = tuple(loops)
         self.sequencer = sequencer
         self.retry_seconds = retry_seconds
+        self._monotonic = monotonic  # the clock confirmations age by (a test's, to age one at will)
         self.leads = False
         self._lock: LeaderLock | None = None
         self._executor: ThreadPoolExecutor | None = None
@@ -134,7 +136,7 @@ class Leadership:
 
     def _lead(self) -> None:
         self.leads = True
-        self._confirmed_at = time.monotonic()
+        self._confirmed_at = self._monotonic()
         log.info("leading the region: running the sequencer and the singleton loops")
         for loop in self.loops:
             loop.guard = self.confirm
@@ -149,14 +151,14 @@ class Leadership:
         """Whether this process may take a step now: it leads, confirmed within ``CONFIRM_EVERY`` seconds."""
         if not self.leads:
             return False
-        if time.monotonic() - self._confirmed_at < CONFIRM_EVERY:
+        if self._monotonic() - self._confirmed_at < CONFIRM_EVERY:
             return True
         if self._checking is None:
             self._checking = asyncio.ensure_future(self._check())
         return await asyncio.shield(self._checking)
 
     async def _check(self) -> bool:
-        asked = time.monotonic()
+        asked = self._monotonic()
         try:
             assert self._lock is not None
             held = await asyncio.wait_for(self._call(self._lock.holds), CHECK_TIMEOUT)
