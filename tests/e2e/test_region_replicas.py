@@ -12,10 +12,11 @@ from pathlib import Path
 
 import pytest
 import yaml
+from alembic.script import ScriptDirectory
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from share_gateway.devkit import Layout, create_federation, free_ports
-from share_gateway.store.database import open_database
+from share_gateway.store.database import alembic_config, open_database
 from share_gateway.store.repositories import Store
 from share_gateway.v1 import inquiry_pb2_grpc
 from tests.conftest import seed_grants
@@ -117,3 +118,11 @@ async def test_replicas_start_together_and_the_survivor_of_a_killed_leader_takes
     wait_until(lambda: (counts := logged_and_checkpointed(fresh_postgres))[1] >= counts[0] > before)
     verified = run("audit", "verify", "--config", str(configs[survivor]))
     assert "verifies" in verified.stdout, verified.stdout + verified.stderr
+
+
+def test_migrate_brings_a_fresh_database_to_head_once(region: tuple[Layout, list[Path], list[Process]]) -> None:
+    """What a deployment's migration job runs before the replicas start (they would migrate under the same lock)."""
+    _, configs, _ = region
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    assert f"at revision {head} (was empty)" in run("migrate", "--config", str(configs[0])).stdout
+    assert f"at revision {head} (was {head})" in run("migrate", "--config", str(configs[1])).stdout
