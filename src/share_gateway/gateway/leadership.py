@@ -159,9 +159,9 @@ class Leadership:
 
     async def _check(self) -> bool:
         asked = self._monotonic()
+        lock = self._lock
         try:
-            assert self._lock is not None
-            held = await asyncio.wait_for(self._call(self._lock.holds), CHECK_TIMEOUT)
+            held = lock is not None and await asyncio.wait_for(self._call(lock.holds), CHECK_TIMEOUT)
         except (LockConnectionLost, TimeoutError) as error:
             log.warning("the leader lock's connection failed (%s): standing down", error)
             held = False
@@ -204,8 +204,12 @@ class Leadership:
     async def release(self) -> None:
         """Give up the lock (after the loops stopped and the sequencer's last step): another may lead at once."""
         self.leads = False
-        if self._executor is not None and self._lock is not None:
-            await self._call(self._lock.dispose)
-        if self._executor is not None:
-            self._executor.shutdown(wait=True)
+        lock, executor = self._lock, self._executor
         self._lock, self._executor = None, None
+        if lock is None or executor is None:
+            return
+        try:  # a connection the network lost may hang: its session ends on the database's side anyway
+            await asyncio.wait_for(asyncio.get_running_loop().run_in_executor(executor, lock.dispose), CHECK_TIMEOUT)
+        except (LockConnectionLost, TimeoutError) as error:
+            log.warning("could not close the leader lock's connection: %s", error)
+        executor.shutdown(wait=False)
