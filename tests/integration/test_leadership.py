@@ -3,6 +3,7 @@ takes no further step (its sequencer integrates nothing more); another candidate
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -10,9 +11,11 @@ from pathlib import Path
 
 import sqlalchemy
 
+from share_gateway.config import NodeConfig
 from share_gateway.gateway.leadership import CONFIRM_EVERY, Leadership
 from share_gateway.gateway.periodic import Periodic
 from share_gateway.gateway.sequencer import Sequencer, SequencerSettings
+from share_gateway.node import start_node
 from share_gateway.store.database import migrate, open_database
 from share_gateway.store.locks import LEADER_LOCK, SCHEMA_KEY
 from share_gateway.store.log import LogStore
@@ -133,3 +136,24 @@ async def test_on_sqlite_one_process_holds_the_file_lock_until_it_releases_it(tm
         await first.leadership.release()
         await eventually(lambda: second.leadership.leads)
         await eventually(lambda: second.steps > 0)
+
+
+async def test_nodes_on_one_database_elect_one_leader_and_one_with_log_sequencer_false_never_leads(
+    node_config: NodeConfig,
+) -> None:
+    """Two nodes on one SQLite file: the first leads, the second waits; one configured never to lead does not take
+    the free lock once the leader stopped (its sequencer and sweepers stay still), while a candidate does."""
+    never = dataclasses.replace(node_config, log=dataclasses.replace(node_config.log, sequencer=False))
+    leader = await start_node(node_config)
+    candidate_node = await start_node(node_config)
+    bystander = await start_node(never)
+    try:
+        assert leader.gateway.leadership.leads
+        assert not candidate_node.gateway.leadership.leads
+        await leader.stop(grace=0)
+        await eventually(lambda: candidate_node.gateway.leadership.leads)
+        assert not bystander.gateway.leadership.leads
+        assert bystander.gateway.sequencer.guard is None, "its sequencer was never started"
+    finally:
+        for node in (candidate_node, bystander):
+            await node.stop(grace=0)

@@ -48,6 +48,8 @@ R = TypeVar("R")
 CONFIRM_EVERY = 0.5
 # Seconds the database has to answer a confirmation before the leader stands down.
 CHECK_TIMEOUT = 1.0
+# Seconds a try for the lock may take (a new connection among them) before it is tried again afresh.
+TRY_TIMEOUT = 10.0
 assert CONFIRM_EVERY < SILENT_SESSION_ENDS_SECONDS, "a leader must stop acting before the database ends its session"
 
 
@@ -126,7 +128,7 @@ class Leadership:
             self._fresh_lock()
         assert self._lock is not None
         try:
-            taken = await asyncio.wait_for(self._call(self._lock.try_acquire), CHECK_TIMEOUT)
+            taken = await asyncio.wait_for(self._call(self._lock.try_acquire), TRY_TIMEOUT)
         except (LockConnectionLost, TimeoutError) as error:  # the database is away: try again, a new connection
             log.debug("could not try the leader lock: %s", error)
             self._abandon_lock()
