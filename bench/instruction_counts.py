@@ -217,7 +217,10 @@ def main() -> None:
                 )
             idle.append(_counted(node.pid, dumps, lambda: time.sleep(args.idle_seconds)))
         except BaseException:
-            print("the node's last words:\n" + "".join((root / "node.log").read_text().splitlines(True)[-30:]))
+            words = (root / "node.log").read_text()
+            print("the node's last words:\n" + "".join(words.splitlines(True)[-30:]))
+            if args.keep is not None:
+                (args.keep / "node.log").write_text(words)
             raise
         finally:
             node.terminate()

@@ -100,8 +100,11 @@ class Section:
 class LogSettings(Section):
     """How the accountability log is integrated, published and read back."""
 
-    # Whether this process integrates and checkpoints the log; replicas sharing one PostgreSQL may leave it to one.
+    # Whether this process may lead its region: integrate and checkpoint the log, ask for cosignatures, sweep.
+    # Replicas sharing one database elect one leader among those that may (false: this process never leads).
     sequencer: StrictBool = True
+    # How often a replica that does not lead tries to take over: a dead leader is replaced within about this.
+    leader_retry_seconds: float = seconds(0.5, most=60)
     integrate_interval_seconds: float = seconds(0.2, most=60)
     # A checkpoint is published within this long of new activity, or after this many new leaves.
     checkpoint_interval_seconds: float = seconds(1.0, most=3600)

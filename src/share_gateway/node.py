@@ -24,6 +24,7 @@ from share_gateway.gateway import Clock, Gateway, NodeRuntime, utc_now
 from share_gateway.gateway.certificates import RevocationSettings
 from share_gateway.gateway.conformance import ConformanceSweep
 from share_gateway.gateway.health import database_reachable
+from share_gateway.gateway.leadership import Leadership
 from share_gateway.gateway.trust_live import check_manifest, log_sweep
 from share_gateway.store.database import Database, migrate, open_configured
 from share_gateway.store.repositories import Store
@@ -246,9 +247,14 @@ async def run_sequencer(config: NodeConfig, stop: asyncio.Event, clock: Clock = 
         runtime = NodeRuntime(config.region, key, Store(database), clock=clock)
         settings = dataclasses.replace(config.log, sequencer=True)
         sequencer = Gateway(runtime, open_catalog(config.catalog.read_bytes(), _authority(config)), settings).sequencer
-        sequencer.start()
+        # It leads the region's log as a node would, taking over from (or handing over to) any other.
+        leadership = Leadership(database.url, (), sequencer, settings.leader_retry_seconds)
+        leadership.start()
         await stop.wait()
-        await sequencer.stop(config.shutdown.sequencer_seconds)
+        await leadership.end_campaign()
+        if leadership.leads:
+            await sequencer.stop(config.shutdown.sequencer_seconds)
+        await leadership.release()
         await runtime.close()
     finally:
         database.dispose()

@@ -1,4 +1,5 @@
-"""``serve`` and ``sequencer``: run a regional node, or only its log's sequencer, until SIGINT or SIGTERM.
+"""``serve`` and ``sequencer``: run a regional node, or only its log's sequencer, until SIGINT or SIGTERM;
+``migrate``: bring a node's database to the current schema (as a deployment's migration job does).
 
 On the signal a node drains (health NOT_SERVING for ``shutdown.drain_delay_seconds``), then stops with a grace
 period for the calls in flight (README, "Stopping a node")."""
@@ -30,6 +31,10 @@ def add_commands(commands: Commands) -> None:
     sequencer = commands.add_parser("sequencer", help="run only the log's sequencer (with log.sequencer: false)")
     sequencer.add_argument("--config", type=Path, required=True, help="the node's configuration (node.yaml)")
     sequencer.set_defaults(run=cmd_sequencer)
+
+    migrate = commands.add_parser("migrate", help="bring the node's database to the current schema, then exit")
+    migrate.add_argument("--config", type=Path, required=True, help="the node's configuration (node.yaml)")
+    migrate.set_defaults(run=cmd_migrate)
 
 
 def _stop_on_signal() -> tuple[asyncio.Event, asyncio.Event]:
@@ -99,6 +104,21 @@ def _configured(args: argparse.Namespace) -> NodeConfig:
     config = NodeConfig.load(args.config)
     configure_logging(config.logging, args.verbose)
     return config
+
+
+def cmd_migrate(args: argparse.Namespace) -> None:
+    """Migrate under the migration lock: safe beside replicas starting (they migrate under the same lock)."""
+    from share_gateway.store.database import migrate, open_configured, schema_revision
+
+    config = _configured(args)
+    database = open_configured(config)
+    try:
+        before = schema_revision(database)
+        migrate(database)
+        after = schema_revision(database)
+    finally:
+        database.dispose()
+    print(f"database of node {config.region} at revision {after} (was {before or 'empty'})", flush=True)
 
 
 @contextmanager

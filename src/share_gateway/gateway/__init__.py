@@ -34,6 +34,7 @@ from share_gateway.gateway.federation import FederationDesk
 from share_gateway.gateway.grants import GrantDesk
 from share_gateway.gateway.history import InquiryHistory
 from share_gateway.gateway.inquiries import Answer, InquiryDesk, InquiryRequest
+from share_gateway.gateway.leadership import Leadership
 from share_gateway.gateway.listings import ListingDesk
 from share_gateway.gateway.outbox import Courier, CourierSettings
 from share_gateway.gateway.quotas import QuotaDesk
@@ -190,20 +191,22 @@ class Gateway:
                 checkpoint_leaves=self.log_settings.checkpoint_every_leaves,
             ),
         )
+        # The loops one process of the region runs: the one holding the leader lock.
+        singletons = [self.sweeper.loop, self.listings.loop, self.quotas.loop, self.trust.loop]
+        self.leadership = Leadership(
+            self.runtime.store.database.url,
+            singletons + ([] if self.cosigner is None else [self.cosigner.loop]),
+            self.sequencer,
+            self.log_settings.leader_retry_seconds,
+        )
 
     def start(self) -> None:
         if self.log_settings.sequencer:
-            self.sequencer.start()
-            self.sweeper.loop.start()
-            self.listings.loop.start()
-            self.quotas.loop.start()
-            self.trust.loop.start()
+            self.leadership.start()  # the singleton loops run while this process leads the region
         self.refusals.loop.start()
         self.revocation_watch.loop.start()
         if self.courier is not None:
             self.courier.loop.start()
-        if self.cosigner is not None:
-            self.cosigner.loop.start()
         if self.trust_watch.watching:
             self.trust_watch.loop.start()
 
@@ -262,8 +265,9 @@ class Gateway:
         return await self.trust_watch.install_pushed(admin.uri, artefact, document)
 
     async def close(self, sequencer_seconds: float | None = None) -> None:
-        """Commit every pending event, integrate and checkpoint them (for at most ``sequencer_seconds``: the rest
-        waits for the next sequencer), then release the threads."""
+        """Commit every pending event, integrate and checkpoint them if leading (for at most ``sequencer_seconds``:
+        the rest waits for the next sequencer), then release the threads."""
+        await self.leadership.end_campaign()
         for worker in (
             self.courier,
             self.cosigner,
@@ -283,6 +287,7 @@ class Gateway:
         await self.runtime.event_log.drain()
         if self.federation is not None:
             await self.federation.clients.close()
-        if self.log_settings.sequencer:
+        if self.leadership.leads:
             await self.sequencer.stop(sequencer_seconds)
+        await self.leadership.release()
         await self.runtime.close()

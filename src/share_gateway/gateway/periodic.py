@@ -19,6 +19,8 @@ class Periodic:
         self._step = step
         self._task: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
+        # Asked before each step whether this process may still take it (the region's leadership); None: always.
+        self.guard: Callable[[], Awaitable[bool]] | None = None
 
     def wake(self) -> None:
         """Run the next step now rather than at the end of the interval."""
@@ -27,7 +29,8 @@ class Periodic:
     async def _loop(self) -> None:
         while True:
             try:
-                await self._step()
+                if self.guard is None or await self.guard():
+                    await self._step()
             except Exception as error:
                 # A database outage is one line per kind and window (gateway.failures), not a traceback per step.
                 if database_outage(error, self.name) is None:

@@ -28,6 +28,7 @@ from share_gateway.store.log import Integration, LogStore
 
 log = logging.getLogger(__name__)
 Run = Callable[..., Awaitable[Any]]
+Guard = Callable[[], Awaitable[bool]]
 
 
 class InconsistentLog(Exception):
@@ -41,6 +42,8 @@ class SequencerSettings:
     checkpoint_leaves: int = 10_000
     # Leaves per write transaction: appends wait for SQLite's one writer while it is held.
     batch: int = 2_000
+    # Seconds the last step on stopping may integrate before it publishes what is integrated.
+    stop_within: float = 2.0
 
 
 class Sequencer:
@@ -56,31 +59,45 @@ class Sequencer:
         self._published_at = -math.inf  # never: monotonic time starts near zero after a boot
         self._task: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
-        # Once stopping with a bound: the monotonic time after which no further batch is integrated.
-        self._stop_by = math.inf
+        # When the last step on stopping must publish what it has (monotonic time), once stopping.
+        self._stop_by: float | None = None
         self.alarm: str | None = None
+        # Asked before each batch whether this process may still act (the region's leadership); None: always.
+        self.guard: Guard | None = None
 
-    async def integrate(self) -> Integration:
-        """Integrate everything appended so far (when stopping, only until the stop's bound: one batch at least)."""
-        result: Integration = await self._run(self.store.integrate, self.settings.batch)
-        while result.added == self.settings.batch and time.monotonic() < self._stop_by:
-            result = await self._run(self.store.integrate, self.settings.batch)
-        return result
+    async def _may_act(self) -> bool:
+        return self.guard is None or await self.guard()
 
     async def step(self, force: bool = False) -> Checkpoint | None:
-        """Integrate, then publish a checkpoint if one is due (or ``force``); return it if published."""
-        head = await self.integrate()
-        if self._published_size < 0:
-            latest = await self._run(self.store.latest_checkpoint)
-            self._published_size = -1 if latest is None else latest.size
-        grown = head.size > self._published_size and head.size > 0
-        due = (
-            force
-            or time.monotonic() - self._published_at >= self.settings.checkpoint_interval
-            or head.size - self._published_size >= self.settings.checkpoint_leaves
-        )
-        if not (grown and due):
-            return None
+        """Integrate a batch at a time, publishing each checkpoint that comes due on the way and, with ``force``,
+        one at the end; return the last one published.
+
+        A checkpoint is due once ``checkpoint_interval`` passed since the last or ``checkpoint_leaves`` leaves
+        were added. The step ends when the backlog is integrated, the loop is stopping, or the guard refuses.
+        """
+        published = None
+        while await self._may_act():
+            head: Integration = await self._run(self.store.integrate, self.settings.batch)
+            if self._published_size < 0:
+                latest = await self._run(self.store.latest_checkpoint)
+                self._published_size = -1 if latest is None else latest.size
+            backlog = head.added == self.settings.batch and not self._out_of_time()
+            grown = head.size > self._published_size and head.size > 0
+            due = (
+                (force and not backlog)
+                or time.monotonic() - self._published_at >= self.settings.checkpoint_interval
+                or head.size - self._published_size >= self.settings.checkpoint_leaves
+            )
+            if grown and due:
+                published = await self._publish(head)
+            if not backlog or (self._stopping.is_set() and self._stop_by is None):
+                break
+        return published
+
+    def _out_of_time(self) -> bool:
+        return self._stop_by is not None and time.monotonic() >= self._stop_by
+
+    async def _publish(self, head: Integration) -> Checkpoint:
         await self._check_extends_last(head)
         checkpoint = Checkpoint(self.key.name, head.size, head.root)
         await self._run(self.store.add_checkpoint, head.size, head.root, checkpoint.sign(self.key), self._clock())
@@ -112,6 +129,10 @@ class Sequencer:
                 await asyncio.wait_for(self._stopping.wait(), self.settings.interval)
 
     def start(self) -> None:
+        """Start the loop; what another leader published meanwhile is read again at the first step."""
+        self._stopping.clear()
+        self._stop_by = None
+        self._published_size = -1
         self._task = asyncio.create_task(self._loop(), name="sequencer")
 
     @property
@@ -119,14 +140,23 @@ class Sequencer:
         """Started and no longer running although not stopped: on its alarm, or (for liveness) by a fault."""
         return self._task is not None and self._task.done() and not self._stopping.is_set()
 
+    async def halt(self) -> None:
+        """Stop at once, publishing nothing more: this process no longer leads (another may by now)."""
+        self._stopping.set()
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
     async def stop(self, within: float | None = None) -> None:
-        """Stop the loop, then integrate and publish what is left: for at most ``within`` seconds (and the batch
-        then in progress), after which the rest waits for the next sequencer; appends are durable, and integration
-        resumes where it stopped."""
-        if within is not None:
-            self._stop_by = time.monotonic() + within
+        """Stop the loop after its batch in flight, then integrate for at most ``within`` seconds (default
+        ``stop_within``) and publish what is integrated: bounded however long the backlog; the rest waits for
+        the next sequencer (appends are durable, and integration resumes where it stopped)."""
         self._stopping.set()
         if self._task is not None:
             await self._task
+            self._task = None
         if self.alarm is None:
+            self._stop_by = time.monotonic() + (self.settings.stop_within if within is None else within)
             await self.step(force=True)

@@ -37,11 +37,14 @@ from typing import TYPE_CHECKING, Any
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine, create_engine, event, make_url
 from sqlalchemy.pool import NullPool, PoolResetState, QueuePool
 
 if TYPE_CHECKING:
     from share_gateway.config import NodeConfig
+
+from share_gateway.store.locks import MIGRATION_LOCK, SCHEMA_KEY, FileLock, sqlite_path
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 POSTGRES_CONNECT_TIMEOUT_SECONDS = 10
@@ -316,11 +319,32 @@ def alembic_config() -> Config:
 
 
 def migrate(database: Database, revision: str = "head") -> None:
-    """Bring the schema to ``revision`` (idempotent)."""
+    """Bring the schema to ``revision`` (idempotent), one process at a time.
+
+    Replicas starting together on a fresh database each migrate: the first takes the migration lock (an
+    advisory lock held to the end of its transaction on PostgreSQL, a file lock beside the SQLite file) and
+    migrates; the others wait for it and then find the schema at ``revision`` already.
+    """
     config = alembic_config()
-    with database.writer.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, revision)
+    path = sqlite_path(database.url)
+    file_lock = None if path is None else FileLock.beside(path, "migrate")
+    if file_lock is not None:
+        file_lock.acquire()
+    try:
+        with database.writer.begin() as connection:
+            if not database.is_sqlite:
+                connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK}, {SCHEMA_KEY})")
+            config.attributes["connection"] = connection
+            command.upgrade(config, revision)
+    finally:
+        if file_lock is not None:
+            file_lock.release()
+
+
+def schema_revision(database: Database) -> str | None:
+    """The revision the schema is at (None before the first migration)."""
+    with database.reader.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
 
 
 @dataclass(frozen=True)
