@@ -100,6 +100,9 @@ async def test_a_leader_whose_session_ended_stops_before_its_next_step_and_anoth
             assert first.leadership.leads, "the first to try leads"
             await eventually(lambda: first.steps > 0)
             assert not second.leadership.leads
+            # The other pauses its campaign while the old leader's next step is watched: it would otherwise take the
+            # freed lock and integrate the events first, and the test would see nothing of the old leader's check.
+            await second.leadership.end_campaign()
             end_the_leaders_session(fresh_postgres)
             clock.now += CONFIRM_EVERY  # the leader's last confirmation is too old: its next step must ask
             steps = first.steps
@@ -109,6 +112,7 @@ async def test_a_leader_whose_session_ended_stops_before_its_next_step_and_anoth
             assert log.pending() == 7, "the old leader integrated nothing"
             assert not first.leadership.leads
             await first.leadership.end_campaign()  # it would campaign again; here the other one is to win
+            second.leadership.start()
             await eventually(lambda: second.leadership.leads)
             await eventually(lambda: second.steps > 0)
             # The new leader's sequencer integrates and checkpoints what the old one left.
