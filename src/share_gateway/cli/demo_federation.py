@@ -20,6 +20,7 @@ from stdnum.cn import uscc
 
 from share_gateway.api.convert import subject_to_wire
 from share_gateway.cli.catalog_view import catalog_view
+from share_gateway.cli.common import CommandError
 from share_gateway.cli.console import show, table
 from share_gateway.cli.demo_scenario import REGIONS, Demo, Member, heading, play, region_name
 from share_gateway.cli.messages import say
@@ -153,12 +154,28 @@ def _grpcurl_help(demo: Demo, company: SyntheticCompany, language: Language) -> 
     )
 
 
+MARKER = ".share-gateway-demo"
+"""The file ``demo`` writes into the folder it makes: only a folder holding it is the demo's to empty again."""
+
+
+def claim_folder(root: Path) -> None:
+    """Make ``root`` the demo's, empty: a folder of an earlier demo run is emptied; any other non-empty folder is
+    refused, since its files are not the demo's to delete."""
+    if root.exists() and not root.is_dir():
+        raise CommandError(f"{root} is a file, not a folder for the demo")
+    if root.is_dir() and any(root.iterdir()):
+        if not (root / MARKER).is_file():
+            raise CommandError(f"{root} is not empty and was not made by the demo: choose another --dir")
+        shutil.rmtree(root)
+    root.mkdir(parents=True, exist_ok=True)
+    (root / MARKER).write_text("made by share-gateway demo: emptied by the next run\n")
+
+
 def run_demo(
     root: Path, keep_running: bool = False, records_per_region: int = 200, language: Language = Language.EN
 ) -> None:
     """Create a fresh federation under ``root``, then run the nodes and the scenario; the catalog in ``language``."""
-    if root.exists():
-        shutil.rmtree(root)
+    claim_folder(root)
     population = Population(seed=SEED, today=datetime.now(UTC).date())
     person = population.person("110000")
     company = population.company("110000")
