@@ -66,7 +66,8 @@ def test_each_region_is_a_process_an_operator_can_stop(tmp_path: Path) -> None:
 
         os.kill(pids["310000"], signal.SIGTERM)
         wait_until(lambda: not _running(pids["310000"]))
-        assert _running(pids["110000"]) and _running(pids["440000"])
+        assert _running(pids["110000"])
+        assert _running(pids["440000"])
         assert _serving(ports["110000"], ca), "Beijing serves on with Shanghai stopped"
         assert _serving(ports["440000"], ca)
         assert demo.popen.poll() is None, "the demo itself goes on"
