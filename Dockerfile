@@ -1,3 +1,4 @@
+# syntax=docker/dockerfile:1
 # share-gateway: one regional node per container.
 #
 #   docker build -t share-gateway:0.1.0 .
