@@ -1,8 +1,8 @@
 """The local multi-region demo: a fresh federation of three regional nodes on SQLite, its cast, and its run.
 
-``run_demo`` makes the authority, certificates and catalog, starts the nodes, records synthetic subjects through
-each region's own agency, then plays the guided scenario (``demo_scenario``). Every step is logged by the node
-that served it.
+``run_demo`` makes the authority, certificates and catalog, records synthetic subjects through each region's own
+agency before its node serves, starts each region's node as a process of its own (``demo_regions``), then plays
+the guided scenario over gRPC (``demo_scenario``). Every step is logged by the node that served it.
 """
 
 from __future__ import annotations
@@ -108,7 +108,7 @@ async def _seed(
     region: str,
     members: dict[str, Member],
     population: Population,
-    records_per_region: int,
+    records: int,
     extra: RecordDraft | None = None,
 ) -> None:
     """Before the region's node serves: register the cast, as its operator bootstraps it (every registration and
@@ -123,8 +123,8 @@ async def _seed(
         enrol(store, member.identity.identifier, grants, now, member.kind, member.name, act=act)
     agency = await gateway.runtime.principal(members[f"agency-{region}"].identity)
     court = await gateway.runtime.principal(members[f"court-{region}"].identity)
-    subjects = population.subjects(max(1, records_per_region // 4), regions=[region])
-    drafts = population.drafts(subjects, per_subject=4, region=region)[:records_per_region]
+    subjects = population.subjects(max(1, records // 4), regions=[region])
+    drafts = population.drafts(subjects, per_subject=4, region=region)[:records]
     for index, draft in enumerate(drafts):
         submitter = court if draft.record_type in COURT_TYPES else agency
         await gateway.registry.submit(submitter, f"seed-{index}", draft)
@@ -206,9 +206,7 @@ def run_demo(
     for region in REGIONS:
         extra = own if region == "110000" else None
         work = partial(_seed, region=region, members=members, population=population, extra=extra)
-        asyncio.run(
-            prepare(NodeConfig.load(layout.node_config(region)), partial(work, records_per_region=records_per_region))
-        )
+        asyncio.run(prepare(NodeConfig.load(layout.node_config(region)), partial(work, records=records_per_region)))
     nodes = start_regions({region: layout.node_config(region) for region in REGIONS})
     try:
         asyncio.run(_run(Demo(layout, nodes, members), population, company, person, keep_running, language))
