@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from share_gateway.cli.common import Commands
     from share_gateway.config import NodeConfig
     from share_gateway.domain.records import RecordDraft
+    from share_gateway.gateway import Gateway
     from share_gateway.synthetic import Population
 
 SUBJECT_RECORDS = 4
@@ -60,37 +61,48 @@ def cmd_seed(args: argparse.Namespace) -> None:
 
 
 async def _seed(config: NodeConfig, records: int, seed: int, batch: int) -> int:
+    from share_gateway.node import prepare_gateway
+    from share_gateway.store.bulk import refresh_statistics
+
+    database, gateway = prepare_gateway(config)
+    try:
+        try:
+            written = _load(gateway, config.region, records, seed, batch)
+        finally:
+            await gateway.close()  # commits, integrates and checkpoints what was loaded
+        refresh_statistics(database)
+        return written
+    finally:
+        database.dispose()
+
+
+def _load(gateway: Gateway, region: str, records: int, seed: int, batch: int) -> int:
+    """Register the seeding providers (once), then load ``records`` drafts of population ``seed``."""
     from share_gateway.domain.policy import Grant, GrantRole, Principal
     from share_gateway.domain.principals import Identity, IdentityKind
     from share_gateway.gateway.grants import enrol, operator_act
     from share_gateway.gateway.seeding import Seeder
-    from share_gateway.node import prepare_gateway
     from share_gateway.synthetic import Population
 
-    database, gateway = prepare_gateway(config)
-    try:
-        now = datetime.now(UTC)
-        store = gateway.store
-        catalog = gateway.catalog.catalog
-        act = operator_act(config.region, "synthetic records for a scale test", "share-gateway seed")
-        providers = []
-        for kind, identifier in seeding_providers(config.region).items():
-            grants = [
-                Grant(GrantRole.SUBMIT, name, now - timedelta(days=1))
-                for name, record_type in catalog.record_types.items()
-                if record_type.provision.may_provide(kind)
-            ]
-            if store.grants.institution(identifier)[0] is None:
-                enrol(store, identifier, grants, now, kind, f"seeding {kind.replace('_', ' ')}", act=act)
-            _, held = store.grants.institution(identifier)
-            identity = Identity(IdentityKind.INSTITUTION, identifier)
-            providers.append(Principal(identifier, identity.uri, kind, held))
-        seeder = Seeder(gateway.registry, providers, batch)
-        population = Population(seed=seed, today=now.date())
-        return seeder.load(_drafts(population, config.region, records, seeder.loadable), f"seed-{seed}")
-    finally:
-        await gateway.close()
-        database.dispose()
+    now = datetime.now(UTC)
+    store = gateway.store
+    catalog = gateway.catalog.catalog
+    act = operator_act(region, "synthetic records for a scale test", "share-gateway seed")
+    providers = []
+    for kind, identifier in seeding_providers(region).items():
+        grants = [
+            Grant(GrantRole.SUBMIT, name, now - timedelta(days=1))
+            for name, record_type in catalog.record_types.items()
+            if record_type.provision.may_provide(kind)
+        ]
+        if store.grants.institution(identifier)[0] is None:
+            enrol(store, identifier, grants, now, kind, f"seeding {kind.replace('_', ' ')}", act=act)
+        _, held = store.grants.institution(identifier)
+        identity = Identity(IdentityKind.INSTITUTION, identifier)
+        providers.append(Principal(identifier, identity.uri, kind, held))
+    seeder = Seeder(gateway.registry, providers, batch)
+    population = Population(seed=seed, today=now.date())
+    return seeder.load(_drafts(population, region, records, seeder.loadable), f"seed-{seed}")
 
 
 def _drafts(

@@ -19,9 +19,13 @@ from share_gateway.crypto.disclosure import SealedRecord
 from share_gateway.domain.events import Event
 from share_gateway.domain.records import Record
 from share_gateway.store import schema
+from share_gateway.store.database import Database
 from share_gateway.store.events import _event_row
 from share_gateway.store.records import _row
 from share_gateway.store.unit_of_work import UnitOfWork
+
+# What a bulk load fills: the records and events it writes, and the log's tables once they are integrated.
+LOADED_TABLES = ("records", "events", "log_entries", "log_nodes", "log_checkpoints")
 
 Submission = tuple[Record, SealedRecord, str, Event]
 """A record, its sealed statement, its request key and the event that logs its submission."""
@@ -61,3 +65,18 @@ def _binder(column: Column[Any], dialect: Any) -> Any:
     if isinstance(kind, JSON):
         return lambda value: None if value is None else Json(value)
     return lambda value: value
+
+
+def refresh_statistics(database: Database) -> None:
+    """ANALYZE the tables a bulk load filled, once the log has integrated it.
+
+    Without statistics the planner guesses: at a million records it read every active record's entry of
+    ``(status, share_until)`` beside the subject's index on each inquiry (56 ms instead of 0.1 ms), because it
+    took ``status = 'active'`` for a rare value. Autovacuum would analyze later, where it runs at all.
+    """
+    with database.writer.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.exec_driver_sql(f"ANALYZE {', '.join(LOADED_TABLES)}")
+        else:
+            for table in LOADED_TABLES:
+                connection.exec_driver_sql(f"ANALYZE {table}")
