@@ -27,6 +27,7 @@ from share_gateway.cli import (
     pki,
     records,
     repair,
+    seed,
     trust_status,
 )
 from share_gateway.cli.common import CommandError
@@ -48,6 +49,7 @@ VERB_GROUPS = (
     listing,
     audit,
     outbox,
+    seed,
     demo,
 )
 """In the order ``--help`` lists them."""

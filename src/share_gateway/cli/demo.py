@@ -15,7 +15,10 @@ if TYPE_CHECKING:
 def add_commands(commands: Commands) -> None:
     demo = commands.add_parser("demo", help="start three regional nodes and run a guided scenario")
     demo.add_argument(
-        "--dir", type=Path, default=Path("demo-data"), help="where to make the federation (deleted first if it exists)"
+        "--dir",
+        type=Path,
+        default=Path("demo-data"),
+        help="where to make the federation: a new or empty folder, or one an earlier demo made (emptied first)",
     )
     demo.add_argument("--records", type=int, default=200, help="synthetic records per region")
     demo.add_argument("--keep-running", action="store_true", help="keep the nodes up for grpcurl")

@@ -1,8 +1,8 @@
 """The local multi-region demo: a fresh federation of three regional nodes on SQLite, its cast, and its run.
 
-``run_demo`` makes the authority, certificates and catalog, starts the nodes, records synthetic subjects through
-each region's own agency, then plays the guided scenario (``demo_scenario``). Every step is logged by the node
-that served it.
+``run_demo`` makes the authority, certificates and catalog, records synthetic subjects through each region's own
+agency before its node serves, starts each region's node as a process of its own (``demo_regions``), then plays
+the guided scenario over gRPC (``demo_scenario``). Every step is logged by the node that served it.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import signal
 import textwrap
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 
 from google.protobuf import json_format
@@ -20,17 +21,20 @@ from stdnum.cn import uscc
 
 from share_gateway.api.convert import subject_to_wire
 from share_gateway.cli.catalog_view import catalog_view
+from share_gateway.cli.common import CommandError
 from share_gateway.cli.console import show, table
+from share_gateway.cli.demo_regions import pids_line, prepare, start_regions, stop_regions
 from share_gateway.cli.demo_scenario import REGIONS, Demo, Member, heading, play, region_name
 from share_gateway.cli.messages import say
 from share_gateway.config import NodeConfig
-from share_gateway.devkit import Layout, create_federation, free_ports
+from share_gateway.devkit import create_federation, free_ports
 from share_gateway.domain.catalog_text import Language
 from share_gateway.domain.identifiers import Subject
 from share_gateway.domain.policy import Grant, GrantRole
 from share_gateway.domain.principals import Identity, IdentityKind, Role
+from share_gateway.domain.records import RecordDraft
+from share_gateway.gateway import Gateway
 from share_gateway.gateway.grants import enrol, operator_act
-from share_gateway.node import Node, start_node
 from share_gateway.synthetic import Population, SyntheticCompany, SyntheticPerson
 from share_gateway.v1 import inquiry_pb2
 
@@ -99,26 +103,33 @@ def cast(person: SyntheticPerson, company: SyntheticCompany) -> list[Member]:
     return members
 
 
-async def _seed(demo: Demo, population: Population, records_per_region: int) -> None:
-    """Register the cast on every node, then record synthetic subjects through each region's agency or court."""
+async def _seed(
+    gateway: Gateway,
+    region: str,
+    members: dict[str, Member],
+    population: Population,
+    records: int,
+    extra: RecordDraft | None = None,
+) -> None:
+    """Before the region's node serves: register the cast, as its operator bootstraps it (every registration and
+    grant logged all the same), then record synthetic subjects through the region's agency or court."""
     now = datetime.now(UTC)
-    for region, node in demo.nodes.items():
-        store = node.gateway.store
-        # Setup as each node's operator would bootstrap it: every registration and grant is logged all the same.
-        act = operator_act(region, "demo federation setup", "demo")
-        for member in demo.members.values():
-            if member.kind in {"individual", ""}:
-                continue
-            grants = [Grant(role, scope, now - timedelta(days=1)) for role, scope in member.grants]
-            enrol(store, member.identity.identifier, grants, now, member.kind, member.name, act=act)
-    for region, node in demo.nodes.items():
-        agency = await node.gateway.runtime.principal(demo.members[f"agency-{region}"].identity)
-        court = await node.gateway.runtime.principal(demo.members[f"court-{region}"].identity)
-        subjects = population.subjects(max(1, records_per_region // 4), regions=[region])
-        drafts = population.drafts(subjects, per_subject=4, region=region)[:records_per_region]
-        for index, draft in enumerate(drafts):
-            submitter = court if draft.record_type in COURT_TYPES else agency
-            await node.gateway.registry.submit(submitter, f"seed-{index}", draft)
+    store = gateway.store
+    act = operator_act(region, "demo federation setup", "demo")
+    for member in members.values():
+        if member.kind in {"individual", ""}:
+            continue
+        grants = [Grant(role, scope, now - timedelta(days=1)) for role, scope in member.grants]
+        enrol(store, member.identity.identifier, grants, now, member.kind, member.name, act=act)
+    agency = await gateway.runtime.principal(members[f"agency-{region}"].identity)
+    court = await gateway.runtime.principal(members[f"court-{region}"].identity)
+    subjects = population.subjects(max(1, records // 4), regions=[region])
+    drafts = population.drafts(subjects, per_subject=4, region=region)[:records]
+    for index, draft in enumerate(drafts):
+        submitter = court if draft.record_type in COURT_TYPES else agency
+        await gateway.registry.submit(submitter, f"seed-{index}", draft)
+    if extra is not None:
+        await gateway.registry.submit(agency, "demo-person", extra)
 
 
 def _grpcurl_help(demo: Demo, company: SyntheticCompany, language: Language) -> str:
@@ -153,12 +164,28 @@ def _grpcurl_help(demo: Demo, company: SyntheticCompany, language: Language) -> 
     )
 
 
+MARKER = ".share-gateway-demo"
+"""The file ``demo`` writes into the folder it makes: only a folder holding it is the demo's to empty again."""
+
+
+def claim_folder(root: Path) -> None:
+    """Make ``root`` the demo's, empty: a folder of an earlier demo run is emptied; any other non-empty folder is
+    refused, since its files are not the demo's to delete."""
+    if root.exists() and not root.is_dir():
+        raise CommandError(f"{root} is a file, not a folder for the demo")
+    if root.is_dir() and any(root.iterdir()):
+        if not (root / MARKER).is_file():
+            raise CommandError(f"{root} is not empty and was not made by the demo: choose another --dir")
+        shutil.rmtree(root)
+    root.mkdir(parents=True, exist_ok=True)
+    (root / MARKER).write_text("made by share-gateway demo: emptied by the next run\n")
+
+
 def run_demo(
     root: Path, keep_running: bool = False, records_per_region: int = 200, language: Language = Language.EN
 ) -> None:
     """Create a fresh federation under ``root``, then run the nodes and the scenario; the catalog in ``language``."""
-    if root.exists():
-        shutil.rmtree(root)
+    claim_folder(root)
     population = Population(seed=SEED, today=datetime.now(UTC).date())
     person = population.person("110000")
     company = population.company("110000")
@@ -174,44 +201,40 @@ def run_demo(
     )
     show(say("created", language))
     show(catalog_view(population.catalog, language))
-    configs = {region: NodeConfig.load(layout.node_config(region)) for region in REGIONS}
-    asyncio.run(_run(layout, configs, members, population, company, person, keep_running, records_per_region, language))
+    heading(say("seeding", language, count=records_per_region))
+    own = population.record_draft(person, "loan_default")
+    for region in REGIONS:
+        extra = own if region == "110000" else None
+        work = partial(_seed, region=region, members=members, population=population, extra=extra)
+        asyncio.run(prepare(NodeConfig.load(layout.node_config(region)), partial(work, records=records_per_region)))
+    nodes = start_regions({region: layout.node_config(region) for region in REGIONS})
+    try:
+        asyncio.run(_run(Demo(layout, nodes, members), population, company, person, keep_running, language))
+    finally:
+        stop_regions(nodes)
 
 
 async def _run(
-    layout: Layout,
-    configs: dict[str, NodeConfig],
-    members: dict[str, Member],
+    demo: Demo,
     population: Population,
     company: SyntheticCompany,
     person: SyntheticPerson,
     keep_running: bool,
-    records_per_region: int,
     language: Language,
 ) -> None:
-    nodes: dict[str, Node] = {}
-    try:
-        for region, config in configs.items():
-            nodes[region] = await start_node(config)
-        demo = Demo(layout, nodes, members)
-        show(
-            table(
-                [say(k, language) for k in ("region", "node", "mtls_port", "public_port")],
-                [(r, region_name(r, language), n.port, n.public_port) for r, n in nodes.items()],
-            )
+    nodes = demo.nodes
+    show(
+        table(
+            [say(k, language) for k in ("region", "node", "mtls_port", "public_port")],
+            [(r, region_name(r, language), n.port, n.public_port) for r, n in nodes.items()],
         )
-        heading(say("seeding", language, count=records_per_region))
-        await _seed(demo, population, records_per_region)
-        own = population.record_draft(person, "loan_default")
-        agency = await nodes["110000"].gateway.runtime.principal(members["agency-110000"].identity)
-        await nodes["110000"].gateway.registry.submit(agency, "demo-person", own)
-        await play(demo, company, person, population, language)
-        if keep_running:
-            show(_grpcurl_help(demo, company, language))
-            await _wait_for_signal()
-    finally:
-        for node in nodes.values():
-            await node.stop(grace=1)
+    )
+    await play(demo, company, person, population, language)
+    if keep_running:
+        show(_grpcurl_help(demo, company, language))
+        names = [region_name(region, language) for region in nodes]
+        show(say("pids", language), pids_line(nodes, names), "")
+        await _wait_for_signal()
 
 
 async def _wait_for_signal(signals: Sequence[signal.Signals] = (signal.SIGINT, signal.SIGTERM)) -> None:

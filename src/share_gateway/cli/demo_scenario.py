@@ -21,6 +21,7 @@ import grpc
 
 from share_gateway.api.convert import draft_to_wire, subject_to_wire
 from share_gateway.cli.console import line, show, table
+from share_gateway.cli.demo_regions import RegionNode, until
 from share_gateway.cli.messages import say
 from share_gateway.cli.repair_views import repair_view
 from share_gateway.cli.views import answer_view, history_view, record_view, revocations_view, rpc_error_view
@@ -36,7 +37,6 @@ from share_gateway.domain.policy import GrantRole
 from share_gateway.domain.principals import Identity, Role
 from share_gateway.domain.records import RecordStatus
 from share_gateway.ledger.checkpoint import TlogProof
-from share_gateway.node import Node
 from share_gateway.synthetic import Population, SyntheticCompany, SyntheticPerson
 from share_gateway.v1 import (
     compliance_pb2,
@@ -79,7 +79,7 @@ def explain(text: str) -> None:
 @dataclass
 class Demo:
     layout: Layout
-    nodes: dict[str, Node]
+    nodes: dict[str, RegionNode]
     members: dict[str, Member]
 
     def channel(self, member: str, region: str) -> grpc.aio.Channel:
@@ -191,7 +191,7 @@ async def play(
 
     myself = subject_to_wire(Subject(person.kind, person.identifier))
     async with demo.channel("bank", "110000") as channel:
-        await inquiry_pb2_grpc.InquiryServiceStub(channel).Inquire(
+        looked = await inquiry_pb2_grpc.InquiryServiceStub(channel).Inquire(
             inquiry_pb2.InquireRequest(
                 subject=myself,
                 purpose="loan_underwriting",
@@ -199,7 +199,8 @@ async def play(
             ),
             timeout=10,
         )
-    await demo.nodes["110000"].gateway.sequencer.step(force=True)  # history reads integrated leaves (within 0.2 s)
+    # History reads integrated leaves: Beijing's sequencer integrates within 0.2 s.
+    await until(lambda: demo.nodes["110000"].leaf_of(looked.inquiry_id) is not None)
     async with demo.channel("person", "110000") as channel:
         stub = inquiry_pb2_grpc.InquiryServiceStub(channel)
         heading(say("step_5", t, person=person.name))
@@ -212,13 +213,7 @@ async def play(
         show(history_view(history, person.name, t))
 
     heading(say("step_7", t))
-    beijing = demo.nodes["110000"].gateway
-    await beijing.sequencer.step(force=True)
-    witnesses = await beijing.cosigner.collect() if beijing.cosigner is not None else 0
-    async with demo.channel("officer", "110000") as channel:
-        proof = await compliance_pb2_grpc.ComplianceServiceStub(channel).GetInclusionProof(
-            compliance_pb2.GetInclusionProofRequest(event_id=bank_inquiry), timeout=10
-        )
+    proof, witnesses = await _witnessed_proof(demo, bank_inquiry)
     origin = node_key_name("110000")
     checkpoint = TlogProof.parse(proof.tlog_proof).verify(proof.event, demo.keys, origin)
     show(say("leaf", t, inquiry=bank_inquiry, index=proof.leaf_index, origin=origin, size=checkpoint.size))
@@ -268,8 +263,8 @@ async def play(
                 (
                     region,
                     region_name(region, t),
-                    node.gateway.store.count("records"),
-                    node.gateway.store.count("events"),
+                    node.count("records"),
+                    node.count("events"),
                     _checkpoint_size(node, t),
                 )
                 for region, node in demo.nodes.items()
@@ -278,7 +273,34 @@ async def play(
     )
 
 
-async def _regions_where(demo: Demo, holds: Callable[[Node], bool], seconds: float = 60.0) -> set[str]:
+async def _witnessed_proof(demo: Demo, event_id: str) -> tuple[compliance_pb2.GetInclusionProofResponse, int]:
+    """The officer's inclusion proof of ``event_id`` at a checkpoint Beijing's peers have cosigned (each cosigns
+    the latest checkpoint within a second or so of its publication), and how many of them cosigned it."""
+    beijing = demo.nodes["110000"]
+
+    def cosigned() -> bool:
+        leaf, latest = beijing.leaf_of(event_id), beijing.latest_checkpoint()
+        return leaf is not None and latest is not None and latest.size > leaf and _cosignatures(latest.note) > 0
+
+    await until(cosigned)
+    async with demo.channel("officer", "110000") as channel:
+        stub = compliance_pb2_grpc.ComplianceServiceStub(channel)
+        request = compliance_pb2.GetInclusionProofRequest(event_id=event_id)
+        proof = await stub.GetInclusionProof(request, timeout=10)
+        for _ in range(100):  # a newer checkpoint, not yet cosigned, may have been published meanwhile
+            if _cosignatures(proof.tlog_proof) > 0:
+                break
+            await asyncio.sleep(0.1)
+            proof = await stub.GetInclusionProof(request, timeout=10)
+    return proof, _cosignatures(proof.tlog_proof)
+
+
+def _cosignatures(note: bytes) -> int:
+    """The witnesses' signature lines in a checkpoint note or tlog-proof (the node's own key is not a witness's)."""
+    return note.decode(errors="replace").count("\n— share-gateway/witness/")
+
+
+async def _regions_where(demo: Demo, holds: Callable[[RegionNode], bool], seconds: float = 60.0) -> set[str]:
     """The regions whose node ``holds``, once all do or ``seconds`` have passed (deliveries are asynchronous)."""
     deadline = asyncio.get_running_loop().time() + seconds
     while True:
@@ -288,11 +310,10 @@ async def _regions_where(demo: Demo, holds: Callable[[Node], bool], seconds: flo
         await asyncio.sleep(0.05)
 
 
-def _status(node: Node, origin: str, record_id: str) -> RecordStatus | None:
-    stored = node.gateway.store.records.get(origin, record_id)
-    return None if stored is None else stored.record.status
+def _status(node: RegionNode, origin: str, record_id: str) -> RecordStatus | None:
+    return node.status(origin, record_id)
 
 
-def _checkpoint_size(node: Node, language: Language) -> str:
-    latest = node.gateway.log.latest_checkpoint()
+def _checkpoint_size(node: RegionNode, language: Language) -> str:
+    latest = node.latest_checkpoint()
     return "—" if latest is None else say("size", language, size=latest.size)

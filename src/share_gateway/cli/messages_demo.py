@@ -109,4 +109,8 @@ DEMO_TEXTS: Mapping[str, tuple[str, str]] = {
         "（{request} 含公司签名的授权；`share-gateway consent sign` 可生成其他授权。）",
     ),
     "mtls_ports": ("mTLS ports: {ports}", "mTLS 端口：{ports}"),
+    "pids": (
+        "Each region is a share-gateway serve process of its own; stop one (kill PID) and the others keep serving:",
+        "每个地区各是一个独立的 share-gateway serve 进程；停止其中一个（kill PID），其余地区照常服务：",
+    ),
 }
