@@ -19,9 +19,10 @@ clock-driven work would weigh fifty times more than it does in a real node, and
 more for the slower side. The bench therefore also counts the node idle, before
 the first span and after the last, and takes that rate times each span's
 duration off the span's count; it prints both. Before that, every period the
-node keeps by the clock (the sequencer's, the witness's, the sweeps' and the
-watches' polls, how long a caller's grants and the consent withdrawals are
-cached) is stretched by the same factor (``DILATION``), so that per inquiry the
+node keeps by the clock (the sequencer's, the witness's, the sweeps', the
+health checks' and the watches' polls, the leadership's confirmations, how long
+a caller's grants and the consent withdrawals are cached) is stretched by the
+same factor (``DILATION``), so that per inquiry the
 node does as much of that work as it does natively.
 
     python -m bench.instruction_counts [--ab consent-quota] [--records 2000] [--calls 200] [--spans 7] [--keep DIR]
@@ -59,7 +60,13 @@ from bench.inquiry_path import (
     unlimited_quota,
 )
 from share_gateway.client import credentials, open_channel
-from share_gateway.config import LogSettings, NodeConfig, ProcedureSettings, RevocationWatchSettings
+from share_gateway.config import (
+    HealthSettings,
+    LogSettings,
+    NodeConfig,
+    ProcedureSettings,
+    RevocationWatchSettings,
+)
 from share_gateway.devkit import Layout, create_federation
 from share_gateway.node import Node
 from share_gateway.v1 import inquiry_pb2, inquiry_pb2_grpc
@@ -94,7 +101,9 @@ def _dilated_settings(settings: dict[str, Any]) -> dict[str, Any]:
             "integrate_interval_seconds": log.integrate_interval_seconds * DILATION,
             "checkpoint_interval_seconds": log.checkpoint_interval_seconds * DILATION,
             "witness_interval_seconds": log.witness_interval_seconds * DILATION,
+            "leader_retry_seconds": log.leader_retry_seconds * DILATION,
         },
+        "health": {"interval_seconds": HealthSettings().interval_seconds * DILATION},
         "procedures": {"sweep_interval_seconds": ProcedureSettings().sweep_interval_seconds * DILATION},
         "revocation_watch": {"reread_seconds": RevocationWatchSettings().reread_seconds * DILATION},
     }
