@@ -115,7 +115,10 @@ class InquiryDesk:
             refused = True
             raise
         finally:
-            await quotas.finished(ticket, request.purpose, refused, region)
+            if refused:
+                await quotas.finished(ticket, request.purpose, refused, region)
+            else:
+                quotas.release(ticket)
 
     async def _answer(self, requester: Principal, request: InquiryRequest) -> Answer:
         """Answer one inquiry; log it whatever the outcome, and answer only once the event is committed.

@@ -137,7 +137,7 @@ class QuotaDesk:
         except BaseException:
             # Failed on the way in (the database away, the call cancelled): its place in flight must not stay
             # taken, or a requester whose calls failed during an outage is refused as "too many in flight" after.
-            self._release(ticket)
+            self.release(ticket)
             raise
         return ticket
 
@@ -159,7 +159,7 @@ class QuotaDesk:
             scopes.append((asking, region_limits, factor * self.settings.concurrent_calls))
         for scope, _, cap in scopes:
             if self._in_flight[scope] >= cap:
-                self._release(ticket)
+                self.release(ticket)
                 await self._refuse(
                     requester,
                     purpose_key,
@@ -179,7 +179,7 @@ class QuotaDesk:
                 continue
             refusal = await self.leases.spend(account, subject, now)
             if refusal is not None:
-                self._release(ticket)
+                self.release(ticket)
                 spec, retry_after = refusal
                 await self._refuse(
                     requester,
@@ -191,22 +191,24 @@ class QuotaDesk:
                     f"{scope} has spent its {spec.meter} quota for {purpose_key}",
                     now,
                 )
-        await self._log(requester, purpose_key, region, self.watch.asked(requester.uri, subject_identifier, now))
+        suspicions = self.watch.asked(requester.uri, subject_identifier, now)
         seen = len(self._accounts[requester.uri, purpose_key].seen)
-        await self._log(
-            requester, purpose_key, region, self.watch.distinct(requester.uri, seen, limits.distinct_subjects, now)
-        )
+        suspicions += self.watch.distinct(requester.uri, seen, limits.distinct_subjects, now)
+        if suspicions:  # rare: most admissions complete without awaiting anything more
+            await self._log(requester, purpose_key, region, suspicions)
 
     async def finished(self, ticket: Ticket, purpose: str, refused: bool, region: str = "") -> None:
         """The admitted call ended; ``refused`` by the policy counts toward the requester's refusal ratio."""
-        self._release(ticket)
+        self.release(ticket)
         if refused:
             now = self.runtime.clock()
             purpose_key = purpose if purpose in self.catalog.purposes else UNKNOWN_PURPOSE
             suspicions = self.watch.refused(ticket.requester.uri, now, asked=True)
             await self._log(ticket.requester, purpose_key, region, suspicions)
 
-    def _release(self, ticket: Ticket) -> None:
+    def release(self, ticket: Ticket) -> None:
+        """The admitted call ended, not refused by the policy: its places in flight are free (``finished``,
+        without awaiting anything)."""
         if ticket.done:
             return
         ticket.done = True
