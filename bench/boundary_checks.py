@@ -91,7 +91,7 @@ def take_out(checks: str) -> Callable[[], None]:
             (Revocations, "revoked_among", _none_revoked),
         ]
     elif checks in ("consent-quota", "consent", "quota"):
-        quota: list[tuple[object, str, object]] = [(InquiryDesk, "inquire", InquiryDesk._answer)]
+        quota: list[tuple[object, str, object]] = [(InquiryDesk, "_admitted", InquiryDesk._answer)]
         consent: list[tuple[object, str, object]] = [
             (ConsentDesk, "open", _unverified),
             (ConsentDesk, "open_aside", _unverified_aside),
