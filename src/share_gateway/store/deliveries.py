@@ -19,11 +19,26 @@ has one writer at a time and needs no lock.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import ColumnElement, Select, and_, exists, false, func, insert, or_, select, true, update
+from sqlalchemy import (
+    BindParameter,
+    ColumnElement,
+    Select,
+    and_,
+    bindparam,
+    exists,
+    false,
+    func,
+    insert,
+    or_,
+    select,
+    true,
+    update,
+)
 
 from share_gateway.domain.deliveries import WAITS_FOR, DeliveryKind, DeliveryState, require_transition
 from share_gateway.domain.errors import InvalidState, NotFound
@@ -128,14 +143,13 @@ class Outbox:
         """Pending deliveries whose next attempt is due, that no replica holds a live claim on and that wait for no
         open earlier one, in queue order."""
         with self.database.reader.connect() as connection:
-            return [_delivery_of(row) for row in connection.execute(_due(now, limit))]
+            return [_delivery_of(row) for row in connection.execute(_due_statement(), {"now": now, "limit": limit})]
 
     def claim(self, tx: UnitOfWork, owner: str, now: datetime, until: datetime, limit: int = 100) -> list[Delivery]:
         """Claim the deliveries due at ``now`` for ``owner`` until ``until`` and return them, in queue order: no
         other courier takes them before they are closed, released, or the claim lapses."""
         box = schema.outbox.c
-        # SKIP LOCKED: rows another replica is claiming right now are left to it (SQLite renders no lock).
-        rows = list(tx.connection.execute(_due(now, limit).with_for_update(skip_locked=True, of=schema.outbox)))
+        rows = list(tx.connection.execute(_claim_statement(), {"now": now, "limit": limit}))
         if not rows:
             return []
         claimed = set(
@@ -318,20 +332,30 @@ class Outbox:
         ]
 
 
-def _unclaimed(now: datetime) -> ColumnElement[bool]:
+def _unclaimed(now: Any) -> ColumnElement[bool]:
     """No courier holds a live claim on the row: never claimed, released, or the claim lapsed."""
     box = schema.outbox.c
     return or_(box.claimed_until.is_(None), box.claimed_until <= now)
 
 
-def _due(now: datetime, limit: int) -> Select[Any]:
+@functools.cache
+def _due_statement() -> Select[Any]:
+    """The due deliveries (parameters ``now`` and ``limit``), built once: every courier asks twice a second, and
+    building this statement (a correlated subquery per waiting rule) cost more than running it on an empty outbox."""
     box = schema.outbox.c
+    now: BindParameter[datetime] = bindparam("now", type_=box.next_attempt_at.type)
     return (
         select(box.seq, box.peer, box.kind, box.record_id, box.attempts, box.listing_id)
         .where(box.state == DeliveryState.PENDING.value, box.next_attempt_at <= now, _unclaimed(now), ~_held_back())
         .order_by(box.seq)
-        .limit(limit)
+        .limit(bindparam("limit"))
     )
+
+
+@functools.cache
+def _claim_statement() -> Select[Any]:
+    # SKIP LOCKED: rows another replica is claiming right now are left to it (SQLite renders no lock).
+    return _due_statement().with_for_update(skip_locked=True, of=schema.outbox)
 
 
 def _delivery_of(row: Any) -> Delivery:
