@@ -8,8 +8,13 @@ link whose congestion clears; a test never sleeps for it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
+from collections.abc import Coroutine
 from concurrent.futures import Future
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 
 class DelayingProxy:
@@ -28,8 +33,9 @@ class DelayingProxy:
     def start(self) -> int:
         """Start listening; the port."""
         self._thread.start()
-        self._server = self._run(asyncio.start_server(self._serve, self.host, 0)).result()
-        return int(self._server.sockets[0].getsockname()[1])
+        server = self._run(asyncio.start_server(self._serve, self.host, 0)).result()
+        self._server = server
+        return int(server.sockets[0].getsockname()[1])
 
     def set_delay(self, seconds: float) -> None:
         self._run(self._set_delay(seconds)).result()
@@ -41,8 +47,8 @@ class DelayingProxy:
             self._thread.join()
         self._loop.close()
 
-    def _run(self, work: object) -> Future[object]:
-        return asyncio.run_coroutine_threadsafe(work, self._loop)  # type: ignore[arg-type]
+    def _run(self, work: Coroutine[Any, Any, T]) -> Future[T]:
+        return asyncio.run_coroutine_threadsafe(work, self._loop)
 
     async def _set_delay(self, seconds: float) -> None:
         self.delay = seconds
@@ -102,10 +108,8 @@ class DelayingProxy:
         while True:
             arrived, chunk = await held.get()
             while (wait := arrived + self.delay - self._loop.time()) > 0:
-                try:
+                with contextlib.suppress(TimeoutError):  # due, unless the delay changed meanwhile
                     await asyncio.wait_for(self._changed.wait(), wait)
-                except TimeoutError:
-                    pass
             if not chunk:
                 return
             writer.write(chunk)
