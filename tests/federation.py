@@ -1,6 +1,7 @@
 """Helpers for tests of a three-region federation (fixtures ``layout`` and ``nodes`` in tests/integration).
 
-A node is addressed by its ``Node`` (in this process) or by its port (a node in its own process).
+A node is addressed by its ``Node`` (in this process), by its port (a node in its own process, on the loopback) or
+by its ``host:port`` (a node in a network namespace of its own).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from tests.support import COMPANY, entity, inquiry, penalty_request
 
 REGIONS = ("110000", "310000", "440000")
 Nodes = dict[str, Node]
-Target = Node | int
+Target = Node | int | str
 OK, TIMEOUT, UNAVAILABLE, REFUSED, INVALID = (
     inquiry_pb2.REGION_STATUS_OK,
     inquiry_pb2.REGION_STATUS_TIMEOUT,
@@ -37,6 +38,8 @@ OK, TIMEOUT, UNAVAILABLE, REFUSED, INVALID = (
 
 
 def _address(target: Target) -> str:
+    if isinstance(target, str):
+        return target
     return f"localhost:{target.port if isinstance(target, Node) else target}"
 
 

@@ -23,6 +23,7 @@ production key custody.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import socket
 from collections.abc import Collection, Iterable, Mapping, Sequence
@@ -34,7 +35,7 @@ import yaml
 from stdnum.cn import ric
 
 from share_gateway.catalog import AUTHORITY_KEY_NAME, open_catalog, sample_catalog_text, sign_catalog
-from share_gateway.config import node_key_name, witness_key_name
+from share_gateway.config import listen_address, node_key_name, witness_key_name
 from share_gateway.crypto.keyfiles import private_directory, write_private
 from share_gateway.crypto.keys import KeyRing, SigningKey, VerifyingKey
 from share_gateway.crypto.pki import (
@@ -201,7 +202,7 @@ def add_node(
     """TLS certificate, signing key and configuration of one regional node, and its development administrator's
     client identity (``admin-<region>``); returns the config path."""
     directory = layout.node_dir(region)
-    tls = node_certificate(layout, region, now)
+    tls = node_certificate(layout, region, now, listen_address(listen)[0])
     _write(directory / "tls.key", tls.key_pem, secret=True)
     _write(directory / "tls.crt", tls.cert_pem)
     signing = SigningKey.generate(node_key_name(region))
@@ -230,15 +231,23 @@ def add_node(
     return layout.node_config(region)
 
 
-def node_certificate(layout: Layout, region: str, now: datetime) -> Issued:
-    """A node's TLS certificate from the federation CA, with the names its clients and peers check."""
+def node_certificate(layout: Layout, region: str, now: datetime, host: str = "127.0.0.1") -> Issued:
+    """A node's TLS certificate from the federation CA, with the names its clients and peers check: the loopback
+    and the address it listens on (a node reached at another host, as in a network of its own)."""
+    addresses = ["127.0.0.1", "::1"]
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:  # a host name, not an address
+        address = None
+    if address is not None and not address.is_unspecified and str(address) not in addresses:
+        addresses.append(str(address))
     return issue_certificate(
         layout.ca(),
         Identity(IdentityKind.NODE, region),
         now,
         server=True,
         dns_names=["localhost", node_host_name(region)],
-        ip_addresses=["127.0.0.1", "::1"],
+        ip_addresses=addresses,
     )
 
 
@@ -305,17 +314,19 @@ def create_federation(
     databases: Mapping[str, str] | None = None,
     roles: Mapping[str, Sequence[Role]] | None = None,
     ports: Mapping[str, int] | None = None,
+    hosts: Mapping[str, str] | None = None,
 ) -> Layout:
     """Everything a local federation needs: authority, CA, signed catalog, nodes, clients and manifest.
 
-    Nodes listen on ``ports`` where given (a manifest needs endpoints its peers can reach), else on any free port.
+    Nodes listen on ``ports`` where given (a manifest needs endpoints its peers can reach), else on any free port,
+    at ``hosts`` where given (a region in a network of its own), else on the loopback.
     """
     layout = Layout(root)
     init_authority(layout, now)
     sign_sample_catalog(layout)
     for region in regions:
-        port = (ports or {}).get(region, 0)
-        add_node(layout, region, now, listen=f"127.0.0.1:{port}", database=(databases or {}).get(region))
+        port, host = (ports or {}).get(region, 0), (hosts or {}).get(region, "127.0.0.1")
+        add_node(layout, region, now, listen=f"{host}:{port}", database=(databases or {}).get(region))
     for name, identity in clients.items():
         add_client(layout, name, identity, now, (roles or {}).get(name, ()))
     write_manifest(layout, 1, now + timedelta(days=MANIFEST_DAYS))
