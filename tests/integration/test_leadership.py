@@ -3,12 +3,15 @@ takes no further step (its sequencer integrates nothing more); another candidate
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
+import threading
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
 import sqlalchemy
 
 from share_gateway.config import NodeConfig
@@ -17,11 +20,11 @@ from share_gateway.gateway.periodic import Periodic
 from share_gateway.gateway.sequencer import Sequencer, SequencerSettings
 from share_gateway.node import start_node
 from share_gateway.store.database import migrate, open_database
-from share_gateway.store.locks import LEADER_LOCK, SCHEMA_KEY
+from share_gateway.store.locks import LEADER_LOCK, SCHEMA_KEY, LeaderLock
 from share_gateway.store.log import LogStore
 from share_gateway.store.repositories import Store
 from tests.integration.test_log_store import KEY, NOW, event, run
-from tests.waiting import eventually
+from tests.waiting import PATIENCE, eventually
 
 
 @dataclass
@@ -100,9 +103,11 @@ async def test_a_leader_whose_session_ended_stops_before_its_next_step_and_anoth
             assert first.leadership.leads, "the first to try leads"
             await eventually(lambda: first.steps > 0)
             assert not second.leadership.leads
-            # The other pauses its campaign while the old leader's next step is watched: it would otherwise take the
-            # freed lock and integrate the events first, and the test would see nothing of the old leader's check.
+            # Both pause their campaigns while the old leader's next step is watched: the other would otherwise take
+            # the freed lock and integrate the events first, and the old leader, once it stood down, would take the
+            # lock back before the other could; the steps' own checks are what is watched here.
             await second.leadership.end_campaign()
+            await first.leadership.end_campaign()
             end_the_leaders_session(fresh_postgres)
             clock.now += CONFIRM_EVERY  # the leader's last confirmation is too old: its next step must ask
             steps = first.steps
@@ -111,7 +116,6 @@ async def test_a_leader_whose_session_ended_stops_before_its_next_step_and_anoth
             assert await first.sequencer.step(force=True) is None
             assert log.pending() == 7, "the old leader integrated nothing"
             assert not first.leadership.leads
-            await first.leadership.end_campaign()  # it would campaign again; here the other one is to win
             second.leadership.start()
             await eventually(lambda: second.leadership.leads)
             await eventually(lambda: second.steps > 0)
@@ -122,11 +126,72 @@ async def test_a_leader_whose_session_ended_stops_before_its_next_step_and_anoth
         database.dispose()
 
 
-async def test_on_sqlite_one_process_holds_the_file_lock_until_it_releases_it(tmp_path: Path) -> None:
+async def sqlite_database(tmp_path: Path) -> str:
     url = f"sqlite:///{tmp_path / 'node.db'}"
     database = open_database(url)
     migrate(database)
     database.dispose()
+    return url
+
+
+@pytest.mark.parametrize("turns", range(4))
+async def test_a_campaign_ends_when_told_to_even_as_it_wakes(tmp_path: Path, turns: int) -> None:
+    """Ending the campaign just as it wakes (after a stand-down, or a try's answer) ends it: Python 3.11's
+    ``asyncio.wait_for`` swallowed a cancellation that came as its awaited call finished, and the campaign went on
+    while ``end_campaign`` (a closing node) waited for it for ever. Each ``turns`` is one interleaving."""
+    async with candidate(await sqlite_database(tmp_path), Clock()) as alone:
+        alone.leadership.start()
+        assert alone.leadership.leads
+        await asyncio.sleep(0)  # the campaign waits (its clock stands still: its confirmations never age)
+        alone.leadership._wake.set()
+        for _ in range(turns):
+            await asyncio.sleep(0)
+        ending = asyncio.ensure_future(alone.leadership.end_campaign())
+        done, _ = await asyncio.wait([ending], timeout=PATIENCE)
+        assert done, "the campaign went on"
+
+
+async def test_a_campaign_ended_while_it_tries_holds_no_lock_after(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A try that takes the lock after its campaign was ended gives it back: the process does not lead, and holding
+    the lock it would keep every other candidate from leading until it closed."""
+    url = await sqlite_database(tmp_path)
+    gate, inside, done = threading.Event(), threading.Event(), threading.Event()
+    gate.set()
+    real_try = LeaderLock.try_acquire
+
+    def held_at_the_gate(lock: LeaderLock) -> bool:
+        inside.set()
+        gate.wait()
+        try:
+            return real_try(lock)
+        finally:
+            done.set()
+
+    monkeypatch.setattr(LeaderLock, "try_acquire", held_at_the_gate)
+    async with candidate(url) as leader, candidate(url) as late, candidate(url) as third:
+        leader.leadership.start()
+        late.leadership.start()
+        assert leader.leadership.leads
+        assert not late.leadership.leads
+        gate.clear()
+        inside.clear()
+        await eventually(inside.is_set)  # the late one's next try waits at the gate
+        await leader.leadership.end_campaign()
+        await leader.sequencer.halt()
+        await leader.leadership.release()
+        done.clear()
+        await late.leadership.end_campaign()  # while its try is in flight
+        gate.set()  # the try goes on, and takes the free lock
+        await eventually(done.is_set)
+        third.leadership.start()
+        await eventually(lambda: third.leadership.leads)
+        assert not late.leadership.leads
+
+
+async def test_on_sqlite_one_process_holds_the_file_lock_until_it_releases_it(tmp_path: Path) -> None:
+    url = await sqlite_database(tmp_path)
     async with candidate(url) as first, candidate(url) as second:
         first.leadership.start()
         second.leadership.start()

@@ -26,6 +26,10 @@ already running may finish beside the new leader's: those are safe to
 overlap (integration is serialised by a transaction lock and redone if
 another moved the tree, a checkpoint of a size already stored is skipped,
 sweeps change a record only if nobody changed it meanwhile).
+
+Time bounds are ``asyncio.timeout``, never ``asyncio.wait_for``: on Python
+3.11 the latter swallows a cancellation that arrives as its awaited call
+finishes, and a campaign told to end (a closing node) would go on for ever.
 """
 
 from __future__ import annotations
@@ -118,21 +122,28 @@ class Leadership:
             else:
                 await self._try()
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.retry_seconds)
+                async with asyncio.timeout(self.retry_seconds):
+                    await self._wake.wait()
             self._wake.clear()
 
     async def _try(self) -> None:
         if self._standing_down is not None:
-            await self._standing_down
+            await asyncio.shield(self._standing_down)  # ending the campaign must not cut the loops' stopping short
         if self._lock is None:
             self._fresh_lock()
         assert self._lock is not None
         try:
-            taken = await asyncio.wait_for(self._call(self._lock.try_acquire), TRY_TIMEOUT)
+            async with asyncio.timeout(TRY_TIMEOUT):
+                taken = await self._call(self._lock.try_acquire)
         except (LockConnectionLost, TimeoutError) as error:  # the database is away: try again, a new connection
             log.debug("could not try the leader lock: %s", error)
             self._abandon_lock()
             return
+        except asyncio.CancelledError:
+            # The campaign ended while the try was in flight: it may still take the lock, on the lock's thread. The
+            # lock's disposal queues behind it there, so a lock taken for nobody is given back at once.
+            self._abandon_lock()
+            raise
         if taken:
             self._lead()
 
@@ -163,7 +174,8 @@ class Leadership:
         asked = self._monotonic()
         lock = self._lock
         try:
-            held = lock is not None and await asyncio.wait_for(self._call(lock.holds), CHECK_TIMEOUT)
+            async with asyncio.timeout(CHECK_TIMEOUT):
+                held = lock is not None and await self._call(lock.holds)
         except (LockConnectionLost, TimeoutError) as error:
             log.warning("the leader lock's connection failed (%s): standing down", error)
             held = False
@@ -194,12 +206,14 @@ class Leadership:
     # --- closing -----------------------------------------------------------------
 
     async def end_campaign(self) -> None:
-        """Stop trying (a closing node): the loops and the lock stay as they are until ``release``."""
-        if self._campaign is not None:
-            self._campaign.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._campaign
-            self._campaign = None
+        """Stop trying (a closing node): the loops and the lock stay as they are until ``release``; a try in
+        flight holds nothing after (``_try``)."""
+        campaign, self._campaign = self._campaign, None
+        if campaign is not None:
+            campaign.cancel()
+            await asyncio.wait([campaign])  # unlike awaiting it, lets a cancellation of the caller through
+            if not campaign.cancelled() and campaign.exception() is not None:
+                log.error("the leadership campaign failed", exc_info=campaign.exception())
         if self._standing_down is not None:
             await self._standing_down
 
@@ -211,7 +225,8 @@ class Leadership:
         if lock is None or executor is None:
             return
         try:  # a connection the network lost may hang: its session ends on the database's side anyway
-            await asyncio.wait_for(asyncio.get_running_loop().run_in_executor(executor, lock.dispose), CHECK_TIMEOUT)
+            async with asyncio.timeout(CHECK_TIMEOUT):
+                await asyncio.get_running_loop().run_in_executor(executor, lock.dispose)
         except (LockConnectionLost, TimeoutError) as error:
             log.warning("could not close the leader lock's connection: %s", error)
         executor.shutdown(wait=False)

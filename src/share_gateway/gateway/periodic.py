@@ -35,8 +35,9 @@ class Periodic:
                 # A database outage is one line per kind and window (gateway.failures), not a traceback per step.
                 if database_outage(error, self.name) is None:
                     log.exception("%s failed; retrying in %.1f s", self.name, self.interval)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.interval)
+            with contextlib.suppress(TimeoutError):  # not wait_for: on 3.11 it may swallow stop's cancellation
+                async with asyncio.timeout(self.interval):
+                    await self._wake.wait()
             self._wake.clear()
 
     def start(self) -> None:
@@ -50,7 +51,6 @@ class Periodic:
     async def stop(self) -> None:
         """Cancel the step in flight: each step must leave the database consistent whenever it is interrupted."""
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+            task, self._task = self._task, None
+            task.cancel()
+            await asyncio.wait([task])  # unlike awaiting it, lets a cancellation of the caller through
