@@ -369,13 +369,22 @@ def test_witness_verifier_key_uses_type_0x04_computed_from_the_spec_text() -> No
     assert CosignerKey.from_verifier_key(expected) == cosigner
 
 
+def test_a_verifier_key_whose_base64_holds_a_plus_round_trips() -> None:
+    """Only the first two "+" separate: the key material's base64 may hold more."""
+    seeds = (bytes([n]) * 32 for n in range(256))
+    keys = (SigningKey("k", Ed25519PrivateKey.from_private_bytes(seed)).verifying_key for seed in seeds)
+    key = next(k for k in keys if "+" in k.verifier_key.split("+", 2)[2])
+    assert VerifyingKey.from_verifier_key(key.verifier_key) == key
+    assert CosignerKey.from_verifier_key(CosignerKey.of(key).verifier_key) == CosignerKey.of(key)
+
+
 @pytest.mark.parametrize(
     "mangled",
     [
         PETER_VERIFIER.replace("c74f20a3", "c74f20a4"),  # id does not match
         PETER_VERIFIER.replace("PeterNeumann", "PeterNeuman"),  # name does not match the id
         PETER_VERIFIER.replace("+ARpc", "+AhpC"),  # another signature type
-        PETER_VERIFIER + "+x",
+        PETER_VERIFIER + "+x",  # not base64 once the third part runs to the end
         PETER_VERIFIER[:-4],
         "PeterNeumann+c74f20a3",
     ],

@@ -62,7 +62,7 @@ def verifier_key(name: str, signature_type: bytes, raw: bytes) -> str:
 
 def parse_verifier_key(vkey: str, signature_type: bytes = ED25519_TYPE) -> tuple[str, bytes]:
     """The name and raw Ed25519 key of a verifier key of ``signature_type``; raise if its id does not match."""
-    parts = vkey.strip().split("+")
+    parts = vkey.strip().split("+", 2)  # a name holds no "+", the id neither; base64 may
     if len(parts) != 3 or len(parts[1]) != 8:
         raise MalformedVerifierKey(f"{vkey!r} is not name+keyid+key")
     name, stated, encoded = parts

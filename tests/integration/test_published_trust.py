@@ -1,0 +1,169 @@
+"""The trust material on the public port, checked as an outsider would: with the authority's key and the C2SP text.
+
+The checker here is written from c2sp.org/signed-note (verifier keys, key ids, signature lines),
+c2sp.org/tlog-cosignature (witness keys: type 0x04) and c2sp.org/tlog-checkpoint (origin, size, root), with
+``hashlib`` and ``cryptography`` only: none of the project's verifying code takes part.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import json
+import sys
+from pathlib import Path
+
+import grpc
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from share_gateway.client import credentials, open_channel
+from share_gateway.crypto.keys import SigningKey
+from share_gateway.devkit import Layout
+from share_gateway.node import Node
+from share_gateway.v1 import compliance_pb2, compliance_pb2_grpc, inquiry_pb2_grpc, trust_pb2, trust_pb2_grpc
+from tests.conftest import ChannelFactory
+from tests.support import REGION, inquiry
+
+DASH = "\u2014"
+
+
+# --- an outsider's checker, from the specifications' text ----------------------------------------------------
+
+
+def parse_vkey(vkey: str, signature_type: int) -> tuple[str, bytes, Ed25519PublicKey]:
+    """signed-note: ``<name>+<hex key id>+<base64(type || key)>``; the id is SHA-256(name \\n type key)[:4]."""
+    name, key_hash, material = vkey.split("+", 2)  # neither a name nor the id holds "+"; base64 may
+    blob = base64.b64decode(material, validate=True)
+    assert blob[0] == signature_type
+    assert len(blob) == 33
+    assert bytes.fromhex(key_hash) == hashlib.sha256(name.encode() + b"\n" + blob).digest()[:4]
+    return name, bytes.fromhex(key_hash), Ed25519PublicKey.from_public_bytes(blob[1:])
+
+
+def vkey_of(name: str, pem: bytes) -> str:
+    public = serialization.load_pem_public_key(pem)
+    assert isinstance(public, Ed25519PublicKey)
+    blob = b"\x01" + public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    key_hash = hashlib.sha256(name.encode() + b"\n" + blob).digest()[:4].hex()
+    return f"{name}+{key_hash}+{base64.b64encode(blob).decode()}"
+
+
+def open_signed_note(note: bytes, vkey: str) -> str:
+    """The text of a note with a valid signature line by the key ``vkey``; fails otherwise."""
+    name, key_id, public = parse_vkey(vkey, 0x01)
+    message = note.decode()
+    split = message.rindex("\n\n")
+    text, lines = message[: split + 1], message[split + 2 :].splitlines()
+    for line in lines:
+        dash, signer, signature = line.split(" ")
+        assert dash == DASH
+        blob = base64.b64decode(signature)
+        if signer == name and blob[:4] == key_id:
+            public.verify(blob[4:], text.encode())  # raises InvalidSignature
+            return text
+    raise AssertionError(f"no signature by {vkey} in the note")
+
+
+# --- the node ------------------------------------------------------------------------------------------------
+
+
+def public_channel(node: Node, federation: Layout) -> grpc.aio.Channel:
+    """Server-authenticated TLS, no client certificate."""
+    assert node.public_port is not None
+    return open_channel(f"localhost:{node.public_port}", credentials(None, None, federation.ca_certificate))
+
+
+async def test_the_public_port_serves_trust_material_an_outsider_verifies_with_the_authority_key(
+    node: Node, federation: Layout, connect: ChannelFactory
+) -> None:
+    authority = vkey_of("share-gateway-authority", federation.authority_public_key.read_bytes())
+    async with public_channel(node, federation) as channel:
+        served = await trust_pb2_grpc.TrustServiceStub(channel).GetTrustMaterial(
+            trust_pb2.GetTrustMaterialRequest(), timeout=5
+        )
+    assert list(served.authority_keys) == [authority]
+    assert served.region == REGION
+
+    # The three documents are authority-signed notes, as installed at the node.
+    catalog_text = open_signed_note(served.signed_catalog, authority)
+    assert served.signed_catalog == node.gateway.catalog_in_force.document
+    open_signed_note(served.signed_revocation_list, authority)
+    manifest = json.loads(open_signed_note(served.signed_manifest, authority))
+    assert manifest["v"] == 4
+    assert manifest["catalog_digest"] == hashlib.sha256(catalog_text.encode()).hexdigest()
+
+    # The keys: taken from the verified manifest; the list beside it says the same.
+    entry = manifest["nodes"][REGION]
+    log_vkey = entry["signing_keys"][-1]["vkey"]
+    witness_vkey = entry["witness_keys"][-1]["vkey"]
+    assert log_vkey == vkey_of(f"share-gateway/node/{REGION}", federation.node_public_key(REGION).read_bytes())
+    assert base64.b64decode(entry["signing_keys"][-1]["key"]) == base64.b64decode(log_vkey.split("+", 2)[2])[1:]
+    name, _, _ = parse_vkey(witness_vkey, 0x04)  # tlog-cosignature's Ed25519 type
+    assert name == f"share-gateway/witness/{REGION}"
+    assert {(k.region, k.role, k.verifier_key) for k in served.keys} == {
+        (REGION, "log", log_vkey),
+        (REGION, "witness", witness_vkey),
+    }
+
+    # A checkpoint the node publishes verifies with that key alone, by the signed-note rules.
+    await inquiry_pb2_grpc.InquiryServiceStub(connect("bank")).Inquire(
+        inquiry("loan_underwriting", consent="A"), timeout=5
+    )
+    await node.gateway.sequencer.step(force=True)
+    head = await compliance_pb2_grpc.ComplianceServiceStub(connect("officer")).GetCheckpoint(
+        compliance_pb2.GetCheckpointRequest(), timeout=5
+    )
+    origin, size, root = open_signed_note(head.checkpoint, log_vkey).splitlines()[:3]  # tlog-checkpoint
+    assert origin == f"share-gateway/node/{REGION}"
+    assert int(size) == head.size >= 1
+    assert len(base64.b64decode(root, validate=True)) == 32
+
+
+async def test_the_trust_material_needs_no_client_certificate_but_other_services_do(
+    node: Node, federation: Layout
+) -> None:
+    async with public_channel(node, federation) as channel:
+        await trust_pb2_grpc.TrustServiceStub(channel).GetTrustMaterial(trust_pb2.GetTrustMaterialRequest(), timeout=5)
+        with pytest.raises(grpc.aio.AioRpcError) as raised:
+            await compliance_pb2_grpc.ComplianceServiceStub(channel).GetCheckpoint(
+                compliance_pb2.GetCheckpointRequest(), timeout=5
+            )
+    assert raised.value.code() is grpc.StatusCode.UNAUTHENTICATED
+
+
+async def run_cli(*args: str) -> tuple[int, str]:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "share_gateway.cli",
+        *args,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    output, _ = await process.communicate()
+    return await process.wait(), output.decode()
+
+
+async def test_federation_fetch_verifies_with_the_pinned_key_and_refuses_another(
+    node: Node, federation: Layout, tmp_path: Path
+) -> None:
+    address = f"localhost:{node.public_port}"
+    ca = str(federation.ca_certificate)
+    status, output = await run_cli(
+        "federation", "fetch", "--node", address, "--authority", str(federation.authority_public_key),
+        "--ca", ca, "--out", str(tmp_path / "kept"),
+    )  # fmt: skip
+    assert status == 0, output
+    assert federation.node_verifying_key(REGION).verifier_key in output
+    assert (tmp_path / "kept" / "manifest.signed").read_bytes() == node.gateway.manifest_in_force().document  # type: ignore[union-attr]
+
+    stranger = tmp_path / "stranger.pub"
+    stranger.write_bytes(SigningKey.generate("share-gateway-authority").verifying_key.to_pem())
+    status, output = await run_cli(
+        "federation", "fetch", "--node", address, "--authority", str(stranger), "--ca", ca
+    )  # fmt: skip
+    assert status != 0
+    assert "not signed by any trusted key" in output
