@@ -154,7 +154,7 @@ def test_format_4_lists_each_key_as_a_verifier_key_and_round_trips() -> None:
     assert entry["vkey"].startswith("share-gateway/node/110000+")
     witness = body["nodes"]["110000"]["witness_keys"][-1]["vkey"]
     assert witness == CosignerKey.of(node.witness_key).verifier_key  # type: ignore[arg-type]
-    assert base64.b64decode(witness.split("+")[2])[0] == 0x04  # tlog-cosignature's type, not the note's 0x01
+    assert base64.b64decode(witness.split("+", 2)[2])[0] == 0x04  # tlog-cosignature's type, not the note's 0x01
     opened = open_manifest(sign_manifest(current, AUTHORITY), RING).manifest
     assert opened == current
     assert [key.vkey for key in opened.published_keys()][:2] == [
