@@ -23,9 +23,19 @@ from share_gateway.client import credentials, open_channel
 from share_gateway.crypto.keys import SigningKey
 from share_gateway.devkit import Layout
 from share_gateway.node import Node
-from share_gateway.v1 import compliance_pb2, compliance_pb2_grpc, inquiry_pb2_grpc, trust_pb2, trust_pb2_grpc
+from share_gateway.v1 import (
+    compliance_pb2,
+    compliance_pb2_grpc,
+    inquiry_pb2_grpc,
+    registry_pb2_grpc,
+    trust_pb2,
+    trust_pb2_grpc,
+)
 from tests.conftest import ChannelFactory
-from tests.support import REGION, inquiry
+from tests.federation import REGIONS, Nodes
+from tests.federation import channel as channel_to
+from tests.support import REGION, inquiry, penalty_request
+from tests.waiting import eventually
 
 DASH = "\u2014"
 
@@ -167,3 +177,46 @@ async def test_federation_fetch_verifies_with_the_pinned_key_and_refuses_another
     )  # fmt: skip
     assert status != 0
     assert "not signed by any trusted key" in output
+
+
+def cosigned_by(note: bytes, witness_vkey: str) -> int | None:
+    """tlog-cosignature: the timestamp of a valid ``cosignature/v1`` line by ``witness_vkey``, or None if none."""
+    name, key_id, public = parse_vkey(witness_vkey, 0x04)
+    message = note.decode()
+    split = message.rindex("\n\n")
+    text = message[: split + 1]
+    for line in message[split + 2 :].splitlines():
+        _, signer, signature = line.split(" ")
+        blob = base64.b64decode(signature)
+        if signer == name and blob[:4] == key_id:
+            assert len(blob) == 4 + 8 + 64
+            timestamp = int.from_bytes(blob[4:12], "big")
+            public.verify(blob[12:], f"cosignature/v1\ntime {timestamp}\n{text}".encode())
+            return timestamp
+    return None
+
+
+async def test_a_checkpoints_cosignatures_verify_with_the_witness_keys_a_peer_serves(
+    layout: Layout, nodes: Nodes
+) -> None:
+    origin, peer = nodes["110000"], nodes["440000"]
+    authority = vkey_of("share-gateway-authority", layout.authority_public_key.read_bytes())
+    async with public_channel(peer, layout) as channel:  # another region serves the federation's keys
+        served = await trust_pb2_grpc.TrustServiceStub(channel).GetTrustMaterial(
+            trust_pb2.GetTrustMaterialRequest(), timeout=5
+        )
+    manifest = json.loads(open_signed_note(served.signed_manifest, authority))
+    log_vkey = manifest["nodes"]["110000"]["signing_keys"][-1]["vkey"]
+    witnesses = [manifest["nodes"][r]["witness_keys"][-1]["vkey"] for r in REGIONS if r != "110000"]
+
+    async with channel_to(layout, origin, "regulator") as agency:
+        await registry_pb2_grpc.RegistryServiceStub(agency).SubmitRecord(penalty_request("p-trust"), timeout=5)
+
+    def cosigned_by_every_peer() -> bool:
+        latest = origin.gateway.log.latest_checkpoint()
+        return latest is not None and all(cosigned_by(latest.note, w) is not None for w in witnesses)
+
+    await eventually(cosigned_by_every_peer)
+    latest = origin.gateway.log.latest_checkpoint()
+    assert latest is not None
+    open_signed_note(latest.note, log_vkey)
