@@ -18,6 +18,7 @@ import grpc
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
 from share_gateway.client import credentials, open_channel
 from share_gateway.crypto.keys import SigningKey
@@ -137,6 +138,11 @@ async def test_the_trust_material_needs_no_client_certificate_but_other_services
 ) -> None:
     async with public_channel(node, federation) as channel:
         await trust_pb2_grpc.TrustServiceStub(channel).GetTrustMaterial(trust_pb2.GetTrustMaterialRequest(), timeout=5)
+        stream = reflection_pb2_grpc.ServerReflectionStub(channel).ServerReflectionInfo(
+            iter([reflection_pb2.ServerReflectionRequest(list_services="")]), timeout=5
+        )
+        services = {s.name async for r in stream for s in r.list_services_response.service}
+        assert "share_gateway.v1.TrustService" in services, "grpcurl finds it by reflection"
         with pytest.raises(grpc.aio.AioRpcError) as raised:
             await compliance_pb2_grpc.ComplianceServiceStub(channel).GetCheckpoint(
                 compliance_pb2.GetCheckpointRequest(), timeout=5
