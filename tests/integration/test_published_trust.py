@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import dataclasses
 import hashlib
 import json
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import grpc
@@ -21,9 +23,11 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
 from share_gateway.client import credentials, open_channel
+from share_gateway.config import NodeConfig
 from share_gateway.crypto.keys import SigningKey
-from share_gateway.devkit import Layout
-from share_gateway.node import Node
+from share_gateway.devkit import Layout, create_federation
+from share_gateway.node import Node, start_node
+from share_gateway.rotation import rotate_authority
 from share_gateway.v1 import (
     compliance_pb2,
     compliance_pb2_grpc,
@@ -35,7 +39,7 @@ from share_gateway.v1 import (
 from tests.conftest import ChannelFactory
 from tests.federation import REGIONS, Nodes
 from tests.federation import channel as channel_to
-from tests.support import REGION, inquiry, penalty_request
+from tests.support import CALLERS, REGION, ROLES, inquiry, penalty_request
 from tests.waiting import eventually
 
 DASH = "\u2014"
@@ -54,12 +58,17 @@ def parse_vkey(vkey: str, signature_type: int) -> tuple[str, bytes, Ed25519Publi
     return name, bytes.fromhex(key_hash), Ed25519PublicKey.from_public_bytes(blob[1:])
 
 
+def spec_vkey(name: str, raw: bytes) -> str:
+    """signed-note: an Ed25519 note key (type 0x01) as a verifier key."""
+    blob = b"\x01" + raw
+    key_hash = hashlib.sha256(name.encode() + b"\n" + blob).digest()[:4].hex()
+    return f"{name}+{key_hash}+{base64.b64encode(blob).decode()}"
+
+
 def vkey_of(name: str, pem: bytes) -> str:
     public = serialization.load_pem_public_key(pem)
     assert isinstance(public, Ed25519PublicKey)
-    blob = b"\x01" + public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-    key_hash = hashlib.sha256(name.encode() + b"\n" + blob).digest()[:4].hex()
-    return f"{name}+{key_hash}+{base64.b64encode(blob).decode()}"
+    return spec_vkey(name, public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw))
 
 
 def open_signed_note(note: bytes, vkey: str) -> str:
@@ -226,3 +235,42 @@ async def test_a_checkpoints_cosignatures_verify_with_the_witness_keys_a_peer_se
     latest = origin.gateway.log.latest_checkpoint()
     assert latest is not None
     open_signed_note(latest.note, log_vkey)
+
+
+async def test_after_an_authority_rotation_the_first_pinned_key_alone_still_verifies(tmp_path: Path) -> None:
+    """The documents are signed by the new key; the node serves the rotations that lead there from the old."""
+    clients = {name: c[0] for name, c in CALLERS.items()}
+    layout = create_federation(tmp_path / "fed", [REGION], clients, datetime.now(UTC), roles=ROLES)
+    first = layout.authority_public_key.read_bytes()
+    rotate_authority(layout, datetime.now(UTC))
+    config = NodeConfig.load(layout.node_config(REGION))
+    started = await start_node(dataclasses.replace(config, database=f"sqlite:///{tmp_path / 'node.db'}"))
+    try:
+        async with public_channel(started, layout) as channel:
+            served = await trust_pb2_grpc.TrustServiceStub(channel).GetTrustMaterial(
+                trust_pb2.GetTrustMaterialRequest(), timeout=5
+            )
+        assert len(served.authority_rotations) == 1
+        # By hand: the pinned key signed the rotation, which names the key that signs the manifest now.
+        pinned = vkey_of("share-gateway-authority", first)
+        rotation = json.loads(open_signed_note(served.authority_rotations[0], pinned))
+        new_raw = base64.b64decode(rotation["new_key"])
+        new = spec_vkey("share-gateway-authority", new_raw)
+        open_signed_note(served.authority_rotations[0], new)  # the new key signed it too
+        assert json.loads(open_signed_note(served.signed_manifest, new))["v"] == 4
+        with pytest.raises(AssertionError, match="no signature"):
+            open_signed_note(served.signed_manifest, pinned)  # the old key signs nothing now
+
+        # The CLI, given only the first key (no rotations beside it), follows the served ones.
+        alone = tmp_path / "pinned" / "authority.pub"
+        alone.parent.mkdir()
+        alone.write_bytes(first)
+        status, output = await run_cli(
+            "federation", "fetch", "--node", f"localhost:{started.public_port}", "--authority", str(alone),
+            "--ca", str(layout.ca_certificate),
+        )  # fmt: skip
+        assert status == 0, output
+        assert "rotated 1 times" in output
+        assert new in output
+    finally:
+        await started.stop(grace=0)

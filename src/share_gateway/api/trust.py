@@ -51,4 +51,5 @@ class TrustServicer(trust_pb2_grpc.TrustServiceServicer):
             authority_keys=[] if authority is None else sorted(key.verifier_key for key in authority.values()),
             keys=[] if manifest is None else [published_key_to_wire(k) for k in manifest.manifest.published_keys()],
             region=gateway.runtime.region,
+            authority_rotations=list(gateway.revocation_settings.authority_rotations),
         )

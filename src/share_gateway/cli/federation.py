@@ -65,7 +65,9 @@ def add_commands(commands: Commands) -> None:
         "fetch", help="fetch a node's manifest, catalog, revocation list and verifier keys; verify them (public port)"
     )
     fetch.add_argument("--node", required=True, help="host:port of the node's public port (no client certificate)")
-    fetch.add_argument("--authority", type=Path, required=True, help="authority.pub: the one key trusted")
+    fetch.add_argument(
+        "--authority", type=Path, required=True, help="authority.pub: the one key trusted (rotations are followed)"
+    )
     fetch.add_argument("--ca", type=Path, help="CA certificate proving the node's port (omit with --plaintext)")
     fetch.add_argument("--plaintext", action="store_true", help="the public port serves without TLS")
     fetch.add_argument("--out", type=Path, help="a directory to keep the verified documents in")
@@ -78,9 +80,11 @@ def cmd_federation_fetch(args: argparse.Namespace) -> None:
 
     import grpc
 
+    from share_gateway.catalog import AUTHORITY_KEY_NAME
     from share_gateway.cli.console import show
     from share_gateway.client import credentials, open_channel
-    from share_gateway.federation.published_trust import verify_published_trust
+    from share_gateway.crypto.keys import VerifyingKey
+    from share_gateway.federation.published_trust import authority_in_force, verify_published_trust
     from share_gateway.v1 import trust_pb2, trust_pb2_grpc
 
     if args.ca is None and not args.plaintext:
@@ -96,8 +100,9 @@ def cmd_federation_fetch(args: argparse.Namespace) -> None:
             stub = trust_pb2_grpc.TrustServiceStub(node)
             return await stub.GetTrustMaterial(trust_pb2.GetTrustMaterialRequest(), timeout=args.timeout)
 
-    authority = authority_ring(args.authority)
+    pinned = VerifyingKey.from_pem(AUTHORITY_KEY_NAME, args.authority.read_bytes())
     served = asyncio.run(fetch())
+    authority = authority_in_force(pinned, served.authority_rotations)  # the pinned key alone, then its rotations
     listed = [(k.region, k.role, k.verifier_key) for k in served.keys]
     trust = verify_published_trust(
         served.signed_catalog, served.signed_manifest, served.signed_revocation_list, listed, authority
@@ -109,6 +114,8 @@ def cmd_federation_fetch(args: argparse.Namespace) -> None:
         lines.append(
             f"revocation list version {trust.revocation_list.revocation_list.version}: signed by the authority"
         )
+    if served.authority_rotations:
+        lines.append(f"authority key rotated {len(served.authority_rotations)} times since the pinned one")
     lines += [f"authority  {key.verifier_key}" for key in authority.values()]
     for key in trust.keys:
         until = "" if key.period.until is None else f"  (retired {key.period.until.isoformat()})"

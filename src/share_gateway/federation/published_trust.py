@@ -1,5 +1,7 @@
 """What an outsider checks in the trust material a node publishes (TrustService), with the authority's key only.
 
+0. The authority key in force is the pinned one, followed through the rotations served (each signed by the key
+   before it and by the key it names: ``authority_rotation.follow_rotations``); a node cannot forge one.
 1. The catalog is a note the authority signed.
 2. The manifest (if the node is in a federation) is a note the authority signed, and pins that catalog.
 3. The revocation list (if any) is a note the authority signed.
@@ -13,8 +15,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from share_gateway.catalog import SignedCatalog, open_catalog
-from share_gateway.crypto.keys import KeyRing
+from share_gateway.crypto.keys import KeyRing, VerifyingKey
 from share_gateway.domain.errors import DomainError
+from share_gateway.federation.authority_rotation import follow_rotations
 from share_gateway.federation.manifest import ManifestInvalid, PublishedKey, SignedManifest, open_manifest
 from share_gateway.federation.revocation_list import SignedRevocationList, open_revocation_list
 
@@ -33,6 +36,11 @@ class PublishedTrust:
     def keys(self) -> tuple[PublishedKey, ...]:
         """The node keys an outsider may use: the verified manifest's, never the node's own say-so."""
         return () if self.manifest is None else self.manifest.manifest.published_keys()
+
+
+def authority_in_force(pinned: VerifyingKey, rotations: Iterable[bytes]) -> KeyRing:
+    """Step 0: the key the documents must be signed by, reached from the pinned key alone."""
+    return KeyRing([follow_rotations(pinned, list(rotations))])
 
 
 def verify_published_trust(

@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1cshare_gateway/v1/trust.proto\x12\x10share_gateway.v1\"\x19\n\x17GetTrustMaterialRequest\"\xc1\x01\n\x18GetTrustMaterialResponse\x12\x17\n\x0fsigned_manifest\x18\x01 \x01(\x0c\x12\x16\n\x0esigned_catalog\x18\x02 \x01(\x0c\x12\x1e\n\x16signed_revocation_list\x18\x03 \x01(\x0c\x12\x16\n\x0e\x61uthority_keys\x18\x04 \x03(\t\x12,\n\x04keys\x18\x05 \x03(\x0b\x32\x1e.share_gateway.v1.PublishedKey\x12\x0e\n\x06region\x18\x06 \x01(\t\"q\n\x0cPublishedKey\x12\x0e\n\x06region\x18\x01 \x01(\t\x12\x0c\n\x04role\x18\x02 \x01(\t\x12\x14\n\x0cverifier_key\x18\x03 \x01(\t\x12\x15\n\rin_force_from\x18\x04 \x01(\t\x12\x16\n\x0ein_force_until\x18\x05 \x01(\t2y\n\x0cTrustService\x12i\n\x10GetTrustMaterial\x12).share_gateway.v1.GetTrustMaterialRequest\x1a*.share_gateway.v1.GetTrustMaterialResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1cshare_gateway/v1/trust.proto\x12\x10share_gateway.v1\"\x19\n\x17GetTrustMaterialRequest\"\xde\x01\n\x18GetTrustMaterialResponse\x12\x17\n\x0fsigned_manifest\x18\x01 \x01(\x0c\x12\x16\n\x0esigned_catalog\x18\x02 \x01(\x0c\x12\x1e\n\x16signed_revocation_list\x18\x03 \x01(\x0c\x12\x16\n\x0e\x61uthority_keys\x18\x04 \x03(\t\x12,\n\x04keys\x18\x05 \x03(\x0b\x32\x1e.share_gateway.v1.PublishedKey\x12\x0e\n\x06region\x18\x06 \x01(\t\x12\x1b\n\x13\x61uthority_rotations\x18\x07 \x03(\x0c\"q\n\x0cPublishedKey\x12\x0e\n\x06region\x18\x01 \x01(\t\x12\x0c\n\x04role\x18\x02 \x01(\t\x12\x14\n\x0cverifier_key\x18\x03 \x01(\t\x12\x15\n\rin_force_from\x18\x04 \x01(\t\x12\x16\n\x0ein_force_until\x18\x05 \x01(\t2y\n\x0cTrustService\x12i\n\x10GetTrustMaterial\x12).share_gateway.v1.GetTrustMaterialRequest\x1a*.share_gateway.v1.GetTrustMaterialResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -34,9 +34,9 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_GETTRUSTMATERIALREQUEST']._serialized_start=50
   _globals['_GETTRUSTMATERIALREQUEST']._serialized_end=75
   _globals['_GETTRUSTMATERIALRESPONSE']._serialized_start=78
-  _globals['_GETTRUSTMATERIALRESPONSE']._serialized_end=271
-  _globals['_PUBLISHEDKEY']._serialized_start=273
-  _globals['_PUBLISHEDKEY']._serialized_end=386
-  _globals['_TRUSTSERVICE']._serialized_start=388
-  _globals['_TRUSTSERVICE']._serialized_end=509
+  _globals['_GETTRUSTMATERIALRESPONSE']._serialized_end=300
+  _globals['_PUBLISHEDKEY']._serialized_start=302
+  _globals['_PUBLISHEDKEY']._serialized_end=415
+  _globals['_TRUSTSERVICE']._serialized_start=417
+  _globals['_TRUSTSERVICE']._serialized_end=538
 # @@protoc_insertion_point(module_scope)

@@ -43,6 +43,7 @@ class GetTrustMaterialResponse(_message.Message):
     AUTHORITY_KEYS_FIELD_NUMBER: _builtins.int
     KEYS_FIELD_NUMBER: _builtins.int
     REGION_FIELD_NUMBER: _builtins.int
+    AUTHORITY_ROTATIONS_FIELD_NUMBER: _builtins.int
     signed_manifest: _builtins.bytes
     """The federation manifest in force, a C2SP signed note (canonical JSON body, authority signature); empty when
     the node runs outside a federation.
@@ -61,6 +62,12 @@ class GetTrustMaterialResponse(_message.Message):
     def keys(self) -> _containers.RepeatedCompositeFieldContainer[Global___PublishedKey]:
         """Every node key the manifest lists, oldest first per region and role."""
 
+    @_builtins.property
+    def authority_rotations(self) -> _containers.RepeatedScalarFieldContainer[_builtins.bytes]:
+        """The authority's key rotations, oldest first (C2SP signed notes, each signed by the key before and the key
+        it names): an outsider pinning the first authority key follows them to the key that signs the documents.
+        """
+
     def __init__(
         self,
         *,
@@ -70,10 +77,11 @@ class GetTrustMaterialResponse(_message.Message):
         authority_keys: _abc.Iterable[_builtins.str] | None = ...,
         keys: _abc.Iterable[Global___PublishedKey] | None = ...,
         region: _builtins.str = ...,
+        authority_rotations: _abc.Iterable[_builtins.bytes] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["authority_keys", b"authority_keys", "keys", b"keys", "region", b"region", "signed_catalog", b"signed_catalog", "signed_manifest", b"signed_manifest", "signed_revocation_list", b"signed_revocation_list"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["authority_keys", b"authority_keys", "authority_rotations", b"authority_rotations", "keys", b"keys", "region", b"region", "signed_catalog", b"signed_catalog", "signed_manifest", b"signed_manifest", "signed_revocation_list", b"signed_revocation_list"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
