@@ -353,7 +353,8 @@ def write_manifest(layout: Layout, version: int, expires: datetime, endpoints: M
     if layout.manifest.exists():  # re-signing keeps every node's key history
         previous = open_manifest(layout.manifest.read_bytes(), KeyRing([authority.verifying_key])).manifest.nodes
         nodes = {r: n.with_history_of(previous[r]) if r in previous else n for r, n in nodes.items()}
-    manifest = Manifest(version, expires, catalog.digest, nodes)
+    # Format 4: every key listed as a C2SP verifier key too, so an outsider reads them from the manifest as they are.
+    manifest = Manifest(version, expires, catalog.digest, nodes, verifier_keys=True)
     _write(layout.manifest, sign_manifest(manifest, authority))
     return layout.manifest
 

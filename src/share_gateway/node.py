@@ -18,7 +18,7 @@ from share_gateway.catalog import open_catalog
 from share_gateway.config import NodeConfig
 from share_gateway.crypto.keyfiles import check_private_key
 from share_gateway.crypto.keys import KeyRing, SigningKey
-from share_gateway.federation.authority_rotation import authority_keys
+from share_gateway.federation.authority_rotation import authority_keys, rotations_beside
 from share_gateway.federation.manifest import SignedManifest, open_manifest
 from share_gateway.gateway import Clock, Gateway, NodeRuntime, utc_now
 from share_gateway.gateway.certificates import RevocationSettings
@@ -144,6 +144,7 @@ def prepare_gateway(config: NodeConfig, clock: Clock = utc_now, keys_checked: bo
             config.revocation_poll_seconds,
             config.manifest,
             config.catalog,
+            tuple(rotations_beside(config.authority_key)),
         )
         gateway = Gateway(
             runtime,

@@ -59,7 +59,7 @@ def rotate_key(layout: Layout, region: str, which: str, now: datetime) -> Manife
         write_file(directory / f"{which}.key", new.to_pem(), secret=True)
         write_file(directory / f"{which}.pub", new.verifying_key.to_pem())
     expires = max(current.expires, now + timedelta(days=MANIFEST_DAYS))
-    manifest = Manifest(current.version + 1, expires, current.catalog_digest, {**current.nodes, region: node})
+    manifest = replace(current, version=current.version + 1, expires=expires, nodes={**current.nodes, region: node})
     write_file(layout.manifest, sign_manifest(manifest, authority))
     return manifest
 

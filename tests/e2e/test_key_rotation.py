@@ -103,7 +103,10 @@ async def test_a_log_signed_before_a_rotation_verifies_after_it_with_audit_verif
     node = manifest.nodes[ORIGIN]
     assert node.signing_key.raw != old.verifying_key.raw
     assert [e.key.raw for e in node.earlier_signing] == [old.verifying_key.raw]
-    assert json.loads(parse_note(federation.layout.manifest.read_bytes()).text)["v"] == 3
+    # pki init writes format 4 (verifier keys); it holds format 3's key history, the retired key with its vkey.
+    history = json.loads(parse_note(federation.layout.manifest.read_bytes()).text)
+    assert history["v"] == 4
+    assert history["nodes"][ORIGIN]["signing_keys"][0]["vkey"] == old.verifying_key.verifier_key
     assert log_key(federation.layout, ORIGIN).verifying_key == node.signing_key, "the node's key file is the new key"
 
     verified = run("audit", "verify", "--config", str(federation.config))

@@ -15,8 +15,9 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from share_gateway.crypto.cosignature import CosignerKey
 from share_gateway.crypto.errors import BadSignature, UnknownKey, VerificationError
-from share_gateway.crypto.keys import KeyRing, SigningKey, VerifyingKey, key_id
+from share_gateway.crypto.keys import KeyRing, MalformedVerifierKey, SigningKey, VerifyingKey, key_id
 from share_gateway.crypto.note import (
     MalformedNote,
     Note,
@@ -342,3 +343,57 @@ def test_a_witness_cosignature_line_verifies_and_is_added_once(author: SigningKe
         verify_cosignature(note.text, line, author.verifying_key)
     with pytest.raises(MalformedNote):
         verify_cosignature(note.text, line.replace(" ", "  ", 1), witness.verifying_key)
+
+
+# --- verifier keys (c2sp.org/signed-note "vkey"; Ed25519 witness keys per c2sp.org/tlog-cosignature) ----------
+
+
+def test_verifier_key_reproduces_the_official_vector() -> None:
+    signer, _ = _signer(PETER_SIGNER)
+    assert signer.verifying_key.verifier_key == PETER_VERIFIER
+    enoch, _ = _verifier(ENOCH_VERIFIER)
+    assert enoch.verifier_key == ENOCH_VERIFIER
+    assert VerifyingKey.from_verifier_key(PETER_VERIFIER).raw == signer.verifying_key.raw
+
+
+def test_witness_verifier_key_uses_type_0x04_computed_from_the_spec_text() -> None:
+    """tlog-cosignature: key id SHA-256(name || "\\n" || 0x04 || key)[:4]; the vkey carries 0x04 || key."""
+    key = SigningKey.generate("sgw-witness-110000")
+    raw = _raw(key.private.public_key())
+    expected_id = hashlib.sha256(b"sgw-witness-110000\n\x04" + raw).digest()[:4].hex()
+    material = base64.b64encode(b"\x04" + raw).decode()
+    expected = f"sgw-witness-110000+{expected_id}+{material}"
+    cosigner = CosignerKey.of(key.verifying_key)
+    assert cosigner.verifier_key == expected
+    assert cosigner.verifier_key != key.verifying_key.verifier_key
+    assert CosignerKey.from_verifier_key(expected) == cosigner
+
+
+def test_a_verifier_key_whose_base64_holds_a_plus_round_trips() -> None:
+    """Only the first two "+" separate: the key material's base64 may hold more."""
+    seeds = (bytes([n]) * 32 for n in range(256))
+    keys = (SigningKey("k", Ed25519PrivateKey.from_private_bytes(seed)).verifying_key for seed in seeds)
+    key = next(k for k in keys if "+" in k.verifier_key.split("+", 2)[2])
+    assert VerifyingKey.from_verifier_key(key.verifier_key) == key
+    assert CosignerKey.from_verifier_key(CosignerKey.of(key).verifier_key) == CosignerKey.of(key)
+
+
+@pytest.mark.parametrize(
+    "mangled",
+    [
+        PETER_VERIFIER.replace("c74f20a3", "c74f20a4"),  # id does not match
+        PETER_VERIFIER.replace("PeterNeumann", "PeterNeuman"),  # name does not match the id
+        PETER_VERIFIER.replace("+ARpc", "+AhpC"),  # another signature type
+        PETER_VERIFIER + "+x",  # not base64 once the third part runs to the end
+        PETER_VERIFIER[:-4],
+        "PeterNeumann+c74f20a3",
+    ],
+)
+def test_mangled_verifier_keys_are_refused(mangled: str) -> None:
+    with pytest.raises(MalformedVerifierKey):
+        VerifyingKey.from_verifier_key(mangled)
+
+
+def test_a_note_verifier_key_is_not_a_cosigner_key() -> None:
+    with pytest.raises(MalformedVerifierKey):
+        CosignerKey.from_verifier_key(PETER_VERIFIER)

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import base64
+import json
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from share_gateway.crypto.cosignature import CosignerKey
 from share_gateway.crypto.errors import BadSignature, UnknownKey
 from share_gateway.crypto.keys import KeyRing, SigningKey
 from share_gateway.federation.manifest import (
@@ -59,7 +61,7 @@ def test_an_expired_manifest_fails_closed() -> None:
 @pytest.mark.parametrize(
     ("mutation", "message"),
     [
-        (lambda t: t.replace('"v":1', '"v":4'), "unknown manifest format"),
+        (lambda t: t.replace('"v":1', '"v":5'), "unknown manifest format"),
         (lambda t: t.replace('"version":1', '"version":"one"'), "malformed"),
         (lambda t: t.replace("ab" * 32, "zz" * 32, 1), "tls_fingerprint"),
         (lambda t: t.replace('"110000"', '"11000X"', 1), "malformed"),
@@ -129,3 +131,54 @@ def test_two_keys_under_one_key_id_are_refused() -> None:
     nodes = {region: replace(node, witness_key=WITNESSES["110000"]) for region, node in NODES.items()}
     with pytest.raises(ManifestInvalid, match="share a key id"):
         Manifest(1, NOW + timedelta(days=30), "cd" * 32, nodes)
+
+
+# --- format 4: every key also as a C2SP verifier key --------------------------------------------------------
+
+
+def _with_witnesses() -> Manifest:
+    nodes = {
+        region: replace(node, witness_key=SigningKey.generate(f"share-gateway/witness/{region}").verifying_key)
+        for region, node in NODES.items()
+    }
+    return Manifest(1, NOW + timedelta(days=30), "cd" * 32, nodes, verifier_keys=True)
+
+
+def test_format_4_lists_each_key_as_a_verifier_key_and_round_trips() -> None:
+    current = _with_witnesses()
+    body = json.loads(current.text())
+    assert body["v"] == 4
+    entry = body["nodes"]["110000"]["signing_keys"][-1]
+    node = current.nodes["110000"]
+    assert entry["vkey"] == node.signing_key.verifier_key
+    assert entry["vkey"].startswith("share-gateway/node/110000+")
+    witness = body["nodes"]["110000"]["witness_keys"][-1]["vkey"]
+    assert witness == CosignerKey.of(node.witness_key).verifier_key  # type: ignore[arg-type]
+    assert base64.b64decode(witness.split("+", 2)[2])[0] == 0x04  # tlog-cosignature's type, not the note's 0x01
+    opened = open_manifest(sign_manifest(current, AUTHORITY), RING).manifest
+    assert opened == current
+    assert [key.vkey for key in opened.published_keys()][:2] == [
+        node.signing_key.verifier_key,
+        CosignerKey.of(node.witness_key).verifier_key,  # type: ignore[arg-type]
+    ]
+
+
+def test_a_manifest_without_verifier_keys_is_written_as_before() -> None:
+    assert json.loads(manifest().text())["v"] == 1
+    assert "vkey" not in manifest().text()
+
+
+def test_a_format_4_verifier_key_that_is_not_its_keys_is_refused() -> None:
+    body = json.loads(_with_witnesses().text())
+    other = SigningKey.generate("share-gateway/node/110000").verifying_key.verifier_key
+    body["nodes"]["110000"]["signing_keys"][-1]["vkey"] = other
+    with pytest.raises(ManifestInvalid, match="vkey is not the verifier key"):
+        Manifest.parse(json.dumps(body) + "\n")
+    del body["nodes"]["110000"]["signing_keys"][-1]["vkey"]
+    with pytest.raises(ManifestInvalid, match="with vkey"):
+        Manifest.parse(json.dumps(body) + "\n")
+
+
+def test_re_signing_keeps_format_4() -> None:
+    again = replace(_with_witnesses(), version=2)
+    assert json.loads(open_manifest(sign_manifest(again, AUTHORITY), RING).manifest.text())["v"] == 4

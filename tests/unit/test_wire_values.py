@@ -280,12 +280,12 @@ def test_format_numbers_and_format_names() -> None:
         events.EVENT_FORMAT,
         manifest.MANIFEST_FORMAT,
         messages.PEER_INQUIRY_FORMAT,
-    ) == (3, 1, 1, 1, 3, 1)
+    ) == (3, 1, 1, 1, 4, 1)
     assert disclosure.READABLE_STATEMENT_FORMATS == (1, 2, 3), (
         "format 3 gives a record two ends; format 2 pads with decoy digests; formats 1 and 2 still read"
     )
-    assert manifest.READABLE_FORMATS == (1, 2, 3), (
-        "format 3 added key history; format 2 witness keys; formats 1 and 2 still read"
+    assert manifest.READABLE_FORMATS == (1, 2, 3, 4), (
+        "format 4 lists C2SP verifier keys; format 3 added key history; format 2 witness keys; 1 to 3 still read"
     )
     assert bundle.BUNDLE_FORMAT == "share-gateway/audit-bundle@v1"
     assert checkpoint.PROOF_HEADER == "c2sp.org/tlog-proof@v1"

@@ -3,7 +3,8 @@
 Two listeners share one server: the main port requires a client certificate
 from the federation CA (mTLS); the public port only proves the server (or is
 plaintext for probes) and serves what anyone may read: the catalog, health
-and reflection. Calls to other services there fail UNAUTHENTICATED, because
+and reflection, and the trust material (TrustService: manifest, catalog,
+revocation list and every key as a C2SP verifier key). Calls to other services there fail UNAUTHENTICATED, because
 they find no verified certificate.
 """
 
@@ -28,6 +29,7 @@ from share_gateway.api.inquiry import InquiryServicer
 from share_gateway.api.peer import PeerServicer
 from share_gateway.api.registry import RegistryServicer
 from share_gateway.api.requests import add_checked_service
+from share_gateway.api.trust import TrustServicer
 from share_gateway.config import HealthSettings, TlsMaterial
 from share_gateway.gateway import Gateway
 from share_gateway.gateway.health import HealthChecks
@@ -38,12 +40,14 @@ from share_gateway.v1 import (
     inquiry_pb2,
     peer_pb2,
     registry_pb2,
+    trust_pb2,
 )
 
 log = logging.getLogger(__name__)
 
 SERVICES = (
     catalog_pb2.DESCRIPTOR.services_by_name["CatalogService"].full_name,
+    trust_pb2.DESCRIPTOR.services_by_name["TrustService"].full_name,
     inquiry_pb2.DESCRIPTOR.services_by_name["InquiryService"].full_name,
     registry_pb2.DESCRIPTOR.services_by_name["RegistryService"].full_name,
     compliance_pb2.DESCRIPTOR.services_by_name["ComplianceService"].full_name,
@@ -118,6 +122,7 @@ async def start_server(
     # Requests are decoded and checked in one place (api.requests), not by grpcio before the servicer runs.
     for service, servicer in (
         (catalog_pb2.DESCRIPTOR.services_by_name["CatalogService"], CatalogServicer(lambda: gateway.catalog_in_force)),
+        (trust_pb2.DESCRIPTOR.services_by_name["TrustService"], TrustServicer(gateway)),
         (inquiry_pb2.DESCRIPTOR.services_by_name["InquiryService"], InquiryServicer(gateway)),
         (registry_pb2.DESCRIPTOR.services_by_name["RegistryService"], RegistryServicer(gateway)),
         (compliance_pb2.DESCRIPTOR.services_by_name["ComplianceService"], ComplianceServicer(gateway)),

@@ -1,4 +1,8 @@
-"""``federation sign|verify|show``: the signed federation manifest (which nodes, where, with which keys)."""
+"""``federation sign|verify|show|fetch``: the signed federation manifest (which nodes, where, with which keys).
+
+``fetch`` is the outsider's check: the trust material a node serves on its public port, verified with the
+authority's key alone, and every key printed as a C2SP verifier key.
+"""
 
 from __future__ import annotations
 
@@ -56,6 +60,77 @@ def add_commands(commands: Commands) -> None:
         command.add_argument("manifest", type=Path, help="the signed manifest file")
         command.add_argument("--authority", type=Path, required=True, help="authority.pub")
         command.set_defaults(run=run)
+
+    fetch = federation.add_parser(
+        "fetch", help="fetch a node's manifest, catalog, revocation list and verifier keys; verify them (public port)"
+    )
+    fetch.add_argument("--node", required=True, help="host:port of the node's public port (no client certificate)")
+    fetch.add_argument(
+        "--authority", type=Path, required=True, help="authority.pub: the one key trusted (rotations are followed)"
+    )
+    fetch.add_argument("--ca", type=Path, help="CA certificate proving the node's port (omit with --plaintext)")
+    fetch.add_argument("--plaintext", action="store_true", help="the public port serves without TLS")
+    fetch.add_argument("--out", type=Path, help="a directory to keep the verified documents in")
+    fetch.add_argument("--timeout", type=float, default=10.0, help="deadline of the call in seconds (default: 10)")
+    fetch.set_defaults(run=cmd_federation_fetch)
+
+
+def cmd_federation_fetch(args: argparse.Namespace) -> None:
+    import asyncio
+
+    import grpc
+
+    from share_gateway.catalog import AUTHORITY_KEY_NAME
+    from share_gateway.cli.console import show
+    from share_gateway.client import credentials, open_channel
+    from share_gateway.crypto.keys import VerifyingKey
+    from share_gateway.federation.published_trust import authority_in_force, verify_published_trust
+    from share_gateway.v1 import trust_pb2, trust_pb2_grpc
+
+    if args.ca is None and not args.plaintext:
+        raise CommandError("give --ca (the port's TLS is proved by the federation CA) or --plaintext")
+
+    async def fetch() -> trust_pb2.GetTrustMaterialResponse:
+        node = (
+            grpc.aio.insecure_channel(args.node)
+            if args.plaintext
+            else open_channel(args.node, credentials(None, None, args.ca))
+        )
+        async with node:
+            stub = trust_pb2_grpc.TrustServiceStub(node)
+            return await stub.GetTrustMaterial(trust_pb2.GetTrustMaterialRequest(), timeout=args.timeout)
+
+    pinned = VerifyingKey.from_pem(AUTHORITY_KEY_NAME, args.authority.read_bytes())
+    served = asyncio.run(fetch())
+    authority = authority_in_force(pinned, served.authority_rotations)  # the pinned key alone, then its rotations
+    listed = [(k.region, k.role, k.verifier_key) for k in served.keys]
+    trust = verify_published_trust(
+        served.signed_catalog, served.signed_manifest, served.signed_revocation_list, listed, authority
+    )
+    lines = [f"catalog version {trust.catalog.catalog.version}: signed by the authority"]
+    if trust.manifest is not None:
+        lines.append(f"manifest version {trust.manifest.manifest.version}: signed by the authority, pins that catalog")
+    if trust.revocation_list is not None:
+        lines.append(
+            f"revocation list version {trust.revocation_list.revocation_list.version}: signed by the authority"
+        )
+    if served.authority_rotations:
+        lines.append(f"authority key rotated {len(served.authority_rotations)} times since the pinned one")
+    lines += [f"authority  {key.verifier_key}" for key in authority.values()]
+    for key in trust.keys:
+        until = "" if key.period.until is None else f"  (retired {key.period.until.isoformat()})"
+        lines.append(f"{key.region} {key.role:<7} {key.vkey}{until}")
+    if args.out is not None:
+        args.out.mkdir(parents=True, exist_ok=True)
+        for name, document in (
+            ("catalog.signed", served.signed_catalog),
+            ("manifest.signed", served.signed_manifest),
+            ("revocations.signed", served.signed_revocation_list),
+        ):
+            if document:
+                (args.out / name).write_bytes(document)
+        lines.append(f"documents kept in {args.out}")
+    show("\n".join(lines))
 
 
 def next_manifest_version(layout: Layout) -> int:

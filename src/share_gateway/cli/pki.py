@@ -15,6 +15,7 @@ from share_gateway.cli.common import CommandError
 
 if TYPE_CHECKING:
     from share_gateway.cli.common import Commands
+    from share_gateway.devkit import Layout
     from share_gateway.domain.principals import Identity, Role
 
 
@@ -91,9 +92,11 @@ def cmd_pki_init(args: argparse.Namespace) -> None:
         init_authority(layout, now)
         sign_sample_catalog(layout)
         show(f"federation authority and CA created in {args.dir}")
+    show(f"authority key {layout.authority().verifying_key.verifier_key}")
     for region in args.region:
         add_node(layout, region, now, listen=f"127.0.0.1:{args.base_port}" if args.base_port else "127.0.0.1:0")
         show(f"node {region}: {layout.node_config(region)}, administrator {layout.client(f'admin-{region}').directory}")
+        show(_node_keys(layout, region))
         if args.base_port:
             args.base_port += 1
     if args.region:
@@ -112,6 +115,17 @@ def cmd_pki_init(args: argparse.Namespace) -> None:
         files = add_client(layout, name, identity, now, roles.get(name, ()))
         extra = f" with roles {', '.join(roles[name])}" if name in roles else ""
         show(f"client {name} ({identity.uri}){extra}: {files.directory}")
+
+
+def _node_keys(layout: Layout, region: str) -> str:
+    """A node's keys as C2SP verifier keys: its log key (signed-note type 0x01), its witness key (type 0x04)."""
+    from share_gateway.crypto.cosignature import CosignerKey
+
+    lines = [f"  log key     {layout.node_verifying_key(region).verifier_key}"]
+    witness = layout.witness_verifying_key(region)
+    if witness is not None:
+        lines.append(f"  witness key {CosignerKey.of(witness).verifier_key}")
+    return "\n".join(lines)
 
 
 def _roles(names: list[str], option: str) -> list[Role]:

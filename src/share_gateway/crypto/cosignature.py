@@ -17,7 +17,6 @@ consistent tree of the log.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 
 from cryptography.exceptions import InvalidSignature
@@ -25,7 +24,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from share_gateway.crypto.errors import BadSignature, UnknownKey
-from share_gateway.crypto.keys import SigningKey, VerifyingKey
+from share_gateway.crypto.keys import SigningKey, VerifyingKey, parse_verifier_key, typed_key_id, verifier_key
 from share_gateway.crypto.note import MalformedNote, NoteSignature, parse_signature_line
 
 COSIGNATURE_V1_TYPE = b"\x04"
@@ -37,7 +36,7 @@ _MAX_TIMESTAMP = 2**63 - 1
 
 def cosigner_key_id(name: str, raw_public: bytes) -> bytes:
     """The key id of an Ed25519 cosigner: what lets a verifier pick its line out of a note."""
-    return hashlib.sha256(name.encode() + b"\n" + COSIGNATURE_V1_TYPE + raw_public).digest()[:4]
+    return typed_key_id(name, COSIGNATURE_V1_TYPE, raw_public)
 
 
 def cosigned_message(text: str, timestamp: int) -> bytes:
@@ -67,6 +66,16 @@ class CosignerKey:
     @property
     def key_id(self) -> bytes:
         return cosigner_key_id(self.name, self.raw)
+
+    @property
+    def verifier_key(self) -> str:
+        """This witness key as a C2SP verifier key with signature type 0x04 (tlog-cosignature's Ed25519 form)."""
+        return verifier_key(self.name, COSIGNATURE_V1_TYPE, self.raw)
+
+    @classmethod
+    def from_verifier_key(cls, vkey: str) -> CosignerKey:
+        name, raw = parse_verifier_key(vkey, COSIGNATURE_V1_TYPE)
+        return cls(name, Ed25519PublicKey.from_public_bytes(raw))
 
     def matches(self, signature: NoteSignature) -> bool:
         """Whether a signature line names this key (name and key id): only such a line is this witness's."""

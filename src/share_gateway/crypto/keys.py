@@ -4,6 +4,11 @@ The key id is ``SHA-256(name || 0x0A || 0x01 || public key)[:4]``
 (c2sp.org/signed-note, Ed25519 signature type 0x01). The same id names the
 key in envelopes, so one key ring serves notes and envelopes alike.
 
+A key is published as a C2SP verifier key (c2sp.org/signed-note, "vkey"):
+``<name>+<key id, 8 hex digits>+<base64(signature type || public key)>``,
+the form every note verifier (Go's ``sumdb/note``, the C2SP tools) takes
+as it is, so an outsider never rebuilds a key id by hand.
+
 A key ring may know when each key was in force (its ``KeyPeriod``): a key
 replaced by a rotation keeps verifying what it signed before it was retired,
 and is refused on anything dated after (it may have leaked since).
@@ -11,6 +16,7 @@ and is refused on anything dated after (it may have leaked since).
 
 from __future__ import annotations
 
+import base64
 import hashlib
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -34,9 +40,42 @@ def _check_name(name: str) -> str:
     return name
 
 
+def typed_key_id(name: str, signature_type: bytes, raw: bytes) -> bytes:
+    """``SHA-256(name || 0x0A || signature type || public key)[:4]``: the one key id rule of c2sp.org/signed-note."""
+    return hashlib.sha256(name.encode() + b"\n" + signature_type + raw).digest()[:4]
+
+
 def key_id(name: str, public: Ed25519PublicKey) -> bytes:
     raw = public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-    return hashlib.sha256(name.encode() + b"\n" + ED25519_TYPE + raw).digest()[:4]
+    return typed_key_id(name, ED25519_TYPE, raw)
+
+
+class MalformedVerifierKey(ValueError):
+    """The text is not a C2SP verifier key of the expected type."""
+
+
+def verifier_key(name: str, signature_type: bytes, raw: bytes) -> str:
+    """The C2SP verifier key ``name+hex key id+base64(type || key)`` of a key used with ``signature_type``."""
+    encoded = base64.b64encode(signature_type + raw).decode()
+    return f"{_check_name(name)}+{typed_key_id(name, signature_type, raw).hex()}+{encoded}"
+
+
+def parse_verifier_key(vkey: str, signature_type: bytes = ED25519_TYPE) -> tuple[str, bytes]:
+    """The name and raw Ed25519 key of a verifier key of ``signature_type``; raise if its id does not match."""
+    parts = vkey.strip().split("+", 2)  # a name holds no "+", the id neither; base64 may
+    if len(parts) != 3 or len(parts[1]) != 8:
+        raise MalformedVerifierKey(f"{vkey!r} is not name+keyid+key")
+    name, stated, encoded = parts
+    try:
+        blob = base64.b64decode(encoded, validate=True)
+        kid = bytes.fromhex(stated)
+    except ValueError as error:
+        raise MalformedVerifierKey(f"{vkey!r}: the key id is not hex or the key not base64") from error
+    if len(blob) != 33 or blob[:1] != signature_type:
+        raise MalformedVerifierKey(f"{vkey!r} is not an Ed25519 key of signature type 0x{signature_type.hex()}")
+    if kid != typed_key_id(_check_name(name), signature_type, blob[1:]):
+        raise MalformedVerifierKey(f"{vkey!r}: the key id does not match the name and key")
+    return name, blob[1:]
 
 
 @dataclass(frozen=True)
@@ -54,6 +93,16 @@ class VerifyingKey:
     @property
     def raw(self) -> bytes:
         return self.public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+
+    @property
+    def verifier_key(self) -> str:
+        """This key as a C2SP verifier key for signed notes (signature type 0x01)."""
+        return verifier_key(self.name, ED25519_TYPE, self.raw)
+
+    @classmethod
+    def from_verifier_key(cls, vkey: str) -> VerifyingKey:
+        name, raw = parse_verifier_key(vkey)
+        return cls(name, Ed25519PublicKey.from_public_bytes(raw))
 
     def verify(self, signature: bytes, message: bytes) -> None:
         try:

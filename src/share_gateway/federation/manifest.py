@@ -16,6 +16,15 @@ in force) without ``until``. A key replaced by a rotation stays listed, so
 what it signed before its ``until`` keeps verifying, and what it signs dated
 after is refused. A manifest with no history is still written as format 1
 or 2, byte for byte as before.
+
+Format 4 lists every key also as a C2SP verifier key: each entry of
+``signing_keys`` (signature type 0x01, c2sp.org/signed-note) and of
+``witness_keys`` (type 0x04, c2sp.org/tlog-cosignature) carries ``vkey``
+beside ``key``, checked against it on reading, so an outsider holding only
+the authority's key can take a log's key from the manifest and check its
+checkpoints with any note verifier. A manifest is written as format 4 only
+when it says so (``verifier_keys``; ``pki init`` does): those of formats
+1 to 3 keep verifying, and re-signing one keeps its format.
 """
 
 from __future__ import annotations
@@ -23,7 +32,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 from itertools import pairwise
@@ -43,8 +52,10 @@ from share_gateway.domain.identifiers import validate_region
 from share_gateway.domain.policy import Denial
 from share_gateway.ledger.cosignatures import Witness
 
-MANIFEST_FORMAT = 3  # written when any node has key history; 2 when any has a witness key; 1 otherwise, as before
-READABLE_FORMATS = (1, 2, 3)
+# 4 when the manifest lists verifier keys; else 3 when any node has key history; 2 when any has a witness key; 1.
+MANIFEST_FORMAT = 4
+READABLE_FORMATS = (1, 2, 3, 4)
+_VKEY_FORMAT = 4
 
 
 class ManifestInvalid(DomainError):
@@ -112,12 +123,28 @@ class ManifestNode:
         periods[self.signing_key.key_id] = KeyPeriod(self.signing_since)
         return KeyRing([self.signing_key, *(e.key for e in self.earlier_signing)], periods)
 
+    def published_keys(self) -> tuple[PublishedKey, ...]:
+        """Every key of this node as a C2SP verifier key, log keys first, each oldest first."""
+        log = [PublishedKey(self.region, "log", e.key.verifier_key, e.period) for e in self.earlier_signing]
+        log.append(PublishedKey(self.region, "log", self.signing_key.verifier_key, KeyPeriod(self.signing_since)))
+        witness = [PublishedKey(self.region, "witness", _witness_vkey(e.key), e.period) for e in self.earlier_witness]
+        if self.witness_key is not None:
+            witness.append(
+                PublishedKey(self.region, "witness", _witness_vkey(self.witness_key), KeyPeriod(self.witness_since))
+            )
+        return (*log, *witness)
+
     def to_json(self, form: int) -> dict[str, Any]:
         body: dict[str, Any] = {"endpoint": self.endpoint, "tls_fingerprint": self.tls_fingerprint}
         if form >= 3:
-            body["signing_keys"] = _history_json(self.earlier_signing, self.signing_key, self.signing_since)
+            vkeys = form >= _VKEY_FORMAT
+            body["signing_keys"] = _history_json(
+                self.earlier_signing, self.signing_key, self.signing_since, _log_vkey if vkeys else None
+            )
             if self.witness_key is not None:
-                body["witness_keys"] = _history_json(self.earlier_witness, self.witness_key, self.witness_since)
+                body["witness_keys"] = _history_json(
+                    self.earlier_witness, self.witness_key, self.witness_since, _witness_vkey if vkeys else None
+                )
             return body
         body["signing_key"] = _b64(self.signing_key)
         if self.witness_key is not None:
@@ -162,21 +189,49 @@ class ManifestNode:
         return replace(self, witness_key=new, witness_since=now, earlier_witness=(*self.earlier_witness, earlier))
 
 
+@dataclass(frozen=True)
+class PublishedKey:
+    """One key of the federation as an outsider takes it: whose, what for, the C2SP verifier key, when in force."""
+
+    region: str
+    # "log": signs the node's checkpoints, statements and receipts (type 0x01); "witness": cosigns (type 0x04).
+    role: str
+    vkey: str
+    period: KeyPeriod
+
+
 def _b64(key: VerifyingKey) -> str:
     return base64.b64encode(key.raw).decode()
 
 
-def _history_json(earlier: tuple[EarlierKey, ...], current: VerifyingKey, since: datetime | None) -> list[Any]:
+def _log_vkey(key: VerifyingKey) -> str:
+    return key.verifier_key
+
+
+def _witness_vkey(key: VerifyingKey) -> str:
+    return CosignerKey.of(key).verifier_key
+
+
+def _history_json(
+    earlier: tuple[EarlierKey, ...],
+    current: VerifyingKey,
+    since: datetime | None,
+    vkey: Callable[[VerifyingKey], str] | None,
+) -> list[Any]:
     entries: list[dict[str, str]] = []
     for held in earlier:
         entry = {"key": _b64(held.key)}
         if held.period.start is not None:
             entry["from"] = format_instant(held.period.start)
         entry["until"] = format_instant(held.period.until)  # type: ignore[arg-type]  # EarlierKey checks it
+        if vkey is not None:
+            entry["vkey"] = vkey(held.key)
         entries.append(entry)
     last = {"key": _b64(current)}
     if since is not None:
         last["from"] = format_instant(since)
+    if vkey is not None:
+        last["vkey"] = vkey(current)
     return [*entries, last]
 
 
@@ -197,6 +252,8 @@ class Manifest:
     expires: datetime
     catalog_digest: str
     nodes: Mapping[str, ManifestNode]
+    # Whether it lists each key as a C2SP verifier key too (format 4); kept when the manifest is re-signed.
+    verifier_keys: bool = False
 
     def __post_init__(self) -> None:
         if self.version < 1:
@@ -212,8 +269,10 @@ class Manifest:
     @property
     def form(self) -> int:
         """The oldest format that holds this manifest, so that one without key history reads as it always did."""
+        if self.verifier_keys:
+            return _VKEY_FORMAT
         if any(node.has_history for node in self.nodes.values()):
-            return MANIFEST_FORMAT
+            return 3
         return 2 if any(node.witness_key is not None for node in self.nodes.values()) else 1
 
     def text(self) -> str:
@@ -243,6 +302,10 @@ class Manifest:
         """Every peer that can cosign ``region``'s checkpoints: each other node with a witness key."""
         return tuple(self.nodes[p].as_witness() for p in self.peers_of(region) if self.nodes[p].witness_key is not None)
 
+    def published_keys(self) -> tuple[PublishedKey, ...]:
+        """Every key the manifest lists, region by region, as C2SP verifier keys."""
+        return tuple(key for _, node in sorted(self.nodes.items()) for key in node.published_keys())
+
     @property
     def keys(self) -> KeyRing:
         """Every node's payload keys, current and earlier, each with its period: what verifies a peer's statements,
@@ -257,7 +320,11 @@ class Manifest:
                 raise ManifestInvalid(f"unknown manifest format {raw['v']!r}")
             nodes = {region: _node(region, body, raw["v"]) for region, body in raw["nodes"].items()}
             return cls(
-                int(raw["version"]), parse_instant(raw["expires"]), str(raw["catalog_digest"]), MappingProxyType(nodes)
+                int(raw["version"]),
+                parse_instant(raw["expires"]),
+                str(raw["catalog_digest"]),
+                MappingProxyType(nodes),
+                raw["v"] >= _VKEY_FORMAT,
             )
         except (KeyError, TypeError, ValueError, AttributeError, InvalidInput) as error:
             raise ManifestInvalid(f"malformed manifest: {error}") from error
@@ -276,7 +343,7 @@ def _node(region: str, body: Mapping[str, Any], version: int) -> ManifestNode:
     if len(fingerprint) != 64 or any(c not in "0123456789abcdef" for c in fingerprint):
         raise ManifestInvalid(f"nodes.{region}.tls_fingerprint is not a hex SHA-256")
     if version >= 3:
-        return _node_with_history(region, body, fingerprint)
+        return _node_with_history(region, body, fingerprint, version >= _VKEY_FORMAT)
     public = _public_key(region, body, "signing_key")
     witness = None
     if version >= 2 and "witness_key" in body:  # format 1 had none: whatever such a manifest holds there is not one
@@ -284,13 +351,16 @@ def _node(region: str, body: Mapping[str, Any], version: int) -> ManifestNode:
     return ManifestNode(region, body["endpoint"], VerifyingKey(node_key_name(region), public), fingerprint, witness)
 
 
-def _node_with_history(region: str, body: Mapping[str, Any], fingerprint: str) -> ManifestNode:
-    signing, signing_since, earlier_signing = _history(region, body, "signing_keys", node_key_name(region))
+def _node_with_history(region: str, body: Mapping[str, Any], fingerprint: str, vkeys: bool) -> ManifestNode:
+    log_vkey = _log_vkey if vkeys else None
+    signing, signing_since, earlier_signing = _history(region, body, "signing_keys", node_key_name(region), log_vkey)
     witness: VerifyingKey | None = None
     witness_since: datetime | None = None
     earlier_witness: tuple[EarlierKey, ...] = ()
     if "witness_keys" in body:
-        witness, witness_since, earlier_witness = _history(region, body, "witness_keys", witness_key_name(region))
+        witness, witness_since, earlier_witness = _history(
+            region, body, "witness_keys", witness_key_name(region), _witness_vkey if vkeys else None
+        )
     return ManifestNode(
         region,
         body["endpoint"],
@@ -305,21 +375,28 @@ def _node_with_history(region: str, body: Mapping[str, Any], fingerprint: str) -
 
 
 def _history(
-    region: str, body: Mapping[str, Any], name: str, key_name: str
+    region: str, body: Mapping[str, Any], name: str, key_name: str, vkey: Callable[[VerifyingKey], str] | None
 ) -> tuple[VerifyingKey, datetime | None, tuple[EarlierKey, ...]]:
-    """A list of keys oldest first, the last in force (no ``until``): the current key, since when, the earlier."""
+    """A list of keys oldest first, the last in force (no ``until``): the current key, since when, the earlier.
+
+    In format 4 (``vkey`` given) each entry's verifier key must be the one its key and name make.
+    """
+    fields = {"key", "from", "until"} | ({"vkey"} if vkey is not None else set())
     entries = body[name]
     if not isinstance(entries, list) or not entries:
         raise ManifestInvalid(f"nodes.{region}.{name} lists at least the key in force")
     held: list[tuple[VerifyingKey, KeyPeriod]] = []
     for position, entry in enumerate(entries):
-        if not isinstance(entry, dict) or set(entry) - {"key", "from", "until"}:
-            raise ManifestInvalid(f"nodes.{region}.{name}[{position}] is key, from and until")
+        if not isinstance(entry, dict) or set(entry) - fields or (vkey is not None and "vkey" not in entry):
+            with_vkey = " with vkey" if vkey is not None else ""
+            raise ManifestInvalid(f"nodes.{region}.{name}[{position}] is key, from and until{with_vkey}")
         start = parse_instant(entry["from"]) if "from" in entry else None
         until = parse_instant(entry["until"]) if "until" in entry else None
         if (until is None) != (position == len(entries) - 1):
             raise ManifestInvalid(f"nodes.{region}.{name}: only the last key, the one in force, has no until")
         key = VerifyingKey(key_name, _public_key(region, entry, "key"))
+        if vkey is not None and entry["vkey"] != vkey(key):
+            raise ManifestInvalid(f"nodes.{region}.{name}[{position}].vkey is not the verifier key of its key")
         held.append((key, KeyPeriod(start, until)))
     current, since = held[-1][0], held[-1][1].start
     return current, since, tuple(EarlierKey(key, period) for key, period in held[:-1])

@@ -50,6 +50,9 @@ class RevocationSettings:
     # The signed manifest and catalog the node watches, as the list (``gateway.trust_live``).
     manifest: Path | None = None
     catalog: Path | None = None
+    # The rotation statements leading from the pinned authority key to ``authority``, oldest first: published so
+    # that an outsider pinning the first key reaches the one in force.
+    authority_rotations: tuple[bytes, ...] = ()
 
 
 def install_revocation_list(
