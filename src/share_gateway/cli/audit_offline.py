@@ -227,7 +227,7 @@ def cmd_verify(args: argparse.Namespace) -> None:
     if trust.witnesses:
         _show_witnessing(report.cosigned, report.legacy, trust)
     if first is not None:
-        for finding in report.findings[:20]:
+        for finding in report.ordered[:20]:
             show(f"  {finding}")
         if len(report.findings) > 20:
             show(f"  … and {len(report.findings) - 20} more")

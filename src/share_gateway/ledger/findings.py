@@ -57,10 +57,14 @@ class AuditReport:
         return not self.findings
 
     @property
+    def ordered(self) -> list[Finding]:
+        """The findings by leaf; of two at one leaf, the one found first (the cause before what follows from it).
+        Findings about no single leaf come after those."""
+        return sorted(self.findings, key=lambda f: (f.leaf_index < 0, f.leaf_index))
+
+    @property
     def first(self) -> Finding | None:
-        """The finding at the lowest leaf; of two at one leaf, the one found first (the cause before what follows
-        from it). Findings about no single leaf come after those."""
-        return min(self.findings, key=lambda f: (f.leaf_index < 0, f.leaf_index), default=None)
+        return self.ordered[0] if self.findings else None
 
     @property
     def verified(self) -> int:
