@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import insert, text
 
+from share_gateway.config import LogSettings
 from share_gateway.crypto.keys import KeyRing, SigningKey
+from share_gateway.domain.errors import InvalidInput
 from share_gateway.domain.events import Event, EventKind, Outcome
 from share_gateway.domain.identifiers import Subject, SubjectKind
 from share_gateway.gateway.audit import redact_log
 from share_gateway.gateway.sequencer import InconsistentLog, Sequencer, SequencerSettings
-from share_gateway.ledger.audit import AuditReport, audit_log
+from share_gateway.ledger.audit import AuditReport, KeptCheckpoint, audit_log
 from share_gateway.ledger.checkpoint import Checkpoint, open_checkpoint
 from share_gateway.ledger.hashing import leaf_hash
 from share_gateway.ledger.verify import ProofError, verify_consistency, verify_inclusion
@@ -68,7 +71,7 @@ async def log(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[t
     database.dispose()
 
 
-def audit(logs: LogStore, kept: list[bytes] = ()) -> AuditReport:  # type: ignore[assignment]
+def audit(logs: LogStore, kept: Sequence[bytes | KeptCheckpoint] = ()) -> AuditReport:
     return audit_log(logs, KEYS, KEY.name, kept, chunk=16)
 
 
@@ -131,7 +134,8 @@ async def test_a_deleted_entry_with_its_event_is_caught(log: tuple[Database, Log
     execute(database, "DELETE FROM events WHERE seq = (SELECT event_seq FROM log_entries WHERE leaf_index = 40)")
     execute(database, "DELETE FROM log_entries WHERE leaf_index = 40")
     report = audit(logs, notes)
-    assert "the signed checkpoint of size 41 covers more than the 40 leaves left" in [str(f) for f in report.findings]
+    assert str(report.first) == "leaf 40: missing: the signed checkpoint of size 41 covers more than the 40 leaves left"
+    assert report.verified == 40
 
 
 async def test_an_event_inserted_in_the_middle_is_caught(log: tuple[Database, LogStore, list[bytes]]) -> None:
@@ -169,7 +173,10 @@ async def test_two_reordered_events_are_caught(log: tuple[Database, LogStore, li
 async def test_replaced_tree_nodes_are_caught(log: tuple[Database, LogStore, list[bytes]]) -> None:
     database, logs, notes = log
     execute(database, "UPDATE log_nodes SET hash = :h WHERE level = 2 AND idx = 3", h=leaf_hash(b"forged"))
-    assert first(audit(logs, notes)) == "leaf 12: stored tree node (2, 3) differs from the recomputed one"
+    report = audit(logs, notes)
+    assert [str(f) for f in report.findings] == [
+        "leaves 12..15: stored tree node (2, 3) differs from the recomputed one"
+    ]
     # A proof that uses the replaced node (leaf 9's sibling subtree) no longer verifies against the checkpoint.
     checkpoint = open_checkpoint(notes[-1], KEYS, KEY.name)
     with pytest.raises(ProofError):
@@ -181,14 +188,14 @@ async def test_a_checkpoint_signed_by_another_key_is_caught(log: tuple[Database,
     impostor = SigningKey.generate(KEY.name)
     forged = Checkpoint(KEY.name, 20, logs.root(20)).sign(impostor)
     execute(database, "UPDATE log_checkpoints SET note = :n WHERE size = 20", n=forged)
-    assert first(audit(logs)).startswith("stored checkpoint of size 20 does not verify")
+    assert first(audit(logs)).startswith("the stored checkpoint of size 20 does not verify")
 
 
 async def test_a_checkpoint_whose_root_is_not_the_tree_is_caught(log: tuple[Database, LogStore, list[bytes]]) -> None:
     database, logs, _ = log
     lying = Checkpoint(KEY.name, 20, leaf_hash(b"another tree")).sign(KEY)
     execute(database, "UPDATE log_checkpoints SET note = :n WHERE size = 20", n=lying)
-    assert first(audit(logs)) == "leaf 19: the signed checkpoint of size 20 does not match the log"
+    assert first(audit(logs)) == "leaf 19: the stored checkpoint of size 20 does not match the log"
 
 
 async def test_rewritten_and_resigned_history_is_caught(log: tuple[Database, LogStore, list[bytes]]) -> None:
@@ -211,11 +218,47 @@ async def test_rewritten_and_resigned_history_is_caught(log: tuple[Database, Log
     assert audit(logs).ok
     # ... but not with the checkpoints the officer kept from an earlier audit.
     report = audit(logs, kept)
-    assert first(report) == "leaf 4: the signed checkpoint of size 5 does not match the log"
-    assert "two signed checkpoints of size 41 disagree" in [str(f) for f in report.findings]
+    assert first(report) == (
+        "leaves 0..4: the log no longer matches the kept checkpoint of size 5 (no. 1): its history among these "
+        "leaves was rewritten"
+    )
+    findings = [str(f) for f in report.findings]
+    assert (
+        "leaves 0..40: the log no longer matches the kept checkpoint of size 41 (no. 3): its history among these "
+        "leaves was rewritten and re-signed (the stored checkpoint of size 41 signs the rewritten history)"
+    ) in findings
+    disagree = next(f for f in report.findings if f.leaf_index < 0)
+    assert disagree.location == "the checkpoints of size 41"
+    assert disagree.problem.startswith(
+        f"the stored checkpoint of size 41 (root {resigned.root.hex()[:16]}…) and the kept"
+    )
+    assert report.verified == 0
     old = open_checkpoint(kept[0], KEYS, KEY.name)
     with pytest.raises(ProofError):
         verify_consistency(old.size, resigned.size, old.root, resigned.root, logs.consistency_proof(5, 41))
+
+
+async def test_a_rewrite_is_placed_between_the_kept_checkpoints_it_falls_between(
+    log: tuple[Database, LogStore, list[bytes]],
+) -> None:
+    """Leaf 12 rewritten and everything re-signed: the kept checkpoint of size 5 still matches, that of 20 does not,
+    so the finding names leaves 5..19 and the two kept files."""
+    database, logs, notes = log
+    kept = [KeptCheckpoint(f"kept-{size}.note", note) for size, note in zip(SIZES, notes, strict=True)]
+    body = logs.at(12).body.replace(b'"n":"12"', b'"n":"X"')  # type: ignore[union-attr]
+    replace_event(database, 12, body)
+    execute(database, "DELETE FROM log_nodes")
+    execute(database, "DELETE FROM log_entries")
+    execute(database, "DELETE FROM log_checkpoints")
+    rebuilt = Sequencer(logs, KEY, inline, lambda: NOW, SequencerSettings(checkpoint_interval=3600))
+    assert await rebuilt.step(force=True) is not None
+    report = audit(logs, kept)
+    assert first(report) == (
+        "leaves 5..19: the log no longer matches the kept checkpoint of size 20 (kept-20.note), though it still "
+        "matches the kept one of size 5: its history among these leaves was rewritten"
+    )
+    assert report.first is not None
+    assert (report.first.location, report.verified) == ("leaves 5..19", 5)
 
 
 async def test_the_sequencer_refuses_to_sign_a_tree_that_does_not_extend_its_last_checkpoint(
@@ -250,8 +293,13 @@ async def test_redaction_keeps_leaf_hashes_and_the_log_still_verifies(
             details={"count": str(count), "leaves": f"{first_leaf}..{last_leaf}"},
         )
 
-    assert redact_log(store, NOW + timedelta(seconds=10), NOW + timedelta(days=1), note) == 10
-    assert redact_log(store, NOW + timedelta(seconds=10), NOW + timedelta(days=1), note) == 0, "nothing twice"
+    window = LogSettings(redact_after_days=1, history_days=1)
+    # Younger than the larger of the retention and the history window: refused, nothing changed.
+    with pytest.raises(InvalidInput, match="subject-history window"):
+        redact_log(store, NOW + timedelta(seconds=10), NOW + timedelta(days=2), note, replace(window, history_days=3))
+    assert not logs.at(3).redacted  # type: ignore[union-attr]
+    assert redact_log(store, NOW + timedelta(seconds=10), NOW + timedelta(days=1, seconds=10), note, window) == 10
+    assert redact_log(store, NOW + timedelta(seconds=10), NOW + timedelta(days=1, seconds=10), note, window) == 0
     stub = logs.at(3)
     assert stub is not None
     assert stub.redacted
@@ -270,5 +318,6 @@ async def test_redaction_keeps_leaf_hashes_and_the_log_still_verifies(
     verify_inclusion(3, checkpoint.size, logs.leaf_hash(3) or b"", proof, checkpoint.root)
     # The stub is not a licence to edit: a changed stored hash under it breaks the signed roots.
     execute(database, "UPDATE log_nodes SET hash = :h WHERE level = 0 AND idx = 3", h=leaf_hash(b"forged"))
-    findings = [str(f) for f in audit(logs, notes).findings]
-    assert "leaf 4: the signed checkpoint of size 5 does not match the log" in findings
+    report = audit(logs, notes)
+    assert first(report) == "leaves 2..3: stored tree node (1, 1) differs from the recomputed one"
+    assert "leaf 4: the stored checkpoint of size 5 does not match the log" in [str(f) for f in report.findings]

@@ -107,14 +107,17 @@ def test_a_replaced_tree_node_is_named_by_level_index_and_first_leaf(chunk: int,
     log.nodes[node] = b"\x00" * 32
     report = audit(log, chunk)
     expected = f"stored tree node ({node.level}, {node.index}) differs from the recomputed one"
-    assert report.findings == [Finding(node.start, expected)]
+    last = ((node.index + 1) << node.level) - 1
+    assert report.findings == [Finding(node.start, expected, last)]
+    assert str(report.first) == f"leaves {node.start}..{last}: {expected}"
+    assert report.verified == node.start
 
 
 @pytest.mark.parametrize("chunk", CHUNKS)
 def test_a_missing_tree_node_is_reported_like_a_replaced_one(chunk: int) -> None:
     log, _ = honest_log()
     del log.nodes[NodeId(3, 4)]
-    assert audit(log, chunk).findings == [Finding(32, "stored tree node (3, 4) differs from the recomputed one")]
+    assert audit(log, chunk).findings == [Finding(32, "stored tree node (3, 4) differs from the recomputed one", 39)]
 
 
 @pytest.mark.parametrize("chunk", CHUNKS)
@@ -123,7 +126,7 @@ def test_a_checkpoint_over_another_root_is_named_by_its_last_leaf(chunk: int, si
     log, _ = honest_log()
     log.notes = [signed(size, b"\x07" * 32)]
     report = audit(log, chunk)
-    problem = f"the signed checkpoint of size {size} does not match the log"
+    problem = f"the stored checkpoint of size {size} does not match the log"
     assert report.findings == [Finding(size - 1, problem)]
 
 
@@ -140,21 +143,24 @@ def test_after_a_missing_leaf_the_audit_goes_on_leaf_by_leaf_and_names_the_gap(c
     del log.rows[10]
     log.claimed_size = SIZE  # the log still says 40 leaves: one is gone from among them
     report = audit(log, chunk)
-    # Every stored node above leaf 10 or later now differs from the tree rebuilt without it; none before.
-    moved = [
-        Finding(i << level, f"stored tree node ({level}, {i}) differs from the recomputed one")
-        for level in range(1, 6)
-        for i in range(SIZE >> level)
-        if 10 < (i + 1) << level <= SIZE - 1
+    # Every stored node above leaf 10 or later now differs from the tree rebuilt without it: a consequence, counted
+    # in one finding at the gap, not reported node by node (a node over leaves 0..15 would otherwise come first).
+    moved = sum(1 for level in range(1, 6) for i in range(SIZE >> level) if 10 < (i + 1) << level <= SIZE - 1)
+    assert report.findings == [
+        Finding(10, "missing from the log (next entry is leaf 11)"),
+        Finding(
+            10,
+            f"{moved} stored tree node(s) over this leaf or later ones differ from the tree rebuilt without the "
+            "missing leaf (each later leaf now sits one place early)",
+        ),
+        Finding(
+            SIZE - 1,
+            f"missing: the signed checkpoint of size {SIZE} covers more than the {SIZE - 1} leaves left",
+            SIZE - 1,
+        ),
     ]
-    assert sorted(report.findings) == sorted(
-        [
-            Finding(10, "missing from the log (next entry is leaf 11)"),
-            Finding(-1, f"the signed checkpoint of size {SIZE} covers more than the {SIZE - 1} leaves left"),
-            *moved,
-        ]
-    )
-    assert report.checked == SIZE - 1
+    assert str(report.first) == "leaf 10: missing from the log (next entry is leaf 11)"
+    assert (report.checked, report.verified) == (SIZE - 1, 10)
 
 
 def test_a_checkpoint_beyond_the_log_and_an_orphan_event_are_findings_about_no_leaf() -> None:
@@ -162,10 +168,12 @@ def test_a_checkpoint_beyond_the_log_and_an_orphan_event_are_findings_about_no_l
     log.notes.append(signed(SIZE + 8, roots[SIZE]))
     log.orphan_seqs = [17]
     report = audit(log, 16)
-    assert report.findings == [
-        Finding(-1, f"the signed checkpoint of size {SIZE + 8} covers more than the {SIZE} leaves left"),
-        Finding(-1, "event seq 17 sits among integrated events but has no leaf (inserted)"),
+    assert [str(f) for f in report.findings] == [
+        f"leaves {SIZE}..{SIZE + 7}: missing: the signed checkpoint of size {SIZE + 8} covers more than the {SIZE} "
+        "leaves left",
+        "event seq 17 sits among integrated events but has no leaf (inserted)",
     ]
+    assert report.verified == SIZE
 
 
 @pytest.mark.parametrize("chunk", [8, 16, 65_536])
@@ -222,17 +230,26 @@ def test_a_missing_stored_leaf_hash_is_named_and_the_event_bytes_build_the_tree(
     assert audit(log, 8).findings == [Finding(3, "its stored leaf hash is missing")]
 
 
-def test_checkpoints_that_do_not_verify_or_disagree_are_findings_about_no_leaf() -> None:
+def test_checkpoints_that_do_not_verify_or_disagree_are_findings_naming_each_checkpoint() -> None:
     log, roots = honest_log()
     stranger = SigningKey.generate(KEY.name)  # the same name, another key
     log.notes.append(Checkpoint(KEY.name, 5, roots[5]).sign(stranger))
     log.notes.append(b"not a note")
     report = audit(log, 8, [signed(5, roots[6])])
-    assert [(f.leaf_index, f.problem.split(":")[0]) for f in report.findings] == [
-        (-1, "stored checkpoint of size 5 does not verify"),
-        (-1, "stored checkpoint does not verify"),
-        (-1, "two signed checkpoints of size 5 disagree"),
+    assert [(f.leaf_index, f.location, f.problem.split(":")[0]) for f in report.findings] == [
+        (-1, "the stored checkpoint of size 5", "the stored checkpoint of size 5 does not verify"),
+        (-1, "the stored checkpoint", "the stored checkpoint does not verify"),
+        (
+            -1,
+            "the checkpoints of size 5",
+            f"the stored checkpoint of size 5 (root {roots[5].hex()[:16]}…) and the "
+            f"kept checkpoint of size 5 (no. 1) (root {roots[6].hex()[:16]}…) are both signed by the log key and "
+            "disagree",
+        ),
+        (0, "leaves 0..4", "the log no longer matches the kept checkpoint of size 5 (no. 1)"),
     ]
-    assert [str(f) for f in report.findings][2] == "two signed checkpoints of size 5 disagree"
+    assert report.verified == 0
     assert str(Finding(4, "x")) == "leaf 4: x"
     assert str(Finding(0, "x")) == "leaf 0: x"
+    assert str(Finding(4, "x", 4)) == "leaf 4: x"
+    assert str(Finding(4, "x", 7)) == "leaves 4..7: x"

@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 import argparse
-import uuid
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeAlias
 
-from share_gateway.cli import audit_offline
+from share_gateway.cli import audit_offline, audit_redact
 
 if TYPE_CHECKING:
     import grpc
 
     from share_gateway.cli.common import Commands
     from share_gateway.crypto.keys import KeyRing
-    from share_gateway.domain.events import Event
     from share_gateway.v1 import compliance_pb2
 
 
@@ -28,15 +26,17 @@ def add_commands(commands: Commands) -> None:
         dest="audit", required=True
     )
     audit_offline.add_commands(audit)
-    redact = audit.add_parser("redact", help="redact events past their retention period (leaf hashes stay)")
-    redact.add_argument("--config", type=Path, required=True, help="the node's configuration (node.yaml)")
-    redact.add_argument(
-        "--before",
-        type=date.fromisoformat,
-        metavar="YYYY-MM-DD",
-        help="events logged before this day, UTC (default: now minus log.redact_after_days)",
+    audit_redact.add_commands(audit)
+    checkpoint = audit.add_parser(
+        "checkpoint",
+        help="fetch the node's latest signed checkpoint, verify it and keep it (for audit verify --checkpoint)",
     )
-    redact.set_defaults(run=cmd_redact)
+    _officer_options(checkpoint)
+    checkpoint.add_argument("--out", type=Path, required=True, help="where to keep it (the signed note, as published)")
+    checkpoint.add_argument("--force", action="store_true", help="replace --out if it exists")
+    checkpoint.add_argument("--region", help="the region whose log it must be (default: the one it names)")
+    audit_offline.trust_options(checkpoint, "required with --manifest")
+    checkpoint.set_defaults(run=cmd_checkpoint)
     search = audit.add_parser("search", help="search the log (compliance officers)")
     _officer_options(search)
     _filter_options(search)
@@ -53,7 +53,12 @@ def add_commands(commands: Commands) -> None:
         "--consistency", type=int, metavar="FROM_SIZE", help="prove the log extends its checkpoint of this size"
     )
     prove.add_argument("--tree-size", type=int, default=0, help="a published checkpoint's size (default: latest)")
-    prove.add_argument("--out", type=Path, help="write the inclusion proof as a .tlog-proof file")
+    prove.add_argument(
+        "--out",
+        type=Path,
+        help="write the proof: an inclusion proof as a C2SP .tlog-proof, a consistency proof as a "
+        "share-gateway/tlog-consistency@v1 file (both verify offline with audit verify-proof)",
+    )
     prove.set_defaults(run=cmd_prove)
     export = audit.add_parser("export", help="export events with proofs as an offline-verifiable bundle")
     _officer_options(export)
@@ -101,37 +106,6 @@ def _node_key(spec: str) -> tuple[str, KeyRing]:
         raise AuditFailed(f"--node-key wants REGION=PATH to the node's signing.pub, not {spec!r}")
     name = node_key_name(region)
     return name, KeyRing([VerifyingKey.from_pem(name, Path(path).read_bytes())])
-
-
-def cmd_redact(args: argparse.Namespace) -> None:
-    from share_gateway.cli.console import show
-    from share_gateway.cli.database import node_store
-    from share_gateway.config import NodeConfig
-    from share_gateway.domain.events import Event, EventKind, Outcome
-    from share_gateway.gateway.audit import redact_log
-
-    config = NodeConfig.load(args.config)
-    now = datetime.now(UTC)
-    before = (
-        datetime.combine(args.before, datetime.min.time(), UTC)
-        if args.before
-        else now - timedelta(days=config.log.redact_after_days)
-    )
-
-    def note(count: int, first: int, last: int) -> Event:
-        return Event(
-            event_id=str(uuid.uuid4()),
-            kind=EventKind.LOG_REDACTED,
-            at=now,
-            node=config.region,
-            actor=f"sgw://node/{config.region}",
-            outcome=Outcome.ALLOWED,
-            details={"count": str(count), "before": before.date().isoformat(), "leaves": f"{first}..{last}"},
-        )
-
-    with node_store(config, migrated=False) as store:
-        count = redact_log(store, before, now, note)
-    show(f"redacted {count} events logged before {before.date()}; their leaf hashes stay and the log still verifies")
 
 
 def _filter(args: argparse.Namespace) -> compliance_pb2.EventFilter:
@@ -236,13 +210,17 @@ async def _prove(args: argparse.Namespace) -> Proofs:
 def cmd_prove(args: argparse.Namespace) -> None:
     import asyncio
 
+    from share_gateway.cli.common import CommandError
     from share_gateway.cli.console import show
     from share_gateway.ledger.checkpoint import TlogProof, open_checkpoint
     from share_gateway.ledger.hashing import leaf_hash
+    from share_gateway.ledger.proof_files import ConsistencyProof
     from share_gateway.ledger.verify import verify_consistency, verify_inclusion
 
     if not (args.event_id or args.leaf is not None or args.consistency is not None):
         raise AuditFailed("name an entry (--event-id or --leaf) or --consistency FROM_SIZE")
+    if args.out and (args.event_id or args.leaf is not None) and args.consistency is not None:
+        raise CommandError("--out writes one proof: ask for the inclusion proof or the consistency proof, not both")
     origin, keys = _node_key(args.node_key)
     inclusion, consistency = asyncio.run(_prove(args))
     if inclusion is not None:
@@ -259,6 +237,10 @@ def cmd_prove(args: argparse.Namespace) -> None:
         new = open_checkpoint(consistency.to_checkpoint, keys, origin)
         verify_consistency(old.size, new.size, old.root, new.root, list(consistency.proof))
         show(f"the log of size {new.size} extends the one of size {old.size}: verified")
+        if args.out:
+            written = ConsistencyProof(consistency.from_checkpoint, consistency.to_checkpoint, tuple(consistency.proof))
+            args.out.write_bytes(written.encode())
+            show(f"consistency proof written to {args.out} (verify it offline: share-gateway audit verify-proof)")
 
 
 async def _export(args: argparse.Namespace) -> int:
@@ -294,3 +276,48 @@ def cmd_export(args: argparse.Namespace) -> None:
 
     events = asyncio.run(_export(args))
     show(f"{events} event(s) with their proofs written to {args.out}")
+
+
+async def _latest_checkpoint(args: argparse.Namespace) -> bytes:
+    from share_gateway.v1 import compliance_pb2, compliance_pb2_grpc
+
+    async with _channel(args) as channel:
+        stub = compliance_pb2_grpc.ComplianceServiceStub(channel)
+        answer = await stub.GetCheckpoint(compliance_pb2.GetCheckpointRequest(), timeout=args.timeout)
+        return answer.checkpoint
+
+
+def cmd_checkpoint(args: argparse.Namespace) -> None:
+    """Fetch, verify with the key the manifest (or --node-key) gives for the log it names, and keep it."""
+    import asyncio
+
+    from share_gateway.cli.common import CommandError
+    from share_gateway.cli.console import show
+    from share_gateway.ledger.checkpoint import open_checkpoint_signed
+    from share_gateway.ledger.cosignatures import check_cosignatures
+    from share_gateway.ledger.proof_files import read_checkpoint
+
+    if not args.node_key and not args.manifest:
+        raise CommandError("give the node's key (--node-key REGION=signing.pub) or the federation's --manifest")
+    if args.out.exists() and not args.force:
+        raise CommandError(f"{args.out} exists: keep each checkpoint in a file of its own (or --force)")
+    note = asyncio.run(_latest_checkpoint(args))
+    origin = read_checkpoint(note, "the node's answer").origin
+    region = origin.rsplit("/", 1)[-1]
+    if args.region and args.region != region:
+        raise AuditFailed(f"the node answered with a checkpoint of {origin}, not of region {args.region}")
+    trust = audit_offline.trust_of(args, region)
+    checkpoint, _ = open_checkpoint_signed(note, trust.keys, origin)
+    cosigners = check_cosignatures(note, trust.witnesses).valid if trust.witnesses else frozenset()
+    required = args.witnesses or 0  # the latest checkpoint is often not cosigned yet: demanded only when asked
+    if len(cosigners) < required:
+        raise AuditFailed(
+            f"the checkpoint of size {checkpoint.size} is cosigned by {len(cosigners)} of the {required} "
+            "witness(es) required: not kept (ask again once the witnesses have cosigned it)"
+        )
+    args.out.write_bytes(note)
+    by = f", cosigned by {', '.join(sorted(cosigners))}" if cosigners else ""
+    show(
+        f"the checkpoint of {origin} of size {checkpoint.size} verifies (signed by its log key{by}); kept in "
+        f"{args.out}: give it to audit verify --checkpoint later to prove the history was not rewritten"
+    )

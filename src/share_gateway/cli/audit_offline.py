@@ -23,25 +23,48 @@ if TYPE_CHECKING:
     from share_gateway.config import NodeConfig
     from share_gateway.crypto.keys import KeyRing, VerifyingKey
     from share_gateway.federation.manifest import Manifest
+    from share_gateway.ledger.audit import KeptCheckpoint
     from share_gateway.ledger.cosignatures import Witness, Witnessing
 
 
 def add_commands(audit: Commands) -> None:
-    verify = audit.add_parser("verify", help="verify the whole log on the node's database")
+    verify = audit.add_parser(
+        "verify",
+        help="verify the whole log on the node's database",
+        description="Exit status: 0 when the log verifies, 1 when it does not (the findings say where), 2 when an "
+        "input is wrong (a --checkpoint file that is not a checkpoint of this log, ...).",
+    )
     verify.add_argument("--config", type=Path, required=True, help="the node's configuration (node.yaml)")
     verify.add_argument(
         "--node-key", action="append", default=[], help="REGION=signing.pub (repeat; default: the manifest's key)"
     )
     verify.add_argument(
-        "--checkpoint", type=Path, action="append", default=[], help="a checkpoint kept earlier (repeat)"
+        "--checkpoint",
+        type=Path,
+        action="append",
+        default=[],
+        help="a checkpoint kept earlier with audit checkpoint --out (repeat)",
     )
     _witness_options(verify, "default: the configuration's")
     verify.set_defaults(run=cmd_verify)
     bundle = audit.add_parser("verify-bundle", help="verify an exported bundle offline (no node needed)")
     bundle.add_argument("bundle", type=Path, help="the bundle file, as export wrote it")
-    bundle.add_argument("--node-key", action="append", default=[], help="REGION=signing.pub (repeat)")
-    _witness_options(bundle, "required with --manifest")
+    trust_options(bundle, "required with --manifest")
     bundle.set_defaults(run=cmd_verify_bundle)
+    proof = audit.add_parser(
+        "verify-proof",
+        help="verify a proof file offline: a consistency proof (audit prove --consistency --out) or a tlog-proof",
+    )
+    proof.add_argument("proof", type=Path, help="the proof file, as audit prove --out wrote it")
+    proof.add_argument("--entry", type=Path, help="the entry's bytes, for a tlog-proof (inclusion)")
+    trust_options(proof, "required with --manifest")
+    proof.set_defaults(run=cmd_verify_proof)
+
+
+def trust_options(parser: argparse.ArgumentParser, authority: str) -> None:
+    """Where the log's keys come from: --node-key, or the manifests (with the authority's key) and witnesses."""
+    parser.add_argument("--node-key", action="append", default=[], help="REGION=signing.pub (repeat)")
+    _witness_options(parser, authority)
 
 
 def _witness_options(parser: argparse.ArgumentParser, authority: str) -> None:
@@ -84,7 +107,7 @@ def _manifests(paths: Sequence[Path], authority: Path | None) -> list[Manifest]:
     return [open_manifest(path.read_bytes(), ring).manifest for path in paths]
 
 
-def _trust(args: argparse.Namespace, region: str, fallback: Sequence[VerifyingKey] = ()) -> Trust:
+def trust_of(args: argparse.Namespace, region: str, fallback: Sequence[VerifyingKey] = ()) -> Trust:
     """Keys from every --node-key (else every manifest, else ``fallback``), witnesses from every manifest."""
     from share_gateway.cli.common import node_keys
     from share_gateway.crypto.keys import KeyRing
@@ -127,7 +150,37 @@ def _config_trust(args: argparse.Namespace, config: NodeConfig) -> Trust:
     if args.authority is None and args.manifest:
         args.authority = config.authority_key
     own = SigningKey.load(config.key_name, config.signing_key).verifying_key
-    return _trust(args, config.region, [own])
+    return trust_of(args, config.region, [own])
+
+
+def kept_checkpoints(paths: Sequence[Path], trust: Trust, origin: str) -> list[KeptCheckpoint]:
+    """Each ``--checkpoint`` file, checked to be what it should: a checkpoint of this log signed by its key. Anything
+    else is the officer's wrong input, said as such (what the file is instead), not a finding about the log."""
+    from share_gateway.cli.common import CommandError
+    from share_gateway.crypto.errors import VerificationError
+    from share_gateway.ledger.audit import KeptCheckpoint
+    from share_gateway.ledger.checkpoint import open_checkpoint
+    from share_gateway.ledger.proof_files import NotACheckpoint, read_checkpoint
+
+    kept = []
+    for path in paths:
+        data = path.read_bytes()
+        try:
+            claimed = read_checkpoint(data, str(path))
+        except NotACheckpoint as error:
+            hint = " (the checkpoint to keep is what audit checkpoint --out writes)"
+            raise CommandError(f"--checkpoint {error}{hint}") from error
+        if claimed.origin != origin:
+            raise CommandError(f"--checkpoint {path} is a checkpoint of {claimed.origin}, not of this log ({origin})")
+        try:
+            open_checkpoint(data, trust.keys, origin)
+        except VerificationError as error:
+            raise CommandError(
+                f"--checkpoint {path} is a checkpoint of {origin} of size {claimed.size}, but no key given for that "
+                f"log verifies it ({error}): give the key that signed it (--node-key, or a manifest listing it)"
+            ) from error
+        kept.append(KeptCheckpoint(str(path), data))
+    return kept
 
 
 def cmd_verify(args: argparse.Namespace) -> None:
@@ -139,9 +192,9 @@ def cmd_verify(args: argparse.Namespace) -> None:
     config = NodeConfig.load(args.config)
     trust = _config_trust(args, config)
     origin = config.key_name
+    kept = kept_checkpoints(args.checkpoint, trust, origin)
     _warn_unwitnessed(trust, origin, len(args.manifest))
     with node_store(config, migrated=False) as store, progress_bar("verifying", "leaves") as progress:
-        kept = [path.read_bytes() for path in args.checkpoint]
         leaves = progress.add_task("verifying", total=None, visible=False)  # shown from the first leaf on
         started = time.monotonic()
         report = audit_log(
@@ -154,16 +207,18 @@ def cmd_verify(args: argparse.Namespace) -> None:
             quorum=trust.quorum,
         )
     seconds = time.monotonic() - started
+    first = report.first
     show(
         table(
-            ["leaves", "verified", "redacted", "checkpoints", "findings", "seconds"],
+            ["leaves", "verified", "redacted", "checkpoints", "findings", "first finding", "seconds"],
             [
                 (
                     report.size,
-                    report.checked,
+                    report.verified,
                     report.redacted,
                     len(report.checkpoints),
                     len(report.findings),
+                    first.location if first else "none",
                     f"{seconds:.1f}",
                 )
             ],
@@ -171,10 +226,12 @@ def cmd_verify(args: argparse.Namespace) -> None:
     )
     if trust.witnesses:
         _show_witnessing(report.cosigned, report.legacy, trust)
-    if not report.ok:
-        for finding in report.findings[:20]:
+    if first is not None:
+        for finding in report.ordered[:20]:
             show(f"  {finding}")
-        raise _fail(f"the log does not verify; first: {report.first}")
+        if len(report.findings) > 20:
+            show(f"  … and {len(report.findings) - 20} more")
+        raise _fail(f"the log does not verify; first: {first}")
     show(f"the log of {origin} verifies: {report.size} leaves under {len(report.checkpoints)} signed checkpoints")
 
 
@@ -205,7 +262,7 @@ def cmd_verify_bundle(args: argparse.Namespace) -> None:
     if not args.node_key and not args.manifest:
         raise _fail("give the node's key (--node-key REGION=signing.pub) or the federation's --manifest")
     region = origin.rsplit("/", 1)[-1]
-    trust = _trust(args, region)
+    trust = trust_of(args, region)
     if not any(key.name == origin for key in trust.keys.values()):
         raise _fail(f"the bundle is of {origin}; no --node-key or manifest gives that node's key")
     _warn_unwitnessed(trust, origin, len(args.manifest))
@@ -225,3 +282,35 @@ def _show_cosigners(witnessing: Witnessing) -> None:
     for cosigned in witnessing.cosigned:
         note = " (does not count toward the quorum)" if cosigned.status is Status.LEGACY else ""
         show(f"  {cosigned}{note}")
+
+
+def cmd_verify_proof(args: argparse.Namespace) -> None:
+    """A consistency proof (both checkpoints and the proof between them) or a tlog-proof with its entry, offline."""
+    from share_gateway.cli.common import CommandError
+    from share_gateway.cli.console import show
+    from share_gateway.crypto.errors import VerificationError
+    from share_gateway.ledger.checkpoint import PROOF_HEADER, TlogProof
+    from share_gateway.ledger.proof_files import CONSISTENCY_HEADER, ConsistencyProof, describe, proof_origin
+
+    data = args.proof.read_bytes()
+    if not data.startswith((CONSISTENCY_HEADER.encode(), PROOF_HEADER.encode())):
+        raise CommandError(f"{args.proof} is {describe(data)}, not a proof")
+    if not args.node_key and not args.manifest:
+        raise CommandError("give the node's key (--node-key REGION=signing.pub) or the federation's --manifest")
+    try:
+        origin = proof_origin(data)
+    except VerificationError as error:
+        raise CommandError(f"{args.proof} is {describe(data)}") from error
+    trust = trust_of(args, origin.rsplit("/", 1)[-1])
+    if data.startswith(CONSISTENCY_HEADER.encode()):
+        old, new = ConsistencyProof.parse(data).verify(trust.keys, origin)
+        show(
+            f"the log of {origin} of size {new.size} extends its checkpoint of size {old.size}: both checkpoints "
+            "and the proof between them verified offline"
+        )
+        return
+    if args.entry is None:
+        raise CommandError(f"{args.proof} is a tlog-proof: give the entry it proves (--entry FILE, its exact bytes)")
+    proof = TlogProof.parse(data)
+    checkpoint = proof.verify(args.entry.read_bytes(), trust.keys, origin)
+    show(f"the entry is leaf {proof.index} of the log of {origin} of size {checkpoint.size}: verified offline")

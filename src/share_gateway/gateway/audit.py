@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from dataclasses import asdict, dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from share_gateway.config import LogSettings
 from share_gateway.domain.errors import InvalidInput, InvalidState, NotFound, Refused
 from share_gateway.domain.events import Event, EventKind, Outcome
 from share_gateway.domain.policy import Denial, Principal
@@ -76,10 +77,26 @@ async def published_checkpoint(runtime: NodeRuntime, log: LogStore, size: int) -
     return checkpoint
 
 
-def redact_log(store: Store, before: datetime, now: datetime, note: Callable[[int, int, int], Event]) -> int:
+def redaction_limit(now: datetime, log: LogSettings) -> datetime:
+    """The newest instant whose events may be redacted: past the retention (``log.redact_after_days``) and past the
+    subject-history window (``log.history_days``), since a subject's "who looked at me" must still show them."""
+    return now - timedelta(days=max(log.redact_after_days, log.history_days))
+
+
+def redact_log(
+    store: Store, before: datetime, now: datetime, note: Callable[[int, int, int], Event], log: LogSettings
+) -> int:
     """Replace the bytes of integrated events older than ``before`` by stubs; their leaf hashes stay, so the log
     still verifies. The redaction is itself an event (``note(count, first_leaf, last_leaf)``), appended in the same
-    transaction. Returns how many events were redacted."""
+    transaction. Returns how many events were redacted. Refuses (``InvalidInput``, nothing changed) a ``before``
+    later than ``redaction_limit``."""
+    limit = redaction_limit(now, log)
+    if before > limit:
+        raise InvalidInput.one(
+            "before",
+            f"{before.isoformat()} is younger than the retention ({log.redact_after_days} days) and the "
+            f"subject-history window ({log.history_days} days): events may be redacted only before {limit.isoformat()}",
+        )
 
     def redact(tx: UnitOfWork) -> int:
         leaves = store.log.redactable(tx, before)

@@ -4,7 +4,11 @@ Given the node's public key (and, ideally, checkpoints the officer kept from
 earlier audits), it finds: an event edited, deleted, inserted or reordered;
 stored tree nodes replaced; a checkpoint signed by another key, or whose
 root is not the log's; and history rewritten and re-signed, which a kept
-older checkpoint exposes. Each finding names the first leaf it concerns.
+older checkpoint exposes. Each finding names the first leaf it concerns (or
+the run of leaves, or the checkpoint): after a leaf goes missing, the stored
+nodes above the later leaves all differ from the rebuilt tree; those are
+counted as its consequence, not reported as findings that would hide it, and
+a node over one found to differ is not reported again.
 
 Given the log's witnesses, every cosignature on every checkpoint is checked
 (one that does not verify is a finding naming the witness), and a quorum can
@@ -17,24 +21,26 @@ not found wrong; a witnessed checkpoint vouches for every leaf below it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from share_gateway.crypto.errors import VerificationError
-from share_gateway.crypto.keys import KeyRing, VerifyingKey
+from share_gateway.crypto.keys import KeyRing
 from share_gateway.domain.canonical import parse_json
-from share_gateway.domain.events import Event
-from share_gateway.ledger.checkpoint import (
-    Checkpoint,
-    open_checkpoint_signed,
-    require_signed_in_force,
-    retired_signers,
-    unverified_checkpoint,
+from share_gateway.ledger.audit_checkpoints import (
+    Dated,
+    KeptCheckpoint,
+    SignedRoots,
+    require_quorum,
+    retired_keys,
+    signed_roots,
 )
-from share_gateway.ledger.cosignatures import Status, Witness, check_cosignatures
+from share_gateway.ledger.cosignatures import Witness
+from share_gateway.ledger.findings import AuditReport, Finding
 from share_gateway.ledger.hashing import leaf_hash
 from share_gateway.ledger.tree import Frontier, NodeId, fold, levels_of, perfect_subtrees
+
+__all__ = ["AuditReport", "Finding", "KeptCheckpoint", "Leaf", "LogSource", "Progress", "audit_log"]
 
 Progress = Callable[[int, int], None]
 
@@ -62,118 +68,35 @@ class LogSource(Protocol):
     def orphans(self) -> list[int]: ...
 
 
-@dataclass(frozen=True, slots=True, order=True)
-class Finding:
-    leaf_index: int  # -1 when the finding concerns no single leaf
-    problem: str
-
-    def __str__(self) -> str:
-        return self.problem if self.leaf_index < 0 else f"leaf {self.leaf_index}: {self.problem}"
-
-
 @dataclass
-class AuditReport:
-    size: int = 0
-    checked: int = 0
-    redacted: int = 0
-    checkpoints: list[Checkpoint] = field(default_factory=list)
-    findings: list[Finding] = field(default_factory=list)
-    # Which witnesses validly cosigned a checkpoint of each size (only when witnesses were given).
-    cosigned: dict[int, frozenset[str]] = field(default_factory=dict)
-    # Plain log-key cosignatures from before cosignature/v1 that verify: reported, never counted.
-    legacy: int = 0
+class _Walk:
+    """The tree being rebuilt, and where (if anywhere) its leaves stopped sitting at their own index."""
 
-    @property
-    def unwitnessed(self) -> list[int]:
-        """Sizes of the checkpoints no witness cosigned."""
-        return sorted(size for size, regions in self.cosigned.items() if not regions)
+    source: LogSource
+    report: AuditReport
+    roots: SignedRoots
+    frontier: Frontier
+    # The first position whose rebuilt leaf is not the stored leaf of that index (a leaf missing before it):
+    # every stored node over it or later differs from the rebuilt one, as a consequence, not a finding of its own.
+    shifted_from: int | None = None
+    shifted_nodes: int = 0
+    # Nodes found to differ: a node whose child differs differs as a consequence (nodes are checked bottom up).
+    differing: set[NodeId] = field(default_factory=set)
 
-    @property
-    def ok(self) -> bool:
-        return not self.findings
-
-    @property
-    def first(self) -> Finding | None:
-        """The finding at the lowest leaf index; findings about no single leaf come after those."""
-        return min(self.findings, key=lambda f: (f.leaf_index < 0, f.leaf_index, f.problem), default=None)
-
-
-Dated = list[tuple[str, int, tuple[VerifyingKey, ...]]]
-
-
-def _checkpoints(
-    notes: Iterable[tuple[str, bytes]],
-    keys: KeyRing,
-    origin: str,
-    report: AuditReport,
-    witnesses: Sequence[Witness],
-    dated: Dated,
-) -> dict[int, bytes]:
-    """Verified checkpoints by size; unverifiable or disagreeing ones become findings. Those signed only by keys
-    since retired go to ``dated``, to be held against the time of their newest leaf."""
-    roots: dict[int, bytes] = {}
-    for where, note in notes:
-        try:
-            checkpoint, signers = open_checkpoint_signed(note, keys, origin)
-        except VerificationError as error:
-            try:
-                claimed = f" of size {unverified_checkpoint(note).size}"
-            except VerificationError:
-                claimed = ""
-            report.findings.append(Finding(-1, f"{where} checkpoint{claimed} does not verify: {error}"))
-            continue
-        if retired_signers(signers, keys):
-            dated.append((where, checkpoint.size, signers))
-        known = roots.setdefault(checkpoint.size, checkpoint.root)
-        if known != checkpoint.root:
-            report.findings.append(Finding(-1, f"two signed checkpoints of size {checkpoint.size} disagree"))
-        report.checkpoints.append(checkpoint)
-        if witnesses:
-            _cosignatures(where, note, checkpoint.size, witnesses, report)
-    return roots
-
-
-def _cosignatures(where: str, note: bytes, size: int, witnesses: Sequence[Witness], report: AuditReport) -> None:
-    witnessing = check_cosignatures(note, witnesses)
-    for invalid in witnessing.invalid:
-        report.findings.append(Finding(-1, f"{where} checkpoint of size {size}: the cosignature of {invalid}"))
-    report.cosigned[size] = report.cosigned.get(size, frozenset()) | witnessing.valid
-    report.legacy += len(witnessing.with_status(Status.LEGACY))
-
-
-def _quorum(report: AuditReport, witnesses: Sequence[Witness], quorum: int) -> None:
-    """The latest checkpoint must carry ``quorum`` valid cosignatures: it vouches for the whole log below it."""
-    if quorum <= 0 or not report.checkpoints:
-        return
-    latest = max(c.size for c in report.checkpoints)
-    valid = report.cosigned.get(latest, frozenset())
-    if len(valid) >= quorum:
-        return
-    absent = ", ".join(w.region for w in witnesses if w.region not in valid) or "none listed"
-    report.findings.append(
-        Finding(
-            -1,
-            f"the latest checkpoint, of size {latest}, is cosigned by {len(valid)} of the {quorum} witness(es) "
-            f"required (not by: {absent}): its history may have been rewritten and re-signed",
+    def node_differs(self, node: NodeId) -> None:
+        self.differing.add(node)
+        end = (node.index + 1) << node.level
+        if self.shifted_from is not None and end > self.shifted_from:
+            self.shifted_nodes += 1
+            return
+        below = node.level - 1
+        if NodeId(below, node.index * 2) in self.differing or NodeId(below, node.index * 2 + 1) in self.differing:
+            return
+        self.report.findings.append(
+            Finding(
+                node.start, f"stored tree node ({node.level}, {node.index}) differs from the recomputed one", end - 1
+            )
         )
-    )
-
-
-def _retired_keys(source: LogSource, keys: KeyRing, dated: Dated, report: AuditReport) -> None:
-    """A checkpoint signed by a retired log key is a finding if its newest leaf is dated after the retirement."""
-    for where, size, signers in dated:
-        if not 0 < size <= report.size:
-            continue  # a checkpoint past the log's end is a finding of its own
-        rows = source.leaves(size - 1, size)
-        body = rows[0].body if rows and not rows[0].redacted else None
-        if body is None:
-            continue  # a deleted or redacted leaf is a finding of its own; it shows no time
-        try:
-            require_signed_in_force(signers, keys, Event.from_bytes(body).at)
-        except VerificationError as error:
-            report.findings.append(Finding(size - 1, f"{where} checkpoint of size {size}: {error}"))
-        except (ValueError, KeyError, TypeError):
-            continue  # not event JSON: the leaf checks report what is wrong with it
 
 
 def _check_leaf(leaf: Leaf, expected_index: int, last_seq: int, report: AuditReport) -> bytes | None:
@@ -213,7 +136,7 @@ def audit_log(
     source: LogSource,
     keys: KeyRing,
     origin: str,
-    kept_checkpoints: Sequence[bytes] = (),
+    kept_checkpoints: Sequence[bytes | KeptCheckpoint] = (),
     chunk: int = 65_536,
     progress: Progress | None = None,
     witnesses: Sequence[Witness] = (),
@@ -227,12 +150,16 @@ def audit_log(
     if chunk & (chunk - 1):
         raise ValueError("the chunk is a power of two, so that chunks are perfect subtrees")
     report = AuditReport(size=source.size())
-    notes = [("stored", n) for n in source.checkpoint_notes()] + [("kept", n) for n in kept_checkpoints]
+    kept = [
+        k if isinstance(k, KeptCheckpoint) else KeptCheckpoint(f"no. {i + 1}", k)
+        for i, k in enumerate(kept_checkpoints)
+    ]
+    notes = [(None, n) for n in source.checkpoint_notes()] + [(k.name, k.note) for k in kept]
     dated: Dated = []
-    roots = _checkpoints(notes, keys, origin, report, witnesses, dated)
-    _retired_keys(source, keys, dated, report)
-    _quorum(report, witnesses, quorum)
-    frontier = Frontier(0, [])
+    roots = signed_roots(notes, keys, origin, report, witnesses, dated)
+    retired_keys(lambda index: _newest(source, index), report.size, keys, dated, report)
+    require_quorum(report, witnesses, quorum)
+    walk = _Walk(source, report, roots, Frontier(0, []))
     last_seq, next_index = 0, 0
     aligned = True
     for start in range(0, report.size, chunk):
@@ -241,32 +168,72 @@ def audit_log(
         for row in rows:
             hashes.append(_check_leaf(row, next_index, last_seq, report))
             last_seq, next_index = max(last_seq, row.event_seq), row.leaf_index + 1
-        present = [h for h in hashes if h is not None]
+        present = _present(walk, rows, hashes)
         aligned = (
             aligned
-            and frontier.size == start
+            and walk.frontier.size == start
             and len(present) == len(rows) == min(chunk, report.size - start)
             and rows[-1].leaf_index == start + len(rows) - 1
         )
         if aligned:
-            _verify_aligned(source, frontier, present, roots, report)
+            _verify_aligned(walk, present)
         else:
-            _verify_leaf_by_leaf(source, frontier, present, roots, report)
+            _verify_leaf_by_leaf(walk, present)
         if progress is not None:
-            progress(frontier.size, report.size)
-    for size in sorted(s for s in roots if s > frontier.size):
-        report.findings.append(
-            Finding(-1, f"the signed checkpoint of size {size} covers more than the {frontier.size} leaves left")
-        )
-    for seq in source.orphans():
-        report.findings.append(Finding(-1, f"event seq {seq} sits among integrated events but has no leaf (inserted)"))
+            progress(walk.frontier.size, report.size)
+    _finish(walk)
     return report
 
 
-def _verify_aligned(
-    source: LogSource, frontier: Frontier, hashes: list[bytes], roots: dict[int, bytes], report: AuditReport
-) -> None:
+def _newest(source: LogSource, index: int) -> bytes | None:
+    rows = source.leaves(index, index + 1)
+    return rows[0].body if rows and not rows[0].redacted else None
+
+
+def _present(walk: _Walk, rows: Sequence[Leaf], hashes: list[bytes | None]) -> list[bytes]:
+    """The hashes the tree is rebuilt from, noting the first position a leaf is missing from."""
+    position = walk.frontier.size
+    present = []
+    for row, hashed in zip(rows, hashes, strict=True):
+        if hashed is None:
+            continue
+        if row.leaf_index != position and walk.shifted_from is None:
+            walk.shifted_from = position
+        present.append(hashed)
+        position += 1
+    return present
+
+
+def _finish(walk: _Walk) -> None:
+    report, frontier = walk.report, walk.frontier
+    if walk.shifted_nodes:
+        report.findings.append(
+            Finding(
+                walk.shifted_from or 0,
+                f"{walk.shifted_nodes} stored tree node(s) over this leaf or later ones differ from the tree rebuilt "
+                "without the missing leaf (each later leaf now sits one place early)",
+            )
+        )
+    for size in (s for s in walk.roots.sizes() if s > frontier.size):
+        report.findings.append(
+            Finding(
+                frontier.size,
+                f"missing: the signed checkpoint of size {size} covers more than the {frontier.size} leaves left",
+                last=size - 1,
+            )
+        )
+    walk.roots.finish(report)
+    for seq in walk.source.orphans():
+        report.findings.append(
+            Finding(
+                -1, f"event seq {seq} sits among integrated events but has no leaf (inserted)", about=f"event seq {seq}"
+            )
+        )
+
+
+def _verify_aligned(walk: _Walk, hashes: list[bytes]) -> None:
     """A chunk that starts at an aligned leaf with every leaf present: whole levels at a time."""
+    source, frontier = walk.source, walk.frontier
     start = frontier.size
     levels = levels_of(hashes)
     for level in range(1, len(levels)):
@@ -274,50 +241,39 @@ def _verify_aligned(
         stored = source.interior_nodes(level, first, first + len(levels[level]))
         for offset, value in enumerate(levels[level]):
             if stored.get(first + offset) != value:
-                index = first + offset
-                report.findings.append(
-                    Finding(index << level, f"stored tree node ({level}, {index}) differs from the recomputed one")
-                )
+                walk.node_differs(NodeId(level, first + offset))
     before = frontier.edge
     end = start + len(hashes)
-    for size in sorted(s for s in roots if start < s <= end):
+    for size in (s for s in walk.roots.sizes() if start < s <= end):
         inside = [levels[n.level][n.index - (start >> n.level)] for n in perfect_subtrees(start, size)]
-        if fold(before + inside) != roots[size]:
-            report.findings.append(Finding(size - 1, f"the signed checkpoint of size {size} does not match the log"))
+        walk.roots.check(size, fold(before + inside), size - 1, walk.report)
     created: list[tuple[NodeId, bytes]] = []
     for node in perfect_subtrees(start, end):
         created += frontier.push(node, levels[node.level][node.index - (start >> node.level)])[1:]
-    _check_interior(source, created, report)
-    report.checked += len(hashes)
+    _check_interior(walk, created)
+    walk.report.checked += len(hashes)
 
 
-def _verify_leaf_by_leaf(
-    source: LogSource, frontier: Frontier, hashes: list[bytes], roots: dict[int, bytes], report: AuditReport
-) -> None:
+def _verify_leaf_by_leaf(walk: _Walk, hashes: list[bytes]) -> None:
     """After a gap, alignment is lost: one leaf at a time, as the sequencer built the tree."""
+    frontier = walk.frontier
     created: list[tuple[NodeId, bytes]] = []
     for hashed in hashes:
         expected = frontier.size
         created += [node for node in frontier.append(hashed) if node[0].level > 0]
-        root = roots.get(frontier.size)
-        if root is not None and root != frontier.root:
-            report.findings.append(
-                Finding(expected, f"the signed checkpoint of size {frontier.size} does not match the log")
-            )
-        report.checked += 1
-    _check_interior(source, created, report)
+        if frontier.size in walk.roots.by_size:
+            walk.roots.check(frontier.size, frontier.root, expected, walk.report)
+        walk.report.checked += 1
+    _check_interior(walk, created)
 
 
-def _check_interior(source: LogSource, created: list[tuple[NodeId, bytes]], report: AuditReport) -> None:
+def _check_interior(walk: _Walk, created: list[tuple[NodeId, bytes]]) -> None:
     """Compare recomputed interior nodes with the stored ones, a level at a time."""
     by_level: dict[int, list[tuple[int, bytes]]] = {}
     for node, value in created:
         by_level.setdefault(node.level, []).append((node.index, value))
     for level, nodes in sorted(by_level.items()):
-        stored = source.interior_nodes(level, nodes[0][0], nodes[-1][0] + 1)
+        stored = walk.source.interior_nodes(level, nodes[0][0], nodes[-1][0] + 1)
         for index, value in nodes:
             if stored.get(index) != value:
-                first_leaf = index << level
-                report.findings.append(
-                    Finding(first_leaf, f"stored tree node ({level}, {index}) differs from the recomputed one")
-                )
+                walk.node_differs(NodeId(level, index))

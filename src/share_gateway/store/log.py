@@ -367,6 +367,19 @@ class LogStore:
         ).all()
         return [(row.leaf_index, row.event_seq, row.body) for row in rows]
 
+    def redactable_span(self, before: datetime) -> tuple[int, int, int]:
+        """How many integrated events older than ``before`` are not yet redacted, and their first and last leaf
+        (-1 when none): what ``audit redact`` asks the operator to confirm, read without holding a write."""
+        entries, events = schema.log_entries.c, schema.events.c
+        with self.database.reader.connect() as connection:
+            row = connection.execute(
+                select(func.count(), func.min(entries.leaf_index), func.max(entries.leaf_index))
+                .join_from(schema.log_entries, schema.events, entries.event_seq == events.seq)
+                .where(entries.occurred_at < before, entries.redacted_at.is_(None))
+            ).one()
+        count, first, last = row
+        return int(count), -1 if first is None else int(first), -1 if last is None else int(last)
+
     def mark_redacted(self, tx: UnitOfWork, leaf_indexes: list[int], now: datetime) -> None:
         """Mark leaves redacted and forget the subject they were about; their leaf hashes stay."""
         entries = schema.log_entries.c
