@@ -6,6 +6,7 @@ import argparse
 import subprocess
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -61,3 +62,40 @@ def test_building_the_parser_imports_nothing_heavy() -> None:
     )
     loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60)
     assert loaded.stdout.split() == []
+
+
+def test_a_client_verb_imports_no_server_machinery(tmp_path: Path) -> None:
+    """A verb making one RPC must start in well under a second: it loads grpc, the stubs, cryptography and rich, but
+    not what only a node needs (SQLAlchemy, Alembic, psycopg, pydantic, YAML). The call itself fails (nothing
+    listens, the CA is no certificate): only what the command imported on its way is looked at."""
+    server_only = ("sqlalchemy", "alembic", "psycopg", "pydantic", "yaml")
+    ca = tmp_path / "ca.crt"
+    ca.write_text("not a certificate\n")
+    argv = [
+        "inquire",
+        "--node",
+        "127.0.0.1:9",
+        "--ca",
+        str(ca),
+        "--subject",
+        "91110000MA01ABCD1X",
+        "--purpose",
+        "credit_review",
+        "--timeout",
+        "5",
+    ]
+    probe = (
+        "import sys\n"
+        "from share_gateway.cli import main\n"
+        "try:\n"
+        f"    main({argv!r})\n"
+        "except SystemExit as exit:\n"
+        "    print('exit', exit.code)\n"
+        f"print(' '.join(m for m in {server_only!r} if m in sys.modules))\n"
+        "print('grpc' in sys.modules)\n"
+    )
+    ran = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60)
+    exit_line, loaded, grpc_loaded = ran.stdout.splitlines()[-3:]
+    assert exit_line == "exit 1", ran.stderr  # the command ran as far as its call
+    assert grpc_loaded == "True"
+    assert loaded.split() == []

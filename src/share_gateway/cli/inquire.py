@@ -126,8 +126,8 @@ def cmd_prove(args: argparse.Namespace) -> None:
 
     from share_gateway.cli.console import show, warn
     from share_gateway.cli.messages import say
-    from share_gateway.config import node_key_name
     from share_gateway.domain.events import Event
+    from share_gateway.domain.key_names import node_key_name
     from share_gateway.ledger.bundle import BundleEntry, encode_bundle
     from share_gateway.ledger.checkpoint import TlogProof
 
