@@ -34,8 +34,10 @@ def _shell(*words: str | Path) -> str:
     """One command line, each word quoted for a POSIX shell where it needs it, continued over lines of options."""
     quoted = [shlex.quote(str(word)) for word in words]
     lines, current = [], quoted[0]
-    for word in quoted[1:]:
-        if word.startswith("-") and len(current) > 60:
+    for index, word in enumerate(quoted[1:], start=1):
+        # An option and its value stay on one line: break before an option when the pair would pass 100 columns.
+        pair = len(word) + 1 + (len(quoted[index + 1]) if index + 1 < len(quoted) else 0)
+        if word.startswith("-") and len(current) + 1 + pair > 100:
             lines.append(current)
             current = "    " + word
         else:
