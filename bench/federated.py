@@ -46,12 +46,13 @@ from bench.inquiry_path import (
 from share_gateway.api.convert import subject_kind_text, subject_to_wire
 from share_gateway.catalog import open_catalog
 from share_gateway.client import consent_to_wire, credentials, open_channel, sign_consent_as
-from share_gateway.config import NodeConfig, node_key_name
+from share_gateway.config import NodeConfig
 from share_gateway.crypto.consent import SignedConsent
 from share_gateway.crypto.envelope import Envelope
 from share_gateway.crypto.keys import KeyRing, SigningKey
 from share_gateway.devkit import Layout, create_federation, free_ports
 from share_gateway.domain.identifiers import Subject
+from share_gateway.domain.key_names import node_key_name
 from share_gateway.federation.messages import PEER_INQUIRY_TYPE, PeerInquiry
 from share_gateway.federation.wire import envelope_to_wire
 from share_gateway.node import prepare_gateway

@@ -43,7 +43,6 @@ from grpc_status import rpc_status
 
 from share_gateway.api.convert import draft_from_wire
 from share_gateway.catalog import open_catalog
-from share_gateway.config import node_key_name, witness_key_name
 from share_gateway.crypto.cosignature import cosign_checkpoint
 from share_gateway.crypto.disclosure import disclose, seal_record, verify_disclosure
 from share_gateway.crypto.envelope import Envelope
@@ -52,6 +51,7 @@ from share_gateway.crypto.note import NoteSignature, parse_note
 from share_gateway.devkit import Layout
 from share_gateway.domain.consent import CONSENT_REVOCATION_TYPE, ConsentRevocation
 from share_gateway.domain.events import EVENT_MEDIA_TYPE, DisclosedRecord, Event, EventKind, Outcome
+from share_gateway.domain.key_names import node_key_name, witness_key_name
 from share_gateway.domain.listings import LISTING_TYPE, Listing
 from share_gateway.domain.policy import Policy
 from share_gateway.domain.records import admit_record

@@ -26,13 +26,13 @@ from grpc_status import rpc_status
 
 from share_gateway.api.convert import draft_from_wire
 from share_gateway.catalog import open_catalog
-from share_gateway.config import node_key_name
 from share_gateway.crypto.disclosure import disclose, seal_record
 from share_gateway.crypto.envelope import Envelope
 from share_gateway.crypto.keys import KeyRing, SigningKey
 from share_gateway.devkit import Layout
 from share_gateway.domain.calendar import WorkingCalendar
 from share_gateway.domain.identifiers import Subject
+from share_gateway.domain.key_names import node_key_name
 from share_gateway.domain.listing_grounds import propose
 from share_gateway.domain.listings import LISTING_TYPE, ListingState
 from share_gateway.domain.records import Record, admit_record

@@ -31,8 +31,8 @@ from tests.waiting import PATIENCE
 class Process:
     """A child process whose output is read line by line, so a test can wait for what it says."""
 
-    def __init__(self, args: list[str], ready: str) -> None:
-        """Start it; ``ready`` is what it says once it serves (see ``wait_ready``)."""
+    def __init__(self, args: list[str], ready: str, cwd: Path | None = None) -> None:
+        """Start it (in ``cwd``, else here); ``ready`` is what it says once it serves (see ``wait_ready``)."""
         self.ready = ready
         self.popen = subprocess.Popen(
             args,
@@ -40,10 +40,12 @@ class Process:
             stderr=subprocess.STDOUT,
             text=True,
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            cwd=cwd,
         )
         self._lines: queue.Queue[str] = queue.Queue()
         self.output: list[str] = []
-        threading.Thread(target=self._read, daemon=True).start()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
 
     def wait_ready(self) -> str:
         return self.wait_for(self.ready)
@@ -66,6 +68,12 @@ class Process:
                 raise AssertionError(f"the process ended before saying {text!r}:\n{''.join(self.output)[-3000:]}")
             if text in line:
                 return line
+
+    def read_to_end(self) -> str:
+        """All it said, once it has ended and its output is read to the end (after ``stop``)."""
+        self._reader.join(PATIENCE)
+        assert not self._reader.is_alive(), "its output did not end"
+        return "".join(self.output)
 
     def kill(self) -> None:
         """SIGKILL: no graceful stop, nothing flushed: a crash."""

@@ -13,8 +13,9 @@ from pathlib import Path
 
 from bench.harness import postgres_schema
 from bench.inquiry_path import REGION
-from share_gateway.config import LogSettings, node_key_name
+from share_gateway.config import LogSettings
 from share_gateway.crypto.keys import KeyRing, SigningKey
+from share_gateway.domain.key_names import node_key_name
 from share_gateway.gateway.runtime import NodeRuntime, utc_now
 from share_gateway.gateway.sequencer import Sequencer, SequencerSettings
 from share_gateway.ledger.checkpoint import open_checkpoint

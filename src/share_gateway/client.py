@@ -18,7 +18,6 @@ from pathlib import Path
 import grpc
 
 from share_gateway.api.convert import SUBJECT_KINDS, subject_kind_text, value_to_wire
-from share_gateway.config import node_key_name
 from share_gateway.crypto.consent import SignedConsent, sign_consent
 from share_gateway.crypto.disclosure import VerifiedDisclosure, verify_disclosure
 from share_gateway.crypto.envelope import Envelope
@@ -29,6 +28,7 @@ from share_gateway.domain.consent import ConsentStatement
 from share_gateway.domain.errors import InvalidInput
 from share_gateway.domain.events import EVENT_MEDIA_TYPE, Event
 from share_gateway.domain.identifiers import Subject, SubjectKind
+from share_gateway.domain.key_names import node_key_name
 from share_gateway.domain.repair import REVOCATION_TYPE, Revocation
 from share_gateway.federation.wire import disclosure_from_wire, envelope_from_wire
 from share_gateway.v1 import common_pb2, inquiry_pb2

@@ -53,6 +53,7 @@ from share_gateway.config_types import (
 )
 from share_gateway.domain.calendar import WorkingCalendar
 from share_gateway.domain.harvesting import HarvestingThresholds
+from share_gateway.domain.key_names import node_key_name, witness_key_name
 from share_gateway.domain.quotas import QUOTA_FIELDS
 from share_gateway.domain.repair import RepairDeadlines
 from share_gateway.domain.trust_expiry import DEFAULT_HORIZON_DAYS
@@ -477,13 +478,3 @@ def _flatten_tls(raw: dict[str, Any], where: Where) -> None:
         raw[_TLS_KEYS[key]] = value
         if ("tls", key) in where:
             where[(_TLS_KEYS[key],)] = where[("tls", key)]
-
-
-def node_key_name(region: str) -> str:
-    """The signed-note key name of a node's Ed25519 key."""
-    return f"share-gateway/node/{region}"
-
-
-def witness_key_name(region: str) -> str:
-    """The key name a node cosigns its peers' checkpoints under: never its log key's name."""
-    return f"share-gateway/witness/{region}"

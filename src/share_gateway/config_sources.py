@@ -11,10 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import yaml
-from pydantic import ValidationError
+if TYPE_CHECKING:
+    # yaml and pydantic load where a configuration is read: every CLI command imports ConfigError to report it.
+    import yaml
+    from pydantic import ValidationError
 
 ENV_PREFIX = "SHARE_GATEWAY_"
 # Variables of the project's own tools that share the prefix and are no node setting.
@@ -35,6 +37,8 @@ Where = dict[tuple[str, ...], str]
 
 def read_yaml(path: Path) -> dict[str, Any]:
     """The file's top-level mapping; a missing file, a YAML error or another shape is one line."""
+    import yaml  # noqa: PLC0415 (loaded where a file is read, not by every CLI command)
+
     try:
         text = path.read_text()
     except OSError as error:
@@ -82,6 +86,8 @@ def apply_environment(raw: dict[str, Any], environ: Mapping[str, str], where: Wh
 def _variable_value(text: str) -> Any:
     """A variable's value read as YAML (``true``, ``500``, ``[a, b]``; empty: the default); text YAML cannot read
     (``[::]:7443``) stays text, and the setting's own check then says whether it fits."""
+    import yaml  # noqa: PLC0415 (loaded where a file is read, not by every CLI command)
+
     try:
         return yaml.safe_load(text)
     except yaml.YAMLError:

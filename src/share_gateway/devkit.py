@@ -35,7 +35,7 @@ import yaml
 from stdnum.cn import ric
 
 from share_gateway.catalog import AUTHORITY_KEY_NAME, open_catalog, sample_catalog_text, sign_catalog
-from share_gateway.config import listen_address, node_key_name, witness_key_name
+from share_gateway.config import listen_address
 from share_gateway.crypto.keyfiles import private_directory, write_private
 from share_gateway.crypto.keys import KeyRing, SigningKey, VerifyingKey
 from share_gateway.crypto.pki import (
@@ -47,6 +47,7 @@ from share_gateway.crypto.pki import (
     issue_certificate,
     issue_for_request,
 )
+from share_gateway.domain.key_names import node_key_name, witness_key_name
 from share_gateway.domain.principals import Identity, IdentityKind, Role, node_host_name
 from share_gateway.federation.issuance_register import IssuedCertificate, read_register
 from share_gateway.federation.manifest import Manifest, ManifestNode, open_manifest, sign_manifest

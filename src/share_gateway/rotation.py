@@ -14,11 +14,11 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 from share_gateway.catalog import AUTHORITY_KEY_NAME, sign_catalog
-from share_gateway.config import node_key_name, witness_key_name
 from share_gateway.crypto.keys import KeyRing, SigningKey, VerifyingKey
 from share_gateway.crypto.note import open_note
 from share_gateway.crypto.pki import certificate_fingerprint
 from share_gateway.devkit import MANIFEST_DAYS, Layout, node_certificate, publish, write_file
+from share_gateway.domain.key_names import node_key_name, witness_key_name
 from share_gateway.federation.authority_rotation import (
     ROTATIONS_DIRECTORY,
     AuthorityRotation,

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from share_gateway.config import node_key_name
 from share_gateway.crypto.keys import KeyRing, VerifyingKey
+from share_gateway.domain.key_names import node_key_name
 from share_gateway.ledger.checkpoint import TlogProof
 from tests.e2e.conftest import checkpointed, consent_file, run
 from tests.support import COMPANY

@@ -31,6 +31,7 @@ from share_gateway.store.unit_of_work import UnitOfWork
 from share_gateway.v1 import inquiry_pb2_grpc
 from tests.conftest import channels_to, seed_grants
 from tests.federation import REGIONS
+from tests.reflection import v1_services
 from tests.support import inquiry
 from tests.waiting import PATIENCE, POLL, eventually
 
@@ -136,6 +137,17 @@ async def test_a_healthy_node_reports_each_dependency_serving_on_the_plain_port(
         await until(sequencing, service, SERVING)
     # A region of its own in the manifest: no peer to cosign, so no peer names.
     assert await health(sequencing, "share_gateway.Peer.310000") is None
+
+
+async def test_the_plain_port_reflects_health_under_reflection_v1(sequencing: Node) -> None:
+    """Issue 15 item 7: grpcurl asks the plain port without a .proto file, and asks reflection v1 first."""
+    assert sequencing.health_port is not None
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{sequencing.health_port}") as channel:
+        assert await v1_services(channel) == {
+            "grpc.health.v1.Health",
+            "grpc.reflection.v1.ServerReflection",
+            "grpc.reflection.v1alpha.ServerReflection",
+        }
 
 
 async def test_a_stalled_sequencer_is_not_serving_while_the_node_stays_ready(

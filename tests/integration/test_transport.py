@@ -19,6 +19,7 @@ from share_gateway.node import Node, start_node
 from share_gateway.store.database import SQLITE_BUSY_TIMEOUT_MS
 from share_gateway.v1 import catalog_pb2, catalog_pb2_grpc, inquiry_pb2_grpc, registry_pb2_grpc
 from tests.conftest import ChannelFactory
+from tests.reflection import v1_files_of, v1_services
 from tests.support import inquiry, penalty_request
 from tests.waiting import eventually
 
@@ -71,6 +72,29 @@ async def test_the_public_port_serves_catalog_health_and_reflection(node: Node, 
         )
         services = {s.name async for r in stream for s in r.list_services_response.service}
         assert {"share_gateway.v1.InquiryService", "share_gateway.v1.RegistryService"} <= services
+
+
+async def test_reflection_answers_v1_as_current_clients_ask(node: Node, federation: Layout) -> None:
+    """Issue 15 item 7: grpcurl and other current clients ask ``grpc.reflection.v1`` first; v1alpha alone answered
+    them UNIMPLEMENTED. v1 lists the same services, describes the node's, and describes itself under its own name."""
+    async with public_channel(node, federation) as channel:
+        services = await v1_services(channel)
+        assert {
+            "share_gateway.v1.InquiryService",
+            "grpc.health.v1.Health",
+            "grpc.reflection.v1.ServerReflection",
+            "grpc.reflection.v1alpha.ServerReflection",
+        } <= services
+        inquiry_files = await v1_files_of(channel, "share_gateway.v1.InquiryService")
+        [inquiry_file] = [f for f in inquiry_files.values() if f.package == "share_gateway.v1" and f.service]
+        assert "Inquire" in {m.name for s in inquiry_file.service for m in s.method}
+        itself = await v1_files_of(channel, "grpc.reflection.v1.ServerReflection")
+    [file] = itself.values()
+    assert (file.name, file.package) == ("grpc/reflection/v1/reflection.proto", "grpc.reflection.v1")
+    [method] = file.service[0].method
+    assert (method.name, method.input_type) == ("ServerReflectionInfo", ".grpc.reflection.v1.ServerReflectionRequest")
+    assert method.client_streaming
+    assert method.server_streaming
 
 
 async def test_the_public_port_refuses_what_needs_an_identity(node: Node, federation: Layout) -> None:

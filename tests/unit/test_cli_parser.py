@@ -6,6 +6,7 @@ import argparse
 import subprocess
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -50,14 +51,53 @@ def test_audit_dates_say_their_format(option: str) -> None:
     assert "UTC" in (actions[option].help or "")
 
 
-def test_building_the_parser_imports_nothing_heavy() -> None:
+@pytest.mark.parametrize("argv", [["--help"], ["inquire", "--help"], ["audit", "verify", "--help"]])
+def test_help_imports_nothing_heavy(argv: list[str]) -> None:
     """``--help`` must stay fast: grpc, the stubs, SQLAlchemy, cryptography and rich load only when a command runs."""
-    heavy = ("grpc", "share_gateway.v1", "sqlalchemy", "cryptography", "rich", "yaml", "asyncio")
+    heavy = ("grpc", "share_gateway.v1", "sqlalchemy", "alembic", "cryptography", "rich", "pydantic", "yaml", "asyncio")
     probe = (
-        "import sys\n"
-        "from share_gateway.cli import build_parser\n"
-        "build_parser().format_help()\n"
+        "import contextlib, io, sys\n"
+        "from share_gateway.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()), contextlib.suppress(SystemExit):\n"
+        f"    main({argv!r})\n"
         f"print(' '.join(m for m in {heavy!r} if m in sys.modules))\n"
     )
     loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60)
     assert loaded.stdout.split() == []
+
+
+def test_a_client_verb_imports_no_server_machinery(tmp_path: Path) -> None:
+    """A verb making one RPC must start in well under a second: it loads grpc, the stubs, cryptography and rich, but
+    not what only a node needs (SQLAlchemy, Alembic, psycopg, pydantic, YAML). The call itself fails (nothing
+    listens, the CA is no certificate): only what the command imported on its way is looked at."""
+    server_only = ("sqlalchemy", "alembic", "psycopg", "pydantic", "yaml")
+    ca = tmp_path / "ca.crt"
+    ca.write_text("not a certificate\n")
+    argv = [
+        "inquire",
+        "--node",
+        "127.0.0.1:9",
+        "--ca",
+        str(ca),
+        "--subject",
+        "91110000MA01ABCD1X",
+        "--purpose",
+        "credit_review",
+        "--timeout",
+        "5",
+    ]
+    probe = (
+        "import sys\n"
+        "from share_gateway.cli import main\n"
+        "try:\n"
+        f"    main({argv!r})\n"
+        "except SystemExit as exit:\n"
+        "    print('exit', exit.code)\n"
+        f"print(' '.join(m for m in {server_only!r} if m in sys.modules))\n"
+        "print('grpc' in sys.modules)\n"
+    )
+    ran = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60)
+    exit_line, loaded, grpc_loaded = ran.stdout.splitlines()[-3:]
+    assert exit_line == "exit 1", ran.stderr  # the command ran as far as its call
+    assert grpc_loaded == "True"
+    assert loaded.split() == []

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from google.protobuf.descriptor import FieldDescriptor
 from google.protobuf.message import DecodeError, Message
@@ -21,9 +21,12 @@ from share_gateway.domain.repair_notice import RepairNotice
 from share_gateway.domain.text import storable, unstorable
 from share_gateway.domain.withdrawal import Withdrawal
 from share_gateway.federation.wire import disclosure_to_wire
-from share_gateway.store.records import StoredRecord
 from share_gateway.v1 import common_pb2 as pb
 from share_gateway.v1 import registry_pb2
+
+if TYPE_CHECKING:
+    # Only an annotation: clients import this module and must not load SQLAlchemy for it.
+    from share_gateway.store.records import StoredRecord
 
 SUBJECT_KINDS = {
     SubjectKind.LEGAL_ENTITY: pb.SUBJECT_KIND_LEGAL_ENTITY,

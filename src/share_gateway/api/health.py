@@ -23,8 +23,8 @@ from collections.abc import Sequence
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
-from grpc_reflection.v1alpha import reflection
 
+from share_gateway.api.reflection import serve_reflection
 from share_gateway.domain.health import Component, Finding, Standing
 from share_gateway.gateway.health import HealthChecks, HealthReport
 
@@ -69,7 +69,7 @@ class NodeHealth:
         server = grpc.aio.server(options=[("grpc.so_reuseport", 0)])
         health_pb2_grpc.add_HealthServicer_to_server(self.servicer, server)
         # Reflection of health alone: grpcurl asks without a .proto file at hand.
-        reflection.enable_server_reflection((health.SERVICE_NAME, reflection.SERVICE_NAME), server)
+        serve_reflection(server, (health.SERVICE_NAME,))
         port = server.add_insecure_port(listen)
         await server.start()
         self._plain, self.plain_port = server, port

@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 
 import grpc
 from grpc_health.v1 import health, health_pb2_grpc
-from grpc_reflection.v1alpha import reflection
 
 from share_gateway.api.admin import AdminServicer
 from share_gateway.api.catalog import CatalogServicer
@@ -27,6 +26,7 @@ from share_gateway.api.health import TRUST_MATERIAL_SERVICE, NodeHealth
 from share_gateway.api.in_flight import CallsInFlight
 from share_gateway.api.inquiry import InquiryServicer
 from share_gateway.api.peer import PeerServicer
+from share_gateway.api.reflection import serve_reflection
 from share_gateway.api.registry import RegistryServicer
 from share_gateway.api.requests import add_checked_service
 from share_gateway.api.trust import TrustServicer
@@ -131,7 +131,7 @@ async def start_server(
     ):
         add_checked_service(server, gateway, service, servicer, calls)
     health_pb2_grpc.add_HealthServicer_to_server(node_health.servicer, server)
-    reflection.enable_server_reflection((*SERVICES, health.SERVICE_NAME, reflection.SERVICE_NAME), server)
+    serve_reflection(server, (*SERVICES, health.SERVICE_NAME))
 
     identity = [(tls.key, tls.certificate)]
     port = server.add_secure_port(

@@ -10,6 +10,7 @@ narrowly than ``date.fromisoformat``, for help texts argparse writes as well onc
 from __future__ import annotations
 
 import argparse
+import os
 from collections.abc import Sequence
 
 from share_gateway.cli import (
@@ -66,6 +67,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
+    # gRPC core logs at INFO unless told otherwise: a node would print a line for every client that fails its TLS
+    # handshake (no certificate, a port probe), a command for its own retries. Errors only, unless the caller
+    # sets GRPC_VERBOSITY itself; read when grpc is first imported, so before any command runs (and inherited by
+    # the nodes the demo starts).
+    os.environ.setdefault("GRPC_VERBOSITY", "ERROR")
     args = build_parser().parse_args(argv)
     from share_gateway.cli.console import log_to_stderr
 

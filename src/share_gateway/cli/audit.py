@@ -98,8 +98,8 @@ def _filter_options(parser: argparse.ArgumentParser) -> None:
 
 def _node_key(spec: str) -> tuple[str, KeyRing]:
     """``REGION=signing.pub``: the log's origin (its key name) and a ring with its key."""
-    from share_gateway.config import node_key_name
     from share_gateway.crypto.keys import KeyRing, VerifyingKey
+    from share_gateway.domain.key_names import node_key_name
 
     region, sep, path = spec.partition("=")
     if not sep:

@@ -77,8 +77,8 @@ def authority_ring(path: Path) -> KeyRing:
 
 def node_keys(specs: Sequence[str]) -> KeyRing | None:
     """The nodes' signing keys given as ``--node-key REGION=signing.pub``; None (nothing to verify with) if none."""
-    from share_gateway.config import node_key_name
     from share_gateway.crypto.keys import KeyRing, VerifyingKey
+    from share_gateway.domain.key_names import node_key_name
 
     if not specs:
         return None

@@ -10,33 +10,29 @@ from __future__ import annotations
 import asyncio
 import shutil
 import signal
-import textwrap
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
 
-from google.protobuf import json_format
 from stdnum.cn import uscc
 
-from share_gateway.api.convert import subject_to_wire
 from share_gateway.cli.catalog_view import catalog_view
 from share_gateway.cli.common import CommandError
 from share_gateway.cli.console import show, table
+from share_gateway.cli.demo_examples import examples_text
 from share_gateway.cli.demo_regions import pids_line, prepare, start_regions, stop_regions
 from share_gateway.cli.demo_scenario import REGIONS, Demo, Member, heading, play, region_name
 from share_gateway.cli.messages import say
 from share_gateway.config import NodeConfig
 from share_gateway.devkit import create_federation, free_ports
 from share_gateway.domain.catalog_text import Language
-from share_gateway.domain.identifiers import Subject
 from share_gateway.domain.policy import Grant, GrantRole
 from share_gateway.domain.principals import Identity, IdentityKind, Role
 from share_gateway.domain.records import RecordDraft
 from share_gateway.gateway import Gateway
 from share_gateway.gateway.grants import enrol, operator_act
 from share_gateway.synthetic import Population, SyntheticCompany, SyntheticPerson
-from share_gateway.v1 import inquiry_pb2
 
 OFFICER = "12010119850505123X"
 SEED = 2026
@@ -132,38 +128,6 @@ async def _seed(
         await gateway.registry.submit(agency, "demo-person", extra)
 
 
-def _grpcurl_help(demo: Demo, company: SyntheticCompany, language: Language) -> str:
-    """How to call the running nodes: the bank's inquiry, with a consent the company signed, written as a file."""
-    node = demo.nodes["110000"]
-    subject = Subject(company.kind, company.identifier)
-    request = inquiry_pb2.InquireRequest(
-        subject=subject_to_wire(subject),
-        purpose="loan_underwriting",
-        consent=demo.consent("company", subject, demo.members["bank"].identity.uri, "loan_underwriting"),
-    )
-    request_path = demo.layout.root / "bank-inquiry.json"
-    request_path.write_text(json_format.MessageToJson(request) + "\n")
-    files = demo.layout.client("bank")
-    ports = ", ".join(f"{r} {n.port}" for r, n in demo.nodes.items())
-    commands = textwrap.dedent(
-        f"""
-          grpcurl -cacert {files.ca} localhost:{node.public_port} list
-          grpcurl -cacert {files.ca} -cert {files.certificate} -key {files.key} \\
-            -d @ localhost:{node.port} share_gateway.v1.InquiryService/Inquire < {request_path}
-        """
-    )
-    return "\n".join(
-        (
-            "",
-            say("grpcurl_intro", language),
-            commands,
-            say("grpcurl_consent", language, request=request_path.name),
-            say("mtls_ports", language, ports=ports),
-            "",
-        )
-    )
-
-
 MARKER = ".share-gateway-demo"
 """The file ``demo`` writes into the folder it makes: only a folder holding it is the demo's to empty again."""
 
@@ -185,6 +149,7 @@ def run_demo(
     root: Path, keep_running: bool = False, records_per_region: int = 200, language: Language = Language.EN
 ) -> None:
     """Create a fresh federation under ``root``, then run the nodes and the scenario; the catalog in ``language``."""
+    root = root.absolute()  # the printed examples name its files, and must work pasted in any directory
     claim_folder(root)
     population = Population(seed=SEED, today=datetime.now(UTC).date())
     person = population.person("110000")
@@ -231,7 +196,7 @@ async def _run(
     )
     await play(demo, company, person, population, language)
     if keep_running:
-        show(_grpcurl_help(demo, company, language))
+        show(examples_text(demo, company, language))
         names = [region_name(region, language) for region in nodes]
         show(say("pids", language), pids_line(nodes, names), "")
         await _wait_for_signal()

@@ -26,13 +26,13 @@ from share_gateway.cli.messages import say
 from share_gateway.cli.repair_views import repair_view
 from share_gateway.cli.views import answer_view, history_view, record_view, revocations_view, rpc_error_view
 from share_gateway.client import credentials, open_channel
-from share_gateway.config import node_key_name
 from share_gateway.crypto.consent import sign_consent
 from share_gateway.crypto.keys import KeyRing
 from share_gateway.devkit import Layout
 from share_gateway.domain.catalog_text import Language
 from share_gateway.domain.consent import ConsentStatement
 from share_gateway.domain.identifiers import Subject
+from share_gateway.domain.key_names import node_key_name
 from share_gateway.domain.policy import GrantRole
 from share_gateway.domain.principals import Identity, Role
 from share_gateway.domain.records import RecordStatus

@@ -32,6 +32,11 @@ def add_commands(commands: Commands) -> None:
     )
     inquire.add_argument("--consent", help="a text reference only: refused where the purpose needs consent")
     inquire.add_argument(
+        "--federation",
+        action="store_true",
+        help="ask every region of the federation (scope INQUIRY_SCOPE_FEDERATION): a table shows how each answered",
+    )
+    inquire.add_argument(
         "--record-type", action="append", default=[], help="only records of this type (repeat; default: all)"
     )
     inquire.add_argument(
@@ -88,6 +93,7 @@ async def _inquire(args: argparse.Namespace) -> inquiry_pb2.InquireResponse:
         purpose=args.purpose,
         consent_reference=args.consent or "",
         record_types=args.record_type,
+        scope=inquiry_pb2.INQUIRY_SCOPE_FEDERATION if args.federation else inquiry_pb2.INQUIRY_SCOPE_LOCAL,
     )
     if args.consent_file:
         try:
@@ -126,8 +132,8 @@ def cmd_prove(args: argparse.Namespace) -> None:
 
     from share_gateway.cli.console import show, warn
     from share_gateway.cli.messages import say
-    from share_gateway.config import node_key_name
     from share_gateway.domain.events import Event
+    from share_gateway.domain.key_names import node_key_name
     from share_gateway.ledger.bundle import BundleEntry, encode_bundle
     from share_gateway.ledger.checkpoint import TlogProof
 

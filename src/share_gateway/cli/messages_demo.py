@@ -100,13 +100,18 @@ DEMO_TEXTS: Mapping[str, tuple[str, str]] = {
     "log_events": ("log events", "日志事件"),
     "signed_checkpoint": ("signed checkpoint", "签名检查点"),
     "size": ("size {size}", "大小 {size}"),
+    "examples_intro": (
+        "The nodes keep running (Ctrl-C stops them). The bank asks every region about the company (paste as printed):",
+        "节点保持运行（按 Ctrl-C 停止）。银行向所有地区查询该公司（按原样粘贴即可）：",
+    ),
     "grpcurl_intro": (
-        "The nodes keep running (Ctrl-C stops them). Try them with grpcurl:",
-        "节点保持运行（按 Ctrl-C 停止）。可用 grpcurl 试用：",
+        "Or with grpcurl (reflection v1 on every port):",
+        "或用 grpcurl（各端口均提供 reflection v1）：",
     ),
     "grpcurl_consent": (
-        "({request} holds the company's signed consent; `share-gateway consent sign` makes others.)",
-        "（{request} 含公司签名的授权；`share-gateway consent sign` 可生成其他授权。）",
+        "({consent} is the company's signed consent, {request} the request holding it; `share-gateway consent sign`"
+        " makes others.)",
+        "（{consent} 是公司签名的授权，{request} 是含该授权的请求；`share-gateway consent sign` 可生成其他授权。）",
     ),
     "mtls_ports": ("mTLS ports: {ports}", "mTLS 端口：{ports}"),
     "pids": (

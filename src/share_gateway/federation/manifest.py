@@ -41,7 +41,6 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from share_gateway.config import node_key_name, witness_key_name
 from share_gateway.crypto.cosignature import CosignerKey
 from share_gateway.crypto.keys import KeyPeriod, KeyRing, SigningKey, VerifyingKey
 from share_gateway.crypto.note import open_note, sign_note
@@ -49,6 +48,7 @@ from share_gateway.domain.canonical import canonical_json, parse_json
 from share_gateway.domain.errors import DomainError, InvalidInput, InvalidState
 from share_gateway.domain.events import format_instant, parse_instant
 from share_gateway.domain.identifiers import validate_region
+from share_gateway.domain.key_names import node_key_name, witness_key_name
 from share_gateway.domain.policy import Denial
 from share_gateway.ledger.cosignatures import Witness
 
