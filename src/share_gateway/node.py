@@ -202,6 +202,14 @@ async def start_node(config: NodeConfig, clock: Clock = utc_now) -> Node:
     tls = config.tls()
     metrics = NodeMetrics.of(gateway)
     observer = Observer(metrics.rpc, logging.getLevelName(config.logging.access_level), config.region)
+    try:
+        if gateway.restore is not None:  # before the sequencer may publish anything
+            await gateway.restore.check()
+    except BaseException:
+        await health.stop()
+        await gateway.close()
+        database.dispose()
+        raise
     gateway.start()
     try:
         server = await start_server(

@@ -67,6 +67,13 @@ class WitnessDesk:
         timestamp = int(runtime.clock().timestamp())
         return cosign_checkpoint(parse_note(note).text, key, timestamp).line()
 
+    async def witnessed(self, region: str) -> bytes:
+        """The checkpoint of ``region``'s log this node last cosigned, as it arrived (empty: none): what a node
+        restored from a backup asks, to learn whether the federation saw more of its log than it holds."""
+        runtime = self.federation.runtime
+        note = await runtime.read(runtime.store.witness.note, region)
+        return b"" if note is None else note
+
     def _witness_key(self) -> SigningKey:
         """The key to cosign with: configured, and the one the manifest lists for this node (else peers reject it)."""
         runtime = self.federation.runtime
