@@ -167,3 +167,13 @@ async def test_a_node_restored_behind_its_witnesses_refuses_until_acknowledged(c
     await _until(lambda: _serves(cluster, RESTORED))
     await _inquire(cluster, RESTORED)
     assert len([e for e in logged(layout, RESTORED) if e.kind is EventKind.RESTORE_REFUSED]) == 1
+
+
+async def test_a_node_whose_witnesses_are_away_serves_and_checks_once_one_answers(tmp_path: Path) -> None:
+    """A region starts alone (Restore UNKNOWN, yet ready and answering); a witness that comes up is asked then."""
+    with federation_cluster(tmp_path / "federation", start=(RESTORED,)) as alone:
+        assert await _health(alone, RESTORED, "share_gateway.Readiness") == SERVING
+        assert await _health(alone, RESTORED, "share_gateway.Restore") == health_pb2.HealthCheckResponse.UNKNOWN
+        await _inquire(alone, RESTORED)
+        alone.start(OTHER)
+        await _until(lambda: _serves(alone, RESTORED))
