@@ -197,6 +197,8 @@ class Gateway:
         if self.restore is not None:
             restore = self.restore
             self.sequencer.held = lambda: restore.refusing
+            if self.cosigner is not None:
+                self.cosigner.asks = restore.asks_cosignature
         # The loops one process of the region runs: the one holding the leader lock.
         singletons = [self.sweeper.loop, self.listings.loop, self.quotas.loop, self.trust.loop]
         self.leadership = Leadership(

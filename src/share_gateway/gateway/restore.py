@@ -132,6 +132,11 @@ class RestoreGuard:
     def __init__(self, federation: FederationDesk, interval: float = 1.0) -> None:
         self.federation = federation
         self.lost: LostCheckpoint | None = None
+        # What each witness cosigned that this log does not hold, as found.
+        self._losses: dict[str, LostCheckpoint] = {}
+        # Witnesses holding a checkpoint this log departs from, acknowledged: not asked to cosign (each request
+        # would be one more alarm in their log) until the federation re-established the log and they forgot it.
+        self.forked: set[str] = set()
         self.witnesses = tuple(w.region for w in federation.manifest.manifest.witnesses_of(federation.runtime.region))
         self._unanswered = set(self.witnesses)
         self._warned: set[str] = set()
@@ -173,6 +178,7 @@ class RestoreGuard:
             lost = await self._compare(witness, note)
             if lost is not None:
                 found.append(lost)
+                self._losses[witness] = lost
         if found and self.lost is None:
             await self._refuse(max(found, key=lambda lost: lost.size))
 
@@ -187,8 +193,13 @@ class RestoreGuard:
                     self.lost.size,
                 )
                 self.lost = None
+                self.forked |= set(self._losses)
         if self._unanswered:
             await self.check()
+
+    def asks_cosignature(self, witness: str) -> bool:
+        """Whether this node's checkpoints go to ``witness``: not while refusing, nor to a witness it forked from."""
+        return self.lost is None and witness not in self.forked
 
     async def _ask(self, witness: str) -> bytes | None:
         """What ``witness`` cosigned of this log (empty: nothing); None if it did not say."""
@@ -229,6 +240,7 @@ class RestoreGuard:
                 lost.size,
                 event.details.get("operator") or event.actor,
             )
+            self.forked |= set(self._losses)
             return
         self.lost = lost
         log.error(

@@ -118,6 +118,9 @@ class Cosigner:
     on_answer: Callable[[str], None] | None = None
     # Told of each cosignature kept: the witness, the size it cosigned and the time it states (for metrics).
     on_cosigned: Callable[[str, int, int], None] | None = None
+    # Whether to ask a witness now (``gateway.restore``: not while a restore waits for its acknowledgement, nor a
+    # witness whose cosigned checkpoint this log departs from); None: every witness.
+    asks: Callable[[str], bool] | None = None
     # What each witness last cosigned, as far as this node knows; a witness corrects it when wrong.
     _known: dict[str, int] = field(default_factory=dict)
 
@@ -136,6 +139,7 @@ class Cosigner:
             witness.region
             for witness in manifest.witnesses_of(runtime.region)
             if not any(key.matches(s) for key in witness.keys for s in signatures)
+            and (self.asks is None or self.asks(witness.region))
         ]
         return sum(await asyncio.gather(*(self._ask(peer, latest) for peer in peers)))
 
