@@ -184,6 +184,13 @@ class FaultyPeer(peer_pb2_grpc.PeerServiceServicer):
         await context.abort(grpc.StatusCode.UNIMPLEMENTED, "a faulty peer keeps no history")
         raise AssertionError("abort raises")
 
+    async def GetWitnessed(
+        self, request: peer_pb2.GetWitnessedRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> peer_pb2.GetWitnessedResponse:
+        # As a node of the previous release answers: a witness that cannot say what it cosigned.
+        await context.abort(grpc.StatusCode.UNIMPLEMENTED, "a faulty peer keeps no witness state")
+        raise AssertionError("abort raises")
+
     async def ForwardRepair(
         self, request: peer_pb2.ForwardRepairRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> peer_pb2.ForwardRepairResponse:

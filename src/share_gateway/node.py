@@ -203,6 +203,14 @@ async def start_node(config: NodeConfig, clock: Clock = utc_now) -> Node:
     tls = config.tls()
     metrics = NodeMetrics.of(gateway)
     observer = Observer(metrics.rpc, logging.getLevelName(config.logging.access_level), config.region)
+    try:
+        if gateway.restore is not None:  # before the sequencer may publish anything
+            await gateway.restore.check()
+    except BaseException:
+        await health.stop()
+        await gateway.close()
+        database.dispose()
+        raise
     gateway.start()
     try:
         server = await start_server(
@@ -247,12 +255,23 @@ async def run_sequencer(config: NodeConfig, stop: asyncio.Event, clock: Clock = 
         key = SigningKey.load(config.key_name, config.signing_key)
         runtime = NodeRuntime(config.region, key, Store(database), clock=clock)
         settings = dataclasses.replace(config.log, sequencer=True)
-        sequencer = Gateway(runtime, open_catalog(config.catalog.read_bytes(), _authority(config)), settings).sequencer
+        catalog = open_catalog(config.catalog.read_bytes(), _authority(config))
+        # With the manifest, it asks the witnesses as a node does and holds the log after a restore not acknowledged.
+        manifest = None if config.manifest is None else open_manifest(config.manifest.read_bytes(), _authority(config))
+        gateway = Gateway(runtime, catalog, settings, manifest, config.tls(), federation_settings=config.federation)
+        sequencer, restore = gateway.sequencer, gateway.restore
+        if restore is not None:
+            await restore.check()
+            restore.loop.start()
         # It leads the region's log as a node would, taking over from (or handing over to) any other.
         leadership = Leadership(database.url, (), sequencer, settings.leader_retry_seconds)
         leadership.start()
         await stop.wait()
         await leadership.end_campaign()
+        if restore is not None:
+            await restore.loop.stop()
+        if gateway.federation is not None:
+            await gateway.federation.clients.close()
         if leadership.leads:
             await sequencer.stop(config.shutdown.sequencer_seconds)
         await leadership.release()

@@ -222,6 +222,7 @@ def test_the_alert_rules_use_only_metrics_the_node_exports(observed: Observed) -
     expected = {
         "SequencerLagging",
         "SequencerAlarm",
+        "RestoreUnacknowledged",
         "OutboxBacklog",
         "DeadLetters",
         "WitnessSilent",

@@ -35,14 +35,15 @@ from tests.reflection import v1_services
 from tests.support import inquiry
 from tests.waiting import PATIENCE, POLL, eventually
 
-START = datetime.now(UTC)
 SERVING, NOT_SERVING = health_pb2.HealthCheckResponse.SERVING, health_pb2.HealthCheckResponse.NOT_SERVING
 ORIGIN, PEERS = REGIONS[0], REGIONS[1:]
 
 
 class Clock:
     def __init__(self) -> None:
-        self.now = START
+        # Now, when the test starts (not when the module was imported): peers cosign on the real clock, and a
+        # cosignature more than the federation's clock skew ahead of this one is refused.
+        self.now = datetime.now(UTC)
 
     def __call__(self) -> datetime:
         return self.now

@@ -10,12 +10,12 @@ import grpc
 import pytest
 
 from share_gateway.config import NodeConfig
-from share_gateway.crypto.keys import SigningKey
+from share_gateway.crypto.keys import KeyRing, SigningKey
 from share_gateway.crypto.note import NoteSignature, open_note, parse_note
 from share_gateway.devkit import Layout
 from share_gateway.domain.events import EventKind
 from share_gateway.federation.peers import error_info
-from share_gateway.ledger.checkpoint import Checkpoint
+from share_gateway.ledger.checkpoint import Checkpoint, open_checkpoint_signed
 from share_gateway.ledger.cosignatures import Status, check_cosignatures
 from share_gateway.ledger.witness import Witnessed
 from share_gateway.node import Node, start_node
@@ -26,6 +26,7 @@ from tests.support import penalty_request
 from tests.waiting import eventually
 
 ORIGIN, WITNESS = "110000", "310000"
+ORIGIN_KEY = f"share-gateway/node/{ORIGIN}"
 
 
 def key_of(layout: Layout, region: str) -> SigningKey:
@@ -194,3 +195,19 @@ async def test_a_witness_refuses_a_checkpoint_signed_by_a_log_key_retired_by_a_r
         assert answer.cosignature.startswith(f"\u2014 share-gateway/witness/{WITNESS} ")
     finally:
         await witness.stop(grace=0)
+
+
+async def test_a_witness_tells_each_origin_only_what_it_cosigned_of_its_own_log(layout: Layout, nodes: Nodes) -> None:
+    """``GetWitnessed``: the checkpoint of the caller's log the witness last cosigned, as the caller signed it (what a
+    restored node compares its log with); a region it never cosigned anything of gets nothing."""
+    known = await witnessed_then_quiet(layout, nodes)
+    witness = nodes[WITNESS]
+    answer = await peer_call(layout, witness, ORIGIN).GetWitnessed(peer_pb2.GetWitnessedRequest(), timeout=5)
+    assert answer.checkpoint == witness.gateway.store.witness.note(ORIGIN)
+    checkpoint, _ = open_checkpoint_signed(
+        answer.checkpoint, KeyRing([key_of(layout, ORIGIN).verifying_key]), ORIGIN_KEY
+    )
+    assert (checkpoint.size, checkpoint.root) == (known.size, known.root)
+    # Asked by the witness about its own log (it witnesses nothing of itself): empty.
+    own = await peer_call(layout, witness, WITNESS).GetWitnessed(peer_pb2.GetWitnessedRequest(), timeout=5)
+    assert own.checkpoint == b""

@@ -14,6 +14,7 @@ from share_gateway.domain.health import (
     ready,
     sequencer_finding,
     serving,
+    unknown,
     waiting_since,
 )
 
@@ -62,3 +63,12 @@ def test_outbox_and_readiness() -> None:
     assert ready(database, []).serving
     assert not ready(database, ["manifest"]).serving
     assert ready(not_serving("Database", "refused"), []).detail == "database: refused"
+
+
+def test_a_restore_behind_the_witnesses_makes_the_node_unready_and_one_not_yet_checked_does_not() -> None:
+    database = serving("Database", "answers")
+    behind = ready(database, [], not_serving("Restore", "restored behind what 310000 cosigned"))
+    assert behind.standing is Standing.NOT_SERVING
+    assert behind.detail == "restore: restored behind what 310000 cosigned"
+    assert ready(database, [], unknown("Restore", "no witness answered yet")).serving
+    assert ready(database, [], serving("Restore", "holds what its witnesses cosigned")).serving

@@ -367,6 +367,8 @@ def test_enum_values_written_into_signed_payloads_and_the_log() -> None:
         "grant_added",
         "grant_changed",
         "grant_revoked",
+        "restore_refused",
+        "restore_acknowledged",
     ]
 
 

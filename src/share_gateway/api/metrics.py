@@ -155,6 +155,12 @@ class NodeStateCollector(Collector):
             "When the latest checkpoint was published (Unix seconds; 0: none yet)",
             value=0.0 if latest is None else latest.published_at.timestamp(),
         )
+        if gateway.restore is not None:
+            yield GaugeMetricFamily(
+                "share_gateway_restore_unacknowledged",
+                "1 while this node refuses to serve: its log lacks a checkpoint its witnesses cosigned (a restore)",
+                value=1.0 if gateway.restore.refusing else 0.0,
+            )
         if gateway.log_settings.sequencer:
             yield GaugeMetricFamily(
                 "share_gateway_sequencer_alarm",

@@ -142,6 +142,14 @@ class PeerServicer(peer_pb2_grpc.PeerServiceServicer):
 
     @handles_errors
     @records_refusals
+    async def GetWitnessed(
+        self, request: peer_pb2.GetWitnessedRequest, context: Context
+    ) -> peer_pb2.GetWitnessedResponse:
+        federation, region = await calling_peer(self.gateway, context)
+        return peer_pb2.GetWitnessedResponse(checkpoint=await WitnessDesk(federation).witnessed(region))
+
+    @handles_errors
+    @records_refusals
     async def Revoke(self, request: peer_pb2.RevokeRequest, context: Context) -> peer_pb2.RevokeResponse:
         federation, region = await calling_peer(self.gateway, context)
         receipt = await PeerIntake(federation).revoke(region, envelope_from_wire(request.revocation))

@@ -35,6 +35,15 @@ REFUSED_AS = {
     "share_gateway.v1.InquiryService.GetInquiryHistory": EventKind.INQUIRY_HISTORY,
 }
 REFUSED_REASON = "INVALID_ARGUMENT"
+# What a node restored behind what its witnesses cosigned still answers (``gateway.restore``): the public catalog,
+# its administrators, and a peer's question of what it cosigned (its own witness state is not in doubt to the peer).
+SERVED_WHILE_RESTORE_UNACKNOWLEDGED = frozenset(
+    {
+        "share_gateway.v1.CatalogService",
+        "share_gateway.v1.AdminService",
+        "share_gateway.v1.PeerService.GetWitnessed",
+    }
+)
 
 
 async def refuse(gateway: Gateway, method: MethodDescriptor, error: InvalidInput, context: Context) -> None:
@@ -52,12 +61,19 @@ async def refuse(gateway: Gateway, method: MethodDescriptor, error: InvalidInput
     await context.abort_with_status(rpc_status.to_status(status_for(error)))
 
 
-async def enter(calls: CallsInFlight, context: Context) -> None:
-    """Count the call in, or end it UNAVAILABLE if the node is stopping."""
+async def enter(calls: CallsInFlight, context: Context, gateway: Gateway, method: MethodDescriptor) -> None:
+    """Count the call in, or end it UNAVAILABLE if the node is stopping or refuses to serve after a restore."""
     try:
+        if gateway.restore is not None and not _served_while_restore_unacknowledged(method):
+            gateway.restore.require_serving()
         calls.enter()
     except Unavailable as error:
         await context.abort_with_status(rpc_status.to_status(status_for(error)))
+
+
+def _served_while_restore_unacknowledged(method: MethodDescriptor) -> bool:
+    served = SERVED_WHILE_RESTORE_UNACKNOWLEDGED
+    return method.containing_service.full_name in served or method.full_name in served
 
 
 def _handler(
@@ -72,7 +88,7 @@ def _handler(
     if method.server_streaming:
 
         async def stream(data: bytes, context: Context) -> AsyncIterator[Any]:
-            await enter(calls, context)
+            await enter(calls, context, gateway, method)
             try:
                 try:
                     request = request_from_wire(request_type, data)
@@ -87,7 +103,7 @@ def _handler(
         return grpc.unary_stream_rpc_method_handler(stream, response_serializer=response_type.SerializeToString)
 
     async def unary(data: bytes, context: Context) -> Any:
-        await enter(calls, context)
+        await enter(calls, context, gateway, method)
         try:
             try:
                 request = request_from_wire(request_type, data)

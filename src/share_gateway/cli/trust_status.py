@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from share_gateway.cli.common import language
 from share_gateway.cli.messages import language_option
+from share_gateway.cli.restore import add_node_commands
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -38,6 +39,7 @@ def add_commands(commands: Commands) -> None:
     status.add_argument("--config", type=Path, required=True, help="the node's configuration (node.yaml)")
     language_option(status)
     status.set_defaults(run=cmd_trust_status)
+    add_node_commands(node)
 
 
 def configured_materials(config: NodeConfig) -> tuple[TrustMaterial, ...]:

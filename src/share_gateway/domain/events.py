@@ -108,6 +108,11 @@ class EventKind(StrEnum):
     GRANT_ADDED = "grant_added"
     GRANT_CHANGED = "grant_changed"
     GRANT_REVOKED = "grant_revoked"
+    # An alarm: at start, a witness held a cosigned checkpoint of this node's log that its log does not hold (a
+    # restore from a backup older than it); the node refuses to serve. Then the operator's acknowledgement, after
+    # which it serves, its log's history departing from the cosigned one (docs/operations.md, Backup and restore).
+    RESTORE_REFUSED = "restore_refused"
+    RESTORE_ACKNOWLEDGED = "restore_acknowledged"
 
 
 class Outcome(StrEnum):

@@ -5,8 +5,10 @@ not be read: the database is away). The node is *ready* when its database
 answers and the trust material it needs to serve at all (its TLS certificate,
 the federation CA) has not expired; the other findings are
 warnings an operator acts on (docs/operations.md, Health), and take no
-replica out of service: a stalled sequencer or a peer that stopped cosigning
-does not stop inquiries from being answered and logged.
+replica out of service (but a log restored behind what its witnesses
+cosigned does, until its operator acknowledges it): a stalled sequencer or a
+peer that stopped cosigning does not stop inquiries from being answered and
+logged.
 """
 
 from __future__ import annotations
@@ -32,6 +34,8 @@ class Component(StrEnum):
     OUTBOX = "Outbox"
     MANIFEST = "Manifest"
     TRUST_MATERIAL = "TrustMaterial"
+    # Whether the log holds what its witnesses cosigned of it (a database restored from an older backup does not).
+    RESTORE = "Restore"
     # One per peer region: ``Peer.440000``.
     PEER = "Peer"
 
@@ -126,11 +130,14 @@ def peer_finding(region: str, since: datetime | None, now: datetime, limit: time
     return serving(name, "cosigns this node's checkpoints")
 
 
-def ready(database: Finding, trust_expired: Sequence[str]) -> Finding:
-    """Whether the node can serve: its database answers and nothing in ``trust_expired`` (what it cannot serve
-    without) has expired."""
+def ready(database: Finding, trust_expired: Sequence[str], restore: Finding | None = None) -> Finding:
+    """Whether the node can serve: its database answers, nothing in ``trust_expired`` (what it cannot serve
+    without) has expired, and its log is not behind what its witnesses cosigned (``restore`` NOT_SERVING: a
+    restore waits for its operator's acknowledgement; UNKNOWN, no witness answered yet, does not stop it)."""
     if not database.serving:
         return not_serving("Readiness", f"database: {database.detail}")
+    if restore is not None and restore.standing is Standing.NOT_SERVING:
+        return not_serving("Readiness", f"restore: {restore.detail}")
     if trust_expired:
         return not_serving("Readiness", f"expired: {', '.join(trust_expired)}")
     return serving("Readiness", "database answers, trust material in force")

@@ -249,6 +249,12 @@ class PeerClients:
         response: peer_pb2.WitnessResponse = await self._call(manifest, region, "Witness", request, seconds)
         return response.cosignature
 
+    async def witnessed(self, manifest: Manifest, region: str, seconds: float) -> bytes:
+        """The latest checkpoint of this node's log that the peer cosigned, as this node signed it (empty: none)."""
+        request = peer_pb2.GetWitnessedRequest()
+        response: peer_pb2.GetWitnessedResponse = await self._call(manifest, region, "GetWitnessed", request, seconds)
+        return response.checkpoint
+
     async def close(self) -> None:
         for _, channel, _ in self._stubs.values():
             await channel.close()

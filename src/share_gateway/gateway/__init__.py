@@ -43,6 +43,7 @@ from share_gateway.gateway.refusals import Refusals
 from share_gateway.gateway.registry import RecordRegistry
 from share_gateway.gateway.repair import RepairDesk, RevocationFeed
 from share_gateway.gateway.repair_peers import RepairIntake
+from share_gateway.gateway.restore import RestoreGuard
 from share_gateway.gateway.revocation_watch import RevocationWatch
 from share_gateway.gateway.runtime import Clock, NodeRuntime, utc_now
 from share_gateway.gateway.sequencer import Sequencer, SequencerSettings
@@ -191,6 +192,13 @@ class Gateway:
                 checkpoint_leaves=self.log_settings.checkpoint_every_leaves,
             ),
         )
+        # A node restored behind what its witnesses cosigned serves nothing and signs nothing until acknowledged.
+        self.restore = None if self.federation is None else RestoreGuard(self.federation)
+        if self.restore is not None:
+            restore = self.restore
+            self.sequencer.held = lambda: restore.refusing
+            if self.cosigner is not None:
+                self.cosigner.asks = restore.asks_cosignature
         # The loops one process of the region runs: the one holding the leader lock.
         singletons = [self.sweeper.loop, self.listings.loop, self.quotas.loop, self.trust.loop]
         self.leadership = Leadership(
@@ -207,6 +215,8 @@ class Gateway:
         self.revocation_watch.loop.start()
         if self.courier is not None:
             self.courier.loop.start()
+        if self.restore is not None:
+            self.restore.loop.start()
         if self.trust_watch.watching:
             self.trust_watch.loop.start()
 
@@ -269,6 +279,7 @@ class Gateway:
         the rest waits for the next sequencer), then release the threads."""
         await self.leadership.end_campaign()
         for worker in (
+            self.restore,
             self.courier,
             self.cosigner,
             self.sweeper,

@@ -114,6 +114,9 @@ class HealthChecks:
                     (at, any(key.matches(s) for key in witness.keys for s in signatures)) for at, signatures in notes
                 ]
                 components.append(peer_finding(witness.region, waiting_since(cosigned), now, limit))
+        restore = None if gateway.restore is None else gateway.restore.finding()
+        if restore is not None:
+            components.append(restore)
         if federation is not None:
             components.append(self._manifest())
         components.append(self._trust())
@@ -122,7 +125,7 @@ class HealthChecks:
             for s in gateway.trust.standings()
             if s.state is ExpiryState.EXPIRED and s.material.artefact in SERVES_NOTHING_WITHOUT
         ]
-        report = HealthReport(self._live(), ready(database, expired), tuple(components))
+        report = HealthReport(self._live(), ready(database, expired, restore), tuple(components))
         self._log_changes(report)
         return report
 
@@ -162,7 +165,7 @@ class HealthChecks:
         gateway = self.gateway
         loops = [gateway.sweeper.loop, gateway.listings.loop, gateway.quotas.loop, gateway.trust.loop]
         loops += [gateway.refusals.loop, gateway.revocation_watch.loop, gateway.trust_watch.loop]
-        loops += [worker.loop for worker in (gateway.courier, gateway.cosigner) if worker is not None]
+        loops += [worker.loop for worker in (gateway.courier, gateway.cosigner, gateway.restore) if worker is not None]
         ended = [loop.name for loop in loops if loop.ended]
         if gateway.sequencer.ended and gateway.sequencer.alarm is None:
             ended.append("sequencer")

@@ -64,8 +64,13 @@ class Sequencer:
         self.alarm: str | None = None
         # Asked before each batch whether this process may still act (the region's leadership); None: always.
         self.guard: Guard | None = None
+        # Whether the node holds its log back (a restore its operator has not acknowledged): nothing is integrated
+        # or signed meanwhile (``gateway.restore``).
+        self.held: Callable[[], bool] | None = None
 
     async def _may_act(self) -> bool:
+        if self.held is not None and self.held():
+            return False
         return self.guard is None or await self.guard()
 
     async def step(self, force: bool = False) -> Checkpoint | None:

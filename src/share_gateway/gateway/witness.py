@@ -67,6 +67,13 @@ class WitnessDesk:
         timestamp = int(runtime.clock().timestamp())
         return cosign_checkpoint(parse_note(note).text, key, timestamp).line()
 
+    async def witnessed(self, region: str) -> bytes:
+        """The checkpoint of ``region``'s log this node last cosigned, as it arrived (empty: none): what a node
+        restored from a backup asks, to learn whether the federation saw more of its log than it holds."""
+        runtime = self.federation.runtime
+        note = await runtime.read(runtime.store.witness.note, region)
+        return b"" if note is None else note
+
     def _witness_key(self) -> SigningKey:
         """The key to cosign with: configured, and the one the manifest lists for this node (else peers reject it)."""
         runtime = self.federation.runtime
@@ -111,6 +118,9 @@ class Cosigner:
     on_answer: Callable[[str], None] | None = None
     # Told of each cosignature kept: the witness, the size it cosigned and the time it states (for metrics).
     on_cosigned: Callable[[str, int, int], None] | None = None
+    # Whether to ask a witness now (``gateway.restore``: not while a restore waits for its acknowledgement, nor a
+    # witness whose cosigned checkpoint this log departs from); None: every witness.
+    asks: Callable[[str], bool] | None = None
     # What each witness last cosigned, as far as this node knows; a witness corrects it when wrong.
     _known: dict[str, int] = field(default_factory=dict)
 
@@ -129,6 +139,7 @@ class Cosigner:
             witness.region
             for witness in manifest.witnesses_of(runtime.region)
             if not any(key.matches(s) for key in witness.keys for s in signatures)
+            and (self.asks is None or self.asks(witness.region))
         ]
         return sum(await asyncio.gather(*(self._ask(peer, latest) for peer in peers)))
 

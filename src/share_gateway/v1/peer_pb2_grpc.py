@@ -80,6 +80,11 @@ class PeerServiceStub:
                 request_serializer=share__gateway_dot_v1_dot_peer__pb2.ShareDisputeRequest.SerializeToString,
                 response_deserializer=share__gateway_dot_v1_dot_peer__pb2.ShareDisputeResponse.FromString,
                 _registered_method=True)
+        self.GetWitnessed = channel.unary_unary(
+                '/share_gateway.v1.PeerService/GetWitnessed',
+                request_serializer=share__gateway_dot_v1_dot_peer__pb2.GetWitnessedRequest.SerializeToString,
+                response_deserializer=share__gateway_dot_v1_dot_peer__pb2.GetWitnessedResponse.FromString,
+                _registered_method=True)
 
 
 class PeerServiceServicer:
@@ -159,6 +164,15 @@ class PeerServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetWitnessed(self, request, context):
+        """The latest checkpoint of the caller's own log this node cosigned, as the caller sent it (empty: none), so a
+        node restored from a backup learns whether the federation saw more of its log than it holds. Added in v1: a
+        node without it answers UNIMPLEMENTED, which the caller counts as a witness that did not answer.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_PeerServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -206,6 +220,11 @@ def add_PeerServiceServicer_to_server(servicer, server):
                     servicer.ShareDispute,
                     request_deserializer=share__gateway_dot_v1_dot_peer__pb2.ShareDisputeRequest.FromString,
                     response_serializer=share__gateway_dot_v1_dot_peer__pb2.ShareDisputeResponse.SerializeToString,
+            ),
+            'GetWitnessed': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetWitnessed,
+                    request_deserializer=share__gateway_dot_v1_dot_peer__pb2.GetWitnessedRequest.FromString,
+                    response_serializer=share__gateway_dot_v1_dot_peer__pb2.GetWitnessedResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -452,6 +471,33 @@ class PeerService:
             '/share_gateway.v1.PeerService/ShareDispute',
             share__gateway_dot_v1_dot_peer__pb2.ShareDisputeRequest.SerializeToString,
             share__gateway_dot_v1_dot_peer__pb2.ShareDisputeResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetWitnessed(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/share_gateway.v1.PeerService/GetWitnessed',
+            share__gateway_dot_v1_dot_peer__pb2.GetWitnessedRequest.SerializeToString,
+            share__gateway_dot_v1_dot_peer__pb2.GetWitnessedResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -67,6 +67,11 @@ class PeerServiceStub:
     """A dispute (异议) about a record the calling node made, as it stands (open: the record is "under dispute";
     answered: the mark is cleared). Only the record's origin may set or clear it. Retried until acknowledged.
     """
+    GetWitnessed: _grpc.UnaryUnaryMultiCallable[_peer_pb2.GetWitnessedRequest, _peer_pb2.GetWitnessedResponse]
+    """The latest checkpoint of the caller's own log this node cosigned, as the caller sent it (empty: none), so a
+    node restored from a backup learns whether the federation saw more of its log than it holds. Added in v1: a
+    node without it answers UNIMPLEMENTED, which the caller counts as a witness that did not answer.
+    """
 
 @_typing.type_check_only
 class PeerServiceAsyncStub(PeerServiceStub):
@@ -106,6 +111,11 @@ class PeerServiceAsyncStub(PeerServiceStub):
     ShareDispute: _aio.UnaryUnaryMultiCallable[_peer_pb2.ShareDisputeRequest, _peer_pb2.ShareDisputeResponse]  # type: ignore[assignment]
     """A dispute (异议) about a record the calling node made, as it stands (open: the record is "under dispute";
     answered: the mark is cleared). Only the record's origin may set or clear it. Retried until acknowledged.
+    """
+    GetWitnessed: _aio.UnaryUnaryMultiCallable[_peer_pb2.GetWitnessedRequest, _peer_pb2.GetWitnessedResponse]  # type: ignore[assignment]
+    """The latest checkpoint of the caller's own log this node cosigned, as the caller sent it (empty: none), so a
+    node restored from a backup learns whether the federation saw more of its log than it holds. Added in v1: a
+    node without it answers UNIMPLEMENTED, which the caller counts as a witness that did not answer.
     """
 
 class PeerServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -197,6 +207,17 @@ class PeerServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_peer_pb2.ShareDisputeResponse, _abc.Awaitable[_peer_pb2.ShareDisputeResponse]]:
         """A dispute (异议) about a record the calling node made, as it stands (open: the record is "under dispute";
         answered: the mark is cleared). Only the record's origin may set or clear it. Retried until acknowledged.
+        """
+
+    @_abc_1.abstractmethod
+    def GetWitnessed(
+        self,
+        request: _peer_pb2.GetWitnessedRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_peer_pb2.GetWitnessedResponse, _abc.Awaitable[_peer_pb2.GetWitnessedResponse]]:
+        """The latest checkpoint of the caller's own log this node cosigned, as the caller sent it (empty: none), so a
+        node restored from a backup learns whether the federation saw more of its log than it holds. Added in v1: a
+        node without it answers UNIMPLEMENTED, which the caller counts as a witness that did not answer.
         """
 
 def add_PeerServiceServicer_to_server(servicer: PeerServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
