@@ -29,6 +29,7 @@ from google.protobuf.message_factory import GetMessageClass
 from share_gateway.client import credentials, open_channel
 from share_gateway.config import NodeConfig
 from share_gateway.crypto.cosignature import CosignerKey, open_cosignature
+from share_gateway.crypto.disclosure import verify_disclosure
 from share_gateway.crypto.note import parse_note
 from share_gateway.domain.deliveries import DeliveryKind
 from share_gateway.domain.dispute_marks import DISPUTE_MARK_TYPE, DisputeMark
@@ -37,24 +38,17 @@ from share_gateway.domain.events import EVENT_MEDIA_TYPE, Event
 from share_gateway.domain.history import HISTORY_PAGE_TYPE, HistoryPage
 from share_gateway.domain.repair_status import REPAIR_STATUS_TYPE, RepairStatus
 from share_gateway.federation.repair_request import PEER_REPAIR_TYPE, PeerRepairRequest
-from share_gateway.federation.wire import envelope_from_wire
+from share_gateway.federation.wire import disclosure_from_wire, envelope_from_wire
 from share_gateway.gateway.federation import FederationDesk
 from share_gateway.node import Node, start_node
 from share_gateway.v1 import common_pb2, peer_pb2, peer_pb2_grpc
+from tests.wire_records import DELIVERED_BY
 
 RECORDINGS = Path(__file__).resolve().parents[1] / "data" / "wire"
 VERSIONS = sorted(p.name for p in RECORDINGS.iterdir() if (p / "index.json").exists())
 PEER_SERVICE = peer_pb2.DESCRIPTOR.services_by_name["PeerService"]
 REQUESTS = {m.name: GetMessageClass(m.input_type) for m in PEER_SERVICE.methods}
 RESPONSES = {m.name: GetMessageClass(m.output_type) for m in PEER_SERVICE.methods}
-# The call that carries each kind of delivery the outbox sends: a new kind needs its call recorded too.
-DELIVERED_BY = {
-    DeliveryKind.RECORD: "Publish",
-    DeliveryKind.REVOCATION: "Revoke",
-    DeliveryKind.LISTING: "ShareListing",
-    DeliveryKind.CONSENT_REVOCATION: "ShareConsentRevocation",
-    DeliveryKind.DISPUTE: "ShareDispute",
-}
 # What a signed payload in an answer holds, read as a peer of this version reads it.
 PARSERS: dict[str, Callable[[bytes], object]] = {
     EVENT_MEDIA_TYPE: Event.from_bytes,
@@ -192,6 +186,9 @@ def read_answer(replay: Replay, message: Recorded, answer: Message) -> list[byte
         assert witness_key is not None
         request = peer_pb2.WitnessRequest.FromString(message.request)
         open_cosignature(parse_note(request.checkpoint).text, answer.cosignature, CosignerKey.of(witness_key))
+    if isinstance(answer, peer_pb2.PeerServiceInquireResponse):
+        for record in answer.records:
+            verify_disclosure(disclosure_from_wire(record), keys)
     for envelope in envelopes(answer):
         opened = envelope_from_wire(envelope)
         if envelope.payload_type == "application/vnd.share-gateway.record-statement+json":
@@ -210,7 +207,7 @@ def open_repair(federation: FederationDesk, caller: str, request: peer_pb2.Forwa
 @pytest.mark.parametrize("version", VERSIONS)
 def test_the_recording_covers_every_peer_call_and_every_delivery_kind(version: str) -> None:
     """A new PeerService call or a new kind of delivery, unrecorded, fails here: record a new version."""
-    assert set(DELIVERED_BY) == set(DeliveryKind), "a new delivery kind: name its call in DELIVERED_BY"
+    assert set(DELIVERED_BY) == set(DeliveryKind), "a new delivery kind: name its call in tests/wire_records"
     methods = {m["method"] for m in index(version)["messages"]}
     if version == VERSIONS[-1]:
         assert methods == set(REQUESTS), f"unrecorded calls: {sorted(set(REQUESTS) - methods)}"

@@ -22,7 +22,7 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +32,14 @@ from google.protobuf.message_factory import GetMessageClass
 from share_gateway.api.auth import calling_peer
 from share_gateway.api.peer import PeerServicer
 from share_gateway.config import NodeConfig
-from share_gateway.devkit import Layout, create_federation, free_ports
+from share_gateway.devkit import (
+    MANIFEST_DAYS,
+    Layout,
+    create_federation,
+    free_ports,
+    node_certificate,
+    write_manifest,
+)
 from share_gateway.node import start_node
 from share_gateway.v1 import common_pb2, inquiry_pb2, inquiry_pb2_grpc, peer_pb2
 from tests.conftest import seed_grants
@@ -45,8 +52,12 @@ from tests.integration.test_listings import listable_penalty, listed_after_heari
 from tests.integration.test_repair import ORIGIN, PEERS, apply, approve, published_debtor
 from tests.support import CALLERS, COMPANY, ROLES, entity
 from tests.waiting import eventually
+from tests.wire_records import DELIVERED_BY, WHAT
 
 REQUESTS = {m.name: GetMessageClass(m.input_type) for m in peer_pb2.DESCRIPTOR.services_by_name["PeerService"].methods}
+KINDS = {method: kind.value for kind, method in DELIVERED_BY.items()}
+# Within the development CA's ten years (``create_ca``).
+RECORDING_DAYS = 3640
 DATA = Path(__file__).resolve().parents[1] / "data" / "wire"
 BANK = "sgw://institution/91110000MA0000001L"
 METHODS = tuple(REQUESTS)
@@ -130,11 +141,24 @@ def formats(request: Message) -> dict[str, Any]:
                 walk(item)
 
     walk(request)
+    if isinstance(request, peer_pb2.WitnessRequest):
+        found["checkpoint"] = "c2sp.org/tlog-checkpoint"
     return found
 
 
 def commit() -> str:
     return subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True).stdout.strip()
+
+
+def long_lived(layout: Layout, now: datetime) -> None:
+    """Node certificates lasting as long as the CA (ten years), the manifest re-signed to pin them: a replay's
+    TLS handshake reads the machine's clock, not the replayed node's, so short ones would fail it in two years."""
+    for region in REGIONS:
+        directory = layout.node_dir(region)
+        issued = node_certificate(layout, region, now, days=RECORDING_DAYS)
+        (directory / "tls.key").write_bytes(issued.key_pem)
+        (directory / "tls.crt").write_bytes(issued.cert_pem)
+    write_manifest(layout, 2, now + timedelta(days=MANIFEST_DAYS))
 
 
 def keep_federation(layout: Layout, target: Path) -> None:
@@ -160,6 +184,7 @@ def write(captured: Captured, layout: Layout, target: Path) -> None:
         entries.append({
             "method": method, "request": f"{name}.request.bin", "response": f"{name}.response.bin",
             "caller": caller, "callee": callee, "received_at": at.isoformat(), "replayed": callee == REPLAYED,
+            "what": WHAT[method], "delivery_kind": KINDS.get(method),
             "formats": formats(REQUESTS[method].FromString(request)),
         })  # fmt: skip
     keep_federation(layout, target)
@@ -178,7 +203,9 @@ async def main(version: str) -> None:
     with tempfile.TemporaryDirectory() as folder:
         clients = {name: c[0] for name, c in CALLERS.items()}
         ports = dict(zip(REGIONS, free_ports(len(REGIONS)), strict=True))
-        layout = create_federation(Path(folder), REGIONS, clients, datetime.now(UTC), roles=ROLES, ports=ports)
+        now = datetime.now(UTC)
+        layout = create_federation(Path(folder), REGIONS, clients, now, roles=ROLES, ports=ports)
+        long_lived(layout, now)
         nodes: Nodes = {}
         try:
             capture(captured, nodes)
