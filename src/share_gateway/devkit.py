@@ -232,7 +232,9 @@ def add_node(
     return layout.node_config(region)
 
 
-def node_certificate(layout: Layout, region: str, now: datetime, host: str = "127.0.0.1") -> Issued:
+def node_certificate(
+    layout: Layout, region: str, now: datetime, host: str = "127.0.0.1", days: int = LEAF_DAYS
+) -> Issued:
     """A node's TLS certificate from the federation CA, with the names its clients and peers check: the loopback
     and the address it listens on (a node reached at another host, as in a network of its own)."""
     addresses = ["127.0.0.1", "::1"]
@@ -249,6 +251,7 @@ def node_certificate(layout: Layout, region: str, now: datetime, host: str = "12
         server=True,
         dns_names=["localhost", node_host_name(region)],
         ip_addresses=addresses,
+        days=days,
     )
 
 
