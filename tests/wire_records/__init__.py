@@ -23,4 +23,5 @@ WHAT = {
     "ShareConsentRevocation": "the asking node's signed consent revocation",
     "ForwardRepair": "a repair application signed by the intake node, to the record's origin",
     "ShareDispute": "the origin's signed dispute mark, open",
+    "GetWitnessed": "a node asking at start for the newest checkpoint of its log this peer cosigned (restore guard)",
 }
