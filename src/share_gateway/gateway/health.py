@@ -82,7 +82,10 @@ class HealthChecks:
         # A look given up on may still fail later: its failure is taken here, not reported as never retrieved.
         future.add_done_callback(lambda done: done.cancelled() or done.exception())
         self._in_flight = future  # type: ignore[assignment]
-        return await asyncio.wait_for(asyncio.shield(future), self.settings.database_timeout_seconds)
+        # asyncio.timeout, not wait_for: on 3.11 wait_for swallows a cancellation that arrives as the look returns,
+        # and the health loop told to stop would go on for ever (its stop awaiting it).
+        async with asyncio.timeout(self.settings.database_timeout_seconds):
+            return await asyncio.shield(future)
 
     async def look(self) -> HealthReport:
         """Every dependency as it stands now; each change since the last look is logged once."""
@@ -203,7 +206,8 @@ async def database_reachable(
         if attempt is None or attempt.done():
             attempt = asyncio.ensure_future(asyncio.to_thread(figures.ping))
         try:
-            await asyncio.wait_for(asyncio.shield(attempt), answer_within)
+            async with asyncio.timeout(answer_within):  # not wait_for: it may swallow a cancellation on 3.11
+                await asyncio.shield(attempt)
         except TimeoutError:
             DATABASE.failed(Outage.UNREACHABLE, "start", TimeoutError(f"no answer within {answer_within:g} s"))
         except Exception as error:
