@@ -3,12 +3,14 @@
 A person enumerates sequential resident ID numbers on ``public_lookup`` as fast
 as its connections allow; it is cut off by its quotas (the sample catalog's
 public_lookup quota) and keeps pushing, refused. Meanwhile the bench bank
-inquires for loan underwriting at a steady closed loop. Each round measures the
-bank alone and the bank beside the harvester (the two in alternating order) on
-the same node process, and reports the bank's p99 with and without the
-harvester. Goal: the harvester raises the bank's p99 by at most 20 %.
+inquires for loan underwriting at a steady closed loop. On one node process the
+bank is measured in spans beside the harvester and alone, taking turns (the
+harvester process is started once and paused between spans, so its start is
+never measured); each span's p99 is compared with its two neighbours', so a
+node or machine drifting over the run favours neither side. Goal: the
+harvester raises the bank's p99 by at most 20 %.
 
-    python -m bench.harvesting [--records 3000] [--seconds 8] [--concurrency 8] [--harvesters 32] [--rounds 2]
+    python -m bench.harvesting [--records 3000] [--seconds 6] [--concurrency 8] [--harvesters 32] [--rounds 3]
 """
 
 from __future__ import annotations
@@ -17,7 +19,6 @@ import argparse
 import asyncio
 import itertools
 import multiprocessing
-import statistics
 import tempfile
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -28,7 +29,7 @@ from typing import Any
 import grpc
 import yaml
 
-from bench.harness import Result, closed_loop, spawn, stop
+from bench.harness import alternating_ratio, closed_loop, spawn, stop
 from bench.inquiry_path import (
     AGENCY,
     BANK,
@@ -58,19 +59,27 @@ def _resident_id(serial: int) -> str:
 
 
 async def _harvest(
-    layout: Layout, port: int, concurrency: int, running: EventType, stopped: asyncio.Event, counts: Any
+    layout: Layout, port: int, concurrency: int, gate: EventType, stopped: asyncio.Event, counts: Any
 ) -> None:
-    """Enumerate at full speed until ``stopped``, counting (answered, refused) in ``counts`` as it goes and
-    setting ``running`` once every worker has had an answer."""
+    """Enumerate at full speed while ``gate`` is set, until ``stopped``, counting (answered, refused) in
+    ``counts``; its connection stays open while paused, so a resumed harvester harvests at once."""
     files = layout.client("harvester")
     serials = itertools.count(1)
-    warm = itertools.count(1)
+    harvesting = asyncio.Event()
+
+    async def follow_gate() -> None:
+        # A multiprocessing event cannot be awaited; a look every 20 ms is far below a span's length.
+        while not stopped.is_set():
+            harvesting.set() if gate.is_set() else harvesting.clear()
+            await asyncio.sleep(0.02)
+        harvesting.set()
+
     async with open_channel(f"localhost:{port}", credentials(files.certificate, files.key, files.ca)) as channel:
         stub = inquiry_pb2_grpc.InquiryServiceStub(channel)
 
         async def worker() -> None:
-            first = True
             while not stopped.is_set():
+                await harvesting.wait()
                 subject = common_pb2.Subject(
                     kind=common_pb2.SUBJECT_KIND_INDIVIDUAL, identifier=_resident_id(next(serials) % 28000)
                 )
@@ -79,28 +88,12 @@ async def _harvest(
                     counts[0] += 1
                 except grpc.aio.AioRpcError:
                     counts[1] += 1
-                if first:
-                    first = False
-                    if next(warm) == concurrency:
-                        running.set()
 
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
-
-
-async def _bank(layout: Layout, port: int, bank: Bank, seconds: float, concurrency: int, name: str) -> Result:
-    files = layout.client("bank")
-    requests, stream = bank
-    async with open_channel(f"localhost:{port}", credentials(files.certificate, files.key, files.ca)) as channel:
-        stub = inquiry_pb2_grpc.InquiryServiceStub(channel)
-
-        async def inquire(n: int) -> object:
-            return await stub.Inquire(requests[next(stream) % len(requests)], timeout=10)
-
-        return await closed_loop(name, inquire, concurrency, seconds)
+        await asyncio.gather(follow_gate(), *(worker() for _ in range(concurrency)))
 
 
 def _harvester_process(
-    root: str, port: int, concurrency: int, running: EventType, stop_flag: EventType, counts: Any
+    root: str, port: int, concurrency: int, gate: EventType, stop_flag: EventType, counts: Any
 ) -> None:
     """The harvester in a process of its own: its client work must not slow the bank's client."""
     layout = Layout(Path(root))
@@ -114,43 +107,96 @@ def _harvester_process(
             stopped.set()
 
         watcher = asyncio.ensure_future(watch())
-        await _harvest(layout, port, concurrency, running, stopped, counts)
+        await _harvest(layout, port, concurrency, gate, stopped, counts)
         await watcher
 
     asyncio.run(run())
 
 
-def _round(
-    layout: Layout, port: int, bank: Bank, args: argparse.Namespace, harvested: bool
-) -> tuple[Result, tuple[int, int]]:
-    if not harvested:
-        return asyncio.run(_bank(layout, port, bank, args.seconds, args.concurrency, "bank alone")), (0, 0)
-    context = multiprocessing.get_context("spawn")
-    running, stop_flag, counts = context.Event(), context.Event(), context.Array("q", 2)
-    harvester = context.Process(
-        target=_harvester_process, args=(str(layout.root), port, args.harvesters, running, stop_flag, counts)
-    )
-    harvester.start()
+class Harvester:
+    """A harvester process that is started once and then paused and resumed between spans."""
+
+    def __init__(self, layout: Layout, port: int, concurrency: int) -> None:
+        context = multiprocessing.get_context("spawn")
+        self.gate, self._stop, self.counts = context.Event(), context.Event(), context.Array("q", 2)
+        self._process = context.Process(
+            target=_harvester_process, args=(str(layout.root), port, concurrency, self.gate, self._stop, self.counts)
+        )
+        self._process.start()
+
+    def calls(self) -> tuple[int, int]:
+        return self.counts[0], self.counts[1]
+
+    async def resume(self, settled_calls: int) -> None:
+        """Harvest again, returning once ``settled_calls`` more calls have ended: measured at full speed only (on
+        two cores, a process getting going would be counted against the bank)."""
+        before = sum(self.calls())
+        self.gate.set()
+        async with asyncio.timeout(120):
+            # The counts live in another process: nothing to await but time.
+            while sum(self.calls()) < before + settled_calls:  # noqa: ASYNC110
+                await asyncio.sleep(0.05)
+
+    async def pause(self) -> None:
+        """Stop harvesting; returns once no call of the harvester has ended for a while (its calls in flight ended)."""
+        self.gate.clear()
+        last = self.calls()
+        async with asyncio.timeout(120):
+            while True:
+                await asyncio.sleep(0.5)
+                if self.calls() == last:
+                    return
+                last = self.calls()
+
+    def close(self) -> None:
+        self._stop.set()
+        self.gate.set()
+        self._process.join(30)
+        if self._process.is_alive():
+            self._process.kill()
+
+
+async def _spans(layout: Layout, port: int, bank: Bank, args: argparse.Namespace) -> list[float]:
+    """The bank's p99 over spans taken beside, alone, beside, ... (an odd count, the ends beside the harvester)."""
+    files = layout.client("bank")
+    requests, stream = bank
+    harvester = Harvester(layout, port, args.harvesters)
+    p99s: list[float] = []
     try:
-        # Measured at full speed only: the harvester's start (a Python process importing its client, connecting)
-        # is not harvesting, and on two cores it would be counted against the bank.
-        if not running.wait(60):
-            raise RuntimeError("the harvester did not get going within 60 s")
-        before = (counts[0], counts[1])
-        result = asyncio.run(_bank(layout, port, bank, args.seconds, args.concurrency, "bank beside a harvester"))
+        async with open_channel(f"localhost:{port}", credentials(files.certificate, files.key, files.ca)) as channel:
+            stub = inquiry_pb2_grpc.InquiryServiceStub(channel)
+
+            async def inquire(n: int) -> object:
+                return await stub.Inquire(requests[next(stream) % len(requests)], timeout=10)
+
+            await closed_loop("warm-up", inquire, args.concurrency, args.seconds / 2)
+            for span in range(2 * args.rounds + 1):
+                beside = span % 2 == 0
+                if beside:
+                    await harvester.resume(settled_calls=2 * args.harvesters)
+                before = harvester.calls()
+                result = await closed_loop(
+                    "bank beside a harvester" if beside else "bank alone", inquire, args.concurrency, args.seconds
+                )
+                answered, refused = (now - then for now, then in zip(harvester.calls(), before, strict=True))
+                if beside:
+                    await harvester.pause()
+                print(
+                    f"  {result.line()}" + (f"   harvester: {answered} answered, {refused} refused" if beside else "")
+                )
+                p99s.append(result.percentile(99))
     finally:
-        stop_flag.set()
-        harvester.join(30)
-    return result, (counts[0] - before[0], counts[1] - before[1])
+        harvester.close()
+    return p99s
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--records", type=int, default=3000)
-    parser.add_argument("--seconds", type=float, default=8.0)
+    parser.add_argument("--seconds", type=float, default=6.0, help="each span")
     parser.add_argument("--concurrency", type=int, default=8, help="the bank's calls in flight")
     parser.add_argument("--harvesters", type=int, default=32, help="the harvester's calls in flight")
-    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=3, help="pairs of spans alone and beside, one more beside")
     parser.add_argument(
         "--consent-uses",
         type=int,
@@ -170,26 +216,16 @@ def main() -> None:
         # One stream of the bank's inquiries over the whole run: 1 in --consent-uses brings a consent the node
         # has not seen, in every measurement alike.
         bank = (bank_inquiries(layout.client("bank").directory, subjects, args.consent_uses), itertools.count())
-        ratios: list[float] = []
-        for round_number in range(1, args.rounds + 1):
-            process, port = spawn(serve_node, str(config_path))
-            try:
-                print(f"round {round_number}:")
-                results: dict[bool, Result] = {}
-                # Alone and beside the harvester take turns going first.
-                for harvested in (False, True) if round_number % 2 else (True, False):
-                    result, (answered, refused) = _round(layout, port, bank, args, harvested)
-                    results[harvested] = result
-                    print("  " + result.line())
-                    if harvested:
-                        print(f"  harvester: {answered} answered, {refused} refused")
-            finally:
-                stop(process)
-            ratio = results[True].percentile(99) / results[False].percentile(99)
-            ratios.append(ratio)
-            print(f"  bank p99 beside/alone: {ratio:.2f}x")
-        median = statistics.median(ratios)
-        print(f"median bank p99 ratio beside a harvester over {len(ratios)} rounds: {median:.2f} (goal <= 1.20)")
+        process, port = spawn(serve_node, str(config_path))
+        try:
+            p99s = asyncio.run(_spans(layout, port, bank, args))
+        finally:
+            stop(process)
+        ratio = alternating_ratio(p99s)
+        print(
+            f"bank p99 beside a harvester / alone, each span against its neighbours, median of {len(p99s) - 2}: "
+            f"{ratio:.2f} (goal <= 1.20)"
+        )
 
 
 if __name__ == "__main__":
