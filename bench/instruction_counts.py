@@ -61,12 +61,12 @@ from bench.inquiry_path import (
 )
 from share_gateway.client import credentials, open_channel
 from share_gateway.config import (
-    HealthSettings,
     LogSettings,
     NodeConfig,
     ProcedureSettings,
     RevocationWatchSettings,
 )
+from share_gateway.config_operations import HealthSettings
 from share_gateway.devkit import Layout, create_federation
 from share_gateway.node import Node
 from share_gateway.v1 import inquiry_pb2, inquiry_pb2_grpc

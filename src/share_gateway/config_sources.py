@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Self
 
 if TYPE_CHECKING:
     # yaml and pydantic load where a configuration is read: every CLI command imports ConfigError to report it.
@@ -185,3 +185,20 @@ def describe(
 def _number(value: object) -> object:
     """``3600.0`` as ``3600`` in a message."""
     return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+# The key each section is read under in the file (``NodeConfig`` fills it in: it gathers the sections, after them).
+SECTION_KEYS: dict[str, str] = {}
+
+
+class Section:
+    """``from_mapping``: one section read on its own (its errors name keys within it)."""
+
+    @classmethod
+    def from_mapping(cls, raw: Mapping[str, Any]) -> Self:
+        from pydantic import TypeAdapter, ValidationError  # noqa: PLC0415 (loaded where a configuration is read)
+
+        try:
+            return TypeAdapter(cls).validate_python(dict(raw))
+        except ValidationError as error:
+            raise describe(error, "", {}, {}, within=SECTION_KEYS.get(cls.__name__, "")) from error

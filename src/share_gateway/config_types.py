@@ -70,7 +70,8 @@ def _database_url(value: str, info: ValidationInfo) -> str:
     return value
 
 
-def _upper(value: object) -> object:
+def upper_text(value: object) -> object:
+    """A setting's text in capitals (``info`` and ``INFO`` are one level)."""
     return value.upper() if isinstance(value, str) else value
 
 
@@ -88,4 +89,4 @@ Region = Annotated[StrictStr, BeforeValidator(_region_text), _domain(validate_di
 DatabaseUrl = Annotated[StrictStr, AfterValidator(_database_url)]
 Administrator = Annotated[StrictStr, _domain(lambda uri: Identity.from_uri(uri).uri)]
 Day = Annotated[StrictStr, BeforeValidator(_day_text)]
-SqliteSynchronous = Annotated[Literal["FULL", "NORMAL"], BeforeValidator(_upper)]
+SqliteSynchronous = Annotated[Literal["FULL", "NORMAL"], BeforeValidator(upper_text)]

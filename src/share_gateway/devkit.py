@@ -35,7 +35,7 @@ import yaml
 from stdnum.cn import ric
 
 from share_gateway.catalog import AUTHORITY_KEY_NAME, open_catalog, sample_catalog_text, sign_catalog
-from share_gateway.config import listen_address
+from share_gateway.config_operations import listen_address
 from share_gateway.crypto.keyfiles import private_directory, write_private
 from share_gateway.crypto.keys import KeyRing, SigningKey, VerifyingKey
 from share_gateway.crypto.pki import (

@@ -21,7 +21,8 @@ import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from share_gateway.config import HealthSettings, LogSettings, NodeConfig
+from share_gateway.config import LogSettings, NodeConfig
+from share_gateway.config_operations import HealthSettings
 from share_gateway.crypto.note import parse_note
 from share_gateway.devkit import Layout, free_ports
 from share_gateway.gateway.failures import DATABASE

@@ -11,7 +11,7 @@ import threading
 
 import pytest
 
-from share_gateway.config import HealthSettings
+from share_gateway.config_operations import HealthSettings
 from share_gateway.gateway.health import HealthChecks
 from share_gateway.node import Node
 

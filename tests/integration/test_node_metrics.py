@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from share_gateway.config import MetricsSettings, NodeConfig
+from share_gateway.config import NodeConfig
+from share_gateway.config_operations import MetricsSettings
 from share_gateway.node import Node, start_node
 
 

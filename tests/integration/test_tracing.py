@@ -26,7 +26,8 @@ from opentelemetry.trace import SpanKind, StatusCode
 from share_gateway import tracing
 from share_gateway.api.observe import ACCESS_LOGGER
 from share_gateway.cli.logs import CallIds, JsonLines
-from share_gateway.config import NodeConfig, TracingSettings
+from share_gateway.config import NodeConfig
+from share_gateway.config_operations import TracingSettings
 from share_gateway.devkit import Layout
 from share_gateway.node import start_node
 from tests.federation import OK, REGIONS, Nodes, federated, seed, statuses

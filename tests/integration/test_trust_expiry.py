@@ -23,7 +23,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from share_gateway.api.server import TRUST_MATERIAL_SERVICE
 from share_gateway.client import credentials, open_channel
-from share_gateway.config import MetricsSettings, NodeConfig
+from share_gateway.config import NodeConfig
+from share_gateway.config_operations import MetricsSettings
 from share_gateway.crypto.keys import KeyRing
 from share_gateway.devkit import Layout
 from share_gateway.domain.events import Event, EventKind, Outcome, format_instant

@@ -14,7 +14,8 @@ import pytest
 import yaml
 
 from share_gateway.cli.logs import CallIds, JsonLines, TextLines, configure_logging, rfc3339
-from share_gateway.config import LoggingSettings, NodeConfig, TracingSettings
+from share_gateway.config import NodeConfig
+from share_gateway.config_operations import LoggingSettings, TracingSettings
 from share_gateway.gateway.telemetry import CallNote, current_call, note_event
 
 RFC3339_UTC = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")

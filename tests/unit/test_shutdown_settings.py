@@ -7,7 +7,8 @@ import re
 
 import pytest
 
-from share_gateway.config import FederationSettings, ShutdownSettings
+from share_gateway.config import FederationSettings
+from share_gateway.config_operations import ShutdownSettings
 
 
 def test_shutdown_settings_are_read_with_their_defaults() -> None:

@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from share_gateway.config import MetricsSettings, NodeConfig, TrustSettings, listen_address
+from share_gateway.config import NodeConfig, TrustSettings
+from share_gateway.config_operations import MetricsSettings, listen_address
 from share_gateway.crypto.pki import certificate_expiry, create_ca
 from share_gateway.domain.trust_expiry import (
     DEFAULT_HORIZON_DAYS,

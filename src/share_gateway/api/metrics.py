@@ -22,7 +22,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 
 from share_gateway.api.observe import RpcMetrics
-from share_gateway.config import listen_address
+from share_gateway.config_operations import listen_address
 from share_gateway.gateway import Gateway
 from share_gateway.gateway.telemetry import Recorder
 from share_gateway.gateway.trust_expiry import TrustExpiry

@@ -30,7 +30,8 @@ from share_gateway.api.reflection import serve_reflection
 from share_gateway.api.registry import RegistryServicer
 from share_gateway.api.requests import add_checked_service
 from share_gateway.api.trust import TrustServicer
-from share_gateway.config import HealthSettings, TlsMaterial
+from share_gateway.config import TlsMaterial
+from share_gateway.config_operations import HealthSettings
 from share_gateway.gateway import Gateway
 from share_gateway.gateway.health import HealthChecks
 from share_gateway.v1 import (

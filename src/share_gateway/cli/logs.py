@@ -18,7 +18,7 @@ from pythonjsonlogger.json import JsonFormatter
 
 from share_gateway import tracing
 from share_gateway.cli.console import visible
-from share_gateway.config import LoggingSettings
+from share_gateway.config_operations import LoggingSettings
 from share_gateway.gateway.telemetry import current_call
 
 

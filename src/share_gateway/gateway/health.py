@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, TypeVar
 
-from share_gateway.config import HealthSettings
+from share_gateway.config_operations import HealthSettings
 from share_gateway.crypto.note import parse_note
 from share_gateway.domain.health import (
     Component,
