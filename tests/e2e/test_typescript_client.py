@@ -238,3 +238,24 @@ def test_an_audit_bundle_of_the_receipt_verifies_offline_and_a_changed_event_doe
     assert unsigned.returncode == 1, unsigned.stdout + unsigned.stderr
     assert "\u2717 entry #1" in unsigned.stdout
     assert "the checkpoint's signature by share-gateway/node/110000 does not verify" in unsigned.stdout
+
+
+def test_every_entry_of_an_officer_s_export_verifies_at_its_own_leaf(
+    client: Path, cluster: Cluster, tmp_path: Path
+) -> None:
+    """Many leaves under one checkpoint: RFC 9162 inclusion at each index, the last and the odd ones among them."""
+    for _ in range(5):
+        asyncio.run(federated(cluster.layout, cluster.ports[ASKER], 30))
+    wait_until(lambda: checkpointed(cluster.layout.node_dir(ASKER) / f"{ASKER}.db"))
+    officer = str(cluster.layout.root / "clients" / "officer")
+    bundle = tmp_path / "export.json"
+    node = f"localhost:{cluster.ports[ASKER]}"
+    run("audit", "export", "--node", node, "--identity", officer, "--subject", COMPANY, "--out", str(bundle))
+    entries = json.loads(bundle.read_text())["entries"]
+    assert len(entries) >= 6
+    key = ("--node-key", f"{ASKER}={cluster.layout.node_public_key(ASKER)}")
+    result = typescript(client, "verify-bundle", str(bundle), *key)
+    assert result.returncode == 0, result.stdout + result.stderr
+    leaves = re.findall(r"^\u2713 entry #\d+ \(leaf (\d+)\): event included", result.stdout, re.M)
+    assert sorted(int(leaf) for leaf in leaves) == sorted(e["leaf_index"] for e in entries)
+    assert result.stdout.rstrip().endswith(f"{len(entries)} verified, 0 did not verify")
