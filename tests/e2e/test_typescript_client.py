@@ -137,6 +137,21 @@ def test_another_region_s_key_given_for_the_node_verifies_nothing_it_signed(
     assert result.stdout.rstrip().endswith("2 verified, 2 did not verify")
 
 
+def test_a_refused_inquiry_is_reported_with_the_node_s_reason(client: Path, cluster: Cluster, tmp_path: Path) -> None:
+    layout, bank = cluster.layout, cluster.layout.client("bank")
+    result = typescript(
+        client, "inquire", "--node", f"localhost:{cluster.ports[ASKER]}",
+        "--ca", str(bank.ca), "--cert", str(bank.certificate), "--key", str(bank.key),
+        "--subject", COMPANY, "--purpose", "loan_underwriting", *node_keys(layout),
+    )  # fmt: skip
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "PERMISSION_DENIED" not in result.stdout
+    assert "(CONSENT_REQUIRED)" in result.stderr, result.stderr
+    wrong = typescript(client, "verify-bundle", str(layout.manifest), *node_keys(layout))
+    assert wrong.returncode == 2
+    assert "share-gateway-ts: malformed" in wrong.stderr
+
+
 def recorded_answer(cluster: Cluster, path: Path) -> dict[str, Any]:
     """A federated answer as the Python side records it: proto3 JSON."""
     answer = asyncio.run(federated(cluster.layout, cluster.ports[ASKER], 30))
@@ -258,4 +273,4 @@ def test_every_entry_of_an_officer_s_export_verifies_at_its_own_leaf(
     assert result.returncode == 0, result.stdout + result.stderr
     leaves = re.findall(r"^\u2713 entry #\d+ \(leaf (\d+)\): event included", result.stdout, re.M)
     assert sorted(int(leaf) for leaf in leaves) == sorted(e["leaf_index"] for e in entries)
-    assert result.stdout.rstrip().endswith(f"{len(entries)} verified, 0 did not verify")
+    assert result.stdout.rstrip().endswith(f"{len(entries) + 1} verified, 0 did not verify")

@@ -131,19 +131,25 @@ interface BundleEntry {
 /** An offline audit bundle: each entry's tlog-proof under the origin's signed checkpoint. */
 export function verifyBundle(text: string, keys: readonly NamedKey[], report: Report): void {
   const bundle = JSON.parse(text) as { format?: string; origin?: string; entries?: BundleEntry[] };
-  if (bundle.format !== "share-gateway/audit-bundle@v1") {
-    throw new Refusal(`not an audit bundle (format ${JSON.stringify(bundle.format)})`);
-  }
-  const key = keys.find((k) => k.name === bundle.origin);
-  if (key === undefined) throw new Refusal(`no --node-key for the bundle's log ${JSON.stringify(bundle.origin)}`);
+  let key: NamedKey | undefined;
+  const known = report.check("bundle", () => {
+    if (bundle.format !== "share-gateway/audit-bundle@v1") {
+      throw new Refusal(`not an audit bundle (format ${JSON.stringify(bundle.format)})`);
+    }
+    key = keys.find((k) => k.name === bundle.origin);
+    if (key === undefined) throw new Refusal(`no --node-key for its log ${JSON.stringify(bundle.origin)}`);
+    return `${bundle.entries?.length ?? 0} entries of the log ${key.name}`;
+  });
+  if (!known || key === undefined) return;
+  const origin = key;
   (bundle.entries ?? []).forEach((entry, position) => {
     report.check(`entry #${position + 1} (leaf ${entry.leaf_index})`, () => {
       const leaf =
         entry.event !== undefined ? leafHash(Buffer.from(entry.event, "base64")) : Buffer.from(entry.leaf_hash ?? "", "base64");
-      const { index, checkpoint } = verifyTlogProof(entry.proof ?? "", key, leaf);
+      const { index, checkpoint } = verifyTlogProof(entry.proof ?? "", origin, leaf);
       if (BigInt(entry.leaf_index ?? -1) !== index) throw new Refusal(`its proof is for leaf ${index}`);
       const what = entry.event !== undefined ? "event" : "redacted event's leaf hash";
-      return `${what} included under the checkpoint of size ${checkpoint.size} signed by ${key.name}`;
+      return `${what} included under the checkpoint of size ${checkpoint.size} signed by ${origin.name}`;
     });
   });
 }
