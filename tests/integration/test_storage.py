@@ -291,7 +291,7 @@ def test_a_node_refuses_an_older_manifest_or_one_pinning_another_catalog(
     federation: Layout, node_config: NodeConfig
 ) -> None:
     from share_gateway.devkit import write_manifest  # noqa: PLC0415
-    from share_gateway.federation.manifest import ManifestInvalid  # noqa: PLC0415
+    from share_gateway.federation.manifest_keys import ManifestInvalid  # noqa: PLC0415
     from share_gateway.node import prepare_gateway  # noqa: PLC0415
 
     held = federation.manifest.read_bytes()

@@ -31,13 +31,12 @@ from share_gateway.domain.identifiers import Subject, SubjectKind
 from share_gateway.domain.records import RecordStatus
 from share_gateway.domain.repair import REVOCATION_TYPE, Revocation
 from share_gateway.federation.manifest import (
-    EarlierKey,
     Manifest,
-    ManifestInvalid,
     ManifestNode,
     open_manifest,
     sign_manifest,
 )
+from share_gateway.federation.manifest_keys import EarlierKey, ManifestInvalid
 from share_gateway.federation.wire import envelope_to_wire
 from share_gateway.ledger.audit import audit_log
 from share_gateway.ledger.bundle import BundleEntry, BundleError, encode_bundle, verify_bundle

@@ -15,11 +15,11 @@ from share_gateway.crypto.keys import KeyRing, SigningKey
 from share_gateway.federation.manifest import (
     Manifest,
     ManifestExpired,
-    ManifestInvalid,
     ManifestNode,
     open_manifest,
     sign_manifest,
 )
+from share_gateway.federation.manifest_keys import ManifestInvalid
 
 NOW = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
 AUTHORITY = SigningKey.generate("share-gateway-authority")

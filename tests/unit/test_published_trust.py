@@ -17,7 +17,8 @@ from share_gateway.cli import main
 from share_gateway.crypto.errors import UnknownKey
 from share_gateway.crypto.keys import KeyRing, SigningKey
 from share_gateway.devkit import Layout
-from share_gateway.federation.manifest import ManifestInvalid, open_manifest, sign_manifest
+from share_gateway.federation.manifest import open_manifest, sign_manifest
+from share_gateway.federation.manifest_keys import ManifestInvalid
 from share_gateway.federation.published_trust import PublishedTrustInvalid, verify_published_trust
 
 REGION = "110000"

@@ -13,7 +13,7 @@ import grpc
 
 from share_gateway.api.errors import handles_errors
 from share_gateway.domain.events import format_instant
-from share_gateway.federation.manifest import PublishedKey
+from share_gateway.federation.manifest_keys import PublishedKey
 from share_gateway.gateway import Gateway
 from share_gateway.v1 import trust_pb2, trust_pb2_grpc
 

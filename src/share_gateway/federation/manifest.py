@@ -29,27 +29,34 @@ when it says so (``verifier_keys``; ``pki init`` does): those of formats
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
-from itertools import pairwise
 from types import MappingProxyType
 from typing import Any
-
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from share_gateway.crypto.cosignature import CosignerKey
 from share_gateway.crypto.keys import KeyPeriod, KeyRing, SigningKey, VerifyingKey
 from share_gateway.crypto.note import open_note, sign_note
 from share_gateway.domain.canonical import canonical_json, parse_json
-from share_gateway.domain.errors import DomainError, InvalidInput, InvalidState
+from share_gateway.domain.errors import InvalidInput, InvalidState
 from share_gateway.domain.events import format_instant, parse_instant
 from share_gateway.domain.identifiers import validate_region
 from share_gateway.domain.key_names import node_key_name, witness_key_name
 from share_gateway.domain.policy import Denial
+from share_gateway.federation.manifest_keys import (
+    EarlierKey,
+    ManifestInvalid,
+    PublishedKey,
+    check_sequence,
+    history_json,
+    key_b64,
+    log_vkey,
+    public_key,
+    read_history,
+    witness_vkey,
+)
 from share_gateway.ledger.cosignatures import Witness
 
 # 4 when the manifest lists verifier keys; else 3 when any node has key history; 2 when any has a witness key; 1.
@@ -58,28 +65,12 @@ READABLE_FORMATS = (1, 2, 3, 4)
 _VKEY_FORMAT = 4
 
 
-class ManifestInvalid(DomainError):
-    """The manifest does not parse, or breaks a rule of its format."""
-
-
 class ManifestExpired(InvalidState):
     """The manifest in force has expired: federation traffic is refused until a new one is installed."""
 
     def __init__(self, message: str) -> None:
         # The reason a peer's courier reads: the whole node refuses for now, not this one item.
         super().__init__(message, Denial.MANIFEST_EXPIRED.value)
-
-
-@dataclass(frozen=True)
-class EarlierKey:
-    """A key a node used before a rotation, and when it was in force (format 3)."""
-
-    key: VerifyingKey
-    period: KeyPeriod
-
-    def __post_init__(self) -> None:
-        if self.period.until is None:
-            raise ManifestInvalid(f"the earlier key {self.key.key_id.hex()} needs the instant it was retired")
 
 
 @dataclass(frozen=True)
@@ -102,8 +93,8 @@ class ManifestNode:
             raise ManifestInvalid(f"nodes.{self.region}: the witness key must not be the log key")
         if self.earlier_witness and self.witness_key is None:
             raise ManifestInvalid(f"nodes.{self.region}: earlier witness keys, but no witness key in force")
-        _check_sequence(self.region, "signing_keys", self.earlier_signing, self.signing_since)
-        _check_sequence(self.region, "witness_keys", self.earlier_witness, self.witness_since)
+        check_sequence(self.region, "signing_keys", self.earlier_signing, self.signing_since)
+        check_sequence(self.region, "witness_keys", self.earlier_witness, self.witness_since)
 
     @property
     def has_history(self) -> bool:
@@ -127,10 +118,10 @@ class ManifestNode:
         """Every key of this node as a C2SP verifier key, log keys first, each oldest first."""
         log = [PublishedKey(self.region, "log", e.key.verifier_key, e.period) for e in self.earlier_signing]
         log.append(PublishedKey(self.region, "log", self.signing_key.verifier_key, KeyPeriod(self.signing_since)))
-        witness = [PublishedKey(self.region, "witness", _witness_vkey(e.key), e.period) for e in self.earlier_witness]
+        witness = [PublishedKey(self.region, "witness", witness_vkey(e.key), e.period) for e in self.earlier_witness]
         if self.witness_key is not None:
             witness.append(
-                PublishedKey(self.region, "witness", _witness_vkey(self.witness_key), KeyPeriod(self.witness_since))
+                PublishedKey(self.region, "witness", witness_vkey(self.witness_key), KeyPeriod(self.witness_since))
             )
         return (*log, *witness)
 
@@ -138,17 +129,17 @@ class ManifestNode:
         body: dict[str, Any] = {"endpoint": self.endpoint, "tls_fingerprint": self.tls_fingerprint}
         if form >= 3:
             vkeys = form >= _VKEY_FORMAT
-            body["signing_keys"] = _history_json(
-                self.earlier_signing, self.signing_key, self.signing_since, _log_vkey if vkeys else None
+            body["signing_keys"] = history_json(
+                self.earlier_signing, self.signing_key, self.signing_since, log_vkey if vkeys else None
             )
             if self.witness_key is not None:
-                body["witness_keys"] = _history_json(
-                    self.earlier_witness, self.witness_key, self.witness_since, _witness_vkey if vkeys else None
+                body["witness_keys"] = history_json(
+                    self.earlier_witness, self.witness_key, self.witness_since, witness_vkey if vkeys else None
                 )
             return body
-        body["signing_key"] = _b64(self.signing_key)
+        body["signing_key"] = key_b64(self.signing_key)
         if self.witness_key is not None:
-            body["witness_key"] = _b64(self.witness_key)
+            body["witness_key"] = key_b64(self.witness_key)
         return body
 
     def as_witness(self) -> Witness:
@@ -187,63 +178,6 @@ class ManifestNode:
             raise ManifestInvalid(f"nodes.{self.region}: no {which} key to rotate")
         earlier = EarlierKey(self.witness_key, KeyPeriod(self.witness_since, now))
         return replace(self, witness_key=new, witness_since=now, earlier_witness=(*self.earlier_witness, earlier))
-
-
-@dataclass(frozen=True)
-class PublishedKey:
-    """One key of the federation as an outsider takes it: whose, what for, the C2SP verifier key, when in force."""
-
-    region: str
-    # "log": signs the node's checkpoints, statements and receipts (type 0x01); "witness": cosigns (type 0x04).
-    role: str
-    vkey: str
-    period: KeyPeriod
-
-
-def _b64(key: VerifyingKey) -> str:
-    return base64.b64encode(key.raw).decode()
-
-
-def _log_vkey(key: VerifyingKey) -> str:
-    return key.verifier_key
-
-
-def _witness_vkey(key: VerifyingKey) -> str:
-    return CosignerKey.of(key).verifier_key
-
-
-def _history_json(
-    earlier: tuple[EarlierKey, ...],
-    current: VerifyingKey,
-    since: datetime | None,
-    vkey: Callable[[VerifyingKey], str] | None,
-) -> list[Any]:
-    entries: list[dict[str, str]] = []
-    for held in earlier:
-        entry = {"key": _b64(held.key)}
-        if held.period.start is not None:
-            entry["from"] = format_instant(held.period.start)
-        entry["until"] = format_instant(held.period.until)  # type: ignore[arg-type]  # EarlierKey checks it
-        if vkey is not None:
-            entry["vkey"] = vkey(held.key)
-        entries.append(entry)
-    last = {"key": _b64(current)}
-    if since is not None:
-        last["from"] = format_instant(since)
-    if vkey is not None:
-        last["vkey"] = vkey(current)
-    return [*entries, last]
-
-
-def _check_sequence(region: str, name: str, earlier: tuple[EarlierKey, ...], since: datetime | None) -> None:
-    """Earlier keys follow one another: each retired no later than the next came into force, oldest first."""
-    ends = [e.period.until for e in earlier]
-    starts = [e.period.start for e in earlier[1:]] + [since] if earlier else []
-    for until, start in zip(ends, starts, strict=True):
-        if until is None or (start is not None and start < until):
-            raise ManifestInvalid(f"nodes.{region}.{name}: a key came into force before the one before it retired")
-    if any(a is not None and b is not None and b <= a for a, b in pairwise(ends)):
-        raise ManifestInvalid(f"nodes.{region}.{name}: earlier keys are listed oldest first")
 
 
 @dataclass(frozen=True)
@@ -330,13 +264,6 @@ class Manifest:
             raise ManifestInvalid(f"malformed manifest: {error}") from error
 
 
-def _public_key(region: str, body: Mapping[str, str], name: str) -> Ed25519PublicKey:
-    try:
-        return Ed25519PublicKey.from_public_bytes(base64.b64decode(body[name], validate=True))
-    except (binascii.Error, ValueError) as error:
-        raise ManifestInvalid(f"nodes.{region}.{name} is not an Ed25519 public key") from error
-
-
 def _node(region: str, body: Mapping[str, Any], version: int) -> ManifestNode:
     validate_region(region, f"nodes.{region}")
     fingerprint = body["tls_fingerprint"]
@@ -344,22 +271,23 @@ def _node(region: str, body: Mapping[str, Any], version: int) -> ManifestNode:
         raise ManifestInvalid(f"nodes.{region}.tls_fingerprint is not a hex SHA-256")
     if version >= 3:
         return _node_with_history(region, body, fingerprint, version >= _VKEY_FORMAT)
-    public = _public_key(region, body, "signing_key")
+    public = public_key(region, body, "signing_key")
     witness = None
     if version >= 2 and "witness_key" in body:  # format 1 had none: whatever such a manifest holds there is not one
-        witness = VerifyingKey(witness_key_name(region), _public_key(region, body, "witness_key"))
+        witness = VerifyingKey(witness_key_name(region), public_key(region, body, "witness_key"))
     return ManifestNode(region, body["endpoint"], VerifyingKey(node_key_name(region), public), fingerprint, witness)
 
 
 def _node_with_history(region: str, body: Mapping[str, Any], fingerprint: str, vkeys: bool) -> ManifestNode:
-    log_vkey = _log_vkey if vkeys else None
-    signing, signing_since, earlier_signing = _history(region, body, "signing_keys", node_key_name(region), log_vkey)
+    signing, signing_since, earlier_signing = read_history(
+        region, body, "signing_keys", node_key_name(region), log_vkey if vkeys else None
+    )
     witness: VerifyingKey | None = None
     witness_since: datetime | None = None
     earlier_witness: tuple[EarlierKey, ...] = ()
     if "witness_keys" in body:
-        witness, witness_since, earlier_witness = _history(
-            region, body, "witness_keys", witness_key_name(region), _witness_vkey if vkeys else None
+        witness, witness_since, earlier_witness = read_history(
+            region, body, "witness_keys", witness_key_name(region), witness_vkey if vkeys else None
         )
     return ManifestNode(
         region,
@@ -372,34 +300,6 @@ def _node_with_history(region: str, body: Mapping[str, Any], fingerprint: str, v
         earlier_signing,
         earlier_witness,
     )
-
-
-def _history(
-    region: str, body: Mapping[str, Any], name: str, key_name: str, vkey: Callable[[VerifyingKey], str] | None
-) -> tuple[VerifyingKey, datetime | None, tuple[EarlierKey, ...]]:
-    """A list of keys oldest first, the last in force (no ``until``): the current key, since when, the earlier.
-
-    In format 4 (``vkey`` given) each entry's verifier key must be the one its key and name make.
-    """
-    fields = {"key", "from", "until"} | ({"vkey"} if vkey is not None else set())
-    entries = body[name]
-    if not isinstance(entries, list) or not entries:
-        raise ManifestInvalid(f"nodes.{region}.{name} lists at least the key in force")
-    held: list[tuple[VerifyingKey, KeyPeriod]] = []
-    for position, entry in enumerate(entries):
-        if not isinstance(entry, dict) or set(entry) - fields or (vkey is not None and "vkey" not in entry):
-            with_vkey = " with vkey" if vkey is not None else ""
-            raise ManifestInvalid(f"nodes.{region}.{name}[{position}] is key, from and until{with_vkey}")
-        start = parse_instant(entry["from"]) if "from" in entry else None
-        until = parse_instant(entry["until"]) if "until" in entry else None
-        if (until is None) != (position == len(entries) - 1):
-            raise ManifestInvalid(f"nodes.{region}.{name}: only the last key, the one in force, has no until")
-        key = VerifyingKey(key_name, _public_key(region, entry, "key"))
-        if vkey is not None and entry["vkey"] != vkey(key):
-            raise ManifestInvalid(f"nodes.{region}.{name}[{position}].vkey is not the verifier key of its key")
-        held.append((key, KeyPeriod(start, until)))
-    current, since = held[-1][0], held[-1][1].start
-    return current, since, tuple(EarlierKey(key, period) for key, period in held[:-1])
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,8 @@ from share_gateway.catalog import SignedCatalog, open_catalog
 from share_gateway.crypto.keys import KeyRing, VerifyingKey
 from share_gateway.domain.errors import DomainError
 from share_gateway.federation.authority_rotation import follow_rotations
-from share_gateway.federation.manifest import ManifestInvalid, PublishedKey, SignedManifest, open_manifest
+from share_gateway.federation.manifest import SignedManifest, open_manifest
+from share_gateway.federation.manifest_keys import ManifestInvalid, PublishedKey
 from share_gateway.federation.revocation_list import SignedRevocationList, open_revocation_list
 
 

@@ -29,7 +29,8 @@ from share_gateway.crypto.keys import KeyRing
 from share_gateway.domain.conformance import SweepReport
 from share_gateway.domain.errors import DomainError, InvalidInput, InvalidState
 from share_gateway.domain.trust_expiry import Artefact
-from share_gateway.federation.manifest import ManifestInvalid, SignedManifest, open_manifest
+from share_gateway.federation.manifest import SignedManifest, open_manifest
+from share_gateway.federation.manifest_keys import ManifestInvalid
 from share_gateway.gateway.certificates import CertificateGuard, RevocationSettings
 from share_gateway.gateway.conformance import ConformanceSweep
 from share_gateway.gateway.periodic import Periodic
