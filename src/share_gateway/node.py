@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -23,7 +24,7 @@ from share_gateway.federation.manifest import SignedManifest, open_manifest
 from share_gateway.gateway import Clock, Gateway, NodeRuntime, utc_now
 from share_gateway.gateway.certificates import RevocationSettings
 from share_gateway.gateway.conformance import ConformanceSweep
-from share_gateway.gateway.health import database_reachable
+from share_gateway.gateway.health import HealthChecks, database_reachable
 from share_gateway.gateway.leadership import Leadership
 from share_gateway.gateway.trust_live import check_manifest, log_sweep
 from share_gateway.store.database import Database, migrate, open_configured
@@ -241,40 +242,64 @@ async def start_node(config: NodeConfig, clock: Clock = utc_now) -> Node:
     return node
 
 
-async def run_sequencer(config: NodeConfig, stop: asyncio.Event, clock: Clock = utc_now) -> None:
+async def run_sequencer(
+    config: NodeConfig,
+    stop: asyncio.Event,
+    clock: Clock = utc_now,
+    serving: Callable[[int | None, int | None], None] = lambda health, metrics: None,
+) -> None:
     """Only the log's sequencer, as its own process beside nodes configured with ``log.sequencer: false``.
 
     Integration is CPU work in Python; in a process of its own it does not share
-    an interpreter lock with the request path.
+    an interpreter lock with the request path. It is run as a node is: health on
+    ``health.listen`` (up while it waits for its database) and metrics on
+    ``metrics.listen``; ``serving`` is told their ports once it runs.
     """
     check_private_keys(config)
-    await wait_for_database(config)
-    database = open_configured(config)
+    health = NodeHealth()
+    await health.starting()
+    metrics: MetricsServer | None = None
     try:
-        migrate(database)
-        key = SigningKey.load(config.key_name, config.signing_key)
-        runtime = NodeRuntime(config.region, key, Store(database), clock=clock)
-        settings = dataclasses.replace(config.log, sequencer=True)
-        catalog = open_catalog(config.catalog.read_bytes(), _authority(config))
-        # With the manifest, it asks the witnesses as a node does and holds the log after a restore not acknowledged.
-        manifest = None if config.manifest is None else open_manifest(config.manifest.read_bytes(), _authority(config))
-        gateway = Gateway(runtime, catalog, settings, manifest, config.tls(), federation_settings=config.federation)
-        sequencer, restore = gateway.sequencer, gateway.restore
-        if restore is not None:
-            await restore.check()
-            restore.loop.start()
-        # It leads the region's log as a node would, taking over from (or handing over to) any other.
-        leadership = Leadership(database.url, (), sequencer, settings.leader_retry_seconds)
-        leadership.start()
-        await stop.wait()
-        await leadership.end_campaign()
-        if restore is not None:
-            await restore.loop.stop()
-        if gateway.federation is not None:
-            await gateway.federation.clients.close()
-        if leadership.leads:
-            await sequencer.stop(config.shutdown.sequencer_seconds)
-        await leadership.release()
-        await runtime.close()
+        if config.health.listen is not None:
+            await health.serve_plain(config.health.listen)
+        await wait_for_database(config)
+        database = open_configured(config)
+        try:
+            migrate(database)
+            key = SigningKey.load(config.key_name, config.signing_key)
+            runtime = NodeRuntime(config.region, key, Store(database), clock=clock)
+            settings = dataclasses.replace(config.log, sequencer=True)
+            authority = _authority(config)
+            catalog = open_catalog(config.catalog.read_bytes(), authority)
+            # With the manifest, it asks the witnesses as a node does and holds the log after a restore not
+            # acknowledged.
+            manifest = None if config.manifest is None else open_manifest(config.manifest.read_bytes(), authority)
+            gateway = Gateway(runtime, catalog, settings, manifest, config.tls(), federation_settings=config.federation)
+            sequencer, restore = gateway.sequencer, gateway.restore
+            if restore is not None:
+                await restore.check()
+                restore.loop.start()
+            await health.follow(HealthChecks(gateway, config.health), (), None, config.health.interval_seconds)
+            if config.metrics.listen is not None:
+                metrics = serve_metrics(config.metrics.listen, NodeMetrics.of(gateway).registry)
+            serving(health.plain_port, None if metrics is None else metrics.port)
+            # It leads the region's log as a node would, taking over from (or handing over to) any other.
+            leadership = Leadership(database.url, (), sequencer, settings.leader_retry_seconds)
+            leadership.start()
+            await stop.wait()
+            await health.enter_graceful_shutdown()
+            await leadership.end_campaign()
+            if restore is not None:
+                await restore.loop.stop()
+            if gateway.federation is not None:
+                await gateway.federation.clients.close()
+            if leadership.leads:
+                await sequencer.stop(config.shutdown.sequencer_seconds)
+            await leadership.release()
+            await runtime.close()
+        finally:
+            database.dispose()
     finally:
-        database.dispose()
+        if metrics is not None:
+            await asyncio.to_thread(metrics.stop)
+        await health.stop()

@@ -7,11 +7,14 @@ import re
 import sqlite3
 import subprocess
 import sys
+import urllib.request
 from contextlib import ExitStack, closing
 from pathlib import Path
 
+import grpc
 import pytest
 import yaml
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from share_gateway.cli.messages import say
 from share_gateway.cli.messages_demo import DEMO_TEXTS
@@ -342,10 +345,11 @@ def test_audit_verify_finds_an_edited_event_on_the_database(served: tuple[Path, 
     assert f"leaf {leaf}: event bytes do not match the stored leaf hash (edited)" in failed.stdout + failed.stderr
 
 
-def test_the_sequencer_runs_as_its_own_process(pki: Path) -> None:
+def test_the_sequencer_runs_as_its_own_process_with_health_and_metrics(pki: Path) -> None:
     config = pki / "nodes" / "110000" / "node.yaml"
     settings = yaml.safe_load(config.read_text())
-    config.write_text(yaml.safe_dump({**settings, "log": {"sequencer": False}}))
+    watched = {"health": {"listen": "127.0.0.1:0"}, "metrics": {"listen": "127.0.0.1:0"}}
+    config.write_text(yaml.safe_dump({**settings, "log": {"sequencer": False}, **watched}))
     run(
         "grant",
         "add",
@@ -375,6 +379,27 @@ def test_the_sequencer_runs_as_its_own_process(pki: Path) -> None:
             "--consent-file", str(consent_file(pki)))  # fmt: skip
         # The registration, the grant (both logged offline) and the inquiry.
         wait_until(lambda: checkpoint_size(database) == 3)
+        # Run as a node is: its own health and metrics, on the ports it says.
+        said = re.search(r"running, health port (\d+), metrics port (\d+)", "".join(sequencer.output))
+        assert said, "".join(sequencer.output)
+        health_port, metrics_port = int(said.group(1)), int(said.group(2))
+        for service in ("", "share_gateway.Readiness", "share_gateway.Sequencer", "share_gateway.Database"):
+            assert health_status(health_port, service) == health_pb2.HealthCheckResponse.SERVING, service
+        with pytest.raises(grpc.RpcError) as unknown:  # it serves no peers: no PeerService name to ask about
+            health_status(health_port, "share_gateway.v1.PeerService")
+        assert unknown.value.code() is grpc.StatusCode.NOT_FOUND
+        wait_until(lambda: "share_gateway_log_size 3.0" in scrape(metrics_port))
+
+
+def health_status(port: int, service: str) -> int:
+    with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+        reply = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(service=service), timeout=30)
+    return int(reply.status)
+
+
+def scrape(port: int) -> str:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=30) as reply:
+        return str(reply.read().decode())
 
 
 def test_the_federation_manifest_is_signed_verified_and_shown(pki: Path) -> None:

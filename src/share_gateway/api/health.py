@@ -75,12 +75,17 @@ class NodeHealth:
         self._plain, self.plain_port = server, port
         return port
 
-    async def follow(self, checks: HealthChecks, services: Sequence[str], peer_service: str, interval: float) -> None:
-        """Publish a first look now, then look at every dependency each ``interval`` until ``stop``."""
+    async def follow(
+        self, checks: HealthChecks, services: Sequence[str], peer_service: str | None, interval: float
+    ) -> None:
+        """Publish a first look now, then look at every dependency each ``interval`` until ``stop`` (a process
+        serving no peers, the sequencer's, gives no ``peer_service``)."""
         await self._publish(await checks.look(), services, peer_service)
         self._follower = asyncio.create_task(self._follow(checks, services, peer_service, interval), name="health")
 
-    async def _follow(self, checks: HealthChecks, services: Sequence[str], peer_service: str, interval: float) -> None:
+    async def _follow(
+        self, checks: HealthChecks, services: Sequence[str], peer_service: str | None, interval: float
+    ) -> None:
         try:
             while True:
                 await asyncio.sleep(interval)
@@ -91,14 +96,15 @@ class NodeHealth:
         finally:
             checks.close()
 
-    async def _publish(self, report: HealthReport, services: Sequence[str], peer_service: str) -> None:
+    async def _publish(self, report: HealthReport, services: Sequence[str], peer_service: str | None) -> None:
         ready = status_of(report.ready)
         await self.servicer.set(LIVENESS, status_of(report.live))
         for name in ("", READINESS, *services):
             await self.servicer.set(name, ready)
-        manifest = next((f for f in report.components if f.name == Component.MANIFEST), None)
-        peers_served = ready == SERVING and manifest is not None and manifest.serving
-        await self.servicer.set(peer_service, SERVING if peers_served else NOT_SERVING)
+        if peer_service is not None:
+            manifest = next((f for f in report.components if f.name == Component.MANIFEST), None)
+            peers_served = ready == SERVING and manifest is not None and manifest.serving
+            await self.servicer.set(peer_service, SERVING if peers_served else NOT_SERVING)
         for finding in report.components:
             await self.servicer.set(f"{PREFIX}{finding.name}", status_of(finding))
 

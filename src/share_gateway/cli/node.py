@@ -85,8 +85,13 @@ async def _sequence(config: NodeConfig) -> None:
     from share_gateway.node import run_sequencer
 
     stop, _ = _stop_on_signal()
-    print(f"sequencer of node {config.region} running", flush=True)
-    await run_sequencer(config, stop)
+
+    def serving(health_port: int | None, metrics_port: int | None) -> None:
+        ports = f", health port {health_port}" if health_port is not None else ""
+        ports += f", metrics port {metrics_port}" if metrics_port is not None else ""
+        print(f"sequencer of node {config.region} running{ports}", flush=True)
+
+    await run_sequencer(config, stop, serving=serving)
 
 
 def cmd_sequencer(args: argparse.Namespace) -> None:
