@@ -165,7 +165,8 @@ def test_peer_calls_log_and_outbox_are_exported(observed: Observed) -> None:
 
 def test_what_each_witness_last_cosigned_is_exported(observed: Observed) -> None:
     """The answering region witnesses the asking one's log (every node has a witness key): its cosignature of a
-    checkpoint shows, with the time it states; the region that is down cosigned nothing."""
+    checkpoint shows, with the time it states; the region that is down cosigned nothing, and shows as size 0
+    since it was first asked, so that WitnessSilent can fire for it."""
     port = metrics_port(observed.cluster, ASKING)
     found: dict[str, float] = {}
 
@@ -178,7 +179,10 @@ def test_what_each_witness_last_cosigned_is_exported(observed: Observed) -> None
     stated = datetime.fromtimestamp(found["share_gateway_witness_cosigned_timestamp_seconds"], UTC)
     assert abs(datetime.now(UTC) - stated).total_seconds() < 3600
     samples, _ = scrape(port)
-    assert not [s for s in samples if s.labels.get("witness") == DOWN]
+    down = {s.name: s.value for s in samples if s.labels.get("witness") == DOWN}
+    assert down["share_gateway_witness_cosigned_size"] == 0
+    asked = datetime.fromtimestamp(down["share_gateway_witness_cosigned_timestamp_seconds"], UTC)
+    assert abs(datetime.now(UTC) - asked).total_seconds() < 3600
 
 
 def access_lines(observed: Observed, region: str) -> list[dict[str, Any]]:

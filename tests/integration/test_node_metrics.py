@@ -82,6 +82,9 @@ async def test_the_gateways_counters_are_scraped_as_they_stand(scraped_node: Nod
     recorder.quota_refused("QUOTA_RATE")
     recorder.quota_refused("QUOTA_RATE")
     recorder.witness_cosigned("310000", 42, 1796152011)
+    recorder.witness_asked("310000", 1796152999)  # asked again: what it cosigned stays
+    recorder.witness_asked("440000", 1796150000)  # never cosigned: size 0 since first asked
+    recorder.witness_asked("440000", 1796152999)
 
     def get() -> str:
         with urllib.request.urlopen(f"http://127.0.0.1:{scraped_node.metrics_port}/metrics", timeout=10) as reply:
@@ -95,3 +98,5 @@ async def test_the_gateways_counters_are_scraped_as_they_stand(scraped_node: Nod
     assert samples["share_gateway_quota_refusals_total", (("reason", "QUOTA_RATE"),)] == 2
     assert samples["share_gateway_witness_cosigned_size", (("witness", "310000"),)] == 42
     assert samples["share_gateway_witness_cosigned_timestamp_seconds", (("witness", "310000"),)] == 1796152011
+    assert samples["share_gateway_witness_cosigned_size", (("witness", "440000"),)] == 0
+    assert samples["share_gateway_witness_cosigned_timestamp_seconds", (("witness", "440000"),)] == 1796150000

@@ -99,12 +99,13 @@ class RecorderCollector(Collector):
         yield seconds
         size = GaugeMetricFamily(
             "share_gateway_witness_cosigned_size",
-            "The size of this node's log each witness last cosigned (on the process that asks them)",
+            "The size of this node's log each witness last cosigned (on the process that asks them; 0: none yet)",
             labels=["witness"],
         )
         stamped = GaugeMetricFamily(
             "share_gateway_witness_cosigned_timestamp_seconds",
-            "The time each witness's last cosignature of this node's log states (Unix seconds)",
+            "The time each witness's last cosignature of this node's log states, or when a witness that never cosigned"
+            " was first asked (Unix seconds)",
             labels=["witness"],
         )
         for witness, cosigned in dict(recorder.cosigned).items():

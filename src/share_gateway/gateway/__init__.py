@@ -131,6 +131,7 @@ class Gateway:
                 self.log_settings.witness_interval_seconds,
                 on_answer=None if self.courier is None else self.courier.peer_back,
                 on_cosigned=self.recorder.witness_cosigned,
+                on_asked=self.recorder.witness_asked,
             )
         )
         self.repairs = RepairDesk(

@@ -88,3 +88,8 @@ class Recorder:
 
     def witness_cosigned(self, witness: str, size: int, timestamp: int) -> None:
         self.cosigned[witness] = Cosigned(size, timestamp)
+
+    def witness_asked(self, witness: str, timestamp: int) -> None:
+        """A witness asked to cosign: one that never did shows as size 0 since it was first asked, so an alert on
+        its silence can fire (a witness absent from the metrics would match no alert rule)."""
+        self.cosigned.setdefault(witness, Cosigned(0, timestamp))

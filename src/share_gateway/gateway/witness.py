@@ -118,6 +118,8 @@ class Cosigner:
     on_answer: Callable[[str], None] | None = None
     # Told of each cosignature kept: the witness, the size it cosigned and the time it states (for metrics).
     on_cosigned: Callable[[str, int, int], None] | None = None
+    # Told of each witness asked, with the time (for metrics: a witness that never cosigned shows from then).
+    on_asked: Callable[[str, int], None] | None = None
     # Whether to ask a witness now (``gateway.restore``: not while a restore waits for its acknowledgement, nor a
     # witness whose cosigned checkpoint this log departs from); None: every witness.
     asks: Callable[[str], bool] | None = None
@@ -141,6 +143,10 @@ class Cosigner:
             if not any(key.matches(s) for key in witness.keys for s in signatures)
             and (self.asks is None or self.asks(witness.region))
         ]
+        if self.on_asked is not None:
+            asked_at = int(runtime.clock().timestamp())
+            for peer in peers:
+                self.on_asked(peer, asked_at)
         return sum(await asyncio.gather(*(self._ask(peer, latest) for peer in peers)))
 
     async def _ask(self, peer: str, latest: StoredCheckpoint) -> int:
