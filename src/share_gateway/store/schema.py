@@ -279,6 +279,8 @@ log_entries = Table(
     # A subject's history, newest first (migration 0013).
     Index(None, "subject_id", "leaf_index"),
     Index(None, "occurred_at"),
+    # The officers' activity summary, from the index alone (migration 0020).
+    Index(None, "occurred_at", "kind", "purpose", "outcome"),
 )
 
 # Every perfect subtree of the log: (level, index) covers leaves [index * 2**level, (index + 1) * 2**level).
