@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import timedelta
+from pathlib import Path
+
+from sqlalchemy import insert
 
 from share_gateway.crypto.keys import SigningKey
 from share_gateway.crypto.note import parse_note, sign_note
 from share_gateway.domain.events import EventKind, Outcome
 from share_gateway.ledger.hashing import leaf_hash
+from share_gateway.store import schema
 from share_gateway.store.activity import ActivityCount, count_activity, last_cosigned
+from share_gateway.store.database import migrate, open_database
+from share_gateway.store.events import _event_row
 from share_gateway.store.log import LogStore
 from share_gateway.store.repositories import Store
 from tests.integration.test_log_store import KEY, NOW, event, stores
@@ -55,3 +61,41 @@ def test_each_cosigner_s_newest_cosigned_checkpoint_is_found(stores: tuple[Store
         "share-gateway/witness/440000": 2,
     }
     assert last_cosigned(log.database, frozenset()) == {}
+
+
+def test_counts_add_up_across_integrations(stores: tuple[Store, LogStore]) -> None:
+    store, log = stores
+    day = NOW.date().isoformat()
+    for batch in range(3):
+        store.append([dataclasses.replace(event(1), at=NOW + timedelta(minutes=batch)) for _ in range(2 + batch)])
+        log.integrate()
+    counts = count_activity(log.database, NOW - timedelta(hours=1), NOW + timedelta(hours=1))
+    assert counts == [ActivityCount(day, "inquiry", "loan_underwriting", "allowed", 9)]
+
+
+def test_the_migration_counts_the_log_it_finds(tmp_path: Path) -> None:
+    """A database integrated before migration 0020 has its log counted by the migration, once."""
+    database = open_database(f"sqlite:///{tmp_path / 'old.db'}")
+    try:
+        migrate(database, "0019")
+        rows = [
+            {
+                "leaf_index": i,
+                "event_seq": i + 1,
+                **_event_row(dataclasses.replace(event(i), at=MIDNIGHT + timedelta(hours=i))),
+            }
+            for i in range(30)
+        ]
+        with database.writer.begin() as connection:
+            connection.execute(insert(schema.log_entries), [{k: v for k, v in r.items() if k != "body"} for r in rows])
+        migrate(database)
+        counts = count_activity(database, MIDNIGHT, MIDNIGHT + timedelta(days=2))
+    finally:
+        database.dispose()
+    today, tomorrow = MIDNIGHT.date().isoformat(), (MIDNIGHT + timedelta(days=1)).date().isoformat()
+    assert counts == [
+        ActivityCount(today, "inquiry", "loan_underwriting", "allowed", 16),
+        ActivityCount(today, "inquiry", "loan_underwriting", "denied", 8),
+        ActivityCount(tomorrow, "inquiry", "loan_underwriting", "allowed", 4),
+        ActivityCount(tomorrow, "inquiry", "loan_underwriting", "denied", 2),
+    ]

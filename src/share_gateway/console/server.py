@@ -34,6 +34,8 @@ async def serve(
     listening = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     listening.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     listening.bind((HOST, port))
+    # Listening before the URL is printed: a browser opened at once is queued, not refused.
+    listening.listen(128)
     bound = listening.getsockname()[1]
     hosts = frozenset({f"{HOST}:{bound}", f"localhost:{bound}"})
     config = uvicorn.Config(create_app(console, sessions, hosts), log_level="warning", access_log=False)

@@ -15,7 +15,7 @@ from share_gateway.domain.errors import FieldViolation, InvalidInput
 from share_gateway.domain.events import format_instant
 from share_gateway.domain.policy import Principal
 from share_gateway.gateway.audit import AuditDesk
-from share_gateway.store.activity import ActivityCount, count_activity, last_cosigned
+from share_gateway.store.activity import ActivityCount, Cosigned, count_activity, last_cosigned
 from share_gateway.store.log import StoredCheckpoint
 
 # The longest range one summary covers: a year and a day, so any calendar year fits.
@@ -28,7 +28,7 @@ class ActivitySummary:
     log_size: int
     checkpoint: StoredCheckpoint | None
     # Per witness key name, the newest checkpoint carrying its cosignature line.
-    witnessed: dict[str, StoredCheckpoint]
+    witnessed: dict[str, Cosigned]
 
 
 @dataclass

@@ -487,17 +487,19 @@ Global___StreamExportBundleResponse: _TypeAlias = StreamExportBundleResponse  # 
 
 @_typing.final
 class GetActivitySummaryRequest(_message.Message):
+    """Counted by whole UTC days: every day from the day of since to the day of the last instant before until."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     SINCE_FIELD_NUMBER: _builtins.int
     UNTIL_FIELD_NUMBER: _builtins.int
     @_builtins.property
     def since(self) -> _timestamp_pb2.Timestamp:
-        """Events logged from this instant (required)."""
+        """Required."""
 
     @_builtins.property
     def until(self) -> _timestamp_pb2.Timestamp:
-        """Events logged before this instant (required; at most 366 days after since)."""
+        """Required; after since, and at most 366 days after it."""
 
     def __init__(
         self,
