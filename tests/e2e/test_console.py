@@ -156,6 +156,13 @@ def test_the_console_answers_403_without_the_token_and_the_token_works_once(
     assert cookie["httpOnly"]
     assert cookie["sameSite"] == "Strict"
     assert "token=" not in officer_page.url
+    # With the session but without its CSRF token, a form that changes something is refused.
+    forged = officer_page.request.post(officer_console.base + "/language", form={"language": "zh", "back": "/"})
+    assert forged.status == 403
+    genuine = officer_page.locator("input[name=csrf]").get_attribute("value")
+    assert genuine
+    form: dict[str, str | float | bool] = {"language": "en", "back": "/", "csrf": genuine}
+    assert officer_page.request.post(officer_console.base + "/language", form=form, max_redirects=0).status == 303
 
 
 def verdict_after_reloads(page: Page, want: str) -> str:
