@@ -26,7 +26,7 @@ from share_gateway.console import overview as overview_
 from share_gateway.console.i18n import LANGUAGES, chosen, translator
 from share_gateway.console.nodes import IdentityFiles, NodeLink, NodeRefused
 from share_gateway.console.proofs import Verdict, check_entry, witnessed_size
-from share_gateway.console.search import KINDS, OUTCOMES, PAGE_SIZE, Query, rows
+from share_gateway.console.search import KINDS, OUTCOMES, Query, rows
 from share_gateway.console.session import COOKIE, CSRF_FIELD, SessionGuard, Sessions, forbidden
 from share_gateway.federation.manifest import Manifest
 from share_gateway.ledger.checkpoint import TlogProof
@@ -124,7 +124,7 @@ async def search(request: Request, console: Console) -> Response:
     found, next_token, refused = [], "", None
     if query.asked and not query.errors:
         try:
-            events, next_token = await console.nodes[query.node].search(query.wire(), PAGE_SIZE, query.page_token)
+            events, next_token = await console.nodes[query.node].search(query.wire(), query.page_size, query.page_token)
             found = rows(events)
         except NodeRefused as error:
             if error.denied:

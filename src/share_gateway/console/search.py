@@ -9,6 +9,7 @@ from share_gateway.domain.events import EventKind, Outcome, summarise
 from share_gateway.v1 import compliance_pb2
 
 PAGE_SIZE = 50
+LARGEST_PAGE = 500
 FILTERS = ("actor", "subject", "purpose", "outcome", "kind", "since", "until")
 KINDS = tuple(k.value for k in EventKind)
 OUTCOMES = tuple(o.value for o in Outcome)
@@ -32,6 +33,7 @@ class Query:
 
     values: dict[str, str]
     node: int = 0
+    page_size: int = PAGE_SIZE
     page_token: str = ""
     shown_before: int = 0
     errors: dict[str, str] = field(default_factory=dict)
@@ -43,6 +45,7 @@ class Query:
         try:
             query.node = int(params.get("node", "0") or 0)
             query.shown_before = max(int(params.get("shown", "0") or 0), 0)
+            query.page_size = min(max(int(params.get("size", PAGE_SIZE) or PAGE_SIZE), 1), LARGEST_PAGE)
         except ValueError:
             query.errors["node"] = "not a number"
         if not 0 <= query.node < nodes:
