@@ -25,6 +25,7 @@ from share_gateway.gateway.runtime import NodeRuntime, node_principal
 from share_gateway.node import Node, start_node
 from share_gateway.store.database import Database, migrate, open_database
 from share_gateway.store.history import HistoryLog, HistoryQuery
+from share_gateway.store.log import _COPY_ENTRIES
 from share_gateway.store.repositories import Store
 from share_gateway.v1 import inquiry_pb2, inquiry_pb2_grpc, registry_pb2_grpc
 from tests.conftest import ChannelFactory, seed_grants
@@ -208,7 +209,10 @@ def test_0013_a_database_holding_a_logged_history_upgrades_and_pages_it(database
     subject = Subject(SubjectKind.INDIVIDUAL, PERSON)
     logged = [runtime.event(EventKind.INQUIRY, bank, Outcome.ALLOWED, subject=subject, purpose="x") for _ in range(5)]
     store.append(logged)
-    store.log.integrate()
+    # The searchable entries as a sequencer of that release copied them (today's integration also counts them into
+    # log_activity, a table of migration 0020 this schema does not have yet).
+    with database_at_0010.writer.begin() as connection:
+        connection.execute(_COPY_ENTRIES, {"size": 0, "last": 0, "upto": 2**62})
     migrate(database_at_0010)
     indexes = {i["name"] for i in inspect(database_at_0010.writer).get_indexes("log_entries")}
     assert "ix_log_entries_subject_id_leaf_index" in indexes

@@ -178,3 +178,35 @@ class ComplianceServicer(compliance_pb2_grpc.ComplianceServiceServicer):
                 for r in behind
             ],
         )
+
+    @handles_errors
+    async def GetActivitySummary(
+        self, request: compliance_pb2.GetActivitySummaryRequest, context: Context
+    ) -> compliance_pb2.GetActivitySummaryResponse:
+        officer = await calling_principal(self.gateway, context)
+        summary = await self.gateway.activity.summary(officer, _bound(request, "since"), _bound(request, "until"))
+        return compliance_pb2.GetActivitySummaryResponse(
+            counts=[
+                compliance_pb2.ActivityCount(
+                    day=c.day, kind=c.kind, purpose=c.purpose, outcome=c.outcome, count=c.count
+                )
+                for c in summary.counts
+            ],
+            log_size=summary.log_size,
+            checkpoint=b"" if summary.checkpoint is None else summary.checkpoint.note,
+            witnessed=[
+                compliance_pb2.WitnessedCheckpoint(witness=name, size=c.size, checkpoint=c.note)
+                for name, c in sorted(summary.witnessed.items())
+            ],
+        )
+
+
+def _bound(wire: compliance_pb2.GetActivitySummaryRequest, name: Literal["since", "until"]) -> datetime | None:
+    """A bound of the summary's range, if given; one outside the years 1 to 9999 is the caller's error."""
+    if not wire.HasField(name):
+        return None
+    try:
+        instant: datetime = getattr(wire, name).ToDatetime(UTC)
+    except (ValueError, OverflowError) as error:
+        raise InvalidInput.one(name, "is not a valid timestamp") from error
+    return instant

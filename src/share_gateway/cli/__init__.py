@@ -30,6 +30,7 @@ from share_gateway.cli import (
     repair,
     seed,
     trust_status,
+    web_console,
 )
 from share_gateway.cli.common import CommandError
 from share_gateway.cli.messages import global_language_option
@@ -49,6 +50,7 @@ VERB_GROUPS = (
     dispute,
     listing,
     audit,
+    web_console,
     outbox,
     seed,
     demo,

@@ -24,6 +24,7 @@ from share_gateway.domain.policy import Policy, Principal
 from share_gateway.domain.trust_expiry import TrustMaterial
 from share_gateway.federation.manifest import SignedManifest
 from share_gateway.federation.peers import PeerClients
+from share_gateway.gateway.activity import ActivityDesk
 from share_gateway.gateway.audit import AuditDesk
 from share_gateway.gateway.certificates import CertificateGuard, RevocationSettings
 from share_gateway.gateway.consents import ConsentDesk
@@ -178,6 +179,8 @@ class Gateway:
         )
         self.history = InquiryHistory(self.runtime, self.policy, self.log_settings.history_days, self.federation)
         self.audit = AuditDesk(self.runtime, self.log)
+        # The officers' overview, aggregated here; the witnesses are the manifest's in force when asked.
+        self.activity = ActivityDesk(self.audit, self._cosigner_names)
         # Administrators' changes to who may do what, each an event (AdminService).
         self.grants = GrantDesk(self.runtime, self.catalog.catalog, self.refusals, frozenset(self.administrators))
         self.receipts = ReceiptProofs(self.runtime)
@@ -240,6 +243,13 @@ class Gateway:
 
     def manifest_in_force(self) -> SignedManifest | None:
         return self.federation.manifest if self.federation is not None else self.manifest
+
+    def _cosigner_names(self) -> frozenset[str]:
+        """The key names of every witness the manifest in force lists for this node's log."""
+        if self.manifest is None or self.runtime.region not in self.manifest.manifest.nodes:
+            return frozenset()
+        witnesses = self.manifest.manifest.witnesses_of(self.runtime.region)
+        return frozenset(key.name for witness in witnesses for key in witness.keys)
 
     def put_manifest(self, signed: SignedManifest) -> None:
         """Federation traffic reads the manifest at each call: peers' keys, addresses and pins follow at once.

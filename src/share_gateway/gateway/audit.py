@@ -115,7 +115,7 @@ class AuditDesk:
     runtime: NodeRuntime
     log: LogStore
 
-    async def _admit(self, officer: Principal, action: str, **details: str) -> None:
+    async def admit(self, officer: Principal, action: str, **details: str) -> None:
         """Log the review step; refuse (and log the refusal) unless the certificate carries the officer role."""
         allowed = is_officer(officer)
         await self.runtime.event_log.append(review_event(self.runtime, officer, action, **details))
@@ -125,11 +125,11 @@ class AuditDesk:
             )
 
     async def search(self, officer: Principal, query: LogQuery, after_leaf: int, limit: int) -> list[LoggedEvent]:
-        await self._admit(officer, "search", query=_describe(query))
+        await self.admit(officer, "search", query=_describe(query))
         return await self.runtime.read(self.log.search, query, after_leaf, _page(limit))
 
     async def latest_checkpoint(self, officer: Principal) -> StoredCheckpoint:
-        await self._admit(officer, "checkpoint")
+        await self.admit(officer, "checkpoint")
         return await self._checkpoint(0)
 
     async def _checkpoint(self, size: int) -> StoredCheckpoint:
@@ -138,7 +138,7 @@ class AuditDesk:
     async def inclusion(
         self, officer: Principal, *, leaf_index: int | None, event_id: str, tree_size: int
     ) -> InclusionAnswer:
-        await self._admit(officer, "inclusion_proof", event_id=event_id, leaf_index=str(leaf_index or ""))
+        await self.admit(officer, "inclusion_proof", event_id=event_id, leaf_index=str(leaf_index or ""))
         if leaf_index is None and not event_id:
             raise InvalidInput.one("entry", "name the entry by leaf index or event id")
         _require_size("tree_size", tree_size)
@@ -158,7 +158,7 @@ class AuditDesk:
         return InclusionAnswer(event.leaf_index, checkpoint, tuple(proof), event)
 
     async def consistency(self, officer: Principal, old_size: int, new_size: int) -> ConsistencyAnswer:
-        await self._admit(officer, "consistency_proof", sizes=f"{old_size}..{new_size}")
+        await self.admit(officer, "consistency_proof", sizes=f"{old_size}..{new_size}")
         _require_size("from_size", old_size)
         _require_size("to_size", new_size)
         if new_size and old_size > new_size:
@@ -186,7 +186,7 @@ class AuditDesk:
         Each page is searched and proved on the store's threads, so an export of the whole log never
         holds up the event loop and the calls it serves. ``limit`` None: every matching event.
         """
-        await self._admit(officer, "export", query=_describe(query), limit=str(limit or "all"))
+        await self.admit(officer, "export", query=_describe(query), limit=str(limit or "all"))
         checkpoint = await self._checkpoint(0)
         under = replace(query, below_size=checkpoint.size)
         writer = BundleWriter(self.runtime.signing_key.name)

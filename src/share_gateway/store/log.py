@@ -28,6 +28,7 @@ from share_gateway.domain.errors import InvalidState
 from share_gateway.ledger.hashing import leaf_hash
 from share_gateway.ledger.tree import Fetch, Frontier, NodeId, consistency_proof, inclusion_proof, root
 from share_gateway.store import schema
+from share_gateway.store.activity import add_counts
 from share_gateway.store.database import Database, Prepared
 from share_gateway.store.unit_of_work import INTEGRATION_LOCK, UnitOfWork, lock
 
@@ -173,6 +174,8 @@ class LogStore:
             ]
             # The searchable copy, in SQL: leaf i is the i-th of these events in seq order.
             connection.execute(_COPY_ENTRIES, {"size": size, "last": last_seq, "upto": pending[-1][0]})
+            # The officers' daily counts, in the same transaction: never counted twice, never missed.
+            add_counts(connection, size)
             cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
             try:
                 self._insert_node.execute_many(cursor, nodes)

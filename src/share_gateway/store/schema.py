@@ -281,6 +281,18 @@ log_entries = Table(
     Index(None, "occurred_at"),
 )
 
+# The officers' overview: integrated events counted per UTC day (YYYY-MM-DD), kind, purpose ("" for none) and
+# outcome, added to in the transaction that integrates them (migration 0020 counted the log it found).
+log_activity = Table(
+    "log_activity",
+    metadata,
+    Column("day", String(10), primary_key=True),
+    Column("kind", String(32), primary_key=True),
+    Column("purpose", String(64), primary_key=True),
+    Column("outcome", String(16), primary_key=True),
+    Column("events", BigInteger, nullable=False),
+)
+
 # Every perfect subtree of the log: (level, index) covers leaves [index * 2**level, (index + 1) * 2**level).
 log_nodes = Table(
     "log_nodes",

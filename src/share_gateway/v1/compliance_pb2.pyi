@@ -484,3 +484,131 @@ class StreamExportBundleResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___StreamExportBundleResponse: _TypeAlias = StreamExportBundleResponse  # noqa: Y015
+
+@_typing.final
+class GetActivitySummaryRequest(_message.Message):
+    """Counted by whole UTC days: every day from the day of since to the day of the last instant before until."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SINCE_FIELD_NUMBER: _builtins.int
+    UNTIL_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def since(self) -> _timestamp_pb2.Timestamp:
+        """Required."""
+
+    @_builtins.property
+    def until(self) -> _timestamp_pb2.Timestamp:
+        """Required; after since, and at most 366 days after it."""
+
+    def __init__(
+        self,
+        *,
+        since: _timestamp_pb2.Timestamp | None = ...,
+        until: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["since", b"since", "until", b"until"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["since", b"since", "until", b"until"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetActivitySummaryRequest: _TypeAlias = GetActivitySummaryRequest  # noqa: Y015
+
+@_typing.final
+class ActivityCount(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DAY_FIELD_NUMBER: _builtins.int
+    KIND_FIELD_NUMBER: _builtins.int
+    PURPOSE_FIELD_NUMBER: _builtins.int
+    OUTCOME_FIELD_NUMBER: _builtins.int
+    COUNT_FIELD_NUMBER: _builtins.int
+    day: _builtins.str
+    """The UTC day, YYYY-MM-DD."""
+    kind: _builtins.str
+    """The event's kind: "inquiry", "quota_refused", "harvesting_suspected", ..."""
+    purpose: _builtins.str
+    """The catalog purpose, or empty for events that have none."""
+    outcome: _builtins.str
+    """"allowed" or "denied"."""
+    count: _builtins.int
+    def __init__(
+        self,
+        *,
+        day: _builtins.str = ...,
+        kind: _builtins.str = ...,
+        purpose: _builtins.str = ...,
+        outcome: _builtins.str = ...,
+        count: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["count", b"count", "day", b"day", "kind", b"kind", "outcome", b"outcome", "purpose", b"purpose"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ActivityCount: _TypeAlias = ActivityCount  # noqa: Y015
+
+@_typing.final
+class WitnessedCheckpoint(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    WITNESS_FIELD_NUMBER: _builtins.int
+    SIZE_FIELD_NUMBER: _builtins.int
+    CHECKPOINT_FIELD_NUMBER: _builtins.int
+    witness: _builtins.str
+    """The key name the witness's cosignature line is under, e.g. "share-gateway/witness/310000"."""
+    size: _builtins.int
+    checkpoint: _builtins.bytes
+    """The signed note of the newest checkpoint carrying its line, as stored (to verify against its witness key)."""
+    def __init__(
+        self,
+        *,
+        witness: _builtins.str = ...,
+        size: _builtins.int = ...,
+        checkpoint: _builtins.bytes = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["checkpoint", b"checkpoint", "size", b"size", "witness", b"witness"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___WitnessedCheckpoint: _TypeAlias = WitnessedCheckpoint  # noqa: Y015
+
+@_typing.final
+class GetActivitySummaryResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    COUNTS_FIELD_NUMBER: _builtins.int
+    LOG_SIZE_FIELD_NUMBER: _builtins.int
+    CHECKPOINT_FIELD_NUMBER: _builtins.int
+    WITNESSED_FIELD_NUMBER: _builtins.int
+    log_size: _builtins.int
+    """How many events the log has integrated."""
+    checkpoint: _builtins.bytes
+    """The latest signed checkpoint (empty before the first)."""
+    @_builtins.property
+    def counts(self) -> _containers.RepeatedCompositeFieldContainer[Global___ActivityCount]:
+        """Only the (day, kind, purpose, outcome) that occur, by day."""
+
+    @_builtins.property
+    def witnessed(self) -> _containers.RepeatedCompositeFieldContainer[Global___WitnessedCheckpoint]:
+        """Each witness the manifest lists for this log that cosigned any checkpoint, by witness."""
+
+    def __init__(
+        self,
+        *,
+        counts: _abc.Iterable[Global___ActivityCount] | None = ...,
+        log_size: _builtins.int = ...,
+        checkpoint: _builtins.bytes = ...,
+        witnessed: _abc.Iterable[Global___WitnessedCheckpoint] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["checkpoint", b"checkpoint", "counts", b"counts", "log_size", b"log_size", "witnessed", b"witnessed"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetActivitySummaryResponse: _TypeAlias = GetActivitySummaryResponse  # noqa: Y015

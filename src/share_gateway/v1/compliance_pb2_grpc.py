@@ -71,6 +71,11 @@ class ComplianceServiceStub:
                 request_serializer=share__gateway_dot_v1_dot_compliance__pb2.StreamExportBundleRequest.SerializeToString,
                 response_deserializer=share__gateway_dot_v1_dot_compliance__pb2.StreamExportBundleResponse.FromString,
                 _registered_method=True)
+        self.GetActivitySummary = channel.unary_unary(
+                '/share_gateway.v1.ComplianceService/GetActivitySummary',
+                request_serializer=share__gateway_dot_v1_dot_compliance__pb2.GetActivitySummaryRequest.SerializeToString,
+                response_deserializer=share__gateway_dot_v1_dot_compliance__pb2.GetActivitySummaryResponse.FromString,
+                _registered_method=True)
 
 
 class ComplianceServiceServicer:
@@ -129,6 +134,15 @@ class ComplianceServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetActivitySummary(self, request, context):
+        """Added in v1 for the web console: the log's activity over a time range, aggregated at the node (events per
+        UTC day, kind, purpose and outcome), with the log's size, its latest checkpoint and each witness's newest
+        cosigned checkpoint. A node without it answers UNIMPLEMENTED.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ComplianceServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -166,6 +180,11 @@ def add_ComplianceServiceServicer_to_server(servicer, server):
                     servicer.StreamExportBundle,
                     request_deserializer=share__gateway_dot_v1_dot_compliance__pb2.StreamExportBundleRequest.FromString,
                     response_serializer=share__gateway_dot_v1_dot_compliance__pb2.StreamExportBundleResponse.SerializeToString,
+            ),
+            'GetActivitySummary': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetActivitySummary,
+                    request_deserializer=share__gateway_dot_v1_dot_compliance__pb2.GetActivitySummaryRequest.FromString,
+                    response_serializer=share__gateway_dot_v1_dot_compliance__pb2.GetActivitySummaryResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -359,6 +378,33 @@ class ComplianceService:
             '/share_gateway.v1.ComplianceService/StreamExportBundle',
             share__gateway_dot_v1_dot_compliance__pb2.StreamExportBundleRequest.SerializeToString,
             share__gateway_dot_v1_dot_compliance__pb2.StreamExportBundleResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetActivitySummary(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/share_gateway.v1.ComplianceService/GetActivitySummary',
+            share__gateway_dot_v1_dot_compliance__pb2.GetActivitySummaryRequest.SerializeToString,
+            share__gateway_dot_v1_dot_compliance__pb2.GetActivitySummaryResponse.FromString,
             options,
             channel_credentials,
             insecure,

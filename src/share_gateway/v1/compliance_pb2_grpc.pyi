@@ -53,6 +53,11 @@ class ComplianceServiceStub:
     """The same bundle as ExportBundle, of any size, in pieces each well under the message size limit:
     the bundle is the pieces' data concatenated. A limit of 0 exports every matching event.
     """
+    GetActivitySummary: _grpc.UnaryUnaryMultiCallable[_compliance_pb2.GetActivitySummaryRequest, _compliance_pb2.GetActivitySummaryResponse]
+    """Added in v1 for the web console: the log's activity over a time range, aggregated at the node (events per
+    UTC day, kind, purpose and outcome), with the log's size, its latest checkpoint and each witness's newest
+    cosigned checkpoint. A node without it answers UNIMPLEMENTED.
+    """
 
 @_typing.type_check_only
 class ComplianceServiceAsyncStub(ComplianceServiceStub):
@@ -78,6 +83,11 @@ class ComplianceServiceAsyncStub(ComplianceServiceStub):
     StreamExportBundle: _aio.UnaryStreamMultiCallable[_compliance_pb2.StreamExportBundleRequest, _compliance_pb2.StreamExportBundleResponse]  # type: ignore[assignment]
     """The same bundle as ExportBundle, of any size, in pieces each well under the message size limit:
     the bundle is the pieces' data concatenated. A limit of 0 exports every matching event.
+    """
+    GetActivitySummary: _aio.UnaryUnaryMultiCallable[_compliance_pb2.GetActivitySummaryRequest, _compliance_pb2.GetActivitySummaryResponse]  # type: ignore[assignment]
+    """Added in v1 for the web console: the log's activity over a time range, aggregated at the node (events per
+    UTC day, kind, purpose and outcome), with the log's size, its latest checkpoint and each witness's newest
+    cosigned checkpoint. A node without it answers UNIMPLEMENTED.
     """
 
 class ComplianceServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -143,6 +153,17 @@ class ComplianceServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_abc.Iterator[_compliance_pb2.StreamExportBundleResponse], _abc.AsyncIterator[_compliance_pb2.StreamExportBundleResponse]]:
         """The same bundle as ExportBundle, of any size, in pieces each well under the message size limit:
         the bundle is the pieces' data concatenated. A limit of 0 exports every matching event.
+        """
+
+    @_abc_1.abstractmethod
+    def GetActivitySummary(
+        self,
+        request: _compliance_pb2.GetActivitySummaryRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_compliance_pb2.GetActivitySummaryResponse, _abc.Awaitable[_compliance_pb2.GetActivitySummaryResponse]]:
+        """Added in v1 for the web console: the log's activity over a time range, aggregated at the node (events per
+        UTC day, kind, purpose and outcome), with the log's size, its latest checkpoint and each witness's newest
+        cosigned checkpoint. A node without it answers UNIMPLEMENTED.
         """
 
 def add_ComplianceServiceServicer_to_server(servicer: ComplianceServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -1,0 +1,199 @@
+"""The console's routes: the officer's overview, event search and an event's page with its proof verified here.
+
+Server-rendered with Jinja2 (autoescaped: every value came from a node or a form); htmx swaps the search results
+in place. Officer pages answer 403, with no content, to an identity whose certificate carries no compliance
+officer role, and to one its node refuses.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from importlib import resources
+from pathlib import Path
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from share_gateway.console import overview as overview_
+from share_gateway.console.i18n import LANGUAGES, chosen, translator
+from share_gateway.console.nodes import IdentityFiles, NodeLink, NodeRefused
+from share_gateway.console.proofs import Verdict, check_entry, witnessed_size
+from share_gateway.console.search import KINDS, OUTCOMES, Query, rows
+from share_gateway.console.session import COOKIE, CSRF_FIELD, SessionGuard, Sessions, forbidden
+from share_gateway.federation.manifest import Manifest
+from share_gateway.ledger.checkpoint import TlogProof
+
+LANGUAGE_COOKIE = "sgw_console_language"
+Clock = Callable[[], datetime]
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+        "frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+}
+
+
+@dataclass
+class Console:
+    """What every page reads: the identity, its nodes, the manifest that vouches for their keys."""
+
+    identity: IdentityFiles
+    nodes: list[NodeLink]
+    manifest: Manifest | None
+    clock: Clock
+
+    async def close(self) -> None:
+        await asyncio.gather(*(node.close() for node in self.nodes))
+
+
+def _package_dir(name: str) -> Path:
+    return Path(str(resources.files("share_gateway.console").joinpath(name)))
+
+
+TEMPLATES = Environment(
+    loader=FileSystemLoader(_package_dir("templates")),
+    autoescape=select_autoescape(default=True, default_for_string=True),
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+
+
+def render(request: Request, template: str, values: Mapping[str, object], status: int = 200) -> HTMLResponse:
+    language = translator(chosen(request.cookies.get(LANGUAGE_COOKIE)))
+    body = TEMPLATES.get_template(template).render(
+        {
+            "_": language.gettext,
+            "t": language,
+            "languages": LANGUAGES,
+            "csrf": request.scope.get("state", {}).get("csrf", ""),
+            "csrf_field": CSRF_FIELD,
+            "path": request.url.path + (f"?{request.url.query}" if request.url.query else ""),
+            **values,
+        }
+    )
+    return HTMLResponse(body, status_code=status, headers=SECURITY_HEADERS)
+
+
+Page = Callable[[Request, Console], Awaitable[Response]]
+
+
+def officer_page(page: Page, console: Console) -> Callable[[Request], Awaitable[Response]]:
+    """Only an officer's identity, and only while its node lets it: anything else is 403 with no content."""
+
+    async def guarded(request: Request) -> Response:
+        if not console.identity.is_officer:
+            return forbidden()
+        try:
+            return await page(request, console)
+        except NodeRefused as refused:
+            if refused.denied:
+                return forbidden()
+            raise
+
+    return guarded
+
+
+async def overview(request: Request, console: Console) -> Response:
+    try:
+        days = min(max(int(request.query_params.get("days", overview_.DEFAULT_DAYS)), 1), overview_.LONGEST_DAYS)
+    except ValueError:
+        days = overview_.DEFAULT_DAYS
+    today = console.clock().astimezone(UTC).date()
+    regions = await asyncio.gather(
+        *(overview_.region_overview(node, days, console.manifest, today) for node in console.nodes)
+    )
+    if regions and all(r.refused is not None and r.refused.denied for r in regions):
+        return forbidden()
+    charts = json.dumps([r.chart() for r in regions], ensure_ascii=False).replace("<", "\\u003c")
+    return render(request, "overview.html", {"regions": regions, "days": days, "charts": charts})
+
+
+async def search(request: Request, console: Console) -> Response:
+    query = Query.from_form(dict(request.query_params), len(console.nodes))
+    found, next_token, refused = [], "", None
+    if query.asked and not query.errors:
+        try:
+            events, next_token = await console.nodes[query.node].search(query.wire(), query.page_size, query.page_token)
+            found = rows(events)
+        except NodeRefused as error:
+            if error.denied:
+                raise
+            refused = error
+    values: dict[str, object] = {
+        "query": query,
+        "rows": found,
+        "next_token": next_token,
+        "refused": refused,
+        "nodes": console.nodes,
+        "kinds": KINDS,
+        "outcomes": OUTCOMES,
+    }
+    partial = request.headers.get("HX-Request") == "true" and request.headers.get("HX-Target") == "results"
+    return render(request, "results.html" if partial else "search.html", values)
+
+
+async def event(request: Request, console: Console) -> Response:
+    node, leaf = int(request.path_params["node"]), int(request.path_params["leaf"])
+    if not 0 <= node < len(console.nodes):
+        return render(request, "error.html", {"message": "no such node"}, 404)
+    link = console.nodes[node]
+    try:
+        now = console.clock()
+        summary = await link.activity(now - timedelta(seconds=1), now)
+        answer = await link.inclusion(leaf, witnessed_size(leaf, list(summary.witnessed)))
+    except NodeRefused as refused:
+        if refused.denied:
+            raise
+        return render(request, "error.html", {"message": str(refused)}, 404)
+    check = check_entry(answer, console.manifest)
+    receipt = TlogProof.parse(answer.tlog_proof).encode().decode() if answer.tlog_proof else ""
+    values = {
+        "node": node,
+        "address": link.address,
+        "leaf": leaf,
+        "canonical": answer.event.decode("utf-8", errors="replace"),
+        "receipt": receipt,
+        "check": check,
+        "verdicts": Verdict,
+    }
+    return render(request, "event.html", values)
+
+
+async def language(request: Request) -> Response:
+    """Switch the language (a form with the session's CSRF token); back to the page it was asked from."""
+    form = await request.form()
+    sessions: Sessions = request.app.state.sessions
+    if not sessions.form_is_genuine(request.cookies.get(COOKIE), str(form.get(CSRF_FIELD, ""))):
+        return forbidden()
+    back = str(form.get("back", "/"))
+    if not back.startswith("/") or back.startswith("//"):
+        back = "/"
+    response = RedirectResponse(back, status_code=303)
+    response.set_cookie(
+        LANGUAGE_COOKIE, chosen(str(form.get("language", ""))), httponly=True, samesite="strict", path="/"
+    )
+    return response
+
+
+def create_app(console: Console, sessions: Sessions, hosts: frozenset[str]) -> SessionGuard:
+    routes = [
+        Route("/", officer_page(overview, console)),
+        Route("/search", officer_page(search, console)),
+        Route("/events/{node:int}/{leaf:int}", officer_page(event, console)),
+        Route("/language", language, methods=["POST"]),
+        Mount("/static", StaticFiles(directory=_package_dir("static")), name="static"),
+    ]
+    app = Starlette(routes=routes)
+    app.state.sessions = sessions
+    return SessionGuard(app, sessions, hosts)

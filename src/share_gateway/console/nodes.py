@@ -1,0 +1,124 @@
+"""The console's only way to the federation: each ``--node`` over mTLS with the identity's own certificate.
+
+Every call goes through ``NodeLink`` so that a node's refusal reaches the page as what it is (``NodeRefused`` with
+the status) and one node down never hides the others' figures.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+import grpc
+
+from share_gateway.client import credentials, open_channel
+from share_gateway.crypto.pki import identity_uris
+from share_gateway.domain.principals import Role, roles_of
+from share_gateway.v1 import compliance_pb2, compliance_pb2_grpc
+
+TIMEOUT = 15.0
+
+
+class NodeRefused(Exception):
+    """A node answered a call with an error status (or could not be reached)."""
+
+    def __init__(self, address: str, code: grpc.StatusCode, details: str) -> None:
+        super().__init__(f"{address}: {code.name}: {details}")
+        self.address = address
+        self.code = code
+        self.details = details
+
+    @property
+    def denied(self) -> bool:
+        return self.code is grpc.StatusCode.PERMISSION_DENIED
+
+
+@dataclass(frozen=True)
+class IdentityFiles:
+    """An identity's directory as ``pki init`` writes it: tls.crt, tls.key and the federation's ca.crt."""
+
+    directory: Path
+
+    def credentials(self) -> grpc.ChannelCredentials:
+        return credentials(self.directory / "tls.crt", self.directory / "tls.key", self.directory / "ca.crt")
+
+    @property
+    def uris(self) -> list[str]:
+        return identity_uris((self.directory / "tls.crt").read_bytes())
+
+    @property
+    def roles(self) -> frozenset[Role]:
+        return roles_of(self.uris)
+
+    @property
+    def is_officer(self) -> bool:
+        return Role.COMPLIANCE_OFFICER in self.roles
+
+
+@dataclass
+class NodeLink:
+    """One node as the console calls it."""
+
+    address: str
+    identity: IdentityFiles
+    _channel: grpc.aio.Channel | None = field(default=None, init=False)
+
+    @property
+    def compliance(self) -> compliance_pb2_grpc.ComplianceServiceAsyncStub:
+        if self._channel is None:
+            self._channel = open_channel(self.address, self.identity.credentials())
+        return compliance_pb2_grpc.ComplianceServiceStub(self._channel)
+
+    async def close(self) -> None:
+        if self._channel is not None:
+            await self._channel.close()
+            self._channel = None
+
+    def _refused(self, error: grpc.aio.AioRpcError) -> NodeRefused:
+        return NodeRefused(self.address, error.code(), error.details() or "")
+
+    async def activity(self, since: datetime, until: datetime) -> compliance_pb2.GetActivitySummaryResponse:
+        request = compliance_pb2.GetActivitySummaryRequest()
+        request.since.FromDatetime(since)
+        request.until.FromDatetime(until)
+        try:
+            return await self.compliance.GetActivitySummary(request, timeout=TIMEOUT)
+        except grpc.aio.AioRpcError as error:
+            raise self._refused(error) from error
+
+    async def backlog(self) -> compliance_pb2.GetDeliveryBacklogResponse:
+        try:
+            return await self.compliance.GetDeliveryBacklog(compliance_pb2.GetDeliveryBacklogRequest(), timeout=TIMEOUT)
+        except grpc.aio.AioRpcError as error:
+            raise self._refused(error) from error
+
+    async def search(
+        self, wire_filter: compliance_pb2.EventFilter, page_size: int, page_token: str
+    ) -> tuple[list[compliance_pb2.LoggedEvent], str]:
+        """One page of matching events and the token of the next ("" when none)."""
+        request = compliance_pb2.SearchEventsRequest(filter=wire_filter, page_size=page_size, page_token=page_token)
+        found: list[compliance_pb2.LoggedEvent] = []
+        token = ""
+        try:
+            async for message in self._stream(request):
+                found += message.events
+                token = message.next_page_token or token
+        except grpc.aio.AioRpcError as error:
+            raise self._refused(error) from error
+        return found, token
+
+    def _stream(
+        self, request: compliance_pb2.SearchEventsRequest
+    ) -> AsyncIterator[compliance_pb2.SearchEventsResponse]:
+        return self.compliance.SearchEvents(request, timeout=TIMEOUT)  # type: ignore[return-value]
+
+    async def inclusion(self, leaf_index: int, tree_size: int = 0) -> compliance_pb2.GetInclusionProofResponse:
+        """The entry's inclusion proof under the checkpoint of ``tree_size`` (the latest for 0)."""
+        try:
+            return await self.compliance.GetInclusionProof(
+                compliance_pb2.GetInclusionProofRequest(leaf_index=leaf_index, tree_size=tree_size), timeout=TIMEOUT
+            )
+        except grpc.aio.AioRpcError as error:
+            raise self._refused(error) from error

@@ -1,0 +1,105 @@
+"""The officer's overview of one region: its log and witnesses, inquiries per day by purpose and outcome, refusals,
+quota refusals and harvesting alerts, and what its outbox still owes each peer; all from two calls to its node."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+
+from share_gateway.console.nodes import NodeLink, NodeRefused
+from share_gateway.console.proofs import WitnessRow, region_of, witness_rows
+from share_gateway.domain.events import EventKind, Outcome
+from share_gateway.federation.manifest import Manifest
+from share_gateway.ledger.checkpoint import unverified_checkpoint
+from share_gateway.v1 import compliance_pb2
+
+DEFAULT_DAYS = 14
+LONGEST_DAYS = 366
+
+
+@dataclass(frozen=True)
+class Series:
+    """One bar series of the chart: a purpose and an outcome, a count per day."""
+
+    purpose: str
+    outcome: str
+    counts: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class PeerBacklog:
+    region: str
+    pending: int
+    dead_letters: int
+
+
+@dataclass
+class RegionOverview:
+    address: str
+    region: str = ""
+    refused: NodeRefused | None = None
+    log_size: int = 0
+    checkpoint_size: int = 0
+    witnesses: list[WitnessRow] = field(default_factory=list)
+    days: list[str] = field(default_factory=list)
+    series: list[Series] = field(default_factory=list)
+    inquiries: int = 0
+    denied: int = 0
+    quota_refusals: int = 0
+    harvesting_alerts: int = 0
+    backlog: list[PeerBacklog] = field(default_factory=list)
+
+    @property
+    def refusal_rate(self) -> float:
+        return self.denied / self.inquiries if self.inquiries else 0.0
+
+    def chart(self) -> dict[str, object]:
+        """What the page's chart script draws (and its table shows): days and one series per purpose and outcome."""
+        return {
+            "days": self.days,
+            "series": [{"purpose": s.purpose, "outcome": s.outcome, "counts": list(s.counts)} for s in self.series],
+        }
+
+
+def day_range(days: int, today: date) -> tuple[datetime, datetime, list[str]]:
+    """The last ``days`` UTC days up to and including ``today``: the instants bounding them, and their names."""
+    start = datetime(today.year, today.month, today.day, tzinfo=UTC) - timedelta(days=days - 1)
+    names = [(start + timedelta(days=i)).date().isoformat() for i in range(days)]
+    return start, start + timedelta(days=days), names
+
+
+async def region_overview(link: NodeLink, days: int, manifest: Manifest | None, today: date) -> RegionOverview:
+    since, until, names = day_range(days, today)
+    view = RegionOverview(link.address, days=names)
+    try:
+        summary, backlog = await asyncio.gather(link.activity(since, until), link.backlog())
+    except NodeRefused as refused:
+        view.refused = refused
+        return view
+    view.region = region_of(summary.checkpoint) if summary.checkpoint else ""
+    view.log_size = summary.log_size
+    if summary.checkpoint:
+        view.checkpoint_size = unverified_checkpoint(summary.checkpoint).size
+    view.witnesses = witness_rows(view.region, view.checkpoint_size, list(summary.witnessed), manifest)
+    _count(view, summary.counts)
+    view.backlog = [PeerBacklog(p.region, p.pending, p.dead_letters) for p in backlog.peers]
+    return view
+
+
+def _count(view: RegionOverview, counts: Iterable[compliance_pb2.ActivityCount]) -> None:
+    position = {day: i for i, day in enumerate(view.days)}
+    per_series: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0] * len(view.days))
+    for c in counts:
+        if c.kind == EventKind.INQUIRY:
+            view.inquiries += c.count
+            view.denied += c.count if c.outcome == Outcome.DENIED else 0
+            if c.day in position:
+                per_series[(c.purpose, c.outcome)][position[c.day]] += c.count
+        elif c.kind == EventKind.QUOTA_REFUSED:
+            view.quota_refusals += c.count
+        elif c.kind == EventKind.HARVESTING_SUSPECTED:
+            view.harvesting_alerts += c.count
+    view.series = [Series(p, o, tuple(v)) for (p, o), v in sorted(per_series.items())]

@@ -1,0 +1,345 @@
+"""The web console in a real browser (Debian's Chromium, driven by Playwright) against three regional nodes, each
+`share-gateway serve` in its own process, and the console itself a `share-gateway console` process.
+
+Screenshots are kept under the module's pytest temporary folder, in ``console-artefacts/``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import sqlite3
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Coroutine, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import closing
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, TypeVar
+
+import grpc
+import pytest
+from playwright.sync_api import Browser, Page, sync_playwright
+
+from share_gateway.client import credentials, open_channel
+from share_gateway.v1 import compliance_pb2, compliance_pb2_grpc
+from tests.federation import REGIONS, federated, seed
+from tests.processes import Cluster, Process, federation_cluster
+from tests.support import COMPANY
+from tests.waiting import PATIENCE, PROCESS_TEST_SECONDS, wait_until
+
+pytestmark = pytest.mark.timeout(PROCESS_TEST_SECONDS)
+
+ORIGIN = REGIONS[0]
+CHROMIUM = "/usr/bin/chromium"
+T = TypeVar("T")
+AXE = Path(__file__).parents[1] / "data" / "axe" / "axe-4.14.1.min.js"
+
+
+@dataclass
+class Console:
+    process: Process
+    url: str  # with the one-time token
+
+    @property
+    def base(self) -> str:
+        return self.url.split("?", 1)[0].rstrip("/")
+
+
+def start_console(cluster: Cluster, identity: str) -> Console:
+    layout = cluster.layout
+    nodes = [arg for region in REGIONS for arg in ("--node", f"localhost:{cluster.ports[region]}")]
+    trust = ["--manifest", str(layout.manifest), "--authority", str(layout.authority_public_key)]
+    identity_dir = str(layout.client(identity).directory)
+    command = [sys.executable, "-m", "share_gateway.cli", "console", *nodes, "--identity", identity_dir, *trust]
+    process = Process(command, ready="console at")
+    match = re.search(r"console at (http://127\.0\.0\.1:\d+/\?token=\S+)", process.wait_ready())
+    assert match, "".join(process.output)
+    return Console(process, match.group(1))
+
+
+def run_async(work: Coroutine[Any, Any, T]) -> T:
+    """Run ``work`` on a thread of its own: Playwright's sync API holds an event loop on this one."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, work).result()
+
+
+def database(cluster: Cluster, region: str) -> Path:
+    return cluster.layout.node_dir(region) / f"{region}.db"
+
+
+def inquiries_logged(cluster: Cluster, region: str) -> list[str]:
+    """The event ids of the integrated inquiries about the company in ``region``'s log, oldest first."""
+    with closing(sqlite3.connect(database(cluster, region))) as connection:
+        rows = connection.execute(
+            "SELECT event_id FROM log_entries WHERE kind = 'inquiry' AND subject_id = ? ORDER BY leaf_index",
+            (COMPANY,),
+        ).fetchall()
+    return [row[0] for row in rows]
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    """Three regions, a penalty about the company in each, and two federated inquiries by the bank, logged."""
+    with federation_cluster(tmp_path_factory.mktemp("federation")) as running:
+
+        async def activity() -> None:
+            await seed(running.layout, running.ports)
+            for _ in range(2):
+                await federated(running.layout, running.ports[ORIGIN])
+
+        run_async(activity())
+        wait_until(lambda: len(inquiries_logged(running, ORIGIN)) >= 2)
+        yield running
+
+
+@pytest.fixture(scope="module")
+def officer_console(cluster: Cluster) -> Iterator[Console]:
+    console = start_console(cluster, "officer")
+    yield console
+    console.process.stop()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"], headless=True)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture(scope="module")
+def officer_page(browser: Browser, officer_console: Console) -> Iterator[Page]:
+    """A browser tab that has used the officer console's one-time token (so holds its session cookie)."""
+    context = browser.new_context()
+    page = context.new_page()
+    response = page.goto(officer_console.url)
+    assert response is not None
+    assert response.status == 200
+    yield page
+    context.close()
+
+
+@pytest.fixture(scope="module")
+def artefacts(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("console-artefacts")
+
+
+def status_of(url: str) -> tuple[int, bytes]:
+    try:
+        with urllib.request.urlopen(url, timeout=30) as answer:
+            return answer.status, answer.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read()
+
+
+def test_the_console_answers_403_without_the_token_and_the_token_works_once(
+    browser: Browser, officer_console: Console, officer_page: Page
+) -> None:
+    for path in ("/", "/search?subject=" + COMPANY, "/events/0/0", "/static/console.css"):
+        status, body = status_of(officer_console.base + path)
+        assert (status, body) == (403, b"403 Forbidden")
+    assert status_of(officer_console.base + "/?token=not-the-token")[0] == 403
+    # The officer's tab (officer_page) spent the token: another browser cannot use it again.
+    other = browser.new_context()
+    try:
+        response = other.new_page().goto(officer_console.url)
+        assert response is not None
+        assert response.status == 403
+    finally:
+        other.close()
+    cookie = next(c for c in officer_page.context.cookies() if c["name"] == "sgw_console")
+    assert cookie["httpOnly"]
+    assert cookie["sameSite"] == "Strict"
+    assert "token=" not in officer_page.url
+    # With the session but without its CSRF token, a form that changes something is refused.
+    forged = officer_page.request.post(officer_console.base + "/language", form={"language": "zh", "back": "/"})
+    assert forged.status == 403
+    genuine = officer_page.locator("input[name=csrf]").get_attribute("value")
+    assert genuine
+    form: dict[str, str | float | bool] = {"language": "en", "back": "/", "csrf": genuine}
+    assert officer_page.request.post(officer_console.base + "/language", form=form, max_redirects=0).status == 303
+
+
+def verdict_after_reloads(page: Page, want: str) -> str:
+    """Reload the event page until its verdict is ``want`` (witnesses cosign a while after the inquiry)."""
+    deadline = time.monotonic() + PATIENCE
+    while True:
+        verdict = page.locator("[data-verdict]").get_attribute("data-verdict") or ""
+        if verdict == want or time.monotonic() > deadline:
+            return verdict
+        time.sleep(0.5)
+        page.reload()
+
+
+def search_subject(page: Page, base: str, node: int = 0) -> None:
+    page.goto(f"{base}/search")
+    page.select_option("#node", str(node))
+    page.fill("#subject", COMPANY)
+    page.select_option("#kind", "inquiry")
+    page.click("button[type=submit] >> text=Search")
+    page.wait_for_selector("table.results")
+
+
+def test_an_officer_finds_an_inquiry_by_subject_and_sees_its_proof_verified(
+    officer_page: Page, officer_console: Console, artefacts: Path
+) -> None:
+    search_subject(officer_page, officer_console.base)
+    assert "Events 1 to" in officer_page.inner_text("[data-figure=result-count]")
+    officer_page.locator("table.results tbody tr a").first.click()
+    officer_page.wait_for_selector("[data-verdict]")
+    assert verdict_after_reloads(officer_page, "verified") == "verified"
+    verdict = officer_page.inner_text("[data-verdict]")
+    assert verdict.startswith("✓ Verified")
+    assert "cosigned by" in verdict
+    assert COMPANY in officer_page.inner_text("[data-canonical]")
+    officer_page.screenshot(path=str(artefacts / "event-verified.png"), full_page=True)
+
+
+def test_the_search_is_paged_and_says_where_each_page_is(officer_page: Page, officer_console: Console) -> None:
+    officer_page.goto(f"{officer_console.base}/search?node=0&subject={COMPANY}&kind=inquiry&size=1")
+    assert officer_page.inner_text("[data-figure=result-count]") == "Events 1 to 1; more follow"
+    first = officer_page.inner_text("table.results tbody td >> nth=0")
+    officer_page.click("text=Next page")
+    officer_page.wait_for_function(
+        "() => document.querySelector('[data-figure=result-count]').innerText.startsWith('Events 2 to 2')"
+    )
+    assert officer_page.inner_text("table.results tbody td >> nth=0") != first
+    assert "shown=1" in officer_page.url  # htmx pushed the page's address: a reload shows the same page
+    assert officer_page.locator("table.results tbody tr").count() == 1
+
+
+def test_a_tampered_event_shows_a_cross_with_the_reason(
+    cluster: Cluster, officer_page: Page, officer_console: Console, artefacts: Path
+) -> None:
+    tampered = inquiries_logged(cluster, ORIGIN)[-1]
+    with closing(sqlite3.connect(database(cluster, ORIGIN))) as connection, connection:
+        body = bytes(connection.execute("SELECT body FROM events WHERE event_id = ?", (tampered,)).fetchone()[0])
+        altered = body.replace(b'"loan_underwriting"', b'"loan_underwritinG"', 1)
+        assert altered != body
+        connection.execute("UPDATE events SET body = ? WHERE event_id = ?", (altered, tampered))
+        leaf = connection.execute("SELECT leaf_index FROM log_entries WHERE event_id = ?", (tampered,)).fetchone()[0]
+    officer_page.goto(f"{officer_console.base}/events/0/{leaf}")
+    verdict = officer_page.inner_text("[data-verdict]")
+    assert officer_page.locator("[data-verdict]").get_attribute("data-verdict") == "failed"
+    assert verdict.startswith("✗ Does not verify")
+    assert "the event's bytes are not the ones logged" in verdict
+    officer_page.screenshot(path=str(artefacts / "event-tampered.png"), full_page=True)
+
+
+def test_the_overview_draws_each_region_s_chart_with_data(
+    officer_page: Page, officer_console: Console, artefacts: Path
+) -> None:
+    officer_page.goto(officer_console.base + "/")
+    officer_page.wait_for_function("() => document.querySelectorAll('canvas[data-chart]').length === 3")
+    charts = officer_page.evaluate(
+        """() => Array.from(document.querySelectorAll('canvas[data-chart]')).map(canvas => {
+            const chart = Chart.getChart(canvas);
+            const counted = chart.data.datasets.flatMap(d => d.data).reduce((a, b) => a + b, 0);
+            const bars = chart.getSortedVisibleDatasetMetas().flatMap(m => m.data).filter(bar => bar.height > 0);
+            const pixels = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+            let inked = 0;
+            for (let i = 3; i < pixels.length; i += 4) { if (pixels[i] > 0) inked++; }
+            return {counted, bars: bars.length, inked};
+        })"""
+    )
+    origin = charts[0]
+    assert origin["counted"] >= 2, charts
+    assert origin["bars"] >= 1, charts
+    assert origin["inked"] > 0, charts
+    assert int(officer_page.inner_text("[data-figure=inquiries] >> nth=0").replace(",", "")) >= 2
+    assert officer_page.locator("h2", has_text="Region 110000").count() == 1
+    officer_page.screenshot(path=str(artefacts / "overview-en.png"), full_page=True)
+    officer_page.select_option("#language", "zh")
+    officer_page.click("form.language button")
+    officer_page.wait_for_selector("html[lang=zh-Hans]")
+    assert officer_page.inner_text("h1") == "概览"
+    officer_page.screenshot(path=str(artefacts / "overview-zh.png"), full_page=True)
+    officer_page.select_option("#language", "en")
+    officer_page.click("form.language button")
+    officer_page.wait_for_selector("html[lang=en]")
+
+
+def test_a_subject_s_console_gets_403_on_officer_pages_and_its_certificate_is_denied_by_the_node(
+    browser: Browser, cluster: Cluster
+) -> None:
+    console = start_console(cluster, "company")
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        first = page.goto(console.url)
+        assert first is not None
+        assert first.status == 403
+        for path in ("/", "/search", f"/search?subject={COMPANY}", "/events/0/0"):
+            response = page.goto(console.base + path)
+            assert response is not None
+            assert response.status == 403
+            assert page.content().count("403 Forbidden") == 1
+    finally:
+        context.close()
+        console.process.stop()
+
+    async def ask_node() -> grpc.StatusCode:
+        files = cluster.layout.client("company")
+        channel = open_channel(
+            f"localhost:{cluster.ports[ORIGIN]}", credentials(files.certificate, files.key, files.ca)
+        )
+        async with channel:
+            now = datetime.now(UTC)
+            request = compliance_pb2.GetActivitySummaryRequest()
+            request.since.FromDatetime(now - timedelta(days=1))
+            request.until.FromDatetime(now)
+            try:
+                await compliance_pb2_grpc.ComplianceServiceStub(channel).GetActivitySummary(request, timeout=10)
+            except grpc.aio.AioRpcError as error:
+                return error.code()
+            return grpc.StatusCode.OK
+
+    assert run_async(ask_node()) is grpc.StatusCode.PERMISSION_DENIED
+
+
+def serious_violations(page: Page) -> list[str]:
+    page.add_script_tag(path=str(AXE))
+    result = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
+    return [f"{v['id']}: {v['help']}" for v in result["violations"] if v["impact"] in ("serious", "critical")]
+
+
+def test_the_overview_and_search_pages_pass_axe_and_the_keyboard_reaches_the_search_and_its_results(
+    browser: Browser, officer_page: Page, officer_console: Console
+) -> None:
+    # axe is injected as a script, which the console's Content-Security-Policy refuses: a tab that bypasses it, with
+    # the officer's session.
+    context = browser.new_context(bypass_csp=True)
+    context.add_cookies(officer_page.context.cookies())  # type: ignore[arg-type]
+    try:
+        keyboard_and_axe(context.new_page(), officer_console)
+    finally:
+        context.close()
+
+
+def keyboard_and_axe(officer_page: Page, officer_console: Console) -> None:
+    officer_page.goto(officer_console.base + "/")
+    officer_page.wait_for_function("() => document.querySelectorAll('canvas[data-chart]').length === 3")
+    assert serious_violations(officer_page) == []
+    officer_page.goto(officer_console.base + "/search")
+    # From the top of the page, with the keyboard only: to the subject field, then search, then to a result.
+    focused = ""
+    for _ in range(20):
+        officer_page.keyboard.press("Tab")
+        focused = officer_page.evaluate("() => document.activeElement.id")
+        if focused == "subject":
+            break
+    assert focused == "subject"
+    officer_page.keyboard.type(COMPANY)
+    officer_page.keyboard.press("Enter")
+    officer_page.wait_for_selector("table.results a")
+    for _ in range(40):
+        officer_page.keyboard.press("Tab")
+        if officer_page.evaluate("() => !!document.activeElement.closest('table.results')"):
+            break
+    assert officer_page.evaluate("() => document.activeElement.closest('table.results') !== null")
+    assert serious_violations(officer_page) == []
