@@ -311,8 +311,16 @@ def test_a_compliance_officer_audits_the_log(served: tuple[Path, str], tmp_path:
     assert "verified" in proved
     assert proof.read_bytes().startswith(b"c2sp.org/tlog-proof@v1\nindex 0\n")
     bundle = tmp_path / "bundle.json"
-    assert "2 event(s)" in run("audit", "export", *officer, "--kind", "inquiry", "--out", str(bundle)).stdout
+    exported = run("audit", "export", *officer, "--kind", "inquiry", "--out", str(bundle)).stdout
+    assert "2 event(s)" in exported
+    assert "completeness not proven" in exported
     assert "verified offline" in run("audit", "verify-bundle", str(bundle), *node_key).stdout
+    # For one subject alone the bundle proves it holds every event about the subject.
+    assert (
+        "proves it is complete" in run("audit", "export", *officer, "--subject", COMPANY, "--out", str(bundle)).stdout
+    )
+    checked = run("audit", "verify-bundle", str(bundle), *node_key).stdout
+    assert f"about subject:legal_entity:{COMPANY} in the node's signed index" in checked
     refused = run("audit", "search", "--node", address, "--identity", str(pki / "clients/bank"), check=False)
     assert refused.returncode == 1
     assert "NOT_A_COMPLIANCE_OFFICER" in refused.stderr

@@ -271,6 +271,15 @@ def cmd_verify_bundle(args: argparse.Namespace) -> None:
         f"{len(verified.events)} event(s) and {len(verified.redacted)} redacted leaf(s) are in the log of {origin} "
         f"of size {verified.checkpoint.size}: verified offline"
     )
+    complete = verified.complete
+    if complete is None:
+        show("completeness not proven (a share-gateway/audit-bundle@v1 bundle): events may have been left out")
+    else:
+        span = "" if complete.since is None and complete.until is None else f" in [{complete.since}, {complete.until})"
+        show(
+            f"complete: these are all {complete.leaves} event(s) about {complete.key}{span} in the node's signed "
+            f"index of the log of size {complete.index.size}"
+        )
     for witnessing in verified.witnessing:
         _show_cosigners(witnessing)
 

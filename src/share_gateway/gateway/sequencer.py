@@ -76,6 +76,8 @@ class Sequencer:
         # The index's tree and the log size it covers (None: to be built from the stored chains).
         self._index: IndexTree | None = None
         self._index_size = -1
+        # One step at a time, whoever calls it: the index's tree is updated in place.
+        self._stepping = asyncio.Lock()
 
     async def _may_act(self) -> bool:
         if self.held is not None and self.held():
@@ -89,6 +91,10 @@ class Sequencer:
         A checkpoint is due once ``checkpoint_interval`` passed since the last or ``checkpoint_leaves`` leaves
         were added. The step ends when the backlog is integrated, the loop is stopping, or the guard refuses.
         """
+        async with self._stepping:
+            return await self._steps(force)
+
+    async def _steps(self, force: bool) -> Checkpoint | None:
         published = None
         while await self._may_act():
             head: Integration = await self._run(self.store.integrate, self.settings.batch)
