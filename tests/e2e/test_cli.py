@@ -337,6 +337,15 @@ def test_audit_verify_finds_an_edited_event_on_the_database(served: tuple[Path, 
     assert "verifies" in verified.stdout
     assert "warning: no peer witnesses the log of share-gateway/node/110000" in verified.stderr, "a node alone"
     assert "verifying" in verified.stderr, "a progress line"
+    assert "its index matches the log under" in verified.stdout
+    with sqlite3.connect(database) as connection:
+        # The stored index loses the inquiry's subject: exports would no longer match the signed index.
+        connection.execute(
+            "DELETE FROM index_entries WHERE leaf_index = (SELECT leaf_index FROM log_entries WHERE kind = 'inquiry')"
+        )
+    unindexed = run("audit", "verify", "--config", config, check=False)
+    assert unindexed.returncode == 1
+    assert "the stored index differs from the log: key requester:" in unindexed.stdout + unindexed.stderr
     with sqlite3.connect(database) as connection:
         leaf, seq, body = connection.execute(
             "SELECT l.leaf_index, e.seq, e.body FROM events e JOIN log_entries l ON l.event_seq = e.seq"
