@@ -15,7 +15,8 @@ tree of depth 256, hashed with three rules:
 Bit ``i`` of a key hash (most significant bit of byte 0 first) chooses the
 right child at depth ``i`` when it is 1. The tree is kept in memory as a
 compressed trie: one branch per bit where keys part, so an update costs
-O(log keys) hashes.
+O(log keys) hashes, fewer for a batch (changed branches are hashed again once,
+when the root is next asked for).
 """
 
 from __future__ import annotations
@@ -62,7 +63,7 @@ class _Branch:
     key: int  # any key below, for the shared bits
     left: _Leaf | _Branch
     right: _Leaf | _Branch
-    hash: bytes  # the subtree's hash at ``depth``
+    hash: bytes | None  # the subtree's hash at ``depth``; None until asked for again after a change below
 
 
 _Tree = _Leaf | _Branch | None
@@ -73,6 +74,8 @@ def _at(node: _Leaf | _Branch, depth: int) -> bytes:
     lower down is wrapped once per level with an empty sibling."""
     if isinstance(node, _Leaf):
         return node.hash
+    if node.hash is None:
+        node.hash = _node(_at(node.left, node.depth + 1), _at(node.right, node.depth + 1))
     value = node.hash
     for level in range(node.depth - 1, depth - 1, -1):
         value = _node(value, EMPTY) if _bit(node.key, level) == 0 else _node(EMPTY, value)
@@ -81,7 +84,7 @@ def _at(node: _Leaf | _Branch, depth: int) -> bytes:
 
 def _branch(depth: int, a: _Leaf | _Branch, b: _Leaf | _Branch) -> _Branch:
     left, right = (a, b) if _bit(a.key, depth) == 0 else (b, a)
-    return _Branch(depth, a.key, left, right, _node(_at(left, depth + 1), _at(right, depth + 1)))
+    return _Branch(depth, a.key, left, right, None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,7 +183,7 @@ class IndexTree:
             node.left = self._insert(node.left, leaf)
         else:
             node.right = self._insert(node.right, leaf)
-        node.hash = _node(_at(node.left, node.depth + 1), _at(node.right, node.depth + 1))
+        node.hash = None  # hashed again when the root is asked for: a batch of keys shares the upper levels
         return node
 
     def prove(self, key_hash: bytes) -> LookupProof:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import Connection, func, insert, select
+from sqlalchemy import Connection, func, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -50,34 +50,60 @@ def keyed_entries(first_leaf: int, read: Sequence[EventSummary | None]) -> list[
 
 
 def index_batch(connection: Connection, keyed: Sequence[tuple[bytes, IndexEntry]]) -> dict[bytes, bytes]:
-    """Write the entries of one integrated batch; return each touched key's new chain hash."""
+    """Write the entries of one integrated batch; return each touched key's new chain hash.
+
+    The rows go straight to the DBAPI cursor as plain bytes, ints and text (which both drivers take as they
+    are): per-row statement machinery would cost more than the hashing.
+    """
     chains = _latest_chains(connection, sorted({k for k, _ in keyed}))
     rows = []
     for hashed, entry in keyed:
         chain = extend_chain(chains.get(hashed, bytes(32)), entry)
         chains[hashed] = chain
-        rows.append({"key_hash": hashed, "leaf_index": entry.leaf_index, "at": entry.at, "chain": chain})
+        rows.append((hashed, entry.leaf_index, entry.at, chain))
     if rows:
-        connection.execute(insert(schema.index_entries), rows)
+        cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        try:
+            if connection.dialect.name == "sqlite":
+                cursor.executemany(
+                    "INSERT INTO index_entries (key_hash, leaf_index, at, chain) VALUES (?, ?, ?, ?)", rows
+                )
+            else:  # one statement for the batch: psycopg's executemany pays a round trip a row
+                cursor.execute(
+                    "INSERT INTO index_entries (key_hash, leaf_index, at, chain)"
+                    " SELECT * FROM unnest(%s::bytea[], %s::bigint[], %s::text[], %s::bytea[])",
+                    [list(column) for column in zip(*rows, strict=True)],
+                )
+        finally:
+            cursor.close()
     return {hashed: chains[hashed] for hashed, _ in keyed}
 
 
-def _latest_chains(connection: Connection, hashes: Sequence[bytes], below: int | None = None) -> dict[bytes, bytes]:
-    table = schema.index_entries.c
-    chains: dict[bytes, bytes] = {}
-    for start in range(0, len(hashes), _KEYS_PER_READ):
-        group = hashes[start : start + _KEYS_PER_READ]
-        last = select(table.key_hash, func.max(table.leaf_index).label("last")).where(table.key_hash.in_(group))
-        if below is not None:
-            last = last.where(table.leaf_index < below)
-        newest = last.group_by(table.key_hash).subquery()
-        rows = connection.execute(
-            select(table.key_hash, table.chain).join(
-                newest, (newest.c.key_hash == table.key_hash) & (newest.c.last == table.leaf_index)
+def _latest_chains(connection: Connection, hashes: Sequence[bytes]) -> dict[bytes, bytes]:
+    """Each key's chain after its last entry (keys with none are left out), read through the primary key."""
+    cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        if connection.dialect.name != "sqlite":
+            cursor.execute(
+                "SELECT DISTINCT ON (key_hash) key_hash, chain FROM index_entries WHERE key_hash = ANY(%s)"
+                " ORDER BY key_hash, leaf_index DESC",
+                [list(hashes)],
             )
-        )
-        chains.update({bytes(row.key_hash): bytes(row.chain) for row in rows})
-    return chains
+            return {bytes(key): bytes(chain) for key, chain in cursor.fetchall()}
+        chains: dict[bytes, bytes] = {}
+        for start in range(0, len(hashes), _KEYS_PER_READ):
+            group = hashes[start : start + _KEYS_PER_READ]
+            marks = ", ".join("?" * len(group))
+            cursor.execute(
+                "SELECT e.key_hash, e.chain FROM index_entries e WHERE e.key_hash IN ("  # noqa: S608 - placeholders
+                + marks
+                + ") AND e.leaf_index = (SELECT max(leaf_index) FROM index_entries WHERE key_hash = e.key_hash)",
+                group,
+            )
+            chains.update({bytes(key): bytes(chain) for key, chain in cursor.fetchall()})
+        return chains
+    finally:
+        cursor.close()
 
 
 class IndexStore:
