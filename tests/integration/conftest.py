@@ -6,6 +6,7 @@ import dataclasses
 from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from unittest import mock
 
 import grpc
 import pytest
@@ -13,7 +14,9 @@ import pytest
 from share_gateway.config import NodeConfig
 from share_gateway.devkit import Layout, create_federation, free_ports
 from share_gateway.node import Node, start_node
+from share_gateway.store import log as log_module
 from share_gateway.store.database import migrate, open_database
+from share_gateway.store.log import LogStore
 from share_gateway.store.repositories import Store
 from tests.conftest import channels_to, seed_grants
 from tests.federation import REGIONS, Nodes
@@ -53,6 +56,16 @@ async def nodes(layout: Layout) -> AsyncIterator[Nodes]:
 
 
 Connect = Callable[[str], grpc.aio.Channel]
+
+
+def integrate_before_0020(log: LogStore) -> None:
+    """Integrate as a node did before the verifiable index (migration 0020), on a database not yet migrated to it:
+    the same integration with the index's reading and writing left out."""
+    with (
+        mock.patch.object(log_module, "summaries", return_value=[]),
+        mock.patch.object(log_module, "index_batch", return_value={}),
+    ):
+        log.integrate()
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])

@@ -28,6 +28,7 @@ from share_gateway.store.history import HistoryLog, HistoryQuery
 from share_gateway.store.repositories import Store
 from share_gateway.v1 import inquiry_pb2, inquiry_pb2_grpc, registry_pb2_grpc
 from tests.conftest import ChannelFactory, seed_grants
+from tests.integration.conftest import integrate_before_0020
 from tests.support import CALLERS, COMPANY, PERSON, entity, field_violations, inquiry, penalty_request, person
 from tests.waiting import PATIENCE, wait_until
 
@@ -208,7 +209,7 @@ def test_0013_a_database_holding_a_logged_history_upgrades_and_pages_it(database
     subject = Subject(SubjectKind.INDIVIDUAL, PERSON)
     logged = [runtime.event(EventKind.INQUIRY, bank, Outcome.ALLOWED, subject=subject, purpose="x") for _ in range(5)]
     store.append(logged)
-    store.log.integrate()
+    integrate_before_0020(store.log)
     migrate(database_at_0010)
     indexes = {i["name"] for i in inspect(database_at_0010.writer).get_indexes("log_entries")}
     assert "ix_log_entries_subject_id_leaf_index" in indexes
