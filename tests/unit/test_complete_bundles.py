@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import pytest
 
-from share_gateway.crypto.keys import SigningKey
+from share_gateway.crypto.keys import KeyPeriod, KeyRing, SigningKey
 from share_gateway.ledger.bundle import BundleEntry, BundleError, encode_bundle, verify_bundle
 from share_gateway.ledger.bundle_completeness import Completeness
 from share_gateway.ledger.index import IndexCheckpoint, IndexEntry, chain_of, key_hash
@@ -67,3 +67,13 @@ def test_a_completeness_section_that_does_not_hold_fails_naming_why(
 ) -> None:
     with pytest.raises(BundleError, match=message):
         verify_bundle(encode_bundle(ORIGIN, entries(bundled), section()), KEYS, ORIGIN)  # type: ignore[operator]
+
+
+def test_an_index_checkpoint_by_a_log_key_retired_before_the_events_it_covers_is_refused() -> None:
+    retired = SigningKey.generate(ORIGIN)
+    ring = KeyRing(
+        [KEY.verifying_key, retired.verifying_key], {retired.key_id: KeyPeriod(None, NOW - timedelta(days=1))}
+    )
+    with pytest.raises(BundleError, match="the index checkpoint"):
+        verify_bundle(encode_bundle(ORIGIN, entries(), completeness(key=retired)), ring, ORIGIN)
+    assert verify_bundle(encode_bundle(ORIGIN, entries(), completeness()), ring, ORIGIN).complete is not None

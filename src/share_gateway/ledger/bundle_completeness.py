@@ -29,13 +29,13 @@ from share_gateway.crypto.errors import VerificationError
 from share_gateway.crypto.keys import KeyRing
 from share_gateway.domain.canonical import Json
 from share_gateway.domain.events import Event, format_instant, parse_instant
-from share_gateway.ledger.checkpoint import Checkpoint
+from share_gateway.ledger.checkpoint import Checkpoint, require_signed_in_force
 from share_gateway.ledger.index import (
     IndexCheckpoint,
     IndexEntry,
     chain_of,
     key_hash,
-    open_index_checkpoint,
+    open_index_checkpoint_signed,
     requester_key,
     subject_key,
 )
@@ -120,8 +120,11 @@ def verify_completeness(
 ) -> Complete:
     """Check the section against the bundle's entries ((leaf index, event or None if redacted), verified already
     under ``checkpoint``, None when there are none); raise ``IncompleteBundle`` naming what does not hold."""
+    newest = max((event.at for _, event in entries if event is not None), default=None)
     try:
-        index = open_index_checkpoint(section.index_checkpoint, keys, origin)
+        index, signers = open_index_checkpoint_signed(section.index_checkpoint, keys, origin)
+        if newest is not None:  # dated like the log checkpoint: by the newest event it shows
+            require_signed_in_force(signers, keys, newest)
     except VerificationError as error:
         raise IncompleteBundle(f"the index checkpoint: {error}") from error
     if checkpoint is not None and (checkpoint.size, checkpoint.root) != (index.size, index.log_root):

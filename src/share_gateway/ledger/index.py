@@ -36,7 +36,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from share_gateway.crypto.errors import VerificationError
-from share_gateway.crypto.keys import KeyRing, SigningKey
+from share_gateway.crypto.keys import KeyRing, SigningKey, VerifyingKey
 from share_gateway.crypto.note import open_note, sign_note
 from share_gateway.domain.events import EventSummary, format_instant
 from share_gateway.ledger.checkpoint import MalformedCheckpoint, _decimal, _hash
@@ -117,10 +117,18 @@ class IndexCheckpoint:
 
 def open_index_checkpoint(note: bytes, keys: KeyRing, origin: str) -> IndexCheckpoint:
     """Verify an index checkpoint of ``origin``: a trusted key of that name signed it."""
+    return open_index_checkpoint_signed(note, keys, origin)[0]
+
+
+def open_index_checkpoint_signed(
+    note: bytes, keys: KeyRing, origin: str
+) -> tuple[IndexCheckpoint, tuple[VerifyingKey, ...]]:
+    """``open_index_checkpoint``, and which of the origin's keys signed it (to date it as a log checkpoint is)."""
     text, signers = open_note(note, keys)
     checkpoint = IndexCheckpoint.parse(text)
     if checkpoint.origin != origin:
         raise MalformedCheckpoint(f"index checkpoint of {checkpoint.origin!r}, expected {origin!r}")
-    if not any(signer.name == origin for signer in signers):
+    own = tuple(signer for signer in signers if signer.name == origin)
+    if not own:
         raise VerificationError(f"no signature by the log key {origin!r}")
-    return checkpoint
+    return checkpoint, own
