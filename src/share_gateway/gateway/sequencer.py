@@ -121,20 +121,27 @@ class Sequencer:
     def _follow_index(self, head: Integration) -> None:
         """Bring the index's tree to ``head``: the batch's keys if the tree stood just before it, else (at the
         first step, or after another process integrated) built again from the stored chains."""
-        if self._index is not None and self._index_size == head.size - head.added:
+        tree, size = self._index, self._index_size
+        if tree is not None and size == head.size - head.added:
             for key_hash, chain in head.index.items():
-                self._index.set(key_hash, chain)
-        elif self._index is None or self._index_size != head.size:
-            self._index = IndexTree(self.store.index.values_at(head.size))
-        self._index_size = head.size
+                tree.set(key_hash, chain)
+        elif tree is None or size != head.size:
+            tree = IndexTree(self.store.index.values_at(head.size))
+        self._index, self._index_size = tree, head.size
+
+    def _index_root(self, size: int) -> bytes:
+        """The index root at ``size``: the tree's, which follows every integration (built again if it does not)."""
+        if self._index is None or self._index_size != size:
+            self._index, self._index_size = IndexTree(self.store.index.values_at(size)), size
+        return self._index.root
 
     async def _publish(self, head: Integration) -> Checkpoint:
         await self._check_extends_last(head)
         checkpoint = Checkpoint(self.key.name, head.size, head.root)
         now = self._clock()
         await self._run(self.store.add_checkpoint, head.size, head.root, checkpoint.sign(self.key), now)
-        assert self._index is not None, "the index follows every integration"
-        index = IndexCheckpoint(self.key.name, head.size, head.root, self._index.root)
+        index_root = await self._run(self._index_root, head.size)
+        index = IndexCheckpoint(self.key.name, head.size, head.root, index_root)
         await self._run(self.store.index.add_checkpoint, head.size, index.index_root, index.sign(self.key), now)
         self._published_size, self._published_at = head.size, time.monotonic()
         return checkpoint
