@@ -11,13 +11,14 @@ from pathlib import Path
 
 import bench.log
 from bench.harness import postgres_reachable
-from bench.log import appends, inquiry, proof, verify
+from bench.log import appends, index, inquiry, proof, verify
 
 PARTS: dict[str, Callable[[argparse.Namespace, Path], None]] = {
     "appends": appends.run,
     "verify": verify.run,
     "proof": proof.run,
     "inquiry": inquiry.run,
+    "index": index.run,
 }
 DEFAULT_POSTGRES = os.environ.get("SHARE_GATEWAY_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
@@ -41,6 +42,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=8.0, help="seconds per measured run (part 4)")
     parser.add_argument("--concurrency", type=int, default=32, help="concurrent inquiries (part 4)")
     parser.add_argument("--rounds", type=int, default=2, help="rounds of log on and off (part 4)")
+    parser.add_argument("--index-leaves", type=int, default=50_000, help="leaves integrated with the index (part 5)")
+    parser.add_argument("--index-subjects", type=int, default=10_000, help="subjects the events are about (part 5)")
     parser.add_argument("--inquiry-synchronous", choices=["FULL", "NORMAL"], default="FULL")
     args = parser.parse_args()
     parts = [p.strip() for p in args.part.split(",") if p.strip()]

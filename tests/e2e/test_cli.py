@@ -314,8 +314,16 @@ def test_a_compliance_officer_audits_the_log(served: tuple[Path, str], tmp_path:
     assert "verified" in proved
     assert proof.read_bytes().startswith(b"c2sp.org/tlog-proof@v1\nindex 0\n")
     bundle = tmp_path / "bundle.json"
-    assert "2 event(s)" in run("audit", "export", *officer, "--kind", "inquiry", "--out", str(bundle)).stdout
+    exported = run("audit", "export", *officer, "--kind", "inquiry", "--out", str(bundle)).stdout
+    assert "2 event(s)" in exported
+    assert "completeness not proven" in exported
     assert "verified offline" in run("audit", "verify-bundle", str(bundle), *node_key).stdout
+    # For one subject alone the bundle proves it holds every event about the subject.
+    assert (
+        "proves it is complete" in run("audit", "export", *officer, "--subject", COMPANY, "--out", str(bundle)).stdout
+    )
+    checked = run("audit", "verify-bundle", str(bundle), *node_key).stdout
+    assert f"about subject:legal_entity:{COMPANY} in the node's signed index" in checked
     refused = run("audit", "search", "--node", address, "--identity", str(pki / "clients/bank"), check=False)
     assert refused.returncode == 1
     assert "NOT_A_COMPLIANCE_OFFICER" in refused.stderr
@@ -332,6 +340,15 @@ def test_audit_verify_finds_an_edited_event_on_the_database(served: tuple[Path, 
     assert "verifies" in verified.stdout
     assert "warning: no peer witnesses the log of share-gateway/node/110000" in verified.stderr, "a node alone"
     assert "verifying" in verified.stderr, "a progress line"
+    assert "its index matches the log under" in verified.stdout
+    with sqlite3.connect(database) as connection:
+        # The stored index loses the inquiry's subject: exports would no longer match the signed index.
+        connection.execute(
+            "DELETE FROM index_entries WHERE leaf_index = (SELECT leaf_index FROM log_entries WHERE kind = 'inquiry')"
+        )
+    unindexed = run("audit", "verify", "--config", config, check=False)
+    assert unindexed.returncode == 1
+    assert "the stored index differs from the log: key requester:" in unindexed.stdout + unindexed.stderr
     with sqlite3.connect(database) as connection:
         leaf, seq, body = connection.execute(
             "SELECT l.leaf_index, e.seq, e.body FROM events e JOIN log_entries l ON l.event_seq = e.seq"

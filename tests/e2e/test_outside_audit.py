@@ -68,7 +68,8 @@ def sequence(config: NodeConfig, *, rewrite: bool = False) -> None:
         key = SigningKey.load(config.key_name, config.signing_key)
         if rewrite:
             with database.writer.begin() as connection:
-                for table in ("log_nodes", "log_entries", "log_checkpoints"):
+                # The operator rebuilds the index with the tree (it is derived from the leaves).
+                for table in ("log_nodes", "log_entries", "log_checkpoints", "index_entries", "index_checkpoints"):
                     connection.exec_driver_sql(f"DELETE FROM {table}")
         appended = 0
         for size in CHECKPOINTS:

@@ -210,6 +210,9 @@ async def test_rewritten_and_resigned_history_is_caught(log: tuple[Database, Log
     execute(database, "DELETE FROM log_nodes")
     execute(database, "DELETE FROM log_entries")
     execute(database, "DELETE FROM log_checkpoints")
+    # The rewriting node rebuilds its index with its log.
+    execute(database, "DELETE FROM index_entries")
+    execute(database, "DELETE FROM index_checkpoints")
     rebuilt = Sequencer(logs, KEY, inline, lambda: NOW, SequencerSettings(checkpoint_interval=3600))
     resigned = await rebuilt.step(force=True)
     assert resigned is not None
@@ -250,6 +253,9 @@ async def test_a_rewrite_is_placed_between_the_kept_checkpoints_it_falls_between
     execute(database, "DELETE FROM log_nodes")
     execute(database, "DELETE FROM log_entries")
     execute(database, "DELETE FROM log_checkpoints")
+    # The rewriting node rebuilds its index with its log.
+    execute(database, "DELETE FROM index_entries")
+    execute(database, "DELETE FROM index_checkpoints")
     rebuilt = Sequencer(logs, KEY, inline, lambda: NOW, SequencerSettings(checkpoint_interval=3600))
     assert await rebuilt.step(force=True) is not None
     report = audit(logs, kept)

@@ -186,7 +186,7 @@ def test_a_bundle_is_canonical_json_that_verifies_offline() -> None:
 def _tampered(change: str) -> bytes:
     document = json.loads(encode_bundle(ORIGIN, entries()))
     if change == "format":
-        document["format"] = "share-gateway/audit-bundle@v2"
+        document["format"] = "share-gateway/audit-bundle@v9"
     elif change == "origin":
         document["origin"] = "share-gateway/node/310000"
     elif change == "no entries":
@@ -207,7 +207,7 @@ def _tampered(change: str) -> bytes:
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        ("format", "not a share-gateway/audit-bundle@v1 bundle"),
+        ("format", "not a share-gateway/audit-bundle@v1 or @v2 bundle"),
         ("origin", "bundle of 'share-gateway/node/310000'"),
         ("no entries", "holds no entries"),
         ("index", "entry 0: proof is for leaf 1, the entry says 2"),

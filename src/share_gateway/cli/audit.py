@@ -60,9 +60,14 @@ def add_commands(commands: Commands) -> None:
         "share-gateway/tlog-consistency@v1 file (both verify offline with audit verify-proof)",
     )
     prove.set_defaults(run=cmd_prove)
-    export = audit.add_parser("export", help="export events with proofs as an offline-verifiable bundle")
+    export = audit.add_parser(
+        "export",
+        help="export events with proofs as an offline-verifiable bundle; for --subject or --requester alone "
+        "(with --since/--until at most) the bundle also proves it holds every event about them",
+    )
     _officer_options(export)
     _filter_options(export)
+    export.set_defaults(limit=0)  # every matching event: a complete export is never cut short
     export.add_argument("--out", type=Path, required=True, help="where to write the bundle (JSON)")
     export.set_defaults(run=cmd_export)
 
@@ -76,7 +81,7 @@ def _officer_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _filter_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--actor", help="sgw://institution/<USCC>")
+    parser.add_argument("--actor", "--requester", dest="actor", help="sgw://institution/<USCC>: who acted")
     parser.add_argument("--subject", help="USCC or resident ID the events are about")
     parser.add_argument("--purpose", help="only events of this catalog purpose")
     parser.add_argument("--outcome", choices=["allowed", "denied"], help="only allowed or only denied events")
@@ -93,7 +98,7 @@ def _filter_options(parser: argparse.ArgumentParser) -> None:
         metavar="YYYY-MM-DD",
         help="only events logged before the start of this day, UTC (ISO 8601 date)",
     )
-    parser.add_argument("--limit", type=int, default=100, help="at most this many events")
+    parser.add_argument("--limit", type=int, default=100, help="at most this many events (export: all by default)")
 
 
 def _node_key(spec: str) -> tuple[str, KeyRing]:
@@ -276,6 +281,12 @@ def cmd_export(args: argparse.Namespace) -> None:
 
     events = asyncio.run(_export(args))
     show(f"{events} event(s) with their proofs written to {args.out}")
+    with args.out.open("rb") as written:
+        complete = written.read(16) == b'{"completeness":'
+    if complete:
+        show("the bundle proves it is complete: audit verify-bundle checks it holds every event about the key")
+    else:
+        show("completeness not proven: only an export for --subject or --requester alone (and a time range) proves it")
 
 
 async def _latest_checkpoint(args: argparse.Namespace) -> bytes:

@@ -188,6 +188,7 @@ def cmd_verify(args: argparse.Namespace) -> None:
     from share_gateway.cli.database import node_store
     from share_gateway.config import NodeConfig
     from share_gateway.ledger.audit import audit_log
+    from share_gateway.ledger.audit_index import audit_index
 
     config = NodeConfig.load(args.config)
     trust = _config_trust(args, config)
@@ -206,6 +207,7 @@ def cmd_verify(args: argparse.Namespace) -> None:
             witnesses=trust.witnesses,
             quorum=trust.quorum,
         )
+        audit_index(store.log, store.log.index, trust.keys, origin, report)
     seconds = time.monotonic() - started
     first = report.first
     show(
@@ -233,6 +235,8 @@ def cmd_verify(args: argparse.Namespace) -> None:
             show(f"  … and {len(report.findings) - 20} more")
         raise _fail(f"the log does not verify; first: {first}")
     show(f"the log of {origin} verifies: {report.size} leaves under {len(report.checkpoints)} signed checkpoints")
+    if report.index_checkpoints:
+        show(f"its index matches the log under {report.index_checkpoints} signed index checkpoints")
 
 
 def _show_witnessing(cosigned: dict[int, frozenset[str]], legacy: int, trust: Trust) -> None:
@@ -271,6 +275,15 @@ def cmd_verify_bundle(args: argparse.Namespace) -> None:
         f"{len(verified.events)} event(s) and {len(verified.redacted)} redacted leaf(s) are in the log of {origin} "
         f"of size {verified.checkpoint.size}: verified offline"
     )
+    complete = verified.complete
+    if complete is None:
+        show("completeness not proven (a share-gateway/audit-bundle@v1 bundle): events may have been left out")
+    else:
+        span = "" if complete.since is None and complete.until is None else f" in [{complete.since}, {complete.until})"
+        show(
+            f"complete: these are all {complete.leaves} event(s) about {complete.key}{span} in the node's signed "
+            f"index of the log of size {complete.index.size}"
+        )
     for witnessing in verified.witnessing:
         _show_cosigners(witnessing)
 

@@ -7,7 +7,7 @@ the log is as accountable as who inquired.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timedelta
 
 from share_gateway.config import LogSettings
@@ -15,6 +15,7 @@ from share_gateway.domain.errors import InvalidInput, InvalidState, NotFound, Re
 from share_gateway.domain.events import Event, EventKind, Outcome
 from share_gateway.domain.policy import Denial, Principal
 from share_gateway.domain.principals import Role
+from share_gateway.gateway.audit_complete import IndexLookups
 from share_gateway.gateway.runtime import NodeRuntime
 from share_gateway.ledger.bundle import BundleEntry, BundleWriter
 from share_gateway.ledger.checkpoint import TlogProof
@@ -114,6 +115,10 @@ def redact_log(
 class AuditDesk:
     runtime: NodeRuntime
     log: LogStore
+    lookups: IndexLookups = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.lookups = IndexLookups(self.log)
 
     async def admit(self, officer: Principal, action: str, **details: str) -> None:
         """Log the review step; refuse (and log the refusal) unless the certificate carries the officer role."""
@@ -184,9 +189,19 @@ class AuditDesk:
         """The bundle's bytes a page of events at a time (with the count so far): any size, never all in memory.
 
         Each page is searched and proved on the store's threads, so an export of the whole log never
-        holds up the event loop and the calls it serves. ``limit`` None: every matching event.
+        holds up the event loop and the calls it serves. ``limit`` None: every matching event. A filter that is
+        one subject or one requester exports a bundle v2 that proves it is complete (``gateway.audit_complete``).
         """
         await self.admit(officer, "export", query=_describe(query), limit=str(limit or "all"))
+        complete = await self.runtime.off_loop(self.lookups.plan, query, limit)
+        if complete is not None:
+            writer = BundleWriter(self.runtime.signing_key.name, complete.completeness)
+            yield writer.opening(), 0
+            for start in range(0, len(complete.leaves), EXPORT_PAGE):
+                page = complete.leaves[start : start + EXPORT_PAGE]
+                yield writer.entries(await self.runtime.off_loop(self.lookups.proved, page, complete.checkpoint)), 0
+            yield writer.closing(), writer.count
+            return
         checkpoint = await self._checkpoint(0)
         under = replace(query, below_size=checkpoint.size)
         writer = BundleWriter(self.runtime.signing_key.name)

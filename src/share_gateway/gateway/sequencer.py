@@ -7,6 +7,10 @@ passed since the last one or ``checkpoint_leaves`` leaves were added. Before
 signing, the new tree is proved consistent with the last published
 checkpoint from the stored nodes, so the node never signs two inconsistent
 checkpoints, even if its own storage was changed under it.
+
+Beside the log it keeps the verifiable index's tree (``ledger.index``) in
+memory, built once from the stored chains and then updated with the keys each
+batch touched, and signs an index checkpoint with every log checkpoint.
 """
 
 from __future__ import annotations
@@ -23,6 +27,8 @@ from typing import Any
 from share_gateway.crypto.keys import SigningKey
 from share_gateway.gateway.failures import database_outage
 from share_gateway.ledger.checkpoint import Checkpoint
+from share_gateway.ledger.index import IndexCheckpoint
+from share_gateway.ledger.index_tree import IndexTree
 from share_gateway.ledger.verify import ProofError, verify_consistency
 from share_gateway.store.log import Integration, LogStore
 
@@ -67,6 +73,11 @@ class Sequencer:
         # Whether the node holds its log back (a restore its operator has not acknowledged): nothing is integrated
         # or signed meanwhile (``gateway.restore``).
         self.held: Callable[[], bool] | None = None
+        # The index's tree and the log size it covers (None: to be built from the stored chains).
+        self._index: IndexTree | None = None
+        self._index_size = -1
+        # One step at a time, whoever calls it: the index's tree is updated in place.
+        self._stepping = asyncio.Lock()
 
     async def _may_act(self) -> bool:
         if self.held is not None and self.held():
@@ -80,9 +91,14 @@ class Sequencer:
         A checkpoint is due once ``checkpoint_interval`` passed since the last or ``checkpoint_leaves`` leaves
         were added. The step ends when the backlog is integrated, the loop is stopping, or the guard refuses.
         """
+        async with self._stepping:
+            return await self._steps(force)
+
+    async def _steps(self, force: bool) -> Checkpoint | None:
         published = None
         while await self._may_act():
             head: Integration = await self._run(self.store.integrate, self.settings.batch)
+            await self._run(self._follow_index, head)
             if self._published_size < 0:
                 latest = await self._run(self.store.latest_checkpoint)
                 self._published_size = -1 if latest is None else latest.size
@@ -102,10 +118,31 @@ class Sequencer:
     def _out_of_time(self) -> bool:
         return self._stop_by is not None and time.monotonic() >= self._stop_by
 
+    def _follow_index(self, head: Integration) -> None:
+        """Bring the index's tree to ``head``: the batch's keys if the tree stood just before it, else (at the
+        first step, or after another process integrated) built again from the stored chains."""
+        tree, size = self._index, self._index_size
+        if tree is not None and size == head.size - head.added:
+            for key_hash, chain in head.index.items():
+                tree.set(key_hash, chain)
+        elif tree is None or size != head.size:
+            tree = IndexTree(self.store.index.values_at(head.size))
+        self._index, self._index_size = tree, head.size
+
+    def _index_root(self, size: int) -> bytes:
+        """The index root at ``size``: the tree's, which follows every integration (built again if it does not)."""
+        if self._index is None or self._index_size != size:
+            self._index, self._index_size = IndexTree(self.store.index.values_at(size)), size
+        return self._index.root
+
     async def _publish(self, head: Integration) -> Checkpoint:
         await self._check_extends_last(head)
         checkpoint = Checkpoint(self.key.name, head.size, head.root)
-        await self._run(self.store.add_checkpoint, head.size, head.root, checkpoint.sign(self.key), self._clock())
+        now = self._clock()
+        await self._run(self.store.add_checkpoint, head.size, head.root, checkpoint.sign(self.key), now)
+        index_root = await self._run(self._index_root, head.size)
+        index = IndexCheckpoint(self.key.name, head.size, head.root, index_root)
+        await self._run(self.store.index.add_checkpoint, head.size, index.index_root, index.sign(self.key), now)
         self._published_size, self._published_at = head.size, time.monotonic()
         return checkpoint
 
@@ -138,6 +175,7 @@ class Sequencer:
         self._stopping.clear()
         self._stop_by = None
         self._published_size = -1
+        self._index = None
         self._task = asyncio.create_task(self._loop(), name="sequencer")
 
     @property

@@ -5,6 +5,12 @@ A bundle is canonical JSON::
     {"format": "share-gateway/audit-bundle@v1", "origin": "<log origin>",
      "entries": [{"leaf_index": n, "event": "<base64 event bytes>", "proof": "<tlog-proof>"}, ...]}
 
+A bundle v2 (``share-gateway/audit-bundle@v2``) adds ``"completeness"``: the
+node's signed index lookup for one key, which proves the entries are every
+event about that key (``ledger.bundle_completeness``); a v2 bundle may hold no
+entry at all (nothing about the key). A v1 bundle still verifies, and is
+reported as not proven complete.
+
 A redacted event travels as ``"leaf_hash"`` instead of ``"event"``: its
 inclusion still verifies, its content no longer exists. Verification needs
 only the bundle, the origin and the node's public key; given the log's
@@ -23,6 +29,7 @@ from share_gateway.crypto.errors import VerificationError
 from share_gateway.crypto.keys import KeyRing
 from share_gateway.domain.canonical import Json, canonical_json, parse_json
 from share_gateway.domain.events import Event
+from share_gateway.ledger.bundle_completeness import Complete, Completeness, verify_completeness
 from share_gateway.ledger.checkpoint import (
     Checkpoint,
     MalformedCheckpoint,
@@ -35,6 +42,8 @@ from share_gateway.ledger.hashing import leaf_hash
 from share_gateway.ledger.verify import ProofError, verify_inclusion
 
 BUNDLE_FORMAT = "share-gateway/audit-bundle@v1"
+BUNDLE_FORMAT_V2 = "share-gateway/audit-bundle@v2"
+FORMATS = (BUNDLE_FORMAT, BUNDLE_FORMAT_V2)
 
 
 class BundleError(ProofError):
@@ -58,22 +67,29 @@ class BundleEntry:
         return entry
 
 
-def encode_bundle(origin: str, entries: Sequence[BundleEntry]) -> bytes:
-    return canonical_json({"format": BUNDLE_FORMAT, "origin": origin, "entries": [e.to_json() for e in entries]})
+def encode_bundle(origin: str, entries: Sequence[BundleEntry], completeness: Completeness | None = None) -> bytes:
+    doc: dict[str, Json] = {"format": BUNDLE_FORMAT, "origin": origin, "entries": [e.to_json() for e in entries]}
+    if completeness is not None:
+        doc |= {"format": BUNDLE_FORMAT_V2, "completeness": completeness.to_json()}
+    return canonical_json(doc)
 
 
 class BundleWriter:
     """The bytes of ``encode_bundle``, written a page of entries at a time: a bundle of any size streams.
 
-    Canonical JSON sorts keys, so ``entries`` comes first and the format and origin close the document.
+    Canonical JSON sorts keys, so ``completeness`` (v2) and ``entries`` come first and the format and origin close
+    the document.
     """
 
-    def __init__(self, origin: str) -> None:
+    def __init__(self, origin: str, completeness: Completeness | None = None) -> None:
         self.origin = origin
+        self.completeness = completeness
         self.count = 0
 
     def opening(self) -> bytes:
-        return b'{"entries":['
+        if self.completeness is None:
+            return b'{"entries":['
+        return b'{"completeness":' + canonical_json(self.completeness.to_json()) + b',"entries":['
 
     def entries(self, entries: Sequence[BundleEntry]) -> bytes:
         """The next entries' bytes, with the comma that separates them from the ones before."""
@@ -85,7 +101,8 @@ class BundleWriter:
         return separator + data
 
     def closing(self) -> bytes:
-        return b'],"format":' + canonical_json(BUNDLE_FORMAT) + b',"origin":' + canonical_json(self.origin) + b"}"
+        version = BUNDLE_FORMAT if self.completeness is None else BUNDLE_FORMAT_V2
+        return b'],"format":' + canonical_json(version) + b',"origin":' + canonical_json(self.origin) + b"}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,14 +112,16 @@ class VerifiedBundle:
     redacted: tuple[int, ...]
     # The cosignatures of the entries' checkpoint notes (one per distinct note), as checked.
     witnessing: tuple[Witnessing, ...] = field(default_factory=tuple)
+    # A v2 bundle's proof that it holds every event about its key; None: completeness not proven (v1).
+    complete: Complete | None = None
 
 
 def bundle_origin(data: bytes) -> str:
     """The origin a bundle claims, to choose the key to verify it with; nothing is verified."""
     try:
         doc = parse_json(data)
-        if doc.get("format") != BUNDLE_FORMAT:
-            raise BundleError(f"not a {BUNDLE_FORMAT} bundle")
+        if doc.get("format") not in FORMATS:
+            raise BundleError(f"not a {BUNDLE_FORMAT} or @v2 bundle")
         return str(doc["origin"])
     except (ValueError, KeyError, TypeError, AttributeError) as error:
         raise BundleError(f"malformed bundle: {error}") from error
@@ -120,20 +139,23 @@ def verify_bundle(
     5. Every cosignature by one of ``witnesses`` verifies, and at least ``quorum`` of them cosigned.
     6. The log key was not retired by the time of the newest event the bundle shows (a checkpoint is signed after
        every leaf it covers); a bundle of redacted entries only shows no time, and is not dated.
+    7. v2: the completeness section holds (``verify_completeness``): the entries are exactly the key's leaves.
     """
     try:
         doc = parse_json(data)
-        if doc.get("format") != BUNDLE_FORMAT:
-            raise BundleError(f"not a {BUNDLE_FORMAT} bundle")
+        if doc.get("format") not in FORMATS:
+            raise BundleError(f"not a {BUNDLE_FORMAT} or @v2 bundle")
         if doc.get("origin") != origin:
             raise BundleError(f"bundle of {doc.get('origin')!r}, expected {origin!r}")
         raw_entries = doc["entries"]
-    except (ValueError, KeyError, TypeError, AttributeError) as error:
+        section = Completeness.from_json(doc["completeness"]) if doc["format"] == BUNDLE_FORMAT_V2 else None
+    except (ProofError, ValueError, KeyError, TypeError, AttributeError) as error:
         raise BundleError(f"malformed bundle: {error}") from error
     witnessed: dict[bytes, Witnessing] = {}
     checkpoint: Checkpoint | None = None
     events: list[Event] = []
     redacted: list[int] = []
+    held: list[tuple[int, Event | None]] = []
     for position, raw in enumerate(raw_entries):
         try:
             this, event = _verify_entry(raw, keys, origin)
@@ -146,10 +168,19 @@ def verify_bundle(
         note = TlogProof.parse(raw["proof"].encode()).checkpoint
         if note not in witnessed:
             witnessed[note] = _witnessing(position, note, witnesses, quorum)
+        held.append((raw["leaf_index"], event))
         if event is None:
             redacted.append(raw["leaf_index"])
         else:
             events.append(event)
+    complete = None
+    if section is not None:
+        try:
+            complete = verify_completeness(section, keys, origin, checkpoint, held)
+        except ProofError as error:
+            raise BundleError(f"incomplete: {error}") from error
+        if checkpoint is None:
+            checkpoint = Checkpoint(origin, complete.index.size, complete.index.log_root)
     if checkpoint is None:
         raise BundleError("the bundle holds no entries")
     newest = max((event.at for event in events), default=None)
@@ -159,7 +190,7 @@ def verify_bundle(
                 require_signed_in_force(open_checkpoint_signed(note, keys, origin)[1], keys, newest)
             except VerificationError as error:
                 raise BundleError(f"the checkpoint: {error}") from error
-    return VerifiedBundle(checkpoint, tuple(events), tuple(redacted), tuple(witnessed.values()))
+    return VerifiedBundle(checkpoint, tuple(events), tuple(redacted), tuple(witnessed.values()), complete)
 
 
 def _witnessing(position: int, note: bytes, witnesses: Sequence[Witness], quorum: int) -> Witnessing:

@@ -46,6 +46,8 @@ class AuditReport:
     cosigned: dict[int, frozenset[str]] = field(default_factory=dict)
     # Plain log-key cosignatures from before cosignature/v1 that verify: reported, never counted.
     legacy: int = 0
+    # Signed index checkpoints held against the index recomputed from the log (``ledger.audit_index``).
+    index_checkpoints: int = 0
 
     @property
     def unwitnessed(self) -> list[int]:

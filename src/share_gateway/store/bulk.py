@@ -25,7 +25,7 @@ from share_gateway.store.records import _row
 from share_gateway.store.unit_of_work import UnitOfWork
 
 # What a bulk load fills: the records and events it writes, and the log's tables once they are integrated.
-LOADED_TABLES = ("records", "events", "log_entries", "log_nodes", "log_checkpoints")
+LOADED_TABLES = ("records", "events", "log_entries", "log_nodes", "log_checkpoints", "index_entries")
 
 Submission = tuple[Record, SealedRecord, str, Event]
 """A record, its sealed statement, its request key and the event that logs its submission."""

@@ -16,7 +16,7 @@ too, runs in the caller's unit of work.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import BigInteger, Connection, and_, bindparam, func, insert, select, update
@@ -30,6 +30,7 @@ from share_gateway.ledger.tree import Fetch, Frontier, NodeId, consistency_proof
 from share_gateway.store import schema
 from share_gateway.store.activity import add_counts
 from share_gateway.store.database import Database, Prepared
+from share_gateway.store.index import IndexStore, index_batch, keyed_entries, summaries
 from share_gateway.store.unit_of_work import INTEGRATION_LOCK, UnitOfWork, lock
 
 
@@ -38,6 +39,8 @@ class Integration:
     size: int
     root: bytes
     added: int
+    # Each index key the batch touched, with its new chain hash (``store.index``).
+    index: dict[bytes, bytes] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,6 +134,7 @@ _INSERT_NODE = insert(schema.log_nodes).values(level=bindparam("level"), idx=bin
 class LogStore:
     def __init__(self, database: Database) -> None:
         self.database = database
+        self.index = IndexStore(database)
         self._insert_node = Prepared.compile(_INSERT_NODE, database.writer)
 
     # --- integration --------------------------------------------------------
@@ -145,7 +149,8 @@ class LogStore:
         Events are read and hashed before the write lock is taken, so appends wait
         only for the inserts; inside the lock the tree's size is read again and the
         batch is dropped (to be redone) if another integrator moved it. The
-        searchable fields are copied in SQL from the columns the append wrote.
+        searchable fields are copied in SQL from the columns the append wrote, and the
+        batch's verifiable-index entries are written in the same transaction.
         """
         mark = "?" if self.database.is_sqlite else "%s"
         with self.database.reader.connect() as connection:
@@ -160,6 +165,7 @@ class LogStore:
             finally:
                 cursor.close()
         hashes = [leaf_hash(body) for _, body in pending]
+        read = summaries([body for _, body in pending])
         with self.database.writer.begin() as connection:
             lock(connection, INTEGRATION_LOCK)
             size = _size(connection)
@@ -181,7 +187,8 @@ class LogStore:
                 self._insert_node.execute_many(cursor, nodes)
             finally:
                 cursor.close()
-            return Integration(frontier.size, frontier.root, len(pending))
+            index = index_batch(connection, keyed_entries(size, read))
+            return Integration(frontier.size, frontier.root, len(pending), index)
 
     def pending(self) -> int:
         """How many appended events wait for integration."""

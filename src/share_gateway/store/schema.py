@@ -311,3 +311,25 @@ log_checkpoints = Table(
     Column("note", LargeBinary, nullable=False),
     Column("published_at", Instant, nullable=False),
 )
+
+# The verifiable index (``ledger.index``, migration 0021): one row per (key, leaf) of an event about that key, with
+# the key's chain hash once that leaf is added, so the index at any log size is read back without hashing again.
+index_entries = Table(
+    "index_entries",
+    metadata,
+    Column("key_hash", LargeBinary(32), primary_key=True),
+    Column("leaf_index", BigInteger, primary_key=True, autoincrement=False),
+    Column("at", String(27), nullable=False),
+    Column("chain", LargeBinary(32), nullable=False),
+    Index(None, "leaf_index"),
+)
+
+# Signed index checkpoints as published, one per log size: the index root bound to the log checkpoint of that size.
+index_checkpoints = Table(
+    "index_checkpoints",
+    metadata,
+    Column("size", BigInteger, primary_key=True, autoincrement=False),
+    Column("index_root", LargeBinary, nullable=False),
+    Column("note", LargeBinary, nullable=False),
+    Column("published_at", Instant, nullable=False),
+)

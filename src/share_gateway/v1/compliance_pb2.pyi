@@ -321,7 +321,9 @@ class ExportBundleResponse(_message.Message):
     BUNDLE_FIELD_NUMBER: _builtins.int
     EVENTS_FIELD_NUMBER: _builtins.int
     bundle: _builtins.bytes
-    """Canonical JSON: {"format", "origin", "entries": [{"event" | "leaf_hash", "proof"}]}."""
+    """Canonical JSON: {"format", "origin", "entries": [{"event" | "leaf_hash", "proof"}]}; a bundle
+    v2 ("share-gateway/audit-bundle@v2") adds "completeness" (see the README's bundle format).
+    """
     events: _builtins.int
     def __init__(
         self,

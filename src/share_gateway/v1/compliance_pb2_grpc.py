@@ -113,6 +113,8 @@ class ComplianceServiceServicer:
 
     def ExportBundle(self, request, context):
         """Events with their inclusion proofs (C2SP tlog-proof) under one checkpoint, verifiable offline.
+        A filter of one subject identifier alone or one actor alone (since and until allowed) exports a
+        bundle v2 that also proves it holds every event about them: the node's signed index lookup.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -44,7 +44,10 @@ class ComplianceServiceStub:
     GetConsistencyProof: _grpc.UnaryUnaryMultiCallable[_compliance_pb2.GetConsistencyProofRequest, _compliance_pb2.GetConsistencyProofResponse]
     """Proof that a later published checkpoint extends an earlier one."""
     ExportBundle: _grpc.UnaryUnaryMultiCallable[_compliance_pb2.ExportBundleRequest, _compliance_pb2.ExportBundleResponse]
-    """Events with their inclusion proofs (C2SP tlog-proof) under one checkpoint, verifiable offline."""
+    """Events with their inclusion proofs (C2SP tlog-proof) under one checkpoint, verifiable offline.
+    A filter of one subject identifier alone or one actor alone (since and until allowed) exports a
+    bundle v2 that also proves it holds every event about them: the node's signed index lookup.
+    """
     GetDeliveryBacklog: _grpc.UnaryUnaryMultiCallable[_compliance_pb2.GetDeliveryBacklogRequest, _compliance_pb2.GetDeliveryBacklogResponse]
     """Per peer, how many deliveries (records, revocations, listings) still wait and how many are dead
     letters: refused for a reason that cannot change, kept until an operator redelivers them.
@@ -75,7 +78,10 @@ class ComplianceServiceAsyncStub(ComplianceServiceStub):
     GetConsistencyProof: _aio.UnaryUnaryMultiCallable[_compliance_pb2.GetConsistencyProofRequest, _compliance_pb2.GetConsistencyProofResponse]  # type: ignore[assignment]
     """Proof that a later published checkpoint extends an earlier one."""
     ExportBundle: _aio.UnaryUnaryMultiCallable[_compliance_pb2.ExportBundleRequest, _compliance_pb2.ExportBundleResponse]  # type: ignore[assignment]
-    """Events with their inclusion proofs (C2SP tlog-proof) under one checkpoint, verifiable offline."""
+    """Events with their inclusion proofs (C2SP tlog-proof) under one checkpoint, verifiable offline.
+    A filter of one subject identifier alone or one actor alone (since and until allowed) exports a
+    bundle v2 that also proves it holds every event about them: the node's signed index lookup.
+    """
     GetDeliveryBacklog: _aio.UnaryUnaryMultiCallable[_compliance_pb2.GetDeliveryBacklogRequest, _compliance_pb2.GetDeliveryBacklogResponse]  # type: ignore[assignment]
     """Per peer, how many deliveries (records, revocations, listings) still wait and how many are dead
     letters: refused for a reason that cannot change, kept until an operator redelivers them.
@@ -133,7 +139,10 @@ class ComplianceServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _compliance_pb2.ExportBundleRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_compliance_pb2.ExportBundleResponse, _abc.Awaitable[_compliance_pb2.ExportBundleResponse]]:
-        """Events with their inclusion proofs (C2SP tlog-proof) under one checkpoint, verifiable offline."""
+        """Events with their inclusion proofs (C2SP tlog-proof) under one checkpoint, verifiable offline.
+        A filter of one subject identifier alone or one actor alone (since and until allowed) exports a
+        bundle v2 that also proves it holds every event about them: the node's signed index lookup.
+        """
 
     @_abc_1.abstractmethod
     def GetDeliveryBacklog(
