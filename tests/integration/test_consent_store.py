@@ -14,7 +14,8 @@ import pytest
 from share_gateway.domain.consent import ConsentRevocation, ConsentStatement, consent_id
 from share_gateway.domain.events import Event, EventKind, Outcome
 from share_gateway.domain.identifiers import Subject, SubjectKind
-from share_gateway.store.database import Database, migrate, open_database
+from share_gateway.store.consents import ConsentToKeep
+from share_gateway.store.database import Database, StoreBusy, migrate, open_database
 from share_gateway.store.repositories import Store
 
 NOW = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)
@@ -111,3 +112,40 @@ def test_0014_a_database_holding_events_upgrades_and_takes_consents(database_at_
     first, kept = register(store, statement())
     assert kept
     assert store.consents.about(COMPANY)[0].consent_id == first
+
+
+def to_keep(about: ConsentStatement, at: datetime = NOW, certificate: bytes = b"cert") -> ConsentToKeep:
+    data = about.to_bytes()
+    return ConsentToKeep(consent_id(data), data, b"sig", certificate, about, at)
+
+
+def inquiry(at: datetime = NOW) -> Event:
+    return Event(str(uuid.uuid4()), EventKind.INQUIRY, at, "110000", BANK, Outcome.ALLOWED, subject=COMPANY)
+
+
+def test_consents_an_inquiry_saw_first_are_registered_with_its_event(store: Store) -> None:
+    """The group commit registers the consents its inquiries brought first in the transaction that logs them
+    (the first sight stands), on the loop's connection as from a thread."""
+    logged = [inquiry(), inquiry()]
+    first = to_keep(statement())
+    store.append(logged[:1], [first, to_keep(statement(), NOW + timedelta(hours=1))])
+    try:
+        store.append_now(logged[1:], [to_keep(statement(PERSON)), to_keep(statement(), NOW + timedelta(hours=2))])
+    except StoreBusy:  # PostgreSQL never writes without waiting
+        store.append(logged[1:], [to_keep(statement(PERSON)), to_keep(statement(), NOW + timedelta(hours=2))])
+    assert [Event.from_bytes(body) for _, body in store.events.read()] == logged
+    [listed] = store.consents.about(COMPANY)
+    assert (listed.consent_id, listed.registered_at, listed.certificate) == (first.consent_id, NOW, b"cert")
+    assert [c.statement for c in store.consents.about(PERSON)] == [statement(PERSON)]
+
+
+def test_after_a_failed_batch_a_consent_is_registered_only_with_its_own_event(store: Store) -> None:
+    """Event by event after a failed batch: a consent that cannot be stored fails its own event alone, and
+    the other events' consents are registered with them."""
+    logged = [inquiry(), inquiry(), inquiry()]
+    broken = to_keep(statement(PERSON), certificate=None)  # type: ignore[arg-type]
+    failures = store.append_each(logged, [[to_keep(statement())], [broken], []])
+    assert [failure is None for failure in failures] == [True, False, True]
+    assert [Event.from_bytes(body) for _, body in store.events.read()] == [logged[0], logged[2]]
+    assert [c.statement for c in store.consents.about(COMPANY)] == [statement()]
+    assert store.consents.about(PERSON) == []

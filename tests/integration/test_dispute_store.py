@@ -16,6 +16,7 @@ from share_gateway.domain.identifiers import Subject, SubjectKind
 from share_gateway.store.database import Database, migrate, open_database
 from share_gateway.store.repositories import Store
 from share_gateway.store.schema import Instant
+from share_gateway.store.unit_of_work import UnitOfWork
 
 NOW = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)
 COMPANY = Subject(SubjectKind.LEGAL_ENTITY, "91110105MA01ABCD00")
@@ -116,3 +117,41 @@ def test_a_peers_dispute_copy_is_kept_if_newer_and_never_over_another_regions(st
     assert store.disputes.get("d-1") == dispute()
     # This node's own lists hold its own disputes only.
     assert [d.dispute_id for d in store.disputes.find(origin="110000")] == ["d-1"]
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def database_at_0019(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
+    url = f"sqlite:///{tmp_path / 'old.db'}" if request.param == "sqlite" else request.getfixturevalue("fresh_postgres")
+    database = open_database(url)
+    migrate(database, "0019")
+    yield database
+    database.dispose()
+
+
+def test_0022_an_inquiry_finds_its_subjects_open_disputes_by_subject_not_among_all_open_ones(
+    database_at_0019: Database,
+) -> None:
+    """Disputes held before revision 0022 are read as before; on SQLite the inquiry path's read of a subject's
+    open disputes searches by subject, so it does not grow with the region's open disputes about others."""
+    others = [
+        replace(
+            dispute(f"o-{n}", record_id=f"other-{n}"), subject=Subject(SubjectKind.LEGAL_ENTITY, f"9111010{n:011d}")
+        )
+        for n in range(3)
+    ]
+    store = Store(database_at_0019)
+
+    def hold(tx: UnitOfWork) -> None:
+        for held in [*others, dispute()]:
+            store.disputes.add(tx, held)
+
+    store.write(hold)
+    migrate(database_at_0019)
+    store = Store(database_at_0019)
+    assert [d.dispute_id for d in store.subject_view(COMPANY, NOW.date(), listings=False).disputes] == ["d-1"]
+    if database_at_0019.is_sqlite:
+        read = store.disputes._open_about
+        values = read.parameters({"kind": COMPANY.kind.value, "id": COMPANY.identifier})
+        with database_at_0019.hot_cursor() as cursor:
+            plan = " ".join(row[3] for row in cursor.execute(f"EXPLAIN QUERY PLAN {read.sql}", values).fetchall())
+        assert "subject_kind=? AND subject_id=? AND state=?" in plan

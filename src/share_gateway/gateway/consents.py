@@ -35,7 +35,7 @@ from share_gateway.domain.identifiers import Subject
 from share_gateway.domain.policy import Denial, Principal
 from share_gateway.gateway.federation import FederationDesk
 from share_gateway.gateway.runtime import NodeRuntime
-from share_gateway.store.consents import RegisteredConsent
+from share_gateway.store.consents import ConsentToKeep, RegisteredConsent
 from share_gateway.store.unit_of_work import UnitOfWork
 
 # How an event names a consent among its records (a withdrawal's receipt is checked like a record's).
@@ -148,17 +148,33 @@ class ConsentDesk:
 
     async def register(self, signed: SignedConsent, consent: Consent) -> None:
         """Keep a consent the first time this node sees it, so its subject can list and withdraw it here."""
+        consents = self.runtime.store.consents
+        for kept in self.to_keep(signed, consent):
+
+            def keep(tx: UnitOfWork, kept: ConsentToKeep = kept) -> bool:
+                return consents.register(tx, *kept)
+
+            await self.runtime.write(keep)
+            self.kept(kept)
+
+    def to_keep(self, signed: SignedConsent, consent: Consent) -> tuple[ConsentToKeep, ...]:
+        """The consent to register, unless this node did already: for an inquiry, registered with its event
+        (``NodeRuntime.append_with``), then ``kept``."""
         if consent.consent_id in self._registered:
-            return
-        consents, now = self.runtime.store.consents, self.runtime.clock()
-        await self.runtime.write(
-            lambda tx: consents.register(
-                tx, consent.consent_id, signed.statement, signed.signature, signed.certificate, consent.statement, now
-            )
+            return ()
+        now = self.runtime.clock()
+        return (
+            ConsentToKeep(
+                consent.consent_id, signed.statement, signed.signature, signed.certificate, consent.statement, now
+            ),
         )
-        if len(self._registered) >= _REMEMBERED:
-            self._registered.clear()
-        self._registered.add(consent.consent_id)
+
+    def kept(self, *consents: ConsentToKeep) -> None:
+        """Remember consents registered, so the inquiry path writes each once, not once per inquiry."""
+        for kept in consents:
+            if len(self._registered) >= _REMEMBERED:
+                self._registered.clear()
+            self._registered.add(kept.consent_id)
 
     async def about(self, subject: Principal) -> list[RegisteredConsent]:
         """The consents about the caller itself registered here (a caller that is no subject has none)."""

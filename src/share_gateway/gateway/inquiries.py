@@ -25,6 +25,7 @@ from share_gateway.gateway.federation import FederationDesk, RegionOutcome, Regi
 from share_gateway.gateway.quotas import QuotaDesk
 from share_gateway.gateway.runtime import NodeRuntime
 from share_gateway.gateway.telemetry import UNKNOWN_PURPOSE, Recorder
+from share_gateway.store.consents import ConsentToKeep
 from share_gateway.store.records import Disclosable
 
 
@@ -144,8 +145,10 @@ class InquiryDesk:
             await runtime.event_log.append(self._denied(requester, request, error))
             error.logged = True
             raise
+        # A consent seen here first is registered in the transaction that logs the answer.
+        first_seen: tuple[ConsentToKeep, ...] = ()
         if consent is not None and request.consent is not None and self.consents is not None:
-            await self.consents.register(request.consent, consent)
+            first_seen = self.consents.to_keep(request.consent, consent)
         consent_id = "" if consent is None else consent.consent_id
         visible = self.policy.lists_visible(request.purpose)
         view = await tracing.traced(
@@ -199,7 +202,9 @@ class InquiryDesk:
             details=details,
         )
         receipt = Envelope.seal(runtime.signing_key, EVENT_MEDIA_TYPE, event.canonical_bytes())
-        await tracing.traced("inquiry.log", runtime.event_log.append(event))
+        await tracing.traced("inquiry.log", runtime.append_with(event, first_seen))
+        if first_seen and self.consents is not None:
+            self.consents.kept(*first_seen)
         regions: tuple[RegionOutcome, ...] = ()
         if request.federated:
             regions = (own, *remote)

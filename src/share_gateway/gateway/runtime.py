@@ -29,6 +29,7 @@ from share_gateway.domain.records import Record
 from share_gateway.domain.repair import REVOCATION_TYPE, Revocation
 from share_gateway.gateway.group_commit import GroupCommit
 from share_gateway.gateway.telemetry import note_event
+from share_gateway.store.consents import ConsentToKeep
 from share_gateway.store.database import StoreBusy
 from share_gateway.store.deliveries import DeliveryKind
 from share_gateway.store.records import StoredRecord
@@ -79,6 +80,8 @@ class NodeRuntime:
 
     def __post_init__(self) -> None:
         self.event_log = GroupCommit(self._write_events, self._write_each)
+        # Consents an inquiry saw first, by the id of its event: registered in the transaction that logs it.
+        self._consents_of: dict[str, tuple[ConsentToKeep, ...]] = {}
         self._commits_since_wal_checkpoint = 0
         self._wal_checkpoint: asyncio.Future[None] | None = None
         self._principals: dict[tuple[Identity, frozenset[Role]], _CachedPrincipal] = {}
@@ -109,21 +112,41 @@ class NodeRuntime:
                 pass
         return await self.off_loop(function, *args, **kwargs)
 
+    async def append_with(self, event: Event, consents: Sequence[ConsentToKeep]) -> None:
+        """Append ``event`` by the group commit, registering ``consents`` in the same transaction: a consent an
+        inquiry brings first costs no transaction (and no wait for the disk) of its own."""
+        if consents:
+            self._consents_of[event.event_id] = tuple(consents)
+        await self.event_log.append(event)
+
     async def _write_events(self, events: Sequence[Event]) -> None:
         """Commit on the loop while SQLite's write lock is free, else from a thread that waits for it."""
+        consents = [consent for event in events for consent in self._consents_of.get(event.event_id, ())]
         if self.store.database.can_write_now:
             try:
-                self.store.events.append_now(events)
+                self.store.append_now(events, consents)
             except StoreBusy:
                 pass
             else:
+                self._written(events)
                 self._after_inline_commit()
                 return
-        await self.off_loop(self.store.append, events)
+        await self.off_loop(self.store.append, events, consents)
+        self._written(events)
 
     async def _write_each(self, events: Sequence[Event]) -> Sequence[Exception | None]:
         """After a batch failed: each event in a savepoint of its own, so one that cannot be stored fails alone."""
-        return await self.off_loop(self.store.append_each, events)
+        consents = [self._consents_of.get(event.event_id, ()) for event in events]
+        try:
+            return await self.off_loop(self.store.append_each, events, consents)
+        finally:
+            self._written(events)
+
+    def _written(self, events: Sequence[Event]) -> None:
+        """Forget the consents of events the group commit is done with."""
+        if self._consents_of:
+            for event in events:
+                self._consents_of.pop(event.event_id, None)
 
     def _after_inline_commit(self) -> None:
         self._commits_since_wal_checkpoint += 1

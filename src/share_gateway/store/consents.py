@@ -6,15 +6,18 @@ what was verified; the evidence it names stays with whoever keeps it.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, insert, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from share_gateway.domain.consent import ConsentRevocation, ConsentStatement
 from share_gateway.domain.identifiers import Subject, SubjectKind
 from share_gateway.store import schema
-from share_gateway.store.database import Database
+from share_gateway.store.database import Database, Prepared
 from share_gateway.store.unit_of_work import UnitOfWork
 
 
@@ -27,9 +30,42 @@ class RegisteredConsent(NamedTuple):
     revoked_at: datetime | None
 
 
+class ConsentToKeep(NamedTuple):
+    """A verified consent this node has not registered yet, as ``Consents.register`` keeps it."""
+
+    consent_id: str
+    statement_bytes: bytes
+    signature: bytes
+    certificate: bytes
+    statement: ConsentStatement
+    at: datetime
+
+    def row(self) -> dict[str, Any]:
+        return {
+            "consent_id": self.consent_id,
+            "subject_kind": self.statement.subject.kind.value,
+            "subject_id": self.statement.subject.identifier,
+            "requester": self.statement.requester,
+            "statement": self.statement_bytes,
+            "signature": self.signature,
+            "certificate": self.certificate,
+            "registered_at": self.at,
+        }
+
+
 class Consents:
     def __init__(self, database: Database) -> None:
         self.database = database
+        # The inquiry path's registration, built once: it rides in the transaction of the inquiry's event.
+        dialect_insert = sqlite_insert if database.is_sqlite else postgresql_insert
+        keep = dialect_insert(schema.consents).values({c.name: bindparam(c.name) for c in schema.consents.c})
+        self._keep = Prepared.compile(keep.on_conflict_do_nothing(index_elements=["consent_id"]), database.writer)
+
+    def keep_on(self, cursor: Any, consents: Sequence[ConsentToKeep]) -> None:
+        """Register ``consents`` on a write transaction's cursor (the group commit's); one registered already
+        stays as first seen."""
+        if consents:
+            self._keep.execute_many(cursor, [consent.row() for consent in consents])
 
     def register(
         self,
@@ -42,18 +78,8 @@ class Consents:
         at: datetime,
     ) -> bool:
         """Register a verified consent; False if it was registered already (the first sight stands)."""
-        return tx.insert_new(
-            insert(schema.consents).values(
-                consent_id=consent_id,
-                subject_kind=statement.subject.kind.value,
-                subject_id=statement.subject.identifier,
-                requester=statement.requester,
-                statement=statement_bytes,
-                signature=signature,
-                certificate=certificate,
-                registered_at=at,
-            )
-        )
+        kept = ConsentToKeep(consent_id, statement_bytes, signature, certificate, statement, at)
+        return tx.insert_new(insert(schema.consents).values(**kept.row()))
 
     def revoke(self, tx: UnitOfWork, revocation: ConsentRevocation, received_at: datetime) -> bool:
         """Keep a withdrawal; False if this consent was withdrawn already (the first withdrawal stands)."""

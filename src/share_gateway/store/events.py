@@ -9,7 +9,7 @@ lock, so an event's ``seq`` order is its commit order and none is skipped.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -77,11 +77,18 @@ class EventLog:
         with tx.cursor() as cursor:
             self._write(cursor, [_event_row(e) for e in events], _ledger_rows(events))
 
-    def append_now(self, events: Sequence[Event]) -> None:
+    def append_now(self, events: Sequence[Event], first: Callable[[Any], None] | None = None) -> None:
         """The same append as a transaction of its own on the calling thread, or ``StoreBusy`` at once if the
-        lock is taken (SQLite only: the group commit of the inquiry path)."""
+        lock is taken (SQLite only: the group commit of the inquiry path); ``first`` writes what the events
+        record, on the same cursor, before them."""
         rows, ledger = [_event_row(e) for e in events], _ledger_rows(events)
-        self.database.write_now(lambda cursor: self._write(cursor, rows, ledger))
+
+        def write(cursor: Any) -> None:
+            if first is not None:
+                first(cursor)
+            self._write(cursor, rows, ledger)
+
+        self.database.write_now(write)
 
     def _write(self, cursor: Any, rows: list[dict[str, Any]], ledger: list[dict[str, Any]]) -> None:
         """The events, and the disclosure ledger's rows for what they disclosed, on one cursor."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -44,11 +44,32 @@ class Disclosable:
     sealed: SealedRecord
 
 
-def _seal(statement: bytes, key_id: str, signature: bytes, openings: dict[str, list[str]]) -> SealedRecord:
-    return SealedRecord(
-        Envelope(statement, STATEMENT_TYPE, bytes.fromhex(key_id), signature),
-        {name: FieldOpening(name, value, bytes.fromhex(salt)) for name, (value, salt) in openings.items()},
-    )
+class StoredOpenings(Mapping[str, FieldOpening]):
+    """A record's openings as stored (name: [value, salt in hex]), each made a ``FieldOpening`` only when asked
+    for: an inquiry discloses a few fields of each record it reads, and making every opening of every record up
+    front cost more than the query that read them."""
+
+    __slots__ = ("_stored",)
+
+    def __init__(self, stored: Mapping[str, list[str]]) -> None:
+        self._stored = stored
+
+    def __getitem__(self, name: str) -> FieldOpening:
+        value, salt = self._stored[name]
+        return FieldOpening(name, value, bytes.fromhex(salt))
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._stored
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._stored)
+
+    def __len__(self) -> int:
+        return len(self._stored)
+
+
+def _seal(statement: bytes, key_id: str, signature: bytes, openings: Mapping[str, list[str]]) -> SealedRecord:
+    return SealedRecord(Envelope(statement, STATEMENT_TYPE, bytes.fromhex(key_id), signature), StoredOpenings(openings))
 
 
 def _stored(row: Row[Any]) -> StoredRecord:
@@ -58,7 +79,7 @@ def _stored(row: Row[Any]) -> StoredRecord:
         record_type=row.record_type,
         subject=Subject(SubjectKind(row.subject_kind), row.subject_id),
         origin_region=row.origin_region,
-        fields={name: opening.value for name, opening in sealed.openings.items()},
+        fields={name: value for name, (value, _) in row.openings.items()},
         legal_document=None if row.legal_document is None else LegalDocument.from_json(row.legal_document),
         severity=row.severity,
         decided_on=row.decided_on,

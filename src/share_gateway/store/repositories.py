@@ -21,7 +21,7 @@ from share_gateway.domain.identifiers import Subject
 from share_gateway.domain.listings import Listing
 from share_gateway.store import schema
 from share_gateway.store.acknowledgements import Acknowledgements
-from share_gateway.store.consents import Consents
+from share_gateway.store.consents import Consents, ConsentToKeep
 from share_gateway.store.corrections import Corrections
 from share_gateway.store.database import Database
 from share_gateway.store.deliveries import Outbox
@@ -102,12 +102,27 @@ class Store:
 
         return self.write(work)
 
-    def append(self, events: Sequence[Event]) -> None:
-        """Append events that record no change of their own (a batch of the group commit, a report) alone."""
-        self.write(lambda tx: self.events.append(tx, events))
+    def append(self, events: Sequence[Event], consents: Sequence[ConsentToKeep] = ()) -> None:
+        """Append events that record no change of their own (a batch of the group commit, a report) alone, with
+        the consents their inquiries saw first (registered in the same transaction)."""
 
-    def append_each(self, events: Sequence[Event]) -> list[Exception | None]:
-        """Append each event in a savepoint of its own, in one transaction: what one fails for fails it alone.
+        def work(tx: UnitOfWork) -> None:
+            if consents:
+                with tx.cursor() as cursor:
+                    self.consents.keep_on(cursor, consents)
+            self.events.append(tx, events)
+
+        self.write(work)
+
+    def append_now(self, events: Sequence[Event], consents: Sequence[ConsentToKeep] = ()) -> None:
+        """``append`` as a transaction on this thread, or ``StoreBusy`` at once (``EventLog.append_now``)."""
+        self.events.append_now(events, (lambda cursor: self.consents.keep_on(cursor, consents)) if consents else None)
+
+    def append_each(
+        self, events: Sequence[Event], consents: Sequence[Sequence[ConsentToKeep]] = ()
+    ) -> list[Exception | None]:
+        """Append each event (with its consents, ``consents[i]`` for ``events[i]``) in a savepoint of its own,
+        in one transaction: what one fails for fails it alone.
 
         The group commit's way after a batch failed: one caller's event that cannot be
         stored must not take everyone else's with it. Returns each event's failure (None: written).
@@ -116,9 +131,12 @@ class Store:
         def each(tx: UnitOfWork) -> list[Exception | None]:
             tx.serialise()
             failures: list[Exception | None] = []
-            for event in events:
+            for index, event in enumerate(events):
                 try:
                     with tx.connection.begin_nested():
+                        if index < len(consents) and consents[index]:
+                            with tx.cursor() as cursor:
+                                self.consents.keep_on(cursor, consents[index])
                         self.events.append(tx, [event])
                 except Exception as error:  # noqa: BLE001 - the failure is this event's own, handed to its caller
                     failures.append(error)

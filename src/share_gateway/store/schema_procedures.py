@@ -97,6 +97,8 @@ disputes = Table(
     Column("version", Integer, nullable=False),
     Index(None, "origin_region", "record_id"),
     Index(None, "state"),
+    # The inquiry path's read of a subject's open disputes (revision 0020).
+    Index(None, "subject_kind", "subject_id", "state"),
 )
 
 # Correction applications (纠正) about entries on the courts' list of dishonest judgment debtors (Fa Shi [2017]
