@@ -97,7 +97,7 @@ disputes = Table(
     Column("version", Integer, nullable=False),
     Index(None, "origin_region", "record_id"),
     Index(None, "state"),
-    # The inquiry path's read of a subject's open disputes (revision 0020).
+    # The inquiry path's read of a subject's open disputes (revision 0022).
     Index(None, "subject_kind", "subject_id", "state"),
 )
 
