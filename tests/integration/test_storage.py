@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import sqlite3
+import threading
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import sqlalchemy
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
@@ -35,9 +37,11 @@ from share_gateway.store.deliveries import Delivery, DeliveryKind
 from share_gateway.store.records import StoredRecord
 from share_gateway.store.repositories import Store
 from share_gateway.store.schema import metadata
+from share_gateway.store.unit_of_work import UnitOfWork
 from share_gateway.synthetic import Population
 from tests.conftest import seed_grants
 from tests.support import REGION
+from tests.waiting import wait_until
 
 NOW = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
 KEY = SigningKey.generate("share-gateway/node/110000")
@@ -144,6 +148,52 @@ def test_an_older_or_different_catalog_is_never_installed(store: Store) -> None:
         install(store, other_v2, NOW)
     install(store, v2, NOW)  # the same document again is fine
     assert store.trust.catalog() == v2.document
+
+
+@pytest.mark.postgres
+def test_processes_installing_the_same_catalog_at_once_both_succeed(fresh_postgres: str) -> None:
+    """Replicas started together install the catalog at once: the second waits for the first, finds it installed,
+    and goes on (it used to fail its start on the unique version)."""
+    authority = SigningKey.generate("share-gateway-authority")
+    signed = open_catalog(sign_catalog(sample_catalog_text(), authority), KeyRing([authority.verifying_key]))
+    database = open_database(fresh_postgres, pool_size=2)
+    try:
+        migrate(database)
+        store = Store(database)
+        with database.writer.begin() as first:
+            assert store.trust.install_catalog(UnitOfWork(first), signed, NOW)
+            results: list[bool | Exception] = []
+            second = threading.Thread(target=lambda: results.append(install_or_error(store, signed)))
+            second.start()
+            # The second install has reached the database and waits there for the first to commit.
+            wait_until(lambda: waiting_sessions(fresh_postgres) >= 1)
+        second.join(60)
+        assert results == [False]
+        assert store.trust.catalog() == signed.document
+    finally:
+        database.dispose()
+
+
+def install_or_error(store: Store, signed: SignedCatalog) -> bool | Exception:
+    try:
+        return install(store, signed, NOW)
+    except Exception as error:  # noqa: BLE001 - the test asserts there is none
+        return error
+
+
+def waiting_sessions(url: str) -> int:
+    engine = sqlalchemy.create_engine(url)
+    try:
+        with engine.connect() as connection:
+            waiting = connection.execute(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+                    " AND (query LIKE '%pg_advisory_xact_lock%' OR query LIKE '%INSERT INTO catalogs%')"
+                )
+            ).scalar()
+        return int(waiting or 0)
+    finally:
+        engine.dispose()
 
 
 def test_grants_need_a_registered_institution_and_can_be_revoked(store: Store) -> None:

@@ -17,7 +17,7 @@ from share_gateway.federation.manifest import SignedManifest
 from share_gateway.federation.revocation_list import SignedRevocationList
 from share_gateway.store import schema
 from share_gateway.store.database import Database
-from share_gateway.store.unit_of_work import UnitOfWork
+from share_gateway.store.unit_of_work import TRUST_LOCK, UnitOfWork, lock
 
 
 class TrustMaterial:
@@ -71,6 +71,9 @@ class TrustMaterial:
 def _install(
     tx: UnitOfWork, table: Table, what: str, version: int, digest: str, document: bytes, now: datetime
 ) -> bool:
+    # Serialised with other processes installing (on PostgreSQL; SQLite has one writer): replicas started together
+    # read "none installed" at once, and the second insert of the same version failed the second replica's start.
+    lock(tx.connection, TRUST_LOCK)
     newest = tx.connection.execute(
         select(table.c.version, table.c.digest).order_by(table.c.version.desc()).limit(1)
     ).first()

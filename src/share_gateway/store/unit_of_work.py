@@ -23,6 +23,8 @@ from sqlalchemy.exc import IntegrityError
 # pg_advisory_xact_lock keys: one for integration, one serialising appends to the log.
 INTEGRATION_LOCK = 0x5347_0001
 APPEND_LOCK = 0x5347_0002
+# Installing authority-signed documents: replicas starting together install the same catalog at once.
+TRUST_LOCK = 0x5347_0003
 
 
 class Duplicate(Exception):
