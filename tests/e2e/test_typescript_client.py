@@ -16,6 +16,7 @@ import re
 import shutil
 import subprocess
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -373,3 +374,25 @@ def test_a_bundle_v1_still_verifies_and_says_completeness_is_not_proven(
     ), output
     assert "\u2713 completeness" not in output
     assert output.rstrip().endswith(f"{len(bundle['entries']) + 1} verified, 0 did not verify")
+
+
+def test_a_complete_export_holds_exactly_the_key_s_leaves_in_its_time_range(
+    client: Path, cluster: Cluster, tmp_path: Path
+) -> None:
+    """The bank's inquiries are all listed under its requester key, none in a range starting two days on: the
+    export is complete and empty; without its range the same section says the listed leaves are missing."""
+    requester = CALLERS["bank"][0].uri
+    asyncio.run(federated(cluster.layout, cluster.ports[ASKER], 30))
+    since = (datetime.now(UTC) + timedelta(days=2)).date()
+    bundle = export(cluster, tmp_path / "later.json", "--requester", requester, "--since", since.isoformat())
+    assert (bundle["format"], bundle["entries"]) == ("share-gateway/audit-bundle@v2", [])
+    first = bundle["completeness"]["leaves"][0]["leaf_index"]
+    output = verify_bundle(client, cluster, tmp_path / "later.json")
+    later = f"no event about requester:{requester} in [{since.isoformat()}T00:00:00.000000Z, the end): complete"
+    assert later in output, output
+    assert output.rstrip().endswith("2 verified, 0 did not verify")
+    del bundle["completeness"]["since"]
+    whole = verify_bundle(client, cluster, tmp_path / "later.json", bundle)
+    assert f"\u2717 completeness: leaf {first} is missing: the index lists it under requester:{requester}" in (
+        whole.splitlines()
+    ), whole
