@@ -1,8 +1,9 @@
 """The TypeScript client (clients/typescript), written from the README's recipe, against real nodes (issue 15 item 10).
 
 It calls a node over mTLS with @grpc/grpc-js and verifies with Node's own crypto what the node signs: every
-disclosed record, the receipt and the receipt's inclusion proof. Answers the Python side recorded in proto3 JSON,
-then tampered with, must not verify. One federation of three regions, each node a process, serves the module.
+disclosed record, the receipt and the receipt's inclusion proof, and audit bundles (a v2 bundle's completeness
+too). Answers and bundles the Python side recorded, then tampered with, must not verify. One federation of three
+regions, each node a process, serves the module.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import re
 import shutil
 import subprocess
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -255,22 +257,142 @@ def test_an_audit_bundle_of_the_receipt_verifies_offline_and_a_changed_event_doe
     assert "the checkpoint's signature by share-gateway/node/110000 does not verify" in unsigned.stdout
 
 
+def export(cluster: Cluster, path: Path, *filters: str) -> dict[str, Any]:
+    """``audit export`` by the officer of the asking node, once a checkpoint (and its index checkpoint) covers it."""
+    wait_until(lambda: checkpointed(cluster.layout.node_dir(ASKER) / f"{ASKER}.db"))
+    officer = str(cluster.layout.root / "clients" / "officer")
+    node = f"localhost:{cluster.ports[ASKER]}"
+    run("audit", "export", "--node", node, "--identity", officer, *filters, "--out", str(path))
+    bundle: dict[str, Any] = json.loads(path.read_text())
+    return bundle
+
+
+def verify_bundle(node: Path, cluster: Cluster, path: Path, bundle: dict[str, Any] | None = None) -> str:
+    """The client's ``verify-bundle`` output for ``path`` (rewritten with ``bundle`` when given); exit 0 or 1."""
+    if bundle is not None:
+        path.write_text(json.dumps(bundle))
+    key = f"{ASKER}={cluster.layout.node_public_key(ASKER)}"
+    result = typescript(node, "verify-bundle", str(path), "--node-key", key)
+    assert result.returncode in (0, 1), result.stdout + result.stderr
+    assert (result.returncode == 0) == result.stdout.rstrip().endswith(" 0 did not verify"), result.stdout
+    return result.stdout
+
+
+SUBJECT_KEY = f"subject:legal_entity:{COMPANY}"
+
+
 def test_every_entry_of_an_officer_s_export_verifies_at_its_own_leaf(
     client: Path, cluster: Cluster, tmp_path: Path
 ) -> None:
-    """Many leaves under one checkpoint: RFC 9162 inclusion at each index, the last and the odd ones among them."""
+    """Many leaves under one checkpoint: RFC 9162 inclusion at each index, the last and the odd ones among them;
+    the export for one subject is a bundle v2 whose completeness verifies too."""
     for _ in range(5):
         asyncio.run(federated(cluster.layout, cluster.ports[ASKER], 30))
-    wait_until(lambda: checkpointed(cluster.layout.node_dir(ASKER) / f"{ASKER}.db"))
-    officer = str(cluster.layout.root / "clients" / "officer")
-    bundle = tmp_path / "export.json"
-    node = f"localhost:{cluster.ports[ASKER]}"
-    run("audit", "export", "--node", node, "--identity", officer, "--subject", COMPANY, "--out", str(bundle))
-    entries = json.loads(bundle.read_text())["entries"]
+    bundle = export(cluster, tmp_path / "export.json", "--subject", COMPANY)
+    assert bundle["format"] == "share-gateway/audit-bundle@v2"
+    entries = bundle["entries"]
     assert len(entries) >= 6
-    key = ("--node-key", f"{ASKER}={cluster.layout.node_public_key(ASKER)}")
-    result = typescript(client, "verify-bundle", str(bundle), *key)
-    assert result.returncode == 0, result.stdout + result.stderr
-    leaves = re.findall(r"^\u2713 entry #\d+ \(leaf (\d+)\): event included", result.stdout, re.M)
+    output = verify_bundle(client, cluster, tmp_path / "export.json")
+    leaves = re.findall(r"^\u2713 entry #\d+ \(leaf (\d+)\): event included", output, re.M)
     assert sorted(int(leaf) for leaf in leaves) == sorted(e["leaf_index"] for e in entries)
-    assert result.stdout.rstrip().endswith(f"{len(entries) + 1} verified, 0 did not verify")
+    complete = rf"^\u2713 completeness: all {len(entries)} event\(s\) about {SUBJECT_KEY} are in the bundle \(index "
+    assert re.search(complete + rf"checkpoint of the log at size \d+ signed by {node_key_name(ASKER)}", output, re.M)
+    assert "not proven" not in output
+    assert output.rstrip().endswith(f"{len(entries) + 2} verified, 0 did not verify")
+
+
+def test_a_complete_export_with_one_entry_removed_fails_naming_the_missing_leaf(
+    client: Path, cluster: Cluster, tmp_path: Path
+) -> None:
+    """Every remaining entry still verifies on its own: only the completeness section shows one was left out."""
+    asyncio.run(federated(cluster.layout, cluster.ports[ASKER], 30))
+    bundle = export(cluster, tmp_path / "export.json", "--subject", COMPANY)
+    assert len(bundle["entries"]) >= 2
+    removed = bundle["entries"].pop(1)
+    output = verify_bundle(client, cluster, tmp_path / "export.json", bundle)
+    missing = f"\u2717 completeness: leaf {removed['leaf_index']} is missing: the index lists it under {SUBJECT_KEY}"
+    assert missing in output.splitlines(), output
+    assert output.rstrip().endswith(f"{len(bundle['entries']) + 1} verified, 1 did not verify")
+    # Leaving it out of the listed leaves too: the list no longer chains to the value the index holds.
+    bundle["completeness"]["leaves"] = [
+        leaf for leaf in bundle["completeness"]["leaves"] if leaf["leaf_index"] != removed["leaf_index"]
+    ]
+    unlisted = verify_bundle(client, cluster, tmp_path / "export.json", bundle)
+    assert f"\u2717 completeness: the leaves listed for {SUBJECT_KEY} are not those the index holds" in (
+        unlisted.splitlines()
+    ), unlisted
+
+
+def test_an_index_checkpoint_whose_signature_is_broken_proves_nothing(
+    client: Path, cluster: Cluster, tmp_path: Path
+) -> None:
+    bundle = export(cluster, tmp_path / "export.json", "--subject", COMPANY)
+    note = bundle["completeness"]["index_checkpoint"]
+    signature = re.search(rf"^\u2014 {node_key_name(ASKER)} (\S+)$", note, re.M)
+    assert signature, note
+    forged = bytearray(base64.b64decode(signature.group(1)))
+    forged[-1] ^= 0x01
+    bundle["completeness"]["index_checkpoint"] = note.replace(signature.group(1), base64.b64encode(forged).decode())
+    output = verify_bundle(client, cluster, tmp_path / "export.json", bundle)
+    broken = f"\u2717 completeness: the index checkpoint's signature by {node_key_name(ASKER)} does not verify"
+    assert broken in output.splitlines(), output
+    assert output.rstrip().endswith(f"{len(bundle['entries']) + 1} verified, 1 did not verify"), "the entries verify"
+
+
+def test_an_export_for_a_subject_with_no_events_verifies_as_complete_and_empty(
+    client: Path, cluster: Cluster, tmp_path: Path
+) -> None:
+    """The lookup proves the index holds nothing for the key (non-membership): no entry, and none left out."""
+    nobody = CALLERS["bank"][0].uri.rsplit("/", 1)[-1]  # the bank asks, it is never asked about
+    bundle = export(cluster, tmp_path / "empty.json", "--subject", nobody)
+    assert (bundle["format"], bundle["entries"], bundle["completeness"]["leaves"]) == (
+        "share-gateway/audit-bundle@v2", [], []
+    )  # fmt: skip
+    output = verify_bundle(client, cluster, tmp_path / "empty.json")
+    empty = f"\u2713 completeness: the index holds no event about subject:legal_entity:{nobody}: complete and empty"
+    assert re.search(f"^{re.escape(empty)} \\(index checkpoint of the log at size \\d+", output, re.M), output
+    assert output.rstrip().endswith("2 verified, 0 did not verify")
+    # Claiming the key has leaves, against the same lookup, does not verify.
+    bundle["completeness"]["leaves"] = [{"leaf_index": 0, "at": "2026-01-01T00:00:00.000000Z"}]
+    claimed = verify_bundle(client, cluster, tmp_path / "empty.json", bundle)
+    assert f"\u2717 completeness: the index holds no leaves for subject:legal_entity:{nobody}, the bundle lists 1" in (
+        claimed.splitlines()
+    ), claimed
+
+
+def test_a_bundle_v1_still_verifies_and_says_completeness_is_not_proven(
+    client: Path, cluster: Cluster, tmp_path: Path
+) -> None:
+    """Another filter than the subject alone exports v1: every entry verifies, and nothing says none was left out."""
+    asyncio.run(federated(cluster.layout, cluster.ports[ASKER], 30))
+    bundle = export(cluster, tmp_path / "v1.json", "--subject", COMPANY, "--purpose", "loan_underwriting")
+    assert bundle["format"] == "share-gateway/audit-bundle@v1"
+    assert bundle["entries"]
+    output = verify_bundle(client, cluster, tmp_path / "v1.json")
+    assert "  completeness not proven (a share-gateway/audit-bundle@v1 bundle): events may have been left out" in (
+        output.splitlines()
+    ), output
+    assert "\u2713 completeness" not in output
+    assert output.rstrip().endswith(f"{len(bundle['entries']) + 1} verified, 0 did not verify")
+
+
+def test_a_complete_export_holds_exactly_the_key_s_leaves_in_its_time_range(
+    client: Path, cluster: Cluster, tmp_path: Path
+) -> None:
+    """The bank's inquiries are all listed under its requester key, none in a range starting two days on: the
+    export is complete and empty; without its range the same section says the listed leaves are missing."""
+    requester = CALLERS["bank"][0].uri
+    asyncio.run(federated(cluster.layout, cluster.ports[ASKER], 30))
+    since = (datetime.now(UTC) + timedelta(days=2)).date()
+    bundle = export(cluster, tmp_path / "later.json", "--requester", requester, "--since", since.isoformat())
+    assert (bundle["format"], bundle["entries"]) == ("share-gateway/audit-bundle@v2", [])
+    first = bundle["completeness"]["leaves"][0]["leaf_index"]
+    output = verify_bundle(client, cluster, tmp_path / "later.json")
+    later = f"no event about requester:{requester} in [{since.isoformat()}T00:00:00.000000Z, the end): complete"
+    assert later in output, output
+    assert output.rstrip().endswith("2 verified, 0 did not verify")
+    del bundle["completeness"]["since"]
+    whole = verify_bundle(client, cluster, tmp_path / "later.json", bundle)
+    assert f"\u2717 completeness: leaf {first} is missing: the index lists it under requester:{requester}" in (
+        whole.splitlines()
+    ), whole

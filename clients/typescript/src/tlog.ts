@@ -15,22 +15,14 @@ export interface Checkpoint {
 const SIGNATURE_LINE = /^\u2014 (\S+) ([A-Za-z0-9+/=]+)$/;
 
 /**
- * Verify a checkpoint (a C2SP signed note) of `key`'s log: its text is origin, size and root hash; its origin is
- * the key's name; one signature line carries that name and the key id, and is the Ed25519 signature of the text.
- * Other signature lines (the witnesses' cosignatures) are skipped, as the signed-note spec says.
+ * Open a C2SP signed note of `key`'s log and return its text (through its last newline): one signature line
+ * carries the key's name and key id, and is the Ed25519 signature of the text. Other signature lines (the
+ * witnesses' cosignatures) are skipped, as the signed-note spec says. `what` names the note in the reasons.
  */
-export function openCheckpoint(note: string, key: NamedKey): Checkpoint {
+export function openSignedNote(note: string, key: NamedKey, what: string): string {
   const split = note.lastIndexOf("\n\n");
-  if (split < 0 || !note.endsWith("\n")) throw new Refusal("the checkpoint is not a signed note");
+  if (split < 0 || !note.endsWith("\n")) throw new Refusal(`the ${what} is not a signed note`);
   const text = note.slice(0, split + 1);
-  const lines = text.split("\n");
-  const [origin, size, root] = lines;
-  if (origin === undefined || size === undefined || root === undefined || !/^[0-9]+$/.test(size)) {
-    throw new Refusal("a checkpoint is origin, size and root, one per line");
-  }
-  if (origin !== key.name) throw new Refusal(`a checkpoint of ${JSON.stringify(origin)}, expected ${key.name}`);
-  const rootHash = Buffer.from(root, "base64");
-  if (rootHash.length !== 32) throw new Refusal("the checkpoint's root is not a SHA-256 hash");
   let signed = false;
   for (const line of note.slice(split + 2, -1).split("\n")) {
     const match = SIGNATURE_LINE.exec(line);
@@ -38,12 +30,30 @@ export function openCheckpoint(note: string, key: NamedKey): Checkpoint {
     const signature = Buffer.from(match[2] ?? "", "base64");
     if (match[1] !== key.name || !signature.subarray(0, 4).equals(key.id)) continue;
     if (!verify(null, Buffer.from(text, "utf8"), key.key, signature.subarray(4))) {
-      throw new Refusal(`the checkpoint's signature by ${key.name} does not verify`);
+      throw new Refusal(`the ${what}'s signature by ${key.name} does not verify`);
     }
     signed = true;
   }
-  if (!signed) throw new Refusal(`the checkpoint carries no signature by ${key.name}`);
-  return { origin, size: BigInt(size), root: rootHash };
+  if (!signed) throw new Refusal(`the ${what} carries no signature by ${key.name}`);
+  return text;
+}
+
+/** A base64 SHA-256 hash, exactly 32 bytes in canonical base64. */
+export function hashOf(text: string, what: string): Buffer {
+  const hash = Buffer.from(text, "base64");
+  if (hash.length !== 32 || hash.toString("base64") !== text) throw new Refusal(`${what} is not a base64 SHA-256 hash`);
+  return hash;
+}
+
+/** Verify a checkpoint (a C2SP signed note) of `key`'s log: its text is origin, size and root hash; its origin is
+ * the key's name, and the key signed it (`openSignedNote`). */
+export function openCheckpoint(note: string, key: NamedKey): Checkpoint {
+  const [origin, size, root] = openSignedNote(note, key, "checkpoint").split("\n");
+  if (origin === undefined || size === undefined || root === undefined || !/^[0-9]+$/.test(size)) {
+    throw new Refusal("a checkpoint is origin, size and root, one per line");
+  }
+  if (origin !== key.name) throw new Refusal(`a checkpoint of ${JSON.stringify(origin)}, expected ${key.name}`);
+  return { origin, size: BigInt(size), root: hashOf(root, "the checkpoint's root") };
 }
 
 export interface TlogProof {

@@ -6,7 +6,8 @@ import type { InquireResponse__Output } from "./generated/share_gateway/v1/Inqui
 import type { GetReceiptProofResponse__Output } from "./generated/share_gateway/v1/GetReceiptProofResponse";
 import { EVENT_TYPE, NamedKey, Refusal, nodeKeyName, openEnvelope, parseCanonical } from "./recipe";
 import { verifyRecord } from "./statement";
-import { leafHash, verifyTlogProof } from "./tlog";
+import { HeldEntry, verifyCompleteness } from "./completeness";
+import { Checkpoint, leafHash, verifyTlogProof } from "./tlog";
 
 /** The lines to print and whether every check held. */
 export class Report {
@@ -128,12 +129,18 @@ interface BundleEntry {
   proof?: string;
 }
 
-/** An offline audit bundle: each entry's tlog-proof under the origin's signed checkpoint. */
+const BUNDLE_V1 = "share-gateway/audit-bundle@v1";
+const BUNDLE_V2 = "share-gateway/audit-bundle@v2";
+
+/**
+ * An offline audit bundle: each entry's tlog-proof under the origin's signed checkpoint; for a v2 bundle, also
+ * that it holds every event about its key (`verifyCompleteness`), all its entries under one checkpoint.
+ */
 export function verifyBundle(text: string, keys: readonly NamedKey[], report: Report): void {
-  const bundle = JSON.parse(text) as { format?: string; origin?: string; entries?: BundleEntry[] };
+  const bundle = JSON.parse(text) as { format?: string; origin?: string; entries?: BundleEntry[]; completeness?: unknown };
   let key: NamedKey | undefined;
   const known = report.check("bundle", () => {
-    if (bundle.format !== "share-gateway/audit-bundle@v1") {
+    if (bundle.format !== BUNDLE_V1 && bundle.format !== BUNDLE_V2) {
       throw new Refusal(`not an audit bundle (format ${JSON.stringify(bundle.format)})`);
     }
     key = keys.find((k) => k.name === bundle.origin);
@@ -142,14 +149,31 @@ export function verifyBundle(text: string, keys: readonly NamedKey[], report: Re
   });
   if (!known || key === undefined) return;
   const origin = key;
+  const held: HeldEntry[] = [];
+  const checkpoints: Checkpoint[] = [];
   (bundle.entries ?? []).forEach((entry, position) => {
     report.check(`entry #${position + 1} (leaf ${entry.leaf_index})`, () => {
-      const leaf =
-        entry.event !== undefined ? leafHash(Buffer.from(entry.event, "base64")) : Buffer.from(entry.leaf_hash ?? "", "base64");
+      const event = entry.event === undefined ? null : Buffer.from(entry.event, "base64");
+      const leaf = event !== null ? leafHash(event) : Buffer.from(entry.leaf_hash ?? "", "base64");
       const { index, checkpoint } = verifyTlogProof(entry.proof ?? "", origin, leaf);
       if (BigInt(entry.leaf_index ?? -1) !== index) throw new Refusal(`its proof is for leaf ${index}`);
-      const what = entry.event !== undefined ? "event" : "redacted event's leaf hash";
+      held.push({ leaf: index, event: event === null ? null : parseCanonical(event) });
+      checkpoints.push(checkpoint);
+      const what = event !== null ? "event" : "redacted event's leaf hash";
       return `${what} included under the checkpoint of size ${checkpoint.size} signed by ${origin.name}`;
     });
+  });
+  if (bundle.format === BUNDLE_V1) {
+    report.note(`completeness not proven (a ${BUNDLE_V1} bundle): events may have been left out`);
+    return;
+  }
+  report.check("completeness", () => {
+    const failed = (bundle.entries ?? []).length - held.length;
+    if (failed > 0) throw new Refusal(`not proven: ${failed} entr${failed === 1 ? "y" : "ies"} did not verify`);
+    const [first] = checkpoints;
+    if (checkpoints.some((c) => c.size !== first?.size || !c.root.equals(first.root))) {
+      throw new Refusal("the entries do not all rest on one checkpoint");
+    }
+    return verifyCompleteness(bundle.completeness, origin, first ?? null, held);
   });
 }
