@@ -12,8 +12,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, Table, func, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -150,14 +151,8 @@ class IndexStore:
 
     def add_checkpoint(self, size: int, index_root: bytes, note: bytes, now: datetime) -> None:
         """Store a signed index checkpoint; a second one for the same size must carry the same root."""
-        table = schema.index_checkpoints
         values = {"size": size, "index_root": index_root, "note": note, "published_at": now}
-        with self.database.writer.begin() as connection:
-            dialect_insert = sqlite_insert if self.database.is_sqlite else postgresql_insert
-            connection.execute(dialect_insert(table).values(**values).on_conflict_do_nothing(index_elements=["size"]))
-            existing = connection.execute(select(table.c.index_root).where(table.c.size == size)).scalar()
-            if existing != index_root:
-                raise InvalidState(f"an index checkpoint of size {size} with another root exists")
+        keep_once_per_size(self.database, schema.index_checkpoints, values, "index_root", "an index checkpoint")
 
     def latest_checkpoint_note(self) -> tuple[int, bytes] | None:
         table = schema.index_checkpoints.c
@@ -170,3 +165,15 @@ class IndexStore:
         with self.database.reader.connect() as connection:
             rows = connection.execute(select(table.size, table.note).order_by(table.size))
             return [(int(row.size), bytes(row.note)) for row in rows]
+
+
+def keep_once_per_size(database: Database, table: Table, values: dict[str, Any], root: str, what: str) -> None:
+    """Store a signed note of a size once: two sequencers may publish the same size at once (a leader that lost its
+    lock still finishing a step as another takes over), so an existing size is skipped (``ON CONFLICT DO
+    NOTHING``) rather than failed, and the root it holds must be this one."""
+    with database.writer.begin() as connection:
+        dialect_insert = sqlite_insert if database.is_sqlite else postgresql_insert
+        connection.execute(dialect_insert(table).values(**values).on_conflict_do_nothing(index_elements=["size"]))
+        existing = connection.execute(select(table.c[root]).where(table.c.size == values["size"])).scalar()
+    if existing != values[root]:
+        raise InvalidState(f"{what} of size {values['size']} with another root exists")

@@ -20,17 +20,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import BigInteger, Connection, and_, bindparam, func, insert, select, update
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from share_gateway.crypto.note import NoteSignature, add_signature
-from share_gateway.domain.errors import InvalidState
 from share_gateway.ledger.hashing import leaf_hash
 from share_gateway.ledger.tree import Fetch, Frontier, NodeId, consistency_proof, inclusion_proof, root
 from share_gateway.store import schema
 from share_gateway.store.activity import add_counts
 from share_gateway.store.database import Database, Prepared
-from share_gateway.store.index import IndexStore, index_batch, keyed_entries, summaries
+from share_gateway.store.index import IndexStore, index_batch, keep_once_per_size, keyed_entries, summaries
 from share_gateway.store.unit_of_work import INTEGRATION_LOCK, UnitOfWork, lock
 
 
@@ -217,20 +214,9 @@ class LogStore:
     # --- checkpoints --------------------------------------------------------
 
     def add_checkpoint(self, size: int, tree_root: bytes, note: bytes, now: datetime) -> None:
-        """Store a signed checkpoint; a second one for the same size must carry the same root.
-
-        Two sequencers may publish the same size at once (a leader that lost its lock still finishing a step
-        as another takes over): the insert skips an existing size (``ON CONFLICT DO NOTHING``) rather than
-        fail, and the one stored is then compared.
-        """
-        table = schema.log_checkpoints
+        """Store a signed checkpoint; a second one for the same size must carry the same root."""
         values = {"size": size, "root": tree_root, "note": note, "published_at": now}
-        with self.database.writer.begin() as connection:
-            dialect_insert = sqlite_insert if self.database.is_sqlite else postgresql_insert
-            connection.execute(dialect_insert(table).values(**values).on_conflict_do_nothing(index_elements=["size"]))
-            existing = connection.execute(select(table.c.root).where(table.c.size == size)).scalar()
-            if existing != tree_root:
-                raise InvalidState(f"a checkpoint of size {size} with another root exists")
+        keep_once_per_size(self.database, schema.log_checkpoints, values, "root", "a checkpoint")
 
     def add_cosignature(self, size: int, signature: NoteSignature) -> None:
         """Append a witness's cosignature to the published checkpoint of ``size`` (once per witness)."""
