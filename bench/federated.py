@@ -9,7 +9,11 @@ signed PeerService.Inquire from this process), to show what dominates.
 Goal: federated p50 at most 1.5 x local p50.
 
     python -m bench.federated [--records 3000] [--seconds 8] [--concurrency 16] [--rounds 2]
-                              [--ab boundary|consent-quota]
+                              [--ab boundary|consent-quota] [--stages]
+
+With ``--stages`` a last pass runs the nodes traced (``bench.stages``) and asks
+federated inquiries one at a time, then prints where a federated call's time
+goes on the asking node and on each peer, stage by stage from the spans.
 
 With ``--ab CHECKS`` each round also runs the three nodes without those checks
 (``bench.boundary_checks``), the two in alternating order, and prints what the
@@ -32,8 +36,8 @@ from typing import Any
 
 import yaml
 
-from bench import boundary_checks
-from bench.harness import Result, closed_loop, ratio_line, spawn, stop
+from bench import boundary_checks, speedups, stages
+from bench.harness import Result, closed_loop, ratio_line, spawn, spawn_with_pipe, stop
 from bench.inquiry_path import (
     AGENCY,
     BANK,
@@ -160,13 +164,72 @@ async def _measure(
     return results
 
 
+def _requests(
+    layout: Layout, subjects: list[common_pb2.Subject], scope: inquiry_pb2.InquiryScope.ValueType
+) -> list[inquiry_pb2.InquireRequest]:
+    rng = random.Random(7)
+    return [
+        inquiry_pb2.InquireRequest(
+            subject=s, purpose="loan_underwriting", consent=consent_to_wire(_signed(layout, s)), scope=scope
+        )
+        for s in (rng.choice(subjects) for _ in range(1024))
+    ]
+
+
+def _stages(layout: Layout, ports: dict[str, int], subjects: list[common_pb2.Subject], seconds: float) -> None:
+    """Federated inquiries one at a time on traced nodes; each node's stages per call (``bench.stages``)."""
+    started = [spawn_with_pipe(stages.serve_node_staged, str(layout.node_config(region))) for region in REGIONS]
+    pipes = dict(zip(REGIONS, (pipe for _, pipe in started), strict=True))
+    for pipe in pipes.values():
+        pipe.recv()  # the port: serving
+
+    def totals() -> dict[str, stages.Totals]:
+        for pipe in pipes.values():
+            pipe.send("stages")
+        return {region: pipe.recv() for region, pipe in pipes.items()}
+
+    async def run() -> Result:
+        files = layout.client("bank")
+        target = f"localhost:{ports[ASKER]}"
+        async with open_channel(target, credentials(files.certificate, files.key, files.ca)) as channel:
+            stub = inquiry_pb2_grpc.InquiryServiceStub(channel)
+            requests = _requests(layout, subjects, inquiry_pb2.INQUIRY_SCOPE_FEDERATION)
+            for request in requests[:20]:  # warm: channels, caches, consents registered as in the measured runs
+                await stub.Inquire(request, timeout=10)
+            before = totals()
+
+            async def inquire(n: int) -> object:
+                return await stub.Inquire(requests[n % len(requests)], timeout=10)
+
+            result = await closed_loop("federated inquiry (traced)", inquire, 1, seconds, warmup=0)
+            after = totals()
+        print("  " + result.line())
+        for region in REGIONS:
+            role = "asking node" if region == ASKER else "peer"
+            lines = stages.table(f"{role} {region}", stages.difference(after[region], before[region]), result.calls)
+            print("\n".join(lines))
+        return result
+
+    try:
+        print("where a federated call's time goes (traced nodes, concurrency 1):")
+        asyncio.run(run())
+    finally:
+        for process, _ in started:
+            stop(process)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--records", type=int, default=3000, help="records per region")
     parser.add_argument("--seconds", type=float, default=8.0)
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--rounds", type=int, default=2)
-    parser.add_argument("--ab", choices=boundary_checks.CHECKS, help="also measure nodes without these checks")
+    parser.add_argument(
+        "--ab",
+        choices=boundary_checks.CHECKS + speedups.SPEEDUPS,
+        help="also measure nodes without these checks, or without this speed-up",
+    )
+    parser.add_argument("--stages", action="store_true", help="also print where a federated call's time goes")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="sgw-bench-") as directory:
         ports = dict(zip(REGIONS, free_ports(len(REGIONS)), strict=True))
@@ -182,7 +245,10 @@ def main() -> None:
             asyncio.run(_seed(NodeConfig.load(layout.node_config(region)), subjects, args.records, seed))
         wire = [subject_to_wire(Subject(s.kind, s.identifier)) for s in subjects]
         sides: list[tuple[str, Callable[[Connection, Any], None], str]] = [("", serve_node, "")]
-        if args.ab:
+        speedup = args.ab in speedups.SPEEDUPS
+        if speedup:
+            sides.append((f" w/o {args.ab} speed-up", speedups.serve_node_without, args.ab))
+        elif args.ab:
             sides.append((" w/o checks", serve_node_without, args.ab))
         ratios: list[float] = []
         checks: list[tuple[float, float]] = []
@@ -207,12 +273,21 @@ def main() -> None:
                     ratios.append(federated[side].percentile(50) / local.percentile(50))
             if args.ab:
                 with_checks, without = federated[""], federated[sides[1][0]]
-                print("  " + ratio_line(with_checks, dataclasses.replace(without, name="federated inquiry w/o checks")))
+                named = dataclasses.replace(without, name="federated inquiry" + sides[1][0])
+                print("  " + ratio_line(with_checks, named))
                 checks.append((with_checks.qps / without.qps, with_checks.percentile(50) / without.percentile(50)))
-        print(
-            f"median p50 ratio federated/local over {len(ratios)} rounds: {statistics.median(ratios):.2f} (goal <= 1.5)"
-        )
-        if checks:
+        if ratios:
+            median = statistics.median(ratios)
+            print(f"median p50 ratio federated/local over {len(ratios)} rounds: {median:.2f} (goal <= 1.5)")
+        if args.stages:
+            _stages(layout, ports, wire, args.seconds)
+        if checks and speedup:
+            qps, p50 = statistics.median(c[0] for c in checks), statistics.median(c[1] for c in checks)
+            print(
+                f"the {args.ab} speed-up over {len(checks)} rounds: median QPS ratio with/without {qps:.3f}, "
+                f"median p50 ratio with/without {p50:.3f}"
+            )
+        elif checks:
             qps, p50 = statistics.median(c[0] for c in checks), statistics.median(c[1] for c in checks)
             print(
                 f"boundary checks on the federated path over {len(checks)} rounds: median QPS ratio with/without "

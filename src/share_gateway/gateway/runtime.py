@@ -111,19 +111,20 @@ class NodeRuntime:
 
     async def _write_events(self, events: Sequence[Event]) -> None:
         """Commit on the loop while SQLite's write lock is free, else from a thread that waits for it."""
+        nonces = list(self.event_log.nonces_of(events).values())
         if self.store.database.can_write_now:
             try:
-                self.store.events.append_now(events)
+                self.store.append_now(events, nonces)
             except StoreBusy:
                 pass
             else:
                 self._after_inline_commit()
                 return
-        await self.off_loop(self.store.append, events)
+        await self.off_loop(self.store.append, events, nonces)
 
     async def _write_each(self, events: Sequence[Event]) -> Sequence[Exception | None]:
         """After a batch failed: each event in a savepoint of its own, so one that cannot be stored fails alone."""
-        return await self.off_loop(self.store.append_each, events)
+        return await self.off_loop(self.store.append_each, events, self.event_log.nonces_of(events))
 
     def _after_inline_commit(self) -> None:
         self._commits_since_wal_checkpoint += 1

@@ -8,7 +8,7 @@ through. Reads need no unit of work: each is a single statement.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import TypeVar
@@ -26,11 +26,11 @@ from share_gateway.store.corrections import Corrections
 from share_gateway.store.database import Database
 from share_gateway.store.deliveries import Outbox
 from share_gateway.store.disputes import Disputes
-from share_gateway.store.events import EventLog
+from share_gateway.store.events import Also, EventLog
 from share_gateway.store.grants import Grants
 from share_gateway.store.listings import Listings
 from share_gateway.store.log import LogStore
-from share_gateway.store.nonces import ReplayNonces
+from share_gateway.store.nonces import PeerNonce, ReplayNonces
 from share_gateway.store.quotas import QuotaBuckets
 from share_gateway.store.records import Disclosable, Records
 from share_gateway.store.repairs import RepairApplications
@@ -102,23 +102,38 @@ class Store:
 
         return self.write(work)
 
-    def append(self, events: Sequence[Event]) -> None:
-        """Append events that record no change of their own (a batch of the group commit, a report) alone."""
-        self.write(lambda tx: self.events.append(tx, events))
+    def append(self, events: Sequence[Event], nonces: Sequence[PeerNonce] = ()) -> None:
+        """Append events that record no change of their own (a batch of the group commit, a report) alone, with
+        the nonces of the peer inquiries they answer."""
+        self.write(lambda tx: self.events.append(tx, events, self._keeping(nonces)))
 
-    def append_each(self, events: Sequence[Event]) -> list[Exception | None]:
+    def append_now(self, events: Sequence[Event], nonces: Sequence[PeerNonce] = ()) -> None:
+        """``append`` on the calling thread, or ``StoreBusy`` at once (SQLite: see ``EventLog.append_now``)."""
+        self.events.append_now(events, self._keeping(nonces))
+
+    def _keeping(self, nonces: Sequence[PeerNonce]) -> Also | None:
+        return None if not nonces else lambda cursor: self.nonces.keep(cursor, list(nonces))
+
+    def append_each(
+        self, events: Sequence[Event], nonces: Mapping[str, PeerNonce] | None = None
+    ) -> list[Exception | None]:
         """Append each event in a savepoint of its own, in one transaction: what one fails for fails it alone.
 
         The group commit's way after a batch failed: one caller's event that cannot be
         stored must not take everyone else's with it. Returns each event's failure (None: written).
+        ``nonces`` (by event id) ride with their events; one kept already fails its event as ``NonceSeen``.
         """
+        riding = nonces or {}
 
         def each(tx: UnitOfWork) -> list[Exception | None]:
             tx.serialise()
             failures: list[Exception | None] = []
             for event in events:
+                nonce = riding.get(event.event_id)
                 try:
                     with tx.connection.begin_nested():
+                        if nonce is not None:
+                            self.nonces.keep_one(tx, nonce)
                         self.events.append(tx, [event])
                 except Exception as error:  # noqa: BLE001 - the failure is this event's own, handed to its caller
                     failures.append(error)
