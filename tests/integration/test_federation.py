@@ -15,7 +15,7 @@ from share_gateway.config import NodeConfig
 from share_gateway.crypto.keys import SigningKey
 from share_gateway.devkit import Layout, add_node, write_manifest
 from share_gateway.domain.events import Event, EventKind
-from share_gateway.federation.messages import digest
+from share_gateway.federation.messages import PeerInquiry, digest
 from share_gateway.gateway import federation as federation_desk
 from share_gateway.node import start_node
 from share_gateway.v1 import inquiry_pb2_grpc, peer_pb2_grpc
@@ -118,6 +118,21 @@ async def test_a_replayed_peer_request_is_refused(layout: Layout, nodes: Nodes) 
     with pytest.raises(grpc.aio.AioRpcError) as raised:
         await stub.Inquire(signed_inquiry(layout, "110000", at=datetime.now(UTC) - timedelta(minutes=5)), timeout=5)
     assert error_reason(raised.value) == "REPLAYED"
+
+
+async def test_a_request_replayed_while_its_first_answer_is_being_logged_is_refused(
+    layout: Layout, nodes: Nodes
+) -> None:
+    await seed(layout, nodes)
+    request = signed_inquiry(layout, "110000")
+    stub = peer_call(layout, nodes["310000"], "110000")
+    results = await asyncio.gather(*(stub.Inquire(request, timeout=5) for _ in range(3)), return_exceptions=True)
+    answered = [r for r in results if not isinstance(r, BaseException)]
+    refused = [r for r in results if isinstance(r, grpc.aio.AioRpcError)]
+    assert len(answered) == 1
+    assert len(answered[0].records) == 1
+    assert [error_reason(r) for r in refused] == ["REPLAYED", "REPLAYED"]
+    assert nodes["310000"].gateway.store.nonces.seen("110000", PeerInquiry.from_bytes(request.inquiry.payload).nonce)
 
 
 async def test_peers_refuse_another_catalog_and_a_certificate_not_pinned(layout: Layout, nodes: Nodes) -> None:

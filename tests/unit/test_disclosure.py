@@ -14,6 +14,7 @@ from share_gateway.crypto.disclosure import (
     STATEMENT_TYPE,
     Disclosure,
     FieldOpening,
+    OpenedStatements,
     RecordStatement,
     SealedRecord,
     disclose,
@@ -339,3 +340,33 @@ def test_statement_without_optional_parts_round_trips(sealed: SealedRecord) -> N
         digests=frozenset(),
     )
     assert RecordStatement.from_bytes(statement.to_bytes()) == statement
+
+
+# --- statements verified once (the asking node's cache of its peers' statements) -------------------
+
+
+def test_a_statement_verified_once_is_not_believed_for_other_bytes_or_other_openings(
+    disclosure: Disclosure, ring: KeyRing, origin: SigningKey
+) -> None:
+    opened: OpenedStatements = {}
+    first = verify_disclosure(disclosure, ring, opened)
+    assert len(opened) == 1
+    assert verify_disclosure(disclosure, ring, opened) == first
+    # The same payload under a signature that does not hold is verified afresh, and refused.
+    other = SigningKey.generate("node-310000")
+    statement = disclosure.statement
+    forged = Envelope(
+        statement.payload, STATEMENT_TYPE, origin.key_id, other.sign(pae(STATEMENT_TYPE, statement.payload))
+    )
+    with pytest.raises(BadSignature):
+        verify_disclosure(dataclasses.replace(disclosure, statement=forged), ring, opened)
+    # The same payload under another payload type is no statement.
+    relabelled = dataclasses.replace(statement, payload_type="application/json")
+    with pytest.raises(MalformedPayload):
+        verify_disclosure(dataclasses.replace(disclosure, statement=relabelled), ring, opened)
+    # A cached statement still checks every opening against its digests.
+    opening = disclosure.fields[0]
+    changed = dataclasses.replace(opening, value=opening.value + "x")
+    with pytest.raises(DigestMismatch):
+        verify_disclosure(_with_fields(disclosure, [changed, *disclosure.fields[1:]]), ring, opened)
+    assert len(opened) == 1

@@ -104,19 +104,20 @@ class PeerServicer(peer_pb2_grpc.PeerServiceServicer):
     ) -> peer_pb2.PeerServiceInquireResponse:
         federation, region = await calling_peer(self.gateway, context)
         inquiry, requester, request_digest = await federation.accept(region, envelope_from_wire(request.inquiry))
-        answer = await self.gateway.inquiries.inquire(
-            requester,
-            InquiryRequest(
-                subject_kind=inquiry.subject.kind.value,
-                subject_identifier=inquiry.subject.identifier,
-                purpose=inquiry.purpose,
-                consent_reference=inquiry.consent_reference,
-                consent=inquiry.consent,
-                record_types=inquiry.record_types,
-                exchange={"via": node_principal(region).uri, "request_digest": request_digest},
-                asking_region=region,
-            ),
-        )
+        async with federation.answering_once(inquiry):
+            answer = await self.gateway.inquiries.inquire(
+                requester,
+                InquiryRequest(
+                    subject_kind=inquiry.subject.kind.value,
+                    subject_identifier=inquiry.subject.identifier,
+                    purpose=inquiry.purpose,
+                    consent_reference=inquiry.consent_reference,
+                    consent=inquiry.consent,
+                    record_types=inquiry.record_types,
+                    exchange={"via": node_principal(region).uri, "request_digest": request_digest},
+                    asking_region=region,
+                ),
+            )
         return peer_pb2.PeerServiceInquireResponse(
             records=[disclosure_to_wire(d) for d in answer.disclosures],
             citations=[citation_to_wire(c) for c in answer.citations],

@@ -41,7 +41,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from share_gateway.crypto.disclosure import Disclosure, RecordStatement, verify_disclosure
+from share_gateway.crypto.disclosure import Disclosure, OpenedStatements, RecordStatement, verify_disclosure
 from share_gateway.crypto.errors import VerificationError
 from share_gateway.crypto.keys import KeyRing
 from share_gateway.domain.dispute_marks import DISPUTE_MARK_TYPE, DisputeMark, copy_of
@@ -54,6 +54,9 @@ from share_gateway.domain.records import RecordStatus, is_disclosable
 from share_gateway.federation.manifest import Manifest
 from share_gateway.federation.messages import digest
 from share_gateway.federation.peers import PeerAnswer
+
+# Verified statements kept at most (then all forgotten at once): some MB of statement bytes.
+OPENED_MOST = 10_000
 
 
 class UntrustedAnswer(VerificationError):
@@ -97,12 +100,19 @@ class RelayRules:
         # verifiable after its origin rotates its key; verify_disclosure refuses a retired key on a newer one).
         self._trust: tuple[Manifest, KeyRing, dict[str, bytes]] | None = None
         self._statement_ids: dict[str, frozenset[bytes]] = {}
+        # The record statements whose signatures held under that manifest's key ring: a region relays the same
+        # statements answer after answer, and a signature verified once holds for the same bytes (a new manifest,
+        # a new ring, starts afresh).
+        self._opened: OpenedStatements = {}
 
     def _keys(self, manifest: Manifest) -> tuple[KeyRing, dict[str, bytes]]:
         if self._trust is None or self._trust[0] is not manifest:
             ids = {region: node.signing_key.key_id for region, node in manifest.nodes.items()}
             self._trust = (manifest, manifest.keys, ids)
             self._statement_ids = {region: frozenset(node.signing_keys) for region, node in manifest.nodes.items()}
+            self._opened = {}
+        if len(self._opened) >= OPENED_MOST:
+            self._opened.clear()
         return self._trust[1], self._trust[2]
 
     def check(
@@ -173,7 +183,7 @@ class RelayRules:
         self, keys: KeyRing, key_ids: dict[str, bytes], region: str, disclosure: Disclosure, asked: Asked
     ) -> tuple[DisclosedRecord, tuple[Citation, ...], RecordStatement]:
         # 2. Signed by the origin it names (the signature itself is checked under the manifest's keys).
-        verified = verify_disclosure(disclosure, keys)
+        verified = verify_disclosure(disclosure, keys, self._opened)
         statement = verified.statement
         name = f"record {statement.record_id[:64]}"
         if disclosure.statement.key_id not in self._statement_ids.get(statement.origin_region, frozenset()):

@@ -15,11 +15,13 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TypeVar
 
+from share_gateway import tracing
 from share_gateway.catalog import SignedCatalog
 from share_gateway.crypto.consent import SignedConsent
 from share_gateway.crypto.disclosure import (
@@ -37,7 +39,9 @@ from share_gateway.federation.manifest import Manifest, SignedManifest
 from share_gateway.federation.messages import PEER_INQUIRY_TYPE, REPLAY_WINDOW, PeerInquiry, digest
 from share_gateway.federation.peers import PeerClients, PeerError
 from share_gateway.gateway.answers import Asked, RelayRules
+from share_gateway.gateway.group_commit import riding
 from share_gateway.gateway.runtime import NodeRuntime, node_principal
+from share_gateway.store.nonces import NonceSeen, PeerNonce
 
 # Time kept back from the client's deadline for merging, logging and replying.
 DEADLINE_MARGIN = 0.05
@@ -90,6 +94,8 @@ class FederationDesk:
 
     def __post_init__(self) -> None:
         self.follow(self.catalog, self.policy)
+        # (region, nonce) of the forwarded inquiries being answered: a replay arriving meanwhile is refused.
+        self._answering: set[tuple[str, str]] = set()
 
     def follow(self, catalog: SignedCatalog, policy: Policy) -> None:
         """The catalog in force (a newer one installed at a running node): its digest is what inquiries carry and
@@ -157,9 +163,10 @@ class FederationDesk:
             return RegionOutcome(region, *peer_failure(error))
         try:
             # Everything a region sent, checked against the manifest and this node's policy before any of it is used.
-            checked = question.relay.check(
-                question.manifest, self.runtime.region, region, answer, question.asked, self.runtime.clock().date()
-            )
+            with tracing.span("federation.check", peer_region=region):
+                checked = question.relay.check(
+                    question.manifest, self.runtime.region, region, answer, question.asked, self.runtime.clock().date()
+                )
         except (VerificationError, ValueError, KeyError) as error:
             return RegionOutcome(region, RegionStatus.INVALID, str(error)[:300])
         if checked.records:
@@ -237,6 +244,20 @@ class FederationDesk:
     ) -> None:
         """Refuse a peer's signed request unless it names its sender as origin, this node's catalog, a time
         within the clock skew of this node's, and a nonce not seen before (then kept)."""
+        if not await self._keep_alone(self.require_timely(region, origin, catalog_digest, at, nonce, what)):
+            raise Refused(Denial.REPLAYED, f"this {what} was already answered")
+
+    async def _keep_alone(self, kept: PeerNonce) -> bool:
+        """Keep a nonce in a transaction of its own; False if it was kept before."""
+        nonces = self.runtime.store.nonces
+        return await self.runtime.write(
+            lambda tx: nonces.remember(tx, kept.nonce, kept.origin, kept.seen_at, kept.forget_before)
+        )
+
+    def require_timely(
+        self, region: str, origin: str, catalog_digest: str, at: datetime, nonce: str, what: str
+    ) -> PeerNonce:
+        """``require_fresh`` but for the nonce: the nonce as it is to be kept."""
         if origin != region:
             raise Refused(Denial.PEER_NOT_ADMITTED, f"the {what} names another origin than its sender")
         if catalog_digest != self.catalog_digest:
@@ -245,11 +266,41 @@ class FederationDesk:
         if abs(now - at) > skew:
             raise Refused(Denial.REPLAYED, f"the {what} is too old or too new")
         # A nonce is kept as long as its request could still pass as fresh: `at` may lie a skew either side of now.
-        fresh = await self.runtime.write(
-            lambda tx: self.runtime.store.nonces.remember(tx, nonce, region, now, now - 2 * skew)
-        )
-        if not fresh:
-            raise Refused(Denial.REPLAYED, f"this {what} was already answered")
+        return PeerNonce(region, nonce, now, now - 2 * skew)
+
+    @asynccontextmanager
+    async def answering_once(self, accepted: PeerInquiry) -> AsyncIterator[None]:
+        """Answer an accepted inquiry in the block at most once: ``Refused(REPLAYED)`` if its nonce was kept or
+        is being answered; else the nonce is kept in the transaction of the first event the block logs (the
+        answer's, or its refusal's), or alone at the end if the block logged none. No answer leaves before its
+        nonce is committed: the answer waits for its event, and the block's end for the nonce's."""
+        region, nonce = accepted.origin, accepted.nonce
+        kept = self.require_timely(region, region, accepted.catalog_digest, accepted.at, nonce, "inquiry")
+        key = (region, nonce)
+        seen = await self.runtime.read(self.runtime.store.nonces.seen, region, nonce)
+        if seen or key in self._answering:
+            raise Refused(Denial.REPLAYED, "this inquiry was already answered")
+        self._answering.add(key)
+        try:
+            with riding(kept) as rider:
+                try:
+                    yield
+                except NonceSeen as error:  # another replica answered it meanwhile: this answer never commits
+                    raise Refused(Denial.REPLAYED, "this inquiry was already answered") from error
+                except Exception:
+                    if rider.committed is None:  # failed before it logged anything: the nonce is kept all the same
+                        await self._keep_alone(kept)
+                    raise
+            if rider.committed is None:
+                if not await self._keep_alone(kept):
+                    raise Refused(Denial.REPLAYED, "this inquiry was already answered")
+            else:
+                try:
+                    await asyncio.shield(rider.committed)
+                except NonceSeen as error:
+                    raise Refused(Denial.REPLAYED, "this inquiry was already answered") from error
+        finally:
+            self._answering.discard(key)
 
     def admit(self, region: str, certificate_fingerprint: str) -> None:
         """A peer is the node the manifest names, with the very certificate it pins."""
@@ -261,9 +312,10 @@ class FederationDesk:
             )
 
     async def accept(self, region: str, envelope: Envelope) -> tuple[PeerInquiry, Principal, str]:
-        """Verify a forwarded inquiry; return it, the requester it vouches for, and its digest."""
+        """Verify a forwarded inquiry; return it, the requester it vouches for, and its digest. It is answered
+        within ``answering_once``, which refuses a replay and keeps the nonce with the answer."""
         inquiry = self.opened(region, envelope, PEER_INQUIRY_TYPE, PeerInquiry.from_bytes, "inquiry")
-        await self.require_fresh(region, inquiry.origin, inquiry.catalog_digest, inquiry.at, inquiry.nonce, "inquiry")
+        self.require_timely(region, inquiry.origin, inquiry.catalog_digest, inquiry.at, inquiry.nonce, "inquiry")
         # The asking node vouches for a grant current by its own clock, which may run ahead of this one's.
         grants = (Grant(GrantRole.INQUIRE, inquiry.purpose, inquiry.at - self.clock_skew),) if inquiry.granted else ()
         requester = Principal(

@@ -122,23 +122,24 @@ class NodeRuntime:
     async def _write_events(self, events: Sequence[Event]) -> None:
         """Commit on the loop while SQLite's write lock is free, else from a thread that waits for it."""
         consents = [consent for event in events for consent in self._consents_of.get(event.event_id, ())]
+        nonces = list(self.event_log.nonces_of(events).values())
         if self.store.database.can_write_now:
             try:
-                self.store.append_now(events, consents)
+                self.store.append_now(events, consents, nonces)
             except StoreBusy:
                 pass
             else:
                 self._written(events)
                 self._after_inline_commit()
                 return
-        await self.off_loop(self.store.append, events, consents)
+        await self.off_loop(self.store.append, events, consents, nonces)
         self._written(events)
 
     async def _write_each(self, events: Sequence[Event]) -> Sequence[Exception | None]:
         """After a batch failed: each event in a savepoint of its own, so one that cannot be stored fails alone."""
         consents = [self._consents_of.get(event.event_id, ()) for event in events]
         try:
-            return await self.off_loop(self.store.append_each, events, consents)
+            return await self.off_loop(self.store.append_each, events, consents, self.event_log.nonces_of(events))
         finally:
             self._written(events)
 

@@ -63,35 +63,38 @@ _APPEND_LEDGER = insert(schema.disclosure_ledger).values(
 )
 
 
+# What else an append writes on its cursor, in its transaction.
+Also = Callable[[Any], None]
+
+
 class EventLog:
     def __init__(self, database: Database) -> None:
         self.database = database
         self._append_event = Prepared.compile(_APPEND_EVENT, database.writer)
         self._append_ledger = Prepared.compile(_APPEND_LEDGER, database.writer)
 
-    def append(self, tx: UnitOfWork, events: Sequence[Event]) -> None:
-        """Append events in ``tx``, after the changes they record; holds the append lock until it commits."""
+    def append(self, tx: UnitOfWork, events: Sequence[Event], also: Also | None = None) -> None:
+        """Append events in ``tx``, after the changes they record; holds the append lock until it commits.
+        ``also`` writes what must commit with them on the same cursor (the nonces of the peer inquiries answered)."""
         if not events:
             return
         lock(tx.connection, APPEND_LOCK)
         with tx.cursor() as cursor:
-            self._write(cursor, [_event_row(e) for e in events], _ledger_rows(events))
+            self._write(cursor, [_event_row(e) for e in events], _ledger_rows(events), also)
 
-    def append_now(self, events: Sequence[Event], first: Callable[[Any], None] | None = None) -> None:
+    def append_now(self, events: Sequence[Event], also: Also | None = None) -> None:
         """The same append as a transaction of its own on the calling thread, or ``StoreBusy`` at once if the
-        lock is taken (SQLite only: the group commit of the inquiry path); ``first`` writes what the events
-        record, on the same cursor, before them."""
+        lock is taken (SQLite only: the group commit of the inquiry path); ``also`` writes what rides with the
+        events, on the same cursor, before them."""
         rows, ledger = [_event_row(e) for e in events], _ledger_rows(events)
+        self.database.write_now(lambda cursor: self._write(cursor, rows, ledger, also))
 
-        def write(cursor: Any) -> None:
-            if first is not None:
-                first(cursor)
-            self._write(cursor, rows, ledger)
-
-        self.database.write_now(write)
-
-    def _write(self, cursor: Any, rows: list[dict[str, Any]], ledger: list[dict[str, Any]]) -> None:
+    def _write(
+        self, cursor: Any, rows: list[dict[str, Any]], ledger: list[dict[str, Any]], also: Also | None = None
+    ) -> None:
         """The events, and the disclosure ledger's rows for what they disclosed, on one cursor."""
+        if also is not None:
+            also(cursor)
         self._append_event.execute_many(cursor, rows)
         if ledger:
             self._append_ledger.execute_many(cursor, ledger)

@@ -8,10 +8,10 @@ through. Reads need no unit of work: each is a single statement.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import func, select
 
@@ -26,11 +26,11 @@ from share_gateway.store.corrections import Corrections
 from share_gateway.store.database import Database
 from share_gateway.store.deliveries import Outbox
 from share_gateway.store.disputes import Disputes
-from share_gateway.store.events import EventLog
+from share_gateway.store.events import Also, EventLog
 from share_gateway.store.grants import Grants
 from share_gateway.store.listings import Listings
 from share_gateway.store.log import LogStore
-from share_gateway.store.nonces import ReplayNonces
+from share_gateway.store.nonces import PeerNonce, ReplayNonces
 from share_gateway.store.quotas import QuotaBuckets
 from share_gateway.store.records import Disclosable, Records
 from share_gateway.store.repairs import RepairApplications
@@ -102,41 +102,58 @@ class Store:
 
         return self.write(work)
 
-    def append(self, events: Sequence[Event], consents: Sequence[ConsentToKeep] = ()) -> None:
+    def append(
+        self, events: Sequence[Event], consents: Sequence[ConsentToKeep] = (), nonces: Sequence[PeerNonce] = ()
+    ) -> None:
         """Append events that record no change of their own (a batch of the group commit, a report) alone, with
-        the consents their inquiries saw first (registered in the same transaction)."""
+        what rides with them in the same transaction: the consents their inquiries saw first, the nonces of the
+        peer inquiries they answer."""
+        self.write(lambda tx: self.events.append(tx, events, self._keeping(consents, nonces)))
 
-        def work(tx: UnitOfWork) -> None:
+    def append_now(
+        self, events: Sequence[Event], consents: Sequence[ConsentToKeep] = (), nonces: Sequence[PeerNonce] = ()
+    ) -> None:
+        """``append`` on the calling thread, or ``StoreBusy`` at once (SQLite: see ``EventLog.append_now``)."""
+        self.events.append_now(events, self._keeping(consents, nonces))
+
+    def _keeping(self, consents: Sequence[ConsentToKeep], nonces: Sequence[PeerNonce]) -> Also | None:
+        if not consents and not nonces:
+            return None
+
+        def keep(cursor: Any) -> None:
             if consents:
-                with tx.cursor() as cursor:
-                    self.consents.keep_on(cursor, consents)
-            self.events.append(tx, events)
+                self.consents.keep_on(cursor, consents)
+            if nonces:
+                self.nonces.keep(cursor, list(nonces))
 
-        self.write(work)
-
-    def append_now(self, events: Sequence[Event], consents: Sequence[ConsentToKeep] = ()) -> None:
-        """``append`` as a transaction on this thread, or ``StoreBusy`` at once (``EventLog.append_now``)."""
-        self.events.append_now(events, (lambda cursor: self.consents.keep_on(cursor, consents)) if consents else None)
+        return keep
 
     def append_each(
-        self, events: Sequence[Event], consents: Sequence[Sequence[ConsentToKeep]] = ()
+        self,
+        events: Sequence[Event],
+        consents: Sequence[Sequence[ConsentToKeep]] = (),
+        nonces: Mapping[str, PeerNonce] | None = None,
     ) -> list[Exception | None]:
-        """Append each event (with its consents, ``consents[i]`` for ``events[i]``) in a savepoint of its own,
-        in one transaction: what one fails for fails it alone.
+        """Append each event in a savepoint of its own, in one transaction: what one fails for fails it alone.
 
         The group commit's way after a batch failed: one caller's event that cannot be
         stored must not take everyone else's with it. Returns each event's failure (None: written).
+        ``nonces`` (by event id) ride with their events; one kept already fails its event as ``NonceSeen``.
         """
+        riding = nonces or {}
 
         def each(tx: UnitOfWork) -> list[Exception | None]:
             tx.serialise()
             failures: list[Exception | None] = []
             for index, event in enumerate(events):
+                nonce = riding.get(event.event_id)
                 try:
                     with tx.connection.begin_nested():
                         if index < len(consents) and consents[index]:
                             with tx.cursor() as cursor:
                                 self.consents.keep_on(cursor, consents[index])
+                        if nonce is not None:
+                            self.nonces.keep_one(tx, nonce)
                         self.events.append(tx, [event])
                 except Exception as error:  # noqa: BLE001 - the failure is this event's own, handed to its caller
                     failures.append(error)
