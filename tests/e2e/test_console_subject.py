@@ -163,6 +163,37 @@ def test_a_subject_withdraws_a_consent_through_the_form_and_it_is_refused_afterw
     assert error_reason(raised.value) == "CONSENT_REVOKED"
 
 
+def entries(page: Page) -> list[tuple[str, str]]:
+    """The history rows on the page, as (region, leaf)."""
+    rows = page.locator("table.history tbody tr")
+    return [
+        (rows.nth(i).get_attribute("data-region") or "", rows.nth(i).get_attribute("data-leaf") or "")
+        for i in range(rows.count())
+    ]
+
+
+def test_who_looked_at_me_is_paged_across_regions(
+    activity: Activity, company_page: Page, company_console: Console
+) -> None:
+    company_page.goto(company_console.base + "/me")
+    assert reload_until(company_page, f"tr[data-region='{ELSEWHERE}'] td[data-actor]:text-is('{MASKED_PERSON}')")
+    company_page.goto(company_console.base + "/me?size=2")
+    count = company_page.inner_text("[data-figure=history-count]")
+    total = int(count.split(" of ")[1].split(";")[0])
+    assert total >= 4, count
+    assert count.startswith(f"Inquiries 1 to 2 of {total}")
+    seen = [entries(company_page)]
+    while company_page.locator("text=Next page").count() and len(seen) <= total:
+        company_page.click("text=Next page")
+        company_page.wait_for_load_state()
+        first = len(seen) * 2 + 1
+        assert company_page.inner_text("[data-figure=history-count]").startswith(f"Inquiries {first} to ")
+        seen.append(entries(company_page))
+    rows = [row for page in seen for row in page]
+    assert len(rows) == total
+    assert len(set(rows)) == total  # every entry once, none repeated across pages
+
+
 def test_a_withdrawal_without_the_session_s_csrf_token_is_refused_and_changes_nothing(
     activity: Activity, cluster: Cluster, company_page: Page, company_console: Console
 ) -> None:

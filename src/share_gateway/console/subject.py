@@ -25,6 +25,7 @@ from share_gateway.v1 import common_pb2, inquiry_pb2
 
 T = TypeVar("T")
 HISTORY_PAGE_SIZE = 20
+LARGEST_HISTORY_PAGE = 200
 DISPUTE_STATES = {
     common_pb2.DISPUTE_STATE_FILED: "filed",
     common_pb2.DISPUTE_STATE_CORRECTED: "corrected",
@@ -111,13 +112,14 @@ async def history(request: Request, console: Console) -> Response:
     try:
         shown = max(int(params.get("shown", "0") or 0), 0)
         asked = int(params.get("node", "-1") or -1)
+        size = min(max(int(params.get("size", HISTORY_PAGE_SIZE) or HISTORY_PAGE_SIZE), 1), LARGEST_HISTORY_PAGE)
     except ValueError:
-        shown, asked = 0, -1
+        shown, asked, size = 0, -1, HISTORY_PAGE_SIZE
     order = [asked] if 0 <= asked < len(console.nodes) else list(range(len(console.nodes)))
     answer, used, failures = None, 0, []
     for n in order:  # the first node that answers gathers the others (a next page must come from the same)
         try:
-            answer = await console.nodes[n].history(subject, HISTORY_PAGE_SIZE, token)
+            answer = await console.nodes[n].history(subject, size, token)
             used = n
             break
         except NodeRefused as refused:
@@ -130,6 +132,7 @@ async def history(request: Request, console: Console) -> Response:
         "failures": failures,
         "node": used,
         "shown": shown,
+        "size": size,
         "moment": moment,
         "statuses": REGION_STATUSES,
     }
