@@ -14,7 +14,7 @@ import pytest
 from playwright.sync_api import Browser, Page
 
 from share_gateway.crypto.consent import SignedConsent
-from share_gateway.v1 import common_pb2, inquiry_pb2, inquiry_pb2_grpc, registry_pb2_grpc
+from share_gateway.v1 import common_pb2, inquiry_pb2, inquiry_pb2_grpc, registry_pb2, registry_pb2_grpc
 from tests.consents import consent_to_wire, signed_consent
 from tests.e2e.test_console import (
     Console,
@@ -25,7 +25,16 @@ from tests.e2e.test_console import (
 )
 from tests.federation import REGIONS, channel, federated, seed
 from tests.processes import Cluster, federation_cluster
-from tests.support import CALLERS, COMPANY, PERSON, entity, error_reason, inquiry, penalty_request
+from tests.support import (
+    CALLERS,
+    COMPANY,
+    PERSON,
+    entity,
+    error_reason,
+    inquiry,
+    listable_penalty_request,
+    penalty_request,
+)
 from tests.waiting import PATIENCE, PROCESS_TEST_SECONDS
 
 pytestmark = pytest.mark.timeout(PROCESS_TEST_SECONDS)
@@ -42,6 +51,7 @@ class Activity:
     withdrawn: SignedConsent  # the company withdraws it through the console's form
     kept: SignedConsent  # a forged form must not withdraw it
     dispute: common_pb2.Dispute
+    listing: common_pb2.Listing  # notified: its objection window is open
 
 
 async def inquire_with(cluster: Cluster, consent: SignedConsent) -> inquiry_pb2.InquireResponse:
@@ -90,7 +100,25 @@ def activity(cluster: Cluster) -> Activity:
                 inquiry_pb2.FileDisputeRequest(record_id=submitted.record.record_id, claim="The fine was paid."),
                 timeout=10,
             )
-        return Activity(consents[0], consents[1], filed.dispute)
+        async with channel(layout, ports[ORIGIN], "regulator") as agency:
+            registry = registry_pb2_grpc.RegistryServiceStub(agency)
+            listable = (await registry.SubmitRecord(listable_penalty_request("p-listed"), timeout=10)).record
+            proposed = await registry.ProposeListing(
+                registry_pb2.ProposeListingRequest(
+                    record_id=listable.record_id,
+                    list_name="serious_untrustworthy",
+                    document="京市监信告〔2026〕12号",
+                    reason="有履行能力但拒不履行法定义务，情节严重",
+                    removal_conditions="履行法定义务并纠正失信行为",
+                    remedies="收到告知后五个工作日内可提出书面异议",
+                ),
+                timeout=10,
+            )
+            notice = registry_pb2.NotifyListingRequest(
+                listing_id=proposed.listing.listing_id, document="告知书 118", reason="告知理由和权利"
+            )
+            told = await registry.NotifyListing(notice, timeout=10)
+        return Activity(consents[0], consents[1], filed.dispute, told.listing)
 
     return run_async(act())
 
@@ -234,6 +262,33 @@ def test_a_subject_sees_its_dispute_with_the_state_and_deadline_the_node_gives(
     company_page.wait_for_selector("html[lang=en]")
 
 
+def test_a_subject_objects_to_a_listing_through_the_form_inside_its_window(
+    activity: Activity, cluster: Cluster, company_page: Page, company_console: Console
+) -> None:
+    listing_id = activity.listing.listing_id
+    company_page.goto(company_console.base + "/me/listings")
+    section = company_page.locator(f"section[data-listing='{listing_id}']")
+    assert section.locator("[data-state]").get_attribute("data-state") == "notified"
+    assert section.locator("[data-due=objection]").inner_text() == activity.listing.objection_due
+    section.get_by_label("Your statement and evidence").fill("已部分履行，附还款凭证")
+    section.get_by_role("button", name="Object").click()
+    company_page.wait_for_url("**/me/listings?objected=*")
+    section = company_page.locator(f"section[data-listing='{listing_id}']")
+    assert section.locator("[data-state]").get_attribute("data-state") == "objected"
+    assert section.locator("form").count() == 0  # one objection: the form is gone
+
+    async def at_origin() -> common_pb2.Listing:
+        async with channel(cluster.layout, cluster.ports[ORIGIN], "company") as company:
+            answer = await inquiry_pb2_grpc.InquiryServiceStub(company).ListMyListings(
+                inquiry_pb2.ListMyListingsRequest(), timeout=10
+            )
+        return next(x for x in answer.listings if x.listing_id == listing_id)
+
+    listing = run_async(at_origin())
+    assert listing.state == common_pb2.LISTING_STATE_OBJECTED
+    assert listing.history[-1].reason == "已部分履行，附还款凭证"
+
+
 def test_an_officer_s_subject_pages_show_its_own_person_which_nobody_looked_at(
     browser: Browser,  # noqa: F811
     cluster: Cluster,
@@ -269,7 +324,7 @@ def test_the_subject_pages_pass_axe(
     artefacts: Path = tmp_path_factory.mktemp("console-subject-artefacts")
     try:
         page = context.new_page()
-        for path in ("/me", "/me/consents", "/me/disputes"):
+        for path in ("/me", "/me/consents", "/me/disputes", "/me/listings"):
             response = page.goto(company_console.base + path)
             assert response is not None
             assert response.status == 200

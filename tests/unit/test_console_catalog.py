@@ -8,7 +8,7 @@ from pathlib import Path
 from babel.messages.extract import extract_from_dir
 
 from share_gateway.console.i18n import translator
-from share_gateway.console.subject import DISPUTE_STATES, MESSAGES, REGION_STATUSES
+from share_gateway.console.subject import DISPUTE_STATES, LISTING_STATES, MESSAGES, REGION_STATUSES
 from share_gateway.domain.events import Outcome
 
 TEMPLATES = Path(str(resources.files("share_gateway.console").joinpath("templates")))
@@ -22,6 +22,7 @@ def template_messages() -> set[str]:
 def test_every_message_of_the_templates_has_a_chinese_translation() -> None:
     # Shown translated from a value, not a literal: outcomes (_(row.outcome)), the subject pages' states and messages.
     shown = {o.value for o in Outcome} | set(DISPUTE_STATES.values()) | set(REGION_STATUSES.values()) | MESSAGES
+    shown |= set(LISTING_STATES.values()) | {"notice", "review", "removal"}  # a listing's late step
     messages = template_messages() | shown | {"institution", "person", "node", "unknown"}
     assert len(messages) > 50
     chinese = translator("zh")

@@ -182,3 +182,17 @@ class NodeLink:
         except grpc.aio.AioRpcError as error:
             raise self._refused(error) from error
         return list(answer.disputes)
+
+    async def listings(self) -> list[common_pb2.Listing]:
+        try:
+            answer = await self.inquiry.ListMyListings(inquiry_pb2.ListMyListingsRequest(), timeout=TIMEOUT)
+        except grpc.aio.AioRpcError as error:
+            raise self._refused(error) from error
+        return list(answer.listings)
+
+    async def object_to_listing(self, listing_id: str, statement: str) -> common_pb2.Listing:
+        request = inquiry_pb2.ObjectToListingRequest(listing_id=listing_id, statement=statement)
+        try:
+            return (await self.inquiry.ObjectToListing(request, timeout=TIMEOUT)).listing
+        except grpc.aio.AioRpcError as error:
+            raise self._refused(error) from error

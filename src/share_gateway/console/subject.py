@@ -1,4 +1,5 @@
-"""The data subject's pages: who looked at me, my consents (with their withdrawal), my disputes.
+"""The data subject's pages: who looked at me, my consents (with their withdrawal), my disputes, my listings
+(with the objection form inside its window).
 
 A subject is whoever the console's certificate names, a company or a person; the node decides from that same
 certificate what it may see, so the console never takes a subject from a form. An officer's certificate names a
@@ -11,9 +12,11 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC
 from typing import Generic, TypeVar
 
 from google.protobuf.timestamp_pb2 import Timestamp
+from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
@@ -31,11 +34,13 @@ DISPUTE_STATES = {
     common_pb2.DISPUTE_STATE_CORRECTED: "corrected",
     common_pb2.DISPUTE_STATE_REJECTED: "rejected",
 }
+LISTING_STATES = {v: k.removeprefix("LISTING_STATE_").lower() for k, v in common_pb2.ListingState.items()}
 REGION_STATUSES = {v: k.removeprefix("REGION_STATUS_").lower() for k, v in inquiry_pb2.RegionStatus.items()}
 NO_SUBJECT = "This identity is neither a company's nor a person's: it has no subject pages."
 NO_SUCH_CONSENT = "No such consent."
+NO_SUCH_LISTING = "No such listing."
 # Messages the pages show translated from a value (the catalog test checks each has its Chinese).
-MESSAGES = {NO_SUBJECT, NO_SUCH_CONSENT}
+MESSAGES = {NO_SUBJECT, NO_SUCH_CONSENT, NO_SUCH_LISTING}
 
 
 def moment(stamp: Timestamp) -> str:
@@ -166,8 +171,7 @@ async def consents(request: Request, console: Console) -> Response:
 async def revoke(request: Request, console: Console) -> Response:
     """Withdraw one consent at a node that registered it (a form with the session's CSRF token)."""
     form = await request.form()
-    sessions: Sessions = request.app.state.sessions
-    if not sessions.form_is_genuine(request.cookies.get(COOKIE), str(form.get(CSRF_FIELD, ""))):
+    if not genuine(request, form):
         return forbidden()
     consent_id = str(form.get("consent_id", "")).strip()
     try:
@@ -206,10 +210,62 @@ async def disputes(request: Request, console: Console) -> Response:
     return render(request, "disputes.html", values)
 
 
+def genuine(request: Request, form: FormData) -> bool:
+    sessions: Sessions = request.app.state.sessions
+    return sessions.form_is_genuine(request.cookies.get(COOKIE), str(form.get(CSRF_FIELD, "")))
+
+
+async def listings(request: Request, console: Console) -> Response:
+    """Each listing about the subject once (the copy with the longest history: its origin's), with the objection
+    form while the listing is notified and its window, by the console's clock, is open; the node decides."""
+    gathered = await gather(console.nodes, NodeLink.listings)
+    if gathered.all_denied:
+        return forbidden()
+    found: dict[str, tuple[int, common_pb2.Listing]] = {}
+    for n, listed in gathered.answers:
+        for listing in listed:
+            known = found.get(listing.listing_id)
+            if known is None or len(listing.history) > len(known[1].history):
+                found[listing.listing_id] = (n, listing)
+    today = console.clock().astimezone(UTC).date().isoformat()
+    values = {
+        "page": "listings",
+        "rows": sorted(found.values(), key=lambda row: row[1].listing_id),
+        "failures": gathered.failures,
+        "states": LISTING_STATES,
+        "open": lambda x: x.state == common_pb2.LISTING_STATE_NOTIFIED and today <= x.objection_due,
+        "objected": request.query_params.get("objected", ""),
+    }
+    return render(request, "listings.html", values)
+
+
+async def object_to(request: Request, console: Console) -> Response:
+    """The subject's objection to a listing, at the node that showed the listing's fullest history (its origin)."""
+    form = await request.form()
+    if not genuine(request, form):
+        return forbidden()
+    listing_id = str(form.get("listing_id", "")).strip()
+    try:
+        node = int(str(form.get("node", "")))
+    except ValueError:
+        node = -1
+    if not 0 <= node < len(console.nodes) or not listing_id:
+        return render(request, "message.html", {"message": NO_SUCH_LISTING, "page": "listings"}, 400)
+    try:
+        await console.nodes[node].object_to_listing(listing_id, str(form.get("statement", "")))
+    except NodeRefused as refused:
+        if refused.denied:
+            raise
+        return render(request, "message.html", {"message": str(refused), "page": "listings"}, 400)
+    return RedirectResponse(f"/me/listings?objected={listing_id}", status_code=303)
+
+
 def routes(console: Console) -> list[Route]:
     return [
         Route("/me", subject_page(history, console)),
         Route("/me/consents", subject_page(consents, console)),
         Route("/me/consents/revoke", subject_page(revoke, console), methods=["POST"]),
         Route("/me/disputes", subject_page(disputes, console)),
+        Route("/me/listings", subject_page(listings, console)),
+        Route("/me/listings/object", subject_page(object_to, console), methods=["POST"]),
     ]
