@@ -29,6 +29,7 @@ from tests.support import (
     CALLERS,
     COMPANY,
     PERSON,
+    debtor_request,
     entity,
     error_reason,
     inquiry,
@@ -52,6 +53,7 @@ class Activity:
     kept: SignedConsent  # a forged form must not withdraw it
     dispute: common_pb2.Dispute
     listing: common_pb2.Listing  # notified: its objection window is open
+    debtor: str  # a court's record about the company, which it applies to repair through the console
 
 
 async def inquire_with(cluster: Cluster, consent: SignedConsent) -> inquiry_pb2.InquireResponse:
@@ -118,7 +120,11 @@ def activity(cluster: Cluster) -> Activity:
                 listing_id=proposed.listing.listing_id, document="告知书 118", reason="告知理由和权利"
             )
             told = await registry.NotifyListing(notice, timeout=10)
-        return Activity(consents[0], consents[1], filed.dispute, told.listing)
+        async with channel(layout, ports[ORIGIN], "court") as court:
+            debtor = await registry_pb2_grpc.RegistryServiceStub(court).SubmitRecord(
+                debtor_request("debtor-console"), timeout=10
+            )
+        return Activity(consents[0], consents[1], filed.dispute, told.listing, debtor.record.record_id)
 
     return run_async(act())
 
@@ -289,6 +295,37 @@ def test_a_subject_objects_to_a_listing_through_the_form_inside_its_window(
     assert listing.history[-1].reason == "已部分履行，附还款凭证"
 
 
+def test_a_subject_reads_its_records_verified_and_applies_for_repair_through_the_form(
+    activity: Activity, cluster: Cluster, company_page: Page, company_console: Console
+) -> None:
+    company_page.goto(company_console.base + "/me/records")
+    debtor = company_page.locator(f"section[data-record='{activity.debtor}']")
+    assert debtor.locator("[data-verified]").get_attribute("data-verified") == "true"
+    assert f"region {ORIGIN}" in debtor.locator("[data-verified]").inner_text()
+    assert company_page.locator("[data-verified=false]").count() == 0
+    disputed = company_page.locator(f"section[data-record='{activity.dispute.record_id}']")
+    assert f"the origin answers by {activity.dispute.answer_due}" in disputed.inner_text()
+    debtor.locator("summary").click()
+    debtor.get_by_label("Proof that the obligations were met").fill("(2026)京0105执567号 结案通知书：已全部履行")
+    debtor.get_by_label("Your credit commitment").fill("本单位承诺依法履行生效法律文书确定的义务")
+    debtor.get_by_role("button", name="Apply").click()
+    company_page.wait_for_url("**/me/records?applied=*")
+    application_id = company_page.url.rsplit("applied=", 1)[1]
+    assert f"Repair application {application_id} made." in company_page.inner_text("[role=status]")
+
+    async def at_origin() -> common_pb2.RepairApplication:
+        async with channel(cluster.layout, cluster.ports[ORIGIN], "company") as company:
+            answer = await inquiry_pb2_grpc.InquiryServiceStub(company).GetRepairApplication(
+                inquiry_pb2.GetRepairApplicationRequest(application_id=application_id), timeout=10
+            )
+        return answer.application
+
+    application = run_async(at_origin())
+    assert application.record_id == activity.debtor
+    assert application.state == common_pb2.REPAIR_STATE_SUBMITTED
+    assert application.result_due
+
+
 def test_an_officer_s_subject_pages_show_its_own_person_which_nobody_looked_at(
     browser: Browser,  # noqa: F811
     cluster: Cluster,
@@ -324,7 +361,7 @@ def test_the_subject_pages_pass_axe(
     artefacts: Path = tmp_path_factory.mktemp("console-subject-artefacts")
     try:
         page = context.new_page()
-        for path in ("/me", "/me/consents", "/me/disputes", "/me/listings"):
+        for path in ("/me", "/me/records", "/me/consents", "/me/disputes", "/me/listings"):
             response = page.goto(company_console.base + path)
             assert response is not None
             assert response.status == 200

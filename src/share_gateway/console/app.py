@@ -20,7 +20,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from share_gateway.console import overview as overview_
-from share_gateway.console import subject
+from share_gateway.console import records, subject
 from share_gateway.console.i18n import chosen
 from share_gateway.console.nodes import NodeRefused
 from share_gateway.console.proofs import Verdict, check_entry, witnessed_size
@@ -136,6 +136,7 @@ def create_app(console: Console, sessions: Sessions, hosts: frozenset[str]) -> S
         Route("/search", officer_page(search, console)),
         Route("/events/{node:int}/{leaf:int}", officer_page(event, console)),
         *subject.routes(console),
+        *records.routes(console),
         Route("/language", language, methods=["POST"]),
         Mount("/static", StaticFiles(directory=package_dir("static")), name="static"),
     ]

@@ -196,3 +196,20 @@ class NodeLink:
             return (await self.inquiry.ObjectToListing(request, timeout=TIMEOUT)).listing
         except grpc.aio.AioRpcError as error:
             raise self._refused(error) from error
+
+    async def own_records(self, subject: common_pb2.Subject) -> inquiry_pb2.InquireResponse:
+        """The subject's own records in every region, as a self inquiry discloses them (logged as one)."""
+        request = inquiry_pb2.InquireRequest(
+            subject=subject, purpose=SELF_PURPOSE, scope=inquiry_pb2.INQUIRY_SCOPE_FEDERATION
+        )
+        try:
+            return await self.inquiry.Inquire(request, timeout=TIMEOUT)
+        except grpc.aio.AioRpcError as error:
+            raise self._refused(error) from error
+
+    async def apply_for_repair(self, record_id: str, evidence: str, commitment: str) -> common_pb2.RepairApplication:
+        request = inquiry_pb2.ApplyForRepairRequest(record_id=record_id, evidence=evidence, commitment=commitment)
+        try:
+            return (await self.inquiry.ApplyForRepair(request, timeout=TIMEOUT)).application
+        except grpc.aio.AioRpcError as error:
+            raise self._refused(error) from error
