@@ -309,9 +309,8 @@ def test_a_subject_reads_its_records_verified_and_applies_for_repair_through_the
     debtor.get_by_label("Proof that the obligations were met").fill("(2026)京0105执567号 结案通知书：已全部履行")
     debtor.get_by_label("Your credit commitment").fill("本单位承诺依法履行生效法律文书确定的义务")
     debtor.get_by_role("button", name="Apply").click()
-    company_page.wait_for_url("**/me/records?applied=*")
-    application_id = company_page.url.rsplit("applied=", 1)[1]
-    assert f"Repair application {application_id} made." in company_page.inner_text("[role=status]")
+    company_page.wait_for_url("**/me/repairs/*")
+    application_id = company_page.url.split("/me/repairs/", 1)[1].split("?", 1)[0]
 
     async def at_origin() -> common_pb2.RepairApplication:
         async with channel(cluster.layout, cluster.ports[ORIGIN], "company") as company:
@@ -324,6 +323,9 @@ def test_a_subject_reads_its_records_verified_and_applies_for_repair_through_the
     assert application.record_id == activity.debtor
     assert application.state == common_pb2.REPAIR_STATE_SUBMITTED
     assert application.result_due
+    # The application's page shows the state and deadlines the origin gives.
+    assert company_page.locator("[data-state]").get_attribute("data-state") == "submitted"
+    assert company_page.inner_text("[data-due=result]").startswith(application.result_due)
 
 
 def test_an_officer_s_subject_pages_show_its_own_person_which_nobody_looked_at(

@@ -24,6 +24,7 @@ def test_every_message_of_the_templates_has_a_chinese_translation() -> None:
     # Shown translated from a value, not a literal: outcomes (_(row.outcome)), the subject pages' states and messages.
     shown = {o.value for o in Outcome} | set(DISPUTE_STATES.values()) | set(REGION_STATUSES.values()) | MESSAGES
     shown |= set(LISTING_STATES.values()) | {"notice", "review", "removal"}  # a listing's late step
+    shown |= set(records.REPAIR_STATES.values()) | {"decision", "result", "reply"}  # a repair's late step
     messages = template_messages() | shown | records.MESSAGES | {"institution", "person", "node", "unknown"}
     assert len(messages) > 50
     chinese = translator("zh")

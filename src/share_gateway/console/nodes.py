@@ -213,3 +213,11 @@ class NodeLink:
             return (await self.inquiry.ApplyForRepair(request, timeout=TIMEOUT)).application
         except grpc.aio.AioRpcError as error:
             raise self._refused(error) from error
+
+    async def repair_application(self, application_id: str, origin_region: str) -> common_pb2.RepairApplication:
+        """An application as the record's origin holds it (this node asks the origin when it is another)."""
+        request = inquiry_pb2.GetRepairApplicationRequest(application_id=application_id, origin_region=origin_region)
+        try:
+            return (await self.inquiry.GetRepairApplication(request, timeout=TIMEOUT)).application
+        except grpc.aio.AioRpcError as error:
+            raise self._refused(error) from error

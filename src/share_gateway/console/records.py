@@ -1,5 +1,5 @@
 """The subject's own records as a self inquiry discloses them, each verified here against its origin's key from
-the manifest, with the repair application form.
+the manifest, with the repair application form and the application's page.
 
 Reading them is a self inquiry (the catalog's self-only purpose): the node logs it, as it logs every inquiry, so
 the subject's own look appears in "who looked at me". A repair application may be made at any node: one holding
@@ -9,6 +9,7 @@ only a copy forwards it to the record's origin, which decides.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from urllib.parse import urlencode
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -25,6 +26,7 @@ from share_gateway.v1 import common_pb2
 NO_MANIFEST = "Without --manifest the console cannot verify your records: start it with --manifest and --authority."
 NO_SUCH_RECORD = "No such record."
 MESSAGES = {NO_MANIFEST, NO_SUCH_RECORD}
+REPAIR_STATES = {v: k.removeprefix("REPAIR_STATE_").lower() for k, v in common_pb2.RepairState.items()}
 
 
 @dataclass(frozen=True)
@@ -78,7 +80,6 @@ async def records(request: Request, console: Console) -> Response:
         "rows": rows,
         "no_manifest": NO_MANIFEST if console.manifest is None else "",
         "failures": failures,
-        "applied": request.query_params.get("applied", ""),
     }
     return render(request, "records.html", values)
 
@@ -98,11 +99,27 @@ async def apply_for_repair(request: Request, console: Console) -> Response:
         if refused.denied:
             raise
         return render(request, "message.html", {"message": str(refused), "page": "records"}, 400)
-    return RedirectResponse(f"/me/records?applied={application.application_id}", status_code=303)
+    where = urlencode({"origin": application.origin_region})
+    return RedirectResponse(f"/me/repairs/{application.application_id}?{where}", status_code=303)
+
+
+async def repair(request: Request, console: Console) -> Response:
+    """One of the subject's repair applications, with its state and deadlines as the record's origin gives them."""
+    application_id = request.path_params["application_id"]
+    origin = request.query_params.get("origin", "")
+    try:
+        application = await console.nodes[0].repair_application(application_id, origin)
+    except NodeRefused as refused:
+        if refused.denied:
+            raise
+        return render(request, "message.html", {"message": str(refused), "page": "records"}, 404)
+    values = {"page": "records", "a": application, "state": REPAIR_STATES.get(application.state, "unknown")}
+    return render(request, "repair.html", values)
 
 
 def routes(console: Console) -> list[Route]:
     return [
         Route("/me/records", subject_page(records, console)),
         Route("/me/records/repair", subject_page(apply_for_repair, console), methods=["POST"]),
+        Route("/me/repairs/{application_id}", subject_page(repair, console)),
     ]
