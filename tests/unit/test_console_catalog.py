@@ -7,7 +7,9 @@ from pathlib import Path
 
 from babel.messages.extract import extract_from_dir
 
+from share_gateway.console import records
 from share_gateway.console.i18n import translator
+from share_gateway.console.subject import DISPUTE_STATES, LISTING_STATES, MESSAGES, REGION_STATUSES
 from share_gateway.domain.events import Outcome
 
 TEMPLATES = Path(str(resources.files("share_gateway.console").joinpath("templates")))
@@ -19,7 +21,11 @@ def template_messages() -> set[str]:
 
 
 def test_every_message_of_the_templates_has_a_chinese_translation() -> None:
-    messages = template_messages() | {o.value for o in Outcome}  # outcomes are shown translated: _(row.outcome)
+    # Shown translated from a value, not a literal: outcomes (_(row.outcome)), the subject pages' states and messages.
+    shown = {o.value for o in Outcome} | set(DISPUTE_STATES.values()) | set(REGION_STATUSES.values()) | MESSAGES
+    shown |= set(LISTING_STATES.values()) | {"notice", "review", "removal"}  # a listing's late step
+    shown |= set(records.REPAIR_STATES.values()) | {"decision", "result", "reply"}  # a repair's late step
+    messages = template_messages() | shown | records.MESSAGES | {"institution", "person", "node", "unknown"}
     assert len(messages) > 50
     chinese = translator("zh")
     assert sorted(m for m in messages if m not in chinese.messages) == []

@@ -1,4 +1,5 @@
-"""The console's routes: the officer's overview, event search and an event's page with its proof verified here.
+"""The console's routes: the officer's overview, event search and an event's page with its proof verified here;
+the subject's pages are in ``subject``.
 
 Server-rendered with Jinja2 (autoescaped: every value came from a node or a form); htmx swaps the search results
 in place. Officer pages answer 403, with no content, to an identity whose certificate carries no compliance
@@ -9,83 +10,26 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from importlib import resources
-from pathlib import Path
+from collections.abc import Awaitable, Callable
+from datetime import UTC, timedelta
 
-from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.responses import RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from share_gateway.console import overview as overview_
-from share_gateway.console.i18n import LANGUAGES, chosen, translator
-from share_gateway.console.nodes import IdentityFiles, NodeLink, NodeRefused
+from share_gateway.console import records, subject
+from share_gateway.console.i18n import chosen
+from share_gateway.console.nodes import NodeRefused
 from share_gateway.console.proofs import Verdict, check_entry, witnessed_size
+from share_gateway.console.rendering import LANGUAGE_COOKIE, Console, Page, package_dir, render
 from share_gateway.console.search import KINDS, OUTCOMES, Query, rows
 from share_gateway.console.session import COOKIE, CSRF_FIELD, SessionGuard, Sessions, forbidden
-from share_gateway.federation.manifest import Manifest
 from share_gateway.ledger.checkpoint import TlogProof
 
-LANGUAGE_COOKIE = "sgw_console_language"
-Clock = Callable[[], datetime]
-SECURITY_HEADERS = {
-    "Content-Security-Policy": (
-        "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
-        "frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
-    ),
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
-    "Cache-Control": "no-store",
-}
-
-
-@dataclass
-class Console:
-    """What every page reads: the identity, its nodes, the manifest that vouches for their keys."""
-
-    identity: IdentityFiles
-    nodes: list[NodeLink]
-    manifest: Manifest | None
-    clock: Clock
-
-    async def close(self) -> None:
-        await asyncio.gather(*(node.close() for node in self.nodes))
-
-
-def _package_dir(name: str) -> Path:
-    return Path(str(resources.files("share_gateway.console").joinpath(name)))
-
-
-TEMPLATES = Environment(
-    loader=FileSystemLoader(_package_dir("templates")),
-    autoescape=select_autoescape(default=True, default_for_string=True),
-    trim_blocks=True,
-    lstrip_blocks=True,
-)
-
-
-def render(request: Request, template: str, values: Mapping[str, object], status: int = 200) -> HTMLResponse:
-    language = translator(chosen(request.cookies.get(LANGUAGE_COOKIE)))
-    body = TEMPLATES.get_template(template).render(
-        {
-            "_": language.gettext,
-            "t": language,
-            "languages": LANGUAGES,
-            "csrf": request.scope.get("state", {}).get("csrf", ""),
-            "csrf_field": CSRF_FIELD,
-            "path": request.url.path + (f"?{request.url.query}" if request.url.query else ""),
-            **values,
-        }
-    )
-    return HTMLResponse(body, status_code=status, headers=SECURITY_HEADERS)
-
-
-Page = Callable[[Request, Console], Awaitable[Response]]
+__all__ = ["Console", "create_app"]
 
 
 def officer_page(page: Page, console: Console) -> Callable[[Request], Awaitable[Response]]:
@@ -191,9 +135,12 @@ def create_app(console: Console, sessions: Sessions, hosts: frozenset[str]) -> S
         Route("/", officer_page(overview, console)),
         Route("/search", officer_page(search, console)),
         Route("/events/{node:int}/{leaf:int}", officer_page(event, console)),
+        *subject.routes(console),
+        *records.routes(console),
         Route("/language", language, methods=["POST"]),
-        Mount("/static", StaticFiles(directory=_package_dir("static")), name="static"),
+        Mount("/static", StaticFiles(directory=package_dir("static")), name="static"),
     ]
     app = Starlette(routes=routes)
     app.state.sessions = sessions
+    app.state.console = console
     return SessionGuard(app, sessions, hosts)

@@ -15,10 +15,13 @@ import grpc
 
 from share_gateway.client import credentials, open_channel
 from share_gateway.crypto.pki import identity_uris
-from share_gateway.domain.principals import Role, roles_of
-from share_gateway.v1 import compliance_pb2, compliance_pb2_grpc
+from share_gateway.domain.errors import InvalidInput
+from share_gateway.domain.principals import Identity, IdentityKind, Role, roles_of
+from share_gateway.v1 import common_pb2, compliance_pb2, compliance_pb2_grpc, inquiry_pb2, inquiry_pb2_grpc
 
 TIMEOUT = 15.0
+# The catalog's purpose for a subject asking about itself.
+SELF_PURPOSE = "self_inquiry"
 
 
 class NodeRefused(Exception):
@@ -56,6 +59,20 @@ class IdentityFiles:
     def is_officer(self) -> bool:
         return Role.COMPLIANCE_OFFICER in self.roles
 
+    @property
+    def subject(self) -> common_pb2.Subject | None:
+        """The company or person the certificate names, as the subject of its own pages; None for a node's."""
+        for uri in self.uris:
+            try:
+                identity = Identity.from_uri(uri)
+            except InvalidInput:
+                continue  # a role's URI
+            if identity.kind is IdentityKind.INSTITUTION:
+                return common_pb2.Subject(kind=common_pb2.SUBJECT_KIND_LEGAL_ENTITY, identifier=identity.identifier)
+            if identity.kind is IdentityKind.PERSON:
+                return common_pb2.Subject(kind=common_pb2.SUBJECT_KIND_INDIVIDUAL, identifier=identity.identifier)
+        return None
+
 
 @dataclass
 class NodeLink:
@@ -70,6 +87,12 @@ class NodeLink:
         if self._channel is None:
             self._channel = open_channel(self.address, self.identity.credentials())
         return compliance_pb2_grpc.ComplianceServiceStub(self._channel)
+
+    @property
+    def inquiry(self) -> inquiry_pb2_grpc.InquiryServiceAsyncStub:
+        if self._channel is None:
+            self._channel = open_channel(self.address, self.identity.credentials())
+        return inquiry_pb2_grpc.InquiryServiceStub(self._channel)
 
     async def close(self) -> None:
         if self._channel is not None:
@@ -120,5 +143,81 @@ class NodeLink:
             return await self.compliance.GetInclusionProof(
                 compliance_pb2.GetInclusionProofRequest(leaf_index=leaf_index, tree_size=tree_size), timeout=TIMEOUT
             )
+        except grpc.aio.AioRpcError as error:
+            raise self._refused(error) from error
+
+    async def history(
+        self, subject: common_pb2.Subject, page_size: int, page_token: str
+    ) -> inquiry_pb2.GetInquiryHistoryResponse:
+        """One page of "who looked at me" across every region, gathered by this node (a self-only purpose)."""
+        request = inquiry_pb2.GetInquiryHistoryRequest(
+            subject=subject,
+            purpose=SELF_PURPOSE,
+            scope=inquiry_pb2.INQUIRY_SCOPE_FEDERATION,
+            page_size=page_size,
+            page_token=page_token,
+        )
+        try:
+            return await self.inquiry.GetInquiryHistory(request, timeout=TIMEOUT)
+        except grpc.aio.AioRpcError as error:
+            raise self._refused(error) from error
+
+    async def consents(self) -> list[inquiry_pb2.ConsentSummary]:
+        try:
+            answer = await self.inquiry.ListMyConsents(inquiry_pb2.ListMyConsentsRequest(), timeout=TIMEOUT)
+        except grpc.aio.AioRpcError as error:
+            raise self._refused(error) from error
+        return list(answer.consents)
+
+    async def revoke_consent(self, consent_id: str) -> inquiry_pb2.ConsentSummary:
+        request = inquiry_pb2.RevokeConsentRequest(consent_id=consent_id)
+        try:
+            return (await self.inquiry.RevokeConsent(request, timeout=TIMEOUT)).consent
+        except grpc.aio.AioRpcError as error:
+            raise self._refused(error) from error
+
+    async def disputes(self) -> list[common_pb2.Dispute]:
+        try:
+            answer = await self.inquiry.ListMyDisputes(inquiry_pb2.ListMyDisputesRequest(), timeout=TIMEOUT)
+        except grpc.aio.AioRpcError as error:
+            raise self._refused(error) from error
+        return list(answer.disputes)
+
+    async def listings(self) -> list[common_pb2.Listing]:
+        try:
+            answer = await self.inquiry.ListMyListings(inquiry_pb2.ListMyListingsRequest(), timeout=TIMEOUT)
+        except grpc.aio.AioRpcError as error:
+            raise self._refused(error) from error
+        return list(answer.listings)
+
+    async def object_to_listing(self, listing_id: str, statement: str) -> common_pb2.Listing:
+        request = inquiry_pb2.ObjectToListingRequest(listing_id=listing_id, statement=statement)
+        try:
+            return (await self.inquiry.ObjectToListing(request, timeout=TIMEOUT)).listing
+        except grpc.aio.AioRpcError as error:
+            raise self._refused(error) from error
+
+    async def own_records(self, subject: common_pb2.Subject) -> inquiry_pb2.InquireResponse:
+        """The subject's own records in every region, as a self inquiry discloses them (logged as one)."""
+        request = inquiry_pb2.InquireRequest(
+            subject=subject, purpose=SELF_PURPOSE, scope=inquiry_pb2.INQUIRY_SCOPE_FEDERATION
+        )
+        try:
+            return await self.inquiry.Inquire(request, timeout=TIMEOUT)
+        except grpc.aio.AioRpcError as error:
+            raise self._refused(error) from error
+
+    async def apply_for_repair(self, record_id: str, evidence: str, commitment: str) -> common_pb2.RepairApplication:
+        request = inquiry_pb2.ApplyForRepairRequest(record_id=record_id, evidence=evidence, commitment=commitment)
+        try:
+            return (await self.inquiry.ApplyForRepair(request, timeout=TIMEOUT)).application
+        except grpc.aio.AioRpcError as error:
+            raise self._refused(error) from error
+
+    async def repair_application(self, application_id: str, origin_region: str) -> common_pb2.RepairApplication:
+        """An application as the record's origin holds it (this node asks the origin when it is another)."""
+        request = inquiry_pb2.GetRepairApplicationRequest(application_id=application_id, origin_region=origin_region)
+        try:
+            return (await self.inquiry.GetRepairApplication(request, timeout=TIMEOUT)).application
         except grpc.aio.AioRpcError as error:
             raise self._refused(error) from error

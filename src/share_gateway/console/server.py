@@ -39,7 +39,9 @@ async def serve(
     bound = listening.getsockname()[1]
     hosts = frozenset({f"{HOST}:{bound}", f"localhost:{bound}"})
     config = uvicorn.Config(create_app(console, sessions, hosts), log_level="warning", access_log=False)
-    print(f"console at http://{HOST}:{bound}/?{TOKEN_PARAMETER}={sessions.token}", flush=True)
+    # An officer lands on the overview, anyone else on its own history (officer pages are 403 to it).
+    landing = "/" if files.is_officer else "/me"
+    print(f"console at http://{HOST}:{bound}{landing}?{TOKEN_PARAMETER}={sessions.token}", flush=True)
     print("the token works once: open the URL in your browser, which keeps the session", file=sys.stderr, flush=True)
     try:
         await uvicorn.Server(config).serve(sockets=[listening])
