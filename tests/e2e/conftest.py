@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -64,27 +65,52 @@ def consent_file(pki: Path, signer: str = "bank", name: str = "consent.json") ->
     return out
 
 
-@pytest.fixture
-def pki(tmp_path: Path) -> Path:
+GRANTS = (
+    ("--institution", AGENCY, "--kind", "public_agency", "--submit", "administrative_penalty"),
+    ("--institution", COURT, "--kind", "court", "--submit", "dishonest_judgment_debtor"),
+    ("--institution", BANK, "--kind", "bank", "--inquire", "loan_underwriting"),
+)
+
+
+@pytest.fixture(scope="session")
+def pki_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The development PKI as `pki init` writes it, made once a session: each test takes a copy of its own (a
+    `pki init` is a process start and key generation; the copy keeps every test's files apart all the same)."""
+    root = tmp_path_factory.mktemp("pki-template")
     run(
-        "pki", "init", "--dir", str(tmp_path), "--region", "110000",
+        "pki", "init", "--dir", str(root), "--region", "110000",
         "--client", f"bank=sgw://institution/{BANK}", "--client", f"agency=sgw://institution/{AGENCY}",
         "--client", f"officer=sgw://person/{OFFICER}", "--role", "officer=compliance_officer",
         "--client", f"company=sgw://institution/{COMPANY}", "--client", f"court=sgw://institution/{COURT}",
     )  # fmt: skip
+    return root
+
+
+@pytest.fixture(scope="session")
+def granted_node(pki_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The node folder of a copy of ``pki_template`` after the grants `served` needs (``GRANTS``, each a `grant
+    add` process, once a session): its database is what a served node starts from."""
+    root = tmp_path_factory.mktemp("granted")
+    shutil.copytree(pki_template, root, dirs_exist_ok=True)
+    config = root / "nodes" / "110000" / "node.yaml"
+    for args in GRANTS:
+        run("grant", "add", "--config", str(config), *args, "--document", "京信用办〔2026〕1号")
+    return config.parent
+
+
+@pytest.fixture
+def pki(tmp_path: Path, pki_template: Path) -> Path:
+    shutil.copytree(pki_template, tmp_path, dirs_exist_ok=True)
     return tmp_path
 
 
 @pytest.fixture
-def served(pki: Path) -> Iterator[tuple[Path, str]]:
-    """`share-gateway serve` in its own process; yields the PKI directory and the node's address."""
+def served(pki: Path, granted_node: Path) -> Iterator[tuple[Path, str]]:
+    """`share-gateway serve` in its own process, with ``GRANTS`` given; yields the PKI directory and the node's
+    address."""
     config = pki / "nodes" / "110000" / "node.yaml"
-    for args in (
-        ("--institution", AGENCY, "--kind", "public_agency", "--submit", "administrative_penalty"),
-        ("--institution", COURT, "--kind", "court", "--submit", "dishonest_judgment_debtor"),
-        ("--institution", BANK, "--kind", "bank", "--inquire", "loan_underwriting"),
-    ):
-        run("grant", "add", "--config", str(config), *args, "--document", "京信用办〔2026〕1号")
+    for database in granted_node.glob("110000.db*"):
+        shutil.copy2(database, config.parent / database.name)
     server = serve_node(config)
     try:
         match = re.search(r"mTLS port (\d+)", server.wait_ready())
