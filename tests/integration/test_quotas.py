@@ -18,7 +18,7 @@ from share_gateway.config import NodeConfig, QuotaOverride, QuotaSettings
 from share_gateway.devkit import Layout
 from share_gateway.domain.events import Event, EventKind
 from share_gateway.domain.policy import Principal
-from share_gateway.domain.quotas import meter_specs
+from share_gateway.domain.quotas import MeterSpec, meter_specs
 from share_gateway.gateway.quota_leases import LOW_WATER
 from share_gateway.node import Node, start_node
 from share_gateway.v1 import compliance_pb2, compliance_pb2_grpc, inquiry_pb2_grpc
@@ -248,3 +248,45 @@ async def test_a_batch_running_low_is_leased_ahead_never_past_one_batch(node: No
     for _ in range(low):  # spent from the holding, a batch again: no lease, so the bucket is as it was
         await stub.Inquire(inquiry("public_lookup", entity()), timeout=5)
     assert leased_ahead()
+
+
+def bank_buckets(node: Node, purpose: str = "public_lookup") -> tuple[list[str], tuple[MeterSpec, MeterSpec, MeterSpec]]:
+    """The bank's three buckets for ``purpose`` (at the catalog's quota) and their specs now."""
+    quotas = node.gateway.quotas
+    bank = CALLERS["bank"][0].uri
+    specs = meter_specs(quotas.limits(bank, purpose), node.gateway.runtime.clock(), quotas.settings.lease_batch_most)
+    return [f"rate|{purpose}|{bank}", f"daily|{purpose}|{bank}", f"subjects|{purpose}|{bank}"], specs
+
+
+async def test_an_accounts_meters_are_leased_at_one_commit(node: Node, connect: ChannelFactory) -> None:
+    """At the catalog's quota each meter's batch is one token, and a new subject's call needs all three: they are
+    leased in one transaction, not one per meter (each a commit, and a wait for the disk, on the call's path)."""
+    buckets, specs = bank_buckets(node)
+    assert [spec.batch for spec in specs] == [1, 1, 1], "a realistic quota: batches of one token"
+    stub = inquiry_pb2_grpc.InquiryServiceStub(connect("bank"))
+    await stub.Inquire(inquiry("public_lookup", entity()), timeout=5)
+    assert node.gateway.quotas.recorder.quota_leases == {"call": 1}
+    levels = [node.gateway.store.quotas.level(bucket) for bucket in buckets]
+    assert [None if level is None else level.level for level in levels] == [spec.capacity - 1 for spec in specs]
+
+
+async def test_a_call_refused_for_one_meter_spends_nothing_of_the_others(node: Node, connect: ChannelFactory) -> None:
+    """Another replica took the day's volume: every call is refused for it, and none of them spends the rate, so
+    the refusals keep naming the day's volume (the old order spent a rate token first, and after ``burst``
+    refusals the requester was refused for a rate it never used)."""
+    buckets, specs = bank_buckets(node)
+    runtime, quotas = node.gateway.runtime, node.gateway.store.quotas
+    now = runtime.clock()
+    await runtime.write(lambda tx: quotas.lease(tx, buckets[1], specs[1], now, specs[1].capacity))
+    node.gateway.quotas.sleep = no_wait
+    stub = inquiry_pb2_grpc.InquiryServiceStub(connect("bank"))
+    for _ in range(specs[0].capacity + 3):
+        with pytest.raises(grpc.aio.AioRpcError) as refused:
+            await stub.Inquire(inquiry("public_lookup", entity()), timeout=5)
+        assert error_reason(refused.value) == "QUOTA_DAILY_VOLUME"
+    rate = quotas.level(buckets[0])
+    assert rate is None or rate.level >= specs[0].capacity - 1, "at most the one batch leased beside the day's"
+
+
+async def no_wait(seconds: float) -> None:
+    """A refusal's tarpit, not waited here."""

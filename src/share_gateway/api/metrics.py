@@ -81,6 +81,14 @@ class RecorderCollector(Collector):
         for reason, count in dict(recorder.quota_refusals).items():
             refusals.add_metric([reason], count)
         yield refusals
+        leases = CounterMetricFamily(
+            "share_gateway_quota_leases",
+            "Transactions leasing quota tokens, by whether a call waited on one (call) or it was taken ahead (ahead)",
+            labels=["waited"],
+        )
+        for waited, count in dict(recorder.quota_leases).items():
+            leases.add_metric([waited], count)
+        yield leases
         calls = CounterMetricFamily(
             "share_gateway_peer_calls",
             "Calls to peer nodes, by peer region, method and status code",

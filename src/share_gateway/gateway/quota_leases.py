@@ -3,10 +3,13 @@
 Every admitted inquiry spends a token of each meter of an account (a requester's or an asking region's, for
 one purpose: ``domain.quotas``). The buckets are rows shared by every replica; a replica leases a batch at a
 time (``MeterSpec.batch``) and spends it here, so the database sees a lease per batch, not a write per
-inquiry. When a batch runs low (``LOW_WATER`` of it left), the rest of a batch is leased ahead, in the
-background: calls go on spending what is held and no call waits on the lease's commit unless the tokens run
-out first. A lease ahead tops the holding up to one batch, never more, so the bound of ``gateway.quotas``
-(at most a batch per other replica lies unspent) is unchanged.
+inquiry. An account's meters are leased together, in one transaction: a call that finds a meter empty leases
+every meter it lacks, and tops up the others running low, at one commit rather than one per meter (at a
+realistic quota a batch is a single token, and a new subject's call needs all three meters). When a batch
+runs low (``LOW_WATER`` of it left), every meter of the account at or below ``TOP_UP_BELOW`` is topped up
+ahead, in the background: calls go on spending what is held and no call waits on the lease's commit unless
+the tokens run out first. A top-up fills the holding to one batch, never more, so the bound of
+``gateway.quotas`` (at most a batch per other replica lies unspent) is unchanged.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from datetime import datetime, timedelta
 from share_gateway.domain.quotas import Lease, MeterSpec, QuotaLimits, meter_specs
 from share_gateway.gateway.failures import database_outage
 from share_gateway.gateway.runtime import NodeRuntime
+from share_gateway.gateway.telemetry import Recorder
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +30,8 @@ log = logging.getLogger(__name__)
 RECHECK_SECONDS = 5.0
 # Lease ahead once this share of a batch or less is left.
 LOW_WATER = 0.25
+# A lease tops up, beside the meters it is for, every other meter of the account holding this share or less.
+TOP_UP_BELOW = 0.5
 _METERS = range(3)
 
 
@@ -48,8 +54,9 @@ class Account:
     # The day or the distinct-subject window turns then, and the specs are worked out again.
     specs_until: datetime
     held: list[_Held | None] = field(default_factory=lambda: [None, None, None])
-    leasing_ahead: list[bool] = field(default_factory=lambda: [False, False, False])
-    locks: tuple[asyncio.Lock, ...] = field(default_factory=lambda: tuple(asyncio.Lock() for _ in _METERS))
+    leasing_ahead: bool = False
+    # One lease of the account's meters at a time.
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     # The subjects asked about in the current distinct-subject window (a known subject spends no token).
     seen_period: str = ""
     seen: set[str] = field(default_factory=set)
@@ -62,16 +69,32 @@ class Account:
         if self.seen_period != window:
             self.seen_period, self.seen = window, set()
 
+    def tokens(self, meter: int) -> int:
+        """What this replica holds of ``meter`` for the current period."""
+        held = self.held[meter]
+        return held.tokens if held is not None and held.period == self.specs[meter].period else 0
+
+    def refused_until(self, meter: int, now: datetime) -> datetime | None:
+        """When to retry ``meter``, if its bucket was found empty and is not to be asked again yet."""
+        held = self.held[meter]
+        if held is None or held.period != self.specs[meter].period or held.recheck_at is None:
+            return None
+        return (held.retry_at or now) if now < held.recheck_at else None
+
+    def top_ups(self, share: float, now: datetime) -> dict[int, int]:
+        """Tokens to lease for each meter holding ``share`` of its batch or less (none for a bucket found empty
+        and not to be asked again yet): what fills it to one batch."""
+        wanted = {}
+        for meter in _METERS:
+            batch, tokens = self.specs[meter].batch, self.tokens(meter)
+            if tokens <= batch * share and tokens < batch and self.refused_until(meter, now) is None:
+                wanted[meter] = batch - tokens
+        return wanted
+
 
 def open_account(buckets: tuple[str, str, str], limits: QuotaLimits, now: datetime, batch_most: int) -> Account:
     specs = meter_specs(limits, now, batch_most)
     return Account(buckets, limits, specs, _specs_until(specs), seen_period=specs[2].period)
-
-
-def _holds(account: Account, meter: int) -> bool:
-    """Whether this replica holds a token of ``meter`` for the current period."""
-    held = account.held[meter]
-    return held is not None and held.tokens > 0 and held.period == account.specs[meter].period
 
 
 def _specs_until(specs: tuple[MeterSpec, MeterSpec, MeterSpec]) -> datetime:
@@ -81,104 +104,89 @@ def _specs_until(specs: tuple[MeterSpec, MeterSpec, MeterSpec]) -> datetime:
 @dataclass
 class Leases:
     runtime: NodeRuntime
+    # Counts lease transactions (by whether a call waited on it), for the node's metrics.
+    recorder: Recorder = field(default_factory=Recorder)
     _ahead: set[asyncio.Task[None]] = field(default_factory=set)
 
     def spend_held(self, account: Account, subject: str) -> bool:
         """Spend this inquiry's tokens from what is held, all or none: the fast path of every admission."""
         new_subject = subject not in account.seen
         meters = (0, 1, 2) if new_subject else (0, 1)
-        for meter in meters:
-            if not _holds(account, meter):
-                return False
-        for meter in meters:
-            self._spent(account, meter)
-        if new_subject:
-            account.seen.add(subject)
+        if any(account.tokens(meter) == 0 for meter in meters):
+            return False
+        self._spend(account, meters, subject if new_subject else None)
         return True
 
     async def spend(self, account: Account, subject: str, now: datetime) -> tuple[MeterSpec, float] | None:
-        """Spend a token of each meter, leasing where none is held; the meter that had none and when to retry."""
-        for meter in (0, 1):
-            retry_after = await self._take(account, meter, now)
-            if retry_after is not None:
-                return account.specs[meter], retry_after
-        if subject not in account.seen:
-            retry_after = await self._take(account, 2, now)
-            if retry_after is not None:
-                return account.specs[2], retry_after
-            account.seen.add(subject)
+        """Spend a token of each meter, all or none, leasing what is not held; else the first meter (rate,
+        daily, distinct subjects) that had none and the seconds until retry."""
+        new_subject = subject not in account.seen
+        meters = (0, 1, 2) if new_subject else (0, 1)
+        async with account.lock:
+            # Looked at again after each lease: another call may have leased meanwhile, or spent what was held.
+            while lacking := [meter for meter in meters if account.tokens(meter) == 0]:
+                for meter in lacking:
+                    until = account.refused_until(meter, now)
+                    if until is not None:
+                        return account.specs[meter], max(until - now, timedelta(milliseconds=1)).total_seconds()
+                wanted = account.top_ups(TOP_UP_BELOW, now) | {m: account.specs[m].batch for m in lacking}
+                leased = await self._lease(account, wanted, now, waited=True)
+                for meter in lacking:
+                    if leased[meter].taken == 0:
+                        return account.specs[meter], leased[meter].retry_after
+            self._spend(account, meters, subject if new_subject else None)
         return None
 
-    def _spent(self, account: Account, meter: int) -> None:
-        held = account.held[meter]
-        assert held is not None
-        held.tokens -= 1
-        batch = account.specs[meter].batch
-        if (
-            held.tokens <= batch * LOW_WATER
-            and batch > 1
-            and held.recheck_at is None  # an empty bucket is asked again by the call that runs out, not ahead
-            and not account.leasing_ahead[meter]
-        ):
-            account.leasing_ahead[meter] = True
-            task = asyncio.get_running_loop().create_task(self._lease_ahead(account, meter))
+    def _spend(self, account: Account, meters: tuple[int, ...], new_subject: str | None) -> None:
+        """Spend a held token of each of ``meters``; lease ahead if one ran low."""
+        low = False
+        for meter in meters:
+            held = account.held[meter]
+            assert held is not None
+            held.tokens -= 1
+            batch = account.specs[meter].batch
+            low = low or (batch > 1 and held.tokens <= batch * LOW_WATER)
+        if new_subject is not None:
+            account.seen.add(new_subject)
+        if low and not account.leasing_ahead:
+            account.leasing_ahead = True
+            task = asyncio.get_running_loop().create_task(self._lease_ahead(account))
             self._ahead.add(task)
             task.add_done_callback(self._ahead.discard)
 
-    def _spend_one(self, account: Account, meter: int) -> bool:
-        if not _holds(account, meter):
-            return False
-        self._spent(account, meter)
-        return True
-
-    async def _take(self, account: Account, meter: int, now: datetime) -> float | None:
-        """One token of a meter, from what is held or a new lease; else seconds until retry."""
-        if self._spend_one(account, meter):
-            return None
-        async with account.locks[meter]:
-            if self._spend_one(account, meter):  # leased meanwhile by a call that held the lock
-                return None
-            spec, held = account.specs[meter], account.held[meter]
-            if (
-                held is not None
-                and held.period == spec.period
-                and held.recheck_at is not None
-                and now < held.recheck_at
-            ):
-                return max((held.retry_at or now) - now, timedelta(milliseconds=1)).total_seconds()
-            leased = await self._lease(account, meter, spec, spec.batch, now)
-            if leased.taken == 0:
-                return leased.retry_after
-            self._spent(account, meter)
-            return None
-
-    async def _lease_ahead(self, account: Account, meter: int) -> None:
-        """Top the holding up to a batch before it runs out; a failure leaves it to the call that runs out."""
+    async def _lease_ahead(self, account: Account) -> None:
+        """Top up the meters running low before they run out; a failure leaves it to the call that runs out."""
         try:
-            async with account.locks[meter]:
-                spec, held = account.specs[meter], account.held[meter]
-                tokens = 0 if held is None or held.period != spec.period else held.tokens
-                if tokens <= spec.batch * LOW_WATER:
-                    await self._lease(account, meter, spec, spec.batch - tokens, self.runtime.clock())
+            async with account.lock:
+                now = self.runtime.clock()
+                # A batch of one is leased by the call that needs it: ahead, it would lie unspent at once.
+                wanted = {m: n for m, n in account.top_ups(TOP_UP_BELOW, now).items() if account.specs[m].batch > 1}
+                if any(account.tokens(m) <= account.specs[m].batch * LOW_WATER for m in wanted):
+                    await self._lease(account, wanted, now, waited=False)
         except Exception as error:  # the database may be away: the next call that runs out leases, and says so
             if database_outage(error, "quota lease ahead") is None:
-                log.warning("leasing quota tokens ahead for %s failed", account.buckets[meter], exc_info=True)
+                log.warning("leasing quota tokens ahead for %s failed", account.buckets[0], exc_info=True)
         finally:
-            account.leasing_ahead[meter] = False
+            account.leasing_ahead = False
 
-    async def _lease(self, account: Account, meter: int, spec: MeterSpec, wanted: int, now: datetime) -> Lease:
-        quotas, bucket = self.runtime.store.quotas, account.buckets[meter]
-        leased = await self.runtime.write(lambda tx: quotas.lease(tx, bucket, spec, now, wanted))
-        held = account.held[meter]
-        if held is None or held.period != spec.period:
-            held = account.held[meter] = _Held(spec.period)
-        held.tokens += leased.taken
-        if leased.taken == 0:
-            retry = timedelta(seconds=leased.retry_after)
-            held.recheck_at, held.retry_at = now + min(retry, timedelta(seconds=RECHECK_SECONDS)), now + retry
-        else:
-            held.recheck_at = held.retry_at = None
-        return leased
+    async def _lease(self, account: Account, wanted: dict[int, int], now: datetime, waited: bool) -> dict[int, Lease]:
+        """Lease ``wanted`` tokens of each meter in one transaction, and hold what was taken."""
+        quotas = self.runtime.store.quotas
+        asks = [(account.buckets[m], account.specs[m], n) for m, n in sorted(wanted.items())]
+        leases = await self.runtime.write(lambda tx: quotas.lease_many(tx, asks, now))
+        self.recorder.quota_leased(waited)
+        taken = dict(zip(sorted(wanted), leases, strict=True))
+        for meter, leased in taken.items():
+            spec, held = account.specs[meter], account.held[meter]
+            if held is None or held.period != spec.period:
+                held = account.held[meter] = _Held(spec.period)
+            held.tokens += leased.taken
+            if leased.taken == 0:
+                retry = timedelta(seconds=leased.retry_after)
+                held.recheck_at, held.retry_at = now + min(retry, timedelta(seconds=RECHECK_SECONDS)), now + retry
+            else:
+                held.recheck_at = held.retry_at = None
+        return taken
 
     async def close(self) -> None:
         """Let the leases ahead in flight finish (their tokens are taken from the bucket either way)."""

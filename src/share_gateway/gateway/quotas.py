@@ -82,7 +82,7 @@ class QuotaDesk:
         self._overrides = {(o.requester, o.purpose): dict(o.limits) for o in self.settings.overrides}
         self._limits: dict[tuple[str, str], QuotaLimits] = {}
         self._accounts: dict[tuple[str, str], Account] = {}
-        self.leases = Leases(self.runtime)
+        self.leases = Leases(self.runtime, self.recorder)
         self._in_flight: Counter[str] = Counter()
         self.watch = HarvestingWatch(self.settings.harvesting)
         # How many harvesting_suspected events this process logged: for health and metrics to read.

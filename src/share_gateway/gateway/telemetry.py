@@ -68,6 +68,8 @@ class Recorder:
     inquiries: dict[tuple[str, str, str], int] = field(default_factory=dict)
     # reason (QUOTA_RATE, QUOTA_DAILY, ...) -> refusals
     quota_refusals: dict[str, int] = field(default_factory=dict)
+    # quota lease transactions, by whether a call waited on it ("call") or it was taken ahead ("ahead")
+    quota_leases: dict[str, int] = field(default_factory=dict)
     # (peer, method, status code) -> calls, and the seconds they took
     peer_calls: dict[tuple[str, str, str], int] = field(default_factory=dict)
     peer_seconds: dict[tuple[str, str, str], float] = field(default_factory=dict)
@@ -80,6 +82,10 @@ class Recorder:
 
     def quota_refused(self, reason: str) -> None:
         self.quota_refusals[reason] = self.quota_refusals.get(reason, 0) + 1
+
+    def quota_leased(self, waited: bool) -> None:
+        key = "call" if waited else "ahead"
+        self.quota_leases[key] = self.quota_leases.get(key, 0) + 1
 
     def peer_call(self, peer: str, method: str, code: str, seconds: float) -> None:
         key = (peer, method, code)
