@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
 from share_gateway.domain.events import Event, EventKind, Outcome
-from share_gateway.gateway.group_commit import GroupCommit
+from share_gateway.domain.quotas import DEFAULT_QUOTA, meter_specs
+from share_gateway.gateway.group_commit import Carried, GroupCommit
 from share_gateway.store.repositories import Store
 from tests.support import REGION
 
@@ -34,11 +37,11 @@ def event(purpose: str, at: datetime) -> Event:
 def group_commit(store: Store) -> GroupCommit:
     """The group commit as a node runs it: a batch in one transaction, each event alone if that fails."""
 
-    async def write(events: Sequence[Event]) -> None:
-        await asyncio.to_thread(store.append, events)
+    async def write(events: Sequence[Event], carried: Sequence[Carried[Any]]) -> None:
+        await asyncio.to_thread(store.append, events, carried=carried)
 
-    async def write_each(events: Sequence[Event]) -> Sequence[Exception | None]:
-        return await asyncio.to_thread(store.append_each, events)
+    async def write_each(events: Sequence[Event], carried: Sequence[Carried[Any]]) -> Sequence[Exception | None]:
+        return await asyncio.to_thread(store.append_each, events, carried=carried)
 
     return GroupCommit(write, write_each)
 
@@ -66,3 +69,37 @@ async def test_a_batch_of_only_unstorable_events_writes_nothing(store: Store, co
     results = await asyncio.gather(*(log.append(event("x\ud800", NOW)) for _ in range(count)), return_exceptions=True)
     assert all(isinstance(r, Exception) for r in results)
     assert store.events.read() == []
+
+
+async def test_carried_work_commits_with_the_batch_and_one_that_fails_fails_alone(store: Store) -> None:
+    """A quota lease rides in a batch's transaction, its caller getting its result once the batch committed; work
+    that fails fails its own caller only, and the batch's events and other work are written."""
+    log = group_commit(store)
+    daily = meter_specs(DEFAULT_QUOTA, NOW, 100)[1]
+
+    def broken(cursor: Any) -> None:
+        raise ValueError("this work fails")
+
+    events = [event("loan_underwriting", NOW + timedelta(microseconds=i)) for i in range(20)]
+    results = await asyncio.gather(
+        *(log.append(e) for e in events[:10]),
+        log.carry(lambda cursor: store.quotas.lease_on(cursor, [("daily|p|a", daily, 7)], NOW)),
+        log.carry(broken),
+        *(log.append(e) for e in events[10:]),
+        return_exceptions=True,
+    )
+    assert isinstance(results[11], ValueError)
+    leased = results[10]
+    assert isinstance(leased, list)
+    assert [lease.taken for lease in leased] == [7]
+    assert [r for i, r in enumerate(results) if i not in (10, 11)] == [None] * 20
+    stored = [Event.from_bytes(body).event_id for _, body in store.events.read(limit=1000)]
+    assert stored == [e.event_id for e in events]
+    bucket = store.quotas.level("daily|p|a")
+    assert bucket is not None
+    assert bucket.level == daily.capacity - 7
+    # Work alone makes a batch of its own.
+    assert [
+        lease.taken for lease in await log.carry(lambda c: store.quotas.lease_on(c, [("daily|p|a", daily, 3)], NOW))
+    ] == [3]
+    assert store.quotas.level("daily|p|a") == dataclasses.replace(bucket, level=daily.capacity - 10)

@@ -250,7 +250,10 @@ async def test_a_batch_running_low_is_leased_ahead_never_past_one_batch(node: No
     assert leased_ahead()
 
 
-def bank_buckets(node: Node, purpose: str = "public_lookup") -> tuple[list[str], tuple[MeterSpec, MeterSpec, MeterSpec]]:
+Specs = tuple[MeterSpec, MeterSpec, MeterSpec]
+
+
+def bank_buckets(node: Node, purpose: str = "public_lookup") -> tuple[list[str], Specs]:
     """The bank's three buckets for ``purpose`` (at the catalog's quota) and their specs now."""
     quotas = node.gateway.quotas
     bank = CALLERS["bank"][0].uri

@@ -7,6 +7,10 @@ SQLite writer. A batch that fails is written again event by event (each in
 a savepoint of its own): an event that cannot be stored fails its own
 caller, never the others who happened to share its transaction.
 
+Other work may ride in a batch's transaction too (``carry``: a quota lease, run on
+the transaction's cursor before its events): it costs no commit of its own, and
+its caller has its result once the batch is durable.
+
 A peer inquiry's nonce rides with the first event its call appends (``riding``):
 the nonce commits in that event's batch, so a hop costs the peer one commit
 (shared with every call in the batch), not a commit for the nonce and one more
@@ -20,13 +24,37 @@ from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
 
 from share_gateway.domain.events import Event
 from share_gateway.store.nonces import PeerNonce
 
-Writer = Callable[[Sequence[Event]], Awaitable[None]]
-# Writes each event on its own after a batch failed: each event's failure, or None if it was written.
-EachWriter = Callable[[Sequence[Event]], Awaitable[Sequence[Exception | None]]]
+# Writes a batch: its events and, before them, its carried work, on one transaction's cursor.
+Writer = Callable[[Sequence[Event], Sequence["Carried[Any]"]], Awaitable[None]]
+# Writes each carried work, then each event, on its own after a batch failed: each one's failure, or None.
+EachWriter = Callable[[Sequence[Event], Sequence["Carried[Any]"]], Awaitable[Sequence[Exception | None]]]
+R = TypeVar("R")
+
+
+class Carried(Generic[R]):
+    """Work riding in a batch's transaction: called on its cursor, it keeps its result for its caller."""
+
+    __slots__ = ("future", "result", "work")
+
+    def __init__(self, work: Callable[[Any], R], future: asyncio.Future[R]) -> None:
+        self.work, self.future = work, future
+        self.result: R | None = None
+
+    def __call__(self, cursor: Any) -> None:
+        self.result = self.work(cursor)
+
+    def settle(self, failure: Exception | None) -> None:
+        if self.future.done():
+            return
+        if failure is None:
+            self.future.set_result(self.result)  # type: ignore[arg-type]
+        else:
+            self.future.set_exception(failure)
 
 
 @dataclass
@@ -57,6 +85,7 @@ class GroupCommit:
         self._write_each = write_each
         self._max_batch = max_batch
         self._pending: list[tuple[Event, asyncio.Future[None]]] = []
+        self._carried: list[Carried[Any]] = []
         self._flusher: asyncio.Task[None] | None = None
         # The nonces riding with pending events, by event id (the writers ask for them: ``nonces_of``).
         self._riding: dict[str, PeerNonce] = {}
@@ -75,25 +104,38 @@ class GroupCommit:
             rider.committed = future
             self._riding[event.event_id] = rider.nonce
         self._pending.append((event, future))
-        if self._flusher is None or self._flusher.done():
-            self._flusher = asyncio.create_task(self._flush())
+        self._flush_soon()
         # Shield: a caller whose RPC is cancelled stops waiting, but its event is still written.
         await asyncio.shield(future)
 
+    async def carry(self, work: Callable[[Any], R]) -> R:
+        """Run ``work`` on the next batch's cursor, before its events; its result once the batch committed."""
+        carried = Carried(work, asyncio.get_running_loop().create_future())
+        self._carried.append(carried)
+        self._flush_soon()
+        return await asyncio.shield(carried.future)
+
+    def _flush_soon(self) -> None:
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.create_task(self._flush())
+
     async def _flush(self) -> None:
-        while self._pending:
+        while self._pending or self._carried:
             batch, self._pending = self._pending[: self._max_batch], self._pending[self._max_batch :]
+            carried, self._carried = self._carried, []
             events = [event for event, _ in batch]
             failures: Sequence[Exception | None]
             try:
-                await self._write(events)
-                failures = [None] * len(batch)
-            except Exception:  # noqa: BLE001 - the batch is retried event by event
+                await self._write(events, carried)
+                failures = [None] * (len(carried) + len(batch))
+            except Exception:  # noqa: BLE001 - the batch is retried one by one
                 try:
-                    failures = await self._write_each(events)
+                    failures = await self._write_each(events, carried)
                 except Exception as error:  # noqa: BLE001 - the store itself failed: each waiter gets it
-                    failures = [error] * len(batch)
-            for (event, future), failure in zip(batch, failures, strict=True):
+                    failures = [error] * (len(carried) + len(batch))
+            for work, failure in zip(carried, failures[: len(carried)], strict=True):
+                work.settle(failure)
+            for (event, future), failure in zip(batch, failures[len(carried) :], strict=True):
                 self._riding.pop(event.event_id, None)
                 if future.done():
                     continue

@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeVar
 
 from share_gateway.crypto.envelope import Envelope
 from share_gateway.crypto.keys import SigningKey
@@ -27,7 +27,7 @@ from share_gateway.domain.policy import Grant, Principal
 from share_gateway.domain.principals import Identity, IdentityKind, Role
 from share_gateway.domain.records import Record
 from share_gateway.domain.repair import REVOCATION_TYPE, Revocation
-from share_gateway.gateway.group_commit import GroupCommit
+from share_gateway.gateway.group_commit import Carried, GroupCommit
 from share_gateway.gateway.telemetry import note_event
 from share_gateway.store.consents import ConsentToKeep
 from share_gateway.store.database import StoreBusy
@@ -119,27 +119,29 @@ class NodeRuntime:
             self._consents_of[event.event_id] = tuple(consents)
         await self.event_log.append(event)
 
-    async def _write_events(self, events: Sequence[Event]) -> None:
+    async def _write_events(self, events: Sequence[Event], carried: Sequence[Carried[Any]]) -> None:
         """Commit on the loop while SQLite's write lock is free, else from a thread that waits for it."""
         consents = [consent for event in events for consent in self._consents_of.get(event.event_id, ())]
         nonces = list(self.event_log.nonces_of(events).values())
         if self.store.database.can_write_now:
             try:
-                self.store.append_now(events, consents, nonces)
+                self.store.append_now(events, consents, nonces, carried)
             except StoreBusy:
                 pass
             else:
                 self._written(events)
                 self._after_inline_commit()
                 return
-        await self.off_loop(self.store.append, events, consents, nonces)
+        await self.off_loop(self.store.append, events, consents, nonces, carried)
         self._written(events)
 
-    async def _write_each(self, events: Sequence[Event]) -> Sequence[Exception | None]:
-        """After a batch failed: each event in a savepoint of its own, so one that cannot be stored fails alone."""
+    async def _write_each(self, events: Sequence[Event], carried: Sequence[Carried[Any]]) -> Sequence[Exception | None]:
+        """After a batch failed: each carried work and each event in a savepoint of its own, so one that cannot
+        be stored fails alone."""
         consents = [self._consents_of.get(event.event_id, ()) for event in events]
+        nonces = self.event_log.nonces_of(events)
         try:
-            return await self.off_loop(self.store.append_each, events, consents, self.event_log.nonces_of(events))
+            return await self.off_loop(self.store.append_each, events, consents, nonces, carried)
         finally:
             self._written(events)
 

@@ -76,7 +76,7 @@ class EventLog:
     def append(self, tx: UnitOfWork, events: Sequence[Event], also: Also | None = None) -> None:
         """Append events in ``tx``, after the changes they record; holds the append lock until it commits.
         ``also`` writes what must commit with them on the same cursor (the nonces of the peer inquiries answered)."""
-        if not events:
+        if not events and also is None:
             return
         lock(tx.connection, APPEND_LOCK)
         with tx.cursor() as cursor:
@@ -95,7 +95,8 @@ class EventLog:
         """The events, and the disclosure ledger's rows for what they disclosed, on one cursor."""
         if also is not None:
             also(cursor)
-        self._append_event.execute_many(cursor, rows)
+        if rows:
+            self._append_event.execute_many(cursor, rows)
         if ledger:
             self._append_ledger.execute_many(cursor, ledger)
 

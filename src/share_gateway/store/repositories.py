@@ -103,24 +103,37 @@ class Store:
         return self.write(work)
 
     def append(
-        self, events: Sequence[Event], consents: Sequence[ConsentToKeep] = (), nonces: Sequence[PeerNonce] = ()
+        self,
+        events: Sequence[Event],
+        consents: Sequence[ConsentToKeep] = (),
+        nonces: Sequence[PeerNonce] = (),
+        carried: Sequence[Also] = (),
     ) -> None:
         """Append events that record no change of their own (a batch of the group commit, a report) alone, with
         what rides with them in the same transaction: the consents their inquiries saw first, the nonces of the
-        peer inquiries they answer."""
-        self.write(lambda tx: self.events.append(tx, events, self._keeping(consents, nonces)))
+        peer inquiries they answer, and ``carried`` work of the group commit's (quota leases), each run on the
+        transaction's cursor before the events."""
+        self.write(lambda tx: self.events.append(tx, events, self._keeping(consents, nonces, carried)))
 
     def append_now(
-        self, events: Sequence[Event], consents: Sequence[ConsentToKeep] = (), nonces: Sequence[PeerNonce] = ()
+        self,
+        events: Sequence[Event],
+        consents: Sequence[ConsentToKeep] = (),
+        nonces: Sequence[PeerNonce] = (),
+        carried: Sequence[Also] = (),
     ) -> None:
         """``append`` on the calling thread, or ``StoreBusy`` at once (SQLite: see ``EventLog.append_now``)."""
-        self.events.append_now(events, self._keeping(consents, nonces))
+        self.events.append_now(events, self._keeping(consents, nonces, carried))
 
-    def _keeping(self, consents: Sequence[ConsentToKeep], nonces: Sequence[PeerNonce]) -> Also | None:
-        if not consents and not nonces:
+    def _keeping(
+        self, consents: Sequence[ConsentToKeep], nonces: Sequence[PeerNonce], carried: Sequence[Also]
+    ) -> Also | None:
+        if not consents and not nonces and not carried:
             return None
 
         def keep(cursor: Any) -> None:
+            for work in carried:
+                work(cursor)
             if consents:
                 self.consents.keep_on(cursor, consents)
             if nonces:
@@ -133,32 +146,32 @@ class Store:
         events: Sequence[Event],
         consents: Sequence[Sequence[ConsentToKeep]] = (),
         nonces: Mapping[str, PeerNonce] | None = None,
+        carried: Sequence[Also] = (),
     ) -> list[Exception | None]:
-        """Append each event in a savepoint of its own, in one transaction: what one fails for fails it alone.
+        """Run each carried work, then append each event, in a savepoint of its own, in one transaction: what one
+        fails for fails it alone.
 
         The group commit's way after a batch failed: one caller's event that cannot be
-        stored must not take everyone else's with it. Returns each event's failure (None: written).
-        ``nonces`` (by event id) ride with their events; one kept already fails its event as ``NonceSeen``.
+        stored must not take everyone else's with it. Returns each carried work's failure, then each event's
+        (None: done). ``nonces`` (by event id) ride with their events; one kept already fails its event as
+        ``NonceSeen``.
         """
         riding = nonces or {}
 
         def each(tx: UnitOfWork) -> list[Exception | None]:
             tx.serialise()
-            failures: list[Exception | None] = []
+            failures = [_alone(tx, work) for work in carried]
             for index, event in enumerate(events):
-                nonce = riding.get(event.event_id)
-                try:
-                    with tx.connection.begin_nested():
-                        if index < len(consents) and consents[index]:
-                            with tx.cursor() as cursor:
-                                self.consents.keep_on(cursor, consents[index])
-                        if nonce is not None:
-                            self.nonces.keep_one(tx, nonce)
-                        self.events.append(tx, [event])
-                except Exception as error:  # noqa: BLE001 - the failure is this event's own, handed to its caller
-                    failures.append(error)
-                else:
-                    failures.append(None)
+
+                def write(cursor: Any, index: int = index, event: Event = event) -> None:
+                    if index < len(consents) and consents[index]:
+                        self.consents.keep_on(cursor, consents[index])
+                    nonce = riding.get(event.event_id)
+                    if nonce is not None:
+                        self.nonces.keep_one(tx, nonce)
+                    self.events.append(tx, [event])
+
+                failures.append(_alone(tx, write))
             return failures
 
         return self.write(each)
@@ -167,3 +180,13 @@ class Store:
         """Rows in one table, by name: for operators' figures and tests, never for decisions."""
         with self.database.reader.begin() as connection:
             return int(connection.execute(select(func.count()).select_from(schema.metadata.tables[table])).scalar_one())
+
+
+def _alone(tx: UnitOfWork, work: Also) -> Exception | None:
+    """Run ``work`` on ``tx``'s cursor in a savepoint of its own: its failure, rolled back alone, or None."""
+    try:
+        with tx.connection.begin_nested(), tx.cursor() as cursor:
+            work(cursor)
+    except Exception as error:  # noqa: BLE001 - the failure is this work's own, handed to whoever asked for it
+        return error
+    return None
