@@ -103,6 +103,14 @@ def person(identifier: str = PERSON) -> pb.Subject:
     return pb.Subject(kind=pb.SUBJECT_KIND_INDIVIDUAL, identifier=identifier)
 
 
+def resident_id(serial: int) -> str:
+    """A valid resident ID number of 1980-01-01 with order code ``serial``: what an enumerator counts through."""
+    body = f"11010519800101{serial:03d}"
+    weights = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
+    check = "10X98765432"[sum(int(d) * w for d, w in zip(body, weights, strict=True)) % 11]
+    return body + check
+
+
 def penalty_request(
     request_id: str = "penalty-1", subject: pb.Subject | None = None, severity: str = "general", issued: int = 30
 ) -> registry_pb2.SubmitRecordRequest:

@@ -7,6 +7,7 @@ Screenshots are kept under the module's pytest temporary folder, in ``console-ar
 from __future__ import annotations
 
 import asyncio
+import collections
 import re
 import sqlite3
 import sys
@@ -26,10 +27,10 @@ import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from share_gateway.client import credentials, open_channel
-from share_gateway.v1 import compliance_pb2, compliance_pb2_grpc
-from tests.federation import REGIONS, federated, seed
+from share_gateway.v1 import compliance_pb2, compliance_pb2_grpc, inquiry_pb2_grpc
+from tests.federation import REGIONS, channel, federated, seed
 from tests.processes import Cluster, Process, federation_cluster
-from tests.support import COMPANY
+from tests.support import CALLERS, COMPANY, inquiry, person, resident_id
 from tests.waiting import PATIENCE, PROCESS_TEST_SECONDS, wait_until
 
 pytestmark = pytest.mark.timeout(PROCESS_TEST_SECONDS)
@@ -347,3 +348,41 @@ def keyboard_and_axe(officer_page: Page, officer_console: Console) -> None:
             break
     assert officer_page.evaluate("() => document.activeElement.closest('table.results') !== null")
     assert serious_violations(officer_page) == []
+
+
+def test_a_harvesting_client_shows_up_as_an_alert_that_leads_to_its_events(
+    cluster: Cluster, officer_page: Page, officer_console: Console, artefacts: Path
+) -> None:
+    """A person counting through resident ID numbers past its quota is suspected at the node; the officer's
+    overview shows the alert, and following it lists the harvesting_suspected event with the harvester as actor."""
+    harvester = CALLERS["person"][0].uri
+
+    async def harvest() -> collections.Counter[grpc.StatusCode]:
+        got: collections.Counter[grpc.StatusCode] = collections.Counter()
+        async with channel(cluster.layout, cluster.ports[ORIGIN], "person") as harvesting:
+            stub = inquiry_pb2_grpc.InquiryServiceStub(harvesting)
+            for serial in range(1, 46):  # the purpose's burst is 20: the rest are refused, most of them slowly
+                try:
+                    await stub.Inquire(inquiry("public_lookup", person(resident_id(serial))), timeout=PATIENCE)
+                    got[grpc.StatusCode.OK] += 1
+                except grpc.aio.AioRpcError as error:
+                    got[error.code()] += 1
+        return got
+
+    got = run_async(harvest())
+    assert set(got) == {grpc.StatusCode.OK, grpc.StatusCode.RESOURCE_EXHAUSTED}, got
+    alert = officer_page.locator("[data-figure=harvesting-alerts] >> nth=0")
+
+    def alerted() -> bool:
+        officer_page.goto(officer_console.base + "/")
+        return int(alert.inner_text().replace(",", "")) >= 1
+
+    wait_until(alerted)
+    assert alert.get_attribute("class") == "bad"
+    officer_page.screenshot(path=str(artefacts / "overview-harvesting-alert.png"), full_page=True)
+    alert.locator("a").click()
+    officer_page.wait_for_url(re.compile(r"/search\?node=0&kind=harvesting_suspected"))
+    found = officer_page.locator("table.results tbody tr")
+    assert found.count() >= 1
+    assert harvester in found.first.inner_text()
+    assert "harvesting_suspected" in found.first.inner_text()

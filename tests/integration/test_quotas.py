@@ -25,7 +25,7 @@ from share_gateway.v1 import compliance_pb2, compliance_pb2_grpc, inquiry_pb2_gr
 from tests.conftest import ChannelFactory, seed_grants
 from tests.consents import signed_consent
 from tests.federation import REGIONS, events, peer_call, signed_inquiry
-from tests.support import CALLERS, COMPANY, entity, error_reason, inquiry, person
+from tests.support import CALLERS, COMPANY, entity, error_reason, inquiry, person, resident_id
 from tests.waiting import eventually
 
 HARVESTER = CALLERS["person"][0]
@@ -43,14 +43,6 @@ class Clock:
 
     def advance(self, delta: timedelta) -> None:
         self.now += delta
-
-
-def resident_id(serial: int) -> str:
-    """A valid resident ID number of 1980-01-01 with order code ``serial``: what an enumerator counts through."""
-    body = f"11010519800101{serial:03d}"
-    weights = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
-    check = "10X98765432"[sum(int(d) * w for d, w in zip(body, weights, strict=True)) % 11]
-    return body + check
 
 
 def quota_details(error: grpc.aio.AioRpcError) -> tuple[error_details_pb2.QuotaFailure, error_details_pb2.RetryInfo]:
