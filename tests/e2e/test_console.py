@@ -204,14 +204,18 @@ def test_an_officer_finds_an_inquiry_by_subject_and_sees_its_proof_verified(
     officer_page.screenshot(path=str(artefacts / "event-verified.png"), full_page=True)
 
 
-def test_the_search_is_paged_and_says_where_each_page_is(officer_page: Page, officer_console: Console) -> None:
+def test_the_search_is_paged_and_says_where_each_page_is(
+    cluster: Cluster, officer_page: Page, officer_console: Console
+) -> None:
+    total = len(inquiries_logged(cluster, ORIGIN))
     officer_page.goto(f"{officer_console.base}/search?node=0&subject={COMPANY}&kind=inquiry&size=1")
-    assert officer_page.inner_text("[data-figure=result-count]") == "Events 1 to 1; more follow"
+    assert officer_page.inner_text("[data-figure=result-count]") == f"Events 1 to 1 of {total}; more follow"
     first = officer_page.inner_text("table.results tbody td >> nth=0")
     officer_page.click("text=Next page")
     officer_page.wait_for_function(
         "() => document.querySelector('[data-figure=result-count]').innerText.startsWith('Events 2 to 2')"
     )
+    assert officer_page.inner_text("[data-figure=result-count]").startswith(f"Events 2 to 2 of {total}")
     assert officer_page.inner_text("table.results tbody td >> nth=0") != first
     assert "shown=1" in officer_page.url  # htmx pushed the page's address: a reload shows the same page
     assert officer_page.locator("table.results tbody tr").count() == 1

@@ -83,6 +83,25 @@ async def test_search_streams_pages_of_matching_events(node: Node, connect: Chan
     assert len([e for m in denied for e in m.events]) == 1
 
 
+async def test_a_search_says_how_many_events_match_in_all_when_asked(node: Node, connect: ChannelFactory) -> None:
+    """The count comes on the first message of the page that asked for it, beside a page of 2 of the 5; a search
+    that did not ask carries none (the count costs a scan of the index)."""
+    await activity(node, connect)
+    stub = officer(connect)
+    inquiries = compliance_pb2.EventFilter(actor="sgw://institution/91110000MA0000001L", kind="inquiry")
+    request = compliance_pb2.SearchEventsRequest(filter=inquiries, page_size=2, count_matching=True)
+    counted = [m async for m in stub.SearchEvents(request, timeout=5)]
+    assert [len(m.events) for m in counted] == [2]
+    assert counted[0].HasField("matching")
+    assert counted[0].matching == 5
+    request.count_matching = False
+    uncounted = [m async for m in stub.SearchEvents(request, timeout=5)]
+    assert not any(m.HasField("matching") for m in uncounted)
+    request.filter.outcome, request.count_matching = "denied", True
+    denied = [m async for m in stub.SearchEvents(request, timeout=5)]
+    assert denied[0].matching == 1
+
+
 async def test_proofs_verify_with_only_the_checkpoint_and_the_key(
     node: Node, connect: ChannelFactory, keys: KeyRing
 ) -> None:

@@ -20,7 +20,8 @@ from share_gateway.ledger.hashing import leaf_hash
 from share_gateway.ledger.verify import verify_consistency, verify_inclusion
 from share_gateway.ledger.witness import SizeMismatch, Witnessed
 from share_gateway.store.database import migrate, open_database
-from share_gateway.store.log import LogQuery, LogStore
+from share_gateway.store.log import LogStore
+from share_gateway.store.log_reading import LogQuery
 from share_gateway.store.repositories import Store
 
 NOW = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)

@@ -15,7 +15,7 @@ from share_gateway.api.errors import handles_errors, streams_errors
 from share_gateway.domain.errors import FieldViolation, InvalidInput
 from share_gateway.domain.events import EventKind, Outcome
 from share_gateway.gateway import Gateway
-from share_gateway.store.log import LogQuery
+from share_gateway.store.log_reading import LogQuery
 from share_gateway.v1 import compliance_pb2, compliance_pb2_grpc
 
 Context = grpc.aio.ServicerContext[Any, Any]
@@ -84,8 +84,8 @@ class ComplianceServicer(compliance_pb2_grpc.ComplianceServiceServicer):
     ) -> AsyncIterator[compliance_pb2.SearchEventsResponse]:
         officer = await calling_principal(self.gateway, context)
         limit = request.page_size or 100
-        events = await self.gateway.audit.search(
-            officer, query_from_wire(request.filter), _after(request.page_token), limit
+        events, matching = await self.gateway.audit.search(
+            officer, query_from_wire(request.filter), _after(request.page_token), limit, request.count_matching
         )
         for start in range(0, max(len(events), 1), CHUNK):
             chunk = events[start : start + CHUNK]
@@ -95,6 +95,8 @@ class ComplianceServicer(compliance_pb2_grpc.ComplianceServiceServicer):
                     for e in chunk
                 ]
             )
+            if start == 0 and matching is not None:
+                message.matching = matching
             if start + CHUNK >= len(events) and len(events) == limit:
                 message.next_page_token = _page_token(events[-1].leaf_index)
             yield message

@@ -68,8 +68,13 @@ async def search(request: Request, console: Console) -> Response:
     found, next_token, refused = [], "", None
     if query.asked and not query.errors:
         try:
-            events, next_token = await console.nodes[query.node].search(query.wire(), query.page_size, query.page_token)
+            # Counted on a search's first page; later pages carry the count in their address.
+            first = not query.page_token
+            events, next_token, matching = await console.nodes[query.node].search(
+                query.wire(), query.page_size, query.page_token, count=first
+            )
             found = rows(events)
+            query.matching = matching if first else query.matching
         except NodeRefused as error:
             if error.denied:
                 raise

@@ -118,19 +118,24 @@ class NodeLink:
             raise self._refused(error) from error
 
     async def search(
-        self, wire_filter: compliance_pb2.EventFilter, page_size: int, page_token: str
-    ) -> tuple[list[compliance_pb2.LoggedEvent], str]:
-        """One page of matching events and the token of the next ("" when none)."""
-        request = compliance_pb2.SearchEventsRequest(filter=wire_filter, page_size=page_size, page_token=page_token)
+        self, wire_filter: compliance_pb2.EventFilter, page_size: int, page_token: str, count: bool = False
+    ) -> tuple[list[compliance_pb2.LoggedEvent], str, int | None]:
+        """One page of matching events, the token of the next ("" when none) and, with ``count``, how many match
+        in all (None when not counted)."""
+        request = compliance_pb2.SearchEventsRequest(
+            filter=wire_filter, page_size=page_size, page_token=page_token, count_matching=count
+        )
         found: list[compliance_pb2.LoggedEvent] = []
-        token = ""
+        token, matching = "", None
         try:
             async for message in self._stream(request):
                 found += message.events
                 token = message.next_page_token or token
+                if message.HasField("matching"):
+                    matching = message.matching
         except grpc.aio.AioRpcError as error:
             raise self._refused(error) from error
-        return found, token
+        return found, token, matching
 
     def _stream(
         self, request: compliance_pb2.SearchEventsRequest

@@ -36,6 +36,8 @@ class Query:
     page_size: int = PAGE_SIZE
     page_token: str = ""
     shown_before: int = 0
+    # How many events match in all: counted by the node on the first page, carried by the later pages' links.
+    matching: int | None = None
     errors: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -45,6 +47,7 @@ class Query:
         try:
             query.node = int(params.get("node", "0") or 0)
             query.shown_before = max(int(params.get("shown", "0") or 0), 0)
+            query.matching = max(int(params["matching"]), 0) if params.get("matching") else None
             query.page_size = min(max(int(params.get("size", PAGE_SIZE) or PAGE_SIZE), 1), LARGEST_PAGE)
         except ValueError:
             query.errors["node"] = "not a number"

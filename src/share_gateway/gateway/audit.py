@@ -19,7 +19,8 @@ from share_gateway.gateway.audit_complete import IndexLookups
 from share_gateway.gateway.runtime import NodeRuntime
 from share_gateway.ledger.bundle import BundleEntry, BundleWriter
 from share_gateway.ledger.checkpoint import TlogProof
-from share_gateway.store.log import LoggedEvent, LogQuery, LogStore, StoredCheckpoint
+from share_gateway.store.log import LogStore, StoredCheckpoint
+from share_gateway.store.log_reading import LoggedEvent, LogQuery
 from share_gateway.store.repositories import Store
 from share_gateway.store.unit_of_work import UnitOfWork
 
@@ -129,9 +130,13 @@ class AuditDesk:
                 Denial.NOT_A_COMPLIANCE_OFFICER, "the log is reviewed with a compliance officer's certificate"
             )
 
-    async def search(self, officer: Principal, query: LogQuery, after_leaf: int, limit: int) -> list[LoggedEvent]:
+    async def search(
+        self, officer: Principal, query: LogQuery, after_leaf: int, limit: int, count: bool = False
+    ) -> tuple[list[LoggedEvent], int | None]:
+        """A page of the matching events and, with ``count``, how many match in all (None: not counted)."""
         await self.admit(officer, "search", query=_describe(query))
-        return await self.runtime.read(self.log.search, query, after_leaf, _page(limit))
+        found = await self.runtime.read(self.log.search, query, after_leaf, _page(limit))
+        return found, (await self.runtime.read(self.log.count, query) if count else None)
 
     async def latest_checkpoint(self, officer: Principal) -> StoredCheckpoint:
         await self.admit(officer, "checkpoint")

@@ -19,7 +19,8 @@ from share_gateway.ledger.bundle_completeness import Completeness
 from share_gateway.ledger.checkpoint import TlogProof
 from share_gateway.ledger.index import key_hash, requester_key, subject_key
 from share_gateway.ledger.index_tree import IndexTree
-from share_gateway.store.log import LogQuery, LogStore, StoredCheckpoint
+from share_gateway.store.log import LogStore, StoredCheckpoint
+from share_gateway.store.log_reading import LogQuery
 
 
 def completeness_key(query: LogQuery) -> str | None:

@@ -22,7 +22,7 @@ from share_gateway.domain.errors import InvalidInput, InvalidState, NotFound
 from share_gateway.domain.policy import Principal
 from share_gateway.gateway.audit import InclusionAnswer, published_checkpoint
 from share_gateway.gateway.runtime import NodeRuntime
-from share_gateway.store.log import LoggedEvent
+from share_gateway.store.log_reading import LoggedEvent
 
 NOT_YET_IN_LOG = "NOT_YET_IN_LOG"
 NO_SUCH_EVENT = "no event of yours with this id is in this node's log"

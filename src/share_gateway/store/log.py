@@ -1,4 +1,4 @@
-"""Storage of the verifiable log: integration of appended events, tree nodes, checkpoints, search.
+"""Storage of the verifiable log: integration of appended events, tree nodes, checkpoints (search: ``log_reading``).
 
 Appends are plain inserts into ``events`` (see ``store.events``). The sequencer
 integrates them in batches: it gives each event the next leaf index, stores
@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Connection, and_, bindparam, func, insert, select, update
+from sqlalchemy import BigInteger, Connection, bindparam, func, insert, select, update
 
 from share_gateway.crypto.note import NoteSignature, add_signature
 from share_gateway.ledger.hashing import leaf_hash
@@ -28,6 +28,7 @@ from share_gateway.store import schema
 from share_gateway.store.activity import add_counts
 from share_gateway.store.database import Database, Prepared
 from share_gateway.store.index import IndexStore, index_batch, keep_once_per_size, keyed_entries, summaries
+from share_gateway.store.log_reading import LogReader
 from share_gateway.store.unit_of_work import INTEGRATION_LOCK, UnitOfWork, lock
 
 
@@ -46,29 +47,6 @@ class StoredCheckpoint:
     root: bytes
     note: bytes
     published_at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class LogQuery:
-    """What a compliance officer (or a subject's history) searches the log by; empty fields match all."""
-
-    actor: str = ""
-    subject_kind: str = ""
-    subject_id: str = ""
-    purpose: str = ""
-    outcome: str = ""
-    kind: str = ""
-    since: datetime | None = None
-    until: datetime | None = None
-    # Only leaves of the tree of this size (the one a checkpoint signs).
-    below_size: int | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class LoggedEvent:
-    leaf_index: int
-    body: bytes
-    redacted: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,9 +106,11 @@ _COPY_ENTRIES = insert(schema.log_entries).from_select(
 _INSERT_NODE = insert(schema.log_nodes).values(level=bindparam("level"), idx=bindparam("idx"), hash=bindparam("hash"))
 
 
-class LogStore:
+class LogStore(LogReader):
+    """The log's tree, checkpoints and cosignatures; what officers search by comes from ``LogReader``."""
+
     def __init__(self, database: Database) -> None:
-        self.database = database
+        super().__init__(database)
         self.index = IndexStore(database)
         self._insert_node = Prepared.compile(_INSERT_NODE, database.writer)
 
@@ -246,58 +226,6 @@ class LogStore:
         with self.database.reader.connect() as connection:
             rows = connection.execute(select(schema.log_checkpoints).order_by(schema.log_checkpoints.c.size))
             return [StoredCheckpoint(r.size, r.root, r.note, r.published_at) for r in rows]
-
-    # --- reading the log ----------------------------------------------------
-
-    def entry(self, event_id: str) -> LoggedEvent | None:
-        entries, events = schema.log_entries.c, schema.events.c
-        with self.database.reader.connect() as connection:
-            row = connection.execute(
-                select(entries.leaf_index, events.body, entries.redacted_at)
-                .join_from(schema.log_entries, schema.events, entries.event_seq == events.seq)
-                .where(entries.event_id == event_id)
-            ).first()
-        return None if row is None else LoggedEvent(row.leaf_index, row.body, row.redacted_at is not None)
-
-    def at(self, leaf_index: int) -> LoggedEvent | None:
-        entries, events = schema.log_entries.c, schema.events.c
-        with self.database.reader.connect() as connection:
-            row = connection.execute(
-                select(entries.leaf_index, events.body, entries.redacted_at)
-                .join_from(schema.log_entries, schema.events, entries.event_seq == events.seq)
-                .where(entries.leaf_index == leaf_index)
-            ).first()
-        return None if row is None else LoggedEvent(row.leaf_index, row.body, row.redacted_at is not None)
-
-    def search(self, query: LogQuery, after_leaf: int = -1, limit: int = 100) -> list[LoggedEvent]:
-        """Integrated events matching every field ``query`` sets, by leaf index after ``after_leaf``."""
-        entries, events = schema.log_entries.c, schema.events.c
-        conditions = [entries.leaf_index > after_leaf]
-        for column, value in (
-            (entries.actor, query.actor),
-            (entries.subject_kind, query.subject_kind),
-            (entries.subject_id, query.subject_id),
-            (entries.purpose, query.purpose),
-            (entries.outcome, query.outcome),
-            (entries.kind, query.kind),
-        ):
-            if value:
-                conditions.append(column == value)
-        if query.since is not None:
-            conditions.append(entries.occurred_at >= query.since)
-        if query.until is not None:
-            conditions.append(entries.occurred_at < query.until)
-        if query.below_size is not None:
-            conditions.append(entries.leaf_index < query.below_size)
-        statement = (
-            select(entries.leaf_index, events.body, entries.redacted_at)
-            .join_from(schema.log_entries, schema.events, entries.event_seq == events.seq)
-            .where(and_(*conditions))
-            .order_by(entries.leaf_index)
-            .limit(limit)
-        )
-        with self.database.reader.connect() as connection:
-            return [LoggedEvent(r.leaf_index, r.body, r.redacted_at is not None) for r in connection.execute(statement)]
 
     def leaf_hash(self, leaf_index: int) -> bytes | None:
         nodes = schema.log_nodes.c

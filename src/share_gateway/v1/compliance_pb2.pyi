@@ -69,9 +69,14 @@ class SearchEventsRequest(_message.Message):
     FILTER_FIELD_NUMBER: _builtins.int
     PAGE_SIZE_FIELD_NUMBER: _builtins.int
     PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    COUNT_MATCHING_FIELD_NUMBER: _builtins.int
     page_size: _builtins.int
     """At most this many events in all (default 100, at most 10000)."""
     page_token: _builtins.str
+    count_matching: _builtins.bool
+    """Also say how many events match the filter in all (``matching`` on the first message). It costs a count
+    over the log's search index: ask on a search's first page, not on every page.
+    """
     @_builtins.property
     def filter(self) -> Global___EventFilter: ...
     def __init__(
@@ -80,10 +85,11 @@ class SearchEventsRequest(_message.Message):
         filter: Global___EventFilter | None = ...,
         page_size: _builtins.int = ...,
         page_token: _builtins.str = ...,
+        count_matching: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["filter", b"filter"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["filter", b"filter", "page_size", b"page_size", "page_token", b"page_token"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["count_matching", b"count_matching", "filter", b"filter", "page_size", b"page_size", "page_token", b"page_token"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -121,8 +127,11 @@ class SearchEventsResponse(_message.Message):
 
     EVENTS_FIELD_NUMBER: _builtins.int
     NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    MATCHING_FIELD_NUMBER: _builtins.int
     next_page_token: _builtins.str
     """Set on the last message of a page when more events match."""
+    matching: _builtins.int
+    """How many events match the filter in all, on the first message when the request asked (count_matching)."""
     @_builtins.property
     def events(self) -> _containers.RepeatedCompositeFieldContainer[Global___LoggedEvent]: ...
     def __init__(
@@ -130,12 +139,15 @@ class SearchEventsResponse(_message.Message):
         *,
         events: _abc.Iterable[Global___LoggedEvent] | None = ...,
         next_page_token: _builtins.str = ...,
+        matching: _builtins.int | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_matching", b"_matching", "matching", b"matching"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["events", b"events", "next_page_token", b"next_page_token"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_matching", b"_matching", "events", b"events", "matching", b"matching", "next_page_token", b"next_page_token"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    def WhichOneof(self, oneof_group: _Never) -> None: ...
+    _WhichOneofReturnType__matching: _TypeAlias = _typing.Literal["matching"]  # noqa: Y015
+    _WhichOneofArgType__matching: _TypeAlias = _typing.Literal["_matching", b"_matching"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__matching) -> _WhichOneofReturnType__matching | None: ...
 
 Global___SearchEventsResponse: _TypeAlias = SearchEventsResponse  # noqa: Y015
 
