@@ -10,6 +10,7 @@ import asyncio
 import collections
 import re
 import sqlite3
+import subprocess
 import sys
 import time
 import urllib.error
@@ -219,6 +220,32 @@ def test_the_search_is_paged_and_says_where_each_page_is(
     assert officer_page.inner_text("table.results tbody td >> nth=0") != first
     assert "shown=1" in officer_page.url  # htmx pushed the page's address: a reload shows the same page
     assert officer_page.locator("table.results tbody tr").count() == 1
+
+
+def test_an_officer_downloads_a_subject_s_events_as_a_complete_bundle_that_verifies_offline(
+    cluster: Cluster, officer_page: Page, officer_console: Console, tmp_path: Path
+) -> None:
+    """The bundle rests on the node's latest checkpoint, which verifies offline once its witnesses cosigned it: the
+    officer downloads again until then (a second or so after the last activity)."""
+    layout = cluster.layout
+    trust = ["--manifest", str(layout.manifest), "--authority", str(layout.authority_public_key)]
+    bundle = tmp_path / "bundle.json"
+    checked: list[subprocess.CompletedProcess[str]] = []
+
+    def downloaded_and_verified() -> bool:
+        officer_page.goto(f"{officer_console.base}/search?node=0&subject={COMPANY}")
+        with officer_page.expect_download() as downloading:
+            officer_page.click("a[data-export]")
+        downloading.value.save_as(bundle)
+        command = [sys.executable, "-m", "share_gateway.cli", "audit", "verify-bundle", str(bundle), *trust]
+        checked.append(subprocess.run(command, capture_output=True, text=True, timeout=PATIENCE, check=False))
+        return checked[-1].returncode == 0
+
+    wait_until(downloaded_and_verified)
+    assert bundle.read_bytes().startswith(b'{"completeness":'), "one subject alone: the bundle proves it is complete"
+    assert all("cosigned" in c.stdout + c.stderr for c in checked[:-1]), "only a checkpoint not yet cosigned fails"
+    verified = checked[-1].stdout
+    assert re.search(r"^complete: these are all \d+ event\(s\) about ", verified, re.M), verified
 
 
 def test_a_tampered_event_shows_a_cross_with_the_reason(

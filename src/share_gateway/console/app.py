@@ -19,6 +19,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from share_gateway.console import export as export_
 from share_gateway.console import overview as overview_
 from share_gateway.console import records, subject
 from share_gateway.console.i18n import chosen
@@ -139,6 +140,7 @@ def create_app(console: Console, sessions: Sessions, hosts: frozenset[str]) -> S
     routes = [
         Route("/", officer_page(overview, console)),
         Route("/search", officer_page(search, console)),
+        Route("/export", officer_page(export_.export, console)),
         Route("/events/{node:int}/{leaf:int}", officer_page(event, console)),
         *subject.routes(console),
         *records.routes(console),

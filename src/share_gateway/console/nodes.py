@@ -20,6 +20,8 @@ from share_gateway.domain.principals import Identity, IdentityKind, Role, roles_
 from share_gateway.v1 import common_pb2, compliance_pb2, compliance_pb2_grpc, inquiry_pb2, inquiry_pb2_grpc
 
 TIMEOUT = 15.0
+# An export streams every matching event with its proof: it may take far longer than a page.
+EXPORT_TIMEOUT = 600.0
 # The catalog's purpose for a subject asking about itself.
 SELF_PURPOSE = "self_inquiry"
 
@@ -136,6 +138,17 @@ class NodeLink:
         except grpc.aio.AioRpcError as error:
             raise self._refused(error) from error
         return found, token, matching
+
+    async def export(self, wire_filter: compliance_pb2.EventFilter) -> AsyncIterator[bytes]:
+        """The bundle of every matching event with its proofs, piece by piece as the node streams it (the bytes
+        ``audit export`` writes, so ``audit verify-bundle`` checks it offline)."""
+        request = compliance_pb2.StreamExportBundleRequest(filter=wire_filter)
+        pieces = self.compliance.StreamExportBundle(request, timeout=EXPORT_TIMEOUT)
+        try:
+            async for piece in pieces:
+                yield piece.data
+        except grpc.aio.AioRpcError as error:
+            raise self._refused(error) from error
 
     def _stream(
         self, request: compliance_pb2.SearchEventsRequest
