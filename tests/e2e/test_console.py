@@ -299,6 +299,37 @@ def test_the_overview_draws_each_region_s_chart_with_data(
     officer_page.wait_for_selector("html[lang=en]")
 
 
+def test_the_overview_prints_as_a_report_with_its_charts_and_the_checkpoints_it_rests_on(
+    officer_page: Page, officer_console: Console, artefacts: Path
+) -> None:
+    officer_page.goto(officer_console.base + "/")
+    officer_page.wait_for_function("() => document.querySelectorAll('canvas[data-chart]').length === 3")
+    basis = officer_page.inner_text("[data-report]")
+    assert "reviewed by sgw://person/" in basis
+    notes = officer_page.locator("[data-checkpoint]")
+    assert notes.count() == 3
+    origin, size = notes.first.inner_text().splitlines()[:2]
+    assert origin == f"share-gateway/node/{ORIGIN}"
+    assert size == officer_page.inner_text("[data-figure=checkpoint-size] >> nth=0").replace(",", "")
+    officer_page.evaluate("() => { window.print = () => { window.printed = true; }; }")
+    officer_page.click("[data-print]")
+    assert officer_page.evaluate("() => window.printed === true"), "the button prints the page"
+    officer_page.emulate_media(media="print")
+    try:
+        assert not officer_page.locator("header").is_visible()
+        assert not officer_page.locator("[data-print]").is_visible()
+        assert officer_page.locator("[data-report]").is_visible()
+        assert notes.first.is_visible()
+        pdf = officer_page.pdf(format="A4", print_background=True)
+    finally:
+        officer_page.emulate_media(media="screen")
+    (artefacts / "overview-report.pdf").write_bytes(pdf)
+    assert pdf.startswith(b"%PDF-")
+    pages = re.search(rb"/Count (\d+)", pdf)
+    assert pages is not None
+    assert int(pages.group(1)) >= 3, "each region's section starts a page"
+
+
 def test_a_subject_s_console_gets_403_on_officer_pages_and_its_certificate_is_denied_by_the_node(
     browser: Browser, cluster: Cluster
 ) -> None:

@@ -61,7 +61,14 @@ async def overview(request: Request, console: Console) -> Response:
     if regions and all(r.refused is not None and r.refused.denied for r in regions):
         return forbidden()
     charts = json.dumps([r.chart() for r in regions], ensure_ascii=False).replace("<", "\\u003c")
-    return render(request, "overview.html", {"regions": regions, "days": days, "charts": charts})
+    values = {
+        "regions": regions,
+        "days": days,
+        "charts": charts,
+        "as_of": f"{console.clock().astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC",
+        "reviewer": ", ".join(console.identity.uris),
+    }
+    return render(request, "overview.html", values)
 
 
 async def search(request: Request, console: Console) -> Response:

@@ -43,6 +43,8 @@ class RegionOverview:
     refused: NodeRefused | None = None
     log_size: int = 0
     checkpoint_size: int = 0
+    # The signed note of the checkpoint these figures rest on, as the node gave it (printed with the report).
+    checkpoint_note: str = ""
     witnesses: list[WitnessRow] = field(default_factory=list)
     days: list[str] = field(default_factory=list)
     series: list[Series] = field(default_factory=list)
@@ -83,6 +85,7 @@ async def region_overview(link: NodeLink, days: int, manifest: Manifest | None, 
     view.log_size = summary.log_size
     if summary.checkpoint:
         view.checkpoint_size = unverified_checkpoint(summary.checkpoint).size
+        view.checkpoint_note = summary.checkpoint.decode("utf-8", errors="replace")
     view.witnesses = witness_rows(view.region, view.checkpoint_size, list(summary.witnessed), manifest)
     _count(view, summary.counts)
     view.backlog = [PeerBacklog(p.region, p.pending, p.dead_letters) for p in backlog.peers]

@@ -1,4 +1,5 @@
-// Draws each region's inquiries per day by purpose and outcome (stacked bars) from the page's JSON, with Chart.js.
+// Draws each region's inquiries per day by purpose and outcome (stacked bars) from the page's JSON, with Chart.js;
+// the report's print button prints the page (its print style leaves out the navigation and the forms).
 (function () {
   "use strict";
   function draw() {
@@ -20,5 +21,10 @@
       });
     });
   }
-  if (document.readyState === "loading") { document.addEventListener("DOMContentLoaded", draw); } else { draw(); }
+  function ready() {
+    draw();
+    var print = document.querySelector("[data-print]");
+    if (print) { print.addEventListener("click", function () { window.print(); }); }
+  }
+  if (document.readyState === "loading") { document.addEventListener("DOMContentLoaded", ready); } else { ready(); }
 })();
