@@ -54,6 +54,7 @@ class Activity:
     dispute: common_pb2.Dispute
     listing: common_pb2.Listing  # notified: its objection window is open
     debtor: str  # a court's record about the company, which it applies to repair through the console
+    applied: common_pb2.RepairApplication  # for another of the court's records, over gRPC: an officer oversees it
 
 
 async def inquire_with(cluster: Cluster, consent: SignedConsent) -> inquiry_pb2.InquireResponse:
@@ -121,10 +122,21 @@ def activity(cluster: Cluster) -> Activity:
             )
             told = await registry.NotifyListing(notice, timeout=10)
         async with channel(layout, ports[ORIGIN], "court") as court:
-            debtor = await registry_pb2_grpc.RegistryServiceStub(court).SubmitRecord(
-                debtor_request("debtor-console"), timeout=10
+            courts = registry_pb2_grpc.RegistryServiceStub(court)
+            debtor = await courts.SubmitRecord(debtor_request("debtor-console"), timeout=10)
+            overseen = await courts.SubmitRecord(debtor_request("debtor-overseen"), timeout=10)
+        async with channel(layout, ports[ORIGIN], "company") as company:
+            applied = await inquiry_pb2_grpc.InquiryServiceStub(company).ApplyForRepair(
+                inquiry_pb2.ApplyForRepairRequest(
+                    record_id=overseen.record.record_id,
+                    evidence="(2026)京0105执568号 结案通知书",
+                    commitment="依法履行",
+                ),
+                timeout=10,
             )
-        return Activity(consents[0], consents[1], filed.dispute, told.listing, debtor.record.record_id)
+        return Activity(
+            consents[0], consents[1], filed.dispute, told.listing, debtor.record.record_id, applied.application
+        )
 
     return run_async(act())
 
@@ -371,3 +383,30 @@ def test_the_subject_pages_pass_axe(
             page.screenshot(path=str(artefacts / f"{path.strip('/').replace('/', '-')}.png"), full_page=True)
     finally:
         context.close()
+
+
+def test_an_officer_oversees_every_agency_s_repair_applications_and_listings_with_their_deadlines(
+    browser: Browser,  # noqa: F811
+    cluster: Cluster,
+    activity: Activity,
+) -> None:
+    console = start_console(cluster, "officer")
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        assert page.goto(console.url) is not None
+        page.click("nav >> text=Oversight")
+        page.wait_for_selector("table[data-oversight=repair]")
+        applied = page.locator(f"[data-oversight=repair] tr[data-step='{activity.applied.application_id}']")
+        assert applied.locator("[data-state]").inner_text() == "submitted"
+        due = applied.locator("[data-due]")
+        expected = activity.applied.decision_due or activity.applied.result_due
+        assert due.inner_text().endswith(expected)
+        assert str(activity.applied.total_working_days) in applied.inner_text()
+        listed = page.locator(f"[data-oversight=listing] tr[data-step='{activity.listing.listing_id}']")
+        assert listed.count() == 1
+        assert listed.locator("[data-due]").get_attribute("data-due") in ("objection", "review")
+        assert COMPANY in listed.inner_text()
+    finally:
+        context.close()
+        console.process.stop()

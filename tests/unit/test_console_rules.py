@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from share_gateway.console.oversight import listing_step, repair_step
 from share_gateway.console.proofs import Verdict, check_entry, witnessed_size
 from share_gateway.console.session import Sessions
-from share_gateway.v1 import compliance_pb2
+from share_gateway.v1 import common_pb2, compliance_pb2
 
 
 def witnessed(*sizes: int) -> list[compliance_pb2.WitnessedCheckpoint]:
@@ -37,3 +38,44 @@ def test_the_token_opens_one_session_once() -> None:
     assert not sessions.form_is_genuine(session, "forged")
     assert not sessions.form_is_genuine(None, csrf)
     assert sessions.csrf("another") is None
+
+
+def test_oversight_puts_overdue_steps_first_then_the_nearest_deadline_and_undated_last() -> None:
+    def application(ident: str, decision_due: str, overdue: str = "") -> common_pb2.RepairApplication:
+        return common_pb2.RepairApplication(
+            application_id=ident,
+            state=common_pb2.REPAIR_STATE_ACCEPTED,
+            decision_due=decision_due,
+            result_due="2027-01-29",
+            overdue=overdue,
+        )
+
+    steps = [
+        repair_step("n", application("later", "2026-12-20")),
+        repair_step("n", application("late", "2026-11-20", overdue="decision")),
+        repair_step("n", application("sooner", "2026-12-10")),
+    ]
+    assert [s.ident for s in sorted(steps, key=lambda s: s.order)] == ["late", "sooner", "later"]
+    decided = common_pb2.RepairApplication(state=common_pb2.REPAIR_STATE_APPROVED, result_due="2027-01-29")
+    assert (repair_step("n", decided).due_what, repair_step("n", decided).due) == ("result", "2027-01-29")
+    listed = [
+        listing_step("n", common_pb2.Listing(listing_id="open-ended", state=common_pb2.LISTING_STATE_LISTED)),
+        listing_step(
+            "n",
+            common_pb2.Listing(
+                listing_id="notified", state=common_pb2.LISTING_STATE_NOTIFIED, objection_due="2026-12-09"
+            ),
+        ),
+        listing_step(
+            "n",
+            common_pb2.Listing(
+                listing_id="removal", state=common_pb2.LISTING_STATE_LISTED, removal_due="2026-12-01", overdue="removal"
+            ),
+        ),
+    ]
+    ordered = sorted(listed, key=lambda s: s.order)
+    assert [(s.ident, s.due_what) for s in ordered] == [
+        ("removal", "removal"),
+        ("notified", "objection"),
+        ("open-ended", "end"),
+    ]

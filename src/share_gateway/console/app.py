@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Awaitable, Callable
 from datetime import UTC, timedelta
 
 from starlette.applications import Starlette
@@ -20,12 +19,12 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from share_gateway.console import export as export_
+from share_gateway.console import oversight, records, subject
 from share_gateway.console import overview as overview_
-from share_gateway.console import records, subject
 from share_gateway.console.i18n import chosen
 from share_gateway.console.nodes import NodeRefused
 from share_gateway.console.proofs import Verdict, check_entry, witnessed_size
-from share_gateway.console.rendering import LANGUAGE_COOKIE, Console, Page, package_dir, render
+from share_gateway.console.rendering import LANGUAGE_COOKIE, Console, Handler, Page, guarded, package_dir, render
 from share_gateway.console.search import KINDS, OUTCOMES, Query, rows
 from share_gateway.console.session import COOKIE, CSRF_FIELD, SessionGuard, Sessions, forbidden
 from share_gateway.ledger.checkpoint import TlogProof
@@ -33,20 +32,9 @@ from share_gateway.ledger.checkpoint import TlogProof
 __all__ = ["Console", "create_app"]
 
 
-def officer_page(page: Page, console: Console) -> Callable[[Request], Awaitable[Response]]:
+def officer_page(page: Page, console: Console) -> Handler:
     """Only an officer's identity, and only while its node lets it: anything else is 403 with no content."""
-
-    async def guarded(request: Request) -> Response:
-        if not console.identity.is_officer:
-            return forbidden()
-        try:
-            return await page(request, console)
-        except NodeRefused as refused:
-            if refused.denied:
-                return forbidden()
-            raise
-
-    return guarded
+    return guarded(page, console, lambda request: None if console.identity.is_officer else forbidden())
 
 
 async def overview(request: Request, console: Console) -> Response:
@@ -148,6 +136,7 @@ def create_app(console: Console, sessions: Sessions, hosts: frozenset[str]) -> S
         Route("/", officer_page(overview, console)),
         Route("/search", officer_page(search, console)),
         Route("/export", officer_page(export_.export, console)),
+        Route("/oversight", officer_page(oversight.oversight, console)),
         Route("/events/{node:int}/{leaf:int}", officer_page(event, console)),
         *subject.routes(console),
         *records.routes(console),

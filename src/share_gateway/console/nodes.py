@@ -6,6 +6,7 @@ the status) and one node down never hides the others' figures.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -17,7 +18,15 @@ from share_gateway.client import credentials, open_channel
 from share_gateway.crypto.pki import identity_uris
 from share_gateway.domain.errors import InvalidInput
 from share_gateway.domain.principals import Identity, IdentityKind, Role, roles_of
-from share_gateway.v1 import common_pb2, compliance_pb2, compliance_pb2_grpc, inquiry_pb2, inquiry_pb2_grpc
+from share_gateway.v1 import (
+    common_pb2,
+    compliance_pb2,
+    compliance_pb2_grpc,
+    inquiry_pb2,
+    inquiry_pb2_grpc,
+    registry_pb2,
+    registry_pb2_grpc,
+)
 
 TIMEOUT = 15.0
 # An export streams every matching event with its proof: it may take far longer than a page.
@@ -85,16 +94,35 @@ class NodeLink:
     _channel: grpc.aio.Channel | None = field(default=None, init=False)
 
     @property
-    def compliance(self) -> compliance_pb2_grpc.ComplianceServiceAsyncStub:
+    def channel(self) -> grpc.aio.Channel:
+        """The one mTLS channel to the node, opened at first use."""
         if self._channel is None:
             self._channel = open_channel(self.address, self.identity.credentials())
-        return compliance_pb2_grpc.ComplianceServiceStub(self._channel)
+        return self._channel
+
+    @property
+    def compliance(self) -> compliance_pb2_grpc.ComplianceServiceAsyncStub:
+        return compliance_pb2_grpc.ComplianceServiceStub(self.channel)
 
     @property
     def inquiry(self) -> inquiry_pb2_grpc.InquiryServiceAsyncStub:
-        if self._channel is None:
-            self._channel = open_channel(self.address, self.identity.credentials())
-        return inquiry_pb2_grpc.InquiryServiceStub(self._channel)
+        return inquiry_pb2_grpc.InquiryServiceStub(self.channel)
+
+    @property
+    def registry(self) -> registry_pb2_grpc.RegistryServiceAsyncStub:
+        return registry_pb2_grpc.RegistryServiceStub(self.channel)
+
+    async def oversight(self) -> tuple[list[common_pb2.RepairApplication], list[common_pb2.Listing]]:
+        """Every open repair application and listing the node decides (all agencies', for an officer: a review
+        step the node logs)."""
+        try:
+            repairs, listings = await asyncio.gather(
+                self.registry.ListRepairApplications(registry_pb2.ListRepairApplicationsRequest(), timeout=TIMEOUT),
+                self.registry.ListListings(registry_pb2.ListListingsRequest(), timeout=TIMEOUT),
+            )
+        except grpc.aio.AioRpcError as error:
+            raise self._refused(error) from error
+        return list(repairs.applications), list(listings.listings)
 
     async def close(self) -> None:
         if self._channel is not None:

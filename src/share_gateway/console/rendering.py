@@ -15,8 +15,8 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
 from share_gateway.console.i18n import LANGUAGES, chosen, translator
-from share_gateway.console.nodes import IdentityFiles, NodeLink
-from share_gateway.console.session import CSRF_FIELD
+from share_gateway.console.nodes import IdentityFiles, NodeLink, NodeRefused
+from share_gateway.console.session import CSRF_FIELD, forbidden
 from share_gateway.federation.manifest import Manifest
 
 LANGUAGE_COOKIE = "sgw_console_language"
@@ -77,3 +77,22 @@ def render(request: Request, template: str, values: Mapping[str, object], status
 
 
 Page = Callable[[Request, Console], Awaitable[Response]]
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+def guarded(page: Page, console: Console, refuse: Callable[[Request], Response | None]) -> Handler:
+    """``page``, unless ``refuse`` answers first (an identity the page is not for); a node that refuses the
+    certificate outright makes it 403 with no content, like any page the identity may not see."""
+
+    async def serve(request: Request) -> Response:
+        refused = refuse(request)
+        if refused is not None:
+            return refused
+        try:
+            return await page(request, console)
+        except NodeRefused as error:
+            if error.denied:
+                return forbidden()
+            raise
+
+    return serve

@@ -22,7 +22,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from share_gateway.console.nodes import NodeLink, NodeRefused
-from share_gateway.console.rendering import Console, Page, render
+from share_gateway.console.rendering import Console, Handler, Page, guarded, render
 from share_gateway.console.session import COOKIE, CSRF_FIELD, Sessions, forbidden
 from share_gateway.v1 import common_pb2, inquiry_pb2
 
@@ -92,20 +92,15 @@ async def gather(nodes: Sequence[NodeLink], call: Callable[[NodeLink], Awaitable
     return gathered
 
 
-def subject_page(page: Page, console: Console) -> Callable[[Request], Awaitable[Response]]:
+def subject_page(page: Page, console: Console) -> Handler:
     """A page about the certificate's own subject; 403 where the node refuses the certificate outright."""
 
-    async def guarded(request: Request) -> Response:
+    def refuse(request: Request) -> Response | None:
         if console.identity.subject is None:
             return render(request, "message.html", {"message": NO_SUBJECT, "page": "subject"}, 403)
-        try:
-            return await page(request, console)
-        except NodeRefused as refused:
-            if refused.denied:
-                return forbidden()
-            raise
+        return None
 
-    return guarded
+    return guarded(page, console, refuse)
 
 
 async def history(request: Request, console: Console) -> Response:

@@ -17,7 +17,8 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from share_gateway.domain.consent import ConsentRevocation, ConsentStatement
 from share_gateway.domain.identifiers import Subject, SubjectKind
 from share_gateway.store import schema
-from share_gateway.store.database import Database, Prepared
+from share_gateway.store.database import Database
+from share_gateway.store.prepared import Prepared
 from share_gateway.store.unit_of_work import UnitOfWork
 
 

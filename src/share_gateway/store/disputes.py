@@ -13,7 +13,8 @@ from share_gateway.domain.disputes import Dispute, DisputeState
 from share_gateway.domain.errors import ChangedMeanwhile, InvalidState
 from share_gateway.domain.identifiers import Subject, SubjectKind
 from share_gateway.store import schema
-from share_gateway.store.database import Database, Prepared
+from share_gateway.store.database import Database
+from share_gateway.store.prepared import Prepared
 from share_gateway.store.unit_of_work import UnitOfWork
 
 

@@ -17,7 +17,8 @@ from sqlalchemy import bindparam, func, insert, select, union_all, update
 
 from share_gateway.domain.events import Event, EventKind, Outcome, redacted
 from share_gateway.store import schema
-from share_gateway.store.database import Database, Prepared
+from share_gateway.store.database import Database
+from share_gateway.store.prepared import Prepared
 from share_gateway.store.unit_of_work import APPEND_LOCK, UnitOfWork, lock
 
 

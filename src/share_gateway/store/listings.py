@@ -14,7 +14,8 @@ from share_gateway.domain.listing_grounds import ENDED_BY_RECORD
 from share_gateway.domain.listings import Listing, ListingState
 from share_gateway.domain.records import RecordStatus
 from share_gateway.store import schema
-from share_gateway.store.database import Database, Prepared
+from share_gateway.store.database import Database
+from share_gateway.store.prepared import Prepared
 from share_gateway.store.unit_of_work import UnitOfWork
 
 # A record in one of these states no longer grounds a listing (expired included: a listing ends with its record).

@@ -26,9 +26,10 @@ from share_gateway.ledger.hashing import leaf_hash
 from share_gateway.ledger.tree import Fetch, Frontier, NodeId, consistency_proof, inclusion_proof, root
 from share_gateway.store import schema
 from share_gateway.store.activity import add_counts
-from share_gateway.store.database import Database, Prepared
+from share_gateway.store.database import Database
 from share_gateway.store.index import IndexStore, index_batch, keep_once_per_size, keyed_entries, summaries
 from share_gateway.store.log_reading import LogReader
+from share_gateway.store.prepared import Prepared
 from share_gateway.store.unit_of_work import INTEGRATION_LOCK, UnitOfWork, lock
 
 

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, select
+from sqlalchemy import ColumnElement, Select, and_, func, select
 
 from share_gateway.store import schema
 from share_gateway.store.database import Database
@@ -43,43 +44,36 @@ class LogReader:
         self.database = database
 
     def entry(self, event_id: str) -> LoggedEvent | None:
-        entries, events = schema.log_entries.c, schema.events.c
-        with self.database.reader.connect() as connection:
-            row = connection.execute(
-                select(entries.leaf_index, events.body, entries.redacted_at)
-                .join_from(schema.log_entries, schema.events, entries.event_seq == events.seq)
-                .where(entries.event_id == event_id)
-            ).first()
-        return None if row is None else LoggedEvent(row.leaf_index, row.body, row.redacted_at is not None)
+        return self._one(schema.log_entries.c.event_id == event_id)
 
     def at(self, leaf_index: int) -> LoggedEvent | None:
-        entries, events = schema.log_entries.c, schema.events.c
-        with self.database.reader.connect() as connection:
-            row = connection.execute(
-                select(entries.leaf_index, events.body, entries.redacted_at)
-                .join_from(schema.log_entries, schema.events, entries.event_seq == events.seq)
-                .where(entries.leaf_index == leaf_index)
-            ).first()
-        return None if row is None else LoggedEvent(row.leaf_index, row.body, row.redacted_at is not None)
+        return self._one(schema.log_entries.c.leaf_index == leaf_index)
 
     def search(self, query: LogQuery, after_leaf: int = -1, limit: int = 100) -> list[LoggedEvent]:
         """Integrated events matching every field ``query`` sets, by leaf index after ``after_leaf``."""
-        entries, events = schema.log_entries.c, schema.events.c
-        statement = (
-            select(entries.leaf_index, events.body, entries.redacted_at)
-            .join_from(schema.log_entries, schema.events, entries.event_seq == events.seq)
-            .where(_matching(query, after_leaf))
-            .order_by(entries.leaf_index)
-            .limit(limit)
-        )
+        statement = _entries().where(_matching(query, after_leaf)).order_by(schema.log_entries.c.leaf_index)
         with self.database.reader.connect() as connection:
-            return [LoggedEvent(r.leaf_index, r.body, r.redacted_at is not None) for r in connection.execute(statement)]
+            rows = connection.execute(statement.limit(limit))
+            return [LoggedEvent(r.leaf_index, r.body, r.redacted_at is not None) for r in rows]
+
+    def _one(self, condition: ColumnElement[bool]) -> LoggedEvent | None:
+        with self.database.reader.connect() as connection:
+            row = connection.execute(_entries().where(condition)).first()
+        return None if row is None else LoggedEvent(row.leaf_index, row.body, row.redacted_at is not None)
 
     def count(self, query: LogQuery) -> int:
         """How many integrated events match ``query`` in all: a search's total, counted on the index alone."""
         statement = select(func.count()).select_from(schema.log_entries).where(_matching(query, -1))
         with self.database.reader.connect() as connection:
             return int(connection.execute(statement).scalar_one())
+
+
+def _entries() -> Select[Any]:
+    """An entry's leaf index, its event's bytes and whether it was redacted."""
+    entries, events = schema.log_entries.c, schema.events.c
+    return select(entries.leaf_index, events.body, entries.redacted_at).join_from(
+        schema.log_entries, schema.events, entries.event_seq == events.seq
+    )
 
 
 def _matching(query: LogQuery, after_leaf: int) -> ColumnElement[bool]:

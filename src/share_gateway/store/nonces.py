@@ -15,7 +15,8 @@ from typing import Any
 from sqlalchemy import bindparam, delete, insert, select
 
 from share_gateway.store import schema
-from share_gateway.store.database import Database, Prepared
+from share_gateway.store.database import Database
+from share_gateway.store.prepared import Prepared
 from share_gateway.store.unit_of_work import UnitOfWork
 
 

@@ -13,7 +13,8 @@ from sqlalchemy.types import NullType
 
 from share_gateway.domain.quotas import Bucket, Lease, MeterSpec, lease
 from share_gateway.store import schema
-from share_gateway.store.database import Database, Prepared
+from share_gateway.store.database import Database
+from share_gateway.store.prepared import Prepared
 from share_gateway.store.unit_of_work import UnitOfWork
 
 

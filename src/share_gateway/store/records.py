@@ -17,7 +17,8 @@ from share_gateway.domain.record_documents import LegalDocument
 from share_gateway.domain.records import Record, RecordStatus, change_status
 from share_gateway.domain.withdrawal import Withdrawal
 from share_gateway.store import schema
-from share_gateway.store.database import Database, Prepared
+from share_gateway.store.database import Database
+from share_gateway.store.prepared import Prepared
 from share_gateway.store.unit_of_work import Duplicate, UnitOfWork
 
 
