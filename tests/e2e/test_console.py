@@ -248,6 +248,32 @@ def test_an_officer_downloads_a_subject_s_events_as_a_complete_bundle_that_verif
     assert re.search(r"^complete: these are all \d+ event\(s\) about ", verified, re.M), verified
 
 
+def test_an_officer_investigates_a_subject_across_every_region_at_once(
+    cluster: Cluster, officer_page: Page, officer_console: Console
+) -> None:
+    """The bank's federated inquiries about the company were logged by the asking region and by each region that
+    answered: one investigation shows every region's count and first page, with its search and its bundle."""
+    officer_page.goto(officer_console.base + "/investigate")
+    officer_page.fill("#subject", COMPANY)
+    officer_page.click("main form button[type=submit]")
+    officer_page.wait_for_selector("[data-figure=investigation-total]")
+    counts = [int(c.replace(",", "")) for c in officer_page.locator("[data-figure=region-count]").all_inner_texts()]
+    assert counts[0] == len(inquiries_logged(cluster, ORIGIN))
+    assert len(counts) == len(REGIONS)
+    assert all(count >= 2 for count in counts), counts
+    total = officer_page.inner_text("[data-figure=investigation-total]")
+    assert total.startswith(f"{sum(counts)} events in {len(REGIONS)} regions"), total
+    for region in range(len(REGIONS)):
+        section = officer_page.locator(f"section[data-region='{region}']")
+        assert COMPANY in section.locator("table.results tbody").inner_text()
+        assert section.locator("a[data-export]").get_attribute("href") == (
+            f"/export?actor=&subject={COMPANY}&purpose=&outcome=&kind=inquiry&since=&until=&node={region}"
+        )
+    # Naming both a subject and a requester is one investigation too many.
+    officer_page.goto(f"{officer_console.base}/investigate?subject={COMPANY}&actor=sgw://institution/x")
+    assert "name one subject or one requester" in officer_page.inner_text("#subject-error")
+
+
 def test_a_tampered_event_shows_a_cross_with_the_reason(
     cluster: Cluster, officer_page: Page, officer_console: Console, artefacts: Path
 ) -> None:
@@ -448,3 +474,14 @@ def test_a_harvesting_client_shows_up_as_an_alert_that_leads_to_its_events(
     assert found.count() >= 1
     assert harvester in found.first.inner_text()
     assert "harvesting_suspected" in found.first.inner_text()
+    # Investigating the harvester: its inquiries, and the quota refusals logged for it, in its region.
+    investigation = f"{officer_console.base}/investigate?actor={harvester}"
+
+    def refusals_logged() -> bool:
+        officer_page.goto(investigation)
+        figure = officer_page.locator("section[data-region='0'] [data-figure=quota-refusals]")
+        return int(figure.inner_text().replace(",", "")) >= 1
+
+    wait_until(refusals_logged)
+    inquiries = officer_page.inner_text("section[data-region='0'] [data-figure=region-count]")
+    assert int(inquiries) == got[grpc.StatusCode.OK]

@@ -19,7 +19,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from share_gateway.console import export as export_
-from share_gateway.console import oversight, records, subject
+from share_gateway.console import investigate, oversight, records, subject
 from share_gateway.console import overview as overview_
 from share_gateway.console.i18n import chosen
 from share_gateway.console.nodes import NodeRefused
@@ -137,6 +137,7 @@ def create_app(console: Console, sessions: Sessions, hosts: frozenset[str]) -> S
         Route("/search", officer_page(search, console)),
         Route("/export", officer_page(export_.export, console)),
         Route("/oversight", officer_page(oversight.oversight, console)),
+        Route("/investigate", officer_page(investigate.investigate, console)),
         Route("/events/{node:int}/{leaf:int}", officer_page(event, console)),
         *subject.routes(console),
         *records.routes(console),
