@@ -340,6 +340,20 @@ def test_a_subject_reads_its_records_verified_and_applies_for_repair_through_the
     assert company_page.inner_text("[data-due=result]").startswith(application.result_due)
 
 
+def test_a_subject_lists_its_repair_applications_from_every_region_and_opens_one(
+    activity: Activity, company_page: Page, company_console: Console
+) -> None:
+    company_page.goto(company_console.base + "/me")
+    company_page.click("nav >> text=My repair applications")
+    applied = company_page.locator(f"tr[data-application='{activity.applied.application_id}']")
+    assert applied.locator("[data-state]").get_attribute("data-state") == "submitted"
+    assert applied.locator("[data-due=result]").inner_text().startswith(activity.applied.result_due)
+    assert ORIGIN in applied.inner_text()
+    applied.locator("a").click()
+    company_page.wait_for_url(f"**/me/repairs/{activity.applied.application_id}?origin={ORIGIN}")
+    assert company_page.locator("[data-state]").get_attribute("data-state") == "submitted"
+
+
 def test_an_officer_s_subject_pages_show_its_own_person_which_nobody_looked_at(
     browser: Browser,  # noqa: F811
     cluster: Cluster,

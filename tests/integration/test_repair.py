@@ -278,3 +278,21 @@ async def test_a_record_repaired_before_its_publication_left_never_becomes_discl
     await peer_call(layout, nodes["440000"], ORIGIN).Publish(publication, timeout=5)
     assert status(nodes["440000"], record_id) is RecordStatus.REPAIRED
     assert await debtor_ids(layout, nodes, "440000") == []
+
+
+async def test_a_subject_lists_its_own_repair_applications_at_the_node_that_holds_them(
+    layout: Layout, nodes: Nodes
+) -> None:
+    record_id = (await registry(layout, nodes[ORIGIN]).SubmitRecord(debtor_request(), timeout=5)).record.record_id
+    applied = await apply(layout, nodes, record_id)
+    listing = inquiry_pb2.ListMyRepairApplicationsRequest()
+    mine = await inquiries(layout, nodes[ORIGIN], "company").ListMyRepairApplications(listing, timeout=5)
+    assert [(a.application_id, a.state, a.origin_region) for a in mine.applications] == [
+        (applied.application_id, common_pb2.REPAIR_STATE_SUBMITTED, ORIGIN)
+    ]
+    assert mine.applications[0].result_due == applied.result_due
+    # Another subject sees none of it; a peer holds none (the origin decides).
+    others = await inquiries(layout, nodes[ORIGIN], "person").ListMyRepairApplications(listing, timeout=5)
+    assert list(others.applications) == []
+    elsewhere = await inquiries(layout, nodes[PEERS[0]], "company").ListMyRepairApplications(listing, timeout=5)
+    assert list(elsewhere.applications) == []

@@ -223,6 +223,18 @@ class InquiryServicer(inquiry_pb2_grpc.InquiryServiceServicer):
         )
 
     @handles_errors
+    async def ListMyRepairApplications(
+        self, request: inquiry_pb2.ListMyRepairApplicationsRequest, context: Context
+    ) -> inquiry_pb2.ListMyRepairApplicationsResponse:
+        subject = await calling_principal(self.gateway, context)
+        repairs = self.gateway.repairs
+        mine = await repairs.mine(subject)
+        today = self.gateway.runtime.clock().date()
+        return inquiry_pb2.ListMyRepairApplicationsResponse(
+            applications=[repair_to_wire(a, today, repairs.deadlines, self.gateway.runtime.region) for a in mine]
+        )
+
+    @handles_errors
     async def ApplyForCorrection(
         self, request: inquiry_pb2.ApplyForCorrectionRequest, context: Context
     ) -> inquiry_pb2.ApplyForCorrectionResponse:

@@ -229,6 +229,15 @@ class NodeLink:
             raise self._refused(error) from error
         return list(answer.disputes)
 
+    async def repair_applications(self) -> list[common_pb2.RepairApplication]:
+        """The caller's own repair applications this node holds (those about its region's records)."""
+        request = inquiry_pb2.ListMyRepairApplicationsRequest()
+        try:
+            answer = await self.inquiry.ListMyRepairApplications(request, timeout=TIMEOUT)
+        except grpc.aio.AioRpcError as error:
+            raise self._refused(error) from error
+        return list(answer.applications)
+
     async def listings(self) -> list[common_pb2.Listing]:
         try:
             answer = await self.inquiry.ListMyListings(inquiry_pb2.ListMyListingsRequest(), timeout=TIMEOUT)

@@ -16,10 +16,10 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from share_gateway.client import verify_record_disclosure
-from share_gateway.console.nodes import NodeRefused
+from share_gateway.console.nodes import NodeLink, NodeRefused
 from share_gateway.console.rendering import Console, render
 from share_gateway.console.session import forbidden
-from share_gateway.console.subject import RegionFailure, genuine, subject_page
+from share_gateway.console.subject import RegionFailure, gather, genuine, moment, subject_page
 from share_gateway.crypto.errors import VerificationError
 from share_gateway.v1 import common_pb2
 
@@ -117,9 +117,22 @@ async def repair(request: Request, console: Console) -> Response:
     return render(request, "repair.html", values)
 
 
+async def repairs(request: Request, console: Console) -> Response:
+    """Every repair application of the subject's, from each region's node (the origin holds and decides each),
+    newest first."""
+    gathered = await gather(console.nodes, NodeLink.repair_applications)
+    if gathered.all_denied:
+        return forbidden()
+    found = {a.application_id: a for _, listed in gathered.answers for a in listed}
+    rows = sorted(found.values(), key=lambda a: a.submitted_at.ToNanoseconds(), reverse=True)
+    values = {"page": "repairs", "rows": rows, "failures": gathered.failures, "moment": moment, "states": REPAIR_STATES}
+    return render(request, "repairs.html", values)
+
+
 def routes(console: Console) -> list[Route]:
     return [
         Route("/me/records", subject_page(records, console)),
         Route("/me/records/repair", subject_page(apply_for_repair, console), methods=["POST"]),
+        Route("/me/repairs", subject_page(repairs, console)),
         Route("/me/repairs/{application_id}", subject_page(repair, console)),
     ]

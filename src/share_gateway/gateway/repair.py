@@ -211,6 +211,13 @@ class RepairDesk:
                 shown.append(application)
         return shown
 
+    async def mine(self, subject: Principal) -> list[RepairApplication]:
+        """The caller's own applications this node holds, newest first (a caller that is no subject has none)."""
+        if subject.itself is None:
+            return []
+        found = await self.runtime.read(self.runtime.store.repairs.find, (), (), subject.itself)
+        return found[::-1]
+
     async def application(self, caller: Principal, application_id: str) -> RepairApplication:
         """An application as its applicant or the deciding agency sees it; to anyone else it does not exist."""
         application = await self.runtime.read(self.runtime.store.repairs.get, application_id)

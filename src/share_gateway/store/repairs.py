@@ -102,13 +102,18 @@ class RepairApplications:
             row = connection.execute(select(table).where(table.c.application_id == application_id)).first()
         return None if row is None else _application(row)
 
-    def find(self, states: Sequence[RepairState] = (), record_ids: Sequence[str] = ()) -> list[RepairApplication]:
-        """Applications in ``states`` (all if empty) about ``record_ids`` (any if empty), oldest first."""
+    def find(
+        self, states: Sequence[RepairState] = (), record_ids: Sequence[str] = (), subject: Subject | None = None
+    ) -> list[RepairApplication]:
+        """Applications in ``states`` (all if empty) about ``record_ids`` (any if empty) and ``subject`` (anyone's
+        if None), oldest first."""
         table = schema.repair_applications
         query = select(table).order_by(table.c.submitted_at, table.c.application_id)
         if states:
             query = query.where(table.c.state.in_([s.value for s in states]))
         if record_ids:
             query = query.where(table.c.record_id.in_(list(record_ids)))
+        if subject is not None:
+            query = query.where(table.c.subject_kind == subject.kind.value, table.c.subject_id == subject.identifier)
         with self.database.reader.connect() as connection:
             return [_application(row) for row in connection.execute(query)]

@@ -608,6 +608,41 @@ class ListMyDisputesResponse(_message.Message):
 Global___ListMyDisputesResponse: _TypeAlias = ListMyDisputesResponse  # noqa: Y015
 
 @_typing.final
+class ListMyRepairApplicationsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListMyRepairApplicationsRequest: _TypeAlias = ListMyRepairApplicationsRequest  # noqa: Y015
+
+@_typing.final
+class ListMyRepairApplicationsResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    APPLICATIONS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def applications(self) -> _containers.RepeatedCompositeFieldContainer[_common_pb2.RepairApplication]: ...
+    def __init__(
+        self,
+        *,
+        applications: _abc.Iterable[_common_pb2.RepairApplication] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["applications", b"applications"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListMyRepairApplicationsResponse: _TypeAlias = ListMyRepairApplicationsResponse  # noqa: Y015
+
+@_typing.final
 class GetRepairApplicationRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 

@@ -55,6 +55,11 @@ class InquiryServiceStub:
                 request_serializer=share__gateway_dot_v1_dot_inquiry__pb2.GetRepairApplicationRequest.SerializeToString,
                 response_deserializer=share__gateway_dot_v1_dot_inquiry__pb2.GetRepairApplicationResponse.FromString,
                 _registered_method=True)
+        self.ListMyRepairApplications = channel.unary_unary(
+                '/share_gateway.v1.InquiryService/ListMyRepairApplications',
+                request_serializer=share__gateway_dot_v1_dot_inquiry__pb2.ListMyRepairApplicationsRequest.SerializeToString,
+                response_deserializer=share__gateway_dot_v1_dot_inquiry__pb2.ListMyRepairApplicationsResponse.FromString,
+                _registered_method=True)
         self.FileDispute = channel.unary_unary(
                 '/share_gateway.v1.InquiryService/FileDispute',
                 request_serializer=share__gateway_dot_v1_dot_inquiry__pb2.FileDisputeRequest.SerializeToString,
@@ -145,6 +150,14 @@ class InquiryServiceServicer:
 
     def GetRepairApplication(self, request, context):
         """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListMyRepairApplications(self, request, context):
+        """The caller's own repair applications this node holds (those it decides, about its region's records),
+        newest first; a caller that is no subject has none. Ask each region's node for all of them.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -269,6 +282,11 @@ def add_InquiryServiceServicer_to_server(servicer, server):
                     servicer.GetRepairApplication,
                     request_deserializer=share__gateway_dot_v1_dot_inquiry__pb2.GetRepairApplicationRequest.FromString,
                     response_serializer=share__gateway_dot_v1_dot_inquiry__pb2.GetRepairApplicationResponse.SerializeToString,
+            ),
+            'ListMyRepairApplications': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListMyRepairApplications,
+                    request_deserializer=share__gateway_dot_v1_dot_inquiry__pb2.ListMyRepairApplicationsRequest.FromString,
+                    response_serializer=share__gateway_dot_v1_dot_inquiry__pb2.ListMyRepairApplicationsResponse.SerializeToString,
             ),
             'FileDispute': grpc.unary_unary_rpc_method_handler(
                     servicer.FileDispute,
@@ -440,6 +458,33 @@ class InquiryService:
             '/share_gateway.v1.InquiryService/GetRepairApplication',
             share__gateway_dot_v1_dot_inquiry__pb2.GetRepairApplicationRequest.SerializeToString,
             share__gateway_dot_v1_dot_inquiry__pb2.GetRepairApplicationResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListMyRepairApplications(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/share_gateway.v1.InquiryService/ListMyRepairApplications',
+            share__gateway_dot_v1_dot_inquiry__pb2.ListMyRepairApplicationsRequest.SerializeToString,
+            share__gateway_dot_v1_dot_inquiry__pb2.ListMyRepairApplicationsResponse.FromString,
             options,
             channel_credentials,
             insecure,

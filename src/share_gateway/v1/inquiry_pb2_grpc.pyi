@@ -42,6 +42,10 @@ class InquiryServiceStub:
     ApplyForRepair: _grpc.UnaryUnaryMultiCallable[_inquiry_pb2.ApplyForRepairRequest, _inquiry_pb2.ApplyForRepairResponse]
     """Credit repair, for the subject itself, at the node of the region that made the record."""
     GetRepairApplication: _grpc.UnaryUnaryMultiCallable[_inquiry_pb2.GetRepairApplicationRequest, _inquiry_pb2.GetRepairApplicationResponse]
+    ListMyRepairApplications: _grpc.UnaryUnaryMultiCallable[_inquiry_pb2.ListMyRepairApplicationsRequest, _inquiry_pb2.ListMyRepairApplicationsResponse]
+    """The caller's own repair applications this node holds (those it decides, about its region's records),
+    newest first; a caller that is no subject has none. Ask each region's node for all of them.
+    """
     FileDispute: _grpc.UnaryUnaryMultiCallable[_inquiry_pb2.FileDisputeRequest, _inquiry_pb2.FileDisputeResponse]
     """Disputes about wrong records (异议), for the subject itself, at the node of the region that made the
     record; answers mark the record under dispute until its origin answers.
@@ -103,6 +107,10 @@ class InquiryServiceAsyncStub(InquiryServiceStub):
     ApplyForRepair: _aio.UnaryUnaryMultiCallable[_inquiry_pb2.ApplyForRepairRequest, _inquiry_pb2.ApplyForRepairResponse]  # type: ignore[assignment]
     """Credit repair, for the subject itself, at the node of the region that made the record."""
     GetRepairApplication: _aio.UnaryUnaryMultiCallable[_inquiry_pb2.GetRepairApplicationRequest, _inquiry_pb2.GetRepairApplicationResponse]  # type: ignore[assignment]
+    ListMyRepairApplications: _aio.UnaryUnaryMultiCallable[_inquiry_pb2.ListMyRepairApplicationsRequest, _inquiry_pb2.ListMyRepairApplicationsResponse]  # type: ignore[assignment]
+    """The caller's own repair applications this node holds (those it decides, about its region's records),
+    newest first; a caller that is no subject has none. Ask each region's node for all of them.
+    """
     FileDispute: _aio.UnaryUnaryMultiCallable[_inquiry_pb2.FileDisputeRequest, _inquiry_pb2.FileDisputeResponse]  # type: ignore[assignment]
     """Disputes about wrong records (异议), for the subject itself, at the node of the region that made the
     record; answers mark the record under dispute until its origin answers.
@@ -185,6 +193,16 @@ class InquiryServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _inquiry_pb2.GetRepairApplicationRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_inquiry_pb2.GetRepairApplicationResponse, _abc.Awaitable[_inquiry_pb2.GetRepairApplicationResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def ListMyRepairApplications(
+        self,
+        request: _inquiry_pb2.ListMyRepairApplicationsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_inquiry_pb2.ListMyRepairApplicationsResponse, _abc.Awaitable[_inquiry_pb2.ListMyRepairApplicationsResponse]]:
+        """The caller's own repair applications this node holds (those it decides, about its region's records),
+        newest first; a caller that is no subject has none. Ask each region's node for all of them.
+        """
 
     @_abc_1.abstractmethod
     def FileDispute(
