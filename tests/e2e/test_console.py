@@ -485,3 +485,12 @@ def test_a_harvesting_client_shows_up_as_an_alert_that_leads_to_its_events(
     wait_until(refusals_logged)
     inquiries = officer_page.inner_text("section[data-region='0'] [data-figure=region-count]")
     assert int(inquiries) == got[grpc.StatusCode.OK]
+    # Its usage over the days: its inquiries and the quota refusal events, drawn per day.
+    officer_page.wait_for_function("() => Chart.getChart(document.querySelector('canvas[data-chart=\"0\"]'))")
+    drawn = officer_page.evaluate(
+        """() => Chart.getChart(document.querySelector('canvas[data-chart="0"]')).data.datasets.map(
+            d => [d.label, d.data.reduce((a, b) => a + b, 0)])"""
+    )
+    totals = dict(drawn)
+    assert totals["public_lookup · allowed"] == got[grpc.StatusCode.OK], drawn
+    assert totals["quota refusal events · denied"] >= 1, drawn

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime, timedelta
 
 import grpc
 import pytest
 from google.protobuf.timestamp_pb2 import Timestamp
 
+from share_gateway.domain.events import Event, EventKind, Outcome
 from share_gateway.node import Node
+from share_gateway.store.activity import count_activity_of
+from share_gateway.store.repositories import Store
 from share_gateway.v1 import compliance_pb2
 from tests.conftest import ChannelFactory
 from tests.integration.test_compliance import activity, officer
-from tests.support import error_reason, field_violations
+from tests.support import REGION, error_reason, field_violations
 
 
 def stamp(at: datetime) -> Timestamp:
@@ -86,3 +90,37 @@ async def test_a_bad_range_is_invalid_argument_naming_the_field(
     after = node.gateway.store.events.read()
     assert len(after) == len(before) + 1
     assert b'"action":"activity_summary"' in after[-1][1]
+
+
+def test_one_requester_s_days_are_counted_from_the_search_index(store: Store) -> None:
+    """Counted in UTC days on SQLite and PostgreSQL alike: a requester's events either side of midnight fall on
+    their own days, and another requester's are not among them."""
+    bank, other = "sgw://institution/91110000MA0000001L", "sgw://institution/91110000MA00000064"
+    late = datetime(2026, 3, 2, 23, 59, tzinfo=UTC)
+    early = late + timedelta(minutes=2)
+
+    def event(actor: str, at: datetime, outcome: Outcome = Outcome.ALLOWED) -> Event:
+        return Event(str(uuid.uuid4()), EventKind.INQUIRY, at, REGION, actor, outcome, purpose="loan_underwriting")
+
+    store.append([event(bank, late), event(bank, early), event(bank, early, Outcome.DENIED), event(other, early)])
+    store.log.integrate()
+    counts = count_activity_of(store.database, bank, late - timedelta(hours=1), early + timedelta(hours=1))
+    assert [(c.day, c.kind, c.purpose, c.outcome, c.count) for c in counts] == [
+        ("2026-03-02", "inquiry", "loan_underwriting", "allowed", 1),
+        ("2026-03-03", "inquiry", "loan_underwriting", "allowed", 1),
+        ("2026-03-03", "inquiry", "loan_underwriting", "denied", 1),
+    ]
+    assert count_activity_of(store.database, bank, early + timedelta(hours=1), early + timedelta(hours=2)) == []
+
+
+async def test_the_summary_of_one_requester_counts_only_its_events(node: Node, connect: ChannelFactory) -> None:
+    await activity(node, connect)
+    request = today_range()
+    request.actor = "sgw://institution/91110000MA0000001L"
+    answer = await officer(connect).GetActivitySummary(request, timeout=5)
+    day = datetime.now(UTC).strftime("%Y-%m-%d")
+    counts = {(c.day, c.kind, c.purpose, c.outcome): c.count for c in answer.counts}
+    assert counts == {
+        (day, "inquiry", "loan_underwriting", "allowed"): 4,
+        (day, "inquiry", "loan_underwriting", "denied"): 1,
+    }

@@ -186,7 +186,9 @@ class ComplianceServicer(compliance_pb2_grpc.ComplianceServiceServicer):
         self, request: compliance_pb2.GetActivitySummaryRequest, context: Context
     ) -> compliance_pb2.GetActivitySummaryResponse:
         officer = await calling_principal(self.gateway, context)
-        summary = await self.gateway.activity.summary(officer, _bound(request, "since"), _bound(request, "until"))
+        summary = await self.gateway.activity.summary(
+            officer, _bound(request, "since"), _bound(request, "until"), request.actor
+        )
         return compliance_pb2.GetActivitySummaryResponse(
             counts=[
                 compliance_pb2.ActivityCount(

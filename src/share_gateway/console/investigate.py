@@ -11,16 +11,27 @@ a review step the node logs, as any search is.
 from __future__ import annotations
 
 import asyncio
+import json
+from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
 from urllib.parse import urlencode
 
 from starlette.requests import Request
 from starlette.responses import Response
 
 from share_gateway.console.nodes import NodeLink, NodeRefused
+from share_gateway.console.overview import DEFAULT_DAYS, LONGEST_DAYS, day_range
 from share_gateway.console.rendering import Console, render
 from share_gateway.console.search import Query, Row, rows
 from share_gateway.domain.events import EventKind
+from share_gateway.v1 import compliance_pb2
+
+# The chart's series of the quota refusal events logged for a requester.
+QUOTA_SERIES = "quota refusal events"
+# The instants bounding the days drawn, and the days' names.
+Span = tuple[datetime, datetime, list[str]]
 
 
 @dataclass
@@ -34,9 +45,27 @@ class RegionFindings:
     refused: NodeRefused | None = None
     # The filter as the region's search page and its export take it.
     link: str = ""
+    # For a requester: its inquiries (by purpose and outcome) and quota refusal events per day, to draw.
+    usage: dict[str, object] | None = None
 
 
-async def _findings(link: NodeLink, node: int, query: Query, requester: str) -> RegionFindings:
+def usage_chart(days: list[str], counts: Iterable[compliance_pb2.ActivityCount]) -> dict[str, object]:
+    """One requester's days as the overview's chart draws them: a bar series per purpose and outcome of its
+    inquiries, and one of the quota refusal events logged for it (each counts a window's refusals)."""
+    position = {day: i for i, day in enumerate(days)}
+    per_series: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0] * len(days))
+    for c in counts:
+        if c.day not in position:
+            continue
+        if c.kind == EventKind.INQUIRY:
+            per_series[(c.purpose, c.outcome)][position[c.day]] += c.count
+        elif c.kind == EventKind.QUOTA_REFUSED:
+            per_series[(QUOTA_SERIES, "denied")][position[c.day]] += c.count
+    series = [{"purpose": p, "outcome": o, "counts": v} for (p, o), v in sorted(per_series.items())]
+    return {"days": days, "series": series}
+
+
+async def _findings(link: NodeLink, node: int, query: Query, requester: str, span: Span) -> RegionFindings:
     found = RegionFindings(link.address, node, link=urlencode({**query.values, "node": node}))
     try:
         events, token, found.matching = await link.search(query.wire(), query.page_size, "", count=True)
@@ -44,6 +73,8 @@ async def _findings(link: NodeLink, node: int, query: Query, requester: str) -> 
             refused = EventKind.QUOTA_REFUSED.value
             refusals = Query({**dict.fromkeys(query.values, ""), "actor": requester, "kind": refused})
             _, _, found.quota_refusals = await link.search(refusals.wire(), 1, "", count=True)
+            since, until, days = span
+            found.usage = usage_chart(days, (await link.activity(since, until, requester)).counts)
     except NodeRefused as refused:
         if refused.denied:
             raise
@@ -63,9 +94,26 @@ async def investigate(request: Request, console: Console) -> Response:
         query.errors["subject"] = "name one subject or one requester"
     regions: list[RegionFindings] = []
     if one and not query.errors:
-        requester = query.values["actor"]
+        requester, span = query.values["actor"], _span(query, console.clock().astimezone(UTC).date())
         regions = list(
-            await asyncio.gather(*(_findings(link, n, query, requester) for n, link in enumerate(console.nodes)))
+            await asyncio.gather(*(_findings(link, n, query, requester, span) for n, link in enumerate(console.nodes)))
         )
-    values = {"query": query, "regions": regions, "total": sum(r.matching or 0 for r in regions)}
+    charts = json.dumps([r.usage or {"days": [], "series": []} for r in regions], ensure_ascii=False)
+    values = {
+        "query": query,
+        "regions": regions,
+        "total": sum(r.matching or 0 for r in regions),
+        "charts": charts.replace("<", "\\u003c"),
+    }
     return render(request, "investigate.html", values)
+
+
+def _span(query: Query, today: date) -> Span:
+    """The days a requester's usage is drawn over: the form's range, else the overview's last days."""
+    since, until = query.values["since"], query.values["until"]
+    if not since and not until:
+        return day_range(DEFAULT_DAYS, today)
+    last = date.fromisoformat(until) - timedelta(days=1) if until else today
+    first = date.fromisoformat(since) if since else last - timedelta(days=DEFAULT_DAYS - 1)
+    days = max(min((last - first).days + 1, LONGEST_DAYS), 1)
+    return day_range(days, first + timedelta(days=days - 1))

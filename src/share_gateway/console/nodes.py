@@ -132,8 +132,11 @@ class NodeLink:
     def _refused(self, error: grpc.aio.AioRpcError) -> NodeRefused:
         return NodeRefused(self.address, error.code(), error.details() or "")
 
-    async def activity(self, since: datetime, until: datetime) -> compliance_pb2.GetActivitySummaryResponse:
-        request = compliance_pb2.GetActivitySummaryRequest()
+    async def activity(
+        self, since: datetime, until: datetime, actor: str = ""
+    ) -> compliance_pb2.GetActivitySummaryResponse:
+        """The node's day counts in [since, until), of every event or (``actor``) of one requester's."""
+        request = compliance_pb2.GetActivitySummaryRequest(actor=actor)
         request.since.FromDatetime(since)
         request.until.FromDatetime(until)
         try:

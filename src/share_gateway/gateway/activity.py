@@ -15,7 +15,7 @@ from share_gateway.domain.errors import FieldViolation, InvalidInput
 from share_gateway.domain.events import format_instant
 from share_gateway.domain.policy import Principal
 from share_gateway.gateway.audit import AuditDesk
-from share_gateway.store.activity import ActivityCount, Cosigned, count_activity, last_cosigned
+from share_gateway.store.activity import ActivityCount, Cosigned, count_activity, count_activity_of, last_cosigned
 from share_gateway.store.log import StoredCheckpoint
 
 # The longest range one summary covers: a year and a day, so any calendar year fits.
@@ -37,16 +37,23 @@ class ActivityDesk:
     # The key names of the witnesses the manifest lists for this node's log (none outside a federation).
     cosigners: Callable[[], frozenset[str]]
 
-    async def summary(self, officer: Principal, since: datetime | None, until: datetime | None) -> ActivitySummary:
+    async def summary(
+        self, officer: Principal, since: datetime | None, until: datetime | None, actor: str = ""
+    ) -> ActivitySummary:
+        """The day counts of every event, or (``actor``) of one requester's, with the log's size and witnesses."""
         await self.audit.admit(
             officer,
             "activity_summary",
             since=format_instant(since) if since else "",
             until=format_instant(until) if until else "",
+            actor=actor,
         )
         since, until = _range(since, until)
         runtime, log = self.audit.runtime, self.audit.log
-        counts = await runtime.read(count_activity, log.database, since, until)
+        if actor:
+            counts = await runtime.read(count_activity_of, log.database, actor, since, until)
+        else:
+            counts = await runtime.read(count_activity, log.database, since, until)
         size = await runtime.read(log.size)
         checkpoint = await runtime.read(log.latest_checkpoint)
         witnessed = await runtime.read(last_cosigned, log.database, self.cosigners())

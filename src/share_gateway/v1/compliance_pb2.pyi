@@ -507,6 +507,12 @@ class GetActivitySummaryRequest(_message.Message):
 
     SINCE_FIELD_NUMBER: _builtins.int
     UNTIL_FIELD_NUMBER: _builtins.int
+    ACTOR_FIELD_NUMBER: _builtins.int
+    actor: _builtins.str
+    """Only the events this requester (a certificate identity URI) caused, counted from the log's search index:
+    one requester's activity over time (its inquiries, its quota refusals). Empty: every event, from the
+    node's daily totals.
+    """
     @_builtins.property
     def since(self) -> _timestamp_pb2.Timestamp:
         """Required."""
@@ -520,10 +526,11 @@ class GetActivitySummaryRequest(_message.Message):
         *,
         since: _timestamp_pb2.Timestamp | None = ...,
         until: _timestamp_pb2.Timestamp | None = ...,
+        actor: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["since", b"since", "until", b"until"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["since", b"since", "until", b"until"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "since", b"since", "until", b"until"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
