@@ -2,9 +2,9 @@
 
 Issue 16's goal: with ``--events`` events in one region's log (default 1,000,000), the first page of an event
 search and the overview each render in under 500 ms, measured in the same run against the bare gRPC calls they
-rest on (SearchEvents for a page of 50; GetActivitySummary over the overview's 14 days and GetDeliveryBacklog),
-and the ratio printed. The events (inquiries by four purposes, allowed and denied, quota refusals and harvesting
-alerts, spread over the last 30 days) are written straight into the node's SQLite database in batches and
+rest on (SearchEvents for a page of 50; GetActivitySummary over the overview's 14 days, GetDeliveryBacklog and
+the overdue repair applications and listings), and the ratio printed. The events (inquiries by four purposes,
+allowed and denied, quota refusals and harvesting alerts, spread over the last 30 days) are written straight into the node's SQLite database in batches and
 integrated by the log's own code before the node starts; the node (``bench.inquiry_path.serve_node``) and the
 console (``share-gateway console``) each run in a process of their own.
 
@@ -45,7 +45,7 @@ from share_gateway.store import schema
 from share_gateway.store.database import migrate, open_database
 from share_gateway.store.events import _event_row
 from share_gateway.store.log import LogStore
-from share_gateway.v1 import compliance_pb2, compliance_pb2_grpc
+from share_gateway.v1 import compliance_pb2, compliance_pb2_grpc, registry_pb2, registry_pb2_grpc
 
 REGION = "110000"
 OFFICER = Identity(IdentityKind.PERSON, "12010119850505123X")
@@ -156,10 +156,14 @@ async def _grpc_times(layout: Layout, port: int, rounds: int, total: int) -> tup
         summary.since.FromDatetime(today - timedelta(days=13))
         summary.until.FromDatetime(today + timedelta(days=1))
 
+        registry = registry_pb2_grpc.RegistryServiceStub(channel)
+
         async def overview_calls() -> None:
             await asyncio.gather(
                 stub.GetActivitySummary(summary, timeout=60),
                 stub.GetDeliveryBacklog(compliance_pb2.GetDeliveryBacklogRequest(), timeout=60),
+                registry.ListRepairApplications(registry_pb2.ListRepairApplicationsRequest(overdue_only=True)),
+                registry.ListListings(registry_pb2.ListListingsRequest(overdue_only=True)),
             )
 
         search = compliance_pb2.SearchEventsRequest(

@@ -313,6 +313,11 @@ def test_the_overview_draws_each_region_s_chart_with_data(
     assert origin["bars"] >= 1, charts
     assert origin["inked"] > 0, charts
     assert int(officer_page.inner_text("[data-figure=inquiries] >> nth=0").replace(",", "")) >= 2
+    # The log's growth per day counts every event, the inquiries among them; nothing is overdue in this federation.
+    logged = [int(c) for c in officer_page.locator("tr[data-logged] >> nth=0").locator("td").all_inner_texts() if c]
+    assert sum(logged) >= origin["counted"] + 3, logged  # the three penalties seeded, at least
+    assert officer_page.inner_text("[data-figure=overdue-repairs] >> nth=0") == "0"
+    assert officer_page.inner_text("[data-figure=overdue-listings] >> nth=0") == "0"
     assert officer_page.locator("h2", has_text="Region 110000").count() == 1
     officer_page.screenshot(path=str(artefacts / "overview-en.png"), full_page=True)
     officer_page.select_option("#language", "zh")

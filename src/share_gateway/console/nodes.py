@@ -112,13 +112,17 @@ class NodeLink:
     def registry(self) -> registry_pb2_grpc.RegistryServiceAsyncStub:
         return registry_pb2_grpc.RegistryServiceStub(self.channel)
 
-    async def oversight(self) -> tuple[list[common_pb2.RepairApplication], list[common_pb2.Listing]]:
+    async def oversight(
+        self, overdue_only: bool = False
+    ) -> tuple[list[common_pb2.RepairApplication], list[common_pb2.Listing]]:
         """Every open repair application and listing the node decides (all agencies', for an officer: a review
-        step the node logs)."""
+        step the node logs); with ``overdue_only``, those with a step past its deadline."""
+        repairs_request = registry_pb2.ListRepairApplicationsRequest(overdue_only=overdue_only)
+        listings_request = registry_pb2.ListListingsRequest(overdue_only=overdue_only)
         try:
             repairs, listings = await asyncio.gather(
-                self.registry.ListRepairApplications(registry_pb2.ListRepairApplicationsRequest(), timeout=TIMEOUT),
-                self.registry.ListListings(registry_pb2.ListListingsRequest(), timeout=TIMEOUT),
+                self.registry.ListRepairApplications(repairs_request, timeout=TIMEOUT),
+                self.registry.ListListings(listings_request, timeout=TIMEOUT),
             )
         except grpc.aio.AioRpcError as error:
             raise self._refused(error) from error

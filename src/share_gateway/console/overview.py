@@ -1,5 +1,6 @@
-"""The officer's overview of one region: its log and witnesses, inquiries per day by purpose and outcome, refusals,
-quota refusals and harvesting alerts, and what its outbox still owes each peer; all from two calls to its node."""
+"""The officer's overview of one region: its log and witnesses, its growth and inquiries per day by purpose and
+outcome, refusals, quota refusals and harvesting alerts, what its outbox still owes each peer, and the repair
+applications and listing steps overdue; all from four calls to its node, made at once."""
 
 from __future__ import annotations
 
@@ -52,6 +53,10 @@ class RegionOverview:
     denied: int = 0
     quota_refusals: int = 0
     harvesting_alerts: int = 0
+    # Every event logged per day (the log's growth), and the repair applications and listing steps now overdue.
+    logged: list[int] = field(default_factory=list)
+    overdue_repairs: int = 0
+    overdue_listings: int = 0
     backlog: list[PeerBacklog] = field(default_factory=list)
 
     @property
@@ -77,10 +82,13 @@ async def region_overview(link: NodeLink, days: int, manifest: Manifest | None, 
     since, until, names = day_range(days, today)
     view = RegionOverview(link.address, days=names)
     try:
-        summary, backlog = await asyncio.gather(link.activity(since, until), link.backlog())
+        summary, backlog, (repairs, listings) = await asyncio.gather(
+            link.activity(since, until), link.backlog(), link.oversight(overdue_only=True)
+        )
     except NodeRefused as refused:
         view.refused = refused
         return view
+    view.overdue_repairs, view.overdue_listings = len(repairs), len(listings)
     view.region = region_of(summary.checkpoint) if summary.checkpoint else ""
     view.log_size = summary.log_size
     if summary.checkpoint:
@@ -95,7 +103,10 @@ async def region_overview(link: NodeLink, days: int, manifest: Manifest | None, 
 def _count(view: RegionOverview, counts: Iterable[compliance_pb2.ActivityCount]) -> None:
     position = {day: i for i, day in enumerate(view.days)}
     per_series: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0] * len(view.days))
+    view.logged = [0] * len(view.days)
     for c in counts:
+        if c.day in position:
+            view.logged[position[c.day]] += c.count
         if c.kind == EventKind.INQUIRY:
             view.inquiries += c.count
             view.denied += c.count if c.outcome == Outcome.DENIED else 0
