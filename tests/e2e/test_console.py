@@ -254,6 +254,7 @@ def test_an_officer_investigates_a_subject_across_every_region_at_once(
     """The bank's federated inquiries about the company were logged by the asking region and by each region that
     answered: one investigation shows every region's count and first page, with its search and its bundle."""
     officer_page.goto(officer_console.base + "/investigate")
+    assert officer_page.locator("#subject-error").count() == 0, "an empty form is not a wrong one"
     officer_page.fill("#subject", COMPANY)
     officer_page.click("main form button[type=submit]")
     officer_page.wait_for_selector("[data-figure=investigation-total]")
@@ -272,6 +273,11 @@ def test_an_officer_investigates_a_subject_across_every_region_at_once(
     # Naming both a subject and a requester is one investigation too many.
     officer_page.goto(f"{officer_console.base}/investigate?subject={COMPANY}&actor=sgw://institution/x")
     assert "name one subject or one requester" in officer_page.inner_text("#subject-error")
+    # A date at the calendar's end is a form error, not a failed page.
+    answer = officer_page.goto(f"{officer_console.base}/investigate?actor=sgw://institution/x&until=0001-01-01")
+    assert answer is not None
+    assert answer.status == 200
+    assert "outside the dates a range can cover" in officer_page.inner_text("#until-error")
 
 
 def test_a_tampered_event_shows_a_cross_with_the_reason(

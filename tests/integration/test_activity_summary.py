@@ -124,3 +124,19 @@ async def test_the_summary_of_one_requester_counts_only_its_events(node: Node, c
         (day, "inquiry", "loan_underwriting", "allowed"): 4,
         (day, "inquiry", "loan_underwriting", "denied"): 1,
     }
+
+
+@pytest.mark.parametrize("actor", ["x" * 100_000, "sgw://institution/" + "9" * 300, "bank"])
+async def test_a_bad_actor_is_invalid_argument_and_nothing_is_logged(
+    node: Node, connect: ChannelFactory, actor: str
+) -> None:
+    """The actor would go into the review step's event: one that is no identity URI is refused first, so nobody
+    can write a megabyte into the signed log by asking for a summary."""
+    before = node.gateway.store.events.read()
+    request = today_range()
+    request.actor = actor
+    with pytest.raises(grpc.aio.AioRpcError) as raised:
+        await officer(connect).GetActivitySummary(request, timeout=5)
+    assert raised.value.code() is grpc.StatusCode.INVALID_ARGUMENT
+    assert set(field_violations(raised.value)) == {"actor"}
+    assert node.gateway.store.events.read() == before

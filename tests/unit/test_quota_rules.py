@@ -73,3 +73,17 @@ def test_serial_numbers_leave_the_check_characters_out() -> None:
 )
 def test_a_serial_number_is_read_only_from_the_uscc_alphabet(identifier: str) -> None:
     assert serial_number(identifier) is None
+
+
+def test_a_lease_with_an_older_clock_never_moves_the_bucket_back_to_be_refilled_twice() -> None:
+    """A call that waited (or another replica) leases with a clock behind the bucket's: the refill it already
+    had is not credited again, and the bucket keeps the later time."""
+    rate = meter_specs(DEFAULT_QUOTA, NOW, 100)[0]
+    at = NOW + timedelta(seconds=10)
+    emptied = lease(None, rate, rate.capacity, at).bucket
+    assert emptied.level == 0.0
+    late = lease(emptied, rate, rate.capacity, at - timedelta(seconds=5))
+    assert late.taken == 0
+    assert late.bucket.updated_at == at
+    # A second later than the bucket's own time, a second's refill: the older lease credited none of it again.
+    assert lease(late.bucket, rate, rate.capacity, at + timedelta(seconds=1)).taken == int(rate.refill_per_second)

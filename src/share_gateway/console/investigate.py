@@ -25,6 +25,7 @@ from share_gateway.console.nodes import NodeLink, NodeRefused
 from share_gateway.console.overview import DEFAULT_DAYS, LONGEST_DAYS, day_range
 from share_gateway.console.rendering import Console, render
 from share_gateway.console.search import Query, Row, rows
+from share_gateway.console.session import forbidden
 from share_gateway.domain.events import EventKind
 from share_gateway.v1 import compliance_pb2
 
@@ -76,9 +77,7 @@ async def _findings(link: NodeLink, node: int, query: Query, requester: str, spa
             since, until, days = span
             found.usage = usage_chart(days, (await link.activity(since, until, requester)).counts)
     except NodeRefused as refused:
-        if refused.denied:
-            raise
-        found.refused = refused
+        found.refused = refused  # one region refusing the identity hides only that region
         return found
     found.rows, found.more = rows(events), bool(token)
     return found
@@ -86,18 +85,22 @@ async def _findings(link: NodeLink, node: int, query: Query, requester: str, spa
 
 async def investigate(request: Request, console: Console) -> Response:
     params = dict(request.query_params)
+    asked = any(params.get(name) for name in ("subject", "actor", "since", "until"))
     params.setdefault("kind", EventKind.INQUIRY.value)
     query = Query.from_form(params, len(console.nodes))
     query.errors.pop("node", None)  # every node is asked
     one = bool(query.values["subject"]) != bool(query.values["actor"])
-    if query.asked and not one:
+    if asked and not one:
         query.errors["subject"] = "name one subject or one requester"
+    span = _span(query, console.clock().astimezone(UTC).date()) if one and not query.errors else None
     regions: list[RegionFindings] = []
-    if one and not query.errors:
-        requester, span = query.values["actor"], _span(query, console.clock().astimezone(UTC).date())
+    if span is not None:
+        requester = query.values["actor"]
         regions = list(
             await asyncio.gather(*(_findings(link, n, query, requester, span) for n, link in enumerate(console.nodes)))
         )
+        if all(r.refused is not None and r.refused.denied for r in regions):
+            return forbidden()
     charts = json.dumps([r.usage or {"days": [], "series": []} for r in regions], ensure_ascii=False)
     values = {
         "query": query,
@@ -108,12 +111,17 @@ async def investigate(request: Request, console: Console) -> Response:
     return render(request, "investigate.html", values)
 
 
-def _span(query: Query, today: date) -> Span:
-    """The days a requester's usage is drawn over: the form's range, else the overview's last days."""
+def _span(query: Query, today: date) -> Span | None:
+    """The days a requester's usage is drawn over: the form's range, else the overview's last days; None (and a
+    form error) for dates at the calendar's ends, which no range can be drawn around."""
     since, until = query.values["since"], query.values["until"]
-    if not since and not until:
-        return day_range(DEFAULT_DAYS, today)
-    last = date.fromisoformat(until) - timedelta(days=1) if until else today
-    first = date.fromisoformat(since) if since else last - timedelta(days=DEFAULT_DAYS - 1)
-    days = max(min((last - first).days + 1, LONGEST_DAYS), 1)
-    return day_range(days, first + timedelta(days=days - 1))
+    try:
+        if not since and not until:
+            return day_range(DEFAULT_DAYS, today)
+        last = date.fromisoformat(until) - timedelta(days=1) if until else today
+        first = date.fromisoformat(since) if since else last - timedelta(days=DEFAULT_DAYS - 1)
+        days = max(min((last - first).days + 1, LONGEST_DAYS), 1)
+        return day_range(days, first + timedelta(days=days - 1))
+    except OverflowError:
+        query.errors["since" if since else "until"] = "outside the dates a range can cover"
+        return None

@@ -16,6 +16,7 @@ from starlette.responses import Response
 
 from share_gateway.console.nodes import NodeLink, NodeRefused
 from share_gateway.console.rendering import Console, render
+from share_gateway.console.session import forbidden
 from share_gateway.v1 import common_pb2
 
 
@@ -91,9 +92,7 @@ async def _node_steps(link: NodeLink) -> tuple[list[Step], list[Step], NodeRefus
     try:
         repairs, listings = await link.oversight()
     except NodeRefused as refused:
-        if refused.denied:
-            raise
-        return [], [], refused
+        return [], [], refused  # one region refusing the identity hides only that region
     return [repair_step(link.address, a) for a in repairs], [listing_step(link.address, x) for x in listings], None
 
 
@@ -102,5 +101,7 @@ async def oversight(request: Request, console: Console) -> Response:
     repairs = sorted((s for r, _, _ in gathered for s in r), key=lambda s: s.order)
     listings = sorted((s for _, x, _ in gathered for s in x), key=lambda s: s.order)
     refused = [(link.address, r) for link, (_, _, r) in zip(console.nodes, gathered, strict=True) if r is not None]
+    if len(refused) == len(console.nodes) and all(r.denied for _, r in refused):
+        return forbidden()
     values = {"repairs": repairs, "listings": listings, "refused": refused}
     return render(request, "oversight.html", values)

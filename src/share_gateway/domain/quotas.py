@@ -155,6 +155,9 @@ def lease(bucket: Bucket | None, spec: MeterSpec, wanted: int, now: datetime) ->
     else:
         elapsed = max(0.0, (now - bucket.updated_at).total_seconds())
         level = min(float(spec.capacity), bucket.level + elapsed * spec.refill_per_second)
+        # A lease with an older clock (a call that waited, another replica's) must not move the bucket's time
+        # back: the refill since then would be credited twice.
+        now = max(now, bucket.updated_at)
     taken = max(0, min(wanted, math.floor(level)))
     level -= taken
     retry_after = 0.0

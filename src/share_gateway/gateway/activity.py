@@ -14,12 +14,15 @@ from datetime import datetime, timedelta
 from share_gateway.domain.errors import FieldViolation, InvalidInput
 from share_gateway.domain.events import format_instant
 from share_gateway.domain.policy import Principal
+from share_gateway.domain.principals import Identity
 from share_gateway.gateway.audit import AuditDesk
 from share_gateway.store.activity import ActivityCount, Cosigned, count_activity, count_activity_of, last_cosigned
 from share_gateway.store.log import StoredCheckpoint
 
 # The longest range one summary covers: a year and a day, so any calendar year fits.
 LONGEST_RANGE = timedelta(days=366)
+# The longest identity URI the log's search index keeps (``log_entries.actor``).
+ACTOR_MOST = 200
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +44,8 @@ class ActivityDesk:
         self, officer: Principal, since: datetime | None, until: datetime | None, actor: str = ""
     ) -> ActivitySummary:
         """The day counts of every event, or (``actor``) of one requester's, with the log's size and witnesses."""
+        if actor:
+            _require_identity(actor)
         await self.audit.admit(
             officer,
             "activity_summary",
@@ -58,6 +63,16 @@ class ActivityDesk:
         checkpoint = await runtime.read(log.latest_checkpoint)
         witnessed = await runtime.read(last_cosigned, log.database, self.cosigners())
         return ActivitySummary(tuple(counts), size, checkpoint, witnessed)
+
+
+def _require_identity(actor: str) -> None:
+    """A requester named by its identity URI, as the log keeps it; anything else is refused before it is logged."""
+    try:
+        Identity.from_uri(actor)
+    except InvalidInput as error:
+        raise InvalidInput.one("actor", "is not a certificate identity URI (sgw://...)") from error
+    if len(actor) > ACTOR_MOST:
+        raise InvalidInput.one("actor", f"is longer than {ACTOR_MOST} characters")
 
 
 def _range(since: datetime | None, until: datetime | None) -> tuple[datetime, datetime]:

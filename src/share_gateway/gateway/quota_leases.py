@@ -120,11 +120,15 @@ class Leases:
     async def spend(self, account: Account, subject: str, now: datetime) -> tuple[MeterSpec, float] | None:
         """Spend a token of each meter, all or none, leasing what is not held; else the first meter (rate,
         daily, distinct subjects) that had none and the seconds until retry."""
-        new_subject = subject not in account.seen
-        meters = (0, 1, 2) if new_subject else (0, 1)
         async with account.lock:
-            # Looked at again after each lease: another call may have leased meanwhile, or spent what was held.
-            while lacking := [meter for meter in meters if account.tokens(meter) == 0]:
+            # Looked at again after each lease: another call may have leased meanwhile, spent what was held, or
+            # asked about this subject first (then this call needs no distinct-subject token).
+            while True:
+                new_subject = subject not in account.seen
+                meters = (0, 1, 2) if new_subject else (0, 1)
+                lacking = [meter for meter in meters if account.tokens(meter) == 0]
+                if not lacking:
+                    break
                 for meter in lacking:
                     until = account.refused_until(meter, now)
                     if until is not None:
@@ -172,13 +176,16 @@ class Leases:
     async def _lease(self, account: Account, wanted: dict[int, int], now: datetime, waited: bool) -> dict[int, Lease]:
         """Lease ``wanted`` tokens of each meter in one transaction, and hold what was taken."""
         quotas = self.runtime.store.quotas
-        asks = [(account.buckets[m], account.specs[m], n) for m, n in sorted(wanted.items())]
+        meters = sorted(wanted)
+        asks = [(account.buckets[m], account.specs[m], wanted[m]) for m in meters]
         # Rides in the group commit's next transaction: a lease costs no commit (no wait for the disk) of its own.
         leases = await self.runtime.event_log.carry(lambda cursor: quotas.lease_on(cursor, asks, now))
         self.recorder.quota_leased(waited)
-        taken = dict(zip(sorted(wanted), leases, strict=True))
-        for meter, leased in taken.items():
-            spec, held = account.specs[meter], account.held[meter]
+        taken = dict(zip(meters, leases, strict=True))
+        for (_, spec, _), (meter, leased) in zip(asks, taken.items(), strict=True):
+            if spec.period != account.specs[meter].period:
+                continue  # the day or window turned while leasing: those tokens belong to the last one (lost)
+            held = account.held[meter]
             if held is None or held.period != spec.period:
                 held = account.held[meter] = _Held(spec.period)
             held.tokens += leased.taken

@@ -219,9 +219,12 @@ class RepairDesk:
         return found[::-1]
 
     async def application(self, caller: Principal, application_id: str) -> RepairApplication:
-        """An application as its applicant or the deciding agency sees it; to anyone else it does not exist."""
+        """An application as its applicant, its subject (an agent may have applied for it) or the deciding agency
+        sees it; to anyone else it does not exist."""
         application = await self.runtime.read(self.runtime.store.repairs.get, application_id)
-        if application is not None and application.applicant == caller.uri:
+        if application is not None and (
+            application.applicant == caller.uri or (caller.itself is not None and application.subject == caller.itself)
+        ):
             return application
         return (await self._decidable(caller, application_id))[0]
 
