@@ -4,9 +4,10 @@ Issue 16's goal: with ``--events`` events in one region's log (default 1,000,000
 search and the overview each render in under 500 ms, measured in the same run against the bare gRPC calls they
 rest on (SearchEvents for a page of 50; GetActivitySummary over the overview's 14 days, GetDeliveryBacklog and
 the overdue repair applications and listings), and the ratio printed. The events (inquiries by four purposes,
-allowed and denied, quota refusals and harvesting alerts, spread over the last 30 days) are written straight into the node's SQLite database in batches and
-integrated by the log's own code before the node starts; the node (``bench.inquiry_path.serve_node``) and the
-console (``share-gateway console``) each run in a process of their own.
+allowed and denied, quota refusals and harvesting alerts, spread over the last 30 days) are written straight
+into the node's SQLite database in batches and integrated by the log's own code before the node starts; the
+node (``bench.inquiry_path.serve_node``) and the console (``share-gateway console``) each run in a process of
+their own.
 
     python -m bench.console --events 100000 --rounds 10     # a smaller run: say so beside the figures
 """
