@@ -354,26 +354,31 @@ def test_a_subject_lists_its_repair_applications_from_every_region_and_opens_one
     assert company_page.locator("[data-state]").get_attribute("data-state") == "submitted"
 
 
-def test_an_officer_s_subject_pages_show_its_own_person_which_nobody_looked_at(
-    browser: Browser,  # noqa: F811
-    cluster: Cluster,
-    activity: Activity,
-) -> None:
+@pytest.fixture(scope="module")
+def officer_tab(browser: Browser, cluster: Cluster) -> Iterator[tuple[Page, Console]]:  # noqa: F811
+    """A tab of an officer's console (its token used) on the module's federation."""
     console = start_console(cluster, "officer")
     context = browser.new_context()
     try:
         page = context.new_page()
         assert page.goto(console.url) is not None
-        response = page.goto(console.base + "/me")
-        assert response is not None
-        assert response.status == 200
-        assert page.inner_text("[data-figure=history-count]").startswith("No inquiry about you")
-        assert COMPANY not in page.inner_text("main")
-        assert page.goto(console.base + "/me/disputes") is not None
-        assert page.locator("table.disputes").count() == 0
+        yield page, console
     finally:
         context.close()
         console.process.stop()
+
+
+def test_an_officer_s_subject_pages_show_its_own_person_which_nobody_looked_at(
+    activity: Activity, officer_tab: tuple[Page, Console]
+) -> None:
+    page, console = officer_tab
+    response = page.goto(console.base + "/me")
+    assert response is not None
+    assert response.status == 200
+    assert page.inner_text("[data-figure=history-count]").startswith("No inquiry about you")
+    assert COMPANY not in page.inner_text("main")
+    assert page.goto(console.base + "/me/disputes") is not None
+    assert page.locator("table.disputes").count() == 0
 
 
 def test_the_subject_pages_pass_axe(
@@ -389,7 +394,7 @@ def test_the_subject_pages_pass_axe(
     artefacts: Path = tmp_path_factory.mktemp("console-subject-artefacts")
     try:
         page = context.new_page()
-        for path in ("/me", "/me/records", "/me/consents", "/me/disputes", "/me/listings"):
+        for path in ("/me", "/me/records", "/me/repairs", "/me/consents", "/me/disputes", "/me/listings"):
             response = page.goto(company_console.base + path)
             assert response is not None
             assert response.status == 200
@@ -400,27 +405,19 @@ def test_the_subject_pages_pass_axe(
 
 
 def test_an_officer_oversees_every_agency_s_repair_applications_and_listings_with_their_deadlines(
-    browser: Browser,  # noqa: F811
-    cluster: Cluster,
-    activity: Activity,
+    activity: Activity, officer_tab: tuple[Page, Console]
 ) -> None:
-    console = start_console(cluster, "officer")
-    context = browser.new_context()
-    try:
-        page = context.new_page()
-        assert page.goto(console.url) is not None
-        page.click("nav >> text=Oversight")
-        page.wait_for_selector("table[data-oversight=repair]")
-        applied = page.locator(f"[data-oversight=repair] tr[data-step='{activity.applied.application_id}']")
-        assert applied.locator("[data-state]").inner_text() == "submitted"
-        due = applied.locator("[data-due]")
-        expected = activity.applied.decision_due or activity.applied.result_due
-        assert due.inner_text().endswith(expected)
-        assert str(activity.applied.total_working_days) in applied.inner_text()
-        listed = page.locator(f"[data-oversight=listing] tr[data-step='{activity.listing.listing_id}']")
-        assert listed.count() == 1
-        assert listed.locator("[data-due]").get_attribute("data-due") in ("objection", "review")
-        assert COMPANY in listed.inner_text()
-    finally:
-        context.close()
-        console.process.stop()
+    page, console = officer_tab
+    page.goto(console.base + "/")
+    page.click("nav >> text=Oversight")
+    page.wait_for_selector("table[data-oversight=repair]")
+    applied = page.locator(f"[data-oversight=repair] tr[data-step='{activity.applied.application_id}']")
+    assert applied.locator("[data-state]").inner_text() == "submitted"
+    due = applied.locator("[data-due]")
+    expected = activity.applied.decision_due or activity.applied.result_due
+    assert due.inner_text().endswith(expected)
+    assert str(activity.applied.total_working_days) in applied.inner_text()
+    listed = page.locator(f"[data-oversight=listing] tr[data-step='{activity.listing.listing_id}']")
+    assert listed.count() == 1
+    assert listed.locator("[data-due]").get_attribute("data-due") in ("objection", "review")
+    assert COMPANY in listed.inner_text()
