@@ -13,7 +13,7 @@ import pytest
 
 from share_gateway.domain.events import Event, EventKind, Outcome
 from share_gateway.domain.quotas import DEFAULT_QUOTA, meter_specs
-from share_gateway.gateway.group_commit import Carried, GroupCommit
+from share_gateway.gateway.group_commit import Batch, GroupCommit
 from share_gateway.store.repositories import Store
 from tests.support import REGION
 
@@ -37,11 +37,11 @@ def event(purpose: str, at: datetime) -> Event:
 def group_commit(store: Store) -> GroupCommit:
     """The group commit as a node runs it: a batch in one transaction, each event alone if that fails."""
 
-    async def write(events: Sequence[Event], carried: Sequence[Carried[Any]]) -> None:
-        await asyncio.to_thread(store.append, events, carried=carried)
+    async def write(batch: Batch) -> None:
+        await asyncio.to_thread(store.append, batch.events, carried=batch.carried)
 
-    async def write_each(events: Sequence[Event], carried: Sequence[Carried[Any]]) -> Sequence[Exception | None]:
-        return await asyncio.to_thread(store.append_each, events, carried=carried)
+    async def write_each(batch: Batch) -> Sequence[Exception | None]:
+        return await asyncio.to_thread(store.append_each, batch.events, carried=batch.carried)
 
     return GroupCommit(write, write_each)
 

@@ -10,7 +10,6 @@ import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 import sqlalchemy
@@ -30,7 +29,7 @@ from share_gateway.domain.events import Event, EventKind, Outcome
 from share_gateway.domain.policy import Grant, GrantRole
 from share_gateway.domain.records import Record, RecordStatus, admit_record, change_status
 from share_gateway.gateway.grants import change_grant, enrol, operator_act, revoke_grant
-from share_gateway.gateway.group_commit import Carried, GroupCommit
+from share_gateway.gateway.group_commit import Batch, GroupCommit
 from share_gateway.gateway.registry import keep_submission
 from share_gateway.node import start_node
 from share_gateway.store.database import StoreBusy, alembic_config, migrate, open_database
@@ -232,12 +231,12 @@ def test_grants_need_a_registered_institution_and_can_be_revoked(store: Store) -
 async def test_group_commit_writes_concurrent_events_in_order_of_arrival(store: Store) -> None:
     batches: list[int] = []
 
-    async def write(events: Sequence[Event], carried: Sequence[Carried[Any]]) -> None:
-        batches.append(len(events))
-        await asyncio.to_thread(store.append, events, carried=carried)
+    async def write(batch: Batch) -> None:
+        batches.append(len(batch.events))
+        await asyncio.to_thread(store.append, batch.events, carried=batch.carried)
 
-    async def write_each(events: Sequence[Event], carried: Sequence[Carried[Any]]) -> Sequence[Exception | None]:
-        return await asyncio.to_thread(store.append_each, events, carried=carried)
+    async def write_each(batch: Batch) -> Sequence[Exception | None]:
+        return await asyncio.to_thread(store.append_each, batch.events, carried=batch.carried)
 
     log = GroupCommit(write, write_each)
     events = [event(at=NOW + timedelta(microseconds=i)) for i in range(200)]
@@ -249,10 +248,10 @@ async def test_group_commit_writes_concurrent_events_in_order_of_arrival(store: 
 
 
 async def test_a_failed_batch_fails_every_waiter(store: Store) -> None:
-    async def broken(events: Sequence[Event], carried: Sequence[Carried[Any]]) -> None:
+    async def broken(batch: Batch) -> None:
         raise OSError("disk gone")
 
-    async def still_broken(events: Sequence[Event], carried: Sequence[Carried[Any]]) -> Sequence[Exception | None]:
+    async def still_broken(batch: Batch) -> Sequence[Exception | None]:
         raise OSError("disk gone")
 
     log = GroupCommit(broken, still_broken)

@@ -159,7 +159,7 @@ class ConsentDesk:
 
     def to_keep(self, signed: SignedConsent, consent: Consent) -> tuple[ConsentToKeep, ...]:
         """The consent to register, unless this node did already: for an inquiry, registered with its event
-        (``NodeRuntime.append_with``), then ``kept``."""
+        (``GroupCommit.append``), then ``kept``."""
         if consent.consent_id in self._registered:
             return ()
         now = self.runtime.clock()

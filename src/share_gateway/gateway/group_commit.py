@@ -7,14 +7,14 @@ SQLite writer. A batch that fails is written again event by event (each in
 a savepoint of its own): an event that cannot be stored fails its own
 caller, never the others who happened to share its transaction.
 
-Other work may ride in a batch's transaction too (``carry``: a quota lease, run on
-the transaction's cursor before its events): it costs no commit of its own, and
-its caller has its result once the batch is durable.
-
-A peer inquiry's nonce rides with the first event its call appends (``riding``):
-the nonce commits in that event's batch, so a hop costs the peer one commit
-(shared with every call in the batch), not a commit for the nonce and one more
-for the answer.
+What must commit with an event rides with it, in its batch's transaction and
+its savepoint (``Batch``): the consents its inquiry brought first (``append``'s
+``consents``), and a peer inquiry's nonce, which rides with the first event its
+call appends (``riding``). So a hop or a new consent costs one commit shared
+with every call in the batch, not one more of its own. Other work may ride in a
+batch too (``carry``: a quota lease, run on the cursor before the events): it
+costs no commit of its own, and its caller has its result once the batch is
+durable.
 """
 
 from __future__ import annotations
@@ -27,12 +27,14 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from share_gateway.domain.events import Event
+from share_gateway.store.consents import ConsentToKeep
 from share_gateway.store.nonces import PeerNonce
 
-# Writes a batch: its events and, before them, its carried work, on one transaction's cursor.
-Writer = Callable[[Sequence[Event], Sequence["Carried[Any]"]], Awaitable[None]]
-# Writes each carried work, then each event, on its own after a batch failed: each one's failure, or None.
-EachWriter = Callable[[Sequence[Event], Sequence["Carried[Any]"]], Awaitable[Sequence[Exception | None]]]
+# Writes a batch in one transaction.
+Writer = Callable[["Batch"], Awaitable[None]]
+# Writes each carried work, then each event with what rides with it, on its own after a batch failed: each one's
+# failure, or None.
+EachWriter = Callable[["Batch"], Awaitable[Sequence[Exception | None]]]
 R = TypeVar("R")
 
 
@@ -55,6 +57,30 @@ class Carried(Generic[R]):
             self.future.set_result(self.result)  # type: ignore[arg-type]
         else:
             self.future.set_exception(failure)
+
+
+@dataclass(frozen=True, slots=True)
+class _Pending:
+    event: Event
+    future: asyncio.Future[None]
+    consents: tuple[ConsentToKeep, ...]
+    nonce: PeerNonce | None
+
+
+@dataclass(frozen=True, slots=True)
+class Batch:
+    """One transaction's worth: the carried work, then the events, each with what rides with it."""
+
+    carried: Sequence[Carried[Any]]
+    events: Sequence[Event]
+    # Per event, the consents its inquiry brought first.
+    consents: Sequence[tuple[ConsentToKeep, ...]]
+    # By event id, the nonce of the peer inquiry it answers.
+    nonces: dict[str, PeerNonce]
+
+    @property
+    def all_consents(self) -> list[ConsentToKeep]:
+        return [consent for kept in self.consents for consent in kept]
 
 
 @dataclass
@@ -84,26 +110,18 @@ class GroupCommit:
         self._write = write
         self._write_each = write_each
         self._max_batch = max_batch
-        self._pending: list[tuple[Event, asyncio.Future[None]]] = []
+        self._pending: list[_Pending] = []
         self._carried: list[Carried[Any]] = []
         self._flusher: asyncio.Task[None] | None = None
-        # The nonces riding with pending events, by event id (the writers ask for them: ``nonces_of``).
-        self._riding: dict[str, PeerNonce] = {}
 
-    def nonces_of(self, events: Sequence[Event]) -> dict[str, PeerNonce]:
-        """The nonces riding with ``events``, by event id."""
-        if not self._riding:
-            return {}
-        return {e.event_id: self._riding[e.event_id] for e in events if e.event_id in self._riding}
-
-    async def append(self, event: Event) -> None:
-        """Return once ``event`` is committed; raise if its batch failed."""
+    async def append(self, event: Event, consents: Sequence[ConsentToKeep] = ()) -> None:
+        """Return once ``event`` is committed, with ``consents`` registered in its transaction; raise if its
+        batch failed."""
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        rider = _RIDER.get()
+        rider, nonce = _RIDER.get(), None
         if rider is not None and rider.committed is None:
-            rider.committed = future
-            self._riding[event.event_id] = rider.nonce
-        self._pending.append((event, future))
+            rider.committed, nonce = future, rider.nonce
+        self._pending.append(_Pending(event, future, tuple(consents), nonce))
         self._flush_soon()
         # Shield: a caller whose RPC is cancelled stops waiting, but its event is still written.
         await asyncio.shield(future)
@@ -121,22 +139,27 @@ class GroupCommit:
 
     async def _flush(self) -> None:
         while self._pending or self._carried:
-            batch, self._pending = self._pending[: self._max_batch], self._pending[self._max_batch :]
+            pending, self._pending = self._pending[: self._max_batch], self._pending[self._max_batch :]
             carried, self._carried = self._carried, []
-            events = [event for event, _ in batch]
+            batch = Batch(
+                carried,
+                [p.event for p in pending],
+                [p.consents for p in pending],
+                {p.event.event_id: p.nonce for p in pending if p.nonce is not None},
+            )
             failures: Sequence[Exception | None]
             try:
-                await self._write(events, carried)
-                failures = [None] * (len(carried) + len(batch))
+                await self._write(batch)
+                failures = [None] * (len(carried) + len(pending))
             except Exception:  # noqa: BLE001 - the batch is retried one by one
                 try:
-                    failures = await self._write_each(events, carried)
+                    failures = await self._write_each(batch)
                 except Exception as error:  # noqa: BLE001 - the store itself failed: each waiter gets it
-                    failures = [error] * (len(carried) + len(batch))
+                    failures = [error] * (len(carried) + len(pending))
             for work, failure in zip(carried, failures[: len(carried)], strict=True):
                 work.settle(failure)
-            for (event, future), failure in zip(batch, failures[len(carried) :], strict=True):
-                self._riding.pop(event.event_id, None)
+            for p, failure in zip(pending, failures[len(carried) :], strict=True):
+                future = p.future
                 if future.done():
                     continue
                 if failure is None:

@@ -202,7 +202,7 @@ class InquiryDesk:
             details=details,
         )
         receipt = Envelope.seal(runtime.signing_key, EVENT_MEDIA_TYPE, event.canonical_bytes())
-        await tracing.traced("inquiry.log", runtime.append_with(event, first_seen))
+        await tracing.traced("inquiry.log", runtime.event_log.append(event, first_seen))
         if first_seen and self.consents is not None:
             self.consents.kept(*first_seen)
         regions: tuple[RegionOutcome, ...] = ()

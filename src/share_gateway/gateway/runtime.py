@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, ParamSpec, TypeVar
+from typing import ParamSpec, TypeVar
 
 from share_gateway.crypto.envelope import Envelope
 from share_gateway.crypto.keys import SigningKey
@@ -27,9 +27,8 @@ from share_gateway.domain.policy import Grant, Principal
 from share_gateway.domain.principals import Identity, IdentityKind, Role
 from share_gateway.domain.records import Record
 from share_gateway.domain.repair import REVOCATION_TYPE, Revocation
-from share_gateway.gateway.group_commit import Carried, GroupCommit
+from share_gateway.gateway.group_commit import Batch, GroupCommit
 from share_gateway.gateway.telemetry import note_event
-from share_gateway.store.consents import ConsentToKeep
 from share_gateway.store.database import StoreBusy
 from share_gateway.store.deliveries import DeliveryKind
 from share_gateway.store.records import StoredRecord
@@ -79,9 +78,7 @@ class NodeRuntime:
     witness_key: SigningKey | None = None
 
     def __post_init__(self) -> None:
-        self.event_log = GroupCommit(self._write_events, self._write_each)
-        # Consents an inquiry saw first, by the id of its event: registered in the transaction that logs it.
-        self._consents_of: dict[str, tuple[ConsentToKeep, ...]] = {}
+        self.event_log = GroupCommit(self._write_batch, self._write_each)
         self._commits_since_wal_checkpoint = 0
         self._wal_checkpoint: asyncio.Future[None] | None = None
         self._principals: dict[tuple[Identity, frozenset[Role]], _CachedPrincipal] = {}
@@ -112,44 +109,23 @@ class NodeRuntime:
                 pass
         return await self.off_loop(function, *args, **kwargs)
 
-    async def append_with(self, event: Event, consents: Sequence[ConsentToKeep]) -> None:
-        """Append ``event`` by the group commit, registering ``consents`` in the same transaction: a consent an
-        inquiry brings first costs no transaction (and no wait for the disk) of its own."""
-        if consents:
-            self._consents_of[event.event_id] = tuple(consents)
-        await self.event_log.append(event)
-
-    async def _write_events(self, events: Sequence[Event], carried: Sequence[Carried[Any]]) -> None:
+    async def _write_batch(self, batch: Batch) -> None:
         """Commit on the loop while SQLite's write lock is free, else from a thread that waits for it."""
-        consents = [consent for event in events for consent in self._consents_of.get(event.event_id, ())]
-        nonces = list(self.event_log.nonces_of(events).values())
+        rides = (batch.events, batch.all_consents, list(batch.nonces.values()), batch.carried)
         if self.store.database.can_write_now:
             try:
-                self.store.append_now(events, consents, nonces, carried)
+                self.store.append_now(*rides)
             except StoreBusy:
                 pass
             else:
-                self._written(events)
                 self._after_inline_commit()
                 return
-        await self.off_loop(self.store.append, events, consents, nonces, carried)
-        self._written(events)
+        await self.off_loop(self.store.append, *rides)
 
-    async def _write_each(self, events: Sequence[Event], carried: Sequence[Carried[Any]]) -> Sequence[Exception | None]:
+    async def _write_each(self, batch: Batch) -> Sequence[Exception | None]:
         """After a batch failed: each carried work and each event in a savepoint of its own, so one that cannot
         be stored fails alone."""
-        consents = [self._consents_of.get(event.event_id, ()) for event in events]
-        nonces = self.event_log.nonces_of(events)
-        try:
-            return await self.off_loop(self.store.append_each, events, consents, nonces, carried)
-        finally:
-            self._written(events)
-
-    def _written(self, events: Sequence[Event]) -> None:
-        """Forget the consents of events the group commit is done with."""
-        if self._consents_of:
-            for event in events:
-                self._consents_of.pop(event.event_id, None)
+        return await self.off_loop(self.store.append_each, batch.events, batch.consents, batch.nonces, batch.carried)
 
     def _after_inline_commit(self) -> None:
         self._commits_since_wal_checkpoint += 1
