@@ -25,6 +25,7 @@ from share_gateway.domain.records import Record, RecordStatus, admit_record, cha
 from share_gateway.store import schema
 from share_gateway.store.database import Database, migrate, open_database
 from share_gateway.store.listings import _row as listing_row
+from share_gateway.store.nonces import PeerNonce
 from share_gateway.store.records import StoredRecord, publication_key
 from share_gateway.store.repositories import Store
 from share_gateway.synthetic import Population
@@ -192,7 +193,9 @@ def test_0011_a_nonce_is_its_origins_and_held_nonces_survive_the_upgrade(tmp_pat
         assert inspect(database.writer).get_pk_constraint("peer_nonces")["constrained_columns"] == ["origin", "nonce"]
 
         def remember(origin: str, nonce: str) -> bool:
-            return store.write(lambda tx: store.nonces.remember(tx, nonce, origin, NOW, NOW.replace(year=2000)))
+            return store.write(
+                lambda tx: store.nonces.remember(tx, PeerNonce(origin, nonce, NOW, NOW.replace(year=2000)))
+            )
 
         assert not remember(PEER, "n-1"), "held before the upgrade: still a replay"
         assert remember(OTHER, "n-1"), "the same nonce from another region is that region's own"

@@ -250,9 +250,7 @@ class FederationDesk:
     async def _keep_alone(self, kept: PeerNonce) -> bool:
         """Keep a nonce in a transaction of its own; False if it was kept before."""
         nonces = self.runtime.store.nonces
-        return await self.runtime.write(
-            lambda tx: nonces.remember(tx, kept.nonce, kept.origin, kept.seen_at, kept.forget_before)
-        )
+        return await self.runtime.write(lambda tx: nonces.remember(tx, kept))
 
     def require_timely(
         self, region: str, origin: str, catalog_digest: str, at: datetime, nonce: str, what: str
@@ -262,11 +260,15 @@ class FederationDesk:
             raise Refused(Denial.PEER_NOT_ADMITTED, f"the {what} names another origin than its sender")
         if catalog_digest != self.catalog_digest:
             raise Refused(Denial.CATALOG_MISMATCH, "the peers hold different catalogs: nothing is exchanged")
-        now, skew = self.runtime.clock(), self.clock_skew
-        if abs(now - at) > skew:
+        if abs(self.runtime.clock() - at) > self.clock_skew:
             raise Refused(Denial.REPLAYED, f"the {what} is too old or too new")
-        # A nonce is kept as long as its request could still pass as fresh: `at` may lie a skew either side of now.
-        return PeerNonce(region, nonce, now, now - 2 * skew)
+        return self._to_keep(region, nonce)
+
+    def _to_keep(self, region: str, nonce: str) -> PeerNonce:
+        """A nonce as kept: as long as its request could still pass as fresh (its time may lie a skew either side
+        of now)."""
+        now = self.runtime.clock()
+        return PeerNonce(region, nonce, now, now - 2 * self.clock_skew)
 
     @asynccontextmanager
     async def answering_once(self, accepted: PeerInquiry) -> AsyncIterator[None]:
@@ -274,8 +276,8 @@ class FederationDesk:
         is being answered; else the nonce is kept in the transaction of the first event the block logs (the
         answer's, or its refusal's), or alone at the end if the block logged none. No answer leaves before its
         nonce is committed: the answer waits for its event, and the block's end for the nonce's."""
-        region, nonce = accepted.origin, accepted.nonce
-        kept = self.require_timely(region, region, accepted.catalog_digest, accepted.at, nonce, "inquiry")
+        region, nonce = accepted.origin, accepted.nonce  # its origin, time and catalog checked by ``accept``
+        kept = self._to_keep(region, nonce)
         key = (region, nonce)
         seen = await self.runtime.read(self.runtime.store.nonces.seen, region, nonce)
         if seen or key in self._answering:

@@ -46,14 +46,15 @@ class ReplayNonces:
         self._keep = Prepared.compile(_KEEP, database.writer)
         self._forget = Prepared.compile(_FORGET, database.writer)
 
-    def remember(self, tx: UnitOfWork, nonce: str, origin: str, seen_at: datetime, forget_before: datetime) -> bool:
-        """Record a peer inquiry's nonce; False if it was seen before (a replay). Old nonces are forgotten."""
-        tx.connection.execute(delete(schema.peer_nonces).where(schema.peer_nonces.c.seen_at < forget_before))
-        return tx.insert_new(insert(schema.peer_nonces).values(nonce=nonce, origin=origin, seen_at=seen_at))
+    def remember(self, tx: UnitOfWork, kept: PeerNonce) -> bool:
+        """Record a peer request's nonce; False if it was seen before (a replay). Old nonces are forgotten."""
+        tx.connection.execute(delete(schema.peer_nonces).where(schema.peer_nonces.c.seen_at < kept.forget_before))
+        row = insert(schema.peer_nonces).values(nonce=kept.nonce, origin=kept.origin, seen_at=kept.seen_at)
+        return tx.insert_new(row)
 
     def keep_one(self, tx: UnitOfWork, kept: PeerNonce) -> None:
         """Keep one nonce in ``tx``, or ``NonceSeen`` (and the transaction goes on) if it was kept before."""
-        if not self.remember(tx, kept.nonce, kept.origin, kept.seen_at, kept.forget_before):
+        if not self.remember(tx, kept):
             raise NonceSeen(f"nonce {kept.nonce[:64]} of region {kept.origin} was kept meanwhile")
 
     def seen(self, origin: str, nonce: str) -> bool:
