@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -22,7 +21,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from share_gateway.console.nodes import NodeLink, NodeRefused
-from share_gateway.console.overview import DEFAULT_DAYS, LONGEST_DAYS, day_range
+from share_gateway.console.overview import DEFAULT_DAYS, LONGEST_DAYS, chart_data, day_range, day_series
 from share_gateway.console.rendering import Console, render
 from share_gateway.console.search import Query, Row, rows
 from share_gateway.console.session import forbidden
@@ -53,17 +52,13 @@ class RegionFindings:
 def usage_chart(days: list[str], counts: Iterable[compliance_pb2.ActivityCount]) -> dict[str, object]:
     """One requester's days as the overview's chart draws them: a bar series per purpose and outcome of its
     inquiries, and one of the quota refusal events logged for it (each counts a window's refusals)."""
-    position = {day: i for i, day in enumerate(days)}
-    per_series: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0] * len(days))
-    for c in counts:
-        if c.day not in position:
-            continue
+
+    def series_of(c: compliance_pb2.ActivityCount) -> tuple[str, str] | None:
         if c.kind == EventKind.INQUIRY:
-            per_series[(c.purpose, c.outcome)][position[c.day]] += c.count
-        elif c.kind == EventKind.QUOTA_REFUSED:
-            per_series[(QUOTA_SERIES, "denied")][position[c.day]] += c.count
-    series = [{"purpose": p, "outcome": o, "counts": v} for (p, o), v in sorted(per_series.items())]
-    return {"days": days, "series": series}
+            return c.purpose, c.outcome
+        return (QUOTA_SERIES, "denied") if c.kind == EventKind.QUOTA_REFUSED else None
+
+    return chart_data(days, day_series(days, counts, series_of))
 
 
 async def _findings(link: NodeLink, node: int, query: Query, requester: str, span: Span) -> RegionFindings:

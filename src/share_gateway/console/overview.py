@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
@@ -65,10 +65,31 @@ class RegionOverview:
 
     def chart(self) -> dict[str, object]:
         """What the page's chart script draws (and its table shows): days and one series per purpose and outcome."""
-        return {
-            "days": self.days,
-            "series": [{"purpose": s.purpose, "outcome": s.outcome, "counts": list(s.counts)} for s in self.series],
-        }
+        return chart_data(self.days, self.series)
+
+
+def chart_data(days: list[str], series: Iterable[Series]) -> dict[str, object]:
+    """What ``static/charts.js`` draws: the days, and each series' counts per day."""
+    return {
+        "days": days,
+        "series": [{"purpose": s.purpose, "outcome": s.outcome, "counts": list(s.counts)} for s in series],
+    }
+
+
+def day_series(
+    days: list[str],
+    counts: Iterable[compliance_pb2.ActivityCount],
+    series_of: Callable[[compliance_pb2.ActivityCount], tuple[str, str] | None],
+) -> list[Series]:
+    """The counts of ``days`` as bar series, one per (purpose, outcome) ``series_of`` files a count under (None:
+    not drawn), in that order."""
+    position = {day: i for i, day in enumerate(days)}
+    per_series: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0] * len(days))
+    for c in counts:
+        key = series_of(c) if c.day in position else None
+        if key is not None:
+            per_series[key][position[c.day]] += c.count
+    return [Series(p, o, tuple(v)) for (p, o), v in sorted(per_series.items())]
 
 
 def day_range(days: int, today: date) -> tuple[datetime, datetime, list[str]]:
@@ -101,8 +122,8 @@ async def region_overview(link: NodeLink, days: int, manifest: Manifest | None, 
 
 
 def _count(view: RegionOverview, counts: Iterable[compliance_pb2.ActivityCount]) -> None:
+    counts = list(counts)
     position = {day: i for i, day in enumerate(view.days)}
-    per_series: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0] * len(view.days))
     view.logged = [0] * len(view.days)
     for c in counts:
         if c.day in position:
@@ -110,10 +131,10 @@ def _count(view: RegionOverview, counts: Iterable[compliance_pb2.ActivityCount])
         if c.kind == EventKind.INQUIRY:
             view.inquiries += c.count
             view.denied += c.count if c.outcome == Outcome.DENIED else 0
-            if c.day in position:
-                per_series[(c.purpose, c.outcome)][position[c.day]] += c.count
         elif c.kind == EventKind.QUOTA_REFUSED:
             view.quota_refusals += c.count
         elif c.kind == EventKind.HARVESTING_SUSPECTED:
             view.harvesting_alerts += c.count
-    view.series = [Series(p, o, tuple(v)) for (p, o), v in sorted(per_series.items())]
+    view.series = day_series(
+        view.days, counts, lambda c: (c.purpose, c.outcome) if c.kind == EventKind.INQUIRY else None
+    )

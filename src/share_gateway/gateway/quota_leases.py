@@ -181,8 +181,7 @@ class Leases:
         # Rides in the group commit's next transaction: a lease costs no commit (no wait for the disk) of its own.
         leases = await self.runtime.event_log.carry(lambda cursor: quotas.lease_on(cursor, asks, now))
         self.recorder.quota_leased(waited)
-        taken = dict(zip(meters, leases, strict=True))
-        for (_, spec, _), (meter, leased) in zip(asks, taken.items(), strict=True):
+        for meter, (_, spec, _), leased in zip(meters, asks, leases, strict=True):
             if spec.period != account.specs[meter].period:
                 continue  # the day or window turned while leasing: those tokens belong to the last one (lost)
             held = account.held[meter]
@@ -194,7 +193,7 @@ class Leases:
                 held.recheck_at, held.retry_at = now + min(retry, timedelta(seconds=RECHECK_SECONDS)), now + retry
             else:
                 held.recheck_at = held.retry_at = None
-        return taken
+        return dict(zip(meters, leases, strict=True))
 
     async def close(self) -> None:
         """Let the leases ahead in flight finish (their tokens are taken from the bucket either way)."""
