@@ -7,10 +7,11 @@ the status) and one node down never hides the others' figures.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import TypeVar
 
 import grpc
 
@@ -28,6 +29,7 @@ from share_gateway.v1 import (
     registry_pb2_grpc,
 )
 
+T = TypeVar("T")
 TIMEOUT = 15.0
 # An export streams every matching event with its proof: it may take far longer than a page.
 EXPORT_TIMEOUT = 600.0
@@ -119,13 +121,12 @@ class NodeLink:
         step the node logs); with ``overdue_only``, those with a step past its deadline."""
         repairs_request = registry_pb2.ListRepairApplicationsRequest(overdue_only=overdue_only)
         listings_request = registry_pb2.ListListingsRequest(overdue_only=overdue_only)
-        try:
-            repairs, listings = await asyncio.gather(
+        repairs, listings = await self._answer(
+            asyncio.gather(
                 self.registry.ListRepairApplications(repairs_request, timeout=TIMEOUT),
                 self.registry.ListListings(listings_request, timeout=TIMEOUT),
             )
-        except grpc.aio.AioRpcError as error:
-            raise self._refused(error) from error
+        )
         return list(repairs.applications), list(listings.listings)
 
     async def close(self) -> None:
@@ -136,6 +137,13 @@ class NodeLink:
     def _refused(self, error: grpc.aio.AioRpcError) -> NodeRefused:
         return NodeRefused(self.address, error.code(), error.details() or "")
 
+    async def _answer(self, call: Awaitable[T]) -> T:
+        """A unary call's answer, or ``NodeRefused`` with the status the node gave."""
+        try:
+            return await call
+        except grpc.aio.AioRpcError as error:
+            raise self._refused(error) from error
+
     async def activity(
         self, since: datetime, until: datetime, actor: str = ""
     ) -> compliance_pb2.GetActivitySummaryResponse:
@@ -143,16 +151,12 @@ class NodeLink:
         request = compliance_pb2.GetActivitySummaryRequest(actor=actor)
         request.since.FromDatetime(since)
         request.until.FromDatetime(until)
-        try:
-            return await self.compliance.GetActivitySummary(request, timeout=TIMEOUT)
-        except grpc.aio.AioRpcError as error:
-            raise self._refused(error) from error
+        return await self._answer(self.compliance.GetActivitySummary(request, timeout=TIMEOUT))
 
     async def backlog(self) -> compliance_pb2.GetDeliveryBacklogResponse:
-        try:
-            return await self.compliance.GetDeliveryBacklog(compliance_pb2.GetDeliveryBacklogRequest(), timeout=TIMEOUT)
-        except grpc.aio.AioRpcError as error:
-            raise self._refused(error) from error
+        return await self._answer(
+            self.compliance.GetDeliveryBacklog(compliance_pb2.GetDeliveryBacklogRequest(), timeout=TIMEOUT)
+        )
 
     async def search(
         self, wire_filter: compliance_pb2.EventFilter, page_size: int, page_token: str, count: bool = False
@@ -192,12 +196,11 @@ class NodeLink:
 
     async def inclusion(self, leaf_index: int, tree_size: int = 0) -> compliance_pb2.GetInclusionProofResponse:
         """The entry's inclusion proof under the checkpoint of ``tree_size`` (the latest for 0)."""
-        try:
-            return await self.compliance.GetInclusionProof(
+        return await self._answer(
+            self.compliance.GetInclusionProof(
                 compliance_pb2.GetInclusionProofRequest(leaf_index=leaf_index, tree_size=tree_size), timeout=TIMEOUT
             )
-        except grpc.aio.AioRpcError as error:
-            raise self._refused(error) from error
+        )
 
     async def history(
         self, subject: common_pb2.Subject, page_size: int, page_token: str
@@ -210,76 +213,46 @@ class NodeLink:
             page_size=page_size,
             page_token=page_token,
         )
-        try:
-            return await self.inquiry.GetInquiryHistory(request, timeout=TIMEOUT)
-        except grpc.aio.AioRpcError as error:
-            raise self._refused(error) from error
+        return await self._answer(self.inquiry.GetInquiryHistory(request, timeout=TIMEOUT))
 
     async def consents(self) -> list[inquiry_pb2.ConsentSummary]:
-        try:
-            answer = await self.inquiry.ListMyConsents(inquiry_pb2.ListMyConsentsRequest(), timeout=TIMEOUT)
-        except grpc.aio.AioRpcError as error:
-            raise self._refused(error) from error
+        answer = await self._answer(self.inquiry.ListMyConsents(inquiry_pb2.ListMyConsentsRequest(), timeout=TIMEOUT))
         return list(answer.consents)
 
     async def revoke_consent(self, consent_id: str) -> inquiry_pb2.ConsentSummary:
         request = inquiry_pb2.RevokeConsentRequest(consent_id=consent_id)
-        try:
-            return (await self.inquiry.RevokeConsent(request, timeout=TIMEOUT)).consent
-        except grpc.aio.AioRpcError as error:
-            raise self._refused(error) from error
+        return (await self._answer(self.inquiry.RevokeConsent(request, timeout=TIMEOUT))).consent
 
     async def disputes(self) -> list[common_pb2.Dispute]:
-        try:
-            answer = await self.inquiry.ListMyDisputes(inquiry_pb2.ListMyDisputesRequest(), timeout=TIMEOUT)
-        except grpc.aio.AioRpcError as error:
-            raise self._refused(error) from error
+        answer = await self._answer(self.inquiry.ListMyDisputes(inquiry_pb2.ListMyDisputesRequest(), timeout=TIMEOUT))
         return list(answer.disputes)
 
     async def repair_applications(self) -> list[common_pb2.RepairApplication]:
         """The caller's own repair applications this node holds (those about its region's records)."""
         request = inquiry_pb2.ListMyRepairApplicationsRequest()
-        try:
-            answer = await self.inquiry.ListMyRepairApplications(request, timeout=TIMEOUT)
-        except grpc.aio.AioRpcError as error:
-            raise self._refused(error) from error
+        answer = await self._answer(self.inquiry.ListMyRepairApplications(request, timeout=TIMEOUT))
         return list(answer.applications)
 
     async def listings(self) -> list[common_pb2.Listing]:
-        try:
-            answer = await self.inquiry.ListMyListings(inquiry_pb2.ListMyListingsRequest(), timeout=TIMEOUT)
-        except grpc.aio.AioRpcError as error:
-            raise self._refused(error) from error
+        answer = await self._answer(self.inquiry.ListMyListings(inquiry_pb2.ListMyListingsRequest(), timeout=TIMEOUT))
         return list(answer.listings)
 
     async def object_to_listing(self, listing_id: str, statement: str) -> common_pb2.Listing:
         request = inquiry_pb2.ObjectToListingRequest(listing_id=listing_id, statement=statement)
-        try:
-            return (await self.inquiry.ObjectToListing(request, timeout=TIMEOUT)).listing
-        except grpc.aio.AioRpcError as error:
-            raise self._refused(error) from error
+        return (await self._answer(self.inquiry.ObjectToListing(request, timeout=TIMEOUT))).listing
 
     async def own_records(self, subject: common_pb2.Subject) -> inquiry_pb2.InquireResponse:
         """The subject's own records in every region, as a self inquiry discloses them (logged as one)."""
         request = inquiry_pb2.InquireRequest(
             subject=subject, purpose=SELF_PURPOSE, scope=inquiry_pb2.INQUIRY_SCOPE_FEDERATION
         )
-        try:
-            return await self.inquiry.Inquire(request, timeout=TIMEOUT)
-        except grpc.aio.AioRpcError as error:
-            raise self._refused(error) from error
+        return await self._answer(self.inquiry.Inquire(request, timeout=TIMEOUT))
 
     async def apply_for_repair(self, record_id: str, evidence: str, commitment: str) -> common_pb2.RepairApplication:
         request = inquiry_pb2.ApplyForRepairRequest(record_id=record_id, evidence=evidence, commitment=commitment)
-        try:
-            return (await self.inquiry.ApplyForRepair(request, timeout=TIMEOUT)).application
-        except grpc.aio.AioRpcError as error:
-            raise self._refused(error) from error
+        return (await self._answer(self.inquiry.ApplyForRepair(request, timeout=TIMEOUT))).application
 
     async def repair_application(self, application_id: str, origin_region: str) -> common_pb2.RepairApplication:
         """An application as the record's origin holds it (this node asks the origin when it is another)."""
         request = inquiry_pb2.GetRepairApplicationRequest(application_id=application_id, origin_region=origin_region)
-        try:
-            return (await self.inquiry.GetRepairApplication(request, timeout=TIMEOUT)).application
-        except grpc.aio.AioRpcError as error:
-            raise self._refused(error) from error
+        return (await self._answer(self.inquiry.GetRepairApplication(request, timeout=TIMEOUT))).application
