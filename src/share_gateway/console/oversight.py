@@ -15,8 +15,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from share_gateway.console.nodes import NodeLink, NodeRefused
+from share_gateway.console.records import REPAIR_STATES
 from share_gateway.console.rendering import Console, render
 from share_gateway.console.session import forbidden
+from share_gateway.console.subject import LISTING_STATES
 from share_gateway.v1 import common_pb2
 
 
@@ -50,7 +52,7 @@ def repair_step(address: str, a: common_pb2.RepairApplication) -> Step:
         a.application_id,
         a.record_id,
         a.subject.identifier,
-        common_pb2.RepairState.Name(a.state).removeprefix("REPAIR_STATE_").lower(),
+        REPAIR_STATES.get(a.state, "unknown"),
         due_what,
         due,
         a.overdue,
@@ -80,7 +82,7 @@ def listing_step(address: str, listing: common_pb2.Listing) -> Step:
         listing.listing_id,
         f"{listing.list_name} · {listing.record_id}",
         listing.subject.identifier,
-        common_pb2.ListingState.Name(listing.state).removeprefix("LISTING_STATE_").lower(),
+        LISTING_STATES.get(listing.state, "unknown"),
         due_what,
         dates[due_what],
         listing.overdue,
