@@ -9,7 +9,6 @@ officer role, and to one its node refuses.
 from __future__ import annotations
 
 import asyncio
-import json
 from datetime import UTC, timedelta
 
 from starlette.applications import Starlette
@@ -48,7 +47,7 @@ async def overview(request: Request, console: Console) -> Response:
     )
     if regions and all(r.refused is not None and r.refused.denied for r in regions):
         return forbidden()
-    charts = json.dumps([r.chart() for r in regions], ensure_ascii=False).replace("<", "\\u003c")
+    charts = overview_.charts_json(r.chart() for r in regions)
     values = {
         "regions": regions,
         "days": days,

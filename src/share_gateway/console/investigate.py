@@ -11,7 +11,6 @@ a review step the node logs, as any search is.
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -21,7 +20,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from share_gateway.console.nodes import NodeLink, NodeRefused
-from share_gateway.console.overview import DEFAULT_DAYS, LONGEST_DAYS, chart_data, day_range, day_series
+from share_gateway.console.overview import (
+    DEFAULT_DAYS,
+    LONGEST_DAYS,
+    chart_data,
+    charts_json,
+    day_range,
+    day_series,
+)
 from share_gateway.console.rendering import Console, render
 from share_gateway.console.search import Query, Row, rows
 from share_gateway.console.session import forbidden
@@ -96,12 +102,11 @@ async def investigate(request: Request, console: Console) -> Response:
         )
         if all(r.refused is not None and r.refused.denied for r in regions):
             return forbidden()
-    charts = json.dumps([r.usage or {"days": [], "series": []} for r in regions], ensure_ascii=False)
     values = {
         "query": query,
         "regions": regions,
         "total": sum(r.matching or 0 for r in regions),
-        "charts": charts.replace("<", "\\u003c"),
+        "charts": charts_json(r.usage or chart_data([], []) for r in regions),
     }
     return render(request, "investigate.html", values)
 
